@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Builds build/xlbd, build/xlb, the BPF objects and their skeletons, and the
+# test binaries. Dependencies: Debian 12 packages (see tools/deps.sh).
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+BUILD    := build
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
+	      -Iinclude -Ibpf -I$(ARCH_INC)
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl
+
+# Userspace sources shared by both binaries and the unit tests.
+COMMON   := addr.c config.c config_emit.c maglev.c log.c
+XLBD_SRC := xlbd.c dataplane.c state.c control_server.c netlink.c $(COMMON)
+XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
+	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)
+
+BPF_PROGS := xlb decap
+SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all tests clean check
+
+all: $(BUILD)/xlbd $(BUILD)/xlb $(BPF_PROGS:%=$(BUILD)/%.bpf.o)
+
+tests: all $(UNIT_TESTS) $(BPF_TESTS)
+
+check: tests
+	bash tests/run
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/xlbd: $(XLBD_SRC:%.c=$(BUILD)/obj/%.o)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
+
+$(BUILD)/xlb: $(sort $(XLB_SRC:%.c=$(BUILD)/obj/%.o))
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Unit tests link every userspace object except the two mains.
+LIB_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
+	     $(sort $(XLBD_SRC:%.c=$(BUILD)/obj/%.o) $(XLB_SRC:%.c=$(BUILD)/obj/%.o)))
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS) -lpthread
+
+$(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(LDLIBS)
+
+clean:
+	rm -rf $(BUILD)

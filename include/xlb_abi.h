@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The ABI shared by the XDP data plane (bpf/) and userspace (src/, tests/):
+ * map keys and values, flags, limits and counter ids. Everything here is in
+ * host byte order unless the field name ends in _be (network byte order). */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#include <linux/types.h>
+
+#define XLB_MAX_SERVICES        1024
+#define XLB_MAX_BACKENDS        8192
+#define XLB_MAGLEV_DEFAULT_SIZE 65537
+#define XLB_FLOW_DEFAULT_SIZE   (1u << 20)
+
+/* Address families as stored in keys (same values as AF_INET/AF_INET6, but
+ * the BPF side cannot include <sys/socket.h>). */
+#define XLB_AF_INET  2
+#define XLB_AF_INET6 10
+
+/* An IPv4 or IPv6 address in network byte order. IPv4 uses v4 (= u32[0]),
+ * the remaining 12 bytes are zero so the whole union can be hashed/compared. */
+union xlb_addr {
+	__u32 v4;
+	__u32 v6[4];
+	__u8  b[16];
+};
+
+enum xlb_mode {
+	XLB_MODE_NONE    = 0,
+	XLB_MODE_DR      = 1,
+	XLB_MODE_TUN     = 2,
+	XLB_MODE_NAT     = 3,
+	XLB_MODE_FULLNAT = 4,
+	XLB_MODE_PROXY   = 5,
+};
+
+/* services map key. port_be == 0 is the "every port of this VIP" service,
+ * looked up when no exact-port service matches. */
+struct xlb_svc_key {
+	union xlb_addr vip;
+	__u16 port_be;
+	__u8  proto;            /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8  family;           /* XLB_AF_INET or XLB_AF_INET6 */
+};
+
+/* services map value. */
+struct xlb_svc {
+	__u32 id;               /* index into maglev_outer and svc_stats */
+	__u32 table_size;       /* Maglev table size (prime) of this service */
+	__u8  mode;             /* enum xlb_mode */
+	__u8  flags;            /* XLB_SVC_F_* */
+	__u16 pad;
+};
+
+/* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
+ * Ids are global to the instance, not per service. */
+struct xlb_backend {
+	union xlb_addr addr;
+	__u16 port_be;          /* 0: same port as the VIP (dr/tun ignore it) */
+	__u8  family;
+	__u8  flags;            /* XLB_BACKEND_F_* */
+	__u32 svc_id;           /* owning service */
+};
+
+/* Set while the backend exists. A flow-table entry whose backend lost this
+ * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
+ * and is simply absent from the Maglev table. */
+#define XLB_BACKEND_F_ACTIVE 0x01
+
+/* Connection (flow) table key: the client's 5-tuple as received. */
+struct xlb_flow_key {
+	union xlb_addr src;
+	union xlb_addr dst;
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8  proto;
+	__u8  family;
+	__u16 pad;
+};
+
+struct xlb_flow {
+	__u32 backend_id;
+	__u32 svc_id;
+	__u64 last_seen_ns;     /* bpf_ktime_get_ns() of the last packet */
+};
+
+/* Instance-wide settings: a single-entry array map. The outer source of a
+ * tun packet is tun_src_v4 with its low (32 - tun_src_v4_plen) bits replaced
+ * by bits of the flow hash, so real servers' RSS spreads flows. */
+struct xlb_globals {
+	__u32 tun_src_v4;       /* network order */
+	__u32 tun_src_v4_plen;  /* prefix length, 0..32; 32 = fixed address */
+	union xlb_addr tun_src_v6;
+	__u32 tun_src_v6_plen;  /* prefix length, 64..128 */
+	__u32 pad;
+};
+
+/* Per-service and per-backend counters (per-CPU array values). */
+struct xlb_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/* Why a packet was passed to the stack or dropped, or how it was forwarded.
+ * X(id, name): the name is what `xlb list --stats` and metrics print. */
+#define XLB_REASONS(X)                                   \
+	X(XLB_R_PASS_NOT_IP,        "pass_not_ip")           \
+	X(XLB_R_PASS_NOT_VIP,       "pass_not_vip")          \
+	X(XLB_R_PASS_PROTO,         "pass_unhandled_proto")  \
+	X(XLB_R_PASS_FRAGMENT,      "pass_fragment")         \
+	X(XLB_R_PASS_IP_OPTIONS,    "pass_ip_options")       \
+	X(XLB_R_PASS_IPV6_EXT,      "pass_ipv6_ext_header")  \
+	X(XLB_R_PASS_ICMP_NOT_OURS, "pass_icmp_not_ours")    \
+	X(XLB_R_DROP_TRUNCATED,     "drop_truncated")        \
+	X(XLB_R_DROP_BAD_HEADER,    "drop_bad_header")       \
+	X(XLB_R_DROP_NO_BACKEND,    "drop_no_backend")       \
+	X(XLB_R_DROP_MODE,          "drop_unsupported_mode") \
+	X(XLB_R_DROP_FIB,           "drop_no_route")         \
+	X(XLB_R_DROP_NO_NEIGH,      "drop_no_neighbour")     \
+	X(XLB_R_DROP_ADJUST,        "drop_adjust_failed")    \
+	X(XLB_R_DROP_TTL,           "drop_ttl_exceeded")     \
+	X(XLB_R_ICMP_TOO_BIG_SENT,  "icmp_too_big_sent")     \
+	X(XLB_R_TX,                 "fwd_tx")                \
+	X(XLB_R_REDIRECT,           "fwd_redirect")          \
+	X(XLB_R_ICMP_FORWARDED,     "fwd_icmp_error")
+
+#define XLB_REASON_ENUM(id, name) id,
+enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
+#undef XLB_REASON_ENUM
+
+/* Pinned map names (under /sys/fs/bpf/xlb/<instance>/). */
+#define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
+
+#endif /* XLB_ABI_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The in-memory configuration of one xlbd instance: what the YAML file says,
+ * what `xlb save` prints, and what runtime changes edit. */
+#ifndef XLB_CONFIG_H
+#define XLB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+
+#define XLB_NAME_MAX   64
+#define XLB_IFNAME_MAX 16
+
+enum xlb_sched {
+	XLB_SCHED_MAGLEV = 0,
+	XLB_SCHED_RR,
+	XLB_SCHED_WRR,
+	XLB_SCHED_LC,
+	XLB_SCHED_WLC,
+	XLB_SCHED_SH,
+};
+
+struct xlb_backend_cfg {
+	struct xlb_sockaddr addr;       /* port 0: same as the service port */
+	uint32_t weight;                /* 0 = draining; default 100 */
+};
+
+struct xlb_service_cfg {
+	char name[XLB_NAME_MAX];        /* optional; "" when not given */
+	struct xlb_sockaddr vip;        /* port 0: every port of the VIP */
+	uint8_t proto;                  /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
+	uint8_t scheduler;              /* enum xlb_sched */
+	uint32_t persistence;           /* seconds, 0 = off */
+	size_t n_backends;
+	struct xlb_backend_cfg *backends;
+};
+
+struct xlb_config {
+	char instance[XLB_NAME_MAX];    /* "" = derive from the network namespace */
+	size_t n_interfaces;
+	char (*interfaces)[XLB_IFNAME_MAX];
+	size_t n_local_addresses;
+	struct xlb_sockaddr *local_addresses;   /* ports are 0 */
+	bool manage_addresses;          /* default true */
+	uint32_t flow_table_size;       /* default XLB_FLOW_DEFAULT_SIZE */
+	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
+	struct xlb_prefix tunnel_source_v4;     /* family 0 when not set */
+	struct xlb_prefix tunnel_source_v6;
+	size_t n_services;
+	struct xlb_service_cfg *services;
+};
+
+/* Fill cfg with defaults and no services. */
+void config_init(struct xlb_config *cfg);
+void config_free(struct xlb_config *cfg);
+/* Deep copy; returns 0 or -ENOMEM. */
+int config_copy(struct xlb_config *dst, const struct xlb_config *src);
+
+/* Parse YAML text. `origin` names the text in errors ("xlb.yaml"). On error
+ * returns -EINVAL, writes "origin:line:column: message" into err and leaves
+ * cfg untouched (initialised and empty). */
+int config_parse_buf(const char *text, size_t len, const char *origin,
+		     struct xlb_config *cfg, char *err, size_t errlen);
+int config_parse_file(const char *path, struct xlb_config *cfg,
+		      char *err, size_t errlen);
+
+/* Checks that apply to the whole config (duplicate services, duplicate
+ * backends, prime table size, modes not supported yet...). Returns 0 or
+ * -EINVAL with a message naming the service/backend. */
+int config_validate(const struct xlb_config *cfg, char *err, size_t errlen);
+
+/* Write cfg as YAML that config_parse_buf accepts; returns a malloc'd string. */
+char *config_emit_yaml(const struct xlb_config *cfg);
+
+/* Lookups used by runtime changes; return NULL when absent. */
+struct xlb_service_cfg *config_find_service(struct xlb_config *cfg,
+					    uint8_t proto,
+					    const struct xlb_sockaddr *vip);
+struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
+					    const struct xlb_sockaddr *addr);
+
+const char *mode_name(uint8_t mode);
+int mode_from_name(const char *s);              /* -1 when unknown */
+const char *sched_name(uint8_t sched);
+int sched_from_name(const char *s);             /* -1 when unknown */
+const char *proto_name(uint8_t proto);          /* "tcp" / "udp" */
+int proto_from_name(const char *s);             /* -1 when unknown */
+
+#endif /* XLB_CONFIG_H */

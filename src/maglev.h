@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Weighted Maglev consistent-hashing table (Eisenbud et al., NSDI 2016). */
+#ifndef XLB_MAGLEV_H
+#define XLB_MAGLEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct maglev_backend {
+	uint32_t id;            /* value stored in the table (backend id) */
+	uint32_t weight;        /* 0 = not in the table (draining) */
+	uint64_t key;           /* stable identity, e.g. hash of address+port:
+				 * the permutation depends only on it, so every
+				 * node computes the same table */
+};
+
+/* Returns true when m is prime (table sizes must be). */
+int maglev_is_prime(uint32_t m);
+
+/* Fill table[0..m-1] with backend ids. m must be prime and at least the
+ * number of backends. Each backend with a non-zero weight gets a quota of
+ * slots proportional to its weight (largest-remainder rounding, so with equal
+ * weights every backend gets floor(m/n) or ceil(m/n) slots); weight 0 gets none.
+ *
+ * prev (may be NULL) is the table currently in use. A slot of prev whose
+ * owner is still in `backends` keeps that owner as long as the owner is
+ * within its new quota, so removing a backend moves only that backend's
+ * slots and never one between survivors. Remaining slots are filled in
+ * Maglev order: backends take turns claiming the next free slot of their
+ * permutation (offset/skip from `key`). With prev == NULL the result depends
+ * only on the backends' keys and weights, so every node builds the same table.
+ *
+ * Returns 0, -EINVAL (m not prime or too small) or -ENOENT (no backend with a
+ * non-zero weight; the table is then left unchanged). */
+int maglev_build(const struct maglev_backend *backends, size_t n,
+		 const uint32_t *prev, uint32_t *table, uint32_t m);
+
+#endif /* XLB_MAGLEV_H */
