@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Parsing and printing of ADDR, ADDR:PORT, [ADDR6]:PORT, PREFIX/LEN and
+ * PROTO/VIP:PORT, with errors that quote what the user typed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+/* Longest text we accept as one address; anything longer cannot be valid
+ * and would only make error messages unreadable. */
+#define ADDR_IN_MAX 128
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *s,
+		const char *extra)
+{
+	if (err && errlen)
+		snprintf(err, errlen, fmt, s, extra);
+	return -EINVAL;
+}
+
+/* Parse a decimal port. allow_zero also accepts "0" and "*" (all ports).
+ * Returns the port or -1. */
+static long port_parse(const char *p, int allow_zero)
+{
+	long v = 0;
+
+	if (allow_zero && strcmp(p, "*") == 0)
+		return 0;
+	if (!*p)
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > 65535)
+			return 65536;   /* out of range, reported as such */
+	}
+	if (v == 0 && !allow_zero)
+		return 65536;
+	return v;
+}
+
+static int ip_parse(const char *s, uint8_t *family, union xlb_addr *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, s, &addr->v4) == 1) {
+		*family = XLB_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr->b) == 1) {
+		*family = XLB_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The body of addr_parse and service_name_parse: `whole` is the text quoted
+ * in errors, which for a service name includes the protocol. */
+static int addr_parse_in(const char *s, const char *whole, int port_rule,
+			 int allow_zero, struct xlb_sockaddr *out,
+			 char *err, size_t errlen)
+{
+	char buf[ADDR_IN_MAX];
+	const char *host, *port = NULL;
+	struct xlb_sockaddr a = { 0 };
+	size_t len = strlen(s);
+	long pv;
+
+	if (len == 0)
+		return fail(err, errlen, "'%s': empty address%s", whole, "");
+	if (len >= sizeof(buf))
+		return fail(err, errlen, "'%.40s...': address too long%s", whole, "");
+	memcpy(buf, s, len + 1);
+
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close)
+			return fail(err, errlen, "'%s': missing ']'%s", whole, "");
+		*close = '\0';
+		host = buf + 1;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			return fail(err, errlen,
+				    "'%s': unexpected text after ']'%s", whole, "");
+		if (ip_parse(host, &a.family, &a.addr) < 0 ||
+		    a.family != XLB_AF_INET6)
+			return fail(err, errlen,
+				    "'%s': '%s' is not an IPv6 address", whole, host);
+	} else {
+		char *colon = strchr(buf, ':');
+
+		host = buf;
+		/* One colon is ADDR4:PORT; more is an IPv6 address, which
+		 * needs brackets to carry a port. */
+		if (colon && !strchr(colon + 1, ':')) {
+			*colon = '\0';
+			port = colon + 1;
+		}
+		if (ip_parse(host, &a.family, &a.addr) < 0) {
+			if (port)
+				return fail(err, errlen,
+					    "'%s': '%s' is not an IP address",
+					    whole, host);
+			return fail(err, errlen, "'%s' is not an IP address%s",
+				    whole, "");
+		}
+	}
+
+	if (port) {
+		if (port_rule == ADDR_PORT_FORBIDDEN)
+			return fail(err, errlen, "'%s': a port is not allowed here%s",
+				    whole, "");
+		pv = port_parse(port, allow_zero);
+		if (pv < 0)
+			return fail(err, errlen, "'%s': '%s' is not a port number",
+				    whole, port);
+		if (pv > 65535)
+			return fail(err, errlen, "'%s': port out of range (%s-65535)",
+				    whole, allow_zero ? "0" : "1");
+		a.port = (uint16_t)pv;
+	} else if (port_rule == ADDR_PORT_REQUIRED) {
+		return fail(err, errlen, "'%s': missing port%s", whole,
+			    a.family == XLB_AF_INET6 ?
+			    " (an IPv6 address with a port is written [ADDR]:PORT)" : "");
+	}
+	*out = a;
+	return 0;
+}
+
+int addr_parse(const char *s, int port_rule, struct xlb_sockaddr *out,
+	       char *err, size_t errlen)
+{
+	return addr_parse_in(s, s, port_rule, 0, out, err, errlen);
+}
+
+int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen)
+{
+	char buf[ADDR_IN_MAX];
+	struct xlb_prefix p = { 0 };
+	char *slash;
+	size_t len = strlen(s);
+	unsigned max;
+	long v = 0;
+
+	if (len == 0)
+		return fail(err, errlen, "'%s': empty prefix%s", s, "");
+	if (len >= sizeof(buf))
+		return fail(err, errlen, "'%.40s...': prefix too long%s", s, "");
+	memcpy(buf, s, len + 1);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (ip_parse(buf, &p.family, &p.addr) < 0)
+		return fail(err, errlen, "'%s': '%s' is not an IP address", s, buf);
+	max = p.family == XLB_AF_INET ? 32 : 128;
+	p.plen = (uint8_t)max;
+	if (slash) {
+		const char *q = slash + 1;
+
+		if (!*q)
+			return fail(err, errlen, "'%s': missing prefix length%s", s, "");
+		for (; *q; q++) {
+			if (*q < '0' || *q > '9')
+				return fail(err, errlen,
+					    "'%s': '%s' is not a prefix length",
+					    s, slash + 1);
+			v = v * 10 + (*q - '0');
+			if (v > 128)
+				break;
+		}
+		if (v > (long)max)
+			return fail(err, errlen, "'%s': prefix length out of range (0-%s)",
+				    s, max == 32 ? "32" : "128");
+		p.plen = (uint8_t)v;
+	}
+	*out = p;
+	return 0;
+}
+
+int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
+		       char *err, size_t errlen)
+{
+	const char *slash = strchr(s, '/');
+	char pname[16];
+	size_t plen;
+
+	if (!slash)
+		return fail(err, errlen,
+			    "'%s': expected PROTO/VIP:PORT (e.g. tcp/198.18.0.100:80)%s",
+			    s, "");
+	plen = (size_t)(slash - s);
+	if (plen >= sizeof(pname))
+		plen = sizeof(pname) - 1;
+	memcpy(pname, s, plen);
+	pname[plen] = '\0';
+	if (strcmp(pname, "tcp") == 0)
+		*proto = IPPROTO_TCP;
+	else if (strcmp(pname, "udp") == 0)
+		*proto = IPPROTO_UDP;
+	else
+		return fail(err, errlen,
+			    "'%s': unknown protocol '%s' (expected tcp or udp)",
+			    s, pname);
+	return addr_parse_in(slash + 1, s, ADDR_PORT_REQUIRED, 1, vip, err, errlen);
+}
+
+char *addr_str_noport(const struct xlb_sockaddr *a, char *buf, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	if (a->family == XLB_AF_INET)
+		inet_ntop(AF_INET, &a->addr.v4, tmp, sizeof(tmp));
+	else if (a->family == XLB_AF_INET6)
+		inet_ntop(AF_INET6, a->addr.b, tmp, sizeof(tmp));
+	else
+		strcpy(tmp, "?");
+	snprintf(buf, len, "%s", tmp);
+	return buf;
+}
+
+char *addr_str(const struct xlb_sockaddr *a, char *buf, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	addr_str_noport(a, tmp, sizeof(tmp));
+	if (!a->port)
+		snprintf(buf, len, "%s", tmp);
+	else if (a->family == XLB_AF_INET6)
+		snprintf(buf, len, "[%s]:%u", tmp, a->port);
+	else
+		snprintf(buf, len, "%s:%u", tmp, a->port);
+	return buf;
+}
+
+char *prefix_str(const struct xlb_prefix *p, char *buf, size_t len)
+{
+	struct xlb_sockaddr a = { .family = p->family, .addr = p->addr };
+	char tmp[INET6_ADDRSTRLEN];
+	unsigned max = p->family == XLB_AF_INET ? 32 : 128;
+
+	addr_str_noport(&a, tmp, sizeof(tmp));
+	/* A full-length prefix is just an address; print it the way users
+	 * write it. */
+	if (p->plen == max)
+		snprintf(buf, len, "%s", tmp);
+	else
+		snprintf(buf, len, "%s/%u", tmp, p->plen);
+	return buf;
+}
+
+char *service_name_str(uint8_t proto, const struct xlb_sockaddr *vip,
+			char *buf, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	const char *pn = proto == IPPROTO_TCP ? "tcp" :
+			 proto == IPPROTO_UDP ? "udp" : "?";
+
+	addr_str_noport(vip, tmp, sizeof(tmp));
+	/* Always print a port so the name parses back; "*" is every port. */
+	if (vip->family == XLB_AF_INET6) {
+		if (vip->port)
+			snprintf(buf, len, "%s/[%s]:%u", pn, tmp, vip->port);
+		else
+			snprintf(buf, len, "%s/[%s]:*", pn, tmp);
+	} else {
+		if (vip->port)
+			snprintf(buf, len, "%s/%s:%u", pn, tmp, vip->port);
+		else
+			snprintf(buf, len, "%s/%s:*", pn, tmp);
+	}
+	return buf;
+}
+
+bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == XLB_AF_INET)
+		return a->addr.v4 == b->addr.v4;
+	return memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b)) == 0;
+}
+
+bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
+{
+	return a->port == b->port && addr_equal_noport(a, b);
+}

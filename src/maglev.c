@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Weighted Maglev table builder: exact weight quotas, minimal disruption
+ * against the previous table, Maglev permutation order for the rest. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "maglev.h"
+
+#define NO_OWNER UINT32_MAX
+
+struct mb {
+	uint32_t idx;           /* index into the caller's array */
+	uint32_t id;
+	uint64_t key;
+	uint64_t rem;           /* remainder of m * weight / total */
+	uint32_t quota;
+	uint32_t count;         /* slots owned so far */
+	uint32_t prev_count;    /* slots owned in prev */
+	uint32_t offset, skip, next;
+};
+
+int maglev_is_prime(uint32_t m)
+{
+	uint32_t d;
+
+	if (m < 2)
+		return 0;
+	if (m % 2 == 0)
+		return m == 2;
+	for (d = 3; (uint64_t)d * d <= m; d += 2)
+		if (m % d == 0)
+			return 0;
+	return 1;
+}
+
+/* splitmix64's finaliser: cheap and well mixed, and fixed forever because
+ * every node must derive the same permutation from the same key. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static int cmp_key(const void *pa, const void *pb)
+{
+	const struct mb *a = pa, *b = pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Who gets the slots left over after rounding down: largest remainder
+ * first; on a tie, whoever holds more slots already (so a change of n does
+ * not shuffle the odd slot between survivors), then by key. */
+static int cmp_rem(const void *pa, const void *pb)
+{
+	const struct mb *a = *(const struct mb *const *)pa;
+	const struct mb *b = *(const struct mb *const *)pb;
+
+	if (a->rem != b->rem)
+		return a->rem > b->rem ? -1 : 1;
+	if (a->prev_count != b->prev_count)
+		return a->prev_count > b->prev_count ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+struct id_ent {
+	uint32_t id;
+	uint32_t pos;           /* index into the sorted mb array */
+};
+
+static int cmp_id(const void *pa, const void *pb)
+{
+	const struct id_ent *a = pa, *b = pb;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static struct mb *find_id(struct id_ent *ids, size_t n, struct mb *mbs,
+			  uint32_t id)
+{
+	struct id_ent k = { .id = id }, *e;
+
+	e = bsearch(&k, ids, n, sizeof(*ids), cmp_id);
+	return e ? &mbs[e->pos] : NULL;
+}
+
+int maglev_build(const struct maglev_backend *backends, size_t n,
+		 const uint32_t *prev, uint32_t *table, uint32_t m)
+{
+	struct mb *mbs = NULL, **order = NULL, **turn = NULL;
+	struct id_ent *ids = NULL;
+	uint32_t *owner = NULL;
+	uint64_t total = 0, assigned = 0;
+	size_t na = 0, i, nturn, filled = 0;
+	int err = 0;
+
+	if (!maglev_is_prime(m) || n > m)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (backends[i].weight) {
+			na++;
+			total += backends[i].weight;
+		}
+	if (!na)
+		return -ENOENT;
+
+	mbs = calloc(na, sizeof(*mbs));
+	order = calloc(na, sizeof(*order));
+	turn = calloc(na, sizeof(*turn));
+	ids = calloc(na, sizeof(*ids));
+	owner = malloc((size_t)m * sizeof(*owner));
+	if (!mbs || !order || !turn || !ids || !owner) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	na = 0;
+	for (i = 0; i < n; i++) {
+		const struct maglev_backend *b = &backends[i];
+
+		if (!b->weight)
+			continue;
+		mbs[na].idx = (uint32_t)i;
+		mbs[na].id = b->id;
+		mbs[na].key = b->key;
+		na++;
+	}
+	/* Work in key order so the result does not depend on the order of
+	 * the caller's array. */
+	qsort(mbs, na, sizeof(*mbs), cmp_key);
+	for (i = 0; i < na; i++) {
+		uint64_t w = backends[mbs[i].idx].weight;
+		/* m and w are both < 2^32, so the product fits in 64 bits. */
+		uint64_t share = (uint64_t)m * w;
+
+		mbs[i].quota = (uint32_t)(share / total);
+		mbs[i].rem = share % total;
+		assigned += mbs[i].quota;
+		mbs[i].offset = (uint32_t)(mix64(mbs[i].key) % m);
+		mbs[i].skip = (uint32_t)(mix64(mbs[i].key ^ 0x5bd1e9955bd1e995ULL) %
+					 (m - 1)) + 1;
+		ids[i].id = mbs[i].id;
+		ids[i].pos = (uint32_t)i;
+	}
+	qsort(ids, na, sizeof(*ids), cmp_id);
+
+	for (i = 0; i < m; i++)
+		owner[i] = NO_OWNER;
+	if (prev) {
+		for (i = 0; i < m; i++) {
+			struct mb *b = find_id(ids, na, mbs, prev[i]);
+
+			if (b)
+				b->prev_count++;
+		}
+	}
+
+	/* Largest remainder: hand out the slots lost to rounding down. */
+	for (i = 0; i < na; i++)
+		order[i] = &mbs[i];
+	qsort(order, na, sizeof(*order), cmp_rem);
+	for (i = 0; assigned < m; i++, assigned++)
+		order[i]->quota++;
+
+	/* Keep every previous owner that is still within its quota. */
+	if (prev) {
+		for (i = 0; i < m; i++) {
+			struct mb *b = find_id(ids, na, mbs, prev[i]);
+
+			if (b && b->count < b->quota) {
+				b->count++;
+				owner[i] = (uint32_t)(b - mbs);
+				filled++;
+			}
+		}
+	}
+
+	/* Backends that still need slots take turns claiming the next free
+	 * slot of their permutation; the list shrinks as they are satisfied
+	 * so heavy weights do not cost a pass over everyone per slot. */
+	nturn = 0;
+	for (i = 0; i < na; i++)
+		if (mbs[i].count < mbs[i].quota)
+			turn[nturn++] = &mbs[i];
+	while (filled < m && nturn) {
+		size_t j, k = 0;
+
+		for (j = 0; j < nturn; j++) {
+			struct mb *b = turn[j];
+			uint32_t slot;
+
+			do {
+				slot = (uint32_t)((b->offset +
+						   (uint64_t)b->next * b->skip) % m);
+				b->next++;
+			} while (owner[slot] != NO_OWNER);
+			owner[slot] = (uint32_t)(b - mbs);
+			b->count++;
+			filled++;
+			if (b->count < b->quota)
+				turn[k++] = b;
+		}
+		nturn = k;
+	}
+
+	for (i = 0; i < m; i++)
+		table[i] = mbs[owner[i]].id;
+out:
+	free(mbs);
+	free(order);
+	free(turn);
+	free(ids);
+	free(owner);
+	return err;
+}
