@@ -1,0 +1,526 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# The e2e lab: network namespaces, real servers (nginx, unbound), xlbd, and
+# PASS/FAIL/SKIP bookkeeping. Sourced by tests/e2e/test_*.sh and demo/demo.sh.
+#
+#   ns cl (client)          ns lb (xlbd, XDP on elb)     ns rs1..rs3 (real servers)
+#   ecl 198.18.0.1          elb 198.18.0.2               ers 198.18.0.11-13
+#       2001:db8::1             2001:db8::2                  2001:db8::11-13
+#        |                       |                            |  nginx :80, unbound :53
+#        |                       |                            |  VIPs on lo (realserver setup)
+#   +----+-----------------------+----------------------------+-----+
+#   |  ns sw: bridge br0 with ports pcl, plb (XDP_PASS), prs1..3    |
+#   +---------------------------------------------------------------+
+#
+# The client routes the VIPs (198.18.0.100/.101, 2001:db8::100/::101) via the
+# balancer. Every namespace name carries a per-run prefix ($LAB_ID, default
+# xlbt<pid>), so parallel runs and leftovers never collide. lab_cleanup runs
+# on exit, pass or fail: it stops what the lab started, deletes the
+# namespaces and the balancer's pinned state.
+#
+# The three veth traps of shared/LAB.md are handled here: an XDP_PASS program
+# on plb (1), `tx off` on every veth end (2), unbound with
+# interface-automatic so UDP answers leave from the VIP (3).
+
+XLB_ROOT=${XLB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+XLB_BUILD=${XLB_BUILD:-$XLB_ROOT/build}
+XLBD_BIN=${XLBD_BIN:-$XLB_BUILD/xlbd}
+XLB_BIN=${XLB_BIN:-$XLB_BUILD/xlb}
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+
+LAB_ID=${LAB_ID:-xlbt$$}
+NS_CL=$LAB_ID-cl
+NS_LB=$LAB_ID-lb
+NS_SW=$LAB_ID-sw
+RS_NAMES=(rs1 rs2 rs3)
+RS_V4=(198.18.0.11 198.18.0.12 198.18.0.13)
+RS_V6=(2001:db8::11 2001:db8::12 2001:db8::13)
+CL_V4=198.18.0.1
+CL_V6=2001:db8::1
+LB_V4=198.18.0.2
+LB_V6=2001:db8::2
+VIP_V4=198.18.0.100
+VIP_V6=2001:db8::100
+VIP2_V4=198.18.0.101
+VIP2_V6=2001:db8::101
+BIG_SIZE=$((6 * 1024 * 1024))   # the long-lived download's file
+
+rs_ns() { echo "$LAB_ID-$1"; }   # rs1 -> xlbt123-rs1
+
+LAB_DIR=
+LAB_PIDS=()
+LAB_NAMESPACES=()
+XLBD_PID=
+LAB_LB_INODE=
+T_PASSED=0
+T_FAILED=0
+T_SKIPPED=0
+
+# --- results ---------------------------------------------------------------
+
+pass() { echo "PASS $1"; T_PASSED=$((T_PASSED + 1)); }
+fail() { echo "FAIL $1: $2"; T_FAILED=$((T_FAILED + 1)); }
+skip() { echo "SKIP $1: $2"; T_SKIPPED=$((T_SKIPPED + 1)); }
+# check NAME WHY-IF-FALSE CMD...: PASS when CMD succeeds, FAIL with WHY if not.
+check() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+}
+# The closing line tests/run and CI read; returns non-zero on any failure.
+summary() {
+	echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
+	[ "$T_FAILED" -eq 0 ]
+}
+log() { echo "# $*"; }
+
+# --- running things in namespaces ------------------------------------------
+
+# in_ns NS CMD...: run CMD in the network namespace NS (ip netns exec).
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# in_ns_bpf NS CMD...: like in_ns, but keeps the machine's bpffs at
+# /sys/fs/bpf. `ip netns exec` remounts /sys and so hides bpffs; xlbd pins
+# its maps there and must see the host's bpffs, so: enter the netns only, in
+# a private mount namespace move the bpffs mount aside, mount a sysfs that
+# shows this netns's devices, and move bpffs back on top of it. Every step
+# execs the next, so the pid of a background "${NS_BPF[@]}" CMD & is CMD's pid.
+in_ns_bpf() {
+	local ns=$1
+	shift
+	ns_bpf_prefix "$ns"
+	"${NS_BPF[@]}" "$@"
+}
+NS_BPF_SCRIPT='
+	hold=$1; shift
+	if mountpoint -q /sys/fs/bpf; then
+		mount --bind /sys/fs/bpf "$hold" &&
+		mount -t sysfs sysfs /sys &&
+		mount --move "$hold" /sys/fs/bpf || exit 125
+	else
+		mount -t sysfs sysfs /sys || exit 125
+	fi
+	exec "$@"'
+# A command-line prefix doing the same, for `timeout` and background jobs.
+ns_bpf_prefix() {
+	mkdir -p "$LAB_DIR/bpffs-hold"
+	NS_BPF=(nsenter --net="/run/netns/$1" unshare -m --propagation slave
+		sh -c "$NS_BPF_SCRIPT" sh "$LAB_DIR/bpffs-hold")
+}
+
+# xlb_cli ARGS...: the CLI against the lab's xlbd (default socket of ns lb).
+xlb_cli() {
+	ns_bpf_prefix "$NS_LB"
+	timeout 20 "${NS_BPF[@]}" "$XLB_BIN" "$@"
+}
+# xlb_rs RS ARGS...: the CLI on a real server (realserver setup/teardown).
+xlb_rs() {
+	local rs=$1
+	shift
+	ns_bpf_prefix "$(rs_ns "$rs")"
+	timeout 20 "${NS_BPF[@]}" "$XLB_BIN" "$@"
+}
+
+# bg_ns NS LOGFILE CMD...: start CMD in NS in the background, remember its
+# pid for cleanup; the pid is echoed in $BG_PID.
+bg_ns() {
+	local ns=$1 logf=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$logf" 2>&1 </dev/null &
+	BG_PID=$!
+	LAB_PIDS+=("$BG_PID")
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# --- requirements ----------------------------------------------------------
+
+# lab_require: returns non-zero (with the reason in LAB_SKIP_WHY) when the
+# lab cannot run here at all; callers then SKIP.
+lab_require() {
+	LAB_SKIP_WHY=
+	if [ "$(id -u)" != 0 ]; then LAB_SKIP_WHY="needs root"; return 1; fi
+	local t
+	for t in ip ethtool nginx unbound dig curl jq clang nsenter unshare timeout; do
+		command -v "$t" >/dev/null 2>&1 ||
+			{ LAB_SKIP_WHY="missing $t (run tools/deps.sh)"; return 1; }
+	done
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null ||
+		{ LAB_SKIP_WHY="bpffs not mounted"; return 1; }
+	return 0
+}
+
+have_xlb() { [ -x "$XLBD_BIN" ] && [ -x "$XLB_BIN" ]; }
+
+# --- topology --------------------------------------------------------------
+
+lab_init() {
+	LAB_DIR=$(mktemp -d "/tmp/$LAB_ID.XXXXXX")
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+lab_add_ns() {
+	local ns=$1
+	ip netns add "$ns" || return 1
+	LAB_NAMESPACES+=("$ns")
+	ip -n "$ns" link set lo up
+	# No duplicate address detection: addresses are usable at once.
+	in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# lab_veth NS DEV PORT: a veth from DEV in NS to PORT on the switch's bridge.
+lab_veth() {
+	local ns=$1 dev=$2 port=$3
+	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$NS_SW" || return 1
+	ip -n "$NS_SW" link set "$port" master br0 up
+	ip -n "$ns" link set "$dev" up
+	# LAB.md fact 2: partial checksums do not survive an XDP rewrite.
+	in_ns "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1
+	in_ns "$NS_SW" ethtool -K "$port" tx off >/dev/null 2>&1
+}
+
+lab_build_xdp_pass() {
+	local arch_inc
+	arch_inc=/usr/include/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+	clang -O2 -g -target bpf -I"$arch_inc" -c "$XLB_ROOT/tests/e2e/xdp_pass.bpf.c" \
+		-o "$LAB_DIR/xdp_pass.bpf.o"
+}
+
+# lab_up: build the whole topology (no servers yet). Returns non-zero on error.
+lab_up() {
+	local i ns
+	lab_build_xdp_pass || { echo "lab: cannot build xdp_pass.bpf.o" >&2; return 1; }
+	for ns in "$NS_SW" "$NS_CL" "$NS_LB"; do lab_add_ns "$ns" || return 1; done
+	for i in "${!RS_NAMES[@]}"; do lab_add_ns "$(rs_ns "${RS_NAMES[$i]}")" || return 1; done
+	LAB_LB_INODE=$(stat -L -c %i "/run/netns/$NS_LB")
+
+	ip -n "$NS_SW" link add br0 type bridge forward_delay 0 mcast_snooping 0 || return 1
+	ip -n "$NS_SW" link set br0 up
+
+	lab_veth "$NS_CL" ecl pcl || return 1
+	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
+	ip -n "$NS_CL" addr add "$CL_V6/64" dev ecl nodad
+	local v
+	for v in "$VIP_V4" "$VIP2_V4"; do ip -n "$NS_CL" route add "$v/32" via "$LB_V4"; done
+	for v in "$VIP_V6" "$VIP2_V6"; do ip -n "$NS_CL" -6 route add "$v/128" via "$LB_V6"; done
+
+	lab_veth "$NS_LB" elb plb || return 1
+	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
+	ip -n "$NS_LB" addr add "$LB_V6/64" dev elb nodad
+	# LAB.md fact 1: XDP_TX out of elb is dropped unless plb runs XDP too.
+	ip -n "$NS_SW" link set dev plb xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
+		{ echo "lab: cannot attach XDP_PASS to plb" >&2; return 1; }
+
+	for i in "${!RS_NAMES[@]}"; do
+		ns=$(rs_ns "${RS_NAMES[$i]}")
+		lab_veth "$ns" ers "p${RS_NAMES[$i]}" || return 1
+		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
+		ip -n "$ns" addr add "${RS_V6[$i]}/64" dev ers nodad
+	done
+	# Resolve neighbours once so the first test packets do not race ARP/ND.
+	in_ns "$NS_LB" ping -c1 -W1 "${RS_V4[0]}" >/dev/null 2>&1 || true
+	return 0
+}
+
+# --- real servers ----------------------------------------------------------
+
+# rs_start_nginx RS: nginx on :80 (v4 and v6) whose body names the server and
+# the client address and port it saw; /big is a file for long transfers;
+# every response carries "X-Backend: RS".
+rs_start_nginx() {
+	local rs=$1 d=$LAB_DIR/$1
+	mkdir -p "$d/www" "$d/tmp"
+	[ -f "$LAB_DIR/big" ] || head -c "$BIG_SIZE" /dev/urandom >"$LAB_DIR/big"
+	ln -f "$LAB_DIR/big" "$d/www/big"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx.err warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	default_type text/plain;
+	keepalive_requests 1000;
+	server {
+		listen 80 default_server;
+		listen [::]:80 default_server ipv6only=on;
+		add_header X-Backend $rs always;
+		location = / { return 200 "$rs \$remote_addr \$remote_port\n"; }
+		location = /big { root $d/www; }
+	}
+}
+EOF
+	bg_ns "$(rs_ns "$rs")" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
+}
+
+# rs_start_unbound RS: unbound on :53 answering who.xlb.test TXT "RS".
+# interface-automatic makes it answer UDP from the address that was asked
+# (the VIP), LAB.md fact 3.
+rs_start_unbound() {
+	local rs=$1 d=$LAB_DIR/$1
+	mkdir -p "$d"
+	cat >"$d/unbound.conf" <<EOF
+server:
+	verbosity: 0
+	interface: 0.0.0.0
+	interface: ::0
+	interface-automatic: yes
+	port: 53
+	do-daemonize: no
+	chroot: ""
+	username: ""
+	directory: "$d"
+	pidfile: "$d/unbound.pid"
+	use-syslog: no
+	logfile: ""
+	num-threads: 1
+	so-reuseport: no
+	outgoing-range: 64
+	access-control: 127.0.0.0/8 allow
+	access-control: 198.18.0.0/15 allow
+	access-control: 2001:db8::/32 allow
+	module-config: "iterator"
+	do-not-query-localhost: yes
+	local-zone: "xlb.test." static
+	local-data: "who.xlb.test. 0 IN TXT $rs"
+remote-control:
+	control-enable: no
+EOF
+	bg_ns "$(rs_ns "$rs")" "$d/unbound.out" unbound -d -c "$d/unbound.conf"
+}
+
+rs_nginx_up() { in_ns "$(rs_ns "$1")" curl -sf --max-time 1 -o /dev/null "http://127.0.0.1/"; }
+rs_unbound_up() {
+	in_ns "$(rs_ns "$1")" dig +short +tries=1 +time=1 @127.0.0.1 who.xlb.test TXT |
+		grep -q "$1"
+}
+
+# lab_start_servers: nginx and unbound on every real server, ready on return.
+lab_start_servers() {
+	local rs
+	for rs in "${RS_NAMES[@]}"; do rs_start_nginx "$rs"; rs_start_unbound "$rs"; done
+	for rs in "${RS_NAMES[@]}"; do
+		wait_for 10 rs_nginx_up "$rs" ||
+			{ echo "lab: nginx on $rs did not start:" >&2; cat "$LAB_DIR/$rs/nginx.err" >&2; return 1; }
+		wait_for 10 rs_unbound_up "$rs" ||
+			{ echo "lab: unbound on $rs did not start:" >&2; cat "$LAB_DIR/$rs/unbound.out" >&2; return 1; }
+	done
+}
+
+# rs_setup_by_hand RS VIP...: what `xlb realserver setup --mode dr` does,
+# for checking the lab without xlb.
+rs_setup_by_hand() {
+	local ns v
+	ns=$(rs_ns "$1")
+	shift
+	in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+	for v in "$@"; do
+		case $v in
+		*:*) ip -n "$ns" addr add "$v/128" dev lo nodad ;;
+		*) ip -n "$ns" addr add "$v/32" dev lo ;;
+		esac
+	done
+}
+
+# --- xlbd ------------------------------------------------------------------
+
+# xlbd_start CONFIG: run xlbd in ns lb (foreground, background job) and wait
+# until the CLI answers. Returns non-zero, with the daemon's log on stderr,
+# if it does not come up within 15 s.
+xlbd_start() {
+	local conf=$1
+	ns_bpf_prefix "$NS_LB"
+	"${NS_BPF[@]}" "$XLBD_BIN" -c "$conf" -f >"$LAB_DIR/xlbd.log" 2>&1 </dev/null &
+	XLBD_PID=$!
+	LAB_PIDS+=("$XLBD_PID")
+	local deadline=$((SECONDS + 15))
+	while ! xlb_cli list >/dev/null 2>&1; do
+		if ! kill -0 "$XLBD_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+			echo "xlbd did not come up; its log:" >&2
+			sed 's/^/  xlbd: /' "$LAB_DIR/xlbd.log" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# xlbd_stop: SIGTERM and wait (xlbd detaches and removes what it added).
+# Returns non-zero when it does not exit within 10 s or exits non-zero.
+xlbd_stop() {
+	[ -n "$XLBD_PID" ] || return 0
+	local pid=$XLBD_PID rc=0
+	XLBD_PID=
+	kill -TERM "$pid" 2>/dev/null
+	local deadline=$((SECONDS + 10))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $SECONDS -ge $deadline ]; then
+			kill -KILL "$pid" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null || rc=$?
+	return $rc
+}
+
+# xlb_json: `xlb list --stats --json` of the lab's xlbd, or {} on error.
+xlb_json() { xlb_cli list --stats --json 2>/dev/null || echo '{}'; }
+
+# jq_xlb FILTER [ARGS...]: the one place that knows the shape of
+# `xlb list --json`:
+#   {"services":[{"name","service":"tcp/VIP:PORT","mode",
+#                 "backends":[{"address","weight","packets","bytes","new_flows"}],
+#                 "packets",...}], "reasons":{"fwd_tx":N,...}}
+# Helpers below read it through these small filters only.
+JQ_DEFS='
+def svc($s): (.services // [])[] | select(.service == $s);
+def be($s; $a): svc($s) | (.backends // [])[] | select((.address|tostring) == $a or ((.address|tostring)|startswith($a + ":")) or ((.address|tostring)|startswith("[" + $a + "]")));
+'
+jq_xlb() {
+	local filter=$1
+	shift
+	jq -r "$@" "$JQ_DEFS $filter"
+}
+# json_backend JSON SERVICE ADDR FIELD -> number (0 when absent)
+json_backend() {
+	echo "$1" | jq_xlb '[be($s; $a) | .[$f] // 0] | add // 0' \
+		--arg s "$2" --arg a "$3" --arg f "$4"
+}
+# json_service JSON SERVICE FIELD -> number (0 when absent)
+json_service() {
+	echo "$1" | jq_xlb '[svc($s) | .[$f] // 0] | add // 0' --arg s "$2" --arg f "$3"
+}
+# json_backend_count JSON SERVICE -> number of backends listed
+json_backend_count() {
+	echo "$1" | jq_xlb '[svc($s) | (.backends // [])[]] | length' --arg s "$2"
+}
+# json_reason JSON NAME -> counter (0 when absent)
+json_reason() {
+	echo "$1" | jq_xlb '(.reasons // {})[$n] // 0' --arg n "$2"
+}
+
+# --- clients ---------------------------------------------------------------
+
+# http_burst N URL: N requests from the client, each on its own connection
+# (Connection: close), 10 at a time; prints one body line per success.
+http_burst() {
+	local n=$1 url=$2 cfg=$LAB_DIR/curl.$RANDOM
+	local i
+	for ((i = 0; i < n; i++)); do echo "url = \"$url\""; echo "output = \"/dev/stdout\""; done >"$cfg"
+	timeout 120 ip netns exec "$NS_CL" curl -s --parallel --parallel-max 10 \
+		--max-time 3 --connect-timeout 2 -H 'Connection: close' -K "$cfg" 2>/dev/null
+	rm -f "$cfg"
+}
+
+# dns_burst N SERVER [PROTO]: N queries for who.xlb.test TXT (dig batch mode,
+# a fresh socket and source port per query); prints one answer per line.
+dns_burst() {
+	local n=$1 server=$2 tcp=${3:-udp} batch=$LAB_DIR/dig.$RANDOM
+	local i opt=
+	[ "$tcp" = tcp ] && opt=+tcp
+	for ((i = 0; i < n; i++)); do
+		echo "@$server who.xlb.test TXT +short +tries=1 +time=2 $opt"
+	done >"$batch"
+	timeout 180 ip netns exec "$NS_CL" dig -f "$batch" 2>/dev/null | tr -d '"'
+	rm -f "$batch"
+}
+
+# tally: reads "rsN ..." lines, prints "rsN COUNT" for every real server.
+tally() {
+	awk -v names="${RS_NAMES[*]}" '
+		BEGIN { n = split(names, rs, " "); for (i = 1; i <= n; i++) c[rs[i]] = 0 }
+		($1 in c) { c[$1]++ }
+		END { for (i = 1; i <= n; i++) print rs[i], c[rs[i]] }'
+}
+
+# shares_ok TALLY WEIGHTS: TALLY is "rs1 N\nrs2 N..." and WEIGHTS "rs1=W rs2=W ...".
+# Each backend's count must lie within 5 standard deviations of its expected
+# binomial count n*p (p = weight / total weight): a correct balancer fails
+# this about once in a million runs, while a backend that gets nothing or
+# double its share fails it for n >= 300. Prints the verdict on failure.
+shares_ok() {
+	awk -v w="$2" '
+		BEGIN { m = split(w, kv, " "); for (i = 1; i <= m; i++) {
+			split(kv[i], p, "="); wt[p[1]] = p[2]; tw += p[2] } }
+		{ cnt[$1] = $2; n += $2 }
+		END {
+			bad = 0
+			for (b in wt) {
+				p = wt[b] / tw; e = n * p; sd = sqrt(n * p * (1 - p))
+				if (cnt[b] < e - 5 * sd || cnt[b] > e + 5 * sd) {
+					printf "%s got %d of %d, expected %.0f +- %.0f; ", b, cnt[b], n, e, 5 * sd
+					bad = 1
+				}
+			}
+			exit bad
+		}' <<<"$1"
+}
+
+# --- cleanup ---------------------------------------------------------------
+
+lab_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[ -n "$XLBD_PID" ] && xlbd_stop >/dev/null 2>&1
+	local pid ns
+	for pid in "${LAB_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	# Anything still running inside our namespaces was started by this lab.
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+	done
+	sleep 0.3
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+	done
+	for pid in "${LAB_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	for ns in "${LAB_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	if [ -n "$LAB_LB_INODE" ]; then
+		# Pinned state and socket named after the balancer's netns.
+		local p
+		for p in /sys/fs/bpf/xlb/*"$LAB_LB_INODE"* /sys/fs/bpf/xlb/"$LAB_ID"*; do
+			[ -e "$p" ] && rm -rf "$p"
+		done
+		rm -f "/run/xlb/xlbd-ns$LAB_LB_INODE.sock"
+	fi
+	if [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then rm -rf "$LAB_DIR"; fi
+	exit $rc
+}
+
+# lab_selftest: the lab works without xlb: the client reaches each real
+# server directly over HTTP (v4, v6) and DNS, and plb runs XDP.
+lab_selftest() {
+	local i rs ok=1 body
+	ip -n "$NS_SW" link show dev plb | grep -q 'xdp' || { echo "no XDP on plb"; ok=0; }
+	for i in "${!RS_NAMES[@]}"; do
+		rs=${RS_NAMES[$i]}
+		body=$(timeout 5 ip netns exec "$NS_CL" curl -s --max-time 2 "http://${RS_V4[$i]}/")
+		[[ $body == "$rs $CL_V4 "* ]] || { echo "HTTP to $rs: '$body'"; ok=0; }
+		body=$(timeout 5 ip netns exec "$NS_CL" curl -s --max-time 2 "http://[${RS_V6[$i]}]/")
+		[[ $body == "$rs $CL_V6 "* ]] || { echo "HTTP6 to $rs: '$body'"; ok=0; }
+		body=$(timeout 5 ip netns exec "$NS_CL" dig +short +tries=1 +time=2 "@${RS_V4[$i]}" who.xlb.test TXT)
+		[ "$body" = "\"$rs\"" ] || { echo "DNS to $rs: '$body'"; ok=0; }
+	done
+	[ $ok = 1 ]
+}
