@@ -123,7 +123,8 @@ struct xlb_counter {
 	X(XLB_R_ICMP_TOO_BIG_SENT,  "icmp_too_big_sent")     \
 	X(XLB_R_TX,                 "fwd_tx")                \
 	X(XLB_R_REDIRECT,           "fwd_redirect")          \
-	X(XLB_R_ICMP_FORWARDED,     "fwd_icmp_error")
+	X(XLB_R_ICMP_FORWARDED,     "fwd_icmp_error")          \
+	X(XLB_R_DROP_TOO_BIG,       "drop_too_big")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Forwarding for the dr and tun modes: route lookup toward the backend,
+ * MTU check, MAC rewrite and the XDP verdict. */
+#ifndef XLB_BPF_FWD_H
+#define XLB_BPF_FWD_H
+
+#include "counters.h"
+#include "encap.h"
+#include "icmp.h"
+#include "xlb_hash.h"
+
+/* Result of a route lookup toward a backend. */
+struct xlb_route {
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+	__u32 ifindex;
+	__u32 mtu;              /* set when the lookup said FRAG_NEEDED */
+};
+
+/* bpf_fib_lookup toward dst as an input lookup on the ingress interface, so
+ * the LB must have forwarding enabled (the daemon turns it on). tot_len is
+ * the size of the packet that will leave, for the MTU check. Returns
+ * XLB_PARSE_OK, XLB_R_DROP_TOO_BIG (rt->mtu set), or a drop reason. */
+static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
+				     const union xlb_addr *src,
+				     const union xlb_addr *dst, __u32 tot_len,
+				     struct xlb_route *rt)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = tot_len;
+	if (fam == XLB_AF_INET) {
+		fib.family = XLB_AF_INET;
+		fib.ipv4_src = src->v4;
+		fib.ipv4_dst = dst->v4;
+	} else {
+		fib.family = XLB_AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, src, 16);
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		rt->mtu = fib.mtu_result;
+		return XLB_R_DROP_TOO_BIG;
+	}
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XLB_R_DROP_NO_NEIGH;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return XLB_R_DROP_FIB;
+	__builtin_memcpy(rt->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(rt->smac, fib.smac, ETH_ALEN);
+	rt->ifindex = fib.ifindex;
+	return XLB_PARSE_OK;
+}
+
+/* Answers a packet that does not fit (after overhead bytes of tunnel) with an
+ * ICMP too-big, when the client can act on one: IPv4 with DF, or IPv6.
+ * ICMP errors are never answered with ICMP errors. */
+static __always_inline int xlb_too_big(struct xdp_md *ctx, struct xlb_pkt *p,
+				       __u32 mtu, __u32 overhead)
+{
+	int r;
+
+	if (p->icmp_err || !p->df || mtu <= overhead)
+		return xlb_done(XLB_R_DROP_TOO_BIG, XDP_DROP);
+	if (p->key.family == XLB_AF_INET)
+		r = xlb_icmp4_too_big(ctx, p, mtu - overhead);
+	else
+		r = xlb_icmp6_too_big(ctx, p, mtu - overhead);
+	return xlb_done(r, r == XLB_R_ICMP_TOO_BIG_SENT ? XDP_TX : XDP_DROP);
+}
+
+/* Writes the route's MACs and picks the verdict. Behind a VLAN tag the frame
+ * is always sent back out of the ingress port with its tag kept: the route
+ * names the VLAN sub-interface, whose ifindex differs from the ingress one,
+ * and redirecting to it would lose the tag a trunk port needs. */
+static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
+				    const struct xlb_route *rt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
+	if (p->vlan || rt->ifindex == ctx->ingress_ifindex)
+		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_TX,
+				XDP_TX);
+	xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_REDIRECT, 0);
+	return bpf_redirect(rt->ifindex, 0);
+}
+
+/* dr: the IP packet is left alone; only the destination MAC changes. */
+static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
+				      const struct xlb_backend *be)
+{
+	struct xlb_route rt = {};
+	int r;
+
+	if (be->family != p->key.family)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	r = xlb_route(ctx, be->family, &p->key.src, &be->addr, p->l3_len, &rt);
+	if (r == XLB_R_DROP_TOO_BIG)
+		return xlb_too_big(ctx, p, rt.mtu, 0);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
+/* tun: outer header from a per-flow source inside the configured tunnel
+ * prefix to the backend. */
+static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
+				       const struct xlb_backend *be, __u32 hash)
+{
+	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
+	struct xlb_route rt = {};
+	struct xlb_globals *g;
+	union xlb_addr src = {};
+	int r;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	if (!g)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	if (be->family == XLB_AF_INET)
+		src.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen, hash);
+	else
+		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, hash, &src);
+
+	r = xlb_route(ctx, be->family, &src, &be->addr, p->l3_len + overhead,
+		      &rt);
+	if (r == XLB_R_DROP_TOO_BIG)
+		return xlb_too_big(ctx, p, rt.mtu, overhead);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	r = xlb_encap(ctx, p, be, &src);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
+#endif /* XLB_BPF_FWD_H */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* "Fragmentation needed" / "packet too big" answers to clients whose packet
+ * no longer fits the path once encapsulated, built in place from the packet. */
+#ifndef XLB_BPF_ICMP_H
+#define XLB_BPF_ICMP_H
+
+#include "csum.h"
+#include "parse.h"
+
+/* Bytes of the offending packet quoted back: the IPv4 header plus 44 bytes
+ * (RFC 792 asks for 8), and for IPv6 the header plus 88 bytes, far under the
+ * 1280-byte minimum MTU. Multiples of 4 as bpf_csum_diff requires. */
+#define XLB_ICMP4_QUOTE 64
+#define XLB_ICMP6_QUOTE 128
+
+struct xlb_ip6_pseudo {
+	struct in6_addr src;
+	struct in6_addr dst;
+	__be32 len;
+	__u8 zero[3];
+	__u8 nexthdr;
+};
+
+/* Copies the Ethernet header (and VLAN tag) from `from` to `to`, swapping
+ * the MACs so the frame goes back where it came from. */
+static __always_inline void xlb_eth_reflect(void *to, void *from, int vlan)
+{
+	struct ethhdr *d = to, *s = from;
+	struct ethhdr tmp;
+
+	__builtin_memcpy(&tmp, s, sizeof(tmp));
+	if (vlan)
+		__builtin_memcpy((void *)(d + 1), (void *)(s + 1),
+				 sizeof(struct xlb_vlan_hdr));
+	__builtin_memcpy(d->h_dest, tmp.h_source, ETH_ALEN);
+	__builtin_memcpy(d->h_source, tmp.h_dest, ETH_ALEN);
+	d->h_proto = tmp.h_proto;
+}
+
+/* Turns the IPv4 packet p into an ICMP type 3 code 4 from the VIP to the
+ * client, advertising mtu. Returns the reason (XLB_R_ICMP_TOO_BIG_SENT on
+ * success; the caller then sends it with XDP_TX). */
+static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
+					     struct xlb_pkt *p, __u32 mtu)
+{
+	const int grow = sizeof(struct iphdr) + sizeof(struct icmphdr);
+	__u32 l3_off = p->l3_off, new_len = l3_off + grow + XLB_ICMP4_QUOTE;
+	void *data, *data_end;
+	struct iphdr *iph;
+	struct icmphdr *ih;
+	__u64 sum;
+
+	if (p->l3_len < XLB_ICMP4_QUOTE)
+		return XLB_R_DROP_TOO_BIG;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	/* The old frame starts grow bytes in; its IP header already sits where
+	 * the quote belongs, so only Ethernet moves. */
+	if (data + grow + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) >
+	    data_end)
+		return XLB_R_DROP_ADJUST;
+	xlb_eth_reflect(data, data + grow, p->vlan);
+
+	iph = data + (l3_off & 0x1f);
+	ih = (void *)(iph + 1);
+	if ((void *)(ih + 1) + XLB_ICMP4_QUOTE > data_end)
+		return XLB_R_DROP_ADJUST;
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = 0;
+	iph->tot_len = bpf_htons(grow + XLB_ICMP4_QUOTE);
+	iph->id = 0;
+	iph->frag_off = 0;
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_ICMP;
+	iph->check = 0;
+	iph->saddr = p->key.dst.v4;
+	iph->daddr = p->key.src.v4;
+	iph->check = xlb_ip4_csum(iph);
+
+	ih->type = ICMP_DEST_UNREACH;
+	ih->code = ICMP_FRAG_NEEDED;
+	ih->checksum = 0;
+	ih->un.frag.__unused = 0;
+	ih->un.frag.mtu = bpf_htons(mtu);
+	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + XLB_ICMP4_QUOTE, 0);
+	ih->checksum = xlb_csum_fold(sum);
+	return XLB_R_ICMP_TOO_BIG_SENT;
+}
+
+/* Same for IPv6: ICMPv6 packet too big (type 2) from the VIP to the client. */
+static __always_inline int xlb_icmp6_too_big(struct xdp_md *ctx,
+					     struct xlb_pkt *p, __u32 mtu)
+{
+	const int grow = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
+	__u32 l3_off = p->l3_off, new_len = l3_off + grow + XLB_ICMP6_QUOTE;
+	struct xlb_ip6_pseudo ph = {};
+	void *data, *data_end;
+	struct ipv6hdr *ip6h;
+	struct icmp6hdr *ih;
+	__u64 sum;
+
+	if (p->l3_len < XLB_ICMP6_QUOTE)
+		return XLB_R_DROP_TOO_BIG;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + grow + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) >
+	    data_end)
+		return XLB_R_DROP_ADJUST;
+	xlb_eth_reflect(data, data + grow, p->vlan);
+
+	ip6h = data + (l3_off & 0x1f);
+	ih = (void *)(ip6h + 1);
+	if ((void *)(ih + 1) + XLB_ICMP6_QUOTE > data_end)
+		return XLB_R_DROP_ADJUST;
+	ip6h->version = 6;
+	ip6h->priority = 0;
+	ip6h->flow_lbl[0] = 0;
+	ip6h->flow_lbl[1] = 0;
+	ip6h->flow_lbl[2] = 0;
+	ip6h->payload_len = bpf_htons(sizeof(*ih) + XLB_ICMP6_QUOTE);
+	ip6h->nexthdr = IPPROTO_ICMPV6;
+	ip6h->hop_limit = 64;
+	__builtin_memcpy(&ip6h->saddr, &p->key.dst, 16);
+	__builtin_memcpy(&ip6h->daddr, &p->key.src, 16);
+
+	ih->icmp6_type = ICMPV6_PKT_TOOBIG;
+	ih->icmp6_code = 0;
+	ih->icmp6_cksum = 0;
+	ih->icmp6_mtu = bpf_htonl(mtu);
+
+	__builtin_memcpy(&ph.src, &p->key.dst, 16);
+	__builtin_memcpy(&ph.dst, &p->key.src, 16);
+	ph.len = bpf_htonl(sizeof(*ih) + XLB_ICMP6_QUOTE);
+	ph.nexthdr = IPPROTO_ICMPV6;
+	sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
+	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + XLB_ICMP6_QUOTE,
+			    (__u32)sum);
+	ih->icmp6_cksum = xlb_csum_fold(sum);
+	return XLB_R_ICMP_TOO_BIG_SENT;
+}
+
+#endif /* XLB_BPF_ICMP_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The maps of the XDP data plane; userspace reaches them through the skeleton. */
+#ifndef XLB_BPF_MAPS_H
+#define XLB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xlb_abi.h"
+
+/* (VIP, port, proto, family) -> service; port 0 = every port of the VIP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * XLB_MAX_SERVICES);
+	__type(key, struct xlb_svc_key);
+	__type(value, struct xlb_svc);
+} services SEC(".maps");
+
+/* backend id -> address and flags (ids are global, not per service). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+} backends SEC(".maps");
+
+/* Template of a Maglev table: slot -> backend id. Userspace creates tables of
+ * any (prime) size with BPF_F_INNER_MAP and swaps them into maglev_outer. */
+struct xlb_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, XLB_MAGLEV_DEFAULT_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* service id -> that service's Maglev table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct xlb_maglev_inner);
+} maglev_outer SEC(".maps");
+
+/* client 5-tuple -> backend it is pinned to (the connection table). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_flow);
+} flows SEC(".maps");
+
+/* Instance-wide settings (tunnel source prefixes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_globals);
+} globals SEC(".maps");
+
+/* service id -> packets, bytes, new flows (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} svc_stats SEC(".maps");
+
+/* backend id -> packets, bytes, new flows (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} backend_stats SEC(".maps");
+
+/* enum xlb_reason -> packets that took that path (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} reason_stats SEC(".maps");
+
+#endif /* XLB_BPF_MAPS_H */

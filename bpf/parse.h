@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Packet parsing: Ethernet (+ one VLAN tag), IPv4/IPv6, TCP/UDP and the inner
+ * header of ICMP errors, reduced to the client 5-tuple the balancer needs. */
+#ifndef XLB_BPF_PARSE_H
+#define XLB_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xlb_abi.h"
+
+#define XLB_IP_MF     0x2000
+#define XLB_IP_DF     0x4000
+#define XLB_IP_OFFSET 0x1fff
+
+#define XLB_ETH_P_8021Q  0x8100
+#define XLB_ETH_P_8021AD 0x88a8
+
+/* Returned by xlb_parse when the packet may be for a VIP. */
+#define XLB_PARSE_OK XLB_R_MAX
+
+/* <linux/icmp.h> drags in libc's socket headers, which BPF cannot use. */
+#define ICMP_DEST_UNREACH   3
+#define ICMP_FRAG_NEEDED    4
+#define ICMP_TIME_EXCEEDED  11
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		struct {
+			__be16 __unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
+
+struct xlb_vlan_hdr {
+	__be16 tci;
+	__be16 proto;
+};
+
+/* What the rest of the program knows about a packet. For an ICMP error the
+ * tuple is the one of the client flow the error is about, not the ICMP's. */
+struct xlb_pkt {
+	struct xlb_flow_key key;        /* src = client, dst = VIP */
+	__u32 l3_off;                   /* 14, or 18 behind a VLAN tag */
+	__u32 l3_len;                   /* IP total length (header included) */
+	__u32 frame_len;                /* bytes of the whole frame */
+	__u8  vlan;                     /* a VLAN tag is present */
+	__u8  icmp_err;                 /* an ICMP error about key's flow */
+	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */
+	__u8  tos;                      /* IPv4 TOS / IPv6 traffic class */
+};
+
+/* Ports of the TCP/UDP header at l4 (l4_len bytes of IP payload). Returns
+ * XLB_PARSE_OK or a reason. */
+static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto,
+					   __u32 l4_len, __u16 *sport,
+					   __u16 *dport)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end || l4_len < sizeof(*th))
+			return XLB_R_DROP_TRUNCATED;
+		if (th->doff < 5 || th->doff * 4u > l4_len)
+			return XLB_R_DROP_BAD_HEADER;
+		*sport = th->source;
+		*dport = th->dest;
+		return XLB_PARSE_OK;
+	}
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end || l4_len < sizeof(*uh))
+			return XLB_R_DROP_TRUNCATED;
+		*sport = uh->source;
+		*dport = uh->dest;
+		return XLB_PARSE_OK;
+	}
+	return XLB_R_PASS_PROTO;
+}
+
+/* The packet quoted by an ICMPv4 error (ours were VIP:vp -> C:cp). Quotes are
+ * truncated by design, so only the IP header and the 8 bytes of ports are
+ * required. Anything odd goes to the stack, which knows what to do with it. */
+static __always_inline int xlb_parse_icmp4_inner(void *in, void *data_end,
+						 struct xlb_pkt *p,
+						 __u32 outer_dst)
+{
+	struct iphdr *iph = in;
+	__u16 *ports;
+
+	if ((void *)(iph + 1) > data_end)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	if (iph->version != 4 || iph->ihl != 5 || iph->saddr != outer_dst)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	ports = (void *)(iph + 1);
+	if ((void *)(ports + 2) > data_end)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	/* Reverse the quoted tuple to get the client's flow key. */
+	p->key.src.v4 = iph->daddr;
+	p->key.dst.v4 = iph->saddr;
+	p->key.sport_be = ports[1];
+	p->key.dport_be = ports[0];
+	p->key.proto = iph->protocol;
+	p->icmp_err = 1;
+	return XLB_PARSE_OK;
+}
+
+static __always_inline int xlb_parse_icmp6_inner(void *in, void *data_end,
+						 struct xlb_pkt *p,
+						 const struct in6_addr *outer_dst)
+{
+	struct ipv6hdr *ip6h = in;
+	__u16 *ports;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	if (ip6h->version != 6 ||
+	    ip6h->saddr.in6_u.u6_addr32[0] != outer_dst->in6_u.u6_addr32[0] ||
+	    ip6h->saddr.in6_u.u6_addr32[1] != outer_dst->in6_u.u6_addr32[1] ||
+	    ip6h->saddr.in6_u.u6_addr32[2] != outer_dst->in6_u.u6_addr32[2] ||
+	    ip6h->saddr.in6_u.u6_addr32[3] != outer_dst->in6_u.u6_addr32[3])
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	if (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	ports = (void *)(ip6h + 1);
+	if ((void *)(ports + 2) > data_end)
+		return XLB_R_PASS_ICMP_NOT_OURS;
+	__builtin_memcpy(&p->key.src, &ip6h->daddr, 16);
+	__builtin_memcpy(&p->key.dst, &ip6h->saddr, 16);
+	p->key.sport_be = ports[1];
+	p->key.dport_be = ports[0];
+	p->key.proto = ip6h->nexthdr;
+	p->icmp_err = 1;
+	return XLB_PARSE_OK;
+}
+
+static __always_inline int xlb_parse_ip4(void *data, void *data_end,
+					 struct xlb_pkt *p)
+{
+	struct iphdr *iph = data + p->l3_off;
+	__u32 avail, tot;
+
+	if ((void *)(iph + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return XLB_R_DROP_BAD_HEADER;
+	tot = bpf_ntohs(iph->tot_len);
+	if (tot < iph->ihl * 4u)
+		return XLB_R_DROP_BAD_HEADER;
+	avail = (__u32)(data_end - (void *)iph);
+	if (tot > avail)
+		return XLB_R_DROP_TRUNCATED;
+	/* Options would move the L4 header; they are rare enough on VIP traffic
+	 * that the stack can have them (Katran drops them likewise). */
+	if (iph->ihl != 5)
+		return XLB_R_PASS_IP_OPTIONS;
+	/* Non-first fragments have no ports, so a fragmented flow cannot be
+	 * hashed consistently: leave reassembly to the stack. */
+	if (iph->frag_off & bpf_htons(XLB_IP_MF | XLB_IP_OFFSET))
+		return XLB_R_PASS_FRAGMENT;
+
+	p->l3_len = tot;
+	p->key.family = XLB_AF_INET;
+	p->key.src.v4 = iph->saddr;
+	p->key.dst.v4 = iph->daddr;
+	p->key.proto = iph->protocol;
+	p->df = !!(iph->frag_off & bpf_htons(XLB_IP_DF));
+	p->tos = iph->tos;
+
+	if (iph->protocol == IPPROTO_ICMP) {
+		struct icmphdr *ih = (void *)(iph + 1);
+
+		if ((void *)(ih + 1) > data_end || tot < sizeof(*iph) + sizeof(*ih))
+			return XLB_R_DROP_TRUNCATED;
+		if (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED)
+			return XLB_R_PASS_ICMP_NOT_OURS;
+		return xlb_parse_icmp4_inner(ih + 1, data_end, p, iph->daddr);
+	}
+	return xlb_parse_ports(iph + 1, data_end, iph->protocol,
+			       tot - sizeof(*iph), &p->key.sport_be,
+			       &p->key.dport_be);
+}
+
+static __always_inline int xlb_parse_ip6(void *data, void *data_end,
+					 struct xlb_pkt *p)
+{
+	struct ipv6hdr *ip6h = data + p->l3_off;
+	__u32 avail, plen;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	if (ip6h->version != 6)
+		return XLB_R_DROP_BAD_HEADER;
+	plen = bpf_ntohs(ip6h->payload_len);
+	avail = (__u32)(data_end - (void *)(ip6h + 1));
+	if (plen > avail)
+		return XLB_R_DROP_TRUNCATED;
+
+	switch (ip6h->nexthdr) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_ICMPV6:
+		break;
+	case IPPROTO_FRAGMENT:
+		return XLB_R_PASS_FRAGMENT;
+	/* Extension headers would need a bounded walk; VIP traffic does not
+	 * carry them, so the stack gets them untouched. */
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_AH:
+	case IPPROTO_ESP:
+	case 135: /* mobility */
+	case 139: /* HIP */
+	case 140: /* shim6 */
+		return XLB_R_PASS_IPV6_EXT;
+	default:
+		return XLB_R_PASS_PROTO;
+	}
+
+	p->l3_len = plen + sizeof(*ip6h);
+	p->key.family = XLB_AF_INET6;
+	__builtin_memcpy(&p->key.src, &ip6h->saddr, 16);
+	__builtin_memcpy(&p->key.dst, &ip6h->daddr, 16);
+	p->key.proto = ip6h->nexthdr;
+	p->df = 1;
+	p->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+
+	if (ip6h->nexthdr == IPPROTO_ICMPV6) {
+		struct icmp6hdr *ih = (void *)(ip6h + 1);
+
+		if ((void *)(ih + 1) > data_end || plen < sizeof(*ih))
+			return XLB_R_DROP_TRUNCATED;
+		if (ih->icmp6_type != ICMPV6_DEST_UNREACH &&
+		    ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
+		    ih->icmp6_type != ICMPV6_TIME_EXCEED)
+			return XLB_R_PASS_ICMP_NOT_OURS;
+		return xlb_parse_icmp6_inner(ih + 1, data_end, p, &ip6h->daddr);
+	}
+	return xlb_parse_ports(ip6h + 1, data_end, ip6h->nexthdr, plen,
+			       &p->key.sport_be, &p->key.dport_be);
+}
+
+/* Fills p from the frame. Returns XLB_PARSE_OK when p holds a TCP/UDP tuple
+ * worth a service lookup, otherwise the reason to pass or drop. */
+static __always_inline int xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__be16 proto;
+
+	p->frame_len = (__u32)(data_end - data);
+	if ((void *)(eth + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	proto = eth->h_proto;
+	p->l3_off = sizeof(*eth);
+	if (proto == bpf_htons(XLB_ETH_P_8021Q) ||
+	    proto == bpf_htons(XLB_ETH_P_8021AD)) {
+		struct xlb_vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		proto = vh->proto;
+		p->l3_off += sizeof(*vh);
+		p->vlan = 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP))
+		return xlb_parse_ip4(data, data_end, p);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return xlb_parse_ip6(data, data_end, p);
+	return XLB_R_PASS_NOT_IP;
+}
+
+#endif /* XLB_BPF_PARSE_H */
