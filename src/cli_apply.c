@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* `xlb apply -f FILE` and `xlb version`. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+
+static const char apply_usage[] =
+"Usage: xlb apply -f FILE\n"
+"\n"
+"Loads a config into the running xlbd: services and backends become exactly\n"
+"those of FILE, applied as a difference, without dropping established flows.\n"
+"A file with an error is rejected whole (file:line:column) and nothing changes.\n"
+"FILE - reads standard input.\n";
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t len = 0, cap = 65536;
+	char *buf;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + len, 1, cap - len - 1, f);
+
+		len += r;
+		if (r == 0)
+			break;
+		if (len + 1 >= cap) {
+			char *nb = cap < XLB_CONTROL_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				snprintf(err, errlen, "'%s' is too large", path);
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (buf && ferror(f)) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[len] = '\0';
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+int cli_apply(int argc, char **argv)
+{
+	const char *path = NULL;
+	struct json_object *req;
+	char err[512], *text;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "xlb apply: %s needs a file name\n", argv[i]);
+				return CLI_EUSAGE;
+			}
+			path = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(apply_usage, stdout);
+			return CLI_OK;
+		} else {
+			fprintf(stderr, "xlb apply: unexpected argument '%s'\n%s", argv[i],
+				apply_usage);
+			return CLI_EUSAGE;
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "xlb apply: missing -f FILE\n%s", apply_usage);
+		return CLI_EUSAGE;
+	}
+	text = read_file(path, err, sizeof(err));
+	if (!text) {
+		fprintf(stderr, "xlb apply: %s\n", err);
+		return CLI_EFAIL;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("apply"));
+	json_object_object_add(req, "yaml", json_object_new_string(text));
+	json_object_object_add(req, "origin", json_object_new_string(
+		strcmp(path, "-") ? path : "<stdin>"));
+	free(text);
+	return cli_send(req, NULL);
+}
+
+int cli_version(int argc, char **argv)
+{
+	struct json_object *req, *reply, *v, *r;
+	char err[256], path[108];
+
+	printf("xlb %s\n", XLB_VERSION);
+	/* The daemon's version too, when one answers; its absence is no error. */
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: xlb version\nPrints the version of xlb and of the running xlbd.\n");
+		return CLI_OK;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("version"));
+	if (cli_socket)
+		snprintf(path, sizeof(path), "%s", cli_socket);
+	else
+		control_default_socket(path, sizeof(path));
+	reply = control_call(path, req, err, sizeof(err));
+	if (reply && json_object_object_get_ex(reply, "result", &r) &&
+	    json_object_object_get_ex(r, "version", &v))
+		printf("xlbd %s\n", json_object_get_string(v));
+	else
+		printf("xlbd: not reachable (%s)\n", reply ? "bad reply" : err);
+	json_object_put(reply);
+	return CLI_OK;
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* `xlb backend add|set|del`: manage the real servers of a service. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cli.h"
+
+static const char usage[] =
+"Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N]\n"
+"       xlb backend set PROTO/VIP:PORT ADDR[:PORT] --weight N\n"
+"       xlb backend del PROTO/VIP:PORT ADDR[:PORT]\n"
+"\n"
+"  --weight N   0-65535, default 100. Shares of new flows are proportional\n"
+"               to weights; 0 drains: no new flows, existing ones continue.\n"
+"Established flows stay on their backend across every change.\n"
+"\n"
+"Example: xlb backend add tcp/198.18.0.100:80 198.18.0.11 --weight 200\n";
+
+int cli_backend_request(int argc, char **argv, struct json_object **req,
+			char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "weight", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *action, *cmd, *weight_arg = NULL;
+	struct xlb_sockaddr vip, be;
+	unsigned long weight = 0;
+	char perr[256], *end;
+	uint8_t proto;
+	int opt;
+
+	*req = NULL;
+	if (argc < 1) {
+		snprintf(err, errlen, "missing action (add, set or del)");
+		return -EINVAL;
+	}
+	action = argv[0];
+	if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
+		fputs(usage, stdout);
+		return 1;
+	}
+	if (!strcmp(action, "add"))
+		cmd = "backend_add";
+	else if (!strcmp(action, "set"))
+		cmd = "backend_set";
+	else if (!strcmp(action, "del"))
+		cmd = "backend_del";
+	else {
+		snprintf(err, errlen, "unknown action '%s' (expected add, set or del)", action);
+		return -EINVAL;
+	}
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w':
+			weight_arg = optarg;
+			errno = 0;
+			weight = strtoul(optarg, &end, 10);
+			if (!*optarg || *optarg == '-' || *end || errno || weight > 65535) {
+				snprintf(err, errlen, "--weight: '%s' is not a weight (0-65535)",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			snprintf(err, errlen, "unknown or incomplete option '%s'",
+				 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (argc - optind < 2) {
+		snprintf(err, errlen, argc - optind < 1 ?
+			 "missing service (PROTO/VIP:PORT) and backend (ADDR[:PORT])" :
+			 "missing backend (ADDR[:PORT])");
+		return -EINVAL;
+	}
+	if (argc - optind > 2) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 2]);
+		return -EINVAL;
+	}
+	if (service_name_parse(argv[optind], &proto, &vip, perr, sizeof(perr))) {
+		snprintf(err, errlen, "%s", perr);
+		return -EINVAL;
+	}
+	if (addr_parse(argv[optind + 1], ADDR_PORT_OPTIONAL, &be, perr, sizeof(perr))) {
+		snprintf(err, errlen, "backend: %s", perr);
+		return -EINVAL;
+	}
+	if (!strcmp(action, "set") && !weight_arg) {
+		snprintf(err, errlen, "backend set needs --weight N");
+		return -EINVAL;
+	}
+	if (!strcmp(action, "del") && weight_arg) {
+		snprintf(err, errlen, "backend del takes no --weight");
+		return -EINVAL;
+	}
+
+	*req = json_object_new_object();
+	json_object_object_add(*req, "cmd", json_object_new_string(cmd));
+	json_object_object_add(*req, "service", json_object_new_string(argv[optind]));
+	json_object_object_add(*req, "backend", json_object_new_string(argv[optind + 1]));
+	if (weight_arg)
+		json_object_object_add(*req, "weight", json_object_new_int64(weight));
+	return 0;
+}
+
+int cli_backend(int argc, char **argv)
+{
+	struct json_object *req;
+	char err[512];
+	int ret;
+
+	ret = cli_backend_request(argc - 1, argv + 1, &req, err, sizeof(err));
+	if (ret == 1)
+		return CLI_OK;
+	if (ret) {
+		fprintf(stderr, "xlb backend: %s\n(see 'xlb backend --help')\n", err);
+		return CLI_EUSAGE;
+	}
+	return cli_send(req, NULL);
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* `xlb list` and `xlb save`: show the running state, or print it as config. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char list_usage[] =
+"Usage: xlb list [--stats] [--json]\n"
+"\n"
+"Services, their backends (weight, active or draining) and, with --stats,\n"
+"packet/byte/new-flow counters per service and backend plus the data plane's\n"
+"pass/drop/forward reasons. --json prints everything (counters included) as JSON.\n";
+
+static const char save_usage[] =
+"Usage: xlb save\n"
+"\n"
+"Prints the running configuration as YAML that `xlb apply -f` and `xlbd -c`\n"
+"accept: xlb save > /etc/xlb/xlb.yaml\n";
+
+static uint64_t u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? (uint64_t)json_object_get_uint64(v) : 0;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static void print_counters(struct json_object *o)
+{
+	printf("  packets %llu  bytes %llu  new_flows %llu",
+	       (unsigned long long)u64(o, "packets"), (unsigned long long)u64(o, "bytes"),
+	       (unsigned long long)u64(o, "new_flows"));
+}
+
+static void print_text(struct json_object *res, bool stats)
+{
+	struct json_object *svcs, *reasons;
+
+	if (!json_object_object_get_ex(res, "services", &svcs) ||
+	    !json_object_array_length(svcs)) {
+		printf("no services\n");
+	} else {
+		for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+			struct json_object *s = json_object_array_get_idx(svcs, i);
+			struct json_object *bes;
+			const char *name = str(s, "name");
+
+			printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
+			       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
+			       str(s, "scheduler"));
+			if (stats)
+				print_counters(s);
+			putchar('\n');
+			if (!json_object_object_get_ex(s, "backends", &bes))
+				continue;
+			for (size_t j = 0; j < json_object_array_length(bes); j++) {
+				struct json_object *b = json_object_array_get_idx(bes, j);
+
+				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
+				       (unsigned long long)u64(b, "weight"), str(b, "state"));
+				if (stats)
+					print_counters(b);
+				putchar('\n');
+			}
+		}
+	}
+	if (stats && json_object_object_get_ex(res, "reasons", &reasons)) {
+		printf("data plane:");
+		json_object_object_foreach(reasons, key, val) {
+			if (json_object_get_uint64(val))
+				printf(" %s=%llu", key,
+				       (unsigned long long)json_object_get_uint64(val));
+		}
+		putchar('\n');
+	}
+}
+
+int cli_list(int argc, char **argv)
+{
+	struct json_object *req, *res;
+	bool stats = false, json = false;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--stats") || !strcmp(argv[i], "-s")) {
+			stats = true;
+		} else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(list_usage, stdout);
+			return CLI_OK;
+		} else {
+			fprintf(stderr, "xlb list: unknown argument '%s'\n%s", argv[i], list_usage);
+			return CLI_EUSAGE;
+		}
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("list"));
+	ret = cli_send(req, &res);
+	if (ret)
+		return ret;
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_text(res, stats);
+	json_object_put(res);
+	return CLI_OK;
+}
+
+int cli_save(int argc, char **argv)
+{
+	struct json_object *req, *res;
+	int ret;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			fputs(save_usage, stdout);
+			return CLI_OK;
+		}
+		fprintf(stderr, "xlb save: unexpected argument '%s'\n%s", argv[1], save_usage);
+		return CLI_EUSAGE;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("save"));
+	ret = cli_send(req, &res);
+	if (ret)
+		return ret;
+	fputs(str(res, "yaml"), stdout);
+	json_object_put(res);
+	return CLI_OK;
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Loads, pins and attaches the XDP program and writes its maps. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "log.h"
+#include "xlb.skel.h"
+
+#define REASON_NAME(id, name) [id] = name,
+const char *const xlb_reason_names[XLB_R_MAX] = { XLB_REASONS(REASON_NAME) };
+#undef REASON_NAME
+
+struct attachment {
+	char ifname[IF_NAMESIZE];
+	struct bpf_link *link;
+};
+
+struct dataplane {
+	struct xlb_bpf *skel;
+	char pin_dir[256];
+	bool pinned;
+	size_t n_attached;
+	struct attachment *attached;
+	int ncpus;
+};
+
+static int svc_key_from(uint8_t proto, const struct xlb_sockaddr *vip,
+			struct xlb_svc_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->vip = vip->addr;
+	key->port_be = htons(vip->port);
+	key->proto = proto;
+	key->family = vip->family;
+	return 0;
+}
+
+/* Remove what a previous instance of the same name left pinned (it died
+ * without cleaning up; the instance lock says it is not running). */
+static void remove_stale_pins(const char *dir)
+{
+	char cmd[512];
+
+	if (access(dir, F_OK) != 0)
+		return;
+	log_warn("removing stale pinned maps in %s", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	if (system(cmd) != 0)
+		log_warn("cannot remove %s", dir);
+}
+
+int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
+		   const char *instance, char *err, size_t errlen)
+{
+	struct dataplane *dp;
+	int ret;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		ret = dp->ncpus ? dp->ncpus : -EINVAL;
+		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", XLB_PIN_ROOT, instance);
+
+	dp->skel = xlb_bpf__open();
+	if (!dp->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+			 cfg->flow_table_size, strerror(-ret));
+		goto fail;
+	}
+	ret = xlb_bpf__load(dp->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot load the XDP program: %s "
+			 "(is bpffs mounted and are you root?)", strerror(-ret));
+		goto fail;
+	}
+
+	mkdir(XLB_PIN_ROOT, 0700);
+	remove_stale_pins(dp->pin_dir);
+	ret = bpf_object__pin_maps(dp->skel->obj, dp->pin_dir);
+	if (ret) {
+		snprintf(err, errlen, "cannot pin maps under %s: %s",
+			 dp->pin_dir, strerror(-ret));
+		goto fail;
+	}
+	dp->pinned = true;
+
+	dp->attached = calloc(cfg->n_interfaces, sizeof(*dp->attached));
+	if (!dp->attached && cfg->n_interfaces) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		const char *ifname = cfg->interfaces[i];
+		int ifindex = if_nametoindex(ifname);
+		struct bpf_link *link;
+
+		if (!ifindex) {
+			ret = -ENODEV;
+			snprintf(err, errlen, "cannot attach XDP to '%s': no such interface",
+				 ifname);
+			goto fail;
+		}
+		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
+		if (!link) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach XDP to '%s': %s%s", ifname,
+				 strerror(-ret), ret == -EBUSY ?
+				 " (another XDP program is attached; detach it first)" : "");
+			goto fail;
+		}
+		snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
+		dp->attached[dp->n_attached++].link = link;
+		log_info("attached XDP program to %s", ifname);
+	}
+	*dpp = dp;
+	return 0;
+fail:
+	dataplane_close(dp);
+	return ret;
+}
+
+void dataplane_close(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	for (size_t i = 0; i < dp->n_attached; i++) {
+		bpf_link__destroy(dp->attached[i].link);
+		log_info("detached XDP program from %s", dp->attached[i].ifname);
+	}
+	free(dp->attached);
+	if (dp->pinned) {
+		bpf_object__unpin_maps(dp->skel->obj, dp->pin_dir);
+		rmdir(dp->pin_dir);
+		rmdir(XLB_PIN_ROOT);    /* only succeeds when no other instance is left */
+	}
+	xlb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
+{
+	uint32_t zero = 0;
+
+	return bpf_map__update_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+				    g, sizeof(*g), BPF_ANY);
+}
+
+int dataplane_service_put(struct dataplane *dp, uint8_t proto,
+			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc)
+{
+	struct xlb_svc_key key;
+
+	svc_key_from(proto, vip, &key);
+	return bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
+				    svc, sizeof(*svc), BPF_ANY);
+}
+
+int dataplane_service_del(struct dataplane *dp, uint8_t proto,
+			  const struct xlb_sockaddr *vip)
+{
+	struct xlb_svc_key key;
+	int ret;
+
+	svc_key_from(proto, vip, &key);
+	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int dataplane_backend_put(struct dataplane *dp, uint32_t id,
+			  const struct xlb_backend *be)
+{
+	struct xlb_backend none = { 0 };
+
+	return bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
+				    be ? be : &none, sizeof(none), BPF_ANY);
+}
+
+int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
+			 const uint32_t *table, uint32_t size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+	int outer = bpf_map__fd(dp->skel->maps.maglev_outer);
+	uint32_t *keys = NULL;
+	uint32_t count = size;
+	int inner, ret;
+
+	if (!table) {
+		ret = bpf_map_delete_elem(outer, &svc_id);
+		return ret && errno != ENOENT ? -errno : 0;
+	}
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t),
+			       sizeof(uint32_t), size, &opts);
+	if (inner < 0)
+		return -errno;
+	keys = malloc(size * sizeof(*keys));
+	if (!keys) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < size; i++)
+		keys[i] = i;
+	ret = bpf_map_update_batch(inner, keys, table, &count, NULL);
+	if (ret) {
+		ret = -errno;
+		goto out;
+	}
+	/* The swap itself: one pointer replaced under RCU. */
+	ret = bpf_map_update_elem(outer, &svc_id, &inner, BPF_ANY);
+	if (ret)
+		ret = -errno;
+out:
+	free(keys);
+	close(inner);   /* the outer map holds its own reference */
+	return ret;
+}
+
+static int percpu_sum(struct bpf_map *map, uint32_t idx, void *out, size_t nwords)
+{
+	size_t stride = (nwords * sizeof(uint64_t) + 7) & ~7ul;
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *vals, *sum = out;
+	int ret;
+
+	vals = calloc(ncpus, stride);
+	if (!vals)
+		return -ENOMEM;
+	ret = bpf_map__lookup_elem(map, &idx, sizeof(idx), vals, ncpus * stride, 0);
+	memset(out, 0, nwords * sizeof(uint64_t));
+	if (!ret)
+		for (int c = 0; c < ncpus; c++)
+			for (size_t w = 0; w < nwords; w++)
+				sum[w] += vals[c * stride / sizeof(uint64_t) + w];
+	free(vals);
+	return ret;
+}
+
+static int percpu_zero(struct bpf_map *map, uint32_t idx, size_t nwords)
+{
+	size_t stride = (nwords * sizeof(uint64_t) + 7) & ~7ul;
+	int ncpus = libbpf_num_possible_cpus();
+	void *vals = calloc(ncpus, stride);
+	int ret;
+
+	if (!vals)
+		return -ENOMEM;
+	ret = bpf_map__update_elem(map, &idx, sizeof(idx), vals, ncpus * stride, BPF_ANY);
+	free(vals);
+	return ret;
+}
+
+#define COUNTER_WORDS (sizeof(struct xlb_counter) / sizeof(uint64_t))
+
+int dataplane_svc_stats(struct dataplane *dp, uint32_t svc_id, struct xlb_counter *out)
+{
+	return percpu_sum(dp->skel->maps.svc_stats, svc_id, out, COUNTER_WORDS);
+}
+
+int dataplane_backend_stats(struct dataplane *dp, uint32_t id, struct xlb_counter *out)
+{
+	return percpu_sum(dp->skel->maps.backend_stats, id, out, COUNTER_WORDS);
+}
+
+int dataplane_svc_stats_reset(struct dataplane *dp, uint32_t svc_id)
+{
+	return percpu_zero(dp->skel->maps.svc_stats, svc_id, COUNTER_WORDS);
+}
+
+int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id)
+{
+	return percpu_zero(dp->skel->maps.backend_stats, id, COUNTER_WORDS);
+}
+
+int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
+{
+	for (uint32_t r = 0; r < XLB_R_MAX; r++) {
+		int ret = percpu_sum(dp->skel->maps.reason_stats, r, &out[r], 1);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

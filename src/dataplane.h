@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The daemon's handle on the XDP data plane: loading, pinning and attaching
+ * the program, and writing services, backends and Maglev tables to its maps. */
+#ifndef XLB_DATAPLANE_H
+#define XLB_DATAPLANE_H
+
+#include <stdint.h>
+
+#include "../include/xlb_abi.h"
+#include "config.h"
+
+struct dataplane;
+
+/* Load the program with the sizes from cfg, pin its maps under
+ * XLB_PIN_ROOT/<instance>/ and attach it to every interface of cfg.
+ * Returns 0 or -errno; on error nothing stays loaded, pinned or attached
+ * and err says what failed on what. */
+int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
+		   const char *instance, char *err, size_t errlen);
+/* Detach from every interface, unpin and free. */
+void dataplane_close(struct dataplane *dp);
+
+int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
+
+/* Write the services-map entry of (proto, vip). */
+int dataplane_service_put(struct dataplane *dp, uint8_t proto,
+			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc);
+int dataplane_service_del(struct dataplane *dp, uint8_t proto,
+			  const struct xlb_sockaddr *vip);
+
+/* Write (or with be == NULL, clear) backends[id]. */
+int dataplane_backend_put(struct dataplane *dp, uint32_t id,
+			  const struct xlb_backend *be);
+
+/* Swap the Maglev table of a service: a new inner map is filled completely
+ * before it replaces the old one, so a packet sees the old or the new table,
+ * never a mix. table == NULL removes the table (no backend available). */
+int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
+			 const uint32_t *table, uint32_t size);
+
+/* Sums of the per-CPU counters. Zeroes the counters of a slot (used when an
+ * id is reused). */
+int dataplane_svc_stats(struct dataplane *dp, uint32_t svc_id, struct xlb_counter *out);
+int dataplane_backend_stats(struct dataplane *dp, uint32_t id, struct xlb_counter *out);
+int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX]);
+int dataplane_svc_stats_reset(struct dataplane *dp, uint32_t svc_id);
+int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
+
+extern const char *const xlb_reason_names[XLB_R_MAX];
+
+#endif /* XLB_DATAPLANE_H */

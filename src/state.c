@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Applies a config to the data plane: diffs it against the running state,
+ * allocates ids, rebuilds Maglev tables and manages host addresses. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "log.h"
+#include "maglev.h"
+#include "netlink.h"
+#include "state.h"
+
+void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base)
+{
+	memset(st, 0, sizeof(*st));
+	st->dp = dp;
+	config_init(&st->cfg);
+	/* Interfaces and sizes are fixed for the daemon's life: keep them from
+	 * the start-up config, services come through state_apply(). */
+	if (base) {
+		struct xlb_config copy;
+
+		if (config_copy(&copy, base) == 0) {
+			for (size_t i = 0; i < copy.n_services; i++)
+				free(copy.services[i].backends);
+			free(copy.services);
+			copy.services = NULL;
+			copy.n_services = 0;
+			config_free(&st->cfg);
+			st->cfg = copy;
+		}
+		if (base->n_interfaces)
+			snprintf(st->vip_ifname, sizeof(st->vip_ifname), "%s",
+				 base->interfaces[0]);
+	}
+}
+
+struct service_state *state_find_service(struct state *st, uint8_t proto,
+					 const struct xlb_sockaddr *vip)
+{
+	for (size_t i = 0; i < st->n_services; i++)
+		if (st->services[i].proto == proto &&
+		    addr_equal(&st->services[i].vip, vip))
+			return &st->services[i];
+	return NULL;
+}
+
+static struct backend_state *find_backend(struct service_state *ss,
+					  const struct xlb_sockaddr *addr)
+{
+	if (!ss)
+		return NULL;
+	for (size_t i = 0; i < ss->n_backends; i++)
+		if (addr_equal(&ss->backends[i].addr, addr))
+			return &ss->backends[i];
+	return NULL;
+}
+
+static int alloc_svc_id(struct state *st, uint32_t *id)
+{
+	for (uint32_t i = 0; i < XLB_MAX_SERVICES; i++)
+		if (!st->svc_used[i]) {
+			st->svc_used[i] = 1;
+			*id = i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int alloc_backend_id(struct state *st, uint32_t *id)
+{
+	for (uint32_t n = 0; n < XLB_MAX_BACKENDS; n++) {
+		uint32_t i = (st->be_cursor + n) % XLB_MAX_BACKENDS;
+
+		if (!st->be_used[i]) {
+			st->be_used[i] = 1;
+			st->be_cursor = (i + 1) % XLB_MAX_BACKENDS;
+			*id = i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* A stable identity for Maglev: depends on the address and port only, so
+ * every node with the same config computes the same permutation. */
+static uint64_t backend_key(const struct xlb_sockaddr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull;     /* FNV-1a */
+	uint8_t buf[sizeof(a->addr) + 3];
+
+	memcpy(buf, &a->addr, sizeof(a->addr));
+	buf[16] = a->family;
+	buf[17] = a->port >> 8;
+	buf[18] = a->port & 0xff;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		h ^= buf[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void resolve_neighbour(const struct xlb_sockaddr *addr)
+{
+	struct xlb_sockaddr nexthop;
+	char buf[XLB_ADDRSTR_MAX];
+	int ifindex, ret;
+
+	ret = nl_route_get(addr, &ifindex, &nexthop);
+	if (!ret)
+		ret = nl_neigh_manage(ifindex, &nexthop);
+	if (ret)
+		log_warn("cannot resolve the neighbour of backend %s: %s",
+			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
+}
+
+void state_refresh_neighbours(struct state *st)
+{
+	for (size_t i = 0; i < st->n_services; i++)
+		for (size_t j = 0; j < st->services[i].n_backends; j++)
+			resolve_neighbour(&st->services[i].backends[j].addr);
+}
+
+/* Count ids the next config needs beyond what the running state has, so
+ * state_apply() can refuse before it changes anything. */
+static int check_capacity(struct state *st, const struct xlb_config *next,
+			  char *err, size_t errlen)
+{
+	size_t svc_free = 0, be_free = 0, svc_need = 0, be_need = 0;
+
+	for (size_t i = 0; i < XLB_MAX_SERVICES; i++)
+		svc_free += !st->svc_used[i];
+	for (size_t i = 0; i < XLB_MAX_BACKENDS; i++)
+		be_free += !st->be_used[i];
+	for (size_t i = 0; i < next->n_services; i++) {
+		const struct xlb_service_cfg *sc = &next->services[i];
+		struct service_state *ss = state_find_service(st, sc->proto, &sc->vip);
+
+		svc_need += !ss;
+		for (size_t j = 0; j < sc->n_backends; j++)
+			be_need += !find_backend(ss, &sc->backends[j].addr);
+	}
+	if (svc_need > svc_free) {
+		snprintf(err, errlen, "too many services (at most %d)", XLB_MAX_SERVICES);
+		return -ENOSPC;
+	}
+	if (be_need > be_free) {
+		snprintf(err, errlen, "too many backends (at most %d in all)",
+			 XLB_MAX_BACKENDS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int check_fixed_settings(const struct xlb_config *cur,
+				const struct xlb_config *next,
+				char *err, size_t errlen)
+{
+	const char *what = NULL;
+
+	if (cur->n_interfaces != next->n_interfaces)
+		what = "interfaces";
+	for (size_t i = 0; !what && i < cur->n_interfaces; i++)
+		if (strcmp(cur->interfaces[i], next->interfaces[i]))
+			what = "interfaces";
+	if (!what && strcmp(cur->instance, next->instance))
+		what = "instance";
+	if (!what && cur->flow_table_size != next->flow_table_size)
+		what = "flow_table_size";
+	if (!what && cur->maglev_table_size != next->maglev_table_size)
+		what = "maglev_table_size";
+	if (!what && cur->manage_addresses != next->manage_addresses)
+		what = "manage_addresses";
+	if (what) {
+		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
+			 "with the new config", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void globals_from(const struct xlb_config *cfg, const char *ifname,
+			 struct xlb_globals *g)
+{
+	struct xlb_sockaddr a;
+
+	memset(g, 0, sizeof(*g));
+	if (cfg->tunnel_source_v4.family) {
+		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
+		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;
+	} else if (ifname[0] && nl_addr_first(ifname, XLB_AF_INET, &a) == 0) {
+		/* Default: the interface's own address, no per-flow variation. */
+		g->tun_src_v4 = a.addr.v4;
+		g->tun_src_v4_plen = 32;
+	}
+	if (cfg->tunnel_source_v6.family) {
+		g->tun_src_v6 = cfg->tunnel_source_v6.addr;
+		g->tun_src_v6_plen = cfg->tunnel_source_v6.plen;
+	} else if (ifname[0] && nl_addr_first(ifname, XLB_AF_INET6, &a) == 0) {
+		g->tun_src_v6 = a.addr;
+		g->tun_src_v6_plen = 128;
+	}
+}
+
+/* Add VIPs of next that are not on the host yet; remove those that only
+ * the current config needed and that we added. */
+static void sync_addresses(struct state *st, const struct xlb_config *next)
+{
+	struct managed_addr *keep;
+	size_t n_keep = 0;
+	char buf[XLB_ADDRSTR_MAX];
+
+	if (!st->cfg.manage_addresses || !st->vip_ifname[0])
+		return;
+	keep = calloc(next->n_services + 1, sizeof(*keep));
+	if (!keep)
+		return;
+	for (size_t i = 0; i < next->n_services; i++) {
+		struct xlb_sockaddr vip = next->services[i].vip;
+		struct managed_addr *found = NULL;
+
+		vip.port = 0;
+		for (size_t k = 0; k < n_keep; k++)
+			if (addr_equal(&keep[k].addr, &vip))
+				found = &keep[k];
+		if (found)
+			continue;
+		for (size_t k = 0; k < st->n_addrs; k++)
+			if (addr_equal(&st->addrs[k].addr, &vip))
+				found = &st->addrs[k];
+		if (found) {
+			keep[n_keep++] = *found;
+			found->addr.family = 0;         /* moved to keep */
+			continue;
+		}
+		keep[n_keep].addr = vip;
+		int ret = nl_addr_add(st->vip_ifname, &vip,
+				      vip.family == XLB_AF_INET ? 32 : 128);
+		keep[n_keep].added = ret == 0;
+		if (ret && ret != -EEXIST)
+			log_warn("cannot add VIP %s to %s: %s",
+				 addr_str(&vip, buf, sizeof(buf)), st->vip_ifname,
+				 strerror(-ret));
+		else if (!ret)
+			log_info("added VIP %s to %s", addr_str(&vip, buf, sizeof(buf)),
+				 st->vip_ifname);
+		n_keep++;
+	}
+	for (size_t k = 0; k < st->n_addrs; k++) {
+		struct managed_addr *m = &st->addrs[k];
+
+		if (!m->addr.family || !m->added)
+			continue;
+		nl_addr_del(st->vip_ifname, &m->addr,
+			    m->addr.family == XLB_AF_INET ? 32 : 128);
+		log_info("removed VIP %s from %s",
+			 addr_str(&m->addr, buf, sizeof(buf)), st->vip_ifname);
+	}
+	free(st->addrs);
+	st->addrs = keep;
+	st->n_addrs = n_keep;
+}
+
+/* Build the Maglev table of one service from its config, keeping the slots
+ * of surviving backends (prev), and swap it into the data plane. */
+static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
+			 struct service_state *ss, char *err, size_t errlen)
+{
+	uint32_t m = st->cfg.maglev_table_size;
+	struct maglev_backend *mb;
+	uint32_t *table;
+	int ret;
+
+	mb = calloc(sc->n_backends + 1, sizeof(*mb));
+	table = malloc(m * sizeof(*table));
+	if (!mb || !table) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t j = 0; j < sc->n_backends; j++) {
+		mb[j].id = ss->backends[j].id;
+		mb[j].weight = sc->backends[j].weight;
+		mb[j].key = backend_key(&sc->backends[j].addr);
+	}
+	ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
+	if (ret == -ENOENT) {
+		/* No backend can take new flows: drop the table, flows that
+		 * exist keep going (draining). */
+		free(table);
+		table = NULL;
+		ret = 0;
+	} else if (ret) {
+		snprintf(err, errlen, "cannot build the Maglev table: %s", strerror(-ret));
+		goto out;
+	}
+	if (st->dp) {
+		ret = dataplane_table_swap(st->dp, ss->id, table, m);
+		if (ret) {
+			snprintf(err, errlen, "cannot install the Maglev table: %s",
+				 strerror(-ret));
+			goto out;
+		}
+	}
+	free(ss->table);
+	ss->table = table;
+	table = NULL;
+out:
+	free(table);
+	free(mb);
+	return ret;
+}
+
+static void release_service(struct state *st, struct service_state *ss)
+{
+	for (size_t j = 0; j < ss->n_backends; j++) {
+		if (st->dp)
+			dataplane_backend_put(st->dp, ss->backends[j].id, NULL);
+		st->be_used[ss->backends[j].id] = 0;
+	}
+	if (st->dp) {
+		dataplane_service_del(st->dp, ss->proto, &ss->vip);
+		dataplane_table_swap(st->dp, ss->id, NULL, 0);
+	}
+	st->svc_used[ss->id] = 0;
+	free(ss->table);
+	free(ss->backends);
+}
+
+int state_apply(struct state *st, const struct xlb_config *next,
+		char *err, size_t errlen)
+{
+	struct service_state *nss = NULL;
+	struct xlb_config copy;
+	struct xlb_globals g;
+	char name[XLB_ADDRSTR_MAX + 8];
+	int ret;
+
+	ret = config_validate(next, err, errlen);
+	if (ret)
+		return ret;
+	ret = check_fixed_settings(&st->cfg, next, err, errlen);
+	if (ret)
+		return ret;
+	ret = check_capacity(st, next, err, errlen);
+	if (ret)
+		return ret;
+	ret = config_copy(&copy, next);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	nss = calloc(next->n_services + 1, sizeof(*nss));
+	if (!nss) {
+		config_free(&copy);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+
+	/* From here on, the new config is valid: apply it. Services that go
+	 * away are released first so their ids can serve new ones. */
+	for (size_t i = 0; i < st->n_services; i++) {
+		struct service_state *old = &st->services[i];
+
+		if (!config_find_service(&copy, old->proto, &old->vip)) {
+			release_service(st, old);
+			old->proto = 0;
+		}
+	}
+
+	if (st->dp) {
+		globals_from(&copy, st->vip_ifname, &g);
+		dataplane_set_globals(st->dp, &g);
+	}
+
+	for (size_t i = 0; i < copy.n_services; i++) {
+		struct xlb_service_cfg *sc = &copy.services[i];
+		struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
+		struct service_state *ss = &nss[i];
+		struct xlb_svc svc = { 0 };
+
+		service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+		ss->proto = sc->proto;
+		ss->vip = sc->vip;
+		if (old) {
+			ss->id = old->id;
+			ss->table = old->table;
+			old->table = NULL;
+		} else {
+			alloc_svc_id(st, &ss->id);      /* capacity checked above */
+			if (st->dp)
+				dataplane_svc_stats_reset(st->dp, ss->id);
+		}
+		ss->backends = calloc(sc->n_backends + 1, sizeof(*ss->backends));
+		if (!ss->backends) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		ss->n_backends = sc->n_backends;
+		for (size_t j = 0; j < sc->n_backends; j++) {
+			const struct xlb_backend_cfg *bc = &sc->backends[j];
+			struct backend_state *ob = find_backend(old, &bc->addr);
+			struct xlb_backend be = { 0 };
+
+			ss->backends[j].addr = bc->addr;
+			if (ob) {
+				ss->backends[j].id = ob->id;
+				ob->addr.family = 0;    /* claimed */
+			} else {
+				alloc_backend_id(st, &ss->backends[j].id);
+				if (st->dp)
+					dataplane_backend_stats_reset(st->dp,
+								      ss->backends[j].id);
+			}
+			be.addr = bc->addr.addr;
+			be.port_be = htons(bc->addr.port);
+			be.family = bc->addr.family;
+			be.flags = XLB_BACKEND_F_ACTIVE;
+			be.svc_id = ss->id;
+			if (st->dp) {
+				ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+				if (ret) {
+					snprintf(err, errlen, "%s: cannot write backend: %s",
+						 name, strerror(-ret));
+					goto fail;
+				}
+			}
+			if (st->dp && !ob)
+				resolve_neighbour(&bc->addr);
+		}
+		/* Backends of the old service that are gone: clear them so
+		 * their flows are rescheduled, then free the ids. */
+		for (size_t j = 0; old && j < old->n_backends; j++) {
+			if (!old->backends[j].addr.family)
+				continue;
+			if (st->dp)
+				dataplane_backend_put(st->dp, old->backends[j].id, NULL);
+			st->be_used[old->backends[j].id] = 0;
+		}
+		ret = rebuild_table(st, sc, ss, err, errlen);
+		if (ret)
+			goto fail;
+		svc.id = ss->id;
+		svc.table_size = st->cfg.maglev_table_size;
+		svc.mode = sc->mode;
+		if (st->dp) {
+			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip, &svc);
+			if (ret) {
+				snprintf(err, errlen, "%s: cannot write service: %s",
+					 name, strerror(-ret));
+				goto fail;
+			}
+		}
+		if (old) {
+			free(old->backends);
+			old->backends = NULL;
+			old->n_backends = 0;
+			old->proto = 0;
+		}
+	}
+
+	sync_addresses(st, &copy);
+	for (size_t i = 0; i < st->n_services; i++) {
+		free(st->services[i].table);
+		free(st->services[i].backends);
+	}
+	free(st->services);
+	st->services = nss;
+	st->n_services = copy.n_services;
+	config_free(&st->cfg);
+	st->cfg = copy;
+	return 0;
+fail:
+	/* Only an error of the kernel gets here (the config was valid): the
+	 * data plane may be half-updated; say so loudly. */
+	log_err("applying the config failed half-way: %s", err);
+	for (size_t i = 0; i < copy.n_services; i++) {
+		free(nss[i].table);
+		free(nss[i].backends);
+	}
+	free(nss);
+	config_free(&copy);
+	return ret;
+}
+
+void state_teardown(struct state *st)
+{
+	struct xlb_config empty;
+	char err[256];
+
+	config_copy(&empty, &st->cfg);
+	for (size_t i = 0; i < empty.n_services; i++)
+		free(empty.services[i].backends);
+	free(empty.services);
+	empty.services = NULL;
+	empty.n_services = 0;
+	if (state_apply(st, &empty, err, sizeof(err)))
+		log_warn("cannot remove every service: %s", err);
+	config_free(&empty);
+	free(st->services);
+	st->services = NULL;
+	free(st->addrs);
+	st->addrs = NULL;
+	config_free(&st->cfg);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The running state of xlbd: the current config, the ids it gave services
+ * and backends in the data plane, their Maglev tables and the addresses it
+ * added to the host. Every change, from the config file, `xlb apply` or a
+ * single CLI verb, goes through state_apply(): validate first, then change. */
+#ifndef XLB_STATE_H
+#define XLB_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dataplane.h"
+
+struct backend_state {
+	struct xlb_sockaddr addr;
+	uint32_t id;                    /* index in the backends map */
+};
+
+struct service_state {
+	uint8_t proto;
+	struct xlb_sockaddr vip;
+	uint32_t id;                    /* index in maglev_outer and svc_stats */
+	uint32_t *table;                /* current Maglev table, NULL if none */
+	size_t n_backends;
+	struct backend_state *backends;
+};
+
+struct managed_addr {
+	struct xlb_sockaddr addr;
+	bool added;                     /* false: it was there already, keep it */
+};
+
+struct state {
+	struct xlb_config cfg;          /* what is running now */
+	struct dataplane *dp;           /* NULL in dry runs (tests) */
+	char vip_ifname[XLB_IFNAME_MAX];/* where VIPs are added */
+	size_t n_services;
+	struct service_state *services; /* same order as cfg.services */
+	size_t n_addrs;
+	struct managed_addr *addrs;
+	uint8_t svc_used[XLB_MAX_SERVICES];
+	uint8_t be_used[XLB_MAX_BACKENDS];
+	uint32_t be_cursor;             /* ids are handed out round-robin so a
+					 * freed id is not reused at once */
+};
+
+/* Start from an empty state bound to a loaded data plane (may be NULL). */
+void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base);
+/* Remove every service and every address that was added. */
+void state_teardown(struct state *st);
+
+/* Make `next` the running config. Returns 0, or -errno with err set and
+ * nothing changed when next is invalid or cannot be applied. */
+int state_apply(struct state *st, const struct xlb_config *next,
+		char *err, size_t errlen);
+
+/* Re-resolve the neighbour entries of every backend (called periodically). */
+void state_refresh_neighbours(struct state *st);
+
+struct service_state *state_find_service(struct state *st, uint8_t proto,
+					 const struct xlb_sockaddr *vip);
+
+#endif /* XLB_STATE_H */

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xlb: the command line of the xlb load balancer. Dispatches each verb to
+ * its cli_*.c file and talks to xlbd over the control socket. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+
+const char *cli_socket;
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} verbs[] = {
+	{ "service", cli_service, "add or delete a service (VIP, port, protocol, mode)" },
+	{ "backend", cli_backend, "add, re-weight or delete a service's real servers" },
+	{ "list", cli_list, "show services, backends and counters" },
+	{ "save", cli_save, "print the running config as YAML" },
+	{ "apply", cli_apply, "load a config file into the running xlbd" },
+	{ "realserver", cli_realserver, "prepare this host as a dr or tun real server" },
+	{ "version", cli_version, "print the versions of xlb and xlbd" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: xlb [--socket PATH] COMMAND [ARGS]\n\n"
+		"xlb drives a running xlbd (a layer-4 load balancer) over its control\n"
+		"socket (default: the one of this network namespace).\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "\n'xlb COMMAND --help' shows the arguments of a command.\n");
+}
+
+int cli_send(struct json_object *req, struct json_object **result)
+{
+	struct json_object *reply, *ok, *v;
+	char path[108], err[512];
+	int ret = CLI_EFAIL;
+
+	if (result)
+		*result = NULL;
+	if (cli_socket) {
+		if (strlen(cli_socket) >= sizeof(path)) {
+			fprintf(stderr, "xlb: --socket: path too long\n");
+			json_object_put(req);
+			return CLI_EUSAGE;
+		}
+		snprintf(path, sizeof(path), "%s", cli_socket);
+	} else if (control_default_socket(path, sizeof(path))) {
+		fprintf(stderr, "xlb: cannot find the network namespace; use --socket\n");
+		json_object_put(req);
+		return CLI_EFAIL;
+	}
+	reply = control_call(path, req, err, sizeof(err));
+	if (!reply) {
+		fprintf(stderr, "xlb: %s\n", err);
+		return CLI_EFAIL;
+	}
+	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok)) {
+		if (result && json_object_object_get_ex(reply, "result", &v))
+			*result = json_object_get(v);
+		ret = CLI_OK;
+	} else {
+		fprintf(stderr, "xlb: %s\n", json_object_object_get_ex(reply, "error", &v) ?
+			json_object_get_string(v) : "xlbd refused the request");
+	}
+	json_object_put(reply);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "xlb: --socket needs a path\n");
+				return CLI_EUSAGE;
+			}
+			cli_socket = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			cli_socket = argv[i] + 9;
+			i++;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return CLI_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			return cli_version(1, argv);
+		} else {
+			fprintf(stderr, "xlb: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return CLI_EUSAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CLI_EUSAGE;
+	}
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (!strcmp(argv[i], verbs[v].name))
+			return verbs[v].fn(argc - i, argv + i);
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	fprintf(stderr, "xlb: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return CLI_EUSAGE;
+}
