@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "control.h"
 
-const char *cli_socket;
-
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -31,43 +29,6 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-11s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\n'xlb COMMAND --help' shows the arguments of a command.\n");
-}
-
-int cli_send(struct json_object *req, struct json_object **result)
-{
-	struct json_object *reply, *ok, *v;
-	char path[108], err[512];
-	int ret = CLI_EFAIL;
-
-	if (result)
-		*result = NULL;
-	if (cli_socket) {
-		if (strlen(cli_socket) >= sizeof(path)) {
-			fprintf(stderr, "xlb: --socket: path too long\n");
-			json_object_put(req);
-			return CLI_EUSAGE;
-		}
-		snprintf(path, sizeof(path), "%s", cli_socket);
-	} else if (control_default_socket(path, sizeof(path))) {
-		fprintf(stderr, "xlb: cannot find the network namespace; use --socket\n");
-		json_object_put(req);
-		return CLI_EFAIL;
-	}
-	reply = control_call(path, req, err, sizeof(err));
-	if (!reply) {
-		fprintf(stderr, "xlb: %s\n", err);
-		return CLI_EFAIL;
-	}
-	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok)) {
-		if (result && json_object_object_get_ex(reply, "result", &v))
-			*result = json_object_get(v);
-		ret = CLI_OK;
-	} else {
-		fprintf(stderr, "xlb: %s\n", json_object_object_get_ex(reply, "error", &v) ?
-			json_object_get_string(v) : "xlbd refused the request");
-	}
-	json_object_put(reply);
-	return ret;
 }
 
 int main(int argc, char **argv)

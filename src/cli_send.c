@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* How every `xlb` verb sends its request to xlbd and reports the answer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+
+const char *cli_socket;
+
+int cli_send(struct json_object *req, struct json_object **result)
+{
+	struct json_object *reply, *ok, *v;
+	char path[108], err[512];
+	int ret = CLI_EFAIL;
+
+	if (result)
+		*result = NULL;
+	if (cli_socket) {
+		if (strlen(cli_socket) >= sizeof(path)) {
+			fprintf(stderr, "xlb: --socket: path too long\n");
+			json_object_put(req);
+			return CLI_EUSAGE;
+		}
+		snprintf(path, sizeof(path), "%s", cli_socket);
+	} else if (control_default_socket(path, sizeof(path))) {
+		fprintf(stderr, "xlb: cannot find the network namespace; use --socket\n");
+		json_object_put(req);
+		return CLI_EFAIL;
+	}
+	reply = control_call(path, req, err, sizeof(err));
+	if (!reply) {
+		fprintf(stderr, "xlb: %s\n", err);
+		return CLI_EFAIL;
+	}
+	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok)) {
+		if (result && json_object_object_get_ex(reply, "result", &v))
+			*result = json_object_get(v);
+		ret = CLI_OK;
+	} else {
+		fprintf(stderr, "xlb: %s\n", json_object_object_get_ex(reply, "error", &v) ?
+			json_object_get_string(v) : "xlbd refused the request");
+	}
+	json_object_put(reply);
+	return ret;
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Unit tests of `xlb` argument parsing: the request each verb builds, and
+ * the error that names the offending argument. */
+#include <errno.h>
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "unit.h"
+
+/* Build a request from a space-separated command line (no quoting needed
+ * for these cases). Returns the builder's result; *out is the request as
+ * JSON text or the error. */
+static int build(int (*fn)(int, char **, struct json_object **, char *, size_t),
+		 const char *line, char *out, size_t outlen)
+{
+	char buf[512], *argv[32], *save = NULL;
+	struct json_object *req = NULL;
+	int argc = 0, ret;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " ", &save); t && argc < 31; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	out[0] = '\0';
+	ret = fn(argc, argv, &req, out, outlen);
+	if (ret == 0) {
+		snprintf(out, outlen, "%s",
+			 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+		json_object_put(req);
+	}
+	return ret;
+}
+
+#define EXPECT_REQ(fn, line, json) do {                                 \
+	char out_[512];                                                 \
+	int r_ = build(fn, line, out_, sizeof(out_));                   \
+	CHECK(r_ == 0 && !strcmp(out_, json), "'%s' -> %d '%s'", line, r_, out_); \
+} while (0)
+
+#define EXPECT_ERR(fn, line, msg) do {                                  \
+	char out_[512];                                                 \
+	int r_ = build(fn, line, out_, sizeof(out_));                   \
+	CHECK(r_ == -EINVAL && !strcmp(out_, msg), "'%s' -> %d '%s'", line, r_, out_); \
+} while (0)
+
+static void test_service_add(void)
+{
+	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:80 --mode dr",
+		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\"}");
+	EXPECT_REQ(cli_service_request, "add --mode tun udp/[2001:db8::100]:53 --scheduler maglev",
+		   "{\"cmd\":\"service_add\",\"service\":\"udp/[2001:db8::100]:53\",\"mode\":\"tun\","
+		   "\"scheduler\":\"maglev\"}");
+	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:80 --mode=dr --persistence 300 --name web",
+		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\","
+		   "\"name\":\"web\",\"persistence\":300}");
+}
+
+static void test_service_errors(void)
+{
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80",
+		   "--mode is required (dr or tun)");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode bogus",
+		   "--mode: unknown mode 'bogus' (expected proxy, nat, fullnat, dr or tun)");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
+		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc or sh)");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
+		   "--persistence: '-5' is not a number of seconds (0-31536000)");
+	EXPECT_ERR(cli_service_request, "add --mode dr",
+		   "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 extra --mode dr",
+		   "unexpected argument 'extra'");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --bogus",
+		   "unknown or incomplete option '--bogus'");
+	EXPECT_ERR(cli_service_request, "remove tcp/198.18.0.100:80",
+		   "unknown action 'remove' (expected add or del)");
+	EXPECT_ERR(cli_service_request, "del tcp/198.18.0.100:80 --mode dr",
+		   "service del takes no option but the service");
+	{
+		/* The service name's own errors come from addr.c; only check
+		 * that one is reported. */
+		char out[512];
+
+		CHECK(build(cli_service_request, "add sctp/198.18.0.100:80 --mode dr",
+			    out, sizeof(out)) == -EINVAL && strstr(out, "sctp"), "%s", out);
+		CHECK(build(cli_service_request, "add tcp/198.18.0.300:80 --mode dr",
+			    out, sizeof(out)) == -EINVAL && strstr(out, "198.18.0.300"), "%s", out);
+	}
+}
+
+static void test_backend(void)
+{
+	EXPECT_REQ(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11",
+		   "{\"cmd\":\"backend_add\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11\"}");
+	EXPECT_REQ(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11:8080 --weight 5",
+		   "{\"cmd\":\"backend_add\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11:8080\","
+		   "\"weight\":5}");
+	EXPECT_REQ(cli_backend_request, "set tcp/198.18.0.100:80 [2001:db8::11]:80 --weight 0",
+		   "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"[2001:db8::11]:80\","
+		   "\"weight\":0}");
+	EXPECT_REQ(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11",
+		   "{\"cmd\":\"backend_del\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11\"}");
+	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
+		   "backend set needs --weight N");
+	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
+		   "--weight: '70000' is not a weight (0-65535)");
+	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
+		   "--weight: 'x1' is not a weight (0-65535)");
+	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80",
+		   "missing backend (ADDR[:PORT])");
+	EXPECT_ERR(cli_backend_request, "add",
+		   "missing service (PROTO/VIP:PORT) and backend (ADDR[:PORT])");
+	EXPECT_ERR(cli_backend_request, "move tcp/198.18.0.100:80 198.18.0.11",
+		   "unknown action 'move' (expected add, set or del)");
+	EXPECT_ERR(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11 --weight 1",
+		   "backend del takes no --weight");
+	{
+		char out[512];
+
+		CHECK(build(cli_backend_request, "add tcp/198.18.0.100:80 not-an-ip",
+			    out, sizeof(out)) == -EINVAL && !strncmp(out, "backend: ", 9), "%s", out);
+	}
+}
+
+int main(void)
+{
+	RUN(test_service_add);
+	RUN(test_service_errors);
+	RUN(test_backend);
+	UNIT_SUMMARY();
+}
