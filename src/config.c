@@ -1,0 +1,1135 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The YAML config: parsing with libyaml into struct xlb_config, validation,
+ * and the small helpers (copy, lookups, names) runtime changes use. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "maglev.h"
+
+#define MAGLEV_MAX_SIZE   1000003u
+#define FLOW_MIN_SIZE     1024u
+#define FLOW_MAX_SIZE     (1u << 28)
+#define PERSISTENCE_MAX   86400u
+#define WEIGHT_MAX        65535u
+#define WEIGHT_DEFAULT    100u
+/* Config files are small; a bigger one is a mistake, not a config. */
+#define CONFIG_FILE_MAX   (16u << 20)
+
+static const char *const mode_names[] = {
+	[XLB_MODE_NONE] = "none",
+	[XLB_MODE_DR] = "dr",
+	[XLB_MODE_TUN] = "tun",
+	[XLB_MODE_NAT] = "nat",
+	[XLB_MODE_FULLNAT] = "fullnat",
+	[XLB_MODE_PROXY] = "proxy",
+};
+
+static const char *const sched_names[] = {
+	[XLB_SCHED_MAGLEV] = "maglev",
+	[XLB_SCHED_RR] = "rr",
+	[XLB_SCHED_WRR] = "wrr",
+	[XLB_SCHED_LC] = "lc",
+	[XLB_SCHED_WLC] = "wlc",
+	[XLB_SCHED_SH] = "sh",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *mode_name(uint8_t mode)
+{
+	return mode < ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
+}
+
+int mode_from_name(const char *s)
+{
+	/* "none" is internal, never a mode a user picks. */
+	for (size_t i = 1; i < ARRAY_SIZE(mode_names); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *sched_name(uint8_t sched)
+{
+	return sched < ARRAY_SIZE(sched_names) ? sched_names[sched] : "?";
+}
+
+int sched_from_name(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sched_names); i++)
+		if (strcmp(s, sched_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+int proto_from_name(const char *s)
+{
+	if (strcmp(s, "tcp") == 0)
+		return IPPROTO_TCP;
+	if (strcmp(s, "udp") == 0)
+		return IPPROTO_UDP;
+	return -1;
+}
+
+void config_init(struct xlb_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->manage_addresses = true;
+	cfg->flow_table_size = XLB_FLOW_DEFAULT_SIZE;
+	cfg->maglev_table_size = XLB_MAGLEV_DEFAULT_SIZE;
+}
+
+void config_free(struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		free(cfg->services[i].backends);
+	free(cfg->services);
+	free(cfg->interfaces);
+	free(cfg->local_addresses);
+	config_init(cfg);
+}
+
+/* calloc that treats zero elements as a valid empty array. */
+static void *dup_array(const void *src, size_t n, size_t size, int *err)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = calloc(n, size);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(p, src, n * size);
+	return p;
+}
+
+int config_copy(struct xlb_config *dst, const struct xlb_config *src)
+{
+	struct xlb_config c = *src;
+	int err = 0;
+
+	c.interfaces = dup_array(src->interfaces, src->n_interfaces,
+				 sizeof(*src->interfaces), &err);
+	c.local_addresses = dup_array(src->local_addresses, src->n_local_addresses,
+				      sizeof(*src->local_addresses), &err);
+	c.services = dup_array(src->services, src->n_services,
+			       sizeof(*src->services), &err);
+	if (err) {
+		/* Nothing in c's services owns backends yet. */
+		c.n_services = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < c.n_services; i++) {
+		c.services[i].backends = dup_array(src->services[i].backends,
+						   src->services[i].n_backends,
+						   sizeof(*src->services[i].backends),
+						   &err);
+		if (err) {
+			/* Services from i on still point at src's arrays. */
+			c.n_services = i;
+			goto out;
+		}
+	}
+out:
+	if (err) {
+		config_free(&c);
+		config_init(dst);
+		return err;
+	}
+	*dst = c;
+	return 0;
+}
+
+struct xlb_service_cfg *config_find_service(struct xlb_config *cfg,
+					    uint8_t proto,
+					    const struct xlb_sockaddr *vip)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].proto == proto &&
+		    addr_equal(&cfg->services[i].vip, vip))
+			return &cfg->services[i];
+	return NULL;
+}
+
+/* Port 0 on a backend means "the service's port", so 198.18.0.11 and
+ * 198.18.0.11:80 are the same backend of a service on port 80. */
+static uint16_t backend_port(const struct xlb_service_cfg *svc,
+			     const struct xlb_sockaddr *a)
+{
+	return a->port ? a->port : svc->vip.port;
+}
+
+static bool backend_same(const struct xlb_service_cfg *svc,
+			 const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
+{
+	return addr_equal_noport(a, b) && backend_port(svc, a) == backend_port(svc, b);
+}
+
+struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
+					    const struct xlb_sockaddr *addr)
+{
+	for (size_t i = 0; i < svc->n_backends; i++)
+		if (backend_same(svc, &svc->backends[i].addr, addr))
+			return &svc->backends[i];
+	return NULL;
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+/* Where a validation error is, so the parser can point at the line. */
+enum vat { AT_NONE, AT_MAGLEV_SIZE, AT_FLOW_SIZE, AT_SERVICE, AT_MODE,
+	   AT_SCHED, AT_BACKEND };
+
+struct vfail {
+	enum vat at;
+	size_t svc, be;
+};
+
+static uint32_t next_prime(uint32_t m)
+{
+	while (!maglev_is_prime(m) && m < UINT32_MAX)
+		m++;
+	return m;
+}
+
+static const char *svc_label(const struct xlb_service_cfg *s, char *buf, size_t len)
+{
+	if (s->name[0])
+		snprintf(buf, len, "%s", s->name);
+	else
+		service_name_str(s->proto, &s->vip, buf, len);
+	return buf;
+}
+
+struct be_ref {
+	const struct xlb_service_cfg *svc;
+	size_t idx;
+};
+
+static int cmp_be(const void *pa, const void *pb)
+{
+	const struct be_ref *a = pa, *b = pb;
+	const struct xlb_sockaddr *x = &a->svc->backends[a->idx].addr;
+	const struct xlb_sockaddr *y = &b->svc->backends[b->idx].addr;
+	uint16_t px = backend_port(a->svc, x), py = backend_port(b->svc, y);
+	int c;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	c = memcmp(x->addr.b, y->addr.b, sizeof(x->addr.b));
+	if (c)
+		return c;
+	if (px != py)
+		return px < py ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Find the first duplicate backend of svc: returns the index of the later
+ * of the two, or SIZE_MAX. Sorting keeps this fast with thousands of
+ * backends. */
+static size_t find_dup_backend(const struct xlb_service_cfg *svc, int *err)
+{
+	struct be_ref *r;
+	size_t dup = SIZE_MAX;
+
+	if (svc->n_backends < 2)
+		return SIZE_MAX;
+	r = calloc(svc->n_backends, sizeof(*r));
+	if (!r) {
+		*err = -ENOMEM;
+		return SIZE_MAX;
+	}
+	for (size_t i = 0; i < svc->n_backends; i++)
+		r[i] = (struct be_ref){ svc, i };
+	qsort(r, svc->n_backends, sizeof(*r), cmp_be);
+	for (size_t i = 1; i < svc->n_backends; i++)
+		if (backend_same(svc, &svc->backends[r[i - 1].idx].addr,
+				 &svc->backends[r[i].idx].addr) &&
+		    (dup == SIZE_MAX || r[i].idx < dup))
+			dup = r[i].idx;
+	free(r);
+	return dup;
+}
+
+static int vfail(struct vfail *vf, enum vat at, size_t svc, size_t be,
+		 char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static int vfail(struct vfail *vf, enum vat at, size_t svc, size_t be,
+		 char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	vf->at = at;
+	vf->svc = svc;
+	vf->be = be;
+	va_start(ap, fmt);
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int validate(const struct xlb_config *cfg, struct vfail *vf,
+		    char *err, size_t errlen)
+{
+	char lbl[XLB_NAME_MAX + XLB_ADDRSTR_MAX], a[XLB_ADDRSTR_MAX];
+	size_t total_backends = 0;
+	int e = 0;
+
+	if (cfg->flow_table_size < FLOW_MIN_SIZE || cfg->flow_table_size > FLOW_MAX_SIZE)
+		return vfail(vf, AT_FLOW_SIZE, 0, 0, err, errlen,
+			     "flow_table_size %u out of range (%u-%u)",
+			     cfg->flow_table_size, FLOW_MIN_SIZE, FLOW_MAX_SIZE);
+	if (cfg->maglev_table_size > MAGLEV_MAX_SIZE)
+		return vfail(vf, AT_MAGLEV_SIZE, 0, 0, err, errlen,
+			     "maglev_table_size %u is too large (maximum %u)",
+			     cfg->maglev_table_size, MAGLEV_MAX_SIZE);
+	if (!maglev_is_prime(cfg->maglev_table_size))
+		return vfail(vf, AT_MAGLEV_SIZE, 0, 0, err, errlen,
+			     "maglev_table_size %u is not a prime (the next prime is %u)",
+			     cfg->maglev_table_size,
+			     next_prime(cfg->maglev_table_size));
+	if (cfg->n_services > XLB_MAX_SERVICES)
+		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
+			     "too many services (maximum %u)", XLB_MAX_SERVICES);
+
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_service_cfg *s = &cfg->services[i];
+
+		svc_label(s, lbl, sizeof(lbl));
+		if (s->vip.family != XLB_AF_INET && s->vip.family != XLB_AF_INET6)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: no VIP", lbl);
+		if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: protocol must be tcp or udp", lbl);
+		for (size_t j = 0; j < i; j++) {
+			const struct xlb_service_cfg *o = &cfg->services[j];
+
+			if (o->proto == s->proto && addr_equal(&o->vip, &s->vip))
+				return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+					     "duplicate service %s",
+					     service_name_str(s->proto, &s->vip,
+							      a, sizeof(a)));
+			if (s->name[0] && strcmp(o->name, s->name) == 0)
+				return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+					     "duplicate service name '%s'", s->name);
+		}
+		if (s->mode == XLB_MODE_NONE || s->mode >= ARRAY_SIZE(mode_names))
+			return vfail(vf, AT_MODE, i, 0, err, errlen,
+				     "service %s: no mode", lbl);
+		/* The data plane only implements the DSR modes so far. */
+		if (s->mode != XLB_MODE_DR && s->mode != XLB_MODE_TUN)
+			return vfail(vf, AT_MODE, i, 0, err, errlen,
+				     "service %s: mode '%s' is not supported yet",
+				     lbl, mode_name(s->mode));
+		if (s->scheduler != XLB_SCHED_MAGLEV)
+			return vfail(vf, AT_SCHED, i, 0, err, errlen,
+				     "service %s: scheduler '%s' is not supported yet",
+				     lbl, sched_name(s->scheduler));
+		if (s->persistence > PERSISTENCE_MAX)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: persistence %u out of range (0-%u)",
+				     lbl, s->persistence, PERSISTENCE_MAX);
+		if (s->n_backends >= cfg->maglev_table_size)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: %zu backends need a maglev_table_size "
+				     "larger than %u", lbl, s->n_backends,
+				     cfg->maglev_table_size);
+		total_backends += s->n_backends;
+		if (total_backends > XLB_MAX_BACKENDS)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: too many backends in all (maximum %u)",
+				     lbl, XLB_MAX_BACKENDS);
+
+		for (size_t j = 0; j < s->n_backends; j++) {
+			const struct xlb_backend_cfg *b = &s->backends[j];
+
+			addr_str(&b->addr, a, sizeof(a));
+			if (b->weight > WEIGHT_MAX)
+				return vfail(vf, AT_BACKEND, i, j, err, errlen,
+					     "service %s: backend %s: weight %u out of "
+					     "range (0-%u)", lbl, a, b->weight, WEIGHT_MAX);
+			/* dr only rewrites the MAC: the packet keeps its IP
+			 * header, so the real server must speak the VIP's
+			 * family. tun encapsulates and may cross families. */
+			if (s->mode == XLB_MODE_DR && b->addr.family != s->vip.family)
+				return vfail(vf, AT_BACKEND, i, j, err, errlen,
+					     "service %s: backend %s is %s but the VIP "
+					     "is %s (mode dr cannot mix address families)",
+					     lbl, a,
+					     b->addr.family == XLB_AF_INET ? "IPv4" : "IPv6",
+					     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
+			/* In the DSR modes the real server sees the packet as
+			 * the client sent it, port included. */
+			if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN) &&
+			    b->addr.port && b->addr.port != s->vip.port)
+				return vfail(vf, AT_BACKEND, i, j, err, errlen,
+					     "service %s: backend %s: mode %s cannot "
+					     "change the destination port", lbl, a,
+					     mode_name(s->mode));
+		}
+		size_t dup = find_dup_backend(s, &e);
+		if (e)
+			return e;
+		if (dup != SIZE_MAX)
+			return vfail(vf, AT_BACKEND, i, dup, err, errlen,
+				     "service %s: duplicate backend %s", lbl,
+				     addr_str(&s->backends[dup].addr, a, sizeof(a)));
+	}
+	return 0;
+}
+
+int config_validate(const struct xlb_config *cfg, char *err, size_t errlen)
+{
+	struct vfail vf;
+
+	return validate(cfg, &vf, err, errlen);
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+struct svc_marks {
+	yaml_mark_t svc, mode, sched;
+	yaml_mark_t *backends;
+};
+
+struct pctx {
+	const char *origin;
+	char *err;
+	size_t errlen;
+	yaml_document_t *doc;
+	yaml_mark_t maglev_size, flow_size;
+	struct svc_marks *sm;           /* one per service */
+	size_t n_sm;
+};
+
+static int perr_at(struct pctx *p, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr_at(struct pctx *p, yaml_mark_t m, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	n = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->origin,
+		     m.line + 1, m.column + 1);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+#define perr(p, node, ...) perr_at(p, (node)->start_mark, __VA_ARGS__)
+
+static const char *kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "scalar";
+	case YAML_SEQUENCE_NODE:
+		return "list";
+	case YAML_MAPPING_NODE:
+		return "mapping";
+	default:
+		return "empty node";
+	}
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* An empty plain value, "~" or "null": the key is there without a value. */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = sval(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static int get_str(struct pctx *p, yaml_node_t *n, const char *what, const char **out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return perr(p, n, "%s: expected a scalar, got a %s", what, kind(n));
+	if (is_null(n))
+		return perr(p, n, "%s: missing value", what);
+	/* An escaped "\0" would silently cut the value short. */
+	if (strlen(sval(n)) != n->data.scalar.length)
+		return perr(p, n, "%s: contains a NUL character", what);
+	*out = sval(n);
+	return 0;
+}
+
+static int get_uint(struct pctx *p, yaml_node_t *n, const char *what,
+		    uint64_t min, uint64_t max, uint32_t *out)
+{
+	const char *s, *q;
+	uint64_t v = 0;
+	int err;
+
+	err = get_str(p, n, what, &s);
+	if (err)
+		return err;
+	for (q = s; *q; q++) {
+		if (*q < '0' || *q > '9')
+			return perr(p, n, "%s: '%s' is not a number", what, s);
+		v = v * 10 + (uint64_t)(*q - '0');
+		if (v > UINT32_MAX)
+			return perr(p, n, "%s %s out of range (%llu-%llu)", what, s,
+				    (unsigned long long)min, (unsigned long long)max);
+	}
+	if (v < min || v > max)
+		return perr(p, n, "%s %s out of range (%llu-%llu)", what, s,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int get_bool(struct pctx *p, yaml_node_t *n, const char *what, bool *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
+					   "YES", "on", "On", "ON" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No",
+					  "NO", "off", "Off", "OFF" };
+	const char *s;
+	int err;
+
+	err = get_str(p, n, what, &s);
+	if (err)
+		return err;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return perr(p, n, "%s: '%s' is not a boolean (expected true or false)", what, s);
+}
+
+/* A list; a key with no value is an empty list. */
+static int get_seq(struct pctx *p, yaml_node_t *n, const char *what,
+		   yaml_node_item_t **items, size_t *count, size_t max)
+{
+	if (is_null(n)) {
+		*items = NULL;
+		*count = 0;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return perr(p, n, "%s: expected a list, got a %s", what, kind(n));
+	*items = n->data.sequence.items.start;
+	*count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (*count > max)
+		return perr(p, n, "%s: too many entries (maximum %zu)", what, max);
+	return 0;
+}
+
+static yaml_node_t *node(struct pctx *p, int id)
+{
+	return yaml_document_get_node(p->doc, id);
+}
+
+/* Walk a mapping: checks that keys are scalars and unique, then calls
+ * fn(p, key, value, arg) for each pair. */
+typedef int (*pair_fn)(struct pctx *p, const char *key, yaml_node_t *k,
+		       yaml_node_t *v, void *arg);
+
+static int each_pair(struct pctx *p, yaml_node_t *map, const char *what,
+		     pair_fn fn, void *arg)
+{
+	yaml_node_pair_t *start, *pr;
+	int err;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return perr(p, map, "%s: expected a mapping, got a %s", what, kind(map));
+	start = map->data.mapping.pairs.start;
+	for (pr = start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+
+		if (k->type != YAML_SCALAR_NODE)
+			return perr(p, k, "%s: keys must be scalars, not a %s",
+				    what, kind(k));
+		for (yaml_node_pair_t *o = start; o < pr; o++)
+			if (!strcmp(sval(node(p, o->key)), sval(k)))
+				return perr(p, k, "duplicate key '%s'", sval(k));
+		err = fn(p, sval(k), k, v, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct be_ctx {
+	struct xlb_backend_cfg *b;
+	size_t idx;
+	bool have_addr, have_port;
+	yaml_node_t *addr_node;
+	uint32_t port;
+};
+
+static int backend_pair(struct pctx *p, const char *key, yaml_node_t *k,
+			yaml_node_t *v, void *arg)
+{
+	struct be_ctx *bc = arg;
+	char what[48], aerr[256];
+	const char *s;
+	int err;
+
+	if (!strcmp(key, "address")) {
+		snprintf(what, sizeof(what), "backends[%zu]: address", bc->idx);
+		err = get_str(p, v, what, &s);
+		if (err)
+			return err;
+		if (addr_parse(s, ADDR_PORT_OPTIONAL, &bc->b->addr, aerr, sizeof(aerr)))
+			return perr(p, v, "backends[%zu]: %s", bc->idx, aerr);
+		bc->have_addr = true;
+		bc->addr_node = v;
+	} else if (!strcmp(key, "weight")) {
+		snprintf(what, sizeof(what), "backends[%zu]: weight", bc->idx);
+		return get_uint(p, v, what, 0, WEIGHT_MAX, &bc->b->weight);
+	} else if (!strcmp(key, "port")) {
+		snprintf(what, sizeof(what), "backends[%zu]: port", bc->idx);
+		err = get_uint(p, v, what, 1, 65535, &bc->port);
+		if (err)
+			return err;
+		bc->have_port = true;
+	} else {
+		return perr(p, k, "backends[%zu]: unknown key '%s' (expected address, "
+			    "weight or port)", bc->idx, key);
+	}
+	return 0;
+}
+
+static int parse_backend(struct pctx *p, yaml_node_t *n, size_t idx,
+			 struct xlb_backend_cfg *b)
+{
+	struct be_ctx bc = { .b = b, .idx = idx };
+	char what[32], aerr[256];
+	int err;
+
+	b->weight = WEIGHT_DEFAULT;
+	snprintf(what, sizeof(what), "backends[%zu]", idx);
+	/* A bare address is a backend with the default weight. */
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		if (addr_parse(sval(n), ADDR_PORT_OPTIONAL, &b->addr, aerr, sizeof(aerr)))
+			return perr(p, n, "%s: %s", what, aerr);
+		return 0;
+	}
+	err = each_pair(p, n, what, backend_pair, &bc);
+	if (err)
+		return err;
+	if (!bc.have_addr)
+		return perr(p, n, "%s: missing 'address'", what);
+	if (bc.have_port) {
+		if (b->addr.port)
+			return perr(p, bc.addr_node, "%s: port given both in the "
+				    "address and as 'port'", what);
+		b->addr.port = (uint16_t)bc.port;
+	}
+	return 0;
+}
+
+struct svc_ctx {
+	struct xlb_service_cfg *s;
+	struct svc_marks *m;
+	yaml_node_t *vip, *port, *proto, *mode;
+};
+
+static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
+			yaml_node_t *v, void *arg)
+{
+	struct svc_ctx *sc = arg;
+	struct xlb_service_cfg *s = sc->s;
+	yaml_node_item_t *items;
+	size_t n;
+	const char *str;
+	int err, x;
+
+	if (!strcmp(key, "name")) {
+		err = get_str(p, v, "name", &str);
+		if (err)
+			return err;
+		if (strlen(str) >= sizeof(s->name))
+			return perr(p, v, "name: '%s' is too long (maximum %zu characters)",
+				    str, sizeof(s->name) - 1);
+		strcpy(s->name, str);
+	} else if (!strcmp(key, "vip")) {
+		char aerr[256];
+
+		err = get_str(p, v, "vip", &str);
+		if (err)
+			return err;
+		if (addr_parse(str, ADDR_PORT_FORBIDDEN, &s->vip, aerr, sizeof(aerr)))
+			return perr(p, v, "vip: %s%s", aerr,
+				    strstr(aerr, "port") ? " (use the 'port' key)" : "");
+		sc->vip = v;
+	} else if (!strcmp(key, "port")) {
+		uint32_t port;
+
+		if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "*")) {
+			port = 0;
+		} else {
+			err = get_uint(p, v, "port", 0, 65535, &port);
+			if (err)
+				return err;
+		}
+		s->vip.port = (uint16_t)port;
+		sc->port = v;
+	} else if (!strcmp(key, "protocol")) {
+		err = get_str(p, v, "protocol", &str);
+		if (err)
+			return err;
+		x = proto_from_name(str);
+		if (x < 0)
+			return perr(p, v, "unknown protocol '%s' (expected tcp or udp)", str);
+		s->proto = (uint8_t)x;
+		sc->proto = v;
+	} else if (!strcmp(key, "mode")) {
+		err = get_str(p, v, "mode", &str);
+		if (err)
+			return err;
+		x = mode_from_name(str);
+		if (x < 0)
+			return perr(p, v, "unknown mode '%s' (expected proxy, nat, "
+				    "fullnat, dr or tun)", str);
+		s->mode = (uint8_t)x;
+		sc->mode = v;
+		sc->m->mode = v->start_mark;
+	} else if (!strcmp(key, "scheduler")) {
+		err = get_str(p, v, "scheduler", &str);
+		if (err)
+			return err;
+		x = sched_from_name(str);
+		if (x < 0)
+			return perr(p, v, "unknown scheduler '%s' (expected maglev, rr, "
+				    "wrr, lc, wlc or sh)", str);
+		s->scheduler = (uint8_t)x;
+		sc->m->sched = v->start_mark;
+	} else if (!strcmp(key, "persistence")) {
+		return get_uint(p, v, "persistence", 0, PERSISTENCE_MAX, &s->persistence);
+	} else if (!strcmp(key, "health_check")) {
+		/* Health checks land later; accept the settings so configs
+		 * written for that release load now. */
+		if (!is_null(v) && v->type != YAML_MAPPING_NODE)
+			return perr(p, v, "health_check: expected a mapping, got a %s",
+				    kind(v));
+	} else if (!strcmp(key, "backends")) {
+		err = get_seq(p, v, "backends", &items, &n, XLB_MAX_BACKENDS);
+		if (err)
+			return err;
+		free(s->backends);
+		free(sc->m->backends);
+		s->n_backends = 0;
+		s->backends = calloc(n ? n : 1, sizeof(*s->backends));
+		sc->m->backends = calloc(n ? n : 1, sizeof(*sc->m->backends));
+		if (!s->backends || !sc->m->backends)
+			return perr(p, v, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *bn = node(p, items[i]);
+
+			sc->m->backends[i] = bn->start_mark;
+			err = parse_backend(p, bn, i, &s->backends[i]);
+			if (err)
+				return err;
+			s->n_backends = i + 1;
+		}
+	} else {
+		return perr(p, k, "unknown service key '%s'", key);
+	}
+	return 0;
+}
+
+static int parse_service(struct pctx *p, yaml_node_t *n, size_t idx,
+			 struct xlb_service_cfg *s)
+{
+	struct svc_ctx sc = { .s = s, .m = &p->sm[idx] };
+	int err;
+
+	sc.m->svc = sc.m->mode = sc.m->sched = n->start_mark;
+	err = each_pair(p, n, "services[]", service_pair, &sc);
+	if (err)
+		return err;
+	if (!sc.vip)
+		return perr(p, n, "service is missing 'vip'");
+	if (!sc.port)
+		return perr(p, n, "service is missing 'port' (use port: \"*\" for "
+			    "every port)");
+	if (!sc.proto)
+		return perr(p, n, "service is missing 'protocol' (tcp or udp)");
+	if (!sc.mode)
+		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
+			    "dr or tun)");
+	return 0;
+}
+
+static bool ifname_ok(const char *s)
+{
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || *s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool instance_ok(const char *s)
+{
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int parse_tunnel_source(struct pctx *p, yaml_node_t *v, const char *key,
+			       uint8_t family, struct xlb_prefix *out)
+{
+	char perrbuf[256];
+	const char *s;
+	int err;
+
+	err = get_str(p, v, key, &s);
+	if (err)
+		return err;
+	if (prefix_parse(s, out, perrbuf, sizeof(perrbuf)))
+		return perr(p, v, "%s: %s", key, perrbuf);
+	if (out->family != family)
+		return perr(p, v, "%s: '%s' is not an %s prefix", key, s,
+			    family == XLB_AF_INET ? "IPv4" : "IPv6");
+	/* The low bits carry flow entropy; IPv6 keeps at least a /64. */
+	if (family == XLB_AF_INET6 && out->plen < 64)
+		return perr(p, v, "%s: prefix length %u out of range (64-128)",
+			    key, out->plen);
+	return 0;
+}
+
+static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
+		    yaml_node_t *v, void *arg)
+{
+	struct xlb_config *c = arg;
+	yaml_node_item_t *items;
+	size_t n;
+	const char *s;
+	char what[48];
+	int err;
+
+	if (!strcmp(key, "instance")) {
+		err = get_str(p, v, "instance", &s);
+		if (err)
+			return err;
+		if (strlen(s) >= sizeof(c->instance))
+			return perr(p, v, "instance: '%s' is too long (maximum %zu "
+				    "characters)", s, sizeof(c->instance) - 1);
+		/* It names a directory under /sys/fs/bpf/xlb. */
+		if (!instance_ok(s))
+			return perr(p, v, "instance: '%s' may only contain letters, "
+				    "digits, '-', '_' and '.'", s);
+		strcpy(c->instance, s);
+	} else if (!strcmp(key, "interfaces")) {
+		err = get_seq(p, v, "interfaces", &items, &n, 4096);
+		if (err)
+			return err;
+		free(c->interfaces);
+		c->n_interfaces = 0;
+		c->interfaces = calloc(n ? n : 1, sizeof(*c->interfaces));
+		if (!c->interfaces)
+			return perr(p, v, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *in = node(p, items[i]);
+
+			snprintf(what, sizeof(what), "interfaces[%zu]", i);
+			err = get_str(p, in, what, &s);
+			if (err)
+				return err;
+			if (strlen(s) >= XLB_IFNAME_MAX)
+				return perr(p, in, "%s: '%s' is too long for an "
+					    "interface name (maximum %d characters)",
+					    what, s, XLB_IFNAME_MAX - 1);
+			if (!ifname_ok(s))
+				return perr(p, in, "%s: '%s' is not a valid interface "
+					    "name", what, s);
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(c->interfaces[j], s))
+					return perr(p, in, "%s: duplicate interface '%s'",
+						    what, s);
+			strcpy(c->interfaces[i], s);
+			c->n_interfaces = i + 1;
+		}
+	} else if (!strcmp(key, "local_addresses")) {
+		err = get_seq(p, v, "local_addresses", &items, &n, 65536);
+		if (err)
+			return err;
+		free(c->local_addresses);
+		c->n_local_addresses = 0;
+		c->local_addresses = calloc(n ? n : 1, sizeof(*c->local_addresses));
+		if (!c->local_addresses)
+			return perr(p, v, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *in = node(p, items[i]);
+			struct xlb_sockaddr *a = &c->local_addresses[i];
+			char aerr[256];
+
+			snprintf(what, sizeof(what), "local_addresses[%zu]", i);
+			err = get_str(p, in, what, &s);
+			if (err)
+				return err;
+			if (addr_parse(s, ADDR_PORT_FORBIDDEN, a, aerr, sizeof(aerr)))
+				return perr(p, in, "%s: %s", what, aerr);
+			for (size_t j = 0; j < i; j++)
+				if (addr_equal(&c->local_addresses[j], a))
+					return perr(p, in, "%s: duplicate address '%s'",
+						    what, s);
+			c->n_local_addresses = i + 1;
+		}
+	} else if (!strcmp(key, "manage_addresses")) {
+		return get_bool(p, v, "manage_addresses", &c->manage_addresses);
+	} else if (!strcmp(key, "flow_table_size")) {
+		p->flow_size = v->start_mark;
+		return get_uint(p, v, "flow_table_size", FLOW_MIN_SIZE, FLOW_MAX_SIZE,
+				&c->flow_table_size);
+	} else if (!strcmp(key, "maglev_table_size")) {
+		p->maglev_size = v->start_mark;
+		return get_uint(p, v, "maglev_table_size", 2, MAGLEV_MAX_SIZE,
+				&c->maglev_table_size);
+	} else if (!strcmp(key, "tunnel_source_v4")) {
+		return parse_tunnel_source(p, v, key, XLB_AF_INET, &c->tunnel_source_v4);
+	} else if (!strcmp(key, "tunnel_source_v6")) {
+		return parse_tunnel_source(p, v, key, XLB_AF_INET6, &c->tunnel_source_v6);
+	} else if (!strcmp(key, "services")) {
+		err = get_seq(p, v, "services", &items, &n, XLB_MAX_SERVICES);
+		if (err)
+			return err;
+		c->services = calloc(n ? n : 1, sizeof(*c->services));
+		p->sm = calloc(n ? n : 1, sizeof(*p->sm));
+		if (!c->services || !p->sm)
+			return perr(p, v, "out of memory");
+		p->n_sm = n;
+		for (size_t i = 0; i < n; i++) {
+			/* Count it first so config_free releases its backends
+			 * if it fails half-way. */
+			c->n_services = i + 1;
+			err = parse_service(p, node(p, items[i]), i, &c->services[i]);
+			if (err)
+				return err;
+		}
+	} else {
+		return perr(p, k, "unknown key '%s'", key);
+	}
+	return 0;
+}
+
+static int yaml_error(struct pctx *p, const yaml_parser_t *ps)
+{
+	const char *problem = ps->problem ? ps->problem : "invalid YAML";
+
+	if (ps->error == YAML_MEMORY_ERROR) {
+		snprintf(p->err, p->errlen, "%s: out of memory", p->origin);
+		return -ENOMEM;
+	}
+	if (ps->error == YAML_READER_ERROR) {
+		snprintf(p->err, p->errlen, "%s: %s at byte %zu", p->origin, problem,
+			 ps->problem_offset);
+		return -EINVAL;
+	}
+	if (ps->context)
+		return perr_at(p, ps->problem_mark, "%s (%s at %zu:%zu)", problem,
+			       ps->context, ps->context_mark.line + 1,
+			       ps->context_mark.column + 1);
+	return perr_at(p, ps->problem_mark, "%s", problem);
+}
+
+/* The validation of the whole config, with the error placed at the line of
+ * what it is about. */
+static int validate_marked(struct pctx *p, const struct xlb_config *c)
+{
+	struct vfail vf = { AT_NONE, 0, 0 };
+	char msg[512];
+	yaml_mark_t m = { 0, 0, 0 };
+	int err;
+
+	err = validate(c, &vf, msg, sizeof(msg));
+	if (!err)
+		return 0;
+	if (err != -EINVAL) {
+		snprintf(p->err, p->errlen, "%s: %s", p->origin, strerror(-err));
+		return err;
+	}
+	switch (vf.at) {
+	case AT_MAGLEV_SIZE:
+		m = p->maglev_size;
+		break;
+	case AT_FLOW_SIZE:
+		m = p->flow_size;
+		break;
+	case AT_SERVICE:
+	case AT_MODE:
+	case AT_SCHED:
+	case AT_BACKEND:
+		if (vf.svc >= p->n_sm)
+			break;
+		m = vf.at == AT_MODE ? p->sm[vf.svc].mode :
+		    vf.at == AT_SCHED ? p->sm[vf.svc].sched : p->sm[vf.svc].svc;
+		if (vf.at == AT_BACKEND && p->sm[vf.svc].backends)
+			m = p->sm[vf.svc].backends[vf.be];
+		break;
+	case AT_NONE:
+		break;
+	}
+	return perr_at(p, m, "%s", msg);
+}
+
+int config_parse_buf(const char *text, size_t len, const char *origin,
+		     struct xlb_config *cfg, char *err, size_t errlen)
+{
+	char dummy[1];
+	struct pctx p = { .origin = origin ? origin : "config",
+			  .err = err && errlen ? err : dummy,
+			  .errlen = err && errlen ? errlen : sizeof(dummy) };
+	struct xlb_config c;
+	yaml_parser_t ps;
+	yaml_document_t doc, doc2;
+	bool have_doc = false, have_doc2 = false;
+	yaml_node_t *root;
+	int ret = 0;
+
+	config_init(&c);
+	p.err[0] = '\0';
+	if (!yaml_parser_initialize(&ps)) {
+		snprintf(p.err, p.errlen, "%s: out of memory", p.origin);
+		config_init(cfg);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&ps, &doc)) {
+		ret = yaml_error(&p, &ps);
+		goto out;
+	}
+	have_doc = true;
+	p.doc = &doc;
+	/* A second document would be silently ignored otherwise. */
+	if (!yaml_parser_load(&ps, &doc2)) {
+		ret = yaml_error(&p, &ps);
+		goto out;
+	}
+	have_doc2 = true;
+	root = yaml_document_get_root_node(&doc2);
+	if (root) {
+		ret = perr(&p, root, "only one YAML document is allowed");
+		goto out;
+	}
+
+	root = yaml_document_get_root_node(&doc);
+	if (!root || is_null(root))
+		goto out;       /* an empty file: defaults, no services */
+	if (root->type != YAML_MAPPING_NODE) {
+		ret = perr(&p, root, "expected a mapping of settings at the top "
+			   "level, got a %s", kind(root));
+		goto out;
+	}
+	ret = each_pair(&p, root, "top level", top_pair, &c);
+	if (!ret)
+		ret = validate_marked(&p, &c);
+out:
+	if (p.sm)
+		for (size_t i = 0; i < p.n_sm; i++)
+			free(p.sm[i].backends);
+	free(p.sm);
+	if (have_doc2)
+		yaml_document_delete(&doc2);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&ps);
+	if (ret) {
+		config_free(&c);
+		config_init(cfg);
+		return ret;
+	}
+	*cfg = c;
+	return 0;
+}
+
+int config_parse_file(const char *path, struct xlb_config *cfg,
+		      char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, ret;
+
+	config_init(cfg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file of at most %u bytes",
+			 path, CONFIG_FILE_MAX);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+			goto out;
+		}
+		if (r == 0)
+			break;  /* shrank while we read: parse what is there */
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	ret = config_parse_buf(buf, got, path, cfg, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}

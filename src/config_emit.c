@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Writes a struct xlb_config as YAML that config_parse_buf reads back to the
+ * same config: what `xlb save` prints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+/* Plain (unquoted) YAML is only safe for a conservative set of strings:
+ * no indicators, nothing YAML would read as a bool/null, no ':' or '['
+ * (IPv6 addresses, ADDR:PORT in flow mappings). */
+static bool plain_ok(const char *s)
+{
+	static const char *const words[] = { "true", "false", "yes", "no", "on",
+					     "off", "null", "y", "n", "~" };
+
+	if (!*s)
+		return false;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+	      (*s >= '0' && *s <= '9')))
+		return false;
+	for (const char *q = s; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (*q >= '0' && *q <= '9') || *q == '.' || *q == '-' ||
+		      *q == '_' || *q == '/'))
+			return false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return false;
+	return true;
+}
+
+static void emit_str(FILE *f, const char *s)
+{
+	if (plain_ok(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+		if (*q == '"' || *q == '\\')
+			fprintf(f, "\\%c", *q);
+		else if (*q < 0x20 || *q == 0x7f)
+			fprintf(f, "\\x%02x", *q);
+		else
+			fputc(*q, f);
+	}
+	fputc('"', f);
+}
+
+static void emit_addr(FILE *f, const struct xlb_sockaddr *a)
+{
+	char buf[XLB_ADDRSTR_MAX];
+
+	emit_str(f, addr_str(a, buf, sizeof(buf)));
+}
+
+static void emit_prefix(FILE *f, const char *key, const struct xlb_prefix *p)
+{
+	char buf[XLB_ADDRSTR_MAX];
+
+	if (!p->family)
+		return;
+	fprintf(f, "%s: ", key);
+	emit_str(f, prefix_str(p, buf, sizeof(buf)));
+	fputc('\n', f);
+}
+
+static void emit_service(FILE *f, const struct xlb_service_cfg *s)
+{
+	char buf[XLB_ADDRSTR_MAX];
+
+	fputs("  - ", f);
+	if (s->name[0]) {
+		fputs("name: ", f);
+		emit_str(f, s->name);
+		fputs("\n    ", f);
+	}
+	fputs("vip: ", f);
+	emit_str(f, addr_str_noport(&s->vip, buf, sizeof(buf)));
+	if (s->vip.port)
+		fprintf(f, "\n    port: %u\n", s->vip.port);
+	else
+		fputs("\n    port: \"*\"\n", f);
+	fprintf(f, "    protocol: %s\n", proto_name(s->proto));
+	fprintf(f, "    mode: %s\n", mode_name(s->mode));
+	fprintf(f, "    scheduler: %s\n", sched_name(s->scheduler));
+	if (s->persistence)
+		fprintf(f, "    persistence: %u\n", s->persistence);
+	if (!s->n_backends) {
+		fputs("    backends: []\n", f);
+		return;
+	}
+	fputs("    backends:\n", f);
+	for (size_t i = 0; i < s->n_backends; i++) {
+		fputs("      - { address: ", f);
+		emit_addr(f, &s->backends[i].addr);
+		fprintf(f, ", weight: %u }\n", s->backends[i].weight);
+	}
+}
+
+char *config_emit_yaml(const struct xlb_config *cfg)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	if (cfg->instance[0]) {
+		fputs("instance: ", f);
+		emit_str(f, cfg->instance);
+		fputc('\n', f);
+	}
+	fputs("interfaces: [", f);
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		if (i)
+			fputs(", ", f);
+		emit_str(f, cfg->interfaces[i]);
+	}
+	fputs("]\n", f);
+	if (cfg->n_local_addresses) {
+		fputs("local_addresses: [", f);
+		for (size_t i = 0; i < cfg->n_local_addresses; i++) {
+			if (i)
+				fputs(", ", f);
+			emit_addr(f, &cfg->local_addresses[i]);
+		}
+		fputs("]\n", f);
+	}
+	if (!cfg->manage_addresses)
+		fputs("manage_addresses: false\n", f);
+	if (cfg->flow_table_size != XLB_FLOW_DEFAULT_SIZE)
+		fprintf(f, "flow_table_size: %u\n", cfg->flow_table_size);
+	if (cfg->maglev_table_size != XLB_MAGLEV_DEFAULT_SIZE)
+		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
+	emit_prefix(f, "tunnel_source_v4", &cfg->tunnel_source_v4);
+	emit_prefix(f, "tunnel_source_v6", &cfg->tunnel_source_v6);
+	if (!cfg->n_services) {
+		fputs("services: []\n", f);
+	} else {
+		fputs("services:\n", f);
+		for (size_t i = 0; i < cfg->n_services; i++)
+			emit_service(f, &cfg->services[i]);
+	}
+	if (ferror(f)) {
+		fclose(f);
+		free(out);
+		return NULL;
+	}
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
