@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Unit tests of the YAML config: valid files, every error with its exact
+ * text and position, validation, copy/lookup, and emit/parse round trips. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "unit.h"
+
+/* CHECK without a message trips -Wformat-zero-length in unit.h. */
+#define EXPECT(cond) CHECK(cond, " ")
+
+static int parse(const char *yaml, struct xlb_config *c, char *err, size_t errlen)
+{
+	return config_parse_buf(yaml, strlen(yaml), "xlb.yaml", c, err, errlen);
+}
+
+/* The example of DESIGN.md, verbatim. */
+static const char design_example[] =
+	"interfaces: [eth0]               # where the XDP program attaches\n"
+	"local_addresses: [198.18.0.2]    # fullnat source pool (LIPs)\n"
+	"services:\n"
+	"  - name: dns\n"
+	"    vip: 198.18.0.100\n"
+	"    port: 53\n"
+	"    protocol: udp                # tcp | udp\n"
+	"    mode: dr                     # proxy | nat | fullnat | dr | tun\n"
+	"    scheduler: maglev            # maglev | rr | wrr | lc | wlc | sh\n"
+	"    health_check: { type: dns, query: example.org, interval: 1s, timeout: 500ms, rise: 2, fall: 3 }\n"
+	"    backends:\n"
+	"      - { address: 198.18.0.11, weight: 100 }\n"
+	"      - { address: 198.18.0.12, weight: 100 }\n";
+
+static const char full_example[] =
+	"instance: lb-1\n"
+	"interfaces: [eth0, \"eth1.100\"]\n"
+	"local_addresses:\n"
+	"  - 198.18.0.2\n"
+	"  - 2001:db8::2\n"
+	"manage_addresses: false\n"
+	"flow_table_size: 65536\n"
+	"maglev_table_size: 1009\n"
+	"tunnel_source_v4: 198.18.1.0/24\n"
+	"tunnel_source_v6: 2001:db8:1::/64\n"
+	"services:\n"
+	"  - name: web\n"
+	"    vip: 198.18.0.100\n"
+	"    port: 80\n"
+	"    protocol: tcp\n"
+	"    mode: tun\n"
+	"    persistence: 300\n"
+	"    backends:\n"
+	"      - address: 198.18.0.11\n"
+	"      - { address: 2001:db8::11, weight: 0 }\n"
+	"      - { address: 198.18.0.13, port: 80, weight: 65535 }\n"
+	"      - 198.18.0.14\n"
+	"  - vip: 2001:db8::100\n"
+	"    port: \"*\"\n"
+	"    protocol: udp\n"
+	"    mode: dr\n"
+	"    backends: []\n"
+	"  - vip: 198.18.0.100\n"
+	"    port: 0\n"
+	"    protocol: tcp\n"
+	"    mode: dr\n"
+	"    backends:\n";
+
+static void test_design_example(void)
+{
+	struct xlb_config c;
+	char err[512] = "", a[XLB_ADDRSTR_MAX];
+
+	CHECK(parse(design_example, &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_interfaces == 1 && !strcmp(c.interfaces[0], "eth0"));
+	EXPECT(c.n_local_addresses == 1 &&
+	       !strcmp(addr_str(&c.local_addresses[0], a, sizeof(a)), "198.18.0.2"));
+	EXPECT(c.manage_addresses);
+	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
+	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
+	EXPECT(c.n_services == 1);
+	if (c.n_services == 1) {
+		struct xlb_service_cfg *s = &c.services[0];
+
+		EXPECT(!strcmp(s->name, "dns"));
+		EXPECT(!strcmp(addr_str(&s->vip, a, sizeof(a)), "198.18.0.100:53"));
+		EXPECT(s->proto == IPPROTO_UDP);
+		EXPECT(s->mode == XLB_MODE_DR);
+		EXPECT(s->scheduler == XLB_SCHED_MAGLEV);
+		EXPECT(s->n_backends == 2);
+		EXPECT(!strcmp(addr_str(&s->backends[1].addr, a, sizeof(a)), "198.18.0.12"));
+		EXPECT(s->backends[1].weight == 100);
+	}
+	config_free(&c);
+}
+
+static void test_full(void)
+{
+	struct xlb_config c;
+	char err[512] = "", a[XLB_ADDRSTR_MAX];
+
+	CHECK(parse(full_example, &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!strcmp(c.instance, "lb-1"));
+	EXPECT(c.n_interfaces == 2 && !strcmp(c.interfaces[1], "eth1.100"));
+	EXPECT(c.n_local_addresses == 2 && c.local_addresses[1].family == XLB_AF_INET6);
+	EXPECT(!c.manage_addresses);
+	EXPECT(c.flow_table_size == 65536);
+	EXPECT(c.maglev_table_size == 1009);
+	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v4, a, sizeof(a)), "198.18.1.0/24"));
+	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v6, a, sizeof(a)), "2001:db8:1::/64"));
+	CHECK(c.n_services == 3, "%zu services", c.n_services);
+	if (c.n_services != 3)
+		goto out;
+	struct xlb_service_cfg *s = &c.services[0];
+	EXPECT(s->mode == XLB_MODE_TUN && s->persistence == 300 && s->n_backends == 4);
+	EXPECT(s->backends[0].weight == 100);
+	EXPECT(s->backends[1].weight == 0 && s->backends[1].addr.family == XLB_AF_INET6);
+	EXPECT(s->backends[2].weight == 65535 && s->backends[2].addr.port == 80);
+	EXPECT(s->backends[3].weight == 100);
+	EXPECT(c.services[1].vip.port == 0 && c.services[1].n_backends == 0);
+	EXPECT(c.services[1].name[0] == '\0');
+	EXPECT(c.services[2].vip.port == 0 && c.services[2].n_backends == 0);
+	EXPECT(config_validate(&c, err, sizeof(err)) == 0);
+
+	/* Lookups: port 0 on a backend means the service port. */
+	struct xlb_sockaddr v, b;
+	EXPECT(addr_parse("198.18.0.100:80", ADDR_PORT_REQUIRED, &v, err, sizeof(err)) == 0);
+	EXPECT(config_find_service(&c, IPPROTO_TCP, &v) == &c.services[0]);
+	EXPECT(config_find_service(&c, IPPROTO_UDP, &v) == NULL);
+	EXPECT(addr_parse("198.18.0.11:80", ADDR_PORT_REQUIRED, &b, err, sizeof(err)) == 0);
+	EXPECT(config_find_backend(&c.services[0], &b) == &c.services[0].backends[0]);
+	EXPECT(addr_parse("198.18.0.13", ADDR_PORT_OPTIONAL, &b, err, sizeof(err)) == 0);
+	EXPECT(config_find_backend(&c.services[0], &b) == &c.services[0].backends[2]);
+	EXPECT(addr_parse("198.18.0.13:81", ADDR_PORT_OPTIONAL, &b, err, sizeof(err)) == 0);
+	EXPECT(config_find_backend(&c.services[0], &b) == NULL);
+out:
+	config_free(&c);
+}
+
+static void test_empty(void)
+{
+	struct xlb_config c;
+	char err[256] = "";
+
+	CHECK(parse("", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 0 && c.manage_addresses);
+	config_free(&c);
+	CHECK(parse("# nothing\n", &c, err, sizeof(err)) == 0, "%s", err);
+	config_free(&c);
+	CHECK(parse("services:\ninterfaces:\n", &c, err, sizeof(err)) == 0, "%s", err);
+	config_free(&c);
+}
+
+struct bad_case {
+	const char *what;
+	const char *yaml;
+	const char *err;
+};
+
+#define SVC "services:\n  - name: web\n    vip: 198.18.0.100\n    port: 80\n" \
+	    "    protocol: tcp\n"
+
+static const struct bad_case bad_cases[] = {
+	{ "syntax error", "services:\n  - name: web\n   vip: 1.2.3.4\n",
+	  "xlb.yaml:3:4: did not find expected '-' indicator (while parsing a block "
+	  "collection at 2:3)" },
+	{ "mapping in a plain value", "instance: a: b\n",
+	  "xlb.yaml:1:12: mapping values are not allowed in this context" },
+	{ "unclosed flow", "interfaces: [eth0\n",
+	  "xlb.yaml:2:1: did not find expected ',' or ']' (while parsing a flow "
+	  "sequence at 1:13)" },
+	{ "tab indentation", "services:\n\t- vip: 1.2.3.4\n",
+	  "xlb.yaml:2:1: found character that cannot start any token (while "
+	  "scanning for the next token at 2:1)" },
+	{ "two documents", "interfaces: [eth0]\n---\ninterfaces: [eth1]\n",
+	  "xlb.yaml:3:1: only one YAML document is allowed" },
+	{ "top level list", "- eth0\n",
+	  "xlb.yaml:1:1: expected a mapping of settings at the top level, got a list" },
+	{ "unknown top key", "interfaces: [eth0]\nservice:\n",
+	  "xlb.yaml:2:1: unknown key 'service'" },
+	{ "duplicate key", "interfaces: [eth0]\ninterfaces: [eth1]\n",
+	  "xlb.yaml:2:1: duplicate key 'interfaces'" },
+	{ "unknown service key", SVC "    mode: dr\n    weight: 3\n",
+	  "xlb.yaml:7:5: unknown service key 'weight'" },
+	{ "unknown backend key", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, wieght: 5 }\n",
+	  "xlb.yaml:8:33: backends[0]: unknown key 'wieght' (expected address, "
+	  "weight or port)" },
+	{ "bad mode", SVC "    mode: foo\n",
+	  "xlb.yaml:6:11: unknown mode 'foo' (expected proxy, nat, fullnat, dr or tun)" },
+	{ "bad protocol", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
+	  "    protocol: sctp\n",
+	  "xlb.yaml:4:15: unknown protocol 'sctp' (expected tcp or udp)" },
+	{ "bad scheduler", SVC "    mode: dr\n    scheduler: random\n",
+	  "xlb.yaml:7:16: unknown scheduler 'random' (expected maglev, rr, wrr, lc, "
+	  "wlc or sh)" },
+	{ "bad backend address", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11 }\n      - { address: abc }\n",
+	  "xlb.yaml:9:20: backends[1]: 'abc' is not an IP address" },
+	{ "bad vip", "services:\n  - vip: 198.18.0.300\n",
+	  "xlb.yaml:2:10: vip: '198.18.0.300' is not an IP address" },
+	{ "vip with a port", "services:\n  - vip: 198.18.0.1:80\n",
+	  "xlb.yaml:2:10: vip: '198.18.0.1:80': a port is not allowed here "
+	  "(use the 'port' key)" },
+	{ "port out of range", "services:\n  - vip: 198.18.0.100\n    port: 99999\n",
+	  "xlb.yaml:3:11: port 99999 out of range (0-65535)" },
+	{ "port not a number", "services:\n  - vip: 198.18.0.100\n    port: http\n",
+	  "xlb.yaml:3:11: port: 'http' is not a number" },
+	{ "backend port out of range", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: \"198.18.0.11:99999\" }\n",
+	  "xlb.yaml:8:20: backends[0]: '198.18.0.11:99999': port out of range (1-65535)" },
+	{ "port twice", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: \"198.18.0.11:80\", port: 80 }\n",
+	  "xlb.yaml:8:20: backends[0]: port given both in the address and as 'port'" },
+	{ "weight out of range", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, weight: 65536 }\n",
+	  "xlb.yaml:8:41: backends[0]: weight 65536 out of range (0-65535)" },
+	{ "negative weight", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, weight: -1 }\n",
+	  "xlb.yaml:8:41: backends[0]: weight: '-1' is not a number" },
+	{ "missing address", SVC "    mode: dr\n    backends:\n      - { weight: 3 }\n",
+	  "xlb.yaml:8:9: backends[0]: missing 'address'" },
+	{ "missing vip", "services:\n  - name: web\n    port: 80\n",
+	  "xlb.yaml:2:5: service is missing 'vip'" },
+	{ "missing port", "services:\n  - vip: 198.18.0.100\n    protocol: tcp\n",
+	  "xlb.yaml:2:5: service is missing 'port' (use port: \"*\" for every port)" },
+	{ "missing mode", SVC,
+	  "xlb.yaml:2:5: service is missing 'mode' (proxy, nat, fullnat, dr or tun)" },
+	{ "list for scalar", "services:\n  - vip: [198.18.0.100]\n",
+	  "xlb.yaml:2:10: vip: expected a scalar, got a list" },
+	{ "mapping for scalar", "flow_table_size: { a: 1 }\n",
+	  "xlb.yaml:1:18: flow_table_size: expected a scalar, got a mapping" },
+	{ "scalar for list", "interfaces: eth0\n",
+	  "xlb.yaml:1:13: interfaces: expected a list, got a scalar" },
+	{ "scalar for service", "services: [ web ]\n",
+	  "xlb.yaml:1:13: services[]: expected a mapping, got a scalar" },
+	{ "empty value", "services:\n  - vip:\n    port: 80\n",
+	  "xlb.yaml:2:9: vip: missing value" },
+	{ "bad bool", "manage_addresses: maybe\n",
+	  "xlb.yaml:1:19: manage_addresses: 'maybe' is not a boolean (expected true "
+	  "or false)" },
+	{ "health_check not mapping", SVC "    mode: dr\n    health_check: tcp\n",
+	  "xlb.yaml:7:19: health_check: expected a mapping, got a scalar" },
+	{ "interface too long", "interfaces: [eth0, averyveryverylongname]\n",
+	  "xlb.yaml:1:20: interfaces[1]: 'averyveryverylongname' is too long for an "
+	  "interface name (maximum 15 characters)" },
+	{ "duplicate interface", "interfaces: [eth0, eth0]\n",
+	  "xlb.yaml:1:20: interfaces[1]: duplicate interface 'eth0'" },
+	{ "local address with port", "local_addresses: [\"198.18.0.2:80\"]\n",
+	  "xlb.yaml:1:19: local_addresses[0]: '198.18.0.2:80': a port is not allowed here" },
+	{ "bad instance", "instance: ../etc\n",
+	  "xlb.yaml:1:11: instance: '../etc' may only contain letters, digits, '-', "
+	  "'_' and '.'" },
+	{ "tunnel source family", "tunnel_source_v4: 2001:db8::/64\n",
+	  "xlb.yaml:1:19: tunnel_source_v4: '2001:db8::/64' is not an IPv4 prefix" },
+	{ "tunnel source v6 too short", "tunnel_source_v6: 2001:db8::/48\n",
+	  "xlb.yaml:1:19: tunnel_source_v6: prefix length 48 out of range (64-128)" },
+	{ "table size not prime", "maglev_table_size: 65536\n",
+	  "xlb.yaml:1:20: maglev_table_size 65536 is not a prime (the next prime is 65537)" },
+	{ "table size too large", "maglev_table_size: 2000003\n",
+	  "xlb.yaml:1:20: maglev_table_size 2000003 out of range (2-1000003)" },
+	{ "flow table too small", "flow_table_size: 100\n",
+	  "xlb.yaml:1:18: flow_table_size 100 out of range (1024-268435456)" },
+	{ "table smaller than backends", "maglev_table_size: 2\n" SVC "    mode: dr\n"
+	  "    backends: [198.18.0.1, 198.18.0.2]\n",
+	  "xlb.yaml:3:5: service web: 2 backends need a maglev_table_size larger than 2" },
+	{ "duplicate service", "services:\n"
+	  "- { vip: 198.18.0.100, port: 53, protocol: udp, mode: dr }\n"
+	  "- { vip: 198.18.0.100, port: 53, protocol: udp, mode: tun }\n",
+	  "xlb.yaml:3:3: duplicate service udp/198.18.0.100:53" },
+	{ "duplicate service name", "services:\n"
+	  "- { name: a, vip: 198.18.0.100, port: 53, protocol: udp, mode: dr }\n"
+	  "- { name: a, vip: 198.18.0.100, port: 53, protocol: tcp, mode: dr }\n",
+	  "xlb.yaml:3:3: duplicate service name 'a'" },
+	{ "duplicate backend", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11 }\n      - { address: 198.18.0.12 }\n"
+	  "      - { address: \"198.18.0.11:80\" }\n",
+	  "xlb.yaml:10:9: service web: duplicate backend 198.18.0.11:80" },
+	{ "unsupported mode nat", SVC "    mode: nat\n",
+	  "xlb.yaml:6:11: service web: mode 'nat' is not supported yet" },
+	{ "unsupported mode proxy", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
+	  "    protocol: tcp\n    mode: proxy\n",
+	  "xlb.yaml:5:11: service tcp/198.18.0.100:80: mode 'proxy' is not supported yet" },
+	{ "unsupported scheduler", SVC "    mode: dr\n    scheduler: rr\n",
+	  "xlb.yaml:7:16: service web: scheduler 'rr' is not supported yet" },
+	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
+	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
+	  "IPv4 (mode dr cannot mix address families)" },
+	{ "dr port change", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, port: 8080 }\n",
+	  "xlb.yaml:8:9: service web: backend 198.18.0.11:8080: mode dr cannot "
+	  "change the destination port" },
+	{ "persistence too long", SVC "    mode: dr\n    persistence: 100000\n",
+	  "xlb.yaml:7:18: persistence 100000 out of range (0-86400)" },
+	{ "name too long", "services:\n  - name: "
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaa' is too long (maximum 63 characters)" },
+	{ "NUL in a string", "instance: \"a\\0b\"\n",
+	  "xlb.yaml:1:11: instance: contains a NUL character" },
+	{ "non-scalar key", "[a]: 1\n",
+	  "xlb.yaml:1:1: top level: keys must be scalars, not a list" },
+};
+
+static void test_errors(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		struct xlb_config c;
+		char err[512] = "";
+		int ret;
+
+		memset(&c, 0xa5, sizeof(c));
+		ret = parse(bc->yaml, &c, err, sizeof(err));
+		CHECK(ret == -EINVAL, "%s: returned %d", bc->what, ret);
+		CHECK(!strcmp(err, bc->err), "%s:\n    got      \"%s\"\n    expected \"%s\"",
+		      bc->what, err, bc->err);
+		/* Left initialised and empty. */
+		CHECK(c.n_services == 0 && c.services == NULL && c.interfaces == NULL &&
+		      c.local_addresses == NULL && c.manage_addresses &&
+		      c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE,
+		      "%s: cfg not reset", bc->what);
+	}
+}
+
+/* Errors from config_validate on a config built at runtime (no positions). */
+static void test_validate(void)
+{
+	struct xlb_config c;
+	char err[512] = "";
+
+	CHECK(parse(SVC "    mode: dr\n    backends: [198.18.0.11, 198.18.0.12]\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(config_validate(&c, err, sizeof(err)) == 0);
+	c.services[0].backends[1].weight = 70000;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "service web: backend 198.18.0.12: weight 70000 out of "
+		      "range (0-65535)"), "%s", err);
+	c.services[0].backends[1].weight = 1;
+	c.services[0].mode = XLB_MODE_FULLNAT;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "service web: mode 'fullnat' is not supported yet"), "%s", err);
+	c.services[0].mode = XLB_MODE_DR;
+	c.services[0].backends[1] = c.services[0].backends[0];
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "service web: duplicate backend 198.18.0.11"), "%s", err);
+	c.services[0].backends[1].addr.port = 80;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	c.services[0].backends[1].addr.port = 81;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "service web: backend 198.18.0.11:81: mode dr cannot "
+		      "change the destination port"), "%s", err);
+	c.services[0].backends[1].addr.port = 0;
+	c.services[0].backends[1].addr.addr.v4 ^= htonl(1);
+	EXPECT(config_validate(&c, err, sizeof(err)) == 0);
+	c.maglev_table_size = 1000;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "maglev_table_size 1000 is not a prime (the next prime "
+		      "is 1009)"), "%s", err);
+	config_free(&c);
+
+	/* tun may mix families. */
+	CHECK(parse(SVC "    mode: tun\n    backends: [198.18.0.11, \"2001:db8::1\"]\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	config_free(&c);
+}
+
+static void round_trip(const char *yaml)
+{
+	struct xlb_config a, b;
+	char err[512] = "";
+	char *out = NULL, *out2 = NULL;
+
+	CHECK(parse(yaml, &a, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&a);
+	CHECK(out != NULL, " ");
+	if (!out)
+		goto out;
+	CHECK(config_parse_buf(out, strlen(out), "emitted", &b, err, sizeof(err)) == 0,
+	      "%s\n--- emitted:\n%s", err, out);
+	out2 = config_emit_yaml(&b);
+	CHECK(out2 && !strcmp(out, out2), "emit not stable:\n%s\n---\n%s", out, out2);
+	/* Same config, field by field. */
+	EXPECT(!strcmp(a.instance, b.instance));
+	EXPECT(a.n_interfaces == b.n_interfaces);
+	EXPECT(a.n_interfaces == 0 ||
+	       !memcmp(a.interfaces, b.interfaces, a.n_interfaces * sizeof(*a.interfaces)));
+	EXPECT(a.n_local_addresses == b.n_local_addresses);
+	for (size_t i = 0; i < a.n_local_addresses && i < b.n_local_addresses; i++)
+		EXPECT(addr_equal(&a.local_addresses[i], &b.local_addresses[i]));
+	EXPECT(a.manage_addresses == b.manage_addresses);
+	EXPECT(a.flow_table_size == b.flow_table_size);
+	EXPECT(a.maglev_table_size == b.maglev_table_size);
+	EXPECT(!memcmp(&a.tunnel_source_v4, &b.tunnel_source_v4, sizeof(a.tunnel_source_v4)));
+	EXPECT(!memcmp(&a.tunnel_source_v6, &b.tunnel_source_v6, sizeof(a.tunnel_source_v6)));
+	EXPECT(a.n_services == b.n_services);
+	for (size_t i = 0; i < a.n_services && i < b.n_services; i++) {
+		struct xlb_service_cfg *x = &a.services[i], *y = &b.services[i];
+
+		EXPECT(!strcmp(x->name, y->name));
+		EXPECT(addr_equal(&x->vip, &y->vip));
+		EXPECT(x->proto == y->proto && x->mode == y->mode &&
+		       x->scheduler == y->scheduler && x->persistence == y->persistence);
+		EXPECT(x->n_backends == y->n_backends);
+		for (size_t j = 0; j < x->n_backends && j < y->n_backends; j++) {
+			EXPECT(addr_equal(&x->backends[j].addr, &y->backends[j].addr));
+			EXPECT(x->backends[j].weight == y->backends[j].weight);
+		}
+	}
+	config_free(&b);
+out:
+	free(out);
+	free(out2);
+	config_free(&a);
+}
+
+static void test_round_trip(void)
+{
+	round_trip(design_example);
+	round_trip(full_example);
+	round_trip("");
+	round_trip("instance: \"true\"\nservices:\n  - name: \"a: b # c\"\n"
+		   "    vip: 198.18.0.1\n    port: 1\n    protocol: udp\n    mode: tun\n"
+		   "    backends: [\"[2001:db8::1]:1\", { address: 1.2.3.4, weight: 0 }]\n");
+
+	/* The emitted form of the DESIGN.md example, exactly. */
+	struct xlb_config c;
+	char err[256];
+	char *out;
+
+	EXPECT(parse(design_example, &c, err, sizeof(err)) == 0);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strcmp(out,
+		"interfaces: [eth0]\n"
+		"local_addresses: [198.18.0.2]\n"
+		"services:\n"
+		"  - name: dns\n"
+		"    vip: 198.18.0.100\n"
+		"    port: 53\n"
+		"    protocol: udp\n"
+		"    mode: dr\n"
+		"    scheduler: maglev\n"
+		"    backends:\n"
+		"      - { address: 198.18.0.11, weight: 100 }\n"
+		"      - { address: 198.18.0.12, weight: 100 }\n"), "got:\n%s", out);
+	free(out);
+	config_free(&c);
+}
+
+static void test_copy(void)
+{
+	struct xlb_config a, b;
+	char err[256] = "";
+	char *ea, *eb;
+
+	CHECK(parse(full_example, &a, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(config_copy(&b, &a) == 0);
+	EXPECT(b.services != a.services && b.services[0].backends != a.services[0].backends);
+	ea = config_emit_yaml(&a);
+	config_free(&a);        /* b must not share anything with a */
+	eb = config_emit_yaml(&b);
+	CHECK(ea && eb && !strcmp(ea, eb), " ");
+	free(ea);
+	free(eb);
+	config_free(&b);
+}
+
+static void test_names(void)
+{
+	EXPECT(mode_from_name("dr") == XLB_MODE_DR);
+	EXPECT(mode_from_name("fullnat") == XLB_MODE_FULLNAT);
+	EXPECT(mode_from_name("none") == -1 && mode_from_name("DR") == -1);
+	EXPECT(!strcmp(mode_name(XLB_MODE_PROXY), "proxy"));
+	EXPECT(sched_from_name("wlc") == XLB_SCHED_WLC && sched_from_name("x") == -1);
+	EXPECT(!strcmp(sched_name(XLB_SCHED_SH), "sh"));
+	EXPECT(proto_from_name("udp") == IPPROTO_UDP && proto_from_name("icmp") == -1);
+	EXPECT(!strcmp(proto_name(IPPROTO_TCP), "tcp"));
+}
+
+static void test_file(void)
+{
+	struct xlb_config c;
+	char err[512] = "", path[] = "/tmp/xlb-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	EXPECT(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("services:\n  - vip: 1.2.3.4\n    port: 80\n    mode: bogus\n", f);
+	fclose(f);
+	EXPECT(config_parse_file(path, &c, err, sizeof(err)) == -EINVAL);
+	char want[600];
+	snprintf(want, sizeof(want), "%s:4:11: unknown mode 'bogus' (expected proxy, "
+		 "nat, fullnat, dr or tun)", path);
+	CHECK(!strcmp(err, want), "%s", err);
+	unlink(path);
+	EXPECT(config_parse_file(path, &c, err, sizeof(err)) == -ENOENT);
+	CHECK(strstr(err, "cannot open: No such file or directory") != NULL, "%s", err);
+}
+
+int main(void)
+{
+	RUN(test_design_example);
+	RUN(test_full);
+	RUN(test_empty);
+	RUN(test_errors);
+	RUN(test_validate);
+	RUN(test_round_trip);
+	RUN(test_copy);
+	RUN(test_names);
+	RUN(test_file);
+	UNIT_SUMMARY();
+}
