@@ -418,6 +418,9 @@ struct pctx {
 	yaml_mark_t maglev_size, flow_size;
 	struct svc_marks *sm;           /* one per service */
 	size_t n_sm;
+	/* Backends parsed so far in all services: YAML aliases can repeat
+	 * a big list cheaply, so the limit is enforced before allocating. */
+	size_t n_backends;
 };
 
 static int perr_at(struct pctx *p, yaml_mark_t m, const char *fmt, ...)
@@ -747,6 +750,12 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		err = get_seq(p, v, "backends", &items, &n, XLB_MAX_BACKENDS);
 		if (err)
 			return err;
+		if (p->n_backends + n > XLB_MAX_BACKENDS)
+			/* k, not v: an alias's node carries the anchor's
+			 * position, not this service's. */
+			return perr(p, k, "backends: too many backends in all services "
+				    "(maximum %u)", XLB_MAX_BACKENDS);
+		p->n_backends += n;
 		free(s->backends);
 		free(sc->m->backends);
 		s->n_backends = 0;

@@ -326,6 +326,29 @@ static void test_errors(void)
 	}
 }
 
+/* YAML aliases repeat a list for free: the backend limit must hold across
+ * services before anything is allocated for them. */
+static void test_alias_limit(void)
+{
+	size_t cap = 4200 * 16 + 1024;
+	char *y = malloc(cap), err[512] = "";
+	struct xlb_config c;
+	size_t off;
+
+	off = (size_t)snprintf(y, cap, "services:\n"
+			       "  - { vip: 198.18.0.1, port: 1, protocol: tcp, mode: dr,"
+			       " backends: &b [");
+	for (int i = 0; i < 4100; i++)
+		off += (size_t)snprintf(y + off, cap - off, "%s10.0.%d.%d",
+					i ? "," : "", i / 256, i % 256);
+	snprintf(y + off, cap - off, "] }\n"
+		 "  - { vip: 198.18.0.2, port: 1, protocol: tcp, mode: dr, backends: *b }\n");
+	EXPECT(parse(y, &c, err, sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "xlb.yaml:3:58: backends: too many backends in all "
+		      "services (maximum 8192)"), "%s", err);
+	free(y);
+}
+
 /* Errors from config_validate on a config built at runtime (no positions). */
 static void test_validate(void)
 {
@@ -507,6 +530,7 @@ int main(void)
 	RUN(test_full);
 	RUN(test_empty);
 	RUN(test_errors);
+	RUN(test_alias_limit);
 	RUN(test_validate);
 	RUN(test_round_trip);
 	RUN(test_copy);
