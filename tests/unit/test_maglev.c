@@ -153,6 +153,28 @@ static void test_remove(void)
 	free(t);
 }
 
+/* With many backends, m/n is close to m/(n-1): whether a survivor ends up
+ * with floor or ceil must follow what it held, or slots would shuffle. */
+static void test_remove_many(void)
+{
+	enum { N = 1000 };
+	struct maglev_backend *b = calloc(N, sizeof(*b));
+	uint32_t *old = malloc(M * sizeof(*old)), *t = malloc(M * sizeof(*t));
+	size_t moved = 0;
+
+	make(b, N, 0);
+	EXPECT(maglev_build(b, N, NULL, old, M) == 0);
+	b[123].weight = 0;
+	EXPECT(maglev_build(b, N, old, t, M) == 0);
+	for (uint32_t i = 0; i < M; i++)
+		if (old[i] != 123 && old[i] != t[i])
+			moved++;
+	CHECK(moved == 0, "%zu slots moved between survivors", moved);
+	free(b);
+	free(old);
+	free(t);
+}
+
 static void test_add(void)
 {
 	enum { N = 10 };
@@ -283,6 +305,7 @@ int main(void)
 	RUN(test_equal_weights);
 	RUN(test_weighted);
 	RUN(test_remove);
+	RUN(test_remove_many);
 	RUN(test_add);
 	RUN(test_deterministic);
 	RUN(test_errors);
