@@ -1,0 +1,1733 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Fixture table for the XDP programs (xlb_xdp, xlb_decap): packets in, verdict
+ * and packet out, through BPF_PROG_TEST_RUN inside a private network namespace
+ * whose routes and permanent neighbours make route lookups deterministic. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xlb_abi.h"
+#include "xlb_hash.h"
+#include "xlb.skel.h"
+#include "decap.skel.h"
+
+#define XDP_ABORTED_ 0
+#define XDP_DROP_    1
+#define XDP_PASS_    2
+#define XDP_TX_      3
+#define XDP_REDIRECT_ 4
+
+/* ---- the lab inside the test's own namespace ---------------------------- */
+
+static const uint8_t MAC_CLIENT[6] = { 0x02, 0, 0, 0, 0, 0x01 }; /* router */
+static const uint8_t MAC_XA[6] = { 0x02, 0, 0, 0, 0, 0x0a };     /* LB port */
+static const uint8_t MAC_YA[6] = { 0x02, 0, 0, 0, 0, 0x1a };     /* 2nd port */
+static const uint8_t MAC_B1[6] = { 0x02, 0, 0, 0, 1, 0x11 };
+static const uint8_t MAC_B2[6] = { 0x02, 0, 0, 0, 1, 0x12 };
+static const uint8_t MAC_B3[6] = { 0x02, 0, 0, 0, 1, 0x13 };
+static const uint8_t MAC_B6_1[6] = { 0x02, 0, 0, 0, 6, 0x11 };
+static const uint8_t MAC_B6_2[6] = { 0x02, 0, 0, 0, 6, 0x12 };
+static const uint8_t MAC_B6_3[6] = { 0x02, 0, 0, 0, 6, 0x13 };
+static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
+
+#define CLIENT4 "198.18.0.1"
+#define CLIENT6 "2001:db8::1"
+#define ROUTER4 "198.18.0.254"
+
+static const char *lab_cmds[] = {
+	"ip link set lo up",
+	"ip link add xa type veth peer name xb",
+	"ip link set xa address 02:00:00:00:00:0a",
+	"ip link set xa up",
+	"ip link set xb up",
+	"ip addr add 198.18.0.2/24 dev xa",
+	"ip addr add 2001:db8::2/64 dev xa nodad",
+	"ip link add ya type veth peer name yb",
+	"ip link set ya address 02:00:00:00:00:1a",
+	"ip link set ya up",
+	"ip link set yb up",
+	"ip addr add 198.18.1.2/24 dev ya",
+	"ip neigh add 198.18.0.11 lladdr 02:00:00:00:01:11 dev xa nud permanent",
+	"ip neigh add 198.18.0.12 lladdr 02:00:00:00:01:12 dev xa nud permanent",
+	"ip neigh add 198.18.0.13 lladdr 02:00:00:00:01:13 dev xa nud permanent",
+	"ip neigh add 2001:db8::11 lladdr 02:00:00:00:06:11 dev xa nud permanent",
+	"ip neigh add 2001:db8::12 lladdr 02:00:00:00:06:12 dev xa nud permanent",
+	"ip neigh add 2001:db8::13 lladdr 02:00:00:00:06:13 dev xa nud permanent",
+	"ip neigh add 198.18.1.11 lladdr 02:00:00:00:02:11 dev ya nud permanent",
+};
+
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fputs(s, f) >= 0;
+	return (fclose(f) == 0 && ok) ? 0 : -EIO;
+}
+
+static int lab_setup(char *why, size_t n)
+{
+	size_t i;
+
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, n, "unshare(CLONE_NEWNET): %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(lab_cmds) / sizeof(lab_cmds[0]); i++) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", lab_cmds[i]);
+		if (system(cmd) != 0) {
+			snprintf(why, n, "'%s' failed", lab_cmds[i]);
+			return -1;
+		}
+	}
+	/* bpf_fib_lookup's input lookup refuses to route when forwarding is
+	 * off, exactly like the kernel's own forwarding path. */
+	if (write_file("/proc/sys/net/ipv4/conf/all/forwarding", "1") ||
+	    write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1")) {
+		snprintf(why, n, "cannot enable forwarding in the test namespace");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- packet builders ----------------------------------------------------- */
+
+struct pkt {
+	uint8_t b[4096];
+	size_t len;
+};
+
+static void put(struct pkt *p, const void *d, size_t n)
+{
+	memcpy(p->b + p->len, d, n);
+	p->len += n;
+}
+
+static void put16(struct pkt *p, uint16_t v)
+{
+	v = htons(v);
+	put(p, &v, 2);
+}
+
+static void put32(struct pkt *p, uint32_t v)
+{
+	v = htonl(v);
+	put(p, &v, 4);
+}
+
+static void set16(uint8_t *at, uint16_t v)
+{
+	v = htons(v);
+	memcpy(at, &v, 2);
+}
+
+static uint16_t get16(const uint8_t *at)
+{
+	uint16_t v;
+
+	memcpy(&v, at, 2);
+	return ntohs(v);
+}
+
+static uint32_t sum16(const uint8_t *d, size_t n, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)d[i] << 8 | d[i + 1];
+	if (n & 1)
+		sum += (uint32_t)d[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static union xlb_addr A(const char *s)
+{
+	union xlb_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (strchr(s, ':'))
+		inet_pton(AF_INET6, s, &a);
+	else
+		inet_pton(AF_INET, s, &a.v4);
+	return a;
+}
+
+static void eth(struct pkt *p, const uint8_t *dst, const uint8_t *src,
+		uint16_t proto)
+{
+	put(p, dst, 6);
+	put(p, src, 6);
+	put16(p, proto);
+}
+
+/* IPv4 header (no options) with a correct checksum. */
+static void ip4(struct pkt *p, const char *src, const char *dst, uint8_t proto,
+		uint16_t payload, uint16_t frag, uint16_t id)
+{
+	uint8_t tos = 0;
+	size_t at = p->len;
+	union xlb_addr s = A(src), d = A(dst);
+
+	put(p, (uint8_t[]){ 0x45, tos }, 2);
+	put16(p, 20 + payload);
+	put16(p, id);
+	put16(p, frag);
+	put(p, (uint8_t[]){ 64, proto, 0, 0 }, 4);
+	put(p, &s.v4, 4);
+	put(p, &d.v4, 4);
+	set16(p->b + at + 10, fold(sum16(p->b + at, 20, 0)));
+}
+
+static void ip6(struct pkt *p, const char *src, const char *dst, uint8_t nh,
+		uint16_t payload)
+{
+	union xlb_addr s = A(src), d = A(dst);
+
+	put32(p, 0x60000000);
+	put16(p, payload);
+	put(p, (uint8_t[]){ nh, 64 }, 2);
+	put(p, &s, 16);
+	put(p, &d, 16);
+}
+
+/* Checksum of the L4 segment at l4 (len bytes) under the IP header at l3. */
+static uint16_t l4_csum(const uint8_t *l3, const uint8_t *l4, size_t len,
+			uint8_t proto)
+{
+	uint32_t sum = 0;
+
+	if ((l3[0] >> 4) == 4) {
+		if (proto != 1)
+			sum = sum16(l3 + 12, 8, 0) + proto + len;
+	} else {
+		sum = sum16(l3 + 8, 32, 0) + proto + len;
+	}
+	return fold(sum16(l4, len, sum));
+}
+
+static size_t l4_csum_off(uint8_t proto)
+{
+	return proto == 6 ? 16 : proto == 17 ? 6 : 2;
+}
+
+/* A frame client -> dst of family fam (4/6) carrying proto with paylen
+ * payload bytes, all lengths and checksums right. vid != 0 adds a VLAN tag. */
+struct spec {
+	int fam;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	size_t paylen;
+	uint16_t vid;
+	uint16_t frag;          /* IPv4 frag_off; default DF */
+	int nodf;
+};
+
+static size_t l3_of(const struct pkt *p)
+{
+	return get16(p->b + 12) == 0x8100 ? 18 : 14;
+}
+
+static void mk(struct pkt *p, const struct spec *s)
+{
+	size_t l4len = (s->proto == 6 ? 20 : 8) + s->paylen, l3, l4, i;
+	uint16_t frag = s->frag ? s->frag : (s->nodf ? 0 : 0x4000);
+
+	memset(p, 0, sizeof(*p));
+	if (s->vid) {
+		eth(p, MAC_XA, MAC_CLIENT, 0x8100);
+		put16(p, s->vid);
+		put16(p, s->fam == 4 ? 0x0800 : 0x86dd);
+	} else {
+		eth(p, MAC_XA, MAC_CLIENT, s->fam == 4 ? 0x0800 : 0x86dd);
+	}
+	l3 = p->len;
+	if (s->fam == 4)
+		ip4(p, s->src, s->dst, s->proto, l4len, frag, 0x1234);
+	else
+		ip6(p, s->src, s->dst, s->proto == 1 ? 58 : s->proto, l4len);
+	l4 = p->len;
+	put16(p, s->sport);
+	put16(p, s->dport);
+	if (s->proto == 6) {
+		put32(p, 1000);
+		put32(p, 0);
+		put(p, (uint8_t[]){ 0x50, 0x02 }, 2);
+		put16(p, 65535);
+		put32(p, 0);
+	} else {
+		put16(p, l4len);
+		put16(p, 0);
+	}
+	for (i = 0; i < s->paylen; i++)
+		p->b[p->len++] = (uint8_t)(i * 7 + 3);
+	set16(p->b + l4 + l4_csum_off(s->proto),
+	      l4_csum(p->b + l3, p->b + l4, l4len, s->proto));
+}
+
+/* ---- output checks ------------------------------------------------------- */
+
+/* Verifies every checksum of the IP packet at l3 (len bytes) by
+ * recomputation; quoted packets inside ICMP errors only get their IPv4
+ * header checked, since their L4 part is cut. */
+static int check_l3(const uint8_t *l3, size_t len, int quoted, char *why,
+		    size_t n)
+{
+	int ver = l3[0] >> 4;
+	size_t hl, tot;
+	uint8_t proto;
+
+	if (ver == 4) {
+		hl = (l3[0] & 15) * 4;
+		if (len < 20 || hl > len || fold(sum16(l3, hl, 0)) != 0) {
+			snprintf(why, n, "bad IPv4 header checksum");
+			return -1;
+		}
+		if (quoted)
+			return 0;
+		tot = get16(l3 + 2);
+		proto = l3[9];
+	} else if (ver == 6) {
+		if (quoted)
+			return 0;
+		hl = 40;
+		tot = 40 + get16(l3 + 4);
+		proto = l3[6];
+	} else {
+		snprintf(why, n, "IP version %d", ver);
+		return -1;
+	}
+	if (tot > len) {
+		snprintf(why, n, "IP length %zu > %zu bytes", tot, len);
+		return -1;
+	}
+	if (proto == 4 || proto == 41)
+		return check_l3(l3 + hl, tot - hl, 0, why, n);
+	if (proto == 6 || proto == 17 || proto == 1 || proto == 58) {
+		if (l4_csum(l3, l3 + hl, tot - hl, proto) != 0) {
+			snprintf(why, n, "bad L4 checksum (proto %u)", proto);
+			return -1;
+		}
+		if (proto == 1 || proto == 58) {
+			uint8_t t = l3[hl];
+
+			if ((proto == 1 && (t == 3 || t == 11)) ||
+			    (proto == 58 && t < 4))
+				return check_l3(l3 + hl + 8, tot - hl - 8, 1,
+						why, n);
+		}
+	}
+	return 0;
+}
+
+static int check_frame(const struct pkt *p, char *why, size_t n)
+{
+	size_t l3 = l3_of(p);
+
+	if (p->len < l3 + 20)
+		return 0;
+	return check_l3(p->b + l3, p->len - l3, 0, why, n);
+}
+
+/* ---- the loaded programs and their maps ---------------------------------- */
+
+static struct xlb_bpf *skel;
+static struct decap_bpf *dskel;
+static int ifx_xa, ifx_ya, ncpu;
+
+static uint64_t reason_get(int r)
+{
+	uint64_t v[ncpu], s = 0;
+	uint32_t k = r;
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.reason_stats), &k, v))
+		return 0;
+	for (i = 0; i < ncpu; i++)
+		s += v[i];
+	return s;
+}
+
+static uint64_t reasons_total(void)
+{
+	uint64_t s = 0;
+	int r;
+
+	for (r = 0; r < XLB_R_MAX; r++)
+		s += reason_get(r);
+	return s;
+}
+
+static struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
+{
+	struct xlb_counter v[ncpu], s = { 0, 0, 0 };
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &id, v))
+		return s;
+	for (i = 0; i < ncpu; i++) {
+		s.packets += v[i].packets;
+		s.bytes += v[i].bytes;
+		s.new_flows += v[i].new_flows;
+	}
+	return s;
+}
+
+static int run_prog(int fd, const struct pkt *in, struct pkt *out, int ifindex,
+		    int *verdict)
+{
+	struct xdp_md md;
+	int err;
+
+	memset(&md, 0, sizeof(md));
+	md.data_end = in->len;
+	md.ingress_ifindex = ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		    .data_in = in->b,
+		    .data_size_in = in->len,
+		    .data_out = out->b,
+		    .data_size_out = sizeof(out->b),
+		    .ctx_in = &md,
+		    .ctx_size_in = sizeof(md),
+		    .repeat = 1);
+	err = bpf_prog_test_run_opts(fd, &o);
+	if (err)
+		return -errno;
+	out->len = o.data_size_out;
+	*verdict = o.retval;
+	return 0;
+}
+
+static const char *vname(int v)
+{
+	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v >= 0 && v <= 4 ? n[v] : "?";
+}
+
+static void hexdiff(const struct pkt *got, const struct pkt *exp, char *why,
+		    size_t n)
+{
+	size_t i, m = got->len < exp->len ? got->len : exp->len;
+
+	for (i = 0; i < m && got->b[i] == exp->b[i]; i++)
+		;
+	snprintf(why, n, "output differs at byte %zu (got %zu bytes, want %zu; "
+		 "got 0x%02x want 0x%02x)", i, got->len, exp->len,
+		 i < got->len ? got->b[i] : 0, i < exp->len ? exp->b[i] : 0);
+}
+
+/* Runs in through xlb_xdp (decap: xlb_decap) on ingress xa and checks the
+ * verdict, the exact output, its checksums and that exactly the counter of
+ * reason (if >= 0) moved by one. out receives the output. */
+static int expect_ex(int decap, const struct pkt *in, int verdict,
+		     const struct pkt *exp, int reason, struct pkt *out,
+		     char *why, size_t n)
+{
+	struct pkt tmp;
+	uint64_t before = 0, total = 0;
+	int v, err, fd;
+
+	if (!out)
+		out = &tmp;
+	fd = decap ? bpf_program__fd(dskel->progs.xlb_decap) :
+		     bpf_program__fd(skel->progs.xlb_xdp);
+	if (reason >= 0) {
+		before = reason_get(reason);
+		total = reasons_total();
+	}
+	err = run_prog(fd, in, out, ifx_xa, &v);
+	if (err) {
+		snprintf(why, n, "BPF_PROG_TEST_RUN: %s", strerror(-err));
+		return -1;
+	}
+	if (v != verdict) {
+		snprintf(why, n, "verdict %s, want %s", vname(v), vname(verdict));
+		return -1;
+	}
+	if (out->len != exp->len || memcmp(out->b, exp->b, exp->len)) {
+		hexdiff(out, exp, why, n);
+		return -1;
+	}
+	if (check_frame(out, why, n))
+		return -1;
+	if (reason >= 0) {
+		if (reason_get(reason) != before + 1) {
+			snprintf(why, n, "reason counter %d did not move", reason);
+			return -1;
+		}
+		if (reasons_total() != total + 1) {
+			snprintf(why, n, "more than one reason counted");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int expect(const struct pkt *in, int verdict, const struct pkt *exp,
+		  int reason, char *why, size_t n)
+{
+	return expect_ex(0, in, verdict, exp, reason, NULL, why, n);
+}
+
+/* ---- map set-up ---------------------------------------------------------- */
+
+static int svc_add(const char *vip, uint16_t port, uint8_t proto,
+		   uint32_t id, uint8_t mode, uint32_t table_size)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.vip = A(vip);
+	k.port_be = htons(port);
+	k.proto = proto;
+	k.family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	v.id = id;
+	v.table_size = table_size;
+	v.mode = mode;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.services), &k, &v, 0);
+}
+
+static int backend_set(uint32_t id, const char *addr, uint8_t flags,
+		       uint32_t svc)
+{
+	struct xlb_backend b;
+
+	memset(&b, 0, sizeof(b));
+	b.addr = A(addr);
+	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	b.flags = flags;
+	b.svc_id = svc;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, 0);
+}
+
+static int backend_flags(uint32_t id, uint8_t flags)
+{
+	struct xlb_backend b;
+	int fd = bpf_map__fd(skel->maps.backends);
+
+	if (bpf_map_lookup_elem(fd, &id, &b))
+		return -1;
+	b.flags = flags;
+	return bpf_map_update_elem(fd, &id, &b, 0);
+}
+
+/* Builds a Maglev table of size slots, slot i -> ids[i % n], and swaps it
+ * into the service's slot as the daemon does. */
+static int table_set(uint32_t svc, uint32_t size, const uint32_t *ids,
+		     uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	int fd, err = 0;
+	uint32_t i;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &o);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < size && !err; i++)
+		err = bpf_map_update_elem(fd, &i, &ids[i % n], 0);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.maglev_outer),
+					  &svc, &fd, 0);
+	close(fd);
+	return err;
+}
+
+static int table_one(uint32_t svc, uint32_t id)
+{
+	return table_set(svc, 13, &id, 1);
+}
+
+static void flows_clear(void)
+{
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct xlb_flow_key k;
+
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+}
+
+static int flow_backend(const struct spec *s, uint32_t *bid)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow f;
+
+	memset(&k, 0, sizeof(k));
+	k.src = A(s->src);
+	k.dst = A(s->dst);
+	k.sport_be = htons(s->sport);
+	k.dport_be = htons(s->dport);
+	k.proto = s->proto;
+	k.family = s->fam == 4 ? XLB_AF_INET : XLB_AF_INET6;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, &f))
+		return -1;
+	*bid = f.backend_id;
+	return 0;
+}
+
+static uint32_t spec_hash(const struct spec *s)
+{
+	union xlb_addr a = A(s->src), b = A(s->dst);
+
+	return xlb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto);
+}
+
+/* Services and backends of the fixture world. */
+enum {
+	S_DR4_TCP = 1, S_DR4_UDP, S_DR6_TCP, S_DR6_UDP, S_TUN4, S_TUN6,
+	S_ALLPORTS, S_STICKY, S_EMPTY, S_REDIR, S_TUN4IN6, S_NONEIGH,
+	S_NOROUTE, S_NAT, S_TUN6IN4,
+};
+enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR };
+
+#define VIP_DR4 "198.18.0.100"
+#define VIP_TUN4 "198.18.0.101"
+#define VIP_ALL "198.18.0.102"
+#define VIP_STICKY "198.18.0.103"
+#define VIP_EMPTY "198.18.0.104"
+#define VIP_REDIR "198.18.0.105"
+#define VIP_NONEIGH "198.18.0.106"
+#define VIP_NOROUTE "198.18.0.107"
+#define VIP_NAT "198.18.0.108"
+#define VIP_DR6 "2001:db8::100"
+#define VIP_TUN6 "2001:db8::101"
+
+static int world_setup(void)
+{
+	struct xlb_globals g;
+	uint32_t zero = 0;
+	int err = 0;
+
+	err |= backend_set(B1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DR4_TCP);
+	err |= backend_set(B2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DR4_UDP);
+	err |= backend_set(B3, "198.18.0.13", XLB_BACKEND_F_ACTIVE, S_TUN4);
+	err |= backend_set(B6_1, "2001:db8::11", XLB_BACKEND_F_ACTIVE, S_DR6_TCP);
+	err |= backend_set(B6_2, "2001:db8::12", XLB_BACKEND_F_ACTIVE, S_DR6_UDP);
+	err |= backend_set(B6_3, "2001:db8::13", XLB_BACKEND_F_ACTIVE, S_TUN6);
+	err |= backend_set(BY1, "198.18.1.11", XLB_BACKEND_F_ACTIVE, S_REDIR);
+	err |= backend_set(BNN, "198.18.0.99", XLB_BACKEND_F_ACTIVE, S_NONEIGH);
+	err |= backend_set(BNR, "198.19.200.1", XLB_BACKEND_F_ACTIVE, S_NOROUTE);
+
+	err |= svc_add(VIP_DR4, 80, 6, S_DR4_TCP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR4, 53, 17, S_DR4_UDP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR6, 80, 6, S_DR6_TCP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR6, 53, 17, S_DR6_UDP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_TUN4, 80, 6, S_TUN4, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_TUN6, 80, 6, S_TUN6, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_ALL, 0, 6, S_ALLPORTS, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_STICKY, 80, 6, S_STICKY, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_EMPTY, 80, 6, S_EMPTY, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_REDIR, 80, 6, S_REDIR, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_TUN4, 53, 17, S_TUN4IN6, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_NONEIGH, 80, 6, S_NONEIGH, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_NOROUTE, 80, 6, S_NOROUTE, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_NAT, 80, 6, S_NAT, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_TUN6, 53, 17, S_TUN6IN4, XLB_MODE_TUN, 13);
+
+	err |= table_one(S_DR4_TCP, B1);
+	err |= table_one(S_DR4_UDP, B2);
+	err |= table_one(S_DR6_TCP, B6_1);
+	err |= table_one(S_DR6_UDP, B6_2);
+	err |= table_one(S_TUN4, B3);
+	err |= table_one(S_TUN6, B6_3);
+	err |= table_one(S_ALLPORTS, B1);
+	err |= table_one(S_STICKY, B1);
+	err |= table_one(S_REDIR, BY1);
+	err |= table_one(S_TUN4IN6, B6_3);
+	err |= table_one(S_NONEIGH, BNN);
+	err |= table_one(S_NOROUTE, BNR);
+	err |= table_one(S_NAT, B1);
+	err |= table_one(S_TUN6IN4, B3);
+
+	memset(&g, 0, sizeof(g));
+	g.tun_src_v4 = A("198.18.0.0").v4;
+	g.tun_src_v4_plen = 24;
+	g.tun_src_v6 = A("2001:db8:0:1::");
+	g.tun_src_v6_plen = 64;
+	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+
+	{
+		union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");
+		uint8_t one = 1;
+		int fd = bpf_map__fd(dskel->maps.decap_addrs);
+
+		err |= bpf_map_update_elem(fd, &d4, &one, 0);
+		err |= bpf_map_update_elem(fd, &d6, &one, 0);
+	}
+	return err ? -1 : 0;
+}
+
+/* ---- expected outputs ---------------------------------------------------- */
+
+/* dr: the same frame with the backend's MAC and the egress port's MAC. */
+static void dr_expect(struct pkt *exp, const struct pkt *in, const uint8_t *dmac,
+		      const uint8_t *smac)
+{
+	*exp = *in;
+	memcpy(exp->b, dmac, 6);
+	memcpy(exp->b + 6, smac, 6);
+}
+
+static const struct xlb_globals *globals_get(void)
+{
+	static struct xlb_globals g;
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.globals), &zero, &g);
+	return &g;
+}
+
+/* The outer source the data plane must pick for the flow of s. */
+static union xlb_addr tun_src(const struct spec *s, int outer_fam)
+{
+	const struct xlb_globals *g = globals_get();
+	union xlb_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (outer_fam == 4)
+		a.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen,
+				      spec_hash(s));
+	else
+		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, spec_hash(s),
+			       &a);
+	return a;
+}
+
+/* tun: Ethernet to the backend, then the outer header, then in's IP packet. */
+static void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
+		       const uint8_t *dmac, const struct spec *s)
+{
+	int ofam = strchr(be, ':') ? 6 : 4;
+	size_t l3 = l3_of(in), ilen = in->len - l3;
+	uint8_t nh = (in->b[l3] >> 4) == 4 ? 4 : 41;
+	union xlb_addr src = tun_src(s, ofam), dst = A(be);
+	char srcs[64];
+
+	memset(exp, 0, sizeof(*exp));
+	eth(exp, dmac, MAC_XA, ofam == 4 ? 0x0800 : 0x86dd);
+	if (ofam == 4) {
+		inet_ntop(AF_INET, &src.v4, srcs, sizeof(srcs));
+		ip4(exp, srcs, be, nh, ilen, 0x4000, 0);
+	} else {
+		inet_ntop(AF_INET6, &src, srcs, sizeof(srcs));
+		ip6(exp, srcs, be, nh, ilen);
+	}
+	(void)dst;
+	put(exp, in->b + l3, ilen);
+}
+
+/* ICMP too big from the VIP back to the client: MACs swapped, quoting the
+ * first bytes of in's IP packet. */
+static void too_big_expect(struct pkt *exp, const struct pkt *in,
+			   const struct spec *s, uint32_t mtu)
+{
+	size_t l3 = l3_of(in), at;
+
+	memset(exp, 0, sizeof(*exp));
+	if (s->fam == 4) {
+		eth(exp, MAC_CLIENT, MAC_XA, 0x0800);
+		ip4(exp, s->dst, s->src, 1, 8 + 64, 0, 0);
+		at = exp->len;
+		put(exp, (uint8_t[]){ 3, 4, 0, 0, 0, 0 }, 6);
+		put16(exp, mtu);
+		put(exp, in->b + l3, 64);
+		set16(exp->b + at + 2, fold(sum16(exp->b + at, 72, 0)));
+	} else {
+		eth(exp, MAC_CLIENT, MAC_XA, 0x86dd);
+		ip6(exp, s->dst, s->src, 58, 8 + 128);
+		at = exp->len;
+		put(exp, (uint8_t[]){ 2, 0, 0, 0 }, 4);
+		put32(exp, mtu);
+		put(exp, in->b + l3, 128);
+		set16(exp->b + at + 2,
+		      l4_csum(exp->b + 14, exp->b + at, 136, 58));
+	}
+}
+
+/* An ICMP error from a router to the VIP about the reply VIP:vp -> C:cp of
+ * flow s (quoting the IP header and 8 bytes of L4). */
+static void icmp_err_mk(struct pkt *p, const struct spec *s, uint8_t type,
+			uint8_t code, uint32_t extra)
+{
+	struct spec rev = *s;
+	struct pkt inner;
+	size_t l3, at, qlen;
+
+	rev.src = s->dst;
+	rev.dst = s->src;
+	rev.sport = s->dport;
+	rev.dport = s->sport;
+	mk(&inner, &rev);
+	l3 = l3_of(&inner);
+	qlen = (s->fam == 4 ? 20 : 40) + 8;
+
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, s->fam == 4 ? 0x0800 : 0x86dd);
+	if (s->fam == 4)
+		ip4(p, ROUTER4, s->dst, 1, 8 + qlen, 0, 7);
+	else
+		ip6(p, "2001:db8::fe", s->dst, 58, 8 + qlen);
+	at = p->len;
+	put(p, (uint8_t[]){ type, code, 0, 0 }, 4);
+	put32(p, extra);
+	put(p, inner.b + l3, qlen);
+	set16(p->b + at + 2, l4_csum(p->b + 14, p->b + at, 8 + qlen,
+				     s->fam == 4 ? 1 : 58));
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+#define ROW(name) static int name(char *why, size_t n)
+
+static int fwd_dr(const struct spec *s, const uint8_t *mac, char *why, size_t n)
+{
+	struct pkt in, exp;
+
+	mk(&in, s);
+	dr_expect(&exp, &in, mac, MAC_XA);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+}
+
+ROW(r_dr4_tcp)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 100, 0, 0, 0 };
+
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_dr4_udp)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 17, 40000, 53, 30, 0, 0, 0 };
+
+	return fwd_dr(&s, MAC_B2, why, n);
+}
+
+ROW(r_dr6_tcp)
+{
+	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 40000, 80, 100, 0, 0, 0 };
+
+	return fwd_dr(&s, MAC_B6_1, why, n);
+}
+
+ROW(r_dr6_udp)
+{
+	struct spec s = { 6, CLIENT6, VIP_DR6, 17, 40000, 53, 30, 0, 0, 0 };
+
+	return fwd_dr(&s, MAC_B6_2, why, n);
+}
+
+ROW(r_dr4_vlan)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40001, 80, 10, 42, 0, 0 };
+
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_dr_redirect)
+{
+	struct spec s = { 4, CLIENT4, VIP_REDIR, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in, exp;
+
+	mk(&in, &s);
+	dr_expect(&exp, &in, MAC_Y1, MAC_YA);
+	return expect(&in, XDP_REDIRECT_, &exp, XLB_R_REDIRECT, why, n);
+}
+
+ROW(r_allports)
+{
+	struct spec s = { 4, CLIENT4, VIP_ALL, 6, 40000, 8443, 10, 0, 0, 0 };
+
+	if (fwd_dr(&s, MAC_B1, why, n))
+		return -1;
+	s.dport = 22;
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_allports_proto)
+{
+	/* The all-ports service is TCP only: UDP to the same VIP is not ours. */
+	struct spec s = { 4, CLIENT4, VIP_ALL, 17, 40000, 53, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+static int fwd_tun(const struct spec *s, const char *be, const uint8_t *mac,
+		   char *why, size_t n)
+{
+	struct pkt in, exp;
+
+	mk(&in, s);
+	tun_expect(&exp, &in, be, mac, s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+}
+
+ROW(r_tun4)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40000, 80, 100, 0, 0, 0 };
+	union xlb_addr a, b;
+	unsigned i;
+
+	if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n))
+		return -1;
+	/* The outer source carries flow bits: some other flow must differ,
+	 * and all stay inside 198.18.0.0/24. */
+	a = tun_src(&s, 4);
+	for (i = 1; i < 8; i++) {
+		s.sport = 40000 + i;
+		b = tun_src(&s, 4);
+		if ((ntohl(b.v4) >> 8) != (198u << 16 | 18u << 8)) {
+			snprintf(why, n, "outer source outside the prefix");
+			return -1;
+		}
+		if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n))
+			return -1;
+		if (b.v4 != a.v4)
+			return 0;
+	}
+	snprintf(why, n, "outer source never varies across flows");
+	return -1;
+}
+
+ROW(r_tun6)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 40000, 80, 100, 0, 0, 0 };
+	union xlb_addr a, b;
+
+	if (fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n))
+		return -1;
+	a = tun_src(&s, 6);
+	s.sport = 40001;
+	if (fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n))
+		return -1;
+	b = tun_src(&s, 6);
+	if (memcmp(&a, &b, 8) || !memcmp(&a, &b, 16)) {
+		snprintf(why, n, "outer v6 source: prefix changed or host part constant");
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_tun4in6)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 40000, 53, 40, 0, 0, 0 };
+
+	return fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n);
+}
+
+ROW(r_tun6in4)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40000, 53, 40, 0, 0, 0 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_sticky)
+{
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 41000, 80, 10, 0, 0, 0 };
+	struct spec b = a;
+	struct xlb_counter c0, c1;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	c0 = counter_get(skel->maps.svc_stats, S_STICKY);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	table_one(S_STICKY, B2);
+	if (fwd_dr(&a, MAC_B1, why, n)) {
+		strncat(why, " (existing flow moved)", n - strlen(why) - 1);
+		return -1;
+	}
+	b.sport = 41001;
+	err = fwd_dr(&b, MAC_B2, why, n);
+	c1 = counter_get(skel->maps.svc_stats, S_STICKY);
+	table_one(S_STICKY, B1);
+	if (err)
+		return -1;
+	if (c1.packets - c0.packets != 3 || c1.new_flows - c0.new_flows != 2) {
+		snprintf(why, n, "svc counters: %llu packets, %llu new flows (want 3, 2)",
+			 (unsigned long long)(c1.packets - c0.packets),
+			 (unsigned long long)(c1.new_flows - c0.new_flows));
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_drain)
+{
+	/* Weight 0: the backend stays ACTIVE but leaves the table. */
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 42000, 80, 10, 0, 0, 0 };
+	struct spec b = a;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	table_one(S_STICKY, B2);
+	err = fwd_dr(&a, MAC_B1, why, n);
+	b.sport = 42001;
+	if (!err)
+		err = fwd_dr(&b, MAC_B2, why, n);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_deleted)
+{
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 43000, 80, 10, 0, 0, 0 };
+	uint32_t bid = 0;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	backend_flags(B1, 0);
+	table_one(S_STICKY, B2);
+	err = fwd_dr(&a, MAC_B2, why, n);
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	table_one(S_STICKY, B1);
+	if (err)
+		return -1;
+	if (flow_backend(&a, &bid) || bid != B2) {
+		snprintf(why, n, "flow entry not updated to the new backend (%u)", bid);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_maglev_slots)
+{
+	/* Slot i -> B1 for even i, B2 for odd: the hash in xlb_hash.h must
+	 * predict every choice. */
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 0, 80, 10, 0, 0, 0 };
+	int i, seen[2] = { 0, 0 }, err = 0;
+
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	for (i = 0; i < 32 && !err; i++) {
+		uint32_t slot, bid = 0;
+
+		s.sport = 44000 + i;
+		slot = spec_hash(&s) % 13;
+		seen[slot & 1] = 1;
+		err = fwd_dr(&s, slot & 1 ? MAC_B2 : MAC_B1, why, n);
+		if (!err && (flow_backend(&s, &bid) || bid != ids[slot & 1])) {
+			snprintf(why, n, "flow table holds backend %u", bid);
+			err = -1;
+		}
+	}
+	table_one(S_STICKY, B1);
+	if (!err && !(seen[0] && seen[1])) {
+		snprintf(why, n, "32 flows all hashed to one backend");
+		err = -1;
+	}
+	return err;
+}
+
+ROW(r_no_backend)
+{
+	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+}
+
+ROW(r_no_backend_slot)
+{
+	/* The table names a backend id that was never configured. */
+	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+	int err;
+
+	table_one(S_EMPTY, 4000);
+	mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer),
+			    &(uint32_t){ S_EMPTY });
+	return err;
+}
+
+ROW(r_no_neigh)
+{
+	struct spec s = { 4, CLIENT4, VIP_NONEIGH, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_NEIGH, why, n);
+}
+
+ROW(r_no_route)
+{
+	struct spec s = { 4, CLIENT4, VIP_NOROUTE, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_FIB, why, n);
+}
+
+ROW(r_nat_mode)
+{
+	struct spec s = { 4, CLIENT4, VIP_NAT, 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
+}
+
+ROW(r_too_big4)
+{
+	/* 1490-byte packet + 20 outer > 1500: tell the client 1480. */
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45000, 80, 1450, 0, 0, 0 };
+	struct pkt in, exp;
+
+	mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1480);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_too_big4_nodf)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45001, 80, 1450, 0, 0, 1 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_TOO_BIG, why, n);
+}
+
+ROW(r_too_big6)
+{
+	/* 1490-byte packet + 40 outer > 1500: tell the client 1460. */
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45000, 80, 1430, 0, 0, 0 };
+	struct pkt in, exp;
+
+	mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1460);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_tun4_fits)
+{
+	/* 1480 + 20 = 1500: exactly the MTU, still tunnelled. */
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45002, 80, 1440, 0, 0, 0 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_icmp_flow)
+{
+	/* The flow sits on B1; the table now says B2: the error must follow
+	 * the flow table, and must not create or move any flow. */
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46000, 80, 10, 0, 0, 0 };
+	struct pkt in, exp;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	if (fwd_dr(&s, MAC_B1, why, n))
+		return -1;
+	table_one(S_STICKY, B2);
+	icmp_err_mk(&in, &s, 3, 4, 1400);
+	dr_expect(&exp, &in, MAC_B1, MAC_XA);
+	err = expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_icmp_noflow)
+{
+	/* No flow entry: the Maglev choice for the client's tuple. */
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46001, 80, 10, 0, 0, 0 };
+	struct pkt in, exp;
+	uint32_t bid;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B2);
+	icmp_err_mk(&in, &s, 11, 0, 0);
+	dr_expect(&exp, &in, MAC_B2, MAC_XA);
+	err = expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+	table_one(S_STICKY, B1);
+	if (!err && flow_backend(&s, &bid) == 0) {
+		snprintf(why, n, "an ICMP error created a flow entry");
+		return -1;
+	}
+	return err;
+}
+
+ROW(r_icmp6_flow)
+{
+	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 46002, 80, 10, 0, 0, 0 };
+	struct pkt in, exp;
+
+	icmp_err_mk(&in, &s, 2, 0, 1280);
+	dr_expect(&exp, &in, MAC_B6_1, MAC_XA);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+}
+
+ROW(r_icmp_tun)
+{
+	/* Tunnelled like the flow's data: same backend, same outer source. */
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 46003, 80, 10, 0, 0, 0 };
+	struct pkt in, exp;
+
+	icmp_err_mk(&in, &s, 3, 4, 1400);
+	tun_expect(&exp, &in, "198.18.0.13", MAC_B3, &s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+}
+
+ROW(r_icmp_not_vip)
+{
+	/* An error about some other host's flow goes to the stack. */
+	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 46004, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	icmp_err_mk(&in, &s, 3, 4, 1400);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_ICMP_NOT_OURS, why, n);
+}
+
+ROW(r_echo)
+{
+	struct pkt in;
+	size_t at;
+
+	memset(&in, 0, sizeof(in));
+	eth(&in, MAC_XA, MAC_CLIENT, 0x0800);
+	ip4(&in, CLIENT4, VIP_DR4, 1, 16, 0, 1);
+	at = in.len;
+	put(&in, (uint8_t[]){ 8, 0, 0, 0, 0, 1, 0, 1, 'x', 'l', 'b', '!', 0, 0, 0, 0 }, 16);
+	set16(in.b + at + 2, fold(sum16(in.b + at, 16, 0)));
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_ICMP_NOT_OURS, why, n);
+}
+
+ROW(r_ndp)
+{
+	/* Neighbour solicitation for the VIP must reach the stack. */
+	struct pkt in;
+	size_t at;
+
+	memset(&in, 0, sizeof(in));
+	eth(&in, MAC_XA, MAC_CLIENT, 0x86dd);
+	ip6(&in, CLIENT6, VIP_DR6, 58, 24);
+	at = in.len;
+	put(&in, (uint8_t[]){ 135, 0, 0, 0, 0, 0, 0, 0 }, 8);
+	put(&in, &(union xlb_addr){ .b = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 } }, 16);
+	set16(in.b + at + 2, l4_csum(in.b + 14, in.b + at, 24, 58));
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_ICMP_NOT_OURS, why, n);
+}
+
+ROW(r_not_vip)
+{
+	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 40000, 80, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+ROW(r_not_vip_port)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 81, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+ROW(r_not_vip6)
+{
+	struct spec s = { 6, CLIENT6, "2001:db8::200", 17, 40000, 53, 10, 0, 0, 0 };
+	struct pkt in;
+
+	mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+/* ---- malformed input: the packet must come out untouched ----------------- */
+
+static void base4(struct pkt *p, uint8_t proto, size_t paylen)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, proto, 40000, proto == 6 ? 80 : 53,
+			  paylen, 0, 0, 0 };
+
+	mk(p, &s);
+}
+
+static void base6(struct pkt *p, uint8_t proto, size_t paylen)
+{
+	struct spec s = { 6, CLIENT6, VIP_DR6, proto, 40000, proto == 6 ? 80 : 53,
+			  paylen, 0, 0, 0 };
+
+	mk(p, &s);
+}
+
+static void ip4_recsum(struct pkt *p)
+{
+	size_t hl = (p->b[14] & 15) * 4;
+
+	set16(p->b + 24, 0);
+	set16(p->b + 24, fold(sum16(p->b + 14, hl, 0)));
+}
+
+/* Inserts an 8-byte IPv6 extension header ext (its next header must be
+ * the old one) right after the fixed header. */
+static void ip6_insert(struct pkt *p, uint8_t type, const uint8_t *ext)
+{
+	memmove(p->b + 62, p->b + 54, p->len - 54);
+	memcpy(p->b + 54, ext, 8);
+	p->len += 8;
+	p->b[20] = type;
+	set16(p->b + 18, get16(p->b + 18) + 8);
+}
+
+static void m_eth_only4(struct pkt *p) { memset(p, 0, sizeof(*p)); eth(p, MAC_XA, MAC_CLIENT, 0x0800); }
+static void m_eth_only6(struct pkt *p) { memset(p, 0, sizeof(*p)); eth(p, MAC_XA, MAC_CLIENT, 0x86dd); }
+static void m_ip4_trunc(struct pkt *p) { base4(p, 6, 0); p->len = 14 + 19; }
+static void m_ip6_trunc(struct pkt *p) { base6(p, 6, 0); p->len = 14 + 39; }
+static void m_ihl_lt5(struct pkt *p) { base4(p, 6, 10); p->b[14] = 0x44; ip4_recsum(p); }
+static void m_ver4_bad(struct pkt *p) { base4(p, 6, 10); p->b[14] = 0x65; }
+static void m_ver6_bad(struct pkt *p) { base6(p, 6, 10); p->b[14] = 0x40; }
+static void m_totlen_gt(struct pkt *p) { base4(p, 6, 10); set16(p->b + 16, p->len - 14 + 1); ip4_recsum(p); }
+static void m_totlen_lt_ihl(struct pkt *p) { base4(p, 6, 10); set16(p->b + 16, 16); ip4_recsum(p); }
+static void m_ip6_plen_gt(struct pkt *p) { base6(p, 6, 10); set16(p->b + 18, get16(p->b + 18) + 1); }
+static void m_ip6_plen_zero(struct pkt *p) { base6(p, 6, 10); set16(p->b + 18, 0); }
+static void m_doff_lt5(struct pkt *p) { base4(p, 6, 10); p->b[14 + 20 + 12] = 0x40; }
+static void m_doff_gt(struct pkt *p) { base4(p, 6, 10); p->b[14 + 20 + 12] = 0xf0; }
+static void m_sctp(struct pkt *p) { base4(p, 6, 10); p->b[14 + 9] = 132; ip4_recsum(p); }
+static void m_vlan_trunc(struct pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, 0x8100);
+	put16(p, 42);
+}
+
+static void m_vlan_ip_trunc(struct pkt *p)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 0, 42, 0, 0 };
+
+	mk(p, &s);
+	p->len = 18 + 12;
+}
+
+static void m_qinq(struct pkt *p)
+{
+	struct pkt in;
+
+	base4(&in, 6, 10);
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, 0x8100);
+	put16(p, 42);
+	put16(p, 0x8100);
+	put16(p, 43);
+	put16(p, 0x0800);
+	put(p, in.b + 14, in.len - 14);
+}
+
+static void m_ihl_gt_len(struct pkt *p)
+{
+	/* The header claims 60 bytes (and so does tot_len); 40 are there. */
+	base4(p, 6, 0);
+	p->b[14] = 0x4f;
+	set16(p->b + 16, 60);
+	ip4_recsum(p);
+}
+
+static void m_options(struct pkt *p)
+{
+	base4(p, 6, 10);
+	memmove(p->b + 38, p->b + 34, p->len - 34);
+	memcpy(p->b + 34, (uint8_t[]){ 1, 1, 1, 0 }, 4);
+	p->len += 4;
+	p->b[14] = 0x46;
+	set16(p->b + 16, get16(p->b + 16) + 4);
+	ip4_recsum(p);
+}
+
+static void m_frag_mf(struct pkt *p)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x2000, 0 };
+
+	mk(p, &s);
+}
+
+static void m_frag_off(struct pkt *p)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x0010, 0 };
+
+	mk(p, &s);
+}
+
+static void m_ip6_frag(struct pkt *p)
+{
+	base6(p, 6, 10);
+	ip6_insert(p, 44, (uint8_t[]){ 6, 0, 0, 1, 0, 0, 0, 42 });
+}
+
+static void m_ip6_hbh(struct pkt *p)
+{
+	base6(p, 6, 10);
+	ip6_insert(p, 0, (uint8_t[]){ 6, 0, 1, 4, 0, 0, 0, 0 });
+}
+
+static void m_ip6_rh(struct pkt *p)
+{
+	base6(p, 17, 10);
+	ip6_insert(p, 43, (uint8_t[]){ 17, 0, 0, 0, 0, 0, 0, 0 });
+}
+
+static void m_tcp_trunc(struct pkt *p)
+{
+	base4(p, 6, 0);
+	set16(p->b + 16, 30);
+	ip4_recsum(p);
+	p->len = 14 + 30;
+}
+
+static void m_udp_trunc(struct pkt *p)
+{
+	base4(p, 17, 0);
+	set16(p->b + 16, 24);
+	ip4_recsum(p);
+	p->len = 14 + 24;
+}
+
+static void m_udp6_trunc(struct pkt *p)
+{
+	base6(p, 17, 0);
+	set16(p->b + 18, 4);
+	p->len = 14 + 44;
+}
+
+static void m_arp(struct pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, 0x0806);
+	p->len += 28;
+}
+
+static void m_icmp_trunc(struct pkt *p)
+{
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, 0x0800);
+	ip4(p, CLIENT4, VIP_DR4, 1, 4, 0, 1);
+	put32(p, 0x03040000);
+}
+
+static void m_icmp_inner_trunc(struct pkt *p)
+{
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0, 0 };
+
+	icmp_err_mk(p, &s, 3, 1, 0);
+	p->len = 14 + 20 + 8 + 10;
+	set16(p->b + 16, 38);
+	ip4_recsum(p);
+}
+
+struct bad_row {
+	const char *desc;
+	void (*mk)(struct pkt *p);
+	int verdict;
+	int reason;
+};
+
+static const struct bad_row bad_rows[] = {
+	{ "malformed: Ethernet only, IPv4 ethertype", m_eth_only4, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: Ethernet only, IPv6 ethertype", m_eth_only6, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv4 header truncated", m_ip4_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv6 header truncated", m_ip6_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv4 IHL < 5", m_ihl_lt5, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: IPv4 IHL beyond the frame", m_ihl_gt_len, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv4 version 6 behind ethertype IPv4", m_ver4_bad, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: IPv6 version 4 behind ethertype IPv6", m_ver6_bad, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: IPv4 tot_len > frame", m_totlen_gt, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv4 tot_len < IHL*4", m_totlen_lt_ihl, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: IPv6 payload_len > frame", m_ip6_plen_gt, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv6 payload_len 0 (TCP does not fit)", m_ip6_plen_zero, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: IPv4 options", m_options, XDP_PASS_, XLB_R_PASS_IP_OPTIONS },
+	{ "malformed: IPv4 fragment (MF)", m_frag_mf, XDP_PASS_, XLB_R_PASS_FRAGMENT },
+	{ "malformed: IPv4 fragment (offset)", m_frag_off, XDP_PASS_, XLB_R_PASS_FRAGMENT },
+	{ "malformed: IPv6 fragment header", m_ip6_frag, XDP_PASS_, XLB_R_PASS_FRAGMENT },
+	{ "malformed: IPv6 hop-by-hop header", m_ip6_hbh, XDP_PASS_, XLB_R_PASS_IPV6_EXT },
+	{ "malformed: IPv6 routing header", m_ip6_rh, XDP_PASS_, XLB_R_PASS_IPV6_EXT },
+	{ "malformed: VLAN tag truncated", m_vlan_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: VLAN-tagged IPv4 truncated", m_vlan_ip_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: two VLAN tags (QinQ) passed", m_qinq, XDP_PASS_, XLB_R_PASS_NOT_IP },
+	{ "malformed: TCP header truncated", m_tcp_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: UDP header truncated", m_udp_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: UDP/IPv6 header truncated", m_udp6_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: TCP doff < 5", m_doff_lt5, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: TCP doff beyond the segment", m_doff_gt, XDP_DROP_, XLB_R_DROP_BAD_HEADER },
+	{ "malformed: ICMP header truncated", m_icmp_trunc, XDP_DROP_, XLB_R_DROP_TRUNCATED },
+	{ "malformed: ICMP error with truncated quote", m_icmp_inner_trunc, XDP_PASS_, XLB_R_PASS_ICMP_NOT_OURS },
+	{ "unsupported: ARP passed", m_arp, XDP_PASS_, XLB_R_PASS_NOT_IP },
+	{ "unsupported: SCTP to a VIP passed", m_sctp, XDP_PASS_, XLB_R_PASS_PROTO },
+};
+
+ROW(r_zero_len)
+{
+	struct pkt in, out;
+	int v, err;
+
+	memset(&in, 0, sizeof(in));
+	err = run_prog(bpf_program__fd(skel->progs.xlb_xdp), &in, &out, ifx_xa, &v);
+	if (err == -EINVAL) {
+		snprintf(why, n, "the kernel refuses frames under 14 bytes before any XDP program runs");
+		return 1;
+	}
+	if (err || v != XDP_DROP_) {
+		snprintf(why, n, "err %d verdict %s", err, vname(v));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- decapsulation -------------------------------------------------------- */
+
+/* Feeds the tun output for s (to backend be) to xlb_decap and expects the
+ * client's original frame back, with the tunnel's MACs. */
+static int decap_row(const struct spec *s, const char *be, const uint8_t *mac,
+		     char *why, size_t n)
+{
+	struct pkt orig, tun, exp;
+
+	mk(&orig, s);
+	tun_expect(&tun, &orig, be, mac, s);
+	memset(&exp, 0, sizeof(exp));
+	eth(&exp, mac, MAC_XA, s->fam == 4 ? 0x0800 : 0x86dd);
+	put(&exp, orig.b + 14, orig.len - 14);
+	return expect_ex(1, &tun, XDP_PASS_, &exp, -1, NULL, why, n);
+}
+
+ROW(r_decap_ipip)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47000, 80, 100, 0, 0, 0 };
+
+	return decap_row(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_decap_ip6ip6)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 47000, 80, 100, 0, 0, 0 };
+
+	return decap_row(&s, "2001:db8::13", MAC_B6_3, why, n);
+}
+
+ROW(r_decap_4in6)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 47000, 53, 40, 0, 0, 0 };
+
+	return decap_row(&s, "2001:db8::13", MAC_B6_3, why, n);
+}
+
+ROW(r_decap_6in4)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 47000, 53, 40, 0, 0, 0 };
+
+	return decap_row(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_decap_not_ours)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47001, 80, 100, 0, 0, 0 };
+	struct pkt orig, tun;
+
+	mk(&orig, &s);
+	tun_expect(&tun, &orig, "198.18.0.12", MAC_B2, &s);
+	return expect_ex(1, &tun, XDP_PASS_, &tun, -1, NULL, why, n);
+}
+
+ROW(r_decap_plain)
+{
+	struct pkt in;
+
+	base4(&in, 6, 10);
+	if (expect_ex(1, &in, XDP_PASS_, &in, -1, NULL, why, n))
+		return -1;
+	base6(&in, 17, 10);
+	return expect_ex(1, &in, XDP_PASS_, &in, -1, NULL, why, n);
+}
+
+ROW(r_decap_empty)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47002, 80, 100, 0, 0, 0 };
+	union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");
+	int fd = bpf_map__fd(dskel->maps.decap_addrs), err;
+	struct pkt orig, tun;
+	uint8_t one = 1;
+
+	bpf_map_delete_elem(fd, &d4);
+	bpf_map_delete_elem(fd, &d6);
+	mk(&orig, &s);
+	tun_expect(&tun, &orig, "198.18.0.13", MAC_B3, &s);
+	err = expect_ex(1, &tun, XDP_PASS_, &tun, -1, NULL, why, n);
+	bpf_map_update_elem(fd, &d4, &one, 0);
+	bpf_map_update_elem(fd, &d6, &one, 0);
+	return err;
+}
+
+/* ---- the table and the runner --------------------------------------------- */
+
+struct row {
+	const char *desc;
+	int (*fn)(char *why, size_t n);
+};
+
+static const struct row rows[] = {
+	{ "dr v4 TCP: MAC rewrite, XDP_TX", r_dr4_tcp },
+	{ "dr v4 UDP: MAC rewrite, XDP_TX", r_dr4_udp },
+	{ "dr v6 TCP: MAC rewrite, XDP_TX", r_dr6_tcp },
+	{ "dr v6 UDP: MAC rewrite, XDP_TX", r_dr6_udp },
+	{ "dr v4 behind a VLAN tag: tag kept, XDP_TX", r_dr4_vlan },
+	{ "dr to a backend behind another port: XDP_REDIRECT", r_dr_redirect },
+	{ "all-ports service matches any TCP port", r_allports },
+	{ "all-ports TCP service does not take UDP", r_allports_proto },
+	{ "tun v4 IPIP: exact outer header, per-flow source", r_tun4 },
+	{ "tun v6 ip6ip6: exact outer header, per-flow source", r_tun6 },
+	{ "tun v4 VIP to v6 backend (4in6)", r_tun4in6 },
+	{ "tun v6 VIP to v4 backend (6in4)", r_tun6in4 },
+	{ "tun v4 packet exactly at the MTU is tunnelled", r_tun4_fits },
+	{ "flow stickiness across a table swap; new flow follows the table", r_sticky },
+	{ "weight-0 drain: existing flow continues, new flow elsewhere", r_drain },
+	{ "deleted backend: flow rescheduled and flow entry updated", r_deleted },
+	{ "Maglev slot of 32 flows predicted by xlb_flow_hash", r_maglev_slots },
+	{ "no Maglev table: drop", r_no_backend },
+	{ "table names a nonexistent backend: drop", r_no_backend_slot },
+	{ "backend without neighbour entry: drop", r_no_neigh },
+	{ "backend without route: drop", r_no_route },
+	{ "nat service not handled by xlb_xdp: drop", r_nat_mode },
+	{ "tun v4 over MTU with DF: ICMP frag-needed to the client", r_too_big4 },
+	{ "tun v4 over MTU without DF: drop", r_too_big4_nodf },
+	{ "tun v6 over MTU: ICMPv6 packet-too-big to the client", r_too_big6 },
+	{ "ICMP error about a flow follows the flow table", r_icmp_flow },
+	{ "ICMP error without flow entry: Maglev choice, no flow created", r_icmp_noflow },
+	{ "ICMPv6 packet-too-big about a flow forwarded (dr)", r_icmp6_flow },
+	{ "ICMP error about a tun flow tunnelled like its data", r_icmp_tun },
+	{ "ICMP error about a non-VIP flow passed", r_icmp_not_vip },
+	{ "ICMP echo to a VIP passed", r_echo },
+	{ "ICMPv6 neighbour solicitation passed", r_ndp },
+	{ "not for a VIP (address): pass", r_not_vip },
+	{ "not for a VIP (port): pass", r_not_vip_port },
+	{ "not for a VIP (IPv6): pass", r_not_vip6 },
+	{ "malformed: zero-length frame", r_zero_len },
+	{ "decap: IPIP", r_decap_ipip },
+	{ "decap: ip6ip6", r_decap_ip6ip6 },
+	{ "decap: 4in6", r_decap_4in6 },
+	{ "decap: 6in4", r_decap_6in4 },
+	{ "decap: tunnel to another host passed untouched", r_decap_not_ours },
+	{ "decap: plain traffic passed untouched", r_decap_plain },
+	{ "decap: empty decap_addrs decapsulates nothing", r_decap_empty },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+#define NBAD (sizeof(bad_rows) / sizeof(bad_rows[0]))
+
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+int main(void)
+{
+	int passed = 0, failed = 0, skipped = 0, r;
+	char why[512];
+	size_t i;
+
+	libbpf_set_print(libbpf_quiet);
+	why[0] = 0;
+	if (lab_setup(why, sizeof(why))) {
+		for (i = 0; i < NROWS; i++)
+			printf("SKIP %s: %s\n", rows[i].desc, why);
+		for (i = 0; i < NBAD; i++)
+			printf("SKIP %s: %s\n", bad_rows[i].desc, why);
+		printf("0 passed, 0 failed, %zu skipped\n", NROWS + NBAD);
+		return 0;
+	}
+	ifx_xa = if_nametoindex("xa");
+	ifx_ya = if_nametoindex("ya");
+	ncpu = libbpf_num_possible_cpus();
+
+	skel = xlb_bpf__open();
+	if (!skel) {
+		printf("FAIL open xlb.bpf.o\n0 passed, 1 failed\n");
+		return 1;
+	}
+	/* The default 1M-entry flow table is preallocated: keep tests light. */
+	bpf_map__set_max_entries(skel->maps.flows, 4096);
+	if (xlb_bpf__load(skel)) {
+		printf("FAIL load xlb.bpf.o (verifier)\n0 passed, 1 failed\n");
+		return 1;
+	}
+	dskel = decap_bpf__open_and_load();
+	if (!dskel) {
+		printf("FAIL load decap.bpf.o (verifier)\n0 passed, 1 failed\n");
+		return 1;
+	}
+	if (world_setup()) {
+		printf("FAIL populate maps: %s\n0 passed, 1 failed\n", strerror(errno));
+		return 1;
+	}
+
+	for (i = 0; i < NROWS + NBAD; i++) {
+		const char *desc;
+
+		why[0] = 0;
+		if (i < NROWS) {
+			desc = rows[i].desc;
+			r = rows[i].fn(why, sizeof(why));
+		} else {
+			const struct bad_row *b = &bad_rows[i - NROWS];
+			struct pkt in;
+
+			desc = b->desc;
+			b->mk(&in);
+			r = expect(&in, b->verdict, &in, b->reason, why, sizeof(why));
+		}
+		if (r == 0) {
+			printf("PASS %s\n", desc);
+			passed++;
+		} else if (r > 0) {
+			printf("SKIP %s: %s\n", desc, why);
+			skipped++;
+		} else {
+			printf("FAIL %s: %s\n", desc, why);
+			failed++;
+		}
+	}
+	decap_bpf__destroy(dskel);
+	xlb_bpf__destroy(skel);
+	if (skipped)
+		printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	else
+		printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
