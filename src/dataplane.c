@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -57,6 +60,23 @@ static void remove_stale_pins(const char *dir)
 		log_warn("cannot remove %s", dir);
 }
 
+/* `ip netns exec` gives the process a fresh /sys without bpffs: mount one so
+ * the maps can be pinned (it lives as long as this mount namespace). */
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
+		snprintf(err, errlen, "/sys/fs/bpf is not a bpffs mount and mounting one "
+			 "failed: %s (mount -t bpf bpf /sys/fs/bpf)", strerror(errno));
+		return -errno;
+	}
+	log_info("mounted bpffs on /sys/fs/bpf");
+	return 0;
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -93,8 +113,16 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		goto fail;
 	}
 
+	ret = ensure_bpffs(err, errlen);
+	if (ret)
+		goto fail;
 	mkdir(XLB_PIN_ROOT, 0700);
 	remove_stale_pins(dp->pin_dir);
+	if (mkdir(dp->pin_dir, 0700) != 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
+		goto fail;
+	}
 	ret = bpf_object__pin_maps(dp->skel->obj, dp->pin_dir);
 	if (ret) {
 		snprintf(err, errlen, "cannot pin maps under %s: %s",

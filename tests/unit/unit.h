@@ -15,7 +15,7 @@ static int unit_passed, unit_failed;
 		unit_failed_checks++;                                   \
 		fprintf(stderr, "  %s:%d: check failed: %s: ", __FILE__, \
 			__LINE__, #cond);                               \
-		fprintf(stderr, "" __VA_ARGS__);                        \
+		fprintf(stderr, " " __VA_ARGS__);                       \
 		fputc('\n', stderr);                                    \
 	}                                                               \
 } while (0)
