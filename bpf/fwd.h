@@ -122,13 +122,21 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 	union xlb_addr src = {};
 	int r;
 
+	/* Without a configured tunnel source (zero address) there is nothing
+	 * sane to put in the outer header: tun is then unusable. */
 	g = bpf_map_lookup_elem(&globals, &zero);
 	if (!g)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	if (be->family == XLB_AF_INET)
+	if (be->family == XLB_AF_INET) {
+		if (!g->tun_src_v4)
+			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 		src.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen, hash);
-	else
+	} else {
+		if (!(g->tun_src_v6.v6[0] | g->tun_src_v6.v6[1] |
+		      g->tun_src_v6.v6[2] | g->tun_src_v6.v6[3]))
+			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, hash, &src);
+	}
 
 	r = xlb_route(ctx, be->family, &src, &be->addr, p->l3_len + overhead,
 		      &rt);

@@ -72,9 +72,13 @@ xlb_select(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 hash,
 	if (f && f->svc_id == svc->id) {
 		be = xlb_backend_get(f->backend_id);
 		if (be) {
+			__u64 now = bpf_ktime_get_ns();
+
 			*bid = f->backend_id;
-			if (!p->icmp_err)
-				f->last_seen_ns = bpf_ktime_get_ns();
+			/* Refresh at most every 100 ms: a write per packet
+			 * would bounce the entry's cache line between CPUs. */
+			if (!p->icmp_err && now - f->last_seen_ns > 100000000ull)
+				f->last_seen_ns = now;
 			return be;
 		}
 	}

@@ -731,7 +731,13 @@ static void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
 	char srcs[64];
 
 	memset(exp, 0, sizeof(*exp));
-	eth(exp, dmac, MAC_XA, ofam == 4 ? 0x0800 : 0x86dd);
+	if (l3 == 18) {
+		eth(exp, dmac, MAC_XA, 0x8100);
+		put16(exp, get16(in->b + 14));
+		put16(exp, ofam == 4 ? 0x0800 : 0x86dd);
+	} else {
+		eth(exp, dmac, MAC_XA, ofam == 4 ? 0x0800 : 0x86dd);
+	}
 	if (ofam == 4) {
 		inet_ntop(AF_INET, &src.v4, srcs, sizeof(srcs));
 		ip4(exp, srcs, be, nh, ilen, 0x4000, 0);
@@ -751,8 +757,14 @@ static void too_big_expect(struct pkt *exp, const struct pkt *in,
 	size_t l3 = l3_of(in), at;
 
 	memset(exp, 0, sizeof(*exp));
+	if (l3 == 18) {
+		eth(exp, MAC_CLIENT, MAC_XA, 0x8100);
+		put16(exp, get16(in->b + 14));
+		put16(exp, s->fam == 4 ? 0x0800 : 0x86dd);
+	} else {
+		eth(exp, MAC_CLIENT, MAC_XA, s->fam == 4 ? 0x0800 : 0x86dd);
+	}
 	if (s->fam == 4) {
-		eth(exp, MAC_CLIENT, MAC_XA, 0x0800);
 		ip4(exp, s->dst, s->src, 1, 8 + 64, 0, 0);
 		at = exp->len;
 		put(exp, (uint8_t[]){ 3, 4, 0, 0, 0, 0 }, 6);
@@ -760,14 +772,13 @@ static void too_big_expect(struct pkt *exp, const struct pkt *in,
 		put(exp, in->b + l3, 64);
 		set16(exp->b + at + 2, fold(sum16(exp->b + at, 72, 0)));
 	} else {
-		eth(exp, MAC_CLIENT, MAC_XA, 0x86dd);
 		ip6(exp, s->dst, s->src, 58, 8 + 128);
 		at = exp->len;
 		put(exp, (uint8_t[]){ 2, 0, 0, 0 }, 4);
 		put32(exp, mtu);
 		put(exp, in->b + l3, 128);
 		set16(exp->b + at + 2,
-		      l4_csum(exp->b + 14, exp->b + at, 136, 58));
+		      l4_csum(exp->b + l3, exp->b + at, 136, 58));
 	}
 }
 
@@ -948,6 +959,47 @@ ROW(r_tun6in4)
 	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40000, 53, 40, 0, 0, 0 };
 
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_tun4_vlan)
+{
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40100, 80, 50, 42, 0, 0 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_tun6in4_vlan)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40100, 53, 50, 42, 0, 0 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_too_big6_vlan)
+{
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45010, 80, 1430, 42, 0, 0 };
+	struct pkt in, exp;
+
+	mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1460);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_tun_no_src)
+{
+	/* Zeroed globals: no tunnel source configured, nothing is sent. */
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40200, 80, 10, 0, 0, 0 };
+	struct xlb_globals saved = *globals_get(), z;
+	uint32_t zero = 0;
+	struct pkt in;
+	int fd = bpf_map__fd(skel->maps.globals), err;
+
+	memset(&z, 0, sizeof(z));
+	bpf_map_update_elem(fd, &zero, &z, 0);
+	mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
+	bpf_map_update_elem(fd, &zero, &saved, 0);
+	return err;
 }
 
 ROW(r_sticky)
@@ -1618,6 +1670,10 @@ static const struct row rows[] = {
 	{ "tun v4 VIP to v6 backend (4in6)", r_tun4in6 },
 	{ "tun v6 VIP to v4 backend (6in4)", r_tun6in4 },
 	{ "tun v4 packet exactly at the MTU is tunnelled", r_tun4_fits },
+	{ "tun v4 behind a VLAN tag: tag kept, outer ethertype in the tag", r_tun4_vlan },
+	{ "tun v6 VIP to v4 backend behind a VLAN tag", r_tun6in4_vlan },
+	{ "tun v6 over MTU behind a VLAN tag: packet-too-big keeps the tag", r_too_big6_vlan },
+	{ "tun without a configured tunnel source: drop", r_tun_no_src },
 	{ "flow stickiness across a table swap; new flow follows the table", r_sticky },
 	{ "weight-0 drain: existing flow continues, new flow elsewhere", r_drain },
 	{ "deleted backend: flow rescheduled and flow entry updated", r_deleted },
