@@ -44,6 +44,14 @@ static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
 #define CLIENT6 "2001:db8::1"
 #define ROUTER4 "198.18.0.254"
 
+/* The private namespace (gone when the process exits):
+ *
+ *   xa 02:..:00:0a  198.18.0.2/24 2001:db8::2/64 <-> xb     (ingress of every row)
+ *      neighbours .11 .12 .13, 2001:db8::11 ::12 ::13 (permanent, known MACs)
+ *   ya 02:..:00:1a  198.18.1.2/24                 <-> yb     (redirect target)
+ *      neighbour 198.18.1.11
+ *
+ * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route. */
 static const char *lab_cmds[] = {
 	"ip link set lo up",
 	"ip link add xa type veth peer name xb",
