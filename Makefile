@@ -17,7 +17,7 @@ BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl
 
 # Userspace sources shared by both binaries and the unit tests.
-COMMON   := addr.c config.c config_emit.c maglev.c log.c
+COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
 XLBD_SRC := xlbd.c dataplane.c state.c control_server.c control_client.c netlink.c $(COMMON)
 XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
 	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)

@@ -20,6 +20,7 @@
 #include "dataplane.h"
 #include "log.h"
 #include "state.h"
+#include "sysctl.h"
 
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define NEIGH_REFRESH_SEC 5
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
 	char socket_path[108] = "", instance[XLB_NAME_MAX], err[1024];
 	struct control_server *srv = NULL;
 	struct dataplane *dp = NULL;
+	struct forwarding_saved fwd = { 0 };
 	struct xlb_config cfg;
 	struct state st;
 	bool foreground = false, running = true;
@@ -184,9 +186,13 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out_cfg;
 	}
-	if (dataplane_open(&dp, &cfg, instance, err, sizeof(err))) {
+	if (forwarding_enable(cfg.interfaces, cfg.n_interfaces, &fwd, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out_lock;
+	}
+	if (dataplane_open(&dp, &cfg, instance, err, sizeof(err))) {
+		log_err("%s", err);
+		goto out_fwd;
 	}
 	state_init(&st, dp, &cfg);
 	if (state_apply(&st, &cfg, err, sizeof(err))) {
@@ -261,6 +267,8 @@ out_srv:
 out_state:
 	state_teardown(&st);
 	dataplane_close(dp);
+out_fwd:
+	forwarding_restore(&fwd);
 out_lock:
 	snprintf(err, sizeof(err), "%s/xlbd-%s.lock", XLB_RUN_DIR, instance);
 	unlink(err);
