@@ -10,7 +10,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	      -Iinclude -Ibpf -I$(ARCH_INC)

@@ -269,7 +269,7 @@ static struct json_object *do_list(struct state *st)
 	struct json_object *ifs = json_object_new_array();
 	char buf[XLB_ADDRSTR_MAX + 8];
 
-	json_object_object_add(res, "instance", json_object_new_string(st->cfg.instance));
+	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
 	json_object_object_add(res, "interfaces", ifs);

@@ -102,7 +102,27 @@ static uint64_t backend_key(const struct xlb_sockaddr *a)
 	return h;
 }
 
-static void resolve_neighbour(const struct xlb_sockaddr *addr)
+/* Remember a neighbour entry so teardown can remove it. */
+static void track_neighbour(struct state *st, int ifindex,
+			    const struct xlb_sockaddr *nexthop)
+{
+	struct managed_neigh *arr;
+
+	for (size_t i = 0; i < st->n_neighs; i++)
+		if (st->neighs[i].ifindex == ifindex &&
+		    addr_equal(&st->neighs[i].nexthop, nexthop))
+			return;
+	arr = realloc(st->neighs, (st->n_neighs + 1) * sizeof(*arr));
+	if (!arr)
+		return;
+	st->neighs = arr;
+	arr[st->n_neighs].ifindex = ifindex;
+	arr[st->n_neighs++].nexthop = *nexthop;
+}
+
+/* Ask the kernel to keep the backend's next hop resolved, so the XDP
+ * program's bpf_fib_lookup finds its MAC without waiting for traffic. */
+static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr)
 {
 	struct xlb_sockaddr nexthop;
 	char buf[XLB_ADDRSTR_MAX];
@@ -111,7 +131,9 @@ static void resolve_neighbour(const struct xlb_sockaddr *addr)
 	ret = nl_route_get(addr, &ifindex, &nexthop);
 	if (!ret)
 		ret = nl_neigh_manage(ifindex, &nexthop);
-	if (ret)
+	if (!ret)
+		track_neighbour(st, ifindex, &nexthop);
+	else
 		log_warn("cannot resolve the neighbour of backend %s: %s",
 			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
 }
@@ -120,7 +142,7 @@ void state_refresh_neighbours(struct state *st)
 {
 	for (size_t i = 0; i < st->n_services; i++)
 		for (size_t j = 0; j < st->services[i].n_backends; j++)
-			resolve_neighbour(&st->services[i].backends[j].addr);
+			resolve_neighbour(st, &st->services[i].backends[j].addr);
 }
 
 /* Count ids the next config needs beyond what the running state has, so
@@ -325,7 +347,10 @@ static void release_service(struct state *st, struct service_state *ss)
 	}
 	st->svc_used[ss->id] = 0;
 	free(ss->table);
+	ss->table = NULL;
 	free(ss->backends);
+	ss->backends = NULL;
+	ss->n_backends = 0;
 }
 
 int state_apply(struct state *st, const struct xlb_config *next,
@@ -428,7 +453,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				}
 			}
 			if (st->dp && !ob)
-				resolve_neighbour(&bc->addr);
+				resolve_neighbour(st, &bc->addr);
 		}
 		/* Backends of the old service that are gone: clear them so
 		 * their flows are rescheduled, then free the ids. */
@@ -499,6 +524,10 @@ void state_teardown(struct state *st)
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
+	for (size_t i = 0; i < st->n_neighs; i++)
+		nl_neigh_unmanage(st->neighs[i].ifindex, &st->neighs[i].nexthop);
+	free(st->neighs);
+	st->neighs = NULL;
 	free(st->services);
 	st->services = NULL;
 	free(st->addrs);

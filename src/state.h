@@ -31,14 +31,22 @@ struct managed_addr {
 	bool added;                     /* false: it was there already, keep it */
 };
 
+struct managed_neigh {
+	int ifindex;
+	struct xlb_sockaddr nexthop;
+};
+
 struct state {
 	struct xlb_config cfg;          /* what is running now */
 	struct dataplane *dp;           /* NULL in dry runs (tests) */
+	char instance[XLB_NAME_MAX];    /* effective name (config or default) */
 	char vip_ifname[XLB_IFNAME_MAX];/* where VIPs are added */
 	size_t n_services;
 	struct service_state *services; /* same order as cfg.services */
 	size_t n_addrs;
 	struct managed_addr *addrs;
+	size_t n_neighs;
+	struct managed_neigh *neighs;   /* entries to remove at teardown */
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
 	uint32_t be_cursor;             /* ids are handed out round-robin so a

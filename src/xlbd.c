@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 		goto out_fwd;
 	}
 	state_init(&st, dp, &cfg);
+	snprintf(st.instance, sizeof(st.instance), "%s", instance);
 	if (state_apply(&st, &cfg, err, sizeof(err))) {
 		log_err("%s: %s", config_path, err);
 		goto out_state;

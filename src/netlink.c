@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* rtnetlink glue over libmnl: one short-lived NETLINK_ROUTE socket per call
+ * for addresses, route lookups and kernel-managed neighbour entries. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "netlink.h"
+
+/* Large enough for one dump batch: the kernel fills up to 32 KiB per recv
+ * when the buffer allows it, and a truncated batch would lose entries. */
+#define NL_BUF_SIZE 32768
+
+static size_t family_addr_len(uint8_t family)
+{
+	return family == XLB_AF_INET ? 4 : 16;
+}
+
+static int check_family(const struct xlb_sockaddr *a)
+{
+	if (a->family != XLB_AF_INET && a->family != XLB_AF_INET6)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+/* Send the request in nlh and read replies until the kernel's ack (or the
+ * end of a dump), handing each data message to cb. Returns 0, the kernel's
+ * negative errno from the ack, or a negative errno of the socket calls. */
+static int nl_request(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	static unsigned int seq_base;
+	struct mnl_socket *nl;
+	unsigned int portid;
+	char *buf;
+	ssize_t n;
+	int ret, err = 0, one = 1;
+
+	buf = malloc(NL_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl) {
+		err = -errno;
+		goto out_free;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	/* Ask for extended acks so a rejected request does not echo the
+	 * whole message back; harmless if the kernel ignores it. */
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+
+	portid = mnl_socket_get_portid(nl);
+	if (!seq_base)
+		seq_base = (unsigned int)time(NULL);
+	nlh->nlmsg_seq = ++seq_base;
+	/* NLM_F_DUMP shares its bits with NLM_F_EXCL/NLM_F_CREATE, so only a
+	 * GET (type % 4 == 2) can be a dump; everything else asks for an ack. */
+	if (!(nlh->nlmsg_type % 4 == 2 && (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	for (;;) {
+		n = mnl_socket_recvfrom(nl, buf, NL_BUF_SIZE);
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
+		if (ret < 0) {
+			err = errno ? -errno : -EIO;
+			break;
+		}
+		if (ret == MNL_CB_STOP)
+			break;
+	}
+out_close:
+	mnl_socket_close(nl);
+out_free:
+	free(buf);
+	return err;
+}
+
+static int ifindex_of(const char *ifname)
+{
+	unsigned int idx = if_nametoindex(ifname);
+
+	return idx ? (int)idx : -ENODEV;
+}
+
+static struct nlmsghdr *addr_msg(char *buf, int type, uint16_t flags, int ifindex,
+				 const struct xlb_sockaddr *a, uint8_t plen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+	size_t alen = family_addr_len(a->family);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = a->family;
+	ifa->ifa_prefixlen = plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, a->addr.b);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, a->addr.b);
+	return nlh;
+}
+
+static int check_plen(const struct xlb_sockaddr *a, uint8_t plen)
+{
+	if (check_family(a))
+		return -EAFNOSUPPORT;
+	if (plen > family_addr_len(a->family) * 8)
+		return -EINVAL;
+	return 0;
+}
+
+int nl_addr_add(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ifindex = ifindex_of(ifname), err;
+
+	if (ifindex < 0)
+		return ifindex;
+	err = check_plen(a, plen);
+	if (err)
+		return err;
+	return nl_request(addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+				   ifindex, a, plen), NULL, NULL);
+}
+
+int nl_addr_del(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int ifindex = ifindex_of(ifname), err;
+
+	if (ifindex < 0)
+		return ifindex;
+	err = check_plen(a, plen);
+	if (err)
+		return err;
+	return nl_request(addr_msg(buf, RTM_DELADDR, 0, ifindex, a, plen), NULL, NULL);
+}
+
+/* State of an address dump: what to match and what was found. */
+struct addr_walk {
+	int ifindex;
+	uint8_t family;
+	const union xlb_addr *want;     /* NULL: first global address */
+	bool found;
+	union xlb_addr got;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	struct addr_walk *w = data;
+	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *at;
+	size_t alen = family_addr_len(w->family);
+	uint32_t flags;
+
+	if (w->found || nlh->nlmsg_type != RTM_NEWADDR)
+		return MNL_CB_OK;
+	if (ifa->ifa_family != w->family || (int)ifa->ifa_index != w->ifindex)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
+	/* IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer
+	 * on point-to-point links and the only attribute for plain IPv6. */
+	at = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!at || mnl_attr_get_payload_len(at) != alen)
+		return MNL_CB_OK;
+	flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	if (w->want) {
+		if (memcmp(mnl_attr_get_payload(at), w->want->b, alen))
+			return MNL_CB_OK;
+	} else if (ifa->ifa_scope != RT_SCOPE_UNIVERSE ||
+		   (flags & IFA_F_DADFAILED)) {
+		return MNL_CB_OK;
+	}
+	memset(&w->got, 0, sizeof(w->got));
+	memcpy(w->got.b, mnl_attr_get_payload(at), alen);
+	w->found = true;
+	return MNL_CB_OK;
+}
+
+static int addr_walk(struct addr_walk *w)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = w->family;
+	return nl_request(nlh, addr_walk_cb, w);
+}
+
+int nl_addr_present(const char *ifname, const struct xlb_sockaddr *a)
+{
+	struct addr_walk w = { .want = &a->addr, .family = a->family };
+	int err;
+
+	w.ifindex = ifindex_of(ifname);
+	if (w.ifindex < 0)
+		return w.ifindex;
+	err = check_family(a);
+	if (!err)
+		err = addr_walk(&w);
+	return err ? err : w.found;
+}
+
+int nl_addr_first(const char *ifname, uint8_t family, struct xlb_sockaddr *out)
+{
+	struct addr_walk w = { .family = family };
+	int err;
+
+	if (family != XLB_AF_INET && family != XLB_AF_INET6)
+		return -EAFNOSUPPORT;
+	w.ifindex = ifindex_of(ifname);
+	if (w.ifindex < 0)
+		return w.ifindex;
+	err = addr_walk(&w);
+	if (err)
+		return err;
+	if (!w.found)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->addr = w.got;
+	return 0;
+}
+
+/* Result of a route lookup. */
+struct route_res {
+	uint8_t family;
+	int oif;
+	bool has_gw;
+	union xlb_addr gw;
+};
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(attr, RTA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct route_res *r = data;
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	size_t alen = family_addr_len(r->family);
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	if (tb[RTA_OIF])
+		r->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_GATEWAY] && mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == alen) {
+		memset(&r->gw, 0, sizeof(r->gw));
+		memcpy(r->gw.b, mnl_attr_get_payload(tb[RTA_GATEWAY]), alen);
+		r->has_gw = true;
+	}
+	return MNL_CB_OK;
+}
+
+int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
+		 struct xlb_sockaddr *nexthop)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct route_res r = { .family = dst->family };
+	struct rtmsg *rtm;
+	size_t alen;
+	int err;
+
+	err = check_family(dst);
+	if (err)
+		return err;
+	alen = family_addr_len(dst->family);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = dst->family;
+	rtm->rtm_dst_len = (unsigned char)(alen * 8);
+	mnl_attr_put(nlh, RTA_DST, alen, dst->addr.b);
+
+	err = nl_request(nlh, route_cb, &r);
+	if (err)
+		return err;
+	if (!r.oif)
+		return -ENETUNREACH;
+	*ifindex = r.oif;
+	memset(nexthop, 0, sizeof(*nexthop));
+	nexthop->family = dst->family;
+	nexthop->addr = r.has_gw ? r.gw : dst->addr;
+	return 0;
+}
+
+/* What RTM_GETNEIGH says about one entry. */
+struct neigh_res {
+	bool found;
+	uint16_t state;
+	uint32_t ext_flags;
+	uint8_t lladdr[32];
+	size_t lladdr_len;
+};
+
+static int neigh_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(attr, NDA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	struct neigh_res *n = data;
+	struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, tb);
+	n->found = true;
+	n->state = ndm->ndm_state;
+	n->ext_flags = tb[NDA_FLAGS_EXT] ? mnl_attr_get_u32(tb[NDA_FLAGS_EXT]) : 0;
+	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) <= sizeof(n->lladdr)) {
+		n->lladdr_len = mnl_attr_get_payload_len(tb[NDA_LLADDR]);
+		memcpy(n->lladdr, mnl_attr_get_payload(tb[NDA_LLADDR]), n->lladdr_len);
+	}
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *neigh_msg(char *buf, int type, uint16_t flags, int ifindex,
+				  const struct xlb_sockaddr *a, uint16_t state)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = a->family;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = state;
+	mnl_attr_put(nlh, NDA_DST, family_addr_len(a->family), a->addr.b);
+	return nlh;
+}
+
+/* The entry for a on ifindex; n->found stays false when there is none. */
+static int neigh_get(int ifindex, const struct xlb_sockaddr *a, struct neigh_res *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int err;
+
+	memset(n, 0, sizeof(*n));
+	err = nl_request(neigh_msg(buf, RTM_GETNEIGH, 0, ifindex, a, 0), neigh_cb, n);
+	if (err == -ENOENT)
+		return 0;
+	return err;
+}
+
+/* Entries an administrator (or the stack) pinned: never ours to change. */
+#define NUD_FIXED (NUD_PERMANENT | NUD_NOARP)
+/* States with a usable link-layer address (the kernel's NUD_VALID). */
+#define NUD_HAS_MAC (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | \
+		     NUD_STALE | NUD_DELAY)
+
+int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct neigh_res cur;
+	uint16_t state = NUD_NONE;
+	int err;
+
+	err = check_family(nexthop);
+	if (err)
+		return err;
+	if (ifindex <= 0)
+		return -ENODEV;
+	err = neigh_get(ifindex, nexthop, &cur);
+	if (err)
+		return err;
+	if (cur.found && ((cur.state & NUD_FIXED) || (cur.ext_flags & NTF_EXT_MANAGED)))
+		return 0;
+	/* Checked on 6.18: an entry created with NTF_EXT_MANAGED in state
+	 * NUD_NONE is resolved at once and re-probed by the kernel's managed
+	 * work whenever it goes stale, with no traffic needed. A resolved
+	 * dynamic entry keeps its MAC (as STALE, so it is re-verified) rather
+	 * than dropping to NONE, which would make bpf_fib_lookup miss until
+	 * the next probe answers. */
+	if (cur.found && (cur.state & NUD_HAS_MAC) && cur.lladdr_len)
+		state = NUD_STALE;
+	nlh = neigh_msg(buf, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
+			ifindex, nexthop, state);
+	if (state == NUD_STALE)
+		mnl_attr_put(nlh, NDA_LLADDR, cur.lladdr_len, cur.lladdr);
+	mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
+	return nl_request(nlh, NULL, NULL);
+}
+
+int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct neigh_res cur;
+	int err;
+
+	err = check_family(nexthop);
+	if (err)
+		return err;
+	if (ifindex <= 0)
+		return -ENODEV;
+	err = neigh_get(ifindex, nexthop, &cur);
+	if (err)
+		return err;
+	if (!cur.found)
+		return -ENOENT;
+	/* Someone made it permanent (or replaced it) since: not ours now. */
+	if ((cur.state & NUD_FIXED) || !(cur.ext_flags & NTF_EXT_MANAGED))
+		return 0;
+	err = nl_request(neigh_msg(buf, RTM_DELNEIGH, 0, ifindex, nexthop, 0), NULL, NULL);
+	return err == -ENOENT ? 0 : err;
+}
