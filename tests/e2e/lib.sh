@@ -463,7 +463,7 @@ tally() {
 shares_ok() {
 	awk -v w="$2" '
 		BEGIN { m = split(w, kv, " "); for (i = 1; i <= m; i++) {
-			split(kv[i], p, "="); wt[p[1]] = p[2]; tw += p[2] } }
+			split(kv[i], f, "="); wt[f[1]] = f[2]; tw += f[2] } }
 		{ cnt[$1] = $2; n += $2 }
 		END {
 			bad = 0
@@ -523,4 +523,260 @@ lab_selftest() {
 		[ "$body" = "\"$rs\"" ] || { echo "DNS to $rs: '$body'"; ok=0; }
 	done
 	[ $ok = 1 ]
+}
+
+# --- the per-mode scenario (test_dr.sh, test_tun.sh) -------------------------
+
+# e2e_config MODE FILE: HTTP and DNS on VIP_V4, HTTP on VIP_V6, three real
+# servers weighted 1:1:2 (v4) and 1:1:1 (v6).
+E2E_WEIGHTS="rs1=100 rs2=100 rs3=200"
+E2E_WEIGHTS6="rs1=100 rs2=100 rs3=100"
+e2e_config() {
+	local mode=$1 f=$2
+	cat >"$f" <<EOF2
+interfaces: [elb]
+manage_addresses: true
+tunnel_source_v4: $LB_V4/32
+tunnel_source_v6: $LB_V6/128
+services:
+  - name: http
+    vip: $VIP_V4
+    port: 80
+    protocol: tcp
+    mode: $mode
+    scheduler: maglev
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: dns
+    vip: $VIP_V4
+    port: 53
+    protocol: udp
+    mode: $mode
+    scheduler: maglev
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: http6
+    vip: $VIP_V6
+    port: 80
+    protocol: tcp
+    mode: $mode
+    scheduler: maglev
+    backends:
+      - { address: ${RS_V6[0]}, weight: 100 }
+      - { address: ${RS_V6[1]}, weight: 100 }
+      - { address: ${RS_V6[2]}, weight: 100 }
+EOF2
+}
+
+# rs_index RS -> 0-based index into RS_V4/RS_V6
+rs_index() { local i; for i in "${!RS_NAMES[@]}"; do [ "${RS_NAMES[$i]}" = "$1" ] && echo "$i"; done; }
+
+# e2e_all_from LINES CLIENT: every line is "rsN CLIENT ..." (the backend saw
+# the real client address).
+e2e_all_from() { [ -n "$1" ] && ! awk -v c="$2" '$2 != c { bad = 1 } END { exit !bad }' <<<"$1"; }
+
+# e2e_realserver_check MODE RS: what `xlb realserver setup` must leave.
+e2e_realserver_check() {
+	local mode=$1 ns
+	ns=$(rs_ns "$2")
+	ip -n "$ns" -4 addr show dev lo | grep -q "inet $VIP_V4/32" || { echo "$VIP_V4 not on lo"; return 1; }
+	ip -n "$ns" -6 addr show dev lo | grep -q "inet6 $VIP_V6/128" || { echo "$VIP_V6 not on lo"; return 1; }
+	if [ "$mode" = dr ]; then
+		[ "$(in_ns "$ns" sysctl -n net.ipv4.conf.all.arp_ignore)" = 1 ] || { echo "arp_ignore != 1"; return 1; }
+		[ "$(in_ns "$ns" sysctl -n net.ipv4.conf.all.arp_announce)" = 2 ] || { echo "arp_announce != 2"; return 1; }
+	else
+		ip -n "$ns" link show dev ers | grep -q 'prog/xdp' || { echo "no XDP decap program on ers"; return 1; }
+	fi
+	return 0
+}
+
+# e2e_mode_suite MODE: the whole scenario for dr or tun.
+e2e_mode_suite() {
+	local mode=$1 out rs i json n
+
+	if ! lab_require; then skip "e2e-$mode" "$LAB_SKIP_WHY"; summary; return; fi
+	lab_init
+	# Not in $(...): these record namespaces and pids for the cleanup.
+	if ! lab_up 2>"$LAB_DIR/up.err"; then
+		fail "$mode: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
+		fail "$mode: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if out=$(lab_selftest); then pass "$mode: lab reaches real servers directly"
+	else fail "$mode: lab reaches real servers directly" "$out"; summary; return; fi
+	if ! have_xlb; then
+		skip "$mode: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"
+		summary
+		return
+	fi
+
+	# Real servers, set up the way users do it.
+	local dev_opt=()
+	[ "$mode" = tun ] && dev_opt=(--dev ers)
+	for rs in "${RS_NAMES[@]}"; do
+		local ok=1 why=
+		for v in "$VIP_V4" "$VIP_V6"; do
+			out=$(xlb_rs "$rs" realserver setup --mode "$mode" --vip "$v" "${dev_opt[@]}" 2>&1) ||
+				{ ok=0; why="realserver setup --vip $v: $out"; break; }
+		done
+		[ $ok = 1 ] && { why=$(e2e_realserver_check "$mode" "$rs") || ok=0; }
+		if [ $ok = 1 ]; then pass "$mode: xlb realserver setup on $rs"
+		else fail "$mode: xlb realserver setup on $rs" "$why"; fi
+	done
+
+	e2e_config "$mode" "$LAB_DIR/xlb.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "$mode: xlbd starts" "$(cat "$LAB_DIR/start.err")"
+		summary
+		return
+	fi
+	pass "$mode: xlbd starts"
+	json=$(xlb_json)
+	n=$(echo "$json" | jq -r '.services | length' 2>/dev/null)
+	check "$mode: xlb list shows 3 services" "got '$n'" [ "$n" = 3 ]
+	ip -n "$NS_LB" addr show | grep -q "inet $VIP_V4/" &&
+		pass "$mode: VIP added to the balancer" ||
+		fail "$mode: VIP added to the balancer" "$VIP_V4 not on any interface of ns lb"
+	ip -n "$NS_LB" link show dev elb | grep -q 'prog/xdp' &&
+		pass "$mode: XDP attached to elb" || fail "$mode: XDP attached to elb" "ip link shows no xdp"
+
+	# 300 TCP connections, each its own flow (own client port).
+	local http tal
+	http=$(http_burst 300 "http://$VIP_V4/")
+	n=$(grep -c . <<<"$http")
+	check "$mode: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "$mode: backends see the client's address (HTTP)" \
+		"bodies: $(awk '{print $2}' <<<"$http" | sort | uniq -c | tr '\n' ' ')" \
+		e2e_all_from "$http" "$CL_V4"
+	tal=$(tally <<<"$http")
+	out=$(shares_ok "$tal" "$E2E_WEIGHTS") &&
+		pass "$mode: HTTP shares follow weights 1:1:2 ($(echo $tal))" ||
+		fail "$mode: HTTP shares follow weights 1:1:2" "$out"
+
+	# 300 UDP DNS queries, each from a fresh source port.
+	local dns
+	dns=$(dns_burst 300 "$VIP_V4")
+	n=$(grep -c '^rs' <<<"$dns")
+	check "$mode: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+	tal=$(tally <<<"$dns")
+	out=$(shares_ok "$tal" "$E2E_WEIGHTS") &&
+		pass "$mode: DNS shares follow weights 1:1:2 ($(echo $tal))" ||
+		fail "$mode: DNS shares follow weights 1:1:2" "$out"
+
+	# IPv6 VIP.
+	local http6
+	http6=$(http_burst 90 "http://[$VIP_V6]/")
+	n=$(grep -c . <<<"$http6")
+	check "$mode: 90 HTTP connections through [$VIP_V6]" "$n of 90 succeeded" [ "$n" = 90 ]
+	check "$mode: backends see the client's IPv6 address" \
+		"bodies: $(awk '{print $2}' <<<"$http6" | sort | uniq -c | tr '\n' ' ')" \
+		e2e_all_from "$http6" "$CL_V6"
+	tal=$(tally <<<"$http6")
+	out=$(shares_ok "$tal" "$E2E_WEIGHTS6") &&
+		pass "$mode: IPv6 shares are equal ($(echo $tal))" ||
+		fail "$mode: IPv6 shares are equal" "$out"
+
+	# Counters moved.
+	json=$(xlb_json)
+	local svc="tcp/$VIP_V4:80" flows=0 f bad=
+	for i in "${!RS_NAMES[@]}"; do
+		f=$(json_backend "$json" "$svc" "${RS_V4[$i]}" new_flows)
+		[ "${f:-0}" -gt 0 ] 2>/dev/null || bad="$bad ${RS_NAMES[$i]}:new_flows=$f"
+		flows=$((flows + ${f:-0}))
+	done
+	[ -z "$bad" ] && [ "$flows" -ge 300 ] &&
+		pass "$mode: xlb list --stats counts $flows new HTTP flows" ||
+		fail "$mode: xlb list --stats counts new flows" "total $flows;$bad"
+	f=$(json_service "$json" "udp/$VIP_V4:53" packets)
+	check "$mode: DNS service packet counter" "packets=$f" [ "${f:-0}" -ge 300 ]
+	f=$(( $(json_reason "$json" fwd_tx) + $(json_reason "$json" fwd_redirect) ))
+	check "$mode: forward reason counters" "fwd_tx+fwd_redirect=$f" [ "$f" -ge 690 ]
+	xlb_cli list --stats >"$LAB_DIR/list.txt" 2>&1 &&
+		grep -q "$VIP_V4" "$LAB_DIR/list.txt" &&
+		pass "$mode: xlb list --stats prints the services" ||
+		fail "$mode: xlb list --stats prints the services" "$(head -c 300 "$LAB_DIR/list.txt")"
+
+	e2e_backend_del "$mode"
+
+	# Shutdown leaves the balancer clean.
+	if xlbd_stop 2>/dev/null; then
+		local left=
+		ip -n "$NS_LB" addr show | grep -q "inet $VIP_V4/" && left="$left VIP"
+		ip -n "$NS_LB" link show dev elb | grep -q 'prog/xdp' && left="$left XDP"
+		check "$mode: xlbd SIGTERM removes what it added" "left:$left" [ -z "$left" ]
+	else
+		fail "$mode: xlbd SIGTERM removes what it added" "did not exit cleanly; log: $(tail -n 5 "$LAB_DIR/xlbd.log")"
+	fi
+
+	bad=
+	for rs in "${RS_NAMES[@]}"; do
+		for v in "$VIP_V4" "$VIP_V6"; do
+			xlb_rs "$rs" realserver teardown --vip "$v" >/dev/null 2>&1 || bad="$bad $rs:$v(exit)"
+		done
+		ip -n "$(rs_ns "$rs")" addr show dev lo | grep -Eq "$VIP_V4/|$VIP_V6/" && bad="$bad $rs:VIP-left"
+		[ "$mode" = tun ] && ip -n "$(rs_ns "$rs")" link show dev ers | grep -q 'prog/xdp' && bad="$bad $rs:decap-left"
+	done
+	check "$mode: xlb realserver teardown" "$bad" [ -z "$bad" ]
+
+	if [ "$T_FAILED" -gt 0 ]; then
+		log "xlbd log (last 30 lines):"
+		tail -n 30 "$LAB_DIR/xlbd.log" | sed 's/^/#   /'
+		log "xlb list --stats:"
+		sed 's/^/#   /' "$LAB_DIR/list.txt" 2>/dev/null
+	fi
+	summary
+}
+
+# e2e_backend_del MODE: a slow download holds a connection to one backend
+# while another backend is deleted: the download completes intact, and the
+# deleted backend gets no new flow.
+e2e_backend_del() {
+	local mode=$1 svc="tcp/$VIP_V4:80" hdr=$LAB_DIR/big.hdr dl=$LAB_DIR/big.dl
+	local keeper victim vi out rc
+	# 6 MiB at 1.5 MB/s: about 4 s, long enough to span the change.
+	ip netns exec "$NS_CL" timeout 30 curl -s --max-time 25 --limit-rate 1500K \
+		-D "$hdr" -o "$dl" "http://$VIP_V4/big" &
+	local dl_pid=$!
+	wait_for 5 grep -qi '^x-backend:' "$hdr"
+	keeper=$(awk 'tolower($1) == "x-backend:" { print $2 }' "$hdr" 2>/dev/null | tr -d '\r')
+	if [ -z "$keeper" ]; then
+		wait "$dl_pid"
+		fail "$mode: long-lived connection survives backend del" "download did not start"
+		return
+	fi
+	for victim in "${RS_NAMES[@]}"; do [ "$victim" != "$keeper" ] && break; done
+	vi=$(rs_index "$victim")
+	if out=$(xlb_cli backend del "$svc" "${RS_V4[$vi]}" 2>&1); then
+		pass "$mode: xlb backend del $svc ${RS_V4[$vi]}"
+	else
+		fail "$mode: xlb backend del $svc ${RS_V4[$vi]}" "$out"
+	fi
+	local n
+	n=$(json_backend_count "$(xlb_json)" "$svc")
+	check "$mode: xlb list shows 2 HTTP backends after del" "shows $n" [ "$n" = 2 ]
+
+	local http
+	http=$(http_burst 100 "http://$VIP_V4/")
+	n=$(grep -c . <<<"$http")
+	local got
+	got=$(grep -c "^$victim " <<<"$http")
+	[ "$n" = 100 ] && [ "$got" = 0 ] &&
+		pass "$mode: deleted backend $victim gets no new flows ($(tally <<<"$http" | tr '\n' ' '))" ||
+		fail "$mode: deleted backend $victim gets no new flows" "$n of 100 succeeded, $got went to $victim"
+
+	rc=0
+	wait "$dl_pid" || rc=$?
+	local size
+	size=$(stat -c %s "$dl" 2>/dev/null || echo 0)
+	if [ $rc = 0 ] && cmp -s "$dl" "$LAB_DIR/big"; then
+		pass "$mode: long-lived connection to $keeper survives backend del ($size bytes intact)"
+	else
+		fail "$mode: long-lived connection to $keeper survives backend del" \
+			"curl exit $rc, $size of $BIG_SIZE bytes, content $(cmp -s "$dl" "$LAB_DIR/big" && echo same || echo differs)"
+	fi
 }
