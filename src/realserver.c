@@ -66,7 +66,8 @@ static int sysctl_read(const char *path, long *val)
 	FILE *f;
 	int err = 0;
 
-	snprintf(full, sizeof(full), "/proc/sys/%s", path);
+	if (snprintf(full, sizeof(full), "/proc/sys/%s", path) >= (int)sizeof(full))
+		return -ENAMETOOLONG;
 	f = fopen(full, "r");
 	if (!f)
 		return -errno;
@@ -84,7 +85,8 @@ static int sysctl_write(const char *path, long val)
 	FILE *f;
 	int err = 0;
 
-	snprintf(full, sizeof(full), "/proc/sys/%s", path);
+	if (snprintf(full, sizeof(full), "/proc/sys/%s", path) >= (int)sizeof(full))
+		return -ENAMETOOLONG;
 	f = fopen(full, "w");
 	if (!f)
 		return -errno;
@@ -159,7 +161,7 @@ static int netns_inode(unsigned long *ino)
 static int state_path(const struct xlb_sockaddr *vip, char *buf, size_t len)
 {
 	char a[XLB_ADDRSTR_MAX];
-	unsigned long ino;
+	unsigned long ino = 0;
 	int err = netns_inode(&ino);
 
 	if (err)
@@ -308,7 +310,7 @@ static int state_foreach_other(const char *self,
 	char prefix[32], path[320];
 	struct dirent *de;
 	struct rs_state st;
-	unsigned long ino;
+	unsigned long ino = 0;
 	DIR *d;
 	int ret = 0;
 
@@ -602,7 +604,7 @@ static int rs_apply(struct rs_state *st, int ifindex)
 
 	n = rs_needs(st, need);
 	for (i = 0; i < n; i++) {
-		long cur;
+		long cur = 0;
 
 		err = sysctl_read(need[i].path, &cur);
 		if (err) {
@@ -628,7 +630,7 @@ static int rs_apply(struct rs_state *st, int ifindex)
  * is by route, not by destination, so no address has to be invented). */
 static int default_route_dev(uint8_t family, char *dev, size_t len)
 {
-	char line[512], name[IF_NAMESIZE + 1];
+	char line[512], name[IF_NAMESIZE];
 	FILE *f;
 	int found = 0;
 
@@ -639,7 +641,7 @@ static int default_route_dev(uint8_t family, char *dev, size_t len)
 		if (!f)
 			return -errno;
 		while (!found && fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%16s %lx %*x %*x %*d %*d %*d %lx",
+			if (sscanf(line, "%15s %lx %*x %*x %*d %*d %*d %lx",
 				   name, &dst, &mask) == 3 && !dst && !mask)
 				found = 1;
 		}
@@ -651,7 +653,7 @@ static int default_route_dev(uint8_t family, char *dev, size_t len)
 		if (!f)
 			return -errno;
 		while (!found && fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%32s %x %*s %*x %*s %*x %*x %*x %*x %16s",
+			if (sscanf(line, "%32s %x %*s %*x %*s %*x %*x %*x %*x %15s",
 				   dst, &plen, name) == 3 && !plen &&
 			    !strcmp(dst, "00000000000000000000000000000000") &&
 			    strcmp(name, "lo"))
