@@ -20,6 +20,8 @@
 #define PERSISTENCE_MAX   86400u
 #define WEIGHT_MAX        65535u
 #define WEIGHT_DEFAULT    100u
+#define PROXY_WORKERS_MAX 1024u
+#define PROXY_RETRIES_MAX 16u
 /* Config files are small; a bigger one is a mistake, not a config. */
 #define CONFIG_FILE_MAX   (16u << 20)
 
@@ -39,6 +41,7 @@ static const char *const sched_names[] = {
 	[XLB_SCHED_LC] = "lc",
 	[XLB_SCHED_WLC] = "wlc",
 	[XLB_SCHED_SH] = "sh",
+	[XLB_SCHED_RANDOM2] = "random2",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -82,6 +85,49 @@ int proto_from_name(const char *s)
 	if (strcmp(s, "udp") == 0)
 		return IPPROTO_UDP;
 	return -1;
+}
+
+int config_parse_duration(const char *s, uint32_t *ms)
+{
+	static const struct { const char *unit; uint64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	uint64_t v = 0;
+	const char *q = s;
+
+	if (!strcmp(s, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (*q < '0' || *q > '9')
+		return -EINVAL;
+	for (; *q >= '0' && *q <= '9'; q++) {
+		v = v * 10 + (uint64_t)(*q - '0');
+		if (v > UINT32_MAX)
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(q, units[i].unit))
+			continue;
+		if (v * units[i].ms > UINT32_MAX)
+			return -EINVAL;
+		*ms = (uint32_t)(v * units[i].ms);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+char *config_duration_str(uint32_t ms, char *buf, size_t len)
+{
+	if (ms && ms % 3600000 == 0)
+		snprintf(buf, len, "%uh", ms / 3600000);
+	else if (ms && ms % 60000 == 0)
+		snprintf(buf, len, "%um", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%us", ms / 1000);
+	else
+		snprintf(buf, len, "%ums", ms);
+	return buf;
 }
 
 void config_init(struct xlb_config *cfg)
@@ -285,6 +331,57 @@ static int vfail(struct vfail *vf, enum vat at, size_t svc, size_t be,
 	return -EINVAL;
 }
 
+/* The settings of mode proxy: only there, and only where they make sense. */
+static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
+			  size_t i, struct vfail *vf, char *err, size_t errlen)
+{
+	const char *key = NULL;
+
+	if (s->mode != XLB_MODE_PROXY) {
+		if (s->send_proxy)
+			key = "send_proxy";
+		else if (s->accept_proxy)
+			key = "accept_proxy";
+		else if (s->retries_set)
+			key = "retries";
+		else if (s->max_connections)
+			key = "max_connections";
+		else if (s->connect_timeout_ms)
+			key = "connect_timeout";
+		else if (s->client_timeout_ms)
+			key = "client_timeout";
+		else if (s->server_timeout_ms)
+			key = "server_timeout";
+		else if (s->drain_time_ms)
+			key = "drain_time";
+		if (key)
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: '%s' only applies to mode proxy",
+				     lbl, key);
+		return 0;
+	}
+	if (!s->vip.port)
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: mode proxy needs a port (it listens on "
+			     "VIP:port)", lbl);
+	if (s->persistence)
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: persistence is not supported in mode proxy "
+			     "(use scheduler sh or maglev)", lbl);
+	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: send_proxy and accept_proxy apply to tcp "
+			     "services only", lbl);
+	if (s->send_proxy > XLB_SEND_PROXY_V2)
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: bad send_proxy", lbl);
+	if (s->retries_set && s->retries > PROXY_RETRIES_MAX)
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: retries %u out of range (0-%u)", lbl,
+			     s->retries, PROXY_RETRIES_MAX);
+	return 0;
+}
+
 static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		    char *err, size_t errlen)
 {
@@ -305,6 +402,10 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 			     "maglev_table_size %u is not a prime (the next prime is %u)",
 			     cfg->maglev_table_size,
 			     next_prime(cfg->maglev_table_size));
+	if (cfg->proxy_workers > PROXY_WORKERS_MAX)
+		return vfail(vf, AT_NONE, 0, 0, err, errlen,
+			     "proxy_workers %u out of range (0-%u)",
+			     cfg->proxy_workers, PROXY_WORKERS_MAX);
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -334,15 +435,23 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		if (s->mode == XLB_MODE_NONE || s->mode >= ARRAY_SIZE(mode_names))
 			return vfail(vf, AT_MODE, i, 0, err, errlen,
 				     "service %s: no mode", lbl);
-		/* The data plane only implements the DSR modes so far. */
-		if (s->mode != XLB_MODE_DR && s->mode != XLB_MODE_TUN)
+		/* The data plane only implements the DSR modes so far; proxy
+		 * mode runs in xlbd's own sockets (proxy.c). */
+		if (s->mode != XLB_MODE_DR && s->mode != XLB_MODE_TUN &&
+		    s->mode != XLB_MODE_PROXY)
 			return vfail(vf, AT_MODE, i, 0, err, errlen,
 				     "service %s: mode '%s' is not supported yet",
 				     lbl, mode_name(s->mode));
-		if (s->scheduler != XLB_SCHED_MAGLEV)
+		if (s->scheduler >= ARRAY_SIZE(sched_names))
+			return vfail(vf, AT_SCHED, i, 0, err, errlen,
+				     "service %s: unknown scheduler", lbl);
+		if (s->scheduler != XLB_SCHED_MAGLEV && s->mode != XLB_MODE_PROXY)
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
 				     "service %s: scheduler '%s' is not supported yet",
 				     lbl, sched_name(s->scheduler));
+		e = validate_proxy(s, lbl, i, vf, err, errlen);
+		if (e)
+			return e;
 		if (s->persistence > PERSISTENCE_MAX)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: persistence %u out of range (0-%u)",
@@ -537,6 +646,21 @@ static int get_bool(struct pctx *p, yaml_node_t *n, const char *what, bool *out)
 		}
 	}
 	return perr(p, n, "%s: '%s' is not a boolean (expected true or false)", what, s);
+}
+
+static int get_duration(struct pctx *p, yaml_node_t *n, const char *what,
+			uint32_t *ms)
+{
+	const char *s;
+	int err;
+
+	err = get_str(p, n, what, &s);
+	if (err)
+		return err;
+	if (config_parse_duration(s, ms))
+		return perr(p, n, "%s: '%s' is not a duration (e.g. 500ms, 3s, 5m, 1h)",
+			    what, s);
+	return 0;
 }
 
 /* A list; a key with no value is an empty list. */
@@ -735,11 +859,39 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		x = sched_from_name(str);
 		if (x < 0)
 			return perr(p, v, "unknown scheduler '%s' (expected maglev, rr, "
-				    "wrr, lc, wlc or sh)", str);
+				    "wrr, lc, wlc, sh or random2)", str);
 		s->scheduler = (uint8_t)x;
 		sc->m->sched = v->start_mark;
 	} else if (!strcmp(key, "persistence")) {
 		return get_uint(p, v, "persistence", 0, PERSISTENCE_MAX, &s->persistence);
+	} else if (!strcmp(key, "send_proxy")) {
+		err = get_str(p, v, "send_proxy", &str);
+		if (err)
+			return err;
+		if (!strcmp(str, "v1"))
+			s->send_proxy = XLB_SEND_PROXY_V1;
+		else if (!strcmp(str, "v2"))
+			s->send_proxy = XLB_SEND_PROXY_V2;
+		else if (!strcmp(str, "off") || !strcmp(str, "false"))
+			s->send_proxy = XLB_SEND_PROXY_OFF;
+		else
+			return perr(p, v, "send_proxy: '%s' (expected v1, v2 or off)", str);
+	} else if (!strcmp(key, "accept_proxy")) {
+		return get_bool(p, v, "accept_proxy", &s->accept_proxy);
+	} else if (!strcmp(key, "retries")) {
+		s->retries_set = true;
+		return get_uint(p, v, "retries", 0, PROXY_RETRIES_MAX, &s->retries);
+	} else if (!strcmp(key, "max_connections")) {
+		return get_uint(p, v, "max_connections", 0, UINT32_MAX,
+				&s->max_connections);
+	} else if (!strcmp(key, "connect_timeout")) {
+		return get_duration(p, v, "connect_timeout", &s->connect_timeout_ms);
+	} else if (!strcmp(key, "client_timeout")) {
+		return get_duration(p, v, "client_timeout", &s->client_timeout_ms);
+	} else if (!strcmp(key, "server_timeout")) {
+		return get_duration(p, v, "server_timeout", &s->server_timeout_ms);
+	} else if (!strcmp(key, "drain_time")) {
+		return get_duration(p, v, "drain_time", &s->drain_time_ms);
 	} else if (!strcmp(key, "health_check")) {
 		/* Health checks land later; accept the settings so configs
 		 * written for that release load now. */
@@ -932,6 +1084,9 @@ static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		p->maglev_size = v->start_mark;
 		return get_uint(p, v, "maglev_table_size", 2, MAGLEV_MAX_SIZE,
 				&c->maglev_table_size);
+	} else if (!strcmp(key, "proxy_workers")) {
+		return get_uint(p, v, "proxy_workers", 0, PROXY_WORKERS_MAX,
+				&c->proxy_workers);
 	} else if (!strcmp(key, "tunnel_source_v4")) {
 		return parse_tunnel_source(p, v, key, XLB_AF_INET, &c->tunnel_source_v4);
 	} else if (!strcmp(key, "tunnel_source_v6")) {

@@ -21,6 +21,14 @@ enum xlb_sched {
 	XLB_SCHED_LC,
 	XLB_SCHED_WLC,
 	XLB_SCHED_SH,
+	XLB_SCHED_RANDOM2,              /* proxy only: power of two choices */
+};
+
+/* PROXY protocol header sent to backends (mode proxy, tcp). */
+enum xlb_send_proxy {
+	XLB_SEND_PROXY_OFF = 0,
+	XLB_SEND_PROXY_V1,
+	XLB_SEND_PROXY_V2,
 };
 
 struct xlb_backend_cfg {
@@ -37,6 +45,17 @@ struct xlb_service_cfg {
 	uint32_t persistence;           /* seconds, 0 = off */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
+	/* Mode proxy only. Zero means "the default" for every field below so a
+	 * service built field by field (CLI, control API) gets the defaults. */
+	uint8_t send_proxy;             /* enum xlb_send_proxy */
+	bool accept_proxy;              /* clients send a PROXY v1/v2 header */
+	bool retries_set;               /* false: default retries (2) */
+	uint32_t retries;               /* other backends tried after a failed connect */
+	uint32_t max_connections;       /* tcp connections / udp sessions; 0 = no cap */
+	uint32_t connect_timeout_ms;    /* 0 = 3 s */
+	uint32_t client_timeout_ms;     /* 0 = 300 s (tcp), 30 s (udp session idle) */
+	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
+	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
 };
 
 struct xlb_config {
@@ -52,6 +71,7 @@ struct xlb_config {
 	struct xlb_prefix tunnel_source_v6;
 	size_t n_services;
 	struct xlb_service_cfg *services;
+	uint32_t proxy_workers;         /* proxy threads; 0 = one per online CPU */
 };
 
 /* Fill cfg with defaults and no services. */
@@ -82,6 +102,13 @@ struct xlb_service_cfg *config_find_service(struct xlb_config *cfg,
 					    const struct xlb_sockaddr *vip);
 struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 					    const struct xlb_sockaddr *addr);
+
+/* Durations as users write them: "500ms", "3s", "2m", "1h" (a bare "0" is
+ * zero). Returns 0 with *ms set, or -EINVAL (unknown unit, overflow past
+ * UINT32_MAX ms). */
+int config_parse_duration(const char *s, uint32_t *ms);
+/* The shortest of those forms for ms; returns buf. */
+char *config_duration_str(uint32_t ms, char *buf, size_t len);
 
 const char *mode_name(uint8_t mode);
 int mode_from_name(const char *s);              /* -1 when unknown */

@@ -68,6 +68,32 @@ static void emit_prefix(FILE *f, const char *key, const struct xlb_prefix *p)
 	fputc('\n', f);
 }
 
+static void emit_duration(FILE *f, const char *key, uint32_t ms)
+{
+	char buf[32];
+
+	if (ms)
+		fprintf(f, "    %s: %s\n", key, config_duration_str(ms, buf, sizeof(buf)));
+}
+
+/* Mode proxy settings, only those that differ from the defaults. */
+static void emit_proxy_settings(FILE *f, const struct xlb_service_cfg *s)
+{
+	if (s->send_proxy)
+		fprintf(f, "    send_proxy: %s\n",
+			s->send_proxy == XLB_SEND_PROXY_V1 ? "v1" : "v2");
+	if (s->accept_proxy)
+		fputs("    accept_proxy: true\n", f);
+	if (s->retries_set)
+		fprintf(f, "    retries: %u\n", s->retries);
+	if (s->max_connections)
+		fprintf(f, "    max_connections: %u\n", s->max_connections);
+	emit_duration(f, "connect_timeout", s->connect_timeout_ms);
+	emit_duration(f, "client_timeout", s->client_timeout_ms);
+	emit_duration(f, "server_timeout", s->server_timeout_ms);
+	emit_duration(f, "drain_time", s->drain_time_ms);
+}
+
 static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 {
 	char buf[XLB_ADDRSTR_MAX];
@@ -89,6 +115,7 @@ static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 	fprintf(f, "    scheduler: %s\n", sched_name(s->scheduler));
 	if (s->persistence)
 		fprintf(f, "    persistence: %u\n", s->persistence);
+	emit_proxy_settings(f, s);
 	if (!s->n_backends) {
 		fputs("    backends: []\n", f);
 		return;
@@ -137,6 +164,8 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 		fprintf(f, "flow_table_size: %u\n", cfg->flow_table_size);
 	if (cfg->maglev_table_size != XLB_MAGLEV_DEFAULT_SIZE)
 		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
+	if (cfg->proxy_workers)
+		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
 	emit_prefix(f, "tunnel_source_v4", &cfg->tunnel_source_v4);
 	emit_prefix(f, "tunnel_source_v6", &cfg->tunnel_source_v6);
 	if (!cfg->n_services) {

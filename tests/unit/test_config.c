@@ -195,7 +195,7 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:4:15: unknown protocol 'sctp' (expected tcp or udp)" },
 	{ "bad scheduler", SVC "    mode: dr\n    scheduler: random\n",
 	  "xlb.yaml:7:16: unknown scheduler 'random' (expected maglev, rr, wrr, lc, "
-	  "wlc or sh)" },
+	  "wlc, sh or random2)" },
 	{ "bad backend address", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: abc }\n",
 	  "xlb.yaml:9:20: backends[1]: 'abc' is not an IP address" },
@@ -280,9 +280,30 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:10:9: service web: duplicate backend 198.18.0.11:80" },
 	{ "unsupported mode nat", SVC "    mode: nat\n",
 	  "xlb.yaml:6:11: service web: mode 'nat' is not supported yet" },
-	{ "unsupported mode proxy", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
+	{ "proxy without port", "services:\n  - vip: 198.18.0.100\n    port: \"*\"\n"
 	  "    protocol: tcp\n    mode: proxy\n",
-	  "xlb.yaml:5:11: service tcp/198.18.0.100:80: mode 'proxy' is not supported yet" },
+	  "xlb.yaml:2:5: service tcp/198.18.0.100:*: mode proxy needs a port (it "
+	  "listens on VIP:port)" },
+	{ "proxy key outside proxy", SVC "    mode: dr\n    send_proxy: v2\n",
+	  "xlb.yaml:2:5: service web: 'send_proxy' only applies to mode proxy" },
+	{ "bad send_proxy", SVC "    mode: proxy\n    send_proxy: v3\n",
+	  "xlb.yaml:7:17: send_proxy: 'v3' (expected v1, v2 or off)" },
+	{ "bad duration", SVC "    mode: proxy\n    connect_timeout: 3\n",
+	  "xlb.yaml:7:22: connect_timeout: '3' is not a duration (e.g. 500ms, 3s, "
+	  "5m, 1h)" },
+	{ "retries too many", SVC "    mode: proxy\n    retries: 17\n",
+	  "xlb.yaml:7:14: retries 17 out of range (0-16)" },
+	{ "proxy header on udp", "services:\n  - vip: 198.18.0.100\n    port: 53\n"
+	  "    protocol: udp\n    mode: proxy\n    accept_proxy: true\n",
+	  "xlb.yaml:2:5: service udp/198.18.0.100:53: send_proxy and accept_proxy "
+	  "apply to tcp services only" },
+	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
+	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
+	  "(use scheduler sh or maglev)" },
+	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
+	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet" },
+	{ "proxy_workers", "proxy_workers: 5000\n",
+	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
 	{ "unsupported scheduler", SVC "    mode: dr\n    scheduler: rr\n",
 	  "xlb.yaml:7:16: service web: scheduler 'rr' is not supported yet" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
@@ -350,6 +371,86 @@ static void test_alias_limit(void)
 }
 
 /* Errors from config_validate on a config built at runtime (no positions). */
+static const char proxy_example[] =
+	"proxy_workers: 2\n"
+	"services:\n"
+	"  - name: web\n"
+	"    vip: 198.18.0.100\n"
+	"    port: 80\n"
+	"    protocol: tcp\n"
+	"    mode: proxy\n"
+	"    scheduler: random2\n"
+	"    send_proxy: v2\n"
+	"    accept_proxy: true\n"
+	"    retries: 0\n"
+	"    max_connections: 1000\n"
+	"    connect_timeout: 500ms\n"
+	"    client_timeout: 2m\n"
+	"    server_timeout: 1h\n"
+	"    drain_time: 10s\n"
+	"    backends: [\"198.18.0.11:8080\", \"[2001:db8::11]:80\"]\n"
+	"  - vip: 2001:db8::100\n"
+	"    port: 53\n"
+	"    protocol: udp\n"
+	"    mode: proxy\n"
+	"    scheduler: wlc\n"
+	"    backends: [198.18.0.11]\n";
+
+static void test_proxy(void)
+{
+	static const char *const scheds[] = { "rr", "wrr", "lc", "wlc", "sh",
+					      "maglev", "random2" };
+	struct xlb_config c;
+	char err[512] = "", yaml[512], buf[32];
+	uint32_t ms;
+
+	CHECK(parse(proxy_example, &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.proxy_workers == 2 && c.n_services == 2);
+	if (c.n_services == 2) {
+		struct xlb_service_cfg *s = &c.services[0];
+
+		EXPECT(s->mode == XLB_MODE_PROXY && s->scheduler == XLB_SCHED_RANDOM2);
+		EXPECT(s->send_proxy == XLB_SEND_PROXY_V2 && s->accept_proxy);
+		EXPECT(s->retries_set && s->retries == 0 && s->max_connections == 1000);
+		EXPECT(s->connect_timeout_ms == 500 && s->client_timeout_ms == 120000 &&
+		       s->server_timeout_ms == 3600000 && s->drain_time_ms == 10000);
+		EXPECT(s->backends[0].addr.port == 8080);
+		s = &c.services[1];
+		EXPECT(s->scheduler == XLB_SCHED_WLC && !s->retries_set &&
+		       !s->connect_timeout_ms && !s->send_proxy);
+	}
+	config_free(&c);
+	for (size_t i = 0; i < sizeof(scheds) / sizeof(scheds[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "services:\n  - { vip: 198.18.0.1, port: 1, "
+			 "protocol: tcp, mode: proxy, scheduler: %s }\n", scheds[i]);
+		CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s: %s", scheds[i], err);
+		config_free(&c);
+	}
+
+	EXPECT(config_parse_duration("0", &ms) == 0 && ms == 0);
+	EXPECT(config_parse_duration("0s", &ms) == 0 && ms == 0);
+	EXPECT(config_parse_duration("250ms", &ms) == 0 && ms == 250);
+	EXPECT(config_parse_duration("3s", &ms) == 0 && ms == 3000);
+	EXPECT(config_parse_duration("5m", &ms) == 0 && ms == 300000);
+	EXPECT(config_parse_duration("1h", &ms) == 0 && ms == 3600000);
+	EXPECT(config_parse_duration("4294967295ms", &ms) == 0 && ms == UINT32_MAX);
+	EXPECT(config_parse_duration("4294968s", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("99999999999h", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("3", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("s", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("-1s", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("1.5s", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("1 s", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("1sec", &ms) == -EINVAL);
+
+	EXPECT(!strcmp(config_duration_str(0, buf, sizeof(buf)), "0s"));
+	EXPECT(!strcmp(config_duration_str(1500, buf, sizeof(buf)), "1500ms"));
+	EXPECT(!strcmp(config_duration_str(3000, buf, sizeof(buf)), "3s"));
+	EXPECT(!strcmp(config_duration_str(120000, buf, sizeof(buf)), "2m"));
+	EXPECT(!strcmp(config_duration_str(7200000, buf, sizeof(buf)), "2h"));
+}
+
 static void test_validate(void)
 {
 	struct xlb_config c;
@@ -419,6 +520,7 @@ static void round_trip(const char *yaml)
 	EXPECT(a.maglev_table_size == b.maglev_table_size);
 	EXPECT(!memcmp(&a.tunnel_source_v4, &b.tunnel_source_v4, sizeof(a.tunnel_source_v4)));
 	EXPECT(!memcmp(&a.tunnel_source_v6, &b.tunnel_source_v6, sizeof(a.tunnel_source_v6)));
+	EXPECT(a.proxy_workers == b.proxy_workers);
 	EXPECT(a.n_services == b.n_services);
 	for (size_t i = 0; i < a.n_services && i < b.n_services; i++) {
 		struct xlb_service_cfg *x = &a.services[i], *y = &b.services[i];
@@ -427,6 +529,13 @@ static void round_trip(const char *yaml)
 		EXPECT(addr_equal(&x->vip, &y->vip));
 		EXPECT(x->proto == y->proto && x->mode == y->mode &&
 		       x->scheduler == y->scheduler && x->persistence == y->persistence);
+		EXPECT(x->send_proxy == y->send_proxy && x->accept_proxy == y->accept_proxy &&
+		       x->retries_set == y->retries_set && x->retries == y->retries &&
+		       x->max_connections == y->max_connections &&
+		       x->connect_timeout_ms == y->connect_timeout_ms &&
+		       x->client_timeout_ms == y->client_timeout_ms &&
+		       x->server_timeout_ms == y->server_timeout_ms &&
+		       x->drain_time_ms == y->drain_time_ms);
 		EXPECT(x->n_backends == y->n_backends);
 		for (size_t j = 0; j < x->n_backends && j < y->n_backends; j++) {
 			EXPECT(addr_equal(&x->backends[j].addr, &y->backends[j].addr));
@@ -445,6 +554,7 @@ static void test_round_trip(void)
 	round_trip(design_example);
 	round_trip(full_example);
 	round_trip("");
+	round_trip(proxy_example);
 	round_trip("instance: \"true\"\nservices:\n  - name: \"a: b # c\"\n"
 		   "    vip: 198.18.0.1\n    port: 1\n    protocol: udp\n    mode: tun\n"
 		   "    backends: [\"[2001:db8::1]:1\", { address: 1.2.3.4, weight: 0 }]\n");
@@ -532,6 +642,7 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_alias_limit);
 	RUN(test_validate);
+	RUN(test_proxy);
 	RUN(test_round_trip);
 	RUN(test_copy);
 	RUN(test_names);
