@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,30 @@ static void test_realserver_tun(void)
 	CHECK(sysctl_get(RP_XT0) == 2);
 }
 
+/* The peer's named netns, unique per run: the suite may run twice at once. */
+static char peer_ns[32];
+
+/* sh() with printf-style formatting. */
+static int shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int shf(const char *fmt, ...)
+{
+	char cmd[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return sh(cmd);
+}
+
+static void peer_ns_del(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", peer_ns);
+	system(cmd);
+}
+
 static int netns_setup(void)
 {
 	if (unshare(CLONE_NEWNET)) {
@@ -327,17 +352,17 @@ static int netns_setup(void)
 	}
 	/* The peer end lives in a named netns so neighbour resolution goes
 	 * over a real link; it is deleted at the end. */
-	system("ip netns del xlbt-peer 2>/dev/null");
+	snprintf(peer_ns, sizeof(peer_ns), "xlbt-peer-%d", (int)getpid());
 	if (sh("ip link set lo up") ||
-	    sh("ip netns add xlbt-peer") ||
-	    sh("ip link add xt0 type veth peer name xt1 netns xlbt-peer") ||
+	    shf("ip netns add %s", peer_ns) ||
+	    shf("ip link add xt0 type veth peer name xt1 netns %s", peer_ns) ||
 	    sh("ip link set xt0 up") ||
 	    sh("ip addr add 198.18.7.1/24 dev xt0") ||
 	    sh("ip addr add 2001:db8:7::1/64 dev xt0 nodad") ||
-	    sh("ip -n xlbt-peer link set lo up") ||
-	    sh("ip -n xlbt-peer link set xt1 up") ||
-	    sh("ip -n xlbt-peer addr add 198.18.7.2/24 dev xt1") ||
-	    sh("ip -n xlbt-peer addr add 2001:db8:7::2/64 dev xt1 nodad") ||
+	    shf("ip -n %s link set lo up", peer_ns) ||
+	    shf("ip -n %s link set xt1 up", peer_ns) ||
+	    shf("ip -n %s addr add 198.18.7.2/24 dev xt1", peer_ns) ||
+	    shf("ip -n %s addr add 2001:db8:7::2/64 dev xt1 nodad", peer_ns) ||
 	    sh("ip route add 198.19.0.0/16 via 198.18.7.2") ||
 	    sh("ip -6 route add default via 2001:db8:7::2")) {
 		printf("SKIP test_netlink: cannot build the test topology\n");
@@ -350,7 +375,7 @@ int main(void)
 {
 	log_prog = "test_netlink";
 	if (netns_setup()) {
-		system("ip netns del xlbt-peer 2>/dev/null");
+		peer_ns_del();
 		printf("0 passed, 0 failed, 1 skipped\n");
 		return 0;
 	}
@@ -361,6 +386,6 @@ int main(void)
 	RUN(test_realserver_errors);
 	RUN(test_realserver_dr);
 	RUN(test_realserver_tun);
-	system("ip netns del xlbt-peer");
+	peer_ns_del();
 	UNIT_SUMMARY();
 }
