@@ -454,8 +454,8 @@ static int decap_detach(struct rs_state *st)
 	int fd, err;
 
 	if (cur != st->xdp_prog_id) {
-		log_warn("XDP program on ifindex %d is id %u, not ours (%u); left attached",
-			 st->xdp_ifindex, cur, st->xdp_prog_id);
+		log_warn("XDP program on '%s' is id %u, not the decap program setup "
+			 "attached (id %u); left attached", st->dev, cur, st->xdp_prog_id);
 		return 0;
 	}
 	fd = bpf_prog_get_fd_by_id(cur);
@@ -467,8 +467,7 @@ static int decap_detach(struct rs_state *st)
 	err = bpf_xdp_detach(st->xdp_ifindex, st->xdp_flags | XDP_FLAGS_REPLACE, &opts);
 	close(fd);
 	if (err)
-		log_err("cannot detach XDP from ifindex %d: %s", st->xdp_ifindex,
-			strerror(-err));
+		log_err("cannot detach XDP from '%s': %s", st->dev, strerror(-err));
 	return err;
 }
 

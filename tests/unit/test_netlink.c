@@ -343,6 +343,52 @@ static void peer_ns_del(void)
 	system(cmd);
 }
 
+/* A trivial XDP_PASS program standing for someone else's. */
+static int other_xdp_prog(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 2 },      /* r0 = XDP_PASS */
+		{ .code = 0x95 },                               /* exit */
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "other", "GPL", insns, 2, NULL);
+}
+
+/* A program that is not ours on the dev: setup refuses and leaves nothing
+ * behind; a program that replaced ours is not detached by teardown. */
+static void test_realserver_tun_foreign_xdp(void)
+{
+	struct xlb_sockaddr vip = mkaddr("198.18.7.120");
+	int ifindex = (int)if_nametoindex("xt0");
+	int fd = other_xdp_prog();
+	__u32 id = 0, other_id;
+
+	CHECK(fd >= 0, "cannot load a test XDP program: %s", strerror(errno));
+	if (fd < 0)
+		return;
+	sysctl_set(RP_ALL, 1);
+	CHECK(bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL) == 0);
+	CHECK(xdp_attached("xt0", &other_id));
+	CHECK(rs("setup", "--mode", "tun", "--vip", "198.18.7.120", "--dev", "xt0", NULL) != 0,
+	      "someone else's XDP program must not be replaced");
+	CHECK(xdp_attached("xt0", &id) && id == other_id);
+	CHECK(nl_addr_present("lo", &vip) == 0, "failed setup leaves no address");
+	CHECK(sysctl_get(RP_ALL) == 1, "failed setup leaves sysctls alone");
+	CHECK(rs("teardown", "--vip", "198.18.7.120", NULL) != 0, "and no state");
+	bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL);
+
+	CHECK(rs("setup", "--mode", "tun", "--vip", "198.18.7.120", "--dev", "xt0", NULL) == 0);
+	CHECK(xdp_attached("xt0", &id) && id != other_id);
+	/* Replace ours behind xlb's back (same mode, so no flags conflict). */
+	bpf_xdp_detach(ifindex, 0, NULL);
+	CHECK(bpf_xdp_attach(ifindex, fd, 0, NULL) == 0);
+	CHECK(rs("teardown", "--vip", "198.18.7.120", NULL) == 0);
+	CHECK(xdp_attached("xt0", &id) && id == other_id, "foreign program kept");
+	CHECK(sysctl_get(RP_ALL) == 1);
+	bpf_xdp_detach(ifindex, 0, NULL);
+	close(fd);
+}
+
 static int netns_setup(void)
 {
 	if (unshare(CLONE_NEWNET)) {
@@ -386,6 +432,7 @@ int main(void)
 	RUN(test_realserver_errors);
 	RUN(test_realserver_dr);
 	RUN(test_realserver_tun);
+	RUN(test_realserver_tun_foreign_xdp);
 	peer_ns_del();
 	UNIT_SUMMARY();
 }
