@@ -133,6 +133,7 @@ static int check_plen(const struct xlb_sockaddr *a, uint8_t plen)
 int nl_addr_add(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
 	int ifindex = ifindex_of(ifname), err;
 
 	if (ifindex < 0)
@@ -140,8 +141,12 @@ int nl_addr_add(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)
 	err = check_plen(a, plen);
 	if (err)
 		return err;
-	return nl_request(addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
-				   ifindex, a, plen), NULL, NULL);
+	nlh = addr_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, a, plen);
+	/* A VIP must answer at once: skip duplicate address detection, which
+	 * would leave an IPv6 VIP unusable ("tentative") for a second or more. */
+	if (a->family == XLB_AF_INET6)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	return nl_request(nlh, NULL, NULL);
 }
 
 int nl_addr_del(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)

@@ -25,7 +25,8 @@ static int build(int (*fn)(int, char **, struct json_object **, char *, size_t),
 	ret = fn(argc, argv, &req, out, outlen);
 	if (ret == 0) {
 		snprintf(out, outlen, "%s",
-			 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+			 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(req);
 	}
 	return ret;
