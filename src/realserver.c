@@ -23,6 +23,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "realserver.h"
+#include "sysctl.h"
 
 #include "decap.skel.h"
 
@@ -57,45 +58,6 @@ struct rs_need {
 	long want;
 	long ok_min, ok_max;
 };
-
-/* ---- sysctls -------------------------------------------------------- */
-
-static int sysctl_read(const char *path, long *val)
-{
-	char full[160], buf[32];
-	FILE *f;
-	int err = 0;
-
-	if (snprintf(full, sizeof(full), "/proc/sys/%s", path) >= (int)sizeof(full))
-		return -ENAMETOOLONG;
-	f = fopen(full, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f))
-		err = -EIO;
-	else
-		*val = strtol(buf, NULL, 10);
-	fclose(f);
-	return err;
-}
-
-static int sysctl_write(const char *path, long val)
-{
-	char full[160];
-	FILE *f;
-	int err = 0;
-
-	if (snprintf(full, sizeof(full), "/proc/sys/%s", path) >= (int)sizeof(full))
-		return -ENAMETOOLONG;
-	f = fopen(full, "w");
-	if (!f)
-		return -errno;
-	if (fprintf(f, "%ld\n", val) < 0)
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	return err;
-}
 
 /* The sysctls mode needs for a VIP of this family. IPv6 needs none: the
  * kernel answers neighbour solicitations only for addresses of the
