@@ -268,7 +268,8 @@ http {
 		listen [::]:80 default_server ipv6only=on;
 		add_header X-Backend $rs always;
 		location = / { return 200 "$rs \$remote_addr \$remote_port\n"; }
-		location = /big { root $d/www; }
+		# Paced by the server, so packets flow during the whole transfer.
+		location = /big { root $d/www; limit_rate 1m; }
 	}
 }
 EOF
@@ -772,8 +773,8 @@ e2e_wire_check() {
 e2e_backend_del() {
 	local mode=$1 svc="tcp/$VIP_V4:80" hdr=$LAB_DIR/big.hdr dl=$LAB_DIR/big.dl
 	local keeper victim vi out rc
-	# 6 MiB at 1.5 MB/s: about 4 s, long enough to span the change.
-	ip netns exec "$NS_CL" timeout 30 curl -s --max-time 25 --limit-rate 1500K \
+	# 6 MiB paced at 1 MiB/s by nginx: about 6 s, long enough to span the change.
+	ip netns exec "$NS_CL" timeout 30 curl -s --max-time 25 \
 		-D "$hdr" -o "$dl" "http://$VIP_V4/big" &
 	local dl_pid=$!
 	wait_for 5 grep -qi '^x-backend:' "$hdr"
