@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The proxy engine: worker threads and their epoll loops, config snapshots
+ * published through a per-worker mailbox (atomic pointer + eventfd),
+ * per-worker SO_REUSEPORT listeners, timers and counters. The TCP relay is
+ * in proxy_tcp.c, UDP sessions in proxy_udp.c. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proxy_int.h"
+
+#define DEF_CONNECT_MS   3000u
+#define DEF_TCP_IDLE_MS  300000u
+#define DEF_UDP_IDLE_MS  30000u
+#define DEF_DRAIN_MS     30000u
+#define DEF_RETRIES      2u
+#define BIND_RETRY_MS    1000u
+
+unsigned proxy_nworkers;
+static struct pworker *workers;
+static struct pservice *services;       /* control thread only */
+static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
+		 socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == XLB_AF_INET) {
+		struct sockaddr_in *s = (void *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = a->addr.v4;
+		s->sin_port = htons(a->port);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (void *)ss;
+
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a->addr.b, 16);
+		s->sin6_port = htons(a->port);
+		*len = sizeof(*s);
+	}
+}
+
+/* Register, change or drop an fd's epoll interest. An fd with no interest
+ * leaves epoll: EPOLLHUP/EPOLLERR would otherwise fire forever. */
+void pitem_set(struct pworker *w, struct pitem *it, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = it };
+	int op;
+
+	if (it->fd < 0 || events == it->events)
+		return;
+	if (!events)
+		op = EPOLL_CTL_DEL;
+	else
+		op = it->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(w->epfd, op, it->fd, &e) && op != EPOLL_CTL_DEL)
+		log_warn("proxy: epoll_ctl on fd %d: %s", it->fd, strerror(errno));
+	it->events = events;
+}
+
+struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
+{
+	for (size_t i = 0; w->snap && i < w->snap->n; i++)
+		if (w->snap->svc[i].ps == ps)
+			return &w->snap->svc[i];
+	return NULL;
+}
+
+/* ---- snapshots (control thread builds, workers read) ------------------- */
+
+static void snap_free(struct psnap *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct psnap_svc *v = &s->svc[i];
+
+		psched_free(&v->sched);
+		for (unsigned k = 0; v->cur && k < proxy_nworkers; k++)
+			psched_cursor_free(&v->cur[k]);
+		free(v->cur);
+		free(v->be);
+	}
+	free(s->svc);
+	free(s);
+}
+
+static void snap_put(struct psnap *s)
+{
+	if (s && atomic_fetch_sub(&s->ref, 1) == 1)
+		snap_free(s);
+}
+
+static struct pservice *service_get(const struct xlb_service_cfg *sc)
+{
+	struct pservice *ps;
+
+	for (ps = services; ps; ps = ps->next)
+		if (ps->proto == sc->proto && addr_equal(&ps->vip, &sc->vip))
+			return ps;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return NULL;
+	ps->proto = sc->proto;
+	ps->vip = sc->vip;
+	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
+	ps->next = services;
+	services = ps;
+	return ps;
+}
+
+static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockaddr *a)
+{
+	struct xlb_sockaddr r = *a;
+	struct pbackend *pb;
+
+	if (!r.port)
+		r.port = ps->vip.port;
+	for (pb = ps->backends; pb; pb = pb->next)
+		if (addr_equal(&pb->addr, &r))
+			return pb;
+	pb = calloc(1, sizeof(*pb));
+	if (!pb)
+		return NULL;
+	pb->addr = r;
+	sa_from_xlb(&r, &pb->sa, &pb->salen);
+	pb->next = ps->backends;
+	ps->backends = pb;
+	return pb;
+}
+
+static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
+{
+	bool udp = sc->proto == IPPROTO_UDP;
+
+	s->send_proxy = sc->send_proxy;
+	s->accept_proxy = sc->accept_proxy;
+	s->retries = sc->retries_set ? sc->retries : DEF_RETRIES;
+	s->max_conn = sc->max_connections;
+	s->connect_ms = sc->connect_timeout_ms ? sc->connect_timeout_ms : DEF_CONNECT_MS;
+	s->client_ms = sc->client_timeout_ms ? sc->client_timeout_ms :
+		       udp ? DEF_UDP_IDLE_MS : DEF_TCP_IDLE_MS;
+	s->server_ms = sc->server_timeout_ms ? sc->server_timeout_ms : DEF_TCP_IDLE_MS;
+	s->drain_ms = sc->drain_time_ms ? sc->drain_time_ms : DEF_DRAIN_MS;
+}
+
+static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *sc)
+{
+	struct psched_be *sb;
+	int ret;
+
+	v->ps = service_get(sc);
+	if (!v->ps)
+		return -ENOMEM;
+	settings_from(sc, &v->set);
+	v->be = calloc(sc->n_backends + 1, sizeof(*v->be));
+	sb = calloc(sc->n_backends + 1, sizeof(*sb));
+	v->cur = calloc(proxy_nworkers, sizeof(*v->cur));
+	if (!v->be || !sb || !v->cur) {
+		free(sb);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < sc->n_backends; j++) {
+		struct pbackend *pb = backend_get(v->ps, &sc->backends[j].addr);
+
+		if (!pb) {
+			free(sb);
+			return -ENOMEM;
+		}
+		v->be[j] = pb;
+		sb[j].weight = sc->backends[j].weight;
+		sb[j].key = psched_hash(&pb->addr, sizeof(pb->addr));
+		sb[j].load = &pb->load;
+	}
+	v->n_be = sc->n_backends;
+	ret = psched_init(&v->sched, sc->scheduler, sb, sc->n_backends, maglev_size);
+	free(sb);
+	if (ret)
+		return ret;
+	for (unsigned k = 0; k < proxy_nworkers; k++)
+		if (psched_cursor_init(&v->cur[k], sc->n_backends,
+				       psched_hash(&k, sizeof(k)) ^ (uint64_t)now_ms()))
+			return -ENOMEM;
+	return 0;
+}
+
+int proxy_apply(const struct xlb_config *cfg)
+{
+	struct psnap *s;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!workers)
+		return 0;
+	if (cfg->maglev_table_size)
+		maglev_size = cfg->maglev_table_size;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->svc = calloc(cfg->n_services + 1, sizeof(*s->svc));
+	if (!s->svc) {
+		free(s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		if (cfg->services[i].mode != XLB_MODE_PROXY)
+			continue;
+		s->n = n + 1;           /* so snap_free releases it on failure */
+		ret = snap_add_service(&s->svc[n++], &cfg->services[i]);
+		if (ret) {
+			log_err("proxy: cannot apply the config: %s", strerror(-ret));
+			snap_free(s);
+			return ret;
+		}
+	}
+	atomic_store(&s->ref, (int)proxy_nworkers);
+	for (unsigned k = 0; k < proxy_nworkers; k++) {
+		struct pworker *w = &workers[k];
+		struct psnap *old = atomic_exchange(&w->pending, s);
+		uint64_t one = 1;
+
+		/* Never picked up: that worker skips straight to s. */
+		snap_put(old);
+		if (write(w->ev.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("proxy: cannot wake worker %u: %s", k, strerror(errno));
+	}
+	return 0;
+}
+
+/* ---- listeners (worker side) ------------------------------------------- */
+
+static int listen_open(struct plisten *ls)
+{
+	const struct pservice *ps = ls->ps;
+	int type = ps->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	int fd, one = 1, af = ps->sa.ss_family;
+
+	fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto fail;
+	/* The VIP may not be on the host yet (manage_addresses: false and an
+	 * operator who adds it later). */
+	if (af == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)&ps->sa, ps->salen))
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 4096))
+		goto fail;
+	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+static void listen_try(struct pworker *w, struct plisten *ls)
+{
+	char a[XLB_ADDRSTR_MAX + 8];
+	int fd = listen_open(ls);
+
+	if (fd < 0) {
+		if (w->idx == 0)
+			log_warn("proxy: cannot listen on %s: %s; retrying",
+				 service_name_str(ls->ps->proto, &ls->ps->vip, a,
+						  sizeof(a)), strerror(-fd));
+		ls->retry_at = w->now + BIND_RETRY_MS;
+		return;
+	}
+	ls->it.fd = fd;
+	ls->it.events = 0;
+	pitem_set(w, &ls->it, EPOLLIN);
+	if (w->idx == 0)
+		log_info("proxy: listening on %s",
+			 service_name_str(ls->ps->proto, &ls->ps->vip, a, sizeof(a)));
+}
+
+static void listen_close(struct pworker *w, struct plisten *ls)
+{
+	if (ls->it.fd < 0)
+		return;
+	pitem_set(w, &ls->it, 0);
+	close(ls->it.fd);
+	ls->it.fd = -1;
+}
+
+/* Take the snapshot waiting in the mailbox, if any: keep the listeners of
+ * services that stay, open new ones, close and drain the others. */
+static void worker_take_snapshot(struct pworker *w)
+{
+	struct psnap *s = atomic_exchange(&w->pending, NULL), *old = w->snap;
+	struct plisten *ls;
+
+	if (!s)
+		return;
+	ls = calloc(s->n + 1, sizeof(*ls));
+	if (!ls) {
+		/* Keep serving the old config; the next apply tries again. */
+		log_err("proxy: worker %u: out of memory, config not taken", w->idx);
+		snap_put(s);
+		return;
+	}
+	w->snap = s;
+	for (size_t i = 0; i < s->n; i++) {
+		ls[i].ps = s->svc[i].ps;
+		ls[i].cfg = &s->svc[i];
+		ls[i].it.fd = -1;
+		ls[i].it.owner = &ls[i];
+		ls[i].it.type = ls[i].ps->proto == IPPROTO_TCP ? PI_TCP_LISTEN :
+				PI_UDP_LISTEN;
+		for (size_t j = 0; j < w->n_ls; j++) {
+			struct plisten *o = &w->ls[j];
+
+			if (o->ps != ls[i].ps || !o->ps)
+				continue;
+			/* Moving the item: epoll's data.ptr must follow. */
+			ls[i].paused = o->paused;
+			ls[i].retry_at = o->retry_at;
+			if (o->it.fd >= 0) {
+				uint32_t ev = o->it.events;
+
+				ls[i].it.fd = o->it.fd;
+				o->it.fd = -1;
+				if (ev) {
+					struct epoll_event e = { .events = ev,
+								 .data.ptr = &ls[i].it };
+
+					epoll_ctl(w->epfd, EPOLL_CTL_MOD, ls[i].it.fd, &e);
+				}
+				ls[i].it.events = ev;
+			}
+			o->ps = NULL;   /* kept */
+			break;
+		}
+		if (ls[i].it.fd < 0 && !ls[i].paused)
+			listen_try(w, &ls[i]);
+	}
+	for (size_t j = 0; j < w->n_ls; j++) {
+		struct plisten *o = &w->ls[j];
+
+		if (!o->ps)
+			continue;
+		listen_close(w, o);
+		if (o->ps->proto == IPPROTO_TCP)
+			ptcp_drain(w, o->ps, o->cfg->set.drain_ms);
+		else
+			pudp_drop_listener(w, o);
+	}
+	free(w->ls);
+	w->ls = ls;
+	w->n_ls = s->n;
+	snap_put(old);
+}
+
+/* Every PROXY_TICK_MS: timeouts, paused and unbound listeners. */
+static void worker_tick(struct pworker *w)
+{
+	for (size_t i = 0; i < w->n_ls; i++) {
+		struct plisten *ls = &w->ls[i];
+		uint32_t max = ls->cfg->set.max_conn;
+
+		if (ls->it.fd < 0) {
+			if (w->now >= ls->retry_at)
+				listen_try(w, ls);
+			continue;
+		}
+		if (ls->paused && (!max || atomic_load(&ls->ps->active) < max) &&
+		    w->now >= ls->retry_at) {
+			ls->paused = false;
+			pitem_set(w, &ls->it, EPOLLIN);
+		}
+	}
+	ptcp_tick(w);
+	pudp_tick(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct pworker *w = arg;
+	struct epoll_event evs[256];
+	uint64_t next_tick = 0;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		bool mail = false;
+		int n = epoll_wait(w->epfd, evs, 256, PROXY_TICK_MS);
+
+		if (n < 0 && errno != EINTR) {
+			log_err("proxy: worker %u: epoll_wait: %s", w->idx, strerror(errno));
+			break;
+		}
+		w->now = now_ms();
+		for (int i = 0; i < n; i++) {
+			struct pitem *it = evs[i].data.ptr;
+
+			switch (it->type) {
+			case PI_EVENT: {
+				uint64_t v;
+
+				if (read(it->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_warn("proxy: eventfd: %s", strerror(errno));
+				mail = true;
+				break;
+			}
+			case PI_TCP_LISTEN:
+				ptcp_accept(w, it->owner);
+				break;
+			case PI_UDP_LISTEN:
+				pudp_listen_event(w, it->owner);
+				break;
+			case PI_CLIENT:
+			case PI_SERVER:
+				ptcp_event(w, it, evs[i].events);
+				break;
+			case PI_UDP_BACKEND:
+				pudp_backend_event(w, it->owner, evs[i].events);
+				break;
+			}
+		}
+		/* Connections closed in this batch may have had events later
+		 * in it: free them only now. */
+		while (w->grave_c) {
+			struct pconn *c = w->grave_c;
+
+			w->grave_c = c->next;
+			free(c->c2s.data);
+			free(c->s2c.data);
+			free(c);
+		}
+		while (w->grave_s) {
+			struct usess *s = w->grave_s;
+
+			w->grave_s = s->next;
+			free(s);
+		}
+		/* Listener structs move when a snapshot is taken: only
+		 * between batches. */
+		if (mail)
+			worker_take_snapshot(w);
+		if (w->now >= next_tick) {
+			worker_tick(w);
+			next_tick = w->now + PROXY_TICK_MS;
+		}
+	}
+	return NULL;
+}
+
+/* Descriptors: two sockets per tcp connection, one per udp session. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int proxy_start(unsigned nworkers)
+{
+	long ncpu;
+	int ret;
+
+	if (workers)
+		return -EALREADY;
+	if (!nworkers) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	raise_nofile();
+	workers = calloc(nworkers, sizeof(*workers));
+	if (!workers)
+		return -ENOMEM;
+	proxy_nworkers = nworkers;
+	for (unsigned k = 0; k < nworkers; k++) {
+		struct pworker *w = &workers[k];
+
+		w->idx = k;
+		w->conns.next = w->conns.prev = &w->conns;
+		w->sess.next = w->sess.prev = &w->sess;
+		w->rng = psched_hash(&k, sizeof(k)) | 1;
+		w->ev.type = PI_EVENT;
+		w->ev.owner = w;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->epfd < 0 || w->ev.fd < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		ret = pudp_init(w);
+		if (ret)
+			goto fail;
+		w->now = now_ms();
+		pitem_set(w, &w->ev, EPOLLIN);
+		ret = -pthread_create(&w->th, NULL, worker_main, w);
+		if (ret) {
+			close(w->epfd);
+			close(w->ev.fd);
+			w->epfd = w->ev.fd = -1;
+			goto fail;
+		}
+	}
+	log_info("proxy: %u worker thread(s)", nworkers);
+	return 0;
+fail:
+	log_err("proxy: cannot start worker threads: %s", strerror(-ret));
+	proxy_stop();
+	return ret;
+}
+
+void proxy_stop(void)
+{
+	if (!workers)
+		return;
+	for (unsigned k = 0; k < proxy_nworkers; k++) {
+		struct pworker *w = &workers[k];
+		uint64_t one = 1;
+
+		if (!w->th)
+			continue;
+		atomic_store(&w->stop, true);
+		if (write(w->ev.fd, &one, sizeof(one)) < 0)
+			log_warn("proxy: cannot wake worker %u", k);
+		pthread_join(w->th, NULL);
+	}
+	for (unsigned k = 0; k < proxy_nworkers; k++) {
+		struct pworker *w = &workers[k];
+
+		for (size_t i = 0; i < w->n_ls; i++)
+			listen_close(w, &w->ls[i]);
+		free(w->ls);
+		if (w->epfd > 0) {
+			ptcp_free_all(w);
+			pudp_free_all(w);
+		}
+		snap_put(w->snap);
+		snap_put(atomic_exchange(&w->pending, NULL));
+		if (w->epfd > 0)
+			close(w->epfd);
+		if (w->ev.fd > 0)
+			close(w->ev.fd);
+	}
+	free(workers);
+	workers = NULL;
+	while (services) {
+		struct pservice *ps = services;
+		char a[XLB_ADDRSTR_MAX + 8];
+
+		log_info("proxy: %s: %llu connections, %llu bytes in, %llu bytes out, "
+			 "%llu connect failures, %llu retries, %llu timeouts, "
+			 "%llu rejected, %llu bad PROXY headers",
+			 service_name_str(ps->proto, &ps->vip, a, sizeof(a)),
+			 (unsigned long long)ps->cnt.total,
+			 (unsigned long long)ps->cnt.bytes_in,
+			 (unsigned long long)ps->cnt.bytes_out,
+			 (unsigned long long)ps->cnt.connect_fail,
+			 (unsigned long long)ps->cnt.retries,
+			 (unsigned long long)ps->cnt.timeouts,
+			 (unsigned long long)ps->cnt.rejected,
+			 (unsigned long long)ps->cnt.bad_header);
+		services = ps->next;
+		while (ps->backends) {
+			struct pbackend *pb = ps->backends;
+
+			ps->backends = pb->next;
+			free(pb);
+		}
+		free(ps);
+	}
+	proxy_nworkers = 0;
+}
+
+static void counters_read(const struct pcount *c, uint64_t active,
+			  struct proxy_counters *out)
+{
+	out->active = active;
+	out->total = atomic_load(&c->total);
+	out->bytes_in = atomic_load(&c->bytes_in);
+	out->bytes_out = atomic_load(&c->bytes_out);
+	out->connect_fail = atomic_load(&c->connect_fail);
+	out->retries = atomic_load(&c->retries);
+	out->timeouts = atomic_load(&c->timeouts);
+	out->rejected = atomic_load(&c->rejected);
+	out->bad_header = atomic_load(&c->bad_header);
+}
+
+int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
+		const struct xlb_sockaddr *be, struct proxy_counters *out)
+{
+	for (struct pservice *ps = services; ps; ps = ps->next) {
+		if (ps->proto != proto || !addr_equal(&ps->vip, vip))
+			continue;
+		if (!be) {
+			counters_read(&ps->cnt, atomic_load(&ps->active), out);
+			return 0;
+		}
+		struct xlb_sockaddr r = *be;
+
+		if (!r.port)
+			r.port = vip->port;
+		for (struct pbackend *pb = ps->backends; pb; pb = pb->next)
+			if (addr_equal(&pb->addr, &r)) {
+				counters_read(&pb->cnt, atomic_load(&pb->load.active), out);
+				return 0;
+			}
+		return -ENOENT;
+	}
+	return -ENOENT;
+}

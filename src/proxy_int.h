@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Types shared by the proxy engine's files: proxy.c (workers, snapshots,
+ * listeners, timers), proxy_tcp.c (TCP relay) and proxy_udp.c (UDP
+ * sessions). Not for use outside the engine. */
+#ifndef XLB_PROXY_INT_H
+#define XLB_PROXY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "proxy.h"
+#include "proxy_sched.h"
+
+#define PROXY_BUF          16384        /* per direction, per tcp connection */
+#define PROXY_TICK_MS      100
+#define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
+#define PROXY_UDP_BUCKETS  65536        /* per worker */
+#define PROXY_UDP_MAX      262144       /* sessions per worker, whatever the cap */
+
+/* Counters shared by all workers (relaxed atomics). */
+struct pcount {
+	_Atomic uint64_t total, bytes_in, bytes_out, connect_fail, retries,
+			 timeouts, rejected, bad_header;
+};
+
+#define PCOUNT_ADD(c, field, v) \
+	atomic_fetch_add_explicit(&(c)->field, (v), memory_order_relaxed)
+
+/* A backend of a service, as long as the engine runs (the control thread
+ * creates them and frees them only in proxy_stop, so a connection can keep
+ * pointing at one after a config change removed it). */
+struct pbackend {
+	struct pbackend *next;
+	struct xlb_sockaddr addr;       /* port resolved */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct psched_load load;
+	struct pcount cnt;
+};
+
+/* A service (proto + VIP:port), same lifetime as pbackend. */
+struct pservice {
+	struct pservice *next;
+	uint8_t proto;
+	struct xlb_sockaddr vip;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	_Atomic uint32_t active;
+	struct pcount cnt;
+	struct pbackend *backends;
+};
+
+/* Effective settings of a service (defaults resolved). */
+struct psettings {
+	uint8_t send_proxy;
+	bool accept_proxy;
+	uint32_t retries, max_conn;
+	uint32_t connect_ms, client_ms, server_ms, drain_ms;
+};
+
+struct psnap_svc {
+	struct pservice *ps;
+	struct psettings set;
+	size_t n_be;
+	struct pbackend **be;           /* same order as sched.be */
+	struct psched sched;
+	struct psched_cursor *cur;      /* one per worker */
+};
+
+/* One published config. Workers hold a reference each; the last to drop
+ * it frees it. */
+struct psnap {
+	_Atomic int ref;
+	size_t n;
+	struct psnap_svc *svc;
+};
+
+enum pitem_type {
+	PI_EVENT,                       /* the worker's mailbox eventfd */
+	PI_TCP_LISTEN,
+	PI_UDP_LISTEN,
+	PI_CLIENT,                      /* tcp, client side */
+	PI_SERVER,                      /* tcp, backend side */
+	PI_UDP_BACKEND,                 /* udp session's backend socket */
+};
+
+/* What epoll_event.data.ptr points at. */
+struct pitem {
+	uint8_t type;
+	uint32_t events;                /* registered interest, 0 = not in epoll */
+	int fd;
+	void *owner;
+};
+
+struct pworker;
+
+struct plisten {
+	struct pservice *ps;
+	struct psnap_svc *cfg;          /* in the worker's current snapshot */
+	struct pitem it;
+	bool paused;                    /* at max_connections (or EMFILE) */
+	uint64_t retry_at;              /* fd < 0: when to try binding again */
+};
+
+struct pbuf {
+	char *data;
+	uint32_t off, len;
+	bool eof;                       /* the source sent FIN */
+	bool shut;                      /* FIN forwarded to the destination */
+};
+
+enum pconn_state { PC_HEADER, PC_CONNECTING, PC_RELAY };
+
+struct pconn {
+	struct pconn *prev, *next;      /* worker's list */
+	struct pworker *w;
+	struct pservice *ps;
+	struct pbackend *be;            /* NULL until picked */
+	struct pitem ci, si;
+	uint8_t state;
+	bool dead;
+	struct psettings set;
+	struct sockaddr_storage cli, vip;       /* as the client sees it (or as
+						 * its PROXY header says) */
+	struct pbuf c2s, s2c;
+	uint64_t hash;                  /* for sh/maglev */
+	bool hash_port;                 /* the port is part of it */
+	uint64_t tried;
+	uint32_t attempts;
+	uint64_t t_start, t_client, t_server, deadline;
+};
+
+struct usess {
+	struct usess *prev, *next;      /* worker's list */
+	struct usess *hnext;            /* hash chain */
+	struct pworker *w;
+	int lfd;                        /* the listener: replies leave from
+					 * VIP:port through it */
+	struct pservice *ps;
+	struct pbackend *be;
+	struct pitem bi;
+	bool dead;
+	struct sockaddr_storage cli;
+	socklen_t clilen;
+	uint64_t last;
+	uint32_t idle_ms;
+	uint64_t hash;
+};
+
+struct pworker {
+	unsigned idx;
+	pthread_t th;
+	int epfd;
+	struct pitem ev;
+	_Atomic(struct psnap *) pending;
+	_Atomic bool stop;
+	struct psnap *snap;
+	struct plisten *ls;             /* one per snap->svc, same order */
+	size_t n_ls;
+	struct pconn conns;             /* list head */
+	struct usess sess;              /* list head */
+	size_t n_sess;
+	struct usess **buckets;
+	struct pconn *grave_c;          /* freed after the event batch */
+	struct usess *grave_s;
+	uint64_t now;
+	uint64_t rng;
+	char *udp_buf;
+};
+
+extern unsigned proxy_nworkers;
+
+/* proxy.c */
+void pitem_set(struct pworker *w, struct pitem *it, uint32_t events);
+struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps);
+void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
+		 socklen_t *len);
+
+/* proxy_tcp.c */
+void ptcp_accept(struct pworker *w, struct plisten *ls);
+void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev);
+void ptcp_tick(struct pworker *w);
+void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
+void ptcp_close(struct pconn *c);
+void ptcp_free_all(struct pworker *w);
+
+/* proxy_udp.c */
+int pudp_init(struct pworker *w);
+void pudp_listen_event(struct pworker *w, struct plisten *ls);
+void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev);
+void pudp_tick(struct pworker *w);
+void pudp_drop_listener(struct pworker *w, struct plisten *ls);
+void pudp_free_all(struct pworker *w);
+
+#endif /* XLB_PROXY_INT_H */
