@@ -70,3 +70,16 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) $(wildcard tests/bpf/*.h) | $
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer harnesses (clang): `make fuzz`, then e.g.
+# build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	       -DXLB_VERSION='"fuzz"' -Iinclude -Isrc -I$(BUILD)
+FUZZ_SRC    := $(addprefix src/,$(filter-out xlbd.c,$(XLBD_SRC)))
+
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_control
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
+	mkdir -p $(BUILD)/fuzz
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@ $(LDLIBS)
