@@ -50,7 +50,54 @@ struct {
 	__type(value, struct xlb_flow);
 } flows SEC(".maps");
 
-/* Instance-wide settings (tunnel source prefixes). */
+/* reply tuple (R:rp -> C:cp, or R:rp -> LIP:lp) -> key of the nat/fullnat
+ * flow it belongs to. A plain hash, never LRU: for fullnat an entry is the
+ * claim on a local port, and must not vanish under a live flow. Entries
+ * leave when their flow ends or expires (data plane or the sweeper). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_nat_rev);
+} nat_rev SEC(".maps");
+
+/* fullnat local addresses (LIPs): IPv4 at [0, n_lips_v4), IPv6 from
+ * XLB_LIP_V6_BASE (counts in globals). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XLB_MAX_LIPS);
+	__type(key, __u32);
+	__type(value, union xlb_addr);
+} lips SEC(".maps");
+
+/* Addresses and ports a rewrite puts in a header. */
+struct xlb_xlat {
+	union xlb_addr src;
+	union xlb_addr dst;
+	__u16 sport_be;
+	__u16 dport_be;
+	__u32 keep_src;                 /* leave the source address as it is */
+};
+
+/* Per-CPU scratch space of the nat path: its structures do not fit the
+ * 512-byte BPF stack next to the rest of the program. */
+struct xlb_nat_scratch {
+	struct xlb_flow nf;             /* entry being created */
+	struct xlb_flow_key rk;         /* a reverse key */
+	struct xlb_nat_rev rv;          /* a reverse value */
+	struct xlb_flow_key fk;         /* a flow key read from nat_rev */
+	struct xlb_xlat out;            /* new outer (or only) header */
+	struct xlb_xlat in;             /* new quoted header (ICMP errors) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_nat_scratch);
+} nat_scratch SEC(".maps");
+
+/* Instance-wide settings (tunnel source prefixes, timeouts, LIP counts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -11,6 +11,7 @@
 #define XLB_MAX_BACKENDS        8192
 #define XLB_MAGLEV_DEFAULT_SIZE 65537
 #define XLB_FLOW_DEFAULT_SIZE   (1u << 20)
+#define XLB_MAX_LIPS            64      /* fullnat local addresses per family */
 
 /* Address families as stored in keys (same values as AF_INET/AF_INET6, but
  * the BPF side cannot include <sys/socket.h>). */
@@ -82,6 +83,42 @@ struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u64 last_seen_ns;     /* bpf_ktime_get_ns() of the last packet */
+	/* nat and fullnat only (zero in dr/tun entries): the translation. */
+	union xlb_addr raddr;   /* backend address the flow goes to */
+	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */
+	__u16 rport_be;         /* backend port */
+	__u16 lport_be;         /* fullnat: local port */
+	__u8  state;            /* enum xlb_ct_state */
+	__u8  mode;             /* enum xlb_mode of the service at creation */
+	__u8  flags;            /* XLB_FLOW_F_* */
+	__u8  pad;
+};
+
+/* Connection state of a nat/fullnat flow entry; each has its own timeout
+ * (struct xlb_globals). dr/tun entries stay XLB_CT_NONE: they see one
+ * direction only and simply age out of the LRU table. */
+enum xlb_ct_state {
+	XLB_CT_NONE        = 0,
+	XLB_CT_SYN_SENT    = 1,
+	XLB_CT_ESTABLISHED = 2,
+	XLB_CT_FIN_WAIT    = 3,
+	XLB_CT_CLOSE       = 4,
+	XLB_CT_TIME_WAIT   = 5,
+	XLB_CT_UDP         = 6,
+	XLB_CT_MAX,
+};
+
+/* Which side sent the first FIN (so a FIN from the other side means both
+ * halves are closed). */
+#define XLB_FLOW_F_FIN_CLIENT 0x01
+#define XLB_FLOW_F_FIN_SERVER 0x02
+
+/* nat_rev map value, keyed by the tuple of replies as they arrive
+ * (src = backend R:rp, dst = client C:cp for nat, LIP:lp for fullnat):
+ * the key of the flow entry that holds the translation and the state. For
+ * fullnat the key is also the claim on (LIP, lport) toward R:rp. */
+struct xlb_nat_rev {
+	struct xlb_flow_key fwd;
 };
 
 /* Instance-wide settings: a single-entry array map. The outer source of a
@@ -93,7 +130,37 @@ struct xlb_globals {
 	union xlb_addr tun_src_v6;
 	__u32 tun_src_v6_plen;  /* prefix length, 64..128 */
 	__u32 pad;
+	/* nat/fullnat connection timeouts in seconds; 0 = the default below. */
+	__u32 to_syn_s;
+	__u32 to_established_s;
+	__u32 to_fin_s;
+	__u32 to_close_s;
+	__u32 to_time_wait_s;
+	__u32 to_udp_s;
+	/* fullnat local ports [lport_min, lport_max] (host order; 0 = default),
+	 * on each of the n_lips_v4 / n_lips_v6 addresses of the lips map. */
+	__u16 lport_min;
+	__u16 lport_max;
+	__u32 n_lips_v4;
+	__u32 n_lips_v6;
+	__u32 pad2;
 };
+
+/* Defaults like IPVS (net/netfilter/ipvs/ip_vs_proto_tcp.c). */
+#define XLB_TO_SYN_DEFAULT          120
+#define XLB_TO_ESTABLISHED_DEFAULT  900
+#define XLB_TO_FIN_DEFAULT          120
+#define XLB_TO_CLOSE_DEFAULT        10
+#define XLB_TO_TIME_WAIT_DEFAULT    120
+#define XLB_TO_UDP_DEFAULT          300
+/* Below the kernel's default ephemeral range (32768-60999), so the LB host's
+ * own connections from a LIP do not collide with translated ones. */
+#define XLB_LPORT_MIN_DEFAULT       1024
+#define XLB_LPORT_MAX_DEFAULT       32767
+
+/* lips map index: IPv4 LIPs at [0, n_lips_v4), IPv6 at
+ * [XLB_MAX_LIPS, XLB_MAX_LIPS + n_lips_v6). */
+#define XLB_LIP_V6_BASE XLB_MAX_LIPS
 
 /* Per-service and per-backend counters (per-CPU array values). */
 struct xlb_counter {
@@ -124,7 +191,11 @@ struct xlb_counter {
 	X(XLB_R_TX,                 "fwd_tx")                \
 	X(XLB_R_REDIRECT,           "fwd_redirect")          \
 	X(XLB_R_ICMP_FORWARDED,     "fwd_icmp_error")          \
-	X(XLB_R_DROP_TOO_BIG,       "drop_too_big")
+	X(XLB_R_DROP_TOO_BIG,       "drop_too_big")          \
+	X(XLB_R_DROP_NO_LPORT,      "drop_no_local_port")    \
+	X(XLB_R_DROP_NO_LIP,        "drop_no_local_address") \
+	X(XLB_R_PASS_NAT_STALE,     "pass_nat_stale")        \
+	X(XLB_R_DROP_CT_FULL,       "drop_conntrack_full")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };

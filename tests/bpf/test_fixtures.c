@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -51,6 +52,8 @@ static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
  *   ya 02:..:00:1a  198.18.1.2/24                 <-> yb     (redirect target)
  *      neighbour 198.18.1.11
  *
+ * The client (198.18.0.1, 2001:db8::1, MAC 02:..:00:01) is a neighbour on xa
+ * for the replies of nat/fullnat flows.
  * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route. */
 static const char *lab_cmds[] = {
 	"ip link set lo up",
@@ -72,6 +75,8 @@ static const char *lab_cmds[] = {
 	"ip neigh add 2001:db8::12 lladdr 02:00:00:00:06:12 dev xa nud permanent",
 	"ip neigh add 2001:db8::13 lladdr 02:00:00:00:06:13 dev xa nud permanent",
 	"ip neigh add 198.18.1.11 lladdr 02:00:00:00:02:11 dev ya nud permanent",
+	"ip neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+	"ip neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
 };
 
 static int write_file(const char *path, const char *s)
@@ -250,6 +255,8 @@ struct spec {
 	uint16_t vid;
 	uint16_t frag;          /* IPv4 frag_off; default DF */
 	int nodf;
+	uint8_t tcpflags;       /* 0: SYN */
+	int udp_nocsum;         /* IPv4 UDP sent without checksum (0) */
 };
 
 static size_t l3_of(const struct pkt *p)
@@ -281,7 +288,7 @@ static void mk(struct pkt *p, const struct spec *s)
 	if (s->proto == 6) {
 		put32(p, 1000);
 		put32(p, 0);
-		put(p, (uint8_t[]){ 0x50, 0x02 }, 2);
+		put(p, (uint8_t[]){ 0x50, s->tcpflags ? s->tcpflags : 0x02 }, 2);
 		put16(p, 65535);
 		put32(p, 0);
 	} else {
@@ -290,8 +297,9 @@ static void mk(struct pkt *p, const struct spec *s)
 	}
 	for (i = 0; i < s->paylen; i++)
 		p->b[p->len++] = (uint8_t)(i * 7 + 3);
-	set16(p->b + l4 + l4_csum_off(s->proto),
-	      l4_csum(p->b + l3, p->b + l4, l4len, s->proto));
+	if (!(s->udp_nocsum && s->proto == 17 && s->fam == 4))
+		set16(p->b + l4 + l4_csum_off(s->proto),
+		      l4_csum(p->b + l3, p->b + l4, l4len, s->proto));
 }
 
 /* ---- output checks ------------------------------------------------------- */
@@ -332,6 +340,9 @@ static int check_l3(const uint8_t *l3, size_t len, int quoted, char *why,
 	}
 	if (proto == 4 || proto == 41)
 		return check_l3(l3 + hl, tot - hl, 0, why, n);
+	/* IPv4 UDP without checksum (0) is valid (RFC 768). */
+	if (proto == 17 && ver == 4 && tot - hl >= 8 && get16(l3 + hl + 6) == 0)
+		return 0;
 	if (proto == 6 || proto == 17 || proto == 1 || proto == 58) {
 		if (l4_csum(l3, l3 + hl, tot - hl, proto) != 0) {
 			snprintf(why, n, "bad L4 checksum (proto %u)", proto);
@@ -363,6 +374,7 @@ static int check_frame(const struct pkt *p, char *why, size_t n)
 static struct xlb_bpf *skel;
 static struct decap_bpf *dskel;
 static int ifx_xa, ifx_ya, ncpu;
+static int ingress;             /* ingress ifindex of the next run; 0 = xa */
 
 static uint64_t reason_get(int r)
 {
@@ -447,7 +459,7 @@ static void hexdiff(const struct pkt *got, const struct pkt *exp, char *why,
 }
 
 /* Runs in through xlb_xdp (decap: xlb_decap) on ingress xa and checks the
- * verdict, the exact output, its checksums and that exactly the counter of
+ * verdict, the exact output (unless exp is NULL), its checksums and that exactly the counter of
  * reason (if >= 0) moved by one. out receives the output. */
 static int expect_ex(int decap, const struct pkt *in, int verdict,
 		     const struct pkt *exp, int reason, struct pkt *out,
@@ -465,7 +477,8 @@ static int expect_ex(int decap, const struct pkt *in, int verdict,
 		before = reason_get(reason);
 		total = reasons_total();
 	}
-	err = run_prog(fd, in, out, ifx_xa, &v);
+	err = run_prog(fd, in, out, ingress ? ingress : ifx_xa, &v);
+	ingress = 0;
 	if (err) {
 		snprintf(why, n, "BPF_PROG_TEST_RUN: %s", strerror(-err));
 		return -1;
@@ -474,7 +487,7 @@ static int expect_ex(int decap, const struct pkt *in, int verdict,
 		snprintf(why, n, "verdict %s, want %s", vname(v), vname(verdict));
 		return -1;
 	}
-	if (out->len != exp->len || memcmp(out->b, exp->b, exp->len)) {
+	if (exp && (out->len != exp->len || memcmp(out->b, exp->b, exp->len))) {
 		hexdiff(out, exp, why, n);
 		return -1;
 	}
@@ -532,6 +545,20 @@ static int backend_set(uint32_t id, const char *addr, uint8_t flags,
 	b.addr = A(addr);
 	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	b.flags = flags;
+	b.svc_id = svc;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, 0);
+}
+
+static int backend_port(uint32_t id, const char *addr, uint16_t port,
+			uint32_t svc)
+{
+	struct xlb_backend b;
+
+	memset(&b, 0, sizeof(b));
+	b.addr = A(addr);
+	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	b.flags = XLB_BACKEND_F_ACTIVE;
+	b.port_be = htons(port);
 	b.svc_id = svc;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, 0);
 }
@@ -612,8 +639,10 @@ enum {
 	S_DR4_TCP = 1, S_DR4_UDP, S_DR6_TCP, S_DR6_UDP, S_TUN4, S_TUN6,
 	S_ALLPORTS, S_STICKY, S_EMPTY, S_REDIR, S_TUN4IN6, S_NONEIGH,
 	S_NOROUTE, S_NAT, S_TUN6IN4,
+	S_N4T, S_N4U, S_N6T, S_F4T, S_F4U, S_F6U, S_F6T,
 };
-enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR };
+enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR,
+       BN_Y, BN_2, BN6_1, BF_Y, BF_2, BF6_2, BF6_1 };
 
 #define VIP_DR4 "198.18.0.100"
 #define VIP_TUN4 "198.18.0.101"
@@ -624,6 +653,14 @@ enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR };
 #define VIP_NONEIGH "198.18.0.106"
 #define VIP_NOROUTE "198.18.0.107"
 #define VIP_NAT "198.18.0.108"
+#define VIP_N4 "198.18.0.110"
+#define VIP_F4 "198.18.0.111"
+#define VIP_N6 "2001:db8::110"
+#define VIP_F6 "2001:db8::111"
+#define LIP4 "198.18.1.2"
+#define LIP6 "2001:db8::2"
+#define LPORT_MIN 20000
+#define LPORT_MAX 20999
 #define VIP_DR6 "2001:db8::100"
 #define VIP_TUN6 "2001:db8::101"
 
@@ -656,7 +693,7 @@ static int world_setup(void)
 	err |= svc_add(VIP_TUN4, 53, 17, S_TUN4IN6, XLB_MODE_TUN, 13);
 	err |= svc_add(VIP_NONEIGH, 80, 6, S_NONEIGH, XLB_MODE_DR, 13);
 	err |= svc_add(VIP_NOROUTE, 80, 6, S_NOROUTE, XLB_MODE_DR, 13);
-	err |= svc_add(VIP_NAT, 80, 6, S_NAT, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_NAT, 80, 6, S_NAT, 9 /* no such mode */, 13);
 	err |= svc_add(VIP_TUN6, 53, 17, S_TUN6IN4, XLB_MODE_TUN, 13);
 
 	err |= table_one(S_DR4_TCP, B1);
@@ -674,7 +711,43 @@ static int world_setup(void)
 	err |= table_one(S_NAT, B1);
 	err |= table_one(S_TUN6IN4, B3);
 
+	/* nat and fullnat: two-armed v4 (backend behind ya), one-armed v6,
+	 * port mapping on some backends. */
+	err |= backend_port(BN_Y, "198.18.1.11", 8080, S_N4T);
+	err |= backend_port(BN_2, "198.18.0.12", 5353, S_N4U);
+	err |= backend_port(BN6_1, "2001:db8::11", 0, S_N6T);
+	err |= backend_port(BF_Y, "198.18.1.11", 0, S_F4T);
+	err |= backend_port(BF_2, "198.18.0.12", 5353, S_F4U);
+	err |= backend_port(BF6_2, "2001:db8::12", 5353, S_F6U);
+	err |= backend_port(BF6_1, "2001:db8::11", 8080, S_F6T);
+	err |= svc_add(VIP_N4, 80, 6, S_N4T, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_N4, 53, 17, S_N4U, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_N6, 80, 6, S_N6T, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_F4, 80, 6, S_F4T, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F4, 53, 17, S_F4U, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F6, 53, 17, S_F6U, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F6, 80, 6, S_F6T, XLB_MODE_FULLNAT, 13);
+	err |= table_one(S_N4T, BN_Y);
+	err |= table_one(S_N4U, BN_2);
+	err |= table_one(S_N6T, BN6_1);
+	err |= table_one(S_F4T, BF_Y);
+	err |= table_one(S_F4U, BF_2);
+	err |= table_one(S_F6U, BF6_2);
+	err |= table_one(S_F6T, BF6_1);
+	{
+		union xlb_addr l4 = A(LIP4), l6 = A(LIP6);
+		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
+		int fd = bpf_map__fd(skel->maps.lips);
+
+		err |= bpf_map_update_elem(fd, &i4, &l4, 0);
+		err |= bpf_map_update_elem(fd, &i6, &l6, 0);
+	}
+
 	memset(&g, 0, sizeof(g));
+	g.lport_min = LPORT_MIN;
+	g.lport_max = LPORT_MAX;
+	g.n_lips_v4 = 1;
+	g.n_lips_v6 = 1;
 	g.tun_src_v4 = A("198.18.0.0").v4;
 	g.tun_src_v4_plen = 24;
 	g.tun_src_v6 = A("2001:db8:0:1::");
@@ -836,42 +909,42 @@ static int fwd_dr(const struct spec *s, const uint8_t *mac, char *why, size_t n)
 
 ROW(r_dr4_tcp)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 100, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 100, 0, 0, 0, 0, 0 };
 
 	return fwd_dr(&s, MAC_B1, why, n);
 }
 
 ROW(r_dr4_udp)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 17, 40000, 53, 30, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 17, 40000, 53, 30, 0, 0, 0, 0, 0 };
 
 	return fwd_dr(&s, MAC_B2, why, n);
 }
 
 ROW(r_dr6_tcp)
 {
-	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 40000, 80, 100, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 40000, 80, 100, 0, 0, 0, 0, 0 };
 
 	return fwd_dr(&s, MAC_B6_1, why, n);
 }
 
 ROW(r_dr6_udp)
 {
-	struct spec s = { 6, CLIENT6, VIP_DR6, 17, 40000, 53, 30, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_DR6, 17, 40000, 53, 30, 0, 0, 0, 0, 0 };
 
 	return fwd_dr(&s, MAC_B6_2, why, n);
 }
 
 ROW(r_dr4_vlan)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40001, 80, 10, 42, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40001, 80, 10, 42, 0, 0, 0, 0 };
 
 	return fwd_dr(&s, MAC_B1, why, n);
 }
 
 ROW(r_dr_redirect)
 {
-	struct spec s = { 4, CLIENT4, VIP_REDIR, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_REDIR, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	mk(&in, &s);
@@ -881,7 +954,7 @@ ROW(r_dr_redirect)
 
 ROW(r_allports)
 {
-	struct spec s = { 4, CLIENT4, VIP_ALL, 6, 40000, 8443, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_ALL, 6, 40000, 8443, 10, 0, 0, 0, 0, 0 };
 
 	if (fwd_dr(&s, MAC_B1, why, n))
 		return -1;
@@ -892,7 +965,7 @@ ROW(r_allports)
 ROW(r_allports_proto)
 {
 	/* The all-ports service is TCP only: UDP to the same VIP is not ours. */
-	struct spec s = { 4, CLIENT4, VIP_ALL, 17, 40000, 53, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_ALL, 17, 40000, 53, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -911,7 +984,7 @@ static int fwd_tun(const struct spec *s, const char *be, const uint8_t *mac,
 
 ROW(r_tun4)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40000, 80, 100, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40000, 80, 100, 0, 0, 0, 0, 0 };
 	union xlb_addr a, b;
 	unsigned i;
 
@@ -938,7 +1011,7 @@ ROW(r_tun4)
 
 ROW(r_tun6)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 40000, 80, 100, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 40000, 80, 100, 0, 0, 0, 0, 0 };
 	union xlb_addr a, b;
 
 	if (fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n))
@@ -957,35 +1030,35 @@ ROW(r_tun6)
 
 ROW(r_tun4in6)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 40000, 53, 40, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 40000, 53, 40, 0, 0, 0, 0, 0 };
 
 	return fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n);
 }
 
 ROW(r_tun6in4)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40000, 53, 40, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40000, 53, 40, 0, 0, 0, 0, 0 };
 
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
 ROW(r_tun4_vlan)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40100, 80, 50, 42, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40100, 80, 50, 42, 0, 0, 0, 0 };
 
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
 ROW(r_tun6in4_vlan)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40100, 53, 50, 42, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 40100, 53, 50, 42, 0, 0, 0, 0 };
 
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
 ROW(r_too_big6_vlan)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45010, 80, 1430, 42, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45010, 80, 1430, 42, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	mk(&in, &s);
@@ -996,7 +1069,7 @@ ROW(r_too_big6_vlan)
 ROW(r_tun_no_src)
 {
 	/* Zeroed globals: no tunnel source configured, nothing is sent. */
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40200, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 40200, 80, 10, 0, 0, 0, 0, 0 };
 	struct xlb_globals saved = *globals_get(), z;
 	uint32_t zero = 0;
 	struct pkt in;
@@ -1012,7 +1085,7 @@ ROW(r_tun_no_src)
 
 ROW(r_sticky)
 {
-	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 41000, 80, 10, 0, 0, 0 };
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 41000, 80, 10, 0, 0, 0, 0, 0 };
 	struct spec b = a;
 	struct xlb_counter c0, c1;
 	int err;
@@ -1045,7 +1118,7 @@ ROW(r_sticky)
 ROW(r_drain)
 {
 	/* Weight 0: the backend stays ACTIVE but leaves the table. */
-	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 42000, 80, 10, 0, 0, 0 };
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 42000, 80, 10, 0, 0, 0, 0, 0 };
 	struct spec b = a;
 	int err;
 
@@ -1064,7 +1137,7 @@ ROW(r_drain)
 
 ROW(r_deleted)
 {
-	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 43000, 80, 10, 0, 0, 0 };
+	struct spec a = { 4, CLIENT4, VIP_STICKY, 6, 43000, 80, 10, 0, 0, 0, 0, 0 };
 	uint32_t bid = 0;
 	int err;
 
@@ -1091,7 +1164,7 @@ ROW(r_maglev_slots)
 	/* Slot i -> B1 for even i, B2 for odd: the hash in xlb_hash.h must
 	 * predict every choice. */
 	const uint32_t ids[2] = { B1, B2 };
-	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 0, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 0, 80, 10, 0, 0, 0, 0, 0 };
 	int i, seen[2] = { 0, 0 }, err = 0;
 
 	flows_clear();
@@ -1118,7 +1191,7 @@ ROW(r_maglev_slots)
 
 ROW(r_no_backend)
 {
-	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1128,7 +1201,7 @@ ROW(r_no_backend)
 ROW(r_no_backend_slot)
 {
 	/* The table names a backend id that was never configured. */
-	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 	int err;
 
@@ -1142,7 +1215,7 @@ ROW(r_no_backend_slot)
 
 ROW(r_no_neigh)
 {
-	struct spec s = { 4, CLIENT4, VIP_NONEIGH, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_NONEIGH, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1151,16 +1224,16 @@ ROW(r_no_neigh)
 
 ROW(r_no_route)
 {
-	struct spec s = { 4, CLIENT4, VIP_NOROUTE, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_NOROUTE, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
 	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_FIB, why, n);
 }
 
-ROW(r_nat_mode)
+ROW(r_bad_mode)
 {
-	struct spec s = { 4, CLIENT4, VIP_NAT, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_NAT, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1170,7 +1243,7 @@ ROW(r_nat_mode)
 ROW(r_too_big4)
 {
 	/* 1490-byte packet + 20 outer > 1500: tell the client 1480. */
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45000, 80, 1450, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45000, 80, 1450, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	mk(&in, &s);
@@ -1180,7 +1253,7 @@ ROW(r_too_big4)
 
 ROW(r_too_big4_nodf)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45001, 80, 1450, 0, 0, 1 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45001, 80, 1450, 0, 0, 1, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1190,7 +1263,7 @@ ROW(r_too_big4_nodf)
 ROW(r_too_big6)
 {
 	/* 1490-byte packet + 40 outer > 1500: tell the client 1460. */
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45000, 80, 1430, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 45000, 80, 1430, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	mk(&in, &s);
@@ -1201,7 +1274,7 @@ ROW(r_too_big6)
 ROW(r_tun4_fits)
 {
 	/* 1480 + 20 = 1500: exactly the MTU, still tunnelled. */
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45002, 80, 1440, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 45002, 80, 1440, 0, 0, 0, 0, 0 };
 
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
@@ -1210,7 +1283,7 @@ ROW(r_icmp_flow)
 {
 	/* The flow sits on B1; the table now says B2: the error must follow
 	 * the flow table, and must not create or move any flow. */
-	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 	int err;
 
@@ -1229,7 +1302,7 @@ ROW(r_icmp_flow)
 ROW(r_icmp_noflow)
 {
 	/* No flow entry: the Maglev choice for the client's tuple. */
-	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46001, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 46001, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 	uint32_t bid;
 	int err;
@@ -1249,7 +1322,7 @@ ROW(r_icmp_noflow)
 
 ROW(r_icmp6_flow)
 {
-	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 46002, 80, 10, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_DR6, 6, 46002, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	icmp_err_mk(&in, &s, 2, 0, 1280);
@@ -1260,7 +1333,7 @@ ROW(r_icmp6_flow)
 ROW(r_icmp_tun)
 {
 	/* Tunnelled like the flow's data: same backend, same outer source. */
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 46003, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 46003, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in, exp;
 
 	icmp_err_mk(&in, &s, 3, 4, 1400);
@@ -1271,7 +1344,7 @@ ROW(r_icmp_tun)
 ROW(r_icmp_not_vip)
 {
 	/* An error about some other host's flow goes to the stack. */
-	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 46004, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 46004, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	icmp_err_mk(&in, &s, 3, 4, 1400);
@@ -1310,7 +1383,7 @@ ROW(r_ndp)
 
 ROW(r_not_vip)
 {
-	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, "198.18.0.200", 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1319,7 +1392,7 @@ ROW(r_not_vip)
 
 ROW(r_not_vip_port)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 81, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 81, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
@@ -1328,11 +1401,687 @@ ROW(r_not_vip_port)
 
 ROW(r_not_vip6)
 {
-	struct spec s = { 6, CLIENT6, "2001:db8::200", 17, 40000, 53, 10, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, "2001:db8::200", 17, 40000, 53, 10, 0, 0, 0, 0, 0 };
 	struct pkt in;
 
 	mk(&in, &s);
 	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+/* ---- nat and fullnat ----------------------------------------------------- */
+
+static void ip4_recsum(struct pkt *p);
+
+static void nat_clear(void)
+{
+	int fd = bpf_map__fd(skel->maps.nat_rev);
+	struct xlb_flow_key k;
+
+	flows_clear();
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+}
+
+static uint32_t nat_rev_count(void)
+{
+	int fd = bpf_map__fd(skel->maps.nat_rev);
+	struct xlb_flow_key k, nk;
+	uint32_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
+		k = nk;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+static struct xlb_flow_key spec_key(const struct spec *s)
+{
+	struct xlb_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.src = A(s->src);
+	k.dst = A(s->dst);
+	k.sport_be = htons(s->sport);
+	k.dport_be = htons(s->dport);
+	k.proto = s->proto;
+	k.family = s->fam == 4 ? XLB_AF_INET : XLB_AF_INET6;
+	return k;
+}
+
+static int flow_get(const struct spec *s, struct xlb_flow *f)
+{
+	struct xlb_flow_key k = spec_key(s);
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, f);
+}
+
+static int flow_put(const struct spec *s, const struct xlb_flow *f)
+{
+	struct xlb_flow_key k = spec_key(s);
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, f, 0);
+}
+
+/* Makes the flow of s look idle for age seconds. */
+static int flow_age(const struct spec *s, uint64_t age_s)
+{
+	struct xlb_flow f;
+	struct timespec ts;
+
+	if (flow_get(s, &f))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	f.last_seen_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec -
+			 age_s * 1000000000ull;
+	return flow_put(s, &f);
+}
+
+/* The reverse of s (the reply a server sends), payload and flags kept. */
+static struct spec spec_rev(const struct spec *s, const char *src, uint16_t sport,
+			    const char *dst, uint16_t dport, uint8_t flags)
+{
+	struct spec r = *s;
+
+	r.src = src;
+	r.sport = sport;
+	r.dst = dst;
+	r.dport = dport;
+	r.tcpflags = flags;
+	return r;
+}
+
+/* The frame in with MACs dmac/smac and its tuple replaced by
+ * src:sport -> dst:dport, every checksum computed from scratch (a zero
+ * IPv4 UDP checksum stays zero). */
+static void xlat_expect(struct pkt *exp, const struct pkt *in,
+			const uint8_t *dmac, const uint8_t *smac,
+			const char *src, uint16_t sport, const char *dst,
+			uint16_t dport)
+{
+	size_t l3 = l3_of(in), l4, len;
+	union xlb_addr a = A(src), b = A(dst);
+	uint8_t *ip, proto;
+	int v4;
+
+	*exp = *in;
+	memcpy(exp->b, dmac, 6);
+	memcpy(exp->b + 6, smac, 6);
+	ip = exp->b + l3;
+	v4 = (ip[0] >> 4) == 4;
+	if (v4) {
+		memcpy(ip + 12, &a.v4, 4);
+		memcpy(ip + 16, &b.v4, 4);
+		set16(ip + 10, 0);
+		set16(ip + 10, fold(sum16(ip, 20, 0)));
+		l4 = l3 + 20;
+		proto = ip[9];
+		len = get16(ip + 2) - 20;
+	} else {
+		memcpy(ip + 8, &a, 16);
+		memcpy(ip + 24, &b, 16);
+		l4 = l3 + 40;
+		proto = ip[6];
+		len = get16(ip + 4);
+	}
+	set16(exp->b + l4, sport);
+	set16(exp->b + l4 + 2, dport);
+	if (proto == 17 && v4 && get16(exp->b + l4 + 6) == 0)
+		return;
+	set16(exp->b + l4 + l4_csum_off(proto), 0);
+	{
+		uint16_t c = l4_csum(ip, exp->b + l4, len, proto);
+
+		if (proto == 17 && c == 0)
+			c = 0xffff;
+		set16(exp->b + l4 + l4_csum_off(proto), c);
+	}
+}
+
+/* An ICMP error osrc -> odst (MACs dmac/smac) quoting the IP header and 8
+ * bytes of L4 of the packet inner. */
+static void icmp_mk(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
+		    const char *osrc, const char *odst, uint8_t type,
+		    uint8_t code, uint32_t extra, const struct spec *inner)
+{
+	struct pkt ip;
+	size_t at, qlen = (inner->fam == 4 ? 20 : 40) + 8;
+
+	mk(&ip, inner);
+	memset(p, 0, sizeof(*p));
+	eth(p, dmac, smac, inner->fam == 4 ? 0x0800 : 0x86dd);
+	if (inner->fam == 4)
+		ip4(p, osrc, odst, 1, 8 + qlen, 0, 7);
+	else
+		ip6(p, osrc, odst, 58, 8 + qlen);
+	at = p->len;
+	put(p, (uint8_t[]){ type, code, 0, 0 }, 4);
+	put32(p, extra);
+	put(p, ip.b + 14, qlen);
+	set16(p->b + at + 2, l4_csum(p->b + 14, p->b + at, 8 + qlen,
+				     inner->fam == 4 ? 1 : 58));
+}
+
+/* One packet in (on ifindex ifin), the translated packet out. */
+static int nat_step(const struct spec *in_s, int ifin, int verdict, int reason,
+		    const uint8_t *dmac, const uint8_t *smac, const char *src,
+		    uint16_t sport, const char *dst, uint16_t dport, char *why,
+		    size_t n)
+{
+	struct pkt in, exp;
+
+	mk(&in, in_s);
+	xlat_expect(&exp, &in, dmac, smac, src, sport, dst, dport);
+	ingress = ifin;
+	return expect(&in, verdict, &exp, reason, why, n);
+}
+
+static uint16_t fnat_port(const struct spec *s)
+{
+	return LPORT_MIN + spec_hash(s) % (LPORT_MAX - LPORT_MIN + 1);
+}
+
+static int want_state(const struct spec *s, uint8_t st, char *why, size_t n)
+{
+	struct xlb_flow f;
+
+	if (flow_get(s, &f)) {
+		snprintf(why, n, "no flow entry");
+		return -1;
+	}
+	if (f.state != st) {
+		snprintf(why, n, "flow state %u, want %u", f.state, st);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_nat4_tcp)
+{
+	/* Two-armed: client on xa, backend 198.18.1.11:8080 behind ya. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 6, 50000, 80, 100, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.1.11", 8080, CLIENT4, 50000, 0x12);
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50000, "198.18.1.11", 8080, why, n))
+		return -1;
+	if (want_state(&s, XLB_CT_SYN_SENT, why, n))
+		return -1;
+	if (nat_step(&r, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_N4, 80, CLIENT4, 50000, why, n)) {
+		strncat(why, " (reply)", n - strlen(why) - 1);
+		return -1;
+	}
+	return want_state(&s, XLB_CT_ESTABLISHED, why, n);
+}
+
+ROW(r_nat4_udp_nocsum)
+{
+	/* Port mapping 53 -> 5353; a zero UDP checksum stays zero, a reply
+	 * with one gets it updated. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50001, 53, 33, 0, 0, 0, 0, 1 };
+	struct spec r = spec_rev(&s, "198.18.0.12", 5353, CLIENT4, 50001, 0);
+
+	r.udp_nocsum = 0;
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 50001,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	if (want_state(&s, XLB_CT_UDP, why, n))
+		return -1;
+	return nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_N4,
+			53, CLIENT4, 50001, why, n);
+}
+
+ROW(r_nat6_tcp)
+{
+	struct spec s = { 6, CLIENT6, VIP_N6, 6, 50002, 80, 200, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "2001:db8::11", 80, CLIENT6, 50002, 0x12);
+
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6, 50002,
+		     "2001:db8::11", 80, why, n))
+		return -1;
+	if (nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_N6, 80,
+		     CLIENT6, 50002, why, n))
+		return -1;
+	/* Later client packets use the same translation. */
+	s.tcpflags = 0x10;
+	return nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6,
+			50002, "2001:db8::11", 80, why, n);
+}
+
+ROW(r_fnat4_tcp)
+{
+	/* Source becomes LIP:lport (predicted from the flow hash), the
+	 * backend's reply to LIP:lport goes back as VIP -> client. */
+	struct spec s = { 4, CLIENT4, VIP_F4, 6, 50003, 80, 100, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec r = spec_rev(&s, "198.18.1.11", 80, LIP4, lp, 0x12);
+	struct xlb_flow f;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     lp, "198.18.1.11", 80, why, n))
+		return -1;
+	if (flow_get(&s, &f) || ntohs(f.lport_be) != lp ||
+	    f.mode != XLB_MODE_FULLNAT) {
+		snprintf(why, n, "flow entry does not hold the local port");
+		return -1;
+	}
+	if (nat_step(&r, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_F4, 80, CLIENT4, 50003, why, n))
+		return -1;
+	return want_state(&s, XLB_CT_ESTABLISHED, why, n);
+}
+
+ROW(r_fnat4_udp)
+{
+	struct spec s = { 4, CLIENT4, VIP_F4, 17, 50004, 53, 40, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec r = spec_rev(&s, "198.18.0.12", 5353, LIP4, lp, 0);
+
+	/* The route to the backend is on xa, from a LIP of ya: still TX. */
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, lp,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	return nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_F4, 53,
+			CLIENT4, 50004, why, n);
+}
+
+ROW(r_fnat6_udp)
+{
+	struct spec s = { 6, CLIENT6, VIP_F6, 17, 50005, 53, 40, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec r = spec_rev(&s, "2001:db8::12", 5353, LIP6, lp, 0);
+
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_2, MAC_XA, LIP6, lp,
+		     "2001:db8::12", 5353, why, n))
+		return -1;
+	return nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_F6, 53,
+			CLIENT6, 50005, why, n);
+}
+
+ROW(r_fnat6_tcp)
+{
+	struct spec s = { 6, CLIENT6, VIP_F6, 6, 50006, 80, 300, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec r = spec_rev(&s, "2001:db8::11", 8080, LIP6, lp, 0x12);
+
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, LIP6, lp,
+		     "2001:db8::11", 8080, why, n))
+		return -1;
+	return nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_F6, 80,
+			CLIENT6, 50006, why, n);
+}
+
+/* Sets the fullnat port range (0, 0: the fixture's). */
+static void lport_range(uint16_t lo, uint16_t hi)
+{
+	struct xlb_globals g = *globals_get();
+	uint32_t zero = 0;
+
+	g.lport_min = lo ? lo : LPORT_MIN;
+	g.lport_max = hi ? hi : LPORT_MAX;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+}
+
+ROW(r_fnat_exhaust)
+{
+	/* Two local ports: two flows get them, the third is a counted drop,
+	 * the first two keep flowing. */
+	struct spec a = { 4, CLIENT4, VIP_F4, 17, 51000, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec b = a, c = a;
+	struct xlb_flow fa, fb;
+	struct pkt in;
+	int err = -1;
+
+	nat_clear();
+	lport_range(30000, 30001);
+	b.sport = 51001;
+	c.sport = 51002;
+	mk(&in, &a);
+	if (expect(&in, XDP_TX_, NULL, XLB_R_TX, why, n))
+		goto out;
+	mk(&in, &b);
+	if (expect(&in, XDP_TX_, NULL, XLB_R_TX, why, n))
+		goto out;
+	if (flow_get(&a, &fa) || flow_get(&b, &fb) ||
+	    fa.lport_be == fb.lport_be) {
+		snprintf(why, n, "two flows do not hold the two ports");
+		goto out;
+	}
+	mk(&in, &c);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n))
+		goto out;
+	if (flow_get(&c, &fa) == 0) {
+		snprintf(why, n, "a flow entry was created without a port");
+		goto out;
+	}
+	if (flow_get(&a, &fa))
+		goto out;
+	if (nat_step(&a, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4,
+		     ntohs(fa.lport_be), "198.18.0.12", 5353, why, n))
+		goto out;
+	err = 0;
+out:
+	lport_range(0, 0);
+	return err;
+}
+
+ROW(r_fnat_expiry_frees_port)
+{
+	/* One local port. Flow a holds it; b is refused; once a has been
+	 * idle past the UDP timeout, b takes the port over. */
+	struct spec a = { 4, CLIENT4, VIP_F4, 17, 52000, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec b = a;
+	struct pkt in;
+	int err = -1;
+
+	nat_clear();
+	lport_range(30000, 30000);
+	b.sport = 52001;
+	if (nat_step(&a, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, 30000,
+		     "198.18.0.12", 5353, why, n))
+		goto out;
+	mk(&in, &b);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n))
+		goto out;
+	flow_age(&a, XLB_TO_UDP_DEFAULT - 5);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n)) {
+		strncat(why, " (before the timeout)", n - strlen(why) - 1);
+		goto out;
+	}
+	flow_age(&a, XLB_TO_UDP_DEFAULT + 1);
+	if (nat_step(&b, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, 30000,
+		     "198.18.0.12", 5353, why, n))
+		goto out;
+	if (nat_rev_count() != 1) {
+		snprintf(why, n, "%u reverse entries, want 1", nat_rev_count());
+		goto out;
+	}
+	err = 0;
+out:
+	lport_range(0, 0);
+	return err;
+}
+
+ROW(r_nat_reply_expired)
+{
+	/* An idle entry is absent: its reply goes to the stack and the reverse
+	 * entry is gone. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50010, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.0.12", 5353, CLIENT4, 50010, 0);
+	struct xlb_flow f;
+	struct pkt in;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 50010,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	flow_age(&s, XLB_TO_UDP_DEFAULT + 1);
+	mk(&in, &r);
+	if (expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n))
+		return -1;
+	if (nat_rev_count() != 0 || flow_get(&s, &f) == 0) {
+		snprintf(why, n, "expired entry not removed");
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_nat_tcp_states)
+{
+	/* SYN -> SYN_SENT, SYN-ACK -> ESTABLISHED, FIN (client) -> FIN_WAIT,
+	 * FIN (server) -> TIME_WAIT; a new SYN on TIME_WAIT is rescheduled as
+	 * a new flow. Per-state timeouts: ESTABLISHED lives 900 s, CLOSE 10 s. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 6, 50020, 80, 0, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.1.11", 8080, CLIENT4, 50020, 0x12);
+	struct xlb_counter c0, c1;
+	struct pkt in;
+
+	nat_clear();
+	c0 = counter_get(skel->maps.svc_stats, S_N4T);
+	mk(&in, &s);
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n))
+		return -1;
+	ingress = ifx_ya;
+	mk(&in, &r);
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n))
+		return -1;
+	if (want_state(&s, XLB_CT_ESTABLISHED, why, n))
+		return -1;
+	/* 800 s idle: still there, the next packet refreshes it. */
+	flow_age(&s, 800);
+	s.tcpflags = 0x10;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50020, "198.18.1.11", 8080, why, n))
+		return -1;
+	s.tcpflags = 0x11;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50020, "198.18.1.11", 8080, why, n) ||
+	    want_state(&s, XLB_CT_FIN_WAIT, why, n))
+		return -1;
+	r.tcpflags = 0x11;
+	if (nat_step(&r, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_N4, 80, CLIENT4, 50020, why, n) ||
+	    want_state(&s, XLB_CT_TIME_WAIT, why, n))
+		return -1;
+	s.tcpflags = 0x02;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50020, "198.18.1.11", 8080, why, n) ||
+	    want_state(&s, XLB_CT_SYN_SENT, why, n))
+		return -1;
+	c1 = counter_get(skel->maps.svc_stats, S_N4T);
+	if (c1.new_flows - c0.new_flows != 2) {
+		snprintf(why, n, "%llu new flows, want 2 (SYN on TIME_WAIT)",
+			 (unsigned long long)(c1.new_flows - c0.new_flows));
+		return -1;
+	}
+	/* RST closes; 11 s later the entry is gone and a reply is stale. */
+	s.tcpflags = 0x04;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50020, "198.18.1.11", 8080, why, n) ||
+	    want_state(&s, XLB_CT_CLOSE, why, n))
+		return -1;
+	flow_age(&s, XLB_TO_CLOSE_DEFAULT + 1);
+	r.tcpflags = 0x10;
+	mk(&in, &r);
+	ingress = ifx_ya;
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n);
+}
+
+ROW(r_nat_icmp_from_backend)
+{
+	/* Port unreachable from the backend about C:cp -> R:rp reaches the
+	 * client from the VIP, quoting C:cp -> V:vp. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50030, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec q = spec_rev(&s, CLIENT4, 50030, "198.18.0.12", 5353, 0);
+	struct pkt in, exp;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 50030,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	icmp_mk(&in, MAC_XA, MAC_B2, "198.18.0.12", CLIENT4, 3, 3, 0, &q);
+	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_N4, CLIENT4, 3, 3, 0, &s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+}
+
+ROW(r_fnat_icmp_from_backend_side)
+{
+	/* Frag needed from a router on the backend side, sent to the LIP about
+	 * LIP:lp -> R:rp (TCP: the quoted checksum is cut off). */
+	struct spec s = { 4, CLIENT4, VIP_F4, 6, 50031, 80, 20, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec q = spec_rev(&s, LIP4, lp, "198.18.1.11", 80, 0);
+	struct pkt in, exp;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     lp, "198.18.1.11", 80, why, n))
+		return -1;
+	icmp_mk(&in, MAC_YA, MAC_Y1, "198.18.1.254", LIP4, 3, 4, 1400, &q);
+	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_F4, CLIENT4, 3, 4, 1400, &s);
+	ingress = ifx_ya;
+	return expect(&in, XDP_REDIRECT_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+}
+
+ROW(r_nat_icmp_from_client_side)
+{
+	/* A router on the client side cannot deliver our reply V:vp -> C:cp:
+	 * the error goes to the backend, quoting R:rp -> C:cp. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50032, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec q = spec_rev(&s, VIP_N4, 53, CLIENT4, 50032, 0);
+	struct spec qx = spec_rev(&s, "198.18.0.12", 5353, CLIENT4, 50032, 0);
+	struct pkt in, exp;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 50032,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	icmp_mk(&in, MAC_XA, MAC_CLIENT, ROUTER4, VIP_N4, 3, 1, 0, &q);
+	icmp_mk(&exp, MAC_B2, MAC_XA, ROUTER4, "198.18.0.12", 3, 1, 0, &qx);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
+}
+
+ROW(r_fnat6_icmp_too_big)
+{
+	/* ICMPv6 packet too big from the client side about our reply: to the
+	 * backend from the LIP, quoting R:rp -> LIP:lp; and one from the
+	 * backend side back to the client. */
+	struct spec s = { 6, CLIENT6, VIP_F6, 17, 50033, 53, 20, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec q = spec_rev(&s, VIP_F6, 53, CLIENT6, 50033, 0);
+	struct spec qx = spec_rev(&s, "2001:db8::12", 5353, LIP6, lp, 0);
+	struct spec q2 = spec_rev(&s, LIP6, lp, "2001:db8::12", 5353, 0);
+	struct pkt in, exp;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_2, MAC_XA, LIP6, lp,
+		     "2001:db8::12", 5353, why, n))
+		return -1;
+	icmp_mk(&in, MAC_XA, MAC_CLIENT, "2001:db8::fe", VIP_F6, 2, 0, 1280, &q);
+	icmp_mk(&exp, MAC_B6_2, MAC_XA, LIP6, "2001:db8::12", 2, 0, 1280, &qx);
+	if (expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n))
+		return -1;
+	icmp_mk(&in, MAC_XA, MAC_B6_2, "2001:db8::12", LIP6, 1, 4, 0, &q2);
+	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_F6, CLIENT6, 1, 4, 0, &s);
+	if (expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n)) {
+		strncat(why, " (backend side)", n - strlen(why) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_nat_icmp_no_flow)
+{
+	/* An error about a nat flow the table does not know: the stack's. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50034, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec q = spec_rev(&s, VIP_N4, 53, CLIENT4, 50034, 0);
+	struct pkt in;
+
+	nat_clear();
+	icmp_mk(&in, MAC_XA, MAC_CLIENT, ROUTER4, VIP_N4, 3, 1, 0, &q);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_ICMP_NOT_OURS, why, n);
+}
+
+ROW(r_nat_reply_wrong_port)
+{
+	/* From the backend but another source port: not a reply of ours. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 17, 50035, 53, 20, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.0.12", 5354, CLIENT4, 50035, 0);
+	struct pkt in;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 50035,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	mk(&in, &r);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+ROW(r_nat_reply_orphan)
+{
+	/* The flow entry vanished (LRU): the reverse entry is stale, the reply
+	 * goes to the stack and the entry is removed. */
+	struct spec s = { 4, CLIENT4, VIP_F4, 17, 50036, 53, 20, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&s);
+	struct spec r = spec_rev(&s, "198.18.0.12", 5353, LIP4, lp, 0);
+	struct xlb_flow_key k = spec_key(&s);
+	struct pkt in;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, lp,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &k);
+	mk(&in, &r);
+	if (expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n))
+		return -1;
+	if (nat_rev_count()) {
+		snprintf(why, n, "stale reverse entry kept");
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_nat_reply_bad_header)
+{
+	/* A reply tuple with a broken TCP header is dropped untouched. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 6, 50037, 80, 10, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.1.11", 8080, CLIENT4, 50037, 0x12);
+	struct pkt in;
+
+	nat_clear();
+	mk(&in, &s);
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n))
+		return -1;
+	mk(&in, &r);
+	in.b[14 + 20 + 12] = 0x40;
+	ingress = ifx_ya;
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_BAD_HEADER, why, n))
+		return -1;
+	/* And a truncated one. */
+	mk(&in, &r);
+	in.len = 14 + 20 + 10;
+	set16(in.b + 16, 30);
+	ip4_recsum(&in);
+	ingress = ifx_ya;
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_TRUNCATED, why, n);
+}
+
+ROW(r_nat_mixed_family)
+{
+	/* A v4 VIP whose table names a v6 backend: no cross-family nat. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 6, 50038, 80, 10, 0, 0, 0, 0, 0 };
+	struct pkt in;
+	int err;
+
+	nat_clear();
+	table_one(S_N4T, BN6_1);
+	mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
+	table_one(S_N4T, BN_Y);
+	return err;
+}
+
+ROW(r_fnat_no_lip)
+{
+	struct spec s = { 4, CLIENT4, VIP_F4, 6, 50039, 80, 10, 0, 0, 0, 0, 0 };
+	struct xlb_globals g = *globals_get(), z = g;
+	uint32_t zero = 0;
+	int fd = bpf_map__fd(skel->maps.globals), err;
+	struct pkt in;
+
+	nat_clear();
+	z.n_lips_v4 = 0;
+	bpf_map_update_elem(fd, &zero, &z, 0);
+	mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LIP, why, n);
+	bpf_map_update_elem(fd, &zero, &g, 0);
+	return err;
 }
 
 /* ---- malformed input: the packet must come out untouched ----------------- */
@@ -1340,7 +2089,7 @@ ROW(r_not_vip6)
 static void base4(struct pkt *p, uint8_t proto, size_t paylen)
 {
 	struct spec s = { 4, CLIENT4, VIP_DR4, proto, 40000, proto == 6 ? 80 : 53,
-			  paylen, 0, 0, 0 };
+			  paylen, 0, 0, 0, 0, 0 };
 
 	mk(p, &s);
 }
@@ -1348,7 +2097,7 @@ static void base4(struct pkt *p, uint8_t proto, size_t paylen)
 static void base6(struct pkt *p, uint8_t proto, size_t paylen)
 {
 	struct spec s = { 6, CLIENT6, VIP_DR6, proto, 40000, proto == 6 ? 80 : 53,
-			  paylen, 0, 0, 0 };
+			  paylen, 0, 0, 0, 0, 0 };
 
 	mk(p, &s);
 }
@@ -1395,7 +2144,7 @@ static void m_vlan_trunc(struct pkt *p)
 
 static void m_vlan_ip_trunc(struct pkt *p)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 0, 42, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 0, 42, 0, 0, 0, 0 };
 
 	mk(p, &s);
 	p->len = 18 + 12;
@@ -1437,14 +2186,14 @@ static void m_options(struct pkt *p)
 
 static void m_frag_mf(struct pkt *p)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x2000, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x2000, 0, 0, 0 };
 
 	mk(p, &s);
 }
 
 static void m_frag_off(struct pkt *p)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x0010, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0x0010, 0, 0, 0 };
 
 	mk(p, &s);
 }
@@ -1507,7 +2256,7 @@ static void m_icmp_trunc(struct pkt *p)
 
 static void m_icmp_inner_trunc(struct pkt *p)
 {
-	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_DR4, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
 
 	icmp_err_mk(p, &s, 3, 1, 0);
 	p->len = 14 + 20 + 8 + 10;
@@ -1592,35 +2341,35 @@ static int decap_row(const struct spec *s, const char *be, const uint8_t *mac,
 
 ROW(r_decap_ipip)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47000, 80, 100, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47000, 80, 100, 0, 0, 0, 0, 0 };
 
 	return decap_row(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
 ROW(r_decap_ip6ip6)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 47000, 80, 100, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 6, 47000, 80, 100, 0, 0, 0, 0, 0 };
 
 	return decap_row(&s, "2001:db8::13", MAC_B6_3, why, n);
 }
 
 ROW(r_decap_4in6)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 47000, 53, 40, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 17, 47000, 53, 40, 0, 0, 0, 0, 0 };
 
 	return decap_row(&s, "2001:db8::13", MAC_B6_3, why, n);
 }
 
 ROW(r_decap_6in4)
 {
-	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 47000, 53, 40, 0, 0, 0 };
+	struct spec s = { 6, CLIENT6, VIP_TUN6, 17, 47000, 53, 40, 0, 0, 0, 0, 0 };
 
 	return decap_row(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
 ROW(r_decap_not_ours)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47001, 80, 100, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47001, 80, 100, 0, 0, 0, 0, 0 };
 	struct pkt orig, tun;
 
 	mk(&orig, &s);
@@ -1641,7 +2390,7 @@ ROW(r_decap_plain)
 
 ROW(r_decap_empty)
 {
-	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47002, 80, 100, 0, 0, 0 };
+	struct spec s = { 4, CLIENT4, VIP_TUN4, 6, 47002, 80, 100, 0, 0, 0, 0, 0 };
 	union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");
 	int fd = bpf_map__fd(dskel->maps.decap_addrs), err;
 	struct pkt orig, tun;
@@ -1690,7 +2439,7 @@ static const struct row rows[] = {
 	{ "table names a nonexistent backend: drop", r_no_backend_slot },
 	{ "backend without neighbour entry: drop", r_no_neigh },
 	{ "backend without route: drop", r_no_route },
-	{ "nat service not handled by xlb_xdp: drop", r_nat_mode },
+	{ "service with an unknown mode: drop", r_bad_mode },
 	{ "tun v4 over MTU with DF: ICMP frag-needed to the client", r_too_big4 },
 	{ "tun v4 over MTU without DF: drop", r_too_big4_nodf },
 	{ "tun v6 over MTU: ICMPv6 packet-too-big to the client", r_too_big6 },
@@ -1705,6 +2454,27 @@ static const struct row rows[] = {
 	{ "not for a VIP (port): pass", r_not_vip_port },
 	{ "not for a VIP (IPv6): pass", r_not_vip6 },
 	{ "malformed: zero-length frame", r_zero_len },
+	{ "nat v4 TCP two-armed: both directions, port mapping, SYN_SENT -> ESTABLISHED", r_nat4_tcp },
+	{ "nat v4 UDP: zero checksum stays zero, reply translated", r_nat4_udp_nocsum },
+	{ "nat v6 TCP: both directions, established flow", r_nat6_tcp },
+	{ "fullnat v4 TCP two-armed: LIP:lport from the pool, both directions", r_fnat4_tcp },
+	{ "fullnat v4 UDP: both directions", r_fnat4_udp },
+	{ "fullnat v6 UDP: both directions", r_fnat6_udp },
+	{ "fullnat v6 TCP: both directions, port mapping", r_fnat6_tcp },
+	{ "fullnat port exhaustion: counted drop, existing flows unaffected", r_fnat_exhaust },
+	{ "fullnat expired flow frees its port for a new flow", r_fnat_expiry_frees_port },
+	{ "nat reply to an expired entry: stack, entries removed", r_nat_reply_expired },
+	{ "nat TCP states, SYN on TIME_WAIT rescheduled, CLOSE timeout", r_nat_tcp_states },
+	{ "nat ICMP port unreachable from the backend: to the client from the VIP", r_nat_icmp_from_backend },
+	{ "fullnat ICMP frag needed to the LIP: to the client, inner translated", r_fnat_icmp_from_backend_side },
+	{ "nat ICMP error about a reply: to the backend, inner translated", r_nat_icmp_from_client_side },
+	{ "fullnat ICMPv6 too big / unreachable in both directions", r_fnat6_icmp_too_big },
+	{ "nat ICMP error without flow entry: passed", r_nat_icmp_no_flow },
+	{ "nat reply from the wrong backend port: passed", r_nat_reply_wrong_port },
+	{ "fullnat reply whose flow entry vanished: passed, reverse entry removed", r_nat_reply_orphan },
+	{ "nat reply with a bad or truncated TCP header: dropped", r_nat_reply_bad_header },
+	{ "nat v4 VIP to a v6 backend: drop", r_nat_mixed_family },
+	{ "fullnat without local addresses: counted drop", r_fnat_no_lip },
 	{ "decap: IPIP", r_decap_ipip },
 	{ "decap: ip6ip6", r_decap_ip6ip6 },
 	{ "decap: 4in6", r_decap_4in6 },
@@ -1751,6 +2521,7 @@ int main(void)
 	}
 	/* The default 1M-entry flow table is preallocated: keep tests light. */
 	bpf_map__set_max_entries(skel->maps.flows, 4096);
+	bpf_map__set_max_entries(skel->maps.nat_rev, 4096);
 	if (xlb_bpf__load(skel)) {
 		printf("FAIL load xlb.bpf.o (verifier)\n0 passed, 1 failed\n");
 		return 1;

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* nat and fullnat: connection tracking with TCP state and timeouts, fullnat
+ * local-port claims, address/port rewriting with incremental checksums, and
+ * translation of ICMP errors (outer and quoted headers) in both directions. */
+#ifndef XLB_BPF_NAT_H
+#define XLB_BPF_NAT_H
+
+#include "counters.h"
+#include "fwd.h"
+#include "maps.h"
+#include "parse.h"
+#include "select.h"
+#include "xlb_ct.h"
+
+/* Candidate local ports tried for a new fullnat flow before giving up. */
+#define XLB_LPORT_PROBES 8
+
+/* ---- one's-complement arithmetic (RFC 1624: HC' = ~(~HC + ~m + m')) ---- */
+
+static __always_inline __u64 xlb_cd32(__u32 old, __u32 new)
+{
+	return (__u64)(__u32)~old + new;
+}
+
+static __always_inline __u64 xlb_cd16(__u16 old, __u16 new)
+{
+	return (__u64)(__u16)~old + new;
+}
+
+/* Difference of replacing address o by n (4 or 16 bytes). */
+static __always_inline __u64 xlb_cd_addr(const __u32 *o, const union xlb_addr *n,
+					 int v6)
+{
+	__u64 d = xlb_cd32(o[0], n->v6[0]);
+
+	if (v6)
+		d += xlb_cd32(o[1], n->v6[1]) + xlb_cd32(o[2], n->v6[2]) +
+		     xlb_cd32(o[3], n->v6[3]);
+	return d;
+}
+
+static __always_inline __u16 xlb_csum_apply(__u16 csum, __u64 d)
+{
+	return xlb_csum_fold((__u64)(__u16)~csum + d);
+}
+
+static __always_inline int xlb_addr_eq(const union xlb_addr *a,
+				       const union xlb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
+	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
+}
+
+static __always_inline int xlb_key_eq(const struct xlb_flow_key *a,
+				      const struct xlb_flow_key *b)
+{
+	return xlb_addr_eq(&a->src, &b->src) && xlb_addr_eq(&a->dst, &b->dst) &&
+	       a->sport_be == b->sport_be && a->dport_be == b->dport_be &&
+	       a->proto == b->proto && a->family == b->family;
+}
+
+static __always_inline void xlb_addr_put(__u32 *to, const union xlb_addr *a,
+					 int v6)
+{
+	to[0] = a->v6[0];
+	if (v6) {
+		to[1] = a->v6[1];
+		to[2] = a->v6[2];
+		to[3] = a->v6[3];
+	}
+}
+
+/* ---- rewriting ----------------------------------------------------------- */
+
+/* TCP flags of the data packet p (0 for UDP). */
+static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
+					  const struct xlb_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 off = (p->l3_off & 0x1f) +
+		    (p->key.family == XLB_AF_INET ? sizeof(struct iphdr) :
+						    sizeof(struct ipv6hdr));
+	__u8 *th = data + off;
+
+	if (p->key.proto != IPPROTO_TCP || (void *)(th + 14) > data_end)
+		return 0;
+	return th[13];
+}
+
+/* Rewrites the data packet p (its headers hold p->key) to x: IPv4 header checksum and the TCP/UDP checksum
+ * (pseudo-header and ports) updated incrementally; a zero UDP checksum over
+ * IPv4 means "none" and stays zero. */
+static __attribute__((noinline)) int
+xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
+		const struct xlb_xlat *x)
+{
+	const union xlb_addr *src = &x->src, *dst = &x->dst;
+	__u16 sport = x->sport_be, dport = x->dport_be;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = p->l3_off & 0x1f;
+	int v6 = p->key.family == XLB_AF_INET6;
+	__u64 d_addr, d_port;
+	__u16 *ports;
+	void *l4;
+
+	if (!v6) {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		d_addr = xlb_cd32(iph->saddr, src->v4) + xlb_cd32(iph->daddr, dst->v4);
+		iph->check = xlb_csum_apply(iph->check, d_addr);
+		iph->saddr = src->v4;
+		iph->daddr = dst->v4;
+		l4 = iph + 1;
+	} else {
+		struct ipv6hdr *ip6h = data + l3_off;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		d_addr = xlb_cd_addr(ip6h->saddr.in6_u.u6_addr32, src, 1) +
+			 xlb_cd_addr(ip6h->daddr.in6_u.u6_addr32, dst, 1);
+		xlb_addr_put(ip6h->saddr.in6_u.u6_addr32, src, 1);
+		xlb_addr_put(ip6h->daddr.in6_u.u6_addr32, dst, 1);
+		l4 = ip6h + 1;
+	}
+	ports = l4;
+	if ((void *)(ports + 2) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	d_port = xlb_cd16(ports[0], sport) + xlb_cd16(ports[1], dport);
+	ports[0] = sport;
+	ports[1] = dport;
+	if (p->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		th->check = xlb_csum_apply(th->check, d_addr + d_port);
+	} else {
+		struct udphdr *uh = l4;
+		__u16 c;
+
+		if ((void *)(uh + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		if (uh->check || v6) {
+			c = xlb_csum_apply(uh->check, d_addr + d_port);
+			uh->check = c ? c : 0xffff;
+		}
+	}
+	return XLB_PARSE_OK;
+}
+
+/* Rewrites the ICMP error p: the outer header's addresses to o (ports
+ * unused), the quoted packet's to i. Updates the outer IPv4
+ * checksum, the quoted IPv4 header checksum, the quoted TCP/UDP checksum when
+ * the quote reaches it, and the ICMP checksum over all of that (ICMPv6: and
+ * its pseudo-header). The parser checked the quote's IP header and ports. */
+static __attribute__((noinline)) int
+xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
+		     const struct xlb_xlat *o, const struct xlb_xlat *i)
+{
+	const union xlb_addr *osrc = o->keep_src ? NULL : &o->src;
+	const union xlb_addr *odst = &o->dst, *isrc = &i->src, *idst = &i->dst;
+	__u16 isport = i->sport_be, idport = i->dport_be;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = p->l3_off & 0x1f, hl, l4csum_end;
+	int v6 = p->key.family == XLB_AF_INET6;
+	__u64 d_out = 0, d_in, d_port, d_icmp;
+	__u16 *ports, *icsum, *l4csum, old;
+
+	if (!v6) {
+		struct iphdr *iph = data + l3_off, *in;
+		struct icmphdr *ih;
+
+		ih = (void *)(iph + 1);
+		in = (void *)(ih + 1);
+		if ((void *)(in + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		if (osrc) {
+			d_out = xlb_cd32(iph->saddr, osrc->v4);
+			iph->saddr = osrc->v4;
+		}
+		d_out += xlb_cd32(iph->daddr, odst->v4);
+		iph->daddr = odst->v4;
+		iph->check = xlb_csum_apply(iph->check, d_out);
+		d_out = 0;      /* ICMPv4 has no pseudo-header */
+
+		d_in = xlb_cd32(in->saddr, isrc->v4) + xlb_cd32(in->daddr, idst->v4);
+		in->saddr = isrc->v4;
+		in->daddr = idst->v4;
+		old = in->check;
+		in->check = xlb_csum_apply(old, d_in);
+		d_icmp = xlb_cd16(old, in->check);
+		icsum = &ih->checksum;
+		ports = (void *)(in + 1);
+		hl = sizeof(*iph) + sizeof(*ih) + sizeof(*in);
+	} else {
+		struct ipv6hdr *ip6h = data + l3_off, *in;
+		struct icmp6hdr *ih;
+
+		ih = (void *)(ip6h + 1);
+		in = (void *)(ih + 1);
+		if ((void *)(in + 1) > data_end)
+			return XLB_R_DROP_TRUNCATED;
+		if (osrc) {
+			d_out = xlb_cd_addr(ip6h->saddr.in6_u.u6_addr32, osrc, 1);
+			xlb_addr_put(ip6h->saddr.in6_u.u6_addr32, osrc, 1);
+		}
+		d_out += xlb_cd_addr(ip6h->daddr.in6_u.u6_addr32, odst, 1);
+		xlb_addr_put(ip6h->daddr.in6_u.u6_addr32, odst, 1);
+
+		d_in = xlb_cd_addr(in->saddr.in6_u.u6_addr32, isrc, 1) +
+		       xlb_cd_addr(in->daddr.in6_u.u6_addr32, idst, 1);
+		xlb_addr_put(in->saddr.in6_u.u6_addr32, isrc, 1);
+		xlb_addr_put(in->daddr.in6_u.u6_addr32, idst, 1);
+		d_icmp = 0;
+		icsum = &ih->icmp6_cksum;
+		ports = (void *)(in + 1);
+		hl = sizeof(*ip6h) + sizeof(*ih) + sizeof(*in);
+	}
+	if ((void *)(ports + 4) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	d_port = xlb_cd16(ports[0], isport) + xlb_cd16(ports[1], idport);
+	ports[0] = isport;
+	ports[1] = idport;
+
+	/* The quoted L4 checksum, when the quote is long enough to hold it
+	 * (UDP always: it sits in the 8 bytes every error quotes). */
+	l4csum = p->key.proto == IPPROTO_TCP ? ports + 8 : ports + 3;
+	l4csum_end = hl + (p->key.proto == IPPROTO_TCP ? 18 : 8);
+	if ((void *)(l4csum + 1) <= data_end && p->l3_len >= l4csum_end) {
+		old = *l4csum;
+		if (old || v6 || p->key.proto == IPPROTO_TCP) {
+			__u16 c = xlb_csum_apply(old, d_in + d_port);
+
+			if (!c && p->key.proto == IPPROTO_UDP)
+				c = 0xffff;
+			*l4csum = c;
+			d_icmp += xlb_cd16(old, c);
+		}
+	}
+	if ((void *)(icsum + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	*icsum = xlb_csum_apply(*icsum, d_out + d_in + d_port + d_icmp);
+	return XLB_PARSE_OK;
+}
+
+/* ---- connection table ---------------------------------------------------- */
+
+/* Deletes the nat_rev entry r if it still belongs to flow k. */
+static __always_inline void xlb_rev_del(const struct xlb_flow_key *r,
+					const struct xlb_flow_key *k)
+{
+	struct xlb_nat_rev *rv = bpf_map_lookup_elem(&nat_rev, r);
+
+	if (rv && xlb_key_eq(&rv->fwd, k))
+		bpf_map_delete_elem(&nat_rev, r);
+}
+
+/* Ends the nat/fullnat flow k (entry f): its reverse entry goes, and with
+ * it the fullnat port claim, then the entry itself. */
+static __always_inline void xlb_ct_release(const struct xlb_flow_key *k,
+					   const struct xlb_flow *f)
+{
+	struct xlb_flow_key r = {};
+
+	if (f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT) {
+		xlb_ct_rev_key(k, f, &r);
+		xlb_rev_del(&r, k);
+	}
+	bpf_map_delete_elem(&flows, k);
+}
+
+/* Is the claim rk held by nothing alive? Its flow is gone, expired, or no
+ * longer uses it. A dead claim is removed (and its expired flow with it). */
+static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
+					const struct xlb_flow_key *rk,
+					struct xlb_flow_key *fk, __u64 now)
+{
+	struct xlb_nat_rev *rv = bpf_map_lookup_elem(&nat_rev, rk);
+	struct xlb_flow *f;
+
+	if (!rv)
+		return 1;
+	*fk = rv->fwd;
+	f = bpf_map_lookup_elem(&flows, fk);
+	if (f && !xlb_ct_expired(g, f, now) && f->lport_be == rk->dport_be &&
+	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
+	    f->rport_be == rk->sport_be)
+		return 0;
+	if (f && xlb_ct_expired(g, f, now))
+		bpf_map_delete_elem(&flows, fk);
+	bpf_map_delete_elem(&nat_rev, rk);
+	return 1;
+}
+
+/* Claims a local (LIP, port) for the new fullnat flow k toward nf->raddr:
+ * nf->rport_be: the nat_rev entry is created with BPF_NOEXIST, which is the
+ * atomic test-and-set that keeps (LIP, lport, R, rp) unique across CPUs.
+ * Candidates are consecutive slots of the pool (all LIPs x port range) from
+ * a slot given by the flow hash, so a small pool is searched exhaustively.
+ * Sets nf->laddr/lport_be; returns XLB_PARSE_OK or the drop reason. */
+static __attribute__((noinline)) int
+xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
+		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
+{
+	struct xlb_flow *nf = &s->nf;
+	__u32 lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
+	__u32 hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
+	__u32 n, base, range, total, i;
+
+	if (k->family == XLB_AF_INET) {
+		n = g->n_lips_v4;
+		base = 0;
+	} else {
+		n = g->n_lips_v6;
+		base = XLB_LIP_V6_BASE;
+	}
+	if (n == 0 || n > XLB_MAX_LIPS)
+		return XLB_R_DROP_NO_LIP;
+	if (hi < lo)
+		return XLB_R_DROP_NO_LPORT;
+	range = hi - lo + 1;
+	total = range * n;
+	s->rv.fwd = *k;
+	for (i = 0; i < XLB_LPORT_PROBES; i++) {
+		__u32 c = (hash + i) % total, idx = base + c / range;
+		union xlb_addr *lip = bpf_map_lookup_elem(&lips, &idx);
+
+		if (!lip)
+			continue;
+		nf->laddr = *lip;
+		nf->lport_be = bpf_htons((__u16)(lo + c % range));
+		xlb_ct_rev_key(k, nf, &s->rk);
+		if (!bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
+			return XLB_PARSE_OK;
+		/* Held: by a live flow, or by one that expired with no packet
+		 * since (the sweeper has not passed yet), which we take over. */
+		if (xlb_rev_dead(g, &s->rk, &s->fk, now) &&
+		    !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
+			return XLB_PARSE_OK;
+	}
+	return XLB_R_DROP_NO_LPORT;
+}
+
+/* Updates state and age of f after a packet with tcp_flags. State changes
+ * are written at once; a mere refresh at most every 100 ms (select.h). */
+static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
+					 __u8 tcp_flags, int from_server,
+					 __u64 now)
+{
+	__u8 fl = f->flags, st = f->state;
+
+	if (proto == IPPROTO_TCP)
+		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
+	if (st != f->state || fl != f->flags) {
+		f->state = st;
+		f->flags = fl;
+		f->last_seen_ns = now;
+	} else if (now - f->last_seen_ns > 100000000ull) {
+		f->last_seen_ns = now;
+	}
+}
+
+/* ---- the two directions -------------------------------------------------- */
+
+/* An ICMP error from the client side about a reply we translated (quote:
+ * V:vp -> C:cp; p->key is the client flow): to the backend, quoting the
+ * packet the backend sent (R:rp -> C:cp, fullnat R:rp -> LIP:lp). */
+static __always_inline int xlb_nat_icmp_to_backend(struct xdp_md *ctx,
+						   struct xlb_pkt *p,
+						   const struct xlb_flow *f,
+						   struct xlb_nat_scratch *s)
+{
+	int fullnat = f->mode == XLB_MODE_FULLNAT;
+	struct xlb_route rt = {};
+	int r;
+
+	/* fullnat backends may have no route to whoever sent the error:
+	 * it comes from the LIP. */
+	s->out.keep_src = !fullnat;
+	s->out.src = f->laddr;
+	s->out.dst = f->raddr;
+	s->in.src = f->raddr;
+	s->in.sport_be = f->rport_be;
+	s->in.dst = fullnat ? f->laddr : p->key.src;
+	s->in.dport_be = fullnat ? f->lport_be : p->key.sport_be;
+	s->in.keep_src = 0;
+	r = xlb_route(ctx, p->key.family, fullnat ? &s->out.src : &p->key.src,
+		      &s->out.dst, p->l3_len, &rt);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	r = xlb_nat_icmp_rewrite(ctx, p, &s->out, &s->in);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
+/* An ICMP error about a flow of a nat/fullnat service (p->key is the
+ * client's flow): translated toward the flow's backend; never creates or
+ * ends a flow. Out of line: the quote rewrite needs its own stack frame. */
+static __attribute__((noinline)) int
+xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
+{
+	struct xlb_nat_scratch *s;
+	struct xlb_globals *g;
+	struct xlb_flow *f;
+	__u32 zero = 0;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!g || !s)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
+	    xlb_ct_expired(g, f, bpf_ktime_get_ns()))
+		return xlb_done(XLB_R_PASS_ICMP_NOT_OURS, XDP_PASS);
+	return xlb_nat_icmp_to_backend(ctx, p, f, s);
+}
+
+/* A new or existing client packet (not an ICMP error) of a nat/fullnat
+ * service. */
+static __attribute__((noinline)) int
+xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
+	    __u32 hash)
+{
+	struct xlb_nat_scratch *s;
+	struct xlb_route rt = {};
+	struct xlb_globals *g;
+	struct xlb_backend *be;
+	struct xlb_flow *f;
+	__u32 zero = 0, bid;
+	__u8 tflags = 0;
+	int new_flow = 0, r;
+	__u64 now;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!g || !s)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	now = bpf_ktime_get_ns();
+	tflags = xlb_tcp_flags(ctx, p);
+
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (f && (f->svc_id != svc->id || f->mode != svc->mode ||
+		  xlb_ct_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
+		  ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
+		   (f->state == XLB_CT_TIME_WAIT || f->state == XLB_CT_CLOSE)))) {
+		/* Dead (or a new connection reusing a closed one's ports, which
+		 * IPVS reschedules too): forget it, freeing its port. */
+		xlb_ct_release(&p->key, f);
+		f = NULL;
+	}
+
+	if (!f) {
+		bid = xlb_maglev_pick(svc, hash);
+		be = xlb_backend_get(bid);
+		if (!be)
+			return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
+		/* Address translation stays within one family. */
+		if (be->family != p->key.family)
+			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+		__builtin_memset(&s->nf, 0, sizeof(s->nf));
+		s->nf.backend_id = bid;
+		s->nf.svc_id = svc->id;
+		s->nf.last_seen_ns = now;
+		s->nf.raddr = be->addr;
+		s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
+		s->nf.mode = svc->mode;
+		s->nf.state = xlb_ct_initial(p->key.proto, tflags, &s->nf.flags);
+		if (svc->mode == XLB_MODE_FULLNAT) {
+			r = xlb_lport_claim(g, &p->key, s, hash, now);
+			if (r != XLB_PARSE_OK)
+				return xlb_done(r, XDP_DROP);
+		} else {
+			/* Two nat flows of one client port to two VIPs on
+			 * the same backend port cannot be told apart in the
+			 * replies (IPVS has the same limit): the last wins. */
+			s->rv.fwd = p->key;
+			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
+			if (bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_ANY))
+				return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);
+		}
+		if (bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST) == 0) {
+			new_flow = 1;
+		} else if (svc->mode == XLB_MODE_FULLNAT) {
+			/* Another CPU created the flow first: use its port. */
+			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
+			bpf_map_delete_elem(&nat_rev, &s->rk);
+		}
+		f = bpf_map_lookup_elem(&flows, &p->key);
+		if (!f)
+			return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);
+	}
+	if (!new_flow)
+		xlb_ct_touch(f, p->key.proto, tflags, 0, now);
+	bid = f->backend_id;
+	s->out.dst = f->raddr;
+	s->out.dport_be = f->rport_be;
+	s->out.keep_src = 0;
+	if (f->mode == XLB_MODE_FULLNAT) {
+		s->out.src = f->laddr;
+		s->out.sport_be = f->lport_be;
+	} else {
+		s->out.src = p->key.src;
+		s->out.sport_be = p->key.sport_be;
+	}
+
+	xlb_count(&svc_stats, svc->id, p->frame_len, new_flow);
+	xlb_count(&backend_stats, bid, p->frame_len, new_flow);
+
+	r = xlb_route(ctx, p->key.family, &s->out.src, &s->out.dst, p->l3_len,
+		      &rt);
+	if (r == XLB_R_DROP_TOO_BIG)
+		return xlb_too_big(ctx, p, rt.mtu, 0);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	r = xlb_nat_rewrite(ctx, p, &s->out);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
+/* A packet whose tuple is in nat_rev: a backend's reply (or an ICMP error
+ * from the backend side about a packet we sent it), back to the client as
+ * coming from the VIP. */
+static __attribute__((noinline)) int
+xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *rv)
+{
+	struct xlb_nat_scratch *s;
+	struct xlb_flow_key *fk;
+	struct xlb_route rt = {};
+	struct xlb_globals *g;
+	struct xlb_flow *f;
+	__u32 zero = 0;
+	__u64 now;
+	int r;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!g || !s)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	fk = &s->fk;
+	*fk = rv->fwd;
+	now = bpf_ktime_get_ns();
+	f = bpf_map_lookup_elem(&flows, fk);
+	if (!f || (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
+	    xlb_ct_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||
+	    f->rport_be != p->key.sport_be || fk->family != p->key.family ||
+	    fk->proto != p->key.proto) {
+		/* The translation is gone: free the claim so the port can
+		 * serve again, and let the stack answer (a RST, usually). */
+		if (!p->icmp_err) {
+			if (f && xlb_ct_expired(g, f, now))
+				xlb_ct_release(fk, f);
+			bpf_map_delete_elem(&nat_rev, &p->key);
+		}
+		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);
+	}
+	if (!p->icmp_err)
+		xlb_ct_touch(f, p->key.proto, xlb_tcp_flags(ctx, p), 1, now);
+
+	/* To the client, from the VIP; ICMP errors too, as IPVS does, and
+	 * their quote C:cp -> R:rp (LIP:lp -> R:rp) becomes C:cp -> V:vp. */
+	s->out.src = fk->dst;
+	s->out.sport_be = fk->dport_be;
+	s->out.dst = fk->src;
+	s->out.dport_be = fk->sport_be;
+	s->out.keep_src = 0;
+	s->in.src = fk->src;
+	s->in.sport_be = fk->sport_be;
+	s->in.dst = fk->dst;
+	s->in.dport_be = fk->dport_be;
+	s->in.keep_src = 0;
+	r = xlb_route(ctx, p->key.family, &s->out.src, &s->out.dst, p->l3_len,
+		      &rt);
+	/* No ICMP back to the backend: the reply is dropped and counted. */
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	if (p->icmp_err)
+		r = xlb_nat_icmp_rewrite(ctx, p, &s->out, &s->in);
+	else
+		r = xlb_nat_rewrite(ctx, p, &s->out);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
+#endif /* XLB_BPF_NAT_H */

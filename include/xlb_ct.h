@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Connection-tracking rules shared by the XDP program and userspace (the
+ * sweeper and the tests): per-state timeouts and the TCP state machine of
+ * nat/fullnat flow entries, so both sides agree on when an entry is dead. */
+#ifndef XLB_CT_H
+#define XLB_CT_H
+
+#include <linux/types.h>
+
+#include "xlb_abi.h"
+
+/* BPF objects and userspace both include this file: no libc, no helpers. */
+#define XLB_CT_INLINE static inline __attribute__((always_inline))
+
+#define XLB_TCP_FIN 0x01
+#define XLB_TCP_SYN 0x02
+#define XLB_TCP_RST 0x04
+#define XLB_TCP_ACK 0x10
+
+#define XLB_NS_PER_S 1000000000ull
+
+/* Timeout in ns of an entry in state under g; XLB_CT_NONE never expires
+ * (dr/tun entries leave the LRU table when it needs room). */
+XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g, __u8 state)
+{
+	__u32 s;
+
+	switch (state) {
+	case XLB_CT_SYN_SENT:
+		s = g->to_syn_s ? g->to_syn_s : XLB_TO_SYN_DEFAULT;
+		break;
+	case XLB_CT_ESTABLISHED:
+		s = g->to_established_s ? g->to_established_s :
+					  XLB_TO_ESTABLISHED_DEFAULT;
+		break;
+	case XLB_CT_FIN_WAIT:
+		s = g->to_fin_s ? g->to_fin_s : XLB_TO_FIN_DEFAULT;
+		break;
+	case XLB_CT_CLOSE:
+		s = g->to_close_s ? g->to_close_s : XLB_TO_CLOSE_DEFAULT;
+		break;
+	case XLB_CT_TIME_WAIT:
+		s = g->to_time_wait_s ? g->to_time_wait_s : XLB_TO_TIME_WAIT_DEFAULT;
+		break;
+	case XLB_CT_UDP:
+		s = g->to_udp_s ? g->to_udp_s : XLB_TO_UDP_DEFAULT;
+		break;
+	default:
+		return ~0ull;
+	}
+	return (__u64)s * XLB_NS_PER_S;
+}
+
+/* An expired entry is treated as absent. A last_seen in the future (another
+ * CPU refreshed it after this one read the clock) is not expired. */
+XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
+				 const struct xlb_flow *f, __u64 now)
+{
+	__s64 age = (__s64)(now - f->last_seen_ns);
+
+	if (f->state == XLB_CT_NONE || age <= 0)
+		return 0;
+	return (__u64)age > xlb_ct_timeout_ns(g, f->state);
+}
+
+/* State of a new entry created by a packet with TCP flags (proto UDP: the
+ * flags are ignored). */
+XLB_CT_INLINE __u8 xlb_ct_initial(__u8 proto, __u8 tcp_flags, __u8 *fflags)
+{
+	*fflags = 0;
+	if (proto != 6)
+		return XLB_CT_UDP;
+	if (tcp_flags & XLB_TCP_RST)
+		return XLB_CT_CLOSE;
+	if (tcp_flags & XLB_TCP_FIN) {
+		*fflags = XLB_FLOW_F_FIN_CLIENT;
+		return XLB_CT_FIN_WAIT;
+	}
+	if ((tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
+		return XLB_CT_SYN_SENT;
+	/* Mid-stream pickup (e.g. after the table lost the entry). */
+	return XLB_CT_ESTABLISHED;
+}
+
+/* The state after a TCP segment with flags went through an existing entry
+ * in state/fflags, from the server (reply) or the client. A simplified IPVS
+ * table: RST closes, the server's SYN-ACK establishes, the first FIN starts
+ * the close and a FIN from the other side finishes it. */
+XLB_CT_INLINE __u8 xlb_ct_tcp_next(__u8 state, __u8 *fflags, __u8 tcp_flags,
+				   int from_server)
+{
+	if (tcp_flags & XLB_TCP_RST)
+		return XLB_CT_CLOSE;
+	if (tcp_flags & XLB_TCP_FIN) {
+		if (state == XLB_CT_CLOSE || state == XLB_CT_TIME_WAIT)
+			return state;
+		*fflags |= from_server ? XLB_FLOW_F_FIN_SERVER : XLB_FLOW_F_FIN_CLIENT;
+		if ((*fflags & (XLB_FLOW_F_FIN_SERVER | XLB_FLOW_F_FIN_CLIENT)) ==
+		    (XLB_FLOW_F_FIN_SERVER | XLB_FLOW_F_FIN_CLIENT))
+			return XLB_CT_TIME_WAIT;
+		return XLB_CT_FIN_WAIT;
+	}
+	if (state == XLB_CT_SYN_SENT && from_server &&
+	    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == (XLB_TCP_SYN | XLB_TCP_ACK))
+		return XLB_CT_ESTABLISHED;
+	return state;
+}
+
+/* The nat_rev key of a nat/fullnat flow entry f created for client key k:
+ * the tuple its replies carry. */
+XLB_CT_INLINE void xlb_ct_rev_key(const struct xlb_flow_key *k,
+				  const struct xlb_flow *f,
+				  struct xlb_flow_key *r)
+{
+	r->src = f->raddr;
+	r->sport_be = f->rport_be;
+	if (f->mode == XLB_MODE_FULLNAT) {
+		r->dst = f->laddr;
+		r->dport_be = f->lport_be;
+	} else {
+		r->dst = k->src;
+		r->dport_be = k->sport_be;
+	}
+	r->proto = k->proto;
+	r->family = k->family;
+	r->pad = 0;
+}
+
+#endif /* XLB_CT_H */
