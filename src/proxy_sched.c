@@ -34,7 +34,7 @@ int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 	if (!s->be)
 		return -ENOMEM;
 	memcpy(s->be, be, n * sizeof(*be));
-	if (kind == XLB_SCHED_MAGLEV && n) {
+	if ((kind == XLB_SCHED_MAGLEV || kind == XLB_SCHED_SH) && n) {
 		struct maglev_backend *mb = calloc(n, sizeof(*mb));
 		int ret;
 
@@ -179,15 +179,16 @@ static int pick_level(const struct psched *s, struct psched_cursor *c,
 	case XLB_SCHED_MAGLEV: {
 		uint64_t h = hash;
 
-		if (s->kind == XLB_SCHED_MAGLEV && s->maglev) {
+		/* sh and maglev differ in what is hashed (the caller's
+		 * choice): both look up a weighted Maglev table. */
+		if (s->maglev) {
 			size_t i = s->maglev[hash % s->maglev_size];
 
 			if (usable(s, i, tried, now, level))
 				return (int)i;
 		}
-		/* sh: weighted rendezvous hashing, stable while the set
-		 * does not change; maglev falls back on it when its slot
-		 * is unusable, so the fallback is stable too. */
+		/* The slot's backend is unusable (down, tried): rendezvous
+		 * hashing over the rest, so the fallback is stable too. */
 		uint64_t best_score = 0;
 
 		for (size_t i = 0; i < n; i++) {

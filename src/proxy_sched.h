@@ -29,7 +29,7 @@ struct psched {
 	uint8_t kind;                   /* enum xlb_sched */
 	size_t n;
 	struct psched_be *be;
-	uint32_t *maglev;               /* kind maglev: table of indices in be[] */
+	uint32_t *maglev;               /* sh, maglev: table of indices in be[] */
 	uint32_t maglev_size;
 };
 
@@ -40,8 +40,8 @@ struct psched_cursor {
 	uint64_t rng;
 };
 
-/* Build s over n backends (be is copied). maglev_size is used for kind
- * maglev only (a prime). Returns 0 or -ENOMEM. */
+/* Build s over n backends (be is copied). maglev_size is used for kinds
+ * sh and maglev only (a prime). Returns 0 or -ENOMEM. */
 int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 		size_t n, uint32_t maglev_size);
 void psched_free(struct psched *s);
