@@ -10,6 +10,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "netlink.h"
+#include "proxy.h"
 #include "state.h"
 
 void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base)
@@ -496,6 +497,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 	st->n_services = copy.n_services;
 	config_free(&st->cfg);
 	st->cfg = copy;
+	/* Mode proxy services live in the proxy engine (no-op until started). */
+	proxy_apply(&st->cfg);
 	return 0;
 fail:
 	/* Only an error of the kernel gets here (the config was valid): the

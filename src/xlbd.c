@@ -19,6 +19,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
+#include "proxy.h"
 #include "state.h"
 #include "sysctl.h"
 
@@ -227,6 +228,9 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		goto out_srv;
 	}
+	/* Mode proxy: threads start after the fork of daemonize(). */
+	if (proxy_start(cfg.proxy_workers) == 0)
+		proxy_apply(&st.cfg);
 
 	while (running) {
 		struct pollfd pfd[3] = {
@@ -264,6 +268,7 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out_srv:
+	proxy_stop();
 	control_close(srv);
 out_state:
 	state_teardown(&st);
