@@ -382,6 +382,16 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 	return 0;
 }
 
+/* How many of the n addresses are of family fam. */
+static size_t count_family(const struct xlb_sockaddr *addrs, size_t n, uint8_t fam)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += addrs[i].family == fam;
+	return c;
+}
+
 static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		    char *err, size_t errlen)
 {
@@ -406,6 +416,14 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		return vfail(vf, AT_NONE, 0, 0, err, errlen,
 			     "proxy_workers %u out of range (0-%u)",
 			     cfg->proxy_workers, PROXY_WORKERS_MAX);
+	/* The data plane's lips map holds XLB_MAX_LIPS of each family. */
+	if (count_family(cfg->local_addresses, cfg->n_local_addresses,
+			 XLB_AF_INET) > XLB_MAX_LIPS ||
+	    count_family(cfg->local_addresses, cfg->n_local_addresses,
+			 XLB_AF_INET6) > XLB_MAX_LIPS)
+		return vfail(vf, AT_NONE, 0, 0, err, errlen,
+			     "local_addresses: at most %u IPv4 and %u IPv6 "
+			     "addresses", XLB_MAX_LIPS, XLB_MAX_LIPS);
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -435,13 +453,15 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		if (s->mode == XLB_MODE_NONE || s->mode >= ARRAY_SIZE(mode_names))
 			return vfail(vf, AT_MODE, i, 0, err, errlen,
 				     "service %s: no mode", lbl);
-		/* The data plane only implements the DSR modes so far; proxy
-		 * mode runs in xlbd's own sockets (proxy.c). */
-		if (s->mode != XLB_MODE_DR && s->mode != XLB_MODE_TUN &&
-		    s->mode != XLB_MODE_PROXY)
+		/* fullnat sources its packets from the local_addresses of
+		 * the VIP's family (it never translates across families). */
+		if (s->mode == XLB_MODE_FULLNAT &&
+		    !count_family(cfg->local_addresses, cfg->n_local_addresses,
+				  s->vip.family))
 			return vfail(vf, AT_MODE, i, 0, err, errlen,
-				     "service %s: mode '%s' is not supported yet",
-				     lbl, mode_name(s->mode));
+				     "service %s: mode fullnat needs at least one "
+				     "%s address in local_addresses", lbl,
+				     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
 		if (s->scheduler >= ARRAY_SIZE(sched_names))
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
 				     "service %s: unknown scheduler", lbl);
@@ -477,14 +497,18 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 					     "range (0-%u)", lbl, a, b->weight, WEIGHT_MAX);
 			/* dr only rewrites the MAC: the packet keeps its IP
 			 * header, so the real server must speak the VIP's
-			 * family. tun encapsulates and may cross families. */
-			if (s->mode == XLB_MODE_DR && b->addr.family != s->vip.family)
+			 * family; nat and fullnat rewrite addresses within
+			 * one family. tun encapsulates and may cross them. */
+			if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_NAT ||
+			     s->mode == XLB_MODE_FULLNAT) &&
+			    b->addr.family != s->vip.family)
 				return vfail(vf, AT_BACKEND, i, j, err, errlen,
 					     "service %s: backend %s is %s but the VIP "
-					     "is %s (mode dr cannot mix address families)",
+					     "is %s (mode %s cannot mix address families)",
 					     lbl, a,
 					     b->addr.family == XLB_AF_INET ? "IPv4" : "IPv6",
-					     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
+					     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6",
+					     mode_name(s->mode));
 			/* In the DSR modes the real server sees the packet as
 			 * the client sent it, port included. */
 			if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN) &&

@@ -278,8 +278,16 @@ static const struct bad_case bad_cases[] = {
 	  "      - { address: 198.18.0.11 }\n      - { address: 198.18.0.12 }\n"
 	  "      - { address: \"198.18.0.11:80\" }\n",
 	  "xlb.yaml:10:9: service web: duplicate backend 198.18.0.11:80" },
-	{ "unsupported mode nat", SVC "    mode: nat\n",
-	  "xlb.yaml:6:11: service web: mode 'nat' is not supported yet" },
+	{ "fullnat without local addresses", SVC "    mode: fullnat\n",
+	  "xlb.yaml:6:11: service web: mode fullnat needs at least one IPv4 "
+	  "address in local_addresses" },
+	{ "fullnat without local address of the family",
+	  "local_addresses: [\"2001:db8::2\"]\n" SVC "    mode: fullnat\n",
+	  "xlb.yaml:7:11: service web: mode fullnat needs at least one IPv4 "
+	  "address in local_addresses" },
+	{ "nat across families", SVC "    mode: nat\n    backends: [\"2001:db8::11\"]\n",
+	  "xlb.yaml:7:16: service web: backend 2001:db8::11 is IPv6 but the VIP "
+	  "is IPv4 (mode nat cannot mix address families)" },
 	{ "proxy without port", "services:\n  - vip: 198.18.0.100\n    port: \"*\"\n"
 	  "    protocol: tcp\n    mode: proxy\n",
 	  "xlb.yaml:2:5: service tcp/198.18.0.100:*: mode proxy needs a port (it "
@@ -466,7 +474,13 @@ static void test_validate(void)
 	c.services[0].backends[1].weight = 1;
 	c.services[0].mode = XLB_MODE_FULLNAT;
 	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
-	CHECK(!strcmp(err, "service web: mode 'fullnat' is not supported yet"), "%s", err);
+	CHECK(!strcmp(err, "service web: mode fullnat needs at least one IPv4 "
+		      "address in local_addresses"), "%s", err);
+	/* nat and fullnat may map the port. */
+	c.services[0].mode = XLB_MODE_NAT;
+	c.services[0].backends[1].addr.port = 8080;
+	CHECK(config_validate(&c, err, sizeof(err)) == 0, "%s", err);
+	c.services[0].backends[1].addr.port = 0;
 	c.services[0].mode = XLB_MODE_DR;
 	c.services[0].backends[1] = c.services[0].backends[0];
 	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
