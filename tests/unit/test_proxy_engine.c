@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The proxy engine on loopback, with echo backends in threads: TCP relay
+ * with half-close, a large transfer, spread by weight, retry after a
+ * refused connect, PROXY headers out and in, UDP sessions that never mix
+ * replies, and removal of a service. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "unit.h"
+
+#define EXPECT(cond) CHECK(cond, " ")
+
+struct server {
+	int fd;
+	uint16_t port;
+	bool udp, first_line;   /* first_line: answer the first line, close */
+	_Atomic unsigned conns;
+};
+
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	return ntohs(a.sin_port);
+}
+
+static int sock_on(int type, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    (type == SOCK_STREAM && listen(fd, 512))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A port nothing listens on (now). */
+static uint16_t free_port(int type)
+{
+	int fd = sock_on(type, 0);
+	uint16_t p = bound_port(fd);
+
+	close(fd);
+	return p;
+}
+
+static void *tcp_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t off = 0; off < n;) {
+			ssize_t m = write(fd, buf + off, (size_t)(n - off));
+
+			if (m <= 0)
+				goto out;
+			off += m;
+		}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *first_line_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[512];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0) {
+		len += (size_t)n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	if (write(fd, buf, len) < 0)
+		len = 0;
+	close(fd);
+	return NULL;
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+
+	if (s->udp) {
+		char buf[2048];
+
+		for (;;) {
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof(from);
+			ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0,
+					     (struct sockaddr *)&from, &fl);
+
+			if (n < 0)
+				return NULL;
+			s->conns++;
+			sendto(s->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		}
+	}
+	for (;;) {
+		int fd = accept(s->fd, NULL, NULL);
+		pthread_t t;
+
+		if (fd < 0)
+			return NULL;
+		s->conns++;
+		pthread_create(&t, NULL, s->first_line ? first_line_conn : tcp_conn,
+			       (void *)(intptr_t)fd);
+		pthread_detach(t);
+	}
+}
+
+static void server_start(struct server *s, bool udp, bool first_line)
+{
+	pthread_t t;
+
+	memset(s, 0, sizeof(*s));
+	s->udp = udp;
+	s->first_line = first_line;
+	s->fd = sock_on(udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	s->port = bound_port(s->fd);
+	pthread_create(&t, NULL, server_main, s);
+	pthread_detach(t);
+}
+
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { 5, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send msg, half-close, read everything back until EOF. */
+static ssize_t exchange(uint16_t port, const char *msg, size_t len, char *out,
+			size_t outlen)
+{
+	int fd = connect_to(port);
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (len && write(fd, msg, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	while (got < outlen && (n = read(fd, out + got, outlen - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	return (ssize_t)got;
+}
+
+static struct xlb_sockaddr lo(uint16_t port)
+{
+	struct xlb_sockaddr a = { .family = XLB_AF_INET, .port = port };
+
+	a.addr.v4 = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+/* Wait until the workers listen (they take the config asynchronously). */
+static bool wait_listening(uint16_t port)
+{
+	for (int i = 0; i < 100; i++) {
+		int fd = connect_to(port);
+
+		if (fd >= 0) {
+			close(fd);
+			return true;
+		}
+		usleep(20000);
+	}
+	return false;
+}
+
+static struct server be1, be2, hdr, ube1, ube2;
+static uint16_t vport, uport, dead_port, hport, aport;
+static struct xlb_service_cfg svcs[4];
+static struct xlb_backend_cfg bes[4][3];
+static struct xlb_config cfg;
+
+static void setup(void)
+{
+	server_start(&be1, false, false);
+	server_start(&be2, false, false);
+	server_start(&hdr, false, true);
+	server_start(&ube1, true, false);
+	server_start(&ube2, true, false);
+	vport = free_port(SOCK_STREAM);
+	hport = free_port(SOCK_STREAM);
+	aport = free_port(SOCK_STREAM);
+	uport = free_port(SOCK_DGRAM);
+	dead_port = free_port(SOCK_STREAM);
+
+	config_init(&cfg);
+	cfg.maglev_table_size = 1009;
+	/* tcp: wrr 100/300 over two echo servers, and a dead backend the
+	 * retries get around (weight 1: rarely picked first). */
+	svcs[0] = (struct xlb_service_cfg){ .vip = lo(vport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_WRR,
+		.n_backends = 2, .backends = bes[0] };
+	bes[0][0] = (struct xlb_backend_cfg){ lo(be1.port), 100 };
+	bes[0][1] = (struct xlb_backend_cfg){ lo(be2.port), 300 };
+	/* send_proxy v1 to a server that echoes the first line. */
+	svcs[1] = (struct xlb_service_cfg){ .vip = lo(hport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .send_proxy = XLB_SEND_PROXY_V1,
+		.n_backends = 1, .backends = bes[1] };
+	bes[1][0] = (struct xlb_backend_cfg){ lo(hdr.port), 100 };
+	/* accept_proxy + send_proxy v2 -> echo (the echo shows what the
+	 * backend got), and a refused backend first in rr order. */
+	svcs[2] = (struct xlb_service_cfg){ .vip = lo(aport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_RR,
+		.accept_proxy = true, .send_proxy = XLB_SEND_PROXY_V2,
+		.n_backends = 2, .backends = bes[2] };
+	bes[2][0] = (struct xlb_backend_cfg){ lo(dead_port), 100 };
+	bes[2][1] = (struct xlb_backend_cfg){ lo(be1.port), 100 };
+	svcs[3] = (struct xlb_service_cfg){ .vip = lo(uport), .proto = IPPROTO_UDP,
+		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_RR,
+		.n_backends = 2, .backends = bes[3] };
+	bes[3][0] = (struct xlb_backend_cfg){ lo(ube1.port), 100 };
+	bes[3][1] = (struct xlb_backend_cfg){ lo(ube2.port), 100 };
+	cfg.services = svcs;
+	cfg.n_services = 4;
+}
+
+static void test_start(void)
+{
+	char err[256] = "";
+
+	EXPECT(proxy_apply(&cfg) == 0);         /* not started: no-op */
+	EXPECT(proxy_start(2) == 0);
+	CHECK(config_validate(&cfg, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(proxy_apply(&cfg) == 0);
+	EXPECT(wait_listening(vport) && wait_listening(hport) && wait_listening(aport));
+}
+
+static void test_tcp_spread(void)
+{
+	char msg[64], out[64];
+	unsigned ok = 0, b1 = be1.conns, b2 = be2.conns;
+
+	for (int i = 0; i < 400; i++) {
+		int n = snprintf(msg, sizeof(msg), "hello %d", i);
+
+		ok += exchange(vport, msg, (size_t)n, out, sizeof(out)) == n &&
+		      !memcmp(msg, out, (size_t)n);
+	}
+	b1 = be1.conns - b1;
+	b2 = be2.conns - b2;
+	CHECK(ok == 400, "%u/400 exchanges", ok);
+	/* wrr per worker: 1 in 4 to be1, whatever worker got each. */
+	/* (+1: the probe of wait_listening may land late.) */
+	CHECK(b1 + b2 >= 400 && b1 + b2 <= 401 && b1 >= 80 && b1 <= 120,
+	      "be1 %u be2 %u", b1, b2);
+}
+
+static void *big_writer(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[65536];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 7 + i / 251);
+	for (int k = 0; k < 256; k++)           /* 16 MiB */
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			break;
+	shutdown(fd, SHUT_WR);
+	return NULL;
+}
+
+static void test_tcp_big(void)
+{
+	int fd = connect_to(vport);
+	char buf[65536], want[65536];
+	size_t got = 0;
+	bool same = true;
+	pthread_t t;
+	ssize_t n;
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = (char)(i * 7 + i / 251);
+	pthread_create(&t, NULL, big_writer, (void *)(intptr_t)fd);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != want[(got + (size_t)i) % sizeof(want)])
+				same = false;
+		got += (size_t)n;
+	}
+	pthread_join(t, NULL);
+	close(fd);
+	CHECK(got == 256u * 65536 && same, "got %zu bytes, intact %d", got, same);
+}
+
+static void test_send_proxy(void)
+{
+	char out[256], want[256];
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	int fd = connect_to(hport);
+	ssize_t n = 0;
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	getsockname(fd, (struct sockaddr *)&me, &ml);
+	shutdown(fd, SHUT_WR);
+	for (ssize_t m; (m = read(fd, out + n, sizeof(out) - 1 - (size_t)n)) > 0;)
+		n += m;
+	close(fd);
+	out[n < 0 ? 0 : n] = '\0';
+	snprintf(want, sizeof(want), "PROXY TCP4 127.0.0.1 127.0.0.1 %u %u\r\n",
+		 ntohs(me.sin_port), hport);
+	CHECK(!strcmp(out, want), "got '%s' want '%s'", out, want);
+}
+
+static void test_accept_proxy(void)
+{
+	static const char v1[] = "PROXY TCP4 198.18.0.1 198.18.0.100 5555 80\r\nping";
+	struct proxy_counters st0, st;
+	struct xlb_sockaddr vip = lo(aport);
+	char out[256];
+	ssize_t n;
+
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st0) == 0);
+	/* Garbage: closed without a byte, counted. */
+	n = exchange(aport, "GET / HTTP/1.0\r\n\r\n", 18, out, sizeof(out));
+	EXPECT(n == 0);
+	n = exchange(aport, "PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n", 36, out, sizeof(out));
+	EXPECT(n == 0);
+	/* Valid v1 in, v2 out with the client's address from the header,
+	 * then the payload; the first backend refuses, a retry lands. */
+	for (int i = 0; i < 4; i++) {
+		n = exchange(aport, v1, sizeof(v1) - 1, out, sizeof(out));
+		CHECK(n == 28 + 4, "got %zd bytes", n);
+		if (n == 32) {
+			EXPECT(out[12] == 0x21 && out[13] == 0x11);
+			EXPECT(!memcmp(out + 16, "\xc6\x12\x00\x01\xc6\x12\x00\x64", 8));
+			EXPECT(!memcmp(out + 24, "\x15\xb3\x00\x50", 4));
+			EXPECT(!memcmp(out + 28, "ping", 4));
+		}
+	}
+	usleep(100000);
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st) == 0);
+	CHECK(st.bad_header - st0.bad_header == 2, "bad headers %llu",
+	      (unsigned long long)(st.bad_header - st0.bad_header));
+	CHECK(st.connect_fail >= 1 && st.retries >= 1, "fail %llu retries %llu",
+	      (unsigned long long)st.connect_fail, (unsigned long long)st.retries);
+	CHECK(st.active == 0, "active %llu", (unsigned long long)st.active);
+}
+
+static void test_udp(void)
+{
+	struct sockaddr_in v = { .sin_family = AF_INET, .sin_port = htons(uport),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fds[8];
+	unsigned good = 0, bad = 0;
+	struct timeval tv = { 2, 0 };
+
+	for (int c = 0; c < 8; c++) {
+		fds[c] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		setsockopt(fds[c], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		connect(fds[c], (struct sockaddr *)&v, sizeof(v));
+	}
+	for (int i = 0; i < 40; i++) {
+		for (int c = 0; c < 8; c++) {
+			char msg[32];
+			int n = snprintf(msg, sizeof(msg), "client %d query %d", c, i);
+
+			if (send(fds[c], msg, (size_t)n, 0) != n)
+				bad++;
+		}
+		for (int c = 0; c < 8; c++) {
+			char msg[32], out[64];
+			int n = snprintf(msg, sizeof(msg), "client %d query %d", c, i);
+			ssize_t m = recv(fds[c], out, sizeof(out), 0);
+
+			if (m == n && !memcmp(out, msg, (size_t)n))
+				good++;
+			else
+				bad++;
+		}
+	}
+	for (int c = 0; c < 8; c++)
+		close(fds[c]);
+	CHECK(good == 320 && bad == 0, "good %u bad %u", good, bad);
+	CHECK(ube1.conns > 0 && ube2.conns > 0, "udp spread %u %u",
+	      ube1.conns, ube2.conns);
+}
+
+static void test_remove(void)
+{
+	cfg.n_services = 1;
+	EXPECT(proxy_apply(&cfg) == 0);
+	usleep(300000);
+	int fd = connect_to(hport);
+
+	CHECK(fd < 0, "removed service still accepts");
+	if (fd >= 0)
+		close(fd);
+	EXPECT(wait_listening(vport));
+	proxy_stop();
+	fd = connect_to(vport);
+	CHECK(fd < 0, "stopped engine still accepts");
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	log_max_level = LOG_LVL_WARN;
+	setup();
+	RUN(test_start);
+	RUN(test_tcp_spread);
+	RUN(test_tcp_big);
+	RUN(test_send_proxy);
+	RUN(test_accept_proxy);
+	RUN(test_udp);
+	RUN(test_remove);
+	UNIT_SUMMARY();
+}
