@@ -49,6 +49,7 @@ rs_ns() { echo "$LAB_ID-$1"; }   # rs1 -> xlbt123-rs1
 LAB_DIR=
 LAB_PIDS=()
 LAB_NAMESPACES=()
+LAB_NS_INODES=()
 XLBD_PID=
 LAB_LB_INODE=
 T_PASSED=0
@@ -176,6 +177,7 @@ lab_add_ns() {
 	local ns=$1
 	ip netns add "$ns" || return 1
 	LAB_NAMESPACES+=("$ns")
+	LAB_NS_INODES+=("$(stat -L -c %i "/run/netns/$ns")")
 	ip -n "$ns" link set lo up
 	# No duplicate address detection: addresses are usable at once.
 	in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
@@ -505,6 +507,9 @@ lab_cleanup() {
 		done
 		rm -f "/run/xlb/xlbd-ns$LAB_LB_INODE.sock"
 	fi
+	# What `xlb realserver setup` recorded for namespaces that are gone now.
+	local ino
+	for ino in "${LAB_NS_INODES[@]}"; do rm -f "/run/xlb/realserver/$ino-"*.state; done
 	if [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then rm -rf "$LAB_DIR"; fi
 	exit $rc
 }
