@@ -18,7 +18,7 @@ LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl
 
 # Userspace sources shared by both binaries and the unit tests.
 COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
-XLBD_SRC := xlbd.c dataplane.c state.c control_server.c control_client.c netlink.c \
+XLBD_SRC := xlbd.c dataplane.c conntrack.c state.c control_server.c control_client.c netlink.c \
 	    proxy.c proxy_tcp.c proxy_udp.c proxy_sched.c proxy_protocol.c $(COMMON)
 XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
 	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "conntrack.h"
 #include "dataplane.h"
 #include "log.h"
 #include "xlb.skel.h"
@@ -103,6 +104,13 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
 	if (ret) {
 		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+			 cfg->flow_table_size, strerror(-ret));
+		goto fail;
+	}
+	/* One reverse entry per nat/fullnat flow at most. */
+	ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev, cfg->flow_table_size);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the nat reverse table to %u: %s",
 			 cfg->flow_table_size, strerror(-ret));
 		goto fail;
 	}
@@ -326,4 +334,48 @@ int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
 			return ret;
 	}
 	return 0;
+}
+
+/* ---- nat/fullnat: local addresses and connection sweeping ---------------- */
+
+int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
+		       size_t n, uint32_t *n4, uint32_t *n6)
+{
+	uint32_t c4 = 0, c6 = 0, idx;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		if (addrs[i].family == XLB_AF_INET) {
+			if (c4 >= XLB_MAX_LIPS)
+				return -E2BIG;
+			idx = c4++;
+		} else {
+			if (c6 >= XLB_MAX_LIPS)
+				return -E2BIG;
+			idx = XLB_LIP_V6_BASE + c6++;
+		}
+		ret = bpf_map__update_elem(dp->skel->maps.lips, &idx, sizeof(idx),
+					   &addrs[i].addr, sizeof(addrs[i].addr),
+					   BPF_ANY);
+		if (ret)
+			return ret;
+	}
+	*n4 = c4;
+	*n6 = c6;
+	return 0;
+}
+
+int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st)
+{
+	struct xlb_globals g;
+	uint32_t zero = 0;
+	int ret;
+
+	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+				   &g, sizeof(g), 0);
+	if (ret)
+		return ret;
+	return conntrack_sweep(bpf_map__fd(dp->skel->maps.flows),
+			       bpf_map__fd(dp->skel->maps.nat_rev), &g,
+			       conntrack_now_ns(), st);
 }

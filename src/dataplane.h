@@ -46,6 +46,18 @@ int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX]);
 int dataplane_svc_stats_reset(struct dataplane *dp, uint32_t svc_id);
 int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 
+/* Write the fullnat local addresses (the lips map) in the order given, IPv4
+ * and IPv6 each from its own base; n4 and n6 receive the counts, which
+ * struct xlb_globals must then carry. Slots past the counts are ignored by
+ * the data plane, so shrinking the list needs no clearing. */
+int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
+		       size_t n, uint32_t *n4, uint32_t *n6);
+
+struct ct_sweep_stats;
+/* One conntrack_sweep() pass over the nat/fullnat entries with the running
+ * timeouts: call it periodically (every second or so). */
+int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st);
+
 extern const char *const xlb_reason_names[XLB_R_MAX];
 
 #endif /* XLB_DATAPLANE_H */

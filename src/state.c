@@ -397,6 +397,11 @@ int state_apply(struct state *st, const struct xlb_config *next,
 
 	if (st->dp) {
 		globals_from(&copy, st->vip_ifname, &g);
+		/* fullnat sources: the LIPs first, then their counts. */
+		if (dataplane_set_lips(st->dp, copy.local_addresses,
+				       copy.n_local_addresses, &g.n_lips_v4,
+				       &g.n_lips_v6))
+			log_warn("cannot write local_addresses to the data plane");
 		dataplane_set_globals(st->dp, &g);
 	}
 

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Sweeps expired nat/fullnat flow entries and orphaned reverse entries out
+ * of the data plane's maps (see conntrack.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "conntrack.h"
+#include "xlb_ct.h"
+
+uint64_t conntrack_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int is_nat(const struct xlb_flow *f)
+{
+	return f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT;
+}
+
+/* Walks a hash map's keys with get_next_key; deleting the current key
+ * while walking is fine as long as the next key was fetched first. */
+int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
+		    uint64_t now_ns, struct ct_sweep_stats *st)
+{
+	struct xlb_flow_key k, next, rk;
+	struct xlb_nat_rev rv;
+	struct xlb_flow f;
+	int more;
+
+	if (st) {
+		st->flows = st->expired = st->orphans = 0;
+		if (st->active)
+			memset(st->active, 0, XLB_MAX_BACKENDS * sizeof(*st->active));
+		if (st->inactive)
+			memset(st->inactive, 0, XLB_MAX_BACKENDS * sizeof(*st->inactive));
+	}
+
+	more = bpf_map_get_next_key(flows_fd, NULL, &next) == 0;
+	while (more) {
+		k = next;
+		more = bpf_map_get_next_key(flows_fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(flows_fd, &k, &f) || !is_nat(&f))
+			continue;
+		if (st)
+			st->flows++;
+		if (xlb_ct_expired(g, &f, now_ns)) {
+			/* The reverse entry first: once it is gone no reply
+			 * can reach the entry, and its port is free again. */
+			xlb_ct_rev_key(&k, &f, &rk);
+			if (bpf_map_lookup_elem(rev_fd, &rk, &rv) == 0 &&
+			    memcmp(&rv.fwd, &k, sizeof(k)) == 0)
+				bpf_map_delete_elem(rev_fd, &rk);
+			bpf_map_delete_elem(flows_fd, &k);
+			if (st)
+				st->expired++;
+			continue;
+		}
+		if (st && f.backend_id < XLB_MAX_BACKENDS) {
+			int act = f.state == XLB_CT_ESTABLISHED || f.state == XLB_CT_UDP;
+			uint32_t *c = act ? st->active : st->inactive;
+
+			if (c)
+				c[f.backend_id]++;
+		}
+	}
+
+	/* Reverse entries whose flow is gone (LRU eviction, a lost race
+	 * between CPUs) or no longer uses them. */
+	more = bpf_map_get_next_key(rev_fd, NULL, &next) == 0;
+	while (more) {
+		k = next;
+		more = bpf_map_get_next_key(rev_fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(rev_fd, &k, &rv))
+			continue;
+		if (bpf_map_lookup_elem(flows_fd, &rv.fwd, &f) == 0 && is_nat(&f) &&
+		    !xlb_ct_expired(g, &f, now_ns)) {
+			xlb_ct_rev_key(&rv.fwd, &f, &rk);
+			if (memcmp(&rk, &k, sizeof(k)) == 0)
+				continue;
+		}
+		bpf_map_delete_elem(rev_fd, &k);
+		if (st)
+			st->orphans++;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The userspace side of nat/fullnat connection tracking: a sweeper that
+ * removes expired flow entries and their reverse entries (freeing fullnat
+ * local ports of flows that went idle without another packet), and counts
+ * the live ones per backend. */
+#ifndef XLB_CONNTRACK_H
+#define XLB_CONNTRACK_H
+
+#include <stdint.h>
+
+#include "../include/xlb_abi.h"
+
+struct ct_sweep_stats {
+	uint64_t flows;                 /* nat/fullnat entries seen */
+	uint64_t expired;               /* entries removed as expired */
+	uint64_t orphans;               /* reverse entries without a live flow */
+	/* Per backend id: live entries in ESTABLISHED or UDP (active) and in
+	 * any other state (inactive), as IPVS counts ActiveConn/InActConn.
+	 * NULL: not counted. */
+	uint32_t *active;
+	uint32_t *inactive;
+};
+
+/* One pass over the flows map (flows_fd) and the nat_rev map (rev_fd) at
+ * time now_ns (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) with the
+ * timeouts of g. Entries of dr/tun flows are left alone. Returns 0 or
+ * -errno; st (may be NULL) receives the counts. */
+int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
+		    uint64_t now_ns, struct ct_sweep_stats *st);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t conntrack_now_ns(void);
+
+#endif /* XLB_CONNTRACK_H */

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Unit tests of the nat/fullnat sweeper and of the shared state machine
+ * (include/xlb_ct.h) on real BPF hash maps (needs root; skipped otherwise). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "conntrack.h"
+#include "xlb_ct.h"
+#include "unit.h"
+
+#define EXPECT(cond) CHECK(cond, " ")
+#define S 1000000000ull
+
+static const struct xlb_globals zero_g;
+
+static void test_state_machine(void)
+{
+	uint8_t fl = 0, st;
+
+	st = xlb_ct_initial(6, XLB_TCP_SYN, &fl);
+	EXPECT(st == XLB_CT_SYN_SENT);
+	EXPECT(xlb_ct_tcp_next(st, &fl, XLB_TCP_ACK, 0) == XLB_CT_SYN_SENT);
+	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_SYN | XLB_TCP_ACK, 1);
+	EXPECT(st == XLB_CT_ESTABLISHED);
+	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_FIN | XLB_TCP_ACK, 1);
+	EXPECT(st == XLB_CT_FIN_WAIT);
+	EXPECT(xlb_ct_tcp_next(st, &fl, XLB_TCP_FIN, 1) == XLB_CT_FIN_WAIT);
+	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_FIN, 0);
+	EXPECT(st == XLB_CT_TIME_WAIT);
+	EXPECT(xlb_ct_tcp_next(XLB_CT_ESTABLISHED, &fl, XLB_TCP_RST, 0) == XLB_CT_CLOSE);
+	EXPECT(xlb_ct_initial(17, 0, &fl) == XLB_CT_UDP);
+	EXPECT(xlb_ct_initial(6, XLB_TCP_ACK, &fl) == XLB_CT_ESTABLISHED);
+}
+
+static void test_timeouts(void)
+{
+	struct xlb_globals g = zero_g;
+	struct xlb_flow f = { 0 };
+
+	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_ESTABLISHED) == 900 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_FIN_WAIT) == 120 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_CLOSE) == 10 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_UDP) == 300 * S);
+	g.to_udp_s = 5;
+	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_UDP) == 5 * S);
+	f.state = XLB_CT_UDP;
+	f.last_seen_ns = 1000 * S;
+	EXPECT(!xlb_ct_expired(&g, &f, 1005 * S));
+	EXPECT(xlb_ct_expired(&g, &f, 1006 * S));
+	EXPECT(!xlb_ct_expired(&g, &f, 999 * S));      /* refreshed elsewhere */
+	f.state = XLB_CT_NONE;                          /* dr/tun: never */
+	EXPECT(!xlb_ct_expired(&g, &f, 100000 * S));
+}
+
+static struct xlb_flow_key key(uint32_t src, uint16_t sport)
+{
+	struct xlb_flow_key k = { 0 };
+
+	k.src.v4 = htonl(src);
+	k.dst.v4 = htonl(0xc6120064);   /* 198.18.0.100 */
+	k.sport_be = htons(sport);
+	k.dport_be = htons(53);
+	k.proto = 17;
+	k.family = XLB_AF_INET;
+	return k;
+}
+
+/* A fullnat flow with its reverse entry, last seen age_s ago. */
+static void add(int ffd, int rfd, uint16_t sport, uint16_t lport, uint8_t mode,
+		uint64_t now, uint64_t age_s, struct xlb_flow_key *kout)
+{
+	struct xlb_flow_key k = key(0xc6120001, sport), rk;
+	struct xlb_nat_rev rv = { .fwd = k };
+	struct xlb_flow f = { 0 };
+
+	f.backend_id = 7;
+	f.last_seen_ns = now - age_s * S;
+	f.raddr.v4 = htonl(0xc612000c);
+	f.laddr.v4 = htonl(0xc6120102);
+	f.rport_be = htons(53);
+	f.lport_be = htons(lport);
+	f.state = mode == XLB_MODE_DR ? XLB_CT_NONE : XLB_CT_UDP;
+	f.mode = mode;
+	bpf_map_update_elem(ffd, &k, &f, 0);
+	if (mode != XLB_MODE_DR) {
+		xlb_ct_rev_key(&k, &f, &rk);
+		bpf_map_update_elem(rfd, &rk, &rv, 0);
+	}
+	if (kout)
+		*kout = k;
+}
+
+static unsigned count(int fd)
+{
+	struct xlb_flow_key k, n;
+	unsigned c = 0;
+	int more = bpf_map_get_next_key(fd, NULL, &n) == 0;
+
+	while (more) {
+		k = n;
+		c++;
+		more = bpf_map_get_next_key(fd, &k, &n) == 0;
+	}
+	return c;
+}
+
+static void test_sweep(void)
+{
+	uint32_t *act = calloc(XLB_MAX_BACKENDS, sizeof(*act));
+	uint32_t *inact = calloc(XLB_MAX_BACKENDS, sizeof(*inact));
+	struct ct_sweep_stats st = { .active = act, .inactive = inact };
+	struct xlb_flow_key live, dead, orphan_k;
+	struct xlb_nat_rev orphan = { .fwd = key(0xc6120009, 9) };
+	struct xlb_flow f;
+	uint64_t now = 100000 * S;
+	int ffd, rfd;
+
+	ffd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_flow), 64, NULL);
+	rfd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_rev", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_nat_rev), 64, NULL);
+	if (ffd < 0 || rfd < 0) {
+		printf("SKIP test_sweep: cannot create BPF maps (%s)\n", strerror(errno));
+		goto out;
+	}
+	add(ffd, rfd, 1001, 20001, XLB_MODE_FULLNAT, now, 10, &live);
+	add(ffd, rfd, 1002, 20002, XLB_MODE_FULLNAT, now, 301, &dead);
+	add(ffd, rfd, 1003, 20003, XLB_MODE_NAT, now, 400, NULL);
+	add(ffd, rfd, 1004, 0, XLB_MODE_DR, now, 100000, NULL);
+	orphan_k = key(0xc612000c, 53);
+	orphan_k.dport_be = htons(20009);
+	bpf_map_update_elem(rfd, &orphan_k, &orphan, 0);
+	EXPECT(count(ffd) == 4 && count(rfd) == 4);
+
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, now, &st) == 0);
+	EXPECT(st.flows == 3 && st.expired == 2 && st.orphans == 1);
+	EXPECT(count(ffd) == 2);                /* live + dr */
+	EXPECT(count(rfd) == 1);                /* live's claim */
+	EXPECT(bpf_map_lookup_elem(ffd, &live, &f) == 0);
+	EXPECT(bpf_map_lookup_elem(ffd, &dead, &f) != 0);
+	EXPECT(act[7] == 1 && inact[7] == 0);
+out:
+	if (ffd >= 0)
+		close(ffd);
+	if (rfd >= 0)
+		close(rfd);
+	free(act);
+	free(inact);
+}
+
+int main(void)
+{
+	RUN(test_state_machine);
+	RUN(test_timeouts);
+	RUN(test_sweep);
+	UNIT_SUMMARY();
+}
