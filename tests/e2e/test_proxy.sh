@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# End-to-end test of mode proxy in the namespace lab of lib.sh (topology
+# drawn there). The real servers need no setup at all: xlbd terminates the
+# client's connection on the VIP and opens its own to them.
+#
+#   cl 198.18.0.1 --> VIP 198.18.0.100 / 2001:db8::100 on elb (ns lb, xlbd)
+#                       :80  tcp  wrr 1:1:2 -> rs1..3:80   (nginx)
+#                       :53  udp  wrr 1:1:2 -> rs1..3:53   (unbound)
+#                       :7000 tcp           -> rs1:7000    (echo, python)
+#                       :8080 tcp send_proxy v2 -> rs1..3:8081 (nginx proxy_protocol)
+#                     [2001:db8::100]:80 tcp -> rs1..3:80 over IPv4
+#
+# Checks: HTTP and DNS counts and shares, v6 VIP to v4 backends, half-close,
+# 100 MB intact through the proxy (sha256), PROXY v2 gives nginx the real
+# client address, a killed backend makes new connections go elsewhere.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+P_WEIGHTS="rs1=100 rs2=100 rs3=200"
+
+proxy_config() {
+	cat >"$1" <<EOF
+interfaces: [elb]
+proxy_workers: 2
+services:
+  - name: http
+    vip: $VIP_V4
+    port: 80
+    protocol: tcp
+    mode: proxy
+    scheduler: wrr
+    connect_timeout: 1s
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: dns
+    vip: $VIP_V4
+    port: 53
+    protocol: udp
+    mode: proxy
+    scheduler: wrr
+    client_timeout: 5s
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: http6
+    vip: $VIP_V6
+    port: 80
+    protocol: tcp
+    mode: proxy
+    scheduler: random2
+    backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
+  - name: echo
+    vip: $VIP_V4
+    port: 7000
+    protocol: tcp
+    mode: proxy
+    backends: [${RS_V4[0]}]
+  - name: pp
+    vip: $VIP_V4
+    port: 8080
+    protocol: tcp
+    mode: proxy
+    scheduler: rr
+    send_proxy: v2
+    backends: ["${RS_V4[0]}:8081", "${RS_V4[1]}:8081", "${RS_V4[2]}:8081"]
+EOF
+}
+
+# nginx with proxy_protocol on :8081, logging $proxy_protocol_addr.
+pp_nginx_start() {
+	local rs=$1 d=$LAB_DIR/$1/pp
+	mkdir -p "$d/tmp"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx.err warn;
+events { worker_connections 256; }
+http {
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	log_format pp '\$proxy_protocol_addr \$remote_addr';
+	access_log $d/access.log pp;
+	default_type text/plain;
+	server {
+		listen 8081 proxy_protocol;
+		location = / { return 200 "$rs \$proxy_protocol_addr \$remote_addr\n"; }
+	}
+}
+EOF
+	bg_ns "$(rs_ns "$rs")" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
+}
+
+echo_start() {
+	cat >"$LAB_DIR/echo.py" <<'EOF'
+import socket, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7000))
+s.listen(64)
+def serve(c):
+    while True:
+        d = c.recv(262144)
+        if not d:
+            break
+        c.sendall(d)
+    c.shutdown(socket.SHUT_WR)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+	bg_ns "$(rs_ns rs1)" "$LAB_DIR/echo.out" python3 "$LAB_DIR/echo.py"
+}
+
+# echo_client HOST PORT BYTES: sends BYTES random bytes, shuts its write
+# side, reads until EOF; prints "sent-sha256 received-sha256 received-bytes".
+echo_client() {
+	timeout 120 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
+import hashlib, os, socket, sys, threading
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = socket.create_connection((host, port), timeout=30)
+hs, hr, got = hashlib.sha256(), hashlib.sha256(), 0
+def send():
+    left, chunk = n, os.urandom(1 << 20)
+    while left:
+        b = chunk[: min(left, len(chunk))]
+        hs.update(b)
+        c.sendall(b)
+        left -= len(b)
+    c.shutdown(socket.SHUT_WR)   # half-close: we still read the rest
+t = threading.Thread(target=send)
+t.start()
+while True:
+    d = c.recv(1 << 20)
+    if not d:
+        break
+    hr.update(d)
+    got += len(d)
+t.join()
+print(hs.hexdigest(), hr.hexdigest(), got)
+EOF
+}
+
+# sums_match SENT RECEIVED BYTES WANT: both digests equal, all bytes back.
+sums_match() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "$3" = "$4" ]; }
+pp_body_ok() { [[ $1 == rs?" $CL_V4 $LB_V4" ]]; }
+
+main() {
+	local out n tal http json
+
+	if ! lab_require; then skip "proxy" "$LAB_SKIP_WHY"; summary; return; fi
+	lab_init
+	if ! lab_up 2>"$LAB_DIR/up.err"; then
+		fail "proxy: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
+		fail "proxy: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! have_xlb; then skip "proxy: xlb" "not built (make)"; summary; return; fi
+	for rs in "${RS_NAMES[@]}"; do pp_nginx_start "$rs"; done
+	echo_start
+
+	proxy_config "$LAB_DIR/xlb.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "proxy: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	pass "proxy: xlbd starts"
+	wait_for 5 in_ns "$NS_CL" curl -sf --max-time 1 -o /dev/null "http://$VIP_V4/" ||
+		log "first request through the VIP did not succeed within 5 s"
+
+	http=$(http_burst 300 "http://$VIP_V4/")
+	n=$(grep -c '^rs' <<<"$http")
+	check "proxy: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "proxy: backends see the balancer's address" \
+		"bodies: $(awk '{print $2}' <<<"$http" | sort | uniq -c | tr '\n' ' ')" \
+		e2e_all_from "$http" "$LB_V4"
+	tal=$(tally <<<"$http")
+	out=$(shares_ok "$tal" "$P_WEIGHTS") &&
+		pass "proxy: HTTP shares follow weights 1:1:2 ($(echo $tal))" ||
+		fail "proxy: HTTP shares follow weights 1:1:2" "$out"
+
+	out=$(dns_burst 300 "$VIP_V4")
+	n=$(grep -c '^rs' <<<"$out")
+	check "proxy: 300 DNS queries over UDP through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+	tal=$(tally <<<"$out")
+	out=$(shares_ok "$tal" "$P_WEIGHTS") &&
+		pass "proxy: DNS shares follow weights 1:1:2 ($(echo $tal))" ||
+		fail "proxy: DNS shares follow weights 1:1:2" "$out"
+
+	http=$(http_burst 100 "http://[$VIP_V6]/")
+	n=$(grep -c '^rs' <<<"$http")
+	check "proxy: 100 HTTP connections through [$VIP_V6] to IPv4 backends" \
+		"$n of 100 succeeded" [ "$n" = 100 ]
+
+	out=$(echo_client "$VIP_V4" 7000 65536)
+	read -r s r n <<<"$out"
+	check "proxy: half-close (write side shut, the whole answer still read)" \
+		"got '$out'" sums_match "$s" "$r" "$n" 65536
+	out=$(echo_client "$VIP_V4" 7000 $((100 * 1024 * 1024)))
+	read -r s r n <<<"$out"
+	check "proxy: 100 MB through the proxy arrive intact (sha256)" \
+		"got '$out'" sums_match "$s" "$r" "$n" $((100 * 1024 * 1024))
+
+	out=$(in_ns "$NS_CL" curl -s --max-time 3 "http://$VIP_V4:8080/")
+	check "proxy: send_proxy v2: nginx sees the client address" "body '$out'" \
+		pp_body_ok "$out"
+	sleep 0.5
+	check "proxy: send_proxy v2: nginx logs the client address" \
+		"$(cat "$LAB_DIR"/rs*/pp/access.log 2>/dev/null | sort | uniq -c | tr '\n' ' ')" \
+		grep -qs "^$CL_V4 $LB_V4\$" "$LAB_DIR"/rs1/pp/access.log \
+			"$LAB_DIR"/rs2/pp/access.log "$LAB_DIR"/rs3/pp/access.log
+
+	# Kill rs3's nginx (started by this lab; its pid file): new
+	# connections must all land on rs1/rs2 (refused connects retried).
+	kill -TERM "$(cat "$LAB_DIR/rs3/nginx.pid")" 2>/dev/null
+	sleep 0.5
+	http=$(http_burst 100 "http://$VIP_V4/")
+	n=$(grep -c '^rs' <<<"$http")
+	check "proxy: backend rs3 killed: 100 connections still succeed" "$n of 100" [ "$n" = 100 ]
+	n=$(grep -c '^rs3' <<<"$http")
+	check "proxy: backend rs3 killed: none goes to rs3" "$n went to rs3" [ "$n" = 0 ]
+
+	check "proxy: xlbd stops cleanly" "exit status or timeout" xlbd_stop
+	grep "proxy:" "$LAB_DIR/xlbd.log" | sed 's/^/# /'
+	summary
+}
+
+main
