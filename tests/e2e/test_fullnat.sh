@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# End-to-end test of fullnat mode in the namespace lab of lib.sh (one-armed:
+# the balancer's own address 198.18.0.2 is the LIP). The real servers get a
+# "prohibit" route to the client, so they have no way to reach it: every
+# answer must come back through the balancer. 300 HTTP connections (curl to
+# nginx) and 300 DNS/UDP queries (dig to unbound) must all succeed, and
+# nginx must see the LIP, never the client.
+#
+#   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP, LIP)
+#                      |
+#                      +----- rs1..rs3 198.18.0.11-13 (no route to .1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+fullnat_config() {
+	cat >"$1" <<EOF2
+interfaces: [elb]
+manage_addresses: true
+local_addresses: [$LB_V4]
+services:
+  - name: http
+    vip: $VIP_V4
+    port: 80
+    protocol: tcp
+    mode: fullnat
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: dns
+    vip: $VIP_V4
+    port: 53
+    protocol: udp
+    mode: fullnat
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+EOF2
+}
+
+main() {
+	local out n i ns tal
+	if ! lab_require; then skip "e2e-fullnat" "$LAB_SKIP_WHY"; summary; return; fi
+	if ! have_xlb; then skip "fullnat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
+	lab_init
+	if ! lab_up 2>"$LAB_DIR/up.err"; then
+		fail "fullnat: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
+		fail "fullnat: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	for i in "${!RS_NAMES[@]}"; do
+		ns=$(rs_ns "${RS_NAMES[$i]}")
+		ip -n "$ns" route add prohibit "$CL_V4/32"
+	done
+	out=$(in_ns "$(rs_ns rs1)" ping -c1 -W1 "$CL_V4" 2>&1) &&
+		{ fail "fullnat: real servers have no route to the client" "$out"; summary; return; }
+	pass "fullnat: real servers have no route to the client"
+
+	fullnat_config "$LAB_DIR/xlb.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "fullnat: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	pass "fullnat: xlbd starts"
+
+	out=$(http_burst 300 "http://$VIP_V4/")
+	n=$(grep -c '^rs' <<<"$out")
+	check "fullnat: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "fullnat: backends see the LIP, not the client" \
+		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$LB_V4"
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "fullnat: HTTP shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "fullnat: HTTP shares follow weights 1:1:2" "$out"
+	fi
+
+	out=$(dns_burst 300 "$VIP_V4")
+	n=$(grep -c '^rs' <<<"$out")
+	check "fullnat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+
+	n=$(json_reason "$(xlb_json)" drop_no_local_port)
+	check "fullnat: no local-port exhaustion" "drop_no_local_port = $n" [ "$n" = 0 ]
+
+	if xlbd_stop; then pass "fullnat: xlbd stops cleanly"
+	else fail "fullnat: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi
+	summary
+}
+
+main "$@"
