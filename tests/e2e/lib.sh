@@ -710,6 +710,7 @@ e2e_mode_suite() {
 		fail "$mode: xlb list --stats prints the services" "$(head -c 300 "$LAB_DIR/list.txt")"
 
 	e2e_backend_del "$mode"
+	e2e_drain_and_apply "$mode"
 
 	# Shutdown leaves the balancer clean.
 	if xlbd_stop 2>/dev/null; then
@@ -769,6 +770,34 @@ e2e_wire_check() {
 		check "$mode: real servers receive IPIP from $LB_V4" "none seen on:$bad" [ -z "$bad" ]
 	else
 		check "$mode: real servers receive the client's packets to $VIP_V4" "none seen on:$bad" [ -z "$bad" ]
+	fi
+}
+
+# e2e_drain_and_apply MODE: weight 0 on a DNS backend stops its new flows;
+# `xlb save` prints a config that `xlb apply -f` takes back unchanged.
+e2e_drain_and_apply() {
+	local mode=$1 svc="udp/$VIP_V4:53" out dns n got
+	if out=$(xlb_cli backend set "$svc" "${RS_V4[2]}" --weight 0 2>&1); then
+		dns=$(dns_burst 60 "$VIP_V4")
+		n=$(grep -c '^rs' <<<"$dns")
+		got=$(grep -c '^rs3$' <<<"$dns")
+		[ "$n" = 60 ] && [ "$got" = 0 ] &&
+			pass "$mode: drained backend (weight 0) gets no new DNS flows ($(tally <<<"$dns" | tr '\n' ' '))" ||
+			fail "$mode: drained backend (weight 0) gets no new DNS flows" "$n of 60 answered, $got by rs3"
+	else
+		fail "$mode: xlb backend set --weight 0" "$out"
+	fi
+	local before after
+	before=$(xlb_cli save 2>&1)
+	if [ -n "$before" ] && printf '%s\n' "$before" >"$LAB_DIR/saved.yaml" &&
+		out=$(xlb_cli apply -f "$LAB_DIR/saved.yaml" 2>&1); then
+		after=$(xlb_cli save 2>&1)
+		check "$mode: xlb save | xlb apply -f round trip" "config changed:
+$before
+---
+$after" [ "$before" = "$after" ]
+	else
+		fail "$mode: xlb save | xlb apply -f round trip" "$out"
 	fi
 }
 
