@@ -66,8 +66,75 @@ services:
     scheduler: rr
     send_proxy: v2
     backends: ["${RS_V4[0]}:8081", "${RS_V4[1]}:8081", "${RS_V4[2]}:8081"]
+  - name: front
+    vip: $VIP_V4
+    port: 8082
+    protocol: tcp
+    mode: proxy
+    accept_proxy: true
+    send_proxy: v1
+    backends: ["${RS_V4[0]}:8081"]
+  - name: capped
+    vip: $VIP_V4
+    port: 7001
+    protocol: tcp
+    mode: proxy
+    max_connections: 50
+    client_timeout: 5s
+    backends: ["${RS_V4[0]}:7000"]
 EOF
 }
+
+# raw_exchange HOST PORT DATA: sends DATA (backslash escapes), half-closes,
+# prints the body of what comes back (empty when the proxy closes on us).
+raw_exchange() {
+	timeout 10 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin1"))
+c.shutdown(socket.SHUT_WR)
+out = b""
+try:
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        out += d
+except OSError:
+    pass
+sys.stdout.write(out.decode("latin1").split("\r\n\r\n", 1)[-1])
+EOF
+}
+
+# burst_connect HOST PORT N: N connection attempts at once, held open for
+# two seconds; prints how many got connected.
+burst_connect() {
+	timeout 60 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
+import resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+socks, ok = [], 0
+for i in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect((host, port))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+time.sleep(2)
+for s in socks:
+    try:
+        s.getpeername()
+        ok += 1
+    except OSError:
+        pass
+    s.close()
+print(ok)
+EOF
+}
+
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
 # nginx with proxy_protocol on :8081, logging $proxy_protocol_addr.
 pp_nginx_start() {
@@ -218,6 +285,30 @@ main() {
 		grep -qs "^$CL_V4 $LB_V4\$" "$LAB_DIR"/rs1/pp/access.log \
 			"$LAB_DIR"/rs2/pp/access.log "$LAB_DIR"/rs3/pp/access.log
 
+	out=$(raw_exchange "$VIP_V4" 8082 'PROXY TCP4 198.18.9.9 198.18.0.100 1234 8082\r\nGET / HTTP/1.0\r\n\r\n')
+	check "proxy: accept_proxy v1 in, send_proxy v1 out: nginx sees the header's address" \
+		"body '$out'" [ "$out" = "rs1 198.18.9.9 $LB_V4" ]
+	out=$(raw_exchange "$VIP_V4" 8082 'PROXY TCP4 198.18.9.9 198.18.0.100 99999 8082\r\nGET / HTTP/1.0\r\n\r\n')
+	check "proxy: malformed PROXY header (port 99999) is rejected" "got '$out'" [ -z "$out" ]
+	out=$(raw_exchange "$VIP_V4" 8082 'GET / HTTP/1.0\r\n\r\n')
+	check "proxy: missing PROXY header is rejected" "got '$out'" [ -z "$out" ]
+
+	# The cap holds under a burst; nothing crashes or leaks descriptors.
+	local fds0 fds1
+	fds0=$(fd_count "$XLBD_PID")
+	n=$(burst_connect "$VIP_V4" 7001 2000)
+	log "burst of 2000 connection attempts to a service capped at 50: $n connected"
+	check "proxy: xlbd survives 2000 connection attempts against max_connections 50" \
+		"xlbd is gone" kill -0 "$XLBD_PID"
+	sleep 1
+	fds1=$(fd_count "$XLBD_PID")
+	check "proxy: no descriptor leaked after the burst ($fds0 before, $fds1 after)" \
+		"$fds0 before, $fds1 after" [ "$fds1" -le "$fds0" ]
+	out=$(echo_client "$VIP_V4" 7001 1000)
+	read -r s r n <<<"$out"
+	check "proxy: capped service serves again after the burst" "got '$out'" \
+		sums_match "$s" "$r" "$n" 1000
+
 	# Kill rs3's nginx (started by this lab; its pid file): new
 	# connections must all land on rs1/rs2 (refused connects retried).
 	kill -TERM "$(cat "$LAB_DIR/rs3/nginx.pid")" 2>/dev/null
@@ -230,6 +321,9 @@ main() {
 
 	check "proxy: xlbd stops cleanly" "exit status or timeout" xlbd_stop
 	grep "proxy:" "$LAB_DIR/xlbd.log" | sed 's/^/# /'
+	check "proxy: malformed PROXY headers are counted" \
+		"$(grep 8082 "$LAB_DIR/xlbd.log")" \
+		grep -q "tcp/$VIP_V4:8082: .* 2 bad PROXY headers" "$LAB_DIR/xlbd.log"
 	summary
 }
 
