@@ -11,7 +11,8 @@ static const char list_usage[] =
 "\n"
 "Services, their backends (weight, active or draining) and, with --stats,\n"
 "packet/byte/new-flow counters per service and backend plus the data plane's\n"
-"pass/drop/forward reasons. --json prints everything (counters included) as JSON.\n";
+"pass/drop/forward reasons; conns A/I are the active/inactive nat and fullnat\n"
+"connections of a backend (as IPVS counts them). --json prints everything (counters included) as JSON.\n";
 
 static const char save_usage[] =
 "Usage: xlb save\n"
@@ -66,8 +67,13 @@ static void print_text(struct json_object *res, bool stats)
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
-				if (stats)
+				if (stats) {
 					print_counters(b);
+					if (json_object_object_get_ex(b, "active_conns", NULL))
+						printf("  conns %llu/%llu",
+						       (unsigned long long)u64(b, "active_conns"),
+						       (unsigned long long)u64(b, "inactive_conns"));
+				}
 				putchar('\n');
 			}
 		}

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conntrack.h"
 #include "control.h"
 #include "log.h"
 
@@ -268,7 +269,19 @@ static struct json_object *do_list(struct state *st)
 	struct json_object *svcs = json_object_new_array();
 	struct json_object *ifs = json_object_new_array();
 	char buf[XLB_ADDRSTR_MAX + 8];
+	struct ct_sweep_stats sw = { 0 };
 
+	/* Connection counts per backend (nat/fullnat entries, as IPVS shows
+	 * ActiveConn/InActConn) come from one pass over the flow table. */
+	if (st->dp) {
+		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
+		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
+		if (!sw.active || !sw.inactive || dataplane_ct_sweep(st->dp, &sw)) {
+			free(sw.active);
+			free(sw.inactive);
+			sw.active = sw.inactive = NULL;
+		}
+	}
 	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
@@ -305,12 +318,20 @@ static struct json_object *do_list(struct state *st)
 			if (st->dp)
 				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
 			add_counter(b, &c);
+			if (sw.active) {
+				json_object_object_add(b, "active_conns", json_object_new_int64(
+					sw.active[ss->backends[j].id]));
+				json_object_object_add(b, "inactive_conns", json_object_new_int64(
+					sw.inactive[ss->backends[j].id]));
+			}
 			json_object_array_add(bes, b);
 		}
 		json_object_object_add(o, "backends", bes);
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
+	free(sw.active);
+	free(sw.inactive);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];

@@ -24,7 +24,8 @@
 #include "sysctl.h"
 
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
-#define NEIGH_REFRESH_SEC 5
+#define NEIGH_REFRESH_TICKS 5   /* seconds between neighbour refreshes */
+#define CT_SWEEP_TICKS 2        /* seconds between conntrack sweeps */
 
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
@@ -218,8 +219,8 @@ int main(int argc, char **argv)
 		log_err("cannot create signal/timer fds: %s", strerror(errno));
 		goto out_srv;
 	}
-	struct itimerspec its = { .it_interval = { NEIGH_REFRESH_SEC, 0 },
-				  .it_value = { NEIGH_REFRESH_SEC, 0 } };
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	uint64_t tick = 0;
 	timerfd_settime(timer_fd, 0, &its, NULL);
 
 	log_info("instance '%s' running: %zu service(s), control socket %s",
@@ -262,7 +263,14 @@ int main(int argc, char **argv)
 		if (pfd[2].revents & POLLIN) {
 			uint64_t ticks;
 
-			if (read(timer_fd, &ticks, sizeof(ticks)) > 0)
+			if (read(timer_fd, &ticks, sizeof(ticks)) <= 0)
+				continue;
+			tick += ticks;
+			/* Free fullnat ports of flows that went idle without
+			 * another packet to expire them. */
+			if (tick % CT_SWEEP_TICKS == 0)
+				dataplane_ct_sweep(dp, NULL);
+			if (tick % NEIGH_REFRESH_TICKS == 0)
 				state_refresh_neighbours(&st);
 		}
 	}
