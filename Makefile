@@ -78,7 +78,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOUR
 FUZZ_SRC    := $(addprefix src/,$(filter-out xlbd.c,$(XLBD_SRC)))
 
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_control
+fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_control $(BUILD)/fuzz/fuzz_proxy_protocol
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
 	mkdir -p $(BUILD)/fuzz
