@@ -33,7 +33,8 @@ int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 	s->be = calloc(n ? n : 1, sizeof(*s->be));
 	if (!s->be)
 		return -ENOMEM;
-	memcpy(s->be, be, n * sizeof(*be));
+	if (n)
+		memcpy(s->be, be, n * sizeof(*be));
 	if ((kind == XLB_SCHED_MAGLEV || kind == XLB_SCHED_SH) && n) {
 		struct maglev_backend *mb = calloc(n, sizeof(*mb));
 		int ret;
