@@ -3,7 +3,7 @@
 # PASS/FAIL/SKIP bookkeeping. Sourced by tests/e2e/test_*.sh and demo/demo.sh.
 #
 #   ns cl (client)          ns lb (xlbd, XDP on elb)     ns rs1..rs3 (real servers)
-#   ecl 198.18.0.1          elb 198.18.0.2               ers 198.18.0.11-13
+#   ecl 198.18.0.1, .3      elb 198.18.0.2               ers 198.18.0.11-13
 #       2001:db8::1             2001:db8::2                  2001:db8::11-13
 #        |                       |                            |  nginx :80, unbound :53
 #        |                       |                            |  VIPs on lo (realserver setup)
@@ -35,6 +35,7 @@ RS_NAMES=(rs1 rs2 rs3)
 RS_V4=(198.18.0.11 198.18.0.12 198.18.0.13)
 RS_V6=(2001:db8::11 2001:db8::12 2001:db8::13)
 CL_V4=198.18.0.1
+CL2_V4=198.18.0.3      # a second client address, for flows never seen before
 CL_V6=2001:db8::1
 LB_V4=198.18.0.2
 LB_V6=2001:db8::2
@@ -217,6 +218,7 @@ lab_up() {
 	lab_veth "$NS_CL" ecl pcl || return 1
 	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
 	ip -n "$NS_CL" addr add "$CL_V6/64" dev ecl nodad
+	ip -n "$NS_CL" addr add "$CL2_V4/24" dev ecl
 	local v
 	for v in "$VIP_V4" "$VIP2_V4"; do ip -n "$NS_CL" route add "$v/32" via "$LB_V4"; done
 	for v in "$VIP_V6" "$VIP2_V6"; do ip -n "$NS_CL" -6 route add "$v/128" via "$LB_V6"; done
@@ -437,12 +439,14 @@ http_burst() {
 	rm -f "$cfg"
 }
 
-# dns_burst N SERVER [PROTO]: N queries for who.xlb.test TXT (dig batch mode,
-# a fresh socket and source port per query); prints one answer per line.
+# dns_burst N SERVER [PROTO [SOURCE]]: N queries for who.xlb.test TXT (dig
+# batch mode, a fresh socket and source port per query), over udp (default)
+# or tcp, from SOURCE if given; prints one answer per line.
 dns_burst() {
-	local n=$1 server=$2 tcp=${3:-udp} batch=$LAB_DIR/dig.$RANDOM
+	local n=$1 server=$2 tcp=${3:-udp} src=${4:-} batch=$LAB_DIR/dig.$RANDOM
 	local i opt=
 	[ "$tcp" = tcp ] && opt=+tcp
+	[ -n "$src" ] && opt="$opt -b $src"
 	for ((i = 0; i < n; i++)); do
 		echo "@$server who.xlb.test TXT +short +tries=1 +time=2 $opt"
 	done >"$batch"
@@ -778,7 +782,9 @@ e2e_wire_check() {
 e2e_drain_and_apply() {
 	local mode=$1 svc="udp/$VIP_V4:53" out dns n got
 	if out=$(xlb_cli backend set "$svc" "${RS_V4[2]}" --weight 0 2>&1); then
-		dns=$(dns_burst 60 "$VIP_V4")
+		# From the second client address: a query whose 5-tuple repeats an
+		# earlier one is an existing flow and rightly stays on rs3.
+		dns=$(dns_burst 60 "$VIP_V4" udp "$CL2_V4")
 		n=$(grep -c '^rs' <<<"$dns")
 		got=$(grep -c '^rs3$' <<<"$dns")
 		[ "$n" = 60 ] && [ "$got" = 0 ] &&
