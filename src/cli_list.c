@@ -36,6 +36,19 @@ static const char *str(struct json_object *o, const char *key)
 
 static void print_counters(struct json_object *o)
 {
+	struct json_object *p;
+
+	/* Proxy services count connections, not packets. */
+	if (json_object_object_get_ex(o, "proxy", &p)) {
+		printf("  conns %llu active %llu total  bytes %llu in %llu out  "
+		       "connect_fail %llu retries %llu timeouts %llu rejected %llu bad_header %llu",
+		       (unsigned long long)u64(p, "active"), (unsigned long long)u64(p, "total"),
+		       (unsigned long long)u64(p, "bytes_in"), (unsigned long long)u64(p, "bytes_out"),
+		       (unsigned long long)u64(p, "connect_fail"), (unsigned long long)u64(p, "retries"),
+		       (unsigned long long)u64(p, "timeouts"), (unsigned long long)u64(p, "rejected"),
+		       (unsigned long long)u64(p, "bad_header"));
+		return;
+	}
 	printf("  packets %llu  bytes %llu  new_flows %llu",
 	       (unsigned long long)u64(o, "packets"), (unsigned long long)u64(o, "bytes"),
 	       (unsigned long long)u64(o, "new_flows"));

@@ -17,9 +17,10 @@ static const char usage[] =
 "\n"
 "PROTO is tcp or udp; VIP:PORT is 198.18.0.100:80 or [2001:db8::100]:80;\n"
 "port * (or 0) makes a service for every port of the VIP.\n"
-"  --mode MODE        dr or tun (nat, fullnat and proxy: not supported yet)\n"
-"  --scheduler S      maglev (default)\n"
-"  --persistence SEC  accepted for compatibility; not used by maglev\n"
+"  --mode MODE        dr, tun, nat, fullnat or proxy (docs/modes.md)\n"
+"  --scheduler S      maglev (default); proxy also: rr, wrr, lc, wlc, sh, random2\n"
+"  --persistence SEC  accepted for compatibility; maglev already keeps a\n"
+"                     client's flows on one backend\n"
 "  --name NAME        a label shown by `xlb list` and kept by `xlb save`\n"
 "\n"
 "Example: xlb service add udp/198.18.0.100:53 --mode dr\n";
@@ -115,7 +116,7 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 		return -EINVAL;
 	}
 	if (add && !mode) {
-		snprintf(err, errlen, "--mode is required (dr or tun)");
+		snprintf(err, errlen, "--mode is required (dr, tun, nat, fullnat or proxy)");
 		return -EINVAL;
 	}
 	if (!add && (mode || sched || name || has_persistence)) {
@@ -129,7 +130,7 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	}
 	if (sched && sched_from_name(sched) < 0) {
 		snprintf(err, errlen, "--scheduler: unknown scheduler '%s' (expected "
-			 "maglev, rr, wrr, lc, wlc or sh)", sched);
+			 "maglev, rr, wrr, lc, wlc, sh or random2)", sched);
 		return -EINVAL;
 	}
 	if (name && strlen(name) >= XLB_NAME_MAX) {

@@ -13,6 +13,7 @@
 #include "conntrack.h"
 #include "control.h"
 #include "log.h"
+#include "proxy.h"
 
 struct control_server {
 	int fd;
@@ -167,7 +168,7 @@ static int do_service_add(struct json_object *req, struct xlb_config *cfg, char 
 	}
 	if (sched && (s = sched_from_name(sched)) < 0) {
 		snprintf(err, ERRLEN, "unknown scheduler '%s' (expected maglev, rr, "
-			 "wrr, lc, wlc or sh)", sched);
+			 "wrr, lc, wlc, sh or random2)", sched);
 		return -EINVAL;
 	}
 	if (name && strlen(name) >= XLB_NAME_MAX) {
@@ -256,6 +257,28 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 	return 0;
 }
 
+/* Counters of a proxy-mode service or backend (be == NULL: the service). */
+static void add_proxy_counters(struct json_object *o, const struct xlb_service_cfg *sc,
+			       const struct xlb_sockaddr *be)
+{
+	struct proxy_counters pc;
+	struct json_object *p;
+
+	if (proxy_stats(sc->proto, &sc->vip, be, &pc))
+		return;
+	p = json_object_new_object();
+	json_object_object_add(p, "active", json_object_new_uint64(pc.active));
+	json_object_object_add(p, "total", json_object_new_uint64(pc.total));
+	json_object_object_add(p, "bytes_in", json_object_new_uint64(pc.bytes_in));
+	json_object_object_add(p, "bytes_out", json_object_new_uint64(pc.bytes_out));
+	json_object_object_add(p, "connect_fail", json_object_new_uint64(pc.connect_fail));
+	json_object_object_add(p, "retries", json_object_new_uint64(pc.retries));
+	json_object_object_add(p, "timeouts", json_object_new_uint64(pc.timeouts));
+	json_object_object_add(p, "rejected", json_object_new_uint64(pc.rejected));
+	json_object_object_add(p, "bad_header", json_object_new_uint64(pc.bad_header));
+	json_object_object_add(o, "proxy", p);
+}
+
 static void add_counter(struct json_object *o, const struct xlb_counter *c)
 {
 	json_object_object_add(o, "packets", json_object_new_uint64(c->packets));
@@ -305,6 +328,8 @@ static struct json_object *do_list(struct state *st)
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &c);
 		add_counter(o, &c);
+		if (sc->mode == XLB_MODE_PROXY)
+			add_proxy_counters(o, sc, NULL);
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct json_object *b = json_object_new_object();
@@ -318,6 +343,8 @@ static struct json_object *do_list(struct state *st)
 			if (st->dp)
 				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
 			add_counter(b, &c);
+			if (sc->mode == XLB_MODE_PROXY)
+				add_proxy_counters(b, sc, &bc->addr);
 			if (sw.active) {
 				json_object_object_add(b, "active_conns", json_object_new_int64(
 					sw.active[ss->backends[j].id]));

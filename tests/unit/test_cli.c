@@ -59,11 +59,11 @@ static void test_service_add(void)
 static void test_service_errors(void)
 {
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80",
-		   "--mode is required (dr or tun)");
+		   "--mode is required (dr, tun, nat, fullnat or proxy)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode bogus",
 		   "--mode: unknown mode 'bogus' (expected proxy, nat, fullnat, dr or tun)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
-		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc or sh)");
+		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
 		   "--persistence: '-5' is not a number of seconds (0-31536000)");
 	EXPECT_ERR(cli_service_request, "add --mode dr",
