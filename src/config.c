@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -22,6 +23,13 @@
 #define WEIGHT_DEFAULT    100u
 #define PROXY_WORKERS_MAX 1024u
 #define PROXY_RETRIES_MAX 16u
+#define HC_INTERVAL_DEFAULT 2000u
+#define HC_TIMEOUT_DEFAULT  1000u
+#define HC_RISE_DEFAULT     2u
+#define HC_FALL_DEFAULT     3u
+#define HC_INTERVAL_MIN     100u
+#define HC_INTERVAL_MAX     3600000u
+#define HC_COUNT_MAX        100u
 /* Config files are small; a bigger one is a mistake, not a config. */
 #define CONFIG_FILE_MAX   (16u << 20)
 
@@ -85,6 +93,76 @@ int proto_from_name(const char *s)
 	if (strcmp(s, "udp") == 0)
 		return IPPROTO_UDP;
 	return -1;
+}
+
+static const char *const hc_type_names[] = {
+	[XLB_HC_NONE] = "none",
+	[XLB_HC_TCP] = "tcp",
+	[XLB_HC_HTTP] = "http",
+	[XLB_HC_DNS] = "dns",
+	[XLB_HC_UDP] = "udp",
+};
+
+const char *hc_type_name(uint8_t type)
+{
+	return type < ARRAY_SIZE(hc_type_names) ? hc_type_names[type] : "?";
+}
+
+static int hc_type_from_name(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(hc_type_names); i++)
+		if (strcmp(s, hc_type_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void config_health_defaults(struct xlb_health_cfg *hc, uint8_t type)
+{
+	memset(hc, 0, sizeof(*hc));
+	hc->type = type;
+	hc->interval_ms = HC_INTERVAL_DEFAULT;
+	hc->timeout_ms = HC_TIMEOUT_DEFAULT;
+	hc->rise = HC_RISE_DEFAULT;
+	hc->fall = HC_FALL_DEFAULT;
+	hc->status_min = 200;
+	hc->status_max = 399;
+	hc->query_type = 1;
+	hc->dns_proto = IPPROTO_UDP;
+	strcpy(hc->path, "/");
+}
+
+static const struct { const char *name; uint16_t type; } dns_types[] = {
+	{ "A", 1 }, { "NS", 2 }, { "CNAME", 5 }, { "SOA", 6 }, { "PTR", 12 },
+	{ "MX", 15 }, { "TXT", 16 }, { "AAAA", 28 }, { "SRV", 33 }, { "ANY", 255 },
+};
+
+int dns_type_from_name(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dns_types); i++)
+		if (!strcasecmp(s, dns_types[i].name))
+			return dns_types[i].type;
+	/* RFC 3597 form for the others. */
+	if (strncasecmp(s, "TYPE", 4) || s[4] < '0' || s[4] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s + 4, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
+char *dns_type_str(uint16_t type, char *buf, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dns_types); i++)
+		if (dns_types[i].type == type) {
+			snprintf(buf, len, "%s", dns_types[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "TYPE%u", type);
+	return buf;
 }
 
 int config_parse_duration(const char *s, uint32_t *ms)
@@ -424,6 +502,17 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		return vfail(vf, AT_NONE, 0, 0, err, errlen,
 			     "local_addresses: at most %u IPv4 and %u IPv6 "
 			     "addresses", XLB_MAX_LIPS, XLB_MAX_LIPS);
+	{
+		const struct xlb_timeouts *t = &cfg->timeouts;
+		const uint32_t all[] = { t->tcp_syn, t->tcp_established, t->tcp_fin,
+					 t->tcp_close, t->tcp_time_wait, t->udp };
+
+		for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+			if (all[i] > XLB_TIMEOUT_MAX_S)
+				return vfail(vf, AT_NONE, 0, 0, err, errlen,
+					     "timeouts: %u s is too long (maximum %u s)",
+					     all[i], XLB_TIMEOUT_MAX_S);
+	}
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -810,10 +899,249 @@ static int parse_backend(struct pctx *p, yaml_node_t *n, size_t idx,
 	return 0;
 }
 
+/* health_check: { type: ..., interval: ..., ... }. Keys are checked
+ * against the type once the whole mapping is read (type may come last). */
+enum hc_key { HK_TYPE, HK_INTERVAL, HK_TIMEOUT, HK_RISE, HK_FALL, HK_PORT,
+	      HK_PATH, HK_STATUS, HK_HOST, HK_QUERY, HK_QTYPE, HK_DNS_PROTO,
+	      HK_PAYLOAD, HK_EXPECT, HK_MAX };
+
+static const char *const hc_keys[HK_MAX] = {
+	"type", "interval", "timeout", "rise", "fall", "port", "path",
+	"expect_status", "host", "query", "query_type", "dns_proto", "payload",
+	"expect",
+};
+
+/* Which check types each key applies to (bit per enum xlb_hc_type). */
+#define HCB(t) (1u << (t))
+#define HC_ANY (HCB(XLB_HC_TCP) | HCB(XLB_HC_HTTP) | HCB(XLB_HC_DNS) | HCB(XLB_HC_UDP))
+static const unsigned hc_key_types[HK_MAX] = {
+	[HK_TYPE] = HC_ANY | HCB(XLB_HC_NONE),
+	[HK_INTERVAL] = HC_ANY, [HK_TIMEOUT] = HC_ANY, [HK_RISE] = HC_ANY,
+	[HK_FALL] = HC_ANY, [HK_PORT] = HC_ANY,
+	[HK_PATH] = HCB(XLB_HC_HTTP), [HK_STATUS] = HCB(XLB_HC_HTTP),
+	[HK_HOST] = HCB(XLB_HC_HTTP),
+	[HK_QUERY] = HCB(XLB_HC_DNS), [HK_QTYPE] = HCB(XLB_HC_DNS),
+	[HK_DNS_PROTO] = HCB(XLB_HC_DNS),
+	[HK_PAYLOAD] = HCB(XLB_HC_UDP), [HK_EXPECT] = HCB(XLB_HC_UDP),
+};
+
+struct hc_ctx {
+	yaml_node_t *at[HK_MAX];        /* value node of each key given */
+};
+
+static int health_pair(struct pctx *p, const char *key, yaml_node_t *k,
+		       yaml_node_t *v, void *arg)
+{
+	struct hc_ctx *hx = arg;
+
+	for (int i = 0; i < HK_MAX; i++)
+		if (!strcmp(key, hc_keys[i])) {
+			hx->at[i] = v;
+			return 0;
+		}
+	return perr(p, k, "health_check: unknown key '%s' (expected type, interval, "
+		    "timeout, rise, fall, port, path, expect_status, host, query, "
+		    "query_type, dns_proto, payload or expect)", key);
+}
+
+static int get_hc_str(struct pctx *p, yaml_node_t *n, const char *what,
+		      char *out, size_t len)
+{
+	const char *s;
+	int err;
+
+	err = get_str(p, n, what, &s);
+	if (err)
+		return err;
+	if (strlen(s) >= len)
+		return perr(p, n, "%s: too long (maximum %zu characters)", what, len - 1);
+	strcpy(out, s);
+	return 0;
+}
+
+/* "200", "200-399". */
+static int get_status_range(struct pctx *p, yaml_node_t *n, uint16_t *lo, uint16_t *hi)
+{
+	const char *s;
+	unsigned a, b;
+	int err, used = 0;
+
+	err = get_str(p, n, "health_check: expect_status", &s);
+	if (err)
+		return err;
+	if (sscanf(s, "%3u-%3u%n", &a, &b, &used) == 2 && !s[used]) {
+		/* range */
+	} else if (sscanf(s, "%3u%n", &a, &used) == 1 && !s[used]) {
+		b = a;
+	} else {
+		return perr(p, n, "health_check: expect_status: '%s' (expected a "
+			    "status like 200 or a range like 200-399)", s);
+	}
+	if (a < 100 || b > 599 || a > b)
+		return perr(p, n, "health_check: expect_status: '%s' out of range "
+			    "(100-599, low-high)", s);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+/* A DNS name as a query: labels of 1-63 bytes, 253 bytes in all. */
+static bool dns_name_ok(const char *s)
+{
+	size_t len = strlen(s), lab = 0;
+
+	if (!strcmp(s, "."))
+		return true;
+	if (!len || len > 254 || (len == 254 && s[253] != '.') || s[0] == '.')
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c == '.') {
+			if (!lab)
+				return false;
+			lab = 0;
+		} else if (++lab > 63 || *c <= ' ' || *c == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int parse_health(struct pctx *p, yaml_node_t *n, struct xlb_health_cfg *hc)
+{
+	struct hc_ctx hx = { { 0 } };
+	const char *s;
+	uint32_t v;
+	int err, t;
+
+	err = each_pair(p, n, "health_check", health_pair, &hx);
+	if (err)
+		return err;
+	if (!hx.at[HK_TYPE])
+		return perr(p, n, "health_check: missing 'type' (tcp, http, dns, udp "
+			    "or none)");
+	err = get_str(p, hx.at[HK_TYPE], "health_check: type", &s);
+	if (err)
+		return err;
+	t = hc_type_from_name(s);
+	if (t < 0)
+		return perr(p, hx.at[HK_TYPE], "health_check: unknown type '%s' "
+			    "(expected tcp, http, dns, udp or none)", s);
+	config_health_defaults(hc, (uint8_t)t);
+	for (int i = 0; i < HK_MAX; i++)
+		if (hx.at[i] && !(hc_key_types[i] & HCB(t)))
+			return perr(p, hx.at[i], "health_check: '%s' does not apply "
+				    "to type %s", hc_keys[i], hc_type_name(t));
+	if (hx.at[HK_INTERVAL]) {
+		err = get_duration(p, hx.at[HK_INTERVAL], "health_check: interval",
+				   &hc->interval_ms);
+		if (err)
+			return err;
+		if (hc->interval_ms < HC_INTERVAL_MIN || hc->interval_ms > HC_INTERVAL_MAX)
+			return perr(p, hx.at[HK_INTERVAL], "health_check: interval out "
+				    "of range (100ms-1h)");
+	}
+	if (hx.at[HK_TIMEOUT]) {
+		err = get_duration(p, hx.at[HK_TIMEOUT], "health_check: timeout",
+				   &hc->timeout_ms);
+		if (err)
+			return err;
+		if (!hc->timeout_ms)
+			return perr(p, hx.at[HK_TIMEOUT], "health_check: timeout must "
+				    "not be 0");
+	} else if (hc->timeout_ms > hc->interval_ms) {
+		hc->timeout_ms = hc->interval_ms;
+	}
+	if (hc->timeout_ms > hc->interval_ms)
+		return perr(p, hx.at[HK_TIMEOUT], "health_check: timeout must not "
+			    "exceed the interval");
+	if (hx.at[HK_RISE] && (err = get_uint(p, hx.at[HK_RISE], "health_check: rise",
+					      1, HC_COUNT_MAX, &hc->rise)))
+		return err;
+	if (hx.at[HK_FALL] && (err = get_uint(p, hx.at[HK_FALL], "health_check: fall",
+					      1, HC_COUNT_MAX, &hc->fall)))
+		return err;
+	if (hx.at[HK_PORT]) {
+		err = get_uint(p, hx.at[HK_PORT], "health_check: port", 1, 65535, &v);
+		if (err)
+			return err;
+		hc->port = (uint16_t)v;
+	}
+	if (hx.at[HK_PATH]) {
+		err = get_hc_str(p, hx.at[HK_PATH], "health_check: path", hc->path,
+				 sizeof(hc->path));
+		if (err)
+			return err;
+		if (hc->path[0] != '/')
+			return perr(p, hx.at[HK_PATH], "health_check: path must start "
+				    "with '/'");
+		for (const char *c = hc->path; *c; c++)
+			if (*c <= ' ' || *c == 0x7f)
+				return perr(p, hx.at[HK_PATH], "health_check: path: "
+					    "spaces and control characters must be "
+					    "%%-encoded");
+	}
+	if (hx.at[HK_STATUS] && (err = get_status_range(p, hx.at[HK_STATUS],
+							&hc->status_min,
+							&hc->status_max)))
+		return err;
+	if (hx.at[HK_HOST]) {
+		err = get_hc_str(p, hx.at[HK_HOST], "health_check: host", hc->host,
+				 sizeof(hc->host));
+		if (err)
+			return err;
+		for (const char *c = hc->host; *c; c++)
+			if (*c <= ' ' || *c == 0x7f)
+				return perr(p, hx.at[HK_HOST], "health_check: host: "
+					    "spaces and control characters are not "
+					    "allowed");
+	}
+	if (t == XLB_HC_DNS) {
+		if (!hx.at[HK_QUERY])
+			return perr(p, n, "health_check: type dns needs 'query' (the "
+				    "name to ask, e.g. example.org)");
+		err = get_hc_str(p, hx.at[HK_QUERY], "health_check: query", hc->query,
+				 sizeof(hc->query));
+		if (err)
+			return err;
+		if (!dns_name_ok(hc->query))
+			return perr(p, hx.at[HK_QUERY], "health_check: query: '%s' is "
+				    "not a valid DNS name", hc->query);
+	}
+	if (hx.at[HK_QTYPE]) {
+		err = get_str(p, hx.at[HK_QTYPE], "health_check: query_type", &s);
+		if (err)
+			return err;
+		t = dns_type_from_name(s);
+		if (t < 0)
+			return perr(p, hx.at[HK_QTYPE], "health_check: query_type: "
+				    "unknown type '%s' (e.g. A, AAAA, SOA, TYPE65)", s);
+		hc->query_type = (uint16_t)t;
+	}
+	if (hx.at[HK_DNS_PROTO]) {
+		err = get_str(p, hx.at[HK_DNS_PROTO], "health_check: dns_proto", &s);
+		if (err)
+			return err;
+		t = proto_from_name(s);
+		if (t < 0)
+			return perr(p, hx.at[HK_DNS_PROTO], "health_check: dns_proto: "
+				    "'%s' (expected udp or tcp)", s);
+		hc->dns_proto = (uint8_t)t;
+	}
+	if (hx.at[HK_PAYLOAD] && (err = get_hc_str(p, hx.at[HK_PAYLOAD],
+						   "health_check: payload",
+						   hc->payload, sizeof(hc->payload))))
+		return err;
+	if (hx.at[HK_EXPECT] && (err = get_hc_str(p, hx.at[HK_EXPECT],
+						  "health_check: expect",
+						  hc->expect, sizeof(hc->expect))))
+		return err;
+	return 0;
+}
+
 struct svc_ctx {
 	struct xlb_service_cfg *s;
 	struct svc_marks *m;
-	yaml_node_t *vip, *port, *proto, *mode;
+	yaml_node_t *vip, *port, *proto, *mode, *hc;
 };
 
 static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
@@ -917,11 +1245,32 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 	} else if (!strcmp(key, "drain_time")) {
 		return get_duration(p, v, "drain_time", &s->drain_time_ms);
 	} else if (!strcmp(key, "health_check")) {
-		/* Health checks land later; accept the settings so configs
-		 * written for that release load now. */
-		if (!is_null(v) && v->type != YAML_MAPPING_NODE)
-			return perr(p, v, "health_check: expected a mapping, got a %s",
-				    kind(v));
+		if (is_null(v))
+			return 0;
+		sc->hc = v;
+		return parse_health(p, v, &s->hc);
+	} else if (!strcmp(key, "on_backend_down")) {
+		err = get_str(p, v, "on_backend_down", &str);
+		if (err)
+			return err;
+		if (!strcmp(str, "keep"))
+			s->on_backend_down = XLB_ON_DOWN_KEEP;
+		else if (!strcmp(str, "reset"))
+			s->on_backend_down = XLB_ON_DOWN_RESET;
+		else
+			return perr(p, v, "on_backend_down: '%s' (expected keep or reset)",
+				    str);
+	} else if (!strcmp(key, "all_down")) {
+		err = get_str(p, v, "all_down", &str);
+		if (err)
+			return err;
+		if (!strcmp(str, "drop"))
+			s->all_down = XLB_ALL_DOWN_DROP;
+		else if (!strcmp(str, "keep_last"))
+			s->all_down = XLB_ALL_DOWN_KEEP_LAST;
+		else
+			return perr(p, v, "all_down: '%s' (expected drop or keep_last)",
+				    str);
 	} else if (!strcmp(key, "backends")) {
 		err = get_seq(p, v, "backends", &items, &n, XLB_MAX_BACKENDS);
 		if (err)
@@ -948,6 +1297,11 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 				return err;
 			s->n_backends = i + 1;
 		}
+	} else if (!strcmp(key, "timeouts")) {
+		/* The data plane keeps one set of timeouts per instance. */
+		return perr(p, k, "timeouts: per-service timeouts are not supported "
+			    "yet; set them at the top level (timeouts: { tcp_established: "
+			    "900s, ... })");
 	} else {
 		return perr(p, k, "unknown service key '%s'", key);
 	}
@@ -974,6 +1328,9 @@ static int parse_service(struct pctx *p, yaml_node_t *n, size_t idx,
 	if (!sc.mode)
 		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
 			    "dr or tun)");
+	if (sc.hc && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
+		return perr(p, sc.hc, "health_check: a service on every port (port "
+			    "\"*\") needs the check's 'port'");
 	return 0;
 }
 
@@ -1018,6 +1375,56 @@ static int parse_tunnel_source(struct pctx *p, yaml_node_t *v, const char *key,
 		return perr(p, v, "%s: prefix length %u out of range (64-128)",
 			    key, out->plen);
 	return 0;
+}
+
+/* A timeout: a plain integer is seconds (as IPVS's ipvsadm --set takes
+ * them), otherwise a duration ("900s", "15m") of whole seconds. */
+static int get_timeout_s(struct pctx *p, yaml_node_t *n, const char *what,
+			 uint32_t *out)
+{
+	const char *s, *q;
+	uint32_t ms;
+	int err;
+
+	err = get_str(p, n, what, &s);
+	if (err)
+		return err;
+	for (q = s; *q >= '0' && *q <= '9'; q++)
+		;
+	if (!*q)
+		return get_uint(p, n, what, 1, XLB_TIMEOUT_MAX_S, out);
+	if (config_parse_duration(s, &ms))
+		return perr(p, n, "%s: '%s' is not a duration (e.g. 900, 900s, 15m)",
+			    what, s);
+	if (ms < 1000 || ms % 1000)
+		return perr(p, n, "%s: '%s' is not a whole number of seconds "
+			    "(at least 1s)", what, s);
+	*out = ms / 1000;
+	return 0;
+}
+
+static int timeouts_pair(struct pctx *p, const char *key, yaml_node_t *k,
+			 yaml_node_t *v, void *arg)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "tcp_syn", offsetof(struct xlb_timeouts, tcp_syn) },
+		{ "tcp_established", offsetof(struct xlb_timeouts, tcp_established) },
+		{ "tcp_fin", offsetof(struct xlb_timeouts, tcp_fin) },
+		{ "tcp_close", offsetof(struct xlb_timeouts, tcp_close) },
+		{ "tcp_time_wait", offsetof(struct xlb_timeouts, tcp_time_wait) },
+		{ "udp", offsetof(struct xlb_timeouts, udp) },
+	};
+	char what[48];
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(key, keys[i].key))
+			continue;
+		snprintf(what, sizeof(what), "timeouts: %s", key);
+		return get_timeout_s(p, v, what,
+				     (uint32_t *)((char *)arg + keys[i].off));
+	}
+	return perr(p, k, "timeouts: unknown key '%s' (expected tcp_syn, "
+		    "tcp_established, tcp_fin, tcp_close, tcp_time_wait, udp)", key);
 }
 
 static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
@@ -1111,6 +1518,11 @@ static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
 	} else if (!strcmp(key, "proxy_workers")) {
 		return get_uint(p, v, "proxy_workers", 0, PROXY_WORKERS_MAX,
 				&c->proxy_workers);
+	} else if (!strcmp(key, "timeouts")) {
+		memset(&c->timeouts, 0, sizeof(c->timeouts));
+		if (is_null(v))
+			return 0;
+		return each_pair(p, v, "timeouts", timeouts_pair, &c->timeouts);
 	} else if (!strcmp(key, "tunnel_source_v4")) {
 		return parse_tunnel_source(p, v, key, XLB_AF_INET, &c->tunnel_source_v4);
 	} else if (!strcmp(key, "tunnel_source_v6")) {

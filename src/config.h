@@ -31,6 +31,46 @@ enum xlb_send_proxy {
 	XLB_SEND_PROXY_V2,
 };
 
+/* Health check of a service's backends (src/health.c runs them). */
+enum xlb_hc_type {
+	XLB_HC_NONE = 0,                /* no check: backends count as up */
+	XLB_HC_TCP,                     /* connect */
+	XLB_HC_HTTP,                    /* GET path, status in a range */
+	XLB_HC_DNS,                     /* query, expect NOERROR */
+	XLB_HC_UDP,                     /* send payload, expect a reply */
+};
+
+#define XLB_HC_STR_MAX 256
+
+struct xlb_health_cfg {
+	uint8_t type;                   /* enum xlb_hc_type */
+	uint8_t dns_proto;              /* IPPROTO_UDP (default) or IPPROTO_TCP */
+	uint16_t port;                  /* 0: the backend's port */
+	uint16_t query_type;            /* DNS type number; default 1 (A) */
+	uint16_t status_min, status_max;/* http; default 200-399 */
+	uint32_t interval_ms;           /* default 2 s */
+	uint32_t timeout_ms;            /* default 1 s, at most interval */
+	uint32_t rise;                  /* passes in a row to come up; default 2 */
+	uint32_t fall;                  /* failures in a row to go down; default 3 */
+	char path[XLB_HC_STR_MAX];      /* http; default "/" */
+	char host[XLB_HC_STR_MAX];      /* http Host header; "" = the address */
+	char query[XLB_HC_STR_MAX];     /* dns name */
+	char payload[XLB_HC_STR_MAX];   /* udp datagram sent */
+	char expect[XLB_HC_STR_MAX];    /* udp: the reply must contain it */
+};
+
+/* What happens to existing flows of a backend that goes down. */
+enum xlb_on_down {
+	XLB_ON_DOWN_KEEP = 0,           /* they stay (like weight 0: draining) */
+	XLB_ON_DOWN_RESET,              /* they are rescheduled to healthy ones */
+};
+
+/* What a service does when none of its backends is healthy. */
+enum xlb_all_down {
+	XLB_ALL_DOWN_DROP = 0,          /* new flows are dropped */
+	XLB_ALL_DOWN_KEEP_LAST,         /* the last healthy set keeps serving */
+};
+
 struct xlb_backend_cfg {
 	struct xlb_sockaddr addr;       /* port 0: same as the service port */
 	uint32_t weight;                /* 0 = draining; default 100 */
@@ -56,7 +96,26 @@ struct xlb_service_cfg {
 	uint32_t client_timeout_ms;     /* 0 = 300 s (tcp), 30 s (udp session idle) */
 	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
 	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
+	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
+	uint8_t on_backend_down;        /* enum xlb_on_down */
+	uint8_t all_down;               /* enum xlb_all_down */
 };
+
+/* nat/fullnat connection-table timeouts in seconds, 0 = the default of
+ * include/xlb_abi.h (like IPVS). Instance-wide: the data plane has no
+ * per-service timeouts (yet). */
+struct xlb_timeouts {
+	uint32_t tcp_syn;
+	uint32_t tcp_established;
+	uint32_t tcp_fin;
+	uint32_t tcp_close;
+	uint32_t tcp_time_wait;
+	uint32_t udp;
+};
+
+/* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for
+ * every other duration of the config). */
+#define XLB_TIMEOUT_MAX_S (UINT32_MAX / 1000)
 
 struct xlb_config {
 	char instance[XLB_NAME_MAX];    /* "" = derive from the network namespace */
@@ -72,6 +131,7 @@ struct xlb_config {
 	size_t n_services;
 	struct xlb_service_cfg *services;
 	uint32_t proxy_workers;         /* proxy threads; 0 = one per online CPU */
+	struct xlb_timeouts timeouts;   /* `timeouts:` map */
 };
 
 /* Fill cfg with defaults and no services. */
@@ -109,6 +169,14 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 int config_parse_duration(const char *s, uint32_t *ms);
 /* The shortest of those forms for ms; returns buf. */
 char *config_duration_str(uint32_t ms, char *buf, size_t len);
+
+/* Fill hc with the defaults of a check of type `type`. */
+void config_health_defaults(struct xlb_health_cfg *hc, uint8_t type);
+const char *hc_type_name(uint8_t type);         /* "tcp", ..., "none" */
+/* DNS types by name ("A", "AAAA", "TYPE65"...); -1 when unknown. */
+int dns_type_from_name(const char *s);
+/* buf gets the name of a DNS type; returns buf. */
+char *dns_type_str(uint16_t type, char *buf, size_t len);
 
 const char *mode_name(uint8_t mode);
 int mode_from_name(const char *s);              /* -1 when unknown */

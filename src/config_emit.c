@@ -76,6 +76,29 @@ static void emit_duration(FILE *f, const char *key, uint32_t ms)
 		fprintf(f, "    %s: %s\n", key, config_duration_str(ms, buf, sizeof(buf)));
 }
 
+/* The nat/fullnat timeouts that are set (0 = default), in seconds. */
+static void emit_timeouts(FILE *f, const struct xlb_timeouts *t)
+{
+	const struct { const char *key; uint32_t s; } all[] = {
+		{ "tcp_syn", t->tcp_syn },
+		{ "tcp_established", t->tcp_established },
+		{ "tcp_fin", t->tcp_fin },
+		{ "tcp_close", t->tcp_close },
+		{ "tcp_time_wait", t->tcp_time_wait },
+		{ "udp", t->udp },
+	};
+	const char *sep = "timeouts: { ";
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!all[i].s)
+			continue;
+		fprintf(f, "%s%s: %u", sep, all[i].key, all[i].s);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		fputs(" }\n", f);
+}
+
 /* Mode proxy settings, only those that differ from the defaults. */
 static void emit_proxy_settings(FILE *f, const struct xlb_service_cfg *s)
 {
@@ -166,6 +189,7 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
 	if (cfg->proxy_workers)
 		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
+	emit_timeouts(f, &cfg->timeouts);
 	emit_prefix(f, "tunnel_source_v4", &cfg->tunnel_source_v4);
 	emit_prefix(f, "tunnel_source_v6", &cfg->tunnel_source_v6);
 	if (!cfg->n_services) {

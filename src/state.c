@@ -210,6 +210,13 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	struct xlb_sockaddr a;
 
 	memset(g, 0, sizeof(*g));
+	/* 0 stays 0: the data plane's default (include/xlb_ct.h). */
+	g->to_syn_s = cfg->timeouts.tcp_syn;
+	g->to_established_s = cfg->timeouts.tcp_established;
+	g->to_fin_s = cfg->timeouts.tcp_fin;
+	g->to_close_s = cfg->timeouts.tcp_close;
+	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
+	g->to_udp_s = cfg->timeouts.udp;
 	if (cfg->tunnel_source_v4.family) {
 		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
 		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;

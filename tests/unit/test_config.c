@@ -330,6 +330,24 @@ static const struct bad_case bad_cases[] = {
 	  "aaaaaaaaaaaaaaa' is too long (maximum 63 characters)" },
 	{ "NUL in a string", "instance: \"a\\0b\"\n",
 	  "xlb.yaml:1:11: instance: contains a NUL character" },
+	{ "timeout unknown key", "timeouts: { tcp_est: 10 }\n",
+	  "xlb.yaml:1:13: timeouts: unknown key 'tcp_est' (expected tcp_syn, "
+	  "tcp_established, tcp_fin, tcp_close, tcp_time_wait, udp)" },
+	{ "timeout zero", "timeouts: { udp: 0 }\n",
+	  "xlb.yaml:1:18: timeouts: udp 0 out of range (1-4294967)" },
+	{ "timeout milliseconds", "timeouts: { tcp_fin: 1500ms }\n",
+	  "xlb.yaml:1:22: timeouts: tcp_fin: '1500ms' is not a whole number of "
+	  "seconds (at least 1s)" },
+	{ "timeout not a duration", "timeouts: { tcp_close: 10x }\n",
+	  "xlb.yaml:1:24: timeouts: tcp_close: '10x' is not a duration (e.g. 900, "
+	  "900s, 15m)" },
+	{ "timeout too long", "timeouts: { tcp_syn: 4294968 }\n",
+	  "xlb.yaml:1:22: timeouts: tcp_syn 4294968 out of range (1-4294967)" },
+	{ "timeouts not a map", "timeouts: [1]\n",
+	  "xlb.yaml:1:11: timeouts: expected a mapping, got a list" },
+	{ "per-service timeouts", SVC "    mode: nat\n    timeouts: { udp: 5 }\n",
+	  "xlb.yaml:7:5: timeouts: per-service timeouts are not supported yet; set "
+	  "them at the top level (timeouts: { tcp_established: 900s, ... })" },
 	{ "non-scalar key", "[a]: 1\n",
 	  "xlb.yaml:1:1: top level: keys must be scalars, not a list" },
 };
@@ -597,6 +615,51 @@ static void test_round_trip(void)
 	config_free(&c);
 }
 
+/* Top-level nat/fullnat timeouts: seconds or durations, emitted when set. */
+static void test_timeouts(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("timeouts: { tcp_established: 15m, tcp_fin: 120s, tcp_close: 10,\n"
+		    "  tcp_syn: 1h, tcp_time_wait: \"2s\", udp: 300 }\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.timeouts.tcp_established == 900 && c.timeouts.tcp_fin == 120 &&
+	       c.timeouts.tcp_close == 10 && c.timeouts.tcp_syn == 3600 &&
+	       c.timeouts.tcp_time_wait == 2 && c.timeouts.udp == 300);
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "timeouts: { tcp_syn: 3600, tcp_established: 900, "
+			    "tcp_fin: 120, tcp_close: 10, tcp_time_wait: 2, udp: 300 }\n"),
+	      "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!memcmp(&c.timeouts, &d.timeouts, sizeof(c.timeouts)));
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	/* Partly set: the rest stays 0 (the data plane's defaults), and only
+	 * what is set is emitted. */
+	CHECK(parse("timeouts: { udp: 5s }\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.timeouts.udp == 5 && c.timeouts.tcp_established == 0);
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "timeouts: { udp: 5 }\n"), "got:\n%s", out);
+	free(out);
+	config_free(&c);
+
+	/* Unset: nothing emitted. */
+	CHECK(parse("timeouts:\n", &c, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "timeouts"), "got:\n%s", out);
+	free(out);
+
+	/* config_validate catches what the control API could set. */
+	c.timeouts.tcp_fin = XLB_TIMEOUT_MAX_S + 1;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "timeouts: 4294968 s is too long"), "%s", err);
+	config_free(&c);
+}
+
 static void test_copy(void)
 {
 	struct xlb_config a, b;
@@ -658,6 +721,7 @@ int main(void)
 	RUN(test_validate);
 	RUN(test_proxy);
 	RUN(test_round_trip);
+	RUN(test_timeouts);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);
