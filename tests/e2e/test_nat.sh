@@ -1,0 +1,198 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# End-to-end test of nat mode, two-armed: the client and the real servers
+# are on different bridges, and the real servers' default route is the
+# balancer's server-side address, so every reply passes through it. 300 HTTP
+# connections (curl to nginx) and 300 DNS/UDP queries (dig to unbound) must
+# all succeed and spread by weight, nginx must see the client's own address,
+# and 100 MB through a port-mapped service (VIP:8080 -> rs1:8081) must
+# arrive intact (sha256).
+#
+#   cl 198.18.0.1 --- br0 --- elb 198.18.0.2  lb (XDP on elb, elb2)
+#                             elb2 198.18.1.1 --- br1 --- rs1..rs3 198.18.1.11-13
+#                                                          (default via 198.18.1.1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LB2_V4=198.18.1.1
+RS_V4=(198.18.1.11 198.18.1.12 198.18.1.13)
+NAT_BIG_MB=100
+
+# nat_veth NS DEV PORT BRIDGE: like lab_veth, onto another bridge of ns sw.
+nat_veth() {
+	local ns=$1 dev=$2 port=$3 br=$4
+	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$NS_SW" || return 1
+	ip -n "$NS_SW" link set "$port" master "$br" up
+	ip -n "$ns" link set "$dev" up
+	in_ns "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1
+	in_ns "$NS_SW" ethtool -K "$port" tx off >/dev/null 2>&1
+}
+
+# nat_lab_up: the two-armed topology above (no servers yet).
+nat_lab_up() {
+	local i ns
+	lab_build_xdp_pass || { echo "lab: cannot build xdp_pass.bpf.o" >&2; return 1; }
+	for ns in "$NS_SW" "$NS_CL" "$NS_LB"; do lab_add_ns "$ns" || return 1; done
+	for i in "${!RS_NAMES[@]}"; do lab_add_ns "$(rs_ns "${RS_NAMES[$i]}")" || return 1; done
+	LAB_LB_INODE=$(stat -L -c %i "/run/netns/$NS_LB")
+	for ns in br0 br1; do
+		ip -n "$NS_SW" link add "$ns" type bridge forward_delay 0 mcast_snooping 0 || return 1
+		ip -n "$NS_SW" link set "$ns" up
+	done
+
+	nat_veth "$NS_CL" ecl pcl br0 || return 1
+	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
+	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
+
+	nat_veth "$NS_LB" elb plb br0 || return 1
+	nat_veth "$NS_LB" elb2 plb2 br1 || return 1
+	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
+	ip -n "$NS_LB" addr add "$LB2_V4/24" dev elb2
+	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
+	# LAB.md fact 1: XDP_TX/REDIRECT into elb and elb2 needs XDP on the peers.
+	for i in plb plb2; do
+		ip -n "$NS_SW" link set dev "$i" xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
+			{ echo "lab: cannot attach XDP_PASS to $i" >&2; return 1; }
+	done
+
+	for i in "${!RS_NAMES[@]}"; do
+		ns=$(rs_ns "${RS_NAMES[$i]}")
+		nat_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
+		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
+		ip -n "$ns" route add default via "$LB2_V4"
+	done
+	in_ns "$NS_LB" ping -c1 -W1 "${RS_V4[0]}" >/dev/null 2>&1 || true
+	in_ns "$NS_LB" ping -c1 -W1 "$CL_V4" >/dev/null 2>&1 || true
+	return 0
+}
+
+# nat_big_server: a second nginx on rs1:8081 serving $NAT_BIG_MB MB of
+# random bytes at full speed (the lab's /big is paced and small).
+nat_big_server() {
+	local d=$LAB_DIR/rs1big
+	mkdir -p "$d/www" "$d/tmp"
+	head -c "$((NAT_BIG_MB * 1024 * 1024))" /dev/urandom >"$d/www/big" || return 1
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx.err warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 8081;
+		location / { root $d/www; }
+	}
+}
+EOF
+	bg_ns "$(rs_ns rs1)" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
+	wait_for 10 in_ns "$(rs_ns rs1)" curl -sf --max-time 1 -o /dev/null -r 0-0 \
+		"http://127.0.0.1:8081/big"
+}
+
+nat_config() {
+	cat >"$1" <<EOF2
+interfaces: [elb, elb2]
+manage_addresses: true
+services:
+  - name: http
+    vip: $VIP_V4
+    port: 80
+    protocol: tcp
+    mode: nat
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: dns
+    vip: $VIP_V4
+    port: 53
+    protocol: udp
+    mode: nat
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
+  - name: big
+    vip: $VIP_V4
+    port: 8080
+    protocol: tcp
+    mode: nat
+    backends:
+      - { address: ${RS_V4[0]}, port: 8081, weight: 100 }
+EOF2
+}
+
+main() {
+	local out n tal want got
+	if ! lab_require; then skip "e2e-nat" "$LAB_SKIP_WHY"; summary; return; fi
+	if ! have_xlb; then skip "nat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
+	lab_init
+	if ! nat_lab_up 2>"$LAB_DIR/up.err"; then
+		fail "nat: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
+		fail "nat: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	if ! nat_big_server 2>"$LAB_DIR/up.err"; then
+		fail "nat: 100 MB server" "$(cat "$LAB_DIR/up.err")"; summary; return
+	fi
+	# Without xlb the balancer is a plain router: prove the client cannot
+	# reach the VIP any other way (nothing answers it yet).
+	out=$(timeout 5 ip netns exec "$NS_CL" curl -s --max-time 1 "http://$VIP_V4/" 2>&1) &&
+		{ fail "nat: nothing answers the VIP before xlbd" "$out"; summary; return; }
+	pass "nat: nothing answers the VIP before xlbd"
+
+	nat_config "$LAB_DIR/xlb.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "nat: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	pass "nat: xlbd starts (two-armed, elb and elb2)"
+
+	out=$(http_burst 300 "http://$VIP_V4/")
+	n=$(grep -c '^rs' <<<"$out")
+	check "nat: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "nat: backends see the client's own address" \
+		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$CL_V4"
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "nat: HTTP shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "nat: HTTP shares follow weights 1:1:2" "$out"
+	fi
+
+	out=$(dns_burst 300 "$VIP_V4")
+	n=$(grep -c '^rs' <<<"$out")
+	check "nat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "nat: DNS shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "nat: DNS shares follow weights 1:1:2" "$out"
+	fi
+
+	want=$(sha256sum <"$LAB_DIR/rs1big/www/big" | cut -d' ' -f1)
+	timeout 120 ip netns exec "$NS_CL" curl -s --max-time 100 -o "$LAB_DIR/got.big" \
+		"http://$VIP_V4:8080/big"
+	got=$(sha256sum <"$LAB_DIR/got.big" 2>/dev/null | cut -d' ' -f1)
+	check "nat: $NAT_BIG_MB MB through $VIP_V4:8080 -> rs1:8081 intact" \
+		"sha256 $got, expected $want ($(stat -c %s "$LAB_DIR/got.big" 2>/dev/null) bytes)" \
+		[ "$got" = "$want" ]
+	rm -f "$LAB_DIR/got.big"
+
+	n=$(json_reason "$(xlb_json)" pass_nat_stale)
+	check "nat: no reply without its translation" "pass_nat_stale = $n" [ "$n" = 0 ]
+
+	if xlbd_stop; then pass "nat: xlbd stops cleanly"
+	else fail "nat: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi
+	summary
+}
+
+main "$@"
