@@ -119,6 +119,9 @@ static int hc_type_from_name(const char *s)
 void config_health_defaults(struct xlb_health_cfg *hc, uint8_t type)
 {
 	memset(hc, 0, sizeof(*hc));
+	/* No check is the same as no health_check key at all. */
+	if (type == XLB_HC_NONE)
+		return;
 	hc->type = type;
 	hc->interval_ms = HC_INTERVAL_DEFAULT;
 	hc->timeout_ms = HC_TIMEOUT_DEFAULT;

@@ -117,6 +117,59 @@ static void emit_proxy_settings(FILE *f, const struct xlb_service_cfg *s)
 	emit_duration(f, "drain_time", s->drain_time_ms);
 }
 
+/* health_check in flow style: the timing keys always, the others when set. */
+static void emit_health(FILE *f, const struct xlb_service_cfg *s)
+{
+	const struct xlb_health_cfg *hc = &s->hc;
+	struct xlb_health_cfg def;
+	char buf[32];
+
+	if (s->on_backend_down == XLB_ON_DOWN_RESET)
+		fputs("    on_backend_down: reset\n", f);
+	if (s->all_down == XLB_ALL_DOWN_KEEP_LAST)
+		fputs("    all_down: keep_last\n", f);
+	if (hc->type == XLB_HC_NONE)
+		return;
+	config_health_defaults(&def, hc->type);
+	fprintf(f, "    health_check: { type: %s", hc_type_name(hc->type));
+	fprintf(f, ", interval: %s", config_duration_str(hc->interval_ms, buf, sizeof(buf)));
+	fprintf(f, ", timeout: %s", config_duration_str(hc->timeout_ms, buf, sizeof(buf)));
+	fprintf(f, ", rise: %u, fall: %u", hc->rise, hc->fall);
+	if (hc->port)
+		fprintf(f, ", port: %u", hc->port);
+	if (hc->type == XLB_HC_HTTP) {
+		fputs(", path: ", f);
+		emit_str(f, hc->path);
+		if (hc->status_min == hc->status_max)
+			fprintf(f, ", expect_status: \"%u\"", hc->status_min);
+		else
+			fprintf(f, ", expect_status: \"%u-%u\"", hc->status_min,
+				hc->status_max);
+		if (hc->host[0]) {
+			fputs(", host: ", f);
+			emit_str(f, hc->host);
+		}
+	}
+	if (hc->type == XLB_HC_DNS) {
+		fputs(", query: ", f);
+		emit_str(f, hc->query);
+		fprintf(f, ", query_type: %s", dns_type_str(hc->query_type, buf, sizeof(buf)));
+		if (hc->dns_proto != def.dns_proto)
+			fprintf(f, ", dns_proto: %s", proto_name(hc->dns_proto));
+	}
+	if (hc->type == XLB_HC_UDP) {
+		if (hc->payload[0]) {
+			fputs(", payload: ", f);
+			emit_str(f, hc->payload);
+		}
+		if (hc->expect[0]) {
+			fputs(", expect: ", f);
+			emit_str(f, hc->expect);
+		}
+	}
+	fputs(" }\n", f);
+}
+
 static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 {
 	char buf[XLB_ADDRSTR_MAX];
@@ -139,6 +192,7 @@ static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 	if (s->persistence)
 		fprintf(f, "    persistence: %u\n", s->persistence);
 	emit_proxy_settings(f, s);
+	emit_health(f, s);
 	if (!s->n_backends) {
 		fputs("    backends: []\n", f);
 		return;

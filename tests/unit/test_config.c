@@ -243,6 +243,54 @@ static const struct bad_case bad_cases[] = {
 	  "or false)" },
 	{ "health_check not mapping", SVC "    mode: dr\n    health_check: tcp\n",
 	  "xlb.yaml:7:19: health_check: expected a mapping, got a scalar" },
+	{ "health_check without type", SVC "    mode: dr\n    health_check: { interval: 1s }\n",
+	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp or none)" },
+	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
+	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
+	  "udp or none)" },
+	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
+	  "intervall: 1s }\n",
+	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
+	  "timeout, rise, fall, port, path, expect_status, host, query, query_type, "
+	  "dns_proto, payload or expect)" },
+	{ "health_check key of another type", SVC "    mode: dr\n    health_check: "
+	  "{ type: tcp, path: / }\n",
+	  "xlb.yaml:7:38: health_check: 'path' does not apply to type tcp" },
+	{ "health_check bad interval", SVC "    mode: dr\n    health_check: "
+	  "{ type: tcp, interval: 1 }\n",
+	  "xlb.yaml:7:42: health_check: interval: '1' is not a duration (e.g. 500ms, "
+	  "3s, 5m, 1h)" },
+	{ "health_check timeout over interval", SVC "    mode: dr\n    health_check: "
+	  "{ type: tcp, interval: 1s, timeout: 2s }\n",
+	  "xlb.yaml:7:55: health_check: timeout must not exceed the interval" },
+	{ "health_check fall 0", SVC "    mode: dr\n    health_check: "
+	  "{ type: tcp, fall: 0 }\n",
+	  "xlb.yaml:7:38: health_check: fall 0 out of range (1-100)" },
+	{ "health_check dns without query", SVC "    mode: dr\n    health_check: "
+	  "{ type: dns }\n",
+	  "xlb.yaml:7:19: health_check: type dns needs 'query' (the name to ask, "
+	  "e.g. example.org)" },
+	{ "health_check bad query", SVC "    mode: dr\n    health_check: "
+	  "{ type: dns, query: a..b }\n",
+	  "xlb.yaml:7:39: health_check: query: 'a..b' is not a valid DNS name" },
+	{ "health_check bad query_type", SVC "    mode: dr\n    health_check: "
+	  "{ type: dns, query: a.b, query_type: XX }\n",
+	  "xlb.yaml:7:56: health_check: query_type: unknown type 'XX' (e.g. A, AAAA, "
+	  "SOA, TYPE65)" },
+	{ "health_check bad status", SVC "    mode: dr\n    health_check: "
+	  "{ type: http, expect_status: 300-200 }\n",
+	  "xlb.yaml:7:48: health_check: expect_status: '300-200' out of range "
+	  "(100-599, low-high)" },
+	{ "health_check bad path", SVC "    mode: dr\n    health_check: "
+	  "{ type: http, path: index.html }\n",
+	  "xlb.yaml:7:39: health_check: path must start with '/'" },
+	{ "health_check bad dns_proto", SVC "    mode: dr\n    health_check: "
+	  "{ type: dns, query: a, dns_proto: sctp }\n",
+	  "xlb.yaml:7:53: health_check: dns_proto: 'sctp' (expected udp or tcp)" },
+	{ "bad on_backend_down", SVC "    mode: dr\n    on_backend_down: drop\n",
+	  "xlb.yaml:7:22: on_backend_down: 'drop' (expected keep or reset)" },
+	{ "bad all_down", SVC "    mode: dr\n    all_down: keep\n",
+	  "xlb.yaml:7:15: all_down: 'keep' (expected drop or keep_last)" },
 	{ "interface too long", "interfaces: [eth0, averyveryverylongname]\n",
 	  "xlb.yaml:1:20: interfaces[1]: 'averyveryverylongname' is too long for an "
 	  "interface name (maximum 15 characters)" },
@@ -568,6 +616,9 @@ static void round_trip(const char *yaml)
 		       x->client_timeout_ms == y->client_timeout_ms &&
 		       x->server_timeout_ms == y->server_timeout_ms &&
 		       x->drain_time_ms == y->drain_time_ms);
+		EXPECT(!memcmp(&x->hc, &y->hc, sizeof(x->hc)));
+		EXPECT(x->on_backend_down == y->on_backend_down &&
+		       x->all_down == y->all_down);
 		EXPECT(x->n_backends == y->n_backends);
 		for (size_t j = 0; j < x->n_backends && j < y->n_backends; j++) {
 			EXPECT(addr_equal(&x->backends[j].addr, &y->backends[j].addr));
@@ -608,6 +659,8 @@ static void test_round_trip(void)
 		"    protocol: udp\n"
 		"    mode: dr\n"
 		"    scheduler: maglev\n"
+		"    health_check: { type: dns, interval: 1s, timeout: 500ms, rise: 2, "
+		"fall: 3, query: example.org, query_type: A }\n"
 		"    backends:\n"
 		"      - { address: 198.18.0.11, weight: 100 }\n"
 		"      - { address: 198.18.0.12, weight: 100 }\n"), "got:\n%s", out);
@@ -711,6 +764,68 @@ static void test_file(void)
 	CHECK(strstr(err, "cannot open: No such file or directory") != NULL, "%s", err);
 }
 
+static void test_health(void)
+{
+	static const char yaml[] =
+		"services:\n"
+		"  - vip: 198.18.0.100\n    port: 80\n    protocol: tcp\n    mode: dr\n"
+		"    on_backend_down: reset\n    all_down: keep_last\n"
+		"    health_check: { type: http, interval: 500ms, rise: 1, fall: 5, port: 8080,\n"
+		"                    path: \"/health?x=1\", expect_status: 204, host: www.example }\n"
+		"    backends: [198.18.0.11]\n"
+		"  - vip: 198.18.0.100\n    port: 53\n    protocol: udp\n    mode: dr\n"
+		"    health_check: { type: dns, query: example.org, query_type: aaaa, "
+		"dns_proto: tcp }\n"
+		"    backends: [198.18.0.11]\n"
+		"  - vip: 198.18.0.101\n    port: \"*\"\n    protocol: udp\n    mode: dr\n"
+		"    health_check: { type: udp, port: 7, payload: \"ping: 1\", expect: pong, "
+		"timeout: 200ms }\n"
+		"  - vip: 198.18.0.102\n    port: 80\n    protocol: tcp\n    mode: dr\n"
+		"    health_check: { type: none }\n";
+	struct xlb_config c;
+	struct xlb_health_cfg *h;
+	char err[512] = "";
+
+	CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s", err);
+	if (c.n_services != 4)
+		return;
+	h = &c.services[0].hc;
+	EXPECT(h->type == XLB_HC_HTTP && h->interval_ms == 500 && h->timeout_ms == 500);
+	EXPECT(h->rise == 1 && h->fall == 5 && h->port == 8080);
+	EXPECT(!strcmp(h->path, "/health?x=1") && !strcmp(h->host, "www.example"));
+	EXPECT(h->status_min == 204 && h->status_max == 204);
+	EXPECT(c.services[0].on_backend_down == XLB_ON_DOWN_RESET);
+	EXPECT(c.services[0].all_down == XLB_ALL_DOWN_KEEP_LAST);
+	h = &c.services[1].hc;
+	EXPECT(h->type == XLB_HC_DNS && h->query_type == 28 && h->dns_proto == IPPROTO_TCP);
+	EXPECT(!strcmp(h->query, "example.org") && h->interval_ms == 2000 &&
+	       h->timeout_ms == 1000 && h->rise == 2 && h->fall == 3);
+	EXPECT(c.services[1].on_backend_down == XLB_ON_DOWN_KEEP &&
+	       c.services[1].all_down == XLB_ALL_DOWN_DROP);
+	h = &c.services[2].hc;
+	EXPECT(h->type == XLB_HC_UDP && !strcmp(h->payload, "ping: 1") &&
+	       !strcmp(h->expect, "pong") && h->timeout_ms == 200 && h->port == 7);
+	EXPECT(c.services[3].hc.type == XLB_HC_NONE);
+	config_free(&c);
+	round_trip(yaml);
+
+	/* A service on every port needs the check's port. */
+	EXPECT(parse("services:\n  - vip: 198.18.0.1\n    port: \"*\"\n    protocol: tcp\n"
+		     "    mode: dr\n    health_check: { type: tcp }\n", &c, err,
+		     sizeof(err)) == -EINVAL);
+	CHECK(!strcmp(err, "xlb.yaml:6:19: health_check: a service on every port (port "
+		      "\"*\") needs the check's 'port'"), "%s", err);
+
+	/* DNS type names. */
+	char buf[16];
+
+	EXPECT(dns_type_from_name("SOA") == 6 && dns_type_from_name("type65") == 65);
+	EXPECT(dns_type_from_name("TYPE0") < 0 && dns_type_from_name("TYPE70000") < 0 &&
+	       dns_type_from_name("TYPE") < 0 && dns_type_from_name("B") < 0);
+	EXPECT(!strcmp(dns_type_str(28, buf, sizeof(buf)), "AAAA"));
+	EXPECT(!strcmp(dns_type_str(65, buf, sizeof(buf)), "TYPE65"));
+}
+
 int main(void)
 {
 	RUN(test_design_example);
@@ -725,5 +840,6 @@ int main(void)
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);
+	RUN(test_health);
 	UNIT_SUMMARY();
 }
