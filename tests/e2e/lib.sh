@@ -858,3 +858,78 @@ e2e_backend_del() {
 			"curl exit $rc, still running at del: $overlapped, $size of $BIG_SIZE bytes, content $(cmp -s "$dl" "$LAB_DIR/big" && echo same || echo differs)"
 	fi
 }
+
+# --- nat/fullnat helpers (test_nat.sh, test_fullnat.sh) ----------------------
+
+# The client of tcp_hold_burst: opens N connections to HOST:PORT (at most 200
+# connects in flight), waits until all are open at once (or HOLD_S passed),
+# then sends an HTTP/1.0 request on each and prints each response body's
+# first line, PAUSE seconds after all are open. On stderr: "# peak N"
+# (connections open at the same time).
+TCP_HOLD_PY='
+import asyncio, sys
+n, host, port, hold = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+pause = float(sys.argv[5])
+state = {"open": 0, "peak": 0}
+all_open = asyncio.Event()
+async def one(sem):
+    async with sem:
+        r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+    state["open"] += 1
+    state["peak"] = max(state["peak"], state["open"])
+    if state["open"] == n:
+        all_open.set()
+    try:
+        try:
+            await asyncio.wait_for(all_open.wait(), hold)
+        except asyncio.TimeoutError:
+            pass
+        await asyncio.sleep(pause)
+        w.write(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = await asyncio.wait_for(r.read(), 15)
+    finally:
+        state["open"] -= 1
+        w.close()
+    return data.split(b"\r\n\r\n", 1)[1].decode().splitlines()[0]
+async def main():
+    sem = asyncio.Semaphore(200)
+    res = await asyncio.gather(*[one(sem) for _ in range(n)], return_exceptions=True)
+    for x in res:
+        if isinstance(x, str):
+            print(x)
+    print("# peak %d" % state["peak"], file=sys.stderr)
+asyncio.run(main())
+'
+
+# tcp_hold_burst N HOST PORT [PAUSE]: N concurrent HTTP connections from the
+# client (all open at the same time, then PAUSE seconds (default 0) before
+# any request is sent), bounded to 90 s; prints one body line per success,
+# "# peak N" on stderr.
+tcp_hold_burst() {
+	timeout 90 ip netns exec "$NS_CL" bash -c \
+		'ulimit -n 8192 && exec python3 -c "$1" "$2" "$3" "$4" 20 "$5"' \
+		sh "$TCP_HOLD_PY" "$1" "$2" "$3" "${4:-0}"
+}
+
+# lb_pin_dir: the balancer's pinned-map directory (named after its netns).
+lb_pin_dir() {
+	local p
+	for p in /sys/fs/bpf/xlb/*"$LAB_LB_INODE"*; do [ -d "$p" ] && { echo "$p"; return 0; }; done
+	return 1
+}
+
+# nat_rev_count: entries in the balancer's nat_rev map (nat reverse tuples,
+# i.e. fullnat local ports held), or nothing when the map cannot be read.
+nat_rev_count() {
+	local d
+	d=$(lb_pin_dir) || return 1
+	[ -e "$d/nat_rev" ] || return 1
+	bpftool -j map dump pinned "$d/nat_rev" 2>/dev/null | jq 'length'
+}
+
+# json_conns JSON: active + inactive connections over every backend (what the
+# daemon's sweeper counted from the flow table).
+json_conns() {
+	echo "$1" | jq '[(.services // [])[] | (.backends // [])[] |
+		((.active_conns // 0) + (.inactive_conns // 0))] | add // 0'
+}

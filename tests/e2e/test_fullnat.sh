@@ -5,7 +5,10 @@
 # "prohibit" route to the client, so they have no way to reach it: every
 # answer must come back through the balancer. 300 HTTP connections (curl to
 # nginx) and 300 DNS/UDP queries (dig to unbound) must all succeed, and
-# nginx must see the LIP, never the client.
+# nginx must see the LIP, never the client. Then 1000 TCP connections, all
+# open at the same time through the one LIP, must all succeed, and once they
+# closed and their (short, configured) timeouts passed no local port may
+# stay allocated (nat_rev empty).
 #
 #   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP, LIP)
 #                      |
@@ -17,6 +20,8 @@ fullnat_config() {
 interfaces: [elb]
 manage_addresses: true
 local_addresses: [$LB_V4]
+# Short closing timeouts, so ports come back within seconds.
+timeouts: { tcp_syn: 2s, tcp_fin: 2s, tcp_close: 2s, tcp_time_wait: 2s, udp: 3s }
 services:
   - name: http
     vip: $VIP_V4
@@ -39,8 +44,17 @@ services:
 EOF2
 }
 
+# wait_ports_free SECONDS: until nat_rev is empty; echoes the last count.
+wait_ports_free() {
+	local deadline=$((SECONDS + $1)) c
+	while c=$(nat_rev_count) && [ "${c:-1}" != 0 ] && [ $SECONDS -lt $deadline ]; do
+		sleep 0.5
+	done
+	echo "${c:-?}"
+}
+
 main() {
-	local out n i ns tal
+	local out n i ns tal peak max c
 	if ! lab_require; then skip "e2e-fullnat" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "fullnat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
 	lab_init
@@ -79,6 +93,36 @@ main() {
 	out=$(dns_burst 300 "$VIP_V4")
 	n=$(grep -c '^rs' <<<"$out")
 	check "fullnat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+
+	c=$(wait_ports_free 30)
+	check "fullnat: ports of the HTTP and DNS flows come back" \
+		"nat_rev still holds $c entries after 30 s" [ "$c" = 0 ]
+
+	# 1000 at once through one LIP, held open 3 s while nat_rev is sampled.
+	tcp_hold_burst 1000 "$VIP_V4" 80 3 >"$LAB_DIR/hold.out" 2>"$LAB_DIR/hold.err" &
+	local hold_pid=$!
+	max=0
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$hold_pid" 2>/dev/null || break
+		c=$(nat_rev_count) || c=0
+		[ "${c:-0}" -gt "$max" ] && max=$c
+		sleep 0.25
+	done
+	wait "$hold_pid"
+	n=$(grep -c '^rs' "$LAB_DIR/hold.out")
+	peak=$(sed -n 's/^# peak //p' "$LAB_DIR/hold.err")
+	check "fullnat: 1000 concurrent TCP connections through one LIP" \
+		"$n of 1000 succeeded, ${peak:-?} open at once ($(grep -v '^#' "$LAB_DIR/hold.err" | tail -n 2 | tr '\n' ' '))" \
+		[ "$n" = 1000 -a "${peak:-0}" = 1000 ]
+	check "fullnat: nat_rev holds a port per open connection ($max seen)" \
+		"at most $max entries seen while 1000 were open" [ "$max" -ge 1000 ]
+
+	# Closed and timed out (2 s, swept every 2 s): every port is back.
+	c=$(wait_ports_free 30)
+	check "fullnat: no local port stays allocated after close and timeout" \
+		"nat_rev still holds $c entries after 30 s" [ "$c" = 0 ]
+	n=$(json_conns "$(xlb_json)")
+	check "fullnat: no connection left in xlb list" "active + inactive = $n" [ "$n" = 0 ]
 
 	n=$(json_reason "$(xlb_json)" drop_no_local_port)
 	check "fullnat: no local-port exhaustion" "drop_no_local_port = $n" [ "$n" = 0 ]
