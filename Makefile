@@ -83,3 +83,25 @@ fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_control $(BUILD)/fuzz/fuzz_pr
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@ $(LDLIBS)
+# ---- bench/ (benchmarks; not part of `make check`) --------------------------
+# `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs
+# the subset; `make bench-build` only builds build/bench/xdp_cost.
+BENCH_BPF := baseline vary
+
+.PHONY: bench bench-build
+bench-build: $(BUILD)/bench/xdp_cost
+
+bench: all bench-build
+	QUICK=$(QUICK) bash bench/run
+
+$(BUILD)/bench:
+	mkdir -p $@
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(BUILD)/bench
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS)
