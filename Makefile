@@ -14,11 +14,12 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	      -Iinclude -Ibpf -I$(ARCH_INC)
-LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl
 
 # Userspace sources shared by both binaries and the unit tests.
 COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
 XLBD_SRC := xlbd.c dataplane.c conntrack.c state.c control_server.c control_client.c netlink.c \
+	    health.c health_dns.c \
 	    proxy.c proxy_tcp.c proxy_udp.c proxy_sched.c proxy_protocol.c $(COMMON)
 XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
 	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)
