@@ -42,6 +42,15 @@ struct {
 	__array(values, struct xlb_maglev_inner);
 } maglev_outer SEC(".maps");
 
+/* service id -> position in its round-robin sequence (rr/wrr), per CPU so
+ * picking needs no atomic; each CPU walks the whole weighted sequence. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, __u32);
+} rr_pos SEC(".maps");
+
 /* client 5-tuple -> backend it is pinned to (the connection table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -456,7 +456,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	}
 
 	if (!f) {
-		bid = xlb_maglev_pick(svc, hash);
+		bid = xlb_sched_pick(svc, &p->key, hash);
 		be = xlb_backend_get(bid);
 		if (!be)
 			return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);

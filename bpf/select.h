@@ -55,6 +55,27 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	return *bid;
 }
 
+/* The scheduler's choice for a new flow of svc: the slot of the service's
+ * table comes from the 5-tuple hash (maglev), the client address alone (sh)
+ * or the next position of a round-robin sequence (rr/wrr: the daemon
+ * filled the table with that sequence). */
+static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
+					    const struct xlb_flow_key *k,
+					    __u32 hash)
+{
+	if (svc->flags & XLB_SVC_F_RR) {
+		__u32 id = svc->id, *pos = bpf_map_lookup_elem(&rr_pos, &id);
+
+		if (pos) {
+			hash = *pos < svc->seq_len ? *pos : 0;
+			*pos = hash + 1 >= svc->seq_len ? 0 : hash + 1;
+		}
+	} else if (svc->flags & XLB_SVC_F_SH) {
+		hash = xlb_src_hash(&k->src);
+	}
+	return xlb_maglev_pick(svc, hash);
+}
+
 /* Picks the backend of p's flow. An existing flow keeps its backend while
  * that backend exists (even at weight 0: draining); otherwise Maglev decides
  * and, for data packets, the flow table learns the choice. ICMP errors never
@@ -82,7 +103,7 @@ xlb_select(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 hash,
 			return be;
 		}
 	}
-	*bid = xlb_maglev_pick(svc, hash);
+	*bid = xlb_sched_pick(svc, &p->key, hash);
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;

@@ -50,8 +50,16 @@ struct xlb_svc {
 	__u32 table_size;       /* Maglev table size (prime) of this service */
 	__u8  mode;             /* enum xlb_mode */
 	__u8  flags;            /* XLB_SVC_F_* */
-	__u16 pad;
+	__u16 seq_len;          /* rr/wrr: length of the round-robin sequence
+				 * at the start of the table (<= table_size) */
 };
+
+/* struct xlb_svc flags: how a new flow picks its slot of the service's
+ * table (none: Maglev, slot = 5-tuple hash % table_size). */
+#define XLB_SVC_F_SH 0x01       /* sh: slot = hash of the client address only */
+#define XLB_SVC_F_RR 0x02       /* rr/wrr: the table starts with a weighted
+				 * round-robin sequence of seq_len slots; slot =
+				 * a per-CPU position that wraps at seq_len */
 
 /* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
  * Ids are global to the instance, not per service. */

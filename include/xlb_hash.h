@@ -69,6 +69,20 @@ XLB_HASH_INLINE __u32 xlb_flow_hash(const union xlb_addr *src,
 	return xlb_hash_final(h ^ 37);
 }
 
+/* Hash of a client address alone (16 bytes as in union xlb_addr): the
+ * source-hash (sh) scheduler's slot, so every port of a client lands on one
+ * backend. */
+XLB_HASH_INLINE __u32 xlb_src_hash(const union xlb_addr *src)
+{
+	__u32 h = XLB_HASH_SEED ^ 0x5348;       /* "SH" */
+
+	h = xlb_hash_word(h, src->v6[0]);
+	h = xlb_hash_word(h, src->v6[1]);
+	h = xlb_hash_word(h, src->v6[2]);
+	h = xlb_hash_word(h, src->v6[3]);
+	return xlb_hash_final(h ^ 16);
+}
+
 /* Host-order mask of the host bits (those past plen) inside 32-bit word i
  * of an address, i = 0 for the most significant word. */
 XLB_HASH_INLINE __u32 xlb_host_mask(__u32 plen, __u32 i)

@@ -557,10 +557,16 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		if (s->scheduler >= ARRAY_SIZE(sched_names))
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
 				     "service %s: unknown scheduler", lbl);
-		if (s->scheduler != XLB_SCHED_MAGLEV && s->mode != XLB_MODE_PROXY)
+		/* The packet modes' data plane knows Maglev, source hash and
+		 * round-robin sequences; lc/wlc need per-backend connection
+		 * counts on its fast path. */
+		if (s->mode != XLB_MODE_PROXY && s->scheduler != XLB_SCHED_MAGLEV &&
+		    s->scheduler != XLB_SCHED_SH && s->scheduler != XLB_SCHED_RR &&
+		    s->scheduler != XLB_SCHED_WRR)
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
-				     "service %s: scheduler '%s' is not supported yet",
-				     lbl, sched_name(s->scheduler));
+				     "service %s: scheduler '%s' is not supported yet "
+				     "for mode %s", lbl, sched_name(s->scheduler),
+				     mode_name(s->mode));
 		e = validate_proxy(s, lbl, i, vf, err, errlen);
 		if (e)
 			return e;

@@ -221,3 +221,76 @@ out:
 	free(owner);
 	return err;
 }
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+int wrr_build(const struct maglev_backend *backends, size_t n, int weighted,
+	      uint32_t *seq, uint32_t cap)
+{
+	uint64_t g = 0, total = 0, *w;
+	int64_t *cur;
+	size_t live = 0;
+	uint32_t len;
+
+	w = calloc(n + 1, sizeof(*w));
+	cur = calloc(n + 1, sizeof(*cur));
+	if (!w || !cur) {
+		free(w);
+		free(cur);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w[i] = backends[i].weight ? (weighted ? backends[i].weight : 1) : 0;
+		if (w[i]) {
+			g = gcd64(g, w[i]);
+			live++;
+		}
+	}
+	if (!live || cap < live) {
+		free(w);
+		free(cur);
+		return live ? -EINVAL : -ENOENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w[i] /= g;
+		total += w[i];
+	}
+	if (total > cap) {
+		/* Scale down; the floor of each share plus the one slot every
+		 * live backend keeps can still overshoot by at most live. */
+		uint64_t room = cap - live, t2 = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (w[i])
+				w[i] = 1 + w[i] * room / total;
+			t2 += w[i];
+		}
+		total = t2;
+	}
+	len = (uint32_t)total;
+	for (uint32_t k = 0; k < len; k++) {
+		size_t best = n;
+
+		for (size_t i = 0; i < n; i++) {
+			if (!w[i])
+				continue;
+			cur[i] += (int64_t)w[i];
+			if (best == n || cur[i] > cur[best])
+				best = i;
+		}
+		cur[best] -= (int64_t)total;
+		seq[k] = backends[best].id;
+	}
+	free(w);
+	free(cur);
+	return (int)len;
+}

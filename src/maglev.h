@@ -35,4 +35,15 @@ int maglev_is_prime(uint32_t m);
 int maglev_build(const struct maglev_backend *backends, size_t n,
 		 const uint32_t *prev, uint32_t *table, uint32_t m);
 
+/* Weighted round-robin sequence for the rr/wrr schedulers of the packet
+ * modes: writes backend ids to seq[0..len-1], interleaved (smooth weighted
+ * round robin, as nginx does: a backend of weight 3 next to one of weight 1
+ * gives A A B A, not A A A B), each backend appearing weight/gcd times
+ * (every non-zero weight counts as 1 when !weighted). When that sum exceeds
+ * cap the weights are scaled down to fit (each keeps at least one slot).
+ * Returns len (1..cap) or -ENOENT when no backend has a non-zero weight,
+ * -EINVAL when cap is smaller than the number of such backends, -ENOMEM. */
+int wrr_build(const struct maglev_backend *backends, size_t n, int weighted,
+	      uint32_t *seq, uint32_t cap);
+
 #endif /* XLB_MAGLEV_H */

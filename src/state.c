@@ -2,6 +2,7 @@
 /* Applies a config to the data plane: diffs it against the running state,
  * allocates ids, rebuilds Maglev tables and manages host addresses. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,10 +294,37 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 	st->n_addrs = n_keep;
 }
 
-/* Build the Maglev table of one service from its config, keeping the slots
- * of surviving backends (prev), and swap it into the data plane. */
+/* The table of an rr/wrr service: the weighted round-robin sequence,
+ * repeated to fill all m slots (the data plane walks only the first
+ * *seq_len). Returns 0, -ENOENT (no backend takes new flows) or an error. */
+static int build_rr_table(const struct xlb_service_cfg *sc,
+			  const struct maglev_backend *mb, uint32_t *table,
+			  uint32_t m, uint16_t *seq_len)
+{
+	uint32_t cap = m < UINT16_MAX ? m : UINT16_MAX;
+	int len;
+
+	len = wrr_build(mb, sc->n_backends, sc->scheduler == XLB_SCHED_WRR, table,
+			cap);
+	if (len < 0)
+		return len;
+	for (uint32_t i = (uint32_t)len; i < m; i++)
+		table[i] = table[i % (uint32_t)len];
+	*seq_len = (uint16_t)len;
+	return 0;
+}
+
+static bool sched_is_rr(uint8_t sched)
+{
+	return sched == XLB_SCHED_RR || sched == XLB_SCHED_WRR;
+}
+
+/* Build the table of one service from its config and swap it into the data
+ * plane: Maglev (maglev, sh), keeping the slots of surviving backends
+ * (prev), or a round-robin sequence (rr, wrr; *seq_len its length). */
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
-			 struct service_state *ss, char *err, size_t errlen)
+			 struct service_state *ss, uint16_t *seq_len,
+			 char *err, size_t errlen)
 {
 	uint32_t m = st->cfg.maglev_table_size;
 	struct maglev_backend *mb;
@@ -314,7 +342,11 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 		mb[j].weight = sc->backends[j].weight;
 		mb[j].key = backend_key(&sc->backends[j].addr);
 	}
-	ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
+	*seq_len = 0;
+	if (sched_is_rr(sc->scheduler))
+		ret = build_rr_table(sc, mb, table, m, seq_len);
+	else
+		ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
 	if (ret == -ENOENT) {
 		/* No backend can take new flows: drop the table, flows that
 		 * exist keep going (draining). */
@@ -322,7 +354,9 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 		table = NULL;
 		ret = 0;
 	} else if (ret) {
-		snprintf(err, errlen, "cannot build the Maglev table: %s", strerror(-ret));
+		snprintf(err, errlen, "cannot build the %s table: %s",
+			 sched_is_rr(sc->scheduler) ? "round-robin" : "Maglev",
+			 strerror(-ret));
 		goto out;
 	}
 	if (st->dp) {
@@ -334,8 +368,11 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 		}
 	}
 	free(ss->table);
-	ss->table = table;
-	table = NULL;
+	/* Only a Maglev table seeds the next Maglev build: after rr, start
+	 * afresh so every node again computes the same table. */
+	ss->table = sched_is_rr(sc->scheduler) ? NULL : table;
+	if (ss->table)
+		table = NULL;
 out:
 	free(table);
 	free(mb);
@@ -477,12 +514,16 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				dataplane_backend_put(st->dp, old->backends[j].id, NULL);
 			st->be_used[old->backends[j].id] = 0;
 		}
-		ret = rebuild_table(st, sc, ss, err, errlen);
+		ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
 		if (ret)
 			goto fail;
 		svc.id = ss->id;
 		svc.table_size = st->cfg.maglev_table_size;
 		svc.mode = sc->mode;
+		if (sc->scheduler == XLB_SCHED_SH)
+			svc.flags |= XLB_SVC_F_SH;
+		else if (sched_is_rr(sc->scheduler))
+			svc.flags |= XLB_SVC_F_RR;
 		if (st->dp) {
 			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip, &svc);
 			if (ret) {

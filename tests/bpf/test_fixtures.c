@@ -1189,6 +1189,101 @@ ROW(r_maglev_slots)
 	return err;
 }
 
+/* Sets the scheduler flags (and rr sequence length) of the VIP_STICKY
+ * service; 0, 0 is Maglev again. */
+static int sticky_sched(uint8_t flags, uint16_t seq_len)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&k, 0, sizeof(k));
+	k.vip = A(VIP_STICKY);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = flags;
+	v.seq_len = seq_len;
+	return bpf_map_update_elem(fd, &k, &v, 0);
+}
+
+ROW(r_sched_sh)
+{
+	/* sh: the slot is xlb_src_hash(client) % 13, whatever the ports; the
+	 * table alternates B1/B2, so two clients of different slot parity
+	 * reach different backends. */
+	static const char *const clients[] = { "198.18.0.1", "198.18.0.3",
+		"198.18.0.4", "198.18.0.5", "198.18.0.6", "198.18.0.7" };
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 0, 80, 10, 0, 0, 0, 0, 0 };
+	int seen[2] = { 0, 0 }, err = 0;
+
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	sticky_sched(XLB_SVC_F_SH, 0);
+	for (size_t c = 0; c < 6 && !err; c++) {
+		union xlb_addr a = A(clients[c]);
+		uint32_t slot = xlb_src_hash(&a) % 13, bid = 0;
+
+		s.src = clients[c];
+		seen[slot & 1] = 1;
+		for (int port = 0; port < 4 && !err; port++) {
+			s.sport = (uint16_t)(45000 + 7 * port + c);
+			err = fwd_dr(&s, slot & 1 ? MAC_B2 : MAC_B1, why, n);
+			if (!err && (flow_backend(&s, &bid) || bid != ids[slot & 1])) {
+				snprintf(why, n, "%s:%u: flow table holds backend %u",
+					 clients[c], s.sport, bid);
+				err = -1;
+			}
+		}
+	}
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	if (!err && !(seen[0] && seen[1])) {
+		snprintf(why, n, "6 clients all hashed to one backend");
+		err = -1;
+	}
+	return err;
+}
+
+ROW(r_sched_rr)
+{
+	/* wrr 2:1: the daemon's sequence B1 B1 B2 (seq_len 3) repeats over
+	 * the 13 slots; new flows walk it in order, existing ones stay. */
+	const uint32_t ids[3] = { B1, B1, B2 };
+	static const uint8_t *const want[7] = { MAC_B1, MAC_B1, MAC_B2, MAC_B1,
+						MAC_B1, MAC_B2, MAC_B1 };
+	struct spec s = { 4, CLIENT4, VIP_STICKY, 6, 0, 80, 10, 0, 0, 0, 0, 0 };
+	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
+	int err = 0;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 3);
+	sticky_sched(XLB_SVC_F_RR, 3);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	for (int i = 0; i < 7 && !err; i++) {
+		s.sport = (uint16_t)(46000 + i);
+		err = fwd_dr(&s, want[i], why, n);
+		if (err)
+			snprintf(why + strlen(why), n - strlen(why), " (new flow %d)", i);
+	}
+	/* The first flow again: its entry holds, the sequence does not move. */
+	s.sport = 46000;
+	if (!err)
+		err = fwd_dr(&s, MAC_B1, why, n);
+	s.sport = 46007;
+	if (!err)
+		err = fwd_dr(&s, MAC_B1, why, n);
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
 ROW(r_no_backend)
 {
 	struct spec s = { 4, CLIENT4, VIP_EMPTY, 6, 40000, 80, 10, 0, 0, 0, 0, 0 };
@@ -2435,6 +2530,8 @@ static const struct row rows[] = {
 	{ "weight-0 drain: existing flow continues, new flow elsewhere", r_drain },
 	{ "deleted backend: flow rescheduled and flow entry updated", r_deleted },
 	{ "Maglev slot of 32 flows predicted by xlb_flow_hash", r_maglev_slots },
+	{ "sh: every port of a client to one backend, by xlb_src_hash", r_sched_sh },
+	{ "wrr: new flows walk the sequence B1 B1 B2, existing flows stay", r_sched_rr },
 	{ "no Maglev table: drop", r_no_backend },
 	{ "table names a nonexistent backend: drop", r_no_backend_slot },
 	{ "backend without neighbour entry: drop", r_no_neigh },

@@ -357,11 +357,16 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
 	  "(use scheduler sh or maglev)" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
-	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet" },
+	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet "
+	  "for mode dr" },
 	{ "proxy_workers", "proxy_workers: 5000\n",
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
-	{ "unsupported scheduler", SVC "    mode: dr\n    scheduler: rr\n",
-	  "xlb.yaml:7:16: service web: scheduler 'rr' is not supported yet" },
+	{ "unsupported scheduler", SVC "    mode: dr\n    scheduler: lc\n",
+	  "xlb.yaml:7:16: service web: scheduler 'lc' is not supported yet for "
+	  "mode dr" },
+	{ "wlc in nat", SVC "    mode: nat\n    scheduler: wlc\n",
+	  "xlb.yaml:7:16: service web: scheduler 'wlc' is not supported yet for "
+	  "mode nat" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
 	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
@@ -668,6 +673,25 @@ static void test_round_trip(void)
 	config_free(&c);
 }
 
+/* sh, rr and wrr are accepted in every packet mode, lc/wlc in none yet. */
+static void test_packet_schedulers(void)
+{
+	static const char *const modes[] = { "dr", "tun", "nat", "fullnat" };
+	static const char *const scheds[] = { "maglev", "sh", "rr", "wrr" };
+	struct xlb_config c;
+	char err[512] = "", yaml[512];
+
+	for (size_t i = 0; i < 4; i++)
+		for (size_t j = 0; j < 4; j++) {
+			snprintf(yaml, sizeof(yaml), "local_addresses: [198.18.0.2]\n"
+				 SVC "    mode: %s\n    scheduler: %s\n", modes[i],
+				 scheds[j]);
+			CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s/%s: %s",
+			      modes[i], scheds[j], err);
+			config_free(&c);
+		}
+}
+
 /* Top-level nat/fullnat timeouts: seconds or durations, emitted when set. */
 static void test_timeouts(void)
 {
@@ -837,6 +861,7 @@ int main(void)
 	RUN(test_proxy);
 	RUN(test_round_trip);
 	RUN(test_timeouts);
+	RUN(test_packet_schedulers);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

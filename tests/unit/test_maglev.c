@@ -299,6 +299,36 @@ static void test_speed(void)
 	free(t2);
 }
 
+/* The rr/wrr sequence: exact shares, interleaved, gcd-reduced, capped. */
+static void test_wrr(void)
+{
+	struct maglev_backend b[3] = { { 7, 300, 0 }, { 8, 100, 0 }, { 9, 0, 0 } };
+	uint32_t seq[64];
+	int len;
+
+	len = wrr_build(b, 3, 1, seq, 64);
+	CHECK(len == 4, "len %d, want 4 (weights 300:100:0 over their gcd)", len);
+	CHECK(len == 4 && seq[0] == 7 && seq[1] == 7 && seq[2] == 8 && seq[3] == 7,
+	      "got %u %u %u %u, want 7 7 8 7", seq[0], seq[1], seq[2], seq[3]);
+	len = wrr_build(b, 3, 0, seq, 64);
+	CHECK(len == 2 && seq[0] == 7 && seq[1] == 8, "rr: len %d", len);
+
+	/* Larger than the cap: scaled, every live backend keeps a slot. */
+	b[0].weight = 1000;
+	b[1].weight = 1;
+	len = wrr_build(b, 3, 1, seq, 10);
+	CHECK(len > 0 && len <= 10, "capped len %d", len);
+	{
+		int n8 = 0;
+
+		for (int i = 0; i < len; i++)
+			n8 += seq[i] == 8;
+		CHECK(n8 == 1, "backend 8 has %d slots, want 1", n8);
+	}
+	b[0].weight = b[1].weight = 0;
+	CHECK(wrr_build(b, 3, 1, seq, 64) == -ENOENT, "all drained");
+}
+
 int main(void)
 {
 	RUN(test_prime);
@@ -310,5 +340,6 @@ int main(void)
 	RUN(test_deterministic);
 	RUN(test_errors);
 	RUN(test_speed);
+	RUN(test_wrr);
 	UNIT_SUMMARY();
 }
