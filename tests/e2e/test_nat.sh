@@ -6,7 +6,9 @@
 # connections (curl to nginx) and 300 DNS/UDP queries (dig to unbound) must
 # all succeed and spread by weight, nginx must see the client's own address,
 # and 100 MB through a port-mapped service (VIP:8080 -> rs1:8081) must
-# arrive intact (sha256).
+# arrive intact (sha256). On a second VIP, wrr must split 300 connections
+# 1:1:2 almost exactly (each CPU walks the sequence) and sh must send every
+# query of one client to one backend.
 #
 #   cl 198.18.0.1 --- br0 --- elb 198.18.0.2  lb (XDP on elb, elb2)
 #                             elb2 198.18.1.1 --- br1 --- rs1..rs3 198.18.1.11-13
@@ -42,6 +44,7 @@ nat_lab_up() {
 	nat_veth "$NS_CL" ecl pcl br0 || return 1
 	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
 	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
+	ip -n "$NS_CL" route add "$VIP2_V4/32" via "$LB_V4"
 
 	nat_veth "$NS_LB" elb plb br0 || return 1
 	nat_veth "$NS_LB" elb2 plb2 br1 || return 1
@@ -127,6 +130,26 @@ services:
     mode: nat
     backends:
       - { address: ${RS_V4[0]}, port: 8081, weight: 100 }
+  - name: http-wrr
+    vip: $VIP2_V4
+    port: 80
+    protocol: tcp
+    mode: nat
+    scheduler: wrr
+    backends:
+      - { address: ${RS_V4[0]}, weight: 1 }
+      - { address: ${RS_V4[1]}, weight: 1 }
+      - { address: ${RS_V4[2]}, weight: 2 }
+  - name: dns-sh
+    vip: $VIP2_V4
+    port: 53
+    protocol: udp
+    mode: nat
+    scheduler: sh
+    backends:
+      - { address: ${RS_V4[0]}, weight: 100 }
+      - { address: ${RS_V4[1]}, weight: 100 }
+      - { address: ${RS_V4[2]}, weight: 200 }
 EOF2
 }
 
@@ -186,6 +209,21 @@ main() {
 		"sha256 $got, expected $want ($(stat -c %s "$LAB_DIR/got.big" 2>/dev/null) bytes)" \
 		[ "$got" = "$want" ]
 	rm -f "$LAB_DIR/got.big"
+
+	out=$(http_burst 300 "http://$VIP2_V4/")
+	n=$(grep -c '^rs' <<<"$out")
+	tal=$(tally <<<"$out")
+	# Per-CPU positions: each CPU may stop mid-sequence (at most 3 off
+	# per CPU and backend).
+	check "nat wrr: 300 connections split 75:75:150 ($(echo $tal))" \
+		"$n of 300 succeeded" awk -v n="$n" \
+		'{ want = ($1 == "rs3") ? 150 : 75; d = $2 - want; if (d < 0) d = -d;
+		   if (d > 3 * 2) bad = 1 } END { exit bad || n != 300 }' <<<"$tal"
+	out=$(dns_burst 100 "$VIP2_V4")
+	n=$(grep -c '^rs' <<<"$out")
+	tal=$(tally <<<"$out" | awk '$2 > 0' | tr '\n' ' ')
+	check "nat sh: 100 queries of one client on one backend ($tal)" \
+		"$n of 100 answered" [ "$n" = 100 -a "$(wc -w <<<"$tal")" = 2 ]
 
 	n=$(json_reason "$(xlb_json)" pass_nat_stale)
 	check "nat: no reply without its translation" "pass_nat_stale = $n" [ "$n" = 0 ]
