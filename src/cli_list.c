@@ -80,6 +80,11 @@ static void print_text(struct json_object *res, bool stats)
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
+				/* Health only where a check runs. */
+				if (strcmp(str(s, "health_check"), "none") &&
+				    *str(s, "health_check"))
+					printf("  health %s (%s)", str(b, "health"),
+					       str(b, "health_reason"));
 				if (stats) {
 					print_counters(b);
 					if (json_object_object_get_ex(b, "active_conns", NULL))

@@ -325,6 +325,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
 		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+		json_object_object_add(o, "health_check", json_object_new_string(
+			hc_type_name(sc->hc.type)));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &c);
 		add_counter(o, &c);
@@ -340,6 +342,14 @@ static struct json_object *do_list(struct state *st)
 			json_object_object_add(b, "weight", json_object_new_int(bc->weight));
 			json_object_object_add(b, "state", json_object_new_string(
 				bc->weight ? "active" : "draining"));
+			json_object_object_add(b, "health", json_object_new_string(
+				health_status_name(ss->backends[j].health)));
+			json_object_object_add(b, "health_reason", json_object_new_string(
+				sc->hc.type == XLB_HC_NONE ? "no health check" :
+				ss->backends[j].health_reason[0] ?
+				ss->backends[j].health_reason : "no result yet"));
+			json_object_object_add(b, "in_table", json_object_new_boolean(
+				ss->backends[j].in_table && bc->weight));
 			if (st->dp)
 				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
 			add_counter(b, &c);

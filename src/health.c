@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The health-check thread: a schedule per backend, non-blocking sockets for
  * tcp/udp/dns checks and libcurl's multi interface for http, all waited on
- * in one curl_multi_poll(). Results are counted into rise/fall and only
+ * on one epoll (curl through its socket callbacks). Results are counted into rise/fall and only
  * transitions go back to the main thread. */
 #include <curl/curl.h>
 #include <errno.h>

@@ -339,7 +339,7 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 	}
 	for (size_t j = 0; j < sc->n_backends; j++) {
 		mb[j].id = ss->backends[j].id;
-		mb[j].weight = sc->backends[j].weight;
+		mb[j].weight = ss->backends[j].in_table ? sc->backends[j].weight : 0;
 		mb[j].key = backend_key(&sc->backends[j].addr);
 	}
 	*seq_len = 0;
@@ -376,6 +376,103 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 out:
 	free(table);
 	free(mb);
+	return ret;
+}
+
+/* A backend that stays keeps its health while its service's check stays
+ * the same; a new or changed check starts from unknown. */
+static void keep_health(struct backend_state *nb, const struct backend_state *ob,
+			const struct xlb_service_cfg *old_sc,
+			const struct xlb_service_cfg *sc)
+{
+	if (!old_sc || memcmp(&old_sc->hc, &sc->hc, sizeof(sc->hc)))
+		return;
+	nb->health = ob->health;
+	nb->in_table = ob->in_table;
+	memcpy(nb->health_reason, ob->health_reason, sizeof(nb->health_reason));
+}
+
+/* Which backends take new flows: those not down. When none of the weighted
+ * ones is left and the service says all_down: keep_last, the previous set
+ * stays. With on_backend_down: reset, a backend out of the table loses
+ * XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too. */
+static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
+			  struct service_state *ss)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < sc->n_backends; j++)
+		if (sc->backends[j].weight && ss->backends[j].health != HEALTH_DOWN)
+			any = true;
+	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
+		for (size_t j = 0; j < sc->n_backends; j++)
+			ss->backends[j].in_table = ss->backends[j].health != HEALTH_DOWN;
+	if (sc->on_backend_down != XLB_ON_DOWN_RESET || !st->dp)
+		return;
+	for (size_t j = 0; j < sc->n_backends; j++) {
+		const struct xlb_backend_cfg *bc = &sc->backends[j];
+		struct xlb_backend be = { 0 };
+
+		if (ss->backends[j].in_table)
+			continue;
+		be.addr = bc->addr.addr;
+		be.port_be = htons(bc->addr.port);
+		be.family = bc->addr.family;
+		be.flags = 0;
+		be.svc_id = ss->id;
+		dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+	}
+}
+
+void state_proxy_apply(struct state *st)
+{
+	struct xlb_config copy;
+
+	if (config_copy(&copy, &st->cfg)) {
+		proxy_apply(&st->cfg);
+		return;
+	}
+	for (size_t i = 0; i < copy.n_services && i < st->n_services; i++)
+		for (size_t j = 0; j < copy.services[i].n_backends &&
+				   j < st->services[i].n_backends; j++)
+			if (!st->services[i].backends[j].in_table)
+				copy.services[i].backends[j].weight = 0;
+	proxy_apply(&copy);
+	config_free(&copy);
+}
+
+int state_health_event(struct state *st, const struct health_event *ev)
+{
+	struct backend_state *b = NULL;
+	struct service_state *ss;
+	struct xlb_config copy;
+	char name[XLB_ADDRSTR_MAX + 8], a[XLB_ADDRSTR_MAX], err[512];
+	int ret;
+
+	ss = state_find_service(st, ev->proto, &ev->vip);
+	for (size_t j = 0; ss && j < ss->n_backends; j++)
+		if (addr_equal(&ss->backends[j].addr, &ev->backend))
+			b = &ss->backends[j];
+	if (!b)
+		return -ENOENT;
+	service_name_str(ev->proto, &ev->vip, name, sizeof(name));
+	addr_str(&ev->backend, a, sizeof(a));
+	if (ev->status == HEALTH_DOWN)
+		log_warn("%s: backend %s is down: %s", name, a, ev->reason);
+	else
+		log_info("%s: backend %s is %s: %s", name, a,
+			 health_status_name(ev->status), ev->reason);
+	b->health = ev->status;
+	snprintf(b->health_reason, sizeof(b->health_reason), "%s", ev->reason);
+	/* The same config again: tables and flags follow the new health. */
+	ret = config_copy(&copy, &st->cfg);
+	if (!ret) {
+		ret = state_apply(st, &copy, err, sizeof(err));
+		config_free(&copy);
+	}
+	if (ret)
+		log_err("%s: cannot apply the health of backend %s: %s", name, a,
+			ret == -ENOMEM ? "out of memory" : err);
 	return ret;
 }
 
@@ -480,9 +577,13 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			struct xlb_backend be = { 0 };
 
 			ss->backends[j].addr = bc->addr;
+			ss->backends[j].in_table = true;
 			if (ob) {
 				ss->backends[j].id = ob->id;
 				ob->addr.family = 0;    /* claimed */
+				keep_health(&ss->backends[j], ob,
+					    config_find_service(&st->cfg, sc->proto,
+								&sc->vip), sc);
 			} else {
 				alloc_backend_id(st, &ss->backends[j].id);
 				if (st->dp)
@@ -505,6 +606,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			if (st->dp && !ob)
 				resolve_neighbour(st, &bc->addr);
 		}
+		mark_in_table(st, sc, ss);
 		/* Backends of the old service that are gone: clear them so
 		 * their flows are rescheduled, then free the ids. */
 		for (size_t j = 0; old && j < old->n_backends; j++) {
@@ -551,7 +653,9 @@ int state_apply(struct state *st, const struct xlb_config *next,
 	config_free(&st->cfg);
 	st->cfg = copy;
 	/* Mode proxy services live in the proxy engine (no-op until started). */
-	proxy_apply(&st->cfg);
+	state_proxy_apply(st);
+	if (st->health && health_sync(st->health, &st->cfg))
+		log_warn("health checks keep the previous backends: out of memory");
 	return 0;
 fail:
 	/* Only an error of the kernel gets here (the config was valid): the

@@ -11,10 +11,15 @@
 
 #include "config.h"
 #include "dataplane.h"
+#include "health.h"
 
 struct backend_state {
 	struct xlb_sockaddr addr;
 	uint32_t id;                    /* index in the backends map */
+	uint8_t health;                 /* enum health_status */
+	bool in_table;                  /* takes new flows (unless weight 0):
+					 * healthy, or kept by all_down: keep_last */
+	char health_reason[HEALTH_REASON_MAX];
 };
 
 struct service_state {
@@ -51,6 +56,7 @@ struct state {
 	uint8_t be_used[XLB_MAX_BACKENDS];
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
 					 * freed id is not reused at once */
+	struct health *health;          /* the check thread; NULL: no checks */
 };
 
 /* Start from an empty state bound to a loaded data plane (may be NULL). */
@@ -62,6 +68,16 @@ void state_teardown(struct state *st);
  * nothing changed when next is invalid or cannot be applied. */
 int state_apply(struct state *st, const struct xlb_config *next,
 		char *err, size_t errlen);
+
+/* A backend's health changed (from the check thread): record it and
+ * re-apply the running config so tables, backend flags (on_backend_down)
+ * and the proxy engine follow. Returns 0, or -ENOENT for a backend that is
+ * gone (a late event). */
+int state_health_event(struct state *st, const struct health_event *ev);
+
+/* Hand the mode-proxy services to the proxy engine, with backends that are
+ * out of the table at weight 0. */
+void state_proxy_apply(struct state *st);
 
 /* Re-resolve the neighbour entries of every backend (called periodically). */
 void state_refresh_neighbours(struct state *st);

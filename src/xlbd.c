@@ -18,6 +18,7 @@
 #include "config.h"
 #include "control.h"
 #include "dataplane.h"
+#include "health.h"
 #include "log.h"
 #include "proxy.h"
 #include "state.h"
@@ -229,18 +230,24 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		goto out_srv;
 	}
-	/* Mode proxy: threads start after the fork of daemonize(). */
+	/* Mode proxy and health checks: threads start after the fork of
+	 * daemonize(). */
 	if (proxy_start(cfg.proxy_workers) == 0)
-		proxy_apply(&st.cfg);
+		state_proxy_apply(&st);
+	if (health_start(&st.health) == 0)
+		health_sync(st.health, &st.cfg);
+	else
+		log_err("cannot start the health checks: every backend counts as up");
 
 	while (running) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 			{ .fd = control_fd(srv), .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = timer_fd, .events = POLLIN },
+			{ .fd = st.health ? health_event_fd(st.health) : -1, .events = POLLIN },
 		};
 
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -248,6 +255,14 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN)
 			control_serve_one(srv);
+		if (pfd[3].revents & POLLIN) {
+			struct health_event *ev;
+			size_t n = health_take_events(st.health, &ev);
+
+			for (size_t i = 0; i < n; i++)
+				state_health_event(&st, &ev[i]);
+			free(ev);
+		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -276,6 +291,8 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out_srv:
+	health_stop(st.health);
+	st.health = NULL;
 	proxy_stop();
 	control_close(srv);
 out_state:
