@@ -79,11 +79,12 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOUR
 FUZZ_SRC    := $(addprefix src/,$(filter-out xlbd.c,$(XLBD_SRC)))
 
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_control $(BUILD)/fuzz/fuzz_proxy_protocol
+fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
 	mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@ $(LDLIBS)
+
 # ---- bench/ (benchmarks; not part of `make check`) --------------------------
 # `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs
 # the subset; `make bench-build` only builds build/bench/xdp_cost.
