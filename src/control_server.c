@@ -355,7 +355,9 @@ static struct json_object *do_list(struct state *st)
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			if (sw.active) {
+			/* Only nat/fullnat flows have states to count. */
+			if (sw.active && (sc->mode == XLB_MODE_NAT ||
+					  sc->mode == XLB_MODE_FULLNAT)) {
 				json_object_object_add(b, "active_conns", json_object_new_int64(
 					sw.active[ss->backends[j].id]));
 				json_object_object_add(b, "inactive_conns", json_object_new_int64(
