@@ -51,6 +51,25 @@ struct {
 	__type(value, __u32);
 } rr_pos SEC(".maps");
 
+/* service id -> backends new flows of an lc/wlc service may go to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_backends);
+} svc_backends SEC(".maps");
+
+/* backend id -> live nat/fullnat connections, active and inactive (one
+ * global copy updated atomically, so a pick sees every CPU's flows;
+ * mmapable so the sweeper can update it atomically too). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_conns);
+} backend_conns SEC(".maps");
+
 /* client 5-tuple -> backend it is pinned to (the connection table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

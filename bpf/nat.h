@@ -266,12 +266,16 @@ static __always_inline void xlb_ct_release(const struct xlb_flow_key *k,
 					   const struct xlb_flow *f)
 {
 	struct xlb_flow_key r = {};
+	__u32 bid = f->backend_id;
+	__u8 state = f->state;
 
 	if (f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT) {
 		xlb_ct_rev_key(k, f, &r);
 		xlb_rev_del(&r, k);
 	}
-	bpf_map_delete_elem(&flows, k);
+	/* Only the CPU whose delete succeeded uncounts the entry. */
+	if (bpf_map_delete_elem(&flows, k) == 0)
+		xlb_conns_add(bid, state, -1);
 }
 
 /* Is the claim rk held by nothing alive? Its flow is gone, expired, or no
@@ -291,8 +295,13 @@ static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
 	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
 	    f->rport_be == rk->sport_be)
 		return 0;
-	if (f && xlb_ct_expired(g, f, now))
-		bpf_map_delete_elem(&flows, fk);
+	if (f && xlb_ct_expired(g, f, now)) {
+		__u32 bid = f->backend_id;
+		__u8 state = f->state;
+
+		if (bpf_map_delete_elem(&flows, fk) == 0)
+			xlb_conns_add(bid, state, -1);
+	}
 	bpf_map_delete_elem(&nat_rev, rk);
 	return 1;
 }
@@ -357,6 +366,10 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 	if (proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
 	if (st != f->state || fl != f->flags) {
+		if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
+			xlb_conns_add(f->backend_id, f->state, -1);
+			xlb_conns_add(f->backend_id, st, 1);
+		}
 		f->state = st;
 		f->flags = fl;
 		f->last_seen_ns = now;
@@ -486,6 +499,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		}
 		if (bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST) == 0) {
 			new_flow = 1;
+			xlb_conns_add(bid, s->nf.state, 1);
 		} else if (svc->mode == XLB_MODE_FULLNAT) {
 			/* Another CPU created the flow first: use its port. */
 			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);

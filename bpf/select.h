@@ -5,6 +5,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "xlb_ct.h"
 #include "xlb_hash.h"
 
 /* Looks a service up by exact port, then as an all-ports service. */
@@ -55,14 +56,77 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	return *bid;
 }
 
+/* Moves backend bid's connection count of state's class by d (nat/fullnat
+ * entries only: dr/tun entries have no end to count). */
+static __always_inline void xlb_conns_add(__u32 bid, __u8 state, __s64 d)
+{
+	struct xlb_conns *c = bpf_map_lookup_elem(&backend_conns, &bid);
+
+	if (!c || state == XLB_CT_NONE)
+		return;
+	if (xlb_ct_is_active(state))
+		__sync_fetch_and_add(&c->active, d);
+	else
+		__sync_fetch_and_add(&c->inactive, d);
+}
+
+/* Overhead of a backend as IPVS (w)lc computes it; counts below zero (a
+ * transient of the sweeper's corrections) are zero, and the cap keeps the
+ * product with a 16-bit weight inside 64 bits. */
+static __always_inline __u64 xlb_conns_overhead(__u32 bid)
+{
+	struct xlb_conns *c = bpf_map_lookup_elem(&backend_conns, &bid);
+	__s64 a, i;
+	__u64 oh;
+
+	if (!c)
+		return 0;
+	a = c->active;
+	i = c->inactive;
+	oh = (__u64)(a > 0 ? a : 0) * 256 + (__u64)(i > 0 ? i : 0);
+	return oh < (1ull << 46) ? oh : (1ull << 46);
+}
+
+/* lc/wlc: the backend of the service's list with the least overhead per
+ * weight (oh_a / w_a < oh_b / w_b, cross-multiplied); the first one wins a
+ * tie. XLB_MAX_BACKENDS when the list is empty. Out of line: the bounded
+ * scan is verified once. */
+static __attribute__((noinline)) __u32 xlb_lc_pick(__u32 svc_id)
+{
+	struct xlb_svc_backends *sb = bpf_map_lookup_elem(&svc_backends, &svc_id);
+	__u32 best = XLB_MAX_BACKENDS, i, n;
+	__u64 best_oh = 0, best_w = 1;
+
+	if (!sb)
+		return XLB_MAX_BACKENDS;
+	n = sb->n;
+	for (i = 0; i < XLB_LC_MAX_BACKENDS && i < n; i++) {
+		__u32 id = sb->id[i];
+		__u64 w = sb->weight[i] & 0xffff, oh;
+
+		if (!w)
+			continue;
+		oh = xlb_conns_overhead(id);
+		if (best == XLB_MAX_BACKENDS || oh * best_w < best_oh * w) {
+			best = id;
+			best_oh = oh;
+			best_w = w;
+		}
+	}
+	return best;
+}
+
 /* The scheduler's choice for a new flow of svc: the slot of the service's
  * table comes from the 5-tuple hash (maglev), the client address alone (sh)
  * or the next position of a round-robin sequence (rr/wrr: the daemon
- * filled the table with that sequence). */
+ * filled the table with that sequence); lc/wlc scan the service's backend
+ * list instead. */
 static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 					    const struct xlb_flow_key *k,
 					    __u32 hash)
 {
+	if (svc->flags & XLB_SVC_F_LC)
+		return xlb_lc_pick(svc->id);
 	if (svc->flags & XLB_SVC_F_RR) {
 		__u32 id = svc->id, *pos = bpf_map_lookup_elem(&rr_pos, &id);
 

@@ -60,6 +60,33 @@ struct xlb_svc {
 #define XLB_SVC_F_RR 0x02       /* rr/wrr: the table starts with a weighted
 				 * round-robin sequence of seq_len slots; slot =
 				 * a per-CPU position that wraps at seq_len */
+#define XLB_SVC_F_LC 0x04       /* lc/wlc: the backend of svc_backends[id] with
+				 * the least (active * 256 + inactive) / weight
+				 * in backend_conns; the table is not used */
+
+/* lc/wlc: the backends a service's new flows may go to, as the daemon
+ * writes them (svc_backends map, indexed by service id): the ones that are
+ * up with weight > 0 (lc: weight 1 each). The data plane scans them all per
+ * new flow, so a service has at most XLB_LC_MAX_BACKENDS. */
+#define XLB_LC_MAX_BACKENDS 64
+
+struct xlb_svc_backends {
+	__u32 n;
+	__u32 pad;
+	__u32 id[XLB_LC_MAX_BACKENDS];
+	__u32 weight[XLB_LC_MAX_BACKENDS];
+};
+
+/* backend_conns map value, indexed by backend id: live nat/fullnat flow
+ * entries of the backend, active (ESTABLISHED or UDP) and inactive (any
+ * other state), as IPVS counts ActiveConn/InActConn. The data plane adds
+ * and removes atomically as entries are created, change class and end; the
+ * sweeper removes the entries it expires and corrects drift (entries the
+ * LRU table evicted) through a shared mapping (the map is mmapable). */
+struct xlb_conns {
+	__s64 active;
+	__s64 inactive;
+};
 
 /* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
  * Ids are global to the instance, not per service. */

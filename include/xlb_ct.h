@@ -51,6 +51,14 @@ XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g, __u8 state)
 	return (__u64)s * XLB_NS_PER_S;
 }
 
+/* Whether an entry in state counts as an active connection of its backend
+ * (lc/wlc, xlb list): an established TCP connection or a UDP flow, as the
+ * sweeper always counted them; everything else is inactive. */
+XLB_CT_INLINE int xlb_ct_is_active(__u8 state)
+{
+	return state == XLB_CT_ESTABLISHED || state == XLB_CT_UDP;
+}
+
 /* An expired entry is treated as absent. A last_seen in the future (another
  * CPU refreshed it after this one read the clock) is not expired. */
 XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,

@@ -557,12 +557,27 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		if (s->scheduler >= ARRAY_SIZE(sched_names))
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
 				     "service %s: unknown scheduler", lbl);
-		/* The packet modes' data plane knows Maglev, source hash and
-		 * round-robin sequences; lc/wlc need per-backend connection
-		 * counts on its fast path. */
-		if (s->mode != XLB_MODE_PROXY && s->scheduler != XLB_SCHED_MAGLEV &&
-		    s->scheduler != XLB_SCHED_SH && s->scheduler != XLB_SCHED_RR &&
-		    s->scheduler != XLB_SCHED_WRR)
+		/* lc/wlc count connections from their start to their end:
+		 * only nat and fullnat see both (dr and tun see neither the
+		 * replies nor a reliable end, so no count to go by). */
+		if ((s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC) &&
+		    (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
+			return vfail(vf, AT_SCHED, i, 0, err, errlen,
+				     "service %s: scheduler '%s' needs connection "
+				     "counts, which only modes nat, fullnat and proxy "
+				     "keep (mode %s sees no replies); use maglev, sh, "
+				     "rr or wrr", lbl, sched_name(s->scheduler),
+				     mode_name(s->mode));
+		/* The data plane scans an lc/wlc service's backends for
+		 * every new flow: a bounded list. */
+		if ((s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC) &&
+		    s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)
+			return vfail(vf, AT_SCHED, i, 0, err, errlen,
+				     "service %s: scheduler '%s' takes at most %u "
+				     "backends in mode %s (%zu given)", lbl,
+				     sched_name(s->scheduler), XLB_LC_MAX_BACKENDS,
+				     mode_name(s->mode), s->n_backends);
+		if (s->mode != XLB_MODE_PROXY && s->scheduler == XLB_SCHED_RANDOM2)
 			return vfail(vf, AT_SCHED, i, 0, err, errlen,
 				     "service %s: scheduler '%s' is not supported yet "
 				     "for mode %s", lbl, sched_name(s->scheduler),

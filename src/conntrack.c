@@ -23,11 +23,47 @@ static int is_nat(const struct xlb_flow *f)
 	return f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT;
 }
 
+/* Adds d to the count of f's class of backend f->backend_id in conns (the
+ * data plane adds to the same words with atomic instructions). */
+static void conns_add(struct xlb_conns *conns, const struct xlb_flow *f,
+		      __s64 d)
+{
+	struct xlb_conns *c;
+
+	if (!conns || f->backend_id >= XLB_MAX_BACKENDS || f->state == XLB_CT_NONE)
+		return;
+	c = &conns[f->backend_id];
+	__atomic_fetch_add(xlb_ct_is_active(f->state) ? &c->active : &c->inactive,
+			   d, __ATOMIC_RELAXED);
+}
+
+/* One count of backend_conns: set it to want if it still holds seen (no
+ * flow of the backend came or went during the pass). */
+static void conns_fix(__s64 *at, __s64 seen, __s64 want)
+{
+	if (seen != want)
+		__atomic_compare_exchange_n(at, &seen, want, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
+/* The reconciliation of backend_conns after a pass (see conntrack.h):
+ * before holds the counts at the start, minus the pass's own removals. */
+static void conns_reconcile(struct xlb_conns *conns, const struct xlb_conns *before,
+			    const struct ct_sweep_stats *st)
+{
+	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
+		conns_fix(&conns[id].active, before[id].active, st->active[id]);
+		conns_fix(&conns[id].inactive, before[id].inactive,
+			  st->inactive[id]);
+	}
+}
+
 /* Walks a hash map's keys with get_next_key; deleting the current key
  * while walking is fine as long as the next key was fetched first. */
 int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 		    uint64_t now_ns, struct ct_sweep_stats *st)
 {
+	struct xlb_conns *conns = st ? st->conns : NULL, *before = NULL;
 	struct xlb_flow_key k, next, rk;
 	struct xlb_nat_rev rv;
 	struct xlb_flow f;
@@ -39,6 +75,17 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 			memset(st->active, 0, XLB_MAX_BACKENDS * sizeof(*st->active));
 		if (st->inactive)
 			memset(st->inactive, 0, XLB_MAX_BACKENDS * sizeof(*st->inactive));
+	}
+
+	/* A reconciliation needs the counts before the pass. */
+	if (conns && st->active && st->inactive) {
+		before = malloc(XLB_MAX_BACKENDS * sizeof(*before));
+		for (uint32_t id = 0; before && id < XLB_MAX_BACKENDS; id++) {
+			before[id].active = __atomic_load_n(&conns[id].active,
+							    __ATOMIC_RELAXED);
+			before[id].inactive = __atomic_load_n(&conns[id].inactive,
+							      __ATOMIC_RELAXED);
+		}
 	}
 
 	more = bpf_map_get_next_key(flows_fd, NULL, &next) == 0;
@@ -56,14 +103,19 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 			if (bpf_map_lookup_elem(rev_fd, &rk, &rv) == 0 &&
 			    memcmp(&rv.fwd, &k, sizeof(k)) == 0)
 				bpf_map_delete_elem(rev_fd, &rk);
-			bpf_map_delete_elem(flows_fd, &k);
+			/* Only the side whose delete succeeded uncounts it. */
+			if (bpf_map_delete_elem(flows_fd, &k) == 0) {
+				conns_add(conns, &f, -1);
+				if (before)
+					conns_add(before, &f, -1);
+			}
 			if (st)
 				st->expired++;
 			continue;
 		}
 		if (st && f.backend_id < XLB_MAX_BACKENDS) {
-			int act = f.state == XLB_CT_ESTABLISHED || f.state == XLB_CT_UDP;
-			uint32_t *c = act ? st->active : st->inactive;
+			uint32_t *c = xlb_ct_is_active(f.state) ? st->active :
+								 st->inactive;
 
 			if (c)
 				c[f.backend_id]++;
@@ -88,5 +140,8 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 		if (st)
 			st->orphans++;
 	}
+	if (before)
+		conns_reconcile(conns, before, st);
+	free(before);
 	return 0;
 }

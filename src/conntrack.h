@@ -19,6 +19,12 @@ struct ct_sweep_stats {
 	 * NULL: not counted. */
 	uint32_t *active;
 	uint32_t *inactive;
+	/* The data plane's backend_conns map (mmapped), or NULL. Entries the
+	 * pass expires leave its counts; and where a backend's counts did not
+	 * move during the pass but differ from what the pass counted (entries
+	 * the LRU table evicted, lost races), they are set to the pass's
+	 * counts (needs active and inactive). */
+	struct xlb_conns *conns;
 };
 
 /* One pass over the flows map (flows_fd) and the nat_rev map (rev_fd) at

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -34,6 +35,10 @@ struct dataplane {
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
+	/* backend_conns, mapped so the sweeper updates it atomically. */
+	struct xlb_conns *conns;
+	size_t conns_len;
+	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
 };
 
 static int svc_key_from(uint8_t proto, const struct xlb_sockaddr *vip,
@@ -121,6 +126,23 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		goto fail;
 	}
 
+	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
+	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
+	if (dp->conns == MAP_FAILED) {
+		ret = -errno;
+		dp->conns = NULL;
+		snprintf(err, errlen, "cannot map the backend_conns map: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	dp->sweep_active = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
+	dp->sweep_inactive = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
+	if (!dp->sweep_active || !dp->sweep_inactive) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
 	ret = ensure_bpffs(err, errlen);
 	if (ret)
 		goto fail;
@@ -188,6 +210,10 @@ void dataplane_close(struct dataplane *dp)
 		rmdir(dp->pin_dir);
 		rmdir(XLB_PIN_ROOT);    /* only succeeds when no other instance is left */
 	}
+	if (dp->conns)
+		munmap(dp->conns, dp->conns_len);
+	free(dp->sweep_active);
+	free(dp->sweep_inactive);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -228,6 +254,34 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 
 	return bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
 				    be ? be : &none, sizeof(none), BPF_ANY);
+}
+
+int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
+			       const uint32_t *ids, const uint32_t *weights,
+			       size_t n)
+{
+	struct xlb_svc_backends sb;
+
+	if (n > XLB_LC_MAX_BACKENDS)
+		return -E2BIG;
+	memset(&sb, 0, sizeof(sb));
+	sb.n = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		sb.id[i] = ids[i];
+		sb.weight[i] = weights[i];
+	}
+	return bpf_map__update_elem(dp->skel->maps.svc_backends, &svc_id,
+				    sizeof(svc_id), &sb, sizeof(sb), BPF_ANY);
+}
+
+int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
+			    struct xlb_conns *out)
+{
+	if (id >= XLB_MAX_BACKENDS || !dp->conns)
+		return -EINVAL;
+	out->active = __atomic_load_n(&dp->conns[id].active, __ATOMIC_RELAXED);
+	out->inactive = __atomic_load_n(&dp->conns[id].inactive, __ATOMIC_RELAXED);
+	return 0;
 }
 
 int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
@@ -371,10 +425,20 @@ int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st)
 	uint32_t zero = 0;
 	int ret;
 
+	struct ct_sweep_stats own = { 0 };
+
 	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
 				   &g, sizeof(g), 0);
 	if (ret)
 		return ret;
+	/* Every pass keeps backend_conns right, whether or not the caller
+	 * wants the counts. */
+	if (!st) {
+		own.active = dp->sweep_active;
+		own.inactive = dp->sweep_inactive;
+		st = &own;
+	}
+	st->conns = dp->conns;
 	return conntrack_sweep(bpf_map__fd(dp->skel->maps.flows),
 			       bpf_map__fd(dp->skel->maps.nat_rev), &g,
 			       conntrack_now_ns(), st);

@@ -32,6 +32,16 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be);
 
+/* Write the lc/wlc backend list of a service (n <= XLB_LC_MAX_BACKENDS;
+ * n == 0: no backend takes new flows). */
+int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
+			       const uint32_t *ids, const uint32_t *weights,
+			       size_t n);
+/* The data plane's live connection counts of backend id (what lc/wlc
+ * use); between sweeps they may include entries that expired unseen. */
+int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
+			    struct xlb_conns *out);
+
 /* Swap the Maglev table of a service: a new inner map is filled completely
  * before it replaces the old one, so a packet sees the old or the new table,
  * never a mix. table == NULL removes the table (no backend available). */
@@ -55,7 +65,8 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 
 struct ct_sweep_stats;
 /* One conntrack_sweep() pass over the nat/fullnat entries with the running
- * timeouts: call it periodically (every second or so). */
+ * timeouts, which also corrects backend_conns: call it periodically (every
+ * second or so). st may be NULL. */
 int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st);
 
 extern const char *const xlb_reason_names[XLB_R_MAX];

@@ -319,6 +319,30 @@ static bool sched_is_rr(uint8_t sched)
 	return sched == XLB_SCHED_RR || sched == XLB_SCHED_WRR;
 }
 
+static bool sched_is_lc(uint8_t sched)
+{
+	return sched == XLB_SCHED_LC || sched == XLB_SCHED_WLC;
+}
+
+/* lc/wlc: the list the data plane scans for a new flow, the backends that
+ * take new flows (lc: all at weight 1). The config check bounds their
+ * number by XLB_LC_MAX_BACKENDS. */
+static int put_lc_list(struct state *st, const struct xlb_service_cfg *sc,
+		       const struct service_state *ss,
+		       const struct maglev_backend *mb)
+{
+	uint32_t ids[XLB_LC_MAX_BACKENDS], weights[XLB_LC_MAX_BACKENDS];
+	size_t n = 0;
+
+	for (size_t j = 0; j < sc->n_backends && n < XLB_LC_MAX_BACKENDS; j++) {
+		if (!mb[j].weight)
+			continue;
+		ids[n] = mb[j].id;
+		weights[n++] = sc->scheduler == XLB_SCHED_LC ? 1 : mb[j].weight;
+	}
+	return dataplane_svc_backends_put(st->dp, ss->id, ids, weights, n);
+}
+
 /* Build the table of one service from its config and swap it into the data
  * plane: Maglev (maglev, sh), keeping the slots of surviving backends
  * (prev), or a round-robin sequence (rr, wrr; *seq_len its length). */
@@ -358,6 +382,14 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 sched_is_rr(sc->scheduler) ? "round-robin" : "Maglev",
 			 strerror(-ret));
 		goto out;
+	}
+	if (st->dp && sched_is_lc(sc->scheduler)) {
+		ret = put_lc_list(st, sc, ss, mb);
+		if (ret) {
+			snprintf(err, errlen, "cannot install the backend list: %s",
+				 strerror(-ret));
+			goto out;
+		}
 	}
 	if (st->dp) {
 		ret = dataplane_table_swap(st->dp, ss->id, table, m);
@@ -626,6 +658,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			svc.flags |= XLB_SVC_F_SH;
 		else if (sched_is_rr(sc->scheduler))
 			svc.flags |= XLB_SVC_F_RR;
+		else if (sched_is_lc(sc->scheduler))
+			svc.flags |= XLB_SVC_F_LC;
 		if (st->dp) {
 			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip, &svc);
 			if (ret) {

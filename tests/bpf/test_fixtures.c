@@ -639,10 +639,10 @@ enum {
 	S_DR4_TCP = 1, S_DR4_UDP, S_DR6_TCP, S_DR6_UDP, S_TUN4, S_TUN6,
 	S_ALLPORTS, S_STICKY, S_EMPTY, S_REDIR, S_TUN4IN6, S_NONEIGH,
 	S_NOROUTE, S_NAT, S_TUN6IN4,
-	S_N4T, S_N4U, S_N6T, S_F4T, S_F4U, S_F6U, S_F6T,
+	S_N4T, S_N4U, S_N6T, S_F4T, S_F4U, S_F6U, S_F6T, S_LC,
 };
 enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR,
-       BN_Y, BN_2, BN6_1, BF_Y, BF_2, BF6_2, BF6_1 };
+       BN_Y, BN_2, BN6_1, BF_Y, BF_2, BF6_2, BF6_1, BL1, BL2, BL3 };
 
 #define VIP_DR4 "198.18.0.100"
 #define VIP_TUN4 "198.18.0.101"
@@ -657,6 +657,7 @@ enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR,
 #define VIP_F4 "198.18.0.111"
 #define VIP_N6 "2001:db8::110"
 #define VIP_F6 "2001:db8::111"
+#define VIP_LC "198.18.0.112"
 #define LIP4 "198.18.1.2"
 #define LIP6 "2001:db8::2"
 #define LPORT_MIN 20000
@@ -734,6 +735,11 @@ static int world_setup(void)
 	err |= table_one(S_F4U, BF_2);
 	err |= table_one(S_F6U, BF6_2);
 	err |= table_one(S_F6T, BF6_1);
+	/* nat lc/wlc: three backends on xa, picked from backend_conns. */
+	err |= backend_port(BL1, "198.18.0.11", 0, S_LC);
+	err |= backend_port(BL2, "198.18.0.12", 0, S_LC);
+	err |= backend_port(BL3, "198.18.0.13", 0, S_LC);
+	err |= svc_add(VIP_LC, 80, 6, S_LC, XLB_MODE_NAT, 13);
 	{
 		union xlb_addr l4 = A(LIP4), l6 = A(LIP6);
 		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
@@ -1987,6 +1993,145 @@ ROW(r_nat_tcp_states)
 	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n);
 }
 
+/* ---- lc and wlc ------------------------------------------------------- */
+
+static void conns_set(uint32_t id, int64_t active, int64_t inactive)
+{
+	struct xlb_conns c = { active, inactive };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.backend_conns), &id, &c, 0);
+}
+
+static struct xlb_conns conns_get(uint32_t id)
+{
+	struct xlb_conns c = { 0, 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.backend_conns), &id, &c);
+	return c;
+}
+
+static int want_conns(uint32_t id, int64_t active, int64_t inactive,
+		      char *why, size_t n)
+{
+	struct xlb_conns c = conns_get(id);
+
+	if (c.active == active && c.inactive == inactive)
+		return 0;
+	snprintf(why, n, "backend %u counts %lld/%lld, want %lld/%lld", id,
+		 (long long)c.active, (long long)c.inactive, (long long)active,
+		 (long long)inactive);
+	return -1;
+}
+
+/* Makes S_LC an lc/wlc service over ids with weights (as the daemon's
+ * put_lc_list writes it). */
+static int lc_setup(const uint32_t *ids, const uint32_t *w, uint32_t cnt)
+{
+	struct xlb_svc_backends sb;
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	uint32_t key = S_LC;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&sb, 0, sizeof(sb));
+	sb.n = cnt;
+	for (uint32_t i = 0; i < cnt; i++) {
+		sb.id[i] = ids[i];
+		sb.weight[i] = w[i];
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0))
+		return -1;
+	memset(&k, 0, sizeof(k));
+	k.vip = A(VIP_LC);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = XLB_SVC_F_LC;
+	return bpf_map_update_elem(fd, &k, &v, 0);
+}
+
+/* A new nat flow from sport must go to be (one of BL1..3, on xa). */
+static int lc_new(uint16_t sport, uint32_t be, char *why, size_t n)
+{
+	static const char *const addr[] = { "198.18.0.11", "198.18.0.12",
+					    "198.18.0.13" };
+	static const uint8_t *const mac[] = { MAC_B1, MAC_B2, MAC_B3 };
+	struct spec s = { 4, CLIENT4, VIP_LC, 6, sport, 80, 0, 0, 0, 0, 0, 0 };
+	uint32_t i = be - BL1;
+
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, mac[i], MAC_XA, CLIENT4, sport,
+		     addr[i], 80, why, n)) {
+		snprintf(why + strlen(why), n - strlen(why),
+			 " (new flow from port %u, want backend %u)", sport, be);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_sched_lc)
+{
+	/* lc: least active * 256 + inactive. Counts 2/0, 1/0, 0/300 give
+	 * 512, 256, 300: BL2. Its SYN_SENT entry makes it 1/1 (257), still
+	 * least; the SYN-ACK establishes it (2/0, 512): BL3 (300) next. A RST
+	 * moves BL2's entry to inactive (1/1), and when that entry ends (CLOSE
+	 * timed out, the tuple's next SYN) it is uncounted. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 1, 1, 1 };
+	struct spec s = { 4, CLIENT4, VIP_LC, 6, 51000, 80, 0, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.0.12", 80, CLIENT4, 51000, 0x12);
+
+	nat_clear();
+	conns_set(BL1, 2, 0);
+	conns_set(BL2, 1, 0);
+	conns_set(BL3, 0, 300);
+	if (lc_setup(ids, w, 3) || lc_new(51000, BL2, why, n) ||
+	    want_conns(BL2, 1, 1, why, n) || lc_new(51001, BL2, why, n) ||
+	    want_conns(BL2, 1, 2, why, n))
+		return -1;
+	if (nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_LC, 80,
+		     CLIENT4, 51000, why, n) || want_conns(BL2, 2, 1, why, n))
+		return -1;
+	if (lc_new(51002, BL3, why, n) || want_conns(BL3, 0, 301, why, n))
+		return -1;
+	s.tcpflags = 0x04;
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 51000,
+		     "198.18.0.12", 80, why, n) || want_conns(BL2, 1, 2, why, n))
+		return -1;
+	/* Entry gone by timeout: its next SYN ends it (uncounted) and is a
+	 * new flow, to the least loaded: BL2 (258) against BL3 (301). */
+	flow_age(&s, XLB_TO_CLOSE_DEFAULT + 1);
+	if (lc_new(51000, BL2, why, n) || want_conns(BL2, 1, 2, why, n))
+		return -1;
+	return 0;
+}
+
+ROW(r_sched_wlc)
+{
+	/* wlc: BL1 weight 3 at 2/0 (512 / 3 = 170) beats BL2 weight 1 at 1/0
+	 * (256); lc (weights 1) would pick BL2. Weight 0 is never picked,
+	 * and an empty list is a counted drop. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 3, 1, 0 };
+	const uint32_t w1[3] = { 1, 1, 0 };
+	struct spec s = { 4, CLIENT4, VIP_LC, 6, 51100, 80, 0, 0, 0, 0, 0, 0 };
+	struct pkt in;
+
+	nat_clear();
+	conns_set(BL1, 2, 0);
+	conns_set(BL2, 1, 0);
+	conns_set(BL3, 0, 0);
+	if (lc_setup(ids, w, 3) || lc_new(51100, BL1, why, n) ||
+	    want_conns(BL1, 2, 1, why, n))
+		return -1;
+	conns_set(BL1, 2, 0);
+	if (lc_setup(ids, w1, 3) || lc_new(51101, BL2, why, n))
+		return -1;
+	lc_setup(ids, w, 0);
+	s.sport = 51102;
+	mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+}
+
 ROW(r_nat_icmp_from_backend)
 {
 	/* Port unreachable from the backend about C:cp -> R:rp reaches the
@@ -2572,6 +2717,8 @@ static const struct row rows[] = {
 	{ "nat reply with a bad or truncated TCP header: dropped", r_nat_reply_bad_header },
 	{ "nat v4 VIP to a v6 backend: drop", r_nat_mixed_family },
 	{ "fullnat without local addresses: counted drop", r_fnat_no_lip },
+	{ "lc (nat): least active*256+inactive; counts follow create, state, end", r_sched_lc },
+	{ "wlc (nat): overhead per weight; weight 0 skipped; empty list drops", r_sched_wlc },
 	{ "decap: IPIP", r_decap_ipip },
 	{ "decap: ip6ip6", r_decap_ip6ip6 },
 	{ "decap: 4in6", r_decap_4in6 },

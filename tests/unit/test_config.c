@@ -361,12 +361,14 @@ static const struct bad_case bad_cases[] = {
 	  "for mode dr" },
 	{ "proxy_workers", "proxy_workers: 5000\n",
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
-	{ "unsupported scheduler", SVC "    mode: dr\n    scheduler: lc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'lc' is not supported yet for "
-	  "mode dr" },
-	{ "wlc in nat", SVC "    mode: nat\n    scheduler: wlc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'wlc' is not supported yet for "
-	  "mode nat" },
+	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
+	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
+	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
+	  "use maglev, sh, rr or wrr" },
+	{ "wlc in tun", SVC "    mode: tun\n    scheduler: wlc\n",
+	  "xlb.yaml:7:16: service web: scheduler 'wlc' needs connection counts, "
+	  "which only modes nat, fullnat and proxy keep (mode tun sees no replies); "
+	  "use maglev, sh, rr or wrr" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
 	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
@@ -673,16 +675,21 @@ static void test_round_trip(void)
 	config_free(&c);
 }
 
-/* sh, rr and wrr are accepted in every packet mode, lc/wlc in none yet. */
+/* sh, rr and wrr are accepted in every packet mode, lc/wlc in nat and
+ * fullnat with at most XLB_LC_MAX_BACKENDS backends. */
 static void test_packet_schedulers(void)
 {
 	static const char *const modes[] = { "dr", "tun", "nat", "fullnat" };
-	static const char *const scheds[] = { "maglev", "sh", "rr", "wrr" };
+	static const char *const scheds[] = { "maglev", "sh", "rr", "wrr", "lc",
+					      "wlc" };
 	struct xlb_config c;
-	char err[512] = "", yaml[512];
+	char err[512] = "", yaml[8192];
+	size_t at;
 
 	for (size_t i = 0; i < 4; i++)
-		for (size_t j = 0; j < 4; j++) {
+		for (size_t j = 0; j < 6; j++) {
+			if (j >= 4 && i < 2)
+				continue;       /* dr/tun refuse lc/wlc (table above) */
 			snprintf(yaml, sizeof(yaml), "local_addresses: [198.18.0.2]\n"
 				 SVC "    mode: %s\n    scheduler: %s\n", modes[i],
 				 scheds[j]);
@@ -690,6 +697,27 @@ static void test_packet_schedulers(void)
 			      modes[i], scheds[j], err);
 			config_free(&c);
 		}
+
+	/* 64 backends scan fine; 65 are refused, naming the limit. */
+	for (int nb = 64; nb <= 65; nb++) {
+		at = (size_t)snprintf(yaml, sizeof(yaml), "services:\n  - name: web\n"
+				      "    vip: 198.18.0.100\n    port: 80\n"
+				      "    protocol: tcp\n    mode: nat\n    scheduler: wlc\n"
+				      "    backends:\n");
+		for (int b = 0; b < nb; b++)
+			at += (size_t)snprintf(yaml + at, sizeof(yaml) - at,
+					       "      - { address: 198.18.1.%d }\n",
+					       b + 1);
+		err[0] = 0;
+		if (nb == 64) {
+			CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s", err);
+			config_free(&c);
+		} else {
+			CHECK(parse(yaml, &c, err, sizeof(err)) != 0 &&
+			      strstr(err, "service web: scheduler 'wlc' takes at most "
+				     "64 backends in mode nat (65 given)"), "got: %s", err);
+		}
+	}
 }
 
 /* Top-level nat/fullnat timeouts: seconds or durations, emitted when set. */

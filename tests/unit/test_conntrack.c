@@ -143,6 +143,20 @@ static void test_sweep(void)
 	EXPECT(bpf_map_lookup_elem(ffd, &live, &f) == 0);
 	EXPECT(bpf_map_lookup_elem(ffd, &dead, &f) != 0);
 	EXPECT(act[7] == 1 && inact[7] == 0);
+
+	/* backend_conns: the expired entries leave it, and counts that
+	 * drifted (entries the LRU evicted) are set to what the pass saw. */
+	st.conns = calloc(XLB_MAX_BACKENDS, sizeof(*st.conns));
+	if (!st.conns)
+		goto out;
+	add(ffd, rfd, 1005, 20005, XLB_MODE_FULLNAT, now, 301, NULL);
+	st.conns[7].active = 6;         /* live + 1005 + 4 evicted */
+	st.conns[9].inactive = 4;       /* nothing left on 9 */
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, now, &st) == 0);
+	EXPECT(st.expired == 1);
+	EXPECT(st.conns[7].active == 1 && st.conns[7].inactive == 0);
+	EXPECT(st.conns[9].active == 0 && st.conns[9].inactive == 0);
+	free(st.conns);
 out:
 	if (ffd >= 0)
 		close(ffd);
