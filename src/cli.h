@@ -29,6 +29,12 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 int cli_backend_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen);
 
+/* Build a request with `build` from argv[1..] and send it: the shared body
+ * of the verbs that only turn arguments into one request. */
+int cli_run_request(const char *noun,
+		    int (*build)(int, char **, struct json_object **, char *, size_t),
+		    int argc, char **argv);
+
 /* Verbs: argv[0] is the verb itself ("service", "list", ...). */
 int cli_service(int argc, char **argv);
 int cli_backend(int argc, char **argv);

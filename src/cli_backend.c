@@ -116,16 +116,5 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 
 int cli_backend(int argc, char **argv)
 {
-	struct json_object *req;
-	char err[512];
-	int ret;
-
-	ret = cli_backend_request(argc - 1, argv + 1, &req, err, sizeof(err));
-	if (ret == 1)
-		return CLI_OK;
-	if (ret) {
-		fprintf(stderr, "xlb backend: %s\n(see 'xlb backend --help')\n", err);
-		return CLI_EUSAGE;
-	}
-	return cli_send(req, NULL);
+	return cli_run_request("backend", cli_backend_request, argc, argv);
 }

@@ -44,3 +44,21 @@ int cli_send(struct json_object *req, struct json_object **result)
 	json_object_put(reply);
 	return ret;
 }
+
+int cli_run_request(const char *noun,
+		    int (*build)(int, char **, struct json_object **, char *, size_t),
+		    int argc, char **argv)
+{
+	struct json_object *req;
+	char err[512];
+	int ret;
+
+	ret = build(argc - 1, argv + 1, &req, err, sizeof(err));
+	if (ret == 1)
+		return CLI_OK;          /* --help was printed */
+	if (ret) {
+		fprintf(stderr, "xlb %s: %s\n(see 'xlb %s --help')\n", noun, err, noun);
+		return CLI_EUSAGE;
+	}
+	return cli_send(req, NULL);
+}

@@ -156,16 +156,5 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 
 int cli_service(int argc, char **argv)
 {
-	struct json_object *req;
-	char err[512];
-	int ret;
-
-	ret = cli_service_request(argc - 1, argv + 1, &req, err, sizeof(err));
-	if (ret == 1)
-		return CLI_OK;
-	if (ret) {
-		fprintf(stderr, "xlb service: %s\n(see 'xlb service --help')\n", err);
-		return CLI_EUSAGE;
-	}
-	return cli_send(req, NULL);
+	return cli_run_request("service", cli_service_request, argc, argv);
 }
