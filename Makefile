@@ -7,19 +7,23 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 BUILD    := build
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The layout of the maps a restarted xlbd adopts (src/dataplane.c): a change
+# of the shared headers or the map definitions means starting afresh.
+ABI_HASH := $(shell cat include/*.h bpf/maps.h 2>/dev/null | cksum | cut -d' ' -f1)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
+	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -DXLB_ABI_HASH='"$(ABI_HASH)"' \
+	    -Iinclude -Isrc -I$(BUILD)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	      -Iinclude -Ibpf -I$(ARCH_INC)
-LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl -lmicrohttpd
 
 # Userspace sources shared by both binaries and the unit tests.
 COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
 XLBD_SRC := xlbd.c dataplane.c conntrack.c state.c control_server.c control_client.c netlink.c \
-	    health.c health_dns.c \
+	    health.c health_dns.c metrics.c metrics_server.c \
 	    proxy.c proxy_tcp.c proxy_udp.c proxy_sched.c proxy_protocol.c $(COMMON)
 XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
 	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)

@@ -217,6 +217,8 @@ void config_init(struct xlb_config *cfg)
 	cfg->manage_addresses = true;
 	cfg->flow_table_size = XLB_FLOW_DEFAULT_SIZE;
 	cfg->maglev_table_size = XLB_MAGLEV_DEFAULT_SIZE;
+	cfg->detach_on_exit = true;
+	strcpy(cfg->bpffs, XLB_BPFFS_DEFAULT);
 }
 
 void config_free(struct xlb_config *cfg)
@@ -1451,6 +1453,25 @@ static int timeouts_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		    "tcp_established, tcp_fin, tcp_close, tcp_time_wait, udp)", key);
 }
 
+static int metrics_pair(struct pctx *p, const char *key, yaml_node_t *k,
+			yaml_node_t *v, void *arg)
+{
+	struct xlb_sockaddr *a = arg;
+	const char *s;
+	char aerr[256];
+	int err;
+
+	if (strcmp(key, "listen"))
+		return perr(p, k, "metrics: unknown key '%s' (expected listen)", key);
+	err = get_str(p, v, "metrics: listen", &s);
+	if (err)
+		return err;
+	if (addr_parse(s, ADDR_PORT_REQUIRED, a, aerr, sizeof(aerr)))
+		return perr(p, v, "metrics: listen: %s (e.g. 127.0.0.1:9100 or "
+			    "[::1]:9100)", aerr);
+	return 0;
+}
+
 static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		    yaml_node_t *v, void *arg)
 {
@@ -1547,6 +1568,22 @@ static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		if (is_null(v))
 			return 0;
 		return each_pair(p, v, "timeouts", timeouts_pair, &c->timeouts);
+	} else if (!strcmp(key, "metrics")) {
+		memset(&c->metrics_listen, 0, sizeof(c->metrics_listen));
+		if (is_null(v))
+			return 0;
+		return each_pair(p, v, "metrics", metrics_pair, &c->metrics_listen);
+	} else if (!strcmp(key, "detach_on_exit")) {
+		return get_bool(p, v, "detach_on_exit", &c->detach_on_exit);
+	} else if (!strcmp(key, "bpffs")) {
+		err = get_str(p, v, "bpffs", &s);
+		if (err)
+			return err;
+		if (s[0] != '/' || strlen(s) >= sizeof(c->bpffs) - 32 || strstr(s, "'"))
+			return perr(p, v, "bpffs: '%s' must be an absolute path of at "
+				    "most %zu characters without quotes", s,
+				    sizeof(c->bpffs) - 33);
+		strcpy(c->bpffs, s);
 	} else if (!strcmp(key, "tunnel_source_v4")) {
 		return parse_tunnel_source(p, v, key, XLB_AF_INET, &c->tunnel_source_v4);
 	} else if (!strcmp(key, "tunnel_source_v6")) {

@@ -13,6 +13,8 @@
 
 #define XLB_NAME_MAX   64
 #define XLB_IFNAME_MAX 16
+#define XLB_PATH_MAX   192
+#define XLB_BPFFS_DEFAULT "/sys/fs/bpf"
 
 enum xlb_sched {
 	XLB_SCHED_MAGLEV = 0,
@@ -132,6 +134,12 @@ struct xlb_config {
 	struct xlb_service_cfg *services;
 	uint32_t proxy_workers;         /* proxy threads; 0 = one per online CPU */
 	struct xlb_timeouts timeouts;   /* `timeouts:` map */
+	struct xlb_sockaddr metrics_listen;     /* `metrics: { listen: }`;
+						 * family 0: no metrics */
+	bool detach_on_exit;            /* default true: SIGTERM removes the data
+					 * plane; false: it keeps forwarding for
+					 * the next xlbd to adopt */
+	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
 };
 
 /* Fill cfg with defaults and no services. */

@@ -244,6 +244,19 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 	if (cfg->proxy_workers)
 		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
 	emit_timeouts(f, &cfg->timeouts);
+	if (cfg->metrics_listen.family) {
+		char a[XLB_ADDRSTR_MAX];
+
+		fprintf(f, "metrics: { listen: \"%s\" }\n",
+			addr_str(&cfg->metrics_listen, a, sizeof(a)));
+	}
+	if (!cfg->detach_on_exit)
+		fputs("detach_on_exit: false\n", f);
+	if (strcmp(cfg->bpffs, XLB_BPFFS_DEFAULT)) {
+		fputs("bpffs: ", f);
+		emit_str(f, cfg->bpffs);
+		fputc('\n', f);
+	}
 	emit_prefix(f, "tunnel_source_v4", &cfg->tunnel_source_v4);
 	emit_prefix(f, "tunnel_source_v6", &cfg->tunnel_source_v6);
 	if (!cfg->n_services) {

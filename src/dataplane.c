@@ -2,10 +2,12 @@
 /* Loads, pins and attaches the XDP program and writes its maps. */
 #include <errno.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -15,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "conntrack.h"
+#include "control.h"
 #include "dataplane.h"
 #include "log.h"
 #include "xlb.skel.h"
@@ -30,8 +33,11 @@ struct attachment {
 
 struct dataplane {
 	struct xlb_bpf *skel;
-	char pin_dir[256];
+	char pin_root[XLB_PATH_MAX + 8];        /* <bpffs>/xlb */
+	char pin_dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX];
+	char abi_file[128];                     /* XLB_RUN_DIR/xlbd-<instance>.abi */
 	bool pinned;
+	bool adopted;                           /* maps came from a previous xlbd */
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
@@ -68,18 +74,265 @@ static void remove_stale_pins(const char *dir)
 
 /* `ip netns exec` gives the process a fresh /sys without bpffs: mount one so
  * the maps can be pinned (it lives as long as this mount namespace). */
-static int ensure_bpffs(char *err, size_t errlen)
+static int ensure_bpffs(const char *path, char *err, size_t errlen)
 {
 	struct statfs sfs;
 
-	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+	if (statfs(path, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
 		return 0;
-	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0) {
-		snprintf(err, errlen, "/sys/fs/bpf is not a bpffs mount and mounting one "
-			 "failed: %s (mount -t bpf bpf /sys/fs/bpf)", strerror(errno));
+	if (mount("bpf", path, "bpf", 0, "mode=0700") != 0) {
+		snprintf(err, errlen, "%s is not a bpffs mount and mounting one "
+			 "failed: %s (mount -t bpf bpf %s)", path, strerror(errno), path);
 		return -errno;
 	}
-	log_info("mounted bpffs on /sys/fs/bpf");
+	log_info("mounted bpffs on %s (pins there last as long as this mount "
+		 "namespace)", path);
+	return 0;
+}
+
+
+/* ---- hitless restart: pinned links and maps adopted by the next xlbd ------
+ *
+ * pin_dir holds every map (by its name) and one bpf_link per interface
+ * (link_<ifname>). The kernel keeps both while they are pinned, so the XDP
+ * program forwards with its flow table while no xlbd runs. The next xlbd of
+ * the instance loads its program against the same maps and swaps it into
+ * each link with bpf_link__update_program: no moment without a program.
+ * The ABI file under XLB_RUN_DIR says which map layout the pins have; a
+ * different one (or none) means starting afresh. */
+
+#ifndef XLB_ABI_HASH
+#define XLB_ABI_HASH "unknown"
+#endif
+
+static bool adoptable(struct dataplane *dp)
+{
+	char buf[64] = "", path[sizeof(dp->pin_dir) + 16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/globals", dp->pin_dir);
+	if (access(path, F_OK) != 0)
+		return false;
+	f = fopen(dp->abi_file, "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	if (strcmp(buf, XLB_ABI_HASH)) {
+		log_warn("maps pinned in %s have another layout (abi '%s', this xlbd "
+			 "'%s'): starting afresh, existing flows are lost",
+			 dp->pin_dir, buf[0] ? buf : "unknown", XLB_ABI_HASH);
+		return false;
+	}
+	return true;
+}
+
+static void write_abi_file(struct dataplane *dp)
+{
+	FILE *f;
+
+	mkdir(XLB_RUN_DIR, 0755);
+	f = fopen(dp->abi_file, "w");
+	if (!f) {
+		log_warn("cannot write %s: %s (the next xlbd will not adopt the maps)",
+			 dp->abi_file, strerror(errno));
+		return;
+	}
+	fprintf(f, "%s\n", XLB_ABI_HASH);
+	fclose(f);
+}
+
+static int set_pin_paths(struct dataplane *dp)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_map *map;
+	int ret;
+
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
+		ret = bpf_map__set_pin_path(map, path);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void link_path(struct dataplane *dp, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/link_%s", dp->pin_dir, ifname);
+}
+
+static void pin_link(struct dataplane *dp, struct bpf_link *link, const char *ifname)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	int ret;
+
+	link_path(dp, ifname, path, sizeof(path));
+	ret = bpf_link__pin(link, path);
+	if (ret)
+		log_warn("cannot pin the XDP link of %s at %s: %s (a restart will "
+			 "interrupt forwarding)", ifname, path, strerror(-ret));
+}
+
+/* The link a previous xlbd pinned for ifname, now running our program;
+ * NULL when there is none or it cannot be taken over. */
+static struct bpf_link *take_over_link(struct dataplane *dp, const char *ifname)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_link *link;
+	int ret;
+
+	link_path(dp, ifname, path, sizeof(path));
+	if (access(path, F_OK) != 0)
+		return NULL;
+	link = bpf_link__open(path);
+	if (!link) {
+		log_warn("cannot open the pinned XDP link %s: %s", path, strerror(errno));
+		unlink(path);
+		return NULL;
+	}
+	ret = bpf_link__update_program(link, dp->skel->progs.xlb_xdp);
+	if (ret) {
+		log_warn("cannot swap the program of the XDP link of %s: %s; "
+			 "attaching anew", ifname, strerror(-ret));
+		bpf_link__unpin(link);
+		bpf_link__destroy(link);
+		return NULL;
+	}
+	log_info("took over the XDP link of %s: new program, same maps", ifname);
+	return link;
+}
+
+/* Links pinned for interfaces that are no longer in the config: unpinning
+ * the last reference detaches the program from them. */
+static void drop_foreign_links(struct dataplane *dp, const struct xlb_config *cfg)
+{
+	char path[sizeof(dp->pin_dir) + 260];
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(dp->pin_dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		bool keep = false;
+
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		for (size_t i = 0; i < cfg->n_interfaces; i++)
+			keep |= !strcmp(de->d_name + 5, cfg->interfaces[i]);
+		if (keep)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+		unlink(path);
+		log_info("detached XDP program from %s (no longer in the config)",
+			 de->d_name + 5);
+	}
+	closedir(d);
+}
+
+void dataplane_release(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	for (size_t i = 0; i < dp->n_attached; i++)
+		bpf_link__destroy(dp->attached[i].link);   /* pinned: stays */
+	if (dp->n_attached)
+		log_info("left the XDP program attached and its maps pinned in %s "
+			 "for the next xlbd (`xlbd --cleanup` removes them)", dp->pin_dir);
+	free(dp->attached);
+	if (dp->conns)
+		munmap(dp->conns, dp->conns_len);
+	free(dp->sweep_active);
+	free(dp->sweep_inactive);
+	xlb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+bool dataplane_adopted(const struct dataplane *dp)
+{
+	return dp && dp->adopted;
+}
+
+int dataplane_services_each(struct dataplane *dp,
+			    int (*fn)(void *arg, uint8_t proto,
+				      const struct xlb_sockaddr *vip,
+				      const struct xlb_svc *svc), void *arg)
+{
+	int fd = bpf_map__fd(dp->skel->maps.services);
+	struct xlb_svc_key key, next;
+	struct xlb_svc svc;
+	void *prev = NULL;
+	int ret;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &svc))
+			continue;
+		struct xlb_sockaddr vip = { .family = key.family, .addr = key.vip,
+					    .port = ntohs(key.port_be) };
+
+		ret = fn(arg, key.proto, &vip, &svc);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend *be)
+{
+	return bpf_map__lookup_elem(dp->skel->maps.backends, &id, sizeof(id), be,
+				    sizeof(*be), 0);
+}
+
+int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
+			uint32_t size)
+{
+	int outer = bpf_map__fd(dp->skel->maps.maglev_outer), inner;
+	uint32_t inner_id, count = size, batch;
+	uint32_t *keys;
+	int ret;
+
+	if (bpf_map_lookup_elem(outer, &svc_id, &inner_id))
+		return -errno;
+	inner = bpf_map_get_fd_by_id(inner_id);
+	if (inner < 0)
+		return -errno;
+	keys = malloc(size * sizeof(*keys));
+	if (!keys) {
+		close(inner);
+		return -ENOMEM;
+	}
+	ret = bpf_map_lookup_batch(inner, NULL, &batch, keys, table, &count, NULL);
+	if (ret && errno != ENOENT)
+		ret = -errno;
+	else
+		ret = count == size ? 0 : -ERANGE;
+	free(keys);
+	close(inner);
+	return ret;
+}
+
+/* Remove what an instance left pinned, detaching its links, without loading
+ * anything (xlbd --cleanup). Returns 0, or -ENOENT when nothing was there. */
+int dataplane_cleanup(const char *bpffs, const char *instance)
+{
+	char dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX], path[256];
+	struct statfs sfs;
+
+	snprintf(path, sizeof(path), "%s/xlbd-%s.abi", XLB_RUN_DIR, instance);
+	unlink(path);
+	if (statfs(bpffs, &sfs) != 0 || sfs.f_type != BPF_FS_MAGIC)
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%s/xlb/%s", bpffs, instance);
+	if (access(dir, F_OK) != 0)
+		return -ENOENT;
+	remove_stale_pins(dir);
+	snprintf(dir, sizeof(dir), "%s/xlb", bpffs);
+	rmdir(dir);
 	return 0;
 }
 
@@ -98,8 +351,16 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
 		goto fail;
 	}
-	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", XLB_PIN_ROOT, instance);
-
+	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s/xlb", cfg->bpffs);
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", dp->pin_root, instance);
+	snprintf(dp->abi_file, sizeof(dp->abi_file), "%s/xlbd-%s.abi", XLB_RUN_DIR,
+		 instance);
+	ret = ensure_bpffs(cfg->bpffs, err, errlen);
+	if (ret)
+		goto fail;
+	mkdir(dp->pin_root, 0700);
+	dp->adopted = adoptable(dp);
+reopen:
 	dp->skel = xlb_bpf__open();
 	if (!dp->skel) {
 		ret = -errno;
@@ -119,12 +380,42 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 			 cfg->flow_table_size, strerror(-ret));
 		goto fail;
 	}
+	if (!dp->adopted) {
+		remove_stale_pins(dp->pin_dir);
+		if (mkdir(dp->pin_dir, 0700) != 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir,
+				 strerror(-ret));
+			goto fail;
+		}
+	}
+	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
+	 * is compatible (type, sizes, flags) and pins the ones it creates. */
+	ret = set_pin_paths(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
+		goto fail;
+	}
 	ret = xlb_bpf__load(dp->skel);
+	if (ret && dp->adopted) {
+		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
+			 "with fresh maps, existing flows are lost", dp->pin_dir,
+			 strerror(-ret));
+		xlb_bpf__destroy(dp->skel);
+		dp->skel = NULL;
+		dp->adopted = false;
+		goto reopen;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot load the XDP program: %s "
 			 "(is bpffs mounted and are you root?)", strerror(-ret));
 		goto fail;
 	}
+	dp->pinned = true;
+	write_abi_file(dp);
+	if (dp->adopted)
+		log_info("adopted the maps pinned in %s: flows and counters kept",
+			 dp->pin_dir);
 
 	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
 	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -143,24 +434,7 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		goto fail;
 	}
 
-	ret = ensure_bpffs(err, errlen);
-	if (ret)
-		goto fail;
-	mkdir(XLB_PIN_ROOT, 0700);
-	remove_stale_pins(dp->pin_dir);
-	if (mkdir(dp->pin_dir, 0700) != 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
-		goto fail;
-	}
-	ret = bpf_object__pin_maps(dp->skel->obj, dp->pin_dir);
-	if (ret) {
-		snprintf(err, errlen, "cannot pin maps under %s: %s",
-			 dp->pin_dir, strerror(-ret));
-		goto fail;
-	}
-	dp->pinned = true;
-
+	drop_foreign_links(dp, cfg);
 	dp->attached = calloc(cfg->n_interfaces, sizeof(*dp->attached));
 	if (!dp->attached && cfg->n_interfaces) {
 		ret = -ENOMEM;
@@ -177,22 +451,31 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 				 ifname);
 			goto fail;
 		}
-		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
+		link = take_over_link(dp, ifname);
 		if (!link) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot attach XDP to '%s': %s%s", ifname,
-				 strerror(-ret), ret == -EBUSY ?
-				 " (another XDP program is attached; detach it first)" : "");
-			goto fail;
+			link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
+			if (!link) {
+				ret = -errno;
+				snprintf(err, errlen, "cannot attach XDP to '%s': %s%s",
+					 ifname, strerror(-ret), ret == -EBUSY ?
+					 " (another XDP program is attached; detach it "
+					 "first, or `xlbd --cleanup` a previous instance)" : "");
+				goto fail;
+			}
+			pin_link(dp, link, ifname);
+			log_info("attached XDP program to %s", ifname);
 		}
 		snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
 		dp->attached[dp->n_attached++].link = link;
-		log_info("attached XDP program to %s", ifname);
 	}
 	*dpp = dp;
 	return 0;
 fail:
-	dataplane_close(dp);
+	/* What a previous xlbd left running keeps running. */
+	if (dp->adopted)
+		dataplane_release(dp);
+	else
+		dataplane_close(dp);
 	return ret;
 }
 
@@ -201,14 +484,20 @@ void dataplane_close(struct dataplane *dp)
 	if (!dp)
 		return;
 	for (size_t i = 0; i < dp->n_attached; i++) {
+		/* A pinned link lives on until its pin is gone too. */
+		bpf_link__unpin(dp->attached[i].link);
 		bpf_link__destroy(dp->attached[i].link);
 		log_info("detached XDP program from %s", dp->attached[i].ifname);
 	}
+	dp->n_attached = 0;
 	free(dp->attached);
+	dp->attached = NULL;
 	if (dp->pinned) {
-		bpf_object__unpin_maps(dp->skel->obj, dp->pin_dir);
-		rmdir(dp->pin_dir);
-		rmdir(XLB_PIN_ROOT);    /* only succeeds when no other instance is left */
+		bpf_object__unpin_maps(dp->skel->obj, NULL);
+		if (rmdir(dp->pin_dir) && errno != ENOENT)
+			remove_stale_pins(dp->pin_dir);  /* something else left in it */
+		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
+		unlink(dp->abi_file);
 	}
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);

@@ -4,6 +4,7 @@
 #ifndef XLB_DATAPLANE_H
 #define XLB_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../include/xlb_abi.h"
@@ -19,6 +20,26 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen);
 /* Detach from every interface, unpin and free. */
 void dataplane_close(struct dataplane *dp);
+/* Free without detaching or unpinning: the XDP program keeps forwarding
+ * with its maps until the next xlbd of the instance adopts them
+ * (detach_on_exit: false). */
+void dataplane_release(struct dataplane *dp);
+/* xlbd --cleanup: remove the pins (links and maps) of an instance that does
+ * not run. Returns 0 or -ENOENT (nothing pinned). */
+int dataplane_cleanup(const char *bpffs, const char *instance);
+
+/* Adoption: true when dataplane_open() reused the maps of a previous xlbd.
+ * The readers below let the state rebuild its ids from them. */
+bool dataplane_adopted(const struct dataplane *dp);
+/* Call fn for each entry of the services map; a non-zero return stops. */
+int dataplane_services_each(struct dataplane *dp,
+			    int (*fn)(void *arg, uint8_t proto,
+				      const struct xlb_sockaddr *vip,
+				      const struct xlb_svc *svc), void *arg);
+int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend *be);
+/* The installed table of a service (size entries); -ENOENT when none. */
+int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
+			uint32_t size);
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 

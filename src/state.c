@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "log.h"
@@ -197,6 +198,10 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "maglev_table_size";
 	if (!what && cur->manage_addresses != next->manage_addresses)
 		what = "manage_addresses";
+	if (!what && !addr_equal(&cur->metrics_listen, &next->metrics_listen))
+		what = "metrics";
+	if (!what && strcmp(cur->bpffs, next->bpffs))
+		what = "bpffs";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);
@@ -508,6 +513,189 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	return ret;
 }
 
+/* ---- restart: ids from the adopted maps ------------------------------- */
+
+static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
+				    const struct xlb_sockaddr *addr, uint32_t svc_id)
+{
+	for (size_t i = 0; i < st->n_hints; i++) {
+		struct adopt_hint *h = &st->hints[i];
+
+		if (h->used || h->proto != proto || !addr_equal(&h->addr, addr))
+			continue;
+		if (!proto && h->svc_id != svc_id)
+			continue;
+		h->used = true;
+		return h;
+	}
+	return NULL;
+}
+
+static int add_hint(struct state *st, const struct adopt_hint *h)
+{
+	struct adopt_hint *arr = realloc(st->hints, (st->n_hints + 1) * sizeof(*arr));
+
+	if (!arr)
+		return -ENOMEM;
+	st->hints = arr;
+	arr[st->n_hints++] = *h;
+	return 0;
+}
+
+static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip,
+			const struct xlb_svc *svc)
+{
+	struct state *st = arg;
+	struct adopt_hint h = { .proto = proto, .addr = *vip, .svc_id = svc->id };
+	uint32_t m = st->cfg.maglev_table_size;
+
+	if (svc->id >= XLB_MAX_SERVICES || st->svc_used[svc->id])
+		return 0;
+	if (svc->table_size == m) {
+		h.table = malloc(m * sizeof(*h.table));
+		if (h.table && dataplane_table_get(st->dp, svc->id, h.table, m)) {
+			free(h.table);
+			h.table = NULL;
+		}
+	}
+	if (add_hint(st, &h)) {
+		free(h.table);
+		return -ENOMEM;
+	}
+	st->svc_used[svc->id] = 1;
+	return 0;
+}
+
+void state_adopt(struct state *st, const char *addrs_file)
+{
+	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX];
+	size_t nb = 0;
+	uint32_t last = 0;
+	FILE *f;
+
+	if (!st->dp || !dataplane_adopted(st->dp))
+		return;
+	dataplane_services_each(st->dp, hint_service, st);
+	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
+		struct xlb_backend be;
+		struct adopt_hint h = { 0 };
+
+		if (dataplane_backend_get(st->dp, id, &be) || !be.family)
+			continue;
+		h.addr.family = be.family;
+		h.addr.addr = be.addr;
+		h.addr.port = ntohs(be.port_be);
+		h.svc_id = be.svc_id;
+		h.id = id;
+		if (add_hint(st, &h) == 0) {
+			st->be_used[id] = 1;
+			last = id;
+			nb++;
+		}
+	}
+	st->be_cursor = (last + 1) % XLB_MAX_BACKENDS;
+	log_info("adopted %zu service(s) and %zu backend(s) with their ids",
+		 st->n_hints - nb, nb);
+	/* Addresses the previous xlbd added: ours to remove when unneeded. */
+	f = fopen(addrs_file, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		struct managed_addr *arr;
+		struct xlb_sockaddr addr;
+		char aerr[128];
+
+		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
+		    strcmp(ifname, st->vip_ifname) ||
+		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
+			continue;
+		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
+		if (!arr)
+			break;
+		st->addrs = arr;
+		arr[st->n_addrs].addr = addr;
+		arr[st->n_addrs++].added = true;
+	}
+	if (f)
+		fclose(f);
+	unlink(addrs_file);
+}
+
+void state_adopt_finish(struct state *st)
+{
+	for (size_t i = 0; i < st->n_hints; i++) {
+		struct adopt_hint *h = &st->hints[i];
+
+		free(h->table);
+		if (h->used)
+			continue;
+		/* In the adopted maps, not in the config: remove it. */
+		if (h->proto) {
+			if (st->dp) {
+				dataplane_service_del(st->dp, h->proto, &h->addr);
+				dataplane_table_swap(st->dp, h->svc_id, NULL, 0);
+			}
+			st->svc_used[h->svc_id] = 0;
+		} else {
+			if (st->dp)
+				dataplane_backend_put(st->dp, h->id, NULL);
+			st->be_used[h->id] = 0;
+		}
+	}
+	free(st->hints);
+	st->hints = NULL;
+	st->n_hints = 0;
+}
+
+void state_release(struct state *st, const char *addrs_file)
+{
+	char a[XLB_ADDRSTR_MAX];
+	FILE *f = NULL;
+
+	for (size_t i = 0; i < st->n_addrs; i++) {
+		if (!st->addrs[i].added)
+			continue;
+		if (!f)
+			f = fopen(addrs_file, "w");
+		if (!f) {
+			log_warn("cannot write %s: %s", addrs_file, strerror(errno));
+			break;
+		}
+		fprintf(f, "%s %s\n", st->vip_ifname,
+			addr_str_noport(&st->addrs[i].addr, a, sizeof(a)));
+	}
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < st->n_services; i++) {
+		free(st->services[i].table);
+		free(st->services[i].backends);
+	}
+	free(st->services);
+	st->services = NULL;
+	st->n_services = 0;
+	free(st->neighs);
+	st->neighs = NULL;
+	free(st->addrs);
+	st->addrs = NULL;
+	config_free(&st->cfg);
+}
+
+void state_cleanup_addrs(const char *addrs_file)
+{
+	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX], aerr[128];
+	struct xlb_sockaddr addr;
+	FILE *f = fopen(addrs_file, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
+		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
+			continue;
+		if (nl_addr_del(ifname, &addr, addr.family == XLB_AF_INET ? 32 : 128) == 0)
+			log_info("removed VIP %s from %s", a, ifname);
+	}
+	if (f)
+		fclose(f);
+	unlink(addrs_file);
+}
+
 static void release_service(struct state *st, struct service_state *ss)
 {
 	for (size_t j = 0; j < ss->n_backends; j++) {
@@ -582,6 +770,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		struct xlb_service_cfg *sc = &copy.services[i];
 		struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
 		struct service_state *ss = &nss[i];
+		struct adopt_hint *hint;
 		struct xlb_svc svc = { 0 };
 
 		service_name_str(sc->proto, &sc->vip, name, sizeof(name));
@@ -591,6 +780,13 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			ss->id = old->id;
 			ss->table = old->table;
 			old->table = NULL;
+		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
+			ss->id = hint->svc_id;          /* reserved by state_adopt */
+			if (!sched_is_rr(sc->scheduler))
+				ss->table = hint->table;
+			else
+				free(hint->table);
+			hint->table = NULL;
 		} else {
 			alloc_svc_id(st, &ss->id);      /* capacity checked above */
 			if (st->dp)
@@ -607,6 +803,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct backend_state *ob = find_backend(old, &bc->addr);
 			struct xlb_backend be = { 0 };
+			struct adopt_hint *bh = NULL;
 
 			ss->backends[j].addr = bc->addr;
 			ss->backends[j].in_table = true;
@@ -616,6 +813,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				keep_health(&ss->backends[j], ob,
 					    config_find_service(&st->cfg, sc->proto,
 								&sc->vip), sc);
+			} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
+				ss->backends[j].id = bh->id;
 			} else {
 				alloc_backend_id(st, &ss->backends[j].id);
 				if (st->dp)

@@ -57,12 +57,38 @@ struct state {
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
 					 * freed id is not reused at once */
 	struct health *health;          /* the check thread; NULL: no checks */
+	size_t n_hints;                 /* ids found in adopted maps (restart), */
+	struct adopt_hint *hints;       /* reserved until the first apply */
+};
+
+struct adopt_hint {
+	uint8_t proto;                  /* service: proto and vip; backend: 0 */
+	struct xlb_sockaddr addr;       /* the vip, or the backend's address */
+	uint32_t svc_id;                /* the service (of the backend) */
+	uint32_t id;                    /* backend id (backends only) */
+	uint32_t *table;                /* service: its installed table */
+	bool used;
 };
 
 /* Start from an empty state bound to a loaded data plane (may be NULL). */
 void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base);
 /* Remove every service and every address that was added. */
 void state_teardown(struct state *st);
+
+/* After a restart that adopted the data plane's maps (dataplane_adopted):
+ * read the ids of services and backends there and the addresses the
+ * previous xlbd added (addrs_file), so the first state_apply() gives the
+ * same services and backends the same ids (flows point at backend ids) and
+ * keeps their counters. Then state_adopt_finish() clears what the new
+ * config no longer has. */
+void state_adopt(struct state *st, const char *addrs_file);
+void state_adopt_finish(struct state *st);
+/* Exit keeping the data plane (detach_on_exit: false): record the added
+ * addresses in addrs_file for the next xlbd or `xlbd --cleanup`, and free
+ * the state without touching the data plane or the host. */
+void state_release(struct state *st, const char *addrs_file);
+/* xlbd --cleanup: remove the addresses recorded in addrs_file. */
+void state_cleanup_addrs(const char *addrs_file);
 
 /* Make `next` the running config. Returns 0, or -errno with err set and
  * nothing changed when next is invalid or cannot be applied. */

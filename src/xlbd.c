@@ -20,6 +20,7 @@
 #include "dataplane.h"
 #include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "state.h"
 #include "sysctl.h"
@@ -30,6 +31,7 @@
 
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
+"       xlbd --cleanup [-c FILE]\n"
 "\n"
 "The xlb daemon: attaches the XDP data plane to the interfaces of the config,\n"
 "serves its services and answers the `xlb` command on a unix socket.\n"
@@ -41,11 +43,15 @@ static const char usage[] =
 "      --socket PATH   control socket (default " XLB_RUN_DIR "/xlbd-ns<netns inode>.sock,\n"
 "                      one per network namespace; `xlb` finds it the same way)\n"
 "  -v, --verbose       debug logging (also libbpf's)\n"
+"      --cleanup       remove what a stopped instance left running (the XDP\n"
+"                      program, its pinned maps, the VIPs it added) and exit\n"
 "  -h, --help          this help\n"
 "  -V, --version       print the version\n"
 "\n"
-"Signals: SIGTERM/SIGINT detach and remove everything xlbd added; SIGHUP\n"
-"reloads the config file (a config with errors is rejected, the running one stays).\n";
+"Signals: SIGTERM/SIGINT detach and remove everything xlbd added, or with\n"
+"`detach_on_exit: false` leave the data plane forwarding for the next xlbd,\n"
+"which adopts it (flows survive); SIGHUP reloads the config file (a config\n"
+"with errors is rejected, the running one stays).\n";
 
 /* One xlbd per instance name: the lock file is held for the daemon's life. */
 static int take_instance_lock(const char *instance, char *err, size_t errlen)
@@ -123,16 +129,19 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "cleanup", no_argument, NULL, 'C' },
 		{ 0 }
 	};
 	const char *config_path = DEFAULT_CONFIG;
 	char socket_path[108] = "", instance[XLB_NAME_MAX], err[1024];
 	struct control_server *srv = NULL;
+	struct metrics_server *metrics = NULL;
 	struct dataplane *dp = NULL;
 	struct forwarding_saved fwd = { 0 };
 	struct xlb_config cfg;
 	struct state st;
-	bool foreground = false, running = true;
+	char addrs_file[256];
+	bool foreground = false, running = true, cleanup = false, keep = false;
 	int opt, lock_fd, sig_fd, timer_fd, ret = 1;
 	sigset_t mask;
 
@@ -162,6 +171,9 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("xlbd %s\n", XLB_VERSION);
 			return 0;
+		case 'C':
+			cleanup = true;
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -184,10 +196,23 @@ int main(int argc, char **argv)
 	if (!socket_path[0])
 		control_default_socket(socket_path, sizeof(socket_path));
 
+	snprintf(addrs_file, sizeof(addrs_file), "%s/xlbd-%s.addrs", XLB_RUN_DIR, instance);
+
 	lock_fd = take_instance_lock(instance, err, sizeof(err));
 	if (lock_fd < 0) {
 		log_err("%s", err);
 		goto out_cfg;
+	}
+	if (cleanup) {
+		state_cleanup_addrs(addrs_file);
+		if (dataplane_cleanup(cfg.bpffs, instance) == 0)
+			log_info("instance '%s': removed the pinned XDP links and maps "
+				 "under %s/xlb/%s", instance, cfg.bpffs, instance);
+		else
+			log_info("instance '%s': nothing pinned under %s/xlb/%s",
+				 instance, cfg.bpffs, instance);
+		ret = 0;
+		goto out_lock;
 	}
 	if (forwarding_enable(cfg.interfaces, cfg.n_interfaces, &fwd, err, sizeof(err))) {
 		log_err("%s", err);
@@ -199,10 +224,12 @@ int main(int argc, char **argv)
 	}
 	state_init(&st, dp, &cfg);
 	snprintf(st.instance, sizeof(st.instance), "%s", instance);
+	state_adopt(&st, addrs_file);
 	if (state_apply(&st, &cfg, err, sizeof(err))) {
 		log_err("%s: %s", config_path, err);
 		goto out_state;
 	}
+	state_adopt_finish(&st);
 	if (control_listen(&srv, socket_path, &st, err, sizeof(err))) {
 		log_err("%s", err);
 		goto out_state;
@@ -238,16 +265,20 @@ int main(int argc, char **argv)
 		health_sync(st.health, &st.cfg);
 	else
 		log_err("cannot start the health checks: every backend counts as up");
+	if (cfg.metrics_listen.family &&
+	    metrics_server_start(&metrics, &cfg.metrics_listen, err, sizeof(err)))
+		log_err("%s; running without metrics", err);
 
 	while (running) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = control_fd(srv), .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = timer_fd, .events = POLLIN },
 			{ .fd = st.health ? health_event_fd(st.health) : -1, .events = POLLIN },
+			{ .fd = metrics_server_fd(metrics), .events = POLLIN },
 		};
 
-		if (poll(pfd, 4, -1) < 0) {
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -263,6 +294,8 @@ int main(int argc, char **argv)
 				state_health_event(&st, &ev[i]);
 			free(ev);
 		}
+		if (pfd[4].revents & POLLIN)
+			metrics_server_serve(metrics, &st);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -291,15 +324,28 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out_srv:
+	metrics_server_stop(metrics);
 	health_stop(st.health);
 	st.health = NULL;
 	proxy_stop();
 	control_close(srv);
 out_state:
-	state_teardown(&st);
-	dataplane_close(dp);
+	/* Keep the data plane forwarding when the config says so, and never
+	 * stop one adopted from a previous xlbd because this one failed. */
+	keep = !st.cfg.detach_on_exit || (ret && dataplane_adopted(dp));
+	if (keep) {
+		state_release(&st, addrs_file);
+		dataplane_release(dp);
+	} else {
+		state_teardown(&st);
+		dataplane_close(dp);
+	}
 out_fwd:
-	forwarding_restore(&fwd);
+	/* bpf_fib_lookup needs forwarding on while the program runs. */
+	if (!keep)
+		forwarding_restore(&fwd);
+	else
+		free(fwd.items);
 out_lock:
 	snprintf(err, sizeof(err), "%s/xlbd-%s.lock", XLB_RUN_DIR, instance);
 	unlink(err);

@@ -765,6 +765,48 @@ static void test_timeouts(void)
 	config_free(&c);
 }
 
+/* metrics, detach_on_exit and bpffs: defaults, parsing, errors, emission. */
+static void test_ops_keys(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("interfaces: [eth0]\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!c.metrics_listen.family && c.detach_on_exit &&
+	       !strcmp(c.bpffs, "/sys/fs/bpf"));
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "metrics") && !strstr(out, "detach_on_exit") &&
+	      !strstr(out, "bpffs"), "got:\n%s", out);
+	free(out);
+	config_free(&c);
+
+	CHECK(parse("metrics: { listen: \"[::1]:9100\" }\ndetach_on_exit: false\n"
+		    "bpffs: /run/xlb/bpffs\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.metrics_listen.family == XLB_AF_INET6 && c.metrics_listen.port == 9100);
+	EXPECT(!c.detach_on_exit && !strcmp(c.bpffs, "/run/xlb/bpffs"));
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "metrics: { listen: \"[::1]:9100\" }\n") &&
+	      strstr(out, "detach_on_exit: false\n") &&
+	      strstr(out, "bpffs: \"/run/xlb/bpffs\"\n"), "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(addr_equal(&c.metrics_listen, &d.metrics_listen) && !d.detach_on_exit &&
+	       !strcmp(d.bpffs, c.bpffs));
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse("metrics: { listen: 127.0.0.1 }\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:20: metrics: listen:"), "%s", err);
+	CHECK(parse("metrics: { port: 1 }\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "metrics: unknown key 'port'"), "%s", err);
+	CHECK(parse("detach_on_exit: maybe\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:17: detach_on_exit: 'maybe' is not a boolean"),
+	      "%s", err);
+	CHECK(parse("bpffs: relative/path\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
+}
+
 static void test_copy(void)
 {
 	struct xlb_config a, b;
@@ -890,6 +932,7 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_timeouts);
 	RUN(test_packet_schedulers);
+	RUN(test_ops_keys);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

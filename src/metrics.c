@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Metrics: the snapshot of the running state and its Prometheus text
+ * rendering (format 0.0.4). */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conntrack.h"
+#include "dataplane.h"
+#include "health.h"
+#include "log.h"
+#include "metrics.h"
+#include "state.h"
+
+int metrics_collect(struct state *st, struct metrics_snapshot *snap)
+{
+	struct ct_sweep_stats sw = { 0 };
+
+	memset(snap, 0, sizeof(*snap));
+	snprintf(snap->instance, sizeof(snap->instance), "%s", st->instance);
+	snap->version = XLB_VERSION;
+	snap->flow_table_size = st->cfg.flow_table_size;
+	if (st->dp) {
+		/* One pass over the flow table gives the nat/fullnat connection
+		 * counts of every backend (as `xlb list` shows them). */
+		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
+		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
+		if (sw.active && sw.inactive && dataplane_ct_sweep(st->dp, &sw) == 0) {
+			snap->has_flows = true;
+			snap->nat_flows = sw.flows;
+		} else {
+			free(sw.active);
+			free(sw.inactive);
+			sw.active = sw.inactive = NULL;
+		}
+		snap->has_reasons = dataplane_reason_stats(st->dp, snap->reasons) == 0;
+	}
+	snap->services = calloc(st->cfg.n_services + 1, sizeof(*snap->services));
+	if (!snap->services)
+		goto nomem;
+	for (size_t i = 0; i < st->cfg.n_services && i < st->n_services; i++) {
+		const struct xlb_service_cfg *sc = &st->cfg.services[i];
+		const struct service_state *ss = &st->services[i];
+		struct metrics_service *ms = &snap->services[i];
+
+		snap->n_services = i + 1;
+		service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
+		snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
+		ms->mode = mode_name(sc->mode);
+		if (st->dp)
+			dataplane_svc_stats(st->dp, ss->id, &ms->c);
+		if (sc->mode == XLB_MODE_PROXY)
+			ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
+		ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
+		if (!ms->backends)
+			goto nomem;
+		ms->n_backends = sc->n_backends;
+		for (size_t j = 0; j < sc->n_backends && j < ss->n_backends; j++) {
+			const struct xlb_backend_cfg *bc = &sc->backends[j];
+			const struct backend_state *bs = &ss->backends[j];
+			struct metrics_backend *mb = &ms->backends[j];
+
+			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
+			mb->weight = bc->weight;
+			mb->up = bs->health != HEALTH_DOWN;
+			mb->in_table = bs->in_table && bc->weight;
+			if (st->dp)
+				dataplane_backend_stats(st->dp, bs->id, &mb->c);
+			if (st->health && sc->hc.type != XLB_HC_NONE)
+				mb->has_check = health_last_check(st->health, sc->proto,
+								  &sc->vip, &bc->addr,
+								  &mb->check_latency_us,
+								  &mb->checks) == 0;
+			if (sw.active && (sc->mode == XLB_MODE_NAT ||
+					  sc->mode == XLB_MODE_FULLNAT)) {
+				mb->has_conns = true;
+				mb->active = sw.active[bs->id];
+				mb->inactive = sw.inactive[bs->id];
+			}
+			if (sc->mode == XLB_MODE_PROXY)
+				mb->has_proxy = proxy_stats(sc->proto, &sc->vip, &bc->addr,
+							    &mb->pc) == 0;
+		}
+	}
+	free(sw.active);
+	free(sw.inactive);
+	return 0;
+nomem:
+	free(sw.active);
+	free(sw.inactive);
+	metrics_snapshot_free(snap);
+	return -ENOMEM;
+}
+
+void metrics_snapshot_free(struct metrics_snapshot *snap)
+{
+	for (size_t i = 0; i < snap->n_services; i++)
+		free(snap->services[i].backends);
+	free(snap->services);
+	snap->services = NULL;
+	snap->n_services = 0;
+}
+
+void metrics_label_value(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '"')
+			fputs("\\\"", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void svc_labels(FILE *f, const char *name, const struct metrics_service *ms)
+{
+	fprintf(f, "%s{service=\"", name);
+	metrics_label_value(f, ms->service);
+	fputs("\",name=\"", f);
+	metrics_label_value(f, ms->name);
+	fputs("\",mode=\"", f);
+	metrics_label_value(f, ms->mode);
+	fputs("\"} ", f);
+}
+
+static void be_labels(FILE *f, const char *name, const struct metrics_service *ms,
+		      const struct metrics_backend *mb)
+{
+	fprintf(f, "%s{service=\"", name);
+	metrics_label_value(f, ms->service);
+	fputs("\",backend=\"", f);
+	metrics_label_value(f, mb->backend);
+	fputs("\"} ", f);
+}
+
+/* The counters of struct xlb_counter and struct proxy_counters, by offset. */
+struct field {
+	const char *suffix, *type, *help;
+	size_t off;
+};
+
+static const struct field dp_fields[] = {
+	{ "packets_total", "counter", "Packets forwarded by the XDP data plane.",
+	  offsetof(struct xlb_counter, packets) },
+	{ "bytes_total", "counter", "Bytes forwarded by the XDP data plane.",
+	  offsetof(struct xlb_counter, bytes) },
+	{ "new_flows_total", "counter", "New flows scheduled by the XDP data plane.",
+	  offsetof(struct xlb_counter, new_flows) },
+};
+
+static const struct field proxy_fields[] = {
+	{ "active_connections", "gauge", "Open proxy connections (tcp) or sessions (udp).",
+	  offsetof(struct proxy_counters, active) },
+	{ "connections_total", "counter", "Connections accepted (service) or assigned (backend) by the proxy.",
+	  offsetof(struct proxy_counters, total) },
+	{ "bytes_in_total", "counter", "Bytes relayed by the proxy from clients to backends.",
+	  offsetof(struct proxy_counters, bytes_in) },
+	{ "bytes_out_total", "counter", "Bytes relayed by the proxy from backends to clients.",
+	  offsetof(struct proxy_counters, bytes_out) },
+	{ "connect_failures_total", "counter", "Failed backend connects of the proxy.",
+	  offsetof(struct proxy_counters, connect_fail) },
+	{ "retries_total", "counter", "Proxy connects retried on another backend.",
+	  offsetof(struct proxy_counters, retries) },
+	{ "timeouts_total", "counter", "Proxy connect, idle or header timeouts.",
+	  offsetof(struct proxy_counters, timeouts) },
+	{ "rejected_total", "counter", "Proxy connections rejected (no backend, over the cap, drained).",
+	  offsetof(struct proxy_counters, rejected) },
+	{ "bad_header_total", "counter", "Malformed PROXY protocol headers from clients.",
+	  offsetof(struct proxy_counters, bad_header) },
+};
+
+#define FIELD(p, fl) (*(const uint64_t *)((const char *)(p) + (fl)->off))
+
+static void render_services(FILE *f, const struct metrics_snapshot *s)
+{
+	char name[96];
+
+	for (size_t k = 0; k < sizeof(dp_fields) / sizeof(dp_fields[0]); k++) {
+		snprintf(name, sizeof(name), "xlb_service_%s", dp_fields[k].suffix);
+		family(f, name, dp_fields[k].type, dp_fields[k].help);
+		for (size_t i = 0; i < s->n_services; i++) {
+			svc_labels(f, name, &s->services[i]);
+			fprintf(f, "%llu\n", (unsigned long long)
+				FIELD(&s->services[i].c, &dp_fields[k]));
+		}
+	}
+	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
+		bool any = false;
+
+		for (size_t i = 0; i < s->n_services; i++)
+			any |= s->services[i].has_proxy;
+		if (!any)
+			break;
+		snprintf(name, sizeof(name), "xlb_proxy_service_%s", proxy_fields[k].suffix);
+		family(f, name, proxy_fields[k].type, proxy_fields[k].help);
+		for (size_t i = 0; i < s->n_services; i++) {
+			if (!s->services[i].has_proxy)
+				continue;
+			svc_labels(f, name, &s->services[i]);
+			fprintf(f, "%llu\n", (unsigned long long)
+				FIELD(&s->services[i].pc, &proxy_fields[k]));
+		}
+	}
+}
+
+/* One family over every backend; `value` returns false to skip one. */
+typedef bool (*be_value_fn)(const struct metrics_backend *mb, const void *arg,
+			    char *out, size_t len);
+
+static void render_be_family(FILE *f, const struct metrics_snapshot *s,
+			     const char *name, const char *type, const char *help,
+			     be_value_fn value, const void *arg)
+{
+	char v[64];
+	bool header = false;
+
+	for (size_t i = 0; i < s->n_services; i++)
+		for (size_t j = 0; j < s->services[i].n_backends; j++) {
+			const struct metrics_backend *mb = &s->services[i].backends[j];
+
+			if (!value(mb, arg, v, sizeof(v)))
+				continue;
+			if (!header) {
+				family(f, name, type, help);
+				header = true;
+			}
+			be_labels(f, name, &s->services[i], mb);
+			fprintf(f, "%s\n", v);
+		}
+}
+
+static bool v_dp(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	snprintf(o, l, "%llu", (unsigned long long)FIELD(&mb->c, (const struct field *)arg));
+	return true;
+}
+
+static bool v_proxy(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	if (!mb->has_proxy)
+		return false;
+	snprintf(o, l, "%llu", (unsigned long long)FIELD(&mb->pc, (const struct field *)arg));
+	return true;
+}
+
+static bool v_weight(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	snprintf(o, l, "%u", mb->weight);
+	return true;
+}
+
+static bool v_up(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	snprintf(o, l, "%d", mb->up);
+	return true;
+}
+
+static bool v_in_table(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	snprintf(o, l, "%d", mb->in_table);
+	return true;
+}
+
+static bool v_latency(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	if (!mb->has_check || !mb->checks)
+		return false;
+	snprintf(o, l, "%u.%06u", mb->check_latency_us / 1000000,
+		 mb->check_latency_us % 1000000);
+	return true;
+}
+
+static bool v_checks(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	if (!mb->has_check)
+		return false;
+	snprintf(o, l, "%llu", (unsigned long long)mb->checks);
+	return true;
+}
+
+static bool v_active(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
+{
+	if (!mb->has_conns)
+		return false;
+	snprintf(o, l, "%llu", (unsigned long long)(arg ? mb->inactive : mb->active));
+	return true;
+}
+
+char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
+{
+	char *out = NULL, name[96];
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	family(f, "xlb_info", "gauge", "Version and instance of this xlbd.");
+	fputs("xlb_info{version=\"", f);
+	metrics_label_value(f, s->version ? s->version : "");
+	fputs("\",instance=\"", f);
+	metrics_label_value(f, s->instance);
+	fputs("\"} 1\n", f);
+
+	render_services(f, s);
+	for (size_t k = 0; k < sizeof(dp_fields) / sizeof(dp_fields[0]); k++) {
+		snprintf(name, sizeof(name), "xlb_backend_%s", dp_fields[k].suffix);
+		render_be_family(f, s, name, dp_fields[k].type, dp_fields[k].help,
+				 v_dp, &dp_fields[k]);
+	}
+	render_be_family(f, s, "xlb_backend_weight", "gauge",
+			 "Configured weight (0: draining).", v_weight, NULL);
+	render_be_family(f, s, "xlb_backend_up", "gauge",
+			 "1 unless the health check says down (no result yet counts as up).",
+			 v_up, NULL);
+	render_be_family(f, s, "xlb_backend_in_table", "gauge",
+			 "1 when the backend takes new flows (up or kept, weight > 0).",
+			 v_in_table, NULL);
+	render_be_family(f, s, "xlb_backend_health_check_duration_seconds", "gauge",
+			 "Duration of the last finished health check.", v_latency, NULL);
+	render_be_family(f, s, "xlb_backend_health_checks_total", "counter",
+			 "Health checks finished.", v_checks, NULL);
+	render_be_family(f, s, "xlb_backend_active_connections", "gauge",
+			 "nat/fullnat connections established (TCP) or live (UDP).",
+			 v_active, NULL);
+	render_be_family(f, s, "xlb_backend_inactive_connections", "gauge",
+			 "nat/fullnat connections in any other TCP state.",
+			 v_active, "inactive");
+	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
+		snprintf(name, sizeof(name), "xlb_proxy_backend_%s", proxy_fields[k].suffix);
+		render_be_family(f, s, name, proxy_fields[k].type, proxy_fields[k].help,
+				 v_proxy, &proxy_fields[k]);
+	}
+	if (s->has_reasons) {
+		family(f, "xlb_datapath_packets_total", "counter",
+		       "Packets of the XDP program by verdict reason (fwd_*, pass_*, drop_*).");
+		for (int r = 0; r < XLB_R_MAX; r++) {
+			fputs("xlb_datapath_packets_total{reason=\"", f);
+			metrics_label_value(f, xlb_reason_names[r]);
+			fprintf(f, "\"} %llu\n", (unsigned long long)s->reasons[r]);
+		}
+	}
+	if (s->has_flows) {
+		family(f, "xlb_flow_table_nat_entries", "gauge",
+		       "nat/fullnat entries in the flow table (dr/tun flows are not counted).");
+		fprintf(f, "xlb_flow_table_nat_entries %llu\n",
+			(unsigned long long)s->nat_flows);
+	}
+	family(f, "xlb_flow_table_size", "gauge", "Capacity of the flow table (flow_table_size).");
+	fprintf(f, "xlb_flow_table_size %u\n", s->flow_table_size);
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	if (lenp)
+		*lenp = len;
+	return out;
+}
