@@ -72,6 +72,31 @@ static __always_inline void xlb_addr_put(__u32 *to, const union xlb_addr *a,
 
 /* ---- rewriting ----------------------------------------------------------- */
 
+/* nat and fullnat forward as a router does: one hop off the TTL (hop
+ * limit). Returns the checksum difference for the IPv4 header, or -1 when
+ * the packet must not go on (TTL 0 or 1: dropped and counted, as the kernel
+ * would, minus the time-exceeded error). */
+static __always_inline __s64 xlb_ttl_dec(void *l3, int v6)
+{
+	if (v6) {
+		struct ipv6hdr *ip6h = l3;
+
+		if (ip6h->hop_limit <= 1)
+			return -1;
+		ip6h->hop_limit--;
+		return 0;
+	} else {
+		struct iphdr *iph = l3;
+		__u16 *w = (__u16 *)&iph->ttl, old;
+
+		if (iph->ttl <= 1)
+			return -1;
+		old = *w;
+		iph->ttl--;
+		return (__s64)xlb_cd16(old, *w);
+	}
+}
+
 /* TCP flags of the data packet p (0 for UDP). */
 static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
 					  const struct xlb_pkt *p)
@@ -88,9 +113,10 @@ static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
 	return th[13];
 }
 
-/* Rewrites the data packet p (its headers hold p->key) to x: IPv4 header checksum and the TCP/UDP checksum
+/* Rewrites the data packet p (its headers hold p->key) to x and takes one
+ * off its TTL (hop limit): IPv4 header checksum and the TCP/UDP checksum
  * (pseudo-header and ports) updated incrementally; a zero UDP checksum over
- * IPv4 means "none" and stays zero. */
+ * IPv4 means "none" and stays zero. XLB_R_DROP_TTL when the TTL runs out. */
 static __attribute__((noinline)) int
 xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		const struct xlb_xlat *x)
@@ -103,6 +129,7 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 	int v6 = p->key.family == XLB_AF_INET6;
 	__u64 d_addr, d_port;
 	__u16 *ports;
+	__s64 d_ttl;
 	void *l4;
 
 	if (!v6) {
@@ -110,8 +137,11 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 
 		if ((void *)(iph + 1) > data_end)
 			return XLB_R_DROP_TRUNCATED;
+		d_ttl = xlb_ttl_dec(iph, 0);
+		if (d_ttl < 0)
+			return XLB_R_DROP_TTL;
 		d_addr = xlb_cd32(iph->saddr, src->v4) + xlb_cd32(iph->daddr, dst->v4);
-		iph->check = xlb_csum_apply(iph->check, d_addr);
+		iph->check = xlb_csum_apply(iph->check, d_addr + (__u64)d_ttl);
 		iph->saddr = src->v4;
 		iph->daddr = dst->v4;
 		l4 = iph + 1;
@@ -120,6 +150,8 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 
 		if ((void *)(ip6h + 1) > data_end)
 			return XLB_R_DROP_TRUNCATED;
+		if (xlb_ttl_dec(ip6h, 1) < 0)
+			return XLB_R_DROP_TTL;
 		d_addr = xlb_cd_addr(ip6h->saddr.in6_u.u6_addr32, src, 1) +
 			 xlb_cd_addr(ip6h->daddr.in6_u.u6_addr32, dst, 1);
 		xlb_addr_put(ip6h->saddr.in6_u.u6_addr32, src, 1);
@@ -153,7 +185,7 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 }
 
 /* Rewrites the ICMP error p: the outer header's addresses to o (ports
- * unused), the quoted packet's to i. Updates the outer IPv4
+ * unused) and one off its TTL, the quoted packet's to i. Updates the outer IPv4
  * checksum, the quoted IPv4 header checksum, the quoted TCP/UDP checksum when
  * the quote reaches it, and the ICMP checksum over all of that (ICMPv6: and
  * its pseudo-header). The parser checked the quote's IP header and ports. */
@@ -170,6 +202,7 @@ xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 	int v6 = p->key.family == XLB_AF_INET6;
 	__u64 d_out = 0, d_in, d_port, d_icmp;
 	__u16 *ports, *icsum, *l4csum, old;
+	__s64 d_ttl;
 
 	if (!v6) {
 		struct iphdr *iph = data + l3_off, *in;
@@ -179,8 +212,12 @@ xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		in = (void *)(ih + 1);
 		if ((void *)(in + 1) > data_end)
 			return XLB_R_DROP_TRUNCATED;
+		d_ttl = xlb_ttl_dec(iph, 0);
+		if (d_ttl < 0)
+			return XLB_R_DROP_TTL;
+		d_out = (__u64)d_ttl;
 		if (osrc) {
-			d_out = xlb_cd32(iph->saddr, osrc->v4);
+			d_out += xlb_cd32(iph->saddr, osrc->v4);
 			iph->saddr = osrc->v4;
 		}
 		d_out += xlb_cd32(iph->daddr, odst->v4);
@@ -205,6 +242,8 @@ xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		in = (void *)(ih + 1);
 		if ((void *)(in + 1) > data_end)
 			return XLB_R_DROP_TRUNCATED;
+		if (xlb_ttl_dec(ip6h, 1) < 0)
+			return XLB_R_DROP_TTL;
 		if (osrc) {
 			d_out = xlb_cd_addr(ip6h->saddr.in6_u.u6_addr32, osrc, 1);
 			xlb_addr_put(ip6h->saddr.in6_u.u6_addr32, osrc, 1);
@@ -538,6 +577,13 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	return xlb_send(ctx, p, &rt);
 }
 
+/* xlb_too_big out of line: the reply path's frame has no room for it. */
+static __attribute__((noinline)) int
+xlb_nat_too_big(struct xdp_md *ctx, struct xlb_pkt *p, __u32 mtu)
+{
+	return xlb_too_big(ctx, p, mtu, 0);
+}
+
 /* A packet whose tuple is in nat_rev: a backend's reply (or an ICMP error
  * from the backend side about a packet we sent it), back to the client as
  * coming from the VIP. */
@@ -591,7 +637,11 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	s->in.keep_src = 0;
 	r = xlb_route(ctx, p->key.family, &s->out.src, &s->out.dst, p->l3_len,
 		      &rt);
-	/* No ICMP back to the backend: the reply is dropped and counted. */
+	/* A reply too big for the client's link: the backend learns the
+	 * path MTU from a too-big error about the packet as it sent it (from
+	 * the address it sent to: the client for nat, the LIP for fullnat). */
+	if (r == XLB_R_DROP_TOO_BIG)
+		return xlb_nat_too_big(ctx, p, rt.mtu);
 	if (r != XLB_PARSE_OK)
 		return xlb_done(r, XDP_DROP);
 	if (p->icmp_err)

@@ -89,9 +89,9 @@ static __always_inline __u64 xlb_conns_overhead(__u32 bid)
 
 /* lc/wlc: the backend of the service's list with the least overhead per
  * weight (oh_a / w_a < oh_b / w_b, cross-multiplied); the first one wins a
- * tie. XLB_MAX_BACKENDS when the list is empty. Out of line: the bounded
- * scan is verified once. */
-static __attribute__((noinline)) __u32 xlb_lc_pick(__u32 svc_id)
+ * tie. XLB_MAX_BACKENDS when the list is empty. A global function: the
+ * verifier checks the bounded scan once, not at every call site. */
+__attribute__((noinline)) __u32 xlb_lc_pick(__u32 svc_id)
 {
 	struct xlb_svc_backends *sb = bpf_map_lookup_elem(&svc_backends, &svc_id);
 	__u32 best = XLB_MAX_BACKENDS, i, n;

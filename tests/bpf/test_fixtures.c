@@ -53,7 +53,8 @@ static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
  *      neighbour 198.18.1.11
  *
  * The client (198.18.0.1, 2001:db8::1, MAC 02:..:00:01) is a neighbour on xa
- * for the replies of nat/fullnat flows.
+ * for the replies of nat/fullnat flows; so is a client behind a 1280-byte
+ * link (198.18.0.9, same MAC, route MTU 1280).
  * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route. */
 static const char *lab_cmds[] = {
 	"ip link set lo up",
@@ -77,6 +78,8 @@ static const char *lab_cmds[] = {
 	"ip neigh add 198.18.1.11 lladdr 02:00:00:00:02:11 dev ya nud permanent",
 	"ip neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
 	"ip neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+	"ip route add 198.18.0.9/32 dev xa mtu lock 1280",
+	"ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:01 dev xa nud permanent",
 };
 
 static int write_file(const char *path, const char *s)
@@ -1594,9 +1597,9 @@ static struct spec spec_rev(const struct spec *s, const char *src, uint16_t spor
 	return r;
 }
 
-/* The frame in with MACs dmac/smac and its tuple replaced by
- * src:sport -> dst:dport, every checksum computed from scratch (a zero
- * IPv4 UDP checksum stays zero). */
+/* The frame in with MACs dmac/smac, its tuple replaced by src:sport ->
+ * dst:dport and one off its TTL (hop limit), every checksum computed from
+ * scratch (a zero IPv4 UDP checksum stays zero). */
 static void xlat_expect(struct pkt *exp, const struct pkt *in,
 			const uint8_t *dmac, const uint8_t *smac,
 			const char *src, uint16_t sport, const char *dst,
@@ -1615,6 +1618,7 @@ static void xlat_expect(struct pkt *exp, const struct pkt *in,
 	if (v4) {
 		memcpy(ip + 12, &a.v4, 4);
 		memcpy(ip + 16, &b.v4, 4);
+		ip[8]--;                /* a routed hop */
 		set16(ip + 10, 0);
 		set16(ip + 10, fold(sum16(ip, 20, 0)));
 		l4 = l3 + 20;
@@ -1623,6 +1627,7 @@ static void xlat_expect(struct pkt *exp, const struct pkt *in,
 	} else {
 		memcpy(ip + 8, &a, 16);
 		memcpy(ip + 24, &b, 16);
+		ip[7]--;
 		l4 = l3 + 40;
 		proto = ip[6];
 		len = get16(ip + 4);
@@ -1663,6 +1668,18 @@ static void icmp_mk(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
 	put(p, ip.b + 14, qlen);
 	set16(p->b + at + 2, l4_csum(p->b + 14, p->b + at, 8 + qlen,
 				     inner->fam == 4 ? 1 : 58));
+}
+
+/* One off the outer TTL (hop limit) of the untagged frame p, as nat and
+ * fullnat forward ICMP errors too. */
+static void hop(struct pkt *p)
+{
+	if ((p->b[14] >> 4) == 4) {
+		p->b[14 + 8]--;
+		ip4_recsum(p);
+	} else {
+		p->b[14 + 7]--;
+	}
 }
 
 /* One packet in (on ifindex ifin), the translated packet out. */
@@ -2132,6 +2149,104 @@ ROW(r_sched_wlc)
 	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
 }
 
+/* Sets flags and seq_len of the S_LC service (tcp VIP_LC:80). */
+static int lc_flags(uint8_t flags, uint16_t seq_len)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&k, 0, sizeof(k));
+	k.vip = A(VIP_LC);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = flags;
+	v.seq_len = seq_len;
+	return bpf_map_update_elem(fd, &k, &v, 0);
+}
+
+ROW(r_nat_sched_rr_sh)
+{
+	/* The nat path picks through the same schedulers: rr walks the
+	 * sequence BL1 BL2 BL3 BL1; sh sends every port of a client to the
+	 * backend of its address's slot. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 };
+	uint32_t key = S_LC, *zero = calloc(ncpu, sizeof(uint32_t)), slot;
+	union xlb_addr a = A(CLIENT4);
+	int err = 0;
+
+	if (!zero)
+		return -1;
+	nat_clear();
+	table_set(S_LC, 13, ids, 3);
+	lc_flags(XLB_SVC_F_RR, 3);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	for (int i = 0; i < 4 && !err; i++)
+		err = lc_new((uint16_t)(51200 + i), ids[i % 3], why, n);
+	lc_flags(XLB_SVC_F_SH, 0);
+	slot = xlb_src_hash(&a) % 13;
+	for (int i = 0; i < 4 && !err; i++)
+		err = lc_new((uint16_t)(51300 + 17 * i), ids[slot % 3], why, n);
+	lc_flags(XLB_SVC_F_LC, 0);
+	return err;
+}
+
+ROW(r_nat_ttl)
+{
+	/* A routed hop: TTL 1 (hop limit 1) cannot go on, either way. */
+	struct spec s = { 4, CLIENT4, VIP_N4, 6, 50050, 80, 10, 0, 0, 0, 0, 0 };
+	struct spec s6 = { 6, CLIENT6, VIP_N6, 6, 50051, 80, 10, 0, 0, 0, 0, 0 };
+	struct spec r6 = spec_rev(&s6, "2001:db8::11", 80, CLIENT6, 50051, 0x12);
+	struct pkt in;
+
+	nat_clear();
+	mk(&in, &s);
+	in.b[14 + 8] = 1;
+	ip4_recsum(&in);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_TTL, why, n))
+		return -1;
+	/* TTL 2 leaves with 1 (nat_step expects one less). */
+	mk(&in, &s);
+	s.sport = 50052;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50052, "198.18.1.11", 8080, why, n))
+		return -1;
+	if (nat_step(&s6, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6, 50051,
+		     "2001:db8::11", 80, why, n))
+		return -1;
+	mk(&in, &r6);
+	in.b[14 + 7] = 1;
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_TTL, why, n);
+}
+
+ROW(r_nat_reply_too_big)
+{
+	/* The client sits behind a 1280-byte link; the backend's 1400-byte
+	 * reply (DF) gets a frag-needed back, from the address it sent to,
+	 * quoting the packet as it left the backend. */
+	struct spec s = { 4, "198.18.0.9", VIP_N4, 6, 50060, 80, 0, 0, 0, 0, 0, 0 };
+	struct spec r = spec_rev(&s, "198.18.1.11", 8080, "198.18.0.9", 50060, 0x10);
+	struct pkt in, exp;
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     "198.18.0.9", 50060, "198.18.1.11", 8080, why, n))
+		return -1;
+	r.paylen = 1360;
+	mk(&in, &r);
+	memcpy(in.b, MAC_YA, 6);
+	memcpy(in.b + 6, MAC_Y1, 6);
+	too_big_expect(&exp, &in, &r, 1280);
+	memcpy(exp.b, MAC_Y1, 6);
+	memcpy(exp.b + 6, MAC_YA, 6);
+	ingress = ifx_ya;
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
 ROW(r_nat_icmp_from_backend)
 {
 	/* Port unreachable from the backend about C:cp -> R:rp reaches the
@@ -2146,6 +2261,7 @@ ROW(r_nat_icmp_from_backend)
 		return -1;
 	icmp_mk(&in, MAC_XA, MAC_B2, "198.18.0.12", CLIENT4, 3, 3, 0, &q);
 	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_N4, CLIENT4, 3, 3, 0, &s);
+	hop(&exp);
 	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
 }
 
@@ -2164,6 +2280,7 @@ ROW(r_fnat_icmp_from_backend_side)
 		return -1;
 	icmp_mk(&in, MAC_YA, MAC_Y1, "198.18.1.254", LIP4, 3, 4, 1400, &q);
 	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_F4, CLIENT4, 3, 4, 1400, &s);
+	hop(&exp);
 	ingress = ifx_ya;
 	return expect(&in, XDP_REDIRECT_, &exp, XLB_R_ICMP_FORWARDED, why, n);
 }
@@ -2183,6 +2300,7 @@ ROW(r_nat_icmp_from_client_side)
 		return -1;
 	icmp_mk(&in, MAC_XA, MAC_CLIENT, ROUTER4, VIP_N4, 3, 1, 0, &q);
 	icmp_mk(&exp, MAC_B2, MAC_XA, ROUTER4, "198.18.0.12", 3, 1, 0, &qx);
+	hop(&exp);
 	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n);
 }
 
@@ -2204,10 +2322,12 @@ ROW(r_fnat6_icmp_too_big)
 		return -1;
 	icmp_mk(&in, MAC_XA, MAC_CLIENT, "2001:db8::fe", VIP_F6, 2, 0, 1280, &q);
 	icmp_mk(&exp, MAC_B6_2, MAC_XA, LIP6, "2001:db8::12", 2, 0, 1280, &qx);
+	hop(&exp);
 	if (expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n))
 		return -1;
 	icmp_mk(&in, MAC_XA, MAC_B6_2, "2001:db8::12", LIP6, 1, 4, 0, &q2);
 	icmp_mk(&exp, MAC_CLIENT, MAC_XA, VIP_F6, CLIENT6, 1, 4, 0, &s);
+	hop(&exp);
 	if (expect(&in, XDP_TX_, &exp, XLB_R_ICMP_FORWARDED, why, n)) {
 		strncat(why, " (backend side)", n - strlen(why) - 1);
 		return -1;
@@ -2717,6 +2837,9 @@ static const struct row rows[] = {
 	{ "nat reply with a bad or truncated TCP header: dropped", r_nat_reply_bad_header },
 	{ "nat v4 VIP to a v6 backend: drop", r_nat_mixed_family },
 	{ "fullnat without local addresses: counted drop", r_fnat_no_lip },
+	{ "rr and sh on the nat path: sequence walked, client address hashed", r_nat_sched_rr_sh },
+	{ "nat TTL/hop limit: one off per hop, 1 is dropped (both directions)", r_nat_ttl },
+	{ "nat reply over the client link's MTU: frag-needed to the backend", r_nat_reply_too_big },
 	{ "lc (nat): least active*256+inactive; counts follow create, state, end", r_sched_lc },
 	{ "wlc (nat): overhead per weight; weight 0 skipped; empty list drops", r_sched_wlc },
 	{ "decap: IPIP", r_decap_ipip },

@@ -8,18 +8,21 @@
 # nginx must see the LIP, never the client. Then 1000 TCP connections, all
 # open at the same time through the one LIP, must all succeed, and once they
 # closed and their (short, configured) timeouts passed no local port may
-# stay allocated (nat_rev empty).
+# stay allocated (nat_rev empty). Over IPv6 (LIP 2001:db8::2, VIP
+# 2001:db8::100): 300 HTTP connections (curl -6) and 300 DNS queries, the
+# backends seeing the v6 LIP and having no route to the v6 client.
 #
-#   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP, LIP)
-#                      |
-#                      +----- rs1..rs3 198.18.0.11-13 (no route to .1)
+#   cl 198.18.0.1 --- br0 --- lb 198.18.0.2, 2001:db8::2 (XDP, LIPs)
+#      2001:db8::1     |
+#                      +----- rs1..rs3 198.18.0.11-13, 2001:db8::11-13
+#                             (no route to .1 nor to 2001:db8::1)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fullnat_config() {
 	cat >"$1" <<EOF2
 interfaces: [elb]
 manage_addresses: true
-local_addresses: [$LB_V4]
+local_addresses: [$LB_V4, $LB_V6]
 # Short closing timeouts, so ports come back within seconds.
 timeouts: { tcp_syn: 2s, tcp_fin: 2s, tcp_close: 2s, tcp_time_wait: 2s, udp: 3s }
 services:
@@ -41,6 +44,24 @@ services:
       - { address: ${RS_V4[0]}, weight: 100 }
       - { address: ${RS_V4[1]}, weight: 100 }
       - { address: ${RS_V4[2]}, weight: 200 }
+  - name: http6
+    vip: $VIP_V6
+    port: 80
+    protocol: tcp
+    mode: fullnat
+    backends:
+      - { address: ${RS_V6[0]}, weight: 100 }
+      - { address: ${RS_V6[1]}, weight: 100 }
+      - { address: ${RS_V6[2]}, weight: 200 }
+  - name: dns6
+    vip: $VIP_V6
+    port: 53
+    protocol: udp
+    mode: fullnat
+    backends:
+      - { address: ${RS_V6[0]}, weight: 100 }
+      - { address: ${RS_V6[1]}, weight: 100 }
+      - { address: ${RS_V6[2]}, weight: 200 }
 EOF2
 }
 
@@ -67,9 +88,15 @@ main() {
 	for i in "${!RS_NAMES[@]}"; do
 		ns=$(rs_ns "${RS_NAMES[$i]}")
 		ip -n "$ns" route add prohibit "$CL_V4/32"
+		ip -n "$ns" -6 route add prohibit "$CL_V6/128"
 	done
 	out=$(in_ns "$(rs_ns rs1)" ping -c1 -W1 "$CL_V4" 2>&1) &&
 		{ fail "fullnat: real servers have no route to the client" "$out"; summary; return; }
+	out=$(in_ns "$(rs_ns rs1)" ping -6 -c1 -W1 "$CL_V6" 2>&1) &&
+		{ fail "fullnat: real servers have no route to the client" "$out"; summary; return; }
+	for i in "$CL_V6" "${RS_V6[@]}"; do
+		in_ns "$NS_LB" ping -6 -c1 -W1 "$i" >/dev/null 2>&1 || true
+	done
 	pass "fullnat: real servers have no route to the client"
 
 	fullnat_config "$LAB_DIR/xlb.yaml"
@@ -93,6 +120,15 @@ main() {
 	out=$(dns_burst 300 "$VIP_V4")
 	n=$(grep -c '^rs' <<<"$out")
 	check "fullnat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+
+	out=$(http_burst 300 "http://[$VIP_V6]/" -6)
+	n=$(grep -c '^rs' <<<"$out")
+	check "fullnat v6: 300 HTTP connections through [$VIP_V6] (curl -6)" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "fullnat v6: backends see the v6 LIP, not the client" \
+		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$LB_V6"
+	out=$(dns_burst 300 "$VIP_V6")
+	n=$(grep -c '^rs' <<<"$out")
+	check "fullnat v6: 300 DNS/UDP queries (TXT) over v6 to $VIP_V6" "$n of 300 answered" [ "$n" = 300 ]
 
 	c=$(wait_ports_free 30)
 	check "fullnat: ports of the HTTP and DNS flows come back" \

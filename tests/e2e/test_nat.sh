@@ -7,16 +7,23 @@
 # all succeed and spread by weight, nginx must see the client's own address,
 # and 100 MB through a port-mapped service (VIP:8080 -> rs1:8081) must
 # arrive intact (sha256). On a second VIP, wrr must split 300 connections
-# 1:1:2 almost exactly (each CPU walks the sequence) and sh must send every
-# query of one client to one backend.
+# 1:1:2 almost exactly (each CPU walks the sequence), sh must send every
+# query of one client to one backend, and lc must serve 300 connections on
+# every backend. The same over IPv6 (curl -6, dig over v6): 300 HTTP
+# connections and 300 DNS queries, backends seeing the client's v6 address.
 #
-#   cl 198.18.0.1 --- br0 --- elb 198.18.0.2  lb (XDP on elb, elb2)
-#                             elb2 198.18.1.1 --- br1 --- rs1..rs3 198.18.1.11-13
-#                                                          (default via 198.18.1.1)
+#   cl 198.18.0.1     --- br0 --- elb 198.18.0.2    lb (XDP on elb, elb2)
+#      2001:db8::1                    2001:db8::2
+#                                 elb2 198.18.1.1     --- br1 --- rs1..rs3 198.18.1.11-13
+#                                      2001:db8:1::1              2001:db8:1::11-13
+#                                                          (default via 198.18.1.1 and
+#                                                           2001:db8:1::1)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LB2_V4=198.18.1.1
+LB2_V6=2001:db8:1::1
 RS_V4=(198.18.1.11 198.18.1.12 198.18.1.13)
+RS_V6=(2001:db8:1::11 2001:db8:1::12 2001:db8:1::13)
 NAT_BIG_MB=100
 
 # nat_veth NS DEV PORT BRIDGE: like lab_veth, onto another bridge of ns sw.
@@ -43,14 +50,19 @@ nat_lab_up() {
 
 	nat_veth "$NS_CL" ecl pcl br0 || return 1
 	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
+	ip -n "$NS_CL" addr add "$CL_V6/64" dev ecl nodad
 	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
 	ip -n "$NS_CL" route add "$VIP2_V4/32" via "$LB_V4"
+	ip -n "$NS_CL" -6 route add "$VIP_V6/128" via "$LB_V6"
 
 	nat_veth "$NS_LB" elb plb br0 || return 1
 	nat_veth "$NS_LB" elb2 plb2 br1 || return 1
 	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
 	ip -n "$NS_LB" addr add "$LB2_V4/24" dev elb2
+	ip -n "$NS_LB" addr add "$LB_V6/64" dev elb nodad
+	ip -n "$NS_LB" addr add "$LB2_V6/64" dev elb2 nodad
 	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=1
 	# LAB.md fact 1: XDP_TX/REDIRECT into elb and elb2 needs XDP on the peers.
 	for i in plb plb2; do
 		ip -n "$NS_SW" link set dev "$i" xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
@@ -61,10 +73,15 @@ nat_lab_up() {
 		ns=$(rs_ns "${RS_NAMES[$i]}")
 		nat_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
 		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
+		ip -n "$ns" addr add "${RS_V6[$i]}/64" dev ers nodad
 		ip -n "$ns" route add default via "$LB2_V4"
+		ip -n "$ns" -6 route add default via "$LB2_V6"
 	done
 	in_ns "$NS_LB" ping -c1 -W1 "${RS_V4[0]}" >/dev/null 2>&1 || true
 	in_ns "$NS_LB" ping -c1 -W1 "$CL_V4" >/dev/null 2>&1 || true
+	for i in "$CL_V6" "${RS_V6[@]}"; do
+		in_ns "$NS_LB" ping -6 -c1 -W1 "$i" >/dev/null 2>&1 || true
+	done
 	return 0
 }
 
@@ -150,6 +167,34 @@ services:
       - { address: ${RS_V4[0]}, weight: 100 }
       - { address: ${RS_V4[1]}, weight: 100 }
       - { address: ${RS_V4[2]}, weight: 200 }
+  - name: http-lc
+    vip: $VIP2_V4
+    port: 81
+    protocol: tcp
+    mode: nat
+    scheduler: lc
+    backends:
+      - { address: ${RS_V4[0]}, port: 80 }
+      - { address: ${RS_V4[1]}, port: 80 }
+      - { address: ${RS_V4[2]}, port: 80 }
+  - name: http6
+    vip: $VIP_V6
+    port: 80
+    protocol: tcp
+    mode: nat
+    backends:
+      - { address: ${RS_V6[0]}, weight: 100 }
+      - { address: ${RS_V6[1]}, weight: 100 }
+      - { address: ${RS_V6[2]}, weight: 200 }
+  - name: dns6
+    vip: $VIP_V6
+    port: 53
+    protocol: udp
+    mode: nat
+    backends:
+      - { address: ${RS_V6[0]}, weight: 100 }
+      - { address: ${RS_V6[1]}, weight: 100 }
+      - { address: ${RS_V6[2]}, weight: 200 }
 EOF2
 }
 
@@ -224,6 +269,34 @@ main() {
 	tal=$(tally <<<"$out" | awk '$2 > 0' | tr '\n' ' ')
 	check "nat sh: 100 queries of one client on one backend ($tal)" \
 		"$n of 100 answered" [ "$n" = 100 -a "$(wc -w <<<"$tal")" = 2 ]
+
+	# lc: a connection goes to the backend with the fewest; with curl's 10
+	# in parallel every backend serves some.
+	out=$(http_burst 300 "http://$VIP2_V4:81/")
+	n=$(grep -c '^rs' <<<"$out")
+	tal=$(tally <<<"$out")
+	check "nat lc: 300 connections, every backend serves some ($(echo $tal))" \
+		"$n of 300 succeeded" awk -v n="$n" '$2 == 0 { bad = 1 } END { exit bad || n != 300 }' \
+		<<<"$tal"
+
+	# IPv6: the same service shapes on the v6 VIP.
+	out=$(http_burst 300 "http://[$VIP_V6]/" -6)
+	n=$(grep -c '^rs' <<<"$out")
+	check "nat v6: 300 HTTP connections through [$VIP_V6] (curl -6)" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "nat v6: backends see the client's own v6 address" \
+		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$CL_V6"
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "nat v6: HTTP shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "nat v6: HTTP shares follow weights 1:1:2" "$out"
+	fi
+	out=$(dns_burst 300 "$VIP_V6")
+	n=$(grep -c '^rs' <<<"$out")
+	check "nat v6: 300 DNS/UDP queries (TXT) over v6 to $VIP_V6" "$n of 300 answered" [ "$n" = 300 ]
+	out=$(dns_burst 20 "$VIP_V6" tcp)
+	n=$(grep -c '^rs' <<<"$out")
+	check "nat v6: 20 DNS/TCP queries over v6 to $VIP_V6" "$n of 20 answered" [ "$n" = 20 ]
 
 	n=$(json_reason "$(xlb_json)" pass_nat_stale)
 	check "nat: no reply without its translation" "pass_nat_stale = $n" [ "$n" = 0 ]
