@@ -45,6 +45,13 @@ struct dataplane {
 	struct xlb_conns *conns;
 	size_t conns_len;
 	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
+	/* Table swaps staged by dataplane_table_stage(), applied together by
+	 * dataplane_tables_commit(): fd -1 removes the service's table. */
+	struct staged_table {
+		uint32_t svc_id;
+		int fd;
+	} *staged;
+	size_t n_staged, cap_staged;
 };
 
 static int svc_key_from(uint8_t proto, const struct xlb_sockaddr *vip,
@@ -483,6 +490,10 @@ void dataplane_close(struct dataplane *dp)
 {
 	if (!dp)
 		return;
+	for (size_t i = 0; i < dp->n_staged; i++)
+		if (dp->staged[i].fd >= 0)
+			close(dp->staged[i].fd);
+	free(dp->staged);
 	for (size_t i = 0; i < dp->n_attached; i++) {
 		/* A pinned link lives on until its pin is gone too. */
 		bpf_link__unpin(dp->attached[i].link);
@@ -573,43 +584,127 @@ int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 	return 0;
 }
 
-int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
-			 const uint32_t *table, uint32_t size)
+/* A new inner map holding table, filled completely before anyone sees it. */
+static int table_map_create(const uint32_t *table, uint32_t size)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	int outer = bpf_map__fd(dp->skel->maps.maglev_outer);
-	uint32_t *keys = NULL;
 	uint32_t count = size;
+	uint32_t *keys;
 	int inner, ret;
 
-	if (!table) {
-		ret = bpf_map_delete_elem(outer, &svc_id);
-		return ret && errno != ENOENT ? -errno : 0;
-	}
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t),
 			       sizeof(uint32_t), size, &opts);
 	if (inner < 0)
 		return -errno;
 	keys = malloc(size * sizeof(*keys));
 	if (!keys) {
-		ret = -ENOMEM;
-		goto out;
+		close(inner);
+		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < size; i++)
 		keys[i] = i;
 	ret = bpf_map_update_batch(inner, keys, table, &count, NULL);
+	free(keys);
 	if (ret) {
 		ret = -errno;
+		close(inner);
+		return ret;
+	}
+	return inner;
+}
+
+int dataplane_table_stage(struct dataplane *dp, uint32_t svc_id,
+			  const uint32_t *table, uint32_t size)
+{
+	struct staged_table *t = NULL;
+	int fd = -1;
+
+	if (table) {
+		fd = table_map_create(table, size);
+		if (fd < 0)
+			return fd;
+	}
+	for (size_t i = 0; i < dp->n_staged; i++)
+		if (dp->staged[i].svc_id == svc_id)
+			t = &dp->staged[i];
+	if (t) {
+		if (t->fd >= 0)
+			close(t->fd);
+		t->fd = fd;
+		return 0;
+	}
+	if (dp->n_staged == dp->cap_staged) {
+		size_t cap = dp->cap_staged ? 2 * dp->cap_staged : 64;
+		struct staged_table *n = realloc(dp->staged, cap * sizeof(*n));
+
+		if (!n) {
+			if (fd >= 0)
+				close(fd);
+			return -ENOMEM;
+		}
+		dp->staged = n;
+		dp->cap_staged = cap;
+	}
+	dp->staged[dp->n_staged].svc_id = svc_id;
+	dp->staged[dp->n_staged++].fd = fd;
+	return 0;
+}
+
+/* Each update of a map-in-map waits for an RCU grace period (the kernel
+ * makes sure no program still uses the old inner map), ~10 ms here: one
+ * batch for all staged tables pays it once instead of once per service. */
+int dataplane_tables_commit(struct dataplane *dp)
+{
+	int outer = bpf_map__fd(dp->skel->maps.maglev_outer);
+	uint32_t *keys = NULL, n_put = 0, n_del = 0, count;
+	int *fds = NULL, ret = 0;
+	uint32_t *del_keys = NULL;
+
+	if (!dp->n_staged)
+		return 0;
+	keys = calloc(dp->n_staged, sizeof(*keys));
+	del_keys = calloc(dp->n_staged, sizeof(*del_keys));
+	fds = calloc(dp->n_staged, sizeof(*fds));
+	if (!keys || !del_keys || !fds) {
+		ret = -ENOMEM;
 		goto out;
 	}
-	/* The swap itself: one pointer replaced under RCU. */
-	ret = bpf_map_update_elem(outer, &svc_id, &inner, BPF_ANY);
-	if (ret)
+	for (size_t i = 0; i < dp->n_staged; i++) {
+		if (dp->staged[i].fd >= 0) {
+			keys[n_put] = dp->staged[i].svc_id;
+			fds[n_put++] = dp->staged[i].fd;
+		} else {
+			del_keys[n_del++] = dp->staged[i].svc_id;
+		}
+	}
+	count = n_put;
+	if (n_put && bpf_map_update_batch(outer, keys, fds, &count, NULL))
 		ret = -errno;
+	/* Deleting a slot that holds no table is not an error: delete one by
+	 * one only if the batch stops at such a slot. */
+	count = n_del;
+	if (n_del && bpf_map_delete_batch(outer, del_keys, &count, NULL) &&
+	    errno == ENOENT) {
+		for (uint32_t i = count; i < n_del; i++)
+			bpf_map_delete_elem(outer, &del_keys[i]);
+	}
 out:
+	for (size_t i = 0; i < dp->n_staged; i++)
+		if (dp->staged[i].fd >= 0)
+			close(dp->staged[i].fd);        /* the outer map holds its own reference */
+	dp->n_staged = 0;
 	free(keys);
-	close(inner);   /* the outer map holds its own reference */
+	free(del_keys);
+	free(fds);
 	return ret;
+}
+
+int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
+			 const uint32_t *table, uint32_t size)
+{
+	int ret = dataplane_table_stage(dp, svc_id, table, size);
+
+	return ret ? ret : dataplane_tables_commit(dp);
 }
 
 static int percpu_sum(struct bpf_map *map, uint32_t idx, void *out, size_t nwords)

@@ -68,6 +68,11 @@ int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
  * never a mix. table == NULL removes the table (no backend available). */
 int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
 			 const uint32_t *table, uint32_t size);
+/* The same for many services at once: stage each table (filled at once),
+ * then commit them all in one batch (one RCU wait instead of one per service). */
+int dataplane_table_stage(struct dataplane *dp, uint32_t svc_id,
+			  const uint32_t *table, uint32_t size);
+int dataplane_tables_commit(struct dataplane *dp);
 
 /* Sums of the per-CPU counters. Zeroes the counters of a slot (used when an
  * id is reused). */

@@ -348,16 +348,37 @@ static int put_lc_list(struct state *st, const struct xlb_service_cfg *sc,
 	return dataplane_svc_backends_put(st->dp, ss->id, ids, weights, n);
 }
 
-/* Build the table of one service from its config and swap it into the data
- * plane: Maglev (maglev, sh), keeping the slots of surviving backends
- * (prev), or a round-robin sequence (rr, wrr; *seq_len its length). */
+/* What a table is built from: scheduler, size, and each backend's id,
+ * effective weight and key. Never 0 (0 means "unknown"). */
+static uint64_t table_signature(uint8_t sched, uint32_t m,
+				const struct maglev_backend *mb, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)sched << 32 | m);
+
+	for (size_t j = 0; j < n; j++) {
+		uint64_t v[3] = { mb[j].id, mb[j].weight, mb[j].key };
+
+		for (int k = 0; k < 3; k++) {
+			h ^= v[k];
+			h *= 0x100000001b3ull;
+			h ^= h >> 29;
+		}
+	}
+	return h | 1;
+}
+
+/* Build the table of one service from its config and stage it for the data
+ * plane (state_apply commits every staged table at once): Maglev (maglev,
+ * sh), keeping the slots of surviving backends (prev), or a round-robin
+ * sequence (rr, wrr; *seq_len its length). */
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 struct service_state *ss, uint16_t *seq_len,
 			 char *err, size_t errlen)
 {
 	uint32_t m = st->cfg.maglev_table_size;
 	struct maglev_backend *mb;
-	uint32_t *table;
+	uint32_t *table = NULL;
+	uint64_t sig;
 	int ret;
 
 	mb = calloc(sc->n_backends + 1, sizeof(*mb));
@@ -370,6 +391,13 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 		mb[j].id = ss->backends[j].id;
 		mb[j].weight = ss->backends[j].in_table ? sc->backends[j].weight : 0;
 		mb[j].key = backend_key(&sc->backends[j].addr);
+	}
+	sig = table_signature(sc->scheduler, m, mb, sc->n_backends);
+	if (sig == ss->table_sig) {
+		/* Same inputs, same table: the installed one stays. */
+		ret = 0;
+		*seq_len = ss->seq_len;
+		goto out;
 	}
 	*seq_len = 0;
 	if (sched_is_rr(sc->scheduler))
@@ -397,13 +425,15 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 		}
 	}
 	if (st->dp) {
-		ret = dataplane_table_swap(st->dp, ss->id, table, m);
+		ret = dataplane_table_stage(st->dp, ss->id, table, m);
 		if (ret) {
 			snprintf(err, errlen, "cannot install the Maglev table: %s",
 				 strerror(-ret));
 			goto out;
 		}
 	}
+	ss->table_sig = sig;
+	ss->seq_len = *seq_len;
 	free(ss->table);
 	/* Only a Maglev table seeds the next Maglev build: after rr, start
 	 * afresh so every node again computes the same table. */
@@ -705,7 +735,7 @@ static void release_service(struct state *st, struct service_state *ss)
 	}
 	if (st->dp) {
 		dataplane_service_del(st->dp, ss->proto, &ss->vip);
-		dataplane_table_swap(st->dp, ss->id, NULL, 0);
+		dataplane_table_stage(st->dp, ss->id, NULL, 0);
 	}
 	st->svc_used[ss->id] = 0;
 	free(ss->table);
@@ -719,6 +749,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		char *err, size_t errlen)
 {
 	struct service_state *nss = NULL;
+	struct xlb_svc *pending_svc = NULL;   /* services-map values, written last */
 	struct xlb_config copy;
 	struct xlb_globals g;
 	char name[XLB_ADDRSTR_MAX + 8];
@@ -739,7 +770,10 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		return ret;
 	}
 	nss = calloc(next->n_services + 1, sizeof(*nss));
-	if (!nss) {
+	pending_svc = calloc(next->n_services + 1, sizeof(*pending_svc));
+	if (!nss || !pending_svc) {
+		free(nss);
+		free(pending_svc);
 		config_free(&copy);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -779,6 +813,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		if (old) {
 			ss->id = old->id;
 			ss->table = old->table;
+			ss->table_sig = old->table_sig;
+			ss->seq_len = old->seq_len;
 			old->table = NULL;
 		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
 			ss->id = hint->svc_id;          /* reserved by state_adopt */
@@ -859,14 +895,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			svc.flags |= XLB_SVC_F_RR;
 		else if (sched_is_lc(sc->scheduler))
 			svc.flags |= XLB_SVC_F_LC;
-		if (st->dp) {
-			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip, &svc);
-			if (ret) {
-				snprintf(err, errlen, "%s: cannot write service: %s",
-					 name, strerror(-ret));
-				goto fail;
-			}
-		}
+		/* Written once every table of this change is in place. */
+		pending_svc[i] = svc;
 		if (old) {
 			free(old->backends);
 			old->backends = NULL;
@@ -875,6 +905,27 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		}
 	}
 
+	if (st->dp) {
+		ret = dataplane_tables_commit(st->dp);
+		if (ret) {
+			snprintf(err, errlen, "cannot install the scheduling tables: %s",
+				 strerror(-ret));
+			goto fail;
+		}
+		for (size_t i = 0; i < copy.n_services; i++) {
+			const struct xlb_service_cfg *sc = &copy.services[i];
+
+			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
+						    &pending_svc[i]);
+			if (ret) {
+				service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+				snprintf(err, errlen, "%s: cannot write service: %s",
+					 name, strerror(-ret));
+				goto fail;
+			}
+		}
+	}
+	free(pending_svc);
 	sync_addresses(st, &copy);
 	for (size_t i = 0; i < st->n_services; i++) {
 		free(st->services[i].table);
@@ -894,6 +945,9 @@ fail:
 	/* Only an error of the kernel gets here (the config was valid): the
 	 * data plane may be half-updated; say so loudly. */
 	log_err("applying the config failed half-way: %s", err);
+	if (st->dp)
+		dataplane_tables_commit(st->dp);        /* installs or frees what was staged */
+	free(pending_svc);
 	for (size_t i = 0; i < copy.n_services; i++) {
 		free(nss[i].table);
 		free(nss[i].backends);

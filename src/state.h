@@ -27,6 +27,10 @@ struct service_state {
 	struct xlb_sockaddr vip;
 	uint32_t id;                    /* index in maglev_outer and svc_stats */
 	uint32_t *table;                /* current Maglev table, NULL if none */
+	uint64_t table_sig;             /* what the installed table was built
+					 * from (0: unknown); unchanged inputs
+					 * need no rebuild and no swap */
+	uint16_t seq_len;               /* rr/wrr sequence length in the table */
 	size_t n_backends;
 	struct backend_state *backends;
 };
