@@ -1200,14 +1200,15 @@ ROW(r_maglev_slots)
 
 /* Sets the scheduler flags (and rr sequence length) of the VIP_STICKY
  * service; 0, 0 is Maglev again. */
-static int sticky_sched(uint8_t flags, uint16_t seq_len)
+/* Sets the scheduler flags and seq_len of the tcp service vip:80. */
+static int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
 {
 	struct xlb_svc_key k;
 	struct xlb_svc v;
 	int fd = bpf_map__fd(skel->maps.services);
 
 	memset(&k, 0, sizeof(k));
-	k.vip = A(VIP_STICKY);
+	k.vip = A(vip);
 	k.port_be = htons(80);
 	k.proto = 6;
 	k.family = XLB_AF_INET;
@@ -1216,6 +1217,11 @@ static int sticky_sched(uint8_t flags, uint16_t seq_len)
 	v.flags = flags;
 	v.seq_len = seq_len;
 	return bpf_map_update_elem(fd, &k, &v, 0);
+}
+
+static int sticky_sched(uint8_t flags, uint16_t seq_len)
+{
+	return svc_sched(VIP_STICKY, flags, seq_len);
 }
 
 ROW(r_sched_sh)
@@ -2045,10 +2051,7 @@ static int want_conns(uint32_t id, int64_t active, int64_t inactive,
 static int lc_setup(const uint32_t *ids, const uint32_t *w, uint32_t cnt)
 {
 	struct xlb_svc_backends sb;
-	struct xlb_svc_key k;
-	struct xlb_svc v;
 	uint32_t key = S_LC;
-	int fd = bpf_map__fd(skel->maps.services);
 
 	memset(&sb, 0, sizeof(sb));
 	sb.n = cnt;
@@ -2058,15 +2061,7 @@ static int lc_setup(const uint32_t *ids, const uint32_t *w, uint32_t cnt)
 	}
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0))
 		return -1;
-	memset(&k, 0, sizeof(k));
-	k.vip = A(VIP_LC);
-	k.port_be = htons(80);
-	k.proto = 6;
-	k.family = XLB_AF_INET;
-	if (bpf_map_lookup_elem(fd, &k, &v))
-		return -1;
-	v.flags = XLB_SVC_F_LC;
-	return bpf_map_update_elem(fd, &k, &v, 0);
+	return svc_sched(VIP_LC, XLB_SVC_F_LC, 0);
 }
 
 /* A new nat flow from sport must go to be (one of BL1..3, on xa). */
@@ -2149,25 +2144,6 @@ ROW(r_sched_wlc)
 	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
 }
 
-/* Sets flags and seq_len of the S_LC service (tcp VIP_LC:80). */
-static int lc_flags(uint8_t flags, uint16_t seq_len)
-{
-	struct xlb_svc_key k;
-	struct xlb_svc v;
-	int fd = bpf_map__fd(skel->maps.services);
-
-	memset(&k, 0, sizeof(k));
-	k.vip = A(VIP_LC);
-	k.port_be = htons(80);
-	k.proto = 6;
-	k.family = XLB_AF_INET;
-	if (bpf_map_lookup_elem(fd, &k, &v))
-		return -1;
-	v.flags = flags;
-	v.seq_len = seq_len;
-	return bpf_map_update_elem(fd, &k, &v, 0);
-}
-
 ROW(r_nat_sched_rr_sh)
 {
 	/* The nat path picks through the same schedulers: rr walks the
@@ -2182,16 +2158,16 @@ ROW(r_nat_sched_rr_sh)
 		return -1;
 	nat_clear();
 	table_set(S_LC, 13, ids, 3);
-	lc_flags(XLB_SVC_F_RR, 3);
+	svc_sched(VIP_LC, XLB_SVC_F_RR, 3);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
 	free(zero);
 	for (int i = 0; i < 4 && !err; i++)
 		err = lc_new((uint16_t)(51200 + i), ids[i % 3], why, n);
-	lc_flags(XLB_SVC_F_SH, 0);
+	svc_sched(VIP_LC, XLB_SVC_F_SH, 0);
 	slot = xlb_src_hash(&a) % 13;
 	for (int i = 0; i < 4 && !err; i++)
 		err = lc_new((uint16_t)(51300 + 17 * i), ids[slot % 3], why, n);
-	lc_flags(XLB_SVC_F_LC, 0);
+	svc_sched(VIP_LC, XLB_SVC_F_LC, 0);
 	return err;
 }
 

@@ -456,6 +456,41 @@ dns_burst() {
 	rm -f "$batch"
 }
 
+# e2e_http_checks LABEL URL SEEN WHO [CURL_OPTION...]: 300 HTTP connections
+# to URL must all succeed, every backend must see SEEN as the client (WHO
+# names it in the check) and the shares must follow the weights 1:1:2 of
+# the lab's services.
+e2e_http_checks() {
+	local label=$1 url=$2 seen=$3 who=$4 out n tal
+	shift 4
+	out=$(http_burst 300 "$url" "$@")
+	n=$(grep -c '^rs' <<<"$out")
+	check "$label: 300 HTTP connections to $url" "$n of 300 succeeded" [ "$n" = 300 ]
+	check "$label: backends see $who" \
+		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$seen"
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "$label: HTTP shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "$label: HTTP shares follow weights 1:1:2" "$out"
+	fi
+}
+
+# e2e_dns_checks LABEL SERVER: 300 DNS/UDP queries (TXT) to SERVER must all
+# be answered, shared by the weights 1:1:2.
+e2e_dns_checks() {
+	local label=$1 server=$2 out n tal
+	out=$(dns_burst 300 "$server")
+	n=$(grep -c '^rs' <<<"$out")
+	check "$label: 300 DNS/UDP queries to $server" "$n of 300 answered" [ "$n" = 300 ]
+	tal=$(tally <<<"$out")
+	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
+		pass "$label: DNS shares follow weights 1:1:2 ($(echo $tal))"
+	else
+		fail "$label: DNS shares follow weights 1:1:2" "$out"
+	fi
+}
+
 # tally: reads "rsN ..." lines, prints "rsN COUNT" for every real server.
 tally() {
 	awk -v names="${RS_NAMES[*]}" '

@@ -105,30 +105,10 @@ main() {
 	fi
 	pass "fullnat: xlbd starts"
 
-	out=$(http_burst 300 "http://$VIP_V4/")
-	n=$(grep -c '^rs' <<<"$out")
-	check "fullnat: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
-	check "fullnat: backends see the LIP, not the client" \
-		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$LB_V4"
-	tal=$(tally <<<"$out")
-	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
-		pass "fullnat: HTTP shares follow weights 1:1:2 ($(echo $tal))"
-	else
-		fail "fullnat: HTTP shares follow weights 1:1:2" "$out"
-	fi
-
-	out=$(dns_burst 300 "$VIP_V4")
-	n=$(grep -c '^rs' <<<"$out")
-	check "fullnat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
-
-	out=$(http_burst 300 "http://[$VIP_V6]/" -6)
-	n=$(grep -c '^rs' <<<"$out")
-	check "fullnat v6: 300 HTTP connections through [$VIP_V6] (curl -6)" "$n of 300 succeeded" [ "$n" = 300 ]
-	check "fullnat v6: backends see the v6 LIP, not the client" \
-		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$LB_V6"
-	out=$(dns_burst 300 "$VIP_V6")
-	n=$(grep -c '^rs' <<<"$out")
-	check "fullnat v6: 300 DNS/UDP queries (TXT) over v6 to $VIP_V6" "$n of 300 answered" [ "$n" = 300 ]
+	e2e_http_checks fullnat "http://$VIP_V4/" "$LB_V4" "the LIP, not the client"
+	e2e_dns_checks fullnat "$VIP_V4"
+	e2e_http_checks "fullnat v6" "http://[$VIP_V6]/" "$LB_V6" "the v6 LIP, not the client" -6
+	e2e_dns_checks "fullnat v6" "$VIP_V6"
 
 	c=$(wait_ports_free 30)
 	check "fullnat: ports of the HTTP and DNS flows come back" \

@@ -224,27 +224,8 @@ main() {
 	fi
 	pass "nat: xlbd starts (two-armed, elb and elb2)"
 
-	out=$(http_burst 300 "http://$VIP_V4/")
-	n=$(grep -c '^rs' <<<"$out")
-	check "nat: 300 HTTP connections through $VIP_V4" "$n of 300 succeeded" [ "$n" = 300 ]
-	check "nat: backends see the client's own address" \
-		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$CL_V4"
-	tal=$(tally <<<"$out")
-	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
-		pass "nat: HTTP shares follow weights 1:1:2 ($(echo $tal))"
-	else
-		fail "nat: HTTP shares follow weights 1:1:2" "$out"
-	fi
-
-	out=$(dns_burst 300 "$VIP_V4")
-	n=$(grep -c '^rs' <<<"$out")
-	check "nat: 300 DNS/UDP queries through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
-	tal=$(tally <<<"$out")
-	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
-		pass "nat: DNS shares follow weights 1:1:2 ($(echo $tal))"
-	else
-		fail "nat: DNS shares follow weights 1:1:2" "$out"
-	fi
+	e2e_http_checks nat "http://$VIP_V4/" "$CL_V4" "the client's own address"
+	e2e_dns_checks nat "$VIP_V4"
 
 	want=$(sha256sum <"$LAB_DIR/rs1big/www/big" | cut -d' ' -f1)
 	timeout 120 ip netns exec "$NS_CL" curl -s --max-time 100 -o "$LAB_DIR/got.big" \
@@ -280,20 +261,8 @@ main() {
 		<<<"$tal"
 
 	# IPv6: the same service shapes on the v6 VIP.
-	out=$(http_burst 300 "http://[$VIP_V6]/" -6)
-	n=$(grep -c '^rs' <<<"$out")
-	check "nat v6: 300 HTTP connections through [$VIP_V6] (curl -6)" "$n of 300 succeeded" [ "$n" = 300 ]
-	check "nat v6: backends see the client's own v6 address" \
-		"$(awk '{print $2}' <<<"$out" | sort | uniq -c | tr '\n' ' ')" e2e_all_from "$out" "$CL_V6"
-	tal=$(tally <<<"$out")
-	if out=$(shares_ok "$tal" "rs1=100 rs2=100 rs3=200"); then
-		pass "nat v6: HTTP shares follow weights 1:1:2 ($(echo $tal))"
-	else
-		fail "nat v6: HTTP shares follow weights 1:1:2" "$out"
-	fi
-	out=$(dns_burst 300 "$VIP_V6")
-	n=$(grep -c '^rs' <<<"$out")
-	check "nat v6: 300 DNS/UDP queries (TXT) over v6 to $VIP_V6" "$n of 300 answered" [ "$n" = 300 ]
+	e2e_http_checks "nat v6" "http://[$VIP_V6]/" "$CL_V6" "the client's own v6 address" -6
+	e2e_dns_checks "nat v6" "$VIP_V6"
 	out=$(dns_burst 20 "$VIP_V6" tcp)
 	n=$(grep -c '^rs' <<<"$out")
 	check "nat v6: 20 DNS/TCP queries over v6 to $VIP_V6" "$n of 20 answered" [ "$n" = 20 ]
