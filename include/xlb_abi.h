@@ -8,7 +8,7 @@
 #include <linux/types.h>
 
 #define XLB_MAX_SERVICES        1024
-#define XLB_MAX_BACKENDS        8192
+#define XLB_MAX_BACKENDS        16384
 #define XLB_MAGLEV_DEFAULT_SIZE 65537
 #define XLB_FLOW_DEFAULT_SIZE   (1u << 20)
 #define XLB_MAX_LIPS            64      /* fullnat local addresses per family */

@@ -432,7 +432,7 @@ static void test_errors(void)
  * services before anything is allocated for them. */
 static void test_alias_limit(void)
 {
-	size_t cap = 4200 * 16 + 1024;
+	size_t cap = (XLB_MAX_BACKENDS / 2 + 10) * 18 + 1024;
 	char *y = malloc(cap), err[512] = "";
 	struct xlb_config c;
 	size_t off;
@@ -440,14 +440,14 @@ static void test_alias_limit(void)
 	off = (size_t)snprintf(y, cap, "services:\n"
 			       "  - { vip: 198.18.0.1, port: 1, protocol: tcp, mode: dr,"
 			       " backends: &b [");
-	for (int i = 0; i < 4100; i++)
-		off += (size_t)snprintf(y + off, cap - off, "%s10.0.%d.%d",
+	for (int i = 0; i < XLB_MAX_BACKENDS / 2 + 10; i++)
+		off += (size_t)snprintf(y + off, cap - off, "%s198.18.%d.%d",
 					i ? "," : "", i / 256, i % 256);
 	snprintf(y + off, cap - off, "] }\n"
 		 "  - { vip: 198.18.0.2, port: 1, protocol: tcp, mode: dr, backends: *b }\n");
 	EXPECT(parse(y, &c, err, sizeof(err)) == -EINVAL);
 	CHECK(!strcmp(err, "xlb.yaml:3:58: backends: too many backends in all "
-		      "services (maximum 8192)"), "%s", err);
+		      "services (maximum 16384)"), "%s", err);
 	free(y);
 }
 
