@@ -18,7 +18,8 @@
  * - "cold" rows: 1M-entry flow table filled to ~1M flows, packets cycling
  *   over 100k distinct flows (each established before timing).
  *
- * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-j FILE.json]
+ * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE.json]
+ * -f: only the rows whose name contains one of the comma-separated WORDS.
  * Needs root (netns, BPF). Prints a markdown table on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +50,7 @@
 static int rounds = 5;
 static unsigned int repeat = 1000000;
 static int quick;
+static const char *only;        /* -f: comma-separated name fragments */
 
 static struct xlb_bpf *xs;
 static struct baseline_bpf *bs;
@@ -425,6 +427,20 @@ static int row_in_quick(const struct row *r)
 	return 0;
 }
 
+/* Whether -f selects the row (no -f: every row). */
+static int row_in_filter(const struct row *r)
+{
+	char buf[256], *w, *save = NULL;
+
+	if (!only)
+		return 1;
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (strstr(r->name, w))
+			return 1;
+	return 0;
+}
+
 static int xlb_fd(void)
 {
 	return bpf_program__fd(xs->progs.xlb_xdp);
@@ -631,14 +647,15 @@ int main(int argc, char **argv)
 	FILE *jf = NULL;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "r:n:qj:")) != -1) {
+	while ((c = getopt(argc, argv, "r:n:qf:j:")) != -1) {
 		switch (c) {
 		case 'r': rounds = atoi(optarg); break;
 		case 'n': repeat = strtoul(optarg, NULL, 0); break;
 		case 'q': quick = 1; break;
+		case 'f': only = optarg; break;
 		case 'j': json = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-r ROUNDS] [-n REPEAT] [-q] [-j FILE]\n",
+			fprintf(stderr, "usage: %s [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE]\n",
 				argv[0]);
 			return 2;
 		}
@@ -673,7 +690,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NROWS; i++) {
 		struct row *r = &rows[i];
 
-		active[i] = !quick || row_in_quick(r);
+		active[i] = (!quick || row_in_quick(r)) && row_in_filter(r);
 		if (!active[i] || r->kind == K_COLD)
 			continue;
 		if (row_prepare(r)) {
