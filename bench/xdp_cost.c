@@ -37,6 +37,7 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
+#include "xlb_hash.h"
 #include "xlb.skel.h"
 #include "baseline.skel.h"
 #include "vary.skel.h"
@@ -196,6 +197,20 @@ static const struct svc_def svcs[] = {
 	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 8080 },
 };
 
+/* Sets a's bit in an addr_filter set, as the daemon does before it writes a
+ * service or a backend (src/dataplane.c). */
+static int filter_set(uint32_t set, const union xlb_addr *a)
+{
+	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
+	int fd = bpf_map__fd(xs->maps.addr_filter);
+	uint64_t w = 0;
+
+	if (bpf_map_lookup_elem(fd, &k, &w))
+		return -1;
+	w |= 1ull << (bit % 64);
+	return bpf_map_update_elem(fd, &k, &w, 0);
+}
+
 /* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
  * the lookup cost does not depend on the slot contents. */
 static int world_setup(void)
@@ -223,7 +238,8 @@ static int world_setup(void)
 			b.flags = XLB_BACKEND_F_ACTIVE;
 			b.port_be = htons(d->be_port);
 			b.svc_id = d->id;
-			err = bpf_map_update_elem(bpf_map__fd(xs->maps.backends),
+			err = filter_set(XLB_FILTER_BACKEND, &b.addr) ?:
+			      bpf_map_update_elem(bpf_map__fd(xs->maps.backends),
 						  &id, &b, 0);
 		}
 		memset(&k, 0, sizeof(k));
@@ -235,6 +251,7 @@ static int world_setup(void)
 		v.id = d->id;
 		v.table_size = size;
 		v.mode = d->mode;
+		err = err ?: filter_set(XLB_FILTER_VIP, &k.vip);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
 		for (j = 0; j < size; j++)

@@ -16,6 +16,15 @@ struct {
 	__type(value, struct xlb_svc);
 } services SEC(".maps");
 
+/* Bitmaps of VIP and backend addresses (XLB_FILTER_*, xlb_abi.h): what
+ * is surely not for xlb is passed after two array reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XLB_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} addr_filter SEC(".maps");
+
 /* backend id -> address and flags (ids are global, not per service). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

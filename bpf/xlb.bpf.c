@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "counters.h"
+#include "filter.h"
 #include "fwd.h"
 #include "maps.h"
 #include "nat.h"
@@ -49,12 +50,16 @@ int xlb_xdp(struct xdp_md *ctx)
 		return xlb_done(r, r >= XLB_R_DROP_TRUNCATED ? XDP_DROP : XDP_PASS);
 
 	/* Replies of nat/fullnat flows (and ICMP errors about the packets we
-	 * sent to backends) carry the tuple of a reverse entry. */
-	rev = bpf_map_lookup_elem(&nat_rev, &p.key);
-	if (rev)
-		return xlb_nat_reply(ctx, &p, rev);
+	 * sent to backends) carry the tuple of a reverse entry, whose source
+	 * is always a backend's address. */
+	if (xlb_filter_may_have(XLB_FILTER_BACKEND, &p.key.src)) {
+		rev = bpf_map_lookup_elem(&nat_rev, &p.key);
+		if (rev)
+			return xlb_nat_reply(ctx, &p, rev);
+	}
 
-	svc = xlb_svc_lookup(&p);
+	svc = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst) ?
+	      xlb_svc_lookup(&p) : NULL;
 	if (!svc)
 		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
 					     XLB_R_PASS_NOT_VIP, XDP_PASS);

@@ -103,6 +103,23 @@ struct xlb_backend {
  * and is simply absent from the Maglev table. */
 #define XLB_BACKEND_F_ACTIVE 0x01
 
+/* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
+ * that the data plane tests before any hash lookup, so traffic that is not
+ * xlb's leaves after two array reads. A clear bit proves the address is not
+ * in the set; a set bit (or a collision) only means "look it up". The bit
+ * of an address is xlb_filter_bit() (xlb_hash.h).
+ * XLB_FILTER_VIP, words [0, XLB_FILTER_WORDS): the VIP of every entry of
+ * the services map (set before a service is written, cleared after the last
+ * service on that bit is gone).
+ * XLB_FILTER_BACKEND, the next XLB_FILTER_WORDS: every backend address ever
+ * written to the backends map, the only sources a nat_rev key can have.
+ * Never cleared: the reverse entries of a removed backend's flows outlive
+ * it until they end. */
+#define XLB_FILTER_BITS_LOG 15
+#define XLB_FILTER_WORDS    ((1u << XLB_FILTER_BITS_LOG) / 64)
+#define XLB_FILTER_VIP      0
+#define XLB_FILTER_BACKEND  1
+
 /* Connection (flow) table key: the client's 5-tuple as received. */
 struct xlb_flow_key {
 	union xlb_addr src;

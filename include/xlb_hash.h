@@ -83,6 +83,16 @@ XLB_HASH_INLINE __u32 xlb_src_hash(const union xlb_addr *src)
 	return xlb_hash_final(h ^ 16);
 }
 
+/* Bit of address a in an addr_filter set (xlb_abi.h): the 16 bytes folded
+ * to one word, then a multiplicative hash whose top bits pick the bit. */
+XLB_HASH_INLINE __u32 xlb_filter_bit(const union xlb_addr *a)
+{
+	__u32 x = a->v6[0] ^ xlb_rotl32(a->v6[1], 8) ^
+		  xlb_rotl32(a->v6[2], 16) ^ xlb_rotl32(a->v6[3], 24);
+
+	return (x * 0x9e3779b1u) >> (32 - XLB_FILTER_BITS_LOG);
+}
+
 /* Host-order mask of the host bits (those past plen) inside 32-bit word i
  * of an address, i = 0 for the most significant word. */
 XLB_HASH_INLINE __u32 xlb_host_mask(__u32 plen, __u32 i)

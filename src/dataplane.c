@@ -20,6 +20,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
+#include "xlb_hash.h"
 #include "xlb.skel.h"
 
 #define REASON_NAME(id, name) [id] = name,
@@ -45,6 +46,10 @@ struct dataplane {
 	struct xlb_conns *conns;
 	size_t conns_len;
 	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
+	/* The addr_filter map's words as written, and how many services-map
+	 * entries have their VIP on each bit (the bit clears with the last). */
+	uint64_t filter[2 * XLB_FILTER_WORDS];
+	uint16_t *vip_refs;
 	/* Table swaps staged by dataplane_table_stage(), applied together by
 	 * dataplane_tables_commit(): fd -1 removes the service's table. */
 	struct staged_table {
@@ -254,6 +259,7 @@ void dataplane_release(struct dataplane *dp)
 		munmap(dp->conns, dp->conns_len);
 	free(dp->sweep_active);
 	free(dp->sweep_inactive);
+	free(dp->vip_refs);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -343,6 +349,68 @@ int dataplane_cleanup(const char *bpffs, const char *instance)
 	return 0;
 }
 
+/* ---- the address filter (XLB_FILTER_*, xlb_abi.h) ------------------------
+ *
+ * The data plane passes a packet whose destination has no VIP bit without
+ * looking at the services map, and skips the nat_rev lookup when its
+ * source has no backend bit. So a VIP's bit is set before its service is
+ * written and cleared only after its last service is deleted; a backend's
+ * bit is set before the backend is written and never cleared (reverse
+ * entries of its nat flows may outlive it; a stale bit costs one lookup). */
+
+/* Sets (on) or clears a's bit in set; the map word is written only when it
+ * changes. */
+static int filter_bit(struct dataplane *dp, uint32_t set,
+		      const union xlb_addr *a, bool on)
+{
+	uint32_t bit = xlb_filter_bit(a), w = set * XLB_FILTER_WORDS + bit / 64;
+	uint64_t old = dp->filter[w], m = 1ull << (bit % 64);
+	int ret;
+
+	dp->filter[w] = on ? old | m : old & ~m;
+	if (dp->filter[w] == old)
+		return 0;
+	ret = bpf_map__update_elem(dp->skel->maps.addr_filter, &w, sizeof(w),
+				   &dp->filter[w], sizeof(dp->filter[w]), BPF_ANY);
+	if (ret)
+		dp->filter[w] = old;
+	return ret;
+}
+
+/* After the load: backend bits as the maps hold them (an adopted map keeps
+ * a previous xlbd's), VIP bits counted again from the services map. */
+static int filter_load(struct dataplane *dp)
+{
+	int sfd = bpf_map__fd(dp->skel->maps.services);
+	int ffd = bpf_map__fd(dp->skel->maps.addr_filter);
+	uint64_t vip[XLB_FILTER_WORDS] = { 0 };
+	struct xlb_svc_key key, next;
+	void *prev = NULL;
+
+	dp->vip_refs = calloc(1u << XLB_FILTER_BITS_LOG, sizeof(*dp->vip_refs));
+	if (!dp->vip_refs)
+		return -ENOMEM;
+	for (uint32_t w = 0; w < 2 * XLB_FILTER_WORDS; w++)
+		if (bpf_map_lookup_elem(ffd, &w, &dp->filter[w]))
+			return -errno;
+	while (bpf_map_get_next_key(sfd, prev, &next) == 0) {
+		uint32_t bit = xlb_filter_bit(&next.vip);
+
+		dp->vip_refs[bit]++;
+		vip[bit / 64] |= 1ull << (bit % 64);
+		key = next;
+		prev = &key;
+	}
+	for (uint32_t w = 0; w < XLB_FILTER_WORDS; w++) {
+		if (vip[w] == dp->filter[w])
+			continue;
+		dp->filter[w] = vip[w];
+		if (bpf_map_update_elem(ffd, &w, &vip[w], BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -423,6 +491,12 @@ reopen:
 	if (dp->adopted)
 		log_info("adopted the maps pinned in %s: flows and counters kept",
 			 dp->pin_dir);
+	ret = filter_load(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the address filter: %s",
+			 strerror(-ret));
+		goto fail;
+	}
 
 	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
 	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -514,6 +588,7 @@ void dataplane_close(struct dataplane *dp)
 		munmap(dp->conns, dp->conns_len);
 	free(dp->sweep_active);
 	free(dp->sweep_inactive);
+	free(dp->vip_refs);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -530,10 +605,26 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc)
 {
 	struct xlb_svc_key key;
+	struct xlb_svc cur;
+	uint32_t bit;
+	bool fresh;
+	int ret;
 
 	svc_key_from(proto, vip, &key);
-	return bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
-				    svc, sizeof(*svc), BPF_ANY);
+	bit = xlb_filter_bit(&key.vip);
+	fresh = bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
+				     &cur, sizeof(cur), 0) != 0;
+	/* The bit first: the data plane must never see the service without it. */
+	ret = filter_bit(dp, XLB_FILTER_VIP, &key.vip, true);
+	if (ret)
+		return ret;
+	ret = bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
+				   svc, sizeof(*svc), BPF_ANY);
+	if (!ret && fresh)
+		dp->vip_refs[bit]++;
+	else if (ret && !dp->vip_refs[bit])
+		filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
+	return ret;
 }
 
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
@@ -544,6 +635,12 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 
 	svc_key_from(proto, vip, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
+	if (ret == 0) {
+		uint32_t bit = xlb_filter_bit(&key.vip);
+
+		if (dp->vip_refs[bit] && --dp->vip_refs[bit] == 0)
+			filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
+	}
 	return ret == -ENOENT ? 0 : ret;
 }
 
@@ -551,7 +648,14 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be)
 {
 	struct xlb_backend none = { 0 };
+	int ret;
 
+	/* The bit first: replies from the backend must find it set. */
+	if (be) {
+		ret = filter_bit(dp, XLB_FILTER_BACKEND, &be->addr, true);
+		if (ret)
+			return ret;
+	}
 	return bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
 				    be ? be : &none, sizeof(none), BPF_ANY);
 }
