@@ -114,8 +114,9 @@ static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
 /* tun: outer header from a per-flow source inside the configured tunnel
  * prefix to the backend. */
 static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
-				       const struct xlb_backend *be, __u32 hash)
+				       const struct xlb_backend *be)
 {
+	__u32 hash = xlb_pkt_hash(p);
 	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
 	struct xlb_route rt = {};
 	struct xlb_globals *g;

@@ -476,15 +476,14 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 /* A new or existing client packet (not an ICMP error) of a nat/fullnat
  * service. */
 static __attribute__((noinline)) int
-xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
-	    __u32 hash)
+xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 {
 	struct xlb_nat_scratch *s;
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	struct xlb_backend *be;
 	struct xlb_flow *f;
-	__u32 zero = 0, bid;
+	__u32 zero = 0, bid, hash;
 	__u8 tflags = 0;
 	int new_flow = 0, r;
 	__u64 now;
@@ -508,6 +507,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	}
 
 	if (!f) {
+		hash = xlb_pkt_hash(p);
 		bid = xlb_sched_pick(svc, &p->key, hash);
 		be = xlb_backend_get(bid);
 		if (!be)

@@ -16,6 +16,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "xlb_abi.h"
+#include "xlb_hash.h"
 
 #define XLB_IP_MF     0x2000
 #define XLB_IP_DF     0x4000
@@ -64,7 +65,22 @@ struct xlb_pkt {
 	__u8  icmp_err;                 /* an ICMP error about key's flow */
 	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */
 	__u8  tos;                      /* IPv4 TOS / IPv6 traffic class */
+	__u8  hashed;                   /* hash is set (xlb_pkt_hash) */
+	__u32 hash;
 };
+
+/* The flow hash of p's client tuple (xlb_flow_hash), computed on first use:
+ * a packet of an existing dr or nat flow never needs it. Data packets and
+ * the ICMP errors about them hash alike, so both reach the same backend. */
+static __always_inline __u32 xlb_pkt_hash(struct xlb_pkt *p)
+{
+	if (!p->hashed) {
+		p->hash = xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
+					p->key.dport_be, p->key.proto);
+		p->hashed = 1;
+	}
+	return p->hash;
+}
 
 /* Ports of the TCP/UDP header at l4 (l4_len bytes of IP payload). Returns
  * XLB_PARSE_OK or a reason. */

@@ -145,8 +145,8 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
  * and, for data packets, the flow table learns the choice. ICMP errors never
  * create flows. Sets *bid and *new_flow; NULL means no usable backend. */
 static __always_inline struct xlb_backend *
-xlb_select(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 hash,
-	   __u32 *bid, int *new_flow)
+xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, __u32 *bid,
+	   int *new_flow)
 {
 	struct xlb_backend *be;
 	struct xlb_flow *f;
@@ -156,18 +156,14 @@ xlb_select(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 hash,
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f && f->svc_id == svc->id) {
 		be = xlb_backend_get(f->backend_id);
+		/* No clock read and no write: a dr/tun entry has no timeout
+		 * (the LRU ages it by its lookups), last_seen is its birth. */
 		if (be) {
-			__u64 now = bpf_ktime_get_ns();
-
 			*bid = f->backend_id;
-			/* Refresh at most every 100 ms: a write per packet
-			 * would bounce the entry's cache line between CPUs. */
-			if (!p->icmp_err && now - f->last_seen_ns > 100000000ull)
-				f->last_seen_ns = now;
 			return be;
 		}
 	}
-	*bid = xlb_sched_pick(svc, &p->key, hash);
+	*bid = xlb_sched_pick(svc, &p->key, xlb_pkt_hash(p));
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;

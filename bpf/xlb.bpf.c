@@ -17,14 +17,13 @@
  * of line so each mode's stack frame stands alone under the 512-byte limit. */
 static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 						 struct xlb_pkt *p,
-						 const struct xlb_svc *svc,
-						 __u32 hash)
+						 const struct xlb_svc *svc)
 {
 	struct xlb_backend *be;
 	__u32 bid = 0;
 	int new_flow;
 
-	be = xlb_select(p, svc, hash, &bid, &new_flow);
+	be = xlb_select(p, svc, &bid, &new_flow);
 	if (!be)
 		return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
 
@@ -33,7 +32,7 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 
 	if (svc->mode == XLB_MODE_DR)
 		return xlb_fwd_dr(ctx, p, be);
-	return xlb_fwd_tun(ctx, p, be, hash);
+	return xlb_fwd_tun(ctx, p, be);
 }
 
 SEC("xdp")
@@ -42,7 +41,6 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
 	struct xlb_svc *svc;
-	__u32 hash;
 	int r;
 
 	r = xlb_parse(ctx, &p);
@@ -67,16 +65,12 @@ int xlb_xdp(struct xdp_md *ctx)
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
 
-	/* Same function of the client tuple for data packets and for the ICMP
-	 * errors about them, so both reach the same backend. */
-	hash = xlb_flow_hash(&p.key.src, &p.key.dst, p.key.sport_be,
-			     p.key.dport_be, p.key.proto);
 	if (svc->mode == XLB_MODE_NAT || svc->mode == XLB_MODE_FULLNAT)
 		return p.icmp_err ? xlb_nat_icmp_fwd(ctx, &p, svc) :
-				    xlb_fwd_nat(ctx, &p, svc, hash);
+				    xlb_fwd_nat(ctx, &p, svc);
 	if (svc->mode != XLB_MODE_DR && svc->mode != XLB_MODE_TUN)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	return xlb_fwd_dsr(ctx, &p, svc, hash);
+	return xlb_fwd_dsr(ctx, &p, svc);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
