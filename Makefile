@@ -91,11 +91,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
 
 # ---- bench/ (benchmarks; not part of `make check`) --------------------------
 # `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs
-# the subset; `make bench-build` only builds build/bench/xdp_cost.
+# the subset; `make bench-build` only builds the tools in build/bench/.
 BENCH_BPF := baseline vary
+# XDP objects bench/e2e_packet.sh attaches with ip link (no skeleton).
+BENCH_OBJ := sink fwd
 
 .PHONY: bench bench-build
-bench-build: $(BUILD)/bench/xdp_cost
+bench-build: $(BUILD)/bench/xdp_cost $(BUILD)/bench/scale $(BUILD)/bench/xdp_gen \
+	     $(BENCH_OBJ:%=$(BUILD)/bench/%.bpf.o)
 
 bench: all bench-build
 	QUICK=$(QUICK) bash bench/run
@@ -111,3 +114,9 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 
 $(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS)
+
+$(BUILD)/bench/xdp_gen: bench/xdp_gen.c $(BUILD)/bench/gen.skel.h
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS) -lpthread
+
+$(BUILD)/bench/scale: bench/scale.c src/maglev.c src/maglev.h $(SKELS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) bench/scale.c src/maglev.c -o $@ $(LDLIBS)

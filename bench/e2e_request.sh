@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# End-to-end rate through the lab in dr mode: xlb's XDP program against the
+# End-to-end request rate through the lab in dr mode (real clients and
+# servers: wrk to nginx, dnsperf to unbound): xlb's XDP program against the
 # same lab where the balancer namespace load-balances with nftables DNAT
 # (numgen inc mod 3), same three real servers, same run, alternating phases.
+# The packet rate with a fast generator is bench/e2e_packet.sh.
 #
 #   ns cl (wrk, dnsperf)     ns lb (xlbd+XDP | nft DNAT)     ns rs1..3 (nginx, unbound)
 #   198.18.0.1  --- bridge in ns sw ---  198.18.0.2  ---  198.18.0.11-13
@@ -14,16 +16,16 @@
 # dnsperf queries/s, each the median of ROUNDS alternating runs, as a ratio
 # xlb/nftables. Target (issue 6): >= 3x nftables.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-BENCH_NAME=e2e_packet
+BENCH_NAME=e2e_request
 ROUNDS=${ROUNDS:-2}
 [ -n "${QUICK:-}" ] && [ "$QUICK" != 0 ] && ROUNDS=1
 
-if ! lab_require; then echo "SKIP e2e_packet: $LAB_SKIP_WHY"; exit 0; fi
-if ! have_xlb; then echo "SKIP e2e_packet: build/xlbd missing (make)"; exit 0; fi
+if ! lab_require; then echo "SKIP e2e_request: $LAB_SKIP_WHY"; exit 0; fi
+if ! have_xlb; then echo "SKIP e2e_request: build/xlbd missing (make)"; exit 0; fi
 bench_install wrk dnsperf nftables || true
 lab_init
-lab_up 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_packet: lab: $(cat "$LAB_DIR/up.err")"; exit 1; }
-lab_start_servers 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_packet: servers: $(cat "$LAB_DIR/up.err")"; exit 1; }
+lab_up 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_request: lab: $(cat "$LAB_DIR/up.err")"; exit 1; }
+lab_start_servers 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_request: servers: $(cat "$LAB_DIR/up.err")"; exit 1; }
 in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
 	net.ipv4.conf.elb.send_redirects=0
 for rs in "${RS_NAMES[@]}"; do
@@ -74,7 +76,7 @@ command -v dnsperf >/dev/null || have_dnsperf=0
 for ((r = 0; r < ROUNDS; r++)); do
 	for side in xlb nft; do
 		if ! phase_${side}_on || ! wait_for 5 path_ok; then
-			echo "# e2e_packet: $side path not working, round $r" >&2
+			echo "# e2e_request: $side path not working, round $r" >&2
 			phase_${side}_off; continue
 		fi
 		read -r rps p99 err < <(wrk_rps "http://$VIP_V4/")
@@ -89,7 +91,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 med() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-bench_header "e2e_packet (dr, ${BENCH_DUR}s x $ROUNDS rounds, median)"
+bench_header "e2e_request (dr, ${BENCH_DUR}s x $ROUNDS rounds, median)"
 xh=$(med <<<"${R[xlb.http]:-}") nh=$(med <<<"${R[nft.http]:-}")
 rt=$(ratio "$xh" "$nh")
 st="SHORT of target (request-bound: nginx, not the balancer, sets the rate)"

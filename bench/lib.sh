@@ -6,7 +6,7 @@ LAB_ID=${LAB_ID:-xlbb$$}
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/lib.sh"
 
 BENCH_DUR=${BENCH_DUR:-10}               # seconds per measurement
-[ -n "${QUICK:-}" ] && [ "${QUICK}" != 0 ] && BENCH_DUR=${BENCH_QUICK_DUR:-3}
+[ -n "${QUICK:-}" ] && [ "${QUICK}" != 0 ] && BENCH_DUR=${BENCH_QUICK_DUR:-2}
 BENCH_CONNS=${BENCH_CONNS:-32}           # wrk connections (bounded)
 BENCH_JSONL=${BENCH_JSONL:-/dev/null}    # one JSON object per row is appended here
 

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* A fast packet generator for the lab: BPF_PROG_RUN of bench/gen.bpf.c with
+ * BPF_F_TEST_XDP_LIVE_FRAMES (kernel >= 5.18), ingress_ifindex = IFNAME, so
+ * each XDP_TX of the program leaves IFNAME as a real frame. Run it inside
+ * the client's network namespace (ip netns exec).
+ *
+ * Frames: 60 bytes, IPv4, UDP (18 bytes of payload) or TCP SYN, from
+ * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14,
+ * j = i & 0x3fff), valid checksums; Ethernet source the interface's MAC,
+ * destination DMAC (the balancer's).
+ *
+ * Bounded: stops after PACKETS frames or SECONDS seconds, whichever comes
+ * first (checked between calls of CHUNK frames). Prints
+ *   packets=N seconds=S pps=R threads=T cpu=C
+ * where S is the wall time from the first call to the end of the last and C
+ * the CPU time of the sending threads (CLOCK_THREAD_CPUTIME_ID). The frames'
+ * way through the lab (veth NAPI, bridge, the balancer's XDP or stack, the
+ * sinks) mostly runs as softirq work on the sending CPU, inside the thread's
+ * time, so C is close to what the whole path cost; softirq work deferred to
+ * ksoftirqd is not in it (bench/e2e_packet.sh adds that).
+ *
+ * Usage: xdp_gen -i IFNAME -m DMAC -d DST [-P DPORT] [-p udp|tcp]
+ *                [-s SRC_BASE] [-f FLOWS] [-n PACKETS] [-t SECONDS]
+ *                [-T THREADS] [-b BATCH] */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gen.skel.h"
+
+#define FRAME_LEN 60
+#define CHUNK     (1u << 14)     /* frames per BPF_PROG_RUN call: the time bound's step */
+#define MAX_THREADS 64
+
+static struct gen_bpf *skel;
+static uint8_t frame[FRAME_LEN];
+static int ifindex, prog_fd, batch;
+static uint64_t max_packets;
+static double max_secs, t_start;
+static volatile int stop;
+static uint64_t sent[MAX_THREADS];
+static int run_err[MAX_THREADS];
+static double cpu[MAX_THREADS];         /* CPU time of each sender thread */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint16_t csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	return s;
+}
+
+/* flow 0's frame with valid checksums. */
+static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
+		  uint32_t dst, uint16_t dport, int udp)
+{
+	uint8_t *ip = frame + 14, *l4 = ip + 20, ph[12];
+	uint16_t l4len = udp ? FRAME_LEN - 34 : 20, c;
+	uint32_t s;
+
+	memset(frame, 0, sizeof(frame));
+	memcpy(frame, dmac, 6);
+	memcpy(frame + 6, smac, 6);
+	frame[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = (20 + l4len) >> 8;
+	ip[3] = (20 + l4len) & 0xff;
+	ip[6] = 0x40;                   /* DF */
+	ip[8] = 64;
+	ip[9] = udp ? 17 : 6;
+	memcpy(ip + 12, &src, 4);
+	memcpy(ip + 16, &dst, 4);
+	c = csum_fold(csum_add(0, ip, 20));
+	ip[10] = c >> 8;
+	ip[11] = c & 0xff;
+	l4[0] = 1024 >> 8;              /* source port of flow 0 */
+	l4[1] = 1024 & 0xff;
+	l4[2] = dport >> 8;
+	l4[3] = dport & 0xff;
+	if (udp) {
+		l4[4] = l4len >> 8;
+		l4[5] = l4len & 0xff;
+		memcpy(l4 + 8, "xlb-bench-xdp-gen!", FRAME_LEN - 42);
+	} else {
+		l4[4] = 0x12;           /* sequence number */
+		l4[5] = 0x34;
+		l4[12] = 0x50;          /* 20-byte header */
+		l4[13] = 0x02;          /* SYN */
+		l4[14] = 0xff;          /* window */
+		l4[15] = 0xff;
+	}
+	memcpy(ph, ip + 12, 8);
+	ph[8] = 0;
+	ph[9] = ip[9];
+	ph[10] = l4len >> 8;
+	ph[11] = l4len & 0xff;
+	s = csum_add(csum_add(0, ph, 12), l4, l4len);
+	c = csum_fold(s);
+	if (udp && c == 0)
+		c = 0xffff;
+	l4[udp ? 6 : 16] = c >> 8;
+	l4[udp ? 7 : 17] = c & 0xff;
+}
+
+static void *sender(void *arg)
+{
+	long t = (long)arg;
+	struct xdp_md md;
+	cpu_set_t cs;
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&cs);
+	CPU_SET((int)(t % (ncpu > 0 ? ncpu : 1)), &cs);
+	pthread_setaffinity_np(pthread_self(), sizeof(cs), &cs);
+	struct timespec c0, c1;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	memset(&md, 0, sizeof(md));
+	md.data_end = FRAME_LEN;
+	md.ingress_ifindex = ifindex;
+	while (!stop) {
+		LIBBPF_OPTS(bpf_test_run_opts, o,
+			    .data_in = frame,
+			    .data_size_in = FRAME_LEN,
+			    .ctx_in = &md,
+			    .ctx_size_in = sizeof(md),
+			    .repeat = max_packets < CHUNK ? (uint32_t)max_packets : CHUNK,
+			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+			    .batch_size = batch);
+		if (bpf_prog_test_run_opts(prog_fd, &o)) {
+			run_err[t] = errno;
+			stop = 1;
+			break;
+		}
+		__atomic_add_fetch(&sent[t], max_packets < CHUNK ? max_packets : CHUNK,
+				   __ATOMIC_RELAXED);
+		{
+			uint64_t tot = 0;
+
+			for (int k = 0; k < MAX_THREADS; k++)
+				tot += __atomic_load_n(&sent[k], __ATOMIC_RELAXED);
+			if (tot >= max_packets || now_s() - t_start >= max_secs)
+				stop = 1;
+		}
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	cpu[t] = (c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+	return NULL;
+}
+
+static int parse_mac(const char *s, uint8_t *m)
+{
+	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2],
+		      &m[3], &m[4], &m[5]) == 6 ? 0 : -1;
+}
+
+static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *ifname = NULL, *dmac_s = NULL, *dst_s = NULL, *src_s = "198.18.64.0";
+	uint8_t dmac[6], smac[6];
+	struct in_addr src, dst;
+	unsigned long flows = 131072;
+	int dport = 80, udp = 1, threads = 1, o, ncpu;
+	pthread_t th[MAX_THREADS];
+	struct ifreq ifr;
+	uint64_t total = 0;
+	double secs, cpus = 0;
+	int fd;
+
+	max_packets = 4000000;
+	max_secs = 2;
+	while ((o = getopt(argc, argv, "i:m:d:P:p:s:f:n:t:T:b:")) != -1) {
+		switch (o) {
+		case 'i': ifname = optarg; break;
+		case 'm': dmac_s = optarg; break;
+		case 'd': dst_s = optarg; break;
+		case 'P': dport = atoi(optarg); break;
+		case 'p': udp = strcmp(optarg, "tcp") != 0; break;
+		case 's': src_s = optarg; break;
+		case 'f': flows = strtoul(optarg, NULL, 0); break;
+		case 'n': max_packets = strtoull(optarg, NULL, 0); break;
+		case 't': max_secs = atof(optarg); break;
+		case 'T': threads = atoi(optarg); break;
+		case 'b': batch = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: %s -i IFNAME -m DMAC -d DST [-P DPORT] "
+				"[-p udp|tcp] [-s SRC_BASE] [-f FLOWS] [-n PACKETS] "
+				"[-t SECONDS] [-T THREADS] [-b BATCH]\n", argv[0]);
+			return 2;
+		}
+	}
+	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (!ifname || !dmac_s || !dst_s || parse_mac(dmac_s, dmac) ||
+	    inet_pton(AF_INET, dst_s, &dst) != 1 || inet_pton(AF_INET, src_s, &src) != 1 ||
+	    flows < 1 || flows > (1ul << 22) || (ntohl(src.s_addr) & 0xff) + ((flows - 1) >> 14) > 255 ||
+	    threads < 1 || threads > MAX_THREADS || dport < 1 || dport > 65535 ||
+	    max_secs <= 0 || max_secs > 60 || max_packets < 1 ||
+	    max_packets > 1000000000ull) {
+		fprintf(stderr, "xdp_gen: bad arguments (flows 1..%lu with SRC_BASE's last "
+			"byte + flows/16384 <= 255, seconds 0..60, packets <= 1e9)\n",
+			1ul << 22);
+		return 2;
+	}
+	ifindex = (int)if_nametoindex(ifname);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (!ifindex || fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+		fprintf(stderr, "xdp_gen: no interface %s here\n", ifname);
+		return 1;
+	}
+	close(fd);
+	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
+	build(dmac, smac, src.s_addr, dst.s_addr, (uint16_t)dport, udp);
+
+	libbpf_set_print(print_libbpf);
+	skel = gen_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "xdp_gen: cannot load gen.bpf.o\n");
+		return 1;
+	}
+	memcpy(skel->bss->tmpl, frame, FRAME_LEN);
+	skel->bss->n_flows = (uint32_t)flows;
+	skel->bss->l4_csum_off = udp ? 40 : 50;
+	skel->bss->is_udp = udp;
+	/* Each CPU starts at its own place in the cycle. */
+	for (int c = 0; c < 64; c++)
+		skel->bss->next_flow[c * 16] = (uint32_t)((uint64_t)flows * (c % (ncpu > 0 ? ncpu : 1)) /
+						    (ncpu > 0 ? ncpu : 1));
+	prog_fd = bpf_program__fd(skel->progs.xdp_gen);
+
+	t_start = now_s();
+	for (long t = 0; t < threads; t++)
+		pthread_create(&th[t], NULL, sender, (void *)t);
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	secs = now_s() - t_start;
+	for (int t = 0; t < threads; t++) {
+		if (run_err[t]) {
+			fprintf(stderr, "xdp_gen: BPF_PROG_RUN: %s\n", strerror(run_err[t]));
+			gen_bpf__destroy(skel);
+			return 1;
+		}
+		total += sent[t];
+		cpus += cpu[t];
+	}
+	printf("packets=%llu seconds=%.4f pps=%.0f threads=%d cpu=%.4f\n",
+	       (unsigned long long)total, secs, total / secs, threads, cpus);
+	gen_bpf__destroy(skel);
+	return 0;
+}
