@@ -25,7 +25,7 @@ COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
 XLBD_SRC := xlbd.c dataplane.c conntrack.c state.c control_server.c control_client.c netlink.c \
 	    health.c health_dns.c metrics.c metrics_server.c \
 	    proxy.c proxy_tcp.c proxy_udp.c proxy_sched.c proxy_protocol.c $(COMMON)
-XLB_SRC  := xlb.c control_client.c realserver.c netlink.c \
+XLB_SRC  := xlb.c control_client.c realserver.c netlink.c ipvsadm_import.c \
 	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)
 
 BPF_PROGS := xlb decap

@@ -726,6 +726,18 @@ void state_cleanup_addrs(const char *addrs_file)
 	unlink(addrs_file);
 }
 
+/* Clear the backends a change removed from services that stay, and free
+ * their ids: called once the change's tables are in, so no new flow is
+ * scheduled to them any more. */
+static void release_gone(struct state *st, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (st->dp)
+			dataplane_backend_put(st->dp, ids[i], NULL);
+		st->be_used[ids[i]] = 0;
+	}
+}
+
 static void release_service(struct state *st, struct service_state *ss)
 {
 	for (size_t j = 0; j < ss->n_backends; j++) {
@@ -750,6 +762,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 {
 	struct service_state *nss = NULL;
 	struct xlb_svc *pending_svc = NULL;   /* services-map values, written last */
+	uint32_t *gone_ids = NULL;            /* backends removed, cleared last */
+	size_t n_gone = 0, n_old_backends = 0;
 	struct xlb_config copy;
 	struct xlb_globals g;
 	char name[XLB_ADDRSTR_MAX + 8];
@@ -769,11 +783,15 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		snprintf(err, errlen, "out of memory");
 		return ret;
 	}
+	for (size_t i = 0; i < st->n_services; i++)
+		n_old_backends += st->services[i].n_backends;
 	nss = calloc(next->n_services + 1, sizeof(*nss));
 	pending_svc = calloc(next->n_services + 1, sizeof(*pending_svc));
-	if (!nss || !pending_svc) {
+	gone_ids = calloc(n_old_backends + 1, sizeof(*gone_ids));
+	if (!nss || !pending_svc || !gone_ids) {
 		free(nss);
 		free(pending_svc);
+		free(gone_ids);
 		config_free(&copy);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -874,15 +892,15 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				resolve_neighbour(st, &bc->addr);
 		}
 		mark_in_table(st, sc, ss);
-		/* Backends of the old service that are gone: clear them so
-		 * their flows are rescheduled, then free the ids. */
-		for (size_t j = 0; old && j < old->n_backends; j++) {
-			if (!old->backends[j].addr.family)
-				continue;
-			if (st->dp)
-				dataplane_backend_put(st->dp, old->backends[j].id, NULL);
-			st->be_used[old->backends[j].id] = 0;
-		}
+		/* Backends of the old service that are gone: cleared (so their
+		 * flows are rescheduled) and their ids freed only once the new
+		 * tables are in (gone_ids below). Cleared now, a new flow
+		 * scheduled by the old table to one would be dropped
+		 * (drop_no_backend), and its id, taken by a new backend of this
+		 * change, would get the old table's flows. */
+		for (size_t j = 0; old && j < old->n_backends; j++)
+			if (old->backends[j].addr.family)
+				gone_ids[n_gone++] = old->backends[j].id;
 		ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
 		if (ret)
 			goto fail;
@@ -912,6 +930,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				 strerror(-ret));
 			goto fail;
 		}
+		release_gone(st, gone_ids, n_gone);
+		n_gone = 0;
 		for (size_t i = 0; i < copy.n_services; i++) {
 			const struct xlb_service_cfg *sc = &copy.services[i];
 
@@ -925,6 +945,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			}
 		}
 	}
+	release_gone(st, gone_ids, n_gone);
+	free(gone_ids);
 	free(pending_svc);
 	sync_addresses(st, &copy);
 	for (size_t i = 0; i < st->n_services; i++) {
@@ -947,6 +969,8 @@ fail:
 	log_err("applying the config failed half-way: %s", err);
 	if (st->dp)
 		dataplane_tables_commit(st->dp);        /* installs or frees what was staged */
+	release_gone(st, gone_ids, n_gone);
+	free(gone_ids);
 	free(pending_svc);
 	for (size_t i = 0; i < copy.n_services; i++) {
 		free(nss[i].table);

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* `xlb import ipvsadm`: prints the xlb config equivalent to a set of IPVS
+ * rules (src/ipvsadm_import.c does the translation). Needs no xlbd. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "ipvsadm_import.h"
+
+#define IMPORT_MAX_BYTES (64u << 20)
+
+static const char import_usage[] =
+"Usage: xlb import ipvsadm [--interface IFACE]... [FILE|-]\n"
+"\n"
+"Reads IPVS rules as `ipvsadm -S -n` prints them (FILE, or standard input\n"
+"when FILE is - or absent) and prints the equivalent xlb config as YAML:\n"
+"\n"
+"  ipvsadm -S -n | xlb import ipvsadm -i eth0 > /etc/xlb/xlb.yaml\n"
+"\n"
+"Each TCP/UDP virtual service (-A -t/-u) becomes a service; -g (gatewaying)\n"
+"becomes mode dr, -i (ipip) tun and -m (masquerading) nat; -w weights carry\n"
+"over (0 drains), -p persistence too. Schedulers rr, wrr, lc, wlc and sh map\n"
+"directly (lc/wlc become rr/wrr in dr and tun, which keep no connection\n"
+"counts), mh becomes maglev; the others get the closest one. What xlb cannot\n"
+"express (fwmark services, mixed forwarding methods in one service, ports\n"
+"changed in dr/tun, GUE/GRE tunnels, thresholds, -M, -o, --pe, -b) is said on a\n"
+"'# note:' line of the output. A line that is not an ipvsadm rule is an error\n"
+"naming FILE:LINE, and nothing is printed.\n"
+"\n"
+"  -i, --interface IFACE   put IFACE in interfaces: (repeat for more)\n";
+
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t cap = 65536;
+	char *buf, *nb;
+
+	*len = 0;
+	if (!f) {
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		size_t r = fread(buf + *len, 1, cap - *len, f);
+
+		*len += r;
+		if (r == 0)
+			break;
+		if (*len == cap) {
+			nb = cap < IMPORT_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				snprintf(err, errlen, "'%s' is too large", path);
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!buf && !err[0])
+		snprintf(err, errlen, "out of memory reading '%s'", path);
+	if (buf && ferror(f)) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+static int add_interface(struct xlb_config *cfg, const char *name)
+{
+	char (*ifs)[XLB_IFNAME_MAX];
+
+	if (!*name || strlen(name) >= XLB_IFNAME_MAX) {
+		fprintf(stderr, "xlb import: interface name '%s' is empty or longer "
+			"than %d characters\n", name, XLB_IFNAME_MAX - 1);
+		return CLI_EUSAGE;
+	}
+	ifs = realloc(cfg->interfaces, (cfg->n_interfaces + 1) * sizeof(*ifs));
+	if (!ifs) {
+		fprintf(stderr, "xlb import: out of memory\n");
+		return CLI_EFAIL;
+	}
+	cfg->interfaces = ifs;
+	snprintf(ifs[cfg->n_interfaces++], XLB_IFNAME_MAX, "%s", name);
+	return CLI_OK;
+}
+
+int cli_import(int argc, char **argv)
+{
+	struct ipvsadm_notes notes = { 0 };
+	struct xlb_config cfg;
+	const char *path = NULL;
+	char err[512] = "", *text = NULL, *yaml = NULL;
+	size_t len;
+	int rc = CLI_OK, e;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(import_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EUSAGE : CLI_OK;
+	}
+	if (strcmp(argv[1], "ipvsadm")) {
+		fprintf(stderr, "xlb import: unknown format '%s' (only 'ipvsadm')\n", argv[1]);
+		return CLI_EUSAGE;
+	}
+	config_init(&cfg);
+	for (int i = 2; i < argc && rc == CLI_OK; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(import_usage, stdout);
+			config_free(&cfg);
+			return CLI_OK;
+		} else if (!strcmp(argv[i], "-i") || !strcmp(argv[i], "--interface")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "xlb import: %s needs an interface name\n",
+					argv[i]);
+				rc = CLI_EUSAGE;
+				break;
+			}
+			rc = add_interface(&cfg, argv[++i]);
+		} else if (!strncmp(argv[i], "--interface=", 12)) {
+			rc = add_interface(&cfg, argv[i] + 12);
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "xlb import: unknown option '%s'\n", argv[i]);
+			rc = CLI_EUSAGE;
+		} else if (path) {
+			fprintf(stderr, "xlb import: one input only ('%s' and '%s')\n",
+				path, argv[i]);
+			rc = CLI_EUSAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (rc != CLI_OK)
+		goto out;
+	if (!path)
+		path = "-";
+	text = slurp(path, &len, err, sizeof(err));
+	if (!text) {
+		fprintf(stderr, "xlb import: %s\n", err);
+		rc = CLI_EFAIL;
+		goto out;
+	}
+	e = ipvsadm_parse(text, len, strcmp(path, "-") ? path : "<stdin>", &cfg,
+			  &notes, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "xlb import: %s\n", e == -ENOMEM ? "out of memory" : err);
+		rc = CLI_EFAIL;
+		goto out;
+	}
+	yaml = ipvsadm_yaml(&cfg, &notes, strcmp(path, "-") ? path : "<stdin>");
+	if (!yaml) {
+		fprintf(stderr, "xlb import: out of memory\n");
+		rc = CLI_EFAIL;
+		goto out;
+	}
+	fputs(yaml, stdout);
+	if (notes.n)
+		fprintf(stderr, "xlb import: %zu service%s, %zu note%s: read the "
+			"'# note:' lines before applying\n", cfg.n_services,
+			cfg.n_services == 1 ? "" : "s", notes.n, notes.n == 1 ? "" : "s");
+out:
+	free(yaml);
+	free(text);
+	ipvsadm_notes_free(&notes);
+	config_free(&cfg);
+	return rc;
+}
