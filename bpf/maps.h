@@ -68,6 +68,15 @@ struct {
 	__type(value, struct xlb_svc_backends);
 } svc_backends SEC(".maps");
 
+/* service id -> that nat/fullnat service's own timeouts (0: the instance's),
+ * read by the expiry check of a flow entry through its svc_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_timeouts);
+} svc_timeouts SEC(".maps");
+
 /* backend id -> live nat/fullnat connections, active and inactive (one
  * global copy updated atomically, so a pick sees every CPU's flows;
  * mmapable so the sweeper can update it atomically too). */

@@ -289,6 +289,16 @@ xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 
 /* ---- connection table ---------------------------------------------------- */
 
+/* Is the entry f dead under its service's timeouts? One array read (the
+ * verifier inlines it), done only where an entry's age is judged. */
+static __always_inline int xlb_nat_expired(const struct xlb_globals *g,
+					   const struct xlb_flow *f, __u64 now)
+{
+	__u32 id = f->svc_id;
+
+	return xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now);
+}
+
 /* Deletes the nat_rev entry r if it still belongs to flow k. */
 static __always_inline void xlb_rev_del(const struct xlb_flow_key *r,
 					const struct xlb_flow_key *k)
@@ -330,11 +340,11 @@ static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
 		return 1;
 	*fk = rv->fwd;
 	f = bpf_map_lookup_elem(&flows, fk);
-	if (f && !xlb_ct_expired(g, f, now) && f->lport_be == rk->dport_be &&
+	if (f && !xlb_nat_expired(g, f, now) && f->lport_be == rk->dport_be &&
 	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
 	    f->rport_be == rk->sport_be)
 		return 0;
-	if (f && xlb_ct_expired(g, f, now)) {
+	if (f && xlb_nat_expired(g, f, now)) {
 		__u32 bid = f->backend_id;
 		__u8 state = f->state;
 
@@ -468,7 +478,7 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
-	    xlb_ct_expired(g, f, bpf_ktime_get_ns()))
+	    xlb_nat_expired(g, f, bpf_ktime_get_ns()))
 		return xlb_done(XLB_R_PASS_ICMP_NOT_OURS, XDP_PASS);
 	return xlb_nat_icmp_to_backend(ctx, p, f, s);
 }
@@ -497,7 +507,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f && (f->svc_id != svc->id || f->mode != svc->mode ||
-		  xlb_ct_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
+		  xlb_nat_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
 		  ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
 		   (f->state == XLB_CT_TIME_WAIT || f->state == XLB_CT_CLOSE)))) {
 		/* Dead (or a new connection reusing a closed one's ports, which
@@ -608,13 +618,13 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	now = bpf_ktime_get_ns();
 	f = bpf_map_lookup_elem(&flows, fk);
 	if (!f || (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
-	    xlb_ct_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||
+	    xlb_nat_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||
 	    f->rport_be != p->key.sport_be || fk->family != p->key.family ||
 	    fk->proto != p->key.proto) {
 		/* The translation is gone: free the claim so the port can
 		 * serve again, and let the stack answer (a RST, usually). */
 		if (!p->icmp_err) {
-			if (f && xlb_ct_expired(g, f, now))
+			if (f && xlb_nat_expired(g, f, now))
 				xlb_ct_release(fk, f);
 			bpf_map_delete_elem(&nat_rev, &p->key);
 		}

@@ -199,6 +199,19 @@ struct xlb_globals {
 	__u32 pad2;
 };
 
+/* svc_timeouts map value, indexed by service id: a nat/fullnat service's
+ * own connection timeouts in seconds, each 0 = the instance's (struct
+ * xlb_globals, then the default below). Flow entries carry svc_id, so the
+ * expiry check of an entry reads the value of its service. */
+struct xlb_svc_timeouts {
+	__u32 to_syn_s;
+	__u32 to_established_s;
+	__u32 to_fin_s;
+	__u32 to_close_s;
+	__u32 to_time_wait_s;
+	__u32 to_udp_s;
+};
+
 /* Defaults like IPVS (net/netfilter/ipvs/ip_vs_proto_tcp.c). */
 #define XLB_TO_SYN_DEFAULT          120
 #define XLB_TO_ESTABLISHED_DEFAULT  900

@@ -19,31 +19,46 @@
 
 #define XLB_NS_PER_S 1000000000ull
 
-/* Timeout in ns of an entry in state under g; XLB_CT_NONE never expires
+/* One timeout in seconds: the service's (t, may be NULL), else the
+ * instance's, else the default. */
+XLB_CT_INLINE __u32 xlb_ct_pick(__u32 svc, __u32 inst, __u32 def)
+{
+	return svc ? svc : inst ? inst : def;
+}
+
+/* Timeout in ns of an entry in state under the instance's timeouts g and
+ * its service's t (NULL: none of its own); XLB_CT_NONE never expires
  * (dr/tun entries leave the LRU table when it needs room). */
-XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g, __u8 state)
+XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g,
+				      const struct xlb_svc_timeouts *t,
+				      __u8 state)
 {
 	__u32 s;
 
 	switch (state) {
 	case XLB_CT_SYN_SENT:
-		s = g->to_syn_s ? g->to_syn_s : XLB_TO_SYN_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_syn_s : 0, g->to_syn_s,
+				XLB_TO_SYN_DEFAULT);
 		break;
 	case XLB_CT_ESTABLISHED:
-		s = g->to_established_s ? g->to_established_s :
-					  XLB_TO_ESTABLISHED_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_established_s : 0, g->to_established_s,
+				XLB_TO_ESTABLISHED_DEFAULT);
 		break;
 	case XLB_CT_FIN_WAIT:
-		s = g->to_fin_s ? g->to_fin_s : XLB_TO_FIN_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_fin_s : 0, g->to_fin_s,
+				XLB_TO_FIN_DEFAULT);
 		break;
 	case XLB_CT_CLOSE:
-		s = g->to_close_s ? g->to_close_s : XLB_TO_CLOSE_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_close_s : 0, g->to_close_s,
+				XLB_TO_CLOSE_DEFAULT);
 		break;
 	case XLB_CT_TIME_WAIT:
-		s = g->to_time_wait_s ? g->to_time_wait_s : XLB_TO_TIME_WAIT_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_time_wait_s : 0, g->to_time_wait_s,
+				XLB_TO_TIME_WAIT_DEFAULT);
 		break;
 	case XLB_CT_UDP:
-		s = g->to_udp_s ? g->to_udp_s : XLB_TO_UDP_DEFAULT;
+		s = xlb_ct_pick(t ? t->to_udp_s : 0, g->to_udp_s,
+				XLB_TO_UDP_DEFAULT);
 		break;
 	default:
 		return ~0ull;
@@ -60,15 +75,17 @@ XLB_CT_INLINE int xlb_ct_is_active(__u8 state)
 }
 
 /* An expired entry is treated as absent. A last_seen in the future (another
- * CPU refreshed it after this one read the clock) is not expired. */
+ * CPU refreshed it after this one read the clock) is not expired. t: the
+ * timeouts of f's service (svc_timeouts[f->svc_id]), or NULL. */
 XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
+				 const struct xlb_svc_timeouts *t,
 				 const struct xlb_flow *f, __u64 now)
 {
 	__s64 age = (__s64)(now - f->last_seen_ns);
 
 	if (f->state == XLB_CT_NONE || age <= 0)
 		return 0;
-	return (__u64)age > xlb_ct_timeout_ns(g, f->state);
+	return (__u64)age > xlb_ct_timeout_ns(g, t, f->state);
 }
 
 /* State of a new entry created by a packet with TCP flags (proto UDP: the

@@ -322,7 +322,7 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 
 /* Where a validation error is, so the parser can point at the line. */
 enum vat { AT_NONE, AT_MAGLEV_SIZE, AT_FLOW_SIZE, AT_SERVICE, AT_MODE,
-	   AT_SCHED, AT_BACKEND };
+	   AT_SCHED, AT_BACKEND, AT_TIMEOUTS };
 
 struct vfail {
 	enum vat at;
@@ -465,6 +465,43 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 	return 0;
 }
 
+/* The longest of the timeouts t (0 when none is set). */
+static uint32_t timeouts_max(const struct xlb_timeouts *t)
+{
+	const uint32_t all[] = { t->tcp_syn, t->tcp_established, t->tcp_fin,
+				 t->tcp_close, t->tcp_time_wait, t->udp };
+	uint32_t m = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (all[i] > m)
+			m = all[i];
+	return m;
+}
+
+/* A service's own timeouts: only the connection table of nat and fullnat
+ * has them (dr/tun entries never expire by state, proxy has its own
+ * client/server timeouts). */
+static int validate_svc_timeouts(const struct xlb_service_cfg *s,
+				 const char *lbl, size_t i, struct vfail *vf,
+				 char *err, size_t errlen)
+{
+	uint32_t m = timeouts_max(&s->timeouts);
+
+	if (!m)
+		return 0;
+	if (s->mode != XLB_MODE_NAT && s->mode != XLB_MODE_FULLNAT)
+		return vfail(vf, AT_TIMEOUTS, i, 0, err, errlen,
+			     "service %s: 'timeouts' only applies to modes nat and "
+			     "fullnat (mode %s keeps no connection states)%s", lbl,
+			     mode_name(s->mode), s->mode == XLB_MODE_PROXY ?
+			     "; use client_timeout and server_timeout" : "");
+	if (m > XLB_TIMEOUT_MAX_S)
+		return vfail(vf, AT_TIMEOUTS, i, 0, err, errlen,
+			     "service %s: timeouts: %u s is too long (maximum %u s)",
+			     lbl, m, XLB_TIMEOUT_MAX_S);
+	return 0;
+}
+
 /* How many of the n addresses are of family fam. */
 static size_t count_family(const struct xlb_sockaddr *addrs, size_t n, uint8_t fam)
 {
@@ -507,17 +544,10 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		return vfail(vf, AT_NONE, 0, 0, err, errlen,
 			     "local_addresses: at most %u IPv4 and %u IPv6 "
 			     "addresses", XLB_MAX_LIPS, XLB_MAX_LIPS);
-	{
-		const struct xlb_timeouts *t = &cfg->timeouts;
-		const uint32_t all[] = { t->tcp_syn, t->tcp_established, t->tcp_fin,
-					 t->tcp_close, t->tcp_time_wait, t->udp };
-
-		for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-			if (all[i] > XLB_TIMEOUT_MAX_S)
-				return vfail(vf, AT_NONE, 0, 0, err, errlen,
-					     "timeouts: %u s is too long (maximum %u s)",
-					     all[i], XLB_TIMEOUT_MAX_S);
-	}
+	if (timeouts_max(&cfg->timeouts) > XLB_TIMEOUT_MAX_S)
+		return vfail(vf, AT_NONE, 0, 0, err, errlen,
+			     "timeouts: %u s is too long (maximum %u s)",
+			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -587,6 +617,9 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		e = validate_proxy(s, lbl, i, vf, err, errlen);
 		if (e)
 			return e;
+		e = validate_svc_timeouts(s, lbl, i, vf, err, errlen);
+		if (e)
+			return e;
 		if (s->persistence > PERSISTENCE_MAX)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: persistence %u out of range (0-%u)",
@@ -654,7 +687,7 @@ int config_validate(const struct xlb_config *cfg, char *err, size_t errlen)
 /* ---- parsing ------------------------------------------------------------- */
 
 struct svc_marks {
-	yaml_mark_t svc, mode, sched;
+	yaml_mark_t svc, mode, sched, timeouts;
 	yaml_mark_t *backends;
 };
 
@@ -1164,6 +1197,9 @@ static int parse_health(struct pctx *p, yaml_node_t *n, struct xlb_health_cfg *h
 	return 0;
 }
 
+static int timeouts_pair(struct pctx *p, const char *key, yaml_node_t *k,
+			 yaml_node_t *v, void *arg);
+
 struct svc_ctx {
 	struct xlb_service_cfg *s;
 	struct svc_marks *m;
@@ -1324,10 +1360,13 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 			s->n_backends = i + 1;
 		}
 	} else if (!strcmp(key, "timeouts")) {
-		/* The data plane keeps one set of timeouts per instance. */
-		return perr(p, k, "timeouts: per-service timeouts are not supported "
-			    "yet; set them at the top level (timeouts: { tcp_established: "
-			    "900s, ... })");
+		/* Key by key over the top level's (validate() refuses them
+		 * outside nat/fullnat, at this mark). */
+		memset(&s->timeouts, 0, sizeof(s->timeouts));
+		sc->m->timeouts = k->start_mark;
+		if (is_null(v))
+			return 0;
+		return each_pair(p, v, "timeouts", timeouts_pair, &s->timeouts);
 	} else {
 		return perr(p, k, "unknown service key '%s'", key);
 	}
@@ -1340,7 +1379,7 @@ static int parse_service(struct pctx *p, yaml_node_t *n, size_t idx,
 	struct svc_ctx sc = { .s = s, .m = &p->sm[idx] };
 	int err;
 
-	sc.m->svc = sc.m->mode = sc.m->sched = n->start_mark;
+	sc.m->svc = sc.m->mode = sc.m->sched = sc.m->timeouts = n->start_mark;
 	err = each_pair(p, n, "services[]", service_pair, &sc);
 	if (err)
 		return err;
@@ -1658,10 +1697,12 @@ static int validate_marked(struct pctx *p, const struct xlb_config *c)
 	case AT_MODE:
 	case AT_SCHED:
 	case AT_BACKEND:
+	case AT_TIMEOUTS:
 		if (vf.svc >= p->n_sm)
 			break;
 		m = vf.at == AT_MODE ? p->sm[vf.svc].mode :
-		    vf.at == AT_SCHED ? p->sm[vf.svc].sched : p->sm[vf.svc].svc;
+		    vf.at == AT_SCHED ? p->sm[vf.svc].sched :
+		    vf.at == AT_TIMEOUTS ? p->sm[vf.svc].timeouts : p->sm[vf.svc].svc;
 		if (vf.at == AT_BACKEND && p->sm[vf.svc].backends)
 			m = p->sm[vf.svc].backends[vf.be];
 		break;

@@ -78,6 +78,18 @@ struct xlb_backend_cfg {
 	uint32_t weight;                /* 0 = draining; default 100 */
 };
 
+/* nat/fullnat connection-table timeouts in seconds. Top level: 0 = the
+ * default of include/xlb_abi.h (like IPVS); per service: 0 = the top
+ * level's, key by key. */
+struct xlb_timeouts {
+	uint32_t tcp_syn;
+	uint32_t tcp_established;
+	uint32_t tcp_fin;
+	uint32_t tcp_close;
+	uint32_t tcp_time_wait;
+	uint32_t udp;
+};
+
 struct xlb_service_cfg {
 	char name[XLB_NAME_MAX];        /* optional; "" when not given */
 	struct xlb_sockaddr vip;        /* port 0: every port of the VIP */
@@ -101,18 +113,7 @@ struct xlb_service_cfg {
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
-};
-
-/* nat/fullnat connection-table timeouts in seconds, 0 = the default of
- * include/xlb_abi.h (like IPVS). Instance-wide: the data plane has no
- * per-service timeouts (yet). */
-struct xlb_timeouts {
-	uint32_t tcp_syn;
-	uint32_t tcp_established;
-	uint32_t tcp_fin;
-	uint32_t tcp_close;
-	uint32_t tcp_time_wait;
-	uint32_t udp;
+	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for

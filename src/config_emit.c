@@ -76,8 +76,9 @@ static void emit_duration(FILE *f, const char *key, uint32_t ms)
 		fprintf(f, "    %s: %s\n", key, config_duration_str(ms, buf, sizeof(buf)));
 }
 
-/* The nat/fullnat timeouts that are set (0 = default), in seconds. */
-static void emit_timeouts(FILE *f, const struct xlb_timeouts *t)
+/* The nat/fullnat timeouts that are set (0 = default), in seconds, on a
+ * line that starts with indent. */
+static void emit_timeouts(FILE *f, const char *indent, const struct xlb_timeouts *t)
 {
 	const struct { const char *key; uint32_t s; } all[] = {
 		{ "tcp_syn", t->tcp_syn },
@@ -92,6 +93,8 @@ static void emit_timeouts(FILE *f, const struct xlb_timeouts *t)
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!all[i].s)
 			continue;
+		if (sep[0] != ',')
+			fputs(indent, f);
 		fprintf(f, "%s%s: %u", sep, all[i].key, all[i].s);
 		sep = ", ";
 	}
@@ -191,6 +194,7 @@ static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 	fprintf(f, "    scheduler: %s\n", sched_name(s->scheduler));
 	if (s->persistence)
 		fprintf(f, "    persistence: %u\n", s->persistence);
+	emit_timeouts(f, "    ", &s->timeouts);
 	emit_proxy_settings(f, s);
 	emit_health(f, s);
 	if (!s->n_backends) {
@@ -243,7 +247,7 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
 	if (cfg->proxy_workers)
 		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
-	emit_timeouts(f, &cfg->timeouts);
+	emit_timeouts(f, "", &cfg->timeouts);
 	if (cfg->metrics_listen.family) {
 		char a[XLB_ADDRSTR_MAX];
 

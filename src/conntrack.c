@@ -60,8 +60,17 @@ static void conns_reconcile(struct xlb_conns *conns, const struct xlb_conns *bef
 
 /* Walks a hash map's keys with get_next_key; deleting the current key
  * while walking is fine as long as the next key was fetched first. */
+/* The timeouts of f's service in svc_to (NULL: none), as the data plane
+ * reads svc_timeouts[f->svc_id]. */
+static const struct xlb_svc_timeouts *svc_to_of(const struct xlb_svc_timeouts *svc_to,
+						const struct xlb_flow *f)
+{
+	return svc_to && f->svc_id < XLB_MAX_SERVICES ? &svc_to[f->svc_id] : NULL;
+}
+
 int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
-		    uint64_t now_ns, struct ct_sweep_stats *st)
+		    const struct xlb_svc_timeouts *svc_to, uint64_t now_ns,
+		    struct ct_sweep_stats *st)
 {
 	struct xlb_conns *conns = st ? st->conns : NULL, *before = NULL;
 	struct xlb_flow_key k, next, rk;
@@ -96,7 +105,7 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 			continue;
 		if (st)
 			st->flows++;
-		if (xlb_ct_expired(g, &f, now_ns)) {
+		if (xlb_ct_expired(g, svc_to_of(svc_to, &f), &f, now_ns)) {
 			/* The reverse entry first: once it is gone no reply
 			 * can reach the entry, and its port is free again. */
 			xlb_ct_rev_key(&k, &f, &rk);
@@ -131,7 +140,7 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 		if (bpf_map_lookup_elem(rev_fd, &k, &rv))
 			continue;
 		if (bpf_map_lookup_elem(flows_fd, &rv.fwd, &f) == 0 && is_nat(&f) &&
-		    !xlb_ct_expired(g, &f, now_ns)) {
+		    !xlb_ct_expired(g, svc_to_of(svc_to, &f), &f, now_ns)) {
 			xlb_ct_rev_key(&rv.fwd, &f, &rk);
 			if (memcmp(&rk, &k, sizeof(k)) == 0)
 				continue;

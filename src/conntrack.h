@@ -29,10 +29,13 @@ struct ct_sweep_stats {
 
 /* One pass over the flows map (flows_fd) and the nat_rev map (rev_fd) at
  * time now_ns (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) with the
- * timeouts of g. Entries of dr/tun flows are left alone. Returns 0 or
- * -errno; st (may be NULL) receives the counts. */
+ * timeouts of g, overridden per service by svc_to (XLB_MAX_SERVICES entries
+ * indexed by service id, as the svc_timeouts map holds them; NULL: none).
+ * Entries of dr/tun flows are left alone. Returns 0 or -errno; st (may be
+ * NULL) receives the counts. */
 int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
-		    uint64_t now_ns, struct ct_sweep_stats *st);
+		    const struct xlb_svc_timeouts *svc_to, uint64_t now_ns,
+		    struct ct_sweep_stats *st);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t conntrack_now_ns(void);

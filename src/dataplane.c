@@ -46,6 +46,9 @@ struct dataplane {
 	struct xlb_conns *conns;
 	size_t conns_len;
 	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
+	/* The svc_timeouts map as written, for the sweeper (which must judge
+	 * entries as the data plane does) without reading the map back. */
+	struct xlb_svc_timeouts svc_to[XLB_MAX_SERVICES];
 	/* The addr_filter map's words as written, and how many services-map
 	 * entries have their VIP on each bit (the bit clears with the last). */
 	uint64_t filter[2 * XLB_FILTER_WORDS];
@@ -678,6 +681,23 @@ int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 				    sizeof(svc_id), &sb, sizeof(sb), BPF_ANY);
 }
 
+int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
+			       const struct xlb_svc_timeouts *t)
+{
+	struct xlb_svc_timeouts none = { 0 };
+	int ret;
+
+	if (svc_id >= XLB_MAX_SERVICES)
+		return -EINVAL;
+	if (!t)
+		t = &none;
+	ret = bpf_map__update_elem(dp->skel->maps.svc_timeouts, &svc_id,
+				   sizeof(svc_id), t, sizeof(*t), BPF_ANY);
+	if (!ret)
+		dp->svc_to[svc_id] = *t;
+	return ret;
+}
+
 int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 			    struct xlb_conns *out)
 {
@@ -928,6 +948,6 @@ int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st)
 	}
 	st->conns = dp->conns;
 	return conntrack_sweep(bpf_map__fd(dp->skel->maps.flows),
-			       bpf_map__fd(dp->skel->maps.nat_rev), &g,
+			       bpf_map__fd(dp->skel->maps.nat_rev), &g, dp->svc_to,
 			       conntrack_now_ns(), st);
 }

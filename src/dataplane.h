@@ -58,6 +58,11 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 			       const uint32_t *ids, const uint32_t *weights,
 			       size_t n);
+
+/* Write the nat/fullnat timeouts of a service (t == NULL: none of its own,
+ * the instance's apply); the sweeper uses the same values. */
+int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
+			       const struct xlb_svc_timeouts *t);
 /* The data plane's live connection counts of backend id (what lc/wlc
  * use); between sweeps they may include entries that expired unseen. */
 int dataplane_backend_conns(struct dataplane *dp, uint32_t id,

@@ -240,6 +240,19 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	}
 }
 
+/* The svc_timeouts value of a service: its own nat/fullnat timeouts, 0
+ * where the top level's apply (globals_from). */
+static void svc_timeouts_from(const struct xlb_service_cfg *sc,
+			      struct xlb_svc_timeouts *t)
+{
+	t->to_syn_s = sc->timeouts.tcp_syn;
+	t->to_established_s = sc->timeouts.tcp_established;
+	t->to_fin_s = sc->timeouts.tcp_fin;
+	t->to_close_s = sc->timeouts.tcp_close;
+	t->to_time_wait_s = sc->timeouts.tcp_time_wait;
+	t->to_udp_s = sc->timeouts.udp;
+}
+
 /* Add VIPs of next that are not on the host yet; remove those that only
  * the current config needed and that we added. */
 static void sync_addresses(struct state *st, const struct xlb_config *next)
@@ -748,6 +761,7 @@ static void release_service(struct state *st, struct service_state *ss)
 	if (st->dp) {
 		dataplane_service_del(st->dp, ss->proto, &ss->vip);
 		dataplane_table_stage(st->dp, ss->id, NULL, 0);
+		dataplane_svc_timeouts_put(st->dp, ss->id, NULL);
 	}
 	st->svc_used[ss->id] = 0;
 	free(ss->table);
@@ -934,9 +948,14 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		n_gone = 0;
 		for (size_t i = 0; i < copy.n_services; i++) {
 			const struct xlb_service_cfg *sc = &copy.services[i];
+			struct xlb_svc_timeouts t;
 
-			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
-						    &pending_svc[i]);
+			/* Before the service: its first flows expire by them. */
+			svc_timeouts_from(sc, &t);
+			ret = dataplane_svc_timeouts_put(st->dp, pending_svc[i].id, &t);
+			if (!ret)
+				ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
+							    &pending_svc[i]);
 			if (ret) {
 				service_name_str(sc->proto, &sc->vip, name, sizeof(name));
 				snprintf(err, errlen, "%s: cannot write service: %s",

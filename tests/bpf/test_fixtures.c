@@ -2061,6 +2061,80 @@ ROW(r_nat_tcp_states)
 	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n);
 }
 
+/* Sets service id's own established and TIME_WAIT timeouts (0: the
+ * instance's), as the daemon writes svc_timeouts. */
+static int svc_to_set(uint32_t id, uint32_t established_s, uint32_t time_wait_s)
+{
+	struct xlb_svc_timeouts t = { 0 };
+
+	t.to_established_s = established_s;
+	t.to_time_wait_s = time_wait_s;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_timeouts), &id, &t, 0);
+}
+
+ROW(r_svc_timeouts)
+{
+	/* Per-service timeouts: the fullnat service has an established
+	 * timeout of 30 s, the nat one none of its own (900 s). Both flows
+	 * established (SYN, SYN-ACK); idle 25 s, both live; idle 31 s, the
+	 * fullnat flow is dead (its reply goes to the stack, its entry and
+	 * port claim are gone), the nat flow is translated as before. */
+	struct spec a = { 4, CLIENT4, VIP_F4, 6, 50030, 80, 0, 0, 0, 0, 0, 0 };
+	struct spec b = { 4, CLIENT4, VIP_N4, 6, 50031, 80, 0, 0, 0, 0, 0, 0 };
+	uint16_t lp = fnat_port(&a);
+	struct spec ar = spec_rev(&a, "198.18.1.11", 80, LIP4, lp, 0x12);
+	struct spec br = spec_rev(&b, "198.18.1.11", 8080, CLIENT4, 50031, 0x12);
+	struct xlb_flow f;
+	struct pkt in;
+	int err = -1;
+
+	nat_clear();
+	if (svc_to_set(S_F4T, 30, 0)) {
+		snprintf(why, n, "cannot write svc_timeouts: %s", strerror(errno));
+		return -1;
+	}
+	if (nat_step(&a, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     lp, "198.18.1.11", 80, why, n) ||
+	    nat_step(&ar, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_F4, 80, CLIENT4, 50030, why, n) ||
+	    want_state(&a, XLB_CT_ESTABLISHED, why, n))
+		goto out;
+	if (nat_step(&b, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50031, "198.18.1.11", 8080, why, n) ||
+	    nat_step(&br, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_N4, 80, CLIENT4, 50031, why, n) ||
+	    want_state(&b, XLB_CT_ESTABLISHED, why, n))
+		goto out;
+	ar.tcpflags = 0x10;
+	br.tcpflags = 0x10;
+	flow_age(&a, 25);
+	if (nat_step(&ar, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_F4, 80, CLIENT4, 50030, why, n)) {
+		strncat(why, " (before its 30 s timeout)", n - strlen(why) - 1);
+		goto out;
+	}
+	flow_age(&a, 31);
+	flow_age(&b, 31);
+	mk(&in, &ar);
+	ingress = ifx_ya;
+	if (expect(&in, XDP_PASS_, &in, XLB_R_PASS_NAT_STALE, why, n))
+		goto out;
+	if (flow_get(&a, &f) == 0 || nat_rev_count() != 1) {
+		snprintf(why, n, "expired fullnat entry or its claim left (%u "
+			 "reverse entries, want 1)", nat_rev_count());
+		goto out;
+	}
+	if (nat_step(&br, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_N4, 80, CLIENT4, 50031, why, n)) {
+		strncat(why, " (service with the default timeout)", n - strlen(why) - 1);
+		goto out;
+	}
+	err = 0;
+out:
+	svc_to_set(S_F4T, 0, 0);
+	return err;
+}
+
 /* ---- lc and wlc ------------------------------------------------------- */
 
 static void conns_set(uint32_t id, int64_t active, int64_t inactive)
@@ -2849,6 +2923,7 @@ static const struct row rows[] = {
 	{ "fullnat expired flow frees its port for a new flow", r_fnat_expiry_frees_port },
 	{ "nat reply to an expired entry: stack, entries removed", r_nat_reply_expired },
 	{ "nat TCP states, SYN on TIME_WAIT rescheduled, CLOSE timeout", r_nat_tcp_states },
+	{ "per-service timeout: fullnat flow expires at 30 s, nat flow keeps the default", r_svc_timeouts },
 	{ "nat ICMP port unreachable from the backend: to the client from the VIP", r_nat_icmp_from_backend },
 	{ "fullnat ICMP frag needed to the LIP: to the client, inner translated", r_fnat_icmp_from_backend_side },
 	{ "nat ICMP error about a reply: to the backend, inner translated", r_nat_icmp_from_client_side },

@@ -400,9 +400,24 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:22: timeouts: tcp_syn 4294968 out of range (1-4294967)" },
 	{ "timeouts not a map", "timeouts: [1]\n",
 	  "xlb.yaml:1:11: timeouts: expected a mapping, got a list" },
-	{ "per-service timeouts", SVC "    mode: nat\n    timeouts: { udp: 5 }\n",
-	  "xlb.yaml:7:5: timeouts: per-service timeouts are not supported yet; set "
-	  "them at the top level (timeouts: { tcp_established: 900s, ... })" },
+	{ "per-service timeouts on dr", SVC "    mode: dr\n    timeouts: { udp: 5 }\n",
+	  "xlb.yaml:7:5: service web: 'timeouts' only applies to modes nat and "
+	  "fullnat (mode dr keeps no connection states)" },
+	{ "per-service timeouts on proxy", SVC "    mode: proxy\n"
+	  "    timeouts: { tcp_established: 5 }\n",
+	  "xlb.yaml:7:5: service web: 'timeouts' only applies to modes nat and "
+	  "fullnat (mode proxy keeps no connection states); use client_timeout "
+	  "and server_timeout" },
+	{ "per-service timeout unknown key", SVC "    mode: nat\n"
+	  "    timeouts: { udp: 5, tcp_x: 3 }\n",
+	  "xlb.yaml:7:25: timeouts: unknown key 'tcp_x' (expected tcp_syn, "
+	  "tcp_established, tcp_fin, tcp_close, tcp_time_wait, udp)" },
+	{ "per-service timeout milliseconds", SVC "    mode: nat\n"
+	  "    timeouts: { tcp_fin: 1500ms }\n",
+	  "xlb.yaml:7:26: timeouts: tcp_fin: '1500ms' is not a whole number of "
+	  "seconds (at least 1s)" },
+	{ "per-service timeouts not a map", SVC "    mode: nat\n    timeouts: 5\n",
+	  "xlb.yaml:7:15: timeouts: expected a mapping, got a scalar" },
 	{ "non-scalar key", "[a]: 1\n",
 	  "xlb.yaml:1:1: top level: keys must be scalars, not a list" },
 };
@@ -765,6 +780,70 @@ static void test_timeouts(void)
 	config_free(&c);
 }
 
+/* Per-service nat/fullnat timeouts: key by key over the top level's,
+ * emitted in the service when set, read back the same. */
+static void test_svc_timeouts(void)
+{
+	static const char yaml[] =
+		"local_addresses: [198.18.1.2]\n"
+		"timeouts: { tcp_established: 600 }\n"
+		"services:\n"
+		"  - name: short\n    vip: 198.18.0.100\n    port: 80\n"
+		"    protocol: tcp\n    mode: fullnat\n"
+		"    timeouts: { tcp_established: 30s, tcp_time_wait: 1s }\n"
+		"    backends: [ { address: 198.18.1.11 } ]\n"
+		"  - name: dflt\n    vip: 198.18.0.101\n    port: 53\n"
+		"    protocol: udp\n    mode: nat\n    timeouts:\n"
+		"    backends: [ { address: 198.18.1.11 } ]\n";
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s", err);
+	if (c.n_services != 2) {
+		config_free(&c);
+		return;
+	}
+	EXPECT(c.timeouts.tcp_established == 600);
+	EXPECT(c.services[0].timeouts.tcp_established == 30 &&
+	       c.services[0].timeouts.tcp_time_wait == 1 &&
+	       c.services[0].timeouts.udp == 0 && c.services[0].timeouts.tcp_syn == 0);
+	EXPECT(!c.services[1].timeouts.tcp_established && !c.services[1].timeouts.udp);
+	out = config_emit_yaml(&c);
+	if (!out) {
+		CHECK(0, "config_emit_yaml failed");
+		config_free(&c);
+		return;
+	}
+	CHECK(strstr(out, "    mode: fullnat\n    scheduler: maglev\n"
+			    "    timeouts: { tcp_established: 30, tcp_time_wait: 1 }\n"),
+	      "got:\n%s", out);
+	CHECK(strstr(out, "timeouts: { tcp_established: 600 }\n"), "got:\n%s", out);
+	/* dflt has none of its own: no timeouts line in it. */
+	CHECK(strstr(out, "name: dflt") && !strstr(strstr(out, "name: dflt"), "timeouts"),
+	      "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	if (d.n_services == 2) {
+		EXPECT(!memcmp(&c.services[0].timeouts, &d.services[0].timeouts,
+			       sizeof(c.services[0].timeouts)));
+		EXPECT(!memcmp(&c.services[1].timeouts, &d.services[1].timeouts,
+			       sizeof(c.services[1].timeouts)));
+		config_free(&d);
+	}
+	free(out);
+
+	/* config_validate catches what the control API could set. */
+	c.services[0].timeouts.udp = XLB_TIMEOUT_MAX_S + 1;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "service short: timeouts: 4294968 s is too long"), "%s", err);
+	c.services[0].timeouts.udp = 0;
+	c.services[0].mode = XLB_MODE_TUN;
+	EXPECT(config_validate(&c, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "service short: 'timeouts' only applies to modes nat and "
+		     "fullnat (mode tun"), "%s", err);
+	config_free(&c);
+}
+
 /* metrics, detach_on_exit and bpffs: defaults, parsing, errors, emission. */
 static void test_ops_keys(void)
 {
@@ -931,6 +1010,7 @@ int main(void)
 	RUN(test_proxy);
 	RUN(test_round_trip);
 	RUN(test_timeouts);
+	RUN(test_svc_timeouts);
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
 	RUN(test_copy);

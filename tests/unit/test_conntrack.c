@@ -41,19 +41,43 @@ static void test_timeouts(void)
 	struct xlb_globals g = zero_g;
 	struct xlb_flow f = { 0 };
 
-	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_ESTABLISHED) == 900 * S);
-	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_FIN_WAIT) == 120 * S);
-	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_CLOSE) == 10 * S);
-	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_UDP) == 300 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_ESTABLISHED) == 900 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_FIN_WAIT) == 120 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_CLOSE) == 10 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_UDP) == 300 * S);
 	g.to_udp_s = 5;
-	EXPECT(xlb_ct_timeout_ns(&g, XLB_CT_UDP) == 5 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_UDP) == 5 * S);
 	f.state = XLB_CT_UDP;
 	f.last_seen_ns = 1000 * S;
-	EXPECT(!xlb_ct_expired(&g, &f, 1005 * S));
-	EXPECT(xlb_ct_expired(&g, &f, 1006 * S));
-	EXPECT(!xlb_ct_expired(&g, &f, 999 * S));      /* refreshed elsewhere */
+	EXPECT(!xlb_ct_expired(&g, NULL, &f, 1005 * S));
+	EXPECT(xlb_ct_expired(&g, NULL, &f, 1006 * S));
+	EXPECT(!xlb_ct_expired(&g, NULL, &f, 999 * S));      /* refreshed elsewhere */
 	f.state = XLB_CT_NONE;                          /* dr/tun: never */
-	EXPECT(!xlb_ct_expired(&g, &f, 100000 * S));
+	EXPECT(!xlb_ct_expired(&g, NULL, &f, 100000 * S));
+}
+
+/* A service's own timeouts override the instance's key by key; 0 keeps
+ * the instance's (or the default). */
+static void test_svc_timeouts(void)
+{
+	struct xlb_globals g = zero_g;
+	struct xlb_svc_timeouts t = { 0 };
+	struct xlb_flow f = { 0 };
+
+	g.to_established_s = 600;
+	t.to_established_s = 30;
+	t.to_time_wait_s = 1;
+	EXPECT(xlb_ct_timeout_ns(&g, &t, XLB_CT_ESTABLISHED) == 30 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_ESTABLISHED) == 600 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, &t, XLB_CT_TIME_WAIT) == 1 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, &t, XLB_CT_FIN_WAIT) == 120 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, &t, XLB_CT_UDP) == 300 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, &t, XLB_CT_NONE) == ~0ull);
+	f.state = XLB_CT_ESTABLISHED;
+	f.last_seen_ns = 1000 * S;
+	EXPECT(!xlb_ct_expired(&g, &t, &f, 1030 * S));
+	EXPECT(xlb_ct_expired(&g, &t, &f, 1031 * S));
+	EXPECT(!xlb_ct_expired(&g, NULL, &f, 1031 * S));
 }
 
 static struct xlb_flow_key key(uint32_t src, uint16_t sport)
@@ -69,21 +93,24 @@ static struct xlb_flow_key key(uint32_t src, uint16_t sport)
 	return k;
 }
 
-/* A fullnat flow with its reverse entry, last seen age_s ago. */
-static void add(int ffd, int rfd, uint16_t sport, uint16_t lport, uint8_t mode,
-		uint64_t now, uint64_t age_s, struct xlb_flow_key *kout)
+/* A flow of service svc_id in state (UDP for nat/fullnat when 0) with its
+ * reverse entry, last seen age_s ago. */
+static void add_svc(int ffd, int rfd, uint16_t sport, uint16_t lport,
+		    uint8_t mode, uint32_t svc_id, uint8_t state, uint64_t now,
+		    uint64_t age_s, struct xlb_flow_key *kout)
 {
 	struct xlb_flow_key k = key(0xc6120001, sport), rk;
 	struct xlb_nat_rev rv = { .fwd = k };
 	struct xlb_flow f = { 0 };
 
 	f.backend_id = 7;
+	f.svc_id = svc_id;
 	f.last_seen_ns = now - age_s * S;
 	f.raddr.v4 = htonl(0xc612000c);
 	f.laddr.v4 = htonl(0xc6120102);
 	f.rport_be = htons(53);
 	f.lport_be = htons(lport);
-	f.state = mode == XLB_MODE_DR ? XLB_CT_NONE : XLB_CT_UDP;
+	f.state = mode == XLB_MODE_DR ? XLB_CT_NONE : state ? state : XLB_CT_UDP;
 	f.mode = mode;
 	bpf_map_update_elem(ffd, &k, &f, 0);
 	if (mode != XLB_MODE_DR) {
@@ -92,6 +119,13 @@ static void add(int ffd, int rfd, uint16_t sport, uint16_t lport, uint8_t mode,
 	}
 	if (kout)
 		*kout = k;
+}
+
+/* A fullnat flow with its reverse entry, last seen age_s ago. */
+static void add(int ffd, int rfd, uint16_t sport, uint16_t lport, uint8_t mode,
+		uint64_t now, uint64_t age_s, struct xlb_flow_key *kout)
+{
+	add_svc(ffd, rfd, sport, lport, mode, 0, 0, now, age_s, kout);
 }
 
 static unsigned count(int fd)
@@ -136,7 +170,7 @@ static void test_sweep(void)
 	bpf_map_update_elem(rfd, &orphan_k, &orphan, 0);
 	EXPECT(count(ffd) == 4 && count(rfd) == 4);
 
-	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, now, &st) == 0);
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, NULL, now, &st) == 0);
 	EXPECT(st.flows == 3 && st.expired == 2 && st.orphans == 1);
 	EXPECT(count(ffd) == 2);                /* live + dr */
 	EXPECT(count(rfd) == 1);                /* live's claim */
@@ -152,7 +186,7 @@ static void test_sweep(void)
 	add(ffd, rfd, 1005, 20005, XLB_MODE_FULLNAT, now, 301, NULL);
 	st.conns[7].active = 6;         /* live + 1005 + 4 evicted */
 	st.conns[9].inactive = 4;       /* nothing left on 9 */
-	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, now, &st) == 0);
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, NULL, now, &st) == 0);
 	EXPECT(st.expired == 1);
 	EXPECT(st.conns[7].active == 1 && st.conns[7].inactive == 0);
 	EXPECT(st.conns[9].active == 0 && st.conns[9].inactive == 0);
@@ -166,10 +200,66 @@ out:
 	free(inact);
 }
 
+/* The sweeper judges each entry by its service's timeouts (the array the
+ * daemon keeps of the svc_timeouts map), as the data plane does: two
+ * established flows idle 60 s, one of a service with a 30 s established
+ * timeout (expired, its port claim freed), one of a service with none of
+ * its own (kept under the default 900 s); likewise TIME_WAIT of 1 s. */
+static void test_sweep_svc(void)
+{
+	struct xlb_svc_timeouts *svc_to = calloc(XLB_MAX_SERVICES, sizeof(*svc_to));
+	struct ct_sweep_stats st = { 0 };
+	struct xlb_flow_key short_k, dflt_k, tw_k, tw_dflt_k;
+	struct xlb_flow f;
+	uint64_t now = 100000 * S;
+	int ffd, rfd;
+
+	ffd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_flow), 64, NULL);
+	rfd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_rev", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_nat_rev), 64, NULL);
+	if (!svc_to || ffd < 0 || rfd < 0) {
+		printf("SKIP test_sweep_svc: cannot create BPF maps (%s)\n",
+		       strerror(errno));
+		goto out;
+	}
+	svc_to[3].to_established_s = 30;
+	svc_to[3].to_time_wait_s = 1;
+	add_svc(ffd, rfd, 2001, 21001, XLB_MODE_FULLNAT, 3, XLB_CT_ESTABLISHED,
+		now, 60, &short_k);
+	add_svc(ffd, rfd, 2002, 21002, XLB_MODE_FULLNAT, 4, XLB_CT_ESTABLISHED,
+		now, 60, &dflt_k);
+	add_svc(ffd, rfd, 2003, 21003, XLB_MODE_NAT, 3, XLB_CT_TIME_WAIT,
+		now, 2, &tw_k);
+	add_svc(ffd, rfd, 2004, 21004, XLB_MODE_NAT, 4, XLB_CT_TIME_WAIT,
+		now, 2, &tw_dflt_k);
+	EXPECT(count(ffd) == 4 && count(rfd) == 4);
+
+	/* Without the array: the instance's timeouts, nothing expires. */
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, NULL, now, &st) == 0);
+	EXPECT(st.expired == 0 && count(ffd) == 4);
+
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, svc_to, now, &st) == 0);
+	EXPECT(st.flows == 4 && st.expired == 2 && st.orphans == 0);
+	EXPECT(bpf_map_lookup_elem(ffd, &short_k, &f) != 0);
+	EXPECT(bpf_map_lookup_elem(ffd, &tw_k, &f) != 0);
+	EXPECT(bpf_map_lookup_elem(ffd, &dflt_k, &f) == 0);
+	EXPECT(bpf_map_lookup_elem(ffd, &tw_dflt_k, &f) == 0);
+	EXPECT(count(rfd) == 2);        /* the kept flows' claims */
+out:
+	if (ffd >= 0)
+		close(ffd);
+	if (rfd >= 0)
+		close(rfd);
+	free(svc_to);
+}
+
 int main(void)
 {
 	RUN(test_state_machine);
 	RUN(test_timeouts);
+	RUN(test_svc_timeouts);
 	RUN(test_sweep);
+	RUN(test_sweep_svc);
 	UNIT_SUMMARY();
 }
