@@ -76,6 +76,36 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) $(wildcard tests/bpf/*.h) | $
 clean:
 	rm -rf $(BUILD)
 
+# ---- install ------------------------------------------------------------------
+# `make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]`: the two binaries (the
+# BPF objects are embedded in them as skeletons), man pages, bash completion and
+# the systemd unit; `make uninstall` removes exactly those files.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+
+INSTALLED  := $(SBINDIR)/xlbd $(BINDIR)/xlb $(MANDIR)/man8/xlbd.8 $(MANDIR)/man8/xlb.8 \
+	      $(MANDIR)/man5/xlb.yaml.5 $(BASHCOMPDIR)/xlb $(UNITDIR)/xlbd.service
+
+.PHONY: install uninstall
+install: $(BUILD)/xlbd $(BUILD)/xlb
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BUILD)/xlbd $(DESTDIR)$(SBINDIR)/xlbd
+	$(INSTALL) -m 0755 $(BUILD)/xlb $(DESTDIR)$(BINDIR)/xlb
+	$(INSTALL) -m 0644 packaging/man/xlbd.8 packaging/man/xlb.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 packaging/man/xlb.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 packaging/completion/xlb.bash $(DESTDIR)$(BASHCOMPDIR)/xlb
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/xlbd.service > $(DESTDIR)$(UNITDIR)/xlbd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/xlbd.service
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
 # libFuzzer harnesses (clang): `make fuzz`, then e.g.
 # build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
