@@ -281,7 +281,7 @@ static void build_request(struct target *t)
 /* The reply is complete (or, for dns over tcp, has its question): judge it. */
 static void judge_reply(struct health *h, struct target *t)
 {
-	char what[HEALTH_REASON_MAX], rc[16];
+	char what[HEALTH_REASON_MAX], rc[16], ty[16];
 	bool tcp = t->hc.type == XLB_HC_DNS && t->hc.dns_proto == IPPROTO_TCP;
 	int r;
 
@@ -304,7 +304,7 @@ static void judge_reply(struct health *h, struct target *t)
 		return;
 	}
 	snprintf(what, sizeof(what), "%.64s %s: %s", t->hc.query,
-		 dns_type_str(t->hc.query_type, rc, sizeof(rc)),
+		 dns_type_str(t->hc.query_type, ty, sizeof(ty)),
 		 dns_rcode_str(r, rc, sizeof(rc)));
 	finish(h, t, r == 0, what);
 }
