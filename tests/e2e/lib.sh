@@ -349,6 +349,39 @@ rs_setup_by_hand() {
 	done
 }
 
+# e2e_big_server MB: a second nginx on rs1:8081 serving MB megabytes of
+# random bytes at full speed as /big (the lab's /big is paced and small);
+# the file is $LAB_DIR/rs1big/www/big, for the checksum.
+e2e_big_server() {
+	local d=$LAB_DIR/rs1big
+	mkdir -p "$d/www" "$d/tmp"
+	head -c "$(($1 * 1024 * 1024))" /dev/urandom >"$d/www/big" || return 1
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx.err warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 8081;
+		location / { root $d/www; }
+	}
+}
+EOF
+	bg_ns "$(rs_ns rs1)" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
+	wait_for 10 in_ns "$(rs_ns rs1)" curl -sf --max-time 1 -o /dev/null -r 0-0 \
+		"http://127.0.0.1:8081/big"
+}
+
 # --- xlbd ------------------------------------------------------------------
 
 # xlbd_start CONFIG: run xlbd in ns lb (foreground, background job) and wait

@@ -85,38 +85,6 @@ nat_lab_up() {
 	return 0
 }
 
-# nat_big_server: a second nginx on rs1:8081 serving $NAT_BIG_MB MB of
-# random bytes at full speed (the lab's /big is paced and small).
-nat_big_server() {
-	local d=$LAB_DIR/rs1big
-	mkdir -p "$d/www" "$d/tmp"
-	head -c "$((NAT_BIG_MB * 1024 * 1024))" /dev/urandom >"$d/www/big" || return 1
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/nginx.err warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	default_type application/octet-stream;
-	server {
-		listen 8081;
-		location / { root $d/www; }
-	}
-}
-EOF
-	bg_ns "$(rs_ns rs1)" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
-	wait_for 10 in_ns "$(rs_ns rs1)" curl -sf --max-time 1 -o /dev/null -r 0-0 \
-		"http://127.0.0.1:8081/big"
-}
-
 nat_config() {
 	cat >"$1" <<EOF2
 interfaces: [elb, elb2]
@@ -209,7 +177,7 @@ main() {
 	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
 		fail "nat: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
 	fi
-	if ! nat_big_server 2>"$LAB_DIR/up.err"; then
+	if ! e2e_big_server "$NAT_BIG_MB" 2>"$LAB_DIR/up.err"; then
 		fail "nat: 100 MB server" "$(cat "$LAB_DIR/up.err")"; summary; return
 	fi
 	# Without xlb the balancer is a plain router: prove the client cannot
