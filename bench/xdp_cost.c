@@ -229,6 +229,7 @@ static int world_setup(void)
 		struct xlb_svc v;
 
 		for (j = 0; j < 3 && !err; j++) {
+			struct xlb_backend_l2 l2;
 			struct xlb_backend b;
 			uint32_t id = d->id * 4 + j;
 
@@ -241,6 +242,21 @@ static int world_setup(void)
 			err = filter_set(XLB_FILTER_BACKEND, &b.addr) ?:
 			      bpf_map_update_elem(bpf_map__fd(xs->maps.backends),
 						  &id, &b, 0);
+			/* The next hop as xlbd caches it (the lab's permanent
+			 * neighbours, xa's MAC and MTU). */
+			memset(&l2, 0, sizeof(l2));
+			l2.dmac[0] = 2;
+			l2.dmac[4] = b.family == XLB_AF_INET ? 1 : 6;
+			l2.dmac[5] = 0x11 + j;
+			memcpy(l2.smac, MAC_XA, 6);
+			l2.ifindex = ifx;
+			l2.mtu = 1500;
+			l2.addr = b.addr;
+			l2.nexthop = b.addr;
+			l2.family = b.family;
+			l2.valid = 1;
+			err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.backend_l2),
+							 &id, &l2, 0);
 		}
 		memset(&k, 0, sizeof(k));
 		memset(&v, 0, sizeof(v));

@@ -55,6 +55,31 @@ static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
 	return XLB_PARSE_OK;
 }
 
+/* The route toward backend bid at dst (its address, or a nat flow's): the
+ * daemon's cached next hop (backend_l2) when it is valid for dst, which
+ * saves the bpf_fib_lookup; otherwise xlb_route. Same results as
+ * xlb_route, the MTU check included. */
+static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
+					const union xlb_addr *src,
+					const union xlb_addr *dst, __u32 tot_len,
+					struct xlb_route *rt)
+{
+	const struct xlb_backend_l2 *l2 = bpf_map_lookup_elem(&backend_l2, &bid);
+
+	if (!l2 || !l2->valid || l2->family != fam ||
+	    l2->addr.v6[0] != dst->v6[0] || l2->addr.v6[1] != dst->v6[1] ||
+	    l2->addr.v6[2] != dst->v6[2] || l2->addr.v6[3] != dst->v6[3])
+		return xlb_route(ctx, fam, src, dst, tot_len, rt);
+	if (tot_len > l2->mtu) {
+		rt->mtu = l2->mtu;
+		return XLB_R_DROP_TOO_BIG;
+	}
+	__builtin_memcpy(rt->dmac, l2->dmac, ETH_ALEN);
+	__builtin_memcpy(rt->smac, l2->smac, ETH_ALEN);
+	rt->ifindex = l2->ifindex;
+	return XLB_PARSE_OK;
+}
+
 /* Answers a packet that does not fit (after overhead bytes of tunnel) with an
  * ICMP too-big, when the client can act on one: IPv4 with DF, or IPv6.
  * ICMP errors are never answered with ICMP errors. */
@@ -96,14 +121,15 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 
 /* dr: the IP packet is left alone; only the destination MAC changes. */
 static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
-				      const struct xlb_backend *be)
+				      const struct xlb_backend *be, __u32 bid)
 {
 	struct xlb_route rt = {};
 	int r;
 
 	if (be->family != p->key.family)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	r = xlb_route(ctx, be->family, &p->key.src, &be->addr, p->l3_len, &rt);
+	r = xlb_route_be(ctx, bid, be->family, &p->key.src, &be->addr, p->l3_len,
+			 &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
 	if (r != XLB_PARSE_OK)
@@ -114,7 +140,7 @@ static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
 /* tun: outer header from a per-flow source inside the configured tunnel
  * prefix to the backend. */
 static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
-				       const struct xlb_backend *be)
+				       const struct xlb_backend *be, __u32 bid)
 {
 	__u32 hash = xlb_pkt_hash(p);
 	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
@@ -139,8 +165,8 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, hash, &src);
 	}
 
-	r = xlb_route(ctx, be->family, &src, &be->addr, p->l3_len + overhead,
-		      &rt);
+	r = xlb_route_be(ctx, bid, be->family, &src, &be->addr,
+			 p->l3_len + overhead, &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, overhead);
 	if (r != XLB_PARSE_OK)

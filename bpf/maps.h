@@ -33,6 +33,14 @@ struct {
 	__type(value, struct xlb_backend);
 } backends SEC(".maps");
 
+/* backend id -> the daemon's next hop toward it (MACs, egress, MTU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_l2);
+} backend_l2 SEC(".maps");
+
 /* Template of a Maglev table: slot -> backend id. Userspace creates tables of
  * any (prime) size with BPF_F_INNER_MAP and swaps them into maglev_outer. */
 struct xlb_maglev_inner {

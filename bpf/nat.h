@@ -575,8 +575,8 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 	xlb_count(&svc_stats, svc->id, p->frame_len, new_flow);
 	xlb_count(&backend_stats, bid, p->frame_len, new_flow);
 
-	r = xlb_route(ctx, p->key.family, &s->out.src, &s->out.dst, p->l3_len,
-		      &rt);
+	r = xlb_route_be(ctx, bid, p->key.family, &s->out.src, &s->out.dst,
+			 p->l3_len, &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
 	if (r != XLB_PARSE_OK)

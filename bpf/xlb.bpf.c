@@ -31,8 +31,8 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	xlb_count(&backend_stats, bid, p->frame_len, new_flow);
 
 	if (svc->mode == XLB_MODE_DR)
-		return xlb_fwd_dr(ctx, p, be);
-	return xlb_fwd_tun(ctx, p, be);
+		return xlb_fwd_dr(ctx, p, be, bid);
+	return xlb_fwd_tun(ctx, p, be, bid);
 }
 
 SEC("xdp")

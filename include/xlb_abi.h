@@ -98,6 +98,30 @@ struct xlb_backend {
 	__u32 svc_id;           /* owning service */
 };
 
+/* backend_l2 map value, indexed by backend id: the daemon's resolution of
+ * the next hop toward the backend, so dr, tun and nat/fullnat packets to it
+ * need no bpf_fib_lookup. Written when a backend is added, on every
+ * neighbour refresh (every 5 s) and whenever the neighbour entry of nexthop
+ * changes (rtnetlink events), and only when something changed. Used while
+ * valid and addr is the destination of the packet; otherwise the data plane
+ * does its own route lookup, as it does for nat replies. Unlike
+ * bpf_fib_lookup it does not see policy routing by source or input
+ * interface, and a change of the route or of an interface's MAC or MTU
+ * reaches it with the next refresh. */
+struct xlb_backend_l2 {
+	__u8  dmac[6];          /* the next hop's MAC (its neighbour entry) */
+	__u8  smac[6];          /* the egress interface's MAC */
+	__u32 ifindex;          /* egress interface */
+	__u32 mtu;              /* largest IP packet toward addr: the route's
+				 * MTU (metric or learned path MTU), else the
+				 * egress interface's */
+	union xlb_addr addr;    /* the backend address it was resolved for */
+	union xlb_addr nexthop; /* gateway, or addr itself (daemon's use) */
+	__u8  family;
+	__u8  valid;            /* 0: not resolved (no route, no neighbour MAC) */
+	__u16 pad;
+};
+
 /* Set while the backend exists. A flow-table entry whose backend lost this
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */

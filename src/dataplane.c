@@ -53,6 +53,10 @@ struct dataplane {
 	 * entries have their VIP on each bit (the bit clears with the last). */
 	uint64_t filter[2 * XLB_FILTER_WORDS];
 	uint16_t *vip_refs;
+	/* backend_l2 as written, so a neighbour event finds the entries to
+	 * change without reading the map; ids below l2_hi may be in use. */
+	struct xlb_backend_l2 *l2;
+	uint32_t l2_hi;
 	/* Table swaps staged by dataplane_table_stage(), applied together by
 	 * dataplane_tables_commit(): fd -1 removes the service's table. */
 	struct staged_table {
@@ -263,6 +267,7 @@ void dataplane_release(struct dataplane *dp)
 	free(dp->sweep_active);
 	free(dp->sweep_inactive);
 	free(dp->vip_refs);
+	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -414,6 +419,65 @@ static int filter_load(struct dataplane *dp)
 	return 0;
 }
 
+/* ---- the next-hop cache (backend_l2, struct xlb_backend_l2) ------------- */
+
+/* After the load: the entries as the map holds them (an adopted map keeps a
+ * previous xlbd's until the state resolves its backends again). */
+static int l2_load(struct dataplane *dp)
+{
+	int fd = bpf_map__fd(dp->skel->maps.backend_l2);
+
+	dp->l2 = calloc(XLB_MAX_BACKENDS, sizeof(*dp->l2));
+	if (!dp->l2)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(fd, &id, &dp->l2[id]))
+			return -errno;
+		if (dp->l2[id].family)
+			dp->l2_hi = id + 1;
+	}
+	return 0;
+}
+
+int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
+			     const struct xlb_backend_l2 *l2)
+{
+	static const struct xlb_backend_l2 none;
+	int ret;
+
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	if (!l2)
+		l2 = &none;
+	if (!memcmp(&dp->l2[id], l2, sizeof(*l2)))
+		return 0;
+	ret = bpf_map__update_elem(dp->skel->maps.backend_l2, &id, sizeof(id),
+				   l2, sizeof(*l2), BPF_ANY);
+	if (ret)
+		return ret;
+	dp->l2[id] = *l2;
+	if (l2->family && id >= dp->l2_hi)
+		dp->l2_hi = id + 1;
+	return 0;
+}
+
+void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
+			     const struct xlb_sockaddr *nexthop, const uint8_t *mac)
+{
+	for (uint32_t id = 0; id < dp->l2_hi; id++) {
+		struct xlb_backend_l2 n = dp->l2[id];
+
+		if (n.ifindex != (uint32_t)ifindex || n.family != nexthop->family ||
+		    memcmp(&n.nexthop, &nexthop->addr, sizeof(n.nexthop)))
+			continue;
+		n.valid = mac != NULL;
+		if (mac)
+			memcpy(n.dmac, mac, sizeof(n.dmac));
+		if (dataplane_backend_l2_put(dp, id, &n))
+			log_warn("cannot update the next hop of backend id %u", id);
+	}
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -495,9 +559,11 @@ reopen:
 		log_info("adopted the maps pinned in %s: flows and counters kept",
 			 dp->pin_dir);
 	ret = filter_load(dp);
+	if (!ret)
+		ret = l2_load(dp);
 	if (ret) {
-		snprintf(err, errlen, "cannot read the address filter: %s",
-			 strerror(-ret));
+		snprintf(err, errlen, "cannot read the address filter or the "
+			 "next-hop cache: %s", strerror(-ret));
 		goto fail;
 	}
 
@@ -592,6 +658,7 @@ void dataplane_close(struct dataplane *dp)
 	free(dp->sweep_active);
 	free(dp->sweep_inactive);
 	free(dp->vip_refs);
+	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -659,8 +726,15 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 		if (ret)
 			return ret;
 	}
-	return bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
-				    be ? be : &none, sizeof(none), BPF_ANY);
+	ret = bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
+				   be ? be : &none, sizeof(none), BPF_ANY);
+	/* A gone id (or one given to another address) loses its next hop;
+	 * the data plane checks the address anyway. */
+	if (!ret && id < XLB_MAX_BACKENDS &&
+	    (!be || be->family != dp->l2[id].family ||
+	     memcmp(&be->addr, &dp->l2[id].addr, sizeof(be->addr))))
+		dataplane_backend_l2_put(dp, id, NULL);
+	return ret;
 }
 
 int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,

@@ -49,9 +49,20 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip);
 
-/* Write (or with be == NULL, clear) backends[id]. */
+/* Write (or with be == NULL, clear) backends[id]. Clearing it, or giving
+ * the id another address, clears its next hop too. */
 int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be);
+
+/* Write (l2 == NULL: clear) the next hop toward backend id that the data
+ * plane uses instead of bpf_fib_lookup (struct xlb_backend_l2); the map is
+ * written only when the entry changes. */
+int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
+			     const struct xlb_backend_l2 *l2);
+/* A neighbour entry changed (rtnetlink event): every cached next hop on
+ * (ifindex, nexthop) takes its MAC, or turns invalid when mac is NULL. */
+void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
+			     const struct xlb_sockaddr *nexthop, const uint8_t *mac);
 
 /* Write the lc/wlc backend list of a service (n <= XLB_LC_MAX_BACKENDS;
  * n == 0: no backend takes new flows). */

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -269,7 +271,18 @@ struct route_res {
 	int oif;
 	bool has_gw;
 	union xlb_addr gw;
+	uint32_t mtu;           /* RTAX_MTU of RTA_METRICS, 0 when absent */
 };
+
+static int metrics_attr_cb(const struct nlattr *attr, void *data)
+{
+	uint32_t *mtu = data;
+
+	if (mnl_attr_get_type(attr) == RTAX_MTU &&
+	    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		*mtu = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
 
 static int route_attr_cb(const struct nlattr *attr, void *data)
 {
@@ -298,11 +311,13 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 		memcpy(r->gw.b, mnl_attr_get_payload(tb[RTA_GATEWAY]), alen);
 		r->has_gw = true;
 	}
+	if (tb[RTA_METRICS])
+		mnl_attr_parse_nested(tb[RTA_METRICS], metrics_attr_cb, &r->mtu);
 	return MNL_CB_OK;
 }
 
 int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
-		 struct xlb_sockaddr *nexthop)
+		 struct xlb_sockaddr *nexthop, uint32_t *mtu)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -331,6 +346,70 @@ int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
 	memset(nexthop, 0, sizeof(*nexthop));
 	nexthop->family = dst->family;
 	nexthop->addr = r.has_gw ? r.gw : dst->addr;
+	if (mtu)
+		*mtu = r.mtu;
+	return 0;
+}
+
+/* What RTM_GETLINK says about one interface. */
+struct link_res {
+	bool has_mac;
+	uint8_t mac[6];
+	uint32_t mtu;
+};
+
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_res *l = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb);
+	/* Loopback has a 6-byte (zero) address too: Ethernet only. */
+	if (ifi->ifi_type == ARPHRD_ETHER && tb[IFLA_ADDRESS] &&
+	    mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+		memcpy(l->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+		l->has_mac = true;
+	}
+	if (tb[IFLA_MTU] && mnl_attr_validate(tb[IFLA_MTU], MNL_TYPE_U32) == 0)
+		l->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	return MNL_CB_OK;
+}
+
+int nl_link_l2(int ifindex, uint8_t mac[6], uint32_t *mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct link_res l = { 0 };
+	struct ifinfomsg *ifi;
+	int err;
+
+	if (ifindex <= 0)
+		return -ENODEV;
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	err = nl_request(nlh, link_cb, &l);
+	if (err)
+		return err;
+	if (!l.has_mac || !l.mtu)
+		return -ENOENT;
+	memcpy(mac, l.mac, 6);
+	*mtu = l.mtu;
 	return 0;
 }
 
@@ -462,4 +541,123 @@ int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop)
 		return 0;
 	err = nl_request(neigh_msg(buf, RTM_DELNEIGH, 0, ifindex, nexthop, 0), NULL, NULL);
 	return err == -ENOENT ? 0 : err;
+}
+
+int nl_neigh_lladdr(int ifindex, const struct xlb_sockaddr *nexthop,
+		    uint8_t mac[6])
+{
+	struct neigh_res cur;
+	int err;
+
+	err = check_family(nexthop);
+	if (err)
+		return err;
+	if (ifindex <= 0)
+		return -ENODEV;
+	err = neigh_get(ifindex, nexthop, &cur);
+	if (err)
+		return err;
+	if (!cur.found)
+		return -ENOENT;
+	if (!(cur.state & NUD_HAS_MAC) || cur.lladdr_len != 6)
+		return -EAGAIN;
+	memcpy(mac, cur.lladdr, 6);
+	return 0;
+}
+
+/* ---- neighbour events ----------------------------------------------------- */
+
+struct nl_monitor {
+	struct mnl_socket *nl;
+	char *buf;
+};
+
+int nl_neigh_monitor_open(struct nl_monitor **out)
+{
+	struct nl_monitor *m = calloc(1, sizeof(*m));
+	int err;
+
+	if (!m)
+		return -ENOMEM;
+	m->buf = malloc(NL_BUF_SIZE);
+	m->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!m->buf || !m->nl) {
+		err = m->buf ? -errno : -ENOMEM;
+		goto fail;
+	}
+	if (mnl_socket_bind(m->nl, 1u << (RTNLGRP_NEIGH - 1), MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	nl_monitor_close(m);
+	return err;
+}
+
+int nl_monitor_fd(const struct nl_monitor *m)
+{
+	return m ? mnl_socket_get_fd(m->nl) : -1;
+}
+
+struct monitor_walk {
+	void (*fn)(void *arg, int ifindex, const struct xlb_sockaddr *addr,
+		   const uint8_t *mac);
+	void *arg;
+};
+
+static int monitor_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	struct monitor_walk *w = data;
+	struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct xlb_sockaddr a = { 0 };
+	const uint8_t *mac = NULL;
+	size_t alen;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH)
+		return MNL_CB_OK;
+	if (ndm->ndm_family != XLB_AF_INET && ndm->ndm_family != XLB_AF_INET6)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, tb);
+	alen = family_addr_len(ndm->ndm_family);
+	if (!tb[NDA_DST] || mnl_attr_get_payload_len(tb[NDA_DST]) != alen)
+		return MNL_CB_OK;
+	a.family = ndm->ndm_family;
+	memcpy(a.addr.b, mnl_attr_get_payload(tb[NDA_DST]), alen);
+	if (nlh->nlmsg_type == RTM_NEWNEIGH && (ndm->ndm_state & NUD_HAS_MAC) &&
+	    tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6)
+		mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+	w->fn(w->arg, ndm->ndm_ifindex, &a, mac);
+	return MNL_CB_OK;
+}
+
+int nl_neigh_monitor_read(struct nl_monitor *m,
+			  void (*fn)(void *arg, int ifindex,
+				     const struct xlb_sockaddr *addr,
+				     const uint8_t *mac),
+			  void *arg)
+{
+	struct monitor_walk w = { fn, arg };
+	ssize_t n;
+
+	for (;;) {
+		n = mnl_socket_recvfrom(m->nl, m->buf, NL_BUF_SIZE);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		/* Notifications carry sequence and port 0. */
+		if (mnl_cb_run(m->buf, (size_t)n, 0, 0, monitor_cb, &w) < 0)
+			return errno ? -errno : -EIO;
+	}
+}
+
+void nl_monitor_close(struct nl_monitor *m)
+{
+	if (!m)
+		return;
+	if (m->nl)
+		mnl_socket_close(m->nl);
+	free(m->buf);
+	free(m);
 }

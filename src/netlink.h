@@ -20,9 +20,15 @@ int nl_addr_present(const char *ifname, const struct xlb_sockaddr *a);
 int nl_addr_first(const char *ifname, uint8_t family, struct xlb_sockaddr *out);
 
 /* Route lookup (like `ip route get`): the output interface for dst and the
- * next hop (gateway, or dst itself when directly connected). */
+ * next hop (gateway, or dst itself when directly connected); with mtu, the
+ * MTU the route carries (its mtu metric or a learned path MTU), 0 when none
+ * (the interface's applies). */
 int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
-		 struct xlb_sockaddr *nexthop);
+		 struct xlb_sockaddr *nexthop, uint32_t *mtu);
+
+/* The MAC (6 bytes) and MTU of interface ifindex. -ENOENT when it has no
+ * Ethernet address (tunnels, loopback). */
+int nl_link_l2(int ifindex, uint8_t mac[6], uint32_t *mtu);
 
 /* Create (or refresh) a neighbour entry for nexthop on ifindex flagged
  * NTF_EXT_MANAGED, so the kernel keeps it resolved on its own and XDP's
@@ -30,5 +36,28 @@ int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
 int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop);
 /* Remove an entry created by nl_neigh_manage. */
 int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop);
+/* The MAC of nexthop's entry on ifindex when the kernel would use it
+ * (reachable, stale, delay, probe, permanent: the kernel's NUD_VALID, what
+ * bpf_fib_lookup requires). -ENOENT: no entry; -EAGAIN: not resolved. */
+int nl_neigh_lladdr(int ifindex, const struct xlb_sockaddr *nexthop,
+		    uint8_t mac[6]);
+
+/* Neighbour changes as they happen (RTNLGRP_NEIGH), for caches of
+ * neighbour MACs. Poll nl_monitor_fd() and call nl_neigh_monitor_read()
+ * when it is readable. */
+struct nl_monitor;
+int nl_neigh_monitor_open(struct nl_monitor **m);
+int nl_monitor_fd(const struct nl_monitor *m);
+/* Reads every pending event: fn(arg, ifindex, addr, mac) per neighbour
+ * entry added, changed or removed; mac is NULL when the entry has no usable
+ * MAC (any state outside NUD_VALID, or removed). Returns 0, -ENOBUFS when
+ * events were lost (the caller must re-read what it caches), or another
+ * negative errno. */
+int nl_neigh_monitor_read(struct nl_monitor *m,
+			  void (*fn)(void *arg, int ifindex,
+				     const struct xlb_sockaddr *addr,
+				     const uint8_t *mac),
+			  void *arg);
+void nl_monitor_close(struct nl_monitor *m);
 
 #endif /* XLB_NETLINK_H */

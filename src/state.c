@@ -123,15 +123,40 @@ static void track_neighbour(struct state *st, int ifindex,
 	arr[st->n_neighs++].nexthop = *nexthop;
 }
 
+/* The data plane's copy of the next hop toward backend id (struct
+ * xlb_backend_l2, what bpf_fib_lookup would find): valid with a route out
+ * of an Ethernet interface and a resolved neighbour entry; otherwise the
+ * data plane does its own lookup. ifindex 0: no route. */
+static void cache_next_hop(struct dataplane *dp, uint32_t id,
+			   const struct xlb_sockaddr *addr, int ifindex,
+			   const struct xlb_sockaddr *nexthop, uint32_t route_mtu)
+{
+	struct xlb_backend_l2 l2 = { 0 };
+	uint32_t dev_mtu = 0;
+
+	l2.addr = addr->addr;
+	l2.family = addr->family;
+	if (ifindex > 0 && nl_link_l2(ifindex, l2.smac, &dev_mtu) == 0) {
+		l2.ifindex = (uint32_t)ifindex;
+		l2.nexthop = nexthop->addr;
+		l2.mtu = route_mtu ? route_mtu : dev_mtu;
+		l2.valid = nl_neigh_lladdr(ifindex, nexthop, l2.dmac) == 0;
+	}
+	dataplane_backend_l2_put(dp, id, &l2);
+}
+
 /* Ask the kernel to keep the backend's next hop resolved, so the XDP
- * program's bpf_fib_lookup finds its MAC without waiting for traffic. */
-static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr)
+ * program's bpf_fib_lookup finds its MAC without waiting for traffic, and
+ * hand the data plane the result (cache_next_hop). */
+static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr,
+			      uint32_t id)
 {
 	struct xlb_sockaddr nexthop;
 	char buf[XLB_ADDRSTR_MAX];
-	int ifindex, ret;
+	uint32_t mtu = 0;
+	int ifindex = 0, ret;
 
-	ret = nl_route_get(addr, &ifindex, &nexthop);
+	ret = nl_route_get(addr, &ifindex, &nexthop, &mtu);
 	if (!ret)
 		ret = nl_neigh_manage(ifindex, &nexthop);
 	if (!ret)
@@ -139,13 +164,16 @@ static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr)
 	else
 		log_warn("cannot resolve the neighbour of backend %s: %s",
 			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
+	if (st->dp)
+		cache_next_hop(st->dp, id, addr, ret ? 0 : ifindex, &nexthop, mtu);
 }
 
 void state_refresh_neighbours(struct state *st)
 {
 	for (size_t i = 0; i < st->n_services; i++)
 		for (size_t j = 0; j < st->services[i].n_backends; j++)
-			resolve_neighbour(st, &st->services[i].backends[j].addr);
+			resolve_neighbour(st, &st->services[i].backends[j].addr,
+					  st->services[i].backends[j].id);
 }
 
 /* Count ids the next config needs beyond what the running state has, so
@@ -903,7 +931,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				}
 			}
 			if (st->dp && !ob)
-				resolve_neighbour(st, &bc->addr);
+				resolve_neighbour(st, &bc->addr,
+						  ss->backends[j].id);
 		}
 		mark_in_table(st, sc, ss);
 		/* Backends of the old service that are gone: cleared (so their

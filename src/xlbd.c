@@ -21,6 +21,7 @@
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "netlink.h"
 #include "proxy.h"
 #include "state.h"
 #include "sysctl.h"
@@ -52,6 +53,13 @@ static const char usage[] =
 "`detach_on_exit: false` leave the data plane forwarding for the next xlbd,\n"
 "which adopts it (flows survive); SIGHUP reloads the config file (a config\n"
 "with errors is rejected, the running one stays).\n";
+
+/* A neighbour entry changed: the data plane's cached next hops follow. */
+static void on_neigh_event(void *arg, int ifindex, const struct xlb_sockaddr *a,
+			   const uint8_t *mac)
+{
+	dataplane_neigh_changed(arg, ifindex, a, mac);
+}
 
 /* One xlbd per instance name: the lock file is held for the daemon's life. */
 static int take_instance_lock(const char *instance, char *err, size_t errlen)
@@ -137,6 +145,7 @@ int main(int argc, char **argv)
 	struct control_server *srv = NULL;
 	struct metrics_server *metrics = NULL;
 	struct dataplane *dp = NULL;
+	struct nl_monitor *neigh_mon = NULL;
 	struct forwarding_saved fwd = { 0 };
 	struct xlb_config cfg;
 	struct state st;
@@ -222,6 +231,12 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out_fwd;
 	}
+	/* Before the backends resolve: no change of their neighbours is missed. */
+	ret = nl_neigh_monitor_open(&neigh_mon);
+	if (ret)
+		log_warn("cannot watch neighbour changes: %s (cached next hops are "
+			 "refreshed every %d s only)", strerror(-ret), NEIGH_REFRESH_TICKS);
+	ret = 1;
 	state_init(&st, dp, &cfg);
 	snprintf(st.instance, sizeof(st.instance), "%s", instance);
 	state_adopt(&st, addrs_file);
@@ -270,15 +285,16 @@ int main(int argc, char **argv)
 		log_err("%s; running without metrics", err);
 
 	while (running) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = control_fd(srv), .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = timer_fd, .events = POLLIN },
 			{ .fd = st.health ? health_event_fd(st.health) : -1, .events = POLLIN },
 			{ .fd = metrics_server_fd(metrics), .events = POLLIN },
+			{ .fd = nl_monitor_fd(neigh_mon), .events = POLLIN },
 		};
 
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -296,6 +312,10 @@ int main(int argc, char **argv)
 		}
 		if (pfd[4].revents & POLLIN)
 			metrics_server_serve(metrics, &st);
+		/* Lost events: read every next hop again. */
+		if ((pfd[5].revents & POLLIN) &&
+		    nl_neigh_monitor_read(neigh_mon, on_neigh_event, dp) == -ENOBUFS)
+			state_refresh_neighbours(&st);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -330,6 +350,7 @@ out_srv:
 	proxy_stop();
 	control_close(srv);
 out_state:
+	nl_monitor_close(neigh_mon);
 	/* Keep the data plane forwarding when the config says so, and never
 	 * stop one adopted from a previous xlbd because this one failed. */
 	keep = !st.cfg.detach_on_exit || (ret && dataplane_adopted(dp));

@@ -778,6 +778,12 @@ e2e_mode_suite() {
 	check "$mode: DNS service packet counter" "packets=$f" [ "${f:-0}" -ge 300 ]
 	f=$(( $(json_reason "$json" fwd_tx) + $(json_reason "$json" fwd_redirect) ))
 	check "$mode: forward reason counters" "fwd_tx+fwd_redirect=$f" [ "$f" -ge 690 ]
+	# Packets go out with xlbd's cached next hops (no route lookup each):
+	# every backend has a valid one once its neighbour is resolved.
+	n=$(echo "$json" | jq '[.services[].backends[]] | length')
+	f=$(l2_valid_count)
+	check "$mode: next hops of all $n backends cached for the data plane" \
+		"valid backend_l2 entries: '$f'" [ "${f:-0}" -ge "${n:-1}" ]
 	xlb_cli list --stats >"$LAB_DIR/list.txt" 2>&1 &&
 		grep -q "$VIP_V4" "$LAB_DIR/list.txt" &&
 		pass "$mode: xlb list --stats prints the services" ||
@@ -995,6 +1001,16 @@ nat_rev_count() {
 	d=$(lb_pin_dir) || return 1
 	[ -e "$d/nat_rev" ] || return 1
 	bpftool -j map dump pinned "$d/nat_rev" 2>/dev/null | jq 'length'
+}
+
+# l2_valid_count: backends whose next hop xlbd has cached for the data plane
+# (valid entries of the backend_l2 map), or nothing when it cannot be read.
+l2_valid_count() {
+	local d
+	d=$(lb_pin_dir) || return 1
+	[ -e "$d/backend_l2" ] || return 1
+	bpftool -j map dump pinned "$d/backend_l2" 2>/dev/null |
+		jq '[.[] | select((.formatted.value.valid // .value.valid) == 1)] | length'
 }
 
 # json_conns JSON: active + inactive connections over every backend (what the

@@ -134,26 +134,112 @@ static void test_route_get(void)
 {
 	struct xlb_sockaddr dst, nh, want;
 	int ifindex = 0, xt0 = (int)if_nametoindex("xt0");
+	uint32_t mtu = 1;
 
 	dst = mkaddr("198.18.7.2");
-	CHECK(nl_route_get(&dst, &ifindex, &nh) == 0);
+	CHECK(nl_route_get(&dst, &ifindex, &nh, &mtu) == 0);
 	CHECK(ifindex == xt0, "got ifindex %d, want %d", ifindex, xt0);
 	CHECK(addr_equal_noport(&nh, &dst), "connected: next hop is dst");
+	CHECK(mtu == 0, "no mtu metric: got %u", mtu);
 
 	dst = mkaddr("198.19.1.1");
 	want = mkaddr("198.18.7.2");
-	CHECK(nl_route_get(&dst, &ifindex, &nh) == 0);
+	CHECK(nl_route_get(&dst, &ifindex, &nh, NULL) == 0);
 	CHECK(ifindex == xt0);
 	CHECK(addr_equal_noport(&nh, &want), "via gateway");
 
 	dst = mkaddr("2001:db8:99::1");
 	want = mkaddr("2001:db8:7::2");
-	CHECK(nl_route_get(&dst, &ifindex, &nh) == 0);
+	CHECK(nl_route_get(&dst, &ifindex, &nh, NULL) == 0);
 	CHECK(ifindex == xt0);
 	CHECK(addr_equal_noport(&nh, &want), "v6 via gateway");
 
 	dst = mkaddr("203.0.113.1");
-	CHECK(nl_route_get(&dst, &ifindex, &nh) == -ENETUNREACH);
+	CHECK(nl_route_get(&dst, &ifindex, &nh, NULL) == -ENETUNREACH);
+
+	/* A route's mtu metric is the path MTU the data plane checks. */
+	sh("ip route add 198.19.2.0/24 via 198.18.7.2 mtu 1400");
+	sh("ip -6 route add 2001:db8:98::/64 via 2001:db8:7::2 mtu 1300");
+	dst = mkaddr("198.19.2.1");
+	CHECK(nl_route_get(&dst, &ifindex, &nh, &mtu) == 0);
+	CHECK(mtu == 1400, "v4 route mtu: got %u", mtu);
+	dst = mkaddr("2001:db8:98::1");
+	CHECK(nl_route_get(&dst, &ifindex, &nh, &mtu) == 0);
+	CHECK(mtu == 1300, "v6 route mtu: got %u", mtu);
+	sh("ip route del 198.19.2.0/24");
+	sh("ip -6 route del 2001:db8:98::/64");
+}
+
+static void test_link_l2(void)
+{
+	int xt0 = (int)if_nametoindex("xt0");
+	uint8_t mac[6] = { 0 }, want[6] = { 2, 0, 0, 0, 0x70, 1 };
+	uint32_t mtu = 0;
+
+	sh("ip link set xt0 address 02:00:00:00:70:01 mtu 1480");
+	CHECK(nl_link_l2(xt0, mac, &mtu) == 0);
+	CHECK(!memcmp(mac, want, 6), "wrong MAC");
+	CHECK(mtu == 1480, "got mtu %u", mtu);
+	sh("ip link set xt0 mtu 1500");
+	CHECK(nl_link_l2((int)if_nametoindex("lo"), mac, &mtu) == -ENOENT,
+	      "lo has no Ethernet address");
+	CHECK(nl_link_l2(0, mac, &mtu) == -ENODEV);
+}
+
+/* Neighbour events seen by on_event. */
+static struct {
+	int n, ifindex;
+	struct xlb_sockaddr addr;
+	bool has_mac;
+	uint8_t mac[6];
+} ev;
+
+static void on_event(void *arg, int ifindex, const struct xlb_sockaddr *a,
+		     const uint8_t *mac)
+{
+	struct xlb_sockaddr *want = arg;
+
+	if (!addr_equal_noport(a, want))
+		return;
+	ev.n++;
+	ev.ifindex = ifindex;
+	ev.addr = *a;
+	ev.has_mac = mac != NULL;
+	if (mac)
+		memcpy(ev.mac, mac, 6);
+}
+
+static void test_neigh_lladdr_and_events(void)
+{
+	int xt0 = (int)if_nametoindex("xt0");
+	struct xlb_sockaddr a = mkaddr("198.18.7.60"), a6 = mkaddr("2001:db8:7::60");
+	uint8_t mac[6], want[6] = { 2, 0, 0, 0, 0, 0x60 };
+	struct nl_monitor *m = NULL;
+
+	CHECK(nl_neigh_monitor_open(&m) == 0);
+	CHECK(nl_monitor_fd(m) >= 0);
+	CHECK(nl_neigh_lladdr(xt0, &a, mac) == -ENOENT);
+	sh("ip neigh replace 198.18.7.60 dev xt0 nud incomplete");
+	CHECK(nl_neigh_lladdr(xt0, &a, mac) == -EAGAIN, "no MAC yet");
+	sh("ip neigh replace 198.18.7.60 lladdr 02:00:00:00:00:60 dev xt0 nud stale");
+	CHECK(nl_neigh_lladdr(xt0, &a, mac) == 0);
+	CHECK(!memcmp(mac, want, 6));
+	sh("ip neigh replace 2001:db8:7::60 lladdr 02:00:00:00:00:60 dev xt0 nud permanent");
+	CHECK(nl_neigh_lladdr(xt0, &a6, mac) == 0 && !memcmp(mac, want, 6));
+
+	memset(&ev, 0, sizeof(ev));
+	CHECK(nl_neigh_monitor_read(m, on_event, &a) == 0);
+	CHECK(ev.n >= 1 && ev.ifindex == xt0 && ev.has_mac &&
+	      !memcmp(ev.mac, want, 6), "the stale entry with its MAC");
+	memset(&ev, 0, sizeof(ev));
+	sh("ip neigh del 198.18.7.60 dev xt0");
+	CHECK(nl_neigh_monitor_read(m, on_event, &a) == 0);
+	CHECK(ev.n >= 1 && !ev.has_mac, "deleted: no MAC");
+	memset(&ev, 0, sizeof(ev));
+	CHECK(nl_neigh_monitor_read(m, on_event, &a) == 0 && ev.n == 0,
+	      "nothing pending");
+	sh("ip neigh del 2001:db8:7::60 dev xt0");
+	nl_monitor_close(m);
 }
 
 /* Poll `ip neigh` until the entry has a MAC and the managed flag, without
@@ -428,7 +514,9 @@ int main(void)
 	RUN(test_addr_v4);
 	RUN(test_addr_v6);
 	RUN(test_route_get);
+	RUN(test_link_l2);
 	RUN(test_neigh_manage);
+	RUN(test_neigh_lladdr_and_events);
 	RUN(test_realserver_errors);
 	RUN(test_realserver_dr);
 	RUN(test_realserver_tun);
