@@ -5,6 +5,7 @@
  * in proxy_tcp.c, UDP sessions in proxy_udp.c. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,17 @@ static void snap_put(struct psnap *s)
 		snap_free(s);
 }
 
+/* proxy_nworkers counter shards, a cache line each. */
+static struct pcount *pcount_alloc(void)
+{
+	struct pcount *c = aligned_alloc(_Alignof(struct pcount),
+					 proxy_nworkers * sizeof(*c));
+
+	if (c)
+		memset(c, 0, proxy_nworkers * sizeof(*c));
+	return c;
+}
+
 static struct pservice *service_get(const struct xlb_service_cfg *sc)
 {
 	struct pservice *ps;
@@ -116,8 +128,12 @@ static struct pservice *service_get(const struct xlb_service_cfg *sc)
 		if (ps->proto == sc->proto && addr_equal(&ps->vip, &sc->vip))
 			return ps;
 	ps = calloc(1, sizeof(*ps));
-	if (!ps)
+	if (ps)
+		ps->cnt = pcount_alloc();
+	if (!ps || !ps->cnt) {
+		free(ps);
 		return NULL;
+	}
 	ps->proto = sc->proto;
 	ps->vip = sc->vip;
 	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
@@ -137,8 +153,12 @@ static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockad
 		if (addr_equal(&pb->addr, &r))
 			return pb;
 	pb = calloc(1, sizeof(*pb));
-	if (!pb)
+	if (pb)
+		pb->cnt = pcount_alloc();
+	if (!pb || !pb->cnt) {
+		free(pb);
 		return NULL;
+	}
 	pb->addr = r;
 	sa_from_xlb(&r, &pb->sa, &pb->salen);
 	pb->next = ps->backends;
@@ -266,6 +286,9 @@ static int listen_open(struct plisten *ls)
 	} else {
 		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	}
+	/* Accepted sockets inherit TCP_NODELAY: one setsockopt less each. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&ps->sa, ps->salen))
 		goto fail;
 	if (type == SOCK_STREAM && listen(fd, 4096))
@@ -444,14 +467,7 @@ static void *worker_main(void *arg)
 		}
 		/* Connections closed in this batch may have had events later
 		 * in it: free them only now. */
-		while (w->grave_c) {
-			struct pconn *c = w->grave_c;
-
-			w->grave_c = c->next;
-			free(c->c2s.data);
-			free(c->s2c.data);
-			free(c);
-		}
+		ptcp_reap(w, true);
 		while (w->grave_s) {
 			struct usess *s = w->grave_s;
 
@@ -478,6 +494,26 @@ static void raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Sum of the workers' shards. */
+static void counters_read(const struct pcount *c, uint64_t active,
+			  struct proxy_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->active = active;
+	for (unsigned k = 0; k < proxy_nworkers; k++) {
+		out->total += atomic_load_explicit(&c[k].total, memory_order_relaxed);
+		out->bytes_in += atomic_load_explicit(&c[k].bytes_in, memory_order_relaxed);
+		out->bytes_out += atomic_load_explicit(&c[k].bytes_out, memory_order_relaxed);
+		out->connect_fail += atomic_load_explicit(&c[k].connect_fail,
+							  memory_order_relaxed);
+		out->retries += atomic_load_explicit(&c[k].retries, memory_order_relaxed);
+		out->timeouts += atomic_load_explicit(&c[k].timeouts, memory_order_relaxed);
+		out->rejected += atomic_load_explicit(&c[k].rejected, memory_order_relaxed);
+		out->bad_header += atomic_load_explicit(&c[k].bad_header,
+							memory_order_relaxed);
 	}
 }
 
@@ -570,43 +606,34 @@ void proxy_stop(void)
 	while (services) {
 		struct pservice *ps = services;
 		char a[XLB_ADDRSTR_MAX + 8];
+		struct proxy_counters t;
+
+		counters_read(ps->cnt, 0, &t);
 
 		log_info("proxy: %s: %llu connections, %llu bytes in, %llu bytes out, "
 			 "%llu connect failures, %llu retries, %llu timeouts, "
 			 "%llu rejected, %llu bad PROXY headers",
 			 service_name_str(ps->proto, &ps->vip, a, sizeof(a)),
-			 (unsigned long long)ps->cnt.total,
-			 (unsigned long long)ps->cnt.bytes_in,
-			 (unsigned long long)ps->cnt.bytes_out,
-			 (unsigned long long)ps->cnt.connect_fail,
-			 (unsigned long long)ps->cnt.retries,
-			 (unsigned long long)ps->cnt.timeouts,
-			 (unsigned long long)ps->cnt.rejected,
-			 (unsigned long long)ps->cnt.bad_header);
+			 (unsigned long long)t.total,
+			 (unsigned long long)t.bytes_in,
+			 (unsigned long long)t.bytes_out,
+			 (unsigned long long)t.connect_fail,
+			 (unsigned long long)t.retries,
+			 (unsigned long long)t.timeouts,
+			 (unsigned long long)t.rejected,
+			 (unsigned long long)t.bad_header);
 		services = ps->next;
 		while (ps->backends) {
 			struct pbackend *pb = ps->backends;
 
 			ps->backends = pb->next;
+			free(pb->cnt);
 			free(pb);
 		}
+		free(ps->cnt);
 		free(ps);
 	}
 	proxy_nworkers = 0;
-}
-
-static void counters_read(const struct pcount *c, uint64_t active,
-			  struct proxy_counters *out)
-{
-	out->active = active;
-	out->total = atomic_load(&c->total);
-	out->bytes_in = atomic_load(&c->bytes_in);
-	out->bytes_out = atomic_load(&c->bytes_out);
-	out->connect_fail = atomic_load(&c->connect_fail);
-	out->retries = atomic_load(&c->retries);
-	out->timeouts = atomic_load(&c->timeouts);
-	out->rejected = atomic_load(&c->rejected);
-	out->bad_header = atomic_load(&c->bad_header);
 }
 
 int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
@@ -616,7 +643,7 @@ int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 		if (ps->proto != proto || !addr_equal(&ps->vip, vip))
 			continue;
 		if (!be) {
-			counters_read(&ps->cnt, atomic_load(&ps->active), out);
+			counters_read(ps->cnt, atomic_load(&ps->active), out);
 			return 0;
 		}
 		struct xlb_sockaddr r = *be;
@@ -625,7 +652,7 @@ int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 			r.port = vip->port;
 		for (struct pbackend *pb = ps->backends; pb; pb = pb->next)
 			if (addr_equal(&pb->addr, &r)) {
-				counters_read(&pb->cnt, atomic_load(&pb->load.active), out);
+				counters_read(pb->cnt, atomic_load(&pb->load.active), out);
 				return 0;
 			}
 		return -ENOENT;

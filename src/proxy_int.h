@@ -21,14 +21,21 @@
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
 #define PROXY_UDP_MAX      262144       /* sessions per worker, whatever the cap */
 
-/* Counters shared by all workers (relaxed atomics). */
+/* Counters, one shard per worker (a cache line each, so workers never
+ * share one): only that worker writes a shard, proxy_stats() sums them. */
 struct pcount {
-	_Atomic uint64_t total, bytes_in, bytes_out, connect_fail, retries,
+	_Alignas(64) _Atomic uint64_t total;
+	_Atomic uint64_t bytes_in, bytes_out, connect_fail, retries,
 			 timeouts, rejected, bad_header;
 };
 
+/* The shard of worker w in obj (a pservice or a pbackend). */
+#define PCNT(obj, w) (&(obj)->cnt[(w)->idx])
+/* Single writer: a relaxed load and store, no locked instruction. */
 #define PCOUNT_ADD(c, field, v) \
-	atomic_fetch_add_explicit(&(c)->field, (v), memory_order_relaxed)
+	atomic_store_explicit(&(c)->field, \
+		atomic_load_explicit(&(c)->field, memory_order_relaxed) + (v), \
+		memory_order_relaxed)
 
 /* A backend of a service, as long as the engine runs (the control thread
  * creates them and frees them only in proxy_stop, so a connection can keep
@@ -39,7 +46,7 @@ struct pbackend {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct psched_load load;
-	struct pcount cnt;
+	struct pcount *cnt;             /* proxy_nworkers shards */
 };
 
 /* A service (proto + VIP:port), same lifetime as pbackend. */
@@ -50,7 +57,7 @@ struct pservice {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	_Atomic uint32_t active;
-	struct pcount cnt;
+	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct pbackend *backends;
 };
 
@@ -91,6 +98,9 @@ enum pitem_type {
 /* What epoll_event.data.ptr points at. */
 struct pitem {
 	uint8_t type;
+	/* Edge-triggered tcp sockets: what the last events said and what
+	 * reads and writes found since (a short read or write clears it). */
+	bool rd, wr, rdhup;
 	uint32_t events;                /* registered interest, 0 = not in epoll */
 	int fd;
 	void *owner;
@@ -166,6 +176,8 @@ struct pworker {
 	size_t n_sess;
 	struct usess **buckets;
 	struct pconn *grave_c;          /* freed after the event batch */
+	struct pconn *spare_c;          /* freed ones kept for reuse, with */
+	unsigned n_spare_c;             /* their buffers */
 	struct usess *grave_s;
 	uint64_t now;
 	uint64_t rng;
@@ -186,6 +198,7 @@ void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev);
 void ptcp_tick(struct pworker *w);
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
 void ptcp_close(struct pconn *c);
+void ptcp_reap(struct pworker *w, bool keep);
 void ptcp_free_all(struct pworker *w);
 
 /* proxy_udp.c */

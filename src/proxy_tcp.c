@@ -86,85 +86,148 @@ static uint64_t client_hash(const struct sockaddr_storage *ss, bool with_port)
 	return psched_hash(k, with_port ? 18 : 16);
 }
 
-/* The epoll interest both sockets need now. */
-static void update_interest(struct pconn *c)
-{
-	uint32_t ce = 0, se = 0;
+/* Both sockets of a connection stay in epoll, edge-triggered, with one
+ * interest set from start to end: no epoll_ctl per read or write. The
+ * pitem flags remember what the events said (rd, wr) until a read or a
+ * write finds otherwise. */
+#define TCP_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
-	switch (c->state) {
-	case PC_HEADER:
-		ce = EPOLLIN;
-		break;
-	case PC_CONNECTING:
-		se = EPOLLOUT;
-		break;
-	case PC_RELAY:
-		if (!c->c2s.eof && c->c2s.len < PROXY_BUF)
-			ce |= EPOLLIN;
-		if (c->s2c.off < c->s2c.len)
-			ce |= EPOLLOUT;
-		if (!c->s2c.eof && c->s2c.len < PROXY_BUF)
-			se |= EPOLLIN;
-		if (c->c2s.off < c->c2s.len)
-			se |= EPOLLOUT;
-		break;
-	}
-	pitem_set(c->w, &c->ci, ce);
-	pitem_set(c->w, &c->si, se);
+/* Room kept in c2s before the backend connection is up, for the PROXY
+ * header send_proxy puts in front of what the client sent already. */
+#define SEND_PROXY_ROOM 128
+
+static void tcp_register(struct pworker *w, struct pitem *it)
+{
+	it->rd = it->wr = it->rdhup = false;
+	it->events = 0;
+	pitem_set(w, it, TCP_EVENTS);
 }
 
-/* Read what fits from fd into b. Returns bytes read, 0 (nothing now or
- * EOF, see b->eof) or -1 on a fatal error. */
-static ssize_t buf_fill(int fd, struct pbuf *b)
+static void count_bytes(struct pconn *c, bool in, uint64_t n)
 {
+	struct pworker *w = c->w;
+
+	if (in) {
+		PCOUNT_ADD(PCNT(c->ps, w), bytes_in, n);
+		PCOUNT_ADD(PCNT(c->be, w), bytes_in, n);
+	} else {
+		PCOUNT_ADD(PCNT(c->ps, w), bytes_out, n);
+		PCOUNT_ADD(PCNT(c->be, w), bytes_out, n);
+	}
+}
+
+/* One direction, src -> b -> dst: read while src has data and b room,
+ * write while dst takes it, forward the FIN once b is empty after EOF.
+ * dst_up: dst is a connected socket (not the backend still connecting).
+ * A read shorter than the room means the socket is drained for now (a new
+ * edge comes with new data); so does a short write for the other side.
+ * With the peer's FIN already seen (rdhup), a short read means EOF: the
+ * data and the FIN then leave together (MSG_MORE, then shutdown, makes
+ * one segment). Returns 1 when something moved, 0 when nothing could,
+ * -1 on a fatal error. */
+static int pump_dir(struct pconn *c, struct pitem *src, struct pbuf *b,
+		    struct pitem *dst, bool dst_up, bool to_server)
+{
+	uint64_t now = c->w->now;
+	int moved = 0;
 	ssize_t n;
 
-	if (b->off == b->len)
-		b->off = b->len = 0;
-	else if (b->len == PROXY_BUF && b->off) {
-		memmove(b->data, b->data + b->off, b->len - b->off);
-		b->len -= b->off;
-		b->off = 0;
-	}
-	if (b->len == PROXY_BUF || b->eof)
-		return 0;
-	n = read(fd, b->data + b->len, PROXY_BUF - b->len);
-	if (n > 0) {
-		b->len += (uint32_t)n;
-		return n;
-	}
-	if (n == 0) {
-		b->eof = true;
-		return 0;
-	}
-	return errno == EAGAIN || errno == EINTR ? 0 : -1;
-}
+	if (src->rd && !b->eof) {
+		uint32_t cap = PROXY_BUF;
 
-/* Write what b holds to fd; forward the FIN once b is empty after EOF.
- * Returns bytes written or -1 on a fatal error. */
-static ssize_t buf_flush(int fd, struct pbuf *b)
-{
-	ssize_t n, total = 0;
+		if (!dst_up && c->set.send_proxy)
+			cap -= SEND_PROXY_ROOM;
+		if (b->off == b->len) {
+			b->off = b->len = 0;
+		} else if (b->len == PROXY_BUF && b->off) {
+			memmove(b->data, b->data + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->len < cap) {
+			size_t room = cap - b->len;
 
-	while (b->off < b->len) {
-		n = send(fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
+			n = read(src->fd, b->data + b->len, room);
+			if (n > 0) {
+				b->len += (uint32_t)n;
+				count_bytes(c, to_server, (uint64_t)n);
+				if (to_server)
+					c->t_client = now;
+				else
+					c->t_server = now;
+				if ((size_t)n < room) {
+					src->rd = false;
+					if (src->rdhup)
+						b->eof = true;
+				}
+				moved = 1;
+			} else if (n == 0) {
+				b->eof = true;
+				src->rd = false;
+				moved = 1;
+			} else if (errno == EAGAIN) {
+				src->rd = false;
+			} else if (errno != EINTR) {
+				return -1;
+			}
+		}
+	}
+	if (!dst_up)
+		return moved;
+	if (dst->wr && b->off < b->len) {
+		int flags = MSG_NOSIGNAL | (b->eof && !b->shut ? MSG_MORE : 0);
+
+		n = send(dst->fd, b->data + b->off, b->len - b->off, flags);
 		if (n > 0) {
 			b->off += (uint32_t)n;
-			total += n;
-			continue;
+			if (b->off < b->len)
+				dst->wr = false;
+			if (to_server)
+				c->t_server = now;
+			else
+				c->t_client = now;
+			moved = 1;
+		} else if (n < 0 && errno == EAGAIN) {
+			dst->wr = false;
+		} else if (n < 0 && errno != EINTR) {
+			return -1;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			break;
-		return -1;
 	}
 	if (b->off == b->len) {
 		b->off = b->len = 0;
 		if (b->eof && !b->shut) {
-			shutdown(fd, SHUT_WR);
+			struct pbuf *o = b == &c->c2s ? &c->s2c : &c->c2s;
+
+			/* The last FIN: close() sends it (both receive queues
+			 * are empty, so no reset) without a shutdown first. */
+			if (!o->shut)
+				shutdown(dst->fd, SHUT_WR);
 			b->shut = true;
 		}
 	}
-	return total;
+	return moved;
+}
+
+/* Move what can move, both ways, until nothing does; close the connection
+ * when both directions are finished or on an error. */
+static void pump(struct pconn *c)
+{
+	bool up = c->state == PC_RELAY;
+	int a, b;
+
+	do {
+		a = pump_dir(c, &c->ci, &c->c2s, &c->si, up, true);
+		if (a < 0)
+			goto fail;
+		b = up ? pump_dir(c, &c->si, &c->s2c, &c->ci, true, false) : 0;
+		if (b < 0)
+			goto fail;
+	} while (a | b);
+	if (c->c2s.shut && c->s2c.shut)
+		ptcp_close(c);          /* both directions finished */
+	return;
+fail:
+	ptcp_close(c);
 }
 
 static void conn_connect(struct pconn *c);
@@ -186,7 +249,8 @@ static void connected(struct pconn *c)
 			hl = pp_encode_v2(hdr, sizeof(hdr), (const void *)&c->cli,
 					  (const void *)&c->vip);
 		/* The header goes before whatever the client sent already
-		 * (bytes that followed its own PROXY header). */
+		 * (bytes that followed its own PROXY header); reads kept
+		 * SEND_PROXY_ROOM free for it. */
 		if (hl > 0 && b->len - b->off + (uint32_t)hl <= PROXY_BUF) {
 			memmove(b->data + hl, b->data + b->off, b->len - b->off);
 			b->len = b->len - b->off + (uint32_t)hl;
@@ -194,24 +258,22 @@ static void connected(struct pconn *c)
 			memcpy(b->data, hdr, (size_t)hl);
 		}
 	}
-	if (buf_flush(c->si.fd, b) < 0) {
-		ptcp_close(c);
-		return;
-	}
-	update_interest(c);
+	c->si.wr = true;
+	pump(c);
 }
 
 static void connect_failed(struct pconn *c, int err)
 {
 	struct pbackend *be = c->be;
+	struct pworker *w = c->w;
 
-	PCOUNT_ADD(&be->cnt, connect_fail, 1);
-	PCOUNT_ADD(&c->ps->cnt, connect_fail, 1);
+	PCOUNT_ADD(PCNT(be, w), connect_fail, 1);
+	PCOUNT_ADD(PCNT(c->ps, w), connect_fail, 1);
 	/* New connections avoid it for a while: a dead backend costs one
 	 * refused connect, not one per connection. */
-	atomic_store_explicit(&be->load.down_until, c->w->now + PROXY_DOWN_MS,
+	atomic_store_explicit(&be->load.down_until, w->now + PROXY_DOWN_MS,
 			      memory_order_relaxed);
-	close_item(c->w, &c->si);
+	close_item(w, &c->si);
 	release_backend(c);
 	if (c->attempts > c->set.retries) {
 		char a[XLB_ADDRSTR_MAX];
@@ -221,7 +283,7 @@ static void connect_failed(struct pconn *c, int err)
 		ptcp_close(c);
 		return;
 	}
-	PCOUNT_ADD(&c->ps->cnt, retries, 1);
+	PCOUNT_ADD(PCNT(c->ps, w), retries, 1);
 	conn_connect(c);
 }
 
@@ -234,13 +296,13 @@ static void conn_connect(struct pconn *c)
 	int i, fd;
 
 	if (!v) {               /* removed while we read the PROXY header */
-		PCOUNT_ADD(&c->ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
 		ptcp_close(c);
 		return;
 	}
 	i = psched_pick(&v->sched, &v->cur[w->idx], c->hash, c->tried, w->now);
 	if (i < 0) {
-		PCOUNT_ADD(&c->ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
 		ptcp_close(c);
 		return;
 	}
@@ -250,64 +312,83 @@ static void conn_connect(struct pconn *c)
 	c->attempts++;
 	c->be = be;
 	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
-	PCOUNT_ADD(&be->cnt, total, 1);
+	PCOUNT_ADD(PCNT(be, w), total, 1);
 	fd = socket(be->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		/* Out of descriptors: retrying elsewhere will not help. */
-		PCOUNT_ADD(&c->ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
 		ptcp_close(c);
 		return;
 	}
 	set_nodelay(fd);
 	c->si.fd = fd;
-	c->si.events = 0;
 	c->state = PC_CONNECTING;
 	c->t_start = w->now;
 	if (connect(fd, (const struct sockaddr *)&be->sa, be->salen) == 0) {
+		tcp_register(w, &c->si);
 		connected(c);
 		return;
 	}
 	if (errno != EINPROGRESS) {
+		c->si.events = 0;
 		connect_failed(c, errno);
 		return;
 	}
-	update_interest(c);
+	/* The first EPOLLOUT (or EPOLLERR) tells how the connect went. */
+	tcp_register(w, &c->si);
 }
 
 static void header_read(struct pconn *c)
 {
 	struct pbuf *b = &c->c2s;
+	struct pitem *it = &c->ci;
 	struct pp_info pi;
+	uint32_t cap = PROXY_BUF - (c->set.send_proxy ? SEND_PROXY_ROOM : 0);
+	size_t room;
 	ssize_t n;
 	int r;
 
-	n = buf_fill(c->ci.fd, b);
-	if (n < 0 || (n == 0 && b->eof)) {
+	if (!it->rd || b->len >= cap)
+		return;
+	room = cap - b->len;
+	n = read(it->fd, b->data + b->len, room);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		ptcp_close(c);
 		return;
 	}
-	if (n == 0)
+	if (n < 0) {
+		if (errno == EAGAIN)
+			it->rd = false;
 		return;
+	}
+	if ((size_t)n < room) {
+		it->rd = false;
+		if (it->rdhup)
+			b->eof = true;  /* the FIN came with the header */
+	}
+	b->len += (uint32_t)n;
 	c->t_client = c->w->now;
 	r = pp_decode((const uint8_t *)b->data, b->len, &pi);
 	if (r < 0 || (r == 0 && b->len >= PP_MAX)) {
 		char a[XLB_ADDRSTR_MAX + 8];
 
-		PCOUNT_ADD(&c->ps->cnt, bad_header, 1);
+		PCOUNT_ADD(PCNT(c->ps, c->w), bad_header, 1);
 		log_debug("proxy: %s: malformed PROXY header, connection closed",
 			  service_name_str(c->ps->proto, &c->ps->vip, a, sizeof(a)));
 		ptcp_close(c);
 		return;
 	}
-	if (r == 0)
+	if (r == 0) {
+		if (b->eof)     /* gone before the end of its header */
+			ptcp_close(c);
 		return;
+	}
 	b->off = (uint32_t)r;
 	if (!pi.local) {
 		c->cli = pi.src;
 		c->vip = pi.dst;
 		c->hash = client_hash(&c->cli, c->hash_port);
 	}
-	pitem_set(c->w, &c->ci, 0);
 	conn_connect(c);
 }
 
@@ -315,11 +396,22 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 		     const struct sockaddr_storage *cli)
 {
 	struct psnap_svc *v = ls->cfg;
-	struct pconn *c = calloc(1, sizeof(*c));
+	struct pconn *c = w->spare_c;
 
 	if (c) {
-		c->c2s.data = malloc(PROXY_BUF);
-		c->s2c.data = malloc(PROXY_BUF);
+		char *c2s = c->c2s.data, *s2c = c->s2c.data;
+
+		w->spare_c = c->next;
+		w->n_spare_c--;
+		memset(c, 0, sizeof(*c));
+		c->c2s.data = c2s;
+		c->s2c.data = s2c;
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (c) {
+			c->c2s.data = malloc(PROXY_BUF);
+			c->s2c.data = malloc(PROXY_BUF);
+		}
 	}
 	if (!c || !c->c2s.data || !c->s2c.data) {
 		if (c) {
@@ -328,7 +420,7 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 		}
 		free(c);
 		close(fd);
-		PCOUNT_ADD(&ls->ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(ls->ps, w), rejected, 1);
 		return;
 	}
 	c->w = w;
@@ -342,12 +434,15 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	c->si = (struct pitem){ .type = PI_SERVER, .fd = -1, .owner = c };
 	c->t_start = c->t_client = c->t_server = w->now;
 	atomic_fetch_add_explicit(&c->ps->active, 1, memory_order_relaxed);
-	PCOUNT_ADD(&c->ps->cnt, total, 1);
+	PCOUNT_ADD(PCNT(c->ps, w), total, 1);
 	list_add(&w->conns, c);
-	set_nodelay(fd);
+	/* TCP_NODELAY: inherited from the listener. */
+	/* In epoll from now on: what the client sends while the backend
+	 * connection is being set up is read ahead (and a client that goes
+	 * away is noticed). */
+	tcp_register(w, &c->ci);
 	if (c->set.accept_proxy) {
 		c->state = PC_HEADER;
-		update_interest(c);
 		return;
 	}
 	conn_connect(c);
@@ -391,80 +486,39 @@ void ptcp_accept(struct pworker *w, struct plisten *ls)
 void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev)
 {
 	struct pconn *c = it->owner;
-	bool client = it->type == PI_CLIENT;
-	struct pbuf *in = client ? &c->c2s : &c->s2c;   /* read from it */
-	struct pbuf *out = client ? &c->s2c : &c->c2s;  /* write to it */
-	int other = client ? c->si.fd : c->ci.fd;
-	ssize_t n;
 
-	if (c->dead)
+	if (c->dead || it->fd < 0)
 		return;
-	if (c->state == PC_HEADER) {
-		if (client)
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		it->rd = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP))
+		it->rdhup = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		it->wr = true;
+	switch (c->state) {
+	case PC_HEADER:
+		if (it == &c->ci)
 			header_read(c);
 		return;
-	}
-	if (c->state == PC_CONNECTING) {
-		int err = 0;
-		socklen_t el = sizeof(err);
+	case PC_CONNECTING:
+		if (it == &c->si) {
+			int err = 0;
+			socklen_t el = sizeof(err);
 
-		if (client)
-			return;
-		if (getsockopt(c->si.fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (!err && (ev & (EPOLLERR | EPOLLHUP)))
-			err = ECONNREFUSED;
-		if (err)
-			connect_failed(c, err);
-		else
-			connected(c);
-		return;
-	}
-	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		n = buf_fill(it->fd, in);
-		if (n < 0)
-			goto fail;
-		if (n > 0) {
-			if (client) {
-				c->t_client = w->now;
-				PCOUNT_ADD(&c->ps->cnt, bytes_in, (uint64_t)n);
-				PCOUNT_ADD(&c->be->cnt, bytes_in, (uint64_t)n);
-			} else {
-				c->t_server = w->now;
-				PCOUNT_ADD(&c->ps->cnt, bytes_out, (uint64_t)n);
-				PCOUNT_ADD(&c->be->cnt, bytes_out, (uint64_t)n);
+			if (ev & (EPOLLERR | EPOLLHUP)) {
+				if (getsockopt(it->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+					err = errno;
+				connect_failed(c, err ? err : ECONNREFUSED);
+			} else if (ev & EPOLLOUT) {
+				connected(c);
 			}
+			return;
 		}
-		/* Optimistic: the other side is usually writable. */
-		n = buf_flush(other, in);
-		if (n < 0)
-			goto fail;
-		if (n > 0) {
-			if (client)
-				c->t_server = w->now;
-			else
-				c->t_client = w->now;
-		}
+		break;          /* the client: read ahead */
+	case PC_RELAY:
+		break;
 	}
-	if (ev & EPOLLOUT) {
-		n = buf_flush(it->fd, out);
-		if (n < 0)
-			goto fail;
-		if (n > 0) {
-			if (client)
-				c->t_client = w->now;
-			else
-				c->t_server = w->now;
-		}
-	}
-	if (c->c2s.shut && c->s2c.shut) {
-		ptcp_close(c);          /* both directions finished */
-		return;
-	}
-	update_interest(c);
-	return;
-fail:
-	ptcp_close(c);
+	pump(c);
 }
 
 void ptcp_tick(struct pworker *w)
@@ -482,20 +536,20 @@ void ptcp_tick(struct pworker *w)
 		switch (c->state) {
 		case PC_HEADER:
 			if (now - c->t_start >= c->set.connect_ms) {
-				PCOUNT_ADD(&c->ps->cnt, timeouts, 1);
+				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
 				ptcp_close(c);
 			}
 			break;
 		case PC_CONNECTING:
 			if (now - c->t_start >= c->set.connect_ms) {
-				PCOUNT_ADD(&c->ps->cnt, timeouts, 1);
+				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
 				connect_failed(c, ETIMEDOUT);
 			}
 			break;
 		case PC_RELAY:
 			if (now - c->t_client >= c->set.client_ms ||
 			    now - c->t_server >= c->set.server_ms) {
-				PCOUNT_ADD(&c->ps->cnt, timeouts, 1);
+				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
 				ptcp_close(c);
 			}
 			break;
@@ -510,16 +564,42 @@ void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms)
 			c->deadline = w->now + drain_ms;
 }
 
-void ptcp_free_all(struct pworker *w)
+#define SPARE_MAX 256         /* connections kept for reuse, per worker */
+
+/* Free the connections closed during the event batch (keep: up to
+ * SPARE_MAX of them go to the spare list, buffers and all, for the next
+ * accepts: no malloc and free per connection). */
+void ptcp_reap(struct pworker *w, bool keep)
 {
-	while (w->conns.next != &w->conns)
-		ptcp_close(w->conns.next);
 	while (w->grave_c) {
 		struct pconn *c = w->grave_c;
 
 		w->grave_c = c->next;
+		if (keep && w->n_spare_c < SPARE_MAX) {
+			c->next = w->spare_c;
+			w->spare_c = c;
+			w->n_spare_c++;
+			continue;
+		}
 		free(c->c2s.data);
 		free(c->s2c.data);
 		free(c);
 	}
+	while (!keep && w->spare_c) {
+		struct pconn *c = w->spare_c;
+
+		w->spare_c = c->next;
+		free(c->c2s.data);
+		free(c->s2c.data);
+		free(c);
+	}
+	if (!keep)
+		w->n_spare_c = 0;
+}
+
+void ptcp_free_all(struct pworker *w)
+{
+	while (w->conns.next != &w->conns)
+		ptcp_close(w->conns.next);
+	ptcp_reap(w, false);
 }

@@ -108,7 +108,7 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	if ((v->set.max_conn &&
 	     atomic_load_explicit(&ps->active, memory_order_relaxed) >= v->set.max_conn) ||
 	    w->n_sess >= PROXY_UDP_MAX) {
-		PCOUNT_ADD(&ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
 	if (cli->ss_family == AF_INET) {
@@ -122,25 +122,25 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 			psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
 			0, w->now);
 	if (i < 0) {
-		PCOUNT_ADD(&ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
 	be = v->be[i];
 	fd = socket(be->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		PCOUNT_ADD(&ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
 	if (connect(fd, (const struct sockaddr *)&be->sa, be->salen)) {
-		PCOUNT_ADD(&be->cnt, connect_fail, 1);
-		PCOUNT_ADD(&ps->cnt, connect_fail, 1);
+		PCOUNT_ADD(PCNT(be, w), connect_fail, 1);
+		PCOUNT_ADD(PCNT(ps, w), connect_fail, 1);
 		close(fd);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
-		PCOUNT_ADD(&ps->cnt, rejected, 1);
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
 	s->w = w;
@@ -155,8 +155,8 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	s->bi = (struct pitem){ .type = PI_UDP_BACKEND, .fd = fd, .owner = s };
 	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ps->active, 1, memory_order_relaxed);
-	PCOUNT_ADD(&ps->cnt, total, 1);
-	PCOUNT_ADD(&be->cnt, total, 1);
+	PCOUNT_ADD(PCNT(ps, w), total, 1);
+	PCOUNT_ADD(PCNT(be, w), total, 1);
 	s->next = w->sess.next;
 	s->prev = &w->sess;
 	w->sess.next->prev = s;
@@ -172,8 +172,10 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
  * the session ends, the client's next datagram picks another backend. */
 static void backend_refused(struct usess *s)
 {
-	PCOUNT_ADD(&s->be->cnt, connect_fail, 1);
-	PCOUNT_ADD(&s->ps->cnt, connect_fail, 1);
+	struct pworker *w = s->w;
+
+	PCOUNT_ADD(PCNT(s->be, w), connect_fail, 1);
+	PCOUNT_ADD(PCNT(s->ps, w), connect_fail, 1);
 	atomic_store_explicit(&s->be->load.down_until, s->w->now + PROXY_DOWN_MS,
 			      memory_order_relaxed);
 	sess_close(s);
@@ -206,8 +208,8 @@ void pudp_listen_event(struct pworker *w, struct plisten *ls)
 				backend_refused(s);
 			continue;
 		}
-		PCOUNT_ADD(&s->ps->cnt, bytes_in, (uint64_t)n);
-		PCOUNT_ADD(&s->be->cnt, bytes_in, (uint64_t)n);
+		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, (uint64_t)n);
+		PCOUNT_ADD(PCNT(s->be, w), bytes_in, (uint64_t)n);
 	}
 }
 
@@ -229,8 +231,8 @@ void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev)
 		if (sendto(s->lfd, w->udp_buf, (size_t)n, 0,
 			   (const struct sockaddr *)&s->cli, s->clilen) < 0)
 			continue;
-		PCOUNT_ADD(&s->ps->cnt, bytes_out, (uint64_t)n);
-		PCOUNT_ADD(&s->be->cnt, bytes_out, (uint64_t)n);
+		PCOUNT_ADD(PCNT(s->ps, w), bytes_out, (uint64_t)n);
+		PCOUNT_ADD(PCNT(s->be, w), bytes_out, (uint64_t)n);
 	}
 }
 
