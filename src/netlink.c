@@ -97,6 +97,33 @@ out_free:
 	return err;
 }
 
+/* An attribute table being filled by nl_parse(). */
+struct attr_table {
+	const struct nlattr **tb;
+	unsigned int max;
+};
+
+static int attr_table_cb(const struct nlattr *attr, void *data)
+{
+	struct attr_table *t = data;
+
+	/* Attributes newer than our headers know are skipped, not an error. */
+	if (mnl_attr_type_valid(attr, t->max) < 0)
+		return MNL_CB_OK;
+	t->tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+/* Fills tb (max + 1 entries, zeroed by the caller) with the attributes of
+ * nlh that follow its hdr_len-byte family header. */
+static void nl_parse(const struct nlmsghdr *nlh, size_t hdr_len,
+		     const struct nlattr **tb, unsigned int max)
+{
+	struct attr_table t = { tb, max };
+
+	mnl_attr_parse(nlh, hdr_len, attr_table_cb, &t);
+}
+
 static int ifindex_of(const char *ifname)
 {
 	unsigned int idx = if_nametoindex(ifname);
@@ -173,17 +200,6 @@ struct addr_walk {
 	union xlb_addr got;
 };
 
-static int addr_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
-		return MNL_CB_OK;
-	tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
@@ -197,7 +213,7 @@ static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ifa->ifa_family != w->family || (int)ifa->ifa_index != w->ifindex)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
+	nl_parse(nlh, sizeof(*ifa), tb, IFA_MAX);
 	/* IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer
 	 * on point-to-point links and the only attribute for plain IPv6. */
 	at = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
@@ -284,16 +300,6 @@ static int metrics_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int route_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, RTA_MAX) < 0)
-		return MNL_CB_OK;
-	tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
@@ -303,7 +309,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb);
+	nl_parse(nlh, sizeof(*rtm), tb, RTA_MAX);
 	if (tb[RTA_OIF])
 		r->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
 	if (tb[RTA_GATEWAY] && mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == alen) {
@@ -358,16 +364,6 @@ struct link_res {
 	uint32_t mtu;
 };
 
-static int link_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
-		return MNL_CB_OK;
-	tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
@@ -376,7 +372,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb);
+	nl_parse(nlh, sizeof(*ifi), tb, IFLA_MAX);
 	/* Loopback has a 6-byte (zero) address too: Ethernet only. */
 	if (ifi->ifi_type == ARPHRD_ETHER && tb[IFLA_ADDRESS] &&
 	    mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
@@ -422,16 +418,6 @@ struct neigh_res {
 	size_t lladdr_len;
 };
 
-static int neigh_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-
-	if (mnl_attr_type_valid(attr, NDA_MAX) < 0)
-		return MNL_CB_OK;
-	tb[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
-}
-
 static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
@@ -440,7 +426,7 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, tb);
+	nl_parse(nlh, sizeof(*ndm), tb, NDA_MAX);
 	n->found = true;
 	n->state = ndm->ndm_state;
 	n->ext_flags = tb[NDA_FLAGS_EXT] ? mnl_attr_get_u32(tb[NDA_FLAGS_EXT]) : 0;
@@ -467,12 +453,18 @@ static struct nlmsghdr *neigh_msg(char *buf, int type, uint16_t flags, int ifind
 	return nlh;
 }
 
-/* The entry for a on ifindex; n->found stays false when there is none. */
+/* The entry for a on ifindex; n->found stays false when there is none.
+ * Checks a's family and ifindex first, for all three public callers. */
 static int neigh_get(int ifindex, const struct xlb_sockaddr *a, struct neigh_res *n)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int err;
 
+	err = check_family(a);
+	if (err)
+		return err;
+	if (ifindex <= 0)
+		return -ENODEV;
 	memset(n, 0, sizeof(*n));
 	err = nl_request(neigh_msg(buf, RTM_GETNEIGH, 0, ifindex, a, 0), neigh_cb, n);
 	if (err == -ENOENT)
@@ -494,11 +486,6 @@ int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop)
 	uint16_t state = NUD_NONE;
 	int err;
 
-	err = check_family(nexthop);
-	if (err)
-		return err;
-	if (ifindex <= 0)
-		return -ENODEV;
 	err = neigh_get(ifindex, nexthop, &cur);
 	if (err)
 		return err;
@@ -526,11 +513,6 @@ int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop)
 	struct neigh_res cur;
 	int err;
 
-	err = check_family(nexthop);
-	if (err)
-		return err;
-	if (ifindex <= 0)
-		return -ENODEV;
 	err = neigh_get(ifindex, nexthop, &cur);
 	if (err)
 		return err;
@@ -549,11 +531,6 @@ int nl_neigh_lladdr(int ifindex, const struct xlb_sockaddr *nexthop,
 	struct neigh_res cur;
 	int err;
 
-	err = check_family(nexthop);
-	if (err)
-		return err;
-	if (ifindex <= 0)
-		return -ENODEV;
 	err = neigh_get(ifindex, nexthop, &cur);
 	if (err)
 		return err;
@@ -620,7 +597,7 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (ndm->ndm_family != XLB_AF_INET && ndm->ndm_family != XLB_AF_INET6)
 		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, tb);
+	nl_parse(nlh, sizeof(*ndm), tb, NDA_MAX);
 	alen = family_addr_len(ndm->ndm_family);
 	if (!tb[NDA_DST] || mnl_attr_get_payload_len(tb[NDA_DST]) != alen)
 		return MNL_CB_OK;
