@@ -37,6 +37,42 @@ static __always_inline void xlb_eth_reflect(void *to, void *from, int vlan)
 	d->h_proto = tmp.h_proto;
 }
 
+/* Makes room in p's frame for an ICMP error of grow bytes (IP + ICMP
+ * headers) that quotes quote bytes of the packet: grows the head by grow,
+ * trims the tail so the quote ends the frame, and moves the Ethernet header
+ * (reflected) back to the front. The packet's own IP header already sits
+ * where the quote belongs, so only Ethernet moves. On success returns 0 and
+ * sets *l3 to the new IP header, grow + quote bytes of it checked against
+ * the end of the frame; else the drop reason. */
+static __always_inline int xlb_icmp_make_room(struct xdp_md *ctx,
+					      struct xlb_pkt *p, int grow,
+					      __u32 quote, void **l3)
+{
+	__u32 l3_off = p->l3_off, new_len = l3_off + grow + quote;
+	void *data, *end;
+
+	if (p->l3_len < quote)
+		return XLB_R_DROP_TOO_BIG;
+	if (bpf_xdp_adjust_head(ctx, -grow))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(end - data)))
+		return XLB_R_DROP_ADJUST;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (data + grow + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) >
+	    end)
+		return XLB_R_DROP_ADJUST;
+	xlb_eth_reflect(data, data + grow, p->vlan);
+
+	data += l3_off & 0x1f;
+	if (data + grow + quote > end)
+		return XLB_R_DROP_ADJUST;
+	*l3 = data;
+	return 0;
+}
+
 /* Turns the IPv4 packet p into an ICMP type 3 code 4 from the VIP to the
  * client, advertising mtu. Returns the reason (XLB_R_ICMP_TOO_BIG_SENT on
  * success; the caller then sends it with XDP_TX). */
@@ -44,33 +80,17 @@ static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
 					     struct xlb_pkt *p, __u32 mtu)
 {
 	const int grow = sizeof(struct iphdr) + sizeof(struct icmphdr);
-	__u32 l3_off = p->l3_off, new_len = l3_off + grow + XLB_ICMP4_QUOTE;
-	void *data, *data_end;
+	void *l3;
 	struct iphdr *iph;
 	struct icmphdr *ih;
 	__u64 sum;
+	int err;
 
-	if (p->l3_len < XLB_ICMP4_QUOTE)
-		return XLB_R_DROP_TOO_BIG;
-	if (bpf_xdp_adjust_head(ctx, -grow))
-		return XLB_R_DROP_ADJUST;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
-		return XLB_R_DROP_ADJUST;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	/* The old frame starts grow bytes in; its IP header already sits where
-	 * the quote belongs, so only Ethernet moves. */
-	if (data + grow + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) >
-	    data_end)
-		return XLB_R_DROP_ADJUST;
-	xlb_eth_reflect(data, data + grow, p->vlan);
-
-	iph = data + (l3_off & 0x1f);
+	err = xlb_icmp_make_room(ctx, p, grow, XLB_ICMP4_QUOTE, &l3);
+	if (err)
+		return err;
+	iph = l3;
 	ih = (void *)(iph + 1);
-	if ((void *)(ih + 1) + XLB_ICMP4_QUOTE > data_end)
-		return XLB_R_DROP_ADJUST;
 	iph->version = 4;
 	iph->ihl = 5;
 	iph->tos = 0;
@@ -99,32 +119,18 @@ static __always_inline int xlb_icmp6_too_big(struct xdp_md *ctx,
 					     struct xlb_pkt *p, __u32 mtu)
 {
 	const int grow = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
-	__u32 l3_off = p->l3_off, new_len = l3_off + grow + XLB_ICMP6_QUOTE;
 	struct xlb_ip6_pseudo ph = {};
-	void *data, *data_end;
+	void *l3;
 	struct ipv6hdr *ip6h;
 	struct icmp6hdr *ih;
 	__u64 sum;
+	int err;
 
-	if (p->l3_len < XLB_ICMP6_QUOTE)
-		return XLB_R_DROP_TOO_BIG;
-	if (bpf_xdp_adjust_head(ctx, -grow))
-		return XLB_R_DROP_ADJUST;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(data_end - data)))
-		return XLB_R_DROP_ADJUST;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (data + grow + sizeof(struct ethhdr) + sizeof(struct xlb_vlan_hdr) >
-	    data_end)
-		return XLB_R_DROP_ADJUST;
-	xlb_eth_reflect(data, data + grow, p->vlan);
-
-	ip6h = data + (l3_off & 0x1f);
+	err = xlb_icmp_make_room(ctx, p, grow, XLB_ICMP6_QUOTE, &l3);
+	if (err)
+		return err;
+	ip6h = l3;
 	ih = (void *)(ip6h + 1);
-	if ((void *)(ih + 1) + XLB_ICMP6_QUOTE > data_end)
-		return XLB_R_DROP_ADJUST;
 	ip6h->version = 6;
 	ip6h->priority = 0;
 	ip6h->flow_lbl[0] = 0;
