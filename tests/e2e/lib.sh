@@ -243,6 +243,33 @@ lab_up() {
 
 # --- real servers ----------------------------------------------------------
 
+# nginx_start NS DIR CONNS <HTTP: nginx in NS (background job) with its
+# prefix, pid, logs and temp files in DIR and worker_connections CONNS; stdin
+# is the rest of its http { } block.
+nginx_start() {
+	local ns=$1 d=$2 conns=$3
+	mkdir -p "$d/tmp"
+	{
+		cat <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/nginx.err warn;
+events { worker_connections $conns; }
+http {
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+EOF
+		cat
+		echo "}"
+	} >"$d/nginx.conf"
+	bg_ns "$ns" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
+}
+
 # rs_start_nginx RS: nginx on :80 (v4 and v6) whose body names the server and
 # the client address and port it saw; /big is a file for long transfers;
 # every response carries "X-Backend: RS".
@@ -251,20 +278,8 @@ rs_start_nginx() {
 	mkdir -p "$d/www" "$d/tmp"
 	[ -f "$LAB_DIR/big" ] || head -c "$BIG_SIZE" /dev/urandom >"$LAB_DIR/big"
 	ln -f "$LAB_DIR/big" "$d/www/big"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/nginx.err warn;
-events { worker_connections 1024; }
-http {
+	nginx_start "$(rs_ns "$rs")" "$d" 1024 <<EOF
 	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
 	default_type text/plain;
 	keepalive_requests 1000;
 	server {
@@ -275,9 +290,7 @@ http {
 		# Paced by the server, so packets flow during the whole transfer.
 		location = /big { root $d/www; limit_rate 1m; }
 	}
-}
 EOF
-	bg_ns "$(rs_ns "$rs")" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
 }
 
 # rs_start_unbound RS: unbound on :53 answering who.xlb.test TXT "RS".
@@ -356,28 +369,14 @@ e2e_big_server() {
 	local d=$LAB_DIR/rs1big
 	mkdir -p "$d/www" "$d/tmp"
 	head -c "$(($1 * 1024 * 1024))" /dev/urandom >"$d/www/big" || return 1
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/nginx.err warn;
-events { worker_connections 64; }
-http {
+	nginx_start "$(rs_ns rs1)" "$d" 64 <<EOF
 	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
 	default_type application/octet-stream;
 	server {
 		listen 8081;
 		location / { root $d/www; }
 	}
-}
 EOF
-	bg_ns "$(rs_ns rs1)" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
 	wait_for 10 in_ns "$(rs_ns rs1)" curl -sf --max-time 1 -o /dev/null -r 0-0 \
 		"http://127.0.0.1:8081/big"
 }

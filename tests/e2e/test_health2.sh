@@ -90,21 +90,8 @@ EOF2
 # unless $LAB_DIR/RS/sick exists, then 500.
 h2_nginx() {
 	local rs=$1 d=$LAB_DIR/$1/n2
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/nginx.err warn;
-events { worker_connections 256; }
-http {
+	nginx_start "$(rs_ns "$rs")" "$d" 256 <<EOF
 	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
 	default_type text/plain;
 	keepalive_requests 1000;
 	server {
@@ -116,9 +103,7 @@ http {
 			return 200 "ok\n";
 		}
 	}
-}
 EOF
-	bg_ns "$(rs_ns "$rs")" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
 	wait_for 10 in_ns "$(rs_ns "$rs")" curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:8080/health"
 }
 

@@ -139,20 +139,7 @@ fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # nginx with proxy_protocol on :8081, logging $proxy_protocol_addr.
 pp_nginx_start() {
 	local rs=$1 d=$LAB_DIR/$1/pp
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/nginx.err warn;
-events { worker_connections 256; }
-http {
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
+	nginx_start "$(rs_ns "$rs")" "$d" 256 <<EOF
 	log_format pp '\$proxy_protocol_addr \$remote_addr';
 	access_log $d/access.log pp;
 	default_type text/plain;
@@ -160,9 +147,7 @@ http {
 		listen 8081 proxy_protocol;
 		location = / { return 200 "$rs \$proxy_protocol_addr \$remote_addr\n"; }
 	}
-}
 EOF
-	bg_ns "$(rs_ns "$rs")" "$d/nginx.out" nginx -p "$d" -e "$d/nginx.err" -c "$d/nginx.conf"
 }
 
 echo_start() {
