@@ -186,11 +186,12 @@ lab_add_ns() {
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 }
 
-# lab_veth NS DEV PORT: a veth from DEV in NS to PORT on the switch's bridge.
+# lab_veth NS DEV PORT [BRIDGE]: a veth from DEV in NS to PORT on the
+# switch's bridge BRIDGE (default br0).
 lab_veth() {
-	local ns=$1 dev=$2 port=$3
+	local ns=$1 dev=$2 port=$3 br=${4:-br0}
 	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$NS_SW" || return 1
-	ip -n "$NS_SW" link set "$port" master br0 up
+	ip -n "$NS_SW" link set "$port" master "$br" up
 	ip -n "$ns" link set "$dev" up
 	# LAB.md fact 2: partial checksums do not survive an XDP rewrite.
 	in_ns "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1
@@ -204,16 +205,36 @@ lab_build_xdp_pass() {
 		-o "$LAB_DIR/xdp_pass.bpf.o"
 }
 
-# lab_up: build the whole topology (no servers yet). Returns non-zero on error.
-lab_up() {
-	local i ns
+# lab_base BRIDGE...: what every topology starts from: the XDP_PASS object,
+# the namespaces (switch, client, balancer, real servers) and the named
+# bridges in ns sw, no links yet. Returns non-zero on error.
+lab_base() {
+	local i ns br
 	lab_build_xdp_pass || { echo "lab: cannot build xdp_pass.bpf.o" >&2; return 1; }
 	for ns in "$NS_SW" "$NS_CL" "$NS_LB"; do lab_add_ns "$ns" || return 1; done
 	for i in "${!RS_NAMES[@]}"; do lab_add_ns "$(rs_ns "${RS_NAMES[$i]}")" || return 1; done
 	LAB_LB_INODE=$(stat -L -c %i "/run/netns/$NS_LB")
+	for br in "$@"; do
+		ip -n "$NS_SW" link add "$br" type bridge forward_delay 0 mcast_snooping 0 || return 1
+		ip -n "$NS_SW" link set "$br" up
+	done
+}
 
-	ip -n "$NS_SW" link add br0 type bridge forward_delay 0 mcast_snooping 0 || return 1
-	ip -n "$NS_SW" link set br0 up
+# lab_xdp_pass PORT...: XDP_PASS on the balancer's switch ports. LAB.md
+# fact 1: XDP_TX (or REDIRECT) out of a veth is dropped unless its peer runs
+# XDP too.
+lab_xdp_pass() {
+	local port
+	for port in "$@"; do
+		ip -n "$NS_SW" link set dev "$port" xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
+			{ echo "lab: cannot attach XDP_PASS to $port" >&2; return 1; }
+	done
+}
+
+# lab_up: build the whole topology (no servers yet). Returns non-zero on error.
+lab_up() {
+	local i ns
+	lab_base br0 || return 1
 
 	lab_veth "$NS_CL" ecl pcl || return 1
 	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
@@ -226,9 +247,7 @@ lab_up() {
 	lab_veth "$NS_LB" elb plb || return 1
 	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
 	ip -n "$NS_LB" addr add "$LB_V6/64" dev elb nodad
-	# LAB.md fact 1: XDP_TX out of elb is dropped unless plb runs XDP too.
-	ip -n "$NS_SW" link set dev plb xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
-		{ echo "lab: cannot attach XDP_PASS to plb" >&2; return 1; }
+	lab_xdp_pass plb || return 1
 
 	for i in "${!RS_NAMES[@]}"; do
 		ns=$(rs_ns "${RS_NAMES[$i]}")

@@ -170,40 +170,22 @@ EOF2
 	} >"$f"
 }
 
-# rm_nat_veth / rm_nat_lab_up: the two-armed topology of test_nat.sh.
-rm_nat_veth() {
-	local ns=$1 dev=$2 port=$3 br=$4
-	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$NS_SW" || return 1
-	ip -n "$NS_SW" link set "$port" master "$br" up
-	ip -n "$ns" link set "$dev" up
-	in_ns "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1
-	in_ns "$NS_SW" ethtool -K "$port" tx off >/dev/null 2>&1
-}
+# rm_nat_lab_up: the two-armed topology of test_nat.sh (IPv4 only).
 rm_nat_lab_up() {
 	local i ns
-	lab_build_xdp_pass || { echo "lab: cannot build xdp_pass.bpf.o" >&2; return 1; }
-	for ns in "$NS_SW" "$NS_CL" "$NS_LB"; do lab_add_ns "$ns" || return 1; done
-	for i in "${!RS_NAMES[@]}"; do lab_add_ns "$(rs_ns "${RS_NAMES[$i]}")" || return 1; done
-	LAB_LB_INODE=$(stat -L -c %i "/run/netns/$NS_LB")
-	for ns in br0 br1; do
-		ip -n "$NS_SW" link add "$ns" type bridge forward_delay 0 mcast_snooping 0 || return 1
-		ip -n "$NS_SW" link set "$ns" up
-	done
-	rm_nat_veth "$NS_CL" ecl pcl br0 || return 1
+	lab_base br0 br1 || return 1
+	lab_veth "$NS_CL" ecl pcl br0 || return 1
 	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
 	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
-	rm_nat_veth "$NS_LB" elb plb br0 || return 1
-	rm_nat_veth "$NS_LB" elb2 plb2 br1 || return 1
+	lab_veth "$NS_LB" elb plb br0 || return 1
+	lab_veth "$NS_LB" elb2 plb2 br1 || return 1
 	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
 	ip -n "$NS_LB" addr add "198.18.1.1/24" dev elb2
 	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
-	for i in plb plb2; do
-		ip -n "$NS_SW" link set dev "$i" xdpdrv obj "$LAB_DIR/xdp_pass.bpf.o" sec xdp ||
-			{ echo "lab: cannot attach XDP_PASS to $i" >&2; return 1; }
-	done
+	lab_xdp_pass plb plb2 || return 1
 	for i in "${!RS_NAMES[@]}"; do
 		ns=$(rs_ns "${RS_NAMES[$i]}")
-		rm_nat_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
+		lab_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
 		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
 		ip -n "$ns" route add default via 198.18.1.1
 	done
