@@ -366,6 +366,24 @@ lab_start_servers() {
 	done
 }
 
+# lab_start NAME [UP]: lab_init, the topology (function UP, default lab_up)
+# and the real servers. On error records "NAME: lab" or "NAME: real servers"
+# as failed, with what went wrong, and returns non-zero; the caller then
+# ends with summary. Not in $(...): it records namespaces and pids for the
+# cleanup.
+lab_start() {
+	local name=$1 up=${2:-lab_up}
+	lab_init
+	if ! "$up" 2>"$LAB_DIR/up.err"; then
+		fail "$name: lab" "$(cat "$LAB_DIR/up.err")"
+		return 1
+	fi
+	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
+		fail "$name: real servers" "$(cat "$LAB_DIR/up.err")"
+		return 1
+	fi
+}
+
 # rs_setup_by_hand RS VIP...: what `xlb realserver setup --mode dr` does,
 # for checking the lab without xlb.
 rs_setup_by_hand() {
@@ -697,14 +715,7 @@ e2e_mode_suite() {
 	local mode=$1 out rs i json n
 
 	if ! lab_require; then skip "e2e-$mode" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_init
-	# Not in $(...): these record namespaces and pids for the cleanup.
-	if ! lab_up 2>"$LAB_DIR/up.err"; then
-		fail "$mode: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "$mode: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start "$mode" || { summary; return; }
 	if out=$(lab_selftest); then pass "$mode: lab reaches real servers directly"
 	else fail "$mode: lab reaches real servers directly" "$out"; summary; return; fi
 	if ! have_xlb; then

@@ -157,13 +157,7 @@ main() {
 	local out n i ns tal peak max c
 	if ! lab_require; then skip "e2e-fullnat" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "fullnat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
-	lab_init
-	if ! lab_up 2>"$LAB_DIR/up.err"; then
-		fail "fullnat: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "fullnat: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start fullnat || { summary; return; }
 	if ! e2e_big_server "$FULLNAT_BIG_MB" 2>"$LAB_DIR/up.err"; then
 		fail "fullnat: 100 MB server" "$(cat "$LAB_DIR/up.err")"; summary; return
 	fi

@@ -78,13 +78,7 @@ main() {
 	local out n rs ms json limit svc_http="tcp/$VIP_V4:80" svc_dns="udp/$VIP_V4:53"
 	if ! lab_require; then skip "e2e-health" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "health: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
-	lab_init
-	if ! lab_up 2>"$LAB_DIR/up.err"; then
-		fail "health: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "health: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start health || { summary; return; }
 	for rs in "${RS_NAMES[@]}"; do
 		out=$(xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" 2>&1) ||
 			{ fail "health: realserver setup on $rs" "$out"; summary; return; }

@@ -284,10 +284,7 @@ main() {
 	if ! lab_require; then skip "e2e-health2" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "health2: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
 	command -v python3 >/dev/null || { skip "health2" "needs python3"; summary; return; }
-	lab_init
-	lab_up 2>"$LAB_DIR/up.err" || { fail "health2: lab" "$(cat "$LAB_DIR/up.err")"; summary; return; }
-	lab_start_servers 2>"$LAB_DIR/up.err" ||
-		{ fail "health2: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return; }
+	lab_start health2 || { summary; return; }
 	for rs in "${RS_NAMES[@]}"; do
 		for v in "$VIP_V4" "$VIP2_V4"; do
 			out=$(xlb_rs "$rs" realserver setup --mode dr --vip "$v" 2>&1) ||

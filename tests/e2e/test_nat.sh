@@ -150,13 +150,7 @@ main() {
 	local out n tal want got
 	if ! lab_require; then skip "e2e-nat" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "nat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
-	lab_init
-	if ! nat_lab_up 2>"$LAB_DIR/up.err"; then
-		fail "nat: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "nat: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start nat nat_lab_up || { summary; return; }
 	if ! e2e_big_server "$NAT_BIG_MB" 2>"$LAB_DIR/up.err"; then
 		fail "nat: 100 MB server" "$(cat "$LAB_DIR/up.err")"; summary; return
 	fi

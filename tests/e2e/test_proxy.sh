@@ -209,13 +209,7 @@ main() {
 	local out n tal http json
 
 	if ! lab_require; then skip "proxy" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_init
-	if ! lab_up 2>"$LAB_DIR/up.err"; then
-		fail "proxy: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "proxy: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start proxy || { summary; return; }
 	if ! have_xlb; then skip "proxy: xlb" "not built (make)"; summary; return; fi
 	for rs in "${RS_NAMES[@]}"; do pp_nginx_start "$rs"; done
 	echo_start

@@ -55,13 +55,7 @@ scrape() { timeout 10 ip netns exec "$NS_LB" curl -s --max-time 5 "$@"; }
 main() {
 	local out n json rc
 	if ! lab_require; then skip "restart" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_init
-	if ! lab_up 2>"$LAB_DIR/up.err"; then
-		fail "restart: lab" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
-	if ! lab_start_servers 2>"$LAB_DIR/up.err"; then
-		fail "restart: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return
-	fi
+	lab_start restart || { summary; return; }
 	if ! have_xlb; then skip "restart: xlb" "not built (make)"; summary; return; fi
 	for rs in "${RS_NAMES[@]}"; do
 		xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" >/dev/null 2>&1 ||

@@ -208,17 +208,12 @@ rm_one() {
 	local mode=$1 out rs i n
 	if ! lab_require; then skip "restart $mode" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "restart $mode: xlb" "not built (make)"; summary; return; fi
-	lab_init
+	local up=lab_up
 	if [ "$mode" = nat ]; then
 		RS_V4=(198.18.1.11 198.18.1.12 198.18.1.13)
-		rm_nat_lab_up 2>"$LAB_DIR/up.err" ||
-			{ fail "restart $mode: lab" "$(cat "$LAB_DIR/up.err")"; summary; return; }
-	else
-		lab_up 2>"$LAB_DIR/up.err" ||
-			{ fail "restart $mode: lab" "$(cat "$LAB_DIR/up.err")"; summary; return; }
+		up=rm_nat_lab_up
 	fi
-	lab_start_servers 2>"$LAB_DIR/up.err" ||
-		{ fail "restart $mode: real servers" "$(cat "$LAB_DIR/up.err")"; summary; return; }
+	lab_start "restart $mode" "$up" || { summary; return; }
 	if [ "$mode" = dr ] || [ "$mode" = tun ]; then
 		local dev_opt=()
 		[ "$mode" = tun ] && dev_opt=(--dev ers)
