@@ -494,6 +494,22 @@ json_backend_count() {
 json_reason() {
 	echo "$1" | jq_xlb '(.reasons // {})[$n] // 0' --arg n "$2"
 }
+# health_of SERVICE ADDR -> up/down/unknown of the running xlbd (empty on
+# error); reason_of SERVICE ADDR -> its health reason.
+health_of() { xlb_json | jq_xlb '[be($s; $a) | .health] | first // empty' --arg s "$1" --arg a "$2"; }
+reason_of() { xlb_json | jq_xlb '[be($s; $a) | .health_reason] | first // ""' --arg s "$1" --arg a "$2"; }
+# wait_health SECONDS SERVICE ADDR STATE: until the backend shows STATE;
+# echoes the elapsed milliseconds, returns non-zero on timeout.
+wait_health() {
+	local start now
+	start=$(date +%s%3N)
+	while :; do
+		[ "$(health_of "$2" "$3")" = "$4" ] && { echo $(($(date +%s%3N) - start)); return 0; }
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge $(($1 * 1000)) ] && { echo "$((now - start))"; return 1; }
+		sleep 0.1
+	done
+}
 
 # --- clients ---------------------------------------------------------------
 

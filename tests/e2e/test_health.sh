@@ -48,24 +48,6 @@ services:
 EOF2
 }
 
-# health_of SERVICE ADDR -> up/down/unknown (empty on error)
-health_of() {
-	xlb_json | jq_xlb '[be($s; $a) | .health] | first // empty' --arg s "$1" --arg a "$2"
-}
-
-# wait_health SECONDS SERVICE ADDR STATE: until the backend shows STATE;
-# echoes the elapsed milliseconds, returns non-zero on timeout.
-wait_health() {
-	local start now
-	start=$(date +%s%3N)
-	while :; do
-		[ "$(health_of "$2" "$3")" = "$4" ] && { echo $(($(date +%s%3N) - start)); return 0; }
-		now=$(date +%s%3N)
-		[ $((now - start)) -ge $(($1 * 1000)) ] && { echo "$((now - start))"; return 1; }
-		sleep 0.1
-	done
-}
-
 stop_pidfile() {
 	local pid
 	pid=$(cat "$1" 2>/dev/null) || return 1

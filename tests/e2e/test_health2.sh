@@ -250,21 +250,6 @@ hold_start() {
 	wait_for 15 grep -q '^ready\|^err' "$4"
 }
 
-# health_of SERVICE ADDR -> up/down/unknown; reason_of -> the health reason.
-health_of() { xlb_json | jq_xlb '[be($s; $a) | .health] | first // empty' --arg s "$1" --arg a "$2"; }
-reason_of() { xlb_json | jq_xlb '[be($s; $a) | .health_reason] | first // ""' --arg s "$1" --arg a "$2"; }
-
-# wait_health SECONDS SERVICE ADDR STATE: echoes the elapsed ms; non-zero on timeout.
-wait_health() {
-	local start now
-	start=$(date +%s%3N)
-	while :; do
-		[ "$(health_of "$2" "$3")" = "$4" ] && { echo $(($(date +%s%3N) - start)); return 0; }
-		now=$(date +%s%3N)
-		[ $((now - start)) -ge $(($1 * 1000)) ] && { echo "$((now - start))"; return 1; }
-		sleep 0.1
-	done
-}
 # wait_reason SECONDS SERVICE ADDR TEXT: until the reason contains TEXT.
 wait_reason() {
 	local deadline=$((SECONDS + $1))
