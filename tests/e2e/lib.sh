@@ -513,6 +513,32 @@ wait_health() {
 
 # --- clients ---------------------------------------------------------------
 
+# E2E_HTTP_PY: Python for clients that keep one connection open (prepend it
+# to the script): http_get(s) sends GET / on the connected socket s and
+# returns the response's head and body, raising OSError when the peer closes.
+E2E_HTTP_PY='
+def http_get(s):
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            raise OSError("connection closed by peer")
+        buf += d
+    head, body = buf.split(b"\r\n\r\n", 1)
+    clen = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            clen = int(v)
+    while len(body) < clen:
+        d = s.recv(4096)
+        if not d:
+            raise OSError("connection closed mid-body")
+        body += d
+    return head, body
+'
+
 # http_burst N URL [CURL_OPTION...]: N requests from the client, each on its
 # own connection (Connection: close), 10 at a time; prints one body line per
 # success.

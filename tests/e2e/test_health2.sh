@@ -197,29 +197,11 @@ udp_burst() { timeout 60 ip netns exec "$NS_CL" python3 -c "$H2_UDP_PY" "$1" "$V
 # The holder: one keep-alive connection to HOST:PORT that landed on RS
 # (at most 60 tries), then a GET every 100 ms for SECS seconds; prints
 # "ok RSx" or "err ..." per request and stops at the first error.
-H2_HOLD_PY='
+H2_HOLD_PY=$E2E_HTTP_PY'
 import socket, sys, time
 host, port, want, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 def get(s):
-    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        if not d:
-            raise OSError("closed by peer")
-        buf += d
-    head, body = buf.split(b"\r\n\r\n", 1)
-    clen = 0
-    for line in head.split(b"\r\n")[1:]:
-        k, _, v = line.partition(b":")
-        if k.strip().lower() == b"content-length":
-            clen = int(v)
-    while len(body) < clen:
-        d = s.recv(4096)
-        if not d:
-            raise OSError("closed mid-body")
-        body += d
-    return body.decode().split()[0]
+    return http_get(s)[1].decode().split()[0]
 s = None
 for i in range(60):
     s = socket.create_connection((host, port), timeout=2)

@@ -32,7 +32,7 @@ CLIENT_PERIOD=0.05
 # PERIOD from a fresh socket. Bounded by SECONDS and by SECONDS/PERIOD
 # requests. Prints "http ok N fail N backends A,B" and "dns ok N fail N",
 # and the first errors as "# ..." lines.
-RM_CLIENT_PY='
+RM_CLIENT_PY=$E2E_HTTP_PY'
 import socket, struct, sys, threading, time, random
 host, dns_host, secs, period = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 maxn = int(secs / period)
@@ -49,24 +49,7 @@ def http():
             if s is None:
                 s = socket.create_connection((host, 80), timeout=2)
             s.settimeout(2)
-            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                d = s.recv(4096)
-                if not d:
-                    raise OSError("connection closed by peer")
-                buf += d
-            head, body = buf.split(b"\r\n\r\n", 1)
-            clen = 0
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    clen = int(v)
-            while len(body) < clen:
-                d = s.recv(4096)
-                if not d:
-                    raise OSError("connection closed mid-body")
-                body += d
+            head, body = http_get(s)
             if not head.startswith(b"HTTP/1.1 200"):
                 raise OSError("status " + head.split(b"\r\n")[0].decode())
             be = body.decode().split()[0]
