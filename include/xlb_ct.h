@@ -35,34 +35,31 @@ XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g,
 {
 	__u32 s;
 
+/* Field f of both structs (named once, so the two cannot disagree). */
+#define XLB_CT_TO(f, def) xlb_ct_pick(t ? t->f : 0, g->f, def)
 	switch (state) {
 	case XLB_CT_SYN_SENT:
-		s = xlb_ct_pick(t ? t->to_syn_s : 0, g->to_syn_s,
-				XLB_TO_SYN_DEFAULT);
+		s = XLB_CT_TO(to_syn_s, XLB_TO_SYN_DEFAULT);
 		break;
 	case XLB_CT_ESTABLISHED:
-		s = xlb_ct_pick(t ? t->to_established_s : 0, g->to_established_s,
-				XLB_TO_ESTABLISHED_DEFAULT);
+		s = XLB_CT_TO(to_established_s, XLB_TO_ESTABLISHED_DEFAULT);
 		break;
 	case XLB_CT_FIN_WAIT:
-		s = xlb_ct_pick(t ? t->to_fin_s : 0, g->to_fin_s,
-				XLB_TO_FIN_DEFAULT);
+		s = XLB_CT_TO(to_fin_s, XLB_TO_FIN_DEFAULT);
 		break;
 	case XLB_CT_CLOSE:
-		s = xlb_ct_pick(t ? t->to_close_s : 0, g->to_close_s,
-				XLB_TO_CLOSE_DEFAULT);
+		s = XLB_CT_TO(to_close_s, XLB_TO_CLOSE_DEFAULT);
 		break;
 	case XLB_CT_TIME_WAIT:
-		s = xlb_ct_pick(t ? t->to_time_wait_s : 0, g->to_time_wait_s,
-				XLB_TO_TIME_WAIT_DEFAULT);
+		s = XLB_CT_TO(to_time_wait_s, XLB_TO_TIME_WAIT_DEFAULT);
 		break;
 	case XLB_CT_UDP:
-		s = xlb_ct_pick(t ? t->to_udp_s : 0, g->to_udp_s,
-				XLB_TO_UDP_DEFAULT);
+		s = XLB_CT_TO(to_udp_s, XLB_TO_UDP_DEFAULT);
 		break;
 	default:
 		return ~0ull;
 	}
+#undef XLB_CT_TO
 	return (__u64)s * XLB_NS_PER_S;
 }
 
