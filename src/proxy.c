@@ -16,6 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <sys/mman.h>
+
 #include "log.h"
 #include "proxy_int.h"
 
@@ -27,6 +31,9 @@
 #define BIND_RETRY_MS    1000u
 
 unsigned proxy_nworkers;
+struct pbal_slot *pbal_slots;
+static int bal_slots_fd = -1, bal_flows_fd = -1;
+static size_t bal_slots_len;
 static struct pworker *workers;
 static struct pservice *services;       /* control thread only */
 static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
@@ -86,6 +93,240 @@ struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
 	return NULL;
 }
 
+/* ---- balance over the workers ------------------------------------------ */
+
+/* With one SO_REUSEPORT listener per worker the kernel picks a listener by
+ * a hash of the 4-tuple: 32 connections land 20/12 as often as 16/16, and
+ * a worker with 5 of them idles while the other queues 27. So each
+ * service's listener group gets a BPF_PROG_TYPE_SK_REUSEPORT program that
+ * sends a new TCP connection (its SYN) or a new UDP flow to the least
+ * loaded worker (struct pbal_slot), and keeps a UDP flow on the worker it
+ * went to first (LRU map keyed by the kernel's 4-tuple hash), so its
+ * session stays there. Without it (no CAP_BPF, old kernel) the kernel's
+ * hash applies, as before.
+ *
+ * The program, in C:
+ *
+ *	if (ctx->ip_protocol == IPPROTO_UDP &&
+ *	    (w = bpf_map_lookup_elem(&flows, &ctx->hash)))
+ *		goto select;
+ *	best = 1ull << 62, k = 0;
+ *	for (i = 0; i < nworkers; i++) {        // unrolled, branch-free
+ *		load = slot[i].live + max(0, (s64)(slot[i].sel - slot[i].ack));
+ *		if (load < best) best = load, k = i;
+ *	}
+ *	if (ctx->ip_protocol == IPPROTO_UDP)
+ *		bpf_map_update_elem(&flows, &ctx->hash, &k, BPF_ANY);
+ *	__sync_fetch_and_add(&slot[k].sel, 1);
+ * select:
+ *	bpf_sk_select_reuseport(ctx, &listeners, &k, 0);  // key: worker index
+ *	return SK_PASS;      // nothing selected: the kernel's hash decides
+ */
+#define BAL_FLOWS   65536               /* udp flows kept on their worker */
+#define BAL_MAX_W   256
+
+#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), \
+					       .src_reg = (s), .off = (o), .imm = (i) })
+#define MOV_R(d, s)      INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV_I(d, i)      INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ALU_R(op, d, s)  INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define ALU_I(op, d, i)  INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define STX(sz, d, s, o) INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define JMP_I(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
+#define JA(o)            INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
+#define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()           INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LD64(d, s, i)    INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, i)
+#define LD64_HI(i)       INSN(0, 0, 0, 0, i)
+#define XADD(d, s, o)    INSN(BPF_STX | BPF_ATOMIC | BPF_DW, d, s, o, BPF_ADD)
+
+static int bal_prog_load(int listeners_fd, unsigned n)
+{
+	struct bpf_insn *p = calloc(64 + 16 * (size_t)n, sizeof(*p));
+	const int proto = offsetof(struct sk_reuseport_md, ip_protocol);
+	const int hash = offsetof(struct sk_reuseport_md, hash);
+	size_t i = 0, j_pick, j_sel, j_tcp, j_udp;
+	int fd;
+
+	if (!p)
+		return -ENOMEM;
+	p[i++] = MOV_R(BPF_REG_6, BPF_REG_1);                   /* ctx */
+	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
+	j_pick = i;
+	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> pick */
+	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
+	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);         /* key */
+	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
+	p[i++] = LD64_HI(0);
+	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
+	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
+	p[i++] = CALL(BPF_FUNC_map_lookup_elem);
+	p[i++] = JMP_I(BPF_JEQ, BPF_REG_0, 0, 2);               /* -> pick */
+	p[i++] = LDX(BPF_W, BPF_REG_7, BPF_REG_0, 0);
+	j_sel = i;
+	p[i++] = JA(0);                                         /* -> select */
+	/* pick: r8 = slots, r9 = best, r7 = k */
+	p[j_pick].off = (int16_t)(i - j_pick - 1);
+	p[i++] = LD64(BPF_REG_8, BPF_PSEUDO_MAP_VALUE, bal_slots_fd);
+	p[i++] = LD64_HI(0);
+	p[i++] = MOV_I(BPF_REG_9, 1);
+	p[i++] = ALU_I(BPF_LSH, BPF_REG_9, 62);
+	p[i++] = MOV_I(BPF_REG_7, 0);
+	for (unsigned k = 0; k < n; k++) {
+		int16_t o = (int16_t)(k * sizeof(struct pbal_slot));
+
+		p[i++] = LDX(BPF_DW, BPF_REG_2, BPF_REG_8, o + offsetof(struct pbal_slot, live));
+		p[i++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_8, o + offsetof(struct pbal_slot, sel));
+		p[i++] = LDX(BPF_DW, BPF_REG_4, BPF_REG_8, o + offsetof(struct pbal_slot, ack));
+		p[i++] = ALU_R(BPF_SUB, BPF_REG_3, BPF_REG_4);  /* pending */
+		p[i++] = MOV_R(BPF_REG_4, BPF_REG_3);
+		p[i++] = ALU_I(BPF_ARSH, BPF_REG_4, 63);
+		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, -1);
+		p[i++] = ALU_R(BPF_AND, BPF_REG_3, BPF_REG_4);  /* max(0, ..) */
+		p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_3);  /* load */
+		p[i++] = ALU_R(BPF_SUB, BPF_REG_2, BPF_REG_9);  /* load - best */
+		p[i++] = MOV_R(BPF_REG_3, BPF_REG_2);
+		p[i++] = ALU_I(BPF_ARSH, BPF_REG_3, 63);        /* ~0 if less */
+		p[i++] = ALU_R(BPF_AND, BPF_REG_2, BPF_REG_3);
+		p[i++] = ALU_R(BPF_ADD, BPF_REG_9, BPF_REG_2);  /* best = min */
+		p[i++] = MOV_R(BPF_REG_4, BPF_REG_7);
+		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, (int32_t)k);
+		p[i++] = ALU_R(BPF_AND, BPF_REG_4, BPF_REG_3);
+		p[i++] = ALU_R(BPF_XOR, BPF_REG_7, BPF_REG_4);  /* k if less */
+	}
+	p[i++] = JMP_I(BPF_JGE, BPF_REG_7, (int32_t)n, 0);      /* never; bounds */
+	j_tcp = i - 1;
+	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
+	j_udp = i;
+	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> count */
+	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
+	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);
+	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
+	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
+	p[i++] = LD64_HI(0);
+	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
+	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
+	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
+	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
+	p[i++] = MOV_I(BPF_REG_4, BPF_ANY);
+	p[i++] = CALL(BPF_FUNC_map_update_elem);
+	/* count: */
+	p[j_udp].off = (int16_t)(i - j_udp - 1);
+	p[i++] = MOV_R(BPF_REG_2, BPF_REG_7);
+	p[i++] = ALU_I(BPF_MUL, BPF_REG_2, sizeof(struct pbal_slot));
+	p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_8);
+	p[i++] = MOV_I(BPF_REG_3, 1);
+	p[i++] = XADD(BPF_REG_2, BPF_REG_3, offsetof(struct pbal_slot, sel));
+	/* select: */
+	p[j_sel].off = (int16_t)(i - j_sel - 1);
+	p[j_tcp].off = (int16_t)(i - j_tcp - 1);
+	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
+	p[i++] = MOV_R(BPF_REG_1, BPF_REG_6);
+	p[i++] = LD64(BPF_REG_2, BPF_PSEUDO_MAP_FD, listeners_fd);
+	p[i++] = LD64_HI(0);
+	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
+	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
+	p[i++] = MOV_I(BPF_REG_4, 0);
+	p[i++] = CALL(BPF_FUNC_sk_select_reuseport);
+	p[i++] = MOV_I(BPF_REG_0, SK_PASS);
+	p[i++] = EXIT();
+	fd = bpf_prog_load(BPF_PROG_TYPE_SK_REUSEPORT, "xlb_proxy_bal", "Dual BSD/GPL",
+			   p, i, NULL);
+	fd = fd < 0 ? -errno : fd;
+	free(p);
+	return fd;
+}
+
+/* The maps every service's program shares; on failure the kernel's hash
+ * stays in charge (logged once). */
+static void bal_init(unsigned n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+	long pg = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	if (n < 2 || n > BAL_MAX_W)
+		return;
+	bal_slots_len = (n * sizeof(struct pbal_slot) + (size_t)pg - 1) & ~((size_t)pg - 1);
+	bal_slots_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_proxy_load", 4,
+				      n * sizeof(struct pbal_slot), 1, &o);
+	bal_flows_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "xlb_proxy_flows", 4, 4,
+				      BAL_FLOWS, NULL);
+	m = bal_slots_fd < 0 ? MAP_FAILED :
+	    mmap(NULL, bal_slots_len, PROT_READ | PROT_WRITE, MAP_SHARED, bal_slots_fd, 0);
+	if (bal_flows_fd < 0 || m == MAP_FAILED) {
+		log_info("proxy: no BPF balance over the workers (%s): the kernel's "
+			 "reuseport hash spreads connections", strerror(errno));
+		if (bal_slots_fd >= 0)
+			close(bal_slots_fd);
+		if (bal_flows_fd >= 0)
+			close(bal_flows_fd);
+		bal_slots_fd = bal_flows_fd = -1;
+		return;
+	}
+	pbal_slots = m;
+	log_debug("proxy: new connections and udp flows go to the least loaded "
+		  "of %u workers (BPF reuseport selector)", n);
+}
+
+static void bal_fini(void)
+{
+	if (pbal_slots)
+		munmap(pbal_slots, bal_slots_len);
+	pbal_slots = NULL;
+	if (bal_slots_fd >= 0)
+		close(bal_slots_fd);
+	if (bal_flows_fd >= 0)
+		close(bal_flows_fd);
+	bal_slots_fd = bal_flows_fd = -1;
+}
+
+/* Control thread, for a new service: its listener map and program. */
+static void bal_service(struct pservice *ps)
+{
+	int err;
+
+	ps->bal_map = ps->bal_prog = -1;
+	if (!pbal_slots)
+		return;
+	ps->bal_map = bpf_map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "xlb_proxy_ls",
+				     4, 8, proxy_nworkers, NULL);
+	if (ps->bal_map < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ps->bal_prog = bal_prog_load(ps->bal_map, proxy_nworkers);
+	if (ps->bal_prog < 0) {
+		err = ps->bal_prog;
+		goto fail;
+	}
+	return;
+fail:
+	log_warn("proxy: no BPF balance over the workers for this service: %s",
+		 strerror(-err));
+	if (ps->bal_map >= 0)
+		close(ps->bal_map);
+	ps->bal_map = ps->bal_prog = -1;
+}
+
+/* A worker's new listener joins its service's group: slot w->idx of the
+ * map, and the program (attaching it again is harmless). */
+static void bal_listener(struct pworker *w, struct plisten *ls)
+{
+	struct pservice *ps = ls->ps;
+	uint32_t k = w->idx;
+	uint64_t fd = (uint64_t)ls->it.fd;
+
+	if (ps->bal_prog < 0)
+		return;
+	if (bpf_map_update_elem(ps->bal_map, &k, &fd, BPF_ANY) ||
+	    setsockopt(ls->it.fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &ps->bal_prog,
+		       sizeof(ps->bal_prog)))
+		log_warn("proxy: worker %u: BPF balance not set on a listener: %s",
+			 w->idx, strerror(errno));
+}
+
 /* ---- snapshots (control thread builds, workers read) ------------------- */
 
 static void snap_free(struct psnap *s)
@@ -137,6 +378,7 @@ static struct pservice *service_get(const struct xlb_service_cfg *sc)
 	ps->proto = sc->proto;
 	ps->vip = sc->vip;
 	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
+	bal_service(ps);
 	ps->next = services;
 	services = ps;
 	return ps;
@@ -315,6 +557,7 @@ static void listen_try(struct pworker *w, struct plisten *ls)
 	}
 	ls->it.fd = fd;
 	ls->it.events = 0;
+	bal_listener(w, ls);
 	pitem_set(w, &ls->it, EPOLLIN);
 	if (w->idx == 0)
 		log_info("proxy: listening on %s",
@@ -533,6 +776,7 @@ int proxy_start(unsigned nworkers)
 	if (!workers)
 		return -ENOMEM;
 	proxy_nworkers = nworkers;
+	bal_init(nworkers);
 	for (unsigned k = 0; k < nworkers; k++) {
 		struct pworker *w = &workers[k];
 
@@ -630,9 +874,14 @@ void proxy_stop(void)
 			free(pb->cnt);
 			free(pb);
 		}
+		if (ps->bal_prog >= 0)
+			close(ps->bal_prog);
+		if (ps->bal_map >= 0)
+			close(ps->bal_map);
 		free(ps->cnt);
 		free(ps);
 	}
+	bal_fini();
 	proxy_nworkers = 0;
 }
 

@@ -52,6 +52,7 @@ struct pbackend {
 /* A service (proto + VIP:port), same lifetime as pbackend. */
 struct pservice {
 	struct pservice *next;
+	int bal_map, bal_prog;          /* its reuseport selector, or -1 */
 	uint8_t proto;
 	struct xlb_sockaddr vip;
 	struct sockaddr_storage sa;
@@ -180,11 +181,52 @@ struct pworker {
 	unsigned n_spare_c;             /* their buffers */
 	struct usess *grave_s;
 	uint64_t now;
+	uint64_t n_live, n_ack;         /* see pbal_slot */
 	uint64_t rng;
 	char *udp_buf;
 };
 
 extern unsigned proxy_nworkers;
+
+/* Balance over the workers: a BPF program attached to each service's
+ * group of SO_REUSEPORT listeners (proxy.c) sends every new TCP connection
+ * and every new UDP flow to the least loaded worker, load being what the
+ * worker holds (live) plus what was sent its way and has not arrived yet
+ * (sel - ack). One cache line per worker in a BPF array map mapped into
+ * memory: the program adds to sel, the worker alone writes live and ack. */
+struct pbal_slot {
+	_Alignas(64) _Atomic uint64_t live;
+	_Atomic uint64_t sel;
+	_Atomic uint64_t ack;
+};
+extern struct pbal_slot *pbal_slots;    /* NULL: no selector, kernel hash */
+
+/* The worker holds delta more (or fewer) connections or sessions. */
+static inline void pbal_live(struct pworker *w, int delta)
+{
+	w->n_live += (uint64_t)(int64_t)delta;
+	if (pbal_slots)
+		atomic_store_explicit(&pbal_slots[w->idx].live, w->n_live,
+				      memory_order_relaxed);
+}
+
+/* A new connection or flow reached the worker. */
+static inline void pbal_arrived(struct pworker *w)
+{
+	if (pbal_slots)
+		atomic_store_explicit(&pbal_slots[w->idx].ack, ++w->n_ack,
+				      memory_order_relaxed);
+}
+
+/* A listener of the worker is drained: what was sent its way arrived
+ * (and what never will, a SYN without its handshake, stops counting). */
+static inline void pbal_drained(struct pworker *w)
+{
+	if (!pbal_slots)
+		return;
+	w->n_ack = atomic_load_explicit(&pbal_slots[w->idx].sel, memory_order_relaxed);
+	atomic_store_explicit(&pbal_slots[w->idx].ack, w->n_ack, memory_order_relaxed);
+}
 
 /* proxy.c */
 void pitem_set(struct pworker *w, struct pitem *it, uint32_t events);

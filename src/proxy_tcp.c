@@ -48,6 +48,7 @@ void ptcp_close(struct pconn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	pbal_live(w, -1);
 	c->prev->next = c->next;
 	c->next->prev = c->prev;
 	close_item(w, &c->ci);
@@ -436,6 +437,8 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	atomic_fetch_add_explicit(&c->ps->active, 1, memory_order_relaxed);
 	PCOUNT_ADD(PCNT(c->ps, w), total, 1);
 	list_add(&w->conns, c);
+	pbal_live(w, 1);
+	pbal_arrived(w);
 	/* TCP_NODELAY: inherited from the listener. */
 	/* In epoll from now on: what the client sends while the backend
 	 * connection is being set up is read ahead (and a client that goes
@@ -468,6 +471,10 @@ void ptcp_accept(struct pworker *w, struct plisten *ls)
 		fd = accept4(ls->it.fd, (struct sockaddr *)&cli, &cl,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EAGAIN) {
+				pbal_drained(w);
+				return;
+			}
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||

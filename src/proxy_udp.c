@@ -83,6 +83,7 @@ static void sess_close(struct usess *s)
 			break;
 		}
 	w->n_sess--;
+	pbal_live(w, -1);
 	if (s->bi.fd >= 0) {
 		pitem_set(w, &s->bi, 0);
 		close(s->bi.fd);
@@ -164,6 +165,8 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	s->hnext = w->buckets[h & (PROXY_UDP_BUCKETS - 1)];
 	w->buckets[h & (PROXY_UDP_BUCKETS - 1)] = s;
 	w->n_sess++;
+	pbal_live(w, 1);
+	pbal_arrived(w);
 	pitem_set(w, &s->bi, EPOLLIN);
 	return s;
 }
@@ -192,8 +195,11 @@ void pudp_listen_event(struct pworker *w, struct plisten *ls)
 
 		n = recvfrom(ls->it.fd, w->udp_buf, UDP_MAX_DGRAM, 0,
 			     (struct sockaddr *)&cli, &cl);
-		if (n < 0)
+		if (n < 0) {
+			if (errno == EAGAIN)
+				pbal_drained(w);
 			return;         /* EAGAIN, or an ICMP error to ignore */
+		}
 		h = sess_hash(ls->ps, &cli);
 		for (s = w->buckets[h & (PROXY_UDP_BUCKETS - 1)]; s; s = s->hnext)
 			if (s->hash == h && s->ps == ls->ps && same_client(&s->cli, &cli))
