@@ -708,6 +708,10 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
+		/* The batch's udp replies (they point at their sessions'
+		 * client addresses), before a snapshot may close the listener
+		 * they leave from. */
+		pudp_flush(w);
 		/* Connections closed in this batch may have had events later
 		 * in it: free them only now. */
 		ptcp_reap(w, true);

@@ -108,6 +108,7 @@ struct pitem {
 };
 
 struct pworker;
+struct pudp_io;
 
 struct plisten {
 	struct pservice *ps;
@@ -183,7 +184,7 @@ struct pworker {
 	uint64_t now;
 	uint64_t n_live, n_ack;         /* see pbal_slot */
 	uint64_t rng;
-	char *udp_buf;
+	struct pudp_io *udp;            /* proxy_udp.c's batches */
 };
 
 extern unsigned proxy_nworkers;
@@ -247,6 +248,7 @@ void ptcp_free_all(struct pworker *w);
 int pudp_init(struct pworker *w);
 void pudp_listen_event(struct pworker *w, struct plisten *ls);
 void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev);
+void pudp_flush(struct pworker *w);
 void pudp_tick(struct pworker *w);
 void pudp_drop_listener(struct pworker *w, struct plisten *ls);
 void pudp_free_all(struct pworker *w);

@@ -2,7 +2,12 @@
 /* UDP in mode proxy: one session per client address and port, each with
  * its own connected socket to the backend, so a reply can only go back to
  * the client whose datagrams that socket carried. Replies leave through the
- * service's listening socket, bound to VIP:port, so they come from the VIP. */
+ * service's listening socket, bound to VIP:port, so they come from the VIP.
+ *
+ * Datagrams move in batches: recvmmsg on the listener, one sendmmsg per
+ * session for what a batch holds of its client's; recvmmsg on a session's
+ * socket straight into the worker's reply batch, which goes out with one
+ * sendmmsg per listener at the end of the event batch (or when full). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -15,19 +20,55 @@
 #include "proxy_int.h"
 
 #define UDP_MAX_DGRAM 65536
-#define UDP_BATCH     64
+#define UDP_BATCH     32
+
+/* A worker's batches. The buffers are UDP_BATCH x 64 KiB each, address
+ * space mostly: only what datagrams touch gets memory. */
+struct pudp_io {
+	/* from the listener: datagrams and the session each goes to */
+	struct mmsghdr rx[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct sockaddr_storage rx_addr[UDP_BATCH];
+	struct usess *rx_sess[UDP_BATCH];
+	struct mmsghdr fw[UDP_BATCH];           /* one session's share */
+	char *rx_buf;
+	/* replies waiting for sendmmsg on tx_fd (a listener) */
+	struct mmsghdr tx[UDP_BATCH];
+	struct iovec tx_iov[UDP_BATCH];
+	struct pservice *tx_ps[UDP_BATCH];
+	struct pbackend *tx_be[UDP_BATCH];
+	unsigned tx_n;
+	int tx_fd;
+	char *tx_buf;
+};
 
 int pudp_init(struct pworker *w)
 {
+	struct pudp_io *io = calloc(1, sizeof(*io));
+
 	w->buckets = calloc(PROXY_UDP_BUCKETS, sizeof(*w->buckets));
-	w->udp_buf = malloc(UDP_MAX_DGRAM);
-	if (!w->buckets || !w->udp_buf) {
+	if (io) {
+		io->rx_buf = malloc((size_t)UDP_BATCH * UDP_MAX_DGRAM);
+		io->tx_buf = malloc((size_t)UDP_BATCH * UDP_MAX_DGRAM);
+	}
+	if (!w->buckets || !io || !io->rx_buf || !io->tx_buf) {
 		free(w->buckets);
-		free(w->udp_buf);
+		if (io) {
+			free(io->rx_buf);
+			free(io->tx_buf);
+		}
+		free(io);
 		w->buckets = NULL;
-		w->udp_buf = NULL;
 		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		io->rx_iov[i] = (struct iovec){ io->rx_buf + (size_t)i * UDP_MAX_DGRAM,
+						UDP_MAX_DGRAM };
+		io->tx_iov[i] = (struct iovec){ io->tx_buf + (size_t)i * UDP_MAX_DGRAM,
+						UDP_MAX_DGRAM };
+	}
+	io->tx_fd = -1;
+	w->udp = io;
 	return 0;
 }
 
@@ -184,62 +225,140 @@ static void backend_refused(struct usess *s)
 	sess_close(s);
 }
 
+static struct usess *sess_find(struct pworker *w, struct plisten *ls,
+			       const struct sockaddr_storage *cli, socklen_t cl)
+{
+	uint64_t h = sess_hash(ls->ps, cli);
+	struct usess *s;
+
+	for (s = w->buckets[h & (PROXY_UDP_BUCKETS - 1)]; s; s = s->hnext)
+		if (s->hash == h && s->ps == ls->ps && same_client(&s->cli, cli))
+			return s;
+	return sess_new(w, ls, cli, cl, h);
+}
+
 void pudp_listen_event(struct pworker *w, struct plisten *ls)
 {
-	for (int k = 0; k < UDP_BATCH; k++) {
-		struct sockaddr_storage cli;
-		socklen_t cl = sizeof(cli);
-		struct usess *s;
-		uint64_t h;
-		ssize_t n;
+	struct pudp_io *io = w->udp;
 
-		n = recvfrom(ls->it.fd, w->udp_buf, UDP_MAX_DGRAM, 0,
-			     (struct sockaddr *)&cli, &cl);
-		if (n < 0) {
-			if (errno == EAGAIN)
+	for (int round = 0; round < 2; round++) {
+		int n;
+
+		for (int i = 0; i < UDP_BATCH; i++)
+			io->rx[i].msg_hdr = (struct msghdr){
+				.msg_name = &io->rx_addr[i],
+				.msg_namelen = sizeof(io->rx_addr[i]),
+				.msg_iov = &io->rx_iov[i], .msg_iovlen = 1 };
+		n = recvmmsg(ls->it.fd, io->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN)
 				pbal_drained(w);
 			return;         /* EAGAIN, or an ICMP error to ignore */
 		}
-		h = sess_hash(ls->ps, &cli);
-		for (s = w->buckets[h & (PROXY_UDP_BUCKETS - 1)]; s; s = s->hnext)
-			if (s->hash == h && s->ps == ls->ps && same_client(&s->cli, &cli))
-				break;
-		if (!s)
-			s = sess_new(w, ls, &cli, cl, h);
-		if (!s)
-			continue;
-		s->last = w->now;
-		if (send(s->bi.fd, w->udp_buf, (size_t)n, 0) < 0) {
-			if (errno == ECONNREFUSED)
-				backend_refused(s);
+		for (int i = 0; i < n; i++) {
+			struct usess *s = sess_find(w, ls, &io->rx_addr[i],
+						    io->rx[i].msg_hdr.msg_namelen);
+
+			io->rx_sess[i] = s;
+			if (s)
+				s->last = w->now;
+		}
+		/* Each session's datagrams, in their order, in one call. */
+		for (int i = 0; i < n; i++) {
+			struct usess *s = io->rx_sess[i];
+			unsigned m = 0;
+			uint64_t bytes = 0;
+			int r;
+
+			if (!s)
+				continue;
+			for (int j = i; j < n; j++) {
+				if (io->rx_sess[j] != s)
+					continue;
+				io->fw[m].msg_hdr = (struct msghdr){
+					.msg_iov = &io->rx_iov[j], .msg_iovlen = 1 };
+				io->rx_iov[j].iov_len = io->rx[j].msg_len;
+				bytes += io->rx[j].msg_len;
+				m++;
+				io->rx_sess[j] = NULL;
+			}
+			r = sendmmsg(s->bi.fd, io->fw, m, 0);
+			for (unsigned j = 0; j < m; j++)
+				io->fw[j].msg_hdr.msg_iov->iov_len = UDP_MAX_DGRAM;
+			if (r < 0) {
+				if (errno == ECONNREFUSED)
+					backend_refused(s);
+				continue;
+			}
+			PCOUNT_ADD(PCNT(s->ps, w), bytes_in, bytes);
+			PCOUNT_ADD(PCNT(s->be, w), bytes_in, bytes);
+		}
+		if (n < UDP_BATCH) {
+			pbal_drained(w);
+			return;
+		}
+	}
+}
+
+/* Send the replies waiting in the batch (a datagram that cannot go is
+ * dropped, as a full socket buffer would drop it). */
+void pudp_flush(struct pworker *w)
+{
+	struct pudp_io *io = w->udp;
+	unsigned done = 0;
+
+	while (done < io->tx_n) {
+		int r = sendmmsg(io->tx_fd, io->tx + done, io->tx_n - done, 0);
+
+		if (r <= 0) {
+			done++;         /* skip the one that failed */
 			continue;
 		}
-		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, (uint64_t)n);
-		PCOUNT_ADD(PCNT(s->be, w), bytes_in, (uint64_t)n);
+		for (unsigned i = done; i < done + (unsigned)r; i++) {
+			PCOUNT_ADD(PCNT(io->tx_ps[i], w), bytes_out, io->tx[i].msg_len);
+			PCOUNT_ADD(PCNT(io->tx_be[i], w), bytes_out, io->tx[i].msg_len);
+		}
+		done += (unsigned)r;
 	}
+	io->tx_n = 0;
+	io->tx_fd = -1;
 }
 
 void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev)
 {
+	struct pudp_io *io = w->udp;
+	int n;
+
 	if (s->dead)
 		return;
-	for (int k = 0; k < UDP_BATCH; k++) {
-		ssize_t n = recv(s->bi.fd, w->udp_buf, UDP_MAX_DGRAM, 0);
-
-		if (n < 0) {
-			if (errno == ECONNREFUSED)
-				backend_refused(s);
-			else if (errno != EAGAIN && errno != EINTR)
-				sess_close(s);
-			return;
-		}
-		s->last = w->now;
-		if (sendto(s->lfd, w->udp_buf, (size_t)n, 0,
-			   (const struct sockaddr *)&s->cli, s->clilen) < 0)
-			continue;
-		PCOUNT_ADD(PCNT(s->ps, w), bytes_out, (uint64_t)n);
-		PCOUNT_ADD(PCNT(s->be, w), bytes_out, (uint64_t)n);
+	/* Replies go out through the listener: one batch per listener. */
+	if (io->tx_n == UDP_BATCH || (io->tx_n && io->tx_fd != s->lfd))
+		pudp_flush(w);
+	for (unsigned i = io->tx_n; i < UDP_BATCH; i++) {
+		io->tx_iov[i].iov_len = UDP_MAX_DGRAM;
+		io->tx[i].msg_hdr = (struct msghdr){
+			.msg_iov = &io->tx_iov[i], .msg_iovlen = 1 };
 	}
+	n = recvmmsg(s->bi.fd, io->tx + io->tx_n, UDP_BATCH - io->tx_n, MSG_DONTWAIT,
+		     NULL);
+	if (n <= 0) {
+		if (n < 0 && errno == ECONNREFUSED)
+			backend_refused(s);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			sess_close(s);
+		return;
+	}
+	/* Back to the client, from the VIP. */
+	for (unsigned i = io->tx_n; i < io->tx_n + (unsigned)n; i++) {
+		io->tx[i].msg_hdr.msg_name = &s->cli;
+		io->tx[i].msg_hdr.msg_namelen = s->clilen;
+		io->tx[i].msg_hdr.msg_iov->iov_len = io->tx[i].msg_len;
+		io->tx_ps[i] = s->ps;
+		io->tx_be[i] = s->be;
+	}
+	io->tx_n += (unsigned)n;
+	io->tx_fd = s->lfd;
+	s->last = w->now;
 }
 
 void pudp_tick(struct pworker *w)
@@ -277,7 +396,11 @@ void pudp_free_all(struct pworker *w)
 		free(s);
 	}
 	free(w->buckets);
-	free(w->udp_buf);
 	w->buckets = NULL;
-	w->udp_buf = NULL;
+	if (w->udp) {
+		free(w->udp->rx_buf);
+		free(w->udp->tx_buf);
+		free(w->udp);
+		w->udp = NULL;
+	}
 }
