@@ -478,7 +478,7 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
-	    xlb_nat_expired(g, f, bpf_ktime_get_ns()))
+	    xlb_nat_expired(g, f, xlb_now()))
 		return xlb_done(XLB_R_PASS_ICMP_NOT_OURS, XDP_PASS);
 	return xlb_nat_icmp_to_backend(ctx, p, f, s);
 }
@@ -502,7 +502,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!g || !s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	now = bpf_ktime_get_ns();
+	now = xlb_now();
 	tflags = xlb_tcp_flags(ctx, p);
 
 	f = bpf_map_lookup_elem(&flows, &p->key);
@@ -615,7 +615,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	fk = &s->fk;
 	*fk = rv->fwd;
-	now = bpf_ktime_get_ns();
+	now = xlb_now();
 	f = bpf_map_lookup_elem(&flows, fk);
 	if (!f || (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
 	    xlb_nat_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||

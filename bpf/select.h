@@ -8,6 +8,14 @@
 #include "xlb_ct.h"
 #include "xlb_hash.h"
 
+/* The clock of flow entries (last_seen_ns): CLOCK_MONOTONIC at jiffy
+ * resolution (a few ms; timeouts are seconds), half the cost of
+ * bpf_ktime_get_ns. */
+static __always_inline __u64 xlb_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* Looks a service up by exact port, then as an all-ports service. */
 static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 {
@@ -171,7 +179,7 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, __u32 *bid,
 		return be;
 	nf.backend_id = *bid;
 	nf.svc_id = svc->id;
-	nf.last_seen_ns = bpf_ktime_get_ns();
+	nf.last_seen_ns = xlb_now();
 	bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY);
 	*new_flow = 1;
 	return be;

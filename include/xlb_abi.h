@@ -158,8 +158,9 @@ struct xlb_flow_key {
 struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
-	__u64 last_seen_ns;     /* bpf_ktime_get_ns() of the last packet (dr/tun:
-				 * of the first; their entries never expire) */
+	__u64 last_seen_ns;     /* CLOCK_MONOTONIC (coarse: jiffies) of the last
+				 * packet (dr/tun: of the first; their entries
+				 * never expire) */
 	/* nat and fullnat only (zero in dr/tun entries): the translation. */
 	union xlb_addr raddr;   /* backend address the flow goes to */
 	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */

@@ -28,9 +28,10 @@ struct ct_sweep_stats {
 };
 
 /* One pass over the flows map (flows_fd) and the nat_rev map (rev_fd) at
- * time now_ns (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns) with the
- * timeouts of g, overridden per service by svc_to (XLB_MAX_SERVICES entries
- * indexed by service id, as the svc_timeouts map holds them; NULL: none).
+ * time now_ns (CLOCK_MONOTONIC; the data plane's coarse reading of it lags
+ * by at most a jiffy) with the timeouts of g, overridden per service by
+ * svc_to (XLB_MAX_SERVICES entries indexed by service id, as the
+ * svc_timeouts map holds them; NULL: none).
  * Entries of dr/tun flows are left alone. Returns 0 or -errno; st (may be
  * NULL) receives the counts. */
 int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
