@@ -261,38 +261,29 @@ static void test_errors(void)
 		EXPECT(c[i] == 3 || c[i] == 4);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void test_speed(void)
+/* Large inputs build correctly: 1000 backends at the default size, a
+ * rebuild with prev after one is drained, and the largest table size.
+ * (How long builds take is measured in bench/, never asserted here.) */
+static void test_large(void)
 {
 	enum { N = 1000 };
 	struct maglev_backend *b = calloc(N, sizeof(*b));
 	uint32_t *t = malloc(M * sizeof(*t)), *t2 = malloc(M * sizeof(*t2));
-	double t0, t1;
+	uint32_t *big = malloc(1000003u * sizeof(*big));
+	uint32_t *c = calloc(N, sizeof(*c));
 
 	make(b, N, 0);
-	t0 = now_ms();
 	EXPECT(maglev_build(b, N, NULL, t, M) == 0);
-	t1 = now_ms();
-	CHECK(t1 - t0 < 100, "m=%d n=%d took %.1f ms", M, N, t1 - t0);
 	b[N / 2].weight = 0;
-	t0 = now_ms();
 	EXPECT(maglev_build(b, N, t, t2, M) == 0);
-	t1 = now_ms();
-	CHECK(t1 - t0 < 100, "rebuild with prev took %.1f ms", t1 - t0);
-	printf("  maglev m=%d n=%d: %.1f ms with prev\n", M, N, t1 - t0);
-	/* Largest table. */
-	uint32_t *big = malloc(1000003u * sizeof(*big));
-	t0 = now_ms();
+	count(t2, M, c, N);
+	EXPECT(c[N / 2] == 0);
+	for (int i = 0; i < N; i++)
+		if (i != N / 2)
+			CHECK(c[i] == M / (N - 1) || c[i] == M / (N - 1) + 1,
+			      "backend %d has %u slots", i, c[i]);
 	EXPECT(maglev_build(b, N, NULL, big, 1000003u) == 0);
-	t1 = now_ms();
-	CHECK(t1 - t0 < 1000, "m=1000003 took %.1f ms", t1 - t0);
+	free(c);
 	free(big);
 	free(b);
 	free(t);
@@ -339,7 +330,7 @@ int main(void)
 	RUN(test_add);
 	RUN(test_deterministic);
 	RUN(test_errors);
-	RUN(test_speed);
+	RUN(test_large);
 	RUN(test_wrr);
 	UNIT_SUMMARY();
 }
