@@ -669,12 +669,18 @@ static void *worker_main(void *arg)
 	struct epoll_event evs[256];
 	uint64_t next_tick = 0;
 	sigset_t all;
+	int ret;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	ret = pring_open(w);
+	if (ret && w->idx == 0)
+		log_info("proxy: no io_uring (%s): one send() per write", strerror(-ret));
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		bool mail = false;
-		int n = epoll_wait(w->epfd, evs, 256, PROXY_TICK_MS);
+		/* Connections left to pump (ptcp_flush stops after a while so
+		 * as not to starve the other sockets): do not sleep. */
+		int n = epoll_wait(w->epfd, evs, 256, w->dirty_c ? 0 : PROXY_TICK_MS);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("proxy: worker %u: epoll_wait: %s", w->idx, strerror(errno));
@@ -706,21 +712,15 @@ static void *worker_main(void *arg)
 			case PI_UDP_BACKEND:
 				pudp_backend_event(w, it->owner, evs[i].events);
 				break;
+			case PI_RING:
+				ptcp_ring_event(w);
+				break;
 			}
 		}
 		/* The batch's udp replies (they point at their sessions'
 		 * client addresses), before a snapshot may close the listener
 		 * they leave from. */
 		pudp_flush(w);
-		/* Connections closed in this batch may have had events later
-		 * in it: free them only now. */
-		ptcp_reap(w, true);
-		while (w->grave_s) {
-			struct usess *s = w->grave_s;
-
-			w->grave_s = s->next;
-			free(s);
-		}
 		/* Listener structs move when a snapshot is taken: only
 		 * between batches. */
 		if (mail)
@@ -729,7 +729,19 @@ static void *worker_main(void *arg)
 			worker_tick(w);
 			next_tick = w->now + PROXY_TICK_MS;
 		}
+		/* The batch's tcp reads and sends (proxy_tcp.c), then free
+		 * what closed: connections closed in this batch may have had
+		 * events later in it. */
+		ptcp_flush(w);
+		ptcp_reap(w, true);
+		while (w->grave_s) {
+			struct usess *s = w->grave_s;
+
+			w->grave_s = s->next;
+			free(s);
+		}
 	}
+	pring_close(w);
 	return NULL;
 }
 

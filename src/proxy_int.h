@@ -94,6 +94,7 @@ enum pitem_type {
 	PI_CLIENT,                      /* tcp, client side */
 	PI_SERVER,                      /* tcp, backend side */
 	PI_UDP_BACKEND,                 /* udp session's backend socket */
+	PI_RING,                        /* the worker's io_uring */
 };
 
 /* What epoll_event.data.ptr points at. */
@@ -109,6 +110,7 @@ struct pitem {
 
 struct pworker;
 struct pudp_io;
+struct pring;
 
 struct plisten {
 	struct pservice *ps;
@@ -123,6 +125,7 @@ struct pbuf {
 	uint32_t off, len;
 	bool eof;                       /* the source sent FIN */
 	bool shut;                      /* FIN forwarded to the destination */
+	bool busy;                      /* a send from it is in the ring */
 };
 
 enum pconn_state { PC_HEADER, PC_CONNECTING, PC_RELAY };
@@ -144,6 +147,9 @@ struct pconn {
 	uint64_t tried;
 	uint32_t attempts;
 	uint64_t t_start, t_client, t_server, deadline;
+	struct pconn *dnext;            /* worker's dirty list */
+	bool dirty;
+	uint8_t inflight;               /* sends in the ring */
 };
 
 struct usess {
@@ -178,6 +184,9 @@ struct pworker {
 	size_t n_sess;
 	struct usess **buckets;
 	struct pconn *grave_c;          /* freed after the event batch */
+	struct pconn *dirty_c;          /* to move bytes for at the batch's end */
+	struct pring *ring;             /* io_uring for the batch's sends */
+	struct pitem ring_it;
 	struct pconn *spare_c;          /* freed ones kept for reuse, with */
 	unsigned n_spare_c;             /* their buffers */
 	struct usess *grave_s;
@@ -242,6 +251,10 @@ void ptcp_tick(struct pworker *w);
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
 void ptcp_close(struct pconn *c);
 void ptcp_reap(struct pworker *w, bool keep);
+void ptcp_flush(struct pworker *w);
+void ptcp_ring_event(struct pworker *w);
+int pring_open(struct pworker *w);
+void pring_close(struct pworker *w);
 void ptcp_free_all(struct pworker *w);
 
 /* proxy_udp.c */

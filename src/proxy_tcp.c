@@ -2,14 +2,21 @@
 /* TCP in mode proxy: accept, optional PROXY header from the client, pick a
  * backend, non-blocking connect with retries, then relay both ways through
  * two buffers until both directions are closed (a FIN is forwarded as
- * shutdown(SHUT_WR), so half-closed connections work). */
+ * shutdown(SHUT_WR), so half-closed connections work).
+ *
+ * Events only note what a socket can do; the reads and writes of all the
+ * connections that had one happen after the event batch (ptcp_flush):
+ * reads first, then the sends, all of them in one io_uring_enter. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,6 +31,133 @@ static void list_add(struct pconn *head, struct pconn *c)
 	head->next = c;
 }
 
+/* ---- the worker's io_uring: the sends of a batch in one syscall -------- */
+
+/* A batch's sends go to the kernel in one io_uring_enter: the wakeups of
+ * the receivers all happen in it and the worker can be preempted once, at
+ * its end, instead of after every send (when a woken client or server
+ * takes the CPU). MSG_DONTWAIT: a send that would block completes at once
+ * with -EAGAIN, like send(), instead of waiting in the ring. No io_uring
+ * (old kernel, io_uring_disabled, seccomp): plain send(). */
+struct pring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array, *sq_flags;
+	unsigned *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	unsigned entries, queued;
+	void *sq_ptr, *cq_ptr;
+	size_t sq_len, cq_len;
+};
+
+#define RING_ENTRIES 256
+#define RING_CQ      4096       /* completions a flush may leave unread */
+
+int pring_open(struct pworker *w)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
+					      IORING_SETUP_CQSIZE,
+				     .cq_entries = RING_CQ };
+	struct pring *r = calloc(1, sizeof(*r));
+	int fd;
+
+	if (!r)
+		return -ENOMEM;
+	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
+	if (fd < 0 && errno == EINVAL) {        /* before 5.19: no COOP_TASKRUN */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = RING_CQ;
+		fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
+	}
+	if (fd < 0) {
+		free(r);
+		return -errno;
+	}
+	r->fd = fd;
+	r->entries = p.sq_entries;
+	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		r->sq_len = r->cq_len = r->sq_len > r->cq_len ? r->sq_len : r->cq_len;
+	r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 fd, IORING_OFF_SQ_RING);
+	r->cq_ptr = p.features & IORING_FEAT_SINGLE_MMAP ? r->sq_ptr :
+		    mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (r->sq_ptr == MAP_FAILED || r->cq_ptr == MAP_FAILED || r->sqes == MAP_FAILED) {
+		int err = -errno;
+
+		w->ring = r;
+		pring_close(w);
+		return err;
+	}
+	r->sq_tail = (unsigned *)((char *)r->sq_ptr + p.sq_off.tail);
+	r->sq_mask = (unsigned *)((char *)r->sq_ptr + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)((char *)r->sq_ptr + p.sq_off.array);
+	r->sq_flags = (unsigned *)((char *)r->sq_ptr + p.sq_off.flags);
+	r->cq_head = (unsigned *)((char *)r->cq_ptr + p.cq_off.head);
+	r->cq_tail = (unsigned *)((char *)r->cq_ptr + p.cq_off.tail);
+	r->cq_mask = (unsigned *)((char *)r->cq_ptr + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)((char *)r->cq_ptr + p.cq_off.cqes);
+	w->ring = r;
+	/* Completions that did not come inline wake the loop. */
+	w->ring_it = (struct pitem){ .type = PI_RING, .fd = fd, .owner = w };
+	pitem_set(w, &w->ring_it, EPOLLIN);
+	return 0;
+}
+
+void pring_close(struct pworker *w)
+{
+	struct pring *r = w->ring;
+
+	if (!r)
+		return;
+	pitem_set(w, &w->ring_it, 0);
+	if (r->sqes && r->sqes != MAP_FAILED)
+		munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
+	if (r->cq_ptr && r->cq_ptr != MAP_FAILED && r->cq_ptr != r->sq_ptr)
+		munmap(r->cq_ptr, r->cq_len);
+	if (r->sq_ptr && r->sq_ptr != MAP_FAILED)
+		munmap(r->sq_ptr, r->sq_len);
+	close(r->fd);
+	free(r);
+	w->ring = NULL;
+}
+
+static int ring_submit(struct pring *r)
+{
+	while (r->queued) {
+		int n = (int)syscall(__NR_io_uring_enter, r->fd, r->queued, 0, 0, NULL, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		r->queued -= (unsigned)n;
+	}
+	return 0;
+}
+
+static struct io_uring_sqe *ring_sqe(struct pring *r)
+{
+	unsigned tail = *r->sq_tail;
+	unsigned idx = tail & *r->sq_mask;
+	struct io_uring_sqe *sqe;
+
+	if (r->queued == r->entries && ring_submit(r))
+		return NULL;
+	sqe = &r->sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	r->sq_array[idx] = idx;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	r->queued++;
+	return sqe;
+}
+
 static void release_backend(struct pconn *c)
 {
 	if (!c->be)
@@ -36,9 +170,19 @@ static void close_item(struct pworker *w, struct pitem *it)
 {
 	if (it->fd < 0)
 		return;
+	/* A send queued for this fd must reach the kernel before the number
+	 * is free for another thread's next socket. */
+	if (w->ring && w->ring->queued)
+		ring_submit(w->ring);
 	pitem_set(w, it, 0);
 	close(it->fd);
 	it->fd = -1;
+}
+
+static void conn_free_later(struct pconn *c)
+{
+	c->next = c->w->grave_c;
+	c->w->grave_c = c;
 }
 
 void ptcp_close(struct pconn *c)
@@ -55,9 +199,10 @@ void ptcp_close(struct pconn *c)
 	close_item(w, &c->si);
 	release_backend(c);
 	atomic_fetch_sub_explicit(&c->ps->active, 1, memory_order_relaxed);
-	/* Freed after the current event batch (see worker_main). */
-	c->next = w->grave_c;
-	w->grave_c = c;
+	/* Freed after the current event batch (see worker_main); with sends
+	 * still in the ring, once they complete. */
+	if (!c->inflight)
+		conn_free_later(c);
 }
 
 static void set_nodelay(int fd)
@@ -117,27 +262,26 @@ static void count_bytes(struct pconn *c, bool in, uint64_t n)
 	}
 }
 
-/* One direction, src -> b -> dst: read while src has data and b room,
- * write while dst takes it, forward the FIN once b is empty after EOF.
- * dst_up: dst is a connected socket (not the backend still connecting).
- * A read shorter than the room means the socket is drained for now (a new
- * edge comes with new data); so does a short write for the other side.
- * With the peer's FIN already seen (rdhup), a short read means EOF: the
- * data and the FIN then leave together (MSG_MORE, then shutdown, makes
- * one segment). Returns 1 when something moved, 0 when nothing could,
- * -1 on a fatal error. */
-static int pump_dir(struct pconn *c, struct pitem *src, struct pbuf *b,
-		    struct pitem *dst, bool dst_up, bool to_server)
+/* One direction, src -> b -> dst: dir_read reads while src has data and b
+ * room; dir_write sends what b holds (through the ring when there is one:
+ * the send completes in ring_done) and forwards the FIN once b is empty
+ * after EOF. A read shorter than the room means the socket is drained for
+ * now (a new edge comes with new data); so does a short write for the
+ * other side. With the peer's FIN already seen (rdhup), a short read means
+ * EOF: the data and the FIN then leave together (MSG_MORE, then shutdown,
+ * makes one segment). Both return 1 when something moved, 0 when nothing
+ * could, -1 on a fatal error. */
+static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
 {
-	uint64_t now = c->w->now;
-	int moved = 0;
+	uint32_t cap = PROXY_BUF;
+	size_t room;
 	ssize_t n;
 
-	if (src->rd && !b->eof) {
-		uint32_t cap = PROXY_BUF;
-
-		if (!dst_up && c->set.send_proxy)
-			cap -= SEND_PROXY_ROOM;
+	if (!src->rd || b->eof)
+		return 0;
+	if (c->state != PC_RELAY && c->set.send_proxy)
+		cap -= SEND_PROXY_ROOM;
+	if (!b->busy) {         /* a send in the ring points into b */
 		if (b->off == b->len) {
 			b->off = b->len = 0;
 		} else if (b->len == PROXY_BUF && b->off) {
@@ -145,48 +289,75 @@ static int pump_dir(struct pconn *c, struct pitem *src, struct pbuf *b,
 			b->len -= b->off;
 			b->off = 0;
 		}
-		if (b->len < cap) {
-			size_t room = cap - b->len;
-
-			n = read(src->fd, b->data + b->len, room);
-			if (n > 0) {
-				b->len += (uint32_t)n;
-				count_bytes(c, to_server, (uint64_t)n);
-				if (to_server)
-					c->t_client = now;
-				else
-					c->t_server = now;
-				if ((size_t)n < room) {
-					src->rd = false;
-					if (src->rdhup)
-						b->eof = true;
-				}
-				moved = 1;
-			} else if (n == 0) {
-				b->eof = true;
-				src->rd = false;
-				moved = 1;
-			} else if (errno == EAGAIN) {
-				src->rd = false;
-			} else if (errno != EINTR) {
-				return -1;
-			}
-		}
 	}
-	if (!dst_up)
-		return moved;
+	if (b->len >= cap)
+		return 0;
+	room = cap - b->len;
+	n = read(src->fd, b->data + b->len, room);
+	if (n > 0) {
+		b->len += (uint32_t)n;
+		count_bytes(c, to_server, (uint64_t)n);
+		if (to_server)
+			c->t_client = c->w->now;
+		else
+			c->t_server = c->w->now;
+		if ((size_t)n < room) {
+			src->rd = false;
+			if (src->rdhup)
+				b->eof = true;
+		}
+		return 1;
+	}
+	if (n == 0) {
+		b->eof = true;
+		src->rd = false;
+		return 1;
+	}
+	if (errno == EAGAIN) {
+		src->rd = false;
+		return 0;
+	}
+	return errno == EINTR ? 0 : -1;
+}
+
+static void sent(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server,
+		 ssize_t n)
+{
+	b->off += (uint32_t)n;
+	if (b->off < b->len)
+		dst->wr = false;
+	if (to_server)
+		c->t_server = c->w->now;
+	else
+		c->t_client = c->w->now;
+}
+
+static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server)
+{
+	struct pring *r = c->w->ring;
+	int moved = 0;
+	ssize_t n;
+
+	if (b->busy)
+		return 0;
 	if (dst->wr && b->off < b->len) {
 		int flags = MSG_NOSIGNAL | (b->eof && !b->shut ? MSG_MORE : 0);
+		struct io_uring_sqe *sqe = r ? ring_sqe(r) : NULL;
 
+		if (sqe) {
+			sqe->opcode = IORING_OP_SEND;
+			sqe->fd = dst->fd;
+			sqe->addr = (uint64_t)(uintptr_t)(b->data + b->off);
+			sqe->len = b->len - b->off;
+			sqe->msg_flags = (uint32_t)(flags | MSG_DONTWAIT);
+			sqe->user_data = (uint64_t)(uintptr_t)c | (to_server ? 1 : 0);
+			b->busy = true;
+			c->inflight++;
+			return 0;
+		}
 		n = send(dst->fd, b->data + b->off, b->len - b->off, flags);
 		if (n > 0) {
-			b->off += (uint32_t)n;
-			if (b->off < b->len)
-				dst->wr = false;
-			if (to_server)
-				c->t_server = now;
-			else
-				c->t_client = now;
+			sent(c, b, dst, to_server, n);
 			moved = 1;
 		} else if (n < 0 && errno == EAGAIN) {
 			dst->wr = false;
@@ -209,26 +380,136 @@ static int pump_dir(struct pconn *c, struct pitem *src, struct pbuf *b,
 	return moved;
 }
 
-/* Move what can move, both ways, until nothing does; close the connection
- * when both directions are finished or on an error. */
+/* Move what can move, both ways, until nothing does (sends that went to
+ * the ring continue in ring_done); close the connection when both
+ * directions are finished or on an error. */
 static void pump(struct pconn *c)
 {
 	bool up = c->state == PC_RELAY;
 	int a, b;
 
 	do {
-		a = pump_dir(c, &c->ci, &c->c2s, &c->si, up, true);
+		a = dir_read(c, &c->ci, &c->c2s, true);
 		if (a < 0)
 			goto fail;
-		b = up ? pump_dir(c, &c->si, &c->s2c, &c->ci, true, false) : 0;
-		if (b < 0)
-			goto fail;
+		b = 0;
+		if (up) {
+			int r = dir_write(c, &c->c2s, &c->si, true);
+
+			if (r < 0)
+				goto fail;
+			a |= r;
+			b = dir_read(c, &c->si, &c->s2c, false);
+			if (b < 0)
+				goto fail;
+			r = dir_write(c, &c->s2c, &c->ci, false);
+			if (r < 0)
+				goto fail;
+			b |= r;
+		}
 	} while (a | b);
 	if (c->c2s.shut && c->s2c.shut)
 		ptcp_close(c);          /* both directions finished */
 	return;
 fail:
 	ptcp_close(c);
+}
+
+/* Reads and writes wait for the end of the event batch. */
+static void mark_dirty(struct pconn *c)
+{
+	if (c->dirty || c->dead)
+		return;
+	c->dirty = true;
+	c->dnext = c->w->dirty_c;
+	c->w->dirty_c = c;
+}
+
+/* The completions in the ring: each send's result, then the connection
+ * goes on (it is dirty again). */
+static void ring_done(struct pworker *w)
+{
+	struct pring *r = w->ring;
+	unsigned head = *r->cq_head;
+	unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+
+	for (; head != tail; head++) {
+		struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
+		bool to_server = cqe->user_data & 1;
+		struct pconn *c = (struct pconn *)(uintptr_t)(cqe->user_data & ~1ull);
+		struct pbuf *b = to_server ? &c->c2s : &c->s2c;
+		struct pitem *dst = to_server ? &c->si : &c->ci;
+		int res = cqe->res;
+
+		b->busy = false;
+		c->inflight--;
+		if (c->dead) {
+			if (!c->inflight)
+				conn_free_later(c);
+			continue;
+		}
+		if (res > 0)
+			sent(c, b, dst, to_server, res);
+		else if (res == -EAGAIN || res == -EINTR)
+			dst->wr = res == -EINTR;
+		else {
+			ptcp_close(c);
+			continue;
+		}
+		mark_dirty(c);
+	}
+	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+	/* More than RING_CQ at once: the kernel kept the rest aside. */
+	if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) {
+		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+		ring_done(w);
+	}
+}
+
+/* At the end of an event batch: pump every connection that had an event
+ * (reads first, then writes), send the batch's sends in one go, and again
+ * for the connections whose sends completed, until nothing moves. */
+void ptcp_flush(struct pworker *w)
+{
+	for (int round = 0; round < 16 && (w->dirty_c || (w->ring && w->ring->queued)); round++) {
+		struct pconn *c, *list = w->dirty_c;
+
+		w->dirty_c = NULL;
+		for (c = list; c; c = c->dnext) {
+			if (c->dead)
+				continue;
+			if (dir_read(c, &c->ci, &c->c2s, true) < 0 ||
+			    (c->state == PC_RELAY && dir_read(c, &c->si, &c->s2c, false) < 0))
+				ptcp_close(c);
+		}
+		for (c = list; c; c = c->dnext) {
+			c->dirty = false;
+			if (!c->dead)
+				pump(c);
+		}
+		if (w->ring) {
+			ring_submit(w->ring);
+			ring_done(w);
+		}
+	}
+	/* Left for the next loop (see worker_main): not the ones that
+	 * closed meanwhile, freed before then. */
+	for (struct pconn **pp = &w->dirty_c; *pp;) {
+		struct pconn *c = *pp;
+
+		if (c->dead) {
+			c->dirty = false;
+			*pp = c->dnext;
+		} else {
+			pp = &c->dnext;
+		}
+	}
+}
+
+void ptcp_ring_event(struct pworker *w)
+{
+	if (w->ring)
+		ring_done(w);
 }
 
 static void conn_connect(struct pconn *c);
@@ -260,7 +541,7 @@ static void connected(struct pconn *c)
 		}
 	}
 	c->si.wr = true;
-	pump(c);
+	mark_dirty(c);
 }
 
 static void connect_failed(struct pconn *c, int err)
@@ -525,7 +806,7 @@ void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev)
 	case PC_RELAY:
 		break;
 	}
-	pump(c);
+	mark_dirty(c);
 }
 
 void ptcp_tick(struct pworker *w)
