@@ -18,7 +18,9 @@
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/io_uring.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "log.h"
 #include "proxy_int.h"
@@ -91,6 +93,164 @@ struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
 		if (w->snap->svc[i].ps == ps)
 			return &w->snap->svc[i];
 	return NULL;
+}
+
+/* ---- the worker's io_uring: a batch's sends in one syscall ------------ */
+
+/* A batch's sends (tcp relay, udp queries to backends) go to the kernel in
+ * one io_uring_enter: the wakeups of the receivers all happen in it and
+ * the worker can be preempted once, at its end, instead of after every
+ * send (when a woken client or server takes the CPU). They use
+ * MSG_DONTWAIT: a send that would block completes at once with -EAGAIN,
+ * like send(), instead of waiting in the ring. No io_uring (old kernel,
+ * io_uring_disabled, seccomp): plain send() and sendmmsg(). */
+#define RING_ENTRIES 256
+#define RING_CQ      4096       /* completions a flush may leave unread */
+
+int pring_open(struct pworker *w)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
+					      IORING_SETUP_CQSIZE,
+				     .cq_entries = RING_CQ };
+	struct pring *r = calloc(1, sizeof(*r));
+	int fd;
+
+	if (!r)
+		return -ENOMEM;
+	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
+	if (fd < 0 && errno == EINVAL) {        /* before 5.19: no COOP_TASKRUN */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = RING_CQ;
+		fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
+	}
+	if (fd < 0) {
+		free(r);
+		return -errno;
+	}
+	r->fd = fd;
+	r->entries = p.sq_entries;
+	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		r->sq_len = r->cq_len = r->sq_len > r->cq_len ? r->sq_len : r->cq_len;
+	r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 fd, IORING_OFF_SQ_RING);
+	r->cq_ptr = p.features & IORING_FEAT_SINGLE_MMAP ? r->sq_ptr :
+		    mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (r->sq_ptr == MAP_FAILED || r->cq_ptr == MAP_FAILED || r->sqes == MAP_FAILED) {
+		int err = -errno;
+
+		w->ring = r;
+		pring_close(w);
+		return err;
+	}
+	r->sq_tail = (unsigned *)((char *)r->sq_ptr + p.sq_off.tail);
+	r->sq_mask = (unsigned *)((char *)r->sq_ptr + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)((char *)r->sq_ptr + p.sq_off.array);
+	r->sq_flags = (unsigned *)((char *)r->sq_ptr + p.sq_off.flags);
+	r->cq_head = (unsigned *)((char *)r->cq_ptr + p.cq_off.head);
+	r->cq_tail = (unsigned *)((char *)r->cq_ptr + p.cq_off.tail);
+	r->cq_mask = (unsigned *)((char *)r->cq_ptr + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)((char *)r->cq_ptr + p.cq_off.cqes);
+	w->ring = r;
+	/* Completions that did not come inline wake the loop. */
+	w->ring_it = (struct pitem){ .type = PI_RING, .fd = fd, .owner = w };
+	pitem_set(w, &w->ring_it, EPOLLIN);
+	return 0;
+}
+
+void pring_close(struct pworker *w)
+{
+	struct pring *r = w->ring;
+
+	if (!r)
+		return;
+	pitem_set(w, &w->ring_it, 0);
+	if (r->sqes && r->sqes != MAP_FAILED)
+		munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
+	if (r->cq_ptr && r->cq_ptr != MAP_FAILED && r->cq_ptr != r->sq_ptr)
+		munmap(r->cq_ptr, r->cq_len);
+	if (r->sq_ptr && r->sq_ptr != MAP_FAILED)
+		munmap(r->sq_ptr, r->sq_len);
+	close(r->fd);
+	free(r);
+	w->ring = NULL;
+}
+
+int pring_submit(struct pworker *w)
+{
+	struct pring *r = w->ring;
+
+	while (r && r->queued) {
+		int n = (int)syscall(__NR_io_uring_enter, r->fd, r->queued, 0, 0, NULL, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		r->queued -= (unsigned)n;
+	}
+	return 0;
+}
+
+struct io_uring_sqe *pring_sqe(struct pworker *w)
+{
+	struct pring *r = w->ring;
+	unsigned tail, idx;
+	struct io_uring_sqe *sqe;
+
+	if (!r || (r->queued == r->entries && pring_submit(w)))
+		return NULL;
+	tail = *r->sq_tail;
+	idx = tail & *r->sq_mask;
+	sqe = &r->sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	r->sq_array[idx] = idx;
+	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	r->queued++;
+	return sqe;
+}
+
+/* The completions: each goes to the tcp or udp side, by its tag. */
+void pring_reap(struct pworker *w)
+{
+	struct pring *r = w->ring;
+	unsigned head, tail;
+
+	if (!r)
+		return;
+	head = *r->cq_head;
+	tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	for (; head != tail; head++) {
+		struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
+		uint64_t ud = cqe->user_data;
+		void *p = (void *)(uintptr_t)(ud & ~(uint64_t)PRING_TAGS);
+
+		if (ud & PRING_UDP)
+			pudp_done(w, p, cqe->res);
+		else
+			ptcp_done(w, p, ud & PRING_TO_SERVER, cqe->res);
+	}
+	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+	/* More than RING_CQ at once: the kernel kept the rest aside. */
+	if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) {
+		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+		pring_reap(w);
+	}
+}
+
+/* Before closing one of the worker's sockets: a send queued for it must
+ * reach the kernel while the number is still its own (another thread's
+ * next socket could get it). */
+void pring_before_close(struct pworker *w)
+{
+	if (w->ring && w->ring->queued)
+		pring_submit(w);
 }
 
 /* ---- balance over the workers ------------------------------------------ */
@@ -713,7 +873,7 @@ static void *worker_main(void *arg)
 				pudp_backend_event(w, it->owner, evs[i].events);
 				break;
 			case PI_RING:
-				ptcp_ring_event(w);
+				pring_reap(w);
 				break;
 			}
 		}

@@ -238,6 +238,32 @@ static inline void pbal_drained(struct pworker *w)
 	atomic_store_explicit(&pbal_slots[w->idx].ack, w->n_ack, memory_order_relaxed);
 }
 
+/* The worker's io_uring (proxy.c). */
+struct pring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array, *sq_flags;
+	unsigned *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	unsigned entries, queued;       /* queued: not submitted yet */
+	void *sq_ptr, *cq_ptr;
+	size_t sq_len, cq_len;
+};
+
+/* user_data of a request: the pconn or usess it is for, and tags. */
+#define PRING_TO_SERVER 1u              /* tcp: c2s (else s2c) */
+#define PRING_UDP       2u              /* a usess's query to its backend */
+#define PRING_TAGS      7u
+
+struct io_uring_sqe;
+int pring_open(struct pworker *w);
+void pring_close(struct pworker *w);
+/* A zeroed request to fill, or NULL without a ring. */
+struct io_uring_sqe *pring_sqe(struct pworker *w);
+int pring_submit(struct pworker *w);
+void pring_reap(struct pworker *w);
+void pring_before_close(struct pworker *w);
+
 /* proxy.c */
 void pitem_set(struct pworker *w, struct pitem *it, uint32_t events);
 struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps);
@@ -252,9 +278,7 @@ void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
 void ptcp_close(struct pconn *c);
 void ptcp_reap(struct pworker *w, bool keep);
 void ptcp_flush(struct pworker *w);
-void ptcp_ring_event(struct pworker *w);
-int pring_open(struct pworker *w);
-void pring_close(struct pworker *w);
+void ptcp_done(struct pworker *w, struct pconn *c, bool to_server, int res);
 void ptcp_free_all(struct pworker *w);
 
 /* proxy_udp.c */
@@ -262,6 +286,7 @@ int pudp_init(struct pworker *w);
 void pudp_listen_event(struct pworker *w, struct plisten *ls);
 void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev);
 void pudp_flush(struct pworker *w);
+void pudp_done(struct pworker *w, struct usess *s, int res);
 void pudp_tick(struct pworker *w);
 void pudp_drop_listener(struct pworker *w, struct plisten *ls);
 void pudp_free_all(struct pworker *w);

@@ -14,9 +14,7 @@
 #include <string.h>
 #include <linux/io_uring.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -31,133 +29,6 @@ static void list_add(struct pconn *head, struct pconn *c)
 	head->next = c;
 }
 
-/* ---- the worker's io_uring: the sends of a batch in one syscall -------- */
-
-/* A batch's sends go to the kernel in one io_uring_enter: the wakeups of
- * the receivers all happen in it and the worker can be preempted once, at
- * its end, instead of after every send (when a woken client or server
- * takes the CPU). MSG_DONTWAIT: a send that would block completes at once
- * with -EAGAIN, like send(), instead of waiting in the ring. No io_uring
- * (old kernel, io_uring_disabled, seccomp): plain send(). */
-struct pring {
-	int fd;
-	unsigned *sq_tail, *sq_mask, *sq_array, *sq_flags;
-	unsigned *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	unsigned entries, queued;
-	void *sq_ptr, *cq_ptr;
-	size_t sq_len, cq_len;
-};
-
-#define RING_ENTRIES 256
-#define RING_CQ      4096       /* completions a flush may leave unread */
-
-int pring_open(struct pworker *w)
-{
-	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
-					      IORING_SETUP_CQSIZE,
-				     .cq_entries = RING_CQ };
-	struct pring *r = calloc(1, sizeof(*r));
-	int fd;
-
-	if (!r)
-		return -ENOMEM;
-	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	if (fd < 0 && errno == EINVAL) {        /* before 5.19: no COOP_TASKRUN */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = RING_CQ;
-		fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	}
-	if (fd < 0) {
-		free(r);
-		return -errno;
-	}
-	r->fd = fd;
-	r->entries = p.sq_entries;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		r->sq_len = r->cq_len = r->sq_len > r->cq_len ? r->sq_len : r->cq_len;
-	r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_SQ_RING);
-	r->cq_ptr = p.features & IORING_FEAT_SINGLE_MMAP ? r->sq_ptr :
-		    mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
-		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (r->sq_ptr == MAP_FAILED || r->cq_ptr == MAP_FAILED || r->sqes == MAP_FAILED) {
-		int err = -errno;
-
-		w->ring = r;
-		pring_close(w);
-		return err;
-	}
-	r->sq_tail = (unsigned *)((char *)r->sq_ptr + p.sq_off.tail);
-	r->sq_mask = (unsigned *)((char *)r->sq_ptr + p.sq_off.ring_mask);
-	r->sq_array = (unsigned *)((char *)r->sq_ptr + p.sq_off.array);
-	r->sq_flags = (unsigned *)((char *)r->sq_ptr + p.sq_off.flags);
-	r->cq_head = (unsigned *)((char *)r->cq_ptr + p.cq_off.head);
-	r->cq_tail = (unsigned *)((char *)r->cq_ptr + p.cq_off.tail);
-	r->cq_mask = (unsigned *)((char *)r->cq_ptr + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_ptr + p.cq_off.cqes);
-	w->ring = r;
-	/* Completions that did not come inline wake the loop. */
-	w->ring_it = (struct pitem){ .type = PI_RING, .fd = fd, .owner = w };
-	pitem_set(w, &w->ring_it, EPOLLIN);
-	return 0;
-}
-
-void pring_close(struct pworker *w)
-{
-	struct pring *r = w->ring;
-
-	if (!r)
-		return;
-	pitem_set(w, &w->ring_it, 0);
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
-	if (r->cq_ptr && r->cq_ptr != MAP_FAILED && r->cq_ptr != r->sq_ptr)
-		munmap(r->cq_ptr, r->cq_len);
-	if (r->sq_ptr && r->sq_ptr != MAP_FAILED)
-		munmap(r->sq_ptr, r->sq_len);
-	close(r->fd);
-	free(r);
-	w->ring = NULL;
-}
-
-static int ring_submit(struct pring *r)
-{
-	while (r->queued) {
-		int n = (int)syscall(__NR_io_uring_enter, r->fd, r->queued, 0, 0, NULL, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		r->queued -= (unsigned)n;
-	}
-	return 0;
-}
-
-static struct io_uring_sqe *ring_sqe(struct pring *r)
-{
-	unsigned tail = *r->sq_tail;
-	unsigned idx = tail & *r->sq_mask;
-	struct io_uring_sqe *sqe;
-
-	if (r->queued == r->entries && ring_submit(r))
-		return NULL;
-	sqe = &r->sqes[idx];
-	memset(sqe, 0, sizeof(*sqe));
-	r->sq_array[idx] = idx;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-	r->queued++;
-	return sqe;
-}
-
 static void release_backend(struct pconn *c)
 {
 	if (!c->be)
@@ -170,10 +41,7 @@ static void close_item(struct pworker *w, struct pitem *it)
 {
 	if (it->fd < 0)
 		return;
-	/* A send queued for this fd must reach the kernel before the number
-	 * is free for another thread's next socket. */
-	if (w->ring && w->ring->queued)
-		ring_submit(w->ring);
+	pring_before_close(w);
 	pitem_set(w, it, 0);
 	close(it->fd);
 	it->fd = -1;
@@ -264,7 +132,7 @@ static void count_bytes(struct pconn *c, bool in, uint64_t n)
 
 /* One direction, src -> b -> dst: dir_read reads while src has data and b
  * room; dir_write sends what b holds (through the ring when there is one:
- * the send completes in ring_done) and forwards the FIN once b is empty
+ * the send completes in ptcp_done) and forwards the FIN once b is empty
  * after EOF. A read shorter than the room means the socket is drained for
  * now (a new edge comes with new data); so does a short write for the
  * other side. With the peer's FIN already seen (rdhup), a short read means
@@ -334,7 +202,6 @@ static void sent(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_ser
 
 static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server)
 {
-	struct pring *r = c->w->ring;
 	int moved = 0;
 	ssize_t n;
 
@@ -342,7 +209,7 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 		return 0;
 	if (dst->wr && b->off < b->len) {
 		int flags = MSG_NOSIGNAL | (b->eof && !b->shut ? MSG_MORE : 0);
-		struct io_uring_sqe *sqe = r ? ring_sqe(r) : NULL;
+		struct io_uring_sqe *sqe = pring_sqe(c->w);
 
 		if (sqe) {
 			sqe->opcode = IORING_OP_SEND;
@@ -381,7 +248,7 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 }
 
 /* Move what can move, both ways, until nothing does (sends that went to
- * the ring continue in ring_done); close the connection when both
+ * the ring continue in ptcp_done); close the connection when both
  * directions are finished or on an error. */
 static void pump(struct pconn *c)
 {
@@ -425,45 +292,29 @@ static void mark_dirty(struct pconn *c)
 	c->w->dirty_c = c;
 }
 
-/* The completions in the ring: each send's result, then the connection
- * goes on (it is dirty again). */
-static void ring_done(struct pworker *w)
+/* A send from the ring completed: move the buffer on and go on with the
+ * connection (it is dirty again). */
+void ptcp_done(struct pworker *w, struct pconn *c, bool to_server, int res)
 {
-	struct pring *r = w->ring;
-	unsigned head = *r->cq_head;
-	unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	struct pbuf *b = to_server ? &c->c2s : &c->s2c;
+	struct pitem *dst = to_server ? &c->si : &c->ci;
 
-	for (; head != tail; head++) {
-		struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
-		bool to_server = cqe->user_data & 1;
-		struct pconn *c = (struct pconn *)(uintptr_t)(cqe->user_data & ~1ull);
-		struct pbuf *b = to_server ? &c->c2s : &c->s2c;
-		struct pitem *dst = to_server ? &c->si : &c->ci;
-		int res = cqe->res;
-
-		b->busy = false;
-		c->inflight--;
-		if (c->dead) {
-			if (!c->inflight)
-				conn_free_later(c);
-			continue;
-		}
-		if (res > 0)
-			sent(c, b, dst, to_server, res);
-		else if (res == -EAGAIN || res == -EINTR)
-			dst->wr = res == -EINTR;
-		else {
-			ptcp_close(c);
-			continue;
-		}
-		mark_dirty(c);
+	b->busy = false;
+	c->inflight--;
+	if (c->dead) {
+		if (!c->inflight)
+			conn_free_later(c);
+		return;
 	}
-	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-	/* More than RING_CQ at once: the kernel kept the rest aside. */
-	if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) {
-		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
-		ring_done(w);
+	if (res > 0)
+		sent(c, b, dst, to_server, res);
+	else if (res == -EAGAIN || res == -EINTR)
+		dst->wr = res == -EINTR;
+	else {
+		ptcp_close(c);
+		return;
 	}
+	mark_dirty(c);
 }
 
 /* At the end of an event batch: pump every connection that had an event
@@ -488,8 +339,8 @@ void ptcp_flush(struct pworker *w)
 				pump(c);
 		}
 		if (w->ring) {
-			ring_submit(w->ring);
-			ring_done(w);
+			pring_submit(w);
+			pring_reap(w);
 		}
 	}
 	/* Left for the next loop (see worker_main): not the ones that
@@ -504,12 +355,6 @@ void ptcp_flush(struct pworker *w)
 			pp = &c->dnext;
 		}
 	}
-}
-
-void ptcp_ring_event(struct pworker *w)
-{
-	if (w->ring)
-		ring_done(w);
 }
 
 static void conn_connect(struct pconn *c);

@@ -4,11 +4,13 @@
  * the client whose datagrams that socket carried. Replies leave through the
  * service's listening socket, bound to VIP:port, so they come from the VIP.
  *
- * Datagrams move in batches: recvmmsg on the listener, one sendmmsg per
- * session for what a batch holds of its client's; recvmmsg on a session's
- * socket straight into the worker's reply batch, which goes out with one
- * sendmmsg per listener at the end of the event batch (or when full). */
+ * Datagrams move in batches: recvmmsg on the listener, then all of them to
+ * their sessions' backends in one io_uring_enter (without a ring: one
+ * sendmmsg per session); recvmmsg on a session's socket straight into the
+ * worker's reply batch, which goes out with one sendmmsg per listener at
+ * the end of the event batch (or when full). */
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,7 @@ static void sess_close(struct usess *s)
 	w->n_sess--;
 	pbal_live(w, -1);
 	if (s->bi.fd >= 0) {
+		pring_before_close(w);
 		pitem_set(w, &s->bi, 0);
 		close(s->bi.fd);
 		s->bi.fd = -1;
@@ -237,6 +240,87 @@ static struct usess *sess_find(struct pworker *w, struct plisten *ls,
 	return sess_new(w, ls, cli, cl, h);
 }
 
+/* The batch's datagrams to their sessions' backends: one request each,
+ * all in one io_uring_enter, done before the buffers are used again. */
+static void forward_ring(struct pworker *w, int n)
+{
+	struct pudp_io *io = w->udp;
+
+	for (int i = 0; i < n; i++) {
+		struct usess *s = io->rx_sess[i];
+		struct io_uring_sqe *sqe;
+
+		if (!s)
+			continue;
+		sqe = pring_sqe(w);
+		if (!sqe) {
+			if (send(s->bi.fd, io->rx_iov[i].iov_base, io->rx[i].msg_len, 0) < 0)
+				pudp_done(w, s, -errno);
+			else
+				pudp_done(w, s, (int)io->rx[i].msg_len);
+			continue;
+		}
+		sqe->opcode = IORING_OP_SEND;
+		sqe->fd = s->bi.fd;
+		sqe->addr = (uint64_t)(uintptr_t)io->rx_iov[i].iov_base;
+		sqe->len = io->rx[i].msg_len;
+		sqe->msg_flags = MSG_DONTWAIT;
+		sqe->user_data = (uint64_t)(uintptr_t)s | PRING_UDP;
+	}
+	pring_submit(w);
+	pring_reap(w);
+}
+
+/* Without a ring: each session's datagrams, in their order, in one
+ * sendmmsg. */
+static void forward_mmsg(struct pworker *w, int n)
+{
+	struct pudp_io *io = w->udp;
+
+	for (int i = 0; i < n; i++) {
+		struct usess *s = io->rx_sess[i];
+		unsigned m = 0;
+		uint64_t bytes = 0;
+		int r;
+
+		if (!s)
+			continue;
+		for (int j = i; j < n; j++) {
+			if (io->rx_sess[j] != s)
+				continue;
+			io->fw[m].msg_hdr = (struct msghdr){
+				.msg_iov = &io->rx_iov[j], .msg_iovlen = 1 };
+			io->rx_iov[j].iov_len = io->rx[j].msg_len;
+			bytes += io->rx[j].msg_len;
+			m++;
+			io->rx_sess[j] = NULL;
+		}
+		r = sendmmsg(s->bi.fd, io->fw, m, 0);
+		for (unsigned j = 0; j < m; j++)
+			io->fw[j].msg_hdr.msg_iov->iov_len = UDP_MAX_DGRAM;
+		if (r < 0) {
+			pudp_done(w, s, -errno);
+			continue;
+		}
+		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, bytes);
+		PCOUNT_ADD(PCNT(s->be, w), bytes_in, bytes);
+	}
+}
+
+/* A query's send to the backend completed (res: bytes, or -errno). A
+ * refused one means nothing listens there (ICMP port unreachable). */
+void pudp_done(struct pworker *w, struct usess *s, int res)
+{
+	if (s->dead)
+		return;
+	if (res == -ECONNREFUSED) {
+		backend_refused(s);
+	} else if (res > 0) {
+		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, (uint64_t)res);
+		PCOUNT_ADD(PCNT(s->be, w), bytes_in, (uint64_t)res);
+	}
+}
+
 void pudp_listen_event(struct pworker *w, struct plisten *ls)
 {
 	struct pudp_io *io = w->udp;
@@ -263,36 +347,10 @@ void pudp_listen_event(struct pworker *w, struct plisten *ls)
 			if (s)
 				s->last = w->now;
 		}
-		/* Each session's datagrams, in their order, in one call. */
-		for (int i = 0; i < n; i++) {
-			struct usess *s = io->rx_sess[i];
-			unsigned m = 0;
-			uint64_t bytes = 0;
-			int r;
-
-			if (!s)
-				continue;
-			for (int j = i; j < n; j++) {
-				if (io->rx_sess[j] != s)
-					continue;
-				io->fw[m].msg_hdr = (struct msghdr){
-					.msg_iov = &io->rx_iov[j], .msg_iovlen = 1 };
-				io->rx_iov[j].iov_len = io->rx[j].msg_len;
-				bytes += io->rx[j].msg_len;
-				m++;
-				io->rx_sess[j] = NULL;
-			}
-			r = sendmmsg(s->bi.fd, io->fw, m, 0);
-			for (unsigned j = 0; j < m; j++)
-				io->fw[j].msg_hdr.msg_iov->iov_len = UDP_MAX_DGRAM;
-			if (r < 0) {
-				if (errno == ECONNREFUSED)
-					backend_refused(s);
-				continue;
-			}
-			PCOUNT_ADD(PCNT(s->ps, w), bytes_in, bytes);
-			PCOUNT_ADD(PCNT(s->be, w), bytes_in, bytes);
-		}
+		if (w->ring)
+			forward_ring(w, n);
+		else
+			forward_mmsg(w, n);
 		if (n < UDP_BATCH) {
 			pbal_drained(w);
 			return;
