@@ -270,6 +270,12 @@ static int world_setup(void)
 		err = err ?: filter_set(XLB_FILTER_VIP, &k.vip);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
+		{
+			struct xlb_svc_ent e = { .key = k, .svc = v };
+
+			err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.svc_by_id),
+							 &d->id, &e, 0);
+		}
 		for (j = 0; j < size; j++)
 			ids[j] = d->id * 4 + (j * 7 + 1) % 3;
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &mo);

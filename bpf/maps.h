@@ -25,6 +25,14 @@ struct {
 	__type(value, __u64);
 } addr_filter SEC(".maps");
 
+/* service id -> its services-map key and value (struct xlb_svc_ent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_ent);
+} svc_by_id SEC(".maps");
+
 /* backend id -> address and flags (ids are global, not per service). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -484,15 +484,15 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 }
 
 /* A new or existing client packet (not an ICMP error) of a nat/fullnat
- * service. */
+ * service; f is p's flow-table entry (NULL: none). */
 static __attribute__((noinline)) int
-xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
+xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
+	    struct xlb_flow *f)
 {
 	struct xlb_nat_scratch *s;
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	struct xlb_backend *be;
-	struct xlb_flow *f;
 	__u32 zero = 0, bid, hash;
 	__u8 tflags = 0;
 	int new_flow = 0, r;
@@ -505,7 +505,6 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 	now = xlb_now();
 	tflags = xlb_tcp_flags(ctx, p);
 
-	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f && (f->svc_id != svc->id || f->mode != svc->mode ||
 		  xlb_nat_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
 		  ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&

@@ -33,6 +33,28 @@ static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 	return bpf_map_lookup_elem(&services, &k);
 }
 
+/* The service of the existing flow f of p, from svc_by_id: what
+ * xlb_svc_lookup would return, when the flow's service is the exact-port
+ * service of p's VIP and protocol (one array read instead of a hash
+ * lookup). NULL: not known this way (an all-ports service, a service gone
+ * or changed): ask xlb_svc_lookup. */
+static __always_inline const struct xlb_svc *
+xlb_svc_of_flow(const struct xlb_pkt *p, const struct xlb_flow *f)
+{
+	__u32 id = f->svc_id;
+	const struct xlb_svc_ent *e = bpf_map_lookup_elem(&svc_by_id, &id);
+
+	if (!e || e->svc.id != id || !e->key.port_be ||
+	    e->key.port_be != p->key.dport_be || e->key.proto != p->key.proto ||
+	    e->key.family != p->key.family ||
+	    e->key.vip.v6[0] != p->key.dst.v6[0] ||
+	    e->key.vip.v6[1] != p->key.dst.v6[1] ||
+	    e->key.vip.v6[2] != p->key.dst.v6[2] ||
+	    e->key.vip.v6[3] != p->key.dst.v6[3])
+		return NULL;
+	return &e->svc;
+}
+
 /* Returns the backend if id names an existing one, NULL otherwise. */
 static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 {
@@ -148,20 +170,19 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 	return xlb_maglev_pick(svc, hash);
 }
 
-/* Picks the backend of p's flow. An existing flow keeps its backend while
- * that backend exists (even at weight 0: draining); otherwise Maglev decides
- * and, for data packets, the flow table learns the choice. ICMP errors never
- * create flows. Sets *bid and *new_flow; NULL means no usable backend. */
+/* Picks the backend of p's flow; f is p's flow-table entry (NULL: none).
+ * An existing flow keeps its backend while that backend exists (even at
+ * weight 0: draining); otherwise Maglev decides and, for data packets, the
+ * flow table learns the choice. ICMP errors never create flows. Sets *bid
+ * and *new_flow; NULL means no usable backend. */
 static __always_inline struct xlb_backend *
-xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, __u32 *bid,
-	   int *new_flow)
+xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
+	   __u32 *bid, int *new_flow)
 {
 	struct xlb_backend *be;
-	struct xlb_flow *f;
 	struct xlb_flow nf = {};
 
 	*new_flow = 0;
-	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (f && f->svc_id == svc->id) {
 		be = xlb_backend_get(f->backend_id);
 		/* No clock read and no write: a dr/tun entry has no timeout

@@ -13,17 +13,19 @@
 #include "select.h"
 #include "xlb_hash.h"
 
-/* dr and tun: pick the backend (flow table, then Maglev) and send. Kept out
- * of line so each mode's stack frame stands alone under the 512-byte limit. */
+/* dr and tun: pick the backend (flow entry f, else Maglev) and send. Kept
+ * out of line so each mode's stack frame stands alone under the 512-byte
+ * limit. */
 static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 						 struct xlb_pkt *p,
-						 const struct xlb_svc *svc)
+						 const struct xlb_svc *svc,
+						 struct xlb_flow *f)
 {
 	struct xlb_backend *be;
 	__u32 bid = 0;
 	int new_flow;
 
-	be = xlb_select(p, svc, &bid, &new_flow);
+	be = xlb_select(p, svc, f, &bid, &new_flow);
 	if (!be)
 		return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
 
@@ -38,9 +40,10 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
+	const struct xlb_svc *svc;
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
-	struct xlb_svc *svc;
+	struct xlb_flow *f;
 	int r;
 
 	r = xlb_parse(ctx, &p);
@@ -56,8 +59,17 @@ int xlb_xdp(struct xdp_md *ctx)
 			return xlb_nat_reply(ctx, &p, rev);
 	}
 
-	svc = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst) ?
-	      xlb_svc_lookup(&p) : NULL;
+	if (!xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst))
+		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
+					     XLB_R_PASS_NOT_VIP, XDP_PASS);
+
+	/* The flow table first: a packet of an existing flow finds its
+	 * service by the flow's id (an array read) rather than by a second
+	 * hash lookup, when that gives the same answer. */
+	f = bpf_map_lookup_elem(&flows, &p.key);
+	svc = f ? xlb_svc_of_flow(&p, f) : NULL;
+	if (!svc)
+		svc = xlb_svc_lookup(&p);
 	if (!svc)
 		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
 					     XLB_R_PASS_NOT_VIP, XDP_PASS);
@@ -67,10 +79,10 @@ int xlb_xdp(struct xdp_md *ctx)
 
 	if (svc->mode == XLB_MODE_NAT || svc->mode == XLB_MODE_FULLNAT)
 		return p.icmp_err ? xlb_nat_icmp_fwd(ctx, &p, svc) :
-				    xlb_fwd_nat(ctx, &p, svc);
+				    xlb_fwd_nat(ctx, &p, svc, f);
 	if (svc->mode != XLB_MODE_DR && svc->mode != XLB_MODE_TUN)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	return xlb_fwd_dsr(ctx, &p, svc);
+	return xlb_fwd_dsr(ctx, &p, svc, f);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -54,6 +54,17 @@ struct xlb_svc {
 				 * at the start of the table (<= table_size) */
 };
 
+/* svc_by_id map value, indexed by service id: the service's services-map
+ * entry, key and value, written by the daemon after the services map and
+ * cleared before the entry leaves it. A packet of an existing flow finds
+ * its service here (the flow holds the id) instead of in the services map,
+ * when this entry's key is the packet's own VIP, protocol and exact port:
+ * the services map would give that same service. */
+struct xlb_svc_ent {
+	struct xlb_svc_key key;
+	struct xlb_svc svc;
+};
+
 /* struct xlb_svc flags: how a new flow picks its slot of the service's
  * table (none: Maglev, slot = 5-tuple hash % table_size). */
 #define XLB_SVC_F_SH 0x01       /* sh: slot = hash of the client address only */

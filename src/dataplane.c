@@ -671,15 +671,35 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 				    g, sizeof(*g), BPF_ANY);
 }
 
+/* Empties svc_by_id[id] if it still holds key (the id may serve another
+ * service by now). */
+static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
+			    const struct xlb_svc_key *key)
+{
+	struct xlb_svc_ent e;
+
+	if (id >= XLB_MAX_SERVICES ||
+	    bpf_map__lookup_elem(dp->skel->maps.svc_by_id, &id, sizeof(id),
+				 &e, sizeof(e), 0) ||
+	    memcmp(&e.key, key, sizeof(*key)))
+		return;
+	memset(&e, 0, sizeof(e));
+	bpf_map__update_elem(dp->skel->maps.svc_by_id, &id, sizeof(id), &e,
+			     sizeof(e), BPF_ANY);
+}
+
 int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc)
 {
+	struct xlb_svc_ent e = { 0 };
 	struct xlb_svc_key key;
 	struct xlb_svc cur;
 	uint32_t bit;
 	bool fresh;
 	int ret;
 
+	if (svc->id >= XLB_MAX_SERVICES)
+		return -EINVAL;
 	svc_key_from(proto, vip, &key);
 	bit = xlb_filter_bit(&key.vip);
 	fresh = bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
@@ -690,20 +710,35 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 		return ret;
 	ret = bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
 				   svc, sizeof(*svc), BPF_ANY);
-	if (!ret && fresh)
+	if (ret) {
+		if (!dp->vip_refs[bit])
+			filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
+		return ret;
+	}
+	if (fresh)
 		dp->vip_refs[bit]++;
-	else if (ret && !dp->vip_refs[bit])
-		filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
-	return ret;
+	else if (cur.id != svc->id)
+		svc_by_id_clear(dp, cur.id, &key);
+	/* After the services map: by id, a flow finds what it would find
+	 * by key (struct xlb_svc_ent). */
+	e.key = key;
+	e.svc = *svc;
+	return bpf_map__update_elem(dp->skel->maps.svc_by_id, &svc->id,
+				    sizeof(svc->id), &e, sizeof(e), BPF_ANY);
 }
 
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip)
 {
 	struct xlb_svc_key key;
+	struct xlb_svc cur;
 	int ret;
 
 	svc_key_from(proto, vip, &key);
+	/* By id first: no flow may find the service once its key is gone. */
+	if (bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
+				 &cur, sizeof(cur), 0) == 0)
+		svc_by_id_clear(dp, cur.id, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
 	if (ret == 0) {
 		uint32_t bit = xlb_filter_bit(&key.vip);

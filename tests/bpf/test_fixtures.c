@@ -535,6 +535,30 @@ static int filter_set(uint32_t set, const union xlb_addr *a)
 	return bpf_map_update_elem(fd, &k, &w, 0);
 }
 
+/* Writes service k -> v as the daemon does: the services map, then the
+ * same entry under its id (svc_by_id). */
+static int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
+{
+	struct xlb_svc_ent e = { .key = *k, .svc = *v };
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v->id, &e, 0);
+}
+
+/* Removes service k as the daemon does: by id first, then by key. */
+static int svc_del(const struct xlb_svc_key *k)
+{
+	struct xlb_svc_ent e;
+	struct xlb_svc v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), k, &v))
+		return -1;
+	memset(&e, 0, sizeof(e));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v.id, &e, 0);
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.services), k);
+}
+
 static int svc_add(const char *vip, uint16_t port, uint8_t proto,
 		   uint32_t id, uint8_t mode, uint32_t table_size)
 {
@@ -552,7 +576,7 @@ static int svc_add(const char *vip, uint16_t port, uint8_t proto,
 	v.mode = mode;
 	if (filter_set(XLB_FILTER_VIP, &k.vip))
 		return -1;
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.services), &k, &v, 0);
+	return svc_write(&k, &v);
 }
 
 static int backend_set(uint32_t id, const char *addr, uint8_t flags,
@@ -1188,6 +1212,47 @@ ROW(r_deleted)
 	return 0;
 }
 
+/* An existing flow finds its service by id (svc_by_id) only while that
+ * gives what the services map would: a mode change applies at once, a
+ * deleted service passes its flows, an id given to another VIP does not
+ * take them over, and a missing svc_by_id entry falls back to the map. */
+ROW(r_flow_svc_by_id)
+{
+	struct spec a = { 4, CLIENT4, "198.18.0.113", 6, 43100, 80, 10, 0, 0, 0, 0, 0 };
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	struct pkt in;
+	uint32_t id = 40, zero_ent[sizeof(struct xlb_svc_ent) / 4] = { 0 };
+	int err;
+
+	if (svc_add(a.dst, 80, 6, id, XLB_MODE_DR, 13) || table_one(id, B1))
+		return snprintf(why, n, "cannot add the service"), -1;
+	memset(&k, 0, sizeof(k));
+	k.vip = A(a.dst);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), &k, &v);
+	mk(&in, &a);
+	err = fwd_dr(&a, MAC_B1, why, n);
+	v.mode = XLB_MODE_PROXY;
+	svc_write(&k, &v);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	v.mode = XLB_MODE_DR;
+	svc_write(&k, &v);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &id, zero_ent, 0);
+	err = err ?: fwd_dr(&a, MAC_B1, why, n);
+	svc_write(&k, &v);
+	svc_del(&k);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	svc_add("198.18.0.114", 80, 6, id, XLB_MODE_DR, 13);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	k.vip = A("198.18.0.114");
+	svc_del(&k);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer), &id);
+	return err;
+}
+
 ROW(r_maglev_slots)
 {
 	/* Slot i -> B1 for even i, B2 for odd: the hash in xlb_hash.h must
@@ -1236,7 +1301,7 @@ static int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
 		return -1;
 	v.flags = flags;
 	v.seq_len = seq_len;
-	return bpf_map_update_elem(fd, &k, &v, 0);
+	return svc_write(&k, &v);
 }
 
 static int sticky_sched(uint8_t flags, uint16_t seq_len)
@@ -2981,6 +3046,7 @@ static const struct row rows[] = {
 	{ "flow stickiness across a table swap; new flow follows the table", r_sticky },
 	{ "weight-0 drain: existing flow continues, new flow elsewhere", r_drain },
 	{ "deleted backend: flow rescheduled and flow entry updated", r_deleted },
+	{ "flow's service by id: mode change, deletion, id reuse, fallback", r_flow_svc_by_id },
 	{ "Maglev slot of 32 flows predicted by xlb_flow_hash", r_maglev_slots },
 	{ "sh: every port of a client to one backend, by xlb_src_hash", r_sched_sh },
 	{ "wrr: new flows walk the sequence B1 B1 B2, existing flows stay", r_sched_rr },
