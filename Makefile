@@ -122,7 +122,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
 # ---- bench/ (benchmarks; not part of `make check`) --------------------------
 # `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs
 # the subset; `make bench-build` only builds the tools in build/bench/.
-BENCH_BPF := baseline vary
+BENCH_BPF := baseline vary floor
 # XDP objects bench/e2e_packet.sh attaches with ip link (no skeleton).
 BENCH_OBJ := sink fwd
 
