@@ -151,9 +151,24 @@ phase_off() {
 	fwd) ip -n "$NS_LB" link set dev elb xdp off ;;
 	nft) in_ns "$NS_LB" nft delete table ip xlbbench 2>/dev/null
 	     in_ns "$NS_LB" conntrack -F >/dev/null 2>&1 ;;
-	xlb) xlbd_stop ;;
+	xlb) xlbd_stop || echo "# e2e_packet: xlbd did not stop cleanly" >&2
+	     # Killed (stop timed out), it leaves its pinned XDP link behind.
+	     if elb_has_xdp; then
+		     ns_bpf_prefix "$NS_LB"
+		     timeout 30 "${NS_BPF[@]}" "$XLBD_BIN" --cleanup -c "$LAB_DIR/xlb.yaml" >&2
+	     fi ;;
 	esac
 	return 0
+}
+elb_has_xdp() { ip -n "$NS_LB" link show dev elb | grep -q 'prog/xdp'; }
+# side_ok PHASE: the balancer namespace holds what the phase means to
+# measure (no leftover XDP program under nftables, ours under fwd).
+side_ok() {
+	case $1 in
+	nft) ! elb_has_xdp ;;
+	fwd) ip -n "$NS_LB" -d link show dev elb | grep -q 'xdp_fwd3' ;;
+	*) elb_has_xdp ;;
+	esac
 }
 
 # ksoftirqd_ticks: CPU ticks of the ksoftirqd threads of the generator's
@@ -212,8 +227,8 @@ for ((r = 0; r < ROUNDS; r++)); do
 		break
 	fi
 	for phase in $PHASES; do
-		if ! phase_on "$phase"; then
-			echo "# e2e_packet: $phase did not start: $(head -c 300 "$LAB_DIR/xlbd.err" 2>/dev/null)" >&2
+		if ! phase_on "$phase" || ! side_ok "$phase"; then
+			echo "# e2e_packet: $phase did not start (round $r): $(head -c 300 "$LAB_DIR/xlbd.err" 2>/dev/null) $(ip -n "$NS_LB" -d link show dev elb | grep -o "prog/xdp.*")" >&2
 			phase_off "$phase"
 			continue
 		fi
