@@ -18,8 +18,9 @@
  * - "cold" rows: 1M-entry flow table filled to ~1M flows, packets cycling
  *   over 100k distinct flows (each established before timing).
  * - "floor" rows: bench/floor.bpf.c (xlb's parser, one lookup in a 1M
- *   flow table, MACs, XDP_TX): the least a stateful balancer does for an
- *   established packet, a reference for the rows above (no target).
+ *   flow table, MACs, XDP_TX; for a new flow the lookup misses and the
+ *   flow is inserted): the least a stateful balancer does, a reference for
+ *   the rows above (no target).
  *
  * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE.json]
  * -f: only the rows whose name contains one of the comma-separated WORDS.
@@ -345,6 +346,8 @@ static void tables_clear(void)
 {
 	map_clear(xs->maps.flows);
 	map_clear(xs->maps.nat_rev);
+	if (fs)
+		map_clear(fs->maps.floor_new_flows);
 }
 
 /* ---- timing ---------------------------------------------------------------- */
@@ -375,7 +378,7 @@ static double run(int fd, const uint8_t *pkt, unsigned int rep, int *verdict,
 	return o.duration;
 }
 
-enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR };
+enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW };
 
 /* Time target behind the front: n_flows 1 keeps the template's tuple, 0
  * gives each run a new one, else cycles over n_flows. */
@@ -456,6 +459,7 @@ static struct row rows[] = {
 	{ "not for a VIP (pass) v6", K_PASS, C6, "2001:db8::200", 0, XDP_PASS_, 1.2 },
 	{ "floor: parse + one 1M flow-table lookup + MACs, v4", K_FLOOR, C4, "198.18.0.100", 0, XDP_TX_, 0 },
 	{ "floor: parse + one 1M flow-table lookup + MACs, v6", K_FLOOR, C6, "2001:db8::100", 0, XDP_TX_, 0 },
+	{ "floor, new flow: lookup miss + insert in a 1M flow table, v4", K_FLOOR_NEW, C4, "198.18.0.100", 0, XDP_TX_, 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -496,7 +500,11 @@ static int xlb_fd(void)
 /* The program a row times: xlb_xdp, or the floor. */
 static int prog_fd(const struct row *r)
 {
-	return r->kind == K_FLOOR ? bpf_program__fd(fs->progs.xdp_floor) : xlb_fd();
+	if (r->kind == K_FLOOR)
+		return bpf_program__fd(fs->progs.xdp_floor);
+	if (r->kind == K_FLOOR_NEW)
+		return bpf_program__fd(fs->progs.xdp_floor_new);
+	return xlb_fd();
 }
 
 /* Runs one packet through xlb_xdp once (no timing); returns the verdict. */
@@ -538,8 +546,8 @@ static int row_prepare(struct row *r)
 	int v6 = strchr(r->src, ':') != NULL;
 	uint16_t sp = 40000;
 
-	if (r->kind == K_NEW || r->kind == K_PASS) {
-		mk(r->pkt, r->src, sp, r->dst, 80, r->kind == K_NEW ? TCP_SYN : TCP_ACK);
+	if (r->kind == K_NEW || r->kind == K_PASS || r->kind == K_FLOOR_NEW) {
+		mk(r->pkt, r->src, sp, r->dst, 80, r->kind == K_PASS ? TCP_ACK : TCP_SYN);
 		return 0;
 	}
 	if (r->kind == K_FLOOR) {
@@ -643,11 +651,12 @@ static void row_round(struct row *r, int rd)
 		r->r_direct[rd] = run(prog_fd(r), r->pkt, repeat, NULL, NULL) /
 				  run(bfd, r->pkt, repeat, NULL, NULL);
 	switch (r->kind) {
-	case K_NEW: {
+	case K_NEW:
+	case K_FLOOR_NEW: {
 		unsigned int nrep = quick ? 4 * BATCH : 32 * BATCH;
 
 		tbf = front_new(bfd, r->pkt, nrep, &vb);
-		tx = front_new(xlb_fd(), r->pkt, nrep, &v);
+		tx = front_new(prog_fd(r), r->pkt, nrep, &v);
 		break;
 	}
 	case K_COLD:
