@@ -238,7 +238,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 		# be lost while the veth sets its queues up.
 		sleep 0.3
 		for side in $subs; do
-			measure "$side" udp 198.18.200.0 4096 2 >/dev/null
+			measure "$side" udp 198.18.200.0 1024 2 >/dev/null
 		done
 		for side in $subs; do
 			for proto in $PROTOS; do
