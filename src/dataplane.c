@@ -252,10 +252,16 @@ static void drop_foreign_links(struct dataplane *dp, const struct xlb_config *cf
 	closedir(d);
 }
 
+static void l2_invalidate_all(struct dataplane *dp);
+
 void dataplane_release(struct dataplane *dp)
 {
 	if (!dp)
 		return;
+	/* No one keeps the cached next hops fresh until the next xlbd: the
+	 * data plane does its own route lookups meanwhile. */
+	if (dp->l2)
+		l2_invalidate_all(dp);
 	for (size_t i = 0; i < dp->n_attached; i++)
 		bpf_link__destroy(dp->attached[i].link);   /* pinned: stays */
 	if (dp->n_attached)
@@ -459,6 +465,20 @@ int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
 	if (l2->family && id >= dp->l2_hi)
 		dp->l2_hi = id + 1;
 	return 0;
+}
+
+/* Every cached next hop turns invalid (the data plane falls back to
+ * bpf_fib_lookup); the next resolution makes them valid again. */
+static void l2_invalidate_all(struct dataplane *dp)
+{
+	for (uint32_t id = 0; id < dp->l2_hi; id++) {
+		struct xlb_backend_l2 n = dp->l2[id];
+
+		if (!n.valid)
+			continue;
+		n.valid = 0;
+		dataplane_backend_l2_put(dp, id, &n);
+	}
 }
 
 void dataplane_neigh_changed(struct dataplane *dp, int ifindex,

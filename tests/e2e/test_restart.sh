@@ -131,6 +131,9 @@ main() {
 		bash -c "ip -n '$NS_LB' link show dev elb | grep -q 'prog/xdp'"
 	check "restart: a log line says the data plane was left running" "log: $(tail -3 "$LAB_DIR/xlbd.log")" \
 		grep -q 'left the XDP program attached' "$LAB_DIR/xlbd.log"
+	n=$(l2_valid_count)
+	check "restart: no cached next hop is used while no xlbd refreshes it" \
+		"valid backend_l2 entries: '$n'" [ "$n" = 0 ]
 	n=$(dns_burst 20 "$VIP_V4" | grep -c '^rs')
 	check "restart: DNS answered while no xlbd runs" "$n of 20" [ "$n" = 20 ]
 	local running=no
@@ -149,6 +152,9 @@ main() {
 		[ "${after:-0}" -ge "${before:-1}" ]
 	n=$(http_burst 30 "http://$VIP_V4/" | grep -c .)
 	check "restart: new connections after the restart" "$n of 30" [ "$n" = 30 ]
+	n=$(l2_valid_count)
+	check "restart: the new xlbd cached the next hops again" \
+		"valid backend_l2 entries: '$n'" [ "${n:-0}" -ge 3 ]
 	rc=0
 	wait "$dl_pid" || rc=$?
 	local size
