@@ -43,13 +43,18 @@ int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 
-/* Write the services-map entry of (proto, vip). */
+/* Write (del: remove) the services-map entry of (proto, vip), and keep
+ * what the data plane reads beside it in step: the VIP's bit of
+ * addr_filter (set before the entry exists, cleared after the last entry
+ * on that bit is gone) and the entry's copy under its id (svc_by_id,
+ * written after it, cleared before it goes). */
 int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc);
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip);
 
-/* Write (or with be == NULL, clear) backends[id]. Clearing it, or giving
+/* Write (or with be == NULL, clear) backends[id]; the backend's address
+ * gets its addr_filter bit first (never cleared). Clearing it, or giving
  * the id another address, clears its next hop too. */
 int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be);
