@@ -107,6 +107,22 @@ struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
 #define RING_ENTRIES 256
 #define RING_CQ      4096       /* completions a flush may leave unread */
 
+/* The kernel knows IORING_OP_SEND (IORING_REGISTER_PROBE: 5.6, as SEND). */
+static bool ring_can_send(int fd)
+{
+	size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
+	struct io_uring_probe *pr = calloc(1, len);
+	bool ok;
+
+	if (!pr)
+		return false;
+	ok = syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, pr, 256) == 0 &&
+	     pr->last_op >= IORING_OP_SEND &&
+	     (pr->ops[IORING_OP_SEND].flags & IO_URING_OP_SUPPORTED);
+	free(pr);
+	return ok;
+}
+
 int pring_open(struct pworker *w)
 {
 	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
@@ -127,6 +143,11 @@ int pring_open(struct pworker *w)
 	if (fd < 0) {
 		free(r);
 		return -errno;
+	}
+	if (!ring_can_send(fd)) {               /* before 5.6 */
+		close(fd);
+		free(r);
+		return -EOPNOTSUPP;
 	}
 	r->fd = fd;
 	r->entries = p.sq_entries;
@@ -242,6 +263,16 @@ void pring_reap(struct pworker *w)
 		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
 		pring_reap(w);
 	}
+}
+
+/* Wait for one completion. */
+int pring_wait(struct pworker *w)
+{
+	if (!w->ring)
+		return -ENOENT;
+	if (syscall(__NR_io_uring_enter, w->ring->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 /* Before closing one of the worker's sockets: a send queued for it must

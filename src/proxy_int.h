@@ -262,6 +262,7 @@ void pring_close(struct pworker *w);
 struct io_uring_sqe *pring_sqe(struct pworker *w);
 int pring_submit(struct pworker *w);
 void pring_reap(struct pworker *w);
+int pring_wait(struct pworker *w);
 void pring_before_close(struct pworker *w);
 
 /* proxy.c */

@@ -42,6 +42,7 @@ struct pudp_io {
 	unsigned tx_n;
 	int tx_fd;
 	char *tx_buf;
+	unsigned inflight;                      /* forward_ring's sends */
 };
 
 int pudp_init(struct pworker *w)
@@ -240,6 +241,27 @@ static struct usess *sess_find(struct pworker *w, struct plisten *ls,
 	return sess_new(w, ls, cli, cl, h);
 }
 
+/* A query's send to the backend is done (res: bytes, or -errno). A refused
+ * one means nothing listens there (ICMP port unreachable). */
+static void query_sent(struct pworker *w, struct usess *s, int res)
+{
+	if (s->dead)
+		return;
+	if (res == -ECONNREFUSED) {
+		backend_refused(s);
+	} else if (res > 0) {
+		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, (uint64_t)res);
+		PCOUNT_ADD(PCNT(s->be, w), bytes_in, (uint64_t)res);
+	}
+}
+
+/* The same, from the ring. */
+void pudp_done(struct pworker *w, struct usess *s, int res)
+{
+	w->udp->inflight--;
+	query_sent(w, s, res);
+}
+
 /* The batch's datagrams to their sessions' backends: one request each,
  * all in one io_uring_enter, done before the buffers are used again. */
 static void forward_ring(struct pworker *w, int n)
@@ -255,9 +277,9 @@ static void forward_ring(struct pworker *w, int n)
 		sqe = pring_sqe(w);
 		if (!sqe) {
 			if (send(s->bi.fd, io->rx_iov[i].iov_base, io->rx[i].msg_len, 0) < 0)
-				pudp_done(w, s, -errno);
+				query_sent(w, s, -errno);
 			else
-				pudp_done(w, s, (int)io->rx[i].msg_len);
+				query_sent(w, s, (int)io->rx[i].msg_len);
 			continue;
 		}
 		sqe->opcode = IORING_OP_SEND;
@@ -266,9 +288,14 @@ static void forward_ring(struct pworker *w, int n)
 		sqe->len = io->rx[i].msg_len;
 		sqe->msg_flags = MSG_DONTWAIT;
 		sqe->user_data = (uint64_t)(uintptr_t)s | PRING_UDP;
+		io->inflight++;
 	}
 	pring_submit(w);
 	pring_reap(w);
+	/* They complete inline (MSG_DONTWAIT); should one not, the next
+	 * recvmmsg must still not write over its datagram. */
+	while (io->inflight && pring_wait(w) == 0)
+		pring_reap(w);
 }
 
 /* Without a ring: each session's datagrams, in their order, in one
@@ -299,25 +326,11 @@ static void forward_mmsg(struct pworker *w, int n)
 		for (unsigned j = 0; j < m; j++)
 			io->fw[j].msg_hdr.msg_iov->iov_len = UDP_MAX_DGRAM;
 		if (r < 0) {
-			pudp_done(w, s, -errno);
+			query_sent(w, s, -errno);
 			continue;
 		}
 		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, bytes);
 		PCOUNT_ADD(PCNT(s->be, w), bytes_in, bytes);
-	}
-}
-
-/* A query's send to the backend completed (res: bytes, or -errno). A
- * refused one means nothing listens there (ICMP port unreachable). */
-void pudp_done(struct pworker *w, struct usess *s, int res)
-{
-	if (s->dead)
-		return;
-	if (res == -ECONNREFUSED) {
-		backend_refused(s);
-	} else if (res > 0) {
-		PCOUNT_ADD(PCNT(s->ps, w), bytes_in, (uint64_t)res);
-		PCOUNT_ADD(PCNT(s->be, w), bytes_in, (uint64_t)res);
 	}
 }
 
