@@ -7,26 +7,36 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 BUILD    := build
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-# The layout of the maps a restarted xlbd adopts (src/dataplane.c): a change
+# The layout of the maps a restarted xlbd adopts (src/xlbd/dataplane.c): a change
 # of the shared headers or the map definitions means starting afresh.
 ABI_HASH := $(shell cat include/*.h bpf/maps.h 2>/dev/null | cksum | cut -d' ' -f1)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+# src/lib: code both programs share (config, addresses, Maglev, netlink, the
+# control protocol); src/xlbd: the daemon, src/xlbd/proxy its proxy engine;
+# src/xlb: the command, one file per verb. The command never sees daemon
+# headers: its objects get only src/lib and src/xlb on the include path.
+LIB_DIR   := src/lib
+XLBD_DIRS := src/xlbd src/xlbd/proxy
+XLB_DIR   := src/xlb
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -DXLB_ABI_HASH='"$(ABI_HASH)"' \
-	    -Iinclude -Isrc -I$(BUILD)
+	    -Iinclude -I$(LIB_DIR) -I$(BUILD)
+DAEMON_INC := $(XLBD_DIRS:%=-I%)
+CLI_INC    := -I$(XLB_DIR)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	      -Iinclude -Ibpf -I$(ARCH_INC)
 LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl -lmicrohttpd
 
-# Userspace sources shared by both binaries and the unit tests.
-COMMON   := addr.c config.c config_emit.c maglev.c log.c sysctl.c
-XLBD_SRC := xlbd.c dataplane.c conntrack.c state.c control_server.c control_client.c netlink.c \
-	    health.c health_dns.c metrics.c metrics_server.c \
-	    proxy.c proxy_tcp.c proxy_udp.c proxy_sched.c proxy_protocol.c $(COMMON)
-XLB_SRC  := xlb.c control_client.c realserver.c netlink.c ipvsadm_import.c \
-	    $(notdir $(wildcard src/cli_*.c)) $(COMMON)
+LIB_SRC  := $(wildcard $(LIB_DIR)/*.c)
+XLBD_SRC := $(wildcard $(XLBD_DIRS:%=%/*.c))
+XLB_SRC  := $(wildcard $(XLB_DIR)/*.c)
+# One object per source, named after the file (names are unique across src/).
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(1)))
+LIB_OBJS  := $(call obj,$(LIB_SRC))
+XLBD_OBJS := $(call obj,$(XLBD_SRC))
+XLB_OBJS  := $(call obj,$(XLB_SRC))
 
 BPF_PROGS := xlb decap
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
@@ -48,30 +58,41 @@ check: tests
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
+# Header dependencies come from the compiler (-MMD -MP, the .d files below);
+# the skeletons are order-only so a first build generates them before any
+# object that includes one.
+$(BUILD)/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/obj $(SKELS)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: src/xlbd/%.c | $(BUILD)/obj $(SKELS)
+	$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/obj $(SKELS)
+	$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS)
+	$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
-$(BUILD)/xlbd: $(XLBD_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/xlbd: $(XLBD_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/xlb: $(sort $(XLB_SRC:%.c=$(BUILD)/obj/%.o))
+$(BUILD)/xlb: $(XLB_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 # Unit tests link every userspace object except the two mains.
-LIB_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
-	     $(sort $(XLBD_SRC:%.c=$(BUILD)/obj/%.o) $(XLB_SRC:%.c=$(BUILD)/obj/%.o)))
+TEST_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
+	     $(sort $(LIB_OBJS) $(XLBD_OBJS) $(XLB_OBJS)))
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(LDLIBS) -lpthread
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(TEST_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(LDLIBS)
+$(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
 
 clean:
 	rm -rf $(BUILD)
@@ -109,8 +130,8 @@ uninstall:
 # libFuzzer harnesses (clang): `make fuzz`, then e.g.
 # build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
-	       -DXLB_VERSION='"fuzz"' -Iinclude -Isrc -I$(BUILD)
-FUZZ_SRC    := $(addprefix src/,$(filter-out xlbd.c,$(XLBD_SRC)))
+	       -DXLB_VERSION='"fuzz"' -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
+FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
 
 .PHONY: fuzz
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -148,5 +169,5 @@ $(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/
 $(BUILD)/bench/xdp_gen: bench/xdp_gen.c $(BUILD)/bench/gen.skel.h
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS) -lpthread
 
-$(BUILD)/bench/scale: bench/scale.c src/maglev.c src/maglev.h $(SKELS) | $(BUILD)/bench
-	$(CC) $(CFLAGS) bench/scale.c src/maglev.c -o $@ $(LDLIBS)
+$(BUILD)/bench/scale: bench/scale.c $(LIB_DIR)/maglev.c $(LIB_DIR)/maglev.h $(SKELS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) bench/scale.c $(LIB_DIR)/maglev.c -o $@ $(LDLIBS)

@@ -13,7 +13,7 @@
  *    bucket array only grows at a power of two), so two probes give the
  *    line, and the answer is checked by creating the maps at it and one
  *    step beyond.
- * 3. Maglev table build time (src/maglev.c, the daemon's builder; CPU time
+ * 3. Maglev table build time (src/lib/maglev.c, the daemon's builder; CPU time
  *    of the thread) for 10, 100, 1000 equal-weight backends at M = 65537,
  *    from scratch and with the previous table (the daemon's incremental
  *    rebuild); against the paper's 1.8 ms (Eisenbud et al., NSDI 2016,
@@ -233,7 +233,7 @@ static int memory_rows(void)
 
 /* ---- Maglev --------------------------------------------------------------- */
 
-/* The daemon's backend key (src/state.c backend_key): FNV-1a over the
+/* The daemon's backend key (src/xlbd/state.c backend_key): FNV-1a over the
  * 16-byte address, family and port. */
 static uint64_t be_key(uint32_t i)
 {

@@ -204,7 +204,7 @@ static const struct svc_def svcs[] = {
 };
 
 /* Sets a's bit in an addr_filter set, as the daemon does before it writes a
- * service or a backend (src/dataplane.c). */
+ * service or a backend (src/xlbd/dataplane.c). */
 static int filter_set(uint32_t set, const union xlb_addr *a)
 {
 	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;

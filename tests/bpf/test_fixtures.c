@@ -522,7 +522,7 @@ static int expect(const struct pkt *in, int verdict, const struct pkt *exp,
 /* ---- map set-up ---------------------------------------------------------- */
 
 /* Sets a's bit in an addr_filter set, as the daemon does before it writes a
- * service or a backend (src/dataplane.c). */
+ * service or a backend (src/xlbd/dataplane.c). */
 static int filter_set(uint32_t set, const union xlb_addr *a)
 {
 	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "control.h"
+#include "control_server.h"
 #include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Unit tests of `xlb import ipvsadm` (src/ipvsadm_import.c) on `ipvsadm -S -n`
+/* Unit tests of `xlb import ipvsadm` (src/xlb/ipvsadm_import.c) on `ipvsadm -S -n`
  * text: every forwarding method and scheduler, tcp/udp, IPv4/IPv6,
  * persistence, weights, the notes, errors with their line, and that the
  * YAML printed reads back through the config parser. */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "control_server.h"
 #include "dataplane.h"
 #include "health.h"
 #include "log.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* `xlb import ipvsadm`: prints the xlb config equivalent to a set of IPVS
- * rules (src/ipvsadm_import.c does the translation). Needs no xlbd. */
+ * rules (src/xlb/ipvsadm_import.c does the translation). Needs no xlbd. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

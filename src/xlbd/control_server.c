@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "conntrack.h"
-#include "control.h"
+#include "control_server.h"
 #include "log.h"
 #include "proxy.h"
 

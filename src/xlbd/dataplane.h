@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../include/xlb_abi.h"
+#include "xlb_abi.h"
 #include "config.h"
 
 struct dataplane;

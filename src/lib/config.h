@@ -33,7 +33,7 @@ enum xlb_send_proxy {
 	XLB_SEND_PROXY_V2,
 };
 
-/* Health check of a service's backends (src/health.c runs them). */
+/* Health check of a service's backends (src/xlbd/health.c runs them). */
 enum xlb_hc_type {
 	XLB_HC_NONE = 0,                /* no check: backends count as up */
 	XLB_HC_TCP,                     /* connect */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../include/xlb_abi.h"
+#include "xlb_abi.h"
 #include "config.h"
 #include "proxy.h"
 

@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
-#include "state.h"
-
 #define XLB_RUN_DIR     "/run/xlb"
 #define XLB_CONTROL_MAX (16u << 20)     /* largest request (apply of a big config) */
 
@@ -24,17 +22,5 @@ int control_default_instance(char *buf, size_t len);
 /* Client: send req (consumed) and return the reply object, or NULL with err. */
 struct json_object *control_call(const char *path, struct json_object *req,
 				 char *err, size_t errlen);
-
-/* Server. */
-struct control_server;
-int control_listen(struct control_server **srvp, const char *path, struct state *st,
-		   char *err, size_t errlen);
-int control_fd(const struct control_server *srv);
-/* Accept and serve one pending connection. */
-void control_serve_one(struct control_server *srv);
-void control_close(struct control_server *srv);
-
-/* Handle one decoded request against the state (exposed for tests). */
-struct json_object *control_handle(struct state *st, struct json_object *req);
 
 #endif /* XLB_CONTROL_H */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../include/xlb_abi.h"
+#include "xlb_abi.h"
 
 /* An address with an optional port, in network byte order. */
 struct xlb_sockaddr {

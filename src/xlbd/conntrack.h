@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "../include/xlb_abi.h"
+#include "xlb_abi.h"
 
 struct ct_sweep_stats {
 	uint64_t flows;                 /* nat/fullnat entries seen */
