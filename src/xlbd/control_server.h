@@ -7,6 +7,8 @@
 #include "control.h"
 #include "state.h"
 
+#define CONTROL_ERRLEN 1024
+
 struct control_server;
 int control_listen(struct control_server **srvp, const char *path, struct state *st,
 		   char *err, size_t errlen);
@@ -14,6 +16,9 @@ int control_fd(const struct control_server *srv);
 /* Accept and serve one pending connection. */
 void control_serve_one(struct control_server *srv);
 void control_close(struct control_server *srv);
+
+/* {"ok": false, "error": msg}. */
+struct json_object *control_reply_error(const char *msg);
 
 /* Handle one decoded request against the state (exposed for tests). */
 struct json_object *control_handle(struct state *st, struct json_object *req);
