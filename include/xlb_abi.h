@@ -268,6 +268,8 @@ struct xlb_svc_timeouts {
 #define XLB_TO_CLOSE_DEFAULT        10
 #define XLB_TO_TIME_WAIT_DEFAULT    120
 #define XLB_TO_UDP_DEFAULT          300
+/* The daemon's default guard_rate (Katran's default too). */
+#define XLB_GUARD_RATE_DEFAULT      125000
 /* Most a flow entry created under the flood guard lives unestablished. */
 #define XLB_TO_GUARD_DEFAULT        3
 /* Below the kernel's default ephemeral range (32768-60999), so the LB host's

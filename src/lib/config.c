@@ -22,6 +22,7 @@
 #define WEIGHT_MAX        65535u
 #define WEIGHT_DEFAULT    100u
 #define PROXY_WORKERS_MAX 1024u
+#define GUARD_RATE_MAX    100000000u  /* new flows per second per CPU */
 #define PROXY_RETRIES_MAX 16u
 #define HC_INTERVAL_DEFAULT 2000u
 #define HC_TIMEOUT_DEFAULT  1000u
@@ -217,6 +218,7 @@ void config_init(struct xlb_config *cfg)
 	cfg->manage_addresses = true;
 	cfg->flow_table_size = XLB_FLOW_DEFAULT_SIZE;
 	cfg->maglev_table_size = XLB_MAGLEV_DEFAULT_SIZE;
+	cfg->flood_guard_rate = XLB_GUARD_RATE_DEFAULT;
 	cfg->detach_on_exit = true;
 	strcpy(cfg->bpffs, XLB_BPFFS_DEFAULT);
 }
@@ -1599,6 +1601,9 @@ static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		p->maglev_size = v->start_mark;
 		return get_uint(p, v, "maglev_table_size", 2, MAGLEV_MAX_SIZE,
 				&c->maglev_table_size);
+	} else if (!strcmp(key, "flood_guard_rate")) {
+		return get_uint(p, v, "flood_guard_rate", 0, GUARD_RATE_MAX,
+				&c->flood_guard_rate);
 	} else if (!strcmp(key, "proxy_workers")) {
 		return get_uint(p, v, "proxy_workers", 0, PROXY_WORKERS_MAX,
 				&c->proxy_workers);

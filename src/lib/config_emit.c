@@ -245,6 +245,8 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 		fprintf(f, "flow_table_size: %u\n", cfg->flow_table_size);
 	if (cfg->maglev_table_size != XLB_MAGLEV_DEFAULT_SIZE)
 		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
+	if (cfg->flood_guard_rate != XLB_GUARD_RATE_DEFAULT)
+		fprintf(f, "flood_guard_rate: %u\n", cfg->flood_guard_rate);
 	if (cfg->proxy_workers)
 		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
 	emit_timeouts(f, "", &cfg->timeouts);
