@@ -10,10 +10,13 @@
 #                       :7000 tcp           -> rs1:7000    (echo, python)
 #                       :8080 tcp send_proxy v2 -> rs1..3:8081 (nginx proxy_protocol)
 #                     [2001:db8::100]:80 tcp -> rs1..3:80 over IPv4
+#                       :7002 tcp max_connections 200 -> rs1..3:80 (slowloris)
 #
 # Checks: HTTP and DNS counts and shares, v6 VIP to v4 backends, half-close,
 # 100 MB intact through the proxy (sha256), PROXY v2 gives nginx the real
-# client address, a killed backend makes new connections go elsewhere.
+# client address, a killed backend makes new connections go elsewhere,
+# 1500 silent (slowloris) clients against max_connections 200 neither get
+# backend connections nor keep legitimate clients out.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 P_WEIGHTS="rs1=100 rs2=100 rs3=200"
@@ -82,6 +85,14 @@ services:
     max_connections: 50
     client_timeout: 5s
     backends: ["${RS_V4[0]}:7000"]
+  - name: guarded
+    vip: $VIP_V4
+    port: 7002
+    protocol: tcp
+    mode: proxy
+    max_connections: 200
+    header_timeout: 60s
+    backends: ["${RS_V4[0]}:80", "${RS_V4[1]}:80", "${RS_V4[2]}:80"]
 EOF
 }
 
@@ -132,6 +143,49 @@ for s in socks:
     s.close()
 print(ok)
 EOF
+}
+
+# slowloris HOST PORT N STOPFILE: opens N connections (about 1000 a
+# second), sends nothing, holds them until STOPFILE exists (30 s at most);
+# prints "N closed": how many the proxy closed meanwhile.
+slowloris() {
+	timeout 60 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
+import os, resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+host, port, n, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+socks, end = [], time.time() + 30
+for i in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect((host, port))
+    except BlockingIOError:
+        pass
+    socks.append(s)
+    if i % 100 == 99:
+        time.sleep(0.1)
+while time.time() < end and not os.path.exists(stop):
+    time.sleep(0.2)
+closed = 0
+for s in socks:
+    try:
+        s.recv(1)
+        closed += 1         # EOF
+    except BlockingIOError:
+        pass                # still open, silent
+    except OSError:
+        closed += 1         # reset
+print(n, closed)
+EOF
+}
+
+# backend_conns PORT: established connections to PORT on rs1..3.
+backend_conns() {
+	local rs n=0
+	for rs in "${RS_NAMES[@]}"; do
+		n=$((n + $(in_ns "$(rs_ns "$rs")" ss -Htn state established "( sport = :$1 )" | wc -l)))
+	done
+	echo "$n"
 }
 
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
@@ -287,6 +341,26 @@ main() {
 	read -r s r n <<<"$out"
 	check "proxy: capped service serves again after the burst" "got '$out'" \
 		sums_match "$s" "$r" "$n" 1000
+
+	# Slow clients: 1500 that connect and say nothing, against a cap of
+	# 200 (header_timeout 60 s, so only shedding makes room).
+	local stop=$LAB_DIR/slowloris.stop sl_out=$LAB_DIR/slowloris.out be_n sl_pid
+	slowloris "$VIP_V4" 7002 1500 "$stop" >"$sl_out" 2>&1 &
+	sl_pid=$!
+	sleep 3
+	http=$(http_burst 100 "http://$VIP_V4:7002/")
+	be_n=$(backend_conns 80)
+	touch "$stop"
+	wait "$sl_pid"
+	log "slowloris (sent, closed by the proxy): $(cat "$sl_out"); backend connections: $be_n"
+	n=$(grep -c '^rs' <<<"$http")
+	check "proxy: 1500 silent clients at max_connections 200: 100 legitimate requests served" \
+		"$n of 100" [ "$n" = 100 ]
+	check "proxy: silent clients get no backend connection" \
+		"$be_n established to the backends" [ "$be_n" -le 10 ]
+	read -r _ n <<<"$(cat "$sl_out")"
+	check "proxy: the idlest silent clients were shed to make room" \
+		"$(cat "$sl_out")" [ "${n:-0}" -ge 100 ]
 
 	# Kill rs3's nginx (started by this lab; its pid file): new
 	# connections must all land on rs1/rs2 (refused connects retried).
