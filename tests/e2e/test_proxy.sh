@@ -117,43 +117,17 @@ sys.stdout.write(out.decode("latin1").split("\r\n\r\n", 1)[-1])
 EOF
 }
 
-# burst_connect HOST PORT N: N connection attempts at once, held open for
-# two seconds; prints how many got connected.
-burst_connect() {
-	timeout 60 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
-import resource, socket, sys, time
-resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-socks, ok = [], 0
-for i in range(n):
-    s = socket.socket()
-    s.setblocking(False)
-    try:
-        s.connect((host, port))
-    except BlockingIOError:
-        pass
-    socks.append(s)
-time.sleep(2)
-for s in socks:
-    try:
-        s.getpeername()
-        ok += 1
-    except OSError:
-        pass
-    s.close()
-print(ok)
-EOF
-}
-
-# slowloris HOST PORT N STOPFILE: opens N connections (about 1000 a
-# second), sends nothing, holds them until STOPFILE exists (30 s at most);
-# prints "N closed": how many the proxy closed meanwhile.
-slowloris() {
+# silent_clients HOST PORT N HOLD [STOPFILE]: opens N connections (100 at
+# once, then 0.1 s), sends nothing, holds them HOLD seconds or until
+# STOPFILE exists; prints "CONNECTED CLOSED": how many got connected, how
+# many of those the proxy closed meanwhile.
+silent_clients() {
 	timeout 60 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
 import os, resource, socket, sys, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
-host, port, n, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-socks, end = [], time.time() + 30
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hold, stop = float(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else ""
+socks = []
 for i in range(n):
     s = socket.socket()
     s.setblocking(False)
@@ -164,18 +138,22 @@ for i in range(n):
     socks.append(s)
     if i % 100 == 99:
         time.sleep(0.1)
-while time.time() < end and not os.path.exists(stop):
+end = time.time() + hold
+while time.time() < end and not (stop and os.path.exists(stop)):
     time.sleep(0.2)
-closed = 0
+connected = closed = 0
 for s in socks:
     try:
-        s.recv(1)
-        closed += 1         # EOF
+        s.getpeername()
+        connected += 1
+        if s.recv(1) == b"":
+            closed += 1     # EOF
     except BlockingIOError:
         pass                # still open, silent
     except OSError:
-        closed += 1         # reset
-print(n, closed)
+        closed += 1         # reset, or never connected
+    s.close()
+print(connected, closed)
 EOF
 }
 
@@ -329,7 +307,7 @@ main() {
 	# The cap holds under a burst; nothing crashes or leaks descriptors.
 	local fds0 fds1
 	fds0=$(fd_count "$XLBD_PID")
-	n=$(burst_connect "$VIP_V4" 7001 2000)
+	read -r n _ <<<"$(silent_clients "$VIP_V4" 7001 2000 2)"
 	log "burst of 2000 connection attempts to a service capped at 50: $n connected"
 	check "proxy: xlbd survives 2000 connection attempts against max_connections 50" \
 		"xlbd is gone" kill -0 "$XLBD_PID"
@@ -345,14 +323,14 @@ main() {
 	# Slow clients: 1500 that connect and say nothing, against a cap of
 	# 200 (header_timeout 60 s, so only shedding makes room).
 	local stop=$LAB_DIR/slowloris.stop sl_out=$LAB_DIR/slowloris.out be_n sl_pid
-	slowloris "$VIP_V4" 7002 1500 "$stop" >"$sl_out" 2>&1 &
+	silent_clients "$VIP_V4" 7002 1500 30 "$stop" >"$sl_out" 2>&1 &
 	sl_pid=$!
 	sleep 3
 	http=$(http_burst 100 "http://$VIP_V4:7002/")
 	be_n=$(backend_conns 80)
 	touch "$stop"
 	wait "$sl_pid"
-	log "slowloris (sent, closed by the proxy): $(cat "$sl_out"); backend connections: $be_n"
+	log "slowloris (connected, closed by the proxy): $(cat "$sl_out"); backend connections: $be_n"
 	n=$(grep -c '^rs' <<<"$http")
 	check "proxy: 1500 silent clients at max_connections 200: 100 legitimate requests served" \
 		"$n of 100" [ "$n" = 100 ]
