@@ -9,6 +9,11 @@
 #     2001:db8::50, on no interface before): xlbd adds them to elb, nginx on
 #     the real servers sees them as the client (v4 and v6), and they are
 #     gone once xlbd stopped.
+#   - `xlb service set` changes the scheduler, name, timeouts and health
+#     check of a fullnat service while a 6 MB download paced over ~6 s runs
+#     through it: the download arrives whole (cmp), the backends keep their
+#     weights, the new check reports them up; `xlb service add
+#     --health-check` gives a CLI-made service a check that runs.
 #
 #   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP; LIPs .50, 2001:db8::50)
 #      2001:db8::1     |
@@ -97,6 +102,44 @@ ops_lips() {
 		grep -q "^rs[0-9] $LIP_V6 " <<<"$body"
 }
 
+# ops_service_set: in-place edits during a long download.
+ops_service_set() {
+	local s="tcp/$VIP_V4:80" pid out rc j rs ok
+	in_ns "$NS_CL" curl -s --max-time 30 -o "$LAB_DIR/got.big" "http://$VIP_V4/big" &
+	pid=$!
+	sleep 1.5
+	out=$(xlb_cli service set "$s" --scheduler wrr --name web4-set \
+		--timeouts 'tcp_established: 1200s' \
+		--health-check 'type: tcp, interval: 300ms, timeout: 200ms, rise: 1, fall: 1' 2>&1)
+	check "ops: service set (scheduler, name, timeouts, health check) accepted" "$out" \
+		[ -z "$out" ]
+	wait "$pid"
+	rc=$?
+	check "ops: a 6 MB download running through the service set arrives whole" \
+		"curl exit $rc, $(stat -c %s "$LAB_DIR/got.big" 2>/dev/null) of $BIG_SIZE bytes" \
+		cmp -s "$LAB_DIR/got.big" "$LAB_DIR/big"
+	j=$(xlb_json)
+	check "ops: list shows the new scheduler and name" "$(jq -c '.services[0]' <<<"$j")" \
+		[ "$(jq_xlb '[svc($s) | .scheduler + " " + .name] | first' --arg s "$s" <<<"$j")" = "wrr web4-set" ]
+	ok=1
+	for rs in "${RS_V4[@]}"; do wait_health 5 "$s" "$rs" up >/dev/null || ok=0; done
+	check "ops: the health check set in place runs (every backend up)" \
+		"$(xlb_cli list 2>&1 | tr '\n' '|')" [ $ok = 1 ]
+	out=$(xlb_cli save 2>&1)
+	check "ops: save keeps what service set changed" "$out" \
+		eval 'grep -q "tcp_established: 1200 }" <<<"$out" && grep -q "name: web4-set" <<<"$out"'
+
+	out=$(xlb_cli service add "tcp/$VIP2_V4:80" --mode fullnat \
+		--health-check 'type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1' 2>&1 &&
+		xlb_cli backend add "tcp/$VIP2_V4:80" "${RS_V4[1]}" 2>&1)
+	if wait_health 5 "tcp/$VIP2_V4:80" "${RS_V4[1]}" up >/dev/null; then
+		pass "ops: service add --health-check: the check of a CLI-made service runs"
+	else
+		fail "ops: service add --health-check" "$out $(xlb_cli list 2>&1 | tr '\n' '|')"
+	fi
+	xlb_cli service del "tcp/$VIP2_V4:80" >/dev/null 2>&1
+}
+
 main() {
 	if ! lab_require; then skip "e2e-ops" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "ops: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
@@ -110,6 +153,7 @@ main() {
 		fail "ops: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
 	fi
 	ops_lips
+	ops_service_set
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"
 	else fail "ops: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")"; fi
 	check "ops: the LIPs are gone once xlbd stopped" "$(ip -n "$NS_LB" addr show dev elb)" \
