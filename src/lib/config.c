@@ -493,6 +493,10 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
 			     "accept_proxy apply to tcp services only", v->lbl);
+	if (s->proto == IPPROTO_UDP && (s->header_timeout_ms || s->server_first_set))
+		return vfail(v, i, NULL, VF_NONE, "service %s: %s applies to tcp "
+			     "services only", v->lbl, s->header_timeout_ms ?
+			     "header_timeout" : "server_speaks_first");
 	return 0;
 }
 
