@@ -419,19 +419,6 @@ static struct json_object *do_list(struct state *st)
 	struct json_object *svcs = json_object_new_array();
 	struct json_object *ifs = json_object_new_array();
 	char buf[XLB_ADDRSTR_MAX + 8];
-	struct ct_sweep_stats sw = { 0 };
-
-	/* Connection counts per backend (nat/fullnat entries, as IPVS shows
-	 * ActiveConn/InActConn) come from one pass over the flow table. */
-	if (st->dp) {
-		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
-		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
-		if (!sw.active || !sw.inactive || dataplane_ct_sweep(st->dp, &sw)) {
-			free(sw.active);
-			free(sw.inactive);
-			sw.active = sw.inactive = NULL;
-		}
-	}
 	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
@@ -462,6 +449,7 @@ static struct json_object *do_list(struct state *st)
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct json_object *b = json_object_new_object();
+			struct xlb_conns cn;
 
 			memset(&c, 0, sizeof(c));
 			json_object_object_add(b, "address", json_object_new_string(
@@ -482,13 +470,16 @@ static struct json_object *do_list(struct state *st)
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			/* Only nat/fullnat flows have states to count. */
-			if (sw.active && (sc->mode == XLB_MODE_NAT ||
-					  sc->mode == XLB_MODE_FULLNAT)) {
-				json_object_object_add(b, "active_conns", json_object_new_int64(
-					sw.active[ss->backends[j].id]));
-				json_object_object_add(b, "inactive_conns", json_object_new_int64(
-					sw.inactive[ss->backends[j].id]));
+			/* Only nat/fullnat flows have states to count (as IPVS
+			 * shows ActiveConn/InActConn): the data plane's counts,
+			 * which the sweeper keeps right. */
+			if (st->dp && (sc->mode == XLB_MODE_NAT ||
+				       sc->mode == XLB_MODE_FULLNAT) &&
+			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
+				json_object_object_add(b, "active_conns",
+						       json_object_new_int64(cn.active));
+				json_object_object_add(b, "inactive_conns",
+						       json_object_new_int64(cn.inactive));
 			}
 			json_object_array_add(bes, b);
 		}
@@ -496,8 +487,6 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
-	free(sw.active);
-	free(sw.inactive);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];

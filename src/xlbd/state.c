@@ -238,6 +238,17 @@ static int check_fixed_settings(const struct xlb_config *cur,
 	return 0;
 }
 
+/* Whether cfg has a nat or fullnat service: entries that expire (the
+ * conntrack sweeper has work only then). */
+static bool has_nat_service(const struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].mode == XLB_MODE_NAT ||
+		    cfg->services[i].mode == XLB_MODE_FULLNAT)
+			return true;
+	return false;
+}
+
 static void globals_from(const struct xlb_config *cfg, const char *ifname,
 			 struct xlb_globals *g)
 {
@@ -873,6 +884,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				       &g.n_lips_v6))
 			log_warn("cannot write local_addresses to the data plane");
 		dataplane_set_globals(st->dp, &g);
+		dataplane_sweeper_want(st->dp, has_nat_service(&copy));
 	}
 
 	for (size_t i = 0; i < copy.n_services; i++) {
