@@ -77,7 +77,7 @@ $(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS)
 	$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/xlbd: $(XLBD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/xlb: $(XLB_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -87,7 +87,7 @@ TEST_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
 	     $(sort $(LIB_OBJS) $(XLBD_OBJS) $(XLB_OBJS)))
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(TEST_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The proxy engine: worker threads and their epoll loops, config snapshots
- * published through a per-worker mailbox (atomic pointer + eventfd),
- * per-worker SO_REUSEPORT listeners, timers and counters. The TCP relay is
- * in proxy_tcp.c, UDP sessions in proxy_udp.c. */
+/* The proxy engine: worker threads and their epoll loops (each event to
+ * its item's handler), config snapshots published through a per-worker
+ * mailbox (atomic pointer + eventfd), per-worker SO_REUSEPORT listeners
+ * and counters. The TCP relay is in proxy_tcp.c, UDP sessions in
+ * proxy_udp.c; epoll interest and the io_uring in proxy_io.c, timers in
+ * proxy_timer.c. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,9 +20,7 @@
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
-#include <linux/io_uring.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
 #include "log.h"
 #include "proxy_int.h"
@@ -49,7 +49,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
+static void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
 		 socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -68,221 +68,6 @@ void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
 		s->sin6_port = htons(a->port);
 		*len = sizeof(*s);
 	}
-}
-
-/* Register, change or drop an fd's epoll interest. An fd with no interest
- * leaves epoll: EPOLLHUP/EPOLLERR would otherwise fire forever. */
-void pitem_set(struct pworker *w, struct pitem *it, uint32_t events)
-{
-	struct epoll_event e = { .events = events, .data.ptr = it };
-	int op;
-
-	if (it->fd < 0 || events == it->events)
-		return;
-	if (!events)
-		op = EPOLL_CTL_DEL;
-	else
-		op = it->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(w->epfd, op, it->fd, &e) && op != EPOLL_CTL_DEL)
-		log_warn("proxy: epoll_ctl on fd %d: %s", it->fd, strerror(errno));
-	it->events = events;
-}
-
-struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
-{
-	for (size_t i = 0; w->snap && i < w->snap->n; i++)
-		if (w->snap->svc[i].ps == ps)
-			return &w->snap->svc[i];
-	return NULL;
-}
-
-/* ---- the worker's io_uring: a batch's sends in one syscall ------------ */
-
-/* A batch's sends (tcp relay, udp queries to backends) go to the kernel in
- * one io_uring_enter: the wakeups of the receivers all happen in it and
- * the worker can be preempted once, at its end, instead of after every
- * send (when a woken client or server takes the CPU). They use
- * MSG_DONTWAIT: a send that would block completes at once with -EAGAIN,
- * like send(), instead of waiting in the ring. No io_uring (old kernel,
- * io_uring_disabled, seccomp): plain send() and sendmmsg(). */
-#define RING_ENTRIES 256
-#define RING_CQ      4096       /* completions a flush may leave unread */
-
-/* The kernel knows IORING_OP_SEND (IORING_REGISTER_PROBE: 5.6, as SEND). */
-static bool ring_can_send(int fd)
-{
-	size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
-	struct io_uring_probe *pr = calloc(1, len);
-	bool ok;
-
-	if (!pr)
-		return false;
-	ok = syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, pr, 256) == 0 &&
-	     pr->last_op >= IORING_OP_SEND &&
-	     (pr->ops[IORING_OP_SEND].flags & IO_URING_OP_SUPPORTED);
-	free(pr);
-	return ok;
-}
-
-int pring_open(struct pworker *w)
-{
-	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
-					      IORING_SETUP_CQSIZE,
-				     .cq_entries = RING_CQ };
-	struct pring *r = calloc(1, sizeof(*r));
-	int fd;
-
-	if (!r)
-		return -ENOMEM;
-	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	if (fd < 0 && errno == EINVAL) {        /* before 5.19: no COOP_TASKRUN */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = RING_CQ;
-		fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	}
-	if (fd < 0) {
-		free(r);
-		return -errno;
-	}
-	if (!ring_can_send(fd)) {               /* before 5.6 */
-		close(fd);
-		free(r);
-		return -EOPNOTSUPP;
-	}
-	r->fd = fd;
-	r->entries = p.sq_entries;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		r->sq_len = r->cq_len = r->sq_len > r->cq_len ? r->sq_len : r->cq_len;
-	r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_SQ_RING);
-	r->cq_ptr = p.features & IORING_FEAT_SINGLE_MMAP ? r->sq_ptr :
-		    mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
-		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (r->sq_ptr == MAP_FAILED || r->cq_ptr == MAP_FAILED || r->sqes == MAP_FAILED) {
-		int err = -errno;
-
-		w->ring = r;
-		pring_close(w);
-		return err;
-	}
-	r->sq_tail = (unsigned *)((char *)r->sq_ptr + p.sq_off.tail);
-	r->sq_mask = (unsigned *)((char *)r->sq_ptr + p.sq_off.ring_mask);
-	r->sq_array = (unsigned *)((char *)r->sq_ptr + p.sq_off.array);
-	r->sq_flags = (unsigned *)((char *)r->sq_ptr + p.sq_off.flags);
-	r->cq_head = (unsigned *)((char *)r->cq_ptr + p.cq_off.head);
-	r->cq_tail = (unsigned *)((char *)r->cq_ptr + p.cq_off.tail);
-	r->cq_mask = (unsigned *)((char *)r->cq_ptr + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_ptr + p.cq_off.cqes);
-	w->ring = r;
-	/* Completions that did not come inline wake the loop. */
-	w->ring_it = (struct pitem){ .type = PI_RING, .fd = fd, .owner = w };
-	pitem_set(w, &w->ring_it, EPOLLIN);
-	return 0;
-}
-
-void pring_close(struct pworker *w)
-{
-	struct pring *r = w->ring;
-
-	if (!r)
-		return;
-	pitem_set(w, &w->ring_it, 0);
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
-	if (r->cq_ptr && r->cq_ptr != MAP_FAILED && r->cq_ptr != r->sq_ptr)
-		munmap(r->cq_ptr, r->cq_len);
-	if (r->sq_ptr && r->sq_ptr != MAP_FAILED)
-		munmap(r->sq_ptr, r->sq_len);
-	close(r->fd);
-	free(r);
-	w->ring = NULL;
-}
-
-int pring_submit(struct pworker *w)
-{
-	struct pring *r = w->ring;
-
-	while (r && r->queued) {
-		int n = (int)syscall(__NR_io_uring_enter, r->fd, r->queued, 0, 0, NULL, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		r->queued -= (unsigned)n;
-	}
-	return 0;
-}
-
-struct io_uring_sqe *pring_sqe(struct pworker *w)
-{
-	struct pring *r = w->ring;
-	unsigned tail, idx;
-	struct io_uring_sqe *sqe;
-
-	if (!r || (r->queued == r->entries && pring_submit(w)))
-		return NULL;
-	tail = *r->sq_tail;
-	idx = tail & *r->sq_mask;
-	sqe = &r->sqes[idx];
-	memset(sqe, 0, sizeof(*sqe));
-	r->sq_array[idx] = idx;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-	r->queued++;
-	return sqe;
-}
-
-/* The completions: each goes to the tcp or udp side, by its tag. */
-void pring_reap(struct pworker *w)
-{
-	struct pring *r = w->ring;
-	unsigned head, tail;
-
-	if (!r)
-		return;
-	head = *r->cq_head;
-	tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-	for (; head != tail; head++) {
-		struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
-		uint64_t ud = cqe->user_data;
-		void *p = (void *)(uintptr_t)(ud & ~(uint64_t)PRING_TAGS);
-
-		if (ud & PRING_UDP)
-			pudp_done(w, p, cqe->res);
-		else
-			ptcp_done(w, p, ud & PRING_TO_SERVER, cqe->res);
-	}
-	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-	/* More than RING_CQ at once: the kernel kept the rest aside. */
-	if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) {
-		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
-		pring_reap(w);
-	}
-}
-
-/* Wait for one completion. */
-int pring_wait(struct pworker *w)
-{
-	if (!w->ring)
-		return -ENOENT;
-	if (syscall(__NR_io_uring_enter, w->ring->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Before closing one of the worker's sockets: a send queued for it must
- * reach the kernel while the number is still its own (another thread's
- * next socket could get it). */
-void pring_before_close(struct pworker *w)
-{
-	if (w->ring && w->ring->queued)
-		pring_submit(w);
 }
 
 /* ---- balance over the workers ------------------------------------------ */
@@ -804,8 +589,8 @@ static void worker_take_snapshot(struct pworker *w)
 		ls[i].cfg = &s->svc[i];
 		ls[i].it.fd = -1;
 		ls[i].it.owner = &ls[i];
-		ls[i].it.type = ls[i].ps->proto == IPPROTO_TCP ? PI_TCP_LISTEN :
-				PI_UDP_LISTEN;
+		ls[i].it.handle = ls[i].ps->proto == IPPROTO_TCP ? ptcp_accept :
+				  pudp_listen_event;
 		for (size_t j = 0; j < w->n_ls; j++) {
 			struct plisten *o = &w->ls[j];
 
@@ -878,6 +663,16 @@ static void worker_tick(struct pworker *w)
 	ptcp_pool_trim(w);
 }
 
+/* The mailbox rang: a snapshot waits (taken at the batch's end). */
+static void mailbox_event(struct pworker *w, struct pitem *it, uint32_t ev)
+{
+	uint64_t v;
+
+	if (read(it->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("proxy: eventfd: %s", strerror(errno));
+	w->mail = true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct pworker *w = arg;
@@ -892,7 +687,6 @@ static void *worker_main(void *arg)
 	if (ret && w->idx == 0)
 		log_info("proxy: no io_uring (%s): one send() per write", strerror(-ret));
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
-		bool mail = false;
 		/* Connections left to pump (ptcp_flush stops after a while so
 		 * as not to starve the other sockets): do not sleep. */
 		int n = epoll_wait(w->epfd, evs, 256, w->dirty_c ? 0 : PROXY_TICK_MS);
@@ -902,35 +696,11 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->now = now_ms();
+		w->mail = false;
 		for (int i = 0; i < n; i++) {
 			struct pitem *it = evs[i].data.ptr;
 
-			switch (it->type) {
-			case PI_EVENT: {
-				uint64_t v;
-
-				if (read(it->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					log_warn("proxy: eventfd: %s", strerror(errno));
-				mail = true;
-				break;
-			}
-			case PI_TCP_LISTEN:
-				ptcp_accept(w, it->owner);
-				break;
-			case PI_UDP_LISTEN:
-				pudp_listen_event(w, it->owner);
-				break;
-			case PI_CLIENT:
-			case PI_SERVER:
-				ptcp_event(w, it, evs[i].events);
-				break;
-			case PI_UDP_BACKEND:
-				pudp_backend_event(w, it->owner, evs[i].events);
-				break;
-			case PI_RING:
-				pring_reap(w);
-				break;
-			}
+			it->handle(w, it, evs[i].events);
 		}
 		/* The batch's udp replies (they point at their sessions'
 		 * client addresses), before a snapshot may close the listener
@@ -938,7 +708,7 @@ static void *worker_main(void *arg)
 		pudp_flush(w);
 		/* Listener structs move when a snapshot is taken: only
 		 * between batches. */
-		if (mail)
+		if (w->mail)
 			worker_take_snapshot(w);
 		pwheel_run(&w->wheel, w, w->now);
 		if (w->now >= next_tick) {
@@ -1016,7 +786,7 @@ int proxy_start(unsigned nworkers)
 		w->conns.next = w->conns.prev = &w->conns;
 		w->sess.next = w->sess.prev = &w->sess;
 		w->rng = psched_hash(&k, sizeof(k)) | 1;
-		w->ev.type = PI_EVENT;
+		w->ev.handle = mailbox_event;
 		w->ev.owner = w;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
