@@ -38,7 +38,7 @@ LIB_OBJS  := $(call obj,$(LIB_SRC))
 XLBD_OBJS := $(call obj,$(XLBD_SRC))
 XLB_OBJS  := $(call obj,$(XLB_SRC))
 
-BPF_PROGS := xlb decap
+BPF_PROGS := xlb decap proxy_select
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -60,6 +60,8 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+# The proxy's selector shares its load layout with the engine.
+$(BUILD)/proxy_select.bpf.o: BPF_CFLAGS += -Isrc/xlbd/proxy
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@

@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
 #include "log.h"
 #include "proxy_int.h"
+#include "proxy_select.skel.h"
 
 #define DEF_CONNECT_MS   3000u
 #define DEF_TCP_IDLE_MS  300000u
@@ -35,8 +37,7 @@
 
 unsigned proxy_nworkers;
 struct pbal_slot *pbal_slots;
-static int bal_slots_fd = -1, bal_flows_fd = -1;
-static size_t bal_slots_len;
+static struct proxy_select_bpf *bal_base;      /* holds the shared maps */
 static struct pworker *workers;
 static struct pservice *services;       /* control thread only */
 static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
@@ -72,177 +73,62 @@ static void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *s
 
 /* ---- balance over the workers ------------------------------------------ */
 
-/* With one SO_REUSEPORT listener per worker the kernel picks a listener by
- * a hash of the 4-tuple: 32 connections land 20/12 as often as 16/16, and
- * a worker with 5 of them idles while the other queues 27. So each
- * service's listener group gets a BPF_PROG_TYPE_SK_REUSEPORT program that
- * sends a new TCP connection (its SYN) or a new UDP flow to the least
- * loaded worker (struct pbal_slot), and keeps a UDP flow on the worker it
- * went to first (LRU map keyed by the kernel's 4-tuple hash), so its
- * session stays there. Without it (no CAP_BPF, old kernel) the kernel's
- * hash applies, as before.
- *
- * The program, in C:
- *
- *	if (ctx->ip_protocol == IPPROTO_UDP &&
- *	    (w = bpf_map_lookup_elem(&flows, &ctx->hash)))
- *		goto select;
- *	best = 1ull << 62, k = 0;
- *	for (i = 0; i < nworkers; i++) {        // unrolled, branch-free
- *		load = slot[i].live + max(0, (s64)(slot[i].sel - slot[i].ack));
- *		if (load < best) best = load, k = i;
- *	}
- *	if (ctx->ip_protocol == IPPROTO_UDP)
- *		bpf_map_update_elem(&flows, &ctx->hash, &k, BPF_ANY);
- *	__sync_fetch_and_add(&slot[k].sel, 1);
- * select:
- *	bpf_sk_select_reuseport(ctx, &listeners, &k, 0);  // key: worker index
- *	return SK_PASS;      // nothing selected: the kernel's hash decides
- */
-#define BAL_FLOWS   65536               /* udp flows kept on their worker */
-#define BAL_MAX_W   256
+/* Each service's listener group gets the selector of
+ * bpf/proxy_select.bpf.c; all of them share one load map (mapped here as
+ * pbal_slots) and one map of udp flows, made by bal_base. Without it (no
+ * CAP_BPF, old kernel) the kernel's 4-tuple hash applies. */
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), \
-					       .src_reg = (s), .off = (o), .imm = (i) })
-#define MOV_R(d, s)      INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV_I(d, i)      INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
-#define ALU_R(op, d, s)  INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
-#define ALU_I(op, d, i)  INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
-#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define STX(sz, d, s, o) INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
-#define JMP_I(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
-#define JA(o)            INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
-#define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
-#define EXIT()           INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define LD64(d, s, i)    INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, i)
-#define LD64_HI(i)       INSN(0, 0, 0, 0, i)
-#define XADD(d, s, o)    INSN(BPF_STX | BPF_ATOMIC | BPF_DW, d, s, o, BPF_ADD)
-
-static int bal_prog_load(int listeners_fd, unsigned n)
+/* A selector for n workers, sharing bal_base's maps when there is one.
+ * Returns 0 or -errno. */
+static int bal_open(unsigned n, struct proxy_select_bpf **out)
 {
-	struct bpf_insn *p = calloc(64 + 16 * (size_t)n, sizeof(*p));
-	const int proto = offsetof(struct sk_reuseport_md, ip_protocol);
-	const int hash = offsetof(struct sk_reuseport_md, hash);
-	size_t i = 0, j_pick, j_sel, j_tcp, j_udp;
-	int fd;
+	struct proxy_select_bpf *o = proxy_select_bpf__open();
+	int err;
 
-	if (!p)
-		return -ENOMEM;
-	p[i++] = MOV_R(BPF_REG_6, BPF_REG_1);                   /* ctx */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
-	j_pick = i;
-	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> pick */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);         /* key */
-	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
-	p[i++] = CALL(BPF_FUNC_map_lookup_elem);
-	p[i++] = JMP_I(BPF_JEQ, BPF_REG_0, 0, 2);               /* -> pick */
-	p[i++] = LDX(BPF_W, BPF_REG_7, BPF_REG_0, 0);
-	j_sel = i;
-	p[i++] = JA(0);                                         /* -> select */
-	/* pick: r8 = slots, r9 = best, r7 = k */
-	p[j_pick].off = (int16_t)(i - j_pick - 1);
-	p[i++] = LD64(BPF_REG_8, BPF_PSEUDO_MAP_VALUE, bal_slots_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_I(BPF_REG_9, 1);
-	p[i++] = ALU_I(BPF_LSH, BPF_REG_9, 62);
-	p[i++] = MOV_I(BPF_REG_7, 0);
-	for (unsigned k = 0; k < n; k++) {
-		int16_t o = (int16_t)(k * sizeof(struct pbal_slot));
-
-		p[i++] = LDX(BPF_DW, BPF_REG_2, BPF_REG_8, o + offsetof(struct pbal_slot, live));
-		p[i++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_8, o + offsetof(struct pbal_slot, sel));
-		p[i++] = LDX(BPF_DW, BPF_REG_4, BPF_REG_8, o + offsetof(struct pbal_slot, ack));
-		p[i++] = ALU_R(BPF_SUB, BPF_REG_3, BPF_REG_4);  /* pending */
-		p[i++] = MOV_R(BPF_REG_4, BPF_REG_3);
-		p[i++] = ALU_I(BPF_ARSH, BPF_REG_4, 63);
-		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, -1);
-		p[i++] = ALU_R(BPF_AND, BPF_REG_3, BPF_REG_4);  /* max(0, ..) */
-		p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_3);  /* load */
-		p[i++] = ALU_R(BPF_SUB, BPF_REG_2, BPF_REG_9);  /* load - best */
-		p[i++] = MOV_R(BPF_REG_3, BPF_REG_2);
-		p[i++] = ALU_I(BPF_ARSH, BPF_REG_3, 63);        /* ~0 if less */
-		p[i++] = ALU_R(BPF_AND, BPF_REG_2, BPF_REG_3);
-		p[i++] = ALU_R(BPF_ADD, BPF_REG_9, BPF_REG_2);  /* best = min */
-		p[i++] = MOV_R(BPF_REG_4, BPF_REG_7);
-		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, (int32_t)k);
-		p[i++] = ALU_R(BPF_AND, BPF_REG_4, BPF_REG_3);
-		p[i++] = ALU_R(BPF_XOR, BPF_REG_7, BPF_REG_4);  /* k if less */
+	if (!o)
+		return -errno;
+	o->rodata->nworkers = n;
+	if (bal_base) {
+		err = bpf_map__reuse_fd(o->maps.load, bpf_map__fd(bal_base->maps.load));
+		if (!err)
+			err = bpf_map__reuse_fd(o->maps.flows,
+						bpf_map__fd(bal_base->maps.flows));
+		if (err)
+			goto fail;
 	}
-	p[i++] = JMP_I(BPF_JGE, BPF_REG_7, (int32_t)n, 0);      /* never; bounds */
-	j_tcp = i - 1;
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
-	j_udp = i;
-	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> count */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
-	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
-	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
-	p[i++] = MOV_I(BPF_REG_4, BPF_ANY);
-	p[i++] = CALL(BPF_FUNC_map_update_elem);
-	/* count: */
-	p[j_udp].off = (int16_t)(i - j_udp - 1);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_7);
-	p[i++] = ALU_I(BPF_MUL, BPF_REG_2, sizeof(struct pbal_slot));
-	p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_8);
-	p[i++] = MOV_I(BPF_REG_3, 1);
-	p[i++] = XADD(BPF_REG_2, BPF_REG_3, offsetof(struct pbal_slot, sel));
-	/* select: */
-	p[j_sel].off = (int16_t)(i - j_sel - 1);
-	p[j_tcp].off = (int16_t)(i - j_tcp - 1);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
-	p[i++] = MOV_R(BPF_REG_1, BPF_REG_6);
-	p[i++] = LD64(BPF_REG_2, BPF_PSEUDO_MAP_FD, listeners_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
-	p[i++] = MOV_I(BPF_REG_4, 0);
-	p[i++] = CALL(BPF_FUNC_sk_select_reuseport);
-	p[i++] = MOV_I(BPF_REG_0, SK_PASS);
-	p[i++] = EXIT();
-	fd = bpf_prog_load(BPF_PROG_TYPE_SK_REUSEPORT, "xlb_proxy_bal", "Dual BSD/GPL",
-			   p, i, NULL);
-	fd = fd < 0 ? -errno : fd;
-	free(p);
-	return fd;
+	err = proxy_select_bpf__load(o);
+	if (err)
+		goto fail;
+	*out = o;
+	return 0;
+fail:
+	proxy_select_bpf__destroy(o);
+	return err;
 }
 
-/* The maps every service's program shares; on failure the kernel's hash
- * stays in charge (logged once). */
+/* The shared maps; on failure the kernel's hash stays in charge (logged
+ * once). */
 static void bal_init(unsigned n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
-	long pg = sysconf(_SC_PAGESIZE);
-	void *m;
+	void *m = MAP_FAILED;
+	int err;
 
-	if (n < 2 || n > BAL_MAX_W)
+	if (n < 2 || n > PBAL_MAX_W)
 		return;
-	bal_slots_len = (n * sizeof(struct pbal_slot) + (size_t)pg - 1) & ~((size_t)pg - 1);
-	bal_slots_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_proxy_load", 4,
-				      n * sizeof(struct pbal_slot), 1, &o);
-	bal_flows_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "xlb_proxy_flows", 4, 4,
-				      BAL_FLOWS, NULL);
-	m = bal_slots_fd < 0 ? MAP_FAILED :
-	    mmap(NULL, bal_slots_len, PROT_READ | PROT_WRITE, MAP_SHARED, bal_slots_fd, 0);
-	if (bal_flows_fd < 0 || m == MAP_FAILED) {
+	err = bal_open(n, &bal_base);
+	if (!err) {
+		m = mmap(NULL, sizeof(struct pbal_load), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(bal_base->maps.load), 0);
+		err = m == MAP_FAILED ? -errno : 0;
+	}
+	if (err) {
 		log_info("proxy: no BPF balance over the workers (%s): the kernel's "
-			 "reuseport hash spreads connections", strerror(errno));
-		if (bal_slots_fd >= 0)
-			close(bal_slots_fd);
-		if (bal_flows_fd >= 0)
-			close(bal_flows_fd);
-		bal_slots_fd = bal_flows_fd = -1;
+			 "reuseport hash spreads connections", strerror(-err));
+		proxy_select_bpf__destroy(bal_base);
+		bal_base = NULL;
 		return;
 	}
-	pbal_slots = m;
+	pbal_slots = ((struct pbal_load *)m)->slot;
 	log_debug("proxy: new connections and udp flows go to the least loaded "
 		  "of %u workers (BPF reuseport selector)", n);
 }
@@ -250,56 +136,41 @@ static void bal_init(unsigned n)
 static void bal_fini(void)
 {
 	if (pbal_slots)
-		munmap(pbal_slots, bal_slots_len);
+		munmap(pbal_slots, sizeof(struct pbal_load));
 	pbal_slots = NULL;
-	if (bal_slots_fd >= 0)
-		close(bal_slots_fd);
-	if (bal_flows_fd >= 0)
-		close(bal_flows_fd);
-	bal_slots_fd = bal_flows_fd = -1;
+	proxy_select_bpf__destroy(bal_base);
+	bal_base = NULL;
 }
 
-/* Control thread, for a new service: its listener map and program. */
+/* Control thread, for a new service: its own selector (and listener map). */
 static void bal_service(struct pservice *ps)
 {
 	int err;
 
-	ps->bal_map = ps->bal_prog = -1;
+	ps->bal = NULL;
 	if (!pbal_slots)
 		return;
-	ps->bal_map = bpf_map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "xlb_proxy_ls",
-				     4, 8, proxy_nworkers, NULL);
-	if (ps->bal_map < 0) {
-		err = -errno;
-		goto fail;
-	}
-	ps->bal_prog = bal_prog_load(ps->bal_map, proxy_nworkers);
-	if (ps->bal_prog < 0) {
-		err = ps->bal_prog;
-		goto fail;
-	}
-	return;
-fail:
-	log_warn("proxy: no BPF balance over the workers for this service: %s",
-		 strerror(-err));
-	if (ps->bal_map >= 0)
-		close(ps->bal_map);
-	ps->bal_map = ps->bal_prog = -1;
+	err = bal_open(proxy_nworkers, &ps->bal);
+	if (err)
+		log_warn("proxy: no BPF balance over the workers for this service: %s",
+			 strerror(-err));
 }
 
 /* A worker's new listener joins its service's group: slot w->idx of the
  * map, and the program (attaching it again is harmless). */
 static void bal_listener(struct pworker *w, struct plisten *ls)
 {
-	struct pservice *ps = ls->ps;
+	struct proxy_select_bpf *o = ls->ps->bal;
 	uint32_t k = w->idx;
 	uint64_t fd = (uint64_t)ls->it.fd;
+	int prog;
 
-	if (ps->bal_prog < 0)
+	if (!o)
 		return;
-	if (bpf_map_update_elem(ps->bal_map, &k, &fd, BPF_ANY) ||
-	    setsockopt(ls->it.fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &ps->bal_prog,
-		       sizeof(ps->bal_prog)))
+	prog = bpf_program__fd(o->progs.xlb_proxy_bal);
+	if (bpf_map_update_elem(bpf_map__fd(o->maps.listeners), &k, &fd, BPF_ANY) ||
+	    setsockopt(ls->it.fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog,
+		       sizeof(prog)))
 		log_warn("proxy: worker %u: BPF balance not set on a listener: %s",
 			 w->idx, strerror(errno));
 }
@@ -877,10 +748,7 @@ void proxy_stop(void)
 			free(pb->cnt);
 			free(pb);
 		}
-		if (ps->bal_prog >= 0)
-			close(ps->bal_prog);
-		if (ps->bal_map >= 0)
-			close(ps->bal_map);
+		proxy_select_bpf__destroy(ps->bal);
 		free(ps->cnt);
 		free(ps);
 	}

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "proxy.h"
 #include "proxy_sched.h"
+#include "proxy_select.h"
 #include "proxy_timer.h"
 
 #define PROXY_BUF          16384        /* per direction, per tcp connection */
@@ -57,7 +58,7 @@ struct pbackend {
 /* A service (proto + VIP:port), same lifetime as pbackend. */
 struct pservice {
 	struct pservice *next;
-	int bal_map, bal_prog;          /* its reuseport selector, or -1 */
+	struct proxy_select_bpf *bal;   /* its reuseport selector, or NULL */
 	uint8_t proto;
 	struct xlb_sockaddr vip;
 	struct sockaddr_storage sa;
@@ -224,16 +225,9 @@ struct pworker {
 extern unsigned proxy_nworkers;
 
 /* Balance over the workers: a BPF program attached to each service's
- * group of SO_REUSEPORT listeners (proxy.c) sends every new TCP connection
- * and every new UDP flow to the least loaded worker, load being what the
- * worker holds (live) plus what was sent its way and has not arrived yet
- * (sel - ack). One cache line per worker in a BPF array map mapped into
- * memory: the program adds to sel, the worker alone writes live and ack. */
-struct pbal_slot {
-	_Alignas(64) _Atomic uint64_t live;
-	_Atomic uint64_t sel;
-	_Atomic uint64_t ack;
-};
+ * group of SO_REUSEPORT listeners (bpf/proxy_select.bpf.c) sends every new
+ * TCP connection and every new UDP flow to the least loaded worker; the
+ * loads (proxy_select.h) are a BPF array mapped into memory. */
 extern struct pbal_slot *pbal_slots;    /* NULL: no selector, kernel hash */
 
 /* The worker holds delta more (or fewer) connections or sessions. */
@@ -241,16 +235,14 @@ static inline void pbal_live(struct pworker *w, int delta)
 {
 	w->n_live += (uint64_t)(int64_t)delta;
 	if (pbal_slots)
-		atomic_store_explicit(&pbal_slots[w->idx].live, w->n_live,
-				      memory_order_relaxed);
+		__atomic_store_n(&pbal_slots[w->idx].live, w->n_live, __ATOMIC_RELAXED);
 }
 
 /* A new connection or flow reached the worker. */
 static inline void pbal_arrived(struct pworker *w)
 {
 	if (pbal_slots)
-		atomic_store_explicit(&pbal_slots[w->idx].ack, ++w->n_ack,
-				      memory_order_relaxed);
+		__atomic_store_n(&pbal_slots[w->idx].ack, ++w->n_ack, __ATOMIC_RELAXED);
 }
 
 /* A listener of the worker is drained: what was sent its way arrived
@@ -259,8 +251,8 @@ static inline void pbal_drained(struct pworker *w)
 {
 	if (!pbal_slots)
 		return;
-	w->n_ack = atomic_load_explicit(&pbal_slots[w->idx].sel, memory_order_relaxed);
-	atomic_store_explicit(&pbal_slots[w->idx].ack, w->n_ack, memory_order_relaxed);
+	w->n_ack = __atomic_load_n(&pbal_slots[w->idx].sel, __ATOMIC_RELAXED);
+	__atomic_store_n(&pbal_slots[w->idx].ack, w->n_ack, __ATOMIC_RELAXED);
 }
 
 /* proxy_io.c */
