@@ -437,6 +437,10 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 			key = "server_timeout";
 		else if (s->drain_time_ms)
 			key = "drain_time";
+		else if (s->header_timeout_ms)
+			key = "header_timeout";
+		else if (s->server_first_set)
+			key = "server_speaks_first";
 		if (key)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: '%s' only applies to mode proxy",
@@ -455,6 +459,10 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 			     "service %s: send_proxy and accept_proxy apply to tcp "
 			     "services only", lbl);
+	if (s->proto == IPPROTO_UDP && (s->header_timeout_ms || s->server_first_set))
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: %s applies to tcp services only", lbl,
+			     s->header_timeout_ms ? "header_timeout" : "server_speaks_first");
 	if (s->send_proxy > XLB_SEND_PROXY_V2)
 		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 			     "service %s: bad send_proxy", lbl);
@@ -1306,6 +1314,11 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		return get_duration(p, v, "server_timeout", &s->server_timeout_ms);
 	} else if (!strcmp(key, "drain_time")) {
 		return get_duration(p, v, "drain_time", &s->drain_time_ms);
+	} else if (!strcmp(key, "header_timeout")) {
+		return get_duration(p, v, "header_timeout", &s->header_timeout_ms);
+	} else if (!strcmp(key, "server_speaks_first")) {
+		s->server_first_set = true;
+		return get_bool(p, v, "server_speaks_first", &s->server_first);
 	} else if (!strcmp(key, "health_check")) {
 		if (is_null(v))
 			return 0;

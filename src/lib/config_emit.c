@@ -118,6 +118,9 @@ static void emit_proxy_settings(FILE *f, const struct xlb_service_cfg *s)
 	emit_duration(f, "client_timeout", s->client_timeout_ms);
 	emit_duration(f, "server_timeout", s->server_timeout_ms);
 	emit_duration(f, "drain_time", s->drain_time_ms);
+	emit_duration(f, "header_timeout", s->header_timeout_ms);
+	if (s->server_first_set)
+		fprintf(f, "    server_speaks_first: %s\n", s->server_first ? "true" : "false");
 }
 
 /* health_check in flow style: the timing keys always, the others when set. */
