@@ -375,6 +375,7 @@ static struct json_object *do_list(struct state *st)
 		struct json_object *o = json_object_new_object();
 		struct json_object *bes = json_object_new_array();
 		struct xlb_counter c = { 0 };
+		char hash[STATE_HASH_STRLEN];
 
 		json_object_object_add(o, "name", json_object_new_string(sc->name));
 		json_object_object_add(o, "service", json_object_new_string(
@@ -387,6 +388,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
+		json_object_object_add(o, "table_hash", json_object_new_string(
+			state_table_hash_str(ss, hash)));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &c);
 		add_counter(o, &c);
