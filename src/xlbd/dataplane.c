@@ -313,34 +313,6 @@ int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend 
 				    sizeof(*be), 0);
 }
 
-int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
-			uint32_t size)
-{
-	int outer = bpf_map__fd(dp->skel->maps.maglev_outer), inner;
-	uint32_t inner_id, count = size, batch;
-	uint32_t *keys;
-	int ret;
-
-	if (bpf_map_lookup_elem(outer, &svc_id, &inner_id))
-		return -errno;
-	inner = bpf_map_get_fd_by_id(inner_id);
-	if (inner < 0)
-		return -errno;
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
-		close(inner);
-		return -ENOMEM;
-	}
-	ret = bpf_map_lookup_batch(inner, NULL, &batch, keys, table, &count, NULL);
-	if (ret && errno != ENOENT)
-		ret = -errno;
-	else
-		ret = count == size ? 0 : -ERANGE;
-	free(keys);
-	close(inner);
-	return ret;
-}
-
 /* Remove what an instance left pinned, detaching its links, without loading
  * anything (xlbd --cleanup). Returns 0, or -ENOENT when nothing was there. */
 int dataplane_cleanup(const char *bpffs, const char *instance)

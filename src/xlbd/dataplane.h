@@ -37,9 +37,6 @@ int dataplane_services_each(struct dataplane *dp,
 				      const struct xlb_sockaddr *vip,
 				      const struct xlb_svc *svc), void *arg);
 int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend *be);
-/* The installed table of a service (size entries); -ENOENT when none. */
-int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
-			uint32_t size);
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 

@@ -32,11 +32,14 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 		const struct xlb_service_cfg *sc = &st->cfg.services[i];
 		const struct service_state *ss = &st->services[i];
 		struct metrics_service *ms = &snap->services[i];
+		char hash[STATE_HASH_STRLEN];
 
 		snap->n_services = i + 1;
 		service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
 		snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
 		ms->mode = mode_name(sc->mode);
+		snprintf(ms->table_hash, sizeof(ms->table_hash), "%s",
+			 state_table_hash_str(ss, hash));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &ms->c);
 		if (sc->mode == XLB_MODE_PROXY)
@@ -179,6 +182,17 @@ static void render_services(FILE *f, const struct metrics_snapshot *s)
 			fprintf(f, "%llu\n", (unsigned long long)
 				FIELD(&s->services[i].c, &dp_fields[k]));
 		}
+	}
+	/* A label, not a value: a 64-bit hash does not fit a float exactly. */
+	family(f, "xlb_service_table_info", "gauge",
+	       "Hash of the service's Maglev table (equal on two nodes exactly when "
+	       "their tables are equal; none: no table).");
+	for (size_t i = 0; i < s->n_services; i++) {
+		fputs("xlb_service_table_info{service=\"", f);
+		metrics_label_value(f, s->services[i].service);
+		fputs("\",table_hash=\"", f);
+		metrics_label_value(f, s->services[i].table_hash);
+		fputs("\"} 1\n", f);
 	}
 	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
 		bool any = false;
