@@ -70,7 +70,7 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip) return ;;
+	--weight|--persistence|--persistence-netmask|--name|--vip) return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return ;;
@@ -96,7 +96,7 @@ _xlb()
 			COMPREPLY=($(compgen -W "add del --help" -- "$cur"))
 		elif [ "$sub" = add ]; then
 			[ ${#args[@]} -ge 1 ] || [[ $cur == -* ]] &&
-				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name" -- "$cur"))
+				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --persistence-netmask --name" -- "$cur"))
 		elif [ "$sub" = del ] && [ ${#args[@]} -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		fi ;;

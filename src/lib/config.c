@@ -18,7 +18,6 @@
 #define MAGLEV_MAX_SIZE   1000003u
 #define FLOW_MIN_SIZE     1024u
 #define FLOW_MAX_SIZE     (1u << 28)
-#define PERSISTENCE_MAX   86400u
 #define WEIGHT_MAX        65535u
 #define WEIGHT_DEFAULT    100u
 #define PROXY_WORKERS_MAX 1024u
@@ -322,7 +321,7 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 
 /* Where a validation error is, so the parser can point at the line. */
 enum vat { AT_NONE, AT_MAGLEV_SIZE, AT_FLOW_SIZE, AT_SERVICE, AT_MODE,
-	   AT_SCHED, AT_BACKEND, AT_TIMEOUTS };
+	   AT_SCHED, AT_BACKEND, AT_TIMEOUTS, AT_PMASK };
 
 struct vfail {
 	enum vat at;
@@ -447,10 +446,6 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 			     "service %s: mode proxy needs a port (it listens on "
 			     "VIP:port)", lbl);
-	if (s->persistence)
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: persistence is not supported in mode proxy "
-			     "(use scheduler sh or maglev)", lbl);
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 			     "service %s: send_proxy and accept_proxy apply to tcp "
@@ -462,6 +457,34 @@ static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
 		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 			     "service %s: retries %u out of range (0-%u)", lbl,
 			     s->retries, PROXY_RETRIES_MAX);
+	return 0;
+}
+
+uint8_t config_persist_plen(const struct xlb_service_cfg *s)
+{
+	if (s->persistence_plen)
+		return s->persistence_plen;
+	return s->vip.family == XLB_AF_INET ? 32 : 128;
+}
+
+/* persistence within its limit; its netmask only with it, and no longer
+ * than the VIP's addresses. */
+static int validate_persistence(const struct xlb_service_cfg *s, const char *lbl,
+				size_t i, struct vfail *vf, char *err,
+				size_t errlen)
+{
+	if (s->persistence > XLB_PERSIST_MAX_S)
+		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+			     "service %s: persistence %u out of range (0-%u)",
+			     lbl, s->persistence, XLB_PERSIST_MAX_S);
+	if (s->persistence_plen && !s->persistence)
+		return vfail(vf, AT_PMASK, i, 0, err, errlen,
+			     "service %s: persistence_netmask needs persistence "
+			     "(seconds > 0)", lbl);
+	if (s->vip.family == XLB_AF_INET && s->persistence_plen > 32)
+		return vfail(vf, AT_PMASK, i, 0, err, errlen,
+			     "service %s: persistence_netmask /%u is longer than "
+			     "an IPv4 address", lbl, s->persistence_plen);
 	return 0;
 }
 
@@ -620,10 +643,9 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		e = validate_svc_timeouts(s, lbl, i, vf, err, errlen);
 		if (e)
 			return e;
-		if (s->persistence > PERSISTENCE_MAX)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: persistence %u out of range (0-%u)",
-				     lbl, s->persistence, PERSISTENCE_MAX);
+		e = validate_persistence(s, lbl, i, vf, err, errlen);
+		if (e)
+			return e;
 		if (s->n_backends >= cfg->maglev_table_size)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: %zu backends need a maglev_table_size "
@@ -687,7 +709,7 @@ int config_validate(const struct xlb_config *cfg, char *err, size_t errlen)
 /* ---- parsing ------------------------------------------------------------- */
 
 struct svc_marks {
-	yaml_mark_t svc, mode, sched, timeouts;
+	yaml_mark_t svc, mode, sched, timeouts, pmask;
 	yaml_mark_t *backends;
 };
 
@@ -1277,7 +1299,17 @@ static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		s->scheduler = (uint8_t)x;
 		sc->m->sched = v->start_mark;
 	} else if (!strcmp(key, "persistence")) {
-		return get_uint(p, v, "persistence", 0, PERSISTENCE_MAX, &s->persistence);
+		return get_uint(p, v, "persistence", 0, XLB_PERSIST_MAX_S, &s->persistence);
+	} else if (!strcmp(key, "persistence_netmask")) {
+		char why[160];
+
+		err = get_str(p, v, "persistence_netmask", &str);
+		if (err)
+			return err;
+		if (netmask_parse(str, &s->persistence_plen, why, sizeof(why)))
+			return perr(p, v, "persistence_netmask: %s", why);
+		sc->m->pmask = v->start_mark;
+		return 0;
 	} else if (!strcmp(key, "send_proxy")) {
 		err = get_str(p, v, "send_proxy", &str);
 		if (err)
@@ -1698,10 +1730,12 @@ static int validate_marked(struct pctx *p, const struct xlb_config *c)
 	case AT_SCHED:
 	case AT_BACKEND:
 	case AT_TIMEOUTS:
+	case AT_PMASK:
 		if (vf.svc >= p->n_sm)
 			break;
 		m = vf.at == AT_MODE ? p->sm[vf.svc].mode :
 		    vf.at == AT_SCHED ? p->sm[vf.svc].sched :
+		    vf.at == AT_PMASK ? p->sm[vf.svc].pmask :
 		    vf.at == AT_TIMEOUTS ? p->sm[vf.svc].timeouts : p->sm[vf.svc].svc;
 		if (vf.at == AT_BACKEND && p->sm[vf.svc].backends)
 			m = p->sm[vf.svc].backends[vf.be];

@@ -194,6 +194,8 @@ static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 	fprintf(f, "    scheduler: %s\n", sched_name(s->scheduler));
 	if (s->persistence)
 		fprintf(f, "    persistence: %u\n", s->persistence);
+	if (s->persistence_plen)
+		fprintf(f, "    persistence_netmask: %u\n", s->persistence_plen);
 	emit_timeouts(f, "    ", &s->timeouts);
 	emit_proxy_settings(f, s);
 	emit_health(f, s);

@@ -12,7 +12,8 @@
 
 static const char usage[] =
 "Usage: xlb service add PROTO/VIP:PORT --mode MODE [--scheduler S]\n"
-"                       [--persistence SEC] [--name NAME]\n"
+"                       [--persistence SEC [--persistence-netmask MASK]]\n"
+"                       [--name NAME]\n"
 "       xlb service del PROTO/VIP:PORT\n"
 "\n"
 "PROTO is tcp or udp; VIP:PORT is 198.18.0.100:80 or [2001:db8::100]:80;\n"
@@ -20,8 +21,11 @@ static const char usage[] =
 "  --mode MODE        dr, tun, nat, fullnat or proxy (docs/modes.md)\n"
 "  --scheduler S      maglev (default), sh, rr, wrr; lc, wlc (nat, fullnat,\n"
 "                     proxy); random2 (proxy)\n"
-"  --persistence SEC  accepted for compatibility; maglev already keeps a\n"
-"                     client's flows on one backend\n"
+"  --persistence SEC  every connection of a client goes to one backend while\n"
+"                     it comes back within SEC seconds (1-86400; IPVS -p)\n"
+"  --persistence-netmask MASK\n"
+"                     clients are grouped by this prefix: 24 or 255.255.255.0\n"
+"                     (default: the whole address, /32 or /128; IPVS -M)\n"
 "  --name NAME        a label shown by `xlb list` and kept by `xlb save`\n"
 "\n"
 "Example: xlb service add udp/198.18.0.100:53 --mode dr\n";
@@ -47,11 +51,12 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 		{ "mode", required_argument, NULL, 'm' },
 		{ "scheduler", required_argument, NULL, 's' },
 		{ "persistence", required_argument, NULL, 'p' },
+		{ "persistence-netmask", required_argument, NULL, 'M' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *mode = NULL, *sched = NULL, *name = NULL;
+	const char *mode = NULL, *sched = NULL, *name = NULL, *pmask = NULL;
 	unsigned long persistence = 0;
 	bool has_persistence = false;
 	struct xlb_sockaddr vip;
@@ -88,13 +93,23 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 			name = optarg;
 			break;
 		case 'p':
-			if (parse_uint(optarg, 86400 * 365, &persistence)) {
+			if (parse_uint(optarg, XLB_PERSIST_MAX_S, &persistence)) {
 				snprintf(err, errlen, "--persistence: '%s' is not a number of "
-					 "seconds (0-31536000)", optarg);
+					 "seconds (0-%u)", optarg, XLB_PERSIST_MAX_S);
 				return -EINVAL;
 			}
 			has_persistence = true;
 			break;
+		case 'M': {
+			uint8_t plen;
+
+			if (netmask_parse(optarg, &plen, perr, sizeof(perr))) {
+				snprintf(err, errlen, "--persistence-netmask: %s", perr);
+				return -EINVAL;
+			}
+			pmask = optarg;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -120,7 +135,7 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 		snprintf(err, errlen, "--mode is required (dr, tun, nat, fullnat or proxy)");
 		return -EINVAL;
 	}
-	if (!add && (mode || sched || name || has_persistence)) {
+	if (!add && (mode || sched || name || has_persistence || pmask)) {
 		snprintf(err, errlen, "service del takes no option but the service");
 		return -EINVAL;
 	}
@@ -152,6 +167,9 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	if (has_persistence)
 		json_object_object_add(*req, "persistence",
 				       json_object_new_int64(persistence));
+	if (pmask)
+		json_object_object_add(*req, "persistence_netmask",
+				       json_object_new_string(pmask));
 	return 0;
 }
 

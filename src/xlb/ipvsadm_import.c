@@ -15,7 +15,6 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_TOKENS    64
 #define WEIGHT_MAX    65535u            /* as config_validate */
-#define PERSIST_MAX   86400u
 #define IPVS_PERSIST_DEFAULT 300u       /* -p without a value */
 
 enum fwd { FWD_DR = 0, FWD_TUN, FWD_NAT, FWD_N };
@@ -525,10 +524,25 @@ static int apply_rule(struct import *im, unsigned int lineno, struct rule *r)
 	return 0;
 }
 
-static bool full_netmask(const char *m)
+/* -M (persistence granularity) as persistence_netmask; one that does not
+ * parse or does not fit the family is noted and left out. */
+static int import_netmask(struct import *im, const struct ipvs_svc *s,
+			  const char *lbl, struct xlb_service_cfg *x)
 {
-	return !*m || !strcmp(m, "255.255.255.255") || !strcmp(m, "128") ||
-	       !strcmp(m, "32");
+	uint8_t plen;
+	char why[160];
+
+	if (!*s->netmask)
+		return 0;
+	if (netmask_parse(s->netmask, &plen, why, sizeof(why)))
+		return note(im, "%s: -M %s: %s; clients kept apart by their whole "
+			    "address", lbl, s->netmask, why);
+	if (plen > (s->vip.family == XLB_AF_INET ? 32 : 128))
+		return note(im, "%s: -M %s is longer than the address; clients "
+			    "kept apart by their whole address", lbl, s->netmask);
+	if (plen < (s->vip.family == XLB_AF_INET ? 32 : 128))
+		x->persistence_plen = plen;
+	return 0;
 }
 
 /* Turn one IPVS service into an xlb service (or only notes). */
@@ -613,15 +627,14 @@ static int build_service(struct import *im, const struct ipvs_svc *s,
 	}
 
 	if (s->persistent) {
-		x->persistence = s->timeout > PERSIST_MAX ? PERSIST_MAX : s->timeout;
-		if (s->timeout > PERSIST_MAX &&
+		x->persistence = s->timeout > XLB_PERSIST_MAX_S ?
+				 XLB_PERSIST_MAX_S : s->timeout;
+		if (s->timeout > XLB_PERSIST_MAX_S &&
 		    (e = note(im, "%s: persistence %u s cut to the maximum, %u s", lbl,
-			      s->timeout, PERSIST_MAX)))
+			      s->timeout, XLB_PERSIST_MAX_S)))
 			return e;
-		if (!full_netmask(s->netmask) &&
-		    (e = note(im, "%s: persistence granularity -M %s is not "
-			      "expressible: xlb keeps each client address apart", lbl,
-			      s->netmask)))
+		e = import_netmask(im, s, lbl, x);
+		if (e)
 			return e;
 		/* IPVS persistence of 0 s is still persistence... with no time. */
 		if (!x->persistence && (e = note(im, "%s: persistence of 0 s means "

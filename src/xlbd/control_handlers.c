@@ -133,9 +133,10 @@ static int do_service_add(struct json_object *req, struct xlb_config *cfg, char 
 {
 	struct xlb_service_cfg *svc, *arr;
 	struct xlb_sockaddr vip;
-	const char *mode, *sched, *name;
+	const char *mode, *sched, *name, *pmask = NULL;
 	uint32_t persistence = 0;
-	uint8_t proto;
+	char why[160];
+	uint8_t proto, plen = 0;
 	int ret, m, s = XLB_SCHED_MAGLEV;
 
 	ret = get_service(req, cfg, false, &proto, &vip, &svc, err);
@@ -146,10 +147,16 @@ static int do_service_add(struct json_object *req, struct xlb_config *cfg, char 
 	if (!ret)
 		ret = get_string(req, "name", false, &name, err);
 	if (!ret)
-		ret = get_uint(req, "persistence", false, 86400 * 365, &persistence,
-			       NULL, err);
+		ret = get_uint(req, "persistence", false, XLB_PERSIST_MAX_S,
+			       &persistence, NULL, err);
+	if (!ret)
+		ret = get_string(req, "persistence_netmask", false, &pmask, err);
 	if (ret)
 		return ret;
+	if (pmask && netmask_parse(pmask, &plen, why, sizeof(why))) {
+		snprintf(err, CONTROL_ERRLEN, "persistence_netmask: %s", why);
+		return -EINVAL;
+	}
 	m = mode_from_name(mode);
 	if (m < 0) {
 		snprintf(err, CONTROL_ERRLEN, "unknown mode '%s' (expected proxy, nat, fullnat, "
@@ -178,6 +185,7 @@ static int do_service_add(struct json_object *req, struct xlb_config *cfg, char 
 	svc->mode = m;
 	svc->scheduler = s;
 	svc->persistence = persistence;
+	svc->persistence_plen = plen;
 	return 0;
 }
 
@@ -315,6 +323,9 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
 		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+		json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
+		json_object_object_add(o, "persistence_netmask", json_object_new_int(
+			config_persist_plen(sc)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
 		if (st->dp)

@@ -54,6 +54,10 @@ static void test_service_add(void)
 	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:80 --mode=dr --persistence 300 --name web",
 		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\","
 		   "\"name\":\"web\",\"persistence\":300}");
+	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:0 --mode dr --persistence 60 "
+		   "--persistence-netmask 24",
+		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:0\",\"mode\":\"dr\","
+		   "\"persistence\":60,\"persistence_netmask\":\"24\"}");
 }
 
 static void test_service_errors(void)
@@ -65,7 +69,11 @@ static void test_service_errors(void)
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
 		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
-		   "--persistence: '-5' is not a number of seconds (0-31536000)");
+		   "--persistence: '-5' is not a number of seconds (0-86400)");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence 60 "
+		   "--persistence-netmask 255.255.0.255",
+		   "--persistence-netmask: '255.255.0.255' is not a contiguous netmask "
+		   "(like 255.255.255.0)");
 	EXPECT_ERR(cli_service_request, "add --mode dr",
 		   "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 extra --mode dr",

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "proxy.h"
+#include "proxy_persist.h"
 #include "proxy_sched.h"
 
 #define PROXY_BUF          16384        /* per direction, per tcp connection */
@@ -60,6 +61,7 @@ struct pservice {
 	_Atomic uint32_t active;
 	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct pbackend *backends;
+	struct ppersist *persist;       /* created with the first persistence */
 };
 
 /* Effective settings of a service (defaults resolved). */
@@ -68,6 +70,8 @@ struct psettings {
 	bool accept_proxy;
 	uint32_t retries, max_conn;
 	uint32_t connect_ms, client_ms, server_ms, drain_ms;
+	uint64_t persist_ms;            /* 0: no persistence */
+	uint8_t persist_plen;           /* 0: the whole client address */
 };
 
 struct psnap_svc {
