@@ -289,7 +289,8 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 	size_t n_keep = 0;
 	char buf[XLB_ADDRSTR_MAX];
 
-	if (!st->cfg.manage_addresses || !st->vip_ifname[0])
+	/* A dry run (no data plane: xlbd -t, tests) touches no address. */
+	if (!st->dp || !st->cfg.manage_addresses || !st->vip_ifname[0])
 		return;
 	keep = calloc(next->n_services + 1, sizeof(*keep));
 	if (!keep)

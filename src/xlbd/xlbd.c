@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "control_server.h"
 #include "dataplane.h"
@@ -33,6 +34,7 @@
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
 "       xlbd --cleanup [-c FILE]\n"
+"       xlbd -t|--check [-c FILE]\n"
 "\n"
 "The xlb daemon: attaches the XDP data plane to the interfaces of the config,\n"
 "serves its services and answers the `xlb` command on a unix socket.\n"
@@ -44,6 +46,10 @@ static const char usage[] =
 "      --socket PATH   control socket (default " XLB_RUN_DIR "/xlbd-ns<netns inode>.sock,\n"
 "                      one per network namespace; `xlb` finds it the same way)\n"
 "  -v, --verbose       debug logging (also libbpf's)\n"
+"  -t, --check         check the config as a start would (syntax, values,\n"
+"                      interfaces, capacity) without touching the system;\n"
+"                      exit 0 when it is valid, 1 with file:line:column\n"
+"                      errors when not\n"
 "      --cleanup       remove what a stopped instance left running (the XDP\n"
 "                      program, its pinned maps, the VIPs it added) and exit\n"
 "  -h, --help          this help\n"
@@ -138,6 +144,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "cleanup", no_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, 't' },
 		{ 0 }
 	};
 	const char *config_path = DEFAULT_CONFIG;
@@ -151,11 +158,12 @@ int main(int argc, char **argv)
 	struct state st;
 	char addrs_file[256];
 	bool foreground = false, running = true, cleanup = false, keep = false;
+	bool check = false;
 	int opt, lock_fd, sig_fd, timer_fd, ret = 1;
 	sigset_t mask;
 
 	log_prog = "xlbd";
-	while ((opt = getopt_long(argc, argv, "c:fvhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fvhVt", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config_path = optarg;
@@ -183,6 +191,9 @@ int main(int argc, char **argv)
 		case 'C':
 			cleanup = true;
 			break;
+		case 't':
+			check = true;
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -192,6 +203,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xlbd: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (check)
+		return check_config(config_path);
 	log_setup_libbpf();
 
 	if (config_parse_file(config_path, &cfg, err, sizeof(err))) {
