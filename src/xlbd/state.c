@@ -281,8 +281,48 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
-/* Add VIPs of next that are not on the host yet; remove those that only
- * the current config needed and that we added. */
+/* Keep `addr` (a VIP or a LIP of the next config) on the host: taken over
+ * from the current list (st->addrs, where it is cleared), or added now
+ * unless it is already there (then it is not ours to remove). */
+static void want_address(struct state *st, struct managed_addr *keep,
+			 size_t *n_keep, const struct xlb_sockaddr *addr,
+			 const char *what)
+{
+	struct xlb_sockaddr a = *addr;
+	char buf[XLB_ADDRSTR_MAX];
+	int ret;
+
+	a.port = 0;
+	for (size_t k = 0; k < *n_keep; k++)
+		if (addr_equal(&keep[k].addr, &a))
+			return;
+	for (size_t k = 0; k < st->n_addrs; k++)
+		if (addr_equal(&st->addrs[k].addr, &a)) {
+			keep[(*n_keep)++] = st->addrs[k];
+			st->addrs[k].addr.family = 0;   /* moved to keep */
+			return;
+		}
+	keep[*n_keep].addr = a;
+	keep[*n_keep].added = false;
+	(*n_keep)++;
+	addr_str_noport(&a, buf, sizeof(buf));
+	/* Any prefix length, any interface: an address of the host (say the
+	 * interface's own, used as a LIP) must not be added a second time
+	 * and then removed at exit. */
+	if (nl_addr_present(NULL, &a) == 1)
+		return;
+	ret = nl_addr_add(st->vip_ifname, &a, a.family == XLB_AF_INET ? 32 : 128);
+	keep[*n_keep - 1].added = ret == 0;
+	if (ret && ret != -EEXIST)
+		log_warn("cannot add %s %s to %s: %s", what, buf, st->vip_ifname,
+			 strerror(-ret));
+	else if (!ret)
+		log_info("added %s %s to %s", what, buf, st->vip_ifname);
+}
+
+/* Add the VIPs and fullnat local addresses (LIPs) of next that are not on
+ * the host yet; remove those that only the current config needed and that
+ * we added. */
 static void sync_addresses(struct state *st, const struct xlb_config *next)
 {
 	struct managed_addr *keep;
@@ -292,40 +332,13 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 	/* A dry run (no data plane: xlbd -t, tests) touches no address. */
 	if (!st->dp || !st->cfg.manage_addresses || !st->vip_ifname[0])
 		return;
-	keep = calloc(next->n_services + 1, sizeof(*keep));
+	keep = calloc(next->n_services + next->n_local_addresses + 1, sizeof(*keep));
 	if (!keep)
 		return;
-	for (size_t i = 0; i < next->n_services; i++) {
-		struct xlb_sockaddr vip = next->services[i].vip;
-		struct managed_addr *found = NULL;
-
-		vip.port = 0;
-		for (size_t k = 0; k < n_keep; k++)
-			if (addr_equal(&keep[k].addr, &vip))
-				found = &keep[k];
-		if (found)
-			continue;
-		for (size_t k = 0; k < st->n_addrs; k++)
-			if (addr_equal(&st->addrs[k].addr, &vip))
-				found = &st->addrs[k];
-		if (found) {
-			keep[n_keep++] = *found;
-			found->addr.family = 0;         /* moved to keep */
-			continue;
-		}
-		keep[n_keep].addr = vip;
-		int ret = nl_addr_add(st->vip_ifname, &vip,
-				      vip.family == XLB_AF_INET ? 32 : 128);
-		keep[n_keep].added = ret == 0;
-		if (ret && ret != -EEXIST)
-			log_warn("cannot add VIP %s to %s: %s",
-				 addr_str(&vip, buf, sizeof(buf)), st->vip_ifname,
-				 strerror(-ret));
-		else if (!ret)
-			log_info("added VIP %s to %s", addr_str(&vip, buf, sizeof(buf)),
-				 st->vip_ifname);
-		n_keep++;
-	}
+	for (size_t i = 0; i < next->n_services; i++)
+		want_address(st, keep, &n_keep, &next->services[i].vip, "VIP");
+	for (size_t i = 0; i < next->n_local_addresses; i++)
+		want_address(st, keep, &n_keep, &next->local_addresses[i], "LIP");
 	for (size_t k = 0; k < st->n_addrs; k++) {
 		struct managed_addr *m = &st->addrs[k];
 
@@ -333,8 +346,8 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 			continue;
 		nl_addr_del(st->vip_ifname, &m->addr,
 			    m->addr.family == XLB_AF_INET ? 32 : 128);
-		log_info("removed VIP %s from %s",
-			 addr_str(&m->addr, buf, sizeof(buf)), st->vip_ifname);
+		log_info("removed %s from %s",
+			 addr_str_noport(&m->addr, buf, sizeof(buf)), st->vip_ifname);
 	}
 	free(st->addrs);
 	st->addrs = keep;
@@ -775,7 +788,7 @@ void state_cleanup_addrs(const char *addrs_file)
 		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
 			continue;
 		if (nl_addr_del(ifname, &addr, addr.family == XLB_AF_INET ? 32 : 128) == 0)
-			log_info("removed VIP %s from %s", a, ifname);
+			log_info("removed %s from %s", a, ifname);
 	}
 	if (f)
 		fclose(f);
@@ -1049,6 +1062,10 @@ void state_teardown(struct state *st)
 	free(empty.services);
 	empty.services = NULL;
 	empty.n_services = 0;
+	/* No LIP either: sync_addresses removes the ones it added. */
+	free(empty.local_addresses);
+	empty.local_addresses = NULL;
+	empty.n_local_addresses = 0;
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
