@@ -6,7 +6,7 @@ set -euo pipefail
 
 BUILD_DEPS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
 	    libjson-c-dev libmnl-dev libcurl4-openssl-dev make gcc pkg-config
-	    libclang-rt-14-dev libmicrohttpd-dev)
+	    libclang-rt-14-dev libmicrohttpd-dev liburing-dev)
 # Lab and test peers: real servers (nginx, unbound), clients (curl, dig, socat),
 # and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps).
 LAB_DEPS=(iproute2 ethtool nginx-light unbound bind9-dnsutils curl jq socat

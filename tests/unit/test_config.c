@@ -42,6 +42,7 @@ static const char full_example[] =
 	"  - 2001:db8::2\n"
 	"manage_addresses: false\n"
 	"flow_table_size: 65536\n"
+	"flood_guard_rate: 0\n"
 	"maglev_table_size: 1009\n"
 	"tunnel_source_v4: 198.18.1.0/24\n"
 	"tunnel_source_v6: 2001:db8:1::/64\n"
@@ -81,6 +82,7 @@ static void test_design_example(void)
 	EXPECT(c.manage_addresses);
 	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
 	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
+	EXPECT(c.flood_guard_rate == XLB_GUARD_RATE_DEFAULT);
 	EXPECT(c.n_services == 1);
 	if (c.n_services == 1) {
 		struct xlb_service_cfg *s = &c.services[0];
@@ -108,6 +110,7 @@ static void test_full(void)
 	EXPECT(c.n_local_addresses == 2 && c.local_addresses[1].family == XLB_AF_INET6);
 	EXPECT(!c.manage_addresses);
 	EXPECT(c.flow_table_size == 65536);
+	EXPECT(c.flood_guard_rate == 0);
 	EXPECT(c.maglev_table_size == 1009);
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v4, a, sizeof(a)), "198.18.1.0/24"));
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v6, a, sizeof(a)), "2001:db8:1::/64"));
@@ -366,6 +369,8 @@ static const struct bad_case bad_cases[] = {
 	  "for mode dr" },
 	{ "proxy_workers", "proxy_workers: 5000\n",
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
+	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
+	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
 	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
 	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
 	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
