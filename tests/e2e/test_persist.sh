@@ -9,8 +9,9 @@
 #    other backend and stays there when the weight comes back.
 #  - dr over IPv6: 20 connections, one backend.
 #  - fullnat, port "*": HTTP and DNS over TCP on one backend; udp/53 with lc
-#    and a 2 s persistence: 10 queries stay on one backend although lc would
-#    rotate them, and once the client has been away longer than 2 s it moves
+#    and a 4 s persistence (longer than a lost query's 2 s wait): 10 queries
+#    stay on one backend although lc would rotate them, and once the client
+#    has been away longer than 4 s it moves
 #    (lc then picks a backend without its 10 live flows).
 #  - proxy: 20 connections reach one backend; without persistence they spread.
 #  - `xlb list` shows "persistent", `xlb save` keeps persistence and its netmask.
@@ -59,7 +60,7 @@ services:
     protocol: udp
     mode: fullnat
     scheduler: lc
-    persistence: 2
+    persistence: 4
     backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
   - name: px
     vip: $VIP3_V4
@@ -149,7 +150,7 @@ persist_fullnat() {
 	x=$(backends_of "$dns")
 	# Away longer than the persistence: the next query is lc's, which
 	# avoids the backend holding the client's 10 live UDP flows.
-	sleep 3
+	sleep 5
 	dns=$(dns_burst 10 "$VIP3_V4")
 	y=$(backends_of "$dns")
 	one_backend "fullnat: after the persistence ran out, one backend again" 10 "$dns"
