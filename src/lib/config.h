@@ -168,6 +168,14 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen);
 
+/* Parse text, the YAML value of the key `key` of a section of the schema
+ * (src/lib/schema.h), into obj as the file would ("type: http, path: /"
+ * for a mapping may leave out its braces). Errors name the key, not a
+ * position. Returns 0 or -EINVAL / -ENOMEM. */
+struct schema_section;
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen);
+
 /* Checks that apply to the whole config (duplicate services, duplicate
  * backends, prime table size, modes not supported yet...). Returns 0 or
  * -EINVAL with a message naming the service/backend. */

@@ -11,10 +11,13 @@
 #include <string.h>
 
 #include "ipvsadm_import.h"
+#include "schema.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_TOKENS    64
-#define WEIGHT_MAX    65535u            /* as config_validate */
+/* xlb's limits: those of the config keys. */
+#define WEIGHT_MAX    ((uint32_t)schema_key(&schema_backend, "weight")->max)
+#define PERSIST_MAX   ((uint32_t)schema_key(&schema_service, "persistence")->max)
 #define IPVS_PERSIST_DEFAULT 300u       /* -p without a value */
 
 enum fwd { FWD_DR = 0, FWD_TUN, FWD_NAT, FWD_N };
@@ -627,11 +630,10 @@ static int build_service(struct import *im, const struct ipvs_svc *s,
 	}
 
 	if (s->persistent) {
-		x->persistence = s->timeout > XLB_PERSIST_MAX_S ?
-				 XLB_PERSIST_MAX_S : s->timeout;
-		if (s->timeout > XLB_PERSIST_MAX_S &&
+		x->persistence = s->timeout > PERSIST_MAX ? PERSIST_MAX : s->timeout;
+		if (s->timeout > PERSIST_MAX &&
 		    (e = note(im, "%s: persistence %u s cut to the maximum, %u s", lbl,
-			      s->timeout, XLB_PERSIST_MAX_S)))
+			      s->timeout, PERSIST_MAX)))
 			return e;
 		e = import_netmask(im, s, lbl, x);
 		if (e)

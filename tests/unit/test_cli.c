@@ -85,7 +85,7 @@ static void test_service_errors(void)
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
 		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
-		   "--persistence: '-5' is not a number of seconds (0-86400)");
+		   "--persistence: '-5' is not a number");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence 60 "
 		   "--persistence-netmask 255.255.0.255",
 		   "--persistence-netmask: '255.255.0.255' is not a contiguous netmask "
@@ -135,9 +135,9 @@ static void test_backend(void)
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
 		   "backend set needs --weight N");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
-		   "--weight: '70000' is not a weight (0-65535)");
+		   "--weight 70000 out of range (0-65535)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
-		   "--weight: 'x1' is not a weight (0-65535)");
+		   "--weight: 'x1' is not a number");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80",
 		   "missing backend (ADDR[:PORT])");
 	EXPECT_ERR(cli_backend_request, "add",

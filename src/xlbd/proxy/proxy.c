@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "proxy_int.h"
+#include "sysctl.h"
 #include "proxy_select.skel.h"
 
 #define DEF_CONNECT_MS   3000u
@@ -608,15 +609,37 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Descriptors: two sockets per tcp connection, one per udp session. */
+#define NOFILE_WANT (1ul << 20)  /* 100 000 tcp connections need 200 000 */
+
+/* Descriptors: two sockets per tcp connection, one per udp session. The
+ * hard limit goes up to NOFILE_WANT (or fs.nr_open) when xlbd may
+ * (CAP_SYS_RESOURCE; under systemd the unit's LimitNOFILE sets it), the
+ * soft limit to the hard one. */
 static void raise_nofile(void)
 {
+	rlim_t want = NOFILE_WANT;
 	struct rlimit rl;
+	long nr_open;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (sysctl_read("fs/nr_open", &nr_open) == 0 && nr_open > 0 &&
+	    (rlim_t)nr_open < want)
+		want = (rlim_t)nr_open;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = { want, want };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("proxy: up to %llu open files (about %llu tcp connections)",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_cur / 2);
 }
 
 /* Sum of the workers' shards. */

@@ -27,6 +27,9 @@
 #define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
 #define PROXY_UDP_MAX      262144       /* sessions per worker, whatever the cap */
+/* Sends in a batch up to which send() beats one io_uring_enter (the ring
+ * pays off by sending many at once). */
+#define PROXY_DIRECT_MAX   2
 
 /* Counters, one shard per worker (a cache line each, so workers never
  * share one): only that worker writes a shard, proxy_stats() sums them. */
@@ -211,6 +214,7 @@ struct pworker {
 	struct pconn *dirty_c;          /* to move bytes for at the batch's end */
 	struct io_uring ring;           /* for the batch's sends */
 	bool has_ring;
+	bool direct;                    /* this round sends without the ring */
 	struct pitem ring_it;
 	bool mail;                      /* the mailbox rang in this batch */
 	struct pconn *spare_c;          /* freed ones kept for reuse */

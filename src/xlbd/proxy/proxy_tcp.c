@@ -300,7 +300,7 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 		return 0;
 	if (dst->wr && b->off < b->len) {
 		int flags = MSG_NOSIGNAL | (b->eof && !b->shut ? MSG_MORE : 0);
-		struct io_uring_sqe *sqe = pring_sqe(c->w, &b->req);
+		struct io_uring_sqe *sqe = c->w->direct ? NULL : pring_sqe(c->w, &b->req);
 
 		if (sqe) {
 			io_uring_prep_send(sqe, dst->fd, b->data + b->off, b->len - b->off,
@@ -416,20 +416,26 @@ static void s2c_sent(struct pworker *w, struct preq *r, int res)
 
 /* At the end of an event batch: pump every connection that had an event
  * (reads first, then writes), send the batch's sends in one go, and again
- * for the connections whose sends completed, until nothing moves. */
+ * for the connections whose sends completed, until nothing moves. A round
+ * of PROXY_DIRECT_MAX connections or fewer (a few pipelined connections,
+ * DNS over TCP) sends directly: the ring's round trip would cost more than
+ * it saves. */
 void ptcp_flush(struct pworker *w)
 {
 	for (int round = 0; round < 16 && (w->dirty_c || pring_pending(w)); round++) {
 		struct pconn *c, *list = w->dirty_c;
+		unsigned n = 0;
 
 		w->dirty_c = NULL;
 		for (c = list; c; c = c->dnext) {
 			if (c->dead)
 				continue;
+			n++;
 			if (dir_read(c, &c->ci, &c->c2s, true) < 0 ||
 			    (c->state == PC_RELAY && dir_read(c, &c->si, &c->s2c, false) < 0))
 				ptcp_close(c);
 		}
+		w->direct = n <= PROXY_DIRECT_MAX;
 		for (c = list; c; c = c->dnext) {
 			c->dirty = false;
 			if (!c->dead)

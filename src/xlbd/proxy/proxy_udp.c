@@ -374,7 +374,7 @@ void pudp_listen_event(struct pworker *w, struct pitem *it, uint32_t ev)
 			if (s)
 				s->last = w->now;
 		}
-		if (w->has_ring)
+		if (w->has_ring && n > PROXY_DIRECT_MAX)
 			forward_ring(w, n);
 		else
 			forward_mmsg(w, n);
