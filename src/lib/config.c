@@ -2,17 +2,15 @@
 /* The YAML config: parsing with libyaml into struct xlb_config, validation,
  * and the small helpers (copy, lookups, names) runtime changes use. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "config.h"
+#include "file.h"
 #include "maglev.h"
 #include "schema.h"
 
@@ -1275,54 +1273,16 @@ out:
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, ret;
+	size_t len;
+	char *buf;
+	int ret;
 
 	config_init(cfg);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+	ret = file_read(path, CONFIG_FILE_MAX, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes",
-			 path, CONFIG_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-			goto out;
-		}
-		if (r == 0)
-			break;  /* shrank while we read: parse what is there */
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	ret = config_parse_buf(buf, got, path, cfg, err, errlen);
-out:
+	ret = config_parse_buf(buf, len, path, cfg, err, errlen);
 	free(buf);
-	close(fd);
 	return ret;
 }
 

@@ -23,6 +23,7 @@
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proxy_int.h"
 #include "sysctl.h"
@@ -42,35 +43,6 @@ static struct proxy_select_bpf *bal_base;      /* holds the shared maps */
 static struct pworker *workers;
 static struct pservice *services;       /* control thread only */
 static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
-		 socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XLB_AF_INET) {
-		struct sockaddr_in *s = (void *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = a->addr.v4;
-		s->sin_port = htons(a->port);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (void *)ss;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, a->addr.b, 16);
-		s->sin6_port = htons(a->port);
-		*len = sizeof(*s);
-	}
-}
 
 /* ---- balance over the workers ------------------------------------------ */
 
@@ -226,7 +198,7 @@ static struct pservice *service_get(const struct xlb_service_cfg *sc)
 	}
 	ps->proto = sc->proto;
 	ps->vip = sc->vip;
-	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
+	ps->salen = addr_to_sockaddr(&ps->vip, &ps->sa);
 	bal_service(ps);
 	ps->next = services;
 	services = ps;
@@ -251,7 +223,7 @@ static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockad
 		return NULL;
 	}
 	pb->addr = r;
-	sa_from_xlb(&r, &pb->sa, &pb->salen);
+	pb->salen = addr_to_sockaddr(&r, &pb->sa);
 	pb->next = ps->backends;
 	ps->backends = pb;
 	return pb;
