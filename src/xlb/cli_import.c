@@ -54,7 +54,7 @@ static int add_interface(struct xlb_config *cfg, const char *name)
 
 int cli_import(int argc, char **argv)
 {
-	struct ipvsadm_notes notes = { 0 };
+	struct import_notes notes = { 0 };
 	struct xlb_config cfg;
 	const char *path = NULL;
 	char err[512] = "", *text = NULL, *yaml = NULL;
@@ -113,7 +113,8 @@ int cli_import(int argc, char **argv)
 		rc = CLI_EFAIL;
 		goto out;
 	}
-	yaml = ipvsadm_yaml(&cfg, &notes, strcmp(path, "-") ? path : "<stdin>");
+	yaml = import_yaml(&cfg, &notes, "IPVS rules", "ipvsadm",
+			   strcmp(path, "-") ? path : "<stdin>");
 	if (!yaml) {
 		fprintf(stderr, "xlb import: out of memory\n");
 		rc = CLI_EFAIL;
@@ -127,7 +128,7 @@ int cli_import(int argc, char **argv)
 out:
 	free(yaml);
 	free(text);
-	ipvsadm_notes_free(&notes);
+	import_notes_free(&notes);
 	config_free(&cfg);
 	return rc;
 }

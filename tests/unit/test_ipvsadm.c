@@ -34,7 +34,7 @@ static const char saved[] =
 
 struct result {
 	struct xlb_config cfg;
-	struct ipvsadm_notes notes;
+	struct import_notes notes;
 	char err[512];
 	int rc;
 };
@@ -49,7 +49,7 @@ static void import(const char *text, struct result *r)
 
 static void done(struct result *r)
 {
-	ipvsadm_notes_free(&r->notes);
+	import_notes_free(&r->notes);
 	config_free(&r->cfg);
 }
 
@@ -378,7 +378,7 @@ static void test_yaml_round_trip(void)
 	char *yaml;
 
 	import(saved, &r);
-	yaml = ipvsadm_yaml(&r.cfg, &r.notes, "ipvs.rules");
+	yaml = import_yaml(&r.cfg, &r.notes, "IPVS rules", "ipvsadm", "ipvs.rules");
 	CHECK(yaml, "no yaml");
 	if (yaml) {
 		EXPECT(strstr(yaml, "# note: tcp/198.18.0.100:80 (line 1): scheduler wlc"));
