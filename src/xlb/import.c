@@ -158,10 +158,12 @@ void import_svc_label(const struct ivs_svc *s, char *buf, size_t len)
 			 service_name_str(s->proto, &s->vip, a, sizeof(a)), s->line);
 }
 
-static bool full_netmask(const char *m)
+/* A netmask that keeps the whole address of the family: no grouping. */
+static bool full_netmask(const char *m, uint8_t family)
 {
-	return !*m || !strcmp(m, "255.255.255.255") || !strcmp(m, "128") ||
-	       !strcmp(m, "32");
+	if (family == XLB_AF_INET)
+		return !*m || !strcmp(m, "255.255.255.255") || !strcmp(m, "32");
+	return !*m || !strcmp(m, "128");
 }
 
 /* fwmark and sctp services: only a note naming what to define instead. */
@@ -243,7 +245,7 @@ static int map_persistence(struct import *im, const struct ivs_svc *s,
 	if (s->timeout > PERSIST_MAX)
 		e = import_note(im, "%s: persistence %u s cut to the maximum, %u s", lbl,
 				s->timeout, PERSIST_MAX);
-	if (!e && !full_netmask(s->netmask) &&
+	if (!e && !full_netmask(s->netmask, s->vip.family) &&
 	    (!nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
 		e = import_note(im, "%s: %s %s is not expressible: xlb keeps each "
 				"client address apart", lbl, im->netmask_opt, s->netmask);

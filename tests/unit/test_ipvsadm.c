@@ -269,14 +269,14 @@ static void test_unexpressible(void)
 		struct xlb_service_cfg *s = &r.cfg.services[0];
 
 		EXPECT(s->vip.port == 0);
-		EXPECT(s->persistence == 1800);
+		EXPECT(s->persistence == 1800 && s->persistence_plen == 24);
 		EXPECT(s->n_backends == 1 && s->backends[0].weight == 65535);
 		EXPECT(r.cfg.services[1].mode == XLB_MODE_TUN);
 		EXPECT(r.cfg.services[1].persistence == 60);
 		/* dr cannot mix families: the v6 server is left out. */
 		EXPECT(r.cfg.services[2].n_backends == 1);
 	}
-	EXPECT(has_note(&r, "-M 255.255.255.0", "not expressible"));
+	EXPECT(!has_note(&r, "-M 255.255.255.0", NULL));
 	EXPECT(has_note(&r, "weight 100000 cut to 65535", NULL));
 	EXPECT(has_note(&r, "--pe sip", "one-packet"));
 	EXPECT(has_note(&r, "tunnel type gue", NULL));
