@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "check.h"
 #include "config.h"
 #include "control_server.h"
@@ -285,8 +286,10 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		goto out_srv;
 	}
-	/* Mode proxy and health checks: threads start after the fork of
-	 * daemonize(). */
+	/* The announcer, mode proxy and health checks: threads (and the
+	 * announcer's watchdog) start after the fork of daemonize(). */
+	if (announce_start(&st.announce, &cfg.announce, instance, err, sizeof(err)))
+		log_err("%s; running without announcing the VIPs", err);
 	if (proxy_start(cfg.proxy_workers) == 0)
 		state_proxy_apply(&st);
 	if (health_start(&st.health) == 0)
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
 			{ .fd = nl_monitor_fd(neigh_mon), .events = POLLIN },
 		};
 
+		/* Every event below may change what this node announces. */
+		announce_sync(st.announce, &st);
 		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -367,6 +372,10 @@ out_state:
 	/* Keep the data plane forwarding when the config says so, and never
 	 * stop one adopted from a previous xlbd because this one failed. */
 	keep = !st.cfg.detach_on_exit || (ret && dataplane_adopted(dp));
+	/* Withdraw before the data plane goes; a kept one stays announced
+	 * under the watchdog's hold for the next xlbd. */
+	announce_stop(st.announce, !keep);
+	st.announce = NULL;
 	if (keep) {
 		state_release(&st, addrs_file);
 		dataplane_release(dp);
