@@ -97,6 +97,8 @@ struct xlb_service_cfg {
 	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
 	uint8_t scheduler;              /* enum xlb_sched */
 	uint32_t persistence;           /* seconds, 0 = off */
+	uint8_t persistence_plen;       /* persistence_netmask as a prefix length;
+					 * 0 = the whole address (/32, /128) */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
 	/* Mode proxy only. Zero means "the default" for every field below so a
@@ -159,6 +161,10 @@ struct xlb_config {
 	struct xlb_announce_cfg announce;
 };
 
+/* The prefix length persistence groups s's clients by: persistence_netmask,
+ * else the whole address (32 or 128). */
+uint8_t config_persist_plen(const struct xlb_service_cfg *s);
+
 /* Fill cfg with defaults and no services. */
 void config_init(struct xlb_config *cfg);
 void config_free(struct xlb_config *cfg);
@@ -172,6 +178,14 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen);
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen);
+
+/* Parse text, the YAML value of the key `key` of a section of the schema
+ * (src/lib/schema.h), into obj as the file would ("type: http, path: /"
+ * for a mapping may leave out its braces). Errors name the key, not a
+ * position. Returns 0 or -EINVAL / -ENOMEM. */
+struct schema_section;
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen);
 
 /* Checks that apply to the whole config (duplicate services, duplicate
  * backends, prime table size, modes not supported yet...). Returns 0 or

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "file.h"
 #include "config.h"
 #include "ipvsadm_import.h"
 
@@ -22,57 +23,15 @@ static const char import_usage[] =
 "\n"
 "Each TCP/UDP virtual service (-A -t/-u) becomes a service; -g (gatewaying)\n"
 "becomes mode dr, -i (ipip) tun and -m (masquerading) nat; -w weights carry\n"
-"over (0 drains), -p persistence too. Schedulers rr, wrr, lc, wlc and sh map\n"
-"directly (lc/wlc become rr/wrr in dr and tun, which keep no connection\n"
-"counts), mh becomes maglev; the others get the closest one. What xlb cannot\n"
-"express (fwmark services, mixed forwarding methods in one service, ports\n"
-"changed in dr/tun, GUE/GRE tunnels, thresholds, -M, -o, --pe, -b) is said on a\n"
-"'# note:' line of the output. A line that is not an ipvsadm rule is an error\n"
-"naming FILE:LINE, and nothing is printed.\n"
+"over (0 drains), -p persistence and its -M netmask too. Schedulers rr, wrr,\n"
+"lc, wlc and sh map directly (lc/wlc become rr/wrr in dr and tun, which keep\n"
+"no connection counts), mh becomes maglev; the others get the closest one.\n"
+"What xlb cannot express (fwmark services, mixed forwarding methods in one\n"
+"service, ports changed in dr/tun, GUE/GRE tunnels, thresholds, -o, --pe, -b)\n"
+"is said on a '# note:' line of the output. A line that is not an ipvsadm rule\n"
+"is an error naming FILE:LINE, and nothing is printed.\n"
 "\n"
 "  -i, --interface IFACE   put IFACE in interfaces: (repeat for more)\n";
-
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t cap = 65536;
-	char *buf, *nb;
-
-	*len = 0;
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + *len, 1, cap - *len, f);
-
-		*len += r;
-		if (r == 0)
-			break;
-		if (*len == cap) {
-			nb = cap < IMPORT_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				snprintf(err, errlen, "'%s' is too large", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (!buf && !err[0])
-		snprintf(err, errlen, "out of memory reading '%s'", path);
-	if (buf && ferror(f)) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
 
 static int add_interface(struct xlb_config *cfg, const char *name)
 {
@@ -95,7 +54,7 @@ static int add_interface(struct xlb_config *cfg, const char *name)
 
 int cli_import(int argc, char **argv)
 {
-	struct ipvsadm_notes notes = { 0 };
+	struct import_notes notes = { 0 };
 	struct xlb_config cfg;
 	const char *path = NULL;
 	char err[512] = "", *text = NULL, *yaml = NULL;
@@ -142,8 +101,7 @@ int cli_import(int argc, char **argv)
 		goto out;
 	if (!path)
 		path = "-";
-	text = slurp(path, &len, err, sizeof(err));
-	if (!text) {
+	if (file_read(path, IMPORT_MAX_BYTES, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "xlb import: %s\n", err);
 		rc = CLI_EFAIL;
 		goto out;
@@ -155,7 +113,8 @@ int cli_import(int argc, char **argv)
 		rc = CLI_EFAIL;
 		goto out;
 	}
-	yaml = ipvsadm_yaml(&cfg, &notes, strcmp(path, "-") ? path : "<stdin>");
+	yaml = import_yaml(&cfg, &notes, "IPVS rules", "ipvsadm",
+			   strcmp(path, "-") ? path : "<stdin>");
 	if (!yaml) {
 		fprintf(stderr, "xlb import: out of memory\n");
 		rc = CLI_EFAIL;
@@ -169,7 +128,7 @@ int cli_import(int argc, char **argv)
 out:
 	free(yaml);
 	free(text);
-	ipvsadm_notes_free(&notes);
+	import_notes_free(&notes);
 	config_free(&cfg);
 	return rc;
 }

@@ -15,25 +15,13 @@
 
 int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 {
-	struct ct_sweep_stats sw = { 0 };
-
 	memset(snap, 0, sizeof(*snap));
 	snprintf(snap->instance, sizeof(snap->instance), "%s", st->instance);
 	snap->version = XLB_VERSION;
 	snap->flow_table_size = st->cfg.flow_table_size;
 	if (st->dp) {
-		/* One pass over the flow table gives the nat/fullnat connection
-		 * counts of every backend (as `xlb list` shows them). */
-		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
-		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
-		if (sw.active && sw.inactive && dataplane_ct_sweep(st->dp, &sw) == 0) {
-			snap->has_flows = true;
-			snap->nat_flows = sw.flows;
-		} else {
-			free(sw.active);
-			free(sw.inactive);
-			sw.active = sw.inactive = NULL;
-		}
+		/* The sweeper's count, from its last pass (no walk here). */
+		snap->has_flows = dataplane_nat_flows(st->dp, &snap->nat_flows) == 0;
 		snap->has_reasons = dataplane_reason_stats(st->dp, snap->reasons) == 0;
 		snap->has_guard = dataplane_guard_stats(st->dp, snap->guard) == 0;
 	}
@@ -64,6 +52,7 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			const struct backend_state *bs = &ss->backends[j];
 			struct metrics_backend *mb = &ms->backends[j];
+			struct xlb_conns cn;
 
 			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
 			mb->weight = bc->weight;
@@ -76,23 +65,20 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 								  &sc->vip, &bc->addr,
 								  &mb->check_latency_us,
 								  &mb->checks) == 0;
-			if (sw.active && (sc->mode == XLB_MODE_NAT ||
-					  sc->mode == XLB_MODE_FULLNAT)) {
+			if (st->dp && (sc->mode == XLB_MODE_NAT ||
+				       sc->mode == XLB_MODE_FULLNAT) &&
+			    dataplane_backend_conns(st->dp, bs->id, &cn) == 0) {
 				mb->has_conns = true;
-				mb->active = sw.active[bs->id];
-				mb->inactive = sw.inactive[bs->id];
+				mb->active = cn.active;
+				mb->inactive = cn.inactive;
 			}
 			if (sc->mode == XLB_MODE_PROXY)
 				mb->has_proxy = proxy_stats(sc->proto, &sc->vip, &bc->addr,
 							    &mb->pc) == 0;
 		}
 	}
-	free(sw.active);
-	free(sw.inactive);
 	return 0;
 nomem:
-	free(sw.active);
-	free(sw.inactive);
 	metrics_snapshot_free(snap);
 	return -ENOMEM;
 }
