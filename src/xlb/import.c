@@ -247,9 +247,8 @@ static int map_persistence(struct import *im, const struct ivs_svc *s,
 				s->timeout, PERSIST_MAX);
 	if (!e && !full_netmask(s->netmask, s->vip.family) &&
 	    (!nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
-		e = import_note(im, "%s: persistence granularity %s %s is not "
-				"expressible: xlb keeps each client address apart", lbl,
-				im->netmask_opt, s->netmask);
+		e = import_note(im, "%s: %s %s is not expressible: xlb keeps each "
+				"client address apart", lbl, im->netmask_opt, s->netmask);
 	/* IPVS persistence of 0 s is still persistence... with no time. */
 	if (!e && !x->persistence)
 		e = import_note(im, "%s: persistence of 0 s means none in xlb", lbl);
