@@ -343,14 +343,18 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 }
 
 /* Fills p from the frame. Returns XLB_PARSE_OK when p holds a TCP/UDP tuple
- * worth a service lookup, otherwise the reason to pass or drop. */
-static __always_inline int xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
+ * worth a service lookup, otherwise the reason to pass or drop. A global
+ * function: the verifier checks it once, and the paths after it once for
+ * whatever it found, not once per kind of packet it can tell apart. */
+__attribute__((noinline)) int xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	__be16 proto;
 
+	if (!p)
+		return XLB_R_DROP_TRUNCATED;
 	p->frame_len = (__u32)(data_end - data);
 	if ((void *)(eth + 1) > data_end)
 		return XLB_R_DROP_TRUNCATED;
