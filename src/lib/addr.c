@@ -290,3 +290,22 @@ bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
 {
 	return a->port == b->port && addr_equal_noport(a, b);
 }
+
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == XLB_AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = a->addr.v4;
+		s->sin_port = htons(a->port);
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	s6->sin6_family = AF_INET6;
+	memcpy(&s6->sin6_addr, a->addr.b, 16);
+	s6->sin6_port = htons(a->port);
+	return sizeof(*s6);
+}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "xlb_abi.h"
 
@@ -45,6 +46,9 @@ char *prefix_str(const struct xlb_prefix *p, char *buf, size_t len);
 /* "tcp/198.18.0.100:80" */
 char *service_name_str(uint8_t proto, const struct xlb_sockaddr *vip,
 			char *buf, size_t len);
+
+/* a as the socket address of connect()/bind(); returns its length. */
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss);
 
 bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);
 bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);

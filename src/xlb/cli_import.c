@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "file.h"
 #include "config.h"
 #include "ipvsadm_import.h"
 
@@ -31,48 +32,6 @@ static const char import_usage[] =
 "naming FILE:LINE, and nothing is printed.\n"
 "\n"
 "  -i, --interface IFACE   put IFACE in interfaces: (repeat for more)\n";
-
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t cap = 65536;
-	char *buf, *nb;
-
-	*len = 0;
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + *len, 1, cap - *len, f);
-
-		*len += r;
-		if (r == 0)
-			break;
-		if (*len == cap) {
-			nb = cap < IMPORT_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				snprintf(err, errlen, "'%s' is too large", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (!buf && !err[0])
-		snprintf(err, errlen, "out of memory reading '%s'", path);
-	if (buf && ferror(f)) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
 
 static int add_interface(struct xlb_config *cfg, const char *name)
 {
@@ -142,8 +101,7 @@ int cli_import(int argc, char **argv)
 		goto out;
 	if (!path)
 		path = "-";
-	text = slurp(path, &len, err, sizeof(err));
-	if (!text) {
+	if (file_read(path, IMPORT_MAX_BYTES, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "xlb import: %s\n", err);
 		rc = CLI_EFAIL;
 		goto out;

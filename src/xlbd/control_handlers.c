@@ -11,6 +11,7 @@
 #include "control_server.h"
 #include "log.h"
 #include "proxy.h"
+#include "schema.h"
 
 
 struct json_object *control_reply_error(const char *msg)
@@ -51,37 +52,6 @@ static int get_string(struct json_object *req, const char *key, bool required,
 		return -EINVAL;
 	}
 	*out = json_object_get_string(v);
-	return 0;
-}
-
-static int get_uint(struct json_object *req, const char *key, bool required,
-		    uint32_t max, uint32_t *out, bool *present, char *err)
-{
-	struct json_object *v;
-	int64_t n;
-
-	if (present)
-		*present = false;
-	if (!json_object_object_get_ex(req, key, &v)) {
-		if (required) {
-			snprintf(err, CONTROL_ERRLEN, "request field '%s' is missing", key);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int)) {
-		snprintf(err, CONTROL_ERRLEN, "request field '%s' must be an integer", key);
-		return -EINVAL;
-	}
-	n = json_object_get_int64(v);
-	if (n < 0 || n > max) {
-		snprintf(err, CONTROL_ERRLEN, "'%s' %lld out of range (0-%u)", key,
-			 (long long)n, max);
-		return -EINVAL;
-	}
-	*out = n;
-	if (present)
-		*present = true;
 	return 0;
 }
 
@@ -129,55 +99,140 @@ static int get_backend(struct json_object *req, struct xlb_sockaddr *addr, char 
 	return 0;
 }
 
+/* The text of a scalar JSON value as the config file would write it;
+ * NULL for arrays, objects and null. */
+static const char *json_text(struct json_object *v, char *buf, size_t len)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return json_object_get_string(v);
+	case json_type_int:
+		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+		return buf;
+	case json_type_boolean:
+		return json_object_get_boolean(v) ? "true" : "false";
+	default:
+		return NULL;
+	}
+}
+
+/* The request field v of the config key k into obj, a struct of the
+ * section sec: the file's parser, names and limits (src/lib/schema.c).
+ * A mapping (health_check, timeouts) is its YAML: "type: http, path: /". */
+static int set_field(const struct schema_section *sec, const struct schema_key *k,
+		     struct json_object *v, void *obj, char *err)
+{
+	char buf[32];
+	const char *s = json_text(v, buf, sizeof(buf));
+
+	if (!s) {
+		snprintf(err, CONTROL_ERRLEN, "request field '%s' must be a string or a "
+			 "number", k->key);
+		return -EINVAL;
+	}
+	if (k->type != SCHEMA_NODE)
+		return schema_parse(k, "", s, obj, err, CONTROL_ERRLEN);
+	/* "none" removes a check, as no health_check key does. */
+	if (!strcmp(k->key, "health_check") && !strcmp(s, "none"))
+		s = "type: none";
+	return config_parse_value(sec, k->key, s, obj, err, CONTROL_ERRLEN);
+}
+
+/* The field `key` of req, a config key of sec, into obj when present. */
+static int get_field(struct json_object *req, const struct schema_section *sec,
+		     const char *key, bool required, void *obj, bool *present,
+		     char *err)
+{
+	struct json_object *v;
+
+	*present = json_object_object_get_ex(req, key, &v);
+	if (!*present && required) {
+		snprintf(err, CONTROL_ERRLEN, "request field '%s' is missing", key);
+		return -EINVAL;
+	}
+	return *present ? set_field(sec, schema_key(sec, key), v, obj, err) : 0;
+}
+
+/* The service settings of a request (service_add, service_set): every
+ * field but cmd and service is a config key of a service that the API may
+ * set (SK_API rows). *n counts them. */
+static int set_svc_fields(struct json_object *req, struct xlb_service_cfg *svc,
+			  bool add, size_t *n, char *err)
+{
+	*n = 0;
+	json_object_object_foreach(req, key, v) {
+		const struct schema_key *k = schema_find(&schema_service, key);
+		int ret;
+
+		if (!strcmp(key, "cmd") || !strcmp(key, "service"))
+			continue;
+		if (!k || !(k->flags & SK_API)) {
+			snprintf(err, CONTROL_ERRLEN, "unknown request field '%.64s'", key);
+			return -EINVAL;
+		}
+		if (!add && !strcmp(key, "mode")) {
+			snprintf(err, CONTROL_ERRLEN, "the mode of a service cannot change "
+				 "in place (its flows would break): delete and add it");
+			return -EINVAL;
+		}
+		ret = set_field(&schema_service, k, v, svc, err);
+		if (ret)
+			return ret;
+		(*n)++;
+	}
+	return 0;
+}
+
 static int do_service_add(struct json_object *req, struct xlb_config *cfg, char *err)
 {
-	struct xlb_service_cfg *svc, *arr;
+	struct xlb_service_cfg *svc, *arr, add;
 	struct xlb_sockaddr vip;
-	const char *mode, *sched, *name;
-	uint32_t persistence = 0;
+	const char *mode;
 	uint8_t proto;
-	int ret, m, s = XLB_SCHED_MAGLEV;
+	size_t n;
+	int ret;
 
+	memset(&add, 0, sizeof(add));
+	schema_defaults(&schema_service, &add);
 	ret = get_service(req, cfg, false, &proto, &vip, &svc, err);
 	if (!ret)
 		ret = get_string(req, "mode", true, &mode, err);
-	if (!ret)
-		ret = get_string(req, "scheduler", false, &sched, err);
-	if (!ret)
-		ret = get_string(req, "name", false, &name, err);
-	if (!ret)
-		ret = get_uint(req, "persistence", false, 86400 * 365, &persistence,
-			       NULL, err);
 	if (ret)
 		return ret;
-	m = mode_from_name(mode);
-	if (m < 0) {
-		snprintf(err, CONTROL_ERRLEN, "unknown mode '%s' (expected proxy, nat, fullnat, "
-			 "dr or tun)", mode);
-		return -EINVAL;
-	}
-	if (sched && (s = sched_from_name(sched)) < 0) {
-		snprintf(err, CONTROL_ERRLEN, "unknown scheduler '%s' (expected maglev, rr, "
-			 "wrr, lc, wlc, sh or random2)", sched);
-		return -EINVAL;
-	}
-	if (name && strlen(name) >= XLB_NAME_MAX) {
-		snprintf(err, CONTROL_ERRLEN, "name '%s' is too long (at most %d characters)",
-			 name, XLB_NAME_MAX - 1);
-		return -EINVAL;
-	}
+	add.vip = vip;
+	add.proto = proto;
+	ret = set_svc_fields(req, &add, true, &n, err);
+	if (ret)
+		return ret;
 	arr = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*arr));
 	if (!arr)
 		return -ENOMEM;
 	cfg->services = arr;
-	svc = &arr[cfg->n_services++];
-	memset(svc, 0, sizeof(*svc));
-	snprintf(svc->name, sizeof(svc->name), "%s", name ? name : "");
-	svc->vip = vip;
-	svc->proto = proto;
-	svc->mode = m;
-	svc->scheduler = s;
-	svc->persistence = persistence;
+	arr[cfg->n_services++] = add;
+	return 0;
+}
+
+/* ipvsadm -E: the settings of a service change in place; its id, backends
+ * and flows stay (state_apply keeps what is the same service). */
+static int do_service_set(struct json_object *req, struct xlb_config *cfg, char *err)
+{
+	struct xlb_service_cfg *svc;
+	struct xlb_sockaddr vip;
+	uint8_t proto;
+	size_t n;
+	int ret;
+
+	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
+	if (!ret)
+		ret = set_svc_fields(req, svc, false, &n, err);
+	if (ret)
+		return ret;
+	if (!n) {
+		snprintf(err, CONTROL_ERRLEN, "service_set: nothing to change (a service "
+			 "key such as scheduler, persistence, name, health_check or "
+			 "timeouts)");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -203,22 +258,24 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 		      const char *cmd, char *err)
 {
 	struct xlb_service_cfg *svc;
-	struct xlb_backend_cfg *be, *arr;
+	struct xlb_backend_cfg *be, *arr, nb;
 	struct xlb_sockaddr vip, addr;
 	char buf[XLB_ADDRSTR_MAX];
-	uint32_t weight = 100;
+	uint32_t weight;
 	bool has_weight;
 	uint8_t proto;
 	int ret;
 
+	schema_defaults(&schema_backend, &nb);
 	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
 	if (!ret)
 		ret = get_backend(req, &addr, err);
 	if (!ret)
-		ret = get_uint(req, "weight", !strcmp(cmd, "backend_set"), 65535,
-			       &weight, &has_weight, err);
+		ret = get_field(req, &schema_backend, "weight", !strcmp(cmd, "backend_set"),
+				&nb, &has_weight, err);
 	if (ret)
 		return ret;
+	weight = nb.weight;
 	be = config_find_backend(svc, &addr);
 	addr_str(&addr, buf, sizeof(buf));
 	if (!strcmp(cmd, "backend_add")) {
@@ -276,25 +333,25 @@ static void add_counter(struct json_object *o, const struct xlb_counter *c)
 	json_object_object_add(o, "new_flows", json_object_new_uint64(c->new_flows));
 }
 
+/* "flood_guard": what the flood guard did, by xlb_guard_names. */
+static void add_guard_stats(struct json_object *res, struct dataplane *dp)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t g[XLB_G_MAX];
+
+	if (dataplane_guard_stats(dp, g) == 0)
+		for (int k = 0; k < XLB_G_MAX; k++)
+			json_object_object_add(o, xlb_guard_names[k],
+					       json_object_new_uint64(g[k]));
+	json_object_object_add(res, "flood_guard", o);
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
 	struct json_object *svcs = json_object_new_array();
 	struct json_object *ifs = json_object_new_array();
 	char buf[XLB_ADDRSTR_MAX + 8];
-	struct ct_sweep_stats sw = { 0 };
-
-	/* Connection counts per backend (nat/fullnat entries, as IPVS shows
-	 * ActiveConn/InActConn) come from one pass over the flow table. */
-	if (st->dp) {
-		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
-		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
-		if (!sw.active || !sw.inactive || dataplane_ct_sweep(st->dp, &sw)) {
-			free(sw.active);
-			free(sw.inactive);
-			sw.active = sw.inactive = NULL;
-		}
-	}
 	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
@@ -305,6 +362,7 @@ static struct json_object *do_list(struct state *st)
 		struct json_object *o = json_object_new_object();
 		struct json_object *bes = json_object_new_array();
 		struct xlb_counter c = { 0 };
+		char hash[STATE_HASH_STRLEN];
 
 		json_object_object_add(o, "name", json_object_new_string(sc->name));
 		json_object_object_add(o, "service", json_object_new_string(
@@ -317,6 +375,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
+		json_object_object_add(o, "table_hash", json_object_new_string(
+			state_table_hash_str(ss, hash)));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &c);
 		add_counter(o, &c);
@@ -325,6 +385,7 @@ static struct json_object *do_list(struct state *st)
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct json_object *b = json_object_new_object();
+			struct xlb_conns cn;
 
 			memset(&c, 0, sizeof(c));
 			json_object_object_add(b, "address", json_object_new_string(
@@ -345,13 +406,16 @@ static struct json_object *do_list(struct state *st)
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			/* Only nat/fullnat flows have states to count. */
-			if (sw.active && (sc->mode == XLB_MODE_NAT ||
-					  sc->mode == XLB_MODE_FULLNAT)) {
-				json_object_object_add(b, "active_conns", json_object_new_int64(
-					sw.active[ss->backends[j].id]));
-				json_object_object_add(b, "inactive_conns", json_object_new_int64(
-					sw.inactive[ss->backends[j].id]));
+			/* Only nat/fullnat flows have states to count (as IPVS
+			 * shows ActiveConn/InActConn): the data plane's counts,
+			 * which the sweeper keeps right. */
+			if (st->dp && (sc->mode == XLB_MODE_NAT ||
+				       sc->mode == XLB_MODE_FULLNAT) &&
+			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
+				json_object_object_add(b, "active_conns",
+						       json_object_new_int64(cn.active));
+				json_object_object_add(b, "inactive_conns",
+						       json_object_new_int64(cn.inactive));
 			}
 			json_object_array_add(bes, b);
 		}
@@ -359,8 +423,6 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
-	free(sw.active);
-	free(sw.inactive);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];
@@ -370,6 +432,7 @@ static struct json_object *do_list(struct state *st)
 				json_object_object_add(reasons, xlb_reason_names[k],
 						       json_object_new_uint64(r[k]));
 		json_object_object_add(res, "reasons", reasons);
+		add_guard_stats(res, st->dp);
 	}
 	return res;
 }
@@ -432,6 +495,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 		return control_reply_error("out of memory");
 	if (!strcmp(cmd, "service_add"))
 		ret = do_service_add(req, &next, err);
+	else if (!strcmp(cmd, "service_set"))
+		ret = do_service_set(req, &next, err);
 	else if (!strcmp(cmd, "service_del"))
 		ret = do_service_del(req, &next, err);
 	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||

@@ -238,6 +238,17 @@ static int check_fixed_settings(const struct xlb_config *cur,
 	return 0;
 }
 
+/* Whether cfg has a nat or fullnat service: entries that expire (the
+ * conntrack sweeper has work only then). */
+static bool has_nat_service(const struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].mode == XLB_MODE_NAT ||
+		    cfg->services[i].mode == XLB_MODE_FULLNAT)
+			return true;
+	return false;
+}
+
 static void globals_from(const struct xlb_config *cfg, const char *ifname,
 			 struct xlb_globals *g)
 {
@@ -251,6 +262,7 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	g->to_close_s = cfg->timeouts.tcp_close;
 	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
 	g->to_udp_s = cfg->timeouts.udp;
+	g->guard_rate = cfg->flood_guard_rate;
 	if (cfg->tunnel_source_v4.family) {
 		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
 		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;
@@ -281,8 +293,48 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
-/* Add VIPs of next that are not on the host yet; remove those that only
- * the current config needed and that we added. */
+/* Keep `addr` (a VIP or a LIP of the next config) on the host: taken over
+ * from the current list (st->addrs, where it is cleared), or added now
+ * unless it is already there (then it is not ours to remove). */
+static void want_address(struct state *st, struct managed_addr *keep,
+			 size_t *n_keep, const struct xlb_sockaddr *addr,
+			 const char *what)
+{
+	struct xlb_sockaddr a = *addr;
+	char buf[XLB_ADDRSTR_MAX];
+	int ret;
+
+	a.port = 0;
+	for (size_t k = 0; k < *n_keep; k++)
+		if (addr_equal(&keep[k].addr, &a))
+			return;
+	for (size_t k = 0; k < st->n_addrs; k++)
+		if (addr_equal(&st->addrs[k].addr, &a)) {
+			keep[(*n_keep)++] = st->addrs[k];
+			st->addrs[k].addr.family = 0;   /* moved to keep */
+			return;
+		}
+	keep[*n_keep].addr = a;
+	keep[*n_keep].added = false;
+	(*n_keep)++;
+	addr_str_noport(&a, buf, sizeof(buf));
+	/* Any prefix length, any interface: an address of the host (say the
+	 * interface's own, used as a LIP) must not be added a second time
+	 * and then removed at exit. */
+	if (nl_addr_present(NULL, &a) == 1)
+		return;
+	ret = nl_addr_add(st->vip_ifname, &a, a.family == XLB_AF_INET ? 32 : 128);
+	keep[*n_keep - 1].added = ret == 0;
+	if (ret && ret != -EEXIST)
+		log_warn("cannot add %s %s to %s: %s", what, buf, st->vip_ifname,
+			 strerror(-ret));
+	else if (!ret)
+		log_info("added %s %s to %s", what, buf, st->vip_ifname);
+}
+
+/* Add the VIPs and fullnat local addresses (LIPs) of next that are not on
+ * the host yet; remove those that only the current config needed and that
+ * we added. */
 static void sync_addresses(struct state *st, const struct xlb_config *next)
 {
 	struct managed_addr *keep;
@@ -292,40 +344,13 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 	/* A dry run (no data plane: xlbd -t, tests) touches no address. */
 	if (!st->dp || !st->cfg.manage_addresses || !st->vip_ifname[0])
 		return;
-	keep = calloc(next->n_services + 1, sizeof(*keep));
+	keep = calloc(next->n_services + next->n_local_addresses + 1, sizeof(*keep));
 	if (!keep)
 		return;
-	for (size_t i = 0; i < next->n_services; i++) {
-		struct xlb_sockaddr vip = next->services[i].vip;
-		struct managed_addr *found = NULL;
-
-		vip.port = 0;
-		for (size_t k = 0; k < n_keep; k++)
-			if (addr_equal(&keep[k].addr, &vip))
-				found = &keep[k];
-		if (found)
-			continue;
-		for (size_t k = 0; k < st->n_addrs; k++)
-			if (addr_equal(&st->addrs[k].addr, &vip))
-				found = &st->addrs[k];
-		if (found) {
-			keep[n_keep++] = *found;
-			found->addr.family = 0;         /* moved to keep */
-			continue;
-		}
-		keep[n_keep].addr = vip;
-		int ret = nl_addr_add(st->vip_ifname, &vip,
-				      vip.family == XLB_AF_INET ? 32 : 128);
-		keep[n_keep].added = ret == 0;
-		if (ret && ret != -EEXIST)
-			log_warn("cannot add VIP %s to %s: %s",
-				 addr_str(&vip, buf, sizeof(buf)), st->vip_ifname,
-				 strerror(-ret));
-		else if (!ret)
-			log_info("added VIP %s to %s", addr_str(&vip, buf, sizeof(buf)),
-				 st->vip_ifname);
-		n_keep++;
-	}
+	for (size_t i = 0; i < next->n_services; i++)
+		want_address(st, keep, &n_keep, &next->services[i].vip, "VIP");
+	for (size_t i = 0; i < next->n_local_addresses; i++)
+		want_address(st, keep, &n_keep, &next->local_addresses[i], "LIP");
 	for (size_t k = 0; k < st->n_addrs; k++) {
 		struct managed_addr *m = &st->addrs[k];
 
@@ -333,8 +358,8 @@ static void sync_addresses(struct state *st, const struct xlb_config *next)
 			continue;
 		nl_addr_del(st->vip_ifname, &m->addr,
 			    m->addr.family == XLB_AF_INET ? 32 : 128);
-		log_info("removed VIP %s from %s",
-			 addr_str(&m->addr, buf, sizeof(buf)), st->vip_ifname);
+		log_info("removed %s from %s",
+			 addr_str_noport(&m->addr, buf, sizeof(buf)), st->vip_ifname);
 	}
 	free(st->addrs);
 	st->addrs = keep;
@@ -411,8 +436,8 @@ static uint64_t table_signature(uint8_t sched, uint32_t m,
 
 /* Build the table of one service from its config and stage it for the data
  * plane (state_apply commits every staged table at once): Maglev (maglev,
- * sh), keeping the slots of surviving backends (prev), or a round-robin
- * sequence (rr, wrr; *seq_len its length). */
+ * sh; a function of the backends alone, the same on every node), or a
+ * round-robin sequence (rr, wrr; *seq_len its length). Sets ss->table_hash. */
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 struct service_state *ss, uint16_t *seq_len,
 			 char *err, size_t errlen)
@@ -445,7 +470,7 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (sched_is_rr(sc->scheduler))
 		ret = build_rr_table(sc, mb, table, m, seq_len);
 	else
-		ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
+		ret = maglev_build(mb, sc->n_backends, table, m);
 	if (ret == -ENOENT) {
 		/* No backend can take new flows: drop the table, flows that
 		 * exist keep going (draining). */
@@ -474,14 +499,17 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			goto out;
 		}
 	}
+	ss->table_hash = 0;
+	if (table) {
+		ret = maglev_table_hash(table, *seq_len ? *seq_len : m, mb,
+					sc->n_backends, &ss->table_hash);
+		if (ret) {
+			snprintf(err, errlen, "cannot hash the table: %s", strerror(-ret));
+			goto out;
+		}
+	}
 	ss->table_sig = sig;
 	ss->seq_len = *seq_len;
-	free(ss->table);
-	/* Only a Maglev table seeds the next Maglev build: after rr, start
-	 * afresh so every node again computes the same table. */
-	ss->table = sched_is_rr(sc->scheduler) ? NULL : table;
-	if (ss->table)
-		table = NULL;
 out:
 	free(table);
 	free(mb);
@@ -585,6 +613,15 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	return ret;
 }
 
+const char *state_table_hash_str(const struct service_state *ss,
+				 char buf[STATE_HASH_STRLEN])
+{
+	if (!ss->table_hash)
+		return "none";
+	snprintf(buf, STATE_HASH_STRLEN, "%016llx", (unsigned long long)ss->table_hash);
+	return buf;
+}
+
 /* ---- restart: ids from the adopted maps ------------------------------- */
 
 static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
@@ -619,21 +656,11 @@ static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip
 {
 	struct state *st = arg;
 	struct adopt_hint h = { .proto = proto, .addr = *vip, .svc_id = svc->id };
-	uint32_t m = st->cfg.maglev_table_size;
 
 	if (svc->id >= XLB_MAX_SERVICES || st->svc_used[svc->id])
 		return 0;
-	if (svc->table_size == m) {
-		h.table = malloc(m * sizeof(*h.table));
-		if (h.table && dataplane_table_get(st->dp, svc->id, h.table, m)) {
-			free(h.table);
-			h.table = NULL;
-		}
-	}
-	if (add_hint(st, &h)) {
-		free(h.table);
+	if (add_hint(st, &h))
 		return -ENOMEM;
-	}
 	st->svc_used[svc->id] = 1;
 	return 0;
 }
@@ -696,7 +723,6 @@ void state_adopt_finish(struct state *st)
 	for (size_t i = 0; i < st->n_hints; i++) {
 		struct adopt_hint *h = &st->hints[i];
 
-		free(h->table);
 		if (h->used)
 			continue;
 		/* In the adopted maps, not in the config: remove it. */
@@ -737,7 +763,6 @@ void state_release(struct state *st, const char *addrs_file)
 	if (f)
 		fclose(f);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
@@ -761,7 +786,7 @@ void state_cleanup_addrs(const char *addrs_file)
 		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
 			continue;
 		if (nl_addr_del(ifname, &addr, addr.family == XLB_AF_INET ? 32 : 128) == 0)
-			log_info("removed VIP %s from %s", a, ifname);
+			log_info("removed %s from %s", a, ifname);
 	}
 	if (f)
 		fclose(f);
@@ -793,8 +818,6 @@ static void release_service(struct state *st, struct service_state *ss)
 		dataplane_svc_timeouts_put(st->dp, ss->id, NULL);
 	}
 	st->svc_used[ss->id] = 0;
-	free(ss->table);
-	ss->table = NULL;
 	free(ss->backends);
 	ss->backends = NULL;
 	ss->n_backends = 0;
@@ -859,6 +882,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				       &g.n_lips_v6))
 			log_warn("cannot write local_addresses to the data plane");
 		dataplane_set_globals(st->dp, &g);
+		dataplane_sweeper_want(st->dp, has_nat_service(&copy));
 	}
 
 	for (size_t i = 0; i < copy.n_services; i++) {
@@ -873,17 +897,11 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		ss->vip = sc->vip;
 		if (old) {
 			ss->id = old->id;
-			ss->table = old->table;
+			ss->table_hash = old->table_hash;
 			ss->table_sig = old->table_sig;
 			ss->seq_len = old->seq_len;
-			old->table = NULL;
 		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
 			ss->id = hint->svc_id;          /* reserved by state_adopt */
-			if (!sched_is_rr(sc->scheduler))
-				ss->table = hint->table;
-			else
-				free(hint->table);
-			hint->table = NULL;
 		} else {
 			alloc_svc_id(st, &ss->id);      /* capacity checked above */
 			if (st->dp)
@@ -999,7 +1017,6 @@ int state_apply(struct state *st, const struct xlb_config *next,
 	free(pending_svc);
 	sync_addresses(st, &copy);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
@@ -1022,7 +1039,6 @@ fail:
 	free(gone_ids);
 	free(pending_svc);
 	for (size_t i = 0; i < copy.n_services; i++) {
-		free(nss[i].table);
 		free(nss[i].backends);
 	}
 	free(nss);
@@ -1041,6 +1057,10 @@ void state_teardown(struct state *st)
 	free(empty.services);
 	empty.services = NULL;
 	empty.n_services = 0;
+	/* No LIP either: sync_addresses removes the ones it added. */
+	free(empty.local_addresses);
+	empty.local_addresses = NULL;
+	empty.n_local_addresses = 0;
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
