@@ -140,6 +140,10 @@ struct xlb_backend_l2 {
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */
 #define XLB_BACKEND_F_ACTIVE 0x01
+/* Health checks say down (on_backend_down: keep): its flows go on, but a
+ * new connection (SYN) on the tuple of one of its dr/tun flows is a new
+ * flow, as nat/fullnat reschedule a SYN on a closed entry. */
+#define XLB_BACKEND_F_DOWN   0x02
 
 /* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
  * that the data plane tests before any hash lookup, so traffic that is not

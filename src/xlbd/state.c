@@ -532,7 +532,9 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 /* Which backends take new flows: those not down. When none of the weighted
  * ones is left and the service says all_down: keep_last, the previous set
  * stays. With on_backend_down: reset, a backend out of the table loses
- * XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too. */
+ * XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too; with
+ * keep, it is marked XLB_BACKEND_F_DOWN, so only a new connection on the
+ * tuple of one of its flows is. */
 static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
 			  struct service_state *ss)
 {
@@ -544,7 +546,7 @@ static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
 		for (size_t j = 0; j < sc->n_backends; j++)
 			ss->backends[j].in_table = ss->backends[j].health != HEALTH_DOWN;
-	if (sc->on_backend_down != XLB_ON_DOWN_RESET || !st->dp)
+	if (!st->dp)
 		return;
 	for (size_t j = 0; j < sc->n_backends; j++) {
 		const struct xlb_backend_cfg *bc = &sc->backends[j];
@@ -555,7 +557,8 @@ static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
 		be.addr = bc->addr.addr;
 		be.port_be = htons(bc->addr.port);
 		be.family = bc->addr.family;
-		be.flags = 0;
+		be.flags = sc->on_backend_down == XLB_ON_DOWN_RESET ? 0 :
+			   XLB_BACKEND_F_ACTIVE | XLB_BACKEND_F_DOWN;
 		be.svc_id = ss->id;
 		dataplane_backend_put(st->dp, ss->backends[j].id, &be);
 	}

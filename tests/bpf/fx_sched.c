@@ -268,6 +268,42 @@ ROW(r_sched_rr)
 	return err;
 }
 
+ROW(r_syn_down_backend)
+{
+	/* rr (the flow table decides): a flow on B1, then B1 goes down
+	 * (on_backend_down: keep) and leaves the sequence. The flow's ACKs
+	 * stay on B1; a new SYN on its tuple is a new flow, to B2. */
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 46200, .dport = 80, .paylen = 10 };
+	uint32_t key = S_STICKY, bid = 0, *zero = calloc(ncpu, sizeof(uint32_t));
+	int err;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	sticky_sched(XLB_SVC_F_RR, 2);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	err = fwd_dr(&s, MAC_B1, why, n);
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE | XLB_BACKEND_F_DOWN);
+	table_set(S_STICKY, 13, &ids[1], 1);
+	sticky_sched(XLB_SVC_F_RR, 1);
+	s.tcpflags = 0x10;
+	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	s.tcpflags = 0x02;
+	err = err ?: fwd_dr(&s, MAC_B2, why, n);
+	if (!err && (flow_backend(&s, &bid) || bid != B2)) {
+		snprintf(why, n, "flow entry holds backend %u, want B2", bid);
+		err = -1;
+	}
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
 ROW(r_no_backend)
 {
 	/* Port unreachable from the VIP (a SYN, and UDP over IPv6), as IPVS
@@ -486,6 +522,7 @@ static const struct row rows[] = {
 	{ .desc = "Maglev slot of 32 flows predicted by xlb_flow_hash", .fn = r_maglev_slots },
 	{ .desc = "sh: every port of a client to one backend, by xlb_src_hash", .fn = r_sched_sh },
 	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay; ICMP about no flow dropped, sequence unmoved", .fn = r_sched_rr },
+	{ .desc = "dr: a SYN on the tuple of a flow whose backend is down is rescheduled, its ACKs are not", .fn = r_syn_down_backend },
 	{ .desc = "no Maglev table: port unreachable (v4 TCP, v6 UDP), or a drop when turned off", .fn = r_no_backend },
 	{ .desc = "table names a nonexistent backend: drop", .fn = r_no_backend_slot },
 	{ .desc = "rr and sh on the nat path: sequence walked, client address hashed", .fn = r_nat_sched_rr_sh },
