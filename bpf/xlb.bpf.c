@@ -31,9 +31,10 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	 * does. Maglev and sh give the flow's own backend, and change nothing. */
 	if (p->icmp_err && !f && (svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)))
 		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
-	/* A new connection reusing the tuple of a flow whose backend is down
-	 * is a new flow; the flow's other packets stay where they were. */
-	if (f && xlb_backend_down(f->backend_id) &&
+	/* A new connection reusing the tuple of a flow whose backend takes no
+	 * new flows (down, drained, removed) is a new flow; the flow's other
+	 * packets stay where they were. */
+	if (f && !xlb_backend_sched(f->backend_id) &&
 	    (xlb_tcp_flags(ctx, p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
 		f = NULL;
 	be = xlb_select(p, svc, f, &bid, &new_flow);

@@ -183,6 +183,32 @@ int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen
 	return 0;
 }
 
+int netmask_parse(const char *s, uint8_t *plen, char *err, size_t errlen)
+{
+	struct in_addr m;
+	uint32_t h;
+	char *end;
+	long v;
+
+	if (strchr(s, '.')) {
+		if (inet_pton(AF_INET, s, &m) != 1)
+			return fail(err, errlen, "'%s' is not a netmask%s", s, "");
+		h = ntohl(m.s_addr);
+		/* Contiguous: the ones, then only zeros. */
+		if (!h || (~h & (~h + 1)))
+			return fail(err, errlen, "'%s' is not a contiguous netmask "
+				    "(like 255.255.255.0)%s", s, "");
+		*plen = (uint8_t)__builtin_popcount(h);
+		return 0;
+	}
+	v = (*s >= '0' && *s <= '9') ? strtol(s, &end, 10) : -1;
+	if (v < 1 || v > 128 || *end)
+		return fail(err, errlen, "'%s' is not a netmask (a prefix length "
+			    "1-128 or an IPv4 mask like 255.255.255.0)%s", s, "");
+	*plen = (uint8_t)v;
+	return 0;
+}
+
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen)
 {

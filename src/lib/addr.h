@@ -34,6 +34,10 @@ int addr_parse(const char *s, int port_rule, struct xlb_sockaddr *out,
 	       char *err, size_t errlen);
 /* "198.18.0.0/24", "2001:db8::/64"; a bare address means a full-length prefix. */
 int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen);
+/* A persistence netmask (ipvsadm -M): a prefix length "24" (1-128) or an
+ * IPv4 netmask "255.255.255.0" (contiguous). *plen gets the length. Whether
+ * it fits the service's family is the caller's check. */
+int netmask_parse(const char *s, uint8_t *plen, char *err, size_t errlen);
 /* "tcp/198.18.0.100:80", "udp/[2001:db8::100]:53"; port 0 or "*" = all ports. */
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen);

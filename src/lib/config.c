@@ -485,9 +485,6 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 	if (!s->vip.port)
 		return vfail(v, i, NULL, VF_NONE, "service %s: mode proxy needs a port "
 			     "(it listens on VIP:port)", v->lbl);
-	if (s->persistence)
-		return vfail(v, i, NULL, VF_NONE, "service %s: persistence is not "
-			     "supported in mode proxy (use scheduler sh or maglev)", v->lbl);
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
 			     "accept_proxy apply to tcp services only", v->lbl);
@@ -563,6 +560,30 @@ static int validate_backends(struct vctx *v, size_t i)
 	return 0;
 }
 
+/* persistence_netmask only with persistence, and no longer than the VIP's
+ * addresses (the row's range is the IPv6 one). */
+static int validate_persistence(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+
+	if (s->persistence_plen && !s->persistence)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask needs persistence (seconds > 0)",
+			     v->lbl);
+	if (s->vip.family == XLB_AF_INET && s->persistence_plen > 32)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask /%u is longer than an IPv4 address",
+			     v->lbl, s->persistence_plen);
+	return 0;
+}
+
+uint8_t config_persist_plen(const struct xlb_service_cfg *s)
+{
+	if (s->persistence_plen)
+		return s->persistence_plen;
+	return s->vip.family == XLB_AF_INET ? 32 : 128;
+}
+
 static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 {
 	const struct xlb_service_cfg *s = &v->cfg->services[i];
@@ -573,7 +594,8 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 	snprintf(prefix, sizeof(prefix), "service %s: ", v->lbl);
 	e = validate_identity(v, i) ?: validate_mode(v, i) ?:
 	    validate_mode_keys(v, i) ?: validate_svc_timeouts(v, i) ?:
-	    check_rows(v, i, VF_NONE, &schema_service, s, prefix);
+	    check_rows(v, i, VF_NONE, &schema_service, s, prefix) ?:
+	    validate_persistence(v, i);
 	if (e)
 		return e;
 	if (s->n_backends >= v->cfg->maglev_table_size)

@@ -385,7 +385,7 @@ int backend_port(uint32_t id, const char *addr, uint16_t port,
 	memset(&b, 0, sizeof(b));
 	b.addr = A(addr);
 	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
-	b.flags = XLB_BACKEND_F_ACTIVE;
+	b.flags = BE_UP;
 	b.port_be = htons(port);
 	b.svc_id = svc;
 	if (filter_set(XLB_FILTER_BACKEND, &b.addr))
@@ -462,15 +462,15 @@ static int world_setup(void)
 	uint32_t zero = 0;
 	int err = 0;
 
-	err |= backend_set(B1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DR4_TCP);
-	err |= backend_set(B2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DR4_UDP);
-	err |= backend_set(B3, "198.18.0.13", XLB_BACKEND_F_ACTIVE, S_TUN4);
-	err |= backend_set(B6_1, "2001:db8::11", XLB_BACKEND_F_ACTIVE, S_DR6_TCP);
-	err |= backend_set(B6_2, "2001:db8::12", XLB_BACKEND_F_ACTIVE, S_DR6_UDP);
-	err |= backend_set(B6_3, "2001:db8::13", XLB_BACKEND_F_ACTIVE, S_TUN6);
-	err |= backend_set(BY1, "198.18.1.11", XLB_BACKEND_F_ACTIVE, S_REDIR);
-	err |= backend_set(BNN, "198.18.0.99", XLB_BACKEND_F_ACTIVE, S_NONEIGH);
-	err |= backend_set(BNR, "198.19.200.1", XLB_BACKEND_F_ACTIVE, S_NOROUTE);
+	err |= backend_set(B1, "198.18.0.11", BE_UP, S_DR4_TCP);
+	err |= backend_set(B2, "198.18.0.12", BE_UP, S_DR4_UDP);
+	err |= backend_set(B3, "198.18.0.13", BE_UP, S_TUN4);
+	err |= backend_set(B6_1, "2001:db8::11", BE_UP, S_DR6_TCP);
+	err |= backend_set(B6_2, "2001:db8::12", BE_UP, S_DR6_UDP);
+	err |= backend_set(B6_3, "2001:db8::13", BE_UP, S_TUN6);
+	err |= backend_set(BY1, "198.18.1.11", BE_UP, S_REDIR);
+	err |= backend_set(BNN, "198.18.0.99", BE_UP, S_NONEIGH);
+	err |= backend_set(BNR, "198.19.200.1", BE_UP, S_NOROUTE);
 
 	err |= svc_add(VIP_DR4, 80, 6, S_DR4_TCP, XLB_MODE_DR, 13);
 	err |= svc_add(VIP_DR4, 53, 17, S_DR4_UDP, XLB_MODE_DR, 13);

@@ -37,6 +37,9 @@ static const uint8_t MAC_B6_2[6] = { 0x02, 0, 0, 0, 6, 0x12 };
 static const uint8_t MAC_B6_3[6] = { 0x02, 0, 0, 0, 6, 0x13 };
 static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
 
+/* A backend as xlbd writes one that is up, in its table, with a weight. */
+#define BE_UP (XLB_BACKEND_F_ACTIVE | XLB_BACKEND_F_SCHED)
+
 #define CLIENT4 "198.18.0.1"
 #define CLIENT6 "2001:db8::1"
 #define ROUTER4 "198.18.0.254"
@@ -101,7 +104,7 @@ struct suite {
 };
 
 extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
-	fx_malformed, fx_decap, fx_flood;
+	fx_malformed, fx_decap, fx_flood, fx_persist;
 
 #define ROW(name) static int name(char *why, size_t n)
 

@@ -73,7 +73,7 @@ ROW(r_deleted)
 	backend_flags(B1, 0);
 	table_one(S_STICKY, B2);
 	err = fwd_dr(&a, MAC_B2, why, n);
-	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	backend_flags(B1, BE_UP);
 	table_one(S_STICKY, B1);
 	if (err)
 		return -1;
@@ -271,8 +271,9 @@ ROW(r_sched_rr)
 ROW(r_syn_down_backend)
 {
 	/* rr (the flow table decides): a flow on B1, then B1 goes down
-	 * (on_backend_down: keep) and leaves the sequence. The flow's ACKs
-	 * stay on B1; a new SYN on its tuple is a new flow, to B2. */
+	 * (on_backend_down: keep: ACTIVE without SCHED) and leaves the
+	 * sequence. The flow's ACKs stay on B1; a new SYN on its tuple is a
+	 * new flow, to B2. */
 	const uint32_t ids[2] = { B1, B2 };
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
 			  .sport = 46200, .dport = 80, .paylen = 10 };
@@ -287,7 +288,7 @@ ROW(r_syn_down_backend)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
 	free(zero);
 	err = fwd_dr(&s, MAC_B1, why, n);
-	backend_flags(B1, XLB_BACKEND_F_ACTIVE | XLB_BACKEND_F_DOWN);
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
 	table_set(S_STICKY, 13, &ids[1], 1);
 	sticky_sched(XLB_SVC_F_RR, 1);
 	s.tcpflags = 0x10;
@@ -298,7 +299,7 @@ ROW(r_syn_down_backend)
 		snprintf(why, n, "flow entry holds backend %u, want B2", bid);
 		err = -1;
 	}
-	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	backend_flags(B1, BE_UP);
 	sticky_sched(0, 0);
 	table_one(S_STICKY, B1);
 	return err;

@@ -257,6 +257,8 @@ static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
 		       udp ? DEF_UDP_IDLE_MS : DEF_TCP_IDLE_MS;
 	s->server_ms = sc->server_timeout_ms ? sc->server_timeout_ms : DEF_TCP_IDLE_MS;
 	s->drain_ms = sc->drain_time_ms ? sc->drain_time_ms : DEF_DRAIN_MS;
+	s->persist_ms = (uint64_t)sc->persistence * 1000;
+	s->persist_plen = sc->persistence_plen;
 	s->header_ms = sc->header_timeout_ms ? sc->header_timeout_ms : DEF_HEADER_MS;
 	s->wait_data = !udp && !server_first;
 }
@@ -270,6 +272,10 @@ static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *s
 	if (!v->ps)
 		return -ENOMEM;
 	settings_from(sc, &v->set);
+	/* Before the snapshot is published: workers see it with it. */
+	if (sc->persistence && !v->ps->persist &&
+	    !(v->ps->persist = ppersist_new()))
+		return -ENOMEM;
 	v->be = calloc(sc->n_backends + 1, sizeof(*v->be));
 	sb = calloc(sc->n_backends + 1, sizeof(*sb));
 	v->cur = calloc(proxy_nworkers, sizeof(*v->cur));
@@ -745,6 +751,7 @@ void proxy_stop(void)
 		}
 		proxy_select_bpf__destroy(ps->bal);
 		free(ps->cnt);
+		ppersist_free(ps->persist);
 		free(ps);
 	}
 	bal_fini();
