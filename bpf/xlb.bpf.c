@@ -22,10 +22,16 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 						 struct xlb_flow *f)
 {
 	struct xlb_backend *be;
+	__u8 tflags = 0;
 	__u32 bid = 0;
 	int new_flow;
 
-	be = xlb_select(p, svc, f, &bid, &new_flow);
+	/* lc/wlc count live entries: theirs follow the TCP flags. */
+	if (svc->flags & XLB_SVC_F_LC) {
+		tflags = xlb_tcp_flags(ctx, p);
+		f = xlb_dsr_conns(p, svc, f, tflags);
+	}
+	be = xlb_select(p, svc, f, tflags, &bid, &new_flow);
 	if (!be)
 		return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
 
