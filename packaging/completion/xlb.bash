@@ -128,7 +128,7 @@ _xlb()
 		fi ;;
 	import)
 		if [ -z "$sub" ]; then
-			COMPREPLY=($(compgen -W "ipvsadm --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "ipvsadm keepalived --help" -- "$cur"))
 		elif [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--interface --help" -- "$cur"))
 		else

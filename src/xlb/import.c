@@ -239,11 +239,12 @@ static int map_persistence(struct import *im, const struct ivs_svc *s,
 	if (s->timeout > PERSIST_MAX)
 		e = import_note(im, "%s: persistence %u s cut to the maximum, %u s", lbl,
 				s->timeout, PERSIST_MAX);
+	/* A dotted netmask is IPv4's; an IPv6 one is a prefix length. */
 	if (!e && !full_netmask(s->netmask, s->vip.family) &&
-	    (!nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
-		e = import_note(im, "%s: persistence granularity %s %s is not "
-				"expressible: xlb keeps each client address apart", lbl,
-				im->netmask_opt, s->netmask);
+	    ((s->vip.family == XLB_AF_INET6 && strchr(s->netmask, '.')) ||
+	     !nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
+		e = import_note(im, "%s: %s %s is not expressible: xlb keeps each "
+				"client address apart", lbl, im->netmask_opt, s->netmask);
 	/* IPVS persistence of 0 s is still persistence... with no time. */
 	if (!e && !x->persistence)
 		e = import_note(im, "%s: persistence of 0 s means none in xlb", lbl);

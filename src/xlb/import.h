@@ -60,7 +60,8 @@ struct import {
 	char *err;
 	size_t errlen;
 	struct import_notes *notes;
-	const char *netmask_opt;        /* how the input names a netmask: "-M" */
+	const char *netmask_opt;        /* how the input names a persistence
+					 * netmask: "persistence granularity -M" */
 };
 
 int import_note(struct import *im, const char *fmt, ...)

@@ -472,7 +472,7 @@ int ipvsadm_parse(const char *text, size_t len, const char *origin,
 {
 	struct rules rs = { .im = { .origin = origin ? origin : "-", .err = err,
 				    .errlen = errlen, .notes = notes,
-				    .netmask_opt = "-M" } };
+				    .netmask_opt = "persistence granularity -M" } };
 	size_t n_before = cfg->n_services;
 	const char *p = text, *end = text + len;
 	unsigned int lineno = 0;
