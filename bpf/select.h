@@ -67,6 +67,15 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 	return be;
 }
 
+/* Whether backend id takes new flows (XLB_BACKEND_F_SCHED: in its
+ * service's table, not down, weight > 0). */
+static __always_inline int xlb_backend_sched(__u32 id)
+{
+	struct xlb_backend *be = bpf_map_lookup_elem(&backends, &id);
+
+	return be && (be->flags & XLB_BACKEND_F_SCHED);
+}
+
 /* The Maglev choice for hash; XLB_MAX_BACKENDS when the service has no
  * table (or an empty slot). */
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
@@ -234,8 +243,9 @@ static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
  * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
  * that follows the client's segments and expires by the nat/fullnat
  * timeouts; backend_conns follows its class. Returns f, or NULL when f was
- * dead (expired, its backend gone, a new SYN on a closed connection): its
- * count and entry released, the flow is scheduled afresh. */
+ * dead (expired, its backend gone, a new SYN on a closed connection or to
+ * a backend that takes no new flows): its count and entry released, the
+ * flow is scheduled afresh. */
 static __attribute__((noinline)) struct xlb_flow *
 xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	      struct xlb_flow *f, __u8 tflags)
@@ -250,7 +260,8 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now) ||
 	    !xlb_backend_get(f->backend_id) ||
 	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
-	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT))) {
+	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT ||
+	      !xlb_backend_sched(f->backend_id)))) {
 		/* Only the CPU whose delete succeeds uncounts it. */
 		if (bpf_map_delete_elem(&flows, &p->key) == 0)
 			xlb_conns_add(f->backend_id, f->state, -1);
@@ -279,7 +290,7 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
  * means no usable backend. */
 static __always_inline struct xlb_backend *
 xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
-	   __u8 tflags, __u32 *bid, int *new_flow)
+	   __u32 *bid, int *new_flow)
 {
 	struct xlb_globals *g;
 	struct xlb_backend *be;
@@ -318,7 +329,7 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	nf.last_seen_ns = now;
 	nf.hash = p->hash;
 	if (svc->flags & XLB_SVC_F_LC) {
-		nf.state = xlb_ct_initial(p->key.proto, tflags, &nf.flags);
+		nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
 		nf.mode = svc->mode;
 	}
 	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)

@@ -33,7 +33,7 @@ _xlb()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs="service backend list save apply realserver import version help"
+	local verbs="service backend list save apply node realserver import version help"
 	local modes="dr tun nat fullnat proxy"
 	local scheds="maglev sh rr wrr lc wlc random2"
 	# The xlb command itself plus --socket, to ask the same xlbd.
@@ -117,6 +117,7 @@ _xlb()
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--stats --json --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;
+	node) [ -z "$sub" ] && COMPREPLY=($(compgen -W "drain undrain --help" -- "$cur")) ;;
 	save|version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	realserver)
 		if [ -z "$sub" ]; then

@@ -381,6 +381,13 @@ static int validate_top(struct vctx *v)
 		return vfail(v, VF_TOP, "timeouts", VF_NONE,
 			     "timeouts: %u s is too long (maximum %u s)",
 			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
+	/* A mapping gets the default hold: with it alone, a path is missing. */
+	if (!cfg->announce.file[0] != !cfg->announce.bird_socket[0] ||
+	    (!cfg->announce.file[0] && cfg->announce.hold_ms &&
+	     cfg->announce.hold_ms != XLB_ANNOUNCE_HOLD_DEFAULT_MS))
+		return vfail(v, VF_TOP, "announce", VF_NONE,
+			     "announce: needs both bird_socket and file (e.g. { "
+			     "bird_socket: /run/bird/bird.ctl, file: /etc/bird/xlb-vips.conf })");
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(v, XLB_MAX_SERVICES, NULL, VF_NONE,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);

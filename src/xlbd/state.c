@@ -230,6 +230,8 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "metrics";
 	if (!what && strcmp(cur->bpffs, next->bpffs))
 		what = "bpffs";
+	if (!what && memcmp(&cur->announce, &next->announce, sizeof(cur->announce)))
+		what = "announce";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);
@@ -983,6 +985,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			svc.flags |= XLB_SVC_F_RR;
 		else if (sched_is_lc(sc->scheduler))
 			svc.flags |= XLB_SVC_F_LC;
+		if (!sc->icmp_unreachable)
+			svc.flags |= XLB_SVC_F_NO_UNREACH;
 		/* Written once every table of this change is in place. */
 		pending_svc[i] = svc;
 		if (old) {
