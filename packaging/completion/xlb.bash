@@ -72,6 +72,8 @@ _xlb()
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
 	--weight|--persistence|--name|--vip|--timeouts) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
+	--state) COMPREPLY=($(compgen -W "up drain maint" -- "$cur")); return ;;
+	--health) COMPREPLY=($(compgen -W "up down auto" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return ;;
@@ -112,8 +114,10 @@ _xlb()
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		elif [ ${#args[@]} -eq 1 ] && [ "$sub" != add ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_backends "${args[0]}" "${xlb[@]}")" -- "$cur"))
-		elif [ "$sub" != del ]; then
-			COMPREPLY=($(compgen -W "--weight" -- "$cur"))
+		elif [ "$sub" = set ]; then
+			COMPREPLY=($(compgen -W "--weight --state --health" -- "$cur"))
+		elif [ "$sub" = add ]; then
+			COMPREPLY=($(compgen -W "--weight --state" -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--stats --json --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;

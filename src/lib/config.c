@@ -81,6 +81,25 @@ int sched_from_name(const char *s)
 	return -1;
 }
 
+static const char *const admin_state_names[] = {
+	[XLB_ADMIN_UP] = "up",
+	[XLB_ADMIN_DRAIN] = "drain",
+	[XLB_ADMIN_MAINT] = "maint",
+};
+
+const char *admin_state_name(uint8_t state)
+{
+	return state < ARRAY_SIZE(admin_state_names) ? admin_state_names[state] : "?";
+}
+
+int admin_state_from_name(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(admin_state_names); i++)
+		if (strcmp(s, admin_state_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *proto_name(uint8_t proto)
 {
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
@@ -922,9 +941,21 @@ static int backend_pair(struct pctx *p, const char *key, yaml_node_t *k,
 		if (err)
 			return err;
 		bc->have_port = true;
+	} else if (!strcmp(key, "state")) {
+		int st;
+
+		snprintf(what, sizeof(what), "backends[%zu]: state", bc->idx);
+		err = get_str(p, v, what, &s);
+		if (err)
+			return err;
+		st = admin_state_from_name(s);
+		if (st < 0)
+			return perr(p, v, "backends[%zu]: state '%s' (expected up, drain "
+				    "or maint)", bc->idx, s);
+		bc->b->state = (uint8_t)st;
 	} else {
 		return perr(p, k, "backends[%zu]: unknown key '%s' (expected address, "
-			    "weight or port)", bc->idx, key);
+			    "weight, port or state)", bc->idx, key);
 	}
 	return 0;
 }

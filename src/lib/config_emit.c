@@ -205,7 +205,10 @@ static void emit_service(FILE *f, const struct xlb_service_cfg *s)
 	for (size_t i = 0; i < s->n_backends; i++) {
 		fputs("      - { address: ", f);
 		emit_addr(f, &s->backends[i].addr);
-		fprintf(f, ", weight: %u }\n", s->backends[i].weight);
+		fprintf(f, ", weight: %u", s->backends[i].weight);
+		if (s->backends[i].state != XLB_ADMIN_UP)
+			fprintf(f, ", state: %s", admin_state_name(s->backends[i].state));
+		fputs(" }\n", f);
 	}
 }
 

@@ -9,7 +9,8 @@
 static const char list_usage[] =
 "Usage: xlb list [--stats] [--json]\n"
 "\n"
-"Services, their backends (weight, active or draining) and, with --stats,\n"
+"Services, their backends (weight, active, draining or maint, health) and,\n"
+"with --stats,\n"
 "packet/byte/new-flow counters per service and backend plus the data plane's\n"
 "pass/drop/forward reasons; conns A/I are the active/inactive nat and fullnat\n"
 "connections of a backend (as IPVS counts them). --json prints everything (counters included) as JSON.\n";
@@ -76,13 +77,17 @@ static void print_text(struct json_object *res, bool stats)
 			if (!json_object_object_get_ex(s, "backends", &bes))
 				continue;
 			for (size_t j = 0; j < json_object_array_length(bes); j++) {
-				struct json_object *b = json_object_array_get_idx(bes, j);
+				struct json_object *b = json_object_array_get_idx(bes, j), *v;
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
-				/* Health only where a check runs. */
-				if (strcmp(str(s, "health_check"), "none") &&
-				    *str(s, "health_check"))
+				/* Health only where a check runs or it is forced. */
+				if (json_object_object_get_ex(b, "health_forced", &v) &&
+				    json_object_get_boolean(v))
+					printf("  health %s (forced; check: %s)", str(b, "health"),
+					       str(b, "health_reason"));
+				else if (strcmp(str(s, "health_check"), "none") &&
+					 *str(s, "health_check"))
 					printf("  health %s (%s)", str(b, "health"),
 					       str(b, "health_reason"));
 				if (stats) {

@@ -11,6 +11,7 @@
 #include "control_server.h"
 #include "log.h"
 #include "proxy.h"
+#include "yaml_find.h"
 
 
 struct json_object *control_reply_error(const char *msg)
@@ -323,26 +324,70 @@ static int do_service_del(struct json_object *req, struct xlb_config *cfg, char 
 	return 0;
 }
 
+/* The admin state ("state": up|drain|maint) and forced health ("health":
+ * up|down|auto) of a backend request; *state and *health stay -1 when
+ * absent. */
+static int get_backend_states(struct json_object *req, int *state, int *health,
+			      char *err)
+{
+	const char *s, *h;
+	int ret;
+
+	*state = *health = -1;
+	ret = get_string(req, "state", false, &s, err);
+	if (!ret)
+		ret = get_string(req, "health", false, &h, err);
+	if (ret)
+		return ret;
+	if (s && (*state = admin_state_from_name(s)) < 0) {
+		snprintf(err, CONTROL_ERRLEN, "state '%s' (expected up, drain or maint)", s);
+		return -EINVAL;
+	}
+	if (h) {
+		*health = !strcmp(h, "up") ? HEALTH_UP : !strcmp(h, "down") ? HEALTH_DOWN :
+			  !strcmp(h, "auto") ? HEALTH_UNKNOWN : -1;
+		if (*health < 0) {
+			snprintf(err, CONTROL_ERRLEN, "health '%s' (expected up, down or auto)",
+				 h);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* backend_add, backend_set, backend_del on cfg. A forced health (set only)
+ * is not config: it goes to *health for the caller to apply once the rest
+ * is in (-1: none). */
 static int do_backend(struct json_object *req, struct xlb_config *cfg,
-		      const char *cmd, char *err)
+		      const char *cmd, int *health, char *err)
 {
 	struct xlb_service_cfg *svc;
 	struct xlb_backend_cfg *be, *arr;
 	struct xlb_sockaddr vip, addr;
 	char buf[XLB_ADDRSTR_MAX];
 	uint32_t weight = 100;
-	bool has_weight;
+	bool has_weight, set = !strcmp(cmd, "backend_set");
 	uint8_t proto;
-	int ret;
+	int ret, state;
 
 	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
 	if (!ret)
 		ret = get_backend(req, &addr, err);
 	if (!ret)
-		ret = get_uint(req, "weight", !strcmp(cmd, "backend_set"), 65535,
-			       &weight, &has_weight, err);
+		ret = get_uint(req, "weight", false, 65535, &weight, &has_weight, err);
+	if (!ret)
+		ret = get_backend_states(req, &state, health, err);
 	if (ret)
 		return ret;
+	if (set && !has_weight && state < 0 && *health < 0) {
+		snprintf(err, CONTROL_ERRLEN, "backend_set: nothing to change (weight, "
+			 "state or health)");
+		return -EINVAL;
+	}
+	if (!set && *health >= 0) {
+		snprintf(err, CONTROL_ERRLEN, "'health' is forced with backend_set only");
+		return -EINVAL;
+	}
 	be = config_find_backend(svc, &addr);
 	addr_str(&addr, buf, sizeof(buf));
 	if (!strcmp(cmd, "backend_add")) {
@@ -354,21 +399,43 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 		if (!arr)
 			return -ENOMEM;
 		svc->backends = arr;
-		arr[svc->n_backends].addr = addr;
-		arr[svc->n_backends++].weight = weight;
+		arr[svc->n_backends++] = (struct xlb_backend_cfg){
+			.addr = addr, .weight = weight,
+			.state = state < 0 ? XLB_ADMIN_UP : state,
+		};
 		return 0;
 	}
 	if (!be) {
 		snprintf(err, CONTROL_ERRLEN, "no backend %s in this service", buf);
 		return -ENOENT;
 	}
-	if (!strcmp(cmd, "backend_set")) {
-		be->weight = weight;
+	if (set) {
+		if (has_weight)
+			be->weight = weight;
+		if (state >= 0)
+			be->state = state;
 		return 0;
 	}
 	memmove(be, be + 1, (svc->n_backends - (be - svc->backends) - 1) * sizeof(*be));
 	svc->n_backends--;
 	return 0;
+}
+
+/* After a backend_set was applied: force its health as asked. */
+static int force_health(struct state *st, struct json_object *req, int health,
+			char *err)
+{
+	struct xlb_sockaddr vip, addr;
+	const char *s;
+	uint8_t proto;
+
+	/* Both fields were checked by do_backend. */
+	if (get_string(req, "service", true, &s, err) ||
+	    service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN) ||
+	    get_backend(req, &addr, err))
+		return -EINVAL;
+	return state_force_health(st, proto, &vip, &addr, (uint8_t)health, err,
+				  CONTROL_ERRLEN);
 }
 
 /* Counters of a proxy-mode service or backend (be == NULL: the service). */
@@ -391,6 +458,19 @@ static void add_proxy_counters(struct json_object *o, const struct xlb_service_c
 	json_object_object_add(p, "rejected", json_object_new_uint64(pc.rejected));
 	json_object_object_add(p, "bad_header", json_object_new_uint64(pc.bad_header));
 	json_object_object_add(o, "proxy", p);
+}
+
+/* health: the one that counts; health_forced when `backend set --health`
+ * decides it, health_reason the checks' last word either way. */
+static void add_health(struct json_object *b, const struct xlb_service_cfg *sc,
+		       const struct backend_state *bs)
+{
+	json_object_object_add(b, "health", json_object_new_string(
+		health_status_name(state_backend_health(bs))));
+	json_object_object_add(b, "health_forced", json_object_new_boolean(bs->forced));
+	json_object_object_add(b, "health_reason", json_object_new_string(
+		sc->hc.type == XLB_HC_NONE ? "no health check" :
+		bs->health_reason[0] ? bs->health_reason : "no result yet"));
 }
 
 static void add_counter(struct json_object *o, const struct xlb_counter *c)
@@ -455,15 +535,14 @@ static struct json_object *do_list(struct state *st)
 				addr_str(&bc->addr, buf, sizeof(buf))));
 			json_object_object_add(b, "weight", json_object_new_int(bc->weight));
 			json_object_object_add(b, "state", json_object_new_string(
-				bc->weight ? "active" : "draining"));
-			json_object_object_add(b, "health", json_object_new_string(
-				health_status_name(ss->backends[j].health)));
-			json_object_object_add(b, "health_reason", json_object_new_string(
-				sc->hc.type == XLB_HC_NONE ? "no health check" :
-				ss->backends[j].health_reason[0] ?
-				ss->backends[j].health_reason : "no result yet"));
+				bc->state == XLB_ADMIN_MAINT ? "maint" :
+				bc->weight && bc->state == XLB_ADMIN_UP ? "active" :
+				"draining"));
+			json_object_object_add(b, "admin_state", json_object_new_string(
+				admin_state_name(bc->state)));
+			add_health(b, sc, &ss->backends[j]);
 			json_object_object_add(b, "in_table", json_object_new_boolean(
-				ss->backends[j].in_table && bc->weight));
+				state_backend_takes_new(&ss->backends[j], bc)));
 			if (st->dp)
 				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
 			add_counter(b, &c);
@@ -498,10 +577,42 @@ static struct json_object *do_list(struct state *st)
 	return res;
 }
 
+/* The keys fixed for xlbd's life (state_apply refuses a change of them):
+ * a file that leaves one out keeps the running value, so a file of
+ * services alone (`xlb import ipvsadm | xlb apply -f -`) applies. */
+static void keep_absent_fixed(const char *yaml, struct xlb_config *run,
+			      struct xlb_config *next)
+{
+	size_t len = strlen(yaml), l, c;
+
+#define ABSENT(key) (!yaml_find_text(yaml, len, key, YAML_FIND_KEY, &l, &c))
+	if (ABSENT("interfaces")) {
+		free(next->interfaces);
+		next->interfaces = run->interfaces;
+		next->n_interfaces = run->n_interfaces;
+		run->interfaces = NULL;
+		run->n_interfaces = 0;
+	}
+	if (ABSENT("instance"))
+		memcpy(next->instance, run->instance, sizeof(next->instance));
+	if (ABSENT("flow_table_size"))
+		next->flow_table_size = run->flow_table_size;
+	if (ABSENT("maglev_table_size"))
+		next->maglev_table_size = run->maglev_table_size;
+	if (ABSENT("manage_addresses"))
+		next->manage_addresses = run->manage_addresses;
+	if (ABSENT("metrics"))
+		next->metrics_listen = run->metrics_listen;
+	if (ABSENT("bpffs"))
+		memcpy(next->bpffs, run->bpffs, sizeof(next->bpffs));
+#undef ABSENT
+}
+
 static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
 {
 	const char *yaml, *origin;
 	char perr[CONTROL_ERRLEN];
+	struct xlb_config run;
 	int ret;
 
 	ret = get_string(req, "yaml", true, &yaml, err);
@@ -509,14 +620,15 @@ static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
 		ret = get_string(req, "origin", false, &origin, err);
 	if (ret)
 		return ret;
-	config_free(cfg);
+	run = *cfg;
 	ret = config_parse_buf(yaml, strlen(yaml), origin ? origin : "<apply>", cfg,
 			       perr, sizeof(perr));
-	if (ret) {
+	if (ret)
 		snprintf(err, CONTROL_ERRLEN, "%s", perr);
-		return ret;
-	}
-	return 0;
+	else
+		keep_absent_fixed(yaml, &run, cfg);     /* state_apply validates it */
+	config_free(&run);
+	return ret;
 }
 
 struct json_object *control_handle(struct state *st, struct json_object *req)
@@ -524,7 +636,7 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	char err[CONTROL_ERRLEN] = "";
 	struct xlb_config next;
 	const char *cmd;
-	int ret;
+	int ret, health = -1;
 
 	if (!json_object_is_type(req, json_type_object))
 		return control_reply_error("request must be a JSON object");
@@ -562,7 +674,7 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 		ret = do_service_del(req, &next, err);
 	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||
 		 !strcmp(cmd, "backend_del"))
-		ret = do_backend(req, &next, cmd, err);
+		ret = do_backend(req, &next, cmd, &health, err);
 	else if (!strcmp(cmd, "apply"))
 		ret = do_apply(req, &next, err);
 	else {
@@ -571,6 +683,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!ret)
 		ret = state_apply(st, &next, err, sizeof(err));
+	if (!ret && health >= 0)
+		ret = force_health(st, req, health, err);
 	config_free(&next);
 	if (ret) {
 		if (!err[0])

@@ -63,8 +63,8 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 
 			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
 			mb->weight = bc->weight;
-			mb->up = bs->health != HEALTH_DOWN;
-			mb->in_table = bs->in_table && bc->weight;
+			mb->up = state_backend_health(bs) != HEALTH_DOWN;
+			mb->in_table = state_backend_takes_new(bs, bc);
 			if (st->dp)
 				dataplane_backend_stats(st->dp, bs->id, &mb->c);
 			if (st->health && sc->hc.type != XLB_HC_NONE)

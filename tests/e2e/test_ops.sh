@@ -14,6 +14,17 @@
 #     through it: the download arrives whole (cmp), the backends keep their
 #     weights, the new check reports them up; `xlb service add
 #     --health-check` gives a CLI-made service a check that runs.
+#   - admin states on service adm (fullnat, http check, on_backend_down:
+#     reset): with rs2 and rs3 forced down (`--health down`) a held
+#     keep-alive connection lands on rs1 and 30 new connections all do;
+#     `--health auto` gives them back to the check; `--state drain` on rs1
+#     keeps the held connection going while 30 new ones avoid rs1, with its
+#     weight kept in `list` and `state: drain` in `save`; `--state maint`
+#     resets the held connection (reset) and keeps new ones off rs1; `up`
+#     brings it back. A check that fails everywhere (set in place) leaves
+#     only the backend forced `--health up` serving.
+#   - `xlb apply` of a file of services alone (no metrics:, no interfaces:)
+#     to an xlbd whose config has metrics: is accepted.
 #
 #   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP; LIPs .50, 2001:db8::50)
 #      2001:db8::1     |
@@ -81,6 +92,16 @@ $be4
     mode: fullnat
     backends:
 $be6
+  - name: adm
+    vip: $VIP2_V4
+    port: 80
+    protocol: tcp
+    mode: fullnat
+    on_backend_down: reset
+    health_check: { type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }
+    backends:
+$be4
+metrics: { listen: "127.0.0.1:9100" }
 EOF2
 }
 
@@ -129,15 +150,112 @@ ops_service_set() {
 	check "ops: save keeps what service set changed" "$out" \
 		eval 'grep -q "tcp_established: 1200 }" <<<"$out" && grep -q "name: web4-set" <<<"$out"'
 
-	out=$(xlb_cli service add "tcp/$VIP2_V4:80" --mode fullnat \
-		--health-check 'type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1' 2>&1 &&
-		xlb_cli backend add "tcp/$VIP2_V4:80" "${RS_V4[1]}" 2>&1)
-	if wait_health 5 "tcp/$VIP2_V4:80" "${RS_V4[1]}" up >/dev/null; then
+	out=$(xlb_cli service add "tcp/$VIP2_V4:81" --mode fullnat \
+		--health-check 'type: http, port: 80, path: /, interval: 300ms, timeout: 200ms, rise: 1' 2>&1 &&
+		xlb_cli backend add "tcp/$VIP2_V4:81" "${RS_V4[1]}" 2>&1)
+	if wait_health 5 "tcp/$VIP2_V4:81" "${RS_V4[1]}" up >/dev/null; then
 		pass "ops: service add --health-check: the check of a CLI-made service runs"
 	else
 		fail "ops: service add --health-check" "$out $(xlb_cli list 2>&1 | tr '\n' '|')"
 	fi
-	xlb_cli service del "tcp/$VIP2_V4:80" >/dev/null 2>&1
+	xlb_cli service del "tcp/$VIP2_V4:81" >/dev/null 2>&1
+}
+
+# OPS_HOLD_PY VIP SECONDS: one keep-alive connection, a GET every 0.2 s;
+# prints "ok RS" per answer, "err WHY" and exits when the connection breaks.
+OPS_HOLD_PY="import socket, sys, time
+$E2E_HTTP_PY
+s = socket.create_connection((sys.argv[1], 80), timeout=3)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        head, body = http_get(s)
+        print('ok', body.decode().split()[0], flush=True)
+    except OSError as e:
+        print('err', e, flush=True)
+        break
+    time.sleep(0.2)
+"
+
+# spread N: which real servers answer N new connections to adm ("rs1 N ...").
+spread() { http_burst "$1" "http://$VIP2_V4/" | tally | tr '\n' ' '; }
+# got RS TALLY: the count of RS in a spread.
+got() { sed -E "s/.*$1 ([0-9]+).*/\1/" <<<"$2"; }
+# last_hold: the last line of the held connection's log.
+last_hold() { tail -n 1 "$LAB_DIR/hold.log"; }
+# hold_lines_after N: lines of the held connection's log past line N.
+hold_after() { tail -n +"$(($1 + 1))" "$LAB_DIR/hold.log"; }
+
+# ops_admin: drain, maint and forced health.
+ops_admin() {
+	local s="tcp/$VIP2_V4:80" t n out hold_pid j
+	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+	for a in "$r1" "$r2" "$r3"; do wait_health 5 "$s" "$a" up >/dev/null; done
+	xlb_cli backend set "$s" "$r2" --health down && xlb_cli backend set "$s" "$r3" --health down
+	j=$(xlb_json)
+	check "ops: --health down shows as a forced down in list" "$(jq -c '.services[2].backends' <<<"$j")" \
+		[ "$(jq_xlb '[be($s; $a) | .health + " " + (.health_forced|tostring)] | first' \
+			--arg s "$s" --arg a "$r2" <<<"$j")" = "down true" ]
+	t=$(spread 30)
+	check "ops: rs2 and rs3 forced down: 30 new connections all reach rs1" "$t" \
+		[ "$(got rs1 "$t")" = 30 ]
+	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP2_V4" 30 >"$LAB_DIR/hold.log" 2>&1 &
+	hold_pid=$!
+	wait_for 5 grep -q . "$LAB_DIR/hold.log"
+	xlb_cli backend set "$s" "$r2" --health auto && xlb_cli backend set "$s" "$r3" --health auto
+	wait_health 3 "$s" "$r2" up >/dev/null; wait_health 3 "$s" "$r3" up >/dev/null
+	t=$(spread 60)
+	check "ops: --health auto: the check decides again (rs2 and rs3 get flows)" "$t" \
+		[ "$(got rs2 "$t")" -gt 0 -a "$(got rs3 "$t")" -gt 0 ]
+
+	out=$(xlb_cli backend set "$s" "$r1" --state drain 2>&1)
+	n=$(wc -l <"$LAB_DIR/hold.log")
+	t=$(spread 30)
+	sleep 0.5
+	check "ops: drain: 30 new connections avoid rs1" "$out $t" \
+		[ "$(got rs1 "$t")" = 0 -a $(($(got rs2 "$t") + $(got rs3 "$t"))) = 30 ]
+	check "ops: drain: the held connection to rs1 goes on" "$(hold_after "$n" | sort | uniq -c | tr '\n' ' ')" \
+		eval '[ "$(hold_after "$n" | grep -c "^ok rs1")" -ge 2 ] && ! grep -q "^err" "$LAB_DIR/hold.log"'
+	j=$(xlb_json)
+	check "ops: drain: list keeps the weight (100) and says draining" "$(jq -c '.services[2].backends[0]' <<<"$j")" \
+		[ "$(jq_xlb '[be($s; $a) | (.weight|tostring) + " " + .state + " " + .admin_state] | first' \
+			--arg s "$s" --arg a "$r1" <<<"$j")" = "100 draining drain" ]
+	out=$(xlb_cli save 2>&1)
+	check "ops: save keeps the drain" "$out" grep -q "address: $r1, weight: 100, state: drain }" <<<"$out"
+
+	n=$(wc -l <"$LAB_DIR/hold.log")
+	xlb_cli backend set "$s" "$r1" --state maint
+	wait_for 5 grep -q "^err" "$LAB_DIR/hold.log"
+	check "ops: maint (on_backend_down: reset): the held connection to rs1 ends" \
+		"$(hold_after "$n" | sort | uniq -c | tr '\n' ' ')" grep -q "^err" "$LAB_DIR/hold.log"
+	t=$(spread 30)
+	check "ops: maint: 30 new connections avoid rs1" "$t" \
+		[ "$(got rs1 "$t")" = 0 -a $(($(got rs2 "$t") + $(got rs3 "$t"))) = 30 ]
+	xlb_cli backend set "$s" "$r1" --state up
+	t=$(spread 60)
+	check "ops: state up: rs1 gets new connections again" "$t" [ "$(got rs1 "$t")" -gt 0 ]
+	kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
+
+	# A check that fails everywhere: only the backend forced up serves.
+	xlb_cli service set "$s" --health-check 'type: http, path: /nope, interval: 300ms, timeout: 200ms, rise: 1, fall: 1'
+	xlb_cli backend set "$s" "$r3" --health up
+	wait_health 5 "$s" "$r1" down >/dev/null; wait_health 5 "$s" "$r2" down >/dev/null
+	t=$(spread 30)
+	check "ops: every check fails, rs3 forced up: 30 new connections all reach rs3" \
+		"$t $(xlb_cli list 2>&1 | tr '\n' '|')" [ "$(got rs3 "$t")" = 30 ]
+}
+
+# ops_apply_services: the ipvsadm import pipeline, a file of services alone.
+ops_apply_services() {
+	local out
+	printf 'services:\n  - { vip: %s, port: 8080, protocol: tcp, mode: dr, backends: [%s] }\n' \
+		"$VIP_V4" "${RS_V4[0]}" >"$LAB_DIR/svc-only.yaml"
+	out=$(xlb_cli apply -f "$LAB_DIR/svc-only.yaml" 2>&1)
+	check "ops: apply of a file without metrics:/interfaces: to an xlbd with metrics: is accepted" \
+		"$out" [ "$(xlb_cli list --json | jq '.services | length')" = 1 ]
+	out=$(printf 'flow_table_size: 4096\n' >"$LAB_DIR/fixed.yaml"; xlb_cli apply -f "$LAB_DIR/fixed.yaml" 2>&1)
+	check "ops: apply changing a fixed key is still refused" "$out" \
+		grep -q "'flow_table_size' cannot change while xlbd runs" <<<"$out"
 }
 
 main() {
@@ -154,6 +272,8 @@ main() {
 	fi
 	ops_lips
 	ops_service_set
+	ops_admin
+	ops_apply_services
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"
 	else fail "ops: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")"; fi
 	check "ops: the LIPs are gone once xlbd stopped" "$(ip -n "$NS_LB" addr show dev elb)" \

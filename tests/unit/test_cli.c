@@ -125,7 +125,17 @@ static void test_backend(void)
 	EXPECT_REQ(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11",
 		   "{\"cmd\":\"backend_del\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11\"}");
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
-		   "backend set needs --weight N");
+		   "backend set needs --weight N, --state S or --health H");
+	EXPECT_REQ(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state drain "
+		   "--health down",
+		   "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\","
+		   "\"backend\":\"198.18.0.11\",\"state\":\"drain\",\"health\":\"down\"}");
+	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state off",
+		   "--state: 'off' (expected up, drain or maint)");
+	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --health maybe",
+		   "--health: 'maybe' (expected up, down or auto)");
+	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --health up",
+		   "--health is for backend set (a new backend's checks decide)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
 		   "--weight: '70000' is not a weight (0-65535)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
@@ -137,7 +147,7 @@ static void test_backend(void)
 	EXPECT_ERR(cli_backend_request, "move tcp/198.18.0.100:80 198.18.0.11",
 		   "unknown action 'move' (expected add, set or del)");
 	EXPECT_ERR(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11 --weight 1",
-		   "backend del takes no --weight");
+		   "backend del takes no option but the backend");
 	{
 		char out[512];
 
