@@ -159,6 +159,14 @@ struct {
 	__type(value, struct xlb_nat_scratch);
 } nat_scratch SEC(".maps");
 
+/* Per CPU, so counting a new flow needs no atomic (the rate is per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_guard_win);
+} guard_win SEC(".maps");
+
 /* Instance-wide settings (tunnel source prefixes, timeouts, LIP counts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -182,6 +190,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_counter);
 } backend_stats SEC(".maps");
+
+/* enum xlb_guard_event -> times the flood guard acted (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_G_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} guard_stats SEC(".maps");
 
 /* enum xlb_reason -> packets that took that path (per CPU). */
 struct {

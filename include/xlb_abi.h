@@ -181,6 +181,10 @@ struct xlb_flow {
 	__u8  mode;             /* enum xlb_mode of the service at creation */
 	__u8  flags;            /* XLB_FLOW_F_* */
 	__u8  pad;
+	__u32 hash;             /* dr/tun: xlb_flow_hash of the key, so a
+				 * packet of the flow (tun: its outer source)
+				 * does not hash the 5-tuple again */
+	__u32 pad2;
 };
 
 /* Connection state of a nat/fullnat flow entry; each has its own timeout
@@ -201,6 +205,11 @@ enum xlb_ct_state {
  * halves are closed). */
 #define XLB_FLOW_F_FIN_CLIENT 0x01
 #define XLB_FLOW_F_FIN_SERVER 0x02
+/* Created while the flood guard was engaged on its CPU: until the
+ * connection is established (UDP: for its life) the entry lives
+ * XLB_TO_GUARD_DEFAULT seconds at most, so a flood's entries and fullnat
+ * port claims free themselves quickly. */
+#define XLB_FLOW_F_GUARD      0x04
 
 /* nat_rev map value, keyed by the tuple of replies as they arrive
  * (src = backend R:rp, dst = client C:cp for nat, LIP:lp for fullnat):
@@ -232,7 +241,11 @@ struct xlb_globals {
 	__u16 lport_max;
 	__u32 n_lips_v4;
 	__u32 n_lips_v6;
-	__u32 pad2;
+	/* Flood guard: new flows per second per CPU above which that CPU's
+	 * new dr/tun flows get no flow entry (the deterministic table keeps
+	 * them on their backend) and its new nat/fullnat entries are
+	 * short-lived (XLB_FLOW_F_GUARD). 0: no guard. */
+	__u32 guard_rate;
 };
 
 /* svc_timeouts map value, indexed by service id: a nat/fullnat service's
@@ -255,6 +268,10 @@ struct xlb_svc_timeouts {
 #define XLB_TO_CLOSE_DEFAULT        10
 #define XLB_TO_TIME_WAIT_DEFAULT    120
 #define XLB_TO_UDP_DEFAULT          300
+/* The daemon's default guard_rate (Katran's default too). */
+#define XLB_GUARD_RATE_DEFAULT      125000
+/* Most a flow entry created under the flood guard lives unestablished. */
+#define XLB_TO_GUARD_DEFAULT        3
 /* Below the kernel's default ephemeral range (32768-60999), so the LB host's
  * own connections from a LIP do not collide with translated ones. */
 #define XLB_LPORT_MIN_DEFAULT       1024
@@ -302,6 +319,25 @@ struct xlb_counter {
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
 #undef XLB_REASON_ENUM
+
+/* guard_win map value (per CPU, one entry): the flood guard's window on
+ * that CPU, n new flows since start_ns (the data plane's clock). */
+struct xlb_guard_win {
+	__u64 start_ns;
+	__u64 n;
+};
+
+/* What the flood guard did (guard_stats, per CPU; xlb_globals.guard_rate),
+ * counted apart from the reasons: each packet has exactly one reason, and
+ * a guarded packet is forwarded as usual. X(id, name) as for reasons. */
+#define XLB_GUARD_EVENTS(X)                                       \
+	X(XLB_G_ENGAGED,   "engaged")           /* a CPU's window went over the rate */ \
+	X(XLB_G_NO_ENTRY,  "flow_not_stored")   /* dr/tun new flow, no entry */          \
+	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */
+
+#define XLB_GUARD_ENUM(id, name) id,
+enum xlb_guard_event { XLB_GUARD_EVENTS(XLB_GUARD_ENUM) XLB_G_MAX };
+#undef XLB_GUARD_ENUM
 
 /* Pinned map names (under /sys/fs/bpf/xlb/<instance>/). */
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"

@@ -120,6 +120,9 @@ struct xlb_service_cfg {
 	uint32_t client_timeout_ms;     /* 0 = 300 s (tcp), 30 s (udp session idle) */
 	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
 	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
+	uint32_t header_timeout_ms;     /* tcp: first bytes (PROXY header); 0 = 10 s */
+	bool server_first_set;          /* false: by port (XLB_SERVER_FIRST_PORTS) */
+	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
@@ -139,6 +142,8 @@ struct xlb_config {
 	bool manage_addresses;          /* default true */
 	uint32_t flow_table_size;       /* default XLB_FLOW_DEFAULT_SIZE */
 	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
+	uint32_t flood_guard_rate;      /* new flows/s per CPU; 0 = no guard;
+					 * default XLB_GUARD_RATE_DEFAULT */
 	struct xlb_prefix tunnel_source_v4;     /* family 0 when not set */
 	struct xlb_prefix tunnel_source_v6;
 	size_t n_services;

@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "schema.h"
 
 static const char usage[] =
 "Usage: xlb service add PROTO/VIP:PORT --mode MODE [--scheduler S]\n"
@@ -37,20 +38,6 @@ static const char usage[] =
 "\n"
 "Example: xlb service add udp/198.18.0.100:53 --mode dr\n"
 "         xlb service set tcp/198.18.0.100:80 --scheduler wrr\n";
-
-/* Strict unsigned parse: digits only, within max. */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out > max)
-		return -EINVAL;
-	return 0;
-}
 
 /* The options of add and set, checked here so a typo fails before the
  * daemon is asked; the daemon checks them again. */
@@ -85,14 +72,17 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 		case 'n': o->name = optarg; break;
 		case 'c': o->hc = optarg; break;
 		case 't': o->timeouts = optarg; break;
-		case 'p':
-			if (parse_uint(optarg, 86400 * 365, &o->persistence)) {
-				snprintf(err, errlen, "--persistence: '%s' is not a number of "
-					 "seconds (0-31536000)", optarg);
+		case 'p': {
+			struct xlb_service_cfg sc;
+
+			/* The config key's range and message (schema.c). */
+			if (schema_parse_flag(schema_key(&schema_service, "persistence"),
+					      optarg, &sc, err, errlen))
 				return -EINVAL;
-			}
+			o->persistence = sc.persistence;
 			o->has_persistence = true;
 			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

@@ -11,6 +11,7 @@
 #include "control_server.h"
 #include "log.h"
 #include "proxy.h"
+#include "schema.h"
 #include "yaml_find.h"
 
 
@@ -154,7 +155,8 @@ static int get_svc_fields(struct json_object *req, struct svc_fields *f, char *e
 	if (!ret)
 		ret = get_string(req, "timeouts", false, &f->timeouts, err);
 	if (!ret)
-		ret = get_uint(req, "persistence", false, 86400 * 365, &f->persistence,
+		ret = get_uint(req, "persistence", false,
+			       schema_key(&schema_service, "persistence")->max, &f->persistence,
 			       &f->has_persistence, err);
 	return ret;
 }
@@ -480,6 +482,19 @@ static void add_counter(struct json_object *o, const struct xlb_counter *c)
 	json_object_object_add(o, "new_flows", json_object_new_uint64(c->new_flows));
 }
 
+/* "flood_guard": what the flood guard did, by xlb_guard_names. */
+static void add_guard_stats(struct json_object *res, struct dataplane *dp)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t g[XLB_G_MAX];
+
+	if (dataplane_guard_stats(dp, g) == 0)
+		for (int k = 0; k < XLB_G_MAX; k++)
+			json_object_object_add(o, xlb_guard_names[k],
+					       json_object_new_uint64(g[k]));
+	json_object_object_add(res, "flood_guard", o);
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
@@ -573,6 +588,7 @@ static struct json_object *do_list(struct state *st)
 				json_object_object_add(reasons, xlb_reason_names[k],
 						       json_object_new_uint64(r[k]));
 		json_object_object_add(res, "reasons", reasons);
+		add_guard_stats(res, st->dp);
 	}
 	return res;
 }

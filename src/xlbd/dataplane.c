@@ -25,6 +25,7 @@
 
 #define REASON_NAME(id, name) [id] = name,
 const char *const xlb_reason_names[XLB_R_MAX] = { XLB_REASONS(REASON_NAME) };
+const char *const xlb_guard_names[XLB_G_MAX] = { XLB_GUARD_EVENTS(REASON_NAME) };
 #undef REASON_NAME
 
 struct attachment {
@@ -1020,6 +1021,17 @@ int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
 {
 	for (uint32_t r = 0; r < XLB_R_MAX; r++) {
 		int ret = percpu_sum(dp->skel->maps.reason_stats, r, &out[r], 1);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int dataplane_guard_stats(struct dataplane *dp, uint64_t out[XLB_G_MAX])
+{
+	for (uint32_t e = 0; e < XLB_G_MAX; e++) {
+		int ret = percpu_sum(dp->skel->maps.guard_stats, e, &out[e], 1);
 
 		if (ret)
 			return ret;

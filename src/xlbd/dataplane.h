@@ -100,6 +100,8 @@ int dataplane_tables_commit(struct dataplane *dp);
 int dataplane_svc_stats(struct dataplane *dp, uint32_t svc_id, struct xlb_counter *out);
 int dataplane_backend_stats(struct dataplane *dp, uint32_t id, struct xlb_counter *out);
 int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX]);
+/* What the flood guard did (enum xlb_guard_event), summed over CPUs. */
+int dataplane_guard_stats(struct dataplane *dp, uint64_t out[XLB_G_MAX]);
 int dataplane_svc_stats_reset(struct dataplane *dp, uint32_t svc_id);
 int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 
@@ -117,5 +119,6 @@ struct ct_sweep_stats;
 int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st);
 
 extern const char *const xlb_reason_names[XLB_R_MAX];
+extern const char *const xlb_guard_names[XLB_G_MAX];
 
 #endif /* XLB_DATAPLANE_H */

@@ -35,6 +35,7 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 			sw.active = sw.inactive = NULL;
 		}
 		snap->has_reasons = dataplane_reason_stats(st->dp, snap->reasons) == 0;
+		snap->has_guard = dataplane_guard_stats(st->dp, snap->guard) == 0;
 	}
 	snap->services = calloc(st->cfg.n_services + 1, sizeof(*snap->services));
 	if (!snap->services)
@@ -348,6 +349,15 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 			metrics_label_value(f, xlb_reason_names[r]);
 			fprintf(f, "\"} %llu\n", (unsigned long long)s->reasons[r]);
 		}
+	}
+	if (s->has_guard) {
+		family(f, "xlb_flood_guard_total", "counter",
+		       "Flood guard actions: engaged (a CPU went over flood_guard_rate "
+		       "new flows in a second), flow_not_stored (dr/tun), "
+		       "flow_short_lived (nat/fullnat).");
+		for (int g = 0; g < XLB_G_MAX; g++)
+			fprintf(f, "xlb_flood_guard_total{action=\"%s\"} %llu\n",
+				xlb_guard_names[g], (unsigned long long)s->guard[g]);
 	}
 	if (s->has_flows) {
 		family(f, "xlb_flow_table_nat_entries", "gauge",

@@ -49,6 +49,8 @@ struct metrics_snapshot {
 	struct metrics_service *services;
 	bool has_reasons;
 	uint64_t reasons[XLB_R_MAX];
+	bool has_guard;
+	uint64_t guard[XLB_G_MAX];
 	bool has_flows;
 	uint64_t nat_flows;                     /* nat/fullnat flow-table entries */
 	uint32_t flow_table_size;

@@ -269,6 +269,7 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	g->to_close_s = cfg->timeouts.tcp_close;
 	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
 	g->to_udp_s = cfg->timeouts.udp;
+	g->guard_rate = cfg->flood_guard_rate;
 	if (cfg->tunnel_source_v4.family) {
 		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
 		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;

@@ -7,6 +7,7 @@
 
 static const struct suite *const suites[] = {
 	&fx_dsr, &fx_sched, &fx_icmp, &fx_nat, &fx_l2, &fx_malformed, &fx_decap,
+	&fx_flood,
 };
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))
 

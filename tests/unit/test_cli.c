@@ -81,7 +81,7 @@ static void test_service_errors(void)
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
 		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
-		   "--persistence: '-5' is not a number of seconds (0-31536000)");
+		   "--persistence: '-5' is not a number");
 	EXPECT_ERR(cli_service_request, "add --mode dr",
 		   "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 extra --mode dr",

@@ -42,6 +42,7 @@ static const char full_example[] =
 	"  - 2001:db8::2\n"
 	"manage_addresses: false\n"
 	"flow_table_size: 65536\n"
+	"flood_guard_rate: 0\n"
 	"maglev_table_size: 1009\n"
 	"tunnel_source_v4: 198.18.1.0/24\n"
 	"tunnel_source_v6: 2001:db8:1::/64\n"
@@ -80,6 +81,7 @@ static void test_design_example(void)
 	EXPECT(c.manage_addresses);
 	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
 	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
+	EXPECT(c.flood_guard_rate == XLB_GUARD_RATE_DEFAULT);
 	EXPECT(c.n_services == 1);
 	if (c.n_services == 1) {
 		struct xlb_service_cfg *s = &c.services[0];
@@ -107,6 +109,7 @@ static void test_full(void)
 	EXPECT(c.n_local_addresses == 2 && c.local_addresses[1].family == XLB_AF_INET6);
 	EXPECT(!c.manage_addresses);
 	EXPECT(c.flow_table_size == 65536);
+	EXPECT(c.flood_guard_rate == 0);
 	EXPECT(c.maglev_table_size == 1009);
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v4, a, sizeof(a)), "198.18.1.0/24"));
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v6, a, sizeof(a)), "2001:db8:1::/64"));
@@ -190,7 +193,7 @@ static const struct bad_case bad_cases[] = {
 	  "weight, port or state)" },
 	{ "bad backend state", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, state: off }\n",
-	  "xlb.yaml:8:40: backends[0]: state 'off' (expected up, drain or maint)" },
+	  "xlb.yaml:8:40: backends[0]: state: 'off' (expected up, drain or maint)" },
 	{ "bad mode", SVC "    mode: foo\n",
 	  "xlb.yaml:6:11: unknown mode 'foo' (expected proxy, nat, fullnat, dr or tun)" },
 	{ "bad protocol", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
@@ -356,6 +359,12 @@ static const struct bad_case bad_cases[] = {
 	  "    protocol: udp\n    mode: proxy\n    accept_proxy: true\n",
 	  "xlb.yaml:2:5: service udp/198.18.0.100:53: send_proxy and accept_proxy "
 	  "apply to tcp services only" },
+	{ "header_timeout on udp", "services:\n  - vip: 198.18.0.100\n    port: 53\n"
+	  "    protocol: udp\n    mode: proxy\n    header_timeout: 1s\n",
+	  "xlb.yaml:2:5: service udp/198.18.0.100:53: header_timeout applies to tcp "
+	  "services only" },
+	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
+	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
 	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
 	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
 	  "(use scheduler sh or maglev)" },
@@ -364,6 +373,8 @@ static const struct bad_case bad_cases[] = {
 	  "for mode dr" },
 	{ "proxy_workers", "proxy_workers: 5000\n",
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
+	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
+	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
 	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
 	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
 	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
@@ -487,6 +498,8 @@ static const char proxy_example[] =
 	"    client_timeout: 2m\n"
 	"    server_timeout: 1h\n"
 	"    drain_time: 10s\n"
+	"    header_timeout: 2s\n"
+	"    server_speaks_first: false\n"
 	"    backends: [\"198.18.0.11:8080\", \"[2001:db8::11]:80\"]\n"
 	"  - vip: 2001:db8::100\n"
 	"    port: 53\n"
@@ -513,6 +526,8 @@ static void test_proxy(void)
 		EXPECT(s->retries_set && s->retries == 0 && s->max_connections == 1000);
 		EXPECT(s->connect_timeout_ms == 500 && s->client_timeout_ms == 120000 &&
 		       s->server_timeout_ms == 3600000 && s->drain_time_ms == 10000);
+		EXPECT(s->header_timeout_ms == 2000 && s->server_first_set &&
+		       !s->server_first);
 		EXPECT(s->backends[0].addr.port == 8080);
 		s = &c.services[1];
 		EXPECT(s->scheduler == XLB_SCHED_WLC && !s->retries_set &&
@@ -640,7 +655,10 @@ static void round_trip(const char *yaml)
 		       x->connect_timeout_ms == y->connect_timeout_ms &&
 		       x->client_timeout_ms == y->client_timeout_ms &&
 		       x->server_timeout_ms == y->server_timeout_ms &&
-		       x->drain_time_ms == y->drain_time_ms);
+		       x->drain_time_ms == y->drain_time_ms &&
+		       x->header_timeout_ms == y->header_timeout_ms &&
+		       x->server_first_set == y->server_first_set &&
+		       x->server_first == y->server_first);
 		EXPECT(!memcmp(&x->hc, &y->hc, sizeof(x->hc)));
 		EXPECT(x->on_backend_down == y->on_backend_down &&
 		       x->all_down == y->all_down);
