@@ -33,7 +33,7 @@ _xlb()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs="service backend list save apply realserver import version help"
+	local verbs="service backend list conns zero save apply realserver import version help"
 	local modes="dr tun nat fullnat proxy"
 	local scheds="maglev sh rr wrr lc wlc random2"
 	# The xlb command itself plus --socket, to ask the same xlbd.
@@ -70,7 +70,7 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip|--timeouts) return ;;
+	--weight|--persistence|--name|--vip|--timeouts|--limit) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--state) COMPREPLY=($(compgen -W "up drain maint" -- "$cur")); return ;;
 	--health) COMPREPLY=($(compgen -W "up down auto" -- "$cur")); return ;;
@@ -119,7 +119,15 @@ _xlb()
 		elif [ "$sub" = add ]; then
 			COMPREPLY=($(compgen -W "--weight --state" -- "$cur"))
 		fi ;;
-	list) COMPREPLY=($(compgen -W "--stats --json --help" -- "$cur")) ;;
+	list) COMPREPLY=($(compgen -W "--stats --rate --json --help" -- "$cur")) ;;
+	conns)
+		if [[ $cur == -* ]] || [ ${#args[@]} -ge 1 ] || [ -n "$sub" ]; then
+			COMPREPLY=($(compgen -W "--limit --json --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
+		fi ;;
+	zero)
+		[ -z "$sub" ] && COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}") --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;
 	save|version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	realserver)

@@ -28,6 +28,12 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen);
 int cli_backend_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen);
+/* `xlb zero [SERVICE]`: argv after the verb. */
+int cli_zero_request(int argc, char **argv, struct json_object **req,
+		     char *err, size_t errlen);
+/* `xlb conns ...`: argv[0] is the verb (its options come in any order). */
+int cli_conns_request(int argc, char **argv, struct json_object **req,
+		      char *err, size_t errlen);
 
 /* Build a request with `build` from argv[1..] and send it: the shared body
  * of the verbs that only turn arguments into one request. */
@@ -44,5 +50,7 @@ int cli_apply(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_realserver(int argc, char **argv);
 int cli_import(int argc, char **argv);          /* no daemon needed */
+int cli_zero(int argc, char **argv);
+int cli_conns(int argc, char **argv);
 
 #endif /* XLB_CLI_H */

@@ -480,6 +480,8 @@ static void add_counter(struct json_object *o, const struct xlb_counter *c)
 	json_object_object_add(o, "packets", json_object_new_uint64(c->packets));
 	json_object_object_add(o, "bytes", json_object_new_uint64(c->bytes));
 	json_object_object_add(o, "new_flows", json_object_new_uint64(c->new_flows));
+	json_object_object_add(o, "packets_out", json_object_new_uint64(c->packets_out));
+	json_object_object_add(o, "bytes_out", json_object_new_uint64(c->bytes_out));
 }
 
 /* "flood_guard": what the flood guard did, by xlb_guard_names. */
@@ -647,6 +649,137 @@ static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
 	return ret;
 }
 
+static const char *const ct_state_names[XLB_CT_MAX] = {
+	[XLB_CT_NONE] = "-", [XLB_CT_SYN_SENT] = "SYN_SENT",
+	[XLB_CT_ESTABLISHED] = "ESTABLISHED", [XLB_CT_FIN_WAIT] = "FIN_WAIT",
+	[XLB_CT_CLOSE] = "CLOSE", [XLB_CT_TIME_WAIT] = "TIME_WAIT", [XLB_CT_UDP] = "UDP",
+};
+
+/* The walk of `conns`: which service (NULL: all), how many to list. */
+struct conns_walk {
+	struct state *st;
+	const struct service_state *only;
+	uint32_t limit;
+	uint64_t total;
+	struct json_object *list;
+};
+
+static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_flow *f,
+		     int64_t left_ms)
+{
+	struct conns_walk *w = arg;
+	const struct service_state *ss = NULL;
+	const struct backend_state *b = NULL;
+	struct xlb_sockaddr a = { .family = k->family };
+	char buf[XLB_ADDRSTR_MAX + 8];
+	struct json_object *o;
+
+	for (size_t i = 0; i < w->st->n_services && !ss; i++)
+		if (w->st->services[i].id == f->svc_id)
+			ss = &w->st->services[i];
+	if (!ss || (w->only && ss != w->only) || left_ms == 0)
+		return 0;
+	if (w->total++ >= w->limit)
+		return 0;
+	for (size_t j = 0; j < ss->n_backends && !b; j++)
+		if (ss->backends[j].id == f->backend_id)
+			b = &ss->backends[j];
+	o = json_object_new_object();
+	json_object_object_add(o, "service", json_object_new_string(
+		service_name_str(ss->proto, &ss->vip, buf, sizeof(buf))));
+	a.addr = k->src;
+	a.port = ntohs(k->sport_be);
+	json_object_object_add(o, "client", json_object_new_string(
+		addr_str(&a, buf, sizeof(buf))));
+	a.addr = k->dst;
+	a.port = ntohs(k->dport_be);
+	json_object_object_add(o, "vip", json_object_new_string(addr_str(&a, buf, sizeof(buf))));
+	json_object_object_add(o, "backend", json_object_new_string(
+		b ? addr_str(&b->addr, buf, sizeof(buf)) : "(gone)"));
+	json_object_object_add(o, "state", json_object_new_string(
+		f->state < XLB_CT_MAX ? ct_state_names[f->state] : "?"));
+	json_object_object_add(o, "expires_in_ms", left_ms < 0 ? NULL :
+			       json_object_new_int64(left_ms));
+	json_object_array_add(w->list, o);
+	return 0;
+}
+
+/* ipvsadm -L -c: the flows of the data plane (nat/fullnat connections with
+ * their state and time left; the flow table of dr/tun, whose entries stay
+ * until it needs room). */
+static int do_conns(struct state *st, struct json_object *req,
+		    struct json_object **res, char *err)
+{
+	struct conns_walk w = { .st = st, .limit = UINT32_MAX };
+	struct xlb_sockaddr vip;
+	const char *s;
+	uint8_t proto;
+	int ret;
+
+	ret = get_string(req, "service", false, &s, err);
+	if (!ret)
+		ret = get_uint(req, "limit", false, UINT32_MAX, &w.limit, NULL, err);
+	if (ret)
+		return ret;
+	if (s && service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
+		return -EINVAL;
+	if (s && !(w.only = state_find_service(st, proto, &vip))) {
+		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
+		return -ENOENT;
+	}
+	if (w.only && st->cfg.services[w.only - st->services].mode == XLB_MODE_PROXY) {
+		snprintf(err, CONTROL_ERRLEN, "%s: the connections of mode proxy are not "
+			 "listed yet (xlb list --stats counts them)", s);
+		return -EOPNOTSUPP;
+	}
+	w.list = json_object_new_array();
+	if (st->dp && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
+		json_object_put(w.list);
+		snprintf(err, CONTROL_ERRLEN, "cannot read the flow table: %s", strerror(-ret));
+		return ret;
+	}
+	*res = json_object_new_object();
+	json_object_object_add(*res, "conns", w.list);
+	json_object_object_add(*res, "total", json_object_new_uint64(w.total));
+	return 0;
+}
+
+/* ipvsadm -Z: the packet-mode counters of one service and its backends, or
+ * of all (what `list` and the metrics show start again from 0). */
+static int do_zero(struct state *st, struct json_object *req, char *err)
+{
+	const struct service_state *only = NULL;
+	struct xlb_sockaddr vip;
+	const char *s;
+	uint8_t proto;
+	int ret;
+
+	ret = get_string(req, "service", false, &s, err);
+	if (ret)
+		return ret;
+	if (s && service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
+		return -EINVAL;
+	if (s && !(only = state_find_service(st, proto, &vip))) {
+		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
+		return -ENOENT;
+	}
+	if (only && st->cfg.services[only - st->services].mode == XLB_MODE_PROXY) {
+		snprintf(err, CONTROL_ERRLEN, "%s: the counters of mode proxy cannot be "
+			 "zeroed yet", s);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; st->dp && i < st->n_services; i++) {
+		const struct service_state *ss = &st->services[i];
+
+		if (only && ss != only)
+			continue;
+		dataplane_svc_stats_reset(st->dp, ss->id);
+		for (size_t j = 0; j < ss->n_backends; j++)
+			dataplane_backend_stats_reset(st->dp, ss->backends[j].id);
+	}
+	return 0;
+}
+
 struct json_object *control_handle(struct state *st, struct json_object *req)
 {
 	char err[CONTROL_ERRLEN] = "";
@@ -666,6 +799,17 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!strcmp(cmd, "list"))
 		return reply_ok(do_list(st));
+	if (!strcmp(cmd, "conns") || !strcmp(cmd, "zero")) {
+		struct json_object *res = NULL;
+
+		ret = !strcmp(cmd, "conns") ? do_conns(st, req, &res, err) :
+					      do_zero(st, req, err);
+		if (ret)
+			return control_reply_error(err);
+		if (!strcmp(cmd, "zero"))
+			log_info("applied 'zero'");
+		return reply_ok(res);
+	}
 	if (!strcmp(cmd, "save")) {
 		char *yaml = config_emit_yaml(&st->cfg);
 		struct json_object *r;

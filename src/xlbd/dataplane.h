@@ -113,6 +113,14 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 		       size_t n, uint32_t *n4, uint32_t *n6);
 
 struct ct_sweep_stats;
+/* Call fn for each entry of the flow table with the time it has left in
+ * ms (-1: none, a dr/tun entry that stays until the table needs room; 0:
+ * expired, not swept yet); a non-zero return stops the walk. Entries come
+ * and go while it runs: each is seen at most once. */
+typedef int (*dataplane_flow_fn)(void *arg, const struct xlb_flow_key *k,
+				 const struct xlb_flow *f, int64_t left_ms);
+int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg);
+
 /* One conntrack_sweep() pass over the nat/fullnat entries with the running
  * timeouts, which also corrects backend_conns: call it periodically (every
  * second or so). st may be NULL. */

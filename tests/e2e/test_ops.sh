@@ -14,6 +14,11 @@
 #     through it: the download arrives whole (cmp), the backends keep their
 #     weights, the new check reports them up; `xlb service add
 #     --health-check` gives a CLI-made service a check that runs.
+#   - `xlb conns` lists a held keep-alive connection of the client (its
+#     port, the backend that answers it, ESTABLISHED, time left); `xlb list
+#     --rate` shows new connections, packets in and out above 0 while 200
+#     connections run and 0 new connections once they stopped; `xlb zero`
+#     zeroes one service and leaves another's counters.
 #   - admin states on service adm (fullnat, http check, on_backend_down:
 #     reset): with rs2 and rs3 forced down (`--health down`) a held
 #     keep-alive connection lands on rs1 and 30 new connections all do;
@@ -166,6 +171,7 @@ ops_service_set() {
 OPS_HOLD_PY="import socket, sys, time
 $E2E_HTTP_PY
 s = socket.create_connection((sys.argv[1], 80), timeout=3)
+print('port', s.getsockname()[1], flush=True)
 end = time.time() + float(sys.argv[2])
 while time.time() < end:
     try:
@@ -186,6 +192,62 @@ last_hold() { tail -n 1 "$LAB_DIR/hold.log"; }
 # hold_lines_after N: lines of the held connection's log past line N.
 hold_after() { tail -n +"$(($1 + 1))" "$LAB_DIR/hold.log"; }
 
+# rate_of SERVICE FIELD: one rate of `xlb list --rate --json`.
+rate_of() {
+	xlb_cli list --rate --json | jq_xlb '[svc($s) | .rate[$f]] | first // -1' \
+		--arg s "$1" --arg f "$2"
+}
+
+# ops_conns_rate: conns, list --rate and zero on web4 (fullnat).
+ops_conns_rate() {
+	local s="tcp/$VIP_V4:80" s6="tcp/[$VIP_V6]:80" hold_pid port rs j c load_pid
+	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP_V4" 8 >"$LAB_DIR/hold.log" 2>&1 &
+	hold_pid=$!
+	wait_for 5 grep -q "^ok" "$LAB_DIR/hold.log"
+	port=$(sed -n 's/^port //p' "$LAB_DIR/hold.log")
+	rs=$(sed -n 's/^ok //p' "$LAB_DIR/hold.log" | head -n 1)
+	j=$(xlb_cli conns "$s" --json)
+	c=$(jq -c --arg c "$CL_V4:$port" '.conns[] | select(.client == $c)' <<<"$j")
+	check "ops: conns shows the held connection ($CL_V4:$port, $rs, ESTABLISHED)" "$j" \
+		eval '[ "$(jq -r ".backend + \" \" + .state + \" \" + .vip" <<<"$c")" = \
+			"${RS_V4[$(rs_index "$rs")]} ESTABLISHED $VIP_V4:80" ] &&
+			[ "$(jq ".expires_in_ms > 0" <<<"$c")" = true ]'
+	c=$(xlb_cli conns --limit 1 | tail -n 1)
+	check "ops: conns --limit 1 lists one and counts them all" "$c" \
+		grep -q "^1 of [1-9][0-9]* connection(s)$" <<<"$c"
+	kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
+
+	# Load for the whole measurement: bursts of 20 for at most 5 s.
+	(
+		end=$((SECONDS + 5))
+		while [ $SECONDS -lt $end ] && [ ! -e "$LAB_DIR/load.stop" ]; do
+			http_burst 20 "http://$VIP_V4/" >/dev/null
+		done
+	) &
+	load_pid=$!
+	sleep 0.3
+	j=$(xlb_cli list --rate --json)
+	touch "$LAB_DIR/load.stop"
+	wait "$load_pid"
+	check "ops: list --rate under load: connections/s, packets/s in and out above 0" \
+		"$(jq -c --arg s "$s" '.services[] | select(.service == $s) | .rate' <<<"$j")" \
+		[ "$(jq_xlb '[svc($s) | .rate | .conns_per_s > 0 and .packets_in_per_s > 0 and
+			.bytes_in_per_s > 0 and .packets_out_per_s > 0 and .bytes_out_per_s > 0] | first' \
+			--arg s "$s" <<<"$j")" = true ]
+	sleep 1
+	c=$(rate_of "$s" conns_per_s)
+	check "ops: list --rate after the load: 0 new connections/s" "$c" [ "$c" = 0 ]
+
+	xlb_cli zero "$s"
+	j=$(xlb_json)
+	check "ops: zero: the service and its backends count 0 again" \
+		"$(jq -c --arg s "$s" '.services[] | select(.service == $s)' <<<"$j")" \
+		[ "$(jq_xlb '[svc($s) | .packets + .new_flows + .packets_out +
+			([.backends[] | .packets + .new_flows] | add)] | first' --arg s "$s" <<<"$j")" = 0 ]
+	check "ops: zero of one service leaves another's counters" "$(json_service "$j" "$s6" packets)" \
+		[ "$(json_service "$j" "$s6" packets)" -gt 0 ]
+}
+
 # ops_admin: drain, maint and forced health.
 ops_admin() {
 	local s="tcp/$VIP2_V4:80" t n out hold_pid j
@@ -201,7 +263,7 @@ ops_admin() {
 		[ "$(got rs1 "$t")" = 30 ]
 	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP2_V4" 30 >"$LAB_DIR/hold.log" 2>&1 &
 	hold_pid=$!
-	wait_for 5 grep -q . "$LAB_DIR/hold.log"
+	wait_for 5 grep -q "^ok" "$LAB_DIR/hold.log"
 	xlb_cli backend set "$s" "$r2" --health auto && xlb_cli backend set "$s" "$r3" --health auto
 	wait_health 3 "$s" "$r2" up >/dev/null; wait_health 3 "$s" "$r3" up >/dev/null
 	t=$(spread 60)
@@ -272,6 +334,7 @@ main() {
 	fi
 	ops_lips
 	ops_service_set
+	ops_conns_rate
 	ops_admin
 	ops_apply_services
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"

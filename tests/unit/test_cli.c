@@ -156,11 +156,37 @@ static void test_backend(void)
 	}
 }
 
+/* conns takes its verb in argv[0]; build() splits after the verb. */
+static int conns_build(int argc, char **argv, struct json_object **req, char *err,
+		       size_t errlen)
+{
+	char *all[16] = { "conns" };
+
+	for (int i = 0; i < argc && i < 15; i++)
+		all[i + 1] = argv[i];
+	return cli_conns_request(argc + 1, all, req, err, errlen);
+}
+
+static void test_conns_zero(void)
+{
+	EXPECT_REQ(cli_zero_request, "tcp/198.18.0.100:80",
+		   "{\"cmd\":\"zero\",\"service\":\"tcp/198.18.0.100:80\"}");
+	EXPECT_REQ(cli_zero_request, "", "{\"cmd\":\"zero\"}");
+	EXPECT_ERR(cli_zero_request, "tcp/198.18.0.100:80 x", "unexpected argument 'x'");
+	EXPECT_REQ(conns_build, "--limit 5 udp/198.18.0.100:53",
+		   "{\"cmd\":\"conns\",\"service\":\"udp/198.18.0.100:53\",\"limit\":5}");
+	EXPECT_REQ(conns_build, "--json", "{\"cmd\":\"conns\"}");
+	EXPECT_ERR(conns_build, "--limit -1", "--limit: '-1' is not a count");
+	EXPECT_ERR(conns_build, "tcp/198.18.0.100:80 tcp/198.18.0.100:81",
+		   "unexpected argument 'tcp/198.18.0.100:81'");
+}
+
 int main(void)
 {
 	RUN(test_service_add);
 	RUN(test_service_set);
 	RUN(test_service_errors);
 	RUN(test_backend);
+	RUN(test_conns_zero);
 	UNIT_SUMMARY();
 }
