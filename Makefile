@@ -38,7 +38,7 @@ LIB_OBJS  := $(call obj,$(LIB_SRC))
 XLBD_OBJS := $(call obj,$(XLBD_SRC))
 XLB_OBJS  := $(call obj,$(XLB_SRC))
 
-BPF_PROGS := xlb decap
+BPF_PROGS := xlb decap proxy_select
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -60,6 +60,8 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+# The proxy's selector shares its load layout with the engine.
+$(BUILD)/proxy_select.bpf.o: BPF_CFLAGS += -Isrc/xlbd/proxy
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
@@ -77,7 +79,7 @@ $(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS)
 	$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/xlbd: $(XLBD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/xlb: $(XLB_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -87,7 +89,7 @@ TEST_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
 	     $(sort $(LIB_OBJS) $(XLBD_OBJS) $(XLB_OBJS)))
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(TEST_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)

@@ -644,8 +644,9 @@ static int perr_at(struct schema_walk *p, yaml_mark_t m, const char *fmt, ...)
 
 	if (!p->err || !p->errlen)
 		return -EINVAL;
-	n = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->origin,
-		     m.line + 1, m.column + 1);
+	/* config_parse_value: the text is not a file, no position. */
+	n = p->origin ? snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->origin,
+				 m.line + 1, m.column + 1) : 0;
 	if (n < 0 || (size_t)n >= p->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -825,8 +826,6 @@ static int walk_value(struct schema_walk *p, const struct schema_key *row,
 		return err;
 	if (schema_parse(row, prefix, s, obj, msg, sizeof(msg)))
 		return perr(p, v, "%s", msg);
-	if (row->flags & SK_SET)
-		*(bool *)((char *)obj + row->set_off) = true;
 	return 0;
 }
 
@@ -1048,6 +1047,11 @@ int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
 	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
 		return perr(p, n, "health_check: type dns needs 'query' (the name to "
 			    "ask, e.g. example.org)");
+	/* The port row comes before this one: the service's port is known. */
+	if (hc->type != XLB_HC_NONE && !hc->port &&
+	    !((struct xlb_service_cfg *)obj)->vip.port)
+		return perr(p, n, "health_check: a service on every port (port \"*\") "
+			    "needs the check's 'port'");
 	return 0;
 }
 
@@ -1055,7 +1059,6 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 			struct xlb_service_cfg *s)
 {
 	struct svc_marks *m = &p->sm[idx];
-	yaml_node_t *hc;
 	struct keyed kd;
 	int err;
 
@@ -1079,10 +1082,6 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 	if (!kd_val(&kd, "mode"))
 		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
 			    "dr or tun)");
-	hc = kd_val(&kd, "health_check");
-	if (hc && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
-		return perr(p, hc, "health_check: a service on every port (port "
-			    "\"*\") needs the check's 'port'");
 	return 0;
 }
 
@@ -1302,5 +1301,69 @@ int config_parse_file(const char *path, struct xlb_config *cfg,
 out:
 	free(buf);
 	close(fd);
+	return ret;
+}
+
+/* Load text as YAML into doc; the error (at no position) in p. */
+static int load_value_doc(struct schema_walk *p, const char *text, yaml_document_t *doc)
+{
+	yaml_parser_t ps;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&ps)) {
+		snprintf(p->err, p->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&ps, doc)) {
+		snprintf(p->err, p->errlen, "%s", ps.problem ? ps.problem : "invalid YAML");
+		ret = ps.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+	}
+	yaml_parser_delete(&ps);
+	return ret;
+}
+
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen)
+{
+	const struct schema_key *k = schema_find(sec, key);
+	struct schema_walk p = { .err = err, .errlen = errlen };
+	bool wrap = k && k->type == SCHEMA_NODE && k->sub && text[0] != '{';
+	yaml_document_t doc;
+	yaml_node_t *root;
+	char *yaml = NULL;
+	struct keyed kd;
+	int ret;
+
+	if (!k) {
+		snprintf(err, errlen, "unknown %s key '%s'", sec->name, key);
+		return -EINVAL;
+	}
+	/* One line: another line could carry another key. */
+	if (strpbrk(text, "\r\n")) {
+		snprintf(err, errlen, "%s: the value must be on one line", key);
+		return -EINVAL;
+	}
+	/* "type: http, path: /" is the mapping's inside, as a flag gives it. */
+	if (asprintf(&yaml, "%s: %s%s%s\n", key, wrap ? "{ " : "", text,
+		     wrap ? " }" : "") < 0)
+		return -ENOMEM;
+	ret = load_value_doc(&p, yaml, &doc);
+	free(yaml);
+	if (ret)
+		goto prefix;
+	p.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	ret = root ? record_map(&p, root, sec->name, sec, sec->prefix, &kd) ?:
+		     walk_recorded(&p, &kd, obj) : -EINVAL;
+	yaml_document_delete(&doc);
+prefix:
+	/* Every message names the key. */
+	if (ret && strncmp(err, key, strlen(key))) {
+		char *m = strdup(err);
+
+		snprintf(err, errlen, "%s: %s", key, m ? m : "invalid value");
+		free(m);
+	}
 	return ret;
 }

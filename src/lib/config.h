@@ -121,7 +121,7 @@ struct xlb_service_cfg {
 	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
 	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
 	uint32_t header_timeout_ms;     /* tcp: first bytes (PROXY header); 0 = 10 s */
-	bool server_first_set;          /* false: by port (XLB_SERVER_FIRST_PORTS) */
+	bool server_first_set;          /* false: by port (proxy.c) */
 	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
@@ -171,6 +171,14 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen);
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen);
+
+/* Parse text, the YAML value of the key `key` of a section of the schema
+ * (src/lib/schema.h), into obj as the file would ("type: http, path: /"
+ * for a mapping may leave out its braces). Errors name the key, not a
+ * position. Returns 0 or -EINVAL / -ENOMEM. */
+struct schema_section;
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen);
 
 /* Checks that apply to the whole config (duplicate services, duplicate
  * backends, prime table size, modes not supported yet...). Returns 0 or

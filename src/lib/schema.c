@@ -529,7 +529,7 @@ static const struct schema_key service_keys[] = {
 	{ .key = "persistence", .type = SCHEMA_UINT, SVC(persistence), .max = 86400,
 	  .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
-	  .only = MODE(NAT) | MODE(FULLNAT) },
+	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
 	  .names = send_proxy_names, .only = MODE(PROXY), .flags = SK_API },
 	{ .key = "accept_proxy", .type = SCHEMA_BOOL, SVC(accept_proxy),
@@ -549,7 +549,7 @@ static const struct schema_key service_keys[] = {
 	{ .key = "all_down", .type = SCHEMA_ENUM, SVC(all_down), .names = all_down_names,
 	  .flags = SK_API },
 	{ .key = "health_check", .type = SCHEMA_NODE, SVC(hc), .sub = &schema_health,
-	  .walk = config_walk_health, .emit = config_emit_health },
+	  .walk = config_walk_health, .emit = config_emit_health, .flags = SK_API },
 	{ .key = "backends", .type = SCHEMA_NODE, SVC(backends), .sub = &schema_backend,
 	  .walk = config_walk_backends, .emit = config_emit_backends, .flags = SK_ALWAYS },
 };
@@ -777,8 +777,8 @@ static int parse_enum(const struct schema_key *k, const char *prefix, const char
 	return MSG("%s%s: '%s' (expected %s)", prefix, k->key, s, names);
 }
 
-int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
-		 void *obj, char *msg, size_t len)
+static int parse_row(const struct schema_key *k, const char *prefix, const char *s,
+		     void *obj, char *msg, size_t len)
 {
 	char *field = (char *)obj + k->off;
 	bool b;
@@ -817,6 +817,16 @@ int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
 		break;
 	}
 	return MSG("%s%s: not a single value", prefix, k->key);
+}
+
+int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
+		 void *obj, char *msg, size_t len)
+{
+	int e = parse_row(k, prefix, s, obj, msg, len);
+
+	if (!e && (k->flags & SK_SET))
+		*(bool *)((char *)obj + k->set_off) = true;
+	return e;
 }
 
 int schema_parse_flag(const struct schema_key *k, const char *s, void *obj,

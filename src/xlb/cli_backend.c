@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "schema.h"
 
 static const char usage[] =
 "Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N] [--state S]\n"
@@ -40,9 +41,9 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		{ 0 }
 	};
 	const char *action, *cmd, *weight_arg = NULL, *state = NULL, *health = NULL;
+	struct xlb_backend_cfg scratch = { 0 };
 	struct xlb_sockaddr vip, be;
-	unsigned long weight = 0;
-	char perr[256], *end;
+	char perr[256];
 	uint8_t proto;
 	int opt;
 
@@ -72,21 +73,9 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		switch (opt) {
 		case 'w':
 			weight_arg = optarg;
-			errno = 0;
-			weight = strtoul(optarg, &end, 10);
-			if (!*optarg || *optarg == '-' || *end || errno || weight > 65535) {
-				snprintf(err, errlen, "--weight: '%s' is not a weight (0-65535)",
-					 optarg);
-				return -EINVAL;
-			}
 			break;
 		case 'S':
 			state = optarg;
-			if (admin_state_from_name(state) < 0) {
-				snprintf(err, errlen, "--state: '%s' (expected up, drain or "
-					 "maint)", state);
-				return -EINVAL;
-			}
 			break;
 		case 'H':
 			health = optarg;
@@ -142,12 +131,15 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 	json_object_object_add(*req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(*req, "service", json_object_new_string(argv[optind]));
 	json_object_object_add(*req, "backend", json_object_new_string(argv[optind + 1]));
-	if (weight_arg)
-		json_object_object_add(*req, "weight", json_object_new_int64(weight));
-	if (state)
-		json_object_object_add(*req, "state", json_object_new_string(state));
 	if (health)
 		json_object_object_add(*req, "health", json_object_new_string(health));
+	if (cli_key_field(*req, &schema_backend, "weight", weight_arg, &scratch, err,
+			  errlen) ||
+	    cli_key_field(*req, &schema_backend, "state", state, &scratch, err, errlen)) {
+		json_object_put(*req);
+		*req = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 

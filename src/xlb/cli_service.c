@@ -39,24 +39,27 @@ static const char usage[] =
 "Example: xlb service add udp/198.18.0.100:53 --mode dr\n"
 "         xlb service set tcp/198.18.0.100:80 --scheduler wrr\n";
 
-/* The options of add and set, checked here so a typo fails before the
- * daemon is asked; the daemon checks them again. */
+/* The flags of add and set: each sets the config key of its name
+ * (health-check: health_check). */
+static const char *const opt_keys[] = {
+	"mode", "scheduler", "name", "health_check", "timeouts", "persistence",
+};
+#define N_OPTS (sizeof(opt_keys) / sizeof(opt_keys[0]))
+
 struct svc_opts {
-	const char *mode, *sched, *name, *hc, *timeouts;
-	unsigned long persistence;
-	bool has_persistence;
+	const char *val[N_OPTS];        /* NULL: not given */
 };
 
 static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 		      size_t errlen)
 {
 	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "scheduler", required_argument, NULL, 's' },
-		{ "persistence", required_argument, NULL, 'p' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "health-check", required_argument, NULL, 'c' },
-		{ "timeouts", required_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 0 },
+		{ "scheduler", required_argument, NULL, 1 },
+		{ "name", required_argument, NULL, 2 },
+		{ "health-check", required_argument, NULL, 3 },
+		{ "timeouts", required_argument, NULL, 4 },
+		{ "persistence", required_argument, NULL, 5 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -66,27 +69,12 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm': o->mode = optarg; break;
-		case 's': o->sched = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'c': o->hc = optarg; break;
-		case 't': o->timeouts = optarg; break;
-		case 'p': {
-			struct xlb_service_cfg sc;
-
-			/* The config key's range and message (schema.c). */
-			if (schema_parse_flag(schema_key(&schema_service, "persistence"),
-					      optarg, &sc, err, errlen))
-				return -EINVAL;
-			o->persistence = sc.persistence;
-			o->has_persistence = true;
-			break;
-		}
-		case 'h':
+		if (opt >= 0 && (size_t)opt < N_OPTS) {
+			o->val[opt] = optarg;
+		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			return 1;
-		default:
+		} else {
 			snprintf(err, errlen, "unknown or incomplete option '%s'",
 				 argv[optind - 1]);
 			return -EINVAL;
@@ -95,20 +83,23 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 	return 0;
 }
 
+/* Which flags the action takes. */
 static int check_opts(const char *action, const struct svc_opts *o, char *err,
 		      size_t errlen)
 {
-	bool any = o->sched || o->name || o->has_persistence || o->hc || o->timeouts;
+	bool any = false;
 
-	if (!strcmp(action, "add") && !o->mode) {
+	for (size_t i = 1; i < N_OPTS; i++)
+		any |= o->val[i] != NULL;
+	if (!strcmp(action, "add") && !o->val[0]) {
 		snprintf(err, errlen, "--mode is required (dr, tun, nat, fullnat or proxy)");
 		return -EINVAL;
 	}
-	if (!strcmp(action, "del") && (o->mode || any)) {
+	if (!strcmp(action, "del") && (o->val[0] || any)) {
 		snprintf(err, errlen, "service del takes no option but the service");
 		return -EINVAL;
 	}
-	if (!strcmp(action, "set") && o->mode) {
+	if (!strcmp(action, "set") && o->val[0]) {
 		snprintf(err, errlen, "--mode cannot change in place (the service's flows "
 			 "would break): del and add the service");
 		return -EINVAL;
@@ -116,20 +107,6 @@ static int check_opts(const char *action, const struct svc_opts *o, char *err,
 	if (!strcmp(action, "set") && !any) {
 		snprintf(err, errlen, "service set needs something to change (--scheduler, "
 			 "--persistence, --name, --health-check or --timeouts)");
-		return -EINVAL;
-	}
-	if (o->mode && mode_from_name(o->mode) < 0) {
-		snprintf(err, errlen, "--mode: unknown mode '%s' (expected proxy, nat, "
-			 "fullnat, dr or tun)", o->mode);
-		return -EINVAL;
-	}
-	if (o->sched && sched_from_name(o->sched) < 0) {
-		snprintf(err, errlen, "--scheduler: unknown scheduler '%s' (expected "
-			 "maglev, rr, wrr, lc, wlc, sh or random2)", o->sched);
-		return -EINVAL;
-	}
-	if (o->name && strlen(o->name) >= XLB_NAME_MAX) {
-		snprintf(err, errlen, "--name: at most %d characters", XLB_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	return 0;
@@ -144,6 +121,7 @@ static void add_str(struct json_object *req, const char *key, const char *val)
 int cli_service_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen)
 {
+	struct xlb_service_cfg scratch;
 	struct xlb_sockaddr vip;
 	struct svc_opts o;
 	char perr[256], cmd[16];
@@ -165,7 +143,7 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	}
 	ret = parse_opts(argc, argv, &o, err, errlen);
 	if (ret)
-		return ret;
+		return ret;     /* 1: help printed */
 	if (optind >= argc) {
 		snprintf(err, errlen, "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 		return -EINVAL;
@@ -186,15 +164,17 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	*req = json_object_new_object();
 	add_str(*req, "cmd", cmd);
 	add_str(*req, "service", argv[optind]);
-	add_str(*req, "mode", o.mode);
-	add_str(*req, "scheduler", o.sched);
-	add_str(*req, "name", o.name);
-	add_str(*req, "health_check", o.hc);
-	add_str(*req, "timeouts", o.timeouts);
-	if (o.has_persistence)
-		json_object_object_add(*req, "persistence",
-				       json_object_new_int64(o.persistence));
-	return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.vip = vip;
+	scratch.proto = proto;
+	for (size_t i = 0; i < N_OPTS && !ret; i++)
+		ret = cli_key_field(*req, &schema_service, opt_keys[i], o.val[i],
+				    &scratch, err, errlen);
+	if (ret) {
+		json_object_put(*req);
+		*req = NULL;
+	}
+	return ret;
 }
 
 int cli_service(int argc, char **argv)

@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "ipvsadm_import.h"
+#include "schema.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_TOKENS    64
-#define WEIGHT_MAX    65535u            /* as config_validate */
-#define PERSIST_MAX   86400u
+/* xlb's limits: those of the config keys. */
+#define WEIGHT_MAX    ((uint32_t)schema_key(&schema_backend, "weight")->max)
+#define PERSIST_MAX   ((uint32_t)schema_key(&schema_service, "persistence")->max)
 #define IPVS_PERSIST_DEFAULT 300u       /* -p without a value */
 
 enum fwd { FWD_DR = 0, FWD_TUN, FWD_NAT, FWD_N };

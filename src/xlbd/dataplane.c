@@ -47,10 +47,8 @@ struct dataplane {
 	/* backend_conns, mapped so the sweeper updates it atomically. */
 	struct xlb_conns *conns;
 	size_t conns_len;
-	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
-	/* The svc_timeouts map as written, for the sweeper (which must judge
-	 * entries as the data plane does) without reading the map back. */
-	struct xlb_svc_timeouts svc_to[XLB_MAX_SERVICES];
+	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
+	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
 	 * entries have their VIP on each bit (the bit clears with the last). */
 	uint64_t filter[2 * XLB_FILTER_WORDS];
@@ -270,10 +268,9 @@ void dataplane_release(struct dataplane *dp)
 		log_info("left the XDP program attached and its maps pinned in %s "
 			 "for the next xlbd (`xlbd --cleanup` removes them)", dp->pin_dir);
 	free(dp->attached);
+	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
-	free(dp->sweep_active);
-	free(dp->sweep_inactive);
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -315,34 +312,6 @@ int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend 
 {
 	return bpf_map__lookup_elem(dp->skel->maps.backends, &id, sizeof(id), be,
 				    sizeof(*be), 0);
-}
-
-int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
-			uint32_t size)
-{
-	int outer = bpf_map__fd(dp->skel->maps.maglev_outer), inner;
-	uint32_t inner_id, count = size, batch;
-	uint32_t *keys;
-	int ret;
-
-	if (bpf_map_lookup_elem(outer, &svc_id, &inner_id))
-		return -errno;
-	inner = bpf_map_get_fd_by_id(inner_id);
-	if (inner < 0)
-		return -errno;
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
-		close(inner);
-		return -ENOMEM;
-	}
-	ret = bpf_map_lookup_batch(inner, NULL, &batch, keys, table, &count, NULL);
-	if (ret && errno != ENOENT)
-		ret = -errno;
-	else
-		ret = count == size ? 0 : -ERANGE;
-	free(keys);
-	close(inner);
-	return ret;
 }
 
 /* Remove what an instance left pinned, detaching its links, without loading
@@ -599,13 +568,6 @@ reopen:
 			 strerror(-ret));
 		goto fail;
 	}
-	dp->sweep_active = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	dp->sweep_inactive = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	if (!dp->sweep_active || !dp->sweep_inactive) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-
 	drop_foreign_links(dp, cfg);
 	dp->attached = calloc(cfg->n_interfaces, sizeof(*dp->attached));
 	if (!dp->attached && cfg->n_interfaces) {
@@ -675,10 +637,9 @@ void dataplane_close(struct dataplane *dp)
 		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
 		unlink(dp->abi_file);
 	}
+	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
-	free(dp->sweep_active);
-	free(dp->sweep_inactive);
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -824,8 +785,6 @@ int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 		t = &none;
 	ret = bpf_map__update_elem(dp->skel->maps.svc_timeouts, &svc_id,
 				   sizeof(svc_id), t, sizeof(*t), BPF_ANY);
-	if (!ret)
-		dp->svc_to[svc_id] = *t;
 	return ret;
 }
 
@@ -836,6 +795,9 @@ int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 		return -EINVAL;
 	out->active = __atomic_load_n(&dp->conns[id].active, __ATOMIC_RELAXED);
 	out->inactive = __atomic_load_n(&dp->conns[id].inactive, __ATOMIC_RELAXED);
+	/* Below zero: a transient of the sweeper's corrections. */
+	out->active = out->active > 0 ? out->active : 0;
+	out->inactive = out->inactive > 0 ? out->inactive : 0;
 	return 0;
 }
 
@@ -1084,18 +1046,22 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 		return ret;
 	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
 	while (more && !ret) {
-		const struct xlb_svc_timeouts *t;
+		struct xlb_svc_timeouts t = { 0 };
 		int64_t left = -1;
 
 		k = next;
 		more = bpf_map_get_next_key(fd, &k, &next) == 0;
 		if (bpf_map_lookup_elem(fd, &k, &f))
 			continue;
-		t = f.svc_id < XLB_MAX_SERVICES ? &dp->svc_to[f.svc_id] : NULL;
 		if (f.state != XLB_CT_NONE) {
 			/* A last_seen after now (another CPU) counts as now. */
 			int64_t age = now > f.last_seen_ns ? (int64_t)(now - f.last_seen_ns) : 0;
-			int64_t to = (int64_t)xlb_ct_timeout_ns(&g, t, f.state);
+			int64_t to;
+
+			/* The service's own timeouts, as the data plane reads them. */
+			bpf_map__lookup_elem(dp->skel->maps.svc_timeouts, &f.svc_id,
+					     sizeof(f.svc_id), &t, sizeof(t), 0);
+			to = (int64_t)xlb_ct_timeout_ns(&g, &t, f.state);
 
 			left = age >= to ? 0 : (to - age) / 1000000;
 		}
@@ -1104,27 +1070,29 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 	return ret;
 }
 
-int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st)
+int dataplane_sweeper_start(struct dataplane *dp)
 {
-	struct xlb_globals g;
-	uint32_t zero = 0;
 	int ret;
 
-	struct ct_sweep_stats own = { 0 };
+	if (dp->sweeper)
+		return 0;
+	ret = ct_sweeper_start(&dp->sweeper, bpf_map__fd(dp->skel->maps.flows),
+			       bpf_map__fd(dp->skel->maps.nat_rev),
+			       bpf_map__fd(dp->skel->maps.globals),
+			       bpf_map__fd(dp->skel->maps.svc_timeouts), dp->conns);
+	ct_sweeper_want(dp->sweeper, dp->sweep_want);
+	return ret;
+}
 
-	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
-				   &g, sizeof(g), 0);
-	if (ret)
-		return ret;
-	/* Every pass keeps backend_conns right, whether or not the caller
-	 * wants the counts. */
-	if (!st) {
-		own.active = dp->sweep_active;
-		own.inactive = dp->sweep_inactive;
-		st = &own;
-	}
-	st->conns = dp->conns;
-	return conntrack_sweep(bpf_map__fd(dp->skel->maps.flows),
-			       bpf_map__fd(dp->skel->maps.nat_rev), &g, dp->svc_to,
-			       conntrack_now_ns(), st);
+void dataplane_sweeper_want(struct dataplane *dp, bool want)
+{
+	if (!dp)
+		return;
+	dp->sweep_want = want;
+	ct_sweeper_want(dp->sweeper, want);
+}
+
+int dataplane_nat_flows(struct dataplane *dp, uint64_t *n)
+{
+	return ct_sweeper_nat_flows(dp->sweeper, n);
 }

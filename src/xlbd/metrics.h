@@ -35,6 +35,7 @@ struct metrics_service {
 	char service[XLB_ADDRSTR_MAX + 8];      /* "tcp/198.18.0.100:80" */
 	char name[XLB_NAME_MAX];
 	const char *mode;                       /* "dr", "proxy"... */
+	char table_hash[17];                    /* state_table_hash_str's */
 	struct xlb_counter c;
 	bool has_proxy;
 	struct proxy_counters pc;

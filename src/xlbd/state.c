@@ -256,6 +256,17 @@ static int check_fixed_settings(const struct xlb_config *cur,
 	return 0;
 }
 
+/* Whether cfg has a nat or fullnat service: entries that expire (the
+ * conntrack sweeper has work only then). */
+static bool has_nat_service(const struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].mode == XLB_MODE_NAT ||
+		    cfg->services[i].mode == XLB_MODE_FULLNAT)
+			return true;
+	return false;
+}
+
 static void globals_from(const struct xlb_config *cfg, const char *ifname,
 			 struct xlb_globals *g)
 {
@@ -443,8 +454,8 @@ static uint64_t table_signature(uint8_t sched, uint32_t m,
 
 /* Build the table of one service from its config and stage it for the data
  * plane (state_apply commits every staged table at once): Maglev (maglev,
- * sh), keeping the slots of surviving backends (prev), or a round-robin
- * sequence (rr, wrr; *seq_len its length). */
+ * sh; a function of the backends alone, the same on every node), or a
+ * round-robin sequence (rr, wrr; *seq_len its length). Sets ss->table_hash. */
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 struct service_state *ss, uint16_t *seq_len,
 			 char *err, size_t errlen)
@@ -478,7 +489,7 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (sched_is_rr(sc->scheduler))
 		ret = build_rr_table(sc, mb, table, m, seq_len);
 	else
-		ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
+		ret = maglev_build(mb, sc->n_backends, table, m);
 	if (ret == -ENOENT) {
 		/* No backend can take new flows: drop the table, flows that
 		 * exist keep going (draining). */
@@ -507,14 +518,17 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			goto out;
 		}
 	}
+	ss->table_hash = 0;
+	if (table) {
+		ret = maglev_table_hash(table, *seq_len ? *seq_len : m, mb,
+					sc->n_backends, &ss->table_hash);
+		if (ret) {
+			snprintf(err, errlen, "cannot hash the table: %s", strerror(-ret));
+			goto out;
+		}
+	}
 	ss->table_sig = sig;
 	ss->seq_len = *seq_len;
-	free(ss->table);
-	/* Only a Maglev table seeds the next Maglev build: after rr, start
-	 * afresh so every node again computes the same table. */
-	ss->table = sched_is_rr(sc->scheduler) ? NULL : table;
-	if (ss->table)
-		table = NULL;
 out:
 	free(table);
 	free(mb);
@@ -659,6 +673,15 @@ int state_force_health(struct state *st, uint8_t proto, const struct xlb_sockadd
 	return ret;
 }
 
+const char *state_table_hash_str(const struct service_state *ss,
+				 char buf[STATE_HASH_STRLEN])
+{
+	if (!ss->table_hash)
+		return "none";
+	snprintf(buf, STATE_HASH_STRLEN, "%016llx", (unsigned long long)ss->table_hash);
+	return buf;
+}
+
 /* ---- restart: ids from the adopted maps ------------------------------- */
 
 static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
@@ -693,21 +716,11 @@ static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip
 {
 	struct state *st = arg;
 	struct adopt_hint h = { .proto = proto, .addr = *vip, .svc_id = svc->id };
-	uint32_t m = st->cfg.maglev_table_size;
 
 	if (svc->id >= XLB_MAX_SERVICES || st->svc_used[svc->id])
 		return 0;
-	if (svc->table_size == m) {
-		h.table = malloc(m * sizeof(*h.table));
-		if (h.table && dataplane_table_get(st->dp, svc->id, h.table, m)) {
-			free(h.table);
-			h.table = NULL;
-		}
-	}
-	if (add_hint(st, &h)) {
-		free(h.table);
+	if (add_hint(st, &h))
 		return -ENOMEM;
-	}
 	st->svc_used[svc->id] = 1;
 	return 0;
 }
@@ -770,7 +783,6 @@ void state_adopt_finish(struct state *st)
 	for (size_t i = 0; i < st->n_hints; i++) {
 		struct adopt_hint *h = &st->hints[i];
 
-		free(h->table);
 		if (h->used)
 			continue;
 		/* In the adopted maps, not in the config: remove it. */
@@ -811,7 +823,6 @@ void state_release(struct state *st, const char *addrs_file)
 	if (f)
 		fclose(f);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
@@ -867,8 +878,6 @@ static void release_service(struct state *st, struct service_state *ss)
 		dataplane_svc_timeouts_put(st->dp, ss->id, NULL);
 	}
 	st->svc_used[ss->id] = 0;
-	free(ss->table);
-	ss->table = NULL;
 	free(ss->backends);
 	ss->backends = NULL;
 	ss->n_backends = 0;
@@ -933,6 +942,7 @@ int state_apply(struct state *st, const struct xlb_config *next,
 				       &g.n_lips_v6))
 			log_warn("cannot write local_addresses to the data plane");
 		dataplane_set_globals(st->dp, &g);
+		dataplane_sweeper_want(st->dp, has_nat_service(&copy));
 	}
 
 	for (size_t i = 0; i < copy.n_services; i++) {
@@ -947,17 +957,11 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		ss->vip = sc->vip;
 		if (old) {
 			ss->id = old->id;
-			ss->table = old->table;
+			ss->table_hash = old->table_hash;
 			ss->table_sig = old->table_sig;
 			ss->seq_len = old->seq_len;
-			old->table = NULL;
 		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
 			ss->id = hint->svc_id;          /* reserved by state_adopt */
-			if (!sched_is_rr(sc->scheduler))
-				ss->table = hint->table;
-			else
-				free(hint->table);
-			hint->table = NULL;
 		} else {
 			alloc_svc_id(st, &ss->id);      /* capacity checked above */
 			if (st->dp)
@@ -1074,7 +1078,6 @@ int state_apply(struct state *st, const struct xlb_config *next,
 	free(pending_svc);
 	sync_addresses(st, &copy);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
@@ -1097,7 +1100,6 @@ fail:
 	free(gone_ids);
 	free(pending_svc);
 	for (size_t i = 0; i < copy.n_services; i++) {
-		free(nss[i].table);
 		free(nss[i].backends);
 	}
 	free(nss);

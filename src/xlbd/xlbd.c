@@ -29,7 +29,6 @@
 
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define NEIGH_REFRESH_TICKS 5   /* seconds between neighbour refreshes */
-#define CT_SWEEP_TICKS 2        /* seconds between conntrack sweeps */
 
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
@@ -285,8 +284,12 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		goto out_srv;
 	}
-	/* Mode proxy and health checks: threads start after the fork of
-	 * daemonize(). */
+	/* Mode proxy, health checks and the conntrack sweeper (which frees
+	 * fullnat ports of flows that went idle without another packet to
+	 * expire them): threads start after the fork of daemonize(). */
+	if (dataplane_sweeper_start(dp))
+		log_err("cannot start the conntrack sweeper: expired nat/fullnat "
+			"entries stay until a packet finds them");
 	if (proxy_start(cfg.proxy_workers) == 0)
 		state_proxy_apply(&st);
 	if (health_start(&st.health) == 0)
@@ -347,10 +350,6 @@ int main(int argc, char **argv)
 			if (read(timer_fd, &ticks, sizeof(ticks)) <= 0)
 				continue;
 			tick += ticks;
-			/* Free fullnat ports of flows that went idle without
-			 * another packet to expire them. */
-			if (tick % CT_SWEEP_TICKS == 0)
-				dataplane_ct_sweep(dp, NULL);
 			if (tick % NEIGH_REFRESH_TICKS == 0)
 				state_refresh_neighbours(&st);
 		}

@@ -129,7 +129,7 @@ static void test_backend(void)
 	EXPECT_REQ(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state drain "
 		   "--health down",
 		   "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\","
-		   "\"backend\":\"198.18.0.11\",\"state\":\"drain\",\"health\":\"down\"}");
+		   "\"backend\":\"198.18.0.11\",\"health\":\"down\",\"state\":\"drain\"}");
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state off",
 		   "--state: 'off' (expected up, drain or maint)");
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --health maybe",
@@ -137,9 +137,9 @@ static void test_backend(void)
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --health up",
 		   "--health is for backend set (a new backend's checks decide)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
-		   "--weight: '70000' is not a weight (0-65535)");
+		   "--weight 70000 out of range (0-65535)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
-		   "--weight: 'x1' is not a weight (0-65535)");
+		   "--weight: 'x1' is not a number");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80",
 		   "missing backend (ADDR[:PORT])");
 	EXPECT_ERR(cli_backend_request, "add",

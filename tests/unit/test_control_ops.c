@@ -152,7 +152,7 @@ static void test_backend_states(void)
 	CHECK(!bs0()->forced && bs0()->in_table, "auto: forced %d", bs0()->forced);
 
 	snprintf(req, sizeof(req), "%s\"state\":\"off\"}", set);
-	REFUSED(req, "state 'off' (expected up, drain or maint)");
+	REFUSED(req, "state: 'off' (expected up, drain or maint)");
 	snprintf(req, sizeof(req), "%s\"health\":\"maybe\"}", set);
 	REFUSED(req, "health 'maybe' (expected up, down or auto)");
 	snprintf(req, sizeof(req), "%s\"x\":1}", set);
