@@ -19,6 +19,8 @@ extern const char *cli_socket;  /* --socket, or NULL for the default */
  * reply's "result" (caller puts it) and CLI_OK is returned; otherwise the
  * error is printed and CLI_EFAIL returned. */
 int cli_send(struct json_object *req, struct json_object **result);
+/* Print a result as pretty JSON (--json). */
+void cli_print_json(struct json_object *res);
 
 /* Request builders: argv starts at the word after the verb's noun
  * (e.g. {"add", "tcp/1.2.3.4:80", "--mode", "dr"} for `xlb service add ...`).

@@ -134,8 +134,7 @@ int cli_conns(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(res);
 	else
 		print_conns(res);
 	json_object_put(res);

@@ -284,8 +284,7 @@ int cli_list(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(res);
 	else
 		print_text(res, stats, rate);
 	json_object_put(res);

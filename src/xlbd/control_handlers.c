@@ -614,6 +614,35 @@ static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_f
 	return 0;
 }
 
+/* The optional "service" of conns and zero (*ss NULL: every service). Mode
+ * proxy is refused: its `what` lives in the proxy engine, not here. */
+static int get_packet_service(struct state *st, struct json_object *req,
+			      const char *what, const struct service_state **ss,
+			      char *err)
+{
+	struct xlb_sockaddr vip;
+	const char *s;
+	uint8_t proto;
+	int ret;
+
+	*ss = NULL;
+	ret = get_string(req, "service", false, &s, err);
+	if (ret || !s)
+		return ret;
+	if (service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
+		return -EINVAL;
+	*ss = state_find_service(st, proto, &vip);
+	if (!*ss) {
+		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
+		return -ENOENT;
+	}
+	if (st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
+		snprintf(err, CONTROL_ERRLEN, "%s: %s", s, what);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* ipvsadm -L -c: the flows of the data plane (nat/fullnat connections with
  * their state and time left; the flow table of dr/tun, whose entries stay
  * until it needs room). */
@@ -622,12 +651,10 @@ static int do_conns(struct state *st, struct json_object *req,
 {
 	struct conns_walk w = { .st = st, .limit = UINT32_MAX };
 	struct json_object *v;
-	struct xlb_sockaddr vip;
-	const char *s;
-	uint8_t proto;
 	int ret;
 
-	ret = get_string(req, "service", false, &s, err);
+	ret = get_packet_service(st, req, "the connections of mode proxy are not "
+				 "listed yet (xlb list --stats counts them)", &w.only, err);
 	if (ret)
 		return ret;
 	if (json_object_object_get_ex(req, "limit", &v)) {
@@ -638,17 +665,6 @@ static int do_conns(struct state *st, struct json_object *req,
 			return -EINVAL;
 		}
 		w.limit = (uint32_t)json_object_get_int64(v);
-	}
-	if (s && service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
-		return -EINVAL;
-	if (s && !(w.only = state_find_service(st, proto, &vip))) {
-		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
-		return -ENOENT;
-	}
-	if (w.only && st->cfg.services[w.only - st->services].mode == XLB_MODE_PROXY) {
-		snprintf(err, CONTROL_ERRLEN, "%s: the connections of mode proxy are not "
-			 "listed yet (xlb list --stats counts them)", s);
-		return -EOPNOTSUPP;
 	}
 	w.list = json_object_new_array();
 	if (st->dp && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
@@ -666,26 +682,13 @@ static int do_conns(struct state *st, struct json_object *req,
  * of all (what `list` and the metrics show start again from 0). */
 static int do_zero(struct state *st, struct json_object *req, char *err)
 {
-	const struct service_state *only = NULL;
-	struct xlb_sockaddr vip;
-	const char *s;
-	uint8_t proto;
+	const struct service_state *only;
 	int ret;
 
-	ret = get_string(req, "service", false, &s, err);
+	ret = get_packet_service(st, req, "the counters of mode proxy cannot be "
+				 "zeroed yet", &only, err);
 	if (ret)
 		return ret;
-	if (s && service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
-		return -EINVAL;
-	if (s && !(only = state_find_service(st, proto, &vip))) {
-		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
-		return -ENOENT;
-	}
-	if (only && st->cfg.services[only - st->services].mode == XLB_MODE_PROXY) {
-		snprintf(err, CONTROL_ERRLEN, "%s: the counters of mode proxy cannot be "
-			 "zeroed yet", s);
-		return -EOPNOTSUPP;
-	}
 	for (size_t i = 0; st->dp && i < st->n_services; i++) {
 		const struct service_state *ss = &st->services[i];
 

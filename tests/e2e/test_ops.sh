@@ -237,6 +237,9 @@ ops_conns_rate() {
 	sleep 1
 	c=$(rate_of "$s" conns_per_s)
 	check "ops: list --rate after the load: 0 new connections/s" "$c" [ "$c" = 0 ]
+	c=$(xlb_cli list --rate)
+	check "ops: list --rate text: fullnat shows every rate, dr-less '-' nowhere for it" "$c" \
+		grep -q "^$s (web4-set) .* cps [0-9]*  in pps [0-9]*  bps [0-9]*  out pps [0-9]*  bps [0-9]*$" <<<"$c"
 
 	xlb_cli zero "$s"
 	j=$(xlb_json)
