@@ -145,6 +145,10 @@ static const struct field dp_fields[] = {
 	  offsetof(struct xlb_counter, bytes) },
 	{ "new_flows_total", "counter", "New flows scheduled by the XDP data plane.",
 	  offsetof(struct xlb_counter, new_flows) },
+	{ "packets_out_total", "counter", "Replies (nat, fullnat) the XDP data plane sent back to clients.",
+	  offsetof(struct xlb_counter, packets_out) },
+	{ "bytes_out_total", "counter", "Bytes of those replies.",
+	  offsetof(struct xlb_counter, bytes_out) },
 };
 
 static const struct field proxy_fields[] = {

@@ -17,7 +17,8 @@
 #   - `xlb conns` lists a held keep-alive connection of the client (its
 #     port, the backend that answers it, ESTABLISHED, time left); `xlb list
 #     --rate` shows new connections, packets in and out above 0 while 200
-#     connections run and 0 new connections once they stopped; `xlb zero`
+#     connections run and 0 new connections once they stopped, the metrics
+#     count the replies out; `xlb zero`
 #     zeroes one service and leaves another's counters.
 #   - admin states on service adm (fullnat, http check, on_backend_down:
 #     reset): with rs2 and rs3 forced down (`--health down`) a held
@@ -241,6 +242,10 @@ ops_conns_rate() {
 	check "ops: list --rate text: fullnat shows every rate, dr-less '-' nowhere for it" "$c" \
 		grep -q "^$s (web4-set) .* cps [0-9]*  in pps [0-9]*  bps [0-9]*  out pps [0-9]*  bps [0-9]*$" <<<"$c"
 
+	c=$(in_ns "$NS_LB" curl -s --max-time 3 http://127.0.0.1:9100/metrics |
+		sed -n "s/^xlb_service_packets_out_total{service=\"tcp\/$VIP_V4:80\".*} //p")
+	check "ops: metrics count the replies out (xlb_service_packets_out_total)" "got '$c'" \
+		[ "${c:-0}" -gt 0 ]
 	xlb_cli zero "$s"
 	j=$(xlb_json)
 	check "ops: zero: the service and its backends count 0 again" \
