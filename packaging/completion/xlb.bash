@@ -70,7 +70,7 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip|--timeouts|--limit) return ;;
+	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts|--limit) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--state) COMPREPLY=($(compgen -W "up drain maint" -- "$cur")); return ;;
 	--health) COMPREPLY=($(compgen -W "up down auto" -- "$cur")); return ;;
@@ -99,11 +99,11 @@ _xlb()
 			COMPREPLY=($(compgen -W "add set del --help" -- "$cur"))
 		elif [ "$sub" = add ]; then
 			[ ${#args[@]} -ge 1 ] || [[ $cur == -* ]] &&
-				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = set ] && [ ${#args[@]} -eq 0 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		elif [ "$sub" = set ]; then
-			COMPREPLY=($(compgen -W "--scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+			COMPREPLY=($(compgen -W "--scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = del ] && [ ${#args[@]} -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		fi ;;
@@ -140,7 +140,7 @@ _xlb()
 		fi ;;
 	import)
 		if [ -z "$sub" ]; then
-			COMPREPLY=($(compgen -W "ipvsadm --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "ipvsadm keepalived --help" -- "$cur"))
 		elif [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--interface --help" -- "$cur"))
 		else

@@ -2,17 +2,15 @@
 /* The YAML config: parsing with libyaml into struct xlb_config, validation,
  * and the small helpers (copy, lookups, names) runtime changes use. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "config.h"
+#include "file.h"
 #include "maglev.h"
 #include "schema.h"
 
@@ -487,9 +485,6 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 	if (!s->vip.port)
 		return vfail(v, i, NULL, VF_NONE, "service %s: mode proxy needs a port "
 			     "(it listens on VIP:port)", v->lbl);
-	if (s->persistence)
-		return vfail(v, i, NULL, VF_NONE, "service %s: persistence is not "
-			     "supported in mode proxy (use scheduler sh or maglev)", v->lbl);
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
 			     "accept_proxy apply to tcp services only", v->lbl);
@@ -565,6 +560,30 @@ static int validate_backends(struct vctx *v, size_t i)
 	return 0;
 }
 
+/* persistence_netmask only with persistence, and no longer than the VIP's
+ * addresses (the row's range is the IPv6 one). */
+static int validate_persistence(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+
+	if (s->persistence_plen && !s->persistence)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask needs persistence (seconds > 0)",
+			     v->lbl);
+	if (s->vip.family == XLB_AF_INET && s->persistence_plen > 32)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask /%u is longer than an IPv4 address",
+			     v->lbl, s->persistence_plen);
+	return 0;
+}
+
+uint8_t config_persist_plen(const struct xlb_service_cfg *s)
+{
+	if (s->persistence_plen)
+		return s->persistence_plen;
+	return s->vip.family == XLB_AF_INET ? 32 : 128;
+}
+
 static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 {
 	const struct xlb_service_cfg *s = &v->cfg->services[i];
@@ -575,7 +594,8 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 	snprintf(prefix, sizeof(prefix), "service %s: ", v->lbl);
 	e = validate_identity(v, i) ?: validate_mode(v, i) ?:
 	    validate_mode_keys(v, i) ?: validate_svc_timeouts(v, i) ?:
-	    check_rows(v, i, VF_NONE, &schema_service, s, prefix);
+	    check_rows(v, i, VF_NONE, &schema_service, s, prefix) ?:
+	    validate_persistence(v, i);
 	if (e)
 		return e;
 	if (s->n_backends >= v->cfg->maglev_table_size)
@@ -1253,54 +1273,16 @@ out:
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, ret;
+	size_t len;
+	char *buf;
+	int ret;
 
 	config_init(cfg);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+	ret = file_read(path, CONFIG_FILE_MAX, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes",
-			 path, CONFIG_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-			goto out;
-		}
-		if (r == 0)
-			break;  /* shrank while we read: parse what is there */
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	ret = config_parse_buf(buf, got, path, cfg, err, errlen);
-out:
+	ret = config_parse_buf(buf, len, path, cfg, err, errlen);
 	free(buf);
-	close(fd);
 	return ret;
 }
 

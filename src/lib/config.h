@@ -107,6 +107,8 @@ struct xlb_service_cfg {
 	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
 	uint8_t scheduler;              /* enum xlb_sched */
 	uint32_t persistence;           /* seconds, 0 = off */
+	uint8_t persistence_plen;       /* persistence_netmask as a prefix length;
+					 * 0 = the whole address (/32, /128) */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
 	/* Mode proxy only. Zero means "the default" for every field below so a
@@ -157,6 +159,10 @@ struct xlb_config {
 					 * the next xlbd to adopt */
 	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
 };
+
+/* The prefix length persistence groups s's clients by: persistence_netmask,
+ * else the whole address (32 or 128). */
+uint8_t config_persist_plen(const struct xlb_service_cfg *s);
 
 /* Fill cfg with defaults and no services. */
 void config_init(struct xlb_config *cfg);

@@ -183,6 +183,11 @@ static void print_text(struct json_object *res, bool stats, bool rate)
 			printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
 			       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
 			       str(s, "scheduler"));
+			/* As ipvsadm -L: "persistent SEC", and the client prefix. */
+			if (u64(s, "persistence"))
+				printf("  persistent %llu mask /%llu",
+				       (unsigned long long)u64(s, "persistence"),
+				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
 			if (rate)

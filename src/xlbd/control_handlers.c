@@ -181,6 +181,10 @@ static int set_svc_fields(struct json_object *req, struct xlb_service_cfg *svc,
 			return ret;
 		(*n)++;
 	}
+	/* Persistence turned off takes its netmask along. */
+	if (json_object_object_get_ex(req, "persistence", NULL) && !svc->persistence &&
+	    !json_object_object_get_ex(req, "persistence_netmask", NULL))
+		svc->persistence_plen = 0;
 	return 0;
 }
 
@@ -442,6 +446,9 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
 		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+		json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
+		json_object_object_add(o, "persistence_netmask", json_object_new_int(
+			config_persist_plen(sc)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
 		json_object_object_add(o, "table_hash", json_object_new_string(

@@ -53,6 +53,7 @@ static const char full_example[] =
 	"    protocol: tcp\n"
 	"    mode: tun\n"
 	"    persistence: 300\n"
+	"    persistence_netmask: 255.255.255.0\n"
 	"    backends:\n"
 	"      - address: 198.18.0.11\n"
 	"      - { address: 2001:db8::11, weight: 0 }\n"
@@ -118,6 +119,7 @@ static void test_full(void)
 		goto out;
 	struct xlb_service_cfg *s = &c.services[0];
 	EXPECT(s->mode == XLB_MODE_TUN && s->persistence == 300 && s->n_backends == 4);
+	EXPECT(s->persistence_plen == 24 && config_persist_plen(s) == 24);
 	EXPECT(s->backends[0].weight == 100);
 	EXPECT(s->backends[1].weight == 0 && s->backends[1].addr.family == XLB_AF_INET6);
 	EXPECT(s->backends[2].weight == 65535 && s->backends[2].addr.port == 80);
@@ -365,9 +367,6 @@ static const struct bad_case bad_cases[] = {
 	  "services only" },
 	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
 	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
-	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
-	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
-	  "(use scheduler sh or maglev)" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
 	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet "
 	  "for mode dr" },
@@ -393,6 +392,21 @@ static const struct bad_case bad_cases[] = {
 	  "change the destination port" },
 	{ "persistence too long", SVC "    mode: dr\n    persistence: 100000\n",
 	  "xlb.yaml:7:18: persistence 100000 out of range (0-86400)" },
+	{ "persistence netmask alone", SVC "    mode: dr\n    persistence_netmask: 24\n",
+	  "xlb.yaml:7:26: service web: persistence_netmask needs persistence "
+	  "(seconds > 0)" },
+	{ "persistence netmask v4 too long", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 64\n",
+	  "xlb.yaml:8:26: service web: persistence_netmask /64 is longer than an "
+	  "IPv4 address" },
+	{ "persistence netmask holes", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 255.0.255.0\n",
+	  "xlb.yaml:8:26: persistence_netmask: '255.0.255.0' is not a contiguous "
+	  "netmask (like 255.255.255.0)" },
+	{ "persistence netmask word", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: big\n",
+	  "xlb.yaml:8:26: persistence_netmask: 'big' is not a netmask (a prefix "
+	  "length 1-128 or an IPv4 mask like 255.255.255.0)" },
 	{ "name too long", "services:\n  - name: "
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -648,7 +662,8 @@ static void round_trip(const char *yaml)
 		EXPECT(!strcmp(x->name, y->name));
 		EXPECT(addr_equal(&x->vip, &y->vip));
 		EXPECT(x->proto == y->proto && x->mode == y->mode &&
-		       x->scheduler == y->scheduler && x->persistence == y->persistence);
+		       x->scheduler == y->scheduler && x->persistence == y->persistence &&
+		       x->persistence_plen == y->persistence_plen);
 		EXPECT(x->send_proxy == y->send_proxy && x->accept_proxy == y->accept_proxy &&
 		       x->retries_set == y->retries_set && x->retries == y->retries &&
 		       x->max_connections == y->max_connections &&
