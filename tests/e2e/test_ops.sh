@@ -30,7 +30,8 @@
 #     brings it back. A check that fails everywhere (set in place) leaves
 #     only the backend forced `--health up` serving.
 #   - `xlb apply` of a file of services alone (no metrics:, no interfaces:)
-#     to an xlbd whose config has metrics: is accepted.
+#     to an xlbd whose config has metrics: is accepted; the LIP it leaves
+#     out (v6) is removed from elb at once, the one it keeps (v4) at stop.
 #
 #   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP; LIPs .50, 2001:db8::50)
 #      2001:db8::1     |
@@ -318,11 +319,13 @@ ops_admin() {
 # ops_apply_services: the ipvsadm import pipeline, a file of services alone.
 ops_apply_services() {
 	local out
-	printf 'services:\n  - { vip: %s, port: 8080, protocol: tcp, mode: dr, backends: [%s] }\n' \
-		"$VIP_V4" "${RS_V4[0]}" >"$LAB_DIR/svc-only.yaml"
+	printf 'local_addresses: [%s]\nservices:\n  - { vip: %s, port: 8080, protocol: tcp, mode: dr, backends: [%s] }\n' \
+		"$LIP_V4" "$VIP_V4" "${RS_V4[0]}" >"$LAB_DIR/svc-only.yaml"
 	out=$(xlb_cli apply -f "$LAB_DIR/svc-only.yaml" 2>&1)
 	check "ops: apply of a file without metrics:/interfaces: to an xlbd with metrics: is accepted" \
 		"$out" [ "$(xlb_cli list --json | jq '.services | length')" = 1 ]
+	check "ops: a LIP the applied file drops is removed, the one it keeps stays" \
+		"$(ip -n "$NS_LB" addr show dev elb)" eval '! lb_has "$LIP_V6" && lb_has "$LIP_V4"'
 	out=$(printf 'flow_table_size: 4096\n' >"$LAB_DIR/fixed.yaml"; xlb_cli apply -f "$LAB_DIR/fixed.yaml" 2>&1)
 	check "ops: apply changing a fixed key is still refused" "$out" \
 		grep -q "'flow_table_size' cannot change while xlbd runs" <<<"$out"
