@@ -33,7 +33,7 @@ _xlb()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs="service backend list conns zero save apply realserver import version help"
+	local verbs="service backend list conns zero save apply node realserver import version help"
 	local modes="dr tun nat fullnat proxy"
 	local scheds="maglev sh rr wrr lc wlc random2"
 	# The xlb command itself plus --socket, to ask the same xlbd.
@@ -129,6 +129,7 @@ _xlb()
 	zero)
 		[ -z "$sub" ] && COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}") --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;
+	node) [ -z "$sub" ] && COMPREPLY=($(compgen -W "drain undrain --help" -- "$cur")) ;;
 	save|version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	realserver)
 		if [ -z "$sub" ]; then

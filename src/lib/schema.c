@@ -182,6 +182,16 @@ static int check_bpffs(const char *what, const char *s, char *msg, size_t len)
 	return 0;
 }
 
+/* announce: paths xlbd writes or connects to, and that BIRD reads (a quote
+ * or newline would break the include). */
+static int check_announce_path(const char *what, const char *s, char *msg, size_t len)
+{
+	if (s[0] != '/' || strlen(s) >= XLB_PATH_MAX - 16 || strpbrk(s, "\"'\n"))
+		return MSG("%s: '%s' must be an absolute path of at most %d characters "
+			   "without quotes", what, s, XLB_PATH_MAX - 17);
+	return 0;
+}
+
 static bool has_ctl_or_space(const char *s)
 {
 	for (; *s; s++)
@@ -470,6 +480,22 @@ const struct schema_section schema_metrics = {
 	.keys = metrics_keys, .n_keys = ARRAY_SIZE(metrics_keys),
 };
 
+#define ANN(k) FIELD(struct xlb_announce_cfg, k)
+
+static const struct schema_key announce_keys[] = {
+	{ .key = "bird_socket", .type = SCHEMA_STRING, ANN(bird_socket),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "file", .type = SCHEMA_STRING, ANN(file),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "hold", .type = SCHEMA_MS, ANN(hold_ms), .max = 3600000,
+	  .def = XLB_ANNOUNCE_HOLD_DEFAULT_MS },
+};
+
+const struct schema_section schema_announce = {
+	.name = "announce", .prefix = "announce: ", .only_off = -1,
+	.keys = announce_keys, .n_keys = ARRAY_SIZE(announce_keys),
+};
+
 #define HC_STR(k, t, chk, fl) { .key = #k, .type = SCHEMA_STRING, \
 	FIELD(struct xlb_health_cfg, k), .only = (t), .check = (chk), .flags = (fl) }
 
@@ -603,6 +629,7 @@ static const struct schema_key top_keys[] = {
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
 	{ .key = "detach_on_exit", .type = SCHEMA_BOOL, TOP(detach_on_exit), .def = 1 },
+	{ .key = "announce", .type = SCHEMA_NODE, TOP(announce), .sub = &schema_announce },
 	{ .key = "bpffs", .type = SCHEMA_STRING, TOP(bpffs), .def_str = XLB_BPFFS_DEFAULT,
 	  .check = check_bpffs },
 	{ .key = "tunnel_source_v4", .type = SCHEMA_SCALAR, TOP(tunnel_source_v4),
@@ -620,7 +647,7 @@ const struct schema_section schema_top = {
 
 const struct schema_section *const schema_sections[] = {
 	&schema_top, &schema_service, &schema_backend, &schema_health,
-	&schema_timeouts, &schema_metrics,
+	&schema_timeouts, &schema_metrics, &schema_announce,
 };
 const size_t schema_n_sections = ARRAY_SIZE(schema_sections);
 

@@ -19,6 +19,7 @@ static const struct {
 	{ "zero", cli_zero, "set the counters of a service (or all) to 0" },
 	{ "save", cli_save, "print the running config as YAML" },
 	{ "apply", cli_apply, "load a config file into the running xlbd" },
+	{ "node", cli_node, "drain or undrain this node (withdraw or announce its VIPs)" },
 	{ "realserver", cli_realserver, "prepare this host as a dr or tun real server" },
 	{ "import", cli_import, "print the xlb config of IPVS rules or a keepalived.conf" },
 	{ "version", cli_version, "print the versions of xlb and xlbd" },

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "announce.h"
 #include "conntrack.h"
 #include "control_server.h"
 #include "log.h"
@@ -419,6 +420,30 @@ static void add_guard_stats(struct json_object *res, struct dataplane *dp)
 	json_object_object_add(res, "flood_guard", o);
 }
 
+/* `announce:` in `xlb list`: the node's drain and each VIP's state. */
+static void add_announce(struct json_object *res, struct state *st)
+{
+	struct json_object *vips = json_object_new_array();
+	const struct announce_vip *v;
+	char buf[XLB_ADDRSTR_MAX];
+	size_t n;
+
+	v = announce_vips(st->announce, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vip", json_object_new_string(
+			addr_str_noport(&v[i].addr, buf, sizeof(buf))));
+		json_object_object_add(o, "announced", json_object_new_boolean(
+			v[i].announced));
+		json_object_object_add(o, "reason", json_object_new_string(v[i].reason));
+		json_object_array_add(vips, o);
+	}
+	json_object_object_add(res, "drained", json_object_new_boolean(
+		announce_drained(st->announce)));
+	json_object_object_add(res, "vips", vips);
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
@@ -498,6 +523,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
+	if (st->announce)
+		add_announce(res, st);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];
@@ -510,6 +537,20 @@ static struct json_object *do_list(struct state *st)
 		add_guard_stats(res, st->dp);
 	}
 	return res;
+}
+
+/* node_drain / node_undrain: no config change, only what is announced. */
+static struct json_object *do_node_drain(struct state *st, bool drain)
+{
+	char err[CONTROL_ERRLEN];
+
+	if (!st->announce)
+		return control_reply_error("this xlbd has no `announce:` in its config: "
+					   "there is no announced VIP to withdraw");
+	if (announce_set_drained(st->announce, drain, err, sizeof(err)))
+		return control_reply_error(err);
+	announce_sync(st->announce, st);
+	return reply_ok(NULL);
 }
 
 /* The keys fixed for xlbd's life (state_apply refuses a change of them):
@@ -540,6 +581,8 @@ static void keep_absent_fixed(const char *yaml, struct xlb_config *run,
 		next->metrics_listen = run->metrics_listen;
 	if (ABSENT("bpffs"))
 		memcpy(next->bpffs, run->bpffs, sizeof(next->bpffs));
+	if (ABSENT("announce"))
+		next->announce = run->announce;
 #undef ABSENT
 }
 
@@ -727,6 +770,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!strcmp(cmd, "list"))
 		return reply_ok(do_list(st));
+	if (!strcmp(cmd, "node_drain") || !strcmp(cmd, "node_undrain"))
+		return do_node_drain(st, !strcmp(cmd, "node_drain"));
 	if (!strcmp(cmd, "conns") || !strcmp(cmd, "zero")) {
 		struct json_object *res = NULL;
 

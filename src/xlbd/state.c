@@ -248,6 +248,8 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "metrics";
 	if (!what && strcmp(cur->bpffs, next->bpffs))
 		what = "bpffs";
+	if (!what && memcmp(&cur->announce, &next->announce, sizeof(cur->announce)))
+		what = "announce";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);

@@ -942,6 +942,54 @@ static void test_ops_keys(void)
 	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
 }
 
+/* announce: both paths required, hold defaults to 30 s, round trip. */
+static void test_announce(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("interfaces: [eth0]\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!c.announce.file[0]);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "announce"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+
+	CHECK(parse("announce:\n  bird_socket: /run/bird/bird.ctl\n"
+		    "  file: /etc/bird/xlb-vips.conf\n", &c, err, sizeof(err)) == 0,
+	      "%s", err);
+	EXPECT(!strcmp(c.announce.bird_socket, "/run/bird/bird.ctl") &&
+	       !strcmp(c.announce.file, "/etc/bird/xlb-vips.conf") &&
+	       c.announce.hold_ms == 30000);
+	config_free(&c);
+	CHECK(parse("announce: { bird_socket: /b.ctl, file: /x.conf, hold: 3s }\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "announce: { bird_socket: \"/b.ctl\", file: "
+			    "\"/x.conf\", hold: 3s }\n"), "got:\n%s", out ? out : "");
+	CHECK(out && parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!memcmp(&c.announce, &d.announce, sizeof(c.announce)));
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse("announce: { file: /x.conf }\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:1: announce: needs both bird_socket and file"),
+	      "%s", err);
+	CHECK(parse("announce: { bird_socket: b.ctl, file: /x }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:26: announce: bird_socket: 'b.ctl' must be an "
+		     "absolute path"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, peer: 1 }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: unknown key 'peer' (expected bird_socket, file "
+		     "or hold)"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, hold: soon }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: hold: 'soon' is not a duration"), "%s", err);
+}
+
 static void test_copy(void)
 {
 	struct xlb_config a, b;
@@ -1069,6 +1117,7 @@ int main(void)
 	RUN(test_svc_timeouts);
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
+	RUN(test_announce);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);
