@@ -381,6 +381,13 @@ static int validate_top(struct vctx *v)
 		return vfail(v, VF_TOP, "timeouts", VF_NONE,
 			     "timeouts: %u s is too long (maximum %u s)",
 			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
+	/* A mapping gets the default hold: with it alone, a path is missing. */
+	if (!cfg->announce.file[0] != !cfg->announce.bird_socket[0] ||
+	    (!cfg->announce.file[0] && cfg->announce.hold_ms &&
+	     cfg->announce.hold_ms != XLB_ANNOUNCE_HOLD_DEFAULT_MS))
+		return vfail(v, VF_TOP, "announce", VF_NONE,
+			     "announce: needs both bird_socket and file (e.g. { "
+			     "bird_socket: /run/bird/bird.ctl, file: /etc/bird/xlb-vips.conf })");
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(v, XLB_MAX_SERVICES, NULL, VF_NONE,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -427,15 +434,6 @@ static int validate_mode(struct vctx *v, size_t i)
 		return vfail(v, i, "mode", VF_NONE, "service %s: mode fullnat needs at "
 			     "least one %s address in local_addresses", v->lbl,
 			     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
-	/* lc/wlc count connections from their start to their end: only nat
-	 * and fullnat see both (dr and tun see neither the replies nor a
-	 * reliable end, so no count to go by). */
-	if (lc && (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
-		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' "
-			     "needs connection counts, which only modes nat, fullnat "
-			     "and proxy keep (mode %s sees no replies); use maglev, "
-			     "sh, rr or wrr", v->lbl, sched_name(s->scheduler),
-			     mode_name(s->mode));
 	/* The data plane scans an lc/wlc service's backends for every new
 	 * flow: a bounded list. */
 	if (lc && s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)
