@@ -267,6 +267,11 @@ static void setup(void)
 	bes[5][0] = (struct xlb_backend_cfg){ .addr = lo(be4.port), .weight = 100 };
 	cfg.services = svcs;
 	cfg.n_services = 6;
+	/* Keys of other modes keep their defaults (config_validate refuses
+	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
+	 * service says otherwise. */
+	for (size_t i = 0; i < cfg.n_services; i++)
+		svcs[i].icmp_unreachable = true;
 }
 
 static void test_start(void)
