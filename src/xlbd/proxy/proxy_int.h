@@ -218,6 +218,7 @@ struct pworker {
 	char *pool;                     /* free tcp buffers, a list through */
 	unsigned n_pool;                /* their first bytes */
 	unsigned pool_freed;            /* given back to malloc since a trim */
+	uint64_t pool_used;             /* when a buffer was last taken */
 	struct pwheel wheel;
 	struct usess *grave_s;
 	uint64_t now;

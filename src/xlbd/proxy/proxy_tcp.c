@@ -58,6 +58,7 @@ static void touch(struct pconn *c, bool client)
 }
 
 #define POOL_KEEP   64          /* free buffers a worker keeps (1 MiB) */
+#define POOL_IDLE_MS 10000      /* unused this long: the pool goes back too */
 #define TRIM_AFTER  256         /* buffers given back before a malloc_trim */
 
 /* A buffer for b from the worker's pool (a list threaded through the free
@@ -68,6 +69,7 @@ static int buf_get(struct pworker *w, struct pbuf *b)
 
 	if (b->data)
 		return 0;
+	w->pool_used = w->now;
 	if (p) {
 		memcpy(&w->pool, p, sizeof(p));
 		w->n_pool--;
@@ -105,11 +107,28 @@ static void buf_put_empty(struct pworker *w, struct pbuf *b)
 		buf_put(w, b);
 }
 
+/* Every free buffer of the pool back to malloc. */
+static void pool_release(struct pworker *w)
+{
+	while (w->pool) {
+		char *p = w->pool;
+
+		memcpy(&w->pool, p, sizeof(p));
+		free(p);
+	}
+	w->n_pool = 0;
+}
+
 /* From the worker's tick: after many buffers went back to malloc (a burst
- * of connections ended), have it return the memory to the kernel. */
+ * of connections ended), or when the pool has not been used for a while,
+ * have malloc return the memory to the kernel. */
 void ptcp_pool_trim(struct pworker *w)
 {
-	if (w->pool_freed < TRIM_AFTER)
+	bool idle = w->n_pool && w->now - w->pool_used >= POOL_IDLE_MS;
+
+	if (idle)
+		pool_release(w);
+	if (!idle && w->pool_freed < TRIM_AFTER)
 		return;
 	w->pool_freed = 0;
 	malloc_trim(0);
@@ -886,14 +905,10 @@ void ptcp_reap(struct pworker *w, bool keep)
 		w->spare_c = c->next;
 		free(c);
 	}
-	while (!keep && w->pool) {
-		char *p = w->pool;
-
-		memcpy(&w->pool, p, sizeof(p));
-		free(p);
+	if (!keep) {
+		pool_release(w);
+		w->n_spare_c = 0;
 	}
-	if (!keep)
-		w->n_spare_c = w->n_pool = 0;
 }
 
 void ptcp_free_all(struct pworker *w)
