@@ -217,8 +217,9 @@ struct pworker {
 	unsigned n_spare_c;
 	char *pool;                     /* free tcp buffers, a list through */
 	unsigned n_pool;                /* their first bytes */
+	unsigned pool_low;              /* fewest free in this window */
+	uint64_t pool_window;           /* when it began */
 	unsigned pool_freed;            /* given back to malloc since a trim */
-	uint64_t pool_used;             /* when a buffer was last taken */
 	struct pwheel wheel;
 	struct usess *grave_s;
 	uint64_t now;
