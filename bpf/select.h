@@ -6,6 +6,7 @@
 #include "counters.h"
 #include "maps.h"
 #include "parse.h"
+#include "persist.h"
 #include "xlb_ct.h"
 #include "xlb_hash.h"
 
@@ -66,6 +67,15 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 	return be;
 }
 
+/* Whether backend id takes new flows (XLB_BACKEND_F_SCHED: in its
+ * service's table, not down, weight > 0). */
+static __always_inline int xlb_backend_sched(__u32 id)
+{
+	struct xlb_backend *be = bpf_map_lookup_elem(&backends, &id);
+
+	return be && (be->flags & XLB_BACKEND_F_SCHED);
+}
+
 /* The Maglev choice for hash; XLB_MAX_BACKENDS when the service has no
  * table (or an empty slot). */
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
@@ -87,8 +97,8 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	return *bid;
 }
 
-/* Moves backend bid's connection count of state's class by d (nat/fullnat
- * entries only: dr/tun entries have no end to count). */
+/* Moves backend bid's connection count of state's class by d (entries
+ * with a state only: nat/fullnat, dr/tun under lc/wlc). */
 static __always_inline void xlb_conns_add(__u32 bid, __u8 state, __s64 d)
 {
 	struct xlb_conns *c = bpf_map_lookup_elem(&backend_conns, &bid);
@@ -171,14 +181,40 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 	return xlb_maglev_pick(svc, hash);
 }
 
+/* The backend of a new flow of svc: with persistence, the one its client
+ * is pinned to while the pin holds; otherwise the scheduler's choice, then
+ * pinned when learn (a data packet: an ICMP error only follows a pin).
+ * Out of line: the pin's key stays off the callers' stack frames. */
+static __attribute__((noinline)) __u32
+xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
+		  __u32 hash, int learn)
+{
+	struct xlb_persist_key pk = {};
+	__u64 now;
+	__u32 bid;
+
+	if (!svc->persist_s)
+		return xlb_sched_pick(svc, k, hash);
+	now = xlb_now();
+	xlb_persist_key_of(svc, k, &pk);
+	bid = xlb_persist_get(svc, &pk, now);
+	if (bid != XLB_MAX_BACKENDS)
+		return bid;
+	bid = xlb_sched_pick(svc, k, hash);
+	if (!learn || !xlb_backend_get(bid))
+		return bid;
+	return xlb_persist_put(svc, &pk, bid, now);
+}
+
 /* Whether svc's scheduler gives a new flow the same backend every time it
  * is asked (Maglev, sh) and its mode keeps no per-flow state but the
  * backend (dr, tun): then a SYN, which opens a connection, needs no look
- * at the flow table, and a flow without an entry still stays put. */
+ * at the flow table, and a flow without an entry still stays put. Not with
+ * persistence: a pin that expires or moves would move such a flow. */
 static __always_inline int xlb_sched_stateless(const struct xlb_svc *svc)
 {
 	return (svc->mode == XLB_MODE_DR || svc->mode == XLB_MODE_TUN) &&
-	       !(svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC));
+	       !(svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)) && !svc->persist_s;
 }
 
 /* The flood guard (xlb_globals.guard_rate): counts one new flow of this
@@ -203,13 +239,55 @@ static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
 	return w->n > rate;
 }
 
+/* lc/wlc in dr/tun count a backend's live flow entries, as IPVS does in
+ * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
+ * that follows the client's segments and expires by the nat/fullnat
+ * timeouts; backend_conns follows its class. Returns f, or NULL when f was
+ * dead (expired, its backend gone, a new SYN on a closed connection or to
+ * a backend that takes no new flows): its count and entry released, the
+ * flow is scheduled afresh. */
+static __attribute__((noinline)) struct xlb_flow *
+xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
+	      struct xlb_flow *f, __u8 tflags)
+{
+	__u32 zero = 0, id = svc->id;
+	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
+	__u64 now = xlb_now();
+	__u8 fl, st;
+
+	if (!f || f->state == XLB_CT_NONE || f->svc_id != svc->id || !g)
+		return f;
+	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now) ||
+	    !xlb_backend_get(f->backend_id) ||
+	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
+	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT ||
+	      !xlb_backend_sched(f->backend_id)))) {
+		/* Only the CPU whose delete succeeds uncounts it. */
+		if (bpf_map_delete_elem(&flows, &p->key) == 0)
+			xlb_conns_add(f->backend_id, f->state, -1);
+		return NULL;
+	}
+	fl = f->flags;
+	st = f->state;
+	if (p->key.proto == IPPROTO_TCP)
+		st = xlb_ct_tcp_next_in(st, &fl, tflags);
+	if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
+		xlb_conns_add(f->backend_id, f->state, -1);
+		xlb_conns_add(f->backend_id, st, 1);
+	}
+	f->state = st;
+	f->flags = fl;
+	f->last_seen_ns = now;
+	return f;
+}
+
 /* Picks the backend of p's flow; f is p's flow-table entry (NULL: none).
  * An existing flow keeps its backend while that backend exists (even at
- * weight 0: draining); otherwise the scheduler decides and, for data
- * packets, the flow table learns the choice, unless the flood guard is
- * engaged on a stateless scheduler (the choice needs no entry to hold).
- * ICMP errors never create flows. Sets *bid and *new_flow; NULL means no
- * usable backend. */
+ * weight 0: draining); otherwise persistence or the scheduler decides and,
+ * for data packets, the flow table learns the choice, unless the flood
+ * guard is engaged on a stateless scheduler (the choice needs no entry to
+ * hold). ICMP errors never create flows. Sets *bid and *new_flow; NULL
+ * means no usable backend. */
 static __always_inline struct xlb_backend *
 xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	   __u32 *bid, int *new_flow)
@@ -233,7 +311,7 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 			return be;
 		}
 	}
-	*bid = xlb_sched_pick(svc, &p->key, xlb_pkt_hash(p));
+	*bid = xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), !p->icmp_err);
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;
@@ -250,7 +328,12 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	nf.svc_id = svc->id;
 	nf.last_seen_ns = now;
 	nf.hash = p->hash;
-	bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY);
+	if (svc->flags & XLB_SVC_F_LC) {
+		nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
+		nf.mode = svc->mode;
+	}
+	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)
+		xlb_conns_add(*bid, nf.state, 1);
 	return be;
 }
 

@@ -52,6 +52,10 @@ struct xlb_svc {
 	__u8  flags;            /* XLB_SVC_F_* */
 	__u16 seq_len;          /* rr/wrr: length of the round-robin sequence
 				 * at the start of the table (<= table_size) */
+	__u32 persist_s;        /* persistence in seconds; 0: off */
+	__u8  persist_plen;     /* persistence: client prefix length kept
+				 * (1-32 IPv4, 1-128 IPv6) */
+	__u8  pad[3];
 };
 
 /* svc_by_id map value, indexed by service id: the service's services-map
@@ -74,6 +78,9 @@ struct xlb_svc_ent {
 #define XLB_SVC_F_LC 0x04       /* lc/wlc: the backend of svc_backends[id] with
 				 * the least (active * 256 + inactive) / weight
 				 * in backend_conns; the table is not used */
+#define XLB_SVC_F_NO_UNREACH 0x08 /* no usable backend: drop new flows
+				 * silently instead of answering ICMP port
+				 * unreachable */
 
 /* lc/wlc: the backends a service's new flows may go to, as the daemon
  * writes them (svc_backends map, indexed by service id): the ones that are
@@ -89,7 +96,7 @@ struct xlb_svc_backends {
 };
 
 /* backend_conns map value, indexed by backend id: live nat/fullnat flow
- * entries of the backend, active (ESTABLISHED or UDP) and inactive (any
+ * entries of the backend (and dr/tun entries of lc/wlc services), active (ESTABLISHED or UDP) and inactive (any
  * other state), as IPVS counts ActiveConn/InActConn. The data plane adds
  * and removes atomically as entries are created, change class and end; the
  * sweeper removes the entries it expires and corrects drift (entries the
@@ -137,6 +144,11 @@ struct xlb_backend_l2 {
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */
 #define XLB_BACKEND_F_ACTIVE 0x01
+/* Set while the backend takes new flows (in its service's table: not down,
+ * weight > 0). A persistence entry (struct xlb_persist) is followed only to
+ * a backend with this flag: a drained or down backend gets no new
+ * connections from the clients pinned to it, they are scheduled afresh. */
+#define XLB_BACKEND_F_SCHED  0x02
 
 /* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
  * that the data plane tests before any hash lookup, so traffic that is not
@@ -155,6 +167,30 @@ struct xlb_backend_l2 {
 #define XLB_FILTER_VIP      0
 #define XLB_FILTER_BACKEND  1
 
+/* persist map key (services with persistence, as IPVS templates): the
+ * service and the client address masked to the service's persist_plen, so
+ * every connection of a client (or of its network) finds one entry. A
+ * port-0 service has one id for all ports: one backend across them. */
+struct xlb_persist_key {
+	union xlb_addr client;
+	__u32 svc_id;
+	__u8  family;
+	__u8  pad[3];
+};
+
+/* persist map value: the client's backend and when its last new
+ * connection was placed (CLOCK_MONOTONIC, coarse); the entry holds while
+ * the next comes within the service's persist_s of it. */
+struct xlb_persist {
+	__u32 backend_id;
+	__u32 pad;
+	__u64 last_ns;
+};
+
+/* Longest persistence accepted (seconds), by the config, the CLI, the
+ * control API and the importers alike. */
+#define XLB_PERSIST_MAX_S 86400u
+
 /* Connection (flow) table key: the client's 5-tuple as received. */
 struct xlb_flow_key {
 	union xlb_addr src;
@@ -170,8 +206,8 @@ struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u64 last_seen_ns;     /* CLOCK_MONOTONIC (coarse: jiffies) of the last
-				 * packet (dr/tun: of the first; their entries
-				 * never expire) */
+				 * packet (dr/tun: of the first, and their
+				 * entries never expire, but under lc/wlc) */
 	/* nat and fullnat only (zero in dr/tun entries): the translation. */
 	union xlb_addr raddr;   /* backend address the flow goes to */
 	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */
@@ -189,7 +225,9 @@ struct xlb_flow {
 
 /* Connection state of a nat/fullnat flow entry; each has its own timeout
  * (struct xlb_globals). dr/tun entries stay XLB_CT_NONE: they see one
- * direction only and simply age out of the LRU table. */
+ * direction only and simply age out of the LRU table; but those of lc/wlc
+ * services, which follow the client's flags (xlb_ct_tcp_next_in) and
+ * expire like nat entries, so that their backend's count is right. */
 enum xlb_ct_state {
 	XLB_CT_NONE        = 0,
 	XLB_CT_SYN_SENT    = 1,
@@ -198,6 +236,8 @@ enum xlb_ct_state {
 	XLB_CT_CLOSE       = 4,
 	XLB_CT_TIME_WAIT   = 5,
 	XLB_CT_UDP         = 6,
+	XLB_CT_SYN_RECV    = 7,         /* the server's SYN-ACK seen, not the
+					 * client's ACK yet */
 	XLB_CT_MAX,
 };
 
@@ -263,6 +303,7 @@ struct xlb_svc_timeouts {
 
 /* Defaults like IPVS (net/netfilter/ipvs/ip_vs_proto_tcp.c). */
 #define XLB_TO_SYN_DEFAULT          120
+#define XLB_TO_SYN_RECV_DEFAULT     60
 #define XLB_TO_ESTABLISHED_DEFAULT  900
 #define XLB_TO_FIN_DEFAULT          120
 #define XLB_TO_CLOSE_DEFAULT        10
@@ -295,7 +336,6 @@ struct xlb_counter {
 	X(XLB_R_PASS_NOT_VIP,       "pass_not_vip")          \
 	X(XLB_R_PASS_PROTO,         "pass_unhandled_proto")  \
 	X(XLB_R_PASS_FRAGMENT,      "pass_fragment")         \
-	X(XLB_R_PASS_IP_OPTIONS,    "pass_ip_options")       \
 	X(XLB_R_PASS_IPV6_EXT,      "pass_ipv6_ext_header")  \
 	X(XLB_R_PASS_ICMP_NOT_OURS, "pass_icmp_not_ours")    \
 	X(XLB_R_DROP_TRUNCATED,     "drop_truncated")        \
@@ -314,11 +354,52 @@ struct xlb_counter {
 	X(XLB_R_DROP_NO_LPORT,      "drop_no_local_port")    \
 	X(XLB_R_DROP_NO_LIP,        "drop_no_local_address") \
 	X(XLB_R_PASS_NAT_STALE,     "pass_nat_stale")        \
-	X(XLB_R_DROP_CT_FULL,       "drop_conntrack_full")
+	X(XLB_R_DROP_CT_FULL,       "drop_conntrack_full")   \
+	X(XLB_R_PASS_OTHER_MAC,     "pass_other_mac")        \
+	X(XLB_R_DROP_FRAG_UNKNOWN,  "drop_fragment_unknown") \
+	X(XLB_R_DROP_NOT_SYN,       "drop_tcp_not_syn")      \
+	X(XLB_R_DROP_ICMP_NO_FLOW,  "drop_icmp_unknown_flow") \
+	X(XLB_R_ICMP_UNREACH_SENT,  "icmp_unreachable_sent")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
 #undef XLB_REASON_ENUM
+
+/* frags map key: a fragmented datagram, as IPv4 (and the IPv6 fragment
+ * header) identify one. */
+struct xlb_frag_key {
+	union xlb_addr src;
+	union xlb_addr dst;
+	__u32 id;               /* IPv4 identification, or IPv6's 32-bit one */
+	__u8  proto;
+	__u8  family;
+	__u16 pad;
+};
+
+/* frags map value: the ports the first fragment carried, so the later
+ * fragments (which carry none) follow its flow; dead after
+ * XLB_FRAG_TIMEOUT_S, the kernel's own reassembly timeout. */
+struct xlb_frag {
+	__u16 sport_be;
+	__u16 dport_be;
+	__u32 pad;
+	__u64 seen_ns;
+};
+
+#define XLB_FRAG_TABLE_SIZE 16384
+#define XLB_FRAG_TIMEOUT_S  30
+
+/* if_macs map value, at index ifindex % XLB_IF_MACS: the MAC of an
+ * interface the program is attached to (written by the daemon at attach),
+ * so unicast frames addressed to another host are left alone. No entry
+ * for the ingress interface (ifindex 0 or another one): no check. */
+#define XLB_IF_MACS 1024
+
+struct xlb_if_mac {
+	__u32 ifindex;
+	__u8  mac[6];
+	__u16 pad;
+};
 
 /* guard_win map value (per CPU, one entry): the flood guard's window on
  * that CPU, n new flows since start_ns (the data plane's clock). */

@@ -97,6 +97,8 @@ struct xlb_service_cfg {
 	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
 	uint8_t scheduler;              /* enum xlb_sched */
 	uint32_t persistence;           /* seconds, 0 = off */
+	uint8_t persistence_plen;       /* persistence_netmask as a prefix length;
+					 * 0 = the whole address (/32, /128) */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
 	/* Mode proxy only. Zero means "the default" for every field below so a
@@ -116,12 +118,24 @@ struct xlb_service_cfg {
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
+	bool icmp_unreachable;          /* no usable backend: answer port
+					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for
  * every other duration of the config). */
 #define XLB_TIMEOUT_MAX_S (UINT32_MAX / 1000)
+
+/* `announce:` (docs/scale-out.md): the VIPs this node should announce, for
+ * BIRD to export over BGP. file[0] == 0: no announcing. */
+struct xlb_announce_cfg {
+	char bird_socket[XLB_PATH_MAX]; /* BIRD's control socket (birdc -s) */
+	char file[XLB_PATH_MAX];        /* xlbd writes it; bird.conf includes it */
+	uint32_t hold_ms;               /* how long VIPs stay announced after
+					 * xlbd died with no successor */
+};
+#define XLB_ANNOUNCE_HOLD_DEFAULT_MS 30000
 
 struct xlb_config {
 	char instance[XLB_NAME_MAX];    /* "" = derive from the network namespace */
@@ -146,7 +160,12 @@ struct xlb_config {
 					 * plane; false: it keeps forwarding for
 					 * the next xlbd to adopt */
 	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
+	struct xlb_announce_cfg announce;
 };
+
+/* The prefix length persistence groups s's clients by: persistence_netmask,
+ * else the whole address (32 or 128). */
+uint8_t config_persist_plen(const struct xlb_service_cfg *s);
 
 /* Fill cfg with defaults and no services. */
 void config_init(struct xlb_config *cfg);

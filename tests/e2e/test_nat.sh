@@ -143,6 +143,12 @@ services:
       - { address: ${RS_V6[0]}, weight: 100 }
       - { address: ${RS_V6[1]}, weight: 100 }
       - { address: ${RS_V6[2]}, weight: 200 }
+  - name: dns6-tcp
+    vip: $VIP_V6
+    port: 53
+    protocol: tcp
+    mode: nat
+    backends: [${RS_V6[0]}, ${RS_V6[1]}, ${RS_V6[2]}]
 EOF2
 }
 
@@ -211,6 +217,9 @@ main() {
 
 	n=$(json_reason "$(xlb_json)" pass_nat_stale)
 	check "nat: no reply without its translation" "pass_nat_stale = $n" [ "$n" = 0 ]
+
+	# IPv4 options, and fragments both ways (the backends' answers too).
+	e2e_odd_packets nat "$VIP_V4" 0.0.0.0 "${RS_V4[@]}"
 
 	if xlbd_stop; then pass "nat: xlbd stops cleanly"
 	else fail "nat: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi
