@@ -99,7 +99,8 @@ FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c)
 $(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
+		    $(BUILD)/fuzz/obj/*.d)
 
 clean:
 	rm -rf $(BUILD)
@@ -136,16 +137,28 @@ uninstall:
 
 # libFuzzer harnesses (clang): `make fuzz`, then e.g.
 # build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -std=gnu11 -D_GNU_SOURCE \
 	       -DXLB_VERSION='"fuzz"' -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
 FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
+# The code under test is compiled once (instrumented for coverage, not linked
+# with libFuzzer's main) and shared by every harness.
+FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(notdir $(FUZZ_SRC)))
 
 .PHONY: fuzz
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
-	mkdir -p $(BUILD)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@ $(LDLIBS)
+$(BUILD)/fuzz/obj:
+	mkdir -p $@
+
+$(BUILD)/fuzz/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: src/xlbd/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ $(LDLIBS) -luring -lpthread
 
 # ---- bench/ (benchmarks; not part of `make check`) --------------------------
 # `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs

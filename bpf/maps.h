@@ -112,6 +112,16 @@ struct {
 	__type(value, struct xlb_flow);
 } flows SEC(".maps");
 
+/* (service, masked client address) -> the client's backend, for services
+ * with persistence (bpf/persist.h). LRU: a client that stopped coming back
+ * is forgotten first; the daemon sizes it after the flow table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE / 4);
+	__type(key, struct xlb_persist_key);
+	__type(value, struct xlb_persist);
+} persist SEC(".maps");
+
 /* reply tuple (R:rp -> C:cp, or R:rp -> LIP:lp) -> key of the nat/fullnat
  * flow it belongs to. A plain hash, never LRU: for fullnat an entry is the
  * claim on a local port, and must not vanish under a live flow. Entries

@@ -520,7 +520,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 
 	if (!f) {
 		hash = xlb_pkt_hash(p);
-		bid = xlb_sched_pick(svc, &p->key, hash);
+		bid = xlb_new_flow_pick(svc, &p->key, hash, 1);
 		be = xlb_backend_get(bid);
 		if (!be)
 			return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);

@@ -52,6 +52,10 @@ struct xlb_svc {
 	__u8  flags;            /* XLB_SVC_F_* */
 	__u16 seq_len;          /* rr/wrr: length of the round-robin sequence
 				 * at the start of the table (<= table_size) */
+	__u32 persist_s;        /* persistence in seconds; 0: off */
+	__u8  persist_plen;     /* persistence: client prefix length kept
+				 * (1-32 IPv4, 1-128 IPv6) */
+	__u8  pad[3];
 };
 
 /* svc_by_id map value, indexed by service id: the service's services-map
@@ -137,6 +141,11 @@ struct xlb_backend_l2 {
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */
 #define XLB_BACKEND_F_ACTIVE 0x01
+/* Set while the backend takes new flows (in its service's table: not down,
+ * weight > 0). A persistence entry (struct xlb_persist) is followed only to
+ * a backend with this flag: a drained or down backend gets no new
+ * connections from the clients pinned to it, they are scheduled afresh. */
+#define XLB_BACKEND_F_SCHED  0x02
 
 /* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
  * that the data plane tests before any hash lookup, so traffic that is not
@@ -154,6 +163,30 @@ struct xlb_backend_l2 {
 #define XLB_FILTER_WORDS    ((1u << XLB_FILTER_BITS_LOG) / 64)
 #define XLB_FILTER_VIP      0
 #define XLB_FILTER_BACKEND  1
+
+/* persist map key (services with persistence, as IPVS templates): the
+ * service and the client address masked to the service's persist_plen, so
+ * every connection of a client (or of its network) finds one entry. A
+ * port-0 service has one id for all ports: one backend across them. */
+struct xlb_persist_key {
+	union xlb_addr client;
+	__u32 svc_id;
+	__u8  family;
+	__u8  pad[3];
+};
+
+/* persist map value: the client's backend and when its last new
+ * connection was placed (CLOCK_MONOTONIC, coarse); the entry holds while
+ * the next comes within the service's persist_s of it. */
+struct xlb_persist {
+	__u32 backend_id;
+	__u32 pad;
+	__u64 last_ns;
+};
+
+/* Longest persistence accepted (seconds), by the config, the CLI, the
+ * control API and the importers alike. */
+#define XLB_PERSIST_MAX_S 86400u
 
 /* Connection (flow) table key: the client's 5-tuple as received. */
 struct xlb_flow_key {

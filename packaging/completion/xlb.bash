@@ -33,7 +33,7 @@ _xlb()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs="service backend list save apply realserver import version help"
+	local verbs="service backend list save apply node realserver import version help"
 	local modes="dr tun nat fullnat proxy"
 	local scheds="maglev sh rr wrr lc wlc random2"
 	# The xlb command itself plus --socket, to ask the same xlbd.
@@ -70,7 +70,7 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip|--timeouts) return ;;
+	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
@@ -97,11 +97,11 @@ _xlb()
 			COMPREPLY=($(compgen -W "add set del --help" -- "$cur"))
 		elif [ "$sub" = add ]; then
 			[ ${#args[@]} -ge 1 ] || [[ $cur == -* ]] &&
-				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = set ] && [ ${#args[@]} -eq 0 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		elif [ "$sub" = set ]; then
-			COMPREPLY=($(compgen -W "--scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+			COMPREPLY=($(compgen -W "--scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = del ] && [ ${#args[@]} -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		fi ;;
@@ -117,6 +117,7 @@ _xlb()
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--stats --json --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;
+	node) [ -z "$sub" ] && COMPREPLY=($(compgen -W "drain undrain --help" -- "$cur")) ;;
 	save|version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	realserver)
 		if [ -z "$sub" ]; then
@@ -128,7 +129,7 @@ _xlb()
 		fi ;;
 	import)
 		if [ -z "$sub" ]; then
-			COMPREPLY=($(compgen -W "ipvsadm --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "ipvsadm keepalived --help" -- "$cur"))
 		elif [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--interface --help" -- "$cur"))
 		else

@@ -2,17 +2,15 @@
 /* The YAML config: parsing with libyaml into struct xlb_config, validation,
  * and the small helpers (copy, lookups, names) runtime changes use. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "config.h"
+#include "file.h"
 #include "maglev.h"
 #include "schema.h"
 
@@ -383,6 +381,13 @@ static int validate_top(struct vctx *v)
 		return vfail(v, VF_TOP, "timeouts", VF_NONE,
 			     "timeouts: %u s is too long (maximum %u s)",
 			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
+	/* A mapping gets the default hold: with it alone, a path is missing. */
+	if (!cfg->announce.file[0] != !cfg->announce.bird_socket[0] ||
+	    (!cfg->announce.file[0] && cfg->announce.hold_ms &&
+	     cfg->announce.hold_ms != XLB_ANNOUNCE_HOLD_DEFAULT_MS))
+		return vfail(v, VF_TOP, "announce", VF_NONE,
+			     "announce: needs both bird_socket and file (e.g. { "
+			     "bird_socket: /run/bird/bird.ctl, file: /etc/bird/xlb-vips.conf })");
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(v, XLB_MAX_SERVICES, NULL, VF_NONE,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -487,9 +492,6 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 	if (!s->vip.port)
 		return vfail(v, i, NULL, VF_NONE, "service %s: mode proxy needs a port "
 			     "(it listens on VIP:port)", v->lbl);
-	if (s->persistence)
-		return vfail(v, i, NULL, VF_NONE, "service %s: persistence is not "
-			     "supported in mode proxy (use scheduler sh or maglev)", v->lbl);
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
 			     "accept_proxy apply to tcp services only", v->lbl);
@@ -565,6 +567,30 @@ static int validate_backends(struct vctx *v, size_t i)
 	return 0;
 }
 
+/* persistence_netmask only with persistence, and no longer than the VIP's
+ * addresses (the row's range is the IPv6 one). */
+static int validate_persistence(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+
+	if (s->persistence_plen && !s->persistence)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask needs persistence (seconds > 0)",
+			     v->lbl);
+	if (s->vip.family == XLB_AF_INET && s->persistence_plen > 32)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask /%u is longer than an IPv4 address",
+			     v->lbl, s->persistence_plen);
+	return 0;
+}
+
+uint8_t config_persist_plen(const struct xlb_service_cfg *s)
+{
+	if (s->persistence_plen)
+		return s->persistence_plen;
+	return s->vip.family == XLB_AF_INET ? 32 : 128;
+}
+
 static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 {
 	const struct xlb_service_cfg *s = &v->cfg->services[i];
@@ -575,7 +601,8 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 	snprintf(prefix, sizeof(prefix), "service %s: ", v->lbl);
 	e = validate_identity(v, i) ?: validate_mode(v, i) ?:
 	    validate_mode_keys(v, i) ?: validate_svc_timeouts(v, i) ?:
-	    check_rows(v, i, VF_NONE, &schema_service, s, prefix);
+	    check_rows(v, i, VF_NONE, &schema_service, s, prefix) ?:
+	    validate_persistence(v, i);
 	if (e)
 		return e;
 	if (s->n_backends >= v->cfg->maglev_table_size)
@@ -1047,9 +1074,15 @@ int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
 	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
 		return perr(p, n, "health_check: type dns needs 'query' (the name to "
 			    "ask, e.g. example.org)");
-	/* The port row comes before this one: the service's port is known. */
-	if (hc->type != XLB_HC_NONE && !hc->port &&
-	    !((struct xlb_service_cfg *)obj)->vip.port)
+	return 0;
+}
+
+/* A check of a service on every port has its own port (n: the health_check
+ * value, NULL when not given). */
+static int check_hc_port(struct schema_walk *p, yaml_node_t *n,
+			 const struct xlb_service_cfg *s)
+{
+	if (n && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
 		return perr(p, n, "health_check: a service on every port (port \"*\") "
 			    "needs the check's 'port'");
 	return 0;
@@ -1082,7 +1115,7 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 	if (!kd_val(&kd, "mode"))
 		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
 			    "dr or tun)");
-	return 0;
+	return check_hc_port(p, kd_val(&kd, "health_check"), s);
 }
 
 int config_walk_services(struct schema_walk *p, void *key, void *node, void *obj)
@@ -1187,6 +1220,41 @@ static int walk_root(struct schema_walk *p, yaml_node_t *root, struct xlb_config
 	return walk_recorded(p, &kd, c) ?: validate_marked(p, c);
 }
 
+/* The one YAML document of text into doc (deleted by the caller when 0 is
+ * returned); a second document is an error rather than ignored. */
+static int load_document(struct schema_walk *p, const char *text, size_t len,
+			 yaml_document_t *doc)
+{
+	yaml_document_t doc2;
+	yaml_parser_t ps;
+	yaml_node_t *root;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&ps)) {
+		snprintf(p->err, p->errlen, "%s: out of memory", p->origin);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&ps, doc)) {
+		ret = yaml_error(p, &ps);
+		goto out;
+	}
+	p->doc = doc;
+	if (!yaml_parser_load(&ps, &doc2)) {
+		ret = yaml_error(p, &ps);
+	} else {
+		root = yaml_document_get_root_node(&doc2);
+		if (root)
+			ret = perr(p, root, "only one YAML document is allowed");
+		yaml_document_delete(&doc2);
+	}
+	if (ret)
+		yaml_document_delete(doc);
+out:
+	yaml_parser_delete(&ps);
+	return ret;
+}
+
 int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen)
 {
@@ -1195,52 +1263,25 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 			  .err = err && errlen ? err : dummy,
 			  .errlen = err && errlen ? errlen : sizeof(dummy) };
 	struct xlb_config c;
-	yaml_parser_t ps;
-	yaml_document_t doc, doc2;
-	bool have_doc = false, have_doc2 = false;
+	yaml_document_t doc;
 	yaml_node_t *root;
-	int ret = 0;
+	int ret;
 
 	config_init(&c);
 	p.err[0] = '\0';
-	if (!yaml_parser_initialize(&ps)) {
-		snprintf(p.err, p.errlen, "%s: out of memory", p.origin);
+	ret = load_document(&p, text, len, &doc);
+	if (ret) {
 		config_init(cfg);
-		return -ENOMEM;
+		return ret;
 	}
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&ps, &doc)) {
-		ret = yaml_error(&p, &ps);
-		goto out;
-	}
-	have_doc = true;
-	p.doc = &doc;
-	/* A second document would be silently ignored otherwise. */
-	if (!yaml_parser_load(&ps, &doc2)) {
-		ret = yaml_error(&p, &ps);
-		goto out;
-	}
-	have_doc2 = true;
-	root = yaml_document_get_root_node(&doc2);
-	if (root) {
-		ret = perr(&p, root, "only one YAML document is allowed");
-		goto out;
-	}
-
 	root = yaml_document_get_root_node(&doc);
-	if (!root || is_null(root))
-		goto out;       /* an empty file: defaults, no services */
-	ret = walk_root(&p, root, &c);
-out:
-	if (p.sm)
-		for (size_t i = 0; i < p.n_sm; i++)
-			free(p.sm[i].backends);
+	/* An empty file: defaults, no services. */
+	if (root && !is_null(root))
+		ret = walk_root(&p, root, &c);
+	for (size_t i = 0; p.sm && i < p.n_sm; i++)
+		free(p.sm[i].backends);
 	free(p.sm);
-	if (have_doc2)
-		yaml_document_delete(&doc2);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&ps);
+	yaml_document_delete(&doc);
 	if (ret) {
 		config_free(&c);
 		config_init(cfg);
@@ -1253,54 +1294,16 @@ out:
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, ret;
+	size_t len;
+	char *buf;
+	int ret;
 
 	config_init(cfg);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+	ret = file_read(path, CONFIG_FILE_MAX, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes",
-			 path, CONFIG_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-			goto out;
-		}
-		if (r == 0)
-			break;  /* shrank while we read: parse what is there */
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	ret = config_parse_buf(buf, got, path, cfg, err, errlen);
-out:
+	ret = config_parse_buf(buf, len, path, cfg, err, errlen);
 	free(buf);
-	close(fd);
 	return ret;
 }
 
@@ -1356,6 +1359,8 @@ int config_parse_value(const struct schema_section *sec, const char *key,
 	root = yaml_document_get_root_node(&doc);
 	ret = root ? record_map(&p, root, sec->name, sec, sec->prefix, &kd) ?:
 		     walk_recorded(&p, &kd, obj) : -EINVAL;
+	if (!ret && sec == &schema_service)
+		ret = check_hc_port(&p, kd_val(&kd, "health_check"), obj);
 	yaml_document_delete(&doc);
 prefix:
 	/* Every message names the key. */

@@ -97,6 +97,8 @@ struct xlb_service_cfg {
 	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
 	uint8_t scheduler;              /* enum xlb_sched */
 	uint32_t persistence;           /* seconds, 0 = off */
+	uint8_t persistence_plen;       /* persistence_netmask as a prefix length;
+					 * 0 = the whole address (/32, /128) */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
 	/* Mode proxy only. Zero means "the default" for every field below so a
@@ -123,6 +125,16 @@ struct xlb_service_cfg {
  * every other duration of the config). */
 #define XLB_TIMEOUT_MAX_S (UINT32_MAX / 1000)
 
+/* `announce:` (docs/scale-out.md): the VIPs this node should announce, for
+ * BIRD to export over BGP. file[0] == 0: no announcing. */
+struct xlb_announce_cfg {
+	char bird_socket[XLB_PATH_MAX]; /* BIRD's control socket (birdc -s) */
+	char file[XLB_PATH_MAX];        /* xlbd writes it; bird.conf includes it */
+	uint32_t hold_ms;               /* how long VIPs stay announced after
+					 * xlbd died with no successor */
+};
+#define XLB_ANNOUNCE_HOLD_DEFAULT_MS 30000
+
 struct xlb_config {
 	char instance[XLB_NAME_MAX];    /* "" = derive from the network namespace */
 	size_t n_interfaces;
@@ -146,7 +158,12 @@ struct xlb_config {
 					 * plane; false: it keeps forwarding for
 					 * the next xlbd to adopt */
 	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
+	struct xlb_announce_cfg announce;
 };
+
+/* The prefix length persistence groups s's clients by: persistence_netmask,
+ * else the whole address (32 or 128). */
+uint8_t config_persist_plen(const struct xlb_service_cfg *s);
 
 /* Fill cfg with defaults and no services. */
 void config_init(struct xlb_config *cfg);

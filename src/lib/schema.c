@@ -165,6 +165,16 @@ static int check_bpffs(const char *what, const char *s, char *msg, size_t len)
 	return 0;
 }
 
+/* announce: paths xlbd writes or connects to, and that BIRD reads (a quote
+ * or newline would break the include). */
+static int check_announce_path(const char *what, const char *s, char *msg, size_t len)
+{
+	if (s[0] != '/' || strlen(s) >= XLB_PATH_MAX - 16 || strpbrk(s, "\"'\n"))
+		return MSG("%s: '%s' must be an absolute path of at most %d characters "
+			   "without quotes", what, s, XLB_PATH_MAX - 17);
+	return 0;
+}
+
 static bool has_ctl_or_space(const char *s)
 {
 	for (; *s; s++)
@@ -261,6 +271,25 @@ static const char *format_port(const void *obj, char *buf, size_t len)
 		snprintf(buf, len, "%u", port);
 	else
 		snprintf(buf, len, "*");
+	return buf;
+}
+
+/* persistence_netmask: a prefix length or an IPv4 netmask, kept as the
+ * prefix length (0: unset, the whole address). */
+static int parse_pmask(const struct schema_key *k, const char *prefix, const char *s,
+		       void *obj, char *msg, size_t len)
+{
+	struct xlb_service_cfg *svc = obj;
+	char e[160];
+
+	if (netmask_parse(s, &svc->persistence_plen, e, sizeof(e)))
+		return MSG("%s%s: %s", prefix, k->key, e);
+	return 0;
+}
+
+static const char *format_pmask(const void *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", ((const struct xlb_service_cfg *)obj)->persistence_plen);
 	return buf;
 }
 
@@ -434,6 +463,22 @@ const struct schema_section schema_metrics = {
 	.keys = metrics_keys, .n_keys = ARRAY_SIZE(metrics_keys),
 };
 
+#define ANN(k) FIELD(struct xlb_announce_cfg, k)
+
+static const struct schema_key announce_keys[] = {
+	{ .key = "bird_socket", .type = SCHEMA_STRING, ANN(bird_socket),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "file", .type = SCHEMA_STRING, ANN(file),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "hold", .type = SCHEMA_MS, ANN(hold_ms), .max = 3600000,
+	  .def = XLB_ANNOUNCE_HOLD_DEFAULT_MS },
+};
+
+const struct schema_section schema_announce = {
+	.name = "announce", .prefix = "announce: ", .only_off = -1,
+	.keys = announce_keys, .n_keys = ARRAY_SIZE(announce_keys),
+};
+
 #define HC_STR(k, t, chk, fl) { .key = #k, .type = SCHEMA_STRING, \
 	FIELD(struct xlb_health_cfg, k), .only = (t), .check = (chk), .flags = (fl) }
 
@@ -506,8 +551,11 @@ static const struct schema_key service_keys[] = {
 	  .flags = SK_ALWAYS | SK_UNKNOWN | SK_API | SK_REQUIRED },
 	{ .key = "scheduler", .type = SCHEMA_ENUM, SVC(scheduler), .names = sched_names,
 	  .flags = SK_ALWAYS | SK_UNKNOWN | SK_API },
-	{ .key = "persistence", .type = SCHEMA_UINT, SVC(persistence), .max = 86400,
-	  .flags = SK_API },
+	{ .key = "persistence", .type = SCHEMA_UINT, SVC(persistence),
+	  .max = XLB_PERSIST_MAX_S, .flags = SK_API },
+	/* Needs persistence, /32 at most for IPv4 (config.c). */
+	{ .key = "persistence_netmask", .type = SCHEMA_SCALAR, SVC(persistence_plen),
+	  .parse = parse_pmask, .format = format_pmask, .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
 	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
@@ -561,6 +609,7 @@ static const struct schema_key top_keys[] = {
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
 	{ .key = "detach_on_exit", .type = SCHEMA_BOOL, TOP(detach_on_exit), .def = 1 },
+	{ .key = "announce", .type = SCHEMA_NODE, TOP(announce), .sub = &schema_announce },
 	{ .key = "bpffs", .type = SCHEMA_STRING, TOP(bpffs), .def_str = XLB_BPFFS_DEFAULT,
 	  .check = check_bpffs },
 	{ .key = "tunnel_source_v4", .type = SCHEMA_SCALAR, TOP(tunnel_source_v4),
@@ -578,7 +627,7 @@ const struct schema_section schema_top = {
 
 const struct schema_section *const schema_sections[] = {
 	&schema_top, &schema_service, &schema_backend, &schema_health,
-	&schema_timeouts, &schema_metrics,
+	&schema_timeouts, &schema_metrics, &schema_announce,
 };
 const size_t schema_n_sections = ARRAY_SIZE(schema_sections);
 
@@ -813,13 +862,19 @@ int schema_parse_flag(const struct schema_key *k, const char *s, void *obj,
 		      char *msg, size_t len)
 {
 	char prefix[64];
+	int ret;
 
 	/* "--mode: unknown mode 'x' (...)", "--weight 70000 out of range". */
 	if (k->type == SCHEMA_ENUM && (k->flags & SK_UNKNOWN)) {
 		snprintf(prefix, sizeof(prefix), "--%s: ", k->key);
 		return schema_parse(k, prefix, s, obj, msg, len);
 	}
-	return schema_parse(k, "--", s, obj, msg, len);
+	ret = schema_parse(k, "--", s, obj, msg, len);
+	/* The flag of key a_b is spelled --a-b. */
+	for (size_t i = 2; ret && len && msg[i] && msg[i] != ':' && msg[i] != ' '; i++)
+		if (msg[i] == '_')
+			msg[i] = '-';
+	return ret;
 }
 
 const char *schema_format(const struct schema_key *k, const void *obj, char *buf,

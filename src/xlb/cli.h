@@ -52,6 +52,7 @@ int cli_save(int argc, char **argv);
 int cli_apply(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_realserver(int argc, char **argv);
+int cli_node(int argc, char **argv);
 int cli_import(int argc, char **argv);          /* no daemon needed */
 
 #endif /* XLB_CLI_H */

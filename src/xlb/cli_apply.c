@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "file.h"
 
 static const char apply_usage[] =
 "Usage: xlb apply -f FILE\n"
@@ -15,48 +16,6 @@ static const char apply_usage[] =
 "those of FILE, applied as a difference, without dropping established flows.\n"
 "A file with an error is rejected whole (file:line:column) and nothing changes.\n"
 "FILE - reads standard input.\n";
-
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t len = 0, cap = 65536;
-	char *buf;
-
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + len, 1, cap - len - 1, f);
-
-		len += r;
-		if (r == 0)
-			break;
-		if (len + 1 >= cap) {
-			char *nb = cap < XLB_CONTROL_MAX ? realloc(buf, cap * 2) : NULL;
-
-			if (!nb) {
-				snprintf(err, errlen, "'%s' is too large", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (buf && ferror(f)) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[len] = '\0';
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
 
 int cli_apply(int argc, char **argv)
 {
@@ -84,8 +43,7 @@ int cli_apply(int argc, char **argv)
 		fprintf(stderr, "xlb apply: missing -f FILE\n%s", apply_usage);
 		return CLI_EUSAGE;
 	}
-	text = read_file(path, err, sizeof(err));
-	if (!text) {
+	if (file_read(path, XLB_CONTROL_MAX, &text, NULL, err, sizeof(err))) {
 		fprintf(stderr, "xlb apply: %s\n", err);
 		return CLI_EFAIL;
 	}

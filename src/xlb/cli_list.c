@@ -72,6 +72,26 @@ static void print_counts(const char *title, struct json_object *o)
 		putchar('\n');
 }
 
+/* With `announce:`: the node's drain and each VIP's BGP state. */
+static void print_announce(struct json_object *res)
+{
+	struct json_object *vips, *d;
+
+	if (!json_object_object_get_ex(res, "vips", &vips))
+		return;
+	json_object_object_get_ex(res, "drained", &d);
+	printf("node %s\n", json_object_get_boolean(d) ? "drained" : "active");
+	for (size_t i = 0; i < json_object_array_length(vips); i++) {
+		struct json_object *v = json_object_array_get_idx(vips, i), *a;
+
+		json_object_object_get_ex(v, "announced", &a);
+		if (json_object_get_boolean(a))
+			printf("vip %s announced\n", str(v, "vip"));
+		else
+			printf("vip %s withdrawn (%s)\n", str(v, "vip"), str(v, "reason"));
+	}
+}
+
 static void print_text(struct json_object *res, bool stats)
 {
 	struct json_object *svcs, *reasons;
@@ -88,6 +108,11 @@ static void print_text(struct json_object *res, bool stats)
 			printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
 			       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
 			       str(s, "scheduler"));
+			/* As ipvsadm -L: "persistent SEC", and the client prefix. */
+			if (u64(s, "persistence"))
+				printf("  persistent %llu mask /%llu",
+				       (unsigned long long)u64(s, "persistence"),
+				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
 			putchar('\n');
@@ -114,6 +139,7 @@ static void print_text(struct json_object *res, bool stats)
 			}
 		}
 	}
+	print_announce(res);
 	if (stats && json_object_object_get_ex(res, "reasons", &reasons))
 		print_counts("data plane:", reasons);
 	if (stats && json_object_object_get_ex(res, "flood_guard", &reasons))

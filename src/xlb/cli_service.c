@@ -13,10 +13,11 @@
 
 static const char usage[] =
 "Usage: xlb service add PROTO/VIP:PORT --mode MODE [--scheduler S]\n"
-"                       [--persistence SEC] [--name NAME]\n"
-"                       [--health-check SPEC] [--timeouts SPEC]\n"
+"                       [--persistence SEC [--persistence-netmask MASK]]\n"
+"                       [--name NAME] [--health-check SPEC] [--timeouts SPEC]\n"
 "       xlb service set PROTO/VIP:PORT [--scheduler S] [--persistence SEC]\n"
-"                       [--name NAME] [--health-check SPEC|none]\n"
+"                       [--persistence-netmask MASK] [--name NAME]\n"
+"                       [--health-check SPEC|none]\n"
 "                       [--timeouts SPEC]\n"
 "       xlb service del PROTO/VIP:PORT\n"
 "\n"
@@ -25,7 +26,12 @@ static const char usage[] =
 "  --mode MODE          dr, tun, nat, fullnat or proxy (docs/modes.md)\n"
 "  --scheduler S        maglev (default), sh, rr, wrr; lc, wlc (nat, fullnat,\n"
 "                       proxy); random2 (proxy)\n"
-"  --persistence SEC    the config key `persistence` (xlb.yaml(5))\n"
+"  --persistence SEC    every connection of a client goes to one backend while\n"
+"                       it comes back within SEC seconds (0-86400, 0: off;\n"
+"                       IPVS -p; the config key `persistence`)\n"
+"  --persistence-netmask MASK\n"
+"                       clients are grouped by this prefix: 24 or\n"
+"                       255.255.255.0 (default: the whole address; IPVS -M)\n"
 "  --name NAME          a label shown by `xlb list` and kept by `xlb save`\n"
 "  --health-check SPEC  the config key `health_check` in YAML, e.g.\n"
 "                       'type: http, path: /health, interval: 1s'; set: none\n"
@@ -43,6 +49,7 @@ static const char usage[] =
  * (health-check: health_check). */
 static const char *const opt_keys[] = {
 	"mode", "scheduler", "name", "health_check", "timeouts", "persistence",
+	"persistence_netmask",
 };
 #define N_OPTS (sizeof(opt_keys) / sizeof(opt_keys[0]))
 
@@ -60,6 +67,7 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 		{ "health-check", required_argument, NULL, 3 },
 		{ "timeouts", required_argument, NULL, 4 },
 		{ "persistence", required_argument, NULL, 5 },
+		{ "persistence-netmask", required_argument, NULL, 6 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -106,7 +114,8 @@ static int check_opts(const char *action, const struct svc_opts *o, char *err,
 	}
 	if (!strcmp(action, "set") && !any) {
 		snprintf(err, errlen, "service set needs something to change (--scheduler, "
-			 "--persistence, --name, --health-check or --timeouts)");
+			 "--persistence, --persistence-netmask, --name, --health-check or "
+			 "--timeouts)");
 		return -EINVAL;
 	}
 	return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "announce.h"
 #include "conntrack.h"
 #include "control_server.h"
 #include "log.h"
@@ -180,6 +181,10 @@ static int set_svc_fields(struct json_object *req, struct xlb_service_cfg *svc,
 			return ret;
 		(*n)++;
 	}
+	/* Persistence turned off takes its netmask along. */
+	if (json_object_object_get_ex(req, "persistence", NULL) && !svc->persistence &&
+	    !json_object_object_get_ex(req, "persistence_netmask", NULL))
+		svc->persistence_plen = 0;
 	return 0;
 }
 
@@ -346,6 +351,30 @@ static void add_guard_stats(struct json_object *res, struct dataplane *dp)
 	json_object_object_add(res, "flood_guard", o);
 }
 
+/* `announce:` in `xlb list`: the node's drain and each VIP's state. */
+static void add_announce(struct json_object *res, struct state *st)
+{
+	struct json_object *vips = json_object_new_array();
+	const struct announce_vip *v;
+	char buf[XLB_ADDRSTR_MAX];
+	size_t n;
+
+	v = announce_vips(st->announce, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vip", json_object_new_string(
+			addr_str_noport(&v[i].addr, buf, sizeof(buf))));
+		json_object_object_add(o, "announced", json_object_new_boolean(
+			v[i].announced));
+		json_object_object_add(o, "reason", json_object_new_string(v[i].reason));
+		json_object_array_add(vips, o);
+	}
+	json_object_object_add(res, "drained", json_object_new_boolean(
+		announce_drained(st->announce)));
+	json_object_object_add(res, "vips", vips);
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
@@ -373,6 +402,9 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
 		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+		json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
+		json_object_object_add(o, "persistence_netmask", json_object_new_int(
+			config_persist_plen(sc)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
 		json_object_object_add(o, "table_hash", json_object_new_string(
@@ -423,6 +455,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
+	if (st->announce)
+		add_announce(res, st);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];
@@ -435,6 +469,20 @@ static struct json_object *do_list(struct state *st)
 		add_guard_stats(res, st->dp);
 	}
 	return res;
+}
+
+/* node_drain / node_undrain: no config change, only what is announced. */
+static struct json_object *do_node_drain(struct state *st, bool drain)
+{
+	char err[CONTROL_ERRLEN];
+
+	if (!st->announce)
+		return control_reply_error("this xlbd has no `announce:` in its config: "
+					   "there is no announced VIP to withdraw");
+	if (announce_set_drained(st->announce, drain, err, sizeof(err)))
+		return control_reply_error(err);
+	announce_sync(st->announce, st);
+	return reply_ok(NULL);
 }
 
 static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
@@ -477,6 +525,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!strcmp(cmd, "list"))
 		return reply_ok(do_list(st));
+	if (!strcmp(cmd, "node_drain") || !strcmp(cmd, "node_undrain"))
+		return do_node_drain(st, !strcmp(cmd, "node_drain"));
 	if (!strcmp(cmd, "save")) {
 		char *yaml = config_emit_yaml(&st->cfg);
 		struct json_object *r;

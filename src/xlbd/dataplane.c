@@ -512,6 +512,15 @@ reopen:
 			 cfg->flow_table_size, strerror(-ret));
 		goto fail;
 	}
+	/* Persistence pins are per client, not per flow: a quarter of the
+	 * flow table (clients open several flows each). */
+	ret = bpf_map__set_max_entries(dp->skel->maps.persist,
+				       cfg->flow_table_size / 4);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the persistence table to %u: %s",
+			 cfg->flow_table_size / 4, strerror(-ret));
+		goto fail;
+	}
 	if (!dp->adopted) {
 		remove_stale_pins(dp->pin_dir);
 		if (mkdir(dp->pin_dir, 0700) != 0) {

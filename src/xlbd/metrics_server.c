@@ -130,20 +130,9 @@ int metrics_server_start(struct metrics_server **msp, const struct xlb_sockaddr 
 		free(ms);
 		return -errno;
 	}
-	if (addr->family == XLB_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(addr->port);
-		memcpy(&sin->sin_addr, &addr->addr.v4, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(addr->port);
-		memcpy(&sin6->sin6_addr, &addr->addr, 16);
+	addr_to_sockaddr(addr, &ss);
+	if (addr->family == XLB_AF_INET6)
 		flags |= MHD_USE_IPv6;
-	}
 	ms->mhd = MHD_start_daemon(flags, addr->port, NULL, NULL, handle, ms,
 				   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				   MHD_OPTION_CONNECTION_LIMIT, 32u,

@@ -230,6 +230,8 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "metrics";
 	if (!what && strcmp(cur->bpffs, next->bpffs))
 		what = "bpffs";
+	if (!what && memcmp(&cur->announce, &next->announce, sizeof(cur->announce)))
+		what = "announce";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);
@@ -531,9 +533,8 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 
 /* Which backends take new flows: those not down. When none of the weighted
  * ones is left and the service says all_down: keep_last, the previous set
- * stays. With on_backend_down: reset, a backend out of the table loses
- * XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too. */
-static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
+ * stays. */
+static void mark_in_table(const struct xlb_service_cfg *sc,
 			  struct service_state *ss)
 {
 	bool any = false;
@@ -544,21 +545,36 @@ static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
 		for (size_t j = 0; j < sc->n_backends; j++)
 			ss->backends[j].in_table = ss->backends[j].health != HEALTH_DOWN;
-	if (sc->on_backend_down != XLB_ON_DOWN_RESET || !st->dp)
-		return;
-	for (size_t j = 0; j < sc->n_backends; j++) {
-		const struct xlb_backend_cfg *bc = &sc->backends[j];
-		struct xlb_backend be = { 0 };
+}
 
-		if (ss->backends[j].in_table)
-			continue;
+/* The backends of a service as the data plane sees them. A backend in the
+ * table with a weight takes new flows (XLB_BACKEND_F_SCHED: persistence
+ * follows only such); with on_backend_down: reset, one out of the table
+ * loses XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too.
+ * Written in one go per backend: no packet sees a flag missing between two
+ * writes. */
+static int write_backends(struct state *st, const struct xlb_service_cfg *sc,
+			  const struct service_state *ss)
+{
+	for (size_t j = 0; st->dp && j < sc->n_backends; j++) {
+		const struct xlb_backend_cfg *bc = &sc->backends[j];
+		bool in = ss->backends[j].in_table;
+		struct xlb_backend be = { 0 };
+		int ret;
+
 		be.addr = bc->addr.addr;
 		be.port_be = htons(bc->addr.port);
 		be.family = bc->addr.family;
-		be.flags = 0;
+		if (in || sc->on_backend_down != XLB_ON_DOWN_RESET)
+			be.flags = XLB_BACKEND_F_ACTIVE;
+		if (in && bc->weight)
+			be.flags |= XLB_BACKEND_F_SCHED;
 		be.svc_id = ss->id;
-		dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+		ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+		if (ret)
+			return ret;
 	}
+	return 0;
 }
 
 void state_proxy_apply(struct state *st)
@@ -917,7 +933,6 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct backend_state *ob = find_backend(old, &bc->addr);
-			struct xlb_backend be = { 0 };
 			struct adopt_hint *bh = NULL;
 
 			ss->backends[j].addr = bc->addr;
@@ -936,24 +951,17 @@ int state_apply(struct state *st, const struct xlb_config *next,
 					dataplane_backend_stats_reset(st->dp,
 								      ss->backends[j].id);
 			}
-			be.addr = bc->addr.addr;
-			be.port_be = htons(bc->addr.port);
-			be.family = bc->addr.family;
-			be.flags = XLB_BACKEND_F_ACTIVE;
-			be.svc_id = ss->id;
-			if (st->dp) {
-				ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
-				if (ret) {
-					snprintf(err, errlen, "%s: cannot write backend: %s",
-						 name, strerror(-ret));
-					goto fail;
-				}
-			}
 			if (st->dp && !ob)
 				resolve_neighbour(st, &bc->addr,
 						  ss->backends[j].id);
 		}
-		mark_in_table(st, sc, ss);
+		mark_in_table(sc, ss);
+		ret = write_backends(st, sc, ss);
+		if (ret) {
+			snprintf(err, errlen, "%s: cannot write backend: %s",
+				 name, strerror(-ret));
+			goto fail;
+		}
 		/* Backends of the old service that are gone: cleared (so their
 		 * flows are rescheduled) and their ids freed only once the new
 		 * tables are in (gone_ids below). Cleared now, a new flow
@@ -969,6 +977,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 		svc.id = ss->id;
 		svc.table_size = st->cfg.maglev_table_size;
 		svc.mode = sc->mode;
+		svc.persist_s = sc->persistence;
+		svc.persist_plen = sc->persistence_plen;
 		if (sc->scheduler == XLB_SCHED_SH)
 			svc.flags |= XLB_SVC_F_SH;
 		else if (sched_is_rr(sc->scheduler))

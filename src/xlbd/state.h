@@ -62,6 +62,7 @@ struct state {
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
 					 * freed id is not reused at once */
 	struct health *health;          /* the check thread; NULL: no checks */
+	struct announce *announce;      /* BGP via BIRD; NULL: no `announce:` */
 	size_t n_hints;                 /* ids found in adopted maps (restart), */
 	struct adopt_hint *hints;       /* reserved until the first apply */
 };

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "check.h"
 #include "config.h"
 #include "control_server.h"
@@ -284,9 +285,12 @@ int main(int argc, char **argv)
 		log_err("cannot daemonize: %s", strerror(errno));
 		goto out_srv;
 	}
-	/* Mode proxy, health checks and the conntrack sweeper (which frees
-	 * fullnat ports of flows that went idle without another packet to
-	 * expire them): threads start after the fork of daemonize(). */
+	/* The announcer (and its watchdog), mode proxy, health checks and the
+	 * conntrack sweeper (which frees fullnat ports of flows that went idle
+	 * without another packet to expire them): threads start after the
+	 * fork of daemonize(). */
+	if (announce_start(&st.announce, &cfg.announce, instance, err, sizeof(err)))
+		log_err("%s; running without announcing the VIPs", err);
 	if (dataplane_sweeper_start(dp))
 		log_err("cannot start the conntrack sweeper: expired nat/fullnat "
 			"entries stay until a packet finds them");
@@ -310,6 +314,8 @@ int main(int argc, char **argv)
 			{ .fd = nl_monitor_fd(neigh_mon), .events = POLLIN },
 		};
 
+		/* Every event below may change what this node announces. */
+		announce_sync(st.announce, &st);
 		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -366,6 +372,10 @@ out_state:
 	/* Keep the data plane forwarding when the config says so, and never
 	 * stop one adopted from a previous xlbd because this one failed. */
 	keep = !st.cfg.detach_on_exit || (ret && dataplane_adopted(dp));
+	/* Withdraw before the data plane goes; a kept one stays announced
+	 * under the watchdog's hold for the next xlbd. */
+	announce_stop(st.announce, !keep);
+	st.announce = NULL;
 	if (keep) {
 		state_release(&st, addrs_file);
 		dataplane_release(dp);

@@ -54,6 +54,10 @@ static void test_service_add(void)
 	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:80 --mode=dr --persistence 300 --name web",
 		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\","
 		   "\"name\":\"web\",\"persistence\":300}");
+	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:0 --mode dr --persistence 60 "
+		   "--persistence-netmask 24",
+		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:0\",\"mode\":\"dr\","
+		   "\"persistence\":60,\"persistence_netmask\":\"24\"}");
 }
 
 static void test_service_set(void)
@@ -82,6 +86,10 @@ static void test_service_errors(void)
 		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
 		   "--persistence: '-5' is not a number");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence 60 "
+		   "--persistence-netmask 255.255.0.255",
+		   "--persistence-netmask: '255.255.0.255' is not a contiguous netmask "
+		   "(like 255.255.255.0)");
 	EXPECT_ERR(cli_service_request, "add --mode dr",
 		   "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 extra --mode dr",
@@ -92,7 +100,7 @@ static void test_service_errors(void)
 		   "unknown action 'remove' (expected add, set or del)");
 	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80",
 		   "service set needs something to change (--scheduler, --persistence, "
-		   "--name, --health-check or --timeouts)");
+		   "--persistence-netmask, --name, --health-check or --timeouts)");
 	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80 --mode nat",
 		   "--mode cannot change in place (the service's flows would break): "
 		   "del and add the service");

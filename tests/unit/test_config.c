@@ -53,6 +53,7 @@ static const char full_example[] =
 	"    protocol: tcp\n"
 	"    mode: tun\n"
 	"    persistence: 300\n"
+	"    persistence_netmask: 255.255.255.0\n"
 	"    backends:\n"
 	"      - address: 198.18.0.11\n"
 	"      - { address: 2001:db8::11, weight: 0 }\n"
@@ -118,6 +119,7 @@ static void test_full(void)
 		goto out;
 	struct xlb_service_cfg *s = &c.services[0];
 	EXPECT(s->mode == XLB_MODE_TUN && s->persistence == 300 && s->n_backends == 4);
+	EXPECT(s->persistence_plen == 24 && config_persist_plen(s) == 24);
 	EXPECT(s->backends[0].weight == 100);
 	EXPECT(s->backends[1].weight == 0 && s->backends[1].addr.family == XLB_AF_INET6);
 	EXPECT(s->backends[2].weight == 65535 && s->backends[2].addr.port == 80);
@@ -362,9 +364,6 @@ static const struct bad_case bad_cases[] = {
 	  "services only" },
 	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
 	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
-	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
-	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
-	  "(use scheduler sh or maglev)" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
 	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet "
 	  "for mode dr" },
@@ -390,6 +389,21 @@ static const struct bad_case bad_cases[] = {
 	  "change the destination port" },
 	{ "persistence too long", SVC "    mode: dr\n    persistence: 100000\n",
 	  "xlb.yaml:7:18: persistence 100000 out of range (0-86400)" },
+	{ "persistence netmask alone", SVC "    mode: dr\n    persistence_netmask: 24\n",
+	  "xlb.yaml:7:26: service web: persistence_netmask needs persistence "
+	  "(seconds > 0)" },
+	{ "persistence netmask v4 too long", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 64\n",
+	  "xlb.yaml:8:26: service web: persistence_netmask /64 is longer than an "
+	  "IPv4 address" },
+	{ "persistence netmask holes", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 255.0.255.0\n",
+	  "xlb.yaml:8:26: persistence_netmask: '255.0.255.0' is not a contiguous "
+	  "netmask (like 255.255.255.0)" },
+	{ "persistence netmask word", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: big\n",
+	  "xlb.yaml:8:26: persistence_netmask: 'big' is not a netmask (a prefix "
+	  "length 1-128 or an IPv4 mask like 255.255.255.0)" },
 	{ "name too long", "services:\n  - name: "
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -645,7 +659,8 @@ static void round_trip(const char *yaml)
 		EXPECT(!strcmp(x->name, y->name));
 		EXPECT(addr_equal(&x->vip, &y->vip));
 		EXPECT(x->proto == y->proto && x->mode == y->mode &&
-		       x->scheduler == y->scheduler && x->persistence == y->persistence);
+		       x->scheduler == y->scheduler && x->persistence == y->persistence &&
+		       x->persistence_plen == y->persistence_plen);
 		EXPECT(x->send_proxy == y->send_proxy && x->accept_proxy == y->accept_proxy &&
 		       x->retries_set == y->retries_set && x->retries == y->retries &&
 		       x->max_connections == y->max_connections &&
@@ -904,6 +919,54 @@ static void test_ops_keys(void)
 	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
 }
 
+/* announce: both paths required, hold defaults to 30 s, round trip. */
+static void test_announce(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("interfaces: [eth0]\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!c.announce.file[0]);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "announce"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+
+	CHECK(parse("announce:\n  bird_socket: /run/bird/bird.ctl\n"
+		    "  file: /etc/bird/xlb-vips.conf\n", &c, err, sizeof(err)) == 0,
+	      "%s", err);
+	EXPECT(!strcmp(c.announce.bird_socket, "/run/bird/bird.ctl") &&
+	       !strcmp(c.announce.file, "/etc/bird/xlb-vips.conf") &&
+	       c.announce.hold_ms == 30000);
+	config_free(&c);
+	CHECK(parse("announce: { bird_socket: /b.ctl, file: /x.conf, hold: 3s }\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "announce: { bird_socket: \"/b.ctl\", file: "
+			    "\"/x.conf\", hold: 3s }\n"), "got:\n%s", out ? out : "");
+	CHECK(out && parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!memcmp(&c.announce, &d.announce, sizeof(c.announce)));
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse("announce: { file: /x.conf }\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:1: announce: needs both bird_socket and file"),
+	      "%s", err);
+	CHECK(parse("announce: { bird_socket: b.ctl, file: /x }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:26: announce: bird_socket: 'b.ctl' must be an "
+		     "absolute path"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, peer: 1 }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: unknown key 'peer' (expected bird_socket, file "
+		     "or hold)"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, hold: soon }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: hold: 'soon' is not a duration"), "%s", err);
+}
+
 static void test_copy(void)
 {
 	struct xlb_config a, b;
@@ -1031,6 +1094,7 @@ int main(void)
 	RUN(test_svc_timeouts);
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
+	RUN(test_announce);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

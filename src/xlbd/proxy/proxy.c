@@ -23,6 +23,7 @@
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proxy_int.h"
 #include "sysctl.h"
@@ -42,35 +43,6 @@ static struct proxy_select_bpf *bal_base;      /* holds the shared maps */
 static struct pworker *workers;
 static struct pservice *services;       /* control thread only */
 static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
-		 socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XLB_AF_INET) {
-		struct sockaddr_in *s = (void *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = a->addr.v4;
-		s->sin_port = htons(a->port);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (void *)ss;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, a->addr.b, 16);
-		s->sin6_port = htons(a->port);
-		*len = sizeof(*s);
-	}
-}
 
 /* ---- balance over the workers ------------------------------------------ */
 
@@ -226,7 +198,7 @@ static struct pservice *service_get(const struct xlb_service_cfg *sc)
 	}
 	ps->proto = sc->proto;
 	ps->vip = sc->vip;
-	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
+	ps->salen = addr_to_sockaddr(&ps->vip, &ps->sa);
 	bal_service(ps);
 	ps->next = services;
 	services = ps;
@@ -251,7 +223,7 @@ static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockad
 		return NULL;
 	}
 	pb->addr = r;
-	sa_from_xlb(&r, &pb->sa, &pb->salen);
+	pb->salen = addr_to_sockaddr(&r, &pb->sa);
 	pb->next = ps->backends;
 	ps->backends = pb;
 	return pb;
@@ -285,6 +257,8 @@ static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
 		       udp ? DEF_UDP_IDLE_MS : DEF_TCP_IDLE_MS;
 	s->server_ms = sc->server_timeout_ms ? sc->server_timeout_ms : DEF_TCP_IDLE_MS;
 	s->drain_ms = sc->drain_time_ms ? sc->drain_time_ms : DEF_DRAIN_MS;
+	s->persist_ms = (uint64_t)sc->persistence * 1000;
+	s->persist_plen = sc->persistence_plen;
 	s->header_ms = sc->header_timeout_ms ? sc->header_timeout_ms : DEF_HEADER_MS;
 	s->wait_data = !udp && !server_first;
 }
@@ -298,6 +272,10 @@ static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *s
 	if (!v->ps)
 		return -ENOMEM;
 	settings_from(sc, &v->set);
+	/* Before the snapshot is published: workers see it with it. */
+	if (sc->persistence && !v->ps->persist &&
+	    !(v->ps->persist = ppersist_new()))
+		return -ENOMEM;
 	v->be = calloc(sc->n_backends + 1, sizeof(*v->be));
 	sb = calloc(sc->n_backends + 1, sizeof(*sb));
 	v->cur = calloc(proxy_nworkers, sizeof(*v->cur));
@@ -773,6 +751,7 @@ void proxy_stop(void)
 		}
 		proxy_select_bpf__destroy(ps->bal);
 		free(ps->cnt);
+		ppersist_free(ps->persist);
 		free(ps);
 	}
 	bal_fini();

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "proxy.h"
+#include "proxy_persist.h"
 #include "proxy_sched.h"
 #include "proxy_select.h"
 #include "proxy_timer.h"
@@ -71,6 +72,7 @@ struct pservice {
 					 * with nothing of its own to shed */
 	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct pbackend *backends;
+	struct ppersist *persist;       /* created with the first persistence */
 };
 
 /* Effective settings of a service (defaults resolved). */
@@ -80,6 +82,8 @@ struct psettings {
 	uint32_t retries, max_conn;
 	uint32_t connect_ms, client_ms, server_ms, drain_ms, header_ms;
 	bool wait_data;                 /* tcp: connect once the client sent */
+	uint64_t persist_ms;            /* 0: no persistence */
+	uint8_t persist_plen;           /* 0: the whole client address */
 };
 
 struct psnap_svc {

@@ -615,7 +615,8 @@ static void conn_connect(struct pconn *c)
 		ptcp_close(c);
 		return;
 	}
-	i = psched_pick(&v->sched, &v->cur[w->idx], c->hash, c->tried, w->now);
+	i = ppersist_pick(v, &v->cur[w->idx], &c->cli, c->hash, c->tried,
+			  w->now);
 	if (i < 0) {
 		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
 		ptcp_close(c);

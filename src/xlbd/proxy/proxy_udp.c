@@ -178,9 +178,9 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 		memcpy(key, &((const struct sockaddr_in6 *)cli)->sin6_addr, 16);
 		memcpy(key + 16, &((const struct sockaddr_in6 *)cli)->sin6_port, 2);
 	}
-	i = psched_pick(&v->sched, &v->cur[w->idx],
-			psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
-			0, w->now);
+	i = ppersist_pick(v, &v->cur[w->idx], cli,
+			  psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
+			  0, w->now);
 	if (i < 0) {
 		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
