@@ -67,6 +67,15 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 	return be;
 }
 
+/* Whether backend id takes new flows (XLB_BACKEND_F_SCHED: in its
+ * service's table, not down, weight > 0). */
+static __always_inline int xlb_backend_sched(__u32 id)
+{
+	struct xlb_backend *be = bpf_map_lookup_elem(&backends, &id);
+
+	return be && (be->flags & XLB_BACKEND_F_SCHED);
+}
+
 /* The Maglev choice for hash; XLB_MAX_BACKENDS when the service has no
  * table (or an empty slot). */
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,

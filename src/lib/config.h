@@ -118,6 +118,8 @@ struct xlb_service_cfg {
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
+	bool icmp_unreachable;          /* no usable backend: answer port
+					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
 };
 

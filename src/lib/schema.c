@@ -576,6 +576,8 @@ static const struct schema_key service_keys[] = {
 	  .names = on_down_names, .flags = SK_API },
 	{ .key = "all_down", .type = SCHEMA_ENUM, SVC(all_down), .names = all_down_names,
 	  .flags = SK_API },
+	{ .key = "icmp_unreachable", .type = SCHEMA_BOOL, SVC(icmp_unreachable),
+	  .def = 1, .only = MODE(DR) | MODE(TUN) | MODE(NAT) | MODE(FULLNAT) },
 	{ .key = "health_check", .type = SCHEMA_NODE, SVC(hc), .sub = &schema_health,
 	  .walk = config_walk_health, .emit = config_emit_health, .flags = SK_API },
 	{ .key = "backends", .type = SCHEMA_NODE, SVC(backends), .sub = &schema_backend,

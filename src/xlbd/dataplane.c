@@ -20,6 +20,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
+#include "netlink.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
 
@@ -468,6 +469,25 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 	}
 }
 
+/* Tells the data plane the MAC of interface ifindex, so that it leaves
+ * unicast frames for other hosts alone (bpf/filter.h). Without it (no MAC:
+ * not Ethernet) every frame is looked at, as before. */
+static void if_mac_put(struct dataplane *dp, int ifindex, const char *ifname)
+{
+	struct xlb_if_mac m = { .ifindex = (uint32_t)ifindex };
+	uint32_t k = (uint32_t)ifindex % XLB_IF_MACS, mtu;
+	int ret = nl_link_l2(ifindex, m.mac, &mtu);
+
+	if (ret) {
+		log_warn("cannot read the MAC of %s: %s (frames for other hosts "
+			 "are not told apart there)", ifname, strerror(-ret));
+		return;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.if_macs), &k, &m, 0))
+		log_warn("cannot write the MAC of %s to the data plane: %s",
+			 ifname, strerror(errno));
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -607,6 +627,7 @@ reopen:
 			pin_link(dp, link, ifname);
 			log_info("attached XDP program to %s", ifname);
 		}
+		if_mac_put(dp, ifindex, ifname);
 		snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
 		dp->attached[dp->n_attached++].link = link;
 	}

@@ -985,6 +985,8 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			svc.flags |= XLB_SVC_F_RR;
 		else if (sched_is_lc(sc->scheduler))
 			svc.flags |= XLB_SVC_F_LC;
+		if (!sc->icmp_unreachable)
+			svc.flags |= XLB_SVC_F_NO_UNREACH;
 		/* Written once every table of this change is in place. */
 		pending_svc[i] = svc;
 		if (old) {
