@@ -31,6 +31,10 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	 * does. Maglev and sh give the flow's own backend, and change nothing. */
 	if (p->icmp_err && !f && (svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)))
 		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
+	/* lc/wlc count live entries: theirs follow the client's TCP flags
+	 * (an ICMP error's l4 header is not the flow's). */
+	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
+		f = xlb_dsr_conns(p, svc, f, xlb_tcp_flags(ctx, p));
 	/* A new connection reusing the tuple of a flow whose backend takes no
 	 * new flows (down, drained, removed) is a new flow; the flow's other
 	 * packets stay where they were. */

@@ -96,7 +96,7 @@ struct xlb_svc_backends {
 };
 
 /* backend_conns map value, indexed by backend id: live nat/fullnat flow
- * entries of the backend, active (ESTABLISHED or UDP) and inactive (any
+ * entries of the backend (and dr/tun entries of lc/wlc services), active (ESTABLISHED or UDP) and inactive (any
  * other state), as IPVS counts ActiveConn/InActConn. The data plane adds
  * and removes atomically as entries are created, change class and end; the
  * sweeper removes the entries it expires and corrects drift (entries the
@@ -206,8 +206,8 @@ struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u64 last_seen_ns;     /* CLOCK_MONOTONIC (coarse: jiffies) of the last
-				 * packet (dr/tun: of the first; their entries
-				 * never expire) */
+				 * packet (dr/tun: of the first, and their
+				 * entries never expire, but under lc/wlc) */
 	/* nat and fullnat only (zero in dr/tun entries): the translation. */
 	union xlb_addr raddr;   /* backend address the flow goes to */
 	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */
@@ -225,7 +225,9 @@ struct xlb_flow {
 
 /* Connection state of a nat/fullnat flow entry; each has its own timeout
  * (struct xlb_globals). dr/tun entries stay XLB_CT_NONE: they see one
- * direction only and simply age out of the LRU table. */
+ * direction only and simply age out of the LRU table; but those of lc/wlc
+ * services, which follow the client's flags (xlb_ct_tcp_next_in) and
+ * expire like nat entries, so that their backend's count is right. */
 enum xlb_ct_state {
 	XLB_CT_NONE        = 0,
 	XLB_CT_SYN_SENT    = 1,

@@ -131,6 +131,18 @@ XLB_CT_INLINE __u8 xlb_ct_tcp_next(__u8 state, __u8 *fflags, __u8 tcp_flags,
 	return state;
 }
 
+/* The same for a dr/tun entry of an lc/wlc service, which sees the
+ * client's segments only (IPVS's input-only table): the client's ACK after
+ * its SYN establishes; its FIN starts a close that only the timeout ends. */
+XLB_CT_INLINE __u8 xlb_ct_tcp_next_in(__u8 state, __u8 *fflags, __u8 tcp_flags)
+{
+	if (state == XLB_CT_SYN_SENT &&
+	    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_FIN | XLB_TCP_RST)) ==
+	    XLB_TCP_ACK)
+		return XLB_CT_ESTABLISHED;
+	return xlb_ct_tcp_next(state, fflags, tcp_flags, 0);
+}
+
 /* The nat_rev key of a nat/fullnat flow entry f created for client key k:
  * the tuple its replies carry. */
 XLB_CT_INLINE void xlb_ct_rev_key(const struct xlb_flow_key *k,

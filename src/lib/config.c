@@ -434,15 +434,6 @@ static int validate_mode(struct vctx *v, size_t i)
 		return vfail(v, i, "mode", VF_NONE, "service %s: mode fullnat needs at "
 			     "least one %s address in local_addresses", v->lbl,
 			     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
-	/* lc/wlc count connections from their start to their end: only nat
-	 * and fullnat see both (dr and tun see neither the replies nor a
-	 * reliable end, so no count to go by). */
-	if (lc && (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
-		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' "
-			     "needs connection counts, which only modes nat, fullnat "
-			     "and proxy keep (mode %s sees no replies); use maglev, "
-			     "sh, rr or wrr", v->lbl, sched_name(s->scheduler),
-			     mode_name(s->mode));
 	/* The data plane scans an lc/wlc service's backends for every new
 	 * flow: a bounded list. */
 	if (lc && s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)

@@ -438,11 +438,14 @@ static struct json_object *do_list(struct state *st)
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			/* Only nat/fullnat flows have states to count (as IPVS
-			 * shows ActiveConn/InActConn): the data plane's counts,
-			 * which the sweeper keeps right. */
+			/* Flows with states to count (as IPVS shows
+			 * ActiveConn/InActConn): nat/fullnat, and dr/tun under
+			 * lc/wlc. The data plane's counts, which the sweeper
+			 * keeps right. */
 			if (st->dp && (sc->mode == XLB_MODE_NAT ||
-				       sc->mode == XLB_MODE_FULLNAT) &&
+				       sc->mode == XLB_MODE_FULLNAT ||
+				       sc->scheduler == XLB_SCHED_LC ||
+				       sc->scheduler == XLB_SCHED_WLC) &&
 			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
 				json_object_object_add(b, "active_conns",
 						       json_object_new_int64(cn.active));

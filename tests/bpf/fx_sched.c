@@ -488,6 +488,64 @@ ROW(r_sched_wlc)
 	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
 }
 
+/* lc/wlc in dr: a service on VIP_DLC:80 over DL1 (.11) and DL2 (.12). */
+#define VIP_DLC "198.18.0.117"
+enum { S_DLC = 46, DL1 = 64, DL2 };
+
+static int dlc_setup(void)
+{
+	struct xlb_svc_backends sb;
+	uint32_t key = S_DLC;
+	int err = 0;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.n = 2;
+	sb.id[0] = DL1;
+	sb.id[1] = DL2;
+	sb.weight[0] = sb.weight[1] = 1;
+	flows_clear();
+	err |= backend_set(DL1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DLC);
+	err |= backend_set(DL2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DLC);
+	err |= svc_add(VIP_DLC, 80, 6, S_DLC, XLB_MODE_DR, 13);
+	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0);
+	err |= svc_sched(VIP_DLC, XLB_SVC_F_LC, 0);
+	conns_set(DL1, 0, 0);
+	conns_set(DL2, 0, 0);
+	return err;
+}
+
+ROW(r_dsr_lc)
+{
+	/* dr counts its flow entries: a SYN is inactive (SYN_RECV in IPVS),
+	 * the client's ACK makes it active, its FIN inactive again; lc picks
+	 * by those counts. An expired entry is uncounted, and its tuple's
+	 * next SYN is a new flow. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
+			  .sport = 52000, .dport = 80, .paylen = 10 };
+	struct spec b = a, c = a;
+
+	if (dlc_setup())
+		return snprintf(why, n, "cannot set up the service"), -1;
+	b.sport = 52001;
+	c.sport = 52002;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n) ||
+	    fwd_dr(&b, MAC_B2, why, n) || want_conns(DL2, 0, 1, why, n))
+		return -1;
+	a.tcpflags = 0x10;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 1, 0, why, n))
+		return -1;
+	/* DL1 256 against DL2 1. */
+	if (fwd_dr(&c, MAC_B2, why, n) || want_conns(DL2, 0, 2, why, n))
+		return -1;
+	a.tcpflags = 0x11;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n))
+		return -1;
+	flow_age(&a, XLB_TO_FIN_DEFAULT + 1);
+	a.tcpflags = 0;
+	return fwd_dr(&a, MAC_B1, why, n) ?: want_conns(DL1, 0, 1, why, n) ?:
+	       want_state(&a, XLB_CT_SYN_SENT, why, n);
+}
+
 ROW(r_nat_sched_rr_sh)
 {
 	/* The nat path picks through the same schedulers: rr walks the
@@ -529,6 +587,7 @@ static const struct row rows[] = {
 	{ .desc = "rr and sh on the nat path: sequence walked, client address hashed", .fn = r_nat_sched_rr_sh },
 	{ .desc = "lc (nat): least active*256+inactive; counts follow create, state, end", .fn = r_sched_lc },
 	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list: unreachable", .fn = r_sched_wlc },
+	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
 };
 
 const struct suite fx_sched = { "sched", rows, sizeof(rows) / sizeof(rows[0]) };

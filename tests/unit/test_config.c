@@ -371,14 +371,6 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
 	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
 	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
-	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
-	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
-	  "use maglev, sh, rr or wrr" },
-	{ "wlc in tun", SVC "    mode: tun\n    scheduler: wlc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'wlc' needs connection counts, "
-	  "which only modes nat, fullnat and proxy keep (mode tun sees no replies); "
-	  "use maglev, sh, rr or wrr" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
 	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
