@@ -324,9 +324,11 @@ struct xlb_svc_timeouts {
 
 /* Per-service and per-backend counters (per-CPU array values). */
 struct xlb_counter {
-	__u64 packets;
+	__u64 packets;          /* client -> backend */
 	__u64 bytes;
 	__u64 new_flows;
+	__u64 packets_out;      /* backend -> client, where the balancer sees */
+	__u64 bytes_out;        /* replies (nat, fullnat) */
 };
 
 /* Why a packet was passed to the stack or dropped, or how it was forwarded.
