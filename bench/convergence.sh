@@ -7,6 +7,8 @@
 #              `configure`, BGP withdraw, zebra)
 #   withdraw   the VIP's last usable backend gets weight 0 (`xlb backend set`):
 #              the same path from a state change
+#   configure  the file rewritten without the VIP and `birdc configure` by
+#              hand: what xlbd does, without xlbd and its CLI
 #   disable    `birdc disable xlb_<vip>` by hand: the alternative to
 #              `configure` that announce.c did not take (same BGP path)
 #   failure    n1's switch port goes down: BFD at the router
@@ -65,6 +67,11 @@ for ((r = 0; r < ROUNDS; r++)); do
 	xlb_n n1 backend set "$SVC" "${RS_V4[0]}" --weight 100 >/dev/null
 	xlb_n n1 backend set "$SVC" "${RS_V4[1]}" --weight 100 >/dev/null; back
 
+	cp "$LAB_DIR/n1/vips.conf" "$LAB_DIR/vips.saved"
+	T0=$(now_ms); : >"$LAB_DIR/n1/vips.conf"
+	birdc_n n1 configure >/dev/null; R[configure]+=" $(until_gone)"
+	cp "$LAB_DIR/vips.saved" "$LAB_DIR/n1/vips.conf"; birdc_n n1 configure >/dev/null; back
+
 	T0=$(now_ms); birdc_n n1 disable "$proto" >/dev/null; R[disable]+=" $(until_gone)"
 	birdc_n n1 enable "$proto" >/dev/null; back
 
@@ -72,9 +79,11 @@ for ((r = 0; r < ROUNDS; r++)); do
 	ip -n "$NS_SW" link set pn1 up; back
 done
 
-# How long BIRD itself takes to answer each command (birdc round trip).
-cfg_ms=() dis_ms=()
+# How long BIRD itself takes to answer each command (birdc round trip),
+# and the xlb CLI (in the node's namespace, as xlb_n runs it).
+cfg_ms=() dis_ms=() cli_ms=()
 for ((r = 0; r < ROUNDS; r++)); do
+	T0=$(now_ms); xlb_n n1 list >/dev/null; cli_ms+=($(($(now_ms) - T0)))
 	T0=$(now_ms); birdc_n n1 configure >/dev/null; cfg_ms+=($(($(now_ms) - T0)))
 	T0=$(now_ms); birdc_n n1 disable "$proto" >/dev/null; dis_ms+=($(($(now_ms) - T0)))
 	birdc_n n1 enable "$proto" >/dev/null
@@ -84,8 +93,10 @@ done
 bench_header "convergence at the router (BFD 150 ms x 5)"
 bench_row "xlb node drain -> route without the node" "$(stats ${R[drain]})" "drain < 3 s" measured
 bench_row "last backend weight 0 -> VIP withdrawn" "$(stats ${R[withdraw]})" "< 1 s" measured
+bench_row "file rewritten + birdc configure -> withdrawn (xlbd's path, by hand)" "$(stats ${R[configure]})" "none set" measured
 bench_row "birdc disable xlb_VIP -> withdrawn (not used: for comparison)" "$(stats ${R[disable]})" "none set" measured
 bench_row "node port down -> route without the node (BFD)" "$(stats ${R[failure]})" "none set" measured
 bench_row "birdc configure / birdc disable, round trip" "$(stats "${cfg_ms[@]}") / $(stats "${dis_ms[@]}")" "none set" measured
+bench_row "xlb list round trip (the CLI's share of the drain row)" "$(stats "${cli_ms[@]}")" "none set" measured
 echo
 echo "Median (min-max) of $ROUNDS rounds; the route is polled every ~10 ms."

@@ -677,6 +677,8 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		r = xlb_nat_rewrite(ctx, p, &s->out);
 	if (r != XLB_PARSE_OK)
 		return xlb_done(r, XDP_DROP);
+	xlb_count_out(&svc_stats, f->svc_id, p->frame_len);
+	xlb_count_out(&backend_stats, f->backend_id, p->frame_len);
 	return xlb_send(ctx, p, &rt);
 }
 

@@ -76,9 +76,19 @@ enum xlb_all_down {
 	XLB_ALL_DOWN_KEEP_LAST,         /* the last healthy set keeps serving */
 };
 
+/* What the operator says of a backend (`state:`, `xlb backend set
+ * --state`), beside its weight and health. */
+enum xlb_admin_state {
+	XLB_ADMIN_UP = 0,               /* serves as its weight and health say */
+	XLB_ADMIN_DRAIN,                /* no new flows, its flows go on; weight kept */
+	XLB_ADMIN_MAINT,                /* out of the table: its flows end or stay
+					 * as on_backend_down says for a down one */
+};
+
 struct xlb_backend_cfg {
 	struct xlb_sockaddr addr;       /* port 0: same as the service port */
 	uint32_t weight;                /* 0 = draining; default 100 */
+	uint8_t state;                  /* enum xlb_admin_state */
 };
 
 /* nat/fullnat connection-table timeouts in seconds. Top level: 0 = the
@@ -228,6 +238,8 @@ const char *mode_name(uint8_t mode);
 int mode_from_name(const char *s);              /* -1 when unknown */
 const char *sched_name(uint8_t sched);
 int sched_from_name(const char *s);             /* -1 when unknown */
+const char *admin_state_name(uint8_t state);    /* "up", "drain", "maint" */
+int admin_state_from_name(const char *s);       /* -1 when unknown */
 const char *proto_name(uint8_t proto);          /* "tcp" / "udp" */
 int proto_from_name(const char *s);             /* -1 when unknown */
 

@@ -49,6 +49,11 @@ static const struct schema_name all_down_names[] = {
 	{ .name = "drop", .value = XLB_ALL_DOWN_DROP }, { .name = "keep_last", .value = XLB_ALL_DOWN_KEEP_LAST }, { .name = NULL },
 };
 
+static const struct schema_name admin_state_names[] = {
+	{ .name = "up", .value = XLB_ADMIN_UP }, { .name = "drain", .value = XLB_ADMIN_DRAIN },
+	{ .name = "maint", .value = XLB_ADMIN_MAINT }, { .name = NULL },
+};
+
 static const struct schema_name hc_type_names[] = {
 	{ .name = "tcp", .value = XLB_HC_TCP }, { .name = "http", .value = XLB_HC_HTTP }, { .name = "dns", .value = XLB_HC_DNS },
 	{ .name = "udp", .value = XLB_HC_UDP }, { .name = "https", .value = XLB_HC_HTTPS },
@@ -129,6 +134,18 @@ const char *proto_name(uint8_t proto)
 int proto_from_name(const char *s)
 {
 	return schema_value_of(proto_names, s);
+}
+
+const char *admin_state_name(uint8_t state)
+{
+	const char *s = schema_name_of(admin_state_names, state);
+
+	return s ? s : "?";
+}
+
+int admin_state_from_name(const char *s)
+{
+	return schema_value_of(admin_state_names, s);
 }
 
 const char *hc_type_name(uint8_t type)
@@ -531,11 +548,14 @@ static const struct schema_key backend_keys[] = {
 	  .flags = SK_ALWAYS | SK_REQUIRED },
 	{ .key = "weight", .type = SCHEMA_UINT, FIELD(struct xlb_backend_cfg, weight),
 	  .max = 65535, .def = 100, .flags = SK_ALWAYS | SK_API },
+	/* The operator's state (`xlb backend set --state`); printed when not up. */
+	{ .key = "state", .type = SCHEMA_ENUM, FIELD(struct xlb_backend_cfg, state),
+	  .names = admin_state_names, .def = XLB_ADMIN_UP, .flags = SK_API },
 };
 
 const struct schema_section schema_backend = {
 	.name = "backends[]", .prefix = "backends[]: ",
-	.expected = "address, weight or port", .only_off = -1,
+	.expected = "address, weight, port or state", .only_off = -1,
 	.keys = backend_keys, .n_keys = ARRAY_SIZE(backend_keys),
 };
 

@@ -108,11 +108,14 @@ static int bird_cmd(const char *sock, const char *cmd, char *msg, size_t msglen)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = BIRD_TIMEOUT_S };
 	size_t clen = strlen(cmd);
+	char line[64];
 	int fd, code;
 
 	msg[0] = 0;
-	if (strlen(sock) >= sizeof(sun.sun_path))
+	if (strlen(sock) >= sizeof(sun.sun_path) || clen >= sizeof(line))
 		return -ENAMETOOLONG;
+	memcpy(line, cmd, clen);
+	line[clen++] = '\n';
 	memcpy(sun.sun_path, sock, strlen(sock) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -126,7 +129,8 @@ static int bird_cmd(const char *sock, const char *cmd, char *msg, size_t msglen)
 	code = bird_reply(fd, msg, msglen);             /* "0001 BIRD ... ready." */
 	if (code < 0)
 		goto out;
-	if (write(fd, cmd, clen) != (ssize_t)clen || write(fd, "\n", 1) != 1) {
+	/* MSG_NOSIGNAL: a BIRD that hangs up must not kill the watchdog. */
+	if (send(fd, line, clen, MSG_NOSIGNAL) != (ssize_t)clen) {
 		code = -errno;
 		goto out;
 	}

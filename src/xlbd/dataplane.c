@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "conntrack.h"
+#include "xlb_ct.h"
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
@@ -1058,6 +1059,45 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	*n4 = c4;
 	*n6 = c6;
 	return 0;
+}
+
+int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
+{
+	int fd = bpf_map__fd(dp->skel->maps.flows), more, ret = 0;
+	struct xlb_flow_key k, next;
+	struct xlb_globals g;
+	struct xlb_flow f;
+	uint32_t zero = 0;
+	uint64_t now = conntrack_now_ns();
+
+	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+				   &g, sizeof(g), 0);
+	if (ret)
+		return ret;
+	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+	while (more && !ret) {
+		struct xlb_svc_timeouts t = { 0 };
+		int64_t left = -1;
+
+		k = next;
+		more = bpf_map_get_next_key(fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &k, &f))
+			continue;
+		if (f.state != XLB_CT_NONE) {
+			/* A last_seen after now (another CPU) counts as now. */
+			int64_t age = now > f.last_seen_ns ? (int64_t)(now - f.last_seen_ns) : 0;
+			int64_t to;
+
+			/* The service's own timeouts, as the data plane reads them. */
+			bpf_map__lookup_elem(dp->skel->maps.svc_timeouts, &f.svc_id,
+					     sizeof(f.svc_id), &t, sizeof(t), 0);
+			to = (int64_t)xlb_ct_timeout_ns(&g, &t, f.state);
+
+			left = age >= to ? 0 : (to - age) / 1000000;
+		}
+		ret = fn(arg, &k, &f, left);
+	}
+	return ret;
 }
 
 int dataplane_sweeper_start(struct dataplane *dp)

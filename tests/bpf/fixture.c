@@ -187,7 +187,7 @@ static uint64_t reasons_total(void)
 
 struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
 {
-	struct xlb_counter v[ncpu], s = { 0, 0, 0 };
+	struct xlb_counter v[ncpu], s = { 0 };
 	int i;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(m), &id, v))
@@ -196,6 +196,8 @@ struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
 		s.packets += v[i].packets;
 		s.bytes += v[i].bytes;
 		s.new_flows += v[i].new_flows;
+		s.packets_out += v[i].packets_out;
+		s.bytes_out += v[i].bytes_out;
 	}
 	return s;
 }

@@ -310,6 +310,19 @@ ROW(r_nat_tcp_states)
 			 (unsigned long long)(c1.new_flows - c0.new_flows));
 		return -1;
 	}
+	/* The two replies (SYN-ACK, FIN) went back through: counted out,
+	 * with their bytes (every frame here has the size of the others). */
+	if (c1.packets_out - c0.packets_out != 2 ||
+	    (c1.bytes_out - c0.bytes_out) * (c1.packets - c0.packets) !=
+	    2 * (c1.bytes - c0.bytes)) {
+		snprintf(why, n, "%llu packets (%llu bytes) out, %llu in (%llu bytes); "
+			 "want 2 out, all of one size",
+			 (unsigned long long)(c1.packets_out - c0.packets_out),
+			 (unsigned long long)(c1.bytes_out - c0.bytes_out),
+			 (unsigned long long)(c1.packets - c0.packets),
+			 (unsigned long long)(c1.bytes - c0.bytes));
+		return -1;
+	}
 	/* RST closes; 11 s later the entry is gone and a reply is stale. */
 	s.tcpflags = 0x04;
 	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,

@@ -192,7 +192,10 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown backend key", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, wieght: 5 }\n",
 	  "xlb.yaml:8:33: backends[0]: unknown key 'wieght' (expected address, "
-	  "weight or port)" },
+	  "weight, port or state)" },
+	{ "bad backend state", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, state: off }\n",
+	  "xlb.yaml:8:40: backends[0]: state: 'off' (expected up, drain or maint)" },
 	{ "bad mode", SVC "    mode: foo\n",
 	  "xlb.yaml:6:11: unknown mode 'foo' (expected proxy, nat, fullnat, dr or tun)" },
 	{ "bad protocol", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
@@ -688,6 +691,26 @@ static void test_round_trip(void)
 	round_trip("instance: \"true\"\nservices:\n  - name: \"a: b # c\"\n"
 		   "    vip: 198.18.0.1\n    port: 1\n    protocol: udp\n    mode: tun\n"
 		   "    backends: [\"[2001:db8::1]:1\", { address: 1.2.3.4, weight: 0 }]\n");
+	/* Admin states survive save and apply. */
+	round_trip("services:\n  - vip: 198.18.0.1\n    port: 1\n    protocol: tcp\n"
+		   "    mode: dr\n    backends:\n      - { address: 1.2.3.4, state: drain }\n"
+		   "      - { address: 1.2.3.5, weight: 7, state: maint }\n"
+		   "      - { address: 1.2.3.6, state: up }\n");
+	{
+		struct xlb_config a;
+		char e[256], *o;
+
+		EXPECT(parse("services:\n  - { vip: 198.18.0.1, port: 1, protocol: tcp, "
+			     "mode: dr, backends: [ { address: 1.2.3.4, state: drain }, "
+			     "{ address: 1.2.3.5, state: maint }, 1.2.3.6 ] }\n",
+			     &a, e, sizeof(e)) == 0);
+		o = config_emit_yaml(&a);
+		CHECK(o && strstr(o, "1.2.3.4, weight: 100, state: drain }") &&
+		      strstr(o, "1.2.3.5, weight: 100, state: maint }") &&
+		      strstr(o, "1.2.3.6, weight: 100 }"), "%s", o);
+		free(o);
+		config_free(&a);
+	}
 
 	/* The emitted form of the DESIGN.md example, exactly. */
 	struct xlb_config c;
