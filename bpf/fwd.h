@@ -112,7 +112,9 @@ static __always_inline int xlb_no_backend(struct xdp_md *ctx, struct xlb_pkt *p,
 /* Writes the route's MACs and picks the verdict. Behind a VLAN tag the frame
  * is always sent back out of the ingress port with its tag kept: the route
  * names the VLAN sub-interface, whose ifindex differs from the ingress one,
- * and redirecting to it would lose the tag a trunk port needs. */
+ * and redirecting to it would lose the tag a trunk port needs. Where the
+ * route leaves through another interface the route's VLAN is not followed:
+ * counted apart (fwd_vlan_same_port), so that shows. */
 static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 				    const struct xlb_route *rt)
 {
@@ -124,9 +126,12 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
 	__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
-	if (p->vlan || rt->ifindex == ctx->ingress_ifindex)
+	if (rt->ifindex == ctx->ingress_ifindex)
 		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_TX,
 				XDP_TX);
+	if (p->vlan)
+		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED :
+					      XLB_R_TX_VLAN_KEPT, XDP_TX);
 	xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_REDIRECT, 0);
 	return bpf_redirect(rt->ifindex, 0);
 }

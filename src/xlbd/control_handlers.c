@@ -616,6 +616,7 @@ static const char *const ct_state_names[XLB_CT_MAX] = {
 	[XLB_CT_NONE] = "-", [XLB_CT_SYN_SENT] = "SYN_SENT",
 	[XLB_CT_ESTABLISHED] = "ESTABLISHED", [XLB_CT_FIN_WAIT] = "FIN_WAIT",
 	[XLB_CT_CLOSE] = "CLOSE", [XLB_CT_TIME_WAIT] = "TIME_WAIT", [XLB_CT_UDP] = "UDP",
+	[XLB_CT_SYN_RECV] = "SYN_RECV",
 };
 
 /* The walk of `conns`: which service (NULL: all), how many to list. */

@@ -43,6 +43,20 @@ ROW(r_dr4_vlan)
 	return fwd_dr(&s, MAC_B1, why, n);
 }
 
+ROW(r_dr_redirect_vlan)
+{
+	/* Tagged, and the route to the backend leaves through ya: the tag is
+	 * kept and the frame goes back out of xa (a trunk port), counted as
+	 * not following the route. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_REDIR, .proto = 6,
+			  .sport = 40002, .dport = 80, .paylen = 10, .vid = 42 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	dr_expect(&exp, &in, MAC_Y1, MAC_YA);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX_VLAN_KEPT, why, n);
+}
+
 ROW(r_dr_redirect)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_REDIR, .proto = 6,
@@ -348,6 +362,7 @@ static const struct row rows[] = {
 	{ .desc = "dr v6 UDP: MAC rewrite, XDP_TX", .fn = r_dr6_udp },
 	{ .desc = "dr v4 behind a VLAN tag: tag kept, XDP_TX", .fn = r_dr4_vlan },
 	{ .desc = "dr to a backend behind another port: XDP_REDIRECT", .fn = r_dr_redirect },
+	{ .desc = "dr, in-frame VLAN tag, route through another port: tag kept, same port, counted", .fn = r_dr_redirect_vlan },
 	{ .desc = "all-ports service matches any TCP port", .fn = r_allports },
 	{ .desc = "all-ports TCP service does not take UDP", .fn = r_allports_proto },
 	{ .desc = "tun v4 IPIP: exact outer header, per-flow source", .fn = r_tun4 },
