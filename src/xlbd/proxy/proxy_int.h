@@ -221,6 +221,8 @@ struct pworker {
 	unsigned n_spare_c;
 	char *pool;                     /* free tcp buffers, a list through */
 	unsigned n_pool;                /* their first bytes */
+	unsigned pool_low;              /* fewest free in this window */
+	uint64_t pool_window;           /* when it began */
 	unsigned pool_freed;            /* given back to malloc since a trim */
 	struct pwheel wheel;
 	struct usess *grave_s;
