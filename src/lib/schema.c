@@ -99,11 +99,17 @@ char *schema_names_str(const struct schema_name *names, char *buf, size_t len)
 	return buf;
 }
 
+/* The name of value, "?" for a value without one (in messages). */
+static const char *name_or_what(const struct schema_name *names, uint8_t value)
+{
+	const char *s = schema_name_of(names, value);
+
+	return s ? s : "?";
+}
+
 const char *mode_name(uint8_t mode)
 {
-	const char *s = schema_name_of(mode_names, mode);
-
-	return s ? s : mode == XLB_MODE_NONE ? "none" : "?";
+	return mode == XLB_MODE_NONE ? "none" : name_or_what(mode_names, mode);
 }
 
 int mode_from_name(const char *s)
@@ -113,9 +119,7 @@ int mode_from_name(const char *s)
 
 const char *sched_name(uint8_t sched)
 {
-	const char *s = schema_name_of(sched_names, sched);
-
-	return s ? s : "?";
+	return name_or_what(sched_names, sched);
 }
 
 int sched_from_name(const char *s)
@@ -125,9 +129,7 @@ int sched_from_name(const char *s)
 
 const char *proto_name(uint8_t proto)
 {
-	const char *s = schema_name_of(proto_names, proto);
-
-	return s ? s : "?";
+	return name_or_what(proto_names, proto);
 }
 
 int proto_from_name(const char *s)
@@ -137,9 +139,7 @@ int proto_from_name(const char *s)
 
 const char *admin_state_name(uint8_t state)
 {
-	const char *s = schema_name_of(admin_state_names, state);
-
-	return s ? s : "?";
+	return name_or_what(admin_state_names, state);
 }
 
 int admin_state_from_name(const char *s)
@@ -149,9 +149,7 @@ int admin_state_from_name(const char *s)
 
 const char *hc_type_name(uint8_t type)
 {
-	const char *s = schema_name_of(hc_type_names, type);
-
-	return s ? s : "?";
+	return name_or_what(hc_type_names, type);
 }
 
 /* ---- string checks and scalar hooks -------------------------------------- */
