@@ -942,6 +942,42 @@ static void test_ops_keys(void)
 	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
 }
 
+/* icmp_unreachable: on by default in the packet modes, false kept by a
+ * round trip, refused in proxy mode. */
+static void test_icmp_unreachable(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse(SVC "    mode: dr\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && c.services[0].icmp_unreachable);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "icmp_unreachable"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+
+	CHECK(parse(SVC "    mode: nat\n    icmp_unreachable: false\n", &c, err,
+		    sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && !c.services[0].icmp_unreachable);
+	out = config_emit_yaml(&c);
+	if (!out) {
+		CHECK(0, "%s", "config_emit_yaml failed");
+		config_free(&c);
+		return;
+	}
+	CHECK(strstr(out, "icmp_unreachable: false"), "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(d.n_services == 1 && !d.services[0].icmp_unreachable);
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse(SVC "    mode: proxy\n    icmp_unreachable: false\n", &c, err,
+		    sizeof(err)) == -EINVAL && strstr(err, "icmp_unreachable"),
+	      "%s", err);
+}
+
 /* announce: both paths required, hold defaults to 30 s, round trip. */
 static void test_announce(void)
 {
@@ -1125,6 +1161,7 @@ int main(void)
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
 	RUN(test_announce);
+	RUN(test_icmp_unreachable);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);
