@@ -498,6 +498,156 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 	}
 }
 
+/* ---- dataplane_open: load, map, attach ---------------------------------- */
+
+/* Open the object with the sizes of cfg and load it with its maps pinned
+ * in pin_dir: the pinned ones of a previous xlbd when they fit (adopted),
+ * fresh ones otherwise. */
+static int dp_load(struct dataplane *dp, const struct xlb_config *cfg,
+		   char *err, size_t errlen)
+{
+	int ret;
+
+reopen:
+	dp->skel = xlb_bpf__open();
+	if (!dp->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
+		return ret;
+	}
+	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
+	/* One reverse entry per nat/fullnat flow at most. */
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
+					       cfg->flow_table_size);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+			 cfg->flow_table_size, strerror(-ret));
+		return ret;
+	}
+	if (!dp->adopted) {
+		remove_stale_pins(dp->pin_dir);
+		if (mkdir(dp->pin_dir, 0700) != 0) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
+	 * is compatible (type, sizes, flags) and pins the ones it creates. */
+	ret = set_pin_paths(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
+		return ret;
+	}
+	ret = xlb_bpf__load(dp->skel);
+	if (ret && dp->adopted) {
+		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
+			 "with fresh maps, existing flows are lost", dp->pin_dir,
+			 strerror(-ret));
+		xlb_bpf__destroy(dp->skel);
+		dp->skel = NULL;
+		dp->adopted = false;
+		goto reopen;
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot load the XDP program: %s "
+			 "(is bpffs mounted and are you root?)", strerror(-ret));
+		return ret;
+	}
+	dp->pinned = true;
+	write_abi_file(dp);
+	if (dp->adopted)
+		log_info("adopted the maps pinned in %s: flows and counters kept",
+			 dp->pin_dir);
+	return 0;
+}
+
+/* What userspace keeps beside the maps: the address filter and next hops
+ * as written, backend_conns mapped, the sweeper's counts. */
+static int dp_map(struct dataplane *dp, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = filter_load(dp);
+	if (!ret)
+		ret = l2_load(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the address filter or the "
+			 "next-hop cache: %s", strerror(-ret));
+		return ret;
+	}
+	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
+	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
+	if (dp->conns == MAP_FAILED) {
+		ret = -errno;
+		dp->conns = NULL;
+		snprintf(err, errlen, "cannot map the backend_conns map: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	dp->sweep_active = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
+	dp->sweep_inactive = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
+	if (!dp->sweep_active || !dp->sweep_inactive) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The program on ifname: the pinned link of a previous xlbd taken over,
+ * or a new link, pinned. */
+static int dp_attach_one(struct dataplane *dp, const char *ifname,
+			 char *err, size_t errlen)
+{
+	int ifindex = if_nametoindex(ifname), ret;
+	struct bpf_link *link;
+
+	if (!ifindex) {
+		snprintf(err, errlen, "cannot attach XDP to '%s': no such interface",
+			 ifname);
+		return -ENODEV;
+	}
+	link = take_over_link(dp, ifname);
+	if (!link) {
+		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
+		if (!link) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach XDP to '%s': %s%s",
+				 ifname, strerror(-ret), ret == -EBUSY ?
+				 " (another XDP program is attached; detach it "
+				 "first, or `xlbd --cleanup` a previous instance)" : "");
+			return ret;
+		}
+		pin_link(dp, link, ifname);
+		log_info("attached XDP program to %s", ifname);
+	}
+	snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
+	dp->attached[dp->n_attached++].link = link;
+	return 0;
+}
+
+static int dp_attach(struct dataplane *dp, const struct xlb_config *cfg,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	drop_foreign_links(dp, cfg);
+	dp->attached = calloc(cfg->n_interfaces + 1, sizeof(*dp->attached));
+	if (!dp->attached) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		ret = dp_attach_one(dp, cfg->interfaces[i], err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -522,122 +672,13 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		goto fail;
 	mkdir(dp->pin_root, 0700);
 	dp->adopted = adoptable(dp);
-reopen:
-	dp->skel = xlb_bpf__open();
-	if (!dp->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
-	if (ret) {
-		snprintf(err, errlen, "cannot size the flow table to %u: %s",
-			 cfg->flow_table_size, strerror(-ret));
-		goto fail;
-	}
-	/* One reverse entry per nat/fullnat flow at most. */
-	ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev, cfg->flow_table_size);
-	if (ret) {
-		snprintf(err, errlen, "cannot size the nat reverse table to %u: %s",
-			 cfg->flow_table_size, strerror(-ret));
-		goto fail;
-	}
-	if (!dp->adopted) {
-		remove_stale_pins(dp->pin_dir);
-		if (mkdir(dp->pin_dir, 0700) != 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir,
-				 strerror(-ret));
-			goto fail;
-		}
-	}
-	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
-	 * is compatible (type, sizes, flags) and pins the ones it creates. */
-	ret = set_pin_paths(dp);
-	if (ret) {
-		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = xlb_bpf__load(dp->skel);
-	if (ret && dp->adopted) {
-		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
-			 "with fresh maps, existing flows are lost", dp->pin_dir,
-			 strerror(-ret));
-		xlb_bpf__destroy(dp->skel);
-		dp->skel = NULL;
-		dp->adopted = false;
-		goto reopen;
-	}
-	if (ret) {
-		snprintf(err, errlen, "cannot load the XDP program: %s "
-			 "(is bpffs mounted and are you root?)", strerror(-ret));
-		goto fail;
-	}
-	dp->pinned = true;
-	write_abi_file(dp);
-	if (dp->adopted)
-		log_info("adopted the maps pinned in %s: flows and counters kept",
-			 dp->pin_dir);
-	ret = filter_load(dp);
+	ret = dp_load(dp, cfg, err, errlen);
 	if (!ret)
-		ret = l2_load(dp);
-	if (ret) {
-		snprintf(err, errlen, "cannot read the address filter or the "
-			 "next-hop cache: %s", strerror(-ret));
+		ret = dp_map(dp, err, errlen);
+	if (!ret)
+		ret = dp_attach(dp, cfg, err, errlen);
+	if (ret)
 		goto fail;
-	}
-
-	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
-	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
-	if (dp->conns == MAP_FAILED) {
-		ret = -errno;
-		dp->conns = NULL;
-		snprintf(err, errlen, "cannot map the backend_conns map: %s",
-			 strerror(-ret));
-		goto fail;
-	}
-	dp->sweep_active = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	dp->sweep_inactive = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	if (!dp->sweep_active || !dp->sweep_inactive) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-
-	drop_foreign_links(dp, cfg);
-	dp->attached = calloc(cfg->n_interfaces, sizeof(*dp->attached));
-	if (!dp->attached && cfg->n_interfaces) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		const char *ifname = cfg->interfaces[i];
-		int ifindex = if_nametoindex(ifname);
-		struct bpf_link *link;
-
-		if (!ifindex) {
-			ret = -ENODEV;
-			snprintf(err, errlen, "cannot attach XDP to '%s': no such interface",
-				 ifname);
-			goto fail;
-		}
-		link = take_over_link(dp, ifname);
-		if (!link) {
-			link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
-			if (!link) {
-				ret = -errno;
-				snprintf(err, errlen, "cannot attach XDP to '%s': %s%s",
-					 ifname, strerror(-ret), ret == -EBUSY ?
-					 " (another XDP program is attached; detach it "
-					 "first, or `xlbd --cleanup` a previous instance)" : "");
-				goto fail;
-			}
-			pin_link(dp, link, ifname);
-			log_info("attached XDP program to %s", ifname);
-		}
-		snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
-		dp->attached[dp->n_attached++].link = link;
-	}
 	*dpp = dp;
 	return 0;
 fail:

@@ -176,37 +176,6 @@ void state_refresh_neighbours(struct state *st)
 					  st->services[i].backends[j].id);
 }
 
-/* Count ids the next config needs beyond what the running state has, so
- * state_apply() can refuse before it changes anything. */
-static int check_capacity(struct state *st, const struct xlb_config *next,
-			  char *err, size_t errlen)
-{
-	size_t svc_free = 0, be_free = 0, svc_need = 0, be_need = 0;
-
-	for (size_t i = 0; i < XLB_MAX_SERVICES; i++)
-		svc_free += !st->svc_used[i];
-	for (size_t i = 0; i < XLB_MAX_BACKENDS; i++)
-		be_free += !st->be_used[i];
-	for (size_t i = 0; i < next->n_services; i++) {
-		const struct xlb_service_cfg *sc = &next->services[i];
-		struct service_state *ss = state_find_service(st, sc->proto, &sc->vip);
-
-		svc_need += !ss;
-		for (size_t j = 0; j < sc->n_backends; j++)
-			be_need += !find_backend(ss, &sc->backends[j].addr);
-	}
-	if (svc_need > svc_free) {
-		snprintf(err, errlen, "too many services (at most %d)", XLB_MAX_SERVICES);
-		return -ENOSPC;
-	}
-	if (be_need > be_free) {
-		snprintf(err, errlen, "too many backends (at most %d in all)",
-			 XLB_MAX_BACKENDS);
-		return -ENOSPC;
-	}
-	return 0;
-}
-
 static int check_fixed_settings(const struct xlb_config *cur,
 				const struct xlb_config *next,
 				char *err, size_t errlen)
@@ -586,22 +555,6 @@ int state_health_event(struct state *st, const struct health_event *ev)
 
 /* ---- restart: ids from the adopted maps ------------------------------- */
 
-static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
-				    const struct xlb_sockaddr *addr, uint32_t svc_id)
-{
-	for (size_t i = 0; i < st->n_hints; i++) {
-		struct adopt_hint *h = &st->hints[i];
-
-		if (h->used || h->proto != proto || !addr_equal(&h->addr, addr))
-			continue;
-		if (!proto && h->svc_id != svc_id)
-			continue;
-		h->used = true;
-		return h;
-	}
-	return NULL;
-}
-
 static int add_hint(struct state *st, const struct adopt_hint *h)
 {
 	struct adopt_hint *arr = realloc(st->hints, (st->n_hints + 1) * sizeof(*arr));
@@ -799,217 +752,380 @@ static void release_service(struct state *st, struct service_state *ss)
 	ss->n_backends = 0;
 }
 
-int state_apply(struct state *st, const struct xlb_config *next,
-		char *err, size_t errlen)
+/* ---- state_apply: plan, apply, commit ---------------------------------- */
+
+/* An adopted id waiting for the first apply (state_adopt), without taking
+ * it. */
+static struct adopt_hint *find_hint(struct state *st, uint8_t proto,
+				    const struct xlb_sockaddr *addr, uint32_t svc_id)
 {
-	struct service_state *nss = NULL;
-	struct xlb_svc *pending_svc = NULL;   /* services-map values, written last */
-	uint32_t *gone_ids = NULL;            /* backends removed, cleared last */
-	size_t n_gone = 0, n_old_backends = 0;
-	struct xlb_config copy;
-	struct xlb_globals g;
-	char name[XLB_ADDRSTR_MAX + 8];
+	for (size_t i = 0; i < st->n_hints; i++) {
+		struct adopt_hint *h = &st->hints[i];
+
+		if (h->used || h->proto != proto || !addr_equal(&h->addr, addr))
+			continue;
+		if (!proto && h->svc_id != svc_id)
+			continue;
+		return h;
+	}
+	return NULL;
+}
+
+static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
+				    const struct xlb_sockaddr *addr, uint32_t svc_id)
+{
+	struct adopt_hint *h = find_hint(st, proto, addr, svc_id);
+
+	if (h)
+		h->used = true;
+	return h;
+}
+
+/* Count the ids next needs beyond those it keeps, so state_apply() can
+ * refuse before it changes anything. An id is counted once: a service that
+ * stays, or comes back with an id adopted from the maps (restart), keeps
+ * its ids; the services next drops give theirs back before any is handed
+ * out. Backends dropped from services that stay keep theirs until the new
+ * tables are in (their flows must not reach a new backend). */
+static int check_capacity(struct state *st, struct xlb_config *next,
+			  char *err, size_t errlen)
+{
+	size_t svc_free = 0, be_free = 0, svc_need = 0, be_need = 0;
+
+	for (size_t i = 0; i < XLB_MAX_SERVICES; i++)
+		svc_free += !st->svc_used[i];
+	for (size_t i = 0; i < XLB_MAX_BACKENDS; i++)
+		be_free += !st->be_used[i];
+	for (size_t i = 0; i < st->n_services; i++) {
+		const struct service_state *ss = &st->services[i];
+
+		if (config_find_service(next, ss->proto, &ss->vip))
+			continue;
+		svc_free++;
+		be_free += ss->n_backends;
+	}
+	for (size_t i = 0; i < next->n_services; i++) {
+		const struct xlb_service_cfg *sc = &next->services[i];
+		struct service_state *ss = state_find_service(st, sc->proto, &sc->vip);
+		struct adopt_hint *h = ss ? NULL : find_hint(st, sc->proto, &sc->vip, 0);
+
+		svc_need += !ss && !h;
+		for (size_t j = 0; j < sc->n_backends; j++) {
+			const struct xlb_sockaddr *a = &sc->backends[j].addr;
+
+			if (ss)
+				be_need += !find_backend(ss, a);
+			else
+				be_need += !h || !find_hint(st, 0, a, h->svc_id);
+		}
+	}
+	if (svc_need > svc_free) {
+		snprintf(err, errlen, "too many services: %zu more needed, %zu free "
+			 "(at most %d)", svc_need, svc_free, XLB_MAX_SERVICES);
+		return -ENOSPC;
+	}
+	if (be_need > be_free) {
+		snprintf(err, errlen, "too many backends: %zu more needed, %zu free "
+			 "(at most %d in all)", be_need, be_free, XLB_MAX_BACKENDS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* What one state_apply() builds before it becomes the running state. */
+struct apply_plan {
+	struct xlb_config copy;         /* the config to run */
+	struct service_state *nss;      /* its services' state, same order */
+	struct xlb_svc *pending_svc;    /* services-map values, written last */
+	uint32_t *gone_ids;             /* backends removed, cleared last */
+	size_t n_gone;
+};
+
+static void plan_free(struct apply_plan *p)
+{
+	for (size_t i = 0; p->nss && i < p->copy.n_services; i++) {
+		free(p->nss[i].table);
+		free(p->nss[i].backends);
+	}
+	free(p->nss);
+	free(p->pending_svc);
+	free(p->gone_ids);
+	config_free(&p->copy);
+}
+
+/* Check next against the limits and the running state, and allocate what
+ * applying it needs: nothing is changed yet. */
+static int plan(struct state *st, const struct xlb_config *next,
+		struct apply_plan *p, char *err, size_t errlen)
+{
+	size_t n_old_backends = 0;
 	int ret;
 
 	ret = config_validate(next, err, errlen);
+	if (!ret)
+		ret = check_fixed_settings(&st->cfg, next, err, errlen);
 	if (ret)
 		return ret;
-	ret = check_fixed_settings(&st->cfg, next, err, errlen);
-	if (ret)
-		return ret;
-	ret = check_capacity(st, next, err, errlen);
-	if (ret)
-		return ret;
-	ret = config_copy(&copy, next);
-	if (ret) {
+	if (config_copy(&p->copy, next)) {
 		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = check_capacity(st, &p->copy, err, errlen);
+	if (ret) {
+		config_free(&p->copy);
 		return ret;
 	}
 	for (size_t i = 0; i < st->n_services; i++)
 		n_old_backends += st->services[i].n_backends;
-	nss = calloc(next->n_services + 1, sizeof(*nss));
-	pending_svc = calloc(next->n_services + 1, sizeof(*pending_svc));
-	gone_ids = calloc(n_old_backends + 1, sizeof(*gone_ids));
-	if (!nss || !pending_svc || !gone_ids) {
-		free(nss);
-		free(pending_svc);
-		free(gone_ids);
-		config_free(&copy);
+	p->nss = calloc(next->n_services + 1, sizeof(*p->nss));
+	p->pending_svc = calloc(next->n_services + 1, sizeof(*p->pending_svc));
+	p->gone_ids = calloc(n_old_backends + 1, sizeof(*p->gone_ids));
+	if (!p->nss || !p->pending_svc || !p->gone_ids) {
+		plan_free(p);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	return 0;
+}
 
-	/* From here on, the new config is valid: apply it. Services that go
-	 * away are released first so their ids can serve new ones. */
+/* Services that go away are released first so their ids can serve new
+ * ones; then the instance-wide values. */
+static void apply_removals_and_globals(struct state *st, struct xlb_config *copy)
+{
+	struct xlb_globals g;
+
 	for (size_t i = 0; i < st->n_services; i++) {
 		struct service_state *old = &st->services[i];
 
-		if (!config_find_service(&copy, old->proto, &old->vip)) {
+		if (!config_find_service(copy, old->proto, &old->vip)) {
 			release_service(st, old);
 			old->proto = 0;
 		}
 	}
+	if (!st->dp)
+		return;
+	globals_from(copy, st->vip_ifname, &g);
+	/* fullnat sources: the LIPs first, then their counts. */
+	if (dataplane_set_lips(st->dp, copy->local_addresses, copy->n_local_addresses,
+			       &g.n_lips_v4, &g.n_lips_v6))
+		log_warn("cannot write local_addresses to the data plane");
+	dataplane_set_globals(st->dp, &g);
+}
 
-	if (st->dp) {
-		globals_from(&copy, st->vip_ifname, &g);
-		/* fullnat sources: the LIPs first, then their counts. */
-		if (dataplane_set_lips(st->dp, copy.local_addresses,
-				       copy.n_local_addresses, &g.n_lips_v4,
-				       &g.n_lips_v6))
-			log_warn("cannot write local_addresses to the data plane");
-		dataplane_set_globals(st->dp, &g);
+/* The id of a service: kept, adopted (restart) or new; with its table. */
+static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
+			    struct service_state *old, struct service_state *ss)
+{
+	struct adopt_hint *hint;
+
+	ss->proto = sc->proto;
+	ss->vip = sc->vip;
+	if (old) {
+		ss->id = old->id;
+		ss->table = old->table;
+		ss->table_sig = old->table_sig;
+		ss->seq_len = old->seq_len;
+		old->table = NULL;
+	} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
+		ss->id = hint->svc_id;          /* reserved by state_adopt */
+		if (!sched_is_rr(sc->scheduler))
+			ss->table = hint->table;
+		else
+			free(hint->table);
+		hint->table = NULL;
+	} else {
+		alloc_svc_id(st, &ss->id);      /* capacity checked by plan() */
+		if (st->dp)
+			dataplane_svc_stats_reset(st->dp, ss->id);
 	}
+}
 
-	for (size_t i = 0; i < copy.n_services; i++) {
-		struct xlb_service_cfg *sc = &copy.services[i];
-		struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
-		struct service_state *ss = &nss[i];
-		struct adopt_hint *hint;
-		struct xlb_svc svc = { 0 };
+/* Give backend j of sc its id (kept, adopted or new) and write it. */
+static int apply_backend(struct state *st, const struct xlb_service_cfg *sc,
+			 struct service_state *old, struct service_state *ss,
+			 size_t j)
+{
+	const struct xlb_backend_cfg *bc = &sc->backends[j];
+	struct backend_state *ob = find_backend(old, &bc->addr);
+	struct xlb_backend be = { 0 };
+	struct adopt_hint *bh = NULL;
+	int ret;
 
-		service_name_str(sc->proto, &sc->vip, name, sizeof(name));
-		ss->proto = sc->proto;
-		ss->vip = sc->vip;
-		if (old) {
-			ss->id = old->id;
-			ss->table = old->table;
-			ss->table_sig = old->table_sig;
-			ss->seq_len = old->seq_len;
-			old->table = NULL;
-		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
-			ss->id = hint->svc_id;          /* reserved by state_adopt */
-			if (!sched_is_rr(sc->scheduler))
-				ss->table = hint->table;
-			else
-				free(hint->table);
-			hint->table = NULL;
-		} else {
-			alloc_svc_id(st, &ss->id);      /* capacity checked above */
-			if (st->dp)
-				dataplane_svc_stats_reset(st->dp, ss->id);
-		}
-		ss->backends = calloc(sc->n_backends + 1, sizeof(*ss->backends));
-		if (!ss->backends) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		ss->n_backends = sc->n_backends;
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			const struct xlb_backend_cfg *bc = &sc->backends[j];
-			struct backend_state *ob = find_backend(old, &bc->addr);
-			struct xlb_backend be = { 0 };
-			struct adopt_hint *bh = NULL;
-
-			ss->backends[j].addr = bc->addr;
-			ss->backends[j].in_table = true;
-			if (ob) {
-				ss->backends[j].id = ob->id;
-				ob->addr.family = 0;    /* claimed */
-				keep_health(&ss->backends[j], ob,
-					    config_find_service(&st->cfg, sc->proto,
-								&sc->vip), sc);
-			} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
-				ss->backends[j].id = bh->id;
-			} else {
-				alloc_backend_id(st, &ss->backends[j].id);
-				if (st->dp)
-					dataplane_backend_stats_reset(st->dp,
-								      ss->backends[j].id);
-			}
-			be.addr = bc->addr.addr;
-			be.port_be = htons(bc->addr.port);
-			be.family = bc->addr.family;
-			be.flags = XLB_BACKEND_F_ACTIVE;
-			be.svc_id = ss->id;
-			if (st->dp) {
-				ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
-				if (ret) {
-					snprintf(err, errlen, "%s: cannot write backend: %s",
-						 name, strerror(-ret));
-					goto fail;
-				}
-			}
-			if (st->dp && !ob)
-				resolve_neighbour(st, &bc->addr,
-						  ss->backends[j].id);
-		}
-		mark_in_table(st, sc, ss);
-		/* Backends of the old service that are gone: cleared (so their
-		 * flows are rescheduled) and their ids freed only once the new
-		 * tables are in (gone_ids below). Cleared now, a new flow
-		 * scheduled by the old table to one would be dropped
-		 * (drop_no_backend), and its id, taken by a new backend of this
-		 * change, would get the old table's flows. */
-		for (size_t j = 0; old && j < old->n_backends; j++)
-			if (old->backends[j].addr.family)
-				gone_ids[n_gone++] = old->backends[j].id;
-		ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
-		if (ret)
-			goto fail;
-		svc.id = ss->id;
-		svc.table_size = st->cfg.maglev_table_size;
-		svc.mode = sc->mode;
-		if (sc->scheduler == XLB_SCHED_SH)
-			svc.flags |= XLB_SVC_F_SH;
-		else if (sched_is_rr(sc->scheduler))
-			svc.flags |= XLB_SVC_F_RR;
-		else if (sched_is_lc(sc->scheduler))
-			svc.flags |= XLB_SVC_F_LC;
-		/* Written once every table of this change is in place. */
-		pending_svc[i] = svc;
-		if (old) {
-			free(old->backends);
-			old->backends = NULL;
-			old->n_backends = 0;
-			old->proto = 0;
-		}
+	ss->backends[j].addr = bc->addr;
+	ss->backends[j].in_table = true;
+	if (ob) {
+		ss->backends[j].id = ob->id;
+		ob->addr.family = 0;    /* claimed */
+		keep_health(&ss->backends[j], ob,
+			    config_find_service(&st->cfg, sc->proto, &sc->vip), sc);
+	} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
+		ss->backends[j].id = bh->id;
+	} else {
+		alloc_backend_id(st, &ss->backends[j].id);
+		if (st->dp)
+			dataplane_backend_stats_reset(st->dp, ss->backends[j].id);
 	}
+	if (!st->dp)
+		return 0;
+	be.addr = bc->addr.addr;
+	be.port_be = htons(bc->addr.port);
+	be.family = bc->addr.family;
+	be.flags = XLB_BACKEND_F_ACTIVE;
+	be.svc_id = ss->id;
+	ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+	if (ret)
+		return ret;
+	if (!ob)
+		resolve_neighbour(st, &bc->addr, ss->backends[j].id);
+	return 0;
+}
 
-	if (st->dp) {
-		ret = dataplane_tables_commit(st->dp);
+static uint16_t svc_flags(uint8_t sched)
+{
+	if (sched == XLB_SCHED_SH)
+		return XLB_SVC_F_SH;
+	if (sched_is_rr(sched))
+		return XLB_SVC_F_RR;
+	if (sched_is_lc(sched))
+		return XLB_SVC_F_LC;
+	return 0;
+}
+
+/* Service i of the plan: ids, backends, table staged; its services-map
+ * value waits in pending_svc for commit(). */
+static int apply_service(struct state *st, struct apply_plan *p, size_t i,
+			 char *err, size_t errlen)
+{
+	struct xlb_service_cfg *sc = &p->copy.services[i];
+	struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
+	struct service_state *ss = &p->nss[i];
+	struct xlb_svc svc = { 0 };
+	char name[XLB_ADDRSTR_MAX + 8];
+	int ret;
+
+	service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+	service_take_id(st, sc, old, ss);
+	ss->backends = calloc(sc->n_backends + 1, sizeof(*ss->backends));
+	if (!ss->backends) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ss->n_backends = sc->n_backends;
+	for (size_t j = 0; j < sc->n_backends; j++) {
+		ret = apply_backend(st, sc, old, ss, j);
 		if (ret) {
-			snprintf(err, errlen, "cannot install the scheduling tables: %s",
+			snprintf(err, errlen, "%s: cannot write backend: %s", name,
 				 strerror(-ret));
-			goto fail;
-		}
-		release_gone(st, gone_ids, n_gone);
-		n_gone = 0;
-		for (size_t i = 0; i < copy.n_services; i++) {
-			const struct xlb_service_cfg *sc = &copy.services[i];
-			struct xlb_svc_timeouts t;
-
-			/* Before the service: its first flows expire by them. */
-			svc_timeouts_from(sc, &t);
-			ret = dataplane_svc_timeouts_put(st->dp, pending_svc[i].id, &t);
-			if (!ret)
-				ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
-							    &pending_svc[i]);
-			if (ret) {
-				service_name_str(sc->proto, &sc->vip, name, sizeof(name));
-				snprintf(err, errlen, "%s: cannot write service: %s",
-					 name, strerror(-ret));
-				goto fail;
-			}
+			return ret;
 		}
 	}
-	release_gone(st, gone_ids, n_gone);
-	free(gone_ids);
-	free(pending_svc);
-	sync_addresses(st, &copy);
+	mark_in_table(st, sc, ss);
+	/* Backends of the old service that are gone: cleared (so their flows
+	 * are rescheduled) and their ids freed only once the new tables are
+	 * in (commit). Cleared now, a new flow scheduled by the old table to
+	 * one would be dropped (drop_no_backend), and its id, taken by a new
+	 * backend of this change, would get the old table's flows. */
+	for (size_t j = 0; old && j < old->n_backends; j++)
+		if (old->backends[j].addr.family)
+			p->gone_ids[p->n_gone++] = old->backends[j].id;
+	ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
+	if (ret)
+		return ret;
+	svc.id = ss->id;
+	svc.table_size = st->cfg.maglev_table_size;
+	svc.mode = sc->mode;
+	svc.flags |= svc_flags(sc->scheduler);
+	p->pending_svc[i] = svc;
+	if (old) {
+		free(old->backends);
+		old->backends = NULL;
+		old->n_backends = 0;
+		old->proto = 0;
+	}
+	return 0;
+}
+
+/* Every table at once, then the gone backends, then the services-map
+ * entries (each after its timeouts: its first flows expire by them). */
+static int commit_dataplane(struct state *st, struct apply_plan *p,
+			    char *err, size_t errlen)
+{
+	char name[XLB_ADDRSTR_MAX + 8];
+	int ret;
+
+	ret = dataplane_tables_commit(st->dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot install the scheduling tables: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	release_gone(st, p->gone_ids, p->n_gone);
+	p->n_gone = 0;
+	for (size_t i = 0; i < p->copy.n_services; i++) {
+		const struct xlb_service_cfg *sc = &p->copy.services[i];
+		struct xlb_svc_timeouts t;
+
+		svc_timeouts_from(sc, &t);
+		ret = dataplane_svc_timeouts_put(st->dp, p->pending_svc[i].id, &t);
+		if (!ret)
+			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
+						    &p->pending_svc[i]);
+		if (ret) {
+			service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+			snprintf(err, errlen, "%s: cannot write service: %s", name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The plan becomes the running state. */
+static void commit_state(struct state *st, struct apply_plan *p)
+{
+	release_gone(st, p->gone_ids, p->n_gone);
+	p->n_gone = 0;
+	sync_addresses(st, &p->copy);
 	for (size_t i = 0; i < st->n_services; i++) {
 		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
-	st->services = nss;
-	st->n_services = copy.n_services;
+	st->services = p->nss;
+	st->n_services = p->copy.n_services;
+	p->nss = NULL;
 	config_free(&st->cfg);
-	st->cfg = copy;
+	st->cfg = p->copy;
+	config_init(&p->copy);
+	plan_free(p);
 	/* Mode proxy services live in the proxy engine (no-op until started). */
 	state_proxy_apply(st);
 	if (st->health && health_sync(st->health, &st->cfg))
 		log_warn("health checks keep the previous backends: out of memory");
+}
+
+int state_apply(struct state *st, const struct xlb_config *next,
+		char *err, size_t errlen)
+{
+	struct apply_plan p = { 0 };
+	int ret;
+
+	ret = plan(st, next, &p, err, errlen);
+	if (ret)
+		return ret;
+	/* From here on, the new config is valid: apply it. */
+	apply_removals_and_globals(st, &p.copy);
+	for (size_t i = 0; i < p.copy.n_services; i++) {
+		ret = apply_service(st, &p, i, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (st->dp) {
+		ret = commit_dataplane(st, &p, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	commit_state(st, &p);
 	return 0;
 fail:
 	/* Only an error of the kernel gets here (the config was valid): the
@@ -1017,15 +1133,8 @@ fail:
 	log_err("applying the config failed half-way: %s", err);
 	if (st->dp)
 		dataplane_tables_commit(st->dp);        /* installs or frees what was staged */
-	release_gone(st, gone_ids, n_gone);
-	free(gone_ids);
-	free(pending_svc);
-	for (size_t i = 0; i < copy.n_services; i++) {
-		free(nss[i].table);
-		free(nss[i].backends);
-	}
-	free(nss);
-	config_free(&copy);
+	release_gone(st, p.gone_ids, p.n_gone);
+	plan_free(&p);
 	return ret;
 }
 
