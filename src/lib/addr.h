@@ -37,6 +37,11 @@ int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen);
 
+/* Why a cannot be a VIP (unspecified, loopback, multicast, broadcast or
+ * reserved: a VIP is a unicast address packets can be sent to), or NULL
+ * when it can. */
+const char *addr_vip_problem(const struct xlb_sockaddr *a);
+
 /* Printing: "1.2.3.4", "1.2.3.4:80", "[2001:db8::1]:80" (port printed only
  * when non-zero). Return buf. */
 char *addr_str(const struct xlb_sockaddr *a, char *buf, size_t len);

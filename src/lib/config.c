@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "config_limits.h"
 #include "maglev.h"
 
 #define MAGLEV_MAX_SIZE   1000003u
@@ -559,6 +560,11 @@ static int validate(const struct xlb_config *cfg, struct vfail *vf,
 		if (s->vip.family != XLB_AF_INET && s->vip.family != XLB_AF_INET6)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: no VIP", lbl);
+		if (addr_vip_problem(&s->vip))
+			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
+				     "service %s: the VIP is %s; a VIP is a unicast "
+				     "address clients can reach", lbl,
+				     addr_vip_problem(&s->vip));
 		if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
 			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
 				     "service %s: protocol must be tcp or udp", lbl);
@@ -1733,6 +1739,10 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 		config_init(cfg);
 		return -ENOMEM;
 	}
+	/* Before the load, whose cost a hostile file can make huge. */
+	ret = config_check_limits(text, len, p.origin, p.err, p.errlen);
+	if (ret)
+		goto out;
 	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&ps, &doc)) {
 		ret = yaml_error(&p, &ps);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "text.h"
 
 static const char apply_usage[] =
 "Usage: xlb apply -f FILE\n"
@@ -16,6 +17,23 @@ static const char apply_usage[] =
 "A file with an error is rejected whole (file:line:column) and nothing changes.\n"
 "FILE - reads standard input.\n";
 
+static int check_text(const char *path, const char *buf, size_t len,
+		      char *err, size_t errlen)
+{
+	size_t off, line, col;
+	int ret = text_check(buf, len, &off);
+
+	if (!ret)
+		return 0;
+	text_position(buf, off, &line, &col);
+	snprintf(err, errlen, "%s:%zu:%zu: %s (byte %zu); a config is UTF-8 text",
+		 strcmp(path, "-") ? path : "<stdin>", line, col, text_error(ret), off);
+	return ret;
+}
+
+/* The file's text, or NULL with err set: a config is UTF-8 text, so a NUL
+ * byte (which would cut the text short) or invalid UTF-8 is refused here
+ * with its position. */
 static char *read_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
@@ -55,6 +73,10 @@ static char *read_file(const char *path, char *err, size_t errlen)
 		buf[len] = '\0';
 	if (f != stdin)
 		fclose(f);
+	if (buf && check_text(path, buf, len, err, errlen)) {
+		free(buf);
+		buf = NULL;
+	}
 	return buf;
 }
 

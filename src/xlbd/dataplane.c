@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Loads, pins and attaches the XDP program and writes its maps. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
+#include "runfile.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
 
@@ -36,7 +38,7 @@ struct dataplane {
 	struct xlb_bpf *skel;
 	char pin_root[XLB_PATH_MAX + 8];        /* <bpffs>/xlb */
 	char pin_dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX];
-	char abi_file[128];                     /* XLB_RUN_DIR/xlbd-<instance>.abi */
+	char abi_name[XLB_NAME_MAX + 16];       /* xlbd-<instance>.abi, XLB_RUN_DIR */
 	bool pinned;
 	bool adopted;                           /* maps came from a previous xlbd */
 	size_t n_attached;
@@ -109,6 +111,31 @@ static int ensure_bpffs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* A directory of ours on the bpffs: created 0700, or checked to be a
+ * directory (not a link) owned by us that no one else can write to, since
+ * whoever can write there can move the pins away. */
+static int private_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (lstat(path, &sb) != 0) {
+		snprintf(err, errlen, "cannot check %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		snprintf(err, errlen, "refusing to pin in %s: %s; remove it (`xlbd "
+			 "--cleanup`, or rm -r) if it is not another user's", path,
+			 !S_ISDIR(sb.st_mode) ? "not a directory" :
+			 sb.st_uid != geteuid() ? "owned by another user" :
+			 "writable by other users");
+		return -EPERM;
+	}
+	return 0;
+}
 
 /* ---- hitless restart: pinned links and maps adopted by the next xlbd ------
  *
@@ -126,18 +153,21 @@ static int ensure_bpffs(const char *path, char *err, size_t errlen)
 
 static bool adoptable(struct dataplane *dp)
 {
-	char buf[64] = "", path[sizeof(dp->pin_dir) + 16];
-	FILE *f;
+	char buf[64] = "", path[sizeof(dp->pin_dir) + 16], err[256];
+	ssize_t n = 0;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/globals", dp->pin_dir);
 	if (access(path, F_OK) != 0)
 		return false;
-	f = fopen(dp->abi_file, "r");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
+	fd = run_open(dp->abi_name, O_RDONLY, err, sizeof(err));
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	} else if (fd != -ENOENT) {
+		log_warn("%s", err);
 	}
+	buf[n > 0 ? n : 0] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	if (strcmp(buf, XLB_ABI_HASH)) {
 		log_warn("maps pinned in %s have another layout (abi '%s', this xlbd "
@@ -150,17 +180,11 @@ static bool adoptable(struct dataplane *dp)
 
 static void write_abi_file(struct dataplane *dp)
 {
-	FILE *f;
+	char err[256];
 
-	mkdir(XLB_RUN_DIR, 0755);
-	f = fopen(dp->abi_file, "w");
-	if (!f) {
-		log_warn("cannot write %s: %s (the next xlbd will not adopt the maps)",
-			 dp->abi_file, strerror(errno));
-		return;
-	}
-	fprintf(f, "%s\n", XLB_ABI_HASH);
-	fclose(f);
+	if (run_write(dp->abi_name, XLB_ABI_HASH "\n", strlen(XLB_ABI_HASH "\n"),
+		      err, sizeof(err)))
+		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -252,21 +276,74 @@ static void drop_foreign_links(struct dataplane *dp, const struct xlb_config *cf
 	closedir(d);
 }
 
+/* Pin fd at path again when the pin is gone. Returns 0 (there, or
+ * restored) or 1 (lost). */
+static int repin(int fd, const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (bpf_obj_pin(fd, path) == 0) {
+		log_err("%s was removed while xlbd runs: pinned it again", path);
+		return 0;
+	}
+	log_err("%s was removed while xlbd runs and cannot be pinned again: %s",
+		path, strerror(errno));
+	return 1;
+}
+
+int dataplane_check_pins(struct dataplane *dp)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_map *map;
+	int lost = 0;
+
+	if (!dp || !dp->pinned)
+		return 0;
+	if (access(dp->pin_dir, F_OK) != 0) {
+		log_err("%s was removed while xlbd runs: creating it again", dp->pin_dir);
+		mkdir(dp->pin_root, 0700);
+		mkdir(dp->pin_dir, 0700);
+	}
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
+		lost += repin(bpf_map__fd(map), path);
+	}
+	for (size_t i = 0; i < dp->n_attached; i++) {
+		link_path(dp, dp->attached[i].ifname, path, sizeof(path));
+		lost += repin(bpf_link__fd(dp->attached[i].link), path);
+	}
+	return lost;
+}
+
 static void l2_invalidate_all(struct dataplane *dp);
 
 void dataplane_release(struct dataplane *dp)
 {
+	char path[sizeof(dp->pin_dir) + 32];
+	size_t left = 0;
+
 	if (!dp)
 		return;
 	/* No one keeps the cached next hops fresh until the next xlbd: the
 	 * data plane does its own route lookups meanwhile. */
 	if (dp->l2)
 		l2_invalidate_all(dp);
-	for (size_t i = 0; i < dp->n_attached; i++)
+	/* Claim only what stays: a link whose pin is gone detaches with us. */
+	dataplane_check_pins(dp);
+	for (size_t i = 0; i < dp->n_attached; i++) {
+		link_path(dp, dp->attached[i].ifname, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			left++;
+		else
+			log_err("the XDP program on %s is NOT left attached: its pinned "
+				"link %s is gone; traffic to the VIPs there stops until "
+				"xlbd runs again", dp->attached[i].ifname, path);
 		bpf_link__destroy(dp->attached[i].link);   /* pinned: stays */
-	if (dp->n_attached)
-		log_info("left the XDP program attached and its maps pinned in %s "
-			 "for the next xlbd (`xlbd --cleanup` removes them)", dp->pin_dir);
+	}
+	if (left)
+		log_info("left the XDP program attached to %zu interface(s) and its "
+			 "maps pinned in %s for the next xlbd (`xlbd --cleanup` removes "
+			 "them)", left, dp->pin_dir);
 	free(dp->attached);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
@@ -350,8 +427,8 @@ int dataplane_cleanup(const char *bpffs, const char *instance)
 	char dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX], path[256];
 	struct statfs sfs;
 
-	snprintf(path, sizeof(path), "%s/xlbd-%s.abi", XLB_RUN_DIR, instance);
-	unlink(path);
+	snprintf(path, sizeof(path), "xlbd-%s.abi", instance);
+	run_unlink(path);
 	if (statfs(bpffs, &sfs) != 0 || sfs.f_type != BPF_FS_MAGIC)
 		return -ENOENT;
 	snprintf(dir, sizeof(dir), "%s/xlb/%s", bpffs, instance);
@@ -527,12 +604,9 @@ reopen:
 	}
 	if (!dp->adopted) {
 		remove_stale_pins(dp->pin_dir);
-		if (mkdir(dp->pin_dir, 0700) != 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir,
-				 strerror(-ret));
+		ret = private_dir(dp->pin_dir, err, errlen);
+		if (ret)
 			return ret;
-		}
 	}
 	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
 	 * is compatible (type, sizes, flags) and pins the ones it creates. */
@@ -665,13 +739,19 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	}
 	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s/xlb", cfg->bpffs);
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", dp->pin_root, instance);
-	snprintf(dp->abi_file, sizeof(dp->abi_file), "%s/xlbd-%s.abi", XLB_RUN_DIR,
-		 instance);
+	snprintf(dp->abi_name, sizeof(dp->abi_name), "xlbd-%s.abi", instance);
 	ret = ensure_bpffs(cfg->bpffs, err, errlen);
 	if (ret)
 		goto fail;
-	mkdir(dp->pin_root, 0700);
+	ret = private_dir(dp->pin_root, err, errlen);
+	if (ret)
+		goto fail;
 	dp->adopted = adoptable(dp);
+	if (dp->adopted) {
+		ret = private_dir(dp->pin_dir, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	ret = dp_load(dp, cfg, err, errlen);
 	if (!ret)
 		ret = dp_map(dp, err, errlen);
@@ -712,7 +792,7 @@ void dataplane_close(struct dataplane *dp)
 		if (rmdir(dp->pin_dir) && errno != ENOENT)
 			remove_stale_pins(dp->pin_dir);  /* something else left in it */
 		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
-		unlink(dp->abi_file);
+		run_unlink(dp->abi_name);
 	}
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);

@@ -24,6 +24,10 @@ void dataplane_close(struct dataplane *dp);
  * with its maps until the next xlbd of the instance adopts them
  * (detach_on_exit: false). */
 void dataplane_release(struct dataplane *dp);
+/* Pins (maps, links) removed under the running xlbd are pinned again, each
+ * with an error logged, so the next xlbd still adopts them. Returns how
+ * many could not be restored. */
+int dataplane_check_pins(struct dataplane *dp);
 /* xlbd --cleanup: remove the pins (links and maps) of an instance that does
  * not run. Returns 0 or -ENOENT (nothing pinned). */
 int dataplane_cleanup(const char *bpffs, const char *instance);

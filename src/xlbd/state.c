@@ -2,6 +2,7 @@
 /* Applies a config to the data plane: diffs it against the running state,
  * allocates ids, rebuilds Maglev tables and manages host addresses. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "maglev.h"
 #include "netlink.h"
 #include "proxy.h"
+#include "runfile.h"
 #include "state.h"
 
 void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base)
@@ -250,63 +252,132 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
-/* Add VIPs of next that are not on the host yet; remove those that only
- * the current config needed and that we added. */
-static void sync_addresses(struct state *st, const struct xlb_config *next)
-{
-	struct managed_addr *keep;
-	size_t n_keep = 0;
-	char buf[XLB_ADDRSTR_MAX];
+/* ---- host addresses and the record of those we added ------------------- */
 
-	if (!st->cfg.manage_addresses || !st->vip_ifname[0])
+static int addr_plen(const struct xlb_sockaddr *a)
+{
+	return a->family == XLB_AF_INET ? 32 : 128;
+}
+
+/* Write the record (st->addrs_name under XLB_RUN_DIR) of every address of
+ * arr[0..n) we added or are about to add: it is written before an address
+ * is added, so after a crash the next xlbd or `xlbd --cleanup` finds every
+ * address that may be ours. */
+static void record_addrs(struct state *st, const struct managed_addr *arr, size_t n)
+{
+	char a[XLB_ADDRSTR_MAX], err[256], *text;
+	size_t len = 0, cap = n * (XLB_IFNAME_MAX + XLB_ADDRSTR_MAX + 2) + 1;
+
+	if (!st->addrs_name[0])
 		return;
-	keep = calloc(next->n_services + 1, sizeof(*keep));
-	if (!keep)
+	text = malloc(cap);
+	if (!text) {
+		log_err("cannot record the added addresses: out of memory");
 		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (arr[i].added && arr[i].addr.family)
+			len += (size_t)snprintf(text + len, cap - len, "%s %s\n",
+						st->vip_ifname,
+						addr_str_noport(&arr[i].addr, a, sizeof(a)));
+	if (run_write(st->addrs_name, text, len, err, sizeof(err)))
+		log_err("%s (an address added now would be left behind by a crash)",
+			err);
+	free(text);
+}
+
+/* The VIPs of next, each once: those on the host already (kept, added
+ * stays as it was) and, marked new, those to add. Moves the kept ones out
+ * of st->addrs (their family turns 0 there). */
+static size_t plan_addresses(struct state *st, const struct xlb_config *next,
+			     struct managed_addr *keep, bool *is_new)
+{
+	size_t n_keep = 0;
+
 	for (size_t i = 0; i < next->n_services; i++) {
 		struct xlb_sockaddr vip = next->services[i].vip;
 		struct managed_addr *found = NULL;
 
 		vip.port = 0;
-		for (size_t k = 0; k < n_keep; k++)
+		for (size_t k = 0; k < n_keep && !found; k++)
 			if (addr_equal(&keep[k].addr, &vip))
 				found = &keep[k];
 		if (found)
 			continue;
-		for (size_t k = 0; k < st->n_addrs; k++)
+		for (size_t k = 0; k < st->n_addrs && !found; k++)
 			if (addr_equal(&st->addrs[k].addr, &vip))
 				found = &st->addrs[k];
+		is_new[n_keep] = !found;
 		if (found) {
 			keep[n_keep++] = *found;
 			found->addr.family = 0;         /* moved to keep */
-			continue;
+		} else {
+			keep[n_keep].addr = vip;
+			keep[n_keep++].added = true;    /* recorded before it is */
 		}
-		keep[n_keep].addr = vip;
-		int ret = nl_addr_add(st->vip_ifname, &vip,
-				      vip.family == XLB_AF_INET ? 32 : 128);
-		keep[n_keep].added = ret == 0;
+	}
+	return n_keep;
+}
+
+/* Add VIPs of next that are not on the host yet; remove those that only
+ * the current config needed and that we added. The record of added
+ * addresses covers each one before it is added and until it is removed. */
+static void sync_addresses(struct state *st, const struct xlb_config *next)
+{
+	struct managed_addr *keep, *all;
+	size_t n_keep;
+	char buf[XLB_ADDRSTR_MAX];
+	bool *is_new, done = false;
+
+	if (!st->cfg.manage_addresses || !st->vip_ifname[0])
+		return;
+	keep = calloc(next->n_services + 1, sizeof(*keep));
+	is_new = calloc(next->n_services + 1, sizeof(*is_new));
+	all = calloc(next->n_services + st->n_addrs + 1, sizeof(*all));
+	if (!keep || !is_new || !all)
+		goto out;
+	n_keep = plan_addresses(st, next, keep, is_new);
+	/* Old and new together until the old ones are gone. */
+	memcpy(all, keep, n_keep * sizeof(*all));
+	if (st->n_addrs)
+		memcpy(all + n_keep, st->addrs, st->n_addrs * sizeof(*all));
+	record_addrs(st, all, n_keep + st->n_addrs);
+	for (size_t k = 0; k < n_keep; k++) {
+		int ret;
+
+		if (!is_new[k])
+			continue;
+		ret = nl_addr_add(st->vip_ifname, &keep[k].addr, addr_plen(&keep[k].addr));
+		keep[k].added = ret == 0;
 		if (ret && ret != -EEXIST)
 			log_warn("cannot add VIP %s to %s: %s",
-				 addr_str(&vip, buf, sizeof(buf)), st->vip_ifname,
+				 addr_str(&keep[k].addr, buf, sizeof(buf)), st->vip_ifname,
 				 strerror(-ret));
 		else if (!ret)
-			log_info("added VIP %s to %s", addr_str(&vip, buf, sizeof(buf)),
-				 st->vip_ifname);
-		n_keep++;
+			log_info("added VIP %s to %s",
+				 addr_str(&keep[k].addr, buf, sizeof(buf)), st->vip_ifname);
 	}
 	for (size_t k = 0; k < st->n_addrs; k++) {
 		struct managed_addr *m = &st->addrs[k];
 
 		if (!m->addr.family || !m->added)
 			continue;
-		nl_addr_del(st->vip_ifname, &m->addr,
-			    m->addr.family == XLB_AF_INET ? 32 : 128);
+		nl_addr_del(st->vip_ifname, &m->addr, addr_plen(&m->addr));
 		log_info("removed VIP %s from %s",
 			 addr_str(&m->addr, buf, sizeof(buf)), st->vip_ifname);
 	}
+	record_addrs(st, keep, n_keep);
 	free(st->addrs);
 	st->addrs = keep;
 	st->n_addrs = n_keep;
+	keep = NULL;
+	done = true;
+out:
+	if (!done)
+		log_err("cannot change the VIPs on %s: out of memory", st->vip_ifname);
+	free(keep);
+	free(is_new);
+	free(all);
 }
 
 /* The table of an rr/wrr service: the weighted round-robin sequence,
@@ -590,15 +661,48 @@ static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip
 	return 0;
 }
 
-void state_adopt(struct state *st, const char *addrs_file)
+/* Read the record of added addresses: ours to remove when unneeded. One
+ * on an interface that no longer takes the VIPs goes at once. */
+static void adopt_addrs(struct state *st)
 {
-	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX];
+	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX], err[256];
+	int fd = run_open(st->addrs_name, O_RDONLY, err, sizeof(err));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+	if (fd < 0 && fd != -ENOENT)
+		log_err("%s: addresses a previous xlbd added are not known", err);
+	while (f && fgets(line, sizeof(line), f)) {
+		struct managed_addr *arr;
+		struct xlb_sockaddr addr;
+
+		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
+		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, err, sizeof(err)))
+			continue;
+		if (strcmp(ifname, st->vip_ifname)) {
+			if (nl_addr_del(ifname, &addr, addr_plen(&addr)) == 0)
+				log_info("removed VIP %s from %s", a, ifname);
+			continue;
+		}
+		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
+		if (!arr)
+			break;
+		st->addrs = arr;
+		arr[st->n_addrs].addr = addr;
+		arr[st->n_addrs++].added = true;
+	}
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+}
+
+/* The ids of the services and backends in the adopted maps, reserved as
+ * hints for the first state_apply(). */
+static void adopt_ids(struct state *st)
+{
 	size_t nb = 0;
 	uint32_t last = 0;
-	FILE *f;
 
-	if (!st->dp || !dataplane_adopted(st->dp))
-		return;
 	dataplane_services_each(st->dp, hint_service, st);
 	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
 		struct xlb_backend be;
@@ -620,27 +724,14 @@ void state_adopt(struct state *st, const char *addrs_file)
 	st->be_cursor = (last + 1) % XLB_MAX_BACKENDS;
 	log_info("adopted %zu service(s) and %zu backend(s) with their ids",
 		 st->n_hints - nb, nb);
-	/* Addresses the previous xlbd added: ours to remove when unneeded. */
-	f = fopen(addrs_file, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		struct managed_addr *arr;
-		struct xlb_sockaddr addr;
-		char aerr[128];
+}
 
-		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
-		    strcmp(ifname, st->vip_ifname) ||
-		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
-			continue;
-		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
-		if (!arr)
-			break;
-		st->addrs = arr;
-		arr[st->n_addrs].addr = addr;
-		arr[st->n_addrs++].added = true;
-	}
-	if (f)
-		fclose(f);
-	unlink(addrs_file);
+void state_adopt(struct state *st, const char *addrs_name)
+{
+	snprintf(st->addrs_name, sizeof(st->addrs_name), "%s", addrs_name);
+	adopt_addrs(st);
+	if (st->dp && dataplane_adopted(st->dp))
+		adopt_ids(st);
 }
 
 void state_adopt_finish(struct state *st)
@@ -669,25 +760,10 @@ void state_adopt_finish(struct state *st)
 	st->n_hints = 0;
 }
 
-void state_release(struct state *st, const char *addrs_file)
+void state_release(struct state *st)
 {
-	char a[XLB_ADDRSTR_MAX];
-	FILE *f = NULL;
-
-	for (size_t i = 0; i < st->n_addrs; i++) {
-		if (!st->addrs[i].added)
-			continue;
-		if (!f)
-			f = fopen(addrs_file, "w");
-		if (!f) {
-			log_warn("cannot write %s: %s", addrs_file, strerror(errno));
-			break;
-		}
-		fprintf(f, "%s %s\n", st->vip_ifname,
-			addr_str_noport(&st->addrs[i].addr, a, sizeof(a)));
-	}
-	if (f)
-		fclose(f);
+	/* The record is current; written again in case a write failed. */
+	record_addrs(st, st->addrs, st->n_addrs);
 	for (size_t i = 0; i < st->n_services; i++) {
 		free(st->services[i].table);
 		free(st->services[i].backends);
@@ -702,22 +778,13 @@ void state_release(struct state *st, const char *addrs_file)
 	config_free(&st->cfg);
 }
 
-void state_cleanup_addrs(const char *addrs_file)
+void state_cleanup_addrs(const char *addrs_name)
 {
-	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX], aerr[128];
-	struct xlb_sockaddr addr;
-	FILE *f = fopen(addrs_file, "r");
+	struct state st = { 0 };
 
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
-		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
-			continue;
-		if (nl_addr_del(ifname, &addr, addr.family == XLB_AF_INET ? 32 : 128) == 0)
-			log_info("removed VIP %s from %s", a, ifname);
-	}
-	if (f)
-		fclose(f);
-	unlink(addrs_file);
+	snprintf(st.addrs_name, sizeof(st.addrs_name), "%s", addrs_name);
+	adopt_addrs(&st);       /* vip_ifname "": every one is removed */
+	run_unlink(addrs_name);
 }
 
 /* Clear the backends a change removed from services that stay, and free
@@ -1152,6 +1219,15 @@ void state_teardown(struct state *st)
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
+	/* Added while manage_addresses was on, or adopted from the record. */
+	for (size_t i = 0; i < st->n_addrs; i++)
+		if (st->addrs[i].added && st->addrs[i].addr.family &&
+		    nl_addr_del(st->vip_ifname, &st->addrs[i].addr,
+				addr_plen(&st->addrs[i].addr)) == 0)
+			log_info("removed VIP %s from %s", addr_str(&st->addrs[i].addr,
+				 err, sizeof(err)), st->vip_ifname);
+	if (st->addrs_name[0])
+		run_unlink(st->addrs_name);
 	for (size_t i = 0; i < st->n_neighs; i++)
 		nl_neigh_unmanage(st->neighs[i].ifindex, &st->neighs[i].nexthop);
 	free(st->neighs);

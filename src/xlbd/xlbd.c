@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "netlink.h"
 #include "proxy.h"
+#include "runfile.h"
 #include "state.h"
 #include "sysctl.h"
 
@@ -59,7 +60,7 @@ struct xlbd {
 	const char *config_path;
 	char socket_path[108];
 	char instance[XLB_NAME_MAX];
-	char addrs_file[256];
+	char addrs_name[XLB_NAME_MAX + 16];     /* under XLB_RUN_DIR */
 	bool foreground, cleanup, running;
 	struct xlb_config cfg;          /* the start-up config */
 	struct state st;
@@ -90,19 +91,16 @@ static void on_neigh_event(void *arg, int ifindex, const struct xlb_sockaddr *a,
 /* One xlbd per instance name: the lock file is held for the daemon's life. */
 static int take_instance_lock(const char *instance, char *err, size_t errlen)
 {
-	char path[256];
+	char name[XLB_NAME_MAX + 16];
 	int fd;
 
-	mkdir(XLB_RUN_DIR, 0755);
-	snprintf(path, sizeof(path), "%s/xlbd-%s.lock", XLB_RUN_DIR, instance);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	snprintf(name, sizeof(name), "xlbd-%s.lock", instance);
+	fd = run_open(name, O_RDWR | O_CREAT, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		snprintf(err, errlen, "another xlbd already runs instance '%s' (%s is locked)",
-			 instance, path);
+		snprintf(err, errlen, "another xlbd already runs instance '%s' (%s/%s "
+			 "is locked)", instance, XLB_RUN_DIR, name);
 		close(fd);
 		return -1;
 	}
@@ -127,19 +125,21 @@ static void reload(struct state *st, const char *path)
 
 /* Detach from the terminal once everything is up, so start-up errors are
  * still printed where the operator sees them. */
-static int daemonize(const char *instance)
+static int daemonize(const char *instance, char *err, size_t errlen)
 {
-	char path[256];
+	char name[XLB_NAME_MAX + 16];
 	pid_t pid;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/xlbd-%s.log", XLB_RUN_DIR, instance);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	snprintf(name, sizeof(name), "xlbd-%s.log", instance);
+	fd = run_open(name, O_WRONLY | O_CREAT | O_APPEND, err, errlen);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		return -errno;
+	}
 	if (pid > 0)
 		_exit(0);
 	setsid();
@@ -216,7 +216,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 /* xlbd --cleanup: remove what a stopped instance left. */
 static void cleanup_instance(struct xlbd *d)
 {
-	state_cleanup_addrs(d->addrs_file);
+	state_cleanup_addrs(d->addrs_name);
 	if (dataplane_cleanup(d->cfg.bpffs, d->instance) == 0)
 		log_info("instance '%s': removed the pinned XDP links and maps "
 			 "under %s/xlb/%s", d->instance, d->cfg.bpffs, d->instance);
@@ -249,7 +249,7 @@ static int start_dataplane(struct xlbd *d)
 	state_init(&d->st, d->dp, &d->cfg);
 	d->st_ready = true;
 	snprintf(d->st.instance, sizeof(d->st.instance), "%s", d->instance);
-	state_adopt(&d->st, d->addrs_file);
+	state_adopt(&d->st, d->addrs_name);
 	if (state_apply(&d->st, &d->cfg, err, sizeof(err))) {
 		log_err("%s: %s", d->config_path, err);
 		return -1;
@@ -258,17 +258,12 @@ static int start_dataplane(struct xlbd *d)
 	return 0;
 }
 
-/* The control socket, signals as a file descriptor and the 1 s tick. */
-static int start_control(struct xlbd *d)
+/* Signals as a file descriptor and the 1 s tick. */
+static int start_signals(struct xlbd *d)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	char err[1024];
 	sigset_t mask;
 
-	if (control_listen(&d->srv, d->socket_path, &d->st, err, sizeof(err))) {
-		log_err("%s", err);
-		return -1;
-	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -318,8 +313,7 @@ static int start(struct xlbd *d)
 		control_default_instance(d->instance, sizeof(d->instance));
 	if (!d->socket_path[0])
 		control_default_socket(d->socket_path, sizeof(d->socket_path));
-	snprintf(d->addrs_file, sizeof(d->addrs_file), "%s/xlbd-%s.addrs",
-		 XLB_RUN_DIR, d->instance);
+	snprintf(d->addrs_name, sizeof(d->addrs_name), "xlbd-%s.addrs", d->instance);
 	d->lock_fd = take_instance_lock(d->instance, err, sizeof(err));
 	if (d->lock_fd < 0) {
 		log_err("%s", err);
@@ -329,12 +323,18 @@ static int start(struct xlbd *d)
 		cleanup_instance(d);
 		return 0;
 	}
-	if (start_dataplane(d) || start_control(d))
+	/* The socket first: a path where another xlbd listens stops this one
+	 * before it touches the data plane. Requests wait for the loop. */
+	if (control_listen(&d->srv, d->socket_path, &d->st, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (start_dataplane(d) || start_signals(d))
 		return 1;
 	log_info("instance '%s' running: %zu service(s), control socket %s",
 		 d->instance, d->st.n_services, d->socket_path);
-	if (!d->foreground && daemonize(d->instance)) {
-		log_err("cannot daemonize: %s", strerror(errno));
+	if (!d->foreground && daemonize(d->instance, err, sizeof(err))) {
+		log_err("cannot run in the background: %s", err);
 		return 1;
 	}
 	start_threads(d);
@@ -346,7 +346,7 @@ static int start(struct xlbd *d)
 
 static void on_control(struct xlbd *d)
 {
-	control_serve_one(d->srv);
+	control_serve(d->srv);
 }
 
 static void on_signal(struct xlbd *d)
@@ -374,8 +374,10 @@ static void on_timer(struct xlbd *d)
 	 * to expire them. */
 	if (d->tick % CT_SWEEP_TICKS == 0)
 		dataplane_ct_sweep(d->dp, NULL);
-	if (d->tick % NEIGH_REFRESH_TICKS == 0)
+	if (d->tick % NEIGH_REFRESH_TICKS == 0) {
 		state_refresh_neighbours(&d->st);
+		dataplane_check_pins(d->dp);
+	}
 }
 
 static void on_health(struct xlbd *d)
@@ -453,7 +455,7 @@ static void stop(struct xlbd *d, int ret)
 	keep = d->st_ready ? !d->st.cfg.detach_on_exit || (ret && dataplane_adopted(d->dp))
 			   : dataplane_adopted(d->dp);
 	if (d->st_ready && keep)
-		state_release(&d->st, d->addrs_file);
+		state_release(&d->st);
 	else if (d->st_ready)
 		state_teardown(&d->st);
 	if (keep)
@@ -487,8 +489,8 @@ int main(int argc, char **argv)
 	if (d.lock_fd >= 0) {
 		if (!d.cleanup)
 			stop(&d, ret);
-		snprintf(path, sizeof(path), "%s/xlbd-%s.lock", XLB_RUN_DIR, d.instance);
-		unlink(path);
+		snprintf(path, sizeof(path), "xlbd-%s.lock", d.instance);
+		run_unlink(path);
 		close(d.lock_fd);
 	}
 	config_free(&d.cfg);

@@ -147,6 +147,16 @@ wait_for() {
 	return 0
 }
 
+# stop_pidfile FILE: SIGTERM the process whose pid FILE holds and wait up
+# to 5 s for it to go.
+stop_pidfile() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
 # --- requirements ----------------------------------------------------------
 
 # lab_require: returns non-zero (with the reason in LAB_SKIP_WHY) when the
@@ -159,7 +169,7 @@ lab_require() {
 		command -v "$t" >/dev/null 2>&1 ||
 			{ LAB_SKIP_WHY="missing $t (run tools/deps.sh)"; return 1; }
 	done
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null ||
+	mountpoint -q /sys/fs/bpf || mount -t bpf -o mode=0700 bpf /sys/fs/bpf 2>/dev/null ||
 		{ LAB_SKIP_WHY="bpffs not mounted"; return 1; }
 	return 0
 }
