@@ -92,6 +92,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(TEST_OBJS) | $(BU
 $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)
 
+# The fixtures: a runner, the harness and one file of rows per concern.
+FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c)
+$(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
+
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
 
 clean:
@@ -167,8 +172,8 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(BUILD)/bench
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
-	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS)
+$(BUILD)/bench/xdp_cost: bench/xdp_cost.c tests/bpf/pkt.h $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf $< -o $@ $(LDLIBS)
 
 $(BUILD)/bench/xdp_gen: bench/xdp_gen.c $(BUILD)/bench/gen.skel.h
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS) -lpthread

@@ -43,6 +43,7 @@
 #include "xlb_abi.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
+#include "pkt.h"
 #include "baseline.skel.h"
 #include "floor.skel.h"
 #include "vary.skel.h"
@@ -108,22 +109,7 @@ static int lab_setup(void)
 	return ifx ? 0 : -1;
 }
 
-/* ---- packets: checksums do not matter for cost, lengths do ---------------- */
-
-static const uint8_t MAC_XA[6] = { 2, 0, 0, 0, 0, 0x0a };
-static const uint8_t MAC_CL[6] = { 2, 0, 0, 0, 0, 0x01 };
-
-static union xlb_addr A(const char *s)
-{
-	union xlb_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (strchr(s, ':'))
-		inet_pton(AF_INET6, s, &a);
-	else
-		inet_pton(AF_INET, s, &a.v4);
-	return a;
-}
+/* ---- packets: the fixtures' builders (tests/bpf/pkt.h) --------------------- */
 
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
@@ -132,44 +118,14 @@ static union xlb_addr A(const char *s)
 static void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
 	       uint16_t dp, uint8_t flags)
 {
-	union xlb_addr s = A(src), d = A(dst);
 	int v6 = strchr(src, ':') != NULL;
-	uint16_t l3len = PKT_LEN - 14, v;
-	uint8_t *ip = b + 14, *tcp;
+	struct spec s = { .fam = v6 ? 6 : 4, .src = src, .dst = dst, .proto = 6,
+			  .sport = sp, .dport = dp, .tcpflags = flags,
+			  .paylen = PKT_LEN - 14 - (v6 ? 40 : 20) - 20 };
+	struct pkt p;
 
-	memset(b, 0, PKT_LEN);
-	memcpy(b, MAC_XA, 6);
-	memcpy(b + 6, MAC_CL, 6);
-	b[12] = v6 ? 0x86 : 0x08;
-	b[13] = v6 ? 0xdd : 0x00;
-	if (v6) {
-		ip[0] = 0x60;
-		v = htons(l3len - 40);
-		memcpy(ip + 4, &v, 2);
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, &s, 16);
-		memcpy(ip + 24, &d, 16);
-		tcp = ip + 40;
-	} else {
-		ip[0] = 0x45;
-		v = htons(l3len);
-		memcpy(ip + 2, &v, 2);
-		ip[6] = 0x40;           /* DF */
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, &s.v4, 4);
-		memcpy(ip + 16, &d.v4, 4);
-		tcp = ip + 20;
-	}
-	v = htons(sp);
-	memcpy(tcp, &v, 2);
-	v = htons(dp);
-	memcpy(tcp + 2, &v, 2);
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	tcp[14] = 0xff;
-	tcp[15] = 0xff;
+	pkt_mk(&p, &s);
+	memcpy(b, p.b, PKT_LEN);
 }
 
 /* ---- the data plane's world ---------------------------------------------- */

@@ -70,7 +70,8 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip) return ;;
+	--weight|--persistence|--name|--vip|--timeouts) return ;;
+	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return ;;
@@ -93,10 +94,14 @@ _xlb()
 	case $verb in
 	service)
 		if [ -z "$sub" ]; then
-			COMPREPLY=($(compgen -W "add del --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "add set del --help" -- "$cur"))
 		elif [ "$sub" = add ]; then
 			[ ${#args[@]} -ge 1 ] || [[ $cur == -* ]] &&
-				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name" -- "$cur"))
+				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+		elif [ "$sub" = set ] && [ ${#args[@]} -eq 0 ] && [[ $cur != -* ]]; then
+			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
+		elif [ "$sub" = set ]; then
+			COMPREPLY=($(compgen -W "--scheduler --persistence --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = del ] && [ ${#args[@]} -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		fi ;;

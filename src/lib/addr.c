@@ -165,7 +165,7 @@ int addr_parse(const char *s, int port_rule, struct xlb_sockaddr *out,
 	return addr_parse_in(s, s, port_rule, 0, out, err, errlen);
 }
 
-const char *addr_vip_problem(const struct xlb_sockaddr *a)
+const char *addr_vip_problem(const struct xlb_sockaddr *a, bool local_ok)
 {
 	const uint8_t *b = (const uint8_t *)&a->addr;
 	static const uint8_t zero[16];
@@ -177,7 +177,7 @@ const char *addr_vip_problem(const struct xlb_sockaddr *a)
 			return "the unspecified address";
 		if (v == 0xffffffffu)
 			return "the broadcast address";
-		if ((v >> 24) == 127)
+		if ((v >> 24) == 127 && !local_ok)
 			return "a loopback address";
 		if ((v >> 28) == 0xe)
 			return "a multicast address";
@@ -187,7 +187,7 @@ const char *addr_vip_problem(const struct xlb_sockaddr *a)
 	}
 	if (!memcmp(b, zero, 16))
 		return "the unspecified address";
-	if (!memcmp(b, zero, 15) && b[15] == 1)
+	if (!memcmp(b, zero, 15) && b[15] == 1 && !local_ok)
 		return "the loopback address";
 	if (b[0] == 0xff)
 		return "a multicast address";

@@ -39,8 +39,9 @@ int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 
 /* Why a cannot be a VIP (unspecified, loopback, multicast, broadcast or
  * reserved: a VIP is a unicast address packets can be sent to), or NULL
- * when it can. */
-const char *addr_vip_problem(const struct xlb_sockaddr *a);
+ * when it can. local_ok: loopback is fine (a proxy-mode listener serves
+ * local clients; packet modes never see loopback traffic). */
+const char *addr_vip_problem(const struct xlb_sockaddr *a, bool local_ok);
 
 /* Printing: "1.2.3.4", "1.2.3.4:80", "[2001:db8::1]:80" (port printed only
  * when non-zero). Return buf. */

@@ -15,107 +15,12 @@
 #include "config.h"
 #include "config_limits.h"
 #include "maglev.h"
+#include "schema.h"
 
-#define MAGLEV_MAX_SIZE   1000003u
-#define FLOW_MIN_SIZE     1024u
-#define FLOW_MAX_SIZE     (1u << 28)
-#define PERSISTENCE_MAX   86400u
-#define WEIGHT_MAX        65535u
-#define WEIGHT_DEFAULT    100u
-#define PROXY_WORKERS_MAX 1024u
-#define PROXY_RETRIES_MAX 16u
-#define HC_INTERVAL_DEFAULT 2000u
-#define HC_TIMEOUT_DEFAULT  1000u
-#define HC_RISE_DEFAULT     2u
-#define HC_FALL_DEFAULT     3u
-#define HC_INTERVAL_MIN     100u
-#define HC_INTERVAL_MAX     3600000u
-#define HC_COUNT_MAX        100u
 /* Config files are small; a bigger one is a mistake, not a config. */
 #define CONFIG_FILE_MAX   (16u << 20)
 
-static const char *const mode_names[] = {
-	[XLB_MODE_NONE] = "none",
-	[XLB_MODE_DR] = "dr",
-	[XLB_MODE_TUN] = "tun",
-	[XLB_MODE_NAT] = "nat",
-	[XLB_MODE_FULLNAT] = "fullnat",
-	[XLB_MODE_PROXY] = "proxy",
-};
-
-static const char *const sched_names[] = {
-	[XLB_SCHED_MAGLEV] = "maglev",
-	[XLB_SCHED_RR] = "rr",
-	[XLB_SCHED_WRR] = "wrr",
-	[XLB_SCHED_LC] = "lc",
-	[XLB_SCHED_WLC] = "wlc",
-	[XLB_SCHED_SH] = "sh",
-	[XLB_SCHED_RANDOM2] = "random2",
-};
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-const char *mode_name(uint8_t mode)
-{
-	return mode < ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
-}
-
-int mode_from_name(const char *s)
-{
-	/* "none" is internal, never a mode a user picks. */
-	for (size_t i = 1; i < ARRAY_SIZE(mode_names); i++)
-		if (strcmp(s, mode_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *sched_name(uint8_t sched)
-{
-	return sched < ARRAY_SIZE(sched_names) ? sched_names[sched] : "?";
-}
-
-int sched_from_name(const char *s)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(sched_names); i++)
-		if (strcmp(s, sched_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-const char *proto_name(uint8_t proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
-}
-
-int proto_from_name(const char *s)
-{
-	if (strcmp(s, "tcp") == 0)
-		return IPPROTO_TCP;
-	if (strcmp(s, "udp") == 0)
-		return IPPROTO_UDP;
-	return -1;
-}
-
-static const char *const hc_type_names[] = {
-	[XLB_HC_NONE] = "none",
-	[XLB_HC_TCP] = "tcp",
-	[XLB_HC_HTTP] = "http",
-	[XLB_HC_DNS] = "dns",
-	[XLB_HC_UDP] = "udp",
-};
-
-const char *hc_type_name(uint8_t type)
-{
-	return type < ARRAY_SIZE(hc_type_names) ? hc_type_names[type] : "?";
-}
-
-static int hc_type_from_name(const char *s)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(hc_type_names); i++)
-		if (strcmp(s, hc_type_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
 
 void config_health_defaults(struct xlb_health_cfg *hc, uint8_t type)
 {
@@ -123,16 +28,8 @@ void config_health_defaults(struct xlb_health_cfg *hc, uint8_t type)
 	/* No check is the same as no health_check key at all. */
 	if (type == XLB_HC_NONE)
 		return;
+	schema_defaults(&schema_health, hc);
 	hc->type = type;
-	hc->interval_ms = HC_INTERVAL_DEFAULT;
-	hc->timeout_ms = HC_TIMEOUT_DEFAULT;
-	hc->rise = HC_RISE_DEFAULT;
-	hc->fall = HC_FALL_DEFAULT;
-	hc->status_min = 200;
-	hc->status_max = 399;
-	hc->query_type = 1;
-	hc->dns_proto = IPPROTO_UDP;
-	strcpy(hc->path, "/");
 }
 
 static const struct { const char *name; uint16_t type; } dns_types[] = {
@@ -215,11 +112,7 @@ char *config_duration_str(uint32_t ms, char *buf, size_t len)
 void config_init(struct xlb_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->manage_addresses = true;
-	cfg->flow_table_size = XLB_FLOW_DEFAULT_SIZE;
-	cfg->maglev_table_size = XLB_MAGLEV_DEFAULT_SIZE;
-	cfg->detach_on_exit = true;
-	strcpy(cfg->bpffs, XLB_BPFFS_DEFAULT);
+	schema_defaults(&schema_top, cfg);
 }
 
 void config_free(struct xlb_config *cfg)
@@ -321,14 +214,41 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 
 /* ---- validation ---------------------------------------------------------- */
 
-/* Where a validation error is, so the parser can point at the line. */
-enum vat { AT_NONE, AT_MAGLEV_SIZE, AT_FLOW_SIZE, AT_SERVICE, AT_MODE,
-	   AT_SCHED, AT_BACKEND, AT_TIMEOUTS };
+/* Where a validation error is, so the parser can point at the line: service
+ * svc (VF_TOP: the top level), its key `key` (NULL: the service itself) or
+ * its backend be (VF_NONE: none). */
+#define VF_TOP  SIZE_MAX
+#define VF_NONE SIZE_MAX
 
 struct vfail {
-	enum vat at;
-	size_t svc, be;
+	size_t svc;
+	const char *key;
+	size_t be;
 };
+
+struct vctx {
+	const struct xlb_config *cfg;
+	struct vfail *vf;
+	char *err;
+	size_t errlen;
+	char lbl[XLB_NAME_MAX + XLB_ADDRSTR_MAX];      /* the service's label */
+};
+
+static int vfail(struct vctx *v, size_t svc, const char *key, size_t be,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int vfail(struct vctx *v, size_t svc, const char *key, size_t be,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	*v->vf = (struct vfail){ svc, key, be };
+	va_start(ap, fmt);
+	if (v->err && v->errlen)
+		vsnprintf(v->err, v->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
 
 static uint32_t next_prime(uint32_t m)
 {
@@ -396,111 +316,18 @@ static size_t find_dup_backend(const struct xlb_service_cfg *svc, int *err)
 	return dup;
 }
 
-static int vfail(struct vfail *vf, enum vat at, size_t svc, size_t be,
-		 char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-
-static int vfail(struct vfail *vf, enum vat at, size_t svc, size_t be,
-		 char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	vf->at = at;
-	vf->svc = svc;
-	vf->be = be;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-/* The settings of mode proxy: only there, and only where they make sense. */
-static int validate_proxy(const struct xlb_service_cfg *s, const char *lbl,
-			  size_t i, struct vfail *vf, char *err, size_t errlen)
-{
-	const char *key = NULL;
-
-	if (s->mode != XLB_MODE_PROXY) {
-		if (s->send_proxy)
-			key = "send_proxy";
-		else if (s->accept_proxy)
-			key = "accept_proxy";
-		else if (s->retries_set)
-			key = "retries";
-		else if (s->max_connections)
-			key = "max_connections";
-		else if (s->connect_timeout_ms)
-			key = "connect_timeout";
-		else if (s->client_timeout_ms)
-			key = "client_timeout";
-		else if (s->server_timeout_ms)
-			key = "server_timeout";
-		else if (s->drain_time_ms)
-			key = "drain_time";
-		if (key)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: '%s' only applies to mode proxy",
-				     lbl, key);
-		return 0;
-	}
-	if (!s->vip.port)
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: mode proxy needs a port (it listens on "
-			     "VIP:port)", lbl);
-	if (s->persistence)
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: persistence is not supported in mode proxy "
-			     "(use scheduler sh or maglev)", lbl);
-	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: send_proxy and accept_proxy apply to tcp "
-			     "services only", lbl);
-	if (s->send_proxy > XLB_SEND_PROXY_V2)
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: bad send_proxy", lbl);
-	if (s->retries_set && s->retries > PROXY_RETRIES_MAX)
-		return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-			     "service %s: retries %u out of range (0-%u)", lbl,
-			     s->retries, PROXY_RETRIES_MAX);
-	return 0;
-}
-
 /* The longest of the timeouts t (0 when none is set). */
 static uint32_t timeouts_max(const struct xlb_timeouts *t)
 {
-	const uint32_t all[] = { t->tcp_syn, t->tcp_established, t->tcp_fin,
-				 t->tcp_close, t->tcp_time_wait, t->udp };
 	uint32_t m = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		if (all[i] > m)
-			m = all[i];
+	for (size_t i = 0; i < schema_timeouts.n_keys; i++) {
+		uint64_t x = schema_get_uint(&schema_timeouts.keys[i], t);
+
+		if (x > m)
+			m = (uint32_t)x;
+	}
 	return m;
-}
-
-/* A service's own timeouts: only the connection table of nat and fullnat
- * has them (dr/tun entries never expire by state, proxy has its own
- * client/server timeouts). */
-static int validate_svc_timeouts(const struct xlb_service_cfg *s,
-				 const char *lbl, size_t i, struct vfail *vf,
-				 char *err, size_t errlen)
-{
-	uint32_t m = timeouts_max(&s->timeouts);
-
-	if (!m)
-		return 0;
-	if (s->mode != XLB_MODE_NAT && s->mode != XLB_MODE_FULLNAT)
-		return vfail(vf, AT_TIMEOUTS, i, 0, err, errlen,
-			     "service %s: 'timeouts' only applies to modes nat and "
-			     "fullnat (mode %s keeps no connection states)%s", lbl,
-			     mode_name(s->mode), s->mode == XLB_MODE_PROXY ?
-			     "; use client_timeout and server_timeout" : "");
-	if (m > XLB_TIMEOUT_MAX_S)
-		return vfail(vf, AT_TIMEOUTS, i, 0, err, errlen,
-			     "service %s: timeouts: %u s is too long (maximum %u s)",
-			     lbl, m, XLB_TIMEOUT_MAX_S);
-	return 0;
 }
 
 /* How many of the n addresses are of family fam. */
@@ -513,174 +340,271 @@ static size_t count_family(const struct xlb_sockaddr *addrs, size_t n, uint8_t f
 	return c;
 }
 
-static int validate(const struct xlb_config *cfg, struct vfail *vf,
-		    char *err, size_t errlen)
+/* Ranges (for what the control API builds; the walk checks them as it
+ * reads) and the names of enums, for every scalar row of sec in obj. */
+static int check_rows(struct vctx *v, size_t svc, size_t be,
+		      const struct schema_section *sec, const void *obj,
+		      const char *prefix)
 {
-	char lbl[XLB_NAME_MAX + XLB_ADDRSTR_MAX], a[XLB_ADDRSTR_MAX];
-	size_t total_backends = 0;
-	int e = 0;
+	char msg[256];
 
-	if (cfg->flow_table_size < FLOW_MIN_SIZE || cfg->flow_table_size > FLOW_MAX_SIZE)
-		return vfail(vf, AT_FLOW_SIZE, 0, 0, err, errlen,
-			     "flow_table_size %u out of range (%u-%u)",
-			     cfg->flow_table_size, FLOW_MIN_SIZE, FLOW_MAX_SIZE);
-	if (cfg->maglev_table_size > MAGLEV_MAX_SIZE)
-		return vfail(vf, AT_MAGLEV_SIZE, 0, 0, err, errlen,
-			     "maglev_table_size %u is too large (maximum %u)",
-			     cfg->maglev_table_size, MAGLEV_MAX_SIZE);
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const struct schema_key *k = &sec->keys[i];
+
+		if (schema_check_range(k, prefix, obj, msg, sizeof(msg)))
+			return vfail(v, svc, k->key, be, "%s", msg);
+		if (k->type == SCHEMA_ENUM &&
+		    !schema_name_of(k->names, (uint8_t)schema_get_uint(k, obj)))
+			return vfail(v, svc, k->key, be, "%sbad %s", prefix, k->key);
+	}
+	return 0;
+}
+
+static int validate_top(struct vctx *v)
+{
+	const struct xlb_config *cfg = v->cfg;
+	int e;
+
+	e = check_rows(v, VF_TOP, VF_NONE, &schema_top, cfg, "");
+	if (e)
+		return e;
 	if (!maglev_is_prime(cfg->maglev_table_size))
-		return vfail(vf, AT_MAGLEV_SIZE, 0, 0, err, errlen,
+		return vfail(v, VF_TOP, "maglev_table_size", VF_NONE,
 			     "maglev_table_size %u is not a prime (the next prime is %u)",
-			     cfg->maglev_table_size,
-			     next_prime(cfg->maglev_table_size));
-	if (cfg->proxy_workers > PROXY_WORKERS_MAX)
-		return vfail(vf, AT_NONE, 0, 0, err, errlen,
-			     "proxy_workers %u out of range (0-%u)",
-			     cfg->proxy_workers, PROXY_WORKERS_MAX);
+			     cfg->maglev_table_size, next_prime(cfg->maglev_table_size));
 	/* The data plane's lips map holds XLB_MAX_LIPS of each family. */
 	if (count_family(cfg->local_addresses, cfg->n_local_addresses,
 			 XLB_AF_INET) > XLB_MAX_LIPS ||
 	    count_family(cfg->local_addresses, cfg->n_local_addresses,
 			 XLB_AF_INET6) > XLB_MAX_LIPS)
-		return vfail(vf, AT_NONE, 0, 0, err, errlen,
+		return vfail(v, VF_TOP, "local_addresses", VF_NONE,
 			     "local_addresses: at most %u IPv4 and %u IPv6 "
 			     "addresses", XLB_MAX_LIPS, XLB_MAX_LIPS);
 	if (timeouts_max(&cfg->timeouts) > XLB_TIMEOUT_MAX_S)
-		return vfail(vf, AT_NONE, 0, 0, err, errlen,
+		return vfail(v, VF_TOP, "timeouts", VF_NONE,
 			     "timeouts: %u s is too long (maximum %u s)",
 			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
 	if (cfg->n_services > XLB_MAX_SERVICES)
-		return vfail(vf, AT_SERVICE, XLB_MAX_SERVICES, 0, err, errlen,
+		return vfail(v, XLB_MAX_SERVICES, NULL, VF_NONE,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
+	return 0;
+}
 
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct xlb_service_cfg *s = &cfg->services[i];
+/* Its address, protocol, and that no other service has them or its name. */
+static int validate_identity(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+	char a[XLB_ADDRSTR_MAX];
 
-		svc_label(s, lbl, sizeof(lbl));
-		if (s->vip.family != XLB_AF_INET && s->vip.family != XLB_AF_INET6)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: no VIP", lbl);
-		if (addr_vip_problem(&s->vip))
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: the VIP is %s; a VIP is a unicast "
-				     "address clients can reach", lbl,
-				     addr_vip_problem(&s->vip));
-		if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: protocol must be tcp or udp", lbl);
-		for (size_t j = 0; j < i; j++) {
-			const struct xlb_service_cfg *o = &cfg->services[j];
+	if (s->vip.family != XLB_AF_INET && s->vip.family != XLB_AF_INET6)
+		return vfail(v, i, NULL, VF_NONE, "service %s: no VIP", v->lbl);
+	if (addr_vip_problem(&s->vip, s->mode == XLB_MODE_PROXY))
+		return vfail(v, i, NULL, VF_NONE, "service %s: the VIP is %s; a VIP is "
+			     "a unicast address clients can reach", v->lbl,
+			     addr_vip_problem(&s->vip, s->mode == XLB_MODE_PROXY));
+	if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
+		return vfail(v, i, NULL, VF_NONE, "service %s: protocol must be tcp "
+			     "or udp", v->lbl);
+	for (size_t j = 0; j < i; j++) {
+		const struct xlb_service_cfg *o = &v->cfg->services[j];
 
-			if (o->proto == s->proto && addr_equal(&o->vip, &s->vip))
-				return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-					     "duplicate service %s",
-					     service_name_str(s->proto, &s->vip,
-							      a, sizeof(a)));
-			if (s->name[0] && strcmp(o->name, s->name) == 0)
-				return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-					     "duplicate service name '%s'", s->name);
-		}
-		if (s->mode == XLB_MODE_NONE || s->mode >= ARRAY_SIZE(mode_names))
-			return vfail(vf, AT_MODE, i, 0, err, errlen,
-				     "service %s: no mode", lbl);
-		/* fullnat sources its packets from the local_addresses of
-		 * the VIP's family (it never translates across families). */
-		if (s->mode == XLB_MODE_FULLNAT &&
-		    !count_family(cfg->local_addresses, cfg->n_local_addresses,
-				  s->vip.family))
-			return vfail(vf, AT_MODE, i, 0, err, errlen,
-				     "service %s: mode fullnat needs at least one "
-				     "%s address in local_addresses", lbl,
-				     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
-		if (s->scheduler >= ARRAY_SIZE(sched_names))
-			return vfail(vf, AT_SCHED, i, 0, err, errlen,
-				     "service %s: unknown scheduler", lbl);
-		/* lc/wlc count connections from their start to their end:
-		 * only nat and fullnat see both (dr and tun see neither the
-		 * replies nor a reliable end, so no count to go by). */
-		if ((s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC) &&
-		    (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
-			return vfail(vf, AT_SCHED, i, 0, err, errlen,
-				     "service %s: scheduler '%s' needs connection "
-				     "counts, which only modes nat, fullnat and proxy "
-				     "keep (mode %s sees no replies); use maglev, sh, "
-				     "rr or wrr", lbl, sched_name(s->scheduler),
-				     mode_name(s->mode));
-		/* The data plane scans an lc/wlc service's backends for
-		 * every new flow: a bounded list. */
-		if ((s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC) &&
-		    s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)
-			return vfail(vf, AT_SCHED, i, 0, err, errlen,
-				     "service %s: scheduler '%s' takes at most %u "
-				     "backends in mode %s (%zu given)", lbl,
-				     sched_name(s->scheduler), XLB_LC_MAX_BACKENDS,
-				     mode_name(s->mode), s->n_backends);
-		if (s->mode != XLB_MODE_PROXY && s->scheduler == XLB_SCHED_RANDOM2)
-			return vfail(vf, AT_SCHED, i, 0, err, errlen,
-				     "service %s: scheduler '%s' is not supported yet "
-				     "for mode %s", lbl, sched_name(s->scheduler),
-				     mode_name(s->mode));
-		e = validate_proxy(s, lbl, i, vf, err, errlen);
-		if (e)
-			return e;
-		e = validate_svc_timeouts(s, lbl, i, vf, err, errlen);
-		if (e)
-			return e;
-		if (s->persistence > PERSISTENCE_MAX)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: persistence %u out of range (0-%u)",
-				     lbl, s->persistence, PERSISTENCE_MAX);
-		if (s->n_backends >= cfg->maglev_table_size)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: %zu backends need a maglev_table_size "
-				     "larger than %u", lbl, s->n_backends,
-				     cfg->maglev_table_size);
-		total_backends += s->n_backends;
-		if (total_backends > XLB_MAX_BACKENDS)
-			return vfail(vf, AT_SERVICE, i, 0, err, errlen,
-				     "service %s: too many backends in all (maximum %u)",
-				     lbl, XLB_MAX_BACKENDS);
-
-		for (size_t j = 0; j < s->n_backends; j++) {
-			const struct xlb_backend_cfg *b = &s->backends[j];
-
-			addr_str(&b->addr, a, sizeof(a));
-			if (b->weight > WEIGHT_MAX)
-				return vfail(vf, AT_BACKEND, i, j, err, errlen,
-					     "service %s: backend %s: weight %u out of "
-					     "range (0-%u)", lbl, a, b->weight, WEIGHT_MAX);
-			/* dr only rewrites the MAC: the packet keeps its IP
-			 * header, so the real server must speak the VIP's
-			 * family; nat and fullnat rewrite addresses within
-			 * one family. tun encapsulates and may cross them. */
-			if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_NAT ||
-			     s->mode == XLB_MODE_FULLNAT) &&
-			    b->addr.family != s->vip.family)
-				return vfail(vf, AT_BACKEND, i, j, err, errlen,
-					     "service %s: backend %s is %s but the VIP "
-					     "is %s (mode %s cannot mix address families)",
-					     lbl, a,
-					     b->addr.family == XLB_AF_INET ? "IPv4" : "IPv6",
-					     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6",
-					     mode_name(s->mode));
-			/* In the DSR modes the real server sees the packet as
-			 * the client sent it, port included. */
-			if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN) &&
-			    b->addr.port && b->addr.port != s->vip.port)
-				return vfail(vf, AT_BACKEND, i, j, err, errlen,
-					     "service %s: backend %s: mode %s cannot "
-					     "change the destination port", lbl, a,
-					     mode_name(s->mode));
-		}
-		size_t dup = find_dup_backend(s, &e);
-		if (e)
-			return e;
-		if (dup != SIZE_MAX)
-			return vfail(vf, AT_BACKEND, i, dup, err, errlen,
-				     "service %s: duplicate backend %s", lbl,
-				     addr_str(&s->backends[dup].addr, a, sizeof(a)));
+		if (o->proto == s->proto && addr_equal(&o->vip, &s->vip))
+			return vfail(v, i, NULL, VF_NONE, "duplicate service %s",
+				     service_name_str(s->proto, &s->vip, a, sizeof(a)));
+		if (s->name[0] && strcmp(o->name, s->name) == 0)
+			return vfail(v, i, NULL, VF_NONE, "duplicate service name '%s'",
+				     s->name);
 	}
 	return 0;
+}
+
+/* The mode and the scheduler, and what each needs of the other. */
+static int validate_mode(struct vctx *v, size_t i)
+{
+	const struct xlb_config *cfg = v->cfg;
+	const struct xlb_service_cfg *s = &cfg->services[i];
+	bool lc = s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC;
+
+	if (!schema_name_of(schema_key(&schema_service, "mode")->names, s->mode))
+		return vfail(v, i, "mode", VF_NONE, "service %s: no mode", v->lbl);
+	/* fullnat sources its packets from the local_addresses of the VIP's
+	 * family (it never translates across families). */
+	if (s->mode == XLB_MODE_FULLNAT &&
+	    !count_family(cfg->local_addresses, cfg->n_local_addresses, s->vip.family))
+		return vfail(v, i, "mode", VF_NONE, "service %s: mode fullnat needs at "
+			     "least one %s address in local_addresses", v->lbl,
+			     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
+	/* lc/wlc count connections from their start to their end: only nat
+	 * and fullnat see both (dr and tun see neither the replies nor a
+	 * reliable end, so no count to go by). */
+	if (lc && (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
+		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' "
+			     "needs connection counts, which only modes nat, fullnat "
+			     "and proxy keep (mode %s sees no replies); use maglev, "
+			     "sh, rr or wrr", v->lbl, sched_name(s->scheduler),
+			     mode_name(s->mode));
+	/* The data plane scans an lc/wlc service's backends for every new
+	 * flow: a bounded list. */
+	if (lc && s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)
+		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' "
+			     "takes at most %u backends in mode %s (%zu given)", v->lbl,
+			     sched_name(s->scheduler), XLB_LC_MAX_BACKENDS,
+			     mode_name(s->mode), s->n_backends);
+	if (s->mode != XLB_MODE_PROXY && s->scheduler == XLB_SCHED_RANDOM2)
+		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' is "
+			     "not supported yet for mode %s", v->lbl,
+			     sched_name(s->scheduler), mode_name(s->mode));
+	return 0;
+}
+
+/* "mode proxy", "modes nat and fullnat": the modes of a row's .only. */
+static char *modes_str(uint32_t only, char *buf, size_t len)
+{
+	size_t n = 0, total = (size_t)__builtin_popcount(only), used = 0;
+
+	used += (size_t)snprintf(buf, len, "mode%s ", total > 1 ? "s" : "");
+	for (uint8_t m = 0; m < 32 && used < len; m++)
+		if (only & (1u << m))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 !n++ ? "" : n == total ? " and " : ", ",
+						 mode_name(m));
+	return buf;
+}
+
+/* Keys that apply to some modes only, and the settings of mode proxy. */
+static int validate_mode_keys(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+	char modes[64];
+
+	for (size_t j = 0; j < schema_service.n_keys; j++) {
+		const struct schema_key *k = &schema_service.keys[j];
+
+		/* timeouts: validate_svc_timeouts says more. */
+		if (!k->only || (k->only & (1u << s->mode)) || k->type == SCHEMA_NODE ||
+		    schema_is_default(k, s))
+			continue;
+		return vfail(v, i, NULL, VF_NONE, "service %s: '%s' only applies to %s",
+			     v->lbl, k->key, modes_str(k->only, modes, sizeof(modes)));
+	}
+	if (s->mode != XLB_MODE_PROXY)
+		return 0;
+	if (!s->vip.port)
+		return vfail(v, i, NULL, VF_NONE, "service %s: mode proxy needs a port "
+			     "(it listens on VIP:port)", v->lbl);
+	if (s->persistence)
+		return vfail(v, i, NULL, VF_NONE, "service %s: persistence is not "
+			     "supported in mode proxy (use scheduler sh or maglev)", v->lbl);
+	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
+		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
+			     "accept_proxy apply to tcp services only", v->lbl);
+	if (s->proto == IPPROTO_UDP && (s->header_timeout_ms || s->server_first_set))
+		return vfail(v, i, NULL, VF_NONE, "service %s: %s applies to tcp "
+			     "services only", v->lbl, s->header_timeout_ms ?
+			     "header_timeout" : "server_speaks_first");
+	return 0;
+}
+
+/* A service's own timeouts: only the connection table of nat and fullnat
+ * has them (dr/tun entries never expire by state, proxy has its own
+ * client/server timeouts). */
+static int validate_svc_timeouts(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+	uint32_t m = timeouts_max(&s->timeouts);
+
+	if (!m)
+		return 0;
+	if (s->mode != XLB_MODE_NAT && s->mode != XLB_MODE_FULLNAT)
+		return vfail(v, i, "timeouts", VF_NONE, "service %s: 'timeouts' only "
+			     "applies to modes nat and fullnat (mode %s keeps no "
+			     "connection states)%s", v->lbl, mode_name(s->mode),
+			     s->mode == XLB_MODE_PROXY ?
+			     "; use client_timeout and server_timeout" : "");
+	if (m > XLB_TIMEOUT_MAX_S)
+		return vfail(v, i, "timeouts", VF_NONE, "service %s: timeouts: %u s is "
+			     "too long (maximum %u s)", v->lbl, m, XLB_TIMEOUT_MAX_S);
+	return 0;
+}
+
+static int validate_backends(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+	char a[XLB_ADDRSTR_MAX], prefix[sizeof(v->lbl) + XLB_ADDRSTR_MAX + 32];
+	size_t dup;
+	int e = 0;
+
+	for (size_t j = 0; j < s->n_backends; j++) {
+		const struct xlb_backend_cfg *b = &s->backends[j];
+
+		addr_str(&b->addr, a, sizeof(a));
+		snprintf(prefix, sizeof(prefix), "service %s: backend %s: ", v->lbl, a);
+		e = check_rows(v, i, j, &schema_backend, b, prefix);
+		if (e)
+			return e;
+		/* dr only rewrites the MAC: the packet keeps its IP header,
+		 * so the real server must speak the VIP's family; nat and
+		 * fullnat rewrite addresses within one family. tun
+		 * encapsulates and may cross them. */
+		if (s->mode != XLB_MODE_TUN && s->mode != XLB_MODE_PROXY &&
+		    b->addr.family != s->vip.family)
+			return vfail(v, i, NULL, j, "service %s: backend %s is %s but the "
+				     "VIP is %s (mode %s cannot mix address families)",
+				     v->lbl, a, b->addr.family == XLB_AF_INET ? "IPv4" : "IPv6",
+				     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6",
+				     mode_name(s->mode));
+		/* In the DSR modes the real server sees the packet as the
+		 * client sent it, port included. */
+		if ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN) &&
+		    b->addr.port && b->addr.port != s->vip.port)
+			return vfail(v, i, NULL, j, "service %s: backend %s: mode %s cannot "
+				     "change the destination port", v->lbl, a,
+				     mode_name(s->mode));
+	}
+	dup = find_dup_backend(s, &e);
+	if (e)
+		return e;
+	if (dup != SIZE_MAX)
+		return vfail(v, i, NULL, dup, "service %s: duplicate backend %s", v->lbl,
+			     addr_str(&s->backends[dup].addr, a, sizeof(a)));
+	return 0;
+}
+
+static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+	char prefix[sizeof(v->lbl) + 16];
+	int e;
+
+	svc_label(s, v->lbl, sizeof(v->lbl));
+	snprintf(prefix, sizeof(prefix), "service %s: ", v->lbl);
+	e = validate_identity(v, i) ?: validate_mode(v, i) ?:
+	    validate_mode_keys(v, i) ?: validate_svc_timeouts(v, i) ?:
+	    check_rows(v, i, VF_NONE, &schema_service, s, prefix);
+	if (e)
+		return e;
+	if (s->n_backends >= v->cfg->maglev_table_size)
+		return vfail(v, i, NULL, VF_NONE, "service %s: %zu backends need a "
+			     "maglev_table_size larger than %u", v->lbl, s->n_backends,
+			     v->cfg->maglev_table_size);
+	*total_backends += s->n_backends;
+	if (*total_backends > XLB_MAX_BACKENDS)
+		return vfail(v, i, NULL, VF_NONE, "service %s: too many backends in all "
+			     "(maximum %u)", v->lbl, XLB_MAX_BACKENDS);
+	return validate_backends(v, i);
+}
+
+static int validate(const struct xlb_config *cfg, struct vfail *vf,
+		    char *err, size_t errlen)
+{
+	struct vctx v = { .cfg = cfg, .vf = vf, .err = err, .errlen = errlen };
+	size_t total_backends = 0;
+	int e;
+
+	e = validate_top(&v);
+	for (size_t i = 0; !e && i < cfg->n_services; i++)
+		e = validate_service(&v, i, &total_backends);
+	return e;
 }
 
 int config_validate(const struct xlb_config *cfg, char *err, size_t errlen)
@@ -692,28 +616,33 @@ int config_validate(const struct xlb_config *cfg, char *err, size_t errlen)
 
 /* ---- parsing ------------------------------------------------------------- */
 
+/* Where each key of a service is, for validation errors. */
 struct svc_marks {
-	yaml_mark_t svc, mode, sched, timeouts;
+	yaml_mark_t start;
+	yaml_mark_t at[SCHEMA_KEYS_MAX];        /* by row of schema_service */
+	bool has[SCHEMA_KEYS_MAX];
 	yaml_mark_t *backends;
 };
 
-struct pctx {
+struct schema_walk {
 	const char *origin;
 	char *err;
 	size_t errlen;
 	yaml_document_t *doc;
-	yaml_mark_t maglev_size, flow_size;
+	yaml_mark_t top_at[SCHEMA_KEYS_MAX];    /* by row of schema_top */
+	bool top_has[SCHEMA_KEYS_MAX];
 	struct svc_marks *sm;           /* one per service */
 	size_t n_sm;
+	struct svc_marks *cur;          /* of the service being read */
 	/* Backends parsed so far in all services: YAML aliases can repeat
 	 * a big list cheaply, so the limit is enforced before allocating. */
 	size_t n_backends;
 };
 
-static int perr_at(struct pctx *p, yaml_mark_t m, const char *fmt, ...)
+static int perr_at(struct schema_walk *p, yaml_mark_t m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int perr_at(struct pctx *p, yaml_mark_t m, const char *fmt, ...)
+static int perr_at(struct schema_walk *p, yaml_mark_t m, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -763,7 +692,7 @@ static bool is_null(const yaml_node_t *n)
 	       !strcmp(s, "NULL");
 }
 
-static int get_str(struct pctx *p, yaml_node_t *n, const char *what, const char **out)
+static int get_str(struct schema_walk *p, yaml_node_t *n, const char *what, const char **out)
 {
 	if (n->type != YAML_SCALAR_NODE)
 		return perr(p, n, "%s: expected a scalar, got a %s", what, kind(n));
@@ -776,73 +705,8 @@ static int get_str(struct pctx *p, yaml_node_t *n, const char *what, const char 
 	return 0;
 }
 
-static int get_uint(struct pctx *p, yaml_node_t *n, const char *what,
-		    uint64_t min, uint64_t max, uint32_t *out)
-{
-	const char *s, *q;
-	uint64_t v = 0;
-	int err;
-
-	err = get_str(p, n, what, &s);
-	if (err)
-		return err;
-	for (q = s; *q; q++) {
-		if (*q < '0' || *q > '9')
-			return perr(p, n, "%s: '%s' is not a number", what, s);
-		v = v * 10 + (uint64_t)(*q - '0');
-		if (v > UINT32_MAX)
-			return perr(p, n, "%s %s out of range (%llu-%llu)", what, s,
-				    (unsigned long long)min, (unsigned long long)max);
-	}
-	if (v < min || v > max)
-		return perr(p, n, "%s %s out of range (%llu-%llu)", what, s,
-			    (unsigned long long)min, (unsigned long long)max);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int get_bool(struct pctx *p, yaml_node_t *n, const char *what, bool *out)
-{
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
-					   "YES", "on", "On", "ON" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No",
-					  "NO", "off", "Off", "OFF" };
-	const char *s;
-	int err;
-
-	err = get_str(p, n, what, &s);
-	if (err)
-		return err;
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!strcmp(s, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(s, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return perr(p, n, "%s: '%s' is not a boolean (expected true or false)", what, s);
-}
-
-static int get_duration(struct pctx *p, yaml_node_t *n, const char *what,
-			uint32_t *ms)
-{
-	const char *s;
-	int err;
-
-	err = get_str(p, n, what, &s);
-	if (err)
-		return err;
-	if (config_parse_duration(s, ms))
-		return perr(p, n, "%s: '%s' is not a duration (e.g. 500ms, 3s, 5m, 1h)",
-			    what, s);
-	return 0;
-}
-
 /* A list; a key with no value is an empty list. */
-static int get_seq(struct pctx *p, yaml_node_t *n, const char *what,
+static int get_seq(struct schema_walk *p, yaml_node_t *n, const char *what,
 		   yaml_node_item_t **items, size_t *count, size_t max)
 {
 	if (is_null(n)) {
@@ -859,17 +723,17 @@ static int get_seq(struct pctx *p, yaml_node_t *n, const char *what,
 	return 0;
 }
 
-static yaml_node_t *node(struct pctx *p, int id)
+static yaml_node_t *node_at(struct schema_walk *p, int id)
 {
 	return yaml_document_get_node(p->doc, id);
 }
 
 /* Walk a mapping: checks that keys are scalars and unique, then calls
  * fn(p, key, value, arg) for each pair. */
-typedef int (*pair_fn)(struct pctx *p, const char *key, yaml_node_t *k,
+typedef int (*pair_fn)(struct schema_walk *p, const char *key, yaml_node_t *k,
 		       yaml_node_t *v, void *arg);
 
-static int each_pair(struct pctx *p, yaml_node_t *map, const char *what,
+static int each_pair(struct schema_walk *p, yaml_node_t *map, const char *what,
 		     pair_fn fn, void *arg)
 {
 	yaml_node_pair_t *start, *pr;
@@ -879,13 +743,13 @@ static int each_pair(struct pctx *p, yaml_node_t *map, const char *what,
 		return perr(p, map, "%s: expected a mapping, got a %s", what, kind(map));
 	start = map->data.mapping.pairs.start;
 	for (pr = start; pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+		yaml_node_t *k = node_at(p, pr->key), *v = node_at(p, pr->value);
 
 		if (k->type != YAML_SCALAR_NODE)
 			return perr(p, k, "%s: keys must be scalars, not a %s",
 				    what, kind(k));
 		for (yaml_node_pair_t *o = start; o < pr; o++)
-			if (!strcmp(sval(node(p, o->key)), sval(k)))
+			if (!strcmp(sval(node_at(p, o->key)), sval(k)))
 				return perr(p, k, "duplicate key '%s'", sval(k));
 		err = fn(p, sval(k), k, v, arg);
 		if (err)
@@ -894,515 +758,118 @@ static int each_pair(struct pctx *p, yaml_node_t *map, const char *what,
 	return 0;
 }
 
-struct be_ctx {
-	struct xlb_backend_cfg *b;
-	size_t idx;
-	bool have_addr, have_port;
-	yaml_node_t *addr_node;
-	uint32_t port;
+
+/* The keys of one mapping of section sec, found by row. */
+struct keyed {
+	const struct schema_section *sec;
+	const char *prefix;
+	yaml_node_t *key[SCHEMA_KEYS_MAX], *val[SCHEMA_KEYS_MAX];
 };
 
-static int backend_pair(struct pctx *p, const char *key, yaml_node_t *k,
-			yaml_node_t *v, void *arg)
-{
-	struct be_ctx *bc = arg;
-	char what[48], aerr[256];
-	const char *s;
-	int err;
-
-	if (!strcmp(key, "address")) {
-		snprintf(what, sizeof(what), "backends[%zu]: address", bc->idx);
-		err = get_str(p, v, what, &s);
-		if (err)
-			return err;
-		if (addr_parse(s, ADDR_PORT_OPTIONAL, &bc->b->addr, aerr, sizeof(aerr)))
-			return perr(p, v, "backends[%zu]: %s", bc->idx, aerr);
-		bc->have_addr = true;
-		bc->addr_node = v;
-	} else if (!strcmp(key, "weight")) {
-		snprintf(what, sizeof(what), "backends[%zu]: weight", bc->idx);
-		return get_uint(p, v, what, 0, WEIGHT_MAX, &bc->b->weight);
-	} else if (!strcmp(key, "port")) {
-		snprintf(what, sizeof(what), "backends[%zu]: port", bc->idx);
-		err = get_uint(p, v, what, 1, 65535, &bc->port);
-		if (err)
-			return err;
-		bc->have_port = true;
-	} else {
-		return perr(p, k, "backends[%zu]: unknown key '%s' (expected address, "
-			    "weight or port)", bc->idx, key);
-	}
-	return 0;
-}
-
-static int parse_backend(struct pctx *p, yaml_node_t *n, size_t idx,
-			 struct xlb_backend_cfg *b)
-{
-	struct be_ctx bc = { .b = b, .idx = idx };
-	char what[32], aerr[256];
-	int err;
-
-	b->weight = WEIGHT_DEFAULT;
-	snprintf(what, sizeof(what), "backends[%zu]", idx);
-	/* A bare address is a backend with the default weight. */
-	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
-		if (addr_parse(sval(n), ADDR_PORT_OPTIONAL, &b->addr, aerr, sizeof(aerr)))
-			return perr(p, n, "%s: %s", what, aerr);
-		return 0;
-	}
-	err = each_pair(p, n, what, backend_pair, &bc);
-	if (err)
-		return err;
-	if (!bc.have_addr)
-		return perr(p, n, "%s: missing 'address'", what);
-	if (bc.have_port) {
-		if (b->addr.port)
-			return perr(p, bc.addr_node, "%s: port given both in the "
-				    "address and as 'port'", what);
-		b->addr.port = (uint16_t)bc.port;
-	}
-	return 0;
-}
-
-/* health_check: { type: ..., interval: ..., ... }. Keys are checked
- * against the type once the whole mapping is read (type may come last). */
-enum hc_key { HK_TYPE, HK_INTERVAL, HK_TIMEOUT, HK_RISE, HK_FALL, HK_PORT,
-	      HK_PATH, HK_STATUS, HK_HOST, HK_QUERY, HK_QTYPE, HK_DNS_PROTO,
-	      HK_PAYLOAD, HK_EXPECT, HK_MAX };
-
-static const char *const hc_keys[HK_MAX] = {
-	"type", "interval", "timeout", "rise", "fall", "port", "path",
-	"expect_status", "host", "query", "query_type", "dns_proto", "payload",
-	"expect",
-};
-
-/* Which check types each key applies to (bit per enum xlb_hc_type). */
-#define HCB(t) (1u << (t))
-#define HC_ANY (HCB(XLB_HC_TCP) | HCB(XLB_HC_HTTP) | HCB(XLB_HC_DNS) | HCB(XLB_HC_UDP))
-static const unsigned hc_key_types[HK_MAX] = {
-	[HK_TYPE] = HC_ANY | HCB(XLB_HC_NONE),
-	[HK_INTERVAL] = HC_ANY, [HK_TIMEOUT] = HC_ANY, [HK_RISE] = HC_ANY,
-	[HK_FALL] = HC_ANY, [HK_PORT] = HC_ANY,
-	[HK_PATH] = HCB(XLB_HC_HTTP), [HK_STATUS] = HCB(XLB_HC_HTTP),
-	[HK_HOST] = HCB(XLB_HC_HTTP),
-	[HK_QUERY] = HCB(XLB_HC_DNS), [HK_QTYPE] = HCB(XLB_HC_DNS),
-	[HK_DNS_PROTO] = HCB(XLB_HC_DNS),
-	[HK_PAYLOAD] = HCB(XLB_HC_UDP), [HK_EXPECT] = HCB(XLB_HC_UDP),
-};
-
-struct hc_ctx {
-	yaml_node_t *at[HK_MAX];        /* value node of each key given */
-};
-
-static int health_pair(struct pctx *p, const char *key, yaml_node_t *k,
+static int record_pair(struct schema_walk *p, const char *key, yaml_node_t *k,
 		       yaml_node_t *v, void *arg)
 {
-	struct hc_ctx *hx = arg;
+	struct keyed *kd = arg;
+	const struct schema_key *row = schema_find(kd->sec, key);
+	char list[512];
 
-	for (int i = 0; i < HK_MAX; i++)
-		if (!strcmp(key, hc_keys[i])) {
-			hx->at[i] = v;
-			return 0;
-		}
-	return perr(p, k, "health_check: unknown key '%s' (expected type, interval, "
-		    "timeout, rise, fall, port, path, expect_status, host, query, "
-		    "query_type, dns_proto, payload or expect)", key);
+	if (!row) {
+		const char *exp = kd->sec->expected ? kd->sec->expected :
+				  schema_keys_str(kd->sec, list, sizeof(list));
+
+		return perr(p, k, "%sunknown %s '%s'%s%s%s", kd->prefix,
+			    kd->sec->noun ? kd->sec->noun : "key", key,
+			    *exp ? " (expected " : "", exp, *exp ? ")" : "");
+	}
+	kd->key[row - kd->sec->keys] = k;
+	kd->val[row - kd->sec->keys] = v;
+	return 0;
 }
 
-static int get_hc_str(struct pctx *p, yaml_node_t *n, const char *what,
-		      char *out, size_t len)
+/* Read mapping n (called `what` in errors) into kd, nothing parsed yet. */
+static int record_map(struct schema_walk *p, yaml_node_t *n, const char *what,
+		      const struct schema_section *sec, const char *prefix,
+		      struct keyed *kd)
 {
+	memset(kd, 0, sizeof(*kd));
+	kd->sec = sec;
+	kd->prefix = prefix;
+	return each_pair(p, n, what, record_pair, kd);
+}
+
+static yaml_node_t *kd_val(const struct keyed *kd, const char *key)
+{
+	return kd->val[schema_key(kd->sec, key) - kd->sec->keys];
+}
+
+static int walk_map(struct schema_walk *p, yaml_node_t *n, const char *what,
+		    const struct schema_section *sec, const char *prefix, void *obj);
+
+/* One key's value v (key node k) into obj, by its row. */
+static int walk_value(struct schema_walk *p, const struct schema_key *row,
+		      const char *prefix, yaml_node_t *k, yaml_node_t *v, void *obj)
+{
+	char what[96], msg[512];
 	const char *s;
 	int err;
 
-	err = get_str(p, n, what, &s);
-	if (err)
-		return err;
-	if (strlen(s) >= len)
-		return perr(p, n, "%s: too long (maximum %zu characters)", what, len - 1);
-	strcpy(out, s);
-	return 0;
-}
-
-/* "200", "200-399". */
-static int get_status_range(struct pctx *p, yaml_node_t *n, uint16_t *lo, uint16_t *hi)
-{
-	const char *s;
-	unsigned a, b;
-	int err, used = 0;
-
-	err = get_str(p, n, "health_check: expect_status", &s);
-	if (err)
-		return err;
-	if (sscanf(s, "%3u-%3u%n", &a, &b, &used) == 2 && !s[used]) {
-		/* range */
-	} else if (sscanf(s, "%3u%n", &a, &used) == 1 && !s[used]) {
-		b = a;
-	} else {
-		return perr(p, n, "health_check: expect_status: '%s' (expected a "
-			    "status like 200 or a range like 200-399)", s);
-	}
-	if (a < 100 || b > 599 || a > b)
-		return perr(p, n, "health_check: expect_status: '%s' out of range "
-			    "(100-599, low-high)", s);
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return 0;
-}
-
-/* A DNS name as a query: labels of 1-63 bytes, 253 bytes in all. */
-static bool dns_name_ok(const char *s)
-{
-	size_t len = strlen(s), lab = 0;
-
-	if (!strcmp(s, "."))
-		return true;
-	if (!len || len > 254 || (len == 254 && s[253] != '.') || s[0] == '.')
-		return false;
-	for (const char *c = s; *c; c++) {
-		if (*c == '.') {
-			if (!lab)
-				return false;
-			lab = 0;
-		} else if (++lab > 63 || *c <= ' ' || *c == 0x7f) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static int parse_health(struct pctx *p, yaml_node_t *n, struct xlb_health_cfg *hc)
-{
-	struct hc_ctx hx = { { 0 } };
-	const char *s;
-	uint32_t v;
-	int err, t;
-
-	err = each_pair(p, n, "health_check", health_pair, &hx);
-	if (err)
-		return err;
-	if (!hx.at[HK_TYPE])
-		return perr(p, n, "health_check: missing 'type' (tcp, http, dns, udp "
-			    "or none)");
-	err = get_str(p, hx.at[HK_TYPE], "health_check: type", &s);
-	if (err)
-		return err;
-	t = hc_type_from_name(s);
-	if (t < 0)
-		return perr(p, hx.at[HK_TYPE], "health_check: unknown type '%s' "
-			    "(expected tcp, http, dns, udp or none)", s);
-	config_health_defaults(hc, (uint8_t)t);
-	for (int i = 0; i < HK_MAX; i++)
-		if (hx.at[i] && !(hc_key_types[i] & HCB(t)))
-			return perr(p, hx.at[i], "health_check: '%s' does not apply "
-				    "to type %s", hc_keys[i], hc_type_name(t));
-	if (hx.at[HK_INTERVAL]) {
-		err = get_duration(p, hx.at[HK_INTERVAL], "health_check: interval",
-				   &hc->interval_ms);
-		if (err)
-			return err;
-		if (hc->interval_ms < HC_INTERVAL_MIN || hc->interval_ms > HC_INTERVAL_MAX)
-			return perr(p, hx.at[HK_INTERVAL], "health_check: interval out "
-				    "of range (100ms-1h)");
-	}
-	if (hx.at[HK_TIMEOUT]) {
-		err = get_duration(p, hx.at[HK_TIMEOUT], "health_check: timeout",
-				   &hc->timeout_ms);
-		if (err)
-			return err;
-		if (!hc->timeout_ms)
-			return perr(p, hx.at[HK_TIMEOUT], "health_check: timeout must "
-				    "not be 0");
-	} else if (hc->timeout_ms > hc->interval_ms) {
-		hc->timeout_ms = hc->interval_ms;
-	}
-	if (hc->timeout_ms > hc->interval_ms)
-		return perr(p, hx.at[HK_TIMEOUT], "health_check: timeout must not "
-			    "exceed the interval");
-	if (hx.at[HK_RISE] && (err = get_uint(p, hx.at[HK_RISE], "health_check: rise",
-					      1, HC_COUNT_MAX, &hc->rise)))
-		return err;
-	if (hx.at[HK_FALL] && (err = get_uint(p, hx.at[HK_FALL], "health_check: fall",
-					      1, HC_COUNT_MAX, &hc->fall)))
-		return err;
-	if (hx.at[HK_PORT]) {
-		err = get_uint(p, hx.at[HK_PORT], "health_check: port", 1, 65535, &v);
-		if (err)
-			return err;
-		hc->port = (uint16_t)v;
-	}
-	if (hx.at[HK_PATH]) {
-		err = get_hc_str(p, hx.at[HK_PATH], "health_check: path", hc->path,
-				 sizeof(hc->path));
-		if (err)
-			return err;
-		if (hc->path[0] != '/')
-			return perr(p, hx.at[HK_PATH], "health_check: path must start "
-				    "with '/'");
-		for (const char *c = hc->path; *c; c++)
-			if (*c <= ' ' || *c == 0x7f)
-				return perr(p, hx.at[HK_PATH], "health_check: path: "
-					    "spaces and control characters must be "
-					    "%%-encoded");
-	}
-	if (hx.at[HK_STATUS] && (err = get_status_range(p, hx.at[HK_STATUS],
-							&hc->status_min,
-							&hc->status_max)))
-		return err;
-	if (hx.at[HK_HOST]) {
-		err = get_hc_str(p, hx.at[HK_HOST], "health_check: host", hc->host,
-				 sizeof(hc->host));
-		if (err)
-			return err;
-		for (const char *c = hc->host; *c; c++)
-			if (*c <= ' ' || *c == 0x7f)
-				return perr(p, hx.at[HK_HOST], "health_check: host: "
-					    "spaces and control characters are not "
-					    "allowed");
-	}
-	if (t == XLB_HC_DNS) {
-		if (!hx.at[HK_QUERY])
-			return perr(p, n, "health_check: type dns needs 'query' (the "
-				    "name to ask, e.g. example.org)");
-		err = get_hc_str(p, hx.at[HK_QUERY], "health_check: query", hc->query,
-				 sizeof(hc->query));
-		if (err)
-			return err;
-		if (!dns_name_ok(hc->query))
-			return perr(p, hx.at[HK_QUERY], "health_check: query: '%s' is "
-				    "not a valid DNS name", hc->query);
-	}
-	if (hx.at[HK_QTYPE]) {
-		err = get_str(p, hx.at[HK_QTYPE], "health_check: query_type", &s);
-		if (err)
-			return err;
-		t = dns_type_from_name(s);
-		if (t < 0)
-			return perr(p, hx.at[HK_QTYPE], "health_check: query_type: "
-				    "unknown type '%s' (e.g. A, AAAA, SOA, TYPE65)", s);
-		hc->query_type = (uint16_t)t;
-	}
-	if (hx.at[HK_DNS_PROTO]) {
-		err = get_str(p, hx.at[HK_DNS_PROTO], "health_check: dns_proto", &s);
-		if (err)
-			return err;
-		t = proto_from_name(s);
-		if (t < 0)
-			return perr(p, hx.at[HK_DNS_PROTO], "health_check: dns_proto: "
-				    "'%s' (expected udp or tcp)", s);
-		hc->dns_proto = (uint8_t)t;
-	}
-	if (hx.at[HK_PAYLOAD] && (err = get_hc_str(p, hx.at[HK_PAYLOAD],
-						   "health_check: payload",
-						   hc->payload, sizeof(hc->payload))))
-		return err;
-	if (hx.at[HK_EXPECT] && (err = get_hc_str(p, hx.at[HK_EXPECT],
-						  "health_check: expect",
-						  hc->expect, sizeof(hc->expect))))
-		return err;
-	return 0;
-}
-
-static int timeouts_pair(struct pctx *p, const char *key, yaml_node_t *k,
-			 yaml_node_t *v, void *arg);
-
-struct svc_ctx {
-	struct xlb_service_cfg *s;
-	struct svc_marks *m;
-	yaml_node_t *vip, *port, *proto, *mode, *hc;
-};
-
-static int service_pair(struct pctx *p, const char *key, yaml_node_t *k,
-			yaml_node_t *v, void *arg)
-{
-	struct svc_ctx *sc = arg;
-	struct xlb_service_cfg *s = sc->s;
-	yaml_node_item_t *items;
-	size_t n;
-	const char *str;
-	int err, x;
-
-	if (!strcmp(key, "name")) {
-		err = get_str(p, v, "name", &str);
-		if (err)
-			return err;
-		if (strlen(str) >= sizeof(s->name))
-			return perr(p, v, "name: '%s' is too long (maximum %zu characters)",
-				    str, sizeof(s->name) - 1);
-		strcpy(s->name, str);
-	} else if (!strcmp(key, "vip")) {
-		char aerr[256];
-
-		err = get_str(p, v, "vip", &str);
-		if (err)
-			return err;
-		if (addr_parse(str, ADDR_PORT_FORBIDDEN, &s->vip, aerr, sizeof(aerr)))
-			return perr(p, v, "vip: %s%s", aerr,
-				    strstr(aerr, "port") ? " (use the 'port' key)" : "");
-		sc->vip = v;
-	} else if (!strcmp(key, "port")) {
-		uint32_t port;
-
-		if (v->type == YAML_SCALAR_NODE && !strcmp(sval(v), "*")) {
-			port = 0;
-		} else {
-			err = get_uint(p, v, "port", 0, 65535, &port);
-			if (err)
-				return err;
-		}
-		s->vip.port = (uint16_t)port;
-		sc->port = v;
-	} else if (!strcmp(key, "protocol")) {
-		err = get_str(p, v, "protocol", &str);
-		if (err)
-			return err;
-		x = proto_from_name(str);
-		if (x < 0)
-			return perr(p, v, "unknown protocol '%s' (expected tcp or udp)", str);
-		s->proto = (uint8_t)x;
-		sc->proto = v;
-	} else if (!strcmp(key, "mode")) {
-		err = get_str(p, v, "mode", &str);
-		if (err)
-			return err;
-		x = mode_from_name(str);
-		if (x < 0)
-			return perr(p, v, "unknown mode '%s' (expected proxy, nat, "
-				    "fullnat, dr or tun)", str);
-		s->mode = (uint8_t)x;
-		sc->mode = v;
-		sc->m->mode = v->start_mark;
-	} else if (!strcmp(key, "scheduler")) {
-		err = get_str(p, v, "scheduler", &str);
-		if (err)
-			return err;
-		x = sched_from_name(str);
-		if (x < 0)
-			return perr(p, v, "unknown scheduler '%s' (expected maglev, rr, "
-				    "wrr, lc, wlc, sh or random2)", str);
-		s->scheduler = (uint8_t)x;
-		sc->m->sched = v->start_mark;
-	} else if (!strcmp(key, "persistence")) {
-		return get_uint(p, v, "persistence", 0, PERSISTENCE_MAX, &s->persistence);
-	} else if (!strcmp(key, "send_proxy")) {
-		err = get_str(p, v, "send_proxy", &str);
-		if (err)
-			return err;
-		if (!strcmp(str, "v1"))
-			s->send_proxy = XLB_SEND_PROXY_V1;
-		else if (!strcmp(str, "v2"))
-			s->send_proxy = XLB_SEND_PROXY_V2;
-		else if (!strcmp(str, "off") || !strcmp(str, "false"))
-			s->send_proxy = XLB_SEND_PROXY_OFF;
-		else
-			return perr(p, v, "send_proxy: '%s' (expected v1, v2 or off)", str);
-	} else if (!strcmp(key, "accept_proxy")) {
-		return get_bool(p, v, "accept_proxy", &s->accept_proxy);
-	} else if (!strcmp(key, "retries")) {
-		s->retries_set = true;
-		return get_uint(p, v, "retries", 0, PROXY_RETRIES_MAX, &s->retries);
-	} else if (!strcmp(key, "max_connections")) {
-		return get_uint(p, v, "max_connections", 0, UINT32_MAX,
-				&s->max_connections);
-	} else if (!strcmp(key, "connect_timeout")) {
-		return get_duration(p, v, "connect_timeout", &s->connect_timeout_ms);
-	} else if (!strcmp(key, "client_timeout")) {
-		return get_duration(p, v, "client_timeout", &s->client_timeout_ms);
-	} else if (!strcmp(key, "server_timeout")) {
-		return get_duration(p, v, "server_timeout", &s->server_timeout_ms);
-	} else if (!strcmp(key, "drain_time")) {
-		return get_duration(p, v, "drain_time", &s->drain_time_ms);
-	} else if (!strcmp(key, "health_check")) {
+	if (row->type == SCHEMA_NODE && row->walk)
+		return row->walk(p, k, v, obj);
+	if (row->type == SCHEMA_NODE) {
+		/* A nested mapping; the key without a value resets it. */
+		memset((char *)obj + row->off, 0, row->size);
+		schema_defaults(row->sub, (char *)obj + row->off);
 		if (is_null(v))
 			return 0;
-		sc->hc = v;
-		return parse_health(p, v, &s->hc);
-	} else if (!strcmp(key, "on_backend_down")) {
-		err = get_str(p, v, "on_backend_down", &str);
-		if (err)
-			return err;
-		if (!strcmp(str, "keep"))
-			s->on_backend_down = XLB_ON_DOWN_KEEP;
-		else if (!strcmp(str, "reset"))
-			s->on_backend_down = XLB_ON_DOWN_RESET;
-		else
-			return perr(p, v, "on_backend_down: '%s' (expected keep or reset)",
-				    str);
-	} else if (!strcmp(key, "all_down")) {
-		err = get_str(p, v, "all_down", &str);
-		if (err)
-			return err;
-		if (!strcmp(str, "drop"))
-			s->all_down = XLB_ALL_DOWN_DROP;
-		else if (!strcmp(str, "keep_last"))
-			s->all_down = XLB_ALL_DOWN_KEEP_LAST;
-		else
-			return perr(p, v, "all_down: '%s' (expected drop or keep_last)",
-				    str);
-	} else if (!strcmp(key, "backends")) {
-		err = get_seq(p, v, "backends", &items, &n, XLB_MAX_BACKENDS);
-		if (err)
-			return err;
-		if (p->n_backends + n > XLB_MAX_BACKENDS)
-			/* k, not v: an alias's node carries the anchor's
-			 * position, not this service's. */
-			return perr(p, k, "backends: too many backends in all services "
-				    "(maximum %u)", XLB_MAX_BACKENDS);
-		p->n_backends += n;
-		free(s->backends);
-		free(sc->m->backends);
-		s->n_backends = 0;
-		s->backends = calloc(n ? n : 1, sizeof(*s->backends));
-		sc->m->backends = calloc(n ? n : 1, sizeof(*sc->m->backends));
-		if (!s->backends || !sc->m->backends)
-			return perr(p, v, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			yaml_node_t *bn = node(p, items[i]);
+		return walk_map(p, v, row->sub->name, row->sub, row->sub->prefix,
+				(char *)obj + row->off);
+	}
+	snprintf(what, sizeof(what), "%s%s", prefix, row->key);
+	err = get_str(p, v, what, &s);
+	if (err)
+		return err;
+	if (schema_parse(row, prefix, s, obj, msg, sizeof(msg)))
+		return perr(p, v, "%s", msg);
+	if (row->flags & SK_SET)
+		*(bool *)((char *)obj + row->set_off) = true;
+	return 0;
+}
 
-			sc->m->backends[i] = bn->start_mark;
-			err = parse_backend(p, bn, i, &s->backends[i]);
-			if (err)
-				return err;
-			s->n_backends = i + 1;
-		}
-	} else if (!strcmp(key, "timeouts")) {
-		/* Key by key over the top level's (validate() refuses them
-		 * outside nat/fullnat, at this mark). */
-		memset(&s->timeouts, 0, sizeof(s->timeouts));
-		sc->m->timeouts = k->start_mark;
-		if (is_null(v))
-			return 0;
-		return each_pair(p, v, "timeouts", timeouts_pair, &s->timeouts);
-	} else {
-		return perr(p, k, "unknown service key '%s'", key);
+/* Parse what record_map found, in the order of the rows. */
+static int walk_recorded(struct schema_walk *p, const struct keyed *kd, void *obj)
+{
+	for (size_t i = 0; i < kd->sec->n_keys; i++) {
+		int err;
+
+		if (!kd->val[i])
+			continue;
+		err = walk_value(p, &kd->sec->keys[i], kd->prefix, kd->key[i],
+				 kd->val[i], obj);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
-static int parse_service(struct pctx *p, yaml_node_t *n, size_t idx,
-			 struct xlb_service_cfg *s)
+static int walk_map(struct schema_walk *p, yaml_node_t *n, const char *what,
+		    const struct schema_section *sec, const char *prefix, void *obj)
 {
-	struct svc_ctx sc = { .s = s, .m = &p->sm[idx] };
-	int err;
+	struct keyed kd;
 
-	sc.m->svc = sc.m->mode = sc.m->sched = sc.m->timeouts = n->start_mark;
-	err = each_pair(p, n, "services[]", service_pair, &sc);
-	if (err)
-		return err;
-	if (!sc.vip)
-		return perr(p, n, "service is missing 'vip'");
-	if (!sc.port)
-		return perr(p, n, "service is missing 'port' (use port: \"*\" for "
-			    "every port)");
-	if (!sc.proto)
-		return perr(p, n, "service is missing 'protocol' (tcp or udp)");
-	if (!sc.mode)
-		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
-			    "dr or tun)");
-	if (sc.hc && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
-		return perr(p, sc.hc, "health_check: a service on every port (port "
-			    "\"*\") needs the check's 'port'");
-	return 0;
+	return record_map(p, n, what, sec, prefix, &kd) ?: walk_recorded(p, &kd, obj);
+}
+
+/* Where each recorded key is: the value, or the key of a list or mapping
+ * (an alias's value node carries the anchor's position). */
+static void mark_keys(const struct keyed *kd, yaml_mark_t *at, bool *has)
+{
+	for (size_t i = 0; i < kd->sec->n_keys; i++) {
+		if (!kd->val[i])
+			continue;
+		has[i] = true;
+		at[i] = kd->sec->keys[i].type == SCHEMA_NODE ? kd->key[i]->start_mark :
+			kd->val[i]->start_mark;
+	}
 }
 
 static bool ifname_ok(const char *s)
@@ -1415,248 +882,242 @@ static bool ifname_ok(const char *s)
 	return true;
 }
 
-static bool instance_ok(const char *s)
+int config_walk_interfaces(struct schema_walk *p, void *key, void *node, void *obj)
 {
-	if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
-
-static int parse_tunnel_source(struct pctx *p, yaml_node_t *v, const char *key,
-			       uint8_t family, struct xlb_prefix *out)
-{
-	char perrbuf[256];
-	const char *s;
-	int err;
-
-	err = get_str(p, v, key, &s);
-	if (err)
-		return err;
-	if (prefix_parse(s, out, perrbuf, sizeof(perrbuf)))
-		return perr(p, v, "%s: %s", key, perrbuf);
-	if (out->family != family)
-		return perr(p, v, "%s: '%s' is not an %s prefix", key, s,
-			    family == XLB_AF_INET ? "IPv4" : "IPv6");
-	/* The low bits carry flow entropy; IPv6 keeps at least a /64. */
-	if (family == XLB_AF_INET6 && out->plen < 64)
-		return perr(p, v, "%s: prefix length %u out of range (64-128)",
-			    key, out->plen);
-	return 0;
-}
-
-/* A timeout: a plain integer is seconds (as IPVS's ipvsadm --set takes
- * them), otherwise a duration ("900s", "15m") of whole seconds. */
-static int get_timeout_s(struct pctx *p, yaml_node_t *n, const char *what,
-			 uint32_t *out)
-{
-	const char *s, *q;
-	uint32_t ms;
-	int err;
-
-	err = get_str(p, n, what, &s);
-	if (err)
-		return err;
-	for (q = s; *q >= '0' && *q <= '9'; q++)
-		;
-	if (!*q)
-		return get_uint(p, n, what, 1, XLB_TIMEOUT_MAX_S, out);
-	if (config_parse_duration(s, &ms))
-		return perr(p, n, "%s: '%s' is not a duration (e.g. 900, 900s, 15m)",
-			    what, s);
-	if (ms < 1000 || ms % 1000)
-		return perr(p, n, "%s: '%s' is not a whole number of seconds "
-			    "(at least 1s)", what, s);
-	*out = ms / 1000;
-	return 0;
-}
-
-static int timeouts_pair(struct pctx *p, const char *key, yaml_node_t *k,
-			 yaml_node_t *v, void *arg)
-{
-	static const struct { const char *key; size_t off; } keys[] = {
-		{ "tcp_syn", offsetof(struct xlb_timeouts, tcp_syn) },
-		{ "tcp_established", offsetof(struct xlb_timeouts, tcp_established) },
-		{ "tcp_fin", offsetof(struct xlb_timeouts, tcp_fin) },
-		{ "tcp_close", offsetof(struct xlb_timeouts, tcp_close) },
-		{ "tcp_time_wait", offsetof(struct xlb_timeouts, tcp_time_wait) },
-		{ "udp", offsetof(struct xlb_timeouts, udp) },
-	};
+	struct xlb_config *c = obj;
+	yaml_node_item_t *items;
 	char what[48];
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (strcmp(key, keys[i].key))
-			continue;
-		snprintf(what, sizeof(what), "timeouts: %s", key);
-		return get_timeout_s(p, v, what,
-				     (uint32_t *)((char *)arg + keys[i].off));
-	}
-	return perr(p, k, "timeouts: unknown key '%s' (expected tcp_syn, "
-		    "tcp_established, tcp_fin, tcp_close, tcp_time_wait, udp)", key);
-}
-
-static int metrics_pair(struct pctx *p, const char *key, yaml_node_t *k,
-			yaml_node_t *v, void *arg)
-{
-	struct xlb_sockaddr *a = arg;
 	const char *s;
-	char aerr[256];
+	size_t n;
 	int err;
 
-	if (strcmp(key, "listen"))
-		return perr(p, k, "metrics: unknown key '%s' (expected listen)", key);
-	err = get_str(p, v, "metrics: listen", &s);
+	err = get_seq(p, node, "interfaces", &items, &n, 4096);
 	if (err)
 		return err;
-	if (addr_parse(s, ADDR_PORT_REQUIRED, a, aerr, sizeof(aerr)))
-		return perr(p, v, "metrics: listen: %s (e.g. 127.0.0.1:9100 or "
-			    "[::1]:9100)", aerr);
+	free(c->interfaces);
+	c->n_interfaces = 0;
+	c->interfaces = calloc(n ? n : 1, sizeof(*c->interfaces));
+	if (!c->interfaces)
+		return perr(p, (yaml_node_t *)node, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *in = node_at(p, items[i]);
+
+		snprintf(what, sizeof(what), "interfaces[%zu]", i);
+		err = get_str(p, in, what, &s);
+		if (err)
+			return err;
+		if (strlen(s) >= XLB_IFNAME_MAX)
+			return perr(p, in, "%s: '%s' is too long for an interface name "
+				    "(maximum %d characters)", what, s, XLB_IFNAME_MAX - 1);
+		if (!ifname_ok(s))
+			return perr(p, in, "%s: '%s' is not a valid interface name", what, s);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->interfaces[j], s))
+				return perr(p, in, "%s: duplicate interface '%s'", what, s);
+		strcpy(c->interfaces[i], s);
+		c->n_interfaces = i + 1;
+	}
 	return 0;
 }
 
-static int top_pair(struct pctx *p, const char *key, yaml_node_t *k,
-		    yaml_node_t *v, void *arg)
+int config_walk_local_addresses(struct schema_walk *p, void *key, void *node, void *obj)
 {
-	struct xlb_config *c = arg;
+	struct xlb_config *c = obj;
+	yaml_node_item_t *items;
+	char what[48], aerr[256];
+	const char *s;
+	size_t n;
+	int err;
+
+	err = get_seq(p, node, "local_addresses", &items, &n, 65536);
+	if (err)
+		return err;
+	free(c->local_addresses);
+	c->n_local_addresses = 0;
+	c->local_addresses = calloc(n ? n : 1, sizeof(*c->local_addresses));
+	if (!c->local_addresses)
+		return perr(p, (yaml_node_t *)node, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *in = node_at(p, items[i]);
+		struct xlb_sockaddr *a = &c->local_addresses[i];
+
+		snprintf(what, sizeof(what), "local_addresses[%zu]", i);
+		err = get_str(p, in, what, &s);
+		if (err)
+			return err;
+		if (addr_parse(s, ADDR_PORT_FORBIDDEN, a, aerr, sizeof(aerr)))
+			return perr(p, in, "%s: %s", what, aerr);
+		for (size_t j = 0; j < i; j++)
+			if (addr_equal(&c->local_addresses[j], a))
+				return perr(p, in, "%s: duplicate address '%s'", what, s);
+		c->n_local_addresses = i + 1;
+	}
+	return 0;
+}
+
+/* A backend: a bare address, or a mapping of schema_backend. */
+static int walk_backend(struct schema_walk *p, yaml_node_t *n, size_t idx,
+			struct xlb_backend_cfg *b)
+{
+	const struct schema_key *addr = schema_key(&schema_backend, "address");
+	char what[32], prefix[40];
+	struct keyed kd;
+	int err;
+
+	schema_defaults(&schema_backend, b);
+	snprintf(what, sizeof(what), "backends[%zu]", idx);
+	snprintf(prefix, sizeof(prefix), "%s: ", what);
+	if (n->type == YAML_SCALAR_NODE && !is_null(n))
+		return walk_value(p, addr, prefix, NULL, n, b);
+	err = record_map(p, n, what, &schema_backend, prefix, &kd) ?:
+	      walk_recorded(p, &kd, b);
+	if (err)
+		return err;
+	if (!kd_val(&kd, "address"))
+		return perr(p, n, "%s: missing 'address'", what);
+	return 0;
+}
+
+int config_walk_backends(struct schema_walk *p, void *key, void *node, void *obj)
+{
+	struct xlb_service_cfg *s = obj;
+	yaml_node_item_t *items;
+	yaml_node_t *v = node;
+	size_t n;
+	int err;
+
+	err = get_seq(p, v, "backends", &items, &n, XLB_MAX_BACKENDS);
+	if (err)
+		return err;
+	if (p->n_backends + n > XLB_MAX_BACKENDS)
+		/* The key: an alias's node carries the anchor's position,
+		 * not this service's. */
+		return perr(p, (yaml_node_t *)key, "backends: too many backends in all "
+			    "services (maximum %u)", XLB_MAX_BACKENDS);
+	p->n_backends += n;
+	free(s->backends);
+	free(p->cur->backends);
+	s->n_backends = 0;
+	s->backends = calloc(n ? n : 1, sizeof(*s->backends));
+	p->cur->backends = calloc(n ? n : 1, sizeof(*p->cur->backends));
+	if (!s->backends || !p->cur->backends)
+		return perr(p, v, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *bn = node_at(p, items[i]);
+
+		p->cur->backends[i] = bn->start_mark;
+		err = walk_backend(p, bn, i, &s->backends[i]);
+		if (err)
+			return err;
+		s->n_backends = i + 1;
+	}
+	return 0;
+}
+
+/* health_check: the type first (the defaults and the keys that apply
+ * depend on it), then the rest, then what holds between keys. */
+int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
+{
+	const struct schema_key *type = schema_key(&schema_health, "type");
+	struct xlb_health_cfg *hc = &((struct xlb_service_cfg *)obj)->hc, t;
+	yaml_node_t *n = node, *tmo;
+	struct keyed kd;
+	char names[64];
+	int err;
+
+	if (is_null(n))
+		return 0;
+	err = record_map(p, n, "health_check", &schema_health, "health_check: ", &kd);
+	if (err)
+		return err;
+	if (!kd_val(&kd, "type"))
+		return perr(p, n, "health_check: missing 'type' (%s)",
+			    schema_names_str(type->names, names, sizeof(names)));
+	err = walk_value(p, type, kd.prefix, NULL, kd_val(&kd, "type"), &t);
+	if (err)
+		return err;
+	config_health_defaults(hc, t.type);
+	for (size_t i = 0; i < schema_health.n_keys; i++)
+		if (kd.val[i] && schema_health.keys[i].only &&
+		    !(schema_health.keys[i].only & (1u << t.type)))
+			return perr(p, kd.val[i], "health_check: '%s' does not apply to "
+				    "type %s", schema_health.keys[i].key, hc_type_name(t.type));
+	err = walk_recorded(p, &kd, hc);
+	if (err)
+		return err;
+	tmo = kd_val(&kd, "timeout");
+	if (!tmo && hc->timeout_ms > hc->interval_ms)
+		hc->timeout_ms = hc->interval_ms;
+	if (hc->timeout_ms > hc->interval_ms)
+		return perr(p, tmo, "health_check: timeout must not exceed the interval");
+	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
+		return perr(p, n, "health_check: type dns needs 'query' (the name to "
+			    "ask, e.g. example.org)");
+	return 0;
+}
+
+static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
+			struct xlb_service_cfg *s)
+{
+	struct svc_marks *m = &p->sm[idx];
+	yaml_node_t *hc;
+	struct keyed kd;
+	int err;
+
+	m->start = n->start_mark;
+	p->cur = m;
+	schema_defaults(&schema_service, s);
+	err = record_map(p, n, "services[]", &schema_service, "", &kd);
+	if (err)
+		return err;
+	mark_keys(&kd, m->at, m->has);
+	err = walk_recorded(p, &kd, s);
+	if (err)
+		return err;
+	if (!kd_val(&kd, "vip"))
+		return perr(p, n, "service is missing 'vip'");
+	if (!kd_val(&kd, "port"))
+		return perr(p, n, "service is missing 'port' (use port: \"*\" for "
+			    "every port)");
+	if (!kd_val(&kd, "protocol"))
+		return perr(p, n, "service is missing 'protocol' (tcp or udp)");
+	if (!kd_val(&kd, "mode"))
+		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
+			    "dr or tun)");
+	hc = kd_val(&kd, "health_check");
+	if (hc && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
+		return perr(p, hc, "health_check: a service on every port (port "
+			    "\"*\") needs the check's 'port'");
+	return 0;
+}
+
+int config_walk_services(struct schema_walk *p, void *key, void *node, void *obj)
+{
+	struct xlb_config *c = obj;
 	yaml_node_item_t *items;
 	size_t n;
-	const char *s;
-	char what[48];
 	int err;
 
-	if (!strcmp(key, "instance")) {
-		err = get_str(p, v, "instance", &s);
+	err = get_seq(p, node, "services", &items, &n, XLB_MAX_SERVICES);
+	if (err)
+		return err;
+	c->services = calloc(n ? n : 1, sizeof(*c->services));
+	p->sm = calloc(n ? n : 1, sizeof(*p->sm));
+	if (!c->services || !p->sm)
+		return perr(p, (yaml_node_t *)node, "out of memory");
+	p->n_sm = n;
+	for (size_t i = 0; i < n; i++) {
+		/* Count it first so config_free releases its backends if it
+		 * fails half-way. */
+		c->n_services = i + 1;
+		err = walk_service(p, node_at(p, items[i]), i, &c->services[i]);
 		if (err)
 			return err;
-		if (strlen(s) >= sizeof(c->instance))
-			return perr(p, v, "instance: '%s' is too long (maximum %zu "
-				    "characters)", s, sizeof(c->instance) - 1);
-		/* It names a directory under /sys/fs/bpf/xlb. */
-		if (!instance_ok(s))
-			return perr(p, v, "instance: '%s' may only contain letters, "
-				    "digits, '-', '_' and '.'", s);
-		strcpy(c->instance, s);
-	} else if (!strcmp(key, "interfaces")) {
-		err = get_seq(p, v, "interfaces", &items, &n, 4096);
-		if (err)
-			return err;
-		free(c->interfaces);
-		c->n_interfaces = 0;
-		c->interfaces = calloc(n ? n : 1, sizeof(*c->interfaces));
-		if (!c->interfaces)
-			return perr(p, v, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			yaml_node_t *in = node(p, items[i]);
-
-			snprintf(what, sizeof(what), "interfaces[%zu]", i);
-			err = get_str(p, in, what, &s);
-			if (err)
-				return err;
-			if (strlen(s) >= XLB_IFNAME_MAX)
-				return perr(p, in, "%s: '%s' is too long for an "
-					    "interface name (maximum %d characters)",
-					    what, s, XLB_IFNAME_MAX - 1);
-			if (!ifname_ok(s))
-				return perr(p, in, "%s: '%s' is not a valid interface "
-					    "name", what, s);
-			for (size_t j = 0; j < i; j++)
-				if (!strcmp(c->interfaces[j], s))
-					return perr(p, in, "%s: duplicate interface '%s'",
-						    what, s);
-			strcpy(c->interfaces[i], s);
-			c->n_interfaces = i + 1;
-		}
-	} else if (!strcmp(key, "local_addresses")) {
-		err = get_seq(p, v, "local_addresses", &items, &n, 65536);
-		if (err)
-			return err;
-		free(c->local_addresses);
-		c->n_local_addresses = 0;
-		c->local_addresses = calloc(n ? n : 1, sizeof(*c->local_addresses));
-		if (!c->local_addresses)
-			return perr(p, v, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			yaml_node_t *in = node(p, items[i]);
-			struct xlb_sockaddr *a = &c->local_addresses[i];
-			char aerr[256];
-
-			snprintf(what, sizeof(what), "local_addresses[%zu]", i);
-			err = get_str(p, in, what, &s);
-			if (err)
-				return err;
-			if (addr_parse(s, ADDR_PORT_FORBIDDEN, a, aerr, sizeof(aerr)))
-				return perr(p, in, "%s: %s", what, aerr);
-			for (size_t j = 0; j < i; j++)
-				if (addr_equal(&c->local_addresses[j], a))
-					return perr(p, in, "%s: duplicate address '%s'",
-						    what, s);
-			c->n_local_addresses = i + 1;
-		}
-	} else if (!strcmp(key, "manage_addresses")) {
-		return get_bool(p, v, "manage_addresses", &c->manage_addresses);
-	} else if (!strcmp(key, "flow_table_size")) {
-		p->flow_size = v->start_mark;
-		return get_uint(p, v, "flow_table_size", FLOW_MIN_SIZE, FLOW_MAX_SIZE,
-				&c->flow_table_size);
-	} else if (!strcmp(key, "maglev_table_size")) {
-		p->maglev_size = v->start_mark;
-		return get_uint(p, v, "maglev_table_size", 2, MAGLEV_MAX_SIZE,
-				&c->maglev_table_size);
-	} else if (!strcmp(key, "proxy_workers")) {
-		return get_uint(p, v, "proxy_workers", 0, PROXY_WORKERS_MAX,
-				&c->proxy_workers);
-	} else if (!strcmp(key, "timeouts")) {
-		memset(&c->timeouts, 0, sizeof(c->timeouts));
-		if (is_null(v))
-			return 0;
-		return each_pair(p, v, "timeouts", timeouts_pair, &c->timeouts);
-	} else if (!strcmp(key, "metrics")) {
-		memset(&c->metrics_listen, 0, sizeof(c->metrics_listen));
-		if (is_null(v))
-			return 0;
-		return each_pair(p, v, "metrics", metrics_pair, &c->metrics_listen);
-	} else if (!strcmp(key, "detach_on_exit")) {
-		return get_bool(p, v, "detach_on_exit", &c->detach_on_exit);
-	} else if (!strcmp(key, "bpffs")) {
-		err = get_str(p, v, "bpffs", &s);
-		if (err)
-			return err;
-		if (s[0] != '/' || strlen(s) >= sizeof(c->bpffs) - 32 || strstr(s, "'"))
-			return perr(p, v, "bpffs: '%s' must be an absolute path of at "
-				    "most %zu characters without quotes", s,
-				    sizeof(c->bpffs) - 33);
-		strcpy(c->bpffs, s);
-	} else if (!strcmp(key, "tunnel_source_v4")) {
-		return parse_tunnel_source(p, v, key, XLB_AF_INET, &c->tunnel_source_v4);
-	} else if (!strcmp(key, "tunnel_source_v6")) {
-		return parse_tunnel_source(p, v, key, XLB_AF_INET6, &c->tunnel_source_v6);
-	} else if (!strcmp(key, "services")) {
-		err = get_seq(p, v, "services", &items, &n, XLB_MAX_SERVICES);
-		if (err)
-			return err;
-		c->services = calloc(n ? n : 1, sizeof(*c->services));
-		p->sm = calloc(n ? n : 1, sizeof(*p->sm));
-		if (!c->services || !p->sm)
-			return perr(p, v, "out of memory");
-		p->n_sm = n;
-		for (size_t i = 0; i < n; i++) {
-			/* Count it first so config_free releases its backends
-			 * if it fails half-way. */
-			c->n_services = i + 1;
-			err = parse_service(p, node(p, items[i]), i, &c->services[i]);
-			if (err)
-				return err;
-		}
-	} else {
-		return perr(p, k, "unknown key '%s'", key);
 	}
 	return 0;
 }
 
-static int yaml_error(struct pctx *p, const yaml_parser_t *ps)
+static int yaml_error(struct schema_walk *p, const yaml_parser_t *ps)
 {
 	const char *problem = ps->problem ? ps->problem : "invalid YAML";
 
@@ -1676,13 +1137,34 @@ static int yaml_error(struct pctx *p, const yaml_parser_t *ps)
 	return perr_at(p, ps->problem_mark, "%s", problem);
 }
 
+/* Where a validation error is in the file. */
+static yaml_mark_t vfail_mark(const struct schema_walk *p, const struct vfail *vf)
+{
+	yaml_mark_t m = { 0, 0, 0 };
+	const struct svc_marks *sm;
+	size_t k;
+
+	if (vf->svc == VF_TOP) {
+		k = vf->key ? (size_t)(schema_key(&schema_top, vf->key) - schema_top.keys) : 0;
+		return vf->key && p->top_has[k] ? p->top_at[k] : m;
+	}
+	if (vf->svc >= p->n_sm)
+		return m;
+	sm = &p->sm[vf->svc];
+	if (vf->be != VF_NONE && sm->backends)
+		return sm->backends[vf->be];
+	if (!vf->key)
+		return sm->start;
+	k = (size_t)(schema_key(&schema_service, vf->key) - schema_service.keys);
+	return sm->has[k] ? sm->at[k] : sm->start;
+}
+
 /* The validation of the whole config, with the error placed at the line of
  * what it is about. */
-static int validate_marked(struct pctx *p, const struct xlb_config *c)
+static int validate_marked(struct schema_walk *p, const struct xlb_config *c)
 {
-	struct vfail vf = { AT_NONE, 0, 0 };
+	struct vfail vf = { VF_TOP, NULL, VF_NONE };
 	char msg[512];
-	yaml_mark_t m = { 0, 0, 0 };
 	int err;
 
 	err = validate(c, &vf, msg, sizeof(msg));
@@ -1692,37 +1174,30 @@ static int validate_marked(struct pctx *p, const struct xlb_config *c)
 		snprintf(p->err, p->errlen, "%s: %s", p->origin, strerror(-err));
 		return err;
 	}
-	switch (vf.at) {
-	case AT_MAGLEV_SIZE:
-		m = p->maglev_size;
-		break;
-	case AT_FLOW_SIZE:
-		m = p->flow_size;
-		break;
-	case AT_SERVICE:
-	case AT_MODE:
-	case AT_SCHED:
-	case AT_BACKEND:
-	case AT_TIMEOUTS:
-		if (vf.svc >= p->n_sm)
-			break;
-		m = vf.at == AT_MODE ? p->sm[vf.svc].mode :
-		    vf.at == AT_SCHED ? p->sm[vf.svc].sched :
-		    vf.at == AT_TIMEOUTS ? p->sm[vf.svc].timeouts : p->sm[vf.svc].svc;
-		if (vf.at == AT_BACKEND && p->sm[vf.svc].backends)
-			m = p->sm[vf.svc].backends[vf.be];
-		break;
-	case AT_NONE:
-		break;
-	}
-	return perr_at(p, m, "%s", msg);
+	return perr_at(p, vfail_mark(p, &vf), "%s", msg);
+}
+
+/* The document's root mapping into c, then the checks of the whole. */
+static int walk_root(struct schema_walk *p, yaml_node_t *root, struct xlb_config *c)
+{
+	struct keyed kd;
+	int err;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return perr(p, root, "expected a mapping of settings at the top level, "
+			    "got a %s", kind(root));
+	err = record_map(p, root, "top level", &schema_top, "", &kd);
+	if (err)
+		return err;
+	mark_keys(&kd, p->top_at, p->top_has);
+	return walk_recorded(p, &kd, c) ?: validate_marked(p, c);
 }
 
 int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen)
 {
 	char dummy[1];
-	struct pctx p = { .origin = origin ? origin : "config",
+	struct schema_walk p = { .origin = origin ? origin : "config",
 			  .err = err && errlen ? err : dummy,
 			  .errlen = err && errlen ? errlen : sizeof(dummy) };
 	struct xlb_config c;
@@ -1765,14 +1240,7 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 	root = yaml_document_get_root_node(&doc);
 	if (!root || is_null(root))
 		goto out;       /* an empty file: defaults, no services */
-	if (root->type != YAML_MAPPING_NODE) {
-		ret = perr(&p, root, "expected a mapping of settings at the top "
-			   "level, got a %s", kind(root));
-		goto out;
-	}
-	ret = each_pair(&p, root, "top level", top_pair, &c);
-	if (!ret)
-		ret = validate_marked(&p, &c);
+	ret = walk_root(&p, root, &c);
 out:
 	if (p.sm)
 		for (size_t i = 0; i < p.n_sm; i++)

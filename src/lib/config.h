@@ -110,6 +110,9 @@ struct xlb_service_cfg {
 	uint32_t client_timeout_ms;     /* 0 = 300 s (tcp), 30 s (udp session idle) */
 	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
 	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
+	uint32_t header_timeout_ms;     /* tcp: first bytes (PROXY header); 0 = 10 s */
+	bool server_first_set;          /* false: by port (XLB_SERVER_FIRST_PORTS) */
+	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */

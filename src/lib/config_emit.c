@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "schema.h"
 
 /* Plain (unquoted) YAML is only safe for a conservative set of strings:
  * no indicators, nothing YAML would read as a bool/null, no ':' or '['
@@ -57,156 +58,146 @@ static void emit_addr(FILE *f, const struct xlb_sockaddr *a)
 	emit_str(f, addr_str(a, buf, sizeof(buf)));
 }
 
-static void emit_prefix(FILE *f, const char *key, const struct xlb_prefix *p)
+/* A scalar row's value: numbers and names as they are, strings and
+ * addresses quoted when YAML needs it. */
+static void emit_value(FILE *f, const struct schema_key *k, const void *obj)
 {
-	char buf[XLB_ADDRSTR_MAX];
+	char buf[XLB_ADDRSTR_MAX + XLB_HC_STR_MAX];
+	const char *s = schema_format(k, obj, buf, sizeof(buf));
 
-	if (!p->family)
+	if (!s)
 		return;
-	fprintf(f, "%s: ", key);
-	emit_str(f, prefix_str(p, buf, sizeof(buf)));
-	fputc('\n', f);
+	if (k->flags & SK_QUOTE)
+		fprintf(f, "\"%s\"", s);
+	else if (k->type == SCHEMA_STRING || k->type == SCHEMA_SCALAR)
+		emit_str(f, s);
+	else
+		fputs(s, f);
 }
 
-static void emit_duration(FILE *f, const char *key, uint32_t ms)
+/* Whether `xlb save` prints row k of obj (its section's .only tested on
+ * the byte at only_off). */
+static bool emitted(const struct schema_section *sec, const struct schema_key *k,
+		    const void *obj)
 {
-	char buf[32];
-
-	if (ms)
-		fprintf(f, "    %s: %s\n", key, config_duration_str(ms, buf, sizeof(buf)));
+	if (k->flags & SK_NO_EMIT)
+		return false;
+	if (sec->only_off >= 0 && k->only &&
+	    !(k->only & (1u << ((const uint8_t *)obj)[sec->only_off])))
+		return false;
+	return (k->flags & SK_ALWAYS) || !schema_is_default(k, obj);
 }
 
-/* The nat/fullnat timeouts that are set (0 = default), in seconds, on a
- * line that starts with indent. */
-static void emit_timeouts(FILE *f, const char *indent, const struct xlb_timeouts *t)
+/* "KEY: { a: 1, b: 2 }\n" after indent (no "KEY: " when key is NULL);
+ * nothing when no row is printed. */
+static void emit_flow(FILE *f, const char *indent, const char *key,
+		      const struct schema_section *sec, const void *obj)
 {
-	const struct { const char *key; uint32_t s; } all[] = {
-		{ "tcp_syn", t->tcp_syn },
-		{ "tcp_established", t->tcp_established },
-		{ "tcp_fin", t->tcp_fin },
-		{ "tcp_close", t->tcp_close },
-		{ "tcp_time_wait", t->tcp_time_wait },
-		{ "udp", t->udp },
-	};
-	const char *sep = "timeouts: { ";
+	const char *sep = " ";
 
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (!all[i].s)
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const struct schema_key *k = &sec->keys[i];
+
+		if (!emitted(sec, k, obj))
 			continue;
-		if (sep[0] != ',')
-			fputs(indent, f);
-		fprintf(f, "%s%s: %u", sep, all[i].key, all[i].s);
+		if (sep[0] == ' ')
+			fprintf(f, "%s%s%s{", indent, key ? key : "", key ? ": " : "");
+		fprintf(f, "%s%s: ", sep, k->key);
+		emit_value(f, k, obj);
 		sep = ", ";
 	}
 	if (sep[0] == ',')
 		fputs(" }\n", f);
 }
 
-/* Mode proxy settings, only those that differ from the defaults. */
-static void emit_proxy_settings(FILE *f, const struct xlb_service_cfg *s)
+/* The rows of obj one per line: the first after `first`, the others after
+ * indent. */
+static void emit_block(FILE *f, const struct schema_section *sec, const void *obj,
+		       const char *first, const char *indent)
 {
-	if (s->send_proxy)
-		fprintf(f, "    send_proxy: %s\n",
-			s->send_proxy == XLB_SEND_PROXY_V1 ? "v1" : "v2");
-	if (s->accept_proxy)
-		fputs("    accept_proxy: true\n", f);
-	if (s->retries_set)
-		fprintf(f, "    retries: %u\n", s->retries);
-	if (s->max_connections)
-		fprintf(f, "    max_connections: %u\n", s->max_connections);
-	emit_duration(f, "connect_timeout", s->connect_timeout_ms);
-	emit_duration(f, "client_timeout", s->client_timeout_ms);
-	emit_duration(f, "server_timeout", s->server_timeout_ms);
-	emit_duration(f, "drain_time", s->drain_time_ms);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const struct schema_key *k = &sec->keys[i];
+		const char *in = n ? indent : first;
+
+		if (!emitted(sec, k, obj))
+			continue;
+		n++;
+		if (k->type == SCHEMA_NODE && k->emit) {
+			k->emit(f, in, obj);
+		} else if (k->type == SCHEMA_NODE) {
+			emit_flow(f, in, k->key, k->sub, (const char *)obj + k->off);
+		} else {
+			fprintf(f, "%s%s: ", in, k->key);
+			emit_value(f, k, obj);
+			fputc('\n', f);
+		}
+	}
 }
 
-/* health_check in flow style: the timing keys always, the others when set. */
-static void emit_health(FILE *f, const struct xlb_service_cfg *s)
+void config_emit_interfaces(FILE *f, const char *indent, const void *obj)
 {
-	const struct xlb_health_cfg *hc = &s->hc;
-	struct xlb_health_cfg def;
-	char buf[32];
+	const struct xlb_config *cfg = obj;
 
-	if (s->on_backend_down == XLB_ON_DOWN_RESET)
-		fputs("    on_backend_down: reset\n", f);
-	if (s->all_down == XLB_ALL_DOWN_KEEP_LAST)
-		fputs("    all_down: keep_last\n", f);
-	if (hc->type == XLB_HC_NONE)
+	fprintf(f, "%sinterfaces: [", indent);
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		if (i)
+			fputs(", ", f);
+		emit_str(f, cfg->interfaces[i]);
+	}
+	fputs("]\n", f);
+}
+
+void config_emit_local_addresses(FILE *f, const char *indent, const void *obj)
+{
+	const struct xlb_config *cfg = obj;
+
+	if (!cfg->n_local_addresses)
 		return;
-	config_health_defaults(&def, hc->type);
-	fprintf(f, "    health_check: { type: %s", hc_type_name(hc->type));
-	fprintf(f, ", interval: %s", config_duration_str(hc->interval_ms, buf, sizeof(buf)));
-	fprintf(f, ", timeout: %s", config_duration_str(hc->timeout_ms, buf, sizeof(buf)));
-	fprintf(f, ", rise: %u, fall: %u", hc->rise, hc->fall);
-	if (hc->port)
-		fprintf(f, ", port: %u", hc->port);
-	if (hc->type == XLB_HC_HTTP) {
-		fputs(", path: ", f);
-		emit_str(f, hc->path);
-		if (hc->status_min == hc->status_max)
-			fprintf(f, ", expect_status: \"%u\"", hc->status_min);
-		else
-			fprintf(f, ", expect_status: \"%u-%u\"", hc->status_min,
-				hc->status_max);
-		if (hc->host[0]) {
-			fputs(", host: ", f);
-			emit_str(f, hc->host);
-		}
+	fprintf(f, "%slocal_addresses: [", indent);
+	for (size_t i = 0; i < cfg->n_local_addresses; i++) {
+		if (i)
+			fputs(", ", f);
+		emit_addr(f, &cfg->local_addresses[i]);
 	}
-	if (hc->type == XLB_HC_DNS) {
-		fputs(", query: ", f);
-		emit_str(f, hc->query);
-		fprintf(f, ", query_type: %s", dns_type_str(hc->query_type, buf, sizeof(buf)));
-		if (hc->dns_proto != def.dns_proto)
-			fprintf(f, ", dns_proto: %s", proto_name(hc->dns_proto));
-	}
-	if (hc->type == XLB_HC_UDP) {
-		if (hc->payload[0]) {
-			fputs(", payload: ", f);
-			emit_str(f, hc->payload);
-		}
-		if (hc->expect[0]) {
-			fputs(", expect: ", f);
-			emit_str(f, hc->expect);
-		}
-	}
-	fputs(" }\n", f);
+	fputs("]\n", f);
 }
 
-static void emit_service(FILE *f, const struct xlb_service_cfg *s)
+void config_emit_health(FILE *f, const char *indent, const void *obj)
 {
-	char buf[XLB_ADDRSTR_MAX];
+	const struct xlb_service_cfg *s = obj;
 
-	fputs("  - ", f);
-	if (s->name[0]) {
-		fputs("name: ", f);
-		emit_str(f, s->name);
-		fputs("\n    ", f);
-	}
-	fputs("vip: ", f);
-	emit_str(f, addr_str_noport(&s->vip, buf, sizeof(buf)));
-	if (s->vip.port)
-		fprintf(f, "\n    port: %u\n", s->vip.port);
-	else
-		fputs("\n    port: \"*\"\n", f);
-	fprintf(f, "    protocol: %s\n", proto_name(s->proto));
-	fprintf(f, "    mode: %s\n", mode_name(s->mode));
-	fprintf(f, "    scheduler: %s\n", sched_name(s->scheduler));
-	if (s->persistence)
-		fprintf(f, "    persistence: %u\n", s->persistence);
-	emit_timeouts(f, "    ", &s->timeouts);
-	emit_proxy_settings(f, s);
-	emit_health(f, s);
+	if (s->hc.type != XLB_HC_NONE)
+		emit_flow(f, indent, "health_check", &schema_health, &s->hc);
+}
+
+void config_emit_backends(FILE *f, const char *indent, const void *obj)
+{
+	const struct xlb_service_cfg *s = obj;
+	char item[32];
+
 	if (!s->n_backends) {
-		fputs("    backends: []\n", f);
+		fprintf(f, "%sbackends: []\n", indent);
 		return;
 	}
-	fputs("    backends:\n", f);
-	for (size_t i = 0; i < s->n_backends; i++) {
-		fputs("      - { address: ", f);
-		emit_addr(f, &s->backends[i].addr);
-		fprintf(f, ", weight: %u }\n", s->backends[i].weight);
+	fprintf(f, "%sbackends:\n", indent);
+	snprintf(item, sizeof(item), "%s  - ", indent);
+	for (size_t i = 0; i < s->n_backends; i++)
+		emit_flow(f, item, NULL, &schema_backend, &s->backends[i]);
+}
+
+void config_emit_services(FILE *f, const char *indent, const void *obj)
+{
+	const struct xlb_config *cfg = obj;
+
+	if (!cfg->n_services) {
+		fprintf(f, "%sservices: []\n", indent);
+		return;
 	}
+	fprintf(f, "%sservices:\n", indent);
+	for (size_t i = 0; i < cfg->n_services; i++)
+		emit_block(f, &schema_service, &cfg->services[i], "  - ", "    ");
 }
 
 char *config_emit_yaml(const struct xlb_config *cfg)
@@ -218,58 +209,7 @@ char *config_emit_yaml(const struct xlb_config *cfg)
 	f = open_memstream(&out, &len);
 	if (!f)
 		return NULL;
-	if (cfg->instance[0]) {
-		fputs("instance: ", f);
-		emit_str(f, cfg->instance);
-		fputc('\n', f);
-	}
-	fputs("interfaces: [", f);
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		if (i)
-			fputs(", ", f);
-		emit_str(f, cfg->interfaces[i]);
-	}
-	fputs("]\n", f);
-	if (cfg->n_local_addresses) {
-		fputs("local_addresses: [", f);
-		for (size_t i = 0; i < cfg->n_local_addresses; i++) {
-			if (i)
-				fputs(", ", f);
-			emit_addr(f, &cfg->local_addresses[i]);
-		}
-		fputs("]\n", f);
-	}
-	if (!cfg->manage_addresses)
-		fputs("manage_addresses: false\n", f);
-	if (cfg->flow_table_size != XLB_FLOW_DEFAULT_SIZE)
-		fprintf(f, "flow_table_size: %u\n", cfg->flow_table_size);
-	if (cfg->maglev_table_size != XLB_MAGLEV_DEFAULT_SIZE)
-		fprintf(f, "maglev_table_size: %u\n", cfg->maglev_table_size);
-	if (cfg->proxy_workers)
-		fprintf(f, "proxy_workers: %u\n", cfg->proxy_workers);
-	emit_timeouts(f, "", &cfg->timeouts);
-	if (cfg->metrics_listen.family) {
-		char a[XLB_ADDRSTR_MAX];
-
-		fprintf(f, "metrics: { listen: \"%s\" }\n",
-			addr_str(&cfg->metrics_listen, a, sizeof(a)));
-	}
-	if (!cfg->detach_on_exit)
-		fputs("detach_on_exit: false\n", f);
-	if (strcmp(cfg->bpffs, XLB_BPFFS_DEFAULT)) {
-		fputs("bpffs: ", f);
-		emit_str(f, cfg->bpffs);
-		fputc('\n', f);
-	}
-	emit_prefix(f, "tunnel_source_v4", &cfg->tunnel_source_v4);
-	emit_prefix(f, "tunnel_source_v6", &cfg->tunnel_source_v6);
-	if (!cfg->n_services) {
-		fputs("services: []\n", f);
-	} else {
-		fputs("services:\n", f);
-		for (size_t i = 0; i < cfg->n_services; i++)
-			emit_service(f, &cfg->services[i]);
-	}
+	emit_block(f, &schema_top, cfg, "", "");
 	if (ferror(f)) {
 		fclose(f);
 		free(out);

@@ -193,7 +193,7 @@ int nl_addr_del(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen)
 
 /* State of an address dump: what to match and what was found. */
 struct addr_walk {
-	int ifindex;
+	int ifindex;                    /* 0: any interface */
 	uint8_t family;
 	const union xlb_addr *want;     /* NULL: first global address */
 	bool found;
@@ -211,7 +211,8 @@ static int addr_walk_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (w->found || nlh->nlmsg_type != RTM_NEWADDR)
 		return MNL_CB_OK;
-	if (ifa->ifa_family != w->family || (int)ifa->ifa_index != w->ifindex)
+	if (ifa->ifa_family != w->family ||
+	    (w->ifindex && (int)ifa->ifa_index != w->ifindex))
 		return MNL_CB_OK;
 	nl_parse(nlh, sizeof(*ifa), tb, IFA_MAX);
 	/* IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer
@@ -251,7 +252,7 @@ int nl_addr_present(const char *ifname, const struct xlb_sockaddr *a)
 	struct addr_walk w = { .want = &a->addr, .family = a->family };
 	int err;
 
-	w.ifindex = ifindex_of(ifname);
+	w.ifindex = ifname ? ifindex_of(ifname) : 0;
 	if (w.ifindex < 0)
 		return w.ifindex;
 	err = check_family(a);

@@ -13,7 +13,8 @@
 int nl_addr_add(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen);
 /* Remove it; -EADDRNOTAVAIL / -ENOENT when absent. */
 int nl_addr_del(const char *ifname, const struct xlb_sockaddr *a, uint8_t plen);
-/* 1 when ADDR is configured on ifname (any prefix length), 0 when not. */
+/* 1 when ADDR is configured on ifname (any prefix length; ifname NULL:
+ * on any interface), 0 when not. */
 int nl_addr_present(const char *ifname, const struct xlb_sockaddr *a);
 /* First global-scope address of the family on ifname (for defaults such as
  * the tun outer source). -ENOENT when there is none. */

@@ -129,56 +129,180 @@ static int get_backend(struct json_object *req, struct xlb_sockaddr *addr, char 
 	return 0;
 }
 
+/* The service settings a request may carry (service_add, service_set);
+ * NULL / has_* false where absent. health_check and timeouts are the YAML
+ * of the config keys of the same names ("type: http, path: /"). */
+struct svc_fields {
+	const char *mode, *sched, *name, *hc, *timeouts;
+	uint32_t persistence;
+	bool has_persistence;
+};
+
+static int get_svc_fields(struct json_object *req, struct svc_fields *f, char *err)
+{
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = get_string(req, "mode", false, &f->mode, err);
+	if (!ret)
+		ret = get_string(req, "scheduler", false, &f->sched, err);
+	if (!ret)
+		ret = get_string(req, "name", false, &f->name, err);
+	if (!ret)
+		ret = get_string(req, "health_check", false, &f->hc, err);
+	if (!ret)
+		ret = get_string(req, "timeouts", false, &f->timeouts, err);
+	if (!ret)
+		ret = get_uint(req, "persistence", false, 86400 * 365, &f->persistence,
+			       &f->has_persistence, err);
+	return ret;
+}
+
+/* Parse `spec`, the YAML value of the service key `key`, exactly as the
+ * config file would, for a service on the vip and port of svc: the one
+ * parser holds every name and limit. Mode nat accepts every key a set can
+ * carry; the new config's validation then judges it in the real mode. */
+static int parse_svc_key(const struct xlb_service_cfg *svc, const char *key,
+			 const char *spec, struct xlb_service_cfg *out, char *err)
+{
+	char vip[XLB_ADDRSTR_MAX], *yaml = NULL, perr[CONTROL_ERRLEN], origin[32];
+	struct xlb_config c;
+	const char *msg;
+	int ret;
+
+	addr_str_noport(&svc->vip, vip, sizeof(vip));
+	if (asprintf(&yaml, "services:\n  - { vip: \"%s\", port: %u, protocol: %s, "
+		     "mode: nat,\n      %s: %s%s%s }\n", vip, svc->vip.port,
+		     proto_name(svc->proto), key, spec[0] == '{' ? "" : "{",
+		     spec, spec[0] == '{' ? "" : "}") < 0)
+		return -ENOMEM;
+	snprintf(origin, sizeof(origin), "--%s", key);
+	ret = config_parse_buf(yaml, strlen(yaml), origin, &c, perr, sizeof(perr));
+	free(yaml);
+	if (ret) {
+		/* The line and column are those of the document built here,
+		 * not of anything the user wrote: name the option alone. */
+		msg = strstr(perr, ": ");
+		msg = msg ? msg + 2 : perr;
+		snprintf(err, CONTROL_ERRLEN, "%s%s%.900s",
+			 strncmp(msg, key, strlen(key)) ? key : "",
+			 strncmp(msg, key, strlen(key)) ? ": " : "", msg);
+		return ret;
+	}
+	*out = c.services[0];
+	free(c.services[0].backends);
+	out->backends = NULL;
+	free(c.services);
+	c.services = NULL;
+	c.n_services = 0;
+	config_free(&c);
+	return 0;
+}
+
+/* Write the fields present in f into svc (mode only on add). */
+static int set_svc_fields(struct xlb_service_cfg *svc, const struct svc_fields *f,
+			  char *err)
+{
+	struct xlb_service_cfg parsed;
+	int s = 0, ret;
+
+	if (f->sched && (s = sched_from_name(f->sched)) < 0) {
+		snprintf(err, CONTROL_ERRLEN, "unknown scheduler '%s' (expected maglev, rr, "
+			 "wrr, lc, wlc, sh or random2)", f->sched);
+		return -EINVAL;
+	}
+	if (f->name && strlen(f->name) >= XLB_NAME_MAX) {
+		snprintf(err, CONTROL_ERRLEN, "name '%s' is too long (at most %d characters)",
+			 f->name, XLB_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	if (f->hc && strcmp(f->hc, "none")) {
+		ret = parse_svc_key(svc, "health_check", f->hc, &parsed, err);
+		if (ret)
+			return ret;
+		svc->hc = parsed.hc;
+	} else if (f->hc) {
+		memset(&svc->hc, 0, sizeof(svc->hc));
+	}
+	if (f->timeouts) {
+		ret = parse_svc_key(svc, "timeouts", f->timeouts, &parsed, err);
+		if (ret)
+			return ret;
+		svc->timeouts = parsed.timeouts;
+	}
+	if (f->sched)
+		svc->scheduler = s;
+	if (f->name)
+		snprintf(svc->name, sizeof(svc->name), "%s", f->name);
+	if (f->has_persistence)
+		svc->persistence = f->persistence;
+	return 0;
+}
+
 static int do_service_add(struct json_object *req, struct xlb_config *cfg, char *err)
 {
-	struct xlb_service_cfg *svc, *arr;
+	struct xlb_service_cfg *svc, *arr, add = { 0 };
+	struct svc_fields f;
 	struct xlb_sockaddr vip;
-	const char *mode, *sched, *name;
-	uint32_t persistence = 0;
 	uint8_t proto;
-	int ret, m, s = XLB_SCHED_MAGLEV;
+	int ret, m;
 
 	ret = get_service(req, cfg, false, &proto, &vip, &svc, err);
 	if (!ret)
-		ret = get_string(req, "mode", true, &mode, err);
-	if (!ret)
-		ret = get_string(req, "scheduler", false, &sched, err);
-	if (!ret)
-		ret = get_string(req, "name", false, &name, err);
-	if (!ret)
-		ret = get_uint(req, "persistence", false, 86400 * 365, &persistence,
-			       NULL, err);
+		ret = get_svc_fields(req, &f, err);
 	if (ret)
 		return ret;
-	m = mode_from_name(mode);
+	if (!f.mode) {
+		snprintf(err, CONTROL_ERRLEN, "request field 'mode' is missing");
+		return -EINVAL;
+	}
+	m = mode_from_name(f.mode);
 	if (m < 0) {
 		snprintf(err, CONTROL_ERRLEN, "unknown mode '%s' (expected proxy, nat, fullnat, "
-			 "dr or tun)", mode);
+			 "dr or tun)", f.mode);
 		return -EINVAL;
 	}
-	if (sched && (s = sched_from_name(sched)) < 0) {
-		snprintf(err, CONTROL_ERRLEN, "unknown scheduler '%s' (expected maglev, rr, "
-			 "wrr, lc, wlc, sh or random2)", sched);
-		return -EINVAL;
-	}
-	if (name && strlen(name) >= XLB_NAME_MAX) {
-		snprintf(err, CONTROL_ERRLEN, "name '%s' is too long (at most %d characters)",
-			 name, XLB_NAME_MAX - 1);
-		return -EINVAL;
-	}
+	add.vip = vip;
+	add.proto = proto;
+	add.mode = m;
+	add.scheduler = XLB_SCHED_MAGLEV;
+	ret = set_svc_fields(&add, &f, err);
+	if (ret)
+		return ret;
 	arr = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*arr));
 	if (!arr)
 		return -ENOMEM;
 	cfg->services = arr;
-	svc = &arr[cfg->n_services++];
-	memset(svc, 0, sizeof(*svc));
-	snprintf(svc->name, sizeof(svc->name), "%s", name ? name : "");
-	svc->vip = vip;
-	svc->proto = proto;
-	svc->mode = m;
-	svc->scheduler = s;
-	svc->persistence = persistence;
+	arr[cfg->n_services++] = add;
 	return 0;
+}
+
+/* ipvsadm -E: the settings of a service change in place; its id, backends
+ * and flows stay (state_apply keeps what is the same service). */
+static int do_service_set(struct json_object *req, struct xlb_config *cfg, char *err)
+{
+	struct xlb_service_cfg *svc;
+	struct svc_fields f;
+	struct xlb_sockaddr vip;
+	uint8_t proto;
+	int ret;
+
+	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
+	if (!ret)
+		ret = get_svc_fields(req, &f, err);
+	if (ret)
+		return ret;
+	if (f.mode) {
+		snprintf(err, CONTROL_ERRLEN, "the mode of a service cannot change in place "
+			 "(its flows would break): delete and add it");
+		return -EINVAL;
+	}
+	if (!f.sched && !f.name && !f.hc && !f.timeouts && !f.has_persistence) {
+		snprintf(err, CONTROL_ERRLEN, "service_set: nothing to change (scheduler, "
+			 "persistence, name, health_check or timeouts)");
+		return -EINVAL;
+	}
+	return set_svc_fields(svc, &f, err);
 }
 
 static int do_service_del(struct json_object *req, struct xlb_config *cfg, char *err)
@@ -432,6 +556,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 		return control_reply_error("out of memory");
 	if (!strcmp(cmd, "service_add"))
 		ret = do_service_add(req, &next, err);
+	else if (!strcmp(cmd, "service_set"))
+		ret = do_service_set(req, &next, err);
 	else if (!strcmp(cmd, "service_del"))
 		ret = do_service_del(req, &next, err);
 	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||

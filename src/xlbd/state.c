@@ -286,97 +286,108 @@ static void record_addrs(struct state *st, const struct managed_addr *arr, size_
 	free(text);
 }
 
-/* The VIPs of next, each once: those on the host already (kept, added
- * stays as it was) and, marked new, those to add. Moves the kept ones out
- * of st->addrs (their family turns 0 there). */
-static size_t plan_addresses(struct state *st, const struct xlb_config *next,
-			     struct managed_addr *keep, bool *is_new)
+/* An address the next config wants on the host. */
+struct addr_want {
+	bool is_new;                    /* to be added now */
+	const char *what;               /* "VIP" or "LIP" */
+};
+
+/* Keep addr (a VIP or a LIP of the next config): taken over from the
+ * current list (st->addrs, where it is cleared), or new: to add (recorded
+ * as ours before it is), unless the host has it already (then it is not
+ * ours to remove). */
+static void want_address(struct state *st, struct managed_addr *keep,
+			 struct addr_want *want, size_t *n_keep,
+			 const struct xlb_sockaddr *addr, const char *what)
 {
-	size_t n_keep = 0;
+	struct xlb_sockaddr a = *addr;
 
-	for (size_t i = 0; i < next->n_services; i++) {
-		struct xlb_sockaddr vip = next->services[i].vip;
-		struct managed_addr *found = NULL;
-
-		vip.port = 0;
-		for (size_t k = 0; k < n_keep && !found; k++)
-			if (addr_equal(&keep[k].addr, &vip))
-				found = &keep[k];
-		if (found)
-			continue;
-		for (size_t k = 0; k < st->n_addrs && !found; k++)
-			if (addr_equal(&st->addrs[k].addr, &vip))
-				found = &st->addrs[k];
-		is_new[n_keep] = !found;
-		if (found) {
-			keep[n_keep++] = *found;
-			found->addr.family = 0;         /* moved to keep */
-		} else {
-			keep[n_keep].addr = vip;
-			keep[n_keep++].added = true;    /* recorded before it is */
+	a.port = 0;
+	for (size_t k = 0; k < *n_keep; k++)
+		if (addr_equal(&keep[k].addr, &a))
+			return;
+	want[*n_keep].what = what;
+	for (size_t k = 0; k < st->n_addrs; k++)
+		if (addr_equal(&st->addrs[k].addr, &a)) {
+			want[*n_keep].is_new = false;
+			keep[(*n_keep)++] = st->addrs[k];
+			st->addrs[k].addr.family = 0;   /* moved to keep */
+			return;
 		}
-	}
-	return n_keep;
+	keep[*n_keep].addr = a;
+	/* Any prefix length, any interface: an address of the host (say the
+	 * interface's own, used as a LIP) must not be added a second time
+	 * and then removed at exit. */
+	keep[*n_keep].added = nl_addr_present(NULL, &a) != 1;
+	want[*n_keep].is_new = keep[*n_keep].added;
+	(*n_keep)++;
 }
 
-/* Add VIPs of next that are not on the host yet; remove those that only
- * the current config needed and that we added. The record of added
- * addresses covers each one before it is added and until it is removed. */
+static void add_address(struct state *st, struct managed_addr *m, const char *what)
+{
+	char buf[XLB_ADDRSTR_MAX];
+	int ret;
+
+	addr_str_noport(&m->addr, buf, sizeof(buf));
+	ret = nl_addr_add(st->vip_ifname, &m->addr, addr_plen(&m->addr));
+	m->added = ret == 0;
+	if (ret && ret != -EEXIST)
+		log_warn("cannot add %s %s to %s: %s", what, buf, st->vip_ifname,
+			 strerror(-ret));
+	else if (!ret)
+		log_info("added %s %s to %s", what, buf, st->vip_ifname);
+}
+
+/* Add the VIPs and fullnat local addresses (LIPs) of next that are not on
+ * the host yet; remove those that only the current config needed and that
+ * we added. The record of added addresses covers each one before it is
+ * added and until it is removed. */
 static void sync_addresses(struct state *st, const struct xlb_config *next)
 {
+	size_t n = next->n_services + next->n_local_addresses, n_keep = 0;
 	struct managed_addr *keep, *all;
-	size_t n_keep;
 	char buf[XLB_ADDRSTR_MAX];
-	bool *is_new, done = false;
+	struct addr_want *want;
 
-	if (!st->cfg.manage_addresses || !st->vip_ifname[0])
+	/* A dry run (no data plane: xlbd -t, tests) touches no address. */
+	if (!st->dp || !st->cfg.manage_addresses || !st->vip_ifname[0])
 		return;
-	keep = calloc(next->n_services + 1, sizeof(*keep));
-	is_new = calloc(next->n_services + 1, sizeof(*is_new));
-	all = calloc(next->n_services + st->n_addrs + 1, sizeof(*all));
-	if (!keep || !is_new || !all)
+	keep = calloc(n + 1, sizeof(*keep));
+	want = calloc(n + 1, sizeof(*want));
+	all = calloc(n + st->n_addrs + 1, sizeof(*all));
+	if (!keep || !want || !all) {
+		log_err("cannot change the addresses on %s: out of memory", st->vip_ifname);
 		goto out;
-	n_keep = plan_addresses(st, next, keep, is_new);
+	}
+	for (size_t i = 0; i < next->n_services; i++)
+		want_address(st, keep, want, &n_keep, &next->services[i].vip, "VIP");
+	for (size_t i = 0; i < next->n_local_addresses; i++)
+		want_address(st, keep, want, &n_keep, &next->local_addresses[i], "LIP");
 	/* Old and new together until the old ones are gone. */
 	memcpy(all, keep, n_keep * sizeof(*all));
 	if (st->n_addrs)
 		memcpy(all + n_keep, st->addrs, st->n_addrs * sizeof(*all));
 	record_addrs(st, all, n_keep + st->n_addrs);
-	for (size_t k = 0; k < n_keep; k++) {
-		int ret;
-
-		if (!is_new[k])
-			continue;
-		ret = nl_addr_add(st->vip_ifname, &keep[k].addr, addr_plen(&keep[k].addr));
-		keep[k].added = ret == 0;
-		if (ret && ret != -EEXIST)
-			log_warn("cannot add VIP %s to %s: %s",
-				 addr_str(&keep[k].addr, buf, sizeof(buf)), st->vip_ifname,
-				 strerror(-ret));
-		else if (!ret)
-			log_info("added VIP %s to %s",
-				 addr_str(&keep[k].addr, buf, sizeof(buf)), st->vip_ifname);
-	}
+	for (size_t k = 0; k < n_keep; k++)
+		if (want[k].is_new)
+			add_address(st, &keep[k], want[k].what);
 	for (size_t k = 0; k < st->n_addrs; k++) {
 		struct managed_addr *m = &st->addrs[k];
 
 		if (!m->addr.family || !m->added)
 			continue;
 		nl_addr_del(st->vip_ifname, &m->addr, addr_plen(&m->addr));
-		log_info("removed VIP %s from %s",
-			 addr_str(&m->addr, buf, sizeof(buf)), st->vip_ifname);
+		log_info("removed %s from %s",
+			 addr_str_noport(&m->addr, buf, sizeof(buf)), st->vip_ifname);
 	}
 	record_addrs(st, keep, n_keep);
 	free(st->addrs);
 	st->addrs = keep;
 	st->n_addrs = n_keep;
 	keep = NULL;
-	done = true;
 out:
-	if (!done)
-		log_err("cannot change the VIPs on %s: out of memory", st->vip_ifname);
 	free(keep);
-	free(is_new);
+	free(want);
 	free(all);
 }
 
@@ -680,7 +691,7 @@ static void adopt_addrs(struct state *st)
 			continue;
 		if (strcmp(ifname, st->vip_ifname)) {
 			if (nl_addr_del(ifname, &addr, addr_plen(&addr)) == 0)
-				log_info("removed VIP %s from %s", a, ifname);
+				log_info("removed %s from %s", a, ifname);
 			continue;
 		}
 		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
@@ -1216,6 +1227,10 @@ void state_teardown(struct state *st)
 	free(empty.services);
 	empty.services = NULL;
 	empty.n_services = 0;
+	/* No LIP either: sync_addresses removes the ones it added. */
+	free(empty.local_addresses);
+	empty.local_addresses = NULL;
+	empty.n_local_addresses = 0;
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
@@ -1224,7 +1239,7 @@ void state_teardown(struct state *st)
 		if (st->addrs[i].added && st->addrs[i].addr.family &&
 		    nl_addr_del(st->vip_ifname, &st->addrs[i].addr,
 				addr_plen(&st->addrs[i].addr)) == 0)
-			log_info("removed VIP %s from %s", addr_str(&st->addrs[i].addr,
+			log_info("removed %s from %s", addr_str_noport(&st->addrs[i].addr,
 				 err, sizeof(err)), st->vip_ifname);
 	if (st->addrs_name[0])
 		run_unlink(st->addrs_name);

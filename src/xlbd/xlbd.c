@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "control_server.h"
 #include "dataplane.h"
@@ -34,6 +35,7 @@
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
 "       xlbd --cleanup [-c FILE]\n"
+"       xlbd -t|--check [-c FILE]\n"
 "\n"
 "The xlb daemon: attaches the XDP data plane to the interfaces of the config,\n"
 "serves its services and answers the `xlb` command on a unix socket.\n"
@@ -45,6 +47,10 @@ static const char usage[] =
 "      --socket PATH   control socket (default " XLB_RUN_DIR "/xlbd-ns<netns inode>.sock,\n"
 "                      one per network namespace; `xlb` finds it the same way)\n"
 "  -v, --verbose       debug logging (also libbpf's)\n"
+"  -t, --check         check the config as a start would (syntax, values,\n"
+"                      interfaces, capacity) without touching the system;\n"
+"                      exit 0 when it is valid, 1 with file:line:column\n"
+"                      errors when not\n"
 "      --cleanup       remove what a stopped instance left running (the XDP\n"
 "                      program, its pinned maps, the VIPs it added) and exit\n"
 "  -h, --help          this help\n"
@@ -167,11 +173,13 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "cleanup", no_argument, NULL, 'C' },
+		{ "check", no_argument, NULL, 't' },
 		{ 0 }
 	};
+	bool check = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:fvhV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:fvhVt", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d->config_path = optarg;
@@ -199,6 +207,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		case 'C':
 			d->cleanup = true;
 			break;
+		case 't':
+			check = true;
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -208,6 +219,8 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		fprintf(stderr, "xlbd: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (check)
+		return check_config(d->config_path);
 	return -1;
 }
 

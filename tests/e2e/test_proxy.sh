@@ -10,10 +10,13 @@
 #                       :7000 tcp           -> rs1:7000    (echo, python)
 #                       :8080 tcp send_proxy v2 -> rs1..3:8081 (nginx proxy_protocol)
 #                     [2001:db8::100]:80 tcp -> rs1..3:80 over IPv4
+#                       :7002 tcp max_connections 200 -> rs1..3:80 (slowloris)
 #
 # Checks: HTTP and DNS counts and shares, v6 VIP to v4 backends, half-close,
 # 100 MB intact through the proxy (sha256), PROXY v2 gives nginx the real
-# client address, a killed backend makes new connections go elsewhere.
+# client address, a killed backend makes new connections go elsewhere,
+# 1500 silent (slowloris) clients against max_connections 200 neither get
+# backend connections nor keep legitimate clients out.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 P_WEIGHTS="rs1=100 rs2=100 rs3=200"
@@ -82,6 +85,14 @@ services:
     max_connections: 50
     client_timeout: 5s
     backends: ["${RS_V4[0]}:7000"]
+  - name: guarded
+    vip: $VIP_V4
+    port: 7002
+    protocol: tcp
+    mode: proxy
+    max_connections: 200
+    header_timeout: 60s
+    backends: ["${RS_V4[0]}:80", "${RS_V4[1]}:80", "${RS_V4[2]}:80"]
 EOF
 }
 
@@ -106,14 +117,17 @@ sys.stdout.write(out.decode("latin1").split("\r\n\r\n", 1)[-1])
 EOF
 }
 
-# burst_connect HOST PORT N: N connection attempts at once, held open for
-# two seconds; prints how many got connected.
-burst_connect() {
+# silent_clients HOST PORT N HOLD [STOPFILE]: opens N connections (100 at
+# once, then 0.1 s), sends nothing, holds them HOLD seconds or until
+# STOPFILE exists; prints "CONNECTED CLOSED": how many got connected, how
+# many of those the proxy closed meanwhile.
+silent_clients() {
 	timeout 60 ip netns exec "$NS_CL" python3 - "$@" <<'EOF'
-import resource, socket, sys, time
+import os, resource, socket, sys, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
 host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-socks, ok = [], 0
+hold, stop = float(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else ""
+socks = []
 for i in range(n):
     s = socket.socket()
     s.setblocking(False)
@@ -122,16 +136,34 @@ for i in range(n):
     except BlockingIOError:
         pass
     socks.append(s)
-time.sleep(2)
+    if i % 100 == 99:
+        time.sleep(0.1)
+end = time.time() + hold
+while time.time() < end and not (stop and os.path.exists(stop)):
+    time.sleep(0.2)
+connected = closed = 0
 for s in socks:
     try:
         s.getpeername()
-        ok += 1
+        connected += 1
+        if s.recv(1) == b"":
+            closed += 1     # EOF
+    except BlockingIOError:
+        pass                # still open, silent
     except OSError:
-        pass
+        closed += 1         # reset, or never connected
     s.close()
-print(ok)
+print(connected, closed)
 EOF
+}
+
+# backend_conns PORT: established connections to PORT on rs1..3.
+backend_conns() {
+	local rs n=0
+	for rs in "${RS_NAMES[@]}"; do
+		n=$((n + $(in_ns "$(rs_ns "$rs")" ss -Htn state established "( sport = :$1 )" | wc -l)))
+	done
+	echo "$n"
 }
 
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
@@ -275,11 +307,14 @@ main() {
 	# The cap holds under a burst; nothing crashes or leaks descriptors.
 	local fds0 fds1
 	fds0=$(fd_count "$XLBD_PID")
-	n=$(burst_connect "$VIP_V4" 7001 2000)
+	read -r n _ <<<"$(silent_clients "$VIP_V4" 7001 2000 2)"
 	log "burst of 2000 connection attempts to a service capped at 50: $n connected"
 	check "proxy: xlbd survives 2000 connection attempts against max_connections 50" \
 		"xlbd is gone" kill -0 "$XLBD_PID"
-	sleep 1
+	# Closing 2000 connections takes a moment on a loaded machine: wait (up
+	# to 15 s) for the count to come back rather than sampling once.
+	fds_back() { [ "$(fd_count "$XLBD_PID")" -le "$fds0" ]; }
+	wait_for 15 fds_back
 	fds1=$(fd_count "$XLBD_PID")
 	check "proxy: no descriptor leaked after the burst ($fds0 before, $fds1 after)" \
 		"$fds0 before, $fds1 after" [ "$fds1" -le "$fds0" ]
@@ -287,6 +322,26 @@ main() {
 	read -r s r n <<<"$out"
 	check "proxy: capped service serves again after the burst" "got '$out'" \
 		sums_match "$s" "$r" "$n" 1000
+
+	# Slow clients: 1500 that connect and say nothing, against a cap of
+	# 200 (header_timeout 60 s, so only shedding makes room).
+	local stop=$LAB_DIR/slowloris.stop sl_out=$LAB_DIR/slowloris.out be_n sl_pid
+	silent_clients "$VIP_V4" 7002 1500 30 "$stop" >"$sl_out" 2>&1 &
+	sl_pid=$!
+	sleep 3
+	http=$(http_burst 100 "http://$VIP_V4:7002/")
+	be_n=$(backend_conns 80)
+	touch "$stop"
+	wait "$sl_pid"
+	log "slowloris (connected, closed by the proxy): $(cat "$sl_out"); backend connections: $be_n"
+	n=$(grep -c '^rs' <<<"$http")
+	check "proxy: 1500 silent clients at max_connections 200: 100 legitimate requests served" \
+		"$n of 100" [ "$n" = 100 ]
+	check "proxy: silent clients get no backend connection" \
+		"$be_n established to the backends" [ "$be_n" -le 10 ]
+	read -r _ n <<<"$(cat "$sl_out")"
+	check "proxy: the idlest silent clients were shed to make room" \
+		"$(cat "$sl_out")" [ "${n:-0}" -ge 100 ]
 
 	# Kill rs3's nginx (started by this lab; its pid file): new
 	# connections must all land on rs1/rs2 (refused connects retried).

@@ -80,11 +80,23 @@ static void test_vip(void)
 
 		CHECK(addr_parse(cases[i].s, ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0,
 		      "%s: %s", cases[i].s, err);
-		p = addr_vip_problem(&a);
+		p = addr_vip_problem(&a, false);
 		CHECK(cases[i].problem ? p && !strcmp(p, cases[i].problem) : !p,
 		      "%s: got '%s', expected '%s'", cases[i].s, p ? p : "(none)",
 		      cases[i].problem ? cases[i].problem : "(none)");
 	}
+}
+
+/* A proxy-mode listener serves local clients too: loopback is fine there. */
+static void test_vip_proxy(void)
+{
+	struct xlb_sockaddr a;
+	char err[64];
+
+	CHECK(addr_parse("127.0.0.1", ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!addr_vip_problem(&a, true), "127.0.0.1 refused for a proxy");
+	CHECK(addr_parse("224.0.0.1", ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0, "%s", err);
+	CHECK(addr_vip_problem(&a, true), "224.0.0.1 accepted for a proxy");
 }
 
 static void test_addr_invalid(void)
@@ -217,5 +229,6 @@ int main(void)
 	RUN(test_prefix);
 	RUN(test_service_name);
 	RUN(test_vip);
+	RUN(test_vip_proxy);
 	UNIT_SUMMARY();
 }

@@ -56,6 +56,22 @@ static void test_service_add(void)
 		   "\"name\":\"web\",\"persistence\":300}");
 }
 
+static void test_service_set(void)
+{
+	EXPECT_REQ(cli_service_request, "set tcp/198.18.0.100:80 --scheduler wrr --name web",
+		   "{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\","
+		   "\"scheduler\":\"wrr\",\"name\":\"web\"}");
+	/* The check and the timeouts go as the YAML the config key takes,
+	 * for the daemon's config parser. */
+	EXPECT_REQ(cli_service_request, "set tcp/198.18.0.100:80 --health-check none "
+		   "--timeouts {udp:30s}",
+		   "{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\","
+		   "\"health_check\":\"none\",\"timeouts\":\"{udp:30s}\"}");
+	EXPECT_REQ(cli_service_request, "add udp/198.18.0.100:53 --mode dr --health-check {type:dns}",
+		   "{\"cmd\":\"service_add\",\"service\":\"udp/198.18.0.100:53\",\"mode\":\"dr\","
+		   "\"health_check\":\"{type:dns}\"}");
+}
+
 static void test_service_errors(void)
 {
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80",
@@ -73,7 +89,15 @@ static void test_service_errors(void)
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --bogus",
 		   "unknown or incomplete option '--bogus'");
 	EXPECT_ERR(cli_service_request, "remove tcp/198.18.0.100:80",
-		   "unknown action 'remove' (expected add or del)");
+		   "unknown action 'remove' (expected add, set or del)");
+	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80",
+		   "service set needs something to change (--scheduler, --persistence, "
+		   "--name, --health-check or --timeouts)");
+	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80 --mode nat",
+		   "--mode cannot change in place (the service's flows would break): "
+		   "del and add the service");
+	EXPECT_ERR(cli_service_request, "del tcp/198.18.0.100:80 --health-check none",
+		   "service del takes no option but the service");
 	EXPECT_ERR(cli_service_request, "del tcp/198.18.0.100:80 --mode dr",
 		   "service del takes no option but the service");
 	{
@@ -125,6 +149,7 @@ static void test_backend(void)
 int main(void)
 {
 	RUN(test_service_add);
+	RUN(test_service_set);
 	RUN(test_service_errors);
 	RUN(test_backend);
 	UNIT_SUMMARY();

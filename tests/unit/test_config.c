@@ -353,6 +353,12 @@ static const struct bad_case bad_cases[] = {
 	  "    protocol: udp\n    mode: proxy\n    accept_proxy: true\n",
 	  "xlb.yaml:2:5: service udp/198.18.0.100:53: send_proxy and accept_proxy "
 	  "apply to tcp services only" },
+	{ "header_timeout on udp", "services:\n  - vip: 198.18.0.100\n    port: 53\n"
+	  "    protocol: udp\n    mode: proxy\n    header_timeout: 1s\n",
+	  "xlb.yaml:2:5: service udp/198.18.0.100:53: header_timeout applies to tcp "
+	  "services only" },
+	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
+	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
 	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
 	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
 	  "(use scheduler sh or maglev)" },
@@ -484,6 +490,8 @@ static const char proxy_example[] =
 	"    client_timeout: 2m\n"
 	"    server_timeout: 1h\n"
 	"    drain_time: 10s\n"
+	"    header_timeout: 2s\n"
+	"    server_speaks_first: false\n"
 	"    backends: [\"198.18.0.11:8080\", \"[2001:db8::11]:80\"]\n"
 	"  - vip: 2001:db8::100\n"
 	"    port: 53\n"
@@ -510,6 +518,8 @@ static void test_proxy(void)
 		EXPECT(s->retries_set && s->retries == 0 && s->max_connections == 1000);
 		EXPECT(s->connect_timeout_ms == 500 && s->client_timeout_ms == 120000 &&
 		       s->server_timeout_ms == 3600000 && s->drain_time_ms == 10000);
+		EXPECT(s->header_timeout_ms == 2000 && s->server_first_set &&
+		       !s->server_first);
 		EXPECT(s->backends[0].addr.port == 8080);
 		s = &c.services[1];
 		EXPECT(s->scheduler == XLB_SCHED_WLC && !s->retries_set &&
@@ -637,7 +647,10 @@ static void round_trip(const char *yaml)
 		       x->connect_timeout_ms == y->connect_timeout_ms &&
 		       x->client_timeout_ms == y->client_timeout_ms &&
 		       x->server_timeout_ms == y->server_timeout_ms &&
-		       x->drain_time_ms == y->drain_time_ms);
+		       x->drain_time_ms == y->drain_time_ms &&
+		       x->header_timeout_ms == y->header_timeout_ms &&
+		       x->server_first_set == y->server_first_set &&
+		       x->server_first == y->server_first);
 		EXPECT(!memcmp(&x->hc, &y->hc, sizeof(x->hc)));
 		EXPECT(x->on_backend_down == y->on_backend_down &&
 		       x->all_down == y->all_down);

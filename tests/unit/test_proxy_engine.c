@@ -2,8 +2,9 @@
 /* The proxy engine on loopback, with echo backends in threads: TCP relay
  * with half-close, a large transfer, spread by weight, retry after a
  * refused connect, PROXY headers out and in, UDP sessions that never mix
- * replies, connections spread evenly over the workers, and removal of a
- * service. */
+ * replies, connections spread evenly over the workers, slow clients (no
+ * backend connection before the first byte, the header timeout, the
+ * idlest shed at max_connections) and removal of a service. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -205,16 +206,18 @@ static bool wait_listening(uint16_t port)
 	return false;
 }
 
-static struct server be1, be2, hdr, ube1, ube2;
-static uint16_t vport, uport, dead_port, hport, aport;
-static struct xlb_service_cfg svcs[4];
-static struct xlb_backend_cfg bes[4][3];
+static struct server be1, be2, be3, be4, hdr, ube1, ube2;
+static uint16_t vport, uport, dead_port, hport, aport, qport, cport;
+static struct xlb_service_cfg svcs[6];
+static struct xlb_backend_cfg bes[6][3];
 static struct xlb_config cfg;
 
 static void setup(void)
 {
 	server_start(&be1, false, false);
 	server_start(&be2, false, false);
+	server_start(&be3, false, false);
+	server_start(&be4, false, false);
 	server_start(&hdr, false, true);
 	server_start(&ube1, true, false);
 	server_start(&ube2, true, false);
@@ -223,6 +226,8 @@ static void setup(void)
 	aport = free_port(SOCK_STREAM);
 	uport = free_port(SOCK_DGRAM);
 	dead_port = free_port(SOCK_STREAM);
+	qport = free_port(SOCK_STREAM);
+	cport = free_port(SOCK_STREAM);
 
 	config_init(&cfg);
 	cfg.maglev_table_size = 1009;
@@ -251,8 +256,17 @@ static void setup(void)
 		.n_backends = 2, .backends = bes[3] };
 	bes[3][0] = (struct xlb_backend_cfg){ lo(ube1.port), 100 };
 	bes[3][1] = (struct xlb_backend_cfg){ lo(ube2.port), 100 };
+	/* Slow clients: a short header timeout; a cap of 4. */
+	svcs[4] = (struct xlb_service_cfg){ .vip = lo(qport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .header_timeout_ms = 500,
+		.n_backends = 1, .backends = bes[4] };
+	bes[4][0] = (struct xlb_backend_cfg){ lo(be3.port), 100 };
+	svcs[5] = (struct xlb_service_cfg){ .vip = lo(cport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .max_connections = 4,
+		.n_backends = 1, .backends = bes[5] };
+	bes[5][0] = (struct xlb_backend_cfg){ lo(be4.port), 100 };
 	cfg.services = svcs;
-	cfg.n_services = 4;
+	cfg.n_services = 6;
 }
 
 static void test_start(void)
@@ -263,7 +277,8 @@ static void test_start(void)
 	EXPECT(proxy_start(2) == 0);
 	CHECK(config_validate(&cfg, err, sizeof(err)) == 0, "%s", err);
 	EXPECT(proxy_apply(&cfg) == 0);
-	EXPECT(wait_listening(vport) && wait_listening(hport) && wait_listening(aport));
+	EXPECT(wait_listening(vport) && wait_listening(hport) && wait_listening(aport) &&
+	       wait_listening(qport) && wait_listening(cport));
 }
 
 static void test_tcp_spread(void)
@@ -338,6 +353,7 @@ static void test_send_proxy(void)
 	if (fd < 0)
 		return;
 	getsockname(fd, (struct sockaddr *)&me, &ml);
+	EXPECT(write(fd, "x\n", 2) == 2);     /* the backend waits for it */
 	shutdown(fd, SHUT_WR);
 	for (ssize_t m; (m = read(fd, out + n, sizeof(out) - 1 - (size_t)n)) > 0;)
 		n += m;
@@ -345,7 +361,7 @@ static void test_send_proxy(void)
 	out[n < 0 ? 0 : n] = '\0';
 	snprintf(want, sizeof(want), "PROXY TCP4 127.0.0.1 127.0.0.1 %u %u\r\n",
 		 ntohs(me.sin_port), hport);
-	CHECK(!strcmp(out, want), "got '%s' want '%s'", out, want);
+	CHECK(!strncmp(out, want, strlen(want)), "got '%s' want '%s'", out, want);
 }
 
 static void test_accept_proxy(void)
@@ -422,6 +438,62 @@ static void test_udp(void)
 	      ube1.conns, ube2.conns);
 }
 
+/* The proxy closed fd (EOF or reset) within ms. */
+static bool closed_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	return poll(&p, 1, ms) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/* A client that connects and says nothing costs no backend connection and
+ * is closed after header_timeout; one that talks is served. */
+static void test_slow_client(void)
+{
+	struct xlb_sockaddr vip = lo(qport);
+	struct proxy_counters st0, st;
+	unsigned b0 = be3.conns;
+	int quiet = connect_to(qport), talk = connect_to(qport);
+	char out[8] = "";
+
+	EXPECT(quiet >= 0 && talk >= 0);
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st0) == 0);
+	usleep(200000);
+	CHECK(be3.conns == b0, "%u backend connections for silent clients",
+	      be3.conns - b0);
+	EXPECT(write(talk, "hi", 2) == 2);
+	EXPECT(read(talk, out, sizeof(out)) == 2 && !memcmp(out, "hi", 2));
+	CHECK(be3.conns == b0 + 1, "%u backend connections", be3.conns - b0);
+	CHECK(closed_within(quiet, 2000), "silent client still connected");
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st) == 0);
+	CHECK(st.timeouts - st0.timeouts == 1, "timeouts %llu",
+	      (unsigned long long)(st.timeouts - st0.timeouts));
+	close(quiet);
+	close(talk);
+}
+
+/* At max_connections (4) with 4 silent clients, a new client is served:
+ * the idlest is shed, whichever worker holds it. */
+static void test_shed_idlest(void)
+{
+	int fds[4], shed = 0;
+	char out[8] = "";
+	ssize_t n;
+
+	for (int i = 0; i < 4; i++)
+		fds[i] = connect_to(cport);
+	usleep(1300000);        /* idle long enough to be shed */
+	n = exchange(cport, "new", 3, out, sizeof(out));
+	CHECK(n == 3 && !memcmp(out, "new", 3), "new client got %zd bytes", n);
+	for (int i = 0; i < 4; i++) {
+		shed += fds[i] >= 0 && closed_within(fds[i], 0);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	CHECK(shed >= 1 && shed <= 2, "%d silent clients shed", shed);
+}
+
 /* The BPF reuseport selector spreads connections and udp flows over the
  * two workers evenly (the kernel's hash alone gives 20/12 as often as
  * 16/16); without it (no CAP_BPF) there is nothing to check. */
@@ -479,6 +551,8 @@ int main(void)
 	RUN(test_accept_proxy);
 	RUN(test_udp);
 	RUN(test_balance);
+	RUN(test_slow_client);
+	RUN(test_shed_idlest);
 	RUN(test_remove);
 	UNIT_SUMMARY();
 }

@@ -30,6 +30,7 @@
 #define DEF_UDP_IDLE_MS  30000u
 #define DEF_DRAIN_MS     30000u
 #define DEF_RETRIES      2u
+#define DEF_HEADER_MS    10000u
 #define BIND_RETRY_MS    1000u
 
 unsigned proxy_nworkers;
@@ -599,9 +600,24 @@ static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockad
 	return pb;
 }
 
+/* Protocols where the server speaks first (FTP, SSH, telnet, SMTP, POP3,
+ * IMAP, submission, MySQL, VNC): their clients wait for it, so the backend
+ * connection cannot wait for them. */
+static bool server_speaks_first(uint16_t port)
+{
+	static const uint16_t ports[] = { 21, 22, 23, 25, 110, 143, 587, 3306, 5900 };
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
 static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
 {
 	bool udp = sc->proto == IPPROTO_UDP;
+	bool server_first = sc->server_first_set ? sc->server_first :
+			    server_speaks_first(sc->vip.port);
 
 	s->send_proxy = sc->send_proxy;
 	s->accept_proxy = sc->accept_proxy;
@@ -612,6 +628,8 @@ static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
 		       udp ? DEF_UDP_IDLE_MS : DEF_TCP_IDLE_MS;
 	s->server_ms = sc->server_timeout_ms ? sc->server_timeout_ms : DEF_TCP_IDLE_MS;
 	s->drain_ms = sc->drain_time_ms ? sc->drain_time_ms : DEF_DRAIN_MS;
+	s->header_ms = sc->header_timeout_ms ? sc->header_timeout_ms : DEF_HEADER_MS;
+	s->wait_data = !udp && !server_first;
 }
 
 static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *sc)
@@ -832,7 +850,8 @@ static void worker_take_snapshot(struct pworker *w)
 	snap_put(old);
 }
 
-/* Every PROXY_TICK_MS: timeouts, paused and unbound listeners. */
+/* Every PROXY_TICK_MS: paused and unbound listeners, the buffer pool
+ * (connections and sessions have their timers in the wheel). */
 static void worker_tick(struct pworker *w)
 {
 	for (size_t i = 0; i < w->n_ls; i++) {
@@ -844,14 +863,19 @@ static void worker_tick(struct pworker *w)
 				listen_try(w, ls);
 			continue;
 		}
-		if (ls->paused && (!max || atomic_load(&ls->ps->active) < max) &&
-		    w->now >= ls->retry_at) {
+		bool full = max && atomic_load(&ls->ps->active) >= max;
+
+		if (ls->paused && w->now >= ls->retry_at &&
+		    (!full || ptcp_shed(w, ls->ps))) {
 			ls->paused = false;
+			atomic_store(&ls->ps->starved, false);
 			pitem_set(w, &ls->it, EPOLLIN);
+		} else if (full && atomic_load(&ls->ps->starved)) {
+			/* The idlest may be ours while another worker waits. */
+			ptcp_shed(w, ls->ps);
 		}
 	}
-	ptcp_tick(w);
-	pudp_tick(w);
+	ptcp_pool_trim(w);
 }
 
 static void *worker_main(void *arg)
@@ -916,6 +940,7 @@ static void *worker_main(void *arg)
 		 * between batches. */
 		if (mail)
 			worker_take_snapshot(w);
+		pwheel_run(&w->wheel, w, w->now);
 		if (w->now >= next_tick) {
 			worker_tick(w);
 			next_tick = w->now + PROXY_TICK_MS;
@@ -1003,6 +1028,7 @@ int proxy_start(unsigned nworkers)
 		if (ret)
 			goto fail;
 		w->now = now_ms();
+		pwheel_init(&w->wheel, w->now);
 		pitem_set(w, &w->ev, EPOLLIN);
 		ret = -pthread_create(&w->th, NULL, worker_main, w);
 		if (ret) {

@@ -14,9 +14,10 @@
 #include "config.h"
 #include "proxy.h"
 #include "proxy_sched.h"
+#include "proxy_timer.h"
 
 #define PROXY_BUF          16384        /* per direction, per tcp connection */
-#define PROXY_TICK_MS      100
+#define PROXY_TICK_MS      PTIMER_TICK_MS
 #define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
 #define PROXY_UDP_MAX      262144       /* sessions per worker, whatever the cap */
@@ -58,6 +59,8 @@ struct pservice {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	_Atomic uint32_t active;
+	_Atomic bool starved;           /* a worker is paused at max_connections
+					 * with nothing of its own to shed */
 	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct pbackend *backends;
 };
@@ -67,7 +70,8 @@ struct psettings {
 	uint8_t send_proxy;
 	bool accept_proxy;
 	uint32_t retries, max_conn;
-	uint32_t connect_ms, client_ms, server_ms, drain_ms;
+	uint32_t connect_ms, client_ms, server_ms, drain_ms, header_ms;
+	bool wait_data;                 /* tcp: connect once the client sent */
 };
 
 struct psnap_svc {
@@ -120,6 +124,7 @@ struct plisten {
 	uint64_t retry_at;              /* fd < 0: when to try binding again */
 };
 
+/* data: from the worker's pool while it holds bytes, NULL when empty. */
 struct pbuf {
 	char *data;
 	uint32_t off, len;
@@ -128,11 +133,18 @@ struct pbuf {
 	bool busy;                      /* a send from it is in the ring */
 };
 
-enum pconn_state { PC_HEADER, PC_CONNECTING, PC_RELAY };
+enum pconn_state {
+	PC_HEADER,                      /* reading the client's PROXY header */
+	PC_WAIT,                        /* for the client's first bytes */
+	PC_CONNECTING,
+	PC_RELAY,
+};
 
 struct pconn {
-	struct pconn *prev, *next;      /* worker's list */
+	struct pconn *prev, *next;      /* worker's list, most recently
+					 * active first */
 	struct pworker *w;
+	struct ptimer tm;               /* the next deadline (lazy: rechecked) */
 	struct pservice *ps;
 	struct pbackend *be;            /* NULL until picked */
 	struct pitem ci, si;
@@ -147,6 +159,7 @@ struct pconn {
 	uint64_t tried;
 	uint32_t attempts;
 	uint64_t t_start, t_client, t_server, deadline;
+	uint32_t pp_left;               /* send_proxy header bytes not sent yet */
 	struct pconn *dnext;            /* worker's dirty list */
 	bool dirty;
 	uint8_t inflight;               /* sends in the ring */
@@ -161,6 +174,7 @@ struct usess {
 	struct pservice *ps;
 	struct pbackend *be;
 	struct pitem bi;
+	struct ptimer tm;               /* idle timeout (lazy: rechecked) */
 	bool dead;
 	struct sockaddr_storage cli;
 	socklen_t clilen;
@@ -187,8 +201,12 @@ struct pworker {
 	struct pconn *dirty_c;          /* to move bytes for at the batch's end */
 	struct pring *ring;             /* io_uring for the batch's sends */
 	struct pitem ring_it;
-	struct pconn *spare_c;          /* freed ones kept for reuse, with */
-	unsigned n_spare_c;             /* their buffers */
+	struct pconn *spare_c;          /* freed ones kept for reuse */
+	unsigned n_spare_c;
+	char *pool;                     /* free tcp buffers, a list through */
+	unsigned n_pool;                /* their first bytes */
+	unsigned pool_freed;            /* given back to malloc since a trim */
+	struct pwheel wheel;
 	struct usess *grave_s;
 	uint64_t now;
 	uint64_t n_live, n_ack;         /* see pbal_slot */
@@ -274,7 +292,8 @@ void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
 /* proxy_tcp.c */
 void ptcp_accept(struct pworker *w, struct plisten *ls);
 void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev);
-void ptcp_tick(struct pworker *w);
+bool ptcp_shed(struct pworker *w, struct pservice *ps);
+void ptcp_pool_trim(struct pworker *w);
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
 void ptcp_close(struct pconn *c);
 void ptcp_reap(struct pworker *w, bool keep);
@@ -288,7 +307,6 @@ void pudp_listen_event(struct pworker *w, struct plisten *ls);
 void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev);
 void pudp_flush(struct pworker *w);
 void pudp_done(struct pworker *w, struct usess *s, int res);
-void pudp_tick(struct pworker *w);
 void pudp_drop_listener(struct pworker *w, struct plisten *ls);
 void pudp_free_all(struct pworker *w);
 

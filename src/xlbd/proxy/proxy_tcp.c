@@ -4,10 +4,17 @@
  * two buffers until both directions are closed (a FIN is forwarded as
  * shutdown(SHUT_WR), so half-closed connections work).
  *
+ * The backend connection waits for the client's first bytes (wait_data),
+ * so a client that connects and says nothing costs no backend connection,
+ * and at max_connections the idlest connection makes room for a new one.
+ * Buffers come from a per-worker pool only while they hold bytes, and
+ * timers sit in the worker's wheel (proxy_timer.h).
+ *
  * Events only note what a socket can do; the reads and writes of all the
  * connections that had one happen after the event batch (ptcp_flush):
  * reads first, then the sends, all of them in one io_uring_enter. */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -27,6 +34,86 @@ static void list_add(struct pconn *head, struct pconn *c)
 	c->prev = head;
 	head->next->prev = c;
 	head->next = c;
+}
+
+static void list_del(struct pconn *c)
+{
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+}
+
+/* Activity on the client (or server) side: the connection moves to the
+ * front of the worker's list, so its end holds the idlest (ptcp_shed). */
+static void touch(struct pconn *c, bool client)
+{
+	struct pworker *w = c->w;
+
+	if (client)
+		c->t_client = w->now;
+	else
+		c->t_server = w->now;
+	if (w->conns.next != c) {
+		list_del(c);
+		list_add(&w->conns, c);
+	}
+}
+
+#define POOL_KEEP   64          /* free buffers a worker keeps (1 MiB) */
+#define TRIM_AFTER  256         /* buffers given back before a malloc_trim */
+
+/* A buffer for b from the worker's pool (a list threaded through the free
+ * buffers) or from malloc. Returns 0 or -ENOMEM. */
+static int buf_get(struct pworker *w, struct pbuf *b)
+{
+	char *p = w->pool;
+
+	if (b->data)
+		return 0;
+	if (p) {
+		memcpy(&w->pool, p, sizeof(p));
+		w->n_pool--;
+	} else {
+		p = malloc(PROXY_BUF);
+		if (!p)
+			return -ENOMEM;
+	}
+	b->data = p;
+	b->off = b->len = 0;
+	return 0;
+}
+
+/* b's buffer back to the pool, or to malloc beyond POOL_KEEP. */
+static void buf_put(struct pworker *w, struct pbuf *b)
+{
+	if (!b->data)
+		return;
+	if (w->n_pool < POOL_KEEP) {
+		memcpy(b->data, &w->pool, sizeof(w->pool));
+		w->pool = b->data;
+		w->n_pool++;
+	} else {
+		free(b->data);
+		w->pool_freed++;
+	}
+	b->data = NULL;
+	b->off = b->len = 0;
+}
+
+/* An empty buffer no send points into goes back: idle costs nothing. */
+static void buf_put_empty(struct pworker *w, struct pbuf *b)
+{
+	if (b->off == b->len && !b->busy)
+		buf_put(w, b);
+}
+
+/* From the worker's tick: after many buffers went back to malloc (a burst
+ * of connections ended), have it return the memory to the kernel. */
+void ptcp_pool_trim(struct pworker *w)
+{
+	if (w->pool_freed < TRIM_AFTER)
+		return;
+	w->pool_freed = 0;
+	malloc_trim(0);
 }
 
 static void release_backend(struct pconn *c)
@@ -61,8 +148,8 @@ void ptcp_close(struct pconn *c)
 		return;
 	c->dead = true;
 	pbal_live(w, -1);
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
+	ptimer_disarm(&c->tm);
+	list_del(c);
 	close_item(w, &c->ci);
 	close_item(w, &c->si);
 	release_backend(c);
@@ -117,10 +204,18 @@ static void tcp_register(struct pworker *w, struct pitem *it)
 	pitem_set(w, it, TCP_EVENTS);
 }
 
+/* Bytes delivered (counted when sent: the backend is known by then, and
+ * a send_proxy header is not the client's). */
 static void count_bytes(struct pconn *c, bool in, uint64_t n)
 {
 	struct pworker *w = c->w;
 
+	if (in && c->pp_left) {
+		uint32_t h = n < c->pp_left ? (uint32_t)n : c->pp_left;
+
+		c->pp_left -= h;
+		n -= h;
+	}
 	if (in) {
 		PCOUNT_ADD(PCNT(c->ps, w), bytes_in, n);
 		PCOUNT_ADD(PCNT(c->be, w), bytes_in, n);
@@ -147,6 +242,8 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 
 	if (!src->rd || b->eof)
 		return 0;
+	if (buf_get(c->w, b))
+		return -1;
 	if (c->state != PC_RELAY && c->set.send_proxy)
 		cap -= SEND_PROXY_ROOM;
 	if (!b->busy) {         /* a send in the ring points into b */
@@ -164,11 +261,7 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 	n = read(src->fd, b->data + b->len, room);
 	if (n > 0) {
 		b->len += (uint32_t)n;
-		count_bytes(c, to_server, (uint64_t)n);
-		if (to_server)
-			c->t_client = c->w->now;
-		else
-			c->t_server = c->w->now;
+		touch(c, to_server);
 		if ((size_t)n < room) {
 			src->rd = false;
 			if (src->rdhup)
@@ -176,6 +269,7 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 		}
 		return 1;
 	}
+	buf_put_empty(c->w, b);
 	if (n == 0) {
 		b->eof = true;
 		src->rd = false;
@@ -194,10 +288,8 @@ static void sent(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_ser
 	b->off += (uint32_t)n;
 	if (b->off < b->len)
 		dst->wr = false;
-	if (to_server)
-		c->t_server = c->w->now;
-	else
-		c->t_client = c->w->now;
+	count_bytes(c, to_server, (uint64_t)n);
+	touch(c, !to_server);
 }
 
 static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server)
@@ -233,7 +325,7 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 		}
 	}
 	if (b->off == b->len) {
-		b->off = b->len = 0;
+		buf_put(c->w, b);
 		if (b->eof && !b->shut) {
 			struct pbuf *o = b == &c->c2s ? &c->s2c : &c->c2s;
 
@@ -358,6 +450,87 @@ void ptcp_flush(struct pworker *w)
 }
 
 static void conn_connect(struct pconn *c);
+static void connect_failed(struct pconn *c, int err);
+
+/* The earliest time c could expire; activity only moves it later. */
+static uint64_t conn_deadline(const struct pconn *c)
+{
+	uint64_t d, s;
+
+	switch (c->state) {
+	case PC_HEADER:
+	case PC_WAIT:
+		d = c->t_start + c->set.header_ms;
+		break;
+	case PC_CONNECTING:
+		d = c->t_start + c->set.connect_ms;
+		break;
+	default:
+		d = c->t_client + c->set.client_ms;
+		s = c->t_server + c->set.server_ms;
+		if (s < d)
+			d = s;
+	}
+	if (c->deadline && c->deadline < d)
+		d = c->deadline;
+	return d;
+}
+
+/* After a change that may bring the deadline forward (state, drain). */
+static void conn_arm(struct pconn *c)
+{
+	ptimer_arm(&c->w->wheel, &c->tm, conn_deadline(c));
+}
+
+static void conn_expired(struct pworker *w, struct ptimer *t)
+{
+	struct pconn *c = (struct pconn *)((char *)t - offsetof(struct pconn, tm));
+
+	if (w->now < conn_deadline(c)) {        /* active since: later */
+		conn_arm(c);
+		return;
+	}
+	if (c->deadline && w->now >= c->deadline) {     /* drained */
+		ptcp_close(c);
+		return;
+	}
+	PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
+	if (c->state == PC_CONNECTING)
+		connect_failed(c, ETIMEDOUT);
+	else
+		ptcp_close(c);
+}
+
+#define SHED_QUIET_MS 200       /* a client that never sent a byte */
+#define SHED_IDLE_MS  1000      /* one that did, idle since */
+#define SHED_LOOK     64        /* connections looked at from the end */
+
+/* At max_connections: close the worker's idlest connection of ps (the
+ * list's end is the least recently active) to admit a new one: a client
+ * that holds a connection and says nothing (slowloris) must not keep the
+ * ones that would talk out. A client that has not sent its first bytes
+ * SHED_QUIET_MS after its handshake is the first to go (a real one sends
+ * them right behind its ACK; they were in its socket when it was accepted
+ * from the queue), one idle SHED_IDLE_MS next. Counted as a timeout.
+ * Returns true when one was shed. */
+bool ptcp_shed(struct pworker *w, struct pservice *ps)
+{
+	struct pconn *c = w->conns.prev;
+
+	for (int k = 0; k < SHED_LOOK && c != &w->conns; k++, c = c->prev) {
+		uint64_t last = c->t_client > c->t_server ? c->t_client : c->t_server;
+		bool quiet = c->state == PC_WAIT || c->state == PC_HEADER;
+
+		if (w->now - last < SHED_QUIET_MS)
+			return false;   /* the rest are more recent */
+		if (c->ps != ps || (!quiet && w->now - last < SHED_IDLE_MS))
+			continue;
+		PCOUNT_ADD(PCNT(ps, w), timeouts, 1);
+		ptcp_close(c);
+		return true;
+	}
+	return false;
+}
 
 static void connected(struct pconn *c)
 {
@@ -365,6 +538,11 @@ static void connected(struct pconn *c)
 
 	c->state = PC_RELAY;
 	c->t_client = c->t_server = c->w->now;
+	conn_arm(c);
+	if (c->set.send_proxy && buf_get(c->w, b)) {
+		ptcp_close(c);
+		return;
+	}
 	if (c->set.send_proxy) {
 		uint8_t hdr[PP_V2_HDR + 36 > PP_V1_MAX + 1 ? PP_V2_HDR + 36 : PP_V1_MAX + 1];
 		int hl;
@@ -383,6 +561,7 @@ static void connected(struct pconn *c)
 			b->len = b->len - b->off + (uint32_t)hl;
 			b->off = 0;
 			memcpy(b->data, hdr, (size_t)hl);
+			c->pp_left = (uint32_t)hl;
 		}
 	}
 	c->si.wr = true;
@@ -451,6 +630,7 @@ static void conn_connect(struct pconn *c)
 	c->si.fd = fd;
 	c->state = PC_CONNECTING;
 	c->t_start = w->now;
+	conn_arm(c);
 	if (connect(fd, (const struct sockaddr *)&be->sa, be->salen) == 0) {
 		tcp_register(w, &c->si);
 		connected(c);
@@ -465,37 +645,16 @@ static void conn_connect(struct pconn *c)
 	tcp_register(w, &c->si);
 }
 
-static void header_read(struct pconn *c)
+/* The client's PROXY header is in c2s (accept_proxy): take the addresses
+ * from it. Returns 1 when it was whole, 0 when more must come, -1 when
+ * the connection was closed (malformed, or the client left before its
+ * end). */
+static int header_parse(struct pconn *c)
 {
 	struct pbuf *b = &c->c2s;
-	struct pitem *it = &c->ci;
 	struct pp_info pi;
-	uint32_t cap = PROXY_BUF - (c->set.send_proxy ? SEND_PROXY_ROOM : 0);
-	size_t room;
-	ssize_t n;
-	int r;
+	int r = pp_decode((const uint8_t *)b->data, b->len, &pi);
 
-	if (!it->rd || b->len >= cap)
-		return;
-	room = cap - b->len;
-	n = read(it->fd, b->data + b->len, room);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		ptcp_close(c);
-		return;
-	}
-	if (n < 0) {
-		if (errno == EAGAIN)
-			it->rd = false;
-		return;
-	}
-	if ((size_t)n < room) {
-		it->rd = false;
-		if (it->rdhup)
-			b->eof = true;  /* the FIN came with the header */
-	}
-	b->len += (uint32_t)n;
-	c->t_client = c->w->now;
-	r = pp_decode((const uint8_t *)b->data, b->len, &pi);
 	if (r < 0 || (r == 0 && b->len >= PP_MAX)) {
 		char a[XLB_ADDRSTR_MAX + 8];
 
@@ -503,18 +662,48 @@ static void header_read(struct pconn *c)
 		log_debug("proxy: %s: malformed PROXY header, connection closed",
 			  service_name_str(c->ps->proto, &c->ps->vip, a, sizeof(a)));
 		ptcp_close(c);
-		return;
+		return -1;
 	}
 	if (r == 0) {
 		if (b->eof)     /* gone before the end of its header */
 			ptcp_close(c);
-		return;
+		return b->eof ? -1 : 0;
 	}
 	b->off = (uint32_t)r;
 	if (!pi.local) {
 		c->cli = pi.src;
 		c->vip = pi.dst;
 		c->hash = client_hash(&c->cli, c->hash_port);
+	}
+	return 1;
+}
+
+/* Before the backend connection: the client's PROXY header and its first
+ * bytes. The backend is connected once they are here; a client that
+ * leaves without a byte (a port scan, a slowloris giving up) never costs
+ * one. */
+static void first_read(struct pconn *c)
+{
+	struct pbuf *b = &c->c2s;
+	int r = dir_read(c, &c->ci, b, true);
+
+	if (r < 0) {
+		ptcp_close(c);
+		return;
+	}
+	if (!r)
+		return;
+	if (!b->len) {                  /* FIN, nothing before it */
+		ptcp_close(c);
+		return;
+	}
+	if (c->state == PC_HEADER) {
+		if (header_parse(c) <= 0)
+			return;
+		if (c->set.wait_data && b->off == b->len && !b->eof) {
+			c->state = PC_WAIT;
+			return;
+		}
 	}
 	conn_connect(c);
 }
@@ -526,26 +715,13 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	struct pconn *c = w->spare_c;
 
 	if (c) {
-		char *c2s = c->c2s.data, *s2c = c->s2c.data;
-
 		w->spare_c = c->next;
 		w->n_spare_c--;
 		memset(c, 0, sizeof(*c));
-		c->c2s.data = c2s;
-		c->s2c.data = s2c;
 	} else {
 		c = calloc(1, sizeof(*c));
-		if (c) {
-			c->c2s.data = malloc(PROXY_BUF);
-			c->s2c.data = malloc(PROXY_BUF);
-		}
 	}
-	if (!c || !c->c2s.data || !c->s2c.data) {
-		if (c) {
-			free(c->c2s.data);
-			free(c->s2c.data);
-		}
-		free(c);
+	if (!c) {
 		close(fd);
 		PCOUNT_ADD(PCNT(ls->ps, w), rejected, 1);
 		return;
@@ -560,6 +736,7 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	c->ci = (struct pitem){ .type = PI_CLIENT, .fd = fd, .owner = c };
 	c->si = (struct pitem){ .type = PI_SERVER, .fd = -1, .owner = c };
 	c->t_start = c->t_client = c->t_server = w->now;
+	c->tm.fire = conn_expired;
 	atomic_fetch_add_explicit(&c->ps->active, 1, memory_order_relaxed);
 	PCOUNT_ADD(PCNT(c->ps, w), total, 1);
 	list_add(&w->conns, c);
@@ -570,8 +747,9 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	 * connection is being set up is read ahead (and a client that goes
 	 * away is noticed). */
 	tcp_register(w, &c->ci);
-	if (c->set.accept_proxy) {
-		c->state = PC_HEADER;
+	if (c->set.accept_proxy || c->set.wait_data) {
+		c->state = c->set.accept_proxy ? PC_HEADER : PC_WAIT;
+		conn_arm(c);
 		return;
 	}
 	conn_connect(c);
@@ -587,9 +765,13 @@ void ptcp_accept(struct pworker *w, struct plisten *ls)
 		int fd;
 
 		if (max && atomic_load_explicit(&ls->ps->active,
-						memory_order_relaxed) >= max) {
+						memory_order_relaxed) >= max &&
+		    !ptcp_shed(w, ls->ps)) {
 			/* Backpressure: leave the rest in the kernel's accept
-			 * queue; the tick resumes us below the cap. */
+			 * queue; the tick resumes us below the cap (or when
+			 * a connection has become idle enough to shed, here
+			 * or, told by starved, in another worker). */
+			atomic_store_explicit(&ls->ps->starved, true, memory_order_relaxed);
 			ls->paused = true;
 			pitem_set(w, &ls->it, 0);
 			return;
@@ -630,8 +812,9 @@ void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev)
 		it->wr = true;
 	switch (c->state) {
 	case PC_HEADER:
+	case PC_WAIT:
 		if (it == &c->ci)
-			header_read(c);
+			first_read(c);
 		return;
 	case PC_CONNECTING:
 		if (it == &c->si) {
@@ -654,80 +837,50 @@ void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev)
 	mark_dirty(c);
 }
 
-void ptcp_tick(struct pworker *w)
-{
-	struct pconn *c, *next;
-
-	for (c = w->conns.next; c != &w->conns; c = next) {
-		uint64_t now = w->now;
-
-		next = c->next;
-		if (c->deadline && now >= c->deadline) {
-			ptcp_close(c);
-			continue;
-		}
-		switch (c->state) {
-		case PC_HEADER:
-			if (now - c->t_start >= c->set.connect_ms) {
-				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
-				ptcp_close(c);
-			}
-			break;
-		case PC_CONNECTING:
-			if (now - c->t_start >= c->set.connect_ms) {
-				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
-				connect_failed(c, ETIMEDOUT);
-			}
-			break;
-		case PC_RELAY:
-			if (now - c->t_client >= c->set.client_ms ||
-			    now - c->t_server >= c->set.server_ms) {
-				PCOUNT_ADD(PCNT(c->ps, w), timeouts, 1);
-				ptcp_close(c);
-			}
-			break;
-		}
-	}
-}
-
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms)
 {
 	for (struct pconn *c = w->conns.next; c != &w->conns; c = c->next)
-		if (c->ps == ps && !c->deadline)
+		if (c->ps == ps && !c->deadline) {
 			c->deadline = w->now + drain_ms;
+			conn_arm(c);
+		}
 }
 
 #define SPARE_MAX 256         /* connections kept for reuse, per worker */
 
 /* Free the connections closed during the event batch (keep: up to
- * SPARE_MAX of them go to the spare list, buffers and all, for the next
- * accepts: no malloc and free per connection). */
+ * SPARE_MAX of them go to the spare list for the next accepts, their
+ * buffers to the pool; !keep: everything, the pool too). */
 void ptcp_reap(struct pworker *w, bool keep)
 {
 	while (w->grave_c) {
 		struct pconn *c = w->grave_c;
 
 		w->grave_c = c->next;
+		buf_put(w, &c->c2s);
+		buf_put(w, &c->s2c);
 		if (keep && w->n_spare_c < SPARE_MAX) {
 			c->next = w->spare_c;
 			w->spare_c = c;
 			w->n_spare_c++;
 			continue;
 		}
-		free(c->c2s.data);
-		free(c->s2c.data);
 		free(c);
 	}
 	while (!keep && w->spare_c) {
 		struct pconn *c = w->spare_c;
 
 		w->spare_c = c->next;
-		free(c->c2s.data);
-		free(c->s2c.data);
 		free(c);
 	}
+	while (!keep && w->pool) {
+		char *p = w->pool;
+
+		memcpy(&w->pool, p, sizeof(p));
+		free(p);
+	}
 	if (!keep)
-		w->n_spare_c = 0;
+		w->n_spare_c = w->n_pool = 0;
 }
 
 void ptcp_free_all(struct pworker *w)

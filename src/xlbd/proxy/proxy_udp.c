@@ -119,6 +119,7 @@ static void sess_close(struct usess *s)
 	if (s->dead)
 		return;
 	s->dead = true;
+	ptimer_disarm(&s->tm);
 	s->prev->next = s->next;
 	s->next->prev = s->prev;
 	for (pp = &w->buckets[s->hash & (PROXY_UDP_BUCKETS - 1)]; *pp; pp = &(*pp)->hnext)
@@ -138,6 +139,17 @@ static void sess_close(struct usess *s)
 	atomic_fetch_sub_explicit(&s->ps->active, 1, memory_order_relaxed);
 	s->next = w->grave_s;
 	w->grave_s = s;
+}
+
+/* The idle timer: a session that saw traffic since waits again. */
+static void sess_expired(struct pworker *w, struct ptimer *t)
+{
+	struct usess *s = (struct usess *)((char *)t - offsetof(struct usess, tm));
+
+	if (w->now - s->last < s->idle_ms)
+		ptimer_arm(&w->wheel, t, s->last + s->idle_ms);
+	else
+		sess_close(s);
 }
 
 static struct usess *sess_new(struct pworker *w, struct plisten *ls,
@@ -197,6 +209,8 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	s->clilen = cl;
 	s->idle_ms = v->set.client_ms;
 	s->last = w->now;
+	s->tm.fire = sess_expired;
+	ptimer_arm(&w->wheel, &s->tm, s->last + s->idle_ms);
 	s->hash = h;
 	s->bi = (struct pitem){ .type = PI_UDP_BACKEND, .fd = fd, .owner = s };
 	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
@@ -430,17 +444,6 @@ void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev)
 	io->tx_n += (unsigned)n;
 	io->tx_fd = s->lfd;
 	s->last = w->now;
-}
-
-void pudp_tick(struct pworker *w)
-{
-	struct usess *s, *next;
-
-	for (s = w->sess.next; s != &w->sess; s = next) {
-		next = s->next;
-		if (w->now - s->last >= s->idle_ms)
-			sess_close(s);
-	}
 }
 
 /* The service is gone and so is the socket replies left from: its

@@ -1,0 +1,959 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The BPF fixtures' harness: runs frames through xlb_xdp and xlb_decap with
+ * BPF_PROG_TEST_RUN inside a private network namespace whose routes and
+ * permanent neighbours make route lookups deterministic, checks verdicts,
+ * exact output bytes, checksums and reason counters. */
+#include <net/if.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+/* ---- the lab inside the test's own namespace ---------------------------- */
+
+/* The private namespace (gone when the process exits):
+ *
+ *   xa 02:..:00:0a  198.18.0.2/24 2001:db8::2/64 <-> xb     (ingress of every row)
+ *      neighbours .11 .12 .13, 2001:db8::11 ::12 ::13 (permanent, known MACs)
+ *   ya 02:..:00:1a  198.18.1.2/24                 <-> yb     (redirect target)
+ *      neighbour 198.18.1.11
+ *
+ * The client (198.18.0.1, 2001:db8::1, MAC 02:..:00:01) is a neighbour on xa
+ * for the replies of nat/fullnat flows; so is a client behind a 1280-byte
+ * link (198.18.0.9, same MAC, route MTU 1280).
+ * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route. */
+static const char *lab_cmds[] = {
+	"ip link set lo up",
+	"ip link add xa type veth peer name xb",
+	"ip link set xa address 02:00:00:00:00:0a",
+	"ip link set xa up",
+	"ip link set xb up",
+	"ip addr add 198.18.0.2/24 dev xa",
+	"ip addr add 2001:db8::2/64 dev xa nodad",
+	"ip link add ya type veth peer name yb",
+	"ip link set ya address 02:00:00:00:00:1a",
+	"ip link set ya up",
+	"ip link set yb up",
+	"ip addr add 198.18.1.2/24 dev ya",
+	"ip neigh add 198.18.0.11 lladdr 02:00:00:00:01:11 dev xa nud permanent",
+	"ip neigh add 198.18.0.12 lladdr 02:00:00:00:01:12 dev xa nud permanent",
+	"ip neigh add 198.18.0.13 lladdr 02:00:00:00:01:13 dev xa nud permanent",
+	"ip neigh add 2001:db8::11 lladdr 02:00:00:00:06:11 dev xa nud permanent",
+	"ip neigh add 2001:db8::12 lladdr 02:00:00:00:06:12 dev xa nud permanent",
+	"ip neigh add 2001:db8::13 lladdr 02:00:00:00:06:13 dev xa nud permanent",
+	"ip neigh add 198.18.1.11 lladdr 02:00:00:00:02:11 dev ya nud permanent",
+	"ip neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+	"ip neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+	"ip route add 198.18.0.9/32 dev xa mtu lock 1280",
+	"ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+};
+
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fputs(s, f) >= 0;
+	return (fclose(f) == 0 && ok) ? 0 : -EIO;
+}
+
+static int lab_setup(char *why, size_t n)
+{
+	size_t i;
+
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, n, "unshare(CLONE_NEWNET): %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(lab_cmds) / sizeof(lab_cmds[0]); i++) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", lab_cmds[i]);
+		if (system(cmd) != 0) {
+			snprintf(why, n, "'%s' failed", lab_cmds[i]);
+			return -1;
+		}
+	}
+	/* bpf_fib_lookup's input lookup refuses to route when forwarding is
+	 * off, exactly like the kernel's own forwarding path. */
+	if (write_file("/proc/sys/net/ipv4/conf/all/forwarding", "1") ||
+	    write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1")) {
+		snprintf(why, n, "cannot enable forwarding in the test namespace");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- output checks ------------------------------------------------------- */
+
+/* Verifies every checksum of the IP packet at l3 (len bytes) by
+ * recomputation; quoted packets inside ICMP errors only get their IPv4
+ * header checked, since their L4 part is cut. */
+static int check_l3(const uint8_t *l3, size_t len, int quoted, char *why,
+		    size_t n)
+{
+	int ver = l3[0] >> 4;
+	size_t hl, tot;
+	uint8_t proto;
+
+	if (ver == 4) {
+		hl = (l3[0] & 15) * 4;
+		if (len < 20 || hl > len || fold(sum16(l3, hl, 0)) != 0) {
+			snprintf(why, n, "bad IPv4 header checksum");
+			return -1;
+		}
+		if (quoted)
+			return 0;
+		tot = get16(l3 + 2);
+		proto = l3[9];
+	} else if (ver == 6) {
+		if (quoted)
+			return 0;
+		hl = 40;
+		tot = 40 + get16(l3 + 4);
+		proto = l3[6];
+	} else {
+		snprintf(why, n, "IP version %d", ver);
+		return -1;
+	}
+	if (tot > len || tot < hl) {
+		snprintf(why, n, "IP length %zu vs %zu bytes", tot, len);
+		return -1;
+	}
+	if (proto == 4 || proto == 41)
+		return check_l3(l3 + hl, tot - hl, 0, why, n);
+	/* IPv4 UDP without checksum (0) is valid (RFC 768). */
+	if (proto == 17 && ver == 4 && tot - hl >= 8 && get16(l3 + hl + 6) == 0)
+		return 0;
+	if (proto == 6 || proto == 17 || proto == 1 || proto == 58) {
+		if (l4_csum(l3, l3 + hl, tot - hl, proto) != 0) {
+			snprintf(why, n, "bad L4 checksum (proto %u)", proto);
+			return -1;
+		}
+		if (proto == 1 || proto == 58) {
+			uint8_t t = l3[hl];
+
+			if ((proto == 1 && (t == 3 || t == 11)) ||
+			    (proto == 58 && t < 4))
+				return check_l3(l3 + hl + 8, tot - hl - 8, 1,
+						why, n);
+		}
+	}
+	return 0;
+}
+
+static int check_frame(const struct pkt *p, char *why, size_t n)
+{
+	size_t l3 = l3_of(p);
+
+	if (p->len < l3 + 20)
+		return 0;
+	return check_l3(p->b + l3, p->len - l3, 0, why, n);
+}
+
+/* ---- the loaded programs and their maps ---------------------------------- */
+
+struct xlb_bpf *skel;
+struct decap_bpf *dskel;
+int ifx_xa, ifx_ya, ncpu;
+int ingress;
+
+static uint64_t reason_get(int r)
+{
+	uint64_t v[ncpu], s = 0;
+	uint32_t k = r;
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.reason_stats), &k, v))
+		return 0;
+	for (i = 0; i < ncpu; i++)
+		s += v[i];
+	return s;
+}
+
+static uint64_t reasons_total(void)
+{
+	uint64_t s = 0;
+	int r;
+
+	for (r = 0; r < XLB_R_MAX; r++)
+		s += reason_get(r);
+	return s;
+}
+
+struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
+{
+	struct xlb_counter v[ncpu], s = { 0, 0, 0 };
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &id, v))
+		return s;
+	for (i = 0; i < ncpu; i++) {
+		s.packets += v[i].packets;
+		s.bytes += v[i].bytes;
+		s.new_flows += v[i].new_flows;
+	}
+	return s;
+}
+
+int run_prog(int fd, const struct pkt *in, struct pkt *out, int ifindex,
+		    int *verdict)
+{
+	struct xdp_md md;
+	int err;
+
+	memset(&md, 0, sizeof(md));
+	md.data_end = in->len;
+	md.ingress_ifindex = ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		    .data_in = in->b,
+		    .data_size_in = in->len,
+		    .data_out = out->b,
+		    .data_size_out = sizeof(out->b),
+		    .ctx_in = &md,
+		    .ctx_size_in = sizeof(md),
+		    .repeat = 1);
+	err = bpf_prog_test_run_opts(fd, &o);
+	if (err)
+		return -errno;
+	out->len = o.data_size_out;
+	*verdict = o.retval;
+	return 0;
+}
+
+const char *vname(int v)
+{
+	static const char *n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v >= 0 && v <= 4 ? n[v] : "?";
+}
+
+static void hexdiff(const struct pkt *got, const struct pkt *exp, char *why,
+		    size_t n)
+{
+	size_t i, m = got->len < exp->len ? got->len : exp->len;
+
+	for (i = 0; i < m && got->b[i] == exp->b[i]; i++)
+		;
+	snprintf(why, n, "output differs at byte %zu (got %zu bytes, want %zu; "
+		 "got 0x%02x want 0x%02x)", i, got->len, exp->len,
+		 i < got->len ? got->b[i] : 0, i < exp->len ? exp->b[i] : 0);
+}
+
+/* Runs in through xlb_xdp (decap: xlb_decap) on ingress xa and checks the
+ * verdict, the exact output (unless exp is NULL), its checksums and that exactly the counter of
+ * reason (if >= 0) moved by one. out receives the output. */
+int expect_ex(int decap, const struct pkt *in, int verdict,
+		     const struct pkt *exp, int reason, struct pkt *out,
+		     char *why, size_t n)
+{
+	struct pkt tmp;
+	uint64_t before = 0, total = 0;
+	int v, err, fd;
+
+	if (!out)
+		out = &tmp;
+	fd = decap ? bpf_program__fd(dskel->progs.xlb_decap) :
+		     bpf_program__fd(skel->progs.xlb_xdp);
+	if (reason >= 0) {
+		before = reason_get(reason);
+		total = reasons_total();
+	}
+	err = run_prog(fd, in, out, ingress ? ingress : ifx_xa, &v);
+	ingress = 0;
+	if (err) {
+		snprintf(why, n, "BPF_PROG_TEST_RUN: %s", strerror(-err));
+		return -1;
+	}
+	if (v != verdict) {
+		snprintf(why, n, "verdict %s, want %s", vname(v), vname(verdict));
+		return -1;
+	}
+	if (exp && (out->len != exp->len || memcmp(out->b, exp->b, exp->len))) {
+		hexdiff(out, exp, why, n);
+		return -1;
+	}
+	/* Untouched input may be malformed on purpose; anything the program
+	 * wrote must carry correct checksums. */
+	if ((in->len != out->len || memcmp(in->b, out->b, in->len) ||
+	     verdict == XDP_TX_ || verdict == XDP_REDIRECT_) &&
+	    check_frame(out, why, n))
+		return -1;
+	if (reason >= 0) {
+		if (reason_get(reason) != before + 1) {
+			snprintf(why, n, "reason counter %d did not move", reason);
+			return -1;
+		}
+		if (reasons_total() != total + 1) {
+			snprintf(why, n, "more than one reason counted");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int expect(const struct pkt *in, int verdict, const struct pkt *exp,
+		  int reason, char *why, size_t n)
+{
+	return expect_ex(0, in, verdict, exp, reason, NULL, why, n);
+}
+
+/* ---- map set-up ---------------------------------------------------------- */
+
+/* Sets a's bit in an addr_filter set, as the daemon does before it writes a
+ * service or a backend (src/xlbd/dataplane.c). */
+int filter_set(uint32_t set, const union xlb_addr *a)
+{
+	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
+	int fd = bpf_map__fd(skel->maps.addr_filter);
+	uint64_t w = 0;
+
+	if (bpf_map_lookup_elem(fd, &k, &w))
+		return -1;
+	w |= 1ull << (bit % 64);
+	return bpf_map_update_elem(fd, &k, &w, 0);
+}
+
+/* Writes service k -> v as the daemon does: the services map, then the
+ * same entry under its id (svc_by_id). */
+int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
+{
+	struct xlb_svc_ent e = { .key = *k, .svc = *v };
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v->id, &e, 0);
+}
+
+/* Removes service k as the daemon does: by id first, then by key. */
+int svc_del(const struct xlb_svc_key *k)
+{
+	struct xlb_svc_ent e;
+	struct xlb_svc v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), k, &v))
+		return -1;
+	memset(&e, 0, sizeof(e));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v.id, &e, 0);
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.services), k);
+}
+
+int svc_add(const char *vip, uint16_t port, uint8_t proto,
+		   uint32_t id, uint8_t mode, uint32_t table_size)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.vip = A(vip);
+	k.port_be = htons(port);
+	k.proto = proto;
+	k.family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	v.id = id;
+	v.table_size = table_size;
+	v.mode = mode;
+	if (filter_set(XLB_FILTER_VIP, &k.vip))
+		return -1;
+	return svc_write(&k, &v);
+}
+
+int backend_set(uint32_t id, const char *addr, uint8_t flags,
+		       uint32_t svc)
+{
+	struct xlb_backend b;
+
+	memset(&b, 0, sizeof(b));
+	b.addr = A(addr);
+	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	b.flags = flags;
+	b.svc_id = svc;
+	if (filter_set(XLB_FILTER_BACKEND, &b.addr))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, 0);
+}
+
+int backend_port(uint32_t id, const char *addr, uint16_t port,
+			uint32_t svc)
+{
+	struct xlb_backend b;
+
+	memset(&b, 0, sizeof(b));
+	b.addr = A(addr);
+	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	b.flags = XLB_BACKEND_F_ACTIVE;
+	b.port_be = htons(port);
+	b.svc_id = svc;
+	if (filter_set(XLB_FILTER_BACKEND, &b.addr))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.backends), &id, &b, 0);
+}
+
+int backend_flags(uint32_t id, uint8_t flags)
+{
+	struct xlb_backend b;
+	int fd = bpf_map__fd(skel->maps.backends);
+
+	if (bpf_map_lookup_elem(fd, &id, &b))
+		return -1;
+	b.flags = flags;
+	return bpf_map_update_elem(fd, &id, &b, 0);
+}
+
+/* Builds a Maglev table of size slots, slot i -> ids[i % n], and swaps it
+ * into the service's slot as the daemon does. */
+int table_set(uint32_t svc, uint32_t size, const uint32_t *ids,
+		     uint32_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	int fd, err = 0;
+	uint32_t i;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &o);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < size && !err; i++)
+		err = bpf_map_update_elem(fd, &i, &ids[i % n], 0);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.maglev_outer),
+					  &svc, &fd, 0);
+	close(fd);
+	return err;
+}
+
+int table_one(uint32_t svc, uint32_t id)
+{
+	return table_set(svc, 13, &id, 1);
+}
+
+void flows_clear(void)
+{
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct xlb_flow_key k;
+
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+}
+
+int flow_backend(const struct spec *s, uint32_t *bid)
+{
+	struct xlb_flow f;
+
+	if (flow_get(s, &f))
+		return -1;
+	*bid = f.backend_id;
+	return 0;
+}
+
+uint32_t spec_hash(const struct spec *s)
+{
+	union xlb_addr a = A(s->src), b = A(s->dst);
+
+	return xlb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto);
+}
+
+static int world_setup(void)
+{
+	struct xlb_globals g;
+	uint32_t zero = 0;
+	int err = 0;
+
+	err |= backend_set(B1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DR4_TCP);
+	err |= backend_set(B2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DR4_UDP);
+	err |= backend_set(B3, "198.18.0.13", XLB_BACKEND_F_ACTIVE, S_TUN4);
+	err |= backend_set(B6_1, "2001:db8::11", XLB_BACKEND_F_ACTIVE, S_DR6_TCP);
+	err |= backend_set(B6_2, "2001:db8::12", XLB_BACKEND_F_ACTIVE, S_DR6_UDP);
+	err |= backend_set(B6_3, "2001:db8::13", XLB_BACKEND_F_ACTIVE, S_TUN6);
+	err |= backend_set(BY1, "198.18.1.11", XLB_BACKEND_F_ACTIVE, S_REDIR);
+	err |= backend_set(BNN, "198.18.0.99", XLB_BACKEND_F_ACTIVE, S_NONEIGH);
+	err |= backend_set(BNR, "198.19.200.1", XLB_BACKEND_F_ACTIVE, S_NOROUTE);
+
+	err |= svc_add(VIP_DR4, 80, 6, S_DR4_TCP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR4, 53, 17, S_DR4_UDP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR6, 80, 6, S_DR6_TCP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_DR6, 53, 17, S_DR6_UDP, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_TUN4, 80, 6, S_TUN4, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_TUN6, 80, 6, S_TUN6, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_ALL, 0, 6, S_ALLPORTS, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_STICKY, 80, 6, S_STICKY, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_EMPTY, 80, 6, S_EMPTY, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_REDIR, 80, 6, S_REDIR, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_TUN4, 53, 17, S_TUN4IN6, XLB_MODE_TUN, 13);
+	err |= svc_add(VIP_NONEIGH, 80, 6, S_NONEIGH, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_NOROUTE, 80, 6, S_NOROUTE, XLB_MODE_DR, 13);
+	err |= svc_add(VIP_NAT, 80, 6, S_NAT, 9 /* no such mode */, 13);
+	err |= svc_add(VIP_TUN6, 53, 17, S_TUN6IN4, XLB_MODE_TUN, 13);
+
+	err |= table_one(S_DR4_TCP, B1);
+	err |= table_one(S_DR4_UDP, B2);
+	err |= table_one(S_DR6_TCP, B6_1);
+	err |= table_one(S_DR6_UDP, B6_2);
+	err |= table_one(S_TUN4, B3);
+	err |= table_one(S_TUN6, B6_3);
+	err |= table_one(S_ALLPORTS, B1);
+	err |= table_one(S_STICKY, B1);
+	err |= table_one(S_REDIR, BY1);
+	err |= table_one(S_TUN4IN6, B6_3);
+	err |= table_one(S_NONEIGH, BNN);
+	err |= table_one(S_NOROUTE, BNR);
+	err |= table_one(S_NAT, B1);
+	err |= table_one(S_TUN6IN4, B3);
+
+	/* nat and fullnat: two-armed v4 (backend behind ya), one-armed v6,
+	 * port mapping on some backends. */
+	err |= backend_port(BN_Y, "198.18.1.11", 8080, S_N4T);
+	err |= backend_port(BN_2, "198.18.0.12", 5353, S_N4U);
+	err |= backend_port(BN6_1, "2001:db8::11", 0, S_N6T);
+	err |= backend_port(BF_Y, "198.18.1.11", 0, S_F4T);
+	err |= backend_port(BF_2, "198.18.0.12", 5353, S_F4U);
+	err |= backend_port(BF6_2, "2001:db8::12", 5353, S_F6U);
+	err |= backend_port(BF6_1, "2001:db8::11", 8080, S_F6T);
+	err |= svc_add(VIP_N4, 80, 6, S_N4T, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_N4, 53, 17, S_N4U, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_N6, 80, 6, S_N6T, XLB_MODE_NAT, 13);
+	err |= svc_add(VIP_F4, 80, 6, S_F4T, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F4, 53, 17, S_F4U, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F6, 53, 17, S_F6U, XLB_MODE_FULLNAT, 13);
+	err |= svc_add(VIP_F6, 80, 6, S_F6T, XLB_MODE_FULLNAT, 13);
+	err |= table_one(S_N4T, BN_Y);
+	err |= table_one(S_N4U, BN_2);
+	err |= table_one(S_N6T, BN6_1);
+	err |= table_one(S_F4T, BF_Y);
+	err |= table_one(S_F4U, BF_2);
+	err |= table_one(S_F6U, BF6_2);
+	err |= table_one(S_F6T, BF6_1);
+	/* nat lc/wlc: three backends on xa, picked from backend_conns. */
+	err |= backend_port(BL1, "198.18.0.11", 0, S_LC);
+	err |= backend_port(BL2, "198.18.0.12", 0, S_LC);
+	err |= backend_port(BL3, "198.18.0.13", 0, S_LC);
+	err |= svc_add(VIP_LC, 80, 6, S_LC, XLB_MODE_NAT, 13);
+	{
+		union xlb_addr l4 = A(LIP4), l6 = A(LIP6);
+		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
+		int fd = bpf_map__fd(skel->maps.lips);
+
+		err |= bpf_map_update_elem(fd, &i4, &l4, 0);
+		err |= bpf_map_update_elem(fd, &i6, &l6, 0);
+	}
+
+	memset(&g, 0, sizeof(g));
+	g.lport_min = LPORT_MIN;
+	g.lport_max = LPORT_MAX;
+	g.n_lips_v4 = 1;
+	g.n_lips_v6 = 1;
+	g.tun_src_v4 = A("198.18.0.0").v4;
+	g.tun_src_v4_plen = 24;
+	g.tun_src_v6 = A("2001:db8:0:1::");
+	g.tun_src_v6_plen = 64;
+	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+
+	{
+		union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");
+		uint8_t one = 1;
+		int fd = bpf_map__fd(dskel->maps.decap_addrs);
+
+		err |= bpf_map_update_elem(fd, &d4, &one, 0);
+		err |= bpf_map_update_elem(fd, &d6, &one, 0);
+	}
+	return err ? -1 : 0;
+}
+
+/* ---- expected outputs ---------------------------------------------------- */
+
+/* dr: the same frame with the backend's MAC and the egress port's MAC. */
+void dr_expect(struct pkt *exp, const struct pkt *in, const uint8_t *dmac,
+		      const uint8_t *smac)
+{
+	*exp = *in;
+	memcpy(exp->b, dmac, 6);
+	memcpy(exp->b + 6, smac, 6);
+}
+
+const struct xlb_globals *globals_get(void)
+{
+	static struct xlb_globals g;
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.globals), &zero, &g);
+	return &g;
+}
+
+/* The outer source the data plane must pick for the flow of s. */
+union xlb_addr tun_src(const struct spec *s, int outer_fam)
+{
+	const struct xlb_globals *g = globals_get();
+	union xlb_addr a;
+
+	memset(&a, 0, sizeof(a));
+	if (outer_fam == 4)
+		a.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen,
+				      spec_hash(s));
+	else
+		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, spec_hash(s),
+			       &a);
+	return a;
+}
+
+/* tun: Ethernet to the backend, then the outer header, then in's IP packet. */
+void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
+		       const uint8_t *dmac, const struct spec *s)
+{
+	int ofam = strchr(be, ':') ? 6 : 4;
+	size_t l3 = l3_of(in), ilen = in->len - l3;
+	uint8_t nh = (in->b[l3] >> 4) == 4 ? 4 : 41;
+	union xlb_addr src = tun_src(s, ofam), dst = A(be);
+	char srcs[64];
+
+	memset(exp, 0, sizeof(*exp));
+	if (l3 == 18) {
+		eth(exp, dmac, MAC_XA, 0x8100);
+		put16(exp, get16(in->b + 14));
+		put16(exp, ofam == 4 ? 0x0800 : 0x86dd);
+	} else {
+		eth(exp, dmac, MAC_XA, ofam == 4 ? 0x0800 : 0x86dd);
+	}
+	if (ofam == 4) {
+		inet_ntop(AF_INET, &src.v4, srcs, sizeof(srcs));
+		ip4(exp, srcs, be, nh, ilen, 0x4000, 0);
+	} else {
+		inet_ntop(AF_INET6, &src, srcs, sizeof(srcs));
+		ip6(exp, srcs, be, nh, ilen);
+	}
+	(void)dst;
+	put(exp, in->b + l3, ilen);
+}
+
+/* ICMP too big from the VIP back to the client: MACs swapped, quoting the
+ * first bytes of in's IP packet. */
+void too_big_expect(struct pkt *exp, const struct pkt *in,
+			   const struct spec *s, uint32_t mtu)
+{
+	size_t l3 = l3_of(in), at;
+
+	memset(exp, 0, sizeof(*exp));
+	if (l3 == 18) {
+		eth(exp, MAC_CLIENT, MAC_XA, 0x8100);
+		put16(exp, get16(in->b + 14));
+		put16(exp, s->fam == 4 ? 0x0800 : 0x86dd);
+	} else {
+		eth(exp, MAC_CLIENT, MAC_XA, s->fam == 4 ? 0x0800 : 0x86dd);
+	}
+	if (s->fam == 4) {
+		ip4(exp, s->dst, s->src, 1, 8 + 64, 0, 0);
+		at = exp->len;
+		put(exp, (uint8_t[]){ 3, 4, 0, 0, 0, 0 }, 6);
+		put16(exp, mtu);
+		put(exp, in->b + l3, 64);
+		set16(exp->b + at + 2, fold(sum16(exp->b + at, 72, 0)));
+	} else {
+		ip6(exp, s->dst, s->src, 58, 8 + 128);
+		at = exp->len;
+		put(exp, (uint8_t[]){ 2, 0, 0, 0 }, 4);
+		put32(exp, mtu);
+		put(exp, in->b + l3, 128);
+		set16(exp->b + at + 2,
+		      l4_csum(exp->b + l3, exp->b + at, 136, 58));
+	}
+}
+
+/* An ICMP error from a router to the VIP about the reply VIP:vp -> C:cp of
+ * flow s (quoting the IP header and 8 bytes of L4). */
+void icmp_err_mk(struct pkt *p, const struct spec *s, uint8_t type,
+			uint8_t code, uint32_t extra)
+{
+	struct spec rev = *s;
+	struct pkt inner;
+	size_t l3, at, qlen;
+
+	rev.src = s->dst;
+	rev.dst = s->src;
+	rev.sport = s->dport;
+	rev.dport = s->sport;
+	pkt_mk(&inner, &rev);
+	l3 = l3_of(&inner);
+	qlen = (s->fam == 4 ? 20 : 40) + 8;
+
+	memset(p, 0, sizeof(*p));
+	eth(p, MAC_XA, MAC_CLIENT, s->fam == 4 ? 0x0800 : 0x86dd);
+	if (s->fam == 4)
+		ip4(p, ROUTER4, s->dst, 1, 8 + qlen, 0, 7);
+	else
+		ip6(p, "2001:db8::fe", s->dst, 58, 8 + qlen);
+	at = p->len;
+	put(p, (uint8_t[]){ type, code, 0, 0 }, 4);
+	put32(p, extra);
+	put(p, inner.b + l3, qlen);
+	set16(p->b + at + 2, l4_csum(p->b + 14, p->b + at, 8 + qlen,
+				     s->fam == 4 ? 1 : 58));
+}
+
+int fwd_dr(const struct spec *s, const uint8_t *mac, char *why, size_t n)
+{
+	struct pkt in, exp;
+
+	pkt_mk(&in, s);
+	dr_expect(&exp, &in, mac, MAC_XA);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+}
+
+int fwd_tun(const struct spec *s, const char *be, const uint8_t *mac,
+		   char *why, size_t n)
+{
+	struct pkt in, exp;
+
+	pkt_mk(&in, s);
+	tun_expect(&exp, &in, be, mac, s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+}
+
+void nat_clear(void)
+{
+	int fd = bpf_map__fd(skel->maps.nat_rev);
+	struct xlb_flow_key k;
+
+	flows_clear();
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+}
+
+uint32_t nat_rev_count(void)
+{
+	int fd = bpf_map__fd(skel->maps.nat_rev);
+	struct xlb_flow_key k, nk;
+	uint32_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &nk) == 0) {
+		k = nk;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+struct xlb_flow_key spec_key(const struct spec *s)
+{
+	struct xlb_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.src = A(s->src);
+	k.dst = A(s->dst);
+	k.sport_be = htons(s->sport);
+	k.dport_be = htons(s->dport);
+	k.proto = s->proto;
+	k.family = s->fam == 4 ? XLB_AF_INET : XLB_AF_INET6;
+	return k;
+}
+
+int flow_get(const struct spec *s, struct xlb_flow *f)
+{
+	struct xlb_flow_key k = spec_key(s);
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, f);
+}
+
+int flow_put(const struct spec *s, const struct xlb_flow *f)
+{
+	struct xlb_flow_key k = spec_key(s);
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, f, 0);
+}
+
+/* Makes the flow of s look idle for age seconds. */
+int flow_age(const struct spec *s, uint64_t age_s)
+{
+	struct xlb_flow f;
+	struct timespec ts;
+
+	if (flow_get(s, &f))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	f.last_seen_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec -
+			 age_s * 1000000000ull;
+	return flow_put(s, &f);
+}
+
+/* The reverse of s (the reply a server sends), payload and flags kept. */
+struct spec spec_rev(const struct spec *s, const char *src, uint16_t sport,
+			    const char *dst, uint16_t dport, uint8_t flags)
+{
+	struct spec r = *s;
+
+	r.src = src;
+	r.sport = sport;
+	r.dst = dst;
+	r.dport = dport;
+	r.tcpflags = flags;
+	return r;
+}
+
+/* The frame in with MACs dmac/smac, its tuple replaced by src:sport ->
+ * dst:dport and one off its TTL (hop limit), every checksum computed from
+ * scratch (a zero IPv4 UDP checksum stays zero). */
+void xlat_expect(struct pkt *exp, const struct pkt *in,
+			const uint8_t *dmac, const uint8_t *smac,
+			const char *src, uint16_t sport, const char *dst,
+			uint16_t dport)
+{
+	size_t l3 = l3_of(in), l4, len;
+	union xlb_addr a = A(src), b = A(dst);
+	uint8_t *ip, proto;
+	int v4;
+
+	*exp = *in;
+	memcpy(exp->b, dmac, 6);
+	memcpy(exp->b + 6, smac, 6);
+	ip = exp->b + l3;
+	v4 = (ip[0] >> 4) == 4;
+	if (v4) {
+		memcpy(ip + 12, &a.v4, 4);
+		memcpy(ip + 16, &b.v4, 4);
+		ip[8]--;                /* a routed hop */
+		set16(ip + 10, 0);
+		set16(ip + 10, fold(sum16(ip, 20, 0)));
+		l4 = l3 + 20;
+		proto = ip[9];
+		len = get16(ip + 2) - 20;
+	} else {
+		memcpy(ip + 8, &a, 16);
+		memcpy(ip + 24, &b, 16);
+		ip[7]--;
+		l4 = l3 + 40;
+		proto = ip[6];
+		len = get16(ip + 4);
+	}
+	set16(exp->b + l4, sport);
+	set16(exp->b + l4 + 2, dport);
+	if (proto == 17 && v4 && get16(exp->b + l4 + 6) == 0)
+		return;
+	set16(exp->b + l4 + l4_csum_off(proto), 0);
+	{
+		uint16_t c = l4_csum(ip, exp->b + l4, len, proto);
+
+		if (proto == 17 && c == 0)
+			c = 0xffff;
+		set16(exp->b + l4 + l4_csum_off(proto), c);
+	}
+}
+
+/* An ICMP error osrc -> odst (MACs dmac/smac) quoting the IP header and 8
+ * bytes of L4 of the packet inner. */
+void icmp_mk(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
+		    const char *osrc, const char *odst, uint8_t type,
+		    uint8_t code, uint32_t extra, const struct spec *inner)
+{
+	struct pkt ip;
+	size_t at, qlen = (inner->fam == 4 ? 20 : 40) + 8;
+
+	pkt_mk(&ip, inner);
+	memset(p, 0, sizeof(*p));
+	eth(p, dmac, smac, inner->fam == 4 ? 0x0800 : 0x86dd);
+	if (inner->fam == 4)
+		ip4(p, osrc, odst, 1, 8 + qlen, 0, 7);
+	else
+		ip6(p, osrc, odst, 58, 8 + qlen);
+	at = p->len;
+	put(p, (uint8_t[]){ type, code, 0, 0 }, 4);
+	put32(p, extra);
+	put(p, ip.b + 14, qlen);
+	set16(p->b + at + 2, l4_csum(p->b + 14, p->b + at, 8 + qlen,
+				     inner->fam == 4 ? 1 : 58));
+}
+
+/* One off the outer TTL (hop limit) of the untagged frame p, as nat and
+ * fullnat forward ICMP errors too. */
+void hop(struct pkt *p)
+{
+	if ((p->b[14] >> 4) == 4) {
+		p->b[14 + 8]--;
+		ip4_recsum(p);
+	} else {
+		p->b[14 + 7]--;
+	}
+}
+
+/* One packet in (on ifindex ifin), the translated packet out. */
+int nat_step(const struct spec *in_s, int ifin, int verdict, int reason,
+		    const uint8_t *dmac, const uint8_t *smac, const char *src,
+		    uint16_t sport, const char *dst, uint16_t dport, char *why,
+		    size_t n)
+{
+	struct pkt in, exp;
+
+	pkt_mk(&in, in_s);
+	xlat_expect(&exp, &in, dmac, smac, src, sport, dst, dport);
+	ingress = ifin;
+	return expect(&in, verdict, &exp, reason, why, n);
+}
+
+uint16_t fnat_port(const struct spec *s)
+{
+	return LPORT_MIN + spec_hash(s) % (LPORT_MAX - LPORT_MIN + 1);
+}
+
+int want_state(const struct spec *s, uint8_t st, char *why, size_t n)
+{
+	struct xlb_flow f;
+
+	if (flow_get(s, &f)) {
+		snprintf(why, n, "no flow entry");
+		return -1;
+	}
+	if (f.state != st) {
+		snprintf(why, n, "flow state %u, want %u", f.state, st);
+		return -1;
+	}
+	return 0;
+}
+
+void base4(struct pkt *p, uint8_t proto, size_t paylen)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = proto,
+			  .sport = 40000, .dport = proto == 6 ? 80 : 53,
+			  .paylen = paylen };
+
+	pkt_mk(p, &s);
+}
+
+void base6(struct pkt *p, uint8_t proto, size_t paylen)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = proto,
+			  .sport = 40000, .dport = proto == 6 ? 80 : 53,
+			  .paylen = paylen };
+
+	pkt_mk(p, &s);
+}
+
+/* Enters the lab, loads both programs and fills their maps; why says what
+ * failed. Returns 0, 1 when the lab cannot be built here (skip), or -1. */
+int fixture_setup(char *why, size_t n)
+{
+	if (lab_setup(why, n))
+		return 1;
+	ifx_xa = if_nametoindex("xa");
+	ifx_ya = if_nametoindex("ya");
+	ncpu = libbpf_num_possible_cpus();
+	skel = xlb_bpf__open();
+	if (!skel)
+		return snprintf(why, n, "open xlb.bpf.o"), -1;
+	/* The default 1M-entry flow table is preallocated: keep tests light. */
+	bpf_map__set_max_entries(skel->maps.flows, 4096);
+	bpf_map__set_max_entries(skel->maps.nat_rev, 4096);
+	if (xlb_bpf__load(skel))
+		return snprintf(why, n, "load xlb.bpf.o (verifier)"), -1;
+	dskel = decap_bpf__open_and_load();
+	if (!dskel)
+		return snprintf(why, n, "load decap.bpf.o (verifier)"), -1;
+	if (world_setup())
+		return snprintf(why, n, "populate maps: %s", strerror(errno)), -1;
+	return 0;
+}
+
+void fixture_teardown(void)
+{
+	decap_bpf__destroy(dskel);
+	xlb_bpf__destroy(skel);
+}

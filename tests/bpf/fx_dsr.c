@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* BPF fixtures: dr and tun forwarding (MACs, tunnel headers, MTU, routes,
+ * VLAN tags) and traffic that is not for a VIP. */
+#include "fixture.h"
+
+ROW(r_dr4_tcp)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100 };
+
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_dr4_udp)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 30 };
+
+	return fwd_dr(&s, MAC_B2, why, n);
+}
+
+ROW(r_dr6_tcp)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100 };
+
+	return fwd_dr(&s, MAC_B6_1, why, n);
+}
+
+ROW(r_dr6_udp)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 30 };
+
+	return fwd_dr(&s, MAC_B6_2, why, n);
+}
+
+ROW(r_dr4_vlan)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			  .sport = 40001, .dport = 80, .paylen = 10, .vid = 42 };
+
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_dr_redirect)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_REDIR, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	dr_expect(&exp, &in, MAC_Y1, MAC_YA);
+	return expect(&in, XDP_REDIRECT_, &exp, XLB_R_REDIRECT, why, n);
+}
+
+ROW(r_allports)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_ALL, .proto = 6,
+			  .sport = 40000, .dport = 8443, .paylen = 10 };
+
+	if (fwd_dr(&s, MAC_B1, why, n))
+		return -1;
+	s.dport = 22;
+	return fwd_dr(&s, MAC_B1, why, n);
+}
+
+ROW(r_allports_proto)
+{
+	/* The all-ports service is TCP only: UDP to the same VIP is not ours. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_ALL, .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+ROW(r_tun4)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100 };
+	union xlb_addr a, b;
+	unsigned i;
+
+	if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n))
+		return -1;
+	/* The outer source carries flow bits: some other flow must differ,
+	 * and all stay inside 198.18.0.0/24. */
+	a = tun_src(&s, 4);
+	for (i = 1; i < 8; i++) {
+		s.sport = 40000 + i;
+		b = tun_src(&s, 4);
+		if ((ntohl(b.v4) >> 8) != (198u << 16 | 18u << 8)) {
+			snprintf(why, n, "outer source outside the prefix");
+			return -1;
+		}
+		if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n))
+			return -1;
+		if (b.v4 != a.v4)
+			return 0;
+	}
+	snprintf(why, n, "outer source never varies across flows");
+	return -1;
+}
+
+ROW(r_tun6)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100 };
+	union xlb_addr a, b;
+
+	if (fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n))
+		return -1;
+	a = tun_src(&s, 6);
+	s.sport = 40001;
+	if (fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n))
+		return -1;
+	b = tun_src(&s, 6);
+	if (memcmp(&a, &b, 8) || !memcmp(&a, &b, 16)) {
+		snprintf(why, n, "outer v6 source: prefix changed or host part constant");
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_tun4in6)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 40 };
+
+	return fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n);
+}
+
+ROW(r_tun6in4)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 40 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_tun4_vlan)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 40100, .dport = 80, .paylen = 50, .vid = 42 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_tun6in4_vlan)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 17,
+			  .sport = 40100, .dport = 53, .paylen = 50, .vid = 42 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_too_big6_vlan)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 6,
+			  .sport = 45010, .dport = 80, .paylen = 1430, .vid = 42 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1460);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_tun_no_src)
+{
+	/* Zeroed globals: no tunnel source configured, nothing is sent. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 40200, .dport = 80, .paylen = 10 };
+	struct xlb_globals saved = *globals_get(), z;
+	uint32_t zero = 0;
+	struct pkt in;
+	int fd = bpf_map__fd(skel->maps.globals), err;
+
+	memset(&z, 0, sizeof(z));
+	bpf_map_update_elem(fd, &zero, &z, 0);
+	pkt_mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
+	bpf_map_update_elem(fd, &zero, &saved, 0);
+	return err;
+}
+
+ROW(r_no_neigh)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_NONEIGH, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_NEIGH, why, n);
+}
+
+ROW(r_no_route)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_NOROUTE, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_FIB, why, n);
+}
+
+ROW(r_bad_mode)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_NAT, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
+}
+
+ROW(r_too_big4)
+{
+	/* 1490-byte packet + 20 outer > 1500: tell the client 1480. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 45000, .dport = 80, .paylen = 1450 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1480);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_too_big4_nodf)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 45001, .dport = 80, .paylen = 1450, .nodf = 1 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_TOO_BIG, why, n);
+}
+
+ROW(r_too_big6)
+{
+	/* 1490-byte packet + 40 outer > 1500: tell the client 1460. */
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 6,
+			  .sport = 45000, .dport = 80, .paylen = 1430 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	too_big_expect(&exp, &in, &s, 1460);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+}
+
+ROW(r_tun4_fits)
+{
+	/* 1480 + 20 = 1500: exactly the MTU, still tunnelled. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 45002, .dport = 80, .paylen = 1440 };
+
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
+ROW(r_not_vip)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.200", .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+/* The address filter only ever saves lookups: an address whose bit it
+ * shares with a VIP (or a backend) still gets the right answer. */
+ROW(r_filter_collision)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.200", .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	union xlb_addr other = A("198.18.0.200"), client = A(CLIENT4);
+	int fd = bpf_map__fd(skel->maps.addr_filter), err;
+	uint32_t kv = xlb_filter_bit(&other) / 64;
+	uint32_t kb = XLB_FILTER_WORDS + xlb_filter_bit(&client) / 64;
+	uint64_t wv = 0, wb = 0;
+	struct pkt in;
+
+	if (bpf_map_lookup_elem(fd, &kv, &wv) || bpf_map_lookup_elem(fd, &kb, &wb))
+		return snprintf(why, n, "cannot read addr_filter"), -1;
+	filter_set(XLB_FILTER_VIP, &other);
+	filter_set(XLB_FILTER_BACKEND, &client);
+	pkt_mk(&in, &s);
+	err = expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	s.dst = VIP_DR4;
+	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	bpf_map_update_elem(fd, &kv, &wv, 0);
+	bpf_map_update_elem(fd, &kb, &wb, 0);
+	return err;
+}
+
+ROW(r_not_vip_port)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			  .sport = 40000, .dport = 81, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+ROW(r_not_vip6)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = "2001:db8::200", .proto = 17,
+			  .sport = 40000, .dport = 53, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+}
+
+static const struct row rows[] = {
+	{ .desc = "dr v4 TCP: MAC rewrite, XDP_TX", .fn = r_dr4_tcp },
+	{ .desc = "dr v4 UDP: MAC rewrite, XDP_TX", .fn = r_dr4_udp },
+	{ .desc = "dr v6 TCP: MAC rewrite, XDP_TX", .fn = r_dr6_tcp },
+	{ .desc = "dr v6 UDP: MAC rewrite, XDP_TX", .fn = r_dr6_udp },
+	{ .desc = "dr v4 behind a VLAN tag: tag kept, XDP_TX", .fn = r_dr4_vlan },
+	{ .desc = "dr to a backend behind another port: XDP_REDIRECT", .fn = r_dr_redirect },
+	{ .desc = "all-ports service matches any TCP port", .fn = r_allports },
+	{ .desc = "all-ports TCP service does not take UDP", .fn = r_allports_proto },
+	{ .desc = "tun v4 IPIP: exact outer header, per-flow source", .fn = r_tun4 },
+	{ .desc = "tun v6 ip6ip6: exact outer header, per-flow source", .fn = r_tun6 },
+	{ .desc = "tun v4 VIP to v6 backend (4in6)", .fn = r_tun4in6 },
+	{ .desc = "tun v6 VIP to v4 backend (6in4)", .fn = r_tun6in4 },
+	{ .desc = "tun v4 packet exactly at the MTU is tunnelled", .fn = r_tun4_fits },
+	{ .desc = "tun v4 behind a VLAN tag: tag kept, outer ethertype in the tag", .fn = r_tun4_vlan },
+	{ .desc = "tun v6 VIP to v4 backend behind a VLAN tag", .fn = r_tun6in4_vlan },
+	{ .desc = "tun v6 over MTU behind a VLAN tag: packet-too-big keeps the tag", .fn = r_too_big6_vlan },
+	{ .desc = "tun without a configured tunnel source: drop", .fn = r_tun_no_src },
+	{ .desc = "backend without neighbour entry: drop", .fn = r_no_neigh },
+	{ .desc = "backend without route: drop", .fn = r_no_route },
+	{ .desc = "service with an unknown mode: drop", .fn = r_bad_mode },
+	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
+	{ .desc = "tun v4 over MTU without DF: drop", .fn = r_too_big4_nodf },
+	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
+	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
+	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },
+	{ .desc = "address filter collisions (VIP bit, backend bit) change nothing", .fn = r_filter_collision },
+	{ .desc = "not for a VIP (IPv6): pass", .fn = r_not_vip6 },
+};
+
+const struct suite fx_dsr = { "dsr", rows, sizeof(rows) / sizeof(rows[0]) };

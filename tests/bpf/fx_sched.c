@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* BPF fixtures: backend choice (flow stickiness, drain, Maglev slots,
+ * rr/wrr, sh, lc/wlc) and services without backends. */
+#include "fixture.h"
+
+ROW(r_sticky)
+{
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 41000, .dport = 80, .paylen = 10 };
+	struct spec b = a;
+	struct xlb_counter c0, c1;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	c0 = counter_get(skel->maps.svc_stats, S_STICKY);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	table_one(S_STICKY, B2);
+	if (fwd_dr(&a, MAC_B1, why, n)) {
+		strncat(why, " (existing flow moved)", n - strlen(why) - 1);
+		return -1;
+	}
+	b.sport = 41001;
+	err = fwd_dr(&b, MAC_B2, why, n);
+	c1 = counter_get(skel->maps.svc_stats, S_STICKY);
+	table_one(S_STICKY, B1);
+	if (err)
+		return -1;
+	if (c1.packets - c0.packets != 3 || c1.new_flows - c0.new_flows != 2) {
+		snprintf(why, n, "svc counters: %llu packets, %llu new flows (want 3, 2)",
+			 (unsigned long long)(c1.packets - c0.packets),
+			 (unsigned long long)(c1.new_flows - c0.new_flows));
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_drain)
+{
+	/* Weight 0: the backend stays ACTIVE but leaves the table. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 42000, .dport = 80, .paylen = 10 };
+	struct spec b = a;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	table_one(S_STICKY, B2);
+	err = fwd_dr(&a, MAC_B1, why, n);
+	b.sport = 42001;
+	if (!err)
+		err = fwd_dr(&b, MAC_B2, why, n);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_deleted)
+{
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 43000, .dport = 80, .paylen = 10 };
+	uint32_t bid = 0;
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	if (fwd_dr(&a, MAC_B1, why, n))
+		return -1;
+	backend_flags(B1, 0);
+	table_one(S_STICKY, B2);
+	err = fwd_dr(&a, MAC_B2, why, n);
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	table_one(S_STICKY, B1);
+	if (err)
+		return -1;
+	if (flow_backend(&a, &bid) || bid != B2) {
+		snprintf(why, n, "flow entry not updated to the new backend (%u)", bid);
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing flow finds its service by id (svc_by_id) only while that
+ * gives what the services map would: a mode change applies at once, a
+ * deleted service passes its flows, an id given to another VIP does not
+ * take them over, and a missing svc_by_id entry falls back to the map. */
+ROW(r_flow_svc_by_id)
+{
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.113", .proto = 6,
+			  .sport = 43100, .dport = 80, .paylen = 10 };
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	struct pkt in;
+	uint32_t id = 40, zero_ent[sizeof(struct xlb_svc_ent) / 4] = { 0 };
+	int err;
+
+	if (svc_add(a.dst, 80, 6, id, XLB_MODE_DR, 13) || table_one(id, B1))
+		return snprintf(why, n, "cannot add the service"), -1;
+	memset(&k, 0, sizeof(k));
+	k.vip = A(a.dst);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), &k, &v);
+	pkt_mk(&in, &a);
+	err = fwd_dr(&a, MAC_B1, why, n);
+	v.mode = XLB_MODE_PROXY;
+	svc_write(&k, &v);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	v.mode = XLB_MODE_DR;
+	svc_write(&k, &v);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &id, zero_ent, 0);
+	err = err ?: fwd_dr(&a, MAC_B1, why, n);
+	svc_write(&k, &v);
+	svc_del(&k);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	svc_add("198.18.0.114", 80, 6, id, XLB_MODE_DR, 13);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
+	k.vip = A("198.18.0.114");
+	svc_del(&k);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer), &id);
+	return err;
+}
+
+ROW(r_maglev_slots)
+{
+	/* Slot i -> B1 for even i, B2 for odd: the hash in xlb_hash.h must
+	 * predict every choice. */
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .dport = 80, .paylen = 10 };
+	int i, seen[2] = { 0, 0 }, err = 0;
+
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	for (i = 0; i < 32 && !err; i++) {
+		uint32_t slot, bid = 0;
+
+		s.sport = 44000 + i;
+		slot = spec_hash(&s) % 13;
+		seen[slot & 1] = 1;
+		err = fwd_dr(&s, slot & 1 ? MAC_B2 : MAC_B1, why, n);
+		if (!err && (flow_backend(&s, &bid) || bid != ids[slot & 1])) {
+			snprintf(why, n, "flow table holds backend %u", bid);
+			err = -1;
+		}
+	}
+	table_one(S_STICKY, B1);
+	if (!err && !(seen[0] && seen[1])) {
+		snprintf(why, n, "32 flows all hashed to one backend");
+		err = -1;
+	}
+	return err;
+}
+
+/* Sets the scheduler flags (and rr sequence length) of the VIP_STICKY
+ * service; 0, 0 is Maglev again. */
+/* Sets the scheduler flags and seq_len of the tcp service vip:80. */
+static int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&k, 0, sizeof(k));
+	k.vip = A(vip);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = flags;
+	v.seq_len = seq_len;
+	return svc_write(&k, &v);
+}
+
+static int sticky_sched(uint8_t flags, uint16_t seq_len)
+{
+	return svc_sched(VIP_STICKY, flags, seq_len);
+}
+
+ROW(r_sched_sh)
+{
+	/* sh: the slot is xlb_src_hash(client) % 13, whatever the ports; the
+	 * table alternates B1/B2, so two clients of different slot parity
+	 * reach different backends. */
+	static const char *const clients[] = { "198.18.0.1", "198.18.0.3",
+		"198.18.0.4", "198.18.0.5", "198.18.0.6", "198.18.0.7" };
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .dport = 80, .paylen = 10 };
+	int seen[2] = { 0, 0 }, err = 0;
+
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	sticky_sched(XLB_SVC_F_SH, 0);
+	for (size_t c = 0; c < 6 && !err; c++) {
+		union xlb_addr a = A(clients[c]);
+		uint32_t slot = xlb_src_hash(&a) % 13, bid = 0;
+
+		s.src = clients[c];
+		seen[slot & 1] = 1;
+		for (int port = 0; port < 4 && !err; port++) {
+			s.sport = (uint16_t)(45000 + 7 * port + c);
+			err = fwd_dr(&s, slot & 1 ? MAC_B2 : MAC_B1, why, n);
+			if (!err && (flow_backend(&s, &bid) || bid != ids[slot & 1])) {
+				snprintf(why, n, "%s:%u: flow table holds backend %u",
+					 clients[c], s.sport, bid);
+				err = -1;
+			}
+		}
+	}
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	if (!err && !(seen[0] && seen[1])) {
+		snprintf(why, n, "6 clients all hashed to one backend");
+		err = -1;
+	}
+	return err;
+}
+
+ROW(r_sched_rr)
+{
+	/* wrr 2:1: the daemon's sequence B1 B1 B2 (seq_len 3) repeats over
+	 * the 13 slots; new flows walk it in order, existing ones stay. */
+	const uint32_t ids[3] = { B1, B1, B2 };
+	static const uint8_t *const want[7] = { MAC_B1, MAC_B1, MAC_B2, MAC_B1,
+						MAC_B1, MAC_B2, MAC_B1 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .dport = 80, .paylen = 10 };
+	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
+	int err = 0;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 3);
+	sticky_sched(XLB_SVC_F_RR, 3);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	for (int i = 0; i < 7 && !err; i++) {
+		s.sport = (uint16_t)(46000 + i);
+		err = fwd_dr(&s, want[i], why, n);
+		if (err)
+			snprintf(why + strlen(why), n - strlen(why), " (new flow %d)", i);
+	}
+	/* The first flow again: its entry holds, the sequence does not move. */
+	s.sport = 46000;
+	if (!err)
+		err = fwd_dr(&s, MAC_B1, why, n);
+	s.sport = 46007;
+	if (!err)
+		err = fwd_dr(&s, MAC_B1, why, n);
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_no_backend)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_EMPTY, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+}
+
+ROW(r_no_backend_slot)
+{
+	/* The table names a backend id that was never configured. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_EMPTY, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 10 };
+	struct pkt in;
+	int err;
+
+	table_one(S_EMPTY, 4000);
+	pkt_mk(&in, &s);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer),
+			    &(uint32_t){ S_EMPTY });
+	return err;
+}
+
+/* ---- lc and wlc ------------------------------------------------------- */
+
+static void conns_set(uint32_t id, int64_t active, int64_t inactive)
+{
+	struct xlb_conns c = { active, inactive };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.backend_conns), &id, &c, 0);
+}
+
+static struct xlb_conns conns_get(uint32_t id)
+{
+	struct xlb_conns c = { 0, 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.backend_conns), &id, &c);
+	return c;
+}
+
+static int want_conns(uint32_t id, int64_t active, int64_t inactive,
+		      char *why, size_t n)
+{
+	struct xlb_conns c = conns_get(id);
+
+	if (c.active == active && c.inactive == inactive)
+		return 0;
+	snprintf(why, n, "backend %u counts %lld/%lld, want %lld/%lld", id,
+		 (long long)c.active, (long long)c.inactive, (long long)active,
+		 (long long)inactive);
+	return -1;
+}
+
+/* Makes S_LC an lc/wlc service over ids with weights (as the daemon's
+ * put_lc_list writes it). */
+static int lc_setup(const uint32_t *ids, const uint32_t *w, uint32_t cnt)
+{
+	struct xlb_svc_backends sb;
+	uint32_t key = S_LC;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.n = cnt;
+	for (uint32_t i = 0; i < cnt; i++) {
+		sb.id[i] = ids[i];
+		sb.weight[i] = w[i];
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0))
+		return -1;
+	return svc_sched(VIP_LC, XLB_SVC_F_LC, 0);
+}
+
+/* A new nat flow from sport must go to be (one of BL1..3, on xa). */
+static int lc_new(uint16_t sport, uint32_t be, char *why, size_t n)
+{
+	static const char *const addr[] = { "198.18.0.11", "198.18.0.12",
+					    "198.18.0.13" };
+	static const uint8_t *const mac[] = { MAC_B1, MAC_B2, MAC_B3 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_LC, .proto = 6,
+			  .sport = sport, .dport = 80 };
+	uint32_t i = be - BL1;
+
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, mac[i], MAC_XA, CLIENT4, sport,
+		     addr[i], 80, why, n)) {
+		snprintf(why + strlen(why), n - strlen(why),
+			 " (new flow from port %u, want backend %u)", sport, be);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_sched_lc)
+{
+	/* lc: least active * 256 + inactive. Counts 2/0, 1/0, 0/300 give
+	 * 512, 256, 300: BL2. Its SYN_SENT entry makes it 1/1 (257), still
+	 * least; the SYN-ACK establishes it (2/0, 512): BL3 (300) next. A RST
+	 * moves BL2's entry to inactive (1/1), and when that entry ends (CLOSE
+	 * timed out, the tuple's next SYN) it is uncounted. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 1, 1, 1 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_LC, .proto = 6,
+			  .sport = 51000, .dport = 80 };
+	struct spec r = spec_rev(&s, "198.18.0.12", 80, CLIENT4, 51000, 0x12);
+
+	nat_clear();
+	conns_set(BL1, 2, 0);
+	conns_set(BL2, 1, 0);
+	conns_set(BL3, 0, 300);
+	if (lc_setup(ids, w, 3) || lc_new(51000, BL2, why, n) ||
+	    want_conns(BL2, 1, 1, why, n) || lc_new(51001, BL2, why, n) ||
+	    want_conns(BL2, 1, 2, why, n))
+		return -1;
+	if (nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_LC, 80,
+		     CLIENT4, 51000, why, n) || want_conns(BL2, 2, 1, why, n))
+		return -1;
+	if (lc_new(51002, BL3, why, n) || want_conns(BL3, 0, 301, why, n))
+		return -1;
+	s.tcpflags = 0x04;
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 51000,
+		     "198.18.0.12", 80, why, n) || want_conns(BL2, 1, 2, why, n))
+		return -1;
+	/* Entry gone by timeout: its next SYN ends it (uncounted) and is a
+	 * new flow, to the least loaded: BL2 (258) against BL3 (301). */
+	flow_age(&s, XLB_TO_CLOSE_DEFAULT + 1);
+	if (lc_new(51000, BL2, why, n) || want_conns(BL2, 1, 2, why, n))
+		return -1;
+	return 0;
+}
+
+ROW(r_sched_wlc)
+{
+	/* wlc: BL1 weight 3 at 2/0 (512 / 3 = 170) beats BL2 weight 1 at 1/0
+	 * (256); lc (weights 1) would pick BL2. Weight 0 is never picked,
+	 * and an empty list is a counted drop. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 3, 1, 0 };
+	const uint32_t w1[3] = { 1, 1, 0 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_LC, .proto = 6,
+			  .sport = 51100, .dport = 80 };
+	struct pkt in;
+
+	nat_clear();
+	conns_set(BL1, 2, 0);
+	conns_set(BL2, 1, 0);
+	conns_set(BL3, 0, 0);
+	if (lc_setup(ids, w, 3) || lc_new(51100, BL1, why, n) ||
+	    want_conns(BL1, 2, 1, why, n))
+		return -1;
+	conns_set(BL1, 2, 0);
+	if (lc_setup(ids, w1, 3) || lc_new(51101, BL2, why, n))
+		return -1;
+	lc_setup(ids, w, 0);
+	s.sport = 51102;
+	pkt_mk(&in, &s);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+}
+
+ROW(r_nat_sched_rr_sh)
+{
+	/* The nat path picks through the same schedulers: rr walks the
+	 * sequence BL1 BL2 BL3 BL1; sh sends every port of a client to the
+	 * backend of its address's slot. */
+	const uint32_t ids[3] = { BL1, BL2, BL3 };
+	uint32_t key = S_LC, *zero = calloc(ncpu, sizeof(uint32_t)), slot;
+	union xlb_addr a = A(CLIENT4);
+	int err = 0;
+
+	if (!zero)
+		return -1;
+	nat_clear();
+	table_set(S_LC, 13, ids, 3);
+	svc_sched(VIP_LC, XLB_SVC_F_RR, 3);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	for (int i = 0; i < 4 && !err; i++)
+		err = lc_new((uint16_t)(51200 + i), ids[i % 3], why, n);
+	svc_sched(VIP_LC, XLB_SVC_F_SH, 0);
+	slot = xlb_src_hash(&a) % 13;
+	for (int i = 0; i < 4 && !err; i++)
+		err = lc_new((uint16_t)(51300 + 17 * i), ids[slot % 3], why, n);
+	svc_sched(VIP_LC, XLB_SVC_F_LC, 0);
+	return err;
+}
+
+static const struct row rows[] = {
+	{ .desc = "flow stickiness across a table swap; new flow follows the table", .fn = r_sticky },
+	{ .desc = "weight-0 drain: existing flow continues, new flow elsewhere", .fn = r_drain },
+	{ .desc = "deleted backend: flow rescheduled and flow entry updated", .fn = r_deleted },
+	{ .desc = "flow's service by id: mode change, deletion, id reuse, fallback", .fn = r_flow_svc_by_id },
+	{ .desc = "Maglev slot of 32 flows predicted by xlb_flow_hash", .fn = r_maglev_slots },
+	{ .desc = "sh: every port of a client to one backend, by xlb_src_hash", .fn = r_sched_sh },
+	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay", .fn = r_sched_rr },
+	{ .desc = "no Maglev table: drop", .fn = r_no_backend },
+	{ .desc = "table names a nonexistent backend: drop", .fn = r_no_backend_slot },
+	{ .desc = "rr and sh on the nat path: sequence walked, client address hashed", .fn = r_nat_sched_rr_sh },
+	{ .desc = "lc (nat): least active*256+inactive; counts follow create, state, end", .fn = r_sched_lc },
+	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list drops", .fn = r_sched_wlc },
+};
+
+const struct suite fx_sched = { "sched", rows, sizeof(rows) / sizeof(rows[0]) };
