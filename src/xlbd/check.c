@@ -58,7 +58,7 @@ static size_t locate_item(const char *path, const char *key, size_t idx,
 	return line;
 }
 
-/* dataplane_open() attaches to every interface: a missing one stops xlbd. */
+/* dataplane_attach() attaches to every interface: a missing one stops xlbd. */
 static int check_interfaces(const char *path, const struct xlb_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_interfaces; i++) {

@@ -182,9 +182,21 @@ static void conn_close(struct control_server *srv, struct control_conn *c)
 	c->fd = -1;
 }
 
-/* A slot for a new connection: a free one, or the one that has waited
- * longest for its request (a flood of idle connections then only delays
- * itself, and a client that sends its request at once is served). */
+/* Whether a is a better connection to drop than b: one that has sent
+ * nothing before one that has sent part of its request, then the older. */
+static bool drop_before(const struct control_conn *a, const struct control_conn *b)
+{
+	if (!b)
+		return true;
+	if (!a->len != !b->len)
+		return !a->len;
+	return a->accepted_ms < b->accepted_ms;
+}
+
+/* A slot for a new connection: a free one, or that of the connection that
+ * has waited longest without sending its request (a flood of idle
+ * connections then only delays itself; a client that sends its request at
+ * once is served as it is accepted). */
 static struct control_conn *conn_slot(struct control_server *srv)
 {
 	struct control_conn *oldest = NULL;
@@ -194,7 +206,7 @@ static struct control_conn *conn_slot(struct control_server *srv)
 
 		if (c->fd < 0)
 			return c;
-		if (!c->replying && (!oldest || c->accepted_ms < oldest->accepted_ms))
+		if (!c->replying && drop_before(c, oldest))
 			oldest = c;
 	}
 	if (oldest) {
@@ -203,26 +215,6 @@ static struct control_conn *conn_slot(struct control_server *srv)
 		conn_close(srv, oldest);
 	}
 	return oldest;
-}
-
-static void accept_all(struct control_server *srv)
-{
-	/* Bounded: the other sources of the main loop get their turn. */
-	for (int n = 0; n < CONTROL_CLIENTS; n++) {
-		struct control_conn *c;
-		int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-		if (fd < 0)
-			return;
-		c = conn_slot(srv);
-		if (!c || ep_add(srv->ep, fd, EPOLLIN, (uint32_t)(c - srv->conns))) {
-			close(fd);      /* every slot is sending a reply */
-			continue;
-		}
-		c->fd = fd;
-		c->accepted_ms = now_ms();
-		c->deadline_ms = c->accepted_ms + CONTROL_DEADLINE_MS;
-	}
 }
 
 /* Where the request has a NUL byte, raw or escaped as \u0000 in a string
@@ -357,6 +349,29 @@ static void conn_write(struct control_server *srv, struct control_conn *c)
 		c->off += (size_t)w;
 	if (w < 0 || c->off >= c->len)
 		conn_close(srv, c);
+}
+
+static void accept_all(struct control_server *srv)
+{
+	/* Bounded: the other sources of the main loop get their turn. */
+	for (int n = 0; n < CONTROL_CLIENTS; n++) {
+		struct control_conn *c;
+		int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		c = conn_slot(srv);
+		if (!c || ep_add(srv->ep, fd, EPOLLIN, (uint32_t)(c - srv->conns))) {
+			close(fd);      /* every slot is sending a reply */
+			continue;
+		}
+		c->fd = fd;
+		c->accepted_ms = now_ms();
+		c->deadline_ms = c->accepted_ms + CONTROL_DEADLINE_MS;
+		/* A request already waiting is served before the next accept
+		 * can take its slot. */
+		conn_read(srv, c);
+	}
 }
 
 /* Close what is past its deadline and arm the timer for the next one. */

@@ -41,6 +41,9 @@ struct dataplane {
 	char abi_name[XLB_NAME_MAX + 16];       /* xlbd-<instance>.abi, XLB_RUN_DIR */
 	bool pinned;
 	bool adopted;                           /* maps came from a previous xlbd */
+	bool upgrade;                           /* pins of another layout: their
+						 * links take this program before
+						 * its maps replace theirs */
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
@@ -151,6 +154,20 @@ static int private_dir(const char *path, char *err, size_t errlen)
 #define XLB_ABI_HASH "unknown"
 #endif
 
+/* A previous xlbd left XDP links pinned in dir. */
+static bool has_links(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = !strncmp(de->d_name, "link_", 5);
+	if (d)
+		closedir(d);
+	return any;
+}
+
 static bool adoptable(struct dataplane *dp)
 {
 	char buf[64] = "", path[sizeof(dp->pin_dir) + 16], err[256];
@@ -171,7 +188,8 @@ static bool adoptable(struct dataplane *dp)
 	buf[strcspn(buf, "\n")] = 0;
 	if (strcmp(buf, XLB_ABI_HASH)) {
 		log_warn("maps pinned in %s have another layout (abi '%s', this xlbd "
-			 "'%s'): starting afresh, existing flows are lost",
+			 "'%s'): fresh maps, existing flows are lost; the old "
+			 "program forwards until the new one takes its place",
 			 dp->pin_dir, buf[0] ? buf : "unknown", XLB_ABI_HASH);
 		return false;
 	}
@@ -358,6 +376,11 @@ void dataplane_release(struct dataplane *dp)
 bool dataplane_adopted(const struct dataplane *dp)
 {
 	return dp && dp->adopted;
+}
+
+bool dataplane_inherited(const struct dataplane *dp)
+{
+	return dp && (dp->adopted || dp->upgrade);
 }
 
 int dataplane_services_each(struct dataplane *dp,
@@ -602,15 +625,17 @@ reopen:
 			 cfg->flow_table_size, strerror(-ret));
 		return ret;
 	}
-	if (!dp->adopted) {
+	if (!dp->adopted && !dp->upgrade) {
 		remove_stale_pins(dp->pin_dir);
 		ret = private_dir(dp->pin_dir, err, errlen);
 		if (ret)
 			return ret;
 	}
 	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
-	 * is compatible (type, sizes, flags) and pins the ones it creates. */
-	ret = set_pin_paths(dp);
+	 * is compatible (type, sizes, flags) and pins the ones it creates. An
+	 * upgrade loads fresh maps, pinned only once its links run this
+	 * program (dp_pin_upgraded): the old one forwards until then. */
+	ret = dp->upgrade ? 0 : set_pin_paths(dp);
 	if (ret) {
 		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
 		return ret;
@@ -623,6 +648,7 @@ reopen:
 		xlb_bpf__destroy(dp->skel);
 		dp->skel = NULL;
 		dp->adopted = false;
+		dp->upgrade = has_links(dp->pin_dir);
 		goto reopen;
 	}
 	if (ret) {
@@ -630,11 +656,47 @@ reopen:
 			 "(is bpffs mounted and are you root?)", strerror(-ret));
 		return ret;
 	}
+	if (dp->upgrade)
+		return 0;
 	dp->pinned = true;
 	write_abi_file(dp);
 	if (dp->adopted)
 		log_info("adopted the maps pinned in %s: flows and counters kept",
 			 dp->pin_dir);
+	return 0;
+}
+
+/* An upgrade whose links now run this program: the old maps' pins give
+ * way to this program's (flows of the old layout are lost; forwarding
+ * never stopped). */
+static int dp_pin_upgraded(struct dataplane *dp, char *err, size_t errlen)
+{
+	char path[sizeof(dp->pin_dir) + 260];
+	struct dirent *de;
+	DIR *d;
+	int ret;
+
+	d = opendir(dp->pin_dir);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	ret = set_pin_paths(dp);
+	if (!ret)
+		ret = bpf_object__pin_maps(dp->skel->obj, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot pin the new maps in %s: %s", dp->pin_dir,
+			 strerror(-ret));
+		return ret;
+	}
+	dp->pinned = true;
+	write_abi_file(dp);
+	log_info("upgraded in place: the XDP links in %s run the new program "
+		 "with fresh maps; forwarding never stopped", dp->pin_dir);
 	return 0;
 }
 
@@ -747,7 +809,8 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	if (ret)
 		goto fail;
 	dp->adopted = adoptable(dp);
-	if (dp->adopted) {
+	dp->upgrade = !dp->adopted && has_links(dp->pin_dir);
+	if (dp->adopted || dp->upgrade) {
 		ret = private_dir(dp->pin_dir, err, errlen);
 		if (ret)
 			goto fail;
@@ -755,18 +818,26 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	ret = dp_load(dp, cfg, err, errlen);
 	if (!ret)
 		ret = dp_map(dp, err, errlen);
-	if (!ret)
-		ret = dp_attach(dp, cfg, err, errlen);
 	if (ret)
 		goto fail;
 	*dpp = dp;
 	return 0;
 fail:
 	/* What a previous xlbd left running keeps running. */
-	if (dp->adopted)
+	if (dataplane_inherited(dp))
 		dataplane_release(dp);
 	else
 		dataplane_close(dp);
+	return ret;
+}
+
+int dataplane_attach(struct dataplane *dp, const struct xlb_config *cfg,
+		     char *err, size_t errlen)
+{
+	int ret = dp_attach(dp, cfg, err, errlen);
+
+	if (!ret && dp->upgrade)
+		ret = dp_pin_upgraded(dp, err, errlen);
 	return ret;
 }
 
@@ -1071,14 +1142,6 @@ out:
 	free(del_keys);
 	free(fds);
 	return ret;
-}
-
-int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
-			 const uint32_t *table, uint32_t size)
-{
-	int ret = dataplane_table_stage(dp, svc_id, table, size);
-
-	return ret ? ret : dataplane_tables_commit(dp);
 }
 
 static int percpu_sum(struct bpf_map *map, uint32_t idx, void *out, size_t nwords)

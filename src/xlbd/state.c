@@ -125,57 +125,118 @@ static void track_neighbour(struct state *st, int ifindex,
 	arr[st->n_neighs++].nexthop = *nexthop;
 }
 
-/* The data plane's copy of the next hop toward backend id (struct
- * xlb_backend_l2, what bpf_fib_lookup would find): valid with a route out
- * of an Ethernet interface and a resolved neighbour entry; otherwise the
- * data plane does its own lookup. ifindex 0: no route. */
-static void cache_next_hop(struct dataplane *dp, uint32_t id,
-			   const struct xlb_sockaddr *addr, int ifindex,
-			   const struct xlb_sockaddr *nexthop, uint32_t route_mtu)
-{
-	struct xlb_backend_l2 l2 = { 0 };
-	uint32_t dev_mtu = 0;
+/* The next hop toward a backend address (struct xlb_backend_l2 without
+ * the address, what bpf_fib_lookup would find): valid with a route out of
+ * an Ethernet interface and a resolved neighbour entry; otherwise the data
+ * plane does its own lookup. */
+struct next_hop {
+	bool used;
+	struct xlb_sockaddr addr;       /* the backend's, port 0 */
+	struct xlb_backend_l2 l2;
+};
 
-	l2.addr = addr->addr;
-	l2.family = addr->family;
-	if (ifindex > 0 && nl_link_l2(ifindex, l2.smac, &dev_mtu) == 0) {
-		l2.ifindex = (uint32_t)ifindex;
-		l2.nexthop = nexthop->addr;
-		l2.mtu = route_mtu ? route_mtu : dev_mtu;
-		l2.valid = nl_neigh_lladdr(ifindex, nexthop, l2.dmac) == 0;
-	}
-	dataplane_backend_l2_put(dp, id, &l2);
+/* Next hops found in one pass (a refresh, an apply) by backend address:
+ * the backends of one server in many services cost one lookup. */
+struct nh_memo {
+	size_t cap;                     /* a power of two; 0: no memo */
+	struct next_hop *e;
+};
+
+static void nh_memo_init(struct nh_memo *m, size_t n)
+{
+	m->cap = 16;
+	while (m->cap < 2 * n)
+		m->cap *= 2;
+	m->e = calloc(m->cap, sizeof(*m->e));
+	if (!m->e)
+		m->cap = 0;             /* each backend looks up its own */
 }
 
-/* Ask the kernel to keep the backend's next hop resolved, so the XDP
+static struct next_hop *nh_memo_slot(struct nh_memo *m, const struct xlb_sockaddr *a)
+{
+	struct xlb_sockaddr k = *a;
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	k.port = 0;
+	i = backend_key(&k) & (m->cap - 1);
+	/* At most half full (nh_memo_init): an empty slot ends every probe. */
+	while (m->e[i].used && !addr_equal(&m->e[i].addr, &k))
+		i = (i + 1) & (m->cap - 1);
+	m->e[i].addr = k;
+	return &m->e[i];
+}
+
+/* Ask the kernel to keep the next hop toward addr resolved, so the XDP
  * program's bpf_fib_lookup finds its MAC without waiting for traffic, and
- * hand the data plane the result (cache_next_hop). */
-static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr,
-			      uint32_t id)
+ * return it in nh->l2. */
+static void find_next_hop(struct state *st, const struct xlb_sockaddr *addr,
+			  struct next_hop *nh)
 {
 	struct xlb_sockaddr nexthop;
 	char buf[XLB_ADDRSTR_MAX];
-	uint32_t mtu = 0;
+	uint32_t mtu = 0, dev_mtu = 0;
 	int ifindex = 0, ret;
 
+	memset(&nh->l2, 0, sizeof(nh->l2));
+	nh->used = true;
 	ret = nl_route_get(addr, &ifindex, &nexthop, &mtu);
 	if (!ret)
 		ret = nl_neigh_manage(ifindex, &nexthop);
-	if (!ret)
-		track_neighbour(st, ifindex, &nexthop);
-	else
+	if (ret) {
 		log_warn("cannot resolve the neighbour of backend %s: %s",
 			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
-	if (st->dp)
-		cache_next_hop(st->dp, id, addr, ret ? 0 : ifindex, &nexthop, mtu);
+		return;
+	}
+	track_neighbour(st, ifindex, &nexthop);
+	if (!st->dp || nl_link_l2(ifindex, nh->l2.smac, &dev_mtu))
+		return;
+	nh->l2.ifindex = (uint32_t)ifindex;
+	nh->l2.nexthop = nexthop.addr;
+	nh->l2.mtu = mtu ? mtu : dev_mtu;
+	nh->l2.valid = nl_neigh_lladdr(ifindex, &nexthop, nh->l2.dmac) == 0;
+}
+
+/* The next hop of backend id (at addr), looked up once per address and
+ * pass, handed to the data plane (dataplane_backend_l2_put). */
+static void resolve_neighbour(struct state *st, struct nh_memo *memo,
+			      const struct xlb_sockaddr *addr, uint32_t id)
+{
+	struct next_hop own = { 0 }, *nh = nh_memo_slot(memo, addr);
+	struct xlb_backend_l2 l2;
+
+	if (!nh)
+		nh = &own;
+	if (!nh->used)
+		find_next_hop(st, addr, nh);
+	if (!st->dp)
+		return;
+	l2 = nh->l2;
+	l2.addr = addr->addr;
+	l2.family = addr->family;
+	dataplane_backend_l2_put(st->dp, id, &l2);
+}
+
+static size_t n_backends_total(const struct state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_services; i++)
+		n += st->services[i].n_backends;
+	return n;
 }
 
 void state_refresh_neighbours(struct state *st)
 {
+	struct nh_memo memo;
+
+	nh_memo_init(&memo, n_backends_total(st));
 	for (size_t i = 0; i < st->n_services; i++)
 		for (size_t j = 0; j < st->services[i].n_backends; j++)
-			resolve_neighbour(st, &st->services[i].backends[j].addr,
+			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
+	free(memo.e);
 }
 
 static int check_fixed_settings(const struct xlb_config *cur,
@@ -757,7 +818,7 @@ void state_adopt_finish(struct state *st)
 		if (h->proto) {
 			if (st->dp) {
 				dataplane_service_del(st->dp, h->proto, &h->addr);
-				dataplane_table_swap(st->dp, h->svc_id, NULL, 0);
+				dataplane_table_stage(st->dp, h->svc_id, NULL, 0);
 			}
 			st->svc_used[h->svc_id] = 0;
 		} else {
@@ -766,6 +827,10 @@ void state_adopt_finish(struct state *st)
 			st->be_used[h->id] = 0;
 		}
 	}
+	/* One RCU wait for all the tables removed, not one per service (a
+	 * restart that drops a thousand services would take half a minute). */
+	if (st->dp && dataplane_tables_commit(st->dp))
+		log_warn("cannot remove the tables of services no longer in the config");
 	free(st->hints);
 	st->hints = NULL;
 	st->n_hints = 0;
@@ -917,6 +982,7 @@ struct apply_plan {
 	struct xlb_svc *pending_svc;    /* services-map values, written last */
 	uint32_t *gone_ids;             /* backends removed, cleared last */
 	size_t n_gone;
+	struct nh_memo memo;            /* next hops of new backends */
 };
 
 static void plan_free(struct apply_plan *p)
@@ -928,6 +994,7 @@ static void plan_free(struct apply_plan *p)
 	free(p->nss);
 	free(p->pending_svc);
 	free(p->gone_ids);
+	free(p->memo.e);
 	config_free(&p->copy);
 }
 
@@ -936,7 +1003,7 @@ static void plan_free(struct apply_plan *p)
 static int plan(struct state *st, const struct xlb_config *next,
 		struct apply_plan *p, char *err, size_t errlen)
 {
-	size_t n_old_backends = 0;
+	size_t n_old_backends = 0, n_new_backends = 0;
 	int ret;
 
 	ret = config_validate(next, err, errlen);
@@ -958,6 +1025,9 @@ static int plan(struct state *st, const struct xlb_config *next,
 	p->nss = calloc(next->n_services + 1, sizeof(*p->nss));
 	p->pending_svc = calloc(next->n_services + 1, sizeof(*p->pending_svc));
 	p->gone_ids = calloc(n_old_backends + 1, sizeof(*p->gone_ids));
+	for (size_t i = 0; i < next->n_services; i++)
+		n_new_backends += next->services[i].n_backends;
+	nh_memo_init(&p->memo, n_new_backends);
 	if (!p->nss || !p->pending_svc || !p->gone_ids) {
 		plan_free(p);
 		snprintf(err, errlen, "out of memory");
@@ -1019,9 +1089,9 @@ static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
 }
 
 /* Give backend j of sc its id (kept, adopted or new) and write it. */
-static int apply_backend(struct state *st, const struct xlb_service_cfg *sc,
-			 struct service_state *old, struct service_state *ss,
-			 size_t j)
+static int apply_backend(struct state *st, struct apply_plan *p,
+			 const struct xlb_service_cfg *sc, struct service_state *old,
+			 struct service_state *ss, size_t j)
 {
 	const struct xlb_backend_cfg *bc = &sc->backends[j];
 	struct backend_state *ob = find_backend(old, &bc->addr);
@@ -1054,7 +1124,7 @@ static int apply_backend(struct state *st, const struct xlb_service_cfg *sc,
 	if (ret)
 		return ret;
 	if (!ob)
-		resolve_neighbour(st, &bc->addr, ss->backends[j].id);
+		resolve_neighbour(st, &p->memo, &bc->addr, ss->backends[j].id);
 	return 0;
 }
 
@@ -1090,7 +1160,7 @@ static int apply_service(struct state *st, struct apply_plan *p, size_t i,
 	}
 	ss->n_backends = sc->n_backends;
 	for (size_t j = 0; j < sc->n_backends; j++) {
-		ret = apply_backend(st, sc, old, ss, j);
+		ret = apply_backend(st, p, sc, old, ss, j);
 		if (ret) {
 			snprintf(err, errlen, "%s: cannot write backend: %s", name,
 				 strerror(-ret));

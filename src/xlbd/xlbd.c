@@ -268,6 +268,11 @@ static int start_dataplane(struct xlbd *d)
 		return -1;
 	}
 	state_adopt_finish(&d->st);
+	/* Last: the program meets its first packet with the config in place. */
+	if (dataplane_attach(d->dp, &d->cfg, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -465,8 +470,8 @@ static void stop(struct xlbd *d, int ret)
 		close(d->timer_fd);
 	/* Keep the data plane forwarding when the config says so, and never
 	 * stop one adopted from a previous xlbd because this one failed. */
-	keep = d->st_ready ? !d->st.cfg.detach_on_exit || (ret && dataplane_adopted(d->dp))
-			   : dataplane_adopted(d->dp);
+	keep = d->st_ready ? !d->st.cfg.detach_on_exit || (ret && dataplane_inherited(d->dp))
+			   : dataplane_inherited(d->dp);
 	if (d->st_ready && keep)
 		state_release(&d->st);
 	else if (d->st_ready)

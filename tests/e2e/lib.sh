@@ -430,16 +430,16 @@ EOF
 
 # --- xlbd ------------------------------------------------------------------
 
-# xlbd_start CONFIG: run xlbd in ns lb (foreground, background job) and wait
-# until the CLI answers. Returns non-zero, with the daemon's log on stderr,
-# if it does not come up within 15 s.
+# xlbd_start CONFIG [SECONDS]: run xlbd in ns lb (foreground, background
+# job) and wait until the CLI answers. Returns non-zero, with the daemon's
+# log on stderr, if it does not come up within SECONDS (default 15).
 xlbd_start() {
 	local conf=$1
 	ns_bpf_prefix "$NS_LB"
 	"${NS_BPF[@]}" "$XLBD_BIN" -c "$conf" -f >"$LAB_DIR/xlbd.log" 2>&1 </dev/null &
 	XLBD_PID=$!
 	LAB_PIDS+=("$XLBD_PID")
-	local deadline=$((SECONDS + 15))
+	local deadline=$((SECONDS + ${2:-15}))
 	while ! xlb_cli list >/dev/null 2>&1; do
 		if ! kill -0 "$XLBD_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
 			echo "xlbd did not come up; its log:" >&2
@@ -450,14 +450,15 @@ xlbd_start() {
 	done
 }
 
-# xlbd_stop: SIGTERM and wait (xlbd detaches and removes what it added).
-# Returns non-zero when it does not exit within 10 s or exits non-zero.
+# xlbd_stop [SECONDS]: SIGTERM and wait (xlbd detaches and removes what it
+# added). Returns non-zero when it does not exit within SECONDS (default
+# 10) or exits non-zero.
 xlbd_stop() {
 	[ -n "$XLBD_PID" ] || return 0
 	local pid=$XLBD_PID rc=0
 	XLBD_PID=
 	kill -TERM "$pid" 2>/dev/null
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + ${1:-10}))
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ $SECONDS -ge $deadline ]; then
 			kill -KILL "$pid" 2>/dev/null
