@@ -38,7 +38,7 @@ LIB_OBJS  := $(call obj,$(LIB_SRC))
 XLBD_OBJS := $(call obj,$(XLBD_SRC))
 XLB_OBJS  := $(call obj,$(XLB_SRC))
 
-BPF_PROGS := xlb decap
+BPF_PROGS := xlb decap proxy_select
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -60,6 +60,8 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+# The proxy's selector shares its load layout with the engine.
+$(BUILD)/proxy_select.bpf.o: BPF_CFLAGS += -Isrc/xlbd/proxy
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
@@ -77,7 +79,7 @@ $(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS)
 	$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/xlbd: $(XLBD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/xlb: $(XLB_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -87,7 +89,7 @@ TEST_OBJS = $(filter-out $(BUILD)/obj/xlbd.o $(BUILD)/obj/xlb.o, \
 	     $(sort $(LIB_OBJS) $(XLBD_OBJS) $(XLB_OBJS)))
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/unit.h $(TEST_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -lpthread
+	$(CC) $(CFLAGS) $(DAEMON_INC) $(CLI_INC) -Itests/unit -MMD -MP $< $(TEST_OBJS) -o $@ $(LDLIBS) -luring -lpthread
 
 $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)
@@ -97,7 +99,8 @@ FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c)
 $(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
+		    $(BUILD)/fuzz/obj/*.d)
 
 clean:
 	rm -rf $(BUILD)
@@ -135,9 +138,12 @@ uninstall:
 # libFuzzer harnesses (clang): `make fuzz` builds them and runs each for
 # FUZZ_TIME seconds (default 60) over its corpus (tests/fuzz/run.sh);
 # `make fuzz-build` only builds them (tests/fuzz/smoke.sh, in tests/run).
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -std=gnu11 -D_GNU_SOURCE \
 	       -DXLB_VERSION='"fuzz"' -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
 FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
+# The code under test is compiled once (instrumented for coverage, not linked
+# with libFuzzer's main) and shared by every harness.
+FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(notdir $(FUZZ_SRC)))
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -145,9 +151,18 @@ fuzz-build: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz
 fuzz: fuzz-build
 	bash tests/fuzz/run.sh
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(SKELS)
-	mkdir -p $(BUILD)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_SRC) -o $@ $(LDLIBS)
+$(BUILD)/fuzz/obj:
+	mkdir -p $@
+
+$(BUILD)/fuzz/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: src/xlbd/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/fuzz/obj $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(SKELS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ $(LDLIBS) -luring -lpthread
 
 # ---- bench/ (benchmarks; not part of `make check`) --------------------------
 # `make bench` builds and runs the suite (bench/run); `make bench QUICK=1` runs

@@ -334,7 +334,9 @@ static double run(int fd, const uint8_t *pkt, unsigned int rep, int *verdict,
 	return o.duration;
 }
 
-enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW };
+/* K_FLOOD: new flows with the flood guard engaged (guard_rate 1: every
+ * new flow but the first of each second is over the rate). */
+enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD };
 
 /* Time target behind the front: n_flows 1 keeps the template's tuple, 0
  * gives each run a new one, else cycles over n_flows. */
@@ -399,7 +401,12 @@ static struct row rows[] = {
 	{ "dr v6 established", K_EST, C6, "2001:db8::100", 0, XDP_TX_, 1.2 },
 	{ "tun v4 new flow", K_NEW, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
 	{ "tun v4 established", K_EST, C4, "198.18.0.101", 0, XDP_TX_, 1.2 },
+	{ "tun v6 new flow", K_NEW, C6, "2001:db8::101", 0, XDP_TX_, 1.5 },
 	{ "tun v6 established", K_EST, C6, "2001:db8::101", 0, XDP_TX_, 1.2 },
+	{ "dr v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.100", 0, XDP_TX_, 1.5 },
+	{ "tun v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
+	{ "tun v6 new flow, flood guard engaged", K_FLOOD, C6, "2001:db8::101", 0, XDP_TX_, 1.5 },
+	{ "nat v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "nat v4 new flow", K_NEW, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "nat v4 established", K_EST, C4, "198.18.0.110", 0, XDP_TX_, 1.2 },
 	{ "nat v4 reply", K_EST, C4, "198.18.0.110", 1, XDP_TX_, 1.2 },
@@ -502,7 +509,8 @@ static int row_prepare(struct row *r)
 	int v6 = strchr(r->src, ':') != NULL;
 	uint16_t sp = 40000;
 
-	if (r->kind == K_NEW || r->kind == K_PASS || r->kind == K_FLOOR_NEW) {
+	if (r->kind == K_NEW || r->kind == K_FLOOD || r->kind == K_PASS ||
+	    r->kind == K_FLOOR_NEW) {
 		mk(r->pkt, r->src, sp, r->dst, 80, r->kind == K_PASS ? TCP_ACK : TCP_SYN);
 		return 0;
 	}
@@ -584,6 +592,19 @@ static int cold_prepare(struct row *r)
 	return v == XDP_TX_ ? 0 : -1;
 }
 
+/* Sets the data plane's flood guard rate (0: off, as world_setup left it). */
+static void guard_rate(uint32_t rate)
+{
+	struct xlb_globals g;
+	uint32_t zero = 0;
+	int fd = bpf_map__fd(xs->maps.globals);
+
+	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
+		g.guard_rate = rate;
+		bpf_map_update_elem(fd, &zero, &g, 0);
+	}
+}
+
 /* One round of a row: baseline direct, baseline behind the front, xlb
  * behind the front (the same front mode). */
 static void row_round(struct row *r, int rd)
@@ -608,11 +629,14 @@ static void row_round(struct row *r, int rd)
 				  run(bfd, r->pkt, repeat, NULL, NULL);
 	switch (r->kind) {
 	case K_NEW:
+	case K_FLOOD:
 	case K_FLOOR_NEW: {
 		unsigned int nrep = quick ? 4 * BATCH : 32 * BATCH;
 
 		tbf = front_new(bfd, r->pkt, nrep, &vb);
+		guard_rate(r->kind == K_FLOOD ? 1 : 0);
 		tx = front_new(prog_fd(r), r->pkt, nrep, &v);
+		guard_rate(0);
 		break;
 	}
 	case K_COLD:

@@ -4,14 +4,16 @@
  * each XDP_TX of the program leaves IFNAME as a real frame. Run it inside
  * the client's network namespace (ip netns exec).
  *
- * Frames: 60 bytes, IPv4, UDP (18 bytes of payload) or TCP SYN, from
+ * Frames: 60 bytes, IPv4, UDP (18 bytes of payload), TCP SYN or TCP ACK
+ * (-p udp|tcp|ack), from
  * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14,
  * j = i & 0x3fff), valid checksums; Ethernet source the interface's MAC,
  * destination DMAC (the balancer's).
  *
  * Bounded: stops after PACKETS frames or SECONDS seconds, whichever comes
  * first (checked between calls, each sized to end before the deadline at
- * the rate seen so far). Prints
+ * the rate seen so far); with -r, each thread sends at most PPS frames per
+ * second (calls of PPS/20 frames, a sleep after each). Prints
  *   packets=N seconds=S pps=R threads=T cpu=C
  * where S is the wall time from the first call to the end of the last and C
  * the CPU time of the sending threads (CLOCK_THREAD_CPUTIME_ID). The frames'
@@ -20,9 +22,9 @@
  * time, so C is close to what the whole path cost; softirq work deferred to
  * ksoftirqd is not in it (bench/e2e_packet.sh adds that).
  *
- * Usage: xdp_gen -i IFNAME -m DMAC -d DST [-P DPORT] [-p udp|tcp]
+ * Usage: xdp_gen -i IFNAME -m DMAC -d DST [-P DPORT] [-p udp|tcp|ack]
  *                [-s SRC_BASE] [-f FLOWS] [-n PACKETS] [-t SECONDS]
- *                [-T THREADS] [-b BATCH] [-R RT_PRIO]
+ *                [-T THREADS] [-b BATCH] [-R RT_PRIO] [-r PPS]
  * -R: the sending threads run SCHED_FIFO at RT_PRIO (1-99), bounded by the
  * kernel's RT throttling (95% of each second by default). */
 #include <arpa/inet.h>
@@ -55,6 +57,7 @@
 static struct gen_bpf *skel;
 static uint8_t frame[FRAME_LEN];
 static int ifindex, prog_fd, batch, rt_prio;
+static uint32_t max_pps;        /* -r: per thread; 0 = as fast as possible */
 static uint64_t max_packets;
 static double max_secs, t_start;
 static volatile int stop;
@@ -88,7 +91,7 @@ static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
 
 /* flow 0's frame with valid checksums. */
 static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
-		  uint32_t dst, uint16_t dport, int udp)
+		  uint32_t dst, uint16_t dport, int udp, uint8_t tcp_flags)
 {
 	uint8_t *ip = frame + 14, *l4 = ip + 20, ph[12];
 	uint16_t l4len = udp ? FRAME_LEN - 34 : 20, c;
@@ -121,7 +124,7 @@ static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
 		l4[4] = 0x12;           /* sequence number */
 		l4[5] = 0x34;
 		l4[12] = 0x50;          /* 20-byte header */
-		l4[13] = 0x02;          /* SYN */
+		l4[13] = tcp_flags;     /* SYN, or a bare ACK */
 		l4[14] = 0xff;          /* window */
 		l4[15] = 0xff;
 	}
@@ -179,6 +182,8 @@ static void *sender(void *arg)
 			rep = (uint32_t)rem;
 		if (rate > 0 && rep > rate * left + CHUNK_MIN)
 			rep = (uint32_t)(rate * left) + CHUNK_MIN;
+		if (max_pps && rep > max_pps / 20 + 1)
+			rep = max_pps / 20 + 1;
 		LIBBPF_OPTS(bpf_test_run_opts, o,
 			    .data_in = frame,
 			    .data_size_in = FRAME_LEN,
@@ -197,6 +202,13 @@ static void *sender(void *arg)
 		 * page pool down): calls of ~CHUNK_SECS keep that wait small
 		 * next to the sending, and the time bound's step short. */
 		dt = now_s() - t0;
+		if (max_pps && dt < (double)rep / max_pps) {
+			double w = (double)rep / max_pps - dt;
+			struct timespec ts = { (time_t)w, (long)((w - (time_t)w) * 1e9) };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (dt > 0) {
 			rate = rep / dt;
 			chunk = rate * CHUNK_SECS < CHUNK_MIN ? CHUNK_MIN :
@@ -227,6 +239,7 @@ int main(int argc, char **argv)
 	struct in_addr src, dst;
 	unsigned long flows = 131072;
 	int dport = 80, udp = 1, threads = 1, o, ncpu;
+	uint8_t tcp_flags = 0x02;
 	pthread_t th[MAX_THREADS];
 	struct ifreq ifr;
 	uint64_t total = 0;
@@ -235,13 +248,23 @@ int main(int argc, char **argv)
 
 	max_packets = 4000000;
 	max_secs = 2;
-	while ((o = getopt(argc, argv, "i:m:d:P:p:s:f:n:t:T:b:R:")) != -1) {
+	while ((o = getopt(argc, argv, "i:m:d:P:p:s:f:n:t:T:b:R:r:")) != -1) {
 		switch (o) {
 		case 'i': ifname = optarg; break;
 		case 'm': dmac_s = optarg; break;
 		case 'd': dst_s = optarg; break;
 		case 'P': dport = atoi(optarg); break;
-		case 'p': udp = strcmp(optarg, "tcp") != 0; break;
+		case 'p':
+			if (strcmp(optarg, "udp") && strcmp(optarg, "tcp") &&
+			    strcmp(optarg, "ack")) {
+				fprintf(stderr, "xdp_gen: -p %s: expected udp, tcp or ack\n",
+					optarg);
+				return 2;
+			}
+			udp = !strcmp(optarg, "udp");
+			tcp_flags = strcmp(optarg, "ack") ? 0x02 : 0x10;
+			break;
+		case 'r': max_pps = strtoul(optarg, NULL, 0); break;
 		case 's': src_s = optarg; break;
 		case 'f': flows = strtoul(optarg, NULL, 0); break;
 		case 'n': max_packets = strtoull(optarg, NULL, 0); break;
@@ -251,8 +274,9 @@ int main(int argc, char **argv)
 		case 'R': rt_prio = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s -i IFNAME -m DMAC -d DST [-P DPORT] "
-				"[-p udp|tcp] [-s SRC_BASE] [-f FLOWS] [-n PACKETS] "
-				"[-t SECONDS] [-T THREADS] [-b BATCH] [-R RT_PRIO]\n", argv[0]);
+				"[-p udp|tcp|ack] [-s SRC_BASE] [-f FLOWS] [-n PACKETS] "
+				"[-t SECONDS] [-T THREADS] [-b BATCH] [-R RT_PRIO] [-r PPS]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -279,7 +303,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
-	build(dmac, smac, src.s_addr, dst.s_addr, (uint16_t)dport, udp);
+	build(dmac, smac, src.s_addr, dst.s_addr, (uint16_t)dport, udp, tcp_flags);
 
 	libbpf_set_print(print_libbpf);
 	skel = gen_bpf__open_and_load();

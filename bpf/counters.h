@@ -16,6 +16,15 @@ static __always_inline int xlb_done(__u32 reason, int action)
 	return action;
 }
 
+/* Counts one action of the flood guard. */
+static __always_inline void xlb_guard_count(__u32 ev)
+{
+	__u64 *c = bpf_map_lookup_elem(&guard_stats, &ev);
+
+	if (c)
+		*c += 1;
+}
+
 static __always_inline void xlb_count(void *map, __u32 id, __u64 bytes,
 				      int new_flow)
 {

@@ -112,6 +112,16 @@ struct {
 	__type(value, struct xlb_flow);
 } flows SEC(".maps");
 
+/* (service, masked client address) -> the client's backend, for services
+ * with persistence (bpf/persist.h). LRU: a client that stopped coming back
+ * is forgotten first; the daemon sizes it after the flow table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE / 4);
+	__type(key, struct xlb_persist_key);
+	__type(value, struct xlb_persist);
+} persist SEC(".maps");
+
 /* reply tuple (R:rp -> C:cp, or R:rp -> LIP:lp) -> key of the nat/fullnat
  * flow it belongs to. A plain hash, never LRU: for fullnat an entry is the
  * claim on a local port, and must not vanish under a live flow. Entries
@@ -159,6 +169,14 @@ struct {
 	__type(value, struct xlb_nat_scratch);
 } nat_scratch SEC(".maps");
 
+/* Per CPU, so counting a new flow needs no atomic (the rate is per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_guard_win);
+} guard_win SEC(".maps");
+
 /* Instance-wide settings (tunnel source prefixes, timeouts, LIP counts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -182,6 +200,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_counter);
 } backend_stats SEC(".maps");
+
+/* enum xlb_guard_event -> times the flood guard acted (per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_G_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} guard_stats SEC(".maps");
 
 /* enum xlb_reason -> packets that took that path (per CPU). */
 struct {

@@ -414,6 +414,9 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 
 	if (proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
+	/* Established: no longer one of a flood's embryonic entries. */
+	if (st == XLB_CT_ESTABLISHED)
+		fl &= ~XLB_FLOW_F_GUARD;
 	if (st != f->state || fl != f->flags) {
 		if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
 			xlb_conns_add(f->backend_id, f->state, -1);
@@ -517,7 +520,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 
 	if (!f) {
 		hash = xlb_pkt_hash(p);
-		bid = xlb_sched_pick(svc, &p->key, hash);
+		bid = xlb_new_flow_pick(svc, &p->key, hash, 1);
 		be = xlb_backend_get(bid);
 		if (!be)
 			return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
@@ -532,6 +535,12 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
 		s->nf.mode = svc->mode;
 		s->nf.state = xlb_ct_initial(p->key.proto, tflags, &s->nf.flags);
+		/* Under a flood the entry (and its port) must not outlive
+		 * a few seconds unless the connection gets established. */
+		if (xlb_guard_engaged(g->guard_rate, now)) {
+			s->nf.flags |= XLB_FLOW_F_GUARD;
+			xlb_guard_count(XLB_G_SHORT);
+		}
 		if (svc->mode == XLB_MODE_FULLNAT) {
 			r = xlb_lport_claim(g, &p->key, s, hash, now);
 			if (r != XLB_PARSE_OK)

@@ -3,8 +3,10 @@
 #ifndef XLB_BPF_SELECT_H
 #define XLB_BPF_SELECT_H
 
+#include "counters.h"
 #include "maps.h"
 #include "parse.h"
+#include "persist.h"
 #include "xlb_ct.h"
 #include "xlb_hash.h"
 
@@ -170,39 +172,112 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 	return xlb_maglev_pick(svc, hash);
 }
 
+/* The backend of a new flow of svc: with persistence, the one its client
+ * is pinned to while the pin holds; otherwise the scheduler's choice, then
+ * pinned when learn (a data packet: an ICMP error only follows a pin).
+ * Out of line: the pin's key stays off the callers' stack frames. */
+static __attribute__((noinline)) __u32
+xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
+		  __u32 hash, int learn)
+{
+	struct xlb_persist_key pk = {};
+	__u64 now;
+	__u32 bid;
+
+	if (!svc->persist_s)
+		return xlb_sched_pick(svc, k, hash);
+	now = xlb_now();
+	xlb_persist_key_of(svc, k, &pk);
+	bid = xlb_persist_get(svc, &pk, now);
+	if (bid != XLB_MAX_BACKENDS)
+		return bid;
+	bid = xlb_sched_pick(svc, k, hash);
+	if (!learn || !xlb_backend_get(bid))
+		return bid;
+	return xlb_persist_put(svc, &pk, bid, now);
+}
+
+/* Whether svc's scheduler gives a new flow the same backend every time it
+ * is asked (Maglev, sh) and its mode keeps no per-flow state but the
+ * backend (dr, tun): then a SYN, which opens a connection, needs no look
+ * at the flow table, and a flow without an entry still stays put. Not with
+ * persistence: a pin that expires or moves would move such a flow. */
+static __always_inline int xlb_sched_stateless(const struct xlb_svc *svc)
+{
+	return (svc->mode == XLB_MODE_DR || svc->mode == XLB_MODE_TUN) &&
+	       !(svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)) && !svc->persist_s;
+}
+
+/* The flood guard (xlb_globals.guard_rate): counts one new flow of this
+ * CPU in its current one-second window; 1 when the window already holds
+ * more than rate, i.e. the guard is engaged on this CPU. */
+static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
+{
+	struct xlb_guard_win *w;
+	__u32 zero = 0;
+
+	if (!rate)
+		return 0;
+	w = bpf_map_lookup_elem(&guard_win, &zero);
+	if (!w)
+		return 0;
+	if (now - w->start_ns >= XLB_NS_PER_S) {
+		w->start_ns = now;
+		w->n = 0;
+	}
+	if (++w->n == (__u64)rate + 1)
+		xlb_guard_count(XLB_G_ENGAGED);
+	return w->n > rate;
+}
+
 /* Picks the backend of p's flow; f is p's flow-table entry (NULL: none).
  * An existing flow keeps its backend while that backend exists (even at
- * weight 0: draining); otherwise Maglev decides and, for data packets, the
- * flow table learns the choice. ICMP errors never create flows. Sets *bid
- * and *new_flow; NULL means no usable backend. */
+ * weight 0: draining); otherwise persistence or the scheduler decides and,
+ * for data packets, the flow table learns the choice, unless the flood
+ * guard is engaged on a stateless scheduler (the choice needs no entry to
+ * hold). ICMP errors never create flows. Sets *bid and *new_flow; NULL
+ * means no usable backend. */
 static __always_inline struct xlb_backend *
 xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	   __u32 *bid, int *new_flow)
 {
+	struct xlb_globals *g;
 	struct xlb_backend *be;
 	struct xlb_flow nf = {};
+	__u32 zero = 0;
+	__u64 now;
 
 	*new_flow = 0;
 	if (f && f->svc_id == svc->id) {
 		be = xlb_backend_get(f->backend_id);
 		/* No clock read and no write: a dr/tun entry has no timeout
-		 * (the LRU ages it by its lookups), last_seen is its birth. */
+		 * (the LRU ages it by its lookups), last_seen is its birth.
+		 * Its hash spares tun the 5-tuple hash. */
 		if (be) {
 			*bid = f->backend_id;
+			p->hash = f->hash;
+			p->hashed = 1;
 			return be;
 		}
 	}
-	*bid = xlb_sched_pick(svc, &p->key, xlb_pkt_hash(p));
+	*bid = xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), !p->icmp_err);
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;
 	if (p->icmp_err)
 		return be;
+	*new_flow = 1;
+	now = xlb_now();
+	g = bpf_map_lookup_elem(&globals, &zero);
+	if (g && xlb_sched_stateless(svc) && xlb_guard_engaged(g->guard_rate, now)) {
+		xlb_guard_count(XLB_G_NO_ENTRY);
+		return be;
+	}
 	nf.backend_id = *bid;
 	nf.svc_id = svc->id;
-	nf.last_seen_ns = xlb_now();
+	nf.last_seen_ns = now;
+	nf.hash = p->hash;
 	bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY);
-	*new_flow = 1;
 	return be;
 }
 

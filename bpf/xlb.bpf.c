@@ -44,7 +44,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
 	struct xlb_flow *f;
-	int r;
+	int r, syn;
 
 	r = xlb_parse(ctx, &p);
 	if (r != XLB_PARSE_OK)
@@ -65,8 +65,12 @@ int xlb_xdp(struct xdp_md *ctx)
 
 	/* The flow table first: a packet of an existing flow finds its
 	 * service by the flow's id (an array read) rather than by a second
-	 * hash lookup, when that gives the same answer. */
-	f = bpf_map_lookup_elem(&flows, &p.key);
+	 * hash lookup, when that gives the same answer. A SYN opens a new
+	 * connection: the service first, and the flow table only where the
+	 * scheduler needs it (a lookup that would almost always miss). */
+	syn = !p.icmp_err &&
+	      (xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+	f = syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
 	svc = f ? xlb_svc_of_flow(&p, f) : NULL;
 	if (!svc)
 		svc = xlb_svc_lookup(&p);
@@ -76,6 +80,8 @@ int xlb_xdp(struct xdp_md *ctx)
 	/* proxy services live in the daemon's sockets: the stack takes them. */
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
+	if (syn && !xlb_sched_stateless(svc))
+		f = bpf_map_lookup_elem(&flows, &p.key);
 
 	if (svc->mode == XLB_MODE_NAT || svc->mode == XLB_MODE_FULLNAT)
 		return p.icmp_err ? xlb_nat_icmp_fwd(ctx, &p, svc) :

@@ -52,6 +52,10 @@ struct xlb_svc {
 	__u8  flags;            /* XLB_SVC_F_* */
 	__u16 seq_len;          /* rr/wrr: length of the round-robin sequence
 				 * at the start of the table (<= table_size) */
+	__u32 persist_s;        /* persistence in seconds; 0: off */
+	__u8  persist_plen;     /* persistence: client prefix length kept
+				 * (1-32 IPv4, 1-128 IPv6) */
+	__u8  pad[3];
 };
 
 /* svc_by_id map value, indexed by service id: the service's services-map
@@ -137,6 +141,11 @@ struct xlb_backend_l2 {
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */
 #define XLB_BACKEND_F_ACTIVE 0x01
+/* Set while the backend takes new flows (in its service's table: not down,
+ * weight > 0). A persistence entry (struct xlb_persist) is followed only to
+ * a backend with this flag: a drained or down backend gets no new
+ * connections from the clients pinned to it, they are scheduled afresh. */
+#define XLB_BACKEND_F_SCHED  0x02
 
 /* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
  * that the data plane tests before any hash lookup, so traffic that is not
@@ -154,6 +163,30 @@ struct xlb_backend_l2 {
 #define XLB_FILTER_WORDS    ((1u << XLB_FILTER_BITS_LOG) / 64)
 #define XLB_FILTER_VIP      0
 #define XLB_FILTER_BACKEND  1
+
+/* persist map key (services with persistence, as IPVS templates): the
+ * service and the client address masked to the service's persist_plen, so
+ * every connection of a client (or of its network) finds one entry. A
+ * port-0 service has one id for all ports: one backend across them. */
+struct xlb_persist_key {
+	union xlb_addr client;
+	__u32 svc_id;
+	__u8  family;
+	__u8  pad[3];
+};
+
+/* persist map value: the client's backend and when its last new
+ * connection was placed (CLOCK_MONOTONIC, coarse); the entry holds while
+ * the next comes within the service's persist_s of it. */
+struct xlb_persist {
+	__u32 backend_id;
+	__u32 pad;
+	__u64 last_ns;
+};
+
+/* Longest persistence accepted (seconds), by the config, the CLI, the
+ * control API and the importers alike. */
+#define XLB_PERSIST_MAX_S 86400u
 
 /* Connection (flow) table key: the client's 5-tuple as received. */
 struct xlb_flow_key {
@@ -181,6 +214,10 @@ struct xlb_flow {
 	__u8  mode;             /* enum xlb_mode of the service at creation */
 	__u8  flags;            /* XLB_FLOW_F_* */
 	__u8  pad;
+	__u32 hash;             /* dr/tun: xlb_flow_hash of the key, so a
+				 * packet of the flow (tun: its outer source)
+				 * does not hash the 5-tuple again */
+	__u32 pad2;
 };
 
 /* Connection state of a nat/fullnat flow entry; each has its own timeout
@@ -201,6 +238,11 @@ enum xlb_ct_state {
  * halves are closed). */
 #define XLB_FLOW_F_FIN_CLIENT 0x01
 #define XLB_FLOW_F_FIN_SERVER 0x02
+/* Created while the flood guard was engaged on its CPU: until the
+ * connection is established (UDP: for its life) the entry lives
+ * XLB_TO_GUARD_DEFAULT seconds at most, so a flood's entries and fullnat
+ * port claims free themselves quickly. */
+#define XLB_FLOW_F_GUARD      0x04
 
 /* nat_rev map value, keyed by the tuple of replies as they arrive
  * (src = backend R:rp, dst = client C:cp for nat, LIP:lp for fullnat):
@@ -232,7 +274,11 @@ struct xlb_globals {
 	__u16 lport_max;
 	__u32 n_lips_v4;
 	__u32 n_lips_v6;
-	__u32 pad2;
+	/* Flood guard: new flows per second per CPU above which that CPU's
+	 * new dr/tun flows get no flow entry (the deterministic table keeps
+	 * them on their backend) and its new nat/fullnat entries are
+	 * short-lived (XLB_FLOW_F_GUARD). 0: no guard. */
+	__u32 guard_rate;
 };
 
 /* svc_timeouts map value, indexed by service id: a nat/fullnat service's
@@ -255,6 +301,10 @@ struct xlb_svc_timeouts {
 #define XLB_TO_CLOSE_DEFAULT        10
 #define XLB_TO_TIME_WAIT_DEFAULT    120
 #define XLB_TO_UDP_DEFAULT          300
+/* The daemon's default guard_rate (Katran's default too). */
+#define XLB_GUARD_RATE_DEFAULT      125000
+/* Most a flow entry created under the flood guard lives unestablished. */
+#define XLB_TO_GUARD_DEFAULT        3
 /* Below the kernel's default ephemeral range (32768-60999), so the LB host's
  * own connections from a LIP do not collide with translated ones. */
 #define XLB_LPORT_MIN_DEFAULT       1024
@@ -302,6 +352,25 @@ struct xlb_counter {
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
 #undef XLB_REASON_ENUM
+
+/* guard_win map value (per CPU, one entry): the flood guard's window on
+ * that CPU, n new flows since start_ns (the data plane's clock). */
+struct xlb_guard_win {
+	__u64 start_ns;
+	__u64 n;
+};
+
+/* What the flood guard did (guard_stats, per CPU; xlb_globals.guard_rate),
+ * counted apart from the reasons: each packet has exactly one reason, and
+ * a guarded packet is forwarded as usual. X(id, name) as for reasons. */
+#define XLB_GUARD_EVENTS(X)                                       \
+	X(XLB_G_ENGAGED,   "engaged")           /* a CPU's window went over the rate */ \
+	X(XLB_G_NO_ENTRY,  "flow_not_stored")   /* dr/tun new flow, no entry */          \
+	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */
+
+#define XLB_GUARD_ENUM(id, name) id,
+enum xlb_guard_event { XLB_GUARD_EVENTS(XLB_GUARD_ENUM) XLB_G_MAX };
+#undef XLB_GUARD_ENUM
 
 /* Pinned map names (under /sys/fs/bpf/xlb/<instance>/). */
 #define XLB_PIN_ROOT "/sys/fs/bpf/xlb"

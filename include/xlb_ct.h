@@ -79,10 +79,15 @@ XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
 				 const struct xlb_flow *f, __u64 now)
 {
 	__s64 age = (__s64)(now - f->last_seen_ns);
+	__u64 to;
 
 	if (f->state == XLB_CT_NONE || age <= 0)
 		return 0;
-	return (__u64)age > xlb_ct_timeout_ns(g, t, f->state);
+	to = xlb_ct_timeout_ns(g, t, f->state);
+	/* Made under the flood guard and never established: short. */
+	if ((f->flags & XLB_FLOW_F_GUARD) && to > XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S)
+		to = XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S;
+	return (__u64)age > to;
 }
 
 /* State of a new entry created by a packet with TCP flags (proto UDP: the

@@ -6,11 +6,12 @@ set -euo pipefail
 
 BUILD_DEPS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
 	    libjson-c-dev libmnl-dev libcurl4-openssl-dev make gcc pkg-config
-	    libclang-rt-14-dev)
+	    libclang-rt-14-dev liburing-dev)
 # Lab and test peers: real servers (nginx, unbound), clients (curl, dig, socat),
-# and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps).
+# and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps);
+# bird2 on the nodes and frr as the ECMP router of the scale-out lab.
 LAB_DEPS=(iproute2 ethtool nginx-light unbound bind9-dnsutils curl jq socat
-	  tcpdump procps util-linux python3)
+	  tcpdump procps util-linux python3 bird2 frr)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 
@@ -25,8 +26,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps.sh: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	# nginx and unbound must not start as system services: the lab runs its
-	# own instances inside namespaces, and a system one would hold port 53/80.
+	# nginx, unbound, bird and frr must not start as system services: the lab
+	# runs its own instances inside namespaces, and a system one would hold
+	# port 53/80/179.
 	# policy-rc.d answering 101 tells invoke-rc.d "not allowed" during install.
 	policy=/usr/sbin/policy-rc.d
 	own_policy=0

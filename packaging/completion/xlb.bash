@@ -70,7 +70,7 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--name|--vip|--timeouts) return ;;
+	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
@@ -97,11 +97,11 @@ _xlb()
 			COMPREPLY=($(compgen -W "add set del --help" -- "$cur"))
 		elif [ "$sub" = add ]; then
 			[ ${#args[@]} -ge 1 ] || [[ $cur == -* ]] &&
-				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+				COMPREPLY=($(compgen -W "--mode --scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = set ] && [ ${#args[@]} -eq 0 ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		elif [ "$sub" = set ]; then
-			COMPREPLY=($(compgen -W "--scheduler --persistence --name --health-check --timeouts" -- "$cur"))
+			COMPREPLY=($(compgen -W "--scheduler --persistence --persistence-netmask --name --health-check --timeouts" -- "$cur"))
 		elif [ "$sub" = del ] && [ ${#args[@]} -eq 0 ]; then
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		fi ;;
@@ -128,7 +128,7 @@ _xlb()
 		fi ;;
 	import)
 		if [ -z "$sub" ]; then
-			COMPREPLY=($(compgen -W "ipvsadm --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "ipvsadm keepalived --help" -- "$cur"))
 		elif [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--interface --help" -- "$cur"))
 		else

@@ -238,6 +238,32 @@ int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen
 	return 0;
 }
 
+int netmask_parse(const char *s, uint8_t *plen, char *err, size_t errlen)
+{
+	struct in_addr m;
+	uint32_t h;
+	char *end;
+	long v;
+
+	if (strchr(s, '.')) {
+		if (inet_pton(AF_INET, s, &m) != 1)
+			return fail(err, errlen, "'%s' is not a netmask%s", s, "");
+		h = ntohl(m.s_addr);
+		/* Contiguous: the ones, then only zeros. */
+		if (!h || (~h & (~h + 1)))
+			return fail(err, errlen, "'%s' is not a contiguous netmask "
+				    "(like 255.255.255.0)%s", s, "");
+		*plen = (uint8_t)__builtin_popcount(h);
+		return 0;
+	}
+	v = (*s >= '0' && *s <= '9') ? strtol(s, &end, 10) : -1;
+	if (v < 1 || v > 128 || *end)
+		return fail(err, errlen, "'%s' is not a netmask (a prefix length "
+			    "1-128 or an IPv4 mask like 255.255.255.0)%s", s, "");
+	*plen = (uint8_t)v;
+	return 0;
+}
+
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen)
 {
@@ -348,4 +374,23 @@ bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *
 bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
 {
 	return a->port == b->port && addr_equal_noport(a, b);
+}
+
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == XLB_AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = a->addr.v4;
+		s->sin_port = htons(a->port);
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	s6->sin6_family = AF_INET6;
+	memcpy(&s6->sin6_addr, a->addr.b, 16);
+	s6->sin6_port = htons(a->port);
+	return sizeof(*s6);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "xlb_abi.h"
 
@@ -33,6 +34,10 @@ int addr_parse(const char *s, int port_rule, struct xlb_sockaddr *out,
 	       char *err, size_t errlen);
 /* "198.18.0.0/24", "2001:db8::/64"; a bare address means a full-length prefix. */
 int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen);
+/* A persistence netmask (ipvsadm -M): a prefix length "24" (1-128) or an
+ * IPv4 netmask "255.255.255.0" (contiguous). *plen gets the length. Whether
+ * it fits the service's family is the caller's check. */
+int netmask_parse(const char *s, uint8_t *plen, char *err, size_t errlen);
 /* "tcp/198.18.0.100:80", "udp/[2001:db8::100]:53"; port 0 or "*" = all ports. */
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen);
@@ -51,6 +56,9 @@ char *prefix_str(const struct xlb_prefix *p, char *buf, size_t len);
 /* "tcp/198.18.0.100:80" */
 char *service_name_str(uint8_t proto, const struct xlb_sockaddr *vip,
 			char *buf, size_t len);
+
+/* a as the socket address of connect()/bind(); returns its length. */
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss);
 
 bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);
 bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);

@@ -2,18 +2,16 @@
 /* The YAML config: parsing with libyaml into struct xlb_config, validation,
  * and the small helpers (copy, lookups, names) runtime changes use. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "config.h"
 #include "config_limits.h"
+#include "file.h"
 #include "maglev.h"
 #include "schema.h"
 
@@ -492,9 +490,6 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 	if (!s->vip.port)
 		return vfail(v, i, NULL, VF_NONE, "service %s: mode proxy needs a port "
 			     "(it listens on VIP:port)", v->lbl);
-	if (s->persistence)
-		return vfail(v, i, NULL, VF_NONE, "service %s: persistence is not "
-			     "supported in mode proxy (use scheduler sh or maglev)", v->lbl);
 	if (s->proto == IPPROTO_UDP && (s->send_proxy || s->accept_proxy))
 		return vfail(v, i, NULL, VF_NONE, "service %s: send_proxy and "
 			     "accept_proxy apply to tcp services only", v->lbl);
@@ -570,6 +565,30 @@ static int validate_backends(struct vctx *v, size_t i)
 	return 0;
 }
 
+/* persistence_netmask only with persistence, and no longer than the VIP's
+ * addresses (the row's range is the IPv6 one). */
+static int validate_persistence(struct vctx *v, size_t i)
+{
+	const struct xlb_service_cfg *s = &v->cfg->services[i];
+
+	if (s->persistence_plen && !s->persistence)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask needs persistence (seconds > 0)",
+			     v->lbl);
+	if (s->vip.family == XLB_AF_INET && s->persistence_plen > 32)
+		return vfail(v, i, "persistence_netmask", VF_NONE, "service %s: "
+			     "persistence_netmask /%u is longer than an IPv4 address",
+			     v->lbl, s->persistence_plen);
+	return 0;
+}
+
+uint8_t config_persist_plen(const struct xlb_service_cfg *s)
+{
+	if (s->persistence_plen)
+		return s->persistence_plen;
+	return s->vip.family == XLB_AF_INET ? 32 : 128;
+}
+
 static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 {
 	const struct xlb_service_cfg *s = &v->cfg->services[i];
@@ -580,7 +599,8 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 	snprintf(prefix, sizeof(prefix), "service %s: ", v->lbl);
 	e = validate_identity(v, i) ?: validate_mode(v, i) ?:
 	    validate_mode_keys(v, i) ?: validate_svc_timeouts(v, i) ?:
-	    check_rows(v, i, VF_NONE, &schema_service, s, prefix);
+	    check_rows(v, i, VF_NONE, &schema_service, s, prefix) ?:
+	    validate_persistence(v, i);
 	if (e)
 		return e;
 	if (s->n_backends >= v->cfg->maglev_table_size)
@@ -649,8 +669,9 @@ static int perr_at(struct schema_walk *p, yaml_mark_t m, const char *fmt, ...)
 
 	if (!p->err || !p->errlen)
 		return -EINVAL;
-	n = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->origin,
-		     m.line + 1, m.column + 1);
+	/* config_parse_value: the text is not a file, no position. */
+	n = p->origin ? snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->origin,
+				 m.line + 1, m.column + 1) : 0;
 	if (n < 0 || (size_t)n >= p->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -830,8 +851,6 @@ static int walk_value(struct schema_walk *p, const struct schema_key *row,
 		return err;
 	if (schema_parse(row, prefix, s, obj, msg, sizeof(msg)))
 		return perr(p, v, "%s", msg);
-	if (row->flags & SK_SET)
-		*(bool *)((char *)obj + row->set_off) = true;
 	return 0;
 }
 
@@ -1053,6 +1072,11 @@ int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
 	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
 		return perr(p, n, "health_check: type dns needs 'query' (the name to "
 			    "ask, e.g. example.org)");
+	/* The port row comes before this one: the service's port is known. */
+	if (hc->type != XLB_HC_NONE && !hc->port &&
+	    !((struct xlb_service_cfg *)obj)->vip.port)
+		return perr(p, n, "health_check: a service on every port (port \"*\") "
+			    "needs the check's 'port'");
 	return 0;
 }
 
@@ -1060,7 +1084,6 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 			struct xlb_service_cfg *s)
 {
 	struct svc_marks *m = &p->sm[idx];
-	yaml_node_t *hc;
 	struct keyed kd;
 	int err;
 
@@ -1084,10 +1107,6 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 	if (!kd_val(&kd, "mode"))
 		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
 			    "dr or tun)");
-	hc = kd_val(&kd, "health_check");
-	if (hc && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
-		return perr(p, hc, "health_check: a service on every port (port "
-			    "\"*\") needs the check's 'port'");
 	return 0;
 }
 
@@ -1263,53 +1282,79 @@ out:
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, ret;
+	size_t len;
+	char *buf;
+	int ret;
 
 	config_init(cfg);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+	ret = file_read(path, CONFIG_FILE_MAX, &buf, &len, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CONFIG_FILE_MAX) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file of at most %u bytes",
-			 path, CONFIG_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
-			goto out;
-		}
-		if (r == 0)
-			break;  /* shrank while we read: parse what is there */
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	ret = config_parse_buf(buf, got, path, cfg, err, errlen);
-out:
+	ret = config_parse_buf(buf, len, path, cfg, err, errlen);
 	free(buf);
-	close(fd);
+	return ret;
+}
+
+/* Load text as YAML into doc; the error (at no position) in p. */
+static int load_value_doc(struct schema_walk *p, const char *text, yaml_document_t *doc)
+{
+	yaml_parser_t ps;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&ps)) {
+		snprintf(p->err, p->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&ps, doc)) {
+		snprintf(p->err, p->errlen, "%s", ps.problem ? ps.problem : "invalid YAML");
+		ret = ps.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+	}
+	yaml_parser_delete(&ps);
+	return ret;
+}
+
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen)
+{
+	const struct schema_key *k = schema_find(sec, key);
+	struct schema_walk p = { .err = err, .errlen = errlen };
+	bool wrap = k && k->type == SCHEMA_NODE && k->sub && text[0] != '{';
+	yaml_document_t doc;
+	yaml_node_t *root;
+	char *yaml = NULL;
+	struct keyed kd;
+	int ret;
+
+	if (!k) {
+		snprintf(err, errlen, "unknown %s key '%s'", sec->name, key);
+		return -EINVAL;
+	}
+	/* One line: another line could carry another key. */
+	if (strpbrk(text, "\r\n")) {
+		snprintf(err, errlen, "%s: the value must be on one line", key);
+		return -EINVAL;
+	}
+	/* "type: http, path: /" is the mapping's inside, as a flag gives it. */
+	if (asprintf(&yaml, "%s: %s%s%s\n", key, wrap ? "{ " : "", text,
+		     wrap ? " }" : "") < 0)
+		return -ENOMEM;
+	ret = load_value_doc(&p, yaml, &doc);
+	free(yaml);
+	if (ret)
+		goto prefix;
+	p.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	ret = root ? record_map(&p, root, sec->name, sec, sec->prefix, &kd) ?:
+		     walk_recorded(&p, &kd, obj) : -EINVAL;
+	yaml_document_delete(&doc);
+prefix:
+	/* Every message names the key. */
+	if (ret && strncmp(err, key, strlen(key))) {
+		char *m = strdup(err);
+
+		snprintf(err, errlen, "%s: %s", key, m ? m : "invalid value");
+		free(m);
+	}
 	return ret;
 }

@@ -97,6 +97,8 @@ struct xlb_service_cfg {
 	uint8_t mode;                   /* enum xlb_mode (include/xlb_abi.h) */
 	uint8_t scheduler;              /* enum xlb_sched */
 	uint32_t persistence;           /* seconds, 0 = off */
+	uint8_t persistence_plen;       /* persistence_netmask as a prefix length;
+					 * 0 = the whole address (/32, /128) */
 	size_t n_backends;
 	struct xlb_backend_cfg *backends;
 	/* Mode proxy only. Zero means "the default" for every field below so a
@@ -111,7 +113,7 @@ struct xlb_service_cfg {
 	uint32_t server_timeout_ms;     /* 0 = 300 s (tcp), unused for udp */
 	uint32_t drain_time_ms;         /* after removal; 0 = 30 s */
 	uint32_t header_timeout_ms;     /* tcp: first bytes (PROXY header); 0 = 10 s */
-	bool server_first_set;          /* false: by port (XLB_SERVER_FIRST_PORTS) */
+	bool server_first_set;          /* false: by port (proxy.c) */
 	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
@@ -132,6 +134,8 @@ struct xlb_config {
 	bool manage_addresses;          /* default true */
 	uint32_t flow_table_size;       /* default XLB_FLOW_DEFAULT_SIZE */
 	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
+	uint32_t flood_guard_rate;      /* new flows/s per CPU; 0 = no guard;
+					 * default XLB_GUARD_RATE_DEFAULT */
 	struct xlb_prefix tunnel_source_v4;     /* family 0 when not set */
 	struct xlb_prefix tunnel_source_v6;
 	size_t n_services;
@@ -146,6 +150,10 @@ struct xlb_config {
 	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
 };
 
+/* The prefix length persistence groups s's clients by: persistence_netmask,
+ * else the whole address (32 or 128). */
+uint8_t config_persist_plen(const struct xlb_service_cfg *s);
+
 /* Fill cfg with defaults and no services. */
 void config_init(struct xlb_config *cfg);
 void config_free(struct xlb_config *cfg);
@@ -159,6 +167,14 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen);
 int config_parse_file(const char *path, struct xlb_config *cfg,
 		      char *err, size_t errlen);
+
+/* Parse text, the YAML value of the key `key` of a section of the schema
+ * (src/lib/schema.h), into obj as the file would ("type: http, path: /"
+ * for a mapping may leave out its braces). Errors name the key, not a
+ * position. Returns 0 or -EINVAL / -ENOMEM. */
+struct schema_section;
+int config_parse_value(const struct schema_section *sec, const char *key,
+		       const char *text, void *obj, char *err, size_t errlen);
 
 /* Checks that apply to the whole config (duplicate services, duplicate
  * backends, prime table size, modes not supported yet...). Returns 0 or

@@ -12,6 +12,10 @@
 #define XLB_RUN_DIR     "/run/xlb"
 #define XLB_CONTROL_MAX (16u << 20)     /* largest request (apply of a big config) */
 
+/* The inode of this process's network namespace: what names an instance
+ * (its socket, the realserver state) by default. 0 or -errno. */
+int netns_inode(unsigned long *ino);
+
 /* The default socket of the current network namespace:
  * /run/xlb/xlbd-ns<inode of /proc/self/ns/net>.sock. /run is shared by all
  * namespaces; the inode keeps one daemon per namespace apart. */

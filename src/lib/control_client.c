@@ -11,7 +11,7 @@
 
 #include "control.h"
 
-static int netns_inode(unsigned long *ino)
+int netns_inode(unsigned long *ino)
 {
 	struct stat st;
 

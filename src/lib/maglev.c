@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Weighted Maglev table builder: exact weight quotas, minimal disruption
- * against the previous table, Maglev permutation order for the rest. */
+/* Weighted Maglev table builder: exact weight quotas filled in Maglev
+ * permutation order, a pure function of the backends (no history). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,8 +17,9 @@ struct mb {
 	uint64_t rem;           /* remainder of m * weight / total */
 	uint32_t quota;
 	uint32_t count;         /* slots owned so far */
-	uint32_t prev_count;    /* slots owned in prev */
-	uint32_t offset, skip, next;
+	uint32_t skip;
+	uint32_t pos;           /* next slot of the permutation to try:
+				 * offset + j * skip mod m, stepped by adding */
 };
 
 int maglev_is_prime(uint32_t m)
@@ -57,8 +58,8 @@ static int cmp_key(const void *pa, const void *pb)
 }
 
 /* Who gets the slots left over after rounding down: largest remainder
- * first; on a tie, whoever holds more slots already (so a change of n does
- * not shuffle the odd slot between survivors), then by key. */
+ * first, then by key (never by what a backend held before: the table must
+ * not depend on history). */
 static int cmp_rem(const void *pa, const void *pb)
 {
 	const struct mb *a = *(const struct mb *const *)pa;
@@ -66,37 +67,13 @@ static int cmp_rem(const void *pa, const void *pb)
 
 	if (a->rem != b->rem)
 		return a->rem > b->rem ? -1 : 1;
-	if (a->prev_count != b->prev_count)
-		return a->prev_count > b->prev_count ? -1 : 1;
 	return cmp_key(a, b);
 }
 
-struct id_ent {
-	uint32_t id;
-	uint32_t pos;           /* index into the sorted mb array */
-};
-
-static int cmp_id(const void *pa, const void *pb)
-{
-	const struct id_ent *a = pa, *b = pb;
-
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static struct mb *find_id(struct id_ent *ids, size_t n, struct mb *mbs,
-			  uint32_t id)
-{
-	struct id_ent k = { .id = id }, *e;
-
-	e = bsearch(&k, ids, n, sizeof(*ids), cmp_id);
-	return e ? &mbs[e->pos] : NULL;
-}
-
 int maglev_build(const struct maglev_backend *backends, size_t n,
-		 const uint32_t *prev, uint32_t *table, uint32_t m)
+		 uint32_t *table, uint32_t m)
 {
 	struct mb *mbs = NULL, **order = NULL, **turn = NULL;
-	struct id_ent *ids = NULL;
 	uint32_t *owner = NULL;
 	uint64_t total = 0, assigned = 0;
 	size_t na = 0, i, nturn, filled = 0;
@@ -115,9 +92,8 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 	mbs = calloc(na, sizeof(*mbs));
 	order = calloc(na, sizeof(*order));
 	turn = calloc(na, sizeof(*turn));
-	ids = calloc(na, sizeof(*ids));
 	owner = malloc((size_t)m * sizeof(*owner));
-	if (!mbs || !order || !turn || !ids || !owner) {
+	if (!mbs || !order || !turn || !owner) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -144,24 +120,13 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 		mbs[i].quota = (uint32_t)(share / total);
 		mbs[i].rem = share % total;
 		assigned += mbs[i].quota;
-		mbs[i].offset = (uint32_t)(mix64(mbs[i].key) % m);
+		mbs[i].pos = (uint32_t)(mix64(mbs[i].key) % m);
 		mbs[i].skip = (uint32_t)(mix64(mbs[i].key ^ 0x5bd1e9955bd1e995ULL) %
 					 (m - 1)) + 1;
-		ids[i].id = mbs[i].id;
-		ids[i].pos = (uint32_t)i;
 	}
-	qsort(ids, na, sizeof(*ids), cmp_id);
 
 	for (i = 0; i < m; i++)
 		owner[i] = NO_OWNER;
-	if (prev) {
-		for (i = 0; i < m; i++) {
-			struct mb *b = find_id(ids, na, mbs, prev[i]);
-
-			if (b)
-				b->prev_count++;
-		}
-	}
 
 	/* Largest remainder: hand out the slots lost to rounding down. */
 	for (i = 0; i < na; i++)
@@ -170,25 +135,12 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 	for (i = 0; assigned < m; i++, assigned++)
 		order[i]->quota++;
 
-	/* Keep every previous owner that is still within its quota. */
-	if (prev) {
-		for (i = 0; i < m; i++) {
-			struct mb *b = find_id(ids, na, mbs, prev[i]);
-
-			if (b && b->count < b->quota) {
-				b->count++;
-				owner[i] = (uint32_t)(b - mbs);
-				filled++;
-			}
-		}
-	}
-
-	/* Backends that still need slots take turns claiming the next free
-	 * slot of their permutation; the list shrinks as they are satisfied
-	 * so heavy weights do not cost a pass over everyone per slot. */
+	/* Backends take turns (in key order) claiming the next free slot of
+	 * their permutation; the list shrinks as they reach their quota so
+	 * heavy weights do not cost a pass over everyone per slot. */
 	nturn = 0;
 	for (i = 0; i < na; i++)
-		if (mbs[i].count < mbs[i].quota)
+		if (mbs[i].quota)
 			turn[nturn++] = &mbs[i];
 	while (filled < m && nturn) {
 		size_t j, k = 0;
@@ -198,9 +150,10 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 			uint32_t slot;
 
 			do {
-				slot = (uint32_t)((b->offset +
-						   (uint64_t)b->next * b->skip) % m);
-				b->next++;
+				slot = b->pos;
+				/* pos + skip < 2m: a subtraction, not a division. */
+				b->pos = slot >= m - b->skip ? slot - (m - b->skip)
+							     : slot + b->skip;
 			} while (owner[slot] != NO_OWNER);
 			owner[slot] = (uint32_t)(b - mbs);
 			b->count++;
@@ -217,9 +170,42 @@ out:
 	free(mbs);
 	free(order);
 	free(turn);
-	free(ids);
 	free(owner);
 	return err;
+}
+
+static int cmp_id(const void *pa, const void *pb)
+{
+	const struct maglev_backend *a = pa, *b = pb;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+int maglev_table_hash(const uint32_t *table, uint32_t len,
+		      const struct maglev_backend *backends, size_t n,
+		      uint64_t *hash)
+{
+	struct maglev_backend *by_id = malloc((n + 1) * sizeof(*by_id));
+	uint64_t h = 0xcbf29ce484222325ull ^ len;       /* FNV-1a, 64-bit words */
+
+	if (!by_id)
+		return -ENOMEM;
+	memcpy(by_id, backends, n * sizeof(*by_id));
+	qsort(by_id, n, sizeof(*by_id), cmp_id);
+	for (uint32_t i = 0; i < len; i++) {
+		struct maglev_backend k = { .id = table[i] }, *b;
+
+		b = bsearch(&k, by_id, n, sizeof(*by_id), cmp_id);
+		if (!b) {
+			free(by_id);
+			return -ENOENT;
+		}
+		h = (h ^ b->key) * 0x100000001b3ull;
+		h ^= h >> 32;
+	}
+	free(by_id);
+	*hash = h;
+	return 0;
 }
 
 static uint64_t gcd64(uint64_t a, uint64_t b)

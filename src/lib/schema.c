@@ -264,6 +264,25 @@ static const char *format_port(const void *obj, char *buf, size_t len)
 	return buf;
 }
 
+/* persistence_netmask: a prefix length or an IPv4 netmask, kept as the
+ * prefix length (0: unset, the whole address). */
+static int parse_pmask(const struct schema_key *k, const char *prefix, const char *s,
+		       void *obj, char *msg, size_t len)
+{
+	struct xlb_service_cfg *svc = obj;
+	char e[160];
+
+	if (netmask_parse(s, &svc->persistence_plen, e, sizeof(e)))
+		return MSG("%s%s: %s", prefix, k->key, e);
+	return 0;
+}
+
+static const char *format_pmask(const void *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", ((const struct xlb_service_cfg *)obj)->persistence_plen);
+	return buf;
+}
+
 /* A backend's address; its port may come from the 'port' key instead. */
 static int parse_backend_addr(const struct schema_key *k, const char *prefix,
 			      const char *s, void *obj, char *msg, size_t len)
@@ -506,10 +525,13 @@ static const struct schema_key service_keys[] = {
 	  .flags = SK_ALWAYS | SK_UNKNOWN | SK_API | SK_REQUIRED },
 	{ .key = "scheduler", .type = SCHEMA_ENUM, SVC(scheduler), .names = sched_names,
 	  .flags = SK_ALWAYS | SK_UNKNOWN | SK_API },
-	{ .key = "persistence", .type = SCHEMA_UINT, SVC(persistence), .max = 86400,
-	  .flags = SK_API },
+	{ .key = "persistence", .type = SCHEMA_UINT, SVC(persistence),
+	  .max = XLB_PERSIST_MAX_S, .flags = SK_API },
+	/* Needs persistence, /32 at most for IPv4 (config.c). */
+	{ .key = "persistence_netmask", .type = SCHEMA_SCALAR, SVC(persistence_plen),
+	  .parse = parse_pmask, .format = format_pmask, .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
-	  .only = MODE(NAT) | MODE(FULLNAT) },
+	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
 	  .names = send_proxy_names, .only = MODE(PROXY), .flags = SK_API },
 	{ .key = "accept_proxy", .type = SCHEMA_BOOL, SVC(accept_proxy),
@@ -529,7 +551,7 @@ static const struct schema_key service_keys[] = {
 	{ .key = "all_down", .type = SCHEMA_ENUM, SVC(all_down), .names = all_down_names,
 	  .flags = SK_API },
 	{ .key = "health_check", .type = SCHEMA_NODE, SVC(hc), .sub = &schema_health,
-	  .walk = config_walk_health, .emit = config_emit_health },
+	  .walk = config_walk_health, .emit = config_emit_health, .flags = SK_API },
 	{ .key = "backends", .type = SCHEMA_NODE, SVC(backends), .sub = &schema_backend,
 	  .walk = config_walk_backends, .emit = config_emit_backends, .flags = SK_ALWAYS },
 };
@@ -555,6 +577,8 @@ static const struct schema_key top_keys[] = {
 	/* A prime too (config.c). */
 	{ .key = "maglev_table_size", .type = SCHEMA_UINT, TOP(maglev_table_size),
 	  .min = 2, .max = 1000003, .def = XLB_MAGLEV_DEFAULT_SIZE },
+	{ .key = "flood_guard_rate", .type = SCHEMA_UINT, TOP(flood_guard_rate),
+	  .max = 100000000, .def = XLB_GUARD_RATE_DEFAULT },
 	{ .key = "proxy_workers", .type = SCHEMA_UINT, TOP(proxy_workers), .max = 1024 },
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
@@ -755,8 +779,8 @@ static int parse_enum(const struct schema_key *k, const char *prefix, const char
 	return MSG("%s%s: '%s' (expected %s)", prefix, k->key, s, names);
 }
 
-int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
-		 void *obj, char *msg, size_t len)
+static int parse_row(const struct schema_key *k, const char *prefix, const char *s,
+		     void *obj, char *msg, size_t len)
 {
 	char *field = (char *)obj + k->off;
 	bool b;
@@ -797,17 +821,33 @@ int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
 	return MSG("%s%s: not a single value", prefix, k->key);
 }
 
+int schema_parse(const struct schema_key *k, const char *prefix, const char *s,
+		 void *obj, char *msg, size_t len)
+{
+	int e = parse_row(k, prefix, s, obj, msg, len);
+
+	if (!e && (k->flags & SK_SET))
+		*(bool *)((char *)obj + k->set_off) = true;
+	return e;
+}
+
 int schema_parse_flag(const struct schema_key *k, const char *s, void *obj,
 		      char *msg, size_t len)
 {
 	char prefix[64];
+	int ret;
 
 	/* "--mode: unknown mode 'x' (...)", "--weight 70000 out of range". */
 	if (k->type == SCHEMA_ENUM && (k->flags & SK_UNKNOWN)) {
 		snprintf(prefix, sizeof(prefix), "--%s: ", k->key);
 		return schema_parse(k, prefix, s, obj, msg, len);
 	}
-	return schema_parse(k, "--", s, obj, msg, len);
+	ret = schema_parse(k, "--", s, obj, msg, len);
+	/* The flag of key a_b is spelled --a-b. */
+	for (size_t i = 2; ret && len && msg[i] && msg[i] != ':' && msg[i] != ' '; i++)
+		if (msg[i] == '_')
+			msg[i] = '-';
+	return ret;
 }
 
 const char *schema_format(const struct schema_key *k, const void *obj, char *buf,

@@ -35,6 +35,15 @@ int cli_run_request(const char *noun,
 		    int (*build)(int, char **, struct json_object **, char *, size_t),
 		    int argc, char **argv);
 
+/* The flag that sets the config key `key` of section sec: value (NULL:
+ * not given) is checked by the file's parser into scratch (a struct of
+ * the section) and added to req, a number for integer keys. Returns 0 or
+ * -EINVAL with the message in err ("--weight 70000 out of range (0-65535)"). */
+struct schema_section;
+int cli_key_field(struct json_object *req, const struct schema_section *sec,
+		  const char *key, const char *value, void *scratch, char *err,
+		  size_t errlen);
+
 /* Verbs: argv[0] is the verb itself ("service", "list", ...). */
 int cli_service(int argc, char **argv);
 int cli_backend(int argc, char **argv);

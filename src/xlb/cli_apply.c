@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "file.h"
 #include "text.h"
 
 static const char apply_usage[] =
@@ -17,6 +18,8 @@ static const char apply_usage[] =
 "A file with an error is rejected whole (file:line:column) and nothing changes.\n"
 "FILE - reads standard input.\n";
 
+/* A config is UTF-8 text: a NUL byte (which would cut the text short on
+ * its way to xlbd) or invalid UTF-8 is refused here, with its position. */
 static int check_text(const char *path, const char *buf, size_t len,
 		      char *err, size_t errlen)
 {
@@ -31,60 +34,12 @@ static int check_text(const char *path, const char *buf, size_t len,
 	return ret;
 }
 
-/* The file's text, or NULL with err set: a config is UTF-8 text, so a NUL
- * byte (which would cut the text short) or invalid UTF-8 is refused here
- * with its position. */
-static char *read_file(const char *path, char *err, size_t errlen)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t len = 0, cap = 65536;
-	char *buf;
-
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + len, 1, cap - len - 1, f);
-
-		len += r;
-		if (r == 0)
-			break;
-		if (len + 1 >= cap) {
-			char *nb = cap < XLB_CONTROL_MAX ? realloc(buf, cap * 2) : NULL;
-
-			if (!nb) {
-				snprintf(err, errlen, "'%s' is too large", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (buf && ferror(f)) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[len] = '\0';
-	if (f != stdin)
-		fclose(f);
-	if (buf && check_text(path, buf, len, err, errlen)) {
-		free(buf);
-		buf = NULL;
-	}
-	return buf;
-}
-
 int cli_apply(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct json_object *req;
 	char err[512], *text;
+	size_t len;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) {
@@ -106,9 +61,13 @@ int cli_apply(int argc, char **argv)
 		fprintf(stderr, "xlb apply: missing -f FILE\n%s", apply_usage);
 		return CLI_EUSAGE;
 	}
-	text = read_file(path, err, sizeof(err));
-	if (!text) {
+	if (file_read(path, XLB_CONTROL_MAX, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "xlb apply: %s\n", err);
+		return CLI_EFAIL;
+	}
+	if (check_text(path, text, len, err, sizeof(err))) {
+		fprintf(stderr, "xlb apply: %s\n", err);
+		free(text);
 		return CLI_EFAIL;
 	}
 	req = json_object_new_object();

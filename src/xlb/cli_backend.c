@@ -8,6 +8,8 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "config.h"
+#include "schema.h"
 
 static const char usage[] =
 "Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N]\n"
@@ -29,9 +31,9 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		{ 0 }
 	};
 	const char *action, *cmd, *weight_arg = NULL;
+	struct xlb_backend_cfg scratch = { 0 };
 	struct xlb_sockaddr vip, be;
-	unsigned long weight = 0;
-	char perr[256], *end;
+	char perr[256];
 	uint8_t proto;
 	int opt;
 
@@ -61,13 +63,6 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		switch (opt) {
 		case 'w':
 			weight_arg = optarg;
-			errno = 0;
-			weight = strtoul(optarg, &end, 10);
-			if (!*optarg || *optarg == '-' || *end || errno || weight > 65535) {
-				snprintf(err, errlen, "--weight: '%s' is not a weight (0-65535)",
-					 optarg);
-				return -EINVAL;
-			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -109,8 +104,12 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 	json_object_object_add(*req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(*req, "service", json_object_new_string(argv[optind]));
 	json_object_object_add(*req, "backend", json_object_new_string(argv[optind + 1]));
-	if (weight_arg)
-		json_object_object_add(*req, "weight", json_object_new_int64(weight));
+	if (cli_key_field(*req, &schema_backend, "weight", weight_arg, &scratch, err,
+			  errlen)) {
+		json_object_put(*req);
+		*req = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -11,7 +11,8 @@ static const char list_usage[] =
 "\n"
 "Services, their backends (weight, active or draining) and, with --stats,\n"
 "packet/byte/new-flow counters per service and backend plus the data plane's\n"
-"pass/drop/forward reasons; conns A/I are the active/inactive nat and fullnat\n"
+"pass/drop/forward reasons and the flood guard's actions; conns A/I are the\n"
+"active/inactive nat and fullnat\n"
 "connections of a backend (as IPVS counts them). --json prints everything (counters included) as JSON.\n";
 
 static const char save_usage[] =
@@ -54,6 +55,23 @@ static void print_counters(struct json_object *o)
 	       (unsigned long long)u64(o, "new_flows"));
 }
 
+/* One line of the non-zero counts of o (a JSON object of name -> count),
+ * nothing when all are zero. */
+static void print_counts(const char *title, struct json_object *o)
+{
+	bool any = false;
+
+	json_object_object_foreach(o, key, val) {
+		if (!json_object_get_uint64(val))
+			continue;
+		printf("%s %s=%llu", any ? "" : title, key,
+		       (unsigned long long)json_object_get_uint64(val));
+		any = true;
+	}
+	if (any)
+		putchar('\n');
+}
+
 static void print_text(struct json_object *res, bool stats)
 {
 	struct json_object *svcs, *reasons;
@@ -70,6 +88,11 @@ static void print_text(struct json_object *res, bool stats)
 			printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
 			       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
 			       str(s, "scheduler"));
+			/* As ipvsadm -L: "persistent SEC", and the client prefix. */
+			if (u64(s, "persistence"))
+				printf("  persistent %llu mask /%llu",
+				       (unsigned long long)u64(s, "persistence"),
+				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
 			putchar('\n');
@@ -96,15 +119,10 @@ static void print_text(struct json_object *res, bool stats)
 			}
 		}
 	}
-	if (stats && json_object_object_get_ex(res, "reasons", &reasons)) {
-		printf("data plane:");
-		json_object_object_foreach(reasons, key, val) {
-			if (json_object_get_uint64(val))
-				printf(" %s=%llu", key,
-				       (unsigned long long)json_object_get_uint64(val));
-		}
-		putchar('\n');
-	}
+	if (stats && json_object_object_get_ex(res, "reasons", &reasons))
+		print_counts("data plane:", reasons);
+	if (stats && json_object_object_get_ex(res, "flood_guard", &reasons))
+		print_counts("flood guard:", reasons);
 }
 
 int cli_list(int argc, char **argv)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* How every `xlb` verb sends its request to xlbd and reports the answer. */
+/* How every `xlb` verb sends its request to xlbd and reports the answer,
+ * and how a flag that sets a config key becomes a request field. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "control.h"
+#include "schema.h"
 
 const char *cli_socket;
 
@@ -61,4 +63,29 @@ int cli_run_request(const char *noun,
 		return CLI_EUSAGE;
 	}
 	return cli_send(req, NULL);
+}
+
+int cli_key_field(struct json_object *req, const struct schema_section *sec,
+		  const char *key, const char *value, void *scratch, char *err,
+		  size_t errlen)
+{
+	const struct schema_key *k = schema_key(sec, key);
+	int ret;
+
+	if (!value)
+		return 0;
+	/* A single value goes through the file's parser here, so a typo
+	 * fails before the daemon is asked (which checks again). A mapping
+	 * (health_check) is the daemon's to read: against the running
+	 * service. */
+	ret = k->type == SCHEMA_NODE ? 0 : schema_parse_flag(k, value, scratch, err,
+							     errlen);
+	if (ret)
+		return ret;
+	if (k->type == SCHEMA_UINT)
+		json_object_object_add(req, key, json_object_new_int64(
+			(int64_t)schema_get_uint(k, scratch)));
+	else
+		json_object_object_add(req, key, json_object_new_string(value));
+	return 0;
 }

@@ -9,13 +9,15 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "schema.h"
 
 static const char usage[] =
 "Usage: xlb service add PROTO/VIP:PORT --mode MODE [--scheduler S]\n"
-"                       [--persistence SEC] [--name NAME]\n"
-"                       [--health-check SPEC] [--timeouts SPEC]\n"
+"                       [--persistence SEC [--persistence-netmask MASK]]\n"
+"                       [--name NAME] [--health-check SPEC] [--timeouts SPEC]\n"
 "       xlb service set PROTO/VIP:PORT [--scheduler S] [--persistence SEC]\n"
-"                       [--name NAME] [--health-check SPEC|none]\n"
+"                       [--persistence-netmask MASK] [--name NAME]\n"
+"                       [--health-check SPEC|none]\n"
 "                       [--timeouts SPEC]\n"
 "       xlb service del PROTO/VIP:PORT\n"
 "\n"
@@ -24,7 +26,12 @@ static const char usage[] =
 "  --mode MODE          dr, tun, nat, fullnat or proxy (docs/modes.md)\n"
 "  --scheduler S        maglev (default), sh, rr, wrr; lc, wlc (nat, fullnat,\n"
 "                       proxy); random2 (proxy)\n"
-"  --persistence SEC    the config key `persistence` (xlb.yaml(5))\n"
+"  --persistence SEC    every connection of a client goes to one backend while\n"
+"                       it comes back within SEC seconds (0-86400, 0: off;\n"
+"                       IPVS -p; the config key `persistence`)\n"
+"  --persistence-netmask MASK\n"
+"                       clients are grouped by this prefix: 24 or\n"
+"                       255.255.255.0 (default: the whole address; IPVS -M)\n"
 "  --name NAME          a label shown by `xlb list` and kept by `xlb save`\n"
 "  --health-check SPEC  the config key `health_check` in YAML, e.g.\n"
 "                       'type: http, path: /health, interval: 1s'; set: none\n"
@@ -38,38 +45,29 @@ static const char usage[] =
 "Example: xlb service add udp/198.18.0.100:53 --mode dr\n"
 "         xlb service set tcp/198.18.0.100:80 --scheduler wrr\n";
 
-/* Strict unsigned parse: digits only, within max. */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
+/* The flags of add and set: each sets the config key of its name
+ * (health-check: health_check). */
+static const char *const opt_keys[] = {
+	"mode", "scheduler", "name", "health_check", "timeouts", "persistence",
+	"persistence_netmask",
+};
+#define N_OPTS (sizeof(opt_keys) / sizeof(opt_keys[0]))
 
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
-/* The options of add and set, checked here so a typo fails before the
- * daemon is asked; the daemon checks them again. */
 struct svc_opts {
-	const char *mode, *sched, *name, *hc, *timeouts;
-	unsigned long persistence;
-	bool has_persistence;
+	const char *val[N_OPTS];        /* NULL: not given */
 };
 
 static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 		      size_t errlen)
 {
 	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "scheduler", required_argument, NULL, 's' },
-		{ "persistence", required_argument, NULL, 'p' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "health-check", required_argument, NULL, 'c' },
-		{ "timeouts", required_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 0 },
+		{ "scheduler", required_argument, NULL, 1 },
+		{ "name", required_argument, NULL, 2 },
+		{ "health-check", required_argument, NULL, 3 },
+		{ "timeouts", required_argument, NULL, 4 },
+		{ "persistence", required_argument, NULL, 5 },
+		{ "persistence-netmask", required_argument, NULL, 6 },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -79,24 +77,12 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm': o->mode = optarg; break;
-		case 's': o->sched = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'c': o->hc = optarg; break;
-		case 't': o->timeouts = optarg; break;
-		case 'p':
-			if (parse_uint(optarg, 86400 * 365, &o->persistence)) {
-				snprintf(err, errlen, "--persistence: '%s' is not a number of "
-					 "seconds (0-31536000)", optarg);
-				return -EINVAL;
-			}
-			o->has_persistence = true;
-			break;
-		case 'h':
+		if (opt >= 0 && (size_t)opt < N_OPTS) {
+			o->val[opt] = optarg;
+		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			return 1;
-		default:
+		} else {
 			snprintf(err, errlen, "unknown or incomplete option '%s'",
 				 argv[optind - 1]);
 			return -EINVAL;
@@ -105,41 +91,31 @@ static int parse_opts(int argc, char **argv, struct svc_opts *o, char *err,
 	return 0;
 }
 
+/* Which flags the action takes. */
 static int check_opts(const char *action, const struct svc_opts *o, char *err,
 		      size_t errlen)
 {
-	bool any = o->sched || o->name || o->has_persistence || o->hc || o->timeouts;
+	bool any = false;
 
-	if (!strcmp(action, "add") && !o->mode) {
+	for (size_t i = 1; i < N_OPTS; i++)
+		any |= o->val[i] != NULL;
+	if (!strcmp(action, "add") && !o->val[0]) {
 		snprintf(err, errlen, "--mode is required (dr, tun, nat, fullnat or proxy)");
 		return -EINVAL;
 	}
-	if (!strcmp(action, "del") && (o->mode || any)) {
+	if (!strcmp(action, "del") && (o->val[0] || any)) {
 		snprintf(err, errlen, "service del takes no option but the service");
 		return -EINVAL;
 	}
-	if (!strcmp(action, "set") && o->mode) {
+	if (!strcmp(action, "set") && o->val[0]) {
 		snprintf(err, errlen, "--mode cannot change in place (the service's flows "
 			 "would break): del and add the service");
 		return -EINVAL;
 	}
 	if (!strcmp(action, "set") && !any) {
 		snprintf(err, errlen, "service set needs something to change (--scheduler, "
-			 "--persistence, --name, --health-check or --timeouts)");
-		return -EINVAL;
-	}
-	if (o->mode && mode_from_name(o->mode) < 0) {
-		snprintf(err, errlen, "--mode: unknown mode '%s' (expected proxy, nat, "
-			 "fullnat, dr or tun)", o->mode);
-		return -EINVAL;
-	}
-	if (o->sched && sched_from_name(o->sched) < 0) {
-		snprintf(err, errlen, "--scheduler: unknown scheduler '%s' (expected "
-			 "maglev, rr, wrr, lc, wlc, sh or random2)", o->sched);
-		return -EINVAL;
-	}
-	if (o->name && strlen(o->name) >= XLB_NAME_MAX) {
-		snprintf(err, errlen, "--name: at most %d characters", XLB_NAME_MAX - 1);
+			 "--persistence, --persistence-netmask, --name, --health-check or "
+			 "--timeouts)");
 		return -EINVAL;
 	}
 	return 0;
@@ -154,6 +130,7 @@ static void add_str(struct json_object *req, const char *key, const char *val)
 int cli_service_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen)
 {
+	struct xlb_service_cfg scratch;
 	struct xlb_sockaddr vip;
 	struct svc_opts o;
 	char perr[256], cmd[16];
@@ -175,7 +152,7 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	}
 	ret = parse_opts(argc, argv, &o, err, errlen);
 	if (ret)
-		return ret;
+		return ret;     /* 1: help printed */
 	if (optind >= argc) {
 		snprintf(err, errlen, "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 		return -EINVAL;
@@ -196,15 +173,17 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 	*req = json_object_new_object();
 	add_str(*req, "cmd", cmd);
 	add_str(*req, "service", argv[optind]);
-	add_str(*req, "mode", o.mode);
-	add_str(*req, "scheduler", o.sched);
-	add_str(*req, "name", o.name);
-	add_str(*req, "health_check", o.hc);
-	add_str(*req, "timeouts", o.timeouts);
-	if (o.has_persistence)
-		json_object_object_add(*req, "persistence",
-				       json_object_new_int64(o.persistence));
-	return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.vip = vip;
+	scratch.proto = proto;
+	for (size_t i = 0; i < N_OPTS && !ret; i++)
+		ret = cli_key_field(*req, &schema_service, opt_keys[i], o.val[i],
+				    &scratch, err, errlen);
+	if (ret) {
+		json_object_put(*req);
+		*req = NULL;
+	}
+	return ret;
 }
 
 int cli_service(int argc, char **argv)

@@ -7,14 +7,7 @@
 #include <stddef.h>
 
 #include "config.h"
-
-/* What the translation changed or left out, one sentence each. */
-struct ipvsadm_notes {
-	size_t n;
-	char **lines;
-};
-
-void ipvsadm_notes_free(struct ipvsadm_notes *notes);
+#include "import.h"
 
 /* Parse `ipvsadm -S -n` text (also accepted: blank lines, '#' comments, a
  * leading "ipvsadm" word, long option names, -C and --set) and append one
@@ -22,12 +15,7 @@ void ipvsadm_notes_free(struct ipvsadm_notes *notes);
  * Returns 0; -EINVAL with "origin:LINE: message" in err for a line that is
  * not an ipvsadm rule (cfg then holds no service); -ENOMEM. */
 int ipvsadm_parse(const char *text, size_t len, const char *origin,
-		  struct xlb_config *cfg, struct ipvsadm_notes *notes,
+		  struct xlb_config *cfg, struct import_notes *notes,
 		  char *err, size_t errlen);
-
-/* The YAML of cfg (config_emit_yaml) preceded by a header naming `origin`
- * and a "# note: ..." line per note; malloc'd, NULL on ENOMEM. */
-char *ipvsadm_yaml(const struct xlb_config *cfg, const struct ipvsadm_notes *notes,
-		   const char *origin);
 
 #endif /* XLB_IPVSADM_IMPORT_H */

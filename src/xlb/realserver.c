@@ -20,6 +20,7 @@
 #include <linux/if_link.h>
 
 #include "addr.h"
+#include "control.h"
 #include "log.h"
 #include "netlink.h"
 #include "realserver.h"
@@ -110,17 +111,7 @@ static int rs_record_sysctl(struct rs_state *st, const char *path, long old)
 
 /* ---- state files ---------------------------------------------------- */
 
-static int netns_inode(unsigned long *ino)
-{
-	struct stat sb;
-
-	if (stat("/proc/self/ns/net", &sb))
-		return -errno;
-	*ino = (unsigned long)sb.st_ino;
-	return 0;
-}
-
-static int state_path(const struct xlb_sockaddr *vip, char *buf, size_t len)
+static int rs_state_path(const struct xlb_sockaddr *vip, char *buf, size_t len)
 {
 	char a[XLB_ADDRSTR_MAX];
 	unsigned long ino = 0;
@@ -153,7 +144,7 @@ static int mkdir_p(const char *dir)
 
 /* Serialize concurrent setups/teardowns: they share sysctls and state
  * files. Returns the lock fd (closing it releases the lock) or -errno. */
-static int state_lock(void)
+static int rs_state_lock(void)
 {
 	int fd, err = mkdir_p(REALSERVER_STATE_DIR);
 
@@ -172,7 +163,7 @@ static int state_lock(void)
 
 /* Returns 0, -ENOENT when there is no state file, -EINVAL when it is
  * damaged (with a message), or another -errno. */
-static int state_load(const char *path, struct rs_state *st)
+static int rs_state_load(const char *path, struct rs_state *st)
 {
 	char line[256], err_s[128];
 	FILE *f;
@@ -228,7 +219,7 @@ bad:
 	return err;
 }
 
-static int state_save(const char *path, const struct rs_state *st)
+static int rs_state_save(const char *path, const struct rs_state *st)
 {
 	char tmp[320], a[XLB_ADDRSTR_MAX];
 	FILE *f;
@@ -265,7 +256,7 @@ static int state_save(const char *path, const struct rs_state *st)
 
 /* Calls fn for every other state file of this network namespace; stops
  * when fn returns non-zero and returns that value. */
-static int state_foreach_other(const char *self,
+static int rs_state_foreach_other(const char *self,
 			       int (*fn)(const char *path, struct rs_state *st, void *arg),
 			       void *arg)
 {
@@ -289,7 +280,7 @@ static int state_foreach_other(const char *self,
 		    strcmp(de->d_name + len - 6, ".state"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", REALSERVER_STATE_DIR, de->d_name);
-		if (!strcmp(path, self) || state_load(path, &st))
+		if (!strcmp(path, self) || rs_state_load(path, &st))
 			continue;
 		ret = fn(path, &st, arg);
 	}
@@ -460,7 +451,7 @@ static int handover_fn(const char *path, struct rs_state *other, void *arg)
 		other->xdp_prog_id = h->from->xdp_prog_id;
 		other->xdp_ifindex = h->from->xdp_ifindex;
 		other->xdp_flags = h->from->xdp_flags;
-		return state_save(path, other) ? 0 : 1;
+		return rs_state_save(path, other) ? 0 : 1;
 	}
 	n = rs_needs(other, need);
 	for (i = 0; i < n; i++) {
@@ -469,7 +460,7 @@ static int handover_fn(const char *path, struct rs_state *other, void *arg)
 		if (strcmp(need[i].path, h->sysctl))
 			continue;
 		s = rs_find_sysctl((struct rs_state *)h->from, h->sysctl);
-		if (rs_record_sysctl(other, h->sysctl, s->old) || state_save(path, other))
+		if (rs_record_sysctl(other, h->sysctl, s->old) || rs_state_save(path, other))
 			return 0;
 		return 1;
 	}
@@ -488,7 +479,7 @@ static int rs_undo(const char *self, struct rs_state *st)
 	if (st->xdp_prog_id) {
 		struct handover h = { NULL, st };
 
-		if (!state_foreach_other(self, handover_fn, &h)) {
+		if (!rs_state_foreach_other(self, handover_fn, &h)) {
 			err = decap_detach(st);
 			if (err && !ret)
 				ret = err;
@@ -497,7 +488,7 @@ static int rs_undo(const char *self, struct rs_state *st)
 	for (i = st->nsysctl - 1; i >= 0; i--) {
 		struct handover h = { st->sysctl[i].path, st };
 
-		if (state_foreach_other(self, handover_fn, &h))
+		if (rs_state_foreach_other(self, handover_fn, &h))
 			continue;
 		err = sysctl_write(st->sysctl[i].path, st->sysctl[i].old);
 		if (err) {
@@ -749,14 +740,14 @@ static int cmd_setup(int argc, char **argv)
 		}
 	}
 
-	err = state_path(&st.vip, path, sizeof(path));
-	lock = err ? err : state_lock();
+	err = rs_state_path(&st.vip, path, sizeof(path));
+	lock = err ? err : rs_state_lock();
 	if (lock < 0) {
 		log_err("cannot open the state directory %s: %s", REALSERVER_STATE_DIR,
 			strerror(-lock));
 		return RS_FAIL;
 	}
-	err = state_load(path, &old);
+	err = rs_state_load(path, &old);
 	had_state = !err;
 	if (err && err != -ENOENT) {
 		if (err != -EINVAL)
@@ -780,7 +771,7 @@ static int cmd_setup(int argc, char **argv)
 		rs_undo(path, &st);
 		goto out;
 	}
-	err = state_save(path, &st) ?: err;
+	err = rs_state_save(path, &st) ?: err;
 	if (err)
 		log_err("%s: setup incomplete or state not saved (%s); "
 			"`xlb realserver teardown --vip %s` undoes what was done",
@@ -810,14 +801,14 @@ static int cmd_teardown(int argc, char **argv)
 		return RS_USAGE;
 	addr_str_noport(&vip, a, sizeof(a));
 
-	err = state_path(&vip, path, sizeof(path));
-	lock = err ? err : state_lock();
+	err = rs_state_path(&vip, path, sizeof(path));
+	lock = err ? err : rs_state_lock();
 	if (lock < 0) {
 		log_err("cannot open the state directory %s: %s", REALSERVER_STATE_DIR,
 			strerror(-lock));
 		return RS_FAIL;
 	}
-	err = state_load(path, &st);
+	err = rs_state_load(path, &st);
 	if (err == -ENOENT) {
 		log_err("--vip: %s was not set up by `xlb realserver setup` in this "
 			"network namespace (no %s); nothing to undo", a, path);

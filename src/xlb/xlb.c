@@ -19,7 +19,7 @@ static const struct {
 	{ "save", cli_save, "print the running config as YAML" },
 	{ "apply", cli_apply, "load a config file into the running xlbd" },
 	{ "realserver", cli_realserver, "prepare this host as a dr or tun real server" },
-	{ "import", cli_import, "print the xlb config of IPVS rules (ipvsadm -S -n)" },
+	{ "import", cli_import, "print the xlb config of IPVS rules or a keepalived.conf" },
 	{ "version", cli_version, "print the versions of xlb and xlbd" },
 };
 

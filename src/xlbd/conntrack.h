@@ -2,10 +2,13 @@
 /* The userspace side of nat/fullnat connection tracking: a sweeper that
  * removes expired flow entries and their reverse entries (freeing fullnat
  * local ports of flows that went idle without another packet), and counts
- * the live ones per backend. */
+ * the live ones per backend. It runs on a thread of its own in bounded
+ * steps, never on the daemon's control loop, and not at all while no
+ * nat/fullnat service exists (dr/tun entries never expire). */
 #ifndef XLB_CONNTRACK_H
 #define XLB_CONNTRACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "xlb_abi.h"
@@ -40,5 +43,24 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t conntrack_now_ns(void);
+
+/* A pass starts at most this often. */
+#define CT_SWEEP_PERIOD_NS 2000000000ull
+
+struct ct_sweeper;
+
+/* Starts the sweeper thread over the data plane's flows, nat_rev, globals
+ * and svc_timeouts maps (fds) and its mmapped backend_conns (conns, kept
+ * right as conntrack_sweep does). It sweeps only while wanted. Start it
+ * after any fork. Returns 0 or -errno. */
+int ct_sweeper_start(struct ct_sweeper **s, int flows_fd, int rev_fd,
+		     int globals_fd, int svc_to_fd, struct xlb_conns *conns);
+/* Whether to sweep (nat/fullnat services exist); s may be NULL. */
+void ct_sweeper_want(struct ct_sweeper *s, bool want);
+/* The nat/fullnat entries the last complete pass saw: 0, or -EAGAIN when
+ * no pass completed yet. */
+int ct_sweeper_nat_flows(struct ct_sweeper *s, uint64_t *n);
+/* Stops the thread (mid-pass if need be) and frees s; s may be NULL. */
+void ct_sweeper_stop(struct ct_sweeper *s);
 
 #endif /* XLB_CONNTRACK_H */

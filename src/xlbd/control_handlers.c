@@ -11,6 +11,7 @@
 #include "control_server.h"
 #include "log.h"
 #include "proxy.h"
+#include "schema.h"
 
 
 struct json_object *control_reply_error(const char *msg)
@@ -51,37 +52,6 @@ static int get_string(struct json_object *req, const char *key, bool required,
 		return -EINVAL;
 	}
 	*out = json_object_get_string(v);
-	return 0;
-}
-
-static int get_uint(struct json_object *req, const char *key, bool required,
-		    uint32_t max, uint32_t *out, bool *present, char *err)
-{
-	struct json_object *v;
-	int64_t n;
-
-	if (present)
-		*present = false;
-	if (!json_object_object_get_ex(req, key, &v)) {
-		if (required) {
-			snprintf(err, CONTROL_ERRLEN, "request field '%s' is missing", key);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int)) {
-		snprintf(err, CONTROL_ERRLEN, "request field '%s' must be an integer", key);
-		return -EINVAL;
-	}
-	n = json_object_get_int64(v);
-	if (n < 0 || n > max) {
-		snprintf(err, CONTROL_ERRLEN, "'%s' %lld out of range (0-%u)", key,
-			 (long long)n, max);
-		return -EINVAL;
-	}
-	*out = n;
-	if (present)
-		*present = true;
 	return 0;
 }
 
@@ -129,144 +99,113 @@ static int get_backend(struct json_object *req, struct xlb_sockaddr *addr, char 
 	return 0;
 }
 
-/* The service settings a request may carry (service_add, service_set);
- * NULL / has_* false where absent. health_check and timeouts are the YAML
- * of the config keys of the same names ("type: http, path: /"). */
-struct svc_fields {
-	const char *mode, *sched, *name, *hc, *timeouts;
-	uint32_t persistence;
-	bool has_persistence;
-};
-
-static int get_svc_fields(struct json_object *req, struct svc_fields *f, char *err)
+/* The text of a scalar JSON value as the config file would write it;
+ * NULL for arrays, objects and null. */
+static const char *json_text(struct json_object *v, char *buf, size_t len)
 {
-	int ret;
-
-	memset(f, 0, sizeof(*f));
-	ret = get_string(req, "mode", false, &f->mode, err);
-	if (!ret)
-		ret = get_string(req, "scheduler", false, &f->sched, err);
-	if (!ret)
-		ret = get_string(req, "name", false, &f->name, err);
-	if (!ret)
-		ret = get_string(req, "health_check", false, &f->hc, err);
-	if (!ret)
-		ret = get_string(req, "timeouts", false, &f->timeouts, err);
-	if (!ret)
-		ret = get_uint(req, "persistence", false, 86400 * 365, &f->persistence,
-			       &f->has_persistence, err);
-	return ret;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		return json_object_get_string(v);
+	case json_type_int:
+		snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+		return buf;
+	case json_type_boolean:
+		return json_object_get_boolean(v) ? "true" : "false";
+	default:
+		return NULL;
+	}
 }
 
-/* Parse `spec`, the YAML value of the service key `key`, exactly as the
- * config file would, for a service on the vip and port of svc: the one
- * parser holds every name and limit. Mode nat accepts every key a set can
- * carry; the new config's validation then judges it in the real mode. */
-static int parse_svc_key(const struct xlb_service_cfg *svc, const char *key,
-			 const char *spec, struct xlb_service_cfg *out, char *err)
+/* The request field v of the config key k into obj, a struct of the
+ * section sec: the file's parser, names and limits (src/lib/schema.c).
+ * A mapping (health_check, timeouts) is its YAML: "type: http, path: /". */
+static int set_field(const struct schema_section *sec, const struct schema_key *k,
+		     struct json_object *v, void *obj, char *err)
 {
-	char vip[XLB_ADDRSTR_MAX], *yaml = NULL, perr[CONTROL_ERRLEN], origin[32];
-	struct xlb_config c;
-	const char *msg;
-	int ret;
+	char buf[32];
+	const char *s = json_text(v, buf, sizeof(buf));
 
-	addr_str_noport(&svc->vip, vip, sizeof(vip));
-	if (asprintf(&yaml, "services:\n  - { vip: \"%s\", port: %u, protocol: %s, "
-		     "mode: nat,\n      %s: %s%s%s }\n", vip, svc->vip.port,
-		     proto_name(svc->proto), key, spec[0] == '{' ? "" : "{",
-		     spec, spec[0] == '{' ? "" : "}") < 0)
-		return -ENOMEM;
-	snprintf(origin, sizeof(origin), "--%s", key);
-	ret = config_parse_buf(yaml, strlen(yaml), origin, &c, perr, sizeof(perr));
-	free(yaml);
-	if (ret) {
-		/* The line and column are those of the document built here,
-		 * not of anything the user wrote: name the option alone. */
-		msg = strstr(perr, ": ");
-		msg = msg ? msg + 2 : perr;
-		snprintf(err, CONTROL_ERRLEN, "%s%s%.900s",
-			 strncmp(msg, key, strlen(key)) ? key : "",
-			 strncmp(msg, key, strlen(key)) ? ": " : "", msg);
-		return ret;
+	if (!s) {
+		snprintf(err, CONTROL_ERRLEN, "request field '%s' must be a string or a "
+			 "number", k->key);
+		return -EINVAL;
 	}
-	*out = c.services[0];
-	free(c.services[0].backends);
-	out->backends = NULL;
-	free(c.services);
-	c.services = NULL;
-	c.n_services = 0;
-	config_free(&c);
-	return 0;
+	if (k->type != SCHEMA_NODE)
+		return schema_parse(k, "", s, obj, err, CONTROL_ERRLEN);
+	/* "none" removes a check, as no health_check key does. */
+	if (!strcmp(k->key, "health_check") && !strcmp(s, "none"))
+		s = "type: none";
+	return config_parse_value(sec, k->key, s, obj, err, CONTROL_ERRLEN);
 }
 
-/* Write the fields present in f into svc (mode only on add). */
-static int set_svc_fields(struct xlb_service_cfg *svc, const struct svc_fields *f,
-			  char *err)
+/* The field `key` of req, a config key of sec, into obj when present. */
+static int get_field(struct json_object *req, const struct schema_section *sec,
+		     const char *key, bool required, void *obj, bool *present,
+		     char *err)
 {
-	struct xlb_service_cfg parsed;
-	int s = 0, ret;
+	struct json_object *v;
 
-	if (f->sched && (s = sched_from_name(f->sched)) < 0) {
-		snprintf(err, CONTROL_ERRLEN, "unknown scheduler '%s' (expected maglev, rr, "
-			 "wrr, lc, wlc, sh or random2)", f->sched);
+	*present = json_object_object_get_ex(req, key, &v);
+	if (!*present && required) {
+		snprintf(err, CONTROL_ERRLEN, "request field '%s' is missing", key);
 		return -EINVAL;
 	}
-	if (f->name && strlen(f->name) >= XLB_NAME_MAX) {
-		snprintf(err, CONTROL_ERRLEN, "name '%s' is too long (at most %d characters)",
-			 f->name, XLB_NAME_MAX - 1);
-		return -EINVAL;
-	}
-	if (f->hc && strcmp(f->hc, "none")) {
-		ret = parse_svc_key(svc, "health_check", f->hc, &parsed, err);
+	return *present ? set_field(sec, schema_key(sec, key), v, obj, err) : 0;
+}
+
+/* The service settings of a request (service_add, service_set): every
+ * field but cmd and service is a config key of a service that the API may
+ * set (SK_API rows). *n counts them. */
+static int set_svc_fields(struct json_object *req, struct xlb_service_cfg *svc,
+			  bool add, size_t *n, char *err)
+{
+	*n = 0;
+	json_object_object_foreach(req, key, v) {
+		const struct schema_key *k = schema_find(&schema_service, key);
+		int ret;
+
+		if (!strcmp(key, "cmd") || !strcmp(key, "service"))
+			continue;
+		if (!k || !(k->flags & SK_API)) {
+			snprintf(err, CONTROL_ERRLEN, "unknown request field '%.64s'", key);
+			return -EINVAL;
+		}
+		if (!add && !strcmp(key, "mode")) {
+			snprintf(err, CONTROL_ERRLEN, "the mode of a service cannot change "
+				 "in place (its flows would break): delete and add it");
+			return -EINVAL;
+		}
+		ret = set_field(&schema_service, k, v, svc, err);
 		if (ret)
 			return ret;
-		svc->hc = parsed.hc;
-	} else if (f->hc) {
-		memset(&svc->hc, 0, sizeof(svc->hc));
+		(*n)++;
 	}
-	if (f->timeouts) {
-		ret = parse_svc_key(svc, "timeouts", f->timeouts, &parsed, err);
-		if (ret)
-			return ret;
-		svc->timeouts = parsed.timeouts;
-	}
-	if (f->sched)
-		svc->scheduler = s;
-	if (f->name)
-		snprintf(svc->name, sizeof(svc->name), "%s", f->name);
-	if (f->has_persistence)
-		svc->persistence = f->persistence;
+	/* Persistence turned off takes its netmask along. */
+	if (json_object_object_get_ex(req, "persistence", NULL) && !svc->persistence &&
+	    !json_object_object_get_ex(req, "persistence_netmask", NULL))
+		svc->persistence_plen = 0;
 	return 0;
 }
 
 static int do_service_add(struct json_object *req, struct xlb_config *cfg, char *err)
 {
-	struct xlb_service_cfg *svc, *arr, add = { 0 };
-	struct svc_fields f;
+	struct xlb_service_cfg *svc, *arr, add;
 	struct xlb_sockaddr vip;
+	const char *mode;
 	uint8_t proto;
-	int ret, m;
+	size_t n;
+	int ret;
 
+	memset(&add, 0, sizeof(add));
+	schema_defaults(&schema_service, &add);
 	ret = get_service(req, cfg, false, &proto, &vip, &svc, err);
 	if (!ret)
-		ret = get_svc_fields(req, &f, err);
+		ret = get_string(req, "mode", true, &mode, err);
 	if (ret)
 		return ret;
-	if (!f.mode) {
-		snprintf(err, CONTROL_ERRLEN, "request field 'mode' is missing");
-		return -EINVAL;
-	}
-	m = mode_from_name(f.mode);
-	if (m < 0) {
-		snprintf(err, CONTROL_ERRLEN, "unknown mode '%s' (expected proxy, nat, fullnat, "
-			 "dr or tun)", f.mode);
-		return -EINVAL;
-	}
 	add.vip = vip;
 	add.proto = proto;
-	add.mode = m;
-	add.scheduler = XLB_SCHED_MAGLEV;
-	ret = set_svc_fields(&add, &f, err);
+	ret = set_svc_fields(req, &add, true, &n, err);
 	if (ret)
 		return ret;
 	arr = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*arr));
@@ -282,27 +221,23 @@ static int do_service_add(struct json_object *req, struct xlb_config *cfg, char 
 static int do_service_set(struct json_object *req, struct xlb_config *cfg, char *err)
 {
 	struct xlb_service_cfg *svc;
-	struct svc_fields f;
 	struct xlb_sockaddr vip;
 	uint8_t proto;
+	size_t n;
 	int ret;
 
 	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
 	if (!ret)
-		ret = get_svc_fields(req, &f, err);
+		ret = set_svc_fields(req, svc, false, &n, err);
 	if (ret)
 		return ret;
-	if (f.mode) {
-		snprintf(err, CONTROL_ERRLEN, "the mode of a service cannot change in place "
-			 "(its flows would break): delete and add it");
+	if (!n) {
+		snprintf(err, CONTROL_ERRLEN, "service_set: nothing to change (a service "
+			 "key such as scheduler, persistence, name, health_check or "
+			 "timeouts)");
 		return -EINVAL;
 	}
-	if (!f.sched && !f.name && !f.hc && !f.timeouts && !f.has_persistence) {
-		snprintf(err, CONTROL_ERRLEN, "service_set: nothing to change (scheduler, "
-			 "persistence, name, health_check or timeouts)");
-		return -EINVAL;
-	}
-	return set_svc_fields(svc, &f, err);
+	return 0;
 }
 
 static int do_service_del(struct json_object *req, struct xlb_config *cfg, char *err)
@@ -327,22 +262,24 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 		      const char *cmd, char *err)
 {
 	struct xlb_service_cfg *svc;
-	struct xlb_backend_cfg *be, *arr;
+	struct xlb_backend_cfg *be, *arr, nb;
 	struct xlb_sockaddr vip, addr;
 	char buf[XLB_ADDRSTR_MAX];
-	uint32_t weight = 100;
+	uint32_t weight;
 	bool has_weight;
 	uint8_t proto;
 	int ret;
 
+	schema_defaults(&schema_backend, &nb);
 	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
 	if (!ret)
 		ret = get_backend(req, &addr, err);
 	if (!ret)
-		ret = get_uint(req, "weight", !strcmp(cmd, "backend_set"), 65535,
-			       &weight, &has_weight, err);
+		ret = get_field(req, &schema_backend, "weight", !strcmp(cmd, "backend_set"),
+				&nb, &has_weight, err);
 	if (ret)
 		return ret;
+	weight = nb.weight;
 	be = config_find_backend(svc, &addr);
 	addr_str(&addr, buf, sizeof(buf));
 	if (!strcmp(cmd, "backend_add")) {
@@ -400,25 +337,25 @@ static void add_counter(struct json_object *o, const struct xlb_counter *c)
 	json_object_object_add(o, "new_flows", json_object_new_uint64(c->new_flows));
 }
 
+/* "flood_guard": what the flood guard did, by xlb_guard_names. */
+static void add_guard_stats(struct json_object *res, struct dataplane *dp)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t g[XLB_G_MAX];
+
+	if (dataplane_guard_stats(dp, g) == 0)
+		for (int k = 0; k < XLB_G_MAX; k++)
+			json_object_object_add(o, xlb_guard_names[k],
+					       json_object_new_uint64(g[k]));
+	json_object_object_add(res, "flood_guard", o);
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
 	struct json_object *svcs = json_object_new_array();
 	struct json_object *ifs = json_object_new_array();
 	char buf[XLB_ADDRSTR_MAX + 8];
-	struct ct_sweep_stats sw = { 0 };
-
-	/* Connection counts per backend (nat/fullnat entries, as IPVS shows
-	 * ActiveConn/InActConn) come from one pass over the flow table. */
-	if (st->dp) {
-		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
-		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
-		if (!sw.active || !sw.inactive || dataplane_ct_sweep(st->dp, &sw)) {
-			free(sw.active);
-			free(sw.inactive);
-			sw.active = sw.inactive = NULL;
-		}
-	}
 	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
@@ -429,6 +366,7 @@ static struct json_object *do_list(struct state *st)
 		struct json_object *o = json_object_new_object();
 		struct json_object *bes = json_object_new_array();
 		struct xlb_counter c = { 0 };
+		char hash[STATE_HASH_STRLEN];
 
 		json_object_object_add(o, "name", json_object_new_string(sc->name));
 		json_object_object_add(o, "service", json_object_new_string(
@@ -439,8 +377,13 @@ static struct json_object *do_list(struct state *st)
 		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
 		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
 		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+		json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
+		json_object_object_add(o, "persistence_netmask", json_object_new_int(
+			config_persist_plen(sc)));
 		json_object_object_add(o, "health_check", json_object_new_string(
 			hc_type_name(sc->hc.type)));
+		json_object_object_add(o, "table_hash", json_object_new_string(
+			state_table_hash_str(ss, hash)));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &c);
 		add_counter(o, &c);
@@ -449,6 +392,7 @@ static struct json_object *do_list(struct state *st)
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			struct json_object *b = json_object_new_object();
+			struct xlb_conns cn;
 
 			memset(&c, 0, sizeof(c));
 			json_object_object_add(b, "address", json_object_new_string(
@@ -469,13 +413,16 @@ static struct json_object *do_list(struct state *st)
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			/* Only nat/fullnat flows have states to count. */
-			if (sw.active && (sc->mode == XLB_MODE_NAT ||
-					  sc->mode == XLB_MODE_FULLNAT)) {
-				json_object_object_add(b, "active_conns", json_object_new_int64(
-					sw.active[ss->backends[j].id]));
-				json_object_object_add(b, "inactive_conns", json_object_new_int64(
-					sw.inactive[ss->backends[j].id]));
+			/* Only nat/fullnat flows have states to count (as IPVS
+			 * shows ActiveConn/InActConn): the data plane's counts,
+			 * which the sweeper keeps right. */
+			if (st->dp && (sc->mode == XLB_MODE_NAT ||
+				       sc->mode == XLB_MODE_FULLNAT) &&
+			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
+				json_object_object_add(b, "active_conns",
+						       json_object_new_int64(cn.active));
+				json_object_object_add(b, "inactive_conns",
+						       json_object_new_int64(cn.inactive));
 			}
 			json_object_array_add(bes, b);
 		}
@@ -483,8 +430,6 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
-	free(sw.active);
-	free(sw.inactive);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];
@@ -494,6 +439,7 @@ static struct json_object *do_list(struct state *st)
 				json_object_object_add(reasons, xlb_reason_names[k],
 						       json_object_new_uint64(r[k]));
 		json_object_object_add(res, "reasons", reasons);
+		add_guard_stats(res, st->dp);
 	}
 	return res;
 }

@@ -27,6 +27,7 @@
 
 #define REASON_NAME(id, name) [id] = name,
 const char *const xlb_reason_names[XLB_R_MAX] = { XLB_REASONS(REASON_NAME) };
+const char *const xlb_guard_names[XLB_G_MAX] = { XLB_GUARD_EVENTS(REASON_NAME) };
 #undef REASON_NAME
 
 struct attachment {
@@ -50,10 +51,8 @@ struct dataplane {
 	/* backend_conns, mapped so the sweeper updates it atomically. */
 	struct xlb_conns *conns;
 	size_t conns_len;
-	uint32_t *sweep_active, *sweep_inactive;    /* the sweeper's counts */
-	/* The svc_timeouts map as written, for the sweeper (which must judge
-	 * entries as the data plane does) without reading the map back. */
-	struct xlb_svc_timeouts svc_to[XLB_MAX_SERVICES];
+	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
+	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
 	 * entries have their VIP on each bit (the bit clears with the last). */
 	uint64_t filter[2 * XLB_FILTER_WORDS];
@@ -363,10 +362,9 @@ void dataplane_release(struct dataplane *dp)
 			 "maps pinned in %s for the next xlbd (`xlbd --cleanup` removes "
 			 "them)", left, dp->pin_dir);
 	free(dp->attached);
+	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
-	free(dp->sweep_active);
-	free(dp->sweep_inactive);
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -413,34 +411,6 @@ int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend 
 {
 	return bpf_map__lookup_elem(dp->skel->maps.backends, &id, sizeof(id), be,
 				    sizeof(*be), 0);
-}
-
-int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
-			uint32_t size)
-{
-	int outer = bpf_map__fd(dp->skel->maps.maglev_outer), inner;
-	uint32_t inner_id, count = size, batch;
-	uint32_t *keys;
-	int ret;
-
-	if (bpf_map_lookup_elem(outer, &svc_id, &inner_id))
-		return -errno;
-	inner = bpf_map_get_fd_by_id(inner_id);
-	if (inner < 0)
-		return -errno;
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
-		close(inner);
-		return -ENOMEM;
-	}
-	ret = bpf_map_lookup_batch(inner, NULL, &batch, keys, table, &count, NULL);
-	if (ret && errno != ENOENT)
-		ret = -errno;
-	else
-		ret = count == size ? 0 : -ERANGE;
-	free(keys);
-	close(inner);
-	return ret;
 }
 
 /* Remove what an instance left pinned, detaching its links, without loading
@@ -620,8 +590,13 @@ reopen:
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
 					       cfg->flow_table_size);
+	/* Persistence pins are per client, not per flow: a quarter of the
+	 * flow table (clients open several flows each). */
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.persist,
+					       cfg->flow_table_size / 4);
 	if (ret) {
-		snprintf(err, errlen, "cannot size the flow table to %u: %s",
+		snprintf(err, errlen, "cannot size the flow tables to %u: %s",
 			 cfg->flow_table_size, strerror(-ret));
 		return ret;
 	}
@@ -701,7 +676,7 @@ static int dp_pin_upgraded(struct dataplane *dp, char *err, size_t errlen)
 }
 
 /* What userspace keeps beside the maps: the address filter and next hops
- * as written, backend_conns mapped, the sweeper's counts. */
+ * as written, backend_conns mapped (the sweeper updates it). */
 static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 {
 	int ret;
@@ -723,12 +698,6 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot map the backend_conns map: %s",
 			 strerror(-ret));
 		return ret;
-	}
-	dp->sweep_active = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	dp->sweep_inactive = calloc(XLB_MAX_BACKENDS, sizeof(uint32_t));
-	if (!dp->sweep_active || !dp->sweep_inactive) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
 	}
 	return 0;
 }
@@ -865,10 +834,9 @@ void dataplane_close(struct dataplane *dp)
 		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
 		run_unlink(dp->abi_name);
 	}
+	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
-	free(dp->sweep_active);
-	free(dp->sweep_inactive);
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -1014,8 +982,6 @@ int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 		t = &none;
 	ret = bpf_map__update_elem(dp->skel->maps.svc_timeouts, &svc_id,
 				   sizeof(svc_id), t, sizeof(*t), BPF_ANY);
-	if (!ret)
-		dp->svc_to[svc_id] = *t;
 	return ret;
 }
 
@@ -1026,6 +992,9 @@ int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 		return -EINVAL;
 	out->active = __atomic_load_n(&dp->conns[id].active, __ATOMIC_RELAXED);
 	out->inactive = __atomic_load_n(&dp->conns[id].inactive, __ATOMIC_RELAXED);
+	/* Below zero: a transient of the sweeper's corrections. */
+	out->active = out->active > 0 ? out->active : 0;
+	out->inactive = out->inactive > 0 ? out->inactive : 0;
 	return 0;
 }
 
@@ -1211,6 +1180,17 @@ int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
 	return 0;
 }
 
+int dataplane_guard_stats(struct dataplane *dp, uint64_t out[XLB_G_MAX])
+{
+	for (uint32_t e = 0; e < XLB_G_MAX; e++) {
+		int ret = percpu_sum(dp->skel->maps.guard_stats, e, &out[e], 1);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* ---- nat/fullnat: local addresses and connection sweeping ---------------- */
 
 int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
@@ -1240,27 +1220,29 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	return 0;
 }
 
-int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st)
+int dataplane_sweeper_start(struct dataplane *dp)
 {
-	struct xlb_globals g;
-	uint32_t zero = 0;
 	int ret;
 
-	struct ct_sweep_stats own = { 0 };
+	if (dp->sweeper)
+		return 0;
+	ret = ct_sweeper_start(&dp->sweeper, bpf_map__fd(dp->skel->maps.flows),
+			       bpf_map__fd(dp->skel->maps.nat_rev),
+			       bpf_map__fd(dp->skel->maps.globals),
+			       bpf_map__fd(dp->skel->maps.svc_timeouts), dp->conns);
+	ct_sweeper_want(dp->sweeper, dp->sweep_want);
+	return ret;
+}
 
-	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
-				   &g, sizeof(g), 0);
-	if (ret)
-		return ret;
-	/* Every pass keeps backend_conns right, whether or not the caller
-	 * wants the counts. */
-	if (!st) {
-		own.active = dp->sweep_active;
-		own.inactive = dp->sweep_inactive;
-		st = &own;
-	}
-	st->conns = dp->conns;
-	return conntrack_sweep(bpf_map__fd(dp->skel->maps.flows),
-			       bpf_map__fd(dp->skel->maps.nat_rev), &g, dp->svc_to,
-			       conntrack_now_ns(), st);
+void dataplane_sweeper_want(struct dataplane *dp, bool want)
+{
+	if (!dp)
+		return;
+	dp->sweep_want = want;
+	ct_sweeper_want(dp->sweeper, want);
+}
+
+int dataplane_nat_flows(struct dataplane *dp, uint64_t *n)
+{
+	return ct_sweeper_nat_flows(dp->sweeper, n);
 }

@@ -52,9 +52,6 @@ int dataplane_services_each(struct dataplane *dp,
 				      const struct xlb_sockaddr *vip,
 				      const struct xlb_svc *svc), void *arg);
 int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend *be);
-/* The installed table of a service (size entries); -ENOENT when none. */
-int dataplane_table_get(struct dataplane *dp, uint32_t svc_id, uint32_t *table,
-			uint32_t size);
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 
@@ -95,7 +92,8 @@ int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 			       const struct xlb_svc_timeouts *t);
 /* The data plane's live connection counts of backend id (what lc/wlc
- * use); between sweeps they may include entries that expired unseen. */
+ * use, never below 0); between sweeps they may include entries that
+ * expired unseen. */
 int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 			    struct xlb_conns *out);
 
@@ -113,6 +111,8 @@ int dataplane_tables_commit(struct dataplane *dp);
 int dataplane_svc_stats(struct dataplane *dp, uint32_t svc_id, struct xlb_counter *out);
 int dataplane_backend_stats(struct dataplane *dp, uint32_t id, struct xlb_counter *out);
 int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX]);
+/* What the flood guard did (enum xlb_guard_event), summed over CPUs. */
+int dataplane_guard_stats(struct dataplane *dp, uint64_t out[XLB_G_MAX]);
 int dataplane_svc_stats_reset(struct dataplane *dp, uint32_t svc_id);
 int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 
@@ -123,12 +123,15 @@ int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 		       size_t n, uint32_t *n4, uint32_t *n6);
 
-struct ct_sweep_stats;
-/* One conntrack_sweep() pass over the nat/fullnat entries with the running
- * timeouts, which also corrects backend_conns: call it periodically (every
- * second or so). st may be NULL. */
-int dataplane_ct_sweep(struct dataplane *dp, struct ct_sweep_stats *st);
+/* The conntrack sweeper (conntrack.h) on its own thread: start it after
+ * any fork; it sweeps while wanted (nat/fullnat services exist) and stops
+ * with dataplane_close/release. */
+int dataplane_sweeper_start(struct dataplane *dp);
+void dataplane_sweeper_want(struct dataplane *dp, bool want);
+/* nat/fullnat entries of the sweeper's last complete pass; -EAGAIN: none. */
+int dataplane_nat_flows(struct dataplane *dp, uint64_t *n);
 
 extern const char *const xlb_reason_names[XLB_R_MAX];
+extern const char *const xlb_guard_names[XLB_G_MAX];
 
 #endif /* XLB_DATAPLANE_H */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "health_dns.h"
 #include "log.h"
@@ -82,19 +83,6 @@ struct health {
 const char *health_status_name(uint8_t status)
 {
 	return status == HEALTH_UP ? "up" : status == HEALTH_DOWN ? "down" : "unknown";
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t now_ms(void)
-{
-	return now_us() / 1000u;
 }
 
 static bool same_target(const struct target *a, const struct target *b)
@@ -191,25 +179,6 @@ static void fail_errno(struct health *h, struct target *t, const char *op, int e
 
 /* ---- checks over our own sockets ---------------------------------------- */
 
-static socklen_t to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XLB_AF_INET) {
-		struct sockaddr_in *s = (void *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = a->addr.v4;
-		s->sin_port = htons(a->port);
-		return sizeof(*s);
-	}
-	struct sockaddr_in6 *s6 = (void *)ss;
-
-	s6->sin6_family = AF_INET6;
-	memcpy(&s6->sin6_addr, a->addr.b, 16);
-	s6->sin6_port = htons(a->port);
-	return sizeof(*s6);
-}
-
 /* Wait for what the phase needs: writable to connect or send, readable
  * to receive. EPOLLERR/EPOLLHUP always wake us (an ICMP error on udp). */
 static void watch(struct health *h, struct target *t)
@@ -227,7 +196,7 @@ static void start_socket(struct health *h, struct target *t, int type)
 	socklen_t sl;
 	int fd;
 
-	sl = to_sockaddr(&t->dst, &ss);
+	sl = addr_to_sockaddr(&t->dst, &ss);
 	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fail_errno(h, t, "socket", errno);

@@ -15,26 +15,15 @@
 
 int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 {
-	struct ct_sweep_stats sw = { 0 };
-
 	memset(snap, 0, sizeof(*snap));
 	snprintf(snap->instance, sizeof(snap->instance), "%s", st->instance);
 	snap->version = XLB_VERSION;
 	snap->flow_table_size = st->cfg.flow_table_size;
 	if (st->dp) {
-		/* One pass over the flow table gives the nat/fullnat connection
-		 * counts of every backend (as `xlb list` shows them). */
-		sw.active = calloc(XLB_MAX_BACKENDS, sizeof(*sw.active));
-		sw.inactive = calloc(XLB_MAX_BACKENDS, sizeof(*sw.inactive));
-		if (sw.active && sw.inactive && dataplane_ct_sweep(st->dp, &sw) == 0) {
-			snap->has_flows = true;
-			snap->nat_flows = sw.flows;
-		} else {
-			free(sw.active);
-			free(sw.inactive);
-			sw.active = sw.inactive = NULL;
-		}
+		/* The sweeper's count, from its last pass (no walk here). */
+		snap->has_flows = dataplane_nat_flows(st->dp, &snap->nat_flows) == 0;
 		snap->has_reasons = dataplane_reason_stats(st->dp, snap->reasons) == 0;
+		snap->has_guard = dataplane_guard_stats(st->dp, snap->guard) == 0;
 	}
 	snap->services = calloc(st->cfg.n_services + 1, sizeof(*snap->services));
 	if (!snap->services)
@@ -43,11 +32,14 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 		const struct xlb_service_cfg *sc = &st->cfg.services[i];
 		const struct service_state *ss = &st->services[i];
 		struct metrics_service *ms = &snap->services[i];
+		char hash[STATE_HASH_STRLEN];
 
 		snap->n_services = i + 1;
 		service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
 		snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
 		ms->mode = mode_name(sc->mode);
+		snprintf(ms->table_hash, sizeof(ms->table_hash), "%s",
+			 state_table_hash_str(ss, hash));
 		if (st->dp)
 			dataplane_svc_stats(st->dp, ss->id, &ms->c);
 		if (sc->mode == XLB_MODE_PROXY)
@@ -60,6 +52,7 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 			const struct xlb_backend_cfg *bc = &sc->backends[j];
 			const struct backend_state *bs = &ss->backends[j];
 			struct metrics_backend *mb = &ms->backends[j];
+			struct xlb_conns cn;
 
 			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
 			mb->weight = bc->weight;
@@ -72,23 +65,20 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 								  &sc->vip, &bc->addr,
 								  &mb->check_latency_us,
 								  &mb->checks) == 0;
-			if (sw.active && (sc->mode == XLB_MODE_NAT ||
-					  sc->mode == XLB_MODE_FULLNAT)) {
+			if (st->dp && (sc->mode == XLB_MODE_NAT ||
+				       sc->mode == XLB_MODE_FULLNAT) &&
+			    dataplane_backend_conns(st->dp, bs->id, &cn) == 0) {
 				mb->has_conns = true;
-				mb->active = sw.active[bs->id];
-				mb->inactive = sw.inactive[bs->id];
+				mb->active = cn.active;
+				mb->inactive = cn.inactive;
 			}
 			if (sc->mode == XLB_MODE_PROXY)
 				mb->has_proxy = proxy_stats(sc->proto, &sc->vip, &bc->addr,
 							    &mb->pc) == 0;
 		}
 	}
-	free(sw.active);
-	free(sw.inactive);
 	return 0;
 nomem:
-	free(sw.active);
-	free(sw.inactive);
 	metrics_snapshot_free(snap);
 	return -ENOMEM;
 }
@@ -192,6 +182,17 @@ static void render_services(FILE *f, const struct metrics_snapshot *s)
 			fprintf(f, "%llu\n", (unsigned long long)
 				FIELD(&s->services[i].c, &dp_fields[k]));
 		}
+	}
+	/* A label, not a value: a 64-bit hash does not fit a float exactly. */
+	family(f, "xlb_service_table_info", "gauge",
+	       "Hash of the service's Maglev table (equal on two nodes exactly when "
+	       "their tables are equal; none: no table).");
+	for (size_t i = 0; i < s->n_services; i++) {
+		fputs("xlb_service_table_info{service=\"", f);
+		metrics_label_value(f, s->services[i].service);
+		fputs("\",table_hash=\"", f);
+		metrics_label_value(f, s->services[i].table_hash);
+		fputs("\"} 1\n", f);
 	}
 	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
 		bool any = false;
@@ -348,6 +349,15 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 			metrics_label_value(f, xlb_reason_names[r]);
 			fprintf(f, "\"} %llu\n", (unsigned long long)s->reasons[r]);
 		}
+	}
+	if (s->has_guard) {
+		family(f, "xlb_flood_guard_total", "counter",
+		       "Flood guard actions: engaged (a CPU went over flood_guard_rate "
+		       "new flows in a second), flow_not_stored (dr/tun), "
+		       "flow_short_lived (nat/fullnat).");
+		for (int g = 0; g < XLB_G_MAX; g++)
+			fprintf(f, "xlb_flood_guard_total{action=\"%s\"} %llu\n",
+				xlb_guard_names[g], (unsigned long long)s->guard[g]);
 	}
 	if (s->has_flows) {
 		family(f, "xlb_flow_table_nat_entries", "gauge",

@@ -35,6 +35,7 @@ struct metrics_service {
 	char service[XLB_ADDRSTR_MAX + 8];      /* "tcp/198.18.0.100:80" */
 	char name[XLB_NAME_MAX];
 	const char *mode;                       /* "dr", "proxy"... */
+	char table_hash[17];                    /* state_table_hash_str's */
 	struct xlb_counter c;
 	bool has_proxy;
 	struct proxy_counters pc;
@@ -49,6 +50,8 @@ struct metrics_snapshot {
 	struct metrics_service *services;
 	bool has_reasons;
 	uint64_t reasons[XLB_R_MAX];
+	bool has_guard;
+	uint64_t guard[XLB_G_MAX];
 	bool has_flows;
 	uint64_t nat_flows;                     /* nat/fullnat flow-table entries */
 	uint32_t flow_table_size;

@@ -257,24 +257,9 @@ static void *serve(void *arg)
 static int listen_on(const struct xlb_sockaddr *addr)
 {
 	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
+	socklen_t sl = addr_to_sockaddr(addr, &ss);
 	int fd, one = 1;
 
-	if (addr->family == XLB_AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(addr->port);
-		memcpy(&sin->sin_addr, &addr->addr.v4, 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(addr->port);
-		memcpy(&sin6->sin6_addr, &addr->addr, 16);
-		sl = sizeof(*sin6);
-	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;

@@ -270,6 +270,17 @@ static int check_fixed_settings(const struct xlb_config *cur,
 	return 0;
 }
 
+/* Whether cfg has a nat or fullnat service: entries that expire (the
+ * conntrack sweeper has work only then). */
+static bool has_nat_service(const struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].mode == XLB_MODE_NAT ||
+		    cfg->services[i].mode == XLB_MODE_FULLNAT)
+			return true;
+	return false;
+}
+
 static void globals_from(const struct xlb_config *cfg, const char *ifname,
 			 struct xlb_globals *g)
 {
@@ -283,6 +294,7 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	g->to_close_s = cfg->timeouts.tcp_close;
 	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
 	g->to_udp_s = cfg->timeouts.udp;
+	g->guard_rate = cfg->flood_guard_rate;
 	if (cfg->tunnel_source_v4.family) {
 		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
 		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;
@@ -522,8 +534,8 @@ static uint64_t table_signature(uint8_t sched, uint32_t m,
 
 /* Build the table of one service from its config and stage it for the data
  * plane (state_apply commits every staged table at once): Maglev (maglev,
- * sh), keeping the slots of surviving backends (prev), or a round-robin
- * sequence (rr, wrr; *seq_len its length). */
+ * sh; a function of the backends alone, the same on every node), or a
+ * round-robin sequence (rr, wrr; *seq_len its length). Sets ss->table_hash. */
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 struct service_state *ss, uint16_t *seq_len,
 			 char *err, size_t errlen)
@@ -556,7 +568,7 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (sched_is_rr(sc->scheduler))
 		ret = build_rr_table(sc, mb, table, m, seq_len);
 	else
-		ret = maglev_build(mb, sc->n_backends, ss->table, table, m);
+		ret = maglev_build(mb, sc->n_backends, table, m);
 	if (ret == -ENOENT) {
 		/* No backend can take new flows: drop the table, flows that
 		 * exist keep going (draining). */
@@ -585,14 +597,17 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			goto out;
 		}
 	}
+	ss->table_hash = 0;
+	if (table) {
+		ret = maglev_table_hash(table, *seq_len ? *seq_len : m, mb,
+					sc->n_backends, &ss->table_hash);
+		if (ret) {
+			snprintf(err, errlen, "cannot hash the table: %s", strerror(-ret));
+			goto out;
+		}
+	}
 	ss->table_sig = sig;
 	ss->seq_len = *seq_len;
-	free(ss->table);
-	/* Only a Maglev table seeds the next Maglev build: after rr, start
-	 * afresh so every node again computes the same table. */
-	ss->table = sched_is_rr(sc->scheduler) ? NULL : table;
-	if (ss->table)
-		table = NULL;
 out:
 	free(table);
 	free(mb);
@@ -614,9 +629,8 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 
 /* Which backends take new flows: those not down. When none of the weighted
  * ones is left and the service says all_down: keep_last, the previous set
- * stays. With on_backend_down: reset, a backend out of the table loses
- * XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too. */
-static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
+ * stays. */
+static void mark_in_table(const struct xlb_service_cfg *sc,
 			  struct service_state *ss)
 {
 	bool any = false;
@@ -627,21 +641,36 @@ static void mark_in_table(struct state *st, const struct xlb_service_cfg *sc,
 	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
 		for (size_t j = 0; j < sc->n_backends; j++)
 			ss->backends[j].in_table = ss->backends[j].health != HEALTH_DOWN;
-	if (sc->on_backend_down != XLB_ON_DOWN_RESET || !st->dp)
-		return;
-	for (size_t j = 0; j < sc->n_backends; j++) {
-		const struct xlb_backend_cfg *bc = &sc->backends[j];
-		struct xlb_backend be = { 0 };
+}
 
-		if (ss->backends[j].in_table)
-			continue;
+/* The backends of a service as the data plane sees them. A backend in the
+ * table with a weight takes new flows (XLB_BACKEND_F_SCHED: persistence
+ * follows only such); with on_backend_down: reset, one out of the table
+ * loses XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too.
+ * Written in one go per backend: no packet sees a flag missing between two
+ * writes. */
+static int write_backends(struct state *st, const struct xlb_service_cfg *sc,
+			  const struct service_state *ss)
+{
+	for (size_t j = 0; st->dp && j < sc->n_backends; j++) {
+		const struct xlb_backend_cfg *bc = &sc->backends[j];
+		bool in = ss->backends[j].in_table;
+		struct xlb_backend be = { 0 };
+		int ret;
+
 		be.addr = bc->addr.addr;
 		be.port_be = htons(bc->addr.port);
 		be.family = bc->addr.family;
-		be.flags = 0;
+		if (in || sc->on_backend_down != XLB_ON_DOWN_RESET)
+			be.flags = XLB_BACKEND_F_ACTIVE;
+		if (in && bc->weight)
+			be.flags |= XLB_BACKEND_F_SCHED;
 		be.svc_id = ss->id;
-		dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+		ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
+		if (ret)
+			return ret;
 	}
+	return 0;
 }
 
 void state_proxy_apply(struct state *st)
@@ -696,6 +725,15 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	return ret;
 }
 
+const char *state_table_hash_str(const struct service_state *ss,
+				 char buf[STATE_HASH_STRLEN])
+{
+	if (!ss->table_hash)
+		return "none";
+	snprintf(buf, STATE_HASH_STRLEN, "%016llx", (unsigned long long)ss->table_hash);
+	return buf;
+}
+
 /* ---- restart: ids from the adopted maps ------------------------------- */
 
 static int add_hint(struct state *st, const struct adopt_hint *h)
@@ -714,21 +752,11 @@ static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip
 {
 	struct state *st = arg;
 	struct adopt_hint h = { .proto = proto, .addr = *vip, .svc_id = svc->id };
-	uint32_t m = st->cfg.maglev_table_size;
 
 	if (svc->id >= XLB_MAX_SERVICES || st->svc_used[svc->id])
 		return 0;
-	if (svc->table_size == m) {
-		h.table = malloc(m * sizeof(*h.table));
-		if (h.table && dataplane_table_get(st->dp, svc->id, h.table, m)) {
-			free(h.table);
-			h.table = NULL;
-		}
-	}
-	if (add_hint(st, &h)) {
-		free(h.table);
+	if (add_hint(st, &h))
 		return -ENOMEM;
-	}
 	st->svc_used[svc->id] = 1;
 	return 0;
 }
@@ -811,7 +839,6 @@ void state_adopt_finish(struct state *st)
 	for (size_t i = 0; i < st->n_hints; i++) {
 		struct adopt_hint *h = &st->hints[i];
 
-		free(h->table);
 		if (h->used)
 			continue;
 		/* In the adopted maps, not in the config: remove it. */
@@ -841,7 +868,6 @@ void state_release(struct state *st)
 	/* The record is current; written again in case a write failed. */
 	record_addrs(st, st->addrs, st->n_addrs);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);
@@ -888,8 +914,6 @@ static void release_service(struct state *st, struct service_state *ss)
 		dataplane_svc_timeouts_put(st->dp, ss->id, NULL);
 	}
 	st->svc_used[ss->id] = 0;
-	free(ss->table);
-	ss->table = NULL;
 	free(ss->backends);
 	ss->backends = NULL;
 	ss->n_backends = 0;
@@ -988,7 +1012,6 @@ struct apply_plan {
 static void plan_free(struct apply_plan *p)
 {
 	for (size_t i = 0; p->nss && i < p->copy.n_services; i++) {
-		free(p->nss[i].table);
 		free(p->nss[i].backends);
 	}
 	free(p->nss);
@@ -1058,9 +1081,11 @@ static void apply_removals_and_globals(struct state *st, struct xlb_config *copy
 			       &g.n_lips_v4, &g.n_lips_v6))
 		log_warn("cannot write local_addresses to the data plane");
 	dataplane_set_globals(st->dp, &g);
+	dataplane_sweeper_want(st->dp, has_nat_service(copy));
 }
 
-/* The id of a service: kept, adopted (restart) or new; with its table. */
+/* The id of a service: kept (with what its table was built from), adopted
+ * (restart) or new. */
 static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
 			    struct service_state *old, struct service_state *ss)
 {
@@ -1070,17 +1095,11 @@ static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
 	ss->vip = sc->vip;
 	if (old) {
 		ss->id = old->id;
-		ss->table = old->table;
+		ss->table_hash = old->table_hash;
 		ss->table_sig = old->table_sig;
 		ss->seq_len = old->seq_len;
-		old->table = NULL;
 	} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
 		ss->id = hint->svc_id;          /* reserved by state_adopt */
-		if (!sched_is_rr(sc->scheduler))
-			ss->table = hint->table;
-		else
-			free(hint->table);
-		hint->table = NULL;
 	} else {
 		alloc_svc_id(st, &ss->id);      /* capacity checked by plan() */
 		if (st->dp)
@@ -1088,16 +1107,15 @@ static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
 	}
 }
 
-/* Give backend j of sc its id (kept, adopted or new) and write it. */
-static int apply_backend(struct state *st, struct apply_plan *p,
-			 const struct xlb_service_cfg *sc, struct service_state *old,
-			 struct service_state *ss, size_t j)
+/* Give backend j of sc its id (kept, adopted or new); a new one gets its
+ * next hop (write_backends writes it). */
+static void apply_backend(struct state *st, struct apply_plan *p,
+			  const struct xlb_service_cfg *sc, struct service_state *old,
+			  struct service_state *ss, size_t j)
 {
 	const struct xlb_backend_cfg *bc = &sc->backends[j];
 	struct backend_state *ob = find_backend(old, &bc->addr);
-	struct xlb_backend be = { 0 };
 	struct adopt_hint *bh = NULL;
-	int ret;
 
 	ss->backends[j].addr = bc->addr;
 	ss->backends[j].in_table = true;
@@ -1113,19 +1131,8 @@ static int apply_backend(struct state *st, struct apply_plan *p,
 		if (st->dp)
 			dataplane_backend_stats_reset(st->dp, ss->backends[j].id);
 	}
-	if (!st->dp)
-		return 0;
-	be.addr = bc->addr.addr;
-	be.port_be = htons(bc->addr.port);
-	be.family = bc->addr.family;
-	be.flags = XLB_BACKEND_F_ACTIVE;
-	be.svc_id = ss->id;
-	ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
-	if (ret)
-		return ret;
-	if (!ob)
+	if (st->dp && !ob)
 		resolve_neighbour(st, &p->memo, &bc->addr, ss->backends[j].id);
-	return 0;
 }
 
 static uint16_t svc_flags(uint8_t sched)
@@ -1159,15 +1166,15 @@ static int apply_service(struct state *st, struct apply_plan *p, size_t i,
 		return -ENOMEM;
 	}
 	ss->n_backends = sc->n_backends;
-	for (size_t j = 0; j < sc->n_backends; j++) {
-		ret = apply_backend(st, p, sc, old, ss, j);
-		if (ret) {
-			snprintf(err, errlen, "%s: cannot write backend: %s", name,
-				 strerror(-ret));
-			return ret;
-		}
+	for (size_t j = 0; j < sc->n_backends; j++)
+		apply_backend(st, p, sc, old, ss, j);
+	mark_in_table(sc, ss);
+	ret = write_backends(st, sc, ss);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot write backend: %s", name,
+			 strerror(-ret));
+		return ret;
 	}
-	mark_in_table(st, sc, ss);
 	/* Backends of the old service that are gone: cleared (so their flows
 	 * are rescheduled) and their ids freed only once the new tables are
 	 * in (commit). Cleared now, a new flow scheduled by the old table to
@@ -1182,6 +1189,8 @@ static int apply_service(struct state *st, struct apply_plan *p, size_t i,
 	svc.id = ss->id;
 	svc.table_size = st->cfg.maglev_table_size;
 	svc.mode = sc->mode;
+	svc.persist_s = sc->persistence;
+	svc.persist_plen = sc->persistence_plen;
 	svc.flags |= svc_flags(sc->scheduler);
 	p->pending_svc[i] = svc;
 	if (old) {
@@ -1235,7 +1244,6 @@ static void commit_state(struct state *st, struct apply_plan *p)
 	p->n_gone = 0;
 	sync_addresses(st, &p->copy);
 	for (size_t i = 0; i < st->n_services; i++) {
-		free(st->services[i].table);
 		free(st->services[i].backends);
 	}
 	free(st->services);

@@ -26,7 +26,8 @@ struct service_state {
 	uint8_t proto;
 	struct xlb_sockaddr vip;
 	uint32_t id;                    /* index in maglev_outer and svc_stats */
-	uint32_t *table;                /* current Maglev table, NULL if none */
+	uint64_t table_hash;            /* maglev_table_hash of the installed
+					 * table, 0: none (no backend) */
 	uint64_t table_sig;             /* what the installed table was built
 					 * from (0: unknown); unchanged inputs
 					 * need no rebuild and no swap */
@@ -72,7 +73,6 @@ struct adopt_hint {
 	struct xlb_sockaddr addr;       /* the vip, or the backend's address */
 	uint32_t svc_id;                /* the service (of the backend) */
 	uint32_t id;                    /* backend id (backends only) */
-	uint32_t *table;                /* service: its installed table */
 	bool used;
 };
 
@@ -120,5 +120,11 @@ void state_refresh_neighbours(struct state *st);
 
 struct service_state *state_find_service(struct state *st, uint8_t proto,
 					 const struct xlb_sockaddr *vip);
+
+/* ss's table hash as `xlb list --json` and the metrics show it: 16 hex
+ * digits, or "none" while the service has no table (no usable backend). */
+#define STATE_HASH_STRLEN 17
+const char *state_table_hash_str(const struct service_state *ss,
+				 char buf[STATE_HASH_STRLEN]);
 
 #endif /* XLB_STATE_H */

@@ -30,7 +30,6 @@
 
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define NEIGH_REFRESH_TICKS 5   /* seconds between neighbour refreshes */
-#define CT_SWEEP_TICKS 2        /* seconds between conntrack sweeps */
 
 static const char usage[] =
 "Usage: xlbd [-c FILE] [-f|--foreground] [--socket PATH] [-v|--verbose]\n"
@@ -298,12 +297,16 @@ static int start_signals(struct xlbd *d)
 	return 0;
 }
 
-/* Threads (proxy workers, health checks, metrics) start after the fork of
- * daemonize(). */
+/* Threads (the conntrack sweeper, which frees fullnat ports of flows that
+ * went idle without another packet to expire them; proxy workers, health
+ * checks, metrics) start after the fork of daemonize(). */
 static void start_threads(struct xlbd *d)
 {
 	char err[1024];
 
+	if (dataplane_sweeper_start(d->dp))
+		log_err("cannot start the conntrack sweeper: expired nat/fullnat "
+			"entries stay until a packet finds them");
 	if (proxy_start(d->cfg.proxy_workers) == 0)
 		state_proxy_apply(&d->st);
 	if (health_start(&d->st.health) == 0)
@@ -388,10 +391,6 @@ static void on_timer(struct xlbd *d)
 	if (read(d->timer_fd, &ticks, sizeof(ticks)) <= 0)
 		return;
 	d->tick += ticks;
-	/* Free fullnat ports of flows that went idle without another packet
-	 * to expire them. */
-	if (d->tick % CT_SWEEP_TICKS == 0)
-		dataplane_ct_sweep(d->dp, NULL);
 	if (d->tick % NEIGH_REFRESH_TICKS == 0) {
 		state_refresh_neighbours(&d->st);
 		dataplane_check_pins(d->dp);

@@ -17,6 +17,7 @@ ROW(r_sticky)
 	if (fwd_dr(&a, MAC_B1, why, n))
 		return -1;
 	table_one(S_STICKY, B2);
+	a.tcpflags = 0x10;      /* the flow goes on (a SYN would reschedule) */
 	if (fwd_dr(&a, MAC_B1, why, n)) {
 		strncat(why, " (existing flow moved)", n - strlen(why) - 1);
 		return -1;
@@ -49,6 +50,7 @@ ROW(r_drain)
 	if (fwd_dr(&a, MAC_B1, why, n))
 		return -1;
 	table_one(S_STICKY, B2);
+	a.tcpflags = 0x10;      /* the flow goes on (a SYN would reschedule) */
 	err = fwd_dr(&a, MAC_B1, why, n);
 	b.sport = 42001;
 	if (!err)

@@ -568,13 +568,15 @@ http_burst() {
 # or tcp, from SOURCE if given; prints one answer per line.
 dns_burst() {
 	local n=$1 server=$2 tcp=${3:-udp} src=${4:-} batch=$LAB_DIR/dig.$RANDOM
-	local i opt=
-	[ "$tcp" = tcp ] && opt=+tcp
-	[ -n "$src" ] && opt="$opt -b $src"
+	local i opt= glob=()
+	# dig 9.18 takes +tcp from its command line only: on a -f line it is
+	# silently ignored (the query goes over udp).
+	[ "$tcp" = tcp ] && glob=(+tcp)
+	[ -n "$src" ] && opt="-b $src"
 	for ((i = 0; i < n; i++)); do
 		echo "@$server who.xlb.test TXT +short +tries=1 +time=2 $opt"
 	done >"$batch"
-	timeout 180 ip netns exec "$NS_CL" dig -f "$batch" 2>/dev/null | tr -d '"'
+	timeout 180 ip netns exec "$NS_CL" dig "${glob[@]}" -f "$batch" 2>/dev/null | tr -d '"'
 	rm -f "$batch"
 }
 

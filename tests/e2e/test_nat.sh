@@ -143,6 +143,12 @@ services:
       - { address: ${RS_V6[0]}, weight: 100 }
       - { address: ${RS_V6[1]}, weight: 100 }
       - { address: ${RS_V6[2]}, weight: 200 }
+  - name: dns6-tcp
+    vip: $VIP_V6
+    port: 53
+    protocol: tcp
+    mode: nat
+    backends: [${RS_V6[0]}, ${RS_V6[1]}, ${RS_V6[2]}]
 EOF2
 }
 

@@ -54,6 +54,10 @@ static void test_service_add(void)
 	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:80 --mode=dr --persistence 300 --name web",
 		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\","
 		   "\"name\":\"web\",\"persistence\":300}");
+	EXPECT_REQ(cli_service_request, "add tcp/198.18.0.100:0 --mode dr --persistence 60 "
+		   "--persistence-netmask 24",
+		   "{\"cmd\":\"service_add\",\"service\":\"tcp/198.18.0.100:0\",\"mode\":\"dr\","
+		   "\"persistence\":60,\"persistence_netmask\":\"24\"}");
 }
 
 static void test_service_set(void)
@@ -81,7 +85,11 @@ static void test_service_errors(void)
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --scheduler fifo",
 		   "--scheduler: unknown scheduler 'fifo' (expected maglev, rr, wrr, lc, wlc, sh or random2)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence -5",
-		   "--persistence: '-5' is not a number of seconds (0-31536000)");
+		   "--persistence: '-5' is not a number");
+	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 --mode dr --persistence 60 "
+		   "--persistence-netmask 255.255.0.255",
+		   "--persistence-netmask: '255.255.0.255' is not a contiguous netmask "
+		   "(like 255.255.255.0)");
 	EXPECT_ERR(cli_service_request, "add --mode dr",
 		   "missing service (PROTO/VIP:PORT, e.g. tcp/198.18.0.100:80)");
 	EXPECT_ERR(cli_service_request, "add tcp/198.18.0.100:80 extra --mode dr",
@@ -92,7 +100,7 @@ static void test_service_errors(void)
 		   "unknown action 'remove' (expected add, set or del)");
 	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80",
 		   "service set needs something to change (--scheduler, --persistence, "
-		   "--name, --health-check or --timeouts)");
+		   "--persistence-netmask, --name, --health-check or --timeouts)");
 	EXPECT_ERR(cli_service_request, "set tcp/198.18.0.100:80 --mode nat",
 		   "--mode cannot change in place (the service's flows would break): "
 		   "del and add the service");
@@ -127,9 +135,9 @@ static void test_backend(void)
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
 		   "backend set needs --weight N");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
-		   "--weight: '70000' is not a weight (0-65535)");
+		   "--weight 70000 out of range (0-65535)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
-		   "--weight: 'x1' is not a weight (0-65535)");
+		   "--weight: 'x1' is not a number");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80",
 		   "missing backend (ADDR[:PORT])");
 	EXPECT_ERR(cli_backend_request, "add",

@@ -42,6 +42,7 @@ static const char full_example[] =
 	"  - 2001:db8::2\n"
 	"manage_addresses: false\n"
 	"flow_table_size: 65536\n"
+	"flood_guard_rate: 0\n"
 	"maglev_table_size: 1009\n"
 	"tunnel_source_v4: 198.18.1.0/24\n"
 	"tunnel_source_v6: 2001:db8:1::/64\n"
@@ -52,6 +53,7 @@ static const char full_example[] =
 	"    protocol: tcp\n"
 	"    mode: tun\n"
 	"    persistence: 300\n"
+	"    persistence_netmask: 255.255.255.0\n"
 	"    backends:\n"
 	"      - address: 198.18.0.11\n"
 	"      - { address: 2001:db8::11, weight: 0 }\n"
@@ -80,6 +82,7 @@ static void test_design_example(void)
 	EXPECT(c.manage_addresses);
 	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
 	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
+	EXPECT(c.flood_guard_rate == XLB_GUARD_RATE_DEFAULT);
 	EXPECT(c.n_services == 1);
 	if (c.n_services == 1) {
 		struct xlb_service_cfg *s = &c.services[0];
@@ -107,6 +110,7 @@ static void test_full(void)
 	EXPECT(c.n_local_addresses == 2 && c.local_addresses[1].family == XLB_AF_INET6);
 	EXPECT(!c.manage_addresses);
 	EXPECT(c.flow_table_size == 65536);
+	EXPECT(c.flood_guard_rate == 0);
 	EXPECT(c.maglev_table_size == 1009);
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v4, a, sizeof(a)), "198.18.1.0/24"));
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v6, a, sizeof(a)), "2001:db8:1::/64"));
@@ -115,6 +119,7 @@ static void test_full(void)
 		goto out;
 	struct xlb_service_cfg *s = &c.services[0];
 	EXPECT(s->mode == XLB_MODE_TUN && s->persistence == 300 && s->n_backends == 4);
+	EXPECT(s->persistence_plen == 24 && config_persist_plen(s) == 24);
 	EXPECT(s->backends[0].weight == 100);
 	EXPECT(s->backends[1].weight == 0 && s->backends[1].addr.family == XLB_AF_INET6);
 	EXPECT(s->backends[2].weight == 65535 && s->backends[2].addr.port == 80);
@@ -359,14 +364,13 @@ static const struct bad_case bad_cases[] = {
 	  "services only" },
 	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
 	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
-	{ "proxy persistence", SVC "    mode: proxy\n    persistence: 10\n",
-	  "xlb.yaml:2:5: service web: persistence is not supported in mode proxy "
-	  "(use scheduler sh or maglev)" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
 	  "xlb.yaml:7:16: service web: scheduler 'random2' is not supported yet "
 	  "for mode dr" },
 	{ "proxy_workers", "proxy_workers: 5000\n",
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
+	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
+	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
 	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
 	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
 	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
@@ -385,6 +389,21 @@ static const struct bad_case bad_cases[] = {
 	  "change the destination port" },
 	{ "persistence too long", SVC "    mode: dr\n    persistence: 100000\n",
 	  "xlb.yaml:7:18: persistence 100000 out of range (0-86400)" },
+	{ "persistence netmask alone", SVC "    mode: dr\n    persistence_netmask: 24\n",
+	  "xlb.yaml:7:26: service web: persistence_netmask needs persistence "
+	  "(seconds > 0)" },
+	{ "persistence netmask v4 too long", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 64\n",
+	  "xlb.yaml:8:26: service web: persistence_netmask /64 is longer than an "
+	  "IPv4 address" },
+	{ "persistence netmask holes", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: 255.0.255.0\n",
+	  "xlb.yaml:8:26: persistence_netmask: '255.0.255.0' is not a contiguous "
+	  "netmask (like 255.255.255.0)" },
+	{ "persistence netmask word", SVC "    mode: dr\n    persistence: 60\n"
+	  "    persistence_netmask: big\n",
+	  "xlb.yaml:8:26: persistence_netmask: 'big' is not a netmask (a prefix "
+	  "length 1-128 or an IPv4 mask like 255.255.255.0)" },
 	{ "name too long", "services:\n  - name: "
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -640,7 +659,8 @@ static void round_trip(const char *yaml)
 		EXPECT(!strcmp(x->name, y->name));
 		EXPECT(addr_equal(&x->vip, &y->vip));
 		EXPECT(x->proto == y->proto && x->mode == y->mode &&
-		       x->scheduler == y->scheduler && x->persistence == y->persistence);
+		       x->scheduler == y->scheduler && x->persistence == y->persistence &&
+		       x->persistence_plen == y->persistence_plen);
 		EXPECT(x->send_proxy == y->send_proxy && x->accept_proxy == y->accept_proxy &&
 		       x->retries_set == y->retries_set && x->retries == y->retries &&
 		       x->max_connections == y->max_connections &&

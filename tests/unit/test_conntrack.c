@@ -254,6 +254,82 @@ out:
 	free(svc_to);
 }
 
+/* A pass over more entries than one batch (conntrack.c reads CT_BATCH at a
+ * time): every third expired, all of them judged once. */
+static void test_sweep_batches(void)
+{
+	struct ct_sweep_stats st = { 0 };
+	uint64_t now = 100000 * S;
+	int ffd, rfd;
+
+	ffd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_flow), 4096, NULL);
+	rfd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_rev", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_nat_rev), 4096, NULL);
+	if (ffd < 0 || rfd < 0) {
+		printf("SKIP test_sweep_batches: cannot create BPF maps (%s)\n",
+		       strerror(errno));
+		goto out;
+	}
+	for (uint16_t i = 0; i < 3000; i++)
+		add(ffd, rfd, 10000 + i, 20000 + i, XLB_MODE_FULLNAT, now,
+		    i % 3 ? 10 : 301, NULL);
+	EXPECT(conntrack_sweep(ffd, rfd, &zero_g, NULL, now, &st) == 0);
+	EXPECT(st.flows == 3000 && st.expired == 1000 && st.orphans == 0);
+	EXPECT(count(ffd) == 2000 && count(rfd) == 2000);
+out:
+	if (ffd >= 0)
+		close(ffd);
+	if (rfd >= 0)
+		close(rfd);
+}
+
+/* The sweeper thread: nothing while no nat/fullnat service is wanted;
+ * once wanted, a pass expires what is due, keeps the counts of
+ * backend_conns and reports the entries it saw. */
+static void test_sweeper_thread(void)
+{
+	struct xlb_conns *conns = calloc(XLB_MAX_BACKENDS, sizeof(*conns));
+	uint64_t now = conntrack_now_ns(), n = 0;
+	struct ct_sweeper *sw = NULL;
+	int ffd, rfd, gfd, tfd, i;
+	uint32_t zero = 0;
+
+	ffd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_flows", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_flow), 64, NULL);
+	rfd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_rev", sizeof(struct xlb_flow_key),
+			     sizeof(struct xlb_nat_rev), 64, NULL);
+	gfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_glob", 4, sizeof(struct xlb_globals),
+			     1, NULL);
+	tfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_svcto", 4,
+			     sizeof(struct xlb_svc_timeouts), XLB_MAX_SERVICES, NULL);
+	if (!conns || ffd < 0 || rfd < 0 || gfd < 0 || tfd < 0) {
+		printf("SKIP test_sweeper_thread: cannot create BPF maps (%s)\n",
+		       strerror(errno));
+		goto out;
+	}
+	bpf_map_update_elem(gfd, &zero, &zero_g, 0);
+	for (i = 0; i < 10; i++)
+		add(ffd, rfd, 3000 + i, 23000 + i, XLB_MODE_FULLNAT, now, 301, NULL);
+	add(ffd, rfd, 3100, 23100, XLB_MODE_FULLNAT, now, 10, NULL);
+	conns[7].active = 11;
+	CHECK(ct_sweeper_start(&sw, ffd, rfd, gfd, tfd, conns) == 0, "start");
+	usleep(500000);
+	EXPECT(count(ffd) == 11 && ct_sweeper_nat_flows(sw, &n) == -EAGAIN);
+	ct_sweeper_want(sw, true);
+	for (i = 0; i < 100 && ct_sweeper_nat_flows(sw, &n); i++)
+		usleep(100000);
+	EXPECT(ct_sweeper_nat_flows(sw, &n) == 0 && n == 11);
+	EXPECT(count(ffd) == 1 && count(rfd) == 1);
+	EXPECT(conns[7].active == 1 && conns[7].inactive == 0);
+out:
+	ct_sweeper_stop(sw);
+	for (int fd = 0, *fds[] = { &ffd, &rfd, &gfd, &tfd }; fd < 4; fd++)
+		if (*fds[fd] >= 0)
+			close(*fds[fd]);
+	free(conns);
+}
+
 int main(void)
 {
 	RUN(test_state_machine);
@@ -261,5 +337,7 @@ int main(void)
 	RUN(test_svc_timeouts);
 	RUN(test_sweep);
 	RUN(test_sweep_svc);
+	RUN(test_sweep_batches);
+	RUN(test_sweeper_thread);
 	UNIT_SUMMARY();
 }

@@ -93,6 +93,16 @@ static void test_service_set(void)
 	/* In place: the same backend, the same id (its flows point at it). */
 	CHECK(svc0()->n_backends == 1 && svc0()->backends[0].weight == 50 &&
 	      st.services[0].backends[0].id == id, "backends changed");
+	OK("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\","
+	   "\"persistence_netmask\":\"255.255.255.0\"}");
+	CHECK(svc0()->persistence == 60 && svc0()->persistence_plen == 24,
+	      "persistence %u plen %u", svc0()->persistence, svc0()->persistence_plen);
+	REFUSED("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\","
+		"\"persistence_netmask\":\"255.0.255.0\"}", "persistence_netmask: ");
+	/* Off: the netmask goes with it (alone it is refused). */
+	OK("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\",\"persistence\":0}");
+	CHECK(!svc0()->persistence && !svc0()->persistence_plen, "plen %u",
+	      svc0()->persistence_plen);
 	OK("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\",\"health_check\":\"none\"}");
 	CHECK(svc0()->hc.type == XLB_HC_NONE, "hc %d", svc0()->hc.type);
 	REFUSED("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\",\"mode\":\"dr\"}",

@@ -34,7 +34,7 @@ static const char saved[] =
 
 struct result {
 	struct xlb_config cfg;
-	struct ipvsadm_notes notes;
+	struct import_notes notes;
 	char err[512];
 	int rc;
 };
@@ -49,7 +49,7 @@ static void import(const char *text, struct result *r)
 
 static void done(struct result *r)
 {
-	ipvsadm_notes_free(&r->notes);
+	import_notes_free(&r->notes);
 	config_free(&r->cfg);
 }
 
@@ -269,14 +269,14 @@ static void test_unexpressible(void)
 		struct xlb_service_cfg *s = &r.cfg.services[0];
 
 		EXPECT(s->vip.port == 0);
-		EXPECT(s->persistence == 1800);
+		EXPECT(s->persistence == 1800 && s->persistence_plen == 24);
 		EXPECT(s->n_backends == 1 && s->backends[0].weight == 65535);
 		EXPECT(r.cfg.services[1].mode == XLB_MODE_TUN);
 		EXPECT(r.cfg.services[1].persistence == 60);
 		/* dr cannot mix families: the v6 server is left out. */
 		EXPECT(r.cfg.services[2].n_backends == 1);
 	}
-	EXPECT(has_note(&r, "-M 255.255.255.0", "not expressible"));
+	EXPECT(!has_note(&r, "-M 255.255.255.0", NULL));
 	EXPECT(has_note(&r, "weight 100000 cut to 65535", NULL));
 	EXPECT(has_note(&r, "--pe sip", "one-packet"));
 	EXPECT(has_note(&r, "tunnel type gue", NULL));
@@ -378,7 +378,7 @@ static void test_yaml_round_trip(void)
 	char *yaml;
 
 	import(saved, &r);
-	yaml = ipvsadm_yaml(&r.cfg, &r.notes, "ipvs.rules");
+	yaml = import_yaml(&r.cfg, &r.notes, "IPVS rules", "ipvsadm", "ipvs.rules");
 	CHECK(yaml, "no yaml");
 	if (yaml) {
 		EXPECT(strstr(yaml, "# note: tcp/198.18.0.100:80 (line 1): scheduler wlc"));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Unit tests of the weighted Maglev builder: quotas, disruption on change,
- * determinism and speed. */
+ * tables independent of history, the table hash. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ static void test_equal_weights(void)
 		uint32_t lo = M / n, hi = (M + n - 1) / n;
 
 		make(b, n, 0);
-		EXPECT(maglev_build(b, n, NULL, t, M) == 0);
+		EXPECT(maglev_build(b, n, t, M) == 0);
 		count(t, M, counts, n);
 		uint64_t sum = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -90,7 +90,7 @@ static void test_weighted(void)
 		b[i].weight = w[i];
 		total += w[i];
 	}
-	EXPECT(maglev_build(b, n, NULL, t, M) == 0);
+	EXPECT(maglev_build(b, n, t, M) == 0);
 	count(t, M, counts, n);
 	for (size_t i = 0; i < n; i++) {
 		double exact = (double)M * w[i] / (double)total;
@@ -102,114 +102,142 @@ static void test_weighted(void)
 	free(t);
 }
 
-static void test_remove(void)
+/* Fraction of slots whose owner changed that were not owned by `gone`. */
+static double moved_between(const uint32_t *a, const uint32_t *b, uint32_t gone)
 {
-	enum { N = 10 };
-	struct maglev_backend b[N];
-	uint32_t *old = malloc(M * sizeof(*old)), *t = malloc(M * sizeof(*t));
-	uint32_t counts[N], gained[N] = { 0 };
-	const uint32_t gone = 4;
-	size_t moved_between_survivors = 0, freed = 0;
-
-	make(b, N, 0);
-	EXPECT(maglev_build(b, N, NULL, old, M) == 0);
-	/* Remove backend 4 by compacting the array. */
-	memmove(&b[gone], &b[gone + 1], (N - gone - 1) * sizeof(b[0]));
-	EXPECT(maglev_build(b, N - 1, old, t, M) == 0);
-	for (uint32_t i = 0; i < M; i++) {
-		if (old[i] == gone) {
-			freed++;
-			gained[t[i]]++;
-			EXPECT(t[i] != gone);
-		} else if (old[i] != t[i]) {
-			moved_between_survivors++;
-		}
-	}
-	CHECK(moved_between_survivors == 0, "%zu slots moved between survivors",
-	      moved_between_survivors);
-	count(t, M, counts, N);
-	uint32_t lo = M / (N - 1), hi = (M + N - 2) / (N - 1);
-	for (uint32_t i = 0; i < N; i++) {
-		if (i == gone) {
-			EXPECT(counts[i] == 0);
-			continue;
-		}
-		CHECK(counts[i] >= lo && counts[i] <= hi, "backend %u: %u", i, counts[i]);
-		/* The orphaned slots are spread evenly over the survivors. */
-		CHECK(gained[i] + 1 >= freed / (N - 1) && gained[i] <= freed / (N - 1) + 1,
-		      "backend %u gained %u of %zu", i, gained[i], freed);
-	}
-
-	/* Draining (weight 0) behaves like removal. */
-	make(b, N, 0);
-	b[gone].weight = 0;
-	EXPECT(maglev_build(b, N, old, t, M) == 0);
-	moved_between_survivors = 0;
-	for (uint32_t i = 0; i < M; i++)
-		if (old[i] != gone && old[i] != t[i])
-			moved_between_survivors++;
-	EXPECT(moved_between_survivors == 0);
-	free(old);
-	free(t);
-}
-
-/* With many backends, m/n is close to m/(n-1): whether a survivor ends up
- * with floor or ceil must follow what it held, or slots would shuffle. */
-static void test_remove_many(void)
-{
-	enum { N = 1000 };
-	struct maglev_backend *b = calloc(N, sizeof(*b));
-	uint32_t *old = malloc(M * sizeof(*old)), *t = malloc(M * sizeof(*t));
 	size_t moved = 0;
 
-	make(b, N, 0);
-	EXPECT(maglev_build(b, N, NULL, old, M) == 0);
-	b[123].weight = 0;
-	EXPECT(maglev_build(b, N, old, t, M) == 0);
 	for (uint32_t i = 0; i < M; i++)
-		if (old[i] != 123 && old[i] != t[i])
+		if (a[i] != gone && a[i] != b[i])
 			moved++;
-	CHECK(moved == 0, "%zu slots moved between survivors", moved);
+	return (double)moved / M;
+}
+
+/* Removing (or draining, weight 0) one of N backends moves its slots and at
+ * most 1% of all flows besides: remapped <= 1/N + 1%. */
+static void test_disruption(void)
+{
+	static const size_t ns[] = { 2, 3, 10, 32, 100, 1000 };
+	uint32_t *old = malloc(M * sizeof(*old)), *t = malloc(M * sizeof(*t));
+	struct maglev_backend *b = calloc(1000, sizeof(*b));
+
+	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		size_t n = ns[k];
+
+		make(b, n, 0);
+		EXPECT(maglev_build(b, n, old, M) == 0);
+		for (size_t v = 0; v < n; v += n / 4 + 1) {
+			size_t remapped = 0;
+
+			b[v].weight = 0;
+			EXPECT(maglev_build(b, n, t, M) == 0);
+			b[v].weight = 100;
+			for (uint32_t i = 0; i < M; i++) {
+				remapped += old[i] != t[i];
+				EXPECT(t[i] != v);
+			}
+			CHECK((double)remapped / M <= 1.0 / n + 0.01,
+			      "n=%zu: %zu of %u slots remapped when %zu left", n,
+			      remapped, M, v);
+			CHECK(moved_between(old, t, (uint32_t)v) <= 0.01,
+			      "n=%zu: %.2f%% moved between survivors", n,
+			      100 * moved_between(old, t, (uint32_t)v));
+			/* Coming back restores the table exactly. */
+			EXPECT(maglev_build(b, n, t, M) == 0);
+			CHECK(!memcmp(old, t, M * sizeof(*t)), "n=%zu: not restored", n);
+		}
+	}
+	/* Adding one to N moves about 1/(N+1), far from a full rehash. */
+	make(b, 11, 0);
+	EXPECT(maglev_build(b, 10, old, M) == 0);
+	EXPECT(maglev_build(b, 11, t, M) == 0);
+	CHECK(moved_between(old, t, UINT32_MAX) <= 1.0 / 11 + 0.01, "add moved %.2f%%",
+	      100 * moved_between(old, t, UINT32_MAX));
 	free(b);
 	free(old);
 	free(t);
 }
 
-static void test_add(void)
-{
-	enum { N = 10 };
-	struct maglev_backend b[N + 1];
-	uint32_t *old = malloc(M * sizeof(*old)), *t = malloc(M * sizeof(*t));
-	uint32_t counts[N + 1];
-	size_t moved = 0, to_new = 0;
+static uint64_t rnd_state = 0x2545f4914f6cdd1dull;
 
-	make(b, N + 1, 0);
-	EXPECT(maglev_build(b, N, NULL, old, M) == 0);
-	EXPECT(maglev_build(b, N + 1, old, t, M) == 0);
-	for (uint32_t i = 0; i < M; i++) {
-		if (old[i] != t[i]) {
-			moved++;
-			if (t[i] == N)
-				to_new++;
+static uint32_t rnd(uint32_t below)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % below);
+}
+
+/* Random add / remove / reweight sequences that end in the same set give
+ * the same table (as keys: ids differ between histories, as they do between
+ * nodes), and the same table hash. */
+static void test_history(void)
+{
+	enum { POOL = 12, STEPS = 40, M2 = 4093 };
+	struct maglev_backend want[POOL], cur[POOL];
+	uint32_t ref[M2], t[M2];
+	uint64_t ref_hash, h;
+	size_t nwant = 0;
+
+	for (size_t i = 0; i < POOL; i++) {
+		want[nwant].id = (uint32_t)i;
+		want[nwant].key = key_of((uint32_t)i);
+		want[nwant].weight = 1 + (uint32_t)i % 3;
+		if (i % 4 != 3)
+			nwant++;
+	}
+	EXPECT(maglev_build(want, nwant, ref, M2) == 0);
+	EXPECT(maglev_table_hash(ref, M2, want, nwant, &ref_hash) == 0);
+	for (int run = 0; run < 20; run++) {
+		size_t n = 0;
+		uint32_t next_id = 1000 + 100 * (uint32_t)run;
+
+		for (int step = 0; step < STEPS; step++) {
+			uint32_t k = rnd(POOL), op = rnd(3);
+			size_t j;
+
+			for (j = 0; j < n && cur[j].key != key_of(k); j++)
+				;
+			if (j == n && n < POOL) {       /* add, new local id */
+				cur[n].id = next_id++;
+				cur[n].key = key_of(k);
+				cur[n++].weight = 1 + rnd(5);
+			} else if (j < n && op == 0) {  /* remove */
+				cur[j] = cur[--n];
+			} else if (j < n) {             /* reweight, or drain */
+				cur[j].weight = rnd(4);
+			}
+			if (n && maglev_build(cur, n, t, M2) == -EINVAL)
+				CHECK(0, "run %d step %d: build failed", run, step);
+		}
+		/* End in the wanted set, in a shuffled order. */
+		n = 0;
+		for (size_t i = 0; i < nwant; i++) {
+			size_t at = rnd((uint32_t)n + 1);
+
+			cur[n] = cur[at];
+			cur[at] = want[i];
+			cur[at].id = next_id++;
+			n++;
+		}
+		EXPECT(maglev_build(cur, n, t, M2) == 0);
+		EXPECT(maglev_table_hash(t, M2, cur, n, &h) == 0);
+		CHECK(h == ref_hash, "run %d: table hash differs", run);
+		for (uint32_t i = 0; i < M2; i++) {
+			uint64_t kt = 0, kr = 0;
+
+			for (size_t j = 0; j < n; j++) {
+				if (cur[j].id == t[i])
+					kt = cur[j].key;
+				if (want[j].id == ref[i])
+					kr = want[j].key;
+			}
+			if (kt != kr) {
+				CHECK(0, "run %d: slot %u differs", run, i);
+				break;
+			}
 		}
 	}
-	count(t, M, counts, N + 1);
-	/* Only the new backend's share moves, and it all moves to it. */
-	CHECK(moved == counts[N], "moved %zu, new backend has %u", moved, counts[N]);
-	EXPECT(to_new == moved);
-	CHECK(moved <= M / (N + 1) + 1, "moved %zu", moved);
-	for (uint32_t i = 0; i <= N; i++)
-		EXPECT(counts[i] >= M / (N + 1) && counts[i] <= M / (N + 1) + 1);
-
-	/* Adding without prev (a fresh node) still moves only about 1/(N+1)
-	 * plus Maglev's small reshuffle; far from a full rehash. */
-	EXPECT(maglev_build(b, N + 1, NULL, t, M) == 0);
-	moved = 0;
-	for (uint32_t i = 0; i < M; i++)
-		moved += old[i] != t[i];
-	CHECK(moved < M / 4, "fresh build moved %zu", moved);
-	free(old);
-	free(t);
 }
 
 static void test_deterministic(void)
@@ -223,17 +251,38 @@ static void test_deterministic(void)
 		b[i].weight = (uint32_t)(i % 5) * 10 + 1;
 		r[N - 1 - i] = b[i];
 	}
-	EXPECT(maglev_build(b, N, NULL, t1, M) == 0);
-	EXPECT(maglev_build(b, N, NULL, t2, M) == 0);
+	EXPECT(maglev_build(b, N, t1, M) == 0);
+	EXPECT(maglev_build(b, N, t2, M) == 0);
 	CHECK(memcmp(t1, t2, M * sizeof(*t1)) == 0, "same input, different table");
-	EXPECT(maglev_build(r, N, NULL, t2, M) == 0);
+	EXPECT(maglev_build(r, N, t2, M) == 0);
 	CHECK(memcmp(t1, t2, M * sizeof(*t1)) == 0, "order changed the table");
-	/* A rebuild against itself changes nothing, also in place. */
-	memcpy(t2, t1, M * sizeof(*t1));
-	EXPECT(maglev_build(b, N, t2, t2, M) == 0);
-	CHECK(memcmp(t1, t2, M * sizeof(*t1)) == 0, "rebuild moved slots");
 	free(t1);
 	free(t2);
+}
+
+/* The hash follows the backends' keys, not their local ids, and sees a
+ * single slot's change. */
+static void test_table_hash(void)
+{
+	struct maglev_backend b[3], c[3];
+	uint32_t t[13], u[13];
+	uint64_t h1, h2;
+
+	make(b, 3, 0);
+	memcpy(c, b, sizeof(c));
+	for (int i = 0; i < 3; i++)
+		c[i].id += 50;
+	EXPECT(maglev_build(b, 3, t, 13) == 0);
+	EXPECT(maglev_build(c, 3, u, 13) == 0);
+	EXPECT(maglev_table_hash(t, 13, b, 3, &h1) == 0);
+	EXPECT(maglev_table_hash(u, 13, c, 3, &h2) == 0);
+	CHECK(h1 == h2, "same keys, other ids: %llx != %llx",
+	      (unsigned long long)h1, (unsigned long long)h2);
+	t[5] = t[5] == 0 ? 1 : 0;
+	EXPECT(maglev_table_hash(t, 13, b, 3, &h2) == 0);
+	CHECK(h1 != h2, "one slot changed, same hash");
+	t[5] = 99;
+	EXPECT(maglev_table_hash(t, 13, b, 3, &h2) == -ENOENT);
 }
 
 static void test_errors(void)
@@ -243,17 +292,17 @@ static void test_errors(void)
 
 	make(b, 4, 0);
 	t[0] = 12345;
-	EXPECT(maglev_build(b, 4, NULL, t, 12) == -EINVAL);
-	EXPECT(maglev_build(b, 4, NULL, t, 1) == -EINVAL);
-	CHECK(maglev_build(b, 4, NULL, t, 3) == -EINVAL, "fewer slots than backends");
-	EXPECT(maglev_build(b, 0, NULL, t, 13) == -ENOENT);
+	EXPECT(maglev_build(b, 4, t, 12) == -EINVAL);
+	EXPECT(maglev_build(b, 4, t, 1) == -EINVAL);
+	CHECK(maglev_build(b, 4, t, 3) == -EINVAL, "fewer slots than backends");
+	EXPECT(maglev_build(b, 0, t, 13) == -ENOENT);
 	for (int i = 0; i < 4; i++)
 		b[i].weight = 0;
-	EXPECT(maglev_build(b, 4, NULL, t, 13) == -ENOENT);
+	EXPECT(maglev_build(b, 4, t, 13) == -ENOENT);
 	CHECK(t[0] == 12345, "table changed on error");
 	/* Small table: every slot owned, every backend present. */
 	make(b, 4, 0);
-	EXPECT(maglev_build(b, 4, NULL, t, 13) == 0);
+	EXPECT(maglev_build(b, 4, t, 13) == 0);
 	uint32_t c[4];
 	count(t, 13, c, 4);
 	EXPECT(c[0] + c[1] + c[2] + c[3] == 13);
@@ -262,7 +311,7 @@ static void test_errors(void)
 }
 
 /* Large inputs build correctly: 1000 backends at the default size, a
- * rebuild with prev after one is drained, and the largest table size.
+ * rebuild after one is drained, and the largest table size.
  * (How long builds take is measured in bench/, never asserted here.) */
 static void test_large(void)
 {
@@ -273,16 +322,16 @@ static void test_large(void)
 	uint32_t *c = calloc(N, sizeof(*c));
 
 	make(b, N, 0);
-	EXPECT(maglev_build(b, N, NULL, t, M) == 0);
+	EXPECT(maglev_build(b, N, t, M) == 0);
 	b[N / 2].weight = 0;
-	EXPECT(maglev_build(b, N, t, t2, M) == 0);
+	EXPECT(maglev_build(b, N, t2, M) == 0);
 	count(t2, M, c, N);
 	EXPECT(c[N / 2] == 0);
 	for (int i = 0; i < N; i++)
 		if (i != N / 2)
 			CHECK(c[i] == M / (N - 1) || c[i] == M / (N - 1) + 1,
 			      "backend %d has %u slots", i, c[i]);
-	EXPECT(maglev_build(b, N, NULL, big, 1000003u) == 0);
+	EXPECT(maglev_build(b, N, big, 1000003u) == 0);
 	free(c);
 	free(big);
 	free(b);
@@ -325,10 +374,10 @@ int main(void)
 	RUN(test_prime);
 	RUN(test_equal_weights);
 	RUN(test_weighted);
-	RUN(test_remove);
-	RUN(test_remove_many);
-	RUN(test_add);
+	RUN(test_disruption);
+	RUN(test_history);
 	RUN(test_deterministic);
+	RUN(test_table_hash);
 	RUN(test_errors);
 	RUN(test_large);
 	RUN(test_wrr);

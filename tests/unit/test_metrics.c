@@ -54,8 +54,9 @@ static struct metrics_backend proxy_be = {
 };
 static struct metrics_service svcs[3] = {
 	{ .service = "tcp/198.18.0.100:80", .name = "we\"b", .mode = "dr",
-	  .c = { 10, 1000, 2 }, .n_backends = 2, .backends = bes },
-	{ .service = "udp/198.18.0.100:53", .name = "", .mode = "nat",
+	  .c = { 10, 1000, 2 }, .n_backends = 2, .backends = bes,
+	  .table_hash = "00c0ffee12345678" },
+	{ .service = "udp/198.18.0.100:53", .name = "", .mode = "nat", .table_hash = "none",
 	  .n_backends = 1, .backends = &nat_be },
 	{ .service = "tcp/198.18.0.101:80", .name = "px", .mode = "proxy",
 	  .has_proxy = true, .pc = { .active = 4, .total = 9, .bytes_in = 100 },
@@ -97,6 +98,10 @@ static void test_samples(void)
 		       "name=\"we\\\"b\",mode=\"dr\"} 10\n"));
 	EXPECT(strstr(t, "xlb_service_bytes_total{service=\"tcp/198.18.0.100:80\","
 		       "name=\"we\\\"b\",mode=\"dr\"} 1000\n"));
+	EXPECT(strstr(t, "xlb_service_table_info{service=\"tcp/198.18.0.100:80\","
+		       "table_hash=\"00c0ffee12345678\"} 1\n"));
+	EXPECT(strstr(t, "xlb_service_table_info{service=\"udp/198.18.0.100:53\","
+		       "table_hash=\"none\"} 1\n"));
 	EXPECT(strstr(t, "xlb_backend_new_flows_total{service=\"tcp/198.18.0.100:80\","
 		       "backend=\"198.18.0.11\"} 2\n"));
 	EXPECT(strstr(t, "xlb_backend_weight{service=\"tcp/198.18.0.100:80\","

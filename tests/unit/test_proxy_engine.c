@@ -510,8 +510,8 @@ static void test_balance(void)
 	for (int i = 0; i < 16; i++)
 		fds[i] = connect_to(vport);
 	usleep(200000);
-	a = atomic_load(&pbal_slots[0].live);
-	b = atomic_load(&pbal_slots[1].live);
+	a = __atomic_load_n(&pbal_slots[0].live, __ATOMIC_RELAXED);
+	b = __atomic_load_n(&pbal_slots[1].live, __ATOMIC_RELAXED);
 	for (int i = 0; i < 16; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

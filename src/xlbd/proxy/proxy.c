@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The proxy engine: worker threads and their epoll loops, config snapshots
- * published through a per-worker mailbox (atomic pointer + eventfd),
- * per-worker SO_REUSEPORT listeners, timers and counters. The TCP relay is
- * in proxy_tcp.c, UDP sessions in proxy_udp.c. */
+/* The proxy engine: worker threads and their epoll loops (each event to
+ * its item's handler), config snapshots published through a per-worker
+ * mailbox (atomic pointer + eventfd), per-worker SO_REUSEPORT listeners
+ * and counters. The TCP relay is in proxy_tcp.c, UDP sessions in
+ * proxy_udp.c; epoll interest and the io_uring in proxy_io.c, timers in
+ * proxy_timer.c. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,13 +19,15 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <linux/io_uring.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proxy_int.h"
+#include "sysctl.h"
+#include "proxy_select.skel.h"
 
 #define DEF_CONNECT_MS   3000u
 #define DEF_TCP_IDLE_MS  300000u
@@ -35,429 +39,69 @@
 
 unsigned proxy_nworkers;
 struct pbal_slot *pbal_slots;
-static int bal_slots_fd = -1, bal_flows_fd = -1;
-static size_t bal_slots_len;
+static struct proxy_select_bpf *bal_base;      /* holds the shared maps */
 static struct pworker *workers;
 static struct pservice *services;       /* control thread only */
 static uint32_t maglev_size = XLB_MAGLEV_DEFAULT_SIZE;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
-		 socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XLB_AF_INET) {
-		struct sockaddr_in *s = (void *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = a->addr.v4;
-		s->sin_port = htons(a->port);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (void *)ss;
-
-		s->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, a->addr.b, 16);
-		s->sin6_port = htons(a->port);
-		*len = sizeof(*s);
-	}
-}
-
-/* Register, change or drop an fd's epoll interest. An fd with no interest
- * leaves epoll: EPOLLHUP/EPOLLERR would otherwise fire forever. */
-void pitem_set(struct pworker *w, struct pitem *it, uint32_t events)
-{
-	struct epoll_event e = { .events = events, .data.ptr = it };
-	int op;
-
-	if (it->fd < 0 || events == it->events)
-		return;
-	if (!events)
-		op = EPOLL_CTL_DEL;
-	else
-		op = it->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(w->epfd, op, it->fd, &e) && op != EPOLL_CTL_DEL)
-		log_warn("proxy: epoll_ctl on fd %d: %s", it->fd, strerror(errno));
-	it->events = events;
-}
-
-struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
-{
-	for (size_t i = 0; w->snap && i < w->snap->n; i++)
-		if (w->snap->svc[i].ps == ps)
-			return &w->snap->svc[i];
-	return NULL;
-}
-
-/* ---- the worker's io_uring: a batch's sends in one syscall ------------ */
-
-/* A batch's sends (tcp relay, udp queries to backends) go to the kernel in
- * one io_uring_enter: the wakeups of the receivers all happen in it and
- * the worker can be preempted once, at its end, instead of after every
- * send (when a woken client or server takes the CPU). They use
- * MSG_DONTWAIT: a send that would block completes at once with -EAGAIN,
- * like send(), instead of waiting in the ring. No io_uring (old kernel,
- * io_uring_disabled, seccomp): plain send() and sendmmsg(). */
-#define RING_ENTRIES 256
-#define RING_CQ      4096       /* completions a flush may leave unread */
-
-/* The kernel knows IORING_OP_SEND (IORING_REGISTER_PROBE: 5.6, as SEND). */
-static bool ring_can_send(int fd)
-{
-	size_t len = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
-	struct io_uring_probe *pr = calloc(1, len);
-	bool ok;
-
-	if (!pr)
-		return false;
-	ok = syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, pr, 256) == 0 &&
-	     pr->last_op >= IORING_OP_SEND &&
-	     (pr->ops[IORING_OP_SEND].flags & IO_URING_OP_SUPPORTED);
-	free(pr);
-	return ok;
-}
-
-int pring_open(struct pworker *w)
-{
-	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
-					      IORING_SETUP_CQSIZE,
-				     .cq_entries = RING_CQ };
-	struct pring *r = calloc(1, sizeof(*r));
-	int fd;
-
-	if (!r)
-		return -ENOMEM;
-	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	if (fd < 0 && errno == EINVAL) {        /* before 5.19: no COOP_TASKRUN */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = RING_CQ;
-		fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
-	}
-	if (fd < 0) {
-		free(r);
-		return -errno;
-	}
-	if (!ring_can_send(fd)) {               /* before 5.6 */
-		close(fd);
-		free(r);
-		return -EOPNOTSUPP;
-	}
-	r->fd = fd;
-	r->entries = p.sq_entries;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		r->sq_len = r->cq_len = r->sq_len > r->cq_len ? r->sq_len : r->cq_len;
-	r->sq_ptr = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_SQ_RING);
-	r->cq_ptr = p.features & IORING_FEAT_SINGLE_MMAP ? r->sq_ptr :
-		    mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
-		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (r->sq_ptr == MAP_FAILED || r->cq_ptr == MAP_FAILED || r->sqes == MAP_FAILED) {
-		int err = -errno;
-
-		w->ring = r;
-		pring_close(w);
-		return err;
-	}
-	r->sq_tail = (unsigned *)((char *)r->sq_ptr + p.sq_off.tail);
-	r->sq_mask = (unsigned *)((char *)r->sq_ptr + p.sq_off.ring_mask);
-	r->sq_array = (unsigned *)((char *)r->sq_ptr + p.sq_off.array);
-	r->sq_flags = (unsigned *)((char *)r->sq_ptr + p.sq_off.flags);
-	r->cq_head = (unsigned *)((char *)r->cq_ptr + p.cq_off.head);
-	r->cq_tail = (unsigned *)((char *)r->cq_ptr + p.cq_off.tail);
-	r->cq_mask = (unsigned *)((char *)r->cq_ptr + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_ptr + p.cq_off.cqes);
-	w->ring = r;
-	/* Completions that did not come inline wake the loop. */
-	w->ring_it = (struct pitem){ .type = PI_RING, .fd = fd, .owner = w };
-	pitem_set(w, &w->ring_it, EPOLLIN);
-	return 0;
-}
-
-void pring_close(struct pworker *w)
-{
-	struct pring *r = w->ring;
-
-	if (!r)
-		return;
-	pitem_set(w, &w->ring_it, 0);
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
-	if (r->cq_ptr && r->cq_ptr != MAP_FAILED && r->cq_ptr != r->sq_ptr)
-		munmap(r->cq_ptr, r->cq_len);
-	if (r->sq_ptr && r->sq_ptr != MAP_FAILED)
-		munmap(r->sq_ptr, r->sq_len);
-	close(r->fd);
-	free(r);
-	w->ring = NULL;
-}
-
-int pring_submit(struct pworker *w)
-{
-	struct pring *r = w->ring;
-
-	while (r && r->queued) {
-		int n = (int)syscall(__NR_io_uring_enter, r->fd, r->queued, 0, 0, NULL, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		r->queued -= (unsigned)n;
-	}
-	return 0;
-}
-
-struct io_uring_sqe *pring_sqe(struct pworker *w)
-{
-	struct pring *r = w->ring;
-	unsigned tail, idx;
-	struct io_uring_sqe *sqe;
-
-	if (!r || (r->queued == r->entries && pring_submit(w)))
-		return NULL;
-	tail = *r->sq_tail;
-	idx = tail & *r->sq_mask;
-	sqe = &r->sqes[idx];
-	memset(sqe, 0, sizeof(*sqe));
-	r->sq_array[idx] = idx;
-	__atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-	r->queued++;
-	return sqe;
-}
-
-/* The completions: each goes to the tcp or udp side, by its tag. */
-void pring_reap(struct pworker *w)
-{
-	struct pring *r = w->ring;
-	unsigned head, tail;
-
-	if (!r)
-		return;
-	head = *r->cq_head;
-	tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-	for (; head != tail; head++) {
-		struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
-		uint64_t ud = cqe->user_data;
-		void *p = (void *)(uintptr_t)(ud & ~(uint64_t)PRING_TAGS);
-
-		if (ud & PRING_UDP)
-			pudp_done(w, p, cqe->res);
-		else
-			ptcp_done(w, p, ud & PRING_TO_SERVER, cqe->res);
-	}
-	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-	/* More than RING_CQ at once: the kernel kept the rest aside. */
-	if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_CQ_OVERFLOW) {
-		syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
-		pring_reap(w);
-	}
-}
-
-/* Wait for one completion. */
-int pring_wait(struct pworker *w)
-{
-	if (!w->ring)
-		return -ENOENT;
-	if (syscall(__NR_io_uring_enter, w->ring->fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Before closing one of the worker's sockets: a send queued for it must
- * reach the kernel while the number is still its own (another thread's
- * next socket could get it). */
-void pring_before_close(struct pworker *w)
-{
-	if (w->ring && w->ring->queued)
-		pring_submit(w);
-}
-
 /* ---- balance over the workers ------------------------------------------ */
 
-/* With one SO_REUSEPORT listener per worker the kernel picks a listener by
- * a hash of the 4-tuple: 32 connections land 20/12 as often as 16/16, and
- * a worker with 5 of them idles while the other queues 27. So each
- * service's listener group gets a BPF_PROG_TYPE_SK_REUSEPORT program that
- * sends a new TCP connection (its SYN) or a new UDP flow to the least
- * loaded worker (struct pbal_slot), and keeps a UDP flow on the worker it
- * went to first (LRU map keyed by the kernel's 4-tuple hash), so its
- * session stays there. Without it (no CAP_BPF, old kernel) the kernel's
- * hash applies, as before.
- *
- * The program, in C:
- *
- *	if (ctx->ip_protocol == IPPROTO_UDP &&
- *	    (w = bpf_map_lookup_elem(&flows, &ctx->hash)))
- *		goto select;
- *	best = 1ull << 62, k = 0;
- *	for (i = 0; i < nworkers; i++) {        // unrolled, branch-free
- *		load = slot[i].live + max(0, (s64)(slot[i].sel - slot[i].ack));
- *		if (load < best) best = load, k = i;
- *	}
- *	if (ctx->ip_protocol == IPPROTO_UDP)
- *		bpf_map_update_elem(&flows, &ctx->hash, &k, BPF_ANY);
- *	__sync_fetch_and_add(&slot[k].sel, 1);
- * select:
- *	bpf_sk_select_reuseport(ctx, &listeners, &k, 0);  // key: worker index
- *	return SK_PASS;      // nothing selected: the kernel's hash decides
- */
-#define BAL_FLOWS   65536               /* udp flows kept on their worker */
-#define BAL_MAX_W   256
+/* Each service's listener group gets the selector of
+ * bpf/proxy_select.bpf.c; all of them share one load map (mapped here as
+ * pbal_slots) and one map of udp flows, made by bal_base. Without it (no
+ * CAP_BPF, old kernel) the kernel's 4-tuple hash applies. */
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), \
-					       .src_reg = (s), .off = (o), .imm = (i) })
-#define MOV_R(d, s)      INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV_I(d, i)      INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
-#define ALU_R(op, d, s)  INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
-#define ALU_I(op, d, i)  INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
-#define LDX(sz, d, s, o) INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define STX(sz, d, s, o) INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
-#define JMP_I(op, d, i, o) INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
-#define JA(o)            INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
-#define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
-#define EXIT()           INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define LD64(d, s, i)    INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, i)
-#define LD64_HI(i)       INSN(0, 0, 0, 0, i)
-#define XADD(d, s, o)    INSN(BPF_STX | BPF_ATOMIC | BPF_DW, d, s, o, BPF_ADD)
-
-static int bal_prog_load(int listeners_fd, unsigned n)
+/* A selector for n workers, sharing bal_base's maps when there is one.
+ * Returns 0 or -errno. */
+static int bal_open(unsigned n, struct proxy_select_bpf **out)
 {
-	struct bpf_insn *p = calloc(64 + 16 * (size_t)n, sizeof(*p));
-	const int proto = offsetof(struct sk_reuseport_md, ip_protocol);
-	const int hash = offsetof(struct sk_reuseport_md, hash);
-	size_t i = 0, j_pick, j_sel, j_tcp, j_udp;
-	int fd;
+	struct proxy_select_bpf *o = proxy_select_bpf__open();
+	int err;
 
-	if (!p)
-		return -ENOMEM;
-	p[i++] = MOV_R(BPF_REG_6, BPF_REG_1);                   /* ctx */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
-	j_pick = i;
-	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> pick */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);         /* key */
-	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
-	p[i++] = CALL(BPF_FUNC_map_lookup_elem);
-	p[i++] = JMP_I(BPF_JEQ, BPF_REG_0, 0, 2);               /* -> pick */
-	p[i++] = LDX(BPF_W, BPF_REG_7, BPF_REG_0, 0);
-	j_sel = i;
-	p[i++] = JA(0);                                         /* -> select */
-	/* pick: r8 = slots, r9 = best, r7 = k */
-	p[j_pick].off = (int16_t)(i - j_pick - 1);
-	p[i++] = LD64(BPF_REG_8, BPF_PSEUDO_MAP_VALUE, bal_slots_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_I(BPF_REG_9, 1);
-	p[i++] = ALU_I(BPF_LSH, BPF_REG_9, 62);
-	p[i++] = MOV_I(BPF_REG_7, 0);
-	for (unsigned k = 0; k < n; k++) {
-		int16_t o = (int16_t)(k * sizeof(struct pbal_slot));
-
-		p[i++] = LDX(BPF_DW, BPF_REG_2, BPF_REG_8, o + offsetof(struct pbal_slot, live));
-		p[i++] = LDX(BPF_DW, BPF_REG_3, BPF_REG_8, o + offsetof(struct pbal_slot, sel));
-		p[i++] = LDX(BPF_DW, BPF_REG_4, BPF_REG_8, o + offsetof(struct pbal_slot, ack));
-		p[i++] = ALU_R(BPF_SUB, BPF_REG_3, BPF_REG_4);  /* pending */
-		p[i++] = MOV_R(BPF_REG_4, BPF_REG_3);
-		p[i++] = ALU_I(BPF_ARSH, BPF_REG_4, 63);
-		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, -1);
-		p[i++] = ALU_R(BPF_AND, BPF_REG_3, BPF_REG_4);  /* max(0, ..) */
-		p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_3);  /* load */
-		p[i++] = ALU_R(BPF_SUB, BPF_REG_2, BPF_REG_9);  /* load - best */
-		p[i++] = MOV_R(BPF_REG_3, BPF_REG_2);
-		p[i++] = ALU_I(BPF_ARSH, BPF_REG_3, 63);        /* ~0 if less */
-		p[i++] = ALU_R(BPF_AND, BPF_REG_2, BPF_REG_3);
-		p[i++] = ALU_R(BPF_ADD, BPF_REG_9, BPF_REG_2);  /* best = min */
-		p[i++] = MOV_R(BPF_REG_4, BPF_REG_7);
-		p[i++] = ALU_I(BPF_XOR, BPF_REG_4, (int32_t)k);
-		p[i++] = ALU_R(BPF_AND, BPF_REG_4, BPF_REG_3);
-		p[i++] = ALU_R(BPF_XOR, BPF_REG_7, BPF_REG_4);  /* k if less */
+	if (!o)
+		return -errno;
+	o->rodata->nworkers = n;
+	if (bal_base) {
+		err = bpf_map__reuse_fd(o->maps.load, bpf_map__fd(bal_base->maps.load));
+		if (!err)
+			err = bpf_map__reuse_fd(o->maps.flows,
+						bpf_map__fd(bal_base->maps.flows));
+		if (err)
+			goto fail;
 	}
-	p[i++] = JMP_I(BPF_JGE, BPF_REG_7, (int32_t)n, 0);      /* never; bounds */
-	j_tcp = i - 1;
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, proto);
-	j_udp = i;
-	p[i++] = JMP_I(BPF_JNE, BPF_REG_2, IPPROTO_UDP, 0);     /* -> count */
-	p[i++] = LDX(BPF_W, BPF_REG_2, BPF_REG_6, hash);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_2, -4);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
-	p[i++] = LD64(BPF_REG_1, BPF_PSEUDO_MAP_FD, bal_flows_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_2, -4);
-	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
-	p[i++] = MOV_I(BPF_REG_4, BPF_ANY);
-	p[i++] = CALL(BPF_FUNC_map_update_elem);
-	/* count: */
-	p[j_udp].off = (int16_t)(i - j_udp - 1);
-	p[i++] = MOV_R(BPF_REG_2, BPF_REG_7);
-	p[i++] = ALU_I(BPF_MUL, BPF_REG_2, sizeof(struct pbal_slot));
-	p[i++] = ALU_R(BPF_ADD, BPF_REG_2, BPF_REG_8);
-	p[i++] = MOV_I(BPF_REG_3, 1);
-	p[i++] = XADD(BPF_REG_2, BPF_REG_3, offsetof(struct pbal_slot, sel));
-	/* select: */
-	p[j_sel].off = (int16_t)(i - j_sel - 1);
-	p[j_tcp].off = (int16_t)(i - j_tcp - 1);
-	p[i++] = STX(BPF_W, BPF_REG_10, BPF_REG_7, -8);
-	p[i++] = MOV_R(BPF_REG_1, BPF_REG_6);
-	p[i++] = LD64(BPF_REG_2, BPF_PSEUDO_MAP_FD, listeners_fd);
-	p[i++] = LD64_HI(0);
-	p[i++] = MOV_R(BPF_REG_3, BPF_REG_10);
-	p[i++] = ALU_I(BPF_ADD, BPF_REG_3, -8);
-	p[i++] = MOV_I(BPF_REG_4, 0);
-	p[i++] = CALL(BPF_FUNC_sk_select_reuseport);
-	p[i++] = MOV_I(BPF_REG_0, SK_PASS);
-	p[i++] = EXIT();
-	fd = bpf_prog_load(BPF_PROG_TYPE_SK_REUSEPORT, "xlb_proxy_bal", "Dual BSD/GPL",
-			   p, i, NULL);
-	fd = fd < 0 ? -errno : fd;
-	free(p);
-	return fd;
+	err = proxy_select_bpf__load(o);
+	if (err)
+		goto fail;
+	*out = o;
+	return 0;
+fail:
+	proxy_select_bpf__destroy(o);
+	return err;
 }
 
-/* The maps every service's program shares; on failure the kernel's hash
- * stays in charge (logged once). */
+/* The shared maps; on failure the kernel's hash stays in charge (logged
+ * once). */
 static void bal_init(unsigned n)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
-	long pg = sysconf(_SC_PAGESIZE);
-	void *m;
+	void *m = MAP_FAILED;
+	int err;
 
-	if (n < 2 || n > BAL_MAX_W)
+	if (n < 2 || n > PBAL_MAX_W)
 		return;
-	bal_slots_len = (n * sizeof(struct pbal_slot) + (size_t)pg - 1) & ~((size_t)pg - 1);
-	bal_slots_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_proxy_load", 4,
-				      n * sizeof(struct pbal_slot), 1, &o);
-	bal_flows_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "xlb_proxy_flows", 4, 4,
-				      BAL_FLOWS, NULL);
-	m = bal_slots_fd < 0 ? MAP_FAILED :
-	    mmap(NULL, bal_slots_len, PROT_READ | PROT_WRITE, MAP_SHARED, bal_slots_fd, 0);
-	if (bal_flows_fd < 0 || m == MAP_FAILED) {
+	err = bal_open(n, &bal_base);
+	if (!err) {
+		m = mmap(NULL, sizeof(struct pbal_load), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(bal_base->maps.load), 0);
+		err = m == MAP_FAILED ? -errno : 0;
+	}
+	if (err) {
 		log_info("proxy: no BPF balance over the workers (%s): the kernel's "
-			 "reuseport hash spreads connections", strerror(errno));
-		if (bal_slots_fd >= 0)
-			close(bal_slots_fd);
-		if (bal_flows_fd >= 0)
-			close(bal_flows_fd);
-		bal_slots_fd = bal_flows_fd = -1;
+			 "reuseport hash spreads connections", strerror(-err));
+		proxy_select_bpf__destroy(bal_base);
+		bal_base = NULL;
 		return;
 	}
-	pbal_slots = m;
+	pbal_slots = ((struct pbal_load *)m)->slot;
 	log_debug("proxy: new connections and udp flows go to the least loaded "
 		  "of %u workers (BPF reuseport selector)", n);
 }
@@ -465,56 +109,41 @@ static void bal_init(unsigned n)
 static void bal_fini(void)
 {
 	if (pbal_slots)
-		munmap(pbal_slots, bal_slots_len);
+		munmap(pbal_slots, sizeof(struct pbal_load));
 	pbal_slots = NULL;
-	if (bal_slots_fd >= 0)
-		close(bal_slots_fd);
-	if (bal_flows_fd >= 0)
-		close(bal_flows_fd);
-	bal_slots_fd = bal_flows_fd = -1;
+	proxy_select_bpf__destroy(bal_base);
+	bal_base = NULL;
 }
 
-/* Control thread, for a new service: its listener map and program. */
+/* Control thread, for a new service: its own selector (and listener map). */
 static void bal_service(struct pservice *ps)
 {
 	int err;
 
-	ps->bal_map = ps->bal_prog = -1;
+	ps->bal = NULL;
 	if (!pbal_slots)
 		return;
-	ps->bal_map = bpf_map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "xlb_proxy_ls",
-				     4, 8, proxy_nworkers, NULL);
-	if (ps->bal_map < 0) {
-		err = -errno;
-		goto fail;
-	}
-	ps->bal_prog = bal_prog_load(ps->bal_map, proxy_nworkers);
-	if (ps->bal_prog < 0) {
-		err = ps->bal_prog;
-		goto fail;
-	}
-	return;
-fail:
-	log_warn("proxy: no BPF balance over the workers for this service: %s",
-		 strerror(-err));
-	if (ps->bal_map >= 0)
-		close(ps->bal_map);
-	ps->bal_map = ps->bal_prog = -1;
+	err = bal_open(proxy_nworkers, &ps->bal);
+	if (err)
+		log_warn("proxy: no BPF balance over the workers for this service: %s",
+			 strerror(-err));
 }
 
 /* A worker's new listener joins its service's group: slot w->idx of the
  * map, and the program (attaching it again is harmless). */
 static void bal_listener(struct pworker *w, struct plisten *ls)
 {
-	struct pservice *ps = ls->ps;
+	struct proxy_select_bpf *o = ls->ps->bal;
 	uint32_t k = w->idx;
 	uint64_t fd = (uint64_t)ls->it.fd;
+	int prog;
 
-	if (ps->bal_prog < 0)
+	if (!o)
 		return;
-	if (bpf_map_update_elem(ps->bal_map, &k, &fd, BPF_ANY) ||
-	    setsockopt(ls->it.fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &ps->bal_prog,
-		       sizeof(ps->bal_prog)))
+	prog = bpf_program__fd(o->progs.xlb_proxy_bal);
+	if (bpf_map_update_elem(bpf_map__fd(o->maps.listeners), &k, &fd, BPF_ANY) ||
+	    setsockopt(ls->it.fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog,
+		       sizeof(prog)))
 		log_warn("proxy: worker %u: BPF balance not set on a listener: %s",
 			 w->idx, strerror(errno));
 }
@@ -569,7 +198,7 @@ static struct pservice *service_get(const struct xlb_service_cfg *sc)
 	}
 	ps->proto = sc->proto;
 	ps->vip = sc->vip;
-	sa_from_xlb(&ps->vip, &ps->sa, &ps->salen);
+	ps->salen = addr_to_sockaddr(&ps->vip, &ps->sa);
 	bal_service(ps);
 	ps->next = services;
 	services = ps;
@@ -594,7 +223,7 @@ static struct pbackend *backend_get(struct pservice *ps, const struct xlb_sockad
 		return NULL;
 	}
 	pb->addr = r;
-	sa_from_xlb(&r, &pb->sa, &pb->salen);
+	pb->salen = addr_to_sockaddr(&r, &pb->sa);
 	pb->next = ps->backends;
 	ps->backends = pb;
 	return pb;
@@ -628,6 +257,8 @@ static void settings_from(const struct xlb_service_cfg *sc, struct psettings *s)
 		       udp ? DEF_UDP_IDLE_MS : DEF_TCP_IDLE_MS;
 	s->server_ms = sc->server_timeout_ms ? sc->server_timeout_ms : DEF_TCP_IDLE_MS;
 	s->drain_ms = sc->drain_time_ms ? sc->drain_time_ms : DEF_DRAIN_MS;
+	s->persist_ms = (uint64_t)sc->persistence * 1000;
+	s->persist_plen = sc->persistence_plen;
 	s->header_ms = sc->header_timeout_ms ? sc->header_timeout_ms : DEF_HEADER_MS;
 	s->wait_data = !udp && !server_first;
 }
@@ -641,6 +272,10 @@ static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *s
 	if (!v->ps)
 		return -ENOMEM;
 	settings_from(sc, &v->set);
+	/* Before the snapshot is published: workers see it with it. */
+	if (sc->persistence && !v->ps->persist &&
+	    !(v->ps->persist = ppersist_new()))
+		return -ENOMEM;
 	v->be = calloc(sc->n_backends + 1, sizeof(*v->be));
 	sb = calloc(sc->n_backends + 1, sizeof(*sb));
 	v->cur = calloc(proxy_nworkers, sizeof(*v->cur));
@@ -804,8 +439,8 @@ static void worker_take_snapshot(struct pworker *w)
 		ls[i].cfg = &s->svc[i];
 		ls[i].it.fd = -1;
 		ls[i].it.owner = &ls[i];
-		ls[i].it.type = ls[i].ps->proto == IPPROTO_TCP ? PI_TCP_LISTEN :
-				PI_UDP_LISTEN;
+		ls[i].it.handle = ls[i].ps->proto == IPPROTO_TCP ? ptcp_accept :
+				  pudp_listen_event;
 		for (size_t j = 0; j < w->n_ls; j++) {
 			struct plisten *o = &w->ls[j];
 
@@ -878,6 +513,16 @@ static void worker_tick(struct pworker *w)
 	ptcp_pool_trim(w);
 }
 
+/* The mailbox rang: a snapshot waits (taken at the batch's end). */
+static void mailbox_event(struct pworker *w, struct pitem *it, uint32_t ev)
+{
+	uint64_t v;
+
+	if (read(it->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("proxy: eventfd: %s", strerror(errno));
+	w->mail = true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct pworker *w = arg;
@@ -892,7 +537,6 @@ static void *worker_main(void *arg)
 	if (ret && w->idx == 0)
 		log_info("proxy: no io_uring (%s): one send() per write", strerror(-ret));
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
-		bool mail = false;
 		/* Connections left to pump (ptcp_flush stops after a while so
 		 * as not to starve the other sockets): do not sleep. */
 		int n = epoll_wait(w->epfd, evs, 256, w->dirty_c ? 0 : PROXY_TICK_MS);
@@ -902,35 +546,11 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->now = now_ms();
+		w->mail = false;
 		for (int i = 0; i < n; i++) {
 			struct pitem *it = evs[i].data.ptr;
 
-			switch (it->type) {
-			case PI_EVENT: {
-				uint64_t v;
-
-				if (read(it->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					log_warn("proxy: eventfd: %s", strerror(errno));
-				mail = true;
-				break;
-			}
-			case PI_TCP_LISTEN:
-				ptcp_accept(w, it->owner);
-				break;
-			case PI_UDP_LISTEN:
-				pudp_listen_event(w, it->owner);
-				break;
-			case PI_CLIENT:
-			case PI_SERVER:
-				ptcp_event(w, it, evs[i].events);
-				break;
-			case PI_UDP_BACKEND:
-				pudp_backend_event(w, it->owner, evs[i].events);
-				break;
-			case PI_RING:
-				pring_reap(w);
-				break;
-			}
+			it->handle(w, it, evs[i].events);
 		}
 		/* The batch's udp replies (they point at their sessions'
 		 * client addresses), before a snapshot may close the listener
@@ -938,7 +558,7 @@ static void *worker_main(void *arg)
 		pudp_flush(w);
 		/* Listener structs move when a snapshot is taken: only
 		 * between batches. */
-		if (mail)
+		if (w->mail)
 			worker_take_snapshot(w);
 		pwheel_run(&w->wheel, w, w->now);
 		if (w->now >= next_tick) {
@@ -961,15 +581,37 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Descriptors: two sockets per tcp connection, one per udp session. */
+#define NOFILE_WANT (1ul << 20)  /* 100 000 tcp connections need 200 000 */
+
+/* Descriptors: two sockets per tcp connection, one per udp session. The
+ * hard limit goes up to NOFILE_WANT (or fs.nr_open) when xlbd may
+ * (CAP_SYS_RESOURCE; under systemd the unit's LimitNOFILE sets it), the
+ * soft limit to the hard one. */
 static void raise_nofile(void)
 {
+	rlim_t want = NOFILE_WANT;
 	struct rlimit rl;
+	long nr_open;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (sysctl_read("fs/nr_open", &nr_open) == 0 && nr_open > 0 &&
+	    (rlim_t)nr_open < want)
+		want = (rlim_t)nr_open;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = { want, want };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("proxy: up to %llu open files (about %llu tcp connections)",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)rl.rlim_cur / 2);
 }
 
 /* Sum of the workers' shards. */
@@ -1016,7 +658,7 @@ int proxy_start(unsigned nworkers)
 		w->conns.next = w->conns.prev = &w->conns;
 		w->sess.next = w->sess.prev = &w->sess;
 		w->rng = psched_hash(&k, sizeof(k)) | 1;
-		w->ev.type = PI_EVENT;
+		w->ev.handle = mailbox_event;
 		w->ev.owner = w;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->ev.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1107,11 +749,9 @@ void proxy_stop(void)
 			free(pb->cnt);
 			free(pb);
 		}
-		if (ps->bal_prog >= 0)
-			close(ps->bal_prog);
-		if (ps->bal_map >= 0)
-			close(ps->bal_map);
+		proxy_select_bpf__destroy(ps->bal);
 		free(ps->cnt);
+		ppersist_free(ps->persist);
 		free(ps);
 	}
 	bal_fini();

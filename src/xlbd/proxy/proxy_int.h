@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Types shared by the proxy engine's files: proxy.c (workers, snapshots,
- * listeners, timers), proxy_tcp.c (TCP relay) and proxy_udp.c (UDP
- * sessions). Not for use outside the engine. */
+/* Types shared by the proxy engine's files, in layers: proxy.c (workers,
+ * snapshots, listeners) uses proxy_tcp.c (TCP relay) and proxy_udp.c (UDP
+ * sessions), which use proxy_io.c (epoll interest, the io_uring) and
+ * proxy_timer.c; a layer calls the one above only through handler
+ * pointers. Not for use outside the engine. */
 #ifndef XLB_PROXY_INT_H
 #define XLB_PROXY_INT_H
 
+#include <liburing.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,7 +17,9 @@
 
 #include "config.h"
 #include "proxy.h"
+#include "proxy_persist.h"
 #include "proxy_sched.h"
+#include "proxy_select.h"
 #include "proxy_timer.h"
 
 #define PROXY_BUF          16384        /* per direction, per tcp connection */
@@ -21,6 +27,9 @@
 #define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
 #define PROXY_UDP_MAX      262144       /* sessions per worker, whatever the cap */
+/* Sends in a batch up to which send() beats one io_uring_enter (the ring
+ * pays off by sending many at once). */
+#define PROXY_DIRECT_MAX   2
 
 /* Counters, one shard per worker (a cache line each, so workers never
  * share one): only that worker writes a shard, proxy_stats() sums them. */
@@ -53,7 +62,7 @@ struct pbackend {
 /* A service (proto + VIP:port), same lifetime as pbackend. */
 struct pservice {
 	struct pservice *next;
-	int bal_map, bal_prog;          /* its reuseport selector, or -1 */
+	struct proxy_select_bpf *bal;   /* its reuseport selector, or NULL */
 	uint8_t proto;
 	struct xlb_sockaddr vip;
 	struct sockaddr_storage sa;
@@ -63,6 +72,7 @@ struct pservice {
 					 * with nothing of its own to shed */
 	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct pbackend *backends;
+	struct ppersist *persist;       /* created with the first persistence */
 };
 
 /* Effective settings of a service (defaults resolved). */
@@ -72,6 +82,8 @@ struct psettings {
 	uint32_t retries, max_conn;
 	uint32_t connect_ms, client_ms, server_ms, drain_ms, header_ms;
 	bool wait_data;                 /* tcp: connect once the client sent */
+	uint64_t persist_ms;            /* 0: no persistence */
+	uint8_t persist_plen;           /* 0: the whole client address */
 };
 
 struct psnap_svc {
@@ -91,19 +103,14 @@ struct psnap {
 	struct psnap_svc *svc;
 };
 
-enum pitem_type {
-	PI_EVENT,                       /* the worker's mailbox eventfd */
-	PI_TCP_LISTEN,
-	PI_UDP_LISTEN,
-	PI_CLIENT,                      /* tcp, client side */
-	PI_SERVER,                      /* tcp, backend side */
-	PI_UDP_BACKEND,                 /* udp session's backend socket */
-	PI_RING,                        /* the worker's io_uring */
-};
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
-/* What epoll_event.data.ptr points at. */
+struct pworker;
+
+/* What epoll_event.data.ptr points at: handle() gets its events. */
 struct pitem {
-	uint8_t type;
+	void (*handle)(struct pworker *w, struct pitem *it, uint32_t events);
 	/* Edge-triggered tcp sockets: what the last events said and what
 	 * reads and writes found since (a short read or write clears it). */
 	bool rd, wr, rdhup;
@@ -112,9 +119,13 @@ struct pitem {
 	void *owner;
 };
 
-struct pworker;
 struct pudp_io;
-struct pring;
+
+/* A request in the worker's ring (its user_data): done() gets the result
+ * (bytes sent, or -errno). */
+struct preq {
+	void (*done)(struct pworker *w, struct preq *r, int res);
+};
 
 struct plisten {
 	struct pservice *ps;
@@ -131,6 +142,7 @@ struct pbuf {
 	bool eof;                       /* the source sent FIN */
 	bool shut;                      /* FIN forwarded to the destination */
 	bool busy;                      /* a send from it is in the ring */
+	struct preq req;                /* that send */
 };
 
 enum pconn_state {
@@ -175,6 +187,7 @@ struct usess {
 	struct pbackend *be;
 	struct pitem bi;
 	struct ptimer tm;               /* idle timeout (lazy: rechecked) */
+	struct preq req;                /* its queries' sends in the ring */
 	bool dead;
 	struct sockaddr_storage cli;
 	socklen_t clilen;
@@ -199,8 +212,11 @@ struct pworker {
 	struct usess **buckets;
 	struct pconn *grave_c;          /* freed after the event batch */
 	struct pconn *dirty_c;          /* to move bytes for at the batch's end */
-	struct pring *ring;             /* io_uring for the batch's sends */
+	struct io_uring ring;           /* for the batch's sends */
+	bool has_ring;
+	bool direct;                    /* this round sends without the ring */
 	struct pitem ring_it;
+	bool mail;                      /* the mailbox rang in this batch */
 	struct pconn *spare_c;          /* freed ones kept for reuse */
 	unsigned n_spare_c;
 	char *pool;                     /* free tcp buffers, a list through */
@@ -217,16 +233,9 @@ struct pworker {
 extern unsigned proxy_nworkers;
 
 /* Balance over the workers: a BPF program attached to each service's
- * group of SO_REUSEPORT listeners (proxy.c) sends every new TCP connection
- * and every new UDP flow to the least loaded worker, load being what the
- * worker holds (live) plus what was sent its way and has not arrived yet
- * (sel - ack). One cache line per worker in a BPF array map mapped into
- * memory: the program adds to sel, the worker alone writes live and ack. */
-struct pbal_slot {
-	_Alignas(64) _Atomic uint64_t live;
-	_Atomic uint64_t sel;
-	_Atomic uint64_t ack;
-};
+ * group of SO_REUSEPORT listeners (bpf/proxy_select.bpf.c) sends every new
+ * TCP connection and every new UDP flow to the least loaded worker; the
+ * loads (proxy_select.h) are a BPF array mapped into memory. */
 extern struct pbal_slot *pbal_slots;    /* NULL: no selector, kernel hash */
 
 /* The worker holds delta more (or fewer) connections or sessions. */
@@ -234,16 +243,14 @@ static inline void pbal_live(struct pworker *w, int delta)
 {
 	w->n_live += (uint64_t)(int64_t)delta;
 	if (pbal_slots)
-		atomic_store_explicit(&pbal_slots[w->idx].live, w->n_live,
-				      memory_order_relaxed);
+		__atomic_store_n(&pbal_slots[w->idx].live, w->n_live, __ATOMIC_RELAXED);
 }
 
 /* A new connection or flow reached the worker. */
 static inline void pbal_arrived(struct pworker *w)
 {
 	if (pbal_slots)
-		atomic_store_explicit(&pbal_slots[w->idx].ack, ++w->n_ack,
-				      memory_order_relaxed);
+		__atomic_store_n(&pbal_slots[w->idx].ack, ++w->n_ack, __ATOMIC_RELAXED);
 }
 
 /* A listener of the worker is drained: what was sent its way arrived
@@ -252,61 +259,38 @@ static inline void pbal_drained(struct pworker *w)
 {
 	if (!pbal_slots)
 		return;
-	w->n_ack = atomic_load_explicit(&pbal_slots[w->idx].sel, memory_order_relaxed);
-	atomic_store_explicit(&pbal_slots[w->idx].ack, w->n_ack, memory_order_relaxed);
+	w->n_ack = __atomic_load_n(&pbal_slots[w->idx].sel, __ATOMIC_RELAXED);
+	__atomic_store_n(&pbal_slots[w->idx].ack, w->n_ack, __ATOMIC_RELAXED);
 }
 
-/* The worker's io_uring (proxy.c). */
-struct pring {
-	int fd;
-	unsigned *sq_tail, *sq_mask, *sq_array, *sq_flags;
-	unsigned *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	unsigned entries, queued;       /* queued: not submitted yet */
-	void *sq_ptr, *cq_ptr;
-	size_t sq_len, cq_len;
-};
-
-/* user_data of a request: the pconn or usess it is for, and tags. */
-#define PRING_TO_SERVER 1u              /* tcp: c2s (else s2c) */
-#define PRING_UDP       2u              /* a usess's query to its backend */
-#define PRING_TAGS      7u
-
-struct io_uring_sqe;
+/* proxy_io.c */
+void pitem_set(struct pworker *w, struct pitem *it, uint32_t events);
+struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps);
 int pring_open(struct pworker *w);
 void pring_close(struct pworker *w);
-/* A zeroed request to fill, or NULL without a ring. */
-struct io_uring_sqe *pring_sqe(struct pworker *w);
+/* A zeroed request whose completion goes to req->done, or NULL without a
+ * ring. */
+struct io_uring_sqe *pring_sqe(struct pworker *w, struct preq *req);
+bool pring_pending(struct pworker *w);
 int pring_submit(struct pworker *w);
 void pring_reap(struct pworker *w);
 int pring_wait(struct pworker *w);
 void pring_before_close(struct pworker *w);
 
-/* proxy.c */
-void pitem_set(struct pworker *w, struct pitem *it, uint32_t events);
-struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps);
-void sa_from_xlb(const struct xlb_sockaddr *a, struct sockaddr_storage *ss,
-		 socklen_t *len);
-
 /* proxy_tcp.c */
-void ptcp_accept(struct pworker *w, struct plisten *ls);
-void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev);
+void ptcp_accept(struct pworker *w, struct pitem *it, uint32_t ev);
 bool ptcp_shed(struct pworker *w, struct pservice *ps);
 void ptcp_pool_trim(struct pworker *w);
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms);
 void ptcp_close(struct pconn *c);
 void ptcp_reap(struct pworker *w, bool keep);
 void ptcp_flush(struct pworker *w);
-void ptcp_done(struct pworker *w, struct pconn *c, bool to_server, int res);
 void ptcp_free_all(struct pworker *w);
 
 /* proxy_udp.c */
 int pudp_init(struct pworker *w);
-void pudp_listen_event(struct pworker *w, struct plisten *ls);
-void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev);
+void pudp_listen_event(struct pworker *w, struct pitem *it, uint32_t ev);
 void pudp_flush(struct pworker *w);
-void pudp_done(struct pworker *w, struct usess *s, int res);
 void pudp_drop_listener(struct pworker *w, struct plisten *ls);
 void pudp_free_all(struct pworker *w);
 

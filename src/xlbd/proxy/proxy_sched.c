@@ -50,7 +50,7 @@ int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 			mb[i].weight = be[i].weight;
 			mb[i].key = be[i].key;
 		}
-		ret = maglev_build(mb, n, NULL, s->maglev, maglev_size);
+		ret = maglev_build(mb, n, s->maglev, maglev_size);
 		free(mb);
 		if (ret) {
 			/* No backend with a weight (or a size we cannot use):

@@ -19,7 +19,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/io_uring.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -301,15 +300,11 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 		return 0;
 	if (dst->wr && b->off < b->len) {
 		int flags = MSG_NOSIGNAL | (b->eof && !b->shut ? MSG_MORE : 0);
-		struct io_uring_sqe *sqe = pring_sqe(c->w);
+		struct io_uring_sqe *sqe = c->w->direct ? NULL : pring_sqe(c->w, &b->req);
 
 		if (sqe) {
-			sqe->opcode = IORING_OP_SEND;
-			sqe->fd = dst->fd;
-			sqe->addr = (uint64_t)(uintptr_t)(b->data + b->off);
-			sqe->len = b->len - b->off;
-			sqe->msg_flags = (uint32_t)(flags | MSG_DONTWAIT);
-			sqe->user_data = (uint64_t)(uintptr_t)c | (to_server ? 1 : 0);
+			io_uring_prep_send(sqe, dst->fd, b->data + b->off, b->len - b->off,
+					   flags | MSG_DONTWAIT);
 			b->busy = true;
 			c->inflight++;
 			return 0;
@@ -386,7 +381,7 @@ static void mark_dirty(struct pconn *c)
 
 /* A send from the ring completed: move the buffer on and go on with the
  * connection (it is dirty again). */
-void ptcp_done(struct pworker *w, struct pconn *c, bool to_server, int res)
+static void send_done(struct pworker *w, struct pconn *c, bool to_server, int res)
 {
 	struct pbuf *b = to_server ? &c->c2s : &c->s2c;
 	struct pitem *dst = to_server ? &c->si : &c->ci;
@@ -409,31 +404,45 @@ void ptcp_done(struct pworker *w, struct pconn *c, bool to_server, int res)
 	mark_dirty(c);
 }
 
+static void c2s_sent(struct pworker *w, struct preq *r, int res)
+{
+	send_done(w, container_of(r, struct pconn, c2s.req), true, res);
+}
+
+static void s2c_sent(struct pworker *w, struct preq *r, int res)
+{
+	send_done(w, container_of(r, struct pconn, s2c.req), false, res);
+}
+
 /* At the end of an event batch: pump every connection that had an event
  * (reads first, then writes), send the batch's sends in one go, and again
- * for the connections whose sends completed, until nothing moves. */
+ * for the connections whose sends completed, until nothing moves. A round
+ * of PROXY_DIRECT_MAX connections or fewer (a few pipelined connections,
+ * DNS over TCP) sends directly: the ring's round trip would cost more than
+ * it saves. */
 void ptcp_flush(struct pworker *w)
 {
-	for (int round = 0; round < 16 && (w->dirty_c || (w->ring && w->ring->queued)); round++) {
+	for (int round = 0; round < 16 && (w->dirty_c || pring_pending(w)); round++) {
 		struct pconn *c, *list = w->dirty_c;
+		unsigned n = 0;
 
 		w->dirty_c = NULL;
 		for (c = list; c; c = c->dnext) {
 			if (c->dead)
 				continue;
+			n++;
 			if (dir_read(c, &c->ci, &c->c2s, true) < 0 ||
 			    (c->state == PC_RELAY && dir_read(c, &c->si, &c->s2c, false) < 0))
 				ptcp_close(c);
 		}
+		w->direct = n <= PROXY_DIRECT_MAX;
 		for (c = list; c; c = c->dnext) {
 			c->dirty = false;
 			if (!c->dead)
 				pump(c);
 		}
-		if (w->ring) {
-			pring_submit(w);
-			pring_reap(w);
-		}
+		pring_submit(w);
+		pring_reap(w);
 	}
 	/* Left for the next loop (see worker_main): not the ones that
 	 * closed meanwhile, freed before then. */
@@ -606,7 +615,8 @@ static void conn_connect(struct pconn *c)
 		ptcp_close(c);
 		return;
 	}
-	i = psched_pick(&v->sched, &v->cur[w->idx], c->hash, c->tried, w->now);
+	i = ppersist_pick(v, &v->cur[w->idx], &c->cli, c->hash, c->tried,
+			  w->now);
 	if (i < 0) {
 		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
 		ptcp_close(c);
@@ -708,6 +718,46 @@ static void first_read(struct pconn *c)
 	conn_connect(c);
 }
 
+/* Either socket of a connection. */
+static void conn_event(struct pworker *w, struct pitem *it, uint32_t ev)
+{
+	struct pconn *c = it->owner;
+
+	if (c->dead || it->fd < 0)
+		return;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		it->rd = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP))
+		it->rdhup = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		it->wr = true;
+	switch (c->state) {
+	case PC_HEADER:
+	case PC_WAIT:
+		if (it == &c->ci)
+			first_read(c);
+		return;
+	case PC_CONNECTING:
+		if (it == &c->si) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (ev & (EPOLLERR | EPOLLHUP)) {
+				if (getsockopt(it->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+					err = errno;
+				connect_failed(c, err ? err : ECONNREFUSED);
+			} else if (ev & EPOLLOUT) {
+				connected(c);
+			}
+			return;
+		}
+		break;          /* the client: read ahead */
+	case PC_RELAY:
+		break;
+	}
+	mark_dirty(c);
+}
+
 static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 		     const struct sockaddr_storage *cli)
 {
@@ -733,8 +783,10 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	memcpy(&c->vip, &ls->ps->sa, sizeof(c->vip));
 	c->hash_port = v->sched.kind != XLB_SCHED_SH;
 	c->hash = client_hash(cli, c->hash_port);
-	c->ci = (struct pitem){ .type = PI_CLIENT, .fd = fd, .owner = c };
-	c->si = (struct pitem){ .type = PI_SERVER, .fd = -1, .owner = c };
+	c->ci = (struct pitem){ .handle = conn_event, .fd = fd, .owner = c };
+	c->si = (struct pitem){ .handle = conn_event, .fd = -1, .owner = c };
+	c->c2s.req.done = c2s_sent;
+	c->s2c.req.done = s2c_sent;
 	c->t_start = c->t_client = c->t_server = w->now;
 	c->tm.fire = conn_expired;
 	atomic_fetch_add_explicit(&c->ps->active, 1, memory_order_relaxed);
@@ -755,8 +807,9 @@ static void conn_new(struct pworker *w, struct plisten *ls, int fd,
 	conn_connect(c);
 }
 
-void ptcp_accept(struct pworker *w, struct plisten *ls)
+void ptcp_accept(struct pworker *w, struct pitem *it, uint32_t ev)
 {
+	struct plisten *ls = it->owner;
 	uint32_t max = ls->cfg->set.max_conn;
 
 	for (int k = 0; k < 64; k++) {
@@ -796,45 +849,6 @@ void ptcp_accept(struct pworker *w, struct plisten *ls)
 		}
 		conn_new(w, ls, fd, &cli);
 	}
-}
-
-void ptcp_event(struct pworker *w, struct pitem *it, uint32_t ev)
-{
-	struct pconn *c = it->owner;
-
-	if (c->dead || it->fd < 0)
-		return;
-	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-		it->rd = true;
-	if (ev & (EPOLLRDHUP | EPOLLHUP))
-		it->rdhup = true;
-	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-		it->wr = true;
-	switch (c->state) {
-	case PC_HEADER:
-	case PC_WAIT:
-		if (it == &c->ci)
-			first_read(c);
-		return;
-	case PC_CONNECTING:
-		if (it == &c->si) {
-			int err = 0;
-			socklen_t el = sizeof(err);
-
-			if (ev & (EPOLLERR | EPOLLHUP)) {
-				if (getsockopt(it->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-					err = errno;
-				connect_failed(c, err ? err : ECONNREFUSED);
-			} else if (ev & EPOLLOUT) {
-				connected(c);
-			}
-			return;
-		}
-		break;          /* the client: read ahead */
-	case PC_RELAY:
-		break;
-	}
-	mark_dirty(c);
 }
 
 void ptcp_drain(struct pworker *w, struct pservice *ps, uint32_t drain_ms)

@@ -10,7 +10,6 @@
  * worker's reply batch, which goes out with one sendmmsg per listener at
  * the end of the event batch (or when full). */
 #include <errno.h>
-#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +140,9 @@ static void sess_close(struct usess *s)
 	w->grave_s = s;
 }
 
+static void backend_event(struct pworker *w, struct pitem *it, uint32_t ev);
+static void query_done(struct pworker *w, struct preq *r, int res);
+
 /* The idle timer: a session that saw traffic since waits again. */
 static void sess_expired(struct pworker *w, struct ptimer *t)
 {
@@ -176,9 +178,9 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 		memcpy(key, &((const struct sockaddr_in6 *)cli)->sin6_addr, 16);
 		memcpy(key + 16, &((const struct sockaddr_in6 *)cli)->sin6_port, 2);
 	}
-	i = psched_pick(&v->sched, &v->cur[w->idx],
-			psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
-			0, w->now);
+	i = ppersist_pick(v, &v->cur[w->idx], cli,
+			  psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
+			  0, w->now);
 	if (i < 0) {
 		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
@@ -212,7 +214,8 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	s->tm.fire = sess_expired;
 	ptimer_arm(&w->wheel, &s->tm, s->last + s->idle_ms);
 	s->hash = h;
-	s->bi = (struct pitem){ .type = PI_UDP_BACKEND, .fd = fd, .owner = s };
+	s->bi = (struct pitem){ .handle = backend_event, .fd = fd, .owner = s };
+	s->req.done = query_done;
 	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ps->active, 1, memory_order_relaxed);
 	PCOUNT_ADD(PCNT(ps, w), total, 1);
@@ -270,10 +273,10 @@ static void query_sent(struct pworker *w, struct usess *s, int res)
 }
 
 /* The same, from the ring. */
-void pudp_done(struct pworker *w, struct usess *s, int res)
+static void query_done(struct pworker *w, struct preq *r, int res)
 {
 	w->udp->inflight--;
-	query_sent(w, s, res);
+	query_sent(w, container_of(r, struct usess, req), res);
 }
 
 /* The batch's datagrams to their sessions' backends: one request each,
@@ -288,7 +291,7 @@ static void forward_ring(struct pworker *w, int n)
 
 		if (!s)
 			continue;
-		sqe = pring_sqe(w);
+		sqe = pring_sqe(w, &s->req);
 		if (!sqe) {
 			if (send(s->bi.fd, io->rx_iov[i].iov_base, io->rx[i].msg_len, 0) < 0)
 				query_sent(w, s, -errno);
@@ -296,12 +299,8 @@ static void forward_ring(struct pworker *w, int n)
 				query_sent(w, s, (int)io->rx[i].msg_len);
 			continue;
 		}
-		sqe->opcode = IORING_OP_SEND;
-		sqe->fd = s->bi.fd;
-		sqe->addr = (uint64_t)(uintptr_t)io->rx_iov[i].iov_base;
-		sqe->len = io->rx[i].msg_len;
-		sqe->msg_flags = MSG_DONTWAIT;
-		sqe->user_data = (uint64_t)(uintptr_t)s | PRING_UDP;
+		io_uring_prep_send(sqe, s->bi.fd, io->rx_iov[i].iov_base, io->rx[i].msg_len,
+				   MSG_DONTWAIT);
 		io->inflight++;
 	}
 	pring_submit(w);
@@ -348,8 +347,9 @@ static void forward_mmsg(struct pworker *w, int n)
 	}
 }
 
-void pudp_listen_event(struct pworker *w, struct plisten *ls)
+void pudp_listen_event(struct pworker *w, struct pitem *it, uint32_t ev)
 {
+	struct plisten *ls = it->owner;
 	struct pudp_io *io = w->udp;
 
 	for (int round = 0; round < 2; round++) {
@@ -374,7 +374,7 @@ void pudp_listen_event(struct pworker *w, struct plisten *ls)
 			if (s)
 				s->last = w->now;
 		}
-		if (w->ring)
+		if (w->has_ring && n > PROXY_DIRECT_MAX)
 			forward_ring(w, n);
 		else
 			forward_mmsg(w, n);
@@ -409,8 +409,9 @@ void pudp_flush(struct pworker *w)
 	io->tx_fd = -1;
 }
 
-void pudp_backend_event(struct pworker *w, struct usess *s, uint32_t ev)
+static void backend_event(struct pworker *w, struct pitem *it, uint32_t ev)
 {
+	struct usess *s = it->owner;
 	struct pudp_io *io = w->udp;
 	int n;
 
