@@ -38,4 +38,15 @@ static __always_inline void xlb_count(void *map, __u32 id, __u64 bytes,
 		c->new_flows += 1;
 }
 
+/* A reply going back to the client through the balancer (nat, fullnat). */
+static __always_inline void xlb_count_out(void *map, __u32 id, __u64 bytes)
+{
+	struct xlb_counter *c = bpf_map_lookup_elem(map, &id);
+
+	if (!c)
+		return;
+	c->packets_out += 1;
+	c->bytes_out += bytes;
+}
+
 #endif /* XLB_BPF_COUNTERS_H */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The address filter: cheap "surely not ours" tests on the VIP and backend
- * bitmaps the daemon keeps (XLB_FILTER_*, xlb_abi.h), run before the hash
- * lookups of the services and nat_rev maps. */
+/* Cheap "surely not ours" tests: the destination MAC of the frame, and the
+ * address filter on the VIP and backend bitmaps the daemon keeps
+ * (XLB_FILTER_*, xlb_abi.h), run before the hash lookups of the services
+ * and nat_rev maps. */
 #ifndef XLB_BPF_FILTER_H
 #define XLB_BPF_FILTER_H
 
@@ -17,6 +18,28 @@ static __always_inline int xlb_filter_may_have(__u32 set,
 	__u64 *w = bpf_map_lookup_elem(&addr_filter, &k);
 
 	return w && ((*w >> (bit % 64)) & 1);
+}
+
+/* 0 when the frame is unicast to another MAC than the ingress
+ * interface's: a bridge floods frames for a host it has not learned (or
+ * whose port went down) to every port, and another node's frames must not
+ * be forwarded twice. Broadcast and multicast (ARP, ND) are ours to look
+ * at; so is everything on an interface without an if_macs entry. */
+static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 ifindex = ctx->ingress_ifindex, k = ifindex % XLB_IF_MACS;
+	const struct xlb_if_mac *m;
+	const __u8 *d = data;
+
+	if ((void *)(d + 6) > data_end || (d[0] & 1))
+		return 1;
+	m = bpf_map_lookup_elem(&if_macs, &k);
+	if (!m || m->ifindex != ifindex)
+		return 1;
+	return d[0] == m->mac[0] && d[1] == m->mac[1] && d[2] == m->mac[2] &&
+	       d[3] == m->mac[3] && d[4] == m->mac[4] && d[5] == m->mac[5];
 }
 
 #endif /* XLB_BPF_FILTER_H */

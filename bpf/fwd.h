@@ -81,26 +81,40 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 }
 
 /* Answers a packet that does not fit (after overhead bytes of tunnel) with an
- * ICMP too-big, when the client can act on one: IPv4 with DF, or IPv6.
- * ICMP errors are never answered with ICMP errors. */
+ * ICMP too-big. IPv4 without DF too: the data plane cannot fragment the
+ * outer packet, and a client told the path MTU fragments (or sends less)
+ * from then on, where a silent drop would lose every such packet. ICMP
+ * errors are never answered with ICMP errors. */
 static __always_inline int xlb_too_big(struct xdp_md *ctx, struct xlb_pkt *p,
 				       __u32 mtu, __u32 overhead)
 {
 	int r;
 
-	if (p->icmp_err || !p->df || mtu <= overhead)
+	if (p->icmp_err || mtu <= overhead)
 		return xlb_done(XLB_R_DROP_TOO_BIG, XDP_DROP);
-	if (p->key.family == XLB_AF_INET)
-		r = xlb_icmp4_too_big(ctx, p, mtu - overhead);
-	else
-		r = xlb_icmp6_too_big(ctx, p, mtu - overhead);
+	r = xlb_icmp_too_big(ctx, p, mtu - overhead);
 	return xlb_done(r, r == XLB_R_ICMP_TOO_BIG_SENT ? XDP_TX : XDP_DROP);
+}
+
+/* No usable backend for a new flow: port unreachable to the client, unless
+ * the service turned it off. */
+static __always_inline int xlb_no_backend(struct xdp_md *ctx, struct xlb_pkt *p,
+					  const struct xlb_svc *svc)
+{
+	int r;
+
+	if (svc->flags & XLB_SVC_F_NO_UNREACH)
+		return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
+	r = xlb_icmp_port_unreach(ctx, p);
+	return xlb_done(r, r == XLB_R_ICMP_UNREACH_SENT ? XDP_TX : XDP_DROP);
 }
 
 /* Writes the route's MACs and picks the verdict. Behind a VLAN tag the frame
  * is always sent back out of the ingress port with its tag kept: the route
  * names the VLAN sub-interface, whose ifindex differs from the ingress one,
- * and redirecting to it would lose the tag a trunk port needs. */
+ * and redirecting to it would lose the tag a trunk port needs. Where the
+ * route leaves through another interface the route's VLAN is not followed:
+ * counted apart (fwd_vlan_same_port), so that shows. */
 static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 				    const struct xlb_route *rt)
 {
@@ -112,9 +126,12 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
 	__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
-	if (p->vlan || rt->ifindex == ctx->ingress_ifindex)
+	if (rt->ifindex == ctx->ingress_ifindex)
 		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_TX,
 				XDP_TX);
+	if (p->vlan)
+		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED :
+					      XLB_R_TX_VLAN_KEPT, XDP_TX);
 	xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_REDIRECT, 0);
 	return bpf_redirect(rt->ifindex, 0);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* "Fragmentation needed" / "packet too big" answers to clients whose packet
- * no longer fits the path once encapsulated, built in place from the packet. */
+/* ICMP errors the data plane answers with, built in place from the packet:
+ * "fragmentation needed" / "packet too big" to clients whose packet no longer
+ * fits the path once encapsulated, "port unreachable" for a service without
+ * backends. */
 #ifndef XLB_BPF_ICMP_H
 #define XLB_BPF_ICMP_H
 
@@ -12,6 +14,11 @@
  * 1280-byte minimum MTU. Multiples of 4 as bpf_csum_diff requires. */
 #define XLB_ICMP4_QUOTE 64
 #define XLB_ICMP6_QUOTE 128
+/* The least a quote holds (RFC 792: the IP header and 8 bytes of L4), what
+ * port unreachable quotes so that a bare SYN can be answered. */
+#define XLB_ICMP4_QUOTE_MIN 28
+#define XLB_ICMP6_QUOTE_MIN 48
+#define ICMP_PORT_UNREACH 3
 
 struct xlb_ip6_pseudo {
 	struct in6_addr src;
@@ -73,11 +80,12 @@ static __always_inline int xlb_icmp_make_room(struct xdp_md *ctx,
 	return 0;
 }
 
-/* Turns the IPv4 packet p into an ICMP type 3 code 4 from the VIP to the
- * client, advertising mtu. Returns the reason (XLB_R_ICMP_TOO_BIG_SENT on
- * success; the caller then sends it with XDP_TX). */
-static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
-					     struct xlb_pkt *p, __u32 mtu)
+/* Turns the IPv4 packet p into an ICMP destination unreachable (type 3)
+ * with code from the VIP to the client, quoting quote bytes of p; mtu is
+ * the next-hop MTU of code 4. Returns 0 or the drop reason. */
+static __always_inline int xlb_icmp4_unreach(struct xdp_md *ctx,
+					     struct xlb_pkt *p, __u8 code,
+					     __u32 mtu, const __u32 quote)
 {
 	const int grow = sizeof(struct iphdr) + sizeof(struct icmphdr);
 	void *l3;
@@ -86,7 +94,7 @@ static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
 	__u64 sum;
 	int err;
 
-	err = xlb_icmp_make_room(ctx, p, grow, XLB_ICMP4_QUOTE, &l3);
+	err = xlb_icmp_make_room(ctx, p, grow, quote, &l3);
 	if (err)
 		return err;
 	iph = l3;
@@ -94,7 +102,7 @@ static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
 	iph->version = 4;
 	iph->ihl = 5;
 	iph->tos = 0;
-	iph->tot_len = bpf_htons(grow + XLB_ICMP4_QUOTE);
+	iph->tot_len = bpf_htons(grow + quote);
 	iph->id = 0;
 	iph->frag_off = 0;
 	iph->ttl = 64;
@@ -105,18 +113,20 @@ static __always_inline int xlb_icmp4_too_big(struct xdp_md *ctx,
 	iph->check = xlb_ip4_csum(iph);
 
 	ih->type = ICMP_DEST_UNREACH;
-	ih->code = ICMP_FRAG_NEEDED;
+	ih->code = code;
 	ih->checksum = 0;
 	ih->un.frag.__unused = 0;
 	ih->un.frag.mtu = bpf_htons(mtu);
-	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + XLB_ICMP4_QUOTE, 0);
+	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + quote, 0);
 	ih->checksum = xlb_csum_fold(sum);
-	return XLB_R_ICMP_TOO_BIG_SENT;
+	return 0;
 }
 
-/* Same for IPv6: ICMPv6 packet too big (type 2) from the VIP to the client. */
-static __always_inline int xlb_icmp6_too_big(struct xdp_md *ctx,
-					     struct xlb_pkt *p, __u32 mtu)
+/* Same for IPv6: an ICMPv6 error of type and code with info (the MTU of a
+ * packet too big) from the VIP to the client. */
+static __always_inline int xlb_icmp6_err(struct xdp_md *ctx, struct xlb_pkt *p,
+					 __u8 type, __u8 code, __u32 info,
+					 const __u32 quote)
 {
 	const int grow = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
 	struct xlb_ip6_pseudo ph = {};
@@ -126,7 +136,7 @@ static __always_inline int xlb_icmp6_too_big(struct xdp_md *ctx,
 	__u64 sum;
 	int err;
 
-	err = xlb_icmp_make_room(ctx, p, grow, XLB_ICMP6_QUOTE, &l3);
+	err = xlb_icmp_make_room(ctx, p, grow, quote, &l3);
 	if (err)
 		return err;
 	ip6h = l3;
@@ -136,26 +146,67 @@ static __always_inline int xlb_icmp6_too_big(struct xdp_md *ctx,
 	ip6h->flow_lbl[0] = 0;
 	ip6h->flow_lbl[1] = 0;
 	ip6h->flow_lbl[2] = 0;
-	ip6h->payload_len = bpf_htons(sizeof(*ih) + XLB_ICMP6_QUOTE);
+	ip6h->payload_len = bpf_htons(sizeof(*ih) + quote);
 	ip6h->nexthdr = IPPROTO_ICMPV6;
 	ip6h->hop_limit = 64;
 	__builtin_memcpy(&ip6h->saddr, &p->key.dst, 16);
 	__builtin_memcpy(&ip6h->daddr, &p->key.src, 16);
 
-	ih->icmp6_type = ICMPV6_PKT_TOOBIG;
-	ih->icmp6_code = 0;
+	ih->icmp6_type = type;
+	ih->icmp6_code = code;
 	ih->icmp6_cksum = 0;
-	ih->icmp6_mtu = bpf_htonl(mtu);
+	ih->icmp6_mtu = bpf_htonl(info);
 
 	__builtin_memcpy(&ph.src, &p->key.dst, 16);
 	__builtin_memcpy(&ph.dst, &p->key.src, 16);
-	ph.len = bpf_htonl(sizeof(*ih) + XLB_ICMP6_QUOTE);
+	ph.len = bpf_htonl(sizeof(*ih) + quote);
 	ph.nexthdr = IPPROTO_ICMPV6;
 	sum = bpf_csum_diff(NULL, 0, (void *)&ph, sizeof(ph), 0);
-	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + XLB_ICMP6_QUOTE,
-			    (__u32)sum);
+	sum = bpf_csum_diff(NULL, 0, (void *)ih, sizeof(*ih) + quote, (__u32)sum);
 	ih->icmp6_cksum = xlb_csum_fold(sum);
-	return XLB_R_ICMP_TOO_BIG_SENT;
+	return 0;
+}
+
+/* Too big for the path: frag needed (IPv4) or packet too big (IPv6),
+ * advertising mtu. Returns the reason (XLB_R_ICMP_TOO_BIG_SENT on success;
+ * the caller then sends it with XDP_TX). */
+static __always_inline int xlb_icmp_too_big(struct xdp_md *ctx,
+					    struct xlb_pkt *p, __u32 mtu)
+{
+	int err;
+
+	if (p->key.family == XLB_AF_INET)
+		err = xlb_icmp4_unreach(ctx, p, ICMP_FRAG_NEEDED, mtu,
+					XLB_ICMP4_QUOTE);
+	else
+		err = xlb_icmp6_err(ctx, p, ICMPV6_PKT_TOOBIG, 0, mtu,
+				    XLB_ICMP6_QUOTE);
+	return err ? err : XLB_R_ICMP_TOO_BIG_SENT;
+}
+
+/* Port unreachable to the client of p (a service without a usable
+ * backend, as IPVS answers). Only about a first packet with a plain
+ * header, never about an ICMP error or a later fragment. Returns the
+ * reason (XLB_R_ICMP_UNREACH_SENT: send with XDP_TX). */
+static __always_inline int xlb_icmp_port_unreach(struct xdp_md *ctx,
+						 struct xlb_pkt *p)
+{
+	int err;
+
+	if (p->icmp_err || p->frag == XLB_FRAG_LATER)
+		return XLB_R_DROP_NO_BACKEND;
+	if (p->key.family == XLB_AF_INET) {
+		if (p->l4_off != p->l3_off + sizeof(struct iphdr))
+			return XLB_R_DROP_NO_BACKEND;
+		err = xlb_icmp4_unreach(ctx, p, ICMP_PORT_UNREACH, 0,
+					XLB_ICMP4_QUOTE_MIN);
+	} else {
+		if (p->l4_off != p->l3_off + sizeof(struct ipv6hdr))
+			return XLB_R_DROP_NO_BACKEND;
+		err = xlb_icmp6_err(ctx, p, ICMPV6_DEST_UNREACH,
+				    ICMPV6_PORT_UNREACH, 0, XLB_ICMP6_QUOTE_MIN);
+	}
+	return err ? err : XLB_R_ICMP_UNREACH_SENT;
 }
 
 #endif /* XLB_BPF_ICMP_H */

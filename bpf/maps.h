@@ -133,6 +133,23 @@ struct {
 	__type(value, struct xlb_nat_rev);
 } nat_rev SEC(".maps");
 
+/* fragmented datagram -> ports of its first fragment (struct xlb_frag),
+ * filled by first fragments, read by the later ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FRAG_TABLE_SIZE);
+	__type(key, struct xlb_frag_key);
+	__type(value, struct xlb_frag);
+} frags SEC(".maps");
+
+/* ifindex % XLB_IF_MACS -> MAC of the interface (struct xlb_if_mac). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_IF_MACS);
+	__type(key, __u32);
+	__type(value, struct xlb_if_mac);
+} if_macs SEC(".maps");
+
 /* fullnat local addresses (LIPs): IPv4 at [0, n_lips_v4), IPv6 from
  * XLB_LIP_V6_BASE (counts in globals). */
 struct {

@@ -97,18 +97,17 @@ static __always_inline __s64 xlb_ttl_dec(void *l3, int v6)
 	}
 }
 
-/* TCP flags of the data packet p (0 for UDP). */
+/* TCP flags of the data packet p (0 for UDP, and for a later fragment,
+ * which has no TCP header). */
 static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
 					  const struct xlb_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 off = (p->l3_off & 0x1f) +
-		    (p->key.family == XLB_AF_INET ? sizeof(struct iphdr) :
-						    sizeof(struct ipv6hdr));
-	__u8 *th = data + off;
+	__u8 *th = data + (p->l4_off & 0x7f);
 
-	if (p->key.proto != IPPROTO_TCP || (void *)(th + 14) > data_end)
+	if (p->key.proto != IPPROTO_TCP || p->frag == XLB_FRAG_LATER ||
+	    (void *)(th + 14) > data_end)
 		return 0;
 	return th[13];
 }
@@ -116,7 +115,9 @@ static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
 /* Rewrites the data packet p (its headers hold p->key) to x and takes one
  * off its TTL (hop limit): IPv4 header checksum and the TCP/UDP checksum
  * (pseudo-header and ports) updated incrementally; a zero UDP checksum over
- * IPv4 means "none" and stays zero. XLB_R_DROP_TTL when the TTL runs out. */
+ * IPv4 means "none" and stays zero. A later fragment has no L4 header: its
+ * addresses change, the first fragment's checksum covers the datagram.
+ * XLB_R_DROP_TTL when the TTL runs out. */
 static __attribute__((noinline)) int
 xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		const struct xlb_xlat *x)
@@ -144,7 +145,6 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		iph->check = xlb_csum_apply(iph->check, d_addr + (__u64)d_ttl);
 		iph->saddr = src->v4;
 		iph->daddr = dst->v4;
-		l4 = iph + 1;
 	} else {
 		struct ipv6hdr *ip6h = data + l3_off;
 
@@ -156,8 +156,10 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 			 xlb_cd_addr(ip6h->daddr.in6_u.u6_addr32, dst, 1);
 		xlb_addr_put(ip6h->saddr.in6_u.u6_addr32, src, 1);
 		xlb_addr_put(ip6h->daddr.in6_u.u6_addr32, dst, 1);
-		l4 = ip6h + 1;
 	}
+	if (p->frag == XLB_FRAG_LATER)
+		return XLB_PARSE_OK;
+	l4 = data + (p->l4_off & 0x7f);
 	ports = l4;
 	if ((void *)(ports + 2) > data_end)
 		return XLB_R_DROP_TRUNCATED;
@@ -466,7 +468,8 @@ static __always_inline int xlb_nat_icmp_to_backend(struct xdp_md *ctx,
 
 /* An ICMP error about a flow of a nat/fullnat service (p->key is the
  * client's flow): translated toward the flow's backend; never creates or
- * ends a flow. Out of line: the quote rewrite needs its own stack frame. */
+ * ends a flow, and one about no live flow is dropped (as IPVS). Out of
+ * line: the quote rewrite needs its own stack frame. */
 static __attribute__((noinline)) int
 xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 {
@@ -482,7 +485,7 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
 	    xlb_nat_expired(g, f, xlb_now()))
-		return xlb_done(XLB_R_PASS_ICMP_NOT_OURS, XDP_PASS);
+		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
 	return xlb_nat_icmp_to_backend(ctx, p, f, s);
 }
 
@@ -519,11 +522,17 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	}
 
 	if (!f) {
+		/* Only a SYN opens a TCP connection (as IPVS): a stray or
+		 * spoofed ACK, FIN or RST holds no entry and no port. */
+		if (p->key.proto == IPPROTO_TCP &&
+		    (tflags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_FIN |
+			       XLB_TCP_RST)) != XLB_TCP_SYN)
+			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
 		hash = xlb_pkt_hash(p);
 		bid = xlb_new_flow_pick(svc, &p->key, hash, 1);
 		be = xlb_backend_get(bid);
 		if (!be)
-			return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
+			return xlb_no_backend(ctx, p, svc);
 		/* Address translation stays within one family. */
 		if (be->family != p->key.family)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
@@ -534,7 +543,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		s->nf.raddr = be->addr;
 		s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
 		s->nf.mode = svc->mode;
-		s->nf.state = xlb_ct_initial(p->key.proto, tflags, &s->nf.flags);
+		s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
 		/* Under a flood the entry (and its port) must not outlive
 		 * a few seconds unless the connection gets established. */
 		if (xlb_guard_engaged(g->guard_rate, now)) {
@@ -668,6 +677,8 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		r = xlb_nat_rewrite(ctx, p, &s->out);
 	if (r != XLB_PARSE_OK)
 		return xlb_done(r, XDP_DROP);
+	xlb_count_out(&svc_stats, f->svc_id, p->frame_len);
+	xlb_count_out(&backend_stats, f->backend_id, p->frame_len);
 	return xlb_send(ctx, p, &rt);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Packet parsing: Ethernet (+ one VLAN tag), IPv4/IPv6, TCP/UDP and the inner
- * header of ICMP errors, reduced to the client 5-tuple the balancer needs. */
+/* Packet parsing: Ethernet (+ one VLAN tag), IPv4 (with options, and
+ * fragments)/IPv6 (and its fragment header), TCP/UDP and the inner header of
+ * ICMP errors, reduced to the client 5-tuple the balancer needs. */
 #ifndef XLB_BPF_PARSE_H
 #define XLB_BPF_PARSE_H
 
@@ -49,6 +50,18 @@ struct icmphdr {
 	} un;
 };
 
+struct xlb_frag6_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;        /* offset in 8-byte units << 3, M in bit 0 */
+	__be32 id;
+};
+
+/* struct xlb_pkt frag: which part of a fragmented datagram the packet is. */
+#define XLB_FRAG_NONE  0
+#define XLB_FRAG_FIRST 1        /* offset 0, more to come: has the ports */
+#define XLB_FRAG_LATER 2        /* no L4 header: ports from the frags map */
+
 struct xlb_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -60,13 +73,16 @@ struct xlb_pkt {
 	struct xlb_flow_key key;        /* src = client, dst = VIP */
 	__u32 l3_off;                   /* 14, or 18 behind a VLAN tag */
 	__u32 l3_len;                   /* IP total length (header included) */
+	__u32 l4_off;                   /* frame offset of TCP/UDP (ICMP) */
 	__u32 frame_len;                /* bytes of the whole frame */
 	__u8  vlan;                     /* a VLAN tag is present */
 	__u8  icmp_err;                 /* an ICMP error about key's flow */
 	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */
 	__u8  tos;                      /* IPv4 TOS / IPv6 traffic class */
 	__u8  hashed;                   /* hash is set (xlb_pkt_hash) */
+	__u8  frag;                     /* XLB_FRAG_* */
 	__u32 hash;
+	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };
 
 /* The flow hash of p's client tuple (xlb_flow_hash), computed on first use:
@@ -169,51 +185,93 @@ static __always_inline int xlb_parse_icmp6_inner(void *in, void *data_end,
 	return XLB_PARSE_OK;
 }
 
+/* The fragment state of an IPv4 header: later fragments carry no L4
+ * header; a first one does, and tells the frags map the ports. */
+static __always_inline __u8 xlb_frag4(const struct iphdr *iph)
+{
+	if (iph->frag_off & bpf_htons(XLB_IP_OFFSET))
+		return XLB_FRAG_LATER;
+	if (iph->frag_off & bpf_htons(XLB_IP_MF))
+		return XLB_FRAG_FIRST;
+	return XLB_FRAG_NONE;
+}
+
+/* Options (ihl > 5) are kept in the packet: L4 starts at ihl * 4, and no
+ * mode needs to read or change them. */
 static __always_inline int xlb_parse_ip4(void *data, void *data_end,
 					 struct xlb_pkt *p)
 {
 	struct iphdr *iph = data + p->l3_off;
-	__u32 avail, tot;
+	__u32 avail, tot, hl;
+	void *l4;
 
 	if ((void *)(iph + 1) > data_end)
 		return XLB_R_DROP_TRUNCATED;
 	if (iph->version != 4 || iph->ihl < 5)
 		return XLB_R_DROP_BAD_HEADER;
+	hl = iph->ihl * 4u;
 	tot = bpf_ntohs(iph->tot_len);
-	if (tot < iph->ihl * 4u)
+	if (tot < hl)
 		return XLB_R_DROP_BAD_HEADER;
 	avail = (__u32)(data_end - (void *)iph);
 	if (tot > avail)
 		return XLB_R_DROP_TRUNCATED;
-	/* Options would move the L4 header; they are rare enough on VIP traffic
-	 * that the stack can have them (Katran drops them likewise). */
-	if (iph->ihl != 5)
-		return XLB_R_PASS_IP_OPTIONS;
-	/* Non-first fragments have no ports, so a fragmented flow cannot be
-	 * hashed consistently: leave reassembly to the stack. */
-	if (iph->frag_off & bpf_htons(XLB_IP_MF | XLB_IP_OFFSET))
-		return XLB_R_PASS_FRAGMENT;
 
 	p->l3_len = tot;
+	p->l4_off = p->l3_off + hl;
 	p->key.family = XLB_AF_INET;
 	p->key.src.v4 = iph->saddr;
 	p->key.dst.v4 = iph->daddr;
 	p->key.proto = iph->protocol;
 	p->df = !!(iph->frag_off & bpf_htons(XLB_IP_DF));
 	p->tos = iph->tos;
+	p->frag = xlb_frag4(iph);
+	p->frag_id = iph->id;
+	l4 = (void *)iph + hl;
 
+	if (p->frag && iph->protocol != IPPROTO_TCP &&
+	    iph->protocol != IPPROTO_UDP)
+		return XLB_R_PASS_FRAGMENT;
+	if (p->frag == XLB_FRAG_LATER)
+		return XLB_PARSE_OK;
 	if (iph->protocol == IPPROTO_ICMP) {
-		struct icmphdr *ih = (void *)(iph + 1);
+		struct icmphdr *ih = l4;
 
+		/* An error with options of its own is left to the stack: the
+		 * translation of errors expects a plain header. */
+		if (hl != sizeof(*iph))
+			return XLB_R_PASS_ICMP_NOT_OURS;
 		if ((void *)(ih + 1) > data_end || tot < sizeof(*iph) + sizeof(*ih))
 			return XLB_R_DROP_TRUNCATED;
 		if (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED)
 			return XLB_R_PASS_ICMP_NOT_OURS;
 		return xlb_parse_icmp4_inner(ih + 1, data_end, p, iph->daddr);
 	}
-	return xlb_parse_ports(iph + 1, data_end, iph->protocol,
-			       tot - sizeof(*iph), &p->key.sport_be,
-			       &p->key.dport_be);
+	return xlb_parse_ports(l4, data_end, iph->protocol, tot - hl,
+			       &p->key.sport_be, &p->key.dport_be);
+}
+
+/* An IPv6 fragment header right after the fixed header: the datagram's
+ * transport protocol and where its L4 header starts (first fragment), as
+ * IPv4 fragments. Returns XLB_PARSE_OK or a reason. */
+static __always_inline int xlb_parse_frag6(struct ipv6hdr *ip6h, void *data_end,
+					   struct xlb_pkt *p, __u32 *plen)
+{
+	struct xlb_frag6_hdr *fh = (void *)(ip6h + 1);
+	__u16 off;
+
+	if ((void *)(fh + 1) > data_end || *plen < sizeof(*fh))
+		return XLB_R_DROP_TRUNCATED;
+	if (fh->nexthdr != IPPROTO_TCP && fh->nexthdr != IPPROTO_UDP)
+		return XLB_R_PASS_FRAGMENT;
+	off = bpf_ntohs(fh->frag_off);
+	p->frag = off & ~7 ? XLB_FRAG_LATER : off & 1 ? XLB_FRAG_FIRST :
+							 XLB_FRAG_NONE;
+	p->frag_id = fh->id;
+	p->key.proto = fh->nexthdr;
+	p->l4_off += sizeof(*fh);
+	*plen -= sizeof(*fh);
+	return XLB_PARSE_OK;
 }
 
 static __always_inline int xlb_parse_ip6(void *data, void *data_end,
@@ -221,6 +279,7 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 {
 	struct ipv6hdr *ip6h = data + p->l3_off;
 	__u32 avail, plen;
+	int r;
 
 	if ((void *)(ip6h + 1) > data_end)
 		return XLB_R_DROP_TRUNCATED;
@@ -231,15 +290,20 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 	if (plen > avail)
 		return XLB_R_DROP_TRUNCATED;
 
+	p->l4_off = p->l3_off + sizeof(*ip6h);
+	p->key.proto = ip6h->nexthdr;
 	switch (ip6h->nexthdr) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_ICMPV6:
 		break;
 	case IPPROTO_FRAGMENT:
-		return XLB_R_PASS_FRAGMENT;
-	/* Extension headers would need a bounded walk; VIP traffic does not
-	 * carry them, so the stack gets them untouched. */
+		r = xlb_parse_frag6(ip6h, data_end, p, &plen);
+		if (r != XLB_PARSE_OK)
+			return r;
+		break;
+	/* Other extension headers would need a bounded walk; VIP traffic
+	 * does not carry them, so the stack gets them untouched. */
 	case IPPROTO_HOPOPTS:
 	case IPPROTO_ROUTING:
 	case IPPROTO_DSTOPTS:
@@ -253,15 +317,16 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 		return XLB_R_PASS_PROTO;
 	}
 
-	p->l3_len = plen + sizeof(*ip6h);
+	p->l3_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
 	p->key.family = XLB_AF_INET6;
 	__builtin_memcpy(&p->key.src, &ip6h->saddr, 16);
 	__builtin_memcpy(&p->key.dst, &ip6h->daddr, 16);
-	p->key.proto = ip6h->nexthdr;
 	p->df = 1;
 	p->tos = (ip6h->priority << 4) | (ip6h->flow_lbl[0] >> 4);
+	if (p->frag == XLB_FRAG_LATER)
+		return XLB_PARSE_OK;
 
-	if (ip6h->nexthdr == IPPROTO_ICMPV6) {
+	if (p->key.proto == IPPROTO_ICMPV6) {
 		struct icmp6hdr *ih = (void *)(ip6h + 1);
 
 		if ((void *)(ih + 1) > data_end || plen < sizeof(*ih))
@@ -272,19 +337,24 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 			return XLB_R_PASS_ICMP_NOT_OURS;
 		return xlb_parse_icmp6_inner(ih + 1, data_end, p, &ip6h->daddr);
 	}
-	return xlb_parse_ports(ip6h + 1, data_end, ip6h->nexthdr, plen,
-			       &p->key.sport_be, &p->key.dport_be);
+	return xlb_parse_ports(data + (p->l4_off & 0x7f), data_end,
+			       p->key.proto, plen, &p->key.sport_be,
+			       &p->key.dport_be);
 }
 
 /* Fills p from the frame. Returns XLB_PARSE_OK when p holds a TCP/UDP tuple
- * worth a service lookup, otherwise the reason to pass or drop. */
-static __always_inline int xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
+ * worth a service lookup, otherwise the reason to pass or drop. A global
+ * function: the verifier checks it once, and the paths after it once for
+ * whatever it found, not once per kind of packet it can tell apart. */
+__attribute__((noinline)) int xlb_parse(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	__be16 proto;
 
+	if (!p)
+		return XLB_R_DROP_TRUNCATED;
 	p->frame_len = (__u32)(data_end - data);
 	if ((void *)(eth + 1) > data_end)
 		return XLB_R_DROP_TRUNCATED;

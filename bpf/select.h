@@ -67,6 +67,15 @@ static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 	return be;
 }
 
+/* Whether backend id takes new flows (XLB_BACKEND_F_SCHED: in its
+ * service's table, not down, weight > 0). */
+static __always_inline int xlb_backend_sched(__u32 id)
+{
+	struct xlb_backend *be = bpf_map_lookup_elem(&backends, &id);
+
+	return be && (be->flags & XLB_BACKEND_F_SCHED);
+}
+
 /* The Maglev choice for hash; XLB_MAX_BACKENDS when the service has no
  * table (or an empty slot). */
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
@@ -88,8 +97,8 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	return *bid;
 }
 
-/* Moves backend bid's connection count of state's class by d (nat/fullnat
- * entries only: dr/tun entries have no end to count). */
+/* Moves backend bid's connection count of state's class by d (entries
+ * with a state only: nat/fullnat, dr/tun under lc/wlc). */
 static __always_inline void xlb_conns_add(__u32 bid, __u8 state, __s64 d)
 {
 	struct xlb_conns *c = bpf_map_lookup_elem(&backend_conns, &bid);
@@ -230,6 +239,48 @@ static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
 	return w->n > rate;
 }
 
+/* lc/wlc in dr/tun count a backend's live flow entries, as IPVS does in
+ * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
+ * that follows the client's segments and expires by the nat/fullnat
+ * timeouts; backend_conns follows its class. Returns f, or NULL when f was
+ * dead (expired, its backend gone, a new SYN on a closed connection or to
+ * a backend that takes no new flows): its count and entry released, the
+ * flow is scheduled afresh. */
+static __attribute__((noinline)) struct xlb_flow *
+xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
+	      struct xlb_flow *f, __u8 tflags)
+{
+	__u32 zero = 0, id = svc->id;
+	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
+	__u64 now = xlb_now();
+	__u8 fl, st;
+
+	if (!f || f->state == XLB_CT_NONE || f->svc_id != svc->id || !g)
+		return f;
+	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now) ||
+	    !xlb_backend_get(f->backend_id) ||
+	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
+	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT ||
+	      !xlb_backend_sched(f->backend_id)))) {
+		/* Only the CPU whose delete succeeds uncounts it. */
+		if (bpf_map_delete_elem(&flows, &p->key) == 0)
+			xlb_conns_add(f->backend_id, f->state, -1);
+		return NULL;
+	}
+	fl = f->flags;
+	st = f->state;
+	if (p->key.proto == IPPROTO_TCP)
+		st = xlb_ct_tcp_next_in(st, &fl, tflags);
+	if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
+		xlb_conns_add(f->backend_id, f->state, -1);
+		xlb_conns_add(f->backend_id, st, 1);
+	}
+	f->state = st;
+	f->flags = fl;
+	f->last_seen_ns = now;
+	return f;
+}
+
 /* Picks the backend of p's flow; f is p's flow-table entry (NULL: none).
  * An existing flow keeps its backend while that backend exists (even at
  * weight 0: draining); otherwise persistence or the scheduler decides and,
@@ -277,7 +328,12 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	nf.svc_id = svc->id;
 	nf.last_seen_ns = now;
 	nf.hash = p->hash;
-	bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY);
+	if (svc->flags & XLB_SVC_F_LC) {
+		nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
+		nf.mode = svc->mode;
+	}
+	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)
+		xlb_conns_add(*bid, nf.state, 1);
 	return be;
 }
 

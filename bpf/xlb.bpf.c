@@ -6,6 +6,7 @@
 
 #include "counters.h"
 #include "filter.h"
+#include "frag.h"
 #include "fwd.h"
 #include "maps.h"
 #include "nat.h"
@@ -25,9 +26,24 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	__u32 bid = 0;
 	int new_flow;
 
+	/* An ICMP error about no flow of ours picks no backend where picking
+	 * moves the scheduler (rr) or picks at random (lc): dropped, as IPVS
+	 * does. Maglev and sh give the flow's own backend, and change nothing. */
+	if (p->icmp_err && !f && (svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)))
+		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
+	/* lc/wlc count live entries: theirs follow the client's TCP flags
+	 * (an ICMP error's l4 header is not the flow's). */
+	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
+		f = xlb_dsr_conns(p, svc, f, xlb_tcp_flags(ctx, p));
+	/* A new connection reusing the tuple of a flow whose backend takes no
+	 * new flows (down, drained, removed) is a new flow; the flow's other
+	 * packets stay where they were. */
+	if (f && !xlb_backend_sched(f->backend_id) &&
+	    (xlb_tcp_flags(ctx, p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
+		f = NULL;
 	be = xlb_select(p, svc, f, &bid, &new_flow);
 	if (!be)
-		return xlb_done(XLB_R_DROP_NO_BACKEND, XDP_DROP);
+		return xlb_no_backend(ctx, p, svc);
 
 	xlb_count(&svc_stats, svc->id, p->frame_len, new_flow);
 	xlb_count(&backend_stats, bid, p->frame_len, new_flow);
@@ -46,9 +62,17 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_flow *f;
 	int r, syn;
 
+	if (!xlb_frame_for_us(ctx))
+		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
 	r = xlb_parse(ctx, &p);
 	if (r != XLB_PARSE_OK)
 		return xlb_done(r, r >= XLB_R_DROP_TRUNCATED ? XDP_DROP : XDP_PASS);
+	if (p.frag) {
+		r = xlb_frag_follow(&p);
+		if (r != XLB_PARSE_OK)
+			return xlb_done(r, r == XLB_R_PASS_FRAGMENT ? XDP_PASS :
+								     XDP_DROP);
+	}
 
 	/* Replies of nat/fullnat flows (and ICMP errors about the packets we
 	 * sent to backends) carry the tuple of a reverse entry, whose source

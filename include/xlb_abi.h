@@ -78,6 +78,9 @@ struct xlb_svc_ent {
 #define XLB_SVC_F_LC 0x04       /* lc/wlc: the backend of svc_backends[id] with
 				 * the least (active * 256 + inactive) / weight
 				 * in backend_conns; the table is not used */
+#define XLB_SVC_F_NO_UNREACH 0x08 /* no usable backend: drop new flows
+				 * silently instead of answering ICMP port
+				 * unreachable */
 
 /* lc/wlc: the backends a service's new flows may go to, as the daemon
  * writes them (svc_backends map, indexed by service id): the ones that are
@@ -93,7 +96,7 @@ struct xlb_svc_backends {
 };
 
 /* backend_conns map value, indexed by backend id: live nat/fullnat flow
- * entries of the backend, active (ESTABLISHED or UDP) and inactive (any
+ * entries of the backend (and dr/tun entries of lc/wlc services), active (ESTABLISHED or UDP) and inactive (any
  * other state), as IPVS counts ActiveConn/InActConn. The data plane adds
  * and removes atomically as entries are created, change class and end; the
  * sweeper removes the entries it expires and corrects drift (entries the
@@ -203,8 +206,8 @@ struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u64 last_seen_ns;     /* CLOCK_MONOTONIC (coarse: jiffies) of the last
-				 * packet (dr/tun: of the first; their entries
-				 * never expire) */
+				 * packet (dr/tun: of the first, and their
+				 * entries never expire, but under lc/wlc) */
 	/* nat and fullnat only (zero in dr/tun entries): the translation. */
 	union xlb_addr raddr;   /* backend address the flow goes to */
 	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */
@@ -222,7 +225,9 @@ struct xlb_flow {
 
 /* Connection state of a nat/fullnat flow entry; each has its own timeout
  * (struct xlb_globals). dr/tun entries stay XLB_CT_NONE: they see one
- * direction only and simply age out of the LRU table. */
+ * direction only and simply age out of the LRU table; but those of lc/wlc
+ * services, which follow the client's flags (xlb_ct_tcp_next_in) and
+ * expire like nat entries, so that their backend's count is right. */
 enum xlb_ct_state {
 	XLB_CT_NONE        = 0,
 	XLB_CT_SYN_SENT    = 1,
@@ -231,6 +236,8 @@ enum xlb_ct_state {
 	XLB_CT_CLOSE       = 4,
 	XLB_CT_TIME_WAIT   = 5,
 	XLB_CT_UDP         = 6,
+	XLB_CT_SYN_RECV    = 7,         /* the server's SYN-ACK seen, not the
+					 * client's ACK yet */
 	XLB_CT_MAX,
 };
 
@@ -296,6 +303,7 @@ struct xlb_svc_timeouts {
 
 /* Defaults like IPVS (net/netfilter/ipvs/ip_vs_proto_tcp.c). */
 #define XLB_TO_SYN_DEFAULT          120
+#define XLB_TO_SYN_RECV_DEFAULT     60
 #define XLB_TO_ESTABLISHED_DEFAULT  900
 #define XLB_TO_FIN_DEFAULT          120
 #define XLB_TO_CLOSE_DEFAULT        10
@@ -316,9 +324,11 @@ struct xlb_svc_timeouts {
 
 /* Per-service and per-backend counters (per-CPU array values). */
 struct xlb_counter {
-	__u64 packets;
+	__u64 packets;          /* client -> backend */
 	__u64 bytes;
 	__u64 new_flows;
+	__u64 packets_out;      /* backend -> client, where the balancer sees */
+	__u64 bytes_out;        /* replies (nat, fullnat) */
 };
 
 /* Why a packet was passed to the stack or dropped, or how it was forwarded.
@@ -328,7 +338,6 @@ struct xlb_counter {
 	X(XLB_R_PASS_NOT_VIP,       "pass_not_vip")          \
 	X(XLB_R_PASS_PROTO,         "pass_unhandled_proto")  \
 	X(XLB_R_PASS_FRAGMENT,      "pass_fragment")         \
-	X(XLB_R_PASS_IP_OPTIONS,    "pass_ip_options")       \
 	X(XLB_R_PASS_IPV6_EXT,      "pass_ipv6_ext_header")  \
 	X(XLB_R_PASS_ICMP_NOT_OURS, "pass_icmp_not_ours")    \
 	X(XLB_R_DROP_TRUNCATED,     "drop_truncated")        \
@@ -347,11 +356,53 @@ struct xlb_counter {
 	X(XLB_R_DROP_NO_LPORT,      "drop_no_local_port")    \
 	X(XLB_R_DROP_NO_LIP,        "drop_no_local_address") \
 	X(XLB_R_PASS_NAT_STALE,     "pass_nat_stale")        \
-	X(XLB_R_DROP_CT_FULL,       "drop_conntrack_full")
+	X(XLB_R_DROP_CT_FULL,       "drop_conntrack_full")   \
+	X(XLB_R_PASS_OTHER_MAC,     "pass_other_mac")        \
+	X(XLB_R_DROP_FRAG_UNKNOWN,  "drop_fragment_unknown") \
+	X(XLB_R_DROP_NOT_SYN,       "drop_tcp_not_syn")      \
+	X(XLB_R_DROP_ICMP_NO_FLOW,  "drop_icmp_unknown_flow") \
+	X(XLB_R_ICMP_UNREACH_SENT,  "icmp_unreachable_sent") \
+	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
 #undef XLB_REASON_ENUM
+
+/* frags map key: a fragmented datagram, as IPv4 (and the IPv6 fragment
+ * header) identify one. */
+struct xlb_frag_key {
+	union xlb_addr src;
+	union xlb_addr dst;
+	__u32 id;               /* IPv4 identification, or IPv6's 32-bit one */
+	__u8  proto;
+	__u8  family;
+	__u16 pad;
+};
+
+/* frags map value: the ports the first fragment carried, so the later
+ * fragments (which carry none) follow its flow; dead after
+ * XLB_FRAG_TIMEOUT_S, the kernel's own reassembly timeout. */
+struct xlb_frag {
+	__u16 sport_be;
+	__u16 dport_be;
+	__u32 pad;
+	__u64 seen_ns;
+};
+
+#define XLB_FRAG_TABLE_SIZE 16384
+#define XLB_FRAG_TIMEOUT_S  30
+
+/* if_macs map value, at index ifindex % XLB_IF_MACS: the MAC of an
+ * interface the program is attached to (written by the daemon at attach),
+ * so unicast frames addressed to another host are left alone. No entry
+ * for the ingress interface (ifindex 0 or another one): no check. */
+#define XLB_IF_MACS 1024
+
+struct xlb_if_mac {
+	__u32 ifindex;
+	__u8  mac[6];
+	__u16 pad;
+};
 
 /* guard_win map value (per CPU, one entry): the flood guard's window on
  * that CPU, n new flows since start_ns (the data plane's clock). */

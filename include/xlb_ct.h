@@ -41,6 +41,10 @@ XLB_CT_INLINE __u64 xlb_ct_timeout_ns(const struct xlb_globals *g,
 	case XLB_CT_SYN_SENT:
 		s = XLB_CT_TO(to_syn_s, XLB_TO_SYN_DEFAULT);
 		break;
+	case XLB_CT_SYN_RECV:
+		/* tcp_syn, when set, covers both halves of the handshake. */
+		s = XLB_CT_TO(to_syn_s, XLB_TO_SYN_RECV_DEFAULT);
+		break;
 	case XLB_CT_ESTABLISHED:
 		s = XLB_CT_TO(to_established_s, XLB_TO_ESTABLISHED_DEFAULT);
 		break;
@@ -90,29 +94,20 @@ XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
 	return (__u64)age > to;
 }
 
-/* State of a new entry created by a packet with TCP flags (proto UDP: the
- * flags are ignored). */
-XLB_CT_INLINE __u8 xlb_ct_initial(__u8 proto, __u8 tcp_flags, __u8 *fflags)
+/* State of a new entry: UDP, or a TCP connection opened by a SYN (the
+ * data plane creates TCP entries for nothing else). */
+XLB_CT_INLINE __u8 xlb_ct_initial(__u8 proto, __u8 *fflags)
 {
 	*fflags = 0;
-	if (proto != 6)
-		return XLB_CT_UDP;
-	if (tcp_flags & XLB_TCP_RST)
-		return XLB_CT_CLOSE;
-	if (tcp_flags & XLB_TCP_FIN) {
-		*fflags = XLB_FLOW_F_FIN_CLIENT;
-		return XLB_CT_FIN_WAIT;
-	}
-	if ((tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
-		return XLB_CT_SYN_SENT;
-	/* Mid-stream pickup (e.g. after the table lost the entry). */
-	return XLB_CT_ESTABLISHED;
+	return proto == 6 ? XLB_CT_SYN_SENT : XLB_CT_UDP;
 }
 
 /* The state after a TCP segment with flags went through an existing entry
- * in state/fflags, from the server (reply) or the client. A simplified IPVS
- * table: RST closes, the server's SYN-ACK establishes, the first FIN starts
- * the close and a FIN from the other side finishes it. */
+ * in state/fflags, from the server (reply) or the client. IPVS's table,
+ * simplified: RST closes; the server's SYN-ACK makes SYN_RECV and only the
+ * client's ACK after it ESTABLISHED (a spoofed SYN's entry never gets
+ * there, and keeps its short timeout); the first FIN starts the close and
+ * a FIN from the other side finishes it. */
 XLB_CT_INLINE __u8 xlb_ct_tcp_next(__u8 state, __u8 *fflags, __u8 tcp_flags,
 				   int from_server)
 {
@@ -129,8 +124,23 @@ XLB_CT_INLINE __u8 xlb_ct_tcp_next(__u8 state, __u8 *fflags, __u8 tcp_flags,
 	}
 	if (state == XLB_CT_SYN_SENT && from_server &&
 	    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == (XLB_TCP_SYN | XLB_TCP_ACK))
+		return XLB_CT_SYN_RECV;
+	if (state == XLB_CT_SYN_RECV && !from_server &&
+	    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_ACK)
 		return XLB_CT_ESTABLISHED;
 	return state;
+}
+
+/* The same for a dr/tun entry of an lc/wlc service, which sees the
+ * client's segments only (IPVS's input-only table): the client's ACK after
+ * its SYN establishes; its FIN starts a close that only the timeout ends. */
+XLB_CT_INLINE __u8 xlb_ct_tcp_next_in(__u8 state, __u8 *fflags, __u8 tcp_flags)
+{
+	if (state == XLB_CT_SYN_SENT &&
+	    (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_FIN | XLB_TCP_RST)) ==
+	    XLB_TCP_ACK)
+		return XLB_CT_ESTABLISHED;
+	return xlb_ct_tcp_next(state, fflags, tcp_flags, 0);
 }
 
 /* The nat_rev key of a nat/fullnat flow entry f created for client key k:

@@ -33,7 +33,7 @@ _xlb()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs="service backend list save apply realserver import version help"
+	local verbs="service backend list conns zero save apply node realserver import version help"
 	local modes="dr tun nat fullnat proxy"
 	local scheds="maglev sh rr wrr lc wlc random2"
 	# The xlb command itself plus --socket, to ask the same xlbd.
@@ -70,8 +70,10 @@ _xlb()
 		fi
 		return ;;
 	--scheduler) COMPREPLY=($(compgen -W "$scheds" -- "$cur")); return ;;
-	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts) return ;;
+	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts|--limit) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
+	--state) COMPREPLY=($(compgen -W "up drain maint" -- "$cur")); return ;;
+	--health) COMPREPLY=($(compgen -W "up down auto" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return ;;
@@ -112,11 +114,22 @@ _xlb()
 			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
 		elif [ ${#args[@]} -eq 1 ] && [ "$sub" != add ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_backends "${args[0]}" "${xlb[@]}")" -- "$cur"))
-		elif [ "$sub" != del ]; then
-			COMPREPLY=($(compgen -W "--weight" -- "$cur"))
+		elif [ "$sub" = set ]; then
+			COMPREPLY=($(compgen -W "--weight --state --health" -- "$cur"))
+		elif [ "$sub" = add ]; then
+			COMPREPLY=($(compgen -W "--weight --state" -- "$cur"))
 		fi ;;
-	list) COMPREPLY=($(compgen -W "--stats --json --help" -- "$cur")) ;;
+	list) COMPREPLY=($(compgen -W "--stats --rate --json --help" -- "$cur")) ;;
+	conns)
+		if [[ $cur == -* ]] || [ ${#args[@]} -ge 1 ] || [ -n "$sub" ]; then
+			COMPREPLY=($(compgen -W "--limit --json --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}")" -- "$cur"))
+		fi ;;
+	zero)
+		[ -z "$sub" ] && COMPREPLY=($(compgen -W "$(_xlb_services "${xlb[@]}") --help" -- "$cur")) ;;
 	apply) COMPREPLY=($(compgen -W "-f --help" -- "$cur")) ;;
+	node) [ -z "$sub" ] && COMPREPLY=($(compgen -W "drain undrain --help" -- "$cur")) ;;
 	save|version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 	realserver)
 		if [ -z "$sub" ]; then

@@ -382,6 +382,13 @@ static int validate_top(struct vctx *v)
 		return vfail(v, VF_TOP, "timeouts", VF_NONE,
 			     "timeouts: %u s is too long (maximum %u s)",
 			     timeouts_max(&cfg->timeouts), XLB_TIMEOUT_MAX_S);
+	/* A mapping gets the default hold: with it alone, a path is missing. */
+	if (!cfg->announce.file[0] != !cfg->announce.bird_socket[0] ||
+	    (!cfg->announce.file[0] && cfg->announce.hold_ms &&
+	     cfg->announce.hold_ms != XLB_ANNOUNCE_HOLD_DEFAULT_MS))
+		return vfail(v, VF_TOP, "announce", VF_NONE,
+			     "announce: needs both bird_socket and file (e.g. { "
+			     "bird_socket: /run/bird/bird.ctl, file: /etc/bird/xlb-vips.conf })");
 	if (cfg->n_services > XLB_MAX_SERVICES)
 		return vfail(v, XLB_MAX_SERVICES, NULL, VF_NONE,
 			     "too many services (maximum %u)", XLB_MAX_SERVICES);
@@ -432,15 +439,6 @@ static int validate_mode(struct vctx *v, size_t i)
 		return vfail(v, i, "mode", VF_NONE, "service %s: mode fullnat needs at "
 			     "least one %s address in local_addresses", v->lbl,
 			     s->vip.family == XLB_AF_INET ? "IPv4" : "IPv6");
-	/* lc/wlc count connections from their start to their end: only nat
-	 * and fullnat see both (dr and tun see neither the replies nor a
-	 * reliable end, so no count to go by). */
-	if (lc && (s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN))
-		return vfail(v, i, "scheduler", VF_NONE, "service %s: scheduler '%s' "
-			     "needs connection counts, which only modes nat, fullnat "
-			     "and proxy keep (mode %s sees no replies); use maglev, "
-			     "sh, rr or wrr", v->lbl, sched_name(s->scheduler),
-			     mode_name(s->mode));
 	/* The data plane scans an lc/wlc service's backends for every new
 	 * flow: a bounded list. */
 	if (lc && s->mode != XLB_MODE_PROXY && s->n_backends > XLB_LC_MAX_BACKENDS)
@@ -1072,9 +1070,15 @@ int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
 	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
 		return perr(p, n, "health_check: type dns needs 'query' (the name to "
 			    "ask, e.g. example.org)");
-	/* The port row comes before this one: the service's port is known. */
-	if (hc->type != XLB_HC_NONE && !hc->port &&
-	    !((struct xlb_service_cfg *)obj)->vip.port)
+	return 0;
+}
+
+/* A check of a service on every port has its own port (n: the health_check
+ * value, NULL when not given). */
+static int check_hc_port(struct schema_walk *p, yaml_node_t *n,
+			 const struct xlb_service_cfg *s)
+{
+	if (n && s->hc.type != XLB_HC_NONE && !s->hc.port && !s->vip.port)
 		return perr(p, n, "health_check: a service on every port (port \"*\") "
 			    "needs the check's 'port'");
 	return 0;
@@ -1107,7 +1111,7 @@ static int walk_service(struct schema_walk *p, yaml_node_t *n, size_t idx,
 	if (!kd_val(&kd, "mode"))
 		return perr(p, n, "service is missing 'mode' (proxy, nat, fullnat, "
 			    "dr or tun)");
-	return 0;
+	return check_hc_port(p, kd_val(&kd, "health_check"), s);
 }
 
 int config_walk_services(struct schema_walk *p, void *key, void *node, void *obj)
@@ -1212,6 +1216,45 @@ static int walk_root(struct schema_walk *p, yaml_node_t *root, struct xlb_config
 	return walk_recorded(p, &kd, c) ?: validate_marked(p, c);
 }
 
+/* The one YAML document of text into doc (deleted by the caller when 0 is
+ * returned); a second document is an error rather than ignored. */
+static int load_document(struct schema_walk *p, const char *text, size_t len,
+			 yaml_document_t *doc)
+{
+	yaml_document_t doc2;
+	yaml_parser_t ps;
+	yaml_node_t *root;
+	int ret = 0;
+
+	/* Before the load, whose cost a hostile text can make huge. */
+	ret = config_check_limits(text, len, p->origin, p->err, p->errlen);
+	if (ret)
+		return ret;
+	if (!yaml_parser_initialize(&ps)) {
+		snprintf(p->err, p->errlen, "%s: out of memory", p->origin);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&ps, doc)) {
+		ret = yaml_error(p, &ps);
+		goto out;
+	}
+	p->doc = doc;
+	if (!yaml_parser_load(&ps, &doc2)) {
+		ret = yaml_error(p, &ps);
+	} else {
+		root = yaml_document_get_root_node(&doc2);
+		if (root)
+			ret = perr(p, root, "only one YAML document is allowed");
+		yaml_document_delete(&doc2);
+	}
+	if (ret)
+		yaml_document_delete(doc);
+out:
+	yaml_parser_delete(&ps);
+	return ret;
+}
+
 int config_parse_buf(const char *text, size_t len, const char *origin,
 		     struct xlb_config *cfg, char *err, size_t errlen)
 {
@@ -1220,56 +1263,25 @@ int config_parse_buf(const char *text, size_t len, const char *origin,
 			  .err = err && errlen ? err : dummy,
 			  .errlen = err && errlen ? errlen : sizeof(dummy) };
 	struct xlb_config c;
-	yaml_parser_t ps;
-	yaml_document_t doc, doc2;
-	bool have_doc = false, have_doc2 = false;
+	yaml_document_t doc;
 	yaml_node_t *root;
-	int ret = 0;
+	int ret;
 
 	config_init(&c);
 	p.err[0] = '\0';
-	if (!yaml_parser_initialize(&ps)) {
-		snprintf(p.err, p.errlen, "%s: out of memory", p.origin);
+	ret = load_document(&p, text, len, &doc);
+	if (ret) {
 		config_init(cfg);
-		return -ENOMEM;
+		return ret;
 	}
-	/* Before the load, whose cost a hostile file can make huge. */
-	ret = config_check_limits(text, len, p.origin, p.err, p.errlen);
-	if (ret)
-		goto out;
-	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&ps, &doc)) {
-		ret = yaml_error(&p, &ps);
-		goto out;
-	}
-	have_doc = true;
-	p.doc = &doc;
-	/* A second document would be silently ignored otherwise. */
-	if (!yaml_parser_load(&ps, &doc2)) {
-		ret = yaml_error(&p, &ps);
-		goto out;
-	}
-	have_doc2 = true;
-	root = yaml_document_get_root_node(&doc2);
-	if (root) {
-		ret = perr(&p, root, "only one YAML document is allowed");
-		goto out;
-	}
-
 	root = yaml_document_get_root_node(&doc);
-	if (!root || is_null(root))
-		goto out;       /* an empty file: defaults, no services */
-	ret = walk_root(&p, root, &c);
-out:
-	if (p.sm)
-		for (size_t i = 0; i < p.n_sm; i++)
-			free(p.sm[i].backends);
+	/* An empty file: defaults, no services. */
+	if (root && !is_null(root))
+		ret = walk_root(&p, root, &c);
+	for (size_t i = 0; p.sm && i < p.n_sm; i++)
+		free(p.sm[i].backends);
 	free(p.sm);
-	if (have_doc2)
-		yaml_document_delete(&doc2);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&ps);
+	yaml_document_delete(&doc);
 	if (ret) {
 		config_free(&c);
 		config_init(cfg);
@@ -1347,6 +1359,8 @@ int config_parse_value(const struct schema_section *sec, const char *key,
 	root = yaml_document_get_root_node(&doc);
 	ret = root ? record_map(&p, root, sec->name, sec, sec->prefix, &kd) ?:
 		     walk_recorded(&p, &kd, obj) : -EINVAL;
+	if (!ret && sec == &schema_service)
+		ret = check_hc_port(&p, kd_val(&kd, "health_check"), obj);
 	yaml_document_delete(&doc);
 prefix:
 	/* Every message names the key. */

@@ -73,9 +73,19 @@ enum xlb_all_down {
 	XLB_ALL_DOWN_KEEP_LAST,         /* the last healthy set keeps serving */
 };
 
+/* What the operator says of a backend (`state:`, `xlb backend set
+ * --state`), beside its weight and health. */
+enum xlb_admin_state {
+	XLB_ADMIN_UP = 0,               /* serves as its weight and health say */
+	XLB_ADMIN_DRAIN,                /* no new flows, its flows go on; weight kept */
+	XLB_ADMIN_MAINT,                /* out of the table: its flows end or stay
+					 * as on_backend_down says for a down one */
+};
+
 struct xlb_backend_cfg {
 	struct xlb_sockaddr addr;       /* port 0: same as the service port */
 	uint32_t weight;                /* 0 = draining; default 100 */
+	uint8_t state;                  /* enum xlb_admin_state */
 };
 
 /* nat/fullnat connection-table timeouts in seconds. Top level: 0 = the
@@ -118,12 +128,24 @@ struct xlb_service_cfg {
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
+	bool icmp_unreachable;          /* no usable backend: answer port
+					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for
  * every other duration of the config). */
 #define XLB_TIMEOUT_MAX_S (UINT32_MAX / 1000)
+
+/* `announce:` (docs/scale-out.md): the VIPs this node should announce, for
+ * BIRD to export over BGP. file[0] == 0: no announcing. */
+struct xlb_announce_cfg {
+	char bird_socket[XLB_PATH_MAX]; /* BIRD's control socket (birdc -s) */
+	char file[XLB_PATH_MAX];        /* xlbd writes it; bird.conf includes it */
+	uint32_t hold_ms;               /* how long VIPs stay announced after
+					 * xlbd died with no successor */
+};
+#define XLB_ANNOUNCE_HOLD_DEFAULT_MS 30000
 
 struct xlb_config {
 	char instance[XLB_NAME_MAX];    /* "" = derive from the network namespace */
@@ -148,6 +170,7 @@ struct xlb_config {
 					 * plane; false: it keeps forwarding for
 					 * the next xlbd to adopt */
 	char bpffs[XLB_PATH_MAX];       /* bpffs mount; default XLB_BPFFS_DEFAULT */
+	struct xlb_announce_cfg announce;
 };
 
 /* The prefix length persistence groups s's clients by: persistence_netmask,
@@ -210,6 +233,8 @@ const char *mode_name(uint8_t mode);
 int mode_from_name(const char *s);              /* -1 when unknown */
 const char *sched_name(uint8_t sched);
 int sched_from_name(const char *s);             /* -1 when unknown */
+const char *admin_state_name(uint8_t state);    /* "up", "drain", "maint" */
+int admin_state_from_name(const char *s);       /* -1 when unknown */
 const char *proto_name(uint8_t proto);          /* "tcp" / "udp" */
 int proto_from_name(const char *s);             /* -1 when unknown */
 

@@ -49,6 +49,11 @@ static const struct schema_name all_down_names[] = {
 	{ .name = "drop", .value = XLB_ALL_DOWN_DROP }, { .name = "keep_last", .value = XLB_ALL_DOWN_KEEP_LAST }, { .name = NULL },
 };
 
+static const struct schema_name admin_state_names[] = {
+	{ .name = "up", .value = XLB_ADMIN_UP }, { .name = "drain", .value = XLB_ADMIN_DRAIN },
+	{ .name = "maint", .value = XLB_ADMIN_MAINT }, { .name = NULL },
+};
+
 static const struct schema_name hc_type_names[] = {
 	{ .name = "tcp", .value = XLB_HC_TCP }, { .name = "http", .value = XLB_HC_HTTP }, { .name = "dns", .value = XLB_HC_DNS },
 	{ .name = "udp", .value = XLB_HC_UDP }, { .name = "none", .value = XLB_HC_NONE }, { .name = NULL },
@@ -130,6 +135,18 @@ int proto_from_name(const char *s)
 	return schema_value_of(proto_names, s);
 }
 
+const char *admin_state_name(uint8_t state)
+{
+	const char *s = schema_name_of(admin_state_names, state);
+
+	return s ? s : "?";
+}
+
+int admin_state_from_name(const char *s)
+{
+	return schema_value_of(admin_state_names, s);
+}
+
 const char *hc_type_name(uint8_t type)
 {
 	const char *s = schema_name_of(hc_type_names, type);
@@ -162,6 +179,16 @@ static int check_bpffs(const char *what, const char *s, char *msg, size_t len)
 	if (s[0] != '/' || strlen(s) >= XLB_PATH_MAX - 32 || strchr(s, '\''))
 		return MSG("%s: '%s' must be an absolute path of at most %d characters "
 			   "without quotes", what, s, XLB_PATH_MAX - 33);
+	return 0;
+}
+
+/* announce: paths xlbd writes or connects to, and that BIRD reads (a quote
+ * or newline would break the include). */
+static int check_announce_path(const char *what, const char *s, char *msg, size_t len)
+{
+	if (s[0] != '/' || strlen(s) >= XLB_PATH_MAX - 16 || strpbrk(s, "\"'\n"))
+		return MSG("%s: '%s' must be an absolute path of at most %d characters "
+			   "without quotes", what, s, XLB_PATH_MAX - 17);
 	return 0;
 }
 
@@ -453,6 +480,22 @@ const struct schema_section schema_metrics = {
 	.keys = metrics_keys, .n_keys = ARRAY_SIZE(metrics_keys),
 };
 
+#define ANN(k) FIELD(struct xlb_announce_cfg, k)
+
+static const struct schema_key announce_keys[] = {
+	{ .key = "bird_socket", .type = SCHEMA_STRING, ANN(bird_socket),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "file", .type = SCHEMA_STRING, ANN(file),
+	  .check = check_announce_path, .flags = SK_REQUIRED },
+	{ .key = "hold", .type = SCHEMA_MS, ANN(hold_ms), .max = 3600000,
+	  .def = XLB_ANNOUNCE_HOLD_DEFAULT_MS },
+};
+
+const struct schema_section schema_announce = {
+	.name = "announce", .prefix = "announce: ", .only_off = -1,
+	.keys = announce_keys, .n_keys = ARRAY_SIZE(announce_keys),
+};
+
 #define HC_STR(k, t, chk, fl) { .key = #k, .type = SCHEMA_STRING, \
 	FIELD(struct xlb_health_cfg, k), .only = (t), .check = (chk), .flags = (fl) }
 
@@ -501,11 +544,14 @@ static const struct schema_key backend_keys[] = {
 	  .flags = SK_ALWAYS | SK_REQUIRED },
 	{ .key = "weight", .type = SCHEMA_UINT, FIELD(struct xlb_backend_cfg, weight),
 	  .max = 65535, .def = 100, .flags = SK_ALWAYS | SK_API },
+	/* The operator's state (`xlb backend set --state`); printed when not up. */
+	{ .key = "state", .type = SCHEMA_ENUM, FIELD(struct xlb_backend_cfg, state),
+	  .names = admin_state_names, .def = XLB_ADMIN_UP, .flags = SK_API },
 };
 
 const struct schema_section schema_backend = {
 	.name = "backends[]", .prefix = "backends[]: ",
-	.expected = "address, weight or port", .only_off = -1,
+	.expected = "address, weight, port or state", .only_off = -1,
 	.keys = backend_keys, .n_keys = ARRAY_SIZE(backend_keys),
 };
 
@@ -550,6 +596,8 @@ static const struct schema_key service_keys[] = {
 	  .names = on_down_names, .flags = SK_API },
 	{ .key = "all_down", .type = SCHEMA_ENUM, SVC(all_down), .names = all_down_names,
 	  .flags = SK_API },
+	{ .key = "icmp_unreachable", .type = SCHEMA_BOOL, SVC(icmp_unreachable),
+	  .def = 1, .only = MODE(DR) | MODE(TUN) | MODE(NAT) | MODE(FULLNAT) },
 	{ .key = "health_check", .type = SCHEMA_NODE, SVC(hc), .sub = &schema_health,
 	  .walk = config_walk_health, .emit = config_emit_health, .flags = SK_API },
 	{ .key = "backends", .type = SCHEMA_NODE, SVC(backends), .sub = &schema_backend,
@@ -583,6 +631,7 @@ static const struct schema_key top_keys[] = {
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
 	{ .key = "detach_on_exit", .type = SCHEMA_BOOL, TOP(detach_on_exit), .def = 1 },
+	{ .key = "announce", .type = SCHEMA_NODE, TOP(announce), .sub = &schema_announce },
 	{ .key = "bpffs", .type = SCHEMA_STRING, TOP(bpffs), .def_str = XLB_BPFFS_DEFAULT,
 	  .check = check_bpffs },
 	{ .key = "tunnel_source_v4", .type = SCHEMA_SCALAR, TOP(tunnel_source_v4),
@@ -600,7 +649,7 @@ const struct schema_section schema_top = {
 
 const struct schema_section *const schema_sections[] = {
 	&schema_top, &schema_service, &schema_backend, &schema_health,
-	&schema_timeouts, &schema_metrics,
+	&schema_timeouts, &schema_metrics, &schema_announce,
 };
 const size_t schema_n_sections = ARRAY_SIZE(schema_sections);
 

@@ -99,7 +99,7 @@ struct schema_section {
 };
 
 extern const struct schema_section schema_top, schema_service, schema_backend,
-	schema_health, schema_timeouts, schema_metrics;
+	schema_health, schema_timeouts, schema_metrics, schema_announce;
 /* The hooks of the NODE rows: walks in config.c, emitters in config_emit.c. */
 int config_walk_interfaces(struct schema_walk *w, void *key, void *node, void *obj);
 int config_walk_local_addresses(struct schema_walk *w, void *key, void *node, void *obj);

@@ -19,6 +19,8 @@ extern const char *cli_socket;  /* --socket, or NULL for the default */
  * reply's "result" (caller puts it) and CLI_OK is returned; otherwise the
  * error is printed and CLI_EFAIL returned. */
 int cli_send(struct json_object *req, struct json_object **result);
+/* Print a result as pretty JSON (--json). */
+void cli_print_json(struct json_object *res);
 
 /* Request builders: argv starts at the word after the verb's noun
  * (e.g. {"add", "tcp/1.2.3.4:80", "--mode", "dr"} for `xlb service add ...`).
@@ -28,6 +30,12 @@ int cli_service_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen);
 int cli_backend_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen);
+/* `xlb zero [SERVICE]`: argv after the verb. */
+int cli_zero_request(int argc, char **argv, struct json_object **req,
+		     char *err, size_t errlen);
+/* `xlb conns ...`: argv[0] is the verb (its options come in any order). */
+int cli_conns_request(int argc, char **argv, struct json_object **req,
+		      char *err, size_t errlen);
 
 /* Build a request with `build` from argv[1..] and send it: the shared body
  * of the verbs that only turn arguments into one request. */
@@ -52,6 +60,9 @@ int cli_save(int argc, char **argv);
 int cli_apply(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_realserver(int argc, char **argv);
+int cli_node(int argc, char **argv);
 int cli_import(int argc, char **argv);          /* no daemon needed */
+int cli_zero(int argc, char **argv);
+int cli_conns(int argc, char **argv);
 
 #endif /* XLB_CLI_H */

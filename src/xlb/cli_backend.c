@@ -12,25 +12,35 @@
 #include "schema.h"
 
 static const char usage[] =
-"Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N]\n"
-"       xlb backend set PROTO/VIP:PORT ADDR[:PORT] --weight N\n"
+"Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N] [--state S]\n"
+"       xlb backend set PROTO/VIP:PORT ADDR[:PORT] [--weight N] [--state S]\n"
+"                       [--health up|down|auto]\n"
 "       xlb backend del PROTO/VIP:PORT ADDR[:PORT]\n"
 "\n"
 "  --weight N   0-65535, default 100. Shares of new flows are proportional\n"
 "               to weights; 0 drains: no new flows, existing ones continue.\n"
-"Established flows stay on their backend across every change.\n"
+"  --state S    up (default); drain: no new flows, its flows go on, the\n"
+"               weight is kept for the way back; maint: out of the table,\n"
+"               its flows are reset or kept as the service's\n"
+"               on_backend_down says for a down backend. Kept by `save`.\n"
+"  --health H   up or down: force the health result whatever the checks\n"
+"               say; auto: the checks decide again. Not saved.\n"
+"Established flows stay on their backend across every other change.\n"
 "\n"
-"Example: xlb backend add tcp/198.18.0.100:80 198.18.0.11 --weight 200\n";
+"Example: xlb backend add tcp/198.18.0.100:80 198.18.0.11 --weight 200\n"
+"         xlb backend set tcp/198.18.0.100:80 198.18.0.11 --state drain\n";
 
 int cli_backend_request(int argc, char **argv, struct json_object **req,
 			char *err, size_t errlen)
 {
 	static const struct option opts[] = {
 		{ "weight", required_argument, NULL, 'w' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "health", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *action, *cmd, *weight_arg = NULL;
+	const char *action, *cmd, *weight_arg = NULL, *state = NULL, *health = NULL;
 	struct xlb_backend_cfg scratch = { 0 };
 	struct xlb_sockaddr vip, be;
 	char perr[256];
@@ -64,6 +74,18 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		case 'w':
 			weight_arg = optarg;
 			break;
+		case 'S':
+			state = optarg;
+			break;
+		case 'H':
+			health = optarg;
+			if (strcmp(health, "up") && strcmp(health, "down") &&
+			    strcmp(health, "auto")) {
+				snprintf(err, errlen, "--health: '%s' (expected up, down or "
+					 "auto)", health);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -91,12 +113,17 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		snprintf(err, errlen, "backend: %s", perr);
 		return -EINVAL;
 	}
-	if (!strcmp(action, "set") && !weight_arg) {
-		snprintf(err, errlen, "backend set needs --weight N");
+	if (!strcmp(action, "set") && !weight_arg && !state && !health) {
+		snprintf(err, errlen, "backend set needs --weight N, --state S or --health H");
 		return -EINVAL;
 	}
-	if (!strcmp(action, "del") && weight_arg) {
-		snprintf(err, errlen, "backend del takes no --weight");
+	if (!strcmp(action, "del") && (weight_arg || state || health)) {
+		snprintf(err, errlen, "backend del takes no option but the backend");
+		return -EINVAL;
+	}
+	if (!strcmp(action, "add") && health) {
+		snprintf(err, errlen, "--health is for backend set (a new backend's "
+			 "checks decide)");
 		return -EINVAL;
 	}
 
@@ -104,8 +131,11 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 	json_object_object_add(*req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(*req, "service", json_object_new_string(argv[optind]));
 	json_object_object_add(*req, "backend", json_object_new_string(argv[optind + 1]));
+	if (health)
+		json_object_object_add(*req, "health", json_object_new_string(health));
 	if (cli_key_field(*req, &schema_backend, "weight", weight_arg, &scratch, err,
-			  errlen)) {
+			  errlen) ||
+	    cli_key_field(*req, &schema_backend, "state", state, &scratch, err, errlen)) {
 		json_object_put(*req);
 		*req = NULL;
 		return -EINVAL;

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* `xlb list` and `xlb save`: show the running state, or print it as config. */
+/* `xlb list` and `xlb save`: show the running state (with --rate, rates
+ * measured over a second), or print it as config. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char list_usage[] =
-"Usage: xlb list [--stats] [--json]\n"
+"Usage: xlb list [--stats] [--rate] [--json]\n"
 "\n"
-"Services, their backends (weight, active or draining) and, with --stats,\n"
-"packet/byte/new-flow counters per service and backend plus the data plane's\n"
-"pass/drop/forward reasons and the flood guard's actions; conns A/I are the\n"
-"active/inactive nat and fullnat\n"
-"connections of a backend (as IPVS counts them). --json prints everything (counters included) as JSON.\n";
+"Services, their backends (weight, active, draining or maint, health) and,\n"
+"with --stats, packet/byte/new-flow counters per service and backend (out:\n"
+"the replies nat and fullnat send back) plus the data plane's\n"
+"pass/drop/forward reasons; conns A/I are the active/inactive nat and\n"
+"fullnat connections of a backend (as IPVS counts them).\n"
+"--rate measures over one second: new connections/s, packets/s and bytes/s\n"
+"in, and out where the balancer sees the replies (nat, fullnat; bytes only\n"
+"in mode proxy; \"-\" in dr and tun). --json prints everything (counters,\n"
+"and with --rate a \"rate\" object per service and backend) as JSON.\n";
 
 static const char save_usage[] =
 "Usage: xlb save\n"
@@ -33,6 +40,94 @@ static const char *str(struct json_object *o, const char *key)
 	struct json_object *v;
 
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* The counters --rate reads, by mode: packets or only bytes (proxy), and
+ * whether the balancer sees the replies. */
+static struct json_object *rate_of(struct json_object *now, struct json_object *before,
+				   const char *mode, double secs)
+{
+	struct json_object *r = json_object_new_object(), *pn, *pb;
+	bool proxy = !strcmp(mode, "proxy");
+	bool out = proxy || !strcmp(mode, "nat") || !strcmp(mode, "fullnat");
+
+#define RATE(name, n, b) json_object_object_add(r, name, json_object_new_double( \
+	(double)((n) >= (b) ? (n) - (b) : (n)) / secs))
+	if (proxy && json_object_object_get_ex(now, "proxy", &pn) &&
+	    json_object_object_get_ex(before, "proxy", &pb)) {
+		RATE("conns_per_s", u64(pn, "total"), u64(pb, "total"));
+		RATE("bytes_in_per_s", u64(pn, "bytes_in"), u64(pb, "bytes_in"));
+		RATE("bytes_out_per_s", u64(pn, "bytes_out"), u64(pb, "bytes_out"));
+		return r;
+	}
+	RATE("conns_per_s", u64(now, "new_flows"), u64(before, "new_flows"));
+	RATE("packets_in_per_s", u64(now, "packets"), u64(before, "packets"));
+	RATE("bytes_in_per_s", u64(now, "bytes"), u64(before, "bytes"));
+	if (out) {
+		RATE("packets_out_per_s", u64(now, "packets_out"), u64(before, "packets_out"));
+		RATE("bytes_out_per_s", u64(now, "bytes_out"), u64(before, "bytes_out"));
+	}
+#undef RATE
+	return r;
+}
+
+static struct json_object *find_by(struct json_object *arr, const char *key,
+				   const char *val)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+
+		if (!strcmp(str(o, key), val))
+			return o;
+	}
+	return NULL;
+}
+
+/* Put a "rate" object into every service and backend of now that before
+ * has too (a counter that went back, after `xlb zero`, counts from 0). */
+static void add_rates(struct json_object *now, struct json_object *before, double secs)
+{
+	struct json_object *svcs, *old_svcs, *bes, *old_bes;
+
+	if (!json_object_object_get_ex(now, "services", &svcs) ||
+	    !json_object_object_get_ex(before, "services", &old_svcs))
+		return;
+	for (size_t i = 0; i < json_object_array_length(svcs); i++) {
+		struct json_object *s = json_object_array_get_idx(svcs, i);
+		struct json_object *o = find_by(old_svcs, "service", str(s, "service"));
+
+		if (!o)
+			continue;
+		json_object_object_add(s, "rate", rate_of(s, o, str(s, "mode"), secs));
+		if (!json_object_object_get_ex(s, "backends", &bes) ||
+		    !json_object_object_get_ex(o, "backends", &old_bes))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(bes); j++) {
+			struct json_object *b = json_object_array_get_idx(bes, j);
+			struct json_object *ob = find_by(old_bes, "address", str(b, "address"));
+
+			if (ob)
+				json_object_object_add(b, "rate",
+						       rate_of(b, ob, str(s, "mode"), secs));
+		}
+	}
+}
+
+static void print_rate(struct json_object *o)
+{
+	static const char *const keys[] = { "conns_per_s", "packets_in_per_s",
+		"bytes_in_per_s", "packets_out_per_s", "bytes_out_per_s" };
+	static const char *const labels[] = { "cps", "in pps", "bps", "out pps", "bps" };
+	struct json_object *r, *v;
+
+	if (!json_object_object_get_ex(o, "rate", &r))
+		return;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (json_object_object_get_ex(r, keys[k], &v))
+			printf("  %s %.0f", labels[k], json_object_get_double(v));
+		else
+			printf("  %s -", labels[k]);
+	}
 }
 
 static void print_counters(struct json_object *o)
@@ -72,7 +167,27 @@ static void print_counts(const char *title, struct json_object *o)
 		putchar('\n');
 }
 
-static void print_text(struct json_object *res, bool stats)
+/* With `announce:`: the node's drain and each VIP's BGP state. */
+static void print_announce(struct json_object *res)
+{
+	struct json_object *vips, *d;
+
+	if (!json_object_object_get_ex(res, "vips", &vips))
+		return;
+	json_object_object_get_ex(res, "drained", &d);
+	printf("node %s\n", json_object_get_boolean(d) ? "drained" : "active");
+	for (size_t i = 0; i < json_object_array_length(vips); i++) {
+		struct json_object *v = json_object_array_get_idx(vips, i), *a;
+
+		json_object_object_get_ex(v, "announced", &a);
+		if (json_object_get_boolean(a))
+			printf("vip %s announced\n", str(v, "vip"));
+		else
+			printf("vip %s withdrawn (%s)\n", str(v, "vip"), str(v, "reason"));
+	}
+}
+
+static void print_text(struct json_object *res, bool stats, bool rate)
 {
 	struct json_object *svcs, *reasons;
 
@@ -95,19 +210,27 @@ static void print_text(struct json_object *res, bool stats)
 				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
+			if (rate)
+				print_rate(s);
 			putchar('\n');
 			if (!json_object_object_get_ex(s, "backends", &bes))
 				continue;
 			for (size_t j = 0; j < json_object_array_length(bes); j++) {
-				struct json_object *b = json_object_array_get_idx(bes, j);
+				struct json_object *b = json_object_array_get_idx(bes, j), *v;
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
-				/* Health only where a check runs. */
-				if (strcmp(str(s, "health_check"), "none") &&
-				    *str(s, "health_check"))
+				/* Health only where a check runs or it is forced. */
+				if (json_object_object_get_ex(b, "health_forced", &v) &&
+				    json_object_get_boolean(v))
+					printf("  health %s (forced; check: %s)", str(b, "health"),
+					       str(b, "health_reason"));
+				else if (strcmp(str(s, "health_check"), "none") &&
+					 *str(s, "health_check"))
 					printf("  health %s (%s)", str(b, "health"),
 					       str(b, "health_reason"));
+				if (rate)
+					print_rate(b);
 				if (stats) {
 					print_counters(b);
 					if (json_object_object_get_ex(b, "active_conns", NULL))
@@ -119,21 +242,60 @@ static void print_text(struct json_object *res, bool stats)
 			}
 		}
 	}
+	print_announce(res);
 	if (stats && json_object_object_get_ex(res, "reasons", &reasons))
 		print_counts("data plane:", reasons);
 	if (stats && json_object_object_get_ex(res, "flood_guard", &reasons))
 		print_counts("flood guard:", reasons);
 }
 
+static struct json_object *list_request(void)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string("list"));
+	return req;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Two lists one second apart; res gets the second with its rates. */
+static int list_with_rates(struct json_object **res)
+{
+	struct json_object *before;
+	double t0, t1;
+	int ret;
+
+	t0 = now_s();
+	ret = cli_send(list_request(), &before);
+	if (ret)
+		return ret;
+	usleep(1000000);
+	ret = cli_send(list_request(), res);
+	t1 = now_s();
+	if (!ret)
+		add_rates(*res, before, t1 - t0);
+	json_object_put(before);
+	return ret;
+}
+
 int cli_list(int argc, char **argv)
 {
-	struct json_object *req, *res;
-	bool stats = false, json = false;
+	struct json_object *res;
+	bool stats = false, json = false, rate = false;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--stats") || !strcmp(argv[i], "-s")) {
 			stats = true;
+		} else if (!strcmp(argv[i], "--rate") || !strcmp(argv[i], "-r")) {
+			rate = true;
 		} else if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -144,16 +306,13 @@ int cli_list(int argc, char **argv)
 			return CLI_EUSAGE;
 		}
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("list"));
-	ret = cli_send(req, &res);
+	ret = rate ? list_with_rates(&res) : cli_send(list_request(), &res);
 	if (ret)
 		return ret;
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		cli_print_json(res);
 	else
-		print_text(res, stats);
+		print_text(res, stats, rate);
 	json_object_put(res);
 	return CLI_OK;
 }

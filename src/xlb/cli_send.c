@@ -47,6 +47,12 @@ int cli_send(struct json_object *req, struct json_object **result)
 	return ret;
 }
 
+void cli_print_json(struct json_object *res)
+{
+	printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 int cli_run_request(const char *noun,
 		    int (*build)(int, char **, struct json_object **, char *, size_t),
 		    int argc, char **argv)

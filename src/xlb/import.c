@@ -20,40 +20,40 @@
 static const char *const fwd_flag[FWD_N] = { "-g", "-i", "-m" };
 static const uint8_t fwd_mode[FWD_N] = { XLB_MODE_DR, XLB_MODE_TUN, XLB_MODE_NAT };
 
-/* IPVS schedulers and what xlb does instead. `nat` is the choice for modes
- * that count connections (nat), `dsr` for dr and tun, which do not. */
+/* IPVS schedulers and what xlb does instead (in every mode: dr and tun
+ * count connections by their flow entries, as IPVS does in DR). */
 static const struct {
 	const char *name;
-	uint8_t nat, dsr;
+	uint8_t sched;
 	const char *what;               /* NULL: same scheduler, no note */
 } scheds[] = {
-	{ "rr", XLB_SCHED_RR, XLB_SCHED_RR, NULL },
-	{ "wrr", XLB_SCHED_WRR, XLB_SCHED_WRR, NULL },
-	{ "lc", XLB_SCHED_LC, XLB_SCHED_RR, NULL },
-	{ "wlc", XLB_SCHED_WLC, XLB_SCHED_WRR, NULL },
-	{ "sh", XLB_SCHED_SH, XLB_SCHED_SH, NULL },
-	{ "mh", XLB_SCHED_MAGLEV, XLB_SCHED_MAGLEV,
+	{ "rr", XLB_SCHED_RR, NULL },
+	{ "wrr", XLB_SCHED_WRR, NULL },
+	{ "lc", XLB_SCHED_LC, NULL },
+	{ "wlc", XLB_SCHED_WLC, NULL },
+	{ "sh", XLB_SCHED_SH, NULL },
+	{ "mh", XLB_SCHED_MAGLEV,
 	  "IPVS mh hashes the client address, xlb's maglev the whole 5-tuple: one "
 	  "client's connections may reach different real servers (sh hashes the "
 	  "client address only)" },
-	{ "dh", XLB_SCHED_MAGLEV, XLB_SCHED_MAGLEV,
+	{ "dh", XLB_SCHED_MAGLEV,
 	  "destination hashing has no equivalent (xlb hashes the client side)" },
-	{ "lblc", XLB_SCHED_MAGLEV, XLB_SCHED_MAGLEV,
+	{ "lblc", XLB_SCHED_MAGLEV,
 	  "locality-based least-connection (by destination) has no equivalent" },
-	{ "lblcr", XLB_SCHED_MAGLEV, XLB_SCHED_MAGLEV,
+	{ "lblcr", XLB_SCHED_MAGLEV,
 	  "locality-based least-connection with replication has no equivalent" },
-	{ "sed", XLB_SCHED_WLC, XLB_SCHED_WRR,
+	{ "sed", XLB_SCHED_WLC,
 	  "shortest expected delay has no equivalent; the closest weighted one" },
-	{ "nq", XLB_SCHED_WLC, XLB_SCHED_WRR,
+	{ "nq", XLB_SCHED_WLC,
 	  "never queue has no equivalent; the closest weighted one" },
-	{ "ovf", XLB_SCHED_WLC, XLB_SCHED_WRR,
+	{ "ovf", XLB_SCHED_WLC,
 	  "weighted overflow (the highest weight until its connections exceed "
 	  "the weight) has no equivalent; the closest weighted one" },
-	{ "fo", XLB_SCHED_WRR, XLB_SCHED_WRR,
+	{ "fo", XLB_SCHED_WRR,
 	  "weighted failover (everything to the highest weight) has no "
 	  "equivalent; for the same effect keep only the primary at a non-zero "
 	  "weight and raise another one's when it fails" },
-	{ "twos", XLB_SCHED_WLC, XLB_SCHED_WRR,
+	{ "twos", XLB_SCHED_WLC,
 	  "weighted random two choices has no equivalent in the packet modes; "
 	  "the closest weighted one" },
 };
@@ -210,22 +210,16 @@ static int pick_fwd(const struct ivs_svc *s)
 }
 
 static int map_scheduler(struct import *im, const struct ivs_svc *s,
-			 struct xlb_service_cfg *x, int fwd, const char *lbl)
+			 struct xlb_service_cfg *x, const char *lbl)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(scheds); i++) {
 		if (strcmp(s->sched, scheds[i].name))
 			continue;
-		x->scheduler = fwd == FWD_NAT ? scheds[i].nat : scheds[i].dsr;
+		x->scheduler = scheds[i].sched;
 		if (scheds[i].what)
 			return import_note(im, "%s: scheduler %s becomes %s: %s", lbl,
 					   s->sched, sched_name(x->scheduler),
 					   scheds[i].what);
-		if (x->scheduler != scheds[i].nat)
-			return import_note(im, "%s: scheduler %s becomes %s: %s needs "
-					   "connection counts, which mode %s does not "
-					   "keep (it sees no replies)", lbl, s->sched,
-					   sched_name(x->scheduler), s->sched,
-					   mode_name(x->mode));
 		return 0;
 	}
 	return 0;
@@ -245,8 +239,10 @@ static int map_persistence(struct import *im, const struct ivs_svc *s,
 	if (s->timeout > PERSIST_MAX)
 		e = import_note(im, "%s: persistence %u s cut to the maximum, %u s", lbl,
 				s->timeout, PERSIST_MAX);
+	/* A dotted netmask is IPv4's; an IPv6 one is a prefix length. */
 	if (!e && !full_netmask(s->netmask, s->vip.family) &&
-	    (!nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
+	    ((s->vip.family == XLB_AF_INET6 && strchr(s->netmask, '.')) ||
+	     !nm || schema_parse(nm, "", s->netmask, x, msg, sizeof(msg))))
 		e = import_note(im, "%s: %s %s is not expressible: xlb keeps each "
 				"client address apart", lbl, im->netmask_opt, s->netmask);
 	/* IPVS persistence of 0 s is still persistence... with no time. */
@@ -347,7 +343,7 @@ int import_service(struct import *im, const struct ivs_svc *s, struct xlb_config
 	x->vip = s->vip;
 	x->proto = s->proto;
 	x->mode = fwd_mode[fwd];
-	e = map_scheduler(im, s, x, fwd, lbl) ?: map_persistence(im, s, x, lbl);
+	e = map_scheduler(im, s, x, lbl) ?: map_persistence(im, s, x, lbl);
 	if (!e && s->extras[0])
 		e = import_note(im, "%s: %sis not expressible; ignored", lbl, s->extras);
 	if (!e && s->vip.port == 0)

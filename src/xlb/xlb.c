@@ -13,11 +13,14 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } verbs[] = {
-	{ "service", cli_service, "add or delete a service (VIP, port, protocol, mode)" },
-	{ "backend", cli_backend, "add, re-weight or delete a service's real servers" },
-	{ "list", cli_list, "show services, backends and counters" },
+	{ "service", cli_service, "add, change or delete a service (VIP, port, protocol, mode)" },
+	{ "backend", cli_backend, "add, re-weight, drain or delete a service's real servers" },
+	{ "list", cli_list, "show services, backends, counters and rates" },
+	{ "conns", cli_conns, "list the connections of the data plane's flow table" },
+	{ "zero", cli_zero, "set the counters of a service (or all) to 0" },
 	{ "save", cli_save, "print the running config as YAML" },
 	{ "apply", cli_apply, "load a config file into the running xlbd" },
+	{ "node", cli_node, "drain or undrain this node (withdraw or announce its VIPs)" },
 	{ "realserver", cli_realserver, "prepare this host as a dr or tun real server" },
 	{ "import", cli_import, "print the xlb config of IPVS rules or a keepalived.conf" },
 	{ "version", cli_version, "print the versions of xlb and xlbd" },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Sweeps expired nat/fullnat flow entries and orphaned reverse entries out
- * of the data plane's maps, in bounded steps on a thread of its own (see
- * conntrack.h). */
+/* Sweeps expired nat/fullnat flow entries (and the counted dr/tun entries of
+ * lc/wlc services) and orphaned reverse entries out of the data plane's maps,
+ * in bounded steps on a thread of its own (see conntrack.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,6 +27,14 @@ uint64_t conntrack_now_ns(void)
 static int is_nat(const struct xlb_flow *f)
 {
 	return f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT;
+}
+
+/* Entries with a state and a timeout: nat/fullnat, and dr/tun entries of
+ * lc/wlc services (counted in backend_conns, XLB_CT_* from the client's
+ * segments); other dr/tun entries only leave the LRU table. */
+static int is_tracked(const struct xlb_flow *f)
+{
+	return is_nat(f) || f->state != XLB_CT_NONE;
 }
 
 /* Adds d to the count of f's class of backend f->backend_id in conns (the
@@ -130,7 +138,7 @@ static void flows_step(struct ct_pass *p, int n)
 	for (int i = 0; i < n; i++) {
 		const struct xlb_flow *f = &p->v.flows[i];
 
-		if (!is_nat(f))
+		if (!is_tracked(f))
 			continue;
 		st->flows++;
 		if (xlb_ct_expired(p->g, svc_to_of(p->svc_to, f), f, p->now)) {

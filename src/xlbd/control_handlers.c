@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "announce.h"
 #include "conntrack.h"
 #include "control_server.h"
 #include "log.h"
 #include "proxy.h"
+#include "yaml_find.h"
 #include "schema.h"
 
 
@@ -258,15 +260,37 @@ static int do_service_del(struct json_object *req, struct xlb_config *cfg, char 
 	return 0;
 }
 
+/* The forced health of a backend_set ("health": up|down|auto) into
+ * *health (-1 when absent). */
+static int get_forced_health(struct json_object *req, int *health, char *err)
+{
+	const char *h;
+	int ret;
+
+	*health = -1;
+	ret = get_string(req, "health", false, &h, err);
+	if (ret || !h)
+		return ret;
+	*health = !strcmp(h, "up") ? HEALTH_UP : !strcmp(h, "down") ? HEALTH_DOWN :
+		  !strcmp(h, "auto") ? HEALTH_UNKNOWN : -1;
+	if (*health < 0) {
+		snprintf(err, CONTROL_ERRLEN, "health '%s' (expected up, down or auto)", h);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* backend_add, backend_set, backend_del on cfg. A forced health (set only)
+ * is not config: it goes to *health for the caller to apply once the rest
+ * is in (-1: none). */
 static int do_backend(struct json_object *req, struct xlb_config *cfg,
-		      const char *cmd, char *err)
+		      const char *cmd, int *health, char *err)
 {
 	struct xlb_service_cfg *svc;
 	struct xlb_backend_cfg *be, *arr, nb;
 	struct xlb_sockaddr vip, addr;
 	char buf[XLB_ADDRSTR_MAX];
-	uint32_t weight;
-	bool has_weight;
+	bool has_weight, has_state, set = !strcmp(cmd, "backend_set");
 	uint8_t proto;
 	int ret;
 
@@ -275,11 +299,22 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 	if (!ret)
 		ret = get_backend(req, &addr, err);
 	if (!ret)
-		ret = get_field(req, &schema_backend, "weight", !strcmp(cmd, "backend_set"),
-				&nb, &has_weight, err);
+		ret = get_field(req, &schema_backend, "weight", false, &nb, &has_weight, err);
+	if (!ret)
+		ret = get_field(req, &schema_backend, "state", false, &nb, &has_state, err);
+	if (!ret)
+		ret = get_forced_health(req, health, err);
 	if (ret)
 		return ret;
-	weight = nb.weight;
+	if (set && !has_weight && !has_state && *health < 0) {
+		snprintf(err, CONTROL_ERRLEN, "backend_set: nothing to change (weight, "
+			 "state or health)");
+		return -EINVAL;
+	}
+	if (!set && *health >= 0) {
+		snprintf(err, CONTROL_ERRLEN, "'health' is forced with backend_set only");
+		return -EINVAL;
+	}
 	be = config_find_backend(svc, &addr);
 	addr_str(&addr, buf, sizeof(buf));
 	if (!strcmp(cmd, "backend_add")) {
@@ -291,21 +326,41 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 		if (!arr)
 			return -ENOMEM;
 		svc->backends = arr;
-		arr[svc->n_backends].addr = addr;
-		arr[svc->n_backends++].weight = weight;
+		nb.addr = addr;
+		arr[svc->n_backends++] = nb;
 		return 0;
 	}
 	if (!be) {
 		snprintf(err, CONTROL_ERRLEN, "no backend %s in this service", buf);
 		return -ENOENT;
 	}
-	if (!strcmp(cmd, "backend_set")) {
-		be->weight = weight;
+	if (set) {
+		if (has_weight)
+			be->weight = nb.weight;
+		if (has_state)
+			be->state = nb.state;
 		return 0;
 	}
 	memmove(be, be + 1, (svc->n_backends - (be - svc->backends) - 1) * sizeof(*be));
 	svc->n_backends--;
 	return 0;
+}
+
+/* After a backend_set was applied: force its health as asked. */
+static int force_health(struct state *st, struct json_object *req, int health,
+			char *err)
+{
+	struct xlb_sockaddr vip, addr;
+	const char *s;
+	uint8_t proto;
+
+	/* Both fields were checked by do_backend. */
+	if (get_string(req, "service", true, &s, err) ||
+	    service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN) ||
+	    get_backend(req, &addr, err))
+		return -EINVAL;
+	return state_force_health(st, proto, &vip, &addr, (uint8_t)health, err,
+				  CONTROL_ERRLEN);
 }
 
 /* Counters of a proxy-mode service or backend (be == NULL: the service). */
@@ -335,6 +390,21 @@ static void add_counter(struct json_object *o, const struct xlb_counter *c)
 	json_object_object_add(o, "packets", json_object_new_uint64(c->packets));
 	json_object_object_add(o, "bytes", json_object_new_uint64(c->bytes));
 	json_object_object_add(o, "new_flows", json_object_new_uint64(c->new_flows));
+	json_object_object_add(o, "packets_out", json_object_new_uint64(c->packets_out));
+	json_object_object_add(o, "bytes_out", json_object_new_uint64(c->bytes_out));
+}
+
+/* health: the one that counts; health_forced when `backend set --health`
+ * decides it, health_reason the checks' last word either way. */
+static void add_health(struct json_object *b, const struct xlb_service_cfg *sc,
+		       const struct backend_state *bs)
+{
+	json_object_object_add(b, "health", json_object_new_string(
+		health_status_name(state_backend_health(bs))));
+	json_object_object_add(b, "health_forced", json_object_new_boolean(bs->forced));
+	json_object_object_add(b, "health_reason", json_object_new_string(
+		sc->hc.type == XLB_HC_NONE ? "no health check" :
+		bs->health_reason[0] ? bs->health_reason : "no result yet"));
 }
 
 /* "flood_guard": what the flood guard did, by xlb_guard_names. */
@@ -348,6 +418,30 @@ static void add_guard_stats(struct json_object *res, struct dataplane *dp)
 			json_object_object_add(o, xlb_guard_names[k],
 					       json_object_new_uint64(g[k]));
 	json_object_object_add(res, "flood_guard", o);
+}
+
+/* `announce:` in `xlb list`: the node's drain and each VIP's state. */
+static void add_announce(struct json_object *res, struct state *st)
+{
+	struct json_object *vips = json_object_new_array();
+	const struct announce_vip *v;
+	char buf[XLB_ADDRSTR_MAX];
+	size_t n;
+
+	v = announce_vips(st->announce, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vip", json_object_new_string(
+			addr_str_noport(&v[i].addr, buf, sizeof(buf))));
+		json_object_object_add(o, "announced", json_object_new_boolean(
+			v[i].announced));
+		json_object_object_add(o, "reason", json_object_new_string(v[i].reason));
+		json_object_array_add(vips, o);
+	}
+	json_object_object_add(res, "drained", json_object_new_boolean(
+		announce_drained(st->announce)));
+	json_object_object_add(res, "vips", vips);
 }
 
 static struct json_object *do_list(struct state *st)
@@ -399,25 +493,27 @@ static struct json_object *do_list(struct state *st)
 				addr_str(&bc->addr, buf, sizeof(buf))));
 			json_object_object_add(b, "weight", json_object_new_int(bc->weight));
 			json_object_object_add(b, "state", json_object_new_string(
-				bc->weight ? "active" : "draining"));
-			json_object_object_add(b, "health", json_object_new_string(
-				health_status_name(ss->backends[j].health)));
-			json_object_object_add(b, "health_reason", json_object_new_string(
-				sc->hc.type == XLB_HC_NONE ? "no health check" :
-				ss->backends[j].health_reason[0] ?
-				ss->backends[j].health_reason : "no result yet"));
+				bc->state == XLB_ADMIN_MAINT ? "maint" :
+				bc->weight && bc->state == XLB_ADMIN_UP ? "active" :
+				"draining"));
+			json_object_object_add(b, "admin_state", json_object_new_string(
+				admin_state_name(bc->state)));
+			add_health(b, sc, &ss->backends[j]);
 			json_object_object_add(b, "in_table", json_object_new_boolean(
-				ss->backends[j].in_table && bc->weight));
+				state_backend_takes_new(&ss->backends[j], bc)));
 			if (st->dp)
 				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
 			add_counter(b, &c);
 			if (sc->mode == XLB_MODE_PROXY)
 				add_proxy_counters(b, sc, &bc->addr);
-			/* Only nat/fullnat flows have states to count (as IPVS
-			 * shows ActiveConn/InActConn): the data plane's counts,
-			 * which the sweeper keeps right. */
+			/* Flows with states to count (as IPVS shows
+			 * ActiveConn/InActConn): nat/fullnat, and dr/tun under
+			 * lc/wlc. The data plane's counts, which the sweeper
+			 * keeps right. */
 			if (st->dp && (sc->mode == XLB_MODE_NAT ||
-				       sc->mode == XLB_MODE_FULLNAT) &&
+				       sc->mode == XLB_MODE_FULLNAT ||
+				       sc->scheduler == XLB_SCHED_LC ||
+				       sc->scheduler == XLB_SCHED_WLC) &&
 			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
 				json_object_object_add(b, "active_conns",
 						       json_object_new_int64(cn.active));
@@ -430,6 +526,8 @@ static struct json_object *do_list(struct state *st)
 		json_object_array_add(svcs, o);
 	}
 	json_object_object_add(res, "services", svcs);
+	if (st->announce)
+		add_announce(res, st);
 	if (st->dp) {
 		struct json_object *reasons = json_object_new_object();
 		uint64_t r[XLB_R_MAX];
@@ -444,10 +542,58 @@ static struct json_object *do_list(struct state *st)
 	return res;
 }
 
+/* node_drain / node_undrain: no config change, only what is announced. */
+static struct json_object *do_node_drain(struct state *st, bool drain)
+{
+	char err[CONTROL_ERRLEN];
+
+	if (!st->announce)
+		return control_reply_error("this xlbd has no `announce:` in its config: "
+					   "there is no announced VIP to withdraw");
+	if (announce_set_drained(st->announce, drain, err, sizeof(err)))
+		return control_reply_error(err);
+	announce_sync(st->announce, st);
+	return reply_ok(NULL);
+}
+
+/* The keys fixed for xlbd's life (state_apply refuses a change of them):
+ * a file that leaves one out keeps the running value, so a file of
+ * services alone (`xlb import ipvsadm | xlb apply -f -`) applies. */
+static void keep_absent_fixed(const char *yaml, struct xlb_config *run,
+			      struct xlb_config *next)
+{
+	size_t len = strlen(yaml), l, c;
+
+#define ABSENT(key) (!yaml_find_text(yaml, len, key, YAML_FIND_KEY, &l, &c))
+	if (ABSENT("interfaces")) {
+		free(next->interfaces);
+		next->interfaces = run->interfaces;
+		next->n_interfaces = run->n_interfaces;
+		run->interfaces = NULL;
+		run->n_interfaces = 0;
+	}
+	if (ABSENT("instance"))
+		memcpy(next->instance, run->instance, sizeof(next->instance));
+	if (ABSENT("flow_table_size"))
+		next->flow_table_size = run->flow_table_size;
+	if (ABSENT("maglev_table_size"))
+		next->maglev_table_size = run->maglev_table_size;
+	if (ABSENT("manage_addresses"))
+		next->manage_addresses = run->manage_addresses;
+	if (ABSENT("metrics"))
+		next->metrics_listen = run->metrics_listen;
+	if (ABSENT("bpffs"))
+		memcpy(next->bpffs, run->bpffs, sizeof(next->bpffs));
+	if (ABSENT("announce"))
+		next->announce = run->announce;
+#undef ABSENT
+}
+
 static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
 {
 	const char *yaml, *origin;
 	char perr[CONTROL_ERRLEN];
+	struct xlb_config run;
 	int ret;
 
 	ret = get_string(req, "yaml", true, &yaml, err);
@@ -455,12 +601,156 @@ static int do_apply(struct json_object *req, struct xlb_config *cfg, char *err)
 		ret = get_string(req, "origin", false, &origin, err);
 	if (ret)
 		return ret;
-	config_free(cfg);
+	run = *cfg;
 	ret = config_parse_buf(yaml, strlen(yaml), origin ? origin : "<apply>", cfg,
 			       perr, sizeof(perr));
-	if (ret) {
+	if (ret)
 		snprintf(err, CONTROL_ERRLEN, "%s", perr);
+	else
+		keep_absent_fixed(yaml, &run, cfg);     /* state_apply validates it */
+	config_free(&run);
+	return ret;
+}
+
+static const char *const ct_state_names[XLB_CT_MAX] = {
+	[XLB_CT_NONE] = "-", [XLB_CT_SYN_SENT] = "SYN_SENT",
+	[XLB_CT_ESTABLISHED] = "ESTABLISHED", [XLB_CT_FIN_WAIT] = "FIN_WAIT",
+	[XLB_CT_CLOSE] = "CLOSE", [XLB_CT_TIME_WAIT] = "TIME_WAIT", [XLB_CT_UDP] = "UDP",
+	[XLB_CT_SYN_RECV] = "SYN_RECV",
+};
+
+/* The walk of `conns`: which service (NULL: all), how many to list. */
+struct conns_walk {
+	struct state *st;
+	const struct service_state *only;
+	uint32_t limit;
+	uint64_t total;
+	struct json_object *list;
+};
+
+static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_flow *f,
+		     int64_t left_ms)
+{
+	struct conns_walk *w = arg;
+	const struct service_state *ss = NULL;
+	const struct backend_state *b = NULL;
+	struct xlb_sockaddr a = { .family = k->family };
+	char buf[XLB_ADDRSTR_MAX + 8];
+	struct json_object *o;
+
+	for (size_t i = 0; i < w->st->n_services && !ss; i++)
+		if (w->st->services[i].id == f->svc_id)
+			ss = &w->st->services[i];
+	if (!ss || (w->only && ss != w->only) || left_ms == 0)
+		return 0;
+	if (w->total++ >= w->limit)
+		return 0;
+	for (size_t j = 0; j < ss->n_backends && !b; j++)
+		if (ss->backends[j].id == f->backend_id)
+			b = &ss->backends[j];
+	o = json_object_new_object();
+	json_object_object_add(o, "service", json_object_new_string(
+		service_name_str(ss->proto, &ss->vip, buf, sizeof(buf))));
+	a.addr = k->src;
+	a.port = ntohs(k->sport_be);
+	json_object_object_add(o, "client", json_object_new_string(
+		addr_str(&a, buf, sizeof(buf))));
+	a.addr = k->dst;
+	a.port = ntohs(k->dport_be);
+	json_object_object_add(o, "vip", json_object_new_string(addr_str(&a, buf, sizeof(buf))));
+	json_object_object_add(o, "backend", json_object_new_string(
+		b ? addr_str(&b->addr, buf, sizeof(buf)) : "(gone)"));
+	json_object_object_add(o, "state", json_object_new_string(
+		f->state < XLB_CT_MAX ? ct_state_names[f->state] : "?"));
+	json_object_object_add(o, "expires_in_ms", left_ms < 0 ? NULL :
+			       json_object_new_int64(left_ms));
+	json_object_array_add(w->list, o);
+	return 0;
+}
+
+/* The optional "service" of conns and zero (*ss NULL: every service). Mode
+ * proxy is refused: its `what` lives in the proxy engine, not here. */
+static int get_packet_service(struct state *st, struct json_object *req,
+			      const char *what, const struct service_state **ss,
+			      char *err)
+{
+	struct xlb_sockaddr vip;
+	const char *s;
+	uint8_t proto;
+	int ret;
+
+	*ss = NULL;
+	ret = get_string(req, "service", false, &s, err);
+	if (ret || !s)
 		return ret;
+	if (service_name_parse(s, &proto, &vip, err, CONTROL_ERRLEN))
+		return -EINVAL;
+	*ss = state_find_service(st, proto, &vip);
+	if (!*ss) {
+		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
+		return -ENOENT;
+	}
+	if (st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
+		snprintf(err, CONTROL_ERRLEN, "%s: %s", s, what);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* ipvsadm -L -c: the flows of the data plane (nat/fullnat connections with
+ * their state and time left; the flow table of dr/tun, whose entries stay
+ * until it needs room). */
+static int do_conns(struct state *st, struct json_object *req,
+		    struct json_object **res, char *err)
+{
+	struct conns_walk w = { .st = st, .limit = UINT32_MAX };
+	struct json_object *v;
+	int ret;
+
+	ret = get_packet_service(st, req, "the connections of mode proxy are not "
+				 "listed yet (xlb list --stats counts them)", &w.only, err);
+	if (ret)
+		return ret;
+	if (json_object_object_get_ex(req, "limit", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > UINT32_MAX) {
+			snprintf(err, CONTROL_ERRLEN, "request field 'limit' must be a count "
+				 "(0-%u)", UINT32_MAX);
+			return -EINVAL;
+		}
+		w.limit = (uint32_t)json_object_get_int64(v);
+	}
+	w.list = json_object_new_array();
+	if (st->dp && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
+		json_object_put(w.list);
+		snprintf(err, CONTROL_ERRLEN, "cannot read the flow table: %s", strerror(-ret));
+		return ret;
+	}
+	*res = json_object_new_object();
+	json_object_object_add(*res, "conns", w.list);
+	json_object_object_add(*res, "total", json_object_new_uint64(w.total));
+	return 0;
+}
+
+/* ipvsadm -Z: the packet-mode counters of one service and its backends, or
+ * of all (what `list` and the metrics show start again from 0). */
+static int do_zero(struct state *st, struct json_object *req, char *err)
+{
+	const struct service_state *only;
+	int ret;
+
+	ret = get_packet_service(st, req, "the counters of mode proxy cannot be "
+				 "zeroed yet", &only, err);
+	if (ret)
+		return ret;
+	for (size_t i = 0; st->dp && i < st->n_services; i++) {
+		const struct service_state *ss = &st->services[i];
+
+		if (only && ss != only)
+			continue;
+		dataplane_svc_stats_reset(st->dp, ss->id);
+		for (size_t j = 0; j < ss->n_backends; j++)
+			dataplane_backend_stats_reset(st->dp, ss->backends[j].id);
 	}
 	return 0;
 }
@@ -470,7 +760,7 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	char err[CONTROL_ERRLEN] = "";
 	struct xlb_config next;
 	const char *cmd;
-	int ret;
+	int ret, health = -1;
 
 	if (!json_object_is_type(req, json_type_object))
 		return control_reply_error("request must be a JSON object");
@@ -484,6 +774,19 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!strcmp(cmd, "list"))
 		return reply_ok(do_list(st));
+	if (!strcmp(cmd, "node_drain") || !strcmp(cmd, "node_undrain"))
+		return do_node_drain(st, !strcmp(cmd, "node_drain"));
+	if (!strcmp(cmd, "conns") || !strcmp(cmd, "zero")) {
+		struct json_object *res = NULL;
+
+		ret = !strcmp(cmd, "conns") ? do_conns(st, req, &res, err) :
+					      do_zero(st, req, err);
+		if (ret)
+			return control_reply_error(err);
+		if (!strcmp(cmd, "zero"))
+			log_info("applied 'zero'");
+		return reply_ok(res);
+	}
 	if (!strcmp(cmd, "save")) {
 		char *yaml = config_emit_yaml(&st->cfg);
 		struct json_object *r;
@@ -508,7 +811,7 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 		ret = do_service_del(req, &next, err);
 	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||
 		 !strcmp(cmd, "backend_del"))
-		ret = do_backend(req, &next, cmd, err);
+		ret = do_backend(req, &next, cmd, &health, err);
 	else if (!strcmp(cmd, "apply"))
 		ret = do_apply(req, &next, err);
 	else {
@@ -517,6 +820,8 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 	}
 	if (!ret)
 		ret = state_apply(st, &next, err, sizeof(err));
+	if (!ret && health >= 0)
+		ret = force_health(st, req, health, err);
 	config_free(&next);
 	if (ret) {
 		if (!err[0])

@@ -18,9 +18,11 @@
 #include <bpf/libbpf.h>
 
 #include "conntrack.h"
+#include "xlb_ct.h"
 #include "control.h"
 #include "dataplane.h"
 #include "log.h"
+#include "netlink.h"
 #include "runfile.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
@@ -568,6 +570,25 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 	}
 }
 
+/* Tells the data plane the MAC of interface ifindex, so that it leaves
+ * unicast frames for other hosts alone (bpf/filter.h). Without it (no MAC:
+ * not Ethernet) every frame is looked at, as before. */
+static void if_mac_put(struct dataplane *dp, int ifindex, const char *ifname)
+{
+	struct xlb_if_mac m = { .ifindex = (uint32_t)ifindex };
+	uint32_t k = (uint32_t)ifindex % XLB_IF_MACS, mtu;
+	int ret = nl_link_l2(ifindex, m.mac, &mtu);
+
+	if (ret) {
+		log_warn("cannot read the MAC of %s: %s (frames for other hosts "
+			 "are not told apart there)", ifname, strerror(-ret));
+		return;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.if_macs), &k, &m, 0))
+		log_warn("cannot write the MAC of %s to the data plane: %s",
+			 ifname, strerror(errno));
+}
+
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
 /* Open the object with the sizes of cfg and load it with its maps pinned
@@ -715,6 +736,8 @@ static int dp_attach_one(struct dataplane *dp, const char *ifname,
 			 ifname);
 		return -ENODEV;
 	}
+	/* Before the program runs there (a new one, or the old one's maps). */
+	if_mac_put(dp, ifindex, ifname);
 	link = take_over_link(dp, ifname);
 	if (!link) {
 		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
@@ -1218,6 +1241,45 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	*n4 = c4;
 	*n6 = c6;
 	return 0;
+}
+
+int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
+{
+	int fd = bpf_map__fd(dp->skel->maps.flows), more, ret = 0;
+	struct xlb_flow_key k, next;
+	struct xlb_globals g;
+	struct xlb_flow f;
+	uint32_t zero = 0;
+	uint64_t now = conntrack_now_ns();
+
+	ret = bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+				   &g, sizeof(g), 0);
+	if (ret)
+		return ret;
+	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+	while (more && !ret) {
+		struct xlb_svc_timeouts t = { 0 };
+		int64_t left = -1;
+
+		k = next;
+		more = bpf_map_get_next_key(fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &k, &f))
+			continue;
+		if (f.state != XLB_CT_NONE) {
+			/* A last_seen after now (another CPU) counts as now. */
+			int64_t age = now > f.last_seen_ns ? (int64_t)(now - f.last_seen_ns) : 0;
+			int64_t to;
+
+			/* The service's own timeouts, as the data plane reads them. */
+			bpf_map__lookup_elem(dp->skel->maps.svc_timeouts, &f.svc_id,
+					     sizeof(f.svc_id), &t, sizeof(t), 0);
+			to = (int64_t)xlb_ct_timeout_ns(&g, &t, f.state);
+
+			left = age >= to ? 0 : (to - age) / 1000000;
+		}
+		ret = fn(arg, &k, &f, left);
+	}
+	return ret;
 }
 
 int dataplane_sweeper_start(struct dataplane *dp)

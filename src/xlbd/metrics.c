@@ -56,8 +56,8 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 
 			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
 			mb->weight = bc->weight;
-			mb->up = bs->health != HEALTH_DOWN;
-			mb->in_table = bs->in_table && bc->weight;
+			mb->up = state_backend_health(bs) != HEALTH_DOWN;
+			mb->in_table = state_backend_takes_new(bs, bc);
 			if (st->dp)
 				dataplane_backend_stats(st->dp, bs->id, &mb->c);
 			if (st->health && sc->hc.type != XLB_HC_NONE)
@@ -145,6 +145,10 @@ static const struct field dp_fields[] = {
 	  offsetof(struct xlb_counter, bytes) },
 	{ "new_flows_total", "counter", "New flows scheduled by the XDP data plane.",
 	  offsetof(struct xlb_counter, new_flows) },
+	{ "packets_out_total", "counter", "Replies (nat, fullnat) the XDP data plane sent back to clients.",
+	  offsetof(struct xlb_counter, packets_out) },
+	{ "bytes_out_total", "counter", "Bytes of those replies.",
+	  offsetof(struct xlb_counter, bytes_out) },
 };
 
 static const struct field proxy_fields[] = {

@@ -63,6 +63,24 @@ static struct backend_state *find_backend(struct service_state *ss,
 	return NULL;
 }
 
+uint8_t state_backend_health(const struct backend_state *b)
+{
+	return b->forced ? b->forced : b->health;
+}
+
+bool state_backend_takes_new(const struct backend_state *b,
+			     const struct xlb_backend_cfg *bc)
+{
+	return b->in_table && bc->weight && bc->state == XLB_ADMIN_UP;
+}
+
+/* Out of the table whatever all_down says: down, or in maintenance. */
+static bool backend_out(const struct backend_state *b,
+			const struct xlb_backend_cfg *bc)
+{
+	return state_backend_health(b) == HEALTH_DOWN || bc->state == XLB_ADMIN_MAINT;
+}
+
 static int alloc_svc_id(struct state *st, uint32_t *id)
 {
 	for (uint32_t i = 0; i < XLB_MAX_SERVICES; i++)
@@ -262,6 +280,8 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "metrics";
 	if (!what && strcmp(cur->bpffs, next->bpffs))
 		what = "bpffs";
+	if (!what && memcmp(&cur->announce, &next->announce, sizeof(cur->announce)))
+		what = "announce";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);
@@ -554,7 +574,8 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 	}
 	for (size_t j = 0; j < sc->n_backends; j++) {
 		mb[j].id = ss->backends[j].id;
-		mb[j].weight = ss->backends[j].in_table ? sc->backends[j].weight : 0;
+		mb[j].weight = state_backend_takes_new(&ss->backends[j], &sc->backends[j]) ?
+			       sc->backends[j].weight : 0;
 		mb[j].key = backend_key(&sc->backends[j].addr);
 	}
 	sig = table_signature(sc->scheduler, m, mb, sc->n_backends);
@@ -627,7 +648,8 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 	memcpy(nb->health_reason, ob->health_reason, sizeof(nb->health_reason));
 }
 
-/* Which backends take new flows: those not down. When none of the weighted
+/* Which backends take new flows: those not down (checked or forced) and
+ * not in maintenance. When none of the weighted
  * ones is left and the service says all_down: keep_last, the previous set
  * stays. */
 static void mark_in_table(const struct xlb_service_cfg *sc,
@@ -636,19 +658,25 @@ static void mark_in_table(const struct xlb_service_cfg *sc,
 	bool any = false;
 
 	for (size_t j = 0; j < sc->n_backends; j++)
-		if (sc->backends[j].weight && ss->backends[j].health != HEALTH_DOWN)
+		if (sc->backends[j].weight && sc->backends[j].state == XLB_ADMIN_UP &&
+		    state_backend_health(&ss->backends[j]) != HEALTH_DOWN)
 			any = true;
 	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
 		for (size_t j = 0; j < sc->n_backends; j++)
-			ss->backends[j].in_table = ss->backends[j].health != HEALTH_DOWN;
+			ss->backends[j].in_table = !backend_out(&ss->backends[j],
+								&sc->backends[j]);
+	/* The operator's maintenance wins over keep_last. */
+	for (size_t j = 0; j < sc->n_backends; j++)
+		if (sc->backends[j].state == XLB_ADMIN_MAINT)
+			ss->backends[j].in_table = false;
 }
 
-/* The backends of a service as the data plane sees them. A backend in the
- * table with a weight takes new flows (XLB_BACKEND_F_SCHED: persistence
- * follows only such); with on_backend_down: reset, one out of the table
- * loses XLB_BACKEND_F_ACTIVE so its existing flows are rescheduled too.
- * Written in one go per backend: no packet sees a flag missing between two
- * writes. */
+/* The backends of a service as the data plane sees them. A backend that
+ * takes new flows (in the table, a weight, not drained) is
+ * XLB_BACKEND_F_SCHED: persistence follows only such; with
+ * on_backend_down: reset, one out of the table loses XLB_BACKEND_F_ACTIVE
+ * so its existing flows are rescheduled too. Written in one go per
+ * backend: no packet sees a flag missing between two writes. */
 static int write_backends(struct state *st, const struct xlb_service_cfg *sc,
 			  const struct service_state *ss)
 {
@@ -663,7 +691,7 @@ static int write_backends(struct state *st, const struct xlb_service_cfg *sc,
 		be.family = bc->addr.family;
 		if (in || sc->on_backend_down != XLB_ON_DOWN_RESET)
 			be.flags = XLB_BACKEND_F_ACTIVE;
-		if (in && bc->weight)
+		if (state_backend_takes_new(&ss->backends[j], bc))
 			be.flags |= XLB_BACKEND_F_SCHED;
 		be.svc_id = ss->id;
 		ret = dataplane_backend_put(st->dp, ss->backends[j].id, &be);
@@ -684,7 +712,8 @@ void state_proxy_apply(struct state *st)
 	for (size_t i = 0; i < copy.n_services && i < st->n_services; i++)
 		for (size_t j = 0; j < copy.services[i].n_backends &&
 				   j < st->services[i].n_backends; j++)
-			if (!st->services[i].backends[j].in_table)
+			if (!state_backend_takes_new(&st->services[i].backends[j],
+						     &copy.services[i].backends[j]))
 				copy.services[i].backends[j].weight = 0;
 	proxy_apply(&copy);
 	config_free(&copy);
@@ -722,6 +751,39 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	if (ret)
 		log_err("%s: cannot apply the health of backend %s: %s", name, a,
 			ret == -ENOMEM ? "out of memory" : err);
+	return ret;
+}
+
+int state_force_health(struct state *st, uint8_t proto, const struct xlb_sockaddr *vip,
+		       const struct xlb_sockaddr *backend, uint8_t forced,
+		       char *err, size_t errlen)
+{
+	struct service_state *ss = state_find_service(st, proto, vip);
+	struct backend_state *b = find_backend(ss, backend);
+	struct xlb_config copy;
+	uint8_t before;
+	int ret;
+
+	if (!b) {
+		snprintf(err, errlen, "no such backend");
+		return -ENOENT;
+	}
+	before = b->forced;
+	b->forced = forced;
+	/* The same config again: tables and flags follow the new health. */
+	ret = config_copy(&copy, &st->cfg);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		ret = state_apply(st, &copy, err, errlen);
+		config_free(&copy);
+	}
+	if (ret) {
+		/* state_apply changed nothing: find the backend again. */
+		b = find_backend(state_find_service(st, proto, vip), backend);
+		if (b)
+			b->forced = before;
+	}
 	return ret;
 }
 
@@ -1124,6 +1186,7 @@ static void apply_backend(struct state *st, struct apply_plan *p,
 		ob->addr.family = 0;    /* claimed */
 		keep_health(&ss->backends[j], ob,
 			    config_find_service(&st->cfg, sc->proto, &sc->vip), sc);
+		ss->backends[j].forced = ob->forced;
 	} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
 		ss->backends[j].id = bh->id;
 	} else {
@@ -1192,6 +1255,8 @@ static int apply_service(struct state *st, struct apply_plan *p, size_t i,
 	svc.persist_s = sc->persistence;
 	svc.persist_plen = sc->persistence_plen;
 	svc.flags |= svc_flags(sc->scheduler);
+	if (!sc->icmp_unreachable)
+		svc.flags |= XLB_SVC_F_NO_UNREACH;
 	p->pending_svc[i] = svc;
 	if (old) {
 		free(old->backends);

@@ -16,7 +16,10 @@
 struct backend_state {
 	struct xlb_sockaddr addr;
 	uint32_t id;                    /* index in the backends map */
-	uint8_t health;                 /* enum health_status */
+	uint8_t health;                 /* enum health_status, as checked */
+	uint8_t forced;                 /* HEALTH_UP/DOWN: `xlb backend set
+					 * --health` overrides the checks;
+					 * HEALTH_UNKNOWN: they decide (auto) */
 	bool in_table;                  /* takes new flows (unless weight 0):
 					 * healthy, or kept by all_down: keep_last */
 	char health_reason[HEALTH_REASON_MAX];
@@ -64,6 +67,7 @@ struct state {
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
 					 * freed id is not reused at once */
 	struct health *health;          /* the check thread; NULL: no checks */
+	struct announce *announce;      /* BGP via BIRD; NULL: no `announce:` */
 	size_t n_hints;                 /* ids found in adopted maps (restart), */
 	struct adopt_hint *hints;       /* reserved until the first apply */
 };
@@ -121,6 +125,19 @@ void state_refresh_neighbours(struct state *st);
 struct service_state *state_find_service(struct state *st, uint8_t proto,
 					 const struct xlb_sockaddr *vip);
 
+/* The health that counts: the forced one, else the checks'. */
+uint8_t state_backend_health(const struct backend_state *b);
+/* Whether a backend takes new flows: in the table (healthy or kept, not in
+ * maintenance), weight above 0 and not draining. */
+bool state_backend_takes_new(const struct backend_state *b,
+			     const struct xlb_backend_cfg *bc);
+/* Force a backend's health (HEALTH_UP, HEALTH_DOWN) or give it back to the
+ * checks (HEALTH_UNKNOWN), and apply the running config so tables and
+ * flows follow. Returns 0, -ENOENT (no such service or backend) or the
+ * error of state_apply (err set; the previous setting stays). */
+int state_force_health(struct state *st, uint8_t proto, const struct xlb_sockaddr *vip,
+		       const struct xlb_sockaddr *backend, uint8_t forced,
+		       char *err, size_t errlen);
 /* ss's table hash as `xlb list --json` and the metrics show it: 16 hex
  * digits, or "none" while the service has no table (no usable backend). */
 #define STATE_HASH_STRLEN 17

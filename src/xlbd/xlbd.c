@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "check.h"
 #include "config.h"
 #include "control_server.h"
@@ -297,13 +298,17 @@ static int start_signals(struct xlbd *d)
 	return 0;
 }
 
-/* Threads (the conntrack sweeper, which frees fullnat ports of flows that
- * went idle without another packet to expire them; proxy workers, health
- * checks, metrics) start after the fork of daemonize(). */
+/* Threads (the announcer and its watchdog; the conntrack sweeper, which
+ * frees fullnat ports of flows that went idle without another packet to
+ * expire them; proxy workers, health checks, metrics) start after the fork
+ * of daemonize(). */
 static void start_threads(struct xlbd *d)
 {
 	char err[1024];
 
+	if (announce_start(&d->st.announce, &d->cfg.announce, d->instance, err,
+			   sizeof(err)))
+		log_err("%s; running without announcing the VIPs", err);
 	if (dataplane_sweeper_start(d->dp))
 		log_err("cannot start the conntrack sweeper: expired nat/fullnat "
 			"entries stay until a packet finds them");
@@ -437,6 +442,8 @@ static void loop(struct xlbd *d)
 	for (size_t i = 0; i < N; i++)
 		pfd[i] = (struct pollfd){ .fd = src[i].fd, .events = POLLIN };
 	while (d->running) {
+		/* Every event below may change what this node announces. */
+		announce_sync(d->st.announce, &d->st);
 		if (poll(pfd, N, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -471,6 +478,12 @@ static void stop(struct xlbd *d, int ret)
 	 * stop one adopted from a previous xlbd because this one failed. */
 	keep = d->st_ready ? !d->st.cfg.detach_on_exit || (ret && dataplane_inherited(d->dp))
 			   : dataplane_inherited(d->dp);
+	/* Withdraw before the data plane goes; a kept one stays announced
+	 * under the watchdog's hold for the next xlbd. */
+	if (d->st_ready) {
+		announce_stop(d->st.announce, !keep);
+		d->st.announce = NULL;
+	}
 	if (d->st_ready && keep)
 		state_release(&d->st);
 	else if (d->st_ready)

@@ -105,7 +105,8 @@ static int check_l3(const uint8_t *l3, size_t len, int quoted, char *why,
 			snprintf(why, n, "bad IPv4 header checksum");
 			return -1;
 		}
-		if (quoted)
+		/* A fragment's L4 checksum covers the whole datagram. */
+		if (quoted || (get16(l3 + 6) & 0x3fff))
 			return 0;
 		tot = get16(l3 + 2);
 		proto = l3[9];
@@ -186,7 +187,7 @@ static uint64_t reasons_total(void)
 
 struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
 {
-	struct xlb_counter v[ncpu], s = { 0, 0, 0 };
+	struct xlb_counter v[ncpu], s = { 0 };
 	int i;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(m), &id, v))
@@ -195,6 +196,8 @@ struct xlb_counter counter_get(struct bpf_map *m, uint32_t id)
 		s.packets += v[i].packets;
 		s.bytes += v[i].bytes;
 		s.new_flows += v[i].new_flows;
+		s.packets_out += v[i].packets_out;
+		s.bytes_out += v[i].bytes_out;
 	}
 	return s;
 }
@@ -384,7 +387,7 @@ int backend_port(uint32_t id, const char *addr, uint16_t port,
 	memset(&b, 0, sizeof(b));
 	b.addr = A(addr);
 	b.family = strchr(addr, ':') ? XLB_AF_INET6 : XLB_AF_INET;
-	b.flags = XLB_BACKEND_F_ACTIVE;
+	b.flags = BE_UP;
 	b.port_be = htons(port);
 	b.svc_id = svc;
 	if (filter_set(XLB_FILTER_BACKEND, &b.addr))
@@ -461,15 +464,15 @@ static int world_setup(void)
 	uint32_t zero = 0;
 	int err = 0;
 
-	err |= backend_set(B1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DR4_TCP);
-	err |= backend_set(B2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DR4_UDP);
-	err |= backend_set(B3, "198.18.0.13", XLB_BACKEND_F_ACTIVE, S_TUN4);
-	err |= backend_set(B6_1, "2001:db8::11", XLB_BACKEND_F_ACTIVE, S_DR6_TCP);
-	err |= backend_set(B6_2, "2001:db8::12", XLB_BACKEND_F_ACTIVE, S_DR6_UDP);
-	err |= backend_set(B6_3, "2001:db8::13", XLB_BACKEND_F_ACTIVE, S_TUN6);
-	err |= backend_set(BY1, "198.18.1.11", XLB_BACKEND_F_ACTIVE, S_REDIR);
-	err |= backend_set(BNN, "198.18.0.99", XLB_BACKEND_F_ACTIVE, S_NONEIGH);
-	err |= backend_set(BNR, "198.19.200.1", XLB_BACKEND_F_ACTIVE, S_NOROUTE);
+	err |= backend_set(B1, "198.18.0.11", BE_UP, S_DR4_TCP);
+	err |= backend_set(B2, "198.18.0.12", BE_UP, S_DR4_UDP);
+	err |= backend_set(B3, "198.18.0.13", BE_UP, S_TUN4);
+	err |= backend_set(B6_1, "2001:db8::11", BE_UP, S_DR6_TCP);
+	err |= backend_set(B6_2, "2001:db8::12", BE_UP, S_DR6_UDP);
+	err |= backend_set(B6_3, "2001:db8::13", BE_UP, S_TUN6);
+	err |= backend_set(BY1, "198.18.1.11", BE_UP, S_REDIR);
+	err |= backend_set(BNN, "198.18.0.99", BE_UP, S_NONEIGH);
+	err |= backend_set(BNR, "198.19.200.1", BE_UP, S_NOROUTE);
 
 	err |= svc_add(VIP_DR4, 80, 6, S_DR4_TCP, XLB_MODE_DR, 13);
 	err |= svc_add(VIP_DR4, 53, 17, S_DR4_UDP, XLB_MODE_DR, 13);
@@ -549,6 +552,15 @@ static int world_setup(void)
 	g.tun_src_v6 = A("2001:db8:0:1::");
 	g.tun_src_v6_plen = 64;
 	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	/* xa's MAC, as xlbd writes it at attach (ya has none: frames
+	 * injected there are addressed to xa's MAC, and go unchecked). */
+	{
+		struct xlb_if_mac m = { .ifindex = ifx_xa };
+		uint32_t k = ifx_xa % XLB_IF_MACS;
+
+		memcpy(m.mac, MAC_XA, 6);
+		err |= bpf_map_update_elem(bpf_map__fd(skel->maps.if_macs), &k, &m, 0);
+	}
 
 	{
 		union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");
@@ -626,10 +638,13 @@ void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
 	put(exp, in->b + l3, ilen);
 }
 
-/* ICMP too big from the VIP back to the client: MACs swapped, quoting the
- * first bytes of in's IP packet. */
-void too_big_expect(struct pkt *exp, const struct pkt *in,
-			   const struct spec *s, uint32_t mtu)
+/* An ICMP error of type/code with info (the MTU of too-big) from the VIP
+ * back to the client: MACs swapped, quoting the first quote bytes of in's
+ * IP packet. too_big_expect and unreach_expect: the two the data plane
+ * sends. */
+void icmp_answer_expect(struct pkt *exp, const struct pkt *in,
+			const struct spec *s, uint8_t type, uint8_t code,
+			uint32_t info, size_t quote)
 {
 	size_t l3 = l3_of(in), at;
 
@@ -642,21 +657,39 @@ void too_big_expect(struct pkt *exp, const struct pkt *in,
 		eth(exp, MAC_CLIENT, MAC_XA, s->fam == 4 ? 0x0800 : 0x86dd);
 	}
 	if (s->fam == 4) {
-		ip4(exp, s->dst, s->src, 1, 8 + 64, 0, 0);
+		ip4(exp, s->dst, s->src, 1, 8 + quote, 0, 0);
 		at = exp->len;
-		put(exp, (uint8_t[]){ 3, 4, 0, 0, 0, 0 }, 6);
-		put16(exp, mtu);
-		put(exp, in->b + l3, 64);
-		set16(exp->b + at + 2, fold(sum16(exp->b + at, 72, 0)));
+		put(exp, (uint8_t[]){ type, code, 0, 0, 0, 0 }, 6);
+		put16(exp, info);
+		put(exp, in->b + l3, quote);
+		set16(exp->b + at + 2, fold(sum16(exp->b + at, 8 + quote, 0)));
 	} else {
-		ip6(exp, s->dst, s->src, 58, 8 + 128);
+		ip6(exp, s->dst, s->src, 58, 8 + quote);
 		at = exp->len;
-		put(exp, (uint8_t[]){ 2, 0, 0, 0 }, 4);
-		put32(exp, mtu);
-		put(exp, in->b + l3, 128);
+		put(exp, (uint8_t[]){ type, code, 0, 0 }, 4);
+		put32(exp, info);
+		put(exp, in->b + l3, quote);
 		set16(exp->b + at + 2,
-		      l4_csum(exp->b + l3, exp->b + at, 136, 58));
+		      l4_csum(exp->b + l3, exp->b + at, 8 + quote, 58));
 	}
+}
+
+void too_big_expect(struct pkt *exp, const struct pkt *in,
+		    const struct spec *s, uint32_t mtu)
+{
+	if (s->fam == 4)
+		icmp_answer_expect(exp, in, s, 3, 4, mtu, 64);
+	else
+		icmp_answer_expect(exp, in, s, 2, 0, mtu, 128);
+}
+
+void unreach_expect(struct pkt *exp, const struct pkt *in,
+		    const struct spec *s)
+{
+	if (s->fam == 4)
+		icmp_answer_expect(exp, in, s, 3, 3, 0, 28);
+	else
+		icmp_answer_expect(exp, in, s, 1, 4, 0, 48);
 }
 
 /* An ICMP error from a router to the VIP about the reply VIP:vp -> C:cp of
@@ -812,11 +845,10 @@ void xlat_expect(struct pkt *exp, const struct pkt *in,
 		memcpy(ip + 12, &a.v4, 4);
 		memcpy(ip + 16, &b.v4, 4);
 		ip[8]--;                /* a routed hop */
-		set16(ip + 10, 0);
-		set16(ip + 10, fold(sum16(ip, 20, 0)));
-		l4 = l3 + 20;
+		ip4_recsum_at(exp, l3);
+		l4 = l3 + (ip[0] & 15) * 4;
 		proto = ip[9];
-		len = get16(ip + 2) - 20;
+		len = get16(ip + 2) - (l4 - l3);
 	} else {
 		memcpy(ip + 8, &a, 16);
 		memcpy(ip + 24, &b, 16);

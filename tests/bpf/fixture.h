@@ -37,6 +37,9 @@ static const uint8_t MAC_B6_2[6] = { 0x02, 0, 0, 0, 6, 0x12 };
 static const uint8_t MAC_B6_3[6] = { 0x02, 0, 0, 0, 6, 0x13 };
 static const uint8_t MAC_Y1[6] = { 0x02, 0, 0, 0, 2, 0x11 };
 
+/* A backend as xlbd writes one that is up, in its table, with a weight. */
+#define BE_UP (XLB_BACKEND_F_ACTIVE | XLB_BACKEND_F_SCHED)
+
 #define CLIENT4 "198.18.0.1"
 #define CLIENT6 "2001:db8::1"
 #define ROUTER4 "198.18.0.254"
@@ -100,7 +103,7 @@ struct suite {
 	size_t n;
 };
 
-extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_l2,
+extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 	fx_malformed, fx_decap, fx_flood, fx_persist;
 
 #define ROW(name) static int name(char *why, size_t n)
@@ -138,8 +141,13 @@ const struct xlb_globals *globals_get(void);
 union xlb_addr tun_src(const struct spec *s, int outer_fam);
 void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
 		       const uint8_t *dmac, const struct spec *s);
+void icmp_answer_expect(struct pkt *exp, const struct pkt *in,
+			const struct spec *s, uint8_t type, uint8_t code,
+			uint32_t info, size_t quote);
 void too_big_expect(struct pkt *exp, const struct pkt *in,
-			   const struct spec *s, uint32_t mtu);
+		    const struct spec *s, uint32_t mtu);
+void unreach_expect(struct pkt *exp, const struct pkt *in,
+		    const struct spec *s);
 void icmp_err_mk(struct pkt *p, const struct spec *s, uint8_t type,
 			uint8_t code, uint32_t extra);
 int fwd_dr(const struct spec *s, const uint8_t *mac, char *why, size_t n);

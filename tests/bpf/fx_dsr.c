@@ -43,6 +43,20 @@ ROW(r_dr4_vlan)
 	return fwd_dr(&s, MAC_B1, why, n);
 }
 
+ROW(r_dr_redirect_vlan)
+{
+	/* Tagged, and the route to the backend leaves through ya: the tag is
+	 * kept and the frame goes back out of xa (a trunk port), counted as
+	 * not following the route. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_REDIR, .proto = 6,
+			  .sport = 40002, .dport = 80, .paylen = 10, .vid = 42 };
+	struct pkt in, exp;
+
+	pkt_mk(&in, &s);
+	dr_expect(&exp, &in, MAC_Y1, MAC_YA);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX_VLAN_KEPT, why, n);
+}
+
 ROW(r_dr_redirect)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_REDIR, .proto = 6,
@@ -231,10 +245,13 @@ ROW(r_too_big4_nodf)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
 			  .sport = 45001, .dport = 80, .paylen = 1450, .nodf = 1 };
-	struct pkt in;
+	struct pkt in, exp;
 
+	/* xlb cannot fragment the outer packet: the client learns the MTU
+	 * (and fragments from then on) instead of losing every such packet. */
 	pkt_mk(&in, &s);
-	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_TOO_BIG, why, n);
+	too_big_expect(&exp, &in, &s, 1480);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
 }
 
 ROW(r_too_big6)
@@ -314,13 +331,38 @@ ROW(r_not_vip6)
 	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
 }
 
+ROW(r_other_mac)
+{
+	/* Unicast to another host's MAC (a bridge flooding it): passed
+	 * untouched, even to a VIP, even malformed; broadcast ARP and a
+	 * frame to our own MAC go on as before. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			  .sport = 40300, .dport = 80, .paylen = 10 };
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct pkt in;
+	int err;
+
+	pkt_mk(&in, &s);
+	memcpy(in.b, MAC_B3, 6);
+	err = expect(&in, XDP_PASS_, &in, XLB_R_PASS_OTHER_MAC, why, n);
+	in.len = 14 + 10;
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_OTHER_MAC, why, n);
+	memset(&in, 0, sizeof(in));
+	eth(&in, bcast, MAC_CLIENT, 0x0806);
+	in.len += 28;
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_IP, why, n);
+	return err ?: fwd_dr(&s, MAC_B1, why, n);
+}
+
 static const struct row rows[] = {
+	{ .desc = "unicast to another MAC: passed untouched and counted; broadcast ARP passes", .fn = r_other_mac },
 	{ .desc = "dr v4 TCP: MAC rewrite, XDP_TX", .fn = r_dr4_tcp },
 	{ .desc = "dr v4 UDP: MAC rewrite, XDP_TX", .fn = r_dr4_udp },
 	{ .desc = "dr v6 TCP: MAC rewrite, XDP_TX", .fn = r_dr6_tcp },
 	{ .desc = "dr v6 UDP: MAC rewrite, XDP_TX", .fn = r_dr6_udp },
 	{ .desc = "dr v4 behind a VLAN tag: tag kept, XDP_TX", .fn = r_dr4_vlan },
 	{ .desc = "dr to a backend behind another port: XDP_REDIRECT", .fn = r_dr_redirect },
+	{ .desc = "dr, in-frame VLAN tag, route through another port: tag kept, same port, counted", .fn = r_dr_redirect_vlan },
 	{ .desc = "all-ports service matches any TCP port", .fn = r_allports },
 	{ .desc = "all-ports TCP service does not take UDP", .fn = r_allports_proto },
 	{ .desc = "tun v4 IPIP: exact outer header, per-flow source", .fn = r_tun4 },
@@ -336,7 +378,7 @@ static const struct row rows[] = {
 	{ .desc = "backend without route: drop", .fn = r_no_route },
 	{ .desc = "service with an unknown mode: drop", .fn = r_bad_mode },
 	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
-	{ .desc = "tun v4 over MTU without DF: drop", .fn = r_too_big4_nodf },
+	{ .desc = "tun v4 over MTU without DF: frag-needed to the client as well", .fn = r_too_big4_nodf },
 	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
 	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },

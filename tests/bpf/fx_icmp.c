@@ -204,7 +204,7 @@ ROW(r_fnat6_icmp_too_big)
 
 ROW(r_nat_icmp_no_flow)
 {
-	/* An error about a nat flow the table does not know: the stack's. */
+	/* An error about a nat flow the table does not know: dropped. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 17,
 			  .sport = 50034, .dport = 53, .paylen = 20 };
 	struct spec q = spec_rev(&s, VIP_N4, 53, CLIENT4, 50034, 0);
@@ -212,7 +212,7 @@ ROW(r_nat_icmp_no_flow)
 
 	nat_clear();
 	icmp_mk(&in, MAC_XA, MAC_CLIENT, ROUTER4, VIP_N4, 3, 1, 0, &q);
-	return expect(&in, XDP_PASS_, &in, XLB_R_PASS_ICMP_NOT_OURS, why, n);
+	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_ICMP_NO_FLOW, why, n);
 }
 
 static const struct row rows[] = {
@@ -227,7 +227,7 @@ static const struct row rows[] = {
 	{ .desc = "fullnat ICMP frag needed to the LIP: to the client, inner translated", .fn = r_fnat_icmp_from_backend_side },
 	{ .desc = "nat ICMP error about a reply: to the backend, inner translated", .fn = r_nat_icmp_from_client_side },
 	{ .desc = "fullnat ICMPv6 too big / unreachable in both directions", .fn = r_fnat6_icmp_too_big },
-	{ .desc = "nat ICMP error without flow entry: passed", .fn = r_nat_icmp_no_flow },
+	{ .desc = "nat ICMP error without flow entry: dropped", .fn = r_nat_icmp_no_flow },
 };
 
 const struct suite fx_icmp = { "icmp", rows, sizeof(rows) / sizeof(rows[0]) };

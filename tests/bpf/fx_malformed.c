@@ -56,39 +56,6 @@ static void m_ihl_gt_len(struct pkt *p)
 	ip4_recsum(p);
 }
 
-static void m_options(struct pkt *p)
-{
-	base4(p, 6, 10);
-	memmove(p->b + 38, p->b + 34, p->len - 34);
-	memcpy(p->b + 34, (uint8_t[]){ 1, 1, 1, 0 }, 4);
-	p->len += 4;
-	p->b[14] = 0x46;
-	set16(p->b + 16, get16(p->b + 16) + 4);
-	ip4_recsum(p);
-}
-
-static void m_frag_mf(struct pkt *p)
-{
-	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
-			  .sport = 40000, .dport = 80, .paylen = 10, .frag = 0x2000 };
-
-	pkt_mk(p, &s);
-}
-
-static void m_frag_off(struct pkt *p)
-{
-	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
-			  .sport = 40000, .dport = 80, .paylen = 10, .frag = 0x0010 };
-
-	pkt_mk(p, &s);
-}
-
-static void m_ip6_frag(struct pkt *p)
-{
-	base6(p, 6, 10);
-	ip6_insert(p, 44, (uint8_t[]){ 6, 0, 0, 1, 0, 0, 0, 42 });
-}
-
 static void m_ip6_hbh(struct pkt *p)
 {
 	base6(p, 6, 10);
@@ -182,10 +149,6 @@ static const struct row rows[] = {
 	{ .desc = "IPv4 tot_len < IHL*4", .mk = m_totlen_lt_ihl, .verdict = XDP_DROP_, .reason = XLB_R_DROP_BAD_HEADER },
 	{ .desc = "IPv6 payload_len > frame", .mk = m_ip6_plen_gt, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
 	{ .desc = "IPv6 payload_len 0 (TCP does not fit)", .mk = m_ip6_plen_zero, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
-	{ .desc = "IPv4 options", .mk = m_options, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IP_OPTIONS },
-	{ .desc = "IPv4 fragment (MF)", .mk = m_frag_mf, .verdict = XDP_PASS_, .reason = XLB_R_PASS_FRAGMENT },
-	{ .desc = "IPv4 fragment (offset)", .mk = m_frag_off, .verdict = XDP_PASS_, .reason = XLB_R_PASS_FRAGMENT },
-	{ .desc = "IPv6 fragment header", .mk = m_ip6_frag, .verdict = XDP_PASS_, .reason = XLB_R_PASS_FRAGMENT },
 	{ .desc = "IPv6 hop-by-hop header", .mk = m_ip6_hbh, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
 	{ .desc = "IPv6 routing header", .mk = m_ip6_rh, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
 	{ .desc = "VLAN tag truncated", .mk = m_vlan_trunc, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },

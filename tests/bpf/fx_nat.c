@@ -21,6 +21,13 @@ ROW(r_nat4_tcp)
 		strncat(why, " (reply)", n - strlen(why) - 1);
 		return -1;
 	}
+	/* The SYN-ACK alone does not establish: the client's ACK does. */
+	if (want_state(&s, XLB_CT_SYN_RECV, why, n))
+		return -1;
+	s.tcpflags = 0x10;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50000, "198.18.1.11", 8080, why, n))
+		return -1;
 	return want_state(&s, XLB_CT_ESTABLISHED, why, n);
 }
 
@@ -80,7 +87,12 @@ ROW(r_fnat4_tcp)
 		return -1;
 	}
 	if (nat_step(&r, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
-		     MAC_XA, VIP_F4, 80, CLIENT4, 50003, why, n))
+		     MAC_XA, VIP_F4, 80, CLIENT4, 50003, why, n) ||
+	    want_state(&s, XLB_CT_SYN_RECV, why, n))
+		return -1;
+	s.tcpflags = 0x10;
+	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     lp, "198.18.1.11", 80, why, n))
 		return -1;
 	return want_state(&s, XLB_CT_ESTABLISHED, why, n);
 }
@@ -248,9 +260,9 @@ ROW(r_nat_reply_expired)
 
 ROW(r_nat_tcp_states)
 {
-	/* SYN -> SYN_SENT, SYN-ACK -> ESTABLISHED, FIN (client) -> FIN_WAIT,
-	 * FIN (server) -> TIME_WAIT; a new SYN on TIME_WAIT is rescheduled as
-	 * a new flow. Per-state timeouts: ESTABLISHED lives 900 s, CLOSE 10 s. */
+	/* SYN -> SYN_SENT, SYN-ACK -> SYN_RECV, ACK -> ESTABLISHED, FIN
+	 * (client) -> FIN_WAIT, FIN (server) -> TIME_WAIT; a new SYN on
+	 * TIME_WAIT is rescheduled as a new flow. Per-state timeouts: ESTABLISHED lives 900 s, CLOSE 10 s. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
 			  .sport = 50020, .dport = 80 };
 	struct spec r = spec_rev(&s, "198.18.1.11", 8080, CLIENT4, 50020, 0x12);
@@ -264,13 +276,16 @@ ROW(r_nat_tcp_states)
 		return -1;
 	ingress = ifx_ya;
 	pkt_mk(&in, &r);
-	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n))
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n) ||
+	    want_state(&s, XLB_CT_SYN_RECV, why, n))
 		return -1;
-	if (want_state(&s, XLB_CT_ESTABLISHED, why, n))
+	s.tcpflags = 0x10;
+	pkt_mk(&in, &s);
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n) ||
+	    want_state(&s, XLB_CT_ESTABLISHED, why, n))
 		return -1;
 	/* 800 s idle: still there, the next packet refreshes it. */
 	flow_age(&s, 800);
-	s.tcpflags = 0x10;
 	if (nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
 		     CLIENT4, 50020, "198.18.1.11", 8080, why, n))
 		return -1;
@@ -293,6 +308,19 @@ ROW(r_nat_tcp_states)
 	if (c1.new_flows - c0.new_flows != 2) {
 		snprintf(why, n, "%llu new flows, want 2 (SYN on TIME_WAIT)",
 			 (unsigned long long)(c1.new_flows - c0.new_flows));
+		return -1;
+	}
+	/* The two replies (SYN-ACK, FIN) went back through: counted out,
+	 * with their bytes (every frame here has the size of the others). */
+	if (c1.packets_out - c0.packets_out != 2 ||
+	    (c1.bytes_out - c0.bytes_out) * (c1.packets - c0.packets) !=
+	    2 * (c1.bytes - c0.bytes)) {
+		snprintf(why, n, "%llu packets (%llu bytes) out, %llu in (%llu bytes); "
+			 "want 2 out, all of one size",
+			 (unsigned long long)(c1.packets_out - c0.packets_out),
+			 (unsigned long long)(c1.bytes_out - c0.bytes_out),
+			 (unsigned long long)(c1.packets - c0.packets),
+			 (unsigned long long)(c1.bytes - c0.bytes));
 		return -1;
 	}
 	/* RST closes; 11 s later the entry is gone and a reply is stale. */
@@ -323,7 +351,7 @@ ROW(r_svc_timeouts)
 {
 	/* Per-service timeouts: the fullnat service has an established
 	 * timeout of 30 s, the nat one none of its own (900 s). Both flows
-	 * established (SYN, SYN-ACK); idle 25 s, both live; idle 31 s, the
+	 * established (SYN, SYN-ACK, ACK); idle 25 s, both live; idle 31 s, the
 	 * fullnat flow is dead (its reply goes to the stack, its entry and
 	 * port claim are gone), the nat flow is translated as before. */
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 6,
@@ -345,13 +373,21 @@ ROW(r_svc_timeouts)
 	if (nat_step(&a, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
 		     lp, "198.18.1.11", 80, why, n) ||
 	    nat_step(&ar, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
-		     MAC_XA, VIP_F4, 80, CLIENT4, 50030, why, n) ||
+		     MAC_XA, VIP_F4, 80, CLIENT4, 50030, why, n))
+		goto out;
+	a.tcpflags = 0x10;
+	if (nat_step(&a, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     lp, "198.18.1.11", 80, why, n) ||
 	    want_state(&a, XLB_CT_ESTABLISHED, why, n))
 		goto out;
 	if (nat_step(&b, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
 		     CLIENT4, 50031, "198.18.1.11", 8080, why, n) ||
 	    nat_step(&br, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
-		     MAC_XA, VIP_N4, 80, CLIENT4, 50031, why, n) ||
+		     MAC_XA, VIP_N4, 80, CLIENT4, 50031, why, n))
+		goto out;
+	b.tcpflags = 0x10;
+	if (nat_step(&b, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+		     CLIENT4, 50031, "198.18.1.11", 8080, why, n) ||
 	    want_state(&b, XLB_CT_ESTABLISHED, why, n))
 		goto out;
 	ar.tcpflags = 0x10;
@@ -541,8 +577,38 @@ ROW(r_fnat_no_lip)
 	return err;
 }
 
+ROW(r_nat_not_syn)
+{
+	/* A bare ACK, FIN or RST for a tuple nat/fullnat do not know opens
+	 * nothing: dropped and counted, no entry, no local port held. */
+	static const uint8_t flags[] = { 0x10, 0x11, 0x04, 0x12 };
+	static const char *const vips[] = { VIP_N4, VIP_F4 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .proto = 6, .sport = 50070,
+			  .dport = 80, .paylen = 10 };
+	struct xlb_flow f;
+	struct pkt in;
+
+	nat_clear();
+	for (int v = 0; v < 2; v++) {
+		for (int i = 0; i < 4; i++) {
+			s.dst = vips[v];
+			s.tcpflags = flags[i];
+			pkt_mk(&in, &s);
+			if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NOT_SYN, why, n))
+				return -1;
+			if (flow_get(&s, &f) == 0 || nat_rev_count()) {
+				snprintf(why, n, "flags 0x%02x to %s left an entry",
+					 flags[i], vips[v]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static const struct row rows[] = {
-	{ .desc = "nat v4 TCP two-armed: both directions, port mapping, SYN_SENT -> ESTABLISHED", .fn = r_nat4_tcp },
+	{ .desc = "nat/fullnat bare ACK, FIN, RST, SYN-ACK for unknown tuples: dropped, nothing held", .fn = r_nat_not_syn },
+	{ .desc = "nat v4 TCP two-armed: both directions, port mapping, SYN_SENT -> SYN_RECV -> ESTABLISHED", .fn = r_nat4_tcp },
 	{ .desc = "nat v4 UDP: zero checksum stays zero, reply translated", .fn = r_nat4_udp_nocsum },
 	{ .desc = "nat v6 TCP: both directions, established flow", .fn = r_nat6_tcp },
 	{ .desc = "fullnat v4 TCP two-armed: LIP:lport from the pool, both directions", .fn = r_fnat4_tcp },

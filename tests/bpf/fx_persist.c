@@ -196,6 +196,7 @@ ROW(r_persist_not_sched)
 	if (fwd_dr(&s, MAC_B1, why, n))
 		return -1;
 	old = s;
+	old.tcpflags = 0x10;    /* its next segment: a new SYN would move */
 	backend_flags(PB1, XLB_BACKEND_F_ACTIVE);
 	s.sport = sport_to(CLIENT4, VIP_P, 80, s.sport + 1, 1);
 	err = fwd_dr(&s, MAC_B2, why, n);

@@ -73,7 +73,7 @@ ROW(r_deleted)
 	backend_flags(B1, 0);
 	table_one(S_STICKY, B2);
 	err = fwd_dr(&a, MAC_B2, why, n);
-	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	backend_flags(B1, BE_UP);
 	table_one(S_STICKY, B1);
 	if (err)
 		return -1;
@@ -233,6 +233,7 @@ ROW(r_sched_rr)
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
 			  .dport = 80, .paylen = 10 };
 	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
+	struct pkt in;
 	int err = 0;
 
 	if (!zero)
@@ -255,6 +256,50 @@ ROW(r_sched_rr)
 	s.sport = 46007;
 	if (!err)
 		err = fwd_dr(&s, MAC_B1, why, n);
+	/* An ICMP error about no flow is dropped without moving the
+	 * sequence: the next new flow takes its 9th position, B2. */
+	s.sport = 46100;
+	icmp_err_mk(&in, &s, 3, 4, 1400);
+	err = err ?: expect(&in, XDP_DROP_, &in, XLB_R_DROP_ICMP_NO_FLOW, why, n);
+	s.sport = 46008;
+	err = err ?: fwd_dr(&s, MAC_B2, why, n);
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_syn_down_backend)
+{
+	/* rr (the flow table decides): a flow on B1, then B1 goes down
+	 * (on_backend_down: keep: ACTIVE without SCHED) and leaves the
+	 * sequence. The flow's ACKs stay on B1; a new SYN on its tuple is a
+	 * new flow, to B2. */
+	const uint32_t ids[2] = { B1, B2 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 46200, .dport = 80, .paylen = 10 };
+	uint32_t key = S_STICKY, bid = 0, *zero = calloc(ncpu, sizeof(uint32_t));
+	int err;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 2);
+	sticky_sched(XLB_SVC_F_RR, 2);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	err = fwd_dr(&s, MAC_B1, why, n);
+	backend_flags(B1, XLB_BACKEND_F_ACTIVE);
+	table_set(S_STICKY, 13, &ids[1], 1);
+	sticky_sched(XLB_SVC_F_RR, 1);
+	s.tcpflags = 0x10;
+	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	s.tcpflags = 0x02;
+	err = err ?: fwd_dr(&s, MAC_B2, why, n);
+	if (!err && (flow_backend(&s, &bid) || bid != B2)) {
+		snprintf(why, n, "flow entry holds backend %u, want B2", bid);
+		err = -1;
+	}
+	backend_flags(B1, BE_UP);
 	sticky_sched(0, 0);
 	table_one(S_STICKY, B1);
 	return err;
@@ -262,12 +307,30 @@ ROW(r_sched_rr)
 
 ROW(r_no_backend)
 {
+	/* Port unreachable from the VIP (a SYN, and UDP over IPv6), as IPVS
+	 * answers; a silent drop where the service turned that off. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_EMPTY, .proto = 6,
-			  .sport = 40000, .dport = 80, .paylen = 10 };
-	struct pkt in;
+			  .sport = 40000, .dport = 80 };
+	struct spec s6 = { .fam = 6, .src = CLIENT6, .dst = "2001:db8::104",
+			   .proto = 17, .sport = 40000, .dport = 53, .paylen = 100 };
+	struct xlb_svc_key k6 = { .vip = A(s6.dst), .port_be = htons(53),
+				  .proto = 17, .family = XLB_AF_INET6 };
+	struct pkt in, exp;
+	int err;
 
 	pkt_mk(&in, &s);
-	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	unreach_expect(&exp, &in, &s);
+	err = expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
+	svc_sched(VIP_EMPTY, XLB_SVC_F_NO_UNREACH, 0);
+	err = err ?: expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	svc_sched(VIP_EMPTY, 0, 0);
+	if (svc_add(s6.dst, 53, 17, 42, XLB_MODE_DR, 13))
+		return snprintf(why, n, "cannot add the v6 service"), -1;
+	pkt_mk(&in, &s6);
+	unreach_expect(&exp, &in, &s6);
+	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
+	svc_del(&k6);
+	return err;
 }
 
 ROW(r_no_backend_slot)
@@ -279,8 +342,10 @@ ROW(r_no_backend_slot)
 	int err;
 
 	table_one(S_EMPTY, 4000);
+	svc_sched(VIP_EMPTY, XLB_SVC_F_NO_UNREACH, 0);
 	pkt_mk(&in, &s);
 	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	svc_sched(VIP_EMPTY, 0, 0);
 	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer),
 			    &(uint32_t){ S_EMPTY });
 	return err;
@@ -357,7 +422,8 @@ ROW(r_sched_lc)
 {
 	/* lc: least active * 256 + inactive. Counts 2/0, 1/0, 0/300 give
 	 * 512, 256, 300: BL2. Its SYN_SENT entry makes it 1/1 (257), still
-	 * least; the SYN-ACK establishes it (2/0, 512): BL3 (300) next. A RST
+	 * least; the SYN-ACK makes it SYN_RECV (still inactive), the client's
+	 * ACK establishes it (2/0, 512): BL3 (300) next. A RST
 	 * moves BL2's entry to inactive (1/1), and when that entry ends (CLOSE
 	 * timed out, the tuple's next SYN) it is uncounted. */
 	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 1, 1, 1 };
@@ -374,7 +440,11 @@ ROW(r_sched_lc)
 	    want_conns(BL2, 1, 2, why, n))
 		return -1;
 	if (nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_LC, 80,
-		     CLIENT4, 51000, why, n) || want_conns(BL2, 2, 1, why, n))
+		     CLIENT4, 51000, why, n) || want_conns(BL2, 1, 2, why, n))
+		return -1;
+	s.tcpflags = 0x10;
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, CLIENT4, 51000,
+		     "198.18.0.12", 80, why, n) || want_conns(BL2, 2, 1, why, n))
 		return -1;
 	if (lc_new(51002, BL3, why, n) || want_conns(BL3, 0, 301, why, n))
 		return -1;
@@ -394,12 +464,12 @@ ROW(r_sched_wlc)
 {
 	/* wlc: BL1 weight 3 at 2/0 (512 / 3 = 170) beats BL2 weight 1 at 1/0
 	 * (256); lc (weights 1) would pick BL2. Weight 0 is never picked,
-	 * and an empty list is a counted drop. */
+	 * and an empty list answers port unreachable. */
 	const uint32_t ids[3] = { BL1, BL2, BL3 }, w[3] = { 3, 1, 0 };
 	const uint32_t w1[3] = { 1, 1, 0 };
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_LC, .proto = 6,
 			  .sport = 51100, .dport = 80 };
-	struct pkt in;
+	struct pkt in, exp;
 
 	nat_clear();
 	conns_set(BL1, 2, 0);
@@ -414,7 +484,66 @@ ROW(r_sched_wlc)
 	lc_setup(ids, w, 0);
 	s.sport = 51102;
 	pkt_mk(&in, &s);
-	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_BACKEND, why, n);
+	unreach_expect(&exp, &in, &s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
+}
+
+/* lc/wlc in dr: a service on VIP_DLC:80 over DL1 (.11) and DL2 (.12). */
+#define VIP_DLC "198.18.0.117"
+enum { S_DLC = 46, DL1 = 64, DL2 };
+
+static int dlc_setup(void)
+{
+	struct xlb_svc_backends sb;
+	uint32_t key = S_DLC;
+	int err = 0;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.n = 2;
+	sb.id[0] = DL1;
+	sb.id[1] = DL2;
+	sb.weight[0] = sb.weight[1] = 1;
+	flows_clear();
+	err |= backend_set(DL1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DLC);
+	err |= backend_set(DL2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DLC);
+	err |= svc_add(VIP_DLC, 80, 6, S_DLC, XLB_MODE_DR, 13);
+	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0);
+	err |= svc_sched(VIP_DLC, XLB_SVC_F_LC, 0);
+	conns_set(DL1, 0, 0);
+	conns_set(DL2, 0, 0);
+	return err;
+}
+
+ROW(r_dsr_lc)
+{
+	/* dr counts its flow entries: a SYN is inactive (SYN_RECV in IPVS),
+	 * the client's ACK makes it active, its FIN inactive again; lc picks
+	 * by those counts. An expired entry is uncounted, and its tuple's
+	 * next SYN is a new flow. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
+			  .sport = 52000, .dport = 80, .paylen = 10 };
+	struct spec b = a, c = a;
+
+	if (dlc_setup())
+		return snprintf(why, n, "cannot set up the service"), -1;
+	b.sport = 52001;
+	c.sport = 52002;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n) ||
+	    fwd_dr(&b, MAC_B2, why, n) || want_conns(DL2, 0, 1, why, n))
+		return -1;
+	a.tcpflags = 0x10;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 1, 0, why, n))
+		return -1;
+	/* DL1 256 against DL2 1. */
+	if (fwd_dr(&c, MAC_B2, why, n) || want_conns(DL2, 0, 2, why, n))
+		return -1;
+	a.tcpflags = 0x11;
+	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n))
+		return -1;
+	flow_age(&a, XLB_TO_FIN_DEFAULT + 1);
+	a.tcpflags = 0;
+	return fwd_dr(&a, MAC_B1, why, n) ?: want_conns(DL1, 0, 1, why, n) ?:
+	       want_state(&a, XLB_CT_SYN_SENT, why, n);
 }
 
 ROW(r_nat_sched_rr_sh)
@@ -451,12 +580,14 @@ static const struct row rows[] = {
 	{ .desc = "flow's service by id: mode change, deletion, id reuse, fallback", .fn = r_flow_svc_by_id },
 	{ .desc = "Maglev slot of 32 flows predicted by xlb_flow_hash", .fn = r_maglev_slots },
 	{ .desc = "sh: every port of a client to one backend, by xlb_src_hash", .fn = r_sched_sh },
-	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay", .fn = r_sched_rr },
-	{ .desc = "no Maglev table: drop", .fn = r_no_backend },
+	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay; ICMP about no flow dropped, sequence unmoved", .fn = r_sched_rr },
+	{ .desc = "dr: a SYN on the tuple of a flow whose backend is down is rescheduled, its ACKs are not", .fn = r_syn_down_backend },
+	{ .desc = "no Maglev table: port unreachable (v4 TCP, v6 UDP), or a drop when turned off", .fn = r_no_backend },
 	{ .desc = "table names a nonexistent backend: drop", .fn = r_no_backend_slot },
 	{ .desc = "rr and sh on the nat path: sequence walked, client address hashed", .fn = r_nat_sched_rr_sh },
 	{ .desc = "lc (nat): least active*256+inactive; counts follow create, state, end", .fn = r_sched_lc },
-	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list drops", .fn = r_sched_wlc },
+	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list: unreachable", .fn = r_sched_wlc },
+	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
 };
 
 const struct suite fx_sched = { "sched", rows, sizeof(rows) / sizeof(rows[0]) };

@@ -141,6 +141,35 @@ static inline size_t l4_csum_off(uint8_t proto)
 	return proto == 6 ? 16 : proto == 17 ? 6 : 2;
 }
 
+/* Recomputes the header checksum of the IPv4 packet at l3 of p. */
+static inline void ip4_recsum_at(struct pkt *p, size_t l3)
+{
+	size_t hl = (p->b[l3] & 15) * 4;
+
+	set16(p->b + l3 + 10, 0);
+	set16(p->b + l3 + 10, fold(sum16(p->b + l3, hl, 0)));
+}
+
+static inline void ip4_recsum(struct pkt *p)
+{
+	ip4_recsum_at(p, 14);
+}
+
+/* Inserts n bytes of IPv4 options (NOPs, the last one an end of list)
+ * after the fixed header of the IPv4 packet at l3 of p. */
+static inline void ip4_add_options(struct pkt *p, size_t l3, size_t n)
+{
+	uint8_t *ip = p->b + l3;
+
+	memmove(ip + 20 + n, ip + 20, p->len - l3 - 20);
+	memset(ip + 20, 1, n);
+	ip[20 + n - 1] = 0;
+	p->len += n;
+	ip[0] = 0x45 + n / 4;
+	set16(ip + 2, get16(ip + 2) + n);
+	ip4_recsum_at(p, l3);
+}
+
 /* A frame client -> dst of family fam (4/6) carrying proto with paylen
  * payload bytes, all lengths and checksums right. vid != 0 adds a VLAN tag. */
 struct spec {
@@ -154,6 +183,7 @@ struct spec {
 	int nodf;
 	uint8_t tcpflags;       /* 0: SYN */
 	int udp_nocsum;         /* IPv4 UDP sent without checksum (0) */
+	size_t ipopts;          /* IPv4 option bytes (a multiple of 4, <= 40) */
 };
 
 static inline size_t l3_of(const struct pkt *p)
@@ -197,14 +227,36 @@ static inline void pkt_mk(struct pkt *p, const struct spec *s)
 	if (!(s->udp_nocsum && s->proto == 17 && s->fam == 4))
 		set16(p->b + l4 + l4_csum_off(s->proto),
 		      l4_csum(p->b + l3, p->b + l4, l4len, s->proto));
+	if (s->ipopts)
+		ip4_add_options(p, l3, s->ipopts);
 }
 
-static inline void ip4_recsum(struct pkt *p)
+/* out = the fragment of the untagged datagram w holding bytes [off, off +
+ * len) of its IP payload (off a multiple of 8), with MF when more: IPv4
+ * fragments keep w's header (and options), IPv6 ones get a fragment header
+ * with identification id. */
+static inline void pkt_fragment(struct pkt *out, const struct pkt *w,
+				size_t off, size_t len, int more, uint32_t id)
 {
-	size_t hl = (p->b[14] & 15) * 4;
+	size_t hl;
 
-	set16(p->b + 24, 0);
-	set16(p->b + 24, fold(sum16(p->b + 14, hl, 0)));
+	memset(out, 0, sizeof(*out));
+	if ((w->b[14] >> 4) == 4) {
+		hl = (w->b[14] & 15) * 4;
+		put(out, w->b, 14 + hl);
+		put(out, w->b + 14 + hl + off, len);
+		set16(out->b + 16, hl + len);
+		set16(out->b + 20, (uint16_t)(off / 8 | (more ? 0x2000 : 0)));
+		ip4_recsum(out);
+		return;
+	}
+	put(out, w->b, 14 + 40);
+	out->b[20] = 44;
+	set16(out->b + 18, 8 + len);
+	put(out, (uint8_t[]){ w->b[20], 0 }, 2);
+	put16(out, (uint16_t)(off | (more ? 1 : 0)));
+	put32(out, id);
+	put(out, w->b + 54 + off, len);
 }
 
 /* Inserts an 8-byte IPv6 extension header ext (its next header must be

@@ -873,6 +873,9 @@ e2e_mode_suite() {
 		pass "$mode: xlb list --stats prints the services" ||
 		fail "$mode: xlb list --stats prints the services" "$(head -c 300 "$LAB_DIR/list.txt")"
 
+	e2e_odd_packets "$mode" "$VIP_V4" "$VIP_V4" "${RS_V4[@]}"
+	[ "$mode" = dr ] && e2e_mtu_hop "$mode" "$VIP_V4"
+
 	e2e_backend_del "$mode"
 	e2e_drain_and_apply "$mode"
 
@@ -1017,6 +1020,159 @@ e2e_backend_del() {
 		fail "$mode: long-lived connection to $keeper survives backend del" \
 			"curl exit $rc, still running at del: $overlapped, $size of $BIG_SIZE bytes, content $(cmp -s "$dl" "$LAB_DIR/big" && echo same || echo differs)"
 	fi
+}
+
+# --- unusual packets: IPv4 options, fragments (every packet mode) ------------
+
+# The real servers' port 9: UDP echo, and TCP that reads to EOF and answers
+# the byte count. Bound to argv[1] (the VIP in dr/tun, so UDP answers leave
+# from it).
+ODD_SERVER='
+import select, socket, sys
+b = sys.argv[1]
+fam = socket.AF_INET6 if ":" in b else socket.AF_INET
+u = socket.socket(fam, socket.SOCK_DGRAM)
+u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+u.bind((b, 9))
+t = socket.socket(fam, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((b, 9))
+t.listen(16)
+while True:
+    r = select.select([u, t], [], [])[0]
+    if u in r:
+        d, a = u.recvfrom(65535)
+        u.sendto(d, a)
+    if t in r:
+        c = t.accept()[0]
+        c.settimeout(30)
+        n = 0
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                n += len(d)
+            c.sendall(str(n).encode())
+        except OSError:
+            pass
+        c.close()
+'
+
+# The client: "tcp HOST N OPTS DF": N bytes over TCP to HOST:9, with OPTS
+# bytes of IPv4 options (NOPs) and DF clear unless DF; prints what the
+# server counted. "udp HOST N": an N-byte datagram, prints "ok" when the
+# same bytes come back (3 tries, 2 s each: the first may be answered with
+# an ICMP "fragmentation needed" instead).
+ODD_CLIENT='
+import os, socket, sys
+kind, host, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+if kind == "udp":
+    data = os.urandom(n)
+    for _ in range(3):
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(data, (host, 9))
+        try:
+            if s.recv(65535) == data:
+                print("ok")
+                break
+        except socket.timeout:
+            pass
+    sys.exit(0)
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.settimeout(30)
+opts = int(sys.argv[4])
+if opts:
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, b"\x01" * (opts - 1) + b"\x00")
+if sys.argv[5] != "DF":
+    s.setsockopt(socket.IPPROTO_IP, 10, 0)      # IP_MTU_DISCOVER: IP_PMTUDISC_DONT
+s.connect((host, 9))
+s.sendall(os.urandom(n))
+s.shutdown(socket.SHUT_WR)
+print(s.recv(100).decode())
+'
+
+# odd_client NS ARGS...: the client above in NS, bounded to 60 s.
+odd_client() {
+	local ns=$1
+	shift
+	timeout 60 ip netns exec "$ns" python3 -c "$ODD_CLIENT" "$@" 2>&1
+}
+
+# e2e_odd_packets MODE VIP BIND BACKEND...: services tcp/VIP:9 and udp/VIP:9
+# in MODE over the BACKENDs (one per real server, in order) with port-9
+# servers bound to BIND; then TCP with 8 and 40 bytes of IPv4 options and a
+# 3000-byte UDP exchange (fragmented both ways) must go through.
+e2e_odd_packets() {
+	local mode=$1 vip=$2 bind=$3 i out ok=1 why=
+	shift 3
+	for p in tcp udp; do
+		out=$(xlb_cli service add "$p/$vip:9" --mode "$mode" 2>&1) ||
+			{ ok=0; why="service add $p: $out"; }
+		for i in "$@"; do
+			out=$(xlb_cli backend add "$p/$vip:9" "$i" 2>&1) ||
+				{ ok=0; why="backend add $p $i: $out"; }
+		done
+	done
+	for i in "${!RS_NAMES[@]}"; do
+		[ "$i" -lt $# ] || break
+		bg_ns "$(rs_ns "${RS_NAMES[$i]}")" "$LAB_DIR/odd-$i.log" \
+			python3 -c "$ODD_SERVER" "$bind"
+	done
+	for i in "${!RS_NAMES[@]}"; do
+		[ "$i" -lt $# ] || break
+		wait_for 5 in_ns "$(rs_ns "${RS_NAMES[$i]}")" sh -c "ss -lnt | grep -q ':9 '" ||
+			{ ok=0; why="no port-9 server on ${RS_NAMES[$i]}"; }
+	done
+	check "$mode: port-9 services and servers" "$why" [ $ok = 1 ]
+	for opts in 8 40; do
+		out=$(odd_client "$NS_CL" tcp "$vip" 200000 "$opts" DF)
+		check "$mode: TCP with $opts bytes of IPv4 options (200 kB up)" \
+			"server counted '$out'" [ "$out" = 200000 ]
+	done
+	out=$(odd_client "$NS_CL" udp "$vip" 3000)
+	check "$mode: 3000-byte UDP exchange, fragmented both ways" \
+		"no echo: '$out'" [ "$out" = ok ]
+}
+
+# e2e_mtu_hop MODE VIP: a second client c2 (198.19.1.2) behind a router rt
+# whose link toward the balancer has a 1400-byte MTU:
+#
+#   c2 198.19.1.2 -- 198.19.1.1 rt 198.18.0.250 (mtu 1400) -- br0 (lb, rs*)
+#
+# c2 uploads 2 MB over TCP to VIP:9 with DF clear, so rt fragments every
+# full-sized segment and the balancer sees fragments only; the real server
+# must count every byte. Replies go back through rt (routes on the rs).
+e2e_mtu_hop() {
+	local mode=$1 vip=$2 rt=$LAB_ID-rt c2=$LAB_ID-c2 i out
+	if ! lab_add_ns "$rt" || ! lab_add_ns "$c2" || ! lab_veth "$rt" ert prt; then
+		fail "$mode: 1400-MTU hop" "cannot build the router"; return
+	fi
+	ip -n "$rt" link set ert mtu 1400
+	ip -n "$rt" addr add 198.18.0.250/24 dev ert
+	ip link add erc netns "$rt" type veth peer name ec2 netns "$c2"
+	ip -n "$rt" link set erc up
+	ip -n "$c2" link set ec2 up
+	in_ns "$c2" ethtool -K ec2 tx off >/dev/null 2>&1
+	in_ns "$rt" ethtool -K erc tx off >/dev/null 2>&1
+	ip -n "$rt" addr add 198.19.1.1/24 dev erc
+	ip -n "$c2" addr add 198.19.1.2/24 dev ec2
+	ip -n "$c2" route add default via 198.19.1.1
+	in_ns "$rt" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$rt" route add "$vip/32" via "$LB_V4"
+	for i in "${RS_NAMES[@]}"; do
+		ip -n "$(rs_ns "$i")" route add 198.19.1.0/24 via 198.18.0.250
+	done
+	out=$(odd_client "$c2" tcp "$vip" 2000000 0 NODF)
+	check "$mode: 2 MB TCP upload through a 1400-MTU hop, DF clear" \
+		"server counted '$out'" [ "$out" = 2000000 ]
+	out=$(in_ns "$rt" nstat -az IpFragCreates | awk '$1 == "IpFragCreates" { print $2 }')
+	check "$mode: the hop fragmented the upload ($out fragments)" \
+		"IpFragCreates '$out' on the router" [ "${out:-0}" -gt 1000 ]
+	log "$mode: drop_fragment_unknown after the upload:" \
+		"$(json_reason "$(xlb_json)" drop_fragment_unknown)"
 }
 
 # --- nat/fullnat helpers (test_nat.sh, test_fullnat.sh) ----------------------

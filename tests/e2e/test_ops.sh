@@ -14,6 +14,24 @@
 #     through it: the download arrives whole (cmp), the backends keep their
 #     weights, the new check reports them up; `xlb service add
 #     --health-check` gives a CLI-made service a check that runs.
+#   - `xlb conns` lists a held keep-alive connection of the client (its
+#     port, the backend that answers it, ESTABLISHED, time left); `xlb list
+#     --rate` shows new connections, packets in and out above 0 while 200
+#     connections run and 0 new connections once they stopped, the metrics
+#     count the replies out; `xlb zero`
+#     zeroes one service and leaves another's counters.
+#   - admin states on service adm (fullnat, http check, on_backend_down:
+#     reset): with rs2 and rs3 forced down (`--health down`) a held
+#     keep-alive connection lands on rs1 and 30 new connections all do;
+#     `--health auto` gives them back to the check; `--state drain` on rs1
+#     keeps the held connection going while 30 new ones avoid rs1, with its
+#     weight kept in `list` and `state: drain` in `save`; `--state maint`
+#     resets the held connection (reset) and keeps new ones off rs1; `up`
+#     brings it back. A check that fails everywhere (set in place) leaves
+#     only the backend forced `--health up` serving.
+#   - `xlb apply` of a file of services alone (no metrics:, no interfaces:)
+#     to an xlbd whose config has metrics: is accepted; the LIP it leaves
+#     out (v6) is removed from elb at once, the one it keeps (v4) at stop.
 #
 #   cl 198.18.0.1 --- br0 --- lb 198.18.0.2 (XDP; LIPs .50, 2001:db8::50)
 #      2001:db8::1     |
@@ -81,6 +99,16 @@ $be4
     mode: fullnat
     backends:
 $be6
+  - name: adm
+    vip: $VIP2_V4
+    port: 80
+    protocol: tcp
+    mode: fullnat
+    on_backend_down: reset
+    health_check: { type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }
+    backends:
+$be4
+metrics: { listen: "127.0.0.1:9100" }
 EOF2
 }
 
@@ -129,15 +157,178 @@ ops_service_set() {
 	check "ops: save keeps what service set changed" "$out" \
 		eval 'grep -q "tcp_established: 1200 }" <<<"$out" && grep -q "name: web4-set" <<<"$out"'
 
-	out=$(xlb_cli service add "tcp/$VIP2_V4:80" --mode fullnat \
-		--health-check 'type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1' 2>&1 &&
-		xlb_cli backend add "tcp/$VIP2_V4:80" "${RS_V4[1]}" 2>&1)
-	if wait_health 5 "tcp/$VIP2_V4:80" "${RS_V4[1]}" up >/dev/null; then
+	out=$(xlb_cli service add "tcp/$VIP2_V4:81" --mode fullnat \
+		--health-check 'type: http, port: 80, path: /, interval: 300ms, timeout: 200ms, rise: 1' 2>&1 &&
+		xlb_cli backend add "tcp/$VIP2_V4:81" "${RS_V4[1]}" 2>&1)
+	if wait_health 5 "tcp/$VIP2_V4:81" "${RS_V4[1]}" up >/dev/null; then
 		pass "ops: service add --health-check: the check of a CLI-made service runs"
 	else
 		fail "ops: service add --health-check" "$out $(xlb_cli list 2>&1 | tr '\n' '|')"
 	fi
-	xlb_cli service del "tcp/$VIP2_V4:80" >/dev/null 2>&1
+	xlb_cli service del "tcp/$VIP2_V4:81" >/dev/null 2>&1
+}
+
+# OPS_HOLD_PY VIP SECONDS: one keep-alive connection, a GET every 0.2 s;
+# prints "ok RS" per answer, "err WHY" and exits when the connection breaks.
+OPS_HOLD_PY="import socket, sys, time
+$E2E_HTTP_PY
+s = socket.create_connection((sys.argv[1], 80), timeout=3)
+print('port', s.getsockname()[1], flush=True)
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        head, body = http_get(s)
+        print('ok', body.decode().split()[0], flush=True)
+    except OSError as e:
+        print('err', e, flush=True)
+        break
+    time.sleep(0.2)
+"
+
+# spread N: which real servers answer N new connections to adm ("rs1 N ...").
+spread() { http_burst "$1" "http://$VIP2_V4/" | tally | tr '\n' ' '; }
+# got RS TALLY: the count of RS in a spread.
+got() { sed -E "s/.*$1 ([0-9]+).*/\1/" <<<"$2"; }
+# last_hold: the last line of the held connection's log.
+last_hold() { tail -n 1 "$LAB_DIR/hold.log"; }
+# hold_lines_after N: lines of the held connection's log past line N.
+hold_after() { tail -n +"$(($1 + 1))" "$LAB_DIR/hold.log"; }
+
+# rate_of SERVICE FIELD: one rate of `xlb list --rate --json`.
+rate_of() {
+	xlb_cli list --rate --json | jq_xlb '[svc($s) | .rate[$f]] | first // -1' \
+		--arg s "$1" --arg f "$2"
+}
+
+# ops_conns_rate: conns, list --rate and zero on web4 (fullnat).
+ops_conns_rate() {
+	local s="tcp/$VIP_V4:80" s6="tcp/[$VIP_V6]:80" hold_pid port rs j c load_pid
+	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP_V4" 8 >"$LAB_DIR/hold.log" 2>&1 &
+	hold_pid=$!
+	wait_for 5 grep -q "^ok" "$LAB_DIR/hold.log"
+	port=$(sed -n 's/^port //p' "$LAB_DIR/hold.log")
+	rs=$(sed -n 's/^ok //p' "$LAB_DIR/hold.log" | head -n 1)
+	j=$(xlb_cli conns "$s" --json)
+	c=$(jq -c --arg c "$CL_V4:$port" '.conns[] | select(.client == $c)' <<<"$j")
+	check "ops: conns shows the held connection ($CL_V4:$port, $rs, ESTABLISHED)" "$j" \
+		eval '[ "$(jq -r ".backend + \" \" + .state + \" \" + .vip" <<<"$c")" = \
+			"${RS_V4[$(rs_index "$rs")]} ESTABLISHED $VIP_V4:80" ] &&
+			[ "$(jq ".expires_in_ms > 0" <<<"$c")" = true ]'
+	c=$(xlb_cli conns --limit 1 | tail -n 1)
+	check "ops: conns --limit 1 lists one and counts them all" "$c" \
+		grep -q "^1 of [1-9][0-9]* connection(s)$" <<<"$c"
+	kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
+
+	# Load for the whole measurement: bursts of 20 for at most 5 s.
+	(
+		end=$((SECONDS + 5))
+		while [ $SECONDS -lt $end ] && [ ! -e "$LAB_DIR/load.stop" ]; do
+			http_burst 20 "http://$VIP_V4/" >/dev/null
+		done
+	) &
+	load_pid=$!
+	sleep 0.3
+	j=$(xlb_cli list --rate --json)
+	touch "$LAB_DIR/load.stop"
+	wait "$load_pid"
+	check "ops: list --rate under load: connections/s, packets/s in and out above 0" \
+		"$(jq -c --arg s "$s" '.services[] | select(.service == $s) | .rate' <<<"$j")" \
+		[ "$(jq_xlb '[svc($s) | .rate | .conns_per_s > 0 and .packets_in_per_s > 0 and
+			.bytes_in_per_s > 0 and .packets_out_per_s > 0 and .bytes_out_per_s > 0] | first' \
+			--arg s "$s" <<<"$j")" = true ]
+	sleep 1
+	c=$(rate_of "$s" conns_per_s)
+	check "ops: list --rate after the load: 0 new connections/s" "$c" [ "$c" = 0 ]
+	c=$(xlb_cli list --rate)
+	check "ops: list --rate text: fullnat shows every rate, dr-less '-' nowhere for it" "$c" \
+		grep -q "^$s (web4-set) .* cps [0-9]*  in pps [0-9]*  bps [0-9]*  out pps [0-9]*  bps [0-9]*$" <<<"$c"
+
+	c=$(in_ns "$NS_LB" curl -s --max-time 3 http://127.0.0.1:9100/metrics |
+		sed -n "s/^xlb_service_packets_out_total{service=\"tcp\/$VIP_V4:80\".*} //p")
+	check "ops: metrics count the replies out (xlb_service_packets_out_total)" "got '$c'" \
+		[ "${c:-0}" -gt 0 ]
+	xlb_cli zero "$s"
+	j=$(xlb_json)
+	check "ops: zero: the service and its backends count 0 again" \
+		"$(jq -c --arg s "$s" '.services[] | select(.service == $s)' <<<"$j")" \
+		[ "$(jq_xlb '[svc($s) | .packets + .new_flows + .packets_out +
+			([.backends[] | .packets + .new_flows] | add)] | first' --arg s "$s" <<<"$j")" = 0 ]
+	check "ops: zero of one service leaves another's counters" "$(json_service "$j" "$s6" packets)" \
+		[ "$(json_service "$j" "$s6" packets)" -gt 0 ]
+}
+
+# ops_admin: drain, maint and forced health.
+ops_admin() {
+	local s="tcp/$VIP2_V4:80" t n out hold_pid j
+	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+	for a in "$r1" "$r2" "$r3"; do wait_health 5 "$s" "$a" up >/dev/null; done
+	xlb_cli backend set "$s" "$r2" --health down && xlb_cli backend set "$s" "$r3" --health down
+	j=$(xlb_json)
+	check "ops: --health down shows as a forced down in list" "$(jq -c '.services[2].backends' <<<"$j")" \
+		[ "$(jq_xlb '[be($s; $a) | .health + " " + (.health_forced|tostring)] | first' \
+			--arg s "$s" --arg a "$r2" <<<"$j")" = "down true" ]
+	t=$(spread 30)
+	check "ops: rs2 and rs3 forced down: 30 new connections all reach rs1" "$t" \
+		[ "$(got rs1 "$t")" = 30 ]
+	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP2_V4" 30 >"$LAB_DIR/hold.log" 2>&1 &
+	hold_pid=$!
+	wait_for 5 grep -q "^ok" "$LAB_DIR/hold.log"
+	xlb_cli backend set "$s" "$r2" --health auto && xlb_cli backend set "$s" "$r3" --health auto
+	wait_health 3 "$s" "$r2" up >/dev/null; wait_health 3 "$s" "$r3" up >/dev/null
+	t=$(spread 60)
+	check "ops: --health auto: the check decides again (rs2 and rs3 get flows)" "$t" \
+		[ "$(got rs2 "$t")" -gt 0 -a "$(got rs3 "$t")" -gt 0 ]
+
+	out=$(xlb_cli backend set "$s" "$r1" --state drain 2>&1)
+	n=$(wc -l <"$LAB_DIR/hold.log")
+	t=$(spread 30)
+	sleep 0.5
+	check "ops: drain: 30 new connections avoid rs1" "$out $t" \
+		[ "$(got rs1 "$t")" = 0 -a $(($(got rs2 "$t") + $(got rs3 "$t"))) = 30 ]
+	check "ops: drain: the held connection to rs1 goes on" "$(hold_after "$n" | sort | uniq -c | tr '\n' ' ')" \
+		eval '[ "$(hold_after "$n" | grep -c "^ok rs1")" -ge 2 ] && ! grep -q "^err" "$LAB_DIR/hold.log"'
+	j=$(xlb_json)
+	check "ops: drain: list keeps the weight (100) and says draining" "$(jq -c '.services[2].backends[0]' <<<"$j")" \
+		[ "$(jq_xlb '[be($s; $a) | (.weight|tostring) + " " + .state + " " + .admin_state] | first' \
+			--arg s "$s" --arg a "$r1" <<<"$j")" = "100 draining drain" ]
+	out=$(xlb_cli save 2>&1)
+	check "ops: save keeps the drain" "$out" grep -q "address: $r1, weight: 100, state: drain }" <<<"$out"
+
+	n=$(wc -l <"$LAB_DIR/hold.log")
+	xlb_cli backend set "$s" "$r1" --state maint
+	wait_for 5 grep -q "^err" "$LAB_DIR/hold.log"
+	check "ops: maint (on_backend_down: reset): the held connection to rs1 ends" \
+		"$(hold_after "$n" | sort | uniq -c | tr '\n' ' ')" grep -q "^err" "$LAB_DIR/hold.log"
+	t=$(spread 30)
+	check "ops: maint: 30 new connections avoid rs1" "$t" \
+		[ "$(got rs1 "$t")" = 0 -a $(($(got rs2 "$t") + $(got rs3 "$t"))) = 30 ]
+	xlb_cli backend set "$s" "$r1" --state up
+	t=$(spread 60)
+	check "ops: state up: rs1 gets new connections again" "$t" [ "$(got rs1 "$t")" -gt 0 ]
+	kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
+
+	# A check that fails everywhere: only the backend forced up serves.
+	xlb_cli service set "$s" --health-check 'type: http, path: /nope, interval: 300ms, timeout: 200ms, rise: 1, fall: 1'
+	xlb_cli backend set "$s" "$r3" --health up
+	wait_health 5 "$s" "$r1" down >/dev/null; wait_health 5 "$s" "$r2" down >/dev/null
+	t=$(spread 30)
+	check "ops: every check fails, rs3 forced up: 30 new connections all reach rs3" \
+		"$t $(xlb_cli list 2>&1 | tr '\n' '|')" [ "$(got rs3 "$t")" = 30 ]
+}
+
+# ops_apply_services: the ipvsadm import pipeline, a file of services alone.
+ops_apply_services() {
+	local out
+	printf 'local_addresses: [%s]\nservices:\n  - { vip: %s, port: 8080, protocol: tcp, mode: dr, backends: [%s] }\n' \
+		"$LIP_V4" "$VIP_V4" "${RS_V4[0]}" >"$LAB_DIR/svc-only.yaml"
+	out=$(xlb_cli apply -f "$LAB_DIR/svc-only.yaml" 2>&1)
+	check "ops: apply of a file without metrics:/interfaces: to an xlbd with metrics: is accepted" \
+		"$out" [ "$(xlb_cli list --json | jq '.services | length')" = 1 ]
+	check "ops: a LIP the applied file drops is removed, the one it keeps stays" \
+		"$(ip -n "$NS_LB" addr show dev elb)" eval '! lb_has "$LIP_V6" && lb_has "$LIP_V4"'
+	out=$(printf 'flow_table_size: 4096\n' >"$LAB_DIR/fixed.yaml"; xlb_cli apply -f "$LAB_DIR/fixed.yaml" 2>&1)
+	check "ops: apply changing a fixed key is still refused" "$out" \
+		grep -q "'flow_table_size' cannot change while xlbd runs" <<<"$out"
 }
 
 main() {
@@ -154,6 +345,9 @@ main() {
 	fi
 	ops_lips
 	ops_service_set
+	ops_conns_rate
+	ops_admin
+	ops_apply_services
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"
 	else fail "ops: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")"; fi
 	check "ops: the LIPs are gone once xlbd stopped" "$(ip -n "$NS_LB" addr show dev elb)" \

@@ -15,6 +15,9 @@
 #    (lc then picks a backend without its 10 live flows).
 #  - proxy: 20 connections reach one backend; without persistence they spread.
 #  - `xlb list` shows "persistent", `xlb save` keeps persistence and its netmask.
+#  - wlc in dr (VIP2:80, weights 1:1:2), as IPVS in DR: 40 connections held
+#    open at once split 10/10/20 (within 2) by the flow entries counted per
+#    backend, which `xlb list` shows as active connections.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VIP3_V4=198.18.0.102    # fullnat and proxy
@@ -32,12 +35,16 @@ services:
     mode: dr
     persistence: 60
     backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
-  - name: dr-plain
+  - name: dr-wlc
     vip: $VIP2_V4
     port: 80
     protocol: tcp
     mode: dr
-    backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
+    scheduler: wlc
+    backends:
+      - { address: ${RS_V4[0]}, weight: 1 }
+      - { address: ${RS_V4[1]}, weight: 1 }
+      - { address: ${RS_V4[2]}, weight: 2 }
   - name: dr6
     vip: $VIP_V6
     port: 80
@@ -158,6 +165,36 @@ persist_fullnat() {
 		"backends: $y" [ -n "$y" -a "$y" != "$x" ]
 }
 
+# wlc_active: the active connections xlb list counts on dr-wlc's backends.
+wlc_active() {
+	xlb_json | jq_xlb '[svc($s) | .backends[] | .active_conns // 0] | add // 0' \
+		--arg s "tcp/$VIP2_V4:80"
+}
+
+# wlc in dr: held connections split by the counted flow entries.
+persist_dr_wlc() {
+	local out pid n tal conns=0 i
+	tcp_hold_burst 40 "$VIP2_V4" 80 4 >"$LAB_DIR/hold.out" 2>/dev/null &
+	pid=$!
+	# While they are held (4 s after all opened): all 40 established.
+	for ((i = 0; i < 15 && conns < 40; i++)); do
+		sleep 0.2
+		conns=$(wlc_active)
+	done
+	wait "$pid"
+	out=$(cat "$LAB_DIR/hold.out")
+	n=$(count_of "$out")
+	tal=$(tally <<<"$out")
+	check "dr wlc: 40 held connections split 10/10/20 by weight ($(echo $tal))" \
+		"$n of 40 answered" awk -v n="$n" '
+		{ c[$1] = $2 } END { exit !(n == 40 && c["rs1"] >= 8 && c["rs1"] <= 12 &&
+			c["rs2"] >= 8 && c["rs2"] <= 12 && c["rs3"] >= 18 && c["rs3"] <= 22) }' \
+		<<<"$tal"
+	check "dr wlc: xlb list counts the held connections as active ($conns)" \
+		"active_conns: $conns" \
+		[ "${conns:-0}" -ge 40 ]
+}
+
 persist_proxy() {
 	local http
 	http=$(http_burst 20 "http://$VIP3_V4:8080/")
@@ -197,6 +234,7 @@ main() {
 		return
 	fi
 	persist_dr
+	persist_dr_wlc
 	persist_fullnat
 	persist_proxy
 	persist_cli

@@ -133,7 +133,17 @@ static void test_backend(void)
 	EXPECT_REQ(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11",
 		   "{\"cmd\":\"backend_del\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11\"}");
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
-		   "backend set needs --weight N");
+		   "backend set needs --weight N, --state S or --health H");
+	EXPECT_REQ(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state drain "
+		   "--health down",
+		   "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\","
+		   "\"backend\":\"198.18.0.11\",\"health\":\"down\",\"state\":\"drain\"}");
+	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state off",
+		   "--state: 'off' (expected up, drain or maint)");
+	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --health maybe",
+		   "--health: 'maybe' (expected up, down or auto)");
+	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --health up",
+		   "--health is for backend set (a new backend's checks decide)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight 70000",
 		   "--weight 70000 out of range (0-65535)");
 	EXPECT_ERR(cli_backend_request, "add tcp/198.18.0.100:80 198.18.0.11 --weight x1",
@@ -145,7 +155,7 @@ static void test_backend(void)
 	EXPECT_ERR(cli_backend_request, "move tcp/198.18.0.100:80 198.18.0.11",
 		   "unknown action 'move' (expected add, set or del)");
 	EXPECT_ERR(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11 --weight 1",
-		   "backend del takes no --weight");
+		   "backend del takes no option but the backend");
 	{
 		char out[512];
 
@@ -154,11 +164,37 @@ static void test_backend(void)
 	}
 }
 
+/* conns takes its verb in argv[0]; build() splits after the verb. */
+static int conns_build(int argc, char **argv, struct json_object **req, char *err,
+		       size_t errlen)
+{
+	char *all[16] = { "conns" };
+
+	for (int i = 0; i < argc && i < 15; i++)
+		all[i + 1] = argv[i];
+	return cli_conns_request(argc + 1, all, req, err, errlen);
+}
+
+static void test_conns_zero(void)
+{
+	EXPECT_REQ(cli_zero_request, "tcp/198.18.0.100:80",
+		   "{\"cmd\":\"zero\",\"service\":\"tcp/198.18.0.100:80\"}");
+	EXPECT_REQ(cli_zero_request, "", "{\"cmd\":\"zero\"}");
+	EXPECT_ERR(cli_zero_request, "tcp/198.18.0.100:80 x", "unexpected argument 'x'");
+	EXPECT_REQ(conns_build, "--limit 5 udp/198.18.0.100:53",
+		   "{\"cmd\":\"conns\",\"service\":\"udp/198.18.0.100:53\",\"limit\":5}");
+	EXPECT_REQ(conns_build, "--json", "{\"cmd\":\"conns\"}");
+	EXPECT_ERR(conns_build, "--limit -1", "--limit: '-1' is not a count");
+	EXPECT_ERR(conns_build, "tcp/198.18.0.100:80 tcp/198.18.0.100:81",
+		   "unexpected argument 'tcp/198.18.0.100:81'");
+}
+
 int main(void)
 {
 	RUN(test_service_add);
 	RUN(test_service_set);
 	RUN(test_service_errors);
 	RUN(test_backend);
+	RUN(test_conns_zero);
 	UNIT_SUMMARY();
 }

@@ -192,7 +192,10 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown backend key", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, wieght: 5 }\n",
 	  "xlb.yaml:8:33: backends[0]: unknown key 'wieght' (expected address, "
-	  "weight or port)" },
+	  "weight, port or state)" },
+	{ "bad backend state", SVC "    mode: dr\n    backends:\n"
+	  "      - { address: 198.18.0.11, state: off }\n",
+	  "xlb.yaml:8:40: backends[0]: state: 'off' (expected up, drain or maint)" },
 	{ "bad mode", SVC "    mode: foo\n",
 	  "xlb.yaml:6:11: unknown mode 'foo' (expected proxy, nat, fullnat, dr or tun)" },
 	{ "bad protocol", "services:\n  - vip: 198.18.0.100\n    port: 80\n"
@@ -371,14 +374,6 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
 	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
 	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
-	{ "lc in dr", SVC "    mode: dr\n    scheduler: lc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'lc' needs connection counts, "
-	  "which only modes nat, fullnat and proxy keep (mode dr sees no replies); "
-	  "use maglev, sh, rr or wrr" },
-	{ "wlc in tun", SVC "    mode: tun\n    scheduler: wlc\n",
-	  "xlb.yaml:7:16: service web: scheduler 'wlc' needs connection counts, "
-	  "which only modes nat, fullnat and proxy keep (mode tun sees no replies); "
-	  "use maglev, sh, rr or wrr" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
 	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
@@ -696,6 +691,26 @@ static void test_round_trip(void)
 	round_trip("instance: \"true\"\nservices:\n  - name: \"a: b # c\"\n"
 		   "    vip: 198.18.0.1\n    port: 1\n    protocol: udp\n    mode: tun\n"
 		   "    backends: [\"[2001:db8::1]:1\", { address: 1.2.3.4, weight: 0 }]\n");
+	/* Admin states survive save and apply. */
+	round_trip("services:\n  - vip: 198.18.0.1\n    port: 1\n    protocol: tcp\n"
+		   "    mode: dr\n    backends:\n      - { address: 1.2.3.4, state: drain }\n"
+		   "      - { address: 1.2.3.5, weight: 7, state: maint }\n"
+		   "      - { address: 1.2.3.6, state: up }\n");
+	{
+		struct xlb_config a;
+		char e[256], *o;
+
+		EXPECT(parse("services:\n  - { vip: 198.18.0.1, port: 1, protocol: tcp, "
+			     "mode: dr, backends: [ { address: 1.2.3.4, state: drain }, "
+			     "{ address: 1.2.3.5, state: maint }, 1.2.3.6 ] }\n",
+			     &a, e, sizeof(e)) == 0);
+		o = config_emit_yaml(&a);
+		CHECK(o && strstr(o, "1.2.3.4, weight: 100, state: drain }") &&
+		      strstr(o, "1.2.3.5, weight: 100, state: maint }") &&
+		      strstr(o, "1.2.3.6, weight: 100 }"), "%s", o);
+		free(o);
+		config_free(&a);
+	}
 
 	/* The emitted form of the DESIGN.md example, exactly. */
 	struct xlb_config c;
@@ -919,6 +934,54 @@ static void test_ops_keys(void)
 	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
 }
 
+/* announce: both paths required, hold defaults to 30 s, round trip. */
+static void test_announce(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("interfaces: [eth0]\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!c.announce.file[0]);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "announce"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+
+	CHECK(parse("announce:\n  bird_socket: /run/bird/bird.ctl\n"
+		    "  file: /etc/bird/xlb-vips.conf\n", &c, err, sizeof(err)) == 0,
+	      "%s", err);
+	EXPECT(!strcmp(c.announce.bird_socket, "/run/bird/bird.ctl") &&
+	       !strcmp(c.announce.file, "/etc/bird/xlb-vips.conf") &&
+	       c.announce.hold_ms == 30000);
+	config_free(&c);
+	CHECK(parse("announce: { bird_socket: /b.ctl, file: /x.conf, hold: 3s }\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&c);
+	CHECK(out && strstr(out, "announce: { bird_socket: \"/b.ctl\", file: "
+			    "\"/x.conf\", hold: 3s }\n"), "got:\n%s", out ? out : "");
+	CHECK(out && parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(!memcmp(&c.announce, &d.announce, sizeof(c.announce)));
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse("announce: { file: /x.conf }\n", &c, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:1: announce: needs both bird_socket and file"),
+	      "%s", err);
+	CHECK(parse("announce: { bird_socket: b.ctl, file: /x }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "xlb.yaml:1:26: announce: bird_socket: 'b.ctl' must be an "
+		     "absolute path"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, peer: 1 }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: unknown key 'peer' (expected bird_socket, file "
+		     "or hold)"), "%s", err);
+	CHECK(parse("announce: { bird_socket: /b, file: /x, hold: soon }\n", &c, err,
+		    sizeof(err)) == -EINVAL &&
+	      strstr(err, "announce: hold: 'soon' is not a duration"), "%s", err);
+}
+
 static void test_copy(void)
 {
 	struct xlb_config a, b;
@@ -1046,6 +1109,7 @@ int main(void)
 	RUN(test_svc_timeouts);
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
+	RUN(test_announce);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

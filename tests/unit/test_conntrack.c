@@ -21,10 +21,15 @@ static void test_state_machine(void)
 {
 	uint8_t fl = 0, st;
 
-	st = xlb_ct_initial(6, XLB_TCP_SYN, &fl);
+	st = xlb_ct_initial(6, &fl);
 	EXPECT(st == XLB_CT_SYN_SENT);
 	EXPECT(xlb_ct_tcp_next(st, &fl, XLB_TCP_ACK, 0) == XLB_CT_SYN_SENT);
+	/* The server's SYN-ACK: SYN_RECV; only the client's ACK establishes. */
 	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_SYN | XLB_TCP_ACK, 1);
+	EXPECT(st == XLB_CT_SYN_RECV);
+	EXPECT(xlb_ct_tcp_next(st, &fl, XLB_TCP_ACK, 1) == XLB_CT_SYN_RECV);
+	EXPECT(xlb_ct_tcp_next(st, &fl, XLB_TCP_SYN, 0) == XLB_CT_SYN_RECV);
+	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_ACK, 0);
 	EXPECT(st == XLB_CT_ESTABLISHED);
 	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_FIN | XLB_TCP_ACK, 1);
 	EXPECT(st == XLB_CT_FIN_WAIT);
@@ -32,8 +37,7 @@ static void test_state_machine(void)
 	st = xlb_ct_tcp_next(st, &fl, XLB_TCP_FIN, 0);
 	EXPECT(st == XLB_CT_TIME_WAIT);
 	EXPECT(xlb_ct_tcp_next(XLB_CT_ESTABLISHED, &fl, XLB_TCP_RST, 0) == XLB_CT_CLOSE);
-	EXPECT(xlb_ct_initial(17, 0, &fl) == XLB_CT_UDP);
-	EXPECT(xlb_ct_initial(6, XLB_TCP_ACK, &fl) == XLB_CT_ESTABLISHED);
+	EXPECT(xlb_ct_initial(17, &fl) == XLB_CT_UDP);
 }
 
 static void test_timeouts(void)
@@ -42,6 +46,8 @@ static void test_timeouts(void)
 	struct xlb_flow f = { 0 };
 
 	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_ESTABLISHED) == 900 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_SYN_SENT) == 120 * S);
+	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_SYN_RECV) == 60 * S);
 	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_FIN_WAIT) == 120 * S);
 	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_CLOSE) == 10 * S);
 	EXPECT(xlb_ct_timeout_ns(&g, NULL, XLB_CT_UDP) == 300 * S);

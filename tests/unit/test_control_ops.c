@@ -117,11 +117,107 @@ static void test_service_set(void)
 		"\"health_check\":\"type: http, path: [\"}", "health_check: ");
 }
 
+static const struct backend_state *bs0(void)
+{
+	return &st.services[0].backends[0];
+}
+
+static void test_backend_states(void)
+{
+	const char *set = "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\","
+			  "\"backend\":\"198.18.0.11\",";
+	char req[512], *yaml;
+
+	snprintf(req, sizeof(req), "%s\"state\":\"drain\"}", set);
+	OK(req);
+	/* Drained: no new flows, the weight kept for the way back. */
+	CHECK(svc0()->backends[0].state == XLB_ADMIN_DRAIN && svc0()->backends[0].weight == 50 &&
+	      bs0()->in_table && !state_backend_takes_new(bs0(), &svc0()->backends[0]),
+	      "state %d weight %u", svc0()->backends[0].state, svc0()->backends[0].weight);
+	yaml = config_emit_yaml(&st.cfg);
+	CHECK(strstr(yaml, "{ address: 198.18.0.11, weight: 50, state: drain }"), "%s", yaml);
+	free(yaml);
+	snprintf(req, sizeof(req), "%s\"state\":\"maint\"}", set);
+	OK(req);
+	CHECK(!bs0()->in_table, "a backend in maintenance stays in the table");
+	snprintf(req, sizeof(req), "%s\"state\":\"up\",\"weight\":60}", set);
+	OK(req);
+	CHECK(state_backend_takes_new(bs0(), &svc0()->backends[0]) &&
+	      svc0()->backends[0].weight == 60, "not back up");
+
+	snprintf(req, sizeof(req), "%s\"health\":\"down\"}", set);
+	OK(req);
+	CHECK(bs0()->forced == HEALTH_DOWN && state_backend_health(bs0()) == HEALTH_DOWN &&
+	      !bs0()->in_table, "forced down: forced %d in_table %d", bs0()->forced,
+	      bs0()->in_table);
+	/* Forced health is not config: save does not carry it. */
+	yaml = config_emit_yaml(&st.cfg);
+	CHECK(!strstr(yaml, "health: down"), "%s", yaml);
+	free(yaml);
+	/* It survives other changes of the service. */
+	OK("{\"cmd\":\"service_set\",\"service\":\"tcp/198.18.0.100:80\",\"name\":\"w\"}");
+	CHECK(bs0()->forced == HEALTH_DOWN, "forced health lost by service_set");
+	snprintf(req, sizeof(req), "%s\"health\":\"auto\"}", set);
+	OK(req);
+	CHECK(!bs0()->forced && bs0()->in_table, "auto: forced %d", bs0()->forced);
+
+	snprintf(req, sizeof(req), "%s\"state\":\"off\"}", set);
+	REFUSED(req, "state: 'off' (expected up, drain or maint)");
+	snprintf(req, sizeof(req), "%s\"health\":\"maybe\"}", set);
+	REFUSED(req, "health 'maybe' (expected up, down or auto)");
+	snprintf(req, sizeof(req), "%s\"x\":1}", set);
+	REFUSED(req, "backend_set: nothing to change");
+	REFUSED("{\"cmd\":\"backend_add\",\"service\":\"tcp/198.18.0.100:80\","
+		"\"backend\":\"198.18.0.12\",\"health\":\"up\"}",
+		"'health' is forced with backend_set only");
+}
+
+/* A file without the keys fixed at start keeps the running ones; a file
+ * that changes one is refused. */
+static void test_apply_fixed_keys(void)
+{
+	struct json_object *req;
+	const char *svc = "services:\n  - { vip: 198.18.0.100, port: 80, protocol: tcp, "
+			  "mode: nat, backends: [198.18.0.11] }\n";
+	char text[512];
+
+	addr_parse("127.0.0.1:9999", ADDR_PORT_REQUIRED, &st.cfg.metrics_listen, text,
+		   sizeof(text));
+	st.cfg.flow_table_size = 4096;
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("apply"));
+	json_object_object_add(req, "yaml", json_object_new_string(svc));
+	snprintf(text, sizeof(text), "%s", json_object_to_json_string(req));
+	json_object_put(req);
+	OK(text);
+	CHECK(st.cfg.metrics_listen.port == 9999 && st.cfg.flow_table_size == 4096 &&
+	      st.cfg.n_services == 1 && st.cfg.services[0].n_backends == 1,
+	      "metrics port %u flow_table_size %u", st.cfg.metrics_listen.port,
+	      st.cfg.flow_table_size);
+	/* The same values written out: accepted as well. */
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("apply"));
+	json_object_object_add(req, "yaml", json_object_new_string(
+		"metrics: { listen: \"127.0.0.1:9999\" }\nflow_table_size: 4096\n"));
+	snprintf(text, sizeof(text), "%s", json_object_to_json_string(req));
+	json_object_put(req);
+	OK(text);
+	CHECK(st.cfg.n_services == 0, "apply did not replace the services");
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("apply"));
+	json_object_object_add(req, "yaml", json_object_new_string("flow_table_size: 8192\n"));
+	snprintf(text, sizeof(text), "%s", json_object_to_json_string(req));
+	json_object_put(req);
+	REFUSED(text, "'flow_table_size' cannot change while xlbd runs");
+}
+
 int main(void)
 {
 	setup();
 	RUN(test_service_add_health_check);
 	RUN(test_service_set);
+	RUN(test_backend_states);
+	RUN(test_apply_fixed_keys);
 	state_teardown(&st);
 	UNIT_SUMMARY();
 }

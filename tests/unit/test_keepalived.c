@@ -58,11 +58,11 @@ static const struct kcase cases[] = {
 	  "        digest c2b63159e701960a9eef44a302b56074\n        status_code 200\n"
 	  "      }\n      connect_timeout 3\n      nb_get_retry 3\n"
 	  "      delay_before_retry 3\n    }\n  }\n}\n",
-	  1, { "mode: dr\n    scheduler: wrr\n    persistence: 9600\n",
+	  1, { "mode: dr\n    scheduler: wlc\n    persistence: 9600\n",
 	       "health_check: { type: http, interval: 10s, timeout: 3s, rise: 1, fall: 4, "
 	       "path: \"/index.html\", expect_status: \"200\" }",
 	       "{ address: 198.18.0.11, weight: 100 }", "{ address: 198.18.0.12, weight: 200 }" },
-	  { "scheduler wlc becomes wrr", "url digest (line 13) is not expressible",
+	  { "url digest (line 13) is not expressible",
 	    "HTTP_GET delay_before_retry (line 18) is not expressible" } },
 
 	{ "virtual_server_group: addresses, a range, IPv6 range, fwmark",

@@ -236,37 +236,42 @@ static void setup(void)
 	svcs[0] = (struct xlb_service_cfg){ .vip = lo(vport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_WRR,
 		.n_backends = 2, .backends = bes[0] };
-	bes[0][0] = (struct xlb_backend_cfg){ lo(be1.port), 100 };
-	bes[0][1] = (struct xlb_backend_cfg){ lo(be2.port), 300 };
+	bes[0][0] = (struct xlb_backend_cfg){ .addr = lo(be1.port), .weight = 100 };
+	bes[0][1] = (struct xlb_backend_cfg){ .addr = lo(be2.port), .weight = 300 };
 	/* send_proxy v1 to a server that echoes the first line. */
 	svcs[1] = (struct xlb_service_cfg){ .vip = lo(hport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .send_proxy = XLB_SEND_PROXY_V1,
 		.n_backends = 1, .backends = bes[1] };
-	bes[1][0] = (struct xlb_backend_cfg){ lo(hdr.port), 100 };
+	bes[1][0] = (struct xlb_backend_cfg){ .addr = lo(hdr.port), .weight = 100 };
 	/* accept_proxy + send_proxy v2 -> echo (the echo shows what the
 	 * backend got), and a refused backend first in rr order. */
 	svcs[2] = (struct xlb_service_cfg){ .vip = lo(aport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_RR,
 		.accept_proxy = true, .send_proxy = XLB_SEND_PROXY_V2,
 		.n_backends = 2, .backends = bes[2] };
-	bes[2][0] = (struct xlb_backend_cfg){ lo(dead_port), 100 };
-	bes[2][1] = (struct xlb_backend_cfg){ lo(be1.port), 100 };
+	bes[2][0] = (struct xlb_backend_cfg){ .addr = lo(dead_port), .weight = 100 };
+	bes[2][1] = (struct xlb_backend_cfg){ .addr = lo(be1.port), .weight = 100 };
 	svcs[3] = (struct xlb_service_cfg){ .vip = lo(uport), .proto = IPPROTO_UDP,
 		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_RR,
 		.n_backends = 2, .backends = bes[3] };
-	bes[3][0] = (struct xlb_backend_cfg){ lo(ube1.port), 100 };
-	bes[3][1] = (struct xlb_backend_cfg){ lo(ube2.port), 100 };
+	bes[3][0] = (struct xlb_backend_cfg){ .addr = lo(ube1.port), .weight = 100 };
+	bes[3][1] = (struct xlb_backend_cfg){ .addr = lo(ube2.port), .weight = 100 };
 	/* Slow clients: a short header timeout; a cap of 4. */
 	svcs[4] = (struct xlb_service_cfg){ .vip = lo(qport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .header_timeout_ms = 500,
 		.n_backends = 1, .backends = bes[4] };
-	bes[4][0] = (struct xlb_backend_cfg){ lo(be3.port), 100 };
+	bes[4][0] = (struct xlb_backend_cfg){ .addr = lo(be3.port), .weight = 100 };
 	svcs[5] = (struct xlb_service_cfg){ .vip = lo(cport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .max_connections = 4,
 		.n_backends = 1, .backends = bes[5] };
-	bes[5][0] = (struct xlb_backend_cfg){ lo(be4.port), 100 };
+	bes[5][0] = (struct xlb_backend_cfg){ .addr = lo(be4.port), .weight = 100 };
 	cfg.services = svcs;
 	cfg.n_services = 6;
+	/* Keys of other modes keep their defaults (config_validate refuses
+	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
+	 * service says otherwise. */
+	for (size_t i = 0; i < cfg.n_services; i++)
+		svcs[i].icmp_unreachable = true;
 }
 
 static void test_start(void)

@@ -229,6 +229,7 @@ static void test_parse(void)
 	char msg[256];
 
 	memset(&s, 0, sizeof(s));
+	s.vip.port = 80;
 	CHECK(schema_parse(p, "", "300", &s, msg, sizeof(msg)) == 0 &&
 	      s.persistence == 300, "%s", msg);
 	CHECK(schema_parse(p, "", "86401", &s, msg, sizeof(msg)) == -EINVAL &&
@@ -240,6 +241,20 @@ static void test_parse(void)
 		      "fullnat, dr or tun)"), "%s", msg);
 	CHECK(schema_parse(m, "", "fullnat", &s, msg, sizeof(msg)) == 0 &&
 	      s.mode == XLB_MODE_FULLNAT, "%s", msg);
+
+	/* One key's YAML, as the control API passes it: the walk's checks,
+	 * no position, one line only. */
+	CHECK(config_parse_value(&schema_service, "health_check", "type: tcp, rise: 5",
+				 &s, msg, sizeof(msg)) == 0 && s.hc.type == XLB_HC_TCP &&
+	      s.hc.rise == 5 && s.hc.fall == 3, "%s", msg);
+	s.vip.port = 0;
+	CHECK(config_parse_value(&schema_service, "health_check", "type: tcp", &s, msg,
+				 sizeof(msg)) == -EINVAL &&
+	      !strcmp(msg, "health_check: a service on every port (port \"*\") needs "
+		      "the check's 'port'"), "%s", msg);
+	CHECK(config_parse_value(&schema_service, "persistence", "5\nmode: dr", &s, msg,
+				 sizeof(msg)) == -EINVAL &&
+	      !strcmp(msg, "persistence: the value must be on one line"), "%s", msg);
 }
 
 int main(void)
