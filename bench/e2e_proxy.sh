@@ -269,7 +269,7 @@ per_round_ratios() {
 			read -ra pr <<<"${RATE[$p.$t]:-}"
 			[ -n "${pr[$i]:-}" ] && ! ge "$best" "${pr[$i]}" && best=${pr[$i]}
 		done
-		[ "$best" != 0 ] && ratio "${x[$i]}" "$best"
+		[ "$best" != 0 ] && echo "$(ratio "${x[$i]}" "$best")"
 	done
 }
 row_for() {     # row_for TEST LABEL UNIT PEERS...

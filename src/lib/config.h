@@ -40,6 +40,7 @@ enum xlb_hc_type {
 	XLB_HC_HTTP,                    /* GET path, status in a range */
 	XLB_HC_DNS,                     /* query, expect NOERROR */
 	XLB_HC_UDP,                     /* send payload, expect a reply */
+	XLB_HC_HTTPS,                   /* http over TLS (not verified) */
 };
 
 #define XLB_HC_STR_MAX 256
@@ -59,6 +60,8 @@ struct xlb_health_cfg {
 	char query[XLB_HC_STR_MAX];     /* dns name */
 	char payload[XLB_HC_STR_MAX];   /* udp datagram sent */
 	char expect[XLB_HC_STR_MAX];    /* udp: the reply must contain it */
+	char expect_body[XLB_HC_STR_MAX];       /* http(s): the body must contain
+						 * it; "" = any body */
 };
 
 /* What happens to existing flows of a backend that goes down. */
@@ -126,6 +129,8 @@ struct xlb_service_cfg {
 	bool server_first_set;          /* false: by port (proxy.c) */
 	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
+	char notify[XLB_HC_STR_MAX];    /* command run on every health change of
+					 * a backend; "" = none */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
 	bool icmp_unreachable;          /* no usable backend: answer port

@@ -45,7 +45,7 @@ int conntrack_sweep(int flows_fd, int rev_fd, const struct xlb_globals *g,
 uint64_t conntrack_now_ns(void);
 
 /* A pass starts at most this often. */
-#define CT_SWEEP_PERIOD_NS 2000000000ull
+#define CT_SWEEP_PERIOD_NS 1000000000ull
 
 struct ct_sweeper;
 

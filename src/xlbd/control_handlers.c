@@ -668,8 +668,8 @@ static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_f
 	return 0;
 }
 
-/* The optional "service" of conns and zero (*ss NULL: every service). Mode
- * proxy is refused: its `what` lives in the proxy engine, not here. */
+/* The optional "service" of conns and zero (*ss NULL: every service). With
+ * `what`, mode proxy is refused: what it names is not reachable here. */
 static int get_packet_service(struct state *st, struct json_object *req,
 			      const char *what, const struct service_state **ss,
 			      char *err)
@@ -690,7 +690,7 @@ static int get_packet_service(struct state *st, struct json_object *req,
 		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
 		return -ENOENT;
 	}
-	if (st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
+	if (what && st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
 		snprintf(err, CONTROL_ERRLEN, "%s: %s", s, what);
 		return -EOPNOTSUPP;
 	}
@@ -732,21 +732,26 @@ static int do_conns(struct state *st, struct json_object *req,
 	return 0;
 }
 
-/* ipvsadm -Z: the packet-mode counters of one service and its backends, or
- * of all (what `list` and the metrics show start again from 0). */
+/* ipvsadm -Z: the counters of one service and its backends, or of all
+ * (what `list` and the metrics show start again from 0). */
 static int do_zero(struct state *st, struct json_object *req, char *err)
 {
 	const struct service_state *only;
 	int ret;
 
-	ret = get_packet_service(st, req, "the counters of mode proxy cannot be "
-				 "zeroed yet", &only, err);
+	ret = get_packet_service(st, req, NULL, &only, err);
 	if (ret)
 		return ret;
-	for (size_t i = 0; st->dp && i < st->n_services; i++) {
+	for (size_t i = 0; i < st->n_services; i++) {
 		const struct service_state *ss = &st->services[i];
 
 		if (only && ss != only)
+			continue;
+		/* The proxy engine keeps its own (no-op when it never served
+		 * the service). */
+		if (st->cfg.services[i].mode == XLB_MODE_PROXY)
+			proxy_zero(ss->proto, &ss->vip);
+		if (!st->dp)
 			continue;
 		dataplane_svc_stats_reset(st->dp, ss->id);
 		for (size_t j = 0; j < ss->n_backends; j++)

@@ -21,6 +21,7 @@ struct metrics_backend {
 	struct xlb_counter c;
 	uint32_t weight;
 	bool up;                                /* not down (unknown counts as up) */
+	double health_age_s;                    /* since its health last changed */
 	bool in_table;                          /* takes new flows */
 	bool has_check;                         /* health check latency known */
 	uint32_t check_latency_us;
@@ -33,6 +34,9 @@ struct metrics_backend {
 
 struct metrics_service {
 	char service[XLB_ADDRSTR_MAX + 8];      /* "tcp/198.18.0.100:80" */
+	char vip[XLB_ADDRSTR_MAX];              /* "198.18.0.100", "2001:db8::100" */
+	char port[8];                           /* "80", "*" */
+	const char *protocol;                   /* "tcp", "udp" */
 	char name[XLB_NAME_MAX];
 	const char *mode;                       /* "dr", "proxy"... */
 	char table_hash[17];                    /* state_table_hash_str's */

@@ -10,9 +10,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "clock.h"
 #include "log.h"
 #include "maglev.h"
 #include "netlink.h"
+#include "notify.h"
 #include "proxy.h"
 #include "runfile.h"
 #include "state.h"
@@ -645,6 +647,7 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 		return;
 	nb->health = ob->health;
 	nb->in_table = ob->in_table;
+	nb->health_since_ms = ob->health_since_ms;
 	memcpy(nb->health_reason, ob->health_reason, sizeof(nb->health_reason));
 }
 
@@ -719,6 +722,26 @@ void state_proxy_apply(struct state *st)
 	config_free(&copy);
 }
 
+/* A backend's health changes from b->health to ev->status: its time, and
+ * the service's notify hook. */
+static void health_changed(struct state *st, const struct service_state *ss,
+			   struct backend_state *b, const struct health_event *ev,
+			   const char *name, const char *addr)
+{
+	const struct xlb_service_cfg *sc = config_find_service(&st->cfg, ss->proto,
+							       &ss->vip);
+	int ret;
+
+	b->health_since_ms = now_ms();
+	if (!sc || !sc->notify[0])
+		return;
+	ret = notify_run(sc->notify, name, addr, health_status_name(b->health),
+			 health_status_name(ev->status), ev->reason);
+	if (ret)
+		log_warn("%s: cannot run the notify command for backend %s: %s",
+			 name, addr, strerror(-ret));
+}
+
 int state_health_event(struct state *st, const struct health_event *ev)
 {
 	struct backend_state *b = NULL;
@@ -740,6 +763,8 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	else
 		log_info("%s: backend %s is %s: %s", name, a,
 			 health_status_name(ev->status), ev->reason);
+	if (b->health != ev->status)
+		health_changed(st, ss, b, ev, name, a);
 	b->health = ev->status;
 	snprintf(b->health_reason, sizeof(b->health_reason), "%s", ev->reason);
 	/* The same config again: tables and flags follow the new health. */
@@ -1181,6 +1206,7 @@ static void apply_backend(struct state *st, struct apply_plan *p,
 
 	ss->backends[j].addr = bc->addr;
 	ss->backends[j].in_table = true;
+	ss->backends[j].health_since_ms = now_ms();
 	if (ob) {
 		ss->backends[j].id = ob->id;
 		ob->addr.family = 0;    /* claimed */

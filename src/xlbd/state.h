@@ -23,6 +23,9 @@ struct backend_state {
 	bool in_table;                  /* takes new flows (unless weight 0):
 					 * healthy, or kept by all_down: keep_last */
 	char health_reason[HEALTH_REASON_MAX];
+	uint64_t health_since_ms;       /* CLOCK_MONOTONIC of the last change
+					 * of health (or of the backend's or its
+					 * check's start) */
 };
 
 struct service_state {

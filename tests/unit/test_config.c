@@ -252,14 +252,14 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check not mapping", SVC "    mode: dr\n    health_check: tcp\n",
 	  "xlb.yaml:7:19: health_check: expected a mapping, got a scalar" },
 	{ "health_check without type", SVC "    mode: dr\n    health_check: { interval: 1s }\n",
-	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp or none)" },
+	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp, https or none)" },
 	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
 	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
-	  "udp or none)" },
+	  "udp, https or none)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
-	  "timeout, rise, fall, port, path, expect_status, host, query, query_type, "
+	  "timeout, rise, fall, port, path, expect_status, host, expect_body, query, query_type, "
 	  "dns_proto, payload or expect)" },
 	{ "health_check key of another type", SVC "    mode: dr\n    health_check: "
 	  "{ type: tcp, path: / }\n",

@@ -57,6 +57,8 @@ struct pbackend {
 	socklen_t salen;
 	struct psched_load load;
 	struct pcount *cnt;             /* proxy_nworkers shards */
+	struct proxy_counters zeroed;   /* the sums at the last proxy_zero()
+					 * (control thread only) */
 };
 
 /* A service (proto + VIP:port), same lifetime as pbackend. */
@@ -71,6 +73,7 @@ struct pservice {
 	_Atomic bool starved;           /* a worker is paused at max_connections
 					 * with nothing of its own to shed */
 	struct pcount *cnt;             /* proxy_nworkers shards */
+	struct proxy_counters zeroed;   /* as in pbackend */
 	struct pbackend *backends;
 	struct ppersist *persist;       /* created with the first persistence */
 };
@@ -221,6 +224,8 @@ struct pworker {
 	unsigned n_spare_c;
 	char *pool;                     /* free tcp buffers, a list through */
 	unsigned n_pool;                /* their first bytes */
+	unsigned pool_low;              /* fewest free in this window */
+	uint64_t pool_window;           /* when it began */
 	unsigned pool_freed;            /* given back to malloc since a trim */
 	struct pwheel wheel;
 	struct usess *grave_s;

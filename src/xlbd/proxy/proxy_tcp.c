@@ -57,8 +57,12 @@ static void touch(struct pconn *c, bool client)
 	}
 }
 
-#define POOL_KEEP   64          /* free buffers a worker keeps (1 MiB) */
-#define TRIM_AFTER  256         /* buffers given back before a malloc_trim */
+/* The pool keeps what the worker needs: each POOL_WINDOW_MS, the buffers
+ * that stayed in it the whole window (its low-water mark) go back to
+ * malloc, so a steady load reuses its buffers without a malloc or free
+ * each, and a burst's go back a window after it ends. */
+#define POOL_WINDOW_MS 1000
+#define TRIM_AFTER     256      /* buffers given back before a malloc_trim */
 
 /* A buffer for b from the worker's pool (a list threaded through the free
  * buffers) or from malloc. Returns 0 or -ENOMEM. */
@@ -70,7 +74,8 @@ static int buf_get(struct pworker *w, struct pbuf *b)
 		return 0;
 	if (p) {
 		memcpy(&w->pool, p, sizeof(p));
-		w->n_pool--;
+		if (--w->n_pool < w->pool_low)
+			w->pool_low = w->n_pool;
 	} else {
 		p = malloc(PROXY_BUF);
 		if (!p)
@@ -81,19 +86,14 @@ static int buf_get(struct pworker *w, struct pbuf *b)
 	return 0;
 }
 
-/* b's buffer back to the pool, or to malloc beyond POOL_KEEP. */
+/* b's buffer back to the pool. */
 static void buf_put(struct pworker *w, struct pbuf *b)
 {
 	if (!b->data)
 		return;
-	if (w->n_pool < POOL_KEEP) {
-		memcpy(b->data, &w->pool, sizeof(w->pool));
-		w->pool = b->data;
-		w->n_pool++;
-	} else {
-		free(b->data);
-		w->pool_freed++;
-	}
+	memcpy(b->data, &w->pool, sizeof(w->pool));
+	w->pool = b->data;
+	w->n_pool++;
 	b->data = NULL;
 	b->off = b->len = 0;
 }
@@ -105,11 +105,29 @@ static void buf_put_empty(struct pworker *w, struct pbuf *b)
 		buf_put(w, b);
 }
 
-/* From the worker's tick: after many buffers went back to malloc (a burst
- * of connections ended), have it return the memory to the kernel. */
+/* n free buffers of the pool back to malloc. */
+static void pool_release(struct pworker *w, unsigned n)
+{
+	for (; n && w->pool; n--) {
+		char *p = w->pool;
+
+		memcpy(&w->pool, p, sizeof(p));
+		free(p);
+		w->n_pool--;
+		w->pool_freed++;
+	}
+}
+
+/* From the worker's tick: the window's surplus back to malloc, and once
+ * enough went back, malloc's free memory to the kernel. */
 void ptcp_pool_trim(struct pworker *w)
 {
-	if (w->pool_freed < TRIM_AFTER)
+	if (w->now - w->pool_window < POOL_WINDOW_MS)
+		return;
+	pool_release(w, w->pool_low);
+	w->pool_low = w->n_pool;
+	w->pool_window = w->now;
+	if (w->pool_freed < TRIM_AFTER && (w->n_pool || !w->pool_freed))
 		return;
 	w->pool_freed = 0;
 	malloc_trim(0);
@@ -887,14 +905,10 @@ void ptcp_reap(struct pworker *w, bool keep)
 		w->spare_c = c->next;
 		free(c);
 	}
-	while (!keep && w->pool) {
-		char *p = w->pool;
-
-		memcpy(&w->pool, p, sizeof(p));
-		free(p);
+	if (!keep) {
+		pool_release(w, w->n_pool);
+		w->n_spare_c = 0;
 	}
-	if (!keep)
-		w->n_spare_c = w->n_pool = 0;
 }
 
 void ptcp_free_all(struct pworker *w)
