@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control_server.h"
 #include "log.h"
 #include "runfile.h"
@@ -44,14 +45,6 @@ struct control_server {
 	struct state *st;
 	struct control_conn conns[CONTROL_CLIENTS];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A socket file at path: a live xlbd behind it is never replaced (two
  * daemons on one socket leave the first unreachable); a stale one is

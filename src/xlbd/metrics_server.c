@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -56,14 +57,6 @@ struct metrics_server {
 	size_t len;
 	struct mconn c[METRICS_CLIENTS];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A copy of a rendering at most METRICS_CACHE_MS old: the cached one, or a
  * new one asked of the main thread. NULL when it does not answer in time. */
