@@ -44,13 +44,16 @@ enum xlb_hc_type {
 };
 
 #define XLB_HC_STR_MAX 256
+#define XLB_HC_STATUS_MAX 8     /* ranges of expect_status */
 
 struct xlb_health_cfg {
 	uint8_t type;                   /* enum xlb_hc_type */
 	uint8_t dns_proto;              /* IPPROTO_UDP (default) or IPPROTO_TCP */
 	uint16_t port;                  /* 0: the backend's port */
 	uint16_t query_type;            /* DNS type number; default 1 (A) */
-	uint16_t status_min, status_max;/* http; default 200-399 */
+	uint8_t n_status;               /* http(s): ranges in status[] */
+	uint16_t status[XLB_HC_STATUS_MAX][2];  /* passing [low, high] ranges;
+						 * default one, 200-399 */
 	uint32_t interval_ms;           /* default 2 s */
 	uint32_t timeout_ms;            /* default 1 s, at most interval */
 	uint32_t rise;                  /* passes in a row to come up; default 2 */

@@ -399,36 +399,56 @@ static const char *format_listen(const void *obj, char *buf, size_t len)
 }
 
 /* "200", "200-399". */
+/* expect_status: statuses and ranges, comma-separated ("200,204,300-399"). */
 static int parse_status(const struct schema_key *k, const char *prefix, const char *s,
 			void *obj, char *msg, size_t len)
 {
 	struct xlb_health_cfg *hc = obj;
+	const char *p = s;
 	unsigned int a, b;
-	int used = 0;
+	uint8_t n = 0;
+	int used;
 
-	if (sscanf(s, "%3u-%3u%n", &a, &b, &used) == 2 && !s[used]) {
-		/* a range */
-	} else if (sscanf(s, "%3u%n", &a, &used) == 1 && !s[used]) {
-		b = a;
-	} else {
-		return MSG("%s%s: '%s' (expected a status like 200 or a range like "
-			   "200-399)", prefix, k->key, s);
-	}
-	if (a < 100 || b > 599 || a > b)
-		return MSG("%s%s: '%s' out of range (100-599, low-high)", prefix, k->key, s);
-	hc->status_min = (uint16_t)a;
-	hc->status_max = (uint16_t)b;
+	do {
+		used = 0;
+		if (sscanf(p, "%3u-%3u%n", &a, &b, &used) == 2) {
+			/* a range */
+		} else if (sscanf(p, "%3u%n", &a, &used) == 1) {
+			b = a;
+		} else {
+			used = -1;
+		}
+		if (used < 0 || (p[used] && p[used] != ','))
+			return MSG("%s%s: '%s' (expected statuses like 200 or ranges "
+				   "like 200-399, comma-separated)", prefix, k->key, s);
+		if (a < 100 || b > 599 || a > b)
+			return MSG("%s%s: '%s' out of range (100-599, low-high)",
+				   prefix, k->key, s);
+		if (n == XLB_HC_STATUS_MAX)
+			return MSG("%s%s: '%s' has more than %d statuses or ranges",
+				   prefix, k->key, s, XLB_HC_STATUS_MAX);
+		hc->status[n][0] = (uint16_t)a;
+		hc->status[n++][1] = (uint16_t)b;
+		p += used + (p[used] == ',');
+	} while (p[-1] == ',');
+	hc->n_status = n;
 	return 0;
 }
 
 static const char *format_status(const void *obj, char *buf, size_t len)
 {
 	const struct xlb_health_cfg *hc = obj;
+	size_t off = 0;
 
-	if (hc->status_min == hc->status_max)
-		snprintf(buf, len, "%u", hc->status_min);
-	else
-		snprintf(buf, len, "%u-%u", hc->status_min, hc->status_max);
+	buf[0] = '\0';
+	for (uint8_t i = 0; i < hc->n_status && off < len; i++) {
+		if (hc->status[i][0] == hc->status[i][1])
+			off += snprintf(buf + off, len - off, "%s%u", i ? "," : "",
+					hc->status[i][0]);
+		else
+			off += snprintf(buf + off, len - off, "%s%u-%u", i ? "," : "",
+					hc->status[i][0], hc->status[i][1]);
+	}
 	return buf;
 }
 

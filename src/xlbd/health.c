@@ -21,6 +21,7 @@
 #include "health.h"
 #include "health_dns.h"
 #include "log.h"
+#include "schema.h"
 
 #define RESP_MAX    (2 + DNS_QUERY_MAX + 64)
 _Static_assert(RESP_MAX >= XLB_HC_STR_MAX, "resp holds the tail of a body for expect_body");
@@ -435,6 +436,15 @@ static void start_http(struct health *h, struct target *t)
 	t->phase = PH_CURL;
 }
 
+/* Whether HTTP status code is one of hc's expect_status. */
+static bool status_passes(const struct xlb_health_cfg *hc, long code)
+{
+	for (uint8_t i = 0; i < hc->n_status && i < XLB_HC_STATUS_MAX; i++)
+		if (code >= hc->status[i][0] && code <= hc->status[i][1])
+			return true;
+	return false;
+}
+
 static void reap_curl(struct health *h)
 {
 	char what[HEALTH_REASON_MAX];
@@ -456,9 +466,12 @@ static void reap_curl(struct health *h)
 			continue;
 		}
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		if (code < t->hc.status_min || code > t->hc.status_max) {
-			snprintf(what, sizeof(what), "HTTP %ld (expected %u-%u)", code,
-				 t->hc.status_min, t->hc.status_max);
+		if (!status_passes(&t->hc, code)) {
+			char want[XLB_HC_STR_MAX];
+
+			snprintf(what, sizeof(what), "HTTP %ld (expected %.128s)", code,
+				 schema_format(schema_key(&schema_health, "expect_status"),
+					       &t->hc, want, sizeof(want)));
 			finish(h, t, false, what);
 		} else if (t->hc.expect_body[0] && !t->body_found) {
 			snprintf(what, sizeof(what), "HTTP %ld, body of %llu bytes without "

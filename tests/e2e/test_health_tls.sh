@@ -3,7 +3,7 @@
 # End-to-end test of the https check, expect_body and the notify hook in the
 # namespace lab of lib.sh: every real server runs a second nginx with a
 # self-signed certificate on :8443. Service tls checks https://RS:8443/health
-# for the body "healthy": all three come up. Service body expects a text the
+# for a status in "200,204" and the body "healthy": all three come up. Service body expects a text the
 # page does not hold: all three go down, with the reason. The notify hook of
 # tls writes every transition; stopping the TLS nginx of rs2 marks it down and
 # the hook records "unknown up" for each backend, then "up down" for rs2.
@@ -48,7 +48,8 @@ services:
     port: 8443
     protocol: tcp
     mode: dr
-    health_check: { type: https, path: /health, expect_body: healthy, interval: 300ms,
+    health_check: { type: https, path: /health, expect_status: "200,204",
+                    expect_body: healthy, interval: 300ms,
                     timeout: 250ms, rise: 1, fall: 2 }
     notify: 'echo "\$XLB_SERVICE \$XLB_BACKEND \$XLB_OLD \$XLB_NEW" >> $LAB_DIR/notify.log'
     backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
