@@ -1091,7 +1091,7 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 			/* The service's own timeouts, as the data plane reads them. */
 			bpf_map__lookup_elem(dp->skel->maps.svc_timeouts, &f.svc_id,
 					     sizeof(f.svc_id), &t, sizeof(t), 0);
-			to = (int64_t)xlb_ct_timeout_ns(&g, &t, f.state);
+			to = (int64_t)xlb_ct_entry_timeout_ns(&g, &t, &f);
 
 			left = age >= to ? 0 : (to - age) / 1000000;
 		}

@@ -1124,6 +1124,18 @@ e2e_odd_packets() {
 	out=$(odd_client "$NS_CL" udp "$vip" 3000)
 	check "$mode: 3000-byte UDP exchange, fragmented both ways" \
 		"no echo: '$out'" [ "$out" = ok ]
+	# A service without backends answers port unreachable: the client's
+	# connect fails at once (curl exit 7) instead of timing out (28), and
+	# the data plane (not the balancer's stack, with a RST) said so.
+	xlb_cli service add "tcp/$vip:10" --mode "$mode" >/dev/null 2>&1
+	local sent=$(json_reason "$(xlb_json)" icmp_unreachable_sent)
+	in_ns "$NS_CL" curl -s -o /dev/null --max-time 5 "http://$vip:10/"
+	out=$?
+	sent=$(( $(json_reason "$(xlb_json)" icmp_unreachable_sent) - sent ))
+	check "$mode: no backend: the client is told at once (ICMP port unreachable)" \
+		"curl exit $out (7: refused, 28: timed out), $sent unreachable sent" \
+		[ "$out" = 7 -a "$sent" -ge 1 ]
+	xlb_cli service del "tcp/$vip:10" >/dev/null 2>&1
 }
 
 # e2e_mtu_hop MODE VIP: a second client c2 (198.19.1.2) behind a router rt
