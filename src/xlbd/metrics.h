@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Prometheus metrics: a snapshot of the running state taken by xlbd's main
  * thread (metrics_collect), rendered as text format 0.0.4 (metrics_render),
- * and an HTTP server (libmicrohttpd, its own thread) that asks the main
- * thread for a fresh rendering on every scrape through an eventfd
- * handshake, so the state is only ever read by the thread that owns it. */
+ * and an HTTP server (metrics_server.c, its own thread) that asks the main
+ * thread for a rendering through an eventfd handshake, so the state is only
+ * ever read by the thread that owns it. */
 #ifndef XLB_METRICS_H
 #define XLB_METRICS_H
 
