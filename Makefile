@@ -27,7 +27,7 @@ DAEMON_INC := $(XLBD_DIRS:%=-I%)
 CLI_INC    := -I$(XLB_DIR)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	      -Iinclude -Ibpf -I$(ARCH_INC)
-LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl -lmicrohttpd
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljson-c -lmnl -lcurl
 
 LIB_SRC  := $(wildcard $(LIB_DIR)/*.c)
 XLBD_SRC := $(wildcard $(XLBD_DIRS:%=%/*.c))
@@ -135,8 +135,9 @@ install: $(BUILD)/xlbd $(BUILD)/xlb
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
-# libFuzzer harnesses (clang): `make fuzz`, then e.g.
-# build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
+# libFuzzer harnesses (clang): `make fuzz` builds them and runs each for
+# FUZZ_TIME seconds (default 60) over its corpus (tests/fuzz/run.sh);
+# `make fuzz-build` only builds them (tests/fuzz/smoke.sh, in tests/run).
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -std=gnu11 -D_GNU_SOURCE \
 	       -DXLB_VERSION='"fuzz"' -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
 FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
@@ -144,8 +145,11 @@ FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
 # with libFuzzer's main) and shared by every harness.
 FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(notdir $(FUZZ_SRC)))
 
-.PHONY: fuzz
-fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build
+fuzz-build: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh
 
 $(BUILD)/fuzz/obj:
 	mkdir -p $@

@@ -75,6 +75,20 @@ XLB_CT_INLINE int xlb_ct_is_active(__u8 state)
 	return state == XLB_CT_ESTABLISHED || state == XLB_CT_UDP;
 }
 
+/* Timeout in ns of the entry f itself: its state's, at most
+ * XLB_TO_GUARD_DEFAULT for an entry made under the flood guard and never
+ * established. */
+XLB_CT_INLINE __u64 xlb_ct_entry_timeout_ns(const struct xlb_globals *g,
+					    const struct xlb_svc_timeouts *t,
+					    const struct xlb_flow *f)
+{
+	__u64 to = xlb_ct_timeout_ns(g, t, f->state);
+
+	if ((f->flags & XLB_FLOW_F_GUARD) && to > XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S)
+		to = XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S;
+	return to;
+}
+
 /* An expired entry is treated as absent. A last_seen in the future (another
  * CPU refreshed it after this one read the clock) is not expired. t: the
  * timeouts of f's service (svc_timeouts[f->svc_id]), or NULL. */
@@ -83,15 +97,10 @@ XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
 				 const struct xlb_flow *f, __u64 now)
 {
 	__s64 age = (__s64)(now - f->last_seen_ns);
-	__u64 to;
 
 	if (f->state == XLB_CT_NONE || age <= 0)
 		return 0;
-	to = xlb_ct_timeout_ns(g, t, f->state);
-	/* Made under the flood guard and never established: short. */
-	if ((f->flags & XLB_FLOW_F_GUARD) && to > XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S)
-		to = XLB_TO_GUARD_DEFAULT * XLB_NS_PER_S;
-	return (__u64)age > to;
+	return (__u64)age > xlb_ct_entry_timeout_ns(g, t, f);
 }
 
 /* State of a new entry: UDP, or a TCP connection opened by a SYN (the

@@ -6,12 +6,13 @@ set -euo pipefail
 
 BUILD_DEPS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
 	    libjson-c-dev libmnl-dev libcurl4-openssl-dev make gcc pkg-config
-	    libclang-rt-14-dev libmicrohttpd-dev liburing-dev)
+	    libclang-rt-14-dev liburing-dev)
 # Lab and test peers: real servers (nginx, unbound), clients (curl, dig, socat),
-# and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps);
+# and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps,
+# openssl for the https check's self-signed certificate);
 # bird2 on the nodes and frr as the ECMP router of the scale-out lab.
 LAB_DEPS=(iproute2 ethtool nginx-light unbound bind9-dnsutils curl jq socat
-	  tcpdump procps util-linux python3 bird2 frr)
+	  tcpdump procps util-linux python3 bird2 frr openssl)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 
@@ -55,7 +56,12 @@ fi
 case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin:/sbin" ;; esac
 command -v bpftool >/dev/null || die "bpftool not found after install"
 
+# Root's only (a bpffs mounts 1777 by default): whoever can write there can
+# move xlbd's pins away.
 if ! mountpoint -q /sys/fs/bpf; then
-	mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+	mount -t bpf -o mode=0700 bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+elif [ -n "$(find /sys/fs/bpf -maxdepth 0 -perm -o+w)" ]; then
+	echo "deps.sh: /sys/fs/bpf was writable by every user; made it 0700"
+	chmod 0700 /sys/fs/bpf
 fi
 exit 0

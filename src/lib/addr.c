@@ -58,6 +58,28 @@ static int ip_parse(const char *s, uint8_t *family, union xlb_addr *addr)
 	return -EINVAL;
 }
 
+/* A bare IPv6 address whose last group could be a port: what comes before
+ * that group is an address too ("2001:db8::11:53" may be 2001:db8::11 port
+ * 53). */
+static bool v6_port_ambiguous(const char *s)
+{
+	const char *last = strrchr(s, ':');
+	char head[ADDR_IN_MAX];
+	union xlb_addr a;
+	uint8_t family;
+	size_t n;
+
+	if (!last || strspn(last + 1, "0123456789") != strlen(last + 1) ||
+	    !last[1] || strlen(last + 1) > 5 || last == s || last[-1] == ':')
+		return false;
+	n = (size_t)(last - s);
+	if (n >= sizeof(head))
+		return false;
+	memcpy(head, s, n);
+	head[n] = 0;
+	return ip_parse(head, &family, &a) == 0 && family == XLB_AF_INET6;
+}
+
 /* The body of addr_parse and service_name_parse: `whole` is the text quoted
  * in errors, which for a service name includes the protocol. */
 static int addr_parse_in(const char *s, const char *whole, int port_rule,
@@ -110,6 +132,10 @@ static int addr_parse_in(const char *s, const char *whole, int port_rule,
 			return fail(err, errlen, "'%s' is not an IP address%s",
 				    whole, "");
 		}
+		if (port_rule == ADDR_PORT_OPTIONAL && v6_port_ambiguous(buf))
+			return fail(err, errlen, "'%s' is ambiguous: write [ADDR]:PORT "
+				    "for an IPv6 address with a port, or [%s] for the "
+				    "address alone", whole, buf);
 	}
 
 	if (port) {
@@ -137,6 +163,35 @@ int addr_parse(const char *s, int port_rule, struct xlb_sockaddr *out,
 	       char *err, size_t errlen)
 {
 	return addr_parse_in(s, s, port_rule, 0, out, err, errlen);
+}
+
+const char *addr_vip_problem(const struct xlb_sockaddr *a, bool local_ok)
+{
+	const uint8_t *b = (const uint8_t *)&a->addr;
+	static const uint8_t zero[16];
+
+	if (a->family == XLB_AF_INET) {
+		uint32_t v = ntohl(a->addr.v4);
+
+		if (v == 0)
+			return "the unspecified address";
+		if (v == 0xffffffffu)
+			return "the broadcast address";
+		if ((v >> 24) == 127 && !local_ok)
+			return "a loopback address";
+		if ((v >> 28) == 0xe)
+			return "a multicast address";
+		if ((v >> 28) == 0xf || (v >> 24) == 0)
+			return "a reserved address";
+		return NULL;
+	}
+	if (!memcmp(b, zero, 16))
+		return "the unspecified address";
+	if (!memcmp(b, zero, 15) && b[15] == 1 && !local_ok)
+		return "the loopback address";
+	if (b[0] == 0xff)
+		return "a multicast address";
+	return NULL;
 }
 
 int prefix_parse(const char *s, struct xlb_prefix *out, char *err, size_t errlen)
@@ -255,7 +310,11 @@ char *addr_str(const struct xlb_sockaddr *a, char *buf, size_t len)
 	char tmp[INET6_ADDRSTRLEN];
 
 	addr_str_noport(a, tmp, sizeof(tmp));
-	if (!a->port)
+	/* Brackets where the last group could be read as a port, so what is
+	 * printed parses back (addr_parse, ADDR_PORT_OPTIONAL). */
+	if (!a->port && a->family == XLB_AF_INET6 && v6_port_ambiguous(tmp))
+		snprintf(buf, len, "[%s]", tmp);
+	else if (!a->port)
 		snprintf(buf, len, "%s", tmp);
 	else if (a->family == XLB_AF_INET6)
 		snprintf(buf, len, "[%s]:%u", tmp, a->port);

@@ -42,6 +42,12 @@ int netmask_parse(const char *s, uint8_t *plen, char *err, size_t errlen);
 int service_name_parse(const char *s, uint8_t *proto, struct xlb_sockaddr *vip,
 		       char *err, size_t errlen);
 
+/* Why a cannot be a VIP (unspecified, loopback, multicast, broadcast or
+ * reserved: a VIP is a unicast address packets can be sent to), or NULL
+ * when it can. local_ok: loopback is fine (a proxy-mode listener serves
+ * local clients; packet modes never see loopback traffic). */
+const char *addr_vip_problem(const struct xlb_sockaddr *a, bool local_ok);
+
 /* Printing: "1.2.3.4", "1.2.3.4:80", "[2001:db8::1]:80" (port printed only
  * when non-zero). Return buf. */
 char *addr_str(const struct xlb_sockaddr *a, char *buf, size_t len);

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "config_limits.h"
 #include "file.h"
 #include "maglev.h"
 #include "schema.h"
@@ -402,6 +403,10 @@ static int validate_identity(struct vctx *v, size_t i)
 
 	if (s->vip.family != XLB_AF_INET && s->vip.family != XLB_AF_INET6)
 		return vfail(v, i, NULL, VF_NONE, "service %s: no VIP", v->lbl);
+	if (addr_vip_problem(&s->vip, s->mode == XLB_MODE_PROXY))
+		return vfail(v, i, NULL, VF_NONE, "service %s: the VIP is %s; a VIP is "
+			     "a unicast address clients can reach", v->lbl,
+			     addr_vip_problem(&s->vip, s->mode == XLB_MODE_PROXY));
 	if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
 		return vfail(v, i, NULL, VF_NONE, "service %s: protocol must be tcp "
 			     "or udp", v->lbl);
@@ -1221,6 +1226,10 @@ static int load_document(struct schema_walk *p, const char *text, size_t len,
 	yaml_node_t *root;
 	int ret = 0;
 
+	/* Before the load, whose cost a hostile text can make huge. */
+	ret = config_check_limits(text, len, p->origin, p->err, p->errlen);
+	if (ret)
+		return ret;
 	if (!yaml_parser_initialize(&ps)) {
 		snprintf(p->err, p->errlen, "%s: out of memory", p->origin);
 		return -ENOMEM;

@@ -40,16 +40,20 @@ enum xlb_hc_type {
 	XLB_HC_HTTP,                    /* GET path, status in a range */
 	XLB_HC_DNS,                     /* query, expect NOERROR */
 	XLB_HC_UDP,                     /* send payload, expect a reply */
+	XLB_HC_HTTPS,                   /* http over TLS (not verified) */
 };
 
 #define XLB_HC_STR_MAX 256
+#define XLB_HC_STATUS_MAX 8     /* ranges of expect_status */
 
 struct xlb_health_cfg {
 	uint8_t type;                   /* enum xlb_hc_type */
 	uint8_t dns_proto;              /* IPPROTO_UDP (default) or IPPROTO_TCP */
 	uint16_t port;                  /* 0: the backend's port */
 	uint16_t query_type;            /* DNS type number; default 1 (A) */
-	uint16_t status_min, status_max;/* http; default 200-399 */
+	uint8_t n_status;               /* http(s): ranges in status[] */
+	uint16_t status[XLB_HC_STATUS_MAX][2];  /* passing [low, high] ranges;
+						 * default one, 200-399 */
 	uint32_t interval_ms;           /* default 2 s */
 	uint32_t timeout_ms;            /* default 1 s, at most interval */
 	uint32_t rise;                  /* passes in a row to come up; default 2 */
@@ -59,6 +63,8 @@ struct xlb_health_cfg {
 	char query[XLB_HC_STR_MAX];     /* dns name */
 	char payload[XLB_HC_STR_MAX];   /* udp datagram sent */
 	char expect[XLB_HC_STR_MAX];    /* udp: the reply must contain it */
+	char expect_body[XLB_HC_STR_MAX];       /* http(s): the body must contain
+						 * it; "" = any body */
 };
 
 /* What happens to existing flows of a backend that goes down. */
@@ -126,6 +132,8 @@ struct xlb_service_cfg {
 	bool server_first_set;          /* false: by port (proxy.c) */
 	bool server_first;              /* tcp: connect to the backend at accept */
 	struct xlb_health_cfg hc;       /* hc.type XLB_HC_NONE: no check */
+	char notify[XLB_HC_STR_MAX];    /* command run on every health change of
+					 * a backend; "" = none */
 	uint8_t on_backend_down;        /* enum xlb_on_down */
 	uint8_t all_down;               /* enum xlb_all_down */
 	bool icmp_unreachable;          /* no usable backend: answer port

@@ -116,6 +116,11 @@ struct json_object *control_call(const char *path, struct json_object *req,
 		r = read(fd, buf + len, cap - len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			snprintf(err, errlen, "xlbd did not answer within %ld s (busy, or "
+				 "stuck?)", (long)tv.tv_sec);
+			goto out;
+		}
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read the reply of xlbd: %s",
 				 strerror(errno));
@@ -125,8 +130,9 @@ struct json_object *control_call(const char *path, struct json_object *req,
 			break;
 		len += r;
 	}
-	if (!buf) {
-		snprintf(err, errlen, "xlbd closed the connection without a reply");
+	if (!len) {
+		snprintf(err, errlen, "xlbd closed the connection without a reply "
+			 "(it stopped, or dropped the connection as too slow)");
 		goto out;
 	}
 	buf[len] = '\0';

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Logging: level filter, program prefix, and the libbpf print hook. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 
@@ -9,7 +10,8 @@
 enum log_level log_max_level = LOG_LVL_INFO;
 const char *log_prog = "xlb";
 
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
+/* As docs/operations.md shows them. */
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
@@ -36,8 +38,12 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 	if (lvl > log_max_level)
 		return 0;
-	/* libbpf's messages already end in a newline. */
-	fprintf(stderr, "%s: libbpf: ", log_prog);
+	/* libbpf's messages already end in a newline, and most already
+	 * start with "libbpf: ". */
+	if (strncmp(fmt, "libbpf: ", 8))
+		fprintf(stderr, "%s: libbpf: ", log_prog);
+	else
+		fprintf(stderr, "%s: ", log_prog);
 	return vfprintf(stderr, fmt, ap);
 }
 

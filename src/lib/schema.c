@@ -56,7 +56,8 @@ static const struct schema_name admin_state_names[] = {
 
 static const struct schema_name hc_type_names[] = {
 	{ .name = "tcp", .value = XLB_HC_TCP }, { .name = "http", .value = XLB_HC_HTTP }, { .name = "dns", .value = XLB_HC_DNS },
-	{ .name = "udp", .value = XLB_HC_UDP }, { .name = "none", .value = XLB_HC_NONE }, { .name = NULL },
+	{ .name = "udp", .value = XLB_HC_UDP }, { .name = "https", .value = XLB_HC_HTTPS },
+	{ .name = "none", .value = XLB_HC_NONE }, { .name = NULL },
 };
 
 static const struct schema_name dns_proto_names[] = {
@@ -99,11 +100,17 @@ char *schema_names_str(const struct schema_name *names, char *buf, size_t len)
 	return buf;
 }
 
+/* The name of value, "?" for a value without one (in messages). */
+static const char *name_or_what(const struct schema_name *names, uint8_t value)
+{
+	const char *s = schema_name_of(names, value);
+
+	return s ? s : "?";
+}
+
 const char *mode_name(uint8_t mode)
 {
-	const char *s = schema_name_of(mode_names, mode);
-
-	return s ? s : mode == XLB_MODE_NONE ? "none" : "?";
+	return mode == XLB_MODE_NONE ? "none" : name_or_what(mode_names, mode);
 }
 
 int mode_from_name(const char *s)
@@ -113,9 +120,7 @@ int mode_from_name(const char *s)
 
 const char *sched_name(uint8_t sched)
 {
-	const char *s = schema_name_of(sched_names, sched);
-
-	return s ? s : "?";
+	return name_or_what(sched_names, sched);
 }
 
 int sched_from_name(const char *s)
@@ -125,9 +130,7 @@ int sched_from_name(const char *s)
 
 const char *proto_name(uint8_t proto)
 {
-	const char *s = schema_name_of(proto_names, proto);
-
-	return s ? s : "?";
+	return name_or_what(proto_names, proto);
 }
 
 int proto_from_name(const char *s)
@@ -137,9 +140,7 @@ int proto_from_name(const char *s)
 
 const char *admin_state_name(uint8_t state)
 {
-	const char *s = schema_name_of(admin_state_names, state);
-
-	return s ? s : "?";
+	return name_or_what(admin_state_names, state);
 }
 
 int admin_state_from_name(const char *s)
@@ -149,9 +150,7 @@ int admin_state_from_name(const char *s)
 
 const char *hc_type_name(uint8_t type)
 {
-	const char *s = schema_name_of(hc_type_names, type);
-
-	return s ? s : "?";
+	return name_or_what(hc_type_names, type);
 }
 
 /* ---- string checks and scalar hooks -------------------------------------- */
@@ -400,36 +399,56 @@ static const char *format_listen(const void *obj, char *buf, size_t len)
 }
 
 /* "200", "200-399". */
+/* expect_status: statuses and ranges, comma-separated ("200,204,300-399"). */
 static int parse_status(const struct schema_key *k, const char *prefix, const char *s,
 			void *obj, char *msg, size_t len)
 {
 	struct xlb_health_cfg *hc = obj;
+	const char *p = s;
 	unsigned int a, b;
-	int used = 0;
+	uint8_t n = 0;
+	int used;
 
-	if (sscanf(s, "%3u-%3u%n", &a, &b, &used) == 2 && !s[used]) {
-		/* a range */
-	} else if (sscanf(s, "%3u%n", &a, &used) == 1 && !s[used]) {
-		b = a;
-	} else {
-		return MSG("%s%s: '%s' (expected a status like 200 or a range like "
-			   "200-399)", prefix, k->key, s);
-	}
-	if (a < 100 || b > 599 || a > b)
-		return MSG("%s%s: '%s' out of range (100-599, low-high)", prefix, k->key, s);
-	hc->status_min = (uint16_t)a;
-	hc->status_max = (uint16_t)b;
+	do {
+		used = 0;
+		if (sscanf(p, "%3u-%3u%n", &a, &b, &used) == 2) {
+			/* a range */
+		} else if (sscanf(p, "%3u%n", &a, &used) == 1) {
+			b = a;
+		} else {
+			used = -1;
+		}
+		if (used < 0 || (p[used] && p[used] != ','))
+			return MSG("%s%s: '%s' (expected statuses like 200 or ranges "
+				   "like 200-399, comma-separated)", prefix, k->key, s);
+		if (a < 100 || b > 599 || a > b)
+			return MSG("%s%s: '%s' out of range (100-599, low-high)",
+				   prefix, k->key, s);
+		if (n == XLB_HC_STATUS_MAX)
+			return MSG("%s%s: '%s' has more than %d statuses or ranges",
+				   prefix, k->key, s, XLB_HC_STATUS_MAX);
+		hc->status[n][0] = (uint16_t)a;
+		hc->status[n++][1] = (uint16_t)b;
+		p += used + (p[used] == ',');
+	} while (p[-1] == ',');
+	hc->n_status = n;
 	return 0;
 }
 
 static const char *format_status(const void *obj, char *buf, size_t len)
 {
 	const struct xlb_health_cfg *hc = obj;
+	size_t off = 0;
 
-	if (hc->status_min == hc->status_max)
-		snprintf(buf, len, "%u", hc->status_min);
-	else
-		snprintf(buf, len, "%u-%u", hc->status_min, hc->status_max);
+	buf[0] = '\0';
+	for (uint8_t i = 0; i < hc->n_status && off < len; i++) {
+		if (hc->status[i][0] == hc->status[i][1])
+			off += snprintf(buf + off, len - off, "%s%u", i ? "," : "",
+					hc->status[i][0]);
+		else
+			off += snprintf(buf + off, len - off, "%s%u-%u", i ? "," : "",
+					hc->status[i][0], hc->status[i][1]);
+	}
 	return buf;
 }
 
@@ -453,8 +472,10 @@ static const char *format_query_type(const void *obj, char *buf, size_t len)
 /* ---- the tables ---------------------------------------------------------- */
 
 #define MODE(m) BIT(XLB_MODE_##m)
-#define HC_ANY  (BIT(XLB_HC_TCP) | BIT(XLB_HC_HTTP) | BIT(XLB_HC_DNS) | BIT(XLB_HC_UDP))
+#define HC_ANY  (BIT(XLB_HC_TCP) | BIT(XLB_HC_HTTP) | BIT(XLB_HC_DNS) | BIT(XLB_HC_UDP) | \
+		 BIT(XLB_HC_HTTPS))
 #define HC(t)   BIT(XLB_HC_##t)
+#define HC_WEB  (HC(HTTP) | HC(HTTPS))
 
 #define TIMEOUT(k) { .key = #k, .type = SCHEMA_SECONDS, \
 		     FIELD(struct xlb_timeouts, k), .min = 1, .max = XLB_TIMEOUT_MAX_S }
@@ -514,11 +535,12 @@ static const struct schema_key health_keys[] = {
 	{ .key = "port", .type = SCHEMA_UINT, FIELD(struct xlb_health_cfg, port),
 	  .min = 1, .max = 65535, .only = HC_ANY },
 	{ .key = "path", .type = SCHEMA_STRING, FIELD(struct xlb_health_cfg, path),
-	  .def_str = "/", .only = HC(HTTP), .check = check_path, .flags = SK_ALWAYS },
+	  .def_str = "/", .only = HC_WEB, .check = check_path, .flags = SK_ALWAYS },
 	{ .key = "expect_status", .type = SCHEMA_SCALAR, .def_str = "200-399",
-	  .only = HC(HTTP), .parse = parse_status, .format = format_status,
+	  .only = HC_WEB, .parse = parse_status, .format = format_status,
 	  .flags = SK_ALWAYS | SK_QUOTE },
-	HC_STR(host, HC(HTTP), check_host, 0),
+	HC_STR(host, HC_WEB, check_host, 0),
+	HC_STR(expect_body, HC_WEB, NULL, 0),
 	/* Required by type dns (config.c). */
 	HC_STR(query, HC(DNS), check_query, SK_ALWAYS),
 	{ .key = "query_type", .type = SCHEMA_SCALAR, .def_str = "A", .only = HC(DNS),
@@ -596,6 +618,7 @@ static const struct schema_key service_keys[] = {
 	  .names = on_down_names, .flags = SK_API },
 	{ .key = "all_down", .type = SCHEMA_ENUM, SVC(all_down), .names = all_down_names,
 	  .flags = SK_API },
+	{ .key = "notify", .type = SCHEMA_STRING, SVC(notify) },
 	{ .key = "icmp_unreachable", .type = SCHEMA_BOOL, SVC(icmp_unreachable),
 	  .def = 1, .only = MODE(DR) | MODE(TUN) | MODE(NAT) | MODE(FULLNAT) },
 	{ .key = "health_check", .type = SCHEMA_NODE, SVC(hc), .sub = &schema_health,

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "control.h"
 #include "file.h"
+#include "text.h"
 
 static const char apply_usage[] =
 "Usage: xlb apply -f FILE\n"
@@ -17,11 +18,28 @@ static const char apply_usage[] =
 "A file with an error is rejected whole (file:line:column) and nothing changes.\n"
 "FILE - reads standard input.\n";
 
+/* A config is UTF-8 text: a NUL byte (which would cut the text short on
+ * its way to xlbd) or invalid UTF-8 is refused here, with its position. */
+static int check_text(const char *path, const char *buf, size_t len,
+		      char *err, size_t errlen)
+{
+	size_t off, line, col;
+	int ret = text_check(buf, len, &off);
+
+	if (!ret)
+		return 0;
+	text_position(buf, off, &line, &col);
+	snprintf(err, errlen, "%s:%zu:%zu: %s (byte %zu); a config is UTF-8 text",
+		 strcmp(path, "-") ? path : "<stdin>", line, col, text_error(ret), off);
+	return ret;
+}
+
 int cli_apply(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct json_object *req;
 	char err[512], *text;
+	size_t len;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) {
@@ -43,8 +61,13 @@ int cli_apply(int argc, char **argv)
 		fprintf(stderr, "xlb apply: missing -f FILE\n%s", apply_usage);
 		return CLI_EUSAGE;
 	}
-	if (file_read(path, XLB_CONTROL_MAX, &text, NULL, err, sizeof(err))) {
+	if (file_read(path, XLB_CONTROL_MAX, &text, &len, err, sizeof(err))) {
 		fprintf(stderr, "xlb apply: %s\n", err);
+		return CLI_EFAIL;
+	}
+	if (check_text(path, text, len, err, sizeof(err))) {
+		fprintf(stderr, "xlb apply: %s\n", err);
+		free(text);
 		return CLI_EFAIL;
 	}
 	req = json_object_new_object();

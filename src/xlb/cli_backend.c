@@ -30,8 +30,14 @@ static const char usage[] =
 "Example: xlb backend add tcp/198.18.0.100:80 198.18.0.11 --weight 200\n"
 "         xlb backend set tcp/198.18.0.100:80 198.18.0.11 --state drain\n";
 
-int cli_backend_request(int argc, char **argv, struct json_object **req,
-			char *err, size_t errlen)
+/* The flags: --weight and --state set the config keys of those names,
+ * --health forces the check's result (not a config key: not saved). */
+struct be_opts {
+	const char *weight, *state, *health;
+};
+
+static int parse_opts(int argc, char **argv, struct be_opts *o, char *err,
+		      size_t errlen)
 {
 	static const struct option opts[] = {
 		{ "weight", required_argument, NULL, 'w' },
@@ -40,69 +46,53 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *action, *cmd, *weight_arg = NULL, *state = NULL, *health = NULL;
-	struct xlb_backend_cfg scratch = { 0 };
-	struct xlb_sockaddr vip, be;
-	char perr[256];
-	uint8_t proto;
 	int opt;
 
-	*req = NULL;
-	if (argc < 1) {
-		snprintf(err, errlen, "missing action (add, set or del)");
-		return -EINVAL;
-	}
-	action = argv[0];
-	if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
-		fputs(usage, stdout);
-		return 1;
-	}
-	if (!strcmp(action, "add"))
-		cmd = "backend_add";
-	else if (!strcmp(action, "set"))
-		cmd = "backend_set";
-	else if (!strcmp(action, "del"))
-		cmd = "backend_del";
-	else {
-		snprintf(err, errlen, "unknown action '%s' (expected add, set or del)", action);
-		return -EINVAL;
-	}
+	memset(o, 0, sizeof(*o));
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'w':
-			weight_arg = optarg;
-			break;
-		case 'S':
-			state = optarg;
-			break;
-		case 'H':
-			health = optarg;
-			if (strcmp(health, "up") && strcmp(health, "down") &&
-			    strcmp(health, "auto")) {
+		if (opt == 'w') {
+			o->weight = optarg;
+		} else if (opt == 'S') {
+			o->state = optarg;
+		} else if (opt == 'H') {
+			o->health = optarg;
+			if (strcmp(optarg, "up") && strcmp(optarg, "down") &&
+			    strcmp(optarg, "auto")) {
 				snprintf(err, errlen, "--health: '%s' (expected up, down or "
-					 "auto)", health);
+					 "auto)", optarg);
 				return -EINVAL;
 			}
-			break;
-		case 'h':
+		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			return 1;
-		default:
+		} else {
 			snprintf(err, errlen, "unknown or incomplete option '%s'",
 				 argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
-	if (argc - optind < 2) {
-		snprintf(err, errlen, argc - optind < 1 ?
-			 "missing service (PROTO/VIP:PORT) and backend (ADDR[:PORT])" :
-			 "missing backend (ADDR[:PORT])");
-		return -EINVAL;
-	}
+	return 0;
+}
+
+/* The service and the backend after the options, and which options the
+ * action takes. */
+static int check_args(int argc, char **argv, const char *action,
+		      const struct be_opts *o, char *err, size_t errlen)
+{
+	struct xlb_sockaddr vip, be;
+	char perr[256];
+	uint8_t proto;
+
 	if (argc - optind > 2) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind + 2]);
+		return -EINVAL;
+	}
+	if (argc - optind < 2) {
+		snprintf(err, errlen, "%s", argc - optind < 1 ? "missing service "
+			 "(PROTO/VIP:PORT) and backend (ADDR[:PORT])" :
+			 "missing backend (ADDR[:PORT])");
 		return -EINVAL;
 	}
 	if (service_name_parse(argv[optind], &proto, &vip, perr, sizeof(perr))) {
@@ -113,29 +103,54 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		snprintf(err, errlen, "backend: %s", perr);
 		return -EINVAL;
 	}
-	if (!strcmp(action, "set") && !weight_arg && !state && !health) {
+	if (!strcmp(action, "set") && !o->weight && !o->state && !o->health)
 		snprintf(err, errlen, "backend set needs --weight N, --state S or --health H");
-		return -EINVAL;
-	}
-	if (!strcmp(action, "del") && (weight_arg || state || health)) {
+	else if (!strcmp(action, "del") && (o->weight || o->state || o->health))
 		snprintf(err, errlen, "backend del takes no option but the backend");
-		return -EINVAL;
-	}
-	if (!strcmp(action, "add") && health) {
+	else if (!strcmp(action, "add") && o->health)
 		snprintf(err, errlen, "--health is for backend set (a new backend's "
 			 "checks decide)");
+	else
+		return 0;
+	return -EINVAL;
+}
+
+int cli_backend_request(int argc, char **argv, struct json_object **req,
+			char *err, size_t errlen)
+{
+	struct xlb_backend_cfg scratch = { 0 };
+	struct be_opts o;
+	char cmd[16];
+	int ret;
+
+	*req = NULL;
+	if (argc < 1) {
+		snprintf(err, errlen, "missing action (add, set or del)");
 		return -EINVAL;
 	}
-
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+		fputs(usage, stdout);
+		return 1;
+	}
+	if (strcmp(argv[0], "add") && strcmp(argv[0], "set") && strcmp(argv[0], "del")) {
+		snprintf(err, errlen, "unknown action '%s' (expected add, set or del)",
+			 argv[0]);
+		return -EINVAL;
+	}
+	ret = parse_opts(argc, argv, &o, err, errlen) ?:
+	      check_args(argc, argv, argv[0], &o, err, errlen);
+	if (ret)
+		return ret;     /* 1: help printed */
+	snprintf(cmd, sizeof(cmd), "backend_%s", argv[0]);
 	*req = json_object_new_object();
 	json_object_object_add(*req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(*req, "service", json_object_new_string(argv[optind]));
 	json_object_object_add(*req, "backend", json_object_new_string(argv[optind + 1]));
-	if (health)
-		json_object_object_add(*req, "health", json_object_new_string(health));
-	if (cli_key_field(*req, &schema_backend, "weight", weight_arg, &scratch, err,
+	if (o.health)
+		json_object_object_add(*req, "health", json_object_new_string(o.health));
+	if (cli_key_field(*req, &schema_backend, "weight", o.weight, &scratch, err,
 			  errlen) ||
-	    cli_key_field(*req, &schema_backend, "state", state, &scratch, err, errlen)) {
+	    cli_key_field(*req, &schema_backend, "state", o.state, &scratch, err, errlen)) {
 		json_object_put(*req);
 		*req = NULL;
 		return -EINVAL;

@@ -11,11 +11,11 @@
 static const char usage[] =
 "Usage: xlb zero [PROTO/VIP:PORT]\n"
 "\n"
-"Sets the packet, byte and new-flow counters (in and out) of a service and\n"
-"its backends to 0, or of every service without an argument. The metrics\n"
-"endpoint shows the same counters: Prometheus reads the drop as a counter\n"
-"reset. The counters of mode proxy services are not zeroed (refused for one\n"
-"such service). The data plane's reason counters are left alone.\n"
+"Sets the counters of a service and its backends to 0 (packets, bytes and\n"
+"new flows in and out; in mode proxy connections, bytes, failures...; open\n"
+"connections stay as they are), or of every service without an argument.\n"
+"The metrics endpoint shows the same counters: Prometheus reads the drop as\n"
+"a counter reset. The data plane's reason counters are left alone.\n"
 "\n"
 "Example: xlb zero tcp/198.18.0.100:80\n";
 

@@ -490,9 +490,15 @@ static bool in_list(const char *w, const char *const *list, size_t n)
 
 #define IN(w, list) in_list(w, list, sizeof(list) / sizeof(list[0]))
 
-/* One keyword of a real_server block. */
+/* A checker block: TCP_CHECK, HTTP_GET... (upper case, with a body). */
+static bool is_checker(const struct kst *st)
+{
+	return st->n_kids && st->w[0][0] >= 'A' && st->w[0][0] <= 'Z';
+}
+
+/* One keyword of a real_server block (checkers aside). */
 static int real_kw(struct import *im, const struct kst *st, struct ivs_dest *d,
-		   struct kvs *vs, struct timing *t, struct check *c)
+		   const struct kvs *vs, struct timing *t)
 {
 	uint64_t v;
 	int e = timing_kw(im, st, t);
@@ -507,14 +513,6 @@ static int real_kw(struct import *im, const struct kst *st, struct ivs_dest *d,
 	} else if (!strcmp(st->w[0], "inhibit_on_failure")) {
 		/* xlb's way already: a down backend takes no new flows and
 		 * keeps its own (on_backend_down: keep). */
-	} else if (st->n_kids && st->w[0][0] >= 'A' && st->w[0][0] <= 'Z') {
-		if (c->kind)
-			return import_note(im, "%s: real server line %u: xlb runs one "
-					   "check per backend, the first (%s); %s (line "
-					   "%u) is left out", vs->lbl, d->line, c->kind,
-					   st->w[0], st->line);
-		/* Timing given after the checker still applies to it. */
-		return 1;
 	} else if (IN(st->w[0], rs_unexpressible)) {
 		e = import_note(im, "%s: real server line %u: %s is not expressible; "
 				"ignored", vs->lbl, d->line, st->w[0]);
@@ -525,7 +523,7 @@ static int real_kw(struct import *im, const struct kst *st, struct ivs_dest *d,
 	return e;
 }
 
-/* real_server IP [PORT] { ... } into vs. */
+/* real_server IP [PORT] { ... } into vs: the server and its check. */
 static int real_server(struct import *im, const struct kst *st, struct kvs *vs,
 		       uint8_t fwd)
 {
@@ -549,18 +547,19 @@ static int real_server(struct import *im, const struct kst *st, struct kvs *vs,
 	d->weight = 1;          /* keepalived's default */
 	e = get_addr_port(im, st, 1, true, &d->addr);
 	for (size_t i = 0; i < st->n_kids && !e; i++) {
-		e = real_kw(im, &st->kids[i], d, vs, &t, c);
-		if (e == 1) {
-			chk = &st->kids[i];
-			c->kind = chk->w[0];
-			e = 0;
-		}
+		const struct kst *k = &st->kids[i];
+
+		if (!is_checker(k))
+			e = real_kw(im, k, d, vs, &t);
+		else if (!chk)
+			chk = k;        /* read last: timing after it applies too */
+		else
+			e = import_note(im, "%s: real server line %u: xlb runs one "
+					"check per backend, the first (%s); %s (line "
+					"%u) is left out", vs->lbl, d->line, chk->w[0],
+					k->w[0], k->line);
 	}
-	if (!e && chk) {
-		c->kind = NULL;
-		e = checker(im, chk, c, t, vs->lbl);
-	}
-	return e;
+	return e || !chk ? e : checker(im, chk, c, t, vs->lbl);
 }
 
 /* One keyword of a virtual_server block (real servers aside). */

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "text.h"
 
 static const struct {
 	const char *name;
@@ -35,9 +36,29 @@ static void usage(FILE *f)
 	fprintf(f, "\n'xlb COMMAND --help' shows the arguments of a command.\n");
 }
 
+/* Every argument is checked once here, so no verb passes on text that
+ * `xlb save` could not write back or a metrics label would carry raw. */
+static int check_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		size_t off;
+		int ret = text_check(argv[i], strlen(argv[i]), &off);
+
+		if (ret) {
+			fprintf(stderr, "xlb: argument %d has %s at byte %zu; arguments "
+				"must be UTF-8 text\n", i, text_error(ret), off);
+			return CLI_EUSAGE;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
+
+	if (check_args(argc, argv))
+		return CLI_EUSAGE;
 
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "-s")) {

@@ -151,7 +151,7 @@ static int install(const struct announce *a, const char *text, char *msg,
 	int fd, ret = 0;
 
 	msg[0] = 0;
-	fd = open(a->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(a->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
@@ -239,8 +239,7 @@ static void replace_old_watchdog(const char *pid_path)
 static int start_watchdog(struct announce *a)
 {
 	char pid_path[256];
-	int p[2];
-	FILE *f;
+	int p[2], fd;
 
 	snprintf(pid_path, sizeof(pid_path), "%s/xlbd-%s.watchdog", XLB_RUN_DIR,
 		 a->instance);
@@ -259,10 +258,11 @@ static int start_watchdog(struct announce *a)
 	}
 	close(p[0]);
 	a->wd_fd = p[1];
-	f = fopen(pid_path, "w");
-	if (f) {
-		fprintf(f, "%d\n", (int)a->wd_pid);
-		fclose(f);
+	/* Never through a link planted there (docs/operations.md). */
+	fd = open(pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%d\n", (int)a->wd_pid);
+		close(fd);
 	}
 	return 0;
 }
@@ -551,7 +551,8 @@ const struct announce_vip *announce_vips(struct announce *a, size_t *n)
 int announce_set_drained(struct announce *a, bool drained, char *err, size_t errlen)
 {
 	if (drained && !a->drained) {
-		int fd = open(a->drain_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		int fd = open(a->drain_path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			      0600);
 
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot record the drain in %s: %s",

@@ -10,7 +10,7 @@
 #include "state.h"
 #include "yaml_find.h"
 
-/* dataplane_open() attaches to every interface: a missing one stops xlbd. */
+/* dataplane_attach() attaches to every interface: a missing one stops xlbd. */
 static int check_interfaces(const char *path, const struct xlb_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_interfaces; i++) {

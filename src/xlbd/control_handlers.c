@@ -444,87 +444,94 @@ static void add_announce(struct json_object *res, struct state *st)
 	json_object_object_add(res, "vips", vips);
 }
 
+/* One backend (index j of service sc) as `xlb list --json` shows it. */
+static struct json_object *list_backend(struct state *st, const struct xlb_service_cfg *sc,
+					const struct service_state *ss, size_t j)
+{
+	const struct xlb_backend_cfg *bc = &sc->backends[j];
+	struct json_object *b = json_object_new_object();
+	char buf[XLB_ADDRSTR_MAX + 8];
+	struct xlb_counter c = { 0 };
+	struct xlb_conns cn;
+
+	json_object_object_add(b, "address", json_object_new_string(
+		addr_str(&bc->addr, buf, sizeof(buf))));
+	json_object_object_add(b, "weight", json_object_new_int(bc->weight));
+	json_object_object_add(b, "state", json_object_new_string(
+		bc->state == XLB_ADMIN_MAINT ? "maint" :
+		bc->weight && bc->state == XLB_ADMIN_UP ? "active" : "draining"));
+	json_object_object_add(b, "admin_state", json_object_new_string(
+		admin_state_name(bc->state)));
+	add_health(b, sc, &ss->backends[j]);
+	json_object_object_add(b, "in_table", json_object_new_boolean(
+		state_backend_takes_new(&ss->backends[j], bc)));
+	if (st->dp)
+		dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
+	add_counter(b, &c);
+	if (sc->mode == XLB_MODE_PROXY)
+		add_proxy_counters(b, sc, &bc->addr);
+	/* Flows with states to count (as IPVS shows ActiveConn/InActConn):
+	 * nat/fullnat, and dr/tun under lc/wlc. The data plane's counts,
+	 * which the sweeper keeps right. */
+	if (st->dp && (sc->mode == XLB_MODE_NAT || sc->mode == XLB_MODE_FULLNAT ||
+		       sc->scheduler == XLB_SCHED_LC || sc->scheduler == XLB_SCHED_WLC) &&
+	    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
+		json_object_object_add(b, "active_conns", json_object_new_int64(cn.active));
+		json_object_object_add(b, "inactive_conns",
+				       json_object_new_int64(cn.inactive));
+	}
+	return b;
+}
+
+/* Service i with its backends. */
+static struct json_object *list_service(struct state *st, size_t i)
+{
+	const struct xlb_service_cfg *sc = &st->cfg.services[i];
+	const struct service_state *ss = &st->services[i];
+	struct json_object *o = json_object_new_object();
+	struct json_object *bes = json_object_new_array();
+	char buf[XLB_ADDRSTR_MAX + 8], hash[STATE_HASH_STRLEN];
+	struct xlb_counter c = { 0 };
+
+	json_object_object_add(o, "name", json_object_new_string(sc->name));
+	json_object_object_add(o, "service", json_object_new_string(
+		service_name_str(sc->proto, &sc->vip, buf, sizeof(buf))));
+	json_object_object_add(o, "protocol", json_object_new_string(proto_name(sc->proto)));
+	json_object_object_add(o, "vip", json_object_new_string(
+		addr_str_noport(&sc->vip, buf, sizeof(buf))));
+	json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
+	json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
+	json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
+	json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
+	json_object_object_add(o, "persistence_netmask", json_object_new_int(
+		config_persist_plen(sc)));
+	json_object_object_add(o, "health_check", json_object_new_string(
+		hc_type_name(sc->hc.type)));
+	json_object_object_add(o, "table_hash", json_object_new_string(
+		state_table_hash_str(ss, hash)));
+	if (st->dp)
+		dataplane_svc_stats(st->dp, ss->id, &c);
+	add_counter(o, &c);
+	if (sc->mode == XLB_MODE_PROXY)
+		add_proxy_counters(o, sc, NULL);
+	for (size_t j = 0; j < sc->n_backends; j++)
+		json_object_array_add(bes, list_backend(st, sc, ss, j));
+	json_object_object_add(o, "backends", bes);
+	return o;
+}
+
 static struct json_object *do_list(struct state *st)
 {
 	struct json_object *res = json_object_new_object();
 	struct json_object *svcs = json_object_new_array();
 	struct json_object *ifs = json_object_new_array();
-	char buf[XLB_ADDRSTR_MAX + 8];
+
 	json_object_object_add(res, "instance", json_object_new_string(st->instance));
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++)
 		json_object_array_add(ifs, json_object_new_string(st->cfg.interfaces[i]));
 	json_object_object_add(res, "interfaces", ifs);
-	for (size_t i = 0; i < st->cfg.n_services; i++) {
-		const struct xlb_service_cfg *sc = &st->cfg.services[i];
-		const struct service_state *ss = &st->services[i];
-		struct json_object *o = json_object_new_object();
-		struct json_object *bes = json_object_new_array();
-		struct xlb_counter c = { 0 };
-		char hash[STATE_HASH_STRLEN];
-
-		json_object_object_add(o, "name", json_object_new_string(sc->name));
-		json_object_object_add(o, "service", json_object_new_string(
-			service_name_str(sc->proto, &sc->vip, buf, sizeof(buf))));
-		json_object_object_add(o, "protocol", json_object_new_string(proto_name(sc->proto)));
-		json_object_object_add(o, "vip", json_object_new_string(
-			addr_str_noport(&sc->vip, buf, sizeof(buf))));
-		json_object_object_add(o, "port", json_object_new_int(sc->vip.port));
-		json_object_object_add(o, "mode", json_object_new_string(mode_name(sc->mode)));
-		json_object_object_add(o, "scheduler", json_object_new_string(sched_name(sc->scheduler)));
-		json_object_object_add(o, "persistence", json_object_new_int64(sc->persistence));
-		json_object_object_add(o, "persistence_netmask", json_object_new_int(
-			config_persist_plen(sc)));
-		json_object_object_add(o, "health_check", json_object_new_string(
-			hc_type_name(sc->hc.type)));
-		json_object_object_add(o, "table_hash", json_object_new_string(
-			state_table_hash_str(ss, hash)));
-		if (st->dp)
-			dataplane_svc_stats(st->dp, ss->id, &c);
-		add_counter(o, &c);
-		if (sc->mode == XLB_MODE_PROXY)
-			add_proxy_counters(o, sc, NULL);
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			const struct xlb_backend_cfg *bc = &sc->backends[j];
-			struct json_object *b = json_object_new_object();
-			struct xlb_conns cn;
-
-			memset(&c, 0, sizeof(c));
-			json_object_object_add(b, "address", json_object_new_string(
-				addr_str(&bc->addr, buf, sizeof(buf))));
-			json_object_object_add(b, "weight", json_object_new_int(bc->weight));
-			json_object_object_add(b, "state", json_object_new_string(
-				bc->state == XLB_ADMIN_MAINT ? "maint" :
-				bc->weight && bc->state == XLB_ADMIN_UP ? "active" :
-				"draining"));
-			json_object_object_add(b, "admin_state", json_object_new_string(
-				admin_state_name(bc->state)));
-			add_health(b, sc, &ss->backends[j]);
-			json_object_object_add(b, "in_table", json_object_new_boolean(
-				state_backend_takes_new(&ss->backends[j], bc)));
-			if (st->dp)
-				dataplane_backend_stats(st->dp, ss->backends[j].id, &c);
-			add_counter(b, &c);
-			if (sc->mode == XLB_MODE_PROXY)
-				add_proxy_counters(b, sc, &bc->addr);
-			/* Flows with states to count (as IPVS shows
-			 * ActiveConn/InActConn): nat/fullnat, and dr/tun under
-			 * lc/wlc. The data plane's counts, which the sweeper
-			 * keeps right. */
-			if (st->dp && (sc->mode == XLB_MODE_NAT ||
-				       sc->mode == XLB_MODE_FULLNAT ||
-				       sc->scheduler == XLB_SCHED_LC ||
-				       sc->scheduler == XLB_SCHED_WLC) &&
-			    dataplane_backend_conns(st->dp, ss->backends[j].id, &cn) == 0) {
-				json_object_object_add(b, "active_conns",
-						       json_object_new_int64(cn.active));
-				json_object_object_add(b, "inactive_conns",
-						       json_object_new_int64(cn.inactive));
-			}
-			json_object_array_add(bes, b);
-		}
-		json_object_object_add(o, "backends", bes);
-		json_object_array_add(svcs, o);
-	}
+	for (size_t i = 0; i < st->cfg.n_services; i++)
+		json_object_array_add(svcs, list_service(st, i));
 	json_object_object_add(res, "services", svcs);
 	if (st->announce)
 		add_announce(res, st);
@@ -668,8 +675,8 @@ static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_f
 	return 0;
 }
 
-/* The optional "service" of conns and zero (*ss NULL: every service). Mode
- * proxy is refused: its `what` lives in the proxy engine, not here. */
+/* The optional "service" of conns and zero (*ss NULL: every service). With
+ * `what`, mode proxy is refused: what it names is not reachable here. */
 static int get_packet_service(struct state *st, struct json_object *req,
 			      const char *what, const struct service_state **ss,
 			      char *err)
@@ -690,7 +697,7 @@ static int get_packet_service(struct state *st, struct json_object *req,
 		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
 		return -ENOENT;
 	}
-	if (st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
+	if (what && st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
 		snprintf(err, CONTROL_ERRLEN, "%s: %s", s, what);
 		return -EOPNOTSUPP;
 	}
@@ -732,21 +739,26 @@ static int do_conns(struct state *st, struct json_object *req,
 	return 0;
 }
 
-/* ipvsadm -Z: the packet-mode counters of one service and its backends, or
- * of all (what `list` and the metrics show start again from 0). */
+/* ipvsadm -Z: the counters of one service and its backends, or of all
+ * (what `list` and the metrics show start again from 0). */
 static int do_zero(struct state *st, struct json_object *req, char *err)
 {
 	const struct service_state *only;
 	int ret;
 
-	ret = get_packet_service(st, req, "the counters of mode proxy cannot be "
-				 "zeroed yet", &only, err);
+	ret = get_packet_service(st, req, NULL, &only, err);
 	if (ret)
 		return ret;
-	for (size_t i = 0; st->dp && i < st->n_services; i++) {
+	for (size_t i = 0; i < st->n_services; i++) {
 		const struct service_state *ss = &st->services[i];
 
 		if (only && ss != only)
+			continue;
+		/* The proxy engine keeps its own (no-op when it never served
+		 * the service). */
+		if (st->cfg.services[i].mode == XLB_MODE_PROXY)
+			proxy_zero(ss->proto, &ss->vip);
+		if (!st->dp)
 			continue;
 		dataplane_svc_stats_reset(st->dp, ss->id);
 		for (size_t j = 0; j < ss->n_backends; j++)

@@ -10,11 +10,17 @@
 #define CONTROL_ERRLEN 1024
 
 struct control_server;
+/* Listen on path; refuses a path where another xlbd listens, or that is
+ * not a socket. */
 int control_listen(struct control_server **srvp, const char *path, struct state *st,
 		   char *err, size_t errlen);
+/* One fd for the main loop to poll: readable when a connection is ready
+ * or a deadline passed. */
 int control_fd(const struct control_server *srv);
-/* Accept and serve one pending connection. */
-void control_serve_one(struct control_server *srv);
+/* Give every ready connection one turn (accept, read a part of the
+ * request, answer a whole one, write a part of a reply); close those past
+ * their deadline. Never blocks. */
+void control_serve(struct control_server *srv);
 void control_close(struct control_server *srv);
 
 /* {"ok": false, "error": msg}. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Loads, pins and attaches the XDP program and writes its maps. */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "dataplane.h"
 #include "log.h"
 #include "netlink.h"
+#include "runfile.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
 
@@ -39,9 +41,12 @@ struct dataplane {
 	struct xlb_bpf *skel;
 	char pin_root[XLB_PATH_MAX + 8];        /* <bpffs>/xlb */
 	char pin_dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX];
-	char abi_file[128];                     /* XLB_RUN_DIR/xlbd-<instance>.abi */
+	char abi_name[XLB_NAME_MAX + 16];       /* xlbd-<instance>.abi, XLB_RUN_DIR */
 	bool pinned;
 	bool adopted;                           /* maps came from a previous xlbd */
+	bool upgrade;                           /* pins of another layout: their
+						 * links take this program before
+						 * its maps replace theirs */
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
@@ -110,6 +115,31 @@ static int ensure_bpffs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* A directory of ours on the bpffs: created 0700, or checked to be a
+ * directory (not a link) owned by us that no one else can write to, since
+ * whoever can write there can move the pins away. */
+static int private_dir(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (lstat(path, &sb) != 0) {
+		snprintf(err, errlen, "cannot check %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		snprintf(err, errlen, "refusing to pin in %s: %s; remove it (`xlbd "
+			 "--cleanup`, or rm -r) if it is not another user's", path,
+			 !S_ISDIR(sb.st_mode) ? "not a directory" :
+			 sb.st_uid != geteuid() ? "owned by another user" :
+			 "writable by other users");
+		return -EPERM;
+	}
+	return 0;
+}
 
 /* ---- hitless restart: pinned links and maps adopted by the next xlbd ------
  *
@@ -125,24 +155,42 @@ static int ensure_bpffs(const char *path, char *err, size_t errlen)
 #define XLB_ABI_HASH "unknown"
 #endif
 
+/* A previous xlbd left XDP links pinned in dir. */
+static bool has_links(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = !strncmp(de->d_name, "link_", 5);
+	if (d)
+		closedir(d);
+	return any;
+}
+
 static bool adoptable(struct dataplane *dp)
 {
-	char buf[64] = "", path[sizeof(dp->pin_dir) + 16];
-	FILE *f;
+	char buf[64] = "", path[sizeof(dp->pin_dir) + 16], err[256];
+	ssize_t n = 0;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/globals", dp->pin_dir);
 	if (access(path, F_OK) != 0)
 		return false;
-	f = fopen(dp->abi_file, "r");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
+	fd = run_open(dp->abi_name, O_RDONLY, err, sizeof(err));
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	} else if (fd != -ENOENT) {
+		log_warn("%s", err);
 	}
+	buf[n > 0 ? n : 0] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	if (strcmp(buf, XLB_ABI_HASH)) {
 		log_warn("maps pinned in %s have another layout (abi '%s', this xlbd "
-			 "'%s'): starting afresh, existing flows are lost",
+			 "'%s'): fresh maps, existing flows are lost; the old "
+			 "program forwards until the new one takes its place",
 			 dp->pin_dir, buf[0] ? buf : "unknown", XLB_ABI_HASH);
 		return false;
 	}
@@ -151,17 +199,11 @@ static bool adoptable(struct dataplane *dp)
 
 static void write_abi_file(struct dataplane *dp)
 {
-	FILE *f;
+	char err[256];
 
-	mkdir(XLB_RUN_DIR, 0755);
-	f = fopen(dp->abi_file, "w");
-	if (!f) {
-		log_warn("cannot write %s: %s (the next xlbd will not adopt the maps)",
-			 dp->abi_file, strerror(errno));
-		return;
-	}
-	fprintf(f, "%s\n", XLB_ABI_HASH);
-	fclose(f);
+	if (run_write(dp->abi_name, XLB_ABI_HASH "\n", strlen(XLB_ABI_HASH "\n"),
+		      err, sizeof(err)))
+		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -253,21 +295,74 @@ static void drop_foreign_links(struct dataplane *dp, const struct xlb_config *cf
 	closedir(d);
 }
 
+/* Pin fd at path again when the pin is gone. Returns 0 (there, or
+ * restored) or 1 (lost). */
+static int repin(int fd, const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	if (bpf_obj_pin(fd, path) == 0) {
+		log_err("%s was removed while xlbd runs: pinned it again", path);
+		return 0;
+	}
+	log_err("%s was removed while xlbd runs and cannot be pinned again: %s",
+		path, strerror(errno));
+	return 1;
+}
+
+int dataplane_check_pins(struct dataplane *dp)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	struct bpf_map *map;
+	int lost = 0;
+
+	if (!dp || !dp->pinned)
+		return 0;
+	if (access(dp->pin_dir, F_OK) != 0) {
+		log_err("%s was removed while xlbd runs: creating it again", dp->pin_dir);
+		mkdir(dp->pin_root, 0700);
+		mkdir(dp->pin_dir, 0700);
+	}
+	bpf_object__for_each_map(map, dp->skel->obj) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
+		lost += repin(bpf_map__fd(map), path);
+	}
+	for (size_t i = 0; i < dp->n_attached; i++) {
+		link_path(dp, dp->attached[i].ifname, path, sizeof(path));
+		lost += repin(bpf_link__fd(dp->attached[i].link), path);
+	}
+	return lost;
+}
+
 static void l2_invalidate_all(struct dataplane *dp);
 
 void dataplane_release(struct dataplane *dp)
 {
+	char path[sizeof(dp->pin_dir) + 32];
+	size_t left = 0;
+
 	if (!dp)
 		return;
 	/* No one keeps the cached next hops fresh until the next xlbd: the
 	 * data plane does its own route lookups meanwhile. */
 	if (dp->l2)
 		l2_invalidate_all(dp);
-	for (size_t i = 0; i < dp->n_attached; i++)
+	/* Claim only what stays: a link whose pin is gone detaches with us. */
+	dataplane_check_pins(dp);
+	for (size_t i = 0; i < dp->n_attached; i++) {
+		link_path(dp, dp->attached[i].ifname, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			left++;
+		else
+			log_err("the XDP program on %s is NOT left attached: its pinned "
+				"link %s is gone; traffic to the VIPs there stops until "
+				"xlbd runs again", dp->attached[i].ifname, path);
 		bpf_link__destroy(dp->attached[i].link);   /* pinned: stays */
-	if (dp->n_attached)
-		log_info("left the XDP program attached and its maps pinned in %s "
-			 "for the next xlbd (`xlbd --cleanup` removes them)", dp->pin_dir);
+	}
+	if (left)
+		log_info("left the XDP program attached to %zu interface(s) and its "
+			 "maps pinned in %s for the next xlbd (`xlbd --cleanup` removes "
+			 "them)", left, dp->pin_dir);
 	free(dp->attached);
 	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
@@ -281,6 +376,11 @@ void dataplane_release(struct dataplane *dp)
 bool dataplane_adopted(const struct dataplane *dp)
 {
 	return dp && dp->adopted;
+}
+
+bool dataplane_inherited(const struct dataplane *dp)
+{
+	return dp && (dp->adopted || dp->upgrade);
 }
 
 int dataplane_services_each(struct dataplane *dp,
@@ -322,8 +422,8 @@ int dataplane_cleanup(const char *bpffs, const char *instance)
 	char dir[XLB_PATH_MAX + 8 + XLB_NAME_MAX], path[256];
 	struct statfs sfs;
 
-	snprintf(path, sizeof(path), "%s/xlbd-%s.abi", XLB_RUN_DIR, instance);
-	unlink(path);
+	snprintf(path, sizeof(path), "xlbd-%s.abi", instance);
+	run_unlink(path);
 	if (statfs(bpffs, &sfs) != 0 || sfs.f_type != BPF_FS_MAGIC)
 		return -ENOENT;
 	snprintf(dir, sizeof(dir), "%s/xlb/%s", bpffs, instance);
@@ -489,6 +589,193 @@ static void if_mac_put(struct dataplane *dp, int ifindex, const char *ifname)
 			 ifname, strerror(errno));
 }
 
+/* ---- dataplane_open: load, map, attach ---------------------------------- */
+
+/* Open the object with the sizes of cfg and load it with its maps pinned
+ * in pin_dir: the pinned ones of a previous xlbd when they fit (adopted),
+ * fresh ones otherwise. */
+static int dp_load(struct dataplane *dp, const struct xlb_config *cfg,
+		   char *err, size_t errlen)
+{
+	int ret;
+
+reopen:
+	dp->skel = xlb_bpf__open();
+	if (!dp->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
+		return ret;
+	}
+	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
+	/* One reverse entry per nat/fullnat flow at most. */
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
+					       cfg->flow_table_size);
+	/* Persistence pins are per client, not per flow: a quarter of the
+	 * flow table (clients open several flows each). */
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.persist,
+					       cfg->flow_table_size / 4);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the flow tables to %u: %s",
+			 cfg->flow_table_size, strerror(-ret));
+		return ret;
+	}
+	if (!dp->adopted && !dp->upgrade) {
+		remove_stale_pins(dp->pin_dir);
+		ret = private_dir(dp->pin_dir, err, errlen);
+		if (ret)
+			return ret;
+	}
+	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
+	 * is compatible (type, sizes, flags) and pins the ones it creates. An
+	 * upgrade loads fresh maps, pinned only once its links run this
+	 * program (dp_pin_upgraded): the old one forwards until then. */
+	ret = dp->upgrade ? 0 : set_pin_paths(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
+		return ret;
+	}
+	ret = xlb_bpf__load(dp->skel);
+	if (ret && dp->adopted) {
+		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
+			 "with fresh maps, existing flows are lost", dp->pin_dir,
+			 strerror(-ret));
+		xlb_bpf__destroy(dp->skel);
+		dp->skel = NULL;
+		dp->adopted = false;
+		dp->upgrade = has_links(dp->pin_dir);
+		goto reopen;
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot load the XDP program: %s "
+			 "(is bpffs mounted and are you root?)", strerror(-ret));
+		return ret;
+	}
+	if (dp->upgrade)
+		return 0;
+	dp->pinned = true;
+	write_abi_file(dp);
+	if (dp->adopted)
+		log_info("adopted the maps pinned in %s: flows and counters kept",
+			 dp->pin_dir);
+	return 0;
+}
+
+/* An upgrade whose links now run this program: the old maps' pins give
+ * way to this program's (flows of the old layout are lost; forwarding
+ * never stopped). */
+static int dp_pin_upgraded(struct dataplane *dp, char *err, size_t errlen)
+{
+	char path[sizeof(dp->pin_dir) + 260];
+	struct dirent *de;
+	DIR *d;
+	int ret;
+
+	d = opendir(dp->pin_dir);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strncmp(de->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	ret = set_pin_paths(dp);
+	if (!ret)
+		ret = bpf_object__pin_maps(dp->skel->obj, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot pin the new maps in %s: %s", dp->pin_dir,
+			 strerror(-ret));
+		return ret;
+	}
+	dp->pinned = true;
+	write_abi_file(dp);
+	log_info("upgraded in place: the XDP links in %s run the new program "
+		 "with fresh maps; forwarding never stopped", dp->pin_dir);
+	return 0;
+}
+
+/* What userspace keeps beside the maps: the address filter and next hops
+ * as written, backend_conns mapped (the sweeper updates it). */
+static int dp_map(struct dataplane *dp, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = filter_load(dp);
+	if (!ret)
+		ret = l2_load(dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the address filter or the "
+			 "next-hop cache: %s", strerror(-ret));
+		return ret;
+	}
+	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
+	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
+	if (dp->conns == MAP_FAILED) {
+		ret = -errno;
+		dp->conns = NULL;
+		snprintf(err, errlen, "cannot map the backend_conns map: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* The program on ifname: the pinned link of a previous xlbd taken over,
+ * or a new link, pinned. */
+static int dp_attach_one(struct dataplane *dp, const char *ifname,
+			 char *err, size_t errlen)
+{
+	int ifindex = if_nametoindex(ifname), ret;
+	struct bpf_link *link;
+
+	if (!ifindex) {
+		snprintf(err, errlen, "cannot attach XDP to '%s': no such interface",
+			 ifname);
+		return -ENODEV;
+	}
+	/* Before the program runs there (a new one, or the old one's maps). */
+	if_mac_put(dp, ifindex, ifname);
+	link = take_over_link(dp, ifname);
+	if (!link) {
+		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
+		if (!link) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach XDP to '%s': %s%s",
+				 ifname, strerror(-ret), ret == -EBUSY ?
+				 " (another XDP program is attached; detach it "
+				 "first, or `xlbd --cleanup` a previous instance)" : "");
+			return ret;
+		}
+		pin_link(dp, link, ifname);
+		log_info("attached XDP program to %s", ifname);
+	}
+	snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
+	dp->attached[dp->n_attached++].link = link;
+	return 0;
+}
+
+static int dp_attach(struct dataplane *dp, const struct xlb_config *cfg,
+		     char *err, size_t errlen)
+{
+	int ret;
+
+	drop_foreign_links(dp, cfg);
+	dp->attached = calloc(cfg->n_interfaces + 1, sizeof(*dp->attached));
+	if (!dp->attached) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_interfaces; i++) {
+		ret = dp_attach_one(dp, cfg->interfaces[i], err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -506,140 +793,43 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	}
 	snprintf(dp->pin_root, sizeof(dp->pin_root), "%s/xlb", cfg->bpffs);
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/%s", dp->pin_root, instance);
-	snprintf(dp->abi_file, sizeof(dp->abi_file), "%s/xlbd-%s.abi", XLB_RUN_DIR,
-		 instance);
+	snprintf(dp->abi_name, sizeof(dp->abi_name), "xlbd-%s.abi", instance);
 	ret = ensure_bpffs(cfg->bpffs, err, errlen);
 	if (ret)
 		goto fail;
-	mkdir(dp->pin_root, 0700);
+	ret = private_dir(dp->pin_root, err, errlen);
+	if (ret)
+		goto fail;
 	dp->adopted = adoptable(dp);
-reopen:
-	dp->skel = xlb_bpf__open();
-	if (!dp->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
-	if (ret) {
-		snprintf(err, errlen, "cannot size the flow table to %u: %s",
-			 cfg->flow_table_size, strerror(-ret));
-		goto fail;
-	}
-	/* One reverse entry per nat/fullnat flow at most. */
-	ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev, cfg->flow_table_size);
-	if (ret) {
-		snprintf(err, errlen, "cannot size the nat reverse table to %u: %s",
-			 cfg->flow_table_size, strerror(-ret));
-		goto fail;
-	}
-	/* Persistence pins are per client, not per flow: a quarter of the
-	 * flow table (clients open several flows each). */
-	ret = bpf_map__set_max_entries(dp->skel->maps.persist,
-				       cfg->flow_table_size / 4);
-	if (ret) {
-		snprintf(err, errlen, "cannot size the persistence table to %u: %s",
-			 cfg->flow_table_size / 4, strerror(-ret));
-		goto fail;
-	}
-	if (!dp->adopted) {
-		remove_stale_pins(dp->pin_dir);
-		if (mkdir(dp->pin_dir, 0700) != 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot create %s: %s", dp->pin_dir,
-				 strerror(-ret));
+	dp->upgrade = !dp->adopted && has_links(dp->pin_dir);
+	if (dp->adopted || dp->upgrade) {
+		ret = private_dir(dp->pin_dir, err, errlen);
+		if (ret)
 			goto fail;
-		}
 	}
-	/* Every map lives at pin_dir/<name>: libbpf reuses a pinned map that
-	 * is compatible (type, sizes, flags) and pins the ones it creates. */
-	ret = set_pin_paths(dp);
-	if (ret) {
-		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = xlb_bpf__load(dp->skel);
-	if (ret && dp->adopted) {
-		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
-			 "with fresh maps, existing flows are lost", dp->pin_dir,
-			 strerror(-ret));
-		xlb_bpf__destroy(dp->skel);
-		dp->skel = NULL;
-		dp->adopted = false;
-		goto reopen;
-	}
-	if (ret) {
-		snprintf(err, errlen, "cannot load the XDP program: %s "
-			 "(is bpffs mounted and are you root?)", strerror(-ret));
-		goto fail;
-	}
-	dp->pinned = true;
-	write_abi_file(dp);
-	if (dp->adopted)
-		log_info("adopted the maps pinned in %s: flows and counters kept",
-			 dp->pin_dir);
-	ret = filter_load(dp);
+	ret = dp_load(dp, cfg, err, errlen);
 	if (!ret)
-		ret = l2_load(dp);
-	if (ret) {
-		snprintf(err, errlen, "cannot read the address filter or the "
-			 "next-hop cache: %s", strerror(-ret));
+		ret = dp_map(dp, err, errlen);
+	if (ret)
 		goto fail;
-	}
-
-	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
-	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
-	if (dp->conns == MAP_FAILED) {
-		ret = -errno;
-		dp->conns = NULL;
-		snprintf(err, errlen, "cannot map the backend_conns map: %s",
-			 strerror(-ret));
-		goto fail;
-	}
-	drop_foreign_links(dp, cfg);
-	dp->attached = calloc(cfg->n_interfaces, sizeof(*dp->attached));
-	if (!dp->attached && cfg->n_interfaces) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < cfg->n_interfaces; i++) {
-		const char *ifname = cfg->interfaces[i];
-		int ifindex = if_nametoindex(ifname);
-		struct bpf_link *link;
-
-		if (!ifindex) {
-			ret = -ENODEV;
-			snprintf(err, errlen, "cannot attach XDP to '%s': no such interface",
-				 ifname);
-			goto fail;
-		}
-		link = take_over_link(dp, ifname);
-		if (!link) {
-			link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
-			if (!link) {
-				ret = -errno;
-				snprintf(err, errlen, "cannot attach XDP to '%s': %s%s",
-					 ifname, strerror(-ret), ret == -EBUSY ?
-					 " (another XDP program is attached; detach it "
-					 "first, or `xlbd --cleanup` a previous instance)" : "");
-				goto fail;
-			}
-			pin_link(dp, link, ifname);
-			log_info("attached XDP program to %s", ifname);
-		}
-		if_mac_put(dp, ifindex, ifname);
-		snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
-		dp->attached[dp->n_attached++].link = link;
-	}
 	*dpp = dp;
 	return 0;
 fail:
 	/* What a previous xlbd left running keeps running. */
-	if (dp->adopted)
+	if (dataplane_inherited(dp))
 		dataplane_release(dp);
 	else
 		dataplane_close(dp);
+	return ret;
+}
+
+int dataplane_attach(struct dataplane *dp, const struct xlb_config *cfg,
+		     char *err, size_t errlen)
+{
+	int ret = dp_attach(dp, cfg, err, errlen);
+
+	if (!ret && dp->upgrade)
+		ret = dp_pin_upgraded(dp, err, errlen);
 	return ret;
 }
 
@@ -665,7 +855,7 @@ void dataplane_close(struct dataplane *dp)
 		if (rmdir(dp->pin_dir) && errno != ENOENT)
 			remove_stale_pins(dp->pin_dir);  /* something else left in it */
 		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
-		unlink(dp->abi_file);
+		run_unlink(dp->abi_name);
 	}
 	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
@@ -946,14 +1136,6 @@ out:
 	return ret;
 }
 
-int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
-			 const uint32_t *table, uint32_t size)
-{
-	int ret = dataplane_table_stage(dp, svc_id, table, size);
-
-	return ret ? ret : dataplane_tables_commit(dp);
-}
-
 static int percpu_sum(struct bpf_map *map, uint32_t idx, void *out, size_t nwords)
 {
 	size_t stride = (nwords * sizeof(uint64_t) + 7) & ~7ul;
@@ -1091,7 +1273,7 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 			/* The service's own timeouts, as the data plane reads them. */
 			bpf_map__lookup_elem(dp->skel->maps.svc_timeouts, &f.svc_id,
 					     sizeof(f.svc_id), &t, sizeof(t), 0);
-			to = (int64_t)xlb_ct_timeout_ns(&g, &t, f.state);
+			to = (int64_t)xlb_ct_entry_timeout_ns(&g, &t, &f);
 
 			left = age >= to ? 0 : (to - age) / 1000000;
 		}

@@ -12,18 +12,30 @@
 
 struct dataplane;
 
-/* Load the program with the sizes from cfg, pin its maps under
- * XLB_PIN_ROOT/<instance>/ and attach it to every interface of cfg.
- * Returns 0 or -errno; on error nothing stays loaded, pinned or attached
- * and err says what failed on what. */
+/* Load the program with the sizes from cfg and pin its maps under
+ * <bpffs>/xlb/<instance>/: the maps a previous xlbd pinned when they fit
+ * (adopted), fresh ones otherwise. Returns 0 or -errno; on error nothing
+ * new stays loaded or pinned, what a previous xlbd left keeps running, and
+ * err says what failed on what. */
 int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 		   const char *instance, char *err, size_t errlen);
+/* Attach the program to every interface of cfg: once its maps hold the
+ * config (state_apply), so no packet meets an empty program. Links a
+ * previous xlbd pinned are taken over (the program swapped in, never
+ * detached); after an upgrade across map layouts, the new maps' pins then
+ * replace the old ones. Returns 0 or -errno with err set. */
+int dataplane_attach(struct dataplane *dp, const struct xlb_config *cfg,
+		     char *err, size_t errlen);
 /* Detach from every interface, unpin and free. */
 void dataplane_close(struct dataplane *dp);
 /* Free without detaching or unpinning: the XDP program keeps forwarding
  * with its maps until the next xlbd of the instance adopts them
  * (detach_on_exit: false). */
 void dataplane_release(struct dataplane *dp);
+/* Pins (maps, links) removed under the running xlbd are pinned again, each
+ * with an error logged, so the next xlbd still adopts them. Returns how
+ * many could not be restored. */
+int dataplane_check_pins(struct dataplane *dp);
 /* xlbd --cleanup: remove the pins (links and maps) of an instance that does
  * not run. Returns 0 or -ENOENT (nothing pinned). */
 int dataplane_cleanup(const char *bpffs, const char *instance);
@@ -31,6 +43,9 @@ int dataplane_cleanup(const char *bpffs, const char *instance);
 /* Adoption: true when dataplane_open() reused the maps of a previous xlbd.
  * The readers below let the state rebuild its ids from them. */
 bool dataplane_adopted(const struct dataplane *dp);
+/* Adopted, or an upgrade that takes over the previous xlbd's links: what
+ * that one left running must keep running if this one fails. */
+bool dataplane_inherited(const struct dataplane *dp);
 /* Call fn for each entry of the services map; a non-zero return stops. */
 int dataplane_services_each(struct dataplane *dp,
 			    int (*fn)(void *arg, uint8_t proto,
@@ -82,13 +97,11 @@ int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 			    struct xlb_conns *out);
 
-/* Swap the Maglev table of a service: a new inner map is filled completely
- * before it replaces the old one, so a packet sees the old or the new table,
- * never a mix. table == NULL removes the table (no backend available). */
-int dataplane_table_swap(struct dataplane *dp, uint32_t svc_id,
-			 const uint32_t *table, uint32_t size);
-/* The same for many services at once: stage each table (filled at once),
- * then commit them all in one batch (one RCU wait instead of one per service). */
+/* Swap the Maglev tables of services: stage each (a new inner map filled
+ * completely before it replaces the old one, so a packet sees the old or
+ * the new table, never a mix; table == NULL removes the table: no backend
+ * available), then commit them all in one batch (one RCU wait instead of
+ * one per service). */
 int dataplane_table_stage(struct dataplane *dp, uint32_t svc_id,
 			  const uint32_t *table, uint32_t size);
 int dataplane_tables_commit(struct dataplane *dp);

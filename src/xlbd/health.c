@@ -21,8 +21,10 @@
 #include "health.h"
 #include "health_dns.h"
 #include "log.h"
+#include "schema.h"
 
 #define RESP_MAX    (2 + DNS_QUERY_MAX + 64)
+_Static_assert(RESP_MAX >= XLB_HC_STR_MAX, "resp holds the tail of a body for expect_body");
 #define EVENTS_MAX  65536       /* a main thread that never reads loses the oldest */
 
 enum phase { PH_IDLE, PH_CONNECT, PH_SEND, PH_READ, PH_CURL };
@@ -50,6 +52,8 @@ struct target {
 	size_t req_len, req_off;
 	uint8_t resp[RESP_MAX];
 	size_t resp_len;
+	uint64_t body_len;              /* http(s): bytes of the body so far */
+	bool body_found;                /* http(s): expect_body seen in it */
 };
 
 /* epoll data: a target pointer, 0 for the wake-up fd, or a curl socket
@@ -345,22 +349,56 @@ static void progress(struct health *h, struct target *t, uint32_t revents)
 
 /* ---- http through libcurl ------------------------------------------------ */
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
+/* The body as it comes, searched for expect_body chunk by chunk: resp
+ * keeps the last strlen(expect_body) - 1 bytes seen, for a match across
+ * two chunks. */
+static size_t body_cb(char *p, size_t size, size_t n, void *arg)
 {
-	return size * n;
+	struct target *t = arg;
+	size_t len = size * n, k = strlen(t->hc.expect_body), m, all;
+	uint8_t joint[2 * XLB_HC_STR_MAX];
+
+	t->body_len += len;
+	if (!k || t->body_found)
+		return len;
+	if (memmem(p, len, t->hc.expect_body, k)) {
+		t->body_found = true;
+		return len;
+	}
+	/* The previous tail with this chunk's head (or all of a short one). */
+	m = len < k - 1 ? len : k - 1;
+	memcpy(joint, t->resp, t->resp_len);
+	memcpy(joint + t->resp_len, p, m);
+	all = t->resp_len + m;
+	if (memmem(joint, all, t->hc.expect_body, k)) {
+		t->body_found = true;
+		return len;
+	}
+	if (len >= k - 1) {
+		memcpy(t->resp, p + len - (k - 1), k - 1);
+		t->resp_len = k - 1;
+	} else {
+		m = all < k - 1 ? all : k - 1;
+		memmove(t->resp, joint + all - m, m);
+		t->resp_len = m;
+	}
+	return len;
 }
 
 static void start_http(struct health *h, struct target *t)
 {
 	char url[XLB_ADDRSTR_MAX + XLB_HC_STR_MAX + 16], a[XLB_ADDRSTR_MAX];
 	char hdr[XLB_HC_STR_MAX + 8];
+	const char *scheme = t->hc.type == XLB_HC_HTTPS ? "https" : "http";
 	CURL *e;
 
 	addr_str_noport(&t->dst, a, sizeof(a));
 	if (t->dst.family == XLB_AF_INET6)
-		snprintf(url, sizeof(url), "http://[%s]:%u%s", a, t->dst.port, t->hc.path);
+		snprintf(url, sizeof(url), "%s://[%s]:%u%s", scheme, a, t->dst.port,
+			 t->hc.path);
 	else
-		snprintf(url, sizeof(url), "http://%s:%u%s", a, t->dst.port, t->hc.path);
+		snprintf(url, sizeof(url), "%s://%s:%u%s", scheme, a, t->dst.port,
+			 t->hc.path);
 	e = curl_easy_init();
 	if (!e) {
 		finish(h, t, false, "cannot create a curl handle");
@@ -374,9 +412,18 @@ static void start_http(struct health *h, struct target *t)
 	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->hc.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	t->resp_len = 0;
+	t->body_len = 0;
+	t->body_found = false;
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "xlb-health/" XLB_VERSION);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, scheme);
+	/* Like keepalived's SSL_GET: the backend's certificate is not
+	 * verified (backends are addressed by IP, often self-signed); the
+	 * check is that TLS and HTTP work and answer as expected. */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	if (t->hc.host[0]) {
 		snprintf(hdr, sizeof(hdr), "Host: %s", t->hc.host);
 		t->headers = curl_slist_append(NULL, hdr);
@@ -387,6 +434,15 @@ static void start_http(struct health *h, struct target *t)
 		return;
 	}
 	t->phase = PH_CURL;
+}
+
+/* Whether HTTP status code is one of hc's expect_status. */
+static bool status_passes(const struct xlb_health_cfg *hc, long code)
+{
+	for (uint8_t i = 0; i < hc->n_status && i < XLB_HC_STATUS_MAX; i++)
+		if (code >= hc->status[i][0] && code <= hc->status[i][1])
+			return true;
+	return false;
 }
 
 static void reap_curl(struct health *h)
@@ -410,13 +466,21 @@ static void reap_curl(struct health *h)
 			continue;
 		}
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		if (code >= t->hc.status_min && code <= t->hc.status_max) {
+		if (!status_passes(&t->hc, code)) {
+			char want[XLB_HC_STR_MAX];
+
+			snprintf(what, sizeof(what), "HTTP %ld (expected %.128s)", code,
+				 schema_format(schema_key(&schema_health, "expect_status"),
+					       &t->hc, want, sizeof(want)));
+			finish(h, t, false, what);
+		} else if (t->hc.expect_body[0] && !t->body_found) {
+			snprintf(what, sizeof(what), "HTTP %ld, body of %llu bytes without "
+				 "'%.64s'", code, (unsigned long long)t->body_len,
+				 t->hc.expect_body);
+			finish(h, t, false, what);
+		} else {
 			snprintf(what, sizeof(what), "HTTP %ld", code);
 			finish(h, t, true, what);
-		} else {
-			snprintf(what, sizeof(what), "HTTP %ld (expected %u-%u)", code,
-				 t->hc.status_min, t->hc.status_max);
-			finish(h, t, false, what);
 		}
 	}
 }
@@ -446,6 +510,7 @@ static void start_check(struct health *h, struct target *t, uint64_t now)
 		start_socket(h, t, t->hc.dns_proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM);
 		break;
 	case XLB_HC_HTTP:
+	case XLB_HC_HTTPS:
 		start_http(h, t);
 		break;
 	}

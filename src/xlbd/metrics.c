@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "conntrack.h"
 #include "dataplane.h"
 #include "health.h"
@@ -36,6 +37,12 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 
 		snap->n_services = i + 1;
 		service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
+		addr_str_noport(&sc->vip, ms->vip, sizeof(ms->vip));
+		if (sc->vip.port)
+			snprintf(ms->port, sizeof(ms->port), "%u", sc->vip.port);
+		else
+			snprintf(ms->port, sizeof(ms->port), "*");
+		ms->protocol = proto_name(sc->proto);
 		snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
 		ms->mode = mode_name(sc->mode);
 		snprintf(ms->table_hash, sizeof(ms->table_hash), "%s",
@@ -57,6 +64,7 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
 			mb->weight = bc->weight;
 			mb->up = state_backend_health(bs) != HEALTH_DOWN;
+			mb->health_age_s = (double)(now_ms() - bs->health_since_ms) / 1000.0;
 			mb->in_table = state_backend_takes_new(bs, bc);
 			if (st->dp)
 				dataplane_backend_stats(st->dp, bs->id, &mb->c);
@@ -66,7 +74,9 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 								  &mb->check_latency_us,
 								  &mb->checks) == 0;
 			if (st->dp && (sc->mode == XLB_MODE_NAT ||
-				       sc->mode == XLB_MODE_FULLNAT) &&
+				       sc->mode == XLB_MODE_FULLNAT ||
+				       sc->scheduler == XLB_SCHED_LC ||
+				       sc->scheduler == XLB_SCHED_WLC) &&
 			    dataplane_backend_conns(st->dp, bs->id, &cn) == 0) {
 				mb->has_conns = true;
 				mb->active = cn.active;
@@ -111,10 +121,19 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void svc_labels(FILE *f, const char *name, const struct metrics_service *ms)
+/* service="tcp/198.18.0.100:80",vip="198.18.0.100",port="80",protocol="tcp" */
+static void svc_id_labels(FILE *f, const char *name, const struct metrics_service *ms)
 {
 	fprintf(f, "%s{service=\"", name);
 	metrics_label_value(f, ms->service);
+	fputs("\",vip=\"", f);
+	metrics_label_value(f, ms->vip);
+	fprintf(f, "\",port=\"%s\",protocol=\"%s", ms->port, ms->protocol);
+}
+
+static void svc_labels(FILE *f, const char *name, const struct metrics_service *ms)
+{
+	svc_id_labels(f, name, ms);
 	fputs("\",name=\"", f);
 	metrics_label_value(f, ms->name);
 	fputs("\",mode=\"", f);
@@ -125,8 +144,7 @@ static void svc_labels(FILE *f, const char *name, const struct metrics_service *
 static void be_labels(FILE *f, const char *name, const struct metrics_service *ms,
 		      const struct metrics_backend *mb)
 {
-	fprintf(f, "%s{service=\"", name);
-	metrics_label_value(f, ms->service);
+	svc_id_labels(f, name, ms);
 	fputs("\",backend=\"", f);
 	metrics_label_value(f, mb->backend);
 	fputs("\"} ", f);
@@ -192,8 +210,7 @@ static void render_services(FILE *f, const struct metrics_snapshot *s)
 	       "Hash of the service's Maglev table (equal on two nodes exactly when "
 	       "their tables are equal; none: no table).");
 	for (size_t i = 0; i < s->n_services; i++) {
-		fputs("xlb_service_table_info{service=\"", f);
-		metrics_label_value(f, s->services[i].service);
+		svc_id_labels(f, "xlb_service_table_info", &s->services[i]);
 		fputs("\",table_hash=\"", f);
 		metrics_label_value(f, s->services[i].table_hash);
 		fputs("\"} 1\n", f);
@@ -269,6 +286,13 @@ static bool v_up(const struct metrics_backend *mb, const void *arg, char *o, siz
 	return true;
 }
 
+static bool v_health_age(const struct metrics_backend *mb, const void *arg, char *o,
+			 size_t l)
+{
+	snprintf(o, l, "%.3f", mb->health_age_s);
+	return true;
+}
+
 static bool v_in_table(const struct metrics_backend *mb, const void *arg, char *o, size_t l)
 {
 	snprintf(o, l, "%d", mb->in_table);
@@ -327,6 +351,9 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 	render_be_family(f, s, "xlb_backend_up", "gauge",
 			 "1 unless the health check says down (no result yet counts as up).",
 			 v_up, NULL);
+	render_be_family(f, s, "xlb_backend_health_change_age_seconds", "gauge",
+			 "Seconds since the health of the backend last changed (or since it "
+			 "or its check appeared).", v_health_age, NULL);
 	render_be_family(f, s, "xlb_backend_in_table", "gauge",
 			 "1 when the backend takes new flows (up or kept, weight > 0).",
 			 v_in_table, NULL);
@@ -335,10 +362,11 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 	render_be_family(f, s, "xlb_backend_health_checks_total", "counter",
 			 "Health checks finished.", v_checks, NULL);
 	render_be_family(f, s, "xlb_backend_active_connections", "gauge",
-			 "nat/fullnat connections established (TCP) or live (UDP).",
+			 "Connections established (TCP) or live (UDP): nat/fullnat, and "
+			 "dr/tun under lc/wlc (flow entries).",
 			 v_active, NULL);
 	render_be_family(f, s, "xlb_backend_inactive_connections", "gauge",
-			 "nat/fullnat connections in any other TCP state.",
+			 "Connections in any other TCP state (same services).",
 			 v_active, "inactive");
 	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
 		snprintf(name, sizeof(name), "xlb_proxy_backend_%s", proxy_fields[k].suffix);

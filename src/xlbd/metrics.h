@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Prometheus metrics: a snapshot of the running state taken by xlbd's main
  * thread (metrics_collect), rendered as text format 0.0.4 (metrics_render),
- * and an HTTP server (libmicrohttpd, its own thread) that asks the main
- * thread for a fresh rendering on every scrape through an eventfd
- * handshake, so the state is only ever read by the thread that owns it. */
+ * and an HTTP server (metrics_server.c, its own thread) that asks the main
+ * thread for a rendering through an eventfd handshake, so the state is only
+ * ever read by the thread that owns it. */
 #ifndef XLB_METRICS_H
 #define XLB_METRICS_H
 
@@ -21,6 +21,7 @@ struct metrics_backend {
 	struct xlb_counter c;
 	uint32_t weight;
 	bool up;                                /* not down (unknown counts as up) */
+	double health_age_s;                    /* since its health last changed */
 	bool in_table;                          /* takes new flows */
 	bool has_check;                         /* health check latency known */
 	uint32_t check_latency_us;
@@ -33,6 +34,9 @@ struct metrics_backend {
 
 struct metrics_service {
 	char service[XLB_ADDRSTR_MAX + 8];      /* "tcp/198.18.0.100:80" */
+	char vip[XLB_ADDRSTR_MAX];              /* "198.18.0.100", "2001:db8::100" */
+	char port[8];                           /* "80", "*" */
+	const char *protocol;                   /* "tcp", "udp" */
 	char name[XLB_NAME_MAX];
 	const char *mode;                       /* "dr", "proxy"... */
 	char table_hash[17];                    /* state_table_hash_str's */

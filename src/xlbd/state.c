@@ -2,6 +2,7 @@
 /* Applies a config to the data plane: diffs it against the running state,
  * allocates ids, rebuilds Maglev tables and manages host addresses. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "clock.h"
 #include "log.h"
 #include "maglev.h"
 #include "netlink.h"
+#include "notify.h"
 #include "proxy.h"
+#include "runfile.h"
 #include "state.h"
 
 void state_init(struct state *st, struct dataplane *dp, const struct xlb_config *base)
@@ -141,88 +145,118 @@ static void track_neighbour(struct state *st, int ifindex,
 	arr[st->n_neighs++].nexthop = *nexthop;
 }
 
-/* The data plane's copy of the next hop toward backend id (struct
- * xlb_backend_l2, what bpf_fib_lookup would find): valid with a route out
- * of an Ethernet interface and a resolved neighbour entry; otherwise the
- * data plane does its own lookup. ifindex 0: no route. */
-static void cache_next_hop(struct dataplane *dp, uint32_t id,
-			   const struct xlb_sockaddr *addr, int ifindex,
-			   const struct xlb_sockaddr *nexthop, uint32_t route_mtu)
-{
-	struct xlb_backend_l2 l2 = { 0 };
-	uint32_t dev_mtu = 0;
+/* The next hop toward a backend address (struct xlb_backend_l2 without
+ * the address, what bpf_fib_lookup would find): valid with a route out of
+ * an Ethernet interface and a resolved neighbour entry; otherwise the data
+ * plane does its own lookup. */
+struct next_hop {
+	bool used;
+	struct xlb_sockaddr addr;       /* the backend's, port 0 */
+	struct xlb_backend_l2 l2;
+};
 
-	l2.addr = addr->addr;
-	l2.family = addr->family;
-	if (ifindex > 0 && nl_link_l2(ifindex, l2.smac, &dev_mtu) == 0) {
-		l2.ifindex = (uint32_t)ifindex;
-		l2.nexthop = nexthop->addr;
-		l2.mtu = route_mtu ? route_mtu : dev_mtu;
-		l2.valid = nl_neigh_lladdr(ifindex, nexthop, l2.dmac) == 0;
-	}
-	dataplane_backend_l2_put(dp, id, &l2);
+/* Next hops found in one pass (a refresh, an apply) by backend address:
+ * the backends of one server in many services cost one lookup. */
+struct nh_memo {
+	size_t cap;                     /* a power of two; 0: no memo */
+	struct next_hop *e;
+};
+
+static void nh_memo_init(struct nh_memo *m, size_t n)
+{
+	m->cap = 16;
+	while (m->cap < 2 * n)
+		m->cap *= 2;
+	m->e = calloc(m->cap, sizeof(*m->e));
+	if (!m->e)
+		m->cap = 0;             /* each backend looks up its own */
 }
 
-/* Ask the kernel to keep the backend's next hop resolved, so the XDP
+static struct next_hop *nh_memo_slot(struct nh_memo *m, const struct xlb_sockaddr *a)
+{
+	struct xlb_sockaddr k = *a;
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	k.port = 0;
+	i = backend_key(&k) & (m->cap - 1);
+	/* At most half full (nh_memo_init): an empty slot ends every probe. */
+	while (m->e[i].used && !addr_equal(&m->e[i].addr, &k))
+		i = (i + 1) & (m->cap - 1);
+	m->e[i].addr = k;
+	return &m->e[i];
+}
+
+/* Ask the kernel to keep the next hop toward addr resolved, so the XDP
  * program's bpf_fib_lookup finds its MAC without waiting for traffic, and
- * hand the data plane the result (cache_next_hop). */
-static void resolve_neighbour(struct state *st, const struct xlb_sockaddr *addr,
-			      uint32_t id)
+ * return it in nh->l2. */
+static void find_next_hop(struct state *st, const struct xlb_sockaddr *addr,
+			  struct next_hop *nh)
 {
 	struct xlb_sockaddr nexthop;
 	char buf[XLB_ADDRSTR_MAX];
-	uint32_t mtu = 0;
+	uint32_t mtu = 0, dev_mtu = 0;
 	int ifindex = 0, ret;
 
+	memset(&nh->l2, 0, sizeof(nh->l2));
+	nh->used = true;
 	ret = nl_route_get(addr, &ifindex, &nexthop, &mtu);
 	if (!ret)
 		ret = nl_neigh_manage(ifindex, &nexthop);
-	if (!ret)
-		track_neighbour(st, ifindex, &nexthop);
-	else
+	if (ret) {
 		log_warn("cannot resolve the neighbour of backend %s: %s",
 			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
-	if (st->dp)
-		cache_next_hop(st->dp, id, addr, ret ? 0 : ifindex, &nexthop, mtu);
+		return;
+	}
+	track_neighbour(st, ifindex, &nexthop);
+	if (!st->dp || nl_link_l2(ifindex, nh->l2.smac, &dev_mtu))
+		return;
+	nh->l2.ifindex = (uint32_t)ifindex;
+	nh->l2.nexthop = nexthop.addr;
+	nh->l2.mtu = mtu ? mtu : dev_mtu;
+	nh->l2.valid = nl_neigh_lladdr(ifindex, &nexthop, nh->l2.dmac) == 0;
+}
+
+/* The next hop of backend id (at addr), looked up once per address and
+ * pass, handed to the data plane (dataplane_backend_l2_put). */
+static void resolve_neighbour(struct state *st, struct nh_memo *memo,
+			      const struct xlb_sockaddr *addr, uint32_t id)
+{
+	struct next_hop own = { 0 }, *nh = nh_memo_slot(memo, addr);
+	struct xlb_backend_l2 l2;
+
+	if (!nh)
+		nh = &own;
+	if (!nh->used)
+		find_next_hop(st, addr, nh);
+	if (!st->dp)
+		return;
+	l2 = nh->l2;
+	l2.addr = addr->addr;
+	l2.family = addr->family;
+	dataplane_backend_l2_put(st->dp, id, &l2);
+}
+
+static size_t n_backends_total(const struct state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_services; i++)
+		n += st->services[i].n_backends;
+	return n;
 }
 
 void state_refresh_neighbours(struct state *st)
 {
+	struct nh_memo memo;
+
+	nh_memo_init(&memo, n_backends_total(st));
 	for (size_t i = 0; i < st->n_services; i++)
 		for (size_t j = 0; j < st->services[i].n_backends; j++)
-			resolve_neighbour(st, &st->services[i].backends[j].addr,
+			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
-}
-
-/* Count ids the next config needs beyond what the running state has, so
- * state_apply() can refuse before it changes anything. */
-static int check_capacity(struct state *st, const struct xlb_config *next,
-			  char *err, size_t errlen)
-{
-	size_t svc_free = 0, be_free = 0, svc_need = 0, be_need = 0;
-
-	for (size_t i = 0; i < XLB_MAX_SERVICES; i++)
-		svc_free += !st->svc_used[i];
-	for (size_t i = 0; i < XLB_MAX_BACKENDS; i++)
-		be_free += !st->be_used[i];
-	for (size_t i = 0; i < next->n_services; i++) {
-		const struct xlb_service_cfg *sc = &next->services[i];
-		struct service_state *ss = state_find_service(st, sc->proto, &sc->vip);
-
-		svc_need += !ss;
-		for (size_t j = 0; j < sc->n_backends; j++)
-			be_need += !find_backend(ss, &sc->backends[j].addr);
-	}
-	if (svc_need > svc_free) {
-		snprintf(err, errlen, "too many services (at most %d)", XLB_MAX_SERVICES);
-		return -ENOSPC;
-	}
-	if (be_need > be_free) {
-		snprintf(err, errlen, "too many backends (at most %d in all)",
-			 XLB_MAX_BACKENDS);
-		return -ENOSPC;
-	}
-	return 0;
+	free(memo.e);
 }
 
 static int check_fixed_settings(const struct xlb_config *cur,
@@ -313,38 +347,85 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
-/* Keep `addr` (a VIP or a LIP of the next config) on the host: taken over
- * from the current list (st->addrs, where it is cleared), or added now
- * unless it is already there (then it is not ours to remove). */
+/* ---- host addresses and the record of those we added ------------------- */
+
+static int addr_plen(const struct xlb_sockaddr *a)
+{
+	return a->family == XLB_AF_INET ? 32 : 128;
+}
+
+/* Write the record (st->addrs_name under XLB_RUN_DIR) of every address of
+ * arr[0..n) we added or are about to add: it is written before an address
+ * is added, so after a crash the next xlbd or `xlbd --cleanup` finds every
+ * address that may be ours. */
+static void record_addrs(struct state *st, const struct managed_addr *arr, size_t n)
+{
+	char a[XLB_ADDRSTR_MAX], err[256], *text;
+	size_t len = 0, cap = n * (XLB_IFNAME_MAX + XLB_ADDRSTR_MAX + 2) + 1;
+
+	if (!st->addrs_name[0])
+		return;
+	text = malloc(cap);
+	if (!text) {
+		log_err("cannot record the added addresses: out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (arr[i].added && arr[i].addr.family)
+			len += (size_t)snprintf(text + len, cap - len, "%s %s\n",
+						st->vip_ifname,
+						addr_str_noport(&arr[i].addr, a, sizeof(a)));
+	if (run_write(st->addrs_name, text, len, err, sizeof(err)))
+		log_err("%s (an address added now would be left behind by a crash)",
+			err);
+	free(text);
+}
+
+/* An address the next config wants on the host. */
+struct addr_want {
+	bool is_new;                    /* to be added now */
+	const char *what;               /* "VIP" or "LIP" */
+};
+
+/* Keep addr (a VIP or a LIP of the next config): taken over from the
+ * current list (st->addrs, where it is cleared), or new: to add (recorded
+ * as ours before it is), unless the host has it already (then it is not
+ * ours to remove). */
 static void want_address(struct state *st, struct managed_addr *keep,
-			 size_t *n_keep, const struct xlb_sockaddr *addr,
-			 const char *what)
+			 struct addr_want *want, size_t *n_keep,
+			 const struct xlb_sockaddr *addr, const char *what)
 {
 	struct xlb_sockaddr a = *addr;
-	char buf[XLB_ADDRSTR_MAX];
-	int ret;
 
 	a.port = 0;
 	for (size_t k = 0; k < *n_keep; k++)
 		if (addr_equal(&keep[k].addr, &a))
 			return;
+	want[*n_keep].what = what;
 	for (size_t k = 0; k < st->n_addrs; k++)
 		if (addr_equal(&st->addrs[k].addr, &a)) {
+			want[*n_keep].is_new = false;
 			keep[(*n_keep)++] = st->addrs[k];
 			st->addrs[k].addr.family = 0;   /* moved to keep */
 			return;
 		}
 	keep[*n_keep].addr = a;
-	keep[*n_keep].added = false;
-	(*n_keep)++;
-	addr_str_noport(&a, buf, sizeof(buf));
 	/* Any prefix length, any interface: an address of the host (say the
 	 * interface's own, used as a LIP) must not be added a second time
 	 * and then removed at exit. */
-	if (nl_addr_present(NULL, &a) == 1)
-		return;
-	ret = nl_addr_add(st->vip_ifname, &a, a.family == XLB_AF_INET ? 32 : 128);
-	keep[*n_keep - 1].added = ret == 0;
+	keep[*n_keep].added = nl_addr_present(NULL, &a) != 1;
+	want[*n_keep].is_new = keep[*n_keep].added;
+	(*n_keep)++;
+}
+
+static void add_address(struct state *st, struct managed_addr *m, const char *what)
+{
+	char buf[XLB_ADDRSTR_MAX];
+	int ret;
+
+	addr_str_noport(&m->addr, buf, sizeof(buf));
+	ret = nl_addr_add(st->vip_ifname, &m->addr, addr_plen(&m->addr));
+	m->added = ret == 0;
 	if (ret && ret != -EEXIST)
 		log_warn("cannot add %s %s to %s: %s", what, buf, st->vip_ifname,
 			 strerror(-ret));
@@ -354,36 +435,55 @@ static void want_address(struct state *st, struct managed_addr *keep,
 
 /* Add the VIPs and fullnat local addresses (LIPs) of next that are not on
  * the host yet; remove those that only the current config needed and that
- * we added. */
+ * we added. The record of added addresses covers each one before it is
+ * added and until it is removed. */
 static void sync_addresses(struct state *st, const struct xlb_config *next)
 {
-	struct managed_addr *keep;
-	size_t n_keep = 0;
+	size_t n = next->n_services + next->n_local_addresses, n_keep = 0;
+	struct managed_addr *keep, *all;
 	char buf[XLB_ADDRSTR_MAX];
+	struct addr_want *want;
 
 	/* A dry run (no data plane: xlbd -t, tests) touches no address. */
 	if (!st->dp || !st->cfg.manage_addresses || !st->vip_ifname[0])
 		return;
-	keep = calloc(next->n_services + next->n_local_addresses + 1, sizeof(*keep));
-	if (!keep)
-		return;
+	keep = calloc(n + 1, sizeof(*keep));
+	want = calloc(n + 1, sizeof(*want));
+	all = calloc(n + st->n_addrs + 1, sizeof(*all));
+	if (!keep || !want || !all) {
+		log_err("cannot change the addresses on %s: out of memory", st->vip_ifname);
+		goto out;
+	}
 	for (size_t i = 0; i < next->n_services; i++)
-		want_address(st, keep, &n_keep, &next->services[i].vip, "VIP");
+		want_address(st, keep, want, &n_keep, &next->services[i].vip, "VIP");
 	for (size_t i = 0; i < next->n_local_addresses; i++)
-		want_address(st, keep, &n_keep, &next->local_addresses[i], "LIP");
+		want_address(st, keep, want, &n_keep, &next->local_addresses[i], "LIP");
+	/* Old and new together until the old ones are gone. */
+	memcpy(all, keep, n_keep * sizeof(*all));
+	if (st->n_addrs)
+		memcpy(all + n_keep, st->addrs, st->n_addrs * sizeof(*all));
+	record_addrs(st, all, n_keep + st->n_addrs);
+	for (size_t k = 0; k < n_keep; k++)
+		if (want[k].is_new)
+			add_address(st, &keep[k], want[k].what);
 	for (size_t k = 0; k < st->n_addrs; k++) {
 		struct managed_addr *m = &st->addrs[k];
 
 		if (!m->addr.family || !m->added)
 			continue;
-		nl_addr_del(st->vip_ifname, &m->addr,
-			    m->addr.family == XLB_AF_INET ? 32 : 128);
+		nl_addr_del(st->vip_ifname, &m->addr, addr_plen(&m->addr));
 		log_info("removed %s from %s",
 			 addr_str_noport(&m->addr, buf, sizeof(buf)), st->vip_ifname);
 	}
+	record_addrs(st, keep, n_keep);
 	free(st->addrs);
 	st->addrs = keep;
 	st->n_addrs = n_keep;
+	keep = NULL;
+out:
+	free(keep);
+	free(want);
+	free(all);
 }
 
 /* The table of an rr/wrr service: the weighted round-robin sequence,
@@ -547,6 +647,7 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 		return;
 	nb->health = ob->health;
 	nb->in_table = ob->in_table;
+	nb->health_since_ms = ob->health_since_ms;
 	memcpy(nb->health_reason, ob->health_reason, sizeof(nb->health_reason));
 }
 
@@ -621,6 +722,26 @@ void state_proxy_apply(struct state *st)
 	config_free(&copy);
 }
 
+/* A backend's health changes from b->health to ev->status: its time, and
+ * the service's notify hook. */
+static void health_changed(struct state *st, const struct service_state *ss,
+			   struct backend_state *b, const struct health_event *ev,
+			   const char *name, const char *addr)
+{
+	const struct xlb_service_cfg *sc = config_find_service(&st->cfg, ss->proto,
+							       &ss->vip);
+	int ret;
+
+	b->health_since_ms = now_ms();
+	if (!sc || !sc->notify[0])
+		return;
+	ret = notify_run(sc->notify, name, addr, health_status_name(b->health),
+			 health_status_name(ev->status), ev->reason);
+	if (ret)
+		log_warn("%s: cannot run the notify command for backend %s: %s",
+			 name, addr, strerror(-ret));
+}
+
 int state_health_event(struct state *st, const struct health_event *ev)
 {
 	struct backend_state *b = NULL;
@@ -642,6 +763,8 @@ int state_health_event(struct state *st, const struct health_event *ev)
 	else
 		log_info("%s: backend %s is %s: %s", name, a,
 			 health_status_name(ev->status), ev->reason);
+	if (b->health != ev->status)
+		health_changed(st, ss, b, ev, name, a);
 	b->health = ev->status;
 	snprintf(b->health_reason, sizeof(b->health_reason), "%s", ev->reason);
 	/* The same config again: tables and flags follow the new health. */
@@ -700,22 +823,6 @@ const char *state_table_hash_str(const struct service_state *ss,
 
 /* ---- restart: ids from the adopted maps ------------------------------- */
 
-static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
-				    const struct xlb_sockaddr *addr, uint32_t svc_id)
-{
-	for (size_t i = 0; i < st->n_hints; i++) {
-		struct adopt_hint *h = &st->hints[i];
-
-		if (h->used || h->proto != proto || !addr_equal(&h->addr, addr))
-			continue;
-		if (!proto && h->svc_id != svc_id)
-			continue;
-		h->used = true;
-		return h;
-	}
-	return NULL;
-}
-
 static int add_hint(struct state *st, const struct adopt_hint *h)
 {
 	struct adopt_hint *arr = realloc(st->hints, (st->n_hints + 1) * sizeof(*arr));
@@ -741,15 +848,48 @@ static int hint_service(void *arg, uint8_t proto, const struct xlb_sockaddr *vip
 	return 0;
 }
 
-void state_adopt(struct state *st, const char *addrs_file)
+/* Read the record of added addresses: ours to remove when unneeded. One
+ * on an interface that no longer takes the VIPs goes at once. */
+static void adopt_addrs(struct state *st)
 {
-	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX];
+	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX], err[256];
+	int fd = run_open(st->addrs_name, O_RDONLY, err, sizeof(err));
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+
+	if (fd < 0 && fd != -ENOENT)
+		log_err("%s: addresses a previous xlbd added are not known", err);
+	while (f && fgets(line, sizeof(line), f)) {
+		struct managed_addr *arr;
+		struct xlb_sockaddr addr;
+
+		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
+		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, err, sizeof(err)))
+			continue;
+		if (strcmp(ifname, st->vip_ifname)) {
+			if (nl_addr_del(ifname, &addr, addr_plen(&addr)) == 0)
+				log_info("removed %s from %s", a, ifname);
+			continue;
+		}
+		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
+		if (!arr)
+			break;
+		st->addrs = arr;
+		arr[st->n_addrs].addr = addr;
+		arr[st->n_addrs++].added = true;
+	}
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+}
+
+/* The ids of the services and backends in the adopted maps, reserved as
+ * hints for the first state_apply(). */
+static void adopt_ids(struct state *st)
+{
 	size_t nb = 0;
 	uint32_t last = 0;
-	FILE *f;
 
-	if (!st->dp || !dataplane_adopted(st->dp))
-		return;
 	dataplane_services_each(st->dp, hint_service, st);
 	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
 		struct xlb_backend be;
@@ -771,27 +911,14 @@ void state_adopt(struct state *st, const char *addrs_file)
 	st->be_cursor = (last + 1) % XLB_MAX_BACKENDS;
 	log_info("adopted %zu service(s) and %zu backend(s) with their ids",
 		 st->n_hints - nb, nb);
-	/* Addresses the previous xlbd added: ours to remove when unneeded. */
-	f = fopen(addrs_file, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		struct managed_addr *arr;
-		struct xlb_sockaddr addr;
-		char aerr[128];
+}
 
-		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
-		    strcmp(ifname, st->vip_ifname) ||
-		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
-			continue;
-		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
-		if (!arr)
-			break;
-		st->addrs = arr;
-		arr[st->n_addrs].addr = addr;
-		arr[st->n_addrs++].added = true;
-	}
-	if (f)
-		fclose(f);
-	unlink(addrs_file);
+void state_adopt(struct state *st, const char *addrs_name)
+{
+	snprintf(st->addrs_name, sizeof(st->addrs_name), "%s", addrs_name);
+	adopt_addrs(st);
+	if (st->dp && dataplane_adopted(st->dp))
+		adopt_ids(st);
 }
 
 void state_adopt_finish(struct state *st)
@@ -805,7 +932,7 @@ void state_adopt_finish(struct state *st)
 		if (h->proto) {
 			if (st->dp) {
 				dataplane_service_del(st->dp, h->proto, &h->addr);
-				dataplane_table_swap(st->dp, h->svc_id, NULL, 0);
+				dataplane_table_stage(st->dp, h->svc_id, NULL, 0);
 			}
 			st->svc_used[h->svc_id] = 0;
 		} else {
@@ -814,30 +941,19 @@ void state_adopt_finish(struct state *st)
 			st->be_used[h->id] = 0;
 		}
 	}
+	/* One RCU wait for all the tables removed, not one per service (a
+	 * restart that drops a thousand services would take half a minute). */
+	if (st->dp && dataplane_tables_commit(st->dp))
+		log_warn("cannot remove the tables of services no longer in the config");
 	free(st->hints);
 	st->hints = NULL;
 	st->n_hints = 0;
 }
 
-void state_release(struct state *st, const char *addrs_file)
+void state_release(struct state *st)
 {
-	char a[XLB_ADDRSTR_MAX];
-	FILE *f = NULL;
-
-	for (size_t i = 0; i < st->n_addrs; i++) {
-		if (!st->addrs[i].added)
-			continue;
-		if (!f)
-			f = fopen(addrs_file, "w");
-		if (!f) {
-			log_warn("cannot write %s: %s", addrs_file, strerror(errno));
-			break;
-		}
-		fprintf(f, "%s %s\n", st->vip_ifname,
-			addr_str_noport(&st->addrs[i].addr, a, sizeof(a)));
-	}
-	if (f)
-		fclose(f);
+	/* The record is current; written again in case a write failed. */
+	record_addrs(st, st->addrs, st->n_addrs);
 	for (size_t i = 0; i < st->n_services; i++) {
 		free(st->services[i].backends);
 	}
@@ -851,22 +967,13 @@ void state_release(struct state *st, const char *addrs_file)
 	config_free(&st->cfg);
 }
 
-void state_cleanup_addrs(const char *addrs_file)
+void state_cleanup_addrs(const char *addrs_name)
 {
-	char line[128], ifname[XLB_IFNAME_MAX + 1], a[XLB_ADDRSTR_MAX], aerr[128];
-	struct xlb_sockaddr addr;
-	FILE *f = fopen(addrs_file, "r");
+	struct state st = { 0 };
 
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%16s %63s", ifname, a) != 2 ||
-		    addr_parse(a, ADDR_PORT_FORBIDDEN, &addr, aerr, sizeof(aerr)))
-			continue;
-		if (nl_addr_del(ifname, &addr, addr.family == XLB_AF_INET ? 32 : 128) == 0)
-			log_info("removed %s from %s", a, ifname);
-	}
-	if (f)
-		fclose(f);
-	unlink(addrs_file);
+	snprintf(st.addrs_name, sizeof(st.addrs_name), "%s", addrs_name);
+	adopt_addrs(&st);       /* vip_ifname "": every one is removed */
+	run_unlink(addrs_name);
 }
 
 /* Clear the backends a change removed from services that stay, and free
@@ -899,208 +1006,373 @@ static void release_service(struct state *st, struct service_state *ss)
 	ss->n_backends = 0;
 }
 
-int state_apply(struct state *st, const struct xlb_config *next,
-		char *err, size_t errlen)
+/* ---- state_apply: plan, apply, commit ---------------------------------- */
+
+/* An adopted id waiting for the first apply (state_adopt), without taking
+ * it. */
+static struct adopt_hint *find_hint(struct state *st, uint8_t proto,
+				    const struct xlb_sockaddr *addr, uint32_t svc_id)
 {
-	struct service_state *nss = NULL;
-	struct xlb_svc *pending_svc = NULL;   /* services-map values, written last */
-	uint32_t *gone_ids = NULL;            /* backends removed, cleared last */
-	size_t n_gone = 0, n_old_backends = 0;
-	struct xlb_config copy;
-	struct xlb_globals g;
-	char name[XLB_ADDRSTR_MAX + 8];
+	for (size_t i = 0; i < st->n_hints; i++) {
+		struct adopt_hint *h = &st->hints[i];
+
+		if (h->used || h->proto != proto || !addr_equal(&h->addr, addr))
+			continue;
+		if (!proto && h->svc_id != svc_id)
+			continue;
+		return h;
+	}
+	return NULL;
+}
+
+static struct adopt_hint *take_hint(struct state *st, uint8_t proto,
+				    const struct xlb_sockaddr *addr, uint32_t svc_id)
+{
+	struct adopt_hint *h = find_hint(st, proto, addr, svc_id);
+
+	if (h)
+		h->used = true;
+	return h;
+}
+
+/* Count the ids next needs beyond those it keeps, so state_apply() can
+ * refuse before it changes anything. An id is counted once: a service that
+ * stays, or comes back with an id adopted from the maps (restart), keeps
+ * its ids; the services next drops give theirs back before any is handed
+ * out. Backends dropped from services that stay keep theirs until the new
+ * tables are in (their flows must not reach a new backend). */
+static int check_capacity(struct state *st, struct xlb_config *next,
+			  char *err, size_t errlen)
+{
+	size_t svc_free = 0, be_free = 0, svc_need = 0, be_need = 0;
+
+	for (size_t i = 0; i < XLB_MAX_SERVICES; i++)
+		svc_free += !st->svc_used[i];
+	for (size_t i = 0; i < XLB_MAX_BACKENDS; i++)
+		be_free += !st->be_used[i];
+	for (size_t i = 0; i < st->n_services; i++) {
+		const struct service_state *ss = &st->services[i];
+
+		if (config_find_service(next, ss->proto, &ss->vip))
+			continue;
+		svc_free++;
+		be_free += ss->n_backends;
+	}
+	for (size_t i = 0; i < next->n_services; i++) {
+		const struct xlb_service_cfg *sc = &next->services[i];
+		struct service_state *ss = state_find_service(st, sc->proto, &sc->vip);
+		struct adopt_hint *h = ss ? NULL : find_hint(st, sc->proto, &sc->vip, 0);
+
+		svc_need += !ss && !h;
+		for (size_t j = 0; j < sc->n_backends; j++) {
+			const struct xlb_sockaddr *a = &sc->backends[j].addr;
+
+			if (ss)
+				be_need += !find_backend(ss, a);
+			else
+				be_need += !h || !find_hint(st, 0, a, h->svc_id);
+		}
+	}
+	if (svc_need > svc_free) {
+		snprintf(err, errlen, "too many services: %zu more needed, %zu free "
+			 "(at most %d)", svc_need, svc_free, XLB_MAX_SERVICES);
+		return -ENOSPC;
+	}
+	if (be_need > be_free) {
+		snprintf(err, errlen, "too many backends: %zu more needed, %zu free "
+			 "(at most %d in all)", be_need, be_free, XLB_MAX_BACKENDS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* What one state_apply() builds before it becomes the running state. */
+struct apply_plan {
+	struct xlb_config copy;         /* the config to run */
+	struct service_state *nss;      /* its services' state, same order */
+	struct xlb_svc *pending_svc;    /* services-map values, written last */
+	uint32_t *gone_ids;             /* backends removed, cleared last */
+	size_t n_gone;
+	struct nh_memo memo;            /* next hops of new backends */
+};
+
+static void plan_free(struct apply_plan *p)
+{
+	for (size_t i = 0; p->nss && i < p->copy.n_services; i++) {
+		free(p->nss[i].backends);
+	}
+	free(p->nss);
+	free(p->pending_svc);
+	free(p->gone_ids);
+	free(p->memo.e);
+	config_free(&p->copy);
+}
+
+/* Check next against the limits and the running state, and allocate what
+ * applying it needs: nothing is changed yet. */
+static int plan(struct state *st, const struct xlb_config *next,
+		struct apply_plan *p, char *err, size_t errlen)
+{
+	size_t n_old_backends = 0, n_new_backends = 0;
 	int ret;
 
 	ret = config_validate(next, err, errlen);
+	if (!ret)
+		ret = check_fixed_settings(&st->cfg, next, err, errlen);
 	if (ret)
 		return ret;
-	ret = check_fixed_settings(&st->cfg, next, err, errlen);
-	if (ret)
-		return ret;
-	ret = check_capacity(st, next, err, errlen);
-	if (ret)
-		return ret;
-	ret = config_copy(&copy, next);
-	if (ret) {
+	if (config_copy(&p->copy, next)) {
 		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = check_capacity(st, &p->copy, err, errlen);
+	if (ret) {
+		config_free(&p->copy);
 		return ret;
 	}
 	for (size_t i = 0; i < st->n_services; i++)
 		n_old_backends += st->services[i].n_backends;
-	nss = calloc(next->n_services + 1, sizeof(*nss));
-	pending_svc = calloc(next->n_services + 1, sizeof(*pending_svc));
-	gone_ids = calloc(n_old_backends + 1, sizeof(*gone_ids));
-	if (!nss || !pending_svc || !gone_ids) {
-		free(nss);
-		free(pending_svc);
-		free(gone_ids);
-		config_free(&copy);
+	p->nss = calloc(next->n_services + 1, sizeof(*p->nss));
+	p->pending_svc = calloc(next->n_services + 1, sizeof(*p->pending_svc));
+	p->gone_ids = calloc(n_old_backends + 1, sizeof(*p->gone_ids));
+	for (size_t i = 0; i < next->n_services; i++)
+		n_new_backends += next->services[i].n_backends;
+	nh_memo_init(&p->memo, n_new_backends);
+	if (!p->nss || !p->pending_svc || !p->gone_ids) {
+		plan_free(p);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	return 0;
+}
 
-	/* From here on, the new config is valid: apply it. Services that go
-	 * away are released first so their ids can serve new ones. */
+/* Services that go away are released first so their ids can serve new
+ * ones; then the instance-wide values. */
+static void apply_removals_and_globals(struct state *st, struct xlb_config *copy)
+{
+	struct xlb_globals g;
+
 	for (size_t i = 0; i < st->n_services; i++) {
 		struct service_state *old = &st->services[i];
 
-		if (!config_find_service(&copy, old->proto, &old->vip)) {
+		if (!config_find_service(copy, old->proto, &old->vip)) {
 			release_service(st, old);
 			old->proto = 0;
 		}
 	}
+	if (!st->dp)
+		return;
+	globals_from(copy, st->vip_ifname, &g);
+	/* fullnat sources: the LIPs first, then their counts. */
+	if (dataplane_set_lips(st->dp, copy->local_addresses, copy->n_local_addresses,
+			       &g.n_lips_v4, &g.n_lips_v6))
+		log_warn("cannot write local_addresses to the data plane");
+	dataplane_set_globals(st->dp, &g);
+	dataplane_sweeper_want(st->dp, has_nat_service(copy));
+}
 
-	if (st->dp) {
-		globals_from(&copy, st->vip_ifname, &g);
-		/* fullnat sources: the LIPs first, then their counts. */
-		if (dataplane_set_lips(st->dp, copy.local_addresses,
-				       copy.n_local_addresses, &g.n_lips_v4,
-				       &g.n_lips_v6))
-			log_warn("cannot write local_addresses to the data plane");
-		dataplane_set_globals(st->dp, &g);
-		dataplane_sweeper_want(st->dp, has_nat_service(&copy));
+/* The id of a service: kept (with what its table was built from), adopted
+ * (restart) or new. */
+static void service_take_id(struct state *st, const struct xlb_service_cfg *sc,
+			    struct service_state *old, struct service_state *ss)
+{
+	struct adopt_hint *hint;
+
+	ss->proto = sc->proto;
+	ss->vip = sc->vip;
+	if (old) {
+		ss->id = old->id;
+		ss->table_hash = old->table_hash;
+		ss->table_sig = old->table_sig;
+		ss->seq_len = old->seq_len;
+	} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
+		ss->id = hint->svc_id;          /* reserved by state_adopt */
+	} else {
+		alloc_svc_id(st, &ss->id);      /* capacity checked by plan() */
+		if (st->dp)
+			dataplane_svc_stats_reset(st->dp, ss->id);
 	}
+}
 
-	for (size_t i = 0; i < copy.n_services; i++) {
-		struct xlb_service_cfg *sc = &copy.services[i];
-		struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
-		struct service_state *ss = &nss[i];
-		struct adopt_hint *hint;
-		struct xlb_svc svc = { 0 };
+/* Give backend j of sc its id (kept, adopted or new); a new one gets its
+ * next hop (write_backends writes it). */
+static void apply_backend(struct state *st, struct apply_plan *p,
+			  const struct xlb_service_cfg *sc, struct service_state *old,
+			  struct service_state *ss, size_t j)
+{
+	const struct xlb_backend_cfg *bc = &sc->backends[j];
+	struct backend_state *ob = find_backend(old, &bc->addr);
+	struct adopt_hint *bh = NULL;
 
-		service_name_str(sc->proto, &sc->vip, name, sizeof(name));
-		ss->proto = sc->proto;
-		ss->vip = sc->vip;
-		if (old) {
-			ss->id = old->id;
-			ss->table_hash = old->table_hash;
-			ss->table_sig = old->table_sig;
-			ss->seq_len = old->seq_len;
-		} else if ((hint = take_hint(st, sc->proto, &sc->vip, 0))) {
-			ss->id = hint->svc_id;          /* reserved by state_adopt */
-		} else {
-			alloc_svc_id(st, &ss->id);      /* capacity checked above */
-			if (st->dp)
-				dataplane_svc_stats_reset(st->dp, ss->id);
-		}
-		ss->backends = calloc(sc->n_backends + 1, sizeof(*ss->backends));
-		if (!ss->backends) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		ss->n_backends = sc->n_backends;
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			const struct xlb_backend_cfg *bc = &sc->backends[j];
-			struct backend_state *ob = find_backend(old, &bc->addr);
-			struct adopt_hint *bh = NULL;
-
-			ss->backends[j].addr = bc->addr;
-			ss->backends[j].in_table = true;
-			if (ob) {
-				ss->backends[j].id = ob->id;
-				ob->addr.family = 0;    /* claimed */
-				keep_health(&ss->backends[j], ob,
-					    config_find_service(&st->cfg, sc->proto,
-								&sc->vip), sc);
-				ss->backends[j].forced = ob->forced;
-			} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
-				ss->backends[j].id = bh->id;
-			} else {
-				alloc_backend_id(st, &ss->backends[j].id);
-				if (st->dp)
-					dataplane_backend_stats_reset(st->dp,
-								      ss->backends[j].id);
-			}
-			if (st->dp && !ob)
-				resolve_neighbour(st, &bc->addr,
-						  ss->backends[j].id);
-		}
-		mark_in_table(sc, ss);
-		ret = write_backends(st, sc, ss);
-		if (ret) {
-			snprintf(err, errlen, "%s: cannot write backend: %s",
-				 name, strerror(-ret));
-			goto fail;
-		}
-		/* Backends of the old service that are gone: cleared (so their
-		 * flows are rescheduled) and their ids freed only once the new
-		 * tables are in (gone_ids below). Cleared now, a new flow
-		 * scheduled by the old table to one would be dropped
-		 * (drop_no_backend), and its id, taken by a new backend of this
-		 * change, would get the old table's flows. */
-		for (size_t j = 0; old && j < old->n_backends; j++)
-			if (old->backends[j].addr.family)
-				gone_ids[n_gone++] = old->backends[j].id;
-		ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
-		if (ret)
-			goto fail;
-		svc.id = ss->id;
-		svc.table_size = st->cfg.maglev_table_size;
-		svc.mode = sc->mode;
-		svc.persist_s = sc->persistence;
-		svc.persist_plen = sc->persistence_plen;
-		if (sc->scheduler == XLB_SCHED_SH)
-			svc.flags |= XLB_SVC_F_SH;
-		else if (sched_is_rr(sc->scheduler))
-			svc.flags |= XLB_SVC_F_RR;
-		else if (sched_is_lc(sc->scheduler))
-			svc.flags |= XLB_SVC_F_LC;
-		if (!sc->icmp_unreachable)
-			svc.flags |= XLB_SVC_F_NO_UNREACH;
-		/* Written once every table of this change is in place. */
-		pending_svc[i] = svc;
-		if (old) {
-			free(old->backends);
-			old->backends = NULL;
-			old->n_backends = 0;
-			old->proto = 0;
-		}
+	ss->backends[j].addr = bc->addr;
+	ss->backends[j].in_table = true;
+	ss->backends[j].health_since_ms = now_ms();
+	if (ob) {
+		ss->backends[j].id = ob->id;
+		ob->addr.family = 0;    /* claimed */
+		keep_health(&ss->backends[j], ob,
+			    config_find_service(&st->cfg, sc->proto, &sc->vip), sc);
+		ss->backends[j].forced = ob->forced;
+	} else if (!old && (bh = take_hint(st, 0, &bc->addr, ss->id))) {
+		ss->backends[j].id = bh->id;
+	} else {
+		alloc_backend_id(st, &ss->backends[j].id);
+		if (st->dp)
+			dataplane_backend_stats_reset(st->dp, ss->backends[j].id);
 	}
+	if (st->dp && !ob)
+		resolve_neighbour(st, &p->memo, &bc->addr, ss->backends[j].id);
+}
 
-	if (st->dp) {
-		ret = dataplane_tables_commit(st->dp);
+static uint16_t svc_flags(uint8_t sched)
+{
+	if (sched == XLB_SCHED_SH)
+		return XLB_SVC_F_SH;
+	if (sched_is_rr(sched))
+		return XLB_SVC_F_RR;
+	if (sched_is_lc(sched))
+		return XLB_SVC_F_LC;
+	return 0;
+}
+
+/* Service i of the plan: ids, backends, table staged; its services-map
+ * value waits in pending_svc for commit(). */
+static int apply_service(struct state *st, struct apply_plan *p, size_t i,
+			 char *err, size_t errlen)
+{
+	struct xlb_service_cfg *sc = &p->copy.services[i];
+	struct service_state *old = state_find_service(st, sc->proto, &sc->vip);
+	struct service_state *ss = &p->nss[i];
+	struct xlb_svc svc = { 0 };
+	char name[XLB_ADDRSTR_MAX + 8];
+	int ret;
+
+	service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+	service_take_id(st, sc, old, ss);
+	ss->backends = calloc(sc->n_backends + 1, sizeof(*ss->backends));
+	if (!ss->backends) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ss->n_backends = sc->n_backends;
+	for (size_t j = 0; j < sc->n_backends; j++)
+		apply_backend(st, p, sc, old, ss, j);
+	mark_in_table(sc, ss);
+	ret = write_backends(st, sc, ss);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot write backend: %s", name,
+			 strerror(-ret));
+		return ret;
+	}
+	/* Backends of the old service that are gone: cleared (so their flows
+	 * are rescheduled) and their ids freed only once the new tables are
+	 * in (commit). Cleared now, a new flow scheduled by the old table to
+	 * one would be dropped (drop_no_backend), and its id, taken by a new
+	 * backend of this change, would get the old table's flows. */
+	for (size_t j = 0; old && j < old->n_backends; j++)
+		if (old->backends[j].addr.family)
+			p->gone_ids[p->n_gone++] = old->backends[j].id;
+	ret = rebuild_table(st, sc, ss, &svc.seq_len, err, errlen);
+	if (ret)
+		return ret;
+	svc.id = ss->id;
+	svc.table_size = st->cfg.maglev_table_size;
+	svc.mode = sc->mode;
+	svc.persist_s = sc->persistence;
+	svc.persist_plen = sc->persistence_plen;
+	svc.flags |= svc_flags(sc->scheduler);
+	if (!sc->icmp_unreachable)
+		svc.flags |= XLB_SVC_F_NO_UNREACH;
+	p->pending_svc[i] = svc;
+	if (old) {
+		free(old->backends);
+		old->backends = NULL;
+		old->n_backends = 0;
+		old->proto = 0;
+	}
+	return 0;
+}
+
+/* Every table at once, then the gone backends, then the services-map
+ * entries (each after its timeouts: its first flows expire by them). */
+static int commit_dataplane(struct state *st, struct apply_plan *p,
+			    char *err, size_t errlen)
+{
+	char name[XLB_ADDRSTR_MAX + 8];
+	int ret;
+
+	ret = dataplane_tables_commit(st->dp);
+	if (ret) {
+		snprintf(err, errlen, "cannot install the scheduling tables: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	release_gone(st, p->gone_ids, p->n_gone);
+	p->n_gone = 0;
+	for (size_t i = 0; i < p->copy.n_services; i++) {
+		const struct xlb_service_cfg *sc = &p->copy.services[i];
+		struct xlb_svc_timeouts t;
+
+		svc_timeouts_from(sc, &t);
+		ret = dataplane_svc_timeouts_put(st->dp, p->pending_svc[i].id, &t);
+		if (!ret)
+			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
+						    &p->pending_svc[i]);
 		if (ret) {
-			snprintf(err, errlen, "cannot install the scheduling tables: %s",
+			service_name_str(sc->proto, &sc->vip, name, sizeof(name));
+			snprintf(err, errlen, "%s: cannot write service: %s", name,
 				 strerror(-ret));
-			goto fail;
-		}
-		release_gone(st, gone_ids, n_gone);
-		n_gone = 0;
-		for (size_t i = 0; i < copy.n_services; i++) {
-			const struct xlb_service_cfg *sc = &copy.services[i];
-			struct xlb_svc_timeouts t;
-
-			/* Before the service: its first flows expire by them. */
-			svc_timeouts_from(sc, &t);
-			ret = dataplane_svc_timeouts_put(st->dp, pending_svc[i].id, &t);
-			if (!ret)
-				ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
-							    &pending_svc[i]);
-			if (ret) {
-				service_name_str(sc->proto, &sc->vip, name, sizeof(name));
-				snprintf(err, errlen, "%s: cannot write service: %s",
-					 name, strerror(-ret));
-				goto fail;
-			}
+			return ret;
 		}
 	}
-	release_gone(st, gone_ids, n_gone);
-	free(gone_ids);
-	free(pending_svc);
-	sync_addresses(st, &copy);
+	return 0;
+}
+
+/* The plan becomes the running state. */
+static void commit_state(struct state *st, struct apply_plan *p)
+{
+	release_gone(st, p->gone_ids, p->n_gone);
+	p->n_gone = 0;
+	sync_addresses(st, &p->copy);
 	for (size_t i = 0; i < st->n_services; i++) {
 		free(st->services[i].backends);
 	}
 	free(st->services);
-	st->services = nss;
-	st->n_services = copy.n_services;
+	st->services = p->nss;
+	st->n_services = p->copy.n_services;
+	p->nss = NULL;
 	config_free(&st->cfg);
-	st->cfg = copy;
+	st->cfg = p->copy;
+	config_init(&p->copy);
+	plan_free(p);
 	/* Mode proxy services live in the proxy engine (no-op until started). */
 	state_proxy_apply(st);
 	if (st->health && health_sync(st->health, &st->cfg))
 		log_warn("health checks keep the previous backends: out of memory");
+}
+
+int state_apply(struct state *st, const struct xlb_config *next,
+		char *err, size_t errlen)
+{
+	struct apply_plan p = { 0 };
+	int ret;
+
+	ret = plan(st, next, &p, err, errlen);
+	if (ret)
+		return ret;
+	/* From here on, the new config is valid: apply it. */
+	apply_removals_and_globals(st, &p.copy);
+	for (size_t i = 0; i < p.copy.n_services; i++) {
+		ret = apply_service(st, &p, i, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	if (st->dp) {
+		ret = commit_dataplane(st, &p, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	commit_state(st, &p);
 	return 0;
 fail:
 	/* Only an error of the kernel gets here (the config was valid): the
@@ -1108,14 +1380,8 @@ fail:
 	log_err("applying the config failed half-way: %s", err);
 	if (st->dp)
 		dataplane_tables_commit(st->dp);        /* installs or frees what was staged */
-	release_gone(st, gone_ids, n_gone);
-	free(gone_ids);
-	free(pending_svc);
-	for (size_t i = 0; i < copy.n_services; i++) {
-		free(nss[i].backends);
-	}
-	free(nss);
-	config_free(&copy);
+	release_gone(st, p.gone_ids, p.n_gone);
+	plan_free(&p);
 	return ret;
 }
 
@@ -1137,6 +1403,15 @@ void state_teardown(struct state *st)
 	if (state_apply(st, &empty, err, sizeof(err)))
 		log_warn("cannot remove every service: %s", err);
 	config_free(&empty);
+	/* Added while manage_addresses was on, or adopted from the record. */
+	for (size_t i = 0; i < st->n_addrs; i++)
+		if (st->addrs[i].added && st->addrs[i].addr.family &&
+		    nl_addr_del(st->vip_ifname, &st->addrs[i].addr,
+				addr_plen(&st->addrs[i].addr)) == 0)
+			log_info("removed %s from %s", addr_str_noport(&st->addrs[i].addr,
+				 err, sizeof(err)), st->vip_ifname);
+	if (st->addrs_name[0])
+		run_unlink(st->addrs_name);
 	for (size_t i = 0; i < st->n_neighs; i++)
 		nl_neigh_unmanage(st->neighs[i].ifindex, &st->neighs[i].nexthop);
 	free(st->neighs);

@@ -23,6 +23,9 @@ struct backend_state {
 	bool in_table;                  /* takes new flows (unless weight 0):
 					 * healthy, or kept by all_down: keep_last */
 	char health_reason[HEALTH_REASON_MAX];
+	uint64_t health_since_ms;       /* CLOCK_MONOTONIC of the last change
+					 * of health (or of the backend's or its
+					 * check's start) */
 };
 
 struct service_state {
@@ -58,6 +61,8 @@ struct state {
 	struct service_state *services; /* same order as cfg.services */
 	size_t n_addrs;
 	struct managed_addr *addrs;
+	char addrs_name[XLB_NAME_MAX + 16];/* the record of added addresses
+					 * (under XLB_RUN_DIR; "": none) */
 	size_t n_neighs;
 	struct managed_neigh *neighs;   /* entries to remove at teardown */
 	uint8_t svc_used[XLB_MAX_SERVICES];
@@ -83,20 +88,22 @@ void state_init(struct state *st, struct dataplane *dp, const struct xlb_config 
 /* Remove every service and every address that was added. */
 void state_teardown(struct state *st);
 
-/* After a restart that adopted the data plane's maps (dataplane_adopted):
- * read the ids of services and backends there and the addresses the
- * previous xlbd added (addrs_file), so the first state_apply() gives the
+/* At start: addrs_name is the record (under XLB_RUN_DIR) of the addresses
+ * added to the host, written before each one is added so a crash loses
+ * none; those it lists are ours to remove when unneeded. After a restart
+ * that adopted the data plane's maps (dataplane_adopted), also read the ids
+ * of services and backends there, so the first state_apply() gives the
  * same services and backends the same ids (flows point at backend ids) and
  * keeps their counters. Then state_adopt_finish() clears what the new
  * config no longer has. */
-void state_adopt(struct state *st, const char *addrs_file);
+void state_adopt(struct state *st, const char *addrs_name);
 void state_adopt_finish(struct state *st);
-/* Exit keeping the data plane (detach_on_exit: false): record the added
- * addresses in addrs_file for the next xlbd or `xlbd --cleanup`, and free
- * the state without touching the data plane or the host. */
-void state_release(struct state *st, const char *addrs_file);
-/* xlbd --cleanup: remove the addresses recorded in addrs_file. */
-void state_cleanup_addrs(const char *addrs_file);
+/* Exit keeping the data plane (detach_on_exit: false): the record of added
+ * addresses stays for the next xlbd or `xlbd --cleanup`; free the state
+ * without touching the data plane or the host. */
+void state_release(struct state *st);
+/* xlbd --cleanup: remove the addresses recorded in addrs_name, and it. */
+void state_cleanup_addrs(const char *addrs_name);
 
 /* Make `next` the running config. Returns 0, or -errno with err set and
  * nothing changed when next is invalid or cannot be applied. */

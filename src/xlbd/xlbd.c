@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "netlink.h"
 #include "proxy.h"
+#include "runfile.h"
 #include "state.h"
 #include "sysctl.h"
 
@@ -60,6 +61,32 @@ static const char usage[] =
 "which adopts it (flows survive); SIGHUP reloads the config file (a config\n"
 "with errors is rejected, the running one stays).\n";
 
+/* The daemon's parts, from start to stop. */
+struct xlbd {
+	const char *config_path;
+	char socket_path[108];
+	char instance[XLB_NAME_MAX];
+	char addrs_name[XLB_NAME_MAX + 16];     /* under XLB_RUN_DIR */
+	bool foreground, cleanup, running;
+	struct xlb_config cfg;          /* the start-up config */
+	struct state st;
+	bool st_ready;                  /* st holds the data plane's state */
+	struct dataplane *dp;
+	struct forwarding_saved fwd;
+	struct nl_monitor *neigh_mon;
+	struct control_server *srv;
+	struct metrics_server *metrics;
+	int lock_fd, sig_fd, timer_fd;
+	uint64_t tick;
+};
+
+/* One event source of the main loop: its fd (-1: not there) and what to do
+ * when it is readable. */
+struct loop_source {
+	int fd;
+	void (*handler)(struct xlbd *d);
+};
+
 /* A neighbour entry changed: the data plane's cached next hops follow. */
 static void on_neigh_event(void *arg, int ifindex, const struct xlb_sockaddr *a,
 			   const uint8_t *mac)
@@ -70,19 +97,16 @@ static void on_neigh_event(void *arg, int ifindex, const struct xlb_sockaddr *a,
 /* One xlbd per instance name: the lock file is held for the daemon's life. */
 static int take_instance_lock(const char *instance, char *err, size_t errlen)
 {
-	char path[256];
+	char name[XLB_NAME_MAX + 16];
 	int fd;
 
-	mkdir(XLB_RUN_DIR, 0755);
-	snprintf(path, sizeof(path), "%s/xlbd-%s.lock", XLB_RUN_DIR, instance);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	snprintf(name, sizeof(name), "xlbd-%s.lock", instance);
+	fd = run_open(name, O_RDWR | O_CREAT, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		snprintf(err, errlen, "another xlbd already runs instance '%s' (%s is locked)",
-			 instance, path);
+		snprintf(err, errlen, "another xlbd already runs instance '%s' (%s/%s "
+			 "is locked)", instance, XLB_RUN_DIR, name);
 		close(fd);
 		return -1;
 	}
@@ -107,19 +131,21 @@ static void reload(struct state *st, const char *path)
 
 /* Detach from the terminal once everything is up, so start-up errors are
  * still printed where the operator sees them. */
-static int daemonize(const char *instance)
+static int daemonize(const char *instance, char *err, size_t errlen)
 {
-	char path[256];
+	char name[XLB_NAME_MAX + 16];
 	pid_t pid;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/xlbd-%s.log", XLB_RUN_DIR, instance);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	snprintf(name, sizeof(name), "xlbd-%s.log", instance);
+	fd = run_open(name, O_WRONLY | O_CREAT | O_APPEND, err, errlen);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
 		return -errno;
+	}
 	if (pid > 0)
 		_exit(0);
 	setsid();
@@ -134,7 +160,10 @@ static int daemonize(const char *instance)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* ---- parse: the command line ------------------------------------------- */
+
+/* Returns -1 to go on, or the exit code (help, version, usage error). */
+static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -147,37 +176,24 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 't' },
 		{ 0 }
 	};
-	const char *config_path = DEFAULT_CONFIG;
-	char socket_path[108] = "", instance[XLB_NAME_MAX], err[1024];
-	struct control_server *srv = NULL;
-	struct metrics_server *metrics = NULL;
-	struct dataplane *dp = NULL;
-	struct nl_monitor *neigh_mon = NULL;
-	struct forwarding_saved fwd = { 0 };
-	struct xlb_config cfg;
-	struct state st;
-	char addrs_file[256];
-	bool foreground = false, running = true, cleanup = false, keep = false;
 	bool check = false;
-	int opt, lock_fd, sig_fd, timer_fd, ret = 1;
-	sigset_t mask;
+	int opt;
 
-	log_prog = "xlbd";
 	while ((opt = getopt_long(argc, argv, "c:fvhVt", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			config_path = optarg;
+			d->config_path = optarg;
 			break;
 		case 'f':
-			foreground = true;
+			d->foreground = true;
 			break;
 		case 's':
-			snprintf(socket_path, sizeof(socket_path), "%s", optarg);
-			if (strlen(optarg) >= sizeof(socket_path)) {
+			if (strlen(optarg) >= sizeof(d->socket_path)) {
 				fprintf(stderr, "xlbd: --socket: path too long (at most %zu bytes)\n",
-					sizeof(socket_path) - 1);
+					sizeof(d->socket_path) - 1);
 				return 2;
 			}
+			snprintf(d->socket_path, sizeof(d->socket_path), "%s", optarg);
 			break;
 		case 'v':
 			log_max_level = LOG_LVL_DEBUG;
@@ -189,7 +205,7 @@ int main(int argc, char **argv)
 			printf("xlbd %s\n", XLB_VERSION);
 			return 0;
 		case 'C':
-			cleanup = true;
+			d->cleanup = true;
 			break;
 		case 't':
 			check = true;
@@ -204,64 +220,67 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return check_config(config_path);
-	log_setup_libbpf();
+		return check_config(d->config_path);
+	return -1;
+}
 
-	if (config_parse_file(config_path, &cfg, err, sizeof(err))) {
-		fprintf(stderr, "xlbd: %s\n", err);
-		return 2;
-	}
-	if (cfg.instance[0])
-		snprintf(instance, sizeof(instance), "%s", cfg.instance);
+/* ---- start: config, data plane, state, control socket, threads ----------- */
+
+/* xlbd --cleanup: remove what a stopped instance left. */
+static void cleanup_instance(struct xlbd *d)
+{
+	state_cleanup_addrs(d->addrs_name);
+	if (dataplane_cleanup(d->cfg.bpffs, d->instance) == 0)
+		log_info("instance '%s': removed the pinned XDP links and maps "
+			 "under %s/xlb/%s", d->instance, d->cfg.bpffs, d->instance);
 	else
-		control_default_instance(instance, sizeof(instance));
-	if (!socket_path[0])
-		control_default_socket(socket_path, sizeof(socket_path));
+		log_info("instance '%s': nothing pinned under %s/xlb/%s",
+			 d->instance, d->cfg.bpffs, d->instance);
+}
 
-	snprintf(addrs_file, sizeof(addrs_file), "%s/xlbd-%s.addrs", XLB_RUN_DIR, instance);
+/* Forwarding, the XDP program, the neighbour watch, and the state with the
+ * config applied. */
+static int start_dataplane(struct xlbd *d)
+{
+	char err[1024];
+	int ret;
 
-	lock_fd = take_instance_lock(instance, err, sizeof(err));
-	if (lock_fd < 0) {
+	if (forwarding_enable(d->cfg.interfaces, d->cfg.n_interfaces, &d->fwd,
+			      err, sizeof(err))) {
 		log_err("%s", err);
-		goto out_cfg;
+		return -1;
 	}
-	if (cleanup) {
-		state_cleanup_addrs(addrs_file);
-		if (dataplane_cleanup(cfg.bpffs, instance) == 0)
-			log_info("instance '%s': removed the pinned XDP links and maps "
-				 "under %s/xlb/%s", instance, cfg.bpffs, instance);
-		else
-			log_info("instance '%s': nothing pinned under %s/xlb/%s",
-				 instance, cfg.bpffs, instance);
-		ret = 0;
-		goto out_lock;
-	}
-	if (forwarding_enable(cfg.interfaces, cfg.n_interfaces, &fwd, err, sizeof(err))) {
+	if (dataplane_open(&d->dp, &d->cfg, d->instance, err, sizeof(err))) {
 		log_err("%s", err);
-		goto out_lock;
-	}
-	if (dataplane_open(&dp, &cfg, instance, err, sizeof(err))) {
-		log_err("%s", err);
-		goto out_fwd;
+		return -1;
 	}
 	/* Before the backends resolve: no change of their neighbours is missed. */
-	ret = nl_neigh_monitor_open(&neigh_mon);
+	ret = nl_neigh_monitor_open(&d->neigh_mon);
 	if (ret)
 		log_warn("cannot watch neighbour changes: %s (cached next hops are "
 			 "refreshed every %d s only)", strerror(-ret), NEIGH_REFRESH_TICKS);
-	ret = 1;
-	state_init(&st, dp, &cfg);
-	snprintf(st.instance, sizeof(st.instance), "%s", instance);
-	state_adopt(&st, addrs_file);
-	if (state_apply(&st, &cfg, err, sizeof(err))) {
-		log_err("%s: %s", config_path, err);
-		goto out_state;
+	state_init(&d->st, d->dp, &d->cfg);
+	d->st_ready = true;
+	snprintf(d->st.instance, sizeof(d->st.instance), "%s", d->instance);
+	state_adopt(&d->st, d->addrs_name);
+	if (state_apply(&d->st, &d->cfg, err, sizeof(err))) {
+		log_err("%s: %s", d->config_path, err);
+		return -1;
 	}
-	state_adopt_finish(&st);
-	if (control_listen(&srv, socket_path, &st, err, sizeof(err))) {
+	state_adopt_finish(&d->st);
+	/* Last: the program meets its first packet with the config in place. */
+	if (dataplane_attach(d->dp, &d->cfg, err, sizeof(err))) {
 		log_err("%s", err);
-		goto out_state;
+		return -1;
 	}
+	return 0;
+}
+
+/* Signals as a file descriptor and the 1 s tick. */
+static int start_signals(struct xlbd *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -269,131 +288,241 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0) {
+	d->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (d->sig_fd < 0 || d->timer_fd < 0) {
 		log_err("cannot create signal/timer fds: %s", strerror(errno));
-		goto out_srv;
+		return -1;
 	}
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	uint64_t tick = 0;
-	timerfd_settime(timer_fd, 0, &its, NULL);
+	timerfd_settime(d->timer_fd, 0, &its, NULL);
+	return 0;
+}
 
-	log_info("instance '%s' running: %zu service(s), control socket %s",
-		 instance, st.n_services, socket_path);
-	if (!foreground && daemonize(instance)) {
-		log_err("cannot daemonize: %s", strerror(errno));
-		goto out_srv;
-	}
-	/* The announcer (and its watchdog), mode proxy, health checks and the
-	 * conntrack sweeper (which frees fullnat ports of flows that went idle
-	 * without another packet to expire them): threads start after the
-	 * fork of daemonize(). */
-	if (announce_start(&st.announce, &cfg.announce, instance, err, sizeof(err)))
+/* Threads (the announcer and its watchdog; the conntrack sweeper, which
+ * frees fullnat ports of flows that went idle without another packet to
+ * expire them; proxy workers, health checks, metrics) start after the fork
+ * of daemonize(). */
+static void start_threads(struct xlbd *d)
+{
+	char err[1024];
+
+	if (announce_start(&d->st.announce, &d->cfg.announce, d->instance, err,
+			   sizeof(err)))
 		log_err("%s; running without announcing the VIPs", err);
-	if (dataplane_sweeper_start(dp))
+	if (dataplane_sweeper_start(d->dp))
 		log_err("cannot start the conntrack sweeper: expired nat/fullnat "
 			"entries stay until a packet finds them");
-	if (proxy_start(cfg.proxy_workers) == 0)
-		state_proxy_apply(&st);
-	if (health_start(&st.health) == 0)
-		health_sync(st.health, &st.cfg);
+	if (proxy_start(d->cfg.proxy_workers) == 0)
+		state_proxy_apply(&d->st);
+	if (health_start(&d->st.health) == 0)
+		health_sync(d->st.health, &d->st.cfg);
 	else
 		log_err("cannot start the health checks: every backend counts as up");
-	if (cfg.metrics_listen.family &&
-	    metrics_server_start(&metrics, &cfg.metrics_listen, err, sizeof(err)))
+	if (d->cfg.metrics_listen.family &&
+	    metrics_server_start(&d->metrics, &d->cfg.metrics_listen, err, sizeof(err)))
 		log_err("%s; running without metrics", err);
+}
 
-	while (running) {
-		struct pollfd pfd[6] = {
-			{ .fd = control_fd(srv), .events = POLLIN },
-			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = timer_fd, .events = POLLIN },
-			{ .fd = st.health ? health_event_fd(st.health) : -1, .events = POLLIN },
-			{ .fd = metrics_server_fd(metrics), .events = POLLIN },
-			{ .fd = nl_monitor_fd(neigh_mon), .events = POLLIN },
-		};
+/* Returns 0 when the daemon runs, or the exit code. */
+static int start(struct xlbd *d)
+{
+	char err[1024];
 
+	log_setup_libbpf();
+	if (config_parse_file(d->config_path, &d->cfg, err, sizeof(err))) {
+		fprintf(stderr, "xlbd: %s\n", err);
+		return 2;
+	}
+	if (d->cfg.instance[0])
+		snprintf(d->instance, sizeof(d->instance), "%s", d->cfg.instance);
+	else
+		control_default_instance(d->instance, sizeof(d->instance));
+	if (!d->socket_path[0])
+		control_default_socket(d->socket_path, sizeof(d->socket_path));
+	snprintf(d->addrs_name, sizeof(d->addrs_name), "xlbd-%s.addrs", d->instance);
+	d->lock_fd = take_instance_lock(d->instance, err, sizeof(err));
+	if (d->lock_fd < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (d->cleanup) {
+		cleanup_instance(d);
+		return 0;
+	}
+	/* The socket first: a path where another xlbd listens stops this one
+	 * before it touches the data plane. Requests wait for the loop. */
+	if (control_listen(&d->srv, d->socket_path, &d->st, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (start_dataplane(d) || start_signals(d))
+		return 1;
+	log_info("instance '%s' running: %zu service(s), control socket %s",
+		 d->instance, d->st.n_services, d->socket_path);
+	if (!d->foreground && daemonize(d->instance, err, sizeof(err))) {
+		log_err("cannot run in the background: %s", err);
+		return 1;
+	}
+	start_threads(d);
+	d->running = true;
+	return 0;
+}
+
+/* ---- loop: one handler per event source ------------------------------- */
+
+static void on_control(struct xlbd *d)
+{
+	control_serve(d->srv);
+}
+
+static void on_signal(struct xlbd *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(&d->st, d->config_path);
+	} else {
+		log_info("signal %u: shutting down", si.ssi_signo);
+		d->running = false;
+	}
+}
+
+static void on_timer(struct xlbd *d)
+{
+	uint64_t ticks;
+
+	if (read(d->timer_fd, &ticks, sizeof(ticks)) <= 0)
+		return;
+	d->tick += ticks;
+	if (d->tick % NEIGH_REFRESH_TICKS == 0) {
+		state_refresh_neighbours(&d->st);
+		dataplane_check_pins(d->dp);
+	}
+}
+
+static void on_health(struct xlbd *d)
+{
+	struct health_event *ev;
+	size_t n = health_take_events(d->st.health, &ev);
+
+	for (size_t i = 0; i < n; i++)
+		state_health_event(&d->st, &ev[i]);
+	free(ev);
+}
+
+static void on_metrics(struct xlbd *d)
+{
+	metrics_server_serve(d->metrics, &d->st);
+}
+
+static void on_neigh(struct xlbd *d)
+{
+	/* Lost events: read every next hop again. */
+	if (nl_neigh_monitor_read(d->neigh_mon, on_neigh_event, d->dp) == -ENOBUFS)
+		state_refresh_neighbours(&d->st);
+}
+
+/* Until SIGTERM/SIGINT. Signals and timers come first in each round so no
+ * other source can delay them. */
+static void loop(struct xlbd *d)
+{
+	const struct loop_source src[] = {
+		{ d->sig_fd, on_signal },
+		{ d->timer_fd, on_timer },
+		{ d->st.health ? health_event_fd(d->st.health) : -1, on_health },
+		{ nl_monitor_fd(d->neigh_mon), on_neigh },
+		{ metrics_server_fd(d->metrics), on_metrics },
+		{ control_fd(d->srv), on_control },
+	};
+	enum { N = sizeof(src) / sizeof(src[0]) };
+	struct pollfd pfd[N];
+
+	for (size_t i = 0; i < N; i++)
+		pfd[i] = (struct pollfd){ .fd = src[i].fd, .events = POLLIN };
+	while (d->running) {
 		/* Every event below may change what this node announces. */
-		announce_sync(st.announce, &st);
-		if (poll(pfd, 6, -1) < 0) {
+		announce_sync(d->st.announce, &d->st);
+		if (poll(pfd, N, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[0].revents & POLLIN)
-			control_serve_one(srv);
-		if (pfd[3].revents & POLLIN) {
-			struct health_event *ev;
-			size_t n = health_take_events(st.health, &ev);
-
-			for (size_t i = 0; i < n; i++)
-				state_health_event(&st, &ev[i]);
-			free(ev);
-		}
-		if (pfd[4].revents & POLLIN)
-			metrics_server_serve(metrics, &st);
-		/* Lost events: read every next hop again. */
-		if ((pfd[5].revents & POLLIN) &&
-		    nl_neigh_monitor_read(neigh_mon, on_neigh_event, dp) == -ENOBUFS)
-			state_refresh_neighbours(&st);
-		if (pfd[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					reload(&st, config_path);
-				} else {
-					log_info("signal %u: shutting down", si.ssi_signo);
-					running = false;
-				}
-			}
-		}
-		if (pfd[2].revents & POLLIN) {
-			uint64_t ticks;
-
-			if (read(timer_fd, &ticks, sizeof(ticks)) <= 0)
-				continue;
-			tick += ticks;
-			if (tick % NEIGH_REFRESH_TICKS == 0)
-				state_refresh_neighbours(&st);
-		}
+		for (size_t i = 0; i < N && d->running; i++)
+			if (pfd[i].revents & POLLIN)
+				src[i].handler(d);
 	}
-	ret = 0;
-out_srv:
-	metrics_server_stop(metrics);
-	health_stop(st.health);
-	st.health = NULL;
+}
+
+/* ---- stop: undo what start did ---------------------------------------- */
+
+static void stop(struct xlbd *d, int ret)
+{
+	bool keep;
+
+	metrics_server_stop(d->metrics);
+	if (d->st_ready) {
+		health_stop(d->st.health);
+		d->st.health = NULL;
+	}
 	proxy_stop();
-	control_close(srv);
-out_state:
-	nl_monitor_close(neigh_mon);
+	control_close(d->srv);
+	nl_monitor_close(d->neigh_mon);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
 	/* Keep the data plane forwarding when the config says so, and never
 	 * stop one adopted from a previous xlbd because this one failed. */
-	keep = !st.cfg.detach_on_exit || (ret && dataplane_adopted(dp));
+	keep = d->st_ready ? !d->st.cfg.detach_on_exit || (ret && dataplane_inherited(d->dp))
+			   : dataplane_inherited(d->dp);
 	/* Withdraw before the data plane goes; a kept one stays announced
 	 * under the watchdog's hold for the next xlbd. */
-	announce_stop(st.announce, !keep);
-	st.announce = NULL;
-	if (keep) {
-		state_release(&st, addrs_file);
-		dataplane_release(dp);
-	} else {
-		state_teardown(&st);
-		dataplane_close(dp);
+	if (d->st_ready) {
+		announce_stop(d->st.announce, !keep);
+		d->st.announce = NULL;
 	}
-out_fwd:
+	if (d->st_ready && keep)
+		state_release(&d->st);
+	else if (d->st_ready)
+		state_teardown(&d->st);
+	if (keep)
+		dataplane_release(d->dp);
+	else
+		dataplane_close(d->dp);
 	/* bpf_fib_lookup needs forwarding on while the program runs. */
 	if (!keep)
-		forwarding_restore(&fwd);
+		forwarding_restore(&d->fwd);
 	else
-		free(fwd.items);
-out_lock:
-	snprintf(err, sizeof(err), "%s/xlbd-%s.lock", XLB_RUN_DIR, instance);
-	unlink(err);
-	close(lock_fd);
-out_cfg:
-	config_free(&cfg);
+		free(d->fwd.items);
+}
+
+int main(int argc, char **argv)
+{
+	struct xlbd d = { .config_path = DEFAULT_CONFIG, .lock_fd = -1,
+			  .sig_fd = -1, .timer_fd = -1 };
+	char path[256];
+	int ret;
+
+	log_prog = "xlbd";
+	ret = parse_args(&d, argc, argv);
+	if (ret >= 0)
+		return ret;
+	config_init(&d.cfg);
+	ret = start(&d);
+	if (!ret && d.running) {
+		loop(&d);
+		ret = 0;
+	}
+	if (d.lock_fd >= 0) {
+		if (!d.cleanup)
+			stop(&d, ret);
+		snprintf(path, sizeof(path), "xlbd-%s.lock", d.instance);
+		run_unlink(path);
+		close(d.lock_fd);
+	}
+	config_free(&d.cfg);
 	return ret;
 }

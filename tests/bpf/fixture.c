@@ -162,17 +162,21 @@ struct decap_bpf *dskel;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
 
-static uint64_t reason_get(int r)
+uint64_t percpu_sum(struct bpf_map *m, uint32_t k)
 {
 	uint64_t v[ncpu], s = 0;
-	uint32_t k = r;
 	int i;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.reason_stats), &k, v))
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
 		return 0;
 	for (i = 0; i < ncpu; i++)
 		s += v[i];
 	return s;
+}
+
+static uint64_t reason_get(int r)
+{
+	return percpu_sum(skel->maps.reason_stats, r);
 }
 
 static uint64_t reasons_total(void)

@@ -112,6 +112,8 @@ int fixture_setup(char *why, size_t n);
 void fixture_teardown(void);
 const char *vname(int v);
 struct xlb_counter counter_get(struct bpf_map *m, uint32_t id);
+/* The sum over CPUs of a per-CPU array of u64 at key k (0 on error). */
+uint64_t percpu_sum(struct bpf_map *m, uint32_t k);
 int run_prog(int fd, const struct pkt *in, struct pkt *out, int ifindex,
 		    int *verdict);
 int expect_ex(int decap, const struct pkt *in, int verdict,

@@ -7,15 +7,7 @@
 
 static uint64_t guard_get(int ev)
 {
-	uint64_t v[ncpu], sum = 0;
-	uint32_t k = ev;
-	int i;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.guard_stats), &k, v))
-		return 0;
-	for (i = 0; i < ncpu; i++)
-		sum += v[i];
-	return sum;
+	return percpu_sum(skel->maps.guard_stats, ev);
 }
 
 /* Sets the flood guard's rate (0: off) and starts its window afresh; pins

@@ -147,6 +147,16 @@ wait_for() {
 	return 0
 }
 
+# stop_pidfile FILE: SIGTERM the process whose pid FILE holds and wait up
+# to 5 s for it to go.
+stop_pidfile() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	return 1
+}
+
 # --- requirements ----------------------------------------------------------
 
 # lab_require: returns non-zero (with the reason in LAB_SKIP_WHY) when the
@@ -159,7 +169,7 @@ lab_require() {
 		command -v "$t" >/dev/null 2>&1 ||
 			{ LAB_SKIP_WHY="missing $t (run tools/deps.sh)"; return 1; }
 	done
-	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null ||
+	mountpoint -q /sys/fs/bpf || mount -t bpf -o mode=0700 bpf /sys/fs/bpf 2>/dev/null ||
 		{ LAB_SKIP_WHY="bpffs not mounted"; return 1; }
 	return 0
 }
@@ -420,16 +430,16 @@ EOF
 
 # --- xlbd ------------------------------------------------------------------
 
-# xlbd_start CONFIG: run xlbd in ns lb (foreground, background job) and wait
-# until the CLI answers. Returns non-zero, with the daemon's log on stderr,
-# if it does not come up within 15 s.
+# xlbd_start CONFIG [SECONDS]: run xlbd in ns lb (foreground, background
+# job) and wait until the CLI answers. Returns non-zero, with the daemon's
+# log on stderr, if it does not come up within SECONDS (default 15).
 xlbd_start() {
 	local conf=$1
 	ns_bpf_prefix "$NS_LB"
 	"${NS_BPF[@]}" "$XLBD_BIN" -c "$conf" -f >"$LAB_DIR/xlbd.log" 2>&1 </dev/null &
 	XLBD_PID=$!
 	LAB_PIDS+=("$XLBD_PID")
-	local deadline=$((SECONDS + 15))
+	local deadline=$((SECONDS + ${2:-15}))
 	while ! xlb_cli list >/dev/null 2>&1; do
 		if ! kill -0 "$XLBD_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
 			echo "xlbd did not come up; its log:" >&2
@@ -440,14 +450,15 @@ xlbd_start() {
 	done
 }
 
-# xlbd_stop: SIGTERM and wait (xlbd detaches and removes what it added).
-# Returns non-zero when it does not exit within 10 s or exits non-zero.
+# xlbd_stop [SECONDS]: SIGTERM and wait (xlbd detaches and removes what it
+# added). Returns non-zero when it does not exit within SECONDS (default
+# 10) or exits non-zero.
 xlbd_stop() {
 	[ -n "$XLBD_PID" ] || return 0
 	local pid=$XLBD_PID rc=0
 	XLBD_PID=
 	kill -TERM "$pid" 2>/dev/null
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + ${1:-10}))
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ $SECONDS -ge $deadline ]; then
 			kill -KILL "$pid" 2>/dev/null
@@ -1124,6 +1135,18 @@ e2e_odd_packets() {
 	out=$(odd_client "$NS_CL" udp "$vip" 3000)
 	check "$mode: 3000-byte UDP exchange, fragmented both ways" \
 		"no echo: '$out'" [ "$out" = ok ]
+	# A service without backends answers port unreachable: the client's
+	# connect fails at once (curl exit 7) instead of timing out (28), and
+	# the data plane (not the balancer's stack, with a RST) said so.
+	xlb_cli service add "tcp/$vip:10" --mode "$mode" >/dev/null 2>&1
+	local sent=$(json_reason "$(xlb_json)" icmp_unreachable_sent)
+	in_ns "$NS_CL" curl -s -o /dev/null --max-time 5 "http://$vip:10/"
+	out=$?
+	sent=$(( $(json_reason "$(xlb_json)" icmp_unreachable_sent) - sent ))
+	check "$mode: no backend: the client is told at once (ICMP port unreachable)" \
+		"curl exit $out (7: refused, 28: timed out), $sent unreachable sent" \
+		[ "$out" = 7 -a "$sent" -ge 1 ]
+	xlb_cli service del "tcp/$vip:10" >/dev/null 2>&1
 }
 
 # e2e_mtu_hop MODE VIP: a second client c2 (198.19.1.2) behind a router rt

@@ -48,14 +48,6 @@ services:
 EOF2
 }
 
-stop_pidfile() {
-	local pid
-	pid=$(cat "$1" 2>/dev/null) || return 1
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-	return 1
-}
-
 main() {
 	local out n rs ms json limit svc_http="tcp/$VIP_V4:80" svc_dns="udp/$VIP_V4:53"
 	if ! lab_require; then skip "e2e-health" "$LAB_SKIP_WHY"; summary; return; fi

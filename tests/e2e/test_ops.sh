@@ -18,8 +18,8 @@
 #     port, the backend that answers it, ESTABLISHED, time left); `xlb list
 #     --rate` shows new connections, packets in and out above 0 while 200
 #     connections run and 0 new connections once they stopped, the metrics
-#     count the replies out; `xlb zero`
-#     zeroes one service and leaves another's counters.
+#     count the replies out; `xlb zero` zeroes one service and leaves
+#     another's counters, and zeroes a proxy service's connection counts.
 #   - admin states on service adm (fullnat, http check, on_backend_down:
 #     reset): with rs2 and rs3 forced down (`--health down`) a held
 #     keep-alive connection lands on rs1 and 30 new connections all do;
@@ -108,6 +108,13 @@ $be6
     health_check: { type: http, path: /, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }
     backends:
 $be4
+  - name: prx
+    vip: $VIP2_V4
+    port: 8080
+    protocol: tcp
+    mode: proxy
+    backends:
+      - { address: ${RS_V4[0]}, port: 80 }
 metrics: { listen: "127.0.0.1:9100" }
 EOF2
 }
@@ -255,6 +262,20 @@ ops_conns_rate() {
 			([.backends[] | .packets + .new_flows] | add)] | first' --arg s "$s" <<<"$j")" = 0 ]
 	check "ops: zero of one service leaves another's counters" "$(json_service "$j" "$s6" packets)" \
 		[ "$(json_service "$j" "$s6" packets)" -gt 0 ]
+
+	# Mode proxy: its engine's counters, zeroed the same way.
+	local p="tcp/$VIP2_V4:8080"
+	http_burst 5 "http://$VIP2_V4:8080/" >/dev/null
+	c=$(xlb_json | jq_xlb '[svc($s) | .proxy.total] | first' --arg s "$p")
+	xlb_cli zero "$p"
+	j=$(xlb_json)
+	check "ops: zero of a proxy service: its connections count 0 again (were $c)" \
+		"$(jq -c --arg s "$p" '.services[] | select(.service == $s) | .proxy' <<<"$j")" \
+		[ "${c:-0}" -ge 5 -a "$(jq_xlb '[svc($s) | .proxy.total + .backends[0].proxy.total] | first' \
+			--arg s "$p" <<<"$j")" = 0 ]
+	c=$(xlb_cli conns "$p" 2>&1)
+	check "ops: conns of a proxy service says it cannot list them yet" "$c" \
+		grep -q "the connections of mode proxy are not listed yet" <<<"$c"
 }
 
 # ops_admin: drain, maint and forced health.

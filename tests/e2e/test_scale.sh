@@ -376,6 +376,7 @@ node_failure() {
 	check "$mode: n1 back: the router has both nodes again" "hops: $(rt_hops "$vip")" \
 		wait_for 10 hops_are "$vip" "$BOTH"
 	client_result
+	log "$mode: n2 has passed $(xlb_n n2 list --stats --json | jq -r '.reasons.pass_other_mac // "?"') frames addressed to another MAC (LAB.md trap 3: flooded while n1 was away)"
 	check "$mode: $CONNS connections survive n1 failing and coming back, each on its real server" \
 		"$res" all_ok "$res"
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 RUNS=${FUZZ_RUNS:-30000}
 passed=0 failed=0
 
-if ! make -s -j2 fuzz >/tmp/xlb-fuzz-build.log 2>&1; then
+if ! make -s -j2 fuzz-build >/tmp/xlb-fuzz-build.log 2>&1; then
 	tail -n 20 /tmp/xlb-fuzz-build.log
 	echo "FAIL build fuzz harnesses"
 	echo "0 passed, 1 failed"

@@ -47,8 +47,56 @@ static void test_addr_valid(void)
 	ok("2001:DB8:0:0:0:0:0:1", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, "2001:db8::1");
 	ok("::", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
 	ok("::ffff:1.2.3.4", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
-	/* Without brackets the last group is part of the address. */
-	ok("2001:db8::1:80", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
+	/* Without brackets, a last group that could be a port is an error
+	 * where a port may follow; where none may, it is the address's. */
+	bad("2001:db8::1:80", ADDR_PORT_OPTIONAL,
+	    "'2001:db8::1:80' is ambiguous: write [ADDR]:PORT for an IPv6 address "
+	    "with a port, or [2001:db8::1:80] for the address alone");
+	ok("2001:db8::1:80", ADDR_PORT_FORBIDDEN, XLB_AF_INET6, 0, "[2001:db8::1:80]");
+	ok("[2001:db8::1:80]", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
+	ok("2001:db8::53", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
+	ok("1:2:3:4:5:6:7:8", ADDR_PORT_OPTIONAL, XLB_AF_INET6, 0, NULL);
+}
+
+/* A VIP is a unicast address clients can reach. */
+static void test_vip(void)
+{
+	static const struct { const char *s; const char *problem; } cases[] = {
+		{ "198.18.0.100", NULL }, { "2001:db8::100", NULL },
+		{ "0.0.0.0", "the unspecified address" },
+		{ "255.255.255.255", "the broadcast address" },
+		{ "127.0.0.1", "a loopback address" },
+		{ "224.0.0.1", "a multicast address" },
+		{ "240.0.0.1", "a reserved address" },
+		{ "::", "the unspecified address" },
+		{ "::1", "the loopback address" },
+		{ "ff02::1", "a multicast address" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xlb_sockaddr a;
+		char err[128];
+		const char *p;
+
+		CHECK(addr_parse(cases[i].s, ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0,
+		      "%s: %s", cases[i].s, err);
+		p = addr_vip_problem(&a, false);
+		CHECK(cases[i].problem ? p && !strcmp(p, cases[i].problem) : !p,
+		      "%s: got '%s', expected '%s'", cases[i].s, p ? p : "(none)",
+		      cases[i].problem ? cases[i].problem : "(none)");
+	}
+}
+
+/* A proxy-mode listener serves local clients too: loopback is fine there. */
+static void test_vip_proxy(void)
+{
+	struct xlb_sockaddr a;
+	char err[64];
+
+	CHECK(addr_parse("127.0.0.1", ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!addr_vip_problem(&a, true), "127.0.0.1 refused for a proxy");
+	CHECK(addr_parse("224.0.0.1", ADDR_PORT_FORBIDDEN, &a, err, sizeof(err)) == 0, "%s", err);
+	CHECK(addr_vip_problem(&a, true), "224.0.0.1 accepted for a proxy");
 }
 
 static void test_addr_invalid(void)
@@ -85,7 +133,7 @@ static void test_addr_equal(void)
 
 	EXPECT(addr_parse("10.0.0.1:80", ADDR_PORT_OPTIONAL, &a, err, sizeof(err)) == 0);
 	EXPECT(addr_parse("10.0.0.1:81", ADDR_PORT_OPTIONAL, &b, err, sizeof(err)) == 0);
-	EXPECT(addr_parse("::a00:1", ADDR_PORT_OPTIONAL, &c, err, sizeof(err)) == 0);
+	EXPECT(addr_parse("::a00:1", ADDR_PORT_FORBIDDEN, &c, err, sizeof(err)) == 0);
 	EXPECT(addr_parse("10.0.0.1:80", ADDR_PORT_OPTIONAL, &d, err, sizeof(err)) == 0);
 	EXPECT(addr_equal(&a, &d));
 	EXPECT(!addr_equal(&a, &b));
@@ -180,5 +228,7 @@ int main(void)
 	RUN(test_addr_equal);
 	RUN(test_prefix);
 	RUN(test_service_name);
+	RUN(test_vip);
+	RUN(test_vip_proxy);
 	UNIT_SUMMARY();
 }

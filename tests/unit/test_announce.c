@@ -206,6 +206,35 @@ static void test_drain_and_refusal(void)
 	      "not announced after BIRD took the file: '%s'", vip0() ? vip0()->reason : "-");
 }
 
+/* BIRD not running (its socket gone): the reason says so, and once the
+ * socket is back the file is taken without another change. */
+static void test_bird_missing(void)
+{
+	char err[256], moved[160];
+	int before;
+
+	snprintf(moved, sizeof(moved), "%s.away", sock_path);
+	CHECK(announce_set_drained(an, true, err, sizeof(err)) == 0, "%s", err);
+	before = configures;
+	CHECK(sync_until(before + 1), "drain not configured");
+	CHECK(rename(sock_path, moved) == 0, "rename: %s", strerror(errno));
+	CHECK(announce_set_drained(an, false, err, sizeof(err)) == 0, "%s", err);
+	announce_sync(an, &st);
+	sleep_ms(200);
+	announce_sync(an, &st);
+	CHECK(vip0() && !vip0()->announced &&
+	      strstr(vip0()->reason, "No such file or directory"), "reason '%s'",
+	      vip0() ? vip0()->reason : "-");
+	CHECK(rename(moved, sock_path) == 0, "rename back: %s", strerror(errno));
+	before = configures;
+	for (int i = 0; i < 300 && configures <= before; i++)
+		sleep_ms(10);
+	sleep_ms(20);
+	announce_sync(an, &st);
+	CHECK(vip0() && vip0()->announced, "not announced once BIRD is back: '%s'",
+	      vip0() ? vip0()->reason : "-");
+}
+
 /* Stopping with the data plane removed withdraws every VIP. */
 static void test_stop(void)
 {
@@ -226,6 +255,7 @@ int main(void)
 	RUN(test_announced);
 	RUN(test_no_backend);
 	RUN(test_drain_and_refusal);
+	RUN(test_bird_missing);
 	RUN(test_stop);
 	snprintf(path, sizeof(path), "%s/xlbd-%s.watchdog", XLB_RUN_DIR, instance);
 	unlink(path);

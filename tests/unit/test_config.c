@@ -252,14 +252,14 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check not mapping", SVC "    mode: dr\n    health_check: tcp\n",
 	  "xlb.yaml:7:19: health_check: expected a mapping, got a scalar" },
 	{ "health_check without type", SVC "    mode: dr\n    health_check: { interval: 1s }\n",
-	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp or none)" },
+	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp, https or none)" },
 	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
 	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
-	  "udp or none)" },
+	  "udp, https or none)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
-	  "timeout, rise, fall, port, path, expect_status, host, query, query_type, "
+	  "timeout, rise, fall, port, path, expect_status, host, expect_body, query, query_type, "
 	  "dns_proto, payload or expect)" },
 	{ "health_check key of another type", SVC "    mode: dr\n    health_check: "
 	  "{ type: tcp, path: / }\n",
@@ -289,6 +289,14 @@ static const struct bad_case bad_cases[] = {
 	  "{ type: http, expect_status: 300-200 }\n",
 	  "xlb.yaml:7:48: health_check: expect_status: '300-200' out of range "
 	  "(100-599, low-high)" },
+	{ "health_check status list gap", SVC "    mode: dr\n    health_check: "
+	  "{ type: https, expect_status: \"200,,300\" }\n",
+	  "xlb.yaml:7:49: health_check: expect_status: '200,,300' (expected statuses "
+	  "like 200 or ranges like 200-399, comma-separated)" },
+	{ "health_check status list too long", SVC "    mode: dr\n    health_check: "
+	  "{ type: http, expect_status: \"200,201,202,203,204,205,206,207,208\" }\n",
+	  "xlb.yaml:7:48: health_check: expect_status: '200,201,202,203,204,205,206,"
+	  "207,208' has more than 8 statuses or ranges" },
 	{ "health_check bad path", SVC "    mode: dr\n    health_check: "
 	  "{ type: http, path: index.html }\n",
 	  "xlb.yaml:7:39: health_check: path must start with '/'" },
@@ -934,6 +942,42 @@ static void test_ops_keys(void)
 	      strstr(err, "bpffs: 'relative/path' must be an absolute path"), "%s", err);
 }
 
+/* icmp_unreachable: on by default in the packet modes, false kept by a
+ * round trip, refused in proxy mode. */
+static void test_icmp_unreachable(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse(SVC "    mode: dr\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && c.services[0].icmp_unreachable);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "icmp_unreachable"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+
+	CHECK(parse(SVC "    mode: nat\n    icmp_unreachable: false\n", &c, err,
+		    sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && !c.services[0].icmp_unreachable);
+	out = config_emit_yaml(&c);
+	if (!out) {
+		CHECK(0, "%s", "config_emit_yaml failed");
+		config_free(&c);
+		return;
+	}
+	CHECK(strstr(out, "icmp_unreachable: false"), "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(d.n_services == 1 && !d.services[0].icmp_unreachable);
+	free(out);
+	config_free(&d);
+	config_free(&c);
+
+	CHECK(parse(SVC "    mode: proxy\n    icmp_unreachable: false\n", &c, err,
+		    sizeof(err)) == -EINVAL && strstr(err, "icmp_unreachable"),
+	      "%s", err);
+}
+
 /* announce: both paths required, hold defaults to 30 s, round trip. */
 static void test_announce(void)
 {
@@ -1050,19 +1094,26 @@ static void test_health(void)
 		"    health_check: { type: udp, port: 7, payload: \"ping: 1\", expect: pong, "
 		"timeout: 200ms }\n"
 		"  - vip: 198.18.0.102\n    port: 80\n    protocol: tcp\n    mode: dr\n"
-		"    health_check: { type: none }\n";
+		"    health_check: { type: none }\n"
+		"  - vip: 198.18.0.103\n    port: 443\n    protocol: tcp\n    mode: dr\n"
+		"    health_check: { type: https, expect_status: \"200,204,300-399\", "
+		"expect_body: ok }\n";
 	struct xlb_config c;
 	struct xlb_health_cfg *h;
 	char err[512] = "";
 
 	CHECK(parse(yaml, &c, err, sizeof(err)) == 0, "%s", err);
-	if (c.n_services != 4)
+	if (c.n_services != 5)
 		return;
+	h = &c.services[4].hc;
+	EXPECT(h->type == XLB_HC_HTTPS && h->n_status == 3 && h->status[1][0] == 204 &&
+	       h->status[2][0] == 300 && h->status[2][1] == 399 &&
+	       !strcmp(h->expect_body, "ok"));
 	h = &c.services[0].hc;
 	EXPECT(h->type == XLB_HC_HTTP && h->interval_ms == 500 && h->timeout_ms == 500);
 	EXPECT(h->rise == 1 && h->fall == 5 && h->port == 8080);
 	EXPECT(!strcmp(h->path, "/health?x=1") && !strcmp(h->host, "www.example"));
-	EXPECT(h->status_min == 204 && h->status_max == 204);
+	EXPECT(h->n_status == 1 && h->status[0][0] == 204 && h->status[0][1] == 204);
 	EXPECT(c.services[0].on_backend_down == XLB_ON_DOWN_RESET);
 	EXPECT(c.services[0].all_down == XLB_ALL_DOWN_KEEP_LAST);
 	h = &c.services[1].hc;
@@ -1110,6 +1161,7 @@ int main(void)
 	RUN(test_packet_schedulers);
 	RUN(test_ops_keys);
 	RUN(test_announce);
+	RUN(test_icmp_unreachable);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

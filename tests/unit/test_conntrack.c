@@ -86,6 +86,21 @@ static void test_svc_timeouts(void)
 	EXPECT(!xlb_ct_expired(&g, NULL, &f, 1031 * S));
 }
 
+/* An entry made under the flood guard lives XLB_TO_GUARD_DEFAULT s at
+ * most, whatever its state's timeout; without the flag, the state's. */
+static void test_guard_timeout(void)
+{
+	struct xlb_flow f = { .state = XLB_CT_UDP, .last_seen_ns = 1000 * S };
+
+	EXPECT(!xlb_ct_expired(&zero_g, NULL, &f, (1000 + XLB_TO_GUARD_DEFAULT + 1) * S));
+	f.flags = XLB_FLOW_F_GUARD;
+	EXPECT(xlb_ct_entry_timeout_ns(&zero_g, NULL, &f) == XLB_TO_GUARD_DEFAULT * S);
+	EXPECT(!xlb_ct_expired(&zero_g, NULL, &f, (1000 + XLB_TO_GUARD_DEFAULT) * S));
+	EXPECT(xlb_ct_expired(&zero_g, NULL, &f, (1000 + XLB_TO_GUARD_DEFAULT + 1) * S));
+	f.state = XLB_CT_CLOSE;         /* 10 s: capped too */
+	EXPECT(xlb_ct_entry_timeout_ns(&zero_g, NULL, &f) == XLB_TO_GUARD_DEFAULT * S);
+}
+
 static struct xlb_flow_key key(uint32_t src, uint16_t sport)
 {
 	struct xlb_flow_key k = { 0 };
@@ -341,6 +356,7 @@ int main(void)
 	RUN(test_state_machine);
 	RUN(test_timeouts);
 	RUN(test_svc_timeouts);
+	RUN(test_guard_timeout);
 	RUN(test_sweep);
 	RUN(test_sweep_svc);
 	RUN(test_sweep_batches);

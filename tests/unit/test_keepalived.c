@@ -103,7 +103,8 @@ static const struct kcase cases[] = {
 	  "  real_server 198.18.0.32 5000 {\n    lvs_method TUN\n    UDP_CHECK {\n"
 	  "      connect_port 5001\n    }\n  }\n"
 	  "  real_server 198.18.0.33 5000 {\n    UDP_CHECK {\n"
-	  "      connect_port 5001\n    }\n  }\n}\n",
+	  "      connect_port 5001\n    }\n    TCP_CHECK {\n      connect_port 22\n"
+	  "    }\n  }\n}\n",
 	  1, { "protocol: udp\n    mode: dr\n    scheduler: maglev\n",
 	       "health_check: { type: udp, interval: 1m, timeout: 5s, rise: 1, fall: 2, "
 	       "port: 5001 }",
@@ -245,6 +246,22 @@ static void test_errors(void)
 	}
 }
 
+/* A real server with two checkers: the first is used, the other noted. */
+static void test_second_checker(void)
+{
+	struct import_notes notes = { 0 };
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	config_init(&cfg);
+	CHECK(keepalived_parse(cases[4].conf, strlen(cases[4].conf), "k.conf", &cfg,
+			       &notes, err, sizeof(err)) == 0, "%s", err);
+	CHECK(has_note(&notes, "xlb runs one check per backend, the first (UDP_CHECK); "
+		       "TCP_CHECK (line 26) is left out"), "%zu notes", notes.n);
+	import_notes_free(&notes);
+	config_free(&cfg);
+}
+
 /* Nothing but VRRP: a config with no service and the notes saying why. */
 static void test_vrrp_only(void)
 {
@@ -271,6 +288,7 @@ int main(void)
 {
 	RUN(test_configs);
 	RUN(test_errors);
+	RUN(test_second_checker);
 	RUN(test_vrrp_only);
 	UNIT_SUMMARY();
 }

@@ -42,7 +42,8 @@ static void test_escaping(void)
 static struct metrics_backend bes[2] = {
 	{ .backend = "198.18.0.11", .c = { 10, 1000, 2 }, .weight = 100, .up = true,
 	  .in_table = true, .has_check = true, .check_latency_us = 1500, .checks = 7 },
-	{ .backend = "198.18.0.12", .c = { 0, 0, 0 }, .weight = 0, .up = false },
+	{ .backend = "198.18.0.12", .c = { 0, 0, 0 }, .weight = 0, .up = false,
+	  .health_age_s = 42.5 },
 };
 static struct metrics_backend nat_be = {
 	.backend = "198.18.1.11:8080", .weight = 1, .up = true, .in_table = true,
@@ -53,12 +54,15 @@ static struct metrics_backend proxy_be = {
 	.pc = { .active = 4, .total = 9 },
 };
 static struct metrics_service svcs[3] = {
-	{ .service = "tcp/198.18.0.100:80", .name = "we\"b", .mode = "dr",
+	{ .service = "tcp/198.18.0.100:80", .vip = "198.18.0.100", .port = "80", .protocol = "tcp",
+	   .name = "we\"b", .mode = "dr",
 	  .c = { 10, 1000, 2 }, .n_backends = 2, .backends = bes,
 	  .table_hash = "00c0ffee12345678" },
-	{ .service = "udp/198.18.0.100:53", .name = "", .mode = "nat", .table_hash = "none",
+	{ .service = "udp/198.18.0.100:53", .vip = "198.18.0.100", .port = "53", .protocol = "udp",
+	   .name = "", .mode = "nat", .table_hash = "none",
 	  .n_backends = 1, .backends = &nat_be },
-	{ .service = "tcp/198.18.0.101:80", .name = "px", .mode = "proxy",
+	{ .service = "tcp/198.18.0.101:80", .vip = "198.18.0.101", .port = "80", .protocol = "tcp",
+	   .name = "px", .mode = "proxy",
 	  .has_proxy = true, .pc = { .active = 4, .total = 9, .bytes_in = 100 },
 	  .n_backends = 1, .backends = &proxy_be },
 };
@@ -95,34 +99,38 @@ static void test_samples(void)
 		return;
 	EXPECT(strstr(t, "xlb_info{version=\"1.0-test\",instance=\"lab\"} 1\n"));
 	EXPECT(strstr(t, "xlb_service_packets_total{service=\"tcp/198.18.0.100:80\","
-		       "name=\"we\\\"b\",mode=\"dr\"} 10\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",name=\"we\\\"b\",mode=\"dr\"} 10\n"));
 	EXPECT(strstr(t, "xlb_service_bytes_total{service=\"tcp/198.18.0.100:80\","
-		       "name=\"we\\\"b\",mode=\"dr\"} 1000\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",name=\"we\\\"b\",mode=\"dr\"} 1000\n"));
 	EXPECT(strstr(t, "xlb_service_table_info{service=\"tcp/198.18.0.100:80\","
-		       "table_hash=\"00c0ffee12345678\"} 1\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",table_hash=\"00c0ffee12345678\"} 1\n"));
 	EXPECT(strstr(t, "xlb_service_table_info{service=\"udp/198.18.0.100:53\","
-		       "table_hash=\"none\"} 1\n"));
+		       "vip=\"198.18.0.100\",port=\"53\",protocol=\"udp\",table_hash=\"none\"} 1\n"));
 	EXPECT(strstr(t, "xlb_backend_new_flows_total{service=\"tcp/198.18.0.100:80\","
-		       "backend=\"198.18.0.11\"} 2\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.11\"} 2\n"));
 	EXPECT(strstr(t, "xlb_backend_weight{service=\"tcp/198.18.0.100:80\","
-		       "backend=\"198.18.0.12\"} 0\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.12\"} 0\n"));
 	EXPECT(strstr(t, "xlb_backend_up{service=\"tcp/198.18.0.100:80\","
-		       "backend=\"198.18.0.12\"} 0\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.12\"} 0\n"));
 	EXPECT(strstr(t, "xlb_backend_up{service=\"tcp/198.18.0.100:80\","
-		       "backend=\"198.18.0.11\"} 1\n"));
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.11\"} 1\n"));
 	EXPECT(strstr(t, "xlb_backend_health_check_duration_seconds{service=\"tcp/"
-		       "198.18.0.100:80\",backend=\"198.18.0.11\"} 0.001500\n"));
+		       "198.18.0.100:80\",vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\","
+		       "backend=\"198.18.0.11\"} 0.001500\n"));
+	EXPECT(strstr(t, "xlb_backend_health_change_age_seconds{service=\"tcp/198.18.0.100:80\","
+		       "vip=\"198.18.0.100\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.12\"} "
+		       "42.500\n"));
 	/* Connection counts only for nat/fullnat backends. */
 	EXPECT(strstr(t, "xlb_backend_active_connections{service=\"udp/198.18.0.100:53\","
-		       "backend=\"198.18.1.11:8080\"} 3\n"));
+		       "vip=\"198.18.0.100\",port=\"53\",protocol=\"udp\",backend=\"198.18.1.11:8080\"} 3\n"));
 	EXPECT(strstr(t, "xlb_backend_inactive_connections{service=\"udp/198.18.0.100:53\","
-		       "backend=\"198.18.1.11:8080\"} 1\n"));
+		       "vip=\"198.18.0.100\",port=\"53\",protocol=\"udp\",backend=\"198.18.1.11:8080\"} 1\n"));
 	EXPECT(count(t, "xlb_backend_active_connections{") == 1);
 	/* Proxy counters only for proxy services. */
 	EXPECT(strstr(t, "xlb_proxy_service_connections_total{service=\"tcp/198.18.0.101:80\","
-		       "name=\"px\",mode=\"proxy\"} 9\n"));
+		       "vip=\"198.18.0.101\",port=\"80\",protocol=\"tcp\",name=\"px\",mode=\"proxy\"} 9\n"));
 	EXPECT(strstr(t, "xlb_proxy_backend_active_connections{service=\"tcp/198.18.0.101:80\","
-		       "backend=\"198.18.0.13\"} 4\n"));
+		       "vip=\"198.18.0.101\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.13\"} 4\n"));
 	EXPECT(count(t, "xlb_proxy_service_active_connections{") == 1);
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"pass_not_ip\"} 5\n"));
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"fwd_tx\"} 0\n"));

@@ -306,6 +306,30 @@ static void test_tcp_spread(void)
 	      "be1 %u be2 %u", b1, b2);
 }
 
+/* proxy_zero: the service and its backends count from 0 again; the next
+ * exchange counts 1. */
+static void test_zero(void)
+{
+	struct xlb_sockaddr vip = lo(vport), b = lo(be1.port);
+	struct proxy_counters sv, bc;
+	char out[8];
+
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &sv) == 0);
+	CHECK(sv.total >= 400, "%llu connections before", (unsigned long long)sv.total);
+	EXPECT(proxy_zero(IPPROTO_TCP, &vip) == 0);
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &sv) == 0 &&
+	       proxy_stats(IPPROTO_TCP, &vip, &b, &bc) == 0);
+	CHECK(sv.total == 0 && sv.bytes_in == 0 && sv.bytes_out == 0 && bc.total == 0,
+	      "after zero: service %llu conns %llu bytes in, be1 %llu conns",
+	      (unsigned long long)sv.total, (unsigned long long)sv.bytes_in,
+	      (unsigned long long)bc.total);
+	CHECK(exchange(vport, "x", 1, out, sizeof(out)) == 1, "exchange");
+	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &sv) == 0);
+	CHECK(sv.total == 1 && sv.bytes_in == 1, "after one exchange: %llu conns, %llu "
+	      "bytes in", (unsigned long long)sv.total, (unsigned long long)sv.bytes_in);
+	CHECK(proxy_zero(IPPROTO_UDP, &vip) == -ENOENT, "zero of an unknown service");
+}
+
 static void *big_writer(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -551,6 +575,7 @@ int main(void)
 	setup();
 	RUN(test_start);
 	RUN(test_tcp_spread);
+	RUN(test_zero);
 	RUN(test_tcp_big);
 	RUN(test_send_proxy);
 	RUN(test_accept_proxy);

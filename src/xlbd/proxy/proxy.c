@@ -615,11 +615,10 @@ static void raise_nofile(void)
 }
 
 /* Sum of the workers' shards. */
-static void counters_read(const struct pcount *c, uint64_t active,
-			  struct proxy_counters *out)
+/* The sums of the shards since the engine made them. */
+static void counters_sum(const struct pcount *c, struct proxy_counters *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->active = active;
 	for (unsigned k = 0; k < proxy_nworkers; k++) {
 		out->total += atomic_load_explicit(&c[k].total, memory_order_relaxed);
 		out->bytes_in += atomic_load_explicit(&c[k].bytes_in, memory_order_relaxed);
@@ -632,6 +631,23 @@ static void counters_read(const struct pcount *c, uint64_t active,
 		out->bad_header += atomic_load_explicit(&c[k].bad_header,
 							memory_order_relaxed);
 	}
+}
+
+/* What proxy_stats shows: the sums less those at the last proxy_zero().
+ * The workers own the shards; the control thread only reads them. */
+static void counters_read(const struct pcount *c, const struct proxy_counters *zeroed,
+			  uint64_t active, struct proxy_counters *out)
+{
+	counters_sum(c, out);
+	out->active = active;
+	out->total -= zeroed->total;
+	out->bytes_in -= zeroed->bytes_in;
+	out->bytes_out -= zeroed->bytes_out;
+	out->connect_fail -= zeroed->connect_fail;
+	out->retries -= zeroed->retries;
+	out->timeouts -= zeroed->timeouts;
+	out->rejected -= zeroed->rejected;
+	out->bad_header -= zeroed->bad_header;
 }
 
 int proxy_start(unsigned nworkers)
@@ -727,7 +743,7 @@ void proxy_stop(void)
 		char a[XLB_ADDRSTR_MAX + 8];
 		struct proxy_counters t;
 
-		counters_read(ps->cnt, 0, &t);
+		counters_sum(ps->cnt, &t);
 
 		log_info("proxy: %s: %llu connections, %llu bytes in, %llu bytes out, "
 			 "%llu connect failures, %llu retries, %llu timeouts, "
@@ -758,6 +774,19 @@ void proxy_stop(void)
 	proxy_nworkers = 0;
 }
 
+int proxy_zero(uint8_t proto, const struct xlb_sockaddr *vip)
+{
+	for (struct pservice *ps = services; ps; ps = ps->next) {
+		if (ps->proto != proto || !addr_equal(&ps->vip, vip))
+			continue;
+		counters_sum(ps->cnt, &ps->zeroed);
+		for (struct pbackend *pb = ps->backends; pb; pb = pb->next)
+			counters_sum(pb->cnt, &pb->zeroed);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 		const struct xlb_sockaddr *be, struct proxy_counters *out)
 {
@@ -765,7 +794,7 @@ int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 		if (ps->proto != proto || !addr_equal(&ps->vip, vip))
 			continue;
 		if (!be) {
-			counters_read(ps->cnt, atomic_load(&ps->active), out);
+			counters_read(ps->cnt, &ps->zeroed, atomic_load(&ps->active), out);
 			return 0;
 		}
 		struct xlb_sockaddr r = *be;
@@ -774,7 +803,8 @@ int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 			r.port = vip->port;
 		for (struct pbackend *pb = ps->backends; pb; pb = pb->next)
 			if (addr_equal(&pb->addr, &r)) {
-				counters_read(pb->cnt, atomic_load(&pb->load.active), out);
+				counters_read(pb->cnt, &pb->zeroed,
+					      atomic_load(&pb->load.active), out);
 				return 0;
 			}
 		return -ENOENT;

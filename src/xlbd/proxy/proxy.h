@@ -42,6 +42,10 @@ int proxy_apply(const struct xlb_config *cfg);
 int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
 		const struct xlb_sockaddr *be, struct proxy_counters *out);
 
+/* `xlb zero`: the counters of a service and its backends count from 0
+ * again (active connections stay as they are). Returns 0 or -ENOENT. */
+int proxy_zero(uint8_t proto, const struct xlb_sockaddr *vip);
+
 /* Close every socket and join the workers. */
 void proxy_stop(void);
 

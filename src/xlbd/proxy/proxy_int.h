@@ -57,6 +57,8 @@ struct pbackend {
 	socklen_t salen;
 	struct psched_load load;
 	struct pcount *cnt;             /* proxy_nworkers shards */
+	struct proxy_counters zeroed;   /* the sums at the last proxy_zero()
+					 * (control thread only) */
 };
 
 /* A service (proto + VIP:port), same lifetime as pbackend. */
@@ -71,6 +73,7 @@ struct pservice {
 	_Atomic bool starved;           /* a worker is paused at max_connections
 					 * with nothing of its own to shed */
 	struct pcount *cnt;             /* proxy_nworkers shards */
+	struct proxy_counters zeroed;   /* as in pbackend */
 	struct pbackend *backends;
 	struct ppersist *persist;       /* created with the first persistence */
 };
