@@ -876,9 +876,11 @@ static int parse_row(const struct schema_key *k, const char *prefix, const char 
 	case SCHEMA_ENUM:
 		return parse_enum(k, prefix, s, obj, msg, len);
 	case SCHEMA_STRING:
+		/* Only the start of the value: the reason must fit in msg. */
 		if (strlen(s) >= k->size)
-			return MSG("%s%s: '%s' is too long (maximum %zu characters)",
-				   prefix, k->key, s, k->size - 1);
+			return MSG("%s%s: '%.40s...' is too long (%zu characters, "
+				   "maximum %zu)", prefix, k->key, s, strlen(s),
+				   k->size - 1);
 		if (k->check) {
 			char what[64];
 

@@ -412,8 +412,8 @@ static const struct bad_case bad_cases[] = {
 	  "length 1-128 or an IPv4 mask like 255.255.255.0)" },
 	{ "name too long", "services:\n  - name: "
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	  "aaaaaaaaaaaaaaa' is too long (maximum 63 characters)" },
+	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is too "
+	  "long (68 characters, maximum 63)" },
 	{ "NUL in a string", "instance: \"a\\0b\"\n",
 	  "xlb.yaml:1:11: instance: contains a NUL character" },
 	{ "timeout unknown key", "timeouts: { tcp_est: 10 }\n",
