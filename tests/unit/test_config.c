@@ -376,6 +376,10 @@ static const struct bad_case bad_cases[] = {
 	  "    protocol: udp\n    mode: proxy\n    header_timeout: 1s\n",
 	  "xlb.yaml:2:5: service udp/198.18.0.100:53: header_timeout applies to tcp "
 	  "services only" },
+	{ "server_timeout on udp", "services:\n  - vip: 198.18.0.100\n    port: 53\n"
+	  "    protocol: udp\n    mode: proxy\n    server_timeout: 1m\n",
+	  "xlb.yaml:2:5: service udp/198.18.0.100:53: server_timeout applies to tcp "
+	  "services only (a udp session's idle time is client_timeout)" },
 	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
 	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
