@@ -121,18 +121,20 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	__u32 why;
 
 	if ((void *)(eth + 1) > data_end)
 		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
 	__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
+	/* ICMP errors and fragments are counted apart, whichever way they
+	 * leave. */
+	why = p->frag ? XLB_R_FWD_FRAGMENT : p->icmp_err ? XLB_R_ICMP_FORWARDED : 0;
 	if (rt->ifindex == ctx->ingress_ifindex)
-		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_TX,
-				XDP_TX);
+		return xlb_done(why ? why : XLB_R_TX, XDP_TX);
 	if (p->vlan)
-		return xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED :
-					      XLB_R_TX_VLAN_KEPT, XDP_TX);
-	xlb_done(p->icmp_err ? XLB_R_ICMP_FORWARDED : XLB_R_REDIRECT, 0);
+		return xlb_done(why ? why : XLB_R_TX_VLAN_KEPT, XDP_TX);
+	xlb_done(why ? why : XLB_R_REDIRECT, 0);
 	return bpf_redirect(rt->ifindex, 0);
 }
 

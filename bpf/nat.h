@@ -420,10 +420,7 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 	if (st == XLB_CT_ESTABLISHED)
 		fl &= ~XLB_FLOW_F_GUARD;
 	if (st != f->state || fl != f->flags) {
-		if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
-			xlb_conns_add(f->backend_id, f->state, -1);
-			xlb_conns_add(f->backend_id, st, 1);
-		}
+		xlb_conns_move(f->backend_id, f->state, st);
 		f->state = st;
 		f->flags = fl;
 		f->last_seen_ns = now;

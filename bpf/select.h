@@ -111,6 +111,16 @@ static __always_inline void xlb_conns_add(__u32 bid, __u8 state, __s64 d)
 		__sync_fetch_and_add(&c->inactive, d);
 }
 
+/* An entry's state goes from old to new: its count moves class when the
+ * two are not both active or both inactive. */
+static __always_inline void xlb_conns_move(__u32 bid, __u8 old, __u8 new)
+{
+	if (xlb_ct_is_active(new) != xlb_ct_is_active(old)) {
+		xlb_conns_add(bid, old, -1);
+		xlb_conns_add(bid, new, 1);
+	}
+}
+
 /* Overhead of a backend as IPVS (w)lc computes it; counts below zero (a
  * transient of the sweeper's corrections) are zero, and the cap keeps the
  * product with a 16-bit weight inside 64 bits. */
@@ -271,10 +281,7 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	st = f->state;
 	if (p->key.proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next_in(st, &fl, tflags);
-	if (xlb_ct_is_active(st) != xlb_ct_is_active(f->state)) {
-		xlb_conns_add(f->backend_id, f->state, -1);
-		xlb_conns_add(f->backend_id, st, 1);
-	}
+	xlb_conns_move(f->backend_id, f->state, st);
 	f->state = st;
 	f->flags = fl;
 	f->last_seen_ns = now;

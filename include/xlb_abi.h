@@ -362,7 +362,8 @@ struct xlb_counter {
 	X(XLB_R_DROP_NOT_SYN,       "drop_tcp_not_syn")      \
 	X(XLB_R_DROP_ICMP_NO_FLOW,  "drop_icmp_unknown_flow") \
 	X(XLB_R_ICMP_UNREACH_SENT,  "icmp_unreachable_sent") \
-	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")
+	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")    \
+	X(XLB_R_FWD_FRAGMENT,       "fwd_fragment")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };

@@ -1070,6 +1070,9 @@ int config_walk_health(struct schema_walk *p, void *key, void *node, void *obj)
 	if (hc->type == XLB_HC_DNS && !kd_val(&kd, "query"))
 		return perr(p, n, "health_check: type dns needs 'query' (the name to "
 			    "ask, e.g. example.org)");
+	if (hc->type == XLB_HC_SCRIPT && !hc->command[0])
+		return perr(p, n, "health_check: type script needs 'command' (run by "
+			    "/bin/sh -c; exit 0 passes)");
 	return 0;
 }
 

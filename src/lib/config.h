@@ -41,6 +41,7 @@ enum xlb_hc_type {
 	XLB_HC_DNS,                     /* query, expect NOERROR */
 	XLB_HC_UDP,                     /* send payload, expect a reply */
 	XLB_HC_HTTPS,                   /* http over TLS (not verified) */
+	XLB_HC_SCRIPT,                  /* run command: exit 0 passes */
 };
 
 #define XLB_HC_STR_MAX 256
@@ -65,6 +66,7 @@ struct xlb_health_cfg {
 	char expect[XLB_HC_STR_MAX];    /* udp: the reply must contain it */
 	char expect_body[XLB_HC_STR_MAX];       /* http(s): the body must contain
 						 * it; "" = any body */
+	char command[XLB_HC_STR_MAX];   /* script: run by /bin/sh -c */
 };
 
 /* What happens to existing flows of a backend that goes down. */

@@ -57,6 +57,7 @@ static const struct schema_name admin_state_names[] = {
 static const struct schema_name hc_type_names[] = {
 	{ .name = "tcp", .value = XLB_HC_TCP }, { .name = "http", .value = XLB_HC_HTTP }, { .name = "dns", .value = XLB_HC_DNS },
 	{ .name = "udp", .value = XLB_HC_UDP }, { .name = "https", .value = XLB_HC_HTTPS },
+	{ .name = "script", .value = XLB_HC_SCRIPT },
 	{ .name = "none", .value = XLB_HC_NONE }, { .name = NULL },
 };
 
@@ -473,7 +474,7 @@ static const char *format_query_type(const void *obj, char *buf, size_t len)
 
 #define MODE(m) BIT(XLB_MODE_##m)
 #define HC_ANY  (BIT(XLB_HC_TCP) | BIT(XLB_HC_HTTP) | BIT(XLB_HC_DNS) | BIT(XLB_HC_UDP) | \
-		 BIT(XLB_HC_HTTPS))
+		 BIT(XLB_HC_HTTPS) | BIT(XLB_HC_SCRIPT))
 #define HC(t)   BIT(XLB_HC_##t)
 #define HC_WEB  (HC(HTTP) | HC(HTTPS))
 
@@ -549,6 +550,8 @@ static const struct schema_key health_keys[] = {
 	  .names = dns_proto_names, .def = IPPROTO_UDP, .only = HC(DNS) },
 	HC_STR(payload, HC(UDP), NULL, 0),
 	HC_STR(expect, HC(UDP), NULL, 0),
+	/* Required by type script (config.c). */
+	HC_STR(command, HC(SCRIPT), NULL, SK_ALWAYS),
 };
 
 const struct schema_section schema_health = {
@@ -873,9 +876,11 @@ static int parse_row(const struct schema_key *k, const char *prefix, const char 
 	case SCHEMA_ENUM:
 		return parse_enum(k, prefix, s, obj, msg, len);
 	case SCHEMA_STRING:
+		/* Only the start of the value: the reason must fit in msg. */
 		if (strlen(s) >= k->size)
-			return MSG("%s%s: '%s' is too long (maximum %zu characters)",
-				   prefix, k->key, s, k->size - 1);
+			return MSG("%s%s: '%.40s...' is too long (%zu characters, "
+				   "maximum %zu)", prefix, k->key, s, strlen(s),
+				   k->size - 1);
 		if (k->check) {
 			char what[64];
 

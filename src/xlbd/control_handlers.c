@@ -555,8 +555,11 @@ static struct json_object *do_node_drain(struct state *st, bool drain)
 	char err[CONTROL_ERRLEN];
 
 	if (!st->announce)
-		return control_reply_error("this xlbd has no `announce:` in its config: "
-					   "there is no announced VIP to withdraw");
+		return control_reply_error(drain ?
+			"this xlbd has no `announce:` in its config: there is no "
+			"announced VIP to withdraw" :
+			"this xlbd has no `announce:` in its config: there is no "
+			"VIP to announce");
 	if (announce_set_drained(st->announce, drain, err, sizeof(err)))
 		return control_reply_error(err);
 	announce_sync(st->announce, st);
@@ -593,6 +596,8 @@ static void keep_absent_fixed(const char *yaml, struct xlb_config *run,
 		memcpy(next->bpffs, run->bpffs, sizeof(next->bpffs));
 	if (ABSENT("announce"))
 		next->announce = run->announce;
+	if (ABSENT("proxy_workers"))
+		next->proxy_workers = run->proxy_workers;
 #undef ABSENT
 }
 

@@ -1202,10 +1202,11 @@ int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id)
 	return percpu_zero(dp->skel->maps.backend_stats, id, COUNTER_WORDS);
 }
 
-int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
+/* Keys 0..n-1 of a per-CPU array of single counters, each summed. */
+static int percpu_sum_each(struct bpf_map *map, uint32_t n, uint64_t *out)
 {
-	for (uint32_t r = 0; r < XLB_R_MAX; r++) {
-		int ret = percpu_sum(dp->skel->maps.reason_stats, r, &out[r], 1);
+	for (uint32_t k = 0; k < n; k++) {
+		int ret = percpu_sum(map, k, &out[k], 1);
 
 		if (ret)
 			return ret;
@@ -1213,15 +1214,14 @@ int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
 	return 0;
 }
 
+int dataplane_reason_stats(struct dataplane *dp, uint64_t out[XLB_R_MAX])
+{
+	return percpu_sum_each(dp->skel->maps.reason_stats, XLB_R_MAX, out);
+}
+
 int dataplane_guard_stats(struct dataplane *dp, uint64_t out[XLB_G_MAX])
 {
-	for (uint32_t e = 0; e < XLB_G_MAX; e++) {
-		int ret = percpu_sum(dp->skel->maps.guard_stats, e, &out[e], 1);
-
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return percpu_sum_each(dp->skel->maps.guard_stats, XLB_G_MAX, out);
 }
 
 /* ---- nat/fullnat: local addresses and connection sweeping ---------------- */

@@ -10,10 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +32,7 @@
 _Static_assert(RESP_MAX >= XLB_HC_STR_MAX, "resp holds the tail of a body for expect_body");
 #define EVENTS_MAX  65536       /* a main thread that never reads loses the oldest */
 
-enum phase { PH_IDLE, PH_CONNECT, PH_SEND, PH_READ, PH_CURL };
+enum phase { PH_IDLE, PH_CONNECT, PH_SEND, PH_READ, PH_CURL, PH_SCRIPT };
 
 struct target {
 	/* Identity, as the config names it. */
@@ -45,7 +50,8 @@ struct target {
 	uint64_t checks;
 
 	enum phase phase;
-	int fd;
+	int fd;                         /* socket, or the script's pidfd */
+	pid_t pid;                      /* script: running, not reaped; 0: none */
 	CURL *easy;
 	struct curl_slist *headers;
 	uint8_t req[2 + DNS_QUERY_MAX];
@@ -132,6 +138,14 @@ static void close_check(struct health *h, struct target *t)
 	}
 	curl_slist_free_all(t->headers);
 	t->headers = NULL;
+	if (t->pid > 0) {
+		/* Past its timeout (or going away): it ends now, with what
+		 * it started (its process group). */
+		kill(-t->pid, SIGKILL);
+		while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		t->pid = 0;
+	}
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -282,6 +296,104 @@ static void judge_reply(struct health *h, struct target *t)
 	finish(h, t, r == 0, what);
 }
 
+/* ---- script ---------------------------------------------------------------- */
+
+/* The environment of a script check: xlbd's, and the target's. NULL: no
+ * memory. Freed with free_env. */
+static char **script_env(const struct target *t)
+{
+	char svc[XLB_ADDRSTR_MAX + 8], a[XLB_ADDRSTR_MAX];
+	size_t n = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 4, sizeof(*env));
+	if (!env)
+		return NULL;
+	memcpy(env, environ, n * sizeof(*env));
+	service_name_str(t->proto, &t->vip, svc, sizeof(svc));
+	addr_str_noport(&t->dst, a, sizeof(a));
+	if (asprintf(&env[n], "XLB_SERVICE=%s", svc) < 0)
+		env[n] = NULL;
+	if (asprintf(&env[n + 1], "XLB_BACKEND=%s", a) < 0)
+		env[n + 1] = NULL;
+	if (asprintf(&env[n + 2], "XLB_PORT=%u", t->dst.port) < 0)
+		env[n + 2] = NULL;
+	if (!env[n] || !env[n + 1] || !env[n + 2]) {
+		for (size_t i = n; i < n + 3; i++)
+			free(env[i]);
+		free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void free_env(char **env)
+{
+	size_t n = 0;
+
+	while (environ[n])
+		n++;
+	for (size_t i = n; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* Starts hc.command with /bin/sh -c in a process group of its own, stdin
+ * on /dev/null, and watches its pidfd: readable when the command exits. */
+static void start_script(struct health *h, struct target *t)
+{
+	char *argv[] = { "sh", "-c", t->hc.command, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = t };
+	char **env = script_env(t);
+	int ret;
+
+	if (!env) {
+		finish(h, t, false, "out of memory");
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	/* Its own process group: a timeout kills what it started too. */
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	ret = posix_spawn(&t->pid, "/bin/sh", &fa, &at, argv, env);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	free_env(env);
+	if (ret) {
+		t->pid = 0;
+		fail_errno(h, t, "posix_spawn", ret);
+		return;
+	}
+	t->phase = PH_SCRIPT;
+	t->fd = (int)syscall(SYS_pidfd_open, t->pid, 0);
+	if (t->fd < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, t->fd, &e)) {
+		fail_errno(h, t, "pidfd_open", errno);
+		return;
+	}
+}
+
+/* The script's pidfd is readable: it exited; exit 0 passes. */
+static void script_done(struct health *h, struct target *t)
+{
+	char what[64];
+	int st;
+
+	if (waitpid(t->pid, &st, WNOHANG) != t->pid)
+		return;
+	t->pid = 0;
+	if (WIFEXITED(st))
+		snprintf(what, sizeof(what), "exit %d", WEXITSTATUS(st));
+	else
+		snprintf(what, sizeof(what), "killed by signal %d", WTERMSIG(st));
+	finish(h, t, WIFEXITED(st) && WEXITSTATUS(st) == 0, what);
+}
+
 /* The socket of a check is ready (revents from poll). */
 static void progress(struct health *h, struct target *t, uint32_t revents)
 {
@@ -289,6 +401,10 @@ static void progress(struct health *h, struct target *t, uint32_t revents)
 	socklen_t el = sizeof(err);
 	ssize_t n;
 
+	if (t->phase == PH_SCRIPT) {
+		script_done(h, t);
+		return;
+	}
 	if (t->phase == PH_CONNECT) {
 		if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err) {
 			fail_errno(h, t, "connect", err);
@@ -513,6 +629,9 @@ static void start_check(struct health *h, struct target *t, uint64_t now)
 	case XLB_HC_HTTPS:
 		start_http(h, t);
 		break;
+	case XLB_HC_SCRIPT:
+		start_script(h, t);
+		break;
 	}
 }
 
@@ -603,8 +722,9 @@ static void *health_main(void *arg)
 			char what[64];
 
 			if (t->phase != PH_IDLE && now >= t->deadline_ms) {
-				snprintf(what, sizeof(what), "no answer within %u ms",
-					 t->hc.timeout_ms);
+				snprintf(what, sizeof(what), t->phase == PH_SCRIPT ?
+					 "still running after %u ms (killed)" :
+					 "no answer within %u ms", t->hc.timeout_ms);
 				finish(h, t, false, what);
 			}
 			if (t->phase == PH_IDLE && now >= t->next_ms)

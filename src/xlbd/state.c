@@ -284,6 +284,9 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "bpffs";
 	if (!what && memcmp(&cur->announce, &next->announce, sizeof(cur->announce)))
 		what = "announce";
+	/* The workers are started once (xlbd.c). */
+	if (!what && cur->proxy_workers != next->proxy_workers)
+		what = "proxy_workers";
 	if (what) {
 		snprintf(err, errlen, "'%s' cannot change while xlbd runs; restart xlbd "
 			 "with the new config", what);

@@ -108,7 +108,7 @@ static struct frag_want xlat_want(struct pkt *out, const struct spec *s,
 	pkt_mk(&whole, s);
 	xlat_expect(out, &whole, dmac, smac, src, sport, dst, dport);
 	return (struct frag_want){ .out = out, .verdict = XDP_TX_,
-				   .reason = XLB_R_TX };
+				   .reason = XLB_R_FWD_FRAGMENT };
 }
 
 ROW(r_frag_dr4)
@@ -121,7 +121,7 @@ ROW(r_frag_dr4)
 			  .sport = 48100, .dport = 80, .paylen = 3000,
 			  .tcpflags = 0x18 };
 	struct spec z = s;
-	struct frag_want w = { .verdict = XDP_TX_, .reason = XLB_R_TX };
+	struct frag_want w = { .verdict = XDP_TX_, .reason = XLB_R_FWD_FRAGMENT };
 	struct pkt whole, out;
 	uint32_t slot;
 	int err;
@@ -144,7 +144,7 @@ ROW(r_frag_dr6)
 {
 	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 17,
 			  .sport = 48110, .dport = 53, .paylen = 3000 };
-	struct frag_want w = { .verdict = XDP_TX_, .reason = XLB_R_TX };
+	struct frag_want w = { .verdict = XDP_TX_, .reason = XLB_R_FWD_FRAGMENT };
 	struct pkt whole, out;
 
 	pkt_mk(&whole, &s);
@@ -161,9 +161,9 @@ ROW(r_frag_tun)
 	struct spec s6 = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 17,
 			   .sport = 48121, .dport = 53, .paylen = 3000 };
 	struct frag_want w4 = { .be = "2001:db8::13", .mac = MAC_B6_3,
-				.verdict = XDP_TX_, .reason = XLB_R_TX };
+				.verdict = XDP_TX_, .reason = XLB_R_FWD_FRAGMENT };
 	struct frag_want w6 = { .be = "198.18.0.13", .mac = MAC_B3,
-				.verdict = XDP_TX_, .reason = XLB_R_TX };
+				.verdict = XDP_TX_, .reason = XLB_R_FWD_FRAGMENT };
 
 	if (frags_run(&s4, &w4, 0, why, n))
 		return -1;

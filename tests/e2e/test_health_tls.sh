@@ -8,6 +8,9 @@
 # tls writes every transition; stopping the TLS nginx of rs2 marks it down and
 # the hook records "unknown up" for each backend, then "up down" for rs2.
 # The metrics carry vip/port/protocol labels and the age of the last change.
+# Service script runs a command per backend that passes (exit 0) only when a
+# file named after the backend exists (rs1, rs3): rs2 is down with "exit 1";
+# service slow's command outlives its timeout: down, killed.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 METRICS=127.0.0.1:9150
@@ -61,6 +64,22 @@ services:
     health_check: { type: https, port: 8443, path: /health, expect_body: no-such-text,
                     interval: 300ms, timeout: 250ms, rise: 1, fall: 1 }
     backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
+  - name: script
+    vip: $VIP_V4
+    port: 8445
+    protocol: tcp
+    mode: dr
+    health_check: { type: script, command: 'test -e "$LAB_DIR/ok-\$XLB_BACKEND-\$XLB_PORT"',
+                    interval: 300ms, timeout: 250ms, rise: 1, fall: 1 }
+    backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}]
+  - name: slow
+    vip: $VIP_V4
+    port: 8446
+    protocol: tcp
+    mode: dr
+    health_check: { type: script, command: 'sleep 5; true', interval: 300ms, timeout: 200ms,
+                    rise: 1, fall: 1 }
+    backends: [${RS_V4[0]}]
 EOF2
 }
 
@@ -78,6 +97,17 @@ first_results() {
 	for i in "${!RS_V4[@]}"; do
 		grep -q "^$1 ${RS_V4[$i]} unknown up$" "$LAB_DIR/notify.log" || return 1
 	done
+}
+
+# both_up SERVICE: rs1 and rs3 up, rs2 down.
+both_up() {
+	[ "$(health_of "$1" "${RS_V4[0]}")" = up ] && [ "$(health_of "$1" "${RS_V4[2]}")" = up ] &&
+		[ "$(health_of "$1" "${RS_V4[1]}")" = down ]
+}
+
+# reason_has SERVICE ADDR TEXT: the backend is down and its reason has TEXT.
+reason_has() {
+	[ "$(health_of "$1" "$2")" = down ] && reason_of "$1" "$2" | grep -qF "$3"
 }
 
 # down_within SECONDS SERVICE ADDR: the backend shows down in time.
@@ -99,6 +129,7 @@ main() {
 		summary
 		return
 	fi
+	touch "$LAB_DIR/ok-${RS_V4[0]}-8445" "$LAB_DIR/ok-${RS_V4[2]}-8445"
 	tls_config "$LAB_DIR/xlb.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
 		fail "health-tls: xlbd starts" "$(cat "$LAB_DIR/start.err")"
@@ -112,6 +143,15 @@ main() {
 	out=$(reason_of "$body" "${RS_V4[0]}")
 	check "expect_body: the reason names the text ($out)" "reason: $out" \
 		grep -q "without 'no-such-text'" <<<"$out"
+
+	check "script: backends whose command exits 0 are up" "$(xlb_cli list 2>&1 | grep -A3 8445)" \
+		wait_for 10 both_up "tcp/$VIP_V4:8445"
+	check "script: exit 1 marks rs2 down, with the exit status" \
+		"reason: $(reason_of "tcp/$VIP_V4:8445" "${RS_V4[1]}")" \
+		wait_for 10 reason_has "tcp/$VIP_V4:8445" "${RS_V4[1]}" "exit 1"
+	check "script: a command still running at the timeout is killed: down" \
+		"reason: $(reason_of "tcp/$VIP_V4:8446" "${RS_V4[0]}")" \
+		wait_for 10 reason_has "tcp/$VIP_V4:8446" "${RS_V4[0]}" "still running after 200 ms"
 
 	in_ns "$(rs_ns rs2)" kill "$(cat "$LAB_DIR/rs2-tls/nginx.pid")"
 	check "https check: rs2 down once its TLS server stops" \

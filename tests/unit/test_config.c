@@ -252,15 +252,15 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check not mapping", SVC "    mode: dr\n    health_check: tcp\n",
 	  "xlb.yaml:7:19: health_check: expected a mapping, got a scalar" },
 	{ "health_check without type", SVC "    mode: dr\n    health_check: { interval: 1s }\n",
-	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp, https or none)" },
+	  "xlb.yaml:7:19: health_check: missing 'type' (tcp, http, dns, udp, https, script or none)" },
 	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
 	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
-	  "udp, https or none)" },
+	  "udp, https, script or none)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
 	  "timeout, rise, fall, port, path, expect_status, host, expect_body, query, query_type, "
-	  "dns_proto, payload or expect)" },
+	  "dns_proto, payload, expect or command)" },
 	{ "health_check key of another type", SVC "    mode: dr\n    health_check: "
 	  "{ type: tcp, path: / }\n",
 	  "xlb.yaml:7:38: health_check: 'path' does not apply to type tcp" },
@@ -297,6 +297,9 @@ static const struct bad_case bad_cases[] = {
 	  "{ type: http, expect_status: \"200,201,202,203,204,205,206,207,208\" }\n",
 	  "xlb.yaml:7:48: health_check: expect_status: '200,201,202,203,204,205,206,"
 	  "207,208' has more than 8 statuses or ranges" },
+	{ "script without command", SVC "    mode: dr\n    health_check: { type: script }\n",
+	  "xlb.yaml:7:19: health_check: type script needs 'command' (run by /bin/sh -c; "
+	  "exit 0 passes)" },
 	{ "health_check bad path", SVC "    mode: dr\n    health_check: "
 	  "{ type: http, path: index.html }\n",
 	  "xlb.yaml:7:39: health_check: path must start with '/'" },
@@ -409,8 +412,8 @@ static const struct bad_case bad_cases[] = {
 	  "length 1-128 or an IPv4 mask like 255.255.255.0)" },
 	{ "name too long", "services:\n  - name: "
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	  "aaaaaaaaaaaaaaa' is too long (maximum 63 characters)" },
+	  "xlb.yaml:2:11: name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is too "
+	  "long (68 characters, maximum 63)" },
 	{ "NUL in a string", "instance: \"a\\0b\"\n",
 	  "xlb.yaml:1:11: instance: contains a NUL character" },
 	{ "timeout unknown key", "timeouts: { tcp_est: 10 }\n",

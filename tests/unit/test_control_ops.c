@@ -209,6 +209,13 @@ static void test_apply_fixed_keys(void)
 	snprintf(text, sizeof(text), "%s", json_object_to_json_string(req));
 	json_object_put(req);
 	REFUSED(text, "'flow_table_size' cannot change while xlbd runs");
+	/* The proxy workers start once: a new count is refused, not ignored. */
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("apply"));
+	json_object_object_add(req, "yaml", json_object_new_string("proxy_workers: 3\n"));
+	snprintf(text, sizeof(text), "%s", json_object_to_json_string(req));
+	json_object_put(req);
+	REFUSED(text, "'proxy_workers' cannot change while xlbd runs");
 }
 
 int main(void)
