@@ -256,6 +256,9 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
 	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
 	  "udp, https, script or none)" },
+	{ "health_check interval too short", SVC "    mode: dr\n    health_check: { type: tcp, "
+	  "interval: 50ms }\n",
+	  "xlb.yaml:7:42: health_check: interval 50ms out of range (100ms-1h)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
