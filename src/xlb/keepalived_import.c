@@ -402,8 +402,15 @@ static const char *checker_type(struct import *im, const struct kst *blk,
 				 checkers[i].type);
 		return "tcp";
 	}
-	*e = import_note(im, "%s: %s (line %u) is not carried over: xlb has no such "
-			 "check", lbl, blk->w[0], blk->line);
+	/* Not translated: misc_path names one real server, xlb's script check
+	 * runs one command for all of a service's backends. */
+	if (!strcmp(blk->w[0], "MISC_CHECK"))
+		*e = import_note(im, "%s: %s (line %u) is not carried over: write a "
+				 "health_check of type script whose command checks the "
+				 "backend in $XLB_BACKEND", lbl, blk->w[0], blk->line);
+	else
+		*e = import_note(im, "%s: %s (line %u) is not carried over: xlb has no "
+				 "such check", lbl, blk->w[0], blk->line);
 	return NULL;
 }
 

@@ -612,15 +612,12 @@ void dataplane_if_macs_refresh(struct dataplane *dp)
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
-/* Open the object with the sizes of cfg and load it with its maps pinned
- * in pin_dir: the pinned ones of a previous xlbd when they fit (adopted),
- * fresh ones otherwise. */
-static int dp_load(struct dataplane *dp, const struct xlb_config *cfg,
-		   char *err, size_t errlen)
+/* Open the object and size its flow tables as cfg says. */
+static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
+			 char *err, size_t errlen)
 {
 	int ret;
 
-reopen:
 	dp->skel = xlb_bpf__open();
 	if (!dp->skel) {
 		ret = -errno;
@@ -637,11 +634,24 @@ reopen:
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.persist,
 					       cfg->flow_table_size / 4);
-	if (ret) {
+	if (ret)
 		snprintf(err, errlen, "cannot size the flow tables to %u: %s",
 			 cfg->flow_table_size, strerror(-ret));
+	return ret;
+}
+
+/* Open the object with the sizes of cfg and load it with its maps pinned
+ * in pin_dir: the pinned ones of a previous xlbd when they fit (adopted),
+ * fresh ones otherwise. */
+static int dp_load(struct dataplane *dp, const struct xlb_config *cfg,
+		   char *err, size_t errlen)
+{
+	int ret;
+
+reopen:
+	ret = dp_open_sized(dp, cfg, err, errlen);
+	if (ret)
 		return ret;
-	}
 	if (!dp->adopted && !dp->upgrade) {
 		remove_stale_pins(dp->pin_dir);
 		ret = private_dir(dp->pin_dir, err, errlen);

@@ -564,6 +564,40 @@ static uint64_t table_signature(uint8_t sched, uint32_t m,
  * plane (state_apply commits every staged table at once): Maglev (maglev,
  * sh; a function of the backends alone, the same on every node), or a
  * round-robin sequence (rr, wrr; *seq_len its length). Sets ss->table_hash. */
+/* Hand a built table (NULL: none) and the lc/wlc list to the data plane,
+ * staged for state_apply's commit, and hash it (ss->table_hash). */
+static int install_table(struct state *st, const struct xlb_service_cfg *sc,
+			 struct service_state *ss, const struct maglev_backend *mb,
+			 const uint32_t *table, uint32_t len, char *err, size_t errlen)
+{
+	int ret;
+
+	if (st->dp && sched_is_lc(sc->scheduler)) {
+		ret = put_lc_list(st, sc, ss, mb);
+		if (ret) {
+			snprintf(err, errlen, "cannot install the backend list: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	if (st->dp) {
+		ret = dataplane_table_stage(st->dp, ss->id, table,
+					    st->cfg.maglev_table_size);
+		if (ret) {
+			snprintf(err, errlen, "cannot install the Maglev table: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	ss->table_hash = 0;
+	if (!table)
+		return 0;
+	ret = maglev_table_hash(table, len, mb, sc->n_backends, &ss->table_hash);
+	if (ret)
+		snprintf(err, errlen, "cannot hash the table: %s", strerror(-ret));
+	return ret;
+}
+
 static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 struct service_state *ss, uint16_t *seq_len,
 			 char *err, size_t errlen)
@@ -610,33 +644,11 @@ static int rebuild_table(struct state *st, const struct xlb_service_cfg *sc,
 			 strerror(-ret));
 		goto out;
 	}
-	if (st->dp && sched_is_lc(sc->scheduler)) {
-		ret = put_lc_list(st, sc, ss, mb);
-		if (ret) {
-			snprintf(err, errlen, "cannot install the backend list: %s",
-				 strerror(-ret));
-			goto out;
-		}
+	ret = install_table(st, sc, ss, mb, table, *seq_len ? *seq_len : m, err, errlen);
+	if (!ret) {
+		ss->table_sig = sig;
+		ss->seq_len = *seq_len;
 	}
-	if (st->dp) {
-		ret = dataplane_table_stage(st->dp, ss->id, table, m);
-		if (ret) {
-			snprintf(err, errlen, "cannot install the Maglev table: %s",
-				 strerror(-ret));
-			goto out;
-		}
-	}
-	ss->table_hash = 0;
-	if (table) {
-		ret = maglev_table_hash(table, *seq_len ? *seq_len : m, mb,
-					sc->n_backends, &ss->table_hash);
-		if (ret) {
-			snprintf(err, errlen, "cannot hash the table: %s", strerror(-ret));
-			goto out;
-		}
-	}
-	ss->table_sig = sig;
-	ss->seq_len = *seq_len;
 out:
 	free(table);
 	free(mb);

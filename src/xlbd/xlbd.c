@@ -219,6 +219,11 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		fprintf(stderr, "xlbd: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
+	if (check && d->cleanup) {
+		fprintf(stderr, "xlbd: -t and --cleanup do not go together (check a "
+			"config, or clean up an instance)\n%s", usage);
+		return 2;
+	}
 	if (check)
 		return check_config(d->config_path);
 	return -1;

@@ -91,7 +91,7 @@ static const struct kcase cases[] = {
 	  1, { "vip: \"2001:db8::100\"\n    port: 443\n    protocol: tcp\n    mode: nat\n"
 	       "    scheduler: lc\n    persistence: 360\n",
 	       "{ address: \"[2001:db8::11]:8443\", weight: 1 }" },
-	  { "MISC_CHECK (line 14) is not carried over",
+	  { "MISC_CHECK (line 14) is not carried over: write a health_check of type script",
 	    "the real server on line 13 has no checker" } },
 
 	{ "UDP, sorry_server, mh, unexpressible keywords, weight cut, mixed methods",
