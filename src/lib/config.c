@@ -495,6 +495,11 @@ static int validate_mode_keys(struct vctx *v, size_t i)
 		return vfail(v, i, NULL, VF_NONE, "service %s: %s applies to tcp "
 			     "services only", v->lbl, s->header_timeout_ms ?
 			     "header_timeout" : "server_speaks_first");
+	/* A udp session has one idle time, client_timeout (proxy_udp.c). */
+	if (s->proto == IPPROTO_UDP && s->server_timeout_ms)
+		return vfail(v, i, NULL, VF_NONE, "service %s: server_timeout applies to "
+			     "tcp services only (a udp session's idle time is "
+			     "client_timeout)", v->lbl);
 	return 0;
 }
 

@@ -811,8 +811,8 @@ static int parse_ms(const struct schema_key *k, const char *prefix, const char *
 	if (ms < k->min || ms > k->max) {
 		config_duration_str((uint32_t)k->min, lo, sizeof(lo));
 		if (k->max == UINT32_MAX)
-			return MSG("%s%s must be at least %s", prefix, k->key, lo);
-		return MSG("%s%s out of range (%s-%s)", prefix, k->key, lo,
+			return MSG("%s%s %s must be at least %s", prefix, k->key, s, lo);
+		return MSG("%s%s %s out of range (%s-%s)", prefix, k->key, s, lo,
 			   config_duration_str((uint32_t)k->max, hi, sizeof(hi)));
 	}
 	schema_set_uint(k, obj, ms);

@@ -338,6 +338,18 @@ int dataplane_check_pins(struct dataplane *dp)
 
 static void l2_invalidate_all(struct dataplane *dp);
 
+/* What release and close both end with, once the links are dealt with. */
+static void dp_free(struct dataplane *dp)
+{
+	ct_sweeper_stop(dp->sweeper);
+	if (dp->conns)
+		munmap(dp->conns, dp->conns_len);
+	free(dp->vip_refs);
+	free(dp->l2);
+	xlb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
 void dataplane_release(struct dataplane *dp)
 {
 	char path[sizeof(dp->pin_dir) + 32];
@@ -366,13 +378,7 @@ void dataplane_release(struct dataplane *dp)
 			 "maps pinned in %s for the next xlbd (`xlbd --cleanup` removes "
 			 "them)", left, dp->pin_dir);
 	free(dp->attached);
-	ct_sweeper_stop(dp->sweeper);
-	if (dp->conns)
-		munmap(dp->conns, dp->conns_len);
-	free(dp->vip_refs);
-	free(dp->l2);
-	xlb_bpf__destroy(dp->skel);
-	free(dp);
+	dp_free(dp);
 }
 
 bool dataplane_adopted(const struct dataplane *dp)
@@ -892,13 +898,7 @@ void dataplane_close(struct dataplane *dp)
 		rmdir(dp->pin_root);    /* only succeeds when no other instance is left */
 		run_unlink(dp->abi_name);
 	}
-	ct_sweeper_stop(dp->sweeper);
-	if (dp->conns)
-		munmap(dp->conns, dp->conns_len);
-	free(dp->vip_refs);
-	free(dp->l2);
-	xlb_bpf__destroy(dp->skel);
-	free(dp);
+	dp_free(dp);
 }
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)

@@ -256,6 +256,9 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check bad type", SVC "    mode: dr\n    health_check: { type: icmp }\n",
 	  "xlb.yaml:7:27: health_check: unknown type 'icmp' (expected tcp, http, dns, "
 	  "udp, https, script or none)" },
+	{ "health_check interval too short", SVC "    mode: dr\n    health_check: { type: tcp, "
+	  "interval: 50ms }\n",
+	  "xlb.yaml:7:42: health_check: interval 50ms out of range (100ms-1h)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
@@ -376,6 +379,10 @@ static const struct bad_case bad_cases[] = {
 	  "    protocol: udp\n    mode: proxy\n    header_timeout: 1s\n",
 	  "xlb.yaml:2:5: service udp/198.18.0.100:53: header_timeout applies to tcp "
 	  "services only" },
+	{ "server_timeout on udp", "services:\n  - vip: 198.18.0.100\n    port: 53\n"
+	  "    protocol: udp\n    mode: proxy\n    server_timeout: 1m\n",
+	  "xlb.yaml:2:5: service udp/198.18.0.100:53: server_timeout applies to tcp "
+	  "services only (a udp session's idle time is client_timeout)" },
 	{ "server_speaks_first outside proxy", SVC "    mode: dr\n    server_speaks_first: true\n",
 	  "xlb.yaml:2:5: service web: 'server_speaks_first' only applies to mode proxy" },
 	{ "random2 outside proxy", SVC "    mode: dr\n    scheduler: random2\n",
