@@ -653,6 +653,8 @@ static const struct schema_key top_keys[] = {
 	  .min = 2, .max = 1000003, .def = XLB_MAGLEV_DEFAULT_SIZE },
 	{ .key = "flood_guard_rate", .type = SCHEMA_UINT, TOP(flood_guard_rate),
 	  .max = 100000000, .def = XLB_GUARD_RATE_DEFAULT },
+	{ .key = "icmp_rate_limit", .type = SCHEMA_UINT, TOP(icmp_rate_limit),
+	  .max = 1000000, .def = XLB_ICMP_RATE_DEFAULT },
 	{ .key = "proxy_workers", .type = SCHEMA_UINT, TOP(proxy_workers), .max = 1024 },
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
