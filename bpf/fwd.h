@@ -67,8 +67,7 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 	const struct xlb_backend_l2 *l2 = bpf_map_lookup_elem(&backend_l2, &bid);
 
 	if (!l2 || !l2->valid || l2->family != fam ||
-	    l2->addr.v6[0] != dst->v6[0] || l2->addr.v6[1] != dst->v6[1] ||
-	    l2->addr.v6[2] != dst->v6[2] || l2->addr.v6[3] != dst->v6[3])
+	    !xlb_addr_eq(&l2->addr, dst))
 		return xlb_route(ctx, fam, src, dst, tot_len, rt);
 	if (tot_len > l2->mtu) {
 		rt->mtu = l2->mtu;

@@ -44,13 +44,6 @@ static __always_inline __u16 xlb_csum_apply(__u16 csum, __u64 d)
 	return xlb_csum_fold((__u64)(__u16)~csum + d);
 }
 
-static __always_inline int xlb_addr_eq(const union xlb_addr *a,
-				       const union xlb_addr *b)
-{
-	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
-	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
-}
-
 static __always_inline int xlb_key_eq(const struct xlb_flow_key *a,
 				      const struct xlb_flow_key *b)
 {

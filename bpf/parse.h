@@ -85,6 +85,15 @@ struct xlb_pkt {
 	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };
 
+/* Whether two addresses are the same 16 bytes (IPv4: v4 and 12 zero bytes,
+ * as in union xlb_addr), compared as four words. */
+static __always_inline int xlb_addr_eq(const union xlb_addr *a,
+				       const union xlb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
+	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
+}
+
 /* The flow hash of p's client tuple (xlb_flow_hash), computed on first use:
  * a packet of an existing dr or nat flow never needs it. Data packets and
  * the ICMP errors about them hash alike, so both reach the same backend. */
@@ -166,10 +175,8 @@ static __always_inline int xlb_parse_icmp6_inner(void *in, void *data_end,
 	if ((void *)(ip6h + 1) > data_end)
 		return XLB_R_PASS_ICMP_NOT_OURS;
 	if (ip6h->version != 6 ||
-	    ip6h->saddr.in6_u.u6_addr32[0] != outer_dst->in6_u.u6_addr32[0] ||
-	    ip6h->saddr.in6_u.u6_addr32[1] != outer_dst->in6_u.u6_addr32[1] ||
-	    ip6h->saddr.in6_u.u6_addr32[2] != outer_dst->in6_u.u6_addr32[2] ||
-	    ip6h->saddr.in6_u.u6_addr32[3] != outer_dst->in6_u.u6_addr32[3])
+	    !xlb_addr_eq((const union xlb_addr *)&ip6h->saddr,
+			 (const union xlb_addr *)outer_dst))
 		return XLB_R_PASS_ICMP_NOT_OURS;
 	if (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP)
 		return XLB_R_PASS_ICMP_NOT_OURS;
