@@ -28,6 +28,9 @@
 
 /* Returned by xlb_parse when the packet may be for a VIP. */
 #define XLB_PARSE_OK XLB_R_MAX
+/* Returned by a step past parsing that went well (route lookup, encap,
+ * rewrite, port claim): the caller goes on to its verdict. Not a reason. */
+#define XLB_OK XLB_R_MAX
 
 /* <linux/icmp.h> drags in libc's socket headers, which BPF cannot use. */
 #define ICMP_DEST_UNREACH   3
