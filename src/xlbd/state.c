@@ -257,6 +257,9 @@ void state_refresh_neighbours(struct state *st)
 			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
 	free(memo.e);
+	/* Interface MACs change as rarely as next hops: same schedule. */
+	if (st->dp)
+		dataplane_if_macs_refresh(st->dp);
 }
 
 static int check_fixed_settings(const struct xlb_config *cur,
@@ -320,6 +323,8 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
 	g->to_udp_s = cfg->timeouts.udp;
 	g->guard_rate = cfg->flood_guard_rate;
+	g->icmp_cost_ns = cfg->icmp_rate_limit ?
+			  1000000000ULL / cfg->icmp_rate_limit : 0;
 	if (cfg->tunnel_source_v4.family) {
 		g->tun_src_v4 = cfg->tunnel_source_v4.addr.v4;
 		g->tun_src_v4_plen = cfg->tunnel_source_v4.plen;
