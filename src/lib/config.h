@@ -227,7 +227,7 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 					    const struct xlb_sockaddr *addr);
 
 /* Durations as users write them: "500ms", "3s", "2m", "1h" (a bare "0" is
- * zero). Returns 0 with *ms set, or -EINVAL (unknown unit, overflow past
+ * zero). Returns 0 with *ms set, -EINVAL (not a duration) or -ERANGE (past
  * UINT32_MAX ms). */
 int config_parse_duration(const char *s, uint32_t *ms);
 /* The shortest of those forms for ms; returns buf. */

@@ -260,6 +260,9 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check interval too short", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "interval: 50ms }\n",
 	  "xlb.yaml:7:42: health_check: interval 50ms out of range (100ms-1h)" },
+	{ "health_check interval overflowing", SVC "    mode: dr\n    health_check: { type: tcp, "
+	  "interval: 99999999999h }\n",
+	  "xlb.yaml:7:42: health_check: interval 99999999999h out of range (100ms-1h)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
@@ -575,8 +578,9 @@ static void test_proxy(void)
 	EXPECT(config_parse_duration("5m", &ms) == 0 && ms == 300000);
 	EXPECT(config_parse_duration("1h", &ms) == 0 && ms == 3600000);
 	EXPECT(config_parse_duration("4294967295ms", &ms) == 0 && ms == UINT32_MAX);
-	EXPECT(config_parse_duration("4294968s", &ms) == -EINVAL);
-	EXPECT(config_parse_duration("99999999999h", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("4294968s", &ms) == -ERANGE);
+	EXPECT(config_parse_duration("99999999999h", &ms) == -ERANGE);
+	EXPECT(config_parse_duration("99999999999x", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("3", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("s", &ms) == -EINVAL);
