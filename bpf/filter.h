@@ -29,14 +29,14 @@ static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 ifindex = ctx->ingress_ifindex, k = ifindex % XLB_IF_MACS;
+	__u32 ifindex = ctx->ingress_ifindex;
 	const struct xlb_if_mac *m;
 	const __u8 *d = data;
 
 	if ((void *)(d + 6) > data_end || (d[0] & 1))
 		return 1;
-	m = bpf_map_lookup_elem(&if_macs, &k);
-	if (!m || m->ifindex != ifindex)
+	m = bpf_map_lookup_elem(&if_macs, &ifindex);
+	if (!m)
 		return 1;
 	return d[0] == m->mac[0] && d[1] == m->mac[1] && d[2] == m->mac[2] &&
 	       d[3] == m->mac[3] && d[4] == m->mac[4] && d[5] == m->mac[5];

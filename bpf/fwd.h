@@ -84,7 +84,9 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
  * ICMP too-big. IPv4 without DF too: the data plane cannot fragment the
  * outer packet, and a client told the path MTU fragments (or sends less)
  * from then on, where a silent drop would lose every such packet. ICMP
- * errors are never answered with ICMP errors. */
+ * errors are never answered with ICMP errors. Frag needed without DF is
+ * rate limited (xlb_icmp_allow); with DF (and IPv6) it is path MTU
+ * discovery, which the kernel never limits either. */
 static __always_inline int xlb_too_big(struct xdp_md *ctx, struct xlb_pkt *p,
 				       __u32 mtu, __u32 overhead)
 {
@@ -92,6 +94,8 @@ static __always_inline int xlb_too_big(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	if (p->icmp_err || mtu <= overhead)
 		return xlb_done(XLB_R_DROP_TOO_BIG, XDP_DROP);
+	if (!p->df && !xlb_icmp_allow())
+		return xlb_done(XLB_R_DROP_ICMP_RATE, XDP_DROP);
 	r = xlb_icmp_too_big(ctx, p, mtu - overhead);
 	return xlb_done(r, r == XLB_R_ICMP_TOO_BIG_SENT ? XDP_TX : XDP_DROP);
 }

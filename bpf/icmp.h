@@ -7,6 +7,7 @@
 #define XLB_BPF_ICMP_H
 
 #include "csum.h"
+#include "maps.h"
 #include "parse.h"
 
 /* Bytes of the offending packet quoted back: the IPv4 header plus 44 bytes
@@ -27,6 +28,31 @@ struct xlb_ip6_pseudo {
 	__u8 zero[3];
 	__u8 nexthdr;
 };
+
+/* Takes a token from this CPU's ICMP bucket (struct xlb_icmp_bucket):
+ * 1 when an ICMP error may be sent, 0 when over the limit. The clock only
+ * refills when it moved forward since last_ns. */
+static __always_inline int xlb_icmp_allow(void)
+{
+	const __u64 cap = XLB_ICMP_BURST * XLB_ICMP_COST_NS;
+	__u64 now = bpf_ktime_get_ns();
+	struct xlb_icmp_bucket *b;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&icmp_bucket, &zero);
+	if (!b)
+		return 0;
+	if (now > b->last_ns) {
+		b->credit_ns += now - b->last_ns;
+		if (b->credit_ns > cap)
+			b->credit_ns = cap;
+		b->last_ns = now;
+	}
+	if (b->credit_ns < XLB_ICMP_COST_NS)
+		return 0;
+	b->credit_ns -= XLB_ICMP_COST_NS;
+	return 1;
+}
 
 /* Copies the Ethernet header (and VLAN tag) from `from` to `to`, swapping
  * the MACs so the frame goes back where it came from. */
@@ -186,8 +212,9 @@ static __always_inline int xlb_icmp_too_big(struct xdp_md *ctx,
 
 /* Port unreachable to the client of p (a service without a usable
  * backend, as IPVS answers). Only about a first packet with a plain
- * header, never about an ICMP error or a later fragment. Returns the
- * reason (XLB_R_ICMP_UNREACH_SENT: send with XDP_TX). */
+ * header, never about an ICMP error or a later fragment, and within the
+ * ICMP rate limit. Returns the reason (XLB_R_ICMP_UNREACH_SENT: send with
+ * XDP_TX). */
 static __always_inline int xlb_icmp_port_unreach(struct xdp_md *ctx,
 						 struct xlb_pkt *p)
 {
@@ -195,17 +222,17 @@ static __always_inline int xlb_icmp_port_unreach(struct xdp_md *ctx,
 
 	if (p->icmp_err || p->frag == XLB_FRAG_LATER)
 		return XLB_R_DROP_NO_BACKEND;
-	if (p->key.family == XLB_AF_INET) {
-		if (p->l4_off != p->l3_off + sizeof(struct iphdr))
-			return XLB_R_DROP_NO_BACKEND;
+	if (p->l4_off != p->l3_off + (p->key.family == XLB_AF_INET ?
+				       sizeof(struct iphdr) : sizeof(struct ipv6hdr)))
+		return XLB_R_DROP_NO_BACKEND;
+	if (!xlb_icmp_allow())
+		return XLB_R_DROP_ICMP_RATE;
+	if (p->key.family == XLB_AF_INET)
 		err = xlb_icmp4_unreach(ctx, p, ICMP_PORT_UNREACH, 0,
 					XLB_ICMP4_QUOTE_MIN);
-	} else {
-		if (p->l4_off != p->l3_off + sizeof(struct ipv6hdr))
-			return XLB_R_DROP_NO_BACKEND;
+	else
 		err = xlb_icmp6_err(ctx, p, ICMPV6_DEST_UNREACH,
 				    ICMPV6_PORT_UNREACH, 0, XLB_ICMP6_QUOTE_MIN);
-	}
 	return err ? err : XLB_R_ICMP_UNREACH_SENT;
 }
 

@@ -142,9 +142,9 @@ struct {
 	__type(value, struct xlb_frag);
 } frags SEC(".maps");
 
-/* ifindex % XLB_IF_MACS -> MAC of the interface (struct xlb_if_mac). */
+/* ifindex -> MAC of the interface (struct xlb_if_mac). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_IF_MACS);
 	__type(key, __u32);
 	__type(value, struct xlb_if_mac);
@@ -185,6 +185,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_nat_scratch);
 } nat_scratch SEC(".maps");
+
+/* Per CPU, so taking a token needs no atomic (the rate is per CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp_bucket);
+} icmp_bucket SEC(".maps");
 
 /* Per CPU, so counting a new flow needs no atomic (the rate is per CPU). */
 struct {

@@ -363,7 +363,8 @@ struct xlb_counter {
 	X(XLB_R_DROP_ICMP_NO_FLOW,  "drop_icmp_unknown_flow") \
 	X(XLB_R_ICMP_UNREACH_SENT,  "icmp_unreachable_sent") \
 	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")    \
-	X(XLB_R_FWD_FRAGMENT,       "fwd_fragment")
+	X(XLB_R_FWD_FRAGMENT,       "fwd_fragment")          \
+	X(XLB_R_DROP_ICMP_RATE,     "drop_icmp_rate_limited")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };
@@ -393,16 +394,31 @@ struct xlb_frag {
 #define XLB_FRAG_TABLE_SIZE 16384
 #define XLB_FRAG_TIMEOUT_S  30
 
-/* if_macs map value, at index ifindex % XLB_IF_MACS: the MAC of an
- * interface the program is attached to (written by the daemon at attach),
- * so unicast frames addressed to another host are left alone. No entry
- * for the ingress interface (ifindex 0 or another one): no check. */
+/* if_macs map: ifindex -> MAC of an interface the program is attached
+ * to (written by the daemon at attach, rewritten when the MAC changes), so
+ * unicast frames addressed to another host are left alone. No entry for
+ * the ingress interface: no check. At most XLB_IF_MACS interfaces. */
 #define XLB_IF_MACS 1024
 
 struct xlb_if_mac {
-	__u32 ifindex;
 	__u8  mac[6];
 	__u16 pad;
+};
+
+/* icmp_bucket map value (per CPU, one entry): the token bucket that limits
+ * the ICMP errors the data plane generates (port unreachable, frag needed
+ * with DF clear) to XLB_ICMP_RATE per second per CPU with bursts of
+ * XLB_ICMP_BURST, as the kernel's icmp_msgs_per_sec / icmp_msgs_burst do:
+ * spoofed sources must not turn the balancer into a reflector. credit_ns
+ * grows with the time since last_ns, up to XLB_ICMP_BURST messages' worth;
+ * each message costs XLB_ICMP_COST_NS. */
+#define XLB_ICMP_RATE     1000
+#define XLB_ICMP_BURST    50
+#define XLB_ICMP_COST_NS  (1000000000ULL / XLB_ICMP_RATE)
+
+struct xlb_icmp_bucket {
+	__u64 last_ns;
+	__u64 credit_ns;
 };
 
 /* guard_win map value (per CPU, one entry): the flood guard's window on

@@ -34,6 +34,8 @@ const char *const xlb_guard_names[XLB_G_MAX] = { XLB_GUARD_EVENTS(REASON_NAME) }
 
 struct attachment {
 	char ifname[IF_NAMESIZE];
+	int ifindex;
+	uint8_t mac[6];                 /* as last written to if_macs */
 	struct bpf_link *link;
 };
 
@@ -576,23 +578,42 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 	}
 }
 
-/* Tells the data plane the MAC of interface ifindex, so that it leaves
+/* Tells the data plane the MAC of attached interface a, so that it leaves
  * unicast frames for other hosts alone (bpf/filter.h). Without it (no MAC:
- * not Ethernet) every frame is looked at, as before. */
-static void if_mac_put(struct dataplane *dp, int ifindex, const char *ifname)
+ * not Ethernet) every frame is looked at, as before. At attach failures are
+ * logged; a refresh writes only a MAC that changed, and stays quiet. */
+static void if_mac_put(struct dataplane *dp, struct attachment *a,
+		       bool refresh)
 {
-	struct xlb_if_mac m = { .ifindex = (uint32_t)ifindex };
-	uint32_t k = (uint32_t)ifindex % XLB_IF_MACS, mtu;
-	int ret = nl_link_l2(ifindex, m.mac, &mtu);
+	struct xlb_if_mac m = { 0 };
+	uint32_t k = (uint32_t)a->ifindex, mtu;
+	int ret = nl_link_l2(a->ifindex, m.mac, &mtu);
 
 	if (ret) {
-		log_warn("cannot read the MAC of %s: %s (frames for other hosts "
-			 "are not told apart there)", ifname, strerror(-ret));
+		if (!refresh)
+			log_warn("cannot read the MAC of %s: %s (frames for other "
+				 "hosts are not told apart there)", a->ifname,
+				 strerror(-ret));
 		return;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.if_macs), &k, &m, 0))
+	if (refresh && !memcmp(m.mac, a->mac, sizeof(a->mac)))
+		return;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.if_macs), &k, &m, 0)) {
 		log_warn("cannot write the MAC of %s to the data plane: %s",
-			 ifname, strerror(errno));
+			 a->ifname, strerror(errno));
+		return;
+	}
+	if (refresh)
+		log_info("the MAC of %s changed: the data plane now takes frames "
+			 "to %02x:%02x:%02x:%02x:%02x:%02x", a->ifname, m.mac[0],
+			 m.mac[1], m.mac[2], m.mac[3], m.mac[4], m.mac[5]);
+	memcpy(a->mac, m.mac, sizeof(a->mac));
+}
+
+void dataplane_if_macs_refresh(struct dataplane *dp)
+{
+	for (size_t i = 0; i < dp->n_attached; i++)
+		if_mac_put(dp, &dp->attached[i], true);
 }
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
@@ -745,6 +766,7 @@ static int dp_attach_one(struct dataplane *dp, const char *ifname,
 			 char *err, size_t errlen)
 {
 	int ifindex = if_nametoindex(ifname), ret;
+	struct attachment *a;
 	struct bpf_link *link;
 
 	if (!ifindex) {
@@ -753,7 +775,10 @@ static int dp_attach_one(struct dataplane *dp, const char *ifname,
 		return -ENODEV;
 	}
 	/* Before the program runs there (a new one, or the old one's maps). */
-	if_mac_put(dp, ifindex, ifname);
+	a = &dp->attached[dp->n_attached];
+	snprintf(a->ifname, IF_NAMESIZE, "%s", ifname);
+	a->ifindex = ifindex;
+	if_mac_put(dp, a, false);
 	link = take_over_link(dp, ifname);
 	if (!link) {
 		link = bpf_program__attach_xdp(dp->skel->progs.xlb_xdp, ifindex);
@@ -768,8 +793,8 @@ static int dp_attach_one(struct dataplane *dp, const char *ifname,
 		pin_link(dp, link, ifname);
 		log_info("attached XDP program to %s", ifname);
 	}
-	snprintf(dp->attached[dp->n_attached].ifname, IF_NAMESIZE, "%s", ifname);
-	dp->attached[dp->n_attached++].link = link;
+	a->link = link;
+	dp->n_attached++;
 	return 0;
 }
 

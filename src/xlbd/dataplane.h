@@ -76,6 +76,9 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
  * written only when the entry changes. */
 int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
 			     const struct xlb_backend_l2 *l2);
+/* Reads the MAC of every attached interface again and rewrites the
+ * data plane's entry (if_macs) of each one that changed. */
+void dataplane_if_macs_refresh(struct dataplane *dp);
 /* A neighbour entry changed (rtnetlink event): every cached next hop on
  * (ifindex, nexthop) takes its MAC, or turns invalid when mac is NULL. */
 void dataplane_neigh_changed(struct dataplane *dp, int ifindex,

@@ -257,6 +257,9 @@ void state_refresh_neighbours(struct state *st)
 			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
 	free(memo.e);
+	/* Interface MACs change as rarely as next hops: same schedule. */
+	if (st->dp)
+		dataplane_if_macs_refresh(st->dp);
 }
 
 static int check_fixed_settings(const struct xlb_config *cur,

@@ -121,8 +121,8 @@ int state_health_event(struct state *st, const struct health_event *ev);
 void state_proxy_apply(struct state *st);
 
 /* Re-resolve the neighbour entries of every backend and the data plane's
- * cached next hops (called periodically, and when neighbour events were
- * lost). */
+ * cached next hops, and read the attached interfaces' MACs again (called
+ * periodically, and when neighbour events were lost). */
 void state_refresh_neighbours(struct state *st);
 
 struct service_state *state_find_service(struct state *st, uint8_t proto,

@@ -462,6 +462,34 @@ uint32_t spec_hash(const struct spec *s)
 	return xlb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto);
 }
 
+/* Writes (mac NULL: deletes) the if_macs entry of ifindex, as xlbd does
+ * at attach and when the MAC changes. */
+int if_mac_set(int ifindex, const uint8_t *mac)
+{
+	struct xlb_if_mac m = { 0 };
+	uint32_t k = (uint32_t)ifindex;
+	int fd = bpf_map__fd(skel->maps.if_macs);
+
+	if (!mac)
+		return bpf_map_delete_elem(fd, &k);
+	memcpy(m.mac, mac, 6);
+	return bpf_map_update_elem(fd, &k, &m, 0);
+}
+
+/* Leaves exactly n ICMP errors in every CPU's bucket, and stops the refill
+ * (last_ns in the future): rows do not depend on the clock. */
+int icmp_tokens(uint64_t n)
+{
+	struct xlb_icmp_bucket b[ncpu];
+	uint32_t zero = 0;
+
+	for (int i = 0; i < ncpu; i++) {
+		b[i].last_ns = UINT64_MAX;
+		b[i].credit_ns = n * XLB_ICMP_COST_NS;
+	}
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
+}
+
 static int world_setup(void)
 {
 	struct xlb_globals g;
@@ -558,13 +586,9 @@ static int world_setup(void)
 	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
 	/* xa's MAC, as xlbd writes it at attach (ya has none: frames
 	 * injected there are addressed to xa's MAC, and go unchecked). */
-	{
-		struct xlb_if_mac m = { .ifindex = ifx_xa };
-		uint32_t k = ifx_xa % XLB_IF_MACS;
-
-		memcpy(m.mac, MAC_XA, 6);
-		err |= bpf_map_update_elem(bpf_map__fd(skel->maps.if_macs), &k, &m, 0);
-	}
+	err |= if_mac_set(ifx_xa, MAC_XA);
+	/* ICMP errors unlimited, unless a row says otherwise. */
+	err |= icmp_tokens(1000000);
 
 	{
 		union xlb_addr d4 = A("198.18.0.13"), d6 = A("2001:db8::13");

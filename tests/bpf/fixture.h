@@ -148,6 +148,8 @@ void icmp_answer_expect(struct pkt *exp, const struct pkt *in,
 			uint32_t info, size_t quote);
 void too_big_expect(struct pkt *exp, const struct pkt *in,
 		    const struct spec *s, uint32_t mtu);
+int if_mac_set(int ifindex, const uint8_t *mac);
+int icmp_tokens(uint64_t n);
 void unreach_expect(struct pkt *exp, const struct pkt *in,
 		    const struct spec *s);
 void icmp_err_mk(struct pkt *p, const struct spec *s, uint8_t type,

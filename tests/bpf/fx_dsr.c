@@ -354,8 +354,36 @@ ROW(r_other_mac)
 	return err ?: fwd_dr(&s, MAC_B1, why, n);
 }
 
+ROW(r_if_mac_exact)
+{
+	/* if_macs is keyed by the exact ifindex: an entry for ifindex + 1024
+	 * (the old array's same slot) leaves xa's alone; a MAC rewritten
+	 * after attach (xlbd's refresh) is the one checked from then on. */
+	static const uint8_t mac_new[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			  .sport = 40301, .dport = 80, .paylen = 10 };
+	struct pkt in, exp;
+	int err;
+
+	if (if_mac_set(ifx_xa + XLB_IF_MACS, MAC_YA))
+		return snprintf(why, n, "cannot write if_macs: %s", strerror(errno)), -1;
+	pkt_mk(&in, &s);
+	memcpy(in.b, MAC_B3, 6);
+	err = expect(&in, XDP_PASS_, &in, XLB_R_PASS_OTHER_MAC, why, n);
+	if_mac_set(ifx_xa + XLB_IF_MACS, NULL);
+	if_mac_set(ifx_xa, mac_new);
+	pkt_mk(&in, &s);
+	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_OTHER_MAC, why, n);
+	memcpy(in.b, mac_new, 6);
+	dr_expect(&exp, &in, MAC_B1, MAC_XA);
+	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+	if_mac_set(ifx_xa, MAC_XA);
+	return err;
+}
+
 static const struct row rows[] = {
 	{ .desc = "unicast to another MAC: passed untouched and counted; broadcast ARP passes", .fn = r_other_mac },
+	{ .desc = "MAC check per exact ifindex (no slot sharing), a changed MAC takes effect", .fn = r_if_mac_exact },
 	{ .desc = "dr v4 TCP: MAC rewrite, XDP_TX", .fn = r_dr4_tcp },
 	{ .desc = "dr v4 UDP: MAC rewrite, XDP_TX", .fn = r_dr4_udp },
 	{ .desc = "dr v6 TCP: MAC rewrite, XDP_TX", .fn = r_dr6_tcp },
