@@ -30,27 +30,33 @@ struct xlb_ip6_pseudo {
 };
 
 /* Takes a token from this CPU's ICMP bucket (struct xlb_icmp_bucket):
- * 1 when an ICMP error may be sent, 0 when over the limit. The clock only
- * refills when it moved forward since last_ns. */
+ * 1 when an ICMP error may be sent, 0 when over the limit (globals'
+ * icmp_cost_ns; 0: no limit). The clock only refills when it moved
+ * forward since last_ns. */
 static __always_inline int xlb_icmp_allow(void)
 {
-	const __u64 cap = XLB_ICMP_BURST * XLB_ICMP_COST_NS;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), cost, cap;
+	const struct xlb_globals *g;
 	struct xlb_icmp_bucket *b;
 	__u32 zero = 0;
 
+	g = bpf_map_lookup_elem(&globals, &zero);
 	b = bpf_map_lookup_elem(&icmp_bucket, &zero);
-	if (!b)
+	if (!g || !b)
 		return 0;
+	cost = g->icmp_cost_ns;
+	if (!cost)
+		return 1;
+	cap = XLB_ICMP_BURST * cost;
 	if (now > b->last_ns) {
 		b->credit_ns += now - b->last_ns;
 		if (b->credit_ns > cap)
 			b->credit_ns = cap;
 		b->last_ns = now;
 	}
-	if (b->credit_ns < XLB_ICMP_COST_NS)
+	if (b->credit_ns < cost)
 		return 0;
-	b->credit_ns -= XLB_ICMP_COST_NS;
+	b->credit_ns -= cost;
 	return 1;
 }
 

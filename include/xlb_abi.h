@@ -286,6 +286,10 @@ struct xlb_globals {
 	 * them on their backend) and its new nat/fullnat entries are
 	 * short-lived (XLB_FLOW_F_GUARD). 0: no guard. */
 	__u32 guard_rate;
+	__u32 pad2;
+	/* ICMP errors the data plane makes: nanoseconds of credit each costs
+	 * (1e9 / the config's icmp_rate_limit); 0: no limit. */
+	__u64 icmp_cost_ns;
 };
 
 /* svc_timeouts map value, indexed by service id: a nat/fullnat service's
@@ -407,14 +411,13 @@ struct xlb_if_mac {
 
 /* icmp_bucket map value (per CPU, one entry): the token bucket that limits
  * the ICMP errors the data plane generates (port unreachable, frag needed
- * with DF clear) to XLB_ICMP_RATE per second per CPU with bursts of
+ * with DF clear) to icmp_rate_limit per second per CPU with bursts of
  * XLB_ICMP_BURST, as the kernel's icmp_msgs_per_sec / icmp_msgs_burst do:
  * spoofed sources must not turn the balancer into a reflector. credit_ns
  * grows with the time since last_ns, up to XLB_ICMP_BURST messages' worth;
- * each message costs XLB_ICMP_COST_NS. */
-#define XLB_ICMP_RATE     1000
-#define XLB_ICMP_BURST    50
-#define XLB_ICMP_COST_NS  (1000000000ULL / XLB_ICMP_RATE)
+ * each message costs xlb_globals.icmp_cost_ns. */
+#define XLB_ICMP_RATE_DEFAULT 1000
+#define XLB_ICMP_BURST        50
 
 struct xlb_icmp_bucket {
 	__u64 last_ns;

@@ -71,6 +71,7 @@ int config_parse_duration(const char *s, uint32_t *ms)
 	};
 	uint64_t v = 0;
 	const char *q = s;
+	bool big = false;
 
 	if (!strcmp(s, "0")) {
 		*ms = 0;
@@ -78,16 +79,16 @@ int config_parse_duration(const char *s, uint32_t *ms)
 	}
 	if (*q < '0' || *q > '9')
 		return -EINVAL;
+	/* Too big is told apart from not a duration, once the unit is read. */
 	for (; *q >= '0' && *q <= '9'; q++) {
-		v = v * 10 + (uint64_t)(*q - '0');
-		if (v > UINT32_MAX)
-			return -EINVAL;
+		v = big ? v : v * 10 + (uint64_t)(*q - '0');
+		big = big || v > UINT32_MAX;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (strcmp(q, units[i].unit))
 			continue;
-		if (v * units[i].ms > UINT32_MAX)
-			return -EINVAL;
+		if (big || v * units[i].ms > UINT32_MAX)
+			return -ERANGE;
 		*ms = (uint32_t)(v * units[i].ms);
 		return 0;
 	}

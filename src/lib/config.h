@@ -168,6 +168,8 @@ struct xlb_config {
 	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
 	uint32_t flood_guard_rate;      /* new flows/s per CPU; 0 = no guard;
 					 * default XLB_GUARD_RATE_DEFAULT */
+	uint32_t icmp_rate_limit;       /* ICMP errors/s per CPU; 0 = no limit;
+					 * default XLB_ICMP_RATE_DEFAULT */
 	struct xlb_prefix tunnel_source_v4;     /* family 0 when not set */
 	struct xlb_prefix tunnel_source_v6;
 	size_t n_services;
@@ -225,7 +227,7 @@ struct xlb_backend_cfg *config_find_backend(struct xlb_service_cfg *svc,
 					    const struct xlb_sockaddr *addr);
 
 /* Durations as users write them: "500ms", "3s", "2m", "1h" (a bare "0" is
- * zero). Returns 0 with *ms set, or -EINVAL (unknown unit, overflow past
+ * zero). Returns 0 with *ms set, -EINVAL (not a duration) or -ERANGE (past
  * UINT32_MAX ms). */
 int config_parse_duration(const char *s, uint32_t *ms);
 /* The shortest of those forms for ms; returns buf. */

@@ -653,6 +653,8 @@ static const struct schema_key top_keys[] = {
 	  .min = 2, .max = 1000003, .def = XLB_MAGLEV_DEFAULT_SIZE },
 	{ .key = "flood_guard_rate", .type = SCHEMA_UINT, TOP(flood_guard_rate),
 	  .max = 100000000, .def = XLB_GUARD_RATE_DEFAULT },
+	{ .key = "icmp_rate_limit", .type = SCHEMA_UINT, TOP(icmp_rate_limit),
+	  .max = 1000000, .def = XLB_ICMP_RATE_DEFAULT },
 	{ .key = "proxy_workers", .type = SCHEMA_UINT, TOP(proxy_workers), .max = 1024 },
 	{ .key = "timeouts", .type = SCHEMA_NODE, TOP(timeouts), .sub = &schema_timeouts },
 	{ .key = "metrics", .type = SCHEMA_NODE, TOP(metrics_listen), .sub = &schema_metrics },
@@ -804,11 +806,12 @@ static int parse_ms(const struct schema_key *k, const char *prefix, const char *
 {
 	char lo[32], hi[32];
 	uint32_t ms;
+	int ret = config_parse_duration(s, &ms);
 
-	if (config_parse_duration(s, &ms))
+	if (ret == -EINVAL)
 		return MSG("%s%s: '%s' is not a duration (e.g. 500ms, 3s, 5m, 1h)",
 			   prefix, k->key, s);
-	if (ms < k->min || ms > k->max) {
+	if (ret || ms < k->min || ms > k->max) {
 		config_duration_str((uint32_t)k->min, lo, sizeof(lo));
 		if (k->max == UINT32_MAX)
 			return MSG("%s%s %s must be at least %s", prefix, k->key, s, lo);
@@ -828,7 +831,12 @@ static int parse_seconds(const struct schema_key *k, const char *prefix, const c
 
 	if (s[strspn(s, "0123456789")] == '\0')
 		return parse_uint(k, prefix, s, obj, msg, len);
-	if (config_parse_duration(s, &ms))
+	int ret = config_parse_duration(s, &ms);
+
+	if (ret == -ERANGE)
+		return MSG("%s%s %s out of range (%llu-%llu)", prefix, k->key, s,
+			   (unsigned long long)k->min, (unsigned long long)k->max);
+	if (ret)
 		return MSG("%s%s: '%s' is not a duration (e.g. 900, 900s, 15m)",
 			   prefix, k->key, s);
 	if (ms < 1000 * k->min || ms % 1000)

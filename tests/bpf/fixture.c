@@ -476,6 +476,9 @@ int if_mac_set(int ifindex, const uint8_t *mac)
 	return bpf_map_update_elem(fd, &k, &m, 0);
 }
 
+/* What each ICMP error costs with the default icmp_rate_limit. */
+#define ICMP_COST_NS (1000000000ULL / XLB_ICMP_RATE_DEFAULT)
+
 /* Leaves exactly n ICMP errors in every CPU's bucket, and stops the refill
  * (last_ns in the future): rows do not depend on the clock. */
 int icmp_tokens(uint64_t n)
@@ -485,7 +488,7 @@ int icmp_tokens(uint64_t n)
 
 	for (int i = 0; i < ncpu; i++) {
 		b[i].last_ns = UINT64_MAX;
-		b[i].credit_ns = n * XLB_ICMP_COST_NS;
+		b[i].credit_ns = n * ICMP_COST_NS;
 	}
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
 }
@@ -583,6 +586,7 @@ static int world_setup(void)
 	g.tun_src_v4_plen = 24;
 	g.tun_src_v6 = A("2001:db8:0:1::");
 	g.tun_src_v6_plen = 64;
+	g.icmp_cost_ns = ICMP_COST_NS;
 	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
 	/* xa's MAC, as xlbd writes it at attach (ya has none: frames
 	 * injected there are addressed to xa's MAC, and go unchecked). */

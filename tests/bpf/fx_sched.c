@@ -339,13 +339,17 @@ ROW(r_icmp_rate)
 	 * tokens for 3, three port unreachables go out byte for byte as
 	 * without a limit, the 4th is dropped and counted, and so is a
 	 * frag needed about a packet without DF; with DF it is path MTU
-	 * discovery, answered regardless (as the kernel does). */
+	 * discovery, answered regardless (as the kernel does). A limit of 0
+	 * means none. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_EMPTY, .proto = 6,
 			  .sport = 40010, .dport = 80 };
 	struct spec t = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
 			  .sport = 45010, .dport = 80, .paylen = 1450, .nodf = 1 };
+	struct xlb_globals g = *globals_get();
+	int fd = bpf_map__fd(skel->maps.globals), err = 0;
+	uint64_t saved = g.icmp_cost_ns;
 	struct pkt in, exp;
-	int err = 0;
+	uint32_t zero = 0;
 
 	if (icmp_tokens(3))
 		return snprintf(why, n, "cannot fill icmp_bucket: %s", strerror(errno)), -1;
@@ -360,6 +364,14 @@ ROW(r_icmp_rate)
 	pkt_mk(&in, &t);
 	too_big_expect(&exp, &in, &t, 1480);
 	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
+	/* icmp_rate_limit: 0 (cost 0): no limit, the empty bucket answers. */
+	g.icmp_cost_ns = 0;
+	bpf_map_update_elem(fd, &zero, &g, 0);
+	pkt_mk(&in, &s);
+	unreach_expect(&exp, &in, &s);
+	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
+	g.icmp_cost_ns = saved;
+	bpf_map_update_elem(fd, &zero, &g, 0);
 	icmp_tokens(1000000);
 	return err;
 }
@@ -614,7 +626,7 @@ static const struct row rows[] = {
 	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay; ICMP about no flow dropped, sequence unmoved", .fn = r_sched_rr },
 	{ .desc = "dr: a SYN on the tuple of a flow whose backend is down is rescheduled, its ACKs are not", .fn = r_syn_down_backend },
 	{ .desc = "no Maglev table: port unreachable (v4 TCP, v6 UDP), or a drop when turned off", .fn = r_no_backend },
-	{ .desc = "ICMP errors rate limited: N answered exactly, N+1 dropped; PMTU (DF) exempt", .fn = r_icmp_rate },
+	{ .desc = "ICMP errors rate limited: N answered exactly, N+1 dropped; PMTU (DF) exempt; 0: no limit", .fn = r_icmp_rate },
 	{ .desc = "table names a nonexistent backend: drop", .fn = r_no_backend_slot },
 	{ .desc = "rr and sh on the nat path: sequence walked, client address hashed", .fn = r_nat_sched_rr_sh },
 	{ .desc = "lc (nat): least active*256+inactive; counts follow create, state, end", .fn = r_sched_lc },

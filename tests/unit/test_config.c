@@ -83,6 +83,7 @@ static void test_design_example(void)
 	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
 	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
 	EXPECT(c.flood_guard_rate == XLB_GUARD_RATE_DEFAULT);
+	EXPECT(c.icmp_rate_limit == XLB_ICMP_RATE_DEFAULT);
 	EXPECT(c.n_services == 1);
 	if (c.n_services == 1) {
 		struct xlb_service_cfg *s = &c.services[0];
@@ -259,6 +260,9 @@ static const struct bad_case bad_cases[] = {
 	{ "health_check interval too short", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "interval: 50ms }\n",
 	  "xlb.yaml:7:42: health_check: interval 50ms out of range (100ms-1h)" },
+	{ "health_check interval overflowing", SVC "    mode: dr\n    health_check: { type: tcp, "
+	  "interval: 99999999999h }\n",
+	  "xlb.yaml:7:42: health_check: interval 99999999999h out of range (100ms-1h)" },
 	{ "health_check unknown key", SVC "    mode: dr\n    health_check: { type: tcp, "
 	  "intervall: 1s }\n",
 	  "xlb.yaml:7:32: health_check: unknown key 'intervall' (expected type, interval, "
@@ -392,6 +396,8 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:16: proxy_workers 5000 out of range (0-1024)" },
 	{ "flood_guard_rate", "flood_guard_rate: 200000000\n",
 	  "xlb.yaml:1:19: flood_guard_rate 200000000 out of range (0-100000000)" },
+	{ "icmp_rate_limit", "icmp_rate_limit: 2000000\n",
+	  "xlb.yaml:1:18: icmp_rate_limit 2000000 out of range (0-1000000)" },
 	{ "family mismatch dr", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11 }\n      - { address: 2001:db8::11 }\n",
 	  "xlb.yaml:9:9: service web: backend 2001:db8::11 is IPv6 but the VIP is "
@@ -572,8 +578,9 @@ static void test_proxy(void)
 	EXPECT(config_parse_duration("5m", &ms) == 0 && ms == 300000);
 	EXPECT(config_parse_duration("1h", &ms) == 0 && ms == 3600000);
 	EXPECT(config_parse_duration("4294967295ms", &ms) == 0 && ms == UINT32_MAX);
-	EXPECT(config_parse_duration("4294968s", &ms) == -EINVAL);
-	EXPECT(config_parse_duration("99999999999h", &ms) == -EINVAL);
+	EXPECT(config_parse_duration("4294968s", &ms) == -ERANGE);
+	EXPECT(config_parse_duration("99999999999h", &ms) == -ERANGE);
+	EXPECT(config_parse_duration("99999999999x", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("3", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("", &ms) == -EINVAL);
 	EXPECT(config_parse_duration("s", &ms) == -EINVAL);
