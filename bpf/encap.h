@@ -15,7 +15,7 @@ static __always_inline __u32 xlb_encap_overhead(__u8 fam)
 
 /* Grows the frame by the outer header, moves Ethernet (and VLAN tag) to the
  * new front with the outer ethertype, and writes the outer header from src to
- * be->addr. The MACs are left for the caller. Returns XLB_PARSE_OK or a
+ * be->addr. The MACs are left for the caller. Returns XLB_OK or a
  * reason. */
 static __always_inline int xlb_encap(struct xdp_md *ctx, struct xlb_pkt *p,
 				     const struct xlb_backend *be,
@@ -83,7 +83,7 @@ static __always_inline int xlb_encap(struct xdp_md *ctx, struct xlb_pkt *p,
 		__builtin_memcpy(&ip6h->saddr, src, 16);
 		__builtin_memcpy(&ip6h->daddr, &be->addr, 16);
 	}
-	return XLB_PARSE_OK;
+	return XLB_OK;
 }
 
 #endif /* XLB_BPF_ENCAP_H */

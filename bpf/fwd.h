@@ -20,7 +20,7 @@ struct xlb_route {
 /* bpf_fib_lookup toward dst as an input lookup on the ingress interface, so
  * the LB must have forwarding enabled (the daemon turns it on). tot_len is
  * the size of the packet that will leave, for the MTU check. Returns
- * XLB_PARSE_OK, XLB_R_DROP_TOO_BIG (rt->mtu set), or a drop reason. */
+ * XLB_OK, XLB_R_DROP_TOO_BIG (rt->mtu set), or a drop reason. */
 static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
 				     const union xlb_addr *src,
 				     const union xlb_addr *dst, __u32 tot_len,
@@ -52,7 +52,7 @@ static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
 	__builtin_memcpy(rt->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(rt->smac, fib.smac, ETH_ALEN);
 	rt->ifindex = fib.ifindex;
-	return XLB_PARSE_OK;
+	return XLB_OK;
 }
 
 /* The route toward backend bid at dst (its address, or a nat flow's): the
@@ -67,8 +67,7 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 	const struct xlb_backend_l2 *l2 = bpf_map_lookup_elem(&backend_l2, &bid);
 
 	if (!l2 || !l2->valid || l2->family != fam ||
-	    l2->addr.v6[0] != dst->v6[0] || l2->addr.v6[1] != dst->v6[1] ||
-	    l2->addr.v6[2] != dst->v6[2] || l2->addr.v6[3] != dst->v6[3])
+	    !xlb_addr_eq(&l2->addr, dst))
 		return xlb_route(ctx, fam, src, dst, tot_len, rt);
 	if (tot_len > l2->mtu) {
 		rt->mtu = l2->mtu;
@@ -77,7 +76,7 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 	__builtin_memcpy(rt->dmac, l2->dmac, ETH_ALEN);
 	__builtin_memcpy(rt->smac, l2->smac, ETH_ALEN);
 	rt->ifindex = l2->ifindex;
-	return XLB_PARSE_OK;
+	return XLB_OK;
 }
 
 /* Answers a packet that does not fit (after overhead bytes of tunnel) with an
@@ -155,7 +154,7 @@ static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
 			 &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	return xlb_send(ctx, p, &rt);
 }
@@ -192,10 +191,10 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 			 p->l3_len + overhead, &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, overhead);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	r = xlb_encap(ctx, p, be, &src);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	return xlb_send(ctx, p, &rt);
 }

@@ -44,13 +44,6 @@ static __always_inline __u16 xlb_csum_apply(__u16 csum, __u64 d)
 	return xlb_csum_fold((__u64)(__u16)~csum + d);
 }
 
-static __always_inline int xlb_addr_eq(const union xlb_addr *a,
-				       const union xlb_addr *b)
-{
-	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
-	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
-}
-
 static __always_inline int xlb_key_eq(const struct xlb_flow_key *a,
 				      const struct xlb_flow_key *b)
 {
@@ -117,7 +110,7 @@ static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
  * (pseudo-header and ports) updated incrementally; a zero UDP checksum over
  * IPv4 means "none" and stays zero. A later fragment has no L4 header: its
  * addresses change, the first fragment's checksum covers the datagram.
- * XLB_R_DROP_TTL when the TTL runs out. */
+ * Returns XLB_OK; XLB_R_DROP_TTL when the TTL runs out, or a drop reason. */
 static __attribute__((noinline)) int
 xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		const struct xlb_xlat *x)
@@ -158,7 +151,7 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		xlb_addr_put(ip6h->daddr.in6_u.u6_addr32, dst, 1);
 	}
 	if (p->frag == XLB_FRAG_LATER)
-		return XLB_PARSE_OK;
+		return XLB_OK;
 	l4 = data + (p->l4_off & 0x7f);
 	ports = l4;
 	if ((void *)(ports + 2) > data_end)
@@ -183,14 +176,15 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 			uh->check = c ? c : 0xffff;
 		}
 	}
-	return XLB_PARSE_OK;
+	return XLB_OK;
 }
 
 /* Rewrites the ICMP error p: the outer header's addresses to o (ports
  * unused) and one off its TTL, the quoted packet's to i. Updates the outer IPv4
  * checksum, the quoted IPv4 header checksum, the quoted TCP/UDP checksum when
  * the quote reaches it, and the ICMP checksum over all of that (ICMPv6: and
- * its pseudo-header). The parser checked the quote's IP header and ports. */
+ * its pseudo-header). The parser checked the quote's IP header and ports.
+ * Returns XLB_OK or a drop reason. */
 static __attribute__((noinline)) int
 xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 		     const struct xlb_xlat *o, const struct xlb_xlat *i)
@@ -286,7 +280,7 @@ xlb_nat_icmp_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 	if ((void *)(icsum + 1) > data_end)
 		return XLB_R_DROP_TRUNCATED;
 	*icsum = xlb_csum_apply(*icsum, d_out + d_in + d_port + d_icmp);
-	return XLB_PARSE_OK;
+	return XLB_OK;
 }
 
 /* ---- connection table ---------------------------------------------------- */
@@ -362,7 +356,7 @@ static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
  * atomic test-and-set that keeps (LIP, lport, R, rp) unique across CPUs.
  * Candidates are consecutive slots of the pool (all LIPs x port range) from
  * a slot given by the flow hash, so a small pool is searched exhaustively.
- * Sets nf->laddr/lport_be; returns XLB_PARSE_OK or the drop reason. */
+ * Sets nf->laddr/lport_be; returns XLB_OK or the drop reason. */
 static __attribute__((noinline)) int
 xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
@@ -396,12 +390,12 @@ xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 		nf->lport_be = bpf_htons((__u16)(lo + c % range));
 		xlb_ct_rev_key(k, nf, &s->rk);
 		if (!bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
-			return XLB_PARSE_OK;
+			return XLB_OK;
 		/* Held: by a live flow, or by one that expired with no packet
 		 * since (the sweeper has not passed yet), which we take over. */
 		if (xlb_rev_dead(g, &s->rk, &s->fk, now) &&
 		    !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
-			return XLB_PARSE_OK;
+			return XLB_OK;
 	}
 	return XLB_R_DROP_NO_LPORT;
 }
@@ -455,10 +449,10 @@ static __always_inline int xlb_nat_icmp_to_backend(struct xdp_md *ctx,
 	s->in.keep_src = 0;
 	r = xlb_route(ctx, p->key.family, fullnat ? &s->out.src : &p->key.src,
 		      &s->out.dst, p->l3_len, &rt);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	r = xlb_nat_icmp_rewrite(ctx, p, &s->out, &s->in);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	return xlb_send(ctx, p, &rt);
 }
@@ -549,7 +543,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		}
 		if (svc->mode == XLB_MODE_FULLNAT) {
 			r = xlb_lport_claim(g, &p->key, s, hash, now);
-			if (r != XLB_PARSE_OK)
+			if (r != XLB_OK)
 				return xlb_done(r, XDP_DROP);
 		} else {
 			/* Two nat flows of one client port to two VIPs on
@@ -593,10 +587,10 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 			 p->l3_len, &rt);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	r = xlb_nat_rewrite(ctx, p, &s->out);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	return xlb_send(ctx, p, &rt);
 }
@@ -666,13 +660,13 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	 * the address it sent to: the client for nat, the LIP for fullnat). */
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_nat_too_big(ctx, p, rt.mtu);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	if (p->icmp_err)
 		r = xlb_nat_icmp_rewrite(ctx, p, &s->out, &s->in);
 	else
 		r = xlb_nat_rewrite(ctx, p, &s->out);
-	if (r != XLB_PARSE_OK)
+	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	xlb_count_out(&svc_stats, f->svc_id, p->frame_len);
 	xlb_count_out(&backend_stats, f->backend_id, p->frame_len);

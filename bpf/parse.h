@@ -28,6 +28,9 @@
 
 /* Returned by xlb_parse when the packet may be for a VIP. */
 #define XLB_PARSE_OK XLB_R_MAX
+/* Returned by a step past parsing that went well (route lookup, encap,
+ * rewrite, port claim): the caller goes on to its verdict. Not a reason. */
+#define XLB_OK XLB_R_MAX
 
 /* <linux/icmp.h> drags in libc's socket headers, which BPF cannot use. */
 #define ICMP_DEST_UNREACH   3
@@ -84,6 +87,15 @@ struct xlb_pkt {
 	__u32 hash;
 	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };
+
+/* Whether two addresses are the same 16 bytes (IPv4: v4 and 12 zero bytes,
+ * as in union xlb_addr), compared as four words. */
+static __always_inline int xlb_addr_eq(const union xlb_addr *a,
+				       const union xlb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] &&
+	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
+}
 
 /* The flow hash of p's client tuple (xlb_flow_hash), computed on first use:
  * a packet of an existing dr or nat flow never needs it. Data packets and
@@ -166,10 +178,8 @@ static __always_inline int xlb_parse_icmp6_inner(void *in, void *data_end,
 	if ((void *)(ip6h + 1) > data_end)
 		return XLB_R_PASS_ICMP_NOT_OURS;
 	if (ip6h->version != 6 ||
-	    ip6h->saddr.in6_u.u6_addr32[0] != outer_dst->in6_u.u6_addr32[0] ||
-	    ip6h->saddr.in6_u.u6_addr32[1] != outer_dst->in6_u.u6_addr32[1] ||
-	    ip6h->saddr.in6_u.u6_addr32[2] != outer_dst->in6_u.u6_addr32[2] ||
-	    ip6h->saddr.in6_u.u6_addr32[3] != outer_dst->in6_u.u6_addr32[3])
+	    !xlb_addr_eq((const union xlb_addr *)&ip6h->saddr,
+			 (const union xlb_addr *)outer_dst))
 		return XLB_R_PASS_ICMP_NOT_OURS;
 	if (ip6h->nexthdr != IPPROTO_TCP && ip6h->nexthdr != IPPROTO_UDP)
 		return XLB_R_PASS_ICMP_NOT_OURS;

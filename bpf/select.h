@@ -49,10 +49,7 @@ xlb_svc_of_flow(const struct xlb_pkt *p, const struct xlb_flow *f)
 	if (!e || e->svc.id != id || !e->key.port_be ||
 	    e->key.port_be != p->key.dport_be || e->key.proto != p->key.proto ||
 	    e->key.family != p->key.family ||
-	    e->key.vip.v6[0] != p->key.dst.v6[0] ||
-	    e->key.vip.v6[1] != p->key.dst.v6[1] ||
-	    e->key.vip.v6[2] != p->key.dst.v6[2] ||
-	    e->key.vip.v6[3] != p->key.dst.v6[3])
+	    !xlb_addr_eq(&e->key.vip, &p->key.dst))
 		return NULL;
 	return &e->svc;
 }
