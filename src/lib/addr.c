@@ -80,63 +80,60 @@ static bool v6_port_ambiguous(const char *s)
 	return ip_parse(head, &family, &a) == 0 && family == XLB_AF_INET6;
 }
 
-/* The body of addr_parse and service_name_parse: `whole` is the text quoted
- * in errors, which for a service name includes the protocol. */
-static int addr_parse_in(const char *s, const char *whole, int port_rule,
-			 int allow_zero, struct xlb_sockaddr *out,
-			 char *err, size_t errlen)
+/* "[ADDR6]" or "[ADDR6]:PORT" in @buf (cut in place): the address into @a,
+ * the port text (if any) into *@port. */
+static int split_bracketed(char *buf, const char *whole, struct xlb_sockaddr *a,
+			   const char **port, char *err, size_t errlen)
 {
-	char buf[ADDR_IN_MAX];
-	const char *host, *port = NULL;
-	struct xlb_sockaddr a = { 0 };
-	size_t len = strlen(s);
-	long pv;
+	char *close = strchr(buf, ']');
+	const char *host = buf + 1;
 
-	if (len == 0)
-		return fail(err, errlen, "'%s': empty address%s", whole, "");
-	if (len >= sizeof(buf))
-		return fail(err, errlen, "'%.40s...': address too long%s", whole, "");
-	memcpy(buf, s, len + 1);
+	if (!close)
+		return fail(err, errlen, "'%s': missing ']'%s", whole, "");
+	*close = '\0';
+	if (close[1] == ':')
+		*port = close + 2;
+	else if (close[1] != '\0')
+		return fail(err, errlen,
+			    "'%s': unexpected text after ']'%s", whole, "");
+	if (ip_parse(host, &a->family, &a->addr) < 0 || a->family != XLB_AF_INET6)
+		return fail(err, errlen,
+			    "'%s': '%s' is not an IPv6 address", whole, host);
+	return 0;
+}
 
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
+/* "ADDR4", "ADDR4:PORT" or a bare IPv6 address in @buf (cut in place). */
+static int split_plain(char *buf, const char *whole, int port_rule,
+		       struct xlb_sockaddr *a, const char **port,
+		       char *err, size_t errlen)
+{
+	char *colon = strchr(buf, ':');
 
-		if (!close)
-			return fail(err, errlen, "'%s': missing ']'%s", whole, "");
-		*close = '\0';
-		host = buf + 1;
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return fail(err, errlen,
-				    "'%s': unexpected text after ']'%s", whole, "");
-		if (ip_parse(host, &a.family, &a.addr) < 0 ||
-		    a.family != XLB_AF_INET6)
-			return fail(err, errlen,
-				    "'%s': '%s' is not an IPv6 address", whole, host);
-	} else {
-		char *colon = strchr(buf, ':');
-
-		host = buf;
-		/* One colon is ADDR4:PORT; more is an IPv6 address, which
-		 * needs brackets to carry a port. */
-		if (colon && !strchr(colon + 1, ':')) {
-			*colon = '\0';
-			port = colon + 1;
-		}
-		if (ip_parse(host, &a.family, &a.addr) < 0) {
-			if (port)
-				return fail(err, errlen,
-					    "'%s': '%s' is not an IP address",
-					    whole, host);
-			return fail(err, errlen, "'%s' is not an IP address%s",
-				    whole, "");
-		}
-		if (port_rule == ADDR_PORT_OPTIONAL && v6_port_ambiguous(buf))
-			return fail(err, errlen, "'%s' is ambiguous: write [ADDR]:PORT "
-				    "for an IPv6 address with a port, or [%s] for the "
-				    "address alone", whole, buf);
+	/* One colon is ADDR4:PORT; more is an IPv6 address, which needs
+	 * brackets to carry a port. */
+	if (colon && !strchr(colon + 1, ':')) {
+		*colon = '\0';
+		*port = colon + 1;
 	}
+	if (ip_parse(buf, &a->family, &a->addr) < 0) {
+		if (*port)
+			return fail(err, errlen, "'%s': '%s' is not an IP address",
+				    whole, buf);
+		return fail(err, errlen, "'%s' is not an IP address%s", whole, "");
+	}
+	if (port_rule == ADDR_PORT_OPTIONAL && v6_port_ambiguous(buf))
+		return fail(err, errlen, "'%s' is ambiguous: write [ADDR]:PORT "
+			    "for an IPv6 address with a port, or [%s] for the "
+			    "address alone", whole, buf);
+	return 0;
+}
+
+/* The port text (NULL: none given) into @a under @port_rule. */
+static int apply_port(const char *port, const char *whole, int port_rule,
+		      int allow_zero, struct xlb_sockaddr *a, char *err,
+		      size_t errlen)
+{
+	long pv;
 
 	if (port) {
 		if (port_rule == ADDR_PORT_FORBIDDEN)
@@ -149,12 +146,41 @@ static int addr_parse_in(const char *s, const char *whole, int port_rule,
 		if (pv > 65535)
 			return fail(err, errlen, "'%s': port out of range (%s-65535)",
 				    whole, allow_zero ? "0" : "1");
-		a.port = (uint16_t)pv;
+		a->port = (uint16_t)pv;
 	} else if (port_rule == ADDR_PORT_REQUIRED) {
 		return fail(err, errlen, "'%s': missing port%s", whole,
-			    a.family == XLB_AF_INET6 ?
+			    a->family == XLB_AF_INET6 ?
 			    " (an IPv6 address with a port is written [ADDR]:PORT)" : "");
 	}
+	return 0;
+}
+
+/* The body of addr_parse and service_name_parse: `whole` is the text quoted
+ * in errors, which for a service name includes the protocol. */
+static int addr_parse_in(const char *s, const char *whole, int port_rule,
+			 int allow_zero, struct xlb_sockaddr *out,
+			 char *err, size_t errlen)
+{
+	char buf[ADDR_IN_MAX];
+	const char *port = NULL;
+	struct xlb_sockaddr a = { 0 };
+	size_t len = strlen(s);
+	int ret;
+
+	if (len == 0)
+		return fail(err, errlen, "'%s': empty address%s", whole, "");
+	if (len >= sizeof(buf))
+		return fail(err, errlen, "'%.40s...': address too long%s", whole, "");
+	memcpy(buf, s, len + 1);
+	if (buf[0] == '[')
+		ret = split_bracketed(buf, whole, &a, &port, err, errlen);
+	else
+		ret = split_plain(buf, whole, port_rule, &a, &port, err, errlen);
+	if (ret)
+		return ret;
+	ret = apply_port(port, whole, port_rule, allow_zero, &a, err, errlen);
+	if (ret)
+		return ret;
 	*out = a;
 	return 0;
 }

@@ -70,35 +70,15 @@ static int cmp_rem(const void *pa, const void *pb)
 	return cmp_key(a, b);
 }
 
-int maglev_build(const struct maglev_backend *backends, size_t n,
-		 uint32_t *table, uint32_t m)
+/* Copies the weighted backends into @mbs in key order (so the result does
+ * not depend on the order of the caller's array), with each one's rounded
+ * down quota of @m slots and its permutation; returns the slots handed out. */
+static uint64_t mb_collect(const struct maglev_backend *backends, size_t n,
+			   uint64_t total, struct mb *mbs, uint32_t m)
 {
-	struct mb *mbs = NULL, **order = NULL, **turn = NULL;
-	uint32_t *owner = NULL;
-	uint64_t total = 0, assigned = 0;
-	size_t na = 0, i, nturn, filled = 0;
-	int err = 0;
+	uint64_t assigned = 0;
+	size_t na = 0, i;
 
-	if (!maglev_is_prime(m) || n > m)
-		return -EINVAL;
-	for (i = 0; i < n; i++)
-		if (backends[i].weight) {
-			na++;
-			total += backends[i].weight;
-		}
-	if (!na)
-		return -ENOENT;
-
-	mbs = calloc(na, sizeof(*mbs));
-	order = calloc(na, sizeof(*order));
-	turn = calloc(na, sizeof(*turn));
-	owner = malloc((size_t)m * sizeof(*owner));
-	if (!mbs || !order || !turn || !owner) {
-		err = -ENOMEM;
-		goto out;
-	}
-
-	na = 0;
 	for (i = 0; i < n; i++) {
 		const struct maglev_backend *b = &backends[i];
 
@@ -109,8 +89,6 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 		mbs[na].key = b->key;
 		na++;
 	}
-	/* Work in key order so the result does not depend on the order of
-	 * the caller's array. */
 	qsort(mbs, na, sizeof(*mbs), cmp_key);
 	for (i = 0; i < na; i++) {
 		uint64_t w = backends[mbs[i].idx].weight;
@@ -124,21 +102,32 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 		mbs[i].skip = (uint32_t)(mix64(mbs[i].key ^ 0x5bd1e9955bd1e995ULL) %
 					 (m - 1)) + 1;
 	}
+	return assigned;
+}
 
-	for (i = 0; i < m; i++)
-		owner[i] = NO_OWNER;
+/* Largest remainder: hand out the slots lost to rounding down. */
+static void mb_give_remainder(struct mb *mbs, struct mb **order, size_t na,
+			      uint64_t assigned, uint32_t m)
+{
+	size_t i;
 
-	/* Largest remainder: hand out the slots lost to rounding down. */
 	for (i = 0; i < na; i++)
 		order[i] = &mbs[i];
 	qsort(order, na, sizeof(*order), cmp_rem);
 	for (i = 0; assigned < m; i++, assigned++)
 		order[i]->quota++;
+}
 
-	/* Backends take turns (in key order) claiming the next free slot of
-	 * their permutation; the list shrinks as they reach their quota so
-	 * heavy weights do not cost a pass over everyone per slot. */
-	nturn = 0;
+/* Backends take turns (in key order) claiming the next free slot of their
+ * permutation; the list shrinks as they reach their quota so heavy weights
+ * do not cost a pass over everyone per slot. */
+static void mb_fill(struct mb *mbs, struct mb **turn, size_t na,
+		    uint32_t *owner, uint32_t m)
+{
+	size_t i, nturn = 0, filled = 0;
+
+	for (i = 0; i < m; i++)
+		owner[i] = NO_OWNER;
 	for (i = 0; i < na; i++)
 		if (mbs[i].quota)
 			turn[nturn++] = &mbs[i];
@@ -163,7 +152,38 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 		}
 		nturn = k;
 	}
+}
 
+int maglev_build(const struct maglev_backend *backends, size_t n,
+		 uint32_t *table, uint32_t m)
+{
+	struct mb *mbs = NULL, **order = NULL, **turn = NULL;
+	uint32_t *owner = NULL;
+	uint64_t total = 0, assigned;
+	size_t na = 0, i;
+	int err = 0;
+
+	if (!maglev_is_prime(m) || n > m)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (backends[i].weight) {
+			na++;
+			total += backends[i].weight;
+		}
+	if (!na)
+		return -ENOENT;
+
+	mbs = calloc(na, sizeof(*mbs));
+	order = calloc(na, sizeof(*order));
+	turn = calloc(na, sizeof(*turn));
+	owner = malloc((size_t)m * sizeof(*owner));
+	if (!mbs || !order || !turn || !owner) {
+		err = -ENOMEM;
+		goto out;
+	}
+	assigned = mb_collect(backends, n, total, mbs, m);
+	mb_give_remainder(mbs, order, na, assigned, m);
+	mb_fill(mbs, turn, na, owner, m);
 	for (i = 0; i < m; i++)
 		table[i] = mbs[owner[i]].id;
 out:

@@ -689,57 +689,117 @@ static int parse_vip(const char *s, struct xlb_sockaddr *vip)
 	return 0;
 }
 
-static int cmd_setup(int argc, char **argv)
+/* The interface of a setup: --dev, else (tun only) the one of the default
+ * route, since the tunnelled packets arrive there. Returns 0 or -EINVAL. */
+static int setup_dev(struct rs_state *st, const char *dev, int *ifindex)
 {
-	char path[256], a[XLB_ADDRSTR_MAX];
-	struct rs_state st, old;
+	if (dev) {
+		*ifindex = (int)if_nametoindex(dev);
+		if (!*ifindex) {
+			log_err("--dev: no interface '%s'", dev);
+			return -EINVAL;
+		}
+	}
+	/* dr needs no interface: the ARP sysctls are set on "all". */
+	if (strcmp(st->mode, "tun"))
+		return 0;
+	if (dev) {
+		snprintf(st->dev, sizeof(st->dev), "%s", dev);
+	} else if (default_route_dev(st->vip.family, st->dev, sizeof(st->dev))) {
+		log_err("--dev: no IPv%c default route to take the interface "
+			"from; name the interface the tunnelled packets arrive on",
+			st->vip.family == XLB_AF_INET ? '4' : '6');
+		return -EINVAL;
+	} else {
+		*ifindex = (int)if_nametoindex(st->dev);
+	}
+	if (!strcmp(st->dev, "lo")) {
+		log_err("--dev: tunnelled packets cannot arrive on lo");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads setup's arguments into @st. Returns 0, 1 for --help, or -EINVAL. */
+static int setup_args(int argc, char **argv, struct rs_state *st, int *ifindex)
+{
 	struct rs_args args;
-	bool had_state;
-	int ifindex = 0, lock, err;
+	int err;
 
 	err = parse_args("setup", argc, argv, "--mode --vip --dev", &args);
 	if (err > 0)
 		fputs(realserver_usage, stdout);
 	if (err)
-		return err > 0 ? RS_OK : RS_USAGE;
+		return err;
 	if (!args.mode) {
 		log_err("--mode is required: dr or tun");
-		return RS_USAGE;
+		return -EINVAL;
 	}
 	if (strcmp(args.mode, "dr") && strcmp(args.mode, "tun")) {
 		log_err("--mode: expected dr or tun, got '%s'", args.mode);
-		return RS_USAGE;
+		return -EINVAL;
 	}
-	memset(&st, 0, sizeof(st));
-	snprintf(st.mode, sizeof(st.mode), "%s", args.mode);
-	if (parse_vip(args.vip, &st.vip))
-		return RS_USAGE;
-	addr_str_noport(&st.vip, a, sizeof(a));
-	if (args.dev) {
-		ifindex = (int)if_nametoindex(args.dev);
-		if (!ifindex) {
-			log_err("--dev: no interface '%s'", args.dev);
-			return RS_USAGE;
-		}
-	}
-	/* dr needs no interface: the ARP sysctls are set on "all". */
-	if (!strcmp(st.mode, "tun")) {
-		if (args.dev) {
-			snprintf(st.dev, sizeof(st.dev), "%s", args.dev);
-		} else if (default_route_dev(st.vip.family, st.dev, sizeof(st.dev))) {
-			log_err("--dev: no IPv%c default route to take the interface "
-				"from; name the interface the tunnelled packets arrive on",
-				st.vip.family == XLB_AF_INET ? '4' : '6');
-			return RS_USAGE;
-		} else {
-			ifindex = (int)if_nametoindex(st.dev);
-		}
-		if (!strcmp(st.dev, "lo")) {
-			log_err("--dev: tunnelled packets cannot arrive on lo");
-			return RS_USAGE;
-		}
-	}
+	memset(st, 0, sizeof(*st));
+	snprintf(st->mode, sizeof(st->mode), "%s", args.mode);
+	if (parse_vip(args.vip, &st->vip))
+		return -EINVAL;
+	return setup_dev(st, args.dev, ifindex);
+}
 
+/* Applies @st under the state lock: a VIP already set up the same way is
+ * set up again from its saved state (idempotent); one set up differently
+ * is refused. @a names the VIP in messages. Returns 0 or -errno. */
+static int setup_locked(const char *path, const char *a, struct rs_state *st,
+			int ifindex)
+{
+	struct rs_state old;
+	bool had_state;
+	int err;
+
+	err = rs_state_load(path, &old);
+	had_state = !err;
+	if (err && err != -ENOENT) {
+		if (err != -EINVAL)
+			log_err("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (had_state) {
+		if (strcmp(old.mode, st->mode) ||
+		    (!strcmp(st->mode, "tun") && strcmp(old.dev, st->dev))) {
+			log_err("%s is already set up as a %s real server%s%s; run "
+				"`xlb realserver teardown --vip %s` first", a, old.mode,
+				old.dev[0] ? " on " : "", old.dev, a);
+			return -EEXIST;
+		}
+		*st = old;
+	}
+	err = rs_apply(st, ifindex);
+	if (err && !had_state) {
+		/* Leave the host as it was: undo this run's partial changes. */
+		rs_undo(path, st);
+		return err;
+	}
+	err = rs_state_save(path, st) ?: err;
+	if (err)
+		log_err("%s: setup incomplete or state not saved (%s); "
+			"`xlb realserver teardown --vip %s` undoes what was done",
+			a, strerror(-err), a);
+	else
+		log_info("%s: %s real server set up%s%s", a, st->mode,
+			 st->dev[0] ? " on " : "", st->dev);
+	return err;
+}
+
+static int cmd_setup(int argc, char **argv)
+{
+	char path[256], a[XLB_ADDRSTR_MAX];
+	struct rs_state st;
+	int ifindex = 0, lock, err;
+
+	err = setup_args(argc, argv, &st, &ifindex);
+	if (err)
+		return err > 0 ? RS_OK : RS_USAGE;
+	addr_str_noport(&st.vip, a, sizeof(a));
 	err = rs_state_path(&st.vip, path, sizeof(path));
 	lock = err ? err : rs_state_lock();
 	if (lock < 0) {
@@ -747,39 +807,7 @@ static int cmd_setup(int argc, char **argv)
 			strerror(-lock));
 		return RS_FAIL;
 	}
-	err = rs_state_load(path, &old);
-	had_state = !err;
-	if (err && err != -ENOENT) {
-		if (err != -EINVAL)
-			log_err("cannot read %s: %s", path, strerror(-err));
-		goto out;
-	}
-	if (had_state) {
-		if (strcmp(old.mode, st.mode) ||
-		    (!strcmp(st.mode, "tun") && strcmp(old.dev, st.dev))) {
-			log_err("%s is already set up as a %s real server%s%s; run "
-				"`xlb realserver teardown --vip %s` first", a, old.mode,
-				old.dev[0] ? " on " : "", old.dev, a);
-			err = -EEXIST;
-			goto out;
-		}
-		st = old;
-	}
-	err = rs_apply(&st, ifindex);
-	if (err && !had_state) {
-		/* Leave the host as it was: undo this run's partial changes. */
-		rs_undo(path, &st);
-		goto out;
-	}
-	err = rs_state_save(path, &st) ?: err;
-	if (err)
-		log_err("%s: setup incomplete or state not saved (%s); "
-			"`xlb realserver teardown --vip %s` undoes what was done",
-			a, strerror(-err), a);
-	else
-		log_info("%s: %s real server set up%s%s", a, st.mode,
-			 st.dev[0] ? " on " : "", st.dev);
-out:
+	err = setup_locked(path, a, &st, ifindex);
 	close(lock);
 	return err ? RS_FAIL : RS_OK;
 }

@@ -772,9 +772,89 @@ static int do_zero(struct state *st, struct json_object *req, char *err)
 	return 0;
 }
 
+/* The commands that read the state or act on it without editing the config.
+ * Returns false (and leaves @reply) when @cmd is not one of them. */
+static bool handle_query(struct state *st, struct json_object *req, const char *cmd,
+			 struct json_object **reply)
+{
+	char err[CONTROL_ERRLEN] = "";
+	int ret;
+
+	if (!strcmp(cmd, "version")) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "version", json_object_new_string(XLB_VERSION));
+		*reply = reply_ok(r);
+		return true;
+	}
+	if (!strcmp(cmd, "list")) {
+		*reply = reply_ok(do_list(st));
+		return true;
+	}
+	if (!strcmp(cmd, "node_drain") || !strcmp(cmd, "node_undrain")) {
+		*reply = do_node_drain(st, !strcmp(cmd, "node_drain"));
+		return true;
+	}
+	if (!strcmp(cmd, "conns") || !strcmp(cmd, "zero")) {
+		struct json_object *res = NULL;
+
+		ret = !strcmp(cmd, "conns") ? do_conns(st, req, &res, err) :
+					      do_zero(st, req, err);
+		if (ret) {
+			*reply = control_reply_error(err);
+			return true;
+		}
+		if (!strcmp(cmd, "zero"))
+			log_info("applied 'zero'");
+		*reply = reply_ok(res);
+		return true;
+	}
+	if (!strcmp(cmd, "save")) {
+		char *yaml = config_emit_yaml(&st->cfg);
+		struct json_object *r;
+
+		if (!yaml) {
+			*reply = control_reply_error("out of memory");
+			return true;
+		}
+		r = json_object_new_object();
+		json_object_object_add(r, "yaml", json_object_new_string(yaml));
+		free(yaml);
+		*reply = reply_ok(r);
+		return true;
+	}
+	return false;
+}
+
+/* Applies the editing command @cmd to @next, the copy of the running config.
+ * Sets *@health when the command forces a backend's health. */
+static int edit_config(struct json_object *req, struct xlb_config *next,
+		       const char *cmd, int *health, char *err)
+{
+	int ret;
+
+	if (!strcmp(cmd, "service_add"))
+		ret = do_service_add(req, next, err);
+	else if (!strcmp(cmd, "service_set"))
+		ret = do_service_set(req, next, err);
+	else if (!strcmp(cmd, "service_del"))
+		ret = do_service_del(req, next, err);
+	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||
+		 !strcmp(cmd, "backend_del"))
+		ret = do_backend(req, next, cmd, health, err);
+	else if (!strcmp(cmd, "apply"))
+		ret = do_apply(req, next, err);
+	else {
+		snprintf(err, CONTROL_ERRLEN, "unknown command '%.64s'", cmd);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 struct json_object *control_handle(struct state *st, struct json_object *req)
 {
 	char err[CONTROL_ERRLEN] = "";
+	struct json_object *reply;
 	struct xlb_config next;
 	const char *cmd;
 	int ret, health = -1;
@@ -783,58 +863,14 @@ struct json_object *control_handle(struct state *st, struct json_object *req)
 		return control_reply_error("request must be a JSON object");
 	if (get_string(req, "cmd", true, &cmd, err))
 		return control_reply_error(err);
-	if (!strcmp(cmd, "version")) {
-		struct json_object *r = json_object_new_object();
-
-		json_object_object_add(r, "version", json_object_new_string(XLB_VERSION));
-		return reply_ok(r);
-	}
-	if (!strcmp(cmd, "list"))
-		return reply_ok(do_list(st));
-	if (!strcmp(cmd, "node_drain") || !strcmp(cmd, "node_undrain"))
-		return do_node_drain(st, !strcmp(cmd, "node_drain"));
-	if (!strcmp(cmd, "conns") || !strcmp(cmd, "zero")) {
-		struct json_object *res = NULL;
-
-		ret = !strcmp(cmd, "conns") ? do_conns(st, req, &res, err) :
-					      do_zero(st, req, err);
-		if (ret)
-			return control_reply_error(err);
-		if (!strcmp(cmd, "zero"))
-			log_info("applied 'zero'");
-		return reply_ok(res);
-	}
-	if (!strcmp(cmd, "save")) {
-		char *yaml = config_emit_yaml(&st->cfg);
-		struct json_object *r;
-
-		if (!yaml)
-			return control_reply_error("out of memory");
-		r = json_object_new_object();
-		json_object_object_add(r, "yaml", json_object_new_string(yaml));
-		free(yaml);
-		return reply_ok(r);
-	}
+	if (handle_query(st, req, cmd, &reply))
+		return reply;
 
 	/* Every other command edits a copy of the running config; the copy
 	 * replaces it only when state_apply() accepts it whole. */
 	if (config_copy(&next, &st->cfg))
 		return control_reply_error("out of memory");
-	if (!strcmp(cmd, "service_add"))
-		ret = do_service_add(req, &next, err);
-	else if (!strcmp(cmd, "service_set"))
-		ret = do_service_set(req, &next, err);
-	else if (!strcmp(cmd, "service_del"))
-		ret = do_service_del(req, &next, err);
-	else if (!strcmp(cmd, "backend_add") || !strcmp(cmd, "backend_set") ||
-		 !strcmp(cmd, "backend_del"))
-		ret = do_backend(req, &next, cmd, &health, err);
-	else if (!strcmp(cmd, "apply"))
-		ret = do_apply(req, &next, err);
-	else {
-		snprintf(err, sizeof(err), "unknown command '%.64s'", cmd);
-		ret = -EINVAL;
-	}
+	ret = edit_config(req, &next, cmd, &health, err);
 	if (!ret)
 		ret = state_apply(st, &next, err, sizeof(err));
 	if (!ret && health >= 0)

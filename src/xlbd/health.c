@@ -696,6 +696,60 @@ static int curl_timer_cb(CURLM *m, long timeout_ms, void *arg)
 	return 0;
 }
 
+/* Times out and starts the checks that are due; returns how long the loop
+ * may sleep before the next deadline (ms, at most 1000). */
+static long run_due(struct health *h, uint64_t now)
+{
+	long timeout = 1000;
+
+	for (size_t i = 0; i < h->n_targets; i++) {
+		struct target *t = h->targets[i];
+		char what[64];
+
+		if (t->phase != PH_IDLE && now >= t->deadline_ms) {
+			snprintf(what, sizeof(what), t->phase == PH_SCRIPT ?
+				 "still running after %u ms (killed)" :
+				 "no answer within %u ms", t->hc.timeout_ms);
+			finish(h, t, false, what);
+		}
+		if (t->phase == PH_IDLE && now >= t->next_ms)
+			start_check(h, t, now);
+		if (t->phase == PH_IDLE) {
+			if ((long)(t->next_ms - now) < timeout)
+				timeout = (long)(t->next_ms - now);
+		} else if ((long)(t->deadline_ms - now) < timeout) {
+			timeout = (long)(t->deadline_ms - now);
+		}
+	}
+	return timeout;
+}
+
+/* One epoll event: the wake-up eventfd, a curl socket (tagged with bit 0),
+ * or one of our own check sockets. */
+static void dispatch_event(struct health *h, const struct epoll_event *ev,
+			   int *running)
+{
+	uint64_t d = ev->data.u64;
+
+	if (d == EP_WAKE) {
+		uint64_t v;
+
+		if (read(h->wake_fd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: another event took it. */
+		}
+	} else if (d & 1u) {
+		int mask = (ev->events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			   (ev->events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			   (ev->events & (EPOLLERR | EPOLLHUP) ?
+			    CURL_CSELECT_ERR : 0);
+
+		curl_multi_socket_action(h->multi, (curl_socket_t)(d >> 1),
+					 mask, running);
+	} else {
+		progress(h, ev->data.ptr, ev->events);
+	}
+}
+
 static void *health_main(void *arg)
 {
 	struct health *h = arg;
@@ -703,8 +757,7 @@ static void *health_main(void *arg)
 	int running;
 
 	for (;;) {
-		uint64_t now;
-		long timeout = 1000;
+		long timeout;
 		int n;
 
 		pthread_mutex_lock(&h->lock);
@@ -716,26 +769,7 @@ static void *health_main(void *arg)
 			adopt_pending(h);
 		pthread_mutex_unlock(&h->lock);
 
-		now = now_ms();
-		for (size_t i = 0; i < h->n_targets; i++) {
-			struct target *t = h->targets[i];
-			char what[64];
-
-			if (t->phase != PH_IDLE && now >= t->deadline_ms) {
-				snprintf(what, sizeof(what), t->phase == PH_SCRIPT ?
-					 "still running after %u ms (killed)" :
-					 "no answer within %u ms", t->hc.timeout_ms);
-				finish(h, t, false, what);
-			}
-			if (t->phase == PH_IDLE && now >= t->next_ms)
-				start_check(h, t, now);
-			if (t->phase == PH_IDLE) {
-				if ((long)(t->next_ms - now) < timeout)
-					timeout = (long)(t->next_ms - now);
-			} else if ((long)(t->deadline_ms - now) < timeout) {
-				timeout = (long)(t->deadline_ms - now);
-			}
-		}
+		timeout = run_due(h, now_ms());
 		if (h->curl_timeout_ms >= 0 && h->curl_timeout_ms < timeout)
 			timeout = h->curl_timeout_ms;
 		if (timeout < 0)
@@ -745,27 +779,8 @@ static void *health_main(void *arg)
 			h->curl_timeout_ms = -1;
 			curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
-		for (int i = 0; i < n; i++) {
-			uint64_t d = evs[i].data.u64;
-
-			if (d == EP_WAKE) {
-				uint64_t v;
-
-				if (read(h->wake_fd, &v, sizeof(v)) < 0) {
-					/* EAGAIN: another event took it. */
-				}
-			} else if (d & 1u) {
-				int mask = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
-					   (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-					   (evs[i].events & (EPOLLERR | EPOLLHUP) ?
-					    CURL_CSELECT_ERR : 0);
-
-				curl_multi_socket_action(h->multi, (curl_socket_t)(d >> 1),
-							 mask, &running);
-			} else {
-				progress(h, evs[i].data.ptr, evs[i].events);
-			}
-		}
+		for (int i = 0; i < n; i++)
+			dispatch_event(h, &evs[i], &running);
 		reap_curl(h);
 	}
 	return NULL;

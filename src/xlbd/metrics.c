@@ -14,6 +14,70 @@
 #include "metrics.h"
 #include "state.h"
 
+static void collect_backend(struct state *st, const struct xlb_service_cfg *sc,
+			    const struct xlb_backend_cfg *bc,
+			    const struct backend_state *bs, struct metrics_backend *mb)
+{
+	struct xlb_conns cn;
+
+	addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
+	mb->weight = bc->weight;
+	mb->up = state_backend_health(bs) != HEALTH_DOWN;
+	mb->health_age_s = (double)(now_ms() - bs->health_since_ms) / 1000.0;
+	mb->in_table = state_backend_takes_new(bs, bc);
+	if (st->dp)
+		dataplane_backend_stats(st->dp, bs->id, &mb->c);
+	if (st->health && sc->hc.type != XLB_HC_NONE)
+		mb->has_check = health_last_check(st->health, sc->proto,
+						  &sc->vip, &bc->addr,
+						  &mb->check_latency_us,
+						  &mb->checks) == 0;
+	if (st->dp && (sc->mode == XLB_MODE_NAT ||
+		       sc->mode == XLB_MODE_FULLNAT ||
+		       sc->scheduler == XLB_SCHED_LC ||
+		       sc->scheduler == XLB_SCHED_WLC) &&
+	    dataplane_backend_conns(st->dp, bs->id, &cn) == 0) {
+		mb->has_conns = true;
+		mb->active = cn.active;
+		mb->inactive = cn.inactive;
+	}
+	if (sc->mode == XLB_MODE_PROXY)
+		mb->has_proxy = proxy_stats(sc->proto, &sc->vip, &bc->addr,
+					    &mb->pc) == 0;
+}
+
+/* Fills @ms from service @i of @st. Returns 0 or -ENOMEM. */
+static int collect_service(struct state *st, size_t i, struct metrics_service *ms)
+{
+	const struct xlb_service_cfg *sc = &st->cfg.services[i];
+	const struct service_state *ss = &st->services[i];
+	char hash[STATE_HASH_STRLEN];
+
+	service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
+	addr_str_noport(&sc->vip, ms->vip, sizeof(ms->vip));
+	if (sc->vip.port)
+		snprintf(ms->port, sizeof(ms->port), "%u", sc->vip.port);
+	else
+		snprintf(ms->port, sizeof(ms->port), "*");
+	ms->protocol = proto_name(sc->proto);
+	snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
+	ms->mode = mode_name(sc->mode);
+	snprintf(ms->table_hash, sizeof(ms->table_hash), "%s",
+		 state_table_hash_str(ss, hash));
+	if (st->dp)
+		dataplane_svc_stats(st->dp, ss->id, &ms->c);
+	if (sc->mode == XLB_MODE_PROXY)
+		ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
+	ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
+	if (!ms->backends)
+		return -ENOMEM;
+	ms->n_backends = sc->n_backends;
+	for (size_t j = 0; j < sc->n_backends && j < ss->n_backends; j++)
+		collect_backend(st, sc, &sc->backends[j], &ss->backends[j],
+				&ms->backends[j]);
+	return 0;
+}
+
 int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -30,62 +94,10 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 	if (!snap->services)
 		goto nomem;
 	for (size_t i = 0; i < st->cfg.n_services && i < st->n_services; i++) {
-		const struct xlb_service_cfg *sc = &st->cfg.services[i];
-		const struct service_state *ss = &st->services[i];
-		struct metrics_service *ms = &snap->services[i];
-		char hash[STATE_HASH_STRLEN];
-
+		/* Counted before filling: a failed service's backends are freed too. */
 		snap->n_services = i + 1;
-		service_name_str(sc->proto, &sc->vip, ms->service, sizeof(ms->service));
-		addr_str_noport(&sc->vip, ms->vip, sizeof(ms->vip));
-		if (sc->vip.port)
-			snprintf(ms->port, sizeof(ms->port), "%u", sc->vip.port);
-		else
-			snprintf(ms->port, sizeof(ms->port), "*");
-		ms->protocol = proto_name(sc->proto);
-		snprintf(ms->name, sizeof(ms->name), "%s", sc->name);
-		ms->mode = mode_name(sc->mode);
-		snprintf(ms->table_hash, sizeof(ms->table_hash), "%s",
-			 state_table_hash_str(ss, hash));
-		if (st->dp)
-			dataplane_svc_stats(st->dp, ss->id, &ms->c);
-		if (sc->mode == XLB_MODE_PROXY)
-			ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
-		ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
-		if (!ms->backends)
+		if (collect_service(st, i, &snap->services[i]))
 			goto nomem;
-		ms->n_backends = sc->n_backends;
-		for (size_t j = 0; j < sc->n_backends && j < ss->n_backends; j++) {
-			const struct xlb_backend_cfg *bc = &sc->backends[j];
-			const struct backend_state *bs = &ss->backends[j];
-			struct metrics_backend *mb = &ms->backends[j];
-			struct xlb_conns cn;
-
-			addr_str(&bc->addr, mb->backend, sizeof(mb->backend));
-			mb->weight = bc->weight;
-			mb->up = state_backend_health(bs) != HEALTH_DOWN;
-			mb->health_age_s = (double)(now_ms() - bs->health_since_ms) / 1000.0;
-			mb->in_table = state_backend_takes_new(bs, bc);
-			if (st->dp)
-				dataplane_backend_stats(st->dp, bs->id, &mb->c);
-			if (st->health && sc->hc.type != XLB_HC_NONE)
-				mb->has_check = health_last_check(st->health, sc->proto,
-								  &sc->vip, &bc->addr,
-								  &mb->check_latency_us,
-								  &mb->checks) == 0;
-			if (st->dp && (sc->mode == XLB_MODE_NAT ||
-				       sc->mode == XLB_MODE_FULLNAT ||
-				       sc->scheduler == XLB_SCHED_LC ||
-				       sc->scheduler == XLB_SCHED_WLC) &&
-			    dataplane_backend_conns(st->dp, bs->id, &cn) == 0) {
-				mb->has_conns = true;
-				mb->active = cn.active;
-				mb->inactive = cn.inactive;
-			}
-			if (sc->mode == XLB_MODE_PROXY)
-				mb->has_proxy = proxy_stats(sc->proto, &sc->vip, &bc->addr,
-							    &mb->pc) == 0;
-		}
 	}
 	return 0;
 nomem:
@@ -324,23 +336,11 @@ static bool v_active(const struct metrics_backend *mb, const void *arg, char *o,
 	return true;
 }
 
-char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
+/* Every per-backend family, one after the other as the format wants. */
+static void render_backends(FILE *f, const struct metrics_snapshot *s)
 {
-	char *out = NULL, name[96];
-	size_t len = 0;
-	FILE *f;
+	char name[96];
 
-	f = open_memstream(&out, &len);
-	if (!f)
-		return NULL;
-	family(f, "xlb_info", "gauge", "Version and instance of this xlbd.");
-	fputs("xlb_info{version=\"", f);
-	metrics_label_value(f, s->version ? s->version : "");
-	fputs("\",instance=\"", f);
-	metrics_label_value(f, s->instance);
-	fputs("\"} 1\n", f);
-
-	render_services(f, s);
 	for (size_t k = 0; k < sizeof(dp_fields) / sizeof(dp_fields[0]); k++) {
 		snprintf(name, sizeof(name), "xlb_backend_%s", dp_fields[k].suffix);
 		render_be_family(f, s, name, dp_fields[k].type, dp_fields[k].help,
@@ -373,6 +373,11 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 		render_be_family(f, s, name, proxy_fields[k].type, proxy_fields[k].help,
 				 v_proxy, &proxy_fields[k]);
 	}
+}
+
+/* Whole-datapath families: verdict reasons, flood guard, flow table. */
+static void render_datapath(FILE *f, const struct metrics_snapshot *s)
+{
 	if (s->has_reasons) {
 		family(f, "xlb_datapath_packets_total", "counter",
 		       "Packets of the XDP program by verdict reason (fwd_*, pass_*, drop_*).");
@@ -399,6 +404,26 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
 	}
 	family(f, "xlb_flow_table_size", "gauge", "Capacity of the flow table (flow_table_size).");
 	fprintf(f, "xlb_flow_table_size %u\n", s->flow_table_size);
+}
+
+char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&out, &len);
+	if (!f)
+		return NULL;
+	family(f, "xlb_info", "gauge", "Version and instance of this xlbd.");
+	fputs("xlb_info{version=\"", f);
+	metrics_label_value(f, s->version ? s->version : "");
+	fputs("\",instance=\"", f);
+	metrics_label_value(f, s->instance);
+	fputs("\"} 1\n", f);
+	render_services(f, s);
+	render_backends(f, s);
+	render_datapath(f, s);
 	if (fclose(f)) {
 		free(out);
 		return NULL;

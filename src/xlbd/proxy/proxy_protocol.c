@@ -120,42 +120,30 @@ static int parse_addr(int af, const char *s, size_t n, void *out)
 	return inet_pton(af, tmp, out) == 1 ? 0 : -EINVAL;
 }
 
-static int decode_v1(const uint8_t *buf, size_t len, struct pp_info *out)
+/* Length of the v1 line with its CRLF, found within the first PP_V1_MAX
+ * bytes: 0 if more bytes are needed, -EINVAL if it cannot be a v1 line. */
+static int v1_line_len(const uint8_t *buf, size_t len)
 {
-	const char *p = (const char *)buf, *end, *f[5];
-	size_t fl[5], nf = 0, hl;
-	const char *q;
-	int af;
-
-	/* Find CRLF within the first PP_V1_MAX bytes. */
-	end = NULL;
 	for (size_t i = 0; i < len && i < PP_V1_MAX; i++) {
 		if (buf[i] == '\r') {
 			if (i + 1 >= len)
 				return 0;
 			if (buf[i + 1] != '\n')
 				return -EINVAL;
-			end = p + i;
-			break;
+			return (int)i + 2;
 		}
 		/* Only printable ASCII before the CRLF. */
 		if (buf[i] < 0x20 || buf[i] > 0x7e)
 			return -EINVAL;
 	}
-	if (!end)
-		return len >= PP_V1_MAX ? -EINVAL : 0;
-	hl = (size_t)(end - p) + 2;
+	return len >= PP_V1_MAX ? -EINVAL : 0;
+}
 
-	memset(out, 0, sizeof(*out));
-	q = p + 6;
-	if ((size_t)(end - q) >= 7 && !memcmp(q, "UNKNOWN", 7)) {
-		/* The rest of the line is ignored by the spec. */
-		if (end - q > 7 && q[7] != ' ')
-			return -EINVAL;
-		out->local = 1;
-		return (int)hl;
-	}
-	/* Exactly five fields separated by single spaces. */
+/* Exactly five fields separated by single spaces, from @q to @end. */
+static int v1_fields(const char *q, const char *end, const char *f[5], size_t fl[5])
+{
+	size_t nf = 0;
+
 	while (q < end) {
 		const char *sp = memchr(q, ' ', (size_t)(end - q));
 		const char *e = sp ? sp : end;
@@ -168,8 +156,14 @@ static int decode_v1(const uint8_t *buf, size_t len, struct pp_info *out)
 		if (sp && q == end)
 			return -EINVAL;         /* trailing space */
 	}
-	if (nf != 5)
-		return -EINVAL;
+	return nf == 5 ? 0 : -EINVAL;
+}
+
+/* "TCP4|TCP6 src dst sport dport" into @out's addresses. */
+static int v1_addrs(const char *const f[5], const size_t fl[5], struct pp_info *out)
+{
+	int af;
+
 	if (fl[0] == 4 && !memcmp(f[0], "TCP4", 4))
 		af = AF_INET;
 	else if (fl[0] == 4 && !memcmp(f[0], "TCP6", 4))
@@ -195,7 +189,31 @@ static int decode_v1(const uint8_t *buf, size_t len, struct pp_info *out)
 		    parse_port(f[4], fl[4], &d->sin6_port))
 			return -EINVAL;
 	}
-	return (int)hl;
+	return 0;
+}
+
+static int decode_v1(const uint8_t *buf, size_t len, struct pp_info *out)
+{
+	const char *p = (const char *)buf, *end, *q, *f[5];
+	size_t fl[5];
+	int hl;
+
+	hl = v1_line_len(buf, len);
+	if (hl <= 0)
+		return hl;
+	end = p + hl - 2;
+	memset(out, 0, sizeof(*out));
+	q = p + 6;
+	if ((size_t)(end - q) >= 7 && !memcmp(q, "UNKNOWN", 7)) {
+		/* The rest of the line is ignored by the spec. */
+		if (end - q > 7 && q[7] != ' ')
+			return -EINVAL;
+		out->local = 1;
+		return hl;
+	}
+	if (v1_fields(q, end, f, fl) || v1_addrs(f, fl, out))
+		return -EINVAL;
+	return hl;
 }
 
 /* TLVs after the addresses: each must fit exactly in what is left. */

@@ -127,111 +127,142 @@ static bool less_loaded(const struct psched_be *a, const struct psched_be *b,
 	return la * wb < lb * wa;
 }
 
+/* One picker per scheduler; each returns a backend usable at @level, or -1. */
+static int pick_rr(const struct psched *s, struct psched_cursor *c,
+		   uint64_t tried, uint64_t now, int level)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		size_t i = (size_t)(c->rr++ % s->n);
+
+		if (usable(s, i, tried, now, level))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Smooth weighted round robin (nginx): every pick adds each weight to its
+ * current value, takes the largest and subtracts the total from it. */
+static int pick_wrr(const struct psched *s, struct psched_cursor *c,
+		    uint64_t tried, uint64_t now, int level)
+{
+	int64_t total = 0;
+	int best = -1;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!usable(s, i, tried, now, level))
+			continue;
+		c->wrr_cur[i] += s->be[i].weight;
+		total += s->be[i].weight;
+		if (best < 0 || c->wrr_cur[i] > c->wrr_cur[best])
+			best = (int)i;
+	}
+	if (best >= 0)
+		c->wrr_cur[best] -= total;
+	return best;
+}
+
+static int pick_lc(const struct psched *s, struct psched_cursor *c,
+		   uint64_t tried, uint64_t now, int level)
+{
+	size_t n = s->n;
+	/* Start at a moving offset so ties spread over backends. */
+	size_t off = (size_t)(c->rr++ % (n ? n : 1));
+	int best = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (off + k) % n;
+
+		if (!usable(s, i, tried, now, level))
+			continue;
+		if (best < 0 || less_loaded(&s->be[i], &s->be[best],
+					    s->kind == XLB_SCHED_WLC))
+			best = (int)i;
+	}
+	return best;
+}
+
+/* sh and maglev differ in what is hashed (the caller's choice): both look up
+ * a weighted Maglev table. */
+static int pick_hash(const struct psched *s, uint64_t hash, uint64_t tried,
+		     uint64_t now, int level)
+{
+	uint64_t best_score = 0;
+	int best = -1;
+
+	if (s->maglev) {
+		size_t i = s->maglev[hash % s->maglev_size];
+
+		if (usable(s, i, tried, now, level))
+			return (int)i;
+	}
+	/* The slot's backend is unusable (down, tried): rendezvous hashing
+	 * over the rest, so the fallback is stable too. */
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t x[2] = { hash, s->be[i].key }, sc;
+
+		if (!usable(s, i, tried, now, level))
+			continue;
+		sc = (psched_hash(x, sizeof(x)) >> 16) * s->be[i].weight;
+		if (best < 0 || sc > best_score) {
+			best = (int)i;
+			best_score = sc;
+		}
+	}
+	return best;
+}
+
+/* One weighted random draw among the usable backends (@total: their weights). */
+static int random_weighted(const struct psched *s, struct psched_cursor *c,
+			   uint64_t total, uint64_t tried, uint64_t now,
+			   int level)
+{
+	uint64_t r = rng_next(c) % total;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!usable(s, i, tried, now, level))
+			continue;
+		if (r < s->be[i].weight)
+			return (int)i;
+		r -= s->be[i].weight;
+	}
+	return -1;
+}
+
+/* Two weighted random candidates; keep the less loaded. */
+static int pick_random2(const struct psched *s, struct psched_cursor *c,
+			uint64_t tried, uint64_t now, int level)
+{
+	uint64_t total = 0;
+	int cand[2];
+
+	for (size_t i = 0; i < s->n; i++)
+		if (usable(s, i, tried, now, level))
+			total += s->be[i].weight;
+	if (!total)
+		return -1;
+	for (int k = 0; k < 2; k++)
+		cand[k] = random_weighted(s, c, total, tried, now, level);
+	if (less_loaded(&s->be[cand[1]], &s->be[cand[0]], true))
+		return cand[1];
+	return cand[0];
+}
+
 static int pick_level(const struct psched *s, struct psched_cursor *c,
 		      uint64_t hash, uint64_t tried, uint64_t now, int level)
 {
-	size_t n = s->n;
-	int best = -1;
-
 	switch (s->kind) {
 	case XLB_SCHED_RR:
-		for (size_t k = 0; k < n; k++) {
-			size_t i = (size_t)(c->rr++ % n);
-
-			if (usable(s, i, tried, now, level))
-				return (int)i;
-		}
-		return -1;
-	case XLB_SCHED_WRR: {
-		/* Smooth weighted round robin (nginx): every pick adds each
-		 * weight to its current value, takes the largest and
-		 * subtracts the total from it. */
-		int64_t total = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (!usable(s, i, tried, now, level))
-				continue;
-			c->wrr_cur[i] += s->be[i].weight;
-			total += s->be[i].weight;
-			if (best < 0 || c->wrr_cur[i] > c->wrr_cur[best])
-				best = (int)i;
-		}
-		if (best >= 0)
-			c->wrr_cur[best] -= total;
-		return best;
-	}
+		return pick_rr(s, c, tried, now, level);
+	case XLB_SCHED_WRR:
+		return pick_wrr(s, c, tried, now, level);
 	case XLB_SCHED_LC:
-	case XLB_SCHED_WLC: {
-		/* Start at a moving offset so ties spread over backends. */
-		size_t off = (size_t)(c->rr++ % (n ? n : 1));
-
-		for (size_t k = 0; k < n; k++) {
-			size_t i = (off + k) % n;
-
-			if (!usable(s, i, tried, now, level))
-				continue;
-			if (best < 0 || less_loaded(&s->be[i], &s->be[best],
-						    s->kind == XLB_SCHED_WLC))
-				best = (int)i;
-		}
-		return best;
-	}
+	case XLB_SCHED_WLC:
+		return pick_lc(s, c, tried, now, level);
 	case XLB_SCHED_SH:
-	case XLB_SCHED_MAGLEV: {
-		uint64_t h = hash;
-
-		/* sh and maglev differ in what is hashed (the caller's
-		 * choice): both look up a weighted Maglev table. */
-		if (s->maglev) {
-			size_t i = s->maglev[hash % s->maglev_size];
-
-			if (usable(s, i, tried, now, level))
-				return (int)i;
-		}
-		/* The slot's backend is unusable (down, tried): rendezvous
-		 * hashing over the rest, so the fallback is stable too. */
-		uint64_t best_score = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			uint64_t x[2] = { h, s->be[i].key }, sc;
-
-			if (!usable(s, i, tried, now, level))
-				continue;
-			sc = (psched_hash(x, sizeof(x)) >> 16) * s->be[i].weight;
-			if (best < 0 || sc > best_score) {
-				best = (int)i;
-				best_score = sc;
-			}
-		}
-		return best;
-	}
-	case XLB_SCHED_RANDOM2: {
-		/* Two weighted random candidates; keep the less loaded. */
-		uint64_t total = 0;
-		int cand[2] = { -1, -1 };
-
-		for (size_t i = 0; i < n; i++)
-			if (usable(s, i, tried, now, level))
-				total += s->be[i].weight;
-		if (!total)
-			return -1;
-		for (int k = 0; k < 2; k++) {
-			uint64_t r = rng_next(c) % total;
-
-			for (size_t i = 0; i < n; i++) {
-				if (!usable(s, i, tried, now, level))
-					continue;
-				if (r < s->be[i].weight) {
-					cand[k] = (int)i;
-					break;
-				}
-				r -= s->be[i].weight;
-			}
-		}
-		if (less_loaded(&s->be[cand[1]], &s->be[cand[0]], true))
-			return cand[1];
-		return cand[0];
-	}
+	case XLB_SCHED_MAGLEV:
+		return pick_hash(s, hash, tried, now, level);
+	case XLB_SCHED_RANDOM2:
+		return pick_random2(s, c, tried, now, level);
 	}
 	return -1;
 }

@@ -154,23 +154,15 @@ static void sess_expired(struct pworker *w, struct ptimer *t)
 		sess_close(s);
 }
 
-static struct usess *sess_new(struct pworker *w, struct plisten *ls,
-			      const struct sockaddr_storage *cli, socklen_t cl,
-			      uint64_t h)
+/* The backend of a new session: sh hashes the client's address, the other
+ * schedulers address and port. NULL (counted as rejected) if none. */
+static struct pbackend *sess_pick(struct pworker *w, struct plisten *ls,
+				  const struct sockaddr_storage *cli)
 {
 	struct psnap_svc *v = ls->cfg;
-	struct pservice *ps = ls->ps;
-	struct pbackend *be;
-	struct usess *s;
 	uint8_t key[18] = { 0 };
-	int i, fd;
+	int i;
 
-	if ((v->set.max_conn &&
-	     atomic_load_explicit(&ps->active, memory_order_relaxed) >= v->set.max_conn) ||
-	    w->n_sess >= PROXY_UDP_MAX) {
-		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
-		return NULL;
-	}
 	if (cli->ss_family == AF_INET) {
 		memcpy(key, &((const struct sockaddr_in *)cli)->sin_addr, 4);
 		memcpy(key + 16, &((const struct sockaddr_in *)cli)->sin_port, 2);
@@ -182,21 +174,72 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 			  psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
 			  0, w->now);
 	if (i < 0) {
-		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
+		PCOUNT_ADD(PCNT(ls->ps, w), rejected, 1);
 		return NULL;
 	}
-	be = v->be[i];
-	fd = socket(be->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return v->be[i];
+}
+
+/* A socket connected to @be, so its replies come back on it alone.
+ * Returns the fd, or -1 with the failure counted. */
+static int sess_connect(struct pworker *w, struct pservice *ps,
+			struct pbackend *be)
+{
+	int fd = socket(be->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
 	if (fd < 0) {
 		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
-		return NULL;
+		return -1;
 	}
 	if (connect(fd, (const struct sockaddr *)&be->sa, be->salen)) {
 		PCOUNT_ADD(PCNT(be, w), connect_fail, 1);
 		PCOUNT_ADD(PCNT(ps, w), connect_fail, 1);
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Counts @s as live and puts it on the worker's list and hash bucket. */
+static void sess_link(struct pworker *w, struct usess *s, uint64_t h)
+{
+	atomic_fetch_add_explicit(&s->be->load.active, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->ps->active, 1, memory_order_relaxed);
+	PCOUNT_ADD(PCNT(s->ps, w), total, 1);
+	PCOUNT_ADD(PCNT(s->be, w), total, 1);
+	s->next = w->sess.next;
+	s->prev = &w->sess;
+	w->sess.next->prev = s;
+	w->sess.next = s;
+	s->hnext = w->buckets[h & (PROXY_UDP_BUCKETS - 1)];
+	w->buckets[h & (PROXY_UDP_BUCKETS - 1)] = s;
+	w->n_sess++;
+	pbal_live(w, 1);
+	pbal_arrived(w);
+}
+
+static struct usess *sess_new(struct pworker *w, struct plisten *ls,
+			      const struct sockaddr_storage *cli, socklen_t cl,
+			      uint64_t h)
+{
+	struct psnap_svc *v = ls->cfg;
+	struct pservice *ps = ls->ps;
+	struct pbackend *be;
+	struct usess *s;
+	int fd;
+
+	if ((v->set.max_conn &&
+	     atomic_load_explicit(&ps->active, memory_order_relaxed) >= v->set.max_conn) ||
+	    w->n_sess >= PROXY_UDP_MAX) {
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
+	be = sess_pick(w, ls, cli);
+	if (!be)
+		return NULL;
+	fd = sess_connect(w, ps, be);
+	if (fd < 0)
+		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		close(fd);
@@ -216,19 +259,7 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	s->hash = h;
 	s->bi = (struct pitem){ .handle = backend_event, .fd = fd, .owner = s };
 	s->req.done = query_done;
-	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&ps->active, 1, memory_order_relaxed);
-	PCOUNT_ADD(PCNT(ps, w), total, 1);
-	PCOUNT_ADD(PCNT(be, w), total, 1);
-	s->next = w->sess.next;
-	s->prev = &w->sess;
-	w->sess.next->prev = s;
-	w->sess.next = s;
-	s->hnext = w->buckets[h & (PROXY_UDP_BUCKETS - 1)];
-	w->buckets[h & (PROXY_UDP_BUCKETS - 1)] = s;
-	w->n_sess++;
-	pbal_live(w, 1);
-	pbal_arrived(w);
+	sess_link(w, s, h);
 	pitem_set(w, &s->bi, EPOLLIN);
 	return s;
 }
