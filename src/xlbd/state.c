@@ -890,6 +890,12 @@ static void adopt_addrs(struct state *st)
 				log_info("removed %s from %s", a, ifname);
 			continue;
 		}
+		/* A recorded address no longer on the interface (removed by hand,
+		 * or the record of an xlbd in an earlier namespace whose inode
+		 * this one reuses) is not ours to keep: it is added again when
+		 * the config wants it. */
+		if (nl_addr_present(st->vip_ifname, &addr) != 1)
+			continue;
 		arr = realloc(st->addrs, (st->n_addrs + 1) * sizeof(*arr));
 		if (!arr)
 			break;
