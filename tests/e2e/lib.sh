@@ -670,7 +670,9 @@ lab_cleanup() {
 		for p in /sys/fs/bpf/xlb/*"$LAB_LB_INODE"* /sys/fs/bpf/xlb/"$LAB_ID"*; do
 			[ -e "$p" ] && rm -rf "$p"
 		done
-		rm -f "/run/xlb/xlbd-ns$LAB_LB_INODE.sock"
+		# Its run files too (socket, lock, abi, addrs): a later namespace
+		# may get the same inode and must not find this lab's records.
+		rm -f "/run/xlb/xlbd-ns$LAB_LB_INODE."*
 	fi
 	# What `xlb realserver setup` recorded for namespaces that are gone now.
 	local ino
