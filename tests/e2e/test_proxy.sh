@@ -312,12 +312,15 @@ main() {
 	check "proxy: xlbd survives 2000 connection attempts against max_connections 50" \
 		"xlbd is gone" kill -0 "$XLBD_PID"
 	# Closing 2000 connections takes a moment on a loaded machine: wait (up
-	# to 15 s) for the count to come back rather than sampling once.
-	fds_back() { [ "$(fd_count "$XLBD_PID")" -le "$fds0" ]; }
+	# to 15 s) for the count to come back rather than sampling once. A few
+	# descriptors come and go on their own (health-check sockets, a control
+	# or metrics connection in flight): a leak in the burst path would be
+	# hundreds, so a slack of 8 keeps the check meaningful without flaking.
+	fds_back() { [ "$(fd_count "$XLBD_PID")" -le $((fds0 + 8)) ]; }
 	wait_for 15 fds_back
 	fds1=$(fd_count "$XLBD_PID")
 	check "proxy: no descriptor leaked after the burst ($fds0 before, $fds1 after)" \
-		"$fds0 before, $fds1 after" [ "$fds1" -le "$fds0" ]
+		"$fds0 before, $fds1 after" [ "$fds1" -le $((fds0 + 8)) ]
 	out=$(echo_client "$VIP_V4" 7001 1000)
 	read -r s r n <<<"$out"
 	check "proxy: capped service serves again after the burst" "got '$out'" \
