@@ -322,6 +322,35 @@ static void *announce_thread(void *arg)
 	return NULL;
 }
 
+int announce_check(const struct xlb_announce_cfg *cfg, char *err, size_t errlen)
+{
+	char dir[XLB_PATH_MAX];
+	char *slash;
+	struct stat sb;
+
+	if (!cfg->file[0])
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", cfg->file);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	if (stat(dir, &sb)) {
+		snprintf(err, errlen, "announce: file: directory '%s' of '%s': %s",
+			 dir, cfg->file, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "announce: file: '%s' of '%s' is not a directory",
+			 dir, cfg->file);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
 int announce_start(struct announce **ap, const struct xlb_announce_cfg *cfg,
 		   const char *instance, char *err, size_t errlen)
 {
@@ -331,6 +360,9 @@ int announce_start(struct announce **ap, const struct xlb_announce_cfg *cfg,
 	*ap = NULL;
 	if (!cfg->file[0])
 		return 0;
+	ret = announce_check(cfg, err, errlen);
+	if (ret)
+		return ret;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;

@@ -34,6 +34,12 @@ struct announce_vip {
  * has no `announce:`. Replaces the watchdog of a previous xlbd of the
  * instance, forks this one's, and starts the thread that writes the file
  * and reloads BIRD. Returns 0 or -errno with err set. */
+/* The paths of `announce:` that must be right before xlbd starts: the
+ * directory of `file` exists (xlbd writes file.tmp there and renames it).
+ * BIRD's socket may appear later (BIRD started after xlbd): not checked.
+ * 0, or -ENOENT/-ENOTDIR with the reason in err. */
+int announce_check(const struct xlb_announce_cfg *cfg, char *err, size_t errlen);
+
 int announce_start(struct announce **ap, const struct xlb_announce_cfg *cfg,
 		   const char *instance, char *err, size_t errlen);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "announce.h"
 #include "check.h"
 #include "config.h"
 #include "state.h"
@@ -42,6 +43,10 @@ int check_config(const char *path)
 	}
 	if (check_interfaces(path, &cfg))
 		goto out;
+	if (announce_check(&cfg.announce, err, sizeof(err))) {
+		fprintf(stderr, "xlbd: %s: %s\n", path, err);
+		goto out;
+	}
 	/* A state without a data plane (dp NULL) changes nothing on the host
 	 * but runs every check of a real start: capacity, tables. */
 	state_init(&st, NULL, &cfg);

@@ -235,6 +235,25 @@ static void test_bird_missing(void)
 	      vip0() ? vip0()->reason : "-");
 }
 
+/* A file whose directory is missing (or is a file) is refused before
+ * anything starts, with the path in the message; BIRD's socket may be
+ * missing (BIRD started later). */
+static void test_check_paths(void)
+{
+	struct xlb_announce_cfg c = { .bird_socket = "/nonexistent/bird.ctl" };
+	char err[256] = "";
+
+	snprintf(c.file, sizeof(c.file), "/nonexistent-xlb-dir/vips.conf");
+	CHECK(announce_check(&c, err, sizeof(err)) == -ENOENT &&
+	      strstr(err, "'/nonexistent-xlb-dir'"), "missing directory: '%s'", err);
+	snprintf(c.file, sizeof(c.file), "/proc/version/vips.conf");
+	CHECK(announce_check(&c, err, sizeof(err)) == -ENOTDIR, "file as directory: '%s'", err);
+	snprintf(c.file, sizeof(c.file), "/tmp/vips.conf");
+	CHECK(announce_check(&c, err, sizeof(err)) == 0, "existing directory: '%s'", err);
+	c.file[0] = 0;
+	CHECK(announce_check(&c, err, sizeof(err)) == 0, "no announce: '%s'", err);
+}
+
 /* Stopping with the data plane removed withdraws every VIP. */
 static void test_stop(void)
 {
@@ -257,6 +276,7 @@ int main(void)
 	RUN(test_drain_and_refusal);
 	RUN(test_bird_missing);
 	RUN(test_stop);
+	RUN(test_check_paths);
 	snprintf(path, sizeof(path), "%s/xlbd-%s.watchdog", XLB_RUN_DIR, instance);
 	unlink(path);
 	unlink(file_path);
