@@ -394,47 +394,51 @@ static void script_done(struct health *h, struct target *t)
 	finish(h, t, WIFEXITED(st) && WEXITSTATUS(st) == 0, what);
 }
 
-/* The socket of a check is ready (revents from poll). */
-static void progress(struct health *h, struct target *t, uint32_t revents)
+/* A connecting check's socket is ready: a tcp check is done, the others go
+ * on to send their request (returns true then). */
+static bool connect_done(struct health *h, struct target *t, uint32_t revents)
 {
 	int err = 0;
 	socklen_t el = sizeof(err);
-	ssize_t n;
 
-	if (t->phase == PH_SCRIPT) {
-		script_done(h, t);
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err) {
+		fail_errno(h, t, "connect", err);
+		return false;
+	}
+	if (!(revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return false;
+	if (t->hc.type == XLB_HC_TCP) {
+		finish(h, t, true, "connected");
+		return false;
+	}
+	t->phase = PH_SEND;
+	return true;
+}
+
+/* Sends what is left of the request; once all is out, waits for the reply. */
+static void send_request(struct health *h, struct target *t)
+{
+	ssize_t n = send(t->fd, t->req + t->req_off, t->req_len - t->req_off,
+			 MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			fail_errno(h, t, "send", errno);
 		return;
 	}
-	if (t->phase == PH_CONNECT) {
-		if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err) {
-			fail_errno(h, t, "connect", err);
-			return;
-		}
-		if (!(revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			return;
-		if (t->hc.type == XLB_HC_TCP) {
-			finish(h, t, true, "connected");
-			return;
-		}
-		t->phase = PH_SEND;
-	}
-	if (t->phase == PH_SEND) {
-		n = send(t->fd, t->req + t->req_off, t->req_len - t->req_off, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				fail_errno(h, t, "send", errno);
-			return;
-		}
-		t->req_off += (size_t)n;
-		if (t->req_off < t->req_len)
-			return;
-		t->phase = PH_READ;
-		watch(h, t);
+	t->req_off += (size_t)n;
+	if (t->req_off < t->req_len)
 		return;
-	}
-	if (t->phase != PH_READ)
-		return;
-	n = recv(t->fd, t->resp + t->resp_len, sizeof(t->resp) - t->resp_len, 0);
+	t->phase = PH_READ;
+	watch(h, t);
+}
+
+/* Reads the reply and judges it once it is whole. */
+static void read_reply(struct health *h, struct target *t)
+{
+	ssize_t n = recv(t->fd, t->resp + t->resp_len,
+			 sizeof(t->resp) - t->resp_len, 0);
+
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -461,6 +465,21 @@ static void progress(struct health *h, struct target *t, uint32_t revents)
 		    t->resp_len == sizeof(t->resp))
 			judge_reply(h, t);
 	}
+}
+
+/* The socket of a check is ready (revents from poll). */
+static void progress(struct health *h, struct target *t, uint32_t revents)
+{
+	if (t->phase == PH_SCRIPT) {
+		script_done(h, t);
+		return;
+	}
+	if (t->phase == PH_CONNECT && !connect_done(h, t, revents))
+		return;
+	if (t->phase == PH_SEND)
+		send_request(h, t);
+	else if (t->phase == PH_READ)
+		read_reply(h, t);
 }
 
 /* ---- http through libcurl ------------------------------------------------ */

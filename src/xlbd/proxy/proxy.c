@@ -704,10 +704,9 @@ fail:
 	return ret;
 }
 
-void proxy_stop(void)
+/* Wakes every worker with its stop flag set and waits for it to exit. */
+static void workers_join(void)
 {
-	if (!workers)
-		return;
 	for (unsigned k = 0; k < proxy_nworkers; k++) {
 		struct pworker *w = &workers[k];
 		uint64_t one = 1;
@@ -719,6 +718,11 @@ void proxy_stop(void)
 			log_warn("proxy: cannot wake worker %u", k);
 		pthread_join(w->th, NULL);
 	}
+}
+
+/* Closes what the (stopped) workers held: listeners, sessions, snapshots. */
+static void workers_free(void)
+{
 	for (unsigned k = 0; k < proxy_nworkers; k++) {
 		struct pworker *w = &workers[k];
 
@@ -738,6 +742,11 @@ void proxy_stop(void)
 	}
 	free(workers);
 	workers = NULL;
+}
+
+/* Logs each service's totals, the last word on them, and frees it. */
+static void services_free(void)
+{
 	while (services) {
 		struct pservice *ps = services;
 		char a[XLB_ADDRSTR_MAX + 8];
@@ -770,6 +779,15 @@ void proxy_stop(void)
 		ppersist_free(ps->persist);
 		free(ps);
 	}
+}
+
+void proxy_stop(void)
+{
+	if (!workers)
+		return;
+	workers_join();
+	workers_free();
+	services_free();
 	bal_fini();
 	proxy_nworkers = 0;
 }
