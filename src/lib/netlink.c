@@ -473,6 +473,14 @@ static int neigh_get(int ifindex, const struct xlb_sockaddr *a, struct neigh_res
 	return err;
 }
 
+/* neigh_get, where no entry is an error (-ENOENT). */
+static int neigh_find(int ifindex, const struct xlb_sockaddr *a, struct neigh_res *n)
+{
+	int err = neigh_get(ifindex, a, n);
+
+	return err ? err : n->found ? 0 : -ENOENT;
+}
+
 /* Entries an administrator (or the stack) pinned: never ours to change. */
 #define NUD_FIXED (NUD_PERMANENT | NUD_NOARP)
 /* States with a usable link-layer address (the kernel's NUD_VALID). */
@@ -514,11 +522,9 @@ int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop)
 	struct neigh_res cur;
 	int err;
 
-	err = neigh_get(ifindex, nexthop, &cur);
+	err = neigh_find(ifindex, nexthop, &cur);
 	if (err)
 		return err;
-	if (!cur.found)
-		return -ENOENT;
 	/* Someone made it permanent (or replaced it) since: not ours now. */
 	if ((cur.state & NUD_FIXED) || !(cur.ext_flags & NTF_EXT_MANAGED))
 		return 0;
@@ -532,11 +538,9 @@ int nl_neigh_lladdr(int ifindex, const struct xlb_sockaddr *nexthop,
 	struct neigh_res cur;
 	int err;
 
-	err = neigh_get(ifindex, nexthop, &cur);
+	err = neigh_find(ifindex, nexthop, &cur);
 	if (err)
 		return err;
-	if (!cur.found)
-		return -ENOENT;
 	if (!(cur.state & NUD_HAS_MAC) || cur.lladdr_len != 6)
 		return -EAGAIN;
 	memcpy(mac, cur.lladdr, 6);

@@ -394,6 +394,20 @@ lab_start() {
 	fi
 }
 
+# lab_start_dr NAME: lab_start, then every real server set up for a dr VIP_V4
+# with `xlb realserver setup`. Returns non-zero with the SKIP or FAIL already
+# recorded, so a test's main() just summarises and returns.
+lab_start_dr() {
+	local name=$1 rs
+	if ! lab_require; then skip "$name" "$LAB_SKIP_WHY"; return 1; fi
+	lab_start "$name" || return 1
+	if ! have_xlb; then skip "$name: xlb" "not built (make)"; return 1; fi
+	for rs in "${RS_NAMES[@]}"; do
+		xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" >/dev/null 2>&1 ||
+			{ fail "$name: realserver setup on $rs" "failed"; return 1; }
+	done
+}
+
 # rs_setup_by_hand RS VIP...: what `xlb realserver setup --mode dr` does,
 # for checking the lab without xlb.
 rs_setup_by_hand() {

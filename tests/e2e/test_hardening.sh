@@ -241,13 +241,7 @@ flood() {
 }
 
 main() {
-	if ! lab_require; then skip "hardening" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_start hardening || { summary; return; }
-	if ! have_xlb; then skip "hardening: xlb" "not built (make)"; summary; return; fi
-	for rs in "${RS_NAMES[@]}"; do
-		xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" >/dev/null 2>&1 ||
-			{ fail "hardening: realserver setup on $rs" "failed"; summary; return; }
-	done
+	lab_start_dr hardening || { summary; return; }
 	hard_config "$LAB_DIR/xlb.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
 		fail "hardening: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return

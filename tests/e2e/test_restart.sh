@@ -54,13 +54,7 @@ scrape() { timeout 10 ip netns exec "$NS_LB" curl -s --max-time 5 "$@"; }
 
 main() {
 	local out n json rc
-	if ! lab_require; then skip "restart" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_start restart || { summary; return; }
-	if ! have_xlb; then skip "restart: xlb" "not built (make)"; summary; return; fi
-	for rs in "${RS_NAMES[@]}"; do
-		xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" >/dev/null 2>&1 ||
-			{ fail "restart: realserver setup on $rs" "failed"; summary; return; }
-	done
+	lab_start_dr restart || { summary; return; }
 	restart_config "$LAB_DIR/xlb.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
 		fail "restart: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return

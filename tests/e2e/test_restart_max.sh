@@ -99,14 +99,8 @@ n_services() { xlb_json | jq '.services | length'; }
 
 main() {
 	local d out n hold
-	if ! lab_require; then skip "restart_max" "$LAB_SKIP_WHY"; summary; return; fi
-	lab_start restart_max || { summary; return; }
-	if ! have_xlb; then skip "restart_max: xlb" "not built (make)"; summary; return; fi
+	lab_start_dr restart_max || { summary; return; }
 	d=$LAB_DIR
-	for rs in "${RS_NAMES[@]}"; do
-		xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" >/dev/null 2>&1 ||
-			{ fail "restart_max: realserver setup on $rs" "failed"; summary; return; }
-	done
 	max_config "$d/max.yaml" 1000 with2
 	max_config "$d/swap.yaml" 3000 with2
 	max_config "$d/few.yaml" 0
