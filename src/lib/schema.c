@@ -889,6 +889,13 @@ static int parse_row(const struct schema_key *k, const char *prefix, const char 
 			return MSG("%s%s: '%.40s...' is too long (%zu characters, "
 				   "maximum %zu)", prefix, k->key, s, strlen(s),
 				   k->size - 1);
+		/* Names and paths end up in logs, metrics and terminals: a
+		 * control character there could forge a line or an escape. */
+		for (const char *c = s; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return MSG("%s%s: control character 0x%02x at position %zu "
+					   "(names and paths are printable text)", prefix,
+					   k->key, (unsigned char)*c, (size_t)(c - s) + 1);
 		if (k->check) {
 			char what[64];
 
