@@ -193,7 +193,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown backend key", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, wieght: 5 }\n",
 	  "xlb.yaml:8:33: backends[0]: unknown key 'wieght' (expected address, "
-	  "weight, port or state)" },
+	  "weight, port, state or backup)" },
 	{ "bad backend state", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, state: off }\n",
 	  "xlb.yaml:8:40: backends[0]: state: 'off' (expected up, drain or maint)" },
