@@ -94,6 +94,8 @@ struct xlb_backend_cfg {
 	struct xlb_sockaddr addr;       /* port 0: same as the service port */
 	uint32_t weight;                /* 0 = draining; default 100 */
 	uint8_t state;                  /* enum xlb_admin_state */
+	bool backup;                    /* takes new flows only while no other
+					 * backend of the service can */
 };
 
 /* nat/fullnat connection-table timeouts in seconds. Top level: 0 = the

@@ -12,8 +12,9 @@
 static const char list_usage[] =
 "Usage: xlb list [--stats] [--rate] [--json]\n"
 "\n"
-"Services, their backends (weight, active, draining or maint, health) and,\n"
-"with --stats, packet/byte/new-flow counters per service and backend (out:\n"
+"Services, their backends (weight, active, draining or maint, backup in\n"
+"use or standby, health) and, with --stats, packet/byte/new-flow counters\n"
+"per service and backend (out:\n"
 "the replies nat and fullnat send back) plus the data plane's\n"
 "pass/drop/forward reasons; conns A/I are the active/inactive nat and\n"
 "fullnat connections of a backend (as IPVS counts them); flows N/MAX are a\n"
@@ -228,6 +229,11 @@ static void print_text(struct json_object *res, bool stats, bool rate)
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
+				if (json_object_object_get_ex(b, "backup", &v) &&
+				    json_object_get_boolean(v))
+					printf("  backup (%s)", json_object_object_get_ex(
+					       b, "in_table", &v) && json_object_get_boolean(v) ?
+					       "in use" : "standby");
 				/* Health only where a check runs or it is forced. */
 				if (json_object_object_get_ex(b, "health_forced", &v) &&
 				    json_object_get_boolean(v))

@@ -717,22 +717,23 @@ static void keep_health(struct backend_state *nb, const struct backend_state *ob
 }
 
 /* Which backends take new flows: those not down (checked or forced) and
- * not in maintenance. When none of the weighted
- * ones is left and the service says all_down: keep_last, the previous set
- * stays. */
+ * not in maintenance; backup ones only while none of the others could
+ * take a flow (weighted, up, not down). When no backend at all is left
+ * and the service says all_down: keep_last, the previous set stays. */
 static void mark_in_table(const struct xlb_service_cfg *sc,
 			  struct service_state *ss)
 {
-	bool any = false;
+	bool usable[2] = { false, false };      /* [backup?] */
 
 	for (size_t j = 0; j < sc->n_backends; j++)
 		if (sc->backends[j].weight && sc->backends[j].state == XLB_ADMIN_UP &&
 		    state_backend_health(&ss->backends[j]) != HEALTH_DOWN)
-			any = true;
-	if (any || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
+			usable[sc->backends[j].backup] = true;
+	if (usable[0] || usable[1] || sc->all_down != XLB_ALL_DOWN_KEEP_LAST)
 		for (size_t j = 0; j < sc->n_backends; j++)
-			ss->backends[j].in_table = !backend_out(&ss->backends[j],
-								&sc->backends[j]);
+			ss->backends[j].in_table =
+				!backend_out(&ss->backends[j], &sc->backends[j]) &&
+				(!sc->backends[j].backup || !usable[0]);
 	/* The operator's maintenance wins over keep_last. */
 	for (size_t j = 0; j < sc->n_backends; j++)
 		if (sc->backends[j].state == XLB_ADMIN_MAINT)
