@@ -235,27 +235,43 @@ int world_setup(void)
 	return err;
 }
 
-/* Empties a hash map (keys of at most 64 bytes): one walk collecting keys,
- * then batch deletes (get_next_key from NULL after each delete rescans the
- * buckets). */
-void map_clear(struct bpf_map *m)
+/* Empties the hash map fd (keys of key_size <= 64 bytes): one walk
+ * collecting keys, then batch deletes (get_next_key from NULL after each
+ * delete rescans the buckets). */
+void map_clear_fd(int fd, uint32_t key_size)
 {
 	static uint8_t keys[65536 * 64];
-	uint32_t n, cnt, ks = bpf_map__key_size(m);
-	int fd = bpf_map__fd(m);
+	uint32_t n, cnt;
 
-	if (ks > 64)
+	if (key_size > 64)
 		return;
 	do {
 		n = 0;
 		while (n < 65536 &&
-		       !bpf_map_get_next_key(fd, n ? keys + (n - 1) * ks : NULL,
-					     keys + n * ks))
+		       !bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
+					     keys + n * key_size))
 			n++;
 		cnt = n;
 		if (n && bpf_map_delete_batch(fd, keys, &cnt, NULL))
 			break;
 	} while (n == 65536);
+}
+
+void map_clear(struct bpf_map *m)
+{
+	map_clear_fd(bpf_map__fd(m), bpf_map__key_size(m));
+}
+
+/* Every table xlb_xdp fills per flow: its LRU maps (flows, and whatever
+ * other per-flow table a version has) and nat_rev. */
+void xlb_tables_clear(void)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, xs->obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_LRU_HASH ||
+		    !strcmp(bpf_map__name(m), "nat_rev"))
+			map_clear(m);
 }
 
 /* ---- timing ---------------------------------------------------------------- */

@@ -40,8 +40,11 @@ void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
 	uint16_t dp, uint8_t flags);
 /* Fills xlb's maps as xlbd would for the services above: 0 or -errno. */
 int world_setup(void);
-/* Empties a hash map whose keys are at most 64 bytes. */
+/* Empty a hash map whose keys are at most 64 bytes. */
+void map_clear_fd(int fd, uint32_t key_size);
 void map_clear(struct bpf_map *m);
+/* Empties every table xlb_xdp fills per flow (LRU maps, nat_rev). */
+void xlb_tables_clear(void);
 /* Defined by each bench: empties every table its new-flow batches fill
  * (front_new calls it between batches). */
 void tables_clear(void);
