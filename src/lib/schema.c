@@ -572,11 +572,14 @@ static const struct schema_key backend_keys[] = {
 	/* The operator's state (`xlb backend set --state`); printed when not up. */
 	{ .key = "state", .type = SCHEMA_ENUM, FIELD(struct xlb_backend_cfg, state),
 	  .names = admin_state_names, .def = XLB_ADMIN_UP, .flags = SK_API },
+	/* HAProxy's backup server, keepalived's sorry_server. */
+	{ .key = "backup", .type = SCHEMA_BOOL, FIELD(struct xlb_backend_cfg, backup),
+	  .flags = SK_API },
 };
 
 const struct schema_section schema_backend = {
 	.name = "backends[]", .prefix = "backends[]: ",
-	.expected = "address, weight, port or state", .only_off = -1,
+	.expected = "address, weight, port, state or backup", .only_off = -1,
 	.keys = backend_keys, .n_keys = ARRAY_SIZE(backend_keys),
 };
 
@@ -603,6 +606,9 @@ static const struct schema_key service_keys[] = {
 	  .parse = parse_pmask, .format = format_pmask, .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
 	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
+	/* Summed against flow_table_size (config.c). */
+	{ .key = "max_flows", .type = SCHEMA_UINT, SVC(max_flows), .max = UINT32_MAX,
+	  .only = MODE(NAT) | MODE(FULLNAT) },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
 	  .names = send_proxy_names, .only = MODE(PROXY), .flags = SK_API },
 	{ .key = "accept_proxy", .type = SCHEMA_BOOL, SVC(accept_proxy),

@@ -310,6 +310,35 @@ ops_conns_rate() {
 }
 
 # ops_admin: drain, maint and forced health.
+# ops_backup: a backup (sorry) backend takes new connections only while
+# every other backend is down, and gives them back when one returns.
+ops_backup() {
+	local s="tcp/$VIP2_V4:80" t out a
+	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+	for a in "$r1" "$r2" "$r3"; do wait_health 5 "$s" "$a" up >/dev/null; done
+	xlb_cli backend set "$s" "$r3" --backup true
+	t=$(spread 30)
+	check "ops: backup rs3 on standby: 30 new connections reach rs1 and rs2 only" "$t" \
+		[ "$(got rs3 "$t")" = 0 -a $(($(got rs1 "$t") + $(got rs2 "$t"))) = 30 ]
+	out=$(xlb_cli list 2>&1)
+	check "ops: list shows the backup on standby" "$out" \
+		grep -q -- "-> $r3 .*backup (standby)" <<<"$out"
+	xlb_cli backend set "$s" "$r1" --health down && xlb_cli backend set "$s" "$r2" --health down
+	t=$(spread 30)
+	check "ops: rs1 and rs2 down: 30 new connections all reach the backup rs3" "$t" \
+		[ "$(got rs3 "$t")" = 30 ]
+	out=$(xlb_cli list 2>&1)
+	check "ops: list shows the backup in use" "$out" grep -q -- "-> $r3 .*backup (in use)" <<<"$out"
+	out=$(xlb_cli save 2>&1)
+	check "ops: save keeps the backup" "$out" grep -q "address: $r3, weight: 100, backup: true }" <<<"$out"
+	xlb_cli backend set "$s" "$r1" --health auto
+	wait_health 3 "$s" "$r1" up >/dev/null
+	t=$(spread 30)
+	check "ops: rs1 back: 30 new connections reach rs1, none the backup" "$t" \
+		[ "$(got rs1 "$t")" = 30 ]
+	xlb_cli backend set "$s" "$r2" --health auto && xlb_cli backend set "$s" "$r3" --backup false
+}
+
 ops_admin() {
 	local s="tcp/$VIP2_V4:80" t n out hold_pid j
 	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
@@ -399,6 +428,7 @@ main() {
 	ops_lips
 	ops_service_set
 	ops_conns_rate
+	ops_backup
 	ops_admin
 	ops_apply_services
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"
