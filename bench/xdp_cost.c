@@ -41,338 +41,29 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
-#include "xlb_hash.h"
-#include "xlb.skel.h"
 #include "pkt.h"
 #include "baseline.skel.h"
 #include "floor.skel.h"
-#include "vary.skel.h"
-
-#define PKT_LEN   96            /* every test frame; vary.bpf.c restores it */
-#define BATCH     8192          /* new-flow packets between table flushes */
-#define COLD_FLOWS 100000
-#define XDP_PASS_ 2
-#define XDP_TX_   3
+#include "xdp_lab.h"
 
 static int rounds = 5;
 static unsigned int repeat = 1000000;
 static int quick;
 static const char *only;        /* -f: comma-separated name fragments */
 
-static struct xlb_bpf *xs;
 static struct baseline_bpf *bs;
 static struct floor_bpf *fs;
-static struct vary_bpf *vs;
-static int ifx;
 
-/* ---- the namespace: routes and permanent neighbours for bpf_fib_lookup ---- */
-
-static const char *lab_cmds[] = {
-	"ip link set lo up",
-	"ip link add xa type veth peer name xb",
-	"ip link set xa address 02:00:00:00:00:0a",
-	"ip link set xa up",
-	"ip link set xb up",
-	"ip addr add 198.18.0.2/24 dev xa",
-	"ip addr add 2001:db8::2/64 dev xa nodad",
-	"ip route add 198.18.128.0/17 via 198.18.0.1",
-	"ip neigh add 198.18.0.1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
-	"ip neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
-	"ip neigh add 198.18.0.11 lladdr 02:00:00:00:01:11 dev xa nud permanent",
-	"ip neigh add 198.18.0.12 lladdr 02:00:00:00:01:12 dev xa nud permanent",
-	"ip neigh add 198.18.0.13 lladdr 02:00:00:00:01:13 dev xa nud permanent",
-	"ip neigh add 2001:db8::11 lladdr 02:00:00:00:06:11 dev xa nud permanent",
-	"ip neigh add 2001:db8::12 lladdr 02:00:00:00:06:12 dev xa nud permanent",
-	"ip neigh add 2001:db8::13 lladdr 02:00:00:00:06:13 dev xa nud permanent",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"sysctl -qw net.ipv6.conf.all.forwarding=1",
-};
-
-static int lab_setup(void)
+void tables_clear(void)
 {
-	size_t i;
-	char cmd[256];
-
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "xdp_cost: unshare(CLONE_NEWNET): %s\n",
-			strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < sizeof(lab_cmds) / sizeof(lab_cmds[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", lab_cmds[i]);
-		if (system(cmd) != 0) {
-			fprintf(stderr, "xdp_cost: '%s' failed\n", lab_cmds[i]);
-			return -1;
-		}
-	}
-	ifx = if_nametoindex("xa");
-	return ifx ? 0 : -1;
-}
-
-/* ---- packets: the fixtures' builders (tests/bpf/pkt.h) --------------------- */
-
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
-
-/* A PKT_LEN-byte frame src:sp -> dst:dp, TCP with flags. */
-static void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
-	       uint16_t dp, uint8_t flags)
-{
-	int v6 = strchr(src, ':') != NULL;
-	struct spec s = { .fam = v6 ? 6 : 4, .src = src, .dst = dst, .proto = 6,
-			  .sport = sp, .dport = dp, .tcpflags = flags,
-			  .paylen = PKT_LEN - 14 - (v6 ? 40 : 20) - 20 };
-	struct pkt p;
-
-	pkt_mk(&p, &s);
-	memcpy(b, p.b, PKT_LEN);
-}
-
-/* ---- the data plane's world ---------------------------------------------- */
-
-enum { S_DR4 = 1, S_DR6, S_TUN4, S_TUN6, S_NAT4, S_NAT6, S_FN4, S_FN6 };
-
-struct svc_def {
-	uint32_t id;
-	const char *vip;
-	uint8_t mode;
-	const char *be[3];
-	uint16_t be_port;
-};
-
-static const struct svc_def svcs[] = {
-	{ S_DR4, "198.18.0.100", XLB_MODE_DR,
-	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 0 },
-	{ S_DR6, "2001:db8::100", XLB_MODE_DR,
-	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 0 },
-	{ S_TUN4, "198.18.0.101", XLB_MODE_TUN,
-	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 0 },
-	{ S_TUN6, "2001:db8::101", XLB_MODE_TUN,
-	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 0 },
-	{ S_NAT4, "198.18.0.110", XLB_MODE_NAT,
-	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 8080 },
-	{ S_NAT6, "2001:db8::110", XLB_MODE_NAT,
-	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 8080 },
-	{ S_FN4, "198.18.0.111", XLB_MODE_FULLNAT,
-	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 8080 },
-	{ S_FN6, "2001:db8::111", XLB_MODE_FULLNAT,
-	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 8080 },
-};
-
-/* Sets a's bit in an addr_filter set, as the daemon does before it writes a
- * service or a backend (src/xlbd/dataplane.c). */
-static int filter_set(uint32_t set, const union xlb_addr *a)
-{
-	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
-	int fd = bpf_map__fd(xs->maps.addr_filter);
-	uint64_t w = 0;
-
-	if (bpf_map_lookup_elem(fd, &k, &w))
-		return -1;
-	w |= 1ull << (bit % 64);
-	return bpf_map_update_elem(fd, &k, &w, 0);
-}
-
-/* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
- * the lookup cost does not depend on the slot contents. */
-static int world_setup(void)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
-	uint32_t size = XLB_MAGLEV_DEFAULT_SIZE, zero = 0, i, j, *ids;
-	struct xlb_globals g;
-	int err = 0, fd;
-
-	ids = calloc(size, sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
-	for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]) && !err; i++) {
-		const struct svc_def *d = &svcs[i];
-		struct xlb_svc_key k;
-		struct xlb_svc v;
-
-		for (j = 0; j < 3 && !err; j++) {
-			struct xlb_backend_l2 l2;
-			struct xlb_backend b;
-			uint32_t id = d->id * 4 + j;
-
-			memset(&b, 0, sizeof(b));
-			b.addr = A(d->be[j]);
-			b.family = strchr(d->be[j], ':') ? XLB_AF_INET6 : XLB_AF_INET;
-			b.flags = XLB_BACKEND_F_ACTIVE;
-			b.port_be = htons(d->be_port);
-			b.svc_id = d->id;
-			err = filter_set(XLB_FILTER_BACKEND, &b.addr) ?:
-			      bpf_map_update_elem(bpf_map__fd(xs->maps.backends),
-						  &id, &b, 0);
-			/* The next hop as xlbd caches it (the lab's permanent
-			 * neighbours, xa's MAC and MTU). */
-			memset(&l2, 0, sizeof(l2));
-			l2.dmac[0] = 2;
-			l2.dmac[4] = b.family == XLB_AF_INET ? 1 : 6;
-			l2.dmac[5] = 0x11 + j;
-			memcpy(l2.smac, MAC_XA, 6);
-			l2.ifindex = ifx;
-			l2.mtu = 1500;
-			l2.addr = b.addr;
-			l2.nexthop = b.addr;
-			l2.family = b.family;
-			l2.valid = 1;
-			err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.backend_l2),
-							 &id, &l2, 0);
-		}
-		memset(&k, 0, sizeof(k));
-		memset(&v, 0, sizeof(v));
-		k.vip = A(d->vip);
-		k.port_be = htons(80);
-		k.proto = 6;
-		k.family = strchr(d->vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
-		v.id = d->id;
-		v.table_size = size;
-		v.mode = d->mode;
-		err = err ?: filter_set(XLB_FILTER_VIP, &k.vip);
-		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
-						 &k, &v, 0);
-		{
-			struct xlb_svc_ent e = { .key = k, .svc = v };
-
-			err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.svc_by_id),
-							 &d->id, &e, 0);
-		}
-		for (j = 0; j < size; j++)
-			ids[j] = d->id * 4 + (j * 7 + 1) % 3;
-		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &mo);
-		if (fd < 0) {
-			err = fd;
-			break;
-		}
-		{
-			uint32_t *keys = malloc(size * sizeof(*keys));
-			uint32_t cnt = size;
-
-			for (j = 0; keys && j < size; j++)
-				keys[j] = j;
-			err = keys ? bpf_map_update_batch(fd, keys, ids, &cnt, NULL)
-				   : -ENOMEM;
-			free(keys);
-		}
-		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.maglev_outer),
-						 &d->id, &fd, 0);
-		close(fd);
-	}
-	free(ids);
-	{
-		union xlb_addr l4 = A("198.18.0.2"), l6 = A("2001:db8::2");
-		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
-		int lfd = bpf_map__fd(xs->maps.lips);
-
-		err = err ?: bpf_map_update_elem(lfd, &i4, &l4, 0);
-		err = err ?: bpf_map_update_elem(lfd, &i6, &l6, 0);
-	}
-	memset(&g, 0, sizeof(g));
-	g.n_lips_v4 = 1;
-	g.n_lips_v6 = 1;
-	g.tun_src_v4 = A("198.18.0.0").v4;
-	g.tun_src_v4_plen = 24;
-	g.tun_src_v6 = A("2001:db8:0:1::");
-	g.tun_src_v6_plen = 64;
-	err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.globals), &zero, &g, 0);
-	return err;
-}
-
-/* Empties a hash map: one walk collecting keys, then batch deletes
- * (get_next_key from NULL after each delete rescans the buckets). */
-static void map_clear(struct bpf_map *m)
-{
-	static struct xlb_flow_key keys[65536];
-	int fd = bpf_map__fd(m);
-	uint32_t n, cnt;
-
-	do {
-		n = 0;
-		while (n < 65536 &&
-		       !bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]))
-			n++;
-		cnt = n;
-		if (n && bpf_map_delete_batch(fd, keys, &cnt, NULL))
-			break;
-	} while (n == 65536);
-}
-
-static void tables_clear(void)
-{
-	map_clear(xs->maps.flows);
-	map_clear(xs->maps.nat_rev);
+	xlb_tables_clear();
 	if (fs)
 		map_clear(fs->maps.floor_new_flows);
-}
-
-/* ---- timing ---------------------------------------------------------------- */
-
-/* One BPF_PROG_TEST_RUN of fd over pkt, repeat times; returns the kernel's
- * mean ns per run, or -1. *verdict gets the last run's return value. */
-static double run(int fd, const uint8_t *pkt, unsigned int rep, int *verdict,
-		  uint8_t *out)
-{
-	uint8_t buf[PKT_LEN + 128];
-	struct xdp_md md;
-
-	memset(&md, 0, sizeof(md));
-	md.data_end = PKT_LEN;
-	md.ingress_ifindex = ifx;
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		    .data_in = pkt,
-		    .data_size_in = PKT_LEN,
-		    .data_out = out ? out : buf,
-		    .data_size_out = sizeof(buf),
-		    .ctx_in = &md,
-		    .ctx_size_in = sizeof(md),
-		    .repeat = rep);
-	if (bpf_prog_test_run_opts(fd, &o))
-		return -1;
-	if (verdict)
-		*verdict = o.retval;
-	return o.duration;
 }
 
 /* K_FLOOD: new flows with the flood guard engaged (guard_rate 1: every
  * new flow but the first of each second is over the rate). */
 enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD };
-
-/* Time target behind the front: n_flows 1 keeps the template's tuple, 0
- * gives each run a new one, else cycles over n_flows. */
-static double front_run(int target_fd, const uint8_t *pkt, uint32_t n_flows,
-			int vary, unsigned int rep, int *verdict)
-{
-	uint32_t zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(vs->maps.target), &zero, &target_fd, 0))
-		return -1;
-	memcpy(vs->bss->tmpl, pkt, PKT_LEN);
-	vs->bss->vary = vary;
-	vs->bss->n_flows = n_flows;
-	vs->bss->run_no = 0;
-	return run(bpf_program__fd(vs->progs.vary_front), pkt, rep, verdict, NULL);
-}
-
-/* new-flow timing: batches of BATCH with the tables flushed in between. */
-static double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
-			int *verdict)
-{
-	unsigned int done = 0, b;
-	double sum = 0, t;
-
-	while (done < rep) {
-		b = rep - done < BATCH ? rep - done : BATCH;
-		tables_clear();
-		t = front_run(target_fd, pkt, 0, 1, b, verdict);
-		if (t < 0)
-			return -1;
-		sum += t * b;
-		done += b;
-	}
-	tables_clear();
-	return sum / rep;
-}
 
 /* ---- rows ------------------------------------------------------------------ */
 
@@ -389,9 +80,6 @@ struct row {
 	double r_direct[16];            /* xlb without the front (idempotent rows) */
 	int bad_verdict;
 };
-
-#define C4 "198.18.0.1"
-#define C6 "2001:db8::1"
 
 static struct row rows[] = {
 	{ "dr v4 new flow", K_NEW, C4, "198.18.0.100", 0, XDP_TX_, 1.5 },
@@ -554,55 +242,13 @@ static int row_prepare(struct row *r)
  * (198.18.200.0/21), then establishes the COLD_FLOWS the row cycles over. */
 static int cold_prepare(struct row *r)
 {
-	uint32_t n = (1u << 20) - COLD_FLOWS - 4096, chunk = 65536, i, done;
-	struct xlb_flow_key *keys = calloc(chunk, sizeof(*keys));
-	struct xlb_flow *vals = calloc(chunk, sizeof(*vals));
-	int fd = bpf_map__fd(xs->maps.flows), v = -1, err = 0;
+	int v = -1;
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -1;
-	}
-	for (done = 0; done < n && !err; done += chunk) {
-		uint32_t cnt = n - done < chunk ? n - done : chunk;
-
-		for (i = 0; i < cnt; i++) {
-			uint32_t x = done + i;
-
-			keys[i].src = A("198.18.200.0");
-			keys[i].src.b[2] = 200 + ((x >> 24) & 7);
-			keys[i].src.b[3] = (x >> 16) & 0xff;
-			keys[i].dst = A(r->dst);
-			keys[i].sport_be = htons(x & 0xffff);
-			keys[i].dport_be = htons(80);
-			keys[i].proto = 6;
-			keys[i].family = XLB_AF_INET;
-			vals[i].backend_id = S_DR4 * 4;
-			vals[i].svc_id = S_DR4;
-		}
-		err = bpf_map_update_batch(fd, keys, vals, &cnt, NULL);
-	}
-	free(keys);
-	free(vals);
-	if (err)
+	if (cold_fill(r->dst, (1u << 20) - COLD_FLOWS - 4096))
 		return -1;
 	mk(r->pkt, r->src, 40000, r->dst, 80, TCP_ACK);
 	front_run(xlb_fd(), r->pkt, COLD_FLOWS, 1, COLD_FLOWS, &v);
 	return v == XDP_TX_ ? 0 : -1;
-}
-
-/* Sets the data plane's flood guard rate (0: off, as world_setup left it). */
-static void guard_rate(uint32_t rate)
-{
-	struct xlb_globals g;
-	uint32_t zero = 0;
-	int fd = bpf_map__fd(xs->maps.globals);
-
-	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
-		g.guard_rate = rate;
-		bpf_map_update_elem(fd, &zero, &g, 0);
-	}
 }
 
 /* One round of a row: baseline direct, baseline behind the front, xlb
@@ -654,46 +300,6 @@ static void row_round(struct row *r, int rd)
 	r->t_bf[rd] = tbf;
 	r->r_raw[rd] = tx / tbf;
 	r->r_net[rd] = (tx - tbf + tb) / tb;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median of n values (sorts a copy). */
-static double median(const double *v, int n)
-{
-	double s[16];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_d);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double vmin(const double *v, int n)
-{
-	double m = v[0];
-
-	while (n--)
-		m = v[n] < m ? v[n] : m;
-	return m;
-}
-
-static double vmax(const double *v, int n)
-{
-	double m = v[0];
-
-	while (n--)
-		m = v[n] > m ? v[n] : m;
-	return m;
-}
-
-static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
-{
-	return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 int main(int argc, char **argv)

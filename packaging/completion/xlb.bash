@@ -73,6 +73,7 @@ _xlb()
 	--weight|--persistence|--persistence-netmask|--name|--vip|--timeouts|--limit) return ;;
 	--health-check) COMPREPLY=($(compgen -W "none" -- "$cur")); return ;;
 	--state) COMPREPLY=($(compgen -W "up drain maint" -- "$cur")); return ;;
+	--backup) COMPREPLY=($(compgen -W "true false" -- "$cur")); return ;;
 	--health) COMPREPLY=($(compgen -W "up down auto" -- "$cur")); return ;;
 	--dev|--interface|-i)
 		COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
@@ -115,9 +116,9 @@ _xlb()
 		elif [ ${#args[@]} -eq 1 ] && [ "$sub" != add ] && [[ $cur != -* ]]; then
 			COMPREPLY=($(compgen -W "$(_xlb_backends "${args[0]}" "${xlb[@]}")" -- "$cur"))
 		elif [ "$sub" = set ]; then
-			COMPREPLY=($(compgen -W "--weight --state --health" -- "$cur"))
+			COMPREPLY=($(compgen -W "--weight --state --backup --health" -- "$cur"))
 		elif [ "$sub" = add ]; then
-			COMPREPLY=($(compgen -W "--weight --state" -- "$cur"))
+			COMPREPLY=($(compgen -W "--weight --state --backup" -- "$cur"))
 		fi ;;
 	list) COMPREPLY=($(compgen -W "--stats --rate --json --help" -- "$cur")) ;;
 	conns)

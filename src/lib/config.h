@@ -94,6 +94,8 @@ struct xlb_backend_cfg {
 	struct xlb_sockaddr addr;       /* port 0: same as the service port */
 	uint32_t weight;                /* 0 = draining; default 100 */
 	uint8_t state;                  /* enum xlb_admin_state */
+	bool backup;                    /* takes new flows only while no other
+					 * backend of the service can */
 };
 
 /* nat/fullnat connection-table timeouts in seconds. Top level: 0 = the
@@ -141,6 +143,9 @@ struct xlb_service_cfg {
 	bool icmp_unreachable;          /* no usable backend: answer port
 					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
+	uint32_t max_flows;             /* nat/fullnat: most connection-table
+					 * entries; 0 = an equal share of what
+					 * the others leave (state.c) */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for

@@ -572,11 +572,14 @@ static const struct schema_key backend_keys[] = {
 	/* The operator's state (`xlb backend set --state`); printed when not up. */
 	{ .key = "state", .type = SCHEMA_ENUM, FIELD(struct xlb_backend_cfg, state),
 	  .names = admin_state_names, .def = XLB_ADMIN_UP, .flags = SK_API },
+	/* HAProxy's backup server, keepalived's sorry_server. */
+	{ .key = "backup", .type = SCHEMA_BOOL, FIELD(struct xlb_backend_cfg, backup),
+	  .flags = SK_API },
 };
 
 const struct schema_section schema_backend = {
 	.name = "backends[]", .prefix = "backends[]: ",
-	.expected = "address, weight, port or state", .only_off = -1,
+	.expected = "address, weight, port, state or backup", .only_off = -1,
 	.keys = backend_keys, .n_keys = ARRAY_SIZE(backend_keys),
 };
 
@@ -603,6 +606,9 @@ static const struct schema_key service_keys[] = {
 	  .parse = parse_pmask, .format = format_pmask, .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
 	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
+	/* Summed against flow_table_size (config.c). */
+	{ .key = "max_flows", .type = SCHEMA_UINT, SVC(max_flows), .max = UINT32_MAX,
+	  .only = MODE(NAT) | MODE(FULLNAT) },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
 	  .names = send_proxy_names, .only = MODE(PROXY), .flags = SK_API },
 	{ .key = "accept_proxy", .type = SCHEMA_BOOL, SVC(accept_proxy),
@@ -889,6 +895,13 @@ static int parse_row(const struct schema_key *k, const char *prefix, const char 
 			return MSG("%s%s: '%.40s...' is too long (%zu characters, "
 				   "maximum %zu)", prefix, k->key, s, strlen(s),
 				   k->size - 1);
+		/* Names and paths end up in logs, metrics and terminals: a
+		 * control character there could forge a line or an escape. */
+		for (const char *c = s; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return MSG("%s%s: control character 0x%02x at position %zu "
+					   "(names and paths are printable text)", prefix,
+					   k->key, (unsigned char)*c, (size_t)(c - s) + 1);
 		if (k->check) {
 			char what[64];
 

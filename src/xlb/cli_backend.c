@@ -13,8 +13,9 @@
 
 static const char usage[] =
 "Usage: xlb backend add PROTO/VIP:PORT ADDR[:PORT] [--weight N] [--state S]\n"
+"                       [--backup true|false]\n"
 "       xlb backend set PROTO/VIP:PORT ADDR[:PORT] [--weight N] [--state S]\n"
-"                       [--health up|down|auto]\n"
+"                       [--backup true|false] [--health up|down|auto]\n"
 "       xlb backend del PROTO/VIP:PORT ADDR[:PORT]\n"
 "\n"
 "  --weight N   0-65535, default 100. Shares of new flows are proportional\n"
@@ -23,6 +24,9 @@ static const char usage[] =
 "               weight is kept for the way back; maint: out of the table,\n"
 "               its flows are reset or kept as the service's\n"
 "               on_backend_down says for a down backend. Kept by `save`.\n"
+"  --backup B   true: a backup (sorry) server, which takes new flows only\n"
+"               while no other backend of the service can; false: a\n"
+"               regular one (the default).\n"
 "  --health H   up or down: force the health result whatever the checks\n"
 "               say; auto: the checks decide again. Not saved.\n"
 "Established flows stay on their backend across every other change.\n"
@@ -33,7 +37,7 @@ static const char usage[] =
 /* The flags: --weight and --state set the config keys of those names,
  * --health forces the check's result (not a config key: not saved). */
 struct be_opts {
-	const char *weight, *state, *health;
+	const char *weight, *state, *backup, *health;
 };
 
 static int parse_opts(int argc, char **argv, struct be_opts *o, char *err,
@@ -42,6 +46,7 @@ static int parse_opts(int argc, char **argv, struct be_opts *o, char *err,
 	static const struct option opts[] = {
 		{ "weight", required_argument, NULL, 'w' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "backup", required_argument, NULL, 'B' },
 		{ "health", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -56,6 +61,8 @@ static int parse_opts(int argc, char **argv, struct be_opts *o, char *err,
 			o->weight = optarg;
 		} else if (opt == 'S') {
 			o->state = optarg;
+		} else if (opt == 'B') {
+			o->backup = optarg;
 		} else if (opt == 'H') {
 			o->health = optarg;
 			if (strcmp(optarg, "up") && strcmp(optarg, "down") &&
@@ -103,9 +110,10 @@ static int check_args(int argc, char **argv, const char *action,
 		snprintf(err, errlen, "backend: %s", perr);
 		return -EINVAL;
 	}
-	if (!strcmp(action, "set") && !o->weight && !o->state && !o->health)
-		snprintf(err, errlen, "backend set needs --weight N, --state S or --health H");
-	else if (!strcmp(action, "del") && (o->weight || o->state || o->health))
+	if (!strcmp(action, "set") && !o->weight && !o->state && !o->backup && !o->health)
+		snprintf(err, errlen, "backend set needs --weight N, --state S, --backup B "
+			 "or --health H");
+	else if (!strcmp(action, "del") && (o->weight || o->state || o->backup || o->health))
 		snprintf(err, errlen, "backend del takes no option but the backend");
 	else if (!strcmp(action, "add") && o->health)
 		snprintf(err, errlen, "--health is for backend set (a new backend's "
@@ -150,7 +158,9 @@ int cli_backend_request(int argc, char **argv, struct json_object **req,
 		json_object_object_add(*req, "health", json_object_new_string(o.health));
 	if (cli_key_field(*req, &schema_backend, "weight", o.weight, &scratch, err,
 			  errlen) ||
-	    cli_key_field(*req, &schema_backend, "state", o.state, &scratch, err, errlen)) {
+	    cli_key_field(*req, &schema_backend, "state", o.state, &scratch, err, errlen) ||
+	    cli_key_field(*req, &schema_backend, "backup", o.backup, &scratch, err,
+			  errlen)) {
 		json_object_put(*req);
 		*req = NULL;
 		return -EINVAL;

@@ -12,11 +12,14 @@
 static const char list_usage[] =
 "Usage: xlb list [--stats] [--rate] [--json]\n"
 "\n"
-"Services, their backends (weight, active, draining or maint, health) and,\n"
-"with --stats, packet/byte/new-flow counters per service and backend (out:\n"
+"Services, their backends (weight, active, draining or maint, backup in\n"
+"use or standby, health) and, with --stats, packet/byte/new-flow counters\n"
+"per service and backend (out:\n"
 "the replies nat and fullnat send back) plus the data plane's\n"
 "pass/drop/forward reasons; conns A/I are the active/inactive nat and\n"
-"fullnat connections of a backend (as IPVS counts them).\n"
+"fullnat connections of a backend (as IPVS counts them); flows N/MAX are a\n"
+"nat or fullnat service's connection-table entries and max_flows, refused\n"
+"and evicted what it did at max_flows (docs/operations.md, Floods).\n"
 "--rate measures over one second: new connections/s, packets/s and bytes/s\n"
 "in, and out where the balancer sees the replies (nat, fullnat; bytes only\n"
 "in mode proxy; \"-\" in dr and tun). --json prints everything (counters,\n"
@@ -210,6 +213,12 @@ static void print_text(struct json_object *res, bool stats, bool rate)
 				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
+			if (stats && json_object_object_get_ex(s, "max_flows", NULL))
+				printf("  flows %llu/%llu refused %llu evicted %llu",
+				       (unsigned long long)u64(s, "flows"),
+				       (unsigned long long)u64(s, "max_flows"),
+				       (unsigned long long)u64(s, "flows_refused"),
+				       (unsigned long long)u64(s, "flows_evicted"));
 			if (rate)
 				print_rate(s);
 			putchar('\n');
@@ -220,6 +229,11 @@ static void print_text(struct json_object *res, bool stats, bool rate)
 
 				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
 				       (unsigned long long)u64(b, "weight"), str(b, "state"));
+				if (json_object_object_get_ex(b, "backup", &v) &&
+				    json_object_get_boolean(v))
+					printf("  backup (%s)", json_object_object_get_ex(
+					       b, "in_table", &v) && json_object_get_boolean(v) ?
+					       "in use" : "standby");
 				/* Health only where a check runs or it is forced. */
 				if (json_object_object_get_ex(b, "health_forced", &v) &&
 				    json_object_get_boolean(v))

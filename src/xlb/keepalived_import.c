@@ -677,25 +677,35 @@ static int apply_check(struct import *im, const struct kvs *vs,
 	return 0;
 }
 
-/* sorry_server, when xlb has the key for it. */
+/* sorry_server: a backup backend, which takes new flows only while no
+ * real server can (keepalived adds it to the pool when all are down). */
 static int apply_sorry(struct import *im, const struct kvs *vs,
 		       struct xlb_service_cfg *x)
 {
-	const struct schema_key *k = schema_find(&schema_service, "sorry_server");
-	char a[XLB_ADDRSTR_MAX], q[XLB_ADDRSTR_MAX + 2], err[256] = "";
+	struct xlb_backend_cfg *arr;
 	struct xlb_sockaddr sa;
 
 	if (!vs->sorry)
 		return 0;
 	if (get_addr_port(im, vs->sorry, 1, true, &sa))
 		return -EINVAL;
-	addr_str(&sa, a, sizeof(a));
-	snprintf(q, sizeof(q), "\"%s\"", a);
-	if (k && !config_parse_value(&schema_service, "sorry_server", q, x, err,
-				     sizeof(err)))
-		return 0;
-	return import_note(im, "%s: sorry_server %s is not carried over: %s", vs->lbl,
-			   a, k ? err : "xlb has no sorry server");
+	if (sa.port == x->vip.port)
+		sa.port = 0;            /* the service's port, as the real servers */
+	if (config_find_backend(x, &sa)) {
+		char a[XLB_ADDRSTR_MAX];
+
+		return import_note(im, "%s: sorry_server %s (line %u) is also a real "
+				   "server: not added as a backup", vs->lbl,
+				   addr_str(&sa, a, sizeof(a)), vs->sorry->line);
+	}
+	arr = realloc(x->backends, (x->n_backends + 1) * sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	x->backends = arr;
+	schema_defaults(&schema_backend, &arr[x->n_backends]);
+	arr[x->n_backends].addr = sa;
+	arr[x->n_backends++].backup = true;
+	return 0;
 }
 
 /* The service of vs on one VIP (or firewall mark). */

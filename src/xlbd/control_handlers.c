@@ -280,6 +280,10 @@ static int get_forced_health(struct json_object *req, int *health, char *err)
 	return 0;
 }
 
+/* The keys a backend_add or backend_set may carry, in this order. */
+static const char *const be_fields[] = { "weight", "state", "backup" };
+#define BE_FIELDS (sizeof(be_fields) / sizeof(be_fields[0]))
+
 /* backend_add, backend_set, backend_del on cfg. A forced health (set only)
  * is not config: it goes to *health for the caller to apply once the rest
  * is in (-1: none). */
@@ -290,7 +294,7 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 	struct xlb_backend_cfg *be, *arr, nb;
 	struct xlb_sockaddr vip, addr;
 	char buf[XLB_ADDRSTR_MAX];
-	bool has_weight, has_state, set = !strcmp(cmd, "backend_set");
+	bool has[BE_FIELDS], set = !strcmp(cmd, "backend_set");
 	uint8_t proto;
 	int ret;
 
@@ -298,17 +302,15 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 	ret = get_service(req, cfg, true, &proto, &vip, &svc, err);
 	if (!ret)
 		ret = get_backend(req, &addr, err);
-	if (!ret)
-		ret = get_field(req, &schema_backend, "weight", false, &nb, &has_weight, err);
-	if (!ret)
-		ret = get_field(req, &schema_backend, "state", false, &nb, &has_state, err);
+	for (size_t i = 0; !ret && i < BE_FIELDS; i++)
+		ret = get_field(req, &schema_backend, be_fields[i], false, &nb, &has[i], err);
 	if (!ret)
 		ret = get_forced_health(req, health, err);
 	if (ret)
 		return ret;
-	if (set && !has_weight && !has_state && *health < 0) {
+	if (set && !has[0] && !has[1] && !has[2] && *health < 0) {
 		snprintf(err, CONTROL_ERRLEN, "backend_set: nothing to change (weight, "
-			 "state or health)");
+			 "state, backup or health)");
 		return -EINVAL;
 	}
 	if (!set && *health >= 0) {
@@ -335,10 +337,9 @@ static int do_backend(struct json_object *req, struct xlb_config *cfg,
 		return -ENOENT;
 	}
 	if (set) {
-		if (has_weight)
-			be->weight = nb.weight;
-		if (has_state)
-			be->state = nb.state;
+		be->weight = has[0] ? nb.weight : be->weight;
+		be->state = has[1] ? nb.state : be->state;
+		be->backup = has[2] ? nb.backup : be->backup;
 		return 0;
 	}
 	memmove(be, be + 1, (svc->n_backends - (be - svc->backends) - 1) * sizeof(*be));
@@ -462,6 +463,7 @@ static struct json_object *list_backend(struct state *st, const struct xlb_servi
 		bc->weight && bc->state == XLB_ADMIN_UP ? "active" : "draining"));
 	json_object_object_add(b, "admin_state", json_object_new_string(
 		admin_state_name(bc->state)));
+	json_object_object_add(b, "backup", json_object_new_boolean(bc->backup));
 	add_health(b, sc, &ss->backends[j]);
 	json_object_object_add(b, "in_table", json_object_new_boolean(
 		state_backend_takes_new(&ss->backends[j], bc)));
@@ -481,6 +483,22 @@ static struct json_object *list_backend(struct state *st, const struct xlb_servi
 				       json_object_new_int64(cn.inactive));
 	}
 	return b;
+}
+
+/* A nat/fullnat service's share of the connection table: its entries,
+ * max_flows and what it refused and evicted there. */
+static void add_svc_flows(struct json_object *o, struct state *st,
+			  const struct xlb_service_cfg *sc, const struct service_state *ss)
+{
+	struct xlb_svc_flows fl;
+
+	if (!st->dp || (sc->mode != XLB_MODE_NAT && sc->mode != XLB_MODE_FULLNAT) ||
+	    dataplane_svc_flows(st->dp, ss->id, &fl))
+		return;
+	json_object_object_add(o, "flows", json_object_new_int64(fl.n));
+	json_object_object_add(o, "max_flows", json_object_new_uint64(fl.max));
+	json_object_object_add(o, "flows_refused", json_object_new_uint64(fl.refused));
+	json_object_object_add(o, "flows_evicted", json_object_new_uint64(fl.evicted));
 }
 
 /* Service i with its backends. */
@@ -514,6 +532,7 @@ static struct json_object *list_service(struct state *st, size_t i)
 	add_counter(o, &c);
 	if (sc->mode == XLB_MODE_PROXY)
 		add_proxy_counters(o, sc, NULL);
+	add_svc_flows(o, st, sc, ss);
 	for (size_t j = 0; j < sc->n_backends; j++)
 		json_object_array_add(bes, list_backend(st, sc, ss, j));
 	json_object_object_add(o, "backends", bes);

@@ -8,7 +8,9 @@
 # writes are refused; a second xlbd refuses the live socket; a bpffs
 # directory others can write to is refused; and a slow-loris client with a
 # flood of idle connections on the control socket holds nothing: a killed
-# backend still leaves the table, `xlb list` answers and SIGTERM exits.
+# backend still leaves the table, `xlb list` answers and SIGTERM exits,
+# while slow-loris and flooding clients of the metrics endpoint leave every
+# scrape answered.
 #
 #   ns cl --- ns sw (br0) --- ns lb (xlbd, XDP on elb; control socket flooded)
 #                         \-- ns rs1..rs3 (nginx, unbound; VIP on lo)
@@ -216,12 +218,59 @@ while time.time() < end:
     del held[:200]
 '
 
+# MFLOOD_PY: against the metrics endpoint at $1:$2 for $3 seconds: 100
+# slow-loris requests a byte a second (renewed as xlbd drops them) and 4
+# threads scraping as fast as they can.
+MFLOOD_PY='
+import socket, sys, threading, time
+host, port, end = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3])
+req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+def scrape():
+    while time.time() < end:
+        try:
+            s = socket.create_connection((host, port), timeout=2)
+            s.sendall(req)
+            while s.recv(65536):
+                pass
+            s.close()
+        except OSError:
+            pass
+for _ in range(4):
+    threading.Thread(target=scrape, daemon=True).start()
+loris, i = [], 0
+while time.time() < end:
+    while len(loris) < 100:
+        try:
+            loris.append(socket.create_connection((host, port), timeout=2))
+        except OSError:
+            break
+    for s in list(loris):
+        try:
+            s.send(req[i % 10:i % 10 + 1])
+        except OSError:
+            s.close()
+            loris.remove(s)
+    i += 1
+    time.sleep(1)
+'
+
 flood() {
-	local svc="tcp/$VIP_V4:80" ms t0 t1 out
+	local svc="tcp/$VIP_V4:80" ms t0 t1 out i ok=0
 	python3 -c "$FLOOD_PY" "$(sock_path)" 40 2>"$LAB_DIR/flood.err" &
 	local fpid=$!
 	LAB_PIDS+=("$fpid")
+	in_ns "$NS_LB" python3 -c "$MFLOOD_PY" 127.0.0.1 9100 30 2>"$LAB_DIR/mflood.err" &
+	local mpid=$!
+	LAB_PIDS+=("$mpid")
 	sleep 2
+	for i in 1 2 3 4 5; do
+		in_ns "$NS_LB" curl -sf --max-time 8 http://127.0.0.1:9100/metrics 2>/dev/null |
+			grep -q '^xlb_backend_up{' && ok=$((ok + 1))
+	done
+	check "flood: 5/5 scrapes answered beside 100 slow-loris and 4 flooding metrics clients" \
+		"$ok/5; $(tail -3 "$LAB_DIR/mflood.err")" [ $ok = 5 ]
+	check "flood: the metrics flood was running throughout" \
+		"$(tail -3 "$LAB_DIR/mflood.err")" kill -0 "$mpid"
 	stop_pidfile "$LAB_DIR/rs2/nginx.pid" || { fail "flood: stop nginx on rs2" "still running"; return; }
 	# fall x interval + timeout = 1.5 s; 15 s proves the loop is not held.
 	if ms=$(wait_health 15 "$svc" "${RS_V4[1]}" down); then
@@ -238,6 +287,9 @@ flood() {
 		kill -0 "$fpid"
 	kill "$fpid" 2>/dev/null
 	wait "$fpid" 2>/dev/null
+	ip netns pids "$NS_LB" | xargs -r ps -o pid=,comm= -p | awk '$2 ~ /python/ {print $1}' |
+		xargs -r kill 2>/dev/null
+	wait "$mpid" 2>/dev/null
 }
 
 main() {
@@ -254,7 +306,8 @@ main() {
 	xlbd_stop
 	symlinks
 	bpffs_perms
-	xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err" ||
+	hard_config "$LAB_DIR/flood.yaml" 'metrics: { listen: "127.0.0.1:9100" }'
+	xlbd_start "$LAB_DIR/flood.yaml" 2>"$LAB_DIR/start.err" ||
 		{ fail "hardening: xlbd starts again" "$(cat "$LAB_DIR/start.err")"; summary; return; }
 	wait_health 10 "tcp/$VIP_V4:80" "${RS_V4[1]}" up >/dev/null
 	flood

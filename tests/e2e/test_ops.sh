@@ -71,6 +71,37 @@ EOF2
 	rc=$?
 	check "ops: xlbd -t rejects a missing interface at its line:column (exit 1)" \
 		"exit $rc: $out" [ $rc = 1 -a "$out" = "xlbd: $d/if.yaml:3:5: no such interface 'xlbnosuch0'" ]
+
+	# A proxy service whose port another program holds: the start would
+	# fail on bind, so the check does.
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$VIP_V4/32" dev lo
+	in_ns "$ns" python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind((sys.argv[1], 8080)); s.listen(); time.sleep(30)' "$VIP_V4" &
+	local holder=$!
+	printf 'interfaces: [lo]\nservices:\n  - { name: web, vip: %s, port: 8080, protocol: tcp, mode: proxy, backends: [ { address: "%s:80" } ] }\n' \
+		"$VIP_V4" "${RS_V4[0]}" >"$d/port.yaml"
+	for i in $(seq 50); do in_ns "$ns" ss -Htln | grep -q ":8080 " && break; sleep 0.1; done
+	out=$(in_ns "$ns" "$XLBD_BIN" -t -c "$d/port.yaml" 2>&1)
+	rc=$?
+	check "ops: xlbd -t rejects a proxy port another program holds (exit 1)" "exit $rc: $out" \
+		eval '[ $rc = 1 ] && grep -qx "xlbd: $d/port.yaml: service tcp/$VIP_V4:8080 (web): the address is in use by another program" <<<"$out"'
+	ip netns pids "$ns" | xargs -r kill 2>/dev/null
+	wait "$holder" 2>/dev/null
+	out=$(in_ns "$ns" "$XLBD_BIN" -t -c "$d/port.yaml" 2>&1)
+	check "ops: the same config passes once the port is free" "exit $?: $out" \
+		grep -q "configuration OK" <<<"$out"
+}
+
+# ops_check_running: `xlbd -t` beside the running instance says so and
+# passes (the config is one for a reload; the ports are that xlbd's).
+ops_check_running() {
+	local out rc
+	ns_bpf_prefix "$NS_LB"
+	out=$("${NS_BPF[@]}" "$XLBD_BIN" -t -c "$LAB_DIR/xlb.yaml" 2>&1)
+	rc=$?
+	check "ops: xlbd -t beside the running xlbd passes and notes it" "exit $rc: $out" \
+		eval '[ $rc = 0 ] && grep -q "note: an xlbd runs instance" <<<"$out"'
 }
 
 LIP_V4=198.18.0.50
@@ -279,6 +310,35 @@ ops_conns_rate() {
 }
 
 # ops_admin: drain, maint and forced health.
+# ops_backup: a backup (sorry) backend takes new connections only while
+# every other backend is down, and gives them back when one returns.
+ops_backup() {
+	local s="tcp/$VIP2_V4:80" t out a
+	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+	for a in "$r1" "$r2" "$r3"; do wait_health 5 "$s" "$a" up >/dev/null; done
+	xlb_cli backend set "$s" "$r3" --backup true
+	t=$(spread 30)
+	check "ops: backup rs3 on standby: 30 new connections reach rs1 and rs2 only" "$t" \
+		[ "$(got rs3 "$t")" = 0 -a $(($(got rs1 "$t") + $(got rs2 "$t"))) = 30 ]
+	out=$(xlb_cli list 2>&1)
+	check "ops: list shows the backup on standby" "$out" \
+		grep -q -- "-> $r3 .*backup (standby)" <<<"$out"
+	xlb_cli backend set "$s" "$r1" --health down && xlb_cli backend set "$s" "$r2" --health down
+	t=$(spread 30)
+	check "ops: rs1 and rs2 down: 30 new connections all reach the backup rs3" "$t" \
+		[ "$(got rs3 "$t")" = 30 ]
+	out=$(xlb_cli list 2>&1)
+	check "ops: list shows the backup in use" "$out" grep -q -- "-> $r3 .*backup (in use)" <<<"$out"
+	out=$(xlb_cli save 2>&1)
+	check "ops: save keeps the backup" "$out" grep -q "address: $r3, weight: 100, backup: true }" <<<"$out"
+	xlb_cli backend set "$s" "$r1" --health auto
+	wait_health 3 "$s" "$r1" up >/dev/null
+	t=$(spread 30)
+	check "ops: rs1 back: 30 new connections reach rs1, none the backup" "$t" \
+		[ "$(got rs1 "$t")" = 30 ]
+	xlb_cli backend set "$s" "$r2" --health auto && xlb_cli backend set "$s" "$r3" --backup false
+}
+
 ops_admin() {
 	local s="tcp/$VIP2_V4:80" t n out hold_pid j
 	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
@@ -364,9 +424,11 @@ main() {
 	else
 		fail "ops: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
 	fi
+	ops_check_running
 	ops_lips
 	ops_service_set
 	ops_conns_rate
+	ops_backup
 	ops_admin
 	ops_apply_services
 	if xlbd_stop; then pass "ops: xlbd stops cleanly"

@@ -133,7 +133,7 @@ static void test_backend(void)
 	EXPECT_REQ(cli_backend_request, "del tcp/198.18.0.100:80 198.18.0.11",
 		   "{\"cmd\":\"backend_del\",\"service\":\"tcp/198.18.0.100:80\",\"backend\":\"198.18.0.11\"}");
 	EXPECT_ERR(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11",
-		   "backend set needs --weight N, --state S or --health H");
+		   "backend set needs --weight N, --state S, --backup B or --health H");
 	EXPECT_REQ(cli_backend_request, "set tcp/198.18.0.100:80 198.18.0.11 --state drain "
 		   "--health down",
 		   "{\"cmd\":\"backend_set\",\"service\":\"tcp/198.18.0.100:80\","

@@ -193,7 +193,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown backend key", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, wieght: 5 }\n",
 	  "xlb.yaml:8:33: backends[0]: unknown key 'wieght' (expected address, "
-	  "weight, port or state)" },
+	  "weight, port, state or backup)" },
 	{ "bad backend state", SVC "    mode: dr\n    backends:\n"
 	  "      - { address: 198.18.0.11, state: off }\n",
 	  "xlb.yaml:8:40: backends[0]: state: 'off' (expected up, drain or maint)" },
@@ -324,6 +324,10 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:20: interfaces[1]: duplicate interface 'eth0'" },
 	{ "local address with port", "local_addresses: [\"198.18.0.2:80\"]\n",
 	  "xlb.yaml:1:19: local_addresses[0]: '198.18.0.2:80': a port is not allowed here" },
+	{ "name with an escape", "services:\n  - name: \"we\\eb\"\n    vip: 198.18.0.100\n"
+	  "    port: 80\n    protocol: tcp\n    mode: dr\n",
+	  "xlb.yaml:2:11: name: control character 0x1b at position 3 (names and paths "
+	  "are printable text)" },
 	{ "bad instance", "instance: ../etc\n",
 	  "xlb.yaml:1:11: instance: '../etc' may only contain letters, digits, '-', "
 	  "'_' and '.'" },
@@ -444,6 +448,13 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:22: timeouts: tcp_syn 4294968 out of range (1-4294967)" },
 	{ "timeouts not a map", "timeouts: [1]\n",
 	  "xlb.yaml:1:11: timeouts: expected a mapping, got a list" },
+	{ "max_flows on dr", SVC "    mode: dr\n    max_flows: 100\n",
+	  "xlb.yaml:2:5: service web: 'max_flows' only applies to modes nat and "
+	  "fullnat" },
+	{ "max_flows over the table", "flow_table_size: 1024\n" SVC "    mode: nat\n"
+	  "    max_flows: 1000\n",
+	  "xlb.yaml:8:16: service web: the services' max_flows add up to 1000, more "
+	  "than the 896 entries flow_table_size 1024 shares out (7/8 of it)" },
 	{ "per-service timeouts on dr", SVC "    mode: dr\n    timeouts: { udp: 5 }\n",
 	  "xlb.yaml:7:5: service web: 'timeouts' only applies to modes nat and "
 	  "fullnat (mode dr keeps no connection states)" },

@@ -108,10 +108,10 @@ static const struct kcase cases[] = {
 	  1, { "protocol: udp\n    mode: dr\n    scheduler: maglev\n",
 	       "health_check: { type: udp, interval: 1m, timeout: 5s, rise: 1, fall: 2, "
 	       "port: 5001 }",
-	       "{ address: 198.18.0.31, weight: 65535 }" },
+	       "{ address: 198.18.0.31, weight: 65535 }",
+	       "{ address: 198.18.0.250, weight: 100, backup: true }" },
 	  { "scheduler mh becomes maglev", "quorum (line 5) is not expressible",
-	    "weight 70000 cut to 65535", "forwards with -i", "uthreshold is not expressible",
-	    "sorry_server 198.18.0.250:5000" } },
+	    "weight 70000 cut to 65535", "forwards with -i", "uthreshold is not expressible" } },
 
 	{ "fwmark virtual server and comments, quotes, braces on their own line",
 	  "# a comment\n! another one\nvirtual_server fwmark 1\n{\n  lb_algo rr # rr\n"

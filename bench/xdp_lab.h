@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The machinery bench/xdp_cost and bench/katran_cmp share (xdp_lab.c): a
+ * network namespace with the routes and neighbours xlb_xdp's bpf_fib_lookup
+ * needs, xlb's maps filled with one service per mode, TCP test frames, and
+ * BPF_PROG_TEST_RUN timing of a program behind bench/vary.bpf.c (the front
+ * that restores the frame and varies the client tuple on every run). */
+#ifndef XLB_BENCH_XDP_LAB_H
+#define XLB_BENCH_XDP_LAB_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "xlb.skel.h"
+#include "vary.skel.h"
+
+#define PKT_LEN   96            /* every test frame; vary.bpf.c restores it */
+#define BATCH     8192          /* new-flow packets between table flushes */
+#define COLD_FLOWS 100000
+#define XDP_PASS_ 2
+#define XDP_TX_   3
+#define TCP_SYN   0x02
+#define TCP_ACK   0x10
+#define C4        "198.18.0.1"  /* the client, v4 and v6 */
+#define C6        "2001:db8::1"
+
+/* world_setup's services (ids): one VIP per mode and family, port 80, three
+ * backends each (198.18.0.11-13, 2001:db8::11-13, on-link). */
+enum { S_DR4 = 1, S_DR6, S_TUN4, S_TUN6, S_NAT4, S_NAT6, S_FN4, S_FN6 };
+
+extern struct xlb_bpf *xs;      /* xlb_xdp, loaded by the caller */
+extern struct vary_bpf *vs;     /* the front, loaded by the caller */
+extern int ifx;                 /* the lab's interface (xa) */
+
+/* Enters a new network namespace and builds the lab in it: 0 or -1. */
+int lab_setup(void);
+/* A PKT_LEN-byte frame src:sp -> dst:dp, TCP with flags (tests/bpf/pkt.h). */
+void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
+	uint16_t dp, uint8_t flags);
+/* Fills xlb's maps as xlbd would for the services above: 0 or -errno. */
+int world_setup(void);
+/* Empty a hash map whose keys are at most 64 bytes. */
+void map_clear_fd(int fd, uint32_t key_size);
+void map_clear(struct bpf_map *m);
+/* Empties every table xlb_xdp fills per flow (LRU maps, nat_rev). */
+void xlb_tables_clear(void);
+/* Defined by each bench: empties every table its new-flow batches fill
+ * (front_new calls it between batches). */
+void tables_clear(void);
+
+/* One BPF_PROG_TEST_RUN of fd over pkt, rep times: the kernel's mean ns per
+ * run, or -1; *verdict (if not NULL) gets the last run's return value, out
+ * (if not NULL, PKT_LEN + 128 bytes) the frame. */
+double run(int fd, const uint8_t *pkt, unsigned int rep, int *verdict,
+	   uint8_t *out);
+/* Times target_fd behind the front: vary 0 keeps the template's tuple, else
+ * run i uses flow i % n_flows (n_flows 0: i itself). */
+double front_run(int target_fd, const uint8_t *pkt, uint32_t n_flows,
+		 int vary, unsigned int rep, int *verdict);
+/* New flows behind the front: batches of BATCH, tables_clear() between. */
+double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
+		 int *verdict);
+/* Fills xlb's flow table with n flows of other clients to vip. */
+int cold_fill(const char *vip, uint32_t n);
+/* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
+void guard_rate(uint32_t rate);
+
+double median(const double *v, int n);  /* of n <= 16 values */
+double vmin(const double *v, int n);
+double vmax(const double *v, int n);
+/* libbpf print callback: warnings only. */
+int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap);
+
+#endif
