@@ -534,62 +534,66 @@ static int cold_prepare(struct row *r)
 	return vx == XDP_TX_ && vk == XDP_TX_ ? 0 : -1;
 }
 
+/* Each round's measurements come in PARTS slices, xlb and Katran
+ * alternating slice by slice, so that load changing under the run (other
+ * jobs on the 2 vCPUs) falls on both alike. */
+#define PARTS 4
+
 /* An established or cold row's packets through fd behind the front. */
 static double timed_run(struct row *r, int fd, int *v)
 {
 	if (r->kind == K_COLD)
-		return front_run(fd, r->pkt, COLD_FLOWS, 1, repeat, v);
-	return front_run(fd, r->pkt, 1, 0, repeat, v);
+		return front_run(fd, r->pkt, COLD_FLOWS, 1, repeat / PARTS, v);
+	return front_run(fd, r->pkt, 1, 0, repeat / PARTS, v);
 }
 
-/* Times fd (xlb's, Katran's or the baseline) the way the row's kind says. */
+/* One slice of fd (xlb's, Katran's or the baseline) the way the row's kind
+ * says. */
 static double timed(struct row *r, int fd, int is_xlb, int *v)
 {
-	unsigned int nrep = quick ? 4 * BATCH : 32 * BATCH;
+	unsigned int nrep = (quick ? 4 * BATCH : 32 * BATCH) / PARTS;
 	uint64_t miss = fd == k_prog ? k_lru_misses() : 0;
 	double t;
 
-	if (fd == k_prog && (r->kind == K_EST || r->kind == K_COLD)) {
+	if (r->kind == K_EST || r->kind == K_COLD) {
 		t = timed_run(r, fd, v);
-		r->k_miss += k_lru_misses() - miss;
-		r->k_pkts += repeat;
+		if (fd == k_prog) {
+			r->k_miss += k_lru_misses() - miss;
+			r->k_pkts += repeat / PARTS;
+		}
 		return t;
 	}
-
-	switch (r->kind) {
-	case K_NEW:
-	case K_FLOOD:
-		k_flood = r->kind == K_FLOOD;
-		guard_rate(r->kind == K_FLOOD && is_xlb ? 1 : 0);
-		t = front_new(fd, r->pkt, nrep, v);
-		guard_rate(0);
-		k_flood = 0;
-		return t;
-	default:
-		return timed_run(r, fd, v);
-	}
+	k_flood = r->kind == K_FLOOD;
+	guard_rate(r->kind == K_FLOOD && is_xlb ? 1 : 0);
+	t = front_new(fd, r->pkt, nrep, v);
+	guard_rate(0);
+	k_flood = 0;
+	return t;
 }
 
-/* One round of a row: baseline direct and behind the front, then xlb and
- * Katran behind the front, in alternating order from round to round. */
+/* One round of a row: the baseline alone, then PARTS slices of the
+ * baseline, xlb and Katran behind the front, the order of xlb and Katran
+ * swapped from slice to slice. */
 static void row_round(struct row *r, int rd)
 {
 	int bfd = bpf_program__fd(bs->progs.xdp_tx_baseline);
-	int xfd = bpf_program__fd(xs->progs.xlb_xdp), vx = -1, vk = -1, vb = -1;
-	double tb, tbf, tx, tk;
+	int xfd = bpf_program__fd(xs->progs.xlb_xdp), vx = -1, vk = -1, vb = -1, p;
+	double tb, tbf = 0, tx = 0, tk = 0;
 
 	if (r->kind == K_EST && est_prepare(r))
 		r->fail = "flow set-up refused";
 	if (r->kind == K_NEW || r->kind == K_FLOOD)
 		mk(r->pkt, r->src, 40000, r->dst, 80, TCP_SYN);
 	tb = run(bfd, r->pkt, repeat, NULL, NULL);
-	tbf = timed(r, bfd, 0, &vb);
-	if (rd % 2) {
-		tk = timed(r, k_prog, 0, &vk);
-		tx = timed(r, xfd, 1, &vx);
-	} else {
-		tx = timed(r, xfd, 1, &vx);
-		tk = timed(r, k_prog, 0, &vk);
+	for (p = 0; p < PARTS; p++) {
+		tbf += timed(r, bfd, 0, &vb) / PARTS;
+		if ((rd + p) % 2) {
+			tk += timed(r, k_prog, 0, &vk) / PARTS;
+			tx += timed(r, xfd, 1, &vx) / PARTS;
+		} else {
+			tx += timed(r, xfd, 1, &vx) / PARTS;
+			tk += timed(r, k_prog, 0, &vk) / PARTS;
+		}
 	}
 	if (vx != XDP_TX_ || vk != XDP_TX_)
 		r->fail = vx != XDP_TX_ ? "xlb did not send (XDP_TX)" :
@@ -703,8 +707,8 @@ int main(int argc, char **argv)
 		rounds = rounds > 3 ? 3 : rounds;
 		repeat = repeat > 200000 ? 200000 : repeat;
 	}
-	if (!kobj || rounds < 1 || rounds > 16 || repeat < 1000) {
-		fprintf(stderr, "katran_cmp: -k Katran's object needed; rounds 1..16, repeat >= 1000\n");
+	if (!kobj || rounds < 1 || rounds > 16 || repeat < 4000) {
+		fprintf(stderr, "katran_cmp: -k Katran's object needed; rounds 1..16, repeat >= 4000\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
