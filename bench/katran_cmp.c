@@ -298,7 +298,7 @@ static int k_cold_fill(const char *vip, uint32_t n)
 	uint32_t chunk = 65536, i, done;
 	struct k_flow_key *keys = calloc(chunk, sizeof(*keys));
 	struct k_real_pos_lru *vals = calloc(chunk, sizeof(*vals));
-	int err = 0;
+	int err = 0, v6 = !!strchr(vip, ':');
 
 	if (!keys || !vals)
 		err = -ENOMEM;
@@ -308,16 +308,17 @@ static int k_cold_fill(const char *vip, uint32_t n)
 		memset(keys, 0, chunk * sizeof(*keys));
 		for (i = 0; i < cnt; i++) {
 			uint32_t x = done + i;
-			union xlb_addr a = A("198.18.200.0");
+			union xlb_addr a = cold_client(x, v6);
 
-			a.b[2] = 200 + ((x >> 24) & 7);
-			a.b[3] = (x >> 16) & 0xff;
-			keys[i].src[0] = a.v4;
+			if (v6)
+				memcpy(keys[i].src, &a, 16);
+			else
+				keys[i].src[0] = a.v4;
 			k_addr(keys[i].dst, vip);
 			keys[i].port16[0] = htons(x & 0xffff);
 			keys[i].port16[1] = htons(80);
 			keys[i].proto = 6;
-			vals[i].pos = 1;
+			vals[i].pos = v6 ? 4 : 1;
 		}
 		err = bpf_map_update_batch(k_lru, keys, vals, &cnt, NULL);
 	}
@@ -483,6 +484,7 @@ static struct row rows[] = {
 	{ "dr v6 established (reference: no encapsulation)", K_EST, C6, "2001:db8::100", 1 },
 	{ "dr v4 new flow (reference: no encapsulation)", K_NEW, C4, "198.18.0.100", 1 },
 	{ "tun v4 established, 100k flows of 1M (cold)", K_COLD, C4, "198.18.0.101", 0 },
+	{ "tun v6 established, 100k flows of 1M (cold)", K_COLD, C6, "2001:db8::101", 0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
