@@ -28,6 +28,8 @@
  *   real server); the fields that differ are printed.
  *
  * Usage: katran_cmp -k BALANCER_KERN.o [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS]
+ *                   [-j FILE]
+ * -j: append one JSON object per row to FILE (bench/run's latest.json).
  * Needs root (netns, BPF). Prints markdown on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -620,43 +622,58 @@ static void loadavg(const char *when)
 	printf("Load average %s: %s.\n", when, buf);
 }
 
-static void report(void)
+/* One row of the table, and of jf (JSON lines as bench/lib.sh's bench_row,
+ * with the figures as numbers) when given. */
+static void report_row(struct row *r, FILE *jf)
 {
+	const char *goal = r->reference ? "-" : "<= 0.8x", *st;
+	double med, lo, hi;
+
+	if (r->fail) {
+		printf("| %s | - | - | - | - | %s | FAIL: %s |\n", r->name, goal, r->fail);
+		if (jf)
+			fprintf(jf, "{\"bench\":\"katran_cmp\",\"row\":\"%s\",\"measured\":\"-\","
+				"\"target\":\"%s\",\"status\":\"FAIL: %s\"}\n", r->name, goal, r->fail);
+		return;
+	}
+	med = median(r->ratio, rounds);
+	lo = vmin(r->ratio, rounds);
+	hi = vmax(r->ratio, rounds);
+	st = r->reference ? "reference" :
+	     hi <= GOAL ? "meets the goal in every round" :
+	     med <= GOAL ? "not in every round" : "SHORT of the goal";
+	printf("| %s | %.1f | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s",
+	       r->name, median(r->t_x, rounds), median(r->t_k, rounds),
+	       median(r->t_b, rounds), med, lo, hi, goal, st);
+	if (r->k_pkts)
+		printf(" (Katran's LRU: %.2f%% misses)", 100.0 * r->k_miss / r->k_pkts);
+	printf(" |\n");
+	if (jf)
+		fprintf(jf, "{\"bench\":\"katran_cmp\",\"row\":\"%s\",\"measured\":\"%.2fx (%.2f-%.2f)\","
+			"\"target\":\"%s\",\"status\":\"%s\",\"ratio\":%.3f,\"ratio_min\":%.3f,"
+			"\"ratio_max\":%.3f,\"xlb_ns\":%.1f,\"katran_ns\":%.1f,\"rounds\":%d}\n",
+			r->name, med, lo, hi, goal, st, med, lo, hi,
+			median(r->t_x, rounds), median(r->t_k, rounds), rounds);
+}
+
+static void report(const char *json)
+{
+	FILE *jf = json ? fopen(json, "a") : NULL;
 	size_t i;
 
+	if (json && !jf)
+		fprintf(stderr, "katran_cmp: cannot append to '%s': %s\n", json, strerror(errno));
 	printf("\n| katran_cmp row | xlb ns | Katran ns | baseline ns | xlb/Katran (median, min-max) | goal | |\n");
 	printf("|---|---|---|---|---|---|---|\n");
-	for (i = 0; i < NROWS; i++) {
-		struct row *r = &rows[i];
-		double med, lo, hi;
-		const char *st;
-
-		if (!row_active(r))
-			continue;
-		if (r->fail) {
-			printf("| %s | - | - | - | - | %s | FAIL: %s |\n", r->name,
-			       r->reference ? "-" : "<= 0.8x", r->fail);
-			continue;
-		}
-		med = median(r->ratio, rounds);
-		lo = vmin(r->ratio, rounds);
-		hi = vmax(r->ratio, rounds);
-		st = r->reference ? "reference" :
-		     hi <= GOAL ? "meets the goal in every round" :
-		     med <= GOAL ? "not in every round" : "SHORT of the goal";
-		printf("| %s | %.1f | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s",
-		       r->name, median(r->t_x, rounds), median(r->t_k, rounds),
-		       median(r->t_b, rounds), med, lo, hi,
-		       r->reference ? "-" : "<= 0.8x", st);
-		if (r->k_pkts)
-			printf(" (Katran's LRU: %.2f%% misses)",
-			       100.0 * r->k_miss / r->k_pkts);
-		printf(" |\n");
-	}
+	for (i = 0; i < NROWS; i++)
+		if (row_active(&rows[i]))
+			report_row(&rows[i], jf);
 	printf("\nxlb ns, Katran ns: t(front+program) - t(front+baseline) + t(baseline), "
 	       "medians; ratio per round, %d rounds, %u runs per measurement "
 	       "(new flows: %u in batches of %d).\n", rounds, repeat,
 	       quick ? 4 * BATCH : 32 * BATCH, BATCH);
+	if (jf)
+		fclose(jf);
 }
 
 static int setup(const char *kobj)
@@ -688,19 +705,20 @@ static int setup(const char *kobj)
 
 int main(int argc, char **argv)
 {
-	const char *kobj = NULL;
+	const char *kobj = NULL, *json = NULL;
 	int c, rd;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "k:r:n:qf:")) != -1) {
+	while ((c = getopt(argc, argv, "k:r:n:qf:j:")) != -1) {
 		switch (c) {
 		case 'k': kobj = optarg; break;
 		case 'r': rounds = atoi(optarg); break;
 		case 'n': repeat = strtoul(optarg, NULL, 0); break;
 		case 'q': quick = 1; break;
 		case 'f': only = optarg; break;
+		case 'j': json = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s -k BALANCER_KERN.o [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS]\n",
+			fprintf(stderr, "usage: %s -k BALANCER_KERN.o [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE]\n",
 				argv[0]);
 			return 2;
 		}
@@ -735,7 +753,7 @@ int main(int argc, char **argv)
 		for (rd = 0; rd < rounds; rd++)
 			row_round(&rows[i], rd);
 	}
-	report();
+	report(json);
 	loadavg("at the end");
 	xlb_bpf__destroy(xs);
 	baseline_bpf__destroy(bs);

@@ -37,4 +37,6 @@ fi
 make -s build/bench/katran_cmp || exit 1
 q=()
 [ -n "${QUICK:-}" ] && [ "$QUICK" != 0 ] && q=(-q)
+# bench/run's rows file (latest.json), as bench/lib.sh's bench_row.
+[ -n "${BENCH_JSONL:-}" ] && q+=(-j "$BENCH_JSONL")
 exec ./build/bench/katran_cmp -k "$out/balancer_kern.o" "${q[@]}" "$@"
