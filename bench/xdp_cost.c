@@ -56,8 +56,7 @@ static struct floor_bpf *fs;
 
 void tables_clear(void)
 {
-	map_clear(xs->maps.flows);
-	map_clear(xs->maps.nat_rev);
+	xlb_tables_clear();
 	if (fs)
 		map_clear(fs->maps.floor_new_flows);
 }

@@ -104,6 +104,26 @@ struct {
 	__type(value, struct xlb_conns);
 } backend_conns SEC(".maps");
 
+/* service id -> that nat/fullnat service's entries and limit (struct
+ * xlb_svc_flows; mmapable, like backend_conns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_flows);
+} svc_flows SEC(".maps");
+
+/* Ring slots of the nat/fullnat services (struct xlb_svc_flows): the keys
+ * of their newest entries in order of creation. Sized by the daemon
+ * (XLB_EMBRYO_SLOTS). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_EMBRYO_SLOTS_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_flow_key);
+} embryos SEC(".maps");
+
 /* client 5-tuple -> backend it is pinned to (the connection table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -305,50 +305,106 @@ static __always_inline void xlb_rev_del(const struct xlb_flow_key *r,
 		bpf_map_delete_elem(&nat_rev, r);
 }
 
-/* Ends the nat/fullnat flow k (entry f): its reverse entry goes, and with
- * it the fullnat port claim, then the entry itself. */
-static __always_inline void xlb_ct_release(const struct xlb_flow_key *k,
-					   const struct xlb_flow *f)
+/* One entry of service id came (d 1) or went (d -1). */
+static __always_inline void xlb_svc_flows_add(__u32 id, __s64 d)
 {
-	struct xlb_flow_key r = {};
-	__u32 bid = f->backend_id;
-	__u8 state = f->state;
+	struct xlb_svc_flows *c = bpf_map_lookup_elem(&svc_flows, &id);
 
-	if (f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT) {
-		xlb_ct_rev_key(k, f, &r);
-		xlb_rev_del(&r, k);
-	}
-	/* Only the CPU whose delete succeeded uncounts the entry. */
-	if (bpf_map_delete_elem(&flows, k) == 0)
-		xlb_conns_add(bid, state, -1);
+	if (c)
+		__sync_fetch_and_add(&c->n, d);
 }
 
-/* Is the claim rk held by nothing alive? Its flow is gone, expired, or no
- * longer uses it. A dead claim is removed (and its expired flow with it). */
-static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
-					const struct xlb_flow_key *rk,
-					struct xlb_flow_key *fk, __u64 now)
+/* Deletes the flow entry f of key k; only the CPU whose delete succeeded
+ * uncounts it (read first: a deleted element's memory may be reused at
+ * once). */
+static __always_inline void xlb_ct_del(const struct xlb_flow_key *k,
+				       const struct xlb_flow *f)
+{
+	__u32 bid = f->backend_id, svc = f->svc_id;
+	__u8 state = f->state;
+
+	if (bpf_map_delete_elem(&flows, k) == 0) {
+		xlb_conns_add(bid, state, -1);
+		xlb_svc_flows_add(svc, -1);
+	}
+}
+
+/* Ends the nat/fullnat flow k (entry f): its reverse entry goes, and with
+ * it the fullnat port claim, then the entry itself. r: room for the
+ * reverse key (the nat path's scratch: the BPF stack is short). */
+static __always_inline void xlb_ct_release(const struct xlb_flow_key *k,
+					   const struct xlb_flow *f,
+					   struct xlb_flow_key *r)
+{
+	if (f->mode == XLB_MODE_NAT || f->mode == XLB_MODE_FULLNAT) {
+		xlb_ct_rev_key(k, f, r);
+		xlb_rev_del(r, k);
+	}
+	xlb_ct_del(k, f);
+}
+
+/* The live flow holding the claim rk (its key in *fk), or NULL when
+ * nothing alive holds it: its flow is gone, expired, or no longer uses it;
+ * such a claim is removed (and its expired flow with it). */
+static __always_inline struct xlb_flow *
+xlb_rev_holder(const struct xlb_globals *g, const struct xlb_flow_key *rk,
+	       struct xlb_flow_key *fk, __u64 now)
 {
 	struct xlb_nat_rev *rv = bpf_map_lookup_elem(&nat_rev, rk);
 	struct xlb_flow *f;
 
 	if (!rv)
-		return 1;
+		return NULL;
 	*fk = rv->fwd;
 	f = bpf_map_lookup_elem(&flows, fk);
 	if (f && !xlb_nat_expired(g, f, now) && f->lport_be == rk->dport_be &&
 	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
 	    f->rport_be == rk->sport_be)
-		return 0;
-	if (f && xlb_nat_expired(g, f, now)) {
-		__u32 bid = f->backend_id;
-		__u8 state = f->state;
-
-		if (bpf_map_delete_elem(&flows, fk) == 0)
-			xlb_conns_add(bid, state, -1);
-	}
+		return f;
+	if (f && xlb_nat_expired(g, f, now))
+		xlb_ct_del(fk, f);
 	bpf_map_delete_elem(&nat_rev, rk);
-	return 1;
+	return NULL;
+}
+
+/* Candidate c of the local (LIP, port) pool (LIPs from lips[base], range
+ * ports each from lo) for the new fullnat flow k: in s->nf and its claim
+ * in s->rk. 0, or -1 when the LIP is missing. */
+static __always_inline int xlb_lport_cand(const struct xlb_flow_key *k,
+					  struct xlb_nat_scratch *s, __u32 c,
+					  __u32 base, __u32 range, __u32 lo)
+{
+	__u32 idx = base + c / range;
+	union xlb_addr *lip = bpf_map_lookup_elem(&lips, &idx);
+
+	if (!lip)
+		return -1;
+	s->nf.laddr = *lip;
+	s->nf.lport_be = bpf_htons((__u16)(lo + c % range));
+	xlb_ct_rev_key(k, &s->nf, &s->rk);
+	return 0;
+}
+
+/* The claim s->rk held by an embryonic flow: ends that flow (counted in its
+ * service's evicted) and takes the claim. Returns XLB_OK or
+ * XLB_R_DROP_NO_LPORT. */
+static __always_inline int xlb_lport_take(const struct xlb_globals *g,
+					  struct xlb_nat_scratch *s, __u64 now)
+{
+	struct xlb_flow *f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+	struct xlb_svc_flows *c;
+	__u32 id;
+
+	if (f && xlb_ct_embryonic(f)) {
+		id = f->svc_id;
+		xlb_rev_del(&s->rk, &s->fk);    /* the claim is f's */
+		xlb_ct_del(&s->fk, f);
+		c = bpf_map_lookup_elem(&svc_flows, &id);
+		if (c)
+			__sync_fetch_and_add(&c->evicted, 1);
+	}
+	return bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST) ?
+	       XLB_R_DROP_NO_LPORT : XLB_OK;
 }
 
 /* Claims a local (LIP, port) for the new fullnat flow k toward nf->raddr:
@@ -356,23 +412,22 @@ static __always_inline int xlb_rev_dead(const struct xlb_globals *g,
  * atomic test-and-set that keeps (LIP, lport, R, rp) unique across CPUs.
  * Candidates are consecutive slots of the pool (all LIPs x port range) from
  * a slot given by the flow hash, so a small pool is searched exhaustively.
- * Sets nf->laddr/lport_be; returns XLB_OK or the drop reason. */
+ * When every candidate is held by a live flow, the port of the embryonic
+ * one seen longest ago is taken over (a flood's half-open entries must not
+ * keep every port from real clients). Sets nf->laddr/lport_be; returns
+ * XLB_OK or the drop reason. */
 static __attribute__((noinline)) int
 xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
 {
-	struct xlb_flow *nf = &s->nf;
 	__u32 lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
 	__u32 hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
-	__u32 n, base, range, total, i;
+	__u32 n, base, range, total, i, victim = XLB_LPORT_PROBES;
+	__u64 oldest = ~0ull;
+	struct xlb_flow *f;
 
-	if (k->family == XLB_AF_INET) {
-		n = g->n_lips_v4;
-		base = 0;
-	} else {
-		n = g->n_lips_v6;
-		base = XLB_LIP_V6_BASE;
-	}
+	n = k->family == XLB_AF_INET ? g->n_lips_v4 : g->n_lips_v6;
+	base = k->family == XLB_AF_INET ? 0 : XLB_LIP_V6_BASE;
 	if (n == 0 || n > XLB_MAX_LIPS)
 		return XLB_R_DROP_NO_LIP;
 	if (hi < lo)
@@ -381,23 +436,100 @@ xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 	total = range * n;
 	s->rv.fwd = *k;
 	for (i = 0; i < XLB_LPORT_PROBES; i++) {
-		__u32 c = (hash + i) % total, idx = base + c / range;
-		union xlb_addr *lip = bpf_map_lookup_elem(&lips, &idx);
-
-		if (!lip)
+		if (xlb_lport_cand(k, s, (hash + i) % total, base, range, lo))
 			continue;
-		nf->laddr = *lip;
-		nf->lport_be = bpf_htons((__u16)(lo + c % range));
-		xlb_ct_rev_key(k, nf, &s->rk);
 		if (!bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
 			return XLB_OK;
 		/* Held: by a live flow, or by one that expired with no packet
 		 * since (the sweeper has not passed yet), which we take over. */
-		if (xlb_rev_dead(g, &s->rk, &s->fk, now) &&
-		    !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
+		f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+		if (!f && !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
 			return XLB_OK;
+		if (f && xlb_ct_embryonic(f) && f->last_seen_ns < oldest) {
+			oldest = f->last_seen_ns;
+			victim = i;
+		}
 	}
-	return XLB_R_DROP_NO_LPORT;
+	if (victim == XLB_LPORT_PROBES ||
+	    xlb_lport_cand(k, s, (hash + victim) % total, base, range, lo))
+		return XLB_R_DROP_NO_LPORT;
+	return xlb_lport_take(g, s, now);
+}
+
+/* Ends the entry of key s->fk if it is a nat/fullnat entry of service id
+ * that is embryonic or expired, counting it in c->evicted. Returns 1 if
+ * it did. */
+static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
+					  struct xlb_svc_flows *c, __u32 id,
+					  struct xlb_nat_scratch *s, __u64 now)
+{
+	struct xlb_flow *f = bpf_map_lookup_elem(&flows, &s->fk);
+
+	if (!f || f->svc_id != id ||
+	    (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
+	    (!xlb_ct_embryonic(f) && !xlb_nat_expired(g, f, now)))
+		return 0;
+	xlb_ct_release(&s->fk, f, &s->rk);
+	__sync_fetch_and_add(&c->evicted, 1);
+	return 1;
+}
+
+/* Service id (c) holds its max_flows: ends the oldest of its embryonic (or
+ * expired) entries among the XLB_EMBRYO_PROBES oldest slots of its ring,
+ * from pos (the slot the new entry takes) on. Returns 1 if it made room. */
+static __attribute__((noinline)) int
+xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u32 pos,
+		 struct xlb_nat_scratch *s)
+{
+	__u32 base = c->ring_base, len = c->ring_len, i, idx, zero = 0;
+	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
+	__u64 now = xlb_now();
+	struct xlb_flow_key *e;
+
+	for (i = 0; i < XLB_EMBRYO_PROBES && len && g; i++) {
+		idx = base + (pos + i) % len;
+		e = bpf_map_lookup_elem(&embryos, &idx);
+		if (!e)
+			continue;
+		/* A copy: another CPU may write the slot meanwhile. */
+		s->fk = *e;
+		if (xlb_embryo_end(g, c, id, s, now))
+			return 1;
+	}
+	return 0;
+}
+
+/* May service id have one more entry? Takes the next slot of the service's
+ * ring for it (*slot, ~0u: no ring) and, when the service holds its
+ * max_flows, ends one of its embryonic entries to make room. XLB_OK, or
+ * XLB_R_DROP_SVC_FULL (counted) when there was none to end. */
+static __always_inline int
+xlb_ct_admit(__u32 id, __u32 *slot, struct xlb_nat_scratch *s)
+{
+	struct xlb_svc_flows *c = bpf_map_lookup_elem(&svc_flows, &id);
+	__u32 len, pos = 0;
+
+	*slot = ~0u;
+	if (!c)
+		return XLB_OK;
+	len = c->ring_len;
+	if (len) {
+		pos = (__u32)(__sync_fetch_and_add(&c->head, 1) % len);
+		*slot = c->ring_base + pos;
+	}
+	if (!c->max || c->n < (__s64)c->max || xlb_embryo_evict(c, id, pos, s))
+		return XLB_OK;
+	__sync_fetch_and_add(&c->refused, 1);
+	return XLB_R_DROP_SVC_FULL;
+}
+
+/* The new entry k in its ring slot (xlb_ct_admit's). */
+static __always_inline void xlb_embryo_put(__u32 slot, const struct xlb_flow_key *k)
+{
+	struct xlb_flow_key *e = bpf_map_lookup_elem(&embryos, &slot);
+
+	if (e)
+		*e = *k;
 }
 
 /* Updates state and age of f after a packet with tcp_flags. State changes
@@ -410,6 +542,8 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 
 	if (proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
+	else
+		fl = xlb_ct_udp_flags(fl, from_server);
 	/* Established: no longer one of a flood's embryonic entries. */
 	if (st == XLB_CT_ESTABLISHED)
 		fl &= ~XLB_FLOW_F_GUARD;
@@ -490,7 +624,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	struct xlb_backend *be;
-	__u32 zero = 0, bid, hash;
+	__u32 zero = 0, bid, hash, slot;
 	__u8 tflags = 0;
 	int new_flow = 0, r;
 	__u64 now;
@@ -508,7 +642,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		   (f->state == XLB_CT_TIME_WAIT || f->state == XLB_CT_CLOSE)))) {
 		/* Dead (or a new connection reusing a closed one's ports, which
 		 * IPVS reschedules too): forget it, freeing its port. */
-		xlb_ct_release(&p->key, f);
+		xlb_ct_release(&p->key, f, &s->rk);
 		f = NULL;
 	}
 
@@ -527,6 +661,9 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		/* Address translation stays within one family. */
 		if (be->family != p->key.family)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+		r = xlb_ct_admit(svc->id, &slot, s);
+		if (r != XLB_OK)
+			return xlb_done(r, XDP_DROP);
 		__builtin_memset(&s->nf, 0, sizeof(s->nf));
 		s->nf.backend_id = bid;
 		s->nf.svc_id = svc->id;
@@ -557,6 +694,8 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		if (bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST) == 0) {
 			new_flow = 1;
 			xlb_conns_add(bid, s->nf.state, 1);
+			xlb_svc_flows_add(svc->id, 1);
+			xlb_embryo_put(slot, &p->key);
 		} else if (svc->mode == XLB_MODE_FULLNAT) {
 			/* Another CPU created the flow first: use its port. */
 			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
@@ -633,7 +772,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		 * serve again, and let the stack answer (a RST, usually). */
 		if (!p->icmp_err) {
 			if (f && xlb_nat_expired(g, f, now))
-				xlb_ct_release(fk, f);
+				xlb_ct_release(fk, f, &s->rk);
 			bpf_map_delete_elem(&nat_rev, &p->key);
 		}
 		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);

@@ -106,6 +106,41 @@ struct xlb_conns {
 	__s64 inactive;
 };
 
+/* svc_flows map value, indexed by service id: a nat/fullnat service's
+ * share of the connection table (flows and nat_rev entries, fullnat ports),
+ * so that a flood on one service cannot take another's. n: its live
+ * entries, added to atomically by the data plane as entries come and go,
+ * by the sweeper for those it expires, corrected by its passes (entries
+ * the LRU table evicted); max: the most it may hold (the daemon's max_flows,
+ * 0: no limit). A service's ring, ring_len slots of the embryos map from
+ * ring_base, holds the keys of its newest entries in order of creation
+ * (head counts them); a new flow of a service at max ends the oldest
+ * embryonic entry it finds there (IPVS's drop_entry, oldest first) or is
+ * refused (drop_service_full). The map is mmapable: the daemon writes max
+ * and the ring and reads the counts in place. */
+struct xlb_svc_flows {
+	__s64 n;
+	__u64 max;
+	__u64 refused;          /* new flows refused at max */
+	__u64 evicted;          /* its embryonic entries evicted for a new flow */
+	__u64 head;             /* entries created: the next slot is head % ring_len */
+	__u32 ring_base;
+	__u32 ring_len;         /* 0: no ring, nothing evicted at max */
+};
+
+/* Of flow_table_size, the part the daemon shares out as max_flows; the
+ * rest is headroom, so the LRU table (whose per-CPU free lists evict
+ * before it is full) never evicts a nat/fullnat entry to make room. */
+#define XLB_SVC_FLOWS_SHARE(table) ((table) / 8 * 7)
+/* Slots of the embryos map (flow keys), shared out between the services'
+ * rings in proportion to their max_flows: a ring as long as the service's
+ * share up to this many slots in all (10 MB). */
+#define XLB_EMBRYO_SLOTS_MAX (1u << 18)
+#define XLB_EMBRYO_SLOTS(table) (XLB_SVC_FLOWS_SHARE(table) < XLB_EMBRYO_SLOTS_MAX ? \
+				 XLB_SVC_FLOWS_SHARE(table) : XLB_EMBRYO_SLOTS_MAX)
+/* Ring slots (from the oldest on) a new flow at max_flows looks at. */
+#define XLB_EMBRYO_PROBES 8
+
 /* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
  * Ids are global to the instance, not per service. */
 struct xlb_backend {
@@ -250,6 +285,10 @@ enum xlb_ct_state {
  * XLB_TO_GUARD_DEFAULT seconds at most, so a flood's entries and fullnat
  * port claims free themselves quickly. */
 #define XLB_FLOW_F_GUARD      0x04
+/* UDP: the backend replied; the client sent again after a reply (as
+ * conntrack's ASSURED): no longer embryonic (xlb_ct_embryonic). */
+#define XLB_FLOW_F_REPLIED    0x08
+#define XLB_FLOW_F_ASSURED    0x10
 
 /* nat_rev map value, keyed by the tuple of replies as they arrive
  * (src = backend R:rp, dst = client C:cp for nat, LIP:lp for fullnat):
@@ -368,7 +407,8 @@ struct xlb_counter {
 	X(XLB_R_ICMP_UNREACH_SENT,  "icmp_unreachable_sent") \
 	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")    \
 	X(XLB_R_FWD_FRAGMENT,       "fwd_fragment")          \
-	X(XLB_R_DROP_ICMP_RATE,     "drop_icmp_rate_limited")
+	X(XLB_R_DROP_ICMP_RATE,     "drop_icmp_rate_limited") \
+	X(XLB_R_DROP_SVC_FULL,      "drop_service_full")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };

@@ -103,6 +103,23 @@ XLB_CT_INLINE int xlb_ct_expired(const struct xlb_globals *g,
 	return (__u64)age > xlb_ct_entry_timeout_ns(g, t, f);
 }
 
+/* Is f embryonic: a TCP handshake not completed, or a UDP flow whose client
+ * never sent again after a reply? Such entries are what a spoofed flood
+ * creates; under pressure they go first (IPVS's drop_entry). */
+XLB_CT_INLINE int xlb_ct_embryonic(const struct xlb_flow *f)
+{
+	return f->state == XLB_CT_SYN_SENT || f->state == XLB_CT_SYN_RECV ||
+	       (f->state == XLB_CT_UDP && !(f->flags & XLB_FLOW_F_ASSURED));
+}
+
+/* The flags of a UDP entry after a packet from the server or the client. */
+XLB_CT_INLINE __u8 xlb_ct_udp_flags(__u8 fflags, int from_server)
+{
+	if (from_server)
+		return fflags | XLB_FLOW_F_REPLIED;
+	return fflags & XLB_FLOW_F_REPLIED ? fflags | XLB_FLOW_F_ASSURED : fflags;
+}
+
 /* State of a new entry: UDP, or a TCP connection opened by a SYN (the
  * data plane creates TCP entries for nothing else). */
 XLB_CT_INLINE __u8 xlb_ct_initial(__u8 proto, __u8 *fflags)

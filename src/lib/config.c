@@ -231,6 +231,7 @@ struct vctx {
 	char *err;
 	size_t errlen;
 	char lbl[XLB_NAME_MAX + XLB_ADDRSTR_MAX];      /* the service's label */
+	uint64_t max_flows;             /* services' max_flows so far */
 };
 
 static int vfail(struct vctx *v, size_t svc, const char *key, size_t be,
@@ -611,6 +612,15 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 		return vfail(v, i, NULL, VF_NONE, "service %s: %zu backends need a "
 			     "maglev_table_size larger than %u", v->lbl, s->n_backends,
 			     v->cfg->maglev_table_size);
+	/* Shares of the table that cannot overlap, or they isolate nothing. */
+	v->max_flows += s->max_flows;
+	if (s->max_flows && v->max_flows > XLB_SVC_FLOWS_SHARE(v->cfg->flow_table_size))
+		return vfail(v, i, "max_flows", VF_NONE, "service %s: the services' "
+			     "max_flows add up to %llu, more than the %u entries "
+			     "flow_table_size %u shares out (7/8 of it)", v->lbl,
+			     (unsigned long long)v->max_flows,
+			     XLB_SVC_FLOWS_SHARE(v->cfg->flow_table_size),
+			     v->cfg->flow_table_size);
 	*total_backends += s->n_backends;
 	if (*total_backends > XLB_MAX_BACKENDS)
 		return vfail(v, i, NULL, VF_NONE, "service %s: too many backends in all "

@@ -143,6 +143,9 @@ struct xlb_service_cfg {
 	bool icmp_unreachable;          /* no usable backend: answer port
 					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
+	uint32_t max_flows;             /* nat/fullnat: most connection-table
+					 * entries; 0 = an equal share of what
+					 * the others leave (state.c) */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for

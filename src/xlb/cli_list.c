@@ -17,7 +17,9 @@ static const char list_usage[] =
 "per service and backend (out:\n"
 "the replies nat and fullnat send back) plus the data plane's\n"
 "pass/drop/forward reasons; conns A/I are the active/inactive nat and\n"
-"fullnat connections of a backend (as IPVS counts them).\n"
+"fullnat connections of a backend (as IPVS counts them); flows N/MAX are a\n"
+"nat or fullnat service's connection-table entries and max_flows, refused\n"
+"and evicted what it did at max_flows (docs/operations.md, Floods).\n"
 "--rate measures over one second: new connections/s, packets/s and bytes/s\n"
 "in, and out where the balancer sees the replies (nat, fullnat; bytes only\n"
 "in mode proxy; \"-\" in dr and tun). --json prints everything (counters,\n"
@@ -211,6 +213,12 @@ static void print_text(struct json_object *res, bool stats, bool rate)
 				       (unsigned long long)u64(s, "persistence_netmask"));
 			if (stats)
 				print_counters(s);
+			if (stats && json_object_object_get_ex(s, "max_flows", NULL))
+				printf("  flows %llu/%llu refused %llu evicted %llu",
+				       (unsigned long long)u64(s, "flows"),
+				       (unsigned long long)u64(s, "max_flows"),
+				       (unsigned long long)u64(s, "flows_refused"),
+				       (unsigned long long)u64(s, "flows_evicted"));
 			if (rate)
 				print_rate(s);
 			putchar('\n');

@@ -51,8 +51,18 @@ static void conns_add(struct xlb_conns *conns, const struct xlb_flow *f,
 			   d, __ATOMIC_RELAXED);
 }
 
-/* One count of backend_conns: set it to want if it still holds seen (no
- * flow of the backend came or went during the pass). */
+/* Adds d to the entries of f's service in svc_flows (the data plane adds
+ * to the same word atomically). */
+static void svc_add(struct xlb_svc_flows *svc_flows, const struct xlb_flow *f,
+		    __s64 d)
+{
+	if (svc_flows && is_nat(f) && f->svc_id < XLB_MAX_SERVICES)
+		__atomic_fetch_add(&svc_flows[f->svc_id].n, d, __ATOMIC_RELAXED);
+}
+
+/* One count of backend_conns or svc_flows: set it to want if it still
+ * holds seen (no flow of the backend or service came or went during the
+ * pass). */
 static void conns_fix(__s64 *at, __s64 seen, __s64 want)
 {
 	if (seen != want)
@@ -80,6 +90,7 @@ struct ct_pass {
 	uint64_t now;
 	struct ct_sweep_stats *st;
 	struct xlb_conns *before;       /* backend_conns at the start */
+	__s64 *svc_before;              /* svc_flows[].n at the start */
 	int phase;                      /* 0: flows, 1: nat_rev, 2: done */
 	bool started;                   /* the phase's first batch was read */
 	__u32 cursor;
@@ -127,6 +138,9 @@ static void expire_flow(struct ct_pass *p, const struct xlb_flow_key *k)
 	if (bpf_map_delete_elem(p->flows_fd, k) == 0) {
 		conns_add(p->st->conns, &f, -1);
 		conns_add(p->before, &f, -1);
+		svc_add(p->st->svc_flows, &f, -1);
+		if (p->svc_before && is_nat(&f) && f.svc_id < XLB_MAX_SERVICES)
+			p->svc_before[f.svc_id]--;
 	}
 	p->st->expired++;
 }
@@ -148,6 +162,8 @@ static void flows_step(struct ct_pass *p, int n)
 		if (f->backend_id < XLB_MAX_BACKENDS && st->active && st->inactive)
 			(xlb_ct_is_active(f->state) ? st->active :
 						      st->inactive)[f->backend_id]++;
+		if (st->svc_n && is_nat(f) && f->svc_id < XLB_MAX_SERVICES)
+			st->svc_n[f->svc_id]++;
 	}
 }
 
@@ -189,6 +205,14 @@ static struct ct_pass *pass_begin(int flows_fd, int rev_fd, const struct xlb_glo
 		memset(st->active, 0, XLB_MAX_BACKENDS * sizeof(*st->active));
 	if (st->inactive)
 		memset(st->inactive, 0, XLB_MAX_BACKENDS * sizeof(*st->inactive));
+	if (st->svc_n)
+		memset(st->svc_n, 0, XLB_MAX_SERVICES * sizeof(*st->svc_n));
+	if (st->svc_flows && st->svc_n) {
+		p->svc_before = malloc(XLB_MAX_SERVICES * sizeof(*p->svc_before));
+		for (uint32_t id = 0; p->svc_before && id < XLB_MAX_SERVICES; id++)
+			p->svc_before[id] = __atomic_load_n(&st->svc_flows[id].n,
+							    __ATOMIC_RELAXED);
+	}
 	if (st->conns && st->active && st->inactive) {
 		p->before = malloc(XLB_MAX_BACKENDS * sizeof(*p->before));
 		for (uint32_t id = 0; p->before && id < XLB_MAX_BACKENDS; id++) {
@@ -225,9 +249,9 @@ static int pass_step(struct ct_pass *p)
 	return n < 0 ? n : p->phase < 2;
 }
 
-/* Ends the pass: where a backend's counts did not move during it but differ
- * from what it counted (entries the LRU table evicted, lost races), they
- * are set to its counts; only after a complete pass (ok). */
+/* Ends the pass: where a backend's or a service's counts did not move
+ * during it but differ from what it counted (entries the LRU table evicted,
+ * lost races), they are set to its counts; only after a complete pass (ok). */
 static void pass_end(struct ct_pass *p, bool ok)
 {
 	struct ct_sweep_stats *st = p->st;
@@ -237,7 +261,10 @@ static void pass_end(struct ct_pass *p, bool ok)
 		conns_fix(&st->conns[id].inactive, p->before[id].inactive,
 			  st->inactive[id]);
 	}
+	for (uint32_t id = 0; ok && p->svc_before && id < XLB_MAX_SERVICES; id++)
+		conns_fix(&st->svc_flows[id].n, p->svc_before[id], st->svc_n[id]);
 	free(p->before);
+	free(p->svc_before);
 	free(p);
 }
 
@@ -270,7 +297,9 @@ struct ct_sweeper {
 	bool counted;                   /* atomic: a pass completed */
 	int flows_fd, rev_fd, globals_fd, svc_to_fd;
 	struct xlb_conns *conns;
+	struct xlb_svc_flows *svc_flows;
 	uint32_t *active, *inactive;    /* the pass's counts */
+	uint32_t *svc_n;
 	struct xlb_svc_timeouts svc_to[XLB_MAX_SERVICES];
 };
 
@@ -314,7 +343,8 @@ static int sweeper_timeouts(struct ct_sweeper *s, struct xlb_globals *g)
 static bool sweeper_pass(struct ct_sweeper *s)
 {
 	struct ct_sweep_stats st = { .active = s->active, .inactive = s->inactive,
-				     .conns = s->conns };
+				     .conns = s->conns, .svc_n = s->svc_n,
+				     .svc_flows = s->svc_flows };
 	struct xlb_globals g;
 	struct ct_pass *p;
 	uint64_t t0;
@@ -358,7 +388,8 @@ static void *sweeper_main(void *arg)
 }
 
 int ct_sweeper_start(struct ct_sweeper **out, int flows_fd, int rev_fd,
-		     int globals_fd, int svc_to_fd, struct xlb_conns *conns)
+		     int globals_fd, int svc_to_fd, struct xlb_conns *conns,
+		     struct xlb_svc_flows *svc_flows)
 {
 	struct ct_sweeper *s = calloc(1, sizeof(*s));
 	int ret;
@@ -370,8 +401,10 @@ int ct_sweeper_start(struct ct_sweeper **out, int flows_fd, int rev_fd,
 	s->globals_fd = globals_fd;
 	s->svc_to_fd = svc_to_fd;
 	s->conns = conns;
+	s->svc_flows = svc_flows;
 	s->active = calloc(XLB_MAX_BACKENDS, sizeof(*s->active));
 	s->inactive = calloc(XLB_MAX_BACKENDS, sizeof(*s->inactive));
+	s->svc_n = calloc(XLB_MAX_SERVICES, sizeof(*s->svc_n));
 	pthread_mutex_init(&s->lock, NULL);
 	{
 		pthread_condattr_t ca;
@@ -381,11 +414,12 @@ int ct_sweeper_start(struct ct_sweeper **out, int flows_fd, int rev_fd,
 		pthread_cond_init(&s->wake, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	ret = s->active && s->inactive ? -pthread_create(&s->thread, NULL, sweeper_main, s)
-				       : -ENOMEM;
+	ret = s->active && s->inactive && s->svc_n ?
+	      -pthread_create(&s->thread, NULL, sweeper_main, s) : -ENOMEM;
 	if (ret) {
 		free(s->active);
 		free(s->inactive);
+		free(s->svc_n);
 		free(s);
 		return ret;
 	}
@@ -420,5 +454,6 @@ void ct_sweeper_stop(struct ct_sweeper *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->active);
 	free(s->inactive);
+	free(s->svc_n);
 	free(s);
 }

@@ -28,6 +28,11 @@ struct ct_sweep_stats {
 	 * the LRU table evicted, lost races), they are set to the pass's
 	 * counts (needs active and inactive). */
 	struct xlb_conns *conns;
+	/* Per service id: live nat/fullnat entries (NULL: not counted); and
+	 * the data plane's svc_flows map (mmapped, or NULL), whose counts n
+	 * are kept right the same way (needs svc_n). */
+	uint32_t *svc_n;
+	struct xlb_svc_flows *svc_flows;
 };
 
 /* One pass over the flows map (flows_fd) and the nat_rev map (rev_fd) at
@@ -50,11 +55,12 @@ uint64_t conntrack_now_ns(void);
 struct ct_sweeper;
 
 /* Starts the sweeper thread over the data plane's flows, nat_rev, globals
- * and svc_timeouts maps (fds) and its mmapped backend_conns (conns, kept
- * right as conntrack_sweep does). It sweeps only while wanted. Start it
- * after any fork. Returns 0 or -errno. */
+ * and svc_timeouts maps (fds) and its mmapped backend_conns (conns) and
+ * svc_flows (svc_flows), kept right as conntrack_sweep does. It sweeps
+ * only while wanted. Start it after any fork. Returns 0 or -errno. */
 int ct_sweeper_start(struct ct_sweeper **s, int flows_fd, int rev_fd,
-		     int globals_fd, int svc_to_fd, struct xlb_conns *conns);
+		     int globals_fd, int svc_to_fd, struct xlb_conns *conns,
+		     struct xlb_svc_flows *svc_flows);
 /* Whether to sweep (nat/fullnat services exist); s may be NULL. */
 void ct_sweeper_want(struct ct_sweeper *s, bool want);
 /* The nat/fullnat entries the last complete pass saw: 0, or -EAGAIN when

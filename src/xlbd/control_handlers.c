@@ -485,6 +485,22 @@ static struct json_object *list_backend(struct state *st, const struct xlb_servi
 	return b;
 }
 
+/* A nat/fullnat service's share of the connection table: its entries,
+ * max_flows and what it refused and evicted there. */
+static void add_svc_flows(struct json_object *o, struct state *st,
+			  const struct xlb_service_cfg *sc, const struct service_state *ss)
+{
+	struct xlb_svc_flows fl;
+
+	if (!st->dp || (sc->mode != XLB_MODE_NAT && sc->mode != XLB_MODE_FULLNAT) ||
+	    dataplane_svc_flows(st->dp, ss->id, &fl))
+		return;
+	json_object_object_add(o, "flows", json_object_new_int64(fl.n));
+	json_object_object_add(o, "max_flows", json_object_new_uint64(fl.max));
+	json_object_object_add(o, "flows_refused", json_object_new_uint64(fl.refused));
+	json_object_object_add(o, "flows_evicted", json_object_new_uint64(fl.evicted));
+}
+
 /* Service i with its backends. */
 static struct json_object *list_service(struct state *st, size_t i)
 {
@@ -516,6 +532,7 @@ static struct json_object *list_service(struct state *st, size_t i)
 	add_counter(o, &c);
 	if (sc->mode == XLB_MODE_PROXY)
 		add_proxy_counters(o, sc, NULL);
+	add_svc_flows(o, st, sc, ss);
 	for (size_t j = 0; j < sc->n_backends; j++)
 		json_object_array_add(bes, list_backend(st, sc, ss, j));
 	json_object_object_add(o, "backends", bes);

@@ -55,6 +55,8 @@ struct dataplane {
 	/* backend_conns, mapped so the sweeper updates it atomically. */
 	struct xlb_conns *conns;
 	size_t conns_len;
+	/* svc_flows, mapped: the daemon writes max, the sweeper fixes n. */
+	struct xlb_svc_flows *svc_flows;
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -344,6 +346,8 @@ static void dp_free(struct dataplane *dp)
 	ct_sweeper_stop(dp->sweeper);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
+	if (dp->svc_flows)
+		munmap(dp->svc_flows, XLB_MAX_SERVICES * sizeof(*dp->svc_flows));
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -640,6 +644,9 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.persist,
 					       cfg->flow_table_size / 4);
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.embryos,
+					       XLB_EMBRYO_SLOTS(cfg->flow_table_size));
 	if (ret)
 		snprintf(err, errlen, "cannot size the flow tables to %u: %s",
 			 cfg->flow_table_size, strerror(-ret));
@@ -733,8 +740,22 @@ static int dp_pin_upgraded(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* The mmapable map m (len bytes) mapped shared into *out (NULL on error). */
+static int map_shared(struct bpf_map *m, size_t len, void **out, char *err,
+		      size_t errlen)
+{
+	*out = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (*out != MAP_FAILED)
+		return 0;
+	*out = NULL;
+	snprintf(err, errlen, "cannot map the %s map: %s", bpf_map__name(m),
+		 strerror(errno));
+	return -errno;
+}
+
 /* What userspace keeps beside the maps: the address filter and next hops
- * as written, backend_conns mapped (the sweeper updates it). */
+ * as written, backend_conns and svc_flows mapped (the sweeper updates
+ * them). */
 static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 {
 	int ret;
@@ -748,16 +769,13 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 		return ret;
 	}
 	dp->conns_len = XLB_MAX_BACKENDS * sizeof(struct xlb_conns);
-	dp->conns = mmap(NULL, dp->conns_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 bpf_map__fd(dp->skel->maps.backend_conns), 0);
-	if (dp->conns == MAP_FAILED) {
-		ret = -errno;
-		dp->conns = NULL;
-		snprintf(err, errlen, "cannot map the backend_conns map: %s",
-			 strerror(-ret));
-		return ret;
-	}
-	return 0;
+	ret = map_shared(dp->skel->maps.backend_conns, dp->conns_len,
+			 (void **)&dp->conns, err, errlen);
+	if (!ret)
+		ret = map_shared(dp->skel->maps.svc_flows,
+				 XLB_MAX_SERVICES * sizeof(*dp->svc_flows),
+				 (void **)&dp->svc_flows, err, errlen);
+	return ret;
 }
 
 /* The program on ifname: the pinned link of a previous xlbd taken over,
@@ -1043,6 +1061,36 @@ int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 	return ret;
 }
 
+int dataplane_svc_flows_set(struct dataplane *dp, uint32_t svc_id, uint64_t max,
+			    uint32_t ring_base, uint32_t ring_len)
+{
+	struct xlb_svc_flows *c;
+
+	if (svc_id >= XLB_MAX_SERVICES || !dp->svc_flows)
+		return -EINVAL;
+	c = &dp->svc_flows[svc_id];
+	__atomic_store_n(&c->max, max, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->ring_base, ring_base, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->ring_len, ring_len, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int dataplane_svc_flows(struct dataplane *dp, uint32_t svc_id,
+			struct xlb_svc_flows *out)
+{
+	const struct xlb_svc_flows *c;
+
+	if (svc_id >= XLB_MAX_SERVICES || !dp->svc_flows)
+		return -EINVAL;
+	c = &dp->svc_flows[svc_id];
+	out->n = __atomic_load_n(&c->n, __ATOMIC_RELAXED);
+	out->n = out->n > 0 ? out->n : 0;       /* a transient of corrections */
+	out->max = __atomic_load_n(&c->max, __ATOMIC_RELAXED);
+	out->refused = __atomic_load_n(&c->refused, __ATOMIC_RELAXED);
+	out->evicted = __atomic_load_n(&c->evicted, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 			    struct xlb_conns *out)
 {
@@ -1326,7 +1374,8 @@ int dataplane_sweeper_start(struct dataplane *dp)
 	ret = ct_sweeper_start(&dp->sweeper, bpf_map__fd(dp->skel->maps.flows),
 			       bpf_map__fd(dp->skel->maps.nat_rev),
 			       bpf_map__fd(dp->skel->maps.globals),
-			       bpf_map__fd(dp->skel->maps.svc_timeouts), dp->conns);
+			       bpf_map__fd(dp->skel->maps.svc_timeouts), dp->conns,
+			       dp->svc_flows);
 	ct_sweeper_want(dp->sweeper, dp->sweep_want);
 	return ret;
 }

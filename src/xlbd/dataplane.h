@@ -94,6 +94,13 @@ int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
  * the instance's apply); the sweeper uses the same values. */
 int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,
 			       const struct xlb_svc_timeouts *t);
+/* A nat/fullnat service's most entries (svc_flows; 0: no limit) and its
+ * ring of embryos slots; and its counts as the data plane keeps them (n
+ * never below 0). */
+int dataplane_svc_flows_set(struct dataplane *dp, uint32_t svc_id, uint64_t max,
+			    uint32_t ring_base, uint32_t ring_len);
+int dataplane_svc_flows(struct dataplane *dp, uint32_t svc_id,
+			struct xlb_svc_flows *out);
 /* The data plane's live connection counts of backend id (what lc/wlc
  * use, never below 0); between sweeps they may include entries that
  * expired unseen. */

@@ -68,6 +68,8 @@ static int collect_service(struct state *st, size_t i, struct metrics_service *m
 		dataplane_svc_stats(st->dp, ss->id, &ms->c);
 	if (sc->mode == XLB_MODE_PROXY)
 		ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
+	if (st->dp && (sc->mode == XLB_MODE_NAT || sc->mode == XLB_MODE_FULLNAT))
+		ms->has_flows = dataplane_svc_flows(st->dp, ss->id, &ms->fl) == 0;
 	ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
 	if (!ms->backends)
 		return -ENOMEM;
@@ -202,7 +204,47 @@ static const struct field proxy_fields[] = {
 	  offsetof(struct proxy_counters, bad_header) },
 };
 
+/* A nat/fullnat service's share of the connection table (struct
+ * xlb_svc_flows). */
+static const struct field flows_fields[] = {
+	{ "flows", "gauge", "Connection-table entries of the nat/fullnat service.",
+	  offsetof(struct xlb_svc_flows, n) },
+	{ "max_flows", "gauge", "Most connection-table entries the service may hold "
+	  "(max_flows, or its share of flow_table_size).",
+	  offsetof(struct xlb_svc_flows, max) },
+	{ "flows_refused_total", "counter", "New flows refused because the service "
+	  "held max_flows entries, none of them embryonic in reach.",
+	  offsetof(struct xlb_svc_flows, refused) },
+	{ "flows_evicted_total", "counter", "Embryonic entries of the service evicted "
+	  "for a new flow at max_flows.", offsetof(struct xlb_svc_flows, evicted) },
+};
+
 #define FIELD(p, fl) (*(const uint64_t *)((const char *)(p) + (fl)->off))
+
+/* The families of fields (n of them, named PREFIX_suffix) in the struct at
+ * offset base of each service whose bool at offset has is set. */
+static void render_svc_opt(FILE *f, const struct metrics_snapshot *s, const char *prefix,
+			   const struct field *fields, size_t n, size_t has, size_t base)
+{
+	char name[96];
+
+	for (size_t k = 0; k < n; k++) {
+		bool header = false;
+
+		for (size_t i = 0; i < s->n_services; i++) {
+			const char *ms = (const char *)&s->services[i];
+
+			if (!*(const bool *)(ms + has))
+				continue;
+			snprintf(name, sizeof(name), "%s_%s", prefix, fields[k].suffix);
+			if (!header)
+				family(f, name, fields[k].type, fields[k].help);
+			header = true;
+			svc_labels(f, name, &s->services[i]);
+			fprintf(f, "%llu\n", (unsigned long long)FIELD(ms + base, &fields[k]));
+		}
+	}
+}
 
 static void render_services(FILE *f, const struct metrics_snapshot *s)
 {
@@ -227,23 +269,14 @@ static void render_services(FILE *f, const struct metrics_snapshot *s)
 		metrics_label_value(f, s->services[i].table_hash);
 		fputs("\"} 1\n", f);
 	}
-	for (size_t k = 0; k < sizeof(proxy_fields) / sizeof(proxy_fields[0]); k++) {
-		bool any = false;
-
-		for (size_t i = 0; i < s->n_services; i++)
-			any |= s->services[i].has_proxy;
-		if (!any)
-			break;
-		snprintf(name, sizeof(name), "xlb_proxy_service_%s", proxy_fields[k].suffix);
-		family(f, name, proxy_fields[k].type, proxy_fields[k].help);
-		for (size_t i = 0; i < s->n_services; i++) {
-			if (!s->services[i].has_proxy)
-				continue;
-			svc_labels(f, name, &s->services[i]);
-			fprintf(f, "%llu\n", (unsigned long long)
-				FIELD(&s->services[i].pc, &proxy_fields[k]));
-		}
-	}
+	render_svc_opt(f, s, "xlb_proxy_service", proxy_fields,
+		       sizeof(proxy_fields) / sizeof(proxy_fields[0]),
+		       offsetof(struct metrics_service, has_proxy),
+		       offsetof(struct metrics_service, pc));
+	render_svc_opt(f, s, "xlb_service", flows_fields,
+		       sizeof(flows_fields) / sizeof(flows_fields[0]),
+		       offsetof(struct metrics_service, has_flows),
+		       offsetof(struct metrics_service, fl));
 }
 
 /* One family over every backend; `value` returns false to skip one. */

@@ -43,6 +43,8 @@ struct metrics_service {
 	struct xlb_counter c;
 	bool has_proxy;
 	struct proxy_counters pc;
+	bool has_flows;                         /* nat/fullnat: fl is set */
+	struct xlb_svc_flows fl;
 	size_t n_backends;
 	struct metrics_backend *backends;
 };

@@ -355,6 +355,51 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
+static bool is_nat_mode(uint8_t mode)
+{
+	return mode == XLB_MODE_NAT || mode == XLB_MODE_FULLNAT;
+}
+
+/* The most connection-table entries of service i of cfg (svc_flows): its
+ * max_flows, or an equal share of what the nat/fullnat services with one
+ * of their own leave of XLB_SVC_FLOWS_SHARE, so that the shares never
+ * overlap and a flood on one service leaves the others' entries and ports
+ * alone; 0 (no limit) for the other modes. */
+static uint64_t svc_max_flows(const struct xlb_config *cfg, size_t i)
+{
+	uint64_t pool = XLB_SVC_FLOWS_SHARE(cfg->flow_table_size), own = 0;
+	size_t shared = 0;
+
+	if (!is_nat_mode(cfg->services[i].mode))
+		return 0;
+	if (cfg->services[i].max_flows)
+		return cfg->services[i].max_flows;
+	for (size_t j = 0; j < cfg->n_services; j++) {
+		if (!is_nat_mode(cfg->services[j].mode))
+			continue;
+		own += cfg->services[j].max_flows;
+		shared += !cfg->services[j].max_flows;
+	}
+	/* At least one: 0 would mean no limit. */
+	return own < pool && (pool - own) / shared ? (pool - own) / shared : 1;
+}
+
+/* Writes service i of cfg (id) its max_flows and its ring of embryos
+ * slots, from *ring on (the next free slot, moved past it): slots in
+ * proportion to its share, so the rings never overlap. */
+static int svc_flows_put(struct state *st, const struct xlb_config *cfg, size_t i,
+			 uint32_t id, uint32_t *ring)
+{
+	uint64_t max = svc_max_flows(cfg, i);
+	uint32_t len = (uint32_t)(max * XLB_EMBRYO_SLOTS(cfg->flow_table_size) /
+				  XLB_SVC_FLOWS_SHARE(cfg->flow_table_size));
+	int ret;
+
+	ret = dataplane_svc_flows_set(st->dp, id, max, len ? *ring : 0, len);
+	*ring += len;
+	return ret;
+}
+
 /* ---- host addresses and the record of those we added ------------------- */
 
 static int addr_plen(const struct xlb_sockaddr *a)
@@ -1026,6 +1071,7 @@ static void release_service(struct state *st, struct service_state *ss)
 		dataplane_service_del(st->dp, ss->proto, &ss->vip);
 		dataplane_table_stage(st->dp, ss->id, NULL, 0);
 		dataplane_svc_timeouts_put(st->dp, ss->id, NULL);
+		dataplane_svc_flows_set(st->dp, ss->id, 0, 0, 0);
 	}
 	st->svc_used[ss->id] = 0;
 	free(ss->backends);
@@ -1326,6 +1372,7 @@ static int commit_dataplane(struct state *st, struct apply_plan *p,
 			    char *err, size_t errlen)
 {
 	char name[XLB_ADDRSTR_MAX + 8];
+	uint32_t ring = 0;
 	int ret;
 
 	ret = dataplane_tables_commit(st->dp);
@@ -1342,6 +1389,8 @@ static int commit_dataplane(struct state *st, struct apply_plan *p,
 
 		svc_timeouts_from(sc, &t);
 		ret = dataplane_svc_timeouts_put(st->dp, p->pending_svc[i].id, &t);
+		if (!ret)
+			ret = svc_flows_put(st, &p->copy, i, p->pending_svc[i].id, &ring);
 		if (!ret)
 			ret = dataplane_service_put(st->dp, sc->proto, &sc->vip,
 						    &p->pending_svc[i]);

@@ -965,6 +965,44 @@ uint16_t fnat_port(const struct spec *s)
 	return LPORT_MIN + spec_hash(s) % (LPORT_MAX - LPORT_MIN + 1);
 }
 
+/* The fullnat local ports [lo, hi] (0, 0: the fixture's). */
+void lport_range(uint16_t lo, uint16_t hi)
+{
+	struct xlb_globals g = *globals_get();
+	uint32_t zero = 0;
+
+	g.lport_min = lo ? lo : LPORT_MIN;
+	g.lport_max = hi ? hi : LPORT_MAX;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+}
+
+/* The fullnat UDP flow a (to VIP_F4:53) answered by its backend and
+ * continued by its client: assured, no longer embryonic. */
+int fnat_udp_assure(const struct spec *a, char *why, size_t n)
+{
+	struct xlb_flow f;
+	struct spec r;
+	uint16_t lp;
+
+	if (flow_get(a, &f)) {
+		snprintf(why, n, "no flow entry to answer");
+		return -1;
+	}
+	lp = ntohs(f.lport_be);
+	r = spec_rev(a, "198.18.0.12", 5353, LIP4, lp, 0);
+	if (nat_step(&r, 0, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA, VIP_F4, 53,
+		     CLIENT4, a->sport, why, n))
+		return -1;
+	if (nat_step(a, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, lp,
+		     "198.18.0.12", 5353, why, n))
+		return -1;
+	if (flow_get(a, &f) || !(f.flags & XLB_FLOW_F_ASSURED)) {
+		snprintf(why, n, "answered and continued, the flow is not assured");
+		return -1;
+	}
+	return 0;
+}
+
 int want_state(const struct spec *s, uint8_t st, char *why, size_t n)
 {
 	struct xlb_flow f;

@@ -178,6 +178,8 @@ int nat_step(const struct spec *in_s, int ifin, int verdict, int reason,
 		    uint16_t sport, const char *dst, uint16_t dport, char *why,
 		    size_t n);
 uint16_t fnat_port(const struct spec *s);
+void lport_range(uint16_t lo, uint16_t hi);
+int fnat_udp_assure(const struct spec *a, char *why, size_t n);
 int want_state(const struct spec *s, uint8_t st, char *why, size_t n);
 void base4(struct pkt *p, uint8_t proto, size_t paylen);
 void base6(struct pkt *p, uint8_t proto, size_t paylen);

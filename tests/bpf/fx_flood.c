@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Fixture rows of the fast path (hash kept in the flow entry, SYNs of
- * deterministic schedulers past the flow table) and of the flood guard. */
+ * deterministic schedulers past the flow table), of the flood guard, and
+ * of the nat/fullnat tables under pressure (per-service max_flows,
+ * embryonic entries first). */
 #include <sched.h>
 
 #include "fixture.h"
@@ -178,11 +180,149 @@ ROW(r_guard_nat)
 			VIP_F4, 53, CLIENT4, 44300, why, n);
 }
 
+/* Service id's svc_flows entry, written whole: max, its ring of embryos
+ * slots [base, base + len), no entries counted; the ring's slots emptied. */
+static void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len)
+{
+	struct xlb_svc_flows c = { .max = max, .ring_base = base, .ring_len = len };
+	struct xlb_flow_key none = { 0 };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c, 0);
+	for (uint32_t i = base; i < base + len; i++)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.embryos), &i, &none, 0);
+}
+
+static struct xlb_svc_flows svc_flows_get(uint32_t id)
+{
+	struct xlb_svc_flows c = { 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c);
+	return c;
+}
+
+/* The nat TCP flow s (VIP_N4:80 -> 198.18.1.11:8080) after its SYN:
+ * SYN-ACK from the backend, ACK from the client: established. */
+static int nat_establish(struct spec s, char *why, size_t n)
+{
+	struct spec r = spec_rev(&s, "198.18.1.11", 8080, CLIENT4, s.sport, 0x12);
+
+	s.tcpflags = 0x10;
+	return nat_step(&r, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+			MAC_XA, VIP_N4, 80, CLIENT4, s.sport, why, n) ?:
+	       nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+			CLIENT4, s.sport, "198.18.1.11", 8080, why, n) ?:
+	       want_state(&s, XLB_CT_ESTABLISHED, why, n);
+}
+
+static int nat_syn(const struct spec *s, char *why, size_t n)
+{
+	return nat_step(s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+			CLIENT4, s->sport, "198.18.1.11", 8080, why, n);
+}
+
+ROW(r_svc_max_flows)
+{
+	/* The nat service may hold 2 entries (ring of 4 slots). a and b
+	 * open, a is established; c, over the limit, ends b's half-open
+	 * entry (the oldest embryonic one in the ring) and is translated;
+	 * once c is established too, d is refused and counted: established
+	 * connections are never evicted. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
+			  .sport = 44500, .dport = 80 };
+	struct spec b = a, c = a, d = a;
+	struct xlb_svc_flows sf;
+	struct xlb_flow f;
+	struct pkt in;
+	int err = -1;
+
+	b.sport = 44501;
+	c.sport = 44502;
+	d.sport = 44503;
+	nat_clear();
+	svc_flows_set(S_N4T, 2, 0, 4);
+	if (nat_syn(&a, why, n) || nat_syn(&b, why, n) || nat_establish(a, why, n) ||
+	    nat_syn(&c, why, n))
+		goto out;
+	sf = svc_flows_get(S_N4T);
+	if (flow_get(&b, &f) == 0 || sf.n != 2 || sf.evicted != 1) {
+		snprintf(why, n, "over the limit: b's entry %s, %lld entries, %llu "
+			 "evicted (want gone, 2, 1)", flow_get(&b, &f) ? "gone" : "kept",
+			 (long long)sf.n, (unsigned long long)sf.evicted);
+		goto out;
+	}
+	if (nat_establish(c, why, n))
+		goto out;
+	pkt_mk(&in, &d);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_SVC_FULL, why, n))
+		goto out;
+	sf = svc_flows_get(S_N4T);
+	if (flow_get(&d, &f) == 0 || sf.refused != 1 || sf.n != 2 ||
+	    want_state(&a, XLB_CT_ESTABLISHED, why, n)) {
+		snprintf(why + strlen(why), n - strlen(why), " refused: d's entry %s, "
+			 "%llu refused, %lld entries (want none, 1, 2)",
+			 flow_get(&d, &f) ? "none" : "made",
+			 (unsigned long long)sf.refused, (long long)sf.n);
+		goto out;
+	}
+	err = 0;
+out:
+	svc_flows_set(S_N4T, 0, 0, 0);
+	return err;
+}
+
+ROW(r_embryo_port)
+{
+	/* One fullnat local port. a's half-open entry holds it; b's SYN
+	 * takes the port over (a's entry ends, counted as evicted); once b
+	 * is established, c is refused: no port is taken from a live
+	 * connection. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 6,
+			  .sport = 44600, .dport = 80 };
+	struct spec b = a, c = a, br;
+	uint64_t ev0 = svc_flows_get(S_F4T).evicted;
+	struct xlb_flow f;
+	struct pkt in;
+	int err = -1;
+
+	b.sport = 44601;
+	c.sport = 44602;
+	br = spec_rev(&b, "198.18.1.11", 80, LIP4, 30000, 0x12);
+	nat_clear();
+	lport_range(30000, 30000);
+	if (nat_step(&a, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     30000, "198.18.1.11", 80, why, n) ||
+	    nat_step(&b, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     30000, "198.18.1.11", 80, why, n))
+		goto out;
+	if (flow_get(&a, &f) == 0 || svc_flows_get(S_F4T).evicted - ev0 != 1 ||
+	    nat_rev_count() != 1) {
+		snprintf(why, n, "a's entry %s, %llu evicted, %u reverse entries "
+			 "(want gone, 1, 1)", flow_get(&a, &f) ? "gone" : "kept",
+			 (unsigned long long)(svc_flows_get(S_F4T).evicted - ev0),
+			 nat_rev_count());
+		goto out;
+	}
+	b.tcpflags = 0x10;
+	if (nat_step(&br, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_CLIENT,
+		     MAC_XA, VIP_F4, 80, CLIENT4, 44601, why, n) ||
+	    nat_step(&b, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA, LIP4,
+		     30000, "198.18.1.11", 80, why, n) ||
+	    want_state(&b, XLB_CT_ESTABLISHED, why, n))
+		goto out;
+	pkt_mk(&in, &c);
+	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n);
+out:
+	lport_range(0, 0);
+	return err;
+}
+
 static const struct row rows[] = {
 	{ .desc = "SYN of a Maglev dr service follows the table, not an old entry", .fn = r_syn_follows_table },
 	{ .desc = "tun established: outer source from the hash in the flow entry", .fn = r_tun_hash_kept },
 	{ .desc = "flood guard, dr: over the rate no entry, established entry kept", .fn = r_guard_dr },
 	{ .desc = "flood guard, fullnat: entry made over the rate is short-lived", .fn = r_guard_nat },
+	{ .desc = "nat service at max_flows: oldest half-open entry ended, then refused", .fn = r_svc_max_flows },
+	{ .desc = "fullnat out of ports: a half-open entry's port taken, a live one's not", .fn = r_embryo_port },
 };
 
 const struct suite fx_flood = { "flood", rows, sizeof(rows) / sizeof(rows[0]) };

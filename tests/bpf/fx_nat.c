@@ -141,20 +141,11 @@ ROW(r_fnat6_tcp)
 }
 
 /* Sets the fullnat port range (0, 0: the fixture's). */
-static void lport_range(uint16_t lo, uint16_t hi)
-{
-	struct xlb_globals g = *globals_get();
-	uint32_t zero = 0;
-
-	g.lport_min = lo ? lo : LPORT_MIN;
-	g.lport_max = hi ? hi : LPORT_MAX;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
-}
-
 ROW(r_fnat_exhaust)
 {
 	/* Two local ports: two flows get them, the third is a counted drop,
-	 * the first two keep flowing. */
+	 * the first two keep flowing (answered, and continued by their
+	 * clients: no longer embryonic, no port taken from them). */
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 17,
 			  .sport = 51000, .dport = 53, .paylen = 20 };
 	struct spec b = a, c = a;
@@ -177,6 +168,8 @@ ROW(r_fnat_exhaust)
 		snprintf(why, n, "two flows do not hold the two ports");
 		goto out;
 	}
+	if (fnat_udp_assure(&a, why, n) || fnat_udp_assure(&b, why, n))
+		goto out;
 	pkt_mk(&in, &c);
 	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n))
 		goto out;
@@ -197,8 +190,9 @@ out:
 
 ROW(r_fnat_expiry_frees_port)
 {
-	/* One local port. Flow a holds it; b is refused; once a has been
-	 * idle past the UDP timeout, b takes the port over. */
+	/* One local port. Flow a holds it (answered and continued); b is
+	 * refused; once a has been idle past the UDP timeout, b takes the
+	 * port over. */
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 17,
 			  .sport = 52000, .dport = 53, .paylen = 20 };
 	struct spec b = a;
@@ -209,7 +203,7 @@ ROW(r_fnat_expiry_frees_port)
 	lport_range(30000, 30000);
 	b.sport = 52001;
 	if (nat_step(&a, 0, XDP_TX_, XLB_R_TX, MAC_B2, MAC_XA, LIP4, 30000,
-		     "198.18.0.12", 5353, why, n))
+		     "198.18.0.12", 5353, why, n) || fnat_udp_assure(&a, why, n))
 		goto out;
 	pkt_mk(&in, &b);
 	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LPORT, why, n))

@@ -448,6 +448,13 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:22: timeouts: tcp_syn 4294968 out of range (1-4294967)" },
 	{ "timeouts not a map", "timeouts: [1]\n",
 	  "xlb.yaml:1:11: timeouts: expected a mapping, got a list" },
+	{ "max_flows on dr", SVC "    mode: dr\n    max_flows: 100\n",
+	  "xlb.yaml:2:5: service web: 'max_flows' only applies to modes nat and "
+	  "fullnat" },
+	{ "max_flows over the table", "flow_table_size: 1024\n" SVC "    mode: nat\n"
+	  "    max_flows: 1000\n",
+	  "xlb.yaml:8:16: service web: the services' max_flows add up to 1000, more "
+	  "than the 896 entries flow_table_size 1024 shares out (7/8 of it)" },
 	{ "per-service timeouts on dr", SVC "    mode: dr\n    timeouts: { udp: 5 }\n",
 	  "xlb.yaml:7:5: service web: 'timeouts' only applies to modes nat and "
 	  "fullnat (mode dr keeps no connection states)" },

@@ -307,10 +307,13 @@ out:
 
 /* The sweeper thread: nothing while no nat/fullnat service is wanted;
  * once wanted, a pass expires what is due, keeps the counts of
- * backend_conns and reports the entries it saw. */
+ * backend_conns and of svc_flows (service 0: 11 entries, 10 expire; the
+ * count of service 3 had drifted to 5 entries it does not have) and
+ * reports the entries it saw. */
 static void test_sweeper_thread(void)
 {
 	struct xlb_conns *conns = calloc(XLB_MAX_BACKENDS, sizeof(*conns));
+	struct xlb_svc_flows *svcf = calloc(XLB_MAX_SERVICES, sizeof(*svcf));
 	uint64_t now = conntrack_now_ns(), n = 0;
 	struct ct_sweeper *sw = NULL;
 	int ffd, rfd, gfd, tfd, i;
@@ -324,7 +327,7 @@ static void test_sweeper_thread(void)
 			     1, NULL);
 	tfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_svcto", 4,
 			     sizeof(struct xlb_svc_timeouts), XLB_MAX_SERVICES, NULL);
-	if (!conns || ffd < 0 || rfd < 0 || gfd < 0 || tfd < 0) {
+	if (!conns || !svcf || ffd < 0 || rfd < 0 || gfd < 0 || tfd < 0) {
 		printf("SKIP test_sweeper_thread: cannot create BPF maps (%s)\n",
 		       strerror(errno));
 		goto out;
@@ -334,7 +337,9 @@ static void test_sweeper_thread(void)
 		add(ffd, rfd, 3000 + i, 23000 + i, XLB_MODE_FULLNAT, now, 301, NULL);
 	add(ffd, rfd, 3100, 23100, XLB_MODE_FULLNAT, now, 10, NULL);
 	conns[7].active = 11;
-	CHECK(ct_sweeper_start(&sw, ffd, rfd, gfd, tfd, conns) == 0, "start");
+	svcf[0].n = 11;
+	svcf[3].n = 5;
+	CHECK(ct_sweeper_start(&sw, ffd, rfd, gfd, tfd, conns, svcf) == 0, "start");
 	usleep(500000);
 	EXPECT(count(ffd) == 11 && ct_sweeper_nat_flows(sw, &n) == -EAGAIN);
 	ct_sweeper_want(sw, true);
@@ -343,12 +348,14 @@ static void test_sweeper_thread(void)
 	EXPECT(ct_sweeper_nat_flows(sw, &n) == 0 && n == 11);
 	EXPECT(count(ffd) == 1 && count(rfd) == 1);
 	EXPECT(conns[7].active == 1 && conns[7].inactive == 0);
+	EXPECT(svcf[0].n == 1 && svcf[3].n == 0);
 out:
 	ct_sweeper_stop(sw);
 	for (int fd = 0, *fds[] = { &ffd, &rfd, &gfd, &tfd }; fd < 4; fd++)
 		if (*fds[fd] >= 0)
 			close(*fds[fd]);
 	free(conns);
+	free(svcf);
 }
 
 int main(void)
