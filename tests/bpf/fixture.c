@@ -917,6 +917,13 @@ void xlat_expect(struct pkt *exp, const struct pkt *in,
 		l4 = l3 + 40;
 		proto = ip[6];
 		len = get16(ip + 4);
+		while (proto == 0 || proto == 43 || proto == 60) {  /* extension headers */
+			size_t hl = (exp->b[l4 + 1] + 1u) * 8;
+
+			proto = exp->b[l4];
+			l4 += hl;
+			len -= hl;
+		}
 	}
 	set16(exp->b + l4, sport);
 	set16(exp->b + l4 + 2, dport);
