@@ -233,6 +233,16 @@ int world_setup(void)
 	g.tun_src_v6 = A("2001:db8:0:1::");
 	g.tun_src_v6_plen = 64;
 	err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.globals), &zero, &g, 0);
+	/* xa's MAC, as xlbd writes it at attach: every frame is checked. */
+	{
+		struct xlb_if_mac m = { .valid = 1 };
+		uint32_t k = (uint32_t)ifx;
+
+		memcpy(m.mac, MAC_XA, 6);
+		err = err ?: bpf_map_update_elem(bpf_map__fd(
+			k < XLB_IF_MAC_DIRECT ? xs->maps.if_mac_direct :
+						xs->maps.if_macs), &k, &m, 0);
+	}
 	return err;
 }
 

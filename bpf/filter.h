@@ -43,9 +43,15 @@ static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
 
 	if ((void *)(d + 6) > data_end || (d[0] & 1))
 		return 1;
-	m = bpf_map_lookup_elem(&if_macs, &ifindex);
-	if (!m)
-		return 1;
+	if (ifindex < XLB_IF_MAC_DIRECT) {
+		m = bpf_map_lookup_elem(&if_mac_direct, &ifindex);
+		if (!m || !m->valid)
+			return 1;
+	} else {
+		m = bpf_map_lookup_elem(&if_macs, &ifindex);
+		if (!m)
+			return 1;
+	}
 	return d[0] == m->mac[0] && d[1] == m->mac[1] && d[2] == m->mac[2] &&
 	       d[3] == m->mac[3] && d[4] == m->mac[4] && d[5] == m->mac[5];
 }

@@ -172,7 +172,16 @@ struct {
 	__type(value, struct xlb_frag);
 } frags SEC(".maps");
 
-/* ifindex -> MAC of the interface (struct xlb_if_mac). */
+/* ifindex (< XLB_IF_MAC_DIRECT) -> MAC of the interface (struct
+ * xlb_if_mac). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_IF_MAC_DIRECT);
+	__type(key, __u32);
+	__type(value, struct xlb_if_mac);
+} if_mac_direct SEC(".maps");
+
+/* ifindex (>= XLB_IF_MAC_DIRECT) -> MAC of the interface. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_IF_MACS);

@@ -615,8 +615,9 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 }
 
 /* A new or existing client packet (not an ICMP error) of a nat/fullnat
- * service; f is p's flow-table entry (NULL: none). */
-static __attribute__((noinline)) int
+ * service; f is p's flow-table entry (NULL: none). A global function: the
+ * verifier checks it once, not once per state its caller reaches it in. */
+__attribute__((noinline)) int
 xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	    struct xlb_flow *f)
 {
@@ -631,7 +632,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 
 	g = bpf_map_lookup_elem(&globals, &zero);
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s)
+	if (!g || !s || !p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	now = xlb_now();
 	tflags = xlb_tcp_flags(ctx, p);

@@ -84,6 +84,9 @@ struct xlb_pkt {
 	__u8  tos;                      /* IPv4 TOS / IPv6 traffic class */
 	__u8  hashed;                   /* hash is set (xlb_pkt_hash) */
 	__u8  frag;                     /* XLB_FRAG_* */
+	__u8  syn;                      /* a TCP SYN without ACK (not an ICMP
+					 * error): opens a connection; set
+					 * by the entry program */
 	__u32 hash;
 	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };

@@ -190,14 +190,18 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 /* The backend of a new flow of svc: with persistence, the one its client
  * is pinned to while the pin holds; otherwise the scheduler's choice, then
  * pinned when learn (a data packet: an ICMP error only follows a pin).
- * Out of line: the pin's key stays off the callers' stack frames. */
-static __attribute__((noinline)) __u32
+ * Out of line: the pin's key stays off the callers' stack frames; a
+ * global function, verified once rather than once per caller's state. */
+__attribute__((noinline)) __u32
 xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
 		  __u32 hash, int learn)
 {
 	struct xlb_persist_key pk = {};
 	__u64 now;
 	__u32 bid;
+
+	if (!svc || !k)
+		return XLB_MAX_BACKENDS;
 
 	if (!svc->persist_s)
 		return xlb_sched_pick(svc, k, hash);

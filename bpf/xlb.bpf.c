@@ -19,17 +19,21 @@
  * connections); either may be NULL, and the one of the service's own
  * table comes first (the other is a flow older than the service's
  * scheduler). Kept out of line so each mode's stack frame stands alone
- * under the 512-byte limit. */
-static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
-						 struct xlb_pkt *p,
-						 const struct xlb_svc *svc,
-						 const struct xlb_dsr_flow *d,
-						 struct xlb_flow *f)
+ * under the 512-byte limit; a global function, so the verifier checks it
+ * once rather than once per caller's state (its arguments may be NULL as
+ * far as it knows). */
+__attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
+					  const struct xlb_svc *svc,
+					  const struct xlb_dsr_flow *d,
+					  struct xlb_flow *f)
 {
 	struct xlb_dsr_flow v;
 	struct xlb_backend *be;
 	__u32 bid = 0;
 	int new_flow;
+
+	if (!p || !svc)
+		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 
 	/* An ICMP error about no flow of ours picks no backend where picking
 	 * moves the scheduler (rr) or picks at random (lc): dropped, as IPVS
@@ -49,8 +53,7 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	/* A new connection reusing the tuple of a flow whose backend takes no
 	 * new flows (down, drained, removed) is a new flow; the flow's other
 	 * packets stay where they were. */
-	if (d && !xlb_backend_sched(d->backend_id) &&
-	    (xlb_tcp_flags(ctx, p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
+	if (d && p->syn && !xlb_backend_sched(d->backend_id))
 		d = NULL;
 	be = xlb_select(p, svc, d, &bid, &new_flow);
 	if (!be)
@@ -72,7 +75,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_flow *f = NULL;
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
-	int r, syn, vip_dsr;
+	int r, vip_dsr;
 
 	if (!xlb_frame_for_us(ctx))
 		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
@@ -92,10 +95,10 @@ int xlb_xdp(struct xdp_md *ctx)
 	 * A SYN opens a new connection: the service first, and the flow
 	 * table only where the scheduler needs it (a lookup that would
 	 * almost always miss). */
-	syn = !p.icmp_err &&
-	      (xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+	p.syn = !p.icmp_err &&
+		(xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
-	if (vip_dsr && !syn) {
+	if (vip_dsr && !p.syn) {
 		d = bpf_map_lookup_elem(&dsr_flows, &p.key);
 		svc = d ? xlb_svc_of_id(&p, d->svc_id) : NULL;
 		if (svc && xlb_svc_dsr_table(svc))
@@ -114,7 +117,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	/* Then the flows map, for the VIPs of nat/fullnat and lc/wlc
 	 * services, the same way. */
 	if (xlb_filter_may_have(XLB_FILTER_VIP_CT, &p.key.dst)) {
-		f = syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
+		f = p.syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
 		if (!svc && f)
 			svc = xlb_svc_of_id(&p, f->svc_id);
 	} else if (!vip_dsr) {
@@ -129,7 +132,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	/* proxy services live in the daemon's sockets: the stack takes them. */
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
-	if (syn && !xlb_sched_stateless(svc)) {
+	if (p.syn && !xlb_sched_stateless(svc)) {
 		if (xlb_svc_dsr_table(svc))
 			d = bpf_map_lookup_elem(&dsr_flows, &p.key);
 		else

@@ -473,15 +473,21 @@ struct xlb_frag {
 #define XLB_FRAG_TABLE_SIZE 16384
 #define XLB_FRAG_TIMEOUT_S  30
 
-/* if_macs map: ifindex -> MAC of an interface the program is attached
+/* if_macs maps: ifindex -> MAC of an interface the program is attached
  * to (written by the daemon at attach, rewritten when the MAC changes), so
  * unicast frames addressed to another host are left alone. No entry for
- * the ingress interface: no check. At most XLB_IF_MACS interfaces. */
-#define XLB_IF_MACS 1024
+ * the ingress interface: no check. An ifindex below XLB_IF_MAC_DIRECT has
+ * its entry in the array if_mac_direct at its own index (valid 0: no
+ * entry), which every packet reads for the price of an array read where
+ * a hash lookup costs ~25 ns; a larger one in the hash if_macs, at most
+ * XLB_IF_MACS of them. */
+#define XLB_IF_MACS       1024
+#define XLB_IF_MAC_DIRECT 4096
 
 struct xlb_if_mac {
 	__u8  mac[6];
-	__u16 pad;
+	__u8  valid;            /* if_mac_direct: the entry is set */
+	__u8  pad;
 };
 
 /* icmp_bucket map value (per CPU, one entry): the token bucket that limits

@@ -613,9 +613,11 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 static void if_mac_put(struct dataplane *dp, struct attachment *a,
 		       bool refresh)
 {
-	struct xlb_if_mac m = { 0 };
+	struct xlb_if_mac m = { .valid = 1 };
 	uint32_t k = (uint32_t)a->ifindex, mtu;
 	int ret = nl_link_l2(a->ifindex, m.mac, &mtu);
+	struct bpf_map *map = k < XLB_IF_MAC_DIRECT ? dp->skel->maps.if_mac_direct :
+						      dp->skel->maps.if_macs;
 
 	if (ret) {
 		if (!refresh)
@@ -626,7 +628,7 @@ static void if_mac_put(struct dataplane *dp, struct attachment *a,
 	}
 	if (refresh && !memcmp(m.mac, a->mac, sizeof(a->mac)))
 		return;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.if_macs), &k, &m, 0)) {
+	if (bpf_map_update_elem(bpf_map__fd(map), &k, &m, 0)) {
 		log_warn("cannot write the MAC of %s to the data plane: %s",
 			 a->ifname, strerror(errno));
 		return;

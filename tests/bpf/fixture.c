@@ -471,12 +471,16 @@ uint32_t spec_hash(const struct spec *s)
  * at attach and when the MAC changes. */
 int if_mac_set(int ifindex, const uint8_t *mac)
 {
-	struct xlb_if_mac m = { 0 };
+	struct xlb_if_mac m = { .valid = 1 };
 	uint32_t k = (uint32_t)ifindex;
-	int fd = bpf_map__fd(skel->maps.if_macs);
+	int direct = k < XLB_IF_MAC_DIRECT;
+	int fd = bpf_map__fd(direct ? skel->maps.if_mac_direct : skel->maps.if_macs);
 
-	if (!mac)
-		return bpf_map_delete_elem(fd, &k);
+	if (!mac) {
+		memset(&m, 0, sizeof(m));
+		return direct ? bpf_map_update_elem(fd, &k, &m, 0) :
+				bpf_map_delete_elem(fd, &k);
+	}
 	memcpy(m.mac, mac, 6);
 	return bpf_map_update_elem(fd, &k, &m, 0);
 }

@@ -465,13 +465,19 @@ ROW(r_if_mac_exact)
 	memcpy(in.b, mac_new, 6);
 	dr_expect(&exp, &in, MAC_B1, MAC_XA);
 	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+	/* No entry (an if_mac_direct slot not set): no check at all. */
+	if_mac_set(ifx_xa, NULL);
+	pkt_mk(&in, &s);
+	memcpy(in.b, MAC_B3, 6);
+	dr_expect(&exp, &in, MAC_B1, MAC_XA);
+	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
 	if_mac_set(ifx_xa, MAC_XA);
 	return err;
 }
 
 static const struct row rows[] = {
 	{ .desc = "unicast to another MAC: passed untouched and counted; broadcast ARP passes", .fn = r_other_mac },
-	{ .desc = "MAC check per exact ifindex (no slot sharing), a changed MAC takes effect", .fn = r_if_mac_exact },
+	{ .desc = "MAC check per exact ifindex (no slot sharing), a changed MAC takes effect, no entry no check", .fn = r_if_mac_exact },
 	{ .desc = "dr v4 TCP: MAC rewrite, XDP_TX", .fn = r_dr4_tcp },
 	{ .desc = "dr v4 UDP: MAC rewrite, XDP_TX", .fn = r_dr4_udp },
 	{ .desc = "dr v6 TCP: MAC rewrite, XDP_TX", .fn = r_dr6_tcp },

@@ -117,6 +117,11 @@ main() {
 	check "restart: maps and links pinned in bpffs" "pin dir '$pins': $(ls "$pins" 2>&1 | tr '\n' ' ')" \
 		test -e "$pins/flows" -a -e "$pins/dsr_flows" -a -e "$pins/link_elb"
 
+	# dr flows live in dsr_flows and show in xlb conns without a state.
+	local conns1 conns2
+	conns1=$(xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length')
+	check "restart: xlb conns lists the dr flows (state -)" "got '$conns1'" [ "${conns1:-0}" -ge 30 ]
+
 	local old_pid=$XLBD_PID
 	xlbd_stop
 	rc=$?
@@ -141,6 +146,9 @@ main() {
 	check "restart: the new xlbd adopted the maps and swapped the program" \
 		"log: $(grep -v '^$' "$LAB_DIR/xlbd.log" | head -8 | tr '\n' '|')" \
 		bash -c "grep -q 'adopted the maps' '$LAB_DIR/xlbd.log' && grep -q 'took over the XDP link of elb' '$LAB_DIR/xlbd.log'"
+	conns2=$(xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length')
+	check "restart: the dr flow table survives the restart" "before $conns1, after $conns2" \
+		[ "${conns2:-0}" -ge "${conns1:-1}" ]
 	after=$(json_service "$(xlb_json)" "tcp/$VIP_V4:80" new_flows)
 	check "restart: counters survive the restart" "before $before, after $after" \
 		[ "${after:-0}" -ge "${before:-1}" ]
