@@ -274,11 +274,11 @@ static void row_round(struct row *r, int rd)
 			r->bad_verdict = -2;
 	}
 	tb = run(bfd, r->pkt, repeat, NULL, NULL);
-	/* dr and pass leave the frame as the next run needs it: time xlb
-	 * alone too, a check on the front subtraction. */
+	/* pass leaves the frame as the next run needs it: time xlb alone
+	 * too, a check on the front subtraction. (dr no longer does: its
+	 * new destination MAC is not xa's, which the MAC check then passes.) */
 	r->r_direct[rd] = 0;
-	if ((r->kind == K_EST && !strncmp(r->name, "dr ", 3)) || r->kind == K_PASS ||
-	    r->kind == K_FLOOR)
+	if (r->kind == K_PASS || r->kind == K_FLOOR)
 		r->r_direct[rd] = run(prog_fd(r), r->pkt, repeat, NULL, NULL) /
 				  run(bfd, r->pkt, repeat, NULL, NULL);
 	switch (r->kind) {
