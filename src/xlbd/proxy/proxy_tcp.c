@@ -141,14 +141,20 @@ static void release_backend(struct pconn *c)
 	c->be = NULL;
 }
 
-static void close_item(struct pworker *w, struct pitem *it)
+/* close() takes the socket out of epoll with the file's last reference,
+ * without an epoll_ctl of its own; a send of the connection still in the
+ * ring holds one (epoll could then report the socket after the connection
+ * is freed), so it leaves epoll first. */
+static void close_item(struct pworker *w, struct pconn *c, struct pitem *it)
 {
 	if (it->fd < 0)
 		return;
 	pring_before_close(w);
-	pitem_set(w, it, 0);
+	if (c->inflight)
+		pitem_set(w, it, 0);
 	close(it->fd);
 	it->fd = -1;
+	it->events = 0;
 }
 
 static void conn_free_later(struct pconn *c)
@@ -167,8 +173,8 @@ void ptcp_close(struct pconn *c)
 	pbal_live(w, -1);
 	ptimer_disarm(&c->tm);
 	list_del(c);
-	close_item(w, &c->ci);
-	close_item(w, &c->si);
+	close_item(w, c, &c->ci);
+	close_item(w, c, &c->si);
 	release_backend(c);
 	atomic_fetch_sub_explicit(&c->ps->active, 1, memory_order_relaxed);
 	/* Freed after the current event batch (see worker_main); with sends
@@ -604,7 +610,7 @@ static void connect_failed(struct pconn *c, int err)
 	 * refused connect, not one per connection. */
 	atomic_store_explicit(&be->load.down_until, w->now + PROXY_DOWN_MS,
 			      memory_order_relaxed);
-	close_item(w, &c->si);
+	close_item(w, c, &c->si);
 	release_backend(c);
 	if (c->attempts > c->set.retries) {
 		char a[XLB_ADDRSTR_MAX];
