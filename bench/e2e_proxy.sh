@@ -8,9 +8,14 @@
 #   ka16, ka256, ka1000  HTTP keep-alive, wrk with 16 / 256 / 1000 connections
 #   close                a new connection per request (64 connections)
 #   bulk                 10 MiB responses, 8 connections (MiB/s)
-#   idle                 keep-alive (64) beside IDLE connections that say
-#                        nothing; RSS added per 10 000 of them
+#   idle                 keep-alive (64) beside IDLE held connections, each
+#                        with its backend connection (they sent the start of
+#                        a request); the rate beside them / without them
+#                        (measured just before), RSS added per 10 000 of
+#                        them, and RSS left 3 s after they closed
 #   dns                  DNS over UDP at max rate (dnsperf, 8 clients)
+#   dnsrate              DNS over UDP at a fixed DNS_RATE q/s: p99 latency
+#                        (dnsperf -Q, each query's latency from -v)
 #   dnstcp               DNS over TCP, 8 pipelined connections (dnsperf -m tcp)
 #
 #   ns cl (wrk, dnsperf, idle holder) -- ns lb (VIP on lo: xlbd | haproxy |
@@ -24,16 +29,29 @@
 # per-round ratios xlb / best peer of that round, with their range; rates,
 # p99, CPU and RSS are medians. CPU: utime+stime of the balancer's own
 # processes (/proc/PID/stat before/after, threads and nginx's workers
-# included), per unit of the row (request, MiB or query).
+# included), per unit of the row (request, MiB or query); pkts: packets
+# through the balancer's interface per unit (idle: with the held
+# connections' handshakes).
 #
 # Target (issue 14): xlb / best peer >= 1.2 at no more CPU per unit.
+#
+# XLBD_B=PATH: a second xlbd build (say, before a change) runs beside the
+# first as implementation xlbB on ports of its own, measured in the same
+# rounds, and each row adds xlb / xlbB: a before/after in one sitting.
+# BENCH_PROXY_PERF=DIR: while xlb is measured, `perf stat` (syscalls,
+# context switches) and `perf record -g` of it into DIR/xlb.TEST.{stat,data}
+# (BENCH_PROXY_PERF_ALL=1: every implementation, perf record system-wide).
+# BENCH_PROXY_IMPLS limits the implementations measured (e.g. "xlb xlbB").
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_NAME=e2e_proxy
 WORKERS=2
 ROUNDS=${ROUNDS:-3}
 DUR=${BENCH_PROXY_DUR:-5}
-IDLE=${BENCH_IDLE:-2400}        # the real servers' nginx takes 1024 each
-TESTS=${BENCH_PROXY_TESTS:-ka16 ka256 ka1000 close bulk idle dns dnstcp}
+# This sandbox caps RLIMIT_NOFILE at 20000 (no CAP_SYS_RESOURCE): 9000
+# clients and their 9000 backend connections is about the most that fits.
+IDLE=${BENCH_IDLE:-9000}
+DNS_RATE=${BENCH_DNS_RATE:-10000}
+TESTS=${BENCH_PROXY_TESTS:-ka16 ka256 ka1000 close bulk idle dns dnsrate dnstcp}
 if [ -n "${QUICK:-}" ] && [ "$QUICK" != 0 ]; then ROUNDS=${QUICK_ROUNDS:-1}; DUR=3; fi
 
 if ! lab_require; then echo "SKIP e2e_proxy: $LAB_SKIP_WHY"; exit 0; fi
@@ -48,7 +66,8 @@ for ns in "$NS_CL" "$NS_LB"; do
 done
 BE=("${RS_V4[@]}")
 # Bulk: a second nginx per real server on :8090, 10 MiB unpaced (the lab's
-# /big is paced by the server for long transfers).
+# /big is paced by the server for long transfers). Held connections: a
+# third on :8070, room for IDLE connections and the load beside them.
 head -c $((10 << 20)) /dev/urandom >"$LAB_DIR/10m"
 for rs in "${RS_NAMES[@]}"; do
 	mkdir -p "$LAB_DIR/$rs/bulk/www"
@@ -57,32 +76,46 @@ for rs in "${RS_NAMES[@]}"; do
 	access_log off;
 	server { listen 8090; location = /10m { root $LAB_DIR/$rs/bulk/www; } }
 EON
+	nginx_start "$(rs_ns "$rs")" "$LAB_DIR/$rs/hold" $((IDLE / 3 + 512)) <<EON
+	access_log off;
+	keepalive_requests 1000;
+	client_header_timeout 5m;
+	server { listen 8070; location = / { return 200 "$rs\n"; } }
+EON
 done
 
 # --- the four balancers ------------------------------------------------------
-declare -A HTTP_PORT BULK_PORT DNS_PORT DNST_PORT PID
-HTTP_PORT=([xlb]=80 [haproxy]=8080 [nginx]=8081)
-BULK_PORT=([xlb]=8090 [haproxy]=8091 [nginx]=8092)
-DNS_PORT=([xlb]=53 [nginx]=5301 [dnsdist]=5302)
-DNST_PORT=([xlb]=53 [haproxy]=5303 [nginx]=5301 [dnsdist]=5302)
+declare -A HTTP_PORT BULK_PORT DNS_PORT DNST_PORT HOLD_PORT PID
+HTTP_PORT=([xlb]=80 [haproxy]=8080 [nginx]=8081 [xlbB]=8180)
+BULK_PORT=([xlb]=8090 [haproxy]=8091 [nginx]=8092 [xlbB]=8190)
+DNS_PORT=([xlb]=53 [nginx]=5301 [dnsdist]=5302 [xlbB]=5310)
+DNST_PORT=([xlb]=53 [haproxy]=5303 [nginx]=5301 [dnsdist]=5302 [xlbB]=5310)
+HOLD_PORT=([xlb]=8070 [haproxy]=8071 [nginx]=8072 [xlbB]=8170)
 svc() { echo "  - { name: $1, vip: $VIP_V4, port: $2, protocol: $3, mode: proxy, scheduler: rr,$5
       backends: [ ${BE[0]}:$4, ${BE[1]}:$4, ${BE[2]}:$4 ] }"; }
-cat >"$LAB_DIR/xlb.yaml" <<EOC
-interfaces: [elb]
+# xlb_conf IMPL: the config of xlb (or of xlbB, on its own ports).
+xlb_conf() {
+	local i=$1
+	cat <<EOC
 proxy_workers: $WORKERS
 services:
-$(svc http 80 tcp 80 " header_timeout: 5m,")
-$(svc bulk 8090 tcp 8090)
-$(svc dns 53 udp 53)
-$(svc dnstcp 53 tcp 53)
+$(svc http "${HTTP_PORT[$i]}" tcp 80 " header_timeout: 5m,")
+$(svc bulk "${BULK_PORT[$i]}" tcp 8090)
+$(svc hold "${HOLD_PORT[$i]}" tcp 8070 " header_timeout: 5m,")
+$(svc dns "${DNS_PORT[$i]}" udp 53)
+$(svc dnstcp "${DNST_PORT[$i]}" tcp 53)
 EOC
+}
+{ echo "interfaces: [elb]"; xlb_conf xlb; } >"$LAB_DIR/xlb.yaml"
+{ echo "instance: xlbB"; echo "manage_addresses: false"; xlb_conf xlbB; } >"$LAB_DIR/xlbB.yaml"
 hp_fe() { printf 'frontend %s\n\tbind %s:%s\n\tdefault_backend %s\nbackend %s\n\tbalance roundrobin\n' \
 	"$1" "$VIP_V4" "$2" "$1" "$1"
 	for i in 0 1 2; do printf '\tserver rs%d %s:%s\n' $((i + 1)) "${BE[$i]}" "$3"; done; }
 cat >"$LAB_DIR/haproxy.cfg" <<EOC
 global
 	nbthread $WORKERS
-	maxconn 7000
+	maxconn $((IDLE + 400))
+	maxpipes 256
 	tune.maxpollevents 256
 defaults
 	mode tcp
@@ -92,6 +125,7 @@ defaults
 	timeout server 5m
 $(hp_fe web "${HTTP_PORT[haproxy]}" 80)
 $(hp_fe bulk "${BULK_PORT[haproxy]}" 8090)
+$(hp_fe hold "${HOLD_PORT[haproxy]}" 8070)
 $(hp_fe dnstcp "${DNST_PORT[haproxy]}" 53)
 EOC
 mkdir -p "$LAB_DIR/ngx"
@@ -104,13 +138,15 @@ worker_processes $WORKERS;
 worker_rlimit_nofile 20000;
 pid $LAB_DIR/ngx/nginx.pid;
 error_log $LAB_DIR/ngx/error.log warn;
-events { worker_connections 8192; }
+events { worker_connections $((IDLE + 1000)); }
 stream {
 	upstream web { server ${BE[0]}:80; server ${BE[1]}:80; server ${BE[2]}:80; }
 	upstream bulk { server ${BE[0]}:8090; server ${BE[1]}:8090; server ${BE[2]}:8090; }
+	upstream hold { server ${BE[0]}:8070; server ${BE[1]}:8070; server ${BE[2]}:8070; }
 	upstream dns { server ${BE[0]}:53; server ${BE[1]}:53; server ${BE[2]}:53; }
 	server { listen $VIP_V4:${HTTP_PORT[nginx]} reuseport; proxy_pass web; }
 	server { listen $VIP_V4:${BULK_PORT[nginx]} reuseport; proxy_pass bulk; }
+	server { listen $VIP_V4:${HOLD_PORT[nginx]} reuseport; proxy_pass hold; }
 	server { listen $VIP_V4:${DNS_PORT[nginx]} udp reuseport; proxy_pass dns; proxy_responses 1; proxy_timeout 5s; }
 	server { listen $VIP_V4:${DNST_PORT[nginx]} reuseport; proxy_pass dns; }
 }
@@ -135,6 +171,13 @@ if xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/xlbd.err"; then
 else
 	echo "# e2e_proxy: xlbd did not start: $(head -c 300 "$LAB_DIR/xlbd.err")" >&2
 fi
+if [ -n "${XLBD_B:-}" ]; then
+	ns_bpf_prefix "$NS_LB"
+	"${NS_BPF[@]}" "$XLBD_B" -c "$LAB_DIR/xlbB.yaml" -f --socket "$LAB_DIR/xlbB.sock" \
+		>"$LAB_DIR/xlbB.log" 2>&1 </dev/null &
+	PID[xlbB]=$!
+	LAB_PIDS+=("${PID[xlbB]}")
+fi
 start_bg haproxy haproxy -db -f "$LAB_DIR/haproxy.cfg"
 start_bg nginx nginx -p "$LAB_DIR/ngx" -e "$LAB_DIR/ngx/error.log" -c "$LAB_DIR/ngx/nginx.conf"
 start_bg dnsdist dnsdist --supervised --disable-syslog -C "$LAB_DIR/dnsdist.conf"
@@ -144,13 +187,16 @@ http_ok() { cl curl -sf --max-time 2 -o /dev/null "http://$VIP_V4:$1/$2"; }
 dns_ok() { cl dig +short +tries=1 +time=1 $2 -p "$1" "@$VIP_V4" who.xlb.test TXT | grep -q rs; }
 # An implementation takes part in a test when it is up and answers there.
 declare -A UP
-for impl in xlb haproxy nginx dnsdist; do
+IMPLS=(${BENCH_PROXY_IMPLS:-xlb xlbB haproxy nginx dnsdist})
+for impl in "${IMPLS[@]}"; do
 	[ -n "${PID[$impl]:-}" ] && kill -0 "${PID[$impl]}" 2>/dev/null || continue
 	if [ -n "${HTTP_PORT[$impl]:-}" ] && wait_for 8 http_ok "${HTTP_PORT[$impl]}"; then
-		for t in ka16 ka256 ka1000 close idle; do UP[$impl.$t]=1; done
+		for t in ka16 ka256 ka1000 close; do UP[$impl.$t]=1; done
 	fi
+	[ -n "${HOLD_PORT[$impl]:-}" ] && wait_for 8 http_ok "${HOLD_PORT[$impl]}" && UP[$impl.idle]=1
 	[ -n "${BULK_PORT[$impl]:-}" ] && wait_for 8 http_ok "${BULK_PORT[$impl]}" 10m && UP[$impl.bulk]=1
-	[ -n "${DNS_PORT[$impl]:-}" ] && wait_for 8 dns_ok "${DNS_PORT[$impl]}" && UP[$impl.dns]=1
+	[ -n "${DNS_PORT[$impl]:-}" ] && wait_for 8 dns_ok "${DNS_PORT[$impl]}" &&
+		UP[$impl.dns]=1 UP[$impl.dnsrate]=1
 	[ -n "${DNST_PORT[$impl]:-}" ] && wait_for 8 dns_ok "${DNST_PORT[$impl]}" +tcp && UP[$impl.dnstcp]=1
 done
 # CPU ticks and RSS (KiB) of a balancer: the process (all its threads) and
@@ -174,8 +220,22 @@ dnsperf_port() {
 	awk '/Queries per second:/ { qps = $4 } END { printf "%s\n", qps + 0 }' <<<"$out"
 }
 
-# idle_hold PORT N STOPFILE READYFILE: N connections that say nothing,
-# held until STOPFILE exists (120 s at most); READYFILE once all connected.
+# dnsperf_rate PORT: queries/s and p99 latency (ms) at DNS_RATE q/s over
+# udp; a query that timed out (2 s) counts as 2000 ms.
+dnsperf_rate() {
+	local q=$LAB_DIR/dnsperf.q
+	echo "who.xlb.test TXT" >"$q"
+	out=$(timeout $((DUR + 20)) ip netns exec "$NS_CL" dnsperf -s "$VIP_V4" -p "$1" -d "$q" \
+		-l "$DUR" -c 8 -q 1000 -t 2 -Q "$DNS_RATE" -v 2>/dev/null)
+	echo "$(awk '/Queries per second:/ { qps = $4 } END { print qps + 0 }' <<<"$out") $(
+		awk '/^> / { print ($2 == "T") ? 2 : $NF }' <<<"$out" | sort -g |
+		awk '{ v[NR] = $1 } END { if (!NR) print "-"
+			else printf "%.3f\n", v[NR * 0.99 < 1 ? 1 : int(NR * 0.99)] * 1000 }')"
+}
+
+# idle_hold PORT N STOPFILE READYFILE: N connections that sent the start of
+# a request (so every balancer holds a backend connection for each), held
+# until STOPFILE exists (120 s at most); READYFILE once all connected.
 idle_hold() {
 	timeout 150 ip netns exec "$NS_CL" python3 - "$VIP_V4" "$@" <<'EOP'
 import os, resource, socket, sys, time
@@ -183,7 +243,9 @@ host, port, n, stop, ready = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sy
 resource.setrlimit(resource.RLIMIT_NOFILE, (n + 100, n + 100))
 socks = []
 for i in range(n):
-    socks.append(socket.create_connection((host, port), timeout=5))
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(b"GET / HTTP/1.1\r\n")
+    socks.append(s)
 open(ready, "w").close()
 end = time.time() + 120
 while time.time() < end and not os.path.exists(stop):
@@ -191,12 +253,13 @@ while time.time() < end and not os.path.exists(stop):
 EOP
 }
 
-# measure IMPL TEST: prints "RATE P99MS RSSKIB IDLEKIB" (rate per second:
-# requests, MiB or queries; p99 "-" where the tool gives none; IDLEKIB the
-# RSS the idle connections added, idle only).
+# measure IMPL TEST: prints "RATE P99MS RSSKIB IDLEKIB BASE GONEKIB" (rate
+# per second: requests, MiB or queries; p99 "-" where the tool gives none;
+# idle only, else "-": IDLEKIB the RSS the held connections added, BASE the
+# rate without them, GONEKIB the RSS above the start 3 s after they closed).
 measure() {
 	local impl=$1 t=$2 rate p99 url="http://$VIP_V4:${HTTP_PORT[$1]:-0}/" idle=- rss0
-	local stop=$LAB_DIR/idle.stop ready=$LAB_DIR/idle.ready hp
+	local stop=$LAB_DIR/idle.stop ready=$LAB_DIR/idle.ready hp base=- gone=-
 	case $t in
 	ka16|ka256|ka1000)
 		read -r rate p99 _ < <(BENCH_CONNS=${t#ka} BENCH_DUR=$DUR wrk_rps "$url") ;;
@@ -206,25 +269,47 @@ measure() {
 			"http://$VIP_V4:${BULK_PORT[$impl]}/10m" --timeout 30s)
 		rate=$(awk -v r="$rate" 'BEGIN { printf "%.1f", r * 10 }') ;;
 	idle)
+		url="http://$VIP_V4:${HOLD_PORT[$impl]}/"
+		read -r base _ < <(BENCH_CONNS=64 BENCH_DUR=$DUR wrk_rps "$url")
 		rm -f "$stop" "$ready"
 		rss0=$(impl_rss "$impl")
-		idle_hold "${HTTP_PORT[$impl]}" "$IDLE" "$stop" "$ready" >"$LAB_DIR/idle.out" 2>&1 &
+		idle_hold "${HOLD_PORT[$impl]}" "$IDLE" "$stop" "$ready" >"$LAB_DIR/idle.out" 2>&1 &
 		hp=$!
-		for ((i = 0; i < 300; i++)); do [ -e "$ready" ] && break; sleep 0.1; done
+		for ((i = 0; i < 600; i++)); do [ -e "$ready" ] && break; sleep 0.1; done
 		sleep 1
 		idle=$(( $(impl_rss "$impl") - rss0 ))
 		read -r rate p99 _ < <(BENCH_CONNS=64 BENCH_DUR=$DUR wrk_rps "$url")
 		touch "$stop"
 		wait "$hp"
+		sleep 3
+		gone=$(( $(impl_rss "$impl") - rss0 ))
 		[ -e "$ready" ] || idle=- ;;
 	dns) rate=$(dnsperf_port "${DNS_PORT[$impl]}"); p99=- ;;
+	dnsrate) read -r rate p99 < <(dnsperf_rate "${DNS_PORT[$impl]}") ;;
 	dnstcp) rate=$(dnsperf_port "${DNST_PORT[$impl]}" tcp); p99=- ;;
 	esac
-	echo "$rate $p99 $(impl_rss "$impl") $idle"
+	echo "$rate $p99 $(impl_rss "$impl") $idle $base $gone"
 }
 
-declare -A RATE P99 CPU RSS IDLEKB     # RATE[impl.test] = "r1 r2 ...", same for the others
-IMPLS=(xlb haproxy nginx dnsdist)
+# perf_start IMPL TEST / perf_stop: BENCH_PROXY_PERF's profiles of xlb.
+PERF_PIDS=()
+perf_start() {
+	local d=${BENCH_PROXY_PERF:-} all=${BENCH_PROXY_PERF_ALL:-}
+	[ -n "$d" ] && { [ "$1" = xlb ] || [ -n "$all" ]; } || return 0
+	mkdir -p "$d"
+	perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "${PID[$1]}" \
+		-o "$d/$1.$2.stat" -- sleep "$DUR" >/dev/null 2>&1 &
+	PERF_PIDS+=($!)
+	perf record -q -g -F 999 $([ -n "$all" ] && echo -a || echo -p "${PID[$1]}") \
+		-o "$d/$1.$2.data" -- sleep "$DUR" >/dev/null 2>&1 &
+	PERF_PIDS+=($!)
+}
+perf_stop() { [ ${#PERF_PIDS[@]} = 0 ] || wait "${PERF_PIDS[@]}"; PERF_PIDS=(); }
+
+# Packets through the balancer's interface (both ways), for packets per unit.
+lb_packets() { ip -n "$NS_LB" -s -j link show elb | jq '.[0].stats64 | .rx.packets + .tx.packets'; }
+
+declare -A PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
 t_start=$(date +%s)
 for ((r = 0; r < ROUNDS; r++)); do
 	if [ $r -gt 0 ] && [ -n "${BENCH_DEADLINE:-}" ] &&
@@ -233,24 +318,31 @@ for ((r = 0; r < ROUNDS; r++)); do
 		break
 	fi
 	for t in $TESTS; do
-		for k in 0 1 2 3; do
-			impl=${IMPLS[$(( (k + r) % 4 ))]}
+		for ((k = 0; k < ${#IMPLS[@]}; k++)); do
+			impl=${IMPLS[$(( (k + r) % ${#IMPLS[@]} ))]}
 			[ -n "${UP[$impl.$t]:-}" ] || continue
-			t0=$(impl_ticks "$impl")
-			read -r rate p99 rss idle < <(measure "$impl" "$t")
-			t1=$(impl_ticks "$impl")
+			t0=$(impl_ticks "$impl") p0=$(lb_packets)
+			perf_start "$impl" "$t"
+			read -r rate p99 rss idle base gone < <(measure "$impl" "$t")
+			perf_stop
+			t1=$(impl_ticks "$impl") p1=$(lb_packets)
+			PKT[$impl.$t]+=" $(awk -v p=$((p1 - p0)) -v r="$rate" -v s="$DUR" -v b="$base" \
+				'BEGIN { if (r + 0 > 0) printf "%.1f", p / ((r + b) * s); else print "-" }')"
 			RATE[$impl.$t]+=" $rate"
 			P99[$impl.$t]+=" $p99"
 			RSS[$impl.$t]+=" $rss"
 			IDLEKB[$impl.$t]+=" $idle"
-			# CPU per unit: seconds / (rate x duration), in µs
+			GONEKB[$impl.$t]+=" $gone"
+			BESIDE[$impl.$t]+=" $(ratio "$rate" "$base")"
+			# CPU per unit: seconds / units measured (rate x duration,
+			# and the rate without the held connections), in µs
 			CPU[$impl.$t]+=" $(awk -v d=$((t1 - t0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
-				'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / (r * s) * 1e6; else print "-" }')"
+				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
 		done
 	done
 done
 ROUNDS=$r
-kill -TERM "${PID[haproxy]}" "${PID[nginx]}" "${PID[dnsdist]}" 2>/dev/null
+kill -TERM "${PID[haproxy]}" "${PID[nginx]}" "${PID[dnsdist]}" ${PID[xlbB]:-} 2>/dev/null
 xlbd_stop
 
 # --- table ------------------------------------------------------------------
@@ -284,9 +376,9 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		desc+="$p $(printf %.0f "$rate") $unit/s"
 		v=$(med <<<"${P99[$p.$t]}")
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
-		desc+=" cpu ${cpu}µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
+		desc+=" cpu ${cpu}µs/$unit pkts $(med <<<"${PKT[$p.$t]}")/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
-		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k idle)"
+		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "
 		[ $p = xlb ] && xcpu=$cpu
 		[ $p != xlb ] && ! ge "$best" "$rate" && { best=$rate; bestn=$p; bcpu=$cpu; }
@@ -306,11 +398,55 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 	bench_row "$label, xlb / best peer" "${rm}x (${rmin}-${rmax}; ${desc%; })" ">= 1.2x, <= its CPU" "$st" \
 		"\"ratio\":\"$rm\",\"ratio_min\":\"$rmin\",\"ratio_max\":\"$rmax\",\"best_peer\":\"$bestn\",\"rounds\":$ROUNDS"
 }
+# ab_row TEST LABEL UNIT: xlb / xlbB (XLBD_B), rate per round and CPU.
+ab_row() {
+	local t=$1 label=$2 unit=$3 rm rmin rmax x b
+	[[ " $TESTS " == *" $t "* ]] && [ -n "${RATE[xlbB.$t]:-}" ] && [ -n "${RATE[xlb.$t]:-}" ] || return 0
+	read -r rm rmin rmax < <(per_round_ratios "$t" xlbB | sort -g | awk '{ v[NR] = $1 } END {
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }')
+	x=$(med <<<"${CPU[xlb.$t]}") b=$(med <<<"${CPU[xlbB.$t]}")
+	bench_row "$label, xlb / xlbB (XLBD_B)" "${rm}x (${rmin}-${rmax}); cpu ${x} vs ${b}µs/$unit; p99 $(med <<<"${P99[xlb.$t]}") vs $(med <<<"${P99[xlbB.$t]}")ms; rates $(med <<<"${RATE[xlb.$t]}") vs $(med <<<"${RATE[xlbB.$t]}")" "-" "-"
+}
 row_for ka16 "HTTP keep-alive, 16 connections" req haproxy nginx
+ab_row ka16 "HTTP keep-alive, 16 connections" req
 row_for ka256 "HTTP keep-alive, 256 connections" req haproxy nginx
+ab_row ka256 "HTTP keep-alive, 256 connections" req
 row_for ka1000 "HTTP keep-alive, 1000 connections" req haproxy nginx
+ab_row ka1000 "HTTP keep-alive, 1000 connections" req
 row_for close "HTTP, new connection per request (64)" req haproxy nginx
+ab_row close "HTTP, new connection per request (64)" req
 row_for bulk "bulk 10 MiB responses, 8 connections" MiB haproxy nginx
-row_for idle "HTTP keep-alive (64) beside $IDLE idle connections" req haproxy nginx
+ab_row bulk "bulk 10 MiB responses, 8 connections" MiB
+row_for idle "HTTP keep-alive (64) beside $IDLE held connections" req haproxy nginx
+ab_row idle "HTTP keep-alive (64) beside $IDLE held connections" req
 row_for dns "DNS over UDP, max rate" q dnsdist nginx
+ab_row dns "DNS over UDP, max rate" q
+# p99_row TEST LABEL PEERS...: at a fixed rate, xlb's p99 / the lowest
+# peer p99 (medians); the target is <= 1 at the same rate and less CPU.
+p99_row() {
+	local t=$1 label=$2 p v best= bestn= x desc= st xcpu bcpu
+	shift 2
+	[[ " $TESTS " == *" $t "* ]] || return 0
+	for p in xlb "$@"; do
+		[ -n "${P99[$p.$t]:-}" ] || continue
+		v=$(med <<<"${P99[$p.$t]}")
+		desc+="$p p99 ${v}ms at $(printf %.0f "$(med <<<"${RATE[$p.$t]}")") q/s cpu $(med <<<"${CPU[$p.$t]}")µs/q; "
+		[ $p = xlb ] && { x=$v; xcpu=$(med <<<"${CPU[$p.$t]}"); continue; }
+		[ "$v" != - ] && { [ -z "$best" ] || ! ge "$v" "$best"; } && { best=$v; bestn=$p; bcpu=$(med <<<"${CPU[$p.$t]}"); }
+	done
+	if [ -z "${x:-}" ] || [ "$x" = - ] || [ -z "$best" ]; then
+		st="FAIL: no measurement"; v=-
+	else
+		v=$(ratio "$x" "$best")
+		st=ok
+		ge "$best" "$x" || st="p99 above $bestn's"
+		ge "$bcpu" "$xcpu" || st+="; more CPU per q than $bestn"
+	fi
+	bench_row "$label, xlb p99 / lowest peer p99" "${v}x (${desc%; })" "<= 1x, <= its CPU" "$st" \
+		"\"ratio\":\"$v\",\"best_peer\":\"$bestn\",\"rounds\":$ROUNDS"
+}
+p99_row dnsrate "DNS over UDP at $DNS_RATE q/s" dnsdist nginx
+ab_row dnsrate "DNS over UDP at $DNS_RATE q/s" q
 row_for dnstcp "DNS over TCP, 8 pipelined connections" q haproxy nginx dnsdist
+ab_row dnstcp "DNS over TCP, 8 pipelined connections" q

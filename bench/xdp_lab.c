@@ -185,7 +185,8 @@ int world_setup(void)
 		v.id = d->id;
 		v.table_size = size;
 		v.mode = d->mode;
-		err = err ?: filter_set(XLB_FILTER_VIP, &k.vip);
+		err = err ?: filter_set(xlb_svc_dsr_table(&v) ? XLB_FILTER_VIP :
+					XLB_FILTER_VIP_CT, &k.vip);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
 		{
@@ -235,27 +236,43 @@ int world_setup(void)
 	return err;
 }
 
-/* Empties a hash map (keys of at most 64 bytes): one walk collecting keys,
- * then batch deletes (get_next_key from NULL after each delete rescans the
- * buckets). */
-void map_clear(struct bpf_map *m)
+/* Empties the hash map fd (keys of key_size <= 64 bytes): one walk
+ * collecting keys, then batch deletes (get_next_key from NULL after each
+ * delete rescans the buckets). */
+void map_clear_fd(int fd, uint32_t key_size)
 {
 	static uint8_t keys[65536 * 64];
-	uint32_t n, cnt, ks = bpf_map__key_size(m);
-	int fd = bpf_map__fd(m);
+	uint32_t n, cnt;
 
-	if (ks > 64)
+	if (key_size > 64)
 		return;
 	do {
 		n = 0;
 		while (n < 65536 &&
-		       !bpf_map_get_next_key(fd, n ? keys + (n - 1) * ks : NULL,
-					     keys + n * ks))
+		       !bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
+					     keys + n * key_size))
 			n++;
 		cnt = n;
 		if (n && bpf_map_delete_batch(fd, keys, &cnt, NULL))
 			break;
 	} while (n == 65536);
+}
+
+void map_clear(struct bpf_map *m)
+{
+	map_clear_fd(bpf_map__fd(m), bpf_map__key_size(m));
+}
+
+/* Every table xlb_xdp fills per flow: its LRU maps (flows, and whatever
+ * other per-flow table a version has) and nat_rev. */
+void xlb_tables_clear(void)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, xs->obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_LRU_HASH ||
+		    !strcmp(bpf_map__name(m), "nat_rev"))
+			map_clear(m);
 }
 
 /* ---- timing ---------------------------------------------------------------- */
@@ -322,14 +339,27 @@ double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 	return sum / rep;
 }
 
-/* Fills xlb's flow table with n flows of other clients (198.18.200.0/21) to
- * vip, port 80: the rest of a "cold" 1M-entry table. */
+/* Client x of the cold rows' filler flows: 198.18.200.0/21 or
+ * 2001:db8:200::/109 by x's upper bits (its port takes the lower 16). */
+union xlb_addr cold_client(uint32_t x, int v6)
+{
+	union xlb_addr a = A(v6 ? "2001:db8:200::" : "198.18.200.0");
+	int at = v6 ? 14 : 2;
+
+	a.b[at] += (x >> 24) & 7;
+	a.b[at + 1] = (x >> 16) & 0xff;
+	return a;
+}
+
+/* Fills xlb's dr/tun flow table with n flows of other clients to vip, port
+ * 80: the rest of a "cold" 1M-entry table (their entries name the dr
+ * service of vip's family; no timed packet reads them). */
 int cold_fill(const char *vip, uint32_t n)
 {
 	uint32_t chunk = 65536, i, done;
 	struct xlb_flow_key *keys = calloc(chunk, sizeof(*keys));
-	struct xlb_flow *vals = calloc(chunk, sizeof(*vals));
-	int fd = bpf_map__fd(xs->maps.flows), err = 0;
+	struct xlb_dsr_flow *vals = calloc(chunk, sizeof(*vals));
+	int fd = bpf_map__fd(xs->maps.dsr_flows), err = 0, v6 = !!strchr(vip, ':');
 
 	if (!keys || !vals) {
 		free(keys);
@@ -342,16 +372,14 @@ int cold_fill(const char *vip, uint32_t n)
 		for (i = 0; i < cnt; i++) {
 			uint32_t x = done + i;
 
-			keys[i].src = A("198.18.200.0");
-			keys[i].src.b[2] = 200 + ((x >> 24) & 7);
-			keys[i].src.b[3] = (x >> 16) & 0xff;
+			keys[i].src = cold_client(x, v6);
 			keys[i].dst = A(vip);
 			keys[i].sport_be = htons(x & 0xffff);
 			keys[i].dport_be = htons(80);
 			keys[i].proto = 6;
-			keys[i].family = XLB_AF_INET;
-			vals[i].backend_id = S_DR4 * 4;
-			vals[i].svc_id = S_DR4;
+			keys[i].family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
+			vals[i].backend_id = (v6 ? S_DR6 : S_DR4) * 4;
+			vals[i].svc_id = v6 ? S_DR6 : S_DR4;
 		}
 		err = bpf_map_update_batch(fd, keys, vals, &cnt, NULL);
 	}

@@ -12,6 +12,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "xlb_abi.h"
 #include "xlb.skel.h"
 #include "vary.skel.h"
 
@@ -40,8 +41,11 @@ void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
 	uint16_t dp, uint8_t flags);
 /* Fills xlb's maps as xlbd would for the services above: 0 or -errno. */
 int world_setup(void);
-/* Empties a hash map whose keys are at most 64 bytes. */
+/* Empty a hash map whose keys are at most 64 bytes. */
+void map_clear_fd(int fd, uint32_t key_size);
 void map_clear(struct bpf_map *m);
+/* Empties every table xlb_xdp fills per flow (LRU maps, nat_rev). */
+void xlb_tables_clear(void);
 /* Defined by each bench: empties every table its new-flow batches fill
  * (front_new calls it between batches). */
 void tables_clear(void);
@@ -58,7 +62,9 @@ double front_run(int target_fd, const uint8_t *pkt, uint32_t n_flows,
 /* New flows behind the front: batches of BATCH, tables_clear() between. */
 double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 		 int *verdict);
-/* Fills xlb's flow table with n flows of other clients to vip. */
+/* Client x of the cold rows' filler flows (v4 or v6). */
+union xlb_addr cold_client(uint32_t x, int v6);
+/* Fills xlb's dr/tun flow table with n flows of other clients to vip. */
 int cold_fill(const char *vip, uint32_t n);
 /* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
 void guard_rate(uint32_t rate);

@@ -97,7 +97,7 @@ static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *th = data + (p->l4_off & 0x7f);
+	__u8 *th = data + (p->l4_off & 0xff);
 
 	if (p->key.proto != IPPROTO_TCP || p->frag == XLB_FRAG_LATER ||
 	    (void *)(th + 14) > data_end)
@@ -152,7 +152,7 @@ xlb_nat_rewrite(struct xdp_md *ctx, const struct xlb_pkt *p,
 	}
 	if (p->frag == XLB_FRAG_LATER)
 		return XLB_OK;
-	l4 = data + (p->l4_off & 0x7f);
+	l4 = data + (p->l4_off & 0xff);
 	ports = l4;
 	if ((void *)(ports + 2) > data_end)
 		return XLB_R_DROP_TRUNCATED;

@@ -4,7 +4,7 @@
  * refused connect, PROXY headers out and in, UDP sessions that never mix
  * replies, connections spread evenly over the workers, slow clients (no
  * backend connection before the first byte, the header timeout, the
- * idlest shed at max_connections) and removal of a service. */
+ * idlest shed at max_connections, tcp and udp) and removal of a service. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -207,9 +207,9 @@ static bool wait_listening(uint16_t port)
 }
 
 static struct server be1, be2, be3, be4, hdr, ube1, ube2;
-static uint16_t vport, uport, dead_port, hport, aport, qport, cport;
-static struct xlb_service_cfg svcs[6];
-static struct xlb_backend_cfg bes[6][3];
+static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport;
+static struct xlb_service_cfg svcs[7];
+static struct xlb_backend_cfg bes[7][3];
 static struct xlb_config cfg;
 
 static void setup(void)
@@ -228,6 +228,7 @@ static void setup(void)
 	dead_port = free_port(SOCK_STREAM);
 	qport = free_port(SOCK_STREAM);
 	cport = free_port(SOCK_STREAM);
+	usport = free_port(SOCK_DGRAM);
 
 	config_init(&cfg);
 	cfg.maglev_table_size = 1009;
@@ -265,8 +266,12 @@ static void setup(void)
 		.mode = XLB_MODE_PROXY, .max_connections = 4,
 		.n_backends = 1, .backends = bes[5] };
 	bes[5][0] = (struct xlb_backend_cfg){ .addr = lo(be4.port), .weight = 100 };
+	svcs[6] = (struct xlb_service_cfg){ .vip = lo(usport), .proto = IPPROTO_UDP,
+		.mode = XLB_MODE_PROXY, .max_connections = 4,
+		.n_backends = 1, .backends = bes[6] };
+	bes[6][0] = (struct xlb_backend_cfg){ .addr = lo(ube1.port), .weight = 100 };
 	cfg.services = svcs;
-	cfg.n_services = 6;
+	cfg.n_services = 7;
 	/* Keys of other modes keep their defaults (config_validate refuses
 	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
 	 * service says otherwise. */
@@ -523,6 +528,63 @@ static void test_shed_idlest(void)
 	CHECK(shed >= 1 && shed <= 2, "%d silent clients shed", shed);
 }
 
+/* A udp client of port: connected, 300 ms receive timeout. */
+static int udp_client(uint16_t port)
+{
+	struct sockaddr_in v = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 0, 300000 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	connect(fd, (struct sockaddr *)&v, sizeof(v));
+	return fd;
+}
+
+/* A query from fd comes back (the echo), within tries x 300 ms: a client
+ * refused at the cap asks again, as a resolver would. */
+static bool udp_ask(int fd, int tries)
+{
+	char out[16];
+
+	for (int i = 0; i < tries; i++)
+		if (send(fd, "q", 1, 0) == 1 && recv(fd, out, sizeof(out), 0) == 1)
+			return true;
+	return false;
+}
+
+/* udp at max_connections (4): new clients are served once sessions have
+ * been idle for a second, the idlest going first (not a session that just
+ * had a query, whichever worker holds which). */
+static void test_udp_shed(void)
+{
+	struct xlb_sockaddr vip = lo(usport);
+	struct proxy_counters st0, st;
+	int fds[6];
+	bool ok = true;
+
+	for (int c = 0; c < 6; c++)
+		fds[c] = udp_client(usport);
+	for (int c = 0; c < 4; c++)
+		ok &= udp_ask(fds[c], 3);
+	EXPECT(ok);
+	EXPECT(proxy_stats(IPPROTO_UDP, &vip, NULL, &st0) == 0);
+	usleep(1300000);        /* idle long enough to be shed */
+	CHECK(udp_ask(fds[0], 1), "client 0 not answered");
+	CHECK(udp_ask(fds[4], 5), "client 4 not served at the cap");
+	CHECK(udp_ask(fds[5], 5), "client 5 not served at the cap");
+	CHECK(udp_ask(fds[0], 1), "client 0 not answered after the shedding");
+	EXPECT(proxy_stats(IPPROTO_UDP, &vip, NULL, &st) == 0);
+	/* New sessions for clients 4 and 5 only: client 0's was kept. */
+	CHECK(st.total - st0.total == 2 && st.timeouts - st0.timeouts == 2 &&
+	      st.active == 4, "sessions %llu shed %llu active %llu",
+	      (unsigned long long)(st.total - st0.total),
+	      (unsigned long long)(st.timeouts - st0.timeouts),
+	      (unsigned long long)st.active);
+	for (int c = 0; c < 6; c++)
+		close(fds[c]);
+}
+
 /* The BPF reuseport selector spreads connections and udp flows over the
  * two workers evenly (the kernel's hash alone gives 20/12 as often as
  * 16/16); without it (no CAP_BPF) there is nothing to check. */
@@ -583,6 +645,7 @@ int main(void)
 	RUN(test_balance);
 	RUN(test_slow_client);
 	RUN(test_shed_idlest);
+	RUN(test_udp_shed);
 	RUN(test_remove);
 	UNIT_SUMMARY();
 }

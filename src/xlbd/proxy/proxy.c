@@ -499,6 +499,7 @@ static void worker_tick(struct pworker *w)
 			continue;
 		}
 		bool full = max && atomic_load(&ls->ps->active) >= max;
+		bool tcp = ls->ps->proto == IPPROTO_TCP;
 
 		if (ls->paused && w->now >= ls->retry_at &&
 		    (!full || ptcp_shed(w, ls->ps))) {
@@ -506,8 +507,14 @@ static void worker_tick(struct pworker *w)
 			atomic_store(&ls->ps->starved, false);
 			pitem_set(w, &ls->it, EPOLLIN);
 		} else if (full && atomic_load(&ls->ps->starved)) {
-			/* The idlest may be ours while another worker waits. */
-			ptcp_shed(w, ls->ps);
+			/* The idlest may be ours while another worker waits
+			 * (udp: one refused a new flow; its retry finds room). */
+			if (tcp)
+				ptcp_shed(w, ls->ps);
+			else if (pudp_shed(w, ls->ps))
+				atomic_store(&ls->ps->starved, false);
+		} else if (!full && !tcp && atomic_load(&ls->ps->starved)) {
+			atomic_store(&ls->ps->starved, false);  /* below the cap */
 		}
 	}
 	ptcp_pool_trim(w);

@@ -30,6 +30,11 @@
 /* Sends in a batch up to which send() beats one io_uring_enter (the ring
  * pays off by sending many at once). */
 #define PROXY_DIRECT_MAX   2
+/* At max_connections (or the worker's session cap), the idlest connection
+ * or udp session of the worker makes room for a new one: one idle this
+ * long, looked for among the PROXY_SHED_LOOK least recently active. */
+#define PROXY_SHED_IDLE_MS 1000
+#define PROXY_SHED_LOOK    64
 
 /* Counters, one shard per worker (a cache line each, so workers never
  * share one): only that worker writes a shard, proxy_stats() sums them. */
@@ -70,8 +75,10 @@ struct pservice {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	_Atomic uint32_t active;
-	_Atomic bool starved;           /* a worker is paused at max_connections
-					 * with nothing of its own to shed */
+	_Atomic bool starved;           /* a worker is at max_connections with
+					 * nothing of its own to shed (tcp: its
+					 * listener paused; udp: a new flow was
+					 * refused) */
 	struct pcount *cnt;             /* proxy_nworkers shards */
 	struct proxy_counters zeroed;   /* as in pbackend */
 	struct pbackend *backends;
@@ -181,7 +188,8 @@ struct pconn {
 };
 
 struct usess {
-	struct usess *prev, *next;      /* worker's list */
+	struct usess *prev, *next;      /* worker's list, most recently
+					 * active first */
 	struct usess *hnext;            /* hash chain */
 	struct pworker *w;
 	int lfd;                        /* the listener: replies leave from
@@ -295,6 +303,7 @@ void ptcp_free_all(struct pworker *w);
 /* proxy_udp.c */
 int pudp_init(struct pworker *w);
 void pudp_listen_event(struct pworker *w, struct pitem *it, uint32_t ev);
+bool pudp_shed(struct pworker *w, struct pservice *ps);
 void pudp_flush(struct pworker *w);
 void pudp_drop_listener(struct pworker *w, struct plisten *ls);
 void pudp_free_all(struct pworker *w);

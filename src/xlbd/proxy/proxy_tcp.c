@@ -529,8 +529,6 @@ static void conn_expired(struct pworker *w, struct ptimer *t)
 }
 
 #define SHED_QUIET_MS 200       /* a client that never sent a byte */
-#define SHED_IDLE_MS  1000      /* one that did, idle since */
-#define SHED_LOOK     64        /* connections looked at from the end */
 
 /* At max_connections: close the worker's idlest connection of ps (the
  * list's end is the least recently active) to admit a new one: a client
@@ -538,19 +536,19 @@ static void conn_expired(struct pworker *w, struct ptimer *t)
  * ones that would talk out. A client that has not sent its first bytes
  * SHED_QUIET_MS after its handshake is the first to go (a real one sends
  * them right behind its ACK; they were in its socket when it was accepted
- * from the queue), one idle SHED_IDLE_MS next. Counted as a timeout.
+ * from the queue), one idle PROXY_SHED_IDLE_MS next. Counted as a timeout.
  * Returns true when one was shed. */
 bool ptcp_shed(struct pworker *w, struct pservice *ps)
 {
 	struct pconn *c = w->conns.prev;
 
-	for (int k = 0; k < SHED_LOOK && c != &w->conns; k++, c = c->prev) {
+	for (int k = 0; k < PROXY_SHED_LOOK && c != &w->conns; k++, c = c->prev) {
 		uint64_t last = c->t_client > c->t_server ? c->t_client : c->t_server;
 		bool quiet = c->state == PC_WAIT || c->state == PC_HEADER;
 
 		if (w->now - last < SHED_QUIET_MS)
 			return false;   /* the rest are more recent */
-		if (c->ps != ps || (!quiet && w->now - last < SHED_IDLE_MS))
+		if (c->ps != ps || (!quiet && w->now - last < PROXY_SHED_IDLE_MS))
 			continue;
 		PCOUNT_ADD(PCNT(ps, w), timeouts, 1);
 		ptcp_close(c);

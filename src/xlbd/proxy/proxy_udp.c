@@ -8,7 +8,12 @@
  * their sessions' backends in one io_uring_enter (without a ring: one
  * sendmmsg per session); recvmmsg on a session's socket straight into the
  * worker's reply batch, which goes out with one sendmmsg per listener at
- * the end of the event batch (or when full). */
+ * the end of the event batch (or when full).
+ *
+ * At max_connections (or PROXY_UDP_MAX sessions in the worker) the idlest
+ * session makes room for a new client, as for TCP: a client that sent
+ * once and went away must not keep the next ones out until its idle
+ * timeout. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -110,6 +115,21 @@ static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_
 	       x->sin6_scope_id == y->sin6_scope_id;
 }
 
+static void sess_unlink(struct usess *s)
+{
+	s->prev->next = s->next;
+	s->next->prev = s->prev;
+}
+
+/* At the front of the worker's list: the most recently active. */
+static void sess_push(struct pworker *w, struct usess *s)
+{
+	s->next = w->sess.next;
+	s->prev = &w->sess;
+	w->sess.next->prev = s;
+	w->sess.next = s;
+}
+
 static void sess_close(struct usess *s)
 {
 	struct pworker *w = s->w;
@@ -119,8 +139,7 @@ static void sess_close(struct usess *s)
 		return;
 	s->dead = true;
 	ptimer_disarm(&s->tm);
-	s->prev->next = s->next;
-	s->next->prev = s->prev;
+	sess_unlink(s);
 	for (pp = &w->buckets[s->hash & (PROXY_UDP_BUCKETS - 1)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == s) {
 			*pp = s->hnext;
@@ -142,6 +161,36 @@ static void sess_close(struct usess *s)
 
 static void backend_event(struct pworker *w, struct pitem *it, uint32_t ev);
 static void query_done(struct pworker *w, struct preq *r, int res);
+
+/* A datagram either way: the session moves to the front of the worker's
+ * list, so its end holds the idlest (pudp_shed). */
+static void sess_touch(struct pworker *w, struct usess *s)
+{
+	s->last = w->now;
+	if (w->sess.next != s) {
+		sess_unlink(s);
+		sess_push(w, s);
+	}
+}
+
+/* Close the worker's idlest session of ps (any service when ps is NULL)
+ * if it has been idle PROXY_SHED_IDLE_MS, counted as a timeout. Returns
+ * true when one was shed. */
+bool pudp_shed(struct pworker *w, struct pservice *ps)
+{
+	struct usess *s = w->sess.prev;
+
+	for (int k = 0; k < PROXY_SHED_LOOK && s != &w->sess; k++, s = s->prev) {
+		if (w->now - s->last < PROXY_SHED_IDLE_MS)
+			return false;   /* the rest are more recent */
+		if (ps && s->ps != ps)
+			continue;
+		PCOUNT_ADD(PCNT(s->ps, w), timeouts, 1);
+		sess_close(s);
+		return true;
+	}
+	return false;
+}
 
 /* The idle timer: a session that saw traffic since waits again. */
 static void sess_expired(struct pworker *w, struct ptimer *t)
@@ -207,10 +256,7 @@ static void sess_link(struct pworker *w, struct usess *s, uint64_t h)
 	atomic_fetch_add_explicit(&s->ps->active, 1, memory_order_relaxed);
 	PCOUNT_ADD(PCNT(s->ps, w), total, 1);
 	PCOUNT_ADD(PCNT(s->be, w), total, 1);
-	s->next = w->sess.next;
-	s->prev = &w->sess;
-	w->sess.next->prev = s;
-	w->sess.next = s;
+	sess_push(w, s);
 	s->hnext = w->buckets[h & (PROXY_UDP_BUCKETS - 1)];
 	w->buckets[h & (PROXY_UDP_BUCKETS - 1)] = s;
 	w->n_sess++;
@@ -228,9 +274,15 @@ static struct usess *sess_new(struct pworker *w, struct plisten *ls,
 	struct usess *s;
 	int fd;
 
-	if ((v->set.max_conn &&
-	     atomic_load_explicit(&ps->active, memory_order_relaxed) >= v->set.max_conn) ||
-	    w->n_sess >= PROXY_UDP_MAX) {
+	if (v->set.max_conn &&
+	    atomic_load_explicit(&ps->active, memory_order_relaxed) >= v->set.max_conn &&
+	    !pudp_shed(w, ps)) {
+		/* Another worker may hold the idlest: its tick sheds it. */
+		atomic_store_explicit(&ps->starved, true, memory_order_relaxed);
+		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
+		return NULL;
+	}
+	if (w->n_sess >= PROXY_UDP_MAX && !pudp_shed(w, NULL)) {
 		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
 		return NULL;
 	}
@@ -403,7 +455,7 @@ void pudp_listen_event(struct pworker *w, struct pitem *it, uint32_t ev)
 
 			io->rx_sess[i] = s;
 			if (s)
-				s->last = w->now;
+				sess_touch(w, s);
 		}
 		if (w->has_ring && n > PROXY_DIRECT_MAX)
 			forward_ring(w, n);
@@ -475,7 +527,7 @@ static void backend_event(struct pworker *w, struct pitem *it, uint32_t ev)
 	}
 	io->tx_n += (unsigned)n;
 	io->tx_fd = s->lfd;
-	s->last = w->now;
+	sess_touch(w, s);
 }
 
 /* The service is gone and so is the socket replies left from: its
