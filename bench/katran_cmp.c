@@ -47,6 +47,7 @@
 #include "xlb_abi.h"
 #include "pkt.h"
 #include "baseline.skel.h"
+#include "floor.skel.h"
 #include "xdp_lab.h"
 
 /* Katran's map layouts (katran/lib/bpf/balancer_structs.h); katran_load
@@ -98,6 +99,7 @@ static int quick;
 static const char *only;
 
 static struct baseline_bpf *bs;
+static struct floor_bpf *fs;
 static struct bpf_object *ko;   /* Katran's balancer */
 static int k_prog, k_lru, k_stats, k_ring_size, k_max_vips;
 static int k_flood;             /* tables_clear: leave Katran over its rate */
@@ -332,6 +334,10 @@ static int k_cold_fill(const char *vip, uint32_t n)
 void tables_clear(void)
 {
 	xlb_tables_clear();
+	if (fs) {
+		map_clear(fs->maps.floor_flows);
+		map_clear(fs->maps.floor_new_flows);
+	}
 	if (k_lru > 0)
 		map_clear_fd(k_lru, sizeof(struct k_flow_key));
 	if (k_stats > 0)
@@ -468,7 +474,8 @@ struct row {
 	const char *name;
 	enum kind kind;
 	const char *src, *dst;  /* client and VIP */
-	int reference;          /* xlb dr: no goal */
+	int reference;          /* xlb dr, the floor: no goal */
+	int floor;              /* bench/floor.bpf.c in xlb's place */
 	uint8_t pkt[PKT_LEN];
 	double ratio[16], t_x[16], t_k[16], t_b[16];
 	uint64_t k_miss, k_pkts;  /* established and cold rows: Katran's LRU */
@@ -485,6 +492,8 @@ static struct row rows[] = {
 	{ "dr v4 established (reference: no encapsulation)", K_EST, C4, "198.18.0.100", 1 },
 	{ "dr v6 established (reference: no encapsulation)", K_EST, C6, "2001:db8::100", 1 },
 	{ "dr v4 new flow (reference: no encapsulation)", K_NEW, C4, "198.18.0.100", 1 },
+	{ "floor v4 established (reference: xdp_cost's floor, parse + one 1M lookup + MACs)", K_EST, C4, "198.18.0.101", 1, 1 },
+	{ "floor v4 new flow (reference: xdp_cost's floor, a miss + an insert in a 1M table)", K_NEW, C4, "198.18.0.101", 1, 1 },
 	{ "tun v4 established, 100k flows of 1M (cold)", K_COLD, C4, "198.18.0.101", 0 },
 	{ "tun v6 established, 100k flows of 1M (cold)", K_COLD, C6, "2001:db8::101", 0 },
 };
@@ -506,6 +515,23 @@ static int row_active(const struct row *r)
 	return 0;
 }
 
+/* The floor's flow table gets src:sp -> dst:80 (as xdp_cost's floor rows). */
+static int floor_add(const char *src, uint16_t sp, const char *dst)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow f;
+
+	memset(&k, 0, sizeof(k));
+	memset(&f, 0, sizeof(f));
+	k.src = A(src);
+	k.dst = A(dst);
+	k.sport_be = htons(sp);
+	k.dport_be = htons(80);
+	k.proto = 6;
+	k.family = strchr(src, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	return bpf_map_update_elem(bpf_map__fd(fs->maps.floor_flows), &k, &f, 0);
+}
+
 /* An established row's flow, in both programs: the SYN, then the ACK that
  * the row times. */
 static int est_prepare(struct row *r)
@@ -514,11 +540,21 @@ static int est_prepare(struct row *r)
 
 	tables_clear();
 	mk(p, r->src, 40000, r->dst, 80, TCP_SYN);
-	if (!run_out(bpf_program__fd(xs->progs.xlb_xdp), p, o, sizeof(o)) ||
-	    !run_out(k_prog, p, o, sizeof(o)))
+	if (!run_out(k_prog, p, o, sizeof(o)))
 		return -1;
 	mk(r->pkt, r->src, 40000, r->dst, 80, TCP_ACK);
-	return 0;
+	if (r->floor)
+		return floor_add(r->src, 40000, r->dst);
+	return run_out(bpf_program__fd(xs->progs.xlb_xdp), p, o, sizeof(o)) ? 0 : -1;
+}
+
+/* The program a row times in xlb's place. */
+static int x_prog(const struct row *r)
+{
+	if (!r->floor)
+		return bpf_program__fd(xs->progs.xlb_xdp);
+	return r->kind == K_NEW ? bpf_program__fd(fs->progs.xdp_floor_new) :
+				  bpf_program__fd(fs->progs.xdp_floor);
 }
 
 /* A cold row: both tables filled toward 1M flows of other clients, then
@@ -581,7 +617,7 @@ static double timed(struct row *r, int fd, int is_xlb, int *v)
 static void row_round(struct row *r, int rd)
 {
 	int bfd = bpf_program__fd(bs->progs.xdp_tx_baseline);
-	int xfd = bpf_program__fd(xs->progs.xlb_xdp), vx = -1, vk = -1, vb = -1, p;
+	int xfd = x_prog(r), vx = -1, vk = -1, vb = -1, p;
 	double tb, tbf = 0, tx = 0, tk = 0;
 
 	if (r->kind == K_EST && est_prepare(r))
@@ -688,7 +724,8 @@ static int setup(const char *kobj)
 		return fprintf(stderr, "katran_cmp: cannot load xlb.bpf.o\n"), -1;
 	bs = baseline_bpf__open_and_load();
 	vs = vary_bpf__open_and_load();
-	if (!bs || !vs)
+	fs = floor_bpf__open_and_load();
+	if (!bs || !vs || !fs)
 		return fprintf(stderr, "katran_cmp: cannot load bench programs\n"), -1;
 	if (world_setup() || xlb_via_router()) {
 		fprintf(stderr, "katran_cmp: cannot fill xlb's maps: %s\n", strerror(errno));
@@ -758,6 +795,7 @@ int main(int argc, char **argv)
 	xlb_bpf__destroy(xs);
 	baseline_bpf__destroy(bs);
 	vary_bpf__destroy(vs);
+	floor_bpf__destroy(fs);
 	bpf_object__close(ko);
 	return 0;
 }

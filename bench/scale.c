@@ -3,11 +3,13 @@
  *
  * 1. Map memory per flow: xlb.bpf.o is loaded with its default 1M-entry
  *    flows and nat_rev tables (both sized by flow_table_size, in every mode)
- *    and the kernel's own figure is read back: "memlock" in
+ *    and dsr_flows (dsr_flow_table_size: the dr/tun flows) and the kernel's
+ *    own figure is read back: "memlock" in
  *    /proc/self/fdinfo of each map (what `bpftool map show` prints; both
  *    maps are preallocated, so it is memory held, not a bound). Bytes per
  *    flow = memlock / max_entries.
- * 2. The largest flow_table_size whose two maps fit in 1 GiB: maps of the
+ * 2. The largest flow_table_size whose two maps fit in 1 GiB (and the
+ *    largest dsr_flow_table_size whose map alone does): maps of the
  *    same type, key, value and flags as xlb's are created at growing sizes
  *    and their memlock read; between powers of two the cost is linear (the
  *    bucket array only grows at a power of two), so two probes give the
@@ -97,7 +99,7 @@ struct mapdef {
 	uint32_t key, value, flags;
 };
 
-static struct mapdef def_flows, def_rev;
+static struct mapdef def_flows, def_rev, def_dsr;
 
 /* memlock of a map like d at n entries; 0 on failure. */
 static uint64_t probe(const struct mapdef *d, uint32_t n)
@@ -114,15 +116,17 @@ static uint64_t probe(const struct mapdef *d, uint32_t n)
 	return v;
 }
 
-/* Both maps at n entries: flows + nat_rev, as xlbd creates them; or the
- * flow table alone (what a dr/tun-only balancer would need). */
-static int flows_only;
+/* Both maps at n entries: flows + nat_rev, as xlbd creates them; or
+ * dsr_flows alone (what a dr/tun-only balancer needs). */
+static int dsr_only;
 
 static uint64_t probe_both(uint32_t n)
 {
-	uint64_t a = probe(&def_flows, n), b = flows_only ? 1 : probe(&def_rev, n);
+	if (dsr_only)
+		return probe(&def_dsr, n);
+	uint64_t a = probe(&def_flows, n), b = probe(&def_rev, n);
 
-	return a && b ? a + (flows_only ? 0 : b) : 0;
+	return a && b ? a + b : 0;
 }
 
 /* Largest n with probe_both(n) <= 1 GiB. First the power of two range it
@@ -160,8 +164,8 @@ static uint32_t largest_in_gib(void)
 static int memory_rows(void)
 {
 	struct xlb_bpf *s;
-	uint64_t mf, mr;
-	uint32_t nf, nr, best;
+	uint64_t mf, mr, md;
+	uint32_t nf, nr, nd, best;
 	char meas[256], ex[256];
 
 	struct bpf_program *p;
@@ -178,8 +182,13 @@ static int memory_rows(void)
 	}
 	nf = bpf_map__max_entries(s->maps.flows);
 	nr = bpf_map__max_entries(s->maps.nat_rev);
+	nd = bpf_map__max_entries(s->maps.dsr_flows);
 	mf = memlock_of(bpf_map__fd(s->maps.flows));
 	mr = memlock_of(bpf_map__fd(s->maps.nat_rev));
+	md = memlock_of(bpf_map__fd(s->maps.dsr_flows));
+	def_dsr = (struct mapdef){ bpf_map__type(s->maps.dsr_flows),
+		bpf_map__key_size(s->maps.dsr_flows), bpf_map__value_size(s->maps.dsr_flows),
+		bpf_map__map_flags(s->maps.dsr_flows) };
 	def_flows = (struct mapdef){ bpf_map__type(s->maps.flows),
 		bpf_map__key_size(s->maps.flows), bpf_map__value_size(s->maps.flows),
 		bpf_map__map_flags(s->maps.flows) };
@@ -187,7 +196,7 @@ static int memory_rows(void)
 		bpf_map__key_size(s->maps.nat_rev), bpf_map__value_size(s->maps.nat_rev),
 		bpf_map__map_flags(s->maps.nat_rev) };
 	xlb_bpf__destroy(s);
-	if (!mf || !mr || !nf || !nr) {
+	if (!mf || !mr || !md || !nf || !nr || !nd) {
 		fprintf(stderr, "scale: no memlock in fdinfo\n");
 		return -1;
 	}
@@ -206,6 +215,11 @@ static int memory_rows(void)
 		 (double)mf / nf + (double)mr / nr, (double)(mf + mr) / (1 << 20), nf);
 	row("map memory per flow: flows + nat_rev", meas, "none set", "measured",
 	    "\"bytes_per_flow\":%.1f", (double)mf / nf + (double)mr / nr);
+	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
+		 (double)md / nd, (unsigned long)md, nd, def_dsr.key, def_dsr.value);
+	row("map memory per flow: dsr_flows (dr/tun)", meas, "none set", "measured",
+	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
+	    (double)md / nd, (unsigned long)md, nd);
 
 	if (quick)              /* creating GiB-sized maps takes seconds */
 		return 0;
@@ -218,13 +232,13 @@ static int memory_rows(void)
 		 (unsigned long)probe_both(best));
 	row("largest flow table in 1 GiB (flows + nat_rev)", meas, "none set",
 	    "measured", "%s", ex);
-	flows_only = 1;
+	dsr_only = 1;
 	best = largest_in_gib();
-	flows_only = 0;
+	dsr_only = 0;
 	if (best) {
-		snprintf(meas, sizeof(meas), "%u (%.2fM flows): what dr/tun would hold "
-			 "if nat_rev were not allocated", best, best / 1e6);
-		row("largest flow table in 1 GiB, flows map alone", meas, "none set",
+		snprintf(meas, sizeof(meas), "dsr_flow_table_size %u (%.2fM dr/tun flows)",
+			 best, best / 1e6);
+		row("largest dr/tun flow table in 1 GiB (dsr_flows)", meas, "none set",
 		    "measured", "\"entries\":%u", best);
 	}
 	return 0;

@@ -87,11 +87,13 @@ static struct row rows[] = {
 	{ "dr v4 established, 100k flows of 1M (cold)", K_COLD, C4, "198.18.0.100", 0, XDP_TX_, 1.2 },
 	{ "dr v6 new flow", K_NEW, C6, "2001:db8::100", 0, XDP_TX_, 1.5 },
 	{ "dr v6 established", K_EST, C6, "2001:db8::100", 0, XDP_TX_, 1.2 },
+	{ "dr v6 established, 100k flows of 1M (cold)", K_COLD, C6, "2001:db8::100", 0, XDP_TX_, 1.2 },
 	{ "tun v4 new flow", K_NEW, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
 	{ "tun v4 established", K_EST, C4, "198.18.0.101", 0, XDP_TX_, 1.2 },
 	{ "tun v6 new flow", K_NEW, C6, "2001:db8::101", 0, XDP_TX_, 1.5 },
 	{ "tun v6 established", K_EST, C6, "2001:db8::101", 0, XDP_TX_, 1.2 },
 	{ "dr v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.100", 0, XDP_TX_, 1.5 },
+	{ "dr v6 new flow, flood guard engaged", K_FLOOD, C6, "2001:db8::100", 0, XDP_TX_, 1.5 },
 	{ "tun v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
 	{ "tun v6 new flow, flood guard engaged", K_FLOOD, C6, "2001:db8::101", 0, XDP_TX_, 1.5 },
 	{ "nat v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
@@ -167,18 +169,24 @@ static int once(const uint8_t *pkt, uint8_t *out)
 	return v;
 }
 
+/* The flow entry of src:sp -> dst:80: a nat/fullnat one in *f, or a dr/tun
+ * one (dsr_flows, *f zeroed). 0, or -1 when there is none. */
 static int flow_of(const char *src, uint16_t sp, const char *dst,
 		   struct xlb_flow *f)
 {
 	struct xlb_flow_key k;
+	struct xlb_dsr_flow d;
 
 	memset(&k, 0, sizeof(k));
+	memset(f, 0, sizeof(*f));
 	k.src = A(src);
 	k.dst = A(dst);
 	k.sport_be = htons(sp);
 	k.dport_be = htons(80);
 	k.proto = 6;
 	k.family = strchr(src, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	if (bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_flows), &k, &d) == 0)
+		return 0;
 	return bpf_map_lookup_elem(bpf_map__fd(xs->maps.flows), &k, f);
 }
 
@@ -238,7 +246,7 @@ static int row_prepare(struct row *r)
 	return 0;
 }
 
-/* Fills the flow table toward 1M entries with flows of other clients
+/* Fills the dr/tun flow table toward 1M entries with flows of other clients
  * (198.18.200.0/21), then establishes the COLD_FLOWS the row cycles over. */
 static int cold_prepare(struct row *r)
 {
@@ -337,7 +345,8 @@ int main(int argc, char **argv)
 	xs = xlb_bpf__open();
 	if (!xs)
 		return fprintf(stderr, "xdp_cost: cannot open xlb.bpf.o\n"), 1;
-	/* nat_rev at 256k keeps memory modest; flows keeps the 1M default. */
+	/* nat_rev at 256k keeps memory modest; flows and dsr_flows keep the
+	 * 1M default. */
 	bpf_map__set_max_entries(xs->maps.nat_rev, 1 << 18);
 	if (xlb_bpf__load(xs))
 		return fprintf(stderr, "xdp_cost: cannot load xlb.bpf.o\n"), 1;

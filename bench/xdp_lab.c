@@ -185,7 +185,8 @@ int world_setup(void)
 		v.id = d->id;
 		v.table_size = size;
 		v.mode = d->mode;
-		err = err ?: filter_set(XLB_FILTER_VIP, &k.vip);
+		err = err ?: filter_set(xlb_svc_dsr_table(&v) ? XLB_FILTER_VIP :
+					XLB_FILTER_VIP_CT, &k.vip);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
 		{
@@ -350,14 +351,15 @@ union xlb_addr cold_client(uint32_t x, int v6)
 	return a;
 }
 
-/* Fills xlb's flow table with n flows of other clients to vip, port 80:
- * the rest of a "cold" 1M-entry table. */
+/* Fills xlb's dr/tun flow table with n flows of other clients to vip, port
+ * 80: the rest of a "cold" 1M-entry table (their entries name the dr
+ * service of vip's family; no timed packet reads them). */
 int cold_fill(const char *vip, uint32_t n)
 {
 	uint32_t chunk = 65536, i, done;
 	struct xlb_flow_key *keys = calloc(chunk, sizeof(*keys));
-	struct xlb_flow *vals = calloc(chunk, sizeof(*vals));
-	int fd = bpf_map__fd(xs->maps.flows), err = 0, v6 = !!strchr(vip, ':');
+	struct xlb_dsr_flow *vals = calloc(chunk, sizeof(*vals));
+	int fd = bpf_map__fd(xs->maps.dsr_flows), err = 0, v6 = !!strchr(vip, ':');
 
 	if (!keys || !vals) {
 		free(keys);
@@ -376,8 +378,8 @@ int cold_fill(const char *vip, uint32_t n)
 			keys[i].dport_be = htons(80);
 			keys[i].proto = 6;
 			keys[i].family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
-			vals[i].backend_id = S_DR4 * 4;
-			vals[i].svc_id = S_DR4;
+			vals[i].backend_id = (v6 ? S_DR6 : S_DR4) * 4;
+			vals[i].svc_id = v6 ? S_DR6 : S_DR4;
 		}
 		err = bpf_map_update_batch(fd, keys, vals, &cnt, NULL);
 	}

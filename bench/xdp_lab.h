@@ -64,7 +64,7 @@ double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 		 int *verdict);
 /* Client x of the cold rows' filler flows (v4 or v6). */
 union xlb_addr cold_client(uint32_t x, int v6);
-/* Fills xlb's flow table with n flows of other clients to vip. */
+/* Fills xlb's dr/tun flow table with n flows of other clients to vip. */
 int cold_fill(const char *vip, uint32_t n);
 /* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
 void guard_rate(uint32_t rate);

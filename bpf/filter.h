@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Cheap "surely not ours" tests: the destination MAC of the frame, and the
  * address filter on the VIP and backend bitmaps the daemon keeps
- * (XLB_FILTER_*, xlb_abi.h), run before the hash lookups of the services
- * and nat_rev maps. */
+ * (XLB_FILTER_*, xlb_abi.h), run before the hash lookups of the flow,
+ * services and nat_rev maps. */
 #ifndef XLB_BPF_FILTER_H
 #define XLB_BPF_FILTER_H
 
@@ -18,6 +18,14 @@ static __always_inline int xlb_filter_may_have(__u32 set,
 	__u64 *w = bpf_map_lookup_elem(&addr_filter, &k);
 
 	return w && ((*w >> (bit % 64)) & 1);
+}
+
+/* 0 when a is surely no VIP (of any service, XLB_FILTER_VIP and
+ * XLB_FILTER_VIP_CT); 1 when it may be. */
+static __always_inline int xlb_filter_may_be_vip(const union xlb_addr *a)
+{
+	return xlb_filter_may_have(XLB_FILTER_VIP, a) ||
+	       xlb_filter_may_have(XLB_FILTER_VIP_CT, a);
 }
 
 /* 0 when the frame is unicast to another MAC than the ingress

@@ -24,7 +24,7 @@ static __attribute__((noinline)) int xlb_frag_follow(struct xlb_pkt *p)
 	struct xlb_frag v = {}, *fr;
 	__u64 now;
 
-	if (!xlb_filter_may_have(XLB_FILTER_VIP, &p->key.dst) &&
+	if (!xlb_filter_may_be_vip(&p->key.dst) &&
 	    !xlb_filter_may_have(XLB_FILTER_BACKEND, &p->key.src))
 		return p->frag == XLB_FRAG_LATER ? XLB_R_PASS_FRAGMENT :
 						   XLB_PARSE_OK;

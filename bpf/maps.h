@@ -17,10 +17,10 @@ struct {
 } services SEC(".maps");
 
 /* Bitmaps of VIP and backend addresses (XLB_FILTER_*, xlb_abi.h): what
- * is surely not for xlb is passed after two array reads. */
+ * is surely not for xlb is passed after three array reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * XLB_FILTER_WORDS);
+	__uint(max_entries, XLB_FILTER_SETS * XLB_FILTER_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } addr_filter SEC(".maps");
@@ -124,7 +124,17 @@ struct {
 	__type(value, struct xlb_flow_key);
 } embryos SEC(".maps");
 
-/* client 5-tuple -> backend it is pinned to (the connection table). */
+/* client 5-tuple -> backend of a dr/tun flow (struct xlb_dsr_flow, 8
+ * bytes; xlb_svc_dsr_table), sized by dsr_flow_table_size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_dsr_flow);
+} dsr_flows SEC(".maps");
+
+/* client 5-tuple -> backend and connection state of a nat/fullnat flow, or
+ * of a dr/tun flow of an lc/wlc service (the connection table). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);

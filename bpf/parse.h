@@ -261,13 +261,12 @@ static __always_inline int xlb_parse_ip4(void *data, void *data_end,
 			       &p->key.sport_be, &p->key.dport_be);
 }
 
-/* An IPv6 fragment header right after the fixed header: the datagram's
- * transport protocol and where its L4 header starts (first fragment), as
- * IPv4 fragments. Returns XLB_PARSE_OK or a reason. */
-static __always_inline int xlb_parse_frag6(struct ipv6hdr *ip6h, void *data_end,
+/* An IPv6 fragment header at fh: the datagram's transport protocol and
+ * where its L4 header starts (first fragment), as IPv4 fragments. Returns
+ * XLB_PARSE_OK or a reason. */
+static __always_inline int xlb_parse_frag6(struct xlb_frag6_hdr *fh, void *data_end,
 					   struct xlb_pkt *p, __u32 *plen)
 {
-	struct xlb_frag6_hdr *fh = (void *)(ip6h + 1);
 	__u16 off;
 
 	if ((void *)(fh + 1) > data_end || *plen < sizeof(*fh))
@@ -282,6 +281,63 @@ static __always_inline int xlb_parse_frag6(struct ipv6hdr *ip6h, void *data_end,
 	p->l4_off += sizeof(*fh);
 	*plen -= sizeof(*fh);
 	return XLB_PARSE_OK;
+}
+
+/* Extension headers a client's TCP/UDP may carry in front of its transport
+ * header (RFC 8200: hop-by-hop and destination options, a routing header
+ * with no segment left, a fragment header) are stepped over, at most
+ * XLB_IP6_EXT_MAX of them within XLB_IP6_EXT_BYTES, and stay in the packet;
+ * like IPv4 options, they must not send a VIP's packet to the balancer's
+ * own stack, which would answer with a reset. A routing header with
+ * segments left names another destination: not ours. Returns XLB_PARSE_OK
+ * with p->key.proto and p->l4_off set, or a reason. */
+#define XLB_IP6_EXT_MAX 4
+#define XLB_IP6_EXT_BYTES 128
+
+static __always_inline int xlb_skip_ext6(void *data, void *data_end,
+					 struct xlb_pkt *p, __u32 *plen)
+{
+	__u32 ext_end = p->l4_off + XLB_IP6_EXT_BYTES, len;
+
+#pragma unroll
+	for (int i = 0; i < XLB_IP6_EXT_MAX; i++) {
+		__u8 *h = data + (p->l4_off & 0xff);
+
+		switch (p->key.proto) {
+		case IPPROTO_TCP:
+		case IPPROTO_UDP:
+		case IPPROTO_ICMPV6:
+			return XLB_PARSE_OK;
+		case IPPROTO_FRAGMENT:
+			return xlb_parse_frag6((void *)h, data_end, p, plen);
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_ROUTING:
+			break;
+		case IPPROTO_AH:
+		case IPPROTO_ESP:
+		case 135: /* mobility */
+		case 139: /* HIP */
+		case 140: /* shim6 */
+			return XLB_R_PASS_IPV6_EXT;
+		default:
+			return XLB_R_PASS_PROTO;
+		}
+		if ((void *)(h + 8) > data_end || *plen < 8)
+			return XLB_R_DROP_TRUNCATED;
+		if (p->key.proto == IPPROTO_ROUTING && h[3])
+			return XLB_R_PASS_IPV6_EXT;
+		len = (h[1] + 1u) * 8;
+		if (len > *plen)
+			return XLB_R_DROP_TRUNCATED;
+		p->key.proto = h[0];
+		p->l4_off += len;
+		*plen -= len;
+		if (p->l4_off > ext_end)
+			return XLB_R_PASS_IPV6_EXT;
+	}
+	return p->key.proto == IPPROTO_TCP || p->key.proto == IPPROTO_UDP ||
+	       p->key.proto == IPPROTO_ICMPV6 ? XLB_PARSE_OK : XLB_R_PASS_IPV6_EXT;
 }
 
 static __always_inline int xlb_parse_ip6(void *data, void *data_end,
@@ -302,30 +358,9 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 
 	p->l4_off = p->l3_off + sizeof(*ip6h);
 	p->key.proto = ip6h->nexthdr;
-	switch (ip6h->nexthdr) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_ICMPV6:
-		break;
-	case IPPROTO_FRAGMENT:
-		r = xlb_parse_frag6(ip6h, data_end, p, &plen);
-		if (r != XLB_PARSE_OK)
-			return r;
-		break;
-	/* Other extension headers would need a bounded walk; VIP traffic
-	 * does not carry them, so the stack gets them untouched. */
-	case IPPROTO_HOPOPTS:
-	case IPPROTO_ROUTING:
-	case IPPROTO_DSTOPTS:
-	case IPPROTO_AH:
-	case IPPROTO_ESP:
-	case 135: /* mobility */
-	case 139: /* HIP */
-	case 140: /* shim6 */
-		return XLB_R_PASS_IPV6_EXT;
-	default:
-		return XLB_R_PASS_PROTO;
-	}
+	r = xlb_skip_ext6(data, data_end, p, &plen);
+	if (r != XLB_PARSE_OK)
+		return r;
 
 	p->l3_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
 	p->key.family = XLB_AF_INET6;
@@ -337,7 +372,7 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 		return XLB_PARSE_OK;
 
 	if (p->key.proto == IPPROTO_ICMPV6) {
-		struct icmp6hdr *ih = (void *)(ip6h + 1);
+		struct icmp6hdr *ih = data + (p->l4_off & 0xff);
 
 		if ((void *)(ih + 1) > data_end || plen < sizeof(*ih))
 			return XLB_R_DROP_TRUNCATED;
@@ -347,7 +382,7 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 			return XLB_R_PASS_ICMP_NOT_OURS;
 		return xlb_parse_icmp6_inner(ih + 1, data_end, p, &ip6h->daddr);
 	}
-	return xlb_parse_ports(data + (p->l4_off & 0x7f), data_end,
+	return xlb_parse_ports(data + (p->l4_off & 0xff), data_end,
 			       p->key.proto, plen, &p->key.sport_be,
 			       &p->key.dport_be);
 }

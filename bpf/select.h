@@ -35,15 +35,14 @@ static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 	return bpf_map_lookup_elem(&services, &k);
 }
 
-/* The service of the existing flow f of p, from svc_by_id: what
- * xlb_svc_lookup would return, when the flow's service is the exact-port
- * service of p's VIP and protocol (one array read instead of a hash
- * lookup). NULL: not known this way (an all-ports service, a service gone
- * or changed): ask xlb_svc_lookup. */
+/* The service of p's existing flow, whose entry names service id, from
+ * svc_by_id: what xlb_svc_lookup would return, when the flow's service is
+ * the exact-port service of p's VIP and protocol (one array read instead
+ * of a hash lookup). NULL: not known this way (an all-ports service, a
+ * service gone or changed): ask xlb_svc_lookup. */
 static __always_inline const struct xlb_svc *
-xlb_svc_of_flow(const struct xlb_pkt *p, const struct xlb_flow *f)
+xlb_svc_of_id(const struct xlb_pkt *p, __u32 id)
 {
-	__u32 id = f->svc_id;
 	const struct xlb_svc_ent *e = bpf_map_lookup_elem(&svc_by_id, &id);
 
 	if (!e || e->svc.id != id || !e->key.port_be ||
@@ -285,32 +284,62 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	return f;
 }
 
-/* Picks the backend of p's flow; f is p's flow-table entry (NULL: none).
- * An existing flow keeps its backend while that backend exists (even at
- * weight 0: draining); otherwise persistence or the scheduler decides and,
- * for data packets, the flow table learns the choice, unless the flood
- * guard is engaged on a stateless scheduler (the choice needs no entry to
- * hold). ICMP errors never create flows. Sets *bid and *new_flow; NULL
- * means no usable backend. */
-static __always_inline struct xlb_backend *
-xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
-	   __u32 *bid, int *new_flow)
+/* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
+ * in dsr_flows, or under lc/wlc a struct xlb_flow with its initial state
+ * in flows, counted for its backend. Not under the flood guard when the
+ * scheduler is stateless (its choice needs no entry to hold). */
+static __always_inline void xlb_flow_store(const struct xlb_pkt *p,
+					   const struct xlb_svc *svc, __u32 bid)
 {
-	struct xlb_globals *g;
-	struct xlb_backend *be;
+	struct xlb_dsr_flow nd = {};
 	struct xlb_flow nf = {};
+	struct xlb_globals *g;
 	__u32 zero = 0;
-	__u64 now;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	if (g && g->guard_rate && xlb_sched_stateless(svc) &&
+	    xlb_guard_engaged(g->guard_rate, xlb_now())) {
+		xlb_guard_count(XLB_G_NO_ENTRY);
+		return;
+	}
+	if (xlb_svc_dsr_table(svc)) {
+		nd.backend_id = bid;
+		nd.svc_id = svc->id;
+		nd.hash = p->hash;
+		bpf_map_update_elem(&dsr_flows, &p->key, &nd, BPF_ANY);
+		return;
+	}
+	nf.backend_id = bid;
+	nf.svc_id = svc->id;
+	nf.last_seen_ns = xlb_now();
+	nf.hash = p->hash;
+	nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
+	nf.mode = svc->mode;
+	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)
+		xlb_conns_add(bid, nf.state, 1);
+}
+
+/* Picks the backend of p's dr/tun flow; d is p's flow entry as far as it
+ * picks (NULL: none). An existing flow keeps its backend while that
+ * backend exists (even at weight 0: draining); otherwise persistence or
+ * the scheduler decides and, for data packets, the flow is stored
+ * (xlb_flow_store). ICMP errors never create flows. Sets *bid and
+ * *new_flow; NULL means no usable backend. */
+static __always_inline struct xlb_backend *
+xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
+	   const struct xlb_dsr_flow *d, __u32 *bid, int *new_flow)
+{
+	struct xlb_backend *be;
 
 	*new_flow = 0;
-	if (f && f->svc_id == svc->id) {
-		be = xlb_backend_get(f->backend_id);
+	if (d && d->svc_id == svc->id) {
+		be = xlb_backend_get(d->backend_id);
 		/* No clock read and no write: a dr/tun entry has no timeout
-		 * (the LRU ages it by its lookups), last_seen is its birth.
-		 * Its hash spares tun the 5-tuple hash. */
+		 * (the LRU ages it by its lookups). Its hash spares tun the
+		 * 5-tuple hash. */
 		if (be) {
-			*bid = f->backend_id;
-			p->hash = f->hash;
+			*bid = d->backend_id;
+			p->hash = d->hash;
 			p->hashed = 1;
 			return be;
 		}
@@ -322,22 +351,7 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc, struct xlb_flow *f,
 	if (p->icmp_err)
 		return be;
 	*new_flow = 1;
-	now = xlb_now();
-	g = bpf_map_lookup_elem(&globals, &zero);
-	if (g && xlb_sched_stateless(svc) && xlb_guard_engaged(g->guard_rate, now)) {
-		xlb_guard_count(XLB_G_NO_ENTRY);
-		return be;
-	}
-	nf.backend_id = *bid;
-	nf.svc_id = svc->id;
-	nf.last_seen_ns = now;
-	nf.hash = p->hash;
-	if (svc->flags & XLB_SVC_F_LC) {
-		nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
-		nf.mode = svc->mode;
-	}
-	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)
-		xlb_conns_add(*bid, nf.state, 1);
+	xlb_flow_store(p, svc, *bid);
 	return be;
 }
 

@@ -14,14 +14,19 @@
 #include "select.h"
 #include "xlb_hash.h"
 
-/* dr and tun: pick the backend (flow entry f, else Maglev) and send. Kept
- * out of line so each mode's stack frame stands alone under the 512-byte
- * limit. */
+/* dr and tun: pick the backend and send. d is p's dsr_flows entry, f its
+ * flows entry (an lc/wlc service's, whose state counts the backend's
+ * connections); either may be NULL, and the one of the service's own
+ * table comes first (the other is a flow older than the service's
+ * scheduler). Kept out of line so each mode's stack frame stands alone
+ * under the 512-byte limit. */
 static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 						 struct xlb_pkt *p,
 						 const struct xlb_svc *svc,
+						 const struct xlb_dsr_flow *d,
 						 struct xlb_flow *f)
 {
+	struct xlb_dsr_flow v;
 	struct xlb_backend *be;
 	__u32 bid = 0;
 	int new_flow;
@@ -29,19 +34,25 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 	/* An ICMP error about no flow of ours picks no backend where picking
 	 * moves the scheduler (rr) or picks at random (lc): dropped, as IPVS
 	 * does. Maglev and sh give the flow's own backend, and change nothing. */
-	if (p->icmp_err && !f && (svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)))
+	if (p->icmp_err && !d && !f && (svc->flags & (XLB_SVC_F_RR | XLB_SVC_F_LC)))
 		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
 	/* lc/wlc count live entries: theirs follow the client's TCP flags
 	 * (an ICMP error's l4 header is not the flow's). */
 	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
 		f = xlb_dsr_conns(p, svc, f, xlb_tcp_flags(ctx, p));
+	if (f && (!d || (svc->flags & XLB_SVC_F_LC))) {
+		v.backend_id = f->backend_id;
+		v.svc_id = f->svc_id;
+		v.hash = f->hash;
+		d = &v;
+	}
 	/* A new connection reusing the tuple of a flow whose backend takes no
 	 * new flows (down, drained, removed) is a new flow; the flow's other
 	 * packets stay where they were. */
-	if (f && !xlb_backend_sched(f->backend_id) &&
+	if (d && !xlb_backend_sched(d->backend_id) &&
 	    (xlb_tcp_flags(ctx, p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN)
-		f = NULL;
-	be = xlb_select(p, svc, f, &bid, &new_flow);
+		d = NULL;
+	be = xlb_select(p, svc, d, &bid, &new_flow);
 	if (!be)
 		return xlb_no_backend(ctx, p, svc);
 
@@ -56,11 +67,12 @@ static __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx,
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
-	const struct xlb_svc *svc;
+	const struct xlb_svc *svc = NULL;
+	struct xlb_dsr_flow *d = NULL;
+	struct xlb_flow *f = NULL;
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
-	struct xlb_flow *f;
-	int r, syn;
+	int r, syn, vip_dsr;
 
 	if (!xlb_frame_for_us(ctx))
 		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
@@ -74,6 +86,22 @@ int xlb_xdp(struct xdp_md *ctx)
 								     XDP_DROP);
 	}
 
+	/* A packet of an existing dr/tun flow needs its entry in dsr_flows
+	 * and its service, by the entry's id (an array read rather than a
+	 * hash lookup, when that gives the same service), and nothing else.
+	 * A SYN opens a new connection: the service first, and the flow
+	 * table only where the scheduler needs it (a lookup that would
+	 * almost always miss). */
+	syn = !p.icmp_err &&
+	      (xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
+	if (vip_dsr && !syn) {
+		d = bpf_map_lookup_elem(&dsr_flows, &p.key);
+		svc = d ? xlb_svc_of_id(&p, d->svc_id) : NULL;
+		if (svc && xlb_svc_dsr_table(svc))
+			return xlb_fwd_dsr(ctx, &p, svc, d, NULL);
+	}
+
 	/* Replies of nat/fullnat flows (and ICMP errors about the packets we
 	 * sent to backends) carry the tuple of a reverse entry, whose source
 	 * is always a backend's address. */
@@ -83,19 +111,16 @@ int xlb_xdp(struct xdp_md *ctx)
 			return xlb_nat_reply(ctx, &p, rev);
 	}
 
-	if (!xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst))
+	/* Then the flows map, for the VIPs of nat/fullnat and lc/wlc
+	 * services, the same way. */
+	if (xlb_filter_may_have(XLB_FILTER_VIP_CT, &p.key.dst)) {
+		f = syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
+		if (!svc && f)
+			svc = xlb_svc_of_id(&p, f->svc_id);
+	} else if (!vip_dsr) {
 		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
 					     XLB_R_PASS_NOT_VIP, XDP_PASS);
-
-	/* The flow table first: a packet of an existing flow finds its
-	 * service by the flow's id (an array read) rather than by a second
-	 * hash lookup, when that gives the same answer. A SYN opens a new
-	 * connection: the service first, and the flow table only where the
-	 * scheduler needs it (a lookup that would almost always miss). */
-	syn = !p.icmp_err &&
-	      (xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
-	f = syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
-	svc = f ? xlb_svc_of_flow(&p, f) : NULL;
+	}
 	if (!svc)
 		svc = xlb_svc_lookup(&p);
 	if (!svc)
@@ -104,15 +129,19 @@ int xlb_xdp(struct xdp_md *ctx)
 	/* proxy services live in the daemon's sockets: the stack takes them. */
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
-	if (syn && !xlb_sched_stateless(svc))
-		f = bpf_map_lookup_elem(&flows, &p.key);
+	if (syn && !xlb_sched_stateless(svc)) {
+		if (xlb_svc_dsr_table(svc))
+			d = bpf_map_lookup_elem(&dsr_flows, &p.key);
+		else
+			f = bpf_map_lookup_elem(&flows, &p.key);
+	}
 
 	if (svc->mode == XLB_MODE_NAT || svc->mode == XLB_MODE_FULLNAT)
 		return p.icmp_err ? xlb_nat_icmp_fwd(ctx, &p, svc) :
 				    xlb_fwd_nat(ctx, &p, svc, f);
 	if (svc->mode != XLB_MODE_DR && svc->mode != XLB_MODE_TUN)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-	return xlb_fwd_dsr(ctx, &p, svc, f);
+	return xlb_fwd_dsr(ctx, &p, svc, d, f);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -113,17 +113,20 @@ struct xlb_conns {
  * by the sweeper for those it expires, corrected by its passes (entries
  * the LRU table evicted); max: the most it may hold (the daemon's max_flows,
  * 0: no limit). A service's ring, ring_len slots of the embryos map from
- * ring_base, holds the keys of its newest entries in order of creation
- * (head counts them); a new flow of a service at max ends the oldest
- * embryonic entry it finds there (IPVS's drop_entry, oldest first) or is
- * refused (drop_service_full). The map is mmapable: the daemon writes max
- * and the ring and reads the counts in place. */
+ * ring_base, is a queue of the keys of its entries in order of creation:
+ * a new entry's key goes in at head, and a new flow of a service at max
+ * takes keys from tail on until one names an embryonic entry, which it ends
+ * (IPVS's drop_entry, oldest first); with none within XLB_EMBRYO_PROBES
+ * keys the flow is refused (drop_service_full). Positions count up for
+ * ever; slot = position % ring_len. The map is mmapable: the daemon writes
+ * max and the ring and reads the counts in place. */
 struct xlb_svc_flows {
 	__s64 n;
 	__u64 max;
 	__u64 refused;          /* new flows refused at max */
 	__u64 evicted;          /* its embryonic entries evicted for a new flow */
-	__u64 head;             /* entries created: the next slot is head % ring_len */
+	__u64 head;             /* the next position written */
+	__u64 tail;             /* the oldest position not taken yet */
 	__u32 ring_base;
 	__u32 ring_len;         /* 0: no ring, nothing evicted at max */
 };
@@ -138,8 +141,8 @@ struct xlb_svc_flows {
 #define XLB_EMBRYO_SLOTS_MAX (1u << 18)
 #define XLB_EMBRYO_SLOTS(table) (XLB_SVC_FLOWS_SHARE(table) < XLB_EMBRYO_SLOTS_MAX ? \
 				 XLB_SVC_FLOWS_SHARE(table) : XLB_EMBRYO_SLOTS_MAX)
-/* Ring slots (from the oldest on) a new flow at max_flows looks at. */
-#define XLB_EMBRYO_PROBES 8
+/* Ring keys (from the oldest on) a new flow at max_flows looks at. */
+#define XLB_EMBRYO_PROBES 16
 
 /* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
  * Ids are global to the instance, not per service. */
@@ -196,11 +199,18 @@ struct xlb_backend_l2 {
  * XLB_FILTER_BACKEND, the next XLB_FILTER_WORDS: every backend address ever
  * written to the backends map, the only sources a nat_rev key can have.
  * Never cleared: the reverse entries of a removed backend's flows outlive
- * it until they end. */
+ * it until they end.
+ * XLB_FILTER_VIP_CT, the next XLB_FILTER_WORDS: as XLB_FILTER_VIP, for
+ * the services whose flows live in the flows map (xlb_svc_dsr_table() 0):
+ * so XLB_FILTER_VIP says where a VIP's packet may find its flow entry
+ * (dsr_flows), and a packet to a VIP of dr/tun services only never looks
+ * at the flows map. */
 #define XLB_FILTER_BITS_LOG 15
 #define XLB_FILTER_WORDS    ((1u << XLB_FILTER_BITS_LOG) / 64)
 #define XLB_FILTER_VIP      0
 #define XLB_FILTER_BACKEND  1
+#define XLB_FILTER_VIP_CT   2
+#define XLB_FILTER_SETS     3
 
 /* persist map key (services with persistence, as IPVS templates): the
  * service and the client address masked to the service's persist_plen, so
@@ -237,12 +247,13 @@ struct xlb_flow_key {
 	__u16 pad;
 };
 
+/* flows map value: a nat/fullnat flow, or a dr/tun flow of an lc/wlc
+ * service (the others: struct xlb_dsr_flow). */
 struct xlb_flow {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u64 last_seen_ns;     /* CLOCK_MONOTONIC (coarse: jiffies) of the last
-				 * packet (dr/tun: of the first, and their
-				 * entries never expire, but under lc/wlc) */
+				 * packet */
 	/* nat and fullnat only (zero in dr/tun entries): the translation. */
 	union xlb_addr raddr;   /* backend address the flow goes to */
 	union xlb_addr laddr;   /* fullnat: local address (LIP) used as source */
@@ -258,11 +269,38 @@ struct xlb_flow {
 	__u32 pad2;
 };
 
-/* Connection state of a nat/fullnat flow entry; each has its own timeout
- * (struct xlb_globals). dr/tun entries stay XLB_CT_NONE: they see one
- * direction only and simply age out of the LRU table; but those of lc/wlc
- * services, which follow the client's flags (xlb_ct_tcp_next_in) and
- * expire like nat entries, so that their backend's count is right. */
+/* dsr_flows map value (key: struct xlb_flow_key): a flow of a dr or tun
+ * service whose scheduler needs no connection state (Maglev, sh, rr/wrr,
+ * with or without persistence): what its later packets need, the backend,
+ * the service (found by id, an array read) and the flow hash (tun's outer
+ * source). No clock and no state: such an entry never expires, the LRU
+ * ages it by its lookups. dr/tun flows of lc/wlc services keep a struct
+ * xlb_flow in the flows map: their state counts the backend's
+ * connections and expires by the nat timeouts (conntrack sweeper). */
+struct xlb_dsr_flow {
+	__u16 backend_id;       /* < XLB_MAX_BACKENDS */
+	__u16 svc_id;           /* < XLB_MAX_SERVICES */
+	__u32 hash;             /* xlb_flow_hash of the key */
+};
+
+_Static_assert(XLB_MAX_BACKENDS <= 65536 && XLB_MAX_SERVICES <= 65536,
+	       "struct xlb_dsr_flow holds ids in 16 bits");
+
+/* Whether the flows of service svc live in dsr_flows (struct
+ * xlb_dsr_flow): dr and tun, but under lc/wlc. */
+static inline __attribute__((always_inline)) int
+xlb_svc_dsr_table(const struct xlb_svc *svc)
+{
+	return (svc->mode == XLB_MODE_DR || svc->mode == XLB_MODE_TUN) &&
+	       !(svc->flags & XLB_SVC_F_LC);
+}
+
+/* Connection state of a flows-map entry; each has its own timeout
+ * (struct xlb_globals). The dr/tun entries of lc/wlc services follow the
+ * client's flags (xlb_ct_tcp_next_in) and expire like nat entries, so that
+ * their backend's count is right; XLB_CT_NONE is a dr/tun flow older than
+ * its service's lc/wlc (copied from dsr_flows when the scheduler changed):
+ * kept, not counted, aged out by the LRU. */
 enum xlb_ct_state {
 	XLB_CT_NONE        = 0,
 	XLB_CT_SYN_SENT    = 1,

@@ -170,6 +170,7 @@ struct xlb_config {
 	struct xlb_sockaddr *local_addresses;   /* ports are 0 */
 	bool manage_addresses;          /* default true */
 	uint32_t flow_table_size;       /* default XLB_FLOW_DEFAULT_SIZE */
+	uint32_t dsr_flow_table_size;   /* dr/tun flows (dsr_flows); same default */
 	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
 	uint32_t flood_guard_rate;      /* new flows/s per CPU; 0 = no guard;
 					 * default XLB_GUARD_RATE_DEFAULT */

@@ -654,6 +654,8 @@ static const struct schema_key top_keys[] = {
 	{ .key = "manage_addresses", .type = SCHEMA_BOOL, TOP(manage_addresses), .def = 1 },
 	{ .key = "flow_table_size", .type = SCHEMA_UINT, TOP(flow_table_size),
 	  .min = 1024, .max = 1u << 28, .def = XLB_FLOW_DEFAULT_SIZE },
+	{ .key = "dsr_flow_table_size", .type = SCHEMA_UINT, TOP(dsr_flow_table_size),
+	  .min = 1024, .max = 1u << 28, .def = XLB_FLOW_DEFAULT_SIZE },
 	/* A prime too (config.c). */
 	{ .key = "maglev_table_size", .type = SCHEMA_UINT, TOP(maglev_table_size),
 	  .min = 2, .max = 1000003, .def = XLB_MAGLEV_DEFAULT_SIZE },

@@ -605,6 +605,8 @@ static void keep_absent_fixed(const char *yaml, struct xlb_config *run,
 		memcpy(next->instance, run->instance, sizeof(next->instance));
 	if (ABSENT("flow_table_size"))
 		next->flow_table_size = run->flow_table_size;
+	if (ABSENT("dsr_flow_table_size"))
+		next->dsr_flow_table_size = run->dsr_flow_table_size;
 	if (ABSENT("maglev_table_size"))
 		next->maglev_table_size = run->maglev_table_size;
 	if (ABSENT("manage_addresses"))

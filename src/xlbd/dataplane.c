@@ -60,8 +60,10 @@ struct dataplane {
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
-	 * entries have their VIP on each bit (the bit clears with the last). */
-	uint64_t filter[2 * XLB_FILTER_WORDS];
+	 * entries have their VIP on each bit of XLB_FILTER_VIP (the first
+	 * 1 << XLB_FILTER_BITS_LOG) and of XLB_FILTER_VIP_CT (the next); a
+	 * bit clears with the last. */
+	uint64_t filter[XLB_FILTER_SETS * XLB_FILTER_WORDS];
 	uint16_t *vip_refs;
 	/* backend_l2 as written, so a neighbour event finds the entries to
 	 * change without reading the map; ids below l2_hi may be in use. */
@@ -450,11 +452,26 @@ int dataplane_cleanup(const char *bpffs, const char *instance)
 /* ---- the address filter (XLB_FILTER_*, xlb_abi.h) ------------------------
  *
  * The data plane passes a packet whose destination has no VIP bit without
- * looking at the services map, and skips the nat_rev lookup when its
- * source has no backend bit. So a VIP's bit is set before its service is
- * written and cleared only after its last service is deleted; a backend's
- * bit is set before the backend is written and never cleared (reverse
- * entries of its nat flows may outlive it; a stale bit costs one lookup). */
+ * looking at the services map, looks a flow up only in the table its
+ * VIP's bits name (XLB_FILTER_VIP: dsr_flows, XLB_FILTER_VIP_CT: flows),
+ * and skips the nat_rev lookup when its source has no backend bit. So a
+ * VIP's bit is set before its service is written and cleared only after
+ * its last service of that set is deleted or moved to the other; a
+ * backend's bit is set before the backend is written and never cleared
+ * (reverse entries of its nat flows may outlive it; a stale bit costs one
+ * lookup). */
+
+/* The VIP set of a service: where its flows live (xlb_svc_dsr_table). */
+static uint32_t vip_set(const struct xlb_svc *svc)
+{
+	return xlb_svc_dsr_table(svc) ? XLB_FILTER_VIP : XLB_FILTER_VIP_CT;
+}
+
+/* How many services of VIP set `set` have their VIP on bit. */
+static uint16_t *vip_ref(struct dataplane *dp, uint32_t set, uint32_t bit)
+{
+	return &dp->vip_refs[(set == XLB_FILTER_VIP ? 0 : 1u << XLB_FILTER_BITS_LOG) + bit];
+}
 
 /* Sets (on) or clears a's bit in set; the map word is written only when it
  * changes. */
@@ -481,29 +498,36 @@ static int filter_load(struct dataplane *dp)
 {
 	int sfd = bpf_map__fd(dp->skel->maps.services);
 	int ffd = bpf_map__fd(dp->skel->maps.addr_filter);
-	uint64_t vip[XLB_FILTER_WORDS] = { 0 };
+	uint64_t want[XLB_FILTER_SETS * XLB_FILTER_WORDS] = { 0 };
 	struct xlb_svc_key key, next;
+	struct xlb_svc svc;
 	void *prev = NULL;
 
-	dp->vip_refs = calloc(1u << XLB_FILTER_BITS_LOG, sizeof(*dp->vip_refs));
+	dp->vip_refs = calloc(2u << XLB_FILTER_BITS_LOG, sizeof(*dp->vip_refs));
 	if (!dp->vip_refs)
 		return -ENOMEM;
-	for (uint32_t w = 0; w < 2 * XLB_FILTER_WORDS; w++)
+	for (uint32_t w = 0; w < XLB_FILTER_SETS * XLB_FILTER_WORDS; w++)
 		if (bpf_map_lookup_elem(ffd, &w, &dp->filter[w]))
 			return -errno;
+	memcpy(&want[XLB_FILTER_BACKEND * XLB_FILTER_WORDS],
+	       &dp->filter[XLB_FILTER_BACKEND * XLB_FILTER_WORDS],
+	       XLB_FILTER_WORDS * sizeof(*want));
 	while (bpf_map_get_next_key(sfd, prev, &next) == 0) {
-		uint32_t bit = xlb_filter_bit(&next.vip);
+		uint32_t bit = xlb_filter_bit(&next.vip), set;
 
-		dp->vip_refs[bit]++;
-		vip[bit / 64] |= 1ull << (bit % 64);
 		key = next;
 		prev = &key;
-	}
-	for (uint32_t w = 0; w < XLB_FILTER_WORDS; w++) {
-		if (vip[w] == dp->filter[w])
+		if (bpf_map_lookup_elem(sfd, &key, &svc))
 			continue;
-		dp->filter[w] = vip[w];
-		if (bpf_map_update_elem(ffd, &w, &vip[w], BPF_ANY))
+		set = vip_set(&svc);
+		(*vip_ref(dp, set, bit))++;
+		want[set * XLB_FILTER_WORDS + bit / 64] |= 1ull << (bit % 64);
+	}
+	for (uint32_t w = 0; w < XLB_FILTER_SETS * XLB_FILTER_WORDS; w++) {
+		if (want[w] == dp->filter[w])
+			continue;
+		dp->filter[w] = want[w];
+		if (bpf_map_update_elem(ffd, &w, &want[w], BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -639,17 +663,21 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
 					       cfg->flow_table_size);
+	if (!ret)
+		ret = bpf_map__set_max_entries(dp->skel->maps.dsr_flows,
+					       cfg->dsr_flow_table_size);
 	/* Persistence pins are per client, not per flow: a quarter of the
-	 * flow table (clients open several flows each). */
+	 * larger flow table (clients open several flows each). */
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.persist,
-					       cfg->flow_table_size / 4);
+			(cfg->flow_table_size > cfg->dsr_flow_table_size ?
+			 cfg->flow_table_size : cfg->dsr_flow_table_size) / 4);
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.embryos,
 					       XLB_EMBRYO_SLOTS(cfg->flow_table_size));
 	if (ret)
-		snprintf(err, errlen, "cannot size the flow tables to %u: %s",
-			 cfg->flow_table_size, strerror(-ret));
+		snprintf(err, errlen, "cannot size the flow tables to %u and %u: %s",
+			 cfg->flow_table_size, cfg->dsr_flow_table_size, strerror(-ret));
 	return ret;
 }
 
@@ -944,13 +972,86 @@ static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
 			     sizeof(e), BPF_ANY);
 }
 
+/* ---- dr/tun flows between the two tables ---------------------------------- */
+
+/* Entry v (struct xlb_flow in flows, else struct xlb_dsr_flow) of service
+ * id, written into the other table as the data plane would have made it:
+ * a compact entry, or a flows entry without a state (kept, not counted:
+ * XLB_CT_NONE). A flow already there is left as it is. */
+static void flow_copy_one(struct dataplane *dp, bool from_flows,
+			  const struct xlb_flow_key *k, const void *v,
+			  const struct xlb_svc *svc)
+{
+	const struct xlb_flow *f = v;
+	const struct xlb_dsr_flow *d = v;
+	struct xlb_dsr_flow nd = { 0 };
+	struct xlb_flow nf = { 0 };
+
+	if (from_flows) {
+		if (f->svc_id != svc->id || f->backend_id >= XLB_MAX_BACKENDS)
+			return;
+		nd.backend_id = (__u16)f->backend_id;
+		nd.svc_id = (__u16)f->svc_id;
+		nd.hash = f->hash;
+		bpf_map__update_elem(dp->skel->maps.dsr_flows, k, sizeof(*k), &nd,
+				     sizeof(nd), BPF_NOEXIST);
+		return;
+	}
+	if (d->svc_id != svc->id)
+		return;
+	nf.backend_id = d->backend_id;
+	nf.svc_id = d->svc_id;
+	nf.hash = d->hash;
+	nf.mode = svc->mode;
+	nf.last_seen_ns = conntrack_now_ns();
+	bpf_map__update_elem(dp->skel->maps.flows, k, sizeof(*k), &nf, sizeof(nf),
+			     BPF_NOEXIST);
+}
+
+/* A dr/tun service whose scheduler enters or leaves lc/wlc moves between
+ * the flow tables (xlb_svc_dsr_table): before the change, its entries are
+ * copied into the table its packets will look in (svc: the service as it
+ * will be), so its connections stay on their backends. The old entries
+ * stay behind for the LRU (dsr_flows) or the sweeper (flows, by their
+ * timeouts) to remove. A flow that starts between the copy and the change
+ * is scheduled afresh by its next packet. */
+static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
+{
+	enum { CHUNK = 4096 };
+	bool from_flows = xlb_svc_dsr_table(svc);
+	struct bpf_map *from = from_flows ? dp->skel->maps.flows : dp->skel->maps.dsr_flows;
+	size_t vsize = bpf_map__value_size(from);
+	struct xlb_flow_key *keys = calloc(CHUNK, sizeof(*keys));
+	char *vals = calloc(CHUNK, vsize);
+	__u32 cursor = 0, n;
+	bool started = false;
+	int ret = 0;
+
+	while (keys && vals && ret == 0) {
+		n = CHUNK;
+		ret = bpf_map_lookup_batch(bpf_map__fd(from), started ? &cursor : NULL,
+					   &cursor, keys, vals, &n, NULL);
+		ret = ret ? -errno : 0;
+		started = true;
+		for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++)
+			flow_copy_one(dp, from_flows, &keys[i], vals + i * vsize, svc);
+	}
+	if (!keys || !vals || (ret && ret != -ENOENT))
+		log_warn("service %u: cannot copy its flows to the %s table (%s): "
+			 "its connections may move to other backends", svc->id,
+			 from_flows ? "dr/tun" : "connection",
+			 strerror(keys && vals ? -ret : ENOMEM));
+	free(keys);
+	free(vals);
+}
+
 int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc)
 {
 	struct xlb_svc_ent e = { 0 };
 	struct xlb_svc_key key;
 	struct xlb_svc cur;
-	uint32_t bit;
+	uint32_t bit, set = vip_set(svc), old;
 	bool fresh;
 	int ret;
 
@@ -960,20 +1061,25 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 	bit = xlb_filter_bit(&key.vip);
 	fresh = bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
 				     &cur, sizeof(cur), 0) != 0;
+	old = fresh ? set : vip_set(&cur);
 	/* The bit first: the data plane must never see the service without it. */
-	ret = filter_bit(dp, XLB_FILTER_VIP, &key.vip, true);
+	ret = filter_bit(dp, set, &key.vip, true);
 	if (ret)
 		return ret;
+	if (old != set && cur.id == svc->id)
+		flows_copy(dp, svc);
 	ret = bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
 				   svc, sizeof(*svc), BPF_ANY);
 	if (ret) {
-		if (!dp->vip_refs[bit])
-			filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
+		if (!*vip_ref(dp, set, bit))
+			filter_bit(dp, set, &key.vip, false);
 		return ret;
 	}
-	if (fresh)
-		dp->vip_refs[bit]++;
-	else if (cur.id != svc->id)
+	if (fresh || old != set)
+		(*vip_ref(dp, set, bit))++;
+	if (old != set && *vip_ref(dp, old, bit) && --*vip_ref(dp, old, bit) == 0)
+		filter_bit(dp, old, &key.vip, false);
+	if (!fresh && cur.id != svc->id)
 		svc_by_id_clear(dp, cur.id, &key);
 	/* After the services map: by id, a flow finds what it would find
 	 * by key (struct xlb_svc_ent). */
@@ -993,14 +1099,15 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 	svc_key_from(proto, vip, &key);
 	/* By id first: no flow may find the service once its key is gone. */
 	if (bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
-				 &cur, sizeof(cur), 0) == 0)
-		svc_by_id_clear(dp, cur.id, &key);
+				 &cur, sizeof(cur), 0) != 0)
+		return 0;
+	svc_by_id_clear(dp, cur.id, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
 	if (ret == 0) {
-		uint32_t bit = xlb_filter_bit(&key.vip);
+		uint32_t bit = xlb_filter_bit(&key.vip), set = vip_set(&cur);
 
-		if (dp->vip_refs[bit] && --dp->vip_refs[bit] == 0)
-			filter_bit(dp, XLB_FILTER_VIP, &key.vip, false);
+		if (*vip_ref(dp, set, bit) && --*vip_ref(dp, set, bit) == 0)
+			filter_bit(dp, set, &key.vip, false);
 	}
 	return ret == -ENOENT ? 0 : ret;
 }
@@ -1326,6 +1433,30 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	return 0;
 }
 
+/* dataplane_flows_each over dsr_flows: each entry as the struct xlb_flow
+ * of a dr/tun flow (no state, no time left). */
+static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
+{
+	int fd = bpf_map__fd(dp->skel->maps.dsr_flows), more, ret = 0;
+	struct xlb_flow_key k, next;
+	struct xlb_dsr_flow d;
+
+	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+	while (more && !ret) {
+		struct xlb_flow f = { 0 };
+
+		k = next;
+		more = bpf_map_get_next_key(fd, &k, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &k, &d))
+			continue;
+		f.backend_id = d.backend_id;
+		f.svc_id = d.svc_id;
+		f.hash = d.hash;
+		ret = fn(arg, &k, &f, -1);
+	}
+	return ret;
+}
+
 int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 {
 	int fd = bpf_map__fd(dp->skel->maps.flows), more, ret = 0;
@@ -1362,7 +1493,7 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 		}
 		ret = fn(arg, &k, &f, left);
 	}
-	return ret;
+	return ret ? ret : dsr_flows_each(dp, fn, arg);
 }
 
 int dataplane_sweeper_start(struct dataplane *dp)

@@ -277,6 +277,8 @@ static int check_fixed_settings(const struct xlb_config *cur,
 		what = "instance";
 	if (!what && cur->flow_table_size != next->flow_table_size)
 		what = "flow_table_size";
+	if (!what && cur->dsr_flow_table_size != next->dsr_flow_table_size)
+		what = "dsr_flow_table_size";
 	if (!what && cur->maglev_table_size != next->maglev_table_size)
 		what = "maglev_table_size";
 	if (!what && cur->manage_addresses != next->manage_addresses)

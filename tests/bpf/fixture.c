@@ -324,12 +324,16 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 	return bpf_map_update_elem(fd, &k, &w, 0);
 }
 
-/* Writes service k -> v as the daemon does: the services map, then the
- * same entry under its id (svc_by_id). */
+/* Writes service k -> v as the daemon does: the VIP's bit in the set of
+ * v's flow table, the services map, then the same entry under its id
+ * (svc_by_id). */
 int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
 {
 	struct xlb_svc_ent e = { .key = *k, .svc = *v };
 
+	if (filter_set(xlb_svc_dsr_table(v) ? XLB_FILTER_VIP : XLB_FILTER_VIP_CT,
+		       &k->vip))
+		return -1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0))
 		return -1;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v->id, &e, 0);
@@ -363,8 +367,6 @@ int svc_add(const char *vip, uint16_t port, uint8_t proto,
 	v.id = id;
 	v.table_size = table_size;
 	v.mode = mode;
-	if (filter_set(XLB_FILTER_VIP, &k.vip))
-		return -1;
 	return svc_write(&k, &v);
 }
 
@@ -439,10 +441,13 @@ int table_one(uint32_t svc, uint32_t id)
 void flows_clear(void)
 {
 	int fd = bpf_map__fd(skel->maps.flows);
+	int dfd = bpf_map__fd(skel->maps.dsr_flows);
 	struct xlb_flow_key k;
 
 	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
 		bpf_map_delete_elem(fd, &k);
+	while (bpf_map_get_next_key(dfd, NULL, &k) == 0)
+		bpf_map_delete_elem(dfd, &k);
 }
 
 int flow_backend(const struct spec *s, uint32_t *bid)
@@ -813,17 +818,41 @@ struct xlb_flow_key spec_key(const struct spec *s)
 	return k;
 }
 
+int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
+{
+	struct xlb_flow_key k = spec_key(s);
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows), &k, d);
+}
+
+/* A dsr_flows entry comes as a struct xlb_flow without a state, as xlbd
+ * shows it (dataplane_flows_each). */
 int flow_get(const struct spec *s, struct xlb_flow *f)
 {
 	struct xlb_flow_key k = spec_key(s);
+	struct xlb_dsr_flow d;
 
+	if (dsr_get(s, &d) == 0) {
+		memset(f, 0, sizeof(*f));
+		f->backend_id = d.backend_id;
+		f->svc_id = d.svc_id;
+		f->hash = d.hash;
+		return 0;
+	}
 	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, f);
 }
 
+/* Into the table that holds s's flow: dsr_flows keeps f's backend,
+ * service and hash. */
 int flow_put(const struct spec *s, const struct xlb_flow *f)
 {
 	struct xlb_flow_key k = spec_key(s);
+	struct xlb_dsr_flow d = { .backend_id = f->backend_id,
+				  .svc_id = f->svc_id, .hash = f->hash };
+	struct xlb_dsr_flow cur;
 
+	if (dsr_get(s, &cur) == 0)
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.dsr_flows), &k, &d, 0);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, f, 0);
 }
 
@@ -888,6 +917,13 @@ void xlat_expect(struct pkt *exp, const struct pkt *in,
 		l4 = l3 + 40;
 		proto = ip[6];
 		len = get16(ip + 4);
+		while (proto == 0 || proto == 43 || proto == 60) {  /* extension headers */
+			size_t hl = (exp->b[l4 + 1] + 1u) * 8;
+
+			proto = exp->b[l4];
+			l4 += hl;
+			len -= hl;
+		}
 	}
 	set16(exp->b + l4, sport);
 	set16(exp->b + l4 + 2, dport);
@@ -1043,6 +1079,7 @@ int fixture_setup(char *why, size_t n)
 		return snprintf(why, n, "open xlb.bpf.o"), -1;
 	/* The default 1M-entry flow table is preallocated: keep tests light. */
 	bpf_map__set_max_entries(skel->maps.flows, 4096);
+	bpf_map__set_max_entries(skel->maps.dsr_flows, 4096);
 	bpf_map__set_max_entries(skel->maps.nat_rev, 4096);
 	if (xlb_bpf__load(skel))
 		return snprintf(why, n, "load xlb.bpf.o (verifier)"), -1;

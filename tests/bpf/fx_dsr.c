@@ -275,6 +275,94 @@ ROW(r_tun4_fits)
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
+/* Whether s's flow has an entry in the flows map (not dsr_flows). */
+static int in_flows(const struct spec *s)
+{
+	struct xlb_flow_key k = spec_key(s);
+	struct xlb_flow f;
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, &f) == 0;
+}
+
+/* The compact entry of s's flow is backend bid of service sid with s's
+ * hash, and the flows map has none. */
+static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
+			  char *why, size_t n)
+{
+	struct xlb_dsr_flow d;
+
+	if (dsr_get(s, &d))
+		return snprintf(why, n, "no dsr_flows entry"), -1;
+	if (d.backend_id != bid || d.svc_id != sid || d.hash != spec_hash(s))
+		return snprintf(why, n, "dsr_flows entry %u/%u/%08x, want %u/%u/%08x",
+				d.backend_id, d.svc_id, d.hash, bid, sid,
+				spec_hash(s)), -1;
+	if (in_flows(s))
+		return snprintf(why, n, "an entry in flows too"), -1;
+	return 0;
+}
+
+ROW(r_dsr_table_dr)
+{
+	/* A dr flow lives in dsr_flows (8 bytes: backend, service, hash);
+	 * its later packets follow the entry over a changed table, byte
+	 * for byte, v4 and v6. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 45000, .dport = 80, .paylen = 10 };
+	int err;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	err = fwd_dr(&s, MAC_B1, why, n) ?: want_dsr_entry(&s, B1, S_STICKY, why, n);
+	table_one(S_STICKY, B2);
+	s.tcpflags = 0x10;
+	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	s.tcpflags = 0x18;
+	s.paylen = 1000;
+	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
+ROW(r_dsr_table_dr6)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 6,
+			  .sport = 45001, .dport = 80, .paylen = 10 };
+	struct xlb_dsr_flow d;
+
+	flows_clear();
+	if (fwd_dr(&s, MAC_B6_1, why, n) || dsr_get(&s, &d))
+		return -1;
+	if (want_dsr_entry(&s, d.backend_id, S_DR6_TCP, why, n))
+		return -1;
+	/* The entry decides, not the table: point it at another backend. */
+	d.backend_id = B6_2;
+	{
+		struct xlb_flow_key k = spec_key(&s);
+
+		bpf_map_update_elem(bpf_map__fd(skel->maps.dsr_flows), &k, &d, 0);
+	}
+	s.tcpflags = 0x10;
+	return fwd_dr(&s, MAC_B6_2, why, n);
+}
+
+ROW(r_dsr_table_tun)
+{
+	/* tun: the same compact entry; the outer source comes from its
+	 * hash (fx_flood checks a changed hash moves it). */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
+			  .sport = 44100, .dport = 80, .paylen = 100 };
+	struct xlb_dsr_flow d;
+
+	flows_clear();
+	if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n) || dsr_get(&s, &d))
+		return -1;
+	if (want_dsr_entry(&s, d.backend_id, S_TUN4, why, n))
+		return -1;
+	s.tcpflags = 0x10;
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+}
+
 ROW(r_not_vip)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.200", .proto = 6,
@@ -408,6 +496,9 @@ static const struct row rows[] = {
 	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
 	{ .desc = "tun v4 over MTU without DF: frag-needed to the client as well", .fn = r_too_big4_nodf },
 	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
+	{ .desc = "dr v4 flow in dsr_flows (backend, service, hash), none in flows; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
+	{ .desc = "dr v6 flow in dsr_flows; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
+	{ .desc = "tun v4 flow in dsr_flows, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
 	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },
 	{ .desc = "address filter collisions (VIP bit, backend bit) change nothing", .fn = r_filter_collision },

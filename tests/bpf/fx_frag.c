@@ -51,6 +51,46 @@ ROW(r_opts_nat)
 			fnat_port(&f), "198.18.0.12", 5353, why, n);
 }
 
+/* ---- IPv6 extension headers ------------------------------------------------ */
+
+ROW(r_ext6_dr)
+{
+	/* Destination options; hop-by-hop too; and a routing header with no
+	 * segment left: L4 found behind them, frame only re-addressed. */
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100 };
+	int err = 0;
+
+	for (s.ip6ext = 1; s.ip6ext <= 3 && !err; s.ip6ext++)
+		err = fwd_dr(&s, MAC_B6_1, why, n);
+	return err;
+}
+
+ROW(r_ext6_tun)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 6,
+			  .sport = 40000, .dport = 80, .paylen = 100, .ip6ext = 2 };
+
+	return fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n);
+}
+
+ROW(r_ext6_nat)
+{
+	/* The ports behind the extension headers are translated, the
+	 * headers kept. */
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_N6, .proto = 6,
+			  .sport = 48140, .dport = 80, .ip6ext = 1 };
+	struct spec f = { .fam = 6, .src = CLIENT6, .dst = VIP_F6, .proto = 17,
+			  .sport = 48151, .dport = 53, .paylen = 20, .ip6ext = 3 };
+
+	nat_clear();
+	if (nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6, 48140,
+		     "2001:db8::11", 80, why, n))
+		return -1;
+	return nat_step(&f, 0, XDP_TX_, XLB_R_TX, MAC_B6_2, MAC_XA, LIP6,
+			fnat_port(&f), "2001:db8::12", 5353, why, n);
+}
+
 /* ---- fragments --------------------------------------------------------------- */
 
 /* Where a fragment of the datagram of s must go: its tun backend (be,
@@ -260,6 +300,9 @@ static const struct row rows[] = {
 	{ .desc = "IPv4 options (4, 8, 40 bytes), dr: forwarded, options kept", .fn = r_opts_dr },
 	{ .desc = "IPv4 options, tun: tunnelled with the options inside", .fn = r_opts_tun },
 	{ .desc = "IPv4 options, nat and fullnat: ports behind them translated", .fn = r_opts_nat },
+	{ .desc = "IPv6 extension headers (1, 2, 3), dr: forwarded, headers kept", .fn = r_ext6_dr },
+	{ .desc = "IPv6 extension headers, tun: tunnelled with them inside", .fn = r_ext6_tun },
+	{ .desc = "IPv6 extension headers, nat and fullnat: ports behind them translated", .fn = r_ext6_nat },
 	{ .desc = "dr v4 TCP first/middle/last: all to the first's backend, flow table emptied between", .fn = r_frag_dr4 },
 	{ .desc = "dr v6 UDP fragment header: first/middle/last forwarded", .fn = r_frag_dr6 },
 	{ .desc = "tun 4in6 and 6in4: every fragment tunnelled to one backend", .fn = r_frag_tun },

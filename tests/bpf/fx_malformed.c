@@ -56,16 +56,29 @@ static void m_ihl_gt_len(struct pkt *p)
 	ip4_recsum(p);
 }
 
-static void m_ip6_hbh(struct pkt *p)
+static void m_ip6_ext_trunc(struct pkt *p)
 {
 	base6(p, 6, 10);
-	ip6_insert(p, 0, (uint8_t[]){ 6, 0, 1, 4, 0, 0, 0, 0 });
+	ip6_insert(p, 60, (uint8_t[]){ 6, 4, 1, 4, 0, 0, 0, 0 });   /* says 40 bytes */
 }
 
 static void m_ip6_rh(struct pkt *p)
 {
 	base6(p, 17, 10);
-	ip6_insert(p, 43, (uint8_t[]){ 17, 0, 0, 0, 0, 0, 0, 0 });
+	ip6_insert(p, 43, (uint8_t[]){ 17, 0, 0, 1, 0, 0, 0, 0 });  /* a segment left */
+}
+
+static void m_ip6_ah(struct pkt *p)
+{
+	base6(p, 6, 10);
+	ip6_insert(p, 51, (uint8_t[]){ 6, 0, 0, 0, 0, 0, 0, 0 });
+}
+
+static void m_ip6_ext_many(struct pkt *p)
+{
+	base6(p, 6, 10);
+	for (int i = 0; i < 5; i++)
+		ip6_insert(p, 60, (uint8_t[]){ p->b[20], 0, 1, 4, 0, 0, 0, 0 });
 }
 
 static void m_tcp_trunc(struct pkt *p)
@@ -149,8 +162,10 @@ static const struct row rows[] = {
 	{ .desc = "IPv4 tot_len < IHL*4", .mk = m_totlen_lt_ihl, .verdict = XDP_DROP_, .reason = XLB_R_DROP_BAD_HEADER },
 	{ .desc = "IPv6 payload_len > frame", .mk = m_ip6_plen_gt, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
 	{ .desc = "IPv6 payload_len 0 (TCP does not fit)", .mk = m_ip6_plen_zero, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
-	{ .desc = "IPv6 hop-by-hop header", .mk = m_ip6_hbh, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
-	{ .desc = "IPv6 routing header", .mk = m_ip6_rh, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
+	{ .desc = "IPv6 options header longer than the packet", .mk = m_ip6_ext_trunc, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
+	{ .desc = "IPv6 routing header with a segment left passed", .mk = m_ip6_rh, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
+	{ .desc = "IPv6 AH passed", .mk = m_ip6_ah, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
+	{ .desc = "IPv6 five extension headers passed", .mk = m_ip6_ext_many, .verdict = XDP_PASS_, .reason = XLB_R_PASS_IPV6_EXT },
 	{ .desc = "VLAN tag truncated", .mk = m_vlan_trunc, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
 	{ .desc = "VLAN-tagged IPv4 truncated", .mk = m_vlan_ip_trunc, .verdict = XDP_DROP_, .reason = XLB_R_DROP_TRUNCATED },
 	{ .desc = "two VLAN tags (QinQ) passed", .mk = m_qinq, .verdict = XDP_PASS_, .reason = XLB_R_PASS_NOT_IP },

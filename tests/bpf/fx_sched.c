@@ -574,6 +574,13 @@ ROW(r_dsr_lc)
 	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n) ||
 	    fwd_dr(&b, MAC_B2, why, n) || want_conns(DL2, 0, 1, why, n))
 		return -1;
+	/* Its entries live in flows (with their state), not in dsr_flows. */
+	{
+		struct xlb_dsr_flow d;
+
+		if (dsr_get(&a, &d) == 0)
+			return snprintf(why, n, "an lc flow in dsr_flows"), -1;
+	}
 	a.tcpflags = 0x10;
 	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 1, 0, why, n))
 		return -1;
@@ -587,6 +594,27 @@ ROW(r_dsr_lc)
 	a.tcpflags = 0;
 	return fwd_dr(&a, MAC_B1, why, n) ?: want_conns(DL1, 0, 1, why, n) ?:
 	       want_state(&a, XLB_CT_SYN_SENT, why, n);
+}
+
+ROW(r_dsr_lc_copied)
+{
+	/* A flow older than the service's lc (xlbd copied its compact entry
+	 * into flows without a state when the scheduler changed) keeps its
+	 * backend, uncounted, however the counts stand. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
+			  .sport = 52100, .dport = 80, .paylen = 10, .tcpflags = 0x10 };
+	struct xlb_flow f = { .backend_id = DL2, .svc_id = S_DLC,
+			      .mode = XLB_MODE_DR };
+
+	if (dlc_setup())
+		return snprintf(why, n, "cannot set up the service"), -1;
+	conns_set(DL2, 5, 0);
+	f.hash = spec_hash(&a);
+	if (flow_put(&a, &f))
+		return snprintf(why, n, "cannot write the entry"), -1;
+	return fwd_dr(&a, MAC_B2, why, n) ?: want_conns(DL2, 5, 0, why, n) ?:
+	       want_conns(DL1, 0, 0, why, n) ?:
+	       want_state(&a, XLB_CT_NONE, why, n);
 }
 
 ROW(r_nat_sched_rr_sh)
@@ -632,6 +660,7 @@ static const struct row rows[] = {
 	{ .desc = "lc (nat): least active*256+inactive; counts follow create, state, end", .fn = r_sched_lc },
 	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list: unreachable", .fn = r_sched_wlc },
 	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
+	{ .desc = "lc (dr): a flow from before the lc (stateless entry) keeps its backend, uncounted", .fn = r_dsr_lc_copied },
 };
 
 const struct suite fx_sched = { "sched", rows, sizeof(rows) / sizeof(rows[0]) };

@@ -184,7 +184,12 @@ struct spec {
 	uint8_t tcpflags;       /* 0: SYN */
 	int udp_nocsum;         /* IPv4 UDP sent without checksum (0) */
 	size_t ipopts;          /* IPv4 option bytes (a multiple of 4, <= 40) */
+	int ip6ext;             /* IPv6 extension headers in front of L4: 1
+				 * destination options; 2 hop-by-hop too; 3
+				 * and a routing header with no segment left */
 };
+
+static inline void ip6_insert(struct pkt *p, uint8_t type, const uint8_t *ext);
 
 static inline size_t l3_of(const struct pkt *p)
 {
@@ -229,6 +234,14 @@ static inline void pkt_mk(struct pkt *p, const struct spec *s)
 		      l4_csum(p->b + l3, p->b + l4, l4len, s->proto));
 	if (s->ipopts)
 		ip4_add_options(p, l3, s->ipopts);
+	/* Inserted last first, each in front of the previous (the L4
+	 * checksum does not cover them). PadN fills the options. */
+	if (s->ip6ext >= 1)
+		ip6_insert(p, 60, (uint8_t[]){ p->b[20], 0, 1, 4, 0, 0, 0, 0 });
+	if (s->ip6ext >= 3)
+		ip6_insert(p, 43, (uint8_t[]){ p->b[20], 0, 2, 0, 0, 0, 0, 0 });
+	if (s->ip6ext >= 2)
+		ip6_insert(p, 0, (uint8_t[]){ p->b[20], 0, 1, 4, 0, 0, 0, 0 });
 }
 
 /* out = the fragment of the untagged datagram w holding bytes [off, off +

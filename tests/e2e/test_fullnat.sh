@@ -222,6 +222,7 @@ main() {
 	fullnat_big
 	fullnat_svc_timeouts
 	e2e_odd_packets fullnat "$VIP_V4" 0.0.0.0 "${RS_V4[@]}"
+	e2e_odd_packets fullnat "$VIP_V6" :: "${RS_V6[@]}"
 
 	if xlbd_stop; then pass "fullnat: xlbd stops cleanly"
 	else fail "fullnat: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi

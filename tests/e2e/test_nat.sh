@@ -218,8 +218,10 @@ main() {
 	n=$(json_reason "$(xlb_json)" pass_nat_stale)
 	check "nat: no reply without its translation" "pass_nat_stale = $n" [ "$n" = 0 ]
 
-	# IPv4 options, and fragments both ways (the backends' answers too).
+	# IPv4 options and IPv6 destination options, and fragments both ways
+	# (the backends' answers too).
 	e2e_odd_packets nat "$VIP_V4" 0.0.0.0 "${RS_V4[@]}"
+	e2e_odd_packets nat "$VIP_V6" :: "${RS_V6[@]}"
 
 	if xlbd_stop; then pass "nat: xlbd stops cleanly"
 	else fail "nat: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi

@@ -115,7 +115,7 @@ main() {
 	sleep 0.5
 	pins=$(lb_pin_dir)
 	check "restart: maps and links pinned in bpffs" "pin dir '$pins': $(ls "$pins" 2>&1 | tr '\n' ' ')" \
-		test -e "$pins/flows" -a -e "$pins/link_elb"
+		test -e "$pins/flows" -a -e "$pins/dsr_flows" -a -e "$pins/link_elb"
 
 	local old_pid=$XLBD_PID
 	xlbd_stop
