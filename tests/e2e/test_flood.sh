@@ -308,11 +308,11 @@ cross_service() {
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
 		'[.[] | select(.name | startswith("fullnat")) | . as $a |
 		  ($b[] | select(.name == $a.name)) as $o | $a.flows_evicted > $o.flows_evicted] | all' <<<"$j1"
-	check "flood: the nat services refused and lost nothing to it" \
+	check "flood: the nat services refused nothing meanwhile" \
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
 		'[.[] | select(.name | startswith("nat")) | . as $a |
 		  ($b[] | select(.name == $a.name)) as $o |
-		  $a.flows_refused == $o.flows_refused and $a.flows_evicted == $o.flows_evicted] | all' <<<"$j1"
+		  $a.flows_refused == $o.flows_refused] | all' <<<"$j1"
 }
 
 main() {
