@@ -475,19 +475,28 @@ static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
 }
 
 /* Service id (c) holds its max_flows: ends the oldest of its embryonic (or
- * expired) entries among the XLB_EMBRYO_PROBES oldest slots of its ring,
- * from pos (the slot the new entry takes) on. Returns 1 if it made room. */
+ * expired) entries, taking the ring's slots from its tail on (the oldest
+ * first; slots of entries gone or established are passed over for good),
+ * at most XLB_EMBRYO_PROBES of them, and never reaching h, the slot of the
+ * new entry. Returns 1 if it made room. */
 static __attribute__((noinline)) int
-xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u32 pos,
+xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u64 h,
 		 struct xlb_nat_scratch *s)
 {
 	__u32 base = c->ring_base, len = c->ring_len, i, idx, zero = 0;
 	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
-	__u64 now = xlb_now();
+	__u64 now = xlb_now(), t = c->tail;
 	struct xlb_flow_key *e;
 
+	/* Slots more than a ring behind were written over: start at the
+	 * oldest that was not. */
+	if (len && h - t > len)
+		__sync_val_compare_and_swap(&c->tail, t, h - len);
 	for (i = 0; i < XLB_EMBRYO_PROBES && len && g; i++) {
-		idx = base + (pos + i) % len;
+		t = __sync_fetch_and_add(&c->tail, 1);
+		if ((__s64)(h - t) <= 0)
+			break;
+		idx = base + (__u32)(t % len);
 		e = bpf_map_lookup_elem(&embryos, &idx);
 		if (!e)
 			continue;
@@ -499,25 +508,26 @@ xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u32 pos,
 	return 0;
 }
 
-/* May service id have one more entry? Takes the next slot of the service's
- * ring for it (*slot, ~0u: no ring) and, when the service holds its
- * max_flows, ends one of its embryonic entries to make room. XLB_OK, or
+/* May service id have one more entry? Takes the slot at the head of the
+ * service's ring for it (*slot, ~0u: no ring) and, when the service holds
+ * its max_flows, ends one of its embryonic entries to make room. XLB_OK, or
  * XLB_R_DROP_SVC_FULL (counted) when there was none to end. */
 static __always_inline int
 xlb_ct_admit(__u32 id, __u32 *slot, struct xlb_nat_scratch *s)
 {
 	struct xlb_svc_flows *c = bpf_map_lookup_elem(&svc_flows, &id);
-	__u32 len, pos = 0;
+	__u64 h = 0;
+	__u32 len;
 
 	*slot = ~0u;
 	if (!c)
 		return XLB_OK;
 	len = c->ring_len;
 	if (len) {
-		pos = (__u32)(__sync_fetch_and_add(&c->head, 1) % len);
-		*slot = c->ring_base + pos;
+		h = __sync_fetch_and_add(&c->head, 1);
+		*slot = c->ring_base + (__u32)(h % len);
 	}
-	if (!c->max || c->n < (__s64)c->max || xlb_embryo_evict(c, id, pos, s))
+	if (!c->max || c->n < (__s64)c->max || xlb_embryo_evict(c, id, h, s))
 		return XLB_OK;
 	__sync_fetch_and_add(&c->refused, 1);
 	return XLB_R_DROP_SVC_FULL;
