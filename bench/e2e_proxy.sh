@@ -29,7 +29,9 @@
 # per-round ratios xlb / best peer of that round, with their range; rates,
 # p99, CPU and RSS are medians. CPU: utime+stime of the balancer's own
 # processes (/proc/PID/stat before/after, threads and nginx's workers
-# included), per unit of the row (request, MiB or query); pkts: packets
+# included), per unit of the row (request, MiB or query), and in brackets
+# the whole machine's busy time per unit (the rate is bounded by it: all of
+# it shares 2 vCPUs, other people's jobs included); pkts: packets
 # through the balancer's interface per unit (idle: with the held
 # connections' handshakes).
 #
@@ -40,7 +42,8 @@
 # rounds, and each row adds xlb / xlbB: a before/after in one sitting.
 # BENCH_PROXY_PERF=DIR: while xlb is measured, `perf stat` (syscalls,
 # context switches) and `perf record -g` of it into DIR/xlb.TEST.{stat,data}
-# (BENCH_PROXY_PERF_ALL=1: every implementation, perf record system-wide).
+# (BENCH_PROXY_PERF_ALL=1: every implementation, perf record system-wide;
+# BENCH_PROXY_STRACE=1: `strace -c` syscall counts instead of perf record).
 # BENCH_PROXY_IMPLS limits the implementations measured (e.g. "xlb xlbB").
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_NAME=e2e_proxy
@@ -61,6 +64,21 @@ lab_init
 lab_up 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_proxy: lab: $(cat "$LAB_DIR/up.err")"; exit 1; }
 lab_start_servers 2>"$LAB_DIR/up.err" || { echo "FAIL e2e_proxy: servers: $(cat "$LAB_DIR/up.err")"; exit 1; }
 ip -n "$NS_LB" addr add "$VIP_V4/32" dev lo 2>/dev/null
+# No XDP here (BENCH_PROXY_OFFLOAD=0 keeps the lab as the XDP tests need
+# it): the veths get their tx offloads back (the lab turns tx checksums,
+# and so TSO/GSO, off for XDP rewrites) and plb loses its XDP_PASS, so
+# packets travel as on a host whose NIC segments: one 64 KiB send is one
+# trip through the stack, not 45.
+veth_offload() {       # NS DEV PORT: tx offloads on, both ends
+	in_ns "$1" ethtool -K "$2" tx on >/dev/null 2>&1
+	in_ns "$NS_SW" ethtool -K "$3" tx on >/dev/null 2>&1
+}
+if [ "${BENCH_PROXY_OFFLOAD:-1}" != 0 ]; then
+	ip -n "$NS_SW" link set dev plb xdpdrv off
+	veth_offload "$NS_CL" ecl pcl
+	veth_offload "$NS_LB" elb plb
+	for rs in "${RS_NAMES[@]}"; do veth_offload "$(rs_ns "$rs")" ers "p$rs"; done
+fi
 for ns in "$NS_CL" "$NS_LB"; do
 	in_ns "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000"
 done
@@ -106,7 +124,7 @@ $(svc dns "${DNS_PORT[$i]}" udp 53)
 $(svc dnstcp "${DNST_PORT[$i]}" tcp 53)
 EOC
 }
-{ echo "interfaces: [elb]"; xlb_conf xlb; } >"$LAB_DIR/xlb.yaml"
+{ [ "${BENCH_PROXY_OFFLOAD:-1}" != 0 ] || echo "interfaces: [elb]"; xlb_conf xlb; } >"$LAB_DIR/xlb.yaml"
 { echo "instance: xlbB"; echo "manage_addresses: false"; xlb_conf xlbB; } >"$LAB_DIR/xlbB.yaml"
 hp_fe() { printf 'frontend %s\n\tbind %s:%s\n\tdefault_backend %s\nbackend %s\n\tbalance roundrobin\n' \
 	"$1" "$VIP_V4" "$2" "$1" "$1"
@@ -300,8 +318,12 @@ perf_start() {
 	perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "${PID[$1]}" \
 		-o "$d/$1.$2.stat" -- sleep "$DUR" >/dev/null 2>&1 &
 	PERF_PIDS+=($!)
-	perf record -q -g -F 999 $([ -n "$all" ] && echo -a || echo -p "${PID[$1]}") \
-		-o "$d/$1.$2.data" -- sleep "$DUR" >/dev/null 2>&1 &
+	if [ -n "${BENCH_PROXY_STRACE:-}" ]; then       # syscall counts (slows it)
+		timeout -s INT "$DUR" strace -c -f -p "${PID[$1]}" -o "$d/$1.$2.strace" &
+	else
+		perf record -q -g -F 999 $([ -n "$all" ] && echo -a || echo -p "${PID[$1]}") \
+			-o "$d/$1.$2.data" -- sleep "$DUR" >/dev/null 2>&1 &
+	fi
 	PERF_PIDS+=($!)
 }
 perf_stop() { [ ${#PERF_PIDS[@]} = 0 ] || wait "${PERF_PIDS[@]}"; PERF_PIDS=(); }
@@ -309,7 +331,12 @@ perf_stop() { [ ${#PERF_PIDS[@]} = 0 ] || wait "${PERF_PIDS[@]}"; PERF_PIDS=(); 
 # Packets through the balancer's interface (both ways), for packets per unit.
 lb_packets() { ip -n "$NS_LB" -s -j link show elb | jq '.[0].stats64 | .rx.packets + .tx.packets'; }
 
-declare -A PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
+# Busy time of the whole machine (every CPU, every process: the load
+# generator, the real servers, the balancer, the kernel's softirqs, and
+# whatever else runs on this shared VM), in clock ticks.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+declare -A MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
 t_start=$(date +%s)
 for ((r = 0; r < ROUNDS; r++)); do
 	if [ $r -gt 0 ] && [ -n "${BENCH_DEADLINE:-}" ] &&
@@ -318,14 +345,23 @@ for ((r = 0; r < ROUNDS; r++)); do
 		break
 	fi
 	for t in $TESTS; do
+		# A first round that does not fit whole (bench/run's budget):
+		# the rows measured so far, not a timeout without a table.
+		if [ -n "${BENCH_DEADLINE:-}" ] && [ $(( $(date +%s) + 60 )) -gt "$BENCH_DEADLINE" ]; then
+			echo "# e2e_proxy: out of time before $t, round $((r + 1))" >&2
+			PARTIAL=" and part of one"
+			break 2
+		fi
 		for ((k = 0; k < ${#IMPLS[@]}; k++)); do
 			impl=${IMPLS[$(( (k + r) % ${#IMPLS[@]} ))]}
 			[ -n "${UP[$impl.$t]:-}" ] || continue
-			t0=$(impl_ticks "$impl") p0=$(lb_packets)
+			t0=$(impl_ticks "$impl") p0=$(lb_packets) m0=$(machine_ticks)
 			perf_start "$impl" "$t"
 			read -r rate p99 rss idle base gone < <(measure "$impl" "$t")
 			perf_stop
-			t1=$(impl_ticks "$impl") p1=$(lb_packets)
+			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks)
+			MCPU[$impl.$t]+=" $(awk -v d=$((m1 - m0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
+				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
 			PKT[$impl.$t]+=" $(awk -v p=$((p1 - p0)) -v r="$rate" -v s="$DUR" -v b="$base" \
 				'BEGIN { if (r + 0 > 0) printf "%.1f", p / ((r + b) * s); else print "-" }')"
 			RATE[$impl.$t]+=" $rate"
@@ -348,7 +384,7 @@ xlbd_stop
 # --- table ------------------------------------------------------------------
 med() { tr ' ' '\n' | awk 'NF && $1 != "-"' | sort -g | awk '{ v[NR] = $1 } END {
 	if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds x ${DUR}s; medians of rate, p99, CPU per unit, RSS)"
+bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds${PARTIAL:-} x ${DUR}s; medians of rate, p99, CPU per unit, RSS)"
 # per_round_ratios TEST PEERS...: xlb / the best peer of each round.
 per_round_ratios() {
 	local t=$1 i p best
@@ -376,7 +412,7 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		desc+="$p $(printf %.0f "$rate") $unit/s"
 		v=$(med <<<"${P99[$p.$t]}")
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
-		desc+=" cpu ${cpu}µs/$unit pkts $(med <<<"${PKT[$p.$t]}")/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
+		desc+=" cpu ${cpu}µs/$unit (machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
 		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "
@@ -406,7 +442,7 @@ ab_row() {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }')
 	x=$(med <<<"${CPU[xlb.$t]}") b=$(med <<<"${CPU[xlbB.$t]}")
-	bench_row "$label, xlb / xlbB (XLBD_B)" "${rm}x (${rmin}-${rmax}); cpu ${x} vs ${b}µs/$unit; p99 $(med <<<"${P99[xlb.$t]}") vs $(med <<<"${P99[xlbB.$t]}")ms; rates $(med <<<"${RATE[xlb.$t]}") vs $(med <<<"${RATE[xlbB.$t]}")" "-" "-"
+	bench_row "$label, xlb / xlbB (XLBD_B)" "${rm}x (${rmin}-${rmax}); cpu ${x} vs ${b}µs/$unit; machine $(med <<<"${MCPU[xlb.$t]}") vs $(med <<<"${MCPU[xlbB.$t]}")µs/$unit; p99 $(med <<<"${P99[xlb.$t]}") vs $(med <<<"${P99[xlbB.$t]}")ms; rates $(med <<<"${RATE[xlb.$t]}") vs $(med <<<"${RATE[xlbB.$t]}")" "-" "-"
 }
 row_for ka16 "HTTP keep-alive, 16 connections" req haproxy nginx
 ab_row ka16 "HTTP keep-alive, 16 connections" req

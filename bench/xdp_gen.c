@@ -12,7 +12,8 @@
  *
  * Bounded: stops after PACKETS frames or SECONDS seconds, whichever comes
  * first (checked between calls, each sized to end before the deadline at
- * the rate seen so far); with -r, each thread sends at most PPS frames per
+ * the rate seen so far), or at SIGINT/SIGTERM after the current call (a
+ * test stops a flood once its clients are done); with -r, each thread sends at most PPS frames per
  * second (calls of PPS/20 frames, a sleep after each). Prints
  *   packets=N seconds=S pps=R threads=T cpu=C
  * where S is the wall time from the first call to the end of the last and C
@@ -33,6 +34,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -221,6 +223,11 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+static void on_stop(int sig)
+{
+	stop = 1;
+}
+
 static int parse_mac(const char *s, uint8_t *m)
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2],
@@ -321,6 +328,8 @@ int main(int argc, char **argv)
 						    (ncpu > 0 ? ncpu : 1));
 	prog_fd = bpf_program__fd(skel->progs.xdp_gen);
 
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
 	t_start = now_s();
 	for (long t = 0; t < threads; t++)
 		pthread_create(&th[t], NULL, sender, (void *)t);

@@ -113,17 +113,20 @@ struct xlb_conns {
  * by the sweeper for those it expires, corrected by its passes (entries
  * the LRU table evicted); max: the most it may hold (the daemon's max_flows,
  * 0: no limit). A service's ring, ring_len slots of the embryos map from
- * ring_base, holds the keys of its newest entries in order of creation
- * (head counts them); a new flow of a service at max ends the oldest
- * embryonic entry it finds there (IPVS's drop_entry, oldest first) or is
- * refused (drop_service_full). The map is mmapable: the daemon writes max
- * and the ring and reads the counts in place. */
+ * ring_base, is a queue of the keys of its entries in order of creation:
+ * a new entry's key goes in at head, and a new flow of a service at max
+ * takes keys from tail on until one names an embryonic entry, which it ends
+ * (IPVS's drop_entry, oldest first); with none within XLB_EMBRYO_PROBES
+ * keys the flow is refused (drop_service_full). Positions count up for
+ * ever; slot = position % ring_len. The map is mmapable: the daemon writes
+ * max and the ring and reads the counts in place. */
 struct xlb_svc_flows {
 	__s64 n;
 	__u64 max;
 	__u64 refused;          /* new flows refused at max */
 	__u64 evicted;          /* its embryonic entries evicted for a new flow */
-	__u64 head;             /* entries created: the next slot is head % ring_len */
+	__u64 head;             /* the next position written */
+	__u64 tail;             /* the oldest position not taken yet */
 	__u32 ring_base;
 	__u32 ring_len;         /* 0: no ring, nothing evicted at max */
 };
@@ -138,8 +141,8 @@ struct xlb_svc_flows {
 #define XLB_EMBRYO_SLOTS_MAX (1u << 18)
 #define XLB_EMBRYO_SLOTS(table) (XLB_SVC_FLOWS_SHARE(table) < XLB_EMBRYO_SLOTS_MAX ? \
 				 XLB_SVC_FLOWS_SHARE(table) : XLB_EMBRYO_SLOTS_MAX)
-/* Ring slots (from the oldest on) a new flow at max_flows looks at. */
-#define XLB_EMBRYO_PROBES 8
+/* Ring keys (from the oldest on) a new flow at max_flows looks at. */
+#define XLB_EMBRYO_PROBES 16
 
 /* backends map value, indexed by backend id (0 .. XLB_MAX_BACKENDS-1).
  * Ids are global to the instance, not per service. */

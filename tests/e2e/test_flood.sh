@@ -1,18 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Floods against dr, nat and fullnat (one LIP) while legitimate clients run.
-# The project's live-frames generator (bench/xdp_gen) sends, from spoofed
-# sources, a SYN flood, a bare-ACK flood (two packets per tuple, the
-# pattern that makes flood entries look as used as real ones) and a UDP
-# flood to each mode's VIP, paced (FLOOD_PPS for FLOOD_S seconds, 12000
-# tuples each). During each flood new HTTP connections and DNS queries
-# must succeed (at least 90%), five seconds after it all of them; a
-# download and 12 idle keep-alive connections opened before the floods
-# must answer intact from their backend after all three floods and a
-# backend added during the ACK flood. The table is small (32768: the three
-# floods of a mode overfill it) and the guard low (300 new flows/s/CPU);
-# the guard's actions must be counted. GUARD_RATE=0 runs it without the
-# guard. Success counts are asserted, never timings.
+# Floods at the generator's full rate against dr, nat and fullnat (one
+# LIP) while legitimate clients run. The project's live-frames generator
+# (bench/xdp_gen, no pacing) sends, from spoofed sources cycling over a
+# million tuples, a SYN flood, a bare-ACK flood and a UDP flood to each
+# mode's VIP; each runs until the clients of its round are done (at most
+# FLOOD_MAX_S seconds). During each flood at least 99% of 50 new HTTP
+# connections and 50 DNS queries must succeed, two seconds after it all of
+# them; `xlb list` answers during every flood and `xlb backend add` during
+# the ACK flood; a download and 12 idle keep-alive connections opened before
+# a mode's floods answer intact from their backend after them. Then a flood
+# on one fullnat service (SYN to :80, UDP to :53) while the nat services'
+# clients keep 99%: each nat/fullnat service has its own share of the
+# connection table (max_flows) and the flood's service counted what it
+# evicted, the others refused nothing. The table is 65536 entries (shares
+# of 8192 and 16384 entries per nat/fullnat service, exceeded within a
+# second by every flood) and the guard low (300 new flows/s/CPU; GUARD_RATE=0 runs
+# without). Success counts are asserted, never timings; the generator's
+# rates are printed.
 #
 #   cl 198.18.0.1, 198.18.5.1 (nat client)   lb 198.18.0.2 (XDP on elb, LIP)
 #   rs1..rs3 198.18.0.11-13: VIP_DR on lo (dr); 198.18.5.0/24 and the spoofed
@@ -24,11 +29,11 @@ VIP_NAT=$VIP2_V4        # 198.18.0.101
 VIP_FN=198.18.0.102
 NAT_CL=198.18.5.1       # nat replies must come back through the balancer
 GEN=$XLB_BUILD/bench/xdp_gen
-FLOOD_PPS=${FLOOD_PPS:-4000}
-FLOOD_S=${FLOOD_S:-3}
-FLOOD_FLOWS=$((FLOOD_PPS * FLOOD_S))
+FLOOD_MAX_S=${FLOOD_MAX_S:-20}
+FLOOD_FLOWS=1000000     # spoofed tuples: 62 sources x 16384 ports
 FLOOD_NO=0              # floods so far: each gets its own spoofed /24
 GUARD_RATE=${GUARD_RATE:-300}
+LEGIT_N=50
 
 # flood_lab_up: lab_up, the routes above, XDP_PASS on the generator's
 # switch port (its frames leave ecl by XDP_TX).
@@ -47,23 +52,29 @@ flood_lab_up() {
 	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
 }
 
+# The DNS of fullnat on rs3 only, of nat on rs1 and rs2: the cross-service
+# UDP flood must not measure one unbound's capacity (a flood forwarded to a
+# real server competes there with real queries, whatever the balancer does).
+# fullnat's DNS has max_flows 8192, the other nat/fullnat services share the
+# rest of 7/8 of the table: 16384 each.
 flood_config() {
-	local mode vip svc
+	local mode vip svc dns
 	cat <<EOF
 interfaces: [elb]
 manage_addresses: false
 local_addresses: [$LB_V4]
-flow_table_size: 32768
+flow_table_size: 65536
 flood_guard_rate: $GUARD_RATE
 services:
 EOF
-	for svc in "dr $VIP_DR" "nat $VIP_NAT" "fullnat $VIP_FN"; do
-		read -r mode vip <<<"$svc"
+	for svc in "dr $VIP_DR ${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}" \
+		   "nat $VIP_NAT ${RS_V4[0]}, ${RS_V4[1]}" "fullnat $VIP_FN ${RS_V4[2]}"; do
+		read -r mode vip dns <<<"$svc"
 		cat <<EOF
   - { name: $mode-http, vip: $vip, port: 80, protocol: tcp, mode: $mode,
       backends: [${RS_V4[0]}, ${RS_V4[1]}] }
   - { name: $mode-dns, vip: $vip, port: 53, protocol: udp, mode: $mode,
-      backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}] }
+      backends: [$dns]$([ "$mode" = fullnat ] && echo ", max_flows: 8192") }
 EOF
 	done
 }
@@ -72,55 +83,128 @@ EOF
 # the address whose replies the real servers route via the balancer).
 client_src() { [ "$1" = nat ] && echo "$NAT_CL" || echo "$CL_V4"; }
 
-# legit MODE VIP N: N new HTTP connections and N DNS queries, 10 at a time;
-# prints "OK TOTAL".
+# legit MODE VIP N: N new HTTP connections and N DNS queries at once;
+# prints "OK TOTAL HTTP_OK DNS_OK".
 legit() {
 	local mode=$1 vip=$2 n=$3 src h d
 	src=$(client_src "$mode")
-	h=$(http_burst "$n" "http://$vip/" --interface "$src" | grep -c '^rs')
+	# A pipe: curl opens /dev/stdout per transfer, which truncates a file.
+	http_burst "$n" "http://$vip/" --interface "$src" | grep -c '^rs' >"$LAB_DIR/legit.http" &
 	d=$(dns_burst "$n" "$vip" udp "$src" | grep -c '^rs')
-	echo "$((h + d)) $((2 * n))"
+	wait $!
+	h=$(cat "$LAB_DIR/legit.http")
+	echo "$((h + d)) $((2 * n)) $h $d"
 }
 
-# flood MODE VIP KIND: xdp_gen from spoofed sources at FLOOD_PPS for
-# FLOOD_S seconds (syn and ack to :80, udp to :53; ack sends every tuple
-# twice), in the background; its pid in FLOOD_PID.
-flood() {
-	local mode=$1 vip=$2 kind=$3 mac port=80 proto=tcp n=$FLOOD_FLOWS
+# flood_start VIP KIND: xdp_gen at full rate from spoofed sources (syn and
+# ack to :80, udp to :53), in the background for at most FLOOD_MAX_S
+# seconds; its pid in FLOOD_PID, its summary in FLOOD_OUT. Returns a
+# second later: at this machine's rates (20000-300000 frames/s) a share of
+# the table is full by then.
+flood_start() {
+	local vip=$1 kind=$2 mac port=80 proto=tcp
 	mac=$(ip -n "$NS_LB" link show elb | awk '/link\/ether/ { print $2 }')
 	case $kind in
-	ack) proto=ack; n=$((2 * FLOOD_FLOWS)) ;;
+	ack) proto=ack ;;
 	udp) proto=udp; port=53 ;;
 	esac
-	bg_ns "$NS_CL" "$LAB_DIR/gen.$mode.$kind" "$GEN" -i ecl -m "$mac" -d "$vip" \
-		-P "$port" -p "$proto" -s "198.18.$((64 + FLOOD_NO)).0" \
-		-f "$FLOOD_FLOWS" -n "$n" -t "$((FLOOD_S + 2))" -r "$((n / FLOOD_S))"
+	FLOOD_OUT=$LAB_DIR/gen.$FLOOD_NO.$kind
+	bg_ns "$NS_CL" "$FLOOD_OUT" "$GEN" -i ecl -m "$mac" -d "$vip" -P "$port" \
+		-p "$proto" -s "198.18.$((64 + FLOOD_NO)).0" -f "$FLOOD_FLOWS" \
+		-n 400000000 -t "$FLOOD_MAX_S"
 	FLOOD_PID=$BG_PID
 	FLOOD_NO=$((FLOOD_NO + 1))
+	sleep 1
 }
 
-# flood_round MODE VIP KIND: legitimate clients during the flood (most
-# succeed) and five seconds after it (all succeed).
-flood_round() {
-	local mode=$1 vip=$2 kind=$3 during ran after sent
-	flood "$mode" "$vip" "$kind"
-	during=$(legit "$mode" "$vip" 20)
-	kill -0 "$FLOOD_PID" 2>/dev/null && ran=yes || ran=no
+# flood_stop: whether the flood was still running (FLOOD_RAN), then stops
+# it and reads its frames and rate (FLOOD_SENT, FLOOD_PPS).
+flood_stop() {
+	kill -0 "$FLOOD_PID" 2>/dev/null && FLOOD_RAN=yes || FLOOD_RAN=no
+	kill -TERM "$FLOOD_PID" 2>/dev/null
 	wait "$FLOOD_PID"
-	sent=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$LAB_DIR/gen.$mode.$kind")
-	sleep 5
-	after=$(legit "$mode" "$vip" 30)
-	read -r ok tot <<<"$during"
-	check "$mode, $kind flood (${sent:-?} frames): $ok/$tot legitimate during" \
-		"flood still running when the clients were done: $ran; ${sent:-no} frames sent" \
-		[ "$ran" = yes -a "${sent:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 90))" ]
-	read -r ok tot <<<"$after"
-	check "$mode, $kind flood: $ok/$tot legitimate 5 s after" "$ok of $tot succeeded" \
-		[ "$ok" = "$tot" ]
+	FLOOD_SENT=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$FLOOD_OUT")
+	FLOOD_PPS=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$FLOOD_OUT")
+	log "flood $FLOOD_OUT: $(cat "$FLOOD_OUT")"
+}
+
+# list_ok WHAT: `xlb list --stats` answers while a flood runs, with the
+# share of the fullnat HTTP service.
+list_ok() {
+	local out
+	out=$(xlb_cli list --stats 2>&1)
+	check "$1: xlb list answers during the flood" "$out" \
+		grep -Eq "^tcp/$VIP_FN:80 .* flows [0-9]+/16384 refused [0-9]+ evicted [0-9]+" <<<"$out"
+}
+
+# drops: the data plane's drop reasons, the kernel's backlog drops
+# (softnet_stat) and the datagrams the real servers' sockets had no room for
+# (what a UDP flood forwarded to them costs unbound), as "name=N" lines for
+# a diff of two readings.
+drops() {
+	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_")) | "\(.key)=\(.value)"'
+	awk '{ d += strtonum("0x" $2) } END { print "softnet_dropped=" d }' /proc/net/softnet_stat
+	for rs in "${RS_NAMES[@]}"; do
+		in_ns "$(rs_ns "$rs")" cat /proc/net/snmp
+	done | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { e += $6 } END { print "real_servers_udp_rcvbuf_errors=" e }'
+}
+
+# drops_diff BEFORE AFTER: the counts that moved.
+drops_diff() {
+	join -t= <(sort <<<"$1") <(sort <<<"$2") |
+		awk -F= '$3 != $2 { printf "%s +%d ", $1, $3 - $2 }'
+}
+
+# evicted MODE KIND: the embryonic entries the service a KIND flood on
+# MODE's VIP hits has evicted so far ("-": dr, or an ACK flood).
+evicted() {
+	local svc=$1-http
+	[ "$1" = dr -o "$2" = ack ] && { echo -; return; }
+	[ "$2" = udp ] && svc=$1-dns
+	xlb_json | jq -r --arg s "$svc" '.services[] | select(.name == $s) | .flows_evicted'
+}
+
+# flood_round MODE VIP KIND [LEGIT_MODE LEGIT_VIP]: legitimate clients of
+# LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and two
+# seconds after it (all succeed).
+flood_round() {
+	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1
+	what="$mode, $kind flood"
+	[ "$lmode" != "$mode" ] && what="$what, $lmode clients"
+	d0=$(drops)
+	e0=$(evicted "$mode" "$kind")
+	flood_start "$vip" "$kind"
+	during=$(legit "$lmode" "$lvip" "$LEGIT_N")
+	d1=$(drops)
+	e1=$(evicted "$mode" "$kind")
+	list_ok "$what"
+	[ "$kind" = ack ] && backend_add_ok "$mode" "$vip"
+	flood_stop
+	sleep 2
+	after=$(legit "$lmode" "$lvip" "$LEGIT_N")
+	read -r ok tot h d <<<"$during"
+	check "$what (${FLOOD_SENT:-?} frames, ${FLOOD_PPS:-?}/s): $ok/$tot legitimate during" \
+		"flood still running when the clients were done: $FLOOD_RAN; ${FLOOD_SENT:-no} frames sent; http $h, dns $d; drops $(drops_diff "$d0" "$d1")" \
+		[ "$FLOOD_RAN" = yes -a "${FLOOD_SENT:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 99))" ]
+	read -r ok tot h d <<<"$after"
+	check "$what: $ok/$tot legitimate 2 s after" "http $h, dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
+	# A nat/fullnat SYN or UDP flood went over its service's share: the
+	# clients above got in by evicting its embryonic entries.
+	[ "$e0" != - ] && check "$what: over the service's share, $((e1 - e0)) embryonic entries evicted" \
+		"evicted $e0 before, $e1 after" [ "$e1" -gt "$e0" ]
+	return 0
+}
+
+# backend_add_ok MODE VIP: a backend joins MODE's HTTP service during a
+# flood (no established flow may move: the idle and long checks see it).
+backend_add_ok() {
+	local out rc=0
+	out=$(xlb_cli backend add "tcp/$2:80" "${RS_V4[2]}" 2>&1) || rc=$?
+	check "$1: xlb backend add during a flood" "exit $rc: $out" [ "$rc" = 0 ]
 }
 
 # The client of idle_start: N keep-alive HTTP connections to VIP:80 from
-# SRC, one request each, then idle until the file GO exists (at most 90 s),
+# SRC, one request each, then idle until the file GO exists (at most 120 s),
 # then one more request on each. Prints "open N" once all are open, and
 # "same K" at the end: the connections whose second answer came from the
 # backend of the first.
@@ -149,7 +233,7 @@ for i in range(n):
     conns.append((s, ask(s)))
 print("open", len(conns), flush=True)
 t = time.time()
-while not os.path.exists(go) and time.time() - t < 90:
+while not os.path.exists(go) and time.time() - t < 120:
     time.sleep(0.1)
 same = 0
 for s, first in conns:
@@ -167,7 +251,7 @@ idle_start() {
 	local src
 	src=$(client_src "$1")
 	rm -f "$LAB_DIR/idle.go"
-	bg_ns "$NS_CL" "$LAB_DIR/idle.$1" timeout 120 python3 -c "$IDLE_PY" "$2" "$IDLE_N" \
+	bg_ns "$NS_CL" "$LAB_DIR/idle.$1" timeout 150 python3 -c "$IDLE_PY" "$2" "$IDLE_N" \
 		"$src" "$LAB_DIR/idle.go"
 	IDLE_PID=$BG_PID
 	wait_for 10 grep -q '^open' "$LAB_DIR/idle.$1"
@@ -185,12 +269,12 @@ idle_check() {
 }
 
 # long_start MODE VIP: the lab's 6 MiB /big from MODE's client, read at
-# 400 KiB/s (about 15 s: across the three floods and the backend add); pid
-# in LONG_PID.
+# 300 KiB/s (about 20 s: across the mode's three floods and the backend
+# add); pid in LONG_PID.
 long_start() {
 	local src
 	src=$(client_src "$1")
-	ip netns exec "$NS_CL" timeout 60 curl -s --max-time 55 --limit-rate 400k \
+	ip netns exec "$NS_CL" timeout 90 curl -s --max-time 85 --limit-rate 300k \
 		--interface "$src" \
 		-o "$LAB_DIR/long.$1" "http://$2/big" &
 	LONG_PID=$!
@@ -205,6 +289,30 @@ long_check() {
 		"curl exit $rc, $size of $BIG_SIZE bytes, content $(cmp -s "$LAB_DIR/long.$mode" \
 		"$LAB_DIR/big" && echo same || echo differs)" \
 		[ "$rc" = 0 ] && cmp -s "$LAB_DIR/long.$mode" "$LAB_DIR/big"
+}
+
+# The cross-service case: floods on fullnat's two services while the nat
+# services' clients run; the shares kept them apart (svc_flows counts).
+SHARES='[.services[] | select(.mode == "nat" or .mode == "fullnat") |
+	 {name, flows, max_flows, flows_evicted, flows_refused}]'
+cross_service() {
+	local j0 j1
+	j0=$(xlb_json | jq -c "$SHARES")
+	flood_round fullnat "$VIP_FN" syn nat "$VIP_NAT"
+	flood_round fullnat "$VIP_FN" udp nat "$VIP_NAT"
+	j1=$(xlb_json | jq -c "$SHARES")
+	check "flood: each nat/fullnat service held to its share (8192 set, 16384 shared)" \
+		"$j1" jq -e '[.[] | .max_flows == (if .name == "fullnat-dns" then 8192 else 16384 end)
+			      and .flows <= .max_flows + 64] | all' <<<"$j1"
+	check "flood: the flooded fullnat services evicted their own embryonic entries" \
+		"before $j0, after $j1" jq -e --argjson b "$j0" \
+		'[.[] | select(.name | startswith("fullnat")) | . as $a |
+		  ($b[] | select(.name == $a.name)) as $o | $a.flows_evicted > $o.flows_evicted] | all' <<<"$j1"
+	check "flood: the nat services refused nothing meanwhile" \
+		"before $j0, after $j1" jq -e --argjson b "$j0" \
+		'[.[] | select(.name | startswith("nat")) | . as $a |
+		  ($b[] | select(.name == $a.name)) as $o |
+		  $a.flows_refused == $o.flows_refused] | all' <<<"$j1"
 }
 
 main() {
@@ -230,24 +338,19 @@ main() {
 		long_start "$mode" "$vip"
 		idle_start "$mode" "$vip"
 		flood_round "$mode" "$vip" syn
-		# A backend joins while a flood runs: no established flow moves.
-		flood "$mode" "$vip" ack
-		out=$(xlb_cli backend add "tcp/$vip:80" "${RS_V4[2]}" 2>&1) ||
-			fail "$mode: backend add during a flood" "$out"
-		wait "$FLOOD_PID"
-		sleep 5
-		out=$(legit "$mode" "$vip" 30)
-		check "$mode, ack flood with a backend added: ${out% *}/${out#* } legitimate 5 s after" \
-			"${out% *} of ${out#* } succeeded" [ "${out% *}" = "${out#* }" ]
+		flood_round "$mode" "$vip" ack
 		flood_round "$mode" "$vip" udp
 		long_check "$mode"
 		idle_check "$mode"
 	done
+	cross_service
 
 	g=$(xlb_json | jq -r '.flood_guard | "\(.engaged) \(.flow_not_stored) \(.flow_short_lived)"')
 	read -r e ns sl <<<"$g"
-	check "flood: the guard engaged and acted (engaged $e, not stored $ns, short-lived $sl)" \
-		"xlb list --json flood_guard: $g" [ "${e:-0}" -gt 0 -a "${ns:-0}" -gt 0 -a "${sl:-0}" -gt 0 ]
+	if [ "$GUARD_RATE" != 0 ]; then
+		check "flood: the guard engaged and acted (engaged $e, not stored $ns, short-lived $sl)" \
+			"xlb list --json flood_guard: $g" [ "${e:-0}" -gt 0 -a "${ns:-0}" -gt 0 -a "${sl:-0}" -gt 0 ]
+	fi
 	xlbd_stop && pass "flood: xlbd stops cleanly" || fail "flood: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"
 	summary
 }

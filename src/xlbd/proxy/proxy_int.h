@@ -23,6 +23,9 @@
 #include "proxy_timer.h"
 
 #define PROXY_BUF          16384        /* per direction, per tcp connection */
+/* A direction whose read filled a whole PROXY_BUF (bulk) gets buffers of
+ * this size from then on: an eighth of the reads and sends per byte. */
+#define PROXY_BIG_BUF      131072
 #define PROXY_TICK_MS      PTIMER_TICK_MS
 #define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
@@ -148,7 +151,9 @@ struct plisten {
 /* data: from the worker's pool while it holds bytes, NULL when empty. */
 struct pbuf {
 	char *data;
+	uint32_t size;                  /* of data: PROXY_BUF or PROXY_BIG_BUF */
 	uint32_t off, len;
+	bool big;                       /* bulk: PROXY_BIG_BUF from now on */
 	bool eof;                       /* the source sent FIN */
 	bool shut;                      /* FIN forwarded to the destination */
 	bool busy;                      /* a send from it is in the ring */
@@ -207,6 +212,13 @@ struct usess {
 	uint64_t hash;
 };
 
+/* Free tcp buffers of one size. */
+struct ppool {
+	char *free;                     /* a list through their first bytes */
+	unsigned n;
+	unsigned low;                   /* fewest free in this window */
+};
+
 struct pworker {
 	unsigned idx;
 	pthread_t th;
@@ -230,10 +242,8 @@ struct pworker {
 	bool mail;                      /* the mailbox rang in this batch */
 	struct pconn *spare_c;          /* freed ones kept for reuse */
 	unsigned n_spare_c;
-	char *pool;                     /* free tcp buffers, a list through */
-	unsigned n_pool;                /* their first bytes */
-	unsigned pool_low;              /* fewest free in this window */
-	uint64_t pool_window;           /* when it began */
+	struct ppool pool[2];           /* free tcp buffers: PROXY_BUF, PROXY_BIG_BUF */
+	uint64_t pool_window;           /* when their window began */
 	unsigned pool_freed;            /* given back to malloc since a trim */
 	struct pwheel wheel;
 	struct usess *grave_s;

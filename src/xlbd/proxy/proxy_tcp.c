@@ -64,36 +64,40 @@ static void touch(struct pconn *c, bool client)
 #define POOL_WINDOW_MS 1000
 #define TRIM_AFTER     256      /* buffers given back before a malloc_trim */
 
-/* A buffer for b from the worker's pool (a list threaded through the free
- * buffers) or from malloc. Returns 0 or -ENOMEM. */
+/* A buffer for b (PROXY_BIG_BUF once it is big) from the worker's pool of
+ * that size or from malloc. Returns 0 or -ENOMEM. */
 static int buf_get(struct pworker *w, struct pbuf *b)
 {
-	char *p = w->pool;
+	struct ppool *pl = &w->pool[b->big];
+	char *p = pl->free;
 
 	if (b->data)
 		return 0;
 	if (p) {
-		memcpy(&w->pool, p, sizeof(p));
-		if (--w->n_pool < w->pool_low)
-			w->pool_low = w->n_pool;
+		memcpy(&pl->free, p, sizeof(p));
+		if (--pl->n < pl->low)
+			pl->low = pl->n;
 	} else {
-		p = malloc(PROXY_BUF);
+		p = malloc(b->big ? PROXY_BIG_BUF : PROXY_BUF);
 		if (!p)
 			return -ENOMEM;
 	}
 	b->data = p;
+	b->size = b->big ? PROXY_BIG_BUF : PROXY_BUF;
 	b->off = b->len = 0;
 	return 0;
 }
 
-/* b's buffer back to the pool. */
+/* b's buffer back to the pool of its size. */
 static void buf_put(struct pworker *w, struct pbuf *b)
 {
+	struct ppool *pl = &w->pool[b->size == PROXY_BIG_BUF];
+
 	if (!b->data)
 		return;
-	memcpy(b->data, &w->pool, sizeof(w->pool));
-	w->pool = b->data;
-	w->n_pool++;
+	memcpy(b->data, &pl->free, sizeof(pl->free));
+	pl->free = b->data;
+	pl->n++;
 	b->data = NULL;
 	b->off = b->len = 0;
 }
@@ -105,15 +109,15 @@ static void buf_put_empty(struct pworker *w, struct pbuf *b)
 		buf_put(w, b);
 }
 
-/* n free buffers of the pool back to malloc. */
-static void pool_release(struct pworker *w, unsigned n)
+/* n free buffers of pl back to malloc. */
+static void pool_release(struct pworker *w, struct ppool *pl, unsigned n)
 {
-	for (; n && w->pool; n--) {
-		char *p = w->pool;
+	for (; n && pl->free; n--) {
+		char *p = pl->free;
 
-		memcpy(&w->pool, p, sizeof(p));
+		memcpy(&pl->free, p, sizeof(p));
 		free(p);
-		w->n_pool--;
+		pl->n--;
 		w->pool_freed++;
 	}
 }
@@ -124,10 +128,12 @@ void ptcp_pool_trim(struct pworker *w)
 {
 	if (w->now - w->pool_window < POOL_WINDOW_MS)
 		return;
-	pool_release(w, w->pool_low);
-	w->pool_low = w->n_pool;
+	for (int k = 0; k < 2; k++) {
+		pool_release(w, &w->pool[k], w->pool[k].low);
+		w->pool[k].low = w->pool[k].n;
+	}
 	w->pool_window = w->now;
-	if (w->pool_freed < TRIM_AFTER && (w->n_pool || !w->pool_freed))
+	if (w->pool_freed < TRIM_AFTER && (w->pool[0].n || w->pool[1].n || !w->pool_freed))
 		return;
 	w->pool_freed = 0;
 	malloc_trim(0);
@@ -141,14 +147,20 @@ static void release_backend(struct pconn *c)
 	c->be = NULL;
 }
 
-static void close_item(struct pworker *w, struct pitem *it)
+/* close() takes the socket out of epoll with the file's last reference,
+ * without an epoll_ctl of its own; a send of the connection still in the
+ * ring holds one (epoll could then report the socket after the connection
+ * is freed), so it leaves epoll first. */
+static void close_item(struct pworker *w, struct pconn *c, struct pitem *it)
 {
 	if (it->fd < 0)
 		return;
 	pring_before_close(w);
-	pitem_set(w, it, 0);
+	if (c->inflight)
+		pitem_set(w, it, 0);
 	close(it->fd);
 	it->fd = -1;
+	it->events = 0;
 }
 
 static void conn_free_later(struct pconn *c)
@@ -167,8 +179,8 @@ void ptcp_close(struct pconn *c)
 	pbal_live(w, -1);
 	ptimer_disarm(&c->tm);
 	list_del(c);
-	close_item(w, &c->ci);
-	close_item(w, &c->si);
+	close_item(w, c, &c->ci);
+	close_item(w, c, &c->si);
 	release_backend(c);
 	atomic_fetch_sub_explicit(&c->ps->active, 1, memory_order_relaxed);
 	/* Freed after the current event batch (see worker_main); with sends
@@ -253,7 +265,7 @@ static void count_bytes(struct pconn *c, bool in, uint64_t n)
  * could, -1 on a fatal error. */
 static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
 {
-	uint32_t cap = PROXY_BUF;
+	uint32_t cap;
 	size_t room;
 	ssize_t n;
 
@@ -261,12 +273,13 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 		return 0;
 	if (buf_get(c->w, b))
 		return -1;
+	cap = b->size;
 	if (c->state != PC_RELAY && c->set.send_proxy)
 		cap -= SEND_PROXY_ROOM;
 	if (!b->busy) {         /* a send in the ring points into b */
 		if (b->off == b->len) {
 			b->off = b->len = 0;
-		} else if (b->len == PROXY_BUF && b->off) {
+		} else if (b->len == b->size && b->off) {
 			memmove(b->data, b->data + b->off, b->len - b->off);
 			b->len -= b->off;
 			b->off = 0;
@@ -277,6 +290,8 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 	room = cap - b->len;
 	n = read(src->fd, b->data + b->len, room);
 	if (n > 0) {
+		if ((size_t)n == room && !b->len)
+			b->big = true;  /* its next buffer */
 		b->len += (uint32_t)n;
 		touch(c, to_server);
 		if ((size_t)n < room) {
@@ -581,7 +596,7 @@ static void connected(struct pconn *c)
 		/* The header goes before whatever the client sent already
 		 * (bytes that followed its own PROXY header); reads kept
 		 * SEND_PROXY_ROOM free for it. */
-		if (hl > 0 && b->len - b->off + (uint32_t)hl <= PROXY_BUF) {
+		if (hl > 0 && b->len - b->off + (uint32_t)hl <= b->size) {
 			memmove(b->data + hl, b->data + b->off, b->len - b->off);
 			b->len = b->len - b->off + (uint32_t)hl;
 			b->off = 0;
@@ -604,7 +619,7 @@ static void connect_failed(struct pconn *c, int err)
 	 * refused connect, not one per connection. */
 	atomic_store_explicit(&be->load.down_until, w->now + PROXY_DOWN_MS,
 			      memory_order_relaxed);
-	close_item(w, &c->si);
+	close_item(w, c, &c->si);
 	release_backend(c);
 	if (c->attempts > c->set.retries) {
 		char a[XLB_ADDRSTR_MAX];
@@ -904,7 +919,8 @@ void ptcp_reap(struct pworker *w, bool keep)
 		free(c);
 	}
 	if (!keep) {
-		pool_release(w, w->n_pool);
+		pool_release(w, &w->pool[0], w->pool[0].n);
+		pool_release(w, &w->pool[1], w->pool[1].n);
 		w->n_spare_c = 0;
 	}
 }
