@@ -67,6 +67,34 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	return xlb_fwd_tun(ctx, p, be, bid);
 }
 
+/* What every frame goes through before any table: the MAC check, the
+ * parser, a fragment's ports. XLB_PARSE_OK: p holds a tuple worth looking
+ * up; otherwise the verdict, counted. */
+static __always_inline int xlb_admit(struct xdp_md *ctx, struct xlb_pkt *p)
+{
+	int r;
+
+	if (!xlb_frame_for_us(ctx))
+		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
+	r = xlb_parse(ctx, p);
+	if (r != XLB_PARSE_OK)
+		return xlb_done(r, r >= XLB_R_DROP_TRUNCATED ? XDP_DROP : XDP_PASS);
+	if (p->frag) {
+		r = xlb_frag_follow(p);
+		if (r != XLB_PARSE_OK)
+			return xlb_done(r, r == XLB_R_PASS_FRAGMENT ? XDP_PASS :
+								     XDP_DROP);
+	}
+	return XLB_PARSE_OK;
+}
+
+/* p is for no service of ours: the stack takes it. */
+static __always_inline int xlb_not_ours(const struct xlb_pkt *p)
+{
+	return xlb_done(p->icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
+				      XLB_R_PASS_NOT_VIP, XDP_PASS);
+}
+
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
@@ -77,17 +105,9 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_nat_rev *rev;
 	int r, vip_dsr;
 
-	if (!xlb_frame_for_us(ctx))
-		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
-	r = xlb_parse(ctx, &p);
+	r = xlb_admit(ctx, &p);
 	if (r != XLB_PARSE_OK)
-		return xlb_done(r, r >= XLB_R_DROP_TRUNCATED ? XDP_DROP : XDP_PASS);
-	if (p.frag) {
-		r = xlb_frag_follow(&p);
-		if (r != XLB_PARSE_OK)
-			return xlb_done(r, r == XLB_R_PASS_FRAGMENT ? XDP_PASS :
-								     XDP_DROP);
-	}
+		return r;
 
 	/* A packet of an existing dr/tun flow needs its entry in dsr_flows
 	 * and its service, by the entry's id (an array read rather than a
@@ -114,30 +134,25 @@ int xlb_xdp(struct xdp_md *ctx)
 			return xlb_nat_reply(ctx, &p, rev);
 	}
 
-	/* Then the flows map, for the VIPs of nat/fullnat and lc/wlc
-	 * services, the same way. */
+	/* The flows map the same way, for nat/fullnat and lc/wlc VIPs. */
 	if (xlb_filter_may_have(XLB_FILTER_VIP_CT, &p.key.dst)) {
 		f = p.syn ? NULL : bpf_map_lookup_elem(&flows, &p.key);
 		if (!svc && f)
 			svc = xlb_svc_of_id(&p, f->svc_id);
 	} else if (!vip_dsr) {
-		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
-					     XLB_R_PASS_NOT_VIP, XDP_PASS);
+		return xlb_not_ours(&p);
 	}
 	if (!svc)
 		svc = xlb_svc_lookup(&p);
 	if (!svc)
-		return xlb_done(p.icmp_err ? XLB_R_PASS_ICMP_NOT_OURS :
-					     XLB_R_PASS_NOT_VIP, XDP_PASS);
+		return xlb_not_ours(&p);
 	/* proxy services live in the daemon's sockets: the stack takes them. */
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
-	if (p.syn && !xlb_sched_stateless(svc)) {
-		if (xlb_svc_dsr_table(svc))
-			d = bpf_map_lookup_elem(&dsr_flows, &p.key);
-		else
-			f = bpf_map_lookup_elem(&flows, &p.key);
-	}
+	if (p.syn && !xlb_sched_stateless(svc) && xlb_svc_dsr_table(svc))
+		d = bpf_map_lookup_elem(&dsr_flows, &p.key);
+	else if (p.syn && !xlb_sched_stateless(svc))
+		f = bpf_map_lookup_elem(&flows, &p.key);
 
 	if (svc->mode == XLB_MODE_NAT || svc->mode == XLB_MODE_FULLNAT)
 		return p.icmp_err ? xlb_nat_icmp_fwd(ctx, &p, svc) :

@@ -1436,12 +1436,16 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 }
 
 /* dataplane_flows_each over dsr_flows: each entry as the struct xlb_flow
- * of a dr/tun flow (no state, no time left). */
+ * of a dr/tun flow (no state, no time left); one the flows map holds too
+ * for the same service (copied there when the scheduler changed, see
+ * flows_copy) was listed with it. */
 static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 {
 	int fd = bpf_map__fd(dp->skel->maps.dsr_flows), more, ret = 0;
+	int ffd = bpf_map__fd(dp->skel->maps.flows);
 	struct xlb_flow_key k, next;
 	struct xlb_dsr_flow d;
+	struct xlb_flow both;
 
 	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
 	while (more && !ret) {
@@ -1449,7 +1453,8 @@ static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 
 		k = next;
 		more = bpf_map_get_next_key(fd, &k, &next) == 0;
-		if (bpf_map_lookup_elem(fd, &k, &d))
+		if (bpf_map_lookup_elem(fd, &k, &d) ||
+		    (bpf_map_lookup_elem(ffd, &k, &both) == 0 && both.svc_id == d.svc_id))
 			continue;
 		f.backend_id = d.backend_id;
 		f.svc_id = d.svc_id;
