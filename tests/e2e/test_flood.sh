@@ -14,8 +14,8 @@
 # clients keep 99%: each nat/fullnat service has its own share of the
 # connection table (max_flows) and the flood's service counted what it
 # evicted, the others refused nothing. The table is 65536 entries (shares
-# of 8192 and 16384 entries per nat/fullnat service, exceeded within a
-# second by every flood) and the guard low (300 new flows/s/CPU; GUARD_RATE=0 runs
+# of 4576 to 40000 entries per nat/fullnat service, or fewer local ports,
+# exceeded within a second by every flood) and the guard low (300 new flows/s/CPU; GUARD_RATE=0 runs
 # without). Success counts are asserted, never timings; the generator's
 # rates are printed.
 #
@@ -55,10 +55,13 @@ flood_lab_up() {
 # The DNS of fullnat on rs3 only, of nat on rs1 and rs2: the cross-service
 # UDP flood must not measure one unbound's capacity (a flood forwarded to a
 # real server competes there with real queries, whatever the balancer does).
-# fullnat's DNS has max_flows 8192, the other nat/fullnat services share the
-# rest of 7/8 of the table: 16384 each.
+# fullnat's HTTP has one backend, so the LIP has 31744 local ports toward
+# it, fewer than its max_flows (40000): a SYN flood runs it out of ports
+# before its share, and new connections take the ports of the flood's
+# oldest half-open entries. fullnat's DNS has max_flows 8192; the nat
+# services share the rest of 7/8 of the table, 4576 each.
 flood_config() {
-	local mode vip svc dns
+	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
 	cat <<EOF
 interfaces: [elb]
 manage_addresses: false
@@ -66,17 +69,15 @@ local_addresses: [$LB_V4]
 flow_table_size: 65536
 flood_guard_rate: $GUARD_RATE
 services:
+  - { name: dr-http, vip: $VIP_DR, port: 80, protocol: tcp, mode: dr, backends: [$r1, $r2] }
+  - { name: dr-dns, vip: $VIP_DR, port: 53, protocol: udp, mode: dr, backends: [$r1, $r2, $r3] }
+  - { name: nat-http, vip: $VIP_NAT, port: 80, protocol: tcp, mode: nat, backends: [$r1, $r2] }
+  - { name: nat-dns, vip: $VIP_NAT, port: 53, protocol: udp, mode: nat, backends: [$r1, $r2] }
+  - { name: fullnat-http, vip: $VIP_FN, port: 80, protocol: tcp, mode: fullnat,
+      backends: [$r1], max_flows: 40000 }
+  - { name: fullnat-dns, vip: $VIP_FN, port: 53, protocol: udp, mode: fullnat,
+      backends: [$r3], max_flows: 8192 }
 EOF
-	for svc in "dr $VIP_DR ${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}" \
-		   "nat $VIP_NAT ${RS_V4[0]}, ${RS_V4[1]}" "fullnat $VIP_FN ${RS_V4[2]}"; do
-		read -r mode vip dns <<<"$svc"
-		cat <<EOF
-  - { name: $mode-http, vip: $vip, port: 80, protocol: tcp, mode: $mode,
-      backends: [${RS_V4[0]}, ${RS_V4[1]}] }
-  - { name: $mode-dns, vip: $vip, port: 53, protocol: udp, mode: $mode,
-      backends: [$dns]$([ "$mode" = fullnat ] && echo ", max_flows: 8192") }
-EOF
-	done
 }
 
 # client_src MODE: how the legitimate client reaches MODE's VIP (nat: from
@@ -134,7 +135,7 @@ list_ok() {
 	local out
 	out=$(xlb_cli list --stats 2>&1)
 	check "$1: xlb list answers during the flood" "$out" \
-		grep -Eq "^tcp/$VIP_FN:80 .* flows [0-9]+/16384 refused [0-9]+ evicted [0-9]+" <<<"$out"
+		grep -Eq "^tcp/$VIP_FN:80 .* flows [0-9]+/40000 refused [0-9]+ evicted [0-9]+" <<<"$out"
 }
 
 # drops: the data plane's drop reasons, the kernel's backlog drops
@@ -164,6 +165,8 @@ evicted() {
 	xlb_json | jq -r --arg s "$svc" '.services[] | select(.name == $s) | .flows_evicted'
 }
 
+evicted_past() { [ "$(evicted "$1" "$2")" -gt "$3" ]; }
+
 # flood_round MODE VIP KIND [LEGIT_MODE LEGIT_VIP]: legitimate clients of
 # LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and two
 # seconds after it (all succeed).
@@ -174,6 +177,9 @@ flood_round() {
 	d0=$(drops)
 	e0=$(evicted "$mode" "$kind")
 	flood_start "$vip" "$kind"
+	# The clients start once the flood is over the share (or ports): each
+	# of their new flows must then push out one of the flood's.
+	[ "$e0" != - ] && wait_for 10 evicted_past "$mode" "$kind" "$e0"
 	during=$(legit "$lmode" "$lvip" "$LEGIT_N")
 	d1=$(drops)
 	e1=$(evicted "$mode" "$kind")
@@ -188,9 +194,10 @@ flood_round() {
 		[ "$FLOOD_RAN" = yes -a "${FLOOD_SENT:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 99))" ]
 	read -r ok tot h d <<<"$after"
 	check "$what: $ok/$tot legitimate 2 s after" "http $h, dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
-	# A nat/fullnat SYN or UDP flood went over its service's share: the
-	# clients above got in by evicting its embryonic entries.
-	[ "$e0" != - ] && check "$what: over the service's share, $((e1 - e0)) embryonic entries evicted" \
+	# A nat/fullnat SYN or UDP flood went over its service's share (or its
+	# local ports): the clients above got in by evicting its embryonic
+	# entries.
+	[ "$e0" != - ] && check "$what: over the service's share or ports, $((e1 - e0)) embryonic entries evicted" \
 		"evicted $e0 before, $e1 after" [ "$e1" -gt "$e0" ]
 	return 0
 }
@@ -301,8 +308,8 @@ cross_service() {
 	flood_round fullnat "$VIP_FN" syn nat "$VIP_NAT"
 	flood_round fullnat "$VIP_FN" udp nat "$VIP_NAT"
 	j1=$(xlb_json | jq -c "$SHARES")
-	check "flood: each nat/fullnat service held to its share (8192 set, 16384 shared)" \
-		"$j1" jq -e '[.[] | .max_flows == (if .name == "fullnat-dns" then 8192 else 16384 end)
+	check "flood: each nat/fullnat service held to its share (40000, 8192 set, 4576 shared)" \
+		"$j1" jq -e '[.[] | .max_flows == ({"fullnat-http": 40000, "fullnat-dns": 8192}[.name] // 4576)
 			      and .flows <= .max_flows + 64] | all' <<<"$j1"
 	check "flood: the flooded fullnat services evicted their own embryonic entries" \
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
