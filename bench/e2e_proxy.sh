@@ -345,6 +345,13 @@ for ((r = 0; r < ROUNDS; r++)); do
 		break
 	fi
 	for t in $TESTS; do
+		# A first round that does not fit whole (bench/run's budget):
+		# the rows measured so far, not a timeout without a table.
+		if [ -n "${BENCH_DEADLINE:-}" ] && [ $(( $(date +%s) + 60 )) -gt "$BENCH_DEADLINE" ]; then
+			echo "# e2e_proxy: out of time before $t, round $((r + 1))" >&2
+			PARTIAL=" and part of one"
+			break 2
+		fi
 		for ((k = 0; k < ${#IMPLS[@]}; k++)); do
 			impl=${IMPLS[$(( (k + r) % ${#IMPLS[@]} ))]}
 			[ -n "${UP[$impl.$t]:-}" ] || continue
@@ -377,7 +384,7 @@ xlbd_stop
 # --- table ------------------------------------------------------------------
 med() { tr ' ' '\n' | awk 'NF && $1 != "-"' | sort -g | awk '{ v[NR] = $1 } END {
 	if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds x ${DUR}s; medians of rate, p99, CPU per unit, RSS)"
+bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds${PARTIAL:-} x ${DUR}s; medians of rate, p99, CPU per unit, RSS)"
 # per_round_ratios TEST PEERS...: xlb / the best peer of each round.
 per_round_ratios() {
 	local t=$1 i p best

@@ -508,10 +508,12 @@ xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u64 h,
 	return 0;
 }
 
-/* May service id have one more entry? Takes the slot at the head of the
- * service's ring for it (*slot, ~0u: no ring) and, when the service holds
- * its max_flows, ends one of its embryonic entries to make room. XLB_OK, or
- * XLB_R_DROP_SVC_FULL (counted) when there was none to end. */
+/* May service id have one more entry? Counts it in the service's n,
+ * takes the slot at the head of the service's ring for it (*slot, ~0u: no
+ * ring) and, when the service holds its max_flows, ends one of its
+ * embryonic entries to make room. XLB_OK (the caller gives the place back
+ * if it does not make the entry), or XLB_R_DROP_SVC_FULL (counted) when
+ * there was none to end. */
 static __always_inline int
 xlb_ct_admit(__u32 id, __u32 *slot, struct xlb_nat_scratch *s)
 {
@@ -527,8 +529,13 @@ xlb_ct_admit(__u32 id, __u32 *slot, struct xlb_nat_scratch *s)
 		h = __sync_fetch_and_add(&c->head, 1);
 		*slot = c->ring_base + (__u32)(h % len);
 	}
-	if (!c->max || c->n < (__s64)c->max || xlb_embryo_evict(c, id, h, s))
+	/* Counted at once (undone if the entry is not made), so that two
+	 * CPUs cannot both take a share's last place, nor one take the place
+	 * the other has just freed by ending an entry. */
+	if (__sync_fetch_and_add(&c->n, 1) < (__s64)c->max || !c->max ||
+	    xlb_embryo_evict(c, id, h, s))
 		return XLB_OK;
+	__sync_fetch_and_add(&c->n, -1);
 	__sync_fetch_and_add(&c->refused, 1);
 	return XLB_R_DROP_SVC_FULL;
 }
@@ -568,6 +575,66 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 }
 
 /* ---- the two directions -------------------------------------------------- */
+
+/* The entry of a new nat/fullnat flow p of svc toward backend be (id
+ * bid): counted in its service's share (which may end an embryonic entry to
+ * make room), its reverse entry (fullnat: a local port) and the entry
+ * itself. XLB_OK, *made 0 when another CPU made the entry first; or the
+ * drop reason, nothing made. */
+static __always_inline int xlb_nat_new(const struct xlb_globals *g, struct xlb_pkt *p,
+				       const struct xlb_svc *svc,
+				       const struct xlb_backend *be, __u32 bid,
+				       struct xlb_nat_scratch *s, __u32 hash,
+				       __u64 now, int *made)
+{
+	__u32 slot;
+	int r;
+
+	r = xlb_ct_admit(svc->id, &slot, s);
+	if (r != XLB_OK)
+		return r;
+	__builtin_memset(&s->nf, 0, sizeof(s->nf));
+	s->nf.backend_id = bid;
+	s->nf.svc_id = svc->id;
+	s->nf.last_seen_ns = now;
+	s->nf.raddr = be->addr;
+	s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
+	s->nf.mode = svc->mode;
+	s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
+	/* Under a flood the entry (and its port) must not outlive a few
+	 * seconds unless the connection gets established. */
+	if (xlb_guard_engaged(g->guard_rate, now)) {
+		s->nf.flags |= XLB_FLOW_F_GUARD;
+		xlb_guard_count(XLB_G_SHORT);
+	}
+	if (svc->mode == XLB_MODE_FULLNAT) {
+		r = xlb_lport_claim(g, &p->key, s, hash, now);
+	} else {
+		/* Two nat flows of one client port to two VIPs on the same
+		 * backend port cannot be told apart in the replies (IPVS has
+		 * the same limit): the last wins. */
+		s->rv.fwd = p->key;
+		xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
+		if (bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_ANY))
+			r = XLB_R_DROP_CT_FULL;
+	}
+	if (r == XLB_OK && !bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST)) {
+		xlb_conns_add(bid, s->nf.state, 1);
+		xlb_embryo_put(slot, &p->key);
+		*made = 1;
+		return XLB_OK;
+	}
+	/* Not made: the place taken in the share goes back. */
+	xlb_svc_flows_add(svc->id, -1);
+	if (r != XLB_OK)
+		return r;
+	if (svc->mode == XLB_MODE_FULLNAT) {
+		/* Another CPU created the flow first: use its port. */
+		xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
+		bpf_map_delete_elem(&nat_rev, &s->rk);
+	}
+	return XLB_OK;
+}
 
 /* An ICMP error from the client side about a reply we translated (quote:
  * V:vp -> C:cp; p->key is the client flow): to the backend, quoting the
@@ -634,7 +701,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	struct xlb_backend *be;
-	__u32 zero = 0, bid, hash, slot;
+	__u32 zero = 0, bid, hash;
 	__u8 tflags = 0;
 	int new_flow = 0, r;
 	__u64 now;
@@ -671,46 +738,9 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		/* Address translation stays within one family. */
 		if (be->family != p->key.family)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-		r = xlb_ct_admit(svc->id, &slot, s);
+		r = xlb_nat_new(g, p, svc, be, bid, s, hash, now, &new_flow);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
-		__builtin_memset(&s->nf, 0, sizeof(s->nf));
-		s->nf.backend_id = bid;
-		s->nf.svc_id = svc->id;
-		s->nf.last_seen_ns = now;
-		s->nf.raddr = be->addr;
-		s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
-		s->nf.mode = svc->mode;
-		s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
-		/* Under a flood the entry (and its port) must not outlive
-		 * a few seconds unless the connection gets established. */
-		if (xlb_guard_engaged(g->guard_rate, now)) {
-			s->nf.flags |= XLB_FLOW_F_GUARD;
-			xlb_guard_count(XLB_G_SHORT);
-		}
-		if (svc->mode == XLB_MODE_FULLNAT) {
-			r = xlb_lport_claim(g, &p->key, s, hash, now);
-			if (r != XLB_OK)
-				return xlb_done(r, XDP_DROP);
-		} else {
-			/* Two nat flows of one client port to two VIPs on
-			 * the same backend port cannot be told apart in the
-			 * replies (IPVS has the same limit): the last wins. */
-			s->rv.fwd = p->key;
-			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
-			if (bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_ANY))
-				return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);
-		}
-		if (bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST) == 0) {
-			new_flow = 1;
-			xlb_conns_add(bid, s->nf.state, 1);
-			xlb_svc_flows_add(svc->id, 1);
-			xlb_embryo_put(slot, &p->key);
-		} else if (svc->mode == XLB_MODE_FULLNAT) {
-			/* Another CPU created the flow first: use its port. */
-			xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
-			bpf_map_delete_elem(&nat_rev, &s->rk);
-		}
 		f = bpf_map_lookup_elem(&flows, &p->key);
 		if (!f)
 			return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);

@@ -190,71 +190,80 @@ static void print_announce(struct json_object *res)
 	}
 }
 
+static bool flag(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* One line per service: its name, mode, scheduler and persistence. */
+static void print_service(struct json_object *s, bool stats, bool rate)
+{
+	const char *name = str(s, "name");
+
+	printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
+	       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
+	       str(s, "scheduler"));
+	/* As ipvsadm -L: "persistent SEC", and the client prefix. */
+	if (u64(s, "persistence"))
+		printf("  persistent %llu mask /%llu",
+		       (unsigned long long)u64(s, "persistence"),
+		       (unsigned long long)u64(s, "persistence_netmask"));
+	if (stats)
+		print_counters(s);
+	if (stats && json_object_object_get_ex(s, "max_flows", NULL))
+		printf("  flows %llu/%llu refused %llu evicted %llu",
+		       (unsigned long long)u64(s, "flows"),
+		       (unsigned long long)u64(s, "max_flows"),
+		       (unsigned long long)u64(s, "flows_refused"),
+		       (unsigned long long)u64(s, "flows_evicted"));
+	if (rate)
+		print_rate(s);
+	putchar('\n');
+}
+
+/* One line per backend b of service s. */
+static void print_backend(struct json_object *s, struct json_object *b, bool stats,
+			  bool rate)
+{
+	printf("  -> %-28s weight %-5llu %s", str(b, "address"),
+	       (unsigned long long)u64(b, "weight"), str(b, "state"));
+	if (flag(b, "backup"))
+		printf("  backup (%s)", flag(b, "in_table") ? "in use" : "standby");
+	/* Health only where a check runs or it is forced. */
+	if (flag(b, "health_forced"))
+		printf("  health %s (forced; check: %s)", str(b, "health"),
+		       str(b, "health_reason"));
+	else if (strcmp(str(s, "health_check"), "none") && *str(s, "health_check"))
+		printf("  health %s (%s)", str(b, "health"), str(b, "health_reason"));
+	if (rate)
+		print_rate(b);
+	if (stats) {
+		print_counters(b);
+		if (json_object_object_get_ex(b, "active_conns", NULL))
+			printf("  conns %llu/%llu",
+			       (unsigned long long)u64(b, "active_conns"),
+			       (unsigned long long)u64(b, "inactive_conns"));
+	}
+	putchar('\n');
+}
+
 static void print_text(struct json_object *res, bool stats, bool rate)
 {
-	struct json_object *svcs, *reasons;
+	struct json_object *svcs = NULL, *reasons;
 
 	if (!json_object_object_get_ex(res, "services", &svcs) ||
-	    !json_object_array_length(svcs)) {
+	    !json_object_array_length(svcs))
 		printf("no services\n");
-	} else {
-		for (size_t i = 0; i < json_object_array_length(svcs); i++) {
-			struct json_object *s = json_object_array_get_idx(svcs, i);
-			struct json_object *bes;
-			const char *name = str(s, "name");
+	for (size_t i = 0; svcs && i < json_object_array_length(svcs); i++) {
+		struct json_object *s = json_object_array_get_idx(svcs, i), *bes;
 
-			printf("%s%s%s%s  mode %s  scheduler %s", str(s, "service"),
-			       *name ? " (" : "", name, *name ? ")" : "", str(s, "mode"),
-			       str(s, "scheduler"));
-			/* As ipvsadm -L: "persistent SEC", and the client prefix. */
-			if (u64(s, "persistence"))
-				printf("  persistent %llu mask /%llu",
-				       (unsigned long long)u64(s, "persistence"),
-				       (unsigned long long)u64(s, "persistence_netmask"));
-			if (stats)
-				print_counters(s);
-			if (stats && json_object_object_get_ex(s, "max_flows", NULL))
-				printf("  flows %llu/%llu refused %llu evicted %llu",
-				       (unsigned long long)u64(s, "flows"),
-				       (unsigned long long)u64(s, "max_flows"),
-				       (unsigned long long)u64(s, "flows_refused"),
-				       (unsigned long long)u64(s, "flows_evicted"));
-			if (rate)
-				print_rate(s);
-			putchar('\n');
-			if (!json_object_object_get_ex(s, "backends", &bes))
-				continue;
-			for (size_t j = 0; j < json_object_array_length(bes); j++) {
-				struct json_object *b = json_object_array_get_idx(bes, j), *v;
-
-				printf("  -> %-28s weight %-5llu %s", str(b, "address"),
-				       (unsigned long long)u64(b, "weight"), str(b, "state"));
-				if (json_object_object_get_ex(b, "backup", &v) &&
-				    json_object_get_boolean(v))
-					printf("  backup (%s)", json_object_object_get_ex(
-					       b, "in_table", &v) && json_object_get_boolean(v) ?
-					       "in use" : "standby");
-				/* Health only where a check runs or it is forced. */
-				if (json_object_object_get_ex(b, "health_forced", &v) &&
-				    json_object_get_boolean(v))
-					printf("  health %s (forced; check: %s)", str(b, "health"),
-					       str(b, "health_reason"));
-				else if (strcmp(str(s, "health_check"), "none") &&
-					 *str(s, "health_check"))
-					printf("  health %s (%s)", str(b, "health"),
-					       str(b, "health_reason"));
-				if (rate)
-					print_rate(b);
-				if (stats) {
-					print_counters(b);
-					if (json_object_object_get_ex(b, "active_conns", NULL))
-						printf("  conns %llu/%llu",
-						       (unsigned long long)u64(b, "active_conns"),
-						       (unsigned long long)u64(b, "inactive_conns"));
-				}
-				putchar('\n');
-			}
-		}
+		print_service(s, stats, rate);
+		if (!json_object_object_get_ex(s, "backends", &bes))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(bes); j++)
+			print_backend(s, json_object_array_get_idx(bes, j), stats, rate);
 	}
 	print_announce(res);
 	if (stats && json_object_object_get_ex(res, "reasons", &reasons))

@@ -47,6 +47,10 @@ struct announce {
 	unsigned long long gen, done_gen;
 	bool failed;
 	char bird_err[160];
+	/* A previous xlbd's watchdog held the VIPs when this one started: a
+	 * backend without a health result yet counts as usable, so a restart
+	 * does not withdraw what the previous xlbd announced. */
+	bool took_over;
 	/* the watchdog */
 	pid_t wd_pid;
 	int wd_fd;                      /* write end of its pipe */
@@ -208,32 +212,33 @@ static void watchdog(const struct announce *a, int rfd)
 }
 
 /* A watchdog left by a previous xlbd of this instance stands down: this
- * xlbd now decides what is announced. */
-static void replace_old_watchdog(const char *pid_path)
+ * xlbd now decides what is announced. True when there was one. */
+static bool replace_old_watchdog(const char *pid_path)
 {
 	char buf[32] = "", comm_path[64], comm[32] = "";
 	long pid;
 	FILE *f = fopen(pid_path, "r");
 
 	if (!f)
-		return;
+		return false;
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1)
-		return;
+		return false;
 	snprintf(comm_path, sizeof(comm_path), "/proc/%ld/comm", pid);
 	f = fopen(comm_path, "r");
 	if (!f)
-		return;
+		return false;
 	if (!fgets(comm, sizeof(comm), f))
 		comm[0] = 0;
 	fclose(f);
-	if (!strncmp(comm, WATCHDOG_COMM, strlen(WATCHDOG_COMM)) &&
-	    kill((pid_t)pid, SIGTERM) == 0)
-		log_info("announce: took over from the previous xlbd's watchdog (pid %ld)",
-			 pid);
+	if (strncmp(comm, WATCHDOG_COMM, strlen(WATCHDOG_COMM)) ||
+	    kill((pid_t)pid, SIGTERM) != 0)
+		return false;
+	log_info("announce: took over from the previous xlbd's watchdog (pid %ld)", pid);
+	return true;
 }
 
 static int start_watchdog(struct announce *a)
@@ -243,7 +248,7 @@ static int start_watchdog(struct announce *a)
 
 	snprintf(pid_path, sizeof(pid_path), "%s/xlbd-%s.watchdog", XLB_RUN_DIR,
 		 a->instance);
-	replace_old_watchdog(pid_path);
+	a->took_over = replace_old_watchdog(pid_path);
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	a->wd_pid = fork();
@@ -401,16 +406,31 @@ int announce_start(struct announce **ap, const struct xlb_announce_cfg *cfg,
 
 /* ---- the main thread: what to announce ---------------------------------- */
 
+enum usable { UNUSABLE, PENDING, USABLE };
+
 /* Has the service a backend that can take new flows in this node's view
- * (weight > 0 and not down)? keep_last does not count: a node that sees
- * every backend down withdraws and lets nodes that see them take the VIP. */
-static bool service_usable(const struct xlb_service_cfg *sc,
-			   const struct service_state *ss)
+ * (weighted, up or drained by no operator, not down, checked or forced)?
+ * keep_last does not count: a node that sees every backend down withdraws
+ * and lets nodes that see them take the VIP. A backend whose check has no
+ * result yet makes the service PENDING: a node that has just started and
+ * is cut off from its backends must not attract traffic until its checks
+ * say so; unless it took over from a previous xlbd (unknown_ok). */
+static enum usable service_usable(const struct xlb_service_cfg *sc,
+				  const struct service_state *ss, bool unknown_ok)
 {
-	for (size_t j = 0; j < sc->n_backends && j < ss->n_backends; j++)
-		if (sc->backends[j].weight && ss->backends[j].health != HEALTH_DOWN)
-			return true;
-	return false;
+	enum usable u = UNUSABLE;
+
+	for (size_t j = 0; j < sc->n_backends && j < ss->n_backends; j++) {
+		uint8_t h = state_backend_health(&ss->backends[j]);
+
+		if (!sc->backends[j].weight || sc->backends[j].state != XLB_ADMIN_UP ||
+		    h == HEALTH_DOWN)
+			continue;
+		if (h != HEALTH_UNKNOWN || sc->hc.type == XLB_HC_NONE || unknown_ok)
+			return USABLE;
+		u = PENDING;
+	}
+	return u;
 }
 
 static struct announce_vip *find_vip(struct announce_vip *v, size_t n,
@@ -423,7 +443,8 @@ static struct announce_vip *find_vip(struct announce_vip *v, size_t n,
 }
 
 /* The VIPs of st, each usable when one of its services is. */
-static size_t collect_vips(const struct state *st, struct announce_vip *out)
+static size_t collect_vips(const struct announce *a, const struct state *st,
+			   struct announce_vip *out)
 {
 	size_t n = 0;
 
@@ -431,7 +452,7 @@ static size_t collect_vips(const struct state *st, struct announce_vip *out)
 		const struct xlb_service_cfg *sc = &st->cfg.services[i];
 		struct xlb_sockaddr vip = sc->vip;
 		struct announce_vip *v;
-		bool usable = service_usable(sc, &st->services[i]);
+		enum usable u = service_usable(sc, &st->services[i], a->took_over);
 
 		vip.port = 0;
 		v = find_vip(out, n, &vip);
@@ -440,7 +461,8 @@ static size_t collect_vips(const struct state *st, struct announce_vip *out)
 			memset(v, 0, sizeof(*v));
 			v->addr = vip;
 		}
-		v->want |= usable;      /* "usable" until decide() */
+		v->want |= u == USABLE; /* "usable" until decide() */
+		v->pending |= u == PENDING;
 	}
 	return n;
 }
@@ -449,13 +471,20 @@ static size_t collect_vips(const struct state *st, struct announce_vip *out)
 static void decide(struct announce *a, struct announce_vip *v,
 		   const struct announce_vip *old, long long now)
 {
-	bool usable = v->want;
+	/* A VIP announced stays so while a changed check has no result yet. */
+	bool usable = v->want || (v->pending && old && old->want);
 
 	if (old) {
 		v->withdrawn_for_backends = old->withdrawn_for_backends;
 		v->usable_since_ms = old->usable_since_ms;
 	}
 	v->want = false;
+	if (!usable && v->pending) {
+		v->usable_since_ms = 0;
+		snprintf(v->reason, sizeof(v->reason), "waiting for the first health "
+			 "check results");
+		return;
+	}
 	if (!usable) {
 		v->usable_since_ms = 0;
 		v->withdrawn_for_backends = true;
@@ -535,7 +564,7 @@ void announce_sync(struct announce *a, const struct state *st)
 	nv = calloc(st->cfg.n_services + 1, sizeof(*nv));
 	if (!nv)
 		return;         /* the next call tries again */
-	n = collect_vips(st, nv);
+	n = collect_vips(a, st, nv);
 	for (size_t i = 0; i < n; i++)
 		decide(a, &nv[i], find_vip(a->vips, a->n_vips, &nv[i].addr), now);
 	free(a->vips);

@@ -24,6 +24,8 @@ struct state;
 struct announce_vip {
 	struct xlb_sockaddr addr;       /* port 0 */
 	bool want;                      /* this node should announce it */
+	bool pending;                   /* no service usable, one waiting for
+					 * its first health results */
 	bool announced;                 /* want, and BIRD took the file */
 	char reason[160];               /* why not announced; "" when it is */
 	bool withdrawn_for_backends;    /* the rise delay applies */

@@ -91,6 +91,7 @@ struct ct_pass {
 	struct ct_sweep_stats *st;
 	struct xlb_conns *before;       /* backend_conns at the start */
 	__s64 *svc_before;              /* svc_flows[].n at the start */
+	__u64 *svc_head;                /* svc_flows[].head at the start */
 	int phase;                      /* 0: flows, 1: nat_rev, 2: done */
 	bool started;                   /* the phase's first batch was read */
 	__u32 cursor;
@@ -188,6 +189,19 @@ static void rev_step(struct ct_pass *p, int n)
 	}
 }
 
+/* The services' counts n and ring heads at the start of pass p: a count
+ * is corrected at the end only if neither moved (at max_flows, a flood's
+ * new entries and the ones they end leave n where it was). */
+static void svc_snapshot(struct ct_pass *p, const struct xlb_svc_flows *sf)
+{
+	p->svc_before = malloc(XLB_MAX_SERVICES * sizeof(*p->svc_before));
+	p->svc_head = malloc(XLB_MAX_SERVICES * sizeof(*p->svc_head));
+	for (uint32_t id = 0; p->svc_before && p->svc_head && id < XLB_MAX_SERVICES; id++) {
+		p->svc_before[id] = __atomic_load_n(&sf[id].n, __ATOMIC_RELAXED);
+		p->svc_head[id] = __atomic_load_n(&sf[id].head, __ATOMIC_RELAXED);
+	}
+}
+
 /* Starts a pass; the counts of st start from zero and a snapshot of
  * st->conns is taken for the reconciliation at the end. NULL: no memory. */
 static struct ct_pass *pass_begin(int flows_fd, int rev_fd, const struct xlb_globals *g,
@@ -207,12 +221,8 @@ static struct ct_pass *pass_begin(int flows_fd, int rev_fd, const struct xlb_glo
 		memset(st->inactive, 0, XLB_MAX_BACKENDS * sizeof(*st->inactive));
 	if (st->svc_n)
 		memset(st->svc_n, 0, XLB_MAX_SERVICES * sizeof(*st->svc_n));
-	if (st->svc_flows && st->svc_n) {
-		p->svc_before = malloc(XLB_MAX_SERVICES * sizeof(*p->svc_before));
-		for (uint32_t id = 0; p->svc_before && id < XLB_MAX_SERVICES; id++)
-			p->svc_before[id] = __atomic_load_n(&st->svc_flows[id].n,
-							    __ATOMIC_RELAXED);
-	}
+	if (st->svc_flows && st->svc_n)
+		svc_snapshot(p, st->svc_flows);
 	if (st->conns && st->active && st->inactive) {
 		p->before = malloc(XLB_MAX_BACKENDS * sizeof(*p->before));
 		for (uint32_t id = 0; p->before && id < XLB_MAX_BACKENDS; id++) {
@@ -261,10 +271,12 @@ static void pass_end(struct ct_pass *p, bool ok)
 		conns_fix(&st->conns[id].inactive, p->before[id].inactive,
 			  st->inactive[id]);
 	}
-	for (uint32_t id = 0; ok && p->svc_before && id < XLB_MAX_SERVICES; id++)
-		conns_fix(&st->svc_flows[id].n, p->svc_before[id], st->svc_n[id]);
+	for (uint32_t id = 0; ok && p->svc_before && p->svc_head && id < XLB_MAX_SERVICES; id++)
+		if (__atomic_load_n(&st->svc_flows[id].head, __ATOMIC_RELAXED) == p->svc_head[id])
+			conns_fix(&st->svc_flows[id].n, p->svc_before[id], st->svc_n[id]);
 	free(p->before);
 	free(p->svc_before);
+	free(p->svc_head);
 	free(p);
 }
 

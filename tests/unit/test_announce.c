@@ -113,6 +113,9 @@ static int setup(void)
 		"  - { vip: 198.18.0.100, port: 80, protocol: tcp, mode: dr,\n"
 		"      backends: [ { address: 198.18.0.11 }, { address: 198.18.0.12 } ] }\n"
 		"  - { vip: 198.18.0.100, port: 53, protocol: udp, mode: dr,\n"
+		"      backends: [ { address: 198.18.0.11 } ] }\n"
+		"  - { vip: 198.18.0.101, port: 80, protocol: tcp, mode: dr,\n"
+		"      health_check: { type: tcp },\n"
 		"      backends: [ { address: 198.18.0.11 } ] }\n";
 
 	snprintf(dir, sizeof(dir), "/tmp/xlb-unit-announce.%d", (int)getpid());
@@ -153,6 +156,52 @@ static void test_announced(void)
 	CHECK(vip0() && vip0()->announced && !vip0()->reason[0], "reason '%s'",
 	      vip0() ? vip0()->reason : "-");
 	CHECK(!announce_drained(an), "drained at start");
+}
+
+/* The VIP .101 of the checked service, its state and its health. */
+static const struct announce_vip *vip1(void)
+{
+	size_t n;
+	const struct announce_vip *v = announce_vips(an, &n);
+
+	return n > 1 ? v + 1 : NULL;
+}
+
+static void set_health1(uint8_t h)
+{
+	st.services[2].backends[0].health = h;
+}
+
+/* A checked service without a result yet keeps a fresh node's VIP
+ * unannounced (a node cut off from its backends attracts nothing); the
+ * first result announces it at once; an announced VIP stays while a
+ * changed check has no result yet; a backend in maintenance is not usable. */
+static void test_pending(void)
+{
+	int before;
+
+	CHECK(vip1() && !vip1()->want &&
+	      !strcmp(vip1()->reason, "waiting for the first health check results"),
+	      "reason '%s'", vip1() ? vip1()->reason : "-");
+	CHECK(!strstr(file_text(), "xlb_198_18_0_101"), "announced before a result:\n%s",
+	      file_text());
+	set_health1(HEALTH_UP);
+	before = configures;
+	CHECK(sync_until(before + 1) && vip1() && vip1()->announced &&
+	      strstr(file_text(), "xlb_198_18_0_101"), "not announced on the first "
+	      "result: '%s'", vip1() ? vip1()->reason : "-");
+	set_health1(HEALTH_UNKNOWN);
+	announce_sync(an, &st);
+	CHECK(vip1() && vip1()->want, "withdrawn while a changed check has no result: "
+	      "'%s'", vip1()->reason);
+	set_health1(HEALTH_UP);
+	st.cfg.services[2].backends[0].state = XLB_ADMIN_MAINT;
+	before = configures;
+	CHECK(sync_until(before + 1) && vip1() && !vip1()->announced &&
+	      !strncmp(vip1()->reason, "no usable backend", 17), "maint still usable: "
+	      "'%s'", vip1() ? vip1()->reason : "-");
+	st.cfg.services[2].backends[0].state = XLB_ADMIN_UP;
+	announce_sync(an, &st);
 }
 
 /* Every backend down in this node's view: withdrawn with the reason; back
@@ -272,6 +321,7 @@ int main(void)
 		UNIT_SUMMARY();
 	}
 	RUN(test_announced);
+	RUN(test_pending);
 	RUN(test_no_backend);
 	RUN(test_drain_and_refusal);
 	RUN(test_bird_missing);

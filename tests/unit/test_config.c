@@ -1006,6 +1006,37 @@ static void test_icmp_unreachable(void)
 	      "%s", err);
 }
 
+/* max_flows: a nat/fullnat service's share, printed by `xlb save` only when
+ * set, read back the same; services' shares may fill 7/8 of the table. */
+static void test_max_flows(void)
+{
+	struct xlb_config c, d;
+	char err[256] = "";
+	char *out;
+
+	CHECK(parse("flow_table_size: 8192\nlocal_addresses: [198.18.1.2]\n" SVC
+		    "    mode: fullnat\n"
+		    "    max_flows: 7168\n", &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && c.services[0].max_flows == 7168);
+	out = config_emit_yaml(&c);
+	if (!out) {
+		CHECK(0, "%s", "config_emit_yaml failed");
+		config_free(&c);
+		return;
+	}
+	CHECK(strstr(out, "    max_flows: 7168\n"), "got:\n%s", out);
+	CHECK(parse(out, &d, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(d.n_services == 1 && d.services[0].max_flows == 7168);
+	free(out);
+	config_free(&d);
+	config_free(&c);
+	CHECK(parse(SVC "    mode: nat\n", &c, err, sizeof(err)) == 0, "%s", err);
+	out = config_emit_yaml(&c);
+	CHECK(out && !strstr(out, "max_flows"), "got:\n%s", out ? out : "");
+	free(out);
+	config_free(&c);
+}
+
 /* announce: both paths required, hold defaults to 30 s, round trip. */
 static void test_announce(void)
 {
@@ -1190,6 +1221,7 @@ int main(void)
 	RUN(test_ops_keys);
 	RUN(test_announce);
 	RUN(test_icmp_unreachable);
+	RUN(test_max_flows);
 	RUN(test_copy);
 	RUN(test_names);
 	RUN(test_file);

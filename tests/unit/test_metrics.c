@@ -60,6 +60,7 @@ static struct metrics_service svcs[3] = {
 	  .table_hash = "00c0ffee12345678" },
 	{ .service = "udp/198.18.0.100:53", .vip = "198.18.0.100", .port = "53", .protocol = "udp",
 	   .name = "", .mode = "nat", .table_hash = "none",
+	  .has_flows = true, .fl = { .n = 7, .max = 500, .refused = 2, .evicted = 30 },
 	  .n_backends = 1, .backends = &nat_be },
 	{ .service = "tcp/198.18.0.101:80", .vip = "198.18.0.101", .port = "80", .protocol = "tcp",
 	   .name = "px", .mode = "proxy",
@@ -132,6 +133,15 @@ static void test_samples(void)
 	EXPECT(strstr(t, "xlb_proxy_backend_active_connections{service=\"tcp/198.18.0.101:80\","
 		       "vip=\"198.18.0.101\",port=\"80\",protocol=\"tcp\",backend=\"198.18.0.13\"} 4\n"));
 	EXPECT(count(t, "xlb_proxy_service_active_connections{") == 1);
+	/* A nat/fullnat service's share of the connection table, for those only. */
+	EXPECT(strstr(t, "xlb_service_flows{service=\"udp/198.18.0.100:53\",vip=\"198.18.0.100\","
+		       "port=\"53\",protocol=\"udp\",name=\"\",mode=\"nat\"} 7\n"));
+	EXPECT(strstr(t, "xlb_service_max_flows{service=\"udp/198.18.0.100:53\"") &&
+	       strstr(strstr(t, "xlb_service_max_flows{service=\"udp/198.18.0.100:53\""), "} 500\n"));
+	EXPECT(strstr(t, "xlb_service_flows_refused_total{service=\"udp/198.18.0.100:53\"") &&
+	       strstr(t, "mode=\"nat\"} 2\n"));
+	EXPECT(strstr(t, "mode=\"nat\"} 30\n"));
+	EXPECT(count(t, "xlb_service_flows{") == 1 && count(t, "xlb_service_flows_evicted_total{") == 1);
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"pass_not_ip\"} 5\n"));
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"fwd_tx\"} 0\n"));
 	EXPECT(strstr(t, "xlb_flow_table_size 1000\n"));
