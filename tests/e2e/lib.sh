@@ -324,7 +324,8 @@ EOF
 
 # rs_start_unbound RS: unbound on :53 answering who.xlb.test TXT "RS".
 # interface-automatic makes it answer UDP from the address that was asked
-# (the VIP), LAB.md fact 3.
+# (the VIP), LAB.md fact 3. UNBOUND_EXTRA: more server: lines (a test's
+# sizing of the real servers).
 rs_start_unbound() {
 	local rs=$1 d=$LAB_DIR/$1
 	mkdir -p "$d"
@@ -352,6 +353,7 @@ server:
 	do-not-query-localhost: yes
 	local-zone: "xlb.test." static
 	local-data: "who.xlb.test. 0 IN TXT $rs"
+${UNBOUND_EXTRA:-}
 remote-control:
 	control-enable: no
 EOF
