@@ -895,6 +895,7 @@ e2e_mode_suite() {
 	e2e_odd_packets "$mode" "$VIP_V6" "$VIP_V6" "${RS_V6[@]}"
 	[ "$mode" = dr ] && e2e_mtu_hop "$mode" "$VIP_V4"
 
+	e2e_sched_switch "$mode"
 	e2e_backend_del "$mode"
 	e2e_drain_and_apply "$mode"
 
@@ -987,6 +988,25 @@ $after" [ "$before" = "$after" ]
 	else
 		fail "$mode: xlb save | xlb apply -f round trip" "$out"
 	fi
+}
+
+# e2e_sched_switch MODE: 40 connections opened under maglev send their
+# request after the service changed to lc (whose flows live in another
+# table), then 40 more opened under lc after it changed back: every one is
+# answered (a flow left behind would be rescheduled mid-connection and reset).
+e2e_sched_switch() {
+	local mode=$1 svc="tcp/$VIP_V4:80" from to out n
+	for from in maglev lc; do
+		to=$([ $from = maglev ] && echo lc || echo maglev)
+		tcp_hold_burst 40 "$VIP_V4" 80 4 >"$LAB_DIR/switch.out" 2>&1 &
+		local pid=$!
+		wait_for 10 sh -c "ip netns exec $NS_CL ss -Htn state established dst $VIP_V4 | wc -l | grep -qx 40"
+		out=$(xlb_cli service set "$svc" --scheduler "$to" 2>&1)
+		wait "$pid"
+		n=$(grep -c '^rs' "$LAB_DIR/switch.out")
+		check "$mode: 40 connections opened under $from answered after the switch to $to" \
+			"$n of 40; set: $out; $(grep -v '^rs' "$LAB_DIR/switch.out" | head -3)" [ "$n" = 40 ]
+	done
 }
 
 # e2e_backend_del MODE: a slow download holds a connection to one backend
