@@ -188,14 +188,15 @@ struct xlb_backend_l2 {
  * connections from the clients pinned to it, they are scheduled afresh. */
 #define XLB_BACKEND_F_SCHED  0x02
 
-/* addr_filter map: two bitmaps of addresses (u64 words, key = word index)
+/* addr_filter map: three bitmaps of addresses (u64 words, key = word index)
  * that the data plane tests before any hash lookup, so traffic that is not
- * xlb's leaves after two array reads. A clear bit proves the address is not
+ * xlb's leaves after three array reads. A clear bit proves the address is not
  * in the set; a set bit (or a collision) only means "look it up". The bit
  * of an address is xlb_filter_bit() (xlb_hash.h).
  * XLB_FILTER_VIP, words [0, XLB_FILTER_WORDS): the VIP of every entry of
- * the services map (set before a service is written, cleared after the last
- * service on that bit is gone).
+ * the services map whose flows live in dsr_flows (xlb_svc_dsr_table() 1;
+ * set before a service is written, cleared after the last such service
+ * on that bit is gone).
  * XLB_FILTER_BACKEND, the next XLB_FILTER_WORDS: every backend address ever
  * written to the backends map, the only sources a nat_rev key can have.
  * Never cleared: the reverse entries of a removed backend's flows outlive
