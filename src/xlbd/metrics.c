@@ -86,6 +86,7 @@ int metrics_collect(struct state *st, struct metrics_snapshot *snap)
 	snprintf(snap->instance, sizeof(snap->instance), "%s", st->instance);
 	snap->version = XLB_VERSION;
 	snap->flow_table_size = st->cfg.flow_table_size;
+	snap->dsr_flow_table_size = st->cfg.dsr_flow_table_size;
 	if (st->dp) {
 		/* The sweeper's count, from its last pass (no walk here). */
 		snap->has_flows = dataplane_nat_flows(st->dp, &snap->nat_flows) == 0;
@@ -435,8 +436,12 @@ static void render_datapath(FILE *f, const struct metrics_snapshot *s)
 		fprintf(f, "xlb_flow_table_nat_entries %llu\n",
 			(unsigned long long)s->nat_flows);
 	}
-	family(f, "xlb_flow_table_size", "gauge", "Capacity of the flow table (flow_table_size).");
+	family(f, "xlb_flow_table_size", "gauge", "Capacity of the nat/fullnat (and lc/wlc) "
+	       "flow table (flow_table_size).");
 	fprintf(f, "xlb_flow_table_size %u\n", s->flow_table_size);
+	family(f, "xlb_dsr_flow_table_size", "gauge", "Capacity of the dr/tun flow table "
+	       "(dsr_flow_table_size).");
+	fprintf(f, "xlb_dsr_flow_table_size %u\n", s->dsr_flow_table_size);
 }
 
 char *metrics_render(const struct metrics_snapshot *s, size_t *lenp)

@@ -61,6 +61,7 @@ struct metrics_snapshot {
 	bool has_flows;
 	uint64_t nat_flows;                     /* nat/fullnat flow-table entries */
 	uint32_t flow_table_size;
+	uint32_t dsr_flow_table_size;
 };
 
 struct state;

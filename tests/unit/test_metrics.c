@@ -73,6 +73,7 @@ static struct metrics_snapshot snap(bool reasons)
 	struct metrics_snapshot s = {
 		.instance = "lab", .version = "1.0-test", .n_services = 3,
 		.services = svcs, .has_reasons = reasons, .flow_table_size = 1000,
+		.dsr_flow_table_size = 2000,
 	};
 
 	if (reasons)
@@ -145,6 +146,7 @@ static void test_samples(void)
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"pass_not_ip\"} 5\n"));
 	EXPECT(strstr(t, "xlb_datapath_packets_total{reason=\"fwd_tx\"} 0\n"));
 	EXPECT(strstr(t, "xlb_flow_table_size 1000\n"));
+	EXPECT(strstr(t, "xlb_dsr_flow_table_size 2000\n"));
 	free(t);
 }
 
