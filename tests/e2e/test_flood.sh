@@ -13,9 +13,12 @@
 # on one fullnat service (SYN to :80, UDP to :53) while the nat services'
 # clients keep 99%: each nat/fullnat service has its own share of the
 # connection table (max_flows) and the flood's service counted what it
-# evicted, the others refused nothing. The table is 131072 entries (shares
-# of 8192 to 40000 entries per nat/fullnat service, or fewer local ports,
-# exceeded within a second by every flood) and the guard low (300 new flows/s/CPU; GUARD_RATE=0 runs
+# evicted, the others refused nothing. Last a SYN flood on an lc dr service,
+# whose entries live in the same table, while nat's clients run and nat's
+# idle connections wait: held to its share, it evicts its own half-open
+# entries, never theirs. The table is 150016 entries (shares of 8192 to
+# 40000 entries per service, or fewer local ports, exceeded within a second
+# by every flood) and the guard low (300 new flows/s/CPU; GUARD_RATE=0 runs
 # without). Success counts are asserted, never timings; the generator's
 # rates are printed.
 #
@@ -27,6 +30,7 @@
 VIP_DR=$VIP_V4          # 198.18.0.100
 VIP_NAT=$VIP2_V4        # 198.18.0.101
 VIP_FN=198.18.0.102
+VIP_LC=198.18.0.103     # dr, lc: its entries share the connection table
 NAT_CL=198.18.5.1       # nat replies must come back through the balancer
 GEN=$XLB_BUILD/bench/xdp_gen
 FLOOD_MAX_S=${FLOOD_MAX_S:-20}
@@ -48,6 +52,7 @@ flood_lab_up() {
 	lab_xdp_pass pcl || return 1
 	ip -n "$NS_CL" addr add "$NAT_CL/32" dev ecl
 	ip -n "$NS_CL" route add "$VIP_FN/32" via "$LB_V4"
+	ip -n "$NS_CL" route add "$VIP_LC/32" via "$LB_V4"
 	ip -n "$NS_LB" route add 198.18.5.0/24 via "$CL_V4"
 	for rs in "${RS_NAMES[@]}"; do
 		ns=$(rs_ns "$rs")
@@ -59,13 +64,14 @@ flood_lab_up() {
 
 # The cross-service floods must not measure a real server's capacity (a
 # flood forwarded to a real server competes there with real queries,
-# whatever the balancer does): fullnat's services are on rs3, nat's on rs1
-# and rs2.
+# whatever the balancer does): fullnat's and lc's services are on rs3, nat's
+# on rs1 and rs2.
 # fullnat's HTTP has one backend, so the LIP has 31744 local ports toward
 # it, fewer than its max_flows (40000): a SYN flood runs it out of ports
 # before its share, and new connections take the ports of the flood's
-# oldest half-open entries. fullnat's DNS has max_flows 8192; the nat
-# services share the rest of 7/8 of the table, 33248 each: a half-open
+# oldest half-open entries. fullnat's DNS has max_flows 8192, lc's HTTP
+# 16384; the nat services share the rest of 7/8 of the table, 33344 each:
+# a half-open
 # entry lives share / rate under a flood at its share (a third of a second
 # at 100000 SYNs/s), and a handshake slower than that on this loaded
 # machine is lost (4576 each at 32000/s: 5 of 50 connections).
@@ -75,7 +81,7 @@ flood_config() {
 interfaces: [elb]
 manage_addresses: false
 local_addresses: [$LB_V4]
-flow_table_size: 131072
+flow_table_size: 150016
 flood_guard_rate: $GUARD_RATE
 services:
   - { name: dr-http, vip: $VIP_DR, port: 80, protocol: tcp, mode: dr, backends: [$r1, $r2] }
@@ -86,6 +92,8 @@ services:
       backends: [$r3], max_flows: 40000 }
   - { name: fullnat-dns, vip: $VIP_FN, port: 53, protocol: udp, mode: fullnat,
       backends: [$r3], max_flows: 8192 }
+  - { name: dr-lc-http, vip: $VIP_LC, port: 80, protocol: tcp, mode: dr, scheduler: lc,
+      backends: [$r3], max_flows: 16384 }
 EOF
 }
 
@@ -153,7 +161,9 @@ list_ok() {
 # a diff of two readings.
 drops() {
 	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_")) | "\(.key)=\(.value)"'
-	awk '{ d += strtonum("0x" $2) } END { print "softnet_dropped=" d }' /proc/net/softnet_stat
+	local d=0 n dropped rest
+	while read -r n dropped rest; do d=$((d + 16#$dropped)); done </proc/net/softnet_stat
+	echo "softnet_dropped=$d"
 	for rs in "${RS_NAMES[@]}"; do
 		in_ns "$(rs_ns "$rs")" cat /proc/net/snmp
 	done | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { e += $6 } END { print "real_servers_udp_rcvbuf_errors=" e }'
@@ -311,7 +321,7 @@ long_check() {
 
 # The cross-service case: floods on fullnat's two services while the nat
 # services' clients run; the shares kept them apart (svc_flows counts).
-SHARES='[.services[] | select(.mode == "nat" or .mode == "fullnat") |
+SHARES='[.services[] | select(.max_flows != null) |
 	 {name, flows, max_flows, flows_evicted, flows_refused}]'
 cross_service() {
 	local j0 j1
@@ -319,8 +329,9 @@ cross_service() {
 	flood_round fullnat "$VIP_FN" syn nat "$VIP_NAT"
 	flood_round fullnat "$VIP_FN" udp nat "$VIP_NAT"
 	j1=$(xlb_json | jq -c "$SHARES")
-	check "flood: each nat/fullnat service held to its share (40000, 8192 set, 33248 shared)" \
-		"$j1" jq -e '[.[] | .max_flows == ({"fullnat-http": 40000, "fullnat-dns": 8192}[.name] // 33248)
+	check "flood: each nat/fullnat service held to its share (40000, 8192 set, 33344 shared)" \
+		"$j1" jq -e '[.[] | .max_flows == ({"fullnat-http": 40000, "fullnat-dns": 8192,
+						    "dr-lc-http": 16384}[.name] // 33344)
 			      and .flows <= .max_flows + 64] | all' <<<"$j1"
 	check "flood: the flooded fullnat services evicted their own embryonic entries" \
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
@@ -333,6 +344,30 @@ cross_service() {
 		  $a.flows_refused == $o.flows_refused] | all' <<<"$j1"
 }
 
+# An lc dr service's SYN flood: its entries are in the connection table
+# beside nat's, in a share of their own. nat's clients keep 99%, nat's idle
+# connections stay (without the share the flood filled the table and the
+# LRU pushed them out), and only the lc service evicted or refused.
+lc_share() {
+	local j0 j1
+	idle_start nat "$VIP_NAT"
+	j0=$(xlb_json | jq -c "$SHARES")
+	flood_round dr-lc "$VIP_LC" syn nat "$VIP_NAT"
+	idle_check nat
+	j1=$(xlb_json | jq -c "$SHARES")
+	check "flood: the lc dr service held to its share (16384), evicting its own half-open entries" \
+		"before $j0, after $j1" jq -e --argjson b "$j0" \
+		'[.[] | select(.name == "dr-lc-http") | . as $a |
+		  ($b[] | select(.name == $a.name)) as $o |
+		  $a.flows <= $a.max_flows + 64 and $a.flows_evicted > $o.flows_evicted] | all' <<<"$j1"
+	check "flood: the nat services refused and evicted nothing meanwhile" \
+		"before $j0, after $j1" jq -e --argjson b "$j0" \
+		'[.[] | select(.name | startswith("nat")) | . as $a |
+		  ($b[] | select(.name == $a.name)) as $o |
+		  $a.flows_refused == $o.flows_refused and
+		  $a.flows_evicted == $o.flows_evicted] | all' <<<"$j1"
+}
+
 main() {
 	local out mode vip g e ns sl rs
 	if ! lab_require; then skip "e2e-flood" "$LAB_SKIP_WHY"; summary; return; fi
@@ -342,7 +377,8 @@ main() {
 	fi
 	lab_start flood flood_lab_up || { summary; return; }
 	for rs in "${RS_NAMES[@]}"; do
-		out=$(xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_DR" 2>&1) ||
+		out=$(xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_DR" 2>&1 &&
+		      xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_LC" 2>&1) ||
 			{ fail "flood: realserver setup on $rs" "$out"; summary; return; }
 	done
 	flood_config >"$LAB_DIR/xlb.yaml"
@@ -362,6 +398,7 @@ main() {
 		idle_check "$mode"
 	done
 	cross_service
+	lc_share
 
 	g=$(xlb_json | jq -r '.flood_guard | "\(.engaged) \(.flow_not_stored) \(.flow_short_lived)"')
 	read -r e ns sl <<<"$g"
