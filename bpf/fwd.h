@@ -133,7 +133,7 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 	/* ICMP errors and fragments are counted apart, whichever way they
 	 * leave. */
 	why = p->frag ? XLB_R_FWD_FRAGMENT : p->icmp_err ? XLB_R_ICMP_FORWARDED : 0;
-	if (rt->ifindex == ctx->ingress_ifindex)
+	if (rt->ifindex == p->ifindex)
 		return xlb_done(why ? why : XLB_R_TX, XDP_TX);
 	if (p->vlan)
 		return xlb_done(why ? why : XLB_R_TX_VLAN_KEPT, XDP_TX);

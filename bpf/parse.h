@@ -78,6 +78,7 @@ struct xlb_pkt {
 	__u32 l3_len;                   /* IP total length (header included) */
 	__u32 l4_off;                   /* frame offset of TCP/UDP (ICMP) */
 	__u32 frame_len;                /* bytes of the whole frame */
+	__u32 ifindex;                  /* ctx->ingress_ifindex */
 	__u8  vlan;                     /* a VLAN tag is present */
 	__u8  icmp_err;                 /* an ICMP error about key's flow */
 	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */

@@ -76,7 +76,10 @@ static __always_inline int xlb_admit(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	int r;
 
-	if (!xlb_frame_for_us(ctx))
+	/* ctx->ingress_ifindex is three dependent loads (rxq, dev, ifindex):
+	 * read once, for the MAC check and xlb_send's verdict. */
+	p->ifindex = ctx->ingress_ifindex;
+	if (!xlb_frame_for_us(ctx, p->ifindex))
 		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
 	r = xlb_parse(ctx, p);
 	if (r != XLB_PARSE_OK)

@@ -123,8 +123,15 @@ XLB_HASH_INLINE void xlb_tun_src_v6(const union xlb_addr *base, __u32 plen,
 
 	for (i = 0; i < 4; i++) {
 		__u32 m = XLB_HTONL(xlb_host_mask(plen, i));
-		__u32 h = i == 3 ? hash : xlb_hash_final(hash ^ (i + 1));
+		__u32 h;
 
+		/* A word of the prefix alone needs no re-mix (the data plane
+		 * computes this per tun packet). */
+		if (!m) {
+			out->v6[i] = base->v6[i];
+			continue;
+		}
+		h = i == 3 ? hash : xlb_hash_final(hash ^ (i + 1));
 		out->v6[i] = (base->v6[i] & ~m) | (XLB_HTONL(h) & m);
 	}
 }
