@@ -56,6 +56,8 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (d && p->syn && !xlb_backend_sched(d->backend_id))
 		d = NULL;
 	be = xlb_select(p, svc, d, &bid, &new_flow);
+	if (!be && new_flow < 0)
+		return xlb_done(XLB_R_DROP_SVC_FULL, XDP_DROP);
 	if (!be)
 		return xlb_no_backend(ctx, p, svc);
 

@@ -68,7 +68,7 @@ static int collect_service(struct state *st, size_t i, struct metrics_service *m
 		dataplane_svc_stats(st->dp, ss->id, &ms->c);
 	if (sc->mode == XLB_MODE_PROXY)
 		ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
-	if (st->dp && (sc->mode == XLB_MODE_NAT || sc->mode == XLB_MODE_FULLNAT))
+	if (st->dp && config_service_has_share(sc))
 		ms->has_flows = dataplane_svc_flows(st->dp, ss->id, &ms->fl) == 0;
 	ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
 	if (!ms->backends)

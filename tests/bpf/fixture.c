@@ -1107,3 +1107,23 @@ void fixture_teardown(void)
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
 }
+
+/* Service id's svc_flows entry, written whole: max, its ring of embryos
+ * slots [base, base + len), no entries counted; the ring's slots emptied. */
+void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len)
+{
+	struct xlb_svc_flows c = { .max = max, .ring_base = base, .ring_len = len };
+	struct xlb_flow_key none = { 0 };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c, 0);
+	for (uint32_t i = base; i < base + len; i++)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.embryos), &i, &none, 0);
+}
+
+struct xlb_svc_flows svc_flows_get(uint32_t id)
+{
+	struct xlb_svc_flows c = { 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c);
+	return c;
+}

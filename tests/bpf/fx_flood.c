@@ -180,26 +180,6 @@ ROW(r_guard_nat)
 			VIP_F4, 53, CLIENT4, 44300, why, n);
 }
 
-/* Service id's svc_flows entry, written whole: max, its ring of embryos
- * slots [base, base + len), no entries counted; the ring's slots emptied. */
-static void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len)
-{
-	struct xlb_svc_flows c = { .max = max, .ring_base = base, .ring_len = len };
-	struct xlb_flow_key none = { 0 };
-
-	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c, 0);
-	for (uint32_t i = base; i < base + len; i++)
-		bpf_map_update_elem(bpf_map__fd(skel->maps.embryos), &i, &none, 0);
-}
-
-static struct xlb_svc_flows svc_flows_get(uint32_t id)
-{
-	struct xlb_svc_flows c = { 0 };
-
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c);
-	return c;
-}
-
 /* The nat TCP flow s (VIP_N4:80 -> 198.18.1.11:8080) after its SYN:
  * SYN-ACK from the backend, ACK from the client: established. */
 static int nat_establish(struct spec s, char *why, size_t n)
