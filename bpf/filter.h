@@ -7,6 +7,7 @@
 #define XLB_BPF_FILTER_H
 
 #include "maps.h"
+#include "parse.h"
 #include "xlb_hash.h"
 
 /* 0 when a is surely not in set; 1 when it may be (look it up). */
@@ -52,8 +53,7 @@ static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
 		if (!m)
 			return 1;
 	}
-	return d[0] == m->mac[0] && d[1] == m->mac[1] && d[2] == m->mac[2] &&
-	       d[3] == m->mac[3] && d[4] == m->mac[4] && d[5] == m->mac[5];
+	return xlb_mac_eq(d, m->mac);
 }
 
 #endif /* XLB_BPF_FILTER_H */

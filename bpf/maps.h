@@ -49,14 +49,16 @@ struct {
 	__type(value, struct xlb_backend_l2);
 } backend_l2 SEC(".maps");
 
-/* Template of a Maglev table: slot -> backend id. Userspace creates tables of
- * any (prime) size with BPF_F_INNER_MAP and swaps them into maglev_outer. */
+/* Template of a Maglev table: slot / XLB_MAGLEV_PER_ELEM -> the backend
+ * ids of that many slots (struct xlb_maglev_slots). Userspace creates
+ * tables of any (prime) size with BPF_F_INNER_MAP and swaps them into
+ * maglev_outer. */
 struct xlb_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);
-	__uint(max_entries, XLB_MAGLEV_DEFAULT_SIZE);
+	__uint(max_entries, XLB_MAGLEV_ELEMS(XLB_MAGLEV_DEFAULT_SIZE));
 	__type(key, __u32);
-	__type(value, __u32);
+	__uint(value_size, sizeof(struct xlb_maglev_slots));
 };
 
 /* service id -> that service's Maglev table. */
