@@ -129,7 +129,11 @@ static __always_inline int xlb_mac_eq(const void *a, const void *b)
 static __always_inline __u32 xlb_pkt_hash(struct xlb_pkt *p)
 {
 	if (!p->hashed) {
-		p->hash = xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
+		p->hash = p->key.family == XLB_AF_INET ?
+			  xlb_flow_hash_v4(p->key.src.v4, p->key.dst.v4,
+					   p->key.sport_be, p->key.dport_be,
+					   p->key.proto) :
+			  xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
 					p->key.dport_be, p->key.proto);
 		p->hashed = 1;
 	}

@@ -77,8 +77,8 @@ static __always_inline int xlb_backend_sched(__u32 id)
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 					     __u32 hash)
 {
-	__u32 id = svc->id, slot;
-	__u32 *bid;
+	__u32 id = svc->id, slot, elem;
+	__u16 *ids;                     /* struct xlb_maglev_slots */
 	void *table;
 
 	if (svc->table_size == 0)
@@ -87,10 +87,11 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	if (!table)
 		return XLB_MAX_BACKENDS;
 	slot = hash % svc->table_size;
-	bid = bpf_map_lookup_elem(table, &slot);
-	if (!bid)
+	elem = slot / XLB_MAGLEV_PER_ELEM;
+	ids = bpf_map_lookup_elem(table, &elem);
+	if (!ids)
 		return XLB_MAX_BACKENDS;
-	return *bid;
+	return ids[slot % XLB_MAGLEV_PER_ELEM];
 }
 
 /* Moves backend bid's connection count of state's class by d (entries

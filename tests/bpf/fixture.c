@@ -418,14 +418,21 @@ int table_set(uint32_t svc, uint32_t size, const uint32_t *ids,
 		     uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
-	int fd, err = 0;
-	uint32_t i;
+	uint32_t i, *table = calloc(size, sizeof(*table));
+	struct xlb_maglev_slots *e = calloc(XLB_MAGLEV_ELEMS(size), sizeof(*e));
+	int fd = -ENOMEM, err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &o);
+	for (i = 0; table && i < size; i++)
+		table[i] = ids[i % n];
+	if (table && e && !xlb_maglev_pack(table, size, e))
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, sizeof(*e),
+				    XLB_MAGLEV_ELEMS(size), &o);
+	for (i = 0; fd >= 0 && i < XLB_MAGLEV_ELEMS(size) && !err; i++)
+		err = bpf_map_update_elem(fd, &i, &e[i], 0);
+	free(table);
+	free(e);
 	if (fd < 0)
 		return fd;
-	for (i = 0; i < size && !err; i++)
-		err = bpf_map_update_elem(fd, &i, &ids[i % n], 0);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.maglev_outer),
 					  &svc, &fd, 0);
