@@ -78,7 +78,7 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 					     __u32 hash)
 {
 	__u32 id = svc->id, slot, elem;
-	struct xlb_maglev_slots *s;
+	__u16 *ids;                     /* struct xlb_maglev_slots */
 	void *table;
 
 	if (svc->table_size == 0)
@@ -88,10 +88,10 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 		return XLB_MAX_BACKENDS;
 	slot = hash % svc->table_size;
 	elem = slot / XLB_MAGLEV_PER_ELEM;
-	s = bpf_map_lookup_elem(table, &elem);
-	if (!s)
+	ids = bpf_map_lookup_elem(table, &elem);
+	if (!ids)
 		return XLB_MAX_BACKENDS;
-	return s->id[slot % XLB_MAGLEV_PER_ELEM];
+	return ids[slot % XLB_MAGLEV_PER_ELEM];
 }
 
 /* Moves backend bid's connection count of state's class by d (entries

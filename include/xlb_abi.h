@@ -298,6 +298,9 @@ struct xlb_maglev_slots {
 	__u16 id[XLB_MAGLEV_PER_ELEM];
 };
 
+_Static_assert(sizeof(struct xlb_maglev_slots) == 2 * XLB_MAGLEV_PER_ELEM,
+	       "the BPF side reads an element as __u16[XLB_MAGLEV_PER_ELEM]");
+
 /* Elements of the inner map of a table of size slots. */
 #define XLB_MAGLEV_ELEMS(size) \
 	(((size) + XLB_MAGLEV_PER_ELEM - 1) / XLB_MAGLEV_PER_ELEM)
