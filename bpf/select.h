@@ -188,9 +188,25 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 	return xlb_maglev_pick(svc, hash);
 }
 
+/* Is the flood guard (xlb_guard_engaged) on for this CPU's current second?
+ * Read without counting a new flow. */
+static __always_inline int xlb_guard_on(__u64 now)
+{
+	struct xlb_guard_win *w;
+	struct xlb_globals *g;
+	__u32 zero = 0;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	if (!g || !g->guard_rate)
+		return 0;
+	w = bpf_map_lookup_elem(&guard_win, &zero);
+	return w && now - w->start_ns < XLB_NS_PER_S && w->n > g->guard_rate;
+}
+
 /* The backend of a new flow of svc: with persistence, the one its client
  * is pinned to while the pin holds; otherwise the scheduler's choice, then
- * pinned when learn (a data packet: an ICMP error only follows a pin).
+ * pinned when learn (a data packet: an ICMP error only follows a pin) and
+ * the flood guard is off.
  * Out of line: the pin's key stays off the callers' stack frames; a
  * global function, verified once rather than once per caller's state. */
 __attribute__((noinline)) __u32
@@ -214,6 +230,13 @@ xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
 	bid = xlb_sched_pick(svc, k, hash);
 	if (!learn || !xlb_backend_get(bid))
 		return bid;
+	/* Under the flood guard no client is pinned anew: a flood from
+	 * spoofed sources would push real clients' pins out of the LRU
+	 * table. */
+	if (xlb_guard_on(now)) {
+		xlb_guard_count(XLB_G_NO_PIN);
+		return bid;
+	}
 	return xlb_persist_put(svc, &pk, bid, now);
 }
 
@@ -333,9 +356,11 @@ static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
 
 	if (!xlb_svc_dsr_table(svc))
 		return xlb_dsr_ct_new(p, svc, bid);
+	/* Every new flow counts toward the guard's rate; only a stateless
+	 * scheduler's can do without an entry. */
 	g = bpf_map_lookup_elem(&globals, &zero);
-	if (g && g->guard_rate && xlb_sched_stateless(svc) &&
-	    xlb_guard_engaged(g->guard_rate, xlb_now())) {
+	if (g && g->guard_rate && xlb_guard_engaged(g->guard_rate, xlb_now()) &&
+	    xlb_sched_stateless(svc)) {
 		xlb_guard_count(XLB_G_NO_ENTRY);
 		return XLB_OK;
 	}

@@ -559,7 +559,8 @@ struct xlb_guard_win {
 #define XLB_GUARD_EVENTS(X)                                       \
 	X(XLB_G_ENGAGED,   "engaged")           /* a CPU's window went over the rate */ \
 	X(XLB_G_NO_ENTRY,  "flow_not_stored")   /* dr/tun new flow, no entry */          \
-	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */
+	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */ \
+	X(XLB_G_NO_PIN,    "pin_not_stored")    /* persistence: new client not pinned */
 
 #define XLB_GUARD_ENUM(id, name) id,
 enum xlb_guard_event { XLB_GUARD_EVENTS(XLB_GUARD_ENUM) XLB_G_MAX };

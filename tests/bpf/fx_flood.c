@@ -3,40 +3,7 @@
  * deterministic schedulers past the flow table), of the flood guard, and
  * of the nat/fullnat tables under pressure (per-service max_flows,
  * embryonic entries first). */
-#include <sched.h>
-
 #include "fixture.h"
-
-static uint64_t guard_get(int ev)
-{
-	return percpu_sum(skel->maps.guard_stats, ev);
-}
-
-/* Sets the flood guard's rate (0: off) and starts its window afresh; pins
- * the test to its current CPU while a rate is set, the guard's window
- * being per CPU. */
-static void guard_rate(uint32_t rate)
-{
-	static cpu_set_t saved;
-	struct xlb_globals g = *globals_get();
-	struct xlb_guard_win w[ncpu];
-	uint32_t zero = 0;
-	cpu_set_t one;
-
-	if (rate) {
-		sched_getaffinity(0, sizeof(saved), &saved);
-		CPU_ZERO(&one);
-		CPU_SET(sched_getcpu(), &one);
-		sched_setaffinity(0, sizeof(one), &one);
-	} else {
-		sched_setaffinity(0, sizeof(saved), &saved);
-	}
-	g.guard_rate = rate;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
-	/* A fresh window: earlier rows' flows do not count. */
-	memset(w, 0, sizeof(w));
-	bpf_map_update_elem(bpf_map__fd(skel->maps.guard_win), &zero, w, 0);
-}
 
 ROW(r_syn_follows_table)
 {
