@@ -4,11 +4,12 @@
  * each XDP_TX of the program leaves IFNAME as a real frame. Run it inside
  * the client's network namespace (ip netns exec).
  *
- * Frames: 60 bytes, IPv4, UDP (18 bytes of payload), TCP SYN or TCP ACK
- * (-p udp|tcp|ack), from
- * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14,
- * j = i & 0x3fff), valid checksums; Ethernet source the interface's MAC,
- * destination DMAC (the balancer's).
+ * Frames: IPv4 (60 bytes) or IPv6 (80 bytes), as DST is; UDP (18 bytes of
+ * payload), TCP SYN or TCP ACK (-p udp|tcp|ack), from
+ * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14
+ * added to the address's last byte, j = i & 0x3fff), valid checksums;
+ * Ethernet source the interface's MAC, destination DMAC (the balancer's).
+ * SRC_BASE defaults to 198.18.64.0, or 2001:db8:40:: for an IPv6 DST.
  *
  * Bounded: stops after PACKETS frames or SECONDS seconds, whichever comes
  * first (checked between calls, each sized to end before the deadline at
@@ -50,14 +51,15 @@
 
 #include "gen.skel.h"
 
-#define FRAME_LEN 60
+#define FRAME_MAX 80             /* IPv6; IPv4 frames are 60 bytes */
 #define CHUNK_MIN (1u << 14)     /* frames per BPF_PROG_RUN call: the first, the least */
 #define CHUNK_MAX (1u << 21)
 #define CHUNK_SECS 0.2           /* what later calls aim at */
 #define MAX_THREADS 64
 
 static struct gen_bpf *skel;
-static uint8_t frame[FRAME_LEN];
+static uint8_t frame[FRAME_MAX];
+static uint32_t frame_len;
 static int ifindex, prog_fd, batch, rt_prio;
 static uint32_t max_pps;        /* -r: per thread; 0 = as fast as possible */
 static uint64_t max_packets;
@@ -91,29 +93,53 @@ static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
 	return s;
 }
 
-/* flow 0's frame with valid checksums. */
-static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
-		  uint32_t dst, uint16_t dport, int udp, uint8_t tcp_flags)
+/* An address of either family: 4 or 16 bytes in a. */
+struct gen_addr {
+	int v6;
+	uint8_t a[16];
+};
+
+/* flow 0's frame with valid checksums (frame_len bytes): Ethernet, the IP
+ * header of src's family, then UDP with its payload or a 20-byte TCP
+ * header (and zero padding up to the frame's length). */
+static void build(const uint8_t *dmac, const uint8_t *smac,
+		  const struct gen_addr *src, const struct gen_addr *dst,
+		  uint16_t dport, int udp, uint8_t tcp_flags)
 {
-	uint8_t *ip = frame + 14, *l4 = ip + 20, ph[12];
-	uint16_t l4len = udp ? FRAME_LEN - 34 : 20, c;
+	int v6 = src->v6, alen = v6 ? 16 : 4;
+	uint8_t *ip = frame + 14, *l4 = ip + (v6 ? 40 : 20), ph[40];
+	uint16_t l4len, c;
 	uint32_t s;
 
+	frame_len = v6 ? 80 : 60;
+	l4len = udp ? frame_len - (uint32_t)(l4 - frame) : 20;
 	memset(frame, 0, sizeof(frame));
 	memcpy(frame, dmac, 6);
 	memcpy(frame + 6, smac, 6);
-	frame[12] = 0x08;
-	ip[0] = 0x45;
-	ip[2] = (20 + l4len) >> 8;
-	ip[3] = (20 + l4len) & 0xff;
-	ip[6] = 0x40;                   /* DF */
-	ip[8] = 64;
-	ip[9] = udp ? 17 : 6;
-	memcpy(ip + 12, &src, 4);
-	memcpy(ip + 16, &dst, 4);
-	c = csum_fold(csum_add(0, ip, 20));
-	ip[10] = c >> 8;
-	ip[11] = c & 0xff;
+	if (v6) {
+		frame[12] = 0x86;
+		frame[13] = 0xdd;
+		ip[0] = 0x60;
+		ip[4] = l4len >> 8;
+		ip[5] = l4len & 0xff;
+		ip[6] = udp ? 17 : 6;
+		ip[7] = 64;
+		memcpy(ip + 8, src->a, 16);
+		memcpy(ip + 24, dst->a, 16);
+	} else {
+		frame[12] = 0x08;
+		ip[0] = 0x45;
+		ip[2] = (20 + l4len) >> 8;
+		ip[3] = (20 + l4len) & 0xff;
+		ip[6] = 0x40;           /* DF */
+		ip[8] = 64;
+		ip[9] = udp ? 17 : 6;
+		memcpy(ip + 12, src->a, 4);
+		memcpy(ip + 16, dst->a, 4);
+		c = csum_fold(csum_add(0, ip, 20));
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
 	l4[0] = 1024 >> 8;              /* source port of flow 0 */
 	l4[1] = 1024 & 0xff;
 	l4[2] = dport >> 8;
@@ -121,7 +147,7 @@ static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
 	if (udp) {
 		l4[4] = l4len >> 8;
 		l4[5] = l4len & 0xff;
-		memcpy(l4 + 8, "xlb-bench-xdp-gen!", FRAME_LEN - 42);
+		memcpy(l4 + 8, "xlb-bench-xdp-gen!", l4len - 8);
 	} else {
 		l4[4] = 0x12;           /* sequence number */
 		l4[5] = 0x34;
@@ -130,17 +156,36 @@ static void build(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
 		l4[14] = 0xff;          /* window */
 		l4[15] = 0xff;
 	}
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0;
-	ph[9] = ip[9];
-	ph[10] = l4len >> 8;
-	ph[11] = l4len & 0xff;
-	s = csum_add(csum_add(0, ph, 12), l4, l4len);
+	/* The pseudo-header: addresses, then length and protocol (IPv4: 12
+	 * bytes; IPv6: 40, RFC 8200 8.1). */
+	memset(ph, 0, sizeof(ph));
+	memcpy(ph, src->a, alen);
+	memcpy(ph + alen, dst->a, alen);
+	if (v6) {
+		ph[34] = l4len >> 8;
+		ph[35] = l4len & 0xff;
+		ph[39] = udp ? 17 : 6;
+	} else {
+		ph[9] = udp ? 17 : 6;
+		ph[10] = l4len >> 8;
+		ph[11] = l4len & 0xff;
+	}
+	s = csum_add(csum_add(0, ph, v6 ? 40 : 12), l4, l4len);
 	c = csum_fold(s);
 	if (udp && c == 0)
 		c = 0xffff;
 	l4[udp ? 6 : 16] = c >> 8;
 	l4[udp ? 7 : 17] = c & 0xff;
+}
+
+/* s as an address of either family; 0, or -1 when it is neither. */
+static int parse_addr(const char *s, struct gen_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->a) == 1)
+		return 0;
+	a->v6 = 1;
+	return inet_pton(AF_INET6, s, a->a) == 1 ? 0 : -1;
 }
 
 static void *sender(void *arg)
@@ -168,7 +213,7 @@ static void *sender(void *arg)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	memset(&md, 0, sizeof(md));
-	md.data_end = FRAME_LEN;
+	md.data_end = frame_len;
 	md.ingress_ifindex = ifindex;
 	while (!stop) {
 		uint64_t tot = 0, rem;
@@ -188,7 +233,7 @@ static void *sender(void *arg)
 			rep = max_pps / 20 + 1;
 		LIBBPF_OPTS(bpf_test_run_opts, o,
 			    .data_in = frame,
-			    .data_size_in = FRAME_LEN,
+			    .data_size_in = frame_len,
 			    .ctx_in = &md,
 			    .ctx_size_in = sizeof(md),
 			    .repeat = rep,
@@ -241,9 +286,9 @@ static int print_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap
 
 int main(int argc, char **argv)
 {
-	const char *ifname = NULL, *dmac_s = NULL, *dst_s = NULL, *src_s = "198.18.64.0";
+	const char *ifname = NULL, *dmac_s = NULL, *dst_s = NULL, *src_s = NULL;
 	uint8_t dmac[6], smac[6];
-	struct in_addr src, dst;
+	struct gen_addr src, dst;
 	unsigned long flows = 131072;
 	int dport = 80, udp = 1, threads = 1, o, ncpu;
 	uint8_t tcp_flags = 0x02;
@@ -288,15 +333,19 @@ int main(int argc, char **argv)
 		}
 	}
 	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (dst_s && !src_s)
+		src_s = strchr(dst_s, ':') ? "2001:db8:40::" : "198.18.64.0";
 	if (!ifname || !dmac_s || !dst_s || parse_mac(dmac_s, dmac) ||
-	    inet_pton(AF_INET, dst_s, &dst) != 1 || inet_pton(AF_INET, src_s, &src) != 1 ||
-	    flows < 1 || flows > (1ul << 22) || (ntohl(src.s_addr) & 0xff) + ((flows - 1) >> 14) > 255 ||
+	    parse_addr(dst_s, &dst) || parse_addr(src_s, &src) || src.v6 != dst.v6 ||
+	    flows < 1 || flows > (1ul << 22) ||
+	    src.a[src.v6 ? 15 : 3] + ((flows - 1) >> 14) > 255 ||
 	    threads < 1 || threads > MAX_THREADS || dport < 1 || dport > 65535 ||
 	    rt_prio < 0 || rt_prio > 99 ||
 	    max_secs <= 0 || max_secs > 60 || max_packets < 1 ||
 	    max_packets > 1000000000ull) {
-		fprintf(stderr, "xdp_gen: bad arguments (flows 1..%lu with SRC_BASE's last "
-			"byte + flows/16384 <= 255, seconds 0..60, packets <= 1e9)\n",
+		fprintf(stderr, "xdp_gen: bad arguments (DST and SRC_BASE of one family, "
+			"flows 1..%lu with SRC_BASE's last byte + flows/16384 <= 255, "
+			"seconds 0..60, packets <= 1e9)\n",
 			1ul << 22);
 		return 2;
 	}
@@ -310,7 +359,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
-	build(dmac, smac, src.s_addr, dst.s_addr, (uint16_t)dport, udp, tcp_flags);
+	build(dmac, smac, &src, &dst, (uint16_t)dport, udp, tcp_flags);
 
 	libbpf_set_print(print_libbpf);
 	skel = gen_bpf__open_and_load();
@@ -318,10 +367,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xdp_gen: cannot load gen.bpf.o\n");
 		return 1;
 	}
-	memcpy(skel->bss->tmpl, frame, FRAME_LEN);
+	memcpy(skel->bss->tmpl, frame, sizeof(frame));
 	skel->bss->n_flows = (uint32_t)flows;
-	skel->bss->l4_csum_off = udp ? 40 : 50;
 	skel->bss->is_udp = udp;
+	skel->bss->is_v6 = dst.v6;
 	/* Each CPU starts at its own place in the cycle. */
 	for (int c = 0; c < 64; c++)
 		skel->bss->next_flow[c * 16] = (uint32_t)((uint64_t)flows * (c % (ncpu > 0 ? ncpu : 1)) /

@@ -197,20 +197,24 @@ int world_setup(void)
 		}
 		for (j = 0; j < size; j++)
 			ids[j] = d->id * 4 + (j * 7 + 1) % 3;
-		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &mo);
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4,
+				    sizeof(struct xlb_maglev_slots),
+				    XLB_MAGLEV_ELEMS(size), &mo);
 		if (fd < 0) {
 			err = fd;
 			break;
 		}
 		{
-			uint32_t *keys = malloc(size * sizeof(*keys));
-			uint32_t cnt = size;
+			uint32_t cnt = XLB_MAGLEV_ELEMS(size);
+			uint32_t *keys = malloc(cnt * sizeof(*keys));
+			struct xlb_maglev_slots *e = malloc(cnt * sizeof(*e));
 
-			for (j = 0; keys && j < size; j++)
+			for (j = 0; keys && j < cnt; j++)
 				keys[j] = j;
-			err = keys ? bpf_map_update_batch(fd, keys, ids, &cnt, NULL)
-				   : -ENOMEM;
+			err = keys && e && !xlb_maglev_pack(ids, size, e) ?
+			      bpf_map_update_batch(fd, keys, e, &cnt, NULL) : -ENOMEM;
 			free(keys);
+			free(e);
 		}
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.maglev_outer),
 						 &d->id, &fd, 0);

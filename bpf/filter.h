@@ -7,6 +7,7 @@
 #define XLB_BPF_FILTER_H
 
 #include "maps.h"
+#include "parse.h"
 #include "xlb_hash.h"
 
 /* 0 when a is surely not in set; 1 when it may be (look it up). */
@@ -32,12 +33,12 @@ static __always_inline int xlb_filter_may_be_vip(const union xlb_addr *a)
  * interface's: a bridge floods frames for a host it has not learned (or
  * whose port went down) to every port, and another node's frames must not
  * be forwarded twice. Broadcast and multicast (ARP, ND) are ours to look
- * at; so is everything on an interface without an if_macs entry. */
-static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
+ * at; so is everything on an interface without an if_macs entry. ifindex:
+ * the ingress interface's. */
+static __always_inline int xlb_frame_for_us(struct xdp_md *ctx, __u32 ifindex)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 ifindex = ctx->ingress_ifindex;
 	const struct xlb_if_mac *m;
 	const __u8 *d = data;
 
@@ -52,8 +53,7 @@ static __always_inline int xlb_frame_for_us(struct xdp_md *ctx)
 		if (!m)
 			return 1;
 	}
-	return d[0] == m->mac[0] && d[1] == m->mac[1] && d[2] == m->mac[2] &&
-	       d[3] == m->mac[3] && d[4] == m->mac[4] && d[5] == m->mac[5];
+	return xlb_mac_eq(d, m->mac);
 }
 
 #endif /* XLB_BPF_FILTER_H */

@@ -73,8 +73,8 @@ static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 		rt->mtu = l2->mtu;
 		return XLB_R_DROP_TOO_BIG;
 	}
-	__builtin_memcpy(rt->dmac, l2->dmac, ETH_ALEN);
-	__builtin_memcpy(rt->smac, l2->smac, ETH_ALEN);
+	xlb_mac_copy(rt->dmac, l2->dmac);
+	xlb_mac_copy(rt->smac, l2->smac);
 	rt->ifindex = l2->ifindex;
 	return XLB_OK;
 }
@@ -128,12 +128,12 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	if ((void *)(eth + 1) > data_end)
 		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
+	xlb_mac_copy(eth->h_dest, rt->dmac);
+	xlb_mac_copy(eth->h_source, rt->smac);
 	/* ICMP errors and fragments are counted apart, whichever way they
 	 * leave. */
 	why = p->frag ? XLB_R_FWD_FRAGMENT : p->icmp_err ? XLB_R_ICMP_FORWARDED : 0;
-	if (rt->ifindex == ctx->ingress_ifindex)
+	if (rt->ifindex == p->ifindex)
 		return xlb_done(why ? why : XLB_R_TX, XDP_TX);
 	if (p->vlan)
 		return xlb_done(why ? why : XLB_R_TX_VLAN_KEPT, XDP_TX);

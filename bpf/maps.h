@@ -49,14 +49,18 @@ struct {
 	__type(value, struct xlb_backend_l2);
 } backend_l2 SEC(".maps");
 
-/* Template of a Maglev table: slot -> backend id. Userspace creates tables of
- * any (prime) size with BPF_F_INNER_MAP and swaps them into maglev_outer. */
+/* Template of a Maglev table: slot / XLB_MAGLEV_PER_ELEM -> the backend
+ * ids of that many slots (struct xlb_maglev_slots, declared as its array:
+ * BTF would keep only a forward declaration of a struct the program
+ * reaches through a pointer alone, and the kernel refuses that). Userspace
+ * creates tables of any (prime) size with BPF_F_INNER_MAP and swaps them
+ * into maglev_outer. */
 struct xlb_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_INNER_MAP);
-	__uint(max_entries, XLB_MAGLEV_DEFAULT_SIZE);
+	__uint(max_entries, XLB_MAGLEV_ELEMS(XLB_MAGLEV_DEFAULT_SIZE));
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u16[XLB_MAGLEV_PER_ELEM]);
 };
 
 /* service id -> that service's Maglev table. */

@@ -305,30 +305,6 @@ static __always_inline void xlb_rev_del(const struct xlb_flow_key *r,
 		bpf_map_delete_elem(&nat_rev, r);
 }
 
-/* One entry of service id came (d 1) or went (d -1). */
-static __always_inline void xlb_svc_flows_add(__u32 id, __s64 d)
-{
-	struct xlb_svc_flows *c = bpf_map_lookup_elem(&svc_flows, &id);
-
-	if (c)
-		__sync_fetch_and_add(&c->n, d);
-}
-
-/* Deletes the flow entry f of key k; only the CPU whose delete succeeded
- * uncounts it (read first: a deleted element's memory may be reused at
- * once). */
-static __always_inline void xlb_ct_del(const struct xlb_flow_key *k,
-				       const struct xlb_flow *f)
-{
-	__u32 bid = f->backend_id, svc = f->svc_id;
-	__u8 state = f->state;
-
-	if (bpf_map_delete_elem(&flows, k) == 0) {
-		xlb_conns_add(bid, state, -1);
-		xlb_svc_flows_add(svc, -1);
-	}
-}
-
 /* Ends the nat/fullnat flow k (entry f): its reverse entry goes, and with
  * it the fullnat port claim, then the entry itself. r: room for the
  * reverse key (the nat path's scratch: the BPF stack is short). */
@@ -456,17 +432,16 @@ xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 	return xlb_lport_take(g, s, now);
 }
 
-/* Ends the entry of key s->fk if it is a nat/fullnat entry of service id
- * that is embryonic or expired, counting it in c->evicted. Returns 1 if
- * it did. */
+/* Ends the entry of key s->fk if it is an entry of service id with a
+ * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired,
+ * counting it in c->evicted. Returns 1 if it did. */
 static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
 					  struct xlb_svc_flows *c, __u32 id,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(&flows, &s->fk);
 
-	if (!f || f->svc_id != id ||
-	    (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
+	if (!f || f->svc_id != id || f->state == XLB_CT_NONE ||
 	    (!xlb_ct_embryonic(f) && !xlb_nat_expired(g, f, now)))
 		return 0;
 	xlb_ct_release(&s->fk, f, &s->rk);
@@ -549,6 +524,73 @@ static __always_inline void xlb_embryo_put(__u32 slot, const struct xlb_flow_key
 		*e = *k;
 }
 
+/* The start of every new entry of flows, in s->nf: a place in service
+ * svc's share (xlb_ct_admit; *slot its ring slot), the backend bid, the
+ * initial state and age; short-lived when made under the flood guard, so
+ * that a flood's entries (and fullnat ports) outlive it by a few seconds
+ * at most unless their connection gets established. XLB_OK, or
+ * XLB_R_DROP_SVC_FULL. */
+static __always_inline int xlb_ct_begin(const struct xlb_globals *g,
+					const struct xlb_pkt *p,
+					const struct xlb_svc *svc, __u32 bid,
+					struct xlb_nat_scratch *s, __u64 now,
+					__u32 *slot)
+{
+	int r = xlb_ct_admit(svc->id, slot, s);
+
+	if (r != XLB_OK)
+		return r;
+	__builtin_memset(&s->nf, 0, sizeof(s->nf));
+	s->nf.backend_id = bid;
+	s->nf.svc_id = svc->id;
+	s->nf.last_seen_ns = now;
+	s->nf.mode = svc->mode;
+	s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
+	if (xlb_guard_engaged(g->guard_rate, now)) {
+		s->nf.flags |= XLB_FLOW_F_GUARD;
+		xlb_guard_count(XLB_G_SHORT);
+	}
+	return XLB_OK;
+}
+
+/* The entry of a new flow p of the lc/wlc dr/tun service svc toward
+ * backend bid: its state counts the connection for its backend
+ * (xlb_dsr_conns), and it takes a place in the service's share of flows
+ * as a nat entry does, so that a flood on such a VIP cannot push other
+ * services' entries out of the table. XLB_OK (made, or the table refused
+ * it), or XLB_R_DROP_SVC_FULL (counted): the service holds its
+ * max_flows and none of them is embryonic. A global function, verified
+ * once. */
+__attribute__((noinline)) int
+xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
+{
+	struct xlb_nat_scratch *s;
+	struct xlb_globals *g;
+	__u32 zero = 0, slot;
+	__u64 now = xlb_now();
+	int r;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	if (!p || !svc || !g || !s)
+		return XLB_OK;
+	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot);
+	if (r != XLB_OK)
+		return r;
+	s->nf.hash = p->hash;
+	/* Over whatever is there (an entry without state copied at a
+	 * scheduler switch, one of a service gone): the new flow must stick.
+	 * Two CPUs making the same flow leave one place too many counted,
+	 * which the sweeper corrects. */
+	if (bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_ANY)) {
+		xlb_svc_flows_add(svc->id, -1);
+		return XLB_OK;
+	}
+	xlb_conns_add(bid, s->nf.state, 1);
+	xlb_embryo_put(slot, &p->key);
+	return XLB_OK;
+}
+
 /* Updates state and age of f after a packet with tcp_flags. State changes
  * are written at once; a mere refresh at most every 100 ms (select.h). */
 static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
@@ -590,23 +632,11 @@ static __always_inline int xlb_nat_new(const struct xlb_globals *g, struct xlb_p
 	__u32 slot;
 	int r;
 
-	r = xlb_ct_admit(svc->id, &slot, s);
+	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot);
 	if (r != XLB_OK)
 		return r;
-	__builtin_memset(&s->nf, 0, sizeof(s->nf));
-	s->nf.backend_id = bid;
-	s->nf.svc_id = svc->id;
-	s->nf.last_seen_ns = now;
 	s->nf.raddr = be->addr;
 	s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
-	s->nf.mode = svc->mode;
-	s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
-	/* Under a flood the entry (and its port) must not outlive a few
-	 * seconds unless the connection gets established. */
-	if (xlb_guard_engaged(g->guard_rate, now)) {
-		s->nf.flags |= XLB_FLOW_F_GUARD;
-		xlb_guard_count(XLB_G_SHORT);
-	}
 	if (svc->mode == XLB_MODE_FULLNAT) {
 		r = xlb_lport_claim(g, &p->key, s, hash, now);
 	} else {

@@ -78,6 +78,7 @@ struct xlb_pkt {
 	__u32 l3_len;                   /* IP total length (header included) */
 	__u32 l4_off;                   /* frame offset of TCP/UDP (ICMP) */
 	__u32 frame_len;                /* bytes of the whole frame */
+	__u32 ifindex;                  /* ctx->ingress_ifindex */
 	__u8  vlan;                     /* a VLAN tag is present */
 	__u8  icmp_err;                 /* an ICMP error about key's flow */
 	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */
@@ -100,13 +101,39 @@ static __always_inline int xlb_addr_eq(const union xlb_addr *a,
 	       a->v6[2] == b->v6[2] && a->v6[3] == b->v6[3];
 }
 
+/* Copies a MAC address as three 16-bit words: Ethernet addresses sit at
+ * even offsets of the frame and of every struct holding one, so each access
+ * is aligned, where a memcpy of a byte array is six byte stores. */
+static __always_inline void xlb_mac_copy(void *dst, const void *src)
+{
+	__u16 *d = dst;
+	const __u16 *s = src;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+}
+
+/* Whether two MAC addresses (at even offsets, as for xlb_mac_copy) are
+ * equal. */
+static __always_inline int xlb_mac_eq(const void *a, const void *b)
+{
+	const __u16 *x = a, *y = b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
+
 /* The flow hash of p's client tuple (xlb_flow_hash), computed on first use:
  * a packet of an existing dr or nat flow never needs it. Data packets and
  * the ICMP errors about them hash alike, so both reach the same backend. */
 static __always_inline __u32 xlb_pkt_hash(struct xlb_pkt *p)
 {
 	if (!p->hashed) {
-		p->hash = xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
+		p->hash = p->key.family == XLB_AF_INET ?
+			  xlb_flow_hash_v4(p->key.src.v4, p->key.dst.v4,
+					   p->key.sport_be, p->key.dport_be,
+					   p->key.proto) :
+			  xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
 					p->key.dport_be, p->key.proto);
 		p->hashed = 1;
 	}

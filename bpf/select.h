@@ -77,8 +77,8 @@ static __always_inline int xlb_backend_sched(__u32 id)
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 					     __u32 hash)
 {
-	__u32 id = svc->id, slot;
-	__u32 *bid;
+	__u32 id = svc->id, slot, elem;
+	__u16 *ids;                     /* struct xlb_maglev_slots */
 	void *table;
 
 	if (svc->table_size == 0)
@@ -87,10 +87,11 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	if (!table)
 		return XLB_MAX_BACKENDS;
 	slot = hash % svc->table_size;
-	bid = bpf_map_lookup_elem(table, &slot);
-	if (!bid)
+	elem = slot / XLB_MAGLEV_PER_ELEM;
+	ids = bpf_map_lookup_elem(table, &elem);
+	if (!ids)
 		return XLB_MAX_BACKENDS;
-	return *bid;
+	return ids[slot % XLB_MAGLEV_PER_ELEM];
 }
 
 /* Moves backend bid's connection count of state's class by d (entries
@@ -187,9 +188,25 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 	return xlb_maglev_pick(svc, hash);
 }
 
+/* Is the flood guard (xlb_guard_engaged) on for this CPU's current second?
+ * Read without counting a new flow. */
+static __always_inline int xlb_guard_on(__u64 now)
+{
+	struct xlb_guard_win *w;
+	struct xlb_globals *g;
+	__u32 zero = 0;
+
+	g = bpf_map_lookup_elem(&globals, &zero);
+	if (!g || !g->guard_rate)
+		return 0;
+	w = bpf_map_lookup_elem(&guard_win, &zero);
+	return w && now - w->start_ns < XLB_NS_PER_S && w->n > g->guard_rate;
+}
+
 /* The backend of a new flow of svc: with persistence, the one its client
  * is pinned to while the pin holds; otherwise the scheduler's choice, then
- * pinned when learn (a data packet: an ICMP error only follows a pin).
+ * pinned when learn (a data packet: an ICMP error only follows a pin) and
+ * the flood guard is off.
  * Out of line: the pin's key stays off the callers' stack frames; a
  * global function, verified once rather than once per caller's state. */
 __attribute__((noinline)) __u32
@@ -213,6 +230,13 @@ xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
 	bid = xlb_sched_pick(svc, k, hash);
 	if (!learn || !xlb_backend_get(bid))
 		return bid;
+	/* Under the flood guard no client is pinned anew: a flood from
+	 * spoofed sources would push real clients' pins out of the LRU
+	 * table. */
+	if (xlb_guard_on(now)) {
+		xlb_guard_count(XLB_G_NO_PIN);
+		return bid;
+	}
 	return xlb_persist_put(svc, &pk, bid, now);
 }
 
@@ -249,6 +273,30 @@ static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
 	return w->n > rate;
 }
 
+/* One entry of service id came (d 1) or went (d -1). */
+static __always_inline void xlb_svc_flows_add(__u32 id, __s64 d)
+{
+	struct xlb_svc_flows *c = bpf_map_lookup_elem(&svc_flows, &id);
+
+	if (c)
+		__sync_fetch_and_add(&c->n, d);
+}
+
+/* Deletes the flow entry f of key k; only the CPU whose delete succeeded
+ * uncounts it (read first: a deleted element's memory may be reused at
+ * once). */
+static __always_inline void xlb_ct_del(const struct xlb_flow_key *k,
+				       const struct xlb_flow *f)
+{
+	__u32 bid = f->backend_id, svc = f->svc_id;
+	__u8 state = f->state;
+
+	if (bpf_map_delete_elem(&flows, k) == 0) {
+		xlb_conns_add(bid, state, -1);
+		xlb_svc_flows_add(svc, -1);
+	}
+}
+
 /* lc/wlc in dr/tun count a backend's live flow entries, as IPVS does in
  * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
  * that follows the client's segments and expires by the nat/fullnat
@@ -272,15 +320,16 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
 	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT ||
 	      !xlb_backend_sched(f->backend_id)))) {
-		/* Only the CPU whose delete succeeds uncounts it. */
-		if (bpf_map_delete_elem(&flows, &p->key) == 0)
-			xlb_conns_add(f->backend_id, f->state, -1);
+		xlb_ct_del(&p->key, f);
 		return NULL;
 	}
 	fl = f->flags;
 	st = f->state;
 	if (p->key.proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next_in(st, &fl, tflags);
+	/* Established: no longer one of a flood's embryonic entries. */
+	if (st == XLB_CT_ESTABLISHED)
+		fl &= ~XLB_FLOW_F_GUARD;
 	xlb_conns_move(f->backend_id, f->state, st);
 	f->state = st;
 	f->flags = fl;
@@ -288,39 +337,38 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	return f;
 }
 
+/* nat.h: the flows entry of a new lc/wlc dr/tun flow, in its service's
+ * share. */
+int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid);
+
 /* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
- * in dsr_flows, or under lc/wlc a struct xlb_flow with its initial state
- * in flows, counted for its backend. Not under the flood guard when the
- * scheduler is stateless (its choice needs no entry to hold). */
-static __always_inline void xlb_flow_store(const struct xlb_pkt *p,
-					   const struct xlb_svc *svc, __u32 bid)
+ * in dsr_flows, or under lc/wlc a struct xlb_flow in flows
+ * (xlb_dsr_ct_new). Not under the flood guard when the scheduler is
+ * stateless (its choice needs no entry to hold). XLB_OK, or
+ * XLB_R_DROP_SVC_FULL: an lc/wlc service holds its max_flows, none of
+ * them embryonic. */
+static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
+					  const struct xlb_svc *svc, __u32 bid)
 {
 	struct xlb_dsr_flow nd = {};
-	struct xlb_flow nf = {};
 	struct xlb_globals *g;
 	__u32 zero = 0;
 
+	if (!xlb_svc_dsr_table(svc))
+		return xlb_dsr_ct_new(p, svc, bid);
+	/* Every new flow counts toward the guard's rate; only a stateless
+	 * scheduler's can do without an entry. */
 	g = bpf_map_lookup_elem(&globals, &zero);
-	if (g && g->guard_rate && xlb_sched_stateless(svc) &&
-	    xlb_guard_engaged(g->guard_rate, xlb_now())) {
+	if (g && g->guard_rate && xlb_guard_engaged(g->guard_rate, xlb_now()) &&
+	    xlb_sched_stateless(svc)) {
 		xlb_guard_count(XLB_G_NO_ENTRY);
-		return;
+		return XLB_OK;
 	}
-	if (xlb_svc_dsr_table(svc)) {
-		nd.backend_id = bid;
-		nd.svc_id = svc->id;
-		nd.hash = p->hash;
-		bpf_map_update_elem(&dsr_flows, &p->key, &nd, BPF_ANY);
-		return;
-	}
-	nf.backend_id = bid;
-	nf.svc_id = svc->id;
-	nf.last_seen_ns = xlb_now();
-	nf.hash = p->hash;
-	nf.state = xlb_ct_initial(p->key.proto, &nf.flags);
-	nf.mode = svc->mode;
-	if (bpf_map_update_elem(&flows, &p->key, &nf, BPF_ANY) == 0)
-		xlb_conns_add(bid, nf.state, 1);
+	nd.backend_id = bid;
+	nd.svc_id = svc->id;
+	nd.hash = p->hash;
+	bpf_map_update_elem(&dsr_flows, &p->key, &nd, BPF_ANY);
+	return XLB_OK;
 }
 
 /* Picks the backend of p's dr/tun flow; d is p's flow entry as far as it
@@ -328,7 +376,8 @@ static __always_inline void xlb_flow_store(const struct xlb_pkt *p,
  * backend exists (even at weight 0: draining); otherwise persistence or
  * the scheduler decides and, for data packets, the flow is stored
  * (xlb_flow_store). ICMP errors never create flows. Sets *bid and
- * *new_flow; NULL means no usable backend. */
+ * *new_flow; NULL means no usable backend, or (*new_flow -1) no room for
+ * the flow in its service's share. */
 static __always_inline struct xlb_backend *
 xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 	   const struct xlb_dsr_flow *d, __u32 *bid, int *new_flow)
@@ -355,7 +404,10 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 	if (p->icmp_err)
 		return be;
 	*new_flow = 1;
-	xlb_flow_store(p, svc, *bid);
+	if (xlb_flow_store(p, svc, *bid) != XLB_OK) {
+		*new_flow = -1;
+		return NULL;
+	}
 	return be;
 }
 

@@ -56,6 +56,8 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (d && p->syn && !xlb_backend_sched(d->backend_id))
 		d = NULL;
 	be = xlb_select(p, svc, d, &bid, &new_flow);
+	if (!be && new_flow < 0)
+		return xlb_done(XLB_R_DROP_SVC_FULL, XDP_DROP);
 	if (!be)
 		return xlb_no_backend(ctx, p, svc);
 
@@ -74,7 +76,10 @@ static __always_inline int xlb_admit(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	int r;
 
-	if (!xlb_frame_for_us(ctx))
+	/* ctx->ingress_ifindex is three dependent loads (rxq, dev, ifindex):
+	 * read once, for the MAC check and xlb_send's verdict. */
+	p->ifindex = ctx->ingress_ifindex;
+	if (!xlb_frame_for_us(ctx, p->ifindex))
 		return xlb_done(XLB_R_PASS_OTHER_MAC, XDP_PASS);
 	r = xlb_parse(ctx, p);
 	if (r != XLB_PARSE_OK)

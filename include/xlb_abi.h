@@ -287,6 +287,43 @@ struct xlb_dsr_flow {
 _Static_assert(XLB_MAX_BACKENDS <= 65536 && XLB_MAX_SERVICES <= 65536,
 	       "struct xlb_dsr_flow holds ids in 16 bits");
 
+/* One element of a Maglev table's inner map (maglev_outer): the backend
+ * ids of four slots, 16 bits each. An array map gives every element 8
+ * bytes, so one 4-byte slot per element made a 65537-slot table 512 KB;
+ * packed it is 128 KB, a quarter of the cache lines that a flood of random
+ * tuples reads at random. Slot s is id[s % XLB_MAGLEV_PER_ELEM] of element
+ * s / XLB_MAGLEV_PER_ELEM. */
+#define XLB_MAGLEV_PER_ELEM 4
+struct xlb_maglev_slots {
+	__u16 id[XLB_MAGLEV_PER_ELEM];
+};
+
+_Static_assert(sizeof(struct xlb_maglev_slots) == 2 * XLB_MAGLEV_PER_ELEM,
+	       "the BPF side reads an element as __u16[XLB_MAGLEV_PER_ELEM]");
+
+/* Elements of the inner map of a table of size slots. */
+#define XLB_MAGLEV_ELEMS(size) \
+	(((size) + XLB_MAGLEV_PER_ELEM - 1) / XLB_MAGLEV_PER_ELEM)
+
+/* Packs table[0..size-1] (backend ids) into out[0..XLB_MAGLEV_ELEMS(size)
+ * - 1]; the last element's slots past size name no backend
+ * (XLB_MAX_BACKENDS). Returns 0, or -1 when an id does not fit 16 bits
+ * (out is then incomplete). For whoever fills the inner map. */
+static inline int xlb_maglev_pack(const __u32 *table, __u32 size,
+				  struct xlb_maglev_slots *out)
+{
+	__u32 i;
+
+	for (i = 0; i < XLB_MAGLEV_ELEMS(size) * XLB_MAGLEV_PER_ELEM; i++) {
+		__u32 id = i < size ? table[i] : XLB_MAX_BACKENDS;
+
+		if (id > 0xffff)
+			return -1;
+		out[i / XLB_MAGLEV_PER_ELEM].id[i % XLB_MAGLEV_PER_ELEM] = (__u16)id;
+	}
+	return 0;
+}
+
 /* Whether the flows of service svc live in dsr_flows (struct
  * xlb_dsr_flow): dr and tun, but under lc/wlc. */
 static inline __attribute__((always_inline)) int
@@ -522,7 +559,8 @@ struct xlb_guard_win {
 #define XLB_GUARD_EVENTS(X)                                       \
 	X(XLB_G_ENGAGED,   "engaged")           /* a CPU's window went over the rate */ \
 	X(XLB_G_NO_ENTRY,  "flow_not_stored")   /* dr/tun new flow, no entry */          \
-	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */
+	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */ \
+	X(XLB_G_NO_PIN,    "pin_not_stored")    /* persistence: new client not pinned */
 
 #define XLB_GUARD_ENUM(id, name) id,
 enum xlb_guard_event { XLB_GUARD_EVENTS(XLB_GUARD_ENUM) XLB_G_MAX };

@@ -48,6 +48,27 @@ XLB_HASH_INLINE __u32 xlb_hash_final(__u32 h)
 	return h;
 }
 
+/* The 5-tuple hash over its nine words: the source and destination
+ * addresses as four words each, then the ports. */
+XLB_HASH_INLINE __u32 xlb_flow_hash_words(__u32 s0, __u32 s1, __u32 s2,
+					  __u32 s3, __u32 d0, __u32 d1,
+					  __u32 d2, __u32 d3, __u32 ports,
+					  __u8 proto)
+{
+	__u32 h = XLB_HASH_SEED ^ proto;
+
+	h = xlb_hash_word(h, s0);
+	h = xlb_hash_word(h, s1);
+	h = xlb_hash_word(h, s2);
+	h = xlb_hash_word(h, s3);
+	h = xlb_hash_word(h, d0);
+	h = xlb_hash_word(h, d1);
+	h = xlb_hash_word(h, d2);
+	h = xlb_hash_word(h, d3);
+	h = xlb_hash_word(h, ports);
+	return xlb_hash_final(h ^ 37);
+}
+
 /* Hash of a client 5-tuple as received (src = client, dst = VIP). Addresses
  * are hashed as 16 bytes (IPv4: v4 then 12 zero bytes, as in union xlb_addr);
  * ports are the raw network-order 16-bit values. */
@@ -55,18 +76,21 @@ XLB_HASH_INLINE __u32 xlb_flow_hash(const union xlb_addr *src,
 				    const union xlb_addr *dst,
 				    __u16 sport_be, __u16 dport_be, __u8 proto)
 {
-	__u32 h = XLB_HASH_SEED ^ proto;
+	return xlb_flow_hash_words(src->v6[0], src->v6[1], src->v6[2],
+				   src->v6[3], dst->v6[0], dst->v6[1],
+				   dst->v6[2], dst->v6[3],
+				   ((__u32)sport_be << 16) | dport_be, proto);
+}
 
-	h = xlb_hash_word(h, src->v6[0]);
-	h = xlb_hash_word(h, src->v6[1]);
-	h = xlb_hash_word(h, src->v6[2]);
-	h = xlb_hash_word(h, src->v6[3]);
-	h = xlb_hash_word(h, dst->v6[0]);
-	h = xlb_hash_word(h, dst->v6[1]);
-	h = xlb_hash_word(h, dst->v6[2]);
-	h = xlb_hash_word(h, dst->v6[3]);
-	h = xlb_hash_word(h, ((__u32)sport_be << 16) | dport_be);
-	return xlb_hash_final(h ^ 37);
+/* xlb_flow_hash of an IPv4 tuple, whose addresses' last 12 bytes are zero:
+ * the same value, with the six zero words folded away at compile time
+ * (the BPF program's new flows hash this way). */
+XLB_HASH_INLINE __u32 xlb_flow_hash_v4(__u32 src_v4, __u32 dst_v4,
+				       __u16 sport_be, __u16 dport_be,
+				       __u8 proto)
+{
+	return xlb_flow_hash_words(src_v4, 0, 0, 0, dst_v4, 0, 0, 0,
+				   ((__u32)sport_be << 16) | dport_be, proto);
 }
 
 /* Hash of a client address alone (16 bytes as in union xlb_addr): the
@@ -123,8 +147,15 @@ XLB_HASH_INLINE void xlb_tun_src_v6(const union xlb_addr *base, __u32 plen,
 
 	for (i = 0; i < 4; i++) {
 		__u32 m = XLB_HTONL(xlb_host_mask(plen, i));
-		__u32 h = i == 3 ? hash : xlb_hash_final(hash ^ (i + 1));
+		__u32 h;
 
+		/* A word of the prefix alone needs no re-mix (the data plane
+		 * computes this per tun packet). */
+		if (!m) {
+			out->v6[i] = base->v6[i];
+			continue;
+		}
+		h = i == 3 ? hash : xlb_hash_final(hash ^ (i + 1));
 		out->v6[i] = (base->v6[i] & ~m) | (XLB_HTONL(h) & m);
 	}
 }

@@ -425,6 +425,14 @@ static int validate_identity(struct vctx *v, size_t i)
 	return 0;
 }
 
+bool config_service_has_share(const struct xlb_service_cfg *s)
+{
+	bool lc = s->scheduler == XLB_SCHED_LC || s->scheduler == XLB_SCHED_WLC;
+
+	return s->mode == XLB_MODE_NAT || s->mode == XLB_MODE_FULLNAT ||
+	       ((s->mode == XLB_MODE_DR || s->mode == XLB_MODE_TUN) && lc);
+}
+
 /* The mode and the scheduler, and what each needs of the other. */
 static int validate_mode(struct vctx *v, size_t i)
 {
@@ -612,6 +620,11 @@ static int validate_service(struct vctx *v, size_t i, size_t *total_backends)
 		return vfail(v, i, NULL, VF_NONE, "service %s: %zu backends need a "
 			     "maglev_table_size larger than %u", v->lbl, s->n_backends,
 			     v->cfg->maglev_table_size);
+	if (s->max_flows && !config_service_has_share(s))
+		return vfail(v, i, "max_flows", VF_NONE, "service %s: max_flows needs "
+			     "scheduler lc or wlc in mode %s: under the others its "
+			     "flows live in the dr/tun flow table (dsr_flow_table_size), "
+			     "which the flood guard protects", v->lbl, mode_name(s->mode));
 	/* Shares of the table that cannot overlap, or they isolate nothing. */
 	v->max_flows += s->max_flows;
 	if (s->max_flows && v->max_flows > XLB_SVC_FLOWS_SHARE(v->cfg->flow_table_size))

@@ -143,9 +143,9 @@ struct xlb_service_cfg {
 	bool icmp_unreachable;          /* no usable backend: answer port
 					 * unreachable (packet modes) */
 	struct xlb_timeouts timeouts;   /* nat/fullnat only; all 0 = the top level's */
-	uint32_t max_flows;             /* nat/fullnat: most connection-table
-					 * entries; 0 = an equal share of what
-					 * the others leave (state.c) */
+	uint32_t max_flows;             /* config_service_has_share: most
+					 * connection-table entries; 0 = an equal
+					 * share of what the others leave (state.c) */
 };
 
 /* Longest timeout accepted, in seconds (what a uint32 of ms can hold, as for
@@ -246,6 +246,12 @@ const char *hc_type_name(uint8_t type);         /* "tcp", ..., "none" */
 int dns_type_from_name(const char *s);
 /* buf gets the name of a DNS type; returns buf. */
 char *dns_type_str(uint16_t type, char *buf, size_t len);
+
+/* Does service s keep its flows in the connection table (flows), each in
+ * its share of flow_table_size (max_flows)? nat and fullnat, and dr/tun
+ * under lc/wlc, whose entries count the backends' connections; other
+ * dr/tun flows live in dsr_flows, under the flood guard. */
+bool config_service_has_share(const struct xlb_service_cfg *s);
 
 const char *mode_name(uint8_t mode);
 int mode_from_name(const char *s);              /* -1 when unknown */

@@ -606,9 +606,10 @@ static const struct schema_key service_keys[] = {
 	  .parse = parse_pmask, .format = format_pmask, .flags = SK_API },
 	{ .key = "timeouts", .type = SCHEMA_NODE, SVC(timeouts), .sub = &schema_timeouts,
 	  .only = MODE(NAT) | MODE(FULLNAT), .flags = SK_API },
-	/* Summed against flow_table_size (config.c). */
+	/* Summed against flow_table_size; in dr/tun only under lc/wlc
+	 * (config.c). */
 	{ .key = "max_flows", .type = SCHEMA_UINT, SVC(max_flows), .max = UINT32_MAX,
-	  .only = MODE(NAT) | MODE(FULLNAT) },
+	  .only = MODE(NAT) | MODE(FULLNAT) | MODE(DR) | MODE(TUN) },
 	{ .key = "send_proxy", .type = SCHEMA_ENUM, SVC(send_proxy),
 	  .names = send_proxy_names, .only = MODE(PROXY), .flags = SK_API },
 	{ .key = "accept_proxy", .type = SCHEMA_BOOL, SVC(accept_proxy),

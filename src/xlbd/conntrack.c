@@ -52,11 +52,12 @@ static void conns_add(struct xlb_conns *conns, const struct xlb_flow *f,
 }
 
 /* Adds d to the entries of f's service in svc_flows (the data plane adds
- * to the same word atomically). */
+ * to the same word atomically): every tracked entry is in its service's
+ * share. */
 static void svc_add(struct xlb_svc_flows *svc_flows, const struct xlb_flow *f,
 		    __s64 d)
 {
-	if (svc_flows && is_nat(f) && f->svc_id < XLB_MAX_SERVICES)
+	if (svc_flows && is_tracked(f) && f->svc_id < XLB_MAX_SERVICES)
 		__atomic_fetch_add(&svc_flows[f->svc_id].n, d, __ATOMIC_RELAXED);
 }
 
@@ -140,7 +141,7 @@ static void expire_flow(struct ct_pass *p, const struct xlb_flow_key *k)
 		conns_add(p->st->conns, &f, -1);
 		conns_add(p->before, &f, -1);
 		svc_add(p->st->svc_flows, &f, -1);
-		if (p->svc_before && is_nat(&f) && f.svc_id < XLB_MAX_SERVICES)
+		if (p->svc_before && is_tracked(&f) && f.svc_id < XLB_MAX_SERVICES)
 			p->svc_before[f.svc_id]--;
 	}
 	p->st->expired++;
@@ -163,7 +164,7 @@ static void flows_step(struct ct_pass *p, int n)
 		if (f->backend_id < XLB_MAX_BACKENDS && st->active && st->inactive)
 			(xlb_ct_is_active(f->state) ? st->active :
 						      st->inactive)[f->backend_id]++;
-		if (st->svc_n && is_nat(f) && f->svc_id < XLB_MAX_SERVICES)
+		if (st->svc_n && f->svc_id < XLB_MAX_SERVICES)
 			st->svc_n[f->svc_id]++;
 	}
 }

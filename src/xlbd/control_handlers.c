@@ -485,14 +485,14 @@ static struct json_object *list_backend(struct state *st, const struct xlb_servi
 	return b;
 }
 
-/* A nat/fullnat service's share of the connection table: its entries,
- * max_flows and what it refused and evicted there. */
+/* A service's share of the connection table (config_service_has_share):
+ * its entries, max_flows and what it refused and evicted there. */
 static void add_svc_flows(struct json_object *o, struct state *st,
 			  const struct xlb_service_cfg *sc, const struct service_state *ss)
 {
 	struct xlb_svc_flows fl;
 
-	if (!st->dp || (sc->mode != XLB_MODE_NAT && sc->mode != XLB_MODE_FULLNAT) ||
+	if (!st->dp || !config_service_has_share(sc) ||
 	    dataplane_svc_flows(st->dp, ss->id, &fl))
 		return;
 	json_object_object_add(o, "flows", json_object_new_int64(fl.n));

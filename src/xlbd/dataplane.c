@@ -1213,33 +1213,40 @@ int dataplane_backend_conns(struct dataplane *dp, uint32_t id,
 	return 0;
 }
 
-/* A new inner map holding table, filled completely before anyone sees it. */
+/* A new inner map holding table (packed, struct xlb_maglev_slots), filled
+ * completely before anyone sees it. */
 static int table_map_create(const uint32_t *table, uint32_t size)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
-	uint32_t count = size;
+	uint32_t n = XLB_MAGLEV_ELEMS(size), count = n;
+	struct xlb_maglev_slots *elems;
 	uint32_t *keys;
 	int inner, ret;
 
+	keys = malloc(n * sizeof(*keys));
+	elems = malloc(n * sizeof(*elems));
+	if (!keys || !elems) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = xlb_maglev_pack(table, size, elems) ? -ERANGE : 0;
+	if (ret)
+		goto out;
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", sizeof(uint32_t),
-			       sizeof(uint32_t), size, &opts);
-	if (inner < 0)
-		return -errno;
-	keys = malloc(size * sizeof(*keys));
-	if (!keys) {
-		close(inner);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < size; i++)
-		keys[i] = i;
-	ret = bpf_map_update_batch(inner, keys, table, &count, NULL);
-	free(keys);
-	if (ret) {
+			       sizeof(*elems), n, &opts);
+	if (inner < 0) {
 		ret = -errno;
-		close(inner);
-		return ret;
+		goto out;
 	}
-	return inner;
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = i;
+	ret = bpf_map_update_batch(inner, keys, elems, &count, NULL) ? -errno : inner;
+	if (ret < 0)
+		close(inner);
+out:
+	free(keys);
+	free(elems);
+	return ret;
 }
 
 int dataplane_table_stage(struct dataplane *dp, uint32_t svc_id,

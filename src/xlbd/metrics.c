@@ -68,7 +68,7 @@ static int collect_service(struct state *st, size_t i, struct metrics_service *m
 		dataplane_svc_stats(st->dp, ss->id, &ms->c);
 	if (sc->mode == XLB_MODE_PROXY)
 		ms->has_proxy = proxy_stats(sc->proto, &sc->vip, NULL, &ms->pc) == 0;
-	if (st->dp && (sc->mode == XLB_MODE_NAT || sc->mode == XLB_MODE_FULLNAT))
+	if (st->dp && config_service_has_share(sc))
 		ms->has_flows = dataplane_svc_flows(st->dp, ss->id, &ms->fl) == 0;
 	ms->backends = calloc(sc->n_backends + 1, sizeof(*ms->backends));
 	if (!ms->backends)
@@ -425,7 +425,7 @@ static void render_datapath(FILE *f, const struct metrics_snapshot *s)
 		family(f, "xlb_flood_guard_total", "counter",
 		       "Flood guard actions: engaged (a CPU went over flood_guard_rate "
 		       "new flows in a second), flow_not_stored (dr/tun), "
-		       "flow_short_lived (nat/fullnat).");
+		       "flow_short_lived (nat/fullnat), pin_not_stored (persistence).");
 		for (int g = 0; g < XLB_G_MAX; g++)
 			fprintf(f, "xlb_flood_guard_total{action=\"%s\"} %llu\n",
 				xlb_guard_names[g], (unsigned long long)s->guard[g]);

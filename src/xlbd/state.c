@@ -357,27 +357,22 @@ static void svc_timeouts_from(const struct xlb_service_cfg *sc,
 	t->to_udp_s = sc->timeouts.udp;
 }
 
-static bool is_nat_mode(uint8_t mode)
-{
-	return mode == XLB_MODE_NAT || mode == XLB_MODE_FULLNAT;
-}
-
 /* The most connection-table entries of service i of cfg (svc_flows): its
- * max_flows, or an equal share of what the nat/fullnat services with one
- * of their own leave of XLB_SVC_FLOWS_SHARE, so that the shares never
- * overlap and a flood on one service leaves the others' entries and ports
- * alone; 0 (no limit) for the other modes. */
+ * max_flows, or an equal share of what the services with one of their own
+ * leave of XLB_SVC_FLOWS_SHARE, so that the shares never overlap and a
+ * flood on one service leaves the others' entries and ports alone; 0 (no
+ * limit) for services without a share (config_service_has_share). */
 static uint64_t svc_max_flows(const struct xlb_config *cfg, size_t i)
 {
 	uint64_t pool = XLB_SVC_FLOWS_SHARE(cfg->flow_table_size), own = 0;
 	size_t shared = 0;
 
-	if (!is_nat_mode(cfg->services[i].mode))
+	if (!config_service_has_share(&cfg->services[i]))
 		return 0;
 	if (cfg->services[i].max_flows)
 		return cfg->services[i].max_flows;
 	for (size_t j = 0; j < cfg->n_services; j++) {
-		if (!is_nat_mode(cfg->services[j].mode))
+		if (!config_service_has_share(&cfg->services[j]))
 			continue;
 		own += cfg->services[j].max_flows;
 		shared += !cfg->services[j].max_flows;

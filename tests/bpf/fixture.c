@@ -418,14 +418,21 @@ int table_set(uint32_t svc, uint32_t size, const uint32_t *ids,
 		     uint32_t n)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
-	int fd, err = 0;
-	uint32_t i;
+	uint32_t i, *table = calloc(size, sizeof(*table));
+	struct xlb_maglev_slots *e = calloc(XLB_MAGLEV_ELEMS(size), sizeof(*e));
+	int fd = -ENOMEM, err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, 4, size, &o);
+	for (i = 0; table && i < size; i++)
+		table[i] = ids[i % n];
+	if (table && e && !xlb_maglev_pack(table, size, e))
+		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4, sizeof(*e),
+				    XLB_MAGLEV_ELEMS(size), &o);
+	for (i = 0; fd >= 0 && i < XLB_MAGLEV_ELEMS(size) && !err; i++)
+		err = bpf_map_update_elem(fd, &i, &e[i], 0);
+	free(table);
+	free(e);
 	if (fd < 0)
 		return fd;
-	for (i = 0; i < size && !err; i++)
-		err = bpf_map_update_elem(fd, &i, &ids[i % n], 0);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.maglev_outer),
 					  &svc, &fd, 0);
@@ -1099,4 +1106,56 @@ void fixture_teardown(void)
 {
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
+}
+
+/* Service id's svc_flows entry, written whole: max, its ring of embryos
+ * slots [base, base + len), no entries counted; the ring's slots emptied. */
+void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len)
+{
+	struct xlb_svc_flows c = { .max = max, .ring_base = base, .ring_len = len };
+	struct xlb_flow_key none = { 0 };
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c, 0);
+	for (uint32_t i = base; i < base + len; i++)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.embryos), &i, &none, 0);
+}
+
+struct xlb_svc_flows svc_flows_get(uint32_t id)
+{
+	struct xlb_svc_flows c = { 0 };
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c);
+	return c;
+}
+
+/* Guard event ev's count over every CPU. */
+uint64_t guard_get(int ev)
+{
+	return percpu_sum(skel->maps.guard_stats, ev);
+}
+
+/* Sets the flood guard's rate (0: off) and starts its window afresh; pins
+ * the test to its current CPU while a rate is set, the guard's window
+ * being per CPU. */
+void guard_rate(uint32_t rate)
+{
+	static cpu_set_t saved;
+	struct xlb_globals g = *globals_get();
+	struct xlb_guard_win w[ncpu];
+	uint32_t zero = 0;
+	cpu_set_t one;
+
+	if (rate) {
+		sched_getaffinity(0, sizeof(saved), &saved);
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu(), &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	} else {
+		sched_setaffinity(0, sizeof(saved), &saved);
+	}
+	g.guard_rate = rate;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	/* A fresh window: earlier rows' flows do not count. */
+	memset(w, 0, sizeof(w));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.guard_win), &zero, w, 0);
 }

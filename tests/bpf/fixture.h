@@ -182,6 +182,10 @@ uint16_t fnat_port(const struct spec *s);
 void lport_range(uint16_t lo, uint16_t hi);
 int fnat_udp_assure(const struct spec *a, char *why, size_t n);
 int want_state(const struct spec *s, uint8_t st, char *why, size_t n);
+void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len);
+struct xlb_svc_flows svc_flows_get(uint32_t id);
+uint64_t guard_get(int ev);
+void guard_rate(uint32_t rate);
 void base4(struct pkt *p, uint8_t proto, size_t paylen);
 void base6(struct pkt *p, uint8_t proto, size_t paylen);
 

@@ -3,40 +3,7 @@
  * deterministic schedulers past the flow table), of the flood guard, and
  * of the nat/fullnat tables under pressure (per-service max_flows,
  * embryonic entries first). */
-#include <sched.h>
-
 #include "fixture.h"
-
-static uint64_t guard_get(int ev)
-{
-	return percpu_sum(skel->maps.guard_stats, ev);
-}
-
-/* Sets the flood guard's rate (0: off) and starts its window afresh; pins
- * the test to its current CPU while a rate is set, the guard's window
- * being per CPU. */
-static void guard_rate(uint32_t rate)
-{
-	static cpu_set_t saved;
-	struct xlb_globals g = *globals_get();
-	struct xlb_guard_win w[ncpu];
-	uint32_t zero = 0;
-	cpu_set_t one;
-
-	if (rate) {
-		sched_getaffinity(0, sizeof(saved), &saved);
-		CPU_ZERO(&one);
-		CPU_SET(sched_getcpu(), &one);
-		sched_setaffinity(0, sizeof(one), &one);
-	} else {
-		sched_setaffinity(0, sizeof(saved), &saved);
-	}
-	g.guard_rate = rate;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
-	/* A fresh window: earlier rows' flows do not count. */
-	memset(w, 0, sizeof(w));
-	bpf_map_update_elem(bpf_map__fd(skel->maps.guard_win), &zero, w, 0);
-}
 
 ROW(r_syn_follows_table)
 {
@@ -178,26 +145,6 @@ ROW(r_guard_nat)
 	}
 	return nat_step(&ra, ifx_xa, XDP_TX_, XLB_R_TX, MAC_CLIENT, MAC_XA,
 			VIP_F4, 53, CLIENT4, 44300, why, n);
-}
-
-/* Service id's svc_flows entry, written whole: max, its ring of embryos
- * slots [base, base + len), no entries counted; the ring's slots emptied. */
-static void svc_flows_set(uint32_t id, uint64_t max, uint32_t base, uint32_t len)
-{
-	struct xlb_svc_flows c = { .max = max, .ring_base = base, .ring_len = len };
-	struct xlb_flow_key none = { 0 };
-
-	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c, 0);
-	for (uint32_t i = base; i < base + len; i++)
-		bpf_map_update_elem(bpf_map__fd(skel->maps.embryos), &i, &none, 0);
-}
-
-static struct xlb_svc_flows svc_flows_get(uint32_t id)
-{
-	struct xlb_svc_flows c = { 0 };
-
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c);
-	return c;
 }
 
 /* The nat TCP flow s (VIP_N4:80 -> 198.18.1.11:8080) after its SYN:

@@ -257,12 +257,62 @@ ROW(r_persist_nat)
 			s.sport, "198.18.0.11", 80, why, n);
 }
 
+ROW(r_persist_guard)
+{
+	/* Under the flood guard (rate 1: engaged by the second new flow of
+	 * the window, these count too) no client is pinned anew: C3's flow
+	 * takes Maglev's choice, counted as pin_not_stored, and leaves no
+	 * pin; the client pinned before keeps its pin. Guard off: C3 is
+	 * pinned. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_P, .proto = 6,
+			  .dport = 80, .paylen = 10 };
+	const char *c3 = "198.18.0.4";
+	struct xlb_persist v;
+	uint64_t np0;
+	int err = -1;
+
+	if (setup())
+		return snprintf(why, n, "cannot set up the services"), -1;
+	np0 = guard_get(XLB_G_NO_PIN);
+	guard_rate(1);
+	s.sport = sport_to(CLIENT4, VIP_P, 80, 49500, 0);
+	if (fwd_dr(&s, MAC_B1, why, n))
+		goto out;
+	s.src = "198.18.0.3";
+	s.sport = sport_to(s.src, VIP_P, 80, 49600, 1);
+	if (fwd_dr(&s, MAC_B2, why, n))
+		goto out;
+	s.src = c3;
+	s.sport = sport_to(c3, VIP_P, 80, 49700, 1);
+	if (fwd_dr(&s, MAC_B2, why, n))
+		goto out;
+	if (pin_get(S_P, c3, 32, &v) == 0 || guard_get(XLB_G_NO_PIN) - np0 != 1) {
+		snprintf(why, n, "guard on: %s pinned %s, pin_not_stored +%llu (want no "
+			 "pin, +1)", c3, pin_get(S_P, c3, 32, &v) ? "no" : "yes",
+			 (unsigned long long)(guard_get(XLB_G_NO_PIN) - np0));
+		goto out;
+	}
+	/* CLIENT4's pin (PB1) still holds against Maglev's PB2. */
+	s.src = CLIENT4;
+	s.sport = sport_to(CLIENT4, VIP_P, 80, 49800, 1);
+	if (fwd_dr(&s, MAC_B1, why, n))
+		goto out;
+	guard_rate(0);
+	s.src = c3;
+	s.sport = sport_to(c3, VIP_P, 80, 49900, 0);
+	err = fwd_dr(&s, MAC_B1, why, n) ?: want_pin(S_P, c3, 32, PB1, why, n);
+out:
+	guard_rate(0);
+	return err;
+}
+
 static const struct row rows[] = {
 	{ .desc = "persistence, port *: new flows on every port follow the first one's backend", .fn = r_persist_ports },
 	{ .desc = "persistence: a pin older than persist_s is rescheduled and rewritten", .fn = r_persist_timeout },
 	{ .desc = "persistence: pinned backend drained/down or of another service: rescheduled", .fn = r_persist_not_sched },
 	{ .desc = "persistence_netmask /24 groups clients, /32 keeps them apart", .fn = r_persist_netmask },
 	{ .desc = "persistence on the nat path: new flow translated to the pinned backend", .fn = r_persist_nat },
+	{ .desc = "persistence under the flood guard: no new pin (counted), old pins followed", .fn = r_persist_guard },
 };
 
 const struct suite fx_persist = { "persist", rows, sizeof(rows) / sizeof(rows[0]) };

@@ -617,6 +617,73 @@ ROW(r_dsr_lc_copied)
 	       want_state(&a, XLB_CT_NONE, why, n);
 }
 
+ROW(r_dsr_lc_share)
+{
+	/* An lc dr service's entries live in flows, so they take places in
+	 * its share of that table as nat entries do (else a SYN flood on it
+	 * would push other services' entries out). It may hold 2 (ring of 4
+	 * slots): a and b open, a is established; c ends b's half-open entry
+	 * (uncounted for DL2) and takes DL2; with c established too, d is
+	 * refused. An expired entry gives its place back when its tuple
+	 * comes again. */
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
+			  .sport = 52200, .dport = 80, .paylen = 10 };
+	struct spec b = a, c = a, d = a;
+	struct xlb_svc_flows sf;
+	struct xlb_flow f;
+	struct pkt in;
+	int err = -1;
+
+	b.sport = 52201;
+	c.sport = 52202;
+	d.sport = 52203;
+	if (dlc_setup())
+		return snprintf(why, n, "cannot set up the service"), -1;
+	svc_flows_set(S_DLC, 2, 8, 4);
+	if (fwd_dr(&a, MAC_B1, why, n) || fwd_dr(&b, MAC_B2, why, n))
+		goto out;
+	a.tcpflags = 0x10;
+	if (fwd_dr(&a, MAC_B1, why, n) || fwd_dr(&c, MAC_B2, why, n))
+		goto out;
+	sf = svc_flows_get(S_DLC);
+	if (flow_get(&b, &f) == 0 || sf.n != 2 || sf.evicted != 1) {
+		snprintf(why, n, "over the limit: b's entry %s, %lld entries, %llu "
+			 "evicted (want gone, 2, 1)", flow_get(&b, &f) ? "gone" : "kept",
+			 (long long)sf.n, (unsigned long long)sf.evicted);
+		goto out;
+	}
+	if (want_conns(DL1, 1, 0, why, n) || want_conns(DL2, 0, 1, why, n))
+		goto out;
+	c.tcpflags = 0x10;
+	if (fwd_dr(&c, MAC_B2, why, n))
+		goto out;
+	pkt_mk(&in, &d);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_SVC_FULL, why, n))
+		goto out;
+	sf = svc_flows_get(S_DLC);
+	if (flow_get(&d, &f) == 0 || sf.refused != 1 || sf.n != 2) {
+		snprintf(why, n, "refused: d's entry %s, %llu refused, %lld entries "
+			 "(want none, 1, 2)", flow_get(&d, &f) ? "none" : "made",
+			 (unsigned long long)sf.refused, (long long)sf.n);
+		goto out;
+	}
+	/* a expires: its next packet ends the entry (n 1) and opens a new
+	 * flow in the place it left (n 2), to the least loaded backend. */
+	flow_age(&a, XLB_TO_ESTABLISHED_DEFAULT + 1);
+	if (fwd_dr(&a, MAC_B1, why, n) || want_state(&a, XLB_CT_SYN_SENT, why, n))
+		goto out;
+	sf = svc_flows_get(S_DLC);
+	if (sf.n != 2 || sf.refused != 1) {
+		snprintf(why, n, "after a's expiry: %lld entries, %llu refused (want 2, 1)",
+			 (long long)sf.n, (unsigned long long)sf.refused);
+		goto out;
+	}
+	err = 0;
+out:
+	svc_flows_set(S_DLC, 0, 0, 0);
+	return err;
+}
+
 ROW(r_nat_sched_rr_sh)
 {
 	/* The nat path picks through the same schedulers: rr walks the
@@ -661,6 +728,7 @@ static const struct row rows[] = {
 	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list: unreachable", .fn = r_sched_wlc },
 	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
 	{ .desc = "lc (dr): a flow from before the lc (stateless entry) keeps its backend, uncounted", .fn = r_dsr_lc_copied },
+	{ .desc = "lc (dr) at max_flows: oldest half-open entry ended, then refused; expiry frees", .fn = r_dsr_lc_share },
 };
 
 const struct suite fx_sched = { "sched", rows, sizeof(rows) / sizeof(rows[0]) };

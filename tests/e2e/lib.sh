@@ -1175,7 +1175,7 @@ e2e_odd_packets() {
 	done
 	for i in "${!RS_NAMES[@]}"; do
 		[ "$i" -lt $# ] || break
-		wait_for 5 in_ns "$(rs_ns "${RS_NAMES[$i]}")" sh -c \
+		wait_for 15 in_ns "$(rs_ns "${RS_NAMES[$i]}")" sh -c \
 			"ss -lnt | grep -q '$([ $log = odd6 ] && echo '\]'):9 '" ||
 			{ ok=0; why="no port-9 server on ${RS_NAMES[$i]}"; }
 	done

@@ -195,13 +195,14 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
 path, end = sys.argv[1], time.time() + float(sys.argv[2])
 req, i, held, loris = b"{\"cmd\":\"list\"}\n", 0, [], None
 while time.time() < end:
-    if loris is None:
-        loris = socket.socket(socket.AF_UNIX)
-        loris.connect(path)
     try:
+        if loris is None:
+            loris = socket.socket(socket.AF_UNIX)
+            loris.connect(path)
         loris.send(req[i % len(req):i % len(req) + 1])
     except OSError:
-        loris.close()
+        if loris is not None:
+            loris.close()
         loris = None
     i += 1
     while len(held) < 1000:
@@ -282,9 +283,10 @@ flood() {
 	out=$(xlb_cli list 2>&1)
 	t1=$(date +%s%3N)
 	check "flood: xlb list answers ($((t1 - t0)) ms)" "$out" grep -q "${RS_V4[0]}" <<<"$out"
-	check "flood: SIGTERM exits promptly" "xlbd still ran 10 s after SIGTERM" xlbd_stop
+	# Checked before the stop: the socket goes with xlbd.
 	check "flood: the flood was running throughout" "$(tail -3 "$LAB_DIR/flood.err")" \
 		kill -0 "$fpid"
+	check "flood: SIGTERM exits promptly" "xlbd still ran 10 s after SIGTERM" xlbd_stop
 	kill "$fpid" 2>/dev/null
 	wait "$fpid" 2>/dev/null
 	ip netns pids "$NS_LB" | xargs -r ps -o pid=,comm= -p | awk '$2 ~ /python/ {print $1}' |

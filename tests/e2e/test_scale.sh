@@ -14,7 +14,10 @@
 #              xlbd + BIRD    xlbd + BIRD    echo :7000, VIPs on lo
 #              (AS 65001)     (AS 65001)     (dr) and decap (tun)
 #
-# VIP 198.18.2.100:7000 is dr, 198.18.2.101:7000 tun. A node fails by
+# VIP 198.18.2.100:7000 is dr, 198.18.2.101:7000 tun, [2001:db8:2::100]:7000
+# dr over IPv6 (every address above has its 2001:db8:: twin: cl 2001:db8:1::1,
+# rt 2001:db8:1::fe and 2001:db8::fe, n1/n2 ::2/::3, rs ::11/::12; a BGP
+# session per family). A node fails by
 # taking its switch port down (LAB.md trap 2), only once BFD is Up (trap 4);
 # the router hashes on addresses and ports (trap 1). One node's view of a
 # backend is cut with a `prohibit` route to that node on the real server:
@@ -30,6 +33,12 @@ RS_NAMES=(rs1 rs2)
 RS_V4=(198.18.0.11 198.18.0.12)
 VIP_DR=198.18.2.100
 VIP_TUN=198.18.2.101
+RT_LAN6=2001:db8::fe
+RT_CL6=2001:db8:1::fe
+CL6=2001:db8:1::1
+NODE_IP6=(2001:db8::2 2001:db8::3)
+RS_V6=(2001:db8::11 2001:db8::12)
+VIP_DR6=2001:db8:2::100
 PORT=7000
 CONNS=40
 NS_RT=$LAB_ID-rt
@@ -72,21 +81,30 @@ scale_topology() {
 	ip -n "$NS_CL" link set ecl up
 	ip -n "$NS_RT" link set ertc up
 	ip -n "$NS_CL" addr add "$CL/24" dev ecl
+	ip -n "$NS_CL" addr add "$CL6/64" dev ecl nodad
 	ip -n "$NS_CL" route add default via "$RT_CL"
+	ip -n "$NS_CL" -6 route add default via "$RT_CL6"
 	ip -n "$NS_RT" addr add "$RT_CL/24" dev ertc
+	ip -n "$NS_RT" addr add "$RT_CL6/64" dev ertc nodad
 	lab_veth "$NS_RT" ert prt || return 1
 	ip -n "$NS_RT" addr add "$RT_LAN/24" dev ert
+	ip -n "$NS_RT" addr add "$RT_LAN6/64" dev ert nodad
 	# LAB.md trap 1: hash on addresses, protocol and ports, not skb->hash.
 	in_ns "$NS_RT" sysctl -qw net.ipv4.ip_forward=1 \
 		net.ipv4.fib_multipath_hash_policy=3 \
-		net.ipv4.fib_multipath_hash_fields=0x0037 || return 1
+		net.ipv4.fib_multipath_hash_fields=0x0037 \
+		net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.fib_multipath_hash_policy=3 \
+		net.ipv6.fib_multipath_hash_fields=0x0037 || return 1
 
 	for i in 0 1; do
 		ns=$(node_ns "${NODES[$i]}")
 		lab_add_ns "$ns" || return 1
 		lab_veth "$ns" en "p${NODES[$i]}" || return 1
 		ip -n "$ns" addr add "${NODE_IP[$i]}/24" dev en
+		ip -n "$ns" addr add "${NODE_IP6[$i]}/64" dev en nodad
 		ip -n "$ns" route add default via "$RT_LAN"
+		ip -n "$ns" -6 route add default via "$RT_LAN6"
 		lab_xdp_pass "p${NODES[$i]}" || return 1
 		mkdir -p "$LAB_DIR/${NODES[$i]}"
 	done
@@ -95,16 +113,20 @@ scale_topology() {
 		lab_add_ns "$ns" || return 1
 		lab_veth "$ns" ers "p${RS_NAMES[$i]}" || return 1
 		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
+		ip -n "$ns" addr add "${RS_V6[$i]}/64" dev ers nodad
 		ip -n "$ns" route add default via "$RT_LAN"
+		ip -n "$ns" -6 route add default via "$RT_LAN6"
 	done
 }
 
-# A line-echo server: every line it reads gets the server's name back.
+# A line-echo server (IPv4 and IPv6): every line it reads gets the server's
+# name back.
 ECHO_PY='
 import socket, sys, threading
 name = sys.argv[1].encode() + b"\n"
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", int(sys.argv[2]))); ls.listen(256)
+ls = socket.socket(socket.AF_INET6); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+ls.bind(("::", int(sys.argv[2]))); ls.listen(256)
 def serve(c):
     f = c.makefile("rb")
     try:
@@ -159,7 +181,7 @@ start_servers() {
 	local i ns
 	for i in 0 1; do
 		ns=$(rs_ns "${RS_NAMES[$i]}")
-		rs_setup_by_hand "${RS_NAMES[$i]}" "$VIP_DR"
+		rs_setup_by_hand "${RS_NAMES[$i]}" "$VIP_DR" "$VIP_DR6"
 		bg_ns "$ns" "$LAB_DIR/echo-${RS_NAMES[$i]}.log" python3 -c "$ECHO_PY" \
 			"${RS_NAMES[$i]}" "$PORT"
 		xlb_rs "${RS_NAMES[$i]}" realserver setup --mode tun --vip "$VIP_TUN" \
@@ -199,7 +221,19 @@ router bgp 65000
  neighbor NODES bfd profile fast
  neighbor ${NODE_IP[0]} peer-group NODES
  neighbor ${NODE_IP[1]} peer-group NODES
+ neighbor NODES6 peer-group
+ neighbor NODES6 remote-as 65001
+ neighbor NODES6 timers 1 3
+ neighbor NODES6 timers connect 1
+ neighbor NODES6 advertisement-interval 0
+ neighbor ${NODE_IP6[0]} peer-group NODES6
+ neighbor ${NODE_IP6[1]} peer-group NODES6
  address-family ipv4 unicast
+  maximum-paths 16
+  no neighbor NODES6 activate
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor NODES6 activate
   maximum-paths 16
  exit-address-family
 !
@@ -253,6 +287,20 @@ protocol bgp uplink {
 		next hop self;
 	};
 }
+# The IPv6 VIPs over a session of their own (no BFD: the failure
+# scenarios run over IPv4).
+protocol bgp uplink6 {
+	local ${NODE_IP6[$i]} as 65001;
+	neighbor $RT_LAN6 as 65000;
+	hold time 3;
+	keepalive time 1;
+	connect retry time 1;
+	ipv6 {
+		import none;
+		export where proto ~ "xlb_*";
+		next hop self;
+	};
+}
 EOF
 	bg_ns "$(node_ns "$n")" "$d/bird.out" bird -f -c "$d/bird.conf" -s "$d/bird.ctl" \
 		-P "$d/bird.pid"
@@ -262,9 +310,10 @@ EOF
 birdc_n() { in_ns "$(node_ns "$1")" birdc -s "$LAB_DIR/$1/bird.ctl" "${@:2}"; }
 
 node_config() {
-	local n=$1 hold=${2:-30s} d be i
+	local n=$1 hold=${2:-30s} d be be6 i
 	d=$LAB_DIR/$n
 	be=$(for i in 0 1; do echo "      - { address: ${RS_V4[$i]}, weight: 100 }"; done)
+	be6=$(for i in 0 1; do echo "      - { address: ${RS_V6[$i]}, weight: 100 }"; done)
 	cat >"$d/xlb.yaml" <<EOF
 instance: $LAB_ID-$n
 interfaces: [en]
@@ -287,6 +336,14 @@ $be
     health_check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
     backends:
 $be
+  - name: dr6
+    vip: $VIP_DR6
+    port: $PORT
+    protocol: tcp
+    mode: dr
+    health_check: { type: tcp, interval: 300ms, timeout: 300ms, rise: 2, fall: 2 }
+    backends:
+$be6
 EOF
 }
 
@@ -314,6 +371,16 @@ rt_hops() {
 		grep -o 'via [0-9.]*' | awk '{print $2}' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 hops_are() { [ "$(rt_hops "$1")" = "$2" ]; }
+# The router's IPv6 next hops for VIP: BGP gives each node's global
+# address or its link-local one (either way one per node), as "N: HOPS".
+rt_hops6() {
+	local h
+	h=$(ip -n "$NS_RT" -6 route show "$1/128" 2>/dev/null | grep -o 'via [0-9a-f:]*' |
+		awk '{print $2}' | sort -u | tr '
+' ' ' | sed 's/ $//')
+	echo "$(wc -w <<<"$h"): $h"
+}
+hops6_are() { [[ "$(rt_hops6 "$1")" == "$2:"* ]]; }
 BOTH="${NODE_IP[0]} ${NODE_IP[1]}"
 
 table_hash() {
@@ -324,8 +391,14 @@ vip_state() {
 	xlb_n "$1" list --json 2>/dev/null |
 		jq -r --arg v "$2" '.vips[] | select(.vip == $v) | "\(.announced) \(.reason)"'
 }
-bgp_up() { birdc_n n1 show protocols uplink | grep -q Established &&
-	   birdc_n n2 show protocols uplink | grep -q Established; }
+bgp_up() {
+	local n p
+	for n in n1 n2; do
+		for p in uplink uplink6; do
+			birdc_n "$n" show protocols "$p" | grep -q Established || return 1
+		done
+	done
+}
 bfd_up() {
 	vtysh_rt -c "show bfd peers brief" 2>/dev/null | grep -c " up " | grep -qx 2
 }
@@ -349,6 +422,10 @@ client_result() {
 		res="result none: $(tr '\n' '|' <"$LAB_DIR/client.out")"
 }
 all_ok() { [ "$1" = "result ok=$CONNS broken=0 moved=0" ]; }
+# same_table H1 H2: two nodes' table hashes, equal and of a real table.
+same_table() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "$1" != none ]; }
+# spread A B: both nodes took new flows.
+spread() { [ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ]; }
 starts_with() { [[ "$1" == "$2"* ]]; }
 
 new_flows() {
@@ -400,7 +477,7 @@ scenario_announce() {
 	h1=$(table_hash n1 dr)
 	h2=$(table_hash n2 dr)
 	check "both nodes build the same dr table (table_hash $h1)" "n1 $h1, n2 $h2" \
-		[ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h1" != none ]
+		same_table "$h1" "$h2"
 }
 
 scenario_spread() {
@@ -410,7 +487,32 @@ scenario_spread() {
 	a=$(new_flows n1 dr)
 	b=$(new_flows n2 dr)
 	check "new connections spread over both nodes (new flows n1 $a, n2 $b)" "$res" \
-		[ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ]
+		spread "$a" "$b"
+}
+
+# The IPv6 VIP: announced by both nodes over the IPv6 sessions, the same
+# table on both, connections spread over both and answered; a drained node
+# is withdrawn.
+scenario_ipv6() {
+	local a b res h1 h2
+	check "IPv6: the router has an ECMP route to the dr VIP over both nodes" \
+		"hops: $(rt_hops6 "$VIP_DR6")" wait_for 15 hops6_are "$VIP_DR6" 2
+	h1=$(table_hash n1 dr6)
+	h2=$(table_hash n2 dr6)
+	check "IPv6: both nodes build the same dr table (table_hash $h1)" "n1 $h1, n2 $h2" \
+		same_table "$h1" "$h2"
+	client_run "$VIP_DR6" 0.5 || { fail "IPv6: connections open" "$(cat "$LAB_DIR/client.out")"; return; }
+	client_result
+	a=$(new_flows n1 dr6)
+	b=$(new_flows n2 dr6)
+	check "IPv6: $CONNS connections answered, spread over both nodes (new flows n1 $a, n2 $b)" \
+		"$res" eval 'all_ok "$res" && spread "$a" "$b"'
+	xlb_n n1 node drain
+	check "IPv6: xlb node drain withdraws n1's IPv6 VIP" "hops: $(rt_hops6 "$VIP_DR6")" \
+		wait_for 5 hops6_are "$VIP_DR6" 1
+	xlb_n n1 node undrain
+	check "IPv6: undrained, both nodes again" "hops: $(rt_hops6 "$VIP_DR6")" \
+		wait_for 5 hops6_are "$VIP_DR6" 2
 }
 
 # rs2 stops answering n1's health checks, then answers again: n1's table
@@ -430,7 +532,7 @@ scenario_flap() {
 	h1=$(table_hash n1 dr)
 	h2=$(table_hash n2 dr)
 	check "flap: after rs2 recovers both nodes have equal table_hash again" "n1 $h1 n2 $h2" \
-		[ "$h1" = "$h2" ] && [ "$h1" != none ]
+		same_table "$h1" "$h2"
 }
 
 scenario_drain() {
@@ -520,6 +622,7 @@ main() {
 
 	scenario_announce || { summary; return; }
 	scenario_spread
+	scenario_ipv6
 	node_failure dr "$VIP_DR"
 	node_failure tun "$VIP_TUN"
 	scenario_flap

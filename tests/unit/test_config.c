@@ -448,9 +448,13 @@ static const struct bad_case bad_cases[] = {
 	  "xlb.yaml:1:22: timeouts: tcp_syn 4294968 out of range (1-4294967)" },
 	{ "timeouts not a map", "timeouts: [1]\n",
 	  "xlb.yaml:1:11: timeouts: expected a mapping, got a list" },
-	{ "max_flows on dr", SVC "    mode: dr\n    max_flows: 100\n",
-	  "xlb.yaml:2:5: service web: 'max_flows' only applies to modes nat and "
-	  "fullnat" },
+	{ "max_flows on dr maglev", SVC "    mode: dr\n    max_flows: 100\n",
+	  "xlb.yaml:7:16: service web: max_flows needs scheduler lc or wlc in mode "
+	  "dr: under the others its flows live in the dr/tun flow table "
+	  "(dsr_flow_table_size), which the flood guard protects" },
+	{ "max_flows on proxy", SVC "    mode: proxy\n    max_flows: 100\n",
+	  "xlb.yaml:2:5: service web: 'max_flows' only applies to modes dr, tun, "
+	  "nat and fullnat" },
 	{ "max_flows over the table", "flow_table_size: 1024\n" SVC "    mode: nat\n"
 	  "    max_flows: 1000\n",
 	  "xlb.yaml:8:16: service web: the services' max_flows add up to 1000, more "
@@ -1006,7 +1010,7 @@ static void test_icmp_unreachable(void)
 	      "%s", err);
 }
 
-/* max_flows: a nat/fullnat service's share, printed by `xlb save` only when
+/* max_flows: a nat/fullnat (or lc/wlc dr/tun) service's share, printed by `xlb save` only when
  * set, read back the same; services' shares may fill 7/8 of the table. */
 static void test_max_flows(void)
 {
@@ -1034,6 +1038,11 @@ static void test_max_flows(void)
 	out = config_emit_yaml(&c);
 	CHECK(out && !strstr(out, "max_flows"), "got:\n%s", out ? out : "");
 	free(out);
+	config_free(&c);
+	/* dr/tun under lc/wlc keep their flows in the connection table too. */
+	CHECK(parse(SVC "    mode: tun\n    scheduler: wlc\n    max_flows: 500\n",
+		    &c, err, sizeof(err)) == 0, "%s", err);
+	EXPECT(c.n_services == 1 && c.services[0].max_flows == 500);
 	config_free(&c);
 }
 

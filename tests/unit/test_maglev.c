@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "maglev.h"
+#include "xlb_abi.h"
 #include "unit.h"
 
 /* CHECK without a message trips -Wformat-zero-length in unit.h. */
@@ -369,6 +370,27 @@ static void test_wrr(void)
 	CHECK(wrr_build(b, 3, 1, seq, 64) == -ENOENT, "all drained");
 }
 
+/* The data plane's packed layout (xlb_maglev_pack): slot s is id[s % 4] of
+ * element s / 4, slots past the table name no backend, ids over 16 bits
+ * are refused. */
+static void test_pack(void)
+{
+	struct xlb_maglev_slots e[XLB_MAGLEV_ELEMS(13)];
+	uint32_t t[13];
+
+	for (uint32_t i = 0; i < 13; i++)
+		t[i] = 100 + i;
+	EXPECT(XLB_MAGLEV_ELEMS(13) == 4);
+	EXPECT(xlb_maglev_pack(t, 13, e) == 0);
+	for (uint32_t i = 0; i < 13; i++)
+		CHECK(e[i / 4].id[i % 4] == 100 + i, "slot %u: %u", i,
+		      e[i / 4].id[i % 4]);
+	for (uint32_t i = 13; i < 16; i++)
+		CHECK(e[i / 4].id[i % 4] == XLB_MAX_BACKENDS, "pad slot %u", i);
+	t[7] = 0x10000;
+	EXPECT(xlb_maglev_pack(t, 13, e) == -1);
+}
+
 int main(void)
 {
 	RUN(test_prime);
@@ -381,5 +403,6 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_large);
 	RUN(test_wrr);
+	RUN(test_pack);
 	UNIT_SUMMARY();
 }
