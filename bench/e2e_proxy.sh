@@ -33,7 +33,11 @@
 # the whole machine's busy time per unit (the rate is bounded by it: all of
 # it shares 2 vCPUs, other people's jobs included); pkts: packets
 # through the balancer's interface per unit (idle: with the held
-# connections' handshakes).
+# connections' handshakes); switches: the balancer's voluntary (sleeps)
+# + involuntary (preemptions) context switches per unit; waiting: the time
+# its threads spent runnable but waiting for a CPU per unit (schedstat);
+# servers: the real servers' CPU per unit. On this loaded VM the rate
+# follows the waiting more than the balancer's own CPU.
 #
 # Target (issue 14): xlb / best peer >= 1.2 at no more CPU per unit.
 #
@@ -221,6 +225,17 @@ done
 # its children.
 impl_pids() { echo "${PID[$1]}" $(pgrep -P "${PID[$1]}"); }
 impl_ticks() { cpu_ticks $(impl_pids "$1"); }
+# The scheduler's view of a balancer's threads: "VOLUNTARY INVOLUNTARY
+# WAITUS", context switches (a voluntary one is a sleep and its wakeup, an
+# involuntary one a preemption) and µs spent runnable but waiting for a CPU
+# (/proc/.../schedstat).
+impl_switches() {
+	local p v n
+	read -r v n < <(for p in $(impl_pids "$1"); do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+		awk '/^voluntary_ctxt/ { v += $2 } /^nonvoluntary_ctxt/ { n += $2 } END { print v + 0, n + 0 }')
+	echo "$v $n $(for p in $(impl_pids "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+		awk '{ w += $2 } END { printf "%.0f\n", w / 1000 }')"
+}
 impl_rss() {
 	local p s=0
 	for p in $(impl_pids "$1"); do
@@ -336,7 +351,15 @@ lb_packets() { ip -n "$NS_LB" -s -j link show elb | jq '.[0].stats64 | .rx.packe
 # whatever else runs on this shared VM), in clock ticks.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
-declare -A MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
+declare -A SCPU VCS NCS RQW MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
+# CPU of the real servers (every process in their namespaces), ticks.
+srv_ticks() { cpu_ticks $(for rs in "${RS_NAMES[@]}"; do ip netns pids "$(rs_ns "$rs")"; done); }
+# per_unit COUNT RATE BASE [FORMAT]: COUNT over the units measured (rate x
+# duration, and the rate without the held connections).
+per_unit() {
+	awk -v c="$1" -v r="$2" -v s="$DUR" -v b="$3" -v f="${4:-%.3f}" \
+		'BEGIN { if (r + 0 > 0) printf f, c / ((r + b) * s); else print "-" }'
+}
 t_start=$(date +%s)
 for ((r = 0; r < ROUNDS; r++)); do
 	if [ $r -gt 0 ] && [ -n "${BENCH_DEADLINE:-}" ] &&
@@ -356,10 +379,17 @@ for ((r = 0; r < ROUNDS; r++)); do
 			impl=${IMPLS[$(( (k + r) % ${#IMPLS[@]} ))]}
 			[ -n "${UP[$impl.$t]:-}" ] || continue
 			t0=$(impl_ticks "$impl") p0=$(lb_packets) m0=$(machine_ticks)
+			read -r v0 n0 w0 < <(impl_switches "$impl")
+			s0=$(srv_ticks)
 			perf_start "$impl" "$t"
 			read -r rate p99 rss idle base gone < <(measure "$impl" "$t")
 			perf_stop
-			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks)
+			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks) s1=$(srv_ticks)
+			read -r v1 n1 w1 < <(impl_switches "$impl")
+			SCPU[$impl.$t]+=" $(per_unit $(( (s1 - s0) * 1000000 / CLK_TCK )) "$rate" "$base" %.1f)"
+			RQW[$impl.$t]+=" $(per_unit $((w1 - w0)) "$rate" "$base" %.1f)"
+			VCS[$impl.$t]+=" $(per_unit $((v1 - v0)) "$rate" "$base")"
+			NCS[$impl.$t]+=" $(per_unit $((n1 - n0)) "$rate" "$base")"
 			MCPU[$impl.$t]+=" $(awk -v d=$((m1 - m0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
 				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
 			PKT[$impl.$t]+=" $(awk -v p=$((p1 - p0)) -v r="$rate" -v s="$DUR" -v b="$base" \
@@ -412,7 +442,7 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		desc+="$p $(printf %.0f "$rate") $unit/s"
 		v=$(med <<<"${P99[$p.$t]}")
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
-		desc+=" cpu ${cpu}µs/$unit (machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
+		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}"), machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
 		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "

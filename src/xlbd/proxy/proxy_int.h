@@ -33,6 +33,12 @@
 /* Sends in a batch up to which send() beats one io_uring_enter (the ring
  * pays off by sending many at once). */
 #define PROXY_DIRECT_MAX   2
+/* TCP sends queued in the ring at which they go to the kernel, before the
+ * batch ends: the receivers (a backend, a client) start on them while the
+ * worker moves on, instead of all of them waiting for the batch's end. On
+ * a CPU the worker shares with them that is what keeps the rate at 256 or
+ * 1000 connections (see docs/performance.md part 4). */
+#define PROXY_SUBMIT_EVERY 8
 /* At max_connections (or the worker's session cap), the idlest connection
  * or udp session of the worker makes room for a new one: one idle this
  * long, looked for among the PROXY_SHED_LOOK least recently active. */
@@ -296,6 +302,7 @@ void pring_close(struct pworker *w);
 struct io_uring_sqe *pring_sqe(struct pworker *w, struct preq *req);
 bool pring_pending(struct pworker *w);
 int pring_submit(struct pworker *w);
+void pring_submit_some(struct pworker *w);
 void pring_reap(struct pworker *w);
 int pring_wait(struct pworker *w);
 void pring_before_close(struct pworker *w);

@@ -38,12 +38,13 @@ struct psnap_svc *pworker_find_svc(struct pworker *w, struct pservice *ps)
 	return NULL;
 }
 
-/* ---- the worker's io_uring: a batch's sends in one syscall ------------ */
+/* ---- the worker's io_uring: a batch's sends in few syscalls ----------- */
 
-/* A batch's sends (tcp relay, udp queries to backends) go to the kernel in
- * one io_uring_enter: the wakeups of the receivers all happen in it and
- * the worker can be preempted once, at its end, instead of after every
- * send (when a woken client or server takes the CPU). They use
+/* A batch's sends (tcp relay, udp queries to backends) go to the kernel a
+ * few to an io_uring_enter (tcp: PROXY_SUBMIT_EVERY; udp: all at once),
+ * not one syscall each. Not all of a large batch in one: its receivers
+ * would all wait for the batch's end, and on a CPU shared with them the
+ * worker then waits longer for its next turn. They use
  * MSG_DONTWAIT: a send that would block completes at once with -EAGAIN,
  * like send(), instead of waiting in the ring. No io_uring (old kernel,
  * io_uring_disabled, seccomp) or no IORING_OP_SEND in it (before 5.6):
@@ -115,6 +116,13 @@ int pring_submit(struct pworker *w)
 			return n;
 	}
 	return 0;
+}
+
+/* A request was queued: PROXY_SUBMIT_EVERY of them go in. */
+void pring_submit_some(struct pworker *w)
+{
+	if (w->has_ring && io_uring_sq_ready(&w->ring) >= PROXY_SUBMIT_EVERY)
+		pring_submit(w);
 }
 
 struct io_uring_sqe *pring_sqe(struct pworker *w, struct preq *req)

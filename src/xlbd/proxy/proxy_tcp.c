@@ -12,7 +12,7 @@
  *
  * Events only note what a socket can do; the reads and writes of all the
  * connections that had one happen after the event batch (ptcp_flush):
- * reads first, then the sends, all of them in one io_uring_enter. */
+ * reads first, then the sends, PROXY_SUBMIT_EVERY to an io_uring_enter. */
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -340,6 +340,7 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 					   flags | MSG_DONTWAIT);
 			b->busy = true;
 			c->inflight++;
+			pring_submit_some(c->w);
 			return 0;
 		}
 		n = send(dst->fd, b->data + b->off, b->len - b->off, flags);
@@ -448,8 +449,9 @@ static void s2c_sent(struct pworker *w, struct preq *r, int res)
 }
 
 /* At the end of an event batch: pump every connection that had an event
- * (reads first, then writes), send the batch's sends in one go, and again
- * for the connections whose sends completed, until nothing moves. A round
+ * (reads first, then writes), its sends going to the kernel a few at a
+ * time (PROXY_SUBMIT_EVERY), and again for the connections whose sends
+ * completed, until nothing moves. A round
  * of PROXY_DIRECT_MAX connections or fewer (a few pipelined connections,
  * DNS over TCP) sends directly: the ring's round trip would cost more than
  * it saves. */
