@@ -762,7 +762,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 			       XLB_TCP_RST)) != XLB_TCP_SYN)
 			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
 		hash = xlb_pkt_hash(p);
-		bid = xlb_new_flow_pick(svc, &p->key, hash, 1);
+		bid = xlb_new_flow_pick(svc, &p->key, hash, XLB_PICK_LEARN);
 		be = xlb_backend_get(bid);
 		if (!be)
 			return xlb_no_backend(ctx, p, svc);

@@ -164,18 +164,23 @@ __attribute__((noinline)) __u32 xlb_lc_pick(__u32 svc_id)
 	return best;
 }
 
+/* How xlb_new_flow_pick picks. */
+#define XLB_PICK_LEARN 1        /* pin the client (persistence) */
+#define XLB_PICK_HASH  2        /* rr/wrr: the sequence's slot by the hash */
+
 /* The scheduler's choice for a new flow of svc: the slot of the service's
  * table comes from the 5-tuple hash (maglev), the client address alone (sh)
  * or the next position of a round-robin sequence (rr/wrr: the daemon
- * filled the table with that sequence); lc/wlc scan the service's backend
- * list instead. */
+ * filled the table with that sequence; with by_hash its slot by the
+ * 5-tuple hash instead, the same for every packet of the flow); lc/wlc
+ * scan the service's backend list instead. */
 static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 					    const struct xlb_flow_key *k,
-					    __u32 hash)
+					    __u32 hash, int by_hash)
 {
 	if (svc->flags & XLB_SVC_F_LC)
 		return xlb_lc_pick(svc->id);
-	if (svc->flags & XLB_SVC_F_RR) {
+	if ((svc->flags & XLB_SVC_F_RR) && !by_hash) {
 		__u32 id = svc->id, *pos = bpf_map_lookup_elem(&rr_pos, &id);
 
 		if (pos) {
@@ -204,15 +209,17 @@ static __always_inline int xlb_guard_on(__u64 now)
 }
 
 /* The backend of a new flow of svc: with persistence, the one its client
- * is pinned to while the pin holds; otherwise the scheduler's choice, then
- * pinned when learn (a data packet: an ICMP error only follows a pin) and
- * the flood guard is off.
+ * is pinned to while the pin holds; otherwise the scheduler's choice
+ * (XLB_PICK_HASH: rr/wrr by the hash), then pinned with XLB_PICK_LEARN (a
+ * data packet: an ICMP error only follows a pin) while the flood guard is
+ * off.
  * Out of line: the pin's key stays off the callers' stack frames; a
  * global function, verified once rather than once per caller's state. */
 __attribute__((noinline)) __u32
 xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
-		  __u32 hash, int learn)
+		  __u32 hash, __u32 how)
 {
+	int by_hash = !!(how & XLB_PICK_HASH);
 	struct xlb_persist_key pk = {};
 	__u64 now;
 	__u32 bid;
@@ -221,14 +228,14 @@ xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
 		return XLB_MAX_BACKENDS;
 
 	if (!svc->persist_s)
-		return xlb_sched_pick(svc, k, hash);
+		return xlb_sched_pick(svc, k, hash, by_hash);
 	now = xlb_now();
 	xlb_persist_key_of(svc, k, &pk);
 	bid = xlb_persist_get(svc, &pk, now);
 	if (bid != XLB_MAX_BACKENDS)
 		return bid;
-	bid = xlb_sched_pick(svc, k, hash);
-	if (!learn || !xlb_backend_get(bid))
+	bid = xlb_sched_pick(svc, k, hash, by_hash);
+	if (!(how & XLB_PICK_LEARN) || !xlb_backend_get(bid))
 		return bid;
 	/* Under the flood guard no client is pinned anew: a flood from
 	 * spoofed sources would push real clients' pins out of the LRU
@@ -341,26 +348,41 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
  * share. */
 int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid);
 
-/* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
- * in dsr_flows, or under lc/wlc a struct xlb_flow in flows
- * (xlb_dsr_ct_new). Not under the flood guard when the scheduler is
- * stateless (its choice needs no entry to hold). XLB_OK, or
- * XLB_R_DROP_SVC_FULL: an lc/wlc service holds its max_flows, none of
- * them embryonic. */
-static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
-					  const struct xlb_svc *svc, __u32 bid)
+/* A new flow of a service whose flows live in dsr_flows: counted toward
+ * the flood guard's rate; 1 when the guard is engaged. */
+static __always_inline int xlb_guard_new_dsr_flow(void)
 {
-	struct xlb_dsr_flow nd = {};
 	struct xlb_globals *g;
 	__u32 zero = 0;
 
+	g = bpf_map_lookup_elem(&globals, &zero);
+	return g && g->guard_rate && xlb_guard_engaged(g->guard_rate, xlb_now());
+}
+
+/* Whether svc finds a flow's backend again without its entry while the
+ * guard pins no client: Maglev and sh always; rr/wrr without persistence
+ * pick such flows by the hash (xlb_select). */
+static __always_inline int xlb_entry_optional(const struct xlb_svc *svc)
+{
+	return xlb_sched_stateless(svc) ||
+	       ((svc->flags & XLB_SVC_F_RR) && !svc->persist_s &&
+		(svc->mode == XLB_MODE_DR || svc->mode == XLB_MODE_TUN));
+}
+
+/* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
+ * in dsr_flows, or under lc/wlc a struct xlb_flow in flows
+ * (xlb_dsr_ct_new). None under the flood guard (guard) where the entry is
+ * optional. XLB_OK, or XLB_R_DROP_SVC_FULL: an lc/wlc service holds its
+ * max_flows, none of them embryonic. */
+static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
+					  const struct xlb_svc *svc, __u32 bid,
+					  int guard)
+{
+	struct xlb_dsr_flow nd = {};
+
 	if (!xlb_svc_dsr_table(svc))
 		return xlb_dsr_ct_new(p, svc, bid);
-	/* Every new flow counts toward the guard's rate; only a stateless
-	 * scheduler's can do without an entry. */
-	g = bpf_map_lookup_elem(&globals, &zero);
-	if (g && g->guard_rate && xlb_guard_engaged(g->guard_rate, xlb_now()) &&
-	    xlb_sched_stateless(svc)) {
+	if (guard && xlb_entry_optional(svc)) {
 		xlb_guard_count(XLB_G_NO_ENTRY);
 		return XLB_OK;
 	}
@@ -383,6 +405,8 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 	   const struct xlb_dsr_flow *d, __u32 *bid, int *new_flow)
 {
 	struct xlb_backend *be;
+	__u32 how = 0;
+	int guard = 0;
 
 	*new_flow = 0;
 	if (d && d->svc_id == svc->id) {
@@ -397,14 +421,25 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 			return be;
 		}
 	}
-	*bid = xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), !p->icmp_err);
+	/* Every new dsr_flows flow counts toward the guard's rate (lc/wlc
+	 * ones where their entry is made). rr/wrr pick by the hash where the
+	 * flow must find its backend again without an entry: under the
+	 * guard, and for a TCP segment past the SYN (its SYN may have had
+	 * none). */
+	if (!p->icmp_err) {
+		how = XLB_PICK_LEARN;
+		guard = xlb_svc_dsr_table(svc) && xlb_guard_new_dsr_flow();
+		if (guard || (p->key.proto == IPPROTO_TCP && !p->syn))
+			how |= XLB_PICK_HASH;
+	}
+	*bid = xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), how);
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;
 	if (p->icmp_err)
 		return be;
 	*new_flow = 1;
-	if (xlb_flow_store(p, svc, *bid) != XLB_OK) {
+	if (xlb_flow_store(p, svc, *bid, guard) != XLB_OK) {
 		*new_flow = -1;
 		return NULL;
 	}

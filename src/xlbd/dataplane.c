@@ -979,8 +979,9 @@ static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
 /* Entry v (struct xlb_flow in flows, else struct xlb_dsr_flow) of service
  * id, written into the other table as the data plane would have made it:
  * a compact entry, or a flows entry without a state (kept, not counted:
- * XLB_CT_NONE). A flow already there is left as it is. */
-static void flow_copy_one(struct dataplane *dp, bool from_flows,
+ * XLB_CT_NONE). A flow already there is left as it is. Returns whether it
+ * wrote an entry. */
+static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 			  const struct xlb_flow_key *k, const void *v,
 			  const struct xlb_svc *svc)
 {
@@ -991,23 +992,22 @@ static void flow_copy_one(struct dataplane *dp, bool from_flows,
 
 	if (from_flows) {
 		if (f->svc_id != svc->id || f->backend_id >= XLB_MAX_BACKENDS)
-			return;
+			return false;
 		nd.backend_id = (__u16)f->backend_id;
 		nd.svc_id = (__u16)f->svc_id;
 		nd.hash = f->hash;
-		bpf_map__update_elem(dp->skel->maps.dsr_flows, k, sizeof(*k), &nd,
-				     sizeof(nd), BPF_NOEXIST);
-		return;
+		return bpf_map__update_elem(dp->skel->maps.dsr_flows, k, sizeof(*k),
+					    &nd, sizeof(nd), BPF_NOEXIST) == 0;
 	}
 	if (d->svc_id != svc->id)
-		return;
+		return false;
 	nf.backend_id = d->backend_id;
 	nf.svc_id = d->svc_id;
 	nf.hash = d->hash;
 	nf.mode = svc->mode;
 	nf.last_seen_ns = conntrack_now_ns();
-	bpf_map__update_elem(dp->skel->maps.flows, k, sizeof(*k), &nf, sizeof(nf),
-			     BPF_NOEXIST);
+	return bpf_map__update_elem(dp->skel->maps.flows, k, sizeof(*k), &nf,
+				    sizeof(nf), BPF_NOEXIST) == 0;
 }
 
 /* A dr/tun service whose scheduler enters or leaves lc/wlc moves between
@@ -1016,7 +1016,10 @@ static void flow_copy_one(struct dataplane *dp, bool from_flows,
  * will be), so its connections stay on their backends. The old entries
  * stay behind for the LRU (dsr_flows) or the sweeper (flows, by their
  * timeouts) to remove. A flow that starts between the copy and the change
- * is scheduled afresh by its next packet. */
+ * is scheduled afresh by its next packet. Into the connection table, at
+ * most the service's share (max_flows, set before): the copies must not
+ * push other services' entries out of it; flows past that are scheduled
+ * afresh too, and the log says how many. */
 static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 {
 	enum { CHUNK = 4096 };
@@ -1025,19 +1028,36 @@ static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 	size_t vsize = bpf_map__value_size(from);
 	struct xlb_flow_key *keys = calloc(CHUNK, sizeof(*keys));
 	char *vals = calloc(CHUNK, vsize);
+	uint64_t room = UINT64_MAX, copied = 0, left = 0;
 	__u32 cursor = 0, n;
 	bool started = false;
 	int ret = 0;
 
+	if (!from_flows && dp->svc_flows && svc->id < XLB_MAX_SERVICES &&
+	    dp->svc_flows[svc->id].max)
+		room = dp->svc_flows[svc->id].max;
 	while (keys && vals && ret == 0) {
 		n = CHUNK;
 		ret = bpf_map_lookup_batch(bpf_map__fd(from), started ? &cursor : NULL,
 					   &cursor, keys, vals, &n, NULL);
 		ret = ret ? -errno : 0;
 		started = true;
-		for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++)
-			flow_copy_one(dp, from_flows, &keys[i], vals + i * vsize, svc);
+		for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++) {
+			const struct xlb_dsr_flow *d = (const void *)(vals + i * vsize);
+
+			if (copied >= room) {
+				left += d->svc_id == svc->id;
+				continue;
+			}
+			copied += flow_copy_one(dp, from_flows, &keys[i],
+						vals + i * vsize, svc);
+		}
 	}
+	if (left)
+		log_warn("service %u: %llu of its dr/tun flows not copied to the "
+			 "connection table, past its share (max_flows %llu): they "
+			 "are scheduled afresh by lc/wlc", svc->id,
+			 (unsigned long long)left, (unsigned long long)room);
 	if (!keys || !vals || (ret && ret != -ENOENT))
 		log_warn("service %u: cannot copy its flows to the %s table (%s): "
 			 "its connections may move to other backends", svc->id,

@@ -268,6 +268,63 @@ ROW(r_sched_rr)
 	return err;
 }
 
+ROW(r_sched_rr_guard)
+{
+	/* wrr B1 B1 B2 under the flood guard (rate 1: the second new flow
+	 * of the window engages it): the new flow takes the sequence's slot
+	 * of its hash (table slot hash % 13), not the next position, and
+	 * gets no entry (counted); its ACK, the guard off, finds the same
+	 * backend by the same hash and stores the entry. The sequence did
+	 * not move: the next SYN takes position 1, B1. */
+	const uint32_t ids[3] = { B1, B1, B2 };
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .dport = 80, .paylen = 10 };
+	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
+	struct xlb_dsr_flow d;
+	uint64_t ne0;
+	int err = -1;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	table_set(S_STICKY, 13, ids, 3);
+	sticky_sched(XLB_SVC_F_RR, 3);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	ne0 = guard_get(XLB_G_NO_ENTRY);
+	guard_rate(1);
+	s.sport = 46300;
+	if (fwd_dr(&s, MAC_B1, why, n))
+		goto out;
+	/* A port whose hash slot says B2, where position 1 would say B1. */
+	for (s.sport = 46301; ids[spec_hash(&s) % 13 % 3] != B2; s.sport++)
+		;
+	if (fwd_dr(&s, MAC_B2, why, n))
+		goto out;
+	if (dsr_get(&s, &d) == 0 || guard_get(XLB_G_NO_ENTRY) - ne0 != 1) {
+		snprintf(why, n, "guard on: entry %s, flow_not_stored +%llu (want none, +1)",
+			 dsr_get(&s, &d) ? "none" : "made",
+			 (unsigned long long)(guard_get(XLB_G_NO_ENTRY) - ne0));
+		goto out;
+	}
+	guard_rate(0);
+	s.tcpflags = 0x10;
+	if (fwd_dr(&s, MAC_B2, why, n))
+		goto out;
+	if (dsr_get(&s, &d) || d.backend_id != B2) {
+		snprintf(why, n, "the ACK stored no entry for B2");
+		goto out;
+	}
+	s.tcpflags = 0;
+	s.sport = 46400;
+	err = fwd_dr(&s, MAC_B1, why, n);
+out:
+	guard_rate(0);
+	sticky_sched(0, 0);
+	table_one(S_STICKY, B1);
+	return err;
+}
+
 ROW(r_syn_down_backend)
 {
 	/* rr (the flow table decides): a flow on B1, then B1 goes down
@@ -719,6 +776,7 @@ static const struct row rows[] = {
 	{ .desc = "Maglev slot of 32 flows predicted by xlb_flow_hash", .fn = r_maglev_slots },
 	{ .desc = "sh: every port of a client to one backend, by xlb_src_hash", .fn = r_sched_sh },
 	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay; ICMP about no flow dropped, sequence unmoved", .fn = r_sched_rr },
+	{ .desc = "wrr under the flood guard: new flow by its hash, no entry; its ACK finds it again", .fn = r_sched_rr_guard },
 	{ .desc = "dr: a SYN on the tuple of a flow whose backend is down is rescheduled, its ACKs are not", .fn = r_syn_down_backend },
 	{ .desc = "no Maglev table: port unreachable (v4 TCP, v6 UDP), or a drop when turned off", .fn = r_no_backend },
 	{ .desc = "ICMP errors rate limited: N answered exactly, N+1 dropped; PMTU (DF) exempt; 0: no limit", .fn = r_icmp_rate },

@@ -264,13 +264,16 @@ rm_one() {
 	local hok hfail hbe dok dfail
 	read -r _ _ hok _ hfail _ hbe <<<"$http"
 	read -r _ _ dok _ dfail <<<"$dns"
+	# At most 240 requests each in CLIENT_SECONDS; at least 40 shows the
+	# client kept going across the restart and reloads (a loaded machine
+	# got 144 of 240 through: a count, not a rate, is asserted).
 	check "restart $mode: one keep-alive TCP connection, not one request failed (ok ${hok:-?})" \
 		"${http:-no client output: $(head -c 300 "$LAB_DIR/client.out")} $errs" \
-		[ "${hfail:-1}" = 0 -a "${hok:-0}" -ge 150 ]
+		[ "${hfail:-1}" = 0 -a "${hok:-0}" -ge 40 ]
 	check "restart $mode: every request answered by the same real server ($hbe)" \
 		"backends seen: $hbe" [ -n "$hbe" -a "${hbe#*,}" = "$hbe" ]
 	check "restart $mode: every DNS/UDP query answered during the restart (ok ${dok:-?})" \
-		"${dns:-no client output} $errs" [ "${dfail:-1}" = 0 -a "${dok:-0}" -ge 150 ]
+		"${dns:-no client output} $errs" [ "${dfail:-1}" = 0 -a "${dok:-0}" -ge 40 ]
 
 	n=$(http_burst 30 "http://$VIP_V4/" | grep -c '^rs')
 	check "restart $mode: 30 new HTTP connections after the reloads" "$n of 30" [ "$n" = 30 ]
