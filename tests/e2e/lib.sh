@@ -579,18 +579,21 @@ http_burst() {
 	rm -f "$cfg"
 }
 
-# dns_burst N SERVER [PROTO [SOURCE]]: N queries for who.xlb.test TXT (dig
-# batch mode, a fresh socket and source port per query), over udp (default)
-# or tcp, from SOURCE if given; prints one answer per line.
+# dns_burst N SERVER [PROTO [SOURCE [DIG_OPTION...]]]: N queries for
+# who.xlb.test TXT (dig batch mode, a fresh socket and source port per
+# query), over udp (default) or tcp, from SOURCE if given (or ""), each
+# asked once unless the options say more (e.g. +tries=2); prints one answer
+# per line.
 dns_burst() {
 	local n=$1 server=$2 tcp=${3:-udp} src=${4:-} batch=$LAB_DIR/dig.$RANDOM
 	local i opt= glob=()
+	shift $(($# < 4 ? $# : 4))
 	# dig 9.18 takes +tcp from its command line only: on a -f line it is
 	# silently ignored (the query goes over udp).
 	[ "$tcp" = tcp ] && glob=(+tcp)
 	[ -n "$src" ] && opt="-b $src"
 	for ((i = 0; i < n; i++)); do
-		echo "@$server who.xlb.test TXT +short +tries=1 +time=2 $opt"
+		echo "@$server who.xlb.test TXT +short +tries=1 +time=2 $opt $*"
 	done >"$batch"
 	timeout 180 ip netns exec "$NS_CL" dig "${glob[@]}" -f "$batch" 2>/dev/null | tr -d '"'
 	rm -f "$batch"
