@@ -33,7 +33,6 @@
  * Needs root (netns, BPF). Prints markdown on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,10 +92,7 @@ struct k_lb_stats {
 
 static const uint8_t MAC_ROUTER[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-static int rounds = 5;
-static unsigned int repeat = 1000000;
-static int quick;
-static const char *only;
+static struct bench_opts opt;   /* bench_opts_parse */
 
 static struct baseline_bpf *bs;
 static struct floor_bpf *fs;
@@ -502,17 +498,9 @@ static struct row rows[] = {
 
 static int row_active(const struct row *r)
 {
-	char buf[256], *w, *save = NULL;
-
-	if (quick && (r->kind == K_COLD || r->reference))
+	if (opt.quick && (r->kind == K_COLD || r->reference))
 		return 0;
-	if (!only)
-		return 1;
-	snprintf(buf, sizeof(buf), "%s", only);
-	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (strstr(r->name, w))
-			return 1;
-	return 0;
+	return bench_row_selected(&opt, r->name);
 }
 
 /* The floor's flow table gets src:sp -> dst:80 (as xdp_cost's floor rows). */
@@ -583,15 +571,15 @@ static int cold_prepare(struct row *r)
 static double timed_run(struct row *r, int fd, int *v)
 {
 	if (r->kind == K_COLD)
-		return front_run(fd, r->pkt, COLD_FLOWS, 1, repeat / PARTS, v);
-	return front_run(fd, r->pkt, 1, 0, repeat / PARTS, v);
+		return front_run(fd, r->pkt, COLD_FLOWS, 1, opt.repeat / PARTS, v);
+	return front_run(fd, r->pkt, 1, 0, opt.repeat / PARTS, v);
 }
 
 /* One slice of fd (xlb's, Katran's or the baseline) the way the row's kind
  * says. */
 static double timed(struct row *r, int fd, int is_xlb, int *v)
 {
-	unsigned int nrep = (quick ? 4 * BATCH : 32 * BATCH) / PARTS;
+	unsigned int nrep = (opt.quick ? 4 * BATCH : 32 * BATCH) / PARTS;
 	uint64_t miss = fd == k_prog ? k_lru_misses() : 0;
 	double t;
 
@@ -599,7 +587,7 @@ static double timed(struct row *r, int fd, int is_xlb, int *v)
 		t = timed_run(r, fd, v);
 		if (fd == k_prog) {
 			r->k_miss += k_lru_misses() - miss;
-			r->k_pkts += repeat / PARTS;
+			r->k_pkts += opt.repeat / PARTS;
 		}
 		return t;
 	}
@@ -624,7 +612,7 @@ static void row_round(struct row *r, int rd)
 		r->fail = "flow set-up refused";
 	if (r->kind == K_NEW || r->kind == K_FLOOD)
 		mk(r->pkt, r->src, 40000, r->dst, 80, TCP_SYN);
-	tb = run(bfd, r->pkt, repeat, NULL, NULL);
+	tb = run(bfd, r->pkt, opt.repeat, NULL, NULL);
 	for (p = 0; p < PARTS; p++) {
 		tbf += timed(r, bfd, 0, &vb) / PARTS;
 		if ((rd + p) % 2) {
@@ -672,15 +660,15 @@ static void report_row(struct row *r, FILE *jf)
 				"\"target\":\"%s\",\"status\":\"FAIL: %s\"}\n", r->name, goal, r->fail);
 		return;
 	}
-	med = median(r->ratio, rounds);
-	lo = vmin(r->ratio, rounds);
-	hi = vmax(r->ratio, rounds);
+	med = median(r->ratio, opt.rounds);
+	lo = vmin(r->ratio, opt.rounds);
+	hi = vmax(r->ratio, opt.rounds);
 	st = r->reference ? "reference" :
 	     hi <= GOAL ? "meets the goal in every round" :
 	     med <= GOAL ? "not in every round" : "SHORT of the goal";
 	printf("| %s | %.1f | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s",
-	       r->name, median(r->t_x, rounds), median(r->t_k, rounds),
-	       median(r->t_b, rounds), med, lo, hi, goal, st);
+	       r->name, median(r->t_x, opt.rounds), median(r->t_k, opt.rounds),
+	       median(r->t_b, opt.rounds), med, lo, hi, goal, st);
 	if (r->k_pkts)
 		printf(" (Katran's LRU: %.2f%% misses)", 100.0 * r->k_miss / r->k_pkts);
 	printf(" |\n");
@@ -689,7 +677,7 @@ static void report_row(struct row *r, FILE *jf)
 			"\"target\":\"%s\",\"status\":\"%s\",\"ratio\":%.3f,\"ratio_min\":%.3f,"
 			"\"ratio_max\":%.3f,\"xlb_ns\":%.1f,\"katran_ns\":%.1f,\"rounds\":%d}\n",
 			r->name, med, lo, hi, goal, st, med, lo, hi,
-			median(r->t_x, rounds), median(r->t_k, rounds), rounds);
+			median(r->t_x, opt.rounds), median(r->t_k, opt.rounds), opt.rounds);
 }
 
 static void report(const char *json)
@@ -706,8 +694,8 @@ static void report(const char *json)
 			report_row(&rows[i], jf);
 	printf("\nxlb ns, Katran ns: t(front+program) - t(front+baseline) + t(baseline), "
 	       "medians; ratio per round, %d rounds, %u runs per measurement "
-	       "(new flows: %u in batches of %d).\n", rounds, repeat,
-	       quick ? 4 * BATCH : 32 * BATCH, BATCH);
+	       "(new flows: %u in batches of %d).\n", opt.rounds, opt.repeat,
+	       opt.quick ? 4 * BATCH : 32 * BATCH, BATCH);
 	if (jf)
 		fclose(jf);
 }
@@ -742,40 +730,19 @@ static int setup(const char *kobj)
 
 int main(int argc, char **argv)
 {
-	const char *kobj = NULL, *json = NULL;
-	int c, rd;
+	int rd;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "k:r:n:qf:j:")) != -1) {
-		switch (c) {
-		case 'k': kobj = optarg; break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'n': repeat = strtoul(optarg, NULL, 0); break;
-		case 'q': quick = 1; break;
-		case 'f': only = optarg; break;
-		case 'j': json = optarg; break;
-		default:
-			fprintf(stderr, "usage: %s -k BALANCER_KERN.o [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (quick) {
-		rounds = rounds > 3 ? 3 : rounds;
-		repeat = repeat > 200000 ? 200000 : repeat;
-	}
-	if (!kobj || rounds < 1 || rounds > 16 || repeat < 4000) {
-		fprintf(stderr, "katran_cmp: -k Katran's object needed; rounds 1..16, repeat >= 4000\n");
+	if (bench_opts_parse(argc, argv, 1, 4000, &opt))
 		return 2;
-	}
 	libbpf_set_print(libbpf_quiet);
-	if (setup(kobj))
+	if (setup(opt.kobj))
 		return 1;
 	loadavg("at start");
 	printf("\nOutput frames, xlb tun against Katran (IPIP / ip6ip6), fields that differ:\n\n");
 	compare_frames("v4", C4, "198.18.0.101");
 	compare_frames("v6", C6, "2001:db8::101");
-	for (rd = 0; rd < rounds; rd++)
+	for (rd = 0; rd < opt.rounds; rd++)
 		for (i = 0; i < NROWS; i++)
 			if (row_active(&rows[i]) && rows[i].kind != K_COLD && !rows[i].fail)
 				row_round(&rows[i], rd);
@@ -787,10 +754,10 @@ int main(int argc, char **argv)
 			rows[i].fail = "cold set-up failed";
 			continue;
 		}
-		for (rd = 0; rd < rounds; rd++)
+		for (rd = 0; rd < opt.rounds; rd++)
 			row_round(&rows[i], rd);
 	}
-	report(json);
+	report(opt.json);
 	loadavg("at the end");
 	xlb_bpf__destroy(xs);
 	baseline_bpf__destroy(bs);

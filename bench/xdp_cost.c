@@ -27,7 +27,6 @@
  * Needs root (netns, BPF). Prints a markdown table on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -46,10 +45,7 @@
 #include "floor.skel.h"
 #include "xdp_lab.h"
 
-static int rounds = 5;
-static unsigned int repeat = 1000000;
-static int quick;
-static const char *only;        /* -f: comma-separated name fragments */
+static struct bench_opts opt;   /* bench_opts_parse */
 
 static struct baseline_bpf *bs;
 static struct floor_bpf *fs;
@@ -127,20 +123,6 @@ static int row_in_quick(const struct row *r)
 
 	for (i = 0; i < sizeof(quick_rows) / sizeof(quick_rows[0]); i++)
 		if (!strcmp(r->name, quick_rows[i]))
-			return 1;
-	return 0;
-}
-
-/* Whether -f selects the row (no -f: every row). */
-static int row_in_filter(const struct row *r)
-{
-	char buf[256], *w, *save = NULL;
-
-	if (!only)
-		return 1;
-	snprintf(buf, sizeof(buf), "%s", only);
-	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (strstr(r->name, w))
 			return 1;
 	return 0;
 }
@@ -273,19 +255,19 @@ static void row_round(struct row *r, int rd)
 		if (row_prepare(r))
 			r->bad_verdict = -2;
 	}
-	tb = run(bfd, r->pkt, repeat, NULL, NULL);
+	tb = run(bfd, r->pkt, opt.repeat, NULL, NULL);
 	/* pass leaves the frame as the next run needs it: time xlb alone
 	 * too, a check on the front subtraction. (dr no longer does: its
 	 * new destination MAC is not xa's, which the MAC check then passes.) */
 	r->r_direct[rd] = 0;
 	if (r->kind == K_PASS || r->kind == K_FLOOR)
-		r->r_direct[rd] = run(prog_fd(r), r->pkt, repeat, NULL, NULL) /
-				  run(bfd, r->pkt, repeat, NULL, NULL);
+		r->r_direct[rd] = run(prog_fd(r), r->pkt, opt.repeat, NULL, NULL) /
+				  run(bfd, r->pkt, opt.repeat, NULL, NULL);
 	switch (r->kind) {
 	case K_NEW:
 	case K_FLOOD:
 	case K_FLOOR_NEW: {
-		unsigned int nrep = quick ? 4 * BATCH : 32 * BATCH;
+		unsigned int nrep = opt.quick ? 4 * BATCH : 32 * BATCH;
 
 		tbf = front_new(bfd, r->pkt, nrep, &vb);
 		guard_rate(r->kind == K_FLOOD ? 1 : 0);
@@ -294,12 +276,12 @@ static void row_round(struct row *r, int rd)
 		break;
 	}
 	case K_COLD:
-		tbf = front_run(bfd, r->pkt, COLD_FLOWS, 1, repeat, &vb);
-		tx = front_run(xlb_fd(), r->pkt, COLD_FLOWS, 1, repeat, &v);
+		tbf = front_run(bfd, r->pkt, COLD_FLOWS, 1, opt.repeat, &vb);
+		tx = front_run(xlb_fd(), r->pkt, COLD_FLOWS, 1, opt.repeat, &v);
 		break;
 	default:
-		tbf = front_run(bfd, r->pkt, 1, 0, repeat, &vb);
-		tx = front_run(prog_fd(r), r->pkt, 1, 0, repeat, &v);
+		tbf = front_run(bfd, r->pkt, 1, 0, opt.repeat, &vb);
+		tx = front_run(prog_fd(r), r->pkt, 1, 0, opt.repeat, &v);
 	}
 	if (v != r->want)
 		r->bad_verdict = v ? v : -2;
@@ -312,33 +294,13 @@ static void row_round(struct row *r, int rd)
 
 int main(int argc, char **argv)
 {
-	const char *json = NULL;
-	int c, rd, fails = 0, nj = 0;
+	int rd, fails = 0, nj = 0;
 	int active[NROWS];
 	FILE *jf = NULL;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "r:n:qf:j:")) != -1) {
-		switch (c) {
-		case 'r': rounds = atoi(optarg); break;
-		case 'n': repeat = strtoul(optarg, NULL, 0); break;
-		case 'q': quick = 1; break;
-		case 'f': only = optarg; break;
-		case 'j': json = optarg; break;
-		default:
-			fprintf(stderr, "usage: %s [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (quick) {
-		rounds = rounds > 3 ? 3 : rounds;
-		repeat = repeat > 200000 ? 200000 : repeat;
-	}
-	if (rounds < 1 || rounds > 16 || repeat < 1000) {
-		fprintf(stderr, "xdp_cost: rounds must be 1..16, repeat >= 1000\n");
+	if (bench_opts_parse(argc, argv, 0, 1000, &opt))
 		return 2;
-	}
 	libbpf_set_print(libbpf_quiet);
 	if (lab_setup())
 		return 1;
@@ -363,7 +325,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NROWS; i++) {
 		struct row *r = &rows[i];
 
-		active[i] = (!quick || row_in_quick(r)) && row_in_filter(r);
+		active[i] = (!opt.quick || row_in_quick(r)) && bench_row_selected(&opt, r->name);
 		if (!active[i] || r->kind == K_COLD)
 			continue;
 		if (row_prepare(r)) {
@@ -373,7 +335,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Interleaved: every round visits every row, baseline next to xlb. */
-	for (rd = 0; rd < rounds; rd++) {
+	for (rd = 0; rd < opt.rounds; rd++) {
 		for (i = 0; i < NROWS; i++) {
 			if (!active[i] || rows[i].kind == K_COLD || rows[i].bad_verdict == -1)
 				continue;
@@ -390,15 +352,15 @@ int main(int argc, char **argv)
 			rows[i].bad_verdict = -1;
 			continue;
 		}
-		for (rd = 0; rd < rounds; rd++)
+		for (rd = 0; rd < opt.rounds; rd++)
 			row_round(&rows[i], rd);
 	}
 
-	if (json)
-		jf = fopen(json, "w");
+	if (opt.json)
+		jf = fopen(opt.json, "w");
 	if (jf)
 		fprintf(jf, "{\"bench\":\"xdp_cost\",\"rounds\":%d,\"repeat\":%u,"
-			"\"new_flow_batch\":%d,\"rows\":[", rounds, repeat, BATCH);
+			"\"new_flow_batch\":%d,\"rows\":[", opt.rounds, opt.repeat, BATCH);
 	printf("| xdp_cost row | front+xlb ns | front+baseline ns | baseline ns |"
 	       " ratio (median, min-max) | direct ratio | target | |\n");
 	printf("|---|---|---|---|---|---|---|---|\n");
@@ -416,12 +378,12 @@ int main(int argc, char **argv)
 			fails++;
 			continue;
 		}
-		med = median(r->r_net, rounds);
-		if (median(r->r_direct, rounds) > 0)
+		med = median(r->r_net, opt.rounds);
+		if (median(r->r_direct, opt.rounds) > 0)
 			snprintf(dstr, sizeof(dstr), "%.2fx",
-				 median(r->r_direct, rounds));
-		tx = median(r->t_x, rounds);
-		tb = median(r->t_b, rounds);
+				 median(r->r_direct, opt.rounds));
+		tx = median(r->t_x, opt.rounds);
+		tb = median(r->t_b, opt.rounds);
 		st = r->bad_verdict == -2 ? "FAIL: flow set-up refused" :
 		     r->bad_verdict ? "FAIL: wrong verdict" :
 		     !r->target ? "reference" :
@@ -430,8 +392,8 @@ int main(int argc, char **argv)
 			fails++;
 		snprintf(tstr, sizeof(tstr), r->target ? "<= %.1fx" : "-", r->target);
 		printf("| %s | %.1f | %.1f | %.1f | %.2fx (%.2f-%.2f) | %s | %s | %s |\n",
-		       r->name, tx, median(r->t_bf, rounds), tb, med,
-		       vmin(r->r_net, rounds), vmax(r->r_net, rounds), dstr,
+		       r->name, tx, median(r->t_bf, opt.rounds), tb, med,
+		       vmin(r->r_net, opt.rounds), vmax(r->r_net, opt.rounds), dstr,
 		       tstr, st);
 		if (jf) {
 			fprintf(jf, "%s{\"row\":\"%s\",\"ratio\":%.3f,\"ratio_min\":%.3f,"
@@ -440,9 +402,9 @@ int main(int argc, char **argv)
 				"\"baseline_ns_with_front\":%.1f,\"ratio_direct\":%.3f,"
 				"\"target\":%.1f,\"status\":\"%s\"}",
 				nj++ ? "," : "", r->name, med,
-				vmin(r->r_net, rounds), vmax(r->r_net, rounds),
-				median(r->r_raw, rounds), tx, tb,
-				median(r->t_bf, rounds), median(r->r_direct, rounds),
+				vmin(r->r_net, opt.rounds), vmax(r->r_net, opt.rounds),
+				median(r->r_raw, opt.rounds), tx, tb,
+				median(r->t_bf, opt.rounds), median(r->r_direct, opt.rounds),
 				r->target, st);
 		}
 	}
@@ -453,7 +415,7 @@ int main(int argc, char **argv)
 	printf("\nratio = (t(front+xlb) - t(front+baseline) + t(baseline)) / t(baseline); "
 	       "%d rounds, %u runs per measurement (new flows: %u in batches of %d); "
 	       "%d row(s) short of target or failed.\n",
-	       rounds, repeat, quick ? 4 * BATCH : 32 * BATCH, BATCH, fails);
+	       opt.rounds, opt.repeat, opt.quick ? 4 * BATCH : 32 * BATCH, BATCH, fails);
 	xlb_bpf__destroy(xs);
 	baseline_bpf__destroy(bs);
 	floor_bpf__destroy(fs);

@@ -454,3 +454,52 @@ int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
 	return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
+
+/* ---- the options ------------------------------------------------------------ */
+
+int bench_opts_parse(int argc, char **argv, int with_k, unsigned int min_repeat,
+		     struct bench_opts *o)
+{
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	int c;
+
+	*o = (struct bench_opts){ .rounds = 5, .repeat = 1000000 };
+	while ((c = getopt(argc, argv, with_k ? "k:r:n:qf:j:" : "r:n:qf:j:")) != -1) {
+		switch (c) {
+		case 'k': o->kobj = optarg; break;
+		case 'r': o->rounds = atoi(optarg); break;
+		case 'n': o->repeat = strtoul(optarg, NULL, 0); break;
+		case 'q': o->quick = 1; break;
+		case 'f': o->only = optarg; break;
+		case 'j': o->json = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s %s[-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] "
+				"[-j FILE]\n", argv[0], with_k ? "-k BALANCER_KERN.o " : "");
+			return 2;
+		}
+	}
+	if (o->quick) {
+		o->rounds = o->rounds > 3 ? 3 : o->rounds;
+		o->repeat = o->repeat > 200000 ? 200000 : o->repeat;
+	}
+	if ((with_k && !o->kobj) || o->rounds < 1 || o->rounds > 16 ||
+	    o->repeat < min_repeat) {
+		fprintf(stderr, "%s: %srounds 1..16, repeat >= %u\n", prog,
+			with_k ? "-k Katran's object needed; " : "", min_repeat);
+		return 2;
+	}
+	return 0;
+}
+
+int bench_row_selected(const struct bench_opts *o, const char *name)
+{
+	char buf[256], *w, *save = NULL;
+
+	if (!o->only)
+		return 1;
+	snprintf(buf, sizeof(buf), "%s", o->only);
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (strstr(name, w))
+			return 1;
+	return 0;
+}

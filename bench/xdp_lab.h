@@ -34,6 +34,23 @@ extern struct xlb_bpf *xs;      /* xlb_xdp, loaded by the caller */
 extern struct vary_bpf *vs;     /* the front, loaded by the caller */
 extern int ifx;                 /* the lab's interface (xa) */
 
+/* The options both benches take. */
+struct bench_opts {
+	int rounds;             /* -r ROUNDS, 1..16 (5) */
+	unsigned int repeat;    /* -n REPEAT: runs per measurement (1000000) */
+	int quick;              /* -q: at most 3 rounds of 200000, fewer rows */
+	const char *only;       /* -f WORDS: rows whose name has one of them */
+	const char *json;       /* -j FILE: the rows as JSON */
+	const char *kobj;       /* -k FILE (katran_cmp): Katran's balancer */
+};
+
+/* Reads argv into o, defaults first; -k only when with_k (then required).
+ * 0, or 2 after printing the usage or what is wrong. */
+int bench_opts_parse(int argc, char **argv, int with_k, unsigned int min_repeat,
+		     struct bench_opts *o);
+/* Whether -f selects the row called name (no -f: every row). */
+int bench_row_selected(const struct bench_opts *o, const char *name);
+
 /* Enters a new network namespace and builds the lab in it: 0 or -1. */
 int lab_setup(void);
 /* A PKT_LEN-byte frame src:sp -> dst:dp, TCP with flags (tests/bpf/pkt.h). */
