@@ -506,17 +506,10 @@ static int row_active(const struct row *r)
 /* The floor's flow table gets src:sp -> dst:80 (as xdp_cost's floor rows). */
 static int floor_add(const char *src, uint16_t sp, const char *dst)
 {
-	struct xlb_flow_key k;
+	struct xlb_flow_key k = lab_key(src, sp, dst);
 	struct xlb_flow f;
 
-	memset(&k, 0, sizeof(k));
 	memset(&f, 0, sizeof(f));
-	k.src = A(src);
-	k.dst = A(dst);
-	k.sport_be = htons(sp);
-	k.dport_be = htons(80);
-	k.proto = 6;
-	k.family = strchr(src, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	return bpf_map_update_elem(bpf_map__fd(fs->maps.floor_flows), &k, &f, 0);
 }
 

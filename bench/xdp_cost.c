@@ -156,17 +156,10 @@ static int once(const uint8_t *pkt, uint8_t *out)
 static int flow_of(const char *src, uint16_t sp, const char *dst,
 		   struct xlb_flow *f)
 {
-	struct xlb_flow_key k;
+	struct xlb_flow_key k = lab_key(src, sp, dst);
 	struct xlb_dsr_flow d;
 
-	memset(&k, 0, sizeof(k));
 	memset(f, 0, sizeof(*f));
-	k.src = A(src);
-	k.dst = A(dst);
-	k.sport_be = htons(sp);
-	k.dport_be = htons(80);
-	k.proto = 6;
-	k.family = strchr(src, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	if (bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_flows), &k, &d) == 0)
 		return 0;
 	return bpf_map_lookup_elem(bpf_map__fd(xs->maps.flows), &k, f);
@@ -193,16 +186,9 @@ static int row_prepare(struct row *r)
 		return 0;
 	}
 	if (r->kind == K_FLOOR) {
-		struct xlb_flow_key k;
+		struct xlb_flow_key k = lab_key(r->src, sp, r->dst);
 
-		memset(&k, 0, sizeof(k));
 		memset(&f, 0, sizeof(f));
-		k.src = A(r->src);
-		k.dst = A(r->dst);
-		k.sport_be = htons(sp);
-		k.dport_be = htons(80);
-		k.proto = 6;
-		k.family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
 		mk(r->pkt, r->src, sp, r->dst, 80, TCP_ACK);
 		return bpf_map_update_elem(bpf_map__fd(fs->maps.floor_flows), &k, &f, 0);
 	}

@@ -455,6 +455,20 @@ int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 	return lvl == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+struct xlb_flow_key lab_key(const char *src, uint16_t sp, const char *dst)
+{
+	struct xlb_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.src = A(src);
+	k.dst = A(dst);
+	k.sport_be = htons(sp);
+	k.dport_be = htons(80);
+	k.proto = 6;
+	k.family = strchr(src, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	return k;
+}
+
 /* ---- the options ------------------------------------------------------------ */
 
 int bench_opts_parse(int argc, char **argv, int with_k, unsigned int min_repeat,

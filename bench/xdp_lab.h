@@ -56,6 +56,8 @@ int lab_setup(void);
 /* A PKT_LEN-byte frame src:sp -> dst:dp, TCP with flags (tests/bpf/pkt.h). */
 void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
 	uint16_t dp, uint8_t flags);
+/* The flow key of TCP src:sp -> dst:80, as xlb_xdp builds it. */
+struct xlb_flow_key lab_key(const char *src, uint16_t sp, const char *dst);
 /* Fills xlb's maps as xlbd would for the services above: 0 or -errno. */
 int world_setup(void);
 /* Empty a hash map whose keys are at most 64 bytes. */
