@@ -83,50 +83,41 @@ flood_lab_up() {
 # before its share, and new connections take the ports of the flood's
 # oldest half-open entries. fullnat's DNS has max_flows 8192, lc's HTTP
 # 16384; the nat services share the rest of 7/8 of the table, 33344 each:
-# a half-open
-# entry lives share / rate under a flood at its share (a third of a second
-# at 100000 SYNs/s), and a handshake slower than that on this loaded
-# machine is lost (4576 each at 32000/s: 5 of 50 connections).
+# a half-open entry lives share / rate under a flood at its share (a third
+# of a second at 100000 SYNs/s), and a handshake slower than that on this
+# loaded machine is lost (4576 each at 32000/s: 5 of 50 connections).
+#
+# flood_config FAMILY (4 or 6): the config of that phase. The same six
+# services in both (names ending in 6 for IPv6); the IPv4 phase adds the lc
+# dr service, and its table is sized for it.
 flood_config() {
-	local r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+	local r1 r2 r3 lip dr nat fn s= size=131072
+	if [ "$1" = 6 ]; then
+		r1=${RS_V6[0]} r2=${RS_V6[1]} r3=${RS_V6[2]}
+		lip=$LB_V6 dr=$VIP_V6 nat=$VIP2_V6 fn=$VIP6_FN s=6
+	else
+		r1=${RS_V4[0]} r2=${RS_V4[1]} r3=${RS_V4[2]}
+		lip=$LB_V4 dr=$VIP_DR nat=$VIP_NAT fn=$VIP_FN size=150016
+	fi
 	cat <<EOF
 interfaces: [elb]
 manage_addresses: false
-local_addresses: [$LB_V4]
-flow_table_size: 150016
+local_addresses: [$lip]
+flow_table_size: $size
 flood_guard_rate: $GUARD_RATE
 services:
-  - { name: dr-http, vip: $VIP_DR, port: 80, protocol: tcp, mode: dr, backends: [$r1, $r2] }
-  - { name: dr-dns, vip: $VIP_DR, port: 53, protocol: udp, mode: dr, backends: [$r1, $r2, $r3] }
-  - { name: nat-http, vip: $VIP_NAT, port: 80, protocol: tcp, mode: nat, backends: [$r1, $r2] }
-  - { name: nat-dns, vip: $VIP_NAT, port: 53, protocol: udp, mode: nat, backends: [$r1, $r2] }
-  - { name: fullnat-http, vip: $VIP_FN, port: 80, protocol: tcp, mode: fullnat,
+  - { name: dr$s-http, vip: $dr, port: 80, protocol: tcp, mode: dr, backends: [$r1, $r2] }
+  - { name: dr$s-dns, vip: $dr, port: 53, protocol: udp, mode: dr, backends: [$r1, $r2, $r3] }
+  - { name: nat$s-http, vip: $nat, port: 80, protocol: tcp, mode: nat, backends: [$r1, $r2] }
+  - { name: nat$s-dns, vip: $nat, port: 53, protocol: udp, mode: nat, backends: [$r1, $r2] }
+  - { name: fullnat$s-http, vip: $fn, port: 80, protocol: tcp, mode: fullnat,
       backends: [$r3], max_flows: 40000 }
-  - { name: fullnat-dns, vip: $VIP_FN, port: 53, protocol: udp, mode: fullnat,
+  - { name: fullnat$s-dns, vip: $fn, port: 53, protocol: udp, mode: fullnat,
       backends: [$r3], max_flows: 8192 }
+EOF
+	[ "$1" = 6 ] || cat <<EOF
   - { name: dr-lc-http, vip: $VIP_LC, port: 80, protocol: tcp, mode: dr, scheduler: lc,
       backends: [$r3], max_flows: 16384 }
-EOF
-}
-
-# The IPv6 phase: the same services (names ending in 6) on IPv6 VIPs.
-flood_config6() {
-	local r1=${RS_V6[0]} r2=${RS_V6[1]} r3=${RS_V6[2]}
-	cat <<EOF
-interfaces: [elb]
-manage_addresses: false
-local_addresses: [$LB_V6]
-flow_table_size: 131072
-flood_guard_rate: $GUARD_RATE
-services:
-  - { name: dr6-http, vip: $VIP_V6, port: 80, protocol: tcp, mode: dr, backends: [$r1, $r2] }
-  - { name: dr6-dns, vip: $VIP_V6, port: 53, protocol: udp, mode: dr, backends: [$r1, $r2, $r3] }
-  - { name: nat6-http, vip: $VIP2_V6, port: 80, protocol: tcp, mode: nat, backends: [$r1, $r2] }
-  - { name: nat6-dns, vip: $VIP2_V6, port: 53, protocol: udp, mode: nat, backends: [$r1, $r2] }
-  - { name: fullnat6-http, vip: $VIP6_FN, port: 80, protocol: tcp, mode: fullnat,
-      backends: [$r3], max_flows: 40000 }
-  - { name: fullnat6-dns, vip: $VIP6_FN, port: 53, protocol: udp, mode: fullnat,
-      backends: [$r3], max_flows: 8192 }
 EOF
 }
 
@@ -438,7 +429,7 @@ guard_ok() {
 # The IPv6 phase: xlbd on the IPv6 services alone, one flood per mode; nat's
 # idle connections across its flood.
 ipv6_phase() {
-	flood_config6 >"$LAB_DIR/xlb6.yaml"
+	flood_config 6 >"$LAB_DIR/xlb6.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb6.yaml" 2>"$LAB_DIR/start6.err"; then
 		fail "flood: xlbd starts on IPv6 VIPs" "$(cat "$LAB_DIR/start6.err")"; return
 	fi
@@ -468,7 +459,7 @@ main() {
 		      xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V6" 2>&1) ||
 			{ fail "flood: realserver setup on $rs" "$out"; summary; return; }
 	done
-	flood_config >"$LAB_DIR/xlb.yaml"
+	flood_config 4 >"$LAB_DIR/xlb.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
 		fail "flood: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
 	fi
