@@ -223,6 +223,22 @@ ROW(r_sched_sh)
 	return err;
 }
 
+/* S_STICKY as wrr over the sequence ids[0..3) repeated over 13 slots, no
+ * flows, every CPU's position at the start. 0 or -1. */
+static int wrr_start(const uint32_t *ids)
+{
+	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
+	int err;
+
+	if (!zero)
+		return -1;
+	flows_clear();
+	err = table_set(S_STICKY, 13, ids, 3) ?: sticky_sched(XLB_SVC_F_RR, 3) ?:
+	      bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
+	free(zero);
+	return err ? -1 : 0;
+}
+
 ROW(r_sched_rr)
 {
 	/* wrr 2:1: the daemon's sequence B1 B1 B2 (seq_len 3) repeats over
@@ -232,17 +248,11 @@ ROW(r_sched_rr)
 						MAC_B1, MAC_B2, MAC_B1 };
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
 			  .dport = 80, .paylen = 10 };
-	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
 	struct pkt in;
 	int err = 0;
 
-	if (!zero)
-		return -1;
-	flows_clear();
-	table_set(S_STICKY, 13, ids, 3);
-	sticky_sched(XLB_SVC_F_RR, 3);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
-	free(zero);
+	if (wrr_start(ids))
+		return snprintf(why, n, "cannot set up the wrr service"), -1;
 	for (int i = 0; i < 7 && !err; i++) {
 		s.sport = (uint16_t)(46000 + i);
 		err = fwd_dr(&s, want[i], why, n);
@@ -279,18 +289,12 @@ ROW(r_sched_rr_guard)
 	const uint32_t ids[3] = { B1, B1, B2 };
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
 			  .dport = 80, .paylen = 10 };
-	uint32_t key = S_STICKY, *zero = calloc(ncpu, sizeof(uint32_t));
 	struct xlb_dsr_flow d;
 	uint64_t ne0;
 	int err = -1;
 
-	if (!zero)
-		return -1;
-	flows_clear();
-	table_set(S_STICKY, 13, ids, 3);
-	sticky_sched(XLB_SVC_F_RR, 3);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.rr_pos), &key, zero, 0);
-	free(zero);
+	if (wrr_start(ids))
+		return snprintf(why, n, "cannot set up the wrr service"), -1;
 	ne0 = guard_get(XLB_G_NO_ENTRY);
 	guard_rate(1);
 	s.sport = 46300;
