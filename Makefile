@@ -21,7 +21,7 @@ XLBD_DIRS := src/xlbd src/xlbd/proxy
 XLB_DIR   := src/xlb
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	    -D_GNU_SOURCE -DXLB_VERSION='"$(VERSION)"' -DXLB_ABI_HASH='"$(ABI_HASH)"' \
+	    -D_GNU_SOURCE -DXLB_ABI_HASH='"$(ABI_HASH)"' \
 	    -Iinclude -I$(LIB_DIR) -I$(BUILD)
 DAEMON_INC := $(XLBD_DIRS:%=-I%)
 CLI_INC    := -I$(XLB_DIR)
@@ -58,6 +58,15 @@ check: tests
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# The version (git describe) is a generated header, rewritten only when it
+# changes: a commit rebuilds the few objects that print it, and an object
+# never keeps the version of the build before.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@echo '#define XLB_VERSION "$(VERSION)"' > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 # The proxy's selector shares its load layout with the engine.
@@ -69,13 +78,13 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # Header dependencies come from the compiler (-MMD -MP, the .d files below);
 # the skeletons are order-only so a first build generates them before any
 # object that includes one.
-$(BUILD)/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/obj $(SKELS)
+$(BUILD)/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/obj $(SKELS) $(BUILD)/version.h
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: src/xlbd/%.c | $(BUILD)/obj $(SKELS)
+$(BUILD)/obj/%.o: src/xlbd/%.c | $(BUILD)/obj $(SKELS) $(BUILD)/version.h
 	$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/obj $(SKELS)
+$(BUILD)/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/obj $(SKELS) $(BUILD)/version.h
 	$(CC) $(CFLAGS) $(DAEMON_INC) -MMD -MP -c $< -o $@
-$(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS)
+$(BUILD)/obj/%.o: $(XLB_DIR)/%.c | $(BUILD)/obj $(SKELS) $(BUILD)/version.h
 	$(CC) $(CFLAGS) $(CLI_INC) -MMD -MP -c $< -o $@
 
 $(BUILD)/xlbd: $(XLBD_OBJS) $(LIB_OBJS)
@@ -139,7 +148,7 @@ uninstall:
 # FUZZ_TIME seconds (default 60) over its corpus (tests/fuzz/run.sh);
 # `make fuzz-build` only builds them (tests/fuzz/smoke.sh, in tests/run).
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -std=gnu11 -D_GNU_SOURCE \
-	       -DXLB_VERSION='"fuzz"' -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
+	       -Iinclude -I$(LIB_DIR) $(DAEMON_INC) -I$(BUILD)
 FUZZ_SRC    := $(filter-out %/xlbd.c,$(XLBD_SRC)) $(LIB_SRC)
 # The code under test is compiled once (instrumented for coverage, not linked
 # with libFuzzer's main) and shared by every harness.
@@ -154,11 +163,11 @@ fuzz: fuzz-build
 $(BUILD)/fuzz/obj:
 	mkdir -p $@
 
-$(BUILD)/fuzz/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/fuzz/obj $(SKELS)
+$(BUILD)/fuzz/obj/%.o: $(LIB_DIR)/%.c | $(BUILD)/fuzz/obj $(SKELS) $(BUILD)/version.h
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-$(BUILD)/fuzz/obj/%.o: src/xlbd/%.c | $(BUILD)/fuzz/obj $(SKELS)
+$(BUILD)/fuzz/obj/%.o: src/xlbd/%.c | $(BUILD)/fuzz/obj $(SKELS) $(BUILD)/version.h
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-$(BUILD)/fuzz/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/fuzz/obj $(SKELS)
+$(BUILD)/fuzz/obj/%.o: src/xlbd/proxy/%.c | $(BUILD)/fuzz/obj $(SKELS) $(BUILD)/version.h
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(SKELS)

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "file.h"
 #include "text.h"
+#include "version.h"
 
 static const char apply_usage[] =
 "Usage: xlb apply -f FILE\n"

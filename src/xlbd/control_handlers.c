@@ -14,6 +14,7 @@
 #include "proxy.h"
 #include "yaml_find.h"
 #include "schema.h"
+#include "version.h"
 
 
 struct json_object *control_reply_error(const char *msg)

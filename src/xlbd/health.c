@@ -27,6 +27,7 @@
 #include "health_dns.h"
 #include "log.h"
 #include "schema.h"
+#include "version.h"
 
 #define RESP_MAX    (2 + DNS_QUERY_MAX + 64)
 _Static_assert(RESP_MAX >= XLB_HC_STR_MAX, "resp holds the tail of a body for expect_body");

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "state.h"
+#include "version.h"
 
 static void collect_backend(struct state *st, const struct xlb_service_cfg *sc,
 			    const struct xlb_backend_cfg *bc,

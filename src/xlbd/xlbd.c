@@ -28,6 +28,7 @@
 #include "runfile.h"
 #include "state.h"
 #include "sysctl.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/xlb/xlb.yaml"
 #define NEIGH_REFRESH_TICKS 5   /* seconds between neighbour refreshes */
