@@ -402,6 +402,24 @@ bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
 	return a->port == b->port && addr_equal_noport(a, b);
 }
 
+void addr_from_sockaddr(const struct sockaddr_storage *ss, struct xlb_sockaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		a->family = XLB_AF_INET;
+		a->addr.v4 = s->sin_addr.s_addr;
+		a->port = ntohs(s->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		a->family = XLB_AF_INET6;
+		memcpy(a->addr.b, &s6->sin6_addr, 16);
+		a->port = ntohs(s6->sin6_port);
+	}
+}
+
 socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));

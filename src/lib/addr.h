@@ -60,6 +60,10 @@ char *service_name_str(uint8_t proto, const struct xlb_sockaddr *vip,
 /* a as the socket address of connect()/bind(); returns its length. */
 socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss);
 
+/* The address and port of an AF_INET or AF_INET6 socket address (family 0
+ * for any other). */
+void addr_from_sockaddr(const struct sockaddr_storage *ss, struct xlb_sockaddr *a);
+
 bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);
 bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);
 

@@ -13,12 +13,15 @@
 static const char usage[] =
 "Usage: xlb conns [PROTO/VIP:PORT] [--limit N] [--json]\n"
 "\n"
-"The flows of the data plane, one per line: service, client, backend, state\n"
-"and the time left before the entry expires. nat and fullnat flows have a\n"
-"TCP state (SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE, TIME_WAIT) or\n"
-"UDP and expire by the timeouts; dr and tun flows (\"-\") stay in the flow table\n"
-"until it needs room (\"never\"). Mode proxy connections are not listed yet\n"
-"(`xlb list --stats` counts them).\n"
+"The connections, one per line: service, client, backend, state and the time\n"
+"left before the entry expires. nat and fullnat flows have a TCP state\n"
+"(SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE, TIME_WAIT) or UDP and\n"
+"expire by the timeouts; dr and tun flows (\"-\") stay in the flow table\n"
+"until it needs room (\"never\"). Mode proxy lists its own: tcp connections\n"
+"reading a PROXY header (HEADER), waiting for the client's first bytes\n"
+"(WAIT_DATA, no backend yet \"-\"), CONNECTING, ESTABLISHED, FIN_WAIT (one\n"
+"side closed), and udp sessions (UDP); EXPIRES is the time to the next\n"
+"timeout.\n"
 "  --limit N   list at most N (default all); the total is always printed\n"
 "  --json      the daemon's answer as JSON\n";
 
@@ -112,6 +115,10 @@ static void print_conns(struct json_object *res)
 		       left);
 	}
 	printf("%zu of %s connection(s)\n", n, str(res, "total"));
+	if (str(res, "proxy_workers_missing"))
+		fprintf(stderr, "xlb conns: %s proxy worker(s) did not answer within a second: "
+			"their connections are neither listed nor counted\n",
+			str(res, "proxy_workers_missing"));
 }
 
 int cli_conns(int argc, char **argv)

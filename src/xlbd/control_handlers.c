@@ -702,11 +702,44 @@ static int conns_one(void *arg, const struct xlb_flow_key *k, const struct xlb_f
 	return 0;
 }
 
-/* The optional "service" of conns and zero (*ss NULL: every service). With
- * `what`, mode proxy is refused: what it names is not reachable here. */
-static int get_packet_service(struct state *st, struct json_object *req,
-			      const char *what, const struct service_state **ss,
-			      char *err)
+/* The connections of mode proxy, after the data plane's flows: of w->only
+ * (a proxy service) or of every one, as many as w->limit leaves room for.
+ * Returns how many workers did not answer. */
+static unsigned conns_proxy(struct conns_walk *w)
+{
+	size_t listed = json_object_array_length(w->list), n;
+	char buf[XLB_ADDRSTR_MAX + 8];
+	struct proxy_conn *rows;
+	unsigned missing;
+	uint64_t total;
+
+	n = proxy_conns(w->only ? w->only->proto : 0, w->only ? &w->only->vip : NULL,
+			w->limit > listed ? w->limit - listed : 0, &rows, &total, &missing);
+	for (size_t i = 0; i < n; i++) {
+		const struct proxy_conn *r = &rows[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "service", json_object_new_string(
+			service_name_str(r->proto, &r->service, buf, sizeof(buf))));
+		json_object_object_add(o, "client", json_object_new_string(
+			addr_str(&r->client, buf, sizeof(buf))));
+		json_object_object_add(o, "vip", json_object_new_string(
+			addr_str(&r->vip, buf, sizeof(buf))));
+		json_object_object_add(o, "backend", json_object_new_string(
+			r->backend.family ? addr_str(&r->backend, buf, sizeof(buf)) : "-"));
+		json_object_object_add(o, "state", json_object_new_string(r->state));
+		json_object_object_add(o, "expires_in_ms",
+				       json_object_new_int64((int64_t)r->expires_in_ms));
+		json_object_array_add(w->list, o);
+	}
+	free(rows);
+	w->total += total;
+	return missing;
+}
+
+/* The optional "service" of conns and zero (*ss NULL: every service). */
+static int get_named_service(struct state *st, struct json_object *req,
+			     const struct service_state **ss, char *err)
 {
 	struct xlb_sockaddr vip;
 	const char *s;
@@ -724,27 +757,25 @@ static int get_packet_service(struct state *st, struct json_object *req,
 		snprintf(err, CONTROL_ERRLEN, "no service %s", s);
 		return -ENOENT;
 	}
-	if (what && st->cfg.services[*ss - st->services].mode == XLB_MODE_PROXY) {
-		snprintf(err, CONTROL_ERRLEN, "%s: %s", s, what);
-		return -EOPNOTSUPP;
-	}
 	return 0;
 }
 
 /* ipvsadm -L -c: the flows of the data plane (nat/fullnat connections with
  * their state and time left; the flow table of dr/tun, whose entries stay
- * until it needs room). */
+ * until it needs room), then the connections and sessions of mode proxy. */
 static int do_conns(struct state *st, struct json_object *req,
 		    struct json_object **res, char *err)
 {
 	struct conns_walk w = { .st = st, .limit = UINT32_MAX };
 	struct json_object *v;
+	unsigned missing = 0;
+	bool proxy_only;
 	int ret;
 
-	ret = get_packet_service(st, req, "the connections of mode proxy are not "
-				 "listed yet (xlb list --stats counts them)", &w.only, err);
+	ret = get_named_service(st, req, &w.only, err);
 	if (ret)
 		return ret;
+	proxy_only = w.only && st->cfg.services[w.only - st->services].mode == XLB_MODE_PROXY;
 	if (json_object_object_get_ex(req, "limit", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
 		    json_object_get_int64(v) > UINT32_MAX) {
@@ -755,14 +786,19 @@ static int do_conns(struct state *st, struct json_object *req,
 		w.limit = (uint32_t)json_object_get_int64(v);
 	}
 	w.list = json_object_new_array();
-	if (st->dp && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
+	if (st->dp && !proxy_only && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
 		json_object_put(w.list);
 		snprintf(err, CONTROL_ERRLEN, "cannot read the flow table: %s", strerror(-ret));
 		return ret;
 	}
+	if (!w.only || proxy_only)
+		missing = conns_proxy(&w);
 	*res = json_object_new_object();
 	json_object_object_add(*res, "conns", w.list);
 	json_object_object_add(*res, "total", json_object_new_uint64(w.total));
+	if (missing)
+		json_object_object_add(*res, "proxy_workers_missing",
+				       json_object_new_int64(missing));
 	return 0;
 }
 
@@ -773,7 +809,7 @@ static int do_zero(struct state *st, struct json_object *req, char *err)
 	const struct service_state *only;
 	int ret;
 
-	ret = get_packet_service(st, req, NULL, &only, err);
+	ret = get_named_service(st, req, &only, err);
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < st->n_services; i++) {

@@ -206,11 +206,12 @@ ops_service_set() {
 	xlb_cli service del "tcp/$VIP2_V4:81" >/dev/null 2>&1
 }
 
-# OPS_HOLD_PY VIP SECONDS: one keep-alive connection, a GET every 0.2 s;
-# prints "ok RS" per answer, "err WHY" and exits when the connection breaks.
+# OPS_HOLD_PY VIP SECONDS [PORT]: one keep-alive connection (to port 80), a
+# GET every 0.2 s; prints "ok RS" per answer, "err WHY" and exits when the
+# connection breaks.
 OPS_HOLD_PY="import socket, sys, time
 $E2E_HTTP_PY
-s = socket.create_connection((sys.argv[1], 80), timeout=3)
+s = socket.create_connection((sys.argv[1], int(sys.argv[3]) if len(sys.argv) > 3 else 80), timeout=3)
 print('port', s.getsockname()[1], flush=True)
 end = time.time() + float(sys.argv[2])
 while time.time() < end:
@@ -304,9 +305,24 @@ ops_conns_rate() {
 		"$(jq -c --arg s "$p" '.services[] | select(.service == $s) | .proxy' <<<"$j")" \
 		[ "${c:-0}" -ge 5 -a "$(jq_xlb '[svc($s) | .proxy.total + .backends[0].proxy.total] | first' \
 			--arg s "$p" <<<"$j")" = 0 ]
-	c=$(xlb_cli conns "$p" 2>&1)
-	check "ops: conns of a proxy service says it cannot list them yet" "$c" \
-		grep -q "the connections of mode proxy are not listed yet" <<<"$c"
+
+	# conns lists the proxy's own connections: a held one, with the
+	# backend it was relayed to, and the timeout it has left.
+	timeout 40 ip netns exec "$NS_CL" python3 -c "$OPS_HOLD_PY" "$VIP2_V4" 6 8080 \
+		>"$LAB_DIR/hold.log" 2>&1 &
+	hold_pid=$!
+	wait_for 5 grep -q "^ok" "$LAB_DIR/hold.log"
+	port=$(sed -n 's/^port //p' "$LAB_DIR/hold.log")
+	j=$(xlb_cli conns "$p" --json)
+	c=$(jq -c --arg c "$CL_V4:$port" '.conns[] | select(.client == $c)' <<<"$j")
+	check "ops: conns of a proxy service shows the held connection ($CL_V4:$port)" "$j" \
+		eval '[ "$(jq -r "[.service, .vip, .backend, .state] | join(\" \")" <<<"$c")" = \
+			"$p $VIP2_V4:8080 ${RS_V4[0]}:80 ESTABLISHED" ] &&
+			[ "$(jq ".expires_in_ms > 0" <<<"$c")" = true ]'
+	c=$(xlb_cli conns)
+	check "ops: conns without a service lists the proxy's connections too" "$c" \
+		grep -q "^tcp   $CL_V4:$port  *$VIP2_V4:8080  *${RS_V4[0]}:80  *ESTABLISHED " <<<"$c"
+	kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null
 }
 
 # ops_admin: drain, maint and forced health.

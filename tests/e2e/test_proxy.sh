@@ -233,6 +233,19 @@ print(hs.hexdigest(), hr.hexdigest(), got)
 EOF
 }
 
+# conns_all JSON TEST...: `xlb conns --json` lists at least one connection,
+# counts as many as it lists, and every one passes every jq TEST ($cl is the
+# client's address, $vip the VIP).
+conns_all() {
+	local json=$1 t
+	shift
+	[ "$(jq '.total > 0 and .total == (.conns | length)' <<<"$json")" = true ] || return 1
+	for t in "$@"; do
+		[ "$(jq --arg cl "$CL_V4" --arg vip "$VIP_V4" "[.conns[] | $t] | all" \
+			<<<"$json")" = true ] || return 1
+	done
+}
+
 # sums_match SENT RECEIVED BYTES WANT: both digests equal, all bytes back.
 sums_match() { [ -n "$1" ] && [ "$1" = "$2" ] && [ "$3" = "$4" ]; }
 pp_body_ok() { [[ $1 == rs?" $CL_V4 $LB_V4" ]]; }
@@ -268,6 +281,12 @@ main() {
 	out=$(dns_burst 300 "$VIP_V4")
 	n=$(grep -c '^rs' <<<"$out")
 	check "proxy: 300 DNS queries over UDP through $VIP_V4" "$n of 300 answered" [ "$n" = 300 ]
+	# Their sessions live 5 s (client_timeout): xlb conns lists them.
+	json=$(xlb_cli conns "udp/$VIP_V4:53" --json)
+	check "proxy: xlb conns lists the DNS clients' udp sessions, each with its backend" \
+		"$(head -c 400 <<<"$json")" conns_all "$json" \
+		'.client | startswith($cl + ":")' '.state == "UDP"' \
+		'.backend | test("^198[.]18[.][0-9.]+:53$")' '.expires_in_ms <= 5000'
 	tal=$(tally <<<"$out")
 	out=$(shares_ok "$tal" "$P_WEIGHTS") &&
 		pass "proxy: DNS shares follow weights 1:1:2 ($(echo $tal))" ||
@@ -334,6 +353,7 @@ main() {
 	sleep 3
 	http=$(http_burst 100 "http://$VIP_V4:7002/")
 	be_n=$(backend_conns 80)
+	json=$(xlb_cli conns "tcp/$VIP_V4:7002" --json)
 	touch "$stop"
 	wait "$sl_pid"
 	log "slowloris (connected, closed by the proxy): $(cat "$sl_out"); backend connections: $be_n"
@@ -345,6 +365,9 @@ main() {
 	read -r _ n <<<"$(cat "$sl_out")"
 	check "proxy: the idlest silent clients were shed to make room" \
 		"$(cat "$sl_out")" [ "${n:-0}" -ge 100 ]
+	check "proxy: xlb conns shows the silent clients waiting for data, no backend" \
+		"$(head -c 400 <<<"$json")" conns_all "$json" \
+		'.state == "WAIT_DATA"' '.backend == "-"' '.vip == $vip + ":7002"'
 
 	# Kill rs3's nginx (started by this lab; its pid file): new
 	# connections must all land on rs1/rs2 (refused connects retried).

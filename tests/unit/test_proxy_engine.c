@@ -481,13 +481,38 @@ static bool closed_within(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && read(fd, &c, 1) <= 0;
 }
 
+/* The state `xlb conns` gives the connection of the client on local port
+ * cport of the service on vport ("" when not listed), and its backend. */
+static const char *conn_state(uint16_t vport, uint16_t cport, struct xlb_sockaddr *be,
+			      uint64_t *total)
+{
+	struct xlb_sockaddr vip = lo(vport);
+	static char state[16];
+	struct proxy_conn *rows;
+	unsigned missing;
+	size_t n;
+
+	state[0] = 0;
+	n = proxy_conns(IPPROTO_TCP, &vip, 100, &rows, total, &missing);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].client.port == cport && addr_equal(&rows[i].service, &vip)) {
+			snprintf(state, sizeof(state), "%s", rows[i].state);
+			*be = rows[i].backend;
+		}
+	free(rows);
+	return missing ? "missing" : state;
+}
+
 /* A client that connects and says nothing costs no backend connection and
- * is closed after header_timeout; one that talks is served. */
+ * is closed after header_timeout; one that talks is served. `xlb conns`
+ * lists both, waiting for data, then the one that talked relayed. */
 static void test_slow_client(void)
 {
-	struct xlb_sockaddr vip = lo(qport);
+	struct xlb_sockaddr vip = lo(qport), be;
 	struct proxy_counters st0, st;
 	unsigned b0 = be3.conns;
+	uint64_t total;
+	const char *s;
 	int quiet = connect_to(qport), talk = connect_to(qport);
 	char out[8] = "";
 
@@ -496,9 +521,16 @@ static void test_slow_client(void)
 	usleep(200000);
 	CHECK(be3.conns == b0, "%u backend connections for silent clients",
 	      be3.conns - b0);
+	s = conn_state(qport, bound_port(quiet), &be, &total);
+	CHECK(!strcmp(s, "WAIT_DATA") && be.family == 0 && total == 2,
+	      "quiet client: state '%s', backend family %u, %llu listed", s, be.family,
+	      (unsigned long long)total);
 	EXPECT(write(talk, "hi", 2) == 2);
 	EXPECT(read(talk, out, sizeof(out)) == 2 && !memcmp(out, "hi", 2));
 	CHECK(be3.conns == b0 + 1, "%u backend connections", be3.conns - b0);
+	s = conn_state(qport, bound_port(talk), &be, &total);
+	CHECK(!strcmp(s, "ESTABLISHED") && be.port == be3.port,
+	      "talking client: state '%s', backend port %u (want %u)", s, be.port, be3.port);
 	CHECK(closed_within(quiet, 2000), "silent client still connected");
 	EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st) == 0);
 	CHECK(st.timeouts - st0.timeouts == 1, "timeouts %llu",

@@ -339,15 +339,26 @@ int proxy_apply(const struct xlb_config *cfg)
 	atomic_store(&s->ref, (int)proxy_nworkers);
 	for (unsigned k = 0; k < proxy_nworkers; k++) {
 		struct pworker *w = &workers[k];
-		struct psnap *old = atomic_exchange(&w->pending, s);
-		uint64_t one = 1;
 
 		/* Never picked up: that worker skips straight to s. */
-		snap_put(old);
-		if (write(w->ev.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("proxy: cannot wake worker %u: %s", k, strerror(errno));
+		snap_put(atomic_exchange(&w->pending, s));
+		pworker_wake(w);
 	}
 	return 0;
+}
+
+struct pworker *pworker_get(unsigned k)
+{
+	return workers && k < proxy_nworkers ? &workers[k] : NULL;
+}
+
+/* Rings w's mailbox: w looks at it after its current event batch. */
+void pworker_wake(struct pworker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->ev.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("proxy: cannot wake worker %u: %s", w->idx, strerror(errno));
 }
 
 /* ---- listeners (worker side) ------------------------------------------- */
@@ -565,8 +576,10 @@ static void *worker_main(void *arg)
 		pudp_flush(w);
 		/* Listener structs move when a snapshot is taken: only
 		 * between batches. */
-		if (w->mail)
+		if (w->mail) {
 			worker_take_snapshot(w);
+			pconns_answer(w);
+		}
 		pwheel_run(&w->wheel, w, w->now);
 		if (w->now >= next_tick) {
 			worker_tick(w);

@@ -46,6 +46,27 @@ int proxy_stats(uint8_t proto, const struct xlb_sockaddr *vip,
  * again (active connections stay as they are). Returns 0 or -ENOENT. */
 int proxy_zero(uint8_t proto, const struct xlb_sockaddr *vip);
 
+/* One open connection (tcp) or session (udp) of mode proxy, for `xlb conns`. */
+struct proxy_conn {
+	uint8_t proto;
+	struct xlb_sockaddr service;    /* the service's VIP:port */
+	struct xlb_sockaddr client;     /* as its PROXY header says, if it sent one */
+	struct xlb_sockaddr vip;        /* the address the client reached */
+	struct xlb_sockaddr backend;    /* family 0: none picked yet */
+	const char *state;              /* HEADER, WAIT_DATA, CONNECTING,
+					 * ESTABLISHED, FIN_WAIT; UDP */
+	uint64_t expires_in_ms;         /* until its next timeout */
+};
+
+/* The open connections and sessions of service proto/vip (vip NULL: of
+ * every service): the first max of them in *out (allocated; the caller
+ * frees it), how many there are in *total. Each worker answers between two
+ * of its event batches; one that has not taken the request within a second
+ * is left out and counted in *missing. Returns the number of rows (fewer
+ * than max and *total only when memory ran short). */
+size_t proxy_conns(uint8_t proto, const struct xlb_sockaddr *vip, size_t max,
+		   struct proxy_conn **out, uint64_t *total, unsigned *missing);
+
 /* Close every socket and join the workers. */
 void proxy_stop(void);
 

@@ -257,6 +257,21 @@ struct pworker {
 	uint64_t n_live, n_ack;         /* see pbal_slot */
 	uint64_t rng;
 	struct pudp_io *udp;            /* proxy_udp.c's batches */
+	_Atomic(struct pdump *) dump;   /* a `conns` request to answer */
+};
+
+/* A `conns` request (proxy_conns.c): the control thread hands it to every
+ * worker and waits until each has added its rows or given it back. */
+struct pdump {
+	pthread_mutex_t mu;
+	pthread_cond_t done;
+	unsigned waiting;               /* workers that hold it or have not
+					 * taken it yet */
+	uint8_t proto;
+	const struct xlb_sockaddr *vip; /* NULL: every service */
+	struct proxy_conn *rows;
+	size_t n, cap, max;
+	uint64_t total;
 };
 
 extern unsigned proxy_nworkers;
@@ -316,6 +331,14 @@ void ptcp_close(struct pconn *c);
 void ptcp_reap(struct pworker *w, bool keep);
 void ptcp_flush(struct pworker *w);
 void ptcp_free_all(struct pworker *w);
+uint64_t ptcp_deadline(const struct pconn *c);
+
+/* proxy.c */
+struct pworker *pworker_get(unsigned k);        /* NULL: not started */
+void pworker_wake(struct pworker *w);
+
+/* proxy_conns.c */
+void pconns_answer(struct pworker *w);
 
 /* proxy_udp.c */
 int pudp_init(struct pworker *w);

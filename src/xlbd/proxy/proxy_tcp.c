@@ -520,6 +520,11 @@ static uint64_t conn_deadline(const struct pconn *c)
 	return d;
 }
 
+uint64_t ptcp_deadline(const struct pconn *c)
+{
+	return conn_deadline(c);
+}
+
 /* After a change that may bring the deadline forward (state, drain). */
 static void conn_arm(struct pconn *c)
 {
