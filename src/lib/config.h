@@ -254,12 +254,8 @@ char *dns_type_str(uint16_t type, char *buf, size_t len);
 bool config_service_has_share(const struct xlb_service_cfg *s);
 
 const char *mode_name(uint8_t mode);
-int mode_from_name(const char *s);              /* -1 when unknown */
 const char *sched_name(uint8_t sched);
-int sched_from_name(const char *s);             /* -1 when unknown */
 const char *admin_state_name(uint8_t state);    /* "up", "drain", "maint" */
-int admin_state_from_name(const char *s);       /* -1 when unknown */
 const char *proto_name(uint8_t proto);          /* "tcp" / "udp" */
-int proto_from_name(const char *s);             /* -1 when unknown */
 
 #endif /* XLB_CONFIG_H */

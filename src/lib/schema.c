@@ -114,19 +114,9 @@ const char *mode_name(uint8_t mode)
 	return mode == XLB_MODE_NONE ? "none" : name_or_what(mode_names, mode);
 }
 
-int mode_from_name(const char *s)
-{
-	return schema_value_of(mode_names, s);
-}
-
 const char *sched_name(uint8_t sched)
 {
 	return name_or_what(sched_names, sched);
-}
-
-int sched_from_name(const char *s)
-{
-	return schema_value_of(sched_names, s);
 }
 
 const char *proto_name(uint8_t proto)
@@ -134,19 +124,9 @@ const char *proto_name(uint8_t proto)
 	return name_or_what(proto_names, proto);
 }
 
-int proto_from_name(const char *s)
-{
-	return schema_value_of(proto_names, s);
-}
-
 const char *admin_state_name(uint8_t state)
 {
 	return name_or_what(admin_state_names, state);
-}
-
-int admin_state_from_name(const char *s)
-{
-	return schema_value_of(admin_state_names, s);
 }
 
 const char *hc_type_name(uint8_t type)
