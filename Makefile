@@ -71,6 +71,9 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 # The proxy's selector shares its load layout with the engine.
 $(BUILD)/proxy_select.bpf.o: BPF_CFLAGS += -Isrc/xlbd/proxy
+# xlb_xdp: 32-bit ALU and jumps (kernel 5.1+), fewer instructions for its
+# 32-bit hashing than the default (docs/performance.md part 7).
+$(BUILD)/xlb.bpf.o: BPF_CFLAGS += -mcpu=v3
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@

@@ -87,7 +87,7 @@ static __always_inline int xlb_icmp_make_room(struct xdp_md *ctx,
 					      struct xlb_pkt *p, int grow,
 					      __u32 quote, void **l3)
 {
-	__u32 l3_off = p->l3_off, new_len = l3_off + grow + quote;
+	__u32 l3_off = p->l3_off, new_len = l3_off + grow + quote, cur_len;
 	void *data, *end;
 
 	if (p->l3_len < quote)
@@ -96,7 +96,12 @@ static __always_inline int xlb_icmp_make_room(struct xdp_md *ctx,
 		return XLB_R_DROP_ADJUST;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)(end - data)))
+	cur_len = (__u32)(end - data);
+	/* An opaque frame length: without it the compiler may fold the
+	 * difference into 32-bit arithmetic on the packet pointer itself,
+	 * which the verifier refuses (alu32 builds). */
+	asm volatile("" : "+r"(cur_len));
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)cur_len))
 		return XLB_R_DROP_ADJUST;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
