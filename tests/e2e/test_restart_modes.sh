@@ -79,7 +79,9 @@ def dns():
         pkt = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
         fam = socket.AF_INET6 if ":" in dns_host else socket.AF_INET
         u = socket.socket(fam, socket.SOCK_DGRAM)
-        u.settimeout(1)
+        # An answer late on a loaded machine is not a lost one: 3 s, as
+        # a stub resolver waits before it retries (no retry here).
+        u.settimeout(3)
         try:
             u.sendto(pkt, (dns_host, 53))
             while True:
