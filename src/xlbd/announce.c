@@ -26,7 +26,7 @@
 
 #define WATCHDOG_COMM "xlbd-watchdog"
 #define FILE_MAX (64 * 1024 + 4096)     /* every VIP of XLB_MAX_SERVICES */
-#define BIRD_TIMEOUT_S 5
+#define BIRD_TIMEOUT_S 5         /* for one command, the whole exchange */
 
 struct announce {
 	struct xlb_announce_cfg cfg;
@@ -67,11 +67,15 @@ static long long now_ms(void)
 /* ---- BIRD's control socket (system calls only: the watchdog uses it) ---- */
 
 /* Read one reply: lines "NNNN-..." or " ..." continue, "NNNN ..." ends it.
- * Returns the final line's code (0-9999) with msg = that line, or -errno. */
-static int bird_reply(int fd, char *msg, size_t msglen)
+ * Returns the final line's code (0-9999) with msg = that line, or -errno
+ * (-ETIMEDOUT past deadline, a CLOCK_MONOTONIC time in ms: a socket that
+ * trickles bytes must not hold the caller longer than one that is silent). */
+static int bird_reply(int fd, char *msg, size_t msglen, long long deadline)
 {
 	char buf[4096];
+	struct timeval tv;
 	size_t len = 0;
+	long long left;
 
 	for (;;) {
 		char *nl;
@@ -96,9 +100,17 @@ static int bird_reply(int fd, char *msg, size_t msglen)
 		}
 		if (len == sizeof(buf))
 			len = 0;        /* an overlong line: not a final one */
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		n = read(fd, buf + len, sizeof(buf) - len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -ETIMEDOUT;
 		if (n <= 0)
 			return n < 0 ? -errno : -ECONNRESET;
 		len += (size_t)n;
@@ -110,7 +122,8 @@ static int bird_reply(int fd, char *msg, size_t msglen)
 static int bird_cmd(const char *sock, const char *cmd, char *msg, size_t msglen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = BIRD_TIMEOUT_S };
+	struct timeval tv = { .tv_sec = BIRD_TIMEOUT_S };        /* connect, send */
+	long long deadline = now_ms() + BIRD_TIMEOUT_S * 1000LL;
 	size_t clen = strlen(cmd);
 	char line[64];
 	int fd, code;
@@ -124,13 +137,12 @@ static int bird_cmd(const char *sock, const char *cmd, char *msg, size_t msglen)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		code = -errno;
 		goto out;
 	}
-	code = bird_reply(fd, msg, msglen);             /* "0001 BIRD ... ready." */
+	code = bird_reply(fd, msg, msglen, deadline);   /* "0001 BIRD ... ready." */
 	if (code < 0)
 		goto out;
 	/* MSG_NOSIGNAL: a BIRD that hangs up must not kill the watchdog. */
@@ -138,7 +150,7 @@ static int bird_cmd(const char *sock, const char *cmd, char *msg, size_t msglen)
 		code = -errno;
 		goto out;
 	}
-	code = bird_reply(fd, msg, msglen);
+	code = bird_reply(fd, msg, msglen, deadline);
 	if (code >= 0)
 		code = code < 1000 ? 0 : -EPROTO;
 out:

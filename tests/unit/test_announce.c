@@ -25,9 +25,10 @@ static struct announce *an;
 static char dir[64], sock_path[128], file_path[128], instance[32];
 
 /* The fake BIRD: greets, answers `configure` with success or, while
- * refuse is set, with a parse error. */
+ * refuse is set, with a parse error; while trickle is set, with a reply
+ * that never ends, a byte every 100 ms, until the client goes away. */
 static int bird_fd = -1;
-static volatile int refuse, configures;
+static volatile int refuse, trickle, configures;
 
 static void *fake_bird(void *arg)
 {
@@ -44,6 +45,13 @@ static void *fake_bird(void *arg)
 			continue;
 		}
 		n = read(c, buf, sizeof(buf) - 1);
+		if (n > 0 && trickle) {
+			if (write(c, "0002-", 5) == 5)
+				while (write(c, "x", 1) == 1)
+					nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			close(c);
+			continue;
+		}
 		if (n > 0 && !strncmp(buf, "configure\n", 10)) {
 			const char *r = refuse ? "9001 bird.conf:3:1 syntax error\n" :
 				"0002-Reading configuration from bird.conf\n0003 Reconfigured\n";
@@ -284,6 +292,36 @@ static void test_bird_missing(void)
 	      vip0() ? vip0()->reason : "-");
 }
 
+/* A BIRD that answers a byte at a time and never ends its reply holds a
+ * command no longer than a silent one (5 s), and the next file is taken
+ * once it answers again. */
+static void test_bird_trickles(void)
+{
+	char err[256];
+	int before;
+
+	before = configures;
+	CHECK(announce_set_drained(an, true, err, sizeof(err)) == 0, "%s", err);
+	CHECK(sync_until(before + 1), "drain not configured");
+	trickle = 1;
+	CHECK(announce_set_drained(an, false, err, sizeof(err)) == 0, "%s", err);
+	announce_sync(an, &st);
+	for (int i = 0; i < 90 && !(vip0() && strstr(vip0()->reason, "timed out")); i++) {
+		sleep_ms(100);
+		announce_sync(an, &st);
+	}
+	CHECK(vip0() && !vip0()->announced && strstr(vip0()->reason, "timed out"),
+	      "reason after 9 s: '%s'", vip0() ? vip0()->reason : "-");
+	before = configures;
+	trickle = 0;
+	CHECK(sync_until(before + 1), "not configured after BIRD answered again");
+	for (int i = 0; i < 300 && !(vip0() && vip0()->announced); i++) {
+		sleep_ms(10);
+		announce_sync(an, &st);
+	}
+	CHECK(vip0() && vip0()->announced, "not announced: '%s'", vip0() ? vip0()->reason : "-");
+}
+
 /* A file whose directory is missing (or is a file) is refused before
  * anything starts, with the path in the message; BIRD's socket may be
  * missing (BIRD started later). */
@@ -325,6 +363,7 @@ int main(void)
 	RUN(test_no_backend);
 	RUN(test_drain_and_refusal);
 	RUN(test_bird_missing);
+	RUN(test_bird_trickles);
 	RUN(test_stop);
 	RUN(test_check_paths);
 	snprintf(path, sizeof(path), "%s/xlbd-%s.watchdog", XLB_RUN_DIR, instance);
