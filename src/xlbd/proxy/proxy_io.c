@@ -67,32 +67,18 @@ static void ring_event(struct pworker *w, struct pitem *it, uint32_t ev)
 	pring_reap(w);
 }
 
-/* Setup flags, the first the kernel takes: one thread submits and reaps
- * (SINGLE_ISSUER: no locking in the ring; DEFER_TASKRUN: completion work
- * runs when the worker reaps, not as an interrupt of its batch; 6.1),
- * COOP_TASKRUN (5.19), none. */
-static const unsigned ring_flags[] = {
-	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-	IORING_SETUP_COOP_TASKRUN,
-	IORING_SETUP_COOP_TASKRUN,
-	0,
-};
-
 int pring_open(struct pworker *w)
 {
-	int ret = -EINVAL;
+	struct io_uring_params p = { .flags = IORING_SETUP_COOP_TASKRUN |
+					      IORING_SETUP_CQSIZE,
+				     .cq_entries = RING_CQ };
+	int ret = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
 
-	for (size_t i = 0; i < sizeof(ring_flags) / sizeof(ring_flags[0]) &&
-			   ret == -EINVAL; i++) {
-		struct io_uring_params p = {
-			.flags = ring_flags[i] | IORING_SETUP_CQSIZE,
-			.cq_entries = RING_CQ,
-		};
-
+	if (ret == -EINVAL) {           /* before 5.19: no COOP_TASKRUN */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = RING_CQ;
 		ret = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
-		if (ret == -EINVAL && w->idx == 0)
-			log_info("proxy: io_uring setup flags 0x%x refused, trying fewer",
-				 ring_flags[i]);
 	}
 	if (ret)
 		return ret;
@@ -100,9 +86,6 @@ int pring_open(struct pworker *w)
 		io_uring_queue_exit(&w->ring);
 		return -EOPNOTSUPP;
 	}
-	/* io_uring_enter by a registered index: no fd lookup a call (5.18). */
-	if (io_uring_register_ring_fd(&w->ring) < 0 && w->idx == 0)
-		log_info("proxy: io_uring_register_ring_fd refused: the ring by its fd");
 	w->has_ring = true;
 	w->ring_it = (struct pitem){ .handle = ring_event, .fd = w->ring.ring_fd,
 				     .owner = w };
