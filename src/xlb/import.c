@@ -79,6 +79,12 @@ int import_note(struct import *im, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return -ENOMEM;
+	/* Said once: a group's members share their virtual_server's notes. */
+	for (size_t i = 0; i < im->notes->n; i++)
+		if (!strcmp(im->notes->lines[i], s)) {
+			free(s);
+			return 0;
+		}
 	lines = realloc(im->notes->lines, (im->notes->n + 1) * sizeof(*lines));
 	if (!lines) {
 		free(s);

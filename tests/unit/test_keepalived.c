@@ -113,6 +113,14 @@ static const struct kcase cases[] = {
 	  { "scheduler mh becomes maglev", "quorum (line 5) is not expressible",
 	    "weight 70000 cut to 65535", "forwards with -i", "uthreshold is not expressible" } },
 
+	{ "a group whose real servers check differently: the note once, not per member",
+	  "virtual_server_group G {\n  198.18.0.70 80\n  198.18.0.71 80\n}\n"
+	  "virtual_server group G {\n  lb_kind DR\n"
+	  "  real_server 198.18.0.72 80 {\n    TCP_CHECK { connect_port 80 }\n  }\n"
+	  "  real_server 198.18.0.73 80 {\n    TCP_CHECK { connect_port 81 }\n  }\n}\n",
+	  2, { "vip: 198.18.0.70\n", "vip: 198.18.0.71\n" },
+	  { "the real server on line 10 checks otherwise than the one on line 8" } },
+
 	{ "fwmark virtual server and comments, quotes, braces on their own line",
 	  "# a comment\n! another one\nvirtual_server fwmark 1\n{\n  lb_algo rr # rr\n"
 	  "  real_server 198.18.0.41 80\n  {\n    TCP_CHECK { connect_port 80 }\n"
@@ -187,6 +195,10 @@ static void run_case(const struct kcase *k)
 		CHECK(has_note(&notes, k->notes[i]), "%s: no note '%s' in:\n%s", k->what,
 		      k->notes[i], yaml);
 	CHECK(!has_note(&notes, "fails xlb's checks"), "%s:\n%s", k->what, yaml);
+	for (size_t i = 0; i < notes.n; i++)
+		for (size_t j = i + 1; j < notes.n; j++)
+			CHECK(strcmp(notes.lines[i], notes.lines[j]), "%s: note twice: %s",
+			      k->what, notes.lines[i]);
 	if (yaml) {
 		CHECK(config_parse_buf(yaml, strlen(yaml), "out.yaml", &back, err,
 				       sizeof(err)) == 0, "%s: %s", k->what, err);
