@@ -16,7 +16,7 @@ static const struct {
 	{ "service", cli_service, "add, change or delete a service (VIP, port, protocol, mode)" },
 	{ "backend", cli_backend, "add, re-weight, drain or delete a service's real servers" },
 	{ "list", cli_list, "show services, backends, counters and rates" },
-	{ "conns", cli_conns, "list the connections of the data plane's flow table" },
+	{ "conns", cli_conns, "list the connections: the data plane's flows and mode proxy's" },
 	{ "zero", cli_zero, "set the counters of a service (or all) to 0" },
 	{ "save", cli_save, "print the running config as YAML" },
 	{ "apply", cli_apply, "load a config file into the running xlbd" },
