@@ -129,9 +129,14 @@ struct {
 } embryos SEC(".maps");
 
 /* client 5-tuple -> backend of a dr/tun flow (struct xlb_dsr_flow, 8
- * bytes; xlb_svc_dsr_table), sized by dsr_flow_table_size. */
+ * bytes; xlb_svc_dsr_table), sized by dsr_flow_table_size. One LRU list
+ * per CPU (BPF_F_NO_COMMON_LRU), as Katran's per-CPU LRU maps: a new
+ * flow's insert takes a free entry of its CPU's list without the common
+ * list's locking and rebalancing; the entries are shared out evenly among
+ * the possible CPUs, and each CPU evicts its own least recent flows. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_dsr_flow);
