@@ -648,6 +648,23 @@ void dataplane_if_macs_refresh(struct dataplane *dp)
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
+/* dsr_flows keeps one LRU list per CPU (bpf/maps.h) only when every
+ * possible CPU is online: the kernel shares the entries out among the
+ * possible CPUs, so on a machine that may hot-plug more (a VM with 64
+ * possible and 8 online) the online ones would hold an eighth of
+ * dsr_flow_table_size. There, one common list. */
+static int dsr_flows_lru_fit(struct bpf_map *m)
+{
+	int possible = libbpf_num_possible_cpus();
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (possible > 0 && online == possible)
+		return 0;
+	log_info("dsr_flows: %ld of %d possible CPUs online: one common LRU list, "
+		 "not one per CPU", online, possible);
+	return bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_COMMON_LRU);
+}
+
 /* Open the object and size its flow tables as cfg says. */
 static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 			 char *err, size_t errlen)
@@ -668,6 +685,8 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.dsr_flows,
 					       cfg->dsr_flow_table_size);
+	if (!ret)
+		ret = dsr_flows_lru_fit(dp->skel->maps.dsr_flows);
 	/* Persistence pins are per client, not per flow: a quarter of the
 	 * larger flow table (clients open several flows each). */
 	if (!ret)
