@@ -133,7 +133,8 @@ struct {
  * per CPU (BPF_F_NO_COMMON_LRU), as Katran's per-CPU LRU maps: a new
  * flow's insert takes a free entry of its CPU's list without the common
  * list's locking and rebalancing; the entries are shared out evenly among
- * the possible CPUs, and each CPU evicts its own least recent flows. */
+ * the possible CPUs, and each CPU evicts its own least recent flows (xlbd
+ * drops the flag where some possible CPUs are not online). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
