@@ -6,7 +6,7 @@
 # million tuples, a SYN flood, a bare-ACK flood and a UDP flood to each
 # mode's VIP; each runs until the clients of its round are done (at most
 # FLOOD_MAX_S seconds). During each flood at least 99% of 50 new HTTP
-# connections and 50 DNS queries must succeed, two seconds after it all of
+# connections and 50 DNS queries must succeed, five seconds after it all of
 # them; `xlb list` answers during every flood and `xlb backend add` during
 # the ACK flood; a download and 12 idle keep-alive connections opened before
 # a mode's floods answer intact from their backend after them. Then a flood
@@ -250,7 +250,7 @@ evicted() {
 evicted_past() { [ "$(evicted "$1" "$2")" -gt "$3" ]; }
 
 # flood_round MODE VIP KIND [LEGIT_MODE LEGIT_VIP]: legitimate clients of
-# LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and two
+# LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and five
 # seconds after it (all succeed).
 flood_round() {
 	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1
@@ -268,14 +268,16 @@ flood_round() {
 	list_ok "$what"
 	[ "$kind" = ack ] && backend_add_ok "$mode" "$vip"
 	flood_stop
-	sleep 2
+	# The issue's "100% within 5 s after": the real servers' half-open
+	# entries and backlogs of the flood drain meanwhile.
+	sleep 5
 	after=$(legit "$lmode" "$lvip" "$LEGIT_N")
 	read -r ok tot h d <<<"$during"
 	check "$what (${FLOOD_SENT:-?} frames, ${FLOOD_PPS:-?}/s): $ok/$tot legitimate during" \
 		"flood still running when the clients were done: $FLOOD_RAN; ${FLOOD_SENT:-no} frames sent; http $h, dns $d; drops $(drops_diff "$d0" "$d1")" \
 		[ "$FLOOD_RAN" = yes -a "${FLOOD_SENT:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 99))" ]
 	read -r ok tot h d <<<"$after"
-	check "$what: $ok/$tot legitimate 2 s after" "http $h, dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
+	check "$what: $ok/$tot legitimate 5 s after" "http $h, dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
 	# A nat/fullnat SYN or UDP flood went over its service's share (or its
 	# local ports): the clients above got in by evicting its embryonic
 	# entries.
