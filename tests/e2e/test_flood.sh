@@ -187,7 +187,11 @@ flood_start() {
 	udp) proto=udp; port=53 ;;
 	esac
 	FLOOD_OUT=$LAB_DIR/gen.$FLOOD_NO.$kind
-	bg_ns "$NS_CL" "$FLOOD_OUT" "$GEN" -i ecl -m "$mac" -d "$vip" -P "$port" \
+	# At the lowest priority: an attacker's CPU is not the clients' or the
+	# real servers'; on these 2 vCPUs the generator at par could keep a
+	# batch of legitimate clients from running for seconds (the lab's
+	# doing, not the balancer's).
+	bg_ns "$NS_CL" "$FLOOD_OUT" nice -n 19 "$GEN" -i ecl -m "$mac" -d "$vip" -P "$port" \
 		-p "$proto" -s "$src" -f "$FLOOD_FLOWS" \
 		-n 400000000 -t "$FLOOD_MAX_S" -r "$FLOOD_RATE_MAX"
 	FLOOD_PID=$BG_PID
