@@ -31,23 +31,31 @@ static bool wanted(const struct pdump *d, const struct pservice *ps)
 	return !d->vip || (ps->proto == d->proto && addr_equal(&ps->vip, d->vip));
 }
 
-/* A row for the next connection, or NULL when d already has max or memory
- * ran short (the connection is counted either way). */
-static struct proxy_conn *row_add(struct pdump *d)
+/* The row of the next connection (of service ps, from client cli), its
+ * service and client filled in; NULL when d already has max or memory ran
+ * short (the connection is counted either way). */
+static struct proxy_conn *row_add(struct pdump *d, const struct pservice *ps,
+				  const struct sockaddr_storage *cli)
 {
+	struct proxy_conn *r;
+
 	d->total++;
 	if (d->n >= d->max)
 		return NULL;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct proxy_conn *r = realloc(d->rows, cap * sizeof(*r));
+		struct proxy_conn *rows = realloc(d->rows, cap * sizeof(*rows));
 
-		if (!r)
+		if (!rows)
 			return NULL;
-		d->rows = r;
+		d->rows = rows;
 		d->cap = cap;
 	}
-	return &d->rows[d->n++];
+	r = &d->rows[d->n++];
+	r->proto = ps->proto;
+	r->service = ps->vip;
+	addr_from_sockaddr(cli, &r->client);
+	return r;
 }
 
 static uint64_t left(uint64_t at, uint64_t now)
@@ -67,11 +75,8 @@ void pconns_answer(struct pworker *w)
 		return;
 	pthread_mutex_lock(&d->mu);
 	for (struct pconn *c = w->conns.next; c != &w->conns; c = c->next) {
-		if (c->dead || !wanted(d, c->ps) || !(r = row_add(d)))
+		if (c->dead || !wanted(d, c->ps) || !(r = row_add(d, c->ps, &c->cli)))
 			continue;
-		r->proto = c->ps->proto;
-		r->service = c->ps->vip;
-		addr_from_sockaddr(&c->cli, &r->client);
 		addr_from_sockaddr(&c->vip, &r->vip);
 		if (c->be)
 			r->backend = c->be->addr;
@@ -81,11 +86,8 @@ void pconns_answer(struct pworker *w)
 		r->expires_in_ms = left(ptcp_deadline(c), w->now);
 	}
 	for (struct usess *s = w->sess.next; s != &w->sess; s = s->next) {
-		if (s->dead || !wanted(d, s->ps) || !(r = row_add(d)))
+		if (s->dead || !wanted(d, s->ps) || !(r = row_add(d, s->ps, &s->cli)))
 			continue;
-		r->proto = s->ps->proto;
-		r->service = s->ps->vip;
-		addr_from_sockaddr(&s->cli, &r->client);
 		r->vip = s->ps->vip;
 		r->backend = s->be->addr;
 		r->state = "UDP";
