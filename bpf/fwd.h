@@ -17,41 +17,85 @@ struct xlb_route {
 	__u32 mtu;              /* set when the lookup said FRAG_NEEDED */
 };
 
+/* A route lookup's parameters, and after a lookup that found no neighbour
+ * the neigh_miss record of its next hop, in the same stack bytes: the nat
+ * paths use nearly all of the verifier's 512. */
+union xlb_fib {
+	struct bpf_fib_lookup fib;
+	struct {
+		struct xlb_neigh_miss key;
+		__u32 val;
+	} miss;
+};
+
+/* After BPF_FIB_LKUP_RET_NO_NEIGH the kernel has left the egress interface
+ * in fib.ifindex and the next hop (the gateway, or the destination itself
+ * on-link) in ipv4_dst / ipv6_dst; an IPv4 route via an IPv6 gateway has
+ * switched fib.family to AF_INET6 (net/core/filter.c, bpf_ipv4_fib_lookup).
+ * Records it in neigh_miss for xlbd, which has the kernel resolve it:
+ * nothing else would for a next hop toward nat/fullnat clients, whose
+ * replies leave by XDP. Seen once until xlbd drains it: a flood of drops
+ * costs one lookup each. */
+static __always_inline void xlb_neigh_miss(union xlb_fib *u)
+{
+	__u32 ifindex = u->fib.ifindex, v4 = u->fib.ipv4_dst;
+	__u8 family = u->fib.family;
+
+	/* nexthop (bytes 8-23) does not overlap ipv6_dst (32-47); every
+	 * field the record overwrites was read above. */
+	if (family == XLB_AF_INET6) {
+		__builtin_memcpy(&u->miss.key.nexthop, u->fib.ipv6_dst, 16);
+	} else {
+		__builtin_memset(&u->miss.key.nexthop, 0, 16);
+		u->miss.key.nexthop.v4 = v4;
+	}
+	u->miss.key.ifindex = ifindex;
+	u->miss.key.family = family;
+	__builtin_memset(u->miss.key.pad, 0, sizeof(u->miss.key.pad));
+	u->miss.val = 0;
+	if (!bpf_map_lookup_elem(&neigh_miss, &u->miss.key))
+		bpf_map_update_elem(&neigh_miss, &u->miss.key, &u->miss.val,
+				    BPF_NOEXIST);
+}
+
 /* bpf_fib_lookup toward dst as an input lookup on the ingress interface, so
  * the LB must have forwarding enabled (the daemon turns it on). tot_len is
  * the size of the packet that will leave, for the MTU check. Returns
- * XLB_OK, XLB_R_DROP_TOO_BIG (rt->mtu set), or a drop reason. */
+ * XLB_OK, XLB_R_DROP_TOO_BIG (rt->mtu set), or a drop reason; a next hop
+ * without neighbour entry is recorded (xlb_neigh_miss). */
 static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
 				     const union xlb_addr *src,
 				     const union xlb_addr *dst, __u32 tot_len,
 				     struct xlb_route *rt)
 {
-	struct bpf_fib_lookup fib = {};
+	union xlb_fib u = {};
 	int rc;
 
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.tot_len = tot_len;
+	u.fib.ifindex = ctx->ingress_ifindex;
+	u.fib.tot_len = tot_len;
 	if (fam == XLB_AF_INET) {
-		fib.family = XLB_AF_INET;
-		fib.ipv4_src = src->v4;
-		fib.ipv4_dst = dst->v4;
+		u.fib.family = XLB_AF_INET;
+		u.fib.ipv4_src = src->v4;
+		u.fib.ipv4_dst = dst->v4;
 	} else {
-		fib.family = XLB_AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, src, 16);
-		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+		u.fib.family = XLB_AF_INET6;
+		__builtin_memcpy(u.fib.ipv6_src, src, 16);
+		__builtin_memcpy(u.fib.ipv6_dst, dst, 16);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(ctx, &u.fib, sizeof(u.fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		rt->mtu = fib.mtu_result;
+		rt->mtu = u.fib.mtu_result;
 		return XLB_R_DROP_TOO_BIG;
 	}
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		xlb_neigh_miss(&u);
 		return XLB_R_DROP_NO_NEIGH;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return XLB_R_DROP_FIB;
-	__builtin_memcpy(rt->dmac, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(rt->smac, fib.smac, ETH_ALEN);
-	rt->ifindex = fib.ifindex;
+	__builtin_memcpy(rt->dmac, u.fib.dmac, ETH_ALEN);
+	__builtin_memcpy(rt->smac, u.fib.smac, ETH_ALEN);
+	rt->ifindex = u.fib.ifindex;
 	return XLB_OK;
 }
 

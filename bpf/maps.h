@@ -49,6 +49,15 @@ struct {
 	__type(value, struct xlb_backend_l2);
 } backend_l2 SEC(".maps");
 
+/* Next hops a route lookup found no neighbour for (struct xlb_neigh_miss),
+ * drained by xlbd each second, which has the kernel resolve them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_NEIGH_MISS_MAX);
+	__type(key, struct xlb_neigh_miss);
+	__type(value, __u32);
+} neigh_miss SEC(".maps");
+
 /* Template of a Maglev table: slot / XLB_MAGLEV_PER_ELEM -> the backend
  * ids of that many slots (struct xlb_maglev_slots, declared as its array:
  * BTF would keep only a forward declaration of a struct the program

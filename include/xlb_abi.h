@@ -178,6 +178,23 @@ struct xlb_backend_l2 {
 	__u16 pad;
 };
 
+/* A next hop bpf_fib_lookup found without a resolved neighbour entry (the
+ * key of neigh_miss; the value is unused). The data plane cannot send
+ * ARP/ND, and for the next hops toward nat/fullnat clients nothing of the
+ * balancer's own stack asks for them: xlbd drains the map each second and
+ * has the kernel keep each one resolved (a managed neighbour entry, at most
+ * XLB_CLIENT_NEIGHS_MAX besides the backends'). */
+struct xlb_neigh_miss {
+	__u32 ifindex;          /* egress interface of the route */
+	__u8  family;           /* of nexthop: an IPv4 route may have an IPv6
+				 * gateway */
+	__u8  pad[3];
+	union xlb_addr nexthop; /* the gateway, or the destination on-link */
+};
+
+#define XLB_NEIGH_MISS_MAX    256       /* entries of neigh_miss */
+#define XLB_CLIENT_NEIGHS_MAX 256       /* next hops xlbd manages for it */
+
 /* Set while the backend exists. A flow-table entry whose backend lost this
  * flag (backend deleted) is rescheduled; weight 0 (draining) keeps the flag
  * and is simply absent from the Maglev table. */

@@ -606,6 +606,22 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 	}
 }
 
+int dataplane_neigh_misses(struct dataplane *dp, struct xlb_neigh_miss *out,
+			   size_t max)
+{
+	int fd = bpf_map__fd(dp->skel->maps.neigh_miss);
+	size_t n = 0;
+
+	/* Deleting as it goes: the data plane records a next hop again once
+	 * it is out, so none that is still missing gets lost. */
+	while (n < max && bpf_map_get_next_key(fd, NULL, &out[n]) == 0) {
+		if (bpf_map_delete_elem(fd, &out[n]) && errno != ENOENT)
+			return n ? (int)n : -errno;
+		n++;
+	}
+	return (int)n;
+}
+
 /* Tells the data plane the MAC of attached interface a, so that it leaves
  * unicast frames for other hosts alone (bpf/filter.h). Without it (no MAC:
  * not Ethernet) every frame is looked at, as before. At attach failures are

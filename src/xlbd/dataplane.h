@@ -84,6 +84,11 @@ void dataplane_if_macs_refresh(struct dataplane *dp);
 void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 			     const struct xlb_sockaddr *nexthop, const uint8_t *mac);
 
+/* Takes up to max next hops the data plane found without a neighbour
+ * entry (neigh_miss) out of the map into out. Returns how many, or -errno. */
+int dataplane_neigh_misses(struct dataplane *dp, struct xlb_neigh_miss *out,
+			   size_t max);
+
 /* Write the lc/wlc backend list of a service (n <= XLB_LC_MAX_BACKENDS;
  * n == 0: no backend takes new flows). */
 int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,

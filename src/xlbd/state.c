@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include "clock.h"
 #include "log.h"
@@ -127,22 +128,83 @@ static uint64_t backend_key(const struct xlb_sockaddr *a)
 	return h;
 }
 
-/* Remember a neighbour entry so teardown can remove it. */
-static void track_neighbour(struct state *st, int ifindex,
-			    const struct xlb_sockaddr *nexthop)
+static bool neighbour_tracked(const struct state *st, int ifindex,
+			      const struct xlb_sockaddr *nexthop)
 {
-	struct managed_neigh *arr;
-
 	for (size_t i = 0; i < st->n_neighs; i++)
 		if (st->neighs[i].ifindex == ifindex &&
 		    addr_equal(&st->neighs[i].nexthop, nexthop))
-			return;
+			return true;
+	return false;
+}
+
+/* Remember a neighbour entry so teardown can remove it. Returns 0, or
+ * -ENOMEM (not remembered). */
+static int track_neighbour(struct state *st, int ifindex,
+			   const struct xlb_sockaddr *nexthop)
+{
+	struct managed_neigh *arr;
+
+	if (neighbour_tracked(st, ifindex, nexthop))
+		return 0;
 	arr = realloc(st->neighs, (st->n_neighs + 1) * sizeof(*arr));
 	if (!arr)
-		return;
+		return -ENOMEM;
 	st->neighs = arr;
 	arr[st->n_neighs].ifindex = ifindex;
 	arr[st->n_neighs++].nexthop = *nexthop;
+	return 0;
+}
+
+/* One next hop the data plane found without neighbour entry. Tracked ones
+ * are managed again too: someone may have deleted the entry since (`ip
+ * neigh del`, a flush), and for one still managed that costs a lookup. */
+static void manage_missed(struct state *st, const struct xlb_neigh_miss *m)
+{
+	struct xlb_sockaddr nh = { .family = m->family, .addr = m->nexthop };
+	char addr[XLB_ADDRSTR_MAX], ifname[IF_NAMESIZE];
+	bool known = neighbour_tracked(st, (int)m->ifindex, &nh);
+	int ret;
+
+	if (m->family != XLB_AF_INET && m->family != XLB_AF_INET6)
+		return;
+	if (!known && st->n_client_neighs >= XLB_CLIENT_NEIGHS_MAX) {
+		if (!st->client_neighs_full)
+			log_warn("%d neighbour entries made for dropped packets' next "
+				 "hops already: no more (drop_no_neighbour may rise; "
+				 "resolve the next hop toward the clients by hand)",
+				 XLB_CLIENT_NEIGHS_MAX);
+		st->client_neighs_full = true;
+		return;
+	}
+	if (!if_indextoname(m->ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "ifindex %u", m->ifindex);
+	addr_str_noport(&nh, addr, sizeof(addr));
+	ret = nl_neigh_manage((int)m->ifindex, &nh);
+	if (ret) {
+		if (!known)
+			log_warn("cannot have neighbour %s on %s resolved: %s (packets "
+				 "to it are dropped: drop_no_neighbour)", addr, ifname,
+				 strerror(-ret));
+		return;
+	}
+	if (known || track_neighbour(st, (int)m->ifindex, &nh))
+		return;
+	st->n_client_neighs++;
+	log_info("managing neighbour %s on %s: packets to it were dropped (no "
+		 "neighbour entry)", addr, ifname);
+}
+
+void state_neigh_misses(struct state *st)
+{
+	struct xlb_neigh_miss m[XLB_NEIGH_MISS_MAX];
+	int n;
+
+	if (!st->dp)
+		return;
+	n = dataplane_neigh_misses(st->dp, m, XLB_NEIGH_MISS_MAX);
+	for (int i = 0; i < n; i++)
+		manage_missed(st, &m[i]);
 }
 
 /* The next hop toward a backend address (struct xlb_backend_l2 without

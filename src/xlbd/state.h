@@ -65,6 +65,9 @@ struct state {
 					 * (under XLB_RUN_DIR; "": none) */
 	size_t n_neighs;
 	struct managed_neigh *neighs;   /* entries to remove at teardown */
+	size_t n_client_neighs;         /* of them, made for next hops the data
+					 * plane missed (state_neigh_misses) */
+	bool client_neighs_full;        /* XLB_CLIENT_NEIGHS_MAX reached (logged) */
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
@@ -124,6 +127,14 @@ void state_proxy_apply(struct state *st);
  * cached next hops, and read the attached interfaces' MACs again (called
  * periodically, and when neighbour events were lost). */
 void state_refresh_neighbours(struct state *st);
+
+/* Every second: the next hops the data plane dropped packets to for want
+ * of a neighbour entry (neigh_miss; the nat/fullnat replies toward clients,
+ * which nothing else resolves) are made managed neighbour entries, kept
+ * resolved by the kernel until teardown; at most XLB_CLIENT_NEIGHS_MAX
+ * besides the backends', so spoofed on-link sources cannot make it grow
+ * without bound. */
+void state_neigh_misses(struct state *st);
 
 struct service_state *state_find_service(struct state *st, uint8_t proto,
 					 const struct xlb_sockaddr *vip);

@@ -403,6 +403,7 @@ static void on_timer(struct xlbd *d)
 	if (read(d->timer_fd, &ticks, sizeof(ticks)) <= 0)
 		return;
 	d->tick += ticks;
+	state_neigh_misses(&d->st);
 	if (d->tick % NEIGH_REFRESH_TICKS == 0) {
 		state_refresh_neighbours(&d->st);
 		dataplane_check_pins(d->dp);

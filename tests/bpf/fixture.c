@@ -22,7 +22,10 @@
  * The client (198.18.0.1, 2001:db8::1, MAC 02:..:00:01) is a neighbour on xa
  * for the replies of nat/fullnat flows; so is a client behind a 1280-byte
  * link (198.18.0.9, same MAC, route MTU 1280).
- * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route. */
+ * 198.18.0.99 has a route but no neighbour; 198.19.200.1 has no route.
+ * Neither have the on-link clients 198.18.0.97 and 2001:db8::97, nor the
+ * gateways 198.18.0.98 (of 198.18.9.0/24) and 2001:db8::98 (of
+ * 2001:db8:9::/64 and, an IPv6 next hop of an IPv4 route, 198.18.10.0/24). */
 static const char *lab_cmds[] = {
 	"ip link set lo up",
 	"ip link add xa type veth peer name xb",
@@ -47,6 +50,9 @@ static const char *lab_cmds[] = {
 	"ip neigh add 2001:db8::1 lladdr 02:00:00:00:00:01 dev xa nud permanent",
 	"ip route add 198.18.0.9/32 dev xa mtu lock 1280",
 	"ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:01 dev xa nud permanent",
+	"ip route add 198.18.9.0/24 via 198.18.0.98 dev xa",
+	"ip -6 route add 2001:db8:9::/64 via 2001:db8::98 dev xa",
+	"ip route add 198.18.10.0/24 via inet6 2001:db8::98 dev xa",
 };
 
 static int write_file(const char *path, const char *s)

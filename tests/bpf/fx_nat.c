@@ -600,6 +600,76 @@ ROW(r_nat_not_syn)
 	return 0;
 }
 
+/* The reply of a nat flow from client src toward a next hop without
+ * neighbour entry: dropped, and neigh_miss holds that next hop (once, after
+ * two such replies) on xa. */
+static int no_neigh_reply(const char *src, const char *nexthop, char *why,
+			  size_t n)
+{
+	int fd = bpf_map__fd(skel->maps.neigh_miss), v4 = !strchr(src, ':');
+	struct spec s = { .fam = v4 ? 4 : 6, .src = src, .dst = v4 ? VIP_N4 : VIP_N6,
+			  .proto = 6, .sport = 50070, .dport = 80 };
+	const char *be = v4 ? "198.18.1.11" : "2001:db8::11";
+	struct spec r = spec_rev(&s, be, v4 ? 8080 : 80, src, 50070, 0x12);
+	struct xlb_neigh_miss want = { .ifindex = (uint32_t)ifx_xa }, k;
+	struct pkt in;
+	int i, found = 0, others = 0;
+
+	want.family = strchr(nexthop, ':') ? XLB_AF_INET6 : XLB_AF_INET;
+	want.nexthop = A(nexthop);
+	nat_clear();
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+	if (v4 ? nat_step(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+			  src, 50070, be, 8080, why, n)
+	       : nat_step(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, src, 50070,
+			  be, 80, why, n))
+		return -1;
+	pkt_mk(&in, &r);
+	if (v4) {
+		memcpy(in.b, MAC_YA, 6);
+		memcpy(in.b + 6, MAC_Y1, 6);
+	}
+	for (i = 0; i < 2; i++) {
+		ingress = v4 ? ifx_ya : 0;
+		if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_NEIGH, why, n))
+			return -1;
+	}
+	for (int e = bpf_map_get_next_key(fd, NULL, &k); !e;
+	     e = bpf_map_get_next_key(fd, &k, &k)) {
+		if (!memcmp(&k, &want, sizeof(k)))
+			found++;
+		else
+			others++;
+	}
+	if (found != 1 || others) {
+		snprintf(why, n, "neigh_miss: %d entries for %s on xa, %d others",
+			 found, nexthop, others);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_nat_reply_no_neigh)
+{
+	static const char *cases[][2] = {
+		{ "198.18.0.97", "198.18.0.97" },       /* on-link */
+		{ "198.18.9.1", "198.18.0.98" },        /* via a gateway */
+		{ "198.18.10.1", "2001:db8::98" },      /* via an IPv6 gateway */
+		{ "2001:db8::97", "2001:db8::97" },
+		{ "2001:db8:9::1", "2001:db8::98" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (no_neigh_reply(cases[i][0], cases[i][1], why, n)) {
+			size_t l = strlen(why);
+
+			snprintf(why + l, n - l, " (client %s)", cases[i][0]);
+			return -1;
+		}
+	return 0;
+}
+
 static const struct row rows[] = {
 	{ .desc = "nat/fullnat bare ACK, FIN, RST, SYN-ACK for unknown tuples: dropped, nothing held", .fn = r_nat_not_syn },
 	{ .desc = "nat v4 TCP two-armed: both directions, port mapping, SYN_SENT -> SYN_RECV -> ESTABLISHED", .fn = r_nat4_tcp },
@@ -621,6 +691,7 @@ static const struct row rows[] = {
 	{ .desc = "fullnat without local addresses: counted drop", .fn = r_fnat_no_lip },
 	{ .desc = "nat TTL/hop limit: one off per hop, 1 is dropped (both directions)", .fn = r_nat_ttl },
 	{ .desc = "nat reply over the client link's MTU: frag-needed to the backend", .fn = r_nat_reply_too_big },
+	{ .desc = "nat reply toward a next hop without neighbour: dropped, the next hop recorded once for xlbd", .fn = r_nat_reply_no_neigh },
 };
 
 const struct suite fx_nat = { "nat", rows, sizeof(rows) / sizeof(rows[0]) };
