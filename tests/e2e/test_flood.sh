@@ -81,13 +81,6 @@ flood_lab_up() {
 	done
 	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
 	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=1
-	# The nat clients' gateway kept resolved by the kernel (managed), as
-	# docs/troubleshooting.md advises: replies to those clients leave by
-	# XDP, so nothing of the balancer's own asks for that neighbour again
-	# once a flood made its entry fail (drop_no_neighbour: a fresh-clone run
-	# lost 20 of 100 nat6 requests and 12 idle connections so).
-	ip -n "$NS_LB" neigh replace "$CL_V4" dev elb managed
-	ip -n "$NS_LB" -6 neigh replace "$CL_V6" dev elb managed
 }
 
 # The cross-service floods must not measure a real server's capacity (a
