@@ -138,22 +138,86 @@ static bool neighbour_tracked(const struct state *st, int ifindex,
 	return false;
 }
 
-/* Remember a neighbour entry so teardown can remove it. Returns 0, or
- * -ENOMEM (not remembered). */
+/* Remember a neighbour entry so teardown can remove it; missed: made for a
+ * next hop the data plane missed (a backend's next hop is never). Returns
+ * 0, or -ENOMEM (not remembered). */
 static int track_neighbour(struct state *st, int ifindex,
-			   const struct xlb_sockaddr *nexthop)
+			   const struct xlb_sockaddr *nexthop, bool missed)
 {
 	struct managed_neigh *arr;
 
-	if (neighbour_tracked(st, ifindex, nexthop))
+	for (size_t i = 0; i < st->n_neighs; i++) {
+		struct managed_neigh *e = &st->neighs[i];
+
+		if (e->ifindex != ifindex || !addr_equal(&e->nexthop, nexthop))
+			continue;
+		/* A backend's next hop now: kept as long as the backend. */
+		if (e->missed && !missed) {
+			e->missed = false;
+			st->n_client_neighs--;
+		}
 		return 0;
+	}
 	arr = realloc(st->neighs, (st->n_neighs + 1) * sizeof(*arr));
 	if (!arr)
 		return -ENOMEM;
 	st->neighs = arr;
-	arr[st->n_neighs].ifindex = ifindex;
-	arr[st->n_neighs++].nexthop = *nexthop;
+	arr[st->n_neighs] = (struct managed_neigh){ .ifindex = ifindex,
+						    .nexthop = *nexthop,
+						    .missed = missed };
+	st->n_neighs++;
+	st->n_client_neighs += missed;
 	return 0;
+}
+
+static void neigh_names(const struct managed_neigh *e, char *addr, size_t alen,
+			char ifname[IF_NAMESIZE])
+{
+	if (!if_indextoname((unsigned)e->ifindex, ifname))
+		snprintf(ifname, IF_NAMESIZE, "ifindex %d", e->ifindex);
+	addr_str_noport(&e->nexthop, addr, alen);
+}
+
+/* Once the limit was reached (logged once; spoofed sources, likely) the
+ * missed next hops' comings and goings are logged at debug level only. */
+static enum log_level neigh_log_level(const struct state *st)
+{
+	return st->client_neighs_full ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+}
+
+/* Missed next hops that stayed without a MAC for NEIGH_GIVE_UP_MS are
+ * given up (the entry removed): most likely a spoofed source that was never
+ * there. Replies to a real one that is back are dropped again, recorded,
+ * and it is managed again. */
+#define NEIGH_GIVE_UP_MS 4000
+static void give_up_unresolved(struct state *st)
+{
+	char addr[XLB_ADDRSTR_MAX], ifname[IF_NAMESIZE];
+	uint64_t now = now_ms();
+	uint8_t mac[6];
+
+	for (size_t i = 0; i < st->n_neighs;) {
+		struct managed_neigh *e = &st->neighs[i];
+
+		if (!e->missed || nl_neigh_lladdr(e->ifindex, &e->nexthop, mac) == 0) {
+			e->unresolved_ms = 0;
+			i++;
+			continue;
+		}
+		if (!e->unresolved_ms)
+			e->unresolved_ms = now;
+		if (now - e->unresolved_ms < NEIGH_GIVE_UP_MS) {
+			i++;
+			continue;
+		}
+		nl_neigh_unmanage(e->ifindex, &e->nexthop);
+		neigh_names(e, addr, sizeof(addr), ifname);
+		log_msg(neigh_log_level(st), "no longer managing neighbour %s on "
+			"%s: unresolved for %u s", addr, ifname,
+			(unsigned)((now - e->unresolved_ms) / 1000));
+		*e = st->neighs[--st->n_neighs];
+		st->n_client_neighs--;
+	}
 }
 
 /* One next hop the data plane found without neighbour entry. Tracked ones
@@ -171,15 +235,14 @@ static void manage_missed(struct state *st, const struct xlb_neigh_miss *m)
 	if (!known && st->n_client_neighs >= XLB_CLIENT_NEIGHS_MAX) {
 		if (!st->client_neighs_full)
 			log_warn("%d neighbour entries made for dropped packets' next "
-				 "hops already: no more (drop_no_neighbour may rise; "
-				 "resolve the next hop toward the clients by hand)",
-				 XLB_CLIENT_NEIGHS_MAX);
+				 "hops already: no more until some are given up "
+				 "(drop_no_neighbour may rise; resolve the next hop "
+				 "toward the clients by hand)", XLB_CLIENT_NEIGHS_MAX);
 		st->client_neighs_full = true;
 		return;
 	}
-	if (!if_indextoname(m->ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "ifindex %u", m->ifindex);
-	addr_str_noport(&nh, addr, sizeof(addr));
+	neigh_names(&(struct managed_neigh){ .ifindex = (int)m->ifindex, .nexthop = nh },
+		    addr, sizeof(addr), ifname);
 	ret = nl_neigh_manage((int)m->ifindex, &nh);
 	if (ret) {
 		if (!known)
@@ -188,11 +251,10 @@ static void manage_missed(struct state *st, const struct xlb_neigh_miss *m)
 				 strerror(-ret));
 		return;
 	}
-	if (known || track_neighbour(st, (int)m->ifindex, &nh))
+	if (known || track_neighbour(st, (int)m->ifindex, &nh, true))
 		return;
-	st->n_client_neighs++;
-	log_info("managing neighbour %s on %s: packets to it were dropped (no "
-		 "neighbour entry)", addr, ifname);
+	log_msg(neigh_log_level(st), "managing neighbour %s on %s: packets to it "
+		"were dropped (no neighbour entry)", addr, ifname);
 }
 
 void state_neigh_misses(struct state *st)
@@ -271,7 +333,7 @@ static void find_next_hop(struct state *st, const struct xlb_sockaddr *addr,
 			 addr_str_noport(addr, buf, sizeof(buf)), strerror(-ret));
 		return;
 	}
-	track_neighbour(st, ifindex, &nexthop);
+	track_neighbour(st, ifindex, &nexthop, false);
 	if (!st->dp || nl_link_l2(ifindex, nh->l2.smac, &dev_mtu))
 		return;
 	nh->l2.ifindex = (uint32_t)ifindex;
@@ -319,6 +381,7 @@ void state_refresh_neighbours(struct state *st)
 			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
 	free(memo.e);
+	give_up_unresolved(st);
 	/* Interface MACs change as rarely as next hops: same schedule. */
 	if (st->dp)
 		dataplane_if_macs_refresh(st->dp);

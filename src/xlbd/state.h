@@ -50,6 +50,10 @@ struct managed_addr {
 struct managed_neigh {
 	int ifindex;
 	struct xlb_sockaddr nexthop;
+	bool missed;                    /* made for a next hop the data plane
+					 * dropped packets to, no backend's */
+	uint64_t unresolved_ms;         /* missed: since when (now_ms) it has
+					 * had no MAC; 0: resolved */
 };
 
 struct state {
@@ -133,7 +137,9 @@ void state_refresh_neighbours(struct state *st);
  * which nothing else resolves) are made managed neighbour entries, kept
  * resolved by the kernel until teardown; at most XLB_CLIENT_NEIGHS_MAX
  * besides the backends', so spoofed on-link sources cannot make it grow
- * without bound. */
+ * without bound. One that stays unresolved (state_refresh_neighbours
+ * looks) is given up, so those of spoofed sources do not hold the places
+ * of real next hops. */
 void state_neigh_misses(struct state *st);
 
 struct service_state *state_find_service(struct state *st, uint8_t proto,

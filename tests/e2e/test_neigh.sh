@@ -11,8 +11,10 @@
 # 3 s), after drop_no_neighbour rose. Cases: nat over IPv4 and IPv6 with
 # the client behind a gateway (the next hop is the gateway, the client
 # namespace's ecl address), fullnat over IPv4 and IPv6 with the client on
-# the balancer's link (the next hop is the client). After xlbd stops, the
-# entries it made managed are gone.
+# the balancer's link (the next hop is the client). Then one DNS query to
+# a fullnat service from a spoofed source on the balancer's link: its
+# reply's next hop is managed, never resolves and is given up within 15 s.
+# After xlbd stops, the entries it made managed are gone.
 #
 #   cl 198.18.0.1, 2001:db8::1 (gateway of 198.18.5.0/24, 2001:db8:5::/64)
 #      198.18.5.1, 2001:db8:5::1 on ecl (the nat client)
@@ -50,6 +52,7 @@ services:
   - { name: nat, vip: $VIP_V4, port: 80, protocol: tcp, mode: nat, backends: [${RS_V4[0]}, ${RS_V4[1]}] }
   - { name: nat6, vip: $VIP_V6, port: 80, protocol: tcp, mode: nat, backends: [${RS_V6[0]}, ${RS_V6[1]}] }
   - { name: fullnat, vip: $VIP2_V4, port: 80, protocol: tcp, mode: fullnat, backends: [${RS_V4[2]}] }
+  - { name: fullnat-dns, vip: $VIP2_V4, port: 53, protocol: udp, mode: fullnat, backends: [${RS_V4[2]}] }
   - { name: fullnat6, vip: $VIP2_V6, port: 80, protocol: tcp, mode: fullnat, backends: [${RS_V6[2]}] }
 EOF
 }
@@ -92,6 +95,23 @@ neigh_case() {
 		test "${out:0:2}" = rs -a "$after" -gt "$before"
 }
 
+# A DNS query (who.xlb.test TXT) from a spoofed source: argv SRC DST.
+SPOOF_PY='
+import socket, struct, sys
+src, dst = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+dns = struct.pack("!6H", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x03who\x03xlb\x04test\x00" + struct.pack("!2H", 16, 1)
+udp = struct.pack("!4H", 40053, 53, 8 + len(dns), 0) + dns
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(ip + udp, (sys.argv[2], 0))
+'
+
+# lb_managed ADDR: the balancer has a managed entry for ADDR on elb.
+lb_managed() { lb_neigh "$1" | grep -q managed; }
+
+# xlbd_logged TEXT: xlbd's log has a line with TEXT.
+xlbd_logged() { grep -qF "$1" "$LAB_DIR/xlbd.log"; }
+
 main() {
 	local c name url src nh out mac
 	if ! lab_require; then skip "e2e-neigh" "$LAB_SKIP_WHY"; summary; return; fi
@@ -131,6 +151,18 @@ main() {
 	check "neigh: xlbd logged the neighbours it manages" "$(tail -n 20 "$LAB_DIR/xlbd.log")" \
 		grep -q "managing neighbour" "$LAB_DIR/xlbd.log"
 
+	# A spoofed source on the balancer's link: the reply's next hop is
+	# managed, never resolves, and is given up (its place in the 256
+	# freed).
+	in_ns "$NS_CL" python3 -c "$SPOOF_PY" 198.18.0.77 "$VIP2_V4"
+	check "neigh: a spoofed on-link source's next hop is managed" \
+		"entry '$(lb_neigh 198.18.0.77)'" \
+		wait_for 4 xlbd_logged "managing neighbour 198.18.0.77 on elb"
+	check "neigh: ... and given up once it stayed unresolved" \
+		"entry '$(lb_neigh 198.18.0.77)'" \
+		wait_for 15 xlbd_logged "no longer managing neighbour 198.18.0.77 on elb"
+	check "neigh: ... its entry removed" "entry '$(lb_neigh 198.18.0.77)'" \
+		sh -c "! ip -n '$NS_LB' neigh show 198.18.0.77 dev elb | grep -q managed"
 	grep "managing neighbour" "$LAB_DIR/xlbd.log" | sed 's/^/# /'
 	if xlbd_stop; then pass "neigh: xlbd stops cleanly"
 	else fail "neigh: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi
