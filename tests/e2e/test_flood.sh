@@ -157,13 +157,22 @@ legit() {
 	local mode=$1 vip=$2 n=$3 src h d
 	src=$(client_src "$mode")
 	# A pipe: curl opens /dev/stdout per transfer, which truncates a file.
+	# Each transfer ends with a line "X exitcode connect_s total_s", so
+	# that a failed round says how its connections failed (legit_failed).
 	http_burst "$n" "http://$(url_host "$vip")/" --interface "$src" \
-		--connect-timeout 4 --max-time 6 |
-		grep -c '^rs' >"$LAB_DIR/legit.http" &
+		--connect-timeout 4 --max-time 6 \
+		-w '\nX %{exitcode} %{time_connect} %{time_total}\n' | cat >"$LAB_DIR/legit.http" &
 	d=$(dns_burst "$n" "$vip" udp "$src" +tries=2 | grep -c '^rs')
 	wait $!
-	h=$(cat "$LAB_DIR/legit.http")
+	h=$(grep -c '^rs' "$LAB_DIR/legit.http")
 	echo "$((h + d)) $((2 * n)) $h $d"
+}
+
+# legit_failed: the failed HTTP transfers of the last legit, as "curl exit
+# CODE (connected after C s, gave up after T s) xCOUNT".
+legit_failed() {
+	awk '$1 == "X" && $2 != 0 { printf "exit %s (connect %.1f s, total %.1f s)\n", $2, $3, $4 }' \
+		"$LAB_DIR/legit.http" | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
 }
 
 # flood_start VIP KIND: xdp_gen at up to FLOOD_RATE_MAX frames/s from
@@ -216,17 +225,37 @@ list_ok() {
 }
 
 # drops: the data plane's drop reasons, the kernel's backlog drops
-# (softnet_stat) and the datagrams the real servers' sockets had no room for
-# (what a UDP flood forwarded to them costs unbound), as "name=N" lines for
-# a diff of two readings.
+# (softnet_stat), the client veth's, the neighbour tables', the
+# datagrams the real servers' sockets had no room for (what a UDP flood forwarded to them costs
+# unbound) and their listeners' drops, as "name=N" lines for a diff of two
+# readings.
 drops() {
 	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_")) | "\(.key)=\(.value)"'
 	local d=0 n dropped rest
 	while read -r n dropped rest; do d=$((d + 16#$dropped)); done </proc/net/softnet_stat
 	echo "softnet_dropped=$d"
+	# What the client's veth could not hand to the switch (the flood
+	# leaves by it too): a legitimate client's packets lost in the lab.
+	echo "client_veth_tx_dropped=$(in_ns "$NS_CL" cat /sys/class/net/ecl/statistics/tx_dropped)"
+	# Packets dropped waiting for a neighbour to resolve, and failed
+	# resolutions (the kernel's ARP and NDISC tables, all namespaces).
+	local u=0 f=0 c
+	while read -r -a c; do
+		[ "${c[0]}" = entries ] && continue
+		f=$((f + 16#${c[6]})) u=$((u + 16#${c[11]}))
+	done < <(cat /proc/net/stat/arp_cache /proc/net/stat/ndisc_cache)
+	echo "neigh_unresolved_discards=$u"
+	echo "neigh_res_failed=$f"
 	for rs in "${RS_NAMES[@]}"; do
 		in_ns "$(rs_ns "$rs")" cat /proc/net/snmp
 	done | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { e += $6 } END { print "real_servers_udp_rcvbuf_errors=" e }'
+	# And the SYNs and handshakes their listeners dropped (a full
+	# accept queue drops even a legitimate client's completing ACK).
+	for rs in "${RS_NAMES[@]}"; do
+		in_ns "$(rs_ns "$rs")" cat /proc/net/netstat
+	done | awk '$1 == "TcpExt:" { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+				     l += $col["ListenDrops"]; q += $col["TCPReqQFullDrop"]; hdr = 0 }
+		    END { print "real_servers_listen_drops=" l; print "real_servers_syn_queue_full_drops=" q }'
 }
 
 # drops_diff BEFORE AFTER: the counts that moved.
@@ -250,7 +279,7 @@ evicted_past() { [ "$(evicted "$1" "$2")" -gt "$3" ]; }
 # LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and five
 # seconds after it (all succeed).
 flood_round() {
-	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1
+	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1 failed
 	what="$mode, $kind flood"
 	[ "$lmode" != "$mode" ] && what="$what, $lmode clients"
 	d0=$(drops)
@@ -260,6 +289,7 @@ flood_round() {
 	# of their new flows must then push out one of the flood's.
 	[ "$e0" != - ] && wait_for 10 evicted_past "$mode" "$kind" "$e0"
 	during=$(legit "$lmode" "$lvip" "$LEGIT_N")
+	failed=$(legit_failed)
 	d1=$(drops)
 	e1=$(evicted "$mode" "$kind")
 	list_ok "$what"
@@ -271,10 +301,10 @@ flood_round() {
 	after=$(legit "$lmode" "$lvip" "$LEGIT_N")
 	read -r ok tot h d <<<"$during"
 	check "$what (${FLOOD_SENT:-?} frames, ${FLOOD_PPS:-?}/s): $ok/$tot legitimate during" \
-		"flood still running when the clients were done: $FLOOD_RAN; ${FLOOD_SENT:-no} frames sent; http $h, dns $d; drops $(drops_diff "$d0" "$d1")" \
+		"flood still running when the clients were done: $FLOOD_RAN; ${FLOOD_SENT:-no} frames sent; http $h (failed: ${failed:-none}), dns $d; drops $(drops_diff "$d0" "$d1")" \
 		[ "$FLOOD_RAN" = yes -a "${FLOOD_SENT:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 99))" ]
 	read -r ok tot h d <<<"$after"
-	check "$what: $ok/$tot legitimate 5 s after" "http $h, dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
+	check "$what: $ok/$tot legitimate 5 s after" "http $h (failed: $(legit_failed)), dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
 	# A nat/fullnat SYN or UDP flood went over its service's share (or its
 	# local ports): the clients above got in by evicting its embryonic
 	# entries.
