@@ -7,11 +7,12 @@ set -euo pipefail
 BUILD_DEPS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev
 	    libjson-c-dev libmnl-dev libcurl4-openssl-dev make gcc pkg-config
 	    libclang-rt-14-dev liburing-dev)
-# Lab and test peers: real servers (nginx, unbound), clients (curl, dig, socat),
+# Lab and test peers: real servers (nginx, unbound), clients (curl, dig, socat,
+# ping: the labs warm neighbour entries with it and prove routes absent),
 # and the tools the e2e lab drives (ip, ethtool, jq, tcpdump, pkill-free ps,
 # openssl for the https check's self-signed certificate);
 # bird2 on the nodes and frr as the ECMP router of the scale-out lab.
-LAB_DEPS=(iproute2 ethtool nginx-light unbound bind9-dnsutils curl jq socat
+LAB_DEPS=(iproute2 iputils-ping ethtool nginx-light unbound bind9-dnsutils curl jq socat
 	  tcpdump procps util-linux python3 bird2 frr openssl)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
