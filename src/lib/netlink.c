@@ -414,6 +414,7 @@ int nl_link_l2(int ifindex, uint8_t mac[6], uint32_t *mtu)
 struct neigh_res {
 	bool found;
 	uint16_t state;
+	uint8_t protocol;               /* NDA_PROTOCOL: who made it */
 	uint32_t ext_flags;
 	uint8_t lladdr[32];
 	size_t lladdr_len;
@@ -431,6 +432,7 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 	n->found = true;
 	n->state = ndm->ndm_state;
 	n->ext_flags = tb[NDA_FLAGS_EXT] ? mnl_attr_get_u32(tb[NDA_FLAGS_EXT]) : 0;
+	n->protocol = tb[NDA_PROTOCOL] ? mnl_attr_get_u8(tb[NDA_PROTOCOL]) : 0;
 	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) <= sizeof(n->lladdr)) {
 		n->lladdr_len = mnl_attr_get_payload_len(tb[NDA_LLADDR]);
 		memcpy(n->lladdr, mnl_attr_get_payload(tb[NDA_LLADDR]), n->lladdr_len);
@@ -498,6 +500,7 @@ int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop)
 	err = neigh_get(ifindex, nexthop, &cur);
 	if (err)
 		return err;
+	/* Pinned, or managed already (by an xlbd, or by hand: left as is). */
 	if (cur.found && ((cur.state & NUD_FIXED) || (cur.ext_flags & NTF_EXT_MANAGED)))
 		return 0;
 	/* Checked on 6.18: an entry created with NTF_EXT_MANAGED in state
@@ -513,6 +516,7 @@ int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop)
 	if (state == NUD_STALE)
 		mnl_attr_put(nlh, NDA_LLADDR, cur.lladdr_len, cur.lladdr);
 	mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
+	mnl_attr_put_u8(nlh, NDA_PROTOCOL, XLB_NEIGH_PROTOCOL);
 	return nl_request(nlh, NULL, NULL);
 }
 
@@ -525,8 +529,10 @@ int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop)
 	err = neigh_find(ifindex, nexthop, &cur);
 	if (err)
 		return err;
-	/* Someone made it permanent (or replaced it) since: not ours now. */
-	if ((cur.state & NUD_FIXED) || !(cur.ext_flags & NTF_EXT_MANAGED))
+	/* Made by someone else (by hand, as managed too), or made permanent
+	 * or replaced since: not ours to remove. */
+	if ((cur.state & NUD_FIXED) || !(cur.ext_flags & NTF_EXT_MANAGED) ||
+	    cur.protocol != XLB_NEIGH_PROTOCOL)
 		return 0;
 	err = nl_request(neigh_msg(buf, RTM_DELNEIGH, 0, ifindex, nexthop, 0), NULL, NULL);
 	return err == -ENOENT ? 0 : err;
@@ -545,6 +551,56 @@ int nl_neigh_lladdr(int ifindex, const struct xlb_sockaddr *nexthop,
 		return -EAGAIN;
 	memcpy(mac, cur.lladdr, 6);
 	return 0;
+}
+
+struct neigh_walk {
+	int ifindex;
+	void (*fn)(void *arg, int ifindex, const struct xlb_sockaddr *nexthop);
+	void *arg;
+};
+
+static int neigh_walk_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct neigh_walk *w = data;
+	struct xlb_sockaddr a = { 0 };
+	size_t len;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || ndm->ndm_ifindex != w->ifindex)
+		return MNL_CB_OK;
+	nl_parse(nlh, sizeof(*ndm), tb, NDA_MAX);
+	if (!tb[NDA_PROTOCOL] || mnl_attr_get_u8(tb[NDA_PROTOCOL]) != XLB_NEIGH_PROTOCOL ||
+	    !tb[NDA_FLAGS_EXT] || !(mnl_attr_get_u32(tb[NDA_FLAGS_EXT]) & NTF_EXT_MANAGED) ||
+	    (ndm->ndm_state & NUD_FIXED) || !tb[NDA_DST] ||
+	    (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6))
+		return MNL_CB_OK;
+	a.family = ndm->ndm_family;
+	len = family_addr_len(a.family);
+	if (mnl_attr_get_payload_len(tb[NDA_DST]) != len)
+		return MNL_CB_OK;
+	memcpy(a.addr.b, mnl_attr_get_payload(tb[NDA_DST]), len);
+	w->fn(w->arg, ndm->ndm_ifindex, &a);
+	return MNL_CB_OK;
+}
+
+int nl_neigh_walk_own(int ifindex,
+		      void (*fn)(void *arg, int ifindex, const struct xlb_sockaddr *nexthop),
+		      void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct neigh_walk w = { .ifindex = ifindex, .fn = fn, .arg = arg };
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = RTM_GETNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_UNSPEC;
+	/* The kernel filters the dump by it (neigh_dump_info); so does the
+	 * callback, for kernels that do not. */
+	mnl_attr_put_u32(nlh, NDA_IFINDEX, (uint32_t)ifindex);
+	return nl_request(nlh, neigh_walk_cb, &w);
 }
 
 /* ---- neighbour events ----------------------------------------------------- */

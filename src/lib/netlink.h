@@ -31,12 +31,25 @@ int nl_route_get(const struct xlb_sockaddr *dst, int *ifindex,
  * Ethernet address (tunnels, loopback). */
 int nl_link_l2(int ifindex, uint8_t mac[6], uint32_t *mtu);
 
+/* The NDA_PROTOCOL of the neighbour entries xlbd makes (`ip neigh` shows
+ * "proto 176"), so that only those are ever removed, and an xlbd finds
+ * those a previous one left (nl_neigh_walk_own). Unassigned in the
+ * kernel's and iproute2's lists of route protocols. */
+#define XLB_NEIGH_PROTOCOL 176
+
 /* Create (or refresh) a neighbour entry for nexthop on ifindex flagged
- * NTF_EXT_MANAGED, so the kernel keeps it resolved on its own and XDP's
- * bpf_fib_lookup finds the MAC. A permanent entry is left alone. */
+ * NTF_EXT_MANAGED and tagged XLB_NEIGH_PROTOCOL, so the kernel keeps it
+ * resolved on its own and XDP's bpf_fib_lookup finds the MAC. A permanent
+ * entry, or one managed already (by an xlbd, or by hand), is left alone. */
 int nl_neigh_manage(int ifindex, const struct xlb_sockaddr *nexthop);
-/* Remove an entry created by nl_neigh_manage. */
+/* Remove an entry created by nl_neigh_manage: only a managed entry tagged
+ * XLB_NEIGH_PROTOCOL, never one made by hand. */
 int nl_neigh_unmanage(int ifindex, const struct xlb_sockaddr *nexthop);
+/* fn(arg, ifindex, nexthop) for each managed entry on ifindex tagged
+ * XLB_NEIGH_PROTOCOL (made by this xlbd, or one before it). */
+int nl_neigh_walk_own(int ifindex,
+		      void (*fn)(void *arg, int ifindex, const struct xlb_sockaddr *nexthop),
+		      void *arg);
 /* The MAC of nexthop's entry on ifindex when the kernel would use it
  * (reachable, stale, delay, probe, permanent: the kernel's NUD_VALID, what
  * bpf_fib_lookup requires). -ENOENT: no entry; -EAGAIN: not resolved. */

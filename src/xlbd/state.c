@@ -269,6 +269,37 @@ void state_neigh_misses(struct state *st)
 		manage_missed(st, &m[i]);
 }
 
+static void adopt_neighbour(void *arg, int ifindex, const struct xlb_sockaddr *nexthop)
+{
+	struct state *st = arg;
+	size_t before = st->n_neighs;
+
+	if (!track_neighbour(st, ifindex, nexthop, true) && st->n_neighs > before)
+		st->n_adopted_neighs++;
+}
+
+/* The managed entries an xlbd before this one made on our interfaces
+ * (killed, or stopped keeping the data plane): tracked as if this one had
+ * made them for missed next hops, so that those left unresolved are given
+ * up and the rest removed at teardown, and never left behind. Those of the
+ * backends' next hops become the backends' again as the config is applied
+ * (track_neighbour). Interfaces only: another instance's are on its own. */
+static void adopt_neighbours(struct state *st)
+{
+	int ifindex, ret;
+
+	for (size_t i = 0; i < st->cfg.n_interfaces; i++) {
+		ifindex = (int)if_nametoindex(st->cfg.interfaces[i]);
+		if (!ifindex)
+			continue;
+		ret = nl_neigh_walk_own(ifindex, adopt_neighbour, st);
+		if (ret)
+			log_warn("cannot list the neighbour entries of %s: %s (those a "
+				 "previous xlbd made stay)", st->cfg.interfaces[i],
+				 strerror(-ret));
+	}
+}
+
 /* The next hop toward a backend address (struct xlb_backend_l2 without
  * the address, what bpf_fib_lookup would find): valid with a route out of
  * an Ethernet interface and a resolved neighbour entry; otherwise the data
@@ -1142,6 +1173,12 @@ void state_adopt_finish(struct state *st)
 	free(st->hints);
 	st->hints = NULL;
 	st->n_hints = 0;
+	if (st->dp) {
+		adopt_neighbours(st);
+		if (st->n_adopted_neighs)
+			log_info("adopted %zu managed neighbour entr%s a previous xlbd made",
+				 st->n_adopted_neighs, st->n_adopted_neighs == 1 ? "y" : "ies");
+	}
 }
 
 void state_release(struct state *st)
@@ -1168,6 +1205,21 @@ void state_cleanup_addrs(const char *addrs_name)
 	snprintf(st.addrs_name, sizeof(st.addrs_name), "%s", addrs_name);
 	adopt_addrs(&st);       /* vip_ifname "": every one is removed */
 	run_unlink(addrs_name);
+}
+
+size_t state_cleanup_neighbours(const struct xlb_config *cfg)
+{
+	struct state st = { 0 };
+	size_t n;
+
+	/* Listed first, removed after: not while the kernel dumps them. */
+	st.cfg = *cfg;
+	adopt_neighbours(&st);
+	n = st.n_neighs;
+	for (size_t i = 0; i < st.n_neighs; i++)
+		nl_neigh_unmanage(st.neighs[i].ifindex, &st.neighs[i].nexthop);
+	free(st.neighs);
+	return n;
 }
 
 /* Clear the backends a change removed from services that stay, and free

@@ -72,6 +72,7 @@ struct state {
 	size_t n_client_neighs;         /* of them, made for next hops the data
 					 * plane missed (state_neigh_misses) */
 	bool client_neighs_full;        /* XLB_CLIENT_NEIGHS_MAX reached (logged) */
+	size_t n_adopted_neighs;        /* made by a previous xlbd (adopt_neighbours) */
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
@@ -111,6 +112,9 @@ void state_adopt_finish(struct state *st);
 void state_release(struct state *st);
 /* xlbd --cleanup: remove the addresses recorded in addrs_name, and it. */
 void state_cleanup_addrs(const char *addrs_name);
+/* xlbd --cleanup: removes the managed neighbour entries an xlbd made
+ * (tagged) on cfg's interfaces; returns how many. */
+size_t state_cleanup_neighbours(const struct xlb_config *cfg);
 
 /* Make `next` the running config. Returns 0, or -errno with err set and
  * nothing changed when next is invalid or cannot be applied. */

@@ -54,7 +54,8 @@ static const char usage[] =
 "                      without touching the system; exit 0 when it is\n"
 "                      valid, 1 with file:line:column errors when not\n"
 "      --cleanup       remove what a stopped instance left running (the XDP\n"
-"                      program, its pinned maps, the VIPs it added) and exit\n"
+"                      program, its pinned maps, the VIPs and managed\n"
+"                      neighbour entries it added) and exit\n"
 "  -h, --help          this help\n"
 "  -V, --version       print the version\n"
 "\n"
@@ -236,7 +237,13 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 /* xlbd --cleanup: remove what a stopped instance left. */
 static void cleanup_instance(struct xlbd *d)
 {
+	size_t n;
+
 	state_cleanup_addrs(d->addrs_name);
+	n = state_cleanup_neighbours(&d->cfg);
+	if (n)
+		log_info("instance '%s': removed %zu managed neighbour entr%s it made",
+			 d->instance, n, n == 1 ? "y" : "ies");
 	if (dataplane_cleanup(d->cfg.bpffs, d->instance) == 0)
 		log_info("instance '%s': removed the pinned XDP links and maps "
 			 "under %s/xlb/%s", d->instance, d->cfg.bpffs, d->instance);

@@ -14,7 +14,10 @@
 # the balancer's link (the next hop is the client). Then one DNS query to
 # a fullnat service from a spoofed source on the balancer's link: its
 # reply's next hop is managed, never resolves and is given up within 15 s.
-# After xlbd stops, the entries it made managed are gone.
+# Its entries are tagged (proto 176): stopped, none is left, and an
+# operator's managed entry for the same next hop is never removed; those a
+# killed xlbd left are adopted by the next one, or removed by
+# `xlbd --cleanup`.
 #
 #   cl 198.18.0.1, 2001:db8::1 (gateway of 198.18.5.0/24, 2001:db8:5::/64)
 #      198.18.5.1, 2001:db8:5::1 on ecl (the nat client)
@@ -164,12 +167,64 @@ main() {
 	check "neigh: ... its entry removed" "entry '$(lb_neigh 198.18.0.77)'" \
 		sh -c "! ip -n '$NS_LB' neigh show 198.18.0.77 dev elb | grep -q managed"
 	grep "managing neighbour" "$LAB_DIR/xlbd.log" | sed 's/^/# /'
+	owned_entries
+	summary
+}
+
+# has / lacks REGEX TEXT: whether a line of TEXT matches.
+has() { grep -q "$1" <<<"$2"; }
+lacks() { ! grep -q "$1" <<<"$2"; }
+
+# owned_entries: xlbd's entries are tagged (proto 176) and only those are
+# ever removed: an operator's managed entry for a next hop xlbd manages too
+# stays after xlbd stops. Entries a killed xlbd left (made here by hand,
+# tagged) are adopted by the next xlbd, which removes them when it stops,
+# and removed by `xlbd --cleanup` after it was killed in turn.
+owned_entries() {
+	local out
+	out=$(ip -n "$NS_LB" neigh show dev elb)
+	check "neigh: the entries xlbd made are tagged (proto 176)" "$out" \
+		has "managed.* proto 176" "$out"
+	# By hand, for the IPv4 nat client's gateway, which xlbd tracks.
+	ip -n "$NS_LB" neigh del "$CL_V4" dev elb 2>/dev/null
+	ip -n "$NS_LB" neigh add "$CL_V4" dev elb managed
 	if xlbd_stop; then pass "neigh: xlbd stops cleanly"
 	else fail "neigh: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"; fi
-	check "neigh: no managed entry left on the balancer after xlbd stopped" \
-		"$(ip -n "$NS_LB" neigh show dev elb | grep -i managed)" \
-		sh -c "! ip -n '$NS_LB' neigh show dev elb | grep -qi managed"
-	summary
+	out=$(ip -n "$NS_LB" neigh show dev elb)
+	check "neigh: no entry of xlbd's left on the balancer after it stopped" "$out" \
+		lacks "proto 176" "$out"
+	check "neigh: the operator's managed entry stays" "$out" \
+		has "^$CL_V4 .*managed" "$out"
+
+	# What a killed xlbd leaves: adopted by the next one, gone when it stops.
+	ip -n "$NS_LB" -6 neigh replace "$CL_V6" dev elb managed proto 176
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start2.err"; then
+		fail "neigh: xlbd starts again" "$(cat "$LAB_DIR/start2.err")"; return
+	fi
+	check "neigh: the next xlbd adopted the entry a killed one left" \
+		"$(grep -i neighbour "$LAB_DIR/xlbd.log")" \
+		grep -q "adopted 1 managed neighbour entry" "$LAB_DIR/xlbd.log"
+	xlbd_stop
+	out=$(ip -n "$NS_LB" neigh show dev elb)
+	check "neigh: ... and removed it when it stopped" "$out" lacks "proto 176" "$out"
+
+	# Killed: its entries (the backends' and the one it adopted) stay
+	# until xlbd --cleanup.
+	ip -n "$NS_LB" -6 neigh replace "$CL_V6" dev elb managed proto 176
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start3.err"; then
+		fail "neigh: xlbd starts again" "$(cat "$LAB_DIR/start3.err")"; return
+	fi
+	kill -KILL "$XLBD_PID"
+	wait "$XLBD_PID" 2>/dev/null
+	XLBD_PID=
+	ns_bpf_prefix "$NS_LB"
+	out=$("${NS_BPF[@]}" "$XLBD_BIN" --cleanup -c "$LAB_DIR/xlb.yaml" 2>&1)
+	check "neigh: xlbd --cleanup after a killed xlbd removes the entries it made" \
+		"$out; left: $(ip -n "$NS_LB" neigh show dev elb | grep 'proto 176')" \
+		lacks "proto 176" "$(ip -n "$NS_LB" neigh show dev elb)"
+	check "neigh: ... and says so" "$out" has "removed [1-9][0-9]* managed neighbour entr" "$out"
+	check "neigh: ... and leaves the operator's" "$(ip -n "$NS_LB" neigh show dev elb)" \
+		has "^$CL_V4 .*managed" "$(ip -n "$NS_LB" neigh show dev elb)"
 }
 
 [ "${NEIGH_DEBUG:-}" ] || main "$@"

@@ -259,6 +259,11 @@ static bool neigh_resolved(const char *addr)
 	return false;
 }
 
+static void count_own(void *arg, int ifindex, const struct xlb_sockaddr *nexthop)
+{
+	(*(size_t *)arg)++;
+}
+
 static void test_neigh_manage(void)
 {
 	int xt0 = (int)if_nametoindex("xt0");
@@ -284,6 +289,23 @@ static void test_neigh_manage(void)
 	CHECK(nl_neigh_unmanage(xt0, &perm) == 0);
 	CHECK(system("ip neigh show 198.18.7.50 dev xt0 | grep -q PERMANENT") == 0);
 	sh("ip neigh del 198.18.7.50 dev xt0");
+
+	/* Ours are tagged, and only ours are listed and removed: one managed
+	 * by hand stays, even for an address we were asked to manage. */
+	struct xlb_sockaddr hand = mkaddr("198.18.7.51");
+	size_t n_own = 0;
+
+	CHECK(nl_neigh_manage(xt0, &v6) == 0);
+	CHECK(system("ip -d neigh show 2001:db8:7::2 dev xt0 | grep -q 'proto 176'") == 0);
+	sh("ip neigh replace 198.18.7.51 dev xt0 managed");
+	CHECK(nl_neigh_manage(xt0, &hand) == 0, "one managed by hand is left as is");
+	CHECK(nl_neigh_walk_own(xt0, count_own, &n_own) == 0);
+	CHECK(n_own == 1, "listed %zu entries as ours, want 1 (the v6 one)", n_own);
+	CHECK(nl_neigh_unmanage(xt0, &hand) == 0);
+	CHECK(system("ip neigh show 198.18.7.51 dev xt0 | grep -q managed") == 0,
+	      "the entry made by hand was removed");
+	sh("ip neigh del 198.18.7.51 dev xt0");
+	nl_neigh_unmanage(xt0, &v6);
 
 	/* A resolved dynamic entry keeps its MAC while becoming managed. */
 	sh("ip neigh replace 198.18.7.2 lladdr 02:00:00:00:00:02 dev xt0 nud reachable");
