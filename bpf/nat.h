@@ -6,6 +6,7 @@
 #define XLB_BPF_NAT_H
 
 #include "counters.h"
+#include "csum.h"
 #include "fwd.h"
 #include "maps.h"
 #include "parse.h"
@@ -528,13 +529,14 @@ static __always_inline void xlb_embryo_put(__u32 slot, const struct xlb_flow_key
  * svc's share (xlb_ct_admit; *slot its ring slot), the backend bid, the
  * initial state and age; short-lived when made under the flood guard, so
  * that a flood's entries (and fullnat ports) outlive it by a few seconds
- * at most unless their connection gets established. XLB_OK, or
- * XLB_R_DROP_SVC_FULL. */
+ * at most unless their connection gets established. guard: whether the
+ * guard is engaged, when the caller has counted the flow already (-1: it
+ * has not). XLB_OK, or XLB_R_DROP_SVC_FULL. */
 static __always_inline int xlb_ct_begin(const struct xlb_globals *g,
 					const struct xlb_pkt *p,
 					const struct xlb_svc *svc, __u32 bid,
 					struct xlb_nat_scratch *s, __u64 now,
-					__u32 *slot)
+					__u32 *slot, int guard)
 {
 	int r = xlb_ct_admit(svc->id, slot, s);
 
@@ -546,7 +548,9 @@ static __always_inline int xlb_ct_begin(const struct xlb_globals *g,
 	s->nf.last_seen_ns = now;
 	s->nf.mode = svc->mode;
 	s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
-	if (xlb_guard_engaged(g->guard_rate, now)) {
+	if (guard < 0)
+		guard = xlb_guard_engaged(g->guard_rate, now);
+	if (guard) {
 		s->nf.flags |= XLB_FLOW_F_GUARD;
 		xlb_guard_count(XLB_G_SHORT);
 	}
@@ -574,7 +578,7 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!p || !svc || !g || !s)
 		return XLB_OK;
-	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot);
+	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, -1);
 	if (r != XLB_OK)
 		return r;
 	s->nf.hash = p->hash;
@@ -616,23 +620,371 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 	}
 }
 
+/* ---- SYN proxy -------------------------------------------------------------
+ *
+ * While the flood guard is engaged on a CPU (and `syn_proxy` is on), a SYN
+ * to a nat/fullnat TCP service with no entry gets no entry, no fullnat port
+ * and no trip to a backend: the balancer answers it with a SYN-ACK whose
+ * sequence number is a cookie (xlb_ct.h) and that offers an MSS from the
+ * cookie's table and nothing else (no window scaling, SACK or timestamps:
+ * connections opened this way run without them). The client's ACK carrying
+ * a valid cookie (checked whether the guard is still engaged or not) opens
+ * the flow as a SYN would (XLB_FLOW_F_SYNPROXY, state SYN_SENT, the cookie
+ * in syn_seq) and becomes, in place, the SYN toward the backend (its data
+ * dropped: the client sends it again). The backend's SYN-ACK becomes the
+ * ACK that completes its handshake and goes back to it; the entry keeps
+ * the difference of the two ISNs and every later segment is shifted by it
+ * (client to backend: ack; backend to client: seq). ICMP errors quoting a
+ * TCP header are translated as for any flow, their quoted sequence number
+ * left as the sender wrote it. Only headers without IPv4 options or IPv6
+ * extension headers are proxied. */
+
+/* Checksum of the TCP segment th of len bytes (header only: 20, or 24 with
+ * an MSS option; check 0) between addresses s and d (1 or 4 words). */
+static __always_inline __u16 xlb_tcp_csum(const __u32 *th, __u32 len,
+					  const __u32 *s, const __u32 *d, int v6)
+{
+	__u64 sum = (__u64)bpf_htons(IPPROTO_TCP) + bpf_htons((__u16)len) +
+		    s[0] + d[0] + th[0] + th[1] + th[2] + th[3] + th[4];
+
+	if (v6)
+		sum += (__u64)s[1] + s[2] + s[3] + d[1] + d[2] + d[3];
+	if (len > 20)
+		sum += th[5];
+	return xlb_csum_fold(sum);
+}
+
+/* The client's MSS option in the SYN whose TCP header th has hl bytes, or
+ * 0 when it has none (the first ten options are looked at). */
+static __always_inline __u32 xlb_syn_mss(__u8 *th, void *data_end, __u32 hl)
+{
+	__u32 off = 20, i;
+	__u8 *o;
+
+	for (i = 0; i < 10; i++) {
+		if (off >= hl || off > 56)
+			break;
+		o = th + (off & 63);
+		if ((void *)(o + 4) > data_end)
+			break;
+		if (o[0] == 0)
+			break;
+		if (o[0] == 1) {
+			off++;
+			continue;
+		}
+		if (o[0] == 2 && o[1] == 4)
+			return (__u32)o[2] << 8 | o[3];
+		if (o[1] < 2)
+			break;
+		off += o[1];
+	}
+	return 0;
+}
+
+/* Cuts (or grows) the frame of p to its headers and tcp_len bytes of TCP,
+ * and sets its IP lengths (IPv4: the header checksum too, from scratch,
+ * TTL ttl when not 0), p->l3_len and p->frame_len. Then swaps addresses
+ * (and MACs) when swap. The TCP header is left to the caller. Returns the
+ * TCP header or NULL (the frame could not be resized). */
+static __always_inline struct tcphdr *
+xlb_sp_reshape(struct xdp_md *ctx, struct xlb_pkt *p, __u32 tcp_len, int swap)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = p->l3_off & 0x1f, t;
+	int v6 = p->key.family == XLB_AF_INET6;
+	__u32 ipl = v6 ? 40 : 20;
+	struct tcphdr *th;
+	int i;
+
+	if (bpf_xdp_adjust_tail(ctx, (int)(l3_off + ipl + tcp_len) -
+				     (int)(data_end - data)))
+		return NULL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (v6) {
+		struct ipv6hdr *ip6h = data + l3_off;
+
+		th = (void *)(ip6h + 1);
+		if ((void *)th + tcp_len > data_end || (void *)(th + 1) > data_end)
+			return NULL;
+		ip6h->payload_len = bpf_htons((__u16)tcp_len);
+		if (swap) {
+			ip6h->hop_limit = 64;
+#pragma unroll
+			for (i = 0; i < 4; i++) {
+				t = ip6h->saddr.in6_u.u6_addr32[i];
+				ip6h->saddr.in6_u.u6_addr32[i] =
+					ip6h->daddr.in6_u.u6_addr32[i];
+				ip6h->daddr.in6_u.u6_addr32[i] = t;
+			}
+		}
+	} else {
+		struct iphdr *iph = data + l3_off;
+
+		th = (void *)(iph + 1);
+		if ((void *)th + tcp_len > data_end || (void *)(th + 1) > data_end)
+			return NULL;
+		iph->tot_len = bpf_htons((__u16)(20 + tcp_len));
+		if (swap) {
+			iph->ttl = 64;
+			t = iph->saddr;
+			iph->saddr = iph->daddr;
+			iph->daddr = t;
+		}
+		iph->check = 0;
+		iph->check = xlb_ip4_csum(iph);
+	}
+	if (swap) {
+		struct ethhdr *eth = data;
+		__u16 m[3];
+
+		if ((void *)(eth + 1) > data_end)
+			return NULL;
+		xlb_mac_copy(m, eth->h_dest);
+		xlb_mac_copy(eth->h_dest, eth->h_source);
+		xlb_mac_copy(eth->h_source, m);
+		t = th->source;
+		th->source = th->dest;
+		th->dest = (__u16)t;
+	}
+	p->l3_len = ipl + tcp_len;
+	p->frame_len = l3_off + ipl + tcp_len;
+	return th;
+}
+
+/* Writes the TCP header th of p (reshaped to tcp_len bytes: 20, or 24
+ * with an MSS option of mss) and its checksum. */
+static __always_inline void xlb_sp_tcp(struct xdp_md *ctx, struct xlb_pkt *p,
+				       struct tcphdr *th, __u32 tcp_len,
+				       __u32 seq, __u32 ack, __u8 flags,
+				       __u16 win, __u32 mss)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_off = p->l3_off & 0x1f;
+	__u8 *b = (__u8 *)th;
+
+	if ((void *)(th + 1) > data_end)
+		return;
+	if ((void *)(b + 24) > data_end)
+		tcp_len = 20;
+	th->seq = bpf_htonl(seq);
+	th->ack_seq = bpf_htonl(ack);
+	b[12] = (__u8)(tcp_len << 2);
+	b[13] = flags;
+	th->window = bpf_htons(win);
+	th->urg_ptr = 0;
+	th->check = 0;
+	if (tcp_len > 20) {
+		b[20] = 2;
+		b[21] = 4;
+		b[22] = (__u8)(mss >> 8);
+		b[23] = (__u8)mss;
+	}
+	if (p->key.family == XLB_AF_INET6) {
+		struct ipv6hdr *ip6h = data + l3_off;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return;
+		th->check = xlb_tcp_csum((__u32 *)th, tcp_len,
+					 ip6h->saddr.in6_u.u6_addr32,
+					 ip6h->daddr.in6_u.u6_addr32, 1);
+	} else {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > data_end)
+			return;
+		th->check = xlb_tcp_csum((__u32 *)th, tcp_len, &iph->saddr,
+					 &iph->daddr, 0);
+	}
+}
+
+/* Whether the proxy handles p's headers: no IPv4 options, no IPv6
+ * extension headers, not a fragment. */
+static __always_inline int xlb_sp_plain(const struct xlb_pkt *p)
+{
+	__u32 ipl = p->key.family == XLB_AF_INET6 ? 40 : 20;
+
+	return p->frag == XLB_FRAG_NONE && p->l4_off == p->l3_off + ipl;
+}
+
+/* The client's SYN p answered in place with the SYN-ACK of its cookie,
+ * sent back out where it came in. XLB_OK, or -1 when the proxy does not
+ * handle it (headers, a frame that cannot be resized): the frame is then
+ * the SYN as it came, and goes on as one. */
+static __attribute__((noinline)) int
+xlb_sp_synack(struct xdp_md *ctx, struct xlb_pkt *p, __u32 secret)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 isn, m, mss, hl;
+	struct tcphdr *th;
+
+	if (!xlb_sp_plain(p))
+		return -1;
+	th = data + (p->l4_off & 0xff);
+	if ((void *)(th + 1) > data_end)
+		return -1;
+	hl = th->doff * 4;
+	mss = xlb_syn_mss((__u8 *)th, data_end, hl);
+	if (!mss)       /* RFC 9293's default, IPv6's minimum link MTU's */
+		mss = p->key.family == XLB_AF_INET6 ? 1220 : 536;
+	isn = bpf_ntohl(th->seq);
+	m = xlb_cookie_mss_idx(mss);
+	th = xlb_sp_reshape(ctx, p, 24, 1);
+	if (!th)
+		return -1;
+	xlb_sp_tcp(ctx, p, th, 24,
+		   xlb_cookie(&p->key, isn, (__u32)(xlb_now() >> XLB_COOKIE_T_SHIFT),
+			      secret, m),
+		   isn + 1, XLB_TCP_SYN | XLB_TCP_ACK, 65535, xlb_cookie_mss(m));
+	return XLB_OK;
+}
+
+/* The MSS the client's ACK p vouches for, its ack - 1 being the cookie of
+ * its tuple (in *cookie) under the current or the previous time counter;
+ * 0 when it is not. */
+static __attribute__((noinline)) __u32
+xlb_sp_check(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 secret,
+	     __u32 *cookie)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 c, isn, t, m;
+	struct tcphdr *th;
+
+	if (!xlb_sp_plain(p))
+		return 0;
+	th = data + (p->l4_off & 0xff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	c = bpf_ntohl(th->ack_seq) - 1;
+	isn = bpf_ntohl(th->seq) - 1;
+	t = (__u32)(xlb_now() >> XLB_COOKIE_T_SHIFT);
+	m = c & 7;
+	if (xlb_cookie(&p->key, isn, t, secret, m) != c &&
+	    xlb_cookie(&p->key, isn, t - 1, secret, m) != c)
+		return 0;
+	*cookie = c;
+	return xlb_cookie_mss(m);
+}
+
+/* The client's ACK p (its cookie checked) made, in place, the SYN toward
+ * the backend: sequence number one before the ACK's, the cookie's MSS, the
+ * client's window, no payload. XLB_OK or a drop reason. */
+static __attribute__((noinline)) int
+xlb_sp_syn(struct xdp_md *ctx, struct xlb_pkt *p, __u32 mss)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *th = data + (p->l4_off & 0xff);
+	__u32 len = 24, seq;
+	__u16 win;
+
+	if ((void *)(th + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	seq = bpf_ntohl(th->seq) - 1;
+	win = bpf_ntohs(th->window);
+	th = xlb_sp_reshape(ctx, p, len, 0);
+	if (!th) {
+		/* No room to grow: a SYN without options (the backend
+		 * assumes the default MSS). */
+		len = 20;
+		th = xlb_sp_reshape(ctx, p, len, 0);
+	}
+	if (!th)
+		return XLB_R_DROP_ADJUST;
+	xlb_sp_tcp(ctx, p, th, len, seq, 0, XLB_TCP_SYN, win, mss);
+	return XLB_OK;
+}
+
+/* Adds d to the TCP sequence number (seq 1) or acknowledgement number
+ * (seq 0) of p, its checksum updated; seq 2: sets the sequence number to
+ * d. Segments without TCP header (later fragments) are left alone. */
+static __attribute__((noinline)) int
+xlb_sp_shift(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 d, int seq)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *th = data + (p->l4_off & 0xff);
+	__u32 old, new;
+
+	if (p->frag == XLB_FRAG_LATER)
+		return XLB_OK;
+	if ((void *)(th + 1) > data_end)
+		return XLB_R_DROP_TRUNCATED;
+	if (seq) {
+		old = th->seq;
+		new = bpf_htonl(seq == 2 ? d : bpf_ntohl(old) + d);
+		th->seq = new;
+	} else {
+		old = th->ack_seq;
+		new = bpf_htonl(bpf_ntohl(old) + d);
+		th->ack_seq = new;
+	}
+	th->check = xlb_csum_apply(th->check, xlb_cd32(old, new));
+	return XLB_OK;
+}
+
+/* The backend's SYN-ACK p for the SYN proxy's flow f (client key fk):
+ * the first one records the ISN difference and establishes the entry;
+ * each becomes, in place, the ACK of the backend's handshake (from the
+ * client, or fullnat's LIP:lport), sent to the backend. Nothing goes to
+ * the client, whose handshake was done with the balancer. */
+static __attribute__((noinline)) int
+xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
+		      struct xlb_flow *f, const struct xlb_flow_key *fk,
+		      __u64 now)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct tcphdr *th = data + (p->l4_off & 0xff);
+	struct xlb_route rt = {};
+	__u32 seq, ack;
+	int r;
+
+	if (!xlb_sp_plain(p) || (void *)(th + 1) > data_end)
+		return xlb_done(XLB_R_DROP_BAD_HEADER, XDP_DROP);
+	seq = bpf_ntohl(th->seq);
+	ack = bpf_ntohl(th->ack_seq);
+	if (f->state == XLB_CT_SYN_SENT) {
+		f->syn_seq = seq - f->syn_seq;
+		xlb_conns_move(f->backend_id, f->state, XLB_CT_ESTABLISHED);
+		f->state = XLB_CT_ESTABLISHED;
+		f->flags &= ~XLB_FLOW_F_GUARD;
+		f->last_seen_ns = now;
+	}
+	th = xlb_sp_reshape(ctx, p, 20, 1);
+	if (!th)
+		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
+	xlb_sp_tcp(ctx, p, th, 20, ack, seq + 1, XLB_TCP_ACK, 65535, 0);
+	r = xlb_route_be(ctx, f->backend_id, p->key.family,
+			 f->mode == XLB_MODE_FULLNAT ? &f->laddr : &fk->src,
+			 &f->raddr, p->l3_len, &rt);
+	if (r != XLB_OK)
+		return xlb_done(r, XDP_DROP);
+	return xlb_send(ctx, p, &rt);
+}
+
 /* ---- the two directions -------------------------------------------------- */
 
 /* The entry of a new nat/fullnat flow p of svc toward backend be (id
  * bid): counted in its service's share (which may end an embryonic entry to
  * make room), its reverse entry (fullnat: a local port) and the entry
- * itself. XLB_OK, *made 0 when another CPU made the entry first; or the
- * drop reason, nothing made. */
+ * itself. guard as for xlb_ct_begin. XLB_OK, *made 0 when another CPU
+ * made the entry first; or the drop reason, nothing made. */
 static __always_inline int xlb_nat_new(const struct xlb_globals *g, struct xlb_pkt *p,
 				       const struct xlb_svc *svc,
 				       const struct xlb_backend *be, __u32 bid,
 				       struct xlb_nat_scratch *s, __u32 hash,
-				       __u64 now, int *made)
+				       __u64 now, int *made, int guard)
 {
 	__u32 slot;
 	int r;
 
-	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot);
+	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, guard);
 	if (r != XLB_OK)
 		return r;
 	s->nf.raddr = be->addr;
@@ -732,9 +1084,9 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	struct xlb_backend *be;
-	__u32 zero = 0, bid, hash;
+	__u32 zero = 0, bid, hash, mss = 0, cookie = 0;
+	int new_flow = 0, guard = -1, r;
 	__u8 tflags = 0;
-	int new_flow = 0, r;
 	__u64 now;
 
 	g = bpf_map_lookup_elem(&globals, &zero);
@@ -754,13 +1106,40 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		f = NULL;
 	}
 
+	/* The SYN proxy's flow before the backend's SYN-ACK: only the
+	 * client's ACK of its cookie (again: the SYN sent for it may be
+	 * lost), made the SYN once more. */
+	if (f && (f->flags & XLB_FLOW_F_SYNPROXY) && f->state == XLB_CT_SYN_SENT) {
+		mss = xlb_sp_check(ctx, p, g->syn_secret, &cookie);
+		if (!mss)
+			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
+	}
+
 	if (!f) {
 		/* Only a SYN opens a TCP connection (as IPVS): a stray or
-		 * spoofed ACK, FIN or RST holds no entry and no port. */
+		 * spoofed ACK, FIN or RST holds no entry and no port; an ACK
+		 * does when it answers a SYN cookie (SYN proxy). */
 		if (p->key.proto == IPPROTO_TCP &&
 		    (tflags & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_FIN |
-			       XLB_TCP_RST)) != XLB_TCP_SYN)
-			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
+			       XLB_TCP_RST)) != XLB_TCP_SYN) {
+			if (!g->syn_proxy || (tflags & (XLB_TCP_SYN | XLB_TCP_ACK |
+							XLB_TCP_FIN | XLB_TCP_RST)) !=
+					     XLB_TCP_ACK)
+				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
+			mss = xlb_sp_check(ctx, p, g->syn_secret, &cookie);
+			if (!mss) {
+				xlb_guard_count(XLB_G_COOKIE_BAD);
+				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
+			}
+			xlb_guard_count(XLB_G_COOKIE_OK);
+		} else if (p->syn && g->syn_proxy && g->guard_rate) {
+			/* A SYN under the flood guard: answered here. */
+			guard = xlb_guard_engaged(g->guard_rate, now);
+			if (guard && xlb_sp_synack(ctx, p, g->syn_secret) == XLB_OK) {
+				xlb_guard_count(XLB_G_COOKIE_SENT);
+				return xlb_done(XLB_R_TX, XDP_TX);
+			}
+		}
 		hash = xlb_pkt_hash(p);
 		bid = xlb_new_flow_pick(svc, &p->key, hash, XLB_PICK_LEARN);
 		be = xlb_backend_get(bid);
@@ -769,14 +1148,29 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		/* Address translation stays within one family. */
 		if (be->family != p->key.family)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-		r = xlb_nat_new(g, p, svc, be, bid, s, hash, now, &new_flow);
+		r = xlb_nat_new(g, p, svc, be, bid, s, hash, now, &new_flow,
+				guard);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
 		f = bpf_map_lookup_elem(&flows, &p->key);
 		if (!f)
 			return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);
+		if (mss) {
+			f->flags |= XLB_FLOW_F_SYNPROXY;
+			f->syn_seq = cookie;
+		}
 	}
-	if (!new_flow)
+	if (mss) {
+		/* The cookie's ACK, made the SYN toward the backend. */
+		r = xlb_sp_syn(ctx, p, mss);
+		if (r != XLB_OK)
+			return xlb_done(r, XDP_DROP);
+	} else if (f->flags & XLB_FLOW_F_SYNPROXY && (tflags & XLB_TCP_ACK)) {
+		r = xlb_sp_shift(ctx, p, f->syn_seq, 0);
+		if (r != XLB_OK)
+			return xlb_done(r, XDP_DROP);
+	}
+	if (!new_flow && !mss)
 		xlb_ct_touch(f, p->key.proto, tflags, 0, now);
 	bid = f->backend_id;
 	s->out.dst = f->raddr;
@@ -848,8 +1242,27 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		}
 		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);
 	}
-	if (!p->icmp_err)
-		xlb_ct_touch(f, p->key.proto, xlb_tcp_flags(ctx, p), 1, now);
+	if (!p->icmp_err) {
+		__u8 tf = xlb_tcp_flags(ctx, p);
+
+		if (f->flags & XLB_FLOW_F_SYNPROXY) {
+			/* The backend's SYN-ACK is the proxy's to answer. */
+			if ((tf & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_RST)) ==
+			    (XLB_TCP_SYN | XLB_TCP_ACK))
+				return xlb_sp_backend_synack(ctx, p, f, fk, now);
+			/* Before it only a RST makes sense to the client:
+			 * at the sequence number it expects. */
+			if (f->state == XLB_CT_SYN_SENT && !(tf & XLB_TCP_RST))
+				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
+			if (f->state == XLB_CT_SYN_SENT)
+				r = xlb_sp_shift(ctx, p, f->syn_seq + 1, 2);
+			else
+				r = xlb_sp_shift(ctx, p, -f->syn_seq, 1);
+			if (r != XLB_OK)
+				return xlb_done(r, XDP_DROP);
+		}
+		xlb_ct_touch(f, p->key.proto, tf, 1, now);
+	}
 
 	/* To the client, from the VIP; ICMP errors too, as IPVS does, and
 	 * their quote C:cp -> R:rp (LIP:lp -> R:rp) becomes C:cp -> V:vp. */

@@ -284,7 +284,10 @@ struct xlb_flow {
 	__u32 hash;             /* dr/tun: xlb_flow_hash of the key, so a
 				 * packet of the flow (tun: its outer source)
 				 * does not hash the 5-tuple again */
-	__u32 pad2;
+	/* XLB_FLOW_F_SYNPROXY only: in XLB_CT_SYN_SENT the ISN the SYN proxy
+	 * gave the client (its cookie); from the backend's SYN-ACK on, the
+	 * backend's ISN minus that cookie (the sequence delta). */
+	__u32 syn_seq;
 };
 
 /* dsr_flows map value (key: struct xlb_flow_key): a flow of a dr or tun
@@ -382,6 +385,11 @@ enum xlb_ct_state {
  * conntrack's ASSURED): no longer embryonic (xlb_ct_embryonic). */
 #define XLB_FLOW_F_REPLIED    0x08
 #define XLB_FLOW_F_ASSURED    0x10
+/* Opened by the SYN proxy (a client's ACK carrying a valid SYN cookie):
+ * the client's handshake was with the balancer, the backend's with the
+ * balancer too, so the backend's sequence numbers differ from those the
+ * client knows by xlb_flow.syn_seq (see bpf/nat.h, "SYN proxy"). */
+#define XLB_FLOW_F_SYNPROXY   0x20
 
 /* nat_rev map value, keyed by the tuple of replies as they arrive
  * (src = backend R:rp, dst = client C:cp for nat, LIP:lp for fullnat):
@@ -399,7 +407,9 @@ struct xlb_globals {
 	__u32 tun_src_v4_plen;  /* prefix length, 0..32; 32 = fixed address */
 	union xlb_addr tun_src_v6;
 	__u32 tun_src_v6_plen;  /* prefix length, 64..128 */
-	__u32 pad;
+	/* The SYN proxy's key (random, written by xlbd at start) for the
+	 * SYN cookies of nat/fullnat TCP services (bpf/nat.h). */
+	__u32 syn_secret;
 	/* nat/fullnat connection timeouts in seconds; 0 = the default below. */
 	__u32 to_syn_s;
 	__u32 to_established_s;
@@ -418,7 +428,11 @@ struct xlb_globals {
 	 * them on their backend) and its new nat/fullnat entries are
 	 * short-lived (XLB_FLOW_F_GUARD). 0: no guard. */
 	__u32 guard_rate;
-	__u32 pad2;
+	/* 1: while the flood guard is engaged on a CPU, a SYN to a nat/fullnat
+	 * TCP service with no entry is answered with a SYN cookie and gets no
+	 * entry (config `syn_proxy`); a client's ACK with a valid cookie opens
+	 * the flow, guard engaged or not. 0: entries for every SYN. */
+	__u32 syn_proxy;
 	/* ICMP errors the data plane makes: nanoseconds of credit each costs
 	 * (1e9 / the config's icmp_rate_limit); 0: no limit. */
 	__u64 icmp_cost_ns;
@@ -577,7 +591,10 @@ struct xlb_guard_win {
 	X(XLB_G_ENGAGED,   "engaged")           /* a CPU's window went over the rate */ \
 	X(XLB_G_NO_ENTRY,  "flow_not_stored")   /* dr/tun new flow, no entry */          \
 	X(XLB_G_SHORT,     "flow_short_lived")  /* nat/fullnat entry, short timeout */ \
-	X(XLB_G_NO_PIN,    "pin_not_stored")    /* persistence: new client not pinned */
+	X(XLB_G_NO_PIN,    "pin_not_stored")    /* persistence: new client not pinned */ \
+	X(XLB_G_COOKIE_SENT, "syn_cookie_sent") /* SYN answered by the SYN proxy */       \
+	X(XLB_G_COOKIE_OK,   "syn_cookie_ok")   /* ACK with a valid cookie: flow opened */ \
+	X(XLB_G_COOKIE_BAD,  "syn_cookie_bad")  /* ACK without entry nor valid cookie */
 
 #define XLB_GUARD_ENUM(id, name) id,
 enum xlb_guard_event { XLB_GUARD_EVENTS(XLB_GUARD_ENUM) XLB_G_MAX };

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #include "xlb_abi.h"
+#include "xlb_hash.h"
 
 /* BPF objects and userspace both include this file: no libc, no helpers. */
 #define XLB_CT_INLINE static inline __attribute__((always_inline))
@@ -187,6 +188,71 @@ XLB_CT_INLINE void xlb_ct_rev_key(const struct xlb_flow_key *k,
 	r->proto = k->proto;
 	r->family = k->family;
 	r->pad = 0;
+}
+
+/* ---- SYN cookies (the SYN proxy of nat/fullnat TCP services, bpf/nat.h) ----
+ *
+ * The balancer's ISN toward a client whose SYN it answered itself:
+ *
+ *   cookie = (H(secret, t, client addr, VIP, client port, VIP port,
+ *               client ISN) & ~7) | m
+ *
+ * H the flow hash's mixing steps (xlb_hash.h) seeded with the instance's
+ * random syn_secret (xlb_globals), t the data plane's clock in units of
+ * 2^36 ns (about 69 s), m the index of the MSS offered (xlb_cookie_mss).
+ * An ACK is a valid answer when ack - 1 is the cookie of its tuple and ISN
+ * seq - 1 under the current or the previous t: a cookie stays good for 69
+ * to 137 s, and 29 bits must be guessed. H is a fast mixing hash, not a
+ * cryptographic MAC, and the key has 32 bits: good against blind floods,
+ * not against someone who collects cookies to recover the key offline. */
+#define XLB_COOKIE_T_SHIFT 36
+
+/* The MSS offered for cookie index m (0..7). */
+XLB_CT_INLINE __u32 xlb_cookie_mss(__u32 m)
+{
+	switch (m & 7) {
+	case 0: return 536;
+	case 1: return 1200;
+	case 2: return 1220;
+	case 3: return 1280;
+	case 4: return 1360;
+	case 5: return 1400;
+	case 6: return 1440;
+	default: return 1460;
+	}
+}
+
+/* The index of the largest table MSS not above the client's mss (0: 536,
+ * the smallest, when even that is above it). */
+XLB_CT_INLINE __u32 xlb_cookie_mss_idx(__u32 mss)
+{
+	__u32 m = 7;
+
+	while (m && xlb_cookie_mss(m) > mss)
+		m--;
+	return m;
+}
+
+/* The cookie of client flow k (src = client, dst = VIP) whose SYN had ISN
+ * isn (host order), under time counter t, key secret, MSS index m. */
+XLB_CT_INLINE __u32 xlb_cookie(const struct xlb_flow_key *k, __u32 isn,
+			       __u32 t, __u32 secret, __u32 m)
+{
+	__u32 h = XLB_HASH_SEED ^ secret;
+
+	h = xlb_hash_word(h, t);
+	h = xlb_hash_word(h, k->src.v6[0]);
+	h = xlb_hash_word(h, k->src.v6[1]);
+	h = xlb_hash_word(h, k->src.v6[2]);
+	h = xlb_hash_word(h, k->src.v6[3]);
+	h = xlb_hash_word(h, k->dst.v6[0]);
+	h = xlb_hash_word(h, k->dst.v6[1]);
+	h = xlb_hash_word(h, k->dst.v6[2]);
+	h = xlb_hash_word(h, k->dst.v6[3]);
+	h = xlb_hash_word(h, ((__u32)k->sport_be << 16) | k->dport_be);
+	h = xlb_hash_word(h, isn);
+	h = xlb_hash_final(h ^ secret);
+	return (h & ~7u) | (m & 7);
 }
 
 #endif /* XLB_CT_H */
