@@ -174,6 +174,8 @@ struct xlb_config {
 	uint32_t maglev_table_size;     /* prime; default XLB_MAGLEV_DEFAULT_SIZE */
 	uint32_t flood_guard_rate;      /* new flows/s per CPU; 0 = no guard;
 					 * default XLB_GUARD_RATE_DEFAULT */
+	bool syn_proxy;                 /* default true: under the flood guard,
+					 * nat/fullnat TCP SYNs get SYN cookies */
 	uint32_t icmp_rate_limit;       /* ICMP errors/s per CPU; 0 = no limit;
 					 * default XLB_ICMP_RATE_DEFAULT */
 	struct xlb_prefix tunnel_source_v4;     /* family 0 when not set */

@@ -642,6 +642,7 @@ static const struct schema_key top_keys[] = {
 	  .min = 2, .max = 1000003, .def = XLB_MAGLEV_DEFAULT_SIZE },
 	{ .key = "flood_guard_rate", .type = SCHEMA_UINT, TOP(flood_guard_rate),
 	  .max = 100000000, .def = XLB_GUARD_RATE_DEFAULT },
+	{ .key = "syn_proxy", .type = SCHEMA_BOOL, TOP(syn_proxy), .def = 1 },
 	{ .key = "icmp_rate_limit", .type = SCHEMA_UINT, TOP(icmp_rate_limit),
 	  .max = 1000000, .def = XLB_ICMP_RATE_DEFAULT },
 	{ .key = "proxy_workers", .type = SCHEMA_UINT, TOP(proxy_workers), .max = 1024 },

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <dirent.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -986,10 +987,23 @@ void dataplane_close(struct dataplane *dp)
 
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 {
+	struct xlb_globals cur, w = *g;
 	uint32_t zero = 0;
 
+	/* The SYN proxy's key is the data plane's own: made once, kept
+	 * across applies and restarts (maps adopted), so the cookies already
+	 * handed out stay good. */
+	if (!w.syn_secret) {
+		if (bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+					 &cur, sizeof(cur), 0) == 0)
+			w.syn_secret = cur.syn_secret;
+		while (!w.syn_secret)
+			if (getrandom(&w.syn_secret, sizeof(w.syn_secret), 0) !=
+			    sizeof(w.syn_secret))
+				return -errno;
+	}
 	return bpf_map__update_elem(dp->skel->maps.globals, &zero, sizeof(zero),
-				    g, sizeof(*g), BPF_ANY);
+				    &w, sizeof(w), BPF_ANY);
 }
 
 /* Empties svc_by_id[id] if it still holds key (the id may serve another

@@ -426,7 +426,8 @@ static void render_datapath(FILE *f, const struct metrics_snapshot *s)
 		family(f, "xlb_flood_guard_total", "counter",
 		       "Flood guard actions: engaged (a CPU went over flood_guard_rate "
 		       "new flows in a second), flow_not_stored (dr/tun), "
-		       "flow_short_lived (nat/fullnat), pin_not_stored (persistence).");
+		       "flow_short_lived (nat/fullnat), pin_not_stored (persistence), "
+		       "syn_cookie_sent, syn_cookie_ok, syn_cookie_bad (SYN proxy).");
 		for (int g = 0; g < XLB_G_MAX; g++)
 			fprintf(f, "xlb_flood_guard_total{action=\"%s\"} %llu\n",
 				xlb_guard_names[g], (unsigned long long)s->guard[g]);

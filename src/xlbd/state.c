@@ -481,6 +481,7 @@ static void globals_from(const struct xlb_config *cfg, const char *ifname,
 	g->to_time_wait_s = cfg->timeouts.tcp_time_wait;
 	g->to_udp_s = cfg->timeouts.udp;
 	g->guard_rate = cfg->flood_guard_rate;
+	g->syn_proxy = cfg->syn_proxy;
 	g->icmp_cost_ns = cfg->icmp_rate_limit ?
 			  1000000000ULL / cfg->icmp_rate_limit : 0;
 	if (cfg->tunnel_source_v4.family) {
