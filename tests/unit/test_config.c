@@ -43,6 +43,7 @@ static const char full_example[] =
 	"manage_addresses: false\n"
 	"flow_table_size: 65536\n"
 	"flood_guard_rate: 0\n"
+	"syn_proxy: false\n"
 	"maglev_table_size: 1009\n"
 	"tunnel_source_v4: 198.18.1.0/24\n"
 	"tunnel_source_v6: 2001:db8:1::/64\n"
@@ -83,6 +84,7 @@ static void test_design_example(void)
 	EXPECT(c.flow_table_size == XLB_FLOW_DEFAULT_SIZE);
 	EXPECT(c.maglev_table_size == XLB_MAGLEV_DEFAULT_SIZE);
 	EXPECT(c.flood_guard_rate == XLB_GUARD_RATE_DEFAULT);
+	EXPECT(c.syn_proxy);
 	EXPECT(c.icmp_rate_limit == XLB_ICMP_RATE_DEFAULT);
 	EXPECT(c.n_services == 1);
 	if (c.n_services == 1) {
@@ -112,6 +114,7 @@ static void test_full(void)
 	EXPECT(!c.manage_addresses);
 	EXPECT(c.flow_table_size == 65536);
 	EXPECT(c.flood_guard_rate == 0);
+	EXPECT(!c.syn_proxy);
 	EXPECT(c.maglev_table_size == 1009);
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v4, a, sizeof(a)), "198.18.1.0/24"));
 	EXPECT(!strcmp(prefix_str(&c.tunnel_source_v6, a, sizeof(a)), "2001:db8:1::/64"));
