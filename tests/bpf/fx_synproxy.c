@@ -396,12 +396,101 @@ ROW(r_sp_off)
 	return expect(&in, XDP_DROP_, &in, XLB_R_DROP_NOT_SYN, why, n);
 }
 
+ROW(r_sp_resend)
+{
+	/* Before the backend's SYN-ACK: the client's cookie ACK again (with
+	 * its request) is the SYN again; a later segment is dropped; the
+	 * backend's RST reaches the client at the sequence number the client
+	 * expects, and closes the entry. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
+			  .sport = 52008, .dport = 80 };
+	uint32_t c = cookie_of(&s, 6);
+	struct seg a, o;
+	struct xlb_flow f;
+	struct pkt in, exp;
+	int err;
+
+	nat_clear();
+	sp_set(1);
+	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+			 CLIENT4, 52008, "198.18.1.11", 8080, why, n);
+	if (err)
+		goto out;
+	a = seg_of(&s, ISN + 1, c + 1, 0x18, 40);
+	seg_mk(&in, &a);
+	o = (struct seg){ .fam = 4, .dmac = MAC_Y1, .smac = MAC_YA, .src = CLIENT4,
+			  .dst = "198.18.1.11", .sport = 52008, .dport = 8080,
+			  .seq = ISN, .flags = 0x02, .win = 502,
+			  .opt = (uint8_t[]){ 2, 4, 0x05, 0xa0 }, .optlen = 4, .ttl = 63 };
+	seg_mk(&exp, &o);
+	err = -1;
+	if (expect(&in, XDP_REDIRECT_, &exp, XLB_R_REDIRECT, why, n)) {
+		strncat(why, " (cookie ACK again)", n - strlen(why) - 1);
+		goto out;
+	}
+	a = seg_of(&s, ISN + 41, c + 1, 0x18, 40);
+	seg_mk(&in, &a);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NOT_SYN, why, n)) {
+		strncat(why, " (later segment)", n - strlen(why) - 1);
+		goto out;
+	}
+	a = (struct seg){ .fam = 4, .dmac = MAC_YA, .smac = MAC_Y1,
+			  .src = "198.18.1.11", .dst = CLIENT4, .sport = 8080,
+			  .dport = 52008, .seq = 0, .ack = ISN + 1, .flags = 0x14,
+			  .ttl = 64 };
+	o = (struct seg){ .fam = 4, .dmac = MAC_CLIENT, .smac = MAC_XA,
+			  .src = VIP_N4, .dst = CLIENT4, .sport = 80, .dport = 52008,
+			  .seq = c + 1, .ack = ISN + 1, .flags = 0x14, .ttl = 63 };
+	seg_mk(&in, &a);
+	seg_mk(&exp, &o);
+	ingress = ifx_ya;
+	if (expect(&in, XDP_REDIRECT_, &exp, XLB_R_REDIRECT, why, n)) {
+		strncat(why, " (backend RST)", n - strlen(why) - 1);
+		goto out;
+	}
+	if (flow_get(&s, &f) || f.state != XLB_CT_CLOSE) {
+		snprintf(why, n, "the backend's RST did not close the entry");
+		goto out;
+	}
+	err = 0;
+out:
+	sp_set(0);
+	return err;
+}
+
+ROW(r_sp_dup_synack)
+{
+	/* A backend's SYN-ACK sent again (our ACK lost) gets the ACK again,
+	 * the ISN difference kept. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
+			  .sport = 52009, .dport = 80 };
+	struct xlb_flow f;
+	int err;
+
+	nat_clear();
+	sp_set(1);
+	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
+			 CLIENT4, 52009, "198.18.1.11", 8080, why, n) ?:
+	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, MAC_Y1, MAC_YA,
+			     CLIENT4, 52009, "198.18.1.11", 8080, why, n) ?:
+	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, MAC_Y1, MAC_YA,
+			     CLIENT4, 52009, "198.18.1.11", 8080, why, n);
+	sp_set(0);
+	if (!err && (flow_get(&s, &f) || f.state != XLB_CT_ESTABLISHED)) {
+		snprintf(why, n, "entry not established after the second SYN-ACK");
+		return -1;
+	}
+	return err;
+}
+
 static const struct row rows[] = {
 	{ .desc = "guard engaged: nat IPv4 SYN answered with the cookie's SYN-ACK, no entry", .fn = r_sp_syn4 },
 	{ .desc = "guard engaged: fullnat IPv6 SYN answered, no entry, no local port", .fn = r_sp_syn6 },
 	{ .desc = "fullnat IPv4: cookie ACK -> SYN from the LIP, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_fnat4 },
 	{ .desc = "nat IPv6: cookie ACK -> SYN, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_nat6 },
 	{ .desc = "ACK without a valid cookie dropped, nothing made", .fn = r_sp_bad },
+	{ .desc = "before the backend answers: cookie ACK again -> SYN again, later data dropped, backend RST -> client at its seq", .fn = r_sp_resend },
+	{ .desc = "backend SYN-ACK twice: ACK twice, delta kept", .fn = r_sp_dup_synack },
 	{ .desc = "syn_proxy off: SYNs over the rate get entries, cookie ACKs dropped", .fn = r_sp_off },
 };
 
