@@ -13,7 +13,9 @@
 # on one fullnat service (SYN to :80, UDP to :53) while the nat services'
 # clients keep 99%: each nat/fullnat service has its own share of the
 # connection table (max_flows) and the flood's service counted what it
-# evicted, the others refused nothing. Last a SYN flood on an lc dr service,
+# evicted, the others refused nothing. Under the guard a SYN flood on nat
+# or fullnat is answered by the SYN proxy (cookies: no entry, no port, and
+# nothing evicted for it); the UDP floods fill their service's share. Last a SYN flood on an lc dr service,
 # whose entries live in the same table, while nat's clients run and nat's
 # idle connections wait: held to its share, it evicts its own half-open
 # entries, never theirs. The table is 150016 entries (shares of 8192 to
@@ -88,9 +90,9 @@ flood_lab_up() {
 # whatever the balancer does): fullnat's and lc's services are on rs3, nat's
 # on rs1 and rs2.
 # fullnat's HTTP has one backend, so the LIP has 31744 local ports toward
-# it, fewer than its max_flows (40000): a SYN flood runs it out of ports
-# before its share, and new connections take the ports of the flood's
-# oldest half-open entries. fullnat's DNS has max_flows 8192, lc's HTTP
+# it, fewer than its max_flows (40000): without the SYN proxy (GUARD_RATE=0)
+# a SYN flood runs it out of ports before its share, and new connections
+# take the ports of the flood's oldest half-open entries. fullnat's DNS has max_flows 8192, lc's HTTP
 # 16384; the nat services share the rest of 7/8 of the table, 33344 each:
 # a half-open entry lives share / rate under a flood at its share (a third
 # of a second at 100000 SYNs/s), and a handshake slower than that on this
@@ -275,23 +277,40 @@ evicted() {
 
 evicted_past() { [ "$(evicted "$1" "$2")" -gt "$3" ]; }
 
+# proxied MODE KIND: whether the SYN proxy answers a KIND flood on MODE's
+# VIP (a SYN flood on nat or fullnat, with the guard on).
+proxied() {
+	[ "$2" = syn -a "$GUARD_RATE" != 0 ] && [[ $1 == nat* || $1 == fullnat* ]]
+}
+
+# cookies_sent: the SYN cookies the SYN proxy has sent so far.
+cookies_sent() { xlb_json | jq -r '.flood_guard.syn_cookie_sent'; }
+cookies_past() { [ "$(cookies_sent)" -gt "$1" ]; }
+
 # flood_round MODE VIP KIND [LEGIT_MODE LEGIT_VIP]: legitimate clients of
 # LEGIT_MODE (default MODE) during the flood on VIP (99% succeed) and five
 # seconds after it (all succeed).
 flood_round() {
-	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1 failed
+	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1 c0 c1 failed
 	what="$mode, $kind flood"
 	[ "$lmode" != "$mode" ] && what="$what, $lmode clients"
 	d0=$(drops)
 	e0=$(evicted "$mode" "$kind")
+	c0=$(cookies_sent)
 	flood_start "$vip" "$kind"
-	# The clients start once the flood is over the share (or ports): each
-	# of their new flows must then push out one of the flood's.
-	[ "$e0" != - ] && wait_for 10 evicted_past "$mode" "$kind" "$e0"
+	# The clients start once the SYN proxy answers the flood, or once the
+	# flood is over the share (or ports): each of their new flows must
+	# then push out one of the flood's.
+	if proxied "$mode" "$kind"; then
+		wait_for 10 cookies_past "$c0"
+	elif [ "$e0" != - ]; then
+		wait_for 10 evicted_past "$mode" "$kind" "$e0"
+	fi
 	during=$(legit "$lmode" "$lvip" "$LEGIT_N")
 	failed=$(legit_failed)
 	d1=$(drops)
 	e1=$(evicted "$mode" "$kind")
+	c1=$(cookies_sent)
 	list_ok "$what"
 	[ "$kind" = ack ] && backend_add_ok "$mode" "$vip"
 	flood_stop
@@ -305,11 +324,18 @@ flood_round() {
 		[ "$FLOOD_RAN" = yes -a "${FLOOD_SENT:-0}" -gt 0 -a "$((ok * 100))" -ge "$((tot * 99))" ]
 	read -r ok tot h d <<<"$after"
 	check "$what: $ok/$tot legitimate 5 s after" "http $h (failed: $(legit_failed)), dns $d of $LEGIT_N each" [ "$ok" = "$tot" ]
-	# A nat/fullnat SYN or UDP flood went over its service's share (or its
-	# local ports): the clients above got in by evicting its embryonic
-	# entries.
-	[ "$e0" != - ] && check "$what: over the service's share or ports, $((e1 - e0)) embryonic entries evicted" \
-		"evicted $e0 before, $e1 after" [ "$e1" -gt "$e0" ]
+	# A nat/fullnat SYN flood was answered by the SYN proxy: its SYNs got
+	# no entry, so none had to be evicted for the clients. A UDP flood
+	# (or an lc dr SYN flood) went over its service's share (or its local
+	# ports): the clients above got in by evicting its embryonic entries.
+	if proxied "$mode" "$kind"; then
+		check "$what: the SYN proxy answered it ($((c1 - c0)) cookies), no entry evicted" \
+			"syn_cookie_sent $c0 before, $c1 after; evicted $e0 before, $e1 after" \
+			[ "$c1" -gt "$c0" -a "$e1" = "$e0" ]
+	elif [ "$e0" != - ]; then
+		check "$what: over the service's share or ports, $((e1 - e0)) embryonic entries evicted" \
+			"evicted $e0 before, $e1 after" [ "$e1" -gt "$e0" ]
+	fi
 	return 0
 }
 
@@ -426,10 +452,14 @@ cross_service() {
 		"$j1" jq -e '[.[] | .max_flows == ({"fullnat-http": 40000, "fullnat-dns": 8192,
 						    "dr-lc-http": 16384}[.name] // 33344)
 			      and .flows <= .max_flows + 64] | all' <<<"$j1"
+	# (The HTTP one's SYN flood went to the SYN proxy, unless the guard
+	# is off: flood_round checked what it did.)
+	local flooded='startswith("fullnat")'
+	proxied fullnat syn && flooded='. == "fullnat-dns"'
 	check "flood: the flooded fullnat services evicted their own embryonic entries" \
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
-		'[.[] | select(.name | startswith("fullnat")) | . as $a |
-		  ($b[] | select(.name == $a.name)) as $o | $a.flows_evicted > $o.flows_evicted] | all' <<<"$j1"
+		"[.[] | select(.name | $flooded) | . as \$a |
+		  (\$b[] | select(.name == \$a.name)) as \$o | \$a.flows_evicted > \$o.flows_evicted] | all" <<<"$j1"
 	check "flood: the nat services refused nothing meanwhile" \
 		"before $j0, after $j1" jq -e --argjson b "$j0" \
 		'[.[] | select(.name | startswith("nat")) | . as $a |
@@ -463,12 +493,13 @@ lc_share() {
 
 # guard_ok PHASE: the flood guard engaged and acted during PHASE's floods.
 guard_ok() {
-	local g e ns sl
+	local g e ns sl sc
 	[ "$GUARD_RATE" = 0 ] && return 0
-	g=$(xlb_json | jq -r '.flood_guard | "\(.engaged) \(.flow_not_stored) \(.flow_short_lived)"')
-	read -r e ns sl <<<"$g"
-	check "flood, $1: the guard engaged and acted (engaged $e, not stored $ns, short-lived $sl)" \
-		"xlb list --json flood_guard: $g" [ "${e:-0}" -gt 0 -a "${ns:-0}" -gt 0 -a "${sl:-0}" -gt 0 ]
+	g=$(xlb_json | jq -r '.flood_guard | "\(.engaged) \(.flow_not_stored) \(.flow_short_lived) \(.syn_cookie_sent)"')
+	read -r e ns sl sc <<<"$g"
+	check "flood, $1: the guard engaged and acted (engaged $e, not stored $ns, short-lived $sl, SYN cookies $sc)" \
+		"xlb list --json flood_guard: $g" \
+		[ "${e:-0}" -gt 0 -a "${ns:-0}" -gt 0 -a "${sl:-0}" -gt 0 -a "${sc:-0}" -gt 0 ]
 }
 
 # The IPv6 phase: xlbd on the IPv6 services alone, one flood per mode; nat's
