@@ -39,8 +39,11 @@ int vary_front(struct xdp_md *ctx)
 	__u8 *b;
 	__u32 i, l4;
 
-	/* Undo a previous run's bpf_xdp_adjust_head (tunnel headers). */
-	if (len != PKT_LEN && bpf_xdp_adjust_head(ctx, (int)(len - PKT_LEN)))
+	/* Undo a previous run's bpf_xdp_adjust_head (tunnel headers) or
+	 * bpf_xdp_adjust_tail (the SYN proxy's answer, shorter). */
+	if (len > PKT_LEN && bpf_xdp_adjust_head(ctx, (int)(len - PKT_LEN)))
+		return XDP_ABORTED;
+	if (len < PKT_LEN && bpf_xdp_adjust_tail(ctx, (int)(PKT_LEN - len)))
 		return XDP_ABORTED;
 	b = (void *)(long)ctx->data;
 	if ((void *)(b + PKT_LEN) > (void *)(long)ctx->data_end)

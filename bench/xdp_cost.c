@@ -58,8 +58,10 @@ void tables_clear(void)
 }
 
 /* K_FLOOD: new flows with the flood guard engaged (guard_rate 1: every
- * new flow but the first of each second is over the rate). */
-enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD };
+ * new flow but the first of each second is over the rate). K_SYNPROXY:
+ * the same with syn_proxy on: each SYN answered with a SYN cookie. */
+enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD,
+	    K_SYNPROXY };
 
 /* ---- rows ------------------------------------------------------------------ */
 
@@ -93,6 +95,8 @@ static struct row rows[] = {
 	{ "tun v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
 	{ "tun v6 new flow, flood guard engaged", K_FLOOD, C6, "2001:db8::101", 0, XDP_TX_, 1.5 },
 	{ "nat v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
+	{ "nat v4 SYN, flood guard engaged, SYN proxy (cookie SYN-ACK)", K_SYNPROXY, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
+	{ "fullnat v6 SYN, flood guard engaged, SYN proxy (cookie SYN-ACK)", K_SYNPROXY, C6, "2001:db8::111", 0, XDP_TX_, 1.5 },
 	{ "nat v4 new flow", K_NEW, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "nat v4 established", K_EST, C4, "198.18.0.110", 0, XDP_TX_, 1.2 },
 	{ "nat v4 reply", K_EST, C4, "198.18.0.110", 1, XDP_TX_, 1.2 },
@@ -151,6 +155,20 @@ static int once(const uint8_t *pkt, uint8_t *out)
 	return v;
 }
 
+/* The SYN proxy on or off (off, as world_setup left it). */
+static void syn_proxy(int on)
+{
+	struct xlb_globals g;
+	uint32_t zero = 0;
+	int fd = bpf_map__fd(xs->maps.globals);
+
+	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
+		g.syn_proxy = on;
+		g.syn_secret = 0x5eed1234u;
+		bpf_map_update_elem(fd, &zero, &g, 0);
+	}
+}
+
 /* The flow entry of src:sp -> dst:80: a nat/fullnat one in *f, or a dr/tun
  * one (dsr_flows, *f zeroed). 0, or -1 when there is none. */
 static int flow_of(const char *src, uint16_t sp, const char *dst,
@@ -181,7 +199,7 @@ static int row_prepare(struct row *r)
 	uint16_t sp = 40000;
 
 	if (r->kind == K_NEW || r->kind == K_FLOOD || r->kind == K_PASS ||
-	    r->kind == K_FLOOR_NEW) {
+	    r->kind == K_FLOOR_NEW || r->kind == K_SYNPROXY) {
 		mk(r->pkt, r->src, sp, r->dst, 80, r->kind == K_PASS ? TCP_ACK : TCP_SYN);
 		return 0;
 	}
@@ -252,12 +270,15 @@ static void row_round(struct row *r, int rd)
 	switch (r->kind) {
 	case K_NEW:
 	case K_FLOOD:
+	case K_SYNPROXY:
 	case K_FLOOR_NEW: {
 		unsigned int nrep = opt.quick ? 4 * BATCH : 32 * BATCH;
 
 		tbf = front_new(bfd, r->pkt, nrep, &vb);
-		guard_rate(r->kind == K_FLOOD ? 1 : 0);
+		guard_rate(r->kind == K_FLOOD || r->kind == K_SYNPROXY ? 1 : 0);
+		syn_proxy(r->kind == K_SYNPROXY);
 		tx = front_new(prog_fd(r), r->pkt, nrep, &v);
+		syn_proxy(0);
 		guard_rate(0);
 		break;
 	}
