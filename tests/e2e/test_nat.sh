@@ -20,50 +20,9 @@
 #                                                           2001:db8:1::1)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-LB2_V4=198.18.1.1
-LB2_V6=2001:db8:1::1
 RS_V4=(198.18.1.11 198.18.1.12 198.18.1.13)
 RS_V6=(2001:db8:1::11 2001:db8:1::12 2001:db8:1::13)
 NAT_BIG_MB=100
-
-# nat_lab_up: the two-armed topology above (no servers yet).
-nat_lab_up() {
-	local i ns
-	lab_base br0 br1 || return 1
-
-	lab_veth "$NS_CL" ecl pcl br0 || return 1
-	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
-	ip -n "$NS_CL" addr add "$CL_V6/64" dev ecl nodad
-	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
-	ip -n "$NS_CL" route add "$VIP2_V4/32" via "$LB_V4"
-	ip -n "$NS_CL" -6 route add "$VIP_V6/128" via "$LB_V6"
-
-	lab_veth "$NS_LB" elb plb br0 || return 1
-	lab_veth "$NS_LB" elb2 plb2 br1 || return 1
-	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
-	ip -n "$NS_LB" addr add "$LB2_V4/24" dev elb2
-	ip -n "$NS_LB" addr add "$LB_V6/64" dev elb nodad
-	ip -n "$NS_LB" addr add "$LB2_V6/64" dev elb2 nodad
-	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
-	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=1
-	# XDP_TX/REDIRECT into elb and elb2.
-	lab_xdp_pass plb plb2 || return 1
-
-	for i in "${!RS_NAMES[@]}"; do
-		ns=$(rs_ns "${RS_NAMES[$i]}")
-		lab_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
-		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
-		ip -n "$ns" addr add "${RS_V6[$i]}/64" dev ers nodad
-		ip -n "$ns" route add default via "$LB2_V4"
-		ip -n "$ns" -6 route add default via "$LB2_V6"
-	done
-	in_ns "$NS_LB" ping -c1 -W1 "${RS_V4[0]}" >/dev/null 2>&1 || true
-	in_ns "$NS_LB" ping -c1 -W1 "$CL_V4" >/dev/null 2>&1 || true
-	for i in "$CL_V6" "${RS_V6[@]}"; do
-		in_ns "$NS_LB" ping -6 -c1 -W1 "$i" >/dev/null 2>&1 || true
-	done
-	return 0
-}
 
 nat_config() {
 	cat >"$1" <<EOF2
@@ -156,7 +115,7 @@ main() {
 	local out n tal want got
 	if ! lab_require; then skip "e2e-nat" "$LAB_SKIP_WHY"; summary; return; fi
 	if ! have_xlb; then skip "nat: xlb" "$XLBD_BIN or $XLB_BIN not built (make)"; summary; return; fi
-	lab_start nat nat_lab_up || { summary; return; }
+	lab_start nat lab_two_arm_up || { summary; return; }
 	if ! e2e_big_server "$NAT_BIG_MB" 2>"$LAB_DIR/up.err"; then
 		fail "nat: 100 MB server" "$(cat "$LAB_DIR/up.err")"; summary; return
 	fi

@@ -155,30 +155,6 @@ EOF2
 	} >"$f"
 }
 
-# rm_nat_lab_up: the two-armed topology of test_nat.sh (IPv4 only).
-rm_nat_lab_up() {
-	local i ns
-	lab_base br0 br1 || return 1
-	lab_veth "$NS_CL" ecl pcl br0 || return 1
-	ip -n "$NS_CL" addr add "$CL_V4/24" dev ecl
-	ip -n "$NS_CL" route add "$VIP_V4/32" via "$LB_V4"
-	lab_veth "$NS_LB" elb plb br0 || return 1
-	lab_veth "$NS_LB" elb2 plb2 br1 || return 1
-	ip -n "$NS_LB" addr add "$LB_V4/24" dev elb
-	ip -n "$NS_LB" addr add "198.18.1.1/24" dev elb2
-	in_ns "$NS_LB" sysctl -qw net.ipv4.ip_forward=1
-	lab_xdp_pass plb plb2 || return 1
-	for i in "${!RS_NAMES[@]}"; do
-		ns=$(rs_ns "${RS_NAMES[$i]}")
-		lab_veth "$ns" ers "p${RS_NAMES[$i]}" br1 || return 1
-		ip -n "$ns" addr add "${RS_V4[$i]}/24" dev ers
-		ip -n "$ns" route add default via 198.18.1.1
-	done
-	in_ns "$NS_LB" ping -c1 -W1 "${RS_V4[0]}" >/dev/null 2>&1 || true
-	in_ns "$NS_LB" ping -c1 -W1 "$CL_V4" >/dev/null 2>&1 || true
-	return 0
-}
-
 # rm_kill9: SIGKILL the lab's xlbd and reap it.
 rm_kill9() {
 	local pid=$XLBD_PID
@@ -196,7 +172,8 @@ rm_one() {
 	local up=lab_up
 	if [ "$mode" = nat ]; then
 		RS_V4=(198.18.1.11 198.18.1.12 198.18.1.13)
-		up=rm_nat_lab_up
+		RS_V6=(2001:db8:1::11 2001:db8:1::12 2001:db8:1::13)
+		up=lab_two_arm_up
 	fi
 	lab_start "restart $mode" "$up" || { summary; return; }
 	if [ "$mode" = dr ] || [ "$mode" = tun ]; then
