@@ -271,21 +271,19 @@ void state_neigh_misses(struct state *st)
 
 static void adopt_neighbour(void *arg, int ifindex, const struct xlb_sockaddr *nexthop)
 {
-	struct state *st = arg;
-	size_t before = st->n_neighs;
-
-	if (!track_neighbour(st, ifindex, nexthop, true) && st->n_neighs > before)
-		st->n_adopted_neighs++;
+	track_neighbour(arg, ifindex, nexthop, true);
 }
 
 /* The managed entries an xlbd before this one made on our interfaces
  * (killed, or stopped keeping the data plane): tracked as if this one had
  * made them for missed next hops, so that those left unresolved are given
- * up and the rest removed at teardown, and never left behind. Those of the
- * backends' next hops become the backends' again as the config is applied
- * (track_neighbour). Interfaces only: another instance's are on its own. */
-static void adopt_neighbours(struct state *st)
+ * up and the rest removed at teardown, and never left behind; those of the
+ * backends' next hops, tracked already once the config is applied, stay
+ * the backends' (track_neighbour). Interfaces only: another instance's are
+ * on its own. Returns how many it took on. */
+static size_t adopt_neighbours(struct state *st)
 {
+	size_t before = st->n_neighs;
 	int ifindex, ret;
 
 	for (size_t i = 0; i < st->cfg.n_interfaces; i++) {
@@ -298,6 +296,7 @@ static void adopt_neighbours(struct state *st)
 				 "previous xlbd made stay)", st->cfg.interfaces[i],
 				 strerror(-ret));
 	}
+	return st->n_neighs - before;
 }
 
 /* The next hop toward a backend address (struct xlb_backend_l2 without
@@ -1149,6 +1148,8 @@ void state_adopt(struct state *st, const char *addrs_name)
 
 void state_adopt_finish(struct state *st)
 {
+	size_t n;
+
 	for (size_t i = 0; i < st->n_hints; i++) {
 		struct adopt_hint *h = &st->hints[i];
 
@@ -1174,12 +1175,10 @@ void state_adopt_finish(struct state *st)
 	free(st->hints);
 	st->hints = NULL;
 	st->n_hints = 0;
-	if (st->dp) {
-		adopt_neighbours(st);
-		if (st->n_adopted_neighs)
-			log_info("adopted %zu managed neighbour entr%s a previous xlbd made",
-				 st->n_adopted_neighs, st->n_adopted_neighs == 1 ? "y" : "ies");
-	}
+	n = st->dp ? adopt_neighbours(st) : 0;
+	if (n)
+		log_info("adopted %zu managed neighbour entr%s a previous xlbd made",
+			 n, n == 1 ? "y" : "ies");
 }
 
 void state_release(struct state *st)
@@ -1215,8 +1214,7 @@ size_t state_cleanup_neighbours(const struct xlb_config *cfg)
 
 	/* Listed first, removed after: not while the kernel dumps them. */
 	st.cfg = *cfg;
-	adopt_neighbours(&st);
-	n = st.n_neighs;
+	n = adopt_neighbours(&st);
 	for (size_t i = 0; i < st.n_neighs; i++)
 		nl_neigh_unmanage(st.neighs[i].ifindex, &st.neighs[i].nexthop);
 	free(st.neighs);

@@ -72,7 +72,6 @@ struct state {
 	size_t n_client_neighs;         /* of them, made for next hops the data
 					 * plane missed (state_neigh_misses) */
 	bool client_neighs_full;        /* XLB_CLIENT_NEIGHS_MAX reached (logged) */
-	size_t n_adopted_neighs;        /* made by a previous xlbd (adopt_neighbours) */
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
 	uint32_t be_cursor;             /* ids are handed out round-robin so a
