@@ -954,7 +954,8 @@ static void health_changed(struct state *st, const struct service_state *ss,
 	b->health_since_ms = now_ms();
 	if (!sc || !sc->notify[0])
 		return;
-	ret = notify_run(sc->notify, name, addr, health_status_name(b->health),
+	ret = notify_run(sc->notify, NOTIFY_TIMEOUT_S, name, addr,
+			 health_status_name(b->health),
 			 health_status_name(ev->status), ev->reason);
 	if (ret)
 		log_warn("%s: cannot run the notify command for backend %s: %s",
