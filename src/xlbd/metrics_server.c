@@ -28,6 +28,10 @@
 #include "metrics.h"
 
 #define METRICS_CLIENTS 32              /* connections at once */
+/* Connections the kernel completes while the thread waits for a rendering
+ * (up to SCRAPE_WAIT_S): room for a scrape behind a crowd of slow clients,
+ * whose SYN a full queue would drop, costing it a retransmission (1 s). */
+#define METRICS_BACKLOG 1024
 #define METRICS_DEADLINE_MS 5000        /* for a whole request and reply */
 #define METRICS_REQ_MAX 8192            /* request line and headers */
 #define METRICS_CACHE_MS 1000           /* a rendering serves scrapes this long */
@@ -257,7 +261,7 @@ static int listen_on(const struct xlb_sockaddr *addr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 64) != 0) {
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, METRICS_BACKLOG) != 0) {
 		int e = errno;
 
 		close(fd);

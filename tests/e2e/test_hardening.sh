@@ -188,7 +188,8 @@ bpffs_perms() {
 }
 
 # FLOOD_PY: one client sending a request a byte a second, and ~1000 idle
-# connections renewed as xlbd drops them, for $2 seconds.
+# connections renewed as xlbd drops them, for at most $2 seconds (flood()
+# stops it sooner: how long its checks take depends on the machine).
 FLOOD_PY='
 import resource, socket, sys, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
@@ -219,7 +220,8 @@ while time.time() < end:
     del held[:200]
 '
 
-# MFLOOD_PY: against the metrics endpoint at $1:$2 for $3 seconds: 100
+# MFLOOD_PY: against the metrics endpoint at $1:$2 for at most $3 seconds
+# (stopped by flood() once its checks are done): 100
 # slow-loris requests a byte a second (renewed as xlbd drops them) and 4
 # threads scraping as fast as they can.
 MFLOOD_PY='
@@ -257,10 +259,10 @@ while time.time() < end:
 
 flood() {
 	local svc="tcp/$VIP_V4:80" ms t0 t1 out i ok=0
-	python3 -c "$FLOOD_PY" "$(sock_path)" 40 2>"$LAB_DIR/flood.err" &
+	python3 -c "$FLOOD_PY" "$(sock_path)" 180 2>"$LAB_DIR/flood.err" &
 	local fpid=$!
 	LAB_PIDS+=("$fpid")
-	in_ns "$NS_LB" python3 -c "$MFLOOD_PY" 127.0.0.1 9100 30 2>"$LAB_DIR/mflood.err" &
+	in_ns "$NS_LB" python3 -c "$MFLOOD_PY" 127.0.0.1 9100 180 2>"$LAB_DIR/mflood.err" &
 	local mpid=$!
 	LAB_PIDS+=("$mpid")
 	sleep 2
