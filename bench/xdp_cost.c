@@ -59,9 +59,11 @@ void tables_clear(void)
 
 /* K_FLOOD: new flows with the flood guard engaged (guard_rate 1: every
  * new flow but the first of each second is over the rate). K_SYNPROXY:
- * the same with syn_proxy on: each SYN answered with a SYN cookie. */
+ * the same with syn_proxy on: each SYN answered with a SYN cookie.
+ * K_ACK_FLOOD: a bare ACK of a new tuple each, syn_proxy on: no entry, so
+ * its ack is checked as a cookie (wrong) and it is dropped. */
 enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD,
-	    K_SYNPROXY };
+	    K_SYNPROXY, K_ACK_FLOOD };
 
 /* ---- rows ------------------------------------------------------------------ */
 
@@ -97,6 +99,8 @@ static struct row rows[] = {
 	{ "nat v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "nat v4 SYN, flood guard engaged, SYN proxy (cookie SYN-ACK)", K_SYNPROXY, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "fullnat v6 SYN, flood guard engaged, SYN proxy (cookie SYN-ACK)", K_SYNPROXY, C6, "2001:db8::111", 0, XDP_TX_, 1.5 },
+	{ "nat v4 bare ACK, no entry, SYN proxy (cookie checked, bad)", K_ACK_FLOOD, C4, "198.18.0.110", 0, XDP_DROP_, 1.5 },
+	{ "fullnat v6 bare ACK, no entry, SYN proxy (cookie checked, bad)", K_ACK_FLOOD, C6, "2001:db8::111", 0, XDP_DROP_, 1.5 },
 	{ "nat v4 new flow", K_NEW, C4, "198.18.0.110", 0, XDP_TX_, 1.5 },
 	{ "nat v4 established", K_EST, C4, "198.18.0.110", 0, XDP_TX_, 1.2 },
 	{ "nat v4 reply", K_EST, C4, "198.18.0.110", 1, XDP_TX_, 1.2 },
@@ -199,8 +203,9 @@ static int row_prepare(struct row *r)
 	uint16_t sp = 40000;
 
 	if (r->kind == K_NEW || r->kind == K_FLOOD || r->kind == K_PASS ||
-	    r->kind == K_FLOOR_NEW || r->kind == K_SYNPROXY) {
-		mk(r->pkt, r->src, sp, r->dst, 80, r->kind == K_PASS ? TCP_ACK : TCP_SYN);
+	    r->kind == K_FLOOR_NEW || r->kind == K_SYNPROXY || r->kind == K_ACK_FLOOD) {
+		mk(r->pkt, r->src, sp, r->dst, 80,
+		   r->kind == K_PASS || r->kind == K_ACK_FLOOD ? TCP_ACK : TCP_SYN);
 		return 0;
 	}
 	if (r->kind == K_FLOOR) {
@@ -271,12 +276,13 @@ static void row_round(struct row *r, int rd)
 	case K_NEW:
 	case K_FLOOD:
 	case K_SYNPROXY:
+	case K_ACK_FLOOD:
 	case K_FLOOR_NEW: {
 		unsigned int nrep = opt.quick ? 4 * BATCH : 32 * BATCH;
 
 		tbf = front_new(bfd, r->pkt, nrep, &vb);
 		guard_rate(r->kind == K_FLOOD || r->kind == K_SYNPROXY ? 1 : 0);
-		syn_proxy(r->kind == K_SYNPROXY);
+		syn_proxy(r->kind == K_SYNPROXY || r->kind == K_ACK_FLOOD);
 		tx = front_new(prog_fd(r), r->pkt, nrep, &v);
 		syn_proxy(0);
 		guard_rate(0);

@@ -19,6 +19,7 @@
 #define PKT_LEN   96            /* every test frame; vary.bpf.c restores it */
 #define BATCH     8192          /* new-flow packets between table flushes */
 #define COLD_FLOWS 100000
+#define XDP_DROP_ 1
 #define XDP_PASS_ 2
 #define XDP_TX_   3
 #define TCP_SYN   0x02
