@@ -168,7 +168,7 @@ static void syn_proxy(int on)
 
 	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
 		g.syn_proxy = on;
-		g.syn_secret = 0x5eed1234u;
+		g.syn_key[0] = 0x5eed1234u;
 		bpf_map_update_elem(fd, &zero, &g, 0);
 	}
 }

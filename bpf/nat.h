@@ -815,7 +815,7 @@ static __always_inline int xlb_sp_plain(const struct xlb_pkt *p)
  * handle it (headers, a frame that cannot be resized): the frame is then
  * the SYN as it came, and goes on as one. */
 static __attribute__((noinline)) int
-xlb_sp_synack(struct xdp_md *ctx, struct xlb_pkt *p, __u32 secret)
+xlb_sp_synack(struct xdp_md *ctx, struct xlb_pkt *p, const __u32 *key)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -838,16 +838,16 @@ xlb_sp_synack(struct xdp_md *ctx, struct xlb_pkt *p, __u32 secret)
 		return -1;
 	xlb_sp_tcp(ctx, p, th, 24,
 		   xlb_cookie(&p->key, isn, (__u32)(xlb_now() >> XLB_COOKIE_T_SHIFT),
-			      secret, m),
+			      key, m),
 		   isn + 1, XLB_TCP_SYN | XLB_TCP_ACK, 65535, xlb_cookie_mss(m));
 	return XLB_OK;
 }
 
 /* The MSS the client's ACK p vouches for, its ack - 1 being the cookie of
- * its tuple (in *cookie) under the current or the previous time counter;
- * 0 when it is not. */
+ * its tuple (in *cookie) under the time counter the cookie names (the
+ * current or the previous: one MAC, xlb_cookie_t); 0 when it is not. */
 static __attribute__((noinline)) __u32
-xlb_sp_check(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 secret,
+xlb_sp_check(struct xdp_md *ctx, const struct xlb_pkt *p, const __u32 *key,
 	     __u32 *cookie)
 {
 	void *data = (void *)(long)ctx->data;
@@ -862,10 +862,9 @@ xlb_sp_check(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 secret,
 		return 0;
 	c = bpf_ntohl(th->ack_seq) - 1;
 	isn = bpf_ntohl(th->seq) - 1;
-	t = (__u32)(xlb_now() >> XLB_COOKIE_T_SHIFT);
+	t = xlb_cookie_t(c, (__u32)(xlb_now() >> XLB_COOKIE_T_SHIFT));
 	m = c & 7;
-	if (xlb_cookie(&p->key, isn, t, secret, m) != c &&
-	    xlb_cookie(&p->key, isn, t - 1, secret, m) != c)
+	if (xlb_cookie(&p->key, isn, t, key, m) != c)
 		return 0;
 	*cookie = c;
 	return xlb_cookie_mss(m);
@@ -1110,7 +1109,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	 * client's ACK of its cookie (again: the SYN sent for it may be
 	 * lost), made the SYN once more. */
 	if (f && (f->flags & XLB_FLOW_F_SYNPROXY) && f->state == XLB_CT_SYN_SENT) {
-		mss = xlb_sp_check(ctx, p, g->syn_secret, &cookie);
+		mss = xlb_sp_check(ctx, p, g->syn_key, &cookie);
 		if (!mss)
 			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
 	}
@@ -1126,7 +1125,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 							XLB_TCP_FIN | XLB_TCP_RST)) !=
 					     XLB_TCP_ACK)
 				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
-			mss = xlb_sp_check(ctx, p, g->syn_secret, &cookie);
+			mss = xlb_sp_check(ctx, p, g->syn_key, &cookie);
 			if (!mss) {
 				xlb_guard_count(XLB_G_COOKIE_BAD);
 				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
@@ -1135,7 +1134,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		} else if (p->syn && g->syn_proxy && g->guard_rate) {
 			/* A SYN under the flood guard: answered here. */
 			guard = xlb_guard_engaged(g->guard_rate, now);
-			if (guard && xlb_sp_synack(ctx, p, g->syn_secret) == XLB_OK) {
+			if (guard && xlb_sp_synack(ctx, p, g->syn_key) == XLB_OK) {
 				xlb_guard_count(XLB_G_COOKIE_SENT);
 				return xlb_done(XLB_R_TX, XDP_TX);
 			}

@@ -407,9 +407,10 @@ struct xlb_globals {
 	__u32 tun_src_v4_plen;  /* prefix length, 0..32; 32 = fixed address */
 	union xlb_addr tun_src_v6;
 	__u32 tun_src_v6_plen;  /* prefix length, 64..128 */
-	/* The SYN proxy's key (random, written by xlbd at start) for the
-	 * SYN cookies of nat/fullnat TCP services (bpf/nat.h). */
-	__u32 syn_secret;
+	/* The SYN proxy's 128-bit SipHash key (random, written by xlbd at
+	 * start, never all zero) for the SYN cookies of nat/fullnat TCP
+	 * services (xlb_ct.h, bpf/nat.h). */
+	__u32 syn_key[4];
 	/* nat/fullnat connection timeouts in seconds; 0 = the default below. */
 	__u32 to_syn_s;
 	__u32 to_established_s;

@@ -9,6 +9,7 @@
 
 #include "xlb_abi.h"
 #include "xlb_hash.h"
+#include "xlb_siphash.h"
 
 /* BPF objects and userspace both include this file: no libc, no helpers. */
 #define XLB_CT_INLINE static inline __attribute__((always_inline))
@@ -194,17 +195,26 @@ XLB_CT_INLINE void xlb_ct_rev_key(const struct xlb_flow_key *k,
  *
  * The balancer's ISN toward a client whose SYN it answered itself:
  *
- *   cookie = (H(secret, t, client addr, VIP, client port, VIP port,
- *               client ISN) & ~7) | m
+ *   cookie = (MAC & ~15) | (t & 1) << 3 | m
  *
- * H the flow hash's mixing steps (xlb_hash.h) seeded with the instance's
- * random syn_secret (xlb_globals), t the data plane's clock in units of
- * 2^36 ns (about 69 s), m the index of the MSS offered (xlb_cookie_mss).
- * An ACK is a valid answer when ack - 1 is the cookie of its tuple and ISN
- * seq - 1 under the current or the previous t: a cookie stays good for 69
- * to 137 s, and 29 bits must be guessed. H is a fast mixing hash, not a
- * cryptographic MAC, and the key has 32 bits: good against blind floods,
- * not against someone who collects cookies to recover the key offline. */
+ * MAC the low 32 bits of SipHash-2-4 (xlb_siphash.h) under the instance's
+ * random 128-bit syn_key (xlb_globals) of the 48-byte message
+ *
+ *   client addr (16) | VIP (16) | client port, VIP port (2 + 2, network
+ *   order) | client ISN (4) | t (4) | family (1) | 0 0 0
+ *
+ * (addresses as in union xlb_addr, IPv4 followed by 12 zero bytes; the
+ * ISN, t and family as the little-endian halves of 64-bit words, which on
+ * a little-endian host are exactly those bytes: xlb_cookie_mac). t is the
+ * data plane's clock in units of 2^36 ns (about 69 s), m the index of the
+ * MSS offered (xlb_cookie_mss). The cookie carries t's low bit, so the
+ * check of an ACK computes one MAC: under the current t when the bit
+ * matches it, else under t - 1. A cookie is good from the tick it was
+ * made in to the end of the next (69 to 137 s), and a forger who knows
+ * the tuple, the ISN, the tick and the MSS index still has 28 bits of MAC
+ * to guess (one chance in 2^28 per ACK). A keyed PRF with a 128-bit key
+ * (what Linux's SYN cookies use): cookies seen from the forger's own
+ * connections do not reveal the key. */
 #define XLB_COOKIE_T_SHIFT 36
 
 /* The MSS offered for cookie index m (0..7). */
@@ -233,26 +243,39 @@ XLB_CT_INLINE __u32 xlb_cookie_mss_idx(__u32 mss)
 	return m;
 }
 
-/* The cookie of client flow k (src = client, dst = VIP) whose SYN had ISN
- * isn (host order), under time counter t, key secret, MSS index m. */
-XLB_CT_INLINE __u32 xlb_cookie(const struct xlb_flow_key *k, __u32 isn,
-			       __u32 t, __u32 secret, __u32 m)
+/* The 64-bit MAC of a cookie: SipHash-2-4 under key (four words, see
+ * xlb_sip_init_key) of client flow k (src = client, dst = VIP), the
+ * client's ISN isn (host order) and time counter t, as laid out above. */
+XLB_CT_INLINE __u64 xlb_cookie_mac(const struct xlb_flow_key *k, __u32 isn,
+				   __u32 t, const __u32 *key)
 {
-	__u32 h = XLB_HASH_SEED ^ secret;
+	struct xlb_sip s;
 
-	h = xlb_hash_word(h, t);
-	h = xlb_hash_word(h, k->src.v6[0]);
-	h = xlb_hash_word(h, k->src.v6[1]);
-	h = xlb_hash_word(h, k->src.v6[2]);
-	h = xlb_hash_word(h, k->src.v6[3]);
-	h = xlb_hash_word(h, k->dst.v6[0]);
-	h = xlb_hash_word(h, k->dst.v6[1]);
-	h = xlb_hash_word(h, k->dst.v6[2]);
-	h = xlb_hash_word(h, k->dst.v6[3]);
-	h = xlb_hash_word(h, ((__u32)k->sport_be << 16) | k->dport_be);
-	h = xlb_hash_word(h, isn);
-	h = xlb_hash_final(h ^ secret);
-	return (h & ~7u) | (m & 7);
+	xlb_sip_init_key(&s, key);
+	xlb_sip_word(&s, (__u64)k->src.v6[0] | (__u64)k->src.v6[1] << 32);
+	xlb_sip_word(&s, (__u64)k->src.v6[2] | (__u64)k->src.v6[3] << 32);
+	xlb_sip_word(&s, (__u64)k->dst.v6[0] | (__u64)k->dst.v6[1] << 32);
+	xlb_sip_word(&s, (__u64)k->dst.v6[2] | (__u64)k->dst.v6[3] << 32);
+	xlb_sip_word(&s, (__u64)(((__u32)k->dport_be << 16) | k->sport_be) |
+			 (__u64)isn << 32);
+	xlb_sip_word(&s, (__u64)t | (__u64)k->family << 32);
+	return xlb_sip_final(&s, 48ull << 56);
+}
+
+/* The cookie of client flow k whose SYN had ISN isn (host order), under
+ * time counter t, key (four words), MSS index m. */
+XLB_CT_INLINE __u32 xlb_cookie(const struct xlb_flow_key *k, __u32 isn,
+			       __u32 t, const __u32 *key, __u32 m)
+{
+	return ((__u32)xlb_cookie_mac(k, isn, t, key) & ~15u) | (t & 1) << 3 |
+	       (m & 7);
+}
+
+/* The time counter cookie c was made under, for a check at time counter
+ * now: now when c's bit 3 is now's low bit, else now - 1. */
+XLB_CT_INLINE __u32 xlb_cookie_t(__u32 c, __u32 now)
+{
+	return now - ((now ^ (c >> 3)) & 1);
 }
 
 #endif /* XLB_CT_H */

@@ -985,6 +985,11 @@ void dataplane_close(struct dataplane *dp)
 	dp_free(dp);
 }
 
+static int syn_key_zero(const uint32_t *k)
+{
+	return !(k[0] | k[1] | k[2] | k[3]);
+}
+
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 {
 	struct xlb_globals cur, w = *g;
@@ -993,13 +998,13 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 	/* The SYN proxy's key is the data plane's own: made once, kept
 	 * across applies and restarts (maps adopted), so the cookies already
 	 * handed out stay good. */
-	if (!w.syn_secret) {
+	if (syn_key_zero(w.syn_key)) {
 		if (bpf_map__lookup_elem(dp->skel->maps.globals, &zero, sizeof(zero),
 					 &cur, sizeof(cur), 0) == 0)
-			w.syn_secret = cur.syn_secret;
-		while (!w.syn_secret)
-			if (getrandom(&w.syn_secret, sizeof(w.syn_secret), 0) !=
-			    sizeof(w.syn_secret))
+			memcpy(w.syn_key, cur.syn_key, sizeof(w.syn_key));
+		while (syn_key_zero(w.syn_key))
+			if (getrandom(w.syn_key, sizeof(w.syn_key), 0) !=
+			    sizeof(w.syn_key))
 				return -errno;
 	}
 	return bpf_map__update_elem(dp->skel->maps.globals, &zero, sizeof(zero),

@@ -8,7 +8,9 @@
 #include "fixture.h"
 #include "xlb_ct.h"
 
-#define SECRET 0x5eed1234u
+/* The proxy's key in these rows, and another one. */
+static const uint32_t KEY[4] = { 0x5eed1234u, 0x0badc0deu, 0x13579bdfu, 0x2468ace0u };
+static const uint32_t KEY_OTHER[4] = { 0x5eed1234u, 0x0badc0deu, 0x13579bdfu, 0x2468ace1u };
 #define ISN 0x11223344u         /* the client's */
 #define SISN 0xa0b0c0d0u        /* the backend's */
 
@@ -61,31 +63,44 @@ static void seg_mk(struct pkt *p, const struct seg *s)
 	set16(p->b + l4 + 16, l4_csum(p->b + l3, p->b + l4, tl, 6));
 }
 
-/* The proxy on (key SECRET) or off. */
+/* The proxy on (key KEY) or off. */
 static void sp_set(int on)
 {
 	struct xlb_globals g = *globals_get();
 	uint32_t zero = 0;
 
 	g.syn_proxy = on;
-	g.syn_secret = SECRET;
+	memcpy(g.syn_key, KEY, sizeof(g.syn_key));
 	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
 }
 
-/* The cookie of the client tuple s for ISN under the data plane's clock,
- * MSS index m. */
-static uint32_t cookie_of(const struct spec *s, uint32_t m)
+/* The data plane's time counter of cookies, dt ticks from now. */
+static uint32_t cookie_t(int dt)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)((((uint64_t)ts.tv_sec * 1000000000ull) +
+			   (uint64_t)ts.tv_nsec) >> XLB_COOKIE_T_SHIFT) + dt;
+}
+
+/* The cookie of the client tuple s for ISN under key, time counter t, MSS
+ * index m. */
+static uint32_t cookie_with(const struct spec *s, const uint32_t *key,
+			    uint32_t t, uint32_t m)
 {
 	struct xlb_flow_key k = { .src = A(s->src), .dst = A(s->dst),
 				  .sport_be = htons(s->sport),
 				  .dport_be = htons(s->dport), .proto = 6,
 				  .family = s->fam == 4 ? XLB_AF_INET : XLB_AF_INET6 };
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return xlb_cookie(&k, ISN, (uint32_t)((((uint64_t)ts.tv_sec * 1000000000ull) +
-					       (uint64_t)ts.tv_nsec) >> XLB_COOKIE_T_SHIFT),
-			  SECRET, m);
+	return xlb_cookie(&k, ISN, t, key, m);
+}
+
+/* The cookie of s for ISN under the data plane's key and clock now. */
+static uint32_t cookie_of(const struct spec *s, uint32_t m)
+{
+	return cookie_with(s, KEY, cookie_t(0), m);
 }
 
 static struct seg seg_of(const struct spec *s, uint32_t seq, uint32_t ack,
@@ -145,45 +160,54 @@ static int syn_cookie(const struct spec *s, uint32_t m, char *why, size_t n)
 	return 0;
 }
 
+/* The guard engaged, then the SYN of s answered with its cookie's
+ * SYN-ACK: MSS 1460 asked, 1460 (index 7) offered. */
+static int syn_row(const struct spec *s, char *why, size_t n)
+{
+	int err;
+
+	nat_clear();
+	sp_set(1);
+	guard_rate(1);
+	err = engage(s, why, n) ?: syn_cookie(s, 7, why, n);
+	guard_rate(0);
+	sp_set(0);
+	return err;
+}
+
 ROW(r_sp_syn4)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
 			  .sport = 52000, .dport = 80 };
-	int err;
 
-	nat_clear();
-	sp_set(1);
-	guard_rate(1);
-	err = engage(&s, why, n) ?: syn_cookie(&s, 7, why, n);
-	guard_rate(0);
-	sp_set(0);
-	return err;
+	return syn_row(&s, why, n);
 }
 
 ROW(r_sp_syn6)
 {
-	/* fullnat over IPv6: no entry and no local port either. MSS 1460
-	 * asked, 1460 offered. */
+	/* fullnat over IPv6: no entry and no local port either. */
 	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_F6, .proto = 6,
 			  .sport = 52001, .dport = 80 };
-	int err;
 
-	nat_clear();
-	sp_set(1);
-	guard_rate(1);
-	err = engage(&s, why, n) ?: syn_cookie(&s, 7, why, n);
-	guard_rate(0);
-	sp_set(0);
-	return err;
+	return syn_row(&s, why, n);
 }
 
+/* The backend side of a proxied connection: the frames toward the backend
+ * carry dmac, smac, src:sport -> be:bport (src:sport the client's for
+ * nat, LIP:lport for fullnat). */
+struct be_side {
+	const uint8_t *dmac, *smac;
+	const char *src;
+	uint16_t sport;
+	const char *be;
+	uint16_t bport;
+};
+
 /* The client of s acks its cookie (MSS index 6: 1440) with paylen bytes:
- * out comes its SYN toward the backend (from src:sport, after be_ttl 63),
+ * out comes its SYN toward the backend side b (TTL 63),
  * the entry made with the flag and the cookie. */
 static int ack_cookie(const struct spec *s, size_t paylen, int verdict,
-		      int reason, const uint8_t *dmac, const uint8_t *smac,
-		      const char *src, uint16_t sport, const char *be,
-		      uint16_t bport, char *why, size_t n)
+		      int reason, const struct be_side *b, char *why, size_t n)
 {
 	uint32_t c = cookie_of(s, 6);
 	struct seg in_s = seg_of(s, ISN + 1, c + 1, 0x10, paylen), out_s;
@@ -192,9 +216,9 @@ static int ack_cookie(const struct spec *s, size_t paylen, int verdict,
 	struct pkt in, exp;
 
 	seg_mk(&in, &in_s);
-	out_s = (struct seg){ .fam = s->fam, .dmac = dmac, .smac = smac,
-			      .src = src, .dst = be, .sport = sport,
-			      .dport = bport, .seq = ISN, .ack = 0, .flags = 0x02,
+	out_s = (struct seg){ .fam = s->fam, .dmac = b->dmac, .smac = b->smac,
+			      .src = b->src, .dst = b->be, .sport = b->sport,
+			      .dport = b->bport, .seq = ISN, .ack = 0, .flags = 0x02,
 			      .win = 502, .opt = (uint8_t[]){ 2, 4, 0x05, 0xa0 },
 			      .optlen = 4, .ttl = 63 };
 	seg_mk(&exp, &out_s);
@@ -214,20 +238,20 @@ static int ack_cookie(const struct spec *s, size_t paylen, int verdict,
 	return 0;
 }
 
-/* The backend be:bport answers the SYN (sent from src:sport) with its
- * SYN-ACK on ifin: back to it goes the ACK of its handshake, the entry of
- * s is established with the ISN difference. */
+/* The backend of side b answers the SYN with its SYN-ACK on ifin: back
+ * to it goes the ACK of its handshake, the entry of s is established with
+ * the ISN difference. */
 static int backend_synack(const struct spec *s, int ifin, int verdict,
-			  int reason, const uint8_t *dmac, const uint8_t *smac,
-			  const char *src, uint16_t sport, const char *be,
-			  uint16_t bport, char *why, size_t n)
+			  int reason, const struct be_side *b, char *why, size_t n)
 {
-	struct seg in_s = { .fam = s->fam, .dmac = smac, .smac = dmac, .src = be,
-			    .dst = src, .sport = bport, .dport = sport,
-			    .seq = SISN, .ack = ISN + 1, .flags = 0x12, .win = 65160,
-			    .opt = SYN_OPTS, .optlen = sizeof(SYN_OPTS), .ttl = 64 };
-	struct seg out_s = { .fam = s->fam, .dmac = dmac, .smac = smac,
-			     .src = src, .dst = be, .sport = sport, .dport = bport,
+	struct seg in_s = { .fam = s->fam, .dmac = b->smac, .smac = b->dmac,
+			    .src = b->be, .dst = b->src, .sport = b->bport,
+			    .dport = b->sport, .seq = SISN, .ack = ISN + 1,
+			    .flags = 0x12, .win = 65160, .opt = SYN_OPTS,
+			    .optlen = sizeof(SYN_OPTS), .ttl = 64 };
+	struct seg out_s = { .fam = s->fam, .dmac = b->dmac, .smac = b->smac,
+			     .src = b->src, .dst = b->be, .sport = b->sport,
+			     .dport = b->bport,
 			     .seq = ISN + 1, .ack = SISN + 1, .flags = 0x10,
 			     .win = 65535, .ttl = 64 };
 	struct xlb_flow f;
@@ -251,27 +275,25 @@ static int backend_synack(const struct spec *s, int ifin, int verdict,
 /* One data segment each way: the client's ack and the backend's seq
  * shifted. */
 static int data_both(const struct spec *s, int ifb, int verdict, int reason,
-		     const uint8_t *dmac, const uint8_t *smac, const char *src,
-		     uint16_t sport, const char *be, uint16_t bport, int vc,
-		     int rc, char *why, size_t n)
+		     const struct be_side *b, int vc, int rc, char *why, size_t n)
 {
 	uint32_t c = cookie_of(s, 6);
 	struct seg in_s = seg_of(s, ISN + 1, c + 1, 0x18, 100), out_s;
 	struct pkt in, exp;
 
 	seg_mk(&in, &in_s);
-	out_s = (struct seg){ .fam = s->fam, .dmac = dmac, .smac = smac,
-			      .src = src, .dst = be, .sport = sport, .dport = bport,
-			      .seq = ISN + 1, .ack = SISN + 1, .flags = 0x18,
+	out_s = (struct seg){ .fam = s->fam, .dmac = b->dmac, .smac = b->smac,
+			      .src = b->src, .dst = b->be, .sport = b->sport,
+			      .dport = b->bport, .seq = ISN + 1, .ack = SISN + 1, .flags = 0x18,
 			      .win = 502, .paylen = 100, .ttl = 63 };
 	seg_mk(&exp, &out_s);
 	if (expect(&in, verdict, &exp, reason, why, n)) {
 		strncat(why, " (client data)", n - strlen(why) - 1);
 		return -1;
 	}
-	in_s = (struct seg){ .fam = s->fam, .dmac = smac, .smac = dmac, .src = be,
-			     .dst = src, .sport = bport, .dport = sport,
-			     .seq = SISN + 1, .ack = ISN + 101, .flags = 0x18,
+	in_s = (struct seg){ .fam = s->fam, .dmac = b->smac, .smac = b->dmac,
+			     .src = b->be, .dst = b->src, .sport = b->bport,
+			     .dport = b->sport, .seq = SISN + 1, .ack = ISN + 101, .flags = 0x18,
 			     .win = 1000, .paylen = 50, .ttl = 64 };
 	out_s = (struct seg){ .fam = s->fam, .dmac = MAC_CLIENT, .smac = MAC_XA,
 			      .src = s->dst, .dst = s->src, .sport = s->dport,
@@ -294,18 +316,16 @@ ROW(r_sp_fnat4)
 	 * again). The guard need not be engaged any more. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 6,
 			  .sport = 52002, .dport = 80 };
-	uint16_t lp = fnat_port(&s);
+	struct be_side b = { .dmac = MAC_Y1, .smac = MAC_YA, .src = LIP4,
+			     .sport = fnat_port(&s), .be = "198.18.1.11", .bport = 80 };
 	int err;
 
 	nat_clear();
 	sp_set(1);
-	err = ack_cookie(&s, 30, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
-			 LIP4, lp, "198.18.1.11", 80, why, n) ?:
-	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, MAC_Y1, MAC_YA, LIP4,
-			     lp, "198.18.1.11", 80, why, n) ?:
-	      data_both(&s, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
-			LIP4, lp, "198.18.1.11", 80, XDP_REDIRECT_,
-			XLB_R_REDIRECT, why, n);
+	err = ack_cookie(&s, 30, XDP_REDIRECT_, XLB_R_REDIRECT, &b, why, n) ?:
+	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, &b, why, n) ?:
+	      data_both(&s, ifx_ya, XDP_REDIRECT_, XLB_R_REDIRECT, &b,
+			XDP_REDIRECT_, XLB_R_REDIRECT, why, n);
 	sp_set(0);
 	return err;
 }
@@ -315,16 +335,15 @@ ROW(r_sp_nat6)
 	/* nat over IPv6: the backend sees the client's address. */
 	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_N6, .proto = 6,
 			  .sport = 52003, .dport = 80 };
+	struct be_side b = { .dmac = MAC_B6_1, .smac = MAC_XA, .src = CLIENT6,
+			     .sport = 52003, .be = "2001:db8::11", .bport = 80 };
 	int err;
 
 	nat_clear();
 	sp_set(1);
-	err = ack_cookie(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6,
-			 52003, "2001:db8::11", 80, why, n) ?:
-	      backend_synack(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6,
-			     52003, "2001:db8::11", 80, why, n) ?:
-	      data_both(&s, 0, XDP_TX_, XLB_R_TX, MAC_B6_1, MAC_XA, CLIENT6,
-			52003, "2001:db8::11", 80, XDP_TX_, XLB_R_TX, why, n);
+	err = ack_cookie(&s, 0, XDP_TX_, XLB_R_TX, &b, why, n) ?:
+	      backend_synack(&s, 0, XDP_TX_, XLB_R_TX, &b, why, n) ?:
+	      data_both(&s, 0, XDP_TX_, XLB_R_TX, &b, XDP_TX_, XLB_R_TX, why, n);
 	sp_set(0);
 	return err;
 }
@@ -362,6 +381,74 @@ ROW(r_sp_bad)
 fail:
 	sp_set(0);
 	return -1;
+}
+
+/* The bare ACK of s acking cookie c + 1 with seq ISN + 1: dropped as
+ * not a SYN, counted as a bad cookie, nothing made. */
+static int ack_refused(const struct spec *s, uint32_t c, const char *what,
+		       char *why, size_t n)
+{
+	uint64_t bad = guard_get(XLB_G_COOKIE_BAD);
+	uint32_t revs = nat_rev_count();
+	struct seg a = seg_of(s, ISN + 1, c + 1, 0x10, 0);
+	struct xlb_flow f;
+	struct pkt in;
+
+	seg_mk(&in, &a);
+	if (expect(&in, XDP_DROP_, &in, XLB_R_DROP_NOT_SYN, why, n)) {
+		snprintf(why + strlen(why), n - strlen(why), " (%s)", what);
+		return -1;
+	}
+	if (!flow_get(s, &f) || nat_rev_count() != revs ||
+	    guard_get(XLB_G_COOKIE_BAD) != bad + 1) {
+		snprintf(why, n, "%s: entry made, or syn_cookie_bad not counted", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The bare ACK of s acking cookie c + 1: taken, the SYN sent on (not
+ * compared here), an entry made with the cookie. */
+static int ack_taken(const struct spec *s, uint32_t c, const char *what,
+		     char *why, size_t n)
+{
+	struct seg a = seg_of(s, ISN + 1, c + 1, 0x10, 0);
+	struct xlb_flow f;
+	struct pkt in;
+
+	seg_mk(&in, &a);
+	if (expect(&in, XDP_REDIRECT_, NULL, XLB_R_REDIRECT, why, n)) {
+		snprintf(why + strlen(why), n - strlen(why), " (%s)", what);
+		return -1;
+	}
+	if (flow_get(s, &f) || f.syn_seq != c) {
+		snprintf(why, n, "%s: no entry with the cookie", what);
+		return -1;
+	}
+	return 0;
+}
+
+ROW(r_sp_key_tick)
+{
+	/* Refused: a cookie made under another key (one bit apart), this
+	 * tick's cookie with the bit of t flipped (checked under the
+	 * previous tick), a cookie two ticks old. Taken: one of the
+	 * previous tick, whose bit sends the check there. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
+			  .sport = 52010, .dport = 80 };
+	struct spec o = s;
+	uint32_t t = cookie_t(0);
+	int err;
+
+	o.sport = 52011;
+	nat_clear();
+	sp_set(1);
+	err = ack_refused(&s, cookie_with(&s, KEY_OTHER, t, 6), "other key", why, n) ?:
+	      ack_refused(&s, cookie_with(&s, KEY, t, 6) ^ 8, "t bit flipped", why, n) ?:
+	      ack_refused(&s, cookie_with(&s, KEY, t - 2, 6), "two ticks old", why, n) ?:
+	      ack_taken(&o, cookie_with(&o, KEY, t - 1, 6), "previous tick", why, n);
+	sp_set(0);
+	return err;
 }
 
 ROW(r_sp_off)
@@ -404,6 +491,8 @@ ROW(r_sp_resend)
 	 * expects, and closes the entry. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
 			  .sport = 52008, .dport = 80 };
+	struct be_side b = { .dmac = MAC_Y1, .smac = MAC_YA, .src = CLIENT4,
+			     .sport = 52008, .be = "198.18.1.11", .bport = 8080 };
 	uint32_t c = cookie_of(&s, 6);
 	struct seg a, o;
 	struct xlb_flow f;
@@ -412,8 +501,7 @@ ROW(r_sp_resend)
 
 	nat_clear();
 	sp_set(1);
-	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
-			 CLIENT4, 52008, "198.18.1.11", 8080, why, n);
+	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, &b, why, n);
 	if (err)
 		goto out;
 	a = seg_of(&s, ISN + 1, c + 1, 0x18, 40);
@@ -464,17 +552,16 @@ ROW(r_sp_dup_synack)
 	 * the ISN difference kept. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
 			  .sport = 52009, .dport = 80 };
+	struct be_side b = { .dmac = MAC_Y1, .smac = MAC_YA, .src = CLIENT4,
+			     .sport = 52009, .be = "198.18.1.11", .bport = 8080 };
 	struct xlb_flow f;
 	int err;
 
 	nat_clear();
 	sp_set(1);
-	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, MAC_Y1, MAC_YA,
-			 CLIENT4, 52009, "198.18.1.11", 8080, why, n) ?:
-	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, MAC_Y1, MAC_YA,
-			     CLIENT4, 52009, "198.18.1.11", 8080, why, n) ?:
-	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, MAC_Y1, MAC_YA,
-			     CLIENT4, 52009, "198.18.1.11", 8080, why, n);
+	err = ack_cookie(&s, 0, XDP_REDIRECT_, XLB_R_REDIRECT, &b, why, n) ?:
+	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, &b, why, n) ?:
+	      backend_synack(&s, ifx_ya, XDP_TX_, XLB_R_TX, &b, why, n);
 	sp_set(0);
 	if (!err && (flow_get(&s, &f) || f.state != XLB_CT_ESTABLISHED)) {
 		snprintf(why, n, "entry not established after the second SYN-ACK");
@@ -489,6 +576,7 @@ static const struct row rows[] = {
 	{ .desc = "fullnat IPv4: cookie ACK -> SYN from the LIP, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_fnat4 },
 	{ .desc = "nat IPv6: cookie ACK -> SYN, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_nat6 },
 	{ .desc = "ACK without a valid cookie dropped, nothing made", .fn = r_sp_bad },
+	{ .desc = "cookie of another key, of the wrong t bit, two ticks old refused; previous tick's taken", .fn = r_sp_key_tick },
 	{ .desc = "before the backend answers: cookie ACK again -> SYN again, later data dropped, backend RST -> client at its seq", .fn = r_sp_resend },
 	{ .desc = "backend SYN-ACK twice: ACK twice, delta kept", .fn = r_sp_dup_synack },
 	{ .desc = "syn_proxy off: SYNs over the rate get entries, cookie ACKs dropped", .fn = r_sp_off },
