@@ -1370,6 +1370,16 @@ nat_rev_count() {
 	bpftool -j map dump pinned "$d/nat_rev" 2>/dev/null | jq 'length'
 }
 
+# syn_key: the SYN proxy's key in the balancer's pinned globals (its four
+# words, space-separated), or nothing when the map cannot be read.
+syn_key() {
+	local d
+	d=$(lb_pin_dir) || return 1
+	[ -e "$d/globals" ] || return 1
+	bpftool -j map dump pinned "$d/globals" 2>/dev/null |
+		jq -r '.[0] | (.formatted.value.syn_key // .value.syn_key) | map(tostring) | join(" ")'
+}
+
 # l2_valid_count: backends whose next hop xlbd has cached for the data plane
 # (valid entries of the backend_l2 map), or nothing when it cannot be read.
 l2_valid_count() {

@@ -122,6 +122,11 @@ main() {
 	conns1=$(xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length')
 	check "restart: xlb conns lists the dr flows (state -)" "got '$conns1'" [ "${conns1:-0}" -ge 30 ]
 
+	local key1 key2
+	key1=$(syn_key)
+	check "restart: the SYN proxy's key is set (not all zero)" "got '$key1'" \
+		bash -c "[ -n '$key1' ] && [ '$key1' != '0 0 0 0' ]"
+
 	local old_pid=$XLBD_PID
 	xlbd_stop
 	rc=$?
@@ -146,6 +151,9 @@ main() {
 	check "restart: the new xlbd adopted the maps and swapped the program" \
 		"log: $(grep -v '^$' "$LAB_DIR/xlbd.log" | head -8 | tr '\n' '|')" \
 		bash -c "grep -q 'adopted the maps' '$LAB_DIR/xlbd.log' && grep -q 'took over the XDP link of elb' '$LAB_DIR/xlbd.log'"
+	key2=$(syn_key)
+	check "restart: the SYN proxy's key is kept (cookies handed out stay good)" \
+		"before '$key1', after '$key2'" [ -n "$key2" -a "$key2" = "$key1" ]
 	conns2=$(xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length')
 	check "restart: the dr flow table survives the restart" "before $conns1, after $conns2" \
 		[ "${conns2:-0}" -ge "${conns1:-1}" ]
