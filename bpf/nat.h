@@ -1132,8 +1132,16 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 			}
 			xlb_guard_count(XLB_G_COOKIE_OK);
 		} else if (p->syn && g->syn_proxy && g->guard_rate) {
-			/* A SYN under the flood guard: answered here. */
+			/* A SYN under the flood guard: answered here. One the
+			 * proxy does not answer (IPv4 options, IPv6 extension
+			 * headers, a fragment) is dropped: a flood whose SYNs
+			 * carry a NOP option would otherwise go round the proxy
+			 * and take entries, ports and the real servers' SYN
+			 * queues. A real client sends it again once the flood
+			 * is over, or without the options. */
 			guard = xlb_guard_engaged(g->guard_rate, now);
+			if (guard && !xlb_sp_plain(p))
+				return xlb_done(XLB_R_DROP_SYN_NOT_PROXIED, XDP_DROP);
 			if (guard && xlb_sp_synack(ctx, p, g->syn_key) == XLB_OK) {
 				xlb_guard_count(XLB_G_COOKIE_SENT);
 				return xlb_done(XLB_R_TX, XDP_TX);

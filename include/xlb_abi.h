@@ -516,7 +516,8 @@ struct xlb_counter {
 	X(XLB_R_TX_VLAN_KEPT,       "fwd_vlan_same_port")    \
 	X(XLB_R_FWD_FRAGMENT,       "fwd_fragment")          \
 	X(XLB_R_DROP_ICMP_RATE,     "drop_icmp_rate_limited") \
-	X(XLB_R_DROP_SVC_FULL,      "drop_service_full")
+	X(XLB_R_DROP_SVC_FULL,      "drop_service_full")     \
+	X(XLB_R_DROP_SYN_NOT_PROXIED, "drop_syn_not_proxied")
 
 #define XLB_REASON_ENUM(id, name) id,
 enum xlb_reason { XLB_REASONS(XLB_REASON_ENUM) XLB_R_MAX };

@@ -192,6 +192,59 @@ ROW(r_sp_syn6)
 	return syn_row(&s, why, n);
 }
 
+/* Under the guard, the SYN of s (with IPv4 options or IPv6 extension
+ * headers) is dropped as one the proxy does not answer, making nothing;
+ * with the guard not engaged it opens its flow as any SYN. */
+static int unproxied_row(const struct spec *s, char *why, size_t n)
+{
+	struct spec plain = *s;
+	uint32_t revs;
+	struct xlb_flow f;
+	struct pkt in;
+	int err;
+
+	nat_clear();
+	sp_set(1);
+	guard_rate(1);
+	plain.ipopts = 0;
+	plain.ip6ext = 0;
+	err = engage(&plain, why, n);
+	revs = nat_rev_count();
+	pkt_mk(&in, s);
+	if (!err)
+		err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_SYN_NOT_PROXIED, why, n);
+	if (!err && (!flow_get(s, &f) || nat_rev_count() != revs)) {
+		snprintf(why, n, "a SYN dropped under the guard made an entry or a claim");
+		err = -1;
+	}
+	guard_rate(1000000);
+	if (!err)
+		err = expect(&in, s->fam == 4 ? XDP_REDIRECT_ : XDP_TX_, NULL, -1, why, n);
+	if (!err && flow_get(s, &f)) {
+		snprintf(why, n, "the same SYN with the guard not engaged made no entry");
+		err = -1;
+	}
+	guard_rate(0);
+	sp_set(0);
+	return err;
+}
+
+ROW(r_sp_unproxied4)
+{
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_N4, .proto = 6,
+			  .sport = 52010, .dport = 80, .ipopts = 4 };
+
+	return unproxied_row(&s, why, n);
+}
+
+ROW(r_sp_unproxied6)
+{
+	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_F6, .proto = 6,
+			  .sport = 52011, .dport = 80, .ip6ext = 1 };
+
+	return unproxied_row(&s, why, n);
+}
+
 /* The backend side of a proxied connection: the frames toward the backend
  * carry dmac, smac, src:sport -> be:bport (src:sport the client's for
  * nat, LIP:lport for fullnat). */
@@ -578,6 +631,8 @@ ROW(r_sp_dup_synack)
 static const struct row rows[] = {
 	{ .desc = "guard engaged: nat IPv4 SYN answered with the cookie's SYN-ACK, no entry", .fn = r_sp_syn4 },
 	{ .desc = "guard engaged: fullnat IPv6 SYN answered, no entry, no local port", .fn = r_sp_syn6 },
+	{ .desc = "guard engaged: SYN with IPv4 options (nat) dropped, nothing made; not engaged: forwarded", .fn = r_sp_unproxied4 },
+	{ .desc = "guard engaged: SYN behind an IPv6 extension header (fullnat) dropped; not engaged: forwarded", .fn = r_sp_unproxied6 },
 	{ .desc = "fullnat IPv4: cookie ACK -> SYN from the LIP, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_fnat4 },
 	{ .desc = "nat IPv6: cookie ACK -> SYN, SYN-ACK -> ACK, seq/ack shifted", .fn = r_sp_nat6 },
 	{ .desc = "ACK without a valid cookie dropped, nothing made", .fn = r_sp_bad },
