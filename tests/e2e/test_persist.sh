@@ -177,8 +177,11 @@ persist_dr_wlc() {
 	tcp_hold_burst 40 "$VIP2_V4" 80 4 >"$LAB_DIR/hold.out" 2>/dev/null &
 	pid=$!
 	# While they are held (4 s after all opened): all 40 established.
-	for ((i = 0; i < 15 && conns < 40; i++)); do
+	# Polled for as long as the client holds them (opening 40 took over
+	# 3 s on a loaded machine), at most 30 s.
+	for ((i = 0; i < 150 && conns < 40; i++)); do
 		sleep 0.2
+		kill -0 "$pid" 2>/dev/null || break
 		conns=$(wlc_active)
 	done
 	wait "$pid"

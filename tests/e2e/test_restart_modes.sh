@@ -224,7 +224,7 @@ rm_one() {
 	rm_config "$mode" "$conf" 2
 	kill -HUP "$XLBD_PID" 2>/dev/null
 	local ok=0
-	for ((i = 0; i < 30; i++)); do
+	for ((i = 0; i < 100; i++)); do
 		[ "$(json_backend_count "$(xlb_json)" "udp/$VIP_V4:53")" = 2 ] && { ok=1; break; }
 		sleep 0.1
 	done
