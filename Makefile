@@ -8,8 +8,14 @@ BPFTOOL  ?= bpftool
 BUILD    := build
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # The layout of the maps a restarted xlbd adopts (src/xlbd/dataplane.c): a change
-# of the shared headers or the map definitions means starting afresh.
-ABI_HASH := $(shell cat include/*.h bpf/maps.h 2>/dev/null | cksum | cut -d' ' -f1)
+# of the shared headers or the map definitions means starting afresh. Hashed
+# without their comments and with whitespace squeezed, so that an upgrade
+# whose headers changed only in those keeps every flow; the raw text when
+# the compiler cannot strip them (never an empty input).
+ABI_TEXT := cat include/*.h bpf/maps.h 2>/dev/null
+ABI_HASH := $(shell t=$$($(ABI_TEXT) | $(CC) -fpreprocessed -dD -E -P -x c - 2>/dev/null | \
+		tr -s '[:space:]' ' '); [ -n "$$t" ] || t=$$($(ABI_TEXT)); \
+		printf '%s' "$$t" | cksum | cut -d' ' -f1)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 # src/lib: code both programs share (config, addresses, Maglev, netlink, the

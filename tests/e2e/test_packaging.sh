@@ -6,7 +6,8 @@
 # the man pages render without a groff warning and name every xlb verb and
 # xlbd option the binaries' --help lists, the bash completion offers the
 # verbs, modes and schedulers, the installed xlb runs (`import ipvsadm`),
-# and `make uninstall` removes it all.
+# and `make uninstall` removes it all. And the map layout hash: the same
+# after a comment-only header change, another after a definition change.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
@@ -202,5 +203,22 @@ else
 	fail "installed xlb import ipvsadm" "$(tr '\n' ' ' <<<"$out")"
 fi
 check "installed xlbd: --version" "$XLBD" --version
+
+# The map layout hash a restarted xlbd compares (Makefile ABI_HASH): the
+# same when a shared header changed only in a comment, another when its
+# code changed. Computed in a copy of the headers and the Makefile.
+abi_hash() { make -s -C "$TMP/abi" --eval 'print-abi: ; @echo $(ABI_HASH)' print-abi; }
+mkdir -p "$TMP/abi/bpf" && cp -r include "$TMP/abi/" && cp bpf/maps.h "$TMP/abi/bpf/" &&
+	cp Makefile "$TMP/abi/"
+h0=$(abi_hash)
+echo '/* a comment an upgrade may add */' >>"$TMP/abi/include/xlb_abi.h"
+h1=$(abi_hash)
+echo '#define XLB_ABI_TEST_FIELD 1' >>"$TMP/abi/include/xlb_abi.h"
+h2=$(abi_hash)
+if [ -n "$h0" ] && [ "$h1" = "$h0" ] && [ "$h2" != "$h0" ]; then
+	pass "ABI hash: a comment leaves it, a definition changes it"
+else
+	fail "ABI hash: a comment leaves it, a definition changes it" "$h0 / comment $h1 / definition $h2"
+fi
 
 finish
