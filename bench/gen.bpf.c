@@ -9,7 +9,8 @@
  * address src_base + (i >> 14) (its last byte), source port 1024 +
  * (i & 0x3fff). The checksums (IPv4 header, L4) are updated incrementally
  * (RFC 1624), so every frame is valid for the kernel's stack too (the
- * nftables row). IPv4 frames are 60 bytes, IPv6 ones 80. */
+ * nftables row). IPv4 frames are 60 bytes (68 with IP options: is_opt),
+ * IPv6 ones 80. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -20,6 +21,7 @@ __u8 tmpl[FRAME_MAX];           /* flow 0, checksums valid */
 __u32 n_flows;
 __u32 is_udp;
 __u32 is_v6;
+__u32 is_opt;                   /* IPv4 TCP with 8 bytes of IP options */
 
 /* next flow of CPU c at [c * 16]: one cache line per CPU */
 __u32 next_flow[MAX_CPUS * 16];
@@ -76,7 +78,10 @@ int xdp_gen(struct xdp_md *ctx)
 	next_flow[cpu * 16] = i + 1 < n_flows ? i + 1 : 0;
 
 	/* Ethernet 14; IPv4: source address 26-29, checksum 24, L4 at 34;
-	 * IPv6: source address 22-37, L4 at 54. L4 checksum: UDP +6, TCP +16. */
+	 * with 8 bytes of options, L4 at 42; IPv6: source address 22-37, L4
+	 * at 54. L4 checksum: UDP +6, TCP +16. */
+	if (is_opt)
+		return gen(data, data_end, i, 68, 29, 42, 24, 58, 0);
 	if (is_v6)
 		return is_udp ? gen(data, data_end, i, 80, 37, 54, 0, 60, 1) :
 				gen(data, data_end, i, 80, 37, 54, 0, 70, 0);

@@ -5,7 +5,11 @@
  * the client's network namespace (ip netns exec).
  *
  * Frames: IPv4 (60 bytes) or IPv6 (80 bytes), as DST is; UDP (18 bytes of
- * payload), TCP SYN or TCP ACK (-p udp|tcp|ack), from
+ * payload), TCP SYN or TCP ACK (-p udp|tcp|ack), and for IPv4 two kinds
+ * the fast path does not see in the common way: a TCP SYN whose IP header
+ * carries 8 bytes of options (-p synopt: seven NOPs and an end of list;
+ * 68-byte frames) and the first fragment of a UDP datagram that never
+ * completes (-p frag: more-fragments set, offset 0, IP id 0x4242), from
  * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14
  * added to the address's last byte, j = i & 0x3fff), valid checksums;
  * Ethernet source the interface's MAC, destination DMAC (the balancer's).
@@ -24,7 +28,7 @@
  * time, so C is close to what the whole path cost; softirq work deferred to
  * ksoftirqd is not in it (bench/e2e_packet.sh adds that).
  *
- * Usage: xdp_gen -i IFNAME -m DMAC -d DST [-P DPORT] [-p udp|tcp|ack]
+ * Usage: xdp_gen -i IFNAME -m DMAC -d DST [-P DPORT] [-p udp|tcp|ack|synopt|frag]
  *                [-s SRC_BASE] [-f FLOWS] [-n PACKETS] [-t SECONDS]
  *                [-T THREADS] [-b BATCH] [-R RT_PRIO] [-r PPS]
  * -R: the sending threads run SCHED_FIFO at RT_PRIO (1-99), bounded by the
@@ -51,7 +55,8 @@
 
 #include "gen.skel.h"
 
-#define FRAME_MAX 80             /* IPv6; IPv4 frames are 60 bytes */
+#define FRAME_MAX 80             /* IPv6; IPv4 frames are 60 (options: 68) */
+#define IP4_OPT_LEN 8            /* -p synopt */
 #define CHUNK_MIN (1u << 14)     /* frames per BPF_PROG_RUN call: the first, the least */
 #define CHUNK_MAX (1u << 21)
 #define CHUNK_SECS 0.2           /* what later calls aim at */
@@ -100,18 +105,21 @@ struct gen_addr {
 };
 
 /* flow 0's frame with valid checksums (frame_len bytes): Ethernet, the IP
- * header of src's family, then UDP with its payload or a 20-byte TCP
- * header (and zero padding up to the frame's length). */
+ * header of src's family (IPv4: opt_len bytes of options; frag: the first
+ * fragment of a longer datagram), then UDP with its payload or a 20-byte
+ * TCP header (and zero padding up to the frame's length). The UDP checksum
+ * of a fragment is that of the bytes sent, as if the datagram ended there:
+ * its real end never comes. */
 static void build(const uint8_t *dmac, const uint8_t *smac,
 		  const struct gen_addr *src, const struct gen_addr *dst,
-		  uint16_t dport, int udp, uint8_t tcp_flags)
+		  uint16_t dport, int udp, uint8_t tcp_flags, int opt_len, int frag)
 {
-	int v6 = src->v6, alen = v6 ? 16 : 4;
-	uint8_t *ip = frame + 14, *l4 = ip + (v6 ? 40 : 20), ph[40];
+	int v6 = src->v6, alen = v6 ? 16 : 4, ihl = 20 + opt_len;
+	uint8_t *ip = frame + 14, *l4 = ip + (v6 ? 40 : ihl), ph[40];
 	uint16_t l4len, c;
 	uint32_t s;
 
-	frame_len = v6 ? 80 : 60;
+	frame_len = v6 ? 80 : 60 + opt_len;
 	l4len = udp ? frame_len - (uint32_t)(l4 - frame) : 20;
 	memset(frame, 0, sizeof(frame));
 	memcpy(frame, dmac, 6);
@@ -128,15 +136,25 @@ static void build(const uint8_t *dmac, const uint8_t *smac,
 		memcpy(ip + 24, dst->a, 16);
 	} else {
 		frame[12] = 0x08;
-		ip[0] = 0x45;
-		ip[2] = (20 + l4len) >> 8;
-		ip[3] = (20 + l4len) & 0xff;
-		ip[6] = 0x40;           /* DF */
+		ip[0] = 0x40 | ihl / 4;
+		ip[2] = (ihl + l4len) >> 8;
+		ip[3] = (ihl + l4len) & 0xff;
+		if (frag) {
+			ip[4] = 0x42;   /* identification */
+			ip[5] = 0x42;
+			ip[6] = 0x20;   /* MF, offset 0 */
+		} else {
+			ip[6] = 0x40;   /* DF */
+		}
 		ip[8] = 64;
 		ip[9] = udp ? 17 : 6;
 		memcpy(ip + 12, src->a, 4);
 		memcpy(ip + 16, dst->a, 4);
-		c = csum_fold(csum_add(0, ip, 20));
+		if (opt_len) {
+			memset(ip + 20, 1, opt_len - 1);        /* NOP */
+			ip[20 + opt_len - 1] = 0;               /* end of list */
+		}
+		c = csum_fold(csum_add(0, ip, ihl));
 		ip[10] = c >> 8;
 		ip[11] = c & 0xff;
 	}
@@ -290,7 +308,7 @@ int main(int argc, char **argv)
 	uint8_t dmac[6], smac[6];
 	struct gen_addr src, dst;
 	unsigned long flows = 131072;
-	int dport = 80, udp = 1, threads = 1, o, ncpu;
+	int dport = 80, udp = 1, threads = 1, o, ncpu, opt_len = 0, frag = 0;
 	uint8_t tcp_flags = 0x02;
 	pthread_t th[MAX_THREADS];
 	struct ifreq ifr;
@@ -308,12 +326,15 @@ int main(int argc, char **argv)
 		case 'P': dport = atoi(optarg); break;
 		case 'p':
 			if (strcmp(optarg, "udp") && strcmp(optarg, "tcp") &&
-			    strcmp(optarg, "ack")) {
-				fprintf(stderr, "xdp_gen: -p %s: expected udp, tcp or ack\n",
-					optarg);
+			    strcmp(optarg, "ack") && strcmp(optarg, "synopt") &&
+			    strcmp(optarg, "frag")) {
+				fprintf(stderr, "xdp_gen: -p %s: expected udp, tcp, ack, "
+					"synopt or frag\n", optarg);
 				return 2;
 			}
-			udp = !strcmp(optarg, "udp");
+			frag = !strcmp(optarg, "frag");
+			udp = frag || !strcmp(optarg, "udp");
+			opt_len = strcmp(optarg, "synopt") ? 0 : IP4_OPT_LEN;
 			tcp_flags = strcmp(optarg, "ack") ? 0x02 : 0x10;
 			break;
 		case 'r': max_pps = strtoul(optarg, NULL, 0); break;
@@ -326,7 +347,7 @@ int main(int argc, char **argv)
 		case 'R': rt_prio = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: %s -i IFNAME -m DMAC -d DST [-P DPORT] "
-				"[-p udp|tcp|ack] [-s SRC_BASE] [-f FLOWS] [-n PACKETS] "
+				"[-p udp|tcp|ack|synopt|frag] [-s SRC_BASE] [-f FLOWS] [-n PACKETS] "
 				"[-t SECONDS] [-T THREADS] [-b BATCH] [-R RT_PRIO] [-r PPS]\n",
 				argv[0]);
 			return 2;
@@ -337,6 +358,7 @@ int main(int argc, char **argv)
 		src_s = strchr(dst_s, ':') ? "2001:db8:40::" : "198.18.64.0";
 	if (!ifname || !dmac_s || !dst_s || parse_mac(dmac_s, dmac) ||
 	    parse_addr(dst_s, &dst) || parse_addr(src_s, &src) || src.v6 != dst.v6 ||
+	    ((opt_len || frag) && dst.v6) ||
 	    flows < 1 || flows > (1ul << 22) ||
 	    src.a[src.v6 ? 15 : 3] + ((flows - 1) >> 14) > 255 ||
 	    threads < 1 || threads > MAX_THREADS || dport < 1 || dport > 65535 ||
@@ -344,6 +366,7 @@ int main(int argc, char **argv)
 	    max_secs <= 0 || max_secs > 60 || max_packets < 1 ||
 	    max_packets > 1000000000ull) {
 		fprintf(stderr, "xdp_gen: bad arguments (DST and SRC_BASE of one family, "
+			"synopt and frag IPv4 only, "
 			"flows 1..%lu with SRC_BASE's last byte + flows/16384 <= 255, "
 			"seconds 0..60, packets <= 1e9)\n",
 			1ul << 22);
@@ -359,7 +382,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
-	build(dmac, smac, &src, &dst, (uint16_t)dport, udp, tcp_flags);
+	build(dmac, smac, &src, &dst, (uint16_t)dport, udp, tcp_flags, opt_len, frag);
 
 	libbpf_set_print(print_libbpf);
 	skel = gen_bpf__open_and_load();
@@ -371,6 +394,7 @@ int main(int argc, char **argv)
 	skel->bss->n_flows = (uint32_t)flows;
 	skel->bss->is_udp = udp;
 	skel->bss->is_v6 = dst.v6;
+	skel->bss->is_opt = opt_len != 0;
 	/* Each CPU starts at its own place in the cycle. */
 	for (int c = 0; c < 64; c++)
 		skel->bss->next_flow[c * 16] = (uint32_t)((uint64_t)flows * (c % (ncpu > 0 ? ncpu : 1)) /

@@ -19,7 +19,11 @@
 # nothing evicted for it); the UDP floods fill their service's share. Last a SYN flood on an lc dr service,
 # whose entries live in the same table, while nat's clients run and nat's
 # idle connections wait: held to its share, it evicts its own half-open
-# entries, never theirs. The table is 150016 entries (shares of 8192 to
+# entries, never theirs. Then floods the fast path does not take the
+# common way: first fragments of UDP datagrams that never complete, to dr
+# and nat (forwarded by XDP through its fragment table), and SYNs with IP
+# options to nat (the SYN proxy cannot answer them: under the guard they
+# are dropped, not given entries). The table is 150016 entries (shares of 8192 to
 # 40000 entries per service, or fewer local ports, exceeded within a second
 # by every flood). Then xlbd again on IPv6 VIPs only: a SYN flood on dr, a
 # UDP flood on nat (12 idle nat connections across it) and a SYN flood on
@@ -198,8 +202,8 @@ flood_start() {
 	mac=$(ip -n "$NS_LB" link show elb | awk '/link\/ether/ { print $2 }')
 	[[ $vip == *:* ]] && src=$(printf '2001:db8:%x::' $((0x40 + FLOOD_NO)))
 	case $kind in
-	ack) proto=ack ;;
-	udp) proto=udp; port=53 ;;
+	ack | synopt) proto=$kind ;;
+	udp | frag) proto=$kind; port=53 ;;
 	esac
 	FLOOD_OUT=$LAB_DIR/gen.$FLOOD_NO.$kind
 	# At the lowest priority: an attacker's CPU is not the clients' or the
@@ -298,7 +302,7 @@ drops_diff() {
 evicted() {
 	local svc=$1-http
 	[ "$1" = dr -o "$1" = dr6 -o "$2" = ack ] && { echo -; return; }
-	[ "$2" = udp ] && svc=$1-dns
+	[ "$2" = udp -o "$2" = frag ] && svc=$1-dns
 	xlb_json | jq -r --arg s "$svc" '.services[] | select(.name == $s) | .flows_evicted'
 }
 
@@ -310,6 +314,18 @@ proxied() {
 	[ "$2" = syn -a "$GUARD_RATE" != 0 ] && [[ $1 == nat* || $1 == fullnat* ]]
 }
 
+# unproxied MODE KIND: whether a KIND flood on MODE's VIP is of SYNs the
+# SYN proxy cannot answer (IPv4 options) while the guard is on: nat and
+# fullnat then drop them (drop_syn_not_proxied) rather than give them
+# entries.
+unproxied() {
+	[ "$2" = synopt -a "$GUARD_RATE" != 0 ] && [[ $1 == nat* || $1 == fullnat* ]]
+}
+
+# reason_count NAME: the data plane's count of reason NAME so far.
+reason_count() { json_reason "$(xlb_json)" "$1"; }
+reason_past() { [ "$(reason_count "$1")" -gt "$2" ]; }
+
 # cookies_sent: the SYN cookies the SYN proxy has sent so far.
 cookies_sent() { xlb_json | jq -r '.flood_guard.syn_cookie_sent'; }
 cookies_past() { [ "$(cookies_sent)" -gt "$1" ]; }
@@ -319,17 +335,23 @@ cookies_past() { [ "$(cookies_sent)" -gt "$1" ]; }
 # seconds after it (all succeed).
 flood_round() {
 	local mode=$1 vip=$2 kind=$3 lmode=${4:-$1} lvip=${5:-$2} during after what ok tot h d d0 d1 e0 e1 c0 c1 failed
+	local u0 u1 f0 f1
 	what="$mode, $kind flood"
 	[ "$lmode" != "$mode" ] && what="$what, $lmode clients"
 	d0=$(drops)
 	e0=$(evicted "$mode" "$kind")
 	c0=$(cookies_sent)
+	u0=$(reason_count drop_syn_not_proxied)
+	f0=$(reason_count fwd_fragment)
 	flood_start "$vip" "$kind"
-	# The clients start once the SYN proxy answers the flood, or once the
-	# flood is over the share (or ports): each of their new flows must
-	# then push out one of the flood's.
+	# The clients start once the SYN proxy answers the flood (or drops
+	# what it cannot answer), or once the flood is over the share (or
+	# ports): each of their new flows must then push out one of the
+	# flood's.
 	if proxied "$mode" "$kind"; then
 		wait_for 10 cookies_past "$c0"
+	elif unproxied "$mode" "$kind"; then
+		wait_for 10 reason_past drop_syn_not_proxied "$u0"
 	elif [ "$e0" != - ]; then
 		wait_for 10 evicted_past "$mode" "$kind" "$e0"
 	fi
@@ -338,6 +360,8 @@ flood_round() {
 	d1=$(drops)
 	e1=$(evicted "$mode" "$kind")
 	c1=$(cookies_sent)
+	u1=$(reason_count drop_syn_not_proxied)
+	f1=$(reason_count fwd_fragment)
 	list_ok "$what"
 	[ "$kind" = ack ] && backend_add_ok "$mode" "$vip"
 	flood_stop
@@ -366,9 +390,19 @@ flood_round() {
 		check "$what: the SYN proxy answered it ($((c1 - c0)) cookies), no entry evicted" \
 			"syn_cookie_sent $c0 before, $c1 after; evicted $e0 before, $e1 after" \
 			[ "$c1" -gt "$c0" -a "$e1" = "$e0" ]
+	elif unproxied "$mode" "$kind"; then
+		check "$what: the guard dropped the SYNs it cannot proxy ($((u1 - u0))), no entry evicted" \
+			"drop_syn_not_proxied $u0 before, $u1 after; evicted $e0 before, $e1 after" \
+			[ "$u1" -gt "$u0" -a "$e1" = "$e0" ]
 	elif [ "$e0" != - ]; then
 		check "$what: over the service's share or ports, $((e1 - e0)) embryonic entries evicted" \
 			"evicted $e0 before, $e1 after" [ "$e1" -gt "$e0" ]
+	fi
+	# Fragments are balanced in XDP (by the fragment table), never handed
+	# to the balancer's stack.
+	if [ "$kind" = frag ]; then
+		check "$what: the first fragments were forwarded by XDP ($((f1 - f0)))" \
+			"fwd_fragment $f0 before, $f1 after" [ "$f1" -gt "$f0" ]
 	fi
 	return 0
 }
@@ -525,6 +559,16 @@ lc_share() {
 		  $a.flows_evicted == $o.flows_evicted] | all' <<<"$j1"
 }
 
+# Floods of what the fast path does not take the common way: first
+# fragments of UDP datagrams that never complete (each takes an entry of
+# the fragment table, and in nat a flow of its service's share) to dr and
+# nat, and SYNs with IP options, which the SYN proxy cannot answer, to nat.
+odd_floods() {
+	flood_round dr "$VIP_DR" frag
+	flood_round nat "$VIP_NAT" frag
+	flood_round nat "$VIP_NAT" synopt
+}
+
 # guard_ok PHASE: the flood guard engaged and acted during PHASE's floods.
 guard_ok() {
 	local g e ns sl sc
@@ -587,6 +631,7 @@ main() {
 	done
 	cross_service
 	lc_share
+	odd_floods
 
 	guard_ok IPv4
 	xlbd_stop && pass "flood: xlbd stops cleanly" || fail "flood: xlbd stops cleanly" "see $LAB_DIR/xlbd.log"
