@@ -10,18 +10,21 @@
  * (i & 0x3fff). The checksums (IPv4 header, L4) are updated incrementally
  * (RFC 1624), so every frame is valid for the kernel's stack too (the
  * nftables row). IPv4 frames are 60 bytes (68 with IP options: is_opt),
- * IPv6 ones 80. */
+ * IPv6 ones 80 (82 with a destination-options header: is_opt; a fragment
+ * header: is_frag, 80). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define FRAME_MAX 80
+#define FRAME_MAX 96
 #define MAX_CPUS  64
 
 __u8 tmpl[FRAME_MAX];           /* flow 0, checksums valid */
 __u32 n_flows;
 __u32 is_udp;
 __u32 is_v6;
-__u32 is_opt;                   /* IPv4 TCP with 8 bytes of IP options */
+__u32 is_opt;                   /* TCP behind 8 bytes of IPv4 options or an
+				 * IPv6 destination-options header */
+__u32 is_frag;                  /* IPv6: UDP behind a fragment header */
 
 /* next flow of CPU c at [c * 16]: one cache line per CPU */
 __u32 next_flow[MAX_CPUS * 16];
@@ -79,7 +82,12 @@ int xdp_gen(struct xdp_md *ctx)
 
 	/* Ethernet 14; IPv4: source address 26-29, checksum 24, L4 at 34;
 	 * with 8 bytes of options, L4 at 42; IPv6: source address 22-37, L4
-	 * at 54. L4 checksum: UDP +6, TCP +16. */
+	 * at 54 (62 behind an extension header). L4 checksum: UDP +6, TCP
+	 * +16. */
+	if (is_v6 && is_opt)
+		return gen(data, data_end, i, 82, 37, 62, 0, 78, 0);
+	if (is_v6 && is_frag)
+		return gen(data, data_end, i, 80, 37, 62, 0, 68, 1);
 	if (is_opt)
 		return gen(data, data_end, i, 68, 29, 42, 24, 58, 0);
 	if (is_v6)

@@ -5,11 +5,13 @@
  * the client's network namespace (ip netns exec).
  *
  * Frames: IPv4 (60 bytes) or IPv6 (80 bytes), as DST is; UDP (18 bytes of
- * payload), TCP SYN or TCP ACK (-p udp|tcp|ack), and for IPv4 two kinds
- * the fast path does not see in the common way: a TCP SYN whose IP header
- * carries 8 bytes of options (-p synopt: seven NOPs and an end of list;
- * 68-byte frames) and the first fragment of a UDP datagram that never
- * completes (-p frag: more-fragments set, offset 0, IP id 0x4242), from
+ * payload), TCP SYN or TCP ACK (-p udp|tcp|ack), and two kinds the fast
+ * path does not see in the common way: a TCP SYN with 8 bytes of IPv4
+ * options (seven NOPs and an end of list) or an IPv6 destination-options
+ * header (PadN) before TCP (-p synopt; 68- and 82-byte frames), and the
+ * first fragment of a UDP datagram that never completes (-p frag: offset
+ * 0, more fragments, identification 0x4242; IPv6 by a fragment header,
+ * with 10 bytes of payload), from
  * SRC_BASE + k : 1024 + j to DST:DPORT, cycling over FLOWS flows (k = i >> 14
  * added to the address's last byte, j = i & 0x3fff), valid checksums;
  * Ethernet source the interface's MAC, destination DMAC (the balancer's).
@@ -55,8 +57,8 @@
 
 #include "gen.skel.h"
 
-#define FRAME_MAX 80             /* IPv6; IPv4 frames are 60 (options: 68) */
-#define IP4_OPT_LEN 8            /* -p synopt */
+#define FRAME_MAX 96             /* gen.bpf.c's tmpl; the longest frame is 82 */
+#define EXT_LEN 8                /* -p synopt's IPv4 options, IPv6 extension headers */
 #define CHUNK_MIN (1u << 14)     /* frames per BPF_PROG_RUN call: the first, the least */
 #define CHUNK_MAX (1u << 21)
 #define CHUNK_SECS 0.2           /* what later calls aim at */
@@ -105,21 +107,22 @@ struct gen_addr {
 };
 
 /* flow 0's frame with valid checksums (frame_len bytes): Ethernet, the IP
- * header of src's family (IPv4: opt_len bytes of options; frag: the first
- * fragment of a longer datagram), then UDP with its payload or a 20-byte
- * TCP header (and zero padding up to the frame's length). The UDP checksum
- * of a fragment is that of the bytes sent, as if the datagram ended there:
- * its real end never comes. */
+ * header of src's family (with options, or the first fragment of a longer
+ * datagram: opt, frag), then UDP with its payload or a 20-byte TCP header
+ * (and zero padding up to the frame's length). The UDP checksum of a
+ * fragment is that of the bytes sent, as if the datagram ended there: its
+ * real end never comes. */
 static void build(const uint8_t *dmac, const uint8_t *smac,
 		  const struct gen_addr *src, const struct gen_addr *dst,
-		  uint16_t dport, int udp, uint8_t tcp_flags, int opt_len, int frag)
+		  uint16_t dport, int udp, uint8_t tcp_flags, int opt, int frag)
 {
-	int v6 = src->v6, alen = v6 ? 16 : 4, ihl = 20 + opt_len;
-	uint8_t *ip = frame + 14, *l4 = ip + (v6 ? 40 : ihl), ph[40];
+	int v6 = src->v6, alen = v6 ? 16 : 4, ihl = 20 + (opt ? EXT_LEN : 0);
+	int ext = v6 && (opt || frag) ? EXT_LEN : 0;
+	uint8_t *ip = frame + 14, *l4 = ip + (v6 ? 40 + ext : ihl), ph[40];
 	uint16_t l4len, c;
 	uint32_t s;
 
-	frame_len = v6 ? 80 : 60 + opt_len;
+	frame_len = v6 ? (opt ? 82 : 80) : 40 + ihl;
 	l4len = udp ? frame_len - (uint32_t)(l4 - frame) : 20;
 	memset(frame, 0, sizeof(frame));
 	memcpy(frame, dmac, 6);
@@ -128,9 +131,19 @@ static void build(const uint8_t *dmac, const uint8_t *smac,
 		frame[12] = 0x86;
 		frame[13] = 0xdd;
 		ip[0] = 0x60;
-		ip[4] = l4len >> 8;
-		ip[5] = l4len & 0xff;
-		ip[6] = udp ? 17 : 6;
+		ip[4] = (ext + l4len) >> 8;
+		ip[5] = (ext + l4len) & 0xff;
+		ip[6] = frag ? 44 : opt ? 60 : udp ? 17 : 6;
+		if (frag) {             /* fragment header: offset 0, M */
+			ip[40] = 17;
+			ip[43] = 1;
+			ip[46] = 0x42;  /* identification */
+			ip[47] = 0x42;
+		} else if (opt) {       /* destination options: PadN */
+			ip[40] = 6;
+			ip[42] = 1;
+			ip[43] = 4;
+		}
 		ip[7] = 64;
 		memcpy(ip + 8, src->a, 16);
 		memcpy(ip + 24, dst->a, 16);
@@ -150,9 +163,9 @@ static void build(const uint8_t *dmac, const uint8_t *smac,
 		ip[9] = udp ? 17 : 6;
 		memcpy(ip + 12, src->a, 4);
 		memcpy(ip + 16, dst->a, 4);
-		if (opt_len) {
-			memset(ip + 20, 1, opt_len - 1);        /* NOP */
-			ip[20 + opt_len - 1] = 0;               /* end of list */
+		if (opt) {
+			memset(ip + 20, 1, EXT_LEN - 1);        /* NOP */
+			ip[20 + EXT_LEN - 1] = 0;               /* end of list */
 		}
 		c = csum_fold(csum_add(0, ip, ihl));
 		ip[10] = c >> 8;
@@ -308,7 +321,7 @@ int main(int argc, char **argv)
 	uint8_t dmac[6], smac[6];
 	struct gen_addr src, dst;
 	unsigned long flows = 131072;
-	int dport = 80, udp = 1, threads = 1, o, ncpu, opt_len = 0, frag = 0;
+	int dport = 80, udp = 1, threads = 1, o, ncpu, opt = 0, frag = 0;
 	uint8_t tcp_flags = 0x02;
 	pthread_t th[MAX_THREADS];
 	struct ifreq ifr;
@@ -334,7 +347,7 @@ int main(int argc, char **argv)
 			}
 			frag = !strcmp(optarg, "frag");
 			udp = frag || !strcmp(optarg, "udp");
-			opt_len = strcmp(optarg, "synopt") ? 0 : IP4_OPT_LEN;
+			opt = !strcmp(optarg, "synopt");
 			tcp_flags = strcmp(optarg, "ack") ? 0x02 : 0x10;
 			break;
 		case 'r': max_pps = strtoul(optarg, NULL, 0); break;
@@ -358,7 +371,6 @@ int main(int argc, char **argv)
 		src_s = strchr(dst_s, ':') ? "2001:db8:40::" : "198.18.64.0";
 	if (!ifname || !dmac_s || !dst_s || parse_mac(dmac_s, dmac) ||
 	    parse_addr(dst_s, &dst) || parse_addr(src_s, &src) || src.v6 != dst.v6 ||
-	    ((opt_len || frag) && dst.v6) ||
 	    flows < 1 || flows > (1ul << 22) ||
 	    src.a[src.v6 ? 15 : 3] + ((flows - 1) >> 14) > 255 ||
 	    threads < 1 || threads > MAX_THREADS || dport < 1 || dport > 65535 ||
@@ -366,7 +378,6 @@ int main(int argc, char **argv)
 	    max_secs <= 0 || max_secs > 60 || max_packets < 1 ||
 	    max_packets > 1000000000ull) {
 		fprintf(stderr, "xdp_gen: bad arguments (DST and SRC_BASE of one family, "
-			"synopt and frag IPv4 only, "
 			"flows 1..%lu with SRC_BASE's last byte + flows/16384 <= 255, "
 			"seconds 0..60, packets <= 1e9)\n",
 			1ul << 22);
@@ -382,7 +393,7 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
-	build(dmac, smac, &src, &dst, (uint16_t)dport, udp, tcp_flags, opt_len, frag);
+	build(dmac, smac, &src, &dst, (uint16_t)dport, udp, tcp_flags, opt, frag);
 
 	libbpf_set_print(print_libbpf);
 	skel = gen_bpf__open_and_load();
@@ -394,7 +405,8 @@ int main(int argc, char **argv)
 	skel->bss->n_flows = (uint32_t)flows;
 	skel->bss->is_udp = udp;
 	skel->bss->is_v6 = dst.v6;
-	skel->bss->is_opt = opt_len != 0;
+	skel->bss->is_opt = opt;
+	skel->bss->is_frag = frag;
 	/* Each CPU starts at its own place in the cycle. */
 	for (int c = 0; c < 64; c++)
 		skel->bss->next_flow[c * 16] = (uint32_t)((uint64_t)flows * (c % (ncpu > 0 ? ncpu : 1)) /

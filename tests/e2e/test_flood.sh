@@ -25,9 +25,11 @@
 # options to nat (the SYN proxy cannot answer them: under the guard they
 # are dropped, not given entries). The table is 150016 entries (shares of 8192 to
 # 40000 entries per service, or fewer local ports, exceeded within a second
-# by every flood). Then xlbd again on IPv6 VIPs only: a SYN flood on dr, a
-# UDP flood on nat (12 idle nat connections across it) and a SYN flood on
-# fullnat (one IPv6 LIP), by the same rules, and the guard low (300 new
+# by every flood). Then xlbd again on IPv6 VIPs only: a SYN flood and a
+# first-fragment flood (behind a fragment header) on dr, a UDP flood (12
+# idle nat connections across it) and a flood of SYNs behind a
+# destination-options header on nat, and a SYN flood on fullnat (one IPv6
+# LIP), by the same rules, and the guard low (300 new
 # flows/s/CPU; GUARD_RATE=0 runs without). Success counts are asserted,
 # never timings; the generator's rates are printed.
 #
@@ -590,9 +592,11 @@ ipv6_phase() {
 	pass "flood: xlbd starts on IPv6 VIPs (dr, nat, fullnat with one LIP)"
 	LIST_FN="tcp/[$VIP6_FN]:80"
 	flood_round dr6 "$VIP_V6" syn
+	flood_round dr6 "$VIP_V6" frag
 	idle_start nat6 "$VIP2_V6"
 	flood_round nat6 "$VIP2_V6" udp
 	idle_check nat6 "its UDP flood"
+	flood_round nat6 "$VIP2_V6" synopt
 	flood_round fullnat6 "$VIP6_FN" syn
 	guard_ok IPv6
 	xlbd_stop && pass "flood: xlbd (IPv6) stops cleanly" ||
