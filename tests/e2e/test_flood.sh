@@ -21,7 +21,8 @@
 # idle connections wait: held to its share, it evicts its own half-open
 # entries, never theirs. Then floods the fast path does not take the
 # common way: first fragments of UDP datagrams that never complete, to dr
-# and nat (forwarded by XDP through its fragment table), and SYNs with IP
+# and nat (forwarded by XDP through its fragment table; a fragmented
+# 3000-byte UDP exchange with dr goes through meanwhile), and SYNs with IP
 # options to nat (the SYN proxy cannot answer them: under the guard they
 # are dropped, not given entries). The table is 150016 entries (shares of 8192 to
 # 40000 entries per service, or fewer local ports, exceeded within a second
@@ -359,6 +360,7 @@ flood_round() {
 	fi
 	during=$(legit "$lmode" "$lvip" "$LEGIT_N")
 	failed=$(legit_failed)
+	[ -n "${DURING_CHECK:-}" ] && "$DURING_CHECK" "$what"
 	d1=$(drops)
 	e1=$(evicted "$mode" "$kind")
 	c1=$(cookies_sent)
@@ -561,12 +563,39 @@ lc_share() {
 		  $a.flows_evicted == $o.flows_evicted] | all' <<<"$j1"
 }
 
+# frag_echo_start: the port-9 UDP echo of lib.sh (ODD_SERVER) on every
+# real server, bound to the dr VIP, and the dr service udp/VIP_DR:9 over
+# them, for frag_echo.
+frag_echo_start() {
+	local i rs out why=
+	out=$(xlb_cli service add "udp/$VIP_DR:9" --mode dr 2>&1) || why="service add: $out"
+	for i in "${!RS_NAMES[@]}"; do
+		rs=${RS_NAMES[$i]}
+		out=$(xlb_cli backend add "udp/$VIP_DR:9" "${RS_V4[$i]}" 2>&1) ||
+			why="$why backend add ${RS_V4[$i]}: $out"
+		bg_ns "$(rs_ns "$rs")" "$LAB_DIR/echo-$rs.log" python3 -c "$ODD_SERVER" "$VIP_DR"
+		wait_for 15 in_ns "$(rs_ns "$rs")" sh -c "ss -lnu | grep -q '$VIP_DR:9 '" ||
+			why="$why no echo server on $rs"
+	done
+	check "flood: UDP echo service udp/$VIP_DR:9 (dr) and its servers" "$why" [ -z "$why" ]
+}
+
+# frag_echo WHAT: a 3000-byte datagram to the echo comes back whole
+# (fragmented both ways: its three fragments to the VIP each follow the
+# first through the data plane's fragment table, which the flood churns).
+frag_echo() {
+	local out
+	out=$(odd_client "$NS_CL" udp "$VIP_DR" 3000)
+	check "$1: a 3000-byte UDP exchange, fragmented both ways, during the flood" \
+		"no echo: '$out'" [ "$out" = ok ]
+}
+
 # Floods of what the fast path does not take the common way: first
 # fragments of UDP datagrams that never complete (each takes an entry of
 # the fragment table, and in nat a flow of its service's share) to dr and
 # nat, and SYNs with IP options, which the SYN proxy cannot answer, to nat.
 odd_floods() {
-	flood_round dr "$VIP_DR" frag
+	frag_echo_start && DURING_CHECK=frag_echo flood_round dr "$VIP_DR" frag
 	flood_round nat "$VIP_NAT" frag
 	flood_round nat "$VIP_NAT" synopt
 }
