@@ -22,6 +22,7 @@
 #include "xlb_ct.h"
 #include "control.h"
 #include "dataplane.h"
+#include "ifqueues.h"
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
@@ -665,20 +666,35 @@ void dataplane_if_macs_refresh(struct dataplane *dp)
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
-/* dsr_flows keeps one LRU list per CPU (bpf/maps.h) only when every
- * possible CPU is online: the kernel shares the entries out among the
- * possible CPUs, so on a machine that may hot-plug more (a VM with 64
- * possible and 8 online) the online ones would hold an eighth of
- * dsr_flow_table_size. There, one common list. */
-static int dsr_flows_lru_fit(struct bpf_map *m)
+/* dsr_flows keeps one LRU list per CPU (bpf/maps.h) only where the traffic
+ * can reach every CPU's list: the kernel shares the entries out evenly
+ * among the possible CPUs, and the flows a CPU inserts evict only from its
+ * own share. So one common list where some possible CPUs are not online (a
+ * VM with 64 possible and 8 online would use an eighth of
+ * dsr_flow_table_size), and where the attached interfaces have fewer
+ * receive queues than there are CPUs: XDP runs on the CPUs servicing the
+ * queues, and on a NIC with one queue (or a veth) one CPU's share would
+ * hold all the flows, evicting them long before the table is full (an rr
+ * flow whose entry is gone is then sent by its hash, most likely to
+ * another backend). Decided when the object is opened. */
+static int dsr_flows_lru_fit(struct bpf_map *m, const struct xlb_config *cfg)
 {
 	int possible = libbpf_num_possible_cpus();
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long queues = 0;
 
-	if (possible > 0 && online == possible)
+	for (size_t i = 0; i < cfg->n_interfaces; i++)
+		queues += if_rx_queues(cfg->interfaces[i]);
+	if (possible > 0 && online == possible && queues >= (unsigned long)online)
 		return 0;
-	log_info("dsr_flows: %ld of %d possible CPUs online: one common LRU list, "
-		 "not one per CPU", online, possible);
+	if (possible > 0 && online != possible)
+		log_info("%s: %ld of %d possible CPUs online: one common LRU list, "
+			 "not one per CPU", bpf_map__name(m), online, possible);
+	else
+		log_info("%s: %lu receive queue(s) on the attached interfaces for %ld "
+			 "CPUs: one common LRU list, not one per CPU (whose lists would "
+			 "each hold 1/%ld of dsr_flow_table_size)", bpf_map__name(m),
+			 queues, online, online);
 	return bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_COMMON_LRU);
 }
 
@@ -703,7 +719,7 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 		ret = bpf_map__set_max_entries(dp->skel->maps.dsr_flows,
 					       cfg->dsr_flow_table_size);
 	if (!ret)
-		ret = dsr_flows_lru_fit(dp->skel->maps.dsr_flows);
+		ret = dsr_flows_lru_fit(dp->skel->maps.dsr_flows, cfg);
 	/* Persistence pins are per client, not per flow: a quarter of the
 	 * larger flow table (clients open several flows each). */
 	if (!ret)

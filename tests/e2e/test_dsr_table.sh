@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# The dr/tun flow table holds dsr_flow_table_size flows whichever CPUs the
+# traffic arrives on. With one LRU list per CPU the kernel gives each
+# possible CPU an equal share of the entries; the lab's balancer interface
+# is a veth with one receive queue, on which XDP runs on one CPU at a time,
+# like a NIC with fewer queues than CPUs. There xlbd keeps one common list
+# (and says so in its log): 800 keep-alive connections to an rr dr service
+# with a 1024-entry table, from a client pinned to one CPU, all answer
+# again from their first backend once every one of them is open. (With a
+# list per CPU on 2 CPUs, 512 entries held them: 455 of 800 lost their
+# entry, and rr, which picks a flow without entry by its hash, sent their
+# next segment to another real server.) Then xlbd again, on the veth and a
+# second interface with 2 receive queues: as many queues as CPUs, so one
+# list per CPU, the faster one for new flows.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CONNS=800
+
+table_config() {
+	cat <<EOC
+interfaces: [$1]
+flow_table_size: 1024
+dsr_flow_table_size: 1024
+services:
+  - { name: web, vip: $VIP_V4, port: 80, protocol: tcp, mode: dr, scheduler: rr,
+      backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}] }
+EOC
+}
+
+# HOLD_PY VIP N SRC GO: N keep-alive connections, each asked once; once GO
+# exists, each asked again: prints "open N", then "same K" (answered by the
+# backend that answered first).
+HOLD_PY='
+import os, socket, sys, time
+vip, n, src, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+req = b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n"
+def ask(s):
+    s.sendall(req)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        c = s.recv(4096)
+        if not c: raise OSError("closed")
+        buf += c
+    head, body = buf.split(b"\r\n\r\n", 1)
+    ln = int([h.split(b":")[1] for h in head.split(b"\r\n")
+              if h.lower().startswith(b"content-length:")][0])
+    while len(body) < ln:
+        c = s.recv(4096)
+        if not c: raise OSError("closed")
+        body += c
+    return body.split()[0]
+conns = []
+for i in range(n):
+    s = socket.create_connection((vip, 80), timeout=3, source_address=(src, 0))
+    conns.append((s, ask(s)))
+print("open", len(conns), flush=True)
+t = time.time()
+while not os.path.exists(go) and time.time() - t < 60:
+    time.sleep(0.1)
+same = 0
+for s, first in conns:
+    try:
+        same += ask(s) == first
+    except OSError:
+        pass
+print("same", same, flush=True)
+'
+
+# lru_flags: the map flags of the balancer's pinned IPv4 dr/tun flow table
+# (2: BPF_F_NO_COMMON_LRU, one list per CPU).
+lru_flags() {
+	local d m
+	d=$(lb_pin_dir) || return 1
+	for m in dsr_flows4 dsr_flows; do
+		[ -e "$d/$m" ] || continue
+		bpftool -j map show pinned "$d/$m" 2>/dev/null | jq -r '.flags // empty'
+		return
+	done
+}
+
+held_connections() {
+	local out pid
+	rm -f "$LAB_DIR/go"
+	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$HOLD_PY" \
+		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" >"$LAB_DIR/hold.out" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
+	touch "$LAB_DIR/go"
+	wait "$pid"
+	out=$(sed -n 's/^same //p' "$LAB_DIR/hold.out")
+	check "dsr table: $CONNS connections from one CPU, ${out:-none} answered again by their backend (1024-entry table)" \
+		"$(tail -n 3 "$LAB_DIR/hold.out" | tr '\n' ' ')" [ "${out:-0}" = "$CONNS" ]
+}
+
+main() {
+	local rs out flags
+	if ! lab_require; then skip "e2e-dsr-table" "$LAB_SKIP_WHY"; summary; return; fi
+	if ! have_xlb; then skip "dsr table: xlb" "$XLBD_BIN or $XLB_BIN not built"; summary; return; fi
+	if [ "$(nproc)" -lt 2 ]; then
+		skip "e2e-dsr-table" "one CPU: a list per CPU is the common list"; summary; return
+	fi
+	lab_start dsr-table || { summary; return; }
+	for rs in "${RS_NAMES[@]}"; do
+		out=$(xlb_rs "$rs" realserver setup --mode dr --vip "$VIP_V4" 2>&1) ||
+			{ fail "dsr table: realserver setup on $rs" "$out"; summary; return; }
+	done
+	table_config elb >"$LAB_DIR/xlb.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "dsr table: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	flags=$(lru_flags)
+	check "dsr table: one receive queue for $(nproc) CPUs: one common LRU list (flags ${flags:-?}), said in the log" \
+		"$(grep -i 'lru' "$LAB_DIR/xlbd.log")" \
+		[ "$flags" = 0 ] && grep -q 'one common LRU list' "$LAB_DIR/xlbd.log"
+	held_connections
+	check "dsr table: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
+
+	# A second interface with as many receive queues as CPUs.
+	ip -n "$NS_LB" link add eq numtxqueues "$(nproc)" numrxqueues "$(nproc)" type veth \
+		peer name eqp numtxqueues "$(nproc)" numrxqueues "$(nproc)"
+	ip -n "$NS_LB" link set eq up
+	ip -n "$NS_LB" link set eqp up
+	table_config "elb, eq" >"$LAB_DIR/xlb2.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb2.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "dsr table: xlbd starts on elb and eq" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	flags=$(lru_flags)
+	check "dsr table: $(( $(nproc) + 1 )) receive queues for $(nproc) CPUs: one LRU list per CPU (flags ${flags:-?})" \
+		"$(grep -i 'lru' "$LAB_DIR/xlbd.log")" [ "$flags" = 2 ]
+	check "dsr table: xlbd stops cleanly (elb, eq)" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
+	summary
+}
+
+main
