@@ -685,8 +685,17 @@ static int dsr_flows_lru_fit(struct bpf_map *m, const struct xlb_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_interfaces; i++)
 		queues += if_rx_queues(cfg->interfaces[i]);
-	if (possible > 0 && online == possible && queues >= (unsigned long)online)
-		return 0;
+	if (possible > 0 && online == possible && queues >= (unsigned long)online) {
+		/* The kernel rounds such a map's size up to a multiple of the
+		 * possible CPUs. The definition must say the same: libbpf
+		 * reuses a pinned map only when the sizes are equal, and a
+		 * restart would otherwise load fresh maps and lose every flow
+		 * (the default 1048576 on 6, 12 or 24 CPUs). */
+		__u32 n = bpf_map__max_entries(m);
+		__u32 up = (n + possible - 1) / possible * possible;
+
+		return up == n ? 0 : bpf_map__set_max_entries(m, up);
+	}
 	if (possible > 0 && online != possible)
 		log_info("%s: %ld of %d possible CPUs online: one common LRU list, "
 			 "not one per CPU", bpf_map__name(m), online, possible);

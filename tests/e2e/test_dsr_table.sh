@@ -11,8 +11,10 @@
 # list per CPU on 2 CPUs, 512 entries held them: 455 of 800 lost their
 # entry, and rr, which picks a flow without entry by its hash, sent their
 # next segment to another real server.) Then xlbd again, on the veth and a
-# second interface with 2 receive queues: as many queues as CPUs, so one
-# list per CPU, the faster one for new flows.
+# second interface with as many receive queues as CPUs: one list per CPU,
+# the faster one for new flows; its size, one more than a multiple of the
+# CPUs, rounded up as the kernel does, so that a restart adopts the pinned
+# maps.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONNS=800
@@ -122,13 +124,26 @@ main() {
 		peer name eqp numtxqueues "$(nproc)" numrxqueues "$(nproc)"
 	ip -n "$NS_LB" link set eq up
 	ip -n "$NS_LB" link set eqp up
-	table_config "elb, eq" >"$LAB_DIR/xlb2.yaml"
+	# A size that is no multiple of the CPUs, and the maps kept pinned
+	# across a restart.
+	table_config "elb, eq" | sed "s/^dsr_flow_table_size: .*/dsr_flow_table_size: $((1024 * $(nproc) + 1))/" \
+		>"$LAB_DIR/xlb2.yaml"
+	echo "detach_on_exit: false" >>"$LAB_DIR/xlb2.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb2.yaml" 2>"$LAB_DIR/start.err"; then
 		fail "dsr table: xlbd starts on elb and eq" "$(cat "$LAB_DIR/start.err")"; summary; return
 	fi
 	flags=$(lru_flags)
 	check "dsr table: $(( $(nproc) + 1 )) receive queues for $(nproc) CPUs: one LRU list per CPU (flags ${flags:-?})" \
 		"$(grep -i 'lru' "$LAB_DIR/xlbd.log")" [ "$flags" = 2 ]
+	check "dsr table: xlbd stops, its maps left pinned" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
+	# The kernel rounds a per-CPU LRU's size up to a multiple of the CPUs:
+	# xlbd's definition must match it, or the next xlbd cannot reuse the
+	# pinned maps and starts with fresh ones (every flow lost).
+	if ! xlbd_start "$LAB_DIR/xlb2.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "dsr table: xlbd starts again" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	check "dsr table: a restart adopts the pinned maps (dsr_flow_table_size $((1024 * $(nproc) + 1)), $(nproc) CPUs)" \
+		"$(grep -E 'adopt|fit|fresh' "$LAB_DIR/xlbd.log")" grep -q 'adopted the maps pinned' "$LAB_DIR/xlbd.log"
 	check "dsr table: xlbd stops cleanly (elb, eq)" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
 	summary
 }
