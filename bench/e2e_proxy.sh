@@ -47,7 +47,11 @@
 # BENCH_PROXY_PERF=DIR: while xlb is measured, `perf stat` (syscalls,
 # context switches) and `perf record -g` of it into DIR/xlb.TEST.{stat,data}
 # (BENCH_PROXY_PERF_ALL=1: every implementation, perf record system-wide;
-# BENCH_PROXY_STRACE=1: `strace -c` syscall counts instead of perf record).
+# BENCH_PROXY_STRACE=1: `strace -c` syscall counts instead of perf record;
+# BENCH_PROXY_PERF_OWN=1: perf record of each balancer's own processes,
+# not system-wide; BENCH_PROXY_PERF_EVENTS: perf stat's events, e.g.
+# syscalls:sys_enter_read,... for counts per syscall; BENCH_PROXY_STAT_ONLY=1:
+# perf stat alone, no perf record).
 # BENCH_PROXY_IMPLS limits the implementations measured (e.g. "xlb xlbB").
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_NAME=e2e_proxy
@@ -330,16 +334,38 @@ perf_start() {
 	local d=${BENCH_PROXY_PERF:-} all=${BENCH_PROXY_PERF_ALL:-}
 	[ -n "$d" ] && { [ "$1" = xlb ] || [ -n "$all" ]; } || return 0
 	mkdir -p "$d"
-	perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "${PID[$1]}" \
-		-o "$d/$1.$2.stat" -- sleep "$DUR" >/dev/null 2>&1 &
+	local pids p sp=()
+	pids=$(impl_pids "$1" | tr ' ' ,)     # nginx: its workers too
+	for p in $(impl_pids "$1"); do sp+=(-p "$p"); done
+	perf stat -e "${BENCH_PROXY_PERF_EVENTS:-raw_syscalls:sys_enter,context-switches,task-clock}" -p "$pids" \
+		-o "$d/$1.$2.r$((r + 1)).stat" -- sleep "$DUR" >/dev/null 2>&1 &
 	PERF_PIDS+=($!)
-	if [ -n "${BENCH_PROXY_STRACE:-}" ]; then       # syscall counts (slows it)
-		timeout -s INT "$DUR" strace -c -f -p "${PID[$1]}" -o "$d/$1.$2.strace" &
+	if [ -n "${BENCH_PROXY_STAT_ONLY:-}" ]; then    # perf stat alone
+		:
+	elif [ -n "${BENCH_PROXY_STRACE:-}" ]; then     # syscall counts (slows it)
+		timeout -s INT "$DUR" strace -c -f "${sp[@]}" -o "$d/$1.$2.strace" &
 	else
-		perf record -q -g -F 999 $([ -n "$all" ] && echo -a || echo -p "${PID[$1]}") \
+		perf record -q -g -F 999 $([ -n "$all" ] && [ -z "${BENCH_PROXY_PERF_OWN:-}" ] && echo -a || echo -p "$pids") \
 			-o "$d/$1.$2.data" -- sleep "$DUR" >/dev/null 2>&1 &
 	fi
-	PERF_PIDS+=($!)
+	[ -n "${BENCH_PROXY_STAT_ONLY:-}" ] || PERF_PIDS+=($!)
+}
+# BENCH_PROXY_NSTAT=DIR: each measurement's TCP counters (nstat) of the
+# client, balancer and real server namespaces into DIR/IMPL.TEST.rN.nstat.
+nstat_ns() { echo "$NS_CL $NS_LB $(for rs in "${RS_NAMES[@]}"; do rs_ns "$rs"; done)"; }
+nstat_mark() {
+	[ -n "${BENCH_PROXY_NSTAT:-}" ] || return 0
+	mkdir -p "$BENCH_PROXY_NSTAT"
+	for ns in $(nstat_ns); do
+		NSTAT_HISTORY=$LAB_DIR/nstat.$ns ip netns exec "$ns" nstat -n
+	done
+}
+nstat_take() {
+	[ -n "${BENCH_PROXY_NSTAT:-}" ] || return 0
+	for ns in $(nstat_ns); do
+		echo "== $ns"
+		NSTAT_HISTORY=$LAB_DIR/nstat.$ns ip netns exec "$ns" nstat
+	done >"$BENCH_PROXY_NSTAT/$1.nstat"
 }
 perf_stop() { [ ${#PERF_PIDS[@]} = 0 ] || wait "${PERF_PIDS[@]}"; PERF_PIDS=(); }
 
@@ -351,9 +377,13 @@ lb_packets() { ip -n "$NS_LB" -s -j link show elb | jq '.[0].stats64 | .rx.packe
 # whatever else runs on this shared VM), in clock ticks.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
-declare -A SCPU VCS NCS RQW MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
+declare -A SCPU SVCS VCS NCS RQW MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
 # CPU of the real servers (every process in their namespaces), ticks.
-srv_ticks() { cpu_ticks $(for rs in "${RS_NAMES[@]}"; do ip netns pids "$(rs_ns "$rs")"; done); }
+srv_pids() { for rs in "${RS_NAMES[@]}"; do ip netns pids "$(rs_ns "$rs")"; done; }
+srv_ticks() { cpu_ticks $(srv_pids); }
+# Voluntary context switches (sleeps) of the real servers' threads.
+srv_sleeps() { for p in $(srv_pids); do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+	awk '/^voluntary_ctxt/ { v += $2 } END { print v + 0 }'; }
 # per_unit COUNT RATE BASE [FORMAT]: COUNT over the units measured (rate x
 # duration, and the rate without the held connections).
 per_unit() {
@@ -380,20 +410,23 @@ for ((r = 0; r < ROUNDS; r++)); do
 			[ -n "${UP[$impl.$t]:-}" ] || continue
 			t0=$(impl_ticks "$impl") p0=$(lb_packets) m0=$(machine_ticks)
 			read -r v0 n0 w0 < <(impl_switches "$impl")
-			s0=$(srv_ticks)
+			s0=$(srv_ticks) sv0=$(srv_sleeps)
 			perf_start "$impl" "$t"
+			nstat_mark
 			read -r rate p99 rss idle base gone < <(measure "$impl" "$t")
 			perf_stop
-			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks) s1=$(srv_ticks)
+			nstat_take "$impl.$t.r$((r + 1))"
+			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks) s1=$(srv_ticks) sv1=$(srv_sleeps)
 			read -r v1 n1 w1 < <(impl_switches "$impl")
 			SCPU[$impl.$t]+=" $(per_unit $(( (s1 - s0) * 1000000 / CLK_TCK )) "$rate" "$base" %.1f)"
+			SVCS[$impl.$t]+=" $(per_unit $((sv1 - sv0)) "$rate" "$base")"
 			RQW[$impl.$t]+=" $(per_unit $((w1 - w0)) "$rate" "$base" %.1f)"
 			VCS[$impl.$t]+=" $(per_unit $((v1 - v0)) "$rate" "$base")"
 			NCS[$impl.$t]+=" $(per_unit $((n1 - n0)) "$rate" "$base")"
 			MCPU[$impl.$t]+=" $(awk -v d=$((m1 - m0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
 				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
 			PKT[$impl.$t]+=" $(awk -v p=$((p1 - p0)) -v r="$rate" -v s="$DUR" -v b="$base" \
-				'BEGIN { if (r + 0 > 0) printf "%.1f", p / ((r + b) * s); else print "-" }')"
+				'BEGIN { if (r + 0 > 0) printf "%.2f", p / ((r + b) * s); else print "-" }')"
 			RATE[$impl.$t]+=" $rate"
 			P99[$impl.$t]+=" $p99"
 			RSS[$impl.$t]+=" $rss"
@@ -404,6 +437,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 			# and the rate without the held connections), in µs
 			CPU[$impl.$t]+=" $(awk -v d=$((t1 - t0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
 				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
+			echo "# round $((r + 1)) $t $impl: rate ${rate} cpu ${CPU[$impl.$t]##* } servers ${SCPU[$impl.$t]##* } sleeps ${SVCS[$impl.$t]##* } machine ${MCPU[$impl.$t]##* } switches ${VCS[$impl.$t]##* }+${NCS[$impl.$t]##* } pkts ${PKT[$impl.$t]##* }" >&2
 		done
 	done
 done
@@ -442,7 +476,7 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		desc+="$p $(printf %.0f "$rate") $unit/s"
 		v=$(med <<<"${P99[$p.$t]}")
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
-		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}"), machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
+		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}") sleeps $(med <<<"${SVCS[$p.$t]}")/$unit, machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
 		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "

@@ -173,8 +173,33 @@ static void test_tried_and_down(void)
 	done(&s, &c);
 }
 
+/* rr is one rotation for all workers: two workers (two cursors, same
+ * seed) that take 4 connections each spread 8 over 3 backends 3/3/2,
+ * not 4/2/2 as two rotations of their own starting at one place did. */
+static void test_rr_shared(void)
+{
+	static const uint32_t w[3] = { 100, 100, 100 };
+	struct psched s;
+	struct psched_cursor c[2];
+	unsigned cnt[3] = { 0 };
+
+	setup(&s, &c[0], XLB_SCHED_RR, w, 3);
+	EXPECT(psched_cursor_init(&c[1], 3, 42) == 0);
+	for (int k = 0; k < 8; k++) {
+		int b = psched_pick(&s, &c[k / 4], 0, 0, 1);
+
+		EXPECT(b >= 0 && b < 3);
+		if (b >= 0 && b < 3)
+			cnt[b]++;
+	}
+	CHECK(cnt[0] <= 3 && cnt[1] <= 3 && cnt[2] <= 3, "%u %u %u", cnt[0], cnt[1], cnt[2]);
+	psched_cursor_free(&c[1]);
+	done(&s, &c[0]);
+}
+
 int main(void)
 {
+	RUN(test_rr_shared);
 	RUN(test_weights);
 	RUN(test_least_conn);
 	RUN(test_hash_stable);

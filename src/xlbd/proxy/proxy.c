@@ -300,6 +300,7 @@ static int snap_add_service(struct psnap_svc *v, const struct xlb_service_cfg *s
 	free(sb);
 	if (ret)
 		return ret;
+	psched_seed(&v->sched, psched_hash(&v->sched, sizeof(v->sched)) ^ (uint64_t)now_ms());
 	for (unsigned k = 0; k < proxy_nworkers; k++)
 		if (psched_cursor_init(&v->cur[k], sc->n_backends,
 				       psched_hash(&k, sizeof(k)) ^ (uint64_t)now_ms()))

@@ -31,8 +31,11 @@ int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 	s->kind = kind;
 	s->n = n;
 	s->be = calloc(n ? n : 1, sizeof(*s->be));
-	if (!s->be)
+	s->rr = calloc(1, sizeof(*s->rr));
+	if (!s->be || !s->rr) {
+		psched_free(s);
 		return -ENOMEM;
+	}
 	if (n)
 		memcpy(s->be, be, n * sizeof(*be));
 	if ((kind == XLB_SCHED_MAGLEV || kind == XLB_SCHED_SH) && n) {
@@ -64,10 +67,17 @@ int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 	return 0;
 }
 
+void psched_seed(struct psched *s, uint64_t seed)
+{
+	if (s->rr)
+		atomic_store_explicit(s->rr, seed, memory_order_relaxed);
+}
+
 void psched_free(struct psched *s)
 {
 	free(s->be);
 	free(s->maglev);
+	free((void *)s->rr);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -128,11 +138,12 @@ static bool less_loaded(const struct psched_be *a, const struct psched_be *b,
 }
 
 /* One picker per scheduler; each returns a backend usable at @level, or -1. */
-static int pick_rr(const struct psched *s, struct psched_cursor *c,
-		   uint64_t tried, uint64_t now, int level)
+/* rr: the rotation is the service's, not the worker's (struct psched). */
+static int pick_rr(const struct psched *s, uint64_t tried, uint64_t now, int level)
 {
 	for (size_t k = 0; k < s->n; k++) {
-		size_t i = (size_t)(c->rr++ % s->n);
+		size_t i = (size_t)(atomic_fetch_add_explicit(s->rr, 1, memory_order_relaxed) %
+				    s->n);
 
 		if (usable(s, i, tried, now, level))
 			return (int)i;
@@ -252,7 +263,7 @@ static int pick_level(const struct psched *s, struct psched_cursor *c,
 {
 	switch (s->kind) {
 	case XLB_SCHED_RR:
-		return pick_rr(s, c, tried, now, level);
+		return pick_rr(s, tried, now, level);
 	case XLB_SCHED_WRR:
 		return pick_wrr(s, c, tried, now, level);
 	case XLB_SCHED_LC:

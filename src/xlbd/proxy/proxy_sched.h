@@ -2,8 +2,8 @@
 /* Backend selection for mode proxy: rr, wrr, lc, wlc, sh, maglev and
  * random2 over a service's backends. The table (struct psched) is built by
  * the control thread and read-only afterwards; each worker thread keeps its
- * own cursor (struct psched_cursor), so picking takes no lock. Loads are
- * shared atomics that every worker updates. */
+ * own cursor (struct psched_cursor), so picking takes no lock. Loads, and
+ * rr's position, are shared atomics that every worker updates. */
 #ifndef XLB_PROXY_SCHED_H
 #define XLB_PROXY_SCHED_H
 
@@ -31,9 +31,13 @@ struct psched {
 	struct psched_be *be;
 	uint32_t *maglev;               /* sh, maglev: table of indices in be[] */
 	uint32_t maglev_size;
+	/* rr: the position in the rotation, one for all workers (a cursor
+	 * each put 8 connections from two workers on 3 backends 4/2/2 as
+	 * often as 3/3/2). */
+	_Atomic uint64_t *rr;
 };
 
-/* Per worker and per service: the state rr/wrr/random2 advance. */
+/* Per worker and per service: the state wrr/lc/random2 advance. */
 struct psched_cursor {
 	uint64_t rr;
 	int64_t *wrr_cur;               /* n entries (smooth weighted rr) */
@@ -44,6 +48,9 @@ struct psched_cursor {
  * sh and maglev only (a prime). Returns 0 or -ENOMEM. */
 int psched_init(struct psched *s, uint8_t kind, const struct psched_be *be,
 		size_t n, uint32_t maglev_size);
+/* Where rr's rotation starts (say, a random place: not every instance on
+ * the first backend). */
+void psched_seed(struct psched *s, uint64_t seed);
 void psched_free(struct psched *s);
 int psched_cursor_init(struct psched_cursor *c, size_t n, uint64_t seed);
 void psched_cursor_free(struct psched_cursor *c);
