@@ -51,7 +51,8 @@
 # BENCH_PROXY_PERF_OWN=1: perf record of each balancer's own processes,
 # not system-wide; BENCH_PROXY_PERF_EVENTS: perf stat's events, e.g.
 # syscalls:sys_enter_read,... for counts per syscall; BENCH_PROXY_STAT_ONLY=1:
-# perf stat alone, no perf record).
+# perf stat alone, no perf record; BENCH_PROXY_RECORD_EVENTS: perf record's
+# events, e.g. sched:sched_switch for where the threads sleep).
 # BENCH_PROXY_IMPLS limits the implementations measured (e.g. "xlb xlbB").
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_NAME=e2e_proxy
@@ -345,7 +346,7 @@ perf_start() {
 	elif [ -n "${BENCH_PROXY_STRACE:-}" ]; then     # syscall counts (slows it)
 		timeout -s INT "$DUR" strace -c -f "${sp[@]}" -o "$d/$1.$2.strace" &
 	else
-		perf record -q -g -F 999 $([ -n "$all" ] && [ -z "${BENCH_PROXY_PERF_OWN:-}" ] && echo -a || echo -p "$pids") \
+		perf record -q -g ${BENCH_PROXY_RECORD_EVENTS:+-e "$BENCH_PROXY_RECORD_EVENTS"} -F 999 $([ -n "$all" ] && [ -z "${BENCH_PROXY_PERF_OWN:-}" ] && echo -a || echo -p "$pids") \
 			-o "$d/$1.$2.data" -- sleep "$DUR" >/dev/null 2>&1 &
 	fi
 	[ -n "${BENCH_PROXY_STAT_ONLY:-}" ] || PERF_PIDS+=($!)
