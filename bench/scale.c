@@ -3,13 +3,14 @@
  *
  * 1. Map memory per flow: xlb.bpf.o is loaded with its default 1M-entry
  *    flows and nat_rev tables (both sized by flow_table_size, in every mode)
- *    and dsr_flows (dsr_flow_table_size: the dr/tun flows) and the kernel's
+ *    and dsr_flows4/dsr_flows6 (dsr_flow_table_size each: the dr/tun flows
+ *    of each family) and the kernel's
  *    own figure is read back: "memlock" in
  *    /proc/self/fdinfo of each map (what `bpftool map show` prints; both
  *    maps are preallocated, so it is memory held, not a bound). Bytes per
  *    flow = memlock / max_entries.
  * 2. The largest flow_table_size whose two maps fit in 1 GiB (and the
- *    largest dsr_flow_table_size whose map alone does): maps of the
+ *    largest dsr_flow_table_size whose two maps alone do): maps of the
  *    same type, key, value and flags as xlb's are created at growing sizes
  *    and their memlock read; between powers of two the cost is linear (the
  *    bucket array only grows at a power of two), so two probes give the
@@ -99,7 +100,7 @@ struct mapdef {
 	uint32_t key, value, flags;
 };
 
-static struct mapdef def_flows, def_rev, def_dsr;
+static struct mapdef def_flows, def_rev, def_dsr4, def_dsr6;
 
 /* memlock of a map like d at n entries; 0 on failure. */
 static uint64_t probe(const struct mapdef *d, uint32_t n)
@@ -116,15 +117,22 @@ static uint64_t probe(const struct mapdef *d, uint32_t n)
 	return v;
 }
 
-/* Both maps at n entries: flows + nat_rev, as xlbd creates them; or
- * dsr_flows alone (what a dr/tun-only balancer needs). */
+/* Both maps at n entries: flows + nat_rev, as xlbd creates them; or the
+ * dr/tun tables alone, dsr_flows4 + dsr_flows6 (what a dr/tun-only
+ * balancer needs; xlbd gives each dsr_flow_table_size entries). */
 static int dsr_only;
 
 static uint64_t probe_both(uint32_t n)
 {
-	if (dsr_only)
-		return probe(&def_dsr, n);
-	uint64_t a = probe(&def_flows, n), b = probe(&def_rev, n);
+	uint64_t a, b;
+
+	if (dsr_only) {
+		a = probe(&def_dsr4, n);
+		b = probe(&def_dsr6, n);
+	} else {
+		a = probe(&def_flows, n);
+		b = probe(&def_rev, n);
+	}
 
 	return a && b ? a + b : 0;
 }
@@ -164,8 +172,8 @@ static uint32_t largest_in_gib(void)
 static int memory_rows(void)
 {
 	struct xlb_bpf *s;
-	uint64_t mf, mr, md;
-	uint32_t nf, nr, nd, best;
+	uint64_t mf, mr, md4, md6;
+	uint32_t nf, nr, nd4, nd6, best;
 	char meas[256], ex[256];
 
 	struct bpf_program *p;
@@ -182,13 +190,18 @@ static int memory_rows(void)
 	}
 	nf = bpf_map__max_entries(s->maps.flows);
 	nr = bpf_map__max_entries(s->maps.nat_rev);
-	nd = bpf_map__max_entries(s->maps.dsr_flows);
+	nd4 = bpf_map__max_entries(s->maps.dsr_flows4);
+	nd6 = bpf_map__max_entries(s->maps.dsr_flows6);
 	mf = memlock_of(bpf_map__fd(s->maps.flows));
 	mr = memlock_of(bpf_map__fd(s->maps.nat_rev));
-	md = memlock_of(bpf_map__fd(s->maps.dsr_flows));
-	def_dsr = (struct mapdef){ bpf_map__type(s->maps.dsr_flows),
-		bpf_map__key_size(s->maps.dsr_flows), bpf_map__value_size(s->maps.dsr_flows),
-		bpf_map__map_flags(s->maps.dsr_flows) };
+	md4 = memlock_of(bpf_map__fd(s->maps.dsr_flows4));
+	md6 = memlock_of(bpf_map__fd(s->maps.dsr_flows6));
+	def_dsr4 = (struct mapdef){ bpf_map__type(s->maps.dsr_flows4),
+		bpf_map__key_size(s->maps.dsr_flows4), bpf_map__value_size(s->maps.dsr_flows4),
+		bpf_map__map_flags(s->maps.dsr_flows4) };
+	def_dsr6 = (struct mapdef){ bpf_map__type(s->maps.dsr_flows6),
+		bpf_map__key_size(s->maps.dsr_flows6), bpf_map__value_size(s->maps.dsr_flows6),
+		bpf_map__map_flags(s->maps.dsr_flows6) };
 	def_flows = (struct mapdef){ bpf_map__type(s->maps.flows),
 		bpf_map__key_size(s->maps.flows), bpf_map__value_size(s->maps.flows),
 		bpf_map__map_flags(s->maps.flows) };
@@ -196,7 +209,7 @@ static int memory_rows(void)
 		bpf_map__key_size(s->maps.nat_rev), bpf_map__value_size(s->maps.nat_rev),
 		bpf_map__map_flags(s->maps.nat_rev) };
 	xlb_bpf__destroy(s);
-	if (!mf || !mr || !md || !nf || !nr || !nd) {
+	if (!mf || !mr || !md4 || !md6 || !nf || !nr || !nd4 || !nd6) {
 		fprintf(stderr, "scale: no memlock in fdinfo\n");
 		return -1;
 	}
@@ -216,10 +229,15 @@ static int memory_rows(void)
 	row("map memory per flow: flows + nat_rev", meas, "none set", "measured",
 	    "\"bytes_per_flow\":%.1f", (double)mf / nf + (double)mr / nr);
 	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
-		 (double)md / nd, (unsigned long)md, nd, def_dsr.key, def_dsr.value);
-	row("map memory per flow: dsr_flows (dr/tun)", meas, "none set", "measured",
+		 (double)md4 / nd4, (unsigned long)md4, nd4, def_dsr4.key, def_dsr4.value);
+	row("map memory per flow: dsr_flows4 (dr/tun IPv4)", meas, "none set", "measured",
 	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
-	    (double)md / nd, (unsigned long)md, nd);
+	    (double)md4 / nd4, (unsigned long)md4, nd4);
+	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
+		 (double)md6 / nd6, (unsigned long)md6, nd6, def_dsr6.key, def_dsr6.value);
+	row("map memory per flow: dsr_flows6 (dr/tun IPv6)", meas, "none set", "measured",
+	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
+	    (double)md6 / nd6, (unsigned long)md6, nd6);
 
 	if (quick)              /* creating GiB-sized maps takes seconds */
 		return 0;
@@ -236,9 +254,10 @@ static int memory_rows(void)
 	best = largest_in_gib();
 	dsr_only = 0;
 	if (best) {
-		snprintf(meas, sizeof(meas), "dsr_flow_table_size %u (%.2fM dr/tun flows)",
-			 best, best / 1e6);
-		row("largest dr/tun flow table in 1 GiB (dsr_flows)", meas, "none set",
+		snprintf(meas, sizeof(meas), "dsr_flow_table_size %u (%.2fM dr/tun flows "
+			 "per family)", best, best / 1e6);
+		row("largest dr/tun flow tables in 1 GiB (dsr_flows4 + dsr_flows6)", meas,
+		    "none set",
 		    "measured", "\"entries\":%u", best);
 	}
 	return 0;

@@ -174,15 +174,18 @@ static void syn_proxy(int on)
 }
 
 /* The flow entry of src:sp -> dst:80: a nat/fullnat one in *f, or a dr/tun
- * one (dsr_flows, *f zeroed). 0, or -1 when there is none. */
+ * one (dsr_flows4/6, *f zeroed). 0, or -1 when there is none. */
 static int flow_of(const char *src, uint16_t sp, const char *dst,
 		   struct xlb_flow *f)
 {
 	struct xlb_flow_key k = lab_key(src, sp, dst);
+	struct xlb_flow_key4 k4 = xlb_flow_key4_of(&k);
+	int v6 = k.family == XLB_AF_INET6;
 	struct xlb_dsr_flow d;
 
 	memset(f, 0, sizeof(*f));
-	if (bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_flows), &k, &d) == 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4),
+				v6 ? (void *)&k : (void *)&k4, &d) == 0)
 		return 0;
 	return bpf_map_lookup_elem(bpf_map__fd(xs->maps.flows), &k, f);
 }
@@ -320,8 +323,8 @@ int main(int argc, char **argv)
 	xs = xlb_bpf__open();
 	if (!xs)
 		return fprintf(stderr, "xdp_cost: cannot open xlb.bpf.o\n"), 1;
-	/* nat_rev at 256k keeps memory modest; flows and dsr_flows keep the
-	 * 1M default. */
+	/* nat_rev at 256k keeps memory modest; flows and dsr_flows4/6 keep
+	 * the 1M default. */
 	bpf_map__set_max_entries(xs->maps.nat_rev, 1 << 18);
 	if (xlb_bpf__load(xs))
 		return fprintf(stderr, "xdp_cost: cannot load xlb.bpf.o\n"), 1;

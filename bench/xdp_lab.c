@@ -365,15 +365,18 @@ union xlb_addr cold_client(uint32_t x, int v6)
 	return a;
 }
 
-/* Fills xlb's dr/tun flow table with n flows of other clients to vip, port
- * 80: the rest of a "cold" 1M-entry table (their entries name the dr
- * service of vip's family; no timed packet reads them). */
+/* Fills xlb's dr/tun flow table of vip's family with n flows of other
+ * clients to vip, port 80: the rest of a "cold" 1M-entry table (their
+ * entries name the dr service of vip's family; no timed packet reads
+ * them). */
 int cold_fill(const char *vip, uint32_t n)
 {
 	uint32_t chunk = 65536, i, done;
-	struct xlb_flow_key *keys = calloc(chunk, sizeof(*keys));
+	int v6 = !!strchr(vip, ':'), err = 0;
+	struct bpf_map *m = v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4;
+	size_t ksize = bpf_map__key_size(m);
+	char *keys = calloc(chunk, ksize);
 	struct xlb_dsr_flow *vals = calloc(chunk, sizeof(*vals));
-	int fd = bpf_map__fd(xs->maps.dsr_flows), err = 0, v6 = !!strchr(vip, ':');
 
 	if (!keys || !vals) {
 		free(keys);
@@ -385,17 +388,21 @@ int cold_fill(const char *vip, uint32_t n)
 
 		for (i = 0; i < cnt; i++) {
 			uint32_t x = done + i;
+			struct xlb_flow_key k = { 0 };
+			struct xlb_flow_key4 k4;
 
-			keys[i].src = cold_client(x, v6);
-			keys[i].dst = A(vip);
-			keys[i].sport_be = htons(x & 0xffff);
-			keys[i].dport_be = htons(80);
-			keys[i].proto = 6;
-			keys[i].family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
+			k.src = cold_client(x, v6);
+			k.dst = A(vip);
+			k.sport_be = htons(x & 0xffff);
+			k.dport_be = htons(80);
+			k.proto = 6;
+			k.family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
+			k4 = xlb_flow_key4_of(&k);
+			memcpy(keys + i * ksize, v6 ? (void *)&k : (void *)&k4, ksize);
 			vals[i].backend_id = (v6 ? S_DR6 : S_DR4) * 4;
 			vals[i].svc_id = v6 ? S_DR6 : S_DR4;
 		}
-		err = bpf_map_update_batch(fd, keys, vals, &cnt, NULL);
+		err = bpf_map_update_batch(bpf_map__fd(m), keys, vals, &cnt, NULL);
 	}
 	free(keys);
 	free(vals);

@@ -138,19 +138,31 @@ struct {
 } embryos SEC(".maps");
 
 /* client 5-tuple -> backend of a dr/tun flow (struct xlb_dsr_flow, 8
- * bytes; xlb_svc_dsr_table), sized by dsr_flow_table_size. One LRU list
- * per CPU (BPF_F_NO_COMMON_LRU), as Katran's per-CPU LRU maps: a new
- * flow's insert takes a free entry of its CPU's list without the common
- * list's locking and rebalancing; the entries are shared out evenly among
- * the possible CPUs, and each CPU evicts its own least recent flows (xlbd
+ * bytes; xlb_svc_dsr_table), one table per family, each sized by
+ * dsr_flow_table_size: IPv4 flows keyed by the 16-byte struct
+ * xlb_flow_key4 (the kernel hashes and compares the whole key on every
+ * lookup; a struct xlb_flow_key is 40 bytes, 24 of them zero for IPv4),
+ * IPv6 ones by struct xlb_flow_key. One LRU list per CPU
+ * (BPF_F_NO_COMMON_LRU), as Katran's per-CPU LRU maps: a new flow's
+ * insert takes a free entry of its CPU's list without the common list's
+ * locking and rebalancing; the entries are shared out evenly among the
+ * possible CPUs, and each CPU evicts its own least recent flows (xlbd
  * drops the flag where some possible CPUs are not online). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
+	__type(key, struct xlb_flow_key4);
+	__type(value, struct xlb_dsr_flow);
+} dsr_flows4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
 	__type(key, struct xlb_flow_key);
 	__type(value, struct xlb_dsr_flow);
-} dsr_flows SEC(".maps");
+} dsr_flows6 SEC(".maps");
 
 /* client 5-tuple -> backend and connection state of a nat/fullnat flow, or
  * of a dr/tun flow of an lc/wlc service (the connection table). */

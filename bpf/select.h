@@ -348,6 +348,18 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
  * share. */
 int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid);
 
+/* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6),
+ * or NULL. */
+static __always_inline struct xlb_dsr_flow *xlb_dsr_lookup(const struct xlb_pkt *p)
+{
+	struct xlb_flow_key4 k4;
+
+	if (p->key.family != XLB_AF_INET)
+		return bpf_map_lookup_elem(&dsr_flows6, &p->key);
+	k4 = xlb_flow_key4_of(&p->key);
+	return bpf_map_lookup_elem(&dsr_flows4, &k4);
+}
+
 /* A new flow of a service whose flows live in dsr_flows: counted toward
  * the flood guard's rate; 1 when the guard is engaged. */
 static __always_inline int xlb_guard_new_dsr_flow(void)
@@ -370,7 +382,7 @@ static __always_inline int xlb_entry_optional(const struct xlb_svc *svc)
 }
 
 /* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
- * in dsr_flows, or under lc/wlc a struct xlb_flow in flows
+ * in its family's dsr_flows4/dsr_flows6, or under lc/wlc a struct xlb_flow in flows
  * (xlb_dsr_ct_new). None under the flood guard (guard) where the entry is
  * optional. XLB_OK, or XLB_R_DROP_SVC_FULL: an lc/wlc service holds its
  * max_flows, none of them embryonic. */
@@ -389,7 +401,13 @@ static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
 	nd.backend_id = bid;
 	nd.svc_id = svc->id;
 	nd.hash = p->hash;
-	bpf_map_update_elem(&dsr_flows, &p->key, &nd, BPF_ANY);
+	if (p->key.family != XLB_AF_INET) {
+		bpf_map_update_elem(&dsr_flows6, &p->key, &nd, BPF_ANY);
+	} else {
+		struct xlb_flow_key4 k4 = xlb_flow_key4_of(&p->key);
+
+		bpf_map_update_elem(&dsr_flows4, &k4, &nd, BPF_ANY);
+	}
 	return XLB_OK;
 }
 

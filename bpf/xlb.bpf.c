@@ -14,7 +14,7 @@
 #include "select.h"
 #include "xlb_hash.h"
 
-/* dr and tun: pick the backend and send. d is p's dsr_flows entry, f its
+/* dr and tun: pick the backend and send. d is p's dsr_flows4/6 entry, f its
  * flows entry (an lc/wlc service's, whose state counts the backend's
  * connections); either may be NULL, and the one of the service's own
  * table comes first (the other is a flow older than the service's
@@ -124,7 +124,7 @@ int xlb_xdp(struct xdp_md *ctx)
 		(xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
 	if (vip_dsr && !p.syn) {
-		d = bpf_map_lookup_elem(&dsr_flows, &p.key);
+		d = xlb_dsr_lookup(&p);
 		svc = d ? xlb_svc_of_id(&p, d->svc_id) : NULL;
 		if (svc && xlb_svc_dsr_table(svc))
 			return xlb_fwd_dsr(ctx, &p, svc, d, NULL);
@@ -155,7 +155,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	if (svc->mode == XLB_MODE_PROXY || svc->mode == XLB_MODE_NONE)
 		return xlb_done(XLB_R_PASS_NOT_VIP, XDP_PASS);
 	if (p.syn && !xlb_sched_stateless(svc) && xlb_svc_dsr_table(svc))
-		d = bpf_map_lookup_elem(&dsr_flows, &p.key);
+		d = xlb_dsr_lookup(&p);
 	else if (p.syn && !xlb_sched_stateless(svc))
 		f = bpf_map_lookup_elem(&flows, &p.key);
 

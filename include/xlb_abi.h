@@ -265,6 +265,46 @@ struct xlb_flow_key {
 	__u16 pad;
 };
 
+/* dsr_flows4 key: an IPv4 dr/tun flow, the 5-tuple of a struct
+ * xlb_flow_key of family XLB_AF_INET without the 24 bytes that are zero
+ * there (the kernel hashes and compares every key byte on each lookup).
+ * IPv6 flows keep the whole struct xlb_flow_key (dsr_flows6). */
+struct xlb_flow_key4 {
+	__u32 src;              /* network byte order, as union xlb_addr's v4 */
+	__u32 dst;
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8  proto;
+	__u8  pad[3];           /* zero */
+};
+
+_Static_assert(sizeof(struct xlb_flow_key4) == 16, "dsr_flows4 keys are 16 bytes");
+
+/* The dsr_flows4 key of IPv4 flow key k. */
+static inline __attribute__((always_inline)) struct xlb_flow_key4
+xlb_flow_key4_of(const struct xlb_flow_key *k)
+{
+	struct xlb_flow_key4 k4 = {
+		.src = k->src.v4, .dst = k->dst.v4, .sport_be = k->sport_be,
+		.dport_be = k->dport_be, .proto = k->proto,
+	};
+
+	return k4;
+}
+
+/* The struct xlb_flow_key of dsr_flows4 key k4. */
+static inline __attribute__((always_inline)) struct xlb_flow_key
+xlb_flow_key_of4(const struct xlb_flow_key4 *k4)
+{
+	struct xlb_flow_key k = {
+		.src.v4 = k4->src, .dst.v4 = k4->dst, .sport_be = k4->sport_be,
+		.dport_be = k4->dport_be, .proto = k4->proto,
+		.family = XLB_AF_INET,
+	};
+
+	return k;
+}
+
 /* flows map value: a nat/fullnat flow, or a dr/tun flow of an lc/wlc
  * service (the others: struct xlb_dsr_flow). */
 struct xlb_flow {
@@ -290,9 +330,10 @@ struct xlb_flow {
 	__u32 syn_seq;
 };
 
-/* dsr_flows map value (key: struct xlb_flow_key): a flow of a dr or tun
- * service whose scheduler needs no connection state (Maglev, sh, rr/wrr,
- * with or without persistence): what its later packets need, the backend,
+/* dsr_flows4 and dsr_flows6 map value (keys: struct xlb_flow_key4,
+ * struct xlb_flow_key): a flow of a dr or tun service whose scheduler
+ * needs no connection state (Maglev, sh, rr/wrr, with or without
+ * persistence): what its later packets need, the backend,
  * the service (found by id, an array read) and the flow hash (tun's outer
  * source). No clock and no state: such an entry never expires, the LRU
  * ages it by its lookups. dr/tun flows of lc/wlc services keep a struct
@@ -344,7 +385,7 @@ static inline int xlb_maglev_pack(const __u32 *table, __u32 size,
 	return 0;
 }
 
-/* Whether the flows of service svc live in dsr_flows (struct
+/* Whether the flows of service svc live in dsr_flows4/dsr_flows6 (struct
  * xlb_dsr_flow): dr and tun, but under lc/wlc. */
 static inline __attribute__((always_inline)) int
 xlb_svc_dsr_table(const struct xlb_svc *svc)

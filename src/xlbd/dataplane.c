@@ -455,7 +455,7 @@ int dataplane_cleanup(const char *bpffs, const char *instance)
  *
  * The data plane passes a packet whose destination has no VIP bit without
  * looking at the services map, looks a flow up only in the table its
- * VIP's bits name (XLB_FILTER_VIP: dsr_flows, XLB_FILTER_VIP_CT: flows),
+ * VIP's bits name (XLB_FILTER_VIP: dsr_flows4/6, XLB_FILTER_VIP_CT: flows),
  * and skips the nat_rev lookup when its source has no backend bit. So a
  * VIP's bit is set before its service is written and cleared only after
  * its last service of that set is deleted or moved to the other; a
@@ -666,10 +666,10 @@ void dataplane_if_macs_refresh(struct dataplane *dp)
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
-/* dsr_flows keeps one LRU list per CPU (bpf/maps.h) only where the traffic
- * can reach every CPU's list: the kernel shares the entries out evenly
- * among the possible CPUs, and the flows a CPU inserts evict only from its
- * own share. So one common list where some possible CPUs are not online (a
+/* dsr_flows4 and dsr_flows6 keep one LRU list per CPU (bpf/maps.h) only
+ * where the traffic can reach every CPU's list: the kernel shares the
+ * entries out evenly among the possible CPUs, and the flows a CPU inserts
+ * evict only from its own share. So one common list where some possible CPUs are not online (a
  * VM with 64 possible and 8 online would use an eighth of
  * dsr_flow_table_size), and where the attached interfaces have fewer
  * receive queues than there are CPUs: XDP runs on the CPUs servicing the
@@ -707,6 +707,12 @@ static int dsr_flows_lru_fit(struct bpf_map *m, const struct xlb_config *cfg)
 	return bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_COMMON_LRU);
 }
 
+/* The dr/tun flow table of IPv4 (dsr_flows4) or IPv6 flows. */
+static struct bpf_map *dsr_map(struct dataplane *dp, bool v6)
+{
+	return v6 ? dp->skel->maps.dsr_flows6 : dp->skel->maps.dsr_flows4;
+}
+
 /* Open the object and size its flow tables as cfg says. */
 static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 			 char *err, size_t errlen)
@@ -724,11 +730,12 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
 					       cfg->flow_table_size);
-	if (!ret)
-		ret = bpf_map__set_max_entries(dp->skel->maps.dsr_flows,
-					       cfg->dsr_flow_table_size);
-	if (!ret)
-		ret = dsr_flows_lru_fit(dp->skel->maps.dsr_flows, cfg);
+	/* Each family's dr/tun table holds dsr_flow_table_size flows. */
+	for (int v6 = 0; v6 < 2 && !ret; v6++) {
+		ret = bpf_map__set_max_entries(dsr_map(dp, v6), cfg->dsr_flow_table_size);
+		if (!ret)
+			ret = dsr_flows_lru_fit(dsr_map(dp, v6), cfg);
+	}
 	/* Persistence pins are per client, not per flow: a quarter of the
 	 * larger flow table (clients open several flows each). */
 	if (!ret)
@@ -1055,11 +1062,33 @@ static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
 
 /* ---- dr/tun flows between the two tables ---------------------------------- */
 
+/* The key of flow k in the dr/tun table of its family: k itself (IPv6),
+ * or *k4 filled from it (IPv4). */
+static const void *dsr_key(const struct xlb_flow_key *k, struct xlb_flow_key4 *k4)
+{
+	if (k->family == XLB_AF_INET6)
+		return k;
+	*k4 = xlb_flow_key4_of(k);
+	return k4;
+}
+
+/* Key i of a batch of keys of size ksize read from flows or a dr/tun
+ * table, as a struct xlb_flow_key. */
+static struct xlb_flow_key flow_key_at(const char *keys, size_t ksize, __u32 i)
+{
+	struct xlb_flow_key k;
+
+	if (ksize == sizeof(struct xlb_flow_key4))
+		return xlb_flow_key_of4((const void *)(keys + i * ksize));
+	memcpy(&k, keys + i * ksize, sizeof(k));
+	return k;
+}
+
 /* Entry v (struct xlb_flow in flows, else struct xlb_dsr_flow) of service
  * id, written into the other table as the data plane would have made it:
- * a compact entry, or a flows entry without a state (kept, not counted:
- * XLB_CT_NONE). A flow already there is left as it is. Returns whether it
- * wrote an entry. */
+ * a compact entry (in its family's dr/tun table), or a flows entry
+ * without a state (kept, not counted: XLB_CT_NONE). A flow already there
+ * is left as it is. Returns whether it wrote an entry. */
 static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 			  const struct xlb_flow_key *k, const void *v,
 			  const struct xlb_svc *svc)
@@ -1070,12 +1099,15 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 	struct xlb_flow nf = { 0 };
 
 	if (from_flows) {
+		struct bpf_map *m = dsr_map(dp, k->family == XLB_AF_INET6);
+		struct xlb_flow_key4 k4;
+
 		if (f->svc_id != svc->id || f->backend_id >= XLB_MAX_BACKENDS)
 			return false;
 		nd.backend_id = (__u16)f->backend_id;
 		nd.svc_id = (__u16)f->svc_id;
 		nd.hash = f->hash;
-		return bpf_map__update_elem(dp->skel->maps.dsr_flows, k, sizeof(*k),
+		return bpf_map__update_elem(m, dsr_key(k, &k4), bpf_map__key_size(m),
 					    &nd, sizeof(nd), BPF_NOEXIST) == 0;
 	}
 	if (d->svc_id != svc->id)
@@ -1093,7 +1125,7 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
  * the flow tables (xlb_svc_dsr_table): before the change, its entries are
  * copied into the table its packets will look in (svc: the service as it
  * will be), so its connections stay on their backends. The old entries
- * stay behind for the LRU (dsr_flows) or the sweeper (flows, by their
+ * stay behind for the LRU (dsr_flows4/6) or the sweeper (flows, by their
  * timeouts) to remove. A flow that starts between the copy and the change
  * is scheduled afresh by its next packet. Into the connection table, at
  * most the service's share (max_flows, set before): the copies must not
@@ -1103,41 +1135,53 @@ static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 {
 	enum { CHUNK = 4096 };
 	bool from_flows = xlb_svc_dsr_table(svc);
-	struct bpf_map *from = from_flows ? dp->skel->maps.flows : dp->skel->maps.dsr_flows;
-	size_t vsize = bpf_map__value_size(from);
-	struct xlb_flow_key *keys = calloc(CHUNK, sizeof(*keys));
-	char *vals = calloc(CHUNK, vsize);
+	struct bpf_map *froms[2] = { dp->skel->maps.flows, NULL };
+	char *keys = calloc(CHUNK, sizeof(struct xlb_flow_key));
+	char *vals = calloc(CHUNK, sizeof(struct xlb_flow));
 	uint64_t room = UINT64_MAX, copied = 0, left = 0;
-	__u32 cursor = 0, n;
-	bool started = false;
 	int ret = 0;
 
+	if (!from_flows) {
+		froms[0] = dsr_map(dp, false);
+		froms[1] = dsr_map(dp, true);
+	}
 	if (!from_flows && dp->svc_flows && svc->id < XLB_MAX_SERVICES &&
 	    dp->svc_flows[svc->id].max)
 		room = dp->svc_flows[svc->id].max;
-	while (keys && vals && ret == 0) {
-		n = CHUNK;
-		ret = bpf_map_lookup_batch(bpf_map__fd(from), started ? &cursor : NULL,
-					   &cursor, keys, vals, &n, NULL);
-		ret = ret ? -errno : 0;
-		started = true;
-		for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++) {
-			const struct xlb_dsr_flow *d = (const void *)(vals + i * vsize);
+	for (int m = 0; m < 2 && froms[m] && keys && vals && !ret; m++) {
+		size_t ksize = bpf_map__key_size(froms[m]);
+		size_t vsize = bpf_map__value_size(froms[m]);
+		bool started = false;
+		__u32 cursor = 0, n;
 
-			if (copied >= room) {
-				left += d->svc_id == svc->id;
-				continue;
+		while (ret == 0) {
+			n = CHUNK;
+			ret = bpf_map_lookup_batch(bpf_map__fd(froms[m]),
+						   started ? &cursor : NULL, &cursor,
+						   keys, vals, &n, NULL);
+			ret = ret ? -errno : 0;
+			started = true;
+			for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++) {
+				const struct xlb_dsr_flow *d = (const void *)(vals + i * vsize);
+				struct xlb_flow_key k = flow_key_at(keys, ksize, i);
+
+				if (copied >= room) {
+					left += d->svc_id == svc->id;
+					continue;
+				}
+				copied += flow_copy_one(dp, from_flows, &k,
+							vals + i * vsize, svc);
 			}
-			copied += flow_copy_one(dp, from_flows, &keys[i],
-						vals + i * vsize, svc);
 		}
+		if (ret == -ENOENT)
+			ret = 0;
 	}
 	if (left)
 		log_warn("service %u: %llu of its dr/tun flows not copied to the "
 			 "connection table, past its share (max_flows %llu): they "
 			 "are scheduled afresh by lc/wlc", svc->id,
 			 (unsigned long long)left, (unsigned long long)room);
-	if (!keys || !vals || (ret && ret != -ENOENT))
+	if (!keys || !vals || ret)
 		log_warn("service %u: cannot copy its flows to the %s table (%s): "
 			 "its connections may move to other backends", svc->id,
 			 from_flows ? "dr/tun" : "connection",
@@ -1541,31 +1585,40 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	return 0;
 }
 
-/* dataplane_flows_each over dsr_flows: each entry as the struct xlb_flow
- * of a dr/tun flow (no state, no time left); one the flows map holds too
- * for the same service (copied there when the scheduler changed, see
- * flows_copy) was listed with it. */
+/* dataplane_flows_each over dsr_flows4 and dsr_flows6: each entry as the
+ * struct xlb_flow of a dr/tun flow (no state, no time left); one the
+ * flows map holds too for the same service (copied there when the
+ * scheduler changed, see flows_copy) was listed with it. */
 static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 {
-	int fd = bpf_map__fd(dp->skel->maps.dsr_flows), more, ret = 0;
-	int ffd = bpf_map__fd(dp->skel->maps.flows);
-	struct xlb_flow_key k, next;
+	int ffd = bpf_map__fd(dp->skel->maps.flows), ret = 0;
+	union {
+		struct xlb_flow_key k6;
+		struct xlb_flow_key4 k4;
+	} k, next;
+	struct xlb_flow_key fk;
 	struct xlb_dsr_flow d;
 	struct xlb_flow both;
 
-	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
-	while (more && !ret) {
-		struct xlb_flow f = { 0 };
+	for (int v6 = 0; v6 < 2 && !ret; v6++) {
+		int fd = bpf_map__fd(dsr_map(dp, v6)), more;
 
-		k = next;
-		more = bpf_map_get_next_key(fd, &k, &next) == 0;
-		if (bpf_map_lookup_elem(fd, &k, &d) ||
-		    (bpf_map_lookup_elem(ffd, &k, &both) == 0 && both.svc_id == d.svc_id))
-			continue;
-		f.backend_id = d.backend_id;
-		f.svc_id = d.svc_id;
-		f.hash = d.hash;
-		ret = fn(arg, &k, &f, -1);
+		more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+		while (more && !ret) {
+			struct xlb_flow f = { 0 };
+
+			k = next;
+			more = bpf_map_get_next_key(fd, &k, &next) == 0;
+			fk = v6 ? k.k6 : xlb_flow_key_of4(&k.k4);
+			if (bpf_map_lookup_elem(fd, &k, &d) ||
+			    (bpf_map_lookup_elem(ffd, &fk, &both) == 0 &&
+			     both.svc_id == d.svc_id))
+				continue;
+			f.backend_id = d.backend_id;
+			f.svc_id = d.svc_id;
+			f.hash = d.hash;
+			ret = fn(arg, &fk, &f, -1);
+		}
 	}
 	return ret;
 }

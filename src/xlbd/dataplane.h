@@ -138,9 +138,9 @@ int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 		       size_t n, uint32_t *n4, uint32_t *n6);
 
-/* Call fn for each entry of the flow tables (flows, then dsr_flows, whose
- * compact entries come as a struct xlb_flow without a state) with the time
- * it has left in ms (-1: none, a dr/tun entry that stays until the table
+/* Call fn for each entry of the flow tables (flows, then dsr_flows4 and
+ * dsr_flows6, whose compact entries come as a struct xlb_flow without a
+ * state) with the time it has left in ms (-1: none, a dr/tun entry that stays until the table
  * needs room; 0: expired, not swept yet); a non-zero return stops the
  * walk. Entries come and go while it runs: each is seen at most once. */
 typedef int (*dataplane_flow_fn)(void *arg, const struct xlb_flow_key *k,

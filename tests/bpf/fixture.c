@@ -453,14 +453,14 @@ int table_one(uint32_t svc, uint32_t id)
 
 void flows_clear(void)
 {
-	int fd = bpf_map__fd(skel->maps.flows);
-	int dfd = bpf_map__fd(skel->maps.dsr_flows);
-	struct xlb_flow_key k;
+	int fds[3] = { bpf_map__fd(skel->maps.flows),
+		       bpf_map__fd(skel->maps.dsr_flows4),
+		       bpf_map__fd(skel->maps.dsr_flows6) };
+	struct xlb_flow_key k;  /* room for a struct xlb_flow_key4 too */
 
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
-		bpf_map_delete_elem(fd, &k);
-	while (bpf_map_get_next_key(dfd, NULL, &k) == 0)
-		bpf_map_delete_elem(dfd, &k);
+	for (int i = 0; i < 3; i++)
+		while (bpf_map_get_next_key(fds[i], NULL, &k) == 0)
+			bpf_map_delete_elem(fds[i], &k);
 }
 
 int flow_backend(const struct spec *s, uint32_t *bid)
@@ -835,14 +835,38 @@ struct xlb_flow_key spec_key(const struct spec *s)
 	return k;
 }
 
-int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
+/* The dr/tun table of s's family (dsr_flows4, dsr_flows6) and s's key in
+ * it, in *k or *k4. */
+static int dsr_fd_key(const struct spec *s, struct xlb_flow_key *k,
+		      struct xlb_flow_key4 *k4, const void **key)
 {
-	struct xlb_flow_key k = spec_key(s);
-
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows), &k, d);
+	*k = spec_key(s);
+	*k4 = xlb_flow_key4_of(k);
+	*key = s->fam == 4 ? (const void *)k4 : (const void *)k;
+	return bpf_map__fd(s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6);
 }
 
-/* A dsr_flows entry comes as a struct xlb_flow without a state, as xlbd
+int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow_key4 k4;
+	const void *key;
+	int fd = dsr_fd_key(s, &k, &k4, &key);
+
+	return bpf_map_lookup_elem(fd, key, d);
+}
+
+int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
+{
+	struct xlb_flow_key k;
+	struct xlb_flow_key4 k4;
+	const void *key;
+	int fd = dsr_fd_key(s, &k, &k4, &key);
+
+	return bpf_map_update_elem(fd, key, d, 0);
+}
+
+/* A dr/tun table entry comes as a struct xlb_flow without a state, as xlbd
  * shows it (dataplane_flows_each). */
 int flow_get(const struct spec *s, struct xlb_flow *f)
 {
@@ -859,7 +883,7 @@ int flow_get(const struct spec *s, struct xlb_flow *f)
 	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, f);
 }
 
-/* Into the table that holds s's flow: dsr_flows keeps f's backend,
+/* Into the table that holds s's flow: a dr/tun table keeps f's backend,
  * service and hash. */
 int flow_put(const struct spec *s, const struct xlb_flow *f)
 {
@@ -869,7 +893,7 @@ int flow_put(const struct spec *s, const struct xlb_flow *f)
 	struct xlb_dsr_flow cur;
 
 	if (dsr_get(s, &cur) == 0)
-		return bpf_map_update_elem(bpf_map__fd(skel->maps.dsr_flows), &k, &d, 0);
+		return dsr_put(s, &d);
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, f, 0);
 }
 
@@ -1096,7 +1120,8 @@ int fixture_setup(char *why, size_t n)
 		return snprintf(why, n, "open xlb.bpf.o"), -1;
 	/* The default 1M-entry flow table is preallocated: keep tests light. */
 	bpf_map__set_max_entries(skel->maps.flows, 4096);
-	bpf_map__set_max_entries(skel->maps.dsr_flows, 4096);
+	bpf_map__set_max_entries(skel->maps.dsr_flows4, 4096);
+	bpf_map__set_max_entries(skel->maps.dsr_flows6, 4096);
 	bpf_map__set_max_entries(skel->maps.nat_rev, 4096);
 	if (xlb_bpf__load(skel))
 		return snprintf(why, n, "load xlb.bpf.o (verifier)"), -1;

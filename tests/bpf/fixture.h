@@ -161,6 +161,7 @@ void nat_clear(void);
 uint32_t nat_rev_count(void);
 struct xlb_flow_key spec_key(const struct spec *s);
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d);
+int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d);
 int flow_get(const struct spec *s, struct xlb_flow *f);
 int flow_put(const struct spec *s, const struct xlb_flow *f);
 int flow_age(const struct spec *s, uint64_t age_s);

@@ -275,7 +275,7 @@ ROW(r_tun4_fits)
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
-/* Whether s's flow has an entry in the flows map (not dsr_flows). */
+/* Whether s's flow has an entry in the flows map (not dsr_flows4/6). */
 static int in_flows(const struct spec *s)
 {
 	struct xlb_flow_key k = spec_key(s);
@@ -284,19 +284,29 @@ static int in_flows(const struct spec *s)
 	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, &f) == 0;
 }
 
-/* The compact entry of s's flow is backend bid of service sid with s's
- * hash, and the flows map has none. */
+/* The compact entry of s's flow, in the table of its family (an IPv4
+ * flow under its 16-byte key in dsr_flows4, an IPv6 one in dsr_flows6),
+ * is backend bid of service sid with s's hash; the other family's table
+ * and the flows map have none. */
 static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 			  char *why, size_t n)
 {
+	struct xlb_flow_key k = spec_key(s);
+	struct xlb_flow_key4 k4 = xlb_flow_key4_of(&k);
 	struct xlb_dsr_flow d;
+	int other;
 
 	if (dsr_get(s, &d))
-		return snprintf(why, n, "no dsr_flows entry"), -1;
+		return snprintf(why, n, "no dsr_flows%d entry", s->fam), -1;
 	if (d.backend_id != bid || d.svc_id != sid || d.hash != spec_hash(s))
-		return snprintf(why, n, "dsr_flows entry %u/%u/%08x, want %u/%u/%08x",
-				d.backend_id, d.svc_id, d.hash, bid, sid,
+		return snprintf(why, n, "dsr_flows%d entry %u/%u/%08x, want %u/%u/%08x",
+				s->fam, d.backend_id, d.svc_id, d.hash, bid, sid,
 				spec_hash(s)), -1;
+	other = s->fam == 4 ?
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows6), &k, &d) :
+		bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows4), &k4, &d);
+	if (other == 0)
+		return snprintf(why, n, "an entry in the other family's table too"), -1;
 	if (in_flows(s))
 		return snprintf(why, n, "an entry in flows too"), -1;
 	return 0;
@@ -304,7 +314,7 @@ static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 
 ROW(r_dsr_table_dr)
 {
-	/* A dr flow lives in dsr_flows (8 bytes: backend, service, hash);
+	/* A dr flow lives in dsr_flows4 (8 bytes: backend, service, hash);
 	 * its later packets follow the entry over a changed table, byte
 	 * for byte, v4 and v6. */
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
@@ -337,11 +347,7 @@ ROW(r_dsr_table_dr6)
 		return -1;
 	/* The entry decides, not the table: point it at another backend. */
 	d.backend_id = B6_2;
-	{
-		struct xlb_flow_key k = spec_key(&s);
-
-		bpf_map_update_elem(bpf_map__fd(skel->maps.dsr_flows), &k, &d, 0);
-	}
+	dsr_put(&s, &d);
 	s.tcpflags = 0x10;
 	return fwd_dr(&s, MAC_B6_2, why, n);
 }
@@ -502,9 +508,9 @@ static const struct row rows[] = {
 	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
 	{ .desc = "tun v4 over MTU without DF: frag-needed to the client as well", .fn = r_too_big4_nodf },
 	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
-	{ .desc = "dr v4 flow in dsr_flows (backend, service, hash), none in flows; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
-	{ .desc = "dr v6 flow in dsr_flows; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
-	{ .desc = "tun v4 flow in dsr_flows, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
+	{ .desc = "dr v4 flow in dsr_flows4 under its 16-byte key (backend, service, hash), none in flows or dsr_flows6; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
+	{ .desc = "dr v6 flow in dsr_flows6, none in dsr_flows4; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
+	{ .desc = "tun v4 flow in dsr_flows4, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
 	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },
 	{ .desc = "address filter collisions (VIP bit, backend bit) change nothing", .fn = r_filter_collision },

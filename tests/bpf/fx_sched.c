@@ -635,12 +635,12 @@ ROW(r_dsr_lc)
 	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 0, 1, why, n) ||
 	    fwd_dr(&b, MAC_B2, why, n) || want_conns(DL2, 0, 1, why, n))
 		return -1;
-	/* Its entries live in flows (with their state), not in dsr_flows. */
+	/* Its entries live in flows (with their state), not in dsr_flows4. */
 	{
 		struct xlb_dsr_flow d;
 
 		if (dsr_get(&a, &d) == 0)
-			return snprintf(why, n, "an lc flow in dsr_flows"), -1;
+			return snprintf(why, n, "an lc flow in dsr_flows4"), -1;
 	}
 	a.tcpflags = 0x10;
 	if (fwd_dr(&a, MAC_B1, why, n) || want_conns(DL1, 1, 0, why, n))

@@ -115,9 +115,9 @@ main() {
 	sleep 0.5
 	pins=$(lb_pin_dir)
 	check "restart: maps and links pinned in bpffs" "pin dir '$pins': $(ls "$pins" 2>&1 | tr '\n' ' ')" \
-		test -e "$pins/flows" -a -e "$pins/dsr_flows" -a -e "$pins/link_elb"
+		test -e "$pins/flows" -a -e "$pins/dsr_flows4" -a -e "$pins/dsr_flows6" -a -e "$pins/link_elb"
 
-	# dr flows live in dsr_flows and show in xlb conns without a state.
+	# dr flows live in dsr_flows4 (IPv4) and show in xlb conns without a state.
 	local conns1 conns2
 	conns1=$(xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length')
 	check "restart: xlb conns lists the dr flows (state -)" "got '$conns1'" [ "${conns1:-0}" -ge 30 ]
