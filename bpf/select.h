@@ -348,14 +348,25 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
  * share. */
 int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid);
 
+/* Keeps the call that made x a call of its own: clang would otherwise
+ * merge the two families' calls of a helper into one call site whose map
+ * is either table, and the verifier inlines a lookup (and calls an update
+ * directly rather than through the map's ops) only at a call site that
+ * always sees the same map. */
+#define xlb_own_call(x) asm volatile("" : "+r"(x))
+
 /* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6),
  * or NULL. */
 static __always_inline struct xlb_dsr_flow *xlb_dsr_lookup(const struct xlb_pkt *p)
 {
 	struct xlb_flow_key4 k4;
+	struct xlb_dsr_flow *d;
 
-	if (p->key.family != XLB_AF_INET)
-		return bpf_map_lookup_elem(&dsr_flows6, &p->key);
+	if (p->key.family != XLB_AF_INET) {
+		d = bpf_map_lookup_elem(&dsr_flows6, &p->key);
+		xlb_own_call(d);
+		return d;
+	}
 	k4 = xlb_flow_key4_of(&p->key);
 	return bpf_map_lookup_elem(&dsr_flows4, &k4);
 }
@@ -402,7 +413,9 @@ static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
 	nd.svc_id = svc->id;
 	nd.hash = p->hash;
 	if (p->key.family != XLB_AF_INET) {
-		bpf_map_update_elem(&dsr_flows6, &p->key, &nd, BPF_ANY);
+		long r = bpf_map_update_elem(&dsr_flows6, &p->key, &nd, BPF_ANY);
+
+		xlb_own_call(r);
 	} else {
 		struct xlb_flow_key4 k4 = xlb_flow_key4_of(&p->key);
 
