@@ -102,6 +102,12 @@ struct mapdef {
 
 static struct mapdef def_flows, def_rev, def_dsr4, def_dsr6;
 
+static struct mapdef mapdef_of(const struct bpf_map *m)
+{
+	return (struct mapdef){ bpf_map__type(m), bpf_map__key_size(m),
+				bpf_map__value_size(m), bpf_map__map_flags(m) };
+}
+
 /* memlock of a map like d at n entries; 0 on failure. */
 static uint64_t probe(const struct mapdef *d, uint32_t n)
 {
@@ -169,6 +175,30 @@ static uint32_t largest_in_gib(void)
 	return best;
 }
 
+/* The memory row of a map like d holding mem bytes at n entries. */
+static void mem_row(const char *name, uint64_t mem, uint32_t n, const struct mapdef *d)
+{
+	char meas[256];
+
+	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, %s)",
+		 (double)mem / n, (unsigned long)mem, n, d->key, d->value,
+		 d->type == BPF_MAP_TYPE_LRU_HASH ? "LRU hash" : "hash");
+	row(name, meas, "none set", "measured",
+	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
+	    (double)mem / n, (unsigned long)mem, n);
+}
+
+/* The row of two maps sized alike: memory a at na entries, b at nb. */
+static void sum_row(const char *name, uint64_t a, uint32_t na, uint64_t b, uint32_t nb)
+{
+	char meas[256];
+
+	snprintf(meas, sizeof(meas), "%.1f B (%.0f MiB for the default %u)",
+		 (double)a / na + (double)b / nb, (double)(a + b) / (1 << 20), na);
+	row(name, meas, "none set", "measured", "\"bytes_per_flow\":%.1f",
+	    (double)a / na + (double)b / nb);
+}
+
 static int memory_rows(void)
 {
 	struct xlb_bpf *s;
@@ -196,48 +226,23 @@ static int memory_rows(void)
 	mr = memlock_of(bpf_map__fd(s->maps.nat_rev));
 	md4 = memlock_of(bpf_map__fd(s->maps.dsr_flows4));
 	md6 = memlock_of(bpf_map__fd(s->maps.dsr_flows6));
-	def_dsr4 = (struct mapdef){ bpf_map__type(s->maps.dsr_flows4),
-		bpf_map__key_size(s->maps.dsr_flows4), bpf_map__value_size(s->maps.dsr_flows4),
-		bpf_map__map_flags(s->maps.dsr_flows4) };
-	def_dsr6 = (struct mapdef){ bpf_map__type(s->maps.dsr_flows6),
-		bpf_map__key_size(s->maps.dsr_flows6), bpf_map__value_size(s->maps.dsr_flows6),
-		bpf_map__map_flags(s->maps.dsr_flows6) };
-	def_flows = (struct mapdef){ bpf_map__type(s->maps.flows),
-		bpf_map__key_size(s->maps.flows), bpf_map__value_size(s->maps.flows),
-		bpf_map__map_flags(s->maps.flows) };
-	def_rev = (struct mapdef){ bpf_map__type(s->maps.nat_rev),
-		bpf_map__key_size(s->maps.nat_rev), bpf_map__value_size(s->maps.nat_rev),
-		bpf_map__map_flags(s->maps.nat_rev) };
+	def_dsr4 = mapdef_of(s->maps.dsr_flows4);
+	def_dsr6 = mapdef_of(s->maps.dsr_flows6);
+	def_flows = mapdef_of(s->maps.flows);
+	def_rev = mapdef_of(s->maps.nat_rev);
 	xlb_bpf__destroy(s);
 	if (!mf || !mr || !md4 || !md6 || !nf || !nr || !nd4 || !nd6) {
 		fprintf(stderr, "scale: no memlock in fdinfo\n");
 		return -1;
 	}
 
-	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
-		 (double)mf / nf, (unsigned long)mf, nf, def_flows.key, def_flows.value);
-	row("map memory per flow: flows", meas, "none set", "measured",
-	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
-	    (double)mf / nf, (unsigned long)mf, nf);
-	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, hash)",
-		 (double)mr / nr, (unsigned long)mr, nr, def_rev.key, def_rev.value);
-	row("map memory per flow: nat_rev (allocated in every mode)", meas, "none set",
-	    "measured", "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
-	    (double)mr / nr, (unsigned long)mr, nr);
-	snprintf(meas, sizeof(meas), "%.1f B (%.0f MiB for the default %u)",
-		 (double)mf / nf + (double)mr / nr, (double)(mf + mr) / (1 << 20), nf);
-	row("map memory per flow: flows + nat_rev", meas, "none set", "measured",
-	    "\"bytes_per_flow\":%.1f", (double)mf / nf + (double)mr / nr);
-	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
-		 (double)md4 / nd4, (unsigned long)md4, nd4, def_dsr4.key, def_dsr4.value);
-	row("map memory per flow: dsr_flows4 (dr/tun IPv4)", meas, "none set", "measured",
-	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
-	    (double)md4 / nd4, (unsigned long)md4, nd4);
-	snprintf(meas, sizeof(meas), "%.1f B (%lu B at %u entries; key %u B, value %u B, LRU hash)",
-		 (double)md6 / nd6, (unsigned long)md6, nd6, def_dsr6.key, def_dsr6.value);
-	row("map memory per flow: dsr_flows6 (dr/tun IPv6)", meas, "none set", "measured",
-	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
-	    (double)md6 / nd6, (unsigned long)md6, nd6);
+	mem_row("map memory per flow: flows", mf, nf, &def_flows);
+	mem_row("map memory per flow: nat_rev (allocated in every mode)", mr, nr, &def_rev);
+	sum_row("map memory per flow: flows + nat_rev", mf, nf, mr, nr);
+	mem_row("map memory per flow: dsr_flows4 (dr/tun IPv4)", md4, nd4, &def_dsr4);
+	mem_row("map memory per flow: dsr_flows6 (dr/tun IPv6)", md6, nd6, &def_dsr6);
+	sum_row("map memory per flow: dsr_flows4 + dsr_flows6 (both sized alike)",
+		md4, nd4, md6, nd6);
 
 	if (quick)              /* creating GiB-sized maps takes seconds */
 		return 0;
