@@ -614,6 +614,34 @@ def http_get(s):
     return head, body
 '
 
+# E2E_HOLD_PY VIP N SRC GO [WAIT_S]: N keep-alive HTTP connections from
+# SRC, each asked once; once the file GO exists (or after WAIT_S seconds,
+# default 120), each asked again. Prints "open N", then "same K": the
+# connections answered again by the backend that answered first (the first
+# word of the lab's bodies).
+E2E_HOLD_PY=$E2E_HTTP_PY'
+import os, socket, sys, time
+vip, n, src, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+wait_s = float(sys.argv[5]) if len(sys.argv) > 5 else 120
+def ask(s):
+    return http_get(s)[1].split()[0]
+conns = []
+for i in range(n):
+    s = socket.create_connection((vip, 80), timeout=3, source_address=(src, 0))
+    conns.append((s, ask(s)))
+print("open", len(conns), flush=True)
+t = time.time()
+while not os.path.exists(go) and time.time() - t < wait_s:
+    time.sleep(0.1)
+same = 0
+for s, first in conns:
+    try:
+        same += ask(s) == first
+    except OSError:
+        pass
+print("same", same, flush=True)
+'
+
 # http_burst N URL [CURL_OPTION...]: N requests from the client, each on its
 # own connection (Connection: close), 10 at a time; prints one body line per
 # success.

@@ -30,45 +30,6 @@ services:
 EOC
 }
 
-# HOLD_PY VIP N SRC GO: N keep-alive connections, each asked once; once GO
-# exists, each asked again: prints "open N", then "same K" (answered by the
-# backend that answered first).
-HOLD_PY='
-import os, socket, sys, time
-vip, n, src, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-req = b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n"
-def ask(s):
-    s.sendall(req)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        c = s.recv(4096)
-        if not c: raise OSError("closed")
-        buf += c
-    head, body = buf.split(b"\r\n\r\n", 1)
-    ln = int([h.split(b":")[1] for h in head.split(b"\r\n")
-              if h.lower().startswith(b"content-length:")][0])
-    while len(body) < ln:
-        c = s.recv(4096)
-        if not c: raise OSError("closed")
-        body += c
-    return body.split()[0]
-conns = []
-for i in range(n):
-    s = socket.create_connection((vip, 80), timeout=3, source_address=(src, 0))
-    conns.append((s, ask(s)))
-print("open", len(conns), flush=True)
-t = time.time()
-while not os.path.exists(go) and time.time() - t < 60:
-    time.sleep(0.1)
-same = 0
-for s, first in conns:
-    try:
-        same += ask(s) == first
-    except OSError:
-        pass
-print("same", same, flush=True)
-'
-
 # lru_flags: the map flags of the balancer's pinned IPv4 dr/tun flow table
 # (2: BPF_F_NO_COMMON_LRU, one list per CPU).
 lru_flags() {
@@ -84,8 +45,8 @@ lru_flags() {
 held_connections() {
 	local out pid
 	rm -f "$LAB_DIR/go"
-	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$HOLD_PY" \
-		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" >"$LAB_DIR/hold.out" 2>&1 &
+	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
+		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
 	pid=$!
 	LAB_PIDS+=("$pid")
 	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"

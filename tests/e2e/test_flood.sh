@@ -429,50 +429,15 @@ backend_add_ok() {
 # then one more request on each. Prints "open N" once all are open, and
 # "same K" at the end: the connections whose second answer came from the
 # backend of the first.
-IDLE_PY='
-import os, socket, sys, time
-vip, n, src, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-req = b"GET / HTTP/1.1\r\nHost: vip\r\n\r\n"
-def ask(s):
-    s.sendall(req)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        c = s.recv(4096)
-        if not c: raise OSError("closed")
-        buf += c
-    head, body = buf.split(b"\r\n\r\n", 1)
-    ln = int([h.split(b":")[1] for h in head.split(b"\r\n")
-              if h.lower().startswith(b"content-length:")][0])
-    while len(body) < ln:
-        c = s.recv(4096)
-        if not c: raise OSError("closed")
-        body += c
-    return body.split()[0]
-conns = []
-for i in range(n):
-    s = socket.create_connection((vip, 80), timeout=3, source_address=(src, 0))
-    conns.append((s, ask(s)))
-print("open", len(conns), flush=True)
-t = time.time()
-while not os.path.exists(go) and time.time() - t < 120:
-    time.sleep(0.1)
-same = 0
-for s, first in conns:
-    try:
-        same += ask(s) == first
-    except OSError:
-        pass
-print("same", same, flush=True)
-'
 
-# idle_start MODE VIP: IDLE_N idle keep-alive connections (IDLE_PY) from
+# idle_start MODE VIP: IDLE_N idle keep-alive connections (lib.sh E2E_HOLD_PY) from
 # MODE's client; pid in IDLE_PID once they are open.
 IDLE_N=12
 idle_start() {
 	local src
 	src=$(client_src "$1")
 	rm -f "$LAB_DIR/idle.go"
-	bg_ns "$NS_CL" "$LAB_DIR/idle.$1" timeout 150 python3 -c "$IDLE_PY" "$2" "$IDLE_N" \
+	bg_ns "$NS_CL" "$LAB_DIR/idle.$1" timeout 150 python3 -c "$E2E_HOLD_PY" "$2" "$IDLE_N" \
 		"$src" "$LAB_DIR/idle.go"
 	IDLE_PID=$BG_PID
 	wait_for 10 grep -q '^open' "$LAB_DIR/idle.$1"
