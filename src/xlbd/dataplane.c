@@ -51,6 +51,11 @@ struct dataplane {
 	bool upgrade;                           /* pins of another layout: their
 						 * links take this program before
 						 * its maps replace theirs */
+	/* Adopted, but for these (a group whose pinned maps do not fit the
+	 * config, see map_groups): fresh maps, pinned in place of the old
+	 * ones once the links run this program. */
+	struct bpf_map *fresh[8];
+	size_t n_fresh;
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
@@ -203,6 +208,100 @@ static bool adoptable(struct dataplane *dp)
 		return false;
 	}
 	return true;
+}
+
+/* The maps a config's sizes change, in groups whose contents only make
+ * sense together: a restart into other sizes adopts every pinned map but
+ * the groups it resized, which start empty (dsr_flow_table_size loses the
+ * dr/tun flows and keeps nat's; flow_table_size the reverse). A pin of any
+ * other map that does not fit still means fresh maps for all (dp_load). */
+static const struct map_group {
+	const char *what;               /* for the log */
+	const char *names[6];
+} map_groups[] = {
+	{ "dr/tun flow tables", { "dsr_flows4", "dsr_flows6" } },
+	/* The connection table, its reverse entries, the embryos' rings and
+	 * the counts kept of its entries per service and backend. */
+	{ "connection table", { "flows", "nat_rev", "embryos", "svc_flows",
+				"backend_conns" } },
+	{ "persistence table", { "persist" } },
+};
+
+/* Whether the map pinned at path (if any) is one libbpf would reuse as m:
+ * the checks of its reuse (type, sizes, flags). */
+static bool pin_fits(struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	bool fits;
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return true;    /* none: created and pinned */
+	fits = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       info.type == bpf_map__type(m) &&
+	       info.key_size == bpf_map__key_size(m) &&
+	       info.value_size == bpf_map__value_size(m) &&
+	       info.max_entries == bpf_map__max_entries(m) &&
+	       info.map_flags == bpf_map__map_flags(m);
+	close(fd);
+	return fits;
+}
+
+/* Before an adopting load: the groups with a pinned map that does not fit
+ * get fresh maps, unpinned until dp_pin_fresh. */
+static void unpin_resized_groups(struct dataplane *dp)
+{
+	size_t ng = sizeof(map_groups) / sizeof(map_groups[0]);
+	size_t cap = sizeof(dp->fresh) / sizeof(dp->fresh[0]);
+
+	for (size_t g = 0; g < ng; g++) {
+		const char *const *names = map_groups[g].names;
+		struct bpf_map *m;
+		bool fits = true;
+		size_t i;
+
+		for (i = 0; i < 6 && names[i] && fits; i++) {
+			m = bpf_object__find_map_by_name(dp->skel->obj, names[i]);
+			fits = !m || pin_fits(m, bpf_map__pin_path(m));
+		}
+		if (fits)
+			continue;
+		for (i = 0; i < 6 && names[i] && dp->n_fresh < cap; i++) {
+			m = bpf_object__find_map_by_name(dp->skel->obj, names[i]);
+			if (!m)
+				continue;
+			bpf_map__set_pin_path(m, NULL);
+			dp->fresh[dp->n_fresh++] = m;
+		}
+		log_warn("the pinned %s (%s...) do not fit this config (a size or "
+			 "flags changed): it starts empty, its flows are lost; the "
+			 "other maps are adopted", map_groups[g].what, names[0]);
+	}
+}
+
+/* After the links run this program: its fresh maps take the place of the
+ * pinned ones they replace. */
+static int dp_pin_fresh(struct dataplane *dp, char *err, size_t errlen)
+{
+	char path[sizeof(dp->pin_dir) + 32];
+	int ret = 0;
+
+	for (size_t i = 0; i < dp->n_fresh && !ret; i++) {
+		struct bpf_map *m = dp->fresh[i];
+
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(m));
+		unlink(path);
+		ret = bpf_map__set_pin_path(m, path);
+		if (!ret)
+			ret = bpf_map__pin(m, NULL);
+		if (ret)
+			snprintf(err, errlen, "cannot pin the new %s in %s: %s",
+				 bpf_map__name(m), dp->pin_dir, strerror(-ret));
+	}
+	dp->n_fresh = 0;
+	return ret;
 }
 
 static void write_abi_file(struct dataplane *dp)
@@ -778,6 +877,8 @@ reopen:
 		snprintf(err, errlen, "cannot set pin paths: %s", strerror(-ret));
 		return ret;
 	}
+	if (dp->adopted)
+		unpin_resized_groups(dp);
 	ret = xlb_bpf__load(dp->skel);
 	if (ret && dp->adopted) {
 		log_warn("the maps pinned in %s do not fit this xlbd (%s): starting "
@@ -786,6 +887,7 @@ reopen:
 		xlb_bpf__destroy(dp->skel);
 		dp->skel = NULL;
 		dp->adopted = false;
+		dp->n_fresh = 0;
 		dp->upgrade = has_links(dp->pin_dir);
 		goto reopen;
 	}
@@ -799,8 +901,8 @@ reopen:
 	dp->pinned = true;
 	write_abi_file(dp);
 	if (dp->adopted)
-		log_info("adopted the maps pinned in %s: flows and counters kept",
-			 dp->pin_dir);
+		log_info("adopted the maps pinned in %s: flows and counters kept%s",
+			 dp->pin_dir, dp->n_fresh ? " (but in the resized tables)" : "");
 	return 0;
 }
 
@@ -987,6 +1089,8 @@ int dataplane_attach(struct dataplane *dp, const struct xlb_config *cfg,
 
 	if (!ret && dp->upgrade)
 		ret = dp_pin_upgraded(dp, err, errlen);
+	if (!ret && dp->n_fresh)
+		ret = dp_pin_fresh(dp, err, errlen);
 	return ret;
 }
 

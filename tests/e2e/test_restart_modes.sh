@@ -8,7 +8,8 @@
 #   - in parallel it sends a DNS/UDP query every 50 ms, each from a fresh
 #     socket (a new flow: scheduled by whatever tables the data plane holds);
 #   - meanwhile xlbd is killed with SIGKILL, the data plane runs alone for a
-#     second, a new xlbd adopts it, then the config changes twice: a
+#     second, a new xlbd adopts it (with the table the mode does not use
+#     resized: that one alone starts empty), then the config changes twice: a
 #     re-weight through `xlb apply -f`, a backend removed from the DNS
 #     service and the weights changed again through SIGHUP.
 #
@@ -113,7 +114,22 @@ for e in res["err"]:
 
 # rm_config MODE FILE STEP: the balancer's config. STEP 0 is the start,
 # 1 re-weights the HTTP service (apply -f), 2 re-weights it again and drops
-# rs3 from the DNS service (SIGHUP).
+# rs3 from the DNS service (SIGHUP). With RM_RESIZED set (the restart on),
+# the table the mode does not use is resized (rm_resize): the new xlbd
+# starts that one empty and adopts the mode's flows.
+RM_RESIZED=
+rm_resize() {
+	case $1 in
+	dr | tun) echo "flow_table_size: 65536" ;;
+	*) echo "dsr_flow_table_size: 65536" ;;
+	esac
+}
+rm_resized_what() {
+	case $1 in
+	dr | tun) echo "connection table" ;;
+	*) echo "dr/tun flow tables" ;;
+	esac
+}
 rm_config() {
 	local mode=$1 f=$2 step=$3 w1=100 w2=100 w3=100 dns3=yes extra=
 	case $step in
@@ -132,6 +148,7 @@ interfaces: $ifs
 manage_addresses: true
 detach_on_exit: false
 $extra
+${RM_RESIZED:+$(rm_resize "$mode")}
 services:
   - name: http
     vip: $VIP_V4
@@ -207,6 +224,8 @@ rm_one() {
 		bash -c "ip -n '$NS_LB' link show dev elb | grep -q 'prog/xdp'"
 	sleep 1
 	cp "$LAB_DIR/xlbd.log" "$LAB_DIR/xlbd.1.log"
+	RM_RESIZED=yes
+	rm_config "$mode" "$conf" 0
 	if xlbd_start "$conf" 2>"$LAB_DIR/start.err"; then
 		pass "restart $mode: a new xlbd starts after SIGKILL (pid $XLBD_PID after $old)"
 	else
@@ -215,6 +234,9 @@ rm_one() {
 	check "restart $mode: the new xlbd adopted the pinned maps" \
 		"log: $(head -n 8 "$LAB_DIR/xlbd.log" | tr '\n' '|')" \
 		grep -q 'adopted the maps' "$LAB_DIR/xlbd.log"
+	check "restart $mode: the table resized across the restart ($(rm_resize "$mode")) starts empty, alone" \
+		"log: $(grep -E 'do not fit|adopted' "$LAB_DIR/xlbd.log" | tr '\n' '|')" \
+		grep -q "the pinned $(rm_resized_what "$mode") (.*) do not fit this config" "$LAB_DIR/xlbd.log"
 	sleep 1
 
 	rm_config "$mode" "$LAB_DIR/xlb1.yaml" 1
