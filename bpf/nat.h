@@ -91,21 +91,6 @@ static __always_inline __s64 xlb_ttl_dec(void *l3, int v6)
 	}
 }
 
-/* TCP flags of the data packet p (0 for UDP, and for a later fragment,
- * which has no TCP header). */
-static __always_inline __u8 xlb_tcp_flags(struct xdp_md *ctx,
-					  const struct xlb_pkt *p)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *th = data + (p->l4_off & 0xff);
-
-	if (p->key.proto != IPPROTO_TCP || p->frag == XLB_FRAG_LATER ||
-	    (void *)(th + 14) > data_end)
-		return 0;
-	return th[13];
-}
-
 /* Rewrites the data packet p (its headers hold p->key) to x and takes one
  * off its TTL (hop limit): IPv4 header checksum and the TCP/UDP checksum
  * (pseudo-header and ports) updated incrementally; a zero UDP checksum over
@@ -1093,7 +1078,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	if (!g || !s || !p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	now = xlb_now();
-	tflags = xlb_tcp_flags(ctx, p);
+	tflags = p->tcp_flags;
 
 	if (f && (f->svc_id != svc->id || f->mode != svc->mode ||
 		  xlb_nat_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
@@ -1250,7 +1235,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);
 	}
 	if (!p->icmp_err) {
-		__u8 tf = xlb_tcp_flags(ctx, p);
+		__u8 tf = p->tcp_flags;
 
 		if (f->flags & XLB_FLOW_F_SYNPROXY) {
 			/* The backend's SYN-ACK is the proxy's to answer. */

@@ -88,6 +88,8 @@ struct xlb_pkt {
 	__u8  syn;                      /* a TCP SYN without ACK (not an ICMP
 					 * error): opens a connection; set
 					 * by the entry program */
+	__u8  tcp_flags;                /* flags byte of the TCP header (0:
+					 * none, or an ICMP error's quote) */
 	__u32 hash;
 	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };
@@ -140,30 +142,32 @@ static __always_inline __u32 xlb_pkt_hash(struct xlb_pkt *p)
 	return p->hash;
 }
 
-/* Ports of the TCP/UDP header at l4 (l4_len bytes of IP payload). Returns
- * XLB_PARSE_OK or a reason. */
-static __always_inline int xlb_parse_ports(void *l4, void *data_end, __u8 proto,
-					   __u32 l4_len, __u16 *sport,
-					   __u16 *dport)
+/* Ports of the TCP/UDP header at l4 (l4_len bytes of IP payload, protocol
+ * p->key.proto) into p->key, and a TCP header's flags into p->tcp_flags:
+ * read here, where the header is at hand, rather than again for every
+ * packet's SYN test. Returns XLB_PARSE_OK or a reason. */
+static __always_inline int xlb_parse_ports(void *l4, void *data_end,
+					   __u32 l4_len, struct xlb_pkt *p)
 {
-	if (proto == IPPROTO_TCP) {
+	if (p->key.proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 
 		if ((void *)(th + 1) > data_end || l4_len < sizeof(*th))
 			return XLB_R_DROP_TRUNCATED;
 		if (th->doff < 5 || th->doff * 4u > l4_len)
 			return XLB_R_DROP_BAD_HEADER;
-		*sport = th->source;
-		*dport = th->dest;
+		p->key.sport_be = th->source;
+		p->key.dport_be = th->dest;
+		p->tcp_flags = ((__u8 *)th)[13];
 		return XLB_PARSE_OK;
 	}
-	if (proto == IPPROTO_UDP) {
+	if (p->key.proto == IPPROTO_UDP) {
 		struct udphdr *uh = l4;
 
 		if ((void *)(uh + 1) > data_end || l4_len < sizeof(*uh))
 			return XLB_R_DROP_TRUNCATED;
-		*sport = uh->source;
-		*dport = uh->dest;
+		p->key.sport_be = uh->source;
+		p->key.dport_be = uh->dest;
 		return XLB_PARSE_OK;
 	}
 	return XLB_R_PASS_PROTO;
@@ -287,8 +291,7 @@ static __always_inline int xlb_parse_ip4(void *data, void *data_end,
 			return XLB_R_PASS_ICMP_NOT_OURS;
 		return xlb_parse_icmp4_inner(ih + 1, data_end, p, iph->daddr);
 	}
-	return xlb_parse_ports(l4, data_end, iph->protocol, tot - hl,
-			       &p->key.sport_be, &p->key.dport_be);
+	return xlb_parse_ports(l4, data_end, tot - hl, p);
 }
 
 /* An IPv6 fragment header at fh: the datagram's transport protocol and
@@ -412,9 +415,7 @@ static __always_inline int xlb_parse_ip6(void *data, void *data_end,
 			return XLB_R_PASS_ICMP_NOT_OURS;
 		return xlb_parse_icmp6_inner(ih + 1, data_end, p, &ip6h->daddr);
 	}
-	return xlb_parse_ports(data + (p->l4_off & 0xff), data_end,
-			       p->key.proto, plen, &p->key.sport_be,
-			       &p->key.dport_be);
+	return xlb_parse_ports(data + (p->l4_off & 0xff), data_end, plen, p);
 }
 
 /* Fills p from the frame. Returns XLB_PARSE_OK when p holds a TCP/UDP tuple

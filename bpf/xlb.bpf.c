@@ -43,7 +43,7 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	/* lc/wlc count live entries: theirs follow the client's TCP flags
 	 * (an ICMP error's l4 header is not the flow's). */
 	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
-		f = xlb_dsr_conns(p, svc, f, xlb_tcp_flags(ctx, p));
+		f = xlb_dsr_conns(p, svc, f, p->tcp_flags);
 	if (f && (!d || (svc->flags & XLB_SVC_F_LC))) {
 		v.backend_id = f->backend_id;
 		v.svc_id = f->svc_id;
@@ -121,7 +121,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	 * table only where the scheduler needs it (a lookup that would
 	 * almost always miss). */
 	p.syn = !p.icmp_err &&
-		(xlb_tcp_flags(ctx, &p) & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+		(p.tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
 	if (vip_dsr && !p.syn) {
 		d = xlb_dsr_lookup(&p);
