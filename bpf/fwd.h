@@ -9,13 +9,23 @@
 #include "icmp.h"
 #include "xlb_hash.h"
 
-/* Result of a route lookup toward a backend. */
+/* Result of a route lookup toward a backend. The same layout as the
+ * start of struct xlb_backend_l2, so that a cached next hop is used where
+ * it lies (xlb_route_be). */
 struct xlb_route {
 	__u8 dmac[ETH_ALEN];
 	__u8 smac[ETH_ALEN];
 	__u32 ifindex;
 	__u32 mtu;              /* set when the lookup said FRAG_NEEDED */
 };
+
+_Static_assert(__builtin_offsetof(struct xlb_route, smac) ==
+		       __builtin_offsetof(struct xlb_backend_l2, smac) &&
+	       __builtin_offsetof(struct xlb_route, ifindex) ==
+		       __builtin_offsetof(struct xlb_backend_l2, ifindex) &&
+	       __builtin_offsetof(struct xlb_route, mtu) ==
+		       __builtin_offsetof(struct xlb_backend_l2, mtu),
+	       "struct xlb_route is the head of struct xlb_backend_l2");
 
 /* A route lookup's parameters, and after a lookup that found no neighbour
  * the neigh_miss record of its next hop, in the same stack bytes: the nat
@@ -101,25 +111,31 @@ static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
 
 /* The route toward backend bid at dst (its address, or a nat flow's): the
  * daemon's cached next hop (backend_l2) when it is valid for dst, which
- * saves the bpf_fib_lookup; otherwise xlb_route. Same results as
- * xlb_route, the MTU check included. */
+ * saves the bpf_fib_lookup; otherwise xlb_route into rt. Same results as
+ * xlb_route, the MTU check included (rt->mtu); with XLB_OK, *hop is the
+ * route to send with: the cached entry itself (no copy of it through the
+ * stack), or rt. The daemon rewrites an entry in place when its neighbour
+ * changes (rarely): a packet between this check and its send then takes
+ * the new MACs, as one reading the entry during that rewrite always
+ * could. */
 static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 					const union xlb_addr *src,
 					const union xlb_addr *dst, __u32 tot_len,
-					struct xlb_route *rt)
+					struct xlb_route *rt,
+					const struct xlb_route **hop)
 {
 	const struct xlb_backend_l2 *l2 = bpf_map_lookup_elem(&backend_l2, &bid);
 
 	if (!l2 || !l2->valid || l2->family != fam ||
-	    !xlb_addr_eq(&l2->addr, dst))
+	    !xlb_addr_eq(&l2->addr, dst)) {
+		*hop = rt;
 		return xlb_route(ctx, fam, src, dst, tot_len, rt);
+	}
 	if (tot_len > l2->mtu) {
 		rt->mtu = l2->mtu;
 		return XLB_R_DROP_TOO_BIG;
 	}
-	xlb_mac_copy(rt->dmac, l2->dmac);
-	xlb_mac_copy(rt->smac, l2->smac);
-	rt->ifindex = l2->ifindex;
+	*hop = (const struct xlb_route *)l2;
 	return XLB_OK;
 }
 
@@ -189,18 +205,19 @@ static __always_inline int xlb_send(struct xdp_md *ctx, struct xlb_pkt *p,
 static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
 				      const struct xlb_backend *be, __u32 bid)
 {
+	const struct xlb_route *hop;
 	struct xlb_route rt = {};
 	int r;
 
 	if (be->family != p->key.family)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	r = xlb_route_be(ctx, bid, be->family, &p->key.src, &be->addr, p->l3_len,
-			 &rt);
+			 &rt, &hop);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
-	return xlb_send(ctx, p, &rt);
+	return xlb_send(ctx, p, hop);
 }
 
 /* tun: outer header from a per-flow source inside the configured tunnel
@@ -210,6 +227,7 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 {
 	__u32 hash = xlb_pkt_hash(p);
 	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
+	const struct xlb_route *hop;
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
 	union xlb_addr src = {};
@@ -232,7 +250,7 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 	}
 
 	r = xlb_route_be(ctx, bid, be->family, &src, &be->addr,
-			 p->l3_len + overhead, &rt);
+			 p->l3_len + overhead, &rt, &hop);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, overhead);
 	if (r != XLB_OK)
@@ -240,7 +258,7 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 	r = xlb_encap(ctx, p, be, &src);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
-	return xlb_send(ctx, p, &rt);
+	return xlb_send(ctx, p, hop);
 }
 
 #endif /* XLB_BPF_FWD_H */

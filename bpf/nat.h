@@ -925,6 +925,7 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct tcphdr *th = data + (p->l4_off & 0xff);
+	const struct xlb_route *hop;
 	struct xlb_route rt = {};
 	__u32 seq, ack;
 	int r;
@@ -946,10 +947,10 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
 	xlb_sp_tcp(ctx, p, th, 20, ack, seq + 1, XLB_TCP_ACK, 65535, 0);
 	r = xlb_route_be(ctx, f->backend_id, p->key.family,
 			 f->mode == XLB_MODE_FULLNAT ? &f->laddr : &fk->src,
-			 &f->raddr, p->l3_len, &rt);
+			 &f->raddr, p->l3_len, &rt, &hop);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
-	return xlb_send(ctx, p, &rt);
+	return xlb_send(ctx, p, hop);
 }
 
 /* ---- the two directions -------------------------------------------------- */
@@ -1064,6 +1065,7 @@ __attribute__((noinline)) int
 xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	    struct xlb_flow *f)
 {
+	const struct xlb_route *hop;
 	struct xlb_nat_scratch *s;
 	struct xlb_route rt = {};
 	struct xlb_globals *g;
@@ -1180,7 +1182,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	xlb_count(&backend_stats, bid, p->frame_len, new_flow);
 
 	r = xlb_route_be(ctx, bid, p->key.family, &s->out.src, &s->out.dst,
-			 p->l3_len, &rt);
+			 p->l3_len, &rt, &hop);
 	if (r == XLB_R_DROP_TOO_BIG)
 		return xlb_too_big(ctx, p, rt.mtu, 0);
 	if (r != XLB_OK)
@@ -1188,7 +1190,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	r = xlb_nat_rewrite(ctx, p, &s->out);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
-	return xlb_send(ctx, p, &rt);
+	return xlb_send(ctx, p, hop);
 }
 
 /* xlb_too_big out of line: the reply path's frame has no room for it. */
