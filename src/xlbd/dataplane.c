@@ -52,8 +52,8 @@ struct dataplane {
 						 * links take this program before
 						 * its maps replace theirs */
 	/* Adopted, but for these (a group whose pinned maps do not fit the
-	 * config, see map_groups): fresh maps, pinned in place of the old
-	 * ones once the links run this program. */
+	 * config, see map_groups; 8: all of them): fresh maps, pinned in
+	 * place of the old ones once the links run this program. */
 	struct bpf_map *fresh[8];
 	size_t n_fresh;
 	size_t n_attached;
@@ -215,9 +215,10 @@ static bool adoptable(struct dataplane *dp)
  * the groups it resized, which start empty (dsr_flow_table_size loses the
  * dr/tun flows and keeps nat's; flow_table_size the reverse). A pin of any
  * other map that does not fit still means fresh maps for all (dp_load). */
+#define MAP_GROUP_MAX 5
 static const struct map_group {
 	const char *what;               /* for the log */
-	const char *names[6];
+	const char *names[MAP_GROUP_MAX];       /* NULL-padded */
 } map_groups[] = {
 	{ "dr/tun flow tables", { "dsr_flows4", "dsr_flows6" } },
 	/* The connection table, its reverse entries, the embryos' rings and
@@ -254,7 +255,6 @@ static bool pin_fits(struct bpf_map *m, const char *path)
 static void unpin_resized_groups(struct dataplane *dp)
 {
 	size_t ng = sizeof(map_groups) / sizeof(map_groups[0]);
-	size_t cap = sizeof(dp->fresh) / sizeof(dp->fresh[0]);
 
 	for (size_t g = 0; g < ng; g++) {
 		const char *const *names = map_groups[g].names;
@@ -262,13 +262,14 @@ static void unpin_resized_groups(struct dataplane *dp)
 		bool fits = true;
 		size_t i;
 
-		for (i = 0; i < 6 && names[i] && fits; i++) {
+		for (i = 0; i < MAP_GROUP_MAX && names[i] && fits; i++) {
 			m = bpf_object__find_map_by_name(dp->skel->obj, names[i]);
 			fits = !m || pin_fits(m, bpf_map__pin_path(m));
 		}
 		if (fits)
 			continue;
-		for (i = 0; i < 6 && names[i] && dp->n_fresh < cap; i++) {
+		for (i = 0; i < MAP_GROUP_MAX && names[i] &&
+			    dp->n_fresh < sizeof(dp->fresh) / sizeof(dp->fresh[0]); i++) {
 			m = bpf_object__find_map_by_name(dp->skel->obj, names[i]);
 			if (!m)
 				continue;
@@ -276,7 +277,7 @@ static void unpin_resized_groups(struct dataplane *dp)
 			dp->fresh[dp->n_fresh++] = m;
 		}
 		log_warn("the pinned %s (%s...) do not fit this config (a size or "
-			 "flags changed): it starts empty, its flows are lost; the "
+			 "flags changed): they start empty, their flows are lost; the "
 			 "other maps are adopted", map_groups[g].what, names[0]);
 	}
 }
