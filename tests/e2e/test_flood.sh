@@ -228,7 +228,7 @@ legit_failed() {
 # on a loaded machine and up) a share of the table is full by then.
 flood_start() {
 	local vip=$1 kind=$2 mac port=80 proto=tcp src="198.18.$((64 + FLOOD_NO)).0"
-	[[ $3 == dr* && $3 != dr6 ]] && src="198.18.$((96 + FLOOD_NO)).0"
+	v4_dr "$3" && src="198.18.$((96 + FLOOD_NO)).0"
 	mac=$(ip -n "$NS_LB" link show elb | awk '/link\/ether/ { print $2 }')
 	[[ $vip == *:* ]] && src=$(printf '2001:db8:%x::' $((0x40 + FLOOD_NO)))
 	case $kind in
@@ -291,7 +291,14 @@ drops() {
 		t=$((t + $(in_ns "$(rs_ns "$rs")" cat /sys/class/net/ers/statistics/tx_dropped)))
 	done
 	echo "real_servers_veth_tx_dropped=$t"
-	echo "real_servers_rp_filter_drops=$(rp_filter_drops)"
+	# And what they dropped at their door (an IPv4 dr flood's sources), and
+	# the SYNs and handshakes their listeners dropped (a full accept queue
+	# drops even a legitimate client's completing ACK).
+	local rp l q
+	read -r rp l q <<<"$(rs_tcpext IPReversePathFilter ListenDrops TCPReqQFullDrop)"
+	echo "real_servers_rp_filter_drops=$rp"
+	echo "real_servers_listen_drops=$l"
+	echo "real_servers_syn_queue_full_drops=$q"
 	# Packets dropped waiting for a neighbour to resolve, and failed
 	# resolutions (the kernel's ARP and NDISC tables, all namespaces).
 	local u=0 f=0 c
@@ -304,25 +311,27 @@ drops() {
 	for rs in "${RS_NAMES[@]}"; do
 		in_ns "$(rs_ns "$rs")" cat /proc/net/snmp
 	done | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { e += $6 } END { print "real_servers_udp_rcvbuf_errors=" e }'
-	# And the SYNs and handshakes their listeners dropped (a full
-	# accept queue drops even a legitimate client's completing ACK).
+}
+
+# rs_tcpext FIELD...: the sums over the real servers of these TcpExt
+# counters (/proc/net/netstat), in that order on one line.
+rs_tcpext() {
+	local rs
 	for rs in "${RS_NAMES[@]}"; do
 		in_ns "$(rs_ns "$rs")" cat /proc/net/netstat
-	done | awk '$1 == "TcpExt:" { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
-				     l += $col["ListenDrops"]; q += $col["TCPReqQFullDrop"]; hdr = 0 }
-		    END { print "real_servers_listen_drops=" l; print "real_servers_syn_queue_full_drops=" q }'
+	done | awk -v want="$*" '
+		$1 == "TcpExt:" { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+				  for (f in col) sum[f] += $col[f]; hdr = 0 }
+		END { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%d%s", sum[w[i]], i < n ? " " : "\n" }'
 }
 
 # rp_filter_drops: what the real servers dropped at their door so far (an
 # IPv4 dr flood's sources, DR_FLOOD_NET).
-rp_filter_drops() {
-	local rs
-	for rs in "${RS_NAMES[@]}"; do
-		in_ns "$(rs_ns "$rs")" cat /proc/net/netstat
-	done | awk '$1 == "TcpExt:" { if (!hdr) { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
-				     r += $col["IPReversePathFilter"]; hdr = 0 }
-		    END { print r + 0 }'
-}
+rp_filter_drops() { rs_tcpext IPReversePathFilter; }
+
+# v4_dr MODE: whether MODE is an IPv4 dr one (dr, dr-lc), whose floods come
+# from DR_FLOOD_NET.
+v4_dr() { [[ $1 == dr* && $1 != dr6 ]]; }
 
 # xlb_drops_moved BEFORE AFTER: the data plane's drop reasons (of drops
 # readings) that moved, as "reason +N ..."; nothing when none did.
@@ -428,7 +437,7 @@ flood_round() {
 	fi
 	# An IPv4 dr flood reached the real servers, which dropped it (at
 	# least half of it: the lab's veths may lose some on the way).
-	if [[ $mode == dr* && $mode != dr6 ]]; then
+	if v4_dr "$mode"; then
 		check "$what: the real servers got it ($((rp1 - rp0)) frames dropped at their door)" \
 			"IPReversePathFilter $rp0 before, $rp1 after, ${FLOOD_SENT:-no} frames sent" \
 			[ "$(((rp1 - rp0) * 2))" -ge "${FLOOD_SENT:-1}" ]
