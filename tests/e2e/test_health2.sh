@@ -177,22 +177,26 @@ h2_echo() {
 	bg_ns "$(rs_ns "$1")" "$LAB_DIR/$1/echo.out" python3 -c "$H2_ECHO_PY" "$1" "${RS_V4[$i]}" "$VIP_V4"
 	echo "$BG_PID" >"$LAB_DIR/$1/echo.pid"
 }
-# udp_burst N: N datagrams to VIP:7777, each from a fresh socket; prints
-# the answering server's name per answer.
+# udp_burst N BASE: N datagrams to VIP:7777, each from a fresh socket bound
+# to source port BASE+i; prints the answering server's name per answer and
+# "err ..." per datagram unanswered. Each burst takes its own ports: a
+# datagram whose 5-tuple repeats an earlier one is an existing flow and,
+# under on_backend_down: keep, rightly stays on a backend that went down.
 H2_UDP_PY='
-import socket, sys, time
-n, host = int(sys.argv[1]), sys.argv[2]
+import socket, sys
+n, host, base = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1)
     try:
+        s.bind(("", base + i))
         s.sendto(b"ping", (host, 7777))
         print(s.recvfrom(2048)[0].decode().split()[1])
-    except OSError:
-        pass
+    except OSError as e:
+        print("err port %d: %s" % (base + i, e))
     s.close()
 '
-udp_burst() { timeout 60 ip netns exec "$NS_CL" python3 -c "$H2_UDP_PY" "$1" "$VIP_V4"; }
+udp_burst() { timeout 60 ip netns exec "$NS_CL" python3 -c "$H2_UDP_PY" "$1" "$VIP_V4" "$2"; }
 
 # The holder: one keep-alive connection to HOST:PORT that landed on RS
 # (at most 60 tries), then a GET every 100 ms for SECS seconds; prints
@@ -370,17 +374,18 @@ main() {
 	fi
 
 	# --- udp check ------------------------------------------------------
-	out=$(udp_burst 30)
-	check "health2: 30 datagrams to $VIP_V4:7777 answered" "$(grep -c . <<<"$out") of 30" [ "$(grep -c '^rs' <<<"$out")" = 30 ]
+	out=$(udp_burst 30 41000)
+	check "health2: 30 datagrams to $VIP_V4:7777 answered" "$(grep -c '^rs' <<<"$out") of 30: $(grep '^err' <<<"$out" | head -3 | tr '\n' ' ')" \
+		[ "$(grep -c '^rs' <<<"$out")" = 30 ]
 	kill -TERM "$(cat "$LAB_DIR/rs3/echo.pid")" 2>/dev/null
 	if ms=$(wait_health "$DOWN_LIMIT" "$s_echo" "${RS_V4[2]}" down); then
 		pass "health2: udp check marks rs3 down when its server stops (${ms} ms, $(reason_of "$s_echo" "${RS_V4[2]}"))"
 	else
 		fail "health2: udp check marks rs3 down when its server stops" "not within ${DOWN_LIMIT}s: $(xlb_cli list 2>&1 | tr '\n' '|')"
 	fi
-	out=$(udp_burst 40)
+	out=$(udp_burst 40 42000)
 	n=$(grep -c '^rs' <<<"$out")
-	check "health2: 40 datagrams answered with rs3 down, none by rs3" "$n of 40, $(grep -c '^rs3' <<<"$out") by rs3" \
+	check "health2: 40 datagrams answered with rs3 down, none by rs3" "$n of 40, $(grep -c '^rs3' <<<"$out") by rs3: $(grep '^err' <<<"$out" | head -3 | tr '\n' ' ')" \
 		[ "$n" = 40 -a "$(grep -c '^rs3' <<<"$out")" = 0 ]
 	h2_echo rs3
 	if ms=$(wait_health "$UP_LIMIT" "$s_echo" "${RS_V4[2]}" up); then
