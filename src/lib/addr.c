@@ -402,39 +402,33 @@ bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b)
 	return a->port == b->port && addr_equal_noport(a, b);
 }
 
-void addr_from_sockaddr(const struct sockaddr_storage *ss, struct xlb_sockaddr *a)
+void addr_from_sockaddr(const struct sockaddr *sa, struct xlb_sockaddr *a)
 {
+	const union inet_sockaddr *u = (const union inet_sockaddr *)sa;
+
 	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
+	if (sa->sa_family == AF_INET) {
 		a->family = XLB_AF_INET;
-		a->addr.v4 = s->sin_addr.s_addr;
-		a->port = ntohs(s->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
+		a->addr.v4 = u->in.sin_addr.s_addr;
+		a->port = ntohs(u->in.sin_port);
+	} else if (sa->sa_family == AF_INET6) {
 		a->family = XLB_AF_INET6;
-		memcpy(a->addr.b, &s6->sin6_addr, 16);
-		a->port = ntohs(s6->sin6_port);
+		memcpy(a->addr.b, &u->in6.sin6_addr, 16);
+		a->port = ntohs(u->in6.sin6_port);
 	}
 }
 
-socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss)
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, union inet_sockaddr *sa)
 {
-	memset(ss, 0, sizeof(*ss));
+	memset(sa, 0, sizeof(*sa));
 	if (a->family == XLB_AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = a->addr.v4;
-		s->sin_port = htons(a->port);
-		return sizeof(*s);
+		sa->in.sin_family = AF_INET;
+		sa->in.sin_addr.s_addr = a->addr.v4;
+		sa->in.sin_port = htons(a->port);
+		return sizeof(sa->in);
 	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	s6->sin6_family = AF_INET6;
-	memcpy(&s6->sin6_addr, a->addr.b, 16);
-	s6->sin6_port = htons(a->port);
-	return sizeof(*s6);
+	sa->in6.sin6_family = AF_INET6;
+	memcpy(&sa->in6.sin6_addr, a->addr.b, 16);
+	sa->in6.sin6_port = htons(a->port);
+	return sizeof(sa->in6);
 }

@@ -7,9 +7,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "xlb_abi.h"
+
+/* An AF_INET or AF_INET6 socket address, as accept(), recvmsg() and a
+ * PROXY header give it: 28 bytes where a sockaddr_storage takes 128, which
+ * counts in what the proxy keeps per connection. */
+union inet_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
 
 /* An address with an optional port, in network byte order. */
 struct xlb_sockaddr {
@@ -58,11 +68,11 @@ char *service_name_str(uint8_t proto, const struct xlb_sockaddr *vip,
 			char *buf, size_t len);
 
 /* a as the socket address of connect()/bind(); returns its length. */
-socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, struct sockaddr_storage *ss);
+socklen_t addr_to_sockaddr(const struct xlb_sockaddr *a, union inet_sockaddr *sa);
 
 /* The address and port of an AF_INET or AF_INET6 socket address (family 0
  * for any other). */
-void addr_from_sockaddr(const struct sockaddr_storage *ss, struct xlb_sockaddr *a);
+void addr_from_sockaddr(const struct sockaddr *sa, struct xlb_sockaddr *a);
 
 bool addr_equal(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);
 bool addr_equal_noport(const struct xlb_sockaddr *a, const struct xlb_sockaddr *b);

@@ -100,20 +100,20 @@ static bool instance_running(const char *instance)
  * True when the address is taken. */
 static bool in_use(const struct xlb_sockaddr *a, int type)
 {
-	struct sockaddr_storage ss;
+	union inet_sockaddr ss;
 	socklen_t sl = addr_to_sockaddr(a, &ss);
 	int one = 1, fd;
 	bool taken;
 
-	fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	fd = socket(ss.sa.sa_family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;           /* no such family here: the start says so */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
+	if (ss.sa.sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
 	else
 		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	taken = bind(fd, (struct sockaddr *)&ss, sl) != 0 && errno == EADDRINUSE;
+	taken = bind(fd, &ss.sa, sl) != 0 && errno == EADDRINUSE;
 	close(fd);
 	return taken;
 }

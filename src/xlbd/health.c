@@ -211,12 +211,12 @@ static void watch(struct health *h, struct target *t)
 
 static void start_socket(struct health *h, struct target *t, int type)
 {
-	struct sockaddr_storage ss;
+	union inet_sockaddr ss;
 	socklen_t sl;
 	int fd;
 
 	sl = addr_to_sockaddr(&t->dst, &ss);
-	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fail_errno(h, t, "socket", errno);
 		return;
@@ -229,7 +229,7 @@ static void start_socket(struct health *h, struct target *t, int type)
 
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+	if (connect(fd, &ss.sa, sl) == 0) {
 		t->phase = type == SOCK_STREAM ? PH_CONNECT : PH_SEND;
 	} else if (errno != EINPROGRESS) {
 		fail_errno(h, t, "connect", errno);

@@ -253,15 +253,15 @@ static void *serve(void *arg)
 
 static int listen_on(const struct xlb_sockaddr *addr)
 {
-	struct sockaddr_storage ss = { 0 };
+	union inet_sockaddr ss = { 0 };
 	socklen_t sl = addr_to_sockaddr(addr, &ss);
 	int fd, one = 1;
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(ss.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, METRICS_BACKLOG) != 0) {
+	if (bind(fd, &ss.sa, sl) != 0 || listen(fd, METRICS_BACKLOG) != 0) {
 		int e = errno;
 
 		close(fd);

@@ -13,9 +13,9 @@
 
 #define EXPECT(cond) CHECK(cond, " ")
 
-static struct sockaddr_storage v4(const char *a, uint16_t port)
+static union inet_sockaddr v4(const char *a, uint16_t port)
 {
-	struct sockaddr_storage ss = { 0 };
+	union inet_sockaddr ss = { 0 };
 	struct sockaddr_in *s = (void *)&ss;
 
 	s->sin_family = AF_INET;
@@ -24,9 +24,9 @@ static struct sockaddr_storage v4(const char *a, uint16_t port)
 	return ss;
 }
 
-static struct sockaddr_storage v6(const char *a, uint16_t port)
+static union inet_sockaddr v6(const char *a, uint16_t port)
 {
-	struct sockaddr_storage ss = { 0 };
+	union inet_sockaddr ss = { 0 };
 	struct sockaddr_in6 *s = (void *)&ss;
 
 	s->sin6_family = AF_INET6;
@@ -37,8 +37,8 @@ static struct sockaddr_storage v6(const char *a, uint16_t port)
 
 static void test_encode_v1(void)
 {
-	struct sockaddr_storage s = v4("198.18.0.1", 56324), d = v4("198.18.0.100", 80);
-	struct sockaddr_storage s6 = v6("2001:db8::1", 1), d6 = v6("2001:db8::100", 443);
+	union inet_sockaddr s = v4("198.18.0.1", 56324), d = v4("198.18.0.100", 80);
+	union inet_sockaddr s6 = v6("2001:db8::1", 1), d6 = v6("2001:db8::100", 443);
 	char buf[PP_V1_MAX + 1];
 	int n;
 
@@ -64,8 +64,8 @@ static void test_encode_v2(void)
 		0x21, 0x11, 0x00, 0x0C,
 		198, 18, 0, 1, 198, 18, 0, 100, 0xdc, 0x04, 0x00, 0x50,
 	};
-	struct sockaddr_storage s = v4("198.18.0.1", 56324), d = v4("198.18.0.100", 80);
-	struct sockaddr_storage s6 = v6("2001:db8::1", 1), d6 = v6("2001:db8::100", 443);
+	union inet_sockaddr s = v4("198.18.0.1", 56324), d = v4("198.18.0.100", 80);
+	union inet_sockaddr s6 = v6("2001:db8::1", 1), d6 = v6("2001:db8::100", 443);
 	uint8_t buf[64];
 	int n;
 
@@ -80,18 +80,18 @@ static void test_encode_v2(void)
 	EXPECT(pp_encode_v2(buf, 20, (void *)&s, (void *)&d) == -ENOSPC);
 }
 
-static bool same_sa(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_sa(const union inet_sockaddr *a, const union inet_sockaddr *b)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
-	if (a->ss_family == AF_INET)
+	if (a->sa.sa_family == AF_INET)
 		return !memcmp(a, b, sizeof(struct sockaddr_in));
 	return !memcmp(a, b, sizeof(struct sockaddr_in6));
 }
 
 static void test_round_trip(void)
 {
-	struct sockaddr_storage pairs[][2] = {
+	union inet_sockaddr pairs[][2] = {
 		{ v4("198.18.0.1", 56324), v4("198.18.0.100", 80) },
 		{ v4("0.0.0.0", 0), v4("255.255.255.255", 65535) },
 		{ v6("2001:db8::1", 1), v6("2001:db8::100", 443) },
@@ -129,7 +129,7 @@ static void test_round_trip(void)
 			  0x54, 0x0A, 0x20, 0x00, 0x00, 0x00 };
 	EXPECT(pp_decode(l, 16, &pi) == 16 && pi.local);
 	uint8_t t[16 + 12 + 7];
-	struct sockaddr_storage s = v4("198.18.0.1", 1), d = v4("198.18.0.2", 2);
+	union inet_sockaddr s = v4("198.18.0.1", 1), d = v4("198.18.0.2", 2);
 	EXPECT(pp_encode_v2(t, sizeof(t), (void *)&s, (void *)&d) == 28);
 	t[15] = 12 + 7;
 	memcpy(t + 28, "\x04\x00\x04" "abcd", 7);      /* PP2_TYPE_NOOP */

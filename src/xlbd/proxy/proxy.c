@@ -368,7 +368,7 @@ static int listen_open(struct plisten *ls)
 {
 	const struct pservice *ps = ls->ps;
 	int type = ps->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	int fd, one = 1, af = ps->sa.ss_family;
+	int fd, one = 1, af = ps->sa.sa.sa_family;
 
 	fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -35,7 +35,7 @@ static bool wanted(const struct pdump *d, const struct pservice *ps)
  * service and client filled in; NULL when d already has max or memory ran
  * short (the connection is counted either way). */
 static struct proxy_conn *row_add(struct pdump *d, const struct pservice *ps,
-				  const struct sockaddr_storage *cli)
+				  const union inet_sockaddr *cli)
 {
 	struct proxy_conn *r;
 
@@ -54,7 +54,7 @@ static struct proxy_conn *row_add(struct pdump *d, const struct pservice *ps,
 	r = &d->rows[d->n++];
 	r->proto = ps->proto;
 	r->service = ps->vip;
-	addr_from_sockaddr(cli, &r->client);
+	addr_from_sockaddr(&cli->sa, &r->client);
 	return r;
 }
 
@@ -77,7 +77,7 @@ void pconns_answer(struct pworker *w)
 	for (struct pconn *c = w->conns.next; c != &w->conns; c = c->next) {
 		if (c->dead || !wanted(d, c->ps) || !(r = row_add(d, c->ps, &c->cli)))
 			continue;
-		addr_from_sockaddr(&c->vip, &r->vip);
+		addr_from_sockaddr(&c->vip.sa, &r->vip);
 		if (c->be)
 			r->backend = c->be->addr;
 		else

@@ -67,7 +67,7 @@ struct pcount {
 struct pbackend {
 	struct pbackend *next;
 	struct xlb_sockaddr addr;       /* port resolved */
-	struct sockaddr_storage sa;
+	union inet_sockaddr sa;
 	socklen_t salen;
 	struct psched_load load;
 	struct pcount *cnt;             /* proxy_nworkers shards */
@@ -81,7 +81,7 @@ struct pservice {
 	struct proxy_select_bpf *bal;   /* its reuseport selector, or NULL */
 	uint8_t proto;
 	struct xlb_sockaddr vip;
-	struct sockaddr_storage sa;
+	union inet_sockaddr sa;
 	socklen_t salen;
 	_Atomic uint32_t active;
 	_Atomic bool starved;           /* a worker is at max_connections with
@@ -95,13 +95,14 @@ struct pservice {
 };
 
 /* Effective settings of a service (defaults resolved). */
-struct psettings {
-	uint8_t send_proxy;
-	bool accept_proxy;
+struct psettings {                      /* widest first: no padding (a
+					 * copy is kept per connection) */
+	uint64_t persist_ms;            /* 0: no persistence */
 	uint32_t retries, max_conn;
 	uint32_t connect_ms, client_ms, server_ms, drain_ms, header_ms;
+	uint8_t send_proxy;
+	bool accept_proxy;
 	bool wait_data;                 /* tcp: connect once the client sent */
-	uint64_t persist_ms;            /* 0: no persistence */
 	uint8_t persist_plen;           /* 0: the whole client address */
 };
 
@@ -173,7 +174,9 @@ enum pconn_state {
 	PC_RELAY,
 };
 
-struct pconn {
+struct pconn {                          /* one per proxied tcp connection
+					 * (idle ones too): fields widest
+					 * first, no padding */
 	struct pconn *prev, *next;      /* worker's list, most recently
 					 * active first */
 	struct pworker *w;
@@ -181,21 +184,21 @@ struct pconn {
 	struct pservice *ps;
 	struct pbackend *be;            /* NULL until picked */
 	struct pitem ci, si;
-	uint8_t state;
-	bool dead;
 	struct psettings set;
-	struct sockaddr_storage cli, vip;       /* as the client sees it (or as
-						 * its PROXY header says) */
+	union inet_sockaddr cli, vip;   /* as the client sees it (or as its
+					 * PROXY header says) */
 	struct pbuf c2s, s2c;
 	uint64_t hash;                  /* for sh/maglev */
-	bool hash_port;                 /* the port is part of it */
 	uint64_t tried;
-	uint32_t attempts;
 	uint64_t t_start, t_client, t_server, deadline;
-	uint32_t pp_left;               /* send_proxy header bytes not sent yet */
 	struct pconn *dnext;            /* worker's dirty list */
-	bool dirty;
+	uint32_t attempts;
+	uint32_t pp_left;               /* send_proxy header bytes not sent yet */
+	uint8_t state;
 	uint8_t inflight;               /* sends in the ring */
+	bool dead;
+	bool hash_port;                 /* the port is part of the hash */
+	bool dirty;
 };
 
 struct usess {
@@ -211,7 +214,7 @@ struct usess {
 	struct ptimer tm;               /* idle timeout (lazy: rechecked) */
 	struct preq req;                /* its queries' sends in the ring */
 	bool dead;
-	struct sockaddr_storage cli;
+	union inet_sockaddr cli;
 	socklen_t clilen;
 	uint64_t last;
 	uint32_t idle_ms;

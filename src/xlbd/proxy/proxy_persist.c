@@ -45,11 +45,11 @@ void ppersist_free(struct ppersist *t)
 }
 
 /* cli's address masked to plen (0: whole address), as a pin's key. */
-static void pin_key(const struct sockaddr_storage *cli, uint8_t plen,
+static void pin_key(const union inet_sockaddr *cli, uint8_t plen,
 		    union xlb_addr *a, uint8_t *family)
 {
 	memset(a, 0, sizeof(*a));
-	if (cli->ss_family == AF_INET) {
+	if (cli->sa.sa_family == AF_INET) {
 		memcpy(&a->v4, &((const struct sockaddr_in *)cli)->sin_addr, 4);
 		*family = XLB_AF_INET;
 		if (!plen || plen > 32)
@@ -100,7 +100,7 @@ static int pin_usable(const struct psnap_svc *v, const struct pbackend *be,
 }
 
 int ppersist_pick(const struct psnap_svc *v, struct psched_cursor *cur,
-		  const struct sockaddr_storage *cli, uint64_t hash,
+		  const union inet_sockaddr *cli, uint64_t hash,
 		  uint64_t tried, uint64_t now_ms)
 {
 	struct ppersist *t = v->ps->persist;

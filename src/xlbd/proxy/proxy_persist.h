@@ -23,7 +23,7 @@ void ppersist_free(struct ppersist *t);
  * marked down, not in tried), else psched_pick's choice, then pinned.
  * Without persistence in v, psched_pick alone. -1: no backend. */
 int ppersist_pick(const struct psnap_svc *v, struct psched_cursor *cur,
-		  const struct sockaddr_storage *cli, uint64_t hash,
+		  const union inet_sockaddr *cli, uint64_t hash,
 		  uint64_t tried, uint64_t now_ms);
 
 #endif /* XLB_PROXY_PERSIST_H */

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
+
 #define PP_V1_MAX   107         /* "PROXY TCP6 <39> <39> 65535 65535\r\n" */
 #define PP_V2_HDR   16          /* signature, ver/cmd, fam, len */
 #define PP_V2_MAX   (PP_V2_HDR + 4096)  /* we refuse bigger TLV blocks */
@@ -16,7 +18,7 @@
 
 struct pp_info {
 	int local;                      /* 1: LOCAL / UNKNOWN, no addresses */
-	struct sockaddr_storage src, dst;
+	union inet_sockaddr src, dst;
 };
 
 /* Write a header for a TCP connection from src to dst (both AF_INET or both

@@ -198,11 +198,11 @@ static void set_nodelay(int fd)
 
 /* Client address as the hash input: address only for sh (all of a
  * client's connections on one backend), address and port for maglev. */
-static uint64_t client_hash(const struct sockaddr_storage *ss, bool with_port)
+static uint64_t client_hash(const union inet_sockaddr *ss, bool with_port)
 {
 	uint8_t k[18] = { 0 };
 
-	if (ss->ss_family == AF_INET) {
+	if (ss->sa.sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)ss;
 
 		memcpy(k, &s->sin_addr, 4);
@@ -667,7 +667,7 @@ static void conn_connect(struct pconn *c)
 	c->be = be;
 	atomic_fetch_add_explicit(&be->load.active, 1, memory_order_relaxed);
 	PCOUNT_ADD(PCNT(be, w), total, 1);
-	fd = socket(be->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(be->sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		/* Out of descriptors: retrying elsewhere will not help. */
 		PCOUNT_ADD(PCNT(c->ps, w), rejected, 1);
@@ -797,7 +797,7 @@ static void conn_event(struct pworker *w, struct pitem *it, uint32_t ev)
 }
 
 static void conn_new(struct pworker *w, struct plisten *ls, int fd,
-		     const struct sockaddr_storage *cli)
+		     const union inet_sockaddr *cli)
 {
 	struct psnap_svc *v = ls->cfg;
 	struct pconn *c = w->spare_c;
@@ -851,7 +851,7 @@ void ptcp_accept(struct pworker *w, struct pitem *it, uint32_t ev)
 	uint32_t max = ls->cfg->set.max_conn;
 
 	for (int k = 0; k < 64; k++) {
-		struct sockaddr_storage cli;
+		union inet_sockaddr cli;
 		socklen_t cl = sizeof(cli);
 		int fd;
 

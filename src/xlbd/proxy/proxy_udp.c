@@ -34,7 +34,7 @@ struct pudp_io {
 	/* from the listener: datagrams and the session each goes to */
 	struct mmsghdr rx[UDP_BATCH];
 	struct iovec rx_iov[UDP_BATCH];
-	struct sockaddr_storage rx_addr[UDP_BATCH];
+	union inet_sockaddr rx_addr[UDP_BATCH];
 	struct usess *rx_sess[UDP_BATCH];
 	struct mmsghdr fw[UDP_BATCH];           /* one session's share */
 	char *rx_buf;
@@ -79,13 +79,13 @@ int pudp_init(struct pworker *w)
 	return 0;
 }
 
-static uint64_t sess_hash(const struct pservice *ps, const struct sockaddr_storage *ss)
+static uint64_t sess_hash(const struct pservice *ps, const union inet_sockaddr *ss)
 {
 	uint8_t k[8 + 16 + 2] = { 0 };
 	uintptr_t p = (uintptr_t)ps;
 
 	memcpy(k, &p, sizeof(p));
-	if (ss->ss_family == AF_INET) {
+	if (ss->sa.sa_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)ss;
 
 		memcpy(k + 8, &s->sin_addr, 4);
@@ -99,11 +99,11 @@ static uint64_t sess_hash(const struct pservice *ps, const struct sockaddr_stora
 	return psched_hash(k, sizeof(k));
 }
 
-static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_client(const union inet_sockaddr *a, const union inet_sockaddr *b)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
-	if (a->ss_family == AF_INET) {
+	if (a->sa.sa_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
 
 		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
@@ -206,13 +206,13 @@ static void sess_expired(struct pworker *w, struct ptimer *t)
 /* The backend of a new session: sh hashes the client's address, the other
  * schedulers address and port. NULL (counted as rejected) if none. */
 static struct pbackend *sess_pick(struct pworker *w, struct plisten *ls,
-				  const struct sockaddr_storage *cli)
+				  const union inet_sockaddr *cli)
 {
 	struct psnap_svc *v = ls->cfg;
 	uint8_t key[18] = { 0 };
 	int i;
 
-	if (cli->ss_family == AF_INET) {
+	if (cli->sa.sa_family == AF_INET) {
 		memcpy(key, &((const struct sockaddr_in *)cli)->sin_addr, 4);
 		memcpy(key + 16, &((const struct sockaddr_in *)cli)->sin_port, 2);
 	} else {
@@ -234,7 +234,7 @@ static struct pbackend *sess_pick(struct pworker *w, struct plisten *ls,
 static int sess_connect(struct pworker *w, struct pservice *ps,
 			struct pbackend *be)
 {
-	int fd = socket(be->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(be->sa.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
 		PCOUNT_ADD(PCNT(ps, w), rejected, 1);
@@ -265,7 +265,7 @@ static void sess_link(struct pworker *w, struct usess *s, uint64_t h)
 }
 
 static struct usess *sess_new(struct pworker *w, struct plisten *ls,
-			      const struct sockaddr_storage *cli, socklen_t cl,
+			      const union inet_sockaddr *cli, socklen_t cl,
 			      uint64_t h)
 {
 	struct psnap_svc *v = ls->cfg;
@@ -330,7 +330,7 @@ static void backend_refused(struct usess *s)
 }
 
 static struct usess *sess_find(struct pworker *w, struct plisten *ls,
-			       const struct sockaddr_storage *cli, socklen_t cl)
+			       const union inet_sockaddr *cli, socklen_t cl)
 {
 	uint64_t h = sess_hash(ls->ps, cli);
 	struct usess *s;
