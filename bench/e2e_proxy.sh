@@ -479,7 +479,7 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
 		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}") sleeps $(med <<<"${SVCS[$p.$t]}")/$unit, machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
-		[ "$v" != - ] && desc+=" (+$(awk -v k="$v" -v n="$IDLE" 'BEGIN { printf "%.0f", k / 1024 / n * 10000 }')MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
+		[ "$v" != - ] && desc+=" (+$(per_10k "$v")MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "
 		[ $p = xlb ] && xcpu=$cpu
 		[ $p != xlb ] && ! ge "$best" "$rate" && { best=$rate; bestn=$p; bcpu=$cpu; }
@@ -499,15 +499,22 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 	bench_row "$label, xlb / best peer" "${rm}x (${rmin}-${rmax}; ${desc%; })" ">= 1.2x, <= its CPU" "$st" \
 		"\"ratio\":\"$rm\",\"ratio_min\":\"$rmin\",\"ratio_max\":\"$rmax\",\"best_peer\":\"$bestn\",\"rounds\":$ROUNDS"
 }
-# ab_row TEST LABEL UNIT: xlb / xlbB (XLBD_B), rate per round and CPU.
+# per_10k KIB: the MiB that KIB (added by the IDLE held connections) makes
+# per 10 000 of them.
+per_10k() { awk -v k="$1" -v n="$IDLE" 'BEGIN { printf "%.1f", k / 1024 / n * 10000 }'; }
+
+# ab_row TEST LABEL UNIT: xlb / xlbB (XLBD_B), rate per round and CPU (idle:
+# and the RSS per 10 000 held connections).
 ab_row() {
-	local t=$1 label=$2 unit=$3 rm rmin rmax x b
+	local t=$1 label=$2 unit=$3 rm rmin rmax x b held=
 	[[ " $TESTS " == *" $t "* ]] && [ -n "${RATE[xlbB.$t]:-}" ] && [ -n "${RATE[xlb.$t]:-}" ] || return 0
 	read -r rm rmin rmax < <(per_round_ratios "$t" xlbB | sort -g | awk '{ v[NR] = $1 } END {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%.2f %.2f %.2f\n", m, v[1], v[NR] }')
 	x=$(med <<<"${CPU[xlb.$t]}") b=$(med <<<"${CPU[xlbB.$t]}")
-	bench_row "$label, xlb / xlbB (XLBD_B)" "${rm}x (${rmin}-${rmax}); cpu ${x} vs ${b}µs/$unit; machine $(med <<<"${MCPU[xlb.$t]}") vs $(med <<<"${MCPU[xlbB.$t]}")µs/$unit; p99 $(med <<<"${P99[xlb.$t]}") vs $(med <<<"${P99[xlbB.$t]}")ms; rates $(med <<<"${RATE[xlb.$t]}") vs $(med <<<"${RATE[xlbB.$t]}")" "-" "-"
+	[ "$(med <<<"${IDLEKB[xlb.$t]}")" != - ] &&
+		held="; +$(per_10k "$(med <<<"${IDLEKB[xlb.$t]}")") vs +$(per_10k "$(med <<<"${IDLEKB[xlbB.$t]}")")MiB per 10k held"
+	bench_row "$label, xlb / xlbB (XLBD_B)" "${rm}x (${rmin}-${rmax})$held; cpu ${x} vs ${b}µs/$unit; machine $(med <<<"${MCPU[xlb.$t]}") vs $(med <<<"${MCPU[xlbB.$t]}")µs/$unit; p99 $(med <<<"${P99[xlb.$t]}") vs $(med <<<"${P99[xlbB.$t]}")ms; rates $(med <<<"${RATE[xlb.$t]}") vs $(med <<<"${RATE[xlbB.$t]}")" "-" "-"
 }
 row_for ka16 "HTTP keep-alive, 16 connections" req haproxy nginx
 ab_row ka16 "HTTP keep-alive, 16 connections" req
