@@ -50,12 +50,12 @@ static void pin_key(const union inet_sockaddr *cli, uint8_t plen,
 {
 	memset(a, 0, sizeof(*a));
 	if (cli->sa.sa_family == AF_INET) {
-		memcpy(&a->v4, &((const struct sockaddr_in *)cli)->sin_addr, 4);
+		memcpy(&a->v4, &cli->in.sin_addr, 4);
 		*family = XLB_AF_INET;
 		if (!plen || plen > 32)
 			plen = 32;
 	} else {
-		memcpy(a->b, &((const struct sockaddr_in6 *)cli)->sin6_addr, 16);
+		memcpy(a->b, &cli->in6.sin6_addr, 16);
 		*family = XLB_AF_INET6;
 		if (!plen)
 			plen = 128;

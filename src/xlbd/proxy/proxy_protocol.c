@@ -171,7 +171,7 @@ static int v1_addrs(const char *const f[5], const size_t fl[5], struct pp_info *
 	else
 		return -EINVAL;
 	if (af == AF_INET) {
-		struct sockaddr_in *s = (void *)&out->src, *d = (void *)&out->dst;
+		struct sockaddr_in *s = &out->src.in, *d = &out->dst.in;
 
 		s->sin_family = d->sin_family = AF_INET;
 		if (parse_addr(af, f[1], fl[1], &s->sin_addr) ||
@@ -180,7 +180,7 @@ static int v1_addrs(const char *const f[5], const size_t fl[5], struct pp_info *
 		    parse_port(f[4], fl[4], &d->sin_port))
 			return -EINVAL;
 	} else {
-		struct sockaddr_in6 *s = (void *)&out->src, *d = (void *)&out->dst;
+		struct sockaddr_in6 *s = &out->src.in6, *d = &out->dst.in6;
 
 		s->sin6_family = d->sin6_family = AF_INET6;
 		if (parse_addr(af, f[1], fl[1], &s->sin6_addr) ||
@@ -258,7 +258,7 @@ static int decode_v2(const uint8_t *buf, size_t len, struct pp_info *out)
 	if (cmd == 0 || fam == 0 || fam == 3) {
 		out->local = 1;
 	} else if (fam == 1) {
-		struct sockaddr_in *s = (void *)&out->src, *d = (void *)&out->dst;
+		struct sockaddr_in *s = &out->src.in, *d = &out->dst.in;
 
 		s->sin_family = d->sin_family = AF_INET;
 		memcpy(&s->sin_addr, a, 4);
@@ -266,7 +266,7 @@ static int decode_v2(const uint8_t *buf, size_t len, struct pp_info *out)
 		memcpy(&s->sin_port, a + 8, 2);
 		memcpy(&d->sin_port, a + 10, 2);
 	} else {
-		struct sockaddr_in6 *s = (void *)&out->src, *d = (void *)&out->dst;
+		struct sockaddr_in6 *s = &out->src.in6, *d = &out->dst.in6;
 
 		s->sin6_family = d->sin6_family = AF_INET6;
 		memcpy(&s->sin6_addr, a, 16);

@@ -203,12 +203,12 @@ static uint64_t client_hash(const union inet_sockaddr *ss, bool with_port)
 	uint8_t k[18] = { 0 };
 
 	if (ss->sa.sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
+		const struct sockaddr_in *s = &ss->in;
 
 		memcpy(k, &s->sin_addr, 4);
 		memcpy(k + 16, &s->sin_port, 2);
 	} else {
-		const struct sockaddr_in6 *s = (const void *)ss;
+		const struct sockaddr_in6 *s = &ss->in6;
 
 		memcpy(k, &s->sin6_addr, 16);
 		memcpy(k + 16, &s->sin6_port, 2);
@@ -595,11 +595,9 @@ static void connected(struct pconn *c)
 		int hl;
 
 		if (c->set.send_proxy == XLB_SEND_PROXY_V1)
-			hl = pp_encode_v1((char *)hdr, sizeof(hdr),
-					  (const void *)&c->cli, (const void *)&c->vip);
+			hl = pp_encode_v1((char *)hdr, sizeof(hdr), &c->cli.sa, &c->vip.sa);
 		else
-			hl = pp_encode_v2(hdr, sizeof(hdr), (const void *)&c->cli,
-					  (const void *)&c->vip);
+			hl = pp_encode_v2(hdr, sizeof(hdr), &c->cli.sa, &c->vip.sa);
 		/* The header goes before whatever the client sent already
 		 * (bytes that followed its own PROXY header); reads kept
 		 * SEND_PROXY_ROOM free for it. */

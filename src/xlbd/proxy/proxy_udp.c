@@ -86,12 +86,12 @@ static uint64_t sess_hash(const struct pservice *ps, const union inet_sockaddr *
 
 	memcpy(k, &p, sizeof(p));
 	if (ss->sa.sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const void *)ss;
+		const struct sockaddr_in *s = &ss->in;
 
 		memcpy(k + 8, &s->sin_addr, 4);
 		memcpy(k + 24, &s->sin_port, 2);
 	} else {
-		const struct sockaddr_in6 *s = (const void *)ss;
+		const struct sockaddr_in6 *s = &ss->in6;
 
 		memcpy(k + 8, &s->sin6_addr, 16);
 		memcpy(k + 24, &s->sin6_port, 2);
@@ -104,11 +104,11 @@ static bool same_client(const union inet_sockaddr *a, const union inet_sockaddr 
 	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
 	if (a->sa.sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		const struct sockaddr_in *x = &a->in, *y = &b->in;
 
 		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	const struct sockaddr_in6 *x = &a->in6, *y = &b->in6;
 
 	return x->sin6_port == y->sin6_port &&
 	       !memcmp(&x->sin6_addr, &y->sin6_addr, 16) &&
@@ -213,11 +213,11 @@ static struct pbackend *sess_pick(struct pworker *w, struct plisten *ls,
 	int i;
 
 	if (cli->sa.sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)cli)->sin_addr, 4);
-		memcpy(key + 16, &((const struct sockaddr_in *)cli)->sin_port, 2);
+		memcpy(key, &cli->in.sin_addr, 4);
+		memcpy(key + 16, &cli->in.sin_port, 2);
 	} else {
-		memcpy(key, &((const struct sockaddr_in6 *)cli)->sin6_addr, 16);
-		memcpy(key + 16, &((const struct sockaddr_in6 *)cli)->sin6_port, 2);
+		memcpy(key, &cli->in6.sin6_addr, 16);
+		memcpy(key + 16, &cli->in6.sin6_port, 2);
 	}
 	i = ppersist_pick(v, &v->cur[w->idx], cli,
 			  psched_hash(key, v->sched.kind == XLB_SCHED_SH ? 16 : 18),
