@@ -217,6 +217,24 @@ static uint64_t k_lru_misses(void)
 	return n;
 }
 
+/* xlb's new flows so far for the service of vip (svc_stats, summed over
+ * CPUs): an established or cold row's packet that missed its flow entry. */
+static uint64_t x_new_flows(const char *vip)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct xlb_counter v[ncpu];
+	uint32_t id = !strcmp(vip, "198.18.0.100") ? S_DR4 :
+		      !strcmp(vip, "2001:db8::100") ? S_DR6 :
+		      strchr(vip, ':') ? S_TUN6 : S_TUN4;
+	uint64_t n = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(xs->maps.svc_stats), &id, v))
+		return 0;
+	for (i = 0; i < ncpu; i++)
+		n += v[i].new_flows;
+	return n;
+}
+
 static void k_addr(uint32_t *out, const char *s)
 {
 	union xlb_addr a = A(s);
@@ -292,9 +310,10 @@ static int xlb_via_router(void)
 	return 0;
 }
 
-/* Fills Katran's LRU with n flows of other clients to vip (cold_fill's). */
-static int k_cold_fill(const char *vip, uint32_t n)
+/* cnt flows of k_cold_fill from filler number from on (cold_fill's). */
+static int k_cold_fill_part(uint32_t from, uint32_t n, void *arg)
 {
+	const char *vip = arg;
 	uint32_t chunk = 65536, i, done;
 	struct k_flow_key *keys = calloc(chunk, sizeof(*keys));
 	struct k_real_pos_lru *vals = calloc(chunk, sizeof(*vals));
@@ -307,7 +326,7 @@ static int k_cold_fill(const char *vip, uint32_t n)
 
 		memset(keys, 0, chunk * sizeof(*keys));
 		for (i = 0; i < cnt; i++) {
-			uint32_t x = done + i;
+			uint32_t x = from + done + i;
 			union xlb_addr a = cold_client(x, v6);
 
 			if (v6)
@@ -325,6 +344,13 @@ static int k_cold_fill(const char *vip, uint32_t n)
 	free(keys);
 	free(vals);
 	return err;
+}
+
+/* Fills Katran's LRU with n flows of other clients to vip, each CPU its
+ * share as for xlb (cold_fill; one common LRU list takes them alike). */
+static int k_cold_fill(const char *vip, uint32_t n)
+{
+	return fill_on_each_cpu(n, k_cold_fill_part, (void *)vip);
 }
 
 void tables_clear(void)
@@ -475,6 +501,7 @@ struct row {
 	uint8_t pkt[PKT_LEN];
 	double ratio[16], t_x[16], t_k[16], t_b[16];
 	uint64_t k_miss, k_pkts;  /* established and cold rows: Katran's LRU */
+	uint64_t x_miss, x_pkts;  /* the same rows: xlb's new flows */
 	const char *fail;
 };
 
@@ -539,12 +566,22 @@ static int x_prog(const struct row *r)
 }
 
 /* A cold row: both tables filled toward 1M flows of other clients, then
- * the COLD_FLOWS the row cycles over established in both. */
+ * the COLD_FLOWS the row cycles over established in both. Where in memory
+ * a flow's entry lies follows the history of the table's free list: a
+ * table never filled hands out its entries in address order (the row's
+ * flows, inserted last, then sit side by side), one filled and emptied
+ * before in the order of that emptying (scattered). Both tables are
+ * filled to capacity and emptied first, so that in both the row's flows
+ * are scattered over the whole table, as in a table that has turned over
+ * its flows for a while, whatever rows ran before. */
 static int cold_prepare(struct row *r)
 {
 	uint32_t n = (1u << 20) - COLD_FLOWS - 4096;
 	int vx = -1, vk = -1;
 
+	tables_clear();
+	if (cold_fill(r->dst, cold_capacity(r->dst)) || k_cold_fill(r->dst, K_LRU_SIZE))
+		return -1;
 	tables_clear();
 	if (cold_fill(r->dst, n) || k_cold_fill(r->dst, n))
 		return -1;
@@ -573,7 +610,7 @@ static double timed_run(struct row *r, int fd, int *v)
 static double timed(struct row *r, int fd, int is_xlb, int *v)
 {
 	unsigned int nrep = (opt.quick ? 4 * BATCH : 32 * BATCH) / PARTS;
-	uint64_t miss = fd == k_prog ? k_lru_misses() : 0;
+	uint64_t miss = fd == k_prog ? k_lru_misses() : is_xlb ? x_new_flows(r->dst) : 0;
 	double t;
 
 	if (r->kind == K_EST || r->kind == K_COLD) {
@@ -581,6 +618,9 @@ static double timed(struct row *r, int fd, int is_xlb, int *v)
 		if (fd == k_prog) {
 			r->k_miss += k_lru_misses() - miss;
 			r->k_pkts += opt.repeat / PARTS;
+		} else if (is_xlb && !r->floor) {
+			r->x_miss += x_new_flows(r->dst) - miss;
+			r->x_pkts += opt.repeat / PARTS;
 		}
 		return t;
 	}
@@ -663,7 +703,11 @@ static void report_row(struct row *r, FILE *jf)
 	       r->name, median(r->t_x, opt.rounds), median(r->t_k, opt.rounds),
 	       median(r->t_b, opt.rounds), med, lo, hi, goal, st);
 	if (r->k_pkts)
-		printf(" (Katran's LRU: %.2f%% misses)", 100.0 * r->k_miss / r->k_pkts);
+		printf(" (Katran's LRU: %.2f%% misses", 100.0 * r->k_miss / r->k_pkts);
+	if (r->k_pkts && r->x_pkts)
+		printf(", xlb's: %.2f%%", 100.0 * r->x_miss / r->x_pkts);
+	if (r->k_pkts)
+		printf(")");
 	printf(" |\n");
 	if (jf)
 		fprintf(jf, "{\"bench\":\"katran_cmp\",\"row\":\"%s\",\"measured\":\"%.2fx (%.2f-%.2f)\","

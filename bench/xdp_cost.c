@@ -241,11 +241,18 @@ static int row_prepare(struct row *r)
 }
 
 /* Fills the dr/tun flow table toward 1M entries with flows of other clients
- * (198.18.200.0/21), then establishes the COLD_FLOWS the row cycles over. */
+ * (198.18.200.0/21), then establishes the COLD_FLOWS the row cycles over.
+ * The table is filled to capacity and emptied first, so that the row's
+ * flows lie scattered over the table's memory whatever ran before (as in
+ * katran_cmp's cold_prepare). */
 static int cold_prepare(struct row *r)
 {
 	int v = -1;
 
+	tables_clear();
+	if (cold_fill(r->dst, cold_capacity(r->dst)))
+		return -1;
+	tables_clear();
 	if (cold_fill(r->dst, (1u << 20) - COLD_FLOWS - 4096))
 		return -1;
 	mk(r->pkt, r->src, 40000, r->dst, 80, TCP_ACK);

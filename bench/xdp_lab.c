@@ -365,16 +365,46 @@ union xlb_addr cold_client(uint32_t x, int v6)
 	return a;
 }
 
-/* Fills xlb's dr/tun flow table of vip's family with n flows of other
- * clients to vip, port 80: the rest of a "cold" 1M-entry table (their
- * entries name the dr service of vip's family; no timed packet reads
- * them). */
-int cold_fill(const char *vip, uint32_t n)
+/* Runs fill(from, cnt, arg) over [0, n) in equal shares, the thread
+ * pinned to each possible CPU in turn (its CPU mask restored after). An
+ * LRU map with one list per CPU (BPF_F_NO_COMMON_LRU: xlb's dsr_flows4/6)
+ * gives each CPU's inserts that CPU's share of its entries and evicts
+ * within it: filled from one CPU, a 1M-entry table holds 1M / ncpu flows.
+ * 0 or -errno. */
+int fill_on_each_cpu(uint32_t n, int (*fill)(uint32_t from, uint32_t cnt, void *arg),
+		     void *arg)
 {
+	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+	cpu_set_t old, one;
+	uint32_t from = 0;
+
+	if (ncpu < 1 || sched_getaffinity(0, sizeof(old), &old))
+		return -EINVAL;
+	for (c = 0; c < ncpu && !err; c++) {
+		uint32_t to = (uint64_t)n * (c + 1) / ncpu;
+
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		err = sched_setaffinity(0, sizeof(one), &one) ? -errno :
+		      fill(from, to - from, arg);
+		from = to;
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	return err;
+}
+
+struct cold_fill_arg {
+	const char *vip;
+	struct bpf_map *m;
+};
+
+/* cnt flows of cold_fill from filler number from on. */
+static int cold_fill_part(uint32_t from, uint32_t n, void *arg)
+{
+	const struct cold_fill_arg *a = arg;
 	uint32_t chunk = 65536, i, done;
-	int v6 = !!strchr(vip, ':'), err = 0;
-	struct bpf_map *m = v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4;
-	size_t ksize = bpf_map__key_size(m);
+	int v6 = !!strchr(a->vip, ':'), err = 0;
+	size_t ksize = bpf_map__key_size(a->m);
 	char *keys = calloc(chunk, ksize);
 	struct xlb_dsr_flow *vals = calloc(chunk, sizeof(*vals));
 
@@ -387,12 +417,12 @@ int cold_fill(const char *vip, uint32_t n)
 		uint32_t cnt = n - done < chunk ? n - done : chunk;
 
 		for (i = 0; i < cnt; i++) {
-			uint32_t x = done + i;
+			uint32_t x = from + done + i;
 			struct xlb_flow_key k = { 0 };
 			struct xlb_flow_key4 k4;
 
 			k.src = cold_client(x, v6);
-			k.dst = A(vip);
+			k.dst = A(a->vip);
 			k.sport_be = htons(x & 0xffff);
 			k.dport_be = htons(80);
 			k.proto = 6;
@@ -402,11 +432,33 @@ int cold_fill(const char *vip, uint32_t n)
 			vals[i].backend_id = (v6 ? S_DR6 : S_DR4) * 4;
 			vals[i].svc_id = v6 ? S_DR6 : S_DR4;
 		}
-		err = bpf_map_update_batch(bpf_map__fd(m), keys, vals, &cnt, NULL);
+		err = bpf_map_update_batch(bpf_map__fd(a->m), keys, vals, &cnt, NULL);
 	}
 	free(keys);
 	free(vals);
 	return err;
+}
+
+/* Fills xlb's dr/tun flow table of vip's family with n flows of other
+ * clients to vip, port 80: the rest of a "cold" 1M-entry table (their
+ * entries name the dr service of vip's family; no timed packet reads
+ * them). Each CPU inserts its share (fill_on_each_cpu), as each CPU's
+ * traffic would: the table holds all n. */
+int cold_fill(const char *vip, uint32_t n)
+{
+	struct cold_fill_arg a = {
+		.vip = vip,
+		.m = strchr(vip, ':') ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4,
+	};
+
+	return fill_on_each_cpu(n, cold_fill_part, &a);
+}
+
+/* The capacity of the dr/tun flow table of vip's family. */
+uint32_t cold_capacity(const char *vip)
+{
+	return bpf_map__max_entries(strchr(vip, ':') ? xs->maps.dsr_flows6 :
+						       xs->maps.dsr_flows4);
 }
 
 /* Sets the data plane's flood guard rate (0: off, as world_setup left it). */

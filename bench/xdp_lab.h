@@ -84,8 +84,15 @@ double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 		 int *verdict);
 /* Client x of the cold rows' filler flows (v4 or v6). */
 union xlb_addr cold_client(uint32_t x, int v6);
-/* Fills xlb's dr/tun flow table with n flows of other clients to vip. */
+/* fill(from, cnt, arg) over [0, n) in equal shares, pinned to each CPU in
+ * turn (an LRU map with per-CPU lists fills each CPU's share): 0 or -errno. */
+int fill_on_each_cpu(uint32_t n, int (*fill)(uint32_t from, uint32_t cnt, void *arg),
+		     void *arg);
+/* Fills xlb's dr/tun flow table with n flows of other clients to vip (each
+ * CPU its share). */
 int cold_fill(const char *vip, uint32_t n);
+/* The number of entries of the dr/tun flow table of vip's family. */
+uint32_t cold_capacity(const char *vip);
 /* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
 void guard_rate(uint32_t rate);
 
