@@ -223,9 +223,7 @@ static uint64_t x_new_flows(const char *vip)
 {
 	int ncpu = libbpf_num_possible_cpus(), i;
 	struct xlb_counter v[ncpu];
-	uint32_t id = !strcmp(vip, "198.18.0.100") ? S_DR4 :
-		      !strcmp(vip, "2001:db8::100") ? S_DR6 :
-		      strchr(vip, ':') ? S_TUN6 : S_TUN4;
+	uint32_t id = svc_of_vip(vip);
 	uint64_t n = 0;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(xs->maps.svc_stats), &id, v))

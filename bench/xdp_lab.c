@@ -353,6 +353,16 @@ double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 	return sum / rep;
 }
 
+/* The id of the lab's service on vip (port 80 or the nat ports alike), 0
+ * for none. */
+uint32_t svc_of_vip(const char *vip)
+{
+	for (size_t i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++)
+		if (!strcmp(svcs[i].vip, vip))
+			return svcs[i].id;
+	return 0;
+}
+
 /* Client x of the cold rows' filler flows: 198.18.200.0/21 or
  * 2001:db8:200::/109 by x's upper bits (its port takes the lower 16). */
 union xlb_addr cold_client(uint32_t x, int v6)

@@ -82,6 +82,8 @@ double front_run(int target_fd, const uint8_t *pkt, uint32_t n_flows,
 /* New flows behind the front: batches of BATCH, tables_clear() between. */
 double front_new(int target_fd, const uint8_t *pkt, unsigned int rep,
 		 int *verdict);
+/* The id of the lab's service on vip, 0 for none. */
+uint32_t svc_of_vip(const char *vip);
 /* Client x of the cold rows' filler flows (v4 or v6). */
 union xlb_addr cold_client(uint32_t x, int v6);
 /* fill(from, cnt, arg) over [0, n) in equal shares, pinned to each CPU in
