@@ -4,7 +4,9 @@
  * refused connect, PROXY headers out and in, UDP sessions that never mix
  * replies, connections spread evenly over the workers, slow clients (no
  * backend connection before the first byte, the header timeout, the
- * idlest shed at max_connections, tcp and udp) and removal of a service. */
+ * idlest shed at max_connections, tcp and udp), bulk directions spliced
+ * (byte-exact, half-closed, aborted by either side) and removal of a
+ * service. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +29,8 @@
 struct server {
 	int fd;
 	uint16_t port;
-	bool udp, first_line;   /* first_line: answer the first line, close */
+	bool udp;
+	void *(*conn)(void *);  /* tcp: serves an accepted fd */
 	_Atomic unsigned conns;
 };
 
@@ -102,6 +105,75 @@ static void *first_line_conn(void *arg)
 	return NULL;
 }
 
+/* The bytes of bulk transfers: byte i of a stream is pat[i % PAT]. */
+#define PAT 65536
+static char pat[PAT];
+
+/* The stream from fd matches pat from offset *got on (adds what it read
+ * to *got); reads until EOF, an error or max bytes. */
+static bool read_pattern(int fd, size_t *got, size_t max)
+{
+	char buf[PAT];
+	bool same = true;
+	ssize_t n;
+
+	while (*got < max && (n = read(fd, buf, sizeof(buf) < max - *got ?
+				       sizeof(buf) : max - *got)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			same &= buf[i] == pat[(*got + (size_t)i) % PAT];
+		*got += (size_t)n;
+	}
+	return same;
+}
+
+/* How the last 'D' connection of bulk_conn ended: 0 while it runs, then
+ * the errno of its failed write. */
+static _Atomic int download_err;
+
+/* A bulk backend; the client's first byte says what it wants:
+ * 'S' sink: reads pat until EOF, then answers "OK <bytes>" or "BAD <bytes>"
+ *     (the client half-closed; the answer goes the other way);
+ * 'D' download: writes pat until a write fails (the client went away);
+ * 'R' reset: writes 4 MiB of pat, then resets the connection. */
+static void *bulk_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct linger lg = { 1, 0 };
+	char cmd = 0, msg[32];
+	size_t got = 0, off;
+	bool same;
+	ssize_t n;
+
+	if (read(fd, &cmd, 1) != 1)
+		goto out;
+	switch (cmd) {
+	case 'S':
+		same = read_pattern(fd, &got, SIZE_MAX);
+		n = snprintf(msg, sizeof(msg), "%s %zu\n", same ? "OK" : "BAD", got);
+		if (write(fd, msg, (size_t)n) != n)
+			break;
+		break;
+	case 'D':
+		for (off = 0;; off += (size_t)n) {
+			n = write(fd, pat + off % PAT, PAT - off % PAT);
+			if (n <= 0) {
+				download_err = errno ? errno : EIO;
+				break;
+			}
+		}
+		break;
+	case 'R':
+		for (off = 0; off < 4u << 20; off += PAT)
+			if (write(fd, pat, PAT) != PAT)
+				break;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		break;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
@@ -128,20 +200,20 @@ static void *server_main(void *arg)
 		if (fd < 0)
 			return NULL;
 		s->conns++;
-		pthread_create(&t, NULL, s->first_line ? first_line_conn : tcp_conn,
-			       (void *)(intptr_t)fd);
+		pthread_create(&t, NULL, s->conn, (void *)(intptr_t)fd);
 		pthread_detach(t);
 	}
 }
 
-static void server_start(struct server *s, bool udp, bool first_line)
+/* conn NULL: udp echo. */
+static void server_start(struct server *s, void *(*conn)(void *))
 {
 	pthread_t t;
 
 	memset(s, 0, sizeof(*s));
-	s->udp = udp;
-	s->first_line = first_line;
-	s->fd = sock_on(udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	s->udp = !conn;
+	s->conn = conn;
+	s->fd = sock_on(s->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 	s->port = bound_port(s->fd);
 	pthread_create(&t, NULL, server_main, s);
 	pthread_detach(t);
@@ -206,21 +278,24 @@ static bool wait_listening(uint16_t port)
 	return false;
 }
 
-static struct server be1, be2, be3, be4, hdr, ube1, ube2;
-static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport;
-static struct xlb_service_cfg svcs[7];
-static struct xlb_backend_cfg bes[7][3];
+static struct server be1, be2, be3, be4, hdr, ube1, ube2, bulk;
+static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport, bport;
+static struct xlb_service_cfg svcs[8];
+static struct xlb_backend_cfg bes[8][3];
 static struct xlb_config cfg;
 
 static void setup(void)
 {
-	server_start(&be1, false, false);
-	server_start(&be2, false, false);
-	server_start(&be3, false, false);
-	server_start(&be4, false, false);
-	server_start(&hdr, false, true);
-	server_start(&ube1, true, false);
-	server_start(&ube2, true, false);
+	for (size_t i = 0; i < PAT; i++)
+		pat[i] = (char)(i * 7 + i / 251);
+	server_start(&be1, tcp_conn);
+	server_start(&be2, tcp_conn);
+	server_start(&be3, tcp_conn);
+	server_start(&be4, tcp_conn);
+	server_start(&hdr, first_line_conn);
+	server_start(&ube1, NULL);
+	server_start(&ube2, NULL);
+	server_start(&bulk, bulk_conn);
 	vport = free_port(SOCK_STREAM);
 	hport = free_port(SOCK_STREAM);
 	aport = free_port(SOCK_STREAM);
@@ -229,6 +304,7 @@ static void setup(void)
 	qport = free_port(SOCK_STREAM);
 	cport = free_port(SOCK_STREAM);
 	usport = free_port(SOCK_DGRAM);
+	bport = free_port(SOCK_STREAM);
 
 	config_init(&cfg);
 	cfg.maglev_table_size = 1009;
@@ -270,8 +346,11 @@ static void setup(void)
 		.mode = XLB_MODE_PROXY, .max_connections = 4,
 		.n_backends = 1, .backends = bes[6] };
 	bes[6][0] = (struct xlb_backend_cfg){ .addr = lo(ube1.port), .weight = 100 };
+	svcs[7] = (struct xlb_service_cfg){ .vip = lo(bport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .n_backends = 1, .backends = bes[7] };
+	bes[7][0] = (struct xlb_backend_cfg){ .addr = lo(bulk.port), .weight = 100 };
 	cfg.services = svcs;
-	cfg.n_services = 7;
+	cfg.n_services = 8;
 	/* Keys of other modes keep their defaults (config_validate refuses
 	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
 	 * service says otherwise. */
@@ -288,7 +367,7 @@ static void test_start(void)
 	CHECK(config_validate(&cfg, err, sizeof(err)) == 0, "%s", err);
 	EXPECT(proxy_apply(&cfg) == 0);
 	EXPECT(wait_listening(vport) && wait_listening(hport) && wait_listening(aport) &&
-	       wait_listening(qport) && wait_listening(cport));
+	       wait_listening(qport) && wait_listening(cport) && wait_listening(bport));
 }
 
 static void test_tcp_spread(void)
@@ -338,41 +417,128 @@ static void test_zero(void)
 static void *big_writer(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	char buf[65536];
 
-	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (char)(i * 7 + i / 251);
 	for (int k = 0; k < 256; k++)           /* 16 MiB */
-		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		if (write(fd, pat, PAT) != PAT)
 			break;
 	shutdown(fd, SHUT_WR);
 	return NULL;
 }
 
+/* Bytes of the service on port spliced so far. */
+static uint64_t spliced(uint16_t port)
+{
+	struct xlb_sockaddr vip = lo(port);
+	struct proxy_counters st = { 0 };
+
+	proxy_stats(IPPROTO_TCP, &vip, NULL, &st);
+	return st.spliced;
+}
+
+/* 16 MiB each way through an echo server, byte-exact, the FIN after them:
+ * both directions are bulk, and most of their bytes go through pipes. */
 static void test_tcp_big(void)
 {
 	int fd = connect_to(vport);
-	char buf[65536], want[65536];
+	uint64_t sp0 = spliced(vport), sp;
 	size_t got = 0;
-	bool same = true;
+	bool same;
 	pthread_t t;
-	ssize_t n;
 
 	EXPECT(fd >= 0);
 	if (fd < 0)
 		return;
-	for (size_t i = 0; i < sizeof(want); i++)
-		want[i] = (char)(i * 7 + i / 251);
 	pthread_create(&t, NULL, big_writer, (void *)(intptr_t)fd);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != want[(got + (size_t)i) % sizeof(want)])
-				same = false;
-		got += (size_t)n;
-	}
+	same = read_pattern(fd, &got, SIZE_MAX);
 	pthread_join(t, NULL);
 	close(fd);
+	sp = spliced(vport) - sp0;
 	CHECK(got == 256u * 65536 && same, "got %zu bytes, intact %d", got, same);
+	CHECK(sp >= 16u << 20 && sp <= 32u << 20, "%llu of 32 MiB spliced",
+	      (unsigned long long)sp);
+}
+
+/* A client that read 4 MiB of a download (spliced by then) resets its
+ * connection: the proxy closes the backend's (whose next write fails),
+ * and the pipe that held bytes in flight is not given to anyone. Then
+ * the backend resets a download after 4 MiB: the client's read ends,
+ * with an intact prefix. */
+static void test_splice_abort(void)
+{
+	struct xlb_sockaddr vip = lo(bport);
+	struct linger lg = { 1, 0 };
+	struct proxy_counters st;
+	uint64_t sp0 = spliced(bport);
+	size_t got = 0;
+	int fd = connect_to(bport), i;
+	bool same;
+
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	download_err = 0;
+	EXPECT(write(fd, "D", 1) == 1);
+	same = read_pattern(fd, &got, 4u << 20);
+	CHECK(got == 4u << 20 && same, "download: %zu bytes, intact %d", got, same);
+	CHECK(spliced(bport) > sp0, "download not spliced");
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	for (i = 0; i < 100 && !download_err; i++)
+		usleep(20000);
+	CHECK(download_err == EPIPE || download_err == ECONNRESET,
+	      "backend's write after the client's reset: %s", strerror(download_err));
+
+	fd = connect_to(bport);
+	EXPECT(fd >= 0);
+	if (fd < 0)
+		return;
+	got = 0;
+	EXPECT(write(fd, "R", 1) == 1);
+	same = read_pattern(fd, &got, SIZE_MAX);
+	CHECK(errno != EAGAIN && got <= 4u << 20 && same,
+	      "after the backend's reset: %zu bytes, intact %d, %s", got, same,
+	      strerror(errno));
+	close(fd);
+	for (i = 0; i < 50; i++) {
+		EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st) == 0);
+		if (!st.active)
+			break;
+		usleep(20000);
+	}
+	CHECK(st.active == 0, "%llu connections left", (unsigned long long)st.active);
+}
+
+/* A client sends 4 MiB (spliced) and half-closes: the FIN reaches the
+ * backend after the last byte, and the answer comes back the other way.
+ * Four times, over both workers, after test_splice_abort: a pipe that
+ * kept an aborted connection's bytes would show here. */
+static void test_splice_half_close(void)
+{
+	uint64_t sp0 = spliced(bport);
+	unsigned ok = 0;
+
+	for (int k = 0; k < 4; k++) {
+		char out[32] = "";
+		ssize_t n = 0, m;
+		int fd = connect_to(bport);
+
+		if (fd < 0)
+			continue;
+		if (write(fd, "S", 1) == 1)
+			for (int i = 0; i < 64; i++)
+				if (write(fd, pat, PAT) != PAT)
+					break;
+		shutdown(fd, SHUT_WR);
+		while ((m = read(fd, out + n, sizeof(out) - 1 - (size_t)n)) > 0)
+			n += m;
+		close(fd);
+		ok += !strcmp(out, "OK 4194304\n");
+		if (strcmp(out, "OK 4194304\n"))
+			printf("# backend answered '%s'\n", out);
+	}
+	CHECK(ok == 4, "%u of 4 uploads intact", ok);
+	CHECK(spliced(bport) - sp0 >= 4u << 20, "%llu bytes of 16 MiB spliced",
+	      (unsigned long long)(spliced(bport) - sp0));
 }
 
 static void test_send_proxy(void)
@@ -671,6 +837,8 @@ int main(void)
 	RUN(test_tcp_spread);
 	RUN(test_zero);
 	RUN(test_tcp_big);
+	RUN(test_splice_abort);
+	RUN(test_splice_half_close);
 	RUN(test_send_proxy);
 	RUN(test_accept_proxy);
 	RUN(test_udp);

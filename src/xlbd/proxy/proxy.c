@@ -651,6 +651,7 @@ static void counters_sum(const struct pcount *c, struct proxy_counters *out)
 		out->rejected += atomic_load_explicit(&c[k].rejected, memory_order_relaxed);
 		out->bad_header += atomic_load_explicit(&c[k].bad_header,
 							memory_order_relaxed);
+		out->spliced += atomic_load_explicit(&c[k].spliced, memory_order_relaxed);
 	}
 }
 
@@ -669,6 +670,7 @@ static void counters_read(const struct pcount *c, const struct proxy_counters *z
 	out->timeouts -= zeroed->timeouts;
 	out->rejected -= zeroed->rejected;
 	out->bad_header -= zeroed->bad_header;
+	out->spliced -= zeroed->spliced;
 }
 
 int proxy_start(unsigned nworkers)

@@ -25,6 +25,7 @@ struct proxy_counters {
 	uint64_t timeouts;      /* connect/idle/header timeouts */
 	uint64_t rejected;      /* no backend, over the cap, drained */
 	uint64_t bad_header;    /* malformed PROXY headers (accept_proxy) */
+	uint64_t spliced;       /* of bytes_in + bytes_out: moved by splice(2) */
 };
 
 /* Start nworkers threads (0: one per online CPU). Returns 0 or -errno. */

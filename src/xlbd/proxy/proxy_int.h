@@ -26,6 +26,19 @@
 /* A direction whose read filled a whole PROXY_BUF (bulk) gets buffers of
  * this size from then on: an eighth of the reads and sends per byte. */
 #define PROXY_BIG_BUF      131072
+/* A bulk direction whose big buffer a read filled PROXY_SPLICE_AFTER times
+ * moves its bytes through a pipe from then on, with splice(2): the pages
+ * go from one socket to the other without a copy in and a copy out. Three
+ * full reads with the one that made it big, as HAProxy's splice-auto
+ * (a "fast streamer" fills its buffer in one read three times in a row).
+ * Requests and DNS answers never fill a buffer, and a 10 MiB response has
+ * copied 16 + 2 x 128 KiB by then. */
+#define PROXY_SPLICE_AFTER 2
+/* Pipes per worker, each taken by a direction only while bytes wait in
+ * it, and of PROXY_PIPE_SIZE (F_SETPIPE_SZ; the kernel's 64 KiB if that
+ * is refused): 2 descriptors and its pages each. */
+#define PROXY_PIPES        32
+#define PROXY_PIPE_SIZE    (256 * 1024)
 #define PROXY_TICK_MS      PTIMER_TICK_MS
 #define PROXY_DOWN_MS      2000         /* skip a backend after a failed connect */
 #define PROXY_UDP_BUCKETS  65536        /* per worker */
@@ -50,7 +63,7 @@
 struct pcount {
 	_Alignas(64) _Atomic uint64_t total;
 	_Atomic uint64_t bytes_in, bytes_out, connect_fail, retries,
-			 timeouts, rejected, bad_header;
+			 timeouts, rejected, bad_header, spliced;
 };
 
 /* The shard of worker w in obj (a pservice or a pbackend). */
@@ -155,15 +168,31 @@ struct plisten {
 	uint64_t retry_at;              /* fd < 0: when to try binding again */
 };
 
-/* data: from the worker's pool while it holds bytes, NULL when empty. */
+/* A pipe of the worker's (splice), in a direction's hands while bytes
+ * wait in it. */
+struct ppipe {
+	int rd, wr;
+	uint32_t len;                   /* bytes in it */
+	uint32_t size;                  /* 0: not open */
+	uint8_t next;                   /* in the worker's pool, as pbuf.pipe */
+};
+
+/* data: from the worker's pool while it holds bytes, NULL when empty;
+ * pipe likewise. The pipe's bytes follow the buffer's: reads go to the
+ * pipe only while the direction holds one, and it is given back empty.
+ * Flags in bits: a connection is 368 bytes, as before splice. */
 struct pbuf {
 	char *data;
 	uint32_t size;                  /* of data: PROXY_BUF or PROXY_BIG_BUF */
 	uint32_t off, len;
-	bool big;                       /* bulk: PROXY_BIG_BUF from now on */
-	bool eof;                       /* the source sent FIN */
-	bool shut;                      /* FIN forwarded to the destination */
-	bool busy;                      /* a send from it is in the ring */
+	uint8_t pipe;                   /* 1 + its index in the worker's
+					 * pipes, 0: none */
+	bool big : 1;                   /* bulk: PROXY_BIG_BUF from now on */
+	bool splice : 1;                /* bulk: through a pipe from now on */
+	bool eof : 1;                   /* the source sent FIN */
+	bool shut : 1;                  /* FIN forwarded to the destination */
+	bool busy : 1;                  /* a send from it is in the ring */
+	uint8_t fills : 2;              /* reads that filled the big buffer */
 	struct preq req;                /* that send */
 };
 
@@ -228,6 +257,13 @@ struct ppool {
 	unsigned low;                   /* fewest free in this window */
 };
 
+/* The worker's pipes, open ones free or held by a direction. */
+struct ppipes {
+	struct ppipe p[PROXY_PIPES];
+	uint8_t free;                   /* the free ones' list, as pbuf.pipe */
+	unsigned n, low;                /* free ones, as in ppool */
+};
+
 struct pworker {
 	unsigned idx;
 	pthread_t th;
@@ -252,6 +288,7 @@ struct pworker {
 	struct pconn *spare_c;          /* freed ones kept for reuse */
 	unsigned n_spare_c;
 	struct ppool pool[2];           /* free tcp buffers: PROXY_BUF, PROXY_BIG_BUF */
+	struct ppipes pipes;
 	uint64_t pool_window;           /* when their window began */
 	unsigned pool_freed;            /* given back to malloc since a trim */
 	struct pwheel wheel;

@@ -12,8 +12,13 @@
  *
  * Events only note what a socket can do; the reads and writes of all the
  * connections that had one happen after the event batch (ptcp_flush):
- * reads first, then the sends, PROXY_SUBMIT_EVERY to an io_uring_enter. */
+ * reads first, then the sends, PROXY_SUBMIT_EVERY to an io_uring_enter.
+ * A bulk direction (PROXY_SPLICE_AFTER) moves its bytes with splice(2)
+ * through a pipe of the worker's instead, in the worker's own thread:
+ * io_uring never runs an IORING_OP_SPLICE inline but hands each to one of
+ * its io-wq threads, more threads on the CPUs the workers use. */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -122,8 +127,87 @@ static void pool_release(struct pworker *w, struct ppool *pl, unsigned n)
 	}
 }
 
+/* The pipe b holds, or NULL. */
+static struct ppipe *pipe_of(struct pworker *w, const struct pbuf *b)
+{
+	return b->pipe ? &w->pipes.p[b->pipe - 1] : NULL;
+}
+
+/* A pipe for b from the worker's pool, or a new one while the worker has
+ * fewer than PROXY_PIPES. Returns false when there is none (b then copies
+ * through its buffer). */
+static bool pipe_get(struct pworker *w, struct pbuf *b)
+{
+	struct ppipes *pl = &w->pipes;
+	struct ppipe *p;
+	int fd[2], sz;
+	unsigned i;
+
+	if (pl->free) {
+		b->pipe = pl->free;
+		pl->free = pl->p[b->pipe - 1].next;
+		if (--pl->n < pl->low)
+			pl->low = pl->n;
+		return true;
+	}
+	for (i = 0; i < PROXY_PIPES && pl->p[i].size; i++)
+		;
+	if (i == PROXY_PIPES || pipe2(fd, O_NONBLOCK | O_CLOEXEC))
+		return false;
+	/* Refused past the user's pipe-user-pages-soft without
+	 * CAP_SYS_RESOURCE: the kernel's size does too. */
+	fcntl(fd[1], F_SETPIPE_SZ, PROXY_PIPE_SIZE);
+	sz = fcntl(fd[1], F_GETPIPE_SZ);
+	p = &pl->p[i];
+	*p = (struct ppipe){ .rd = fd[0], .wr = fd[1],
+			     .size = sz > 0 ? (uint32_t)sz : 65536 };
+	b->pipe = (uint8_t)(i + 1);
+	return true;
+}
+
+static void pipe_close(struct ppipe *p)
+{
+	close(p->rd);
+	close(p->wr);
+	p->size = 0;
+}
+
+/* b's pipe back to the pool; one that still holds bytes (the connection
+ * closed before they left) is closed: its bytes are no one's now. */
+static void pipe_put(struct pworker *w, struct pbuf *b)
+{
+	struct ppipe *p = pipe_of(w, b);
+
+	if (!p)
+		return;
+	if (p->len) {
+		pipe_close(p);
+		p->len = 0;
+	} else {
+		p->next = w->pipes.free;
+		w->pipes.free = b->pipe;
+		w->pipes.n++;
+	}
+	b->pipe = 0;
+}
+
+/* n free pipes closed. */
+static void pipes_release(struct pworker *w, unsigned n)
+{
+	struct ppipes *pl = &w->pipes;
+
+	for (; n && pl->free; n--) {
+		struct ppipe *p = &pl->p[pl->free - 1];
+
+		pl->free = p->next;
+		pl->n--;
+		pipe_close(p);
+	}
+}
+
 /* From the worker's tick: the window's surplus back to malloc, and once
- * enough went back, malloc's free memory to the kernel. */
+ * enough went back, malloc's free memory to the kernel; the pipes that
+ * stayed free the whole window are closed. */
 void ptcp_pool_trim(struct pworker *w)
 {
 	if (w->now - w->pool_window < POOL_WINDOW_MS)
@@ -132,6 +216,8 @@ void ptcp_pool_trim(struct pworker *w)
 		pool_release(w, &w->pool[k], w->pool[k].low);
 		w->pool[k].low = w->pool[k].n;
 	}
+	pipes_release(w, w->pipes.low);
+	w->pipes.low = w->pipes.n;
 	w->pool_window = w->now;
 	if (w->pool_freed < TRIM_AFTER && (w->pool[0].n || w->pool[1].n || !w->pool_freed))
 		return;
@@ -254,6 +340,39 @@ static void count_bytes(struct pconn *c, bool in, uint64_t n)
 	}
 }
 
+/* dir_read of a splicing direction: src -> its pipe. A pipe that fills
+ * fails like an empty socket (EAGAIN), and a short splice may be a full
+ * pipe: src counts as drained only when the pipe was empty, otherwise the
+ * write side empties it and the read is tried again. */
+static int pipe_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
+{
+	struct ppipe *p = pipe_of(c->w, b);
+	ssize_t n;
+
+	if (p->len >= p->size)
+		return 0;
+	n = splice(src->fd, NULL, p->wr, NULL, p->size - p->len,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		p->len += (uint32_t)n;
+		touch(c, to_server);
+		return 1;
+	}
+	if (n == 0) {
+		b->eof = true;
+		src->rd = false;
+		return 1;
+	}
+	if (errno == EAGAIN) {
+		if (!p->len) {
+			src->rd = false;
+			pipe_put(c->w, b);
+		}
+		return 0;
+	}
+	return errno == EINTR ? 0 : -1;
+}
+
 /* One direction, src -> b -> dst: dir_read reads while src has data and b
  * room; dir_write sends what b holds (through the ring when there is one:
  * the send completes in ptcp_done) and forwards the FIN once b is empty
@@ -271,6 +390,8 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 
 	if (!src->rd || b->eof)
 		return 0;
+	if (b->splice && (b->pipe || pipe_get(c->w, b)))
+		return pipe_read(c, src, b, to_server);
 	if (buf_get(c->w, b))
 		return -1;
 	cap = b->size;
@@ -292,6 +413,9 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 	if (n > 0) {
 		if ((size_t)n == room && !b->len)
 			b->big = true;  /* its next buffer */
+		if ((size_t)n == room && b->size == PROXY_BIG_BUF && c->state == PC_RELAY &&
+		    !b->splice && ++b->fills >= PROXY_SPLICE_AFTER)
+			b->splice = true;
 		b->len += (uint32_t)n;
 		touch(c, to_server);
 		if ((size_t)n < room) {
@@ -324,8 +448,36 @@ static void sent(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_ser
 	touch(c, !to_server);
 }
 
+/* dir_write of the pipe's bytes, once the buffer's have left. A splice
+ * into a socket whose peer is gone raises SIGPIPE (there is no
+ * MSG_NOSIGNAL for it): xlbd ignores the signal. */
+static int pipe_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server)
+{
+	struct ppipe *p = pipe_of(c->w, b);
+	unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK |
+			 (b->eof && !b->shut ? SPLICE_F_MORE : 0);
+	ssize_t n = splice(p->rd, NULL, dst->fd, NULL, p->len, flags);
+
+	if (n > 0) {
+		p->len -= (uint32_t)n;
+		if (p->len)
+			dst->wr = false;
+		count_bytes(c, to_server, (uint64_t)n);
+		PCOUNT_ADD(PCNT(c->ps, c->w), spliced, (uint64_t)n);
+		PCOUNT_ADD(PCNT(c->be, c->w), spliced, (uint64_t)n);
+		touch(c, !to_server);
+		return 1;
+	}
+	if (n < 0 && errno == EAGAIN)
+		dst->wr = false;
+	else if (n < 0 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
 static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server)
 {
+	struct ppipe *p;
 	int moved = 0;
 	ssize_t n;
 
@@ -353,8 +505,17 @@ static int dir_write(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to
 			return -1;
 		}
 	}
-	if (b->off == b->len) {
+	p = pipe_of(c->w, b);
+	if (b->off == b->len && p && p->len && dst->wr) {
+		int r = pipe_write(c, b, dst, to_server);
+
+		if (r < 0)
+			return -1;
+		moved |= r;
+	}
+	if (b->off == b->len && !(p && p->len)) {
 		buf_put(c->w, b);
+		pipe_put(c->w, b);
 		if (b->eof && !b->shut) {
 			struct pbuf *o = b == &c->c2s ? &c->s2c : &c->c2s;
 
@@ -909,6 +1070,8 @@ void ptcp_reap(struct pworker *w, bool keep)
 		w->grave_c = c->next;
 		buf_put(w, &c->c2s);
 		buf_put(w, &c->s2c);
+		pipe_put(w, &c->c2s);
+		pipe_put(w, &c->s2c);
 		if (keep && w->n_spare_c < SPARE_MAX) {
 			c->next = w->spare_c;
 			w->spare_c = c;
@@ -926,6 +1089,7 @@ void ptcp_reap(struct pworker *w, bool keep)
 	if (!keep) {
 		pool_release(w, &w->pool[0], w->pool[0].n);
 		pool_release(w, &w->pool[1], w->pool[1].n);
+		pipes_release(w, w->pipes.n);
 		w->n_spare_c = 0;
 	}
 }
