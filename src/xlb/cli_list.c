@@ -140,10 +140,11 @@ static void print_counters(struct json_object *o)
 
 	/* Proxy services count connections, not packets. */
 	if (json_object_object_get_ex(o, "proxy", &p)) {
-		printf("  conns %llu active %llu total  bytes %llu in %llu out  "
+		printf("  conns %llu active %llu total  bytes %llu in %llu out %llu spliced  "
 		       "connect_fail %llu retries %llu timeouts %llu rejected %llu bad_header %llu",
 		       (unsigned long long)u64(p, "active"), (unsigned long long)u64(p, "total"),
 		       (unsigned long long)u64(p, "bytes_in"), (unsigned long long)u64(p, "bytes_out"),
+		       (unsigned long long)u64(p, "spliced"),
 		       (unsigned long long)u64(p, "connect_fail"), (unsigned long long)u64(p, "retries"),
 		       (unsigned long long)u64(p, "timeouts"), (unsigned long long)u64(p, "rejected"),
 		       (unsigned long long)u64(p, "bad_header"));

@@ -384,6 +384,7 @@ static void add_proxy_counters(struct json_object *o, const struct xlb_service_c
 	json_object_object_add(p, "timeouts", json_object_new_uint64(pc.timeouts));
 	json_object_object_add(p, "rejected", json_object_new_uint64(pc.rejected));
 	json_object_object_add(p, "bad_header", json_object_new_uint64(pc.bad_header));
+	json_object_object_add(p, "spliced", json_object_new_uint64(pc.spliced));
 	json_object_object_add(o, "proxy", p);
 }
 

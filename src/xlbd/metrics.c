@@ -204,6 +204,8 @@ static const struct field proxy_fields[] = {
 	  offsetof(struct proxy_counters, rejected) },
 	{ "bad_header_total", "counter", "Malformed PROXY protocol headers from clients.",
 	  offsetof(struct proxy_counters, bad_header) },
+	{ "spliced_bytes_total", "counter", "Of the bytes relayed by the proxy, those moved by "
+	  "splice(2), without a copy (bulk directions).", offsetof(struct proxy_counters, spliced) },
 };
 
 /* A nat/fullnat service's share of the connection table (struct

@@ -13,8 +13,8 @@
 #                       :7002 tcp max_connections 200 -> rs1..3:80 (slowloris)
 #
 # Checks: HTTP and DNS counts and shares, v6 VIP to v4 backends, half-close,
-# 100 MB intact through the proxy (sha256), PROXY v2 gives nginx the real
-# client address, a killed backend makes new connections go elsewhere,
+# 100 MB intact through the proxy (sha256) and spliced, PROXY v2 gives nginx
+# the real client address, a killed backend makes new connections go elsewhere,
 # 1500 silent (slowloris) clients against max_connections 200 neither get
 # backend connections nor keep legitimate clients out.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -305,6 +305,11 @@ main() {
 	read -r s r n <<<"$out"
 	check "proxy: 100 MB through the proxy arrive intact (sha256)" \
 		"got '$out'" sums_match "$s" "$r" "$n" $((100 * 1024 * 1024))
+	# Both directions are bulk: most of their bytes go through pipes.
+	n=$(xlb_cli list --json | jq --arg s "tcp/$VIP_V4:7000" \
+		'.services[] | select(.service == $s) | .proxy.spliced')
+	check "proxy: bulk directions are spliced ($n bytes of 2 x 100 MiB by splice)" \
+		"spliced '$n'" [ "${n:-0}" -ge $((100 * 1024 * 1024)) ]
 
 	out=$(in_ns "$NS_CL" curl -s --max-time 3 "http://$VIP_V4:8080/")
 	check "proxy: send_proxy v2: nginx sees the client address" "body '$out'" \
