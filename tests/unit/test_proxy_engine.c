@@ -134,18 +134,24 @@ static _Atomic int download_err;
  * 'S' sink: reads pat until EOF, then answers "OK <bytes>" or "BAD <bytes>"
  *     (the client half-closed; the answer goes the other way);
  * 'D' download: writes pat until a write fails (the client went away);
- * 'R' reset: writes 4 MiB of pat, then resets the connection. */
+ * 'R' reset: writes 4 MiB of pat, then resets the connection.
+ * A PROXY v1 header before the command is skipped (send_proxy). */
 static void *bulk_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	struct linger lg = { 1, 0 };
 	char cmd = 0, msg[32];
 	size_t got = 0, off;
-	bool same;
+	bool same, proxied = false;
 	ssize_t n;
 
 	if (read(fd, &cmd, 1) != 1)
 		goto out;
+	while (cmd == 'P' || proxied) {         /* "PROXY ...\r\n" */
+		proxied = cmd != '\n';
+		if (read(fd, &cmd, 1) != 1)
+			goto out;
+	}
 	switch (cmd) {
 	case 'S':
 		same = read_pattern(fd, &got, SIZE_MAX);
@@ -279,9 +285,10 @@ static bool wait_listening(uint16_t port)
 }
 
 static struct server be1, be2, be3, be4, hdr, ube1, ube2, bulk;
-static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport, bport;
-static struct xlb_service_cfg svcs[8];
-static struct xlb_backend_cfg bes[8][3];
+static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport, bport,
+		bpport;
+static struct xlb_service_cfg svcs[9];
+static struct xlb_backend_cfg bes[9][3];
 static struct xlb_config cfg;
 
 static void setup(void)
@@ -305,6 +312,7 @@ static void setup(void)
 	cport = free_port(SOCK_STREAM);
 	usport = free_port(SOCK_DGRAM);
 	bport = free_port(SOCK_STREAM);
+	bpport = free_port(SOCK_STREAM);
 
 	config_init(&cfg);
 	cfg.maglev_table_size = 1009;
@@ -349,8 +357,13 @@ static void setup(void)
 	svcs[7] = (struct xlb_service_cfg){ .vip = lo(bport), .proto = IPPROTO_TCP,
 		.mode = XLB_MODE_PROXY, .n_backends = 1, .backends = bes[7] };
 	bes[7][0] = (struct xlb_backend_cfg){ .addr = lo(bulk.port), .weight = 100 };
+	/* The same with a PROXY v1 header in front. */
+	svcs[8] = (struct xlb_service_cfg){ .vip = lo(bpport), .proto = IPPROTO_TCP,
+		.mode = XLB_MODE_PROXY, .send_proxy = XLB_SEND_PROXY_V1,
+		.n_backends = 1, .backends = bes[8] };
+	bes[8][0] = (struct xlb_backend_cfg){ .addr = lo(bulk.port), .weight = 100 };
 	cfg.services = svcs;
-	cfg.n_services = 8;
+	cfg.n_services = 9;
 	/* Keys of other modes keep their defaults (config_validate refuses
 	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
 	 * service says otherwise. */
@@ -367,7 +380,8 @@ static void test_start(void)
 	CHECK(config_validate(&cfg, err, sizeof(err)) == 0, "%s", err);
 	EXPECT(proxy_apply(&cfg) == 0);
 	EXPECT(wait_listening(vport) && wait_listening(hport) && wait_listening(aport) &&
-	       wait_listening(qport) && wait_listening(cport) && wait_listening(bport));
+	       wait_listening(qport) && wait_listening(cport) && wait_listening(bport) &&
+	       wait_listening(bpport));
 }
 
 static void test_tcp_spread(void)
@@ -511,16 +525,17 @@ static void test_splice_abort(void)
 /* A client sends 4 MiB (spliced) and half-closes: the FIN reaches the
  * backend after the last byte, and the answer comes back the other way.
  * Four times, over both workers, after test_splice_abort: a pipe that
- * kept an aborted connection's bytes would show here. */
+ * kept an aborted connection's bytes would show here. Then twice with a
+ * PROXY header (send_proxy), which leaves before the spliced bytes. */
 static void test_splice_half_close(void)
 {
-	uint64_t sp0 = spliced(bport);
+	uint64_t sp0 = spliced(bport), spp0 = spliced(bpport);
 	unsigned ok = 0;
 
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 6; k++) {
 		char out[32] = "";
 		ssize_t n = 0, m;
-		int fd = connect_to(bport);
+		int fd = connect_to(k < 4 ? bport : bpport);
 
 		if (fd < 0)
 			continue;
@@ -536,9 +551,11 @@ static void test_splice_half_close(void)
 		if (strcmp(out, "OK 4194304\n"))
 			printf("# backend answered '%s'\n", out);
 	}
-	CHECK(ok == 4, "%u of 4 uploads intact", ok);
+	CHECK(ok == 6, "%u of 6 uploads intact", ok);
 	CHECK(spliced(bport) - sp0 >= 4u << 20, "%llu bytes of 16 MiB spliced",
 	      (unsigned long long)(spliced(bport) - sp0));
+	CHECK(spliced(bpport) - spp0 >= 1u << 20, "%llu bytes of 8 MiB spliced "
+	      "after a PROXY header", (unsigned long long)(spliced(bpport) - spp0));
 }
 
 static void test_send_proxy(void)
