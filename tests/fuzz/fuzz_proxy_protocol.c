@@ -10,12 +10,12 @@
 
 #include "proxy_protocol.h"
 
-static int same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static int same(const union inet_sockaddr *a, const union inet_sockaddr *b)
 {
-	size_t n = a->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
-					      sizeof(struct sockaddr_in6);
+	size_t n = a->sa.sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+						 sizeof(struct sockaddr_in6);
 
-	return a->ss_family == b->ss_family && !memcmp(a, b, n);
+	return a->sa.sa_family == b->sa.sa_family && !memcmp(a, b, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -36,13 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (pp_decode(copy, (size_t)k, &pj) != 0)
 				abort();
 		if (!pi.local) {
-			n = pp_encode_v1((char *)buf, sizeof(buf), (void *)&pi.src,
-					 (void *)&pi.dst);
+			n = pp_encode_v1((char *)buf, sizeof(buf), &pi.src.sa, &pi.dst.sa);
 			if (n <= 0 || pp_decode(buf, (size_t)n, &pj) != n ||
 			    !same(&pi.src, &pj.src) || !same(&pi.dst, &pj.dst))
 				abort();
-			n = pp_encode_v2(buf, sizeof(buf), (void *)&pi.src,
-					 (void *)&pi.dst);
+			n = pp_encode_v2(buf, sizeof(buf), &pi.src.sa, &pi.dst.sa);
 			if (n <= 0 || pp_decode(buf, (size_t)n, &pj) != n ||
 			    !same(&pi.src, &pj.src) || !same(&pi.dst, &pj.dst))
 				abort();

@@ -58,14 +58,30 @@ static int sock_on(int type, uint16_t port)
 	return fd;
 }
 
-/* A port nothing listens on (now). */
+/* A port nothing listens on (now), below the ephemeral range (32768 and
+ * up by default): a port from bind(0) is one that any connect() on the
+ * machine may take as its source port before the engine binds it. */
 static uint16_t free_port(int type)
 {
-	int fd = sock_on(type, 0);
-	uint16_t p = bound_port(fd);
+	static uint16_t given[32];
+	static unsigned seed, n_given;
 
-	close(fd);
-	return p;
+	if (!seed)
+		seed = (unsigned)getpid();
+	for (int i = 0; i < 1000; i++) {
+		uint16_t p = (uint16_t)(20000 + rand_r(&seed) % 12000);
+		int fd, taken = 0;
+
+		for (unsigned k = 0; k < n_given; k++)
+			taken |= given[k] == p;
+		if (taken || (fd = sock_on(type, p)) < 0)
+			continue;
+		close(fd);
+		if (n_given < sizeof(given) / sizeof(given[0]))
+			given[n_given++] = p;
+		return p;
+	}
+	return 0;
 }
 
 static void *tcp_conn(void *arg)

@@ -79,7 +79,7 @@ static int buf_get(struct pworker *w, struct pbuf *b)
 	if (b->data)
 		return 0;
 	if (p) {
-		memcpy(&pl->free, p, sizeof(p));
+		memcpy(&pl->free, (const void *)p, sizeof(pl->free));
 		if (--pl->n < pl->low)
 			pl->low = pl->n;
 	} else {
@@ -120,7 +120,7 @@ static void pool_release(struct pworker *w, struct ppool *pl, unsigned n)
 	for (; n && pl->free; n--) {
 		char *p = pl->free;
 
-		memcpy(&pl->free, p, sizeof(p));
+		memcpy(&pl->free, (const void *)p, sizeof(pl->free));
 		free(p);
 		pl->n--;
 		w->pool_freed++;
