@@ -23,7 +23,8 @@
  *   the rows above (no target).
  *
  * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE.json]
- * -f: only the rows whose name contains one of the comma-separated WORDS.
+ * -f: only the rows whose name contains one of the comma-separated WORDS
+ *     (a word "=NAME": the row named NAME exactly).
  * Needs root (netns, BPF). Prints a markdown table on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>

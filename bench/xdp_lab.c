@@ -581,8 +581,10 @@ int bench_row_selected(const struct bench_opts *o, const char *name)
 	if (!o->only)
 		return 1;
 	snprintf(buf, sizeof(buf), "%s", o->only);
+	/* A word starting with '=' names a whole row: "=tun v6 established"
+	 * without the cold row whose name begins the same. */
 	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
-		if (strstr(name, w))
+		if (w[0] == '=' ? !strcmp(name, w + 1) : !!strstr(name, w))
 			return 1;
 	return 0;
 }
