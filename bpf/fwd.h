@@ -220,6 +220,26 @@ static __always_inline int xlb_fwd_dr(struct xdp_md *ctx, struct xlb_pkt *p,
 	return xlb_send(ctx, p, hop);
 }
 
+/* xlb_tun_src_v6 (xlb_hash.h) as the data plane computes it per packet:
+ * the same address for the prefix lengths the configuration takes (64 to
+ * 128), where the first two words are always the prefix's own, so only
+ * words 2 and 3 get a mask, and only word 2 a re-mix of hash (the
+ * fixtures predict every tun packet with xlb_tun_src_v6 itself). */
+static __always_inline void xlb_tun_src6(const union xlb_addr *base, __u32 plen,
+					 __u32 hash, union xlb_addr *out)
+{
+	__u32 m2 = XLB_HTONL(xlb_host_mask(plen, 2));
+	__u32 m3 = XLB_HTONL(xlb_host_mask(plen, 3));
+
+	out->v6[0] = base->v6[0];
+	out->v6[1] = base->v6[1];
+	out->v6[2] = base->v6[2];
+	if (m2)
+		out->v6[2] = (base->v6[2] & ~m2) |
+			     (XLB_HTONL(xlb_hash_final(hash ^ 3)) & m2);
+	out->v6[3] = (base->v6[3] & ~m3) | (XLB_HTONL(hash) & m3);
+}
+
 /* tun: outer header from a per-flow source inside the configured tunnel
  * prefix to the backend. */
 static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
@@ -228,9 +248,12 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 	__u32 hash = xlb_pkt_hash(p);
 	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
 	const struct xlb_route *hop;
-	struct xlb_route rt = {};
 	struct xlb_globals *g;
-	union xlb_addr src = {};
+	/* Not zeroed first (the per-packet path): rt's fields are read only
+	 * where xlb_route_be wrote them, and src's bytes past v4 only for an
+	 * IPv6 backend, whose src xlb_tun_src6 writes whole. */
+	struct xlb_route rt;
+	union xlb_addr src;
 	int r;
 
 	/* Without a configured tunnel source (zero address) there is nothing
@@ -246,7 +269,7 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 		if (!(g->tun_src_v6.v6[0] | g->tun_src_v6.v6[1] |
 		      g->tun_src_v6.v6[2] | g->tun_src_v6.v6[3]))
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, hash, &src);
+		xlb_tun_src6(&g->tun_src_v6, g->tun_src_v6_plen, hash, &src);
 	}
 
 	r = xlb_route_be(ctx, bid, be->family, &src, &be->addr,
