@@ -72,6 +72,25 @@ static __always_inline int xlb_backend_sched(__u32 id)
 	return be && (be->flags & XLB_BACKEND_F_SCHED);
 }
 
+/* hash % size. The default size (65537, the table of every service unless
+ * maglev_table_size says otherwise) without a division: the BPF backend
+ * keeps a modulo by a constant as a division, which the JIT emits as a
+ * div instruction (tens of cycles, once per new flow). The quotient is
+ * (hash * 0xffff0001) >> 48, exact for every 32-bit hash: 2^48 = 65537 *
+ * 0xffff0000 + 65536, so 0xffff0001 = 2^48 / 65537 + 1 / 65537, and the
+ * product exceeds hash * 2^48 / 65537 by hash / 65537, less than the
+ * 2^48 / 65537 that would move the quotient while hash < 2^48 (checked
+ * over all 2^32 hashes). */
+static __always_inline __u32 xlb_maglev_slot(__u32 hash, __u32 size)
+{
+	_Static_assert(XLB_MAGLEV_DEFAULT_SIZE == 65537,
+		       "the multiplier below is 65537's");
+	if (size == XLB_MAGLEV_DEFAULT_SIZE)
+		return hash - (__u32)(((__u64)hash * 0xffff0001ull) >> 48) *
+				      XLB_MAGLEV_DEFAULT_SIZE;
+	return hash % size;
+}
+
 /* The Maglev choice for hash; XLB_MAX_BACKENDS when the service has no
  * table (or an empty slot). */
 static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
@@ -86,7 +105,7 @@ static __always_inline __u32 xlb_maglev_pick(const struct xlb_svc *svc,
 	table = bpf_map_lookup_elem(&maglev_outer, &id);
 	if (!table)
 		return XLB_MAX_BACKENDS;
-	slot = hash % svc->table_size;
+	slot = xlb_maglev_slot(hash, svc->table_size);
 	elem = slot / XLB_MAGLEV_PER_ELEM;
 	ids = bpf_map_lookup_elem(table, &elem);
 	if (!ids)
@@ -463,7 +482,12 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 		if (guard || (p->key.proto == IPPROTO_TCP && !p->syn))
 			how |= XLB_PICK_HASH;
 	}
-	*bid = xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), how);
+	/* Without persistence xlb_new_flow_pick is the scheduler's pick
+	 * alone: made here, without the call (a flood's every SYN). */
+	*bid = svc->persist_s ?
+		xlb_new_flow_pick(svc, &p->key, xlb_pkt_hash(p), how) :
+		xlb_sched_pick(svc, &p->key, xlb_pkt_hash(p),
+			       !!(how & XLB_PICK_HASH));
 	be = xlb_backend_get(*bid);
 	if (!be)
 		return NULL;
