@@ -513,7 +513,7 @@ static void test_splice_abort(void)
 	CHECK(spliced(bport) > sp0, "download not spliced");
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
-	for (i = 0; i < 100 && !download_err; i++)
+	for (i = 0; i < 250 && !download_err; i++)     /* 5 s at most */
 		usleep(20000);
 	CHECK(download_err == EPIPE || download_err == ECONNRESET,
 	      "backend's write after the client's reset: %s", strerror(download_err));
@@ -529,7 +529,7 @@ static void test_splice_abort(void)
 	      "after the backend's reset: %zu bytes, intact %d, %s", got, same,
 	      strerror(errno));
 	close(fd);
-	for (i = 0; i < 50; i++) {
+	for (i = 0; i < 250; i++) {                     /* 5 s at most */
 		EXPECT(proxy_stats(IPPROTO_TCP, &vip, NULL, &st) == 0);
 		if (!st.active)
 			break;
