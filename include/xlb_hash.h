@@ -139,7 +139,10 @@ XLB_HASH_INLINE __u32 xlb_tun_src_v4(__u32 base_be, __u32 plen, __u32 hash)
 }
 
 /* Outer IPv6 source: base's prefix; every word's host bits come from a
- * different re-mix of hash so a /64 gets 64 varying bits. */
+ * different re-mix of hash so a /64 gets 64 varying bits. The data plane
+ * computes the same address with xlb_tun_src6 (bpf/fwd.h), written for
+ * the prefix lengths the configuration takes (64-128); the fixtures
+ * predict its packets with this one. */
 XLB_HASH_INLINE void xlb_tun_src_v6(const union xlb_addr *base, __u32 plen,
 				    __u32 hash, union xlb_addr *out)
 {
@@ -149,8 +152,7 @@ XLB_HASH_INLINE void xlb_tun_src_v6(const union xlb_addr *base, __u32 plen,
 		__u32 m = XLB_HTONL(xlb_host_mask(plen, i));
 		__u32 h;
 
-		/* A word of the prefix alone needs no re-mix (the data plane
-		 * computes this per tun packet). */
+		/* A word of the prefix alone needs no re-mix. */
 		if (!m) {
 			out->v6[i] = base->v6[i];
 			continue;
