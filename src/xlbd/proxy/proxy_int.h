@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -52,6 +53,7 @@
  * a CPU the worker shares with them that is what keeps the rate at 256 or
  * 1000 connections (see docs/performance.md part 4). */
 #define PROXY_SUBMIT_EVERY 8
+#define PROXY_RING_SQ      256          /* requests the worker's ring holds */
 /* At max_connections (or the worker's session cap), the idlest connection
  * or udp session of the worker makes room for a new one: one idle this
  * long, looked for among the PROXY_SHED_LOOK least recently active. */
@@ -282,6 +284,10 @@ struct pworker {
 	struct pconn *dirty_c;          /* to move bytes for at the batch's end */
 	struct io_uring ring;           /* for the batch's sends */
 	bool has_ring;
+	bool ring_fdops;                /* epoll ADD and close in it */
+	bool ring_sockopt;              /* setsockopt in it (6.7) */
+	struct epoll_event ring_ev[PROXY_RING_SQ];      /* the ADDs' events,
+							 * by sqe slot */
 	bool direct;                    /* this round sends without the ring */
 	struct pitem ring_it;
 	bool mail;                      /* the mailbox rang in this batch */
@@ -361,6 +367,11 @@ void pring_submit_some(struct pworker *w);
 void pring_reap(struct pworker *w);
 int pring_wait(struct pworker *w);
 void pring_before_close(struct pworker *w);
+/* A connection's socket calls, queued in the ring when it has them (they
+ * reach the kernel at the next submit, in order), else done at once. */
+void pitem_add(struct pworker *w, struct pitem *it, uint32_t events);
+void pfd_nodelay(struct pworker *w, int fd);
+void pfd_close(struct pworker *w, int fd);
 
 /* proxy_tcp.c */
 void ptcp_accept(struct pworker *w, struct pitem *it, uint32_t ev);

@@ -236,15 +236,15 @@ static void release_backend(struct pconn *c)
 /* close() takes the socket out of epoll with the file's last reference,
  * without an epoll_ctl of its own; a send of the connection still in the
  * ring holds one (epoll could then report the socket after the connection
- * is freed), so it leaves epoll first. */
+ * is freed), so it leaves epoll first. The close itself goes into the
+ * ring behind that send (pfd_close). */
 static void close_item(struct pworker *w, struct pconn *c, struct pitem *it)
 {
 	if (it->fd < 0)
 		return;
-	pring_before_close(w);
 	if (c->inflight)
 		pitem_set(w, it, 0);
-	close(it->fd);
+	pfd_close(w, it->fd);
 	it->fd = -1;
 	it->events = 0;
 }
@@ -273,13 +273,6 @@ void ptcp_close(struct pconn *c)
 	 * still in the ring, once they complete. */
 	if (!c->inflight)
 		conn_free_later(c);
-}
-
-static void set_nodelay(int fd)
-{
-	int one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* Client address as the hash input: address only for sh (all of a
@@ -316,7 +309,7 @@ static void tcp_register(struct pworker *w, struct pitem *it)
 {
 	it->rd = it->wr = it->rdhup = false;
 	it->events = 0;
-	pitem_set(w, it, TCP_EVENTS);
+	pitem_add(w, it, TCP_EVENTS);
 }
 
 /* Bytes delivered (counted when sent: the backend is known by then, and
@@ -640,6 +633,9 @@ void ptcp_flush(struct pworker *w)
 		pring_submit(w);
 		pring_reap(w);
 	}
+	/* A last round's completions may have closed connections: their
+	 * closes must not wait in the ring while the worker sleeps. */
+	pring_submit(w);
 	/* Left for the next loop (see worker_main): not the ones that
 	 * closed meanwhile, freed before then. */
 	for (struct pconn **pp = &w->dirty_c; *pp;) {
@@ -833,13 +829,14 @@ static void conn_connect(struct pconn *c)
 		ptcp_close(c);
 		return;
 	}
-	set_nodelay(fd);
+	pfd_nodelay(w, fd);
 	c->si.fd = fd;
 	c->state = PC_CONNECTING;
 	c->t_start = w->now;
 	conn_arm(c);
 	if (connect(fd, (const struct sockaddr *)&be->sa, be->salen) == 0) {
 		tcp_register(w, &c->si);
+		pring_submit(w);        /* TCP_NODELAY before the first send */
 		connected(c);
 		return;
 	}
