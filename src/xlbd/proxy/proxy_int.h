@@ -252,6 +252,14 @@ struct usess {
 	uint64_t hash;
 };
 
+/* A read of a tcp connection in the worker's ring (ptcp_flush). */
+struct pread {
+	struct preq req;
+	struct pconn *c;
+	uint32_t room;                  /* bytes asked for */
+	bool to_server;                 /* c2s (from the client), else s2c */
+};
+
 /* Free tcp buffers of one size. */
 struct ppool {
 	char *free;                     /* a list through their first bytes */
@@ -289,6 +297,8 @@ struct pworker {
 	struct epoll_event ring_ev[PROXY_RING_SQ];      /* the ADDs' events,
 							 * by sqe slot */
 	bool direct;                    /* this round sends without the ring */
+	struct pread reads[PROXY_RING_SQ];      /* a round's reads in the ring */
+	unsigned n_reads, reads_out;    /* queued this round, not completed */
 	struct pitem ring_it;
 	bool mail;                      /* the mailbox rang in this batch */
 	struct pconn *spare_c;          /* freed ones kept for reuse */

@@ -12,7 +12,8 @@
  *
  * Events only note what a socket can do; the reads and writes of all the
  * connections that had one happen after the event batch (ptcp_flush):
- * reads first, then the sends, PROXY_SUBMIT_EVERY to an io_uring_enter.
+ * reads first, the first of each direction all in one io_uring_enter,
+ * then the sends, PROXY_SUBMIT_EVERY to an io_uring_enter.
  * A bulk direction (PROXY_SPLICE_AFTER) moves its bytes with splice(2)
  * through a pipe of the worker's instead, in the worker's own thread:
  * io_uring never runs an IORING_OP_SPLICE inline but hands each to one of
@@ -375,16 +376,12 @@ static int pipe_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to
  * EOF: the data and the FIN then leave together (MSG_MORE, then shutdown,
  * makes one segment). Both return 1 when something moved, 0 when nothing
  * could, -1 on a fatal error. */
-static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
+/* Where the next read of src goes in b: 1 with *room set, 0 when b has
+ * no room, -1 without a buffer. */
+static int read_room(struct pconn *c, struct pbuf *b, size_t *room)
 {
 	uint32_t cap;
-	size_t room;
-	ssize_t n;
 
-	if (!src->rd || b->eof)
-		return 0;
-	if (b->splice && (b->pipe || pipe_get(c->w, b)))
-		return pipe_read(c, src, b, to_server);
 	if (buf_get(c->w, b))
 		return -1;
 	cap = b->size;
@@ -401,8 +398,14 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 	}
 	if (b->len >= cap)
 		return 0;
-	room = cap - b->len;
-	n = read(src->fd, b->data + b->len, room);
+	*room = cap - b->len;
+	return 1;
+}
+
+/* What a read of room bytes from src into b found: n bytes, or -errno. */
+static int read_result(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server,
+		       size_t room, ssize_t n)
+{
 	if (n > 0) {
 		if ((size_t)n == room && !b->len)
 			b->big = true;  /* its next buffer */
@@ -424,11 +427,75 @@ static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_
 		src->rd = false;
 		return 1;
 	}
-	if (errno == EAGAIN) {
+	if (n == -EAGAIN) {
 		src->rd = false;
 		return 0;
 	}
-	return errno == EINTR ? 0 : -1;
+	return n == -EINTR ? 0 : -1;
+}
+
+static int dir_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
+{
+	size_t room;
+	ssize_t n;
+	int r;
+
+	if (!src->rd || b->eof)
+		return 0;
+	if (b->splice && (b->pipe || pipe_get(c->w, b)))
+		return pipe_read(c, src, b, to_server);
+	r = read_room(c, b, &room);
+	if (r <= 0)
+		return r;
+	n = read(src->fd, b->data + b->len, room);
+	return read_result(c, src, b, to_server, room, n < 0 ? -errno : n);
+}
+
+/* A read of the ring (ptcp_flush) completed. */
+static void ring_read_done(struct pworker *w, struct preq *r, int res)
+{
+	struct pread *rd = container_of(r, struct pread, req);
+	struct pconn *c = rd->c;
+	struct pbuf *b = rd->to_server ? &c->c2s : &c->s2c;
+	struct pitem *src = rd->to_server ? &c->ci : &c->si;
+
+	w->reads_out--;
+	if (!c->dead && read_result(c, src, b, rd->to_server, rd->room, res) < 0)
+		ptcp_close(c);
+}
+
+/* dir_read for a round of many connections: the read goes into the ring,
+ * and all of the round's first reads reach the kernel in one
+ * io_uring_enter (ptcp_flush), not one read() each. Returns as dir_read
+ * does, 0 for a read queued. */
+static int dir_read_ring(struct pconn *c, struct pitem *src, struct pbuf *b, bool to_server)
+{
+	struct pworker *w = c->w;
+	struct io_uring_sqe *sqe;
+	struct pread *rd;
+	size_t room;
+	int r;
+
+	if (!src->rd || b->eof)
+		return 0;
+	if (b->splice || b->busy || w->n_reads == PROXY_RING_SQ)
+		return dir_read(c, src, b, to_server);
+	r = read_room(c, b, &room);
+	if (r <= 0)
+		return r;
+	rd = &w->reads[w->n_reads];
+	sqe = pring_sqe(w, &rd->req);
+	if (!sqe) {
+		ssize_t n = read(src->fd, b->data + b->len, room);
+
+		return read_result(c, src, b, to_server, room, n < 0 ? -errno : n);
+	}
+	io_uring_prep_recv(sqe, src->fd, b->data + b->len, room, MSG_DONTWAIT);
+	*rd = (struct pread){ .req.done = ring_read_done, .c = c, .room = (uint32_t)room,
+			      .to_server = to_server };
+	w->n_reads++;
+	w->reads_out++;
+	return 0;
 }
 
 static void sent(struct pconn *c, struct pbuf *b, struct pitem *dst, bool to_server,
@@ -616,15 +683,29 @@ void ptcp_flush(struct pworker *w)
 		unsigned n = 0;
 
 		w->dirty_c = NULL;
+		for (c = list; c; c = c->dnext)
+			n += !c->dead;
+		w->direct = n <= PROXY_DIRECT_MAX;
 		for (c = list; c; c = c->dnext) {
+			int (*rd)(struct pconn *, struct pitem *, struct pbuf *, bool) =
+				w->direct || !w->has_ring ? dir_read : dir_read_ring;
+
 			if (c->dead)
 				continue;
-			n++;
-			if (dir_read(c, &c->ci, &c->c2s, true) < 0 ||
-			    (c->state == PC_RELAY && dir_read(c, &c->si, &c->s2c, false) < 0))
+			if (rd(c, &c->ci, &c->c2s, true) < 0 ||
+			    (c->state == PC_RELAY && rd(c, &c->si, &c->s2c, false) < 0))
 				ptcp_close(c);
 		}
-		w->direct = n <= PROXY_DIRECT_MAX;
+		/* The reads queued above, in one io_uring_enter; they complete
+		 * inline (MSG_DONTWAIT), and should one not, its slot must not
+		 * be taken again before it does. */
+		if (w->n_reads) {
+			pring_submit(w);
+			pring_reap(w);
+			while (w->reads_out && pring_wait(w) == 0)
+				pring_reap(w);
+			w->n_reads = 0;
+		}
 		for (c = list; c; c = c->dnext) {
 			c->dirty = false;
 			if (!c->dead)
