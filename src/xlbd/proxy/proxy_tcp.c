@@ -485,11 +485,8 @@ static int dir_read_ring(struct pconn *c, struct pitem *src, struct pbuf *b, boo
 		return r;
 	rd = &w->reads[w->n_reads];
 	sqe = pring_sqe(w, &rd->req);
-	if (!sqe) {
-		ssize_t n = read(src->fd, b->data + b->len, room);
-
-		return read_result(c, src, b, to_server, room, n < 0 ? -errno : n);
-	}
+	if (!sqe)
+		return dir_read(c, src, b, to_server);
 	io_uring_prep_recv(sqe, src->fd, b->data + b->len, room, MSG_DONTWAIT);
 	*rd = (struct pread){ .req.done = ring_read_done, .c = c, .room = (uint32_t)room,
 			      .to_server = to_server };
@@ -670,15 +667,16 @@ static void s2c_sent(struct pworker *w, struct preq *r, int res)
 }
 
 /* At the end of an event batch: pump every connection that had an event
- * (reads first, then writes), its sends going to the kernel a few at a
- * time (PROXY_SUBMIT_EVERY), and again for the connections whose sends
- * completed, until nothing moves. A round
- * of PROXY_DIRECT_MAX connections or fewer (a few pipelined connections,
- * DNS over TCP) sends directly: the ring's round trip would cost more than
- * it saves. */
+ * (reads first, their first ones all in one io_uring_enter, then writes),
+ * its sends going to the kernel a few at a time (PROXY_SUBMIT_EVERY), and
+ * again for the connections whose sends completed, until nothing moves.
+ * A round of PROXY_DIRECT_MAX connections or fewer (a few pipelined
+ * connections, DNS over TCP) reads and sends directly: the ring's round
+ * trip would cost more than it saves. */
 void ptcp_flush(struct pworker *w)
 {
 	for (int round = 0; round < 16 && (w->dirty_c || pring_pending(w)); round++) {
+		int (*rd)(struct pconn *, struct pitem *, struct pbuf *, bool);
 		struct pconn *c, *list = w->dirty_c;
 		unsigned n = 0;
 
@@ -686,10 +684,8 @@ void ptcp_flush(struct pworker *w)
 		for (c = list; c; c = c->dnext)
 			n += !c->dead;
 		w->direct = n <= PROXY_DIRECT_MAX;
+		rd = w->direct || !w->has_ring ? dir_read : dir_read_ring;
 		for (c = list; c; c = c->dnext) {
-			int (*rd)(struct pconn *, struct pitem *, struct pbuf *, bool) =
-				w->direct || !w->has_ring ? dir_read : dir_read_ring;
-
 			if (c->dead)
 				continue;
 			if (rd(c, &c->ci, &c->c2s, true) < 0 ||
