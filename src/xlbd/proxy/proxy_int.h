@@ -294,10 +294,7 @@ struct pworker {
 	bool has_ring;
 	bool ring_fdops;                /* epoll ADD and close in it */
 	bool ring_sockopt;              /* setsockopt in it (6.7) */
-	struct epoll_event ring_ev[PROXY_RING_SQ];      /* the ADDs' events,
-							 * by sqe slot */
 	bool direct;                    /* this round sends without the ring */
-	struct pread reads[PROXY_RING_SQ];      /* a round's reads in the ring */
 	unsigned n_reads, reads_out;    /* queued this round, not completed */
 	struct pitem ring_it;
 	bool mail;                      /* the mailbox rang in this batch */
@@ -314,6 +311,10 @@ struct pworker {
 	uint64_t rng;
 	struct pudp_io *udp;            /* proxy_udp.c's batches */
 	_Atomic(struct pdump *) dump;   /* a `conns` request to answer */
+	/* Last: 9 KiB the loop touches only when it uses them. */
+	struct epoll_event ring_ev[PROXY_RING_SQ];      /* the ADDs' events,
+							 * by sqe slot */
+	struct pread reads[PROXY_RING_SQ];      /* a round's reads in the ring */
 };
 
 /* A `conns` request (proxy_conns.c): the control thread hands it to every
