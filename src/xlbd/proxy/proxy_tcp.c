@@ -376,6 +376,7 @@ static int pipe_read(struct pconn *c, struct pitem *src, struct pbuf *b, bool to
  * EOF: the data and the FIN then leave together (MSG_MORE, then shutdown,
  * makes one segment). Both return 1 when something moved, 0 when nothing
  * could, -1 on a fatal error. */
+
 /* Where the next read of src goes in b: 1 with *room set, 0 when b has
  * no room, -1 without a buffer. */
 static int read_room(struct pconn *c, struct pbuf *b, size_t *room)
