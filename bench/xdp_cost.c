@@ -180,13 +180,10 @@ static int flow_of(const char *src, uint16_t sp, const char *dst,
 		   struct xlb_flow *f)
 {
 	struct xlb_flow_key k = lab_key(src, sp, dst);
-	struct xlb_flow_key4 k4 = xlb_flow_key4_of(&k);
-	int v6 = k.family == XLB_AF_INET6;
 	struct xlb_dsr_flow d;
 
 	memset(f, 0, sizeof(*f));
-	if (bpf_map_lookup_elem(bpf_map__fd(v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4),
-				v6 ? (void *)&k : (void *)&k4, &d) == 0)
+	if (dsr_lookup(&k, &d) == 0)
 		return 0;
 	return bpf_map_lookup_elem(bpf_map__fd(xs->maps.flows), &k, f);
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -129,6 +131,57 @@ static int filter_set(uint32_t set, const union xlb_addr *a)
 	return bpf_map_update_elem(fd, &k, &w, 0);
 }
 
+/* The dr/tun flow table of family v6, mapped (NULL if it cannot be). */
+struct xlb_dsr_bucket *dsr_table(int v6)
+{
+	static struct xlb_dsr_bucket *mem[2];
+	struct bpf_map *m = v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4;
+
+	if (!mem[v6]) {
+		void *p = mmap(NULL, (size_t)bpf_map__max_entries(m) * sizeof(**mem),
+			       PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+
+		mem[v6] = p == MAP_FAILED ? NULL : p;
+	}
+	return mem[v6];
+}
+
+/* The dr/tun entry of flow key f in *d: 0, or -1 when there is none. */
+int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d)
+{
+	int v6 = f->family == XLB_AF_INET6, i;
+	struct xlb_dsr_bucket *t = dsr_table(v6), *b;
+	struct xlb_dsr_params k;
+	uint32_t zero = 0;
+	uint64_t h;
+
+	if (!t || bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_params), &zero, &k))
+		return -1;
+	h = xlb_dsr_hash_key(&k, f);
+	b = &t[(uint32_t)h & (v6 ? k.mask6 : k.mask4)];
+	i = xlb_dsr_find(b, xlb_dsr_tag(h));
+	if (i < 0)
+		return -1;
+	d->backend_id = b->slot[i].id & 0xffff;
+	d->svc_id = (b->slot[i].id >> 16) & 0x7fff;
+	d->hash = b->slot[i].hash;
+	return 0;
+}
+
+/* The dr/tun tables' key (random) and sizes, as xlbd sets them. */
+static int dsr_params_setup(void)
+{
+	struct xlb_dsr_params k = {
+		.k0 = (uint64_t)random() << 32 ^ random(),
+		.k1 = (uint64_t)random() << 32 ^ random(),
+		.mask4 = bpf_map__max_entries(xs->maps.dsr_flows4) - 1,
+		.mask6 = bpf_map__max_entries(xs->maps.dsr_flows6) - 1,
+	};
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(xs->maps.dsr_params), &zero, &k, 0);
+}
+
 /* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
  * the lookup cost does not depend on the slot contents. */
 int world_setup(void)
@@ -237,6 +290,7 @@ int world_setup(void)
 	g.tun_src_v6 = A("2001:db8:0:1::");
 	g.tun_src_v6_plen = 64;
 	err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.globals), &zero, &g, 0);
+	err = err ?: dsr_params_setup();
 	/* xa's MAC, as xlbd writes it at attach: every frame is checked. */
 	{
 		struct xlb_if_mac m = { .valid = 1 };
@@ -287,6 +341,11 @@ void xlb_tables_clear(void)
 		if (bpf_map__type(m) == BPF_MAP_TYPE_LRU_HASH ||
 		    !strcmp(bpf_map__name(m), "nat_rev"))
 			map_clear(m);
+	for (int v6 = 0; v6 < 2; v6++)
+		if (dsr_table(v6))
+			memset(dsr_table(v6), 0, (size_t)bpf_map__max_entries(
+				v6 ? xs->maps.dsr_flows6 : xs->maps.dsr_flows4) *
+				sizeof(struct xlb_dsr_bucket));
 }
 
 /* ---- timing ---------------------------------------------------------------- */
@@ -408,45 +467,33 @@ struct cold_fill_arg {
 	struct bpf_map *m;
 };
 
-/* cnt flows of cold_fill from filler number from on. */
+/* cnt flows of cold_fill from filler number from on, placed in their
+ * buckets as xlb_xdp places a new flow. */
 static int cold_fill_part(uint32_t from, uint32_t n, void *arg)
 {
 	const struct cold_fill_arg *a = arg;
-	uint32_t chunk = 65536, i, done;
-	int v6 = !!strchr(a->vip, ':'), err = 0;
-	size_t ksize = bpf_map__key_size(a->m);
-	char *keys = calloc(chunk, ksize);
-	struct xlb_dsr_flow *vals = calloc(chunk, sizeof(*vals));
+	int v6 = !!strchr(a->vip, ':');
+	struct xlb_dsr_bucket *t = dsr_table(v6);
+	struct xlb_dsr_params k;
+	uint32_t zero = 0, i;
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -ENOMEM;
+	if (!t || bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_params), &zero, &k))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		uint32_t x = from + i, svc = v6 ? S_DR6 : S_DR4, tag, v;
+		union xlb_addr src = cold_client(x, v6), dst = A(a->vip);
+		uint16_t sp = htons(x & 0xffff), dp = htons(80);
+		uint64_t h = v6 ? xlb_dsr_hash6(&k, src.v6, dst.v6, sp, dp, 6) :
+				  xlb_dsr_hash4(&k, src.v4, dst.v4, sp, dp, 6);
+		struct xlb_dsr_bucket *b = &t[(uint32_t)h & (v6 ? k.mask6 : k.mask4)];
+
+		tag = xlb_dsr_tag(h);
+		v = xlb_dsr_victim(b, tag, k.epoch);
+		b->slot[v].hash = 0;
+		b->slot[v].age = k.epoch;
+		b->slot[v].id = xlb_dsr_id(tag, svc, svc * 4);
 	}
-	for (done = 0; done < n && !err; done += chunk) {
-		uint32_t cnt = n - done < chunk ? n - done : chunk;
-
-		for (i = 0; i < cnt; i++) {
-			uint32_t x = from + done + i;
-			struct xlb_flow_key k = { 0 };
-			struct xlb_flow_key4 k4;
-
-			k.src = cold_client(x, v6);
-			k.dst = A(a->vip);
-			k.sport_be = htons(x & 0xffff);
-			k.dport_be = htons(80);
-			k.proto = 6;
-			k.family = v6 ? XLB_AF_INET6 : XLB_AF_INET;
-			k4 = xlb_flow_key4_of(&k);
-			memcpy(keys + i * ksize, v6 ? (void *)&k : (void *)&k4, ksize);
-			vals[i].backend_id = (v6 ? S_DR6 : S_DR4) * 4;
-			vals[i].svc_id = v6 ? S_DR6 : S_DR4;
-		}
-		err = bpf_map_update_batch(bpf_map__fd(a->m), keys, vals, &cnt, NULL);
-	}
-	free(keys);
-	free(vals);
-	return err;
+	return 0;
 }
 
 /* Fills xlb's dr/tun flow table of vip's family with n flows of other
@@ -468,7 +515,8 @@ int cold_fill(const char *vip, uint32_t n)
 uint32_t cold_capacity(const char *vip)
 {
 	return bpf_map__max_entries(strchr(vip, ':') ? xs->maps.dsr_flows6 :
-						       xs->maps.dsr_flows4);
+						       xs->maps.dsr_flows4) *
+	       XLB_DSR_WAYS / XLB_DSR_SLOTS_PER_FLOW;
 }
 
 /* Sets the data plane's flood guard rate (0: off, as world_setup left it). */

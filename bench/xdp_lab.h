@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
+#include "xlb_dsrtab.h"
 #include "xlb.skel.h"
 #include "vary.skel.h"
 
@@ -95,6 +96,10 @@ int fill_on_each_cpu(uint32_t n, int (*fill)(uint32_t from, uint32_t cnt, void *
 int cold_fill(const char *vip, uint32_t n);
 /* The number of entries of the dr/tun flow table of vip's family. */
 uint32_t cold_capacity(const char *vip);
+/* xlb's dr/tun flow table of family v6, mapped (NULL: cannot be). */
+struct xlb_dsr_bucket *dsr_table(int v6);
+/* xlb's dr/tun entry of flow key f: 0, or -1 for none. */
+int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d);
 /* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
 void guard_rate(uint32_t rate);
 

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "xlb_abi.h"
+#include "xlb_dsrtab.h"
 
 /* (VIP, port, proto, family) -> service; port 0 = every port of the VIP. */
 struct {
@@ -137,32 +138,53 @@ struct {
 	__type(value, struct xlb_flow_key);
 } embryos SEC(".maps");
 
-/* client 5-tuple -> backend of a dr/tun flow (struct xlb_dsr_flow, 8
- * bytes; xlb_svc_dsr_table), one table per family, each sized by
- * dsr_flow_table_size: IPv4 flows keyed by the 16-byte struct
- * xlb_flow_key4 (the kernel hashes and compares the whole key on every
- * lookup; a struct xlb_flow_key is 40 bytes, 24 of them zero for IPv4),
- * IPv6 ones by struct xlb_flow_key. One LRU list per CPU
- * (BPF_F_NO_COMMON_LRU), as Katran's per-CPU LRU maps: a new flow's
- * insert takes a free entry of its CPU's list without the common list's
- * locking and rebalancing; the entries are shared out evenly among the
- * possible CPUs, and each CPU evicts its own least recent flows (xlbd
- * drops the flag where some possible CPUs are not online). */
+/* The dr/tun flows (xlb_svc_dsr_table), one table per family: arrays of
+ * 64-byte buckets (struct xlb_dsr_bucket, include/xlb_dsrtab.h), a flow
+ * found by the keyed hash of its 5-tuple in one cache line. Sized by
+ * dsr_flow_table_size (buckets: twice the flows over XLB_DSR_WAYS);
+ * mmapable, so that the buckets are page-aligned (one line each) and
+ * userspace reads them without a syscall per bucket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
-	__type(key, struct xlb_flow_key4);
-	__type(value, struct xlb_dsr_flow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_bucket);
 } dsr_flows4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);
-	__type(key, struct xlb_flow_key);
-	__type(value, struct xlb_dsr_flow);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_bucket);
 } dsr_flows6 SEC(".maps");
+
+/* The 5-tuples of the dr/tun tables' slots (struct xlb_dsr_keys4/6), for
+ * userspace; sized as dsr_flows4 and dsr_flows6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_keys4);
+} dsr_keys4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_keys6);
+} dsr_keys6 SEC(".maps");
+
+/* The dr/tun tables' key, sizes and epoch (struct xlb_dsr_params). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_dsr_params);
+} dsr_params SEC(".maps");
 
 /* client 5-tuple -> backend and connection state of a nat/fullnat flow, or
  * of a dr/tun flow of an lc/wlc service (the connection table). */

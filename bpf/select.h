@@ -374,20 +374,138 @@ int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid
  * always sees the same map. */
 #define xlb_own_call(x) asm volatile("" : "+r"(x))
 
-/* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6),
- * or NULL. */
-static __always_inline struct xlb_dsr_flow *xlb_dsr_lookup(const struct xlb_pkt *p)
+/* One load of x, as it is in memory now (another CPU may be writing it). */
+#define XLB_READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+
+/* What xlb_dsr_lookup returns for a hit: the slot's flow hash (upper 32
+ * bits) and XLB_DSR_FOUND | service << 16 | backend, from one read of the
+ * slot's id; 0 for a miss. */
+#define XLB_DSR_FOUND 0x80000000u
+
+/* The keyed hash of p's tuple for the dr/tun tables. */
+static __always_inline __u64 xlb_dsr_hash(const struct xlb_pkt *p,
+					  const struct xlb_dsr_params *k)
 {
-	struct xlb_flow_key4 k4;
-	struct xlb_dsr_flow *d;
+	if (p->key.family == XLB_AF_INET)
+		return xlb_dsr_hash4(k, p->key.src.v4, p->key.dst.v4,
+				     p->key.sport_be, p->key.dport_be, p->key.proto);
+	return xlb_dsr_hash6(k, p->key.src.v6, p->key.dst.v6, p->key.sport_be,
+			     p->key.dport_be, p->key.proto);
+}
+
+/* The bucket of hash h in p's family's table, or NULL. */
+static __always_inline struct xlb_dsr_bucket *
+xlb_dsr_bucket_of(const struct xlb_pkt *p, const struct xlb_dsr_params *k, __u64 h)
+{
+	struct xlb_dsr_bucket *b;
+	__u32 i;
 
 	if (p->key.family != XLB_AF_INET) {
-		d = bpf_map_lookup_elem(&dsr_flows6, &p->key);
-		xlb_own_call(d);
-		return d;
+		i = (__u32)h & k->mask6;
+		b = bpf_map_lookup_elem(&dsr_flows6, &i);
+		xlb_own_call(b);
+		return b;
 	}
-	k4 = xlb_flow_key4_of(&p->key);
-	return bpf_map_lookup_elem(&dsr_flows4, &k4);
+	i = (__u32)h & k->mask4;
+	return bpf_map_lookup_elem(&dsr_flows4, &i);
+}
+
+/* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6):
+ * see XLB_DSR_FOUND; 0 when there is none. A hit stamps the slot with the
+ * tables' epoch, a write only when the epoch moved on since (once an
+ * epoch, ~17 ms, at most), so that a bucket is not written per packet
+ * by every CPU that reads it. */
+static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
+{
+	struct xlb_dsr_params *k;
+	struct xlb_dsr_bucket *b;
+	__u32 zero = 0, tag, i;
+	__u64 h, id;
+
+	k = bpf_map_lookup_elem(&dsr_params, &zero);
+	if (!k)
+		return 0;
+	h = xlb_dsr_hash(p, k);
+	b = xlb_dsr_bucket_of(p, k, h);
+	if (!b)
+		return 0;
+	tag = xlb_dsr_tag(h);
+	for (i = 0; i < XLB_DSR_WAYS; i++) {
+		id = XLB_READ_ONCE(b->slot[i].id);
+		if ((__u32)(id >> 32) != tag)
+			continue;
+		if (b->slot[i].age != k->epoch)
+			b->slot[i].age = k->epoch;
+		return (__u64)b->slot[i].hash << 32 | XLB_DSR_FOUND | (__u32)id;
+	}
+	return 0;
+}
+
+/* Writes p's 5-tuple beside slot v of hash h's bucket (dsr_keys4/6), for
+ * userspace. */
+static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
+					    const struct xlb_dsr_params *k,
+					    __u64 h, __u32 v)
+{
+	__u32 i;
+
+	v &= XLB_DSR_WAYS - 1;
+	if (p->key.family != XLB_AF_INET) {
+		struct xlb_dsr_keys6 *ks;
+
+		i = (__u32)h & k->mask6;
+		ks = bpf_map_lookup_elem(&dsr_keys6, &i);
+		xlb_own_call(ks);
+		if (ks)
+			__builtin_memcpy(&ks->k[v], &p->key, sizeof(p->key));
+		return;
+	} else {
+		struct xlb_dsr_keys4 *ks;
+
+		i = (__u32)h & k->mask4;
+		ks = bpf_map_lookup_elem(&dsr_keys4, &i);
+		if (ks)
+			ks->k[v] = xlb_flow_key4_of(&p->key);
+	}
+}
+
+/* Stores p's flow (service svc, backend bid, hash p->hash) in its bucket
+ * (xlb_dsr_victim's slot): the hash and age first, then the id with a
+ * compare-and-swap from what the choice saw, so that two CPUs placing
+ * new flows in one bucket at once never overwrite each other's (the loser
+ * chooses again). Moves the tables' epoch on to the current one. */
+__attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
+					   __u32 bid)
+{
+	__u32 zero = 0, tag, now, v, try;
+	struct xlb_dsr_params *k;
+	struct xlb_dsr_bucket *b;
+	__u64 h, id, old;
+
+	if (!p)
+		return 0;
+	k = bpf_map_lookup_elem(&dsr_params, &zero);
+	if (!k)
+		return 0;
+	h = xlb_dsr_hash(p, k);
+	b = xlb_dsr_bucket_of(p, k, h);
+	if (!b)
+		return 0;
+	now = (__u32)(xlb_now() >> 24);
+	if (k->epoch != now)
+		k->epoch = now;
+	tag = xlb_dsr_tag(h);
+	id = xlb_dsr_id(tag, svc, bid);
+	for (try = 0; try < 2; try++) {
+		v = xlb_dsr_victim(b, tag, now) & (XLB_DSR_WAYS - 1);
+		old = XLB_READ_ONCE(b->slot[v].id);
+		b->slot[v].hash = p->hash;
+		b->slot[v].age = now;
+		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old)
+			break;
+	}
+	xlb_dsr_key_put(p, k, h, v);
+	return 0;
 }
 
 /* A new flow of a service whose flows live in dsr_flows: counted toward
@@ -420,26 +538,13 @@ static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
 					  const struct xlb_svc *svc, __u32 bid,
 					  int guard)
 {
-	struct xlb_dsr_flow nd = {};
-
 	if (!xlb_svc_dsr_table(svc))
 		return xlb_dsr_ct_new(p, svc, bid);
 	if (guard && xlb_entry_optional(svc)) {
 		xlb_guard_count(XLB_G_NO_ENTRY);
 		return XLB_OK;
 	}
-	nd.backend_id = bid;
-	nd.svc_id = svc->id;
-	nd.hash = p->hash;
-	if (p->key.family != XLB_AF_INET) {
-		long r = bpf_map_update_elem(&dsr_flows6, &p->key, &nd, BPF_ANY);
-
-		xlb_own_call(r);
-	} else {
-		struct xlb_flow_key4 k4 = xlb_flow_key4_of(&p->key);
-
-		bpf_map_update_elem(&dsr_flows4, &k4, &nd, BPF_ANY);
-	}
+	xlb_dsr_store(p, svc->id, bid);
 	return XLB_OK;
 }
 

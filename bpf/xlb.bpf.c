@@ -14,9 +14,10 @@
 #include "select.h"
 #include "xlb_hash.h"
 
-/* dr and tun: pick the backend and send. d is p's dsr_flows4/6 entry, f its
- * flows entry (an lc/wlc service's, whose state counts the backend's
- * connections); either may be NULL, and the one of the service's own
+/* dr and tun: pick the backend and send. dv is p's dsr_flows4/6 entry as
+ * xlb_dsr_lookup returns it (0: none), f its flows entry (an lc/wlc
+ * service's, whose state counts the backend's connections); either may be
+ * none, and the one of the service's own
  * table comes first (the other is a flow older than the service's
  * scheduler). Kept out of line so each mode's stack frame stands alone
  * under the 512-byte limit; a global function, so the verifier checks it
@@ -24,9 +25,9 @@
  * far as it knows). */
 __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 					  const struct xlb_svc *svc,
-					  const struct xlb_dsr_flow *d,
-					  struct xlb_flow *f)
+					  __u64 dv, struct xlb_flow *f)
 {
+	const struct xlb_dsr_flow *d = NULL;
 	struct xlb_dsr_flow v;
 	struct xlb_backend *be;
 	__u32 bid = 0;
@@ -44,6 +45,12 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	 * (an ICMP error's l4 header is not the flow's). */
 	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
 		f = xlb_dsr_conns(p, svc, f, p->tcp_flags);
+	if (dv) {
+		v.backend_id = dv & 0xffff;
+		v.svc_id = (dv >> 16) & 0x7fff;
+		v.hash = dv >> 32;
+		d = &v;
+	}
 	if (f && (!d || (svc->flags & XLB_SVC_F_LC))) {
 		v.backend_id = f->backend_id;
 		v.svc_id = f->svc_id;
@@ -104,8 +111,8 @@ SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
 	const struct xlb_svc *svc = NULL;
-	struct xlb_dsr_flow *d = NULL;
 	struct xlb_flow *f = NULL;
+	__u64 d = 0;
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
 	int r, vip_dsr;
@@ -125,7 +132,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
 	if (vip_dsr && !p.syn) {
 		d = xlb_dsr_lookup(&p);
-		svc = d ? xlb_svc_of_id(&p, d->svc_id) : NULL;
+		svc = d ? xlb_svc_of_id(&p, (d >> 16) & 0x7fff) : NULL;
 		if (svc && xlb_svc_dsr_table(svc))
 			return xlb_fwd_dsr(ctx, &p, svc, d, NULL);
 	}

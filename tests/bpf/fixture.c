@@ -453,14 +453,18 @@ int table_one(uint32_t svc, uint32_t id)
 
 void flows_clear(void)
 {
-	int fds[3] = { bpf_map__fd(skel->maps.flows),
-		       bpf_map__fd(skel->maps.dsr_flows4),
-		       bpf_map__fd(skel->maps.dsr_flows6) };
-	struct xlb_flow_key k;  /* room for a struct xlb_flow_key4 too */
+	int fd = bpf_map__fd(skel->maps.flows);
+	struct xlb_flow_key k;
 
-	for (int i = 0; i < 3; i++)
-		while (bpf_map_get_next_key(fds[i], NULL, &k) == 0)
-			bpf_map_delete_elem(fds[i], &k);
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct bpf_map *m = v6 ? skel->maps.dsr_flows6 : skel->maps.dsr_flows4;
+		struct xlb_dsr_bucket b = { 0 };
+
+		for (uint32_t i = 0; i < bpf_map__max_entries(m); i++)
+			bpf_map_update_elem(bpf_map__fd(m), &i, &b, 0);
+	}
 }
 
 int flow_backend(const struct spec *s, uint32_t *bid)
@@ -517,9 +521,16 @@ int icmp_tokens(uint64_t n)
 
 static int world_setup(void)
 {
+	struct xlb_dsr_params dp = {
+		.k0 = 0x0123456789abcdefull, .k1 = 0xfedcba9876543210ull,
+		.mask4 = bpf_map__max_entries(skel->maps.dsr_flows4) - 1,
+		.mask6 = bpf_map__max_entries(skel->maps.dsr_flows6) - 1,
+	};
 	struct xlb_globals g;
 	uint32_t zero = 0;
 	int err = 0;
+
+	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &dp, 0);
 
 	err |= backend_set(B1, "198.18.0.11", BE_UP, S_DR4_TCP);
 	err |= backend_set(B2, "198.18.0.12", BE_UP, S_DR4_UDP);
@@ -835,35 +846,51 @@ struct xlb_flow_key spec_key(const struct spec *s)
 	return k;
 }
 
-/* The dr/tun table of s's family (dsr_flows4, dsr_flows6) and s's key in
- * it, in *k or *k4. */
-static int dsr_fd_key(const struct spec *s, struct xlb_flow_key *k,
-		      struct xlb_flow_key4 *k4, const void **key)
+/* The dr/tun table of s's family (dsr_flows4, dsr_flows6), the bucket of
+ * s's flow in it (index *i, read into *b) and the flow's tag. */
+static int dsr_bucket(const struct spec *s, uint32_t *i, struct xlb_dsr_bucket *b,
+		      uint32_t *tag)
 {
-	*k = spec_key(s);
-	*k4 = xlb_flow_key4_of(k);
-	*key = s->fam == 4 ? (const void *)k4 : (const void *)k;
-	return bpf_map__fd(s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6);
+	struct xlb_flow_key k = spec_key(s);
+	struct xlb_dsr_params p;
+	uint32_t zero = 0;
+	uint64_t h;
+	int fd = bpf_map__fd(s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6);
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
+		return -1;
+	h = xlb_dsr_hash_key(&p, &k);
+	*i = (uint32_t)h & (s->fam == 4 ? p.mask4 : p.mask6);
+	*tag = xlb_dsr_tag(h);
+	return bpf_map_lookup_elem(fd, i, b) ? -1 : fd;
 }
 
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 {
-	struct xlb_flow_key k;
-	struct xlb_flow_key4 k4;
-	const void *key;
-	int fd = dsr_fd_key(s, &k, &k4, &key);
+	struct xlb_dsr_bucket b;
+	uint32_t i, tag;
+	int j;
 
-	return bpf_map_lookup_elem(fd, key, d);
+	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+		return -1;
+	d->backend_id = b.slot[j].id & 0xffff;
+	d->svc_id = (b.slot[j].id >> 16) & 0x7fff;
+	d->hash = b.slot[j].hash;
+	return 0;
 }
 
 int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
 {
-	struct xlb_flow_key k;
-	struct xlb_flow_key4 k4;
-	const void *key;
-	int fd = dsr_fd_key(s, &k, &k4, &key);
+	struct xlb_dsr_bucket b;
+	uint32_t i, tag, v;
+	int fd = dsr_bucket(s, &i, &b, &tag);
 
-	return bpf_map_update_elem(fd, key, d, 0);
+	if (fd < 0)
+		return -1;
+	v = xlb_dsr_victim(&b, tag, 0);
+	b.slot[v].id = xlb_dsr_id(tag, d->svc_id, d->backend_id);
+	b.slot[v].hash = d->hash;
+	return bpf_map_update_elem(fd, &i, &b, 0);
 }
 
 /* A dr/tun table entry comes as a struct xlb_flow without a state, as xlbd
@@ -1120,8 +1147,8 @@ int fixture_setup(char *why, size_t n)
 		return snprintf(why, n, "open xlb.bpf.o"), -1;
 	/* The default 1M-entry flow table is preallocated: keep tests light. */
 	bpf_map__set_max_entries(skel->maps.flows, 4096);
-	bpf_map__set_max_entries(skel->maps.dsr_flows4, 4096);
-	bpf_map__set_max_entries(skel->maps.dsr_flows6, 4096);
+	bpf_map__set_max_entries(skel->maps.dsr_flows4, 1024);
+	bpf_map__set_max_entries(skel->maps.dsr_flows6, 1024);
 	bpf_map__set_max_entries(skel->maps.nat_rev, 4096);
 	if (xlb_bpf__load(skel))
 		return snprintf(why, n, "load xlb.bpf.o (verifier)"), -1;

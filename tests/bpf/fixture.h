@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
+#include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
 #include "decap.skel.h"

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The dr/tun flow tables (dsr_flows4, dsr_flows6): arrays of one-cache-line
+ * buckets of XLB_DSR_WAYS slots, found by a keyed hash of the client
+ * 5-tuple; shared by the XDP program and userspace (fills, listing). */
+#ifndef XLB_DSRTAB_H
+#define XLB_DSRTAB_H
+
+#include <linux/types.h>
+
+#include "xlb_abi.h"
+
+#define XLB_DSR_INLINE static inline __attribute__((always_inline))
+
+/* One flow: id is the tag (upper 32 bits, never 0: an empty slot is id 0),
+ * the service (bits 16-31) and the backend (bits 0-15); hash is the flow's
+ * xlb_flow_hash (tun's outer source); age the tables' epoch (units of
+ * 2^24 ns, ~17 ms) when the flow was last seen, by which a full bucket
+ * picks the flow a new one replaces (its least recently seen).
+ *
+ * No locks: every CPU reads and writes the buckets. A reader loads id once
+ * and takes the tag, service and backend from that one aligned 64-bit
+ * load; a writer stores id whole (a compare-and-swap from the id it chose
+ * to replace). So a tag that matches always comes with the ids written
+ * with it: a packet never goes to a backend, or a service, that was not
+ * its flow's (the tag aside, below). hash and age are separate words: a
+ * reader racing with the replacement of its slot may pair a new id with
+ * the old hash (one packet's outer source, not its backend), and a hit
+ * that stamps age just as the slot is replaced gives the new flow a fresh
+ * age (harmless). Two CPUs placing new flows in one bucket at once: the
+ * compare-and-swap fails for the one whose slot changed under it, which
+ * chooses again, so neither overwrites the other's new flow.
+ *
+ * Tags, not keys: a flow matches the slot whose 31-bit tag equals its own
+ * in its bucket. Another flow of the same bucket with the same tag (about
+ * one lookup in 2^29 of flows that have no entry, four slots to match)
+ * is taken for it: a packet of a flow without an entry follows that
+ * flow's backend (its service is checked), and a new flow whose tag is
+ * already in the bucket takes that slot over. */
+struct xlb_dsr_slot {
+	__u64 id;
+	__u32 hash;
+	__u32 age;
+};
+
+#define XLB_DSR_WAYS 4
+
+/* Slots per flow a table is sized with: filled to its size, 0.4% of the
+ * flows find their bucket full and push out its least recent flow early
+ * (twice the flows: 3.3%). */
+#define XLB_DSR_SLOTS_PER_FLOW 4
+
+struct xlb_dsr_bucket {
+	struct xlb_dsr_slot slot[XLB_DSR_WAYS];
+};
+
+_Static_assert(sizeof(struct xlb_dsr_bucket) == 64, "a bucket is one cache line");
+_Static_assert(XLB_MAX_SERVICES <= 32768 && XLB_MAX_BACKENDS <= 65536,
+	       "a slot's id holds the service in 15 bits, the backend in 16");
+
+/* dsr_keys4 / dsr_keys6 value: the 5-tuples of a bucket's flows, slot by
+ * slot, written with the slot by a new flow and read only by userspace
+ * (listing, copies into the connection table): the packet path never
+ * reads them. A key goes with its slot while the keyed hash of the key
+ * gives the slot's bucket and tag. */
+struct xlb_dsr_keys4 {
+	struct xlb_flow_key4 k[XLB_DSR_WAYS];
+};
+
+struct xlb_dsr_keys6 {
+	struct xlb_flow_key k[XLB_DSR_WAYS];
+};
+
+/* dsr_params value: the tables' hash key (random, from xlbd), their sizes
+ * as masks (buckets - 1, a power of two less one) and the epoch that hits
+ * stamp into their slots' age. */
+struct xlb_dsr_params {
+	__u64 k0;
+	__u64 k1;
+	__u32 mask4;
+	__u32 mask6;
+	__u32 epoch;
+	__u32 pad;
+};
+
+#define XLB_DSR_M1 0x9e3779b97f4a7c15ull
+#define XLB_DSR_M2 0xc2b2ae3d27d4eb4full
+#define XLB_DSR_M3 0xff51afd7ed558ccdull
+
+/* Keyed 64-bit hash of an IPv4 client tuple: the bucket is its low bits,
+ * the tag its upper 32. */
+XLB_DSR_INLINE __u64 xlb_dsr_hash4(const struct xlb_dsr_params *k, __u32 src,
+				   __u32 dst, __u16 sport_be, __u16 dport_be,
+				   __u8 proto)
+{
+	__u64 h;
+
+	h = (((__u64)dst << 32 | src) ^ k->k0) * XLB_DSR_M1;
+	h ^= h >> 32;
+	h = (h ^ ((__u64)proto << 32 | (__u32)dport_be << 16 | sport_be) ^ k->k1) *
+	    XLB_DSR_M2;
+	h ^= h >> 29;
+	h *= XLB_DSR_M3;
+	return h ^ (h >> 32);
+}
+
+/* The same for an IPv6 tuple (s, d: four words each, as union xlb_addr). */
+XLB_DSR_INLINE __u64 xlb_dsr_hash6(const struct xlb_dsr_params *k,
+				   const __u32 *s, const __u32 *d,
+				   __u16 sport_be, __u16 dport_be, __u8 proto)
+{
+	__u64 h;
+
+	h = (((__u64)s[1] << 32 | s[0]) ^ k->k0) * XLB_DSR_M1;
+	h ^= h >> 32;
+	h = (h ^ ((__u64)s[3] << 32 | s[2])) * XLB_DSR_M2;
+	h ^= h >> 29;
+	h = (h ^ ((__u64)d[1] << 32 | d[0])) * XLB_DSR_M1;
+	h ^= h >> 32;
+	h = (h ^ ((__u64)d[3] << 32 | d[2])) * XLB_DSR_M2;
+	h ^= h >> 29;
+	h = (h ^ ((__u64)proto << 32 | (__u32)dport_be << 16 | sport_be) ^ k->k1) *
+	    XLB_DSR_M3;
+	return h ^ (h >> 32);
+}
+
+/* The tag of hash h (never 0). */
+XLB_DSR_INLINE __u32 xlb_dsr_tag(__u64 h)
+{
+	return (__u32)(h >> 32) | 1;
+}
+
+/* A slot's id for tag, service and backend. */
+XLB_DSR_INLINE __u64 xlb_dsr_id(__u32 tag, __u32 svc, __u32 bid)
+{
+	return (__u64)tag << 32 | (svc & 0xffff) << 16 | (bid & 0xffff);
+}
+
+/* The slot of bucket b that a new flow of tag takes: its own (the tag
+ * there already), else an empty one, else the one seen longest ago
+ * (epoch now; the first of equals). */
+XLB_DSR_INLINE __u32 xlb_dsr_victim(const struct xlb_dsr_bucket *b, __u32 tag,
+				    __u32 now)
+{
+	__u32 i, best = 0, best_d = 0, seen_empty = 0;
+
+	for (i = 0; i < XLB_DSR_WAYS; i++) {
+		__u64 id = b->slot[i].id;
+		__u32 d = now - b->slot[i].age;
+
+		if ((__u32)(id >> 32) == tag)
+			return i;
+		if (seen_empty)
+			continue;
+		if (!id) {
+			best = i;
+			seen_empty = 1;
+		} else if (i == 0 || d > best_d) {
+			best = i;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* xlb_dsr_hash4 or xlb_dsr_hash6 of flow key f. */
+XLB_DSR_INLINE __u64 xlb_dsr_hash_key(const struct xlb_dsr_params *k,
+				      const struct xlb_flow_key *f)
+{
+	if (f->family == XLB_AF_INET)
+		return xlb_dsr_hash4(k, f->src.v4, f->dst.v4, f->sport_be,
+				     f->dport_be, f->proto);
+	return xlb_dsr_hash6(k, f->src.v6, f->dst.v6, f->sport_be, f->dport_be,
+			     f->proto);
+}
+
+/* The slot of bucket b whose tag is tag, or -1. */
+XLB_DSR_INLINE int xlb_dsr_find(const struct xlb_dsr_bucket *b, __u32 tag)
+{
+	int i;
+
+	for (i = 0; i < XLB_DSR_WAYS; i++)
+		if ((__u32)(b->slot[i].id >> 32) == tag)
+			return i;
+	return -1;
+}
+
+#endif /* XLB_DSRTAB_H */
