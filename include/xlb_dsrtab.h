@@ -162,6 +162,17 @@ XLB_DSR_INLINE __u32 xlb_dsr_victim(const struct xlb_dsr_bucket *b, __u32 tag,
 	return best;
 }
 
+/* Buckets of a table sized for flows flows: XLB_DSR_SLOTS_PER_FLOW slots
+ * each, rounded up to a power of two (the bucket is the hash's low bits). */
+XLB_DSR_INLINE __u32 xlb_dsr_buckets(__u32 flows)
+{
+	__u64 want = (__u64)flows * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS, n = 1;
+
+	while (n < want && n < (1u << 31))
+		n <<= 1;
+	return (__u32)n;
+}
+
 /* xlb_dsr_hash4 or xlb_dsr_hash6 of flow key f. */
 XLB_DSR_INLINE __u64 xlb_dsr_hash_key(const struct xlb_dsr_params *k,
 				      const struct xlb_flow_key *f)

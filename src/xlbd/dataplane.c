@@ -22,10 +22,10 @@
 #include "xlb_ct.h"
 #include "control.h"
 #include "dataplane.h"
-#include "ifqueues.h"
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
+#include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
 
@@ -64,6 +64,11 @@ struct dataplane {
 	size_t conns_len;
 	/* svc_flows, mapped: the daemon writes max, the sweeper fixes n. */
 	struct xlb_svc_flows *svc_flows;
+	/* The dr/tun tables and their 5-tuples (IPv4, IPv6), mapped, and
+	 * their buckets. */
+	struct xlb_dsr_bucket *dsr[2];
+	void *dsr_keys[2];
+	uint32_t dsr_buckets[2];
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -220,7 +225,8 @@ static const struct map_group {
 	const char *what;               /* for the log */
 	const char *names[MAP_GROUP_MAX];       /* NULL-padded */
 } map_groups[] = {
-	{ "dr/tun flow tables", { "dsr_flows4", "dsr_flows6" } },
+	{ "dr/tun flow tables", { "dsr_flows4", "dsr_flows6", "dsr_keys4",
+				  "dsr_keys6", "dsr_params" } },
 	/* The connection table, its reverse entries, the embryos' rings and
 	 * the counts kept of its entries per service and backend. */
 	{ "connection table", { "flows", "nat_rev", "embryos", "svc_flows",
@@ -452,6 +458,15 @@ static void dp_free(struct dataplane *dp)
 		munmap(dp->conns, dp->conns_len);
 	if (dp->svc_flows)
 		munmap(dp->svc_flows, XLB_MAX_SERVICES * sizeof(*dp->svc_flows));
+	for (int v6 = 0; v6 < 2; v6++) {
+		if (dp->dsr[v6])
+			munmap(dp->dsr[v6], (size_t)dp->dsr_buckets[v6] *
+					    sizeof(*dp->dsr[v6]));
+		if (dp->dsr_keys[v6])
+			munmap(dp->dsr_keys[v6], (size_t)dp->dsr_buckets[v6] *
+				(v6 ? sizeof(struct xlb_dsr_keys6) :
+				      sizeof(struct xlb_dsr_keys4)));
+	}
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -766,51 +781,16 @@ void dataplane_if_macs_refresh(struct dataplane *dp)
 
 /* ---- dataplane_open: load, map, attach ---------------------------------- */
 
-/* dsr_flows4 and dsr_flows6 keep one LRU list per CPU (bpf/maps.h) only
- * where the traffic can reach every CPU's list: the kernel shares the
- * entries out evenly among the possible CPUs, and the flows a CPU inserts
- * evict only from its own share. So one common list where some possible CPUs are not online (a
- * VM with 64 possible and 8 online would use an eighth of
- * dsr_flow_table_size), and where the attached interfaces have fewer
- * receive queues than there are CPUs: XDP runs on the CPUs servicing the
- * queues, and on a NIC with one queue (or a veth) one CPU's share would
- * hold all the flows, evicting them long before the table is full (an rr
- * flow whose entry is gone is then sent by its hash, most likely to
- * another backend). Decided when the object is opened. */
-static int dsr_flows_lru_fit(struct bpf_map *m, const struct xlb_config *cfg)
-{
-	int possible = libbpf_num_possible_cpus();
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long queues = 0;
-
-	for (size_t i = 0; i < cfg->n_interfaces; i++)
-		queues += if_rx_queues(cfg->interfaces[i]);
-	if (possible > 0 && online == possible && queues >= (unsigned long)online) {
-		/* The kernel rounds such a map's size up to a multiple of the
-		 * possible CPUs. The definition must say the same: libbpf
-		 * reuses a pinned map only when the sizes are equal, and a
-		 * restart would otherwise load fresh maps and lose every flow
-		 * (the default 1048576 on 6, 12 or 24 CPUs). */
-		__u32 n = bpf_map__max_entries(m);
-		__u32 up = (n + possible - 1) / possible * possible;
-
-		return up == n ? 0 : bpf_map__set_max_entries(m, up);
-	}
-	if (possible > 0 && online != possible)
-		log_info("%s: %ld of %d possible CPUs online: one common LRU list, "
-			 "not one per CPU", bpf_map__name(m), online, possible);
-	else
-		log_info("%s: %lu receive queue(s) on the attached interfaces for %ld "
-			 "CPUs: one common LRU list, not one per CPU (whose lists would "
-			 "each hold 1/%ld of dsr_flow_table_size)", bpf_map__name(m),
-			 queues, online, online);
-	return bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_COMMON_LRU);
-}
-
-/* The dr/tun flow table of IPv4 (dsr_flows4) or IPv6 flows. */
+/* The dr/tun flow table of IPv4 (dsr_flows4) or IPv6 flows, and the
+ * 5-tuples beside it. */
 static struct bpf_map *dsr_map(struct dataplane *dp, bool v6)
 {
 	return v6 ? dp->skel->maps.dsr_flows6 : dp->skel->maps.dsr_flows4;
+}
+
+static struct bpf_map *dsr_keys_map(struct dataplane *dp, bool v6)
+{
+	return v6 ? dp->skel->maps.dsr_keys6 : dp->skel->maps.dsr_keys4;
 }
 
 /* Open the object and size its flow tables as cfg says. */
@@ -830,11 +810,14 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 	if (!ret)
 		ret = bpf_map__set_max_entries(dp->skel->maps.nat_rev,
 					       cfg->flow_table_size);
-	/* Each family's dr/tun table holds dsr_flow_table_size flows. */
+	/* Each family's dr/tun table holds dsr_flow_table_size flows, in
+	 * buckets of XLB_DSR_WAYS (include/xlb_dsrtab.h). */
 	for (int v6 = 0; v6 < 2 && !ret; v6++) {
-		ret = bpf_map__set_max_entries(dsr_map(dp, v6), cfg->dsr_flow_table_size);
+		uint32_t n = xlb_dsr_buckets(cfg->dsr_flow_table_size);
+
+		ret = bpf_map__set_max_entries(dsr_map(dp, v6), n);
 		if (!ret)
-			ret = dsr_flows_lru_fit(dsr_map(dp, v6), cfg);
+			ret = bpf_map__set_max_entries(dsr_keys_map(dp, v6), n);
 	}
 	/* Persistence pins are per client, not per flow: a quarter of the
 	 * larger flow table (clients open several flows each). */
@@ -954,6 +937,40 @@ static int map_shared(struct bpf_map *m, size_t len, void **out, char *err,
 	return -errno;
 }
 
+/* The dr/tun tables' parameters: kept as an adopted table was made (its
+ * flows sit where its key put them), else a random key and the tables'
+ * sizes. */
+static int dsr_params_init(struct dataplane *dp, char *err, size_t errlen)
+{
+	struct xlb_dsr_params k;
+	uint32_t zero = 0;
+	int ret;
+
+	ret = bpf_map__lookup_elem(dp->skel->maps.dsr_params, &zero, sizeof(zero),
+				   &k, sizeof(k), 0);
+	if (!ret && (k.k0 || k.k1) && k.mask4 == dp->dsr_buckets[0] - 1 &&
+	    k.mask6 == dp->dsr_buckets[1] - 1)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	while (!ret && !k.k0 && !k.k1) {
+		uint64_t r[2];
+
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			ret = -errno;
+		k.k0 = r[0];
+		k.k1 = r[1];
+	}
+	k.mask4 = dp->dsr_buckets[0] - 1;
+	k.mask6 = dp->dsr_buckets[1] - 1;
+	if (!ret)
+		ret = bpf_map__update_elem(dp->skel->maps.dsr_params, &zero,
+					   sizeof(zero), &k, sizeof(k), BPF_ANY);
+	if (ret)
+		snprintf(err, errlen, "cannot set up the dr/tun flow tables: %s",
+			 strerror(-ret));
+	return ret;
+}
+
 /* What userspace keeps beside the maps: the address filter and next hops
  * as written, backend_conns and svc_flows mapped (the sweeper updates
  * them). */
@@ -976,6 +993,19 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 		ret = map_shared(dp->skel->maps.svc_flows,
 				 XLB_MAX_SERVICES * sizeof(*dp->svc_flows),
 				 (void **)&dp->svc_flows, err, errlen);
+	for (int v6 = 0; v6 < 2 && !ret; v6++) {
+		uint32_t n = bpf_map__max_entries(dsr_map(dp, v6));
+
+		dp->dsr_buckets[v6] = n;
+		ret = map_shared(dsr_map(dp, v6), (size_t)n * sizeof(*dp->dsr[v6]),
+				 (void **)&dp->dsr[v6], err, errlen);
+		if (!ret)
+			ret = map_shared(dsr_keys_map(dp, v6), (size_t)n *
+					 bpf_map__value_size(dsr_keys_map(dp, v6)),
+					 &dp->dsr_keys[v6], err, errlen);
+	}
+	if (!ret)
+		ret = dsr_params_init(dp, err, errlen);
 	return ret;
 }
 
@@ -1167,30 +1197,105 @@ static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
 
 /* ---- dr/tun flows between the two tables ---------------------------------- */
 
-/* The key of flow k in the dr/tun table of its family: k itself (IPv6),
- * or *k4 filled from it (IPv4). */
-static const void *dsr_key(const struct xlb_flow_key *k, struct xlb_flow_key4 *k4)
+/* The dr/tun tables' parameters (dsr_params) in *k: 0 or -errno. */
+static int dsr_params_get(struct dataplane *dp, struct xlb_dsr_params *k)
 {
-	if (k->family == XLB_AF_INET6)
-		return k;
-	*k4 = xlb_flow_key4_of(k);
-	return k4;
+	uint32_t zero = 0;
+
+	return bpf_map__lookup_elem(dp->skel->maps.dsr_params, &zero, sizeof(zero),
+				    k, sizeof(*k), 0);
 }
 
-/* Key i of a batch of keys of size ksize read from flows or a dr/tun
- * table, as a struct xlb_flow_key. */
-static struct xlb_flow_key flow_key_at(const char *keys, size_t ksize, __u32 i)
+/* The 5-tuple beside slot i of bucket b of family v6's table. */
+static struct xlb_flow_key dsr_key_at(struct dataplane *dp, bool v6, uint32_t b,
+				      int i)
 {
 	struct xlb_flow_key k;
 
-	if (ksize == sizeof(struct xlb_flow_key4))
-		return xlb_flow_key_of4((const void *)(keys + i * ksize));
-	memcpy(&k, keys + i * ksize, sizeof(k));
+	if (!v6)
+		return xlb_flow_key_of4(&((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[b].k[i]);
+	memcpy(&k, &((struct xlb_dsr_keys6 *)dp->dsr_keys[1])[b].k[i], sizeof(k));
 	return k;
 }
 
+typedef int (*dsr_flow_fn)(void *arg, const struct xlb_flow_key *k,
+			   const struct xlb_dsr_flow *d);
+
+/* Calls fn for each flow of the dr/tun tables (read as the data plane
+ * writes them, without a lock): a slot whose 5-tuple beside it does not
+ * hash to its bucket and tag is being replaced, and is left out. Stops at
+ * fn's first non-zero return, which it returns. */
+static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
+{
+	struct xlb_dsr_params p;
+	int ret = dsr_params_get(dp, &p);
+
+	for (int v6 = 0; v6 < 2 && !ret; v6++) {
+		uint32_t mask = v6 ? p.mask6 : p.mask4;
+
+		for (uint32_t b = 0; b < dp->dsr_buckets[v6] && !ret; b++) {
+			struct xlb_dsr_bucket *bk = &dp->dsr[v6][b];
+
+			for (int i = 0; i < XLB_DSR_WAYS && !ret; i++) {
+				uint64_t id = __atomic_load_n(&bk->slot[i].id,
+							      __ATOMIC_ACQUIRE), h;
+				struct xlb_dsr_flow d;
+				struct xlb_flow_key k;
+
+				if (!id)
+					continue;
+				k = dsr_key_at(dp, v6, b, i);
+				h = xlb_dsr_hash_key(&p, &k);
+				if (((uint32_t)h & mask) != b ||
+				    xlb_dsr_tag(h) != (uint32_t)(id >> 32))
+					continue;
+				d.backend_id = id & 0xffff;
+				d.svc_id = (id >> 16) & 0x7fff;
+				d.hash = bk->slot[i].hash;
+				ret = fn(arg, &k, &d);
+			}
+		}
+	}
+	return ret;
+}
+
+/* Places flow d of key k in its bucket as the data plane places a new
+ * flow (xlb_dsr_store), unless a flow of its tag is there already.
+ * Returns whether it wrote the flow. */
+static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
+		    const struct xlb_dsr_flow *d)
+{
+	bool v6 = k->family == XLB_AF_INET6;
+	struct xlb_dsr_params p;
+	struct xlb_dsr_bucket *b;
+	uint32_t tag, bi, v;
+	uint64_t h, old;
+
+	if (dsr_params_get(dp, &p))
+		return false;
+	h = xlb_dsr_hash_key(&p, k);
+	bi = (uint32_t)h & (v6 ? p.mask6 : p.mask4);
+	if (bi >= dp->dsr_buckets[v6])
+		return false;
+	b = &dp->dsr[v6][bi];
+	tag = xlb_dsr_tag(h);
+	if (xlb_dsr_find(b, tag) >= 0)
+		return false;
+	v = xlb_dsr_victim(b, tag, p.epoch);
+	old = __atomic_load_n(&b->slot[v].id, __ATOMIC_ACQUIRE);
+	b->slot[v].hash = d->hash;
+	b->slot[v].age = p.epoch;
+	if (v6)
+		memcpy(&((struct xlb_dsr_keys6 *)dp->dsr_keys[1])[bi].k[v], k, sizeof(*k));
+	else
+		((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[bi].k[v] = xlb_flow_key4_of(k);
+	return __atomic_compare_exchange_n(&b->slot[v].id, &old,
+					   xlb_dsr_id(tag, d->svc_id, d->backend_id),
+					   false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 /* Entry v (struct xlb_flow in flows, else struct xlb_dsr_flow) of service
- * id, written into the other table as the data plane would have made it:
+ * svc, written into the other table as the data plane would have made it:
  * a compact entry (in its family's dr/tun table), or a flows entry
  * without a state (kept, not counted: XLB_CT_NONE). A flow already there
  * is left as it is. Returns whether it wrote an entry. */
@@ -1204,16 +1309,12 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 	struct xlb_flow nf = { 0 };
 
 	if (from_flows) {
-		struct bpf_map *m = dsr_map(dp, k->family == XLB_AF_INET6);
-		struct xlb_flow_key4 k4;
-
 		if (f->svc_id != svc->id || f->backend_id >= XLB_MAX_BACKENDS)
 			return false;
 		nd.backend_id = (__u16)f->backend_id;
 		nd.svc_id = (__u16)f->svc_id;
 		nd.hash = f->hash;
-		return bpf_map__update_elem(m, dsr_key(k, &k4), bpf_map__key_size(m),
-					    &nd, sizeof(nd), BPF_NOEXIST) == 0;
+		return dsr_put(dp, k, &nd);
 	}
 	if (d->svc_id != svc->id)
 		return false;
@@ -1226,66 +1327,69 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 				    sizeof(nf), BPF_NOEXIST) == 0;
 }
 
+/* flows_copy's progress: what it copies, how many it may, did, and left. */
+struct flows_copy_arg {
+	struct dataplane *dp;
+	const struct xlb_svc *svc;
+	uint64_t room, copied, left;
+};
+
+/* flows_copy of one dr/tun flow into the connection table. */
+static int flows_copy_dsr(void *arg, const struct xlb_flow_key *k,
+			  const struct xlb_dsr_flow *d)
+{
+	struct flows_copy_arg *a = arg;
+
+	if (a->copied >= a->room)
+		a->left += d->svc_id == a->svc->id;
+	else
+		a->copied += flow_copy_one(a->dp, false, k, d, a->svc);
+	return 0;
+}
+
 /* A dr/tun service whose scheduler enters or leaves lc/wlc moves between
  * the flow tables (xlb_svc_dsr_table): before the change, its entries are
  * copied into the table its packets will look in (svc: the service as it
  * will be), so its connections stay on their backends. The old entries
- * stay behind for the LRU (dsr_flows4/6) or the sweeper (flows, by their
- * timeouts) to remove. A flow that starts between the copy and the change
- * is scheduled afresh by its next packet. Into the connection table, at
- * most the service's share (max_flows, set before): the copies must not
- * push other services' entries out of it; flows past that are scheduled
- * afresh too, and the log says how many. */
+ * stay behind for new flows to replace (dsr_flows4/6) or the sweeper
+ * (flows, by their timeouts) to remove. A flow that starts between the
+ * copy and the change is scheduled afresh by its next packet. Into the
+ * connection table, at most the service's share (max_flows, set before):
+ * the copies must not push other services' entries out of it; flows past
+ * that are scheduled afresh too, and the log says how many. */
 static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 {
 	enum { CHUNK = 4096 };
 	bool from_flows = xlb_svc_dsr_table(svc);
-	struct bpf_map *froms[2] = { dp->skel->maps.flows, NULL };
-	char *keys = calloc(CHUNK, sizeof(struct xlb_flow_key));
-	char *vals = calloc(CHUNK, sizeof(struct xlb_flow));
-	uint64_t room = UINT64_MAX, copied = 0, left = 0;
+	struct flows_copy_arg a = { .dp = dp, .svc = svc, .room = UINT64_MAX };
+	struct bpf_map *flows = dp->skel->maps.flows;
+	struct xlb_flow_key *keys = calloc(CHUNK, sizeof(*keys));
+	struct xlb_flow *vals = calloc(CHUNK, sizeof(*vals));
+	bool started = false;
+	__u32 cursor = 0, n;
 	int ret = 0;
 
-	if (!from_flows) {
-		froms[0] = dsr_map(dp, false);
-		froms[1] = dsr_map(dp, true);
-	}
 	if (!from_flows && dp->svc_flows && svc->id < XLB_MAX_SERVICES &&
 	    dp->svc_flows[svc->id].max)
-		room = dp->svc_flows[svc->id].max;
-	for (int m = 0; m < 2 && froms[m] && keys && vals && !ret; m++) {
-		size_t ksize = bpf_map__key_size(froms[m]);
-		size_t vsize = bpf_map__value_size(froms[m]);
-		bool started = false;
-		__u32 cursor = 0, n;
-
-		while (ret == 0) {
-			n = CHUNK;
-			ret = bpf_map_lookup_batch(bpf_map__fd(froms[m]),
-						   started ? &cursor : NULL, &cursor,
-						   keys, vals, &n, NULL);
-			ret = ret ? -errno : 0;
-			started = true;
-			for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++) {
-				const struct xlb_dsr_flow *d = (const void *)(vals + i * vsize);
-				struct xlb_flow_key k = flow_key_at(keys, ksize, i);
-
-				if (copied >= room) {
-					left += d->svc_id == svc->id;
-					continue;
-				}
-				copied += flow_copy_one(dp, from_flows, &k,
-							vals + i * vsize, svc);
-			}
-		}
-		if (ret == -ENOENT)
-			ret = 0;
+		a.room = dp->svc_flows[svc->id].max;
+	if (!from_flows)
+		ret = dsr_each(dp, flows_copy_dsr, &a);
+	while (from_flows && keys && vals && ret == 0) {
+		n = CHUNK;
+		ret = bpf_map_lookup_batch(bpf_map__fd(flows), started ? &cursor : NULL,
+					   &cursor, keys, vals, &n, NULL);
+		ret = ret ? -errno : 0;
+		started = true;
+		for (__u32 i = 0; (ret == 0 || ret == -ENOENT) && i < n; i++)
+			flow_copy_one(dp, true, &keys[i], &vals[i], svc);
 	}
-	if (left)
+	if (ret == -ENOENT)
+		ret = 0;
+	if (a.left)
 		log_warn("service %u: %llu of its dr/tun flows not copied to the "
 			 "connection table, past its share (max_flows %llu): they "
 			 "are scheduled afresh by lc/wlc", svc->id,
-			 (unsigned long long)left, (unsigned long long)room);
+			 (unsigned long long)a.left, (unsigned long long)a.room);
 	if (!keys || !vals || ret)
 		log_warn("service %u: cannot copy its flows to the %s table (%s): "
 			 "its connections may move to other backends", svc->id,
@@ -1690,42 +1794,37 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	return 0;
 }
 
+/* dsr_flows_each's callback and its arguments. */
+struct dsr_list_arg {
+	struct dataplane *dp;
+	dataplane_flow_fn fn;
+	void *arg;
+};
+
+static int dsr_list_one(void *arg, const struct xlb_flow_key *k,
+			const struct xlb_dsr_flow *d)
+{
+	struct dsr_list_arg *a = arg;
+	struct xlb_flow f = { 0 }, both;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(a->dp->skel->maps.flows), k, &both) == 0 &&
+	    both.svc_id == d->svc_id)
+		return 0;
+	f.backend_id = d->backend_id;
+	f.svc_id = d->svc_id;
+	f.hash = d->hash;
+	return a->fn(a->arg, k, &f, -1);
+}
+
 /* dataplane_flows_each over dsr_flows4 and dsr_flows6: each entry as the
  * struct xlb_flow of a dr/tun flow (no state, no time left); one the
  * flows map holds too for the same service (copied there when the
  * scheduler changed, see flows_copy) was listed with it. */
 static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 {
-	int ffd = bpf_map__fd(dp->skel->maps.flows), ret = 0;
-	union {
-		struct xlb_flow_key k6;
-		struct xlb_flow_key4 k4;
-	} k, next;
-	struct xlb_flow_key fk;
-	struct xlb_dsr_flow d;
-	struct xlb_flow both;
+	struct dsr_list_arg a = { .dp = dp, .fn = fn, .arg = arg };
 
-	for (int v6 = 0; v6 < 2 && !ret; v6++) {
-		int fd = bpf_map__fd(dsr_map(dp, v6)), more;
-
-		more = bpf_map_get_next_key(fd, NULL, &next) == 0;
-		while (more && !ret) {
-			struct xlb_flow f = { 0 };
-
-			k = next;
-			more = bpf_map_get_next_key(fd, &k, &next) == 0;
-			fk = v6 ? k.k6 : xlb_flow_key_of4(&k.k4);
-			if (bpf_map_lookup_elem(fd, &k, &d) ||
-			    (bpf_map_lookup_elem(ffd, &fk, &both) == 0 &&
-			     both.svc_id == d.svc_id))
-				continue;
-			f.backend_id = d.backend_id;
-			f.svc_id = d.svc_id;
-			f.hash = d.hash;
-			ret = fn(arg, &fk, &f, -1);
-		}
-	}
-	return ret;
+	return dsr_each(dp, dsr_list_one, &a);
 }
 
 int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)

@@ -893,6 +893,39 @@ int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
 	return bpf_map_update_elem(fd, &i, &b, 0);
 }
 
+int dsr_bucket_mates(const struct spec *s, int cnt, uint16_t *sports)
+{
+	struct xlb_dsr_bucket b;
+	uint32_t want, i, tag;
+	struct spec t = *s;
+	int got = 0;
+
+	if (dsr_bucket(s, &want, &b, &tag) < 0)
+		return -1;
+	for (uint32_t p = s->sport; p <= 0xffff && got < cnt; p++) {
+		t.sport = (uint16_t)p;
+		if (dsr_bucket(&t, &i, &b, &tag) < 0)
+			return -1;
+		if (i == want)
+			sports[got++] = t.sport;
+	}
+	return got == cnt ? 0 : -1;
+}
+
+int dsr_age_set(const struct spec *s, int32_t delta)
+{
+	struct xlb_dsr_bucket b;
+	struct xlb_dsr_params p;
+	uint32_t i, tag, zero = 0;
+	int fd = dsr_bucket(s, &i, &b, &tag), j;
+
+	if (fd < 0 || (j = xlb_dsr_find(&b, tag)) < 0 ||
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
+		return -1;
+	b.slot[j].age = p.epoch + (uint32_t)delta;
+	return bpf_map_update_elem(fd, &i, &b, 0);
+}
+
 /* A dr/tun table entry comes as a struct xlb_flow without a state, as xlbd
  * shows it (dataplane_flows_each). */
 int flow_get(const struct spec *s, struct xlb_flow *f)

@@ -163,6 +163,11 @@ uint32_t nat_rev_count(void);
 struct xlb_flow_key spec_key(const struct spec *s);
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d);
 int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d);
+/* cnt client ports from s's on (s's first) whose flows, s's otherwise,
+ * share s's bucket of the dr/tun table: 0, or -1 when there are not cnt. */
+int dsr_bucket_mates(const struct spec *s, int cnt, uint16_t *sports);
+/* Sets the age of s's dr/tun entry to the tables' epoch plus delta. */
+int dsr_age_set(const struct spec *s, int32_t delta);
 int flow_get(const struct spec *s, struct xlb_flow *f);
 int flow_put(const struct spec *s, const struct xlb_flow *f);
 int flow_age(const struct spec *s, uint64_t age_s);

@@ -285,16 +285,14 @@ static int in_flows(const struct spec *s)
 }
 
 /* The compact entry of s's flow, in the table of its family (an IPv4
- * flow under its 16-byte key in dsr_flows4, an IPv6 one in dsr_flows6),
+ * flow in dsr_flows4, an IPv6 one in dsr_flows6),
  * is backend bid of service sid with s's hash; the other family's table
  * and the flows map have none. */
 static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 			  char *why, size_t n)
 {
-	struct xlb_flow_key k = spec_key(s);
-	struct xlb_flow_key4 k4 = xlb_flow_key4_of(&k);
+	struct spec o = *s;
 	struct xlb_dsr_flow d;
-	int other;
 
 	if (dsr_get(s, &d))
 		return snprintf(why, n, "no dsr_flows%d entry", s->fam), -1;
@@ -302,10 +300,9 @@ static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 		return snprintf(why, n, "dsr_flows%d entry %u/%u/%08x, want %u/%u/%08x",
 				s->fam, d.backend_id, d.svc_id, d.hash, bid, sid,
 				spec_hash(s)), -1;
-	other = s->fam == 4 ?
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows6), &k, &d) :
-		bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_flows4), &k4, &d);
-	if (other == 0)
+	/* The same tuple's bucket and tag in the other family's table. */
+	o.fam = s->fam == 4 ? 6 : 4;
+	if (dsr_get(&o, &d) == 0)
 		return snprintf(why, n, "an entry in the other family's table too"), -1;
 	if (in_flows(s))
 		return snprintf(why, n, "an entry in flows too"), -1;
@@ -508,7 +505,7 @@ static const struct row rows[] = {
 	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
 	{ .desc = "tun v4 over MTU without DF: frag-needed to the client as well", .fn = r_too_big4_nodf },
 	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
-	{ .desc = "dr v4 flow in dsr_flows4 under its 16-byte key (backend, service, hash), none in flows or dsr_flows6; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
+	{ .desc = "dr v4 flow in dsr_flows4 (backend, service, hash), none in flows or dsr_flows6; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
 	{ .desc = "dr v6 flow in dsr_flows6, none in dsr_flows4; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
 	{ .desc = "tun v4 flow in dsr_flows4, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
