@@ -3,14 +3,15 @@
  *
  * 1. Map memory per flow: xlb.bpf.o is loaded with its default 1M-entry
  *    flows and nat_rev tables (both sized by flow_table_size, in every mode)
- *    and dsr_flows4/dsr_flows6 (dsr_flow_table_size each: the dr/tun flows
- *    of each family) and the kernel's
+ *    and dr/tun tables for 1M flows per family (dsr_flows4/6 and the
+ *    5-tuples beside them, dsr_keys4/6: xlb_dsr_buckets(dsr_flow_table_size)
+ *    buckets each) and the kernel's
  *    own figure is read back: "memlock" in
  *    /proc/self/fdinfo of each map (what `bpftool map show` prints; both
  *    maps are preallocated, so it is memory held, not a bound). Bytes per
  *    flow = memlock / max_entries.
  * 2. The largest flow_table_size whose two maps fit in 1 GiB (and the
- *    largest dsr_flow_table_size whose two maps alone do): maps of the
+ *    largest dsr_flow_table_size whose four maps alone do): maps of the
  *    same type, key, value and flags as xlb's are created at growing sizes
  *    and their memlock read; between powers of two the cost is linear (the
  *    bucket array only grows at a power of two), so two probes give the
@@ -46,6 +47,7 @@
 
 #include "maglev.h"
 #include "xlb_abi.h"
+#include "xlb_dsrtab.h"
 #include "xlb.skel.h"
 
 #define GiB (1ull << 30)
@@ -100,7 +102,7 @@ struct mapdef {
 	uint32_t key, value, flags;
 };
 
-static struct mapdef def_flows, def_rev, def_dsr4, def_dsr6;
+static struct mapdef def_flows, def_rev, def_dsr4, def_dsr6, def_keys4, def_keys6;
 
 static struct mapdef mapdef_of(const struct bpf_map *m)
 {
@@ -124,8 +126,9 @@ static uint64_t probe(const struct mapdef *d, uint32_t n)
 }
 
 /* Both maps at n entries: flows + nat_rev, as xlbd creates them; or the
- * dr/tun tables alone, dsr_flows4 + dsr_flows6 (what a dr/tun-only
- * balancer needs; xlbd gives each dsr_flow_table_size entries). */
+ * dr/tun tables alone for n flows per family: dsr_flows4 + dsr_flows6 and
+ * the 5-tuples beside them, dsr_keys4 + dsr_keys6, at xlb_dsr_buckets(n)
+ * each (what a dr/tun-only balancer needs). */
 static int dsr_only;
 
 static uint64_t probe_both(uint32_t n)
@@ -133,8 +136,13 @@ static uint64_t probe_both(uint32_t n)
 	uint64_t a, b;
 
 	if (dsr_only) {
-		a = probe(&def_dsr4, n);
-		b = probe(&def_dsr6, n);
+		uint32_t nb = xlb_dsr_buckets(n);
+		uint64_t k4 = probe(&def_keys4, nb), k6 = probe(&def_keys6, nb);
+
+		a = probe(&def_dsr4, nb);
+		b = probe(&def_dsr6, nb);
+		a = a && k4 ? a + k4 : 0;
+		b = b && k6 ? b + k6 : 0;
 	} else {
 		a = probe(&def_flows, n);
 		b = probe(&def_rev, n);
@@ -151,6 +159,14 @@ static uint32_t largest_in_gib(void)
 	uint64_t lo_m, hi_m = 0, m;
 	uint32_t k, lo, hi, best;
 	double slope;
+
+	/* The dr/tun tables grow only at powers of two (whole buckets):
+	 * the largest fitting size is one. */
+	if (dsr_only) {
+		for (k = 16; k < 31 && (m = probe_both(1u << k)) && m <= GiB; k++)
+			;
+		return k > 16 ? 1u << (k - 1) : 0;
+	}
 
 	for (k = 16; k < 30; k++) {
 		hi_m = probe_both(1u << (k + 1));
@@ -188,6 +204,20 @@ static void mem_row(const char *name, uint64_t mem, uint32_t n, const struct map
 	    (double)mem / n, (unsigned long)mem, n);
 }
 
+/* The row of a dr/tun table: its buckets (mem) and 5-tuples (keys) for n
+ * flows. */
+static void dsr_row(const char *name, uint64_t mem, uint64_t keys, uint32_t n)
+{
+	char meas[256];
+
+	snprintf(meas, sizeof(meas), "%.1f B (%lu B of buckets and %lu B of 5-tuples "
+		 "for %u flows, %u slots each)", (double)(mem + keys) / n,
+		 (unsigned long)mem, (unsigned long)keys, n, XLB_DSR_SLOTS_PER_FLOW);
+	row(name, meas, "none set", "measured",
+	    "\"bytes_per_flow\":%.1f,\"memlock\":%lu,\"entries\":%u",
+	    (double)(mem + keys) / n, (unsigned long)(mem + keys), n);
+}
+
 /* The row of two maps sized alike: memory a at na entries, b at nb. */
 static void sum_row(const char *name, uint64_t a, uint32_t na, uint64_t b, uint32_t nb)
 {
@@ -202,7 +232,7 @@ static void sum_row(const char *name, uint64_t a, uint32_t na, uint64_t b, uint3
 static int memory_rows(void)
 {
 	struct xlb_bpf *s;
-	uint64_t mf, mr, md4, md6;
+	uint64_t mf, mr, md4, md6, mk4, mk6;
 	uint32_t nf, nr, nd4, nd6, best;
 	char meas[256], ex[256];
 
@@ -220,18 +250,25 @@ static int memory_rows(void)
 	}
 	nf = bpf_map__max_entries(s->maps.flows);
 	nr = bpf_map__max_entries(s->maps.nat_rev);
-	nd4 = bpf_map__max_entries(s->maps.dsr_flows4);
-	nd6 = bpf_map__max_entries(s->maps.dsr_flows6);
+	/* Flows each dr/tun table (and its 5-tuples) is sized for. */
+	nd4 = bpf_map__max_entries(s->maps.dsr_flows4) * XLB_DSR_WAYS /
+	      XLB_DSR_SLOTS_PER_FLOW;
+	nd6 = bpf_map__max_entries(s->maps.dsr_flows6) * XLB_DSR_WAYS /
+	      XLB_DSR_SLOTS_PER_FLOW;
 	mf = memlock_of(bpf_map__fd(s->maps.flows));
 	mr = memlock_of(bpf_map__fd(s->maps.nat_rev));
 	md4 = memlock_of(bpf_map__fd(s->maps.dsr_flows4));
 	md6 = memlock_of(bpf_map__fd(s->maps.dsr_flows6));
+	mk4 = memlock_of(bpf_map__fd(s->maps.dsr_keys4));
+	mk6 = memlock_of(bpf_map__fd(s->maps.dsr_keys6));
 	def_dsr4 = mapdef_of(s->maps.dsr_flows4);
 	def_dsr6 = mapdef_of(s->maps.dsr_flows6);
+	def_keys4 = mapdef_of(s->maps.dsr_keys4);
+	def_keys6 = mapdef_of(s->maps.dsr_keys6);
 	def_flows = mapdef_of(s->maps.flows);
 	def_rev = mapdef_of(s->maps.nat_rev);
 	xlb_bpf__destroy(s);
-	if (!mf || !mr || !md4 || !md6 || !nf || !nr || !nd4 || !nd6) {
+	if (!mf || !mr || !md4 || !md6 || !mk4 || !mk6 || !nf || !nr || !nd4 || !nd6) {
 		fprintf(stderr, "scale: no memlock in fdinfo\n");
 		return -1;
 	}
@@ -239,10 +276,10 @@ static int memory_rows(void)
 	mem_row("map memory per flow: flows", mf, nf, &def_flows);
 	mem_row("map memory per flow: nat_rev (allocated in every mode)", mr, nr, &def_rev);
 	sum_row("map memory per flow: flows + nat_rev", mf, nf, mr, nr);
-	mem_row("map memory per flow: dsr_flows4 (dr/tun IPv4)", md4, nd4, &def_dsr4);
-	mem_row("map memory per flow: dsr_flows6 (dr/tun IPv6)", md6, nd6, &def_dsr6);
-	sum_row("map memory per flow: dsr_flows4 + dsr_flows6 (both sized alike)",
-		md4, nd4, md6, nd6);
+	dsr_row("map memory per flow: dsr_flows4 + dsr_keys4 (dr/tun IPv4)", md4, mk4, nd4);
+	dsr_row("map memory per flow: dsr_flows6 + dsr_keys6 (dr/tun IPv6)", md6, mk6, nd6);
+	sum_row("map memory per flow: both families' dr/tun tables (sized alike)",
+		md4 + mk4, nd4, md6 + mk6, nd6);
 
 	if (quick)              /* creating GiB-sized maps takes seconds */
 		return 0;
@@ -261,7 +298,7 @@ static int memory_rows(void)
 	if (best) {
 		snprintf(meas, sizeof(meas), "dsr_flow_table_size %u (%.2fM dr/tun flows "
 			 "per family)", best, best / 1e6);
-		row("largest dr/tun flow tables in 1 GiB (dsr_flows4 + dsr_flows6)", meas,
+		row("largest dr/tun flow tables in 1 GiB (dsr_flows4/6 + dsr_keys4/6)", meas,
 		    "none set",
 		    "measured", "\"entries\":%u", best);
 	}
