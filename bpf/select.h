@@ -393,20 +393,25 @@ static __always_inline __u64 xlb_dsr_hash(const struct xlb_pkt *p,
 			     p->key.dport_be, p->key.proto);
 }
 
-/* The bucket of hash h in p's family's table, or NULL. */
+/* The bucket of p's flow in its family's table, or NULL; *k gets the
+ * tables' parameters, *h the keyed hash of p's tuple. */
 static __always_inline struct xlb_dsr_bucket *
-xlb_dsr_bucket_of(const struct xlb_pkt *p, const struct xlb_dsr_params *k, __u64 h)
+xlb_dsr_bucket_of(const struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
 {
 	struct xlb_dsr_bucket *b;
-	__u32 i;
+	__u32 zero = 0, i;
 
+	*k = bpf_map_lookup_elem(&dsr_params, &zero);
+	if (!*k)
+		return NULL;
+	*h = xlb_dsr_hash(p, *k);
 	if (p->key.family != XLB_AF_INET) {
-		i = (__u32)h & k->mask6;
+		i = (__u32)*h & (*k)->mask6;
 		b = bpf_map_lookup_elem(&dsr_flows6, &i);
 		xlb_own_call(b);
 		return b;
 	}
-	i = (__u32)h & k->mask4;
+	i = (__u32)*h & (*k)->mask4;
 	return bpf_map_lookup_elem(&dsr_flows4, &i);
 }
 
@@ -419,14 +424,10 @@ static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
 {
 	struct xlb_dsr_params *k;
 	struct xlb_dsr_bucket *b;
-	__u32 zero = 0, tag, i;
+	__u32 tag, i;
 	__u64 h, id;
 
-	k = bpf_map_lookup_elem(&dsr_params, &zero);
-	if (!k)
-		return 0;
-	h = xlb_dsr_hash(p, k);
-	b = xlb_dsr_bucket_of(p, k, h);
+	b = xlb_dsr_bucket_of(p, &k, &h);
 	if (!b)
 		return 0;
 	tag = xlb_dsr_tag(h);
@@ -458,7 +459,6 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 		xlb_own_call(ks);
 		if (ks)
 			__builtin_memcpy(&ks->k[v], &p->key, sizeof(p->key));
-		return;
 	} else {
 		struct xlb_dsr_keys4 *ks;
 
@@ -477,18 +477,14 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
 					   __u32 bid)
 {
-	__u32 zero = 0, tag, now, v, try;
+	__u32 tag, now, v, try;
 	struct xlb_dsr_params *k;
 	struct xlb_dsr_bucket *b;
 	__u64 h, id, old;
 
 	if (!p)
 		return 0;
-	k = bpf_map_lookup_elem(&dsr_params, &zero);
-	if (!k)
-		return 0;
-	h = xlb_dsr_hash(p, k);
-	b = xlb_dsr_bucket_of(p, k, h);
+	b = xlb_dsr_bucket_of(p, &k, &h);
 	if (!b)
 		return 0;
 	now = (__u32)(xlb_now() >> 24);
@@ -501,10 +497,11 @@ __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
 		old = XLB_READ_ONCE(b->slot[v].id);
 		b->slot[v].hash = p->hash;
 		b->slot[v].age = now;
-		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old)
+		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old) {
+			xlb_dsr_key_put(p, k, h, v);
 			break;
+		}
 	}
-	xlb_dsr_key_put(p, k, h, v);
 	return 0;
 }
 
