@@ -265,10 +265,10 @@ struct xlb_flow_key {
 	__u16 pad;
 };
 
-/* dsr_flows4 key: an IPv4 dr/tun flow, the 5-tuple of a struct
- * xlb_flow_key of family XLB_AF_INET without the 24 bytes that are zero
- * there (the kernel hashes and compares every key byte on each lookup).
- * IPv6 flows keep the whole struct xlb_flow_key (dsr_flows6). */
+/* An IPv4 dr/tun flow's 5-tuple as dsr_keys4 keeps it beside its slot
+ * (include/xlb_dsrtab.h): a struct xlb_flow_key of family XLB_AF_INET
+ * without the 24 bytes that are zero there. IPv6 flows keep the whole
+ * struct xlb_flow_key (dsr_keys6). */
 struct xlb_flow_key4 {
 	__u32 src;              /* network byte order, as union xlb_addr's v4 */
 	__u32 dst;
@@ -330,15 +330,15 @@ struct xlb_flow {
 	__u32 syn_seq;
 };
 
-/* dsr_flows4 and dsr_flows6 map value (keys: struct xlb_flow_key4,
- * struct xlb_flow_key): a flow of a dr or tun service whose scheduler
- * needs no connection state (Maglev, sh, rr/wrr, with or without
- * persistence): what its later packets need, the backend,
- * the service (found by id, an array read) and the flow hash (tun's outer
- * source). No clock and no state: such an entry never expires, the LRU
- * ages it by its lookups. dr/tun flows of lc/wlc services keep a struct
- * xlb_flow in the flows map: their state counts the backend's
- * connections and expires by the nat timeouts (conntrack sweeper). */
+/* A flow of a dr or tun service whose scheduler needs no connection
+ * state (Maglev, sh, rr/wrr, with or without persistence), as a slot of
+ * dsr_flows4 / dsr_flows6 holds it (include/xlb_dsrtab.h): what its later
+ * packets need, the backend, the service (found by id, an array read) and
+ * the flow hash (tun's outer source). No state: such an entry never
+ * expires; a new flow of its bucket replaces the least recently seen.
+ * dr/tun flows of lc/wlc services keep a struct xlb_flow in the flows
+ * map: their state counts the backend's connections and expires by the
+ * nat timeouts (conntrack sweeper). */
 struct xlb_dsr_flow {
 	__u16 backend_id;       /* < XLB_MAX_BACKENDS */
 	__u16 svc_id;           /* < XLB_MAX_SERVICES */
