@@ -332,7 +332,8 @@ void map_clear(struct bpf_map *m)
 }
 
 /* Every table xlb_xdp fills per flow: its LRU maps (flows, and whatever
- * other per-flow table a version has) and nat_rev. */
+ * other per-flow table a version has), nat_rev, and the dr/tun tables of
+ * buckets (zeroed; their 5-tuples are never read per packet). */
 void xlb_tables_clear(void)
 {
 	struct bpf_map *m;
@@ -436,10 +437,9 @@ union xlb_addr cold_client(uint32_t x, int v6)
 
 /* Runs fill(from, cnt, arg) over [0, n) in equal shares, the thread
  * pinned to each possible CPU in turn (its CPU mask restored after). An
- * LRU map with one list per CPU (BPF_F_NO_COMMON_LRU: xlb's dsr_flows4/6)
- * gives each CPU's inserts that CPU's share of its entries and evicts
- * within it: filled from one CPU, a 1M-entry table holds 1M / ncpu flows.
- * 0 or -errno. */
+ * LRU map with one list per CPU (BPF_F_NO_COMMON_LRU) gives each CPU's
+ * inserts that CPU's share of its entries and evicts within it: filled
+ * from one CPU, a 1M-entry table would hold 1M / ncpu flows. 0 or -errno. */
 int fill_on_each_cpu(uint32_t n, int (*fill)(uint32_t from, uint32_t cnt, void *arg),
 		     void *arg)
 {
@@ -497,10 +497,9 @@ static int cold_fill_part(uint32_t from, uint32_t n, void *arg)
 }
 
 /* Fills xlb's dr/tun flow table of vip's family with n flows of other
- * clients to vip, port 80: the rest of a "cold" 1M-entry table (their
+ * clients to vip, port 80: the rest of a "cold" table of 1M flows (their
  * entries name the dr service of vip's family; no timed packet reads
- * them). Each CPU inserts its share (fill_on_each_cpu), as each CPU's
- * traffic would: the table holds all n. */
+ * them), each in its bucket as the data plane would place it. */
 int cold_fill(const char *vip, uint32_t n)
 {
 	struct cold_fill_arg a = {

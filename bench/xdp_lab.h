@@ -65,7 +65,8 @@ int world_setup(void);
 /* Empty a hash map whose keys are at most 64 bytes. */
 void map_clear_fd(int fd, uint32_t key_size);
 void map_clear(struct bpf_map *m);
-/* Empties every table xlb_xdp fills per flow (LRU maps, nat_rev). */
+/* Empties every table xlb_xdp fills per flow (LRU maps, nat_rev, the
+ * dr/tun tables). */
 void xlb_tables_clear(void);
 /* Defined by each bench: empties every table its new-flow batches fill
  * (front_new calls it between batches). */
