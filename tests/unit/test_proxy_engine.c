@@ -5,8 +5,9 @@
  * replies, connections spread evenly over the workers, slow clients (no
  * backend connection before the first byte, the header timeout, the
  * idlest shed at max_connections, tcp and udp), bulk directions spliced
- * (byte-exact, half-closed, aborted by either side) and removal of a
- * service. */
+ * (byte-exact, half-closed, aborted by either side), udp sessions that
+ * close while queries flow and a udp service removed and added again while
+ * its clients ask (their sockets let go of), and removal of a service. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -300,11 +301,11 @@ static bool wait_listening(uint16_t port)
 	return false;
 }
 
-static struct server be1, be2, be3, be4, hdr, ube1, ube2, bulk;
+static struct server be1, be2, be3, be4, hdr, ube1, ube2, ube3, bulk;
 static uint16_t vport, uport, dead_port, hport, aport, qport, cport, usport, bport,
-		bpport;
-static struct xlb_service_cfg svcs[9];
-static struct xlb_backend_cfg bes[9][3];
+		bpport, ucport, udead_port;
+static struct xlb_service_cfg svcs[10];
+static struct xlb_backend_cfg bes[10][3];
 static struct xlb_config cfg;
 
 static void setup(void)
@@ -318,6 +319,7 @@ static void setup(void)
 	server_start(&hdr, first_line_conn);
 	server_start(&ube1, NULL);
 	server_start(&ube2, NULL);
+	server_start(&ube3, NULL);
 	server_start(&bulk, bulk_conn);
 	vport = free_port(SOCK_STREAM);
 	hport = free_port(SOCK_STREAM);
@@ -329,6 +331,8 @@ static void setup(void)
 	usport = free_port(SOCK_DGRAM);
 	bport = free_port(SOCK_STREAM);
 	bpport = free_port(SOCK_STREAM);
+	ucport = free_port(SOCK_DGRAM);
+	udead_port = free_port(SOCK_DGRAM);
 
 	config_init(&cfg);
 	cfg.maglev_table_size = 1009;
@@ -378,8 +382,15 @@ static void setup(void)
 		.mode = XLB_MODE_PROXY, .send_proxy = XLB_SEND_PROXY_V1,
 		.n_backends = 1, .backends = bes[8] };
 	bes[8][0] = (struct xlb_backend_cfg){ .addr = lo(bulk.port), .weight = 100 };
+	/* udp sessions that end while others start: idle 200 ms, and a
+	 * backend that refuses now and then. */
+	svcs[9] = (struct xlb_service_cfg){ .vip = lo(ucport), .proto = IPPROTO_UDP,
+		.mode = XLB_MODE_PROXY, .scheduler = XLB_SCHED_WRR,
+		.client_timeout_ms = 200, .n_backends = 2, .backends = bes[9] };
+	bes[9][0] = (struct xlb_backend_cfg){ .addr = lo(ube3.port), .weight = 100 };
+	bes[9][1] = (struct xlb_backend_cfg){ .addr = lo(udead_port), .weight = 3 };
 	cfg.services = svcs;
-	cfg.n_services = 9;
+	cfg.n_services = 10;
 	/* Keys of other modes keep their defaults (config_validate refuses
 	 * anything else): icmp_unreachable is true unless a dr/tun/nat/fullnat
 	 * service says otherwise. */
@@ -843,6 +854,103 @@ static void test_balance(void)
 	      (unsigned long long)b);
 }
 
+/* udp sockets on this host bound to port (remote: connected to it), from
+ * /proc/net/udp: a socket stays there until nothing holds it, a receive
+ * in the ring included. */
+static int udp_socks(uint16_t port, bool remote)
+{
+	FILE *f = fopen("/proc/net/udp", "r");
+	char line[256];
+	unsigned lport, rport;
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*d: %*x:%x %*x:%x", &lport, &rport) == 2 &&
+		    (remote ? rport : lport) == port)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Sessions that close while queries flow (idle ones every 200 ms, and
+ * those whose backend refused) end whole: every client answered, none
+ * left active, and their sockets closed. */
+static void test_udp_churn(void)
+{
+	struct xlb_sockaddr vip = lo(ucport);
+	struct proxy_counters st;
+	unsigned good = 0;
+	int fds[8];
+
+	for (int c = 0; c < 8; c++)
+		fds[c] = udp_client(ucport);
+	for (int i = 0; i < 200; i++) {
+		int fd = udp_client(ucport);
+
+		good += udp_ask(fd, 5);
+		close(fd);
+		/* And clients that stay, each idle long enough now and then
+		 * for its session to end between two of its queries. */
+		if (i % 25 == 0)
+			usleep(300000);
+		good += udp_ask(fds[i % 8], 5);
+	}
+	for (int c = 0; c < 8; c++)
+		close(fds[c]);
+	CHECK(good == 400, "answered %u of 400", good);
+	usleep(600000);         /* idle 200 ms, and the wheel's tick */
+	EXPECT(proxy_stats(IPPROTO_UDP, &vip, NULL, &st) == 0);
+	CHECK(st.active == 0 && st.total >= 200 && st.timeouts == 0,
+	      "active %llu sessions %llu", (unsigned long long)st.active,
+	      (unsigned long long)st.total);
+	CHECK(udp_socks(ube3.port, true) == 0, "%d sockets still connected to the backend",
+	      udp_socks(ube3.port, true));
+}
+
+static _Atomic bool asking;
+static _Atomic unsigned answered;
+
+static void *udp_asker(void *arg)
+{
+	int fd = udp_client(ucport);
+
+	while (atomic_load(&asking))
+		answered += udp_ask(fd, 1);
+	close(fd);
+	return NULL;
+}
+
+/* A udp service removed and added again, 20 times, while a client asks:
+ * served after the last time, and once it is gone for good its listeners
+ * and session sockets are closed. */
+static void test_udp_reload(void)
+{
+	pthread_t t;
+	unsigned before;
+
+	atomic_store(&asking, true);
+	pthread_create(&t, NULL, udp_asker, NULL);
+	for (int i = 0; i < 20; i++) {
+		cfg.n_services = i % 2 ? 10 : 9;
+		EXPECT(proxy_apply(&cfg) == 0);
+		usleep(50000);
+	}
+	before = answered;
+	usleep(500000);
+	CHECK(answered > before, "no answer after the service came back (%u)", before);
+	atomic_store(&asking, false);
+	pthread_join(t, NULL);
+	cfg.n_services = 9;
+	EXPECT(proxy_apply(&cfg) == 0);
+	usleep(300000);
+	CHECK(udp_socks(ube3.port, true) == 0, "%d sockets still connected to the backend",
+	      udp_socks(ube3.port, true));
+	CHECK(udp_socks(ucport, false) == 0, "%d sockets still bound to the removed "
+	      "service's port", udp_socks(ucport, false));
+}
+
 static void test_remove(void)
 {
 	cfg.n_services = 1;
@@ -879,6 +987,8 @@ int main(void)
 	RUN(test_slow_client);
 	RUN(test_shed_idlest);
 	RUN(test_udp_shed);
+	RUN(test_udp_churn);
+	RUN(test_udp_reload);
 	RUN(test_remove);
 	UNIT_SUMMARY();
 }
