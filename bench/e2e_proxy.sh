@@ -204,6 +204,10 @@ if [ -n "${XLBD_B:-}" ]; then
 		>"$LAB_DIR/xlbB.log" 2>&1 </dev/null &
 	PID[xlbB]=$!
 	LAB_PIDS+=("${PID[xlbB]}")
+	# Up when it listens: verifying its XDP program takes 10 s or more
+	# on a loaded VM, longer than the checks below wait.
+	wait_for 60 grep -q "proxy: listening" "$LAB_DIR/xlbB.log" ||
+		echo "# e2e_proxy: xlbB not listening after 60 s" >&2
 fi
 start_bg haproxy haproxy -db -f "$LAB_DIR/haproxy.cfg"
 start_bg nginx nginx -p "$LAB_DIR/ngx" -e "$LAB_DIR/ngx/error.log" -c "$LAB_DIR/ngx/nginx.conf"
@@ -446,7 +450,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 			CPU[$impl.$t]+=" $(awk -v d=$((t1 - t0)) -v h="$CLK_TCK" -v r="$rate" -v s="$DUR" \
 				-v b="$base" 'BEGIN { if (r + 0 > 0) printf "%.1f", d / h / ((r + b) * s) * 1e6; else print "-" }')"
 			held=; [ "$idle" = - ] || held=" held +${idle}KiB, +${gone}KiB after they closed"
-			echo "# round $((r + 1)) $t $impl: rate ${rate} cpu ${CPU[$impl.$t]##* } servers ${SCPU[$impl.$t]##* } sleeps ${SVCS[$impl.$t]##* } machine ${MCPU[$impl.$t]##* } switches ${VCS[$impl.$t]##* }+${NCS[$impl.$t]##* } pkts ${PKT[$impl.$t]##* }$held" >&2
+			echo "# round $((r + 1)) $t $impl: rate ${rate} cpu ${CPU[$impl.$t]##* } servers ${SCPU[$impl.$t]##* } sleeps ${SVCS[$impl.$t]##* } machine ${MCPU[$impl.$t]##* } switches ${VCS[$impl.$t]##* }+${NCS[$impl.$t]##* } pkts ${PKT[$impl.$t]##* }${p99:+ p99 $p99}$held" >&2
 		done
 	done
 done
