@@ -1285,13 +1285,17 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	old = __atomic_load_n(&b->slot[v].id, __ATOMIC_ACQUIRE);
 	b->slot[v].hash = d->hash;
 	b->slot[v].age = p.epoch;
+	if (!__atomic_compare_exchange_n(&b->slot[v].id, &old,
+					 xlb_dsr_id(tag, d->svc_id, d->backend_id),
+					 false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		return false;
+	/* The 5-tuple only where the compare-and-swap won, as the data
+	 * plane does: a lost race must not write over the winner's. */
 	if (v6)
 		memcpy(&((struct xlb_dsr_keys6 *)dp->dsr_keys[1])[bi].k[v], k, sizeof(*k));
 	else
 		((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[bi].k[v] = xlb_flow_key4_of(k);
-	return __atomic_compare_exchange_n(&b->slot[v].id, &old,
-					   xlb_dsr_id(tag, d->svc_id, d->backend_id),
-					   false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* Entry v (struct xlb_flow in flows, else struct xlb_dsr_flow) of service

@@ -7,45 +7,62 @@
 # entry is the flow's binding (a flow without one is sent by its hash,
 # most likely to another real server), and no CPU holds a share of the
 # table of its own. The table is sized for 16384 flows, where 800 fill no
-# bucket (about one run in 40 000 would). Then xlbd again with its maps
-# left pinned and a size that is no power of two (the buckets are rounded
-# up): the restart adopts the table, and `xlb conns` lists the flows as
-# before.
+# bucket (about one run in 40 000 would). Then the same connections held
+# under wlc (entries in the connection table) while the scheduler changes
+# to rr: xlbd copies them into the buckets (dsr_put), and every one is
+# answered again by its backend. Then xlbd again with its maps left pinned
+# and a size that is no power of two (the buckets are rounded up): the
+# restart adopts the table, and `xlb conns` lists the flows as before.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONNS=800
 
 table_config() {
+	local sched=${2:-rr}
 	cat <<EOC
 interfaces: [elb]
 flow_table_size: 1024
 dsr_flow_table_size: $1
 services:
-  - { name: web, vip: $VIP_V4, port: 80, protocol: tcp, mode: dr, scheduler: rr,
+  - { name: web, vip: $VIP_V4, port: 80, protocol: tcp, mode: dr, scheduler: $sched,
       backends: [${RS_V4[0]}, ${RS_V4[1]}, ${RS_V4[2]}] }
 EOC
 }
 
-# dsr_conns: how many dr flows `xlb conns` lists for the web service.
+# dsr_conns [STATE]: how many flows of the web service `xlb conns` lists
+# in STATE (default "-": the dr/tun table's).
 dsr_conns() {
-	xlb_cli conns "tcp/$VIP_V4:80" --json | jq '[.conns[] | select(.state == "-")] | length'
+	xlb_cli conns "tcp/$VIP_V4:80" --json |
+		jq --arg s "${1:--}" '[.conns[] | select(.state == $s)] | length'
 }
 
+# held_connections [SWITCH]: CONNS connections held from one CPU, listed,
+# then asked again; with SWITCH, the web service's scheduler is set to rr
+# (from the wlc it started with) while they are held, before the listing.
 held_connections() {
-	local out pid
+	local switch=${1:-} out pid what="16384-flow table" state=-
 	rm -f "$LAB_DIR/go"
 	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
 		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
 	pid=$!
 	LAB_PIDS+=("$pid")
 	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
-	N_LISTED=$(dsr_conns)
+	if [ -n "$switch" ]; then
+		what="held under wlc, then rr"
+		# (listed from the connection table, where wlc's entries stay
+		# until they expire; the buckets' copies answer the packets)
+		state=ESTABLISHED
+		out=$(xlb_cli service set "tcp/$VIP_V4:80" --scheduler rr 2>&1)
+		check "dsr table: the scheduler set from wlc to rr while $CONNS connections are held" \
+			"$out" [ -z "$out" ]
+	fi
+	N_LISTED=$(dsr_conns "$state")
 	touch "$LAB_DIR/go"
 	wait "$pid"
 	out=$(sed -n 's/^same //p' "$LAB_DIR/hold.out")
-	check "dsr table: $CONNS connections from one CPU, ${out:-none} answered again by their backend (16384-flow table)" \
+	check "dsr table: $CONNS connections from one CPU, ${out:-none} answered again by their backend ($what)" \
 		"$(tail -n 3 "$LAB_DIR/hold.out" | tr '\n' ' ')" [ "${out:-0}" = "$CONNS" ]
-	check "dsr table: xlb conns lists the $CONNS open flows (state -)" "got '$N_LISTED'" \
+	check "dsr table: xlb conns lists the $CONNS open flows (state $state, $what)" "got '$N_LISTED'" \
 		[ "${N_LISTED:-0}" -ge "$CONNS" ]
 }
 
@@ -64,6 +81,17 @@ main() {
 	fi
 	held_connections
 	check "dsr table: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
+
+	# Flows of the connection table copied into the buckets.
+	# (the connection table with room for the held ones: wlc keeps them
+	# there, and an LRU map may evict before it is full)
+	table_config 16384 wlc | sed 's/^flow_table_size: .*/flow_table_size: 8192/' \
+		>"$LAB_DIR/xlb-wlc.yaml"
+	if ! xlbd_start "$LAB_DIR/xlb-wlc.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "dsr table: xlbd starts (wlc)" "$(cat "$LAB_DIR/start.err")"; summary; return
+	fi
+	held_connections switch
+	check "dsr table: xlbd stops cleanly (wlc, then rr)" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
 
 	# A size that is no power of two, and the maps kept pinned across a
 	# restart: the second xlbd rounds the buckets up alike and adopts them.
