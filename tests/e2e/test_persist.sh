@@ -141,6 +141,16 @@ persist_dr() {
 	one_backend "dr: IPv6: 20 connections with persistence reach one backend" 20 "$http"
 }
 
+# dns_ports FIRST N: N DNS queries over udp to VIP3 from the client, each
+# from its own source port FIRST, FIRST+1, ... (not the kernel's random
+# ones, which could repeat an earlier query's live flow).
+dns_ports() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		dns_burst 1 "$VIP3_V4" udp "$CL_V4#$(($1 + i))"
+	done
+}
+
 # fullnat: port "*" across ports; lc with a short persistence.
 persist_fullnat() {
 	local http dns x y
@@ -152,13 +162,15 @@ persist_fullnat() {
 		"backends: $(backends_of "$dns") ($(count_of "$dns") of 10 answered)" \
 		[ "$(backends_of "$dns")" = "$x" -a "$(count_of "$dns")" = 10 ]
 
-	dns=$(dns_burst 10 "$VIP3_V4")
+	dns=$(dns_ports 41000 10)
 	one_backend "fullnat: lc + persistence: 10 UDP flows stay on one backend" 10 "$dns"
 	x=$(backends_of "$dns")
 	# Away longer than the persistence: the next query is lc's, which
-	# avoids the backend holding the client's 10 live UDP flows.
+	# avoids the backend holding the client's 10 live UDP flows. Other
+	# source ports than theirs: a query from one of them would be their
+	# flow, still live, on x.
 	sleep 5
-	dns=$(dns_burst 10 "$VIP3_V4")
+	dns=$(dns_ports 41010 10)
 	y=$(backends_of "$dns")
 	one_backend "fullnat: after the persistence ran out, one backend again" 10 "$dns"
 	check "fullnat: after the persistence ran out the client moved ($x -> $y)" \
