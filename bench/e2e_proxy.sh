@@ -54,6 +54,11 @@
 # perf stat alone, no perf record; BENCH_PROXY_RECORD_EVENTS: perf record's
 # events, e.g. sched:sched_switch for where the threads sleep).
 # BENCH_PROXY_IMPLS limits the implementations measured (e.g. "xlb xlbB").
+# BENCH_PROXY_HOG=N: N busy loops (`while :; do :; done`, a CPU's worth
+# each) run beside the rounds, as another tenant's CPU-bound job would:
+# what a change costs where the balancer's threads wait behind a task
+# that never sleeps (they end with the rounds, or after a bound of their
+# own if the bench dies).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BENCH_NAME=e2e_proxy
 WORKERS=2
@@ -402,6 +407,12 @@ per_unit() {
 	awk -v c="$1" -v r="$2" -v s="$DUR" -v b="$3" -v f="${4:-%.3f}" \
 		'BEGIN { if (r + 0 > 0) printf f, c / ((r + b) * s); else print "-" }'
 }
+HOGS=()
+for ((h = 0; h < ${BENCH_PROXY_HOG:-0}; h++)); do
+	timeout $(( ROUNDS * $(wc -w <<<"$TESTS") * ${#IMPLS[@]} * (DUR + 60) + 60 )) \
+		sh -c 'while :; do :; done' &
+	HOGS+=($!)
+done
 t_start=$(date +%s)
 for ((r = 0; r < ROUNDS; r++)); do
 	if [ $r -gt 0 ] && [ -n "${BENCH_DEADLINE:-}" ] &&
@@ -455,13 +466,14 @@ for ((r = 0; r < ROUNDS; r++)); do
 	done
 done
 ROUNDS=$r
+[ ${#HOGS[@]} = 0 ] || kill "${HOGS[@]}" 2>/dev/null
 kill -TERM "${PID[haproxy]}" "${PID[nginx]}" "${PID[dnsdist]}" ${PID[xlbB]:-} 2>/dev/null
 xlbd_stop
 
 # --- table ------------------------------------------------------------------
 med() { tr ' ' '\n' | awk 'NF && $1 != "-"' | sort -g | awk '{ v[NR] = $1 } END {
 	if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds${PARTIAL:-} x ${DUR}s; medians of rate, p99, CPU per unit, RSS)"
+bench_header "e2e_proxy ($WORKERS workers each, $ROUNDS rounds${PARTIAL:-} x ${DUR}s${HOGS:+, beside ${#HOGS[@]} CPU hog(s)}; medians of rate, p99, CPU per unit, RSS)"
 # per_round_ratios TEST PEERS...: xlb / the best peer of each round.
 per_round_ratios() {
 	local t=$1 i p best
