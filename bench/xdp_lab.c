@@ -162,8 +162,8 @@ int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d)
 	i = xlb_dsr_find(b, xlb_dsr_tag(h));
 	if (i < 0)
 		return -1;
-	d->backend_id = b->slot[i].id & 0xffff;
-	d->svc_id = (b->slot[i].id >> 16) & 0x7fff;
+	d->backend_id = xlb_dsr_id_backend(b->slot[i].id);
+	d->svc_id = xlb_dsr_id_svc(b->slot[i].id);
 	d->hash = b->slot[i].hash;
 	return 0;
 }

@@ -381,6 +381,8 @@ int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid
  * bits) and XLB_DSR_FOUND | service << 16 | backend, from one read of the
  * slot's id; 0 for a miss. */
 #define XLB_DSR_FOUND 0x80000000u
+_Static_assert(!((XLB_DSR_ID_SVC_MASK << 16 | XLB_DSR_ID_BACKEND_MASK) &
+		 XLB_DSR_FOUND), "a hit's mark is no bit of the service's");
 
 /* The keyed hash of p's tuple for the dr/tun tables. */
 static __always_inline __u64 xlb_dsr_hash(const struct xlb_pkt *p,

@@ -46,8 +46,8 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
 		f = xlb_dsr_conns(p, svc, f, p->tcp_flags);
 	if (dv) {
-		v.backend_id = dv & 0xffff;
-		v.svc_id = (dv >> 16) & 0x7fff;
+		v.backend_id = xlb_dsr_id_backend(dv);
+		v.svc_id = xlb_dsr_id_svc(dv);
 		v.hash = dv >> 32;
 		d = &v;
 	}
@@ -132,7 +132,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	vip_dsr = xlb_filter_may_have(XLB_FILTER_VIP, &p.key.dst);
 	if (vip_dsr && !p.syn) {
 		d = xlb_dsr_lookup(&p);
-		svc = d ? xlb_svc_of_id(&p, (d >> 16) & 0x7fff) : NULL;
+		svc = d ? xlb_svc_of_id(&p, xlb_dsr_id_svc(d)) : NULL;
 		if (svc && xlb_svc_dsr_table(svc))
 			return xlb_fwd_dsr(ctx, &p, svc, d, NULL);
 	}

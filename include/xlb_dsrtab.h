@@ -12,8 +12,9 @@
 #define XLB_DSR_INLINE static inline __attribute__((always_inline))
 
 /* One flow: id is the tag (upper 32 bits, never 0: an empty slot is id 0),
- * the service (bits 16-31) and the backend (bits 0-15); hash is the flow's
- * xlb_flow_hash (tun's outer source); age the tables' epoch (units of
+ * the service (bits 16-30) and the backend (bits 0-15), packed by
+ * xlb_dsr_id, read by xlb_dsr_id_svc and xlb_dsr_id_backend; hash is the
+ * flow's xlb_flow_hash (tun's outer source); age the tables' epoch (units of
  * 2^24 ns, ~17 ms) when the flow was last seen, by which a full bucket
  * picks the flow a new one replaces (its least recently seen).
  *
@@ -54,7 +55,14 @@ struct xlb_dsr_bucket {
 };
 
 _Static_assert(sizeof(struct xlb_dsr_bucket) == 64, "a bucket is one cache line");
-_Static_assert(XLB_MAX_SERVICES <= 32768 && XLB_MAX_BACKENDS <= 65536,
+/* The service has 15 bits, not 16: the data plane's lookup returns a
+ * hit as the id's low 32 bits with bit 31 set (XLB_DSR_FOUND, bpf/select.h),
+ * so that a hit of service 0, backend 0 and hash 0 is not 0, a miss. */
+#define XLB_DSR_ID_SVC_MASK 0x7fffu
+#define XLB_DSR_ID_BACKEND_MASK 0xffffu
+
+_Static_assert(XLB_MAX_SERVICES <= XLB_DSR_ID_SVC_MASK + 1 &&
+	       XLB_MAX_BACKENDS <= XLB_DSR_ID_BACKEND_MASK + 1,
 	       "a slot's id holds the service in 15 bits, the backend in 16");
 
 /* dsr_keys4 / dsr_keys6 value: the 5-tuples of a bucket's flows, slot by
@@ -132,7 +140,21 @@ XLB_DSR_INLINE __u32 xlb_dsr_tag(__u64 h)
 /* A slot's id for tag, service and backend. */
 XLB_DSR_INLINE __u64 xlb_dsr_id(__u32 tag, __u32 svc, __u32 bid)
 {
-	return (__u64)tag << 32 | (svc & 0xffff) << 16 | (bid & 0xffff);
+	return (__u64)tag << 32 | (svc & XLB_DSR_ID_SVC_MASK) << 16 |
+	       (bid & XLB_DSR_ID_BACKEND_MASK);
+}
+
+/* The service of a slot's id (or of what xlb_dsr_lookup returns for a
+ * hit: the id's low bits, bit 31 aside). */
+XLB_DSR_INLINE __u32 xlb_dsr_id_svc(__u64 id)
+{
+	return (__u32)(id >> 16) & XLB_DSR_ID_SVC_MASK;
+}
+
+/* The backend of a slot's id (or of what xlb_dsr_lookup returns for a hit). */
+XLB_DSR_INLINE __u32 xlb_dsr_id_backend(__u64 id)
+{
+	return (__u32)id & XLB_DSR_ID_BACKEND_MASK;
 }
 
 /* The slot of bucket b that a new flow of tag takes: its own (the tag

@@ -1249,8 +1249,8 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 				if (((uint32_t)h & mask) != b ||
 				    xlb_dsr_tag(h) != (uint32_t)(id >> 32))
 					continue;
-				d.backend_id = id & 0xffff;
-				d.svc_id = (id >> 16) & 0x7fff;
+				d.backend_id = xlb_dsr_id_backend(id);
+				d.svc_id = xlb_dsr_id_svc(id);
 				d.hash = bk->slot[i].hash;
 				ret = fn(arg, &k, &d);
 			}

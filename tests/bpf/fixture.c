@@ -873,8 +873,8 @@ int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 
 	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
 		return -1;
-	d->backend_id = b.slot[j].id & 0xffff;
-	d->svc_id = (b.slot[j].id >> 16) & 0x7fff;
+	d->backend_id = xlb_dsr_id_backend(b.slot[j].id);
+	d->svc_id = xlb_dsr_id_svc(b.slot[j].id);
 	d->hash = b.slot[j].hash;
 	return 0;
 }
