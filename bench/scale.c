@@ -13,10 +13,11 @@
  * 2. The largest flow_table_size whose two maps fit in 1 GiB (and the
  *    largest dsr_flow_table_size whose four maps alone do): maps of the
  *    same type, key, value and flags as xlb's are created at growing sizes
- *    and their memlock read; between powers of two the cost is linear (the
- *    bucket array only grows at a power of two), so two probes give the
- *    line, and the answer is checked by creating the maps at it and one
- *    step beyond.
+ *    and their memlock read; between powers of two the cost is linear (a
+ *    hash map's bucket array only grows at a power of two; the dr/tun
+ *    tables are arrays of exactly the buckets they need), so two probes
+ *    give the line, and the answer is checked by creating the maps at it
+ *    and one step beyond.
  * 3. Maglev table build time (src/lib/maglev.c, the daemon's builder, which
  *    is deterministic: no previous table; CPU time of the thread) for 10,
  *    100, 1000 equal-weight backends at M = 65537, against the paper's
@@ -152,21 +153,13 @@ static uint64_t probe_both(uint32_t n)
 }
 
 /* Largest n with probe_both(n) <= 1 GiB. First the power of two range it
- * lies in, then the line through two probes in that range (the bucket
- * array only grows at powers of two), then settle on the boundary. */
+ * lies in, then the line through two probes in that range (a hash map's
+ * bucket array only grows at powers of two), then settle on the boundary. */
 static uint32_t largest_in_gib(void)
 {
 	uint64_t lo_m, hi_m = 0, m;
 	uint32_t k, lo, hi, best;
 	double slope;
-
-	/* The dr/tun tables grow only at powers of two (whole buckets):
-	 * the largest fitting size is one. */
-	if (dsr_only) {
-		for (k = 16; k < 31 && (m = probe_both(1u << k)) && m <= GiB; k++)
-			;
-		return k > 16 ? 1u << (k - 1) : 0;
-	}
 
 	for (k = 16; k < 30; k++) {
 		hi_m = probe_both(1u << (k + 1));

@@ -158,7 +158,7 @@ int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d)
 	if (!t || bpf_map_lookup_elem(bpf_map__fd(xs->maps.dsr_params), &zero, &k))
 		return -1;
 	h = xlb_dsr_hash_key(&k, f);
-	b = &t[(uint32_t)h & (v6 ? k.mask6 : k.mask4)];
+	b = &t[xlb_dsr_index(h, v6 ? k.buckets6 : k.buckets4)];
 	i = xlb_dsr_find(b, xlb_dsr_tag(h));
 	if (i < 0)
 		return -1;
@@ -174,8 +174,8 @@ static int dsr_params_setup(void)
 	struct xlb_dsr_params k = {
 		.k0 = (uint64_t)random() << 32 ^ random(),
 		.k1 = (uint64_t)random() << 32 ^ random(),
-		.mask4 = bpf_map__max_entries(xs->maps.dsr_flows4) - 1,
-		.mask6 = bpf_map__max_entries(xs->maps.dsr_flows6) - 1,
+		.buckets4 = bpf_map__max_entries(xs->maps.dsr_flows4),
+		.buckets6 = bpf_map__max_entries(xs->maps.dsr_flows6),
 	};
 	uint32_t zero = 0;
 
@@ -485,7 +485,7 @@ static int cold_fill_part(uint32_t from, uint32_t n, void *arg)
 		uint16_t sp = htons(x & 0xffff), dp = htons(80);
 		uint64_t h = v6 ? xlb_dsr_hash6(&k, src.v6, dst.v6, sp, dp, 6) :
 				  xlb_dsr_hash4(&k, src.v4, dst.v4, sp, dp, 6);
-		struct xlb_dsr_bucket *b = &t[(uint32_t)h & (v6 ? k.mask6 : k.mask4)];
+		struct xlb_dsr_bucket *b = &t[xlb_dsr_index(h, v6 ? k.buckets6 : k.buckets4)];
 
 		tag = xlb_dsr_tag(h);
 		v = xlb_dsr_victim(b, tag, k.epoch);

@@ -408,12 +408,12 @@ xlb_dsr_bucket_of(const struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
 		return NULL;
 	*h = xlb_dsr_hash(p, *k);
 	if (p->key.family != XLB_AF_INET) {
-		i = (__u32)*h & (*k)->mask6;
+		i = xlb_dsr_index(*h, (*k)->buckets6);
 		b = bpf_map_lookup_elem(&dsr_flows6, &i);
 		xlb_own_call(b);
 		return b;
 	}
-	i = (__u32)*h & (*k)->mask4;
+	i = xlb_dsr_index(*h, (*k)->buckets4);
 	return bpf_map_lookup_elem(&dsr_flows4, &i);
 }
 
@@ -456,7 +456,7 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 	if (p->key.family != XLB_AF_INET) {
 		struct xlb_dsr_keys6 *ks;
 
-		i = (__u32)h & k->mask6;
+		i = xlb_dsr_index(h, k->buckets6);
 		ks = bpf_map_lookup_elem(&dsr_keys6, &i);
 		xlb_own_call(ks);
 		if (ks)
@@ -464,7 +464,7 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 	} else {
 		struct xlb_dsr_keys4 *ks;
 
-		i = (__u32)h & k->mask4;
+		i = xlb_dsr_index(h, k->buckets4);
 		ks = bpf_map_lookup_elem(&dsr_keys4, &i);
 		if (ks)
 			ks->k[v] = xlb_flow_key4_of(&p->key);

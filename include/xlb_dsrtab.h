@@ -79,13 +79,13 @@ struct xlb_dsr_keys6 {
 };
 
 /* dsr_params value: the tables' hash key (random, from xlbd), their sizes
- * as masks (buckets - 1, a power of two less one) and the epoch that hits
- * stamp into their slots' age. */
+ * in buckets (any number: xlb_dsr_index) and the epoch that hits stamp
+ * into their slots' age. */
 struct xlb_dsr_params {
 	__u64 k0;
 	__u64 k1;
-	__u32 mask4;
-	__u32 mask6;
+	__u32 buckets4;
+	__u32 buckets6;
 	__u32 epoch;
 	__u32 pad;
 };
@@ -94,8 +94,8 @@ struct xlb_dsr_params {
 #define XLB_DSR_M2 0xc2b2ae3d27d4eb4full
 #define XLB_DSR_M3 0xff51afd7ed558ccdull
 
-/* Keyed 64-bit hash of an IPv4 client tuple: the bucket is its low bits,
- * the tag its upper 32. */
+/* Keyed 64-bit hash of an IPv4 client tuple: the bucket comes from its
+ * upper 32 bits (xlb_dsr_index), the tag from its low 32. */
 XLB_DSR_INLINE __u64 xlb_dsr_hash4(const struct xlb_dsr_params *k, __u32 src,
 				   __u32 dst, __u16 sport_be, __u16 dport_be,
 				   __u8 proto)
@@ -131,10 +131,10 @@ XLB_DSR_INLINE __u64 xlb_dsr_hash6(const struct xlb_dsr_params *k,
 	return h ^ (h >> 32);
 }
 
-/* The tag of hash h (never 0). */
+/* The tag of hash h (never 0): its low 32 bits, the bucket's aside. */
 XLB_DSR_INLINE __u32 xlb_dsr_tag(__u64 h)
 {
-	return (__u32)(h >> 32) | 1;
+	return (__u32)h | 1;
 }
 
 /* A slot's id for tag, service and backend. */
@@ -185,14 +185,25 @@ XLB_DSR_INLINE __u32 xlb_dsr_victim(const struct xlb_dsr_bucket *b, __u32 tag,
 }
 
 /* Buckets of a table sized for flows flows: XLB_DSR_SLOTS_PER_FLOW slots
- * each, rounded up to a power of two (the bucket is the hash's low bits). */
+ * each, XLB_DSR_WAYS to a bucket, rounded up to a whole bucket (at least
+ * one). */
 XLB_DSR_INLINE __u32 xlb_dsr_buckets(__u32 flows)
 {
-	__u64 want = (__u64)flows * XLB_DSR_SLOTS_PER_FLOW / XLB_DSR_WAYS, n = 1;
+	__u64 n = ((__u64)flows * XLB_DSR_SLOTS_PER_FLOW + XLB_DSR_WAYS - 1) /
+		  XLB_DSR_WAYS;
 
-	while (n < want && n < (1u << 31))
-		n <<= 1;
-	return (__u32)n;
+	return n ? (__u32)n : 1;
+}
+
+/* The bucket of hash h in a table of n buckets: h's upper 32 bits scaled
+ * to [0, n) by a multiply and a shift, which takes any n (a mask would
+ * need a power of two, up to twice the memory) and leaves the low 32 bits
+ * to the tag: a flow's bucket says nothing of its tag. The upper half, not
+ * the low: a shift gives it zero-extended, where the low half costs the
+ * BPF program two more instructions per packet. */
+XLB_DSR_INLINE __u32 xlb_dsr_index(__u64 h, __u32 n)
+{
+	return (__u32)(((h >> 32) * n) >> 32);
 }
 
 /* xlb_dsr_hash4 or xlb_dsr_hash6 of flow key f. */

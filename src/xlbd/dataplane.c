@@ -938,8 +938,11 @@ static int map_shared(struct bpf_map *m, size_t len, void **out, char *err,
 }
 
 /* The dr/tun tables' parameters: kept as an adopted table was made (its
- * flows sit where its key put them), else a random key and the tables'
- * sizes. */
+ * flows sit where its key and size put them), else a random key and the
+ * tables' sizes in buckets. Only a table of this layout is adopted (the
+ * ABI hash, adoptable): one whose buckets came from another index (the
+ * hash's low bits under a mask, before 2026-12-03) is an upgrade into
+ * fresh tables, never read with this one's. */
 static int dsr_params_init(struct dataplane *dp, char *err, size_t errlen)
 {
 	struct xlb_dsr_params k;
@@ -948,8 +951,8 @@ static int dsr_params_init(struct dataplane *dp, char *err, size_t errlen)
 
 	ret = bpf_map__lookup_elem(dp->skel->maps.dsr_params, &zero, sizeof(zero),
 				   &k, sizeof(k), 0);
-	if (!ret && (k.k0 || k.k1) && k.mask4 == dp->dsr_buckets[0] - 1 &&
-	    k.mask6 == dp->dsr_buckets[1] - 1)
+	if (!ret && (k.k0 || k.k1) && k.buckets4 == dp->dsr_buckets[0] &&
+	    k.buckets6 == dp->dsr_buckets[1])
 		return 0;
 	memset(&k, 0, sizeof(k));
 	while (!ret && !k.k0 && !k.k1) {
@@ -960,8 +963,8 @@ static int dsr_params_init(struct dataplane *dp, char *err, size_t errlen)
 		k.k0 = r[0];
 		k.k1 = r[1];
 	}
-	k.mask4 = dp->dsr_buckets[0] - 1;
-	k.mask6 = dp->dsr_buckets[1] - 1;
+	k.buckets4 = dp->dsr_buckets[0];
+	k.buckets6 = dp->dsr_buckets[1];
 	if (!ret)
 		ret = bpf_map__update_elem(dp->skel->maps.dsr_params, &zero,
 					   sizeof(zero), &k, sizeof(k), BPF_ANY);
@@ -1231,7 +1234,7 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 	int ret = dsr_params_get(dp, &p);
 
 	for (int v6 = 0; v6 < 2 && !ret; v6++) {
-		uint32_t mask = v6 ? p.mask6 : p.mask4;
+		uint32_t n = v6 ? p.buckets6 : p.buckets4;
 
 		for (uint32_t b = 0; b < dp->dsr_buckets[v6] && !ret; b++) {
 			struct xlb_dsr_bucket *bk = &dp->dsr[v6][b];
@@ -1246,7 +1249,7 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 					continue;
 				k = dsr_key_at(dp, v6, b, i);
 				h = xlb_dsr_hash_key(&p, &k);
-				if (((uint32_t)h & mask) != b ||
+				if (xlb_dsr_index(h, n) != b ||
 				    xlb_dsr_tag(h) != (uint32_t)(id >> 32))
 					continue;
 				d.backend_id = xlb_dsr_id_backend(id);
@@ -1274,7 +1277,7 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	if (dsr_params_get(dp, &p))
 		return false;
 	h = xlb_dsr_hash_key(&p, k);
-	bi = (uint32_t)h & (v6 ? p.mask6 : p.mask4);
+	bi = xlb_dsr_index(h, v6 ? p.buckets6 : p.buckets4);
 	if (bi >= dp->dsr_buckets[v6])
 		return false;
 	b = &dp->dsr[v6][bi];

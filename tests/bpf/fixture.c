@@ -523,8 +523,8 @@ static int world_setup(void)
 {
 	struct xlb_dsr_params dp = {
 		.k0 = 0x0123456789abcdefull, .k1 = 0xfedcba9876543210ull,
-		.mask4 = bpf_map__max_entries(skel->maps.dsr_flows4) - 1,
-		.mask6 = bpf_map__max_entries(skel->maps.dsr_flows6) - 1,
+		.buckets4 = bpf_map__max_entries(skel->maps.dsr_flows4),
+		.buckets6 = bpf_map__max_entries(skel->maps.dsr_flows6),
 	};
 	struct xlb_globals g;
 	uint32_t zero = 0;
@@ -860,7 +860,7 @@ static int dsr_bucket(const struct spec *s, uint32_t *i, struct xlb_dsr_bucket *
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
 		return -1;
 	h = xlb_dsr_hash_key(&p, &k);
-	*i = (uint32_t)h & (s->fam == 4 ? p.mask4 : p.mask6);
+	*i = xlb_dsr_index(h, s->fam == 4 ? p.buckets4 : p.buckets6);
 	*tag = xlb_dsr_tag(h);
 	return bpf_map_lookup_elem(fd, i, b) ? -1 : fd;
 }
@@ -891,6 +891,35 @@ int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
 	b.slot[v].id = xlb_dsr_id(tag, d->svc_id, d->backend_id);
 	b.slot[v].hash = d->hash;
 	return bpf_map_update_elem(fd, &i, &b, 0);
+}
+
+int dsr_buckets_set(uint32_t n4, uint32_t n6)
+{
+	struct xlb_dsr_params p;
+	uint32_t zero = 0;
+	int fd = bpf_map__fd(skel->maps.dsr_params);
+
+	if (bpf_map_lookup_elem(fd, &zero, &p))
+		return -1;
+	p.buckets4 = n4 ? n4 : bpf_map__max_entries(skel->maps.dsr_flows4);
+	p.buckets6 = n6 ? n6 : bpf_map__max_entries(skel->maps.dsr_flows6);
+	return bpf_map_update_elem(fd, &zero, &p, 0);
+}
+
+int dsr_bucket_held(const struct spec *s, uint32_t *want)
+{
+	struct bpf_map *m = s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6;
+	struct xlb_dsr_bucket b;
+	uint32_t tag;
+	int found = -1;
+
+	if (dsr_bucket(s, want, &b, &tag) < 0)
+		return -1;
+	for (uint32_t i = 0; i < bpf_map__max_entries(m) && found < 0; i++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(m), &i, &b) &&
+		    xlb_dsr_find(&b, tag) >= 0)
+			found = (int)i;
+	return found;
 }
 
 int dsr_bucket_mates(const struct spec *s, int cnt, uint16_t *sports)

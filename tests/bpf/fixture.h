@@ -166,6 +166,12 @@ int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d);
 /* cnt client ports from s's on (s's first) whose flows, s's otherwise,
  * share s's bucket of the dr/tun table: 0, or -1 when there are not cnt. */
 int dsr_bucket_mates(const struct spec *s, int cnt, uint16_t *sports);
+/* The dr/tun tables' sizes in dsr_params set to n4 and n6 buckets (0:
+ * their maps' sizes, as xlbd sets them), their key kept: 0 or -1. */
+int dsr_buckets_set(uint32_t n4, uint32_t n6);
+/* The bucket of s's family's table that holds a slot of s's tag, found by
+ * reading every bucket (-1: none); *want gets the one its hash gives. */
+int dsr_bucket_held(const struct spec *s, uint32_t *want);
 /* Sets the age of s's dr/tun entry to the tables' epoch plus delta. */
 int dsr_age_set(const struct spec *s, int32_t delta);
 int flow_get(const struct spec *s, struct xlb_flow *f);

@@ -366,6 +366,91 @@ ROW(r_dsr_table_tun)
 	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
 }
 
+/* One family's part of r_dsr_table_any_size: 2 flows to each of nb
+ * buckets, from client ports of 50000 on. */
+static int any_size_family(struct spec *s, uint32_t nb, const uint8_t *mac,
+			   uint32_t to, const uint8_t *to_mac, char *why, size_t n)
+{
+	struct bpf_map *m = s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6;
+	uint32_t zero = 0, count[8] = { 0 }, placed = 0, want;
+	struct xlb_dsr_params p;
+	struct xlb_dsr_bucket b;
+	struct xlb_dsr_flow d;
+	uint16_t sports[16];
+	int at, err = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
+		return snprintf(why, n, "cannot read dsr_params"), -1;
+	for (uint32_t port = 50000; port < 51000 && placed < 2 * nb; port++) {
+		struct xlb_flow_key k;
+		uint32_t bi;
+
+		s->sport = (uint16_t)port;
+		k = spec_key(s);
+		bi = xlb_dsr_index(xlb_dsr_hash_key(&p, &k), nb);
+		if (bi < nb && count[bi] < 2) {
+			count[bi]++;
+			sports[placed++] = s->sport;
+		}
+	}
+	if (placed < 2 * nb)
+		return snprintf(why, n, "v%d: %u flows for %u buckets", s->fam,
+				placed, nb), -1;
+	for (uint32_t i = 0; i < placed && !err; i++) {
+		s->sport = sports[i];
+		s->tcpflags = 0;
+		err = fwd_dr(s, mac, why, n);
+		at = err ? -1 : dsr_bucket_held(s, &want);
+		if (!err && (at < 0 || (uint32_t)at != want)) {
+			snprintf(why, n, "v%d: flow :%u in bucket %d, its hash gives %u of %u",
+				 s->fam, s->sport, at, want, nb);
+			err = -1;
+		}
+	}
+	/* Nothing past the table's size. */
+	for (uint32_t i = nb; i < bpf_map__max_entries(m) && !err; i++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(m), &i, &b) &&
+		    (b.slot[0].id | b.slot[1].id | b.slot[2].id | b.slot[3].id)) {
+			snprintf(why, n, "v%d: a flow in bucket %u of %u", s->fam, i, nb);
+			err = -1;
+		}
+	/* Each flow's next packet finds its entry, pointed at another
+	 * backend than its table's. */
+	for (uint32_t i = 0; i < placed && !err; i++) {
+		s->sport = sports[i];
+		if (dsr_get(s, &d))
+			return snprintf(why, n, "v%d: flow :%u has no entry", s->fam,
+					s->sport), -1;
+		d.backend_id = to;
+		dsr_put(s, &d);
+		s->tcpflags = 0x10;
+		err = fwd_dr(s, to_mac, why, n);
+	}
+	return err;
+}
+
+ROW(r_dsr_table_any_size)
+{
+	/* Tables of 3 (IPv4) and 5 (IPv6) buckets, no power of two: two
+	 * flows to each bucket are placed where their hash scales to (a mask
+	 * of the hash would never give bucket 1 of 3), none past the size,
+	 * and the next packet of each finds its entry. */
+	struct spec s4 = { .fam = 4, .src = CLIENT4, .dst = VIP_DR4, .proto = 6,
+			   .dport = 80, .paylen = 10 };
+	struct spec s6 = { .fam = 6, .src = CLIENT6, .dst = VIP_DR6, .proto = 6,
+			   .dport = 80, .paylen = 10 };
+	int err;
+
+	flows_clear();
+	if (dsr_buckets_set(3, 5))
+		return snprintf(why, n, "cannot write dsr_params"), -1;
+	err = any_size_family(&s4, 3, MAC_B1, B2, MAC_B2, why, n) ?:
+	      any_size_family(&s6, 5, MAC_B6_1, B6_2, MAC_B6_2, why, n);
+	dsr_buckets_set(0, 0);
+	flows_clear();
+	return err;
+}
+
 ROW(r_not_vip)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.200", .proto = 6,
@@ -508,6 +593,7 @@ static const struct row rows[] = {
 	{ .desc = "dr v4 flow in dsr_flows4 (backend, service, hash), none in flows or dsr_flows6; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
 	{ .desc = "dr v6 flow in dsr_flows6, none in dsr_flows4; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
 	{ .desc = "tun v4 flow in dsr_flows4, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
+	{ .desc = "dr/tun tables of 3 and 5 buckets (no power of two): flows placed in every bucket by their hash, none past the size, each found again", .fn = r_dsr_table_any_size },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
 	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },
 	{ .desc = "address filter collisions (VIP bit, backend bit) change nothing", .fn = r_filter_collision },

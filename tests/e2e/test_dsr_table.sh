@@ -11,8 +11,9 @@
 # under wlc (entries in the connection table) while the scheduler changes
 # to rr: xlbd copies them into the buckets (dsr_put), and every one is
 # answered again by its backend. Then xlbd again with its maps left pinned
-# and a size that is no power of two (the buckets are rounded up): the
-# restart adopts the table, and `xlb conns` lists the flows as before.
+# and a size that is no power of two (3000 buckets, each flow's found by
+# a multiply-shift of its hash): the restart adopts the table, and `xlb
+# conns` lists the flows as before.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONNS=800
@@ -94,7 +95,7 @@ main() {
 	check "dsr table: xlbd stops cleanly (wlc, then rr)" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
 
 	# A size that is no power of two, and the maps kept pinned across a
-	# restart: the second xlbd rounds the buckets up alike and adopts them.
+	# restart: the second xlbd sizes the buckets alike and adopts them.
 	table_config 3000 >"$LAB_DIR/xlb2.yaml"
 	echo "detach_on_exit: false" >>"$LAB_DIR/xlb2.yaml"
 	if ! xlbd_start "$LAB_DIR/xlb2.yaml" 2>"$LAB_DIR/start.err"; then
