@@ -44,7 +44,7 @@ LIB_OBJS  := $(call obj,$(LIB_SRC))
 XLBD_OBJS := $(call obj,$(XLBD_SRC))
 XLB_OBJS  := $(call obj,$(XLB_SRC))
 
-BPF_PROGS := xlb decap proxy_select
+BPF_PROGS := xlb decap proxy_select hz_probe
 SKELS     := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -113,9 +113,10 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)
 
 # The fixtures: a runner, the harness and one file of rows per concern.
-FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c)
+# It learns HZ as xlbd does (src/xlbd/hz.c).
+FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c) src/xlbd/hz.c
 $(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/bpf -Isrc/xlbd -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
 		    $(BUILD)/fuzz/obj/*.d)
@@ -206,14 +207,17 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # xdp_lab.c: what xdp_cost and katran_cmp share (the lab, xlb's world, timing).
-BENCH_LAB := bench/xdp_lab.c bench/xdp_lab.h tests/bpf/pkt.h $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
+# It learns HZ as xlbd does (src/xlbd/hz.c).
+BENCH_LAB := bench/xdp_lab.c bench/xdp_lab.h tests/bpf/pkt.h src/xlbd/hz.c src/xlbd/hz.h \
+	     $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
+BENCH_LAB_SRC := bench/xdp_lab.c src/xlbd/hz.c
 $(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(BENCH_LAB)
-	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf $< bench/xdp_lab.c -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf -Isrc/xlbd $< $(BENCH_LAB_SRC) -o $@ $(LDLIBS)
 
 # katran_cmp loads Katran's object at run time (bench/katran_cmp.sh builds it
 # from KATRAN_SRC): nothing of Katran is compiled here.
 $(BUILD)/bench/katran_cmp: bench/katran_cmp.c $(BENCH_LAB)
-	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf $< bench/xdp_lab.c -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf -Isrc/xlbd $< $(BENCH_LAB_SRC) -o $@ $(LDLIBS)
 
 $(BUILD)/bench/xdp_gen: bench/xdp_gen.c $(BUILD)/bench/gen.skel.h
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench $< -o $@ $(LDLIBS) -lpthread
