@@ -743,6 +743,7 @@ static int setup(const char *kobj)
 	if (!xs)
 		return fprintf(stderr, "katran_cmp: cannot open xlb.bpf.o\n"), -1;
 	bpf_map__set_max_entries(xs->maps.nat_rev, 1 << 18);
+	lab_hz(xs);
 	if (xlb_bpf__load(xs))
 		return fprintf(stderr, "katran_cmp: cannot load xlb.bpf.o\n"), -1;
 	bs = baseline_bpf__open_and_load();

@@ -331,6 +331,7 @@ int main(int argc, char **argv)
 	/* nat_rev at 256k keeps memory modest; flows and dsr_flows4/6 keep
 	 * the 1M default. */
 	bpf_map__set_max_entries(xs->maps.nat_rev, 1 << 18);
+	lab_hz(xs);
 	if (xlb_bpf__load(xs))
 		return fprintf(stderr, "xdp_cost: cannot load xlb.bpf.o\n"), 1;
 	bs = baseline_bpf__open_and_load();

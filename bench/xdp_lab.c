@@ -20,6 +20,7 @@
 
 #include "xlb_abi.h"
 #include "xlb_hash.h"
+#include "hz.h"
 #include "pkt.h"
 #include "xdp_lab.h"
 
@@ -70,6 +71,15 @@ int lab_setup(void)
 	}
 	ifx = if_nametoindex("xa");
 	return ifx ? 0 : -1;
+}
+
+void lab_hz(struct xlb_bpf *xs)
+{
+	char err[256];
+
+	if (hz_learn(&xs->rodata->xlb_hz, err, sizeof(err)))
+		fprintf(stderr, "%s: %s: the flood guard's window runs on the ns "
+			"clock\n", program_invocation_short_name, err);
 }
 
 /* ---- packets: the fixtures' builders (tests/bpf/pkt.h) --------------------- */

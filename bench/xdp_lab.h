@@ -55,6 +55,9 @@ int bench_row_selected(const struct bench_opts *o, const char *name);
 
 /* Enters a new network namespace and builds the lab in it: 0 or -1. */
 int lab_setup(void);
+/* Gives xs (opened, not loaded) the kernel's HZ, as xlbd does, so that the
+ * flood guard's window runs on jiffies; says so on stderr when it cannot. */
+void lab_hz(struct xlb_bpf *xs);
 /* A PKT_LEN-byte frame src:sp -> dst:dp, TCP with flags (tests/bpf/pkt.h). */
 void mk(uint8_t *b, const char *src, uint16_t sp, const char *dst,
 	uint16_t dp, uint8_t flags);

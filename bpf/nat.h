@@ -534,7 +534,7 @@ static __always_inline int xlb_ct_begin(const struct xlb_globals *g,
 	s->nf.mode = svc->mode;
 	s->nf.state = xlb_ct_initial(p->key.proto, &s->nf.flags);
 	if (guard < 0)
-		guard = xlb_guard_engaged(g->guard_rate, now);
+		guard = xlb_guard_engaged(g->guard_rate);
 	if (guard) {
 		s->nf.flags |= XLB_FLOW_F_GUARD;
 		xlb_guard_count(XLB_G_SHORT);
@@ -1126,7 +1126,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 			 * and take entries, ports and the real servers' SYN
 			 * queues. A real client sends it again once the flood
 			 * is over, or without the options. */
-			guard = xlb_guard_engaged(g->guard_rate, now);
+			guard = xlb_guard_engaged(g->guard_rate);
 			if (guard && !xlb_sp_plain(p))
 				return xlb_done(XLB_R_DROP_SYN_NOT_PROXIED, XDP_DROP);
 			if (guard && xlb_sp_synack(ctx, p, g->syn_key) == XLB_OK) {

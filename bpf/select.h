@@ -18,6 +18,27 @@ static __always_inline __u64 xlb_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
+/* The kernel's HZ, jiffies per second: set by the loader before the load
+ * (xlbd learns it at start, src/xlbd/hz.c). 0, unknown: the flood guard's
+ * window runs on xlb_now(). Read-only data, known to the verifier, which
+ * drops the branches on it that are never taken. */
+const volatile __u32 xlb_hz = 0;
+
+/* The flood guard's clock, in which its window (struct xlb_guard_win)
+ * starts: bpf_jiffies64, which the verifier inlines to one load (the
+ * coarse ns clock is a helper call, ~5% of a flood SYN's cost), when HZ is
+ * known; xlb_now() otherwise. */
+static __always_inline __u64 xlb_guard_clock(void)
+{
+	return xlb_hz ? bpf_jiffies64() : xlb_now();
+}
+
+/* One second of xlb_guard_clock. */
+static __always_inline __u64 xlb_guard_second(void)
+{
+	return xlb_hz ? xlb_hz : XLB_NS_PER_S;
+}
+
 /* Looks a service up by exact port, then as an all-ports service. */
 static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 {
@@ -214,7 +235,7 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 
 /* Is the flood guard (xlb_guard_engaged) on for this CPU's current second?
  * Read without counting a new flow. */
-static __always_inline int xlb_guard_on(__u64 now)
+static __always_inline int xlb_guard_on(void)
 {
 	struct xlb_guard_win *w;
 	struct xlb_globals *g;
@@ -224,7 +245,8 @@ static __always_inline int xlb_guard_on(__u64 now)
 	if (!g || !g->guard_rate)
 		return 0;
 	w = bpf_map_lookup_elem(&guard_win, &zero);
-	return w && now - w->start_ns < XLB_NS_PER_S && w->n > g->guard_rate;
+	return w && xlb_guard_clock() - w->start_ns < xlb_guard_second() &&
+	       w->n > g->guard_rate;
 }
 
 /* The backend of a new flow of svc: with persistence, the one its client
@@ -259,7 +281,7 @@ xlb_new_flow_pick(const struct xlb_svc *svc, const struct xlb_flow_key *k,
 	/* Under the flood guard no client is pinned anew: a flood from
 	 * spoofed sources would push real clients' pins out of the LRU
 	 * table. */
-	if (xlb_guard_on(now)) {
+	if (xlb_guard_on()) {
 		xlb_guard_count(XLB_G_NO_PIN);
 		return bid;
 	}
@@ -279,18 +301,23 @@ static __always_inline int xlb_sched_stateless(const struct xlb_svc *svc)
 
 /* The flood guard (xlb_globals.guard_rate): counts one new flow of this
  * CPU in its current one-second window; 1 when the window already holds
- * more than rate, i.e. the guard is engaged on this CPU. */
-static __always_inline int xlb_guard_engaged(__u32 rate, __u64 now)
+ * more than rate, i.e. the guard is engaged on this CPU. A start in the
+ * future or more than a second back (also one in the other clock's units,
+ * left by an xlbd of the other clock across a restart: they are billions
+ * apart) starts the window afresh. */
+static __always_inline int xlb_guard_engaged(__u32 rate)
 {
 	struct xlb_guard_win *w;
 	__u32 zero = 0;
+	__u64 now;
 
 	if (!rate)
 		return 0;
 	w = bpf_map_lookup_elem(&guard_win, &zero);
 	if (!w)
 		return 0;
-	if (now - w->start_ns >= XLB_NS_PER_S) {
+	now = xlb_guard_clock();
+	if (now - w->start_ns >= xlb_guard_second()) {
 		w->start_ns = now;
 		w->n = 0;
 	}
@@ -515,7 +542,7 @@ static __always_inline int xlb_guard_new_dsr_flow(void)
 	__u32 zero = 0;
 
 	g = bpf_map_lookup_elem(&globals, &zero);
-	return g && g->guard_rate && xlb_guard_engaged(g->guard_rate, xlb_now());
+	return g && g->guard_rate && xlb_guard_engaged(g->guard_rate);
 }
 
 /* Whether svc finds a flow's backend again without its entry while the

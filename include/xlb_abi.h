@@ -621,7 +621,11 @@ struct xlb_icmp_bucket {
 };
 
 /* guard_win map value (per CPU, one entry): the flood guard's window on
- * that CPU, n new flows since start_ns (the data plane's clock). */
+ * that CPU, n new flows since start_ns, in the guard's clock
+ * (xlb_guard_clock, bpf/select.h): jiffies when the program knows HZ, ns
+ * otherwise. The field keeps its name so that the layout, and the ABI
+ * hash, stay: an xlbd of either clock adopts the other's maps, and reads
+ * the other's start as a window to restart (bpf/select.h). */
 struct xlb_guard_win {
 	__u64 start_ns;
 	__u64 n;

@@ -22,6 +22,7 @@
 #include "xlb_ct.h"
 #include "control.h"
 #include "dataplane.h"
+#include "hz.h"
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
@@ -59,6 +60,7 @@ struct dataplane {
 	size_t n_attached;
 	struct attachment *attached;
 	int ncpus;
+	unsigned int hz;                        /* the kernel's, 0: unknown */
 	/* backend_conns, mapped so the sweeper updates it atomically. */
 	struct xlb_conns *conns;
 	size_t conns_len;
@@ -327,6 +329,10 @@ static int set_pin_paths(struct dataplane *dp)
 	int ret;
 
 	bpf_object__for_each_map(map, dp->skel->obj) {
+		/* Not the read-only data (xlb_hz): it is this load's own, and a
+		 * pinned one would be reused as it is, with the last xlbd's. */
+		if (bpf_map__is_internal(map))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		ret = bpf_map__set_pin_path(map, path);
 		if (ret)
@@ -438,6 +444,8 @@ int dataplane_check_pins(struct dataplane *dp)
 		mkdir(dp->pin_dir, 0700);
 	}
 	bpf_object__for_each_map(map, dp->skel->obj) {
+		if (!bpf_map__pin_path(map))
+			continue;       /* never pinned (set_pin_paths) */
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		lost += repin(bpf_map__fd(map), path);
 	}
@@ -793,6 +801,23 @@ static struct bpf_map *dsr_keys_map(struct dataplane *dp, bool v6)
 	return v6 ? dp->skel->maps.dsr_keys6 : dp->skel->maps.dsr_keys4;
 }
 
+/* The kernel's HZ for the flood guard's window (bpf/select.h, xlb_hz);
+ * without it the window runs on the ns clock, said once in the log. */
+static void learn_hz(struct dataplane *dp)
+{
+	char err[256];
+
+	if (hz_learn(&dp->hz, err, sizeof(err))) {
+		dp->hz = 0;
+		log_warn("cannot learn the kernel's HZ (%s): the flood guard times "
+			 "its one-second window on the ns clock instead (same rate, "
+			 "a helper call more per new flow)", err);
+		return;
+	}
+	log_info("the kernel's HZ is %u: the flood guard times its window in "
+		 "jiffies", dp->hz);
+}
+
 /* Open the object and size its flow tables as cfg says. */
 static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 			 char *err, size_t errlen)
@@ -805,6 +830,7 @@ static int dp_open_sized(struct dataplane *dp, const struct xlb_config *cfg,
 		snprintf(err, errlen, "cannot open the XDP object: %s", strerror(-ret));
 		return ret;
 	}
+	dp->skel->rodata->xlb_hz = dp->hz;
 	ret = bpf_map__set_max_entries(dp->skel->maps.flows, cfg->flow_table_size);
 	/* One reverse entry per nat/fullnat flow at most. */
 	if (!ret)
@@ -1093,6 +1119,7 @@ int dataplane_open(struct dataplane **dpp, const struct xlb_config *cfg,
 	ret = private_dir(dp->pin_root, err, errlen);
 	if (ret)
 		goto fail;
+	learn_hz(dp);
 	dp->adopted = adoptable(dp);
 	dp->upgrade = !dp->adopted && has_links(dp->pin_dir);
 	if (dp->adopted || dp->upgrade) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "hz.h"
 
 /* ---- the lab inside the test's own namespace ---------------------------- */
 
@@ -167,6 +168,8 @@ struct xlb_bpf *skel;
 struct decap_bpf *dskel;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
+unsigned int fixture_hz;
+int fixture_ns_clock;
 
 uint64_t percpu_sum(struct bpf_map *m, uint32_t k)
 {
@@ -1207,6 +1210,10 @@ int fixture_setup(char *why, size_t n)
 	skel = xlb_bpf__open();
 	if (!skel)
 		return snprintf(why, n, "open xlb.bpf.o"), -1;
+	fixture_hz = 0;
+	if (!fixture_ns_clock && hz_learn(&fixture_hz, why, n))
+		return -1;
+	skel->rodata->xlb_hz = fixture_hz;
 	/* The default 1M-entry flow table is preallocated: keep tests light. */
 	bpf_map__set_max_entries(skel->maps.flows, 4096);
 	bpf_map__set_max_entries(skel->maps.dsr_flows4, 1024);

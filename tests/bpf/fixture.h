@@ -84,6 +84,11 @@ extern struct xlb_bpf *skel;
 extern struct decap_bpf *dskel;
 extern int ifx_xa, ifx_ya, ncpu;
 extern int ingress;             /* ingress ifindex of the next run; 0 = xa */
+/* The HZ xlb.bpf.o was loaded with (bpf/select.h, xlb_hz): learnt as xlbd
+ * does, or 0 when fixture_ns_clock was set before fixture_setup (the flood
+ * guard's window then runs on the ns clock, xlbd's fallback). */
+extern unsigned int fixture_hz;
+extern int fixture_ns_clock;
 
 /* ---- rows ------------------------------------------------------------------ */
 

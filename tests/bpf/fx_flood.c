@@ -3,6 +3,8 @@
  * deterministic schedulers past the flow table), of the flood guard, and
  * of the nat/fullnat tables under pressure (per-service max_flows,
  * embryonic entries first). */
+#include <time.h>
+
 #include "fixture.h"
 
 ROW(r_syn_follows_table)
@@ -100,6 +102,63 @@ ROW(r_guard_dr)
 		err = fwd_dr(&e, MAC_B1, why, n);
 	table_one(S_STICKY, B1);
 	return err;
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+ROW(r_guard_window)
+{
+	/* The guard's window is one second, whichever clock times it (jiffies
+	 * at the program's xlb_hz, or ns): rate 1, a first new flow at t0
+	 * opens it, the second engages the guard, and new flows every 5 ms
+	 * get no entry until one does (a new window). The last without an
+	 * entry came before t0 + 1 s, the first with one after t0 + 1 s less
+	 * a tick: 30 ms of slack each way. A wrong HZ fails it: 250 taken for
+	 * 300 makes a 1.2 s window, 300 for 250 a 0.83 s one. Times taken
+	 * around each run bound it; late wake-ups only thin the samples. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
+			  .sport = 45000, .dport = 80, .paylen = 10 };
+	struct timespec gap = { .tv_nsec = 5000000 };
+	double t0, pre, last_guarded = 0, first_stored = 0;
+	uint32_t bid;
+	int i, err = 0;
+
+	flows_clear();
+	table_one(S_STICKY, B1);
+	guard_rate(1);
+	err = fwd_dr(&s, MAC_B1, why, n);
+	t0 = mono_s();
+	for (i = 1; i < 600 && !err && !first_stored; i++) {
+		s.sport = 45000 + i;
+		pre = mono_s();
+		err = fwd_dr(&s, MAC_B1, why, n);
+		if (err)
+			break;
+		if (flow_backend(&s, &bid) != 0)
+			last_guarded = pre;
+		else if (i == 1)
+			return guard_rate(0), snprintf(why, n, "the second new flow "
+				"got an entry: the guard did not engage"), -1;
+		else
+			first_stored = mono_s();
+		nanosleep(&gap, NULL);
+	}
+	guard_rate(0);
+	if (err)
+		return err;
+	if (!first_stored)
+		return snprintf(why, n, "still engaged %.2f s after the window "
+				"opened", mono_s() - t0), -1;
+	if (last_guarded - t0 > 1.03 || first_stored - t0 < 0.97)
+		return snprintf(why, n, "window of %.3f-%.3f s, want 1 s (HZ %u)",
+				last_guarded - t0, first_stored - t0, fixture_hz), -1;
+	return 0;
 }
 
 ROW(r_guard_nat)
@@ -268,6 +327,7 @@ static const struct row rows[] = {
 	{ .desc = "tun established: outer source from the hash in the flow entry", .fn = r_tun_hash_kept },
 	{ .desc = "flood guard, dr: over the rate no entry, established entry kept", .fn = r_guard_dr },
 	{ .desc = "flood guard, fullnat: entry made over the rate is short-lived", .fn = r_guard_nat },
+	{ .desc = "flood guard: its window is one second", .fn = r_guard_window },
 	{ .desc = "nat service at max_flows: oldest half-open entry ended, then refused", .fn = r_svc_max_flows },
 	{ .desc = "fullnat out of ports: a half-open entry's port taken, a live one's not", .fn = r_embryo_port },
 };
