@@ -18,27 +18,6 @@ static __always_inline __u64 xlb_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/* The kernel's HZ, jiffies per second: set by the loader before the load
- * (xlbd learns it at start, src/xlbd/hz.c). 0, unknown: the flood guard's
- * window runs on xlb_now(). Read-only data, known to the verifier, which
- * drops the branches on it that are never taken. */
-const volatile __u32 xlb_hz = 0;
-
-/* The flood guard's clock, in which its window (struct xlb_guard_win)
- * starts: bpf_jiffies64, which the verifier inlines to one load (the
- * coarse ns clock is a helper call, ~5% of a flood SYN's cost), when HZ is
- * known; xlb_now() otherwise. */
-static __always_inline __u64 xlb_guard_clock(void)
-{
-	return xlb_hz ? bpf_jiffies64() : xlb_now();
-}
-
-/* One second of xlb_guard_clock. */
-static __always_inline __u64 xlb_guard_second(void)
-{
-	return xlb_hz ? xlb_hz : XLB_NS_PER_S;
-}
-
 /* Looks a service up by exact port, then as an all-ports service. */
 static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 {
@@ -231,6 +210,27 @@ static __always_inline __u32 xlb_sched_pick(const struct xlb_svc *svc,
 		hash = xlb_src_hash(&k->src);
 	}
 	return xlb_maglev_pick(svc, hash);
+}
+
+/* The kernel's HZ, jiffies per second: set by the loader before the load
+ * (xlbd learns it at start, src/xlbd/hz.c). 0, unknown: the flood guard's
+ * window runs on xlb_now(). Read-only data, known to the verifier, which
+ * drops the branches on it that are never taken. */
+const volatile __u32 xlb_hz = 0;
+
+/* The flood guard's clock, in which its window (struct xlb_guard_win)
+ * starts: bpf_jiffies64, which the verifier inlines to one load (the
+ * coarse ns clock is a helper call, ~5% of a flood SYN's cost), when HZ is
+ * known; xlb_now() otherwise. */
+static __always_inline __u64 xlb_guard_clock(void)
+{
+	return xlb_hz ? bpf_jiffies64() : xlb_now();
+}
+
+/* One second of xlb_guard_clock. */
+static __always_inline __u64 xlb_guard_second(void)
+{
+	return xlb_hz ? xlb_hz : XLB_NS_PER_S;
 }
 
 /* Is the flood guard (xlb_guard_engaged) on for this CPU's current second?

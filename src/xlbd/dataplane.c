@@ -444,7 +444,7 @@ int dataplane_check_pins(struct dataplane *dp)
 		mkdir(dp->pin_dir, 0700);
 	}
 	bpf_object__for_each_map(map, dp->skel->obj) {
-		if (!bpf_map__pin_path(map))
+		if (bpf_map__is_internal(map))
 			continue;       /* never pinned (set_pin_paths) */
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		lost += repin(bpf_map__fd(map), path);
