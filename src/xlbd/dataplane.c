@@ -1034,18 +1034,21 @@ static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
 		ret = map_shared(dp->skel->maps.svc_recs, XLB_SVC_IDX_RECS *
 				 sizeof(*dp->svc_recs), (void **)&dp->svc_recs,
 				 err, errlen);
-	if (!ret)
-		ret = svcidx_open(&dp->svcidx, dp->svc_idx, dp->svc_recs, NULL);
-	while (!ret && bpf_map_get_next_key(fd, prev, &next) == 0) {
+	if (ret)
+		return ret;
+	ret = svcidx_open(&dp->svcidx, dp->svc_idx, dp->svc_recs, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the service index: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &svc) == 0)
 			svc_index_put(dp, &key, &svc);
 	}
-	if (ret && !err[0])
-		snprintf(err, errlen, "cannot set up the service index: %s",
-			 strerror(-ret));
-	return ret;
+	return 0;
 }
 
 /* What userspace keeps beside the maps: the address filter and next hops
@@ -1542,6 +1545,8 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 	svc_by_id_clear(dp, cur.id, &key);
 	svc_index_del(dp, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
+	if (ret && ret != -ENOENT)
+		svc_index_put(dp, &key, &cur);  /* still there */
 	if (ret == 0) {
 		uint32_t bit = xlb_filter_bit(&key.vip), set = vip_set(&cur);
 
