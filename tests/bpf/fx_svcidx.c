@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Fixture rows of the service index (include/xlb_svcidx.h, bpf/svcidx.h):
  * the services a new flow finds through it, in buckets with room and in a
- * full one, as services come and go. */
+ * full one, as services come and go. A service changed in place: fx_sched's
+ * r_flow_svc_by_id (its SYNs find the service through the index). */
 #include <arpa/inet.h>
 
 #include "fixture.h"
@@ -139,37 +140,9 @@ ROW(r_idx_world)
 	return 0;
 }
 
-ROW(r_idx_change)
-{
-	/* A service changed in place (a new record, published in its word):
-	 * its next SYN sees the new mode; removed, the stack takes it. */
-	struct spec s = idx_syn(80);
-	struct xlb_svc_key k = idx_key(80);
-	struct xlb_svc v;
-	struct pkt in;
-	int err;
-
-	if (svc_add(VIP_IDX, 80, 6, ID_IDX, XLB_MODE_DR, 13) || table_one(ID_IDX, B1) ||
-	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), &k, &v))
-		return snprintf(why, n, "cannot add the service"), -1;
-	pkt_mk(&in, &s);
-	err = fwd_dr(&s, MAC_B1, why, n);
-	v.mode = XLB_MODE_PROXY;
-	svc_write(&k, &v);
-	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
-	v.mode = XLB_MODE_DR;
-	svc_write(&k, &v);
-	err = err ?: fwd_dr(&s, MAC_B1, why, n);
-	svc_del(&k);
-	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
-	bpf_map_delete_elem(bpf_map__fd(skel->maps.maglev_outer), &(uint32_t){ ID_IDX });
-	return err;
-}
-
 static const struct row rows[] = {
 	{ .desc = "service index: 12 services in one bucket of 8 words found, 4 through the services map; each deletion keeps the rest found", .fn = r_idx_full_bucket },
 	{ .desc = "service index: every service of the fixture world answered by the index", .fn = r_idx_world },
-	{ .desc = "service index: a service changed in place and removed", .fn = r_idx_change },
 };
 
 const struct suite fx_svcidx = { "svcidx", rows, sizeof(rows) / sizeof(rows[0]) };
