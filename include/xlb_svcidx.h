@@ -16,9 +16,10 @@
  * names it, then published by one aligned 64-bit store of its word (which
  * replaces the key's previous word, or fills an empty one); the reader
  * loads the word once and reads the record it names (an address
- * dependency, ordered on every CPU Linux runs BPF on). A record that a word
- * stopped naming is written again only after an RCU grace period (XDP
- * programs run inside one), so no packet still reads it.
+ * dependency: the ordering RCU readers rely on). A record that a word
+ * stopped naming is written again only after an RCU grace period (an XDP
+ * program runs inside an RCU read-side section), so no packet still reads
+ * it.
  *
  * These maps are never pinned: every xlbd makes them afresh and fills them
  * from the services map before its program runs (src/xlbd/dataplane.c), so
