@@ -21,6 +21,7 @@
 #include "xlb_abi.h"
 #include "xlb_hash.h"
 #include "hz.h"
+#include "svcidx.h"
 #include "pkt.h"
 #include "xdp_lab.h"
 
@@ -192,16 +193,35 @@ static int dsr_params_setup(void)
 	return bpf_map_update_elem(bpf_map__fd(xs->maps.dsr_params), &zero, &k, 0);
 }
 
+/* The service index, mapped and written as xlbd does (src/lib/svcidx.c). */
+static struct svcidx *svcidx_lab(void)
+{
+	static struct svcidx *x;
+	struct xlb_svc_idx_bucket *b;
+	struct xlb_svc_rec *r;
+
+	if (x)
+		return x;
+	b = mmap(NULL, XLB_SVC_IDX_BUCKETS * sizeof(*b), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(xs->maps.svc_idx), 0);
+	r = mmap(NULL, XLB_SVC_IDX_RECS * sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(xs->maps.svc_recs), 0);
+	if (b == MAP_FAILED || r == MAP_FAILED || svcidx_open(&x, b, r, NULL))
+		return NULL;
+	return x;
+}
+
 /* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
  * the lookup cost does not depend on the slot contents. */
 int world_setup(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
 	uint32_t size = XLB_MAGLEV_DEFAULT_SIZE, zero = 0, i, j, *ids;
+	struct svcidx *x = svcidx_lab();
 	struct xlb_globals g;
 	int err = 0, fd;
 
-	ids = calloc(size, sizeof(*ids));
+	ids = x ? calloc(size, sizeof(*ids)) : NULL;
 	if (!ids)
 		return -ENOMEM;
 	for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]) && !err; i++) {
@@ -252,6 +272,7 @@ int world_setup(void)
 					XLB_FILTER_VIP_CT, &k.vip);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
+		err = err ?: svcidx_put(x, &k, &v);
 		{
 			struct xlb_svc_ent e = { .key = k, .svc = v };
 

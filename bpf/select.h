@@ -7,6 +7,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "persist.h"
+#include "svcidx.h"
 #include "xlb_ct.h"
 #include "xlb_hash.h"
 
@@ -18,8 +19,12 @@ static __always_inline __u64 xlb_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/* Looks a service up by exact port, then as an all-ports service. */
-static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
+/* Looks a service up by exact port, then as an all-ports service, in the
+ * service index (bpf/svcidx.h). Out of line: its loop over a bucket's
+ * words keeps values across map lookups, whose stack the program's frame
+ * cannot spare (512 bytes for the longest chain of calls). */
+static __attribute__((noinline)) struct xlb_svc *
+xlb_svc_lookup(const struct xlb_pkt *p)
 {
 	struct xlb_svc_key k = {};
 	struct xlb_svc *svc;
@@ -28,11 +33,11 @@ static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_pkt *p)
 	k.port_be = p->key.dport_be;
 	k.proto = p->key.proto;
 	k.family = p->key.family;
-	svc = bpf_map_lookup_elem(&services, &k);
+	svc = xlb_svc_find(&k);
 	if (svc)
 		return svc;
 	k.port_be = 0;
-	return bpf_map_lookup_elem(&services, &k);
+	return xlb_svc_find(&k);
 }
 
 /* The service of p's existing flow, whose entry names service id, from

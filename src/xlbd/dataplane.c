@@ -26,6 +26,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
+#include "svcidx.h"
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
@@ -71,6 +72,10 @@ struct dataplane {
 	struct xlb_dsr_bucket *dsr[2];
 	void *dsr_keys[2];
 	uint32_t dsr_buckets[2];
+	/* The service index (include/xlb_svcidx.h), mapped, and its writer. */
+	struct xlb_svc_idx_bucket *svc_idx;
+	struct xlb_svc_rec *svc_recs;
+	struct svcidx *svcidx;
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -322,6 +327,17 @@ static void write_abi_file(struct dataplane *dp)
 		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
+/* The service index is never pinned: each xlbd fills its own from the
+ * services map before its program runs (svc_index_load), so a restart
+ * adopts the other maps whatever the index's layout. Nor is the read-only
+ * data (xlb_hz): it is this load's own, and a pinned one would be reused
+ * as it is, with the last xlbd's. */
+static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
+{
+	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
+	       !bpf_map__is_internal(m);
+}
+
 static int set_pin_paths(struct dataplane *dp)
 {
 	char path[sizeof(dp->pin_dir) + 32];
@@ -329,9 +345,7 @@ static int set_pin_paths(struct dataplane *dp)
 	int ret;
 
 	bpf_object__for_each_map(map, dp->skel->obj) {
-		/* Not the read-only data (xlb_hz): it is this load's own, and a
-		 * pinned one would be reused as it is, with the last xlbd's. */
-		if (bpf_map__is_internal(map))
+		if (!map_pinned(dp, map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		ret = bpf_map__set_pin_path(map, path);
@@ -444,7 +458,7 @@ int dataplane_check_pins(struct dataplane *dp)
 		mkdir(dp->pin_dir, 0700);
 	}
 	bpf_object__for_each_map(map, dp->skel->obj) {
-		if (bpf_map__is_internal(map))
+		if (!map_pinned(dp, map))
 			continue;       /* never pinned (set_pin_paths) */
 		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, bpf_map__name(map));
 		lost += repin(bpf_map__fd(map), path);
@@ -475,6 +489,11 @@ static void dp_free(struct dataplane *dp)
 				(v6 ? sizeof(struct xlb_dsr_keys6) :
 				      sizeof(struct xlb_dsr_keys4)));
 	}
+	svcidx_close(dp->svcidx);
+	if (dp->svc_idx)
+		munmap(dp->svc_idx, XLB_SVC_IDX_BUCKETS * sizeof(*dp->svc_idx));
+	if (dp->svc_recs)
+		munmap(dp->svc_recs, XLB_SVC_IDX_RECS * sizeof(*dp->svc_recs));
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -1000,6 +1019,61 @@ static int dsr_params_init(struct dataplane *dp, char *err, size_t errlen)
 	return ret;
 }
 
+/* The service index after a change of the services map (svc_index_put)
+ * or before one (svc_index_del). A failure turns the index off, the data
+ * plane asks the services map instead (slower, still right): logged, not
+ * the change's error. */
+static void svc_index_put(struct dataplane *dp, const struct xlb_svc_key *key,
+			  const struct xlb_svc *svc)
+{
+	int ret = svcidx_put(dp->svcidx, key, svc);
+
+	if (ret)
+		log_warn("the service index is off (%s): new flows find their "
+			 "service in the services map", strerror(-ret));
+}
+
+static void svc_index_del(struct dataplane *dp, const struct xlb_svc_key *key)
+{
+	int ret = svcidx_del(dp->svcidx, key);
+
+	if (ret)
+		log_warn("the service index is off (%s): new flows find their "
+			 "service in the services map", strerror(-ret));
+}
+
+/* The service index, mapped, filled from the services map (an adopted one
+ * holds a previous xlbd's services) before the program runs. */
+static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
+{
+	int fd = bpf_map__fd(dp->skel->maps.services), ret;
+	struct xlb_svc_key key, next;
+	struct xlb_svc svc;
+	void *prev = NULL;
+
+	ret = map_shared(dp->skel->maps.svc_idx, XLB_SVC_IDX_BUCKETS *
+			 sizeof(*dp->svc_idx), (void **)&dp->svc_idx, err, errlen);
+	if (!ret)
+		ret = map_shared(dp->skel->maps.svc_recs, XLB_SVC_IDX_RECS *
+				 sizeof(*dp->svc_recs), (void **)&dp->svc_recs,
+				 err, errlen);
+	if (ret)
+		return ret;
+	ret = svcidx_open(&dp->svcidx, dp->svc_idx, dp->svc_recs, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the service index: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &svc) == 0)
+			svc_index_put(dp, &key, &svc);
+	}
+	return 0;
+}
+
 /* What userspace keeps beside the maps: the address filter and next hops
  * as written, backend_conns and svc_flows mapped (the sweeper updates
  * them). */
@@ -1035,6 +1109,8 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 	}
 	if (!ret)
 		ret = dsr_params_init(dp, err, errlen);
+	if (!ret)
+		ret = svc_index_load(dp, err, errlen);
 	return ret;
 }
 
@@ -1467,6 +1543,7 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 		(*vip_ref(dp, set, bit))++;
 	if (old != set && *vip_ref(dp, old, bit) && --*vip_ref(dp, old, bit) == 0)
 		filter_bit(dp, old, &key.vip, false);
+	svc_index_put(dp, &key, svc);
 	if (!fresh && cur.id != svc->id)
 		svc_by_id_clear(dp, cur.id, &key);
 	/* After the services map: by id, a flow finds what it would find
@@ -1490,7 +1567,10 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 				 &cur, sizeof(cur), 0) != 0)
 		return 0;
 	svc_by_id_clear(dp, cur.id, &key);
+	svc_index_del(dp, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
+	if (ret && ret != -ENOENT)
+		svc_index_put(dp, &key, &cur);  /* still there */
 	if (ret == 0) {
 		uint32_t bit = xlb_filter_bit(&key.vip), set = vip_set(&cur);
 

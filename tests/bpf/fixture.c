@@ -5,6 +5,7 @@
  * exact output bytes, checksums and reason counters. */
 #include <net/if.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,6 +167,7 @@ static int check_frame(const struct pkt *p, char *why, size_t n)
 
 struct xlb_bpf *skel;
 struct decap_bpf *dskel;
+struct svcidx *svcidx;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
 unsigned int fixture_hz;
@@ -334,8 +336,8 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 }
 
 /* Writes service k -> v as the daemon does: the VIP's bit in the set of
- * v's flow table, the services map, then the same entry under its id
- * (svc_by_id). */
+ * v's flow table, the services map, the service index, then the same
+ * entry under its id (svc_by_id). */
 int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
 {
 	struct xlb_svc_ent e = { .key = *k, .svc = *v };
@@ -343,12 +345,14 @@ int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
 	if (filter_set(xlb_svc_dsr_table(v) ? XLB_FILTER_VIP : XLB_FILTER_VIP_CT,
 		       &k->vip))
 		return -1;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0))
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0) ||
+	    svcidx_put(svcidx, k, v))
 		return -1;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v->id, &e, 0);
 }
 
-/* Removes service k as the daemon does: by id first, then by key. */
+/* Removes service k as the daemon does: by id first, from the index,
+ * then by key. */
 int svc_del(const struct xlb_svc_key *k)
 {
 	struct xlb_svc_ent e;
@@ -358,6 +362,8 @@ int svc_del(const struct xlb_svc_key *k)
 		return -1;
 	memset(&e, 0, sizeof(e));
 	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v.id, &e, 0);
+	if (svcidx_del(svcidx, k))
+		return -1;
 	return bpf_map_delete_elem(bpf_map__fd(skel->maps.services), k);
 }
 
@@ -520,6 +526,22 @@ int icmp_tokens(uint64_t n)
 		b[i].credit_ns = n * ICMP_COST_NS;
 	}
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
+}
+
+/* The service index's maps, mapped as xlbd maps them, and its writer
+ * (src/lib/svcidx.c): the services are written through it. */
+static int svcidx_setup(void)
+{
+	struct xlb_svc_idx_bucket *b;
+	struct xlb_svc_rec *r;
+
+	b = mmap(NULL, XLB_SVC_IDX_BUCKETS * sizeof(*b), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(skel->maps.svc_idx), 0);
+	r = mmap(NULL, XLB_SVC_IDX_RECS * sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(skel->maps.svc_recs), 0);
+	if (b == MAP_FAILED || r == MAP_FAILED)
+		return -1;
+	return svcidx_open(&svcidx, b, r, NULL);
 }
 
 static int world_setup(void)
@@ -1224,6 +1246,8 @@ int fixture_setup(char *why, size_t n)
 	dskel = decap_bpf__open_and_load();
 	if (!dskel)
 		return snprintf(why, n, "load decap.bpf.o (verifier)"), -1;
+	if (svcidx_setup())
+		return snprintf(why, n, "map the service index: %s", strerror(errno)), -1;
 	if (world_setup())
 		return snprintf(why, n, "populate maps: %s", strerror(errno)), -1;
 	return 0;
@@ -1231,6 +1255,7 @@ int fixture_setup(char *why, size_t n)
 
 void fixture_teardown(void)
 {
+	svcidx_close(svcidx);
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
 }

@@ -17,6 +17,7 @@
 #include "xlb_abi.h"
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
+#include "svcidx.h"
 #include "xlb.skel.h"
 #include "decap.skel.h"
 #include "pkt.h"
@@ -82,6 +83,7 @@ enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR,
 
 extern struct xlb_bpf *skel;
 extern struct decap_bpf *dskel;
+extern struct svcidx *svcidx;   /* the service index's writer */
 extern int ifx_xa, ifx_ya, ncpu;
 extern int ingress;             /* ingress ifindex of the next run; 0 = xa */
 /* The HZ xlb.bpf.o was loaded with (bpf/select.h, xlb_hz): learnt as xlbd
@@ -110,7 +112,7 @@ struct suite {
 };
 
 extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
-	fx_malformed, fx_decap, fx_flood, fx_persist, fx_synproxy;
+	fx_malformed, fx_decap, fx_flood, fx_persist, fx_synproxy, fx_svcidx;
 
 #define ROW(name) static int name(char *why, size_t n)
 
