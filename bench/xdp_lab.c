@@ -22,6 +22,7 @@
 #include "xlb_hash.h"
 #include "hz.h"
 #include "svcidx.h"
+#include "svcslots.h"
 #include "pkt.h"
 #include "xdp_lab.h"
 
@@ -211,6 +212,22 @@ static struct svcidx *svcidx_lab(void)
 	return x;
 }
 
+/* The services' slots by id, mapped and written as xlbd does
+ * (src/lib/svcslots.c). */
+static struct svcslots *svcslots_lab(void)
+{
+	static struct svcslots *s;
+	struct xlb_svc_slots *m;
+
+	if (s)
+		return s;
+	m = mmap(NULL, XLB_MAX_SERVICES * sizeof(*m), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(xs->maps.svc_slots), 0);
+	if (m == MAP_FAILED || svcslots_open(&s, m, NULL))
+		return NULL;
+	return s;
+}
+
 /* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
  * the lookup cost does not depend on the slot contents. */
 int world_setup(void)
@@ -218,10 +235,11 @@ int world_setup(void)
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
 	uint32_t size = XLB_MAGLEV_DEFAULT_SIZE, zero = 0, i, j, *ids;
 	struct svcidx *x = svcidx_lab();
+	struct svcslots *sl = svcslots_lab();
 	struct xlb_globals g;
 	int err = 0, fd;
 
-	ids = x ? calloc(size, sizeof(*ids)) : NULL;
+	ids = x && sl ? calloc(size, sizeof(*ids)) : NULL;
 	if (!ids)
 		return -ENOMEM;
 	for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]) && !err; i++) {
@@ -273,12 +291,7 @@ int world_setup(void)
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
 		err = err ?: svcidx_put(x, &k, &v);
-		{
-			struct xlb_svc_ent e = { .key = k, .svc = v };
-
-			err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.svc_by_id),
-							 &d->id, &e, 0);
-		}
+		err = err ?: svcslots_set(sl, d->id, &k, &v);
 		for (j = 0; j < size; j++)
 			ids[j] = d->id * 4 + (j * 7 + 1) % 3;
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4,

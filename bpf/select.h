@@ -8,6 +8,7 @@
 #include "parse.h"
 #include "persist.h"
 #include "svcidx.h"
+#include "svcslots.h"
 #include "xlb_ct.h"
 #include "xlb_hash.h"
 
@@ -41,14 +42,15 @@ xlb_svc_lookup(const struct xlb_pkt *p)
 }
 
 /* The service of p's existing flow, whose entry names service id, from
- * svc_by_id: what xlb_svc_lookup would return, when the flow's service is
- * the exact-port service of p's VIP and protocol (one array read instead
- * of a hash lookup). NULL: not known this way (an all-ports service, a
- * service gone or changed): ask xlb_svc_lookup. */
+ * its slot (svc_slots, bpf/svcslots.h): what xlb_svc_lookup would return,
+ * when the flow's service is the exact-port service of p's VIP and
+ * protocol (one array read instead of a hash lookup). NULL: not known this
+ * way (an all-ports service, a service gone or changed, the slots off):
+ * ask xlb_svc_lookup. */
 static __always_inline const struct xlb_svc *
 xlb_svc_of_id(const struct xlb_pkt *p, __u32 id)
 {
-	const struct xlb_svc_ent *e = bpf_map_lookup_elem(&svc_by_id, &id);
+	const struct xlb_svc_ent *e = xlb_svc_slot(id);
 
 	if (!e || e->svc.id != id || !e->key.port_be ||
 	    e->key.port_be != p->key.dport_be || e->key.proto != p->key.proto ||

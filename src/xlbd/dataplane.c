@@ -27,6 +27,7 @@
 #include "netlink.h"
 #include "runfile.h"
 #include "svcidx.h"
+#include "svcslots.h"
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
@@ -76,6 +77,10 @@ struct dataplane {
 	struct xlb_svc_idx_bucket *svc_idx;
 	struct xlb_svc_rec *svc_recs;
 	struct svcidx *svcidx;
+	/* The services' slots by id (include/xlb_svcslots.h), mapped, and
+	 * their writer. */
+	struct xlb_svc_slots *svc_slots;
+	struct svcslots *slots;
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -327,15 +332,15 @@ static void write_abi_file(struct dataplane *dp)
 		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
-/* The service index is never pinned: each xlbd fills its own from the
- * services map before its program runs (svc_index_load), so a restart
- * adopts the other maps whatever the index's layout. Nor is the read-only
- * data (xlb_hz): it is this load's own, and a pinned one would be reused
- * as it is, with the last xlbd's. */
+/* The service index and the services' slots by id are never pinned: each
+ * xlbd fills its own from the services map before its program runs
+ * (svc_index_load), so a restart adopts the other maps whatever their
+ * layout. Nor is the read-only data (xlb_hz): it is this load's own, and a
+ * pinned one would be reused as it is, with the last xlbd's. */
 static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
 {
 	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
-	       !bpf_map__is_internal(m);
+	       m != dp->skel->maps.svc_slots && !bpf_map__is_internal(m);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -494,6 +499,9 @@ static void dp_free(struct dataplane *dp)
 		munmap(dp->svc_idx, XLB_SVC_IDX_BUCKETS * sizeof(*dp->svc_idx));
 	if (dp->svc_recs)
 		munmap(dp->svc_recs, XLB_SVC_IDX_RECS * sizeof(*dp->svc_recs));
+	svcslots_close(dp->slots);
+	if (dp->svc_slots)
+		munmap(dp->svc_slots, XLB_MAX_SERVICES * sizeof(*dp->svc_slots));
 	free(dp->vip_refs);
 	free(dp->l2);
 	xlb_bpf__destroy(dp->skel);
@@ -1042,8 +1050,22 @@ static void svc_index_del(struct dataplane *dp, const struct xlb_svc_key *key)
 			 "service in the services map", strerror(-ret));
 }
 
-/* The service index, mapped, filled from the services map (an adopted one
- * holds a previous xlbd's services) before the program runs. */
+/* The services' slot of id: key k and service v (k NULL: none). A failure
+ * turns the slots off, packets of existing flows find their service by
+ * key instead (slower, still right): logged, not the change's error. */
+static void svc_slot_set(struct dataplane *dp, uint32_t id,
+			 const struct xlb_svc_key *k, const struct xlb_svc *v)
+{
+	int ret = svcslots_set(dp->slots, id, k, v);
+
+	if (ret)
+		log_warn("the services' slots by id are off (%s): existing flows "
+			 "find their service by key", strerror(-ret));
+}
+
+/* The service index and the services' slots by id, mapped, filled from
+ * the services map (an adopted one holds a previous xlbd's services)
+ * before the program runs. */
 static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
 {
 	int fd = bpf_map__fd(dp->skel->maps.services), ret;
@@ -1057,9 +1079,15 @@ static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
 		ret = map_shared(dp->skel->maps.svc_recs, XLB_SVC_IDX_RECS *
 				 sizeof(*dp->svc_recs), (void **)&dp->svc_recs,
 				 err, errlen);
+	if (!ret)
+		ret = map_shared(dp->skel->maps.svc_slots, XLB_MAX_SERVICES *
+				 sizeof(*dp->svc_slots), (void **)&dp->svc_slots,
+				 err, errlen);
 	if (ret)
 		return ret;
 	ret = svcidx_open(&dp->svcidx, dp->svc_idx, dp->svc_recs, NULL);
+	if (!ret)
+		ret = svcslots_open(&dp->slots, dp->svc_slots, NULL);
 	if (ret) {
 		snprintf(err, errlen, "cannot set up the service index: %s",
 			 strerror(-ret));
@@ -1068,8 +1096,10 @@ static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &svc) == 0)
+		if (bpf_map_lookup_elem(fd, &key, &svc) == 0) {
 			svc_index_put(dp, &key, &svc);
+			svc_slot_set(dp, svc.id, &key, &svc);
+		}
 	}
 	return 0;
 }
@@ -1284,13 +1314,16 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 				    &w, sizeof(w), BPF_ANY);
 }
 
-/* Empties svc_by_id[id] if it still holds key (the id may serve another
- * service by now). */
+/* Empties id's slot and svc_by_id[id] if they still hold key (the id may
+ * serve another service by now). */
 static void svc_by_id_clear(struct dataplane *dp, uint32_t id,
 			    const struct xlb_svc_key *key)
 {
+	const struct xlb_svc_ent *cur = svcslots_get(dp->slots, id);
 	struct xlb_svc_ent e;
 
+	if (cur && !memcmp(&cur->key, key, sizeof(*key)))
+		svc_slot_set(dp, id, NULL, NULL);
 	if (id >= XLB_MAX_SERVICES ||
 	    bpf_map__lookup_elem(dp->skel->maps.svc_by_id, &id, sizeof(id),
 				 &e, sizeof(e), 0) ||
@@ -1548,6 +1581,7 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 		svc_by_id_clear(dp, cur.id, &key);
 	/* After the services map: by id, a flow finds what it would find
 	 * by key (struct xlb_svc_ent). */
+	svc_slot_set(dp, svc->id, &key, svc);
 	e.key = key;
 	e.svc = *svc;
 	return bpf_map__update_elem(dp->skel->maps.svc_by_id, &svc->id,

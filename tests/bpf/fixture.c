@@ -168,6 +168,7 @@ static int check_frame(const struct pkt *p, char *why, size_t n)
 struct xlb_bpf *skel;
 struct decap_bpf *dskel;
 struct svcidx *svcidx;
+struct svcslots *slots;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
 unsigned int fixture_hz;
@@ -337,31 +338,27 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 
 /* Writes service k -> v as the daemon does: the VIP's bit in the set of
  * v's flow table, the services map, the service index, then the same
- * entry under its id (svc_by_id). */
+ * entry in its slot by id (svc_slots). */
 int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
 {
-	struct xlb_svc_ent e = { .key = *k, .svc = *v };
-
 	if (filter_set(xlb_svc_dsr_table(v) ? XLB_FILTER_VIP : XLB_FILTER_VIP_CT,
 		       &k->vip))
 		return -1;
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0) ||
 	    svcidx_put(svcidx, k, v))
 		return -1;
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v->id, &e, 0);
+	return svcslots_set(slots, v->id, k, v);
 }
 
 /* Removes service k as the daemon does: by id first, from the index,
  * then by key. */
 int svc_del(const struct xlb_svc_key *k)
 {
-	struct xlb_svc_ent e;
 	struct xlb_svc v;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.services), k, &v))
 		return -1;
-	memset(&e, 0, sizeof(e));
-	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &v.id, &e, 0);
+	svcslots_set(slots, v.id, NULL, NULL);
 	if (svcidx_del(svcidx, k))
 		return -1;
 	return bpf_map_delete_elem(bpf_map__fd(skel->maps.services), k);
@@ -528,20 +525,24 @@ int icmp_tokens(uint64_t n)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
 }
 
-/* The service index's maps, mapped as xlbd maps them, and its writer
- * (src/lib/svcidx.c): the services are written through it. */
+/* The service index's maps and the services' slots by id, mapped as xlbd
+ * maps them, and their writers (src/lib/svcidx.c, src/lib/svcslots.c):
+ * the services are written through them. */
 static int svcidx_setup(void)
 {
 	struct xlb_svc_idx_bucket *b;
+	struct xlb_svc_slots *sl;
 	struct xlb_svc_rec *r;
 
 	b = mmap(NULL, XLB_SVC_IDX_BUCKETS * sizeof(*b), PROT_READ | PROT_WRITE,
 		 MAP_SHARED, bpf_map__fd(skel->maps.svc_idx), 0);
 	r = mmap(NULL, XLB_SVC_IDX_RECS * sizeof(*r), PROT_READ | PROT_WRITE,
 		 MAP_SHARED, bpf_map__fd(skel->maps.svc_recs), 0);
-	if (b == MAP_FAILED || r == MAP_FAILED)
+	sl = mmap(NULL, XLB_MAX_SERVICES * sizeof(*sl), PROT_READ | PROT_WRITE,
+		  MAP_SHARED, bpf_map__fd(skel->maps.svc_slots), 0);
+	if (b == MAP_FAILED || r == MAP_FAILED || sl == MAP_FAILED)
 		return -1;
-	return svcidx_open(&svcidx, b, r, NULL);
+	return svcidx_open(&svcidx, b, r, NULL) ?: svcslots_open(&slots, sl, NULL);
 }
 
 static int world_setup(void)
@@ -1256,6 +1257,7 @@ int fixture_setup(char *why, size_t n)
 void fixture_teardown(void)
 {
 	svcidx_close(svcidx);
+	svcslots_close(slots);
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
 }

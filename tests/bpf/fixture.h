@@ -18,6 +18,7 @@
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "svcidx.h"
+#include "svcslots.h"
 #include "xlb.skel.h"
 #include "decap.skel.h"
 #include "pkt.h"
@@ -84,6 +85,7 @@ enum { B1 = 1, B2, B3, B6_1, B6_2, B6_3, BY1, BNN, BNR,
 extern struct xlb_bpf *skel;
 extern struct decap_bpf *dskel;
 extern struct svcidx *svcidx;   /* the service index's writer */
+extern struct svcslots *slots;  /* the services' slots by id, their writer */
 extern int ifx_xa, ifx_ya, ncpu;
 extern int ingress;             /* ingress ifindex of the next run; 0 = xa */
 /* The HZ xlb.bpf.o was loaded with (bpf/select.h, xlb_hz): learnt as xlbd

@@ -84,10 +84,10 @@ ROW(r_deleted)
 	return 0;
 }
 
-/* An existing flow finds its service by id (svc_by_id) only while that
+/* An existing flow finds its service by id (svc_slots) only while that
  * gives what the services map would: a mode change applies at once, a
  * deleted service passes its flows, an id given to another VIP does not
- * take them over, and a missing svc_by_id entry falls back to the map. */
+ * take them over, and an id without a slot falls back to the map. */
 ROW(r_flow_svc_by_id)
 {
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = "198.18.0.113", .proto = 6,
@@ -95,7 +95,7 @@ ROW(r_flow_svc_by_id)
 	struct xlb_svc_key k;
 	struct xlb_svc v;
 	struct pkt in;
-	uint32_t id = 40, zero_ent[sizeof(struct xlb_svc_ent) / 4] = { 0 };
+	uint32_t id = 40;
 	int err;
 
 	if (svc_add(a.dst, 80, 6, id, XLB_MODE_DR, 13) || table_one(id, B1))
@@ -113,7 +113,7 @@ ROW(r_flow_svc_by_id)
 	err = err ?: expect(&in, XDP_PASS_, &in, XLB_R_PASS_NOT_VIP, why, n);
 	v.mode = XLB_MODE_DR;
 	svc_write(&k, &v);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.svc_by_id), &id, zero_ent, 0);
+	svcslots_set(slots, id, NULL, NULL);
 	err = err ?: fwd_dr(&a, MAC_B1, why, n);
 	svc_write(&k, &v);
 	svc_del(&k);
