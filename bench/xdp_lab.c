@@ -288,10 +288,10 @@ int world_setup(void)
 		v.mode = d->mode;
 		err = err ?: filter_set(xlb_svc_dsr_table(&v) ? XLB_FILTER_VIP :
 					XLB_FILTER_VIP_CT, &k.vip);
+		err = err ?: svcslots_set(sl, d->id, &k, &v);
 		err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.services),
 						 &k, &v, 0);
 		err = err ?: svcidx_put(x, &k, &v);
-		err = err ?: svcslots_set(sl, d->id, &k, &v);
 		for (j = 0; j < size; j++)
 			ids[j] = d->id * 4 + (j * 7 + 1) % 3;
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev", 4,

@@ -24,11 +24,11 @@ static __always_inline __u64 xlb_now(void)
  * service index (bpf/svcidx.h). Out of line: its loop over a bucket's
  * words keeps values across map lookups, whose stack the program's frame
  * cannot spare (512 bytes for the longest chain of calls). */
-static __attribute__((noinline)) struct xlb_svc *
+static __attribute__((noinline)) const struct xlb_svc *
 xlb_svc_lookup(const struct xlb_pkt *p)
 {
 	struct xlb_svc_key k = {};
-	struct xlb_svc *svc;
+	const struct xlb_svc *svc;
 
 	k.vip = p->key.dst;
 	k.port_be = p->key.dport_be;
@@ -50,7 +50,7 @@ xlb_svc_lookup(const struct xlb_pkt *p)
 static __always_inline const struct xlb_svc *
 xlb_svc_of_id(const struct xlb_pkt *p, __u32 id)
 {
-	const struct xlb_svc_ent *e = xlb_svc_slot(id);
+	const struct xlb_svc_ent *e = xlb_svc_slot(id, NULL);
 
 	if (!e || e->svc.id != id || !e->key.port_be ||
 	    e->key.port_be != p->key.dport_be || e->key.proto != p->key.proto ||

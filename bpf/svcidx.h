@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.h"
+#include "svcslots.h"
 #include "xlb_svcidx.h"
 
 /* hash bucket -> the words of its keys (struct xlb_svc_idx_bucket). */
@@ -69,15 +70,35 @@ static __always_inline __s64 xlb_svc_idx_find(const struct xlb_svc_key *k)
 	return ans;
 }
 
+/* The service of key k from the services map: its id there (one aligned
+ * word, whatever became of the element), the service from that id's slot,
+ * which holds k when the element was k's (include/xlb_svcslots.h). NULL:
+ * none, or an element recycled under the lookup. Out of line: the
+ * program's frame cannot spare another key compare inline. */
+static __attribute__((noinline)) const struct xlb_svc *
+xlb_svc_by_map(const struct xlb_svc_key *k)
+{
+	const struct xlb_svc *v = bpf_map_lookup_elem(&services, k);
+	const struct xlb_svc_ent *e;
+	int off = 0;
+
+	if (!v)
+		return NULL;
+	e = xlb_svc_slot(*(volatile const __u32 *)&v->id, &off);
+	if (e && xlb_svc_key_eq(&e->key, k))
+		return &e->svc;
+	return off ? v : NULL;
+}
+
 /* The service of key k, as the services map holds it; NULL: none. */
-static __always_inline struct xlb_svc *xlb_svc_find(const struct xlb_svc_key *k)
+static __always_inline const struct xlb_svc *xlb_svc_find(const struct xlb_svc_key *k)
 {
 	__s64 n = xlb_svc_idx_find(k);
 	struct xlb_svc_rec *r;
 	__u32 rec;
 
 	if (n == XLB_SVC_IDX_ASK)
-		return bpf_map_lookup_elem(&services, k);
+		return xlb_svc_by_map(k);
 	if (n < 0)
 		return NULL;
 	rec = (__u32)n;

@@ -19,8 +19,9 @@ struct {
 	__type(value, struct xlb_svc_slots);
 } svc_slots SEC(".maps");
 
-/* The entry of service id as its selector names it; NULL: none. */
-static __always_inline const struct xlb_svc_ent *xlb_svc_slot(__u32 id)
+/* The entry of service id as its selector names it; NULL: none (*off:
+ * whether the slots are off, when off is not NULL). */
+static __always_inline const struct xlb_svc_ent *xlb_svc_slot(__u32 id, int *off)
 {
 	const struct xlb_svc_slots *s = bpf_map_lookup_elem(&svc_slots, &id);
 	__u32 sel;
@@ -33,6 +34,8 @@ static __always_inline const struct xlb_svc_ent *xlb_svc_slot(__u32 id)
 		return &s->ent0;
 	if (sel == XLB_SVC_SLOT_1)
 		return &s->ent1;
+	if (off)
+		*off = sel == XLB_SVC_SLOT_OFF;
 	return NULL;
 }
 

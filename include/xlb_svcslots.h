@@ -16,7 +16,16 @@
  * selector stopped naming is written again only after an RCU grace period
  * (an XDP program runs inside an RCU read-side section), so no packet
  * still reads it. A failed wait turns the slots off: every selector says
- * "none", and packets find their service by key (right, slower).
+ * so, and packets find their service by key (slower).
+ *
+ * The slots also make the services map's answers whole. That map is a
+ * preallocated hash, whose replaced or deleted element the kernel hands
+ * to the next update at once (no grace period): a packet holding it may
+ * read another key's service, or half of one. So a lookup that must ask
+ * it (a full bucket of the service index, or the index off) takes only
+ * the service's id from it (one aligned word) and the service from that
+ * id's slot, which must hold the same key (bpf/svcidx.h); the writer puts
+ * a service in its slot before its services-map entry.
  *
  * The map is never pinned: every xlbd makes it afresh and fills it from
  * the services map before its program runs (src/xlbd/dataplane.c), so its
@@ -30,10 +39,12 @@
 #include "xlb_abi.h"
 
 /* struct xlb_svc_slots sel: which slot readers use, or none (no service
- * has the id, or the slots are off). */
+ * has the id), or off (the slots are off: the services map's value is
+ * the only answer). */
 #define XLB_SVC_SLOT_0    0
 #define XLB_SVC_SLOT_1    1
 #define XLB_SVC_SLOT_NONE 2
+#define XLB_SVC_SLOT_OFF  3
 
 /* One id's slots, two cache lines: the selector shares the first slot's,
  * so a packet reads one line while slot 0 is the live one, two otherwise. */

@@ -57,11 +57,12 @@ const struct xlb_svc_ent *svcslots_get(const struct svcslots *s, uint32_t id)
 }
 
 /* After a failed wait: no selector names a slot any more (packets find
- * their service by key), and no slot is written again. */
+ * their service by key, in the services map as it is), and no slot is
+ * written again. */
 static int disable(struct svcslots *s, int err)
 {
 	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++)
-		__atomic_store_n(&s->m[id].sel, XLB_SVC_SLOT_NONE, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->m[id].sel, XLB_SVC_SLOT_OFF, __ATOMIC_RELEASE);
 	s->off = true;
 	return err;
 }

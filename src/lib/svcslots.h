@@ -22,7 +22,7 @@ void svcslots_close(struct svcslots *s);
 
 /* Id's entry is now key k and service v (k NULL: none). Returns 0, -EINVAL
  * (id out of range), or the grace wait's error, which turned the slots
- * off: every selector says none from then on, and sets are ignored. */
+ * off: every selector says off from then on, and sets are ignored. */
 int svcslots_set(struct svcslots *s, uint32_t id, const struct xlb_svc_key *k,
 		 const struct xlb_svc *v);
 

@@ -1565,9 +1565,16 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 		return ret;
 	if (old != set && cur.id == svc->id)
 		flows_copy(dp, svc);
+	/* The slot before the services map: a lookup there takes the
+	 * service from the slot of the id it finds (include/xlb_svcslots.h).
+	 * By id, a flow finds what it would find by key (struct
+	 * xlb_svc_ent), a moment early. */
+	svc_slot_set(dp, svc->id, &key, svc);
 	ret = bpf_map__update_elem(dp->skel->maps.services, &key, sizeof(key),
 				   svc, sizeof(*svc), BPF_ANY);
 	if (ret) {
+		svc_slot_set(dp, svc->id, fresh || cur.id != svc->id ? NULL : &key,
+			     &cur);
 		if (!*vip_ref(dp, set, bit))
 			filter_bit(dp, set, &key.vip, false);
 		return ret;
@@ -1579,9 +1586,8 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 	svc_index_put(dp, &key, svc);
 	if (!fresh && cur.id != svc->id)
 		svc_by_id_clear(dp, cur.id, &key);
-	/* After the services map: by id, a flow finds what it would find
-	 * by key (struct xlb_svc_ent). */
-	svc_slot_set(dp, svc->id, &key, svc);
+	/* svc_by_id, for a restart into an xlbd that reads it: after the
+	 * services map, as that xlbd wrote it. */
 	e.key = key;
 	e.svc = *svc;
 	return bpf_map__update_elem(dp->skel->maps.svc_by_id, &svc->id,

@@ -337,17 +337,17 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 }
 
 /* Writes service k -> v as the daemon does: the VIP's bit in the set of
- * v's flow table, the services map, the service index, then the same
- * entry in its slot by id (svc_slots). */
+ * v's flow table, the entry in its slot by id (svc_slots), the services
+ * map, then the service index. */
 int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v)
 {
 	if (filter_set(xlb_svc_dsr_table(v) ? XLB_FILTER_VIP : XLB_FILTER_VIP_CT,
-		       &k->vip))
+		       &k->vip) ||
+	    svcslots_set(slots, v->id, k, v))
 		return -1;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0) ||
-	    svcidx_put(svcidx, k, v))
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.services), k, v, 0))
 		return -1;
-	return svcslots_set(slots, v->id, k, v);
+	return svcidx_put(svcidx, k, v);
 }
 
 /* Removes service k as the daemon does: by id first, from the index,

@@ -137,7 +137,7 @@ ROW(r_slot_torn)
 		snprintf(why, n, "writer: %s", strerror(-r.err));
 		err = -1;
 	}
-	if (!err && r.writes < 100) {
+	if (!err && r.writes < 20) {
 		snprintf(why, n, "only %llu writes in %llu frames",
 			 (unsigned long long)r.writes, (unsigned long long)frames);
 		err = -1;

@@ -148,7 +148,7 @@ static void test_off(void)
 	ent_of(5, 4, &k, &v);
 	CHECK(svcslots_set(s, 5, &k, &v) == -EIO, "third set waits, and fails");
 	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++)
-		CHECK(mem[id].sel == XLB_SVC_SLOT_NONE, "id %u still named", id);
+		CHECK(mem[id].sel == XLB_SVC_SLOT_OFF, "id %u not off", id);
 	grace_err = 0;
 	CHECK(svcslots_set(s, 7, &k, &v) == 0 && !svcslots_get(s, 7),
 	      "a set after: ignored");
