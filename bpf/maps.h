@@ -26,7 +26,10 @@ struct {
 	__type(value, __u64);
 } addr_filter SEC(".maps");
 
-/* service id -> its services-map key and value (struct xlb_svc_ent). */
+/* service id -> its services-map key and value (struct xlb_svc_ent).
+ * Not read by this program (a flow's service by id comes from svc_slots,
+ * bpf/svcslots.h, never half written): still pinned and written by xlbd
+ * for a restart into an xlbd that reads it (before 2026-12-04). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XLB_MAX_SERVICES);
@@ -209,7 +212,9 @@ struct {
 /* reply tuple (R:rp -> C:cp, or R:rp -> LIP:lp) -> key of the nat/fullnat
  * flow it belongs to. A plain hash, never LRU: for fullnat an entry is the
  * claim on a local port, and must not vanish under a live flow. Entries
- * leave when their flow ends or expires (data plane or the sweeper). */
+ * leave when their flow ends or expires (data plane or the sweeper); the
+ * kernel recycles a deleted element at once, so a reader checks that the
+ * flow it names is the reply's whole (xlb_nat_reply, xlb_rev_holder). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_FLOW_DEFAULT_SIZE);

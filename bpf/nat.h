@@ -305,6 +305,17 @@ static __always_inline void xlb_ct_release(const struct xlb_flow_key *k,
 	xlb_ct_del(k, f);
 }
 
+/* Whether r's destination is where replies of flow fk (entry f) go: the
+ * client for nat, the flow's local address and port for fullnat. */
+static __always_inline int xlb_rev_dst_is(const struct xlb_flow_key *fk,
+					  const struct xlb_flow *f,
+					  const struct xlb_flow_key *r)
+{
+	if (f->mode == XLB_MODE_FULLNAT)
+		return xlb_addr_eq(&f->laddr, &r->dst) && f->lport_be == r->dport_be;
+	return xlb_addr_eq(&fk->src, &r->dst) && fk->sport_be == r->dport_be;
+}
+
 /* The live flow holding the claim rk (its key in *fk), or NULL when
  * nothing alive holds it: its flow is gone, expired, or no longer uses it;
  * such a claim is removed (and its expired flow with it). */
@@ -1223,10 +1234,14 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	*fk = rv->fwd;
 	now = xlb_now();
 	f = bpf_map_lookup_elem(&flows, fk);
+	/* The whole reverse tuple, the client's or LIP's end too: the
+	 * kernel recycles a deleted nat_rev element at once (no grace
+	 * period), so rv may hold another flow's key by now, one whose
+	 * backend (and port) may well be this reply's. */
 	if (!f || (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
 	    xlb_nat_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||
 	    f->rport_be != p->key.sport_be || fk->family != p->key.family ||
-	    fk->proto != p->key.proto) {
+	    fk->proto != p->key.proto || !xlb_rev_dst_is(fk, f, &p->key)) {
 		/* The translation is gone: free the claim so the port can
 		 * serve again, and let the stack answer (a RST, usually). */
 		if (!p->icmp_err) {
