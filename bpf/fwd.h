@@ -114,10 +114,11 @@ static __always_inline int xlb_route(struct xdp_md *ctx, __u8 fam,
  * saves the bpf_fib_lookup; otherwise xlb_route into rt. Same results as
  * xlb_route, the MTU check included (rt->mtu); with XLB_OK, *hop is the
  * route to send with: the cached entry itself (no copy of it through the
- * stack), or rt. The daemon rewrites an entry in place when its neighbour
- * changes (rarely): a packet between this check and its send then takes
- * the new MACs, as one reading the entry during that rewrite always
- * could. */
+ * stack), or rt. The fields are read after the branch on valid: the
+ * daemon changes them only while the entry is invalid and no packet still
+ * holds it valid (a grace period after it turned invalid), so a packet
+ * never sends with MACs, interface or MTU of two resolutions
+ * (dataplane_backend_l2_put). */
 static __always_inline int xlb_route_be(struct xdp_md *ctx, __u32 bid, __u8 fam,
 					const union xlb_addr *src,
 					const union xlb_addr *dst, __u32 tot_len,

@@ -37,7 +37,9 @@ struct {
 	__type(value, struct xlb_svc_ent);
 } svc_by_id SEC(".maps");
 
-/* backend id -> address and flags (ids are global, not per service). */
+/* backend id -> address and flags (ids are global, not per service). An
+ * address changes only under clear flags, read first (write_backend,
+ * src/xlbd/dataplane.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XLB_MAX_BACKENDS);
@@ -45,7 +47,8 @@ struct {
 	__type(value, struct xlb_backend);
 } backends SEC(".maps");
 
-/* backend id -> the daemon's next hop toward it (MACs, egress, MTU). */
+/* backend id -> the daemon's next hop toward it (MACs, egress, MTU). Its
+ * fields change only while it is invalid (dataplane_backend_l2_put). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XLB_MAX_BACKENDS);

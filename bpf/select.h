@@ -60,7 +60,10 @@ xlb_svc_of_id(const struct xlb_pkt *p, __u32 id)
 	return &e->svc;
 }
 
-/* Returns the backend if id names an existing one, NULL otherwise. */
+/* Returns the backend if id names an existing one, NULL otherwise. The
+ * caller reads its address after this branch on the flags: the daemon
+ * writes another address on an id only while its flags are clear and no
+ * packet still holds them set (write_backend, src/xlbd/dataplane.c). */
 static __always_inline struct xlb_backend *xlb_backend_get(__u32 id)
 {
 	struct xlb_backend *be = bpf_map_lookup_elem(&backends, &id);

@@ -93,6 +93,18 @@ struct dataplane {
 	 * change without reading the map; ids below l2_hi may be in use. */
 	struct xlb_backend_l2 *l2;
 	uint32_t l2_hi;
+	/* Grace periods waited for (svcidx_grace_rcu), and per backend id
+	 * the count when its backends entry lost its flags (be_left) or its
+	 * backend_l2 entry its valid (l2_left): the fields behind them are
+	 * rewritten only once the count has moved past (write_backend,
+	 * dataplane_backend_l2_put). */
+	uint64_t graces;
+	uint64_t *be_left, *l2_left;
+	/* Next hops whose new fields wait for the next grace period
+	 * (dataplane_l2_commit): their entries stay invalid until then. */
+	struct xlb_backend_l2 *l2_want;
+	uint8_t *l2_pending;
+	bool l2_any_pending;
 	/* Table swaps staged by dataplane_table_stage(), applied together by
 	 * dataplane_tables_commit(): fd -1 removes the service's table. */
 	struct staged_table {
@@ -504,6 +516,10 @@ static void dp_free(struct dataplane *dp)
 		munmap(dp->svc_slots, XLB_MAX_SERVICES * sizeof(*dp->svc_slots));
 	free(dp->vip_refs);
 	free(dp->l2);
+	free(dp->be_left);
+	free(dp->l2_left);
+	free(dp->l2_want);
+	free(dp->l2_pending);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -694,8 +710,16 @@ static int l2_load(struct dataplane *dp)
 	int fd = bpf_map__fd(dp->skel->maps.backend_l2);
 
 	dp->l2 = calloc(XLB_MAX_BACKENDS, sizeof(*dp->l2));
-	if (!dp->l2)
+	dp->be_left = calloc(XLB_MAX_BACKENDS, sizeof(*dp->be_left));
+	dp->l2_left = calloc(XLB_MAX_BACKENDS, sizeof(*dp->l2_left));
+	dp->l2_want = calloc(XLB_MAX_BACKENDS, sizeof(*dp->l2_want));
+	dp->l2_pending = calloc(XLB_MAX_BACKENDS, sizeof(*dp->l2_pending));
+	if (!dp->l2 || !dp->be_left || !dp->l2_left || !dp->l2_want ||
+	    !dp->l2_pending)
 		return -ENOMEM;
+	/* Entries no packet saw valid since this xlbd began (a restart
+	 * takes longer than a grace period): none waits for one. */
+	dp->graces = 1;
 	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
 		if (bpf_map_lookup_elem(fd, &id, &dp->l2[id]))
 			return -errno;
@@ -705,32 +729,126 @@ static int l2_load(struct dataplane *dp)
 	return 0;
 }
 
-int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
-			     const struct xlb_backend_l2 *l2)
+/* Returns once no packet still runs that began before the call (an RCU
+ * grace period): 0 or -errno. Counted, so that the entries that waited
+ * for one know. */
+static int dp_grace(struct dataplane *dp)
 {
-	static const struct xlb_backend_l2 none;
-	int ret;
+	int ret = svcidx_grace_rcu();
 
-	if (id >= XLB_MAX_BACKENDS)
-		return -EINVAL;
-	if (!l2)
-		l2 = &none;
-	if (!memcmp(&dp->l2[id], l2, sizeof(*l2)))
-		return 0;
-	ret = bpf_map__update_elem(dp->skel->maps.backend_l2, &id, sizeof(id),
-				   l2, sizeof(*l2), BPF_ANY);
+	if (!ret)
+		dp->graces++;
+	return ret;
+}
+
+static int l2_write(struct dataplane *dp, uint32_t id,
+		    const struct xlb_backend_l2 *l2)
+{
+	int ret = bpf_map__update_elem(dp->skel->maps.backend_l2, &id, sizeof(id),
+				       l2, sizeof(*l2), BPF_ANY);
+
 	if (ret)
 		return ret;
+	if (dp->l2[id].valid && !l2->valid)
+		dp->l2_left[id] = dp->graces;
 	dp->l2[id] = *l2;
 	if (l2->family && id >= dp->l2_hi)
 		dp->l2_hi = id + 1;
 	return 0;
 }
 
+/* Entry id's new fields l2, under an entry no packet holds valid: the
+ * fields with valid clear, then valid alone. */
+static int l2_fill(struct dataplane *dp, uint32_t id,
+		   const struct xlb_backend_l2 *l2)
+{
+	struct xlb_backend_l2 n = *l2;
+	int ret;
+
+	n.valid = 0;
+	ret = l2_write(dp, id, &n);
+	if (!ret && l2->valid)
+		ret = l2_write(dp, id, l2);
+	return ret;
+}
+
+/* A map update copies the value in place, and a packet on another CPU
+ * that found the entry valid reads its MACs, interface and MTU after (the
+ * branch on valid comes first, bpf/fwd.h): so those change only while the
+ * entry is invalid and no packet still holds its valid view (a grace
+ * period after it turned invalid: dataplane_l2_commit waits for one for
+ * all the entries changed since), and valid turns on or off alone, a
+ * one-byte change. In between, packets to the backend take the route
+ * lookup of their own. An invalid entry keeps its last fields. */
+int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
+			     const struct xlb_backend_l2 *l2)
+{
+	struct xlb_backend_l2 n;
+	int ret;
+
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	dp->l2_pending[id] = 0;
+	n = dp->l2[id];
+	if (!l2) {
+		n.valid = 0;
+		l2 = &n;
+	}
+	if (!memcmp(&dp->l2[id], l2, sizeof(*l2)))
+		return 0;
+	n.valid = l2->valid;
+	if (!memcmp(&n, l2, sizeof(n)))
+		return l2_write(dp, id, l2);
+	if (dp->l2[id].valid) {
+		n.valid = 0;
+		ret = l2_write(dp, id, &n);
+		if (ret)
+			return ret;
+	}
+	if (dp->l2_left[id] == dp->graces) {
+		dp->l2_want[id] = *l2;
+		dp->l2_pending[id] = 1;
+		dp->l2_any_pending = true;
+		return 0;
+	}
+	return l2_fill(dp, id, l2);
+}
+
+int dataplane_l2_commit(struct dataplane *dp)
+{
+	int ret;
+
+	if (!dp->l2_any_pending)
+		return 0;
+	ret = dp_grace(dp);
+	if (ret)
+		return ret;
+	dp->l2_any_pending = false;
+	for (uint32_t id = 0; id < XLB_MAX_BACKENDS; id++) {
+		int r;
+
+		if (!dp->l2_pending[id])
+			continue;
+		dp->l2_pending[id] = 0;
+		r = l2_fill(dp, id, &dp->l2_want[id]);
+		if (r)
+			ret = r;
+	}
+	return ret;
+}
+
+/* Entry id as it will be: its pending fields, else the map's. */
+static const struct xlb_backend_l2 *l2_next(const struct dataplane *dp, uint32_t id)
+{
+	return dp->l2_pending[id] ? &dp->l2_want[id] : &dp->l2[id];
+}
+
 /* Every cached next hop turns invalid (the data plane falls back to
  * bpf_fib_lookup); the next resolution makes them valid again. */
 static void l2_invalidate_all(struct dataplane *dp)
 {
+	dp->l2_any_pending = false;
+	memset(dp->l2_pending, 0, XLB_MAX_BACKENDS * sizeof(*dp->l2_pending));
 	for (uint32_t id = 0; id < dp->l2_hi; id++) {
 		struct xlb_backend_l2 n = dp->l2[id];
 
@@ -745,7 +863,7 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 			     const struct xlb_sockaddr *nexthop, const uint8_t *mac)
 {
 	for (uint32_t id = 0; id < dp->l2_hi; id++) {
-		struct xlb_backend_l2 n = dp->l2[id];
+		struct xlb_backend_l2 n = *l2_next(dp, id);
 
 		if (n.ifindex != (uint32_t)ifindex || n.family != nexthop->family ||
 		    memcmp(&n.nexthop, &nexthop->addr, sizeof(n.nexthop)))
@@ -756,6 +874,9 @@ void dataplane_neigh_changed(struct dataplane *dp, int ifindex,
 		if (dataplane_backend_l2_put(dp, id, &n))
 			log_warn("cannot update the next hop of backend id %u", id);
 	}
+	if (dataplane_l2_commit(dp))
+		log_warn("cannot rewrite the next hops of a changed neighbour: "
+			 "the data plane looks their routes up until the next refresh");
 }
 
 int dataplane_neigh_misses(struct dataplane *dp, struct xlb_neigh_miss *out,
@@ -1620,10 +1741,60 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 	return ret == -ENOENT ? 0 : ret;
 }
 
+/* backends[id] = be, so that no packet reads an entry half written: a
+ * packet that found the backend active reads its address and port after
+ * (xlb_backend_get branches on the flags first), and a map update copies
+ * the value in place. So a removal clears the flags alone (a one-byte
+ * change; the address stays, unread), and another address on the id is
+ * written with the flags clear, once no packet still holds the last
+ * backend's active view (a grace period after its removal), then the
+ * flags alone. A change of flags or owning service (one aligned word) is
+ * written as it is. */
+static int write_backend(struct dataplane *dp, uint32_t id,
+			 const struct xlb_backend *be)
+{
+	int fd = bpf_map__fd(dp->skel->maps.backends), ret;
+	struct xlb_backend cur, n;
+
+	if (id >= XLB_MAX_BACKENDS)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &id, &cur))
+		return -errno;
+	n = cur;
+	n.flags = 0;
+	if (!be || (be->family == cur.family && be->port_be == cur.port_be &&
+		    !memcmp(&be->addr, &cur.addr, sizeof(be->addr)))) {
+		if (be)
+			n = *be;
+		if (!memcmp(&n, &cur, sizeof(n)))
+			return 0;
+		if (bpf_map_update_elem(fd, &id, &n, BPF_ANY))
+			return -errno;
+		if (cur.flags && !n.flags)
+			dp->be_left[id] = dp->graces;
+		return 0;
+	}
+	if (cur.flags) {
+		if (bpf_map_update_elem(fd, &id, &n, BPF_ANY))
+			return -errno;
+		dp->be_left[id] = dp->graces;
+	}
+	if (dp->be_left[id] == dp->graces) {
+		ret = dp_grace(dp);
+		if (ret)
+			return ret;
+	}
+	n = *be;
+	n.flags = 0;
+	if (bpf_map_update_elem(fd, &id, &n, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &id, be, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be)
 {
-	struct xlb_backend none = { 0 };
 	int ret;
 
 	/* The bit first: replies from the backend must find it set. */
@@ -1632,13 +1803,12 @@ int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 		if (ret)
 			return ret;
 	}
-	ret = bpf_map__update_elem(dp->skel->maps.backends, &id, sizeof(id),
-				   be ? be : &none, sizeof(none), BPF_ANY);
+	ret = write_backend(dp, id, be);
 	/* A gone id (or one given to another address) loses its next hop;
 	 * the data plane checks the address anyway. */
 	if (!ret && id < XLB_MAX_BACKENDS &&
-	    (!be || be->family != dp->l2[id].family ||
-	     memcmp(&be->addr, &dp->l2[id].addr, sizeof(be->addr))))
+	    (!be || be->family != l2_next(dp, id)->family ||
+	     memcmp(&be->addr, &l2_next(dp, id)->addr, sizeof(be->addr))))
 		dataplane_backend_l2_put(dp, id, NULL);
 	return ret;
 }

@@ -65,17 +65,24 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip);
 
-/* Write (or with be == NULL, clear) backends[id]; the backend's address
- * gets its addr_filter bit first (never cleared). Clearing it, or giving
- * the id another address, clears its next hop too. */
+/* Write (or with be == NULL, clear: its flags, the address stays)
+ * backends[id]; the backend's address gets its addr_filter bit first
+ * (never cleared). Clearing it, or giving the id another address,
+ * invalidates its next hop too. Another address on an id waits for a
+ * grace period when the id lost its last backend less than one ago. */
 int dataplane_backend_put(struct dataplane *dp, uint32_t id,
 			  const struct xlb_backend *be);
 
-/* Write (l2 == NULL: clear) the next hop toward backend id that the data
- * plane uses instead of bpf_fib_lookup (struct xlb_backend_l2); the map is
- * written only when the entry changes. */
+/* Write (l2 == NULL: invalidate) the next hop toward backend id that the
+ * data plane uses instead of bpf_fib_lookup (struct xlb_backend_l2); the
+ * map is written only when the entry changes. New fields under an entry
+ * packets may still hold valid wait, the entry invalid, for the next
+ * dataplane_l2_commit. */
 int dataplane_backend_l2_put(struct dataplane *dp, uint32_t id,
 			     const struct xlb_backend_l2 *l2);
+/* Writes the next hops that wait, after one RCU grace period for them
+ * all: 0 or -errno (they stay invalid, and wait for the next commit). */
+int dataplane_l2_commit(struct dataplane *dp);
 /* Reads the MAC of every attached interface again and rewrites the
  * data plane's entry (if_macs) of each one that changed. */
 void dataplane_if_macs_refresh(struct dataplane *dp);

@@ -411,6 +411,9 @@ void state_refresh_neighbours(struct state *st)
 			resolve_neighbour(st, &memo, &st->services[i].backends[j].addr,
 					  st->services[i].backends[j].id);
 	free(memo.e);
+	if (st->dp && dataplane_l2_commit(st->dp))
+		log_warn("cannot rewrite the changed next hops of backends: the "
+			 "data plane looks their routes up until the next refresh");
 	give_up_unresolved(st);
 	/* Interface MACs change as rarely as next hops: same schedule. */
 	if (st->dp)
@@ -1121,7 +1124,9 @@ static void adopt_ids(struct state *st)
 		struct xlb_backend be;
 		struct adopt_hint h = { 0 };
 
-		if (dataplane_backend_get(st->dp, id, &be) || !be.family)
+		/* A removed backend keeps its address, without flags. */
+		if (dataplane_backend_get(st->dp, id, &be) ||
+		    !(be.flags & XLB_BACKEND_F_ACTIVE))
 			continue;
 		h.addr.family = be.family;
 		h.addr.addr = be.addr;
@@ -1623,6 +1628,10 @@ int state_apply(struct state *st, const struct xlb_config *next,
 			goto fail;
 	}
 	commit_state(st, &p);
+	/* New backends' next hops on ids some packet may still hold valid. */
+	if (st->dp && dataplane_l2_commit(st->dp))
+		log_warn("cannot write the next hops of new backends: the data "
+			 "plane looks their routes up until the next refresh");
 	return 0;
 fail:
 	/* Only an error of the kernel gets here (the config was valid): the
