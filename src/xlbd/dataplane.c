@@ -1730,8 +1730,10 @@ int dataplane_service_del(struct dataplane *dp, uint8_t proto,
 	svc_by_id_clear(dp, cur.id, &key);
 	svc_index_del(dp, &key);
 	ret = bpf_map__delete_elem(dp->skel->maps.services, &key, sizeof(key), 0);
-	if (ret && ret != -ENOENT)
-		svc_index_put(dp, &key, &cur);  /* still there */
+	if (ret && ret != -ENOENT) {            /* still there */
+		svc_slot_set(dp, cur.id, &key, &cur);
+		svc_index_put(dp, &key, &cur);
+	}
 	if (ret == 0) {
 		uint32_t bit = xlb_filter_bit(&key.vip), set = vip_set(&cur);
 
