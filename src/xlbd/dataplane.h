@@ -58,8 +58,9 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 /* Write (del: remove) the services-map entry of (proto, vip), and keep
  * what the data plane reads beside it in step: the VIP's bit of
  * addr_filter (set before the entry exists, cleared after the last entry
- * on that bit is gone) and the entry's copy under its id (svc_by_id,
- * written after it, cleared before it goes). */
+ * on that bit is gone), the entry's copy in its slot by id (svc_slots,
+ * written before it, cleared before it goes), the service index, and
+ * svc_by_id (for a restart into an xlbd that reads it). */
 int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 			  const struct xlb_sockaddr *vip, const struct xlb_svc *svc);
 int dataplane_service_del(struct dataplane *dp, uint8_t proto,
