@@ -28,7 +28,8 @@
  *   real server); the fields that differ are printed.
  *
  * Usage: katran_cmp -k BALANCER_KERN.o [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS]
- *                   [-j FILE]
+ *                   [-F NAME] [-j FILE]
+ * -F: the row called NAME alone (a flood row's name has a comma).
  * -j: append one JSON object per row to FILE (bench/run's latest.json).
  * Needs root (netns, BPF). Prints markdown on stdout. */
 #include <arpa/inet.h>

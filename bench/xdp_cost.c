@@ -22,9 +22,10 @@
  *   flow is inserted): the least a stateful balancer does, a reference for
  *   the rows above (no target).
  *
- * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-j FILE.json]
+ * Usage: xdp_cost [-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] [-F NAME] [-j FILE.json]
  * -f: only the rows whose name contains one of the comma-separated WORDS
- *     (a word "=NAME": the row named NAME exactly).
+ *     (a word "=NAME": the row named NAME exactly); -F: the row called NAME
+ *     alone, commas and all.
  * Needs root (netns, BPF). Prints a markdown table on stdout. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -638,17 +638,19 @@ int bench_opts_parse(int argc, char **argv, int with_k, unsigned int min_repeat,
 	int c;
 
 	*o = (struct bench_opts){ .rounds = 5, .repeat = 1000000 };
-	while ((c = getopt(argc, argv, with_k ? "k:r:n:qf:j:" : "r:n:qf:j:")) != -1) {
+	while ((c = getopt(argc, argv, with_k ? "k:r:n:qf:F:j:" : "r:n:qf:F:j:")) != -1) {
 		switch (c) {
 		case 'k': o->kobj = optarg; break;
 		case 'r': o->rounds = atoi(optarg); break;
 		case 'n': o->repeat = strtoul(optarg, NULL, 0); break;
 		case 'q': o->quick = 1; break;
 		case 'f': o->only = optarg; break;
+		case 'F': o->row = optarg; break;
 		case 'j': o->json = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s %s[-r ROUNDS] [-n REPEAT] [-q] [-f WORDS] "
-				"[-j FILE]\n", argv[0], with_k ? "-k BALANCER_KERN.o " : "");
+				"[-F NAME] [-j FILE]\n", argv[0],
+				with_k ? "-k BALANCER_KERN.o " : "");
 			return 2;
 		}
 	}
@@ -669,8 +671,12 @@ int bench_row_selected(const struct bench_opts *o, const char *name)
 {
 	char buf[256], *w, *save = NULL;
 
-	if (!o->only)
+	/* -F names one row whole: the flood rows' names have a comma, which
+	 * -f would split into words that select other rows too. */
+	if (o->row && !strcmp(name, o->row))
 		return 1;
+	if (!o->only)
+		return !o->row;
 	snprintf(buf, sizeof(buf), "%s", o->only);
 	/* A word starting with '=' names a whole row: "=tun v6 established"
 	 * without the cold row whose name begins the same. */

@@ -42,6 +42,7 @@ struct bench_opts {
 	unsigned int repeat;    /* -n REPEAT: runs per measurement (1000000) */
 	int quick;              /* -q: at most 3 rounds of 200000, fewer rows */
 	const char *only;       /* -f WORDS: rows whose name has one of them */
+	const char *row;        /* -F NAME: the row called NAME, commas and all */
 	const char *json;       /* -j FILE: the rows as JSON */
 	const char *kobj;       /* -k FILE (katran_cmp): Katran's balancer */
 };
@@ -50,7 +51,7 @@ struct bench_opts {
  * 0, or 2 after printing the usage or what is wrong. */
 int bench_opts_parse(int argc, char **argv, int with_k, unsigned int min_repeat,
 		     struct bench_opts *o);
-/* Whether -f selects the row called name (no -f: every row). */
+/* Whether -f or -F selects the row called name (neither: every row). */
 int bench_row_selected(const struct bench_opts *o, const char *name);
 
 /* Enters a new network namespace and builds the lab in it: 0 or -1. */
