@@ -12,10 +12,12 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # without their comments and with whitespace squeezed, so that an upgrade
 # whose headers changed only in those keeps every flow; the raw text when
 # the compiler cannot strip them (never an empty input). The service index
-# (include/xlb_svcidx.h, its maps in bpf/svcidx.h) and the services' slots
-# by id (include/xlb_svcslots.h, bpf/svcslots.h) are no part of it: never
-# pinned, every xlbd fills its own.
-ABI_TEXT := cat $(sort $(filter-out include/xlb_svcidx.h include/xlb_svcslots.h,\
+# (include/xlb_svcidx.h, its maps in bpf/svcidx.h), the services' slots by
+# id (include/xlb_svcslots.h, bpf/svcslots.h) and the settings' slots
+# (include/xlb_cfgslots.h, bpf/cfgslots.h) are no part of it: never pinned,
+# every xlbd fills its own.
+ABI_TEXT := cat $(sort $(filter-out include/xlb_svcidx.h include/xlb_svcslots.h \
+		include/xlb_cfgslots.h,\
 		$(wildcard include/*.h))) bpf/maps.h 2>/dev/null
 ABI_HASH := $(shell t=$$($(ABI_TEXT) | $(CC) -fpreprocessed -dD -E -P -x c - 2>/dev/null | \
 		tr -s '[:space:]' ' '); [ -n "$$t" ] || t=$$($(ABI_TEXT)); \
@@ -117,10 +119,10 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -MMD -MP $< -o $@ $(LDLIBS)
 
 # The fixtures: a runner, the harness and one file of rows per concern.
-# It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index
-# and the services' slots by id with xlbd's writers.
+# It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index,
+# the services' slots by id and the settings' slots with xlbd's writers.
 FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c) src/xlbd/hz.c $(LIB_DIR)/svcidx.c \
-	       $(LIB_DIR)/svcslots.c
+	       $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c $(LIB_DIR)/slots.c
 $(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -Isrc/xlbd -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
 
@@ -213,12 +215,12 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 # xdp_lab.c: what xdp_cost and katran_cmp share (the lab, xlb's world, timing).
-# It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index
-# and the services' slots by id with xlbd's writers.
+# It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index,
+# the services' slots by id and the settings' slots with xlbd's writers.
+BENCH_LIB := $(LIB_DIR)/svcidx.c $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c $(LIB_DIR)/slots.c
 BENCH_LAB := bench/xdp_lab.c bench/xdp_lab.h tests/bpf/pkt.h src/xlbd/hz.c src/xlbd/hz.h \
-	     $(LIB_DIR)/svcidx.c $(LIB_DIR)/svcslots.c $(SKELS) \
-	     $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
-BENCH_LAB_SRC := bench/xdp_lab.c src/xlbd/hz.c $(LIB_DIR)/svcidx.c $(LIB_DIR)/svcslots.c
+	     $(BENCH_LIB) $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
+BENCH_LAB_SRC := bench/xdp_lab.c src/xlbd/hz.c $(BENCH_LIB)
 $(BUILD)/bench/xdp_cost: bench/xdp_cost.c $(BENCH_LAB)
 	$(CC) $(CFLAGS) -Wno-missing-field-initializers -I$(BUILD)/bench -Itests/bpf -Isrc/xlbd $< $(BENCH_LAB_SRC) -o $@ $(LDLIBS)
 

@@ -165,14 +165,11 @@ static int once(const uint8_t *pkt, uint8_t *out)
 static void syn_proxy(int on)
 {
 	struct xlb_globals g;
-	uint32_t zero = 0;
-	int fd = bpf_map__fd(xs->maps.globals);
 
-	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
-		g.syn_proxy = on;
-		g.syn_key[0] = 0x5eed1234u;
-		bpf_map_update_elem(fd, &zero, &g, 0);
-	}
+	globals_get(&g);
+	g.syn_proxy = on;
+	g.syn_key[0] = 0x5eed1234u;
+	globals_set(&g);
 }
 
 /* The flow entry of src:sp -> dst:80: a nat/fullnat one in *f, or a dr/tun

@@ -20,6 +20,7 @@
 
 #include "xlb_abi.h"
 #include "xlb_hash.h"
+#include "cfgslots.h"
 #include "hz.h"
 #include "svcidx.h"
 #include "svcslots.h"
@@ -228,18 +229,38 @@ static struct svcslots *svcslots_lab(void)
 	return s;
 }
 
+/* The settings' slots, mapped and written as xlbd does
+ * (src/lib/cfgslots.c). */
+static struct cfgslots *cfgslots_lab(void)
+{
+	static struct cfgslots *c;
+	struct xlb_cfg_slot *m;
+	union xlb_addr *l;
+
+	if (c)
+		return c;
+	m = mmap(NULL, 2 * sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(xs->maps.cfg_slots), 0);
+	l = mmap(NULL, 2 * XLB_CFG_LIPS * sizeof(*l), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(xs->maps.cfg_lips), 0);
+	if (m == MAP_FAILED || l == MAP_FAILED || cfgslots_open(&c, m, l, NULL))
+		return NULL;
+	return c;
+}
+
 /* A Maglev-sized table (65537 slots, the default) spreading over 3 backends:
  * the lookup cost does not depend on the slot contents. */
 int world_setup(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
-	uint32_t size = XLB_MAGLEV_DEFAULT_SIZE, zero = 0, i, j, *ids;
+	uint32_t size = XLB_MAGLEV_DEFAULT_SIZE, i, j, *ids;
 	struct svcidx *x = svcidx_lab();
 	struct svcslots *sl = svcslots_lab();
-	struct xlb_globals g;
+	struct cfgslots *cs = cfgslots_lab();
+	struct xlb_cfg cfg;
 	int err = 0, fd;
 
-	ids = x && sl ? calloc(size, sizeof(*ids)) : NULL;
+	ids = x && sl && cs ? calloc(size, sizeof(*ids)) : NULL;
 	if (!ids)
 		return -ENOMEM;
 	for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]) && !err; i++) {
@@ -318,22 +339,16 @@ int world_setup(void)
 		close(fd);
 	}
 	free(ids);
-	{
-		union xlb_addr l4 = A("198.18.0.2"), l6 = A("2001:db8::2");
-		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
-		int lfd = bpf_map__fd(xs->maps.lips);
-
-		err = err ?: bpf_map_update_elem(lfd, &i4, &l4, 0);
-		err = err ?: bpf_map_update_elem(lfd, &i6, &l6, 0);
-	}
-	memset(&g, 0, sizeof(g));
-	g.n_lips_v4 = 1;
-	g.n_lips_v6 = 1;
-	g.tun_src_v4 = A("198.18.0.0").v4;
-	g.tun_src_v4_plen = 24;
-	g.tun_src_v6 = A("2001:db8:0:1::");
-	g.tun_src_v6_plen = 64;
-	err = err ?: bpf_map_update_elem(bpf_map__fd(xs->maps.globals), &zero, &g, 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lips[0] = A("198.18.0.2");
+	cfg.lips[XLB_LIP_V6_BASE] = A("2001:db8::2");
+	cfg.g.n_lips_v4 = 1;
+	cfg.g.n_lips_v6 = 1;
+	cfg.g.tun_src_v4 = A("198.18.0.0").v4;
+	cfg.g.tun_src_v4_plen = 24;
+	cfg.g.tun_src_v6 = A("2001:db8:0:1::");
+	cfg.g.tun_src_v6_plen = 64;
+	err = err ?: cfgslots_set(cs, &cfg);
 	err = err ?: dsr_params_setup();
 	/* xa's MAC, as xlbd writes it at attach: every frame is checked. */
 	{
@@ -566,13 +581,27 @@ uint32_t cold_capacity(const char *vip)
 void guard_rate(uint32_t rate)
 {
 	struct xlb_globals g;
-	uint32_t zero = 0;
-	int fd = bpf_map__fd(xs->maps.globals);
 
-	if (bpf_map_lookup_elem(fd, &zero, &g) == 0) {
-		g.guard_rate = rate;
-		bpf_map_update_elem(fd, &zero, &g, 0);
-	}
+	globals_get(&g);
+	g.guard_rate = rate;
+	globals_set(&g);
+}
+
+void globals_get(struct xlb_globals *g)
+{
+	struct xlb_cfg c;
+
+	cfgslots_get(cfgslots_lab(), &c);
+	*g = c.g;
+}
+
+int globals_set(const struct xlb_globals *g)
+{
+	struct xlb_cfg c;
+
+	cfgslots_get(cfgslots_lab(), &c);
+	c.g = *g;
+	return cfgslots_set(cfgslots_lab(), &c);
 }
 
 static int cmp_d(const void *a, const void *b)

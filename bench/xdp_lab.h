@@ -105,6 +105,10 @@ uint32_t cold_capacity(const char *vip);
 struct xlb_dsr_bucket *dsr_table(int v6);
 /* xlb's dr/tun entry of flow key f: 0, or -1 for none. */
 int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d);
+/* The globals xlb's packets read (its settings' slots), and new ones
+ * with the same LIPs, written as xlbd writes them. */
+void globals_get(struct xlb_globals *g);
+int globals_set(const struct xlb_globals *g);
 /* Sets xlb's flood guard rate (0: off, as world_setup leaves it). */
 void guard_rate(uint32_t rate);
 

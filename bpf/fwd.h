@@ -4,6 +4,7 @@
 #ifndef XLB_BPF_FWD_H
 #define XLB_BPF_FWD_H
 
+#include "cfgslots.h"
 #include "counters.h"
 #include "encap.h"
 #include "icmp.h"
@@ -247,9 +248,9 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 				       const struct xlb_backend *be, __u32 bid)
 {
 	__u32 hash = xlb_pkt_hash(p);
-	__u32 overhead = xlb_encap_overhead(be->family), zero = 0;
+	__u32 overhead = xlb_encap_overhead(be->family);
 	const struct xlb_route *hop;
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
 	/* Not zeroed first (the per-packet path): rt's fields are read only
 	 * where xlb_route_be wrote them, and src's bytes past v4 only for an
 	 * IPv6 backend, whose src xlb_tun_src6 writes whole. */
@@ -259,7 +260,7 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	/* Without a configured tunnel source (zero address) there is nothing
 	 * sane to put in the outer header: tun is then unusable. */
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	if (!g)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	if (be->family == XLB_AF_INET) {

@@ -6,6 +6,7 @@
 #ifndef XLB_BPF_ICMP_H
 #define XLB_BPF_ICMP_H
 
+#include "cfgslots.h"
 #include "csum.h"
 #include "maps.h"
 #include "parse.h"
@@ -40,7 +41,7 @@ static __always_inline int xlb_icmp_allow(void)
 	struct xlb_icmp_bucket *b;
 	__u32 zero = 0;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	b = bpf_map_lookup_elem(&icmp_bucket, &zero);
 	if (!g || !b)
 		return 0;

@@ -5,6 +5,7 @@
 #ifndef XLB_BPF_NAT_H
 #define XLB_BPF_NAT_H
 
+#include "cfgslots.h"
 #include "counters.h"
 #include "csum.h"
 #include "fwd.h"
@@ -340,15 +341,15 @@ xlb_rev_holder(const struct xlb_globals *g, const struct xlb_flow_key *rk,
 	return NULL;
 }
 
-/* Candidate c of the local (LIP, port) pool (LIPs from lips[base], range
- * ports each from lo) for the new fullnat flow k: in s->nf and its claim
- * in s->rk. 0, or -1 when the LIP is missing. */
+/* Candidate c of the local (LIP, port) pool (LIPs from cfg_lips[base],
+ * range ports each from lo) for the new fullnat flow k: in s->nf and its
+ * claim in s->rk. 0, or -1 when the LIP is missing. */
 static __always_inline int xlb_lport_cand(const struct xlb_flow_key *k,
 					  struct xlb_nat_scratch *s, __u32 c,
 					  __u32 base, __u32 range, __u32 lo)
 {
 	__u32 idx = base + c / range;
-	union xlb_addr *lip = bpf_map_lookup_elem(&lips, &idx);
+	union xlb_addr *lip = bpf_map_lookup_elem(&cfg_lips, &idx);
 
 	if (!lip)
 		return -1;
@@ -390,9 +391,11 @@ static __always_inline int xlb_lport_take(const struct xlb_globals *g,
  * keep every port from real clients). Sets nf->laddr/lport_be; returns
  * XLB_OK or the drop reason. */
 static __attribute__((noinline)) int
-xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
+xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
 {
+	/* The count and the addresses of the LIPs from one slot. */
+	const struct xlb_globals *g = &cfg->g;
 	__u32 lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
 	__u32 hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
 	__u32 n, base, range, total, i, victim = XLB_LPORT_PROBES;
@@ -400,7 +403,7 @@ xlb_lport_claim(const struct xlb_globals *g, const struct xlb_flow_key *k,
 	struct xlb_flow *f;
 
 	n = k->family == XLB_AF_INET ? g->n_lips_v4 : g->n_lips_v6;
-	base = k->family == XLB_AF_INET ? 0 : XLB_LIP_V6_BASE;
+	base = cfg->lips + (k->family == XLB_AF_INET ? 0 : XLB_LIP_V6_BASE);
 	if (n == 0 || n > XLB_MAX_LIPS)
 		return XLB_R_DROP_NO_LIP;
 	if (hi < lo)
@@ -455,8 +458,8 @@ static __attribute__((noinline)) int
 xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u64 h,
 		 struct xlb_nat_scratch *s)
 {
-	__u32 base = c->ring_base, len = c->ring_len, i, idx, zero = 0;
-	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
+	__u32 base = c->ring_base, len = c->ring_len, i, idx;
+	const struct xlb_globals *g = xlb_globals();
 	__u64 now = xlb_now(), t = c->tail;
 	struct xlb_flow_key *e;
 
@@ -565,12 +568,12 @@ __attribute__((noinline)) int
 xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 {
 	struct xlb_nat_scratch *s;
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
 	__u32 zero = 0, slot;
 	__u64 now = xlb_now();
 	int r;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!p || !svc || !g || !s)
 		return XLB_OK;
@@ -971,7 +974,7 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
  * make room), its reverse entry (fullnat: a local port) and the entry
  * itself. guard as for xlb_ct_begin. XLB_OK, *made 0 when another CPU
  * made the entry first; or the drop reason, nothing made. */
-static __always_inline int xlb_nat_new(const struct xlb_globals *g, struct xlb_pkt *p,
+static __always_inline int xlb_nat_new(const struct xlb_cfg_slot *cfg, struct xlb_pkt *p,
 				       const struct xlb_svc *svc,
 				       const struct xlb_backend *be, __u32 bid,
 				       struct xlb_nat_scratch *s, __u32 hash,
@@ -980,13 +983,13 @@ static __always_inline int xlb_nat_new(const struct xlb_globals *g, struct xlb_p
 	__u32 slot;
 	int r;
 
-	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, guard);
+	r = xlb_ct_begin(&cfg->g, p, svc, bid, s, now, &slot, guard);
 	if (r != XLB_OK)
 		return r;
 	s->nf.raddr = be->addr;
 	s->nf.rport_be = be->port_be ? be->port_be : p->key.dport_be;
 	if (svc->mode == XLB_MODE_FULLNAT) {
-		r = xlb_lport_claim(g, &p->key, s, hash, now);
+		r = xlb_lport_claim(cfg, &p->key, s, hash, now);
 	} else {
 		/* Two nat flows of one client port to two VIPs on the same
 		 * backend port cannot be told apart in the replies (IPVS has
@@ -1054,11 +1057,11 @@ static __attribute__((noinline)) int
 xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc)
 {
 	struct xlb_nat_scratch *s;
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
 	struct xlb_flow *f;
 	__u32 zero = 0;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!g || !s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
@@ -1079,17 +1082,19 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	const struct xlb_route *hop;
 	struct xlb_nat_scratch *s;
 	struct xlb_route rt = {};
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
+	const struct xlb_cfg_slot *cfg;
 	struct xlb_backend *be;
 	__u32 zero = 0, bid, hash, mss = 0, cookie = 0;
 	int new_flow = 0, guard = -1, r;
 	__u8 tflags = 0;
 	__u64 now;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	cfg = xlb_cfg();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s || !p || !svc)
+	if (!cfg || !s || !p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	g = &cfg->g;
 	now = xlb_now();
 	tflags = p->tcp_flags;
 
@@ -1153,7 +1158,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		/* Address translation stays within one family. */
 		if (be->family != p->key.family)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
-		r = xlb_nat_new(g, p, svc, be, bid, s, hash, now, &new_flow,
+		r = xlb_nat_new(cfg, p, svc, be, bid, s, hash, now, &new_flow,
 				guard);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
@@ -1220,13 +1225,13 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	struct xlb_nat_scratch *s;
 	struct xlb_flow_key *fk;
 	struct xlb_route rt = {};
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
 	struct xlb_flow *f;
 	__u32 zero = 0;
 	__u64 now;
 	int r;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
 	if (!g || !s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);

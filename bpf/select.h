@@ -3,6 +3,7 @@
 #ifndef XLB_BPF_SELECT_H
 #define XLB_BPF_SELECT_H
 
+#include "cfgslots.h"
 #include "counters.h"
 #include "maps.h"
 #include "parse.h"
@@ -248,10 +249,10 @@ static __always_inline __u64 xlb_guard_second(void)
 static __always_inline int xlb_guard_on(void)
 {
 	struct xlb_guard_win *w;
-	struct xlb_globals *g;
+	const struct xlb_globals *g;
 	__u32 zero = 0;
 
-	g = bpf_map_lookup_elem(&globals, &zero);
+	g = xlb_globals();
 	if (!g || !g->guard_rate)
 		return 0;
 	w = bpf_map_lookup_elem(&guard_win, &zero);
@@ -371,8 +372,8 @@ static __attribute__((noinline)) struct xlb_flow *
 xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	      struct xlb_flow *f, __u8 tflags)
 {
-	__u32 zero = 0, id = svc->id;
-	struct xlb_globals *g = bpf_map_lookup_elem(&globals, &zero);
+	const struct xlb_globals *g = xlb_globals();
+	__u32 id = svc->id;
 	__u64 now = xlb_now();
 	__u8 fl, st;
 
@@ -548,10 +549,8 @@ __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
  * the flood guard's rate; 1 when the guard is engaged. */
 static __always_inline int xlb_guard_new_dsr_flow(void)
 {
-	struct xlb_globals *g;
-	__u32 zero = 0;
+	const struct xlb_globals *g = xlb_globals();
 
-	g = bpf_map_lookup_elem(&globals, &zero);
 	return g && g->guard_rate && xlb_guard_engaged(g->guard_rate);
 }
 

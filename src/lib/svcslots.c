@@ -8,17 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svcidx.h"
+#include "slots.h"
 #include "svcslots.h"
 
 struct svcslots {
 	struct xlb_svc_slots *m;
-	int (*grace)(void);
+	struct slots_clock clock;
 	bool off;                       /* disabled after a failed wait */
-	/* Grace periods waited for, and per id the count when its selector
-	 * last stopped naming a slot: a slot no selector names is free to
-	 * write once the count has moved past it. */
-	uint64_t graces;
+	/* Per id the clock's count when its selector last stopped naming a
+	 * slot (slots_free). */
 	uint64_t left[XLB_MAX_SERVICES];
 };
 
@@ -30,9 +28,8 @@ int svcslots_open(struct svcslots **out, struct xlb_svc_slots *slots,
 	if (!s)
 		return -ENOMEM;
 	s->m = slots;
-	s->grace = grace ? grace : svcidx_grace_rcu;
 	/* No reader has seen these slots: none waits for a grace period. */
-	s->graces = 1;
+	slots_clock_init(&s->clock, grace);
 	memset(slots, 0, XLB_MAX_SERVICES * sizeof(*slots));
 	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++)
 		slots[id].sel = XLB_SVC_SLOT_NONE;
@@ -83,30 +80,22 @@ int svcslots_set(struct svcslots *s, uint32_t id, const struct xlb_svc_key *k,
 	m = &s->m[id];
 	cur = svcslots_get(s, id);
 	if (!k) {
-		if (cur) {
-			__atomic_store_n(&m->sel, XLB_SVC_SLOT_NONE, __ATOMIC_RELEASE);
-			s->left[id] = s->graces;
-		}
+		if (cur)
+			slots_publish(&s->clock, &m->sel, XLB_SVC_SLOT_NONE,
+				      &s->left[id]);
 		return 0;
 	}
 	if (cur && !memcmp(&cur->key, k, sizeof(*k)) &&
 	    !memcmp(&cur->svc, v, sizeof(*v)))
 		return 0;
-	/* The slot to write was named until left[id]: a packet that read
-	 * that selector may still read it, until a grace period has passed. */
-	if (s->left[id] == s->graces) {
-		ret = s->grace();
-		if (ret)
-			return disable(s, ret);
-		s->graces++;
-	}
+	ret = slots_free(&s->clock, s->left[id]);
+	if (ret)
+		return disable(s, ret);
 	sel = cur == &m->ent0 ? XLB_SVC_SLOT_1 : XLB_SVC_SLOT_0;
 	e = sel == XLB_SVC_SLOT_0 ? &m->ent0 : &m->ent1;
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
 	e->svc = *v;
-	__atomic_store_n(&m->sel, sel, __ATOMIC_RELEASE);
-	if (cur)
-		s->left[id] = s->graces;
+	slots_publish(&s->clock, &m->sel, sel, cur ? &s->left[id] : NULL);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
+#include "cfgslots.h"
 #include "svcidx.h"
 #include "svcslots.h"
 #include "xlb_dsrtab.h"
@@ -81,6 +82,13 @@ struct dataplane {
 	 * their writer. */
 	struct xlb_svc_slots *svc_slots;
 	struct svcslots *slots;
+	/* The settings' slots (include/xlb_cfgslots.h), mapped, their
+	 * writer, and the settings they are to hold: the LIPs as
+	 * dataplane_set_lips wrote them, published with the next globals. */
+	struct xlb_cfg_slot *cfg_slots;       /* two */
+	union xlb_addr *cfg_lips;
+	struct cfgslots *cfg;
+	struct xlb_cfg cfg_want;
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -344,15 +352,16 @@ static void write_abi_file(struct dataplane *dp)
 		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
-/* The service index and the services' slots by id are never pinned: each
- * xlbd fills its own from the services map before its program runs
- * (svc_index_load), so a restart adopts the other maps whatever their
- * layout. Nor is the read-only data (xlb_hz): it is this load's own, and a
+/* The service index, the services' slots by id and the settings' slots
+ * are never pinned: each xlbd fills its own from the services map and
+ * the globals and lips maps before its program runs (svc_index_load,
+ * cfg_load), so a restart adopts the other maps whatever their layout. Nor is the read-only data (xlb_hz): it is this load's own, and a
  * pinned one would be reused as it is, with the last xlbd's. */
 static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
 {
 	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
-	       m != dp->skel->maps.svc_slots && !bpf_map__is_internal(m);
+	       m != dp->skel->maps.svc_slots && m != dp->skel->maps.cfg_slots &&
+	       m != dp->skel->maps.cfg_lips && !bpf_map__is_internal(m);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -514,6 +523,11 @@ static void dp_free(struct dataplane *dp)
 	svcslots_close(dp->slots);
 	if (dp->svc_slots)
 		munmap(dp->svc_slots, XLB_MAX_SERVICES * sizeof(*dp->svc_slots));
+	cfgslots_close(dp->cfg);
+	if (dp->cfg_slots)
+		munmap(dp->cfg_slots, 2 * sizeof(*dp->cfg_slots));
+	if (dp->cfg_lips)
+		munmap(dp->cfg_lips, 2 * XLB_CFG_LIPS * sizeof(*dp->cfg_lips));
 	free(dp->vip_refs);
 	free(dp->l2);
 	free(dp->be_left);
@@ -1225,6 +1239,54 @@ static int svc_index_load(struct dataplane *dp, char *err, size_t errlen)
 	return 0;
 }
 
+/* The settings packets read (dp->cfg_want) published in the settings'
+ * slots. A failed wait leaves them written in place: logged, not the
+ * change's error (the pinned maps hold them too). */
+static void cfg_publish(struct dataplane *dp)
+{
+	int ret = cfgslots_set(dp->cfg, &dp->cfg_want);
+
+	if (ret)
+		log_warn("cannot wait for a grace period (%s): the settings were "
+			 "written where packets read them", strerror(-ret));
+}
+
+/* The settings' slots, mapped, filled from the globals and lips maps (an
+ * adopted pair holds a previous xlbd's settings) before the program runs. */
+static int cfg_load(struct dataplane *dp, char *err, size_t errlen)
+{
+	int gfd = bpf_map__fd(dp->skel->maps.globals);
+	int lfd = bpf_map__fd(dp->skel->maps.lips), ret;
+	uint32_t zero = 0;
+
+	ret = map_shared(dp->skel->maps.cfg_slots, 2 * sizeof(*dp->cfg_slots),
+			 (void **)&dp->cfg_slots, err, errlen);
+	if (!ret)
+		ret = map_shared(dp->skel->maps.cfg_lips, 2 * XLB_CFG_LIPS *
+				 sizeof(*dp->cfg_lips), (void **)&dp->cfg_lips,
+				 err, errlen);
+	if (ret)
+		return ret;
+	ret = cfgslots_open(&dp->cfg, dp->cfg_slots, dp->cfg_lips, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the settings' slots: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (bpf_map_lookup_elem(gfd, &zero, &dp->cfg_want.g))
+		goto fail;
+	for (uint32_t i = 0; i < XLB_CFG_LIPS; i++)
+		if (bpf_map_lookup_elem(lfd, &i, &dp->cfg_want.lips[i]))
+			goto fail;
+	cfg_publish(dp);
+	return 0;
+fail:
+	ret = -errno;
+	snprintf(err, errlen, "cannot read the globals or lips map: %s",
+		 strerror(-ret));
+	return ret;
+}
+
 /* What userspace keeps beside the maps: the address filter and next hops
  * as written, backend_conns and svc_flows mapped (the sweeper updates
  * them). */
@@ -1262,6 +1324,8 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 		ret = dsr_params_init(dp, err, errlen);
 	if (!ret)
 		ret = svc_index_load(dp, err, errlen);
+	if (!ret)
+		ret = cfg_load(dp, err, errlen);
 	return ret;
 }
 
@@ -1418,6 +1482,7 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 {
 	struct xlb_globals cur, w = *g;
 	uint32_t zero = 0;
+	int ret;
 
 	/* The SYN proxy's key is the data plane's own: made once, kept
 	 * across applies and restarts (maps adopted), so the cookies already
@@ -1431,8 +1496,15 @@ int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g)
 			    sizeof(w.syn_key))
 				return -errno;
 	}
-	return bpf_map__update_elem(dp->skel->maps.globals, &zero, sizeof(zero),
-				    &w, sizeof(w), BPF_ANY);
+	/* Written for an xlbd that reads it after a restart; this one's
+	 * packets read the slots. */
+	ret = bpf_map__update_elem(dp->skel->maps.globals, &zero, sizeof(zero),
+				   &w, sizeof(w), BPF_ANY);
+	if (ret)
+		return ret;
+	dp->cfg_want.g = w;
+	cfg_publish(dp);
+	return 0;
 }
 
 /* Empties id's slot and svc_by_id[id] if they still hold key (the id may
@@ -2099,6 +2171,7 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 	uint32_t c4 = 0, c6 = 0, idx;
 	int ret;
 
+	memset(dp->cfg_want.lips, 0, sizeof(dp->cfg_want.lips));
 	for (size_t i = 0; i < n; i++) {
 		if (addrs[i].family == XLB_AF_INET) {
 			if (c4 >= XLB_MAX_LIPS)
@@ -2109,11 +2182,13 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 				return -E2BIG;
 			idx = XLB_LIP_V6_BASE + c6++;
 		}
+		/* Written for an xlbd that reads it after a restart. */
 		ret = bpf_map__update_elem(dp->skel->maps.lips, &idx, sizeof(idx),
 					   &addrs[i].addr, sizeof(addrs[i].addr),
 					   BPF_ANY);
 		if (ret)
 			return ret;
+		dp->cfg_want.lips[idx] = addrs[i].addr;
 	}
 	*n4 = c4;
 	*n6 = c6;

@@ -53,6 +53,10 @@ int dataplane_services_each(struct dataplane *dp,
 				      const struct xlb_svc *svc), void *arg);
 int dataplane_backend_get(struct dataplane *dp, uint32_t id, struct xlb_backend *be);
 
+/* The instance's settings g (a zero syn_key: the one the globals map
+ * holds, else a new random one) with the LIPs of the last
+ * dataplane_set_lips: in the pinned globals map, for an xlbd that reads
+ * it after a restart, and in the settings' slots packets read. */
 int dataplane_set_globals(struct dataplane *dp, const struct xlb_globals *g);
 
 /* Write (del: remove) the services-map entry of (proto, vip), and keep
@@ -141,8 +145,10 @@ int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 
 /* Write the fullnat local addresses (the lips map) in the order given, IPv4
  * and IPv6 each from its own base; n4 and n6 receive the counts, which
- * struct xlb_globals must then carry. Slots past the counts are ignored by
- * the data plane, so shrinking the list needs no clearing. */
+ * struct xlb_globals must then carry: packets see the new addresses with
+ * those counts, at the next dataplane_set_globals (one change of the
+ * settings' slots, include/xlb_cfgslots.h). Slots past the counts are
+ * ignored by the data plane, so shrinking the list needs no clearing. */
 int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 		       size_t n, uint32_t *n4, uint32_t *n6);
 

@@ -169,6 +169,7 @@ struct xlb_bpf *skel;
 struct decap_bpf *dskel;
 struct svcidx *svcidx;
 struct svcslots *slots;
+struct cfgslots *cfgw;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
 unsigned int fixture_hz;
@@ -525,13 +526,16 @@ int icmp_tokens(uint64_t n)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
 }
 
-/* The service index's maps and the services' slots by id, mapped as xlbd
- * maps them, and their writers (src/lib/svcidx.c, src/lib/svcslots.c):
- * the services are written through them. */
+/* The service index's maps, the services' slots by id and the settings'
+ * slots, mapped as xlbd maps them, and their writers (src/lib/svcidx.c,
+ * svcslots.c, cfgslots.c): the services and settings are written through
+ * them. */
 static int svcidx_setup(void)
 {
 	struct xlb_svc_idx_bucket *b;
 	struct xlb_svc_slots *sl;
+	struct xlb_cfg_slot *cs;
+	union xlb_addr *cl;
 	struct xlb_svc_rec *r;
 
 	b = mmap(NULL, XLB_SVC_IDX_BUCKETS * sizeof(*b), PROT_READ | PROT_WRITE,
@@ -540,9 +544,15 @@ static int svcidx_setup(void)
 		 MAP_SHARED, bpf_map__fd(skel->maps.svc_recs), 0);
 	sl = mmap(NULL, XLB_MAX_SERVICES * sizeof(*sl), PROT_READ | PROT_WRITE,
 		  MAP_SHARED, bpf_map__fd(skel->maps.svc_slots), 0);
-	if (b == MAP_FAILED || r == MAP_FAILED || sl == MAP_FAILED)
+	cs = mmap(NULL, 2 * sizeof(*cs), PROT_READ | PROT_WRITE, MAP_SHARED,
+		  bpf_map__fd(skel->maps.cfg_slots), 0);
+	cl = mmap(NULL, 2 * XLB_CFG_LIPS * sizeof(*cl), PROT_READ | PROT_WRITE,
+		  MAP_SHARED, bpf_map__fd(skel->maps.cfg_lips), 0);
+	if (b == MAP_FAILED || r == MAP_FAILED || sl == MAP_FAILED ||
+	    cs == MAP_FAILED || cl == MAP_FAILED)
 		return -1;
-	return svcidx_open(&svcidx, b, r, NULL) ?: svcslots_open(&slots, sl, NULL);
+	return svcidx_open(&svcidx, b, r, NULL) ?: svcslots_open(&slots, sl, NULL) ?:
+	       cfgslots_open(&cfgw, cs, cl, NULL);
 }
 
 static int world_setup(void)
@@ -552,7 +562,7 @@ static int world_setup(void)
 		.buckets4 = bpf_map__max_entries(skel->maps.dsr_flows4),
 		.buckets6 = bpf_map__max_entries(skel->maps.dsr_flows6),
 	};
-	struct xlb_globals g;
+	struct xlb_cfg cfg;
 	uint32_t zero = 0;
 	int err = 0;
 
@@ -627,26 +637,19 @@ static int world_setup(void)
 	err |= backend_port(BL2, "198.18.0.12", 0, S_LC);
 	err |= backend_port(BL3, "198.18.0.13", 0, S_LC);
 	err |= svc_add(VIP_LC, 80, 6, S_LC, XLB_MODE_NAT, 13);
-	{
-		union xlb_addr l4 = A(LIP4), l6 = A(LIP6);
-		uint32_t i4 = 0, i6 = XLB_LIP_V6_BASE;
-		int fd = bpf_map__fd(skel->maps.lips);
-
-		err |= bpf_map_update_elem(fd, &i4, &l4, 0);
-		err |= bpf_map_update_elem(fd, &i6, &l6, 0);
-	}
-
-	memset(&g, 0, sizeof(g));
-	g.lport_min = LPORT_MIN;
-	g.lport_max = LPORT_MAX;
-	g.n_lips_v4 = 1;
-	g.n_lips_v6 = 1;
-	g.tun_src_v4 = A("198.18.0.0").v4;
-	g.tun_src_v4_plen = 24;
-	g.tun_src_v6 = A("2001:db8:0:1::");
-	g.tun_src_v6_plen = 64;
-	g.icmp_cost_ns = ICMP_COST_NS;
-	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lips[0] = A(LIP4);
+	cfg.lips[XLB_LIP_V6_BASE] = A(LIP6);
+	cfg.g.lport_min = LPORT_MIN;
+	cfg.g.lport_max = LPORT_MAX;
+	cfg.g.n_lips_v4 = 1;
+	cfg.g.n_lips_v6 = 1;
+	cfg.g.tun_src_v4 = A("198.18.0.0").v4;
+	cfg.g.tun_src_v4_plen = 24;
+	cfg.g.tun_src_v6 = A("2001:db8:0:1::");
+	cfg.g.tun_src_v6_plen = 64;
+	cfg.g.icmp_cost_ns = ICMP_COST_NS;
+	err |= cfgslots_set(cfgw, &cfg);
 	/* xa's MAC, as xlbd writes it at attach (ya has none: frames
 	 * injected there are addressed to xa's MAC, and go unchecked). */
 	err |= if_mac_set(ifx_xa, MAC_XA);
@@ -677,11 +680,19 @@ void dr_expect(struct pkt *exp, const struct pkt *in, const uint8_t *dmac,
 
 const struct xlb_globals *globals_get(void)
 {
-	static struct xlb_globals g;
-	uint32_t zero = 0;
+	static struct xlb_cfg c;
 
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.globals), &zero, &g);
-	return &g;
+	cfgslots_get(cfgw, &c);
+	return &c.g;
+}
+
+int globals_set(const struct xlb_globals *g)
+{
+	struct xlb_cfg c;
+
+	cfgslots_get(cfgw, &c);
+	c.g = *g;
+	return cfgslots_set(cfgw, &c);
 }
 
 /* The outer source the data plane must pick for the flow of s. */
@@ -1154,11 +1165,10 @@ uint16_t fnat_port(const struct spec *s)
 void lport_range(uint16_t lo, uint16_t hi)
 {
 	struct xlb_globals g = *globals_get();
-	uint32_t zero = 0;
 
 	g.lport_min = lo ? lo : LPORT_MIN;
 	g.lport_max = hi ? hi : LPORT_MAX;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	globals_set(&g);
 }
 
 /* The fullnat UDP flow a (to VIP_F4:53) answered by its backend and
@@ -1258,6 +1268,7 @@ void fixture_teardown(void)
 {
 	svcidx_close(svcidx);
 	svcslots_close(slots);
+	cfgslots_close(cfgw);
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
 }
@@ -1308,7 +1319,7 @@ void guard_rate(uint32_t rate)
 		sched_setaffinity(0, sizeof(saved), &saved);
 	}
 	g.guard_rate = rate;
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	globals_set(&g);
 	/* A fresh window: earlier rows' flows do not count. */
 	memset(w, 0, sizeof(w));
 	bpf_map_update_elem(bpf_map__fd(skel->maps.guard_win), &zero, w, 0);

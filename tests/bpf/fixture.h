@@ -18,6 +18,7 @@
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "svcidx.h"
+#include "cfgslots.h"
 #include "svcslots.h"
 #include "xlb.skel.h"
 #include "decap.skel.h"
@@ -86,6 +87,7 @@ extern struct xlb_bpf *skel;
 extern struct decap_bpf *dskel;
 extern struct svcidx *svcidx;   /* the service index's writer */
 extern struct svcslots *slots;  /* the services' slots by id, their writer */
+extern struct cfgslots *cfgw;   /* the settings' slots, their writer */
 extern int ifx_xa, ifx_ya, ncpu;
 extern int ingress;             /* ingress ifindex of the next run; 0 = xa */
 /* The HZ xlb.bpf.o was loaded with (bpf/select.h, xlb_hz): learnt as xlbd
@@ -149,7 +151,11 @@ int flow_backend(const struct spec *s, uint32_t *bid);
 uint32_t spec_hash(const struct spec *s);
 void dr_expect(struct pkt *exp, const struct pkt *in, const uint8_t *dmac,
 		      const uint8_t *smac);
+/* The globals packets read (the settings' slots); globals_set: new ones
+ * with the same LIPs, through xlbd's writer (the program reads no
+ * globals map). */
 const struct xlb_globals *globals_get(void);
+int globals_set(const struct xlb_globals *g);
 union xlb_addr tun_src(const struct spec *s, int outer_fam);
 void tun_expect(struct pkt *exp, const struct pkt *in, const char *be,
 		       const uint8_t *dmac, const struct spec *s);

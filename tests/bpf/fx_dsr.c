@@ -187,15 +187,14 @@ ROW(r_tun_no_src)
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
 			  .sport = 40200, .dport = 80, .paylen = 10 };
 	struct xlb_globals saved = *globals_get(), z;
-	uint32_t zero = 0;
 	struct pkt in;
-	int fd = bpf_map__fd(skel->maps.globals), err;
+	int err;
 
 	memset(&z, 0, sizeof(z));
-	bpf_map_update_elem(fd, &zero, &z, 0);
+	globals_set(&z);
 	pkt_mk(&in, &s);
 	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_MODE, why, n);
-	bpf_map_update_elem(fd, &zero, &saved, 0);
+	globals_set(&saved);
 	return err;
 }
 

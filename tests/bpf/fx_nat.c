@@ -558,16 +558,15 @@ ROW(r_fnat_no_lip)
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 6,
 			  .sport = 50039, .dport = 80, .paylen = 10 };
 	struct xlb_globals g = *globals_get(), z = g;
-	uint32_t zero = 0;
-	int fd = bpf_map__fd(skel->maps.globals), err;
 	struct pkt in;
+	int err;
 
 	nat_clear();
 	z.n_lips_v4 = 0;
-	bpf_map_update_elem(fd, &zero, &z, 0);
+	globals_set(&z);
 	pkt_mk(&in, &s);
 	err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NO_LIP, why, n);
-	bpf_map_update_elem(fd, &zero, &g, 0);
+	globals_set(&g);
 	return err;
 }
 

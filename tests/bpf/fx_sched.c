@@ -457,10 +457,9 @@ ROW(r_icmp_rate)
 	struct spec t = { .fam = 4, .src = CLIENT4, .dst = VIP_TUN4, .proto = 6,
 			  .sport = 45010, .dport = 80, .paylen = 1450, .nodf = 1 };
 	struct xlb_globals g = *globals_get();
-	int fd = bpf_map__fd(skel->maps.globals), err = 0;
 	uint64_t saved = g.icmp_cost_ns;
 	struct pkt in, exp;
-	uint32_t zero = 0;
+	int err = 0;
 
 	if (icmp_tokens(3))
 		return snprintf(why, n, "cannot fill icmp_bucket: %s", strerror(errno)), -1;
@@ -477,12 +476,12 @@ ROW(r_icmp_rate)
 	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_ICMP_TOO_BIG_SENT, why, n);
 	/* icmp_rate_limit: 0 (cost 0): no limit, the empty bucket answers. */
 	g.icmp_cost_ns = 0;
-	bpf_map_update_elem(fd, &zero, &g, 0);
+	globals_set(&g);
 	pkt_mk(&in, &s);
 	unreach_expect(&exp, &in, &s);
 	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_ICMP_UNREACH_SENT, why, n);
 	g.icmp_cost_ns = saved;
-	bpf_map_update_elem(fd, &zero, &g, 0);
+	globals_set(&g);
 	icmp_tokens(1000000);
 	return err;
 }

@@ -67,11 +67,10 @@ static void seg_mk(struct pkt *p, const struct seg *s)
 static void sp_set(int on)
 {
 	struct xlb_globals g = *globals_get();
-	uint32_t zero = 0;
 
 	g.syn_proxy = on;
 	memcpy(g.syn_key, KEY, sizeof(g.syn_key));
-	bpf_map_update_elem(bpf_map__fd(skel->maps.globals), &zero, &g, 0);
+	globals_set(&g);
 }
 
 /* The data plane's time counter of cookies, dt ticks from now. */
