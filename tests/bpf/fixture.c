@@ -4,6 +4,7 @@
  * permanent neighbours make route lookups deterministic, checks verdicts,
  * exact output bytes, checksums and reason counters. */
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -1323,4 +1324,107 @@ void guard_rate(uint32_t rate)
 	/* A fresh window: earlier rows' flows do not count. */
 	memset(w, 0, sizeof(w));
 	bpf_map_update_elem(bpf_map__fd(skel->maps.guard_win), &zero, w, 0);
+}
+
+/* ---- a value rewritten on another CPU under flowing packets ------------- */
+
+#define TORN_SECONDS 2          /* how long the reader runs, at most */
+#define TORN_FRAMES 2000000     /* how many frames, at most */
+
+struct torn_run {
+	int (*write)(int odd);
+	volatile int stop;
+	uint64_t writes;
+	int err;
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* The writer, on CPU 1: write(0), write(1), write(0)... until the reader
+ * is done. */
+static void *torn_writer(void *arg)
+{
+	struct torn_run *r = arg;
+
+	pin_cpu(1);
+	while (!r->stop && !r->err) {
+		r->err = r->write(r->writes & 1);
+		r->writes++;
+	}
+	return NULL;
+}
+
+int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
+	      int (*write)(int odd), int (*reset)(void), const char *what,
+	      char *why, size_t n)
+{
+	struct torn_run r = { .write = write };
+	uint64_t frames = 0;
+	struct pkt out;
+	cpu_set_t all;
+	pthread_t w;
+	double end;
+	int v, err = 0;
+
+	if (ncpu < 2)
+		return snprintf(why, n, "needs two CPUs"), 1;
+	if (pthread_create(&w, NULL, torn_writer, &r))
+		return snprintf(why, n, "cannot start the writer"), -1;
+	pthread_getaffinity_np(pthread_self(), sizeof(all), &all);
+	pin_cpu(0);
+	end = now_s() + TORN_SECONDS;
+	while (frames < TORN_FRAMES && !r.err && (frames & 1023 || now_s() < end)) {
+		err = run_prog(bpf_program__fd(skel->progs.xlb_xdp), in, &out,
+			       ifx_xa, &v);
+		frames++;
+		if (err || v != verdict || out.len != exp->len ||
+		    memcmp(out.b, exp->b, exp->len)) {
+			snprintf(why, n, "frame %llu of %llu, after %llu writes: %s, "
+				 "verdict %s, %zu bytes: not the frame both %s give",
+				 (unsigned long long)frames,
+				 (unsigned long long)TORN_FRAMES,
+				 (unsigned long long)r.writes,
+				 err ? strerror(-err) : "a value half rewritten",
+				 vname(v), out.len, what);
+			err = -1;
+			break;
+		}
+		if (reset && reset()) {
+			snprintf(why, n, "cannot reset after frame %llu",
+				 (unsigned long long)frames);
+			err = -1;
+			break;
+		}
+	}
+	r.stop = 1;
+	pthread_join(w, NULL);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	if (!err && r.err) {
+		snprintf(why, n, "writer: %s", strerror(-r.err));
+		err = -1;
+	}
+	if (!err && r.writes < 20) {
+		snprintf(why, n, "only %llu writes in %llu frames",
+			 (unsigned long long)r.writes, (unsigned long long)frames);
+		err = -1;
+	}
+	if (!err)
+		printf("    (%llu frames, %llu rewrites)\n",
+		       (unsigned long long)frames, (unsigned long long)r.writes);
+	return err;
 }
