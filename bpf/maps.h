@@ -252,7 +252,8 @@ struct {
 } if_macs SEC(".maps");
 
 /* fullnat local addresses (LIPs): IPv4 at [0, n_lips_v4), IPv6 from
- * XLB_LIP_V6_BASE (counts in globals). */
+ * XLB_LIP_V6_BASE (counts in globals). Written, pinned, for an xlbd that
+ * reads it after a restart; packets read cfg_lips (bpf/cfgslots.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * XLB_MAX_LIPS);
@@ -303,7 +304,10 @@ struct {
 	__type(value, struct xlb_guard_win);
 } guard_win SEC(".maps");
 
-/* Instance-wide settings (tunnel source prefixes, timeouts, LIP counts). */
+/* Instance-wide settings (tunnel source prefixes, timeouts, LIP counts):
+ * pinned, it keeps the SYN proxy's key across restarts, and an xlbd that
+ * reads it after a restart finds the settings; packets read cfg_slots
+ * (bpf/cfgslots.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
