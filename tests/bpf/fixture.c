@@ -1332,7 +1332,7 @@ void guard_rate(uint32_t rate)
 #define TORN_FRAMES 2000000     /* how many frames, at most */
 
 struct torn_run {
-	int (*write)(int odd);
+	int (*write)(uint64_t i);
 	volatile int stop;
 	uint64_t writes;
 	int err;
@@ -1355,7 +1355,7 @@ static void pin_cpu(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/* The writer, on CPU 1: write(0), write(1), write(0)... until the reader
+/* The writer, on CPU 1: write(0), write(1), write(2)... until the reader
  * is done. */
 static void *torn_writer(void *arg)
 {
@@ -1363,14 +1363,14 @@ static void *torn_writer(void *arg)
 
 	pin_cpu(1);
 	while (!r->stop && !r->err) {
-		r->err = r->write(r->writes & 1);
+		r->err = r->write(r->writes);
 		r->writes++;
 	}
 	return NULL;
 }
 
 int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
-	      int (*write)(int odd), int (*reset)(void), const char *what,
+	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n)
 {
 	struct torn_run r = { .write = write };

@@ -122,12 +122,12 @@ extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 #define ROW(name) static int name(char *why, size_t n)
 
 /* Runs frame in through the program on CPU 0 for about two seconds while
- * CPU 1 calls write(0), write(1), write(0)... (two values of what, both of
- * which give verdict and frame exp; reset, if not NULL, after each frame):
- * any other frame is a read of a value half rewritten. 0, -1 (why says
- * which frame), or 1 (skipped: one CPU). */
+ * CPU 1 calls write(0), write(1), write(2)... (each writes one of the
+ * values of what, all of which give verdict and frame exp; reset, if not
+ * NULL, after each frame): any other frame is a read of a value half
+ * rewritten. 0, -1 (why says which frame), or 1 (skipped: one CPU). */
 int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
-	      int (*write)(int odd), int (*reset)(void), const char *what,
+	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n);
 
 int fixture_setup(char *why, size_t n);

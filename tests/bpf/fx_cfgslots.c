@@ -9,24 +9,28 @@
 #include "xlb_ct.h"
 
 #define VIP_F4_UDP_BE "198.18.0.12"     /* BF_2, VIP_F4:53's backend */
-#define LIP_X "198.18.1.3"              /* a LIP no frame expected has */
+#define LIP_X "198.18.1.3"              /* LIPs no frame expected has */
+#define LIP_Y "203.0.113.77"
 
-/* The settings the writer alternates between (both give the row's frame). */
-static struct xlb_cfg cfg_a, cfg_b;
+/* The settings the writer cycles through (all give the row's frame):
+ * three, so that a slot is rewritten with other bytes than it holds. */
+static struct xlb_cfg cfg[3];
 /* The fullnat row's flow, deleted after each frame so that each is new. */
 static struct xlb_flow_key flow_k, flow_rk;
 
-/* A (odd) or B, as xlbd writes them (cfgslots_set). */
-static int cfg_write(int odd)
+/* Settings i % 3, as xlbd writes them (cfgslots_set). */
+static int cfg_write(uint64_t i)
 {
-	return cfgslots_set(cfgw, odd ? &cfg_a : &cfg_b);
+	return cfgslots_set(cfgw, &cfg[i % 3]);
 }
 
 /* The tunnel's IPv6 outer source of an established tun flow, rewritten on
  * another CPU between the fixture's prefix (/64: the flow's hash fills
- * the low 64 bits) and the address it gives this flow (/128): the same
- * outer header from both. The length of one with the address of the
- * other gives another source (the prefix alone, /128) or the same. */
+ * the low 64 bits) and the address it gives this flow, as a /128 and as a
+ * /96 (the hash fills the low 32 bits as for the /64): the same outer
+ * header from all three. The length of one with the address of another
+ * gives another source (the prefix alone, or its low 64 bits with the
+ * hash's low 32) or the same. */
 ROW(r_cfg_tun_torn)
 {
 	struct spec s = { .fam = 6, .src = CLIENT6, .dst = VIP_TUN6, .proto = 6,
@@ -36,18 +40,23 @@ ROW(r_cfg_tun_torn)
 
 	if (ncpu < 2)
 		return snprintf(why, n, "needs two CPUs"), 1;
-	cfgslots_get(cfgw, &cfg_a);
-	cfg_b = cfg_a;
-	cfg_b.g.tun_src_v6 = tun_src(&s, 6);
-	cfg_b.g.tun_src_v6_plen = 128;
+	cfgslots_get(cfgw, &cfg[0]);
+	cfg[2] = cfg[1] = cfg[0];
+	cfg[1].g.tun_src_v6 = cfg[2].g.tun_src_v6 = tun_src(&s, 6);
+	cfg[1].g.tun_src_v6_plen = 128;
+	cfg[2].g.tun_src_v6_plen = 96;
 	err = fwd_tun(&s, "2001:db8::13", MAC_B6_3, why, n);
 	s.tcpflags = 0x10;
 	pkt_mk(&in, &s);
 	tun_expect(&exp, &in, "2001:db8::13", MAC_B6_3, &s);
 	err = err ?: expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+	/* Under the other two too: the same frame. */
+	for (uint64_t i = 1; i < 3; i++)
+		err = err ?: cfg_write(i) ?: expect(&in, XDP_TX_, &exp, XLB_R_TX,
+						    why, n);
 	err = err ?: torn_race(&in, XDP_TX_, &exp, cfg_write, NULL,
 			       "tunnel sources", why, n);
-	cfg_write(1);
+	cfg_write(0);
 	return err;
 }
 
@@ -71,10 +80,11 @@ static uint16_t fnat_second_lip_port(struct spec *s)
 }
 
 /* The IPv4 LIPs of new fullnat flows, rewritten on another CPU between
- * one LIP (the fixture's) and two (another, then the fixture's): a flow
- * whose candidate is the second LIP of two gets the fixture's LIP and the
- * same port from both. The count of one with the list of the other, or a
- * LIP half rewritten, gives another source. */
+ * one LIP (the fixture's) and two (another, then the fixture's; twice,
+ * with two others): a flow whose candidate is the second LIP of two gets
+ * the fixture's LIP and the same port from all three. The count of one
+ * with the list of another, or a LIP half rewritten, gives another
+ * source. */
 ROW(r_cfg_lip_torn)
 {
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 17,
@@ -86,11 +96,13 @@ ROW(r_cfg_lip_torn)
 	if (ncpu < 2)
 		return snprintf(why, n, "needs two CPUs"), 1;
 	fnat_second_lip_port(&s);
-	cfgslots_get(cfgw, &cfg_a);
-	cfg_b = cfg_a;
-	cfg_b.lips[0] = A(LIP_X);
-	cfg_b.lips[1] = A(LIP4);
-	cfg_b.g.n_lips_v4 = 2;
+	cfgslots_get(cfgw, &cfg[0]);
+	for (int i = 1; i < 3; i++) {
+		cfg[i] = cfg[0];
+		cfg[i].lips[0] = A(i == 1 ? LIP_X : LIP_Y);
+		cfg[i].lips[1] = A(LIP4);
+		cfg[i].g.n_lips_v4 = 2;
+	}
 	nat_clear();
 	pkt_mk(&in, &s);
 	xlat_expect(&exp, &in, MAC_B2, MAC_XA, LIP4, fnat_port(&s), VIP_F4_UDP_BE,
@@ -104,20 +116,22 @@ ROW(r_cfg_lip_torn)
 		goto out;
 	flow_k = spec_key(&s);
 	xlb_ct_rev_key(&flow_k, &f, &flow_rk);
-	/* Under B too: the same frame. */
-	err = fnat_forget() ?: cfg_write(0) ?:
-	      expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n) ?: fnat_forget();
+	/* Under the other two too: the same frame. */
+	err = fnat_forget();
+	for (uint64_t i = 1; i < 3; i++)
+		err = err ?: cfg_write(i) ?: expect(&in, XDP_TX_, &exp, XLB_R_TX,
+						    why, n) ?: fnat_forget();
 	err = err ?: torn_race(&in, XDP_TX_, &exp, cfg_write, fnat_forget,
 			       "LIP lists", why, n);
 out:
-	cfg_write(1);
+	cfg_write(0);
 	nat_clear();
 	return err;
 }
 
 static const struct row rows[] = {
-	{ .desc = "tun v6 outer source rewritten on another CPU between a /64 prefix and the /128 it gives the flow: every frame the one both give", .fn = r_cfg_tun_torn },
-	{ .desc = "fullnat v4 LIPs rewritten on another CPU between one LIP and two (the flow's second): every new flow's frame the one both give", .fn = r_cfg_lip_torn },
+	{ .desc = "tun v6 outer source rewritten on another CPU between a /64 prefix and the /128 and /96 it gives the flow: every frame the one all give", .fn = r_cfg_tun_torn },
+	{ .desc = "fullnat v4 LIPs rewritten on another CPU between one LIP and two of two lists (the flow's second): every new flow's frame the one all give", .fn = r_cfg_lip_torn },
 };
 
 const struct suite fx_cfgslots = { "cfgslots", rows, sizeof(rows) / sizeof(rows[0]) };

@@ -17,11 +17,11 @@
 static struct xlb_svc_key key_a, key_b;
 static struct xlb_svc svc_a, svc_b;
 
-/* id's entry: A (odd) or B, as xlbd writes it (svcslots_set). */
-static int ent_write(int odd)
+/* id's entry: B, A, B... (write i), as xlbd writes it (svcslots_set). */
+static int ent_write(uint64_t i)
 {
-	return svcslots_set(slots, ID_SLOT, odd ? &key_a : &key_b,
-			    odd ? &svc_a : &svc_b);
+	return svcslots_set(slots, ID_SLOT, i & 1 ? &key_a : &key_b,
+			    i & 1 ? &svc_a : &svc_b);
 }
 
 ROW(r_slot_torn)
