@@ -1395,7 +1395,7 @@ int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 		if (err || v != verdict || out.len != exp->len ||
 		    memcmp(out.b, exp->b, exp->len)) {
 			snprintf(why, n, "frame %llu of %llu, after %llu writes: %s, "
-				 "verdict %s, %zu bytes: not the frame both %s give",
+				 "verdict %s, %zu bytes: not the frame the %s all give",
 				 (unsigned long long)frames,
 				 (unsigned long long)TORN_FRAMES,
 				 (unsigned long long)r.writes,
