@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cfgslots.h"
 #include "conntrack.h"
 #include "xlb_ct.h"
 #include "control.h"
@@ -26,7 +27,6 @@
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
-#include "cfgslots.h"
 #include "svcidx.h"
 #include "svcslots.h"
 #include "xlb_dsrtab.h"
@@ -355,8 +355,9 @@ static void write_abi_file(struct dataplane *dp)
 /* The service index, the services' slots by id and the settings' slots
  * are never pinned: each xlbd fills its own from the services map and
  * the globals and lips maps before its program runs (svc_index_load,
- * cfg_load), so a restart adopts the other maps whatever their layout. Nor is the read-only data (xlb_hz): it is this load's own, and a
- * pinned one would be reused as it is, with the last xlbd's. */
+ * cfg_load), so a restart adopts the other maps whatever their layout.
+ * Nor is the read-only data (xlb_hz): it is this load's own, and a pinned
+ * one would be reused as it is, with the last xlbd's. */
 static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
 {
 	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
