@@ -13,11 +13,12 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # whose headers changed only in those keeps every flow; the raw text when
 # the compiler cannot strip them (never an empty input). The service index
 # (include/xlb_svcidx.h, its maps in bpf/svcidx.h), the services' slots by
-# id (include/xlb_svcslots.h, bpf/svcslots.h) and the settings' slots
-# (include/xlb_cfgslots.h, bpf/cfgslots.h) are no part of it: never pinned,
+# id (include/xlb_svcslots.h, bpf/svcslots.h), the settings' slots
+# (include/xlb_cfgslots.h, bpf/cfgslots.h) and the lc/wlc lists' slots
+# (include/xlb_lcslots.h, bpf/lcslots.h) are no part of it: never pinned,
 # every xlbd fills its own.
 ABI_TEXT := cat $(sort $(filter-out include/xlb_svcidx.h include/xlb_svcslots.h \
-		include/xlb_cfgslots.h,\
+		include/xlb_cfgslots.h include/xlb_lcslots.h,\
 		$(wildcard include/*.h))) bpf/maps.h 2>/dev/null
 ABI_HASH := $(shell t=$$($(ABI_TEXT) | $(CC) -fpreprocessed -dD -E -P -x c - 2>/dev/null | \
 		tr -s '[:space:]' ' '); [ -n "$$t" ] || t=$$($(ABI_TEXT)); \
@@ -120,9 +121,11 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(SKELS) | $(BUILD)/tests
 
 # The fixtures: a runner, the harness and one file of rows per concern.
 # It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index,
-# the services' slots by id and the settings' slots with xlbd's writers.
+# the services' slots by id, the settings' slots and the lc/wlc lists'
+# slots with xlbd's writers.
 FIXTURE_SRC := tests/bpf/fixture.c $(wildcard tests/bpf/fx_*.c) src/xlbd/hz.c $(LIB_DIR)/svcidx.c \
-	       $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c $(LIB_DIR)/slots.c
+	       $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c $(LIB_DIR)/lcslots.c \
+	       $(LIB_DIR)/slots.c
 $(BUILD)/tests/test_fixtures: tests/bpf/test_fixtures.c $(FIXTURE_SRC) $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/bpf -Isrc/xlbd -MMD -MP $< $(FIXTURE_SRC) -o $@ $(LDLIBS)
 

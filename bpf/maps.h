@@ -96,7 +96,9 @@ struct {
 	__type(value, __u32);
 } rr_pos SEC(".maps");
 
-/* service id -> backends new flows of an lc/wlc service may go to. */
+/* service id -> backends new flows of an lc/wlc service may go to.
+ * Written, pinned, for an xlbd that reads it after a restart (and to fill
+ * the next one's lc_slots); packets read lc_slots (bpf/lcslots.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XLB_MAX_SERVICES);

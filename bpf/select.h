@@ -5,6 +5,7 @@
 
 #include "cfgslots.h"
 #include "counters.h"
+#include "lcslots.h"
 #include "maps.h"
 #include "parse.h"
 #include "persist.h"
@@ -167,11 +168,13 @@ static __always_inline __u64 xlb_conns_overhead(__u32 bid)
 
 /* lc/wlc: the backend of the service's list with the least overhead per
  * weight (oh_a / w_a < oh_b / w_b, cross-multiplied); the first one wins a
- * tie. XLB_MAX_BACKENDS when the list is empty. A global function: the
- * verifier checks the bounded scan once, not at every call site. */
+ * tie. XLB_MAX_BACKENDS when the list is empty. The list is the one its
+ * slots' selector names (bpf/lcslots.h): count, backends and weights of
+ * one list, never half rewritten. A global function: the verifier checks
+ * the bounded scan once, not at every call site. */
 __attribute__((noinline)) __u32 xlb_lc_pick(__u32 svc_id)
 {
-	struct xlb_svc_backends *sb = bpf_map_lookup_elem(&svc_backends, &svc_id);
+	const struct xlb_lc_slot *sb = xlb_lc_list(svc_id);
 	__u32 best = XLB_MAX_BACKENDS, i, n;
 	__u64 best_oh = 0, best_w = 1;
 

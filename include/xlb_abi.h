@@ -75,16 +75,18 @@ struct xlb_svc_ent {
 #define XLB_SVC_F_RR 0x02       /* rr/wrr: the table starts with a weighted
 				 * round-robin sequence of seq_len slots; slot =
 				 * a per-CPU position that wraps at seq_len */
-#define XLB_SVC_F_LC 0x04       /* lc/wlc: the backend of svc_backends[id] with
-				 * the least (active * 256 + inactive) / weight
-				 * in backend_conns; the table is not used */
+#define XLB_SVC_F_LC 0x04       /* lc/wlc: the backend of the service's list
+				 * (include/xlb_lcslots.h) with the least
+				 * (active * 256 + inactive) / weight in
+				 * backend_conns; the table is not used */
 #define XLB_SVC_F_NO_UNREACH 0x08 /* no usable backend: drop new flows
 				 * silently instead of answering ICMP port
 				 * unreachable */
 
 /* lc/wlc: the backends a service's new flows may go to, as the daemon
- * writes them (svc_backends map, indexed by service id): the ones that are
- * up with weight > 0 (lc: weight 1 each). The data plane scans them all per
+ * writes them (svc_backends map, indexed by service id; packets read the
+ * same lists from lc_slots, include/xlb_lcslots.h): the ones that are up
+ * with weight > 0 (lc: weight 1 each). The data plane scans them all per
  * new flow, so a service has at most XLB_LC_MAX_BACKENDS. */
 #define XLB_LC_MAX_BACKENDS 64
 

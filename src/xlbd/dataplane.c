@@ -24,6 +24,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "hz.h"
+#include "lcslots.h"
 #include "log.h"
 #include "netlink.h"
 #include "runfile.h"
@@ -89,6 +90,10 @@ struct dataplane {
 	union xlb_addr *cfg_lips;
 	struct cfgslots *cfg;
 	struct xlb_cfg cfg_want;
+	/* The lc/wlc lists' slots (include/xlb_lcslots.h), mapped, and
+	 * their writer. */
+	struct xlb_lc_slot *lc_slots;           /* 2 * XLB_MAX_SERVICES */
+	struct lcslots *lc;
 	struct ct_sweeper *sweeper;             /* its own thread (conntrack.h) */
 	bool sweep_want;                        /* nat/fullnat services exist */
 	/* The addr_filter map's words as written, and how many services-map
@@ -352,17 +357,19 @@ static void write_abi_file(struct dataplane *dp)
 		log_warn("%s (the next xlbd will not adopt the maps)", err);
 }
 
-/* The service index, the services' slots by id and the settings' slots
- * are never pinned: each xlbd fills its own from the services map and
- * the globals and lips maps before its program runs (svc_index_load,
- * cfg_load), so a restart adopts the other maps whatever their layout.
- * Nor is the read-only data (xlb_hz): it is this load's own, and a pinned
- * one would be reused as it is, with the last xlbd's. */
+/* The service index, the services' slots by id, the settings' slots and
+ * the lc/wlc lists' slots are never pinned: each xlbd fills its own from
+ * the services, globals, lips and svc_backends maps before its program
+ * runs (svc_index_load, cfg_load, lc_load), so a restart adopts the other
+ * maps whatever their layout. Nor is the read-only data (xlb_hz): it is
+ * this load's own, and a pinned one would be reused as it is, with the
+ * last xlbd's. */
 static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
 {
 	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
 	       m != dp->skel->maps.svc_slots && m != dp->skel->maps.cfg_slots &&
-	       m != dp->skel->maps.cfg_lips && !bpf_map__is_internal(m);
+	       m != dp->skel->maps.cfg_lips && m != dp->skel->maps.lc_slots &&
+	       !bpf_map__is_internal(m);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -529,6 +536,9 @@ static void dp_free(struct dataplane *dp)
 		munmap(dp->cfg_slots, 2 * sizeof(*dp->cfg_slots));
 	if (dp->cfg_lips)
 		munmap(dp->cfg_lips, 2 * XLB_CFG_LIPS * sizeof(*dp->cfg_lips));
+	lcslots_close(dp->lc);
+	if (dp->lc_slots)
+		munmap(dp->lc_slots, 2 * XLB_MAX_SERVICES * sizeof(*dp->lc_slots));
 	free(dp->vip_refs);
 	free(dp->l2);
 	free(dp->be_left);
@@ -1288,6 +1298,49 @@ fail:
 	return ret;
 }
 
+/* Service id's lc/wlc list sb published in its slots. A failed wait
+ * leaves it written in place: logged, not the change's error (the pinned
+ * map holds it too). */
+static void lc_publish(struct dataplane *dp, uint32_t id,
+		       const struct xlb_svc_backends *sb)
+{
+	int ret = lcslots_set(dp->lc, id, sb);
+
+	if (ret)
+		log_warn("cannot publish the lc/wlc list of service %u (%s): it "
+			 "was written where packets read it", id, strerror(-ret));
+}
+
+/* The lc/wlc lists' slots, mapped, filled from the svc_backends map (an
+ * adopted one holds a previous xlbd's lists) before the program runs. */
+static int lc_load(struct dataplane *dp, char *err, size_t errlen)
+{
+	int fd = bpf_map__fd(dp->skel->maps.svc_backends), ret;
+	struct xlb_svc_backends sb;
+
+	ret = map_shared(dp->skel->maps.lc_slots, 2 * XLB_MAX_SERVICES *
+			 sizeof(*dp->lc_slots), (void **)&dp->lc_slots, err,
+			 errlen);
+	if (ret)
+		return ret;
+	ret = lcslots_open(&dp->lc, dp->lc_slots, NULL);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the lc/wlc lists' slots: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++) {
+		if (bpf_map_lookup_elem(fd, &id, &sb)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot read the svc_backends map: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		lc_publish(dp, id, &sb);
+	}
+	return 0;
+}
+
 /* What userspace keeps beside the maps: the address filter and next hops
  * as written, backend_conns and svc_flows mapped (the sweeper updates
  * them). */
@@ -1327,6 +1380,8 @@ static int dp_map(struct dataplane *dp, char *err, size_t errlen)
 		ret = svc_index_load(dp, err, errlen);
 	if (!ret)
 		ret = cfg_load(dp, err, errlen);
+	if (!ret)
+		ret = lc_load(dp, err, errlen);
 	return ret;
 }
 
@@ -1893,6 +1948,7 @@ int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 			       size_t n)
 {
 	struct xlb_svc_backends sb;
+	int ret;
 
 	if (n > XLB_LC_MAX_BACKENDS)
 		return -E2BIG;
@@ -1902,8 +1958,14 @@ int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 		sb.id[i] = ids[i];
 		sb.weight[i] = weights[i];
 	}
-	return bpf_map__update_elem(dp->skel->maps.svc_backends, &svc_id,
-				    sizeof(svc_id), &sb, sizeof(sb), BPF_ANY);
+	/* Written for an xlbd that reads it after a restart; this one's
+	 * packets read the slots. */
+	ret = bpf_map__update_elem(dp->skel->maps.svc_backends, &svc_id,
+				   sizeof(svc_id), &sb, sizeof(sb), BPF_ANY);
+	if (ret)
+		return ret;
+	lc_publish(dp, svc_id, &sb);
+	return 0;
 }
 
 int dataplane_svc_timeouts_put(struct dataplane *dp, uint32_t svc_id,

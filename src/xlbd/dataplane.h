@@ -102,7 +102,9 @@ int dataplane_neigh_misses(struct dataplane *dp, struct xlb_neigh_miss *out,
 			   size_t max);
 
 /* Write the lc/wlc backend list of a service (n <= XLB_LC_MAX_BACKENDS;
- * n == 0: no backend takes new flows). */
+ * n == 0: no backend takes new flows): in the pinned svc_backends map,
+ * for an xlbd that reads it after a restart, and in the lists' slots
+ * packets read (include/xlb_lcslots.h). */
 int dataplane_svc_backends_put(struct dataplane *dp, uint32_t svc_id,
 			       const uint32_t *ids, const uint32_t *weights,
 			       size_t n);

@@ -171,6 +171,7 @@ struct decap_bpf *dskel;
 struct svcidx *svcidx;
 struct svcslots *slots;
 struct cfgslots *cfgw;
+struct lcslots *lcw;
 int ifx_xa, ifx_ya, ncpu;
 int ingress;
 unsigned int fixture_hz;
@@ -459,6 +460,19 @@ int table_one(uint32_t svc, uint32_t id)
 	return table_set(svc, 13, &id, 1);
 }
 
+int lc_list(uint32_t svc, const uint32_t *ids, const uint32_t *w, uint32_t n)
+{
+	struct xlb_svc_backends sb;
+
+	memset(&sb, 0, sizeof(sb));
+	sb.n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		sb.id[i] = ids[i];
+		sb.weight[i] = w[i];
+	}
+	return lcslots_set(lcw, svc, &sb);
+}
+
 void flows_clear(void)
 {
 	int fd = bpf_map__fd(skel->maps.flows);
@@ -527,15 +541,16 @@ int icmp_tokens(uint64_t n)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.icmp_bucket), &zero, b, 0);
 }
 
-/* The service index's maps, the services' slots by id and the settings'
- * slots, mapped as xlbd maps them, and their writers (src/lib/svcidx.c,
- * svcslots.c, cfgslots.c): the services and settings are written through
- * them. */
+/* The service index's maps, the services' slots by id, the settings'
+ * slots and the lc/wlc lists' slots, mapped as xlbd maps them, and their
+ * writers (src/lib/svcidx.c, svcslots.c, cfgslots.c, lcslots.c): the
+ * services, settings and lists are written through them. */
 static int svcidx_setup(void)
 {
 	struct xlb_svc_idx_bucket *b;
 	struct xlb_svc_slots *sl;
 	struct xlb_cfg_slot *cs;
+	struct xlb_lc_slot *ls;
 	union xlb_addr *cl;
 	struct xlb_svc_rec *r;
 
@@ -549,11 +564,13 @@ static int svcidx_setup(void)
 		  bpf_map__fd(skel->maps.cfg_slots), 0);
 	cl = mmap(NULL, 2 * XLB_CFG_LIPS * sizeof(*cl), PROT_READ | PROT_WRITE,
 		  MAP_SHARED, bpf_map__fd(skel->maps.cfg_lips), 0);
+	ls = mmap(NULL, 2 * XLB_MAX_SERVICES * sizeof(*ls), PROT_READ | PROT_WRITE,
+		  MAP_SHARED, bpf_map__fd(skel->maps.lc_slots), 0);
 	if (b == MAP_FAILED || r == MAP_FAILED || sl == MAP_FAILED ||
-	    cs == MAP_FAILED || cl == MAP_FAILED)
+	    cs == MAP_FAILED || cl == MAP_FAILED || ls == MAP_FAILED)
 		return -1;
 	return svcidx_open(&svcidx, b, r, NULL) ?: svcslots_open(&slots, sl, NULL) ?:
-	       cfgslots_open(&cfgw, cs, cl, NULL);
+	       cfgslots_open(&cfgw, cs, cl, NULL) ?: lcslots_open(&lcw, ls, NULL);
 }
 
 static int world_setup(void)
@@ -1270,6 +1287,7 @@ void fixture_teardown(void)
 	svcidx_close(svcidx);
 	svcslots_close(slots);
 	cfgslots_close(cfgw);
+	lcslots_close(lcw);
 	decap_bpf__destroy(dskel);
 	xlb_bpf__destroy(skel);
 }

@@ -19,6 +19,7 @@
 #include "xlb_hash.h"
 #include "svcidx.h"
 #include "cfgslots.h"
+#include "lcslots.h"
 #include "svcslots.h"
 #include "xlb.skel.h"
 #include "decap.skel.h"
@@ -88,6 +89,7 @@ extern struct decap_bpf *dskel;
 extern struct svcidx *svcidx;   /* the service index's writer */
 extern struct svcslots *slots;  /* the services' slots by id, their writer */
 extern struct cfgslots *cfgw;   /* the settings' slots, their writer */
+extern struct lcslots *lcw;     /* the lc/wlc lists' slots, their writer */
 extern int ifx_xa, ifx_ya, ncpu;
 extern int ingress;             /* ingress ifindex of the next run; 0 = xa */
 /* The HZ xlb.bpf.o was loaded with (bpf/select.h, xlb_hz): learnt as xlbd
@@ -156,6 +158,10 @@ int backend_flags(uint32_t id, uint8_t flags);
 int table_set(uint32_t svc, uint32_t size, const uint32_t *ids,
 		     uint32_t n);
 int table_one(uint32_t svc, uint32_t id);
+/* Service svc's lc/wlc list: ids with weights w, as the daemon's
+ * put_lc_list makes it, through xlbd's writer (the program reads no
+ * svc_backends map). */
+int lc_list(uint32_t svc, const uint32_t *ids, const uint32_t *w, uint32_t n);
 void flows_clear(void);
 int flow_backend(const struct spec *s, uint32_t *bid);
 uint32_t spec_hash(const struct spec *s);

@@ -534,20 +534,10 @@ static int want_conns(uint32_t id, int64_t active, int64_t inactive,
 	return -1;
 }
 
-/* Makes S_LC an lc/wlc service over ids with weights (as the daemon's
- * put_lc_list writes it). */
+/* Makes S_LC an lc/wlc service over ids with weights. */
 static int lc_setup(const uint32_t *ids, const uint32_t *w, uint32_t cnt)
 {
-	struct xlb_svc_backends sb;
-	uint32_t key = S_LC;
-
-	memset(&sb, 0, sizeof(sb));
-	sb.n = cnt;
-	for (uint32_t i = 0; i < cnt; i++) {
-		sb.id[i] = ids[i];
-		sb.weight[i] = w[i];
-	}
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0))
+	if (lc_list(S_LC, ids, w, cnt))
 		return -1;
 	return svc_sched(VIP_LC, XLB_SVC_F_LC, 0);
 }
@@ -647,20 +637,14 @@ enum { S_DLC = 46, DL1 = 64, DL2 };
 
 static int dlc_setup(void)
 {
-	struct xlb_svc_backends sb;
-	uint32_t key = S_DLC;
+	const uint32_t ids[2] = { DL1, DL2 }, w[2] = { 1, 1 };
 	int err = 0;
 
-	memset(&sb, 0, sizeof(sb));
-	sb.n = 2;
-	sb.id[0] = DL1;
-	sb.id[1] = DL2;
-	sb.weight[0] = sb.weight[1] = 1;
 	flows_clear();
 	err |= backend_set(DL1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_DLC);
 	err |= backend_set(DL2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_DLC);
 	err |= svc_add(VIP_DLC, 80, 6, S_DLC, XLB_MODE_DR, 13);
-	err |= bpf_map_update_elem(bpf_map__fd(skel->maps.svc_backends), &key, &sb, 0);
+	err |= lc_list(S_DLC, ids, w, 2);
 	err |= svc_sched(VIP_DLC, XLB_SVC_F_LC, 0);
 	conns_set(DL1, 0, 0);
 	conns_set(DL2, 0, 0);
