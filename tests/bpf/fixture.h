@@ -119,7 +119,7 @@ struct suite {
 
 extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 	fx_malformed, fx_decap, fx_flood, fx_persist, fx_synproxy, fx_svcidx, fx_svcslots,
-	fx_cfgslots;
+	fx_cfgslots, fx_lcslots;
 
 #define ROW(name) static int name(char *why, size_t n)
 

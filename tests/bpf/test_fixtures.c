@@ -9,7 +9,7 @@
 static const struct suite *const suites[] = {
 	&fx_dsr, &fx_sched, &fx_persist, &fx_icmp, &fx_nat, &fx_frag, &fx_l2,
 	&fx_malformed, &fx_decap, &fx_flood, &fx_synproxy, &fx_svcidx, &fx_svcslots,
-	&fx_cfgslots,
+	&fx_cfgslots, &fx_lcslots,
 };
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))
 
