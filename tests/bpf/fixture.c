@@ -12,6 +12,7 @@
 
 #include "fixture.h"
 #include "hz.h"
+#include "xlb_ct.h"
 
 /* ---- the lab inside the test's own namespace ---------------------------- */
 
@@ -1445,4 +1446,37 @@ int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 		printf("    (%llu frames, %llu rewrites)\n",
 		       (unsigned long long)frames, (unsigned long long)r.writes);
 	return err;
+}
+
+/* The flow of torn_race_new_flows, forgotten after each frame. */
+static struct xlb_flow_key race_k, race_rk;
+
+static int race_forget(void)
+{
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &race_k) ?:
+	       bpf_map_delete_elem(bpf_map__fd(skel->maps.nat_rev), &race_rk);
+}
+
+int torn_race_new_flows(const struct spec *s, const struct pkt *in,
+			const struct pkt *exp, int (*write)(uint64_t i),
+			const char *what, char *why, size_t n)
+{
+	struct xlb_flow f;
+	int err;
+
+	err = write(0) ?: expect(in, XDP_TX_, exp, XLB_R_TX, why, n);
+	if (!err && flow_get(s, &f)) {
+		snprintf(why, n, "no flow entry");
+		err = -1;
+	}
+	if (err)
+		return err;
+	race_k = spec_key(s);
+	xlb_ct_rev_key(&race_k, &f, &race_rk);
+	/* Under the other two values too: the same frame. */
+	err = race_forget();
+	for (uint64_t i = 1; i < 3; i++)
+		err = err ?: write(i) ?: expect(in, XDP_TX_, exp, XLB_R_TX, why, n) ?:
+		      race_forget();
+	return err ?: torn_race(in, XDP_TX_, exp, write, race_forget, what, why, n);
 }

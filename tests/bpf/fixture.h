@@ -131,6 +131,13 @@ extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n);
+/* torn_race for a new nat/fullnat flow per frame (in, of spec s), each
+ * transmitted as exp under write(0), write(1) and write(2) alike: the
+ * frame under each of the three first, then the race, the flow's entry
+ * and reverse entry deleted after each frame. */
+int torn_race_new_flows(const struct spec *s, const struct pkt *in,
+			const struct pkt *exp, int (*write)(uint64_t i),
+			const char *what, char *why, size_t n);
 
 int fixture_setup(char *why, size_t n);
 void fixture_teardown(void);

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 
 #include "fixture.h"
-#include "xlb_ct.h"
 
 #define VIP_F4_UDP_BE "198.18.0.12"     /* BF_2, VIP_F4:53's backend */
 #define LIP_X "198.18.1.3"              /* LIPs no frame expected has */
@@ -15,8 +14,6 @@
 /* The settings the writer cycles through (all give the row's frame):
  * three, so that a slot is rewritten with other bytes than it holds. */
 static struct xlb_cfg cfg[3];
-/* The fullnat row's flow, deleted after each frame so that each is new. */
-static struct xlb_flow_key flow_k, flow_rk;
 
 /* Settings i % 3, as xlbd writes them (cfgslots_set). */
 static int cfg_write(uint64_t i)
@@ -60,14 +57,6 @@ ROW(r_cfg_tun_torn)
 	return err;
 }
 
-/* After each frame: the flow and its local port claim gone, so that the
- * next frame is a new flow and picks a LIP again. */
-static int fnat_forget(void)
-{
-	return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &flow_k) ?:
-	       bpf_map_delete_elem(bpf_map__fd(skel->maps.nat_rev), &flow_rk);
-}
-
 /* A fullnat UDP client port whose flow takes the second LIP of two (the
  * pool's candidate from its hash). */
 static uint16_t fnat_second_lip_port(struct spec *s)
@@ -90,7 +79,6 @@ ROW(r_cfg_lip_torn)
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_F4, .proto = 17,
 			  .dport = 53, .paylen = 40 };
 	struct pkt in, exp;
-	struct xlb_flow f;
 	int err;
 
 	if (ncpu < 2)
@@ -107,23 +95,7 @@ ROW(r_cfg_lip_torn)
 	pkt_mk(&in, &s);
 	xlat_expect(&exp, &in, MAC_B2, MAC_XA, LIP4, fnat_port(&s), VIP_F4_UDP_BE,
 		    5353);
-	err = expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
-	if (!err && flow_get(&s, &f)) {
-		snprintf(why, n, "no flow entry");
-		err = -1;
-	}
-	if (err)
-		goto out;
-	flow_k = spec_key(&s);
-	xlb_ct_rev_key(&flow_k, &f, &flow_rk);
-	/* Under the other two too: the same frame. */
-	err = fnat_forget();
-	for (uint64_t i = 1; i < 3; i++)
-		err = err ?: cfg_write(i) ?: expect(&in, XDP_TX_, &exp, XLB_R_TX,
-						    why, n) ?: fnat_forget();
-	err = err ?: torn_race(&in, XDP_TX_, &exp, cfg_write, fnat_forget,
-			       "LIP lists", why, n);
-out:
+	err = torn_race_new_flows(&s, &in, &exp, cfg_write, "LIP lists", why, n);
 	cfg_write(0);
 	nat_clear();
 	return err;

@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 
 #include "fixture.h"
-#include "xlb_ct.h"
 
 /* The lists the writer cycles through, all picking BL1 (the others carry
  * far more connections): three, so that a slot is rewritten with other
@@ -19,19 +18,10 @@ static const struct {
 	{ 3, { BL2, BL3, BL1 }, { 1, 1, 1 } },
 	{ 2, { BL3, BL1 }, { 1, 1 } },
 };
-/* The row's flow, deleted after each frame so that each is new. */
-static struct xlb_flow_key flow_k, flow_rk;
-
 /* List i % 3 of S_LC, as xlbd writes it (lcslots_set). */
 static int list_write(uint64_t i)
 {
 	return lc_list(S_LC, lists[i % 3].ids, lists[i % 3].w, lists[i % 3].n);
-}
-
-static int flow_forget(void)
-{
-	return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &flow_k) ?:
-	       bpf_map_delete_elem(bpf_map__fd(skel->maps.nat_rev), &flow_rk);
 }
 
 static int conns_set(uint32_t id, int64_t active)
@@ -70,7 +60,6 @@ ROW(r_lc_torn)
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_LC, .proto = 6,
 			  .sport = 43500, .dport = 80 };
 	struct pkt in, exp;
-	struct xlb_flow f;
 	uint8_t flags = 0;
 	int err;
 
@@ -86,22 +75,7 @@ ROW(r_lc_torn)
 	}
 	pkt_mk(&in, &s);
 	xlat_expect(&exp, &in, MAC_B1, MAC_XA, CLIENT4, s.sport, "198.18.0.11", 80);
-	err = expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
-	if (!err && flow_get(&s, &f)) {
-		snprintf(why, n, "no flow entry");
-		err = -1;
-	}
-	if (err)
-		goto out;
-	flow_k = spec_key(&s);
-	xlb_ct_rev_key(&flow_k, &f, &flow_rk);
-	/* Under the other two too: the same frame. */
-	err = flow_forget();
-	for (uint64_t i = 1; i < 3; i++)
-		err = err ?: list_write(i) ?: expect(&in, XDP_TX_, &exp, XLB_R_TX,
-						     why, n) ?: flow_forget();
-	err = err ?: torn_race(&in, XDP_TX_, &exp, list_write, flow_forget,
-			       "lc lists", why, n);
+	err = torn_race_new_flows(&s, &in, &exp, list_write, "lc lists", why, n);
 out:
 	lc_flags(flags, NULL);
 	lc_list(S_LC, NULL, NULL, 0);
