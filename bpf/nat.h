@@ -389,18 +389,25 @@ static __always_inline int xlb_lport_take(const struct xlb_globals *g,
  * When every candidate is held by a live flow, the port of the embryonic
  * one seen longest ago is taken over (a flood's half-open entries must not
  * keep every port from real clients). Sets nf->laddr/lport_be; returns
- * XLB_OK or the drop reason. */
-static __attribute__((noinline)) int
+ * XLB_OK or the drop reason. A global function: the verifier checks its
+ * probe loop once, not once per state xlb_fwd_nat reaches it in (static,
+ * it took most of the verifier's 1M-instruction budget for the program);
+ * its arguments may be NULL as far as it knows. */
+__attribute__((noinline)) int
 xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
 {
 	/* The count and the addresses of the LIPs from one slot. */
-	const struct xlb_globals *g = &cfg->g;
-	__u32 lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
-	__u32 hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
-	__u32 n, base, range, total, i, victim = XLB_LPORT_PROBES;
+	const struct xlb_globals *g;
+	__u32 n, base, range, total, i, lo, hi, victim = XLB_LPORT_PROBES;
 	__u64 oldest = ~0ull;
 	struct xlb_flow *f;
+
+	if (!cfg || !k || !s)
+		return XLB_R_DROP_NO_LPORT;
+	g = &cfg->g;
+	lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
+	hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
 
 	n = k->family == XLB_AF_INET ? g->n_lips_v4 : g->n_lips_v6;
 	base = cfg->lips + (k->family == XLB_AF_INET ? 0 : XLB_LIP_V6_BASE);
