@@ -474,7 +474,7 @@ xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u64 h,
 	 * oldest that was not. */
 	if (len && h - t > len)
 		__sync_val_compare_and_swap(&c->tail, t, h - len);
-	for (i = 0; i < XLB_EMBRYO_PROBES && len && g; i++) {
+	for (i = 0; i < XLB_EMBRYO_PROBES && len; i++) {
 		t = __sync_fetch_and_add(&c->tail, 1);
 		if ((__s64)(h - t) <= 0)
 			break;
@@ -582,7 +582,7 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!p || !svc || !g || !s)
+	if (!p || !svc || !s)
 		return XLB_OK;
 	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, -1);
 	if (r != XLB_OK)
@@ -1070,7 +1070,7 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s)
+	if (!s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
@@ -1099,7 +1099,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 
 	cfg = xlb_cfg();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!cfg || !s || !p || !svc)
+	if (!s || !p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	g = &cfg->g;
 	now = xlb_now();
@@ -1240,7 +1240,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s)
+	if (!s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	fk = &s->fk;
 	*fk = rv->fwd;
