@@ -38,9 +38,10 @@ struct {
 static __always_inline const struct xlb_cfg_slot *xlb_cfg(void)
 {
 	/* Loaded once; the slot read is at an address computed from this
-	 * load, so its reads come after it (an address dependency: in order
-	 * on every CPU the kernel runs BPF on), and the writer filled the
-	 * slot before its release store of the selector. */
+	 * load, so its reads come after it (an address dependency orders
+	 * them on every CPU but Alpha; x86 keeps loads in order anyway), and
+	 * the writer filled the slot before its release store of the
+	 * selector. */
 	__u32 sel = *(volatile const __u32 *)&cfg_slots[0].sel & 1;
 
 	return &cfg_slots[sel];
