@@ -48,6 +48,7 @@
 
 #include "maglev.h"
 #include "xlb_abi.h"
+#include "xlb_cfgslots.h"
 #include "xlb_dsrtab.h"
 #include "xlb.skel.h"
 

@@ -240,7 +240,7 @@ static struct cfgslots *cfgslots_lab(void)
 	if (c)
 		return c;
 	m = mmap(NULL, 2 * sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 bpf_map__fd(xs->maps.cfg_slots), 0);
+		 bpf_map__fd(xs->maps.data_cfg_slots), 0);
 	l = mmap(NULL, 2 * XLB_CFG_LIPS * sizeof(*l), PROT_READ | PROT_WRITE,
 		 MAP_SHARED, bpf_map__fd(xs->maps.cfg_lips), 0);
 	if (m == MAP_FAILED || l == MAP_FAILED || cfgslots_open(&c, m, l, NULL))

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
+#include "xlb_cfgslots.h"
 #include "xlb_dsrtab.h"
 #include "xlb.skel.h"
 #include "vary.skel.h"

@@ -261,8 +261,6 @@ static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
 	/* Without a configured tunnel source (zero address) there is nothing
 	 * sane to put in the outer header: tun is then unusable. */
 	g = xlb_globals();
-	if (!g)
-		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	if (be->family == XLB_AF_INET) {
 		if (!g->tun_src_v4)
 			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);

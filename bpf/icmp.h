@@ -43,7 +43,7 @@ static __always_inline int xlb_icmp_allow(void)
 
 	g = xlb_globals();
 	b = bpf_map_lookup_elem(&icmp_bucket, &zero);
-	if (!g || !b)
+	if (!b)
 		return 0;
 	cost = g->icmp_cost_ns;
 	if (!cost)

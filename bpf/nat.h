@@ -389,18 +389,25 @@ static __always_inline int xlb_lport_take(const struct xlb_globals *g,
  * When every candidate is held by a live flow, the port of the embryonic
  * one seen longest ago is taken over (a flood's half-open entries must not
  * keep every port from real clients). Sets nf->laddr/lport_be; returns
- * XLB_OK or the drop reason. */
-static __attribute__((noinline)) int
+ * XLB_OK or the drop reason. A global function: the verifier checks its
+ * probe loop once, not once per state xlb_fwd_nat reaches it in (static,
+ * it took most of the verifier's 1M-instruction budget for the program);
+ * its arguments may be NULL as far as it knows. */
+__attribute__((noinline)) int
 xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 		struct xlb_nat_scratch *s, __u32 hash, __u64 now)
 {
 	/* The count and the addresses of the LIPs from one slot. */
-	const struct xlb_globals *g = &cfg->g;
-	__u32 lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
-	__u32 hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
-	__u32 n, base, range, total, i, victim = XLB_LPORT_PROBES;
+	const struct xlb_globals *g;
+	__u32 n, base, range, total, i, lo, hi, victim = XLB_LPORT_PROBES;
 	__u64 oldest = ~0ull;
 	struct xlb_flow *f;
+
+	if (!cfg || !k || !s)
+		return XLB_R_DROP_NO_LPORT;
+	g = &cfg->g;
+	lo = g->lport_min ? g->lport_min : XLB_LPORT_MIN_DEFAULT;
+	hi = g->lport_max ? g->lport_max : XLB_LPORT_MAX_DEFAULT;
 
 	n = k->family == XLB_AF_INET ? g->n_lips_v4 : g->n_lips_v6;
 	base = cfg->lips + (k->family == XLB_AF_INET ? 0 : XLB_LIP_V6_BASE);
@@ -467,7 +474,7 @@ xlb_embryo_evict(struct xlb_svc_flows *c, __u32 id, __u64 h,
 	 * oldest that was not. */
 	if (len && h - t > len)
 		__sync_val_compare_and_swap(&c->tail, t, h - len);
-	for (i = 0; i < XLB_EMBRYO_PROBES && len && g; i++) {
+	for (i = 0; i < XLB_EMBRYO_PROBES && len; i++) {
 		t = __sync_fetch_and_add(&c->tail, 1);
 		if ((__s64)(h - t) <= 0)
 			break;
@@ -575,7 +582,7 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!p || !svc || !g || !s)
+	if (!p || !svc || !s)
 		return XLB_OK;
 	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, -1);
 	if (r != XLB_OK)
@@ -1063,7 +1070,7 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s)
+	if (!s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
@@ -1092,7 +1099,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 
 	cfg = xlb_cfg();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!cfg || !s || !p || !svc)
+	if (!s || !p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	g = &cfg->g;
 	now = xlb_now();
@@ -1233,7 +1240,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 
 	g = xlb_globals();
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!g || !s)
+	if (!s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	fk = &s->fk;
 	*fk = rv->fwd;

@@ -256,7 +256,7 @@ static __always_inline int xlb_guard_on(void)
 	__u32 zero = 0;
 
 	g = xlb_globals();
-	if (!g || !g->guard_rate)
+	if (!g->guard_rate)
 		return 0;
 	w = bpf_map_lookup_elem(&guard_win, &zero);
 	return w && xlb_guard_clock() - w->start_ns < xlb_guard_second() &&
@@ -380,7 +380,7 @@ xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
 	__u64 now = xlb_now();
 	__u8 fl, st;
 
-	if (!f || f->state == XLB_CT_NONE || f->svc_id != svc->id || !g)
+	if (!f || f->state == XLB_CT_NONE || f->svc_id != svc->id)
 		return f;
 	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now) ||
 	    !xlb_backend_get(f->backend_id) ||
@@ -554,7 +554,7 @@ static __always_inline int xlb_guard_new_dsr_flow(void)
 {
 	const struct xlb_globals *g = xlb_globals();
 
-	return g && g->guard_rate && xlb_guard_engaged(g->guard_rate);
+	return g->guard_rate && xlb_guard_engaged(g->guard_rate);
 }
 
 /* Whether svc finds a flow's backend again without its entry while the

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The instance's settings as packets read them (cfg_slots, cfg_lips): two
- * slots and a selector, so that a packet never reads them half written.
+/* The instance's settings as packets read them (cfg_slots, a data section
+ * of the program, and the cfg_lips map): two slots and a selector, so
+ * that a packet never reads them half written.
  * Shared by the XDP program (bpf/cfgslots.h: the reader) and userspace
  * (src/lib/cfgslots.c: the writer).
  *
@@ -18,7 +19,7 @@
  * (src/lib/slots.c), so no packet still reads it. The count and the
  * addresses of the LIPs change together.
  *
- * The maps are never pinned: every xlbd makes them afresh and fills them
+ * Neither is ever pinned: every xlbd makes them afresh and fills them
  * from the pinned globals and lips (an adopted pair holds the last xlbd's
  * settings) before its program runs (src/xlbd/dataplane.c), and keeps
  * writing those two for a restart into an xlbd that reads them; so their
@@ -35,10 +36,8 @@
  * IPv6 at +XLB_LIP_V6_BASE). */
 #define XLB_CFG_LIPS (2 * XLB_MAX_LIPS)
 
-/* cfg_slots value, one per slot. Entry 0's sel says which entry packets
- * read (0 or 1; entry 1's is unused). The globals start the value: a
- * reader's pointer to them is a map value's start, which keeps the
- * verifier's work on the program as it was with the globals map. */
+/* One slot of cfg_slots[2]. Slot 0's sel says which slot packets read (0
+ * or 1; slot 1's is unused). The globals start the slot. */
 struct xlb_cfg_slot {
 	struct xlb_globals g;
 	__u32 sel;

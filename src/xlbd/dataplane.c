@@ -358,18 +358,18 @@ static void write_abi_file(struct dataplane *dp)
 }
 
 /* The service index, the services' slots by id, the settings' slots and
- * the lc/wlc lists' slots are never pinned: each xlbd fills its own from
- * the services, globals, lips and svc_backends maps before its program
- * runs (svc_index_load, cfg_load, lc_load), so a restart adopts the other
- * maps whatever their layout. Nor is the read-only data (xlb_hz): it is
+ * LIPs and the lc/wlc lists' slots are never pinned: each xlbd fills its
+ * own from the services, globals, lips and svc_backends maps before its
+ * program runs (svc_index_load, cfg_load, lc_load), so a restart adopts
+ * the other maps whatever their layout. Nor is any of the program's data
+ * sections (the read-only xlb_hz; the settings' slots are one): they are
  * this load's own, and a pinned one would be reused as it is, with the
  * last xlbd's. */
 static bool map_pinned(struct dataplane *dp, const struct bpf_map *m)
 {
 	return m != dp->skel->maps.svc_idx && m != dp->skel->maps.svc_recs &&
-	       m != dp->skel->maps.svc_slots && m != dp->skel->maps.cfg_slots &&
-	       m != dp->skel->maps.cfg_lips && m != dp->skel->maps.lc_slots &&
-	       !bpf_map__is_internal(m);
+	       m != dp->skel->maps.svc_slots && m != dp->skel->maps.cfg_lips &&
+	       m != dp->skel->maps.lc_slots && !bpf_map__is_internal(m);
 }
 
 static int set_pin_paths(struct dataplane *dp)
@@ -1270,7 +1270,7 @@ static int cfg_load(struct dataplane *dp, char *err, size_t errlen)
 	int lfd = bpf_map__fd(dp->skel->maps.lips), ret;
 	uint32_t zero = 0;
 
-	ret = map_shared(dp->skel->maps.cfg_slots, 2 * sizeof(*dp->cfg_slots),
+	ret = map_shared(dp->skel->maps.data_cfg_slots, 2 * sizeof(*dp->cfg_slots),
 			 (void **)&dp->cfg_slots, err, errlen);
 	if (!ret)
 		ret = map_shared(dp->skel->maps.cfg_lips, 2 * XLB_CFG_LIPS *

@@ -562,7 +562,7 @@ static int svcidx_setup(void)
 	sl = mmap(NULL, XLB_MAX_SERVICES * sizeof(*sl), PROT_READ | PROT_WRITE,
 		  MAP_SHARED, bpf_map__fd(skel->maps.svc_slots), 0);
 	cs = mmap(NULL, 2 * sizeof(*cs), PROT_READ | PROT_WRITE, MAP_SHARED,
-		  bpf_map__fd(skel->maps.cfg_slots), 0);
+		  bpf_map__fd(skel->maps.data_cfg_slots), 0);
 	cl = mmap(NULL, 2 * XLB_CFG_LIPS * sizeof(*cl), PROT_READ | PROT_WRITE,
 		  MAP_SHARED, bpf_map__fd(skel->maps.cfg_lips), 0);
 	ls = mmap(NULL, 2 * XLB_MAX_SERVICES * sizeof(*ls), PROT_READ | PROT_WRITE,
