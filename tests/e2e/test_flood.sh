@@ -205,11 +205,11 @@ legit() {
 	local mode=$1 vip=$2 n=$3 src h d
 	src=$(client_src "$mode")
 	# A pipe: curl opens /dev/stdout per transfer, which truncates a file.
-	# Each transfer ends with a line "X exitcode connect_s total_s", so
+	# Each transfer ends with a line "X exitcode connect_s total_s message", so
 	# that a failed round says how its connections failed (legit_failed).
 	http_burst "$n" "http://$(url_host "$vip")/" --interface "$src" \
 		--connect-timeout 8 --max-time 10 \
-		-w '\nX %{exitcode} %{time_connect} %{time_total}\n' | cat >"$LAB_DIR/legit.http" &
+		-w '\nX %{exitcode} %{time_connect} %{time_total} %{errormsg}\n' | cat >"$LAB_DIR/legit.http" &
 	d=$(dns_burst "$n" "$vip" udp "$src" +tries=2 | grep -c '^rs')
 	wait $!
 	h=$(grep -c '^rs' "$LAB_DIR/legit.http")
@@ -217,9 +217,10 @@ legit() {
 }
 
 # legit_failed: the failed HTTP transfers of the last legit, as "curl exit
-# CODE (connected after C s, gave up after T s) xCOUNT".
+# CODE (connected after C s, gave up after T s: curl's message) xCOUNT".
 legit_failed() {
-	awk '$1 == "X" && $2 != 0 { printf "exit %s (connect %.1f s, total %.1f s)\n", $2, $3, $4 }' \
+	awk '$1 == "X" && $2 != 0 { m = $0; sub(/^([^ ]+ ){4}/, "", m)
+				    printf "exit %s (connect %.1f s, total %.1f s: %s)\n", $2, $3, $4, m }' \
 		"$LAB_DIR/legit.http" | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
 }
 
@@ -280,13 +281,23 @@ list_ok() {
 # unbound) and their listeners' drops, as "name=N" lines for a diff of two
 # readings.
 drops() {
-	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_")) | "\(.key)=\(.value)"'
+	# And what it passed to the balancer's own stack (pass_*): a
+	# legitimate packet passed there is answered by that stack, not a real
+	# server.
+	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_") or startswith("pass_")) | "\(.key)=\(.value)"'
 	local d=0 n dropped rest
 	while read -r n dropped rest; do d=$((d + 16#$dropped)); done </proc/net/softnet_stat
 	echo "softnet_dropped=$d"
 	# What the client's veth could not hand to the switch (the flood
 	# leaves by it too): a legitimate client's packets lost in the lab.
 	echo "client_veth_tx_dropped=$(in_ns "$NS_CL" cat /sys/class/net/ecl/statistics/tx_dropped)"
+	# How the client's failed connects failed: a reset (AttemptFails) or
+	# an ICMP error (InDestUnreachs), when curl gives up at once.
+	in_ns "$NS_CL" cat /proc/net/snmp | awk '
+		$1 == "Tcp:" && !t { for (i = 2; i <= NF; i++) tc[$i] = i; t = 1; next }
+		$1 == "Tcp:" { print "client_tcp_attempt_fails=" $tc["AttemptFails"] }
+		$1 == "Icmp:" && !c { for (i = 2; i <= NF; i++) ic[$i] = i; c = 1; next }
+		$1 == "Icmp:" { print "client_icmp_in_dest_unreachs=" $ic["InDestUnreachs"] }'
 	# And the real servers' (their replies, and what a UDP flood makes
 	# them answer to the spoofed sources, leave by them).
 	local rs t=0
