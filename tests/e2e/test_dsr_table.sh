@@ -58,12 +58,16 @@ held_connections() {
 			"$out" [ -z "$out" ]
 	fi
 	N_LISTED=$(dsr_conns "$state")
+	# What was listed, by state, for the message when the count is short.
+	LISTED_STATES=$(xlb_cli conns "tcp/$VIP_V4:80" --json 2>&1 |
+		jq -r '[.conns[].state] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' 2>&1)
 	touch "$LAB_DIR/go"
 	wait "$pid"
 	out=$(sed -n 's/^same //p' "$LAB_DIR/hold.out")
 	check "dsr table: $CONNS connections from one CPU, ${out:-none} answered again by their backend ($what)" \
 		"$(tail -n 3 "$LAB_DIR/hold.out" | tr '\n' ' ')" [ "${out:-0}" = "$CONNS" ]
-	check "dsr table: xlb conns lists the $CONNS open flows (state $state, $what)" "got '$N_LISTED'" \
+	check "dsr table: xlb conns lists the $CONNS open flows (state $state, $what)" \
+		"got '$N_LISTED'; listed just after, by state: ${LISTED_STATES:-none}" \
 		[ "${N_LISTED:-0}" -ge "$CONNS" ]
 }
 
