@@ -281,10 +281,10 @@ list_ok() {
 # unbound) and their listeners' drops, as "name=N" lines for a diff of two
 # readings.
 drops() {
-	# And what it passed to the balancer's own stack (pass_*): a
-	# legitimate packet passed there is answered by that stack, not a real
-	# server.
-	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | startswith("drop_") or startswith("pass_")) | "\(.key)=\(.value)"'
+	# And what it passed to the balancer's own stack (pass_*) or answered
+	# itself (icmp_*: port unreachable for a service without a usable
+	# backend): a legitimate connection that met either fails at once.
+	xlb_json | jq -r '.reasons // {} | to_entries[] | select(.key | test("^(drop|pass|icmp)_")) | "\(.key)=\(.value)"'
 	local d=0 n dropped rest
 	while read -r n dropped rest; do d=$((d + 16#$dropped)); done </proc/net/softnet_stat
 	echo "softnet_dropped=$d"
