@@ -208,7 +208,7 @@ legit() {
 	# Each transfer ends with a line "X exitcode connect_s total_s message", so
 	# that a failed round says how its connections failed (legit_failed).
 	http_burst "$n" "http://$(url_host "$vip")/" --interface "$src" \
-		--connect-timeout 8 --max-time 10 \
+		--connect-timeout 8 --max-time 10 -v --stderr "$LAB_DIR/legit.err" \
 		-w '\nX %{exitcode} %{time_connect} %{time_total} %{errormsg}\n' | cat >"$LAB_DIR/legit.http" &
 	d=$(dns_burst "$n" "$vip" udp "$src" +tries=2 | grep -c '^rs')
 	wait $!
@@ -222,6 +222,10 @@ legit_failed() {
 	awk '$1 == "X" && $2 != 0 { m = $0; sub(/^([^ ]+ ){4}/, "", m)
 				    printf "exit %s (connect %.1f s, total %.1f s: %s)\n", $2, $3, $4, m }' \
 		"$LAB_DIR/legit.http" | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
+	# curl's own message says no more than "Couldn't connect"; its
+	# verbose log names the system's error.
+	grep -o 'connect to .* failed: .*' "$LAB_DIR/legit.err" 2>/dev/null |
+		sed 's/port [0-9]* //' | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
 }
 
 # flood_start VIP KIND MODE: xdp_gen at up to FLOOD_RATE_MAX frames/s from
