@@ -119,7 +119,7 @@ struct suite {
 
 extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 	fx_malformed, fx_decap, fx_flood, fx_persist, fx_synproxy, fx_svcidx, fx_svcslots,
-	fx_cfgslots, fx_lcslots;
+	fx_cfgslots, fx_lcslots, fx_ctrecycle;
 
 #define ROW(name) static int name(char *why, size_t n)
 
@@ -131,6 +131,10 @@ extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n);
+/* torn_race where verdict other (any frame) is right too, -1: none. */
+int torn_race_or(const struct pkt *in, int verdict, const struct pkt *exp,
+		 int other, int (*write)(uint64_t i), int (*reset)(void),
+		 const char *what, char *why, size_t n);
 /* torn_race for a new nat/fullnat flow per frame (in, of spec s), each
  * transmitted as exp under write(0), write(1) and write(2) alike: the
  * frame under each of the three first, then the race, the flow's entry
