@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "fixture.h"
+#include "xlb_cttag.h"
 
 /* The churn of the other CPU: A's entry as the data plane made it, then
  * deleted (the sweeper's expiry, an eviction), and B's entry made at once
@@ -67,6 +68,9 @@ static int recycle_race(const struct spec *a, const struct spec *b,
 	if (b_lport)
 		vb.lport_be = htons(b_lport);
 	vb.state = XLB_CT_SYN_RECV;
+	vb.last_seen_ns = va.last_seen_ns + 1;  /* made after A was last seen */
+	vb.hash = xlb_ct_tag(&kb, &vb);         /* B's own, as the data plane */
+	vb.pad = xlb_ct_tag8(vb.hash);          /* tags a new entry */
 	churn_why[0] = 0;
 	err = torn_race_or(&in, XDP_REDIRECT_, exp,
 			   XDP_DROP_, churn, NULL, "entries of A", why, n);
