@@ -1463,6 +1463,21 @@ int torn_race_or(const struct pkt *in, int verdict, const struct pkt *exp,
 	return err;
 }
 
+int lru_recycle(struct bpf_map *m, const void *ka, const void *va,
+		const void *kb, const void *vb, void *got, size_t vsize)
+{
+	int fd = bpf_map__fd(m);
+
+	if (bpf_map_update_elem(fd, ka, va, BPF_ANY) ||
+	    bpf_map_delete_elem(fd, ka) ||
+	    bpf_map_update_elem(fd, kb, vb, BPF_ANY) ||
+	    bpf_map_lookup_elem(fd, kb, got))
+		return -errno;
+	if (memcmp(got, vb, vsize))
+		return -EUCLEAN;
+	return bpf_map_delete_elem(fd, kb) ? -errno : 0;
+}
+
 /* The flow of torn_race_new_flows, forgotten after each frame. */
 static struct xlb_flow_key race_k, race_rk;
 

@@ -143,6 +143,13 @@ int torn_race_new_flows(const struct spec *s, const struct pkt *in,
 			const struct pkt *exp, int (*write)(uint64_t i),
 			const char *what, char *why, size_t n);
 
+/* A churn of the LRU map m for a write() of torn_race: A's entry (ka, va)
+ * made, deleted, and B's (kb, vb) made at once in the element A's left (the
+ * map gives the element a CPU freed last to that CPU's next update), read
+ * back into got (vsize bytes) and deleted. 0, -EUCLEAN when what was read
+ * back is not vb (written by a packet of A), or -errno. */
+int lru_recycle(struct bpf_map *m, const void *ka, const void *va,
+		const void *kb, const void *vb, void *got, size_t vsize);
 int fixture_setup(char *why, size_t n);
 void fixture_teardown(void);
 const char *vname(int v);

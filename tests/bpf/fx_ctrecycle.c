@@ -9,10 +9,9 @@
 #include "fixture.h"
 #include "xlb_cttag.h"
 
-/* The churn of the other CPU: A's entry as the data plane made it, then
- * deleted (the sweeper's expiry, an eviction), and B's entry made at once
- * in the element A left (the LRU map gives the element a CPU freed last
- * to that CPU's next update), then B's checked and deleted. */
+/* The churn of the other CPU (lru_recycle): A's entry as the data plane
+ * made it, then deleted (the sweeper's expiry, an eviction), and B's
+ * entry made at once in the element A left, checked and deleted. */
 static struct xlb_flow_key ka, kb;
 static struct xlb_flow va, vb;
 static char churn_why[200];
@@ -20,27 +19,23 @@ static char churn_why[200];
 /* XLB_FX_NO_B=1 leaves out the check of B's entry, so that a race shows
  * the translation read from B's entry (which that check, failing first,
  * usually hides). */
-
 static int churn(uint64_t i)
 {
-	int fd = bpf_map__fd(skel->maps.flows);
 	struct xlb_flow got;
+	int err;
 
 	(void)i;
-	if (bpf_map_update_elem(fd, &ka, &va, BPF_ANY) ||
-	    bpf_map_delete_elem(fd, &ka) ||
-	    bpf_map_update_elem(fd, &kb, &vb, BPF_ANY) ||
-	    bpf_map_lookup_elem(fd, &kb, &got))
-		return -errno;
-	if (!getenv("XLB_FX_NO_B") && memcmp(&got, &vb, sizeof(got))) {
+	err = lru_recycle(skel->maps.flows, &ka, &va, &kb, &vb, &got, sizeof(got));
+	if (err == -EUCLEAN && getenv("XLB_FX_NO_B"))
+		return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &kb) ?
+		       -errno : 0;
+	if (err == -EUCLEAN)
 		snprintf(churn_why, sizeof(churn_why),
 			 "B's entry written by A's packet: state %u -> %u, "
 			 "flags %#x -> %#x, last_seen %s",
 			 vb.state, got.state, vb.flags, got.flags,
 			 got.last_seen_ns == vb.last_seen_ns ? "kept" : "changed");
-		return -EUCLEAN;
-	}
-	return bpf_map_delete_elem(fd, &kb) ? -errno : 0;
+	return err;
 }
 
 /* Flow a of an established connection (its ACKs redirected as exp) on CPU 0

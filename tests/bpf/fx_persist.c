@@ -303,32 +303,26 @@ out:
 	return err;
 }
 
-/* The churn of r_persist_recycled on the other CPU: A's pin, deleted, and
- * B's made at once in the element A's left (the LRU map gives the element
- * a CPU freed last to that CPU's next update), checked, deleted. */
+/* The churn of r_persist_recycled on the other CPU (lru_recycle): A's
+ * pin, deleted, and B's made at once in the element A's left. */
 static struct xlb_persist_key rc_ka, rc_kb;
 static struct xlb_persist rc_va, rc_vb;
 static char rc_why[160];
 
 static int pin_churn(uint64_t i)
 {
-	int fd = bpf_map__fd(skel->maps.persist);
 	struct xlb_persist got;
+	int err;
 
 	(void)i;
-	if (bpf_map_update_elem(fd, &rc_ka, &rc_va, BPF_ANY) ||
-	    bpf_map_delete_elem(fd, &rc_ka) ||
-	    bpf_map_update_elem(fd, &rc_kb, &rc_vb, BPF_ANY) ||
-	    bpf_map_lookup_elem(fd, &rc_kb, &got))
-		return -errno;
-	if (memcmp(&got, &rc_vb, sizeof(got))) {
+	err = lru_recycle(skel->maps.persist, &rc_ka, &rc_va, &rc_kb, &rc_vb,
+			  &got, sizeof(got));
+	if (err == -EUCLEAN)
 		snprintf(rc_why, sizeof(rc_why), "B's pin written by A's flow: "
 			 "backend %u -> %u, time %s", rc_vb.backend_id,
 			 got.backend_id, got.last_ns == rc_vb.last_ns ? "kept" :
 			 "refreshed");
-		return -EUCLEAN;
-	}
-	return bpf_map_delete_elem(fd, &rc_kb) ? -errno : 0;
+	return err;
 }
 
 ROW(r_persist_recycled)
