@@ -16,9 +16,12 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # id (include/xlb_svcslots.h, bpf/svcslots.h), the settings' slots
 # (include/xlb_cfgslots.h, bpf/cfgslots.h) and the lc/wlc lists' slots
 # (include/xlb_lcslots.h, bpf/lcslots.h) are no part of it: never pinned,
-# every xlbd fills its own.
+# every xlbd fills its own. Nor are the tags of flows and persist entries
+# (include/xlb_cttag.h): an entry without one is read as before, so that
+# a restart from an xlbd without tags adopts the maps; a change of the
+# tag functions must come with a change of xlb_abi.h.
 ABI_TEXT := cat $(sort $(filter-out include/xlb_svcidx.h include/xlb_svcslots.h \
-		include/xlb_cfgslots.h include/xlb_lcslots.h,\
+		include/xlb_cfgslots.h include/xlb_lcslots.h include/xlb_cttag.h,\
 		$(wildcard include/*.h))) bpf/maps.h 2>/dev/null
 ABI_HASH := $(shell t=$$($(ABI_TEXT) | $(CC) -fpreprocessed -dD -E -P -x c - 2>/dev/null | \
 		tr -s '[:space:]' ' '); [ -n "$$t" ] || t=$$($(ABI_TEXT)); \

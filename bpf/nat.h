@@ -8,6 +8,7 @@
 #include "cfgslots.h"
 #include "counters.h"
 #include "csum.h"
+#include "cttag.h"
 #include "fwd.h"
 #include "maps.h"
 #include "parse.h"
@@ -601,13 +602,15 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 	return XLB_OK;
 }
 
-/* Updates state and age of f after a packet with tcp_flags. State changes
- * are written at once; a mere refresh at most every 100 ms (select.h). */
-static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
-					 __u8 tcp_flags, int from_server,
-					 __u64 now)
+/* Updates state and age of the entry copied into c (xlb_ct_copy) after a
+ * packet with tcp_flags, in c and in its element f while f still holds it.
+ * State changes are written at once; a mere refresh at most every 100 ms
+ * (select.h). */
+static __always_inline void xlb_ct_touch(struct xlb_flow *f, struct xlb_flow *c,
+					 __u8 proto, __u8 tcp_flags,
+					 int from_server, __u64 now)
 {
-	__u8 fl = f->flags, st = f->state;
+	__u8 fl = c->flags, st = c->state;
 
 	if (proto == IPPROTO_TCP)
 		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
@@ -616,13 +619,15 @@ static __always_inline void xlb_ct_touch(struct xlb_flow *f, __u8 proto,
 	/* Established: no longer one of a flood's embryonic entries. */
 	if (st == XLB_CT_ESTABLISHED)
 		fl &= ~XLB_FLOW_F_GUARD;
-	if (st != f->state || fl != f->flags) {
-		xlb_conns_move(f->backend_id, f->state, st);
-		f->state = st;
-		f->flags = fl;
-		f->last_seen_ns = now;
-	} else if (now - f->last_seen_ns > 100000000ull) {
-		f->last_seen_ns = now;
+	if (st != c->state || fl != c->flags) {
+		__u8 old = c->state;
+
+		if (!xlb_ct_set_state(f, c, st, fl))
+			return;
+		xlb_conns_move(c->backend_id, old, st);
+		xlb_ct_set_seen(f, c, now);
+	} else if (now - c->last_seen_ns > 100000000ull) {
+		xlb_ct_set_seen(f, c, now);
 	}
 }
 
@@ -933,16 +938,18 @@ xlb_sp_shift(struct xdp_md *ctx, const struct xlb_pkt *p, __u32 d, int seq)
 	return XLB_OK;
 }
 
-/* The backend's SYN-ACK p for the SYN proxy's flow f (client key fk):
- * the first one records the ISN difference and establishes the entry;
+/* The backend's SYN-ACK p for the SYN proxy's flow f (client key s->fk,
+ * its checked copy s->nf, xlb_ct_copy): the first one records the ISN
+ * difference and establishes the entry;
  * each becomes, in place, the ACK of the backend's handshake (from the
  * client, or fullnat's LIP:lport), sent to the backend. Nothing goes to
  * the client, whose handshake was done with the balancer. */
 static __attribute__((noinline)) int
 xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
-		      struct xlb_flow *f, const struct xlb_flow_key *fk,
-		      __u64 now)
+		      struct xlb_flow *f, struct xlb_nat_scratch *s, __u64 now)
 {
+	const struct xlb_flow_key *fk = &s->fk;
+	struct xlb_flow *c = &s->nf;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct tcphdr *th = data + (p->l4_off & 0xff);
@@ -955,20 +962,22 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
 		return xlb_done(XLB_R_DROP_BAD_HEADER, XDP_DROP);
 	seq = bpf_ntohl(th->seq);
 	ack = bpf_ntohl(th->ack_seq);
-	if (f->state == XLB_CT_SYN_SENT) {
-		f->syn_seq = seq - f->syn_seq;
-		xlb_conns_move(f->backend_id, f->state, XLB_CT_ESTABLISHED);
-		f->state = XLB_CT_ESTABLISHED;
-		f->flags &= ~XLB_FLOW_F_GUARD;
-		f->last_seen_ns = now;
+	if (c->state == XLB_CT_SYN_SENT) {
+		xlb_ct_set_syn_seq(f, c, seq - c->syn_seq);
+		if (xlb_ct_set_state(f, c, XLB_CT_ESTABLISHED,
+				     c->flags & ~XLB_FLOW_F_GUARD)) {
+			xlb_conns_move(c->backend_id, XLB_CT_SYN_SENT,
+				       XLB_CT_ESTABLISHED);
+			xlb_ct_set_seen(f, c, now);
+		}
 	}
 	th = xlb_sp_reshape(ctx, p, 20, 1);
 	if (!th)
 		return xlb_done(XLB_R_DROP_ADJUST, XDP_DROP);
 	xlb_sp_tcp(ctx, p, th, 20, ack, seq + 1, XLB_TCP_ACK, 65535, 0);
-	r = xlb_route_be(ctx, f->backend_id, p->key.family,
-			 f->mode == XLB_MODE_FULLNAT ? &f->laddr : &fk->src,
-			 &f->raddr, p->l3_len, &rt, &hop);
+	r = xlb_route_be(ctx, c->backend_id, p->key.family,
+			 c->mode == XLB_MODE_FULLNAT ? &c->laddr : &fk->src,
+			 &c->raddr, p->l3_len, &rt, &hop);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
 	return xlb_send(ctx, p, hop);
@@ -979,7 +988,7 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
 /* The entry of a new nat/fullnat flow p of svc toward backend be (id
  * bid): counted in its service's share (which may end an embryonic entry to
  * make room), its reverse entry (fullnat: a local port) and the entry
- * itself. guard as for xlb_ct_begin. XLB_OK, *made 0 when another CPU
+ * itself, tagged (xlb_ct_tag), as s->nf. guard as for xlb_ct_begin. XLB_OK, *made 0 when another CPU
  * made the entry first; or the drop reason, nothing made. */
 static __always_inline int xlb_nat_new(const struct xlb_cfg_slot *cfg, struct xlb_pkt *p,
 				       const struct xlb_svc *svc,
@@ -1005,6 +1014,10 @@ static __always_inline int xlb_nat_new(const struct xlb_cfg_slot *cfg, struct xl
 		xlb_ct_rev_key(&p->key, &s->nf, &s->rk);
 		if (bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_ANY))
 			r = XLB_R_DROP_CT_FULL;
+	}
+	if (r == XLB_OK) {
+		s->nf.hash = xlb_ct_tag(&p->key, &s->nf);
+		s->nf.pad = xlb_ct_tag8(s->nf.hash);
 	}
 	if (r == XLB_OK && !bpf_map_update_elem(&flows, &p->key, &s->nf, BPF_NOEXIST)) {
 		xlb_conns_add(bid, s->nf.state, 1);
@@ -1073,7 +1086,10 @@ xlb_nat_icmp_fwd(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *sv
 	if (!s)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
 	f = bpf_map_lookup_elem(&flows, &p->key);
-	if (!f || f->svc_id != svc->id || f->mode != svc->mode ||
+	if (!f || !xlb_ct_copy(&p->key, f, &s->nf))
+		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
+	f = &s->nf;
+	if (f->svc_id != svc->id || f->mode != svc->mode ||
 	    xlb_nat_expired(g, f, xlb_now()))
 		return xlb_done(XLB_R_DROP_ICMP_NO_FLOW, XDP_DROP);
 	return xlb_nat_icmp_to_backend(ctx, p, f, s);
@@ -1088,6 +1104,7 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 {
 	const struct xlb_route *hop;
 	struct xlb_nat_scratch *s;
+	struct xlb_flow *c;
 	struct xlb_route rt = {};
 	const struct xlb_globals *g;
 	const struct xlb_cfg_slot *cfg;
@@ -1105,20 +1122,28 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 	now = xlb_now();
 	tflags = p->tcp_flags;
 
-	if (f && (f->svc_id != svc->id || f->mode != svc->mode ||
-		  xlb_nat_expired(g, f, now) || !xlb_backend_get(f->backend_id) ||
+	/* Every read of the entry is of its copy c (in s->nf, the room of a
+	 * new entry, which a packet with an entry does not need), checked
+	 * to be p's: an element that holds another flow's entry by now
+	 * (p's was evicted or deleted on another CPU, and its element given
+	 * to a new flow at once) is a miss. */
+	c = &s->nf;
+	if (f && !xlb_ct_copy(&p->key, f, c))
+		f = NULL;
+	if (f && (c->svc_id != svc->id || c->mode != svc->mode ||
+		  xlb_nat_expired(g, c, now) || !xlb_backend_get(c->backend_id) ||
 		  ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
-		   (f->state == XLB_CT_TIME_WAIT || f->state == XLB_CT_CLOSE)))) {
+		   (c->state == XLB_CT_TIME_WAIT || c->state == XLB_CT_CLOSE)))) {
 		/* Dead (or a new connection reusing a closed one's ports, which
 		 * IPVS reschedules too): forget it, freeing its port. */
-		xlb_ct_release(&p->key, f, &s->rk);
+		xlb_ct_release(&p->key, c, &s->rk);
 		f = NULL;
 	}
 
 	/* The SYN proxy's flow before the backend's SYN-ACK: only the
 	 * client's ACK of its cookie (again: the SYN sent for it may be
 	 * lost), made the SYN once more. */
-	if (f && (f->flags & XLB_FLOW_F_SYNPROXY) && f->state == XLB_CT_SYN_SENT) {
+	if (f && (c->flags & XLB_FLOW_F_SYNPROXY) && c->state == XLB_CT_SYN_SENT) {
 		mss = xlb_sp_check(ctx, p, g->syn_key, &cookie);
 		if (!mss)
 			return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
@@ -1169,12 +1194,15 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 				guard);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
+		/* Made here: c is the entry; made by another CPU first: its
+		 * copy, checked. */
 		f = bpf_map_lookup_elem(&flows, &p->key);
-		if (!f)
+		if (!f || (!new_flow && !xlb_ct_copy(&p->key, f, c)))
 			return xlb_done(XLB_R_DROP_CT_FULL, XDP_DROP);
 		if (mss) {
-			f->flags |= XLB_FLOW_F_SYNPROXY;
-			f->syn_seq = cookie;
+			xlb_ct_set_syn_seq(f, c, cookie);
+			xlb_ct_set_state(f, c, c->state,
+					 c->flags | XLB_FLOW_F_SYNPROXY);
 		}
 	}
 	if (mss) {
@@ -1182,20 +1210,20 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 		r = xlb_sp_syn(ctx, p, mss);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
-	} else if (f->flags & XLB_FLOW_F_SYNPROXY && (tflags & XLB_TCP_ACK)) {
-		r = xlb_sp_shift(ctx, p, f->syn_seq, 0);
+	} else if (c->flags & XLB_FLOW_F_SYNPROXY && (tflags & XLB_TCP_ACK)) {
+		r = xlb_sp_shift(ctx, p, c->syn_seq, 0);
 		if (r != XLB_OK)
 			return xlb_done(r, XDP_DROP);
 	}
 	if (!new_flow && !mss)
-		xlb_ct_touch(f, p->key.proto, tflags, 0, now);
-	bid = f->backend_id;
-	s->out.dst = f->raddr;
-	s->out.dport_be = f->rport_be;
+		xlb_ct_touch(f, c, p->key.proto, tflags, 0, now);
+	bid = c->backend_id;
+	s->out.dst = c->raddr;
+	s->out.dport_be = c->rport_be;
 	s->out.keep_src = 0;
-	if (f->mode == XLB_MODE_FULLNAT) {
-		s->out.src = f->laddr;
-		s->out.sport_be = f->lport_be;
+	if (c->mode == XLB_MODE_FULLNAT) {
+		s->out.src = c->laddr;
+		s->out.sport_be = c->lport_be;
 	} else {
 		s->out.src = p->key.src;
 		s->out.sport_be = p->key.sport_be;
@@ -1233,7 +1261,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	struct xlb_flow_key *fk;
 	struct xlb_route rt = {};
 	const struct xlb_globals *g;
-	struct xlb_flow *f;
+	struct xlb_flow *f, *c;
 	__u32 zero = 0;
 	__u64 now;
 	int r;
@@ -1246,19 +1274,26 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	*fk = rv->fwd;
 	now = xlb_now();
 	f = bpf_map_lookup_elem(&flows, fk);
+	/* Read from its checked copy (xlb_ct_copy): an element that holds
+	 * another flow's entry by now is passed to the stack, nothing
+	 * deleted (the flow and reverse entry it is about may be made
+	 * again meanwhile). */
+	c = &s->nf;
+	if (f && !xlb_ct_copy(fk, f, c))
+		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);
 	/* The whole reverse tuple, the client's or LIP's end too: the
 	 * kernel recycles a deleted nat_rev element at once (no grace
 	 * period), so rv may hold another flow's key by now, one whose
 	 * backend (and port) may well be this reply's. */
-	if (!f || (f->mode != XLB_MODE_NAT && f->mode != XLB_MODE_FULLNAT) ||
-	    xlb_nat_expired(g, f, now) || !xlb_addr_eq(&f->raddr, &p->key.src) ||
-	    f->rport_be != p->key.sport_be || fk->family != p->key.family ||
-	    fk->proto != p->key.proto || !xlb_rev_dst_is(fk, f, &p->key)) {
+	if (!f || (c->mode != XLB_MODE_NAT && c->mode != XLB_MODE_FULLNAT) ||
+	    xlb_nat_expired(g, c, now) || !xlb_addr_eq(&c->raddr, &p->key.src) ||
+	    c->rport_be != p->key.sport_be || fk->family != p->key.family ||
+	    fk->proto != p->key.proto || !xlb_rev_dst_is(fk, c, &p->key)) {
 		/* The translation is gone: free the claim so the port can
 		 * serve again, and let the stack answer (a RST, usually). */
 		if (!p->icmp_err) {
-			if (f && xlb_nat_expired(g, f, now))
-				xlb_ct_release(fk, f, &s->rk);
+			if (f && xlb_nat_expired(g, c, now))
+				xlb_ct_release(fk, c, &s->rk);
 			bpf_map_delete_elem(&nat_rev, &p->key);
 		}
 		return xlb_done(XLB_R_PASS_NAT_STALE, XDP_PASS);
@@ -1266,23 +1301,23 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 	if (!p->icmp_err) {
 		__u8 tf = p->tcp_flags;
 
-		if (f->flags & XLB_FLOW_F_SYNPROXY) {
+		if (c->flags & XLB_FLOW_F_SYNPROXY) {
 			/* The backend's SYN-ACK is the proxy's to answer. */
 			if ((tf & (XLB_TCP_SYN | XLB_TCP_ACK | XLB_TCP_RST)) ==
 			    (XLB_TCP_SYN | XLB_TCP_ACK))
-				return xlb_sp_backend_synack(ctx, p, f, fk, now);
+				return xlb_sp_backend_synack(ctx, p, f, s, now);
 			/* Before it only a RST makes sense to the client:
 			 * at the sequence number it expects. */
-			if (f->state == XLB_CT_SYN_SENT && !(tf & XLB_TCP_RST))
+			if (c->state == XLB_CT_SYN_SENT && !(tf & XLB_TCP_RST))
 				return xlb_done(XLB_R_DROP_NOT_SYN, XDP_DROP);
-			if (f->state == XLB_CT_SYN_SENT)
-				r = xlb_sp_shift(ctx, p, f->syn_seq + 1, 2);
+			if (c->state == XLB_CT_SYN_SENT)
+				r = xlb_sp_shift(ctx, p, c->syn_seq + 1, 2);
 			else
-				r = xlb_sp_shift(ctx, p, -f->syn_seq, 1);
+				r = xlb_sp_shift(ctx, p, -c->syn_seq, 1);
 			if (r != XLB_OK)
 				return xlb_done(r, XDP_DROP);
 		}
-		xlb_ct_touch(f, p->key.proto, tf, 1, now);
+		xlb_ct_touch(f, c, p->key.proto, tf, 1, now);
 	}
 
 	/* To the client, from the VIP; ICMP errors too, as IPVS does, and
@@ -1312,8 +1347,8 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 		r = xlb_nat_rewrite(ctx, p, &s->out);
 	if (r != XLB_OK)
 		return xlb_done(r, XDP_DROP);
-	xlb_count_out(&svc_stats, f->svc_id, p->frame_len);
-	xlb_count_out(&backend_stats, f->backend_id, p->frame_len);
+	xlb_count_out(&svc_stats, c->svc_id, p->frame_len);
+	xlb_count_out(&backend_stats, c->backend_id, p->frame_len);
 	return xlb_send(ctx, p, &rt);
 }
 

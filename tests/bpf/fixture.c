@@ -1392,8 +1392,15 @@ int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n)
 {
+	return torn_race_or(in, verdict, exp, -1, write, reset, what, why, n);
+}
+
+int torn_race_or(const struct pkt *in, int verdict, const struct pkt *exp,
+		 int other, int (*write)(uint64_t i), int (*reset)(void),
+		 const char *what, char *why, size_t n)
+{
 	struct torn_run r = { .write = write };
-	uint64_t frames = 0;
+	uint64_t frames = 0, others = 0;
 	struct pkt out;
 	cpu_set_t all;
 	pthread_t w;
@@ -1411,6 +1418,10 @@ int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 		err = run_prog(bpf_program__fd(skel->progs.xlb_xdp), in, &out,
 			       ifx_xa, &v);
 		frames++;
+		if (!err && v == other) {
+			others++;
+			continue;
+		}
 		if (err || v != verdict || out.len != exp->len ||
 		    memcmp(out.b, exp->b, exp->len)) {
 			snprintf(why, n, "frame %llu of %llu, after %llu writes: %s, "
@@ -1442,10 +1453,29 @@ int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 			 (unsigned long long)r.writes, (unsigned long long)frames);
 		err = -1;
 	}
-	if (!err)
+	if (!err && other >= 0)
+		printf("    (%llu frames, %llu %s, %llu rewrites)\n",
+		       (unsigned long long)frames, (unsigned long long)others,
+		       vname(other), (unsigned long long)r.writes);
+	else if (!err)
 		printf("    (%llu frames, %llu rewrites)\n",
 		       (unsigned long long)frames, (unsigned long long)r.writes);
 	return err;
+}
+
+int lru_recycle(struct bpf_map *m, const void *ka, const void *va,
+		const void *kb, const void *vb, void *got, size_t vsize)
+{
+	int fd = bpf_map__fd(m);
+
+	if (bpf_map_update_elem(fd, ka, va, BPF_ANY) ||
+	    bpf_map_delete_elem(fd, ka) ||
+	    bpf_map_update_elem(fd, kb, vb, BPF_ANY) ||
+	    bpf_map_lookup_elem(fd, kb, got))
+		return -errno;
+	if (memcmp(got, vb, vsize))
+		return -EUCLEAN;
+	return bpf_map_delete_elem(fd, kb) ? -errno : 0;
 }
 
 /* The flow of torn_race_new_flows, forgotten after each frame. */

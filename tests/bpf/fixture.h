@@ -119,7 +119,7 @@ struct suite {
 
 extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 	fx_malformed, fx_decap, fx_flood, fx_persist, fx_synproxy, fx_svcidx, fx_svcslots,
-	fx_cfgslots, fx_lcslots;
+	fx_cfgslots, fx_lcslots, fx_ctrecycle;
 
 #define ROW(name) static int name(char *why, size_t n)
 
@@ -131,6 +131,10 @@ extern const struct suite fx_dsr, fx_sched, fx_icmp, fx_nat, fx_frag, fx_l2,
 int torn_race(const struct pkt *in, int verdict, const struct pkt *exp,
 	      int (*write)(uint64_t i), int (*reset)(void), const char *what,
 	      char *why, size_t n);
+/* torn_race where verdict other (any frame) is right too, -1: none. */
+int torn_race_or(const struct pkt *in, int verdict, const struct pkt *exp,
+		 int other, int (*write)(uint64_t i), int (*reset)(void),
+		 const char *what, char *why, size_t n);
 /* torn_race for a new nat/fullnat flow per frame (in, of spec s), each
  * transmitted as exp under write(0), write(1) and write(2) alike: the
  * frame under each of the three first, then the race, the flow's entry
@@ -139,6 +143,13 @@ int torn_race_new_flows(const struct spec *s, const struct pkt *in,
 			const struct pkt *exp, int (*write)(uint64_t i),
 			const char *what, char *why, size_t n);
 
+/* A churn of the LRU map m for a write() of torn_race: A's entry (ka, va)
+ * made, deleted, and B's (kb, vb) made at once in the element A's left (the
+ * map gives the element a CPU freed last to that CPU's next update), read
+ * back into got (vsize bytes) and deleted. 0, -EUCLEAN when what was read
+ * back is not vb (written by a packet of A), or -errno. */
+int lru_recycle(struct bpf_map *m, const void *ka, const void *va,
+		const void *kb, const void *vb, void *got, size_t vsize);
 int fixture_setup(char *why, size_t n);
 void fixture_teardown(void);
 const char *vname(int v);

@@ -4,6 +4,7 @@
  * its backend stops taking new flows; the netmask groups clients; the nat
  * path pins the same way. */
 #include "fixture.h"
+#include "xlb_cttag.h"
 
 /* A dr service on every port of VIP_P and a nat one on VIP_PN:80, both
  * over two backends on xa whose Maglev tables alternate PB1, PB2. */
@@ -302,12 +303,78 @@ out:
 	return err;
 }
 
+/* The churn of r_persist_recycled on the other CPU (lru_recycle): A's
+ * pin, deleted, and B's made at once in the element A's left. */
+static struct xlb_persist_key rc_ka, rc_kb;
+static struct xlb_persist rc_va, rc_vb;
+static char rc_why[160];
+
+static int pin_churn(uint64_t i)
+{
+	struct xlb_persist got;
+	int err;
+
+	(void)i;
+	err = lru_recycle(skel->maps.persist, &rc_ka, &rc_va, &rc_kb, &rc_vb,
+			  &got, sizeof(got));
+	if (err == -EUCLEAN)
+		snprintf(rc_why, sizeof(rc_why), "B's pin written by A's flow: "
+			 "backend %u -> %u, time %s", rc_vb.backend_id,
+			 got.backend_id, got.last_ns == rc_vb.last_ns ? "kept" :
+			 "refreshed");
+	return err;
+}
+
+ROW(r_persist_recycled)
+{
+	/* A new nat flow of CLIENT4 per frame, pinned (and by Maglev) to
+	 * PBN1, while another CPU hands the element of its pin to another
+	 * client's, pinned to PBN2: every frame to PBN1, B's pin untouched. */
+	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_PN, .proto = 6,
+			  .dport = 80 };
+	struct pkt in, exp;
+	int err;
+
+	if (setup())
+		return snprintf(why, n, "cannot set up the services"), -1;
+	s.sport = sport_to(CLIENT4, VIP_PN, 80, 49100, 0);
+	pkt_mk(&in, &s);
+	xlat_expect(&exp, &in, MAC_B1, MAC_XA, CLIENT4, s.sport, "198.18.0.11", 80);
+	err = expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n) ?:
+	      pin_get(S_PN, CLIENT4, 32, &rc_va);
+	if (err) {
+		if (!why[0])
+			snprintf(why, n, "no pin for the client");
+		goto out;
+	}
+	nat_clear();
+	memset(&rc_ka, 0, sizeof(rc_ka));
+	rc_ka.client = A(CLIENT4);
+	rc_ka.svc_id = S_PN;
+	rc_ka.family = XLB_AF_INET;
+	rc_kb = rc_ka;
+	rc_kb.client = A("198.18.0.9");
+	rc_vb.backend_id = PBN2;
+	rc_vb.last_ns = rc_va.last_ns + 1;      /* pinned after A's */
+	rc_vb.pad = xlb_persist_tag(&rc_kb, PBN2);
+	rc_why[0] = 0;
+	err = torn_race_new_flows(&s, &in, &exp, pin_churn, "pins of the client",
+				  why, n);
+	if (err && rc_why[0])
+		snprintf(why, n, "%s", rc_why);
+out:
+	pins_clear();
+	nat_clear();
+	return err;
+}
+
 static const struct row rows[] = {
 	{ .desc = "persistence, port *: new flows on every port follow the first one's backend", .fn = r_persist_ports },
 	{ .desc = "persistence: a pin older than persist_s is rescheduled and rewritten", .fn = r_persist_timeout },
 	{ .desc = "persistence: pinned backend drained/down or of another service: rescheduled", .fn = r_persist_not_sched },
 	{ .desc = "persistence_netmask /24 groups clients, /32 keeps them apart", .fn = r_persist_netmask },
 	{ .desc = "persistence on the nat path: new flow translated to the pinned backend", .fn = r_persist_nat },
+	{ .desc = "persistence: a client's pin deleted and its element taken by another client's pin on another CPU: every new flow to the client's own backend, the other's pin not refreshed", .fn = r_persist_recycled },
 	{ .desc = "persistence under the flood guard: no new pin (counted), old pins followed", .fn = r_persist_guard },
 };
 

@@ -2,6 +2,7 @@
 /* Runs the BPF fixture rows of every concern (fx_*.c) through the harness
  * (fixture.c) and prints PASS/FAIL/SKIP per row and a closing count. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -9,7 +10,7 @@
 static const struct suite *const suites[] = {
 	&fx_dsr, &fx_sched, &fx_persist, &fx_icmp, &fx_nat, &fx_frag, &fx_l2,
 	&fx_malformed, &fx_decap, &fx_flood, &fx_synproxy, &fx_svcidx, &fx_svcslots,
-	&fx_cfgslots, &fx_lcslots,
+	&fx_cfgslots, &fx_lcslots, &fx_ctrecycle,
 };
 #define NSUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -85,7 +86,8 @@ int main(void)
 		printf("FAIL %s\n0 passed, 1 failed\n", why);
 		return 1;
 	}
-	rows_run(NULL, "", &passed, &failed, &skipped);
+	/* XLB_FX_ONLY=TEXT: only the rows whose description holds TEXT. */
+	rows_run(getenv("XLB_FX_ONLY"), "", &passed, &failed, &skipped);
 	fixture_teardown();
 	/* The flood guard's rows again, the program loaded without HZ as
 	 * xlbd loads it when it cannot learn HZ: the window on the ns clock. */
