@@ -219,13 +219,15 @@ legit() {
 # legit_failed: the failed HTTP transfers of the last legit, as "curl exit
 # CODE (connected after C s, gave up after T s: curl's message) xCOUNT".
 legit_failed() {
-	awk '$1 == "X" && $2 != 0 { m = $0; sub(/^([^ ]+ ){4}/, "", m)
-				    printf "exit %s (connect %.1f s, total %.1f s: %s)\n", $2, $3, $4, m }' \
-		"$LAB_DIR/legit.http" | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
-	# curl's own message says no more than "Couldn't connect"; its
-	# verbose log names the system's error.
-	grep -o 'connect to .* failed: .*' "$LAB_DIR/legit.err" 2>/dev/null |
-		sed 's/port [0-9]* //' | sort | uniq -c | awk '{ $1 = $1 "x"; print }' | paste -sd ';' -
+	{
+		awk '$1 == "X" && $2 != 0 { m = $0; for (i = 0; i < 4; i++) sub(/^[^ ]+ /, "", m)
+					    printf "exit %s (connect %.1f s, total %.1f s: %s)\n", $2, $3, $4, m }' \
+			"$LAB_DIR/legit.http" | sort | uniq -c | awk '{ $1 = $1 "x"; print }'
+		# curl's own message says no more than "Couldn't connect"; its
+		# verbose log names the system's error.
+		grep -o 'connect to .* failed: .*' "$LAB_DIR/legit.err" 2>/dev/null |
+			sed 's/port [0-9]* //' | sort | uniq -c | awk '{ $1 = $1 "x"; print }'
+	} | paste -sd ';' -
 }
 
 # flood_start VIP KIND MODE: xdp_gen at up to FLOOD_RATE_MAX frames/s from
