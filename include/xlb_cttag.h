@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The tags in the entries of the LRU maps `flows` (nat/fullnat, in the hash
- * word) and `persist` (in the pad word) that bind an entry to its own key,
+/* The tags in the entries of the LRU maps `flows` (nat/fullnat in the hash
+ * word, dr/tun of lc/wlc services in the syn_seq word) and `persist` (in
+ * the pad word) that bind an entry to its own key,
  * so that a packet tells its entry from another one the kernel wrote into
  * the same element (bpf/cttag.h). Shared with userspace for the fixtures.
  * No part of the ABI hash (Makefile): an entry without a tag (0, made
@@ -73,6 +74,51 @@ XLB_HASH_INLINE __u32 xlb_ct_tag(const struct xlb_flow_key *k,
 XLB_HASH_INLINE __u8 xlb_ct_tag8(__u32 tag)
 {
 	return (__u8)(tag >> 24);
+}
+
+/* The tag of the dr/tun entry f of key k (an lc/wlc service's, whose
+ * state counts its backend's connections): over k, the backend, service
+ * and mode, and the flow hash in f's hash word, which tun's outer header
+ * is made from. Kept in the entry's syn_seq word (no SYN proxy in dr/tun),
+ * its top byte with the low bit set in pad (xlb_dsr_ct_pad): an entry
+ * whose pad and syn_seq are both 0 was made without a tag (by an xlbd
+ * before tags), and is read as before. Checked on a copy as a nat
+ * entry's (xlb_ct_copy, bpf/cttag.h). */
+XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
+				     const struct xlb_flow *f)
+{
+	__u64 h;
+
+	h = xlb_nh((__u32)k->sport_be | (__u32)k->dport_be << 16,
+		   (__u32)k->proto | (__u32)k->family << 8,
+		   0xd3a2646cu, 0xfd7046c5u) +
+	    xlb_nh(f->backend_id, f->svc_id | (__u32)f->mode << 24,
+		   0x2545f491u, 0xb55a4f09u) +
+	    xlb_nh(f->hash, 0, 0xcbbb9d5du, 0x5be0cd19u);
+	if (k->family == XLB_AF_INET)
+		return xlb_tag_final(h +
+			xlb_nh(k->src.v4, k->dst.v4, 0x9e3779b9u, 0x7f4a7c15u));
+	h += xlb_nh(k->src.v6[0], k->src.v6[1], 0x9e3779b9u, 0x7f4a7c15u) +
+	     xlb_nh(k->src.v6[2], k->src.v6[3], 0xf39cc060u, 0x5ced1a6bu) +
+	     xlb_nh(k->dst.v6[0], k->dst.v6[1], 0x85ebca77u, 0xc2b2ae3du) +
+	     xlb_nh(k->dst.v6[2], k->dst.v6[3], 0x27d4eb2fu, 0x165667b1u);
+	return xlb_tag_final(h);
+}
+
+/* The pad byte of a dr/tun entry with tag t: never 0, so that a tagged
+ * entry is told from one made before tags by its word at offset 48
+ * alone, the word a state change compares and swaps. */
+XLB_HASH_INLINE __u8 xlb_dsr_ct_pad(__u32 t)
+{
+	return xlb_ct_tag8(t) | 1;
+}
+
+/* Tags the new dr/tun entry f of key k (its hash word the flow hash). */
+XLB_HASH_INLINE void xlb_dsr_ct_tag_put(const struct xlb_flow_key *k,
+					struct xlb_flow *f)
+{
+	f->syn_seq = xlb_dsr_ct_tag(k, f);
+	f->pad = xlb_dsr_ct_pad(f->syn_seq);
 }
 
 /* The tag of the persistence entry of pk pinned to backend bid. */
