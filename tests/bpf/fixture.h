@@ -143,6 +143,14 @@ int torn_race_new_flows(const struct spec *s, const struct pkt *in,
 			const struct pkt *exp, int (*write)(uint64_t i),
 			const char *what, char *why, size_t n);
 
+/* Runs frame a (ingress ifa) on CPU 0 and frame b (ifb) on CPU 1 at the
+ * same moment, round after round for about two seconds: prep() before
+ * each round, the verdicts va and vb and check() after it. 0, -1 (why
+ * says which round failed how), or 1 (skipped: one CPU). */
+int pair_race(const struct pkt *a, int ifa, int va, const struct pkt *b,
+	      int ifb, int vb, int (*prep)(void),
+	      int (*check)(char *why, size_t n), char *why, size_t n);
+
 /* A churn of the LRU map m for a write() of torn_race: A's entry (ka, va)
  * made, deleted, and B's (kb, vb) made at once in the element A's left (the
  * map gives the element a CPU freed last to that CPU's next update), read
