@@ -31,6 +31,19 @@ static __always_inline int xlb_ct_copy(const struct xlb_flow_key *k,
 	return c->syn_seq == xlb_dsr_ct_tag(k, c);
 }
 
+/* xlb_ct_copy out of line, for the loops that judge other flows' entries
+ * (a local port's holder, a share's embryonic entries): a global
+ * function, so that the verifier checks the tags' paths once, not once
+ * per probe. Its arguments may be NULL as far as it knows. */
+__attribute__((noinline)) int
+xlb_ct_copy_checked(const struct xlb_flow_key *k, const struct xlb_flow *f,
+		    struct xlb_flow *c)
+{
+	if (!k || !f || !c)
+		return 0;
+	return xlb_ct_copy(k, f, c);
+}
+
 /* Whether the element f still holds the entry copied into c, by its tag
  * and the word beside it (nat: the SYN proxy's delta; dr/tun: the flow
  * hash): checked before a write into f, which then compares and swaps a

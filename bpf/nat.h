@@ -318,26 +318,34 @@ static __always_inline int xlb_rev_dst_is(const struct xlb_flow_key *fk,
 	return xlb_addr_eq(&fk->src, &r->dst) && fk->sport_be == r->dport_be;
 }
 
-/* The live flow holding the claim rk (its key in *fk), or NULL when
+/* The live flow holding the claim s->rk (its key in s->fk), or NULL when
  * nothing alive holds it: its flow is gone, expired, or no longer uses it;
- * such a claim is removed (and its expired flow with it). */
+ * such a claim is removed (and its expired flow with it). The entry is
+ * judged by the claim it holds, not by its tag (the tag's paths in the
+ * probe loop take more of the verifier's budget and of the stack than the
+ * program has left): claims are unique, so an element of flows that holds
+ * another flow's entry by now holds no claim of s->fk's, and is neither
+ * the holder nor deleted. */
 static __always_inline struct xlb_flow *
-xlb_rev_holder(const struct xlb_globals *g, const struct xlb_flow_key *rk,
-	       struct xlb_flow_key *fk, __u64 now)
+xlb_rev_holder(const struct xlb_globals *g, struct xlb_nat_scratch *s,
+	       __u64 now)
 {
+	const struct xlb_flow_key *rk = &s->rk;
 	struct xlb_nat_rev *rv = bpf_map_lookup_elem(&nat_rev, rk);
 	struct xlb_flow *f;
 
 	if (!rv)
 		return NULL;
-	*fk = rv->fwd;
-	f = bpf_map_lookup_elem(&flows, fk);
-	if (f && !xlb_nat_expired(g, f, now) && f->lport_be == rk->dport_be &&
-	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
-	    f->rport_be == rk->sport_be)
+	s->fk = rv->fwd;
+	f = bpf_map_lookup_elem(&flows, &s->fk);
+	if (f && (f->lport_be != rk->dport_be || f->rport_be != rk->sport_be ||
+		  !xlb_addr_eq(&f->laddr, &rk->dst) ||
+		  !xlb_addr_eq(&f->raddr, &rk->src)))
+		f = NULL;
+	if (f && !xlb_nat_expired(g, f, now))
 		return f;
-	if (f && xlb_nat_expired(g, f, now))
-		xlb_ct_del(fk, f);
+	if (f)
+		xlb_ct_del(&s->fk, f);
 	bpf_map_delete_elem(&nat_rev, rk);
 	return NULL;
 }
@@ -366,7 +374,7 @@ static __always_inline int xlb_lport_cand(const struct xlb_flow_key *k,
 static __always_inline int xlb_lport_take(const struct xlb_globals *g,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
-	struct xlb_flow *f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+	struct xlb_flow *f = xlb_rev_holder(g, s, now);
 	struct xlb_svc_flows *c;
 	__u32 id;
 
@@ -426,7 +434,7 @@ xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 			return XLB_OK;
 		/* Held: by a live flow, or by one that expired with no packet
 		 * since (the sweeper has not passed yet), which we take over. */
-		f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+		f = xlb_rev_holder(g, s, now);
 		if (!f && !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
 			return XLB_OK;
 		if (f && xlb_ct_embryonic(f) && f->last_seen_ns < oldest) {
@@ -441,18 +449,22 @@ xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 }
 
 /* Ends the entry of key s->fk if it is an entry of service id with a
- * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired,
- * counting it in c->evicted. Returns 1 if it did. */
+ * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired, by its
+ * checked copy in s->hc, counting it in c->evicted. Returns 1 if it did. */
 static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
 					  struct xlb_svc_flows *c, __u32 id,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(&flows, &s->fk);
+	struct xlb_flow *e = &s->hc;
 
-	if (!f || f->svc_id != id || f->state == XLB_CT_NONE ||
-	    (!xlb_ct_embryonic(f) && !xlb_nat_expired(g, f, now)))
+	/* Judged by its checked copy (xlb_ct_copy): an element that holds
+	 * another flow's entry by now is not ended for s->fk. */
+	if (!f || !xlb_ct_copy_checked(&s->fk, f, e) || e->svc_id != id ||
+	    e->state == XLB_CT_NONE ||
+	    (!xlb_ct_embryonic(e) && !xlb_nat_expired(g, e, now)))
 		return 0;
-	xlb_ct_release(&s->fk, f, &s->rk);
+	xlb_ct_release(&s->fk, e, &s->rk);
 	__sync_fetch_and_add(&c->evicted, 1);
 	return 1;
 }
