@@ -386,6 +386,24 @@ int svc_add(const char *vip, uint16_t port, uint8_t proto,
 	return svc_write(&k, &v);
 }
 
+int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&k, 0, sizeof(k));
+	k.vip = A(vip);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = flags;
+	v.seq_len = seq_len;
+	return svc_write(&k, &v);
+}
+
 int backend_set(uint32_t id, const char *addr, uint8_t flags,
 		       uint32_t svc)
 {

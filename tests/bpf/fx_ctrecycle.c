@@ -266,22 +266,11 @@ enum { S_RLC = 47, RL1 = 66, RL2 };
 static int rlc_setup(void)
 {
 	const uint32_t ids[2] = { RL1, RL2 }, w[2] = { 1, 1 };
-	struct xlb_svc_key k;
-	struct xlb_svc v;
-	int fd = bpf_map__fd(skel->maps.services);
 
-	memset(&k, 0, sizeof(k));
-	k.vip = A(VIP_RLC);
-	k.port_be = htons(80);
-	k.proto = 6;
-	k.family = XLB_AF_INET;
-	if (backend_set(RL1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_RLC) ||
-	    backend_set(RL2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_RLC) ||
-	    svc_add(VIP_RLC, 80, 6, S_RLC, XLB_MODE_DR, 13) ||
-	    lc_list(S_RLC, ids, w, 2) || bpf_map_lookup_elem(fd, &k, &v))
-		return -1;
-	v.flags = XLB_SVC_F_LC;
-	return svc_write(&k, &v);
+	return backend_set(RL1, "198.18.0.11", XLB_BACKEND_F_ACTIVE, S_RLC) ?:
+	       backend_set(RL2, "198.18.0.12", XLB_BACKEND_F_ACTIVE, S_RLC) ?:
+	       svc_add(VIP_RLC, 80, 6, S_RLC, XLB_MODE_DR, 13) ?:
+	       lc_list(S_RLC, ids, w, 2) ?: svc_sched(VIP_RLC, XLB_SVC_F_LC, 0);
 }
 
 /* The established dr flow a of the lc service (on RL1; RL2 so loaded that
