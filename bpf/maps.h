@@ -276,8 +276,6 @@ struct xlb_xlat {
  * 512-byte BPF stack next to the rest of the program. */
 struct xlb_nat_scratch {
 	struct xlb_flow nf;             /* entry being created */
-	struct xlb_flow hc;             /* checked copy of another flow's entry
-					 * (xlb_rev_holder) */
 	struct xlb_flow_key rk;         /* a reverse key */
 	struct xlb_nat_rev rv;          /* a reverse value */
 	struct xlb_flow_key fk;         /* a flow key read from nat_rev */

@@ -450,16 +450,19 @@ xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 
 /* Ends the entry of key s->fk if it is an entry of service id with a
  * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired, by its
- * checked copy in s->hc, counting it in c->evicted. Returns 1 if it did. */
+ * checked copy, counting it in c->evicted. Returns 1 if it did. */
 static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
 					  struct xlb_svc_flows *c, __u32 id,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(&flows, &s->fk);
-	struct xlb_flow *e = &s->hc;
+	struct xlb_flow *e = &s->nf;
 
-	/* Judged by its checked copy (xlb_ct_copy): an element that holds
-	 * another flow's entry by now is not ended for s->fk. */
+	/* Judged by its checked copy (xlb_ct_copy), in s->nf: the new entry
+	 * is made there only once its place is found (xlb_ct_begin), and
+	 * nothing reads the copy a packet made there of its own dead entry
+	 * after that. An element that holds another flow's entry by now is
+	 * not ended for s->fk. */
 	if (!f || !xlb_ct_copy_checked(&s->fk, f, e) || e->svc_id != id ||
 	    e->state == XLB_CT_NONE ||
 	    (!xlb_ct_embryonic(e) && !xlb_nat_expired(g, e, now)))
