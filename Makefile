@@ -222,8 +222,10 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 
 # xdp_lab.c: what xdp_cost and katran_cmp share (the lab, xlb's world, timing).
 # It learns HZ as xlbd does (src/xlbd/hz.c) and writes the service index,
-# the services' slots by id and the settings' slots with xlbd's writers.
-BENCH_LIB := $(LIB_DIR)/svcidx.c $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c $(LIB_DIR)/slots.c
+# the services' slots by id, the settings' and the lc lists' slots with
+# xlbd's writers.
+BENCH_LIB := $(LIB_DIR)/svcidx.c $(LIB_DIR)/svcslots.c $(LIB_DIR)/cfgslots.c \
+	     $(LIB_DIR)/lcslots.c $(LIB_DIR)/slots.c
 BENCH_LAB := bench/xdp_lab.c bench/xdp_lab.h tests/bpf/pkt.h src/xlbd/hz.c src/xlbd/hz.h \
 	     $(BENCH_LIB) $(SKELS) $(BENCH_BPF:%=$(BUILD)/bench/%.skel.h)
 BENCH_LAB_SRC := bench/xdp_lab.c src/xlbd/hz.c $(BENCH_LIB)

@@ -22,6 +22,7 @@
 #include "xlb_hash.h"
 #include "cfgslots.h"
 #include "hz.h"
+#include "lcslots.h"
 #include "svcidx.h"
 #include "svcslots.h"
 #include "pkt.h"
@@ -109,6 +110,7 @@ struct svc_def {
 	uint8_t mode;
 	const char *be[3];
 	uint16_t be_port;
+	uint8_t flags;          /* XLB_SVC_F_LC: lc over its three backends */
 };
 
 static const struct svc_def svcs[] = {
@@ -128,6 +130,14 @@ static const struct svc_def svcs[] = {
 	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 8080 },
 	{ S_FN6, "2001:db8::111", XLB_MODE_FULLNAT,
 	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 8080 },
+	{ S_DRLC4, "198.18.0.102", XLB_MODE_DR,
+	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 0, XLB_SVC_F_LC },
+	{ S_DRLC6, "2001:db8::102", XLB_MODE_DR,
+	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 0, XLB_SVC_F_LC },
+	{ S_TUNLC4, "198.18.0.103", XLB_MODE_TUN,
+	  { "198.18.0.11", "198.18.0.12", "198.18.0.13" }, 0, XLB_SVC_F_LC },
+	{ S_TUNLC6, "2001:db8::103", XLB_MODE_TUN,
+	  { "2001:db8::11", "2001:db8::12", "2001:db8::13" }, 0, XLB_SVC_F_LC },
 };
 
 /* Sets a's bit in an addr_filter set, as the daemon does before it writes a
@@ -229,6 +239,22 @@ static struct svcslots *svcslots_lab(void)
 	return s;
 }
 
+/* The lc/wlc lists' slots, mapped and written as xlbd does
+ * (src/lib/lcslots.c). */
+static struct lcslots *lcslots_lab(void)
+{
+	static struct lcslots *l;
+	struct xlb_lc_slot *m;
+
+	if (l)
+		return l;
+	m = mmap(NULL, 2 * XLB_MAX_SERVICES * sizeof(*m), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(xs->maps.lc_slots), 0);
+	if (m == MAP_FAILED || lcslots_open(&l, m, NULL))
+		return NULL;
+	return l;
+}
+
 /* The settings' slots, mapped and written as xlbd does
  * (src/lib/cfgslots.c). */
 static struct cfgslots *cfgslots_lab(void)
@@ -307,6 +333,17 @@ int world_setup(void)
 		v.id = d->id;
 		v.table_size = size;
 		v.mode = d->mode;
+		v.flags = d->flags;
+		if (d->flags & XLB_SVC_F_LC) {
+			struct xlb_svc_backends sb = { .n = 3 };
+			struct lcslots *lc = lcslots_lab();
+
+			for (j = 0; j < 3; j++) {
+				sb.id[j] = d->id * 4 + j;
+				sb.weight[j] = 1;
+			}
+			err = err ?: lc ? lcslots_set(lc, d->id, &sb) : -ENOMEM;
+		}
 		err = err ?: filter_set(xlb_svc_dsr_table(&v) ? XLB_FILTER_VIP :
 					XLB_FILTER_VIP_CT, &k.vip);
 		err = err ?: svcslots_set(sl, d->id, &k, &v);

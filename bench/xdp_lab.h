@@ -30,8 +30,10 @@
 #define C6        "2001:db8::1"
 
 /* world_setup's services (ids): one VIP per mode and family, port 80, three
- * backends each (198.18.0.11-13, 2001:db8::11-13, on-link). */
-enum { S_DR4 = 1, S_DR6, S_TUN4, S_TUN6, S_NAT4, S_NAT6, S_FN4, S_FN6 };
+ * backends each (198.18.0.11-13, 2001:db8::11-13, on-link); dr and tun
+ * once more under lc (their flows in the connection table, with state). */
+enum { S_DR4 = 1, S_DR6, S_TUN4, S_TUN6, S_NAT4, S_NAT6, S_FN4, S_FN6,
+       S_DRLC4, S_DRLC6, S_TUNLC4, S_TUNLC6 };
 
 extern struct xlb_bpf *xs;      /* xlb_xdp, loaded by the caller */
 extern struct vary_bpf *vs;     /* the front, loaded by the caller */

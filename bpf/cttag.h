@@ -12,31 +12,49 @@
 #include "xlb_cttag.h"
 
 /* Copies the entry f of key k into *c; whether the copy is k's entry: its
- * tag is k's and its fields' (or it has none: a nat/fullnat entry made
- * before tags, or a dr/tun entry of an lc/wlc service, whose hash word
- * is the flow hash and whose mode the callers judge). 0: f holds, or was
- * being rewritten with, another flow's entry; k's own is gone. Every
- * later read is of the copy. */
+ * tag is k's and its fields' (nat/fullnat: in the hash word; dr/tun of an
+ * lc/wlc service: in syn_seq, its mark in pad), or it has none (made
+ * before tags: nat/fullnat hash 0, dr/tun pad and syn_seq 0). 0: f holds,
+ * or was being rewritten with, another flow's entry; k's own is gone.
+ * Every later read is of the copy. A dr/tun entry is told from one without
+ * a tag by pad, in the word its mode is in: a copy whose words came from
+ * two flows never passes for one without a tag while either had one. */
 static __always_inline int xlb_ct_copy(const struct xlb_flow_key *k,
 				       const struct xlb_flow *f,
 				       struct xlb_flow *c)
 {
 	*c = *f;
-	if (!c->hash || (c->mode != XLB_MODE_NAT && c->mode != XLB_MODE_FULLNAT))
+	if (c->mode == XLB_MODE_NAT || c->mode == XLB_MODE_FULLNAT)
+		return !c->hash || c->hash == xlb_ct_tag(k, c);
+	if (!c->pad && !c->syn_seq)
 		return 1;
-	return c->hash == xlb_ct_tag(k, c);
+	return c->syn_seq == xlb_dsr_ct_tag(k, c);
 }
 
-/* Whether the element f still holds the entry copied into c, by its tag:
- * checked before a write into f, which then compares and swaps a word
- * that the entry's own values fill, so that a packet whose entry's
+/* xlb_ct_copy out of line, for the loops that judge other flows' entries
+ * (a local port's holder, a share's embryonic entries): a global
+ * function, so that the verifier checks the tags' paths once, not once
+ * per probe. Its arguments may be NULL as far as it knows. */
+__attribute__((noinline)) int
+xlb_ct_copy_checked(const struct xlb_flow_key *k, const struct xlb_flow *f,
+		    struct xlb_flow *c)
+{
+	if (!k || !f || !c)
+		return 0;
+	return xlb_ct_copy(k, f, c);
+}
+
+/* Whether the element f still holds the entry copied into c, by its tag
+ * and the word beside it (nat: the SYN proxy's delta; dr/tun: the flow
+ * hash): checked before a write into f, which then compares and swaps a
+ * word that the entry's own values fill, so that a packet whose entry's
  * element was given to another flow since its copy does not write its
  * state into the other's, not even while the other's value is being
  * written (the kernel's copy has no order: the tag may come last). */
 static __always_inline int xlb_ct_still(const struct xlb_flow *f,
 					const struct xlb_flow *c)
 {
-	return *(volatile const __u32 *)&f->hash == c->hash;
+	return *(volatile const __u64 *)&f->hash == *(const __u64 *)&c->hash;
 }
 
 /* The 8 bytes of an entry that hold its ports, state, mode, flags and the

@@ -318,26 +318,34 @@ static __always_inline int xlb_rev_dst_is(const struct xlb_flow_key *fk,
 	return xlb_addr_eq(&fk->src, &r->dst) && fk->sport_be == r->dport_be;
 }
 
-/* The live flow holding the claim rk (its key in *fk), or NULL when
+/* The live flow holding the claim s->rk (its key in s->fk), or NULL when
  * nothing alive holds it: its flow is gone, expired, or no longer uses it;
- * such a claim is removed (and its expired flow with it). */
+ * such a claim is removed (and its expired flow with it). The entry is
+ * judged by the claim it holds, not by its tag (the tag's paths in the
+ * probe loop take more of the verifier's budget and of the stack than the
+ * program has left): claims are unique, so an element of flows that holds
+ * another flow's entry by now holds no claim of s->fk's, and is neither
+ * the holder nor deleted. */
 static __always_inline struct xlb_flow *
-xlb_rev_holder(const struct xlb_globals *g, const struct xlb_flow_key *rk,
-	       struct xlb_flow_key *fk, __u64 now)
+xlb_rev_holder(const struct xlb_globals *g, struct xlb_nat_scratch *s,
+	       __u64 now)
 {
+	const struct xlb_flow_key *rk = &s->rk;
 	struct xlb_nat_rev *rv = bpf_map_lookup_elem(&nat_rev, rk);
 	struct xlb_flow *f;
 
 	if (!rv)
 		return NULL;
-	*fk = rv->fwd;
-	f = bpf_map_lookup_elem(&flows, fk);
-	if (f && !xlb_nat_expired(g, f, now) && f->lport_be == rk->dport_be &&
-	    xlb_addr_eq(&f->laddr, &rk->dst) && xlb_addr_eq(&f->raddr, &rk->src) &&
-	    f->rport_be == rk->sport_be)
+	s->fk = rv->fwd;
+	f = bpf_map_lookup_elem(&flows, &s->fk);
+	if (f && (f->lport_be != rk->dport_be || f->rport_be != rk->sport_be ||
+		  !xlb_addr_eq(&f->laddr, &rk->dst) ||
+		  !xlb_addr_eq(&f->raddr, &rk->src)))
+		f = NULL;
+	if (f && !xlb_nat_expired(g, f, now))
 		return f;
-	if (f && xlb_nat_expired(g, f, now))
-		xlb_ct_del(fk, f);
+	if (f)
+		xlb_ct_del(&s->fk, f);
 	bpf_map_delete_elem(&nat_rev, rk);
 	return NULL;
 }
@@ -366,7 +374,7 @@ static __always_inline int xlb_lport_cand(const struct xlb_flow_key *k,
 static __always_inline int xlb_lport_take(const struct xlb_globals *g,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
-	struct xlb_flow *f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+	struct xlb_flow *f = xlb_rev_holder(g, s, now);
 	struct xlb_svc_flows *c;
 	__u32 id;
 
@@ -426,7 +434,7 @@ xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 			return XLB_OK;
 		/* Held: by a live flow, or by one that expired with no packet
 		 * since (the sweeper has not passed yet), which we take over. */
-		f = xlb_rev_holder(g, &s->rk, &s->fk, now);
+		f = xlb_rev_holder(g, s, now);
 		if (!f && !bpf_map_update_elem(&nat_rev, &s->rk, &s->rv, BPF_NOEXIST))
 			return XLB_OK;
 		if (f && xlb_ct_embryonic(f) && f->last_seen_ns < oldest) {
@@ -441,18 +449,25 @@ xlb_lport_claim(const struct xlb_cfg_slot *cfg, const struct xlb_flow_key *k,
 }
 
 /* Ends the entry of key s->fk if it is an entry of service id with a
- * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired,
- * counting it in c->evicted. Returns 1 if it did. */
+ * state (nat/fullnat, lc/wlc dr/tun) that is embryonic or expired, by its
+ * checked copy, counting it in c->evicted. Returns 1 if it did. */
 static __always_inline int xlb_embryo_end(const struct xlb_globals *g,
 					  struct xlb_svc_flows *c, __u32 id,
 					  struct xlb_nat_scratch *s, __u64 now)
 {
 	struct xlb_flow *f = bpf_map_lookup_elem(&flows, &s->fk);
+	struct xlb_flow *e = &s->nf;
 
-	if (!f || f->svc_id != id || f->state == XLB_CT_NONE ||
-	    (!xlb_ct_embryonic(f) && !xlb_nat_expired(g, f, now)))
+	/* Judged by its checked copy (xlb_ct_copy), in s->nf: the new entry
+	 * is made there only once its place is found (xlb_ct_begin), and
+	 * nothing reads the copy a packet made there of its own dead entry
+	 * after that. An element that holds another flow's entry by now is
+	 * not ended for s->fk. */
+	if (!f || !xlb_ct_copy_checked(&s->fk, f, e) || e->svc_id != id ||
+	    e->state == XLB_CT_NONE ||
+	    (!xlb_ct_embryonic(e) && !xlb_nat_expired(g, e, now)))
 		return 0;
-	xlb_ct_release(&s->fk, f, &s->rk);
+	xlb_ct_release(&s->fk, e, &s->rk);
 	__sync_fetch_and_add(&c->evicted, 1);
 	return 1;
 }
@@ -589,6 +604,7 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 	if (r != XLB_OK)
 		return r;
 	s->nf.hash = p->hash;
+	xlb_dsr_ct_tag_put(&p->key, &s->nf);
 	/* Over whatever is there (an entry without state copied at a
 	 * scheduler switch, one of a service gone): the new flow must stick.
 	 * Two CPUs making the same flow leave one place too many counted,
@@ -602,33 +618,156 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 	return XLB_OK;
 }
 
-/* Updates state and age of the entry copied into c (xlb_ct_copy) after a
- * packet with tcp_flags, in c and in its element f while f still holds it.
- * State changes are written at once; a mere refresh at most every 100 ms
- * (select.h). */
-static __always_inline void xlb_ct_touch(struct xlb_flow *f, struct xlb_flow *c,
-					 __u8 proto, __u8 tcp_flags,
-					 int from_server, __u64 now)
-{
-	__u8 fl = c->flags, st = c->state;
+/* Who sent the packet that moves an entry's state (xlb_ct_next). */
+enum xlb_ct_by {
+	XLB_CT_BY_CLIENT,       /* nat/fullnat: the client */
+	XLB_CT_BY_SERVER,       /* nat/fullnat: the backend (a reply) */
+	XLB_CT_BY_CLIENT_IN,    /* dr/tun of lc/wlc: the client, the one side
+				 * the balancer sees */
+	XLB_CT_BY_SP_SYNACK,    /* the backend's SYN-ACK to the SYN proxy:
+				 * SYN_SENT becomes ESTABLISHED */
+};
 
-	if (proto == IPPROTO_TCP)
-		st = xlb_ct_tcp_next(st, &fl, tcp_flags, from_server);
-	else
-		fl = xlb_ct_udp_flags(fl, from_server);
+/* The state (and in *fl the flags) of the entry copied into c after a
+ * packet of proto with tcp_flags from by. */
+static __always_inline __u8 xlb_ct_next(const struct xlb_flow *c, __u8 *fl,
+					__u8 proto, __u8 tcp_flags, __u32 by)
+{
+	__u8 st = c->state;
+
+	*fl = c->flags;
+	if (by == XLB_CT_BY_SP_SYNACK)
+		st = st == XLB_CT_SYN_SENT ? XLB_CT_ESTABLISHED : st;
+	else if (proto != IPPROTO_TCP && by != XLB_CT_BY_CLIENT_IN)
+		*fl = xlb_ct_udp_flags(*fl, by == XLB_CT_BY_SERVER);
+	else if (proto == IPPROTO_TCP && by == XLB_CT_BY_CLIENT_IN)
+		st = xlb_ct_tcp_next_in(st, fl, tcp_flags);
+	else if (proto == IPPROTO_TCP)
+		st = xlb_ct_tcp_next(st, fl, tcp_flags, by == XLB_CT_BY_SERVER);
 	/* Established: no longer one of a flood's embryonic entries. */
 	if (st == XLB_CT_ESTABLISHED)
-		fl &= ~XLB_FLOW_F_GUARD;
-	if (st != c->state || fl != c->flags) {
-		__u8 old = c->state;
+		*fl &= ~XLB_FLOW_F_GUARD;
+	return st;
+}
 
-		if (!xlb_ct_set_state(f, c, st, fl))
-			return;
-		xlb_conns_move(c->backend_id, old, st);
-		xlb_ct_set_seen(f, c, now);
+/* State st and flags fl into f and its copy c (xlb_ct_set_state), the
+ * backend's connection count moved with them and the age now: 1; 0 when
+ * the compare-and-swap lost (f holds another entry, or another CPU
+ * changed the state first), nothing written or moved. */
+static __always_inline int xlb_ct_move(struct xlb_flow *f, struct xlb_flow *c,
+				       __u8 st, __u8 fl, __u64 now)
+{
+	__u8 old = c->state;
+
+	if (!xlb_ct_set_state(f, c, st, fl))
+		return 0;
+	xlb_conns_move(c->backend_id, old, st);
+	xlb_ct_set_seen(f, c, now);
+	return 1;
+}
+
+/* The word that holds the tag of the entry copied into c (0: none). */
+static __always_inline __u32 xlb_ct_tagw(const struct xlb_flow *c)
+{
+	return c->mode == XLB_MODE_NAT || c->mode == XLB_MODE_FULLNAT ?
+	       c->hash : c->syn_seq;
+}
+
+/* Tries a state change gets in all: the first, then one after each
+ * change of the same entry that another CPU wrote first. An entry's
+ * state and flags only move forward (xlb_ct.h: its TCP states in order,
+ * CLOSE last; flags only set, the guard's only cleared), so no entry
+ * takes more changes than this from its first state on: past them, a
+ * compare-and-swap that still loses is one on an entry that changed
+ * beyond its state machine (recycled: the tag check ends the tries
+ * first). */
+#define XLB_CT_TRIES 8
+
+/* The state change of a packet (how: by | proto << 8 | tcp_flags << 16)
+ * whose compare-and-swap lost on f, the element of key k copied into c:
+ * c copied again and checked to be the same entry (its tag), the change
+ * worked out again from the state another CPU wrote, and tried again;
+ * none when that state holds it already. The backend's count moves with
+ * the change that is written, once. 1: the change is in f (or was
+ * there); 0: f holds another entry by now, or the tries ran out. A global
+ * function: the verifier checks the loop once. */
+__attribute__((noinline)) int
+xlb_ct_retry(const struct xlb_flow_key *k, struct xlb_flow *f,
+	     struct xlb_flow *c, __u32 how, __u64 now)
+{
+	__u32 tag, i;
+	__u8 st, fl;
+
+	if (!k || !f || !c)
+		return 0;
+	tag = xlb_ct_tagw(c);
+	for (i = 1; i < XLB_CT_TRIES; i++) {
+		/* Nothing of k's tag nor of how hoisted out of the loop: held across it
+		 * in spills, it would take stack that the deepest chain of
+		 * calls (the SYN proxy's) does not have. */
+		asm volatile("" : "+r"(k), "+r"(how));
+		if (!xlb_ct_copy(k, f, c) || xlb_ct_tagw(c) != tag)
+			return 0;
+		st = xlb_ct_next(c, &fl, (__u8)(how >> 8), (__u8)(how >> 16),
+				 how & 0xff);
+		if ((st == c->state && fl == c->flags) ||
+		    xlb_ct_move(f, c, st, fl, now))
+			return 1;
+	}
+	return 0;
+}
+
+/* Updates state and age of the entry copied into c (xlb_ct_copy) after a
+ * packet of proto with tcp_flags from by, in c and in its element f (of
+ * key k) while f still holds it. State changes are written at once, by
+ * compare-and-swap, tried again when another CPU changed the entry first
+ * (xlb_ct_retry); a mere refresh at most every 100 ms (select.h). */
+static __always_inline void xlb_ct_touch(const struct xlb_flow_key *k,
+					 struct xlb_flow *f, struct xlb_flow *c,
+					 __u8 proto, __u8 tcp_flags, __u32 by,
+					 __u64 now)
+{
+	__u8 fl, st = xlb_ct_next(c, &fl, proto, tcp_flags, by);
+
+	if (st != c->state || fl != c->flags) {
+		if (!xlb_ct_move(f, c, st, fl, now))
+			xlb_ct_retry(k, f, c, by | (__u32)proto << 8 |
+					      (__u32)tcp_flags << 16, now);
 	} else if (now - c->last_seen_ns > 100000000ull) {
 		xlb_ct_set_seen(f, c, now);
 	}
+}
+
+/* lc/wlc in dr/tun count a backend's live flow entries, as IPVS does in
+ * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
+ * that follows the client's segments and expires by the nat/fullnat
+ * timeouts; backend_conns follows its class. f is p's entry, c its
+ * checked copy (xlb_ct_copy), read in its place; the state is written as
+ * a nat entry's (xlb_ct_touch). Returns f, or NULL when f was dead
+ * (expired, its backend gone, a new SYN on a closed connection or to a
+ * backend that takes no new flows): its count and entry released, the
+ * flow is scheduled afresh. */
+static __attribute__((noinline)) struct xlb_flow *
+xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
+	      struct xlb_flow *f, struct xlb_flow *c, __u8 tflags)
+{
+	const struct xlb_globals *g = xlb_globals();
+	__u32 id = svc->id;
+	__u64 now = xlb_now();
+
+	if (!f || !c || c->state == XLB_CT_NONE || c->svc_id != svc->id)
+		return f;
+	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), c, now) ||
+	    !xlb_backend_get(c->backend_id) ||
+	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
+	     (c->state == XLB_CT_CLOSE || c->state == XLB_CT_TIME_WAIT ||
+	      !xlb_backend_sched(c->backend_id)))) {
+		xlb_ct_del(&p->key, c);
+		return NULL;
+	}
+	xlb_ct_touch(&p->key, f, c, p->key.proto, tflags, XLB_CT_BY_CLIENT_IN,
+		     now);
+	return f;
 }
 
 /* ---- SYN proxy -------------------------------------------------------------
@@ -964,12 +1103,7 @@ xlb_sp_backend_synack(struct xdp_md *ctx, struct xlb_pkt *p,
 	ack = bpf_ntohl(th->ack_seq);
 	if (c->state == XLB_CT_SYN_SENT) {
 		xlb_ct_set_syn_seq(f, c, seq - c->syn_seq);
-		if (xlb_ct_set_state(f, c, XLB_CT_ESTABLISHED,
-				     c->flags & ~XLB_FLOW_F_GUARD)) {
-			xlb_conns_move(c->backend_id, XLB_CT_SYN_SENT,
-				       XLB_CT_ESTABLISHED);
-			xlb_ct_set_seen(f, c, now);
-		}
+		xlb_ct_touch(fk, f, c, IPPROTO_TCP, 0, XLB_CT_BY_SP_SYNACK, now);
 	}
 	th = xlb_sp_reshape(ctx, p, 20, 1);
 	if (!th)
@@ -1216,7 +1350,8 @@ xlb_fwd_nat(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_svc *svc,
 			return xlb_done(r, XDP_DROP);
 	}
 	if (!new_flow && !mss)
-		xlb_ct_touch(f, c, p->key.proto, tflags, 0, now);
+		xlb_ct_touch(&p->key, f, c, p->key.proto, tflags,
+			     XLB_CT_BY_CLIENT, now);
 	bid = c->backend_id;
 	s->out.dst = c->raddr;
 	s->out.dport_be = c->rport_be;
@@ -1317,7 +1452,7 @@ xlb_nat_reply(struct xdp_md *ctx, struct xlb_pkt *p, const struct xlb_nat_rev *r
 			if (r != XLB_OK)
 				return xlb_done(r, XDP_DROP);
 		}
-		xlb_ct_touch(f, c, p->key.proto, tf, 1, now);
+		xlb_ct_touch(fk, f, c, p->key.proto, tf, XLB_CT_BY_SERVER, now);
 	}
 
 	/* To the client, from the VIP; ICMP errors too, as IPVS does, and

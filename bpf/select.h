@@ -364,46 +364,6 @@ static __always_inline void xlb_ct_del(const struct xlb_flow_key *k,
 	}
 }
 
-/* lc/wlc in dr/tun count a backend's live flow entries, as IPVS does in
- * DR: such an entry has a state (XLB_CT_*, set at creation by xlb_select)
- * that follows the client's segments and expires by the nat/fullnat
- * timeouts; backend_conns follows its class. Returns f, or NULL when f was
- * dead (expired, its backend gone, a new SYN on a closed connection or to
- * a backend that takes no new flows): its count and entry released, the
- * flow is scheduled afresh. */
-static __attribute__((noinline)) struct xlb_flow *
-xlb_dsr_conns(const struct xlb_pkt *p, const struct xlb_svc *svc,
-	      struct xlb_flow *f, __u8 tflags)
-{
-	const struct xlb_globals *g = xlb_globals();
-	__u32 id = svc->id;
-	__u64 now = xlb_now();
-	__u8 fl, st;
-
-	if (!f || f->state == XLB_CT_NONE || f->svc_id != svc->id)
-		return f;
-	if (xlb_ct_expired(g, bpf_map_lookup_elem(&svc_timeouts, &id), f, now) ||
-	    !xlb_backend_get(f->backend_id) ||
-	    ((tflags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN &&
-	     (f->state == XLB_CT_CLOSE || f->state == XLB_CT_TIME_WAIT ||
-	      !xlb_backend_sched(f->backend_id)))) {
-		xlb_ct_del(&p->key, f);
-		return NULL;
-	}
-	fl = f->flags;
-	st = f->state;
-	if (p->key.proto == IPPROTO_TCP)
-		st = xlb_ct_tcp_next_in(st, &fl, tflags);
-	/* Established: no longer one of a flood's embryonic entries. */
-	if (st == XLB_CT_ESTABLISHED)
-		fl &= ~XLB_FLOW_F_GUARD;
-	xlb_conns_move(f->backend_id, f->state, st);
-	f->state = st;
-	f->flags = fl;
-	f->last_seen_ns = now;
-	return f;
-}
-
 /* nat.h: the flows entry of a new lc/wlc dr/tun flow, in its service's
  * share. */
 int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid);

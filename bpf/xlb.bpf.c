@@ -16,7 +16,8 @@
 
 /* dr and tun: pick the backend and send. dv is p's dsr_flows4/6 entry as
  * xlb_dsr_lookup returns it (0: none), f its flows entry (an lc/wlc
- * service's, whose state counts the backend's connections); either may be
+ * service's, whose state counts the backend's connections, read from a
+ * checked copy); either may be
  * none, and the one of the service's own
  * table comes first (the other is a flow older than the service's
  * scheduler). Kept out of line so each mode's stack frame stands alone
@@ -28,13 +29,28 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 					  __u64 dv, struct xlb_flow *f)
 {
 	const struct xlb_dsr_flow *d = NULL;
+	struct xlb_nat_scratch *s;
+	struct xlb_flow *c = NULL;
 	struct xlb_dsr_flow v;
 	struct xlb_backend *be;
-	__u32 bid = 0;
+	__u32 bid = 0, zero = 0;
 	int new_flow;
 
 	if (!p || !svc)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	/* Every read of f is of its copy c (in the nat path's scratch),
+	 * checked to be p's (xlb_ct_copy): an element that holds another
+	 * flow's entry by now (p's was evicted or deleted on another CPU,
+	 * and its element given to a new flow at once) is a miss, never
+	 * the other flow's backend. */
+	if (f) {
+		s = bpf_map_lookup_elem(&nat_scratch, &zero);
+		if (!s)
+			return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+		c = &s->nf;
+		if (!xlb_ct_copy(&p->key, f, c))
+			f = NULL;
+	}
 
 	/* An ICMP error about no flow of ours picks no backend where picking
 	 * moves the scheduler (rr) or picks at random (lc): dropped, as IPVS
@@ -44,17 +60,17 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	/* lc/wlc count live entries: theirs follow the client's TCP flags
 	 * (an ICMP error's l4 header is not the flow's). */
 	if ((svc->flags & XLB_SVC_F_LC) && !p->icmp_err)
-		f = xlb_dsr_conns(p, svc, f, p->tcp_flags);
+		f = xlb_dsr_conns(p, svc, f, c, p->tcp_flags);
 	if (dv) {
 		v.backend_id = xlb_dsr_id_backend(dv);
 		v.svc_id = xlb_dsr_id_svc(dv);
 		v.hash = dv >> 32;
 		d = &v;
 	}
-	if (f && (!d || (svc->flags & XLB_SVC_F_LC))) {
-		v.backend_id = f->backend_id;
-		v.svc_id = f->svc_id;
-		v.hash = f->hash;
+	if (f && c && (!d || (svc->flags & XLB_SVC_F_LC))) {
+		v.backend_id = c->backend_id;
+		v.svc_id = c->svc_id;
+		v.hash = c->hash;
 		d = &v;
 	}
 	/* A new connection reusing the tuple of a flow whose backend takes no

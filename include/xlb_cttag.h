@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The tags in the entries of the LRU maps `flows` (nat/fullnat, in the hash
- * word) and `persist` (in the pad word) that bind an entry to its own key,
+/* The tags in the entries of the LRU maps `flows` (nat/fullnat in the hash
+ * word, dr/tun of lc/wlc services in the syn_seq word) and `persist` (in
+ * the pad word) that bind an entry to its own key,
  * so that a packet tells its entry from another one the kernel wrote into
  * the same element (bpf/cttag.h). Shared with userspace for the fixtures.
  * No part of the ABI hash (Makefile): an entry without a tag (0, made
@@ -31,6 +32,23 @@ XLB_HASH_INLINE __u32 xlb_tag_final(__u64 h)
 	return t ? t : 1;
 }
 
+/* NH of a flow's key, the part the tags of its flows entry share: its
+ * ports, protocol and family, and its addresses (an IPv4 flow's one word
+ * each: the other three are zero in key and entry alike). */
+XLB_HASH_INLINE __u64 xlb_ct_key_nh(const struct xlb_flow_key *k)
+{
+	__u64 h = xlb_nh((__u32)k->sport_be | (__u32)k->dport_be << 16,
+			 (__u32)k->proto | (__u32)k->family << 8,
+			 0xd3a2646cu, 0xfd7046c5u);
+
+	if (k->family == XLB_AF_INET)
+		return h + xlb_nh(k->src.v4, k->dst.v4, 0x9e3779b9u, 0x7f4a7c15u);
+	return h + xlb_nh(k->src.v6[0], k->src.v6[1], 0x9e3779b9u, 0x7f4a7c15u) +
+	       xlb_nh(k->src.v6[2], k->src.v6[3], 0xf39cc060u, 0x5ced1a6bu) +
+	       xlb_nh(k->dst.v6[0], k->dst.v6[1], 0x85ebca77u, 0xc2b2ae3du) +
+	       xlb_nh(k->dst.v6[2], k->dst.v6[3], 0x27d4eb2fu, 0x165667b1u);
+}
+
 /* The tag of the nat/fullnat entry f of key k: over k and every field a
  * packet forwards by or judges the entry by (backend, service, mode,
  * backend and local addresses and ports). Checked on a copy of the entry
@@ -46,22 +64,15 @@ XLB_HASH_INLINE __u32 xlb_ct_tag(const struct xlb_flow_key *k,
 {
 	__u64 h;
 
-	h = xlb_nh((__u32)k->sport_be | (__u32)k->dport_be << 16,
-		   (__u32)k->proto | (__u32)k->family << 8,
-		   0xd3a2646cu, 0xfd7046c5u) +
+	h = xlb_ct_key_nh(k) +
 	    xlb_nh(f->backend_id, f->svc_id | (__u32)f->mode << 24,
 		   0xb55a4f09u, 0x2545f491u) +
 	    xlb_nh((__u32)f->rport_be | (__u32)f->lport_be << 16, 0,
 		   0x5be0cd19u, 0xcbbb9d5du);
 	if (k->family == XLB_AF_INET)
-		return xlb_tag_final(h +
-			xlb_nh(k->src.v4, k->dst.v4, 0x9e3779b9u, 0x7f4a7c15u) +
-			xlb_nh(f->raddr.v4, f->laddr.v4, 0x4f1bbcdcu, 0x6a09e667u));
-	h += xlb_nh(k->src.v6[0], k->src.v6[1], 0x9e3779b9u, 0x7f4a7c15u) +
-	     xlb_nh(k->src.v6[2], k->src.v6[3], 0xf39cc060u, 0x5ced1a6bu) +
-	     xlb_nh(k->dst.v6[0], k->dst.v6[1], 0x85ebca77u, 0xc2b2ae3du) +
-	     xlb_nh(k->dst.v6[2], k->dst.v6[3], 0x27d4eb2fu, 0x165667b1u) +
-	     xlb_nh(f->raddr.v6[0], f->raddr.v6[1], 0x4f1bbcdcu, 0x6a09e667u) +
+		return xlb_tag_final(h + xlb_nh(f->raddr.v4, f->laddr.v4,
+						0x4f1bbcdcu, 0x6a09e667u));
+	h += xlb_nh(f->raddr.v6[0], f->raddr.v6[1], 0x4f1bbcdcu, 0x6a09e667u) +
 	     xlb_nh(f->raddr.v6[2], f->raddr.v6[3], 0xbb67ae85u, 0x3c6ef372u) +
 	     xlb_nh(f->laddr.v6[0], f->laddr.v6[1], 0xa54ff53au, 0x510e527fu) +
 	     xlb_nh(f->laddr.v6[2], f->laddr.v6[3], 0x9b05688cu, 0x1f83d9abu);
@@ -73,6 +84,39 @@ XLB_HASH_INLINE __u32 xlb_ct_tag(const struct xlb_flow_key *k,
 XLB_HASH_INLINE __u8 xlb_ct_tag8(__u32 tag)
 {
 	return (__u8)(tag >> 24);
+}
+
+/* The tag of the dr/tun entry f of key k (an lc/wlc service's, whose
+ * state counts its backend's connections): over k, the backend, service
+ * and mode, and the flow hash in f's hash word, which tun's outer header
+ * is made from. Kept in the entry's syn_seq word (no SYN proxy in dr/tun),
+ * its top byte with the low bit set in pad (xlb_dsr_ct_pad): an entry
+ * whose pad and syn_seq are both 0 was made without a tag (by an xlbd
+ * before tags), and is read as before. Checked on a copy as a nat
+ * entry's (xlb_ct_copy, bpf/cttag.h). */
+XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
+				     const struct xlb_flow *f)
+{
+	return xlb_tag_final(xlb_ct_key_nh(k) +
+			     xlb_nh(f->backend_id, f->svc_id | (__u32)f->mode << 24,
+				    0x2545f491u, 0xb55a4f09u) +
+			     xlb_nh(f->hash, 0, 0xcbbb9d5du, 0x5be0cd19u));
+}
+
+/* The pad byte of a dr/tun entry with tag t: never 0, so that a tagged
+ * entry is told from one made before tags by its word at offset 48
+ * alone, the word a state change compares and swaps. */
+XLB_HASH_INLINE __u8 xlb_dsr_ct_pad(__u32 t)
+{
+	return xlb_ct_tag8(t) | 1;
+}
+
+/* Tags the new dr/tun entry f of key k (its hash word the flow hash). */
+XLB_HASH_INLINE void xlb_dsr_ct_tag_put(const struct xlb_flow_key *k,
+					struct xlb_flow *f)
+{
+	f->syn_seq = xlb_dsr_ct_tag(k, f);
+	f->pad = xlb_dsr_ct_pad(f->syn_seq);
 }
 
 /* The tag of the persistence entry of pk pinned to backend bid. */

@@ -21,6 +21,7 @@
 #include "cfgslots.h"
 #include "conntrack.h"
 #include "xlb_ct.h"
+#include "xlb_cttag.h"
 #include "control.h"
 #include "dataplane.h"
 #include "hz.h"
@@ -1715,6 +1716,9 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 	nf.hash = d->hash;
 	nf.mode = svc->mode;
 	nf.last_seen_ns = conntrack_now_ns();
+	/* Tagged as the data plane tags its dr/tun entries: a packet whose
+	 * element is taken by another flow on another CPU tells (xlb_ct_copy). */
+	xlb_dsr_ct_tag_put(k, &nf);
 	return bpf_map__update_elem(dp->skel->maps.flows, k, sizeof(*k), &nf,
 				    sizeof(nf), BPF_NOEXIST) == 0;
 }

@@ -386,6 +386,24 @@ int svc_add(const char *vip, uint16_t port, uint8_t proto,
 	return svc_write(&k, &v);
 }
 
+int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v;
+	int fd = bpf_map__fd(skel->maps.services);
+
+	memset(&k, 0, sizeof(k));
+	k.vip = A(vip);
+	k.port_be = htons(80);
+	k.proto = 6;
+	k.family = XLB_AF_INET;
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return -1;
+	v.flags = flags;
+	v.seq_len = seq_len;
+	return svc_write(&k, &v);
+}
+
 int backend_set(uint32_t id, const char *addr, uint8_t flags,
 		       uint32_t svc)
 {
@@ -1509,4 +1527,106 @@ int torn_race_new_flows(const struct spec *s, const struct pkt *in,
 		err = err ?: write(i) ?: expect(in, XDP_TX_, exp, XLB_R_TX, why, n) ?:
 		      race_forget();
 	return err ?: torn_race(in, XDP_TX_, exp, write, race_forget, what, why, n);
+}
+
+/* ---- two frames of one flow at the same moment on two CPUs ---------------- */
+
+#define PAIR_SECONDS 2          /* how long the rounds run, at most */
+#define PAIR_ROUNDS 200000      /* how many rounds, at most */
+
+struct pair_run {
+	const struct pkt *in;
+	int ifindex;
+	volatile uint64_t go, done;     /* the round posted, the round run */
+	volatile int stop;
+	int err, verdict;
+};
+
+/* Spins about n rounds of a pause: the two CPUs' start in a round is
+ * moved by a different amount each round, so that their frames meet at
+ * every point of each other's path in turn. */
+static void pair_spin(unsigned int n)
+{
+	for (volatile unsigned int i = 0; i < n; i++)
+		;
+}
+
+/* The second CPU: frame in once per round posted in go. */
+static void *pair_peer(void *arg)
+{
+	struct pair_run *r = arg;
+	uint64_t seen = 0;
+	struct pkt out;
+
+	pin_cpu(1);
+	while (!r->stop) {
+		uint64_t g = r->go;
+
+		if (g == seen)
+			continue;
+		seen = g;
+		pair_spin((unsigned int)(g * 7) % 64);
+		r->err = run_prog(bpf_program__fd(skel->progs.xlb_xdp), r->in,
+				  &out, r->ifindex, &r->verdict);
+		r->done = g;
+	}
+	return NULL;
+}
+
+int pair_race(const struct pkt *a, int ifa, int va, const struct pkt *b,
+	      int ifb, int vb, int (*prep)(void),
+	      int (*check)(char *why, size_t n), char *why, size_t n)
+{
+	struct pair_run r = { .in = b, .ifindex = ifb };
+	uint64_t round = 0;
+	struct pkt out;
+	cpu_set_t all;
+	pthread_t t;
+	double end;
+	int v, err = 0;
+
+	if (ncpu < 2)
+		return snprintf(why, n, "needs two CPUs"), 1;
+	if (pthread_create(&t, NULL, pair_peer, &r))
+		return snprintf(why, n, "cannot start the second CPU's thread"), -1;
+	pthread_getaffinity_np(pthread_self(), sizeof(all), &all);
+	pin_cpu(0);
+	end = now_s() + PAIR_SECONDS;
+	while (round < PAIR_ROUNDS && (round & 255 || now_s() < end)) {
+		if (prep()) {
+			snprintf(why, n, "cannot set up round %llu",
+				 (unsigned long long)round + 1);
+			err = -1;
+			break;
+		}
+		r.go = ++round;
+		pair_spin((unsigned int)(round * 13) % 64);
+		err = run_prog(bpf_program__fd(skel->progs.xlb_xdp), a, &out,
+			       ifa, &v);
+		while (r.done != round)
+			;
+		if (err || r.err || v != va || r.verdict != vb) {
+			snprintf(why, n, "round %llu: %s, verdicts %s and %s, "
+				 "want %s and %s", (unsigned long long)round,
+				 strerror(-(err ?: r.err)), vname(v),
+				 vname(r.verdict), vname(va), vname(vb));
+			err = -1;
+			break;
+		}
+		err = check(why, n);
+		if (err) {
+			char at[64];
+
+			snprintf(at, sizeof(at), " (round %llu)",
+				 (unsigned long long)round);
+			strncat(why, at, n - strlen(why) - 1);
+			break;
+		}
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	if (!err)
+		printf("    (%llu rounds)\n", (unsigned long long)round);
+	return err;
 }

@@ -143,6 +143,14 @@ int torn_race_new_flows(const struct spec *s, const struct pkt *in,
 			const struct pkt *exp, int (*write)(uint64_t i),
 			const char *what, char *why, size_t n);
 
+/* Runs frame a (ingress ifa) on CPU 0 and frame b (ifb) on CPU 1 at the
+ * same moment, round after round for about two seconds: prep() before
+ * each round, the verdicts va and vb and check() after it. 0, -1 (why
+ * says which round failed how), or 1 (skipped: one CPU). */
+int pair_race(const struct pkt *a, int ifa, int va, const struct pkt *b,
+	      int ifb, int vb, int (*prep)(void),
+	      int (*check)(char *why, size_t n), char *why, size_t n);
+
 /* A churn of the LRU map m for a write() of torn_race: A's entry (ka, va)
  * made, deleted, and B's (kb, vb) made at once in the element A's left (the
  * map gives the element a CPU freed last to that CPU's next update), read
@@ -168,6 +176,8 @@ int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v);
 int svc_del(const struct xlb_svc_key *k);
 int svc_add(const char *vip, uint16_t port, uint8_t proto,
 		   uint32_t id, uint8_t mode, uint32_t table_size);
+/* Sets the scheduler flags and seq_len of the tcp service vip:80 (IPv4). */
+int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len);
 int backend_set(uint32_t id, const char *addr, uint8_t flags,
 		       uint32_t svc);
 int backend_port(uint32_t id, const char *addr, uint16_t port,

@@ -159,25 +159,6 @@ ROW(r_maglev_slots)
 
 /* Sets the scheduler flags (and rr sequence length) of the VIP_STICKY
  * service; 0, 0 is Maglev again. */
-/* Sets the scheduler flags and seq_len of the tcp service vip:80. */
-static int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
-{
-	struct xlb_svc_key k;
-	struct xlb_svc v;
-	int fd = bpf_map__fd(skel->maps.services);
-
-	memset(&k, 0, sizeof(k));
-	k.vip = A(vip);
-	k.port_be = htons(80);
-	k.proto = 6;
-	k.family = XLB_AF_INET;
-	if (bpf_map_lookup_elem(fd, &k, &v))
-		return -1;
-	v.flags = flags;
-	v.seq_len = seq_len;
-	return svc_write(&k, &v);
-}
-
 static int sticky_sched(uint8_t flags, uint16_t seq_len)
 {
 	return svc_sched(VIP_STICKY, flags, seq_len);
