@@ -953,6 +953,30 @@ int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 	return 0;
 }
 
+int dsr_key_get(const struct spec *s, struct xlb_flow_key *k)
+{
+	struct xlb_dsr_bucket b;
+	uint32_t i, tag;
+	int j;
+
+	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+		return -1;
+	if (s->fam == 4) {
+		struct xlb_dsr_keys4 ks;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_keys4), &i, &ks))
+			return -1;
+		*k = xlb_flow_key_of4(&ks.k[j]);
+	} else {
+		struct xlb_dsr_keys6 ks;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_keys6), &i, &ks))
+			return -1;
+		*k = ks.k[j];
+	}
+	return 0;
+}
+
 int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
 {
 	struct xlb_dsr_bucket b;

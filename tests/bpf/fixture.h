@@ -221,6 +221,8 @@ void nat_clear(void);
 uint32_t nat_rev_count(void);
 struct xlb_flow_key spec_key(const struct spec *s);
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d);
+/* The 5-tuple userspace reads beside s's slot (dsr_keys4/6). */
+int dsr_key_get(const struct spec *s, struct xlb_flow_key *k);
 int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d);
 /* cnt client ports from s's on (s's first) whose flows, s's otherwise,
  * share s's bucket of the dr/tun table: 0, or -1 when there are not cnt. */

@@ -285,11 +285,13 @@ static int in_flows(const struct spec *s)
 
 /* The compact entry of s's flow, in the table of its family (an IPv4
  * flow in dsr_flows4, an IPv6 one in dsr_flows6),
- * is backend bid of service sid with s's hash; the other family's table
- * and the flows map have none. */
+ * is backend bid of service sid with s's hash, with s's 5-tuple beside it
+ * for userspace (dsr_keys4/6); the other family's table and the flows map
+ * have none. */
 static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 			  char *why, size_t n)
 {
+	struct xlb_flow_key k, want = spec_key(s);
 	struct spec o = *s;
 	struct xlb_dsr_flow d;
 
@@ -299,6 +301,9 @@ static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 		return snprintf(why, n, "dsr_flows%d entry %u/%u/%08x, want %u/%u/%08x",
 				s->fam, d.backend_id, d.svc_id, d.hash, bid, sid,
 				spec_hash(s)), -1;
+	if (dsr_key_get(s, &k) || memcmp(&k, &want, sizeof(k)))
+		return snprintf(why, n, "dsr_keys%d has not the flow's 5-tuple beside its slot",
+				s->fam), -1;
 	/* The same tuple's bucket and tag in the other family's table. */
 	o.fam = s->fam == 4 ? 6 : 4;
 	if (dsr_get(&o, &d) == 0)
