@@ -173,6 +173,66 @@ ROW(r_fnat4_recycled) { return nat_recycled(&FNAT4, 51002, why, n); }
 ROW(r_nat6_recycled) { return nat_recycled(&NAT6, 51030, why, n); }
 ROW(r_fnat6_recycled) { return nat_recycled(&FNAT6, 51032, why, n); }
 
+/* ---- a share's eviction (xlb_embryo_end) ----------------------------------- */
+
+/* The nat v4 service's share: max_flows 1, its ring's first slot the key
+ * of its one established flow (ka), the ring's next slot the new flow's. */
+static int share_full(void)
+{
+	struct xlb_svc_flows c = { .n = 1, .max = 1, .head = 1, .tail = 0,
+				   .ring_base = 0, .ring_len = 4 };
+	uint32_t id = S_N4T;
+
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.svc_flows), &id, &c,
+				   0) ? -errno : 0;
+}
+
+/* The share of the nat v4 service held by its established flow a, whose
+ * element CPU 1 churns between a and b, an embryonic (SYN_RECV) entry of
+ * the same service: a new flow's SYN on CPU 0 finds a's key in the ring
+ * and must not end b's entry for it (judged by a copy checked against a's
+ * key), so there is never room: every SYN is refused. */
+ROW(r_nat4_evict_recycled)
+{
+	struct spec a = { .sport = 51060, .paylen = 100 }, b, r, d;
+	struct pkt in;
+	uint16_t lp;
+	int err;
+
+	svc_flows_set(S_N4T, 1, 0, 4);
+	err = nat_established(&NAT4, &a, &r, &lp, why, n);
+	if (!err) {
+		b = d = a;
+		b.sport = 51061;
+		d.sport = 51062;
+		d.tcpflags = 0x02;
+		pkt_mk(&in, &d);
+		err = share_full() ?:
+		      expect(&in, XDP_DROP_, &in, XLB_R_DROP_SVC_FULL, why, n);
+	}
+	if (!err) {
+		ka = spec_key(&a);
+		kb = spec_key(&b);
+		err = flow_get(&a, &va);
+	}
+	if (!err) {
+		vb = va;
+		vb.state = XLB_CT_SYN_RECV;
+		vb.last_seen_ns = va.last_seen_ns + 1;
+		vb.hash = xlb_ct_tag(&kb, &vb);
+		vb.pad = xlb_ct_tag8(vb.hash);
+		churn_why[0] = 0;
+		err = share_full() ?:
+		      torn_race(&in, XDP_DROP_, &in, churn, share_full,
+				"entries of the ring's flow", why, n);
+		if (err && churn_why[0])
+			snprintf(why, n, "%s", churn_why);
+	}
+	svc_flows_set(S_N4T, 0, 0, 0);
+	nat_clear();
+	return err;
+}
+
 /* ---- two CPUs changing one flow's state at once --------------------------- */
 
 /* The flow of a FIN race: its key, its established entry, its backend. */
@@ -339,6 +399,7 @@ static const struct row rows[] = {
 	{ .desc = "fullnat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_fnat6_fin_race },
 	{ .desc = "nat v4 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat4_recycled },
 	{ .desc = "fullnat v4 TCP: an established flow's element deleted and taken by another flow (another local port) on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_fnat4_recycled },
+	{ .desc = "nat v4 TCP at max_flows: the ring's established flow's element deleted and taken by an embryonic flow on another CPU: a new flow never ends it for the ring's key (every SYN refused)", .fn = r_nat4_evict_recycled },
 	{ .desc = "nat v6 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat6_recycled },
 	{ .desc = "fullnat v6 TCP: an established flow's element deleted and taken by another flow (another local port) on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_fnat6_recycled },
 };
