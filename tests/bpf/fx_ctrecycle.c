@@ -38,9 +38,46 @@ static int churn(uint64_t i)
 	return err;
 }
 
+/* The churn's entries: A's, flow a's as the data plane made it, and B's
+ * (flow b's), a copy of it in state st made after A was last seen, for
+ * the caller to make b's own and tag as the data plane would. 0 or -1. */
+static int churn_pair(const struct spec *a, const struct spec *b, uint8_t st,
+		      char *why, size_t n)
+{
+	ka = spec_key(a);
+	kb = spec_key(b);
+	if (flow_get(a, &va))
+		return snprintf(why, n, "no flow entry for A"), -1;
+	vb = va;
+	vb.state = st;
+	vb.last_seen_ns = va.last_seen_ns + 1;
+	return 0;
+}
+
+/* B's entry tagged as the data plane tags a new nat/fullnat entry. */
+static void churn_nat_tag(void)
+{
+	vb.hash = xlb_ct_tag(&kb, &vb);
+	vb.pad = xlb_ct_tag8(vb.hash);
+}
+
+/* torn_race_or of frame in under the churn of churn_pair's entries; why
+ * says so when A's packet wrote B's entry. */
+static int churn_race(const struct pkt *in, int verdict, const struct pkt *exp,
+		      int other, int (*reset)(void), const char *what,
+		      char *why, size_t n)
+{
+	int err;
+
+	churn_why[0] = 0;
+	err = torn_race_or(in, verdict, exp, other, churn, reset, what, why, n);
+	if (err && churn_why[0])
+		snprintf(why, n, "%s", churn_why);
+	return err;
+}
+
 /* Flow a of an established connection (its ACKs leaving as exp, under
- * verdict) on CPU 0
- * while CPU 1 churns its element between a and b, whose entry is a's
+ * verdict) on CPU 0 while CPU 1 churns its element between a and b, whose entry is a's
  * with b_raddr (and b_lport, fullnat) and state SYN_RECV: every frame of
  * a that leaves carries a's translation, or a is gone (dropped), and b's
  * entry is never written. */
@@ -48,31 +85,17 @@ static int recycle_race(const struct spec *a, const struct spec *b,
 			int verdict, const struct pkt *exp, const char *b_raddr,
 			uint16_t b_lport, char *why, size_t n)
 {
-	struct spec ack = *a;
 	struct pkt in;
-	int err;
 
-	pkt_mk(&in, &ack);
-	ka = spec_key(a);
-	kb = spec_key(b);
-	if (flow_get(a, &va)) {
-		snprintf(why, n, "no flow entry for A");
+	pkt_mk(&in, a);
+	if (churn_pair(a, b, XLB_CT_SYN_RECV, why, n))
 		return -1;
-	}
-	vb = va;
 	vb.raddr = A(b_raddr);
 	if (b_lport)
 		vb.lport_be = htons(b_lport);
-	vb.state = XLB_CT_SYN_RECV;
-	vb.last_seen_ns = va.last_seen_ns + 1;  /* made after A was last seen */
-	vb.hash = xlb_ct_tag(&kb, &vb);         /* B's own, as the data plane */
-	vb.pad = xlb_ct_tag8(vb.hash);          /* tags a new entry */
-	churn_why[0] = 0;
-	err = torn_race_or(&in, verdict, exp,
-			   XDP_DROP_, churn, NULL, "entries of A", why, n);
-	if (err && churn_why[0])
-		snprintf(why, n, "%s", churn_why);
-	return err;
+	churn_nat_tag();
+	return churn_race(&in, verdict, exp, XDP_DROP_, NULL, "entries of A",
+			  why, n);
 }
 
 /* ---- the nat/fullnat services of the fixture world ------------------------ */
@@ -210,23 +233,12 @@ ROW(r_nat4_evict_recycled)
 		err = share_full() ?:
 		      expect(&in, XDP_DROP_, &in, XLB_R_DROP_SVC_FULL, why, n);
 	}
+	err = err ?: churn_pair(&a, &b, XLB_CT_SYN_RECV, why, n);
 	if (!err) {
-		ka = spec_key(&a);
-		kb = spec_key(&b);
-		err = flow_get(&a, &va);
-	}
-	if (!err) {
-		vb = va;
-		vb.state = XLB_CT_SYN_RECV;
-		vb.last_seen_ns = va.last_seen_ns + 1;
-		vb.hash = xlb_ct_tag(&kb, &vb);
-		vb.pad = xlb_ct_tag8(vb.hash);
-		churn_why[0] = 0;
+		churn_nat_tag();
 		err = share_full() ?:
-		      torn_race(&in, XDP_DROP_, &in, churn, share_full,
-				"entries of the ring's flow", why, n);
-		if (err && churn_why[0])
-			snprintf(why, n, "%s", churn_why);
+		      churn_race(&in, XDP_DROP_, &in, -1, share_full,
+				 "entries of the ring's flow", why, n);
 	}
 	svc_flows_set(S_N4T, 0, 0, 0);
 	nat_clear();
@@ -358,25 +370,15 @@ static int dsr_lc_recycled(const struct rlcw *w, uint16_t sport, char *why,
 	a.tcpflags = 0x10;
 	err = err ?: fwd_dr(&a, w->mac1, why, n) ?:
 	      want_state(&a, XLB_CT_ESTABLISHED, why, n);
+	err = err ?: churn_pair(&a, &b, XLB_CT_SYN_SENT, why, n);
 	if (!err) {
-		ka = spec_key(&a);
-		kb = spec_key(&b);
-		err = flow_get(&a, &va);
-	}
-	if (!err) {
-		vb = va;
 		vb.backend_id = RL2;
 		vb.hash = spec_hash(&b);
-		vb.state = XLB_CT_SYN_SENT;
-		vb.last_seen_ns = va.last_seen_ns + 1;
 		xlb_dsr_ct_tag_put(&kb, &vb);   /* as the data plane tags it */
 		pkt_mk(&in, &a);
 		dr_expect(&exp, &in, w->mac1, MAC_XA);
-		churn_why[0] = 0;
-		err = torn_race(&in, XDP_TX_, &exp, churn, NULL, "entries of A",
-				why, n);
-		if (err && churn_why[0])
-			snprintf(why, n, "%s", churn_why);
+		err = churn_race(&in, XDP_TX_, &exp, -1, NULL, "entries of A",
+				 why, n);
 	}
 	flows_clear();
 	conns_put(RL1, 0, 0);
