@@ -713,13 +713,12 @@ xlb_ct_retry(const struct xlb_flow_key *k, struct xlb_flow *f,
 		 * in spills, it would take stack that the deepest chain of
 		 * calls (the SYN proxy's) does not have. */
 		asm volatile("" : "+r"(k), "+r"(how));
-		/* Only the words that change in place read again (state and
-		 * flags, age, SYN-proxy delta), and kept only while f holds
-		 * the entry by its tag word and pad: never a whole copy,
-		 * which would leave c another flow's entry, half written,
-		 * when the check failed, and the packet goes on with c
-		 * (forwarded by another flow's translation). */
-		/* In the order of their offsets, as the kernel writes a new
+		/* Only the words that change in place read again (age, state
+		 * and flags, SYN-proxy delta), and kept only while f holds the
+		 * entry by its tag word and pad: a whole copy that failed its
+		 * check would leave c another flow's entry, which the packet
+		 * goes on with (sent by the other's translation). Read in the
+		 * order of their offsets, the kernel's order of writing a new
 		 * value: an age from another flow's value comes with its pad
 		 * and tag word, which the check rejects. */
 		seen = *(volatile const __u64 *)&f->last_seen_ns;
