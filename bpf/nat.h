@@ -685,7 +685,8 @@ static __always_inline __u32 xlb_ct_tagw(const struct xlb_flow *c)
 
 /* The state change of a packet (how: by | proto << 8 | tcp_flags << 16)
  * whose compare-and-swap lost on f, the element of key k copied into c:
- * c copied again and checked to be the same entry (its tag), the change
+ * the words of c that change in place read again while f holds the same
+ * entry (its tag word and pad), the change
  * worked out again from the state another CPU wrote, and tried again;
  * none when that state holds it already. The backend's count moves with
  * the change that is written, once. 1: the change is in f (or was
@@ -695,19 +696,40 @@ __attribute__((noinline)) int
 xlb_ct_retry(const struct xlb_flow_key *k, struct xlb_flow *f,
 	     struct xlb_flow *c, __u32 how, __u64 now)
 {
+	__u64 w, t, seen;
 	__u32 tag, i;
-	__u8 st, fl;
+	__u8 st, fl, t8;
+	int nat;
 
 	if (!k || !f || !c)
 		return 0;
 	tag = xlb_ct_tagw(c);
+	nat = c->mode == XLB_MODE_NAT || c->mode == XLB_MODE_FULLNAT;
+	/* The tag's byte in pad (not covered by the tag: c's may be
+	 * another entry's, half written, as the state that lost was). */
+	t8 = !tag ? 0 : nat ? xlb_ct_tag8(tag) : xlb_dsr_ct_pad(tag);
 	for (i = 1; i < XLB_CT_TRIES; i++) {
 		/* Nothing of k's tag nor of how hoisted out of the loop: held across it
 		 * in spills, it would take stack that the deepest chain of
 		 * calls (the SYN proxy's) does not have. */
 		asm volatile("" : "+r"(k), "+r"(how));
-		if (!xlb_ct_copy(k, f, c) || xlb_ct_tagw(c) != tag)
+		/* Only the words that change in place read again (age, state
+		 * and flags, SYN-proxy delta), and kept only while f holds the
+		 * entry by its tag word and pad: a whole copy that failed its
+		 * check would leave c another flow's entry, which the packet
+		 * goes on with (sent by the other's translation). Read in the
+		 * order of their offsets, the kernel's order of writing a new
+		 * value: an age from another flow's value comes with its pad
+		 * and tag word, which the check rejects. */
+		seen = *(volatile const __u64 *)&f->last_seen_ns;
+		w = *(volatile const __u64 *)&f->rport_be;
+		t = *(volatile const __u64 *)&f->hash;
+		if ((__u8)(w >> 56) != t8 ||
+		    (nat ? (__u32)t : (__u32)(t >> 32)) != tag)  /* hash, syn_seq */
 			return 0;
+		*(__u64 *)&c->rport_be = w;
+		*(__u64 *)&c->hash = t;
+		c->last_seen_ns = seen;
 		st = xlb_ct_next(c, &fl, (__u8)(how >> 8), (__u8)(how >> 16),
 				 how & 0xff);
 		if ((st == c->state && fl == c->flags) ||

@@ -396,7 +396,7 @@ int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len)
 	k.vip = A(vip);
 	k.port_be = htons(80);
 	k.proto = 6;
-	k.family = XLB_AF_INET;
+	k.family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	if (bpf_map_lookup_elem(fd, &k, &v))
 		return -1;
 	v.flags = flags;

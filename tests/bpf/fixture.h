@@ -176,7 +176,7 @@ int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v);
 int svc_del(const struct xlb_svc_key *k);
 int svc_add(const char *vip, uint16_t port, uint8_t proto,
 		   uint32_t id, uint8_t mode, uint32_t table_size);
-/* Sets the scheduler flags and seq_len of the tcp service vip:80 (IPv4). */
+/* Sets the scheduler flags and seq_len of the tcp service vip:80. */
 int svc_sched(const char *vip, uint8_t flags, uint16_t seq_len);
 int backend_set(uint32_t id, const char *addr, uint8_t flags,
 		       uint32_t svc);
