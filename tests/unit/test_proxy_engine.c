@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The proxy engine on loopback, with echo backends in threads: TCP relay
- * with half-close, a large transfer, spread by weight, retry after a
- * refused connect, PROXY headers out and in, UDP sessions that never mix
- * replies, connections spread evenly over the workers, slow clients (no
- * backend connection before the first byte, the header timeout, the
- * idlest shed at max_connections, tcp and udp), bulk directions spliced
- * (byte-exact, half-closed, aborted by either side), udp sessions that
- * close while queries flow and a udp service removed and added again while
- * its clients ask (their sockets let go of), and removal of a service. */
+ * with half-close, many connections' bytes at once, a large transfer,
+ * spread by weight, retry after a refused connect, PROXY headers out and
+ * in, UDP sessions that never mix replies, connections spread evenly over
+ * the workers, slow clients (no backend connection before the first byte,
+ * the header timeout, the idlest shed at max_connections, tcp and udp),
+ * bulk directions spliced (byte-exact, half-closed, aborted by either
+ * side), udp sessions that close while queries flow and a udp service
+ * removed and added again while its clients ask (their sockets let go of),
+ * and removal of a service. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -429,6 +430,51 @@ static void test_tcp_spread(void)
 	/* (+1: the probe of wait_listening may land late.) */
 	CHECK(b1 + b2 >= 400 && b1 + b2 <= 401 && b1 >= 80 && b1 <= 120,
 	      "be1 %u be2 %u", b1, b2);
+}
+
+/* Many connections whose bytes arrive at once: a worker's round of more
+ * than PROXY_READ_DIRECT_MAX connections reads them through its io_uring
+ * (all of the round's first reads in one io_uring_enter), a smaller one
+ * with read(). Waves of a message on every connection, then every echo
+ * read back whole and in its own connection. */
+#define MANY_CONNS 64
+#define MANY_WAVES 30
+
+static void test_tcp_many(void)
+{
+	int fds[MANY_CONNS];
+	unsigned ok = 0, want = 0;
+
+	for (int i = 0; i < MANY_CONNS; i++)
+		fds[i] = connect_to(vport);
+	for (int wave = 0; wave < MANY_WAVES && ok == want; wave++) {
+		char msg[MANY_CONNS][32], out[32];
+
+		for (int i = 0; i < MANY_CONNS; i++) {
+			int n = snprintf(msg[i], sizeof(msg[i]), "wave %d conn %d.", wave, i);
+
+			if (fds[i] >= 0 && write(fds[i], msg[i], (size_t)n) != n) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+		for (int i = 0; i < MANY_CONNS; i++) {
+			size_t len = strlen(msg[i]), got = 0;
+			ssize_t n;
+
+			want++;
+			while (fds[i] >= 0 && got < len &&
+			       (n = read(fds[i], out + got, len - got)) > 0)
+				got += (size_t)n;
+			ok += got == len && !memcmp(out, msg[i], len);
+			if (ok != want)         /* a read waits 5 s (connect_to) */
+				break;
+		}
+	}
+	for (int i = 0; i < MANY_CONNS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	CHECK(ok == want, "%u/%u echoes whole", ok, want);
 }
 
 /* proxy_zero: the service and its backends count from 0 again; the next
@@ -986,6 +1032,7 @@ int main(void)
 	setup();
 	RUN(test_start);
 	RUN(test_tcp_spread);
+	RUN(test_tcp_many);
 	RUN(test_zero);
 	RUN(test_tcp_big);
 	RUN(test_splice_abort);

@@ -47,6 +47,13 @@
 /* Sends in a batch up to which send() beats one io_uring_enter (the ring
  * pays off by sending many at once). */
 #define PROXY_DIRECT_MAX   2
+/* Connections in a round up to which its first reads are read() calls, not
+ * one io_uring_enter: where a syscall costs a quarter of a microsecond (no
+ * PTI) the ring's reads save nothing in rounds this small, and new
+ * connections moved faster without them on a loaded VM (the same on a
+ * quiet one; docs/performance.md part 4, "Today's host: where the lead
+ * went"). */
+#define PROXY_READ_DIRECT_MAX 8
 /* TCP sends queued in the ring at which they go to the kernel, before the
  * batch ends: the receivers (a backend, a client) start on them while the
  * worker moves on, instead of all of them waiting for the batch's end. On

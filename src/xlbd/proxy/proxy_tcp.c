@@ -673,7 +673,8 @@ static void s2c_sent(struct pworker *w, struct preq *r, int res)
  * again for the connections whose sends completed, until nothing moves.
  * A round of PROXY_DIRECT_MAX connections or fewer (a few pipelined
  * connections, DNS over TCP) reads and sends directly: the ring's round
- * trip would cost more than it saves. */
+ * trip would cost more than it saves; one of PROXY_READ_DIRECT_MAX or
+ * fewer reads directly and sends through the ring. */
 void ptcp_flush(struct pworker *w)
 {
 	for (int round = 0; round < 16 && (w->dirty_c || pring_pending(w)); round++) {
@@ -685,7 +686,7 @@ void ptcp_flush(struct pworker *w)
 		for (c = list; c; c = c->dnext)
 			n += !c->dead;
 		w->direct = n <= PROXY_DIRECT_MAX;
-		rd = w->direct || !w->has_ring ? dir_read : dir_read_ring;
+		rd = n <= PROXY_READ_DIRECT_MAX || !w->has_ring ? dir_read : dir_read_ring;
 		for (c = list; c; c = c->dnext) {
 			if (c->dead)
 				continue;
