@@ -250,10 +250,15 @@ impl_switches() {
 	echo "$v $n $(for p in $(impl_pids "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
 		awk '{ w += $2 } END { printf "%.0f\n", w / 1000 }')"
 }
+# impl_rss IMPL [FIELD]: VmRSS (default) or RssAnon, the anonymous part
+# (heap, buffers), which leaves out what a balancer maps of files or
+# shared memory: xlbd's RSS holds the data plane's mmapped BPF maps (the
+# dr/tun flow tables, ~360 MiB with the default sizes), no part of its
+# proxy's memory.
 impl_rss() {
 	local p s=0
 	for p in $(impl_pids "$1"); do
-		s=$((s + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+		s=$((s + $(awk -v f="${2:-VmRSS}:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
 	done
 	echo $s
 }
@@ -300,11 +305,11 @@ while time.time() < end and not os.path.exists(stop):
 EOP
 }
 
-# measure IMPL TEST: prints "RATE P99MS RSSKIB IDLEKIB BASE GONEKIB" (rate
+# measure IMPL TEST: prints "RATE P99MS RSSKIB IDLEKIB BASE GONEKIB ANONKIB" (rate
 # per second: requests, MiB or queries; p99 "-" where the tool gives none;
 # idle only, else "-": IDLEKIB the RSS with the connections held above the
 # RSS before the first round held any, BASE the rate without them, GONEKIB
-# the RSS above that same start 3 s after they closed).
+# the RSS above that same start 3 s after they closed; ANONKIB RssAnon).
 measure() {
 	local impl=$1 t=$2 rate p99 url="http://$VIP_V4:${HTTP_PORT[$1]:-0}/" idle=- rss0
 	local stop=$LAB_DIR/idle.stop ready=$LAB_DIR/idle.ready hp base=- gone=-
@@ -342,7 +347,7 @@ measure() {
 	dnsrate) read -r rate p99 < <(dnsperf_rate "${DNS_PORT[$impl]}") ;;
 	dnstcp) rate=$(dnsperf_port "${DNST_PORT[$impl]}" tcp); p99=- ;;
 	esac
-	echo "$rate $p99 $(impl_rss "$impl") $idle $base $gone"
+	echo "$rate $p99 $(impl_rss "$impl") $idle $base $gone $(impl_rss "$impl" RssAnon)"
 }
 
 # perf_start IMPL TEST / perf_stop: BENCH_PROXY_PERF's profiles of xlb.
@@ -394,7 +399,7 @@ lb_packets() { ip -n "$NS_LB" -s -j link show elb | jq '.[0].stats64 | .rx.packe
 # whatever else runs on this shared VM), in clock ticks.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
-declare -A SCPU SVCS VCS NCS RQW MCPU PKT RATE P99 CPU RSS IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
+declare -A SCPU SVCS VCS NCS RQW MCPU PKT RATE P99 CPU RSS ANON IDLEKB GONEKB BESIDE     # RATE[impl.test] = "r1 r2 ...", same for the others
 # CPU of the real servers (every process in their namespaces), ticks.
 srv_pids() { for rs in "${RS_NAMES[@]}"; do ip netns pids "$(rs_ns "$rs")"; done; }
 srv_ticks() { cpu_ticks $(srv_pids); }
@@ -436,7 +441,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 			s0=$(srv_ticks) sv0=$(srv_sleeps)
 			perf_start "$impl" "$t"
 			nstat_mark
-			read -r rate p99 rss idle base gone < <(measure "$impl" "$t")
+			read -r rate p99 rss idle base gone anon < <(measure "$impl" "$t")
 			perf_stop
 			nstat_take "$impl.$t.r$((r + 1))"
 			t1=$(impl_ticks "$impl") p1=$(lb_packets) m1=$(machine_ticks) s1=$(srv_ticks) sv1=$(srv_sleeps)
@@ -453,6 +458,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 			RATE[$impl.$t]+=" $rate"
 			P99[$impl.$t]+=" $p99"
 			RSS[$impl.$t]+=" $rss"
+			ANON[$impl.$t]+=" $anon"
 			IDLEKB[$impl.$t]+=" $idle"
 			GONEKB[$impl.$t]+=" $gone"
 			BESIDE[$impl.$t]+=" $(ratio "$rate" "$base")"
@@ -502,7 +508,7 @@ row_for() {     # row_for TEST LABEL UNIT PEERS...
 		desc+="$p $(printf %.0f "$rate") $unit/s"
 		v=$(med <<<"${P99[$p.$t]}")
 		[ "$v" != - ] && desc+=" p99 ${v}ms"
-		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}") sleeps $(med <<<"${SVCS[$p.$t]}")/$unit, machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB"
+		desc+=" cpu ${cpu}µs/$unit (servers $(med <<<"${SCPU[$p.$t]}") sleeps $(med <<<"${SVCS[$p.$t]}")/$unit, machine $(med <<<"${MCPU[$p.$t]}")) pkts $(med <<<"${PKT[$p.$t]}")/$unit switches $(med <<<"${VCS[$p.$t]}")+$(med <<<"${NCS[$p.$t]}")/$unit waiting $(med <<<"${RQW[$p.$t]}")µs/$unit rss $(( $(printf %.0f "$(med <<<"${RSS[$p.$t]}")") / 1024 ))MiB (anon $(( $(printf %.0f "$(med <<<"${ANON[$p.$t]}")") / 1024 ))MiB)"
 		v=$(med <<<"${IDLEKB[$p.$t]}")
 		[ "$v" != - ] && desc+=" (+$(per_10k "$v")MiB per 10k held, $(med <<<"${GONEKB[$p.$t]}")KiB left after they closed; rate $(med <<<"${BESIDE[$p.$t]}")x of without them)"
 		desc+="; "
