@@ -19,9 +19,13 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 # every xlbd fills its own. Nor are the tags of flows and persist entries
 # (include/xlb_cttag.h): an entry without one is read as before, so that
 # a restart from an xlbd without tags adopts the maps; a change of the
-# tag functions must come with a change of xlb_abi.h.
+# tag functions must come with a change of xlb_abi.h. Nor is the mark of a
+# dr/tun slot whose 5-tuple is not yet written (include/xlb_dsrkey.h): a
+# bit every reader of a slot leaves aside, so either side of its coming
+# adopts the other's tables.
 ABI_TEXT := cat $(sort $(filter-out include/xlb_svcidx.h include/xlb_svcslots.h \
-		include/xlb_cfgslots.h include/xlb_lcslots.h include/xlb_cttag.h,\
+		include/xlb_cfgslots.h include/xlb_lcslots.h include/xlb_cttag.h \
+		include/xlb_dsrkey.h,\
 		$(wildcard include/*.h))) bpf/maps.h 2>/dev/null
 ABI_HASH := $(shell t=$$($(ABI_TEXT) | $(CC) -fpreprocessed -dD -E -P -x c - 2>/dev/null | \
 		tr -s '[:space:]' ' '); [ -n "$$t" ] || t=$$($(ABI_TEXT)); \

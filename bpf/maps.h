@@ -170,7 +170,8 @@ struct {
 } dsr_flows6 SEC(".maps");
 
 /* The 5-tuples of the dr/tun tables' slots (struct xlb_dsr_keys4/6), for
- * userspace; sized as dsr_flows4 and dsr_flows6. */
+ * userspace, written by a flow's second packet (include/xlb_dsrkey.h);
+ * sized as dsr_flows4 and dsr_flows6. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);

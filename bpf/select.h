@@ -12,6 +12,7 @@
 #include "svcidx.h"
 #include "svcslots.h"
 #include "xlb_ct.h"
+#include "xlb_dsrkey.h"
 #include "xlb_hash.h"
 
 /* The clock of flow entries (last_seen_ns): CLOCK_MONOTONIC at jiffy
@@ -380,7 +381,8 @@ int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid
 
 /* What xlb_dsr_lookup returns for a hit: the slot's flow hash (upper 32
  * bits) and XLB_DSR_FOUND | service << 16 | backend, from one read of the
- * slot's id; 0 for a miss. */
+ * slot's id; 0 for a miss. The slot's mark (XLB_DSR_ID_UNKEYED, the same
+ * bit) disappears in it: a hit reads the same marked or not. */
 #define XLB_DSR_FOUND 0x80000000u
 _Static_assert(!((XLB_DSR_ID_SVC_MASK << 16 | XLB_DSR_ID_BACKEND_MASK) &
 		 XLB_DSR_FOUND), "a hit's mark is no bit of the service's");
@@ -396,53 +398,37 @@ static __always_inline __u64 xlb_dsr_hash(const struct xlb_pkt *p,
 			     p->key.dport_be, p->key.proto);
 }
 
+/* The bucket of hash h in p's family's table (k: the tables' parameters),
+ * or NULL. */
+static __always_inline struct xlb_dsr_bucket *
+xlb_dsr_bucket_at(const struct xlb_pkt *p, const struct xlb_dsr_params *k,
+		  __u64 h)
+{
+	struct xlb_dsr_bucket *b;
+	__u32 i;
+
+	if (p->key.family != XLB_AF_INET) {
+		i = xlb_dsr_index(h, k->buckets6);
+		b = bpf_map_lookup_elem(&dsr_flows6, &i);
+		xlb_own_call(b);
+		return b;
+	}
+	i = xlb_dsr_index(h, k->buckets4);
+	return bpf_map_lookup_elem(&dsr_flows4, &i);
+}
+
 /* The bucket of p's flow in its family's table, or NULL; *k gets the
  * tables' parameters, *h the keyed hash of p's tuple. */
 static __always_inline struct xlb_dsr_bucket *
 xlb_dsr_bucket_of(const struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
 {
-	struct xlb_dsr_bucket *b;
-	__u32 zero = 0, i;
+	__u32 zero = 0;
 
 	*k = bpf_map_lookup_elem(&dsr_params, &zero);
 	if (!*k)
 		return NULL;
 	*h = xlb_dsr_hash(p, *k);
-	if (p->key.family != XLB_AF_INET) {
-		i = xlb_dsr_index(*h, (*k)->buckets6);
-		b = bpf_map_lookup_elem(&dsr_flows6, &i);
-		xlb_own_call(b);
-		return b;
-	}
-	i = xlb_dsr_index(*h, (*k)->buckets4);
-	return bpf_map_lookup_elem(&dsr_flows4, &i);
-}
-
-/* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6):
- * see XLB_DSR_FOUND; 0 when there is none. A hit stamps the slot with the
- * tables' epoch, a write only when the epoch moved on since (once an
- * epoch, ~17 ms, at most), so that a bucket is not written per packet
- * by every CPU that reads it. */
-static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
-{
-	struct xlb_dsr_params *k;
-	struct xlb_dsr_bucket *b;
-	__u32 tag, i;
-	__u64 h, id;
-
-	b = xlb_dsr_bucket_of(p, &k, &h);
-	if (!b)
-		return 0;
-	tag = xlb_dsr_tag(h);
-	for (i = 0; i < XLB_DSR_WAYS; i++) {
-		id = XLB_READ_ONCE(b->slot[i].id);
-		if ((__u32)(id >> 32) != tag)
-			continue;
-		if (b->slot[i].age != k->epoch)
-			b->slot[i].age = k->epoch;
-		return (__u64)b->slot[i].hash << 32 | XLB_DSR_FOUND | (__u32)id;
-	}
-	return 0;
+	return xlb_dsr_bucket_at(p, *k, *h);
 }
 
 /* Writes p's 5-tuple beside slot v of hash h's bucket (dsr_keys4/6), for
@@ -472,11 +458,78 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 	}
 }
 
+/* The second half of a new flow's store (xlb_dsr_store): p's packet found
+ * its slot, v of hash h's bucket, with id, marked (include/xlb_dsrkey.h).
+ * Writes p's 5-tuple beside the slot, then clears the mark by a
+ * compare-and-swap from id, so that a slot another flow took meanwhile
+ * (a new id, marked by its own store) keeps that flow's mark: userspace
+ * never reads p's tuple as that flow's. The key goes first: a slot
+ * without the mark has its tuple written. Out of line, so that a hit on
+ * an unmarked slot (every packet of an established flow) costs a test. */
+__attribute__((noinline)) int xlb_dsr_key_fill(const struct xlb_pkt *p, __u64 h,
+					       __u32 v, __u64 id)
+{
+	struct xlb_dsr_params *k;
+	struct xlb_dsr_bucket *b;
+	__u32 zero = 0;
+
+	if (!p)
+		return 0;
+	k = bpf_map_lookup_elem(&dsr_params, &zero);
+	if (!k)
+		return 0;
+	b = xlb_dsr_bucket_at(p, k, h);
+	if (!b)
+		return 0;
+	v &= XLB_DSR_WAYS - 1;
+	if (XLB_READ_ONCE(b->slot[v].id) != id)
+		return 0;
+	xlb_dsr_key_put(p, k, h, v);
+	__sync_val_compare_and_swap(&b->slot[v].id, id, id & ~XLB_DSR_ID_UNKEYED);
+	return 0;
+}
+
+/* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6):
+ * see XLB_DSR_FOUND; 0 when there is none. A hit stamps the slot with the
+ * tables' epoch, a write only when the epoch moved on since (once an
+ * epoch, ~17 ms, at most), so that a bucket is not written per packet
+ * by every CPU that reads it. A hit on a slot still marked by its store
+ * (the flow's second packet, as a rule) writes the flow's 5-tuple for
+ * userspace (xlb_dsr_key_fill). */
+static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
+{
+	struct xlb_dsr_params *k;
+	struct xlb_dsr_bucket *b;
+	__u32 tag, i;
+	__u64 h, id;
+
+	b = xlb_dsr_bucket_of(p, &k, &h);
+	if (!b)
+		return 0;
+	tag = xlb_dsr_tag(h);
+	for (i = 0; i < XLB_DSR_WAYS; i++) {
+		id = XLB_READ_ONCE(b->slot[i].id);
+		if ((__u32)(id >> 32) != tag)
+			continue;
+		if (b->slot[i].age != k->epoch)
+			b->slot[i].age = k->epoch;
+		if (!xlb_dsr_id_keyed(id))
+			xlb_dsr_key_fill(p, h, i, id);
+		return (__u64)b->slot[i].hash << 32 | XLB_DSR_FOUND | (__u32)id;
+	}
+	return 0;
+}
+
 /* Stores p's flow (service svc, backend bid, hash p->hash) in its bucket
  * (xlb_dsr_victim's slot): the hash and age first, then the id with a
  * compare-and-swap from what the choice saw, so that two CPUs placing
  * new flows in one bucket at once never overwrite each other's (the loser
- * chooses again). Moves the tables' epoch on to the current one. */
+ * chooses again). Moves the tables' epoch on to the current one. The id
+ * goes in marked, its 5-tuple not written (include/xlb_dsrkey.h): the
+ * flow's next packet writes it (xlb_dsr_lookup). The keys' line is a
+ * second random cache line of a large table, as costly as the bucket's
+ * (performance.md part 7): a flow that never sends a second packet (a
+ * SYN flood's) never pays it. */
 __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
 					   __u32 bid)
 {
@@ -494,16 +547,14 @@ __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
 	if (k->epoch != now)
 		k->epoch = now;
 	tag = xlb_dsr_tag(h);
-	id = xlb_dsr_id(tag, svc, bid);
+	id = xlb_dsr_id(tag, svc, bid) | XLB_DSR_ID_UNKEYED;
 	for (try = 0; try < 2; try++) {
 		v = xlb_dsr_victim(b, tag, now) & (XLB_DSR_WAYS - 1);
 		old = XLB_READ_ONCE(b->slot[v].id);
 		b->slot[v].hash = p->hash;
 		b->slot[v].age = now;
-		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old) {
-			xlb_dsr_key_put(p, k, h, v);
+		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old)
 			break;
-		}
 	}
 	return 0;
 }

@@ -187,6 +187,12 @@ int xlb_xdp(struct xdp_md *ctx)
 				    xlb_fwd_nat(ctx, &p, svc, f);
 	if (svc->mode != XLB_MODE_DR && svc->mode != XLB_MODE_TUN)
 		return xlb_done(XLB_R_DROP_MODE, XDP_DROP);
+	/* A packet past the SYN of an lc/wlc service's flow without an entry
+	 * in flows may be of a flow older than the service's scheduler whose
+	 * compact entry xlbd could not copy (its 5-tuple not yet written:
+	 * include/xlb_dsrkey.h): that entry keeps its backend (xlb_fwd_dsr). */
+	if (!p.syn && !d && !f && !xlb_svc_dsr_table(svc))
+		d = xlb_dsr_lookup(&p);
 	return xlb_fwd_dsr(ctx, &p, svc, d, f);
 }
 

@@ -66,10 +66,11 @@ _Static_assert(XLB_MAX_SERVICES <= XLB_DSR_ID_SVC_MASK + 1 &&
 	       "a slot's id holds the service in 15 bits, the backend in 16");
 
 /* dsr_keys4 / dsr_keys6 value: the 5-tuples of a bucket's flows, slot by
- * slot, written with the slot by a new flow and read only by userspace
- * (listing, copies into the connection table): the packet path never
- * reads them. A key goes with its slot while the keyed hash of the key
- * gives the slot's bucket and tag. */
+ * slot, written by a new flow's second packet (its first stores the slot
+ * marked: include/xlb_dsrkey.h) and read only by userspace (listing,
+ * copies into the connection table): the packet path never reads them.
+ * A key goes with its slot while the slot is unmarked and the keyed hash
+ * of the key gives the slot's bucket and tag. */
 struct xlb_dsr_keys4 {
 	struct xlb_flow_key4 k[XLB_DSR_WAYS];
 };

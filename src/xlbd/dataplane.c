@@ -31,6 +31,7 @@
 #include "runfile.h"
 #include "svcidx.h"
 #include "svcslots.h"
+#include "xlb_dsrkey.h"
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
@@ -1611,9 +1612,11 @@ typedef int (*dsr_flow_fn)(void *arg, const struct xlb_flow_key *k,
 			   const struct xlb_dsr_flow *d);
 
 /* Calls fn for each flow of the dr/tun tables (read as the data plane
- * writes them, without a lock): a slot whose 5-tuple beside it does not
- * hash to its bucket and tag is being replaced, and is left out. Stops at
- * fn's first non-zero return, which it returns. */
+ * writes them, without a lock). Left out: a slot still marked by its
+ * store (include/xlb_dsrkey.h: a flow seen by its first packet only,
+ * whose 5-tuple beside it is not written yet, or is an earlier flow's),
+ * and a slot whose 5-tuple does not hash to its bucket and tag (being
+ * replaced). Stops at fn's first non-zero return, which it returns. */
 static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 {
 	struct xlb_dsr_params p;
@@ -1631,7 +1634,7 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 				struct xlb_dsr_flow d;
 				struct xlb_flow_key k;
 
-				if (!id)
+				if (!id || !xlb_dsr_id_keyed(id))
 					continue;
 				k = dsr_key_at(dp, v6, b, i);
 				h = xlb_dsr_hash_key(&p, &k);
@@ -1649,8 +1652,11 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 }
 
 /* Places flow d of key k in its bucket as the data plane places a new
- * flow (xlb_dsr_store), unless a flow of its tag is there already.
- * Returns whether it wrote the flow. */
+ * flow and its next packet writes the 5-tuple (xlb_dsr_store,
+ * xlb_dsr_key_fill), unless a flow of its tag is there already: the id
+ * marked, the 5-tuple, then the mark cleared, so that no reader finds the
+ * slot unmarked beside another flow's 5-tuple. Returns whether it wrote
+ * the flow. */
 static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 		    const struct xlb_dsr_flow *d)
 {
@@ -1658,7 +1664,7 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	struct xlb_dsr_params p;
 	struct xlb_dsr_bucket *b;
 	uint32_t tag, bi, v;
-	uint64_t h, old;
+	uint64_t h, old, id;
 
 	if (dsr_params_get(dp, &p))
 		return false;
@@ -1674,16 +1680,21 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	old = __atomic_load_n(&b->slot[v].id, __ATOMIC_ACQUIRE);
 	b->slot[v].hash = d->hash;
 	b->slot[v].age = p.epoch;
-	if (!__atomic_compare_exchange_n(&b->slot[v].id, &old,
-					 xlb_dsr_id(tag, d->svc_id, d->backend_id),
-					 false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+	id = xlb_dsr_id(tag, d->svc_id, d->backend_id) | XLB_DSR_ID_UNKEYED;
+	if (!__atomic_compare_exchange_n(&b->slot[v].id, &old, id, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		return false;
 	/* The 5-tuple only where the compare-and-swap won, as the data
-	 * plane does: a lost race must not write over the winner's. */
+	 * plane does: a lost race must not write over the winner's. The
+	 * mark goes only from the id written here (a packet of the flow may
+	 * have written the same 5-tuple and cleared it already, a new flow
+	 * may have taken the slot). */
 	if (v6)
 		memcpy(&((struct xlb_dsr_keys6 *)dp->dsr_keys[1])[bi].k[v], k, sizeof(*k));
 	else
 		((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[bi].k[v] = xlb_flow_key4_of(k);
+	__atomic_compare_exchange_n(&b->slot[v].id, &id, id & ~XLB_DSR_ID_UNKEYED,
+				    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 	return true;
 }
 

@@ -340,6 +340,20 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 	return bpf_map_update_elem(fd, &k, &w, 0);
 }
 
+/* Clears a's bit in an addr_filter set, as the daemon does when the last
+ * address on that bit leaves the set. */
+int filter_clear(uint32_t set, const union xlb_addr *a)
+{
+	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
+	int fd = bpf_map__fd(skel->maps.addr_filter);
+	uint64_t w = 0;
+
+	if (bpf_map_lookup_elem(fd, &k, &w))
+		return -1;
+	w &= ~(1ull << (bit % 64));
+	return bpf_map_update_elem(fd, &k, &w, 0);
+}
+
 /* Writes service k -> v as the daemon does: the VIP's bit in the set of
  * v's flow table, the entry in its slot by id (svc_slots), the services
  * map, then the service index. */
@@ -501,10 +515,15 @@ void flows_clear(void)
 		bpf_map_delete_elem(fd, &k);
 	for (int v6 = 0; v6 < 2; v6++) {
 		struct bpf_map *m = v6 ? skel->maps.dsr_flows6 : skel->maps.dsr_flows4;
+		struct bpf_map *km = v6 ? skel->maps.dsr_keys6 : skel->maps.dsr_keys4;
+		struct xlb_dsr_keys6 ks = { 0 };
 		struct xlb_dsr_bucket b = { 0 };
 
 		for (uint32_t i = 0; i < bpf_map__max_entries(m); i++)
 			bpf_map_update_elem(bpf_map__fd(m), &i, &b, 0);
+		/* The 5-tuples too: a row sees what its own flows wrote. */
+		for (uint32_t i = 0; i < bpf_map__max_entries(km); i++)
+			bpf_map_update_elem(bpf_map__fd(km), &i, &ks, 0);
 	}
 }
 
@@ -950,6 +969,18 @@ int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 	d->backend_id = xlb_dsr_id_backend(b.slot[j].id);
 	d->svc_id = xlb_dsr_id_svc(b.slot[j].id);
 	d->hash = b.slot[j].hash;
+	return 0;
+}
+
+int dsr_id_get(const struct spec *s, uint64_t *id)
+{
+	struct xlb_dsr_bucket b;
+	uint32_t i, tag;
+	int j;
+
+	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+		return -1;
+	*id = b.slot[j].id;
 	return 0;
 }
 

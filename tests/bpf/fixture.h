@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "xlb_abi.h"
+#include "xlb_dsrkey.h"
 #include "xlb_dsrtab.h"
 #include "xlb_hash.h"
 #include "svcidx.h"
@@ -172,6 +173,7 @@ int expect_ex(int decap, const struct pkt *in, int verdict,
 int expect(const struct pkt *in, int verdict, const struct pkt *exp,
 		  int reason, char *why, size_t n);
 int filter_set(uint32_t set, const union xlb_addr *a);
+int filter_clear(uint32_t set, const union xlb_addr *a);
 int svc_write(const struct xlb_svc_key *k, const struct xlb_svc *v);
 int svc_del(const struct xlb_svc_key *k);
 int svc_add(const char *vip, uint16_t port, uint8_t proto,
@@ -221,6 +223,8 @@ void nat_clear(void);
 uint32_t nat_rev_count(void);
 struct xlb_flow_key spec_key(const struct spec *s);
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d);
+/* The id of s's slot as stored, its mark (XLB_DSR_ID_UNKEYED) kept. */
+int dsr_id_get(const struct spec *s, uint64_t *id);
 /* The 5-tuple userspace reads beside s's slot (dsr_keys4/6). */
 int dsr_key_get(const struct spec *s, struct xlb_flow_key *k);
 int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d);

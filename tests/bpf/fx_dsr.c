@@ -284,26 +284,38 @@ static int in_flows(const struct spec *s)
 }
 
 /* The compact entry of s's flow, in the table of its family (an IPv4
- * flow in dsr_flows4, an IPv6 one in dsr_flows6),
- * is backend bid of service sid with s's hash, with s's 5-tuple beside it
- * for userspace (dsr_keys4/6); the other family's table and the flows map
- * have none. */
+ * flow in dsr_flows4, an IPv6 one in dsr_flows6), is backend bid of
+ * service sid with s's hash; keyed: s's 5-tuple is beside it for
+ * userspace (dsr_keys4/6) and the slot unmarked, as the flow's second
+ * packet leaves it; else (its first packet) the slot is marked and the
+ * 5-tuple not written (the row's flows_clear zeroed them). The other
+ * family's table and the flows map have none. */
 static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
-			  char *why, size_t n)
+			  int keyed, char *why, size_t n)
 {
 	struct xlb_flow_key k, want = spec_key(s);
 	struct spec o = *s;
 	struct xlb_dsr_flow d;
+	uint64_t id;
 
-	if (dsr_get(s, &d))
+	if (dsr_get(s, &d) || dsr_id_get(s, &id))
 		return snprintf(why, n, "no dsr_flows%d entry", s->fam), -1;
 	if (d.backend_id != bid || d.svc_id != sid || d.hash != spec_hash(s))
 		return snprintf(why, n, "dsr_flows%d entry %u/%u/%08x, want %u/%u/%08x",
 				s->fam, d.backend_id, d.svc_id, d.hash, bid, sid,
 				spec_hash(s)), -1;
-	if (dsr_key_get(s, &k) || memcmp(&k, &want, sizeof(k)))
-		return snprintf(why, n, "dsr_keys%d has not the flow's 5-tuple beside its slot",
-				s->fam), -1;
+	if (dsr_key_get(s, &k))
+		return snprintf(why, n, "cannot read dsr_keys%d", s->fam), -1;
+	if (keyed && (!xlb_dsr_id_keyed(id) || memcmp(&k, &want, sizeof(k))))
+		return snprintf(why, n, "after the second packet: slot %s, dsr_keys%d %s "
+				"the flow's 5-tuple (want unmarked, with it)",
+				xlb_dsr_id_keyed(id) ? "unmarked" : "marked", s->fam,
+				memcmp(&k, &want, sizeof(k)) ? "without" : "with"), -1;
+	if (!keyed && (xlb_dsr_id_keyed(id) || !memcmp(&k, &want, sizeof(k))))
+		return snprintf(why, n, "after the first packet: slot %s, dsr_keys%d %s "
+				"the flow's 5-tuple (want marked, without)",
+				xlb_dsr_id_keyed(id) ? "unmarked" : "marked", s->fam,
+				memcmp(&k, &want, sizeof(k)) ? "without" : "with"), -1;
 	/* The same tuple's bucket and tag in the other family's table. */
 	o.fam = s->fam == 4 ? 6 : 4;
 	if (dsr_get(&o, &d) == 0)
@@ -324,10 +336,11 @@ ROW(r_dsr_table_dr)
 
 	flows_clear();
 	table_one(S_STICKY, B1);
-	err = fwd_dr(&s, MAC_B1, why, n) ?: want_dsr_entry(&s, B1, S_STICKY, why, n);
+	err = fwd_dr(&s, MAC_B1, why, n) ?: want_dsr_entry(&s, B1, S_STICKY, 0, why, n);
 	table_one(S_STICKY, B2);
 	s.tcpflags = 0x10;
-	err = err ?: fwd_dr(&s, MAC_B1, why, n);
+	err = err ?: fwd_dr(&s, MAC_B1, why, n) ?:
+	      want_dsr_entry(&s, B1, S_STICKY, 1, why, n);
 	s.tcpflags = 0x18;
 	s.paylen = 1000;
 	err = err ?: fwd_dr(&s, MAC_B1, why, n);
@@ -344,7 +357,11 @@ ROW(r_dsr_table_dr6)
 	flows_clear();
 	if (fwd_dr(&s, MAC_B6_1, why, n) || dsr_get(&s, &d))
 		return -1;
-	if (want_dsr_entry(&s, d.backend_id, S_DR6_TCP, why, n))
+	if (want_dsr_entry(&s, d.backend_id, S_DR6_TCP, 0, why, n))
+		return -1;
+	s.tcpflags = 0x10;
+	if (fwd_dr(&s, MAC_B6_1, why, n) ||
+	    want_dsr_entry(&s, d.backend_id, S_DR6_TCP, 1, why, n))
 		return -1;
 	/* The entry decides, not the table: point it at another backend. */
 	d.backend_id = B6_2;
@@ -364,10 +381,11 @@ ROW(r_dsr_table_tun)
 	flows_clear();
 	if (fwd_tun(&s, "198.18.0.13", MAC_B3, why, n) || dsr_get(&s, &d))
 		return -1;
-	if (want_dsr_entry(&s, d.backend_id, S_TUN4, why, n))
+	if (want_dsr_entry(&s, d.backend_id, S_TUN4, 0, why, n))
 		return -1;
 	s.tcpflags = 0x10;
-	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n);
+	return fwd_tun(&s, "198.18.0.13", MAC_B3, why, n) ?:
+	       want_dsr_entry(&s, d.backend_id, S_TUN4, 1, why, n);
 }
 
 /* One family's part of r_dsr_table_any_size: 2 flows to each of nb
@@ -594,9 +612,9 @@ static const struct row rows[] = {
 	{ .desc = "tun v4 over MTU with DF: ICMP frag-needed to the client", .fn = r_too_big4 },
 	{ .desc = "tun v4 over MTU without DF: frag-needed to the client as well", .fn = r_too_big4_nodf },
 	{ .desc = "tun v6 over MTU: ICMPv6 packet-too-big to the client", .fn = r_too_big6 },
-	{ .desc = "dr v4 flow in dsr_flows4 (backend, service, hash), none in flows or dsr_flows6; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
-	{ .desc = "dr v6 flow in dsr_flows6, none in dsr_flows4; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
-	{ .desc = "tun v4 flow in dsr_flows4, none in flows; established packet tunnelled exactly", .fn = r_dsr_table_tun },
+	{ .desc = "dr v4 flow in dsr_flows4 (backend, service, hash), none in flows or dsr_flows6; SYN: slot marked, no 5-tuple; ACK writes it, unmarks; ACK and data follow it over a changed table", .fn = r_dsr_table_dr },
+	{ .desc = "dr v6 flow in dsr_flows6, none in dsr_flows4; SYN: slot marked, no 5-tuple; ACK writes it, unmarks; the entry's backend, not the table's, gets the ACK", .fn = r_dsr_table_dr6 },
+	{ .desc = "tun v4 flow in dsr_flows4, none in flows; SYN: slot marked, no 5-tuple; established packet tunnelled exactly, writes it, unmarks", .fn = r_dsr_table_tun },
 	{ .desc = "dr/tun tables of 3 and 5 buckets (no power of two): flows placed in every bucket by their hash, none past the size, each found again", .fn = r_dsr_table_any_size },
 	{ .desc = "not for a VIP (address): pass", .fn = r_not_vip },
 	{ .desc = "not for a VIP (port): pass", .fn = r_not_vip_port },

@@ -692,6 +692,52 @@ ROW(r_dsr_lc_copied)
 	       want_state(&a, XLB_CT_NONE, why, n);
 }
 
+ROW(r_dsr_lc_unkeyed)
+{
+	/* A flow that had only its SYN under Maglev when the scheduler became
+	 * lc: its compact entry is marked, its 5-tuple not written, so xlbd
+	 * could not copy it into flows (dsr_each leaves it out). Its ACK, a
+	 * flows miss, finds the compact entry and keeps its backend, however
+	 * the counts stand (and writes the 5-tuple). Its VIP has left the
+	 * dr/tun tables' filter, as xlbd takes it out when the last such
+	 * service on its bit goes. */
+	const uint32_t ids[2] = { DL1, DL2 }, w[2] = { 1, 1 };
+	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
+			  .sport = 52300, .dport = 80, .paylen = 10 };
+	union xlb_addr vip = A(VIP_DLC);
+	struct xlb_flow_key k, want = spec_key(&a);
+	struct xlb_dsr_flow d;
+	uint64_t id;
+	int err = -1;
+
+	if (dlc_setup() || table_set(S_DLC, 13, ids, 2) ||
+	    svc_sched(VIP_DLC, 0, 0))
+		return snprintf(why, n, "cannot set up the service"), -1;
+	/* Maglev's pick, whichever it is (a SYN again picks the same). */
+	if ((fwd_dr(&a, MAC_B1, why, n) && fwd_dr(&a, MAC_B2, why, n)) ||
+	    dsr_get(&a, &d) || dsr_id_get(&a, &id))
+		return -1;
+	if (xlb_dsr_id_keyed(id))
+		return snprintf(why, n, "the SYN's slot is not marked"), -1;
+	if (lc_list(S_DLC, ids, w, 2) || svc_sched(VIP_DLC, XLB_SVC_F_LC, 0) ||
+	    filter_clear(XLB_FILTER_VIP, &vip))
+		goto out;
+	/* lc would pick the other backend. */
+	conns_set(d.backend_id, 5, 0);
+	a.tcpflags = 0x10;
+	if (fwd_dr(&a, d.backend_id == DL1 ? MAC_B1 : MAC_B2, why, n))
+		goto out;
+	if (dsr_id_get(&a, &id) || !xlb_dsr_id_keyed(id) || dsr_key_get(&a, &k) ||
+	    memcmp(&k, &want, sizeof(k))) {
+		snprintf(why, n, "the ACK left the slot marked or without its 5-tuple");
+		goto out;
+	}
+	err = 0;
+out:
+	filter_set(XLB_FILTER_VIP, &vip);
+	return err;
+}
+
 ROW(r_dsr_lc_share)
 {
 	/* An lc dr service's entries live in flows, so they take places in
@@ -805,6 +851,7 @@ static const struct row rows[] = {
 	{ .desc = "wlc (nat): overhead per weight; weight 0 skipped; empty list: unreachable", .fn = r_sched_wlc },
 	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
 	{ .desc = "lc (dr): a flow from before the lc (stateless entry) keeps its backend, uncounted", .fn = r_dsr_lc_copied },
+	{ .desc = "lc (dr): a flow that had only its SYN before the lc (its compact entry unkeyed, not copied) keeps its backend; its ACK writes the 5-tuple", .fn = r_dsr_lc_unkeyed },
 	{ .desc = "lc (dr) at max_flows: oldest half-open entry ended, then refused; expiry frees", .fn = r_dsr_lc_share },
 };
 
