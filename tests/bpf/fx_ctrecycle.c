@@ -325,19 +325,24 @@ ROW(r_fnat6_fin_race) { return nat_fin_race(&FNAT6, 51042, why, n); }
 
 /* ---- dr/tun entries of lc/wlc services ------------------------------------ */
 
-/* A dr service under lc on vip:80 over RL1 (be1) and RL2 (be2), both
- * neighbours on xa (mac1: be1's). */
+/* A dr or tun service (mode) under lc on vip:80 over RL1 (be1) and RL2
+ * (be2), both neighbours on xa (mac1: be1's). */
 struct rlcw {
 	int fam;
 	const char *vip, *client, *be1, *be2;
 	const uint8_t *mac1;
+	uint8_t mode;
 };
 enum { S_RLC = 47, RL1 = 66, RL2 };
 
 static const struct rlcw RLC4 = { 4, "198.18.0.119", CLIENT4, "198.18.0.11",
-				  "198.18.0.12", MAC_B1 };
+				  "198.18.0.12", MAC_B1, XLB_MODE_DR };
 static const struct rlcw RLC6 = { 6, "2001:db8::119", CLIENT6, "2001:db8::11",
-				  "2001:db8::12", MAC_B6_1 };
+				  "2001:db8::12", MAC_B6_1, XLB_MODE_DR };
+static const struct rlcw TLC4 = { 4, "198.18.0.118", CLIENT4, "198.18.0.11",
+				  "198.18.0.12", MAC_B1, XLB_MODE_TUN };
+static const struct rlcw TLC6 = { 6, "2001:db8::120", CLIENT6, "2001:db8::11",
+				  "2001:db8::12", MAC_B6_1, XLB_MODE_TUN };
 
 static int rlc_setup(const struct rlcw *w)
 {
@@ -345,11 +350,32 @@ static int rlc_setup(const struct rlcw *w)
 
 	return backend_set(RL1, w->be1, XLB_BACKEND_F_ACTIVE, S_RLC) ?:
 	       backend_set(RL2, w->be2, XLB_BACKEND_F_ACTIVE, S_RLC) ?:
-	       svc_add(w->vip, 80, 6, S_RLC, XLB_MODE_DR, 13) ?:
+	       svc_add(w->vip, 80, 6, S_RLC, w->mode, 13) ?:
 	       lc_list(S_RLC, ids, wt, 2) ?: svc_sched(w->vip, XLB_SVC_F_LC, 0);
 }
 
-/* The established dr flow a (client port sport) of w's service (on RL1;
+/* Frame in of flow s of w's service as it leaves for RL1. */
+static void rlc_expect(const struct rlcw *w, struct pkt *exp,
+		       const struct pkt *in, const struct spec *s)
+{
+	if (w->mode == XLB_MODE_TUN)
+		tun_expect(exp, in, w->be1, w->mac1, s);
+	else
+		dr_expect(exp, in, w->mac1, MAC_XA);
+}
+
+/* Flow s's next frame goes to RL1 (exact bytes). */
+static int rlc_fwd(const struct rlcw *w, const struct spec *s, char *why,
+		   size_t n)
+{
+	struct pkt in, exp;
+
+	pkt_mk(&in, s);
+	rlc_expect(w, &exp, &in, s);
+	return expect(&in, XDP_TX_, &exp, XLB_R_TX, why, n);
+}
+
+/* The established dr/tun flow a (client port sport) of w's service (on RL1;
  * RL2 so loaded that a flow scheduled afresh goes to RL1 too) on CPU 0,
  * while CPU 1 churns its element between a and b (sport + 1), whose entry
  * is on RL2: every frame of a goes to RL1, and b's entry is never written. */
@@ -366,9 +392,9 @@ static int dsr_lc_recycled(const struct rlcw *w, uint16_t sport, char *why,
 	flows_clear();
 	if (rlc_setup(w) || conns_put(RL1, 0, 0) || conns_put(RL2, 1 << 30, 0))
 		return snprintf(why, n, "cannot set up the service"), -1;
-	err = fwd_dr(&a, w->mac1, why, n);
+	err = rlc_fwd(w, &a, why, n);
 	a.tcpflags = 0x10;
-	err = err ?: fwd_dr(&a, w->mac1, why, n) ?:
+	err = err ?: rlc_fwd(w, &a, why, n) ?:
 	      want_state(&a, XLB_CT_ESTABLISHED, why, n);
 	err = err ?: churn_pair(&a, &b, XLB_CT_SYN_SENT, why, n);
 	if (!err) {
@@ -376,7 +402,7 @@ static int dsr_lc_recycled(const struct rlcw *w, uint16_t sport, char *why,
 		vb.hash = spec_hash(&b);
 		xlb_dsr_ct_tag_put(&kb, &vb);   /* as the data plane tags it */
 		pkt_mk(&in, &a);
-		dr_expect(&exp, &in, w->mac1, MAC_XA);
+		rlc_expect(w, &exp, &in, &a);
 		err = churn_race(&in, XDP_TX_, &exp, -1, NULL, "entries of A",
 				 why, n);
 	}
@@ -391,12 +417,16 @@ static int dsr_lc_recycled(const struct rlcw *w, uint16_t sport, char *why,
 
 ROW(r_dsr_lc_recycled) { return dsr_lc_recycled(&RLC4, 51020, why, n); }
 ROW(r_dsr6_lc_recycled) { return dsr_lc_recycled(&RLC6, 51050, why, n); }
+ROW(r_tun_lc_recycled) { return dsr_lc_recycled(&TLC4, 51024, why, n); }
+ROW(r_tun6_lc_recycled) { return dsr_lc_recycled(&TLC6, 51054, why, n); }
 
 static const struct row rows[] = {
 	{ .desc = "nat v4 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_nat4_fin_race },
 	{ .desc = "fullnat v4 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_fnat4_fin_race },
 	{ .desc = "dr lc TCP: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_dsr_lc_recycled },
 	{ .desc = "dr lc TCP v6: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_dsr6_lc_recycled },
+	{ .desc = "tun lc TCP: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_tun_lc_recycled },
+	{ .desc = "tun lc TCP v6: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_tun6_lc_recycled },
 	{ .desc = "nat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_nat6_fin_race },
 	{ .desc = "fullnat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_fnat6_fin_race },
 	{ .desc = "nat v4 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat4_recycled },
