@@ -17,7 +17,9 @@ static const char usage[] =
 "left before the entry expires. nat and fullnat flows have a TCP state\n"
 "(SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT, CLOSE, TIME_WAIT) or UDP and\n"
 "expire by the timeouts; dr and tun flows (\"-\") stay in the flow table\n"
-"until it needs room (\"never\"). Mode proxy lists its own: tcp connections\n"
+"until it needs room (\"never\"), listed from their second packet on: those\n"
+"seen by one packet only (a SYN not answered yet, a lone datagram, a flood's)\n"
+"are counted on the last line. Mode proxy lists its own: tcp connections\n"
 "reading a PROXY header (HEADER), waiting for the client's first bytes\n"
 "(WAIT_DATA, no backend yet \"-\"), CONNECTING, ESTABLISHED, FIN_WAIT (one\n"
 "side closed), and udp sessions (UDP); EXPIRES is the time to the next\n"
@@ -115,6 +117,9 @@ static void print_conns(struct json_object *res)
 		       left);
 	}
 	printf("%zu of %s connection(s)\n", n, str(res, "total"));
+	if (json_object_object_get_ex(res, "one_packet_flows", &v) && json_object_get_int64(v))
+		printf("%s dr/tun flow(s) seen by one packet only, not listed (a SYN not "
+		       "answered yet, a lone datagram, a flood's)\n", str(res, "one_packet_flows"));
 	if (str(res, "proxy_workers_missing"))
 		fprintf(stderr, "xlb conns: %s proxy worker(s) did not answer within a second: "
 			"their connections are neither listed nor counted\n",

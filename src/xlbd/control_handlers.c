@@ -797,6 +797,11 @@ static int do_conns(struct state *st, struct json_object *req,
 	*res = json_object_new_object();
 	json_object_object_add(*res, "conns", w.list);
 	json_object_object_add(*res, "total", json_object_new_uint64(w.total));
+	/* dr/tun flows whose 5-tuple their first packet did not write: not
+	 * listed, counted (a SYN flood's residue shows here). */
+	if (st->dp && !proxy_only)
+		json_object_object_add(*res, "one_packet_flows", json_object_new_uint64(
+			dataplane_dsr_unlisted(st->dp, w.only ? (int64_t)w.only->id : -1)));
 	if (missing)
 		json_object_object_add(*res, "proxy_workers_missing",
 				       json_object_new_int64(missing));

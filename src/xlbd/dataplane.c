@@ -2345,6 +2345,26 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 	return ret ? ret : dsr_flows_each(dp, fn, arg);
 }
 
+uint64_t dataplane_dsr_unlisted(struct dataplane *dp, int64_t svc_id)
+{
+	uint64_t n = 0;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (uint32_t b = 0; b < dp->dsr_buckets[v6]; b++) {
+			const struct xlb_dsr_bucket *bk = &dp->dsr[v6][b];
+
+			for (int i = 0; i < XLB_DSR_WAYS; i++) {
+				uint64_t id = __atomic_load_n(&bk->slot[i].id,
+							      __ATOMIC_RELAXED);
+
+				n += id && !xlb_dsr_id_keyed(id) &&
+				     (svc_id < 0 || xlb_dsr_id_svc(id) == svc_id);
+			}
+		}
+	}
+	return n;
+}
+
 int dataplane_sweeper_start(struct dataplane *dp)
 {
 	int ret;

@@ -162,6 +162,10 @@ int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 typedef int (*dataplane_flow_fn)(void *arg, const struct xlb_flow_key *k,
 				 const struct xlb_flow *f, int64_t left_ms);
 int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg);
+/* How many flows of the dr/tun tables dataplane_flows_each leaves out
+ * because their 5-tuple is not written yet (seen by their first packet
+ * only: include/xlb_dsrkey.h), of service svc_id or (-1) of every one. */
+uint64_t dataplane_dsr_unlisted(struct dataplane *dp, int64_t svc_id);
 
 /* The conntrack sweeper (conntrack.h) on its own thread: start it after
  * any fork; it sweeps while wanted (nat/fullnat services exist) and stops

@@ -10,7 +10,9 @@
 # bucket (about one run in 40 000 would). Then the same connections held
 # under wlc (entries in the connection table) while the scheduler changes
 # to rr: xlbd copies them into the buckets (dsr_put), and every one is
-# answered again by its backend. Then xlbd again with its maps left pinned
+# answered again by its backend. Between the two, 40 SYNs that no one
+# answers (a spoofed source): `xlb conns` counts them as flows seen by one
+# packet only and does not list them. Then xlbd again with its maps left pinned
 # and a size that is no power of two (3000 buckets, each flow's found by
 # a multiply-shift of its hash): the restart adopts the table, and `xlb
 # conns` lists the flows as before.
@@ -71,6 +73,52 @@ held_connections() {
 		[ "${N_LISTED:-0}" -ge "$CONNS" ]
 }
 
+# SYNs of N flows (client ports 41000...) from SRC to VIP:80, raw: argv SRC VIP N.
+SYN_PY='
+import socket, struct, sys
+src, dst, n = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2]), int(sys.argv[3])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(n):
+    tcp = struct.pack("!HHIIBBHHH", 41000 + i, 80, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i + 1, 0, 64, 6, 0, src, dst)
+    s.sendto(ip + tcp, (sys.argv[2], 0))
+'
+
+# one_packet_flows: the web service's dr flows seen by one packet only
+# (`xlb conns` counts them, does not list them).
+one_packet_flows() {
+	xlb_cli conns "tcp/$VIP_V4:80" --json | jq '.one_packet_flows'
+}
+
+# 40 SYNs from a source no host answers for (the real servers' SYN-ACKs
+# find no neighbour), so that none of these flows sees a second packet:
+# each stored by its SYN without its 5-tuple, none listed, all counted.
+one_packet_syns() {
+	local listed0 n0 listed1 n1 out
+	listed0=$(dsr_conns) n0=$(one_packet_flows)
+	ip netns exec "$NS_CL" python3 -c "$SYN_PY" 198.18.0.241 "$VIP_V4" 40
+	sleep 0.5
+	listed1=$(dsr_conns) n1=$(one_packet_flows)
+	check "dsr table: 40 SYNs no one answers: counted as one-packet flows, not listed" \
+		"one_packet_flows $n0 -> $n1, listed $listed0 -> $listed1" \
+		[ "$((n1 - n0))" = 40 -a "$listed1" = "$listed0" ]
+	out=$(xlb_cli conns "tcp/$VIP_V4:80" 2>&1 | tail -n 1)
+	check "dsr table: xlb conns says how many flows it does not list" "got '$out'" \
+		starts_with "$out" "$n1 dr/tun flow(s) seen by one packet only, not listed"
+}
+
+# starts_with S PREFIX
+starts_with() {
+	[[ "$1" == "$2"* ]]
+}
+
 main() {
 	local rs out n
 	if ! lab_require; then skip "e2e-dsr-table" "$LAB_SKIP_WHY"; summary; return; fi
@@ -85,6 +133,7 @@ main() {
 		fail "dsr table: xlbd starts" "$(cat "$LAB_DIR/start.err")"; summary; return
 	fi
 	held_connections
+	one_packet_syns
 	check "dsr table: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
 
 	# Flows of the connection table copied into the buckets.
