@@ -326,9 +326,8 @@ int expect(const struct pkt *in, int verdict, const struct pkt *exp,
 
 /* ---- map set-up ---------------------------------------------------------- */
 
-/* Sets a's bit in an addr_filter set, as the daemon does before it writes a
- * service or a backend (src/xlbd/dataplane.c). */
-int filter_set(uint32_t set, const union xlb_addr *a)
+/* Sets (on) or clears a's bit in an addr_filter set. */
+static int filter_put(uint32_t set, const union xlb_addr *a, bool on)
 {
 	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
 	int fd = bpf_map__fd(skel->maps.addr_filter);
@@ -336,22 +335,25 @@ int filter_set(uint32_t set, const union xlb_addr *a)
 
 	if (bpf_map_lookup_elem(fd, &k, &w))
 		return -1;
-	w |= 1ull << (bit % 64);
+	if (on)
+		w |= 1ull << (bit % 64);
+	else
+		w &= ~(1ull << (bit % 64));
 	return bpf_map_update_elem(fd, &k, &w, 0);
+}
+
+/* Sets a's bit in an addr_filter set, as the daemon does before it writes a
+ * service or a backend (src/xlbd/dataplane.c). */
+int filter_set(uint32_t set, const union xlb_addr *a)
+{
+	return filter_put(set, a, true);
 }
 
 /* Clears a's bit in an addr_filter set, as the daemon does when the last
  * address on that bit leaves the set. */
 int filter_clear(uint32_t set, const union xlb_addr *a)
 {
-	uint32_t bit = xlb_filter_bit(a), k = set * XLB_FILTER_WORDS + bit / 64;
-	int fd = bpf_map__fd(skel->maps.addr_filter);
-	uint64_t w = 0;
-
-	if (bpf_map_lookup_elem(fd, &k, &w))
-		return -1;
-	w &= ~(1ull << (bit % 64));
-	return bpf_map_update_elem(fd, &k, &w, 0);
+	return filter_put(set, a, false);
 }
 
 /* Writes service k -> v as the daemon does: the VIP's bit in the set of
