@@ -960,13 +960,23 @@ static int dsr_bucket(const struct spec *s, uint32_t *i, struct xlb_dsr_bucket *
 	return bpf_map_lookup_elem(fd, i, b) ? -1 : fd;
 }
 
+/* The slot of s's flow in its bucket (*b, index *i), or -1. */
+static int dsr_slot(const struct spec *s, struct xlb_dsr_bucket *b, uint32_t *i)
+{
+	uint32_t tag;
+
+	if (dsr_bucket(s, i, b, &tag) < 0)
+		return -1;
+	return xlb_dsr_find(b, tag);
+}
+
 int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 {
 	struct xlb_dsr_bucket b;
-	uint32_t i, tag;
+	uint32_t i;
 	int j;
 
-	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+	if ((j = dsr_slot(s, &b, &i)) < 0)
 		return -1;
 	d->backend_id = xlb_dsr_id_backend(b.slot[j].id);
 	d->svc_id = xlb_dsr_id_svc(b.slot[j].id);
@@ -977,10 +987,10 @@ int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 int dsr_id_get(const struct spec *s, uint64_t *id)
 {
 	struct xlb_dsr_bucket b;
-	uint32_t i, tag;
+	uint32_t i;
 	int j;
 
-	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+	if ((j = dsr_slot(s, &b, &i)) < 0)
 		return -1;
 	*id = b.slot[j].id;
 	return 0;
@@ -989,10 +999,10 @@ int dsr_id_get(const struct spec *s, uint64_t *id)
 int dsr_key_get(const struct spec *s, struct xlb_flow_key *k)
 {
 	struct xlb_dsr_bucket b;
-	uint32_t i, tag;
+	uint32_t i;
 	int j;
 
-	if (dsr_bucket(s, &i, &b, &tag) < 0 || (j = xlb_dsr_find(&b, tag)) < 0)
+	if ((j = dsr_slot(s, &b, &i)) < 0)
 		return -1;
 	if (s->fam == 4) {
 		struct xlb_dsr_keys4 ks;
