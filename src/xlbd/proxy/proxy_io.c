@@ -246,14 +246,14 @@ void pring_before_close(struct pworker *w)
 /* A new connection costs about a dozen syscalls, and on a VM whose
  * syscalls trap to the hypervisor (PTI, a paravirtualized guest: 1.6 us
  * each on the bench's VM on an AMD host) their entries are a fifth of the
- * engine's CPU per connection (without PTI, on an Intel host, 0.27 us each:
- * there the ring saves little, and costs no more). The ones whose answer the engine does not wait for go
- * into the ring instead and reach the kernel with the batch's sends, in
- * their order: registering a socket with epoll, TCP_NODELAY and close,
- * each of which the kernel does inline at the submit. (Not shutdown: the
- * ring hands every IORING_OP_SHUTDOWN to an io-wq thread, a wakeup each,
- * and it could run after the close behind it.) Each falls back to its
- * syscall without the ring.
+ * engine's CPU per connection (without PTI, on an Intel host, 0.27 us
+ * each: there the ring saves little, and costs no more). The ones whose
+ * answer the engine does not wait for go into the ring instead and reach
+ * the kernel with the batch's sends, in their order: registering a socket
+ * with epoll, TCP_NODELAY and close, each of which the kernel does inline
+ * at the submit. (Not shutdown: the ring hands every IORING_OP_SHUTDOWN
+ * to an io-wq thread, a wakeup each, and it could run after the close
+ * behind it.) Each falls back to its syscall without the ring.
  * A close in the ring keeps the number taken until the batch's submit,
  * after everything queued before it for that socket. */
 
