@@ -768,6 +768,7 @@ static int do_conns(struct state *st, struct json_object *req,
 		    struct json_object **res, char *err)
 {
 	struct conns_walk w = { .st = st, .limit = UINT32_MAX };
+	struct dataplane_unlisted unlisted = { 0 };
 	struct json_object *v;
 	unsigned missing = 0;
 	bool proxy_only;
@@ -787,7 +788,9 @@ static int do_conns(struct state *st, struct json_object *req,
 		w.limit = (uint32_t)json_object_get_int64(v);
 	}
 	w.list = json_object_new_array();
-	if (st->dp && !proxy_only && (ret = dataplane_flows_each(st->dp, conns_one, &w))) {
+	unlisted.svc_id = w.only ? (int64_t)w.only->id : -1;
+	if (st->dp && !proxy_only &&
+	    (ret = dataplane_flows_each(st->dp, conns_one, &w, &unlisted))) {
 		json_object_put(w.list);
 		snprintf(err, CONTROL_ERRLEN, "cannot read the flow table: %s", strerror(-ret));
 		return ret;
@@ -800,8 +803,8 @@ static int do_conns(struct state *st, struct json_object *req,
 	/* dr/tun flows whose 5-tuple their first packet did not write: not
 	 * listed, counted (a SYN flood's residue shows here). */
 	if (st->dp && !proxy_only)
-		json_object_object_add(*res, "one_packet_flows", json_object_new_uint64(
-			dataplane_dsr_unlisted(st->dp, w.only ? (int64_t)w.only->id : -1)));
+		json_object_object_add(*res, "one_packet_flows",
+				       json_object_new_uint64(unlisted.n));
 	if (missing)
 		json_object_object_add(*res, "proxy_workers_missing",
 				       json_object_new_int64(missing));

@@ -1608,6 +1608,13 @@ static struct xlb_flow_key dsr_key_at(struct dataplane *dp, bool v6, uint32_t b,
 	return k;
 }
 
+/* One more flow of service svc in u (if given and u asks for svc). */
+static void unlisted_count(struct dataplane_unlisted *u, uint32_t svc)
+{
+	if (u && (u->svc_id < 0 || u->svc_id == svc))
+		u->n++;
+}
+
 typedef int (*dsr_flow_fn)(void *arg, const struct xlb_flow_key *k,
 			   const struct xlb_dsr_flow *d);
 
@@ -1615,9 +1622,11 @@ typedef int (*dsr_flow_fn)(void *arg, const struct xlb_flow_key *k,
  * writes them, without a lock). Left out: a slot still marked by its
  * store (include/xlb_dsrkey.h: a flow seen by its first packet only,
  * whose 5-tuple beside it is not written yet, or is an earlier flow's),
- * and a slot whose 5-tuple does not hash to its bucket and tag (being
- * replaced). Stops at fn's first non-zero return, which it returns. */
-static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
+ * counted in *unlisted if given, and a slot whose 5-tuple does not hash
+ * to its bucket and tag (being replaced). Stops at fn's first non-zero
+ * return, which it returns. */
+static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg,
+		    struct dataplane_unlisted *unlisted)
 {
 	struct xlb_dsr_params p;
 	int ret = dsr_params_get(dp, &p);
@@ -1634,8 +1643,12 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg)
 				struct xlb_dsr_flow d;
 				struct xlb_flow_key k;
 
-				if (!id || !xlb_dsr_id_keyed(id))
+				if (!id)
 					continue;
+				if (!xlb_dsr_id_keyed(id)) {
+					unlisted_count(unlisted, xlb_dsr_id_svc(id));
+					continue;
+				}
 				k = dsr_key_at(dp, v6, b, i);
 				h = xlb_dsr_hash_key(&p, &k);
 				if (xlb_dsr_index(h, n) != b ||
@@ -1780,7 +1793,7 @@ static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 	    dp->svc_flows[svc->id].max)
 		a.room = dp->svc_flows[svc->id].max;
 	if (!from_flows)
-		ret = dsr_each(dp, flows_copy_dsr, &a);
+		ret = dsr_each(dp, flows_copy_dsr, &a, NULL);
 	while (from_flows && keys && vals && ret == 0) {
 		n = CHUNK;
 		ret = bpf_map_lookup_batch(bpf_map__fd(flows), started ? &cursor : NULL,
@@ -2299,14 +2312,16 @@ static int dsr_list_one(void *arg, const struct xlb_flow_key *k,
  * struct xlb_flow of a dr/tun flow (no state, no time left); one the
  * flows map holds too for the same service (copied there when the
  * scheduler changed, see flows_copy) was listed with it. */
-static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
+static int dsr_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg,
+			  struct dataplane_unlisted *unlisted)
 {
 	struct dsr_list_arg a = { .dp = dp, .fn = fn, .arg = arg };
 
-	return dsr_each(dp, dsr_list_one, &a);
+	return dsr_each(dp, dsr_list_one, &a, unlisted);
 }
 
-int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
+int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg,
+			 struct dataplane_unlisted *unlisted)
 {
 	int fd = bpf_map__fd(dp->skel->maps.flows), more, ret = 0;
 	struct xlb_flow_key k, next;
@@ -2342,27 +2357,7 @@ int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg)
 		}
 		ret = fn(arg, &k, &f, left);
 	}
-	return ret ? ret : dsr_flows_each(dp, fn, arg);
-}
-
-uint64_t dataplane_dsr_unlisted(struct dataplane *dp, int64_t svc_id)
-{
-	uint64_t n = 0;
-
-	for (int v6 = 0; v6 < 2; v6++) {
-		for (uint32_t b = 0; b < dp->dsr_buckets[v6]; b++) {
-			const struct xlb_dsr_bucket *bk = &dp->dsr[v6][b];
-
-			for (int i = 0; i < XLB_DSR_WAYS; i++) {
-				uint64_t id = __atomic_load_n(&bk->slot[i].id,
-							      __ATOMIC_RELAXED);
-
-				n += id && !xlb_dsr_id_keyed(id) &&
-				     (svc_id < 0 || xlb_dsr_id_svc(id) == svc_id);
-			}
-		}
-	}
-	return n;
+	return ret ? ret : dsr_flows_each(dp, fn, arg, unlisted);
 }
 
 int dataplane_sweeper_start(struct dataplane *dp)

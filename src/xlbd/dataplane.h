@@ -154,18 +154,26 @@ int dataplane_backend_stats_reset(struct dataplane *dp, uint32_t id);
 int dataplane_set_lips(struct dataplane *dp, const struct xlb_sockaddr *addrs,
 		       size_t n, uint32_t *n4, uint32_t *n6);
 
+/* The flows of the dr/tun tables dataplane_flows_each leaves out because
+ * their 5-tuple is not written yet (seen by their first packet only:
+ * include/xlb_dsrkey.h): n counts those of service svc_id, or (-1) of
+ * every one. */
+struct dataplane_unlisted {
+	int64_t svc_id;
+	uint64_t n;
+};
+
 /* Call fn for each entry of the flow tables (flows, then dsr_flows4 and
  * dsr_flows6, whose compact entries come as a struct xlb_flow without a
  * state) with the time it has left in ms (-1: none, a dr/tun entry that stays until the table
  * needs room; 0: expired, not swept yet); a non-zero return stops the
- * walk. Entries come and go while it runs: each is seen at most once. */
+ * walk. Entries come and go while it runs: each is seen at most once.
+ * The flows it leaves out are counted in *unlisted if given (a walk
+ * stopped early counts only those it passed). */
 typedef int (*dataplane_flow_fn)(void *arg, const struct xlb_flow_key *k,
 				 const struct xlb_flow *f, int64_t left_ms);
-int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg);
-/* How many flows of the dr/tun tables dataplane_flows_each leaves out
- * because their 5-tuple is not written yet (seen by their first packet
- * only: include/xlb_dsrkey.h), of service svc_id or (-1) of every one. */
-uint64_t dataplane_dsr_unlisted(struct dataplane *dp, int64_t svc_id);
+int dataplane_flows_each(struct dataplane *dp, dataplane_flow_fn fn, void *arg,
+			 struct dataplane_unlisted *unlisted);
 
 /* The conntrack sweeper (conntrack.h) on its own thread: start it after
  * any fork; it sweeps while wanted (nat/fullnat services exist) and stops
