@@ -63,9 +63,13 @@ void tables_clear(void)
  * new flow but the first of each second is over the rate). K_SYNPROXY:
  * the same with syn_proxy on: each SYN answered with a SYN cookie.
  * K_ACK_FLOOD: a bare ACK of a new tuple each, syn_proxy on: no entry, so
- * its ack is checked as a cookie (wrong) and it is dropped. */
+ * its ack is checked as a cookie (wrong) and it is dropped. K_ACK_NEW: a
+ * bare ACK of a new tuple each to an lc dr/tun VIP: a miss in flows, then
+ * the look in the dr/tun table for a compact entry xlbd could not copy
+ * (bpf/xlb.bpf.c, end of xlb_xdp), a miss too, then a pickup scheduled by
+ * lc (an ACK flood's cost on such a service). */
 enum kind { K_EST, K_NEW, K_COLD, K_PASS, K_FLOOR, K_FLOOR_NEW, K_FLOOD,
-	    K_SYNPROXY, K_ACK_FLOOD };
+	    K_SYNPROXY, K_ACK_FLOOD, K_ACK_NEW };
 
 /* ---- rows ------------------------------------------------------------------ */
 
@@ -98,6 +102,8 @@ static struct row rows[] = {
 	{ "dr v6 established, lc", K_EST, C6, "2001:db8::102", 0, XDP_TX_, 1.2 },
 	{ "tun v4 established, lc", K_EST, C4, "198.18.0.103", 0, XDP_TX_, 1.2 },
 	{ "tun v6 established, lc", K_EST, C6, "2001:db8::103", 0, XDP_TX_, 1.2 },
+	{ "dr v4 bare ACK, no entry, lc (picked up)", K_ACK_NEW, C4, "198.18.0.102", 0, XDP_TX_, 0 },
+	{ "tun v6 bare ACK, no entry, lc (picked up)", K_ACK_NEW, C6, "2001:db8::103", 0, XDP_TX_, 0 },
 	{ "dr v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.100", 0, XDP_TX_, 1.5 },
 	{ "dr v6 new flow, flood guard engaged", K_FLOOD, C6, "2001:db8::100", 0, XDP_TX_, 1.5 },
 	{ "tun v4 new flow, flood guard engaged", K_FLOOD, C4, "198.18.0.101", 0, XDP_TX_, 1.5 },
@@ -206,9 +212,11 @@ static int row_prepare(struct row *r)
 	uint16_t sp = 40000;
 
 	if (r->kind == K_NEW || r->kind == K_FLOOD || r->kind == K_PASS ||
-	    r->kind == K_FLOOR_NEW || r->kind == K_SYNPROXY || r->kind == K_ACK_FLOOD) {
+	    r->kind == K_FLOOR_NEW || r->kind == K_SYNPROXY || r->kind == K_ACK_FLOOD ||
+	    r->kind == K_ACK_NEW) {
 		mk(r->pkt, r->src, sp, r->dst, 80,
-		   r->kind == K_PASS || r->kind == K_ACK_FLOOD ? TCP_ACK : TCP_SYN);
+		   r->kind == K_PASS || r->kind == K_ACK_FLOOD || r->kind == K_ACK_NEW ?
+		   TCP_ACK : TCP_SYN);
 		return 0;
 	}
 	if (r->kind == K_FLOOR) {
@@ -287,6 +295,7 @@ static void row_round(struct row *r, int rd)
 	case K_FLOOD:
 	case K_SYNPROXY:
 	case K_ACK_FLOOD:
+	case K_ACK_NEW:
 	case K_FLOOR_NEW: {
 		unsigned int nrep = opt.quick ? 4 * BATCH : 32 * BATCH;
 

@@ -692,22 +692,26 @@ ROW(r_dsr_lc_copied)
 	       want_state(&a, XLB_CT_NONE, why, n);
 }
 
-ROW(r_dsr_lc_unkeyed)
+/* A flow that had only its SYN under Maglev when the scheduler became lc:
+ * its compact entry is marked, its 5-tuple not written, so xlbd could not
+ * copy it into flows (dsr_each leaves it out); lc would pick the other
+ * backend. Its VIP has left the dr/tun tables' filter, as xlbd takes it
+ * out when the last such service on its bit goes. With left (the service
+ * carries XLB_SVC_F_DSR_LEFT, as xlbd marks one whose scheduler left the
+ * dr/tun tables), its ACK, a flows miss, finds the compact entry and
+ * keeps its backend, however the counts stand, and writes the 5-tuple.
+ * Without (a service created lc, say on the id of a removed Maglev one),
+ * the ACK does not look there: lc picks, and the entry stays marked. */
+static int dsr_lc_after_syn(int left, uint16_t sport, char *why, size_t n)
 {
-	/* A flow that had only its SYN under Maglev when the scheduler became
-	 * lc: its compact entry is marked, its 5-tuple not written, so xlbd
-	 * could not copy it into flows (dsr_each leaves it out). Its ACK, a
-	 * flows miss, finds the compact entry and keeps its backend, however
-	 * the counts stand (and writes the 5-tuple). Its VIP has left the
-	 * dr/tun tables' filter, as xlbd takes it out when the last such
-	 * service on its bit goes. */
 	const uint32_t ids[2] = { DL1, DL2 }, w[2] = { 1, 1 };
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
-			  .sport = 52300, .dport = 80, .paylen = 10 };
+			  .sport = sport, .dport = 80, .paylen = 10 };
 	union xlb_addr vip = A(VIP_DLC);
 	struct xlb_flow_key k, want = spec_key(&a);
 	struct xlb_dsr_flow d;
 	uint64_t id;
+	uint32_t to;
 	int err = -1;
 
 	if (dlc_setup() || table_set(S_DLC, 13, ids, 2) ||
@@ -719,16 +723,25 @@ ROW(r_dsr_lc_unkeyed)
 		return -1;
 	if (xlb_dsr_id_keyed(id))
 		return snprintf(why, n, "the SYN's slot is not marked"), -1;
-	if (lc_list(S_DLC, ids, w, 2) || svc_sched(VIP_DLC, XLB_SVC_F_LC, 0) ||
+	if (lc_list(S_DLC, ids, w, 2) ||
+	    svc_sched(VIP_DLC, XLB_SVC_F_LC | (left ? XLB_SVC_F_DSR_LEFT : 0), 0) ||
 	    filter_clear(XLB_FILTER_VIP, &vip))
 		goto out;
-	/* lc would pick the other backend. */
 	conns_set(d.backend_id, 5, 0);
 	a.tcpflags = 0x10;
-	if (fwd_dr(&a, d.backend_id == DL1 ? MAC_B1 : MAC_B2, why, n))
+	to = left ? d.backend_id : d.backend_id == DL1 ? DL2 : DL1;
+	if (fwd_dr(&a, to == DL1 ? MAC_B1 : MAC_B2, why, n))
 		goto out;
-	if (dsr_id_get(&a, &id) || !xlb_dsr_id_keyed(id) || dsr_key_get(&a, &k) ||
-	    memcmp(&k, &want, sizeof(k))) {
+	if (dsr_id_get(&a, &id)) {
+		snprintf(why, n, "the compact entry is gone");
+		goto out;
+	}
+	if (!left && xlb_dsr_id_keyed(id)) {
+		snprintf(why, n, "the ACK wrote the compact entry's 5-tuple: it looked there");
+		goto out;
+	}
+	if (left && (!xlb_dsr_id_keyed(id) || dsr_key_get(&a, &k) ||
+		     memcmp(&k, &want, sizeof(k)))) {
 		snprintf(why, n, "the ACK left the slot marked or without its 5-tuple");
 		goto out;
 	}
@@ -736,6 +749,16 @@ ROW(r_dsr_lc_unkeyed)
 out:
 	filter_set(XLB_FILTER_VIP, &vip);
 	return err;
+}
+
+ROW(r_dsr_lc_unkeyed)
+{
+	return dsr_lc_after_syn(1, 52300, why, n);
+}
+
+ROW(r_dsr_lc_fresh)
+{
+	return dsr_lc_after_syn(0, 52310, why, n);
 }
 
 ROW(r_dsr_lc_share)
@@ -852,6 +875,7 @@ static const struct row rows[] = {
 	{ .desc = "lc (dr): flow entries counted by the client's flags; expiry uncounts", .fn = r_dsr_lc },
 	{ .desc = "lc (dr): a flow from before the lc (stateless entry) keeps its backend, uncounted", .fn = r_dsr_lc_copied },
 	{ .desc = "lc (dr): a flow that had only its SYN before the lc (its compact entry unkeyed, not copied) keeps its backend; its ACK writes the 5-tuple", .fn = r_dsr_lc_unkeyed },
+	{ .desc = "lc (dr) created lc (no XLB_SVC_F_DSR_LEFT): a packet past the SYN without an entry does not look in the dr/tun table; lc picks", .fn = r_dsr_lc_fresh },
 	{ .desc = "lc (dr) at max_flows: oldest half-open entry ended, then refused; expiry frees", .fn = r_dsr_lc_share },
 };
 

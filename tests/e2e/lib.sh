@@ -979,6 +979,7 @@ e2e_mode_suite() {
 	[ "$mode" = dr ] && e2e_mtu_hop "$mode" "$VIP_V4"
 
 	e2e_sched_switch "$mode"
+	e2e_sched_switch_share "$mode"
 	e2e_backend_del "$mode"
 	e2e_drain_and_apply "$mode"
 
@@ -1090,6 +1091,35 @@ e2e_sched_switch() {
 		check "$mode: 40 connections opened under $from answered after the switch to $to" \
 			"$n of 40; set: $out; $(grep -v '^rs' "$LAB_DIR/switch.out" | head -3)" [ "$n" = 40 ]
 	done
+}
+
+# e2e_sched_switch_share MODE: 40 connections opened under maglev send
+# their request after `xlb apply` made the service (and the VIP's other,
+# dns) lc with max_flows 10:
+# xlbd copies 10 of their flows into the connection table, the other 30
+# keep their backends by their dr/tun entries (the service marked as having
+# flows left there, include/xlb_dsrkey.h); every one is answered. Then the
+# service goes back to maglev as it was.
+e2e_sched_switch_share() {
+	local mode=$1 out n pid
+	e2e_config "$mode" "$LAB_DIR/maglev.yaml"
+	# dns (udp) on the same VIP goes lc too: a maglev service there would
+	# keep the VIP in the dr/tun tables' filter, whose look finds the
+	# flows left there for any service of the VIP.
+	awk 'n < 2 && /scheduler: maglev/ { sub(/maglev/, "lc"); print;
+		if (!n++) print "    max_flows: 10"; next } { print }' \
+		"$LAB_DIR/maglev.yaml" >"$LAB_DIR/lc-share.yaml"
+	tcp_hold_burst 40 "$VIP_V4" 80 4 >"$LAB_DIR/switch.out" 2>&1 &
+	pid=$!
+	wait_for 10 sh -c "ip netns exec $NS_CL ss -Htn state established dst $VIP_V4 | wc -l | grep -qx 40"
+	out=$(xlb_cli apply -f "$LAB_DIR/lc-share.yaml" 2>&1)
+	wait "$pid"
+	n=$(grep -c '^rs' "$LAB_DIR/switch.out")
+	check "$mode: 40 connections opened under maglev answered after apply to lc with max_flows 10 (30 not copied)" \
+		"$n of 40; apply: $out; $(grep 'not copied' "$LAB_DIR/xlbd.log" | tail -1); $(grep -v '^rs' "$LAB_DIR/switch.out" | head -3)" \
+		[ "$n" = 40 ]
+	out=$(xlb_cli apply -f "$LAB_DIR/maglev.yaml" 2>&1) ||
+		fail "$mode: back to maglev (xlb apply)" "$out"
 }
 
 # e2e_backend_del MODE: a slow download holds a connection to one backend
