@@ -15,7 +15,9 @@
 # packet only and does not list them. Then xlbd again with its maps left pinned
 # and a size that is no power of two (3000 buckets, each flow's found by
 # a multiply-shift of its hash): the restart adopts the table, and `xlb
-# conns` lists the flows as before.
+# conns` lists the flows as before. Last, connections held under rr while
+# the service becomes lc with a share smaller than they are, and xlbd
+# restarts: they keep their backends (held_lc_restart).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONNS=800
@@ -71,6 +73,42 @@ held_connections() {
 	check "dsr table: xlb conns lists the $CONNS open flows (state $state, $what)" \
 		"got '$N_LISTED'; listed just after, by state: ${LISTED_STATES:-none}" \
 		[ "${N_LISTED:-0}" -ge "$CONNS" ]
+}
+
+# held_lc_restart: CONNS connections held under rr (their entries in the
+# buckets: their binding), then the service made lc with max_flows 100
+# (xlb apply): xlbd copies 100 of them into the connection table, the others
+# keep their backends by their buckets (the service marked as having flows
+# left there, include/xlb_dsrkey.h); then xlbd restarted onto its pinned
+# maps, and the adopting xlbd keeps that mark: every connection answers
+# again from its first backend.
+held_lc_restart() {
+	local out pid left
+	rm -f "$LAB_DIR/go"
+	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
+		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
+	pid=$!
+	LAB_PIDS+=("$pid")
+	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
+	table_config 3000 lc | sed 's/scheduler: lc,/scheduler: lc, max_flows: 100,/' \
+		>"$LAB_DIR/xlb-lc.yaml"
+	echo "detach_on_exit: false" >>"$LAB_DIR/xlb-lc.yaml"
+	out=$(xlb_cli apply -f "$LAB_DIR/xlb-lc.yaml" 2>&1)
+	left=$(sed -n 's/.*: \([0-9]*\) of its dr\/tun flows not copied.*/\1/p' "$LAB_DIR/xlbd.log" | tail -1)
+	check "dsr table: rr to lc with max_flows 100 while $CONNS connections are held: ${left:-none} flows left in the buckets" \
+		"apply: $out; $(grep 'not copied' "$LAB_DIR/xlbd.log" | tail -1)" \
+		[ "${left:-0}" -ge "$((CONNS - 100))" ]
+	xlbd_stop
+	if ! xlbd_start "$LAB_DIR/xlb-lc.yaml" 2>"$LAB_DIR/start.err"; then
+		fail "dsr table: xlbd starts again (lc)" "$(cat "$LAB_DIR/start.err")"
+	fi
+	check "dsr table: the restart adopts the pinned maps (lc)" \
+		"$(grep -E 'adopt|fit|fresh' "$LAB_DIR/xlbd.log")" grep -q 'adopted the maps pinned' "$LAB_DIR/xlbd.log"
+	touch "$LAB_DIR/go"
+	wait "$pid"
+	out=$(sed -n 's/^same //p' "$LAB_DIR/hold.out")
+	check "dsr table: $CONNS connections, ${out:-none} answered again by their backend (rr, then lc with 100 copied, then a restart)" \
+		"$(tail -n 3 "$LAB_DIR/hold.out" | tr '\n' ' ')" [ "${out:-0}" = "$CONNS" ]
 }
 
 # SYNs of N flows (client ports 41000...) from SRC to VIP:80, raw: argv SRC VIP N.
@@ -163,6 +201,7 @@ main() {
 		"$(grep -E 'adopt|fit|fresh' "$LAB_DIR/xlbd.log")" grep -q 'adopted the maps pinned' "$LAB_DIR/xlbd.log"
 	n=$(dsr_conns)
 	check "dsr table: the adopted table's flows are listed ($n)" "got '$n'" [ "${n:-0}" -ge 20 ]
+	held_lc_restart
 	check "dsr table: xlbd stops cleanly" "$(tail -n 5 "$LAB_DIR/xlbd.log")" xlbd_stop
 	summary
 }
