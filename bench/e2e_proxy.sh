@@ -44,6 +44,9 @@
 # XLBD_B=PATH: a second xlbd build (say, before a change) runs beside the
 # first as implementation xlbB on ports of its own, measured in the same
 # rounds, and each row adds xlb / xlbB: a before/after in one sitting.
+# BENCH_PROXY_XLB_TCP / BENCH_PROXY_XLBB_TCP: keys added to the tcp services
+# of xlb / of xlbB (e.g. " server_speaks_first: true,"): one binary in two
+# settings, or a candidate's key that main's xlbd would refuse.
 # BENCH_PROXY_PERF=DIR: while xlb is measured, `perf stat` (syscalls,
 # context switches) and `perf record -g` of it into DIR/xlb.TEST.{stat,data}
 # (BENCH_PROXY_PERF_ALL=1: every implementation, perf record system-wide;
@@ -125,17 +128,20 @@ DNST_PORT=([xlb]=53 [haproxy]=5303 [nginx]=5301 [dnsdist]=5302 [xlbB]=5310)
 HOLD_PORT=([xlb]=8070 [haproxy]=8071 [nginx]=8072 [xlbB]=8170)
 svc() { echo "  - { name: $1, vip: $VIP_V4, port: $2, protocol: $3, mode: proxy, scheduler: rr,$5
       backends: [ ${BE[0]}:$4, ${BE[1]}:$4, ${BE[2]}:$4 ] }"; }
-# xlb_conf IMPL: the config of xlb (or of xlbB, on its own ports).
+# xlb_conf IMPL: the config of xlb (or of xlbB, on its own ports). Extra
+# keys for the tcp services of each: BENCH_PROXY_XLB_TCP (xlb) and
+# BENCH_PROXY_XLBB_TCP (xlbB), e.g. " proxy_forward: kernel,".
 xlb_conf() {
-	local i=$1
+	local i=$1 x
+	[ "$i" = xlb ] && x=${BENCH_PROXY_XLB_TCP:-} || x=${BENCH_PROXY_XLBB_TCP:-}
 	cat <<EOC
 proxy_workers: $WORKERS
 services:
-$(svc http "${HTTP_PORT[$i]}" tcp 80 " header_timeout: 5m,")
-$(svc bulk "${BULK_PORT[$i]}" tcp 8090)
-$(svc hold "${HOLD_PORT[$i]}" tcp 8070 " header_timeout: 5m,")
+$(svc http "${HTTP_PORT[$i]}" tcp 80 " header_timeout: 5m,$x")
+$(svc bulk "${BULK_PORT[$i]}" tcp 8090 "$x")
+$(svc hold "${HOLD_PORT[$i]}" tcp 8070 " header_timeout: 5m,$x")
 $(svc dns "${DNS_PORT[$i]}" udp 53)
-$(svc dnstcp "${DNST_PORT[$i]}" tcp 53)
+$(svc dnstcp "${DNST_PORT[$i]}" tcp 53 "$x")
 EOC
 }
 { [ "${BENCH_PROXY_OFFLOAD:-1}" != 0 ] || echo "interfaces: [elb]"; xlb_conf xlb; } >"$LAB_DIR/xlb.yaml"
