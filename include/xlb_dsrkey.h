@@ -3,7 +3,8 @@
  * yet written beside it (dsr_keys4/6): a new flow's first packet stores
  * its slot so marked and leaves the keys alone, the flow's next packet
  * that finds the mark writes the 5-tuple and clears it (bpf/select.h).
- * A new flow then touches one random cache line of the tables, not two.
+ * A new flow then touches one random bucket of the tables (an aligned pair
+ * of lines), not a bucket and a line of 5-tuples.
  *
  * No part of the ABI hash (Makefile), like the tags of xlb_cttag.h: the
  * mark is bit 31 of the id's low word, a bit no reader of a slot ever

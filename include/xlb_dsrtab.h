@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The dr/tun flow tables (dsr_flows4, dsr_flows6): arrays of one-cache-line
+/* The dr/tun flow tables (dsr_flows4, dsr_flows6): arrays of two-cache-line
  * buckets of XLB_DSR_WAYS slots, found by a keyed hash of the client
  * 5-tuple; shared by the XDP program and userspace (fills, listing). */
 #ifndef XLB_DSRTAB_H
@@ -33,7 +33,7 @@
  *
  * Tags, not keys: a flow matches the slot whose 31-bit tag equals its own
  * in its bucket. Another flow of the same bucket with the same tag (about
- * one lookup in 2^29 of flows that have no entry, four slots to match)
+ * one lookup in 2^28 of flows that have no entry, eight slots to match)
  * is taken for it: a packet of a flow without an entry follows that
  * flow's backend (its service is checked), and a new flow whose tag is
  * already in the bucket takes that slot over. */
@@ -43,18 +43,25 @@ struct xlb_dsr_slot {
 	__u32 age;
 };
 
-#define XLB_DSR_WAYS 4
+/* Eight slots to a bucket, two slots per flow: a table is 32 bytes of
+ * buckets a flow, half of what four slots a flow in buckets of four took,
+ * and a flow's new entry lands in a line of a table half as large (the
+ * line's miss is most of a new flow's time: performance.md part 7, "Two
+ * slots a flow"). Filled to its size, 0.8% of the flows find their bucket
+ * full and push out its least recent flow early (twice the flows: 14%);
+ * buckets of four at two slots a flow would push out 3.8% (20%). A bucket
+ * is the two lines of a 128-byte aligned pair (the table is page-aligned),
+ * which the CPU fetches together; a bucket's first flows take its first
+ * line (xlb_dsr_victim takes the first empty slot). */
+#define XLB_DSR_WAYS 8
 
-/* Slots per flow a table is sized with: filled to its size, 0.4% of the
- * flows find their bucket full and push out its least recent flow early
- * (twice the flows: 3.3%). */
-#define XLB_DSR_SLOTS_PER_FLOW 4
+#define XLB_DSR_SLOTS_PER_FLOW 2
 
 struct xlb_dsr_bucket {
 	struct xlb_dsr_slot slot[XLB_DSR_WAYS];
 };
 
-_Static_assert(sizeof(struct xlb_dsr_bucket) == 64, "a bucket is one cache line");
+_Static_assert(sizeof(struct xlb_dsr_bucket) == 128, "a bucket is two cache lines");
 /* The service has 15 bits, not 16: the data plane's lookup returns a
  * hit as the id's low 32 bits with bit 31 set (XLB_DSR_FOUND, bpf/select.h),
  * so that a hit of service 0, backend 0 and hash 0 is not 0, a miss. */

@@ -388,6 +388,15 @@ ROW(r_dsr_table_tun)
 	       want_dsr_entry(&s, d.backend_id, S_TUN4, 1, why, n);
 }
 
+/* Whether any slot of b holds a flow. */
+static int dsr_bucket_used(const struct xlb_dsr_bucket *b)
+{
+	for (int i = 0; i < XLB_DSR_WAYS; i++)
+		if (b->slot[i].id)
+			return 1;
+	return 0;
+}
+
 /* One family's part of r_dsr_table_any_size: 2 flows to each of nb
  * buckets, from client ports of 50000 on. */
 static int any_size_family(struct spec *s, uint32_t nb, const uint8_t *mac,
@@ -431,8 +440,7 @@ static int any_size_family(struct spec *s, uint32_t nb, const uint8_t *mac,
 	}
 	/* Nothing past the table's size. */
 	for (uint32_t i = nb; i < bpf_map__max_entries(m) && !err; i++)
-		if (!bpf_map_lookup_elem(bpf_map__fd(m), &i, &b) &&
-		    (b.slot[0].id | b.slot[1].id | b.slot[2].id | b.slot[3].id)) {
+		if (!bpf_map_lookup_elem(bpf_map__fd(m), &i, &b) && dsr_bucket_used(&b)) {
 			snprintf(why, n, "v%d: a flow in bucket %u of %u", s->fam, i, nb);
 			err = -1;
 		}

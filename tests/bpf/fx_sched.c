@@ -312,41 +312,48 @@ out:
 
 ROW(r_dsr_bucket_lru)
 {
-	/* Five wrr flows whose tuples share one bucket of the dr/tun table
-	 * (four slots): the first four each keep their backend, the entry
-	 * being the binding; the fifth replaces the flow seen longest ago
-	 * (a hit refreshes a flow), and the others keep theirs. */
+	/* One flow more than a bucket of the dr/tun table has slots
+	 * (XLB_DSR_WAYS), wrr flows whose tuples share that bucket: the
+	 * first XLB_DSR_WAYS each keep their backend, the entry being the
+	 * binding; the last replaces the flow seen longest ago (a hit
+	 * refreshes a flow), and the others keep theirs. */
+	enum { NF = XLB_DSR_WAYS + 1 };
 	const uint32_t ids[3] = { B1, B1, B2 };
-	static const uint8_t *const mac[5] = { MAC_B1, MAC_B1, MAC_B2, MAC_B1, MAC_B1 };
-	static const int32_t age[4] = { -3, -4, -2, -1 };
 	struct spec s = { .fam = 4, .src = CLIENT4, .dst = VIP_STICKY, .proto = 6,
 			  .sport = 47000, .dport = 80, .paylen = 10 };
+	const uint8_t *mac[NF];
 	struct xlb_dsr_flow d;
-	uint16_t sp[5];
+	uint16_t sp[NF];
 	int err = 0;
 
-	if (wrr_start(ids) || dsr_bucket_mates(&s, 5, sp))
+	/* The sequence B1 B1 B2 gives the i-th new flow mac[i]. */
+	for (int i = 0; i < NF; i++)
+		mac[i] = i % 3 == 2 ? MAC_B2 : MAC_B1;
+	if (wrr_start(ids) || dsr_bucket_mates(&s, NF, sp))
 		return snprintf(why, n, "cannot set up the wrr service"), -1;
-	for (int i = 0; i < 4 && !err; i++) {
+	/* Seen 3 epochs ago the first, 4 the second (the oldest), 2 or 1
+	 * the others. */
+	for (int i = 0; i < NF - 1 && !err; i++) {
 		s.sport = sp[i];
-		err = fwd_dr(&s, mac[i], why, n) ?: dsr_age_set(&s, age[i]);
+		err = fwd_dr(&s, mac[i], why, n) ?:
+		      dsr_age_set(&s, i == 0 ? -3 : i == 1 ? -4 : -1 - i % 2);
 	}
 	/* The second flow (the oldest) is seen again: now the first is. */
 	s.sport = sp[1];
 	s.tcpflags = 0x10;
 	err = err ?: fwd_dr(&s, MAC_B1, why, n);
-	s.sport = sp[4];
+	s.sport = sp[NF - 1];
 	s.tcpflags = 0;
-	err = err ?: fwd_dr(&s, mac[4], why, n);
+	err = err ?: fwd_dr(&s, mac[NF - 1], why, n);
 	s.sport = sp[0];
 	if (!err && dsr_get(&s, &d) == 0) {
 		snprintf(why, n, "the least recent flow kept its entry");
 		err = -1;
 	}
-	/* The others' ACKs go where their SYNs went: the third to B2, which
-	 * its hash need not give. */
+	/* The others' ACKs go where their SYNs went: every third to B2,
+	 * which its hash need not give. */
 	s.tcpflags = 0x10;
-	for (int i = 1; i < 5 && !err; i++) {
+	for (int i = 1; i < NF && !err; i++) {
 		s.sport = sp[i];
 		if (dsr_get(&s, &d)) {
 			snprintf(why, n, "flow %d lost its entry", i);
@@ -864,7 +871,7 @@ static const struct row rows[] = {
 	{ .desc = "sh: every port of a client to one backend, by xlb_src_hash", .fn = r_sched_sh },
 	{ .desc = "wrr: new flows walk the sequence B1 B1 B2, existing flows stay; ICMP about no flow dropped, sequence unmoved", .fn = r_sched_rr },
 	{ .desc = "wrr under the flood guard: new flow by its hash, no entry; its ACK finds it again", .fn = r_sched_rr_guard },
-	{ .desc = "wrr flows in one full bucket keep their backends; a fifth replaces the least recently seen", .fn = r_dsr_bucket_lru },
+	{ .desc = "wrr flows in one full bucket (XLB_DSR_WAYS) keep their backends; one more replaces the least recently seen", .fn = r_dsr_bucket_lru },
 	{ .desc = "dr: a SYN on the tuple of a flow whose backend is down is rescheduled, its ACKs are not", .fn = r_syn_down_backend },
 	{ .desc = "no Maglev table: port unreachable (v4 TCP, v6 UDP), or a drop when turned off", .fn = r_no_backend },
 	{ .desc = "ICMP errors rate limited: N answered exactly, N+1 dropped; PMTU (DF) exempt; 0: no limit", .fn = r_icmp_rate },

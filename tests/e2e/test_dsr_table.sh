@@ -1,19 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# The dr/tun flow table: buckets of four slots found by a keyed hash
+# The dr/tun flow table: buckets of eight slots found by a keyed hash
 # (include/xlb_dsrtab.h), shared by every CPU. 800 keep-alive connections
 # to an rr dr service, from a client pinned to one CPU, all answer again
 # from their first backend once every one of them is open: under rr the
 # entry is the flow's binding (a flow without one is sent by its hash,
 # most likely to another real server), and no CPU holds a share of the
 # table of its own. The table is sized for 16384 flows, where 800 fill no
-# bucket (about one run in 40 000 would). Then the same connections held
+# bucket (about one run in 250 million would). Then the same connections held
 # under wlc (entries in the connection table) while the scheduler changes
 # to rr: xlbd copies them into the buckets (dsr_put), and every one is
 # answered again by its backend. Between the two, 40 SYNs that no one
 # answers (a spoofed source): `xlb conns` counts them as flows seen by one
 # packet only and does not list them. Then xlbd again with its maps left pinned
-# and a size that is no power of two (3000 buckets, each flow's found by
+# and a size that is no power of two (3000 flows, 750 buckets, each flow's found by
 # a multiply-shift of its hash): the restart adopts the table, and `xlb
 # conns` lists the flows as before. Last, connections held under rr while
 # the service becomes lc with a share smaller than they are, and xlbd

@@ -10,13 +10,14 @@
 
 static void test_buckets_exact(void)
 {
-	/* Four slots per flow, four to a bucket: one bucket per flow, no
-	 * power of two in sight. */
-	CHECK(xlb_dsr_buckets(1000) == 1000, "%u", xlb_dsr_buckets(1000));
-	CHECK(xlb_dsr_buckets(1025) == 1025, "%u", xlb_dsr_buckets(1025));
-	CHECK(xlb_dsr_buckets(1048576) == 1048576, "%u", xlb_dsr_buckets(1048576));
-	CHECK(xlb_dsr_buckets(268435456) == 268435456, "%u",
+	/* Two slots per flow, eight to a bucket: a bucket per four flows,
+	 * rounded up to a whole bucket, no power of two in sight. */
+	CHECK(xlb_dsr_buckets(1000) == 250, "%u", xlb_dsr_buckets(1000));
+	CHECK(xlb_dsr_buckets(1025) == 257, "%u", xlb_dsr_buckets(1025));
+	CHECK(xlb_dsr_buckets(1048576) == 262144, "%u", xlb_dsr_buckets(1048576));
+	CHECK(xlb_dsr_buckets(268435456) == 67108864, "%u",
 	      xlb_dsr_buckets(268435456));
+	CHECK(xlb_dsr_buckets(3) == 1, "%u", xlb_dsr_buckets(3));
 	CHECK(xlb_dsr_buckets(0) == 1, "%u", xlb_dsr_buckets(0));
 }
 
