@@ -12,7 +12,6 @@
 #include "nat.h"
 #include "parse.h"
 #include "select.h"
-#include "xlb_dsrkey.h"
 #include "xlb_hash.h"
 
 /* dr and tun: pick the backend and send. dv is p's dsr_flows4/6 entry as
@@ -193,7 +192,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	 * compact entry xlbd could not copy (past the share, or its 5-tuple
 	 * not yet written): that entry keeps its backend (xlb_fwd_dsr). Only
 	 * where xlbd says there may be such entries (XLB_SVC_F_DSR_LEFT,
-	 * include/xlb_dsrkey.h): the look costs a miss its own cache line. */
+	 * xlb_abi.h): the look costs a miss its own cache line. */
 	if (!p.syn && !d && !f && (svc->flags & XLB_SVC_F_DSR_LEFT))
 		d = xlb_dsr_lookup(&p);
 	return xlb_fwd_dsr(ctx, &p, svc, d, f);

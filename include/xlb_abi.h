@@ -82,6 +82,12 @@ struct xlb_svc_ent {
 #define XLB_SVC_F_NO_UNREACH 0x08 /* no usable backend: drop new flows
 				 * silently instead of answering ICMP port
 				 * unreachable */
+#define XLB_SVC_F_DSR_LEFT 0x10  /* lc/wlc dr/tun, set by xlbd when the
+				 * service's scheduler left the dr/tun tables
+				 * (and kept while it stays lc/wlc): flows it
+				 * could not copy may have entries there, so a
+				 * packet past the SYN that misses flows looks
+				 * there (one random line: only where needed) */
 
 /* lc/wlc: the backends a service's new flows may go to, as the daemon
  * writes them (svc_backends map, indexed by service id; packets read the

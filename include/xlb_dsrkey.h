@@ -26,24 +26,6 @@
 _Static_assert(!((XLB_DSR_ID_SVC_MASK << 16 | XLB_DSR_ID_BACKEND_MASK) &
 		 XLB_DSR_ID_UNKEYED), "the mark is no bit of the service's");
 
-/* A flag of struct xlb_svc (xlb_abi.h), set by xlbd alone, on an lc/wlc
- * dr/tun service only: its flows may have entries in the dr/tun tables
- * that xlbd could not copy into the connection table when its scheduler
- * became lc/wlc (those past its share, and marked ones: seen by one
- * packet). Only such a service's packet past the SYN that misses the
- * connection table looks in the dr/tun table for one (bpf/xlb.bpf.c): a
- * service that never had flows there pays no such read (a random cache
- * line; an ACK flood's every packet). Outside the ABI hash for the same
- * reason as the mark: an xlbd without the flag never sets it and its
- * program looks for every lc/wlc dr/tun service, and an xlbd with it
- * that adopts tables sets it for every lc/wlc dr/tun service whose id
- * has slots in them (src/xlbd/dataplane.c). */
-#define XLB_SVC_F_DSR_LEFT 0x10
-
-_Static_assert(!(XLB_SVC_F_DSR_LEFT & (XLB_SVC_F_SH | XLB_SVC_F_RR | XLB_SVC_F_LC |
-				       XLB_SVC_F_NO_UNREACH)),
-	       "the flag is no scheduler's or no-backend's bit");
-
 /* Whether the 5-tuple beside the slot of id is written (its mark is off). */
 XLB_DSR_INLINE int xlb_dsr_id_keyed(__u64 id)
 {

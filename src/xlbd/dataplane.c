@@ -77,9 +77,6 @@ struct dataplane {
 	struct xlb_dsr_bucket *dsr[2];
 	void *dsr_keys[2];
 	uint32_t dsr_buckets[2];
-	/* Adopted tables: a bit per service id that has slots in them
-	 * (dsr_svc_seen), worked out the first time it is asked. */
-	uint8_t *dsr_svc_seen;
 	/* The service index (include/xlb_svcidx.h), mapped, and its writer. */
 	struct xlb_svc_idx_bucket *svc_idx;
 	struct xlb_svc_rec *svc_recs;
@@ -515,7 +512,6 @@ static void l2_invalidate_all(struct dataplane *dp);
 static void dp_free(struct dataplane *dp)
 {
 	ct_sweeper_stop(dp->sweeper);
-	free(dp->dsr_svc_seen);
 	if (dp->conns)
 		munmap(dp->conns, dp->conns_len);
 	if (dp->svc_flows)
@@ -1781,7 +1777,7 @@ static int flows_copy_dsr(void *arg, const struct xlb_flow_key *k,
  * connection table, at most the service's share (max_flows, set before):
  * the copies must not push other services' entries out of it; flows past
  * that keep their backends by their dr/tun entries (XLB_SVC_F_DSR_LEFT,
- * include/xlb_dsrkey.h), and the log says how many. */
+ * xlb_abi.h), and the log says how many. */
 static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 {
 	enum { CHUNK = 4096 };
@@ -1825,46 +1821,20 @@ static void flows_copy(struct dataplane *dp, const struct xlb_svc *svc)
 	free(vals);
 }
 
-/* Whether the dr/tun tables hold a slot of service id: worked out for
- * every id by one walk of both tables the first time it is asked (in
- * adopted tables, those of flows a previous xlbd's services left there).
- * Yes when it cannot tell. */
-static bool dsr_svc_seen(struct dataplane *dp, uint32_t id)
-{
-	if (!dp->dsr_svc_seen) {
-		dp->dsr_svc_seen = calloc(XLB_MAX_SERVICES / 8, 1);
-		if (!dp->dsr_svc_seen)
-			return true;
-		for (int v6 = 0; v6 < 2; v6++)
-			for (uint32_t b = 0; b < dp->dsr_buckets[v6]; b++)
-				for (int i = 0; i < XLB_DSR_WAYS; i++) {
-					uint64_t sid = __atomic_load_n(&dp->dsr[v6][b].slot[i].id,
-								       __ATOMIC_RELAXED);
-					uint32_t s = xlb_dsr_id_svc(sid);
-
-					if (sid && s < XLB_MAX_SERVICES)
-						dp->dsr_svc_seen[s / 8] |= 1u << (s % 8);
-				}
-	}
-	return id < XLB_MAX_SERVICES && (dp->dsr_svc_seen[id / 8] & (1u << (id % 8)));
-}
-
 /* Whether service svc, as it will be, is to carry XLB_SVC_F_DSR_LEFT
- * (include/xlb_dsrkey.h): an lc/wlc dr/tun service whose flows may have
- * entries left in the dr/tun tables. Its scheduler moves it out of those
- * tables now (moving; cur: the entry it replaces), it had the flag, or, in
- * adopted tables, its id has slots there (an xlbd before the flag never
- * set it). A service created lc/wlc pays no look there. */
-static bool dsr_left(struct dataplane *dp, const struct xlb_svc *svc,
-		     const struct xlb_svc *cur, bool moving)
+ * (xlb_abi.h): an lc/wlc dr/tun service whose flows may have entries left
+ * in the dr/tun tables, because its scheduler moves it out of them now
+ * (moving; cur: the entry it replaces) or it had the flag (a restart
+ * adopts it with the services map). A service created lc/wlc pays no look
+ * there. */
+static bool dsr_left(const struct xlb_svc *svc, const struct xlb_svc *cur,
+		     bool moving)
 {
 	if (xlb_svc_dsr_table(svc) ||
 	    (svc->mode != XLB_MODE_DR && svc->mode != XLB_MODE_TUN))
 		return false;
-	if (cur && cur->id == svc->id &&
-	    (moving || (cur->flags & XLB_SVC_F_DSR_LEFT)))
-		return true;
-	return dp->adopted && dsr_svc_seen(dp, svc->id);
+	return cur && cur->id == svc->id &&
+	       (moving || (cur->flags & XLB_SVC_F_DSR_LEFT));
 }
 
 int dataplane_service_put(struct dataplane *dp, uint8_t proto,
@@ -1885,7 +1855,7 @@ int dataplane_service_put(struct dataplane *dp, uint8_t proto,
 	fresh = bpf_map__lookup_elem(dp->skel->maps.services, &key, sizeof(key),
 				     &cur, sizeof(cur), 0) != 0;
 	old = fresh ? set : vip_set(&cur);
-	if (dsr_left(dp, svc, fresh ? NULL : &cur, old != set))
+	if (dsr_left(svc, fresh ? NULL : &cur, old != set))
 		svc->flags |= XLB_SVC_F_DSR_LEFT;
 	/* The bit first: the data plane must never see the service without it. */
 	ret = filter_bit(dp, set, &key.vip, true);
