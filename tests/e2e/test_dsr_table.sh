@@ -41,17 +41,26 @@ dsr_conns() {
 		jq --arg s "${1:--}" '[.conns[] | select(.state == $s)] | length'
 }
 
+# hold_open: CONNS keep-alive connections opened from one CPU (client
+# pinned) and held until $LAB_DIR/go appears, then each asked again
+# ($LAB_DIR/hold.out says how many answered from the same backend);
+# returns once they are open, the holder's pid in HOLD_PID.
+hold_open() {
+	rm -f "$LAB_DIR/go"
+	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
+		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
+	HOLD_PID=$!
+	LAB_PIDS+=("$HOLD_PID")
+	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
+}
+
 # held_connections [SWITCH]: CONNS connections held from one CPU, listed,
 # then asked again; with SWITCH, the web service's scheduler is set to rr
 # (from the wlc it started with) while they are held, before the listing.
 held_connections() {
 	local switch=${1:-} out pid what="16384-flow table" state=-
-	rm -f "$LAB_DIR/go"
-	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
-		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
-	pid=$!
-	LAB_PIDS+=("$pid")
-	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
+	hold_open
+	pid=$HOLD_PID
 	if [ -n "$switch" ]; then
 		what="held under wlc, then rr"
 		# (listed from the connection table, where wlc's entries stay
@@ -84,12 +93,8 @@ held_connections() {
 # again from its first backend.
 held_lc_restart() {
 	local out pid left
-	rm -f "$LAB_DIR/go"
-	ip netns exec "$NS_CL" taskset -c 0 timeout 120 python3 -c "$E2E_HOLD_PY" \
-		"$VIP_V4" "$CONNS" "$CL_V4" "$LAB_DIR/go" 60 >"$LAB_DIR/hold.out" 2>&1 &
-	pid=$!
-	LAB_PIDS+=("$pid")
-	wait_for 60 grep -q '^open' "$LAB_DIR/hold.out"
+	hold_open
+	pid=$HOLD_PID
 	table_config 3000 lc | sed 's/scheduler: lc,/scheduler: lc, max_flows: 100,/' \
 		>"$LAB_DIR/xlb-lc.yaml"
 	echo "detach_on_exit: false" >>"$LAB_DIR/xlb-lc.yaml"
