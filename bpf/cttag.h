@@ -13,21 +13,19 @@
 
 /* Copies the entry f of key k into *c; whether the copy is k's entry: its
  * tag is k's and its fields' (nat/fullnat: in the hash word; dr/tun of an
- * lc/wlc service: in syn_seq, its mark in pad), or it has none (made
- * before tags: nat/fullnat hash 0, dr/tun pad and syn_seq 0). 0: f holds,
- * or was being rewritten with, another flow's entry; k's own is gone.
- * Every later read is of the copy. A dr/tun entry is told from one without
- * a tag by pad, in the word its mode is in: a copy whose words came from
- * two flows never passes for one without a tag while either had one. */
+ * lc/wlc service: in syn_seq, its mark in pad). 0: f holds, or was being
+ * rewritten with, another flow's entry, or is an element caught before
+ * its first entry's tag was written (tags are never 0); k's own is gone.
+ * Every later read is of the copy. (Entries without a tag, an xlbd's
+ * before tags, were read unchecked until the layout of buckets of eight:
+ * no xlbd of this ABI writes one.) */
 static __always_inline int xlb_ct_copy(const struct xlb_flow_key *k,
 				       const struct xlb_flow *f,
 				       struct xlb_flow *c)
 {
 	*c = *f;
 	if (c->mode == XLB_MODE_NAT || c->mode == XLB_MODE_FULLNAT)
-		return !c->hash || c->hash == xlb_ct_tag(k, c);
-	if (!c->pad && !c->syn_seq)
-		return 1;
+		return c->hash == xlb_ct_tag(k, c);
 	return c->syn_seq == xlb_dsr_ct_tag(k, c);
 }
 
@@ -58,7 +56,7 @@ static __always_inline int xlb_ct_still(const struct xlb_flow *f,
 }
 
 /* The 8 bytes of an entry that hold its ports, state, mode, flags and the
- * top byte of its tag (in pad; 0 in an entry without a tag), and the 8
+ * top byte of its tag (in pad), and the 8
  * that hold its tag and SYN-proxy delta: the words a write compares with
  * the copy's and swaps. */
 union xlb_ct_word {

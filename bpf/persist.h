@@ -30,7 +30,7 @@ static __always_inline void xlb_persist_key_of(const struct xlb_svc *svc,
 /* The backend svc's client of pk is pinned to, if the pin holds: the last
  * new flow came within persist_s, and the backend is still this service's
  * and takes new flows. XLB_MAX_BACKENDS: none. The pin is read once, with
- * its tag (the entry's pad word, 0 in a pin made before tags): an element
+ * its tag (the entry's pad word, never 0): an element
  * that holds another client's pin by now (pk's was evicted, and the
  * element given to a new pin at once) is a miss. Its time is refreshed,
  * at most every 100 ms as a flow's, by a new element for pk (BPF_EXIST),
@@ -51,7 +51,7 @@ static __always_inline __u32 xlb_persist_get(const struct xlb_svc *svc,
 	bid = v->backend_id;
 	tag = v->pad;
 	last = v->last_ns;
-	if (tag && tag != xlb_persist_tag(pk, bid))
+	if (tag != xlb_persist_tag(pk, bid))
 		return XLB_MAX_BACKENDS;
 	if (now - last > (__u64)svc->persist_s * 1000000000ull)
 		return XLB_MAX_BACKENDS;

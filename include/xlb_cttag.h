@@ -4,10 +4,10 @@
  * the pad word) that bind an entry to its own key,
  * so that a packet tells its entry from another one the kernel wrote into
  * the same element (bpf/cttag.h). Shared with userspace for the fixtures.
- * No part of the ABI hash (Makefile): an entry without a tag (0, made
- * before tags) is read as before, so a restart from an xlbd without tags
- * adopts the maps. A change of these functions changes what pinned
- * entries must hold: it must come with a change of the ABI (xlb_abi.h). */
+ * No part of the ABI hash (Makefile), which every xlbd that writes these
+ * tags shares; an entry without one (0) is a miss. A change of these
+ * functions changes what pinned entries must hold: it must come with a
+ * change of the ABI (xlb_abi.h). */
 #ifndef XLB_CTTAG_H
 #define XLB_CTTAG_H
 
@@ -90,10 +90,8 @@ XLB_HASH_INLINE __u8 xlb_ct_tag8(__u32 tag)
  * state counts its backend's connections): over k, the backend, service
  * and mode, and the flow hash in f's hash word, which tun's outer header
  * is made from. Kept in the entry's syn_seq word (no SYN proxy in dr/tun),
- * its top byte with the low bit set in pad (xlb_dsr_ct_pad): an entry
- * whose pad and syn_seq are both 0 was made without a tag (by an xlbd
- * before tags), and is read as before. Checked on a copy as a nat
- * entry's (xlb_ct_copy, bpf/cttag.h). */
+ * its top byte with the low bit set in pad (xlb_dsr_ct_pad). Checked on
+ * a copy as a nat entry's (xlb_ct_copy, bpf/cttag.h). */
 XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
 				     const struct xlb_flow *f)
 {
@@ -103,9 +101,9 @@ XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
 			     xlb_nh(f->hash, 0, 0xcbbb9d5du, 0x5be0cd19u));
 }
 
-/* The pad byte of a dr/tun entry with tag t: never 0, so that a tagged
- * entry is told from one made before tags by its word at offset 48
- * alone, the word a state change compares and swaps. */
+/* The pad byte of a dr/tun entry with tag t: never 0, so that the word
+ * at offset 48, which a state change compares and swaps, tells a tagged
+ * entry alone. */
 XLB_HASH_INLINE __u8 xlb_dsr_ct_pad(__u32 t)
 {
 	return xlb_ct_tag8(t) | 1;

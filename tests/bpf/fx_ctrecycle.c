@@ -196,6 +196,42 @@ ROW(r_fnat4_recycled) { return nat_recycled(&FNAT4, 51002, why, n); }
 ROW(r_nat6_recycled) { return nat_recycled(&NAT6, 51030, why, n); }
 ROW(r_fnat6_recycled) { return nat_recycled(&FNAT6, 51032, why, n); }
 
+/* w's established flow from client port sport, its entry's tag cleared
+ * (hash 0), as a packet finds an element never used before while another
+ * CPU writes a flow's first entry into it (the tag still 0, the rest
+ * half written): a miss, so the ACK is dropped as a packet past the SYN
+ * of an unknown flow, never forwarded by what the element holds. (Before
+ * the layout of buckets of eight, untagged entries were an older xlbd's
+ * and read unchecked; no xlbd of this layout writes one.) */
+static int nat_untagged(const struct natw *w, uint16_t sport, char *why,
+			size_t n)
+{
+	struct spec a = { .sport = sport, .paylen = 100 }, r;
+	struct xlb_flow f;
+	struct pkt in;
+	uint16_t lp;
+	int err;
+
+	err = nat_established(w, &a, &r, &lp, why, n);
+	if (!err && flow_get(&a, &f)) {
+		snprintf(why, n, "no flow entry");
+		err = -1;
+	}
+	if (!err) {
+		f.hash = 0;
+		err = flow_put(&a, &f);
+	}
+	if (!err) {
+		pkt_mk(&in, &a);
+		err = expect(&in, XDP_DROP_, &in, XLB_R_DROP_NOT_SYN, why, n);
+	}
+	nat_clear();
+	return err;
+}
+
+ROW(r_nat4_untagged) { return nat_untagged(&NAT4, 51060, why, n); }
+ROW(r_fnat6_untagged) { return nat_untagged(&FNAT6, 51062, why, n); }
+
 /* ---- a share's eviction (xlb_embryo_end) ----------------------------------- */
 
 /* The nat v4 service's share: max_flows 1, its ring's first slot the key
@@ -430,6 +466,8 @@ static const struct row rows[] = {
 	{ .desc = "nat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_nat6_fin_race },
 	{ .desc = "fullnat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_fnat6_fin_race },
 	{ .desc = "nat v4 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat4_recycled },
+	{ .desc = "nat v4 TCP: an entry without a tag (an element caught before its first entry's tag is written) is a miss: the ACK is dropped, not forwarded by it", .fn = r_nat4_untagged },
+	{ .desc = "fullnat v6 TCP: an entry without a tag is a miss: the ACK is dropped, not forwarded by it", .fn = r_fnat6_untagged },
 	{ .desc = "fullnat v4 TCP: an established flow's element deleted and taken by another flow (another local port) on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_fnat4_recycled },
 	{ .desc = "nat v4 TCP at max_flows: the ring's established flow's element deleted and taken by an embryonic flow on another CPU: a new flow never ends it for the ring's key (every SYN refused)", .fn = r_nat4_evict_recycled },
 	{ .desc = "nat v6 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat6_recycled },

@@ -2,6 +2,7 @@
 /* BPF fixtures: backend choice (flow stickiness, drain, Maglev slots,
  * rr/wrr, sh, lc/wlc) and services without backends. */
 #include "fixture.h"
+#include "xlb_cttag.h"
 
 ROW(r_sticky)
 {
@@ -681,17 +682,20 @@ ROW(r_dsr_lc)
 ROW(r_dsr_lc_copied)
 {
 	/* A flow older than the service's lc (xlbd copied its compact entry
-	 * into flows without a state when the scheduler changed) keeps its
-	 * backend, uncounted, however the counts stand. */
+	 * into flows without a state when the scheduler changed, tagged as
+	 * the data plane tags its own) keeps its backend, uncounted, however
+	 * the counts stand. */
 	struct spec a = { .fam = 4, .src = CLIENT4, .dst = VIP_DLC, .proto = 6,
 			  .sport = 52100, .dport = 80, .paylen = 10, .tcpflags = 0x10 };
 	struct xlb_flow f = { .backend_id = DL2, .svc_id = S_DLC,
 			      .mode = XLB_MODE_DR };
+	struct xlb_flow_key k = spec_key(&a);
 
 	if (dlc_setup())
 		return snprintf(why, n, "cannot set up the service"), -1;
 	conns_set(DL2, 5, 0);
 	f.hash = spec_hash(&a);
+	xlb_dsr_ct_tag_put(&k, &f);
 	if (flow_put(&a, &f))
 		return snprintf(why, n, "cannot write the entry"), -1;
 	return fwd_dr(&a, MAC_B2, why, n) ?: want_conns(DL2, 5, 0, why, n) ?:
