@@ -185,9 +185,8 @@ int dsr_lookup(const struct xlb_flow_key *f, struct xlb_dsr_flow *d)
 	i = xlb_dsr_find(b, xlb_dsr_tag(h));
 	if (i < 0)
 		return -1;
-	d->backend_id = xlb_dsr_id_backend(b->slot[i].id);
-	d->svc_id = xlb_dsr_id_svc(b->slot[i].id);
-	d->hash = b->slot[i].hash;
+	d->backend_id = xlb_dsr_id_backend(b->id[i]);
+	d->svc_id = xlb_dsr_id_svc(b->id[i]);
 	return 0;
 }
 
@@ -585,9 +584,7 @@ static int cold_fill_part(uint32_t from, uint32_t n, void *arg)
 
 		tag = xlb_dsr_tag(h);
 		v = xlb_dsr_victim(b, tag, k.epoch);
-		b->slot[v].hash = 0;
-		b->slot[v].age = k.epoch;
-		b->slot[v].id = xlb_dsr_id(tag, svc, svc * 4);
+		b->id[v] = xlb_dsr_id(tag, svc, svc * 4, k.epoch);
 	}
 	return 0;
 }

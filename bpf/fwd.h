@@ -243,11 +243,11 @@ static __always_inline void xlb_tun_src6(const union xlb_addr *base, __u32 plen,
 }
 
 /* tun: outer header from a per-flow source inside the configured tunnel
- * prefix to the backend. */
+ * prefix (by hash, the flow's xlb_dsr_outer_hash) to the backend. */
 static __always_inline int xlb_fwd_tun(struct xdp_md *ctx, struct xlb_pkt *p,
-				       const struct xlb_backend *be, __u32 bid)
+				       const struct xlb_backend *be, __u32 bid,
+				       __u32 hash)
 {
-	__u32 hash = xlb_pkt_hash(p);
 	__u32 overhead = xlb_encap_overhead(be->family);
 	const struct xlb_route *hop;
 	const struct xlb_globals *g;

@@ -603,7 +603,6 @@ xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid)
 	r = xlb_ct_begin(g, p, svc, bid, s, now, &slot, -1);
 	if (r != XLB_OK)
 		return r;
-	s->nf.hash = p->hash;
 	xlb_dsr_ct_tag_put(&p->key, &s->nf);
 	/* Over whatever is there (an entry without state copied at a
 	 * scheduler switch, one of a service gone): the new flow must stick.

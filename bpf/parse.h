@@ -72,6 +72,12 @@ struct xlb_vlan_hdr {
 
 /* What the rest of the program knows about a packet. For an ICMP error the
  * tuple is the one of the client flow the error is about, not the ICMP's. */
+/* struct xlb_pkt's hashed: hash is set (xlb_pkt_hash), outer_hash is set
+ * (bpf/select.h: xlb_pkt_outer_hash). One byte for both: the packet's
+ * struct is on the stack of the deepest chain of calls. */
+#define XLB_HASHED_FLOW  1
+#define XLB_HASHED_OUTER 2
+
 struct xlb_pkt {
 	struct xlb_flow_key key;        /* src = client, dst = VIP */
 	__u32 l3_off;                   /* 14, or 18 behind a VLAN tag */
@@ -83,7 +89,7 @@ struct xlb_pkt {
 	__u8  icmp_err;                 /* an ICMP error about key's flow */
 	__u8  df;                       /* IPv4 DF bit (IPv6: always 1) */
 	__u8  tos;                      /* IPv4 TOS / IPv6 traffic class */
-	__u8  hashed;                   /* hash is set (xlb_pkt_hash) */
+	__u8  hashed;                   /* XLB_HASHED_*: which hashes are set */
 	__u8  frag;                     /* XLB_FRAG_* */
 	__u8  syn;                      /* a TCP SYN without ACK (not an ICMP
 					 * error): opens a connection; set
@@ -91,6 +97,7 @@ struct xlb_pkt {
 	__u8  tcp_flags;                /* flags byte of the TCP header (0:
 					 * none, or an ICMP error's quote) */
 	__u32 hash;
+	__u32 outer_hash;               /* tun's outer source: xlb_dsr_outer_hash */
 	__u32 frag_id;                  /* IPv4/IPv6 fragment identification */
 };
 
@@ -130,14 +137,14 @@ static __always_inline int xlb_mac_eq(const void *a, const void *b)
  * the ICMP errors about them hash alike, so both reach the same backend. */
 static __always_inline __u32 xlb_pkt_hash(struct xlb_pkt *p)
 {
-	if (!p->hashed) {
+	if (!(p->hashed & XLB_HASHED_FLOW)) {
 		p->hash = p->key.family == XLB_AF_INET ?
 			  xlb_flow_hash_v4(p->key.src.v4, p->key.dst.v4,
 					   p->key.sport_be, p->key.dport_be,
 					   p->key.proto) :
 			  xlb_flow_hash(&p->key.src, &p->key.dst, p->key.sport_be,
 					p->key.dport_be, p->key.proto);
-		p->hashed = 1;
+		p->hashed |= XLB_HASHED_FLOW;
 	}
 	return p->hash;
 }

@@ -379,13 +379,12 @@ int xlb_dsr_ct_new(const struct xlb_pkt *p, const struct xlb_svc *svc, __u32 bid
 /* One load of x, as it is in memory now (another CPU may be writing it). */
 #define XLB_READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
 
-/* What xlb_dsr_lookup returns for a hit: the slot's flow hash (upper 32
- * bits) and XLB_DSR_FOUND | service << 16 | backend, from one read of the
- * slot's id; 0 for a miss. The slot's mark (XLB_DSR_ID_UNKEYED, the same
- * bit) disappears in it: a hit reads the same marked or not. */
+/* What xlb_dsr_lookup returns for a hit: XLB_DSR_FOUND | service << 14 |
+ * backend, from one read of the slot's id (its low 24 bits: what
+ * xlb_dsr_id_svc and xlb_dsr_id_backend read); 0 for a miss. */
 #define XLB_DSR_FOUND 0x80000000u
-_Static_assert(!((XLB_DSR_ID_SVC_MASK << 16 | XLB_DSR_ID_BACKEND_MASK) &
-		 XLB_DSR_FOUND), "a hit's mark is no bit of the service's");
+_Static_assert(!(XLB_DSR_ID_FLOW_MASK & XLB_DSR_FOUND),
+	       "a hit's mark is no bit of the service's");
 
 /* The keyed hash of p's tuple for the dr/tun tables. */
 static __always_inline __u64 xlb_dsr_hash(const struct xlb_pkt *p,
@@ -418,9 +417,10 @@ xlb_dsr_bucket_at(const struct xlb_pkt *p, const struct xlb_dsr_params *k,
 }
 
 /* The bucket of p's flow in its family's table, or NULL; *k gets the
- * tables' parameters, *h the keyed hash of p's tuple. */
+ * tables' parameters, *h the keyed hash of p's tuple, and p the hash of
+ * its outer source should it go by tun (xlb_dsr_outer_hash). */
 static __always_inline struct xlb_dsr_bucket *
-xlb_dsr_bucket_of(const struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
+xlb_dsr_bucket_of(struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
 {
 	__u32 zero = 0;
 
@@ -428,7 +428,29 @@ xlb_dsr_bucket_of(const struct xlb_pkt *p, struct xlb_dsr_params **k, __u64 *h)
 	if (!*k)
 		return NULL;
 	*h = xlb_dsr_hash(p, *k);
+	p->outer_hash = xlb_dsr_outer_hash(*h);
+	p->hashed |= XLB_HASHED_OUTER;
 	return xlb_dsr_bucket_at(p, *k, *h);
+}
+
+/* The hash of p's tun outer source (xlb_dsr_outer_hash): the one its
+ * flow's lookup or store worked out, else worked out here (a flow of an
+ * lc/wlc service, in flows; a flow the guard stores nothing of; an ICMP
+ * error). Not the flow hash (xlb_pkt_hash): a hit in the dr/tun table
+ * gives the keyed hash for nothing, where the flow hash is a long one. */
+static __always_inline __u32 xlb_pkt_outer_hash(struct xlb_pkt *p)
+{
+	struct xlb_dsr_params *k;
+	__u32 zero = 0;
+
+	if (p->hashed & XLB_HASHED_OUTER)
+		return p->outer_hash;
+	k = bpf_map_lookup_elem(&dsr_params, &zero);
+	if (!k)
+		return 0;
+	p->outer_hash = xlb_dsr_outer_hash(xlb_dsr_hash(p, k));
+	p->hashed |= XLB_HASHED_OUTER;
+	return p->outer_hash;
 }
 
 /* Writes p's 5-tuple beside slot v of hash h's bucket (dsr_keys4/6), for
@@ -461,17 +483,21 @@ static __always_inline void xlb_dsr_key_put(const struct xlb_pkt *p,
 /* The second half of a new flow's store (xlb_dsr_store): p's packet found
  * its slot, v of hash h's bucket, with id, marked (include/xlb_dsrkey.h).
  * Writes p's 5-tuple beside the slot, then clears the mark by a
- * compare-and-swap from id, so that a slot another flow took meanwhile
- * (a new id, marked by its own store) keeps that flow's mark: userspace
- * never reads p's tuple as that flow's. The key goes first: a slot
- * without the mark has its tuple written. Out of line, so that a hit on
- * an unmarked slot (every packet of an established flow) costs a test. */
-__attribute__((noinline)) int xlb_dsr_key_fill(const struct xlb_pkt *p, __u64 h,
+ * compare-and-swap from what the slot holds while it is that flow's (id,
+ * its age aside: a hit may have stamped it), so that a slot another flow
+ * took meanwhile (a new id, marked by its own store) keeps that flow's
+ * mark: userspace never reads p's tuple as that flow's. The key goes
+ * first: a slot without the mark has its tuple written. A clearing that
+ * loses to an age stamp leaves the mark for the flow's next packet. Out
+ * of line, so that a hit on an unmarked slot (every packet of an
+ * established flow) costs a test. */
+__attribute__((noinline)) int xlb_dsr_key_fill(struct xlb_pkt *p, __u64 h,
 					       __u32 v, __u64 id)
 {
 	struct xlb_dsr_params *k;
 	struct xlb_dsr_bucket *b;
 	__u32 zero = 0;
+	__u64 cur;
 
 	if (!p)
 		return 0;
@@ -482,25 +508,27 @@ __attribute__((noinline)) int xlb_dsr_key_fill(const struct xlb_pkt *p, __u64 h,
 	if (!b)
 		return 0;
 	v &= XLB_DSR_WAYS - 1;
-	if (XLB_READ_ONCE(b->slot[v].id) != id)
+	cur = XLB_READ_ONCE(b->id[v]);
+	if (xlb_dsr_id_aged(cur, 0) != xlb_dsr_id_aged(id, 0))
 		return 0;
 	xlb_dsr_key_put(p, k, h, v);
-	__sync_val_compare_and_swap(&b->slot[v].id, id, id & ~XLB_DSR_ID_UNKEYED);
+	__sync_val_compare_and_swap(&b->id[v], cur, cur & ~XLB_DSR_ID_UNKEYED);
 	return 0;
 }
 
 /* p's entry in its family's dr/tun flow table (dsr_flows4, dsr_flows6):
- * see XLB_DSR_FOUND; 0 when there is none. A hit stamps the slot with the
- * tables' epoch, a write only when the epoch moved on since (once an
- * epoch, ~17 ms, at most), so that a bucket is not written per packet
- * by every CPU that reads it. A hit on a slot still marked by its store
- * (the flow's second packet, as a rule) writes the flow's 5-tuple for
- * userspace (xlb_dsr_key_fill). */
-static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
+ * see XLB_DSR_FOUND; 0 when there is none. A hit stamps the slot's age
+ * with the tables' epoch, a write only when the epoch moved on since
+ * (once an epoch, ~67 ms, at most), so that a bucket is not written per
+ * packet by every CPU that reads it; by a compare-and-swap, as every
+ * write of an id (include/xlb_dsrtab.h). A hit on a slot still marked by
+ * its store (the flow's second packet, as a rule) writes the flow's
+ * 5-tuple for userspace (xlb_dsr_key_fill). */
+static __always_inline __u32 xlb_dsr_lookup(struct xlb_pkt *p)
 {
 	struct xlb_dsr_params *k;
 	struct xlb_dsr_bucket *b;
-	__u32 tag, i;
+	__u32 tag, i, epoch;
 	__u64 h, id;
 
 	b = xlb_dsr_bucket_of(p, &k, &h);
@@ -508,29 +536,30 @@ static __always_inline __u64 xlb_dsr_lookup(const struct xlb_pkt *p)
 		return 0;
 	tag = xlb_dsr_tag(h);
 	for (i = 0; i < XLB_DSR_WAYS; i++) {
-		id = XLB_READ_ONCE(b->slot[i].id);
-		if ((__u32)(id >> 32) != tag)
+		id = XLB_READ_ONCE(b->id[i]);
+		if (xlb_dsr_id_tag(id) != tag)
 			continue;
-		if (b->slot[i].age != k->epoch)
-			b->slot[i].age = k->epoch;
+		epoch = k->epoch;
+		if (xlb_dsr_id_age(id) != xlb_dsr_age_of(epoch))
+			__sync_val_compare_and_swap(&b->id[i], id,
+						    xlb_dsr_id_aged(id, epoch));
 		if (!xlb_dsr_id_keyed(id))
 			xlb_dsr_key_fill(p, h, i, id);
-		return (__u64)b->slot[i].hash << 32 | XLB_DSR_FOUND | (__u32)id;
+		return XLB_DSR_FOUND | ((__u32)id & XLB_DSR_ID_FLOW_MASK);
 	}
 	return 0;
 }
 
-/* Stores p's flow (service svc, backend bid, hash p->hash) in its bucket
- * (xlb_dsr_victim's slot): the hash and age first, then the id with a
- * compare-and-swap from what the choice saw, so that two CPUs placing
- * new flows in one bucket at once never overwrite each other's (the loser
- * chooses again). Moves the tables' epoch on to the current one. The id
- * goes in marked, its 5-tuple not written (include/xlb_dsrkey.h): the
- * flow's next packet writes it (xlb_dsr_lookup). The keys' line is a
- * second random cache line of a large table, as costly as the bucket's
- * (performance.md part 7): a flow that never sends a second packet (a
- * SYN flood's) never pays it. */
-__attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
+/* Stores p's flow (service svc, backend bid) in its bucket
+ * (xlb_dsr_victim's slot), by a compare-and-swap from what the choice
+ * saw, so that two CPUs placing new flows in one bucket at once never
+ * overwrite each other's (the loser chooses again). Moves the tables'
+ * epoch on to the current one. The id goes in marked, its 5-tuple not
+ * written (include/xlb_dsrkey.h): the flow's next packet writes it
+ * (xlb_dsr_lookup). The keys' line is a second random cache line of a
+ * large table, as costly as the bucket's (performance.md part 7): a flow
+ * that never sends a second packet (a SYN flood's) never pays it. */
+__attribute__((noinline)) int xlb_dsr_store(struct xlb_pkt *p, __u32 svc,
 					   __u32 bid)
 {
 	__u32 tag, now, v, try;
@@ -543,17 +572,15 @@ __attribute__((noinline)) int xlb_dsr_store(const struct xlb_pkt *p, __u32 svc,
 	b = xlb_dsr_bucket_of(p, &k, &h);
 	if (!b)
 		return 0;
-	now = (__u32)(xlb_now() >> 24);
+	now = (__u32)(xlb_now() >> XLB_DSR_EPOCH_SHIFT);
 	if (k->epoch != now)
 		k->epoch = now;
 	tag = xlb_dsr_tag(h);
-	id = xlb_dsr_id(tag, svc, bid) | XLB_DSR_ID_UNKEYED;
+	id = xlb_dsr_id(tag, svc, bid, now) | XLB_DSR_ID_UNKEYED;
 	for (try = 0; try < 2; try++) {
 		v = xlb_dsr_victim(b, tag, now) & (XLB_DSR_WAYS - 1);
-		old = XLB_READ_ONCE(b->slot[v].id);
-		b->slot[v].hash = p->hash;
-		b->slot[v].age = now;
-		if (__sync_val_compare_and_swap(&b->slot[v].id, old, id) == old)
+		old = XLB_READ_ONCE(b->id[v]);
+		if (__sync_val_compare_and_swap(&b->id[v], old, id) == old)
 			break;
 	}
 	return 0;
@@ -578,12 +605,12 @@ static __always_inline int xlb_entry_optional(const struct xlb_svc *svc)
 		(svc->mode == XLB_MODE_DR || svc->mode == XLB_MODE_TUN));
 }
 
-/* Stores the new flow of p to backend bid of svc: a struct xlb_dsr_flow
- * in its family's dsr_flows4/dsr_flows6, or under lc/wlc a struct xlb_flow in flows
+/* Stores the new flow of p to backend bid of svc: a slot of its family's
+ * dsr_flows4/dsr_flows6, or under lc/wlc a struct xlb_flow in flows
  * (xlb_dsr_ct_new). None under the flood guard (guard) where the entry is
  * optional. XLB_OK, or XLB_R_DROP_SVC_FULL: an lc/wlc service holds its
  * max_flows, none of them embryonic. */
-static __always_inline int xlb_flow_store(const struct xlb_pkt *p,
+static __always_inline int xlb_flow_store(struct xlb_pkt *p,
 					  const struct xlb_svc *svc, __u32 bid,
 					  int guard)
 {
@@ -616,12 +643,9 @@ xlb_select(struct xlb_pkt *p, const struct xlb_svc *svc,
 	if (d && d->svc_id == svc->id) {
 		be = xlb_backend_get(d->backend_id);
 		/* No clock read and no write: a dr/tun entry has no timeout
-		 * (the LRU ages it by its lookups). Its hash spares tun the
-		 * 5-tuple hash. */
+		 * (its lookup stamps its age). */
 		if (be) {
 			*bid = d->backend_id;
-			p->hash = d->hash;
-			p->hashed = 1;
 			return be;
 		}
 	}

@@ -26,7 +26,7 @@
  * far as it knows). */
 __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 					  const struct xlb_svc *svc,
-					  __u64 dv, struct xlb_flow *f)
+					  __u32 dv, struct xlb_flow *f)
 {
 	const struct xlb_dsr_flow *d = NULL;
 	struct xlb_nat_scratch *s;
@@ -64,13 +64,11 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (dv) {
 		v.backend_id = xlb_dsr_id_backend(dv);
 		v.svc_id = xlb_dsr_id_svc(dv);
-		v.hash = dv >> 32;
 		d = &v;
 	}
 	if (f && c && (!d || (svc->flags & XLB_SVC_F_LC))) {
 		v.backend_id = c->backend_id;
 		v.svc_id = c->svc_id;
-		v.hash = c->hash;
 		d = &v;
 	}
 	/* A new connection reusing the tuple of a flow whose backend takes no
@@ -89,7 +87,7 @@ __attribute__((noinline)) int xlb_fwd_dsr(struct xdp_md *ctx, struct xlb_pkt *p,
 
 	if (svc->mode == XLB_MODE_DR)
 		return xlb_fwd_dr(ctx, p, be, bid);
-	return xlb_fwd_tun(ctx, p, be, bid);
+	return xlb_fwd_tun(ctx, p, be, bid, xlb_pkt_outer_hash(p));
 }
 
 /* What every frame goes through before any table: the MAC check, the
@@ -128,7 +126,7 @@ int xlb_xdp(struct xdp_md *ctx)
 {
 	const struct xlb_svc *svc = NULL;
 	struct xlb_flow *f = NULL;
-	__u64 d = 0;
+	__u32 d = 0;
 	struct xlb_pkt p = {};
 	struct xlb_nat_rev *rev;
 	int r, vip_dsr;

@@ -329,9 +329,8 @@ struct xlb_flow {
 	__u8  mode;             /* enum xlb_mode of the service at creation */
 	__u8  flags;            /* XLB_FLOW_F_* */
 	__u8  pad;
-	__u32 hash;             /* dr/tun: xlb_flow_hash of the key, so a
-				 * packet of the flow (tun: its outer source)
-				 * does not hash the 5-tuple again */
+	__u32 hash;             /* nat/fullnat: the entry's tag
+				 * (include/xlb_cttag.h); 0 in dr/tun */
 	/* XLB_FLOW_F_SYNPROXY only: in XLB_CT_SYN_SENT the ISN the SYN proxy
 	 * gave the client (its cookie); from the backend's SYN-ACK on, the
 	 * backend's ISN minus that cookie (the sequence delta). */
@@ -341,8 +340,8 @@ struct xlb_flow {
 /* A flow of a dr or tun service whose scheduler needs no connection
  * state (Maglev, sh, rr/wrr, with or without persistence), as a slot of
  * dsr_flows4 / dsr_flows6 holds it (include/xlb_dsrtab.h): what its later
- * packets need, the backend, the service (found by id, an array read) and
- * the flow hash (tun's outer source). No state: such an entry never
+ * packets need, the backend and the service (found by id, an array read).
+ * No state: such an entry never
  * expires; a new flow of its bucket replaces the least recently seen.
  * dr/tun flows of lc/wlc services keep a struct xlb_flow in the flows
  * map: their state counts the backend's connections and expires by the
@@ -350,7 +349,6 @@ struct xlb_flow {
 struct xlb_dsr_flow {
 	__u16 backend_id;       /* < XLB_MAX_BACKENDS */
 	__u16 svc_id;           /* < XLB_MAX_SERVICES */
-	__u32 hash;             /* xlb_flow_hash of the key */
 };
 
 _Static_assert(XLB_MAX_BACKENDS <= 65536 && XLB_MAX_SERVICES <= 65536,

@@ -88,8 +88,7 @@ XLB_HASH_INLINE __u8 xlb_ct_tag8(__u32 tag)
 
 /* The tag of the dr/tun entry f of key k (an lc/wlc service's, whose
  * state counts its backend's connections): over k, the backend, service
- * and mode, and the flow hash in f's hash word, which tun's outer header
- * is made from. Kept in the entry's syn_seq word (no SYN proxy in dr/tun),
+ * and mode. Kept in the entry's syn_seq word (no SYN proxy in dr/tun),
  * its top byte with the low bit set in pad (xlb_dsr_ct_pad). Checked on
  * a copy as a nat entry's (xlb_ct_copy, bpf/cttag.h). */
 XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
@@ -97,8 +96,7 @@ XLB_HASH_INLINE __u32 xlb_dsr_ct_tag(const struct xlb_flow_key *k,
 {
 	return xlb_tag_final(xlb_ct_key_nh(k) +
 			     xlb_nh(f->backend_id, f->svc_id | (__u32)f->mode << 24,
-				    0x2545f491u, 0xb55a4f09u) +
-			     xlb_nh(f->hash, 0, 0xcbbb9d5du, 0x5be0cd19u));
+				    0x2545f491u, 0xb55a4f09u));
 }
 
 /* The pad byte of a dr/tun entry with tag t: never 0, so that the word
@@ -109,7 +107,7 @@ XLB_HASH_INLINE __u8 xlb_dsr_ct_pad(__u32 t)
 	return xlb_ct_tag8(t) | 1;
 }
 
-/* Tags the new dr/tun entry f of key k (its hash word the flow hash). */
+/* Tags the new dr/tun entry f of key k. */
 XLB_HASH_INLINE void xlb_dsr_ct_tag_put(const struct xlb_flow_key *k,
 					struct xlb_flow *f)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The dr/tun flow tables (dsr_flows4, dsr_flows6): arrays of two-cache-line
+/* The dr/tun flow tables (dsr_flows4, dsr_flows6): arrays of one-cache-line
  * buckets of XLB_DSR_WAYS slots, found by a keyed hash of the client
  * 5-tuple; shared by the XDP program and userspace (fills, listing). */
 #ifndef XLB_DSRTAB_H
@@ -11,66 +11,78 @@
 
 #define XLB_DSR_INLINE static inline __attribute__((always_inline))
 
-/* One flow: id is the tag (upper 32 bits, never 0: an empty slot is id 0),
- * the service (bits 16-30) and the backend (bits 0-15), packed by
- * xlb_dsr_id, read by xlb_dsr_id_svc and xlb_dsr_id_backend; hash is the
- * flow's xlb_flow_hash (tun's outer source); age the tables' epoch (units of
- * 2^24 ns, ~17 ms) when the flow was last seen, by which a full bucket
- * picks the flow a new one replaces (its least recently seen).
+/* One flow is one 64-bit word, its slot's id:
+ *
+ *   bits 40-63  tag (24 bits, never 0: an empty slot is id 0)
+ *   bits 25-39  age: the tables' epoch (units of 2^26 ns, ~67 ms; 15 bits,
+ *               ~37 min around) when the flow was last seen, by which a
+ *               full bucket picks the flow a new one replaces (its least
+ *               recently seen)
+ *   bit  24     the mark of a slot whose 5-tuple is not yet written
+ *               (include/xlb_dsrkey.h)
+ *   bits 14-23  the service
+ *   bits 0-13   the backend
+ *
+ * packed by xlb_dsr_id, read by xlb_dsr_id_svc, xlb_dsr_id_backend and
+ * xlb_dsr_id_age. Eight bytes a slot, so that a bucket of eight is one
+ * cache line: a new flow's time is mostly the miss of its bucket's line
+ * in a table larger than the caches, and the table's size decides how
+ * often that line is found in them (performance.md part 7, "One word a
+ * slot"). tun's outer source, which varies by flow, comes from the keyed
+ * hash that finds the bucket (xlb_dsr_outer_hash), not from the slot.
  *
  * No locks: every CPU reads and writes the buckets. A reader loads id once
- * and takes the tag, service and backend from that one aligned 64-bit
- * load; a writer stores id whole (a compare-and-swap from the id it chose
- * to replace). So a tag that matches always comes with the ids written
- * with it: a packet never goes to a backend, or a service, that was not
- * its flow's (the tag aside, below). hash and age are separate words: a
- * reader racing with the replacement of its slot may pair a new id with
- * the old hash (one packet's outer source, not its backend), and a hit
- * that stamps age just as the slot is replaced gives the new flow a fresh
- * age (harmless). Two CPUs placing new flows in one bucket at once: the
- * compare-and-swap fails for the one whose slot changed under it, which
- * chooses again, so neither overwrites the other's new flow.
+ * and takes everything from that one aligned load; every writer replaces
+ * id whole by a compare-and-swap from the id it read (a new flow's store,
+ * a hit's age stamp, the clearing of the mark). So a tag that matches
+ * always comes with the ids written with it: a packet never goes to a
+ * backend, or a service, that was not its flow's (the tag aside, below).
+ * Two CPUs placing new flows in one bucket at once: the compare-and-swap
+ * fails for the one whose slot changed under it, which chooses again, so
+ * neither overwrites the other's new flow; an age stamp that loses to
+ * another write is simply not made.
  *
- * Tags, not keys: a flow matches the slot whose 31-bit tag equals its own
- * in its bucket. Another flow of the same bucket with the same tag (about
- * one lookup in 2^28 of flows that have no entry, eight slots to match)
- * is taken for it: a packet of a flow without an entry follows that
+ * Tags, not keys: a flow matches the slot whose tag equals its own in its
+ * bucket. Another flow of the same bucket with the same tag (about one
+ * lookup in 2^20 of flows that have no entry, eight slots to match; a
+ * full table pushes out about one flow in 120 early by its bucket's
+ * fill) is taken for it: a packet of a flow without an entry follows that
  * flow's backend (its service is checked), and a new flow whose tag is
  * already in the bucket takes that slot over. */
-struct xlb_dsr_slot {
-	__u64 id;
-	__u32 hash;
-	__u32 age;
-};
+#define XLB_DSR_TAG_SHIFT 40
+#define XLB_DSR_TAG_MASK 0xffffffu
+#define XLB_DSR_AGE_SHIFT 25
+#define XLB_DSR_AGE_MASK 0x7fffu
+#define XLB_DSR_ID_SVC_SHIFT 14
+#define XLB_DSR_ID_SVC_MASK 0x3ffu
+#define XLB_DSR_ID_BACKEND_MASK 0x3fffu
+/* The service and the backend: what a hit gives the packet path. */
+#define XLB_DSR_ID_FLOW_MASK 0xffffffu
 
-/* Eight slots to a bucket, two slots per flow: a table is 32 bytes of
- * buckets a flow, half of what four slots a flow in buckets of four took,
- * and a flow's new entry lands in a line of a table half as large (the
- * line's miss is most of a new flow's time: performance.md part 7, "Two
- * slots a flow"). Filled to its size, 0.8% of the flows find their bucket
+/* The tables' epoch unit: 2^XLB_DSR_EPOCH_SHIFT ns. */
+#define XLB_DSR_EPOCH_SHIFT 26
+
+/* Eight slots to a bucket, two slots per flow: a table is 16 bytes of
+ * buckets a flow. Filled to its size, 0.8% of the flows find their bucket
  * full and push out its least recent flow early (twice the flows: 14%);
  * buckets of four at two slots a flow would push out 3.8% (20%). A bucket
- * is the two lines of a 128-byte aligned pair (the table is page-aligned),
- * which the CPU fetches together; a bucket's first flows take its first
- * line (xlb_dsr_victim takes the first empty slot). */
+ * is one 64-byte line (the table is page-aligned); a bucket's first flows
+ * take its first slots (xlb_dsr_victim takes the first empty slot). */
 #define XLB_DSR_WAYS 8
 
 #define XLB_DSR_SLOTS_PER_FLOW 2
 
 struct xlb_dsr_bucket {
-	struct xlb_dsr_slot slot[XLB_DSR_WAYS];
+	__u64 id[XLB_DSR_WAYS];
 };
 
-_Static_assert(sizeof(struct xlb_dsr_bucket) == 128, "a bucket is two cache lines");
-/* The service has 15 bits, not 16: the data plane's lookup returns a
- * hit as the id's low 32 bits with bit 31 set (XLB_DSR_FOUND, bpf/select.h),
- * so that a hit of service 0, backend 0 and hash 0 is not 0, a miss. */
-#define XLB_DSR_ID_SVC_MASK 0x7fffu
-#define XLB_DSR_ID_BACKEND_MASK 0xffffu
-
+_Static_assert(sizeof(struct xlb_dsr_bucket) == 64, "a bucket is one cache line");
 _Static_assert(XLB_MAX_SERVICES <= XLB_DSR_ID_SVC_MASK + 1 &&
 	       XLB_MAX_BACKENDS <= XLB_DSR_ID_BACKEND_MASK + 1,
-	       "a slot's id holds the service in 15 bits, the backend in 16");
+	       "a slot's id holds the service in 10 bits, the backend in 14");
+_Static_assert((XLB_DSR_ID_SVC_MASK << XLB_DSR_ID_SVC_SHIFT |
+		XLB_DSR_ID_BACKEND_MASK) == XLB_DSR_ID_FLOW_MASK,
+	       "the service and the backend are the id's low 24 bits");
 
 /* dsr_keys4 / dsr_keys6 value: the 5-tuples of a bucket's flows, slot by
  * slot, written by a new flow's second packet (its first stores the slot
@@ -103,7 +115,7 @@ struct xlb_dsr_params {
 #define XLB_DSR_M3 0xff51afd7ed558ccdull
 
 /* Keyed 64-bit hash of an IPv4 client tuple: the bucket comes from its
- * upper 32 bits (xlb_dsr_index), the tag from its low 32. */
+ * upper 32 bits (xlb_dsr_index), the tag from its low ones. */
 XLB_DSR_INLINE __u64 xlb_dsr_hash4(const struct xlb_dsr_params *k, __u32 src,
 				   __u32 dst, __u16 sport_be, __u16 dport_be,
 				   __u8 proto)
@@ -139,24 +151,62 @@ XLB_DSR_INLINE __u64 xlb_dsr_hash6(const struct xlb_dsr_params *k,
 	return h ^ (h >> 32);
 }
 
-/* The tag of hash h (never 0): its low 32 bits, the bucket's aside. */
+/* The tag of hash h (never 0): 24 of its low 32 bits, the bucket's
+ * aside (xlb_dsr_index takes the upper 32). */
 XLB_DSR_INLINE __u32 xlb_dsr_tag(__u64 h)
 {
-	return (__u32)h | 1;
+	return ((__u32)h & XLB_DSR_TAG_MASK) | 1;
 }
 
-/* A slot's id for tag, service and backend. */
-XLB_DSR_INLINE __u64 xlb_dsr_id(__u32 tag, __u32 svc, __u32 bid)
+/* The tag of a slot's id. */
+XLB_DSR_INLINE __u32 xlb_dsr_id_tag(__u64 id)
 {
-	return (__u64)tag << 32 | (svc & XLB_DSR_ID_SVC_MASK) << 16 |
+	return (__u32)(id >> XLB_DSR_TAG_SHIFT);
+}
+
+/* The hash tun takes its outer source from (xlb_tun_src_v4/v6) for the
+ * flow of keyed hash h: the same for every packet of a flow, different
+ * for most flows, so that real servers spreading by outer header spread
+ * flows. Keyed by each instance's own key: another instance gives a flow
+ * another outer source (its backend is the same where the scheduler is). */
+XLB_DSR_INLINE __u32 xlb_dsr_outer_hash(__u64 h)
+{
+	return (__u32)h ^ (__u32)(h >> 32);
+}
+
+/* An epoch as a slot's age holds it. */
+XLB_DSR_INLINE __u32 xlb_dsr_age_of(__u32 epoch)
+{
+	return epoch & XLB_DSR_AGE_MASK;
+}
+
+/* The age of a slot's id. */
+XLB_DSR_INLINE __u32 xlb_dsr_id_age(__u64 id)
+{
+	return (__u32)(id >> XLB_DSR_AGE_SHIFT) & XLB_DSR_AGE_MASK;
+}
+
+/* id with its age set to epoch's. */
+XLB_DSR_INLINE __u64 xlb_dsr_id_aged(__u64 id, __u32 epoch)
+{
+	return (id & ~((__u64)XLB_DSR_AGE_MASK << XLB_DSR_AGE_SHIFT)) |
+	       (__u64)xlb_dsr_age_of(epoch) << XLB_DSR_AGE_SHIFT;
+}
+
+/* A slot's id for tag, service and backend, seen at epoch. */
+XLB_DSR_INLINE __u64 xlb_dsr_id(__u32 tag, __u32 svc, __u32 bid, __u32 epoch)
+{
+	return (__u64)tag << XLB_DSR_TAG_SHIFT |
+	       (__u64)xlb_dsr_age_of(epoch) << XLB_DSR_AGE_SHIFT |
+	       (svc & XLB_DSR_ID_SVC_MASK) << XLB_DSR_ID_SVC_SHIFT |
 	       (bid & XLB_DSR_ID_BACKEND_MASK);
 }
 
 /* The service of a slot's id (or of what xlb_dsr_lookup returns for a
- * hit: the id's low bits, bit 31 aside). */
+ * hit: the id's low bits, XLB_DSR_FOUND aside). */
 XLB_DSR_INLINE __u32 xlb_dsr_id_svc(__u64 id)
 {
-	return (__u32)(id >> 16) & XLB_DSR_ID_SVC_MASK;
+	return (__u32)(id >> XLB_DSR_ID_SVC_SHIFT) & XLB_DSR_ID_SVC_MASK;
 }
 
 /* The backend of a slot's id (or of what xlb_dsr_lookup returns for a hit). */
@@ -174,10 +224,10 @@ XLB_DSR_INLINE __u32 xlb_dsr_victim(const struct xlb_dsr_bucket *b, __u32 tag,
 	__u32 i, best = 0, best_d = 0, seen_empty = 0;
 
 	for (i = 0; i < XLB_DSR_WAYS; i++) {
-		__u64 id = b->slot[i].id;
-		__u32 d = now - b->slot[i].age;
+		__u64 id = b->id[i];
+		__u32 d = (now - xlb_dsr_id_age(id)) & XLB_DSR_AGE_MASK;
 
-		if ((__u32)(id >> 32) == tag)
+		if (xlb_dsr_id_tag(id) == tag)
 			return i;
 		if (seen_empty)
 			continue;
@@ -231,7 +281,7 @@ XLB_DSR_INLINE int xlb_dsr_find(const struct xlb_dsr_bucket *b, __u32 tag)
 	int i;
 
 	for (i = 0; i < XLB_DSR_WAYS; i++)
-		if ((__u32)(b->slot[i].id >> 32) == tag)
+		if (xlb_dsr_id_tag(b->id[i]) == tag)
 			return i;
 	return -1;
 }

@@ -1638,7 +1638,7 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg,
 			struct xlb_dsr_bucket *bk = &dp->dsr[v6][b];
 
 			for (int i = 0; i < XLB_DSR_WAYS && !ret; i++) {
-				uint64_t id = __atomic_load_n(&bk->slot[i].id,
+				uint64_t id = __atomic_load_n(&bk->id[i],
 							      __ATOMIC_ACQUIRE), h;
 				struct xlb_dsr_flow d;
 				struct xlb_flow_key k;
@@ -1652,11 +1652,10 @@ static int dsr_each(struct dataplane *dp, dsr_flow_fn fn, void *arg,
 				k = dsr_key_at(dp, v6, b, i);
 				h = xlb_dsr_hash_key(&p, &k);
 				if (xlb_dsr_index(h, n) != b ||
-				    xlb_dsr_tag(h) != (uint32_t)(id >> 32))
+				    xlb_dsr_tag(h) != xlb_dsr_id_tag(id))
 					continue;
 				d.backend_id = xlb_dsr_id_backend(id);
 				d.svc_id = xlb_dsr_id_svc(id);
-				d.hash = bk->slot[i].hash;
 				ret = fn(arg, &k, &d);
 			}
 		}
@@ -1690,24 +1689,27 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	if (xlb_dsr_find(b, tag) >= 0)
 		return false;
 	v = xlb_dsr_victim(b, tag, p.epoch);
-	old = __atomic_load_n(&b->slot[v].id, __ATOMIC_ACQUIRE);
-	b->slot[v].hash = d->hash;
-	b->slot[v].age = p.epoch;
-	id = xlb_dsr_id(tag, d->svc_id, d->backend_id) | XLB_DSR_ID_UNKEYED;
-	if (!__atomic_compare_exchange_n(&b->slot[v].id, &old, id, false,
+	old = __atomic_load_n(&b->id[v], __ATOMIC_ACQUIRE);
+	id = xlb_dsr_id(tag, d->svc_id, d->backend_id, p.epoch) | XLB_DSR_ID_UNKEYED;
+	if (!__atomic_compare_exchange_n(&b->id[v], &old, id, false,
 					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		return false;
 	/* The 5-tuple only where the compare-and-swap won, as the data
 	 * plane does: a lost race must not write over the winner's. The
-	 * mark goes only from the id written here (a packet of the flow may
-	 * have written the same 5-tuple and cleared it already, a new flow
-	 * may have taken the slot). */
+	 * mark goes only from the flow written here, whatever age a packet
+	 * of it stamped meanwhile (a packet may also have written the same
+	 * 5-tuple and cleared the mark already, a new flow may have taken
+	 * the slot). */
 	if (v6)
 		memcpy(&((struct xlb_dsr_keys6 *)dp->dsr_keys[1])[bi].k[v], k, sizeof(*k));
 	else
 		((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[bi].k[v] = xlb_flow_key4_of(k);
-	__atomic_compare_exchange_n(&b->slot[v].id, &id, id & ~XLB_DSR_ID_UNKEYED,
-				    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	old = __atomic_load_n(&b->id[v], __ATOMIC_ACQUIRE);
+	while (xlb_dsr_id_aged(old, 0) == xlb_dsr_id_aged(id, 0) &&
+	       !__atomic_compare_exchange_n(&b->id[v], &old,
+					    old & ~XLB_DSR_ID_UNKEYED, false,
+					    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		;
 	return true;
 }
 
@@ -1730,14 +1732,12 @@ static bool flow_copy_one(struct dataplane *dp, bool from_flows,
 			return false;
 		nd.backend_id = (__u16)f->backend_id;
 		nd.svc_id = (__u16)f->svc_id;
-		nd.hash = f->hash;
 		return dsr_put(dp, k, &nd);
 	}
 	if (d->svc_id != svc->id)
 		return false;
 	nf.backend_id = d->backend_id;
 	nf.svc_id = d->svc_id;
-	nf.hash = d->hash;
 	nf.mode = svc->mode;
 	nf.last_seen_ns = conntrack_now_ns();
 	/* Tagged as the data plane tags its dr/tun entries: a packet whose
@@ -2325,7 +2325,6 @@ static int dsr_list_one(void *arg, const struct xlb_flow_key *k,
 		return 0;
 	f.backend_id = d->backend_id;
 	f.svc_id = d->svc_id;
-	f.hash = d->hash;
 	return a->fn(a->arg, k, &f, -1);
 }
 

@@ -753,19 +753,31 @@ int globals_set(const struct xlb_globals *g)
 	return cfgslots_set(cfgw, &c);
 }
 
+/* The hash of the outer source of s's flow in tun: from the dr/tun
+ * tables' keyed hash (xlb_dsr_outer_hash). */
+uint32_t spec_outer_hash(const struct spec *s)
+{
+	struct xlb_flow_key k = spec_key(s);
+	struct xlb_dsr_params p;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
+		return 0;
+	return xlb_dsr_outer_hash(xlb_dsr_hash_key(&p, &k));
+}
+
 /* The outer source the data plane must pick for the flow of s. */
 union xlb_addr tun_src(const struct spec *s, int outer_fam)
 {
 	const struct xlb_globals *g = globals_get();
+	uint32_t h = spec_outer_hash(s);
 	union xlb_addr a;
 
 	memset(&a, 0, sizeof(a));
 	if (outer_fam == 4)
-		a.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen,
-				      spec_hash(s));
+		a.v4 = xlb_tun_src_v4(g->tun_src_v4, g->tun_src_v4_plen, h);
 	else
-		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, spec_hash(s),
-			       &a);
+		xlb_tun_src_v6(&g->tun_src_v6, g->tun_src_v6_plen, h, &a);
 	return a;
 }
 
@@ -978,9 +990,8 @@ int dsr_get(const struct spec *s, struct xlb_dsr_flow *d)
 
 	if ((j = dsr_slot(s, &b, &i)) < 0)
 		return -1;
-	d->backend_id = xlb_dsr_id_backend(b.slot[j].id);
-	d->svc_id = xlb_dsr_id_svc(b.slot[j].id);
-	d->hash = b.slot[j].hash;
+	d->backend_id = xlb_dsr_id_backend(b.id[j]);
+	d->svc_id = xlb_dsr_id_svc(b.id[j]);
 	return 0;
 }
 
@@ -992,7 +1003,7 @@ int dsr_id_get(const struct spec *s, uint64_t *id)
 
 	if ((j = dsr_slot(s, &b, &i)) < 0)
 		return -1;
-	*id = b.slot[j].id;
+	*id = b.id[j];
 	return 0;
 }
 
@@ -1029,8 +1040,7 @@ int dsr_put(const struct spec *s, const struct xlb_dsr_flow *d)
 	if (fd < 0)
 		return -1;
 	v = xlb_dsr_victim(&b, tag, 0);
-	b.slot[v].id = xlb_dsr_id(tag, d->svc_id, d->backend_id);
-	b.slot[v].hash = d->hash;
+	b.id[v] = xlb_dsr_id(tag, d->svc_id, d->backend_id, 0);
 	return bpf_map_update_elem(fd, &i, &b, 0);
 }
 
@@ -1092,7 +1102,7 @@ int dsr_age_set(const struct spec *s, int32_t delta)
 	if (fd < 0 || (j = xlb_dsr_find(&b, tag)) < 0 ||
 	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
 		return -1;
-	b.slot[j].age = p.epoch + (uint32_t)delta;
+	b.id[j] = xlb_dsr_id_aged(b.id[j], p.epoch + (uint32_t)delta);
 	return bpf_map_update_elem(fd, &i, &b, 0);
 }
 
@@ -1107,19 +1117,18 @@ int flow_get(const struct spec *s, struct xlb_flow *f)
 		memset(f, 0, sizeof(*f));
 		f->backend_id = d.backend_id;
 		f->svc_id = d.svc_id;
-		f->hash = d.hash;
 		return 0;
 	}
 	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.flows), &k, f);
 }
 
-/* Into the table that holds s's flow: a dr/tun table keeps f's backend,
- * service and hash. */
+/* Into the table that holds s's flow: a dr/tun table keeps f's backend
+ * and service. */
 int flow_put(const struct spec *s, const struct xlb_flow *f)
 {
 	struct xlb_flow_key k = spec_key(s);
 	struct xlb_dsr_flow d = { .backend_id = f->backend_id,
-				  .svc_id = f->svc_id, .hash = f->hash };
+				  .svc_id = f->svc_id };
 	struct xlb_dsr_flow cur;
 
 	if (dsr_get(s, &cur) == 0)

@@ -195,6 +195,7 @@ int lc_list(uint32_t svc, const uint32_t *ids, const uint32_t *w, uint32_t n);
 void flows_clear(void);
 int flow_backend(const struct spec *s, uint32_t *bid);
 uint32_t spec_hash(const struct spec *s);
+uint32_t spec_outer_hash(const struct spec *s);
 void dr_expect(struct pkt *exp, const struct pkt *in, const uint8_t *dmac,
 		      const uint8_t *smac);
 /* The globals packets read (the settings' slots); globals_set: new ones

@@ -435,7 +435,6 @@ static int dsr_lc_recycled(const struct rlcw *w, uint16_t sport, char *why,
 	err = err ?: churn_pair(&a, &b, XLB_CT_SYN_SENT, why, n);
 	if (!err) {
 		vb.backend_id = RL2;
-		vb.hash = spec_hash(&b);
 		xlb_dsr_ct_tag_put(&kb, &vb);   /* as the data plane tags it */
 		pkt_mk(&in, &a);
 		rlc_expect(w, &exp, &in, &a);

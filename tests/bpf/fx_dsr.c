@@ -300,10 +300,9 @@ static int want_dsr_entry(const struct spec *s, uint32_t bid, uint32_t sid,
 
 	if (dsr_get(s, &d) || dsr_id_get(s, &id))
 		return snprintf(why, n, "no dsr_flows%d entry", s->fam), -1;
-	if (d.backend_id != bid || d.svc_id != sid || d.hash != spec_hash(s))
-		return snprintf(why, n, "dsr_flows%d entry %u/%u/%08x, want %u/%u/%08x",
-				s->fam, d.backend_id, d.svc_id, d.hash, bid, sid,
-				spec_hash(s)), -1;
+	if (d.backend_id != bid || d.svc_id != sid)
+		return snprintf(why, n, "dsr_flows%d entry %u/%u, want %u/%u",
+				s->fam, d.backend_id, d.svc_id, bid, sid), -1;
 	if (dsr_key_get(s, &k))
 		return snprintf(why, n, "cannot read dsr_keys%d", s->fam), -1;
 	if (keyed && (!xlb_dsr_id_keyed(id) || memcmp(&k, &want, sizeof(k))))
@@ -392,7 +391,7 @@ ROW(r_dsr_table_tun)
 static int dsr_bucket_used(const struct xlb_dsr_bucket *b)
 {
 	for (int i = 0; i < XLB_DSR_WAYS; i++)
-		if (b->slot[i].id)
+		if (b->id[i])
 			return 1;
 	return 0;
 }

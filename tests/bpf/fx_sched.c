@@ -694,7 +694,6 @@ ROW(r_dsr_lc_copied)
 	if (dlc_setup())
 		return snprintf(why, n, "cannot set up the service"), -1;
 	conns_set(DL2, 5, 0);
-	f.hash = spec_hash(&a);
 	xlb_dsr_ct_tag_put(&k, &f);
 	if (flow_put(&a, &f))
 		return snprintf(why, n, "cannot write the entry"), -1;
