@@ -147,13 +147,12 @@ struct {
 } embryos SEC(".maps");
 
 /* The dr/tun flows (xlb_svc_dsr_table), one table per family: arrays of
- * 128-byte buckets (struct xlb_dsr_bucket, include/xlb_dsrtab.h), a flow
- * found by the keyed hash of its 5-tuple in one aligned pair of cache
- * lines. Sized by dsr_flow_table_size (xlb_dsr_buckets:
- * XLB_DSR_SLOTS_PER_FLOW slots a flow, XLB_DSR_WAYS to a bucket, any
- * number of buckets); mmapable, so that the buckets are page-aligned (a
- * 128-byte aligned pair of lines each) and userspace reads them without a
- * syscall per bucket. */
+ * 64-byte buckets (struct xlb_dsr_bucket, include/xlb_dsrtab.h), a flow
+ * found by the keyed hash of its 5-tuple in one cache line. Sized by
+ * dsr_flow_table_size (xlb_dsr_buckets: XLB_DSR_SLOTS_PER_FLOW slots a
+ * flow, XLB_DSR_WAYS to a bucket, any number of buckets); mmapable, so
+ * that the buckets are page-aligned (a line each) and userspace reads
+ * them without a syscall per bucket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);

@@ -448,7 +448,8 @@ struct xlb_nat_rev {
 
 /* Instance-wide settings: a single-entry array map. The outer source of a
  * tun packet is tun_src_v4 with its low (32 - tun_src_v4_plen) bits replaced
- * by bits of the flow hash, so real servers' RSS spreads flows. */
+ * by bits of a hash of the flow (xlb_dsr_outer_hash), so real servers' RSS
+ * spreads flows. */
 struct xlb_globals {
 	__u32 tun_src_v4;       /* network order */
 	__u32 tun_src_v4_plen;  /* prefix length, 0..32; 32 = fixed address */
