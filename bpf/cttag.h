@@ -43,8 +43,8 @@ xlb_ct_copy_checked(const struct xlb_flow_key *k, const struct xlb_flow *f,
 }
 
 /* Whether the element f still holds the entry copied into c, by its tag
- * and the word beside it (nat: the SYN proxy's delta; dr/tun: the flow
- * hash): checked before a write into f, which then compares and swaps a
+ * and the word beside it (nat: the SYN proxy's delta; dr/tun: the hash
+ * word, 0): checked before a write into f, which then compares and swaps a
  * word that the entry's own values fill, so that a packet whose entry's
  * element was given to another flow since its copy does not write its
  * state into the other's, not even while the other's value is being
