@@ -108,7 +108,14 @@ static __always_inline int xlb_ct_set_state(struct xlb_flow *f,
 }
 
 /* The age now into f, if it still holds the entry copied into c and its
- * age (and into c). */
+ * age (and into c). The age's word carries no tag: while the kernel
+ * copies another flow's new entry into f (an element recycled under the
+ * packet), after that entry's age and before its tag word, the swap can
+ * land in it. Harmless: every writer of an entry makes it with the
+ * present as its age (the data plane's new flows, xlbd's copies), and
+ * the present is what lands. Its state and flags are swapped only in the
+ * word that holds its tag's top byte, its SYN-proxy delta only with its
+ * tag word (xlb_ct_set_state, xlb_ct_set_syn_seq). */
 static __always_inline void xlb_ct_set_seen(struct xlb_flow *f,
 					    struct xlb_flow *c, __u64 now)
 {

@@ -5,6 +5,7 @@
  * of flow A must never leave with the translation of the flow B that took
  * A's element, nor write its own state into B's entry. */
 #include <arpa/inet.h>
+#include <time.h>
 
 #include "fixture.h"
 #include "xlb_cttag.h"
@@ -16,16 +17,35 @@ static struct xlb_flow_key ka, kb;
 static struct xlb_flow va, vb;
 static char churn_why[200];
 
+/* Whether got is B's entry with only its age moved to the present (ns,
+ * the data plane's clock): what A's packet may write into B's entry while
+ * the kernel copies B's into the element (bpf/cttag.h, xlb_ct_set_seen);
+ * never its state, flags or translation. */
+static int b_aged_now(const struct xlb_flow *got, uint64_t present)
+{
+	struct xlb_flow t = *got;
+
+	t.last_seen_ns = vb.last_seen_ns;
+	return !memcmp(&t, &vb, sizeof(t)) &&
+	       got->last_seen_ns > vb.last_seen_ns && got->last_seen_ns <= present;
+}
+
 /* XLB_FX_NO_B=1 leaves out the check of B's entry, so that a race shows
  * the translation read from B's entry (which that check, failing first,
  * usually hides). */
 static int churn(uint64_t i)
 {
 	struct xlb_flow got;
+	struct timespec ts;
 	int err;
 
 	(void)i;
 	err = lru_recycle(skel->maps.flows, &ka, &va, &kb, &vb, &got, sizeof(got));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (err == -EUCLEAN &&
+	    b_aged_now(&got, (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec))
+		return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &kb) ?
+		       -errno : 0;
 	if (err == -EUCLEAN && getenv("XLB_FX_NO_B"))
 		return bpf_map_delete_elem(bpf_map__fd(skel->maps.flows), &kb) ?
 		       -errno : 0;
@@ -362,27 +382,31 @@ ROW(r_fnat6_fin_race) { return nat_fin_race(&FNAT6, 51042, why, n); }
 /* ---- dr/tun entries of lc/wlc services ------------------------------------ */
 
 /* A dr or tun service (mode) under lc on vip:80 over RL1 (be1) and RL2
- * (be2), both neighbours on xa (mac1: be1's). */
+ * (be2), both neighbours on xa (mac1: be1's); under wlc where RL1's
+ * weight wt1 is not 1 (the data plane's lc with the list's weights). */
 struct rlcw {
 	int fam;
 	const char *vip, *client, *be1, *be2;
 	const uint8_t *mac1;
 	uint8_t mode;
+	uint32_t wt1;
 };
 enum { S_RLC = 47, RL1 = 66, RL2 };
 
 static const struct rlcw RLC4 = { 4, "198.18.0.119", CLIENT4, "198.18.0.11",
-				  "198.18.0.12", MAC_B1, XLB_MODE_DR };
+				  "198.18.0.12", MAC_B1, XLB_MODE_DR, 1 };
 static const struct rlcw RLC6 = { 6, "2001:db8::119", CLIENT6, "2001:db8::11",
-				  "2001:db8::12", MAC_B6_1, XLB_MODE_DR };
+				  "2001:db8::12", MAC_B6_1, XLB_MODE_DR, 1 };
 static const struct rlcw TLC4 = { 4, "198.18.0.118", CLIENT4, "198.18.0.11",
-				  "198.18.0.12", MAC_B1, XLB_MODE_TUN };
+				  "198.18.0.12", MAC_B1, XLB_MODE_TUN, 1 };
 static const struct rlcw TLC6 = { 6, "2001:db8::120", CLIENT6, "2001:db8::11",
-				  "2001:db8::12", MAC_B6_1, XLB_MODE_TUN };
+				  "2001:db8::12", MAC_B6_1, XLB_MODE_TUN, 1 };
+static const struct rlcw RWLC4 = { 4, "198.18.0.119", CLIENT4, "198.18.0.11",
+				   "198.18.0.12", MAC_B1, XLB_MODE_DR, 3 };
 
 static int rlc_setup(const struct rlcw *w)
 {
-	const uint32_t ids[2] = { RL1, RL2 }, wt[2] = { 1, 1 };
+	const uint32_t ids[2] = { RL1, RL2 }, wt[2] = { w->wt1, 1 };
 
 	return backend_set(RL1, w->be1, XLB_BACKEND_F_ACTIVE, S_RLC) ?:
 	       backend_set(RL2, w->be2, XLB_BACKEND_F_ACTIVE, S_RLC) ?:
@@ -454,6 +478,7 @@ ROW(r_dsr_lc_recycled) { return dsr_lc_recycled(&RLC4, 51020, why, n); }
 ROW(r_dsr6_lc_recycled) { return dsr_lc_recycled(&RLC6, 51050, why, n); }
 ROW(r_tun_lc_recycled) { return dsr_lc_recycled(&TLC4, 51024, why, n); }
 ROW(r_tun6_lc_recycled) { return dsr_lc_recycled(&TLC6, 51054, why, n); }
+ROW(r_dsr_wlc_recycled) { return dsr_lc_recycled(&RWLC4, 51026, why, n); }
 
 static const struct row rows[] = {
 	{ .desc = "nat v4 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_nat4_fin_race },
@@ -462,6 +487,7 @@ static const struct row rows[] = {
 	{ .desc = "dr lc TCP v6: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_dsr6_lc_recycled },
 	{ .desc = "tun lc TCP: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_tun_lc_recycled },
 	{ .desc = "tun lc TCP v6: an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_tun6_lc_recycled },
+	{ .desc = "dr wlc TCP (weights 3:1): an established flow's element deleted and taken by another flow (another backend) on another CPU: its frames keep its backend, the other's entry is not written", .fn = r_dsr_wlc_recycled },
 	{ .desc = "nat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_nat6_fin_race },
 	{ .desc = "fullnat v6 TCP: the client's and the server's FIN on two CPUs at once: both count (TIME_WAIT), the backend's connection moved once", .fn = r_fnat6_fin_race },
 	{ .desc = "nat v4 TCP: an established flow's element deleted and taken by another flow on another CPU: its frames keep its translation or drop, the other's entry is not written", .fn = r_nat4_recycled },
