@@ -800,15 +800,19 @@ lab_selftest() {
 # --- the per-mode scenario (test_dr.sh, test_tun.sh) -------------------------
 
 # e2e_config MODE FILE: HTTP and DNS on VIP_V4, HTTP on VIP_V6, three real
-# servers weighted 1:1:2 (v4) and 1:1:1 (v6).
+# servers weighted 1:1:2 (v4) and 1:1:1 (v6). tun's IPv4 tunnel source is
+# the prefix E2E_TUN_NET4 (no host of the lab holds it), so that its outer
+# sources vary by flow (e2e_wire_check).
 E2E_WEIGHTS="rs1=100 rs2=100 rs3=200"
 E2E_WEIGHTS6="rs1=100 rs2=100 rs3=100"
+E2E_TUN_NET4=198.18.0.224/28
 e2e_config() {
-	local mode=$1 f=$2
+	local mode=$1 f=$2 src4=$LB_V4/32
+	[ "$mode" = tun ] && src4=$E2E_TUN_NET4
 	cat >"$f" <<EOF2
 interfaces: [elb]
 manage_addresses: true
-tunnel_source_v4: $LB_V4/32
+tunnel_source_v4: $src4
 tunnel_source_v6: $LB_V6/128
 services:
   - name: http
@@ -1014,34 +1018,48 @@ e2e_mode_suite() {
 
 # e2e_wire_check MODE: what the real servers receive on the wire: in dr the
 # client's packet as sent (destination VIP), in tun IP-in-IP from the
-# configured tunnel source to the real server. Captured on the switch port:
-# on ers the decap XDP program runs before tcpdump sees anything.
+# configured tunnel prefix to the real server, each flow from one outer
+# source and the flows from several (the prefix's host bits vary by flow).
+# Captured on the switch port: on ers the decap XDP program runs before
+# tcpdump sees anything.
 e2e_wire_check() {
-	local mode=$1 rs i filter pids=() bad=
+	local mode=$1 rs i filter pids=() bad= mixed srcs
 	if [ "$mode" = tun ]; then
-		filter="ip proto 4 and src host $LB_V4 and dst host %s"
+		filter="ip proto 4 and src net $E2E_TUN_NET4 and dst host %s"
 	else
 		filter="tcp and dst host $VIP_V4 and dst port 80 and not ip proto 4"
 	fi
 	for i in "${!RS_NAMES[@]}"; do
 		rs=${RS_NAMES[$i]}
 		# shellcheck disable=SC2059
-		timeout 10 ip netns exec "$NS_SW" tcpdump -ni "p$rs" -c 2 -l --immediate-mode \
+		timeout 20 ip netns exec "$NS_SW" tcpdump -ni "p$rs" -c 400 -l --immediate-mode \
 			"$(printf "$filter" "${RS_V4[$i]}")" >"$LAB_DIR/wire.$rs" 2>/dev/null &
 		pids+=($!)
 	done
 	sleep 1
 	http_burst 30 "http://$VIP_V4/" >/dev/null
+	sleep 1
+	kill -INT "${pids[@]}" 2>/dev/null
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}"
 		rs=${RS_NAMES[$i]}
 		[ "$(grep -c . "$LAB_DIR/wire.$rs")" -ge 2 ] || bad="$bad $rs"
 	done
-	if [ "$mode" = tun ]; then
-		check "$mode: real servers receive IPIP from $LB_V4" "none seen on:$bad" [ -z "$bad" ]
-	else
+	if [ "$mode" != tun ]; then
 		check "$mode: real servers receive the client's packets to $VIP_V4" "none seen on:$bad" [ -z "$bad" ]
+		return
 	fi
+	check "$mode: real servers receive IPIP from $E2E_TUN_NET4" "none seen on:$bad" [ -z "$bad" ]
+	# "IP OUTER > RS: IP CLIENT.PORT > VIP.80: ...": the outer source of
+	# each client port, over all real servers.
+	cat "${RS_NAMES[@]/#/$LAB_DIR/wire.}" |
+		awk '$2 == "IP" && $6 == "IP" { print $7, $3 }' | sort -u >"$LAB_DIR/wire.outer"
+	mixed=$(awk '{ n[$1]++ } END { for (f in n) if (n[f] > 1) print f }' "$LAB_DIR/wire.outer" | head -3 | tr '\n' ' ')
+	srcs=$(awk '{ print $2 }' "$LAB_DIR/wire.outer" | sort -u | wc -l)
+	check "$mode: every flow's packets come from one outer source" \
+		"flows with several: $mixed" [ -z "$mixed" ]
+	check "$mode: the flows' outer sources vary within $E2E_TUN_NET4 ($srcs sources, $(wc -l <"$LAB_DIR/wire.outer") flows)" \
+		"$(head -3 "$LAB_DIR/wire.outer" | tr '\n' ' ')" [ "$srcs" -ge 2 ]
 }
 
 # e2e_drain_and_apply MODE: weight 0 on a DNS backend stops its new flows;
