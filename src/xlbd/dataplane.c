@@ -1675,7 +1675,7 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	bool v6 = k->family == XLB_AF_INET6;
 	struct xlb_dsr_params p;
 	struct xlb_dsr_bucket *b;
-	uint32_t tag, bi, v;
+	uint32_t tag, bi, v, now;
 	uint64_t h, old, id;
 
 	if (dsr_params_get(dp, &p))
@@ -1688,9 +1688,13 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	tag = xlb_dsr_tag(h);
 	if (xlb_dsr_find(b, tag) >= 0)
 		return false;
-	v = xlb_dsr_victim(b, tag, p.epoch);
+	/* Seen now (the data plane's epoch is its last new flow's, maybe long
+	 * ago: 15 bits of age go round in ~37 min): a flow copied here is a
+	 * live connection. The same clock as the data plane's. */
+	now = (uint32_t)(conntrack_now_ns() >> XLB_DSR_EPOCH_SHIFT);
+	v = xlb_dsr_victim(b, tag, now);
 	old = __atomic_load_n(&b->id[v], __ATOMIC_ACQUIRE);
-	id = xlb_dsr_id(tag, d->svc_id, d->backend_id, p.epoch) | XLB_DSR_ID_UNKEYED;
+	id = xlb_dsr_id(tag, d->svc_id, d->backend_id, now) | XLB_DSR_ID_UNKEYED;
 	if (!__atomic_compare_exchange_n(&b->id[v], &old, id, false,
 					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		return false;
