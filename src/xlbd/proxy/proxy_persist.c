@@ -116,9 +116,15 @@ int ppersist_pick(const struct psnap_svc *v, struct psched_cursor *cur,
 	pthread_mutex_lock(&t->lock);
 	p = pin_find(t->pin[psched_hash(&a, sizeof(a)) % PP_SETS], &a, family,
 		     &found);
-	if (found && now_ms - p->last_ms <= v->set.persist_ms &&
+	/* now_ms is the caller's worker's clock, read at the top of its
+	 * loop: another worker may have pinned the client a moment later by
+	 * its own. A pin from the caller's future holds, and its time never
+	 * moves back. */
+	if (found && (now_ms <= p->last_ms ||
+		      now_ms - p->last_ms <= v->set.persist_ms) &&
 	    (i = pin_usable(v, p->be, tried, now_ms)) >= 0) {
-		p->last_ms = now_ms;
+		if (now_ms > p->last_ms)
+			p->last_ms = now_ms;
 		pthread_mutex_unlock(&t->lock);
 		return i;
 	}
