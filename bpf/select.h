@@ -509,7 +509,7 @@ __attribute__((noinline)) int xlb_dsr_key_fill(struct xlb_pkt *p, __u64 h,
 		return 0;
 	v &= XLB_DSR_WAYS - 1;
 	cur = XLB_READ_ONCE(b->id[v]);
-	if (xlb_dsr_id_aged(cur, 0) != xlb_dsr_id_aged(id, 0))
+	if (!xlb_dsr_id_same(cur, id))
 		return 0;
 	xlb_dsr_key_put(p, k, h, v);
 	__sync_val_compare_and_swap(&b->id[v], cur, cur & ~XLB_DSR_ID_UNKEYED);

@@ -193,6 +193,14 @@ XLB_DSR_INLINE __u64 xlb_dsr_id_aged(__u64 id, __u32 epoch)
 	       (__u64)xlb_dsr_age_of(epoch) << XLB_DSR_AGE_SHIFT;
 }
 
+/* Whether ids a and b are the same flow in the same state (tag, mark,
+ * service, backend), whatever their ages: a hit may stamp the age of a
+ * slot between another writer's read and its compare-and-swap. */
+XLB_DSR_INLINE int xlb_dsr_id_same(__u64 a, __u64 b)
+{
+	return xlb_dsr_id_aged(a, 0) == xlb_dsr_id_aged(b, 0);
+}
+
 /* A slot's id for tag, service and backend, seen at epoch. */
 XLB_DSR_INLINE __u64 xlb_dsr_id(__u32 tag, __u32 svc, __u32 bid, __u32 epoch)
 {

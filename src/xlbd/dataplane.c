@@ -1709,7 +1709,7 @@ static bool dsr_put(struct dataplane *dp, const struct xlb_flow_key *k,
 	else
 		((struct xlb_dsr_keys4 *)dp->dsr_keys[0])[bi].k[v] = xlb_flow_key4_of(k);
 	old = __atomic_load_n(&b->id[v], __ATOMIC_ACQUIRE);
-	while (xlb_dsr_id_aged(old, 0) == xlb_dsr_id_aged(id, 0) &&
+	while (xlb_dsr_id_same(old, id) &&
 	       !__atomic_compare_exchange_n(&b->id[v], &old,
 					    old & ~XLB_DSR_ID_UNKEYED, false,
 					    __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))

@@ -753,17 +753,28 @@ int globals_set(const struct xlb_globals *g)
 	return cfgslots_set(cfgw, &c);
 }
 
+/* The dr/tun tables' keyed hash of s's flow (p: their parameters, read
+ * from dsr_params), or -1 when they cannot be read. */
+static int spec_dsr_hash(const struct spec *s, struct xlb_dsr_params *p,
+			 uint64_t *h)
+{
+	struct xlb_flow_key k = spec_key(s);
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, p))
+		return -1;
+	*h = xlb_dsr_hash_key(p, &k);
+	return 0;
+}
+
 /* The hash of the outer source of s's flow in tun: from the dr/tun
  * tables' keyed hash (xlb_dsr_outer_hash). */
 uint32_t spec_outer_hash(const struct spec *s)
 {
-	struct xlb_flow_key k = spec_key(s);
 	struct xlb_dsr_params p;
-	uint32_t zero = 0;
+	uint64_t h;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
-		return 0;
-	return xlb_dsr_outer_hash(xlb_dsr_hash_key(&p, &k));
+	return spec_dsr_hash(s, &p, &h) ? 0 : xlb_dsr_outer_hash(h);
 }
 
 /* The outer source the data plane must pick for the flow of s. */
@@ -958,15 +969,12 @@ struct xlb_flow_key spec_key(const struct spec *s)
 static int dsr_bucket(const struct spec *s, uint32_t *i, struct xlb_dsr_bucket *b,
 		      uint32_t *tag)
 {
-	struct xlb_flow_key k = spec_key(s);
 	struct xlb_dsr_params p;
-	uint32_t zero = 0;
 	uint64_t h;
 	int fd = bpf_map__fd(s->fam == 4 ? skel->maps.dsr_flows4 : skel->maps.dsr_flows6);
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.dsr_params), &zero, &p))
+	if (spec_dsr_hash(s, &p, &h))
 		return -1;
-	h = xlb_dsr_hash_key(&p, &k);
 	*i = xlb_dsr_index(h, s->fam == 4 ? p.buckets4 : p.buckets6);
 	*tag = xlb_dsr_tag(h);
 	return bpf_map_lookup_elem(fd, i, b) ? -1 : fd;
